@@ -1,0 +1,1 @@
+"""RepoNet's gateway: the FastAPI service and the ``reponet`` CLI."""
