@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+/// @title IPriceOracle
+/// @notice Prices of an asset (a bond token) in a quote (a cash token), each with the time it was set and a
+/// maximum age after which it is stale.
+///
+/// Price scale: a price has `PRICE_DECIMALS` (18) decimals and converts smallest units to smallest units:
+/// the value, in `quote` smallest units, of `amount` smallest units of `asset` is `amount * price / 1e18`
+/// (rounded down). Example: a bond with 0 decimals (1 unit = 1 EUR nominal) at 98.5% of par, quoted in a cash
+/// token with 2 decimals, has price `0.985 * 100 * 1e18 = 98.5e18`.
+/// @dev Roles: `DEFAULT_ADMIN_ROLE` sets maximum ages; `FEEDER_ROLE` posts prices.
+interface IPriceOracle {
+    /// @notice A price was posted for a pair.
+    event PriceUpdated(address indexed asset, address indexed quote, uint256 price, uint64 timestamp);
+    /// @notice A pair's maximum age was set (0 = use the default).
+    event MaxAgeSet(address indexed asset, address indexed quote, uint64 maxAge);
+
+    /// @notice No price has been posted for the pair.
+    error PriceMissing(address asset, address quote);
+    /// @notice The pair's price is older than its maximum age.
+    error PriceStale(address asset, address quote, uint64 updatedAt, uint64 maxAge);
+    /// @notice A posted price must be positive.
+    error PriceZero(address asset, address quote);
+    /// @notice The zero address was given as asset or quote.
+    error PriceZeroAddress();
+    /// @notice The default maximum age must be positive.
+    error PriceInvalidMaxAge();
+
+    /// @notice Number of decimals of every price: 18.
+    /// @return 18.
+    function PRICE_DECIMALS() external view returns (uint8);
+
+    /// @notice Posts the current price of `asset` in `quote`, timestamped `block.timestamp`.
+    /// @param asset The priced token.
+    /// @param quote The cash token it is priced in.
+    /// @param price Quote smallest units per asset smallest unit, times 1e18.
+    /// Requirements:
+    /// - caller has `FEEDER_ROLE`;
+    /// - `asset` and `quote` are nonzero; `price > 0`.
+    /// Emits `PriceUpdated`.
+    function setPrice(address asset, address quote, uint256 price) external;
+
+    /// @notice Sets the maximum age of a pair's price; 0 resets it to the default.
+    /// @param asset The priced token.
+    /// @param quote The cash token.
+    /// @param maxAge Maximum age in seconds (0 = default).
+    /// Requirements:
+    /// - caller has `DEFAULT_ADMIN_ROLE`;
+    /// - `asset` and `quote` are nonzero.
+    /// Emits `MaxAgeSet`.
+    function setMaxAge(address asset, address quote, uint64 maxAge) external;
+
+    /// @notice The current, fresh price of `asset` in `quote`.
+    /// @param asset The priced token.
+    /// @param quote The cash token.
+    /// @return price The price (18 decimals, smallest units to smallest units).
+    /// @return updatedAt When it was posted.
+    /// Requirements:
+    /// - a price was posted (else `PriceMissing`);
+    /// - `block.timestamp - updatedAt <= maxAge` (else `PriceStale`).
+    function getPrice(address asset, address quote) external view returns (uint256 price, uint64 updatedAt);
+
+    /// @notice The value of `amount` smallest units of `asset` in `quote` smallest units:
+    /// `amount * price / 1e18`, rounded down.
+    /// @param asset The priced token.
+    /// @param quote The cash token.
+    /// @param amount The amount of `asset` in smallest units.
+    /// @return The value in `quote` smallest units.
+    /// Requirements: as `getPrice`.
+    function valueOf(address asset, address quote, uint256 amount) external view returns (uint256);
+
+    /// @notice The maximum age in force for a pair (its own, or the default).
+    /// @param asset The priced token.
+    /// @param quote The cash token.
+    /// @return Maximum age in seconds.
+    function maxAgeOf(address asset, address quote) external view returns (uint64);
+
+    /// @notice The maximum age for pairs without their own, set at deployment.
+    /// @return Maximum age in seconds.
+    function defaultMaxAge() external view returns (uint64);
+}
