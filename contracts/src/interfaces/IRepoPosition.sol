@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+
+/// @title IRepoPosition
+/// @notice ERC-721 position of the cash lender in a repo: tokenId = repoId. Only the engine mints (to the buyer at
+/// open) and burns (at repurchase or close-out). Transfers move the lender's rights (closing-leg cash, consents,
+/// close-out) to the new holder, who must be a verified wallet in the identity registry; the sender must be verified
+/// too (a frozen or expired wallet cannot move positions).
+interface IRepoPosition is IERC721 {
+    /// @notice The caller is not the engine.
+    error RepoPositionUnauthorized(address caller);
+    /// @notice `account` is not verified in the identity registry.
+    error RepoPositionHolderNotVerified(address account);
+
+    /// @notice The engine allowed to mint and burn.
+    function engine() external view returns (address);
+
+    /// @notice Mints position `repoId` to `to`. Requirements: caller is the engine; `to` verified. Emits {Transfer}.
+    function mint(address to, uint256 repoId) external;
+
+    /// @notice Burns position `repoId`. Requirements: caller is the engine. Emits {Transfer}.
+    function burn(uint256 repoId) external;
+}
