@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+import {IIdentityRegistry} from "./interfaces/IIdentityRegistry.sol";
+import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {IRepoEngine} from "./interfaces/IRepoEngine.sol";
+import {IRepoPosition} from "./interfaces/IRepoPosition.sol";
+import {RepoMath} from "./RepoMath.sol";
+import {RepoPosition} from "./RepoPosition.sol";
+import {RepoTermsHashing} from "./RepoTermsHashing.sol";
+
+/// @title RepoEngine
+/// @notice Repo lifecycle and escrow; see {IRepoEngine} for the specification, formulas and the DvP invariant.
+/// @dev Deployment: the constructor deploys the {RepoPosition} NFT with this engine as its only minter. The engine's
+/// address must then be made a system account in the identity registry (`setSystemAccount`) so that permissioned
+/// tokens let it hold escrow. Every state-changing function is `nonReentrant` and follows checks-effects-interactions:
+/// all checks, then all storage writes and the event, then the token transfers of the step (any failing leg reverts
+/// the whole step).
+contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EIP712 {
+    using SafeERC20 for IERC20;
+
+    /// @notice May pause and unpause {open} and {substitute}.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @inheritdoc IRepoEngine
+    int256 public constant MAX_ABS_RATE = 1000e18;
+
+    /// @dev Prices carry 18 decimals (IPriceOracle.PRICE_DECIMALS).
+    uint256 private constant PRICE_SCALE = 1e18;
+
+    IIdentityRegistry private immutable _registry;
+    IPriceOracle private immutable _oracle;
+    RepoPosition private immutable _position;
+
+    uint256 private _repoCount;
+    mapping(uint256 repoId => Repo) private _repos;
+    mapping(uint256 repoId => uint256 amount) private _shortfalls;
+    mapping(address signer => mapping(uint256 nonce => bool used)) private _nonces;
+
+    /// @param registry_ the identity registry (parties and position holders must be verified)
+    /// @param oracle_ the price oracle of collateral in cash tokens
+    /// @param admin receives DEFAULT_ADMIN_ROLE and PAUSER_ROLE
+    constructor(IIdentityRegistry registry_, IPriceOracle oracle_, address admin) EIP712("RepoNet RepoEngine", "1") {
+        _registry = registry_;
+        _oracle = oracle_;
+        _position = new RepoPosition(registry_, address(this));
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+    }
+
+    // ------------------------------------------------------------------ open and repurchase
+
+    /// @inheritdoc IRepoEngine
+    function open(RepoTerms calldata terms, bytes calldata sellerSig, bytes calldata buyerSig)
+        external
+        nonReentrant
+        whenNotPaused
+        returns (uint256 repoId)
+    {
+        _validateTerms(terms);
+        bytes32 termsHash = RepoTermsHashing.hashTerms(terms);
+        bytes32 digest = _hashTypedDataV4(termsHash);
+        _useNonce(terms.seller, terms.nonce);
+        _useNonce(terms.buyer, terms.nonce);
+        _checkSignature(terms.seller, digest, sellerSig);
+        _checkSignature(terms.buyer, digest, buyerSig);
+
+        // Effects. Cannot overflow in practice: one increment per transaction.
+        repoId = ++_repoCount;
+        _storeRepo(repoId, terms);
+        _emitOpened(repoId, terms, termsHash);
+
+        // Interactions: the DvP legs.
+        IERC20(terms.collateralToken).safeTransferFrom(terms.seller, address(this), terms.collateralAmount);
+        IERC20(terms.cashToken).safeTransferFrom(terms.buyer, terms.seller, terms.purchasePrice);
+        _position.mint(terms.buyer, repoId);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function repurchase(uint256 repoId) external nonReentrant {
+        Repo storage r = _live(repoId);
+        _requireSeller(r, repoId);
+        if (r.maturity != 0 && block.timestamp < r.maturity) revert RepoNotMatured(repoId, r.maturity);
+        _repurchase(repoId, r, false);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function repurchaseEarly(uint256 repoId, bytes calldata holderSig, uint256 nonce, uint64 deadline)
+        external
+        nonReentrant
+    {
+        Repo storage r = _live(repoId);
+        _requireSeller(r, repoId);
+        address holder = _position.ownerOf(repoId);
+        _checkDeadline(deadline);
+        _useNonce(holder, nonce);
+        _checkSignature(
+            holder, _hashTypedDataV4(RepoTermsHashing.hashEarlyRepurchase(repoId, nonce, deadline)), holderSig
+        );
+        _repurchase(repoId, r, true);
+    }
+
+    // ------------------------------------------------------------------ margin
+
+    /// @inheritdoc IRepoEngine
+    function callMargin(uint256 repoId) external nonReentrant {
+        Repo storage r = _known(repoId);
+        if (r.status != RepoStatus.OPEN) revert RepoInvalidStatus(repoId, r.status);
+        int256 e = _exposure(r);
+        if (e <= SafeCast.toInt256(r.minTransferAmount)) {
+            revert RepoExposureBelowThreshold(repoId, e, r.minTransferAmount);
+        }
+        uint64 cureDeadline = SafeCast.toUint64(block.timestamp + r.marginCurePeriod);
+        // casting to 'uint256' is safe because e > minTransferAmount >= 0
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 amount = uint256(e);
+        r.status = RepoStatus.MARGIN_CALLED;
+        r.marginCallOutstanding = amount;
+        r.cureDeadline = cureDeadline;
+        emit MarginCalled(repoId, msg.sender, amount, cureDeadline);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function postMargin(uint256 repoId, uint256 collateralAmount, uint256 cashAmount) external nonReentrant {
+        Repo storage r = _live(repoId);
+        _requireSeller(r, repoId);
+        if (collateralAmount == 0 && cashAmount == 0) revert RepoZeroAmount();
+
+        bool called = r.status == RepoStatus.MARGIN_CALLED;
+        uint256 outstanding = r.marginCallOutstanding;
+        if (called) {
+            uint256 value = cashAmount + _adjustedValue(r, r.collateralToken, collateralAmount);
+            // Cannot underflow: only subtracted when value < outstanding.
+            unchecked {
+                outstanding = value >= outstanding ? 0 : outstanding - value;
+            }
+        }
+        r.collateralAmount += collateralAmount;
+        r.cashMargin += cashAmount;
+        r.marginCallOutstanding = outstanding;
+        bool cured = called && outstanding == 0;
+        if (cured) {
+            r.status = RepoStatus.OPEN;
+            r.cureDeadline = 0;
+        }
+        emit MarginPosted(repoId, collateralAmount, cashAmount, outstanding);
+        if (cured) emit MarginCallCured(repoId);
+
+        if (collateralAmount > 0) {
+            IERC20(r.collateralToken).safeTransferFrom(msg.sender, address(this), collateralAmount);
+        }
+        if (cashAmount > 0) IERC20(r.cashToken).safeTransferFrom(msg.sender, address(this), cashAmount);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function withdrawExcess(uint256 repoId, uint256 collateralAmount, uint256 cashAmount) external nonReentrant {
+        Repo storage r = _known(repoId);
+        _requireSeller(r, repoId);
+        if (r.status != RepoStatus.OPEN) revert RepoInvalidStatus(repoId, r.status);
+        if (collateralAmount == 0 && cashAmount == 0) revert RepoZeroAmount();
+        if (collateralAmount > r.collateralAmount) {
+            revert RepoInsufficientCollateral(repoId, r.collateralAmount, collateralAmount);
+        }
+        if (cashAmount > r.cashMargin) revert RepoInsufficientCashMargin(repoId, r.cashMargin, cashAmount);
+
+        int256 e = _exposure(r);
+        if (e >= -SafeCast.toInt256(r.minTransferAmount)) {
+            revert RepoExcessBelowThreshold(repoId, e, r.minTransferAmount);
+        }
+        // Cannot underflow: both amounts were checked against the balances above.
+        uint256 collateralAfter;
+        uint256 cashAfter;
+        unchecked {
+            collateralAfter = r.collateralAmount - collateralAmount;
+            cashAfter = r.cashMargin - cashAmount;
+        }
+        int256 eAfter = RepoMath.exposure(
+            _rp(r, uint64(block.timestamp)), _adjustedValue(r, r.collateralToken, collateralAfter), cashAfter
+        );
+        if (eAfter > 0) revert RepoWithdrawalUndercollateralizes(repoId, eAfter);
+
+        r.collateralAmount = collateralAfter;
+        r.cashMargin = cashAfter;
+        emit ExcessWithdrawn(repoId, collateralAmount, cashAmount);
+
+        if (collateralAmount > 0) IERC20(r.collateralToken).safeTransfer(r.seller, collateralAmount);
+        if (cashAmount > 0) IERC20(r.cashToken).safeTransfer(r.seller, cashAmount);
+    }
+
+    // ------------------------------------------------------------------ substitution and amendments
+
+    /// @inheritdoc IRepoEngine
+    function substitute(
+        uint256 repoId,
+        address newCollateralToken,
+        uint256 newCollateralAmount,
+        bytes calldata holderSig,
+        uint256 nonce,
+        uint64 deadline
+    ) external nonReentrant whenNotPaused {
+        Repo storage r = _known(repoId);
+        _requireSeller(r, repoId);
+        if (r.status != RepoStatus.OPEN) revert RepoInvalidStatus(repoId, r.status);
+        if (newCollateralToken == address(0)) revert RepoInvalidToken(newCollateralToken);
+        if (newCollateralAmount == 0) revert RepoZeroAmount();
+        _checkDeadline(deadline);
+        address holder = _position.ownerOf(repoId);
+        _useNonce(holder, nonce);
+        _checkSignature(
+            holder,
+            _hashTypedDataV4(
+                RepoTermsHashing.hashSubstitution(repoId, newCollateralToken, newCollateralAmount, nonce, deadline)
+            ),
+            holderSig
+        );
+        uint256 required = _rp(r, uint64(block.timestamp));
+        uint256 covered = _adjustedValue(r, newCollateralToken, newCollateralAmount) + r.cashMargin;
+        if (covered < required) revert RepoSubstitutionUndercollateralized(repoId, covered, required);
+
+        address oldToken = r.collateralToken;
+        uint256 oldAmount = r.collateralAmount;
+        r.collateralToken = newCollateralToken;
+        r.collateralAmount = newCollateralAmount;
+        emit CollateralSubstituted(repoId, oldToken, oldAmount, newCollateralToken, newCollateralAmount);
+
+        IERC20(newCollateralToken).safeTransferFrom(msg.sender, address(this), newCollateralAmount);
+        if (oldAmount > 0) IERC20(oldToken).safeTransfer(msg.sender, oldAmount);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function amend(Amendment calldata a, bytes calldata sellerSig, bytes calldata holderSig) external nonReentrant {
+        Repo storage r = _live(a.repoId);
+        if (a.kind > uint8(AmendmentKind.RERATE)) revert RepoInvalidAmendmentKind(a.kind);
+        _checkDeadline(a.deadline);
+        address seller = r.seller;
+        address holder = _position.ownerOf(a.repoId);
+        bytes32 digest = _hashTypedDataV4(RepoTermsHashing.hashAmendment(a));
+        _useNonce(seller, a.nonce);
+        if (holder != seller) _useNonce(holder, a.nonce);
+        _checkSignature(seller, digest, sellerSig);
+        _checkSignature(holder, digest, holderSig);
+
+        if (a.kind == uint8(AmendmentKind.ROLL)) {
+            uint64 oldMaturity = r.maturity;
+            if (oldMaturity == 0) revert RepoIsOpenRepo(a.repoId);
+            if (a.newMaturity <= block.timestamp) revert RepoInvalidMaturity(a.newMaturity);
+            r.maturity = a.newMaturity;
+            emit RepoRolled(a.repoId, oldMaturity, a.newMaturity);
+        } else {
+            _checkRate(a.newRate);
+            uint64 nowTs = uint64(block.timestamp);
+            int256 pd = RepoMath.priceDifferential(
+                r.purchasePrice, r.rate, r.dayCountBasis, RepoMath.accrualSeconds(r.periodStart, r.maturity, nowTs)
+            );
+            int256 oldRate = r.rate;
+            int256 crystallized = r.crystallizedPD + pd;
+            r.crystallizedPD = crystallized;
+            r.periodStart = nowTs;
+            r.rate = a.newRate;
+            emit RepoRerated(a.repoId, oldRate, a.newRate, crystallized);
+        }
+    }
+
+    /// @inheritdoc IRepoEngine
+    function terminate(uint256 repoId) external nonReentrant {
+        Repo storage r = _live(repoId);
+        if (msg.sender != r.seller && msg.sender != _position.ownerOf(repoId)) {
+            revert RepoNotSellerOrHolder(repoId, msg.sender);
+        }
+        if (r.maturity != 0) revert RepoIsTermRepo(repoId, r.maturity);
+        uint64 maturity = SafeCast.toUint64(block.timestamp + r.noticePeriod);
+        r.maturity = maturity;
+        emit RepoTerminationNoticed(repoId, msg.sender, maturity);
+    }
+
+    // ------------------------------------------------------------------ default and close-out
+
+    /// @inheritdoc IRepoEngine
+    function declareDefault(uint256 repoId) external nonReentrant {
+        Repo storage r = _live(repoId);
+        DefaultReason reason;
+        if (r.status == RepoStatus.MARGIN_CALLED && block.timestamp > r.cureDeadline) {
+            reason = DefaultReason.MARGIN_NOT_CURED;
+        } else if (r.maturity != 0 && block.timestamp > uint256(r.maturity) + r.gracePeriod) {
+            reason = DefaultReason.NOT_REPURCHASED_AT_MATURITY;
+        } else {
+            revert RepoNotInDefault(repoId);
+        }
+        r.status = RepoStatus.DEFAULTED;
+        emit RepoDefaulted(repoId, reason, _rp(r, uint64(block.timestamp)));
+    }
+
+    /// @inheritdoc IRepoEngine
+    function closeOut(uint256 repoId) external nonReentrant {
+        Repo storage r = _known(repoId);
+        if (r.status != RepoStatus.DEFAULTED) revert RepoInvalidStatus(repoId, r.status);
+        address holder = _position.ownerOf(repoId);
+        if (msg.sender != holder) revert RepoNotHolder(repoId, msg.sender);
+
+        uint256 owed = _rp(r, uint64(block.timestamp));
+        uint256 margin = r.cashMargin;
+        uint256 collateral = r.collateralAmount;
+        uint256 marginApplied = Math.min(margin, owed);
+        uint256 remainder;
+        // Cannot underflow: marginApplied <= owed.
+        unchecked {
+            remainder = owed - marginApplied;
+        }
+        uint256 toHolder;
+        uint256 shortfall;
+        if (remainder > 0) {
+            if (collateral > 0) {
+                (uint256 price,) = _oracle.getPrice(r.collateralToken, r.cashToken);
+                uint256 units = Math.mulDiv(remainder, PRICE_SCALE, price, Math.Rounding.Ceil);
+                if (units > collateral) {
+                    toHolder = collateral;
+                    // ceil rounding above means valueOf(units) >= remainder; capped, the value falls short.
+                    shortfall = remainder - Math.mulDiv(collateral, price, PRICE_SCALE);
+                } else {
+                    toHolder = units;
+                }
+            } else {
+                shortfall = remainder;
+            }
+        }
+
+        r.status = RepoStatus.CLOSED_OUT;
+        r.collateralAmount = 0;
+        r.cashMargin = 0;
+        r.marginCallOutstanding = 0;
+        r.cureDeadline = 0;
+        _shortfalls[repoId] = shortfall;
+        _position.burn(repoId);
+        // Cannot underflow: toHolder <= collateral.
+        uint256 toSeller;
+        unchecked {
+            toSeller = collateral - toHolder;
+        }
+        emit RepoClosedOut(repoId, holder, owed, marginApplied, toHolder, toSeller);
+        if (shortfall > 0) emit RepoShortfallRecorded(repoId, holder, r.seller, shortfall);
+
+        IERC20 cash = IERC20(r.cashToken);
+        IERC20 collateralToken = IERC20(r.collateralToken);
+        if (marginApplied > 0) cash.safeTransfer(holder, marginApplied);
+        if (margin > marginApplied) cash.safeTransfer(r.seller, margin - marginApplied);
+        if (toHolder > 0) collateralToken.safeTransfer(holder, toHolder);
+        if (toSeller > 0) collateralToken.safeTransfer(r.seller, toSeller);
+    }
+
+    // ------------------------------------------------------------------ nonces and pause
+
+    /// @inheritdoc IRepoEngine
+    function cancelNonce(uint256 nonce) external {
+        _useNonce(msg.sender, nonce);
+        emit NonceCancelled(msg.sender, nonce);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IRepoEngine
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IRepoEngine
+    function position() external view returns (IRepoPosition) {
+        return _position;
+    }
+
+    /// @notice The identity registry.
+    function registry() external view returns (IIdentityRegistry) {
+        return _registry;
+    }
+
+    /// @notice The price oracle.
+    function oracle() external view returns (IPriceOracle) {
+        return _oracle;
+    }
+
+    /// @inheritdoc IRepoEngine
+    function repoCount() external view returns (uint256) {
+        return _repoCount;
+    }
+
+    /// @inheritdoc IRepoEngine
+    function getRepo(uint256 repoId) external view returns (Repo memory) {
+        return _repos[repoId];
+    }
+
+    /// @inheritdoc IRepoEngine
+    function repurchasePrice(uint256 repoId, uint64 at) external view returns (uint256) {
+        return _rp(_known(repoId), at);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function exposure(uint256 repoId) external view returns (int256) {
+        return _exposure(_known(repoId));
+    }
+
+    /// @inheritdoc IRepoEngine
+    function collateralValue(uint256 repoId) external view returns (uint256) {
+        Repo storage r = _known(repoId);
+        return _adjustedValue(r, r.collateralToken, r.collateralAmount);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function shortfallOf(uint256 repoId) external view returns (uint256) {
+        return _shortfalls[repoId];
+    }
+
+    /// @inheritdoc IRepoEngine
+    function nonceUsed(address signer, uint256 nonce) external view returns (bool) {
+        return _nonces[signer][nonce];
+    }
+
+    /// @inheritdoc IRepoEngine
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc IRepoEngine
+    function hashTerms(RepoTerms calldata terms) external pure returns (bytes32) {
+        return RepoTermsHashing.hashTerms(terms);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function hashEarlyRepurchase(uint256 repoId, uint256 nonce, uint64 deadline) external pure returns (bytes32) {
+        return RepoTermsHashing.hashEarlyRepurchase(repoId, nonce, deadline);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function hashSubstitution(
+        uint256 repoId,
+        address newCollateralToken,
+        uint256 newCollateralAmount,
+        uint256 nonce,
+        uint64 deadline
+    ) external pure returns (bytes32) {
+        return RepoTermsHashing.hashSubstitution(repoId, newCollateralToken, newCollateralAmount, nonce, deadline);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function hashAmendment(Amendment calldata a) external pure returns (bytes32) {
+        return RepoTermsHashing.hashAmendment(a);
+    }
+
+    /// @inheritdoc IRepoEngine
+    function hashTypedData(bytes32 structHash) external view returns (bytes32) {
+        return _hashTypedDataV4(structHash);
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _validateTerms(RepoTerms calldata t) private view {
+        if (block.timestamp < t.startTime) revert RepoNotStarted(t.startTime);
+        _checkDeadline(t.deadline);
+        if (t.seller == t.buyer) revert RepoSameParty(t.seller);
+        if (!_registry.isVerified(t.seller)) revert RepoPartyNotVerified(t.seller);
+        if (!_registry.isVerified(t.buyer)) revert RepoPartyNotVerified(t.buyer);
+        if (t.cashToken == address(0)) revert RepoInvalidToken(t.cashToken);
+        if (t.collateralToken == address(0)) revert RepoInvalidToken(t.collateralToken);
+        if (t.dayCountBasis != 360 && t.dayCountBasis != 365) revert RepoInvalidDayCountBasis(t.dayCountBasis);
+        if (t.haircutBps >= RepoMath.BPS) revert RepoInvalidHaircut(t.haircutBps);
+        _checkRate(t.rate);
+        if (t.purchasePrice == 0) revert RepoZeroPurchasePrice();
+        if (t.collateralAmount == 0) revert RepoZeroAmount();
+        if (t.maturity != 0 && t.maturity <= block.timestamp) revert RepoInvalidMaturity(t.maturity);
+    }
+
+    function _storeRepo(uint256 repoId, RepoTerms calldata t) private {
+        Repo storage r = _repos[repoId];
+        r.seller = t.seller;
+        r.buyer = t.buyer;
+        r.cashToken = t.cashToken;
+        r.collateralToken = t.collateralToken;
+        r.purchasePrice = t.purchasePrice;
+        r.rate = t.rate;
+        r.dayCountBasis = t.dayCountBasis;
+        r.haircutBps = t.haircutBps;
+        r.status = RepoStatus.OPEN;
+        r.openedAt = uint64(block.timestamp);
+        r.maturity = t.maturity;
+        r.noticePeriod = t.noticePeriod;
+        r.marginCurePeriod = t.marginCurePeriod;
+        r.gracePeriod = t.gracePeriod;
+        r.periodStart = uint64(block.timestamp);
+        r.collateralAmount = t.collateralAmount;
+        r.minTransferAmount = t.minTransferAmount;
+    }
+
+    function _emitOpened(uint256 repoId, RepoTerms calldata t, bytes32 termsHash) private {
+        emit RepoOpened(
+            repoId,
+            t.seller,
+            t.buyer,
+            termsHash,
+            t.cashToken,
+            t.purchasePrice,
+            t.collateralToken,
+            t.collateralAmount,
+            t.rate,
+            t.maturity
+        );
+    }
+
+    /// @dev The closing leg: RP(now) to the holder, cash margin applied against it first, collateral and any
+    /// excess cash margin to the seller, position burned.
+    function _repurchase(uint256 repoId, Repo storage r, bool early) private {
+        address holder = _position.ownerOf(repoId);
+        address seller = r.seller;
+        uint256 rp = _rp(r, uint64(block.timestamp));
+        uint256 margin = r.cashMargin;
+        uint256 collateral = r.collateralAmount;
+        uint256 marginApplied = Math.min(margin, rp);
+
+        r.status = RepoStatus.REPURCHASED;
+        r.cashMargin = 0;
+        r.collateralAmount = 0;
+        r.marginCallOutstanding = 0;
+        r.cureDeadline = 0;
+        _position.burn(repoId);
+        emit RepoRepurchased(repoId, holder, rp, marginApplied, collateral, early);
+
+        IERC20 cash = IERC20(r.cashToken);
+        // Cannot underflow: marginApplied = min(margin, rp).
+        unchecked {
+            if (rp > marginApplied) cash.safeTransferFrom(seller, holder, rp - marginApplied);
+            if (marginApplied > 0) cash.safeTransfer(holder, marginApplied);
+            if (margin > marginApplied) cash.safeTransfer(seller, margin - marginApplied);
+        }
+        if (collateral > 0) IERC20(r.collateralToken).safeTransfer(seller, collateral);
+    }
+
+    function _known(uint256 repoId) private view returns (Repo storage r) {
+        r = _repos[repoId];
+        if (r.status == RepoStatus.NONE) revert RepoUnknown(repoId);
+    }
+
+    /// @dev A repo that can still be repurchased, amended or defaulted: OPEN or MARGIN_CALLED.
+    function _live(uint256 repoId) private view returns (Repo storage r) {
+        r = _known(repoId);
+        if (r.status != RepoStatus.OPEN && r.status != RepoStatus.MARGIN_CALLED) {
+            revert RepoInvalidStatus(repoId, r.status);
+        }
+    }
+
+    function _requireSeller(Repo storage r, uint256 repoId) private view {
+        if (msg.sender != r.seller) revert RepoNotSeller(repoId, msg.sender);
+    }
+
+    function _checkDeadline(uint64 deadline) private view {
+        if (block.timestamp > deadline) revert RepoExpired(deadline);
+    }
+
+    function _checkRate(int256 rate) private pure {
+        if (rate > MAX_ABS_RATE || rate < -MAX_ABS_RATE) revert RepoInvalidRate(rate);
+    }
+
+    function _useNonce(address signer, uint256 nonce) private {
+        if (_nonces[signer][nonce]) revert RepoNonceUsed(signer, nonce);
+        _nonces[signer][nonce] = true;
+    }
+
+    function _checkSignature(address signer, bytes32 digest, bytes calldata signature) private view {
+        if (!SignatureChecker.isValidSignatureNow(signer, digest, signature)) revert RepoInvalidSignature(signer);
+    }
+
+    function _rp(Repo storage r, uint64 at) private view returns (uint256) {
+        return RepoMath.repurchasePrice(
+            r.purchasePrice, r.crystallizedPD, r.rate, r.dayCountBasis, r.periodStart, r.maturity, at
+        );
+    }
+
+    function _adjustedValue(Repo storage r, address token, uint256 amount) private view returns (uint256) {
+        if (amount == 0) return 0;
+        return RepoMath.applyHaircut(_oracle.valueOf(token, r.cashToken, amount), r.haircutBps);
+    }
+
+    function _exposure(Repo storage r) private view returns (int256) {
+        return RepoMath.exposure(
+            _rp(r, uint64(block.timestamp)), _adjustedValue(r, r.collateralToken, r.collateralAmount), r.cashMargin
+        );
+    }
+}
