@@ -202,10 +202,13 @@ abstract contract Test {
     function bound(int256 x, int256 min, int256 max) internal pure returns (int256) {
         require(min <= max, "Test: bound min > max");
         if (x >= min && x <= max) return x;
-        // Shift to unsigned space: offsetting by 2**255 is a monotonic bijection int256 -> uint256.
+        // Shift to unsigned space: flipping the sign bit is a monotonic bijection int256 -> uint256, so the
+        // casts below reinterpret bits without losing any.
+        // forge-lint: disable-start(unsafe-typecast)
         uint256 ux = uint256(x) ^ (1 << 255);
         uint256 umin = uint256(min) ^ (1 << 255);
         uint256 umax = uint256(max) ^ (1 << 255);
+        // forge-lint: disable-end(unsafe-typecast)
         return int256(bound(ux, umin, umax) ^ (1 << 255));
     }
 
