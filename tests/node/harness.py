@@ -220,14 +220,26 @@ def _spawn(args: list[str], workdir: Path, log_path: Path) -> subprocess.Popen[b
         log.close()
 
 
+def foundry_binary(tool: str) -> str:
+    """The native Foundry binary (anvil, cast) from npm's platform package, else the .bin wrapper or PATH.
+
+    The native binary first: npm's `node_modules/.bin/cast` wrapper exits 0 even when cast fails.
+    """
+    for candidate in sorted((ROOT / "node_modules" / "@foundry-rs").glob(f"{tool}-*/bin/{tool}")):
+        if os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which(tool, path=str(BIN)) or shutil.which(tool)
+    if found is None:
+        raise RuntimeError(f"{tool} not found: run scripts/setup (it installs Foundry into node_modules)")
+    return found
+
+
 def anvil_accounts(count: int) -> list[LocalAccount]:
     return [Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}") for index in range(count)]
 
 
 def start_anvil(workdir: Path, *, accounts: int = 10, extra_args: tuple[str, ...] = ()) -> Backend:
-    anvil = shutil.which("anvil", path=str(BIN)) or shutil.which("anvil")
-    if anvil is None:
-        raise RuntimeError("anvil not found: run scripts/setup (it installs Foundry into node_modules/.bin)")
+    anvil = foundry_binary("anvil")
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = workdir / "anvil.log"
