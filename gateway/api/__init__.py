@@ -1,0 +1,1 @@
+"""HTTP layer: dependencies, middleware, error mapping, the app factory's routers."""

@@ -1,0 +1,189 @@
+"""The vocabulary of routes: ``SessionDep``, ``CurrentPrincipal``, ``require(...)``, ``StepUp``."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.api.middleware import client_ip
+from gateway.auth.permissions import ROLE_PERMISSIONS, Permission
+from gateway.auth.tokens import decode_access_token, hash_opaque
+from gateway.context import GatewayContext
+from gateway.db.models import ApiClient, AuthSession, ClientKind, Organization, Role, User
+from gateway.exceptions import NotAuthenticated, PermissionDenied, StepUpRequired
+
+
+def get_context(request: Request) -> GatewayContext:
+    ctx = request.app.state.ctx
+    assert isinstance(ctx, GatewayContext)
+    return ctx
+
+
+ContextDep = Annotated[GatewayContext, Depends(get_context)]
+
+
+def get_session(ctx: ContextDep) -> Iterator[Session]:
+    with ctx.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a human user (with a login session) or an API client, and what it may do."""
+
+    kind: str  # "user" | "client"
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    is_operator: bool
+    permissions: frozenset[Permission]
+    role: Role | None = None
+    session_id: uuid.UUID | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    def can_see(self, organization_id: uuid.UUID) -> bool:
+        """Operator staff see every member; a member sees only itself."""
+        return self.is_operator or organization_id == self.organization_id
+
+
+bearer = HTTPBearer(auto_error=False, description="Access token from /v1/auth/login or /v1/oauth/token")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (rnk_...)")
+
+
+def _check_ip(client: ApiClient, ip: str) -> None:
+    if not client.ip_allowlist:
+        return
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        raise PermissionDenied("client address not allowed") from None
+    if not any(address in ipaddress.ip_network(net, strict=False) for net in client.ip_allowlist):
+        raise PermissionDenied("client address not allowed")
+
+
+def _client_principal(session: Session, client: ApiClient | None, ip: str) -> Principal:
+    now = datetime.now(UTC)
+    if client is None or client.revoked_at is not None or client.expires_at <= now:
+        raise NotAuthenticated("unknown, revoked or expired credentials")
+    _check_ip(client, ip)
+    org = session.get(Organization, client.organization_id)
+    assert org is not None
+    return Principal(
+        kind="client",
+        id=client.id,
+        organization_id=client.organization_id,
+        is_operator=False,  # operator staff act as people, never through keys
+        permissions=frozenset(Permission(s) for s in client.scopes),
+    )
+
+
+def get_principal(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal:
+    ip = client_ip(request)
+    if api_key:
+        client = session.execute(
+            select(ApiClient).where(
+                ApiClient.secret_hash == hash_opaque(api_key), ApiClient.kind == ClientKind.API_KEY.value
+            )
+        ).scalar_one_or_none()
+        principal = _client_principal(session, client, ip)
+    elif credentials is not None:
+        claims = decode_access_token(ctx.settings, credentials.credentials)
+        try:
+            subject = uuid.UUID(claims.subject)
+        except ValueError:
+            raise NotAuthenticated("invalid subject") from None
+        if claims.kind == "client":
+            client = session.get(ApiClient, subject)
+            if client is not None and client.kind != ClientKind.OAUTH_CLIENT.value:
+                client = None
+            principal = _client_principal(session, client, ip)
+            granted = frozenset(Permission(s) for s in claims.scopes if s in principal.permissions)
+            principal = Principal(
+                kind="client", id=principal.id, organization_id=principal.organization_id,
+                is_operator=False, permissions=granted,
+            )
+        else:
+            principal = _user_principal(session, subject, claims.session_id)
+    else:
+        raise NotAuthenticated("credentials required")
+    ctx.limiter.hit(ctx.settings.rate_limit_principal, principal.kind, str(principal.id))
+    request.state.actor = principal.actor
+    return principal
+
+
+def _user_principal(session: Session, user_id: uuid.UUID, session_id: str | None) -> Principal:
+    if session_id is None:
+        raise NotAuthenticated("token has no session")
+    try:
+        sid = uuid.UUID(session_id)
+    except ValueError:
+        raise NotAuthenticated("invalid session") from None
+    auth_session = session.get(AuthSession, sid)
+    if auth_session is None or auth_session.revoked_at is not None or auth_session.user_id != user_id:
+        raise NotAuthenticated("session ended")
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("user inactive")
+    org = session.get(Organization, user.organization_id)
+    assert org is not None
+    role = Role(user.role)
+    return Principal(
+        kind="user",
+        id=user.id,
+        organization_id=user.organization_id,
+        is_operator=org.is_operator,
+        permissions=ROLE_PERMISSIONS[role],
+        role=role,
+        session_id=sid,
+    )
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that passes the principal on if it holds ``permission``."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if permission not in principal.permissions:
+            raise PermissionDenied(f"missing permission {permission.value}")
+        return principal
+
+    check.__name__ = f"require_{permission.name.lower()}"
+    return check
+
+
+def require_step_up(
+    principal: CurrentPrincipal, session: SessionDep, ctx: ContextDep
+) -> Principal:
+    """Signing, whitelist changes and key operations need a TOTP code from the last few minutes."""
+    if principal.kind != "user" or principal.session_id is None:
+        raise StepUpRequired("this operation needs a person with a fresh TOTP code")
+    auth_session = session.get(AuthSession, principal.session_id)
+    assert auth_session is not None
+    if auth_session.mfa_at < datetime.now(UTC) - timedelta(seconds=ctx.settings.step_up_seconds):
+        raise StepUpRequired("confirm with a fresh TOTP code at /v1/auth/step-up")
+    return principal
+
+
+StepUp = Annotated[Principal, Depends(require_step_up)]

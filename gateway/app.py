@@ -1,0 +1,144 @@
+"""The app factory: ``create_app(settings)`` wires settings, database, keys, chain, limits and routers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from gateway import __version__
+from gateway.api.errors import install_error_handlers
+from gateway.api.middleware import BodySizeLimit, make_http_middleware
+from gateway.audit import service as audit_service
+from gateway.audit.routes import router as audit_router
+from gateway.auth.routes import router as auth_router
+from gateway.chain.base import ChainClient, NullChain
+from gateway.clients.routes import router as clients_router
+from gateway.config import Settings, get_settings
+from gateway.context import GatewayContext
+from gateway.db.session import make_engine, make_session_factory
+from gateway.keys.provider import KeyProvider, provider_from_settings
+from gateway.kyc.provider import KycProvider, provider_named
+from gateway.kyc.routes import router as kyc_router
+from gateway.kyc.sanctions import SanctionsList
+from gateway.members.routes import router as members_router
+from gateway.ratelimit import RateLimiter
+from gateway.wallets.routes import router as wallets_router
+
+logger = logging.getLogger(__name__)
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+def chain_from_settings(settings: Settings) -> ChainClient:
+    if not settings.chain_rpc_url:
+        return NullChain()
+    from gateway.chain.web3_client import Web3Chain
+
+    if not (settings.chain_private_key and settings.identity_registry_address and settings.audit_anchor_address):
+        raise ValueError("a chain URL needs REPONET_CHAIN_PRIVATE_KEY and the contract addresses")
+    return Web3Chain.from_url(
+        settings.chain_rpc_url,
+        private_key=settings.chain_private_key,
+        identity_registry=settings.identity_registry_address,
+        audit_anchor=settings.audit_anchor_address,
+    )
+
+
+def build_context(
+    settings: Settings,
+    *,
+    chain: ChainClient | None = None,
+    keys: KeyProvider | None = None,
+    sanctions: SanctionsList | None = None,
+    kyc_provider: KycProvider | None = None,
+) -> GatewayContext:
+    engine = make_engine(settings.database_url)
+    if sanctions is None:
+        if settings.sanctions_file is not None:
+            sanctions = SanctionsList.from_csv(settings.sanctions_file, settings.sanctions_threshold)
+        else:
+            logger.warning("no sanctions list configured (REPONET_SANCTIONS_FILE): screening finds nothing")
+            sanctions = SanctionsList([], settings.sanctions_threshold)
+    return GatewayContext(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        keys=keys or provider_from_settings(settings),
+        chain=chain or chain_from_settings(settings),
+        limiter=RateLimiter(settings.rate_limit_storage_url),
+        sanctions=sanctions,
+        kyc_provider=kyc_provider or provider_named(settings.kyc_provider),
+    )
+
+
+async def _anchor_periodically(ctx: GatewayContext) -> None:
+    interval = ctx.settings.anchor_interval_seconds
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            with ctx.sessions() as session:
+                await run_in_threadpool(audit_service.anchor_if_new, session, chain=ctx.chain)
+        except Exception:
+            logger.exception("periodic audit anchoring failed; retrying in %ss", interval)
+
+
+def create_app(settings: Settings | None = None, *, context: GatewayContext | None = None) -> FastAPI:
+    settings = settings or (context.settings if context else get_settings())
+    ctx = context or build_context(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if settings.anchor_interval_seconds > 0 and not isinstance(ctx.chain, NullChain):
+            task = asyncio.create_task(_anchor_periodically(ctx))
+        yield
+        if task is not None:
+            task.cancel()
+        ctx.engine.dispose()
+
+    docs = settings.expose_docs
+    app = FastAPI(
+        title="RepoNet gateway",
+        version=__version__,
+        description="Members, authentication, KYC onboarding, wallets and keys, audit trail.",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+
+    v1 = APIRouter(prefix="/v1")
+    v1.include_router(auth_router)
+    v1.include_router(members_router)
+    v1.include_router(clients_router)
+    v1.include_router(kyc_router)
+    v1.include_router(wallets_router)
+    v1.include_router(audit_router)
+    app.include_router(v1)
+
+    @app.get("/health", response_model=Health, status_code=200, tags=["health"])
+    def health() -> Health:
+        return Health(status="ok", version=__version__)
+
+    app.middleware("http")(make_http_middleware(ctx))
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=False,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+    )
+    app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    return app

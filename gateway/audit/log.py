@@ -1,0 +1,160 @@
+"""Append to and verify the hash-chained audit log.
+
+Each entry hashes (sequence, time, actor, action, object, digest of the change, previous hash) in canonical
+JSON with SHA-256. Editing an entry breaks its hash; deleting or reordering entries breaks the sequence or
+the previous-hash link; anchors (on chain, mirrored in ``audit_anchors``) pin heads so that rewriting the
+whole tail is caught too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.db.models import AuditAnchorRecord, AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical(value)).hexdigest()
+
+
+def entry_hash(
+    *,
+    sequence: int,
+    at: str,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    change_digest: str,
+    prev_hash: str,
+) -> str:
+    return digest(
+        {
+            "sequence": sequence,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "change_digest": change_digest,
+            "prev_hash": prev_hash,
+        }
+    )
+
+
+def append(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    change: Any,
+) -> AuditEntry:
+    """Append an entry in the caller's transaction (so the entry commits with the change it records)."""
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, sequence=0, entry_hash=GENESIS)
+        session.add(head)
+        session.flush()
+    sequence = head.sequence + 1
+    at = datetime.now(UTC).isoformat(timespec="microseconds")
+    change_digest = digest(change)
+    entry = AuditEntry(
+        sequence=sequence,
+        at=at,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        change_digest=change_digest,
+        prev_hash=head.entry_hash,
+        entry_hash=entry_hash(
+            sequence=sequence,
+            at=at,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            change_digest=change_digest,
+            prev_hash=head.entry_hash,
+        ),
+    )
+    session.add(entry)
+    head.sequence = sequence
+    head.entry_hash = entry.entry_hash
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    entries: int
+    head_hash: str
+    first_bad_sequence: int | None = None
+    reason: str | None = None
+    anchors_checked: int = 0
+
+
+def verify(session: Session, *, chain_heads: dict[int, str] | None = None) -> VerifyResult:
+    """Walk the log from the start; name the first entry that does not fit.
+
+    ``chain_heads`` maps anchored sequences to the head hashes read from the chain; without it the
+    anchors mirrored in the database are used.
+    """
+    anchors = chain_heads
+    if anchors is None:
+        anchors = {
+            a.sequence: a.head_hash for a in session.execute(select(AuditAnchorRecord)).scalars().all()
+        }
+    prev = GENESIS
+    expected = 1
+    count = 0
+    checked = 0
+    rows = session.execute(select(AuditEntry).order_by(AuditEntry.sequence)).scalars()
+    for row in rows:
+        if row.sequence != expected:
+            return VerifyResult(False, count, prev, expected, f"entry {expected} is missing (found {row.sequence})")
+        if row.prev_hash != prev:
+            return VerifyResult(False, count, prev, row.sequence, "previous-hash link broken (deleted or reordered)")
+        recomputed = entry_hash(
+            sequence=row.sequence,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            change_digest=row.change_digest,
+            prev_hash=row.prev_hash,
+        )
+        if recomputed != row.entry_hash:
+            return VerifyResult(False, count, prev, row.sequence, "entry hash mismatch (entry edited)")
+        anchored = anchors.get(row.sequence)
+        if anchored is not None:
+            if anchored != row.entry_hash:
+                return VerifyResult(False, count, prev, row.sequence, "differs from the anchored head hash")
+            checked += 1
+        prev = row.entry_hash
+        expected += 1
+        count += 1
+    last_anchor = max(anchors) if anchors else 0
+    if last_anchor >= expected:
+        return VerifyResult(False, count, prev, expected, f"log ends before anchored entry {last_anchor} (truncated)")
+    head = session.get(AuditHead, 1)
+    if head is not None and head.sequence != count:
+        return VerifyResult(False, count, prev, count + 1, f"head says {head.sequence} entries, log has {count}")
+    return VerifyResult(True, count, prev, anchors_checked=checked)

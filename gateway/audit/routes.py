@@ -1,0 +1,50 @@
+"""/v1/audit: the log, its verification and on-demand anchoring (operator staff)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from gateway.api.deps import ContextDep, Principal, SessionDep, StepUp, require
+from gateway.api.errors import problem_responses
+from gateway.audit import service
+from gateway.audit.schemas import AnchorPublic, AuditEntriesPublic, AuditEntryPublic, VerifyPublic
+from gateway.auth.permissions import Permission
+from gateway.db.models import AuditAnchorRecord
+
+router = APIRouter(prefix="/audit", tags=["audit"], responses=problem_responses(401, 403, 413, 422, 429))
+
+AuditReader = Annotated[Principal, Depends(require(Permission.AUDIT_READ))]
+
+
+@router.get("/entries", response_model=AuditEntriesPublic, status_code=200)
+def list_entries(
+    _: AuditReader,
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AuditEntriesPublic:
+    rows, count = service.entries(session, offset=offset, limit=limit)
+    return AuditEntriesPublic(data=[AuditEntryPublic.model_validate(r) for r in rows], count=count)
+
+
+@router.get("/verify", response_model=VerifyPublic, status_code=200, responses=problem_responses(502))
+def verify(_: AuditReader, ctx: ContextDep, session: SessionDep) -> VerifyPublic:
+    """Check every hash link, and the anchored heads read from the chain."""
+    result = service.verify(session, chain=ctx.chain)
+    return VerifyPublic(
+        ok=result.ok, entries=result.entries, head_hash=result.head_hash,
+        first_bad_sequence=result.first_bad_sequence, reason=result.reason, anchors_checked=result.anchors_checked,
+    )
+
+
+@router.post("/anchor", response_model=AnchorPublic, status_code=201, responses=problem_responses(409, 502))
+def anchor(
+    principal: Annotated[Principal, Depends(require(Permission.AUDIT_ANCHOR))],
+    _: StepUp,
+    ctx: ContextDep,
+    session: SessionDep,
+) -> AuditAnchorRecord:
+    """Anchor the current audit head on chain now."""
+    return service.anchor_head(session, chain=ctx.chain, actor=principal.actor)

@@ -1,0 +1,52 @@
+"""Anchoring the audit head on chain, and verification against the chain's anchors."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.audit import log as audit_log
+from gateway.chain.base import ChainClient
+from gateway.db.models import AuditAnchorRecord, AuditEntry, AuditHead
+from gateway.exceptions import Conflict
+
+logger = logging.getLogger(__name__)
+
+
+def anchor_head(session: Session, *, chain: ChainClient, actor: str) -> AuditAnchorRecord:
+    """Record an anchoring decision in the log, then anchor the resulting head on chain."""
+    audit_log.append(session, actor=actor, action="audit.anchor", object_type="audit", object_id="head", change={})
+    session.commit()
+    head = session.get(AuditHead, 1)
+    assert head is not None
+    last = session.execute(select(func.max(AuditAnchorRecord.sequence))).scalar_one()
+    if last is not None and last >= head.sequence:
+        raise Conflict("the head is already anchored")
+    tx_hash = chain.anchor(sequence=head.sequence, head_hash=bytes.fromhex(head.entry_hash))
+    record = AuditAnchorRecord(sequence=head.sequence, head_hash=head.entry_hash, tx_hash=tx_hash)
+    session.add(record)
+    session.commit()
+    logger.info("anchored audit head %s at sequence %d in %s", head.entry_hash, head.sequence, tx_hash)
+    return record
+
+
+def anchor_if_new(session: Session, *, chain: ChainClient) -> AuditAnchorRecord | None:
+    """Periodic anchoring: only when entries were added since the last anchor."""
+    head = session.get(AuditHead, 1)
+    last = session.execute(select(func.max(AuditAnchorRecord.sequence))).scalar_one()
+    if head is None or (last is not None and last >= head.sequence):
+        return None
+    return anchor_head(session, chain=chain, actor="system:anchor")
+
+
+def entries(session: Session, *, offset: int, limit: int) -> tuple[list[AuditEntry], int]:
+    count = session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    rows = session.execute(select(AuditEntry).order_by(AuditEntry.sequence).offset(offset).limit(limit)).scalars()
+    return list(rows), count
+
+
+def verify(session: Session, *, chain: ChainClient | None) -> audit_log.VerifyResult:
+    heads = (chain.anchored_heads() or None) if chain is not None else None
+    return audit_log.verify(session, chain_heads=heads)

@@ -1,0 +1,1 @@
+"""Authentication: passwords, TOTP, tokens, sessions, API keys and OAuth2 clients."""

@@ -1,0 +1,269 @@
+"""Login with password and TOTP, enrollment, refresh-token rotation, logout, step-up, client tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gateway.audit import log as audit_log
+from gateway.auth import passwords, totp
+from gateway.auth.permissions import Permission
+from gateway.auth.schemas import ClientToken, Enrollment, TokenPair
+from gateway.auth.tokens import hash_opaque, issue_access_token, new_opaque
+from gateway.context import GatewayContext
+from gateway.db.models import ApiClient, AuthSession, ClientKind, RecoveryCode, RefreshToken, User
+from gateway.exceptions import AccountLocked, Conflict, InvalidRequest, MfaRequired, NotAuthenticated
+from gateway.keys.envelope import seal_small, unseal_small
+
+BAD_CREDENTIALS = "invalid email, password or code"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _totp_owner(user: User) -> str:
+    return f"user-totp/{user.id}"
+
+
+def _load_user(session: Session, email: str) -> User | None:
+    return session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+
+
+def _check_password(ctx: GatewayContext, session: Session, user: User | None, password: str) -> User:
+    """Verify the password (upgrading its hash if parameters rose); count failures toward the lockout."""
+    if user is None or not user.is_active:
+        passwords.burn_time(ctx.settings, password)
+        raise NotAuthenticated(BAD_CREDENTIALS)
+    if user.locked_until is not None and user.locked_until > _now():
+        raise AccountLocked(f"too many failed attempts; locked until {user.locked_until.isoformat()}")
+    ok, new_hash = passwords.verify_password(ctx.settings, user.password_hash, password)
+    if not ok:
+        _fail(ctx, session, user, "password")
+    if new_hash is not None:
+        user.password_hash = new_hash
+    return user
+
+
+def _fail(ctx: GatewayContext, session: Session, user: User, what: str) -> None:
+    user.failed_attempts += 1
+    locked = user.failed_attempts >= ctx.settings.mfa_max_failures
+    if locked:
+        user.locked_until = _now() + timedelta(seconds=ctx.settings.mfa_lockout_seconds)
+        user.failed_attempts = 0
+    audit_log.append(
+        session, actor=f"user:{user.id}", action="auth.locked" if locked else f"auth.{what}_failed",
+        object_type="user", object_id=str(user.id), change={"what": what, "locked": locked},
+    )
+    session.commit()
+    if locked:
+        raise AccountLocked("too many failed attempts; the account is locked")
+    raise NotAuthenticated(BAD_CREDENTIALS)
+
+
+def _check_totp(ctx: GatewayContext, session: Session, user: User, code: str) -> None:
+    """Accept a code once per time step: the step must be later than the last one used."""
+    assert user.totp_secret_enc is not None
+    secret = unseal_small(ctx.keys, owner=_totp_owner(user), blob=user.totp_secret_enc).decode()
+    step = totp.matching_step(secret, code)
+    if step is None or step <= user.totp_last_step:
+        _fail(ctx, session, user, "totp")
+        return
+    user.totp_last_step = step
+
+
+def _use_recovery_code(ctx: GatewayContext, session: Session, user: User, code: str) -> None:
+    row = session.execute(
+        select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == totp.hash_recovery_code(code),
+            RecoveryCode.used_at.is_(None),
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        _fail(ctx, session, user, "recovery_code")
+        return
+    row.used_at = _now()
+
+
+def enroll(ctx: GatewayContext, session: Session, *, email: str, password: str) -> Enrollment:
+    """Start (or restart) TOTP enrollment for a user who has not confirmed one yet."""
+    user = _check_password(ctx, session, _load_user(session, email), password)
+    if user.totp_confirmed:
+        raise Conflict("TOTP is already enrolled")
+    secret = totp.new_secret()
+    user.totp_secret_enc = seal_small(ctx.keys, owner=_totp_owner(user), plaintext=secret.encode())
+    codes = totp.new_recovery_codes()
+    session.execute(RecoveryCode.__table__.delete().where(RecoveryCode.user_id == user.id))
+    session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
+    audit_log.append(
+        session, actor=f"user:{user.id}", action="auth.enroll_started", object_type="user",
+        object_id=str(user.id), change={},
+    )
+    session.commit()
+    return Enrollment(
+        totp_secret=secret,
+        provisioning_uri=totp.provisioning_uri(secret, email=user.email, issuer=ctx.settings.totp_issuer),
+        recovery_codes=codes,
+    )
+
+
+def confirm_enrollment(ctx: GatewayContext, session: Session, *, email: str, password: str, code: str) -> TokenPair:
+    user = _check_password(ctx, session, _load_user(session, email), password)
+    if user.totp_confirmed or user.totp_secret_enc is None:
+        raise Conflict("no enrollment in progress")
+    _check_totp(ctx, session, user, code)
+    user.totp_confirmed = True
+    audit_log.append(
+        session, actor=f"user:{user.id}", action="auth.enrolled", object_type="user",
+        object_id=str(user.id), change={},
+    )
+    return _start_session(ctx, session, user)
+
+
+def login(
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    totp_code: str | None,
+    recovery_code: str | None,
+) -> TokenPair:
+    user = _check_password(ctx, session, _load_user(session, email), password)
+    if not user.totp_confirmed:
+        session.commit()
+        raise MfaRequired("enroll TOTP first at /v1/auth/enroll")
+    if totp_code:
+        _check_totp(ctx, session, user, totp_code)
+    elif recovery_code:
+        _use_recovery_code(ctx, session, user, recovery_code)
+    else:
+        raise MfaRequired("a TOTP code or recovery code is required")
+    return _start_session(ctx, session, user)
+
+
+def _start_session(ctx: GatewayContext, session: Session, user: User) -> TokenPair:
+    user.failed_attempts = 0
+    user.locked_until = None
+    auth_session = AuthSession(id=uuid.uuid4(), user_id=user.id, mfa_at=_now())
+    session.add(auth_session)
+    session.flush()
+    audit_log.append(
+        session, actor=f"user:{user.id}", action="auth.login", object_type="session",
+        object_id=str(auth_session.id), change={},
+    )
+    pair = _issue_pair(ctx, session, user, auth_session)
+    session.commit()
+    return pair
+
+
+def _issue_pair(ctx: GatewayContext, session: Session, user: User, auth_session: AuthSession) -> TokenPair:
+    access, ttl = issue_access_token(
+        ctx.settings, subject=str(user.id), kind="user", organization_id=str(user.organization_id),
+        session_id=str(auth_session.id),
+    )
+    refresh, refresh_hash = new_opaque("rt")
+    session.add(
+        RefreshToken(
+            session_id=auth_session.id,
+            token_hash=refresh_hash,
+            expires_at=_now() + timedelta(seconds=ctx.settings.refresh_token_seconds),
+        )
+    )
+    return TokenPair(access_token=access, expires_in=ttl, refresh_token=refresh)
+
+
+def refresh(ctx: GatewayContext, session: Session, *, refresh_token: str) -> TokenPair:
+    """Rotate: each refresh token works once. Presenting a used one revokes its whole family (session)."""
+    row = session.execute(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_opaque(refresh_token))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotAuthenticated("unknown refresh token")
+    auth_session = session.get(AuthSession, row.session_id)
+    assert auth_session is not None
+    if auth_session.revoked_at is not None:
+        raise NotAuthenticated("session ended")
+    # Claim the token atomically: only one concurrent refresh can win.
+    claimed = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+        .values(used_at=_now())
+    ).rowcount  # type: ignore[attr-defined]
+    if claimed != 1:
+        _end_session(session, auth_session, "refresh_token_reuse")
+        session.commit()
+        raise NotAuthenticated("refresh token reused: the session has been revoked")
+    if row.expires_at <= _now():
+        session.commit()
+        raise NotAuthenticated("refresh token expired")
+    user = session.get(User, auth_session.user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("user inactive")
+    pair = _issue_pair(ctx, session, user, auth_session)
+    session.commit()
+    return pair
+
+
+def _end_session(session: Session, auth_session: AuthSession, reason: str) -> None:
+    auth_session.revoked_at = _now()
+    auth_session.revoked_reason = reason
+    audit_log.append(
+        session, actor=f"user:{auth_session.user_id}", action=f"auth.session_revoked.{reason}",
+        object_type="session", object_id=str(auth_session.id), change={"reason": reason},
+    )
+
+
+def logout(session: Session, *, session_id: uuid.UUID) -> None:
+    auth_session = session.get(AuthSession, session_id)
+    if auth_session is not None and auth_session.revoked_at is None:
+        _end_session(session, auth_session, "logout")
+    session.commit()
+
+
+def step_up(ctx: GatewayContext, session: Session, *, user_id: uuid.UUID, session_id: uuid.UUID, code: str) -> datetime:
+    user = session.get(User, user_id)
+    auth_session = session.get(AuthSession, session_id)
+    assert user is not None and auth_session is not None
+    if user.locked_until is not None and user.locked_until > _now():
+        raise AccountLocked("too many failed attempts; the account is locked")
+    _check_totp(ctx, session, user, code)
+    user.failed_attempts = 0
+    auth_session.mfa_at = _now()
+    audit_log.append(
+        session, actor=f"user:{user.id}", action="auth.step_up", object_type="session",
+        object_id=str(session_id), change={},
+    )
+    session.commit()
+    return auth_session.mfa_at + timedelta(seconds=ctx.settings.step_up_seconds)
+
+
+def client_token(
+    ctx: GatewayContext, session: Session, *, client_id: str, client_secret: str, scope: str | None
+) -> ClientToken:
+    """OAuth2 client credentials grant: exchange a client's secret for a short-lived scoped token."""
+    try:
+        cid = uuid.UUID(client_id)
+    except ValueError:
+        raise NotAuthenticated("invalid client") from None
+    client = session.get(ApiClient, cid)
+    if (
+        client is None
+        or client.kind != ClientKind.OAUTH_CLIENT.value
+        or client.secret_hash != hash_opaque(client_secret)
+        or client.revoked_at is not None
+        or client.expires_at <= _now()
+    ):
+        raise NotAuthenticated("invalid client")
+    requested = scope.split() if scope else list(client.scopes)
+    if not set(requested) <= set(client.scopes) or not set(requested) <= {p.value for p in Permission}:
+        raise InvalidRequest("invalid_scope: the client may not request these scopes")
+    token, ttl = issue_access_token(
+        ctx.settings, subject=str(client.id), kind="client", organization_id=str(client.organization_id),
+        scopes=tuple(requested), lifetime=ctx.settings.client_token_seconds,
+    )
+    return ClientToken(access_token=token, expires_in=ttl, scope=" ".join(requested))

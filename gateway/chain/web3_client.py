@@ -1,0 +1,140 @@
+"""``ChainClient`` over Ethereum JSON-RPC with web3.py, ABIs from the committed ``contracts`` artifacts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import Web3Exception
+
+from gateway.chain.base import ChainClient
+from gateway.exceptions import ChainError
+
+logger = logging.getLogger(__name__)
+
+
+class Web3Chain(ChainClient):
+    """Sends transactions from the gateway's KYC-agent/anchor account and waits for their receipts."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        account: LocalAccount,
+        identity_registry: str,
+        audit_anchor: str,
+        receipt_timeout: float = 30.0,
+    ) -> None:
+        from contracts.artifacts import load_artifact
+
+        self.w3 = w3
+        self.account = account
+        self.registry: Contract = w3.eth.contract(
+            address=Web3.to_checksum_address(identity_registry), abi=load_artifact("IdentityRegistry").abi
+        )
+        self.anchor_contract: Contract = w3.eth.contract(
+            address=Web3.to_checksum_address(audit_anchor), abi=load_artifact("AuditAnchor").abi
+        )
+        self.receipt_timeout = receipt_timeout
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, private_key: str, identity_registry: str, audit_anchor: str
+    ) -> Web3Chain:
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 15}))
+        return cls(
+            w3,
+            account=Account.from_key(private_key),
+            identity_registry=identity_registry,
+            audit_anchor=audit_anchor,
+        )
+
+    def _send(self, fn: Any) -> Any:
+        try:
+            tx = fn.build_transaction(
+                {
+                    "from": self.account.address,
+                    "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
+                    "chainId": self.w3.eth.chain_id,
+                }
+            )
+            signed = self.account.sign_transaction(tx)
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+        except (Web3Exception, ValueError, OSError) as exc:
+            raise ChainError(f"transaction failed: {exc}") from None
+        if receipt["status"] != 1:
+            raise ChainError(f"transaction {tx_hash.hex()} reverted")
+        logger.info("chain transaction %s mined in block %s", tx_hash.hex(), receipt["blockNumber"])
+        return receipt
+
+    def _call(self, fn: Any) -> Any:
+        try:
+            return fn.call()
+        except (Web3Exception, ValueError, OSError) as exc:
+            raise ChainError(f"call failed: {exc}") from None
+
+    def register_identity(
+        self, *, lei_hash: bytes, jurisdiction: str, investor_class: int, kyc_expiry: int, wallets: list[str]
+    ) -> int:
+        fn = self.registry.functions.registerIdentity(
+            lei_hash,
+            jurisdiction.encode("ascii"),
+            investor_class,
+            kyc_expiry,
+            [Web3.to_checksum_address(w) for w in wallets],
+        )
+        receipt = self._send(fn)
+        for log in receipt["logs"]:
+            if log["address"].lower() != self.registry.address.lower():
+                continue
+            for event in self.registry.events:
+                try:
+                    decoded = event().process_log(log)
+                except Exception:  # noqa: S112 - not this event
+                    continue
+                if "identityId" in decoded["args"]:
+                    return int(decoded["args"]["identityId"])
+        # Fall back to reading the registry.
+        if wallets:
+            return int(self._call(self.registry.functions.identityOf(Web3.to_checksum_address(wallets[0]))))
+        raise ChainError("registerIdentity emitted no identity id")
+
+    def update_identity(self, *, identity_id: int, jurisdiction: str, investor_class: int, kyc_expiry: int) -> None:
+        self._send(
+            self.registry.functions.updateIdentity(
+                identity_id, jurisdiction.encode("ascii"), investor_class, kyc_expiry
+            )
+        )
+
+    def add_wallet(self, *, identity_id: int, wallet: str) -> None:
+        self._send(self.registry.functions.addWallet(identity_id, Web3.to_checksum_address(wallet)))
+
+    def revoke_identity(self, *, identity_id: int) -> None:
+        self._send(self.registry.functions.revokeIdentity(identity_id))
+
+    def freeze_identity(self, *, identity_id: int) -> None:
+        self._send(self.registry.functions.freezeIdentity(identity_id))
+
+    def unfreeze_identity(self, *, identity_id: int) -> None:
+        self._send(self.registry.functions.unfreezeIdentity(identity_id))
+
+    def is_verified(self, wallet: str) -> bool:
+        return bool(self._call(self.registry.functions.isVerified(Web3.to_checksum_address(wallet))))
+
+    def anchor(self, *, sequence: int, head_hash: bytes) -> str:
+        receipt = self._send(self.anchor_contract.functions.anchor(sequence, head_hash))
+        return "0x" + bytes(receipt["transactionHash"]).hex().removeprefix("0x")
+
+    def anchored_heads(self) -> dict[int, str]:
+        count = int(self._call(self.anchor_contract.functions.anchorCount()))
+        heads: dict[int, str] = {}
+        for index in range(count):
+            record = self._call(self.anchor_contract.functions.anchorAt(index))
+            sequence, head = record[0], record[1]
+            heads[int(sequence)] = bytes(head).hex()
+        return heads

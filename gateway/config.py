@@ -1,0 +1,100 @@
+"""Gateway configuration: one ``Settings`` object built from ``REPONET_*`` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "secret", "dev-insecure-secret"})
+DEV_JWT_SECRET = "dev-insecure-secret"  # noqa: S105 - refused outside development by the validator below
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Everything the gateway reads from its environment (prefix ``REPONET_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="REPONET_", env_file=None, extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("./reponet-data")
+    database_url: str = "sqlite:///./reponet-data/gateway.db"
+
+    # HTTP
+    public_origin: str = "https://localhost:8443"
+    cors_origins: list[str] = Field(default_factory=list)
+    max_request_bytes: int = 64 * 1024
+    expose_docs: bool = True
+
+    # Tokens
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "reponet-gateway"
+    jwt_audience: str = "reponet-api"
+    access_token_seconds: int = 300
+    refresh_token_seconds: int = 8 * 3600
+    client_token_seconds: int = 600
+
+    # Passwords and MFA
+    argon2_time_cost: int = 3
+    argon2_memory_cost_kib: int = 65536
+    argon2_parallelism: int = 4
+    mfa_max_failures: int = 5
+    mfa_lockout_seconds: int = 900
+    step_up_seconds: int = 300
+    totp_issuer: str = "RepoNet"
+
+    # Rate limits (limits library notation) and storage
+    rate_limit_storage_url: str = "memory://"
+    rate_limit_ip: str = "300/minute"
+    rate_limit_principal: str = "120/minute"
+    rate_limit_login: str = "10/minute"
+
+    # Keys at rest
+    master_key_file: Path | None = None
+    master_keys: str | None = None  # "1:<base64 32 bytes>,2:<base64>" (environment key provider)
+    master_key_min_version: int = 1
+
+    # KYC
+    sanctions_file: Path | None = None
+    sanctions_threshold: float = 88.0
+    kyc_review_days: int = 365
+    kyc_provider: str = "manual"
+
+    # Chain (JSON-RPC only)
+    chain_rpc_url: str | None = None
+    chain_id: int = 31337
+    chain_private_key: str | None = None  # the gateway's KYC agent / anchor account
+    identity_registry_address: str | None = None
+    audit_anchor_address: str | None = None
+    anchor_interval_seconds: int = 0  # 0 disables periodic anchoring
+
+    # Sign-In with Ethereum
+    siwe_domain: str = "localhost:8443"
+    siwe_challenge_seconds: int = 300
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment is Environment.DEVELOPMENT:
+            return self
+        if self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32:
+            raise ValueError("REPONET_JWT_SECRET must be set to a random value of 32+ characters")
+        if self.environment is Environment.PRODUCTION and not (self.master_key_file or self.master_keys):
+            raise ValueError("REPONET_MASTER_KEY_FILE or REPONET_MASTER_KEYS is required in production")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,28 @@
+"""What a running gateway holds once: settings, database, key provider, chain client, rate limiter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.chain.base import ChainClient
+from gateway.config import Settings
+from gateway.keys.provider import KeyProvider
+from gateway.kyc.provider import KycProvider
+from gateway.kyc.sanctions import SanctionsList
+from gateway.ratelimit import RateLimiter
+
+
+@dataclass
+class GatewayContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keys: KeyProvider
+    chain: ChainClient
+    limiter: RateLimiter
+    sanctions: SanctionsList
+    kyc_provider: KycProvider
+    background: list[object] = field(default_factory=list)

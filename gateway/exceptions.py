@@ -1,0 +1,140 @@
+"""Every error the gateway raises on purpose, under one root, and the one mapping to RFC 9457 problem JSON."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GatewayError(Exception):
+    """Root of the gateway's errors. ``status`` and ``title`` shape the problem+json answer."""
+
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal error"
+    type_slug: ClassVar[str] = "internal"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class InvalidRequest(GatewayError):
+    status = 400
+    title = "Invalid request"
+    type_slug = "invalid-request"
+
+
+class NotAuthenticated(GatewayError):
+    status = 401
+    title = "Not authenticated"
+    type_slug = "not-authenticated"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class MfaRequired(NotAuthenticated):
+    title = "Multi-factor authentication required"
+    type_slug = "mfa-required"
+
+
+class AccountLocked(GatewayError):
+    status = 423
+    title = "Account locked"
+    type_slug = "account-locked"
+
+
+class PermissionDenied(GatewayError):
+    status = 403
+    title = "Forbidden"
+    type_slug = "forbidden"
+
+
+class StepUpRequired(PermissionDenied):
+    title = "Step-up authentication required"
+    type_slug = "step-up-required"
+
+
+class NotFound(GatewayError):
+    status = 404
+    title = "Not found"
+    type_slug = "not-found"
+
+
+class Conflict(GatewayError):
+    status = 409
+    title = "Conflict"
+    type_slug = "conflict"
+
+
+class FourEyesViolation(Conflict):
+    title = "Four-eyes rule: the approver must not be the submitter"
+    type_slug = "four-eyes"
+
+
+class PayloadTooLarge(GatewayError):
+    status = 413
+    title = "Request too large"
+    type_slug = "payload-too-large"
+
+
+class RateLimited(GatewayError):
+    status = 429
+    title = "Too many requests"
+    type_slug = "rate-limited"
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class KeyManagementError(GatewayError):
+    """A key-management failure (unknown or retired master-key version, failed authentication tag)."""
+
+    status = 500
+    title = "Key management error"
+    type_slug = "key-management"
+
+
+class MasterKeyRetired(KeyManagementError):
+    title = "Master key version retired"
+    type_slug = "master-key-retired"
+
+
+class ChainError(GatewayError):
+    status = 502
+    title = "Chain unavailable or call failed"
+    type_slug = "chain"
+
+
+class AuditChainBroken(GatewayError):
+    status = 500
+    title = "Audit chain broken"
+    type_slug = "audit-chain-broken"
+
+    def __init__(self, sequence: int, reason: str) -> None:
+        super().__init__(f"entry {sequence}: {reason}")
+        self.sequence = sequence
+        self.reason = reason
+
+
+PROBLEM_BASE = "https://reponet.dev/problems/"
+
+
+def problem_body(status: int, title: str, detail: str, slug: str, instance: str, **extra: Any) -> dict[str, Any]:
+    """An RFC 9457 problem details object."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    body.update(extra)
+    return body

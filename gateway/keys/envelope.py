@@ -1,0 +1,89 @@
+"""AES-256-GCM envelope encryption.
+
+A secret is encrypted with a fresh 256-bit data key; the data key is wrapped with the current master key.
+Both layers bind the owner id (e.g. the wallet id) as associated data, so a ciphertext copied onto another
+row fails to decrypt. Layout of each blob: 12-byte nonce || ciphertext+tag.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from gateway.exceptions import KeyManagementError
+from gateway.keys.provider import KeyProvider
+
+NONCE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class Sealed:
+    master_version: int
+    wrapped_data_key: bytes
+    ciphertext: bytes
+
+
+def _encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def _decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    try:
+        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+    except InvalidTag:
+        raise KeyManagementError("decryption failed: wrong key or associated data") from None
+
+
+def _wrap_aad(owner: str, version: int) -> bytes:
+    return f"reponet/data-key/v{version}/{owner}".encode()
+
+
+def _data_aad(owner: str) -> bytes:
+    return f"reponet/secret/{owner}".encode()
+
+
+def seal(provider: KeyProvider, *, owner: str, plaintext: bytes) -> Sealed:
+    version, master = provider.key_for_encrypt()
+    data_key = AESGCM.generate_key(bit_length=256)
+    return Sealed(
+        master_version=version,
+        wrapped_data_key=_encrypt(master, data_key, _wrap_aad(owner, version)),
+        ciphertext=_encrypt(data_key, plaintext, _data_aad(owner)),
+    )
+
+
+def unseal(provider: KeyProvider, *, owner: str, sealed: Sealed) -> bytes:
+    master = provider.key_for_decrypt(sealed.master_version)
+    data_key = _decrypt(master, sealed.wrapped_data_key, _wrap_aad(owner, sealed.master_version))
+    return _decrypt(data_key, sealed.ciphertext, _data_aad(owner))
+
+
+def rewrap(provider: KeyProvider, *, owner: str, sealed: Sealed) -> Sealed:
+    """Re-wrap the data key under the current master version; the ciphertext is untouched."""
+    master = provider.key_for_decrypt(sealed.master_version)
+    data_key = _decrypt(master, sealed.wrapped_data_key, _wrap_aad(owner, sealed.master_version))
+    version, current = provider.key_for_encrypt()
+    return Sealed(version, _encrypt(current, data_key, _wrap_aad(owner, version)), sealed.ciphertext)
+
+
+def seal_small(provider: KeyProvider, *, owner: str, plaintext: bytes) -> bytes:
+    """Seal into one blob: version (2 bytes) || wrapped-key length (1 byte) || wrapped key || ciphertext."""
+    sealed = seal(provider, owner=owner, plaintext=plaintext)
+    return (
+        sealed.master_version.to_bytes(2, "big")
+        + len(sealed.wrapped_data_key).to_bytes(1, "big")
+        + sealed.wrapped_data_key
+        + sealed.ciphertext
+    )
+
+
+def unseal_small(provider: KeyProvider, *, owner: str, blob: bytes) -> bytes:
+    version = int.from_bytes(blob[:2], "big")
+    size = blob[2]
+    sealed = Sealed(version, blob[3 : 3 + size], blob[3 + size :])
+    return unseal(provider, owner=owner, sealed=sealed)
+

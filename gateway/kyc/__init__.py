@@ -1,0 +1,1 @@
+"""KYC onboarding: applications, sanctions screening, review with four eyes, on-chain whitelisting."""

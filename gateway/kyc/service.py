@@ -1,0 +1,201 @@
+"""KYC applications: submission with screening, hit decisions, four-eyes review, on-chain whitelisting."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from eth_utils import keccak
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.audit import log as audit_log
+from gateway.context import GatewayContext
+from gateway.db.models import (
+    ApplicationStatus,
+    HitDecision,
+    KycApplication,
+    KycStatus,
+    Organization,
+    ScreeningHit,
+    Wallet,
+)
+from gateway.exceptions import Conflict, FourEyesViolation, InvalidRequest
+from gateway.kyc.schemas import ApplicationCreate
+
+REVIEW_NOTICE = timedelta(days=30)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def submit(
+    ctx: GatewayContext, session: Session, *, actor: str, submitter_id: uuid.UUID, organization: Organization,
+    data: ApplicationCreate,
+) -> KycApplication:
+    if data.lei != organization.lei:
+        raise InvalidRequest("the LEI differs from the organization's")
+    open_ = session.execute(
+        select(KycApplication).where(
+            KycApplication.organization_id == organization.id,
+            KycApplication.status.in_([ApplicationStatus.SCREENING_HITS.value, ApplicationStatus.PENDING_REVIEW.value]),
+        )
+    ).first()
+    if open_ is not None:
+        raise Conflict("an application is already open for this organization")
+    application = KycApplication(
+        organization_id=organization.id,
+        submitted_by=submitter_id,
+        legal_name=data.legal_name,
+        lei=data.lei,
+        jurisdiction=data.jurisdiction,
+        registered_address=data.registered_address,
+        investor_class=data.investor_class,
+        beneficial_owners=[o.model_dump(mode="json") for o in data.beneficial_owners],
+        documents=[d.model_dump(mode="json") for d in data.documents],
+        status=ApplicationStatus.PENDING_REVIEW.value,
+        provider=ctx.kyc_provider.name,
+    )
+    session.add(application)
+    session.flush()
+    names = [data.legal_name, *(o.name for o in data.beneficial_owners)]
+    matches = ctx.sanctions.screen(names)
+    for match in matches:
+        session.add(
+            ScreeningHit(
+                application_id=application.id,
+                screened_name=match.screened_name,
+                listed_name=match.party.name,
+                list_entry_id=match.party.entry_id,
+                score=match.score,
+            )
+        )
+    if matches:
+        application.status = ApplicationStatus.SCREENING_HITS.value
+    outcome = ctx.kyc_provider.submit(application)
+    application.provider_reference = outcome.reference
+    if organization.kyc_status in (KycStatus.NONE.value, KycStatus.REJECTED.value):
+        organization.kyc_status = KycStatus.PENDING.value
+    audit_log.append(
+        session, actor=actor, action="kyc.submitted", object_type="kyc_application", object_id=str(application.id),
+        change={**data.model_dump(mode="json"), "hits": len(matches)},
+    )
+    session.commit()
+    return application
+
+
+def hits_of(session: Session, application_id: uuid.UUID) -> list[ScreeningHit]:
+    query = select(ScreeningHit).where(ScreeningHit.application_id == application_id).order_by(ScreeningHit.score)
+    return list(session.execute(query).scalars().all())
+
+
+def list_applications(
+    session: Session, *, organization_id: uuid.UUID | None, status: str | None, offset: int, limit: int
+) -> tuple[list[KycApplication], int]:
+    query = select(KycApplication)
+    if organization_id is not None:
+        query = query.where(KycApplication.organization_id == organization_id)
+    if status is not None:
+        query = query.where(KycApplication.status == status)
+    count = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(KycApplication.created_at).offset(offset).limit(limit)).scalars().all()
+    return list(rows), count
+
+
+def decide_hit(
+    session: Session, *, actor: str, officer_id: uuid.UUID, application: KycApplication, hit: ScreeningHit,
+    decision: HitDecision, note: str,
+) -> KycApplication:
+    if application.status != ApplicationStatus.SCREENING_HITS.value:
+        raise Conflict("the application has no open screening hits")
+    if hit.decision is not None:
+        raise Conflict("this hit is already decided")
+    if officer_id == application.submitted_by:
+        raise FourEyesViolation("the submitter cannot clear its own screening hits")
+    hit.decision = decision.value
+    hit.decided_by = officer_id
+    hit.decided_at = _now()
+    session.flush()
+    if all(h.decision is not None for h in hits_of(session, application.id)):
+        application.status = ApplicationStatus.PENDING_REVIEW.value
+    audit_log.append(
+        session, actor=actor, action="kyc.hit_decided", object_type="screening_hit", object_id=str(hit.id),
+        change={"decision": decision.value, "note": note, "application_id": str(application.id)},
+    )
+    session.commit()
+    return application
+
+
+def decide(
+    ctx: GatewayContext, session: Session, *, actor: str, officer_id: uuid.UUID, application: KycApplication,
+    approve: bool, note: str,
+) -> KycApplication:
+    """A compliance officer other than the submitter approves or rejects; approval whitelists on chain."""
+    if officer_id == application.submitted_by:
+        raise FourEyesViolation()
+    if application.status != ApplicationStatus.PENDING_REVIEW.value:
+        raise Conflict(f"the application is {application.status}, not pending review")
+    hits = hits_of(session, application.id)
+    if approve and any(h.decision == HitDecision.TRUE_MATCH.value for h in hits):
+        raise Conflict("a confirmed sanctions match cannot be approved")
+    organization = session.get(Organization, application.organization_id)
+    assert organization is not None
+    application.decided_by = officer_id
+    application.decided_at = _now()
+    application.decision_note = note
+    if approve:
+        application.status = ApplicationStatus.APPROVED.value
+        _whitelist(ctx, session, organization=organization, application=application)
+    else:
+        application.status = ApplicationStatus.REJECTED.value
+        if organization.kyc_status == KycStatus.PENDING.value:
+            organization.kyc_status = KycStatus.REJECTED.value
+    audit_log.append(
+        session, actor=actor, action="kyc.approved" if approve else "kyc.rejected",
+        object_type="kyc_application", object_id=str(application.id),
+        change={"note": note, "kyc_expiry": organization.kyc_expiry, "identity_id": organization.onchain_identity_id},
+    )
+    session.commit()
+    return application
+
+
+def lei_hash(lei: str) -> bytes:
+    return keccak(text=lei)
+
+
+def _whitelist(ctx: GatewayContext, session: Session, *, organization: Organization, application: KycApplication) -> None:
+    expiry = _now() + timedelta(days=ctx.settings.kyc_review_days)
+    wallets = list(
+        session.execute(select(Wallet).where(Wallet.organization_id == organization.id)).scalars().all()
+    )
+    pending = [w for w in wallets if not w.onchain_whitelisted]
+    if organization.onchain_identity_id is None:
+        organization.onchain_identity_id = ctx.chain.register_identity(
+            lei_hash=lei_hash(organization.lei),
+            jurisdiction=application.jurisdiction,
+            investor_class=application.investor_class,
+            kyc_expiry=int(expiry.timestamp()),
+            wallets=[w.address for w in pending],
+        )
+    else:
+        ctx.chain.update_identity(
+            identity_id=organization.onchain_identity_id, jurisdiction=application.jurisdiction,
+            investor_class=application.investor_class, kyc_expiry=int(expiry.timestamp()),
+        )
+        for wallet in pending:
+            ctx.chain.add_wallet(identity_id=organization.onchain_identity_id, wallet=wallet.address)
+    for wallet in pending:
+        wallet.onchain_whitelisted = True
+    organization.kyc_status = KycStatus.APPROVED.value
+    organization.kyc_expiry = expiry
+    organization.next_review_at = expiry - REVIEW_NOTICE
+    organization.jurisdiction = application.jurisdiction
+
+
+def due_for_review(session: Session, *, now: datetime | None = None) -> list[Organization]:
+    moment = now or _now()
+    query = select(Organization).where(
+        Organization.kyc_status == KycStatus.APPROVED.value, Organization.next_review_at <= moment
+    )
+    return list(session.execute(query).scalars().all())

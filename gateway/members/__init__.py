@@ -1,0 +1,1 @@
+"""Members: organizations (legal entities) and their users."""

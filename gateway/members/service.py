@@ -1,0 +1,124 @@
+"""Organizations and users; revocation, freeze and unfreeze pushed to the on-chain registry."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.audit import log as audit_log
+from gateway.auth import passwords
+from gateway.auth.permissions import MEMBER_ROLES, OPERATOR_ROLES
+from gateway.context import GatewayContext
+from gateway.db.models import KycStatus, Organization, Role, User
+from gateway.exceptions import Conflict, InvalidRequest
+from gateway.members.schemas import OrganizationCreate, UserCreate
+
+
+def create_organization(
+    session: Session, *, actor: str, data: OrganizationCreate, is_operator: bool = False
+) -> Organization:
+    if session.execute(select(Organization).where(Organization.lei == data.lei)).scalar_one_or_none():
+        raise Conflict("an organization with this LEI exists")
+    org = Organization(name=data.name, lei=data.lei, jurisdiction=data.jurisdiction, is_operator=is_operator)
+    session.add(org)
+    session.flush()
+    audit_log.append(
+        session, actor=actor, action="organization.created", object_type="organization", object_id=str(org.id),
+        change=data.model_dump(),
+    )
+    session.commit()
+    return org
+
+
+def list_organizations(
+    session: Session, *, visible_to: uuid.UUID | None, offset: int, limit: int
+) -> tuple[list[Organization], int]:
+    query = select(Organization)
+    if visible_to is not None:
+        query = query.where(Organization.id == visible_to)
+    count = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(Organization.created_at).offset(offset).limit(limit)).scalars().all()
+    return list(rows), count
+
+
+def create_user(
+    ctx: GatewayContext, session: Session, *, actor: str, organization: Organization, data: UserCreate
+) -> User:
+    allowed = OPERATOR_ROLES if organization.is_operator else MEMBER_ROLES
+    if data.role not in allowed:
+        raise InvalidRequest(f"role {data.role.value} is not available in this organization")
+    email = data.email.strip().lower()
+    if session.execute(select(User).where(User.email == email)).scalar_one_or_none():
+        raise Conflict("a user with this email exists")
+    user = User(
+        organization_id=organization.id,
+        email=email,
+        full_name=data.full_name,
+        role=data.role.value,
+        password_hash=passwords.hash_password(ctx.settings, data.password),
+    )
+    session.add(user)
+    session.flush()
+    audit_log.append(
+        session, actor=actor, action="user.created", object_type="user", object_id=str(user.id),
+        change={"email": email, "role": data.role.value, "organization_id": str(organization.id)},
+    )
+    session.commit()
+    return user
+
+
+def list_users(session: Session, *, organization_id: uuid.UUID) -> list[User]:
+    query = select(User).where(User.organization_id == organization_id).order_by(User.created_at)
+    return list(session.execute(query).scalars().all())
+
+
+def change_kyc_state(
+    ctx: GatewayContext, session: Session, *, actor: str, organization: Organization, action: str, reason: str
+) -> Organization:
+    """Revoke, freeze or unfreeze a member: the registry on chain first, then our record."""
+    identity = organization.onchain_identity_id
+    if action == "revoke":
+        if organization.kyc_status == KycStatus.REVOKED.value:
+            raise Conflict("already revoked")
+        if identity is not None:
+            ctx.chain.revoke_identity(identity_id=identity)
+        organization.kyc_status = KycStatus.REVOKED.value
+    elif action == "freeze":
+        if organization.kyc_status != KycStatus.APPROVED.value:
+            raise Conflict("only an approved member can be frozen")
+        if identity is not None:
+            ctx.chain.freeze_identity(identity_id=identity)
+        organization.kyc_status = KycStatus.FROZEN.value
+    elif action == "unfreeze":
+        if organization.kyc_status != KycStatus.FROZEN.value:
+            raise Conflict("the member is not frozen")
+        if identity is not None:
+            ctx.chain.unfreeze_identity(identity_id=identity)
+        organization.kyc_status = KycStatus.APPROVED.value
+    else:  # pragma: no cover - routes only pass the three above
+        raise InvalidRequest(action)
+    audit_log.append(
+        session, actor=actor, action=f"kyc.{action}", object_type="organization", object_id=str(organization.id),
+        change={"reason": reason, "kyc_status": organization.kyc_status, "identity_id": identity},
+    )
+    session.commit()
+    return organization
+
+
+def bootstrap_operator(
+    ctx: GatewayContext, session: Session, *, name: str, lei: str, jurisdiction: str, email: str,
+    full_name: str, password: str, role: Role = Role.OPERATOR_ADMIN,
+) -> User:
+    """First operator organization and its admin (CLI and tests)."""
+    org = session.execute(select(Organization).where(Organization.lei == lei)).scalar_one_or_none()
+    if org is None:
+        org = create_organization(
+            session, actor="system:bootstrap", is_operator=True,
+            data=OrganizationCreate(name=name, lei=lei, jurisdiction=jurisdiction),
+        )
+    return create_user(
+        ctx, session, actor="system:bootstrap", organization=org,
+        data=UserCreate(email=email, full_name=full_name, role=role, password=password),
+    )
