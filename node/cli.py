@@ -1,0 +1,225 @@
+"""``reponet-node``: init a data directory, run a node, or start a local dev chain.
+
+Exit codes (:class:`ExitStatus`): 0 ok, 1 unexpected error, 2 usage, 3 bad genesis, 4 keystore (missing,
+or wrong password), 5 RPC port in use, 6 data directory or configuration, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import enum
+import errno
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from node import __version__
+from node.datadir import DataDir, init_data_dir, open_chain
+from node.devchain import dev_accounts, dev_genesis, new_validator_key
+from node.exceptions import ConfigError, GenesisError, KeystoreError, NodeError, StorageError
+from node.genesis import load_genesis
+from node.keystore import read_password, read_private_key_file
+from node.permissioning import read_allowlist, write_allowlist
+from node.rpc.params import address as parse_address
+from node.rpc.server import RpcServer
+from node.service import NodeService, RpcLimits
+from node.txpool import PoolLimits
+
+logger = logging.getLogger(__name__)
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    BAD_GENESIS = 3
+    KEYSTORE = 4
+    PORT_IN_USE = 5
+    CONFIG = 6
+    INTERRUPTED = 130
+
+
+class PortInUse(NodeError):
+    pass
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(level: str, json_logs: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("eth").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    common.add_argument("--json-logs", action="store_true", help="one JSON object per log line")
+    common.add_argument("--data-dir", type=Path, required=True)
+    common.add_argument("--password-file", type=Path, help=f"keystore password (else ${'REPONET_NODE_PASSWORD'})")
+
+    serve = argparse.ArgumentParser(add_help=False)
+    serve.add_argument("--rpc-host", default="127.0.0.1")
+    serve.add_argument("--rpc-port", type=int, default=8545)
+    serve.add_argument("--empty-blocks", action="store_true", help="seal a block every block time even if idle")
+    serve.add_argument("--rpc-max-body", type=int, default=RpcLimits.max_body_bytes)
+    serve.add_argument("--rpc-batch-limit", type=int, default=RpcLimits.max_batch)
+    serve.add_argument("--rpc-logs-range", type=int, default=RpcLimits.max_log_range)
+    serve.add_argument("--rpc-logs-limit", type=int, default=RpcLimits.max_logs)
+    serve.add_argument("--rpc-gascap", type=int, default=RpcLimits.call_gas_cap)
+    serve.add_argument("--txpool-account-slots", type=int, default=PoolLimits.max_per_sender)
+    serve.add_argument("--txpool-global-slots", type=int, default=PoolLimits.max_total)
+    serve.add_argument("--ws-origins", nargs="*", default=[], help="browser origins allowed on WebSocket")
+
+    parser = argparse.ArgumentParser(prog="reponet-node", description="RepoNet permissioned EVM node")
+    parser.add_argument("--version", action="version", version=f"reponet-node {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    init = sub.add_parser("init", parents=[common], help="create a data directory from a genesis file")
+    init.add_argument("--genesis", type=Path, required=True)
+    init.add_argument("--validator-key", type=Path, help="hex private key or keystore (else a new key)")
+    run = sub.add_parser("run", parents=[common, serve], help="run a node from its data directory")
+    run.add_argument("--block-time", type=float, default=1.0)
+    dev = sub.add_parser("dev", parents=[common, serve], help="local single-validator dev chain")
+    dev.add_argument("--block-time", type=float, default=0.25)
+    dev.add_argument("--chain-id", type=int, default=1337)
+    dev.add_argument("--accounts", type=int, default=10)
+    dev.add_argument("--allow", nargs="*", default=[], metavar="ADDRESS", help="add to the local allowlist")
+    return parser
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    genesis = load_genesis(args.genesis)
+    password = read_password(args.password_file)
+    key = read_private_key_file(args.validator_key, password) if args.validator_key else new_validator_key()
+    genesis_hash = init_data_dir(DataDir(args.data_dir), genesis, key, password)
+    print(f"initialized {args.data_dir}")
+    print(f"chain id: {genesis.chain_id}")
+    print(f"genesis: 0x{genesis_hash.hex()}")
+    print(f"validator: {key.public_key.to_checksum_address()}")
+
+
+def cmd_dev(args: argparse.Namespace) -> None:
+    data_dir = DataDir(args.data_dir)
+    password_file = args.data_dir / "dev-password.txt"
+    accounts = dev_accounts(args.accounts)
+    allow = {parse_address(a) for a in args.allow}
+    if not data_dir.chain_db.exists():
+        data_dir.create()
+        password = secrets.token_hex(16)
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password)
+        genesis = dev_genesis(args.chain_id, accounts, int(time.time()))
+        init_data_dir(data_dir, genesis, new_validator_key(), password,
+                      {bytes.fromhex(a.address[2:]) for a in accounts} | allow)
+    elif allow:
+        write_allowlist(data_dir.allowlist, read_allowlist(data_dir.allowlist) | allow)
+    args.password_file = args.password_file or password_file
+
+    def banner(service: NodeService) -> None:
+        chain = service.chain
+        print("RepoNet dev node (DEV ONLY: the keys below are public)")
+        print(f"chain id: {chain.chain_id}")
+        print(f"validator: 0x{(chain.consensus.local_address or b'').hex()}")
+        print(f"rpc: http://{args.rpc_host}:{args.rpc_port}  ws://{args.rpc_host}:{args.rpc_port}")
+        print("dev accounts (allowed, funded):")
+        for acct in accounts:
+            print(f"  {acct.address} {acct.private_key}")
+        for extra in sorted(allow):
+            print(f"  0x{extra.hex()} (allowed)")
+        sys.stdout.flush()
+
+    serve(args, banner)
+
+
+def serve(args: argparse.Namespace, banner: Any = None) -> None:
+    data_dir = DataDir(args.data_dir)
+    password = read_password(args.password_file)
+    chain, permissioner, _key = open_chain(data_dir, password)
+    limits = RpcLimits(
+        max_body_bytes=args.rpc_max_body, max_batch=args.rpc_batch_limit, max_log_range=args.rpc_logs_range,
+        max_logs=args.rpc_logs_limit, call_gas_cap=args.rpc_gascap,
+    )
+    service = NodeService(
+        chain, permissioner, args.data_dir, args.block_time, args.empty_blocks, limits,
+        PoolLimits(max_per_sender=args.txpool_account_slots, max_total=args.txpool_global_slots),
+    )
+    try:
+        asyncio.run(_serve(service, data_dir, args, banner))
+    finally:
+        chain.store.close()
+
+
+async def _serve(service: NodeService, data_dir: DataDir, args: argparse.Namespace, banner: Any) -> None:
+    server = RpcServer(service, data_dir.write_admin_token(), tuple(args.ws_origins))
+    try:
+        await server.start(args.rpc_host, args.rpc_port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"{args.rpc_host}:{args.rpc_port} is already in use") from exc
+        raise
+    service.start()
+    head = service.chain.head
+    logger.info("serving JSON-RPC on %s:%d, head %d, chain id %d",
+                args.rpc_host, args.rpc_port, head.block_number, service.chain.chain_id)
+    if banner is not None:
+        banner(service)
+    print(f"listening on http://{args.rpc_host}:{args.rpc_port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    logger.info("shutting down")
+    await service.stop()
+    await server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level, args.json_logs)
+    commands = {"init": cmd_init, "run": serve, "dev": cmd_dev}
+    try:
+        commands[args.command](args)
+    except GenesisError as exc:
+        return _fail(ExitStatus.BAD_GENESIS, f"bad genesis: {exc}")
+    except KeystoreError as exc:
+        return _fail(ExitStatus.KEYSTORE, f"keystore: {exc}")
+    except PortInUse as exc:
+        return _fail(ExitStatus.PORT_IN_USE, f"port in use: {exc}")
+    except (ConfigError, StorageError) as exc:
+        return _fail(ExitStatus.CONFIG, str(exc))
+    except KeyboardInterrupt:
+        return ExitStatus.INTERRUPTED
+    return ExitStatus.OK
+
+
+def _fail(status: ExitStatus, message: str) -> int:
+    print(f"reponet-node: error: {message}", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""Execution on py-evm's Prague state, without py-evm's chain and header database.
+
+We drive ``PragueState`` directly: py-evm's ``Chain`` hashes headers its own way and keeps its own
+indices, whereas our headers hash the Besu QBFT way and our store keeps the indices. A block is built by
+applying transactions to one state object (py-evm's journal, no per-transaction state copies) and
+persisting the trie nodes once at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, cast
+
+from eth.abc import ComputationAPI, ReceiptAPI, SignedTransactionAPI
+from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA256, ZERO_HASH32
+from eth.db.trie import make_trie_root_and_nodes
+from eth.vm.execution_context import ExecutionContext
+from eth.vm.forks.cancun.constants import (
+    BEACON_ROOTS_ADDRESS,
+    BEACON_ROOTS_CONTRACT_CODE,
+    HISTORY_BUFFER_LENGTH,
+)
+from eth.vm.forks.london.transactions import UnsignedDynamicFeeTransaction
+from eth.vm.forks.prague import PragueVM
+from eth.vm.forks.prague.constants import (
+    HISTORY_SERVE_WINDOW,
+    HISTORY_STORAGE_ADDRESS,
+    HISTORY_STORAGE_CONTRACT_CODE,
+)
+from eth.vm.forks.prague.state import PragueState
+from eth.vm.spoof import SpoofTransaction
+from eth_bloom import BloomFilter
+from eth_typing import Address, Hash32
+from eth_utils import ValidationError as UtilsValidationError
+
+from node.exceptions import ExecutionReverted, InvalidParams, ServerError
+from node.headers import QbftHeader
+from node.qbft_extra import QBFT_MIX_HASH
+from node.storage import StateDB
+
+logger = logging.getLogger(__name__)
+
+ValidationErrors = (UtilsValidationError,)
+
+
+def execution_context(header: QbftHeader, prev_hashes: Iterable[bytes], chain_id: int) -> ExecutionContext:
+    return ExecutionContext(
+        coinbase=header.coinbase,
+        timestamp=header.timestamp,
+        block_number=header.block_number,
+        difficulty=header.difficulty,
+        mix_hash=header.mix_hash,
+        gas_limit=header.gas_limit,
+        prev_hashes=cast(Iterable[Hash32], prev_hashes),
+        chain_id=chain_id,
+        base_fee_per_gas=header.base_fee_per_gas,
+        excess_blob_gas=header.excess_blob_gas,
+    )
+
+
+def open_state(db: StateDB, header: QbftHeader, state_root: bytes, prev_hashes: Iterable[bytes],
+               chain_id: int) -> PragueState:
+    """A state at ``state_root``, executing in the block environment of ``header``."""
+    return PragueState(db, execution_context(header, prev_hashes, chain_id), cast(Hash32, state_root))
+
+
+def child_header(parent: QbftHeader, timestamp: int, coinbase: bytes, extra_data: bytes) -> QbftHeader:
+    """The template of the next block: zero base fee, no blobs, QBFT mix hash."""
+    return QbftHeader(
+        difficulty=1,
+        block_number=parent.block_number + 1,
+        gas_limit=parent.gas_limit,
+        timestamp=timestamp,
+        coinbase=cast(Address, coinbase),
+        parent_hash=parent.hash,
+        extra_data=extra_data,
+        mix_hash=cast(Hash32, QBFT_MIX_HASH),
+        nonce=b"\x00" * 8,
+        base_fee_per_gas=0,
+        withdrawals_root=BLANK_ROOT_HASH,
+        blob_gas_used=0,
+        excess_blob_gas=0,
+        parent_beacon_block_root=ZERO_HASH32,
+        requests_hash=cast(Hash32, EMPTY_SHA256),
+    )
+
+
+def block_preprocessing(state: PragueState, header: QbftHeader) -> None:
+    """EIP-4788 / EIP-2935 system-contract updates, as py-evm's Prague VM does them (only if deployed)."""
+    if state.get_code(BEACON_ROOTS_ADDRESS) == BEACON_ROOTS_CONTRACT_CODE:
+        state.set_storage(BEACON_ROOTS_ADDRESS, header.timestamp % HISTORY_BUFFER_LENGTH, header.timestamp)
+        state.set_storage(
+            BEACON_ROOTS_ADDRESS,
+            header.timestamp % HISTORY_BUFFER_LENGTH + HISTORY_BUFFER_LENGTH,
+            int.from_bytes(header.parent_beacon_block_root, "big"),
+        )
+    if state.get_code(HISTORY_STORAGE_ADDRESS) == HISTORY_STORAGE_CONTRACT_CODE:
+        state.set_storage(
+            HISTORY_STORAGE_ADDRESS,
+            (header.block_number - 1) % HISTORY_SERVE_WINDOW,
+            int.from_bytes(header.parent_hash, "big"),
+        )
+
+
+@dataclass
+class BuiltBlock:
+    header: QbftHeader
+    transactions: list[SignedTransactionAPI] = field(default_factory=list)
+    receipts: list[ReceiptAPI] = field(default_factory=list)
+    # transactions that can never be included (invalid nonce, funds, refused sender), with the reason
+    dropped: list[tuple[SignedTransactionAPI, str]] = field(default_factory=list)
+    # transactions left for a later block (did not fit the gas left)
+    deferred: list[SignedTransactionAPI] = field(default_factory=list)
+
+
+SenderCheck = Callable[[PragueState, SignedTransactionAPI], bool]
+
+
+def apply_transactions(
+    state: PragueState,
+    template: QbftHeader,
+    transactions: Sequence[SignedTransactionAPI],
+    allowed: SenderCheck,
+) -> BuiltBlock:
+    """Apply as many of ``transactions`` as fit the gas limit; the header gets gas used, bloom and roots."""
+    built = BuiltBlock(template)
+    gas_used = 0
+    bloom = BloomFilter()
+    block_preprocessing(state, template)
+    gas_limit = template.gas_limit
+    for tx in transactions:
+        if tx.gas > gas_limit - gas_used:
+            built.deferred.append(tx)
+            continue
+        if not allowed(state, tx):
+            built.dropped.append((tx, "sender account not authorized"))
+            continue
+        snapshot = state.snapshot()
+        try:
+            state.lock_changes()
+            computation = state.apply_transaction(tx)
+        except ValidationErrors as exc:
+            state.revert(snapshot)
+            built.dropped.append((tx, str(exc)))
+            continue
+        receipt = PragueVM.make_receipt(
+            cast(Any, SimpleNamespace(gas_used=gas_used)), tx, computation, state
+        )
+        gas_used = receipt.gas_used
+        bloom |= receipt.bloom
+        built.transactions.append(tx)
+        built.receipts.append(receipt)
+    state.lock_changes()
+    tx_root, _ = make_trie_root_and_nodes(tuple(built.transactions))
+    receipt_root, _ = make_trie_root_and_nodes(tuple(built.receipts))
+    state.persist()
+    built.header = template.copy(
+        gas_used=gas_used,
+        bloom=int(bloom),
+        transaction_root=tx_root,
+        receipt_root=receipt_root,
+        state_root=state.state_root,
+    )
+    return built
+
+
+# --- calls -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallParams:
+    sender: bytes
+    to: bytes | None
+    gas: int
+    value: int
+    data: bytes
+    access_list: tuple[tuple[bytes, tuple[int, ...]], ...] = ()
+    nonce: int | None = None
+
+
+def spoof_transaction(state: PragueState, params: CallParams, gas: int) -> SignedTransactionAPI:
+    nonce = state.get_nonce(cast(Address, params.sender)) if params.nonce is None else params.nonce
+    unsigned = UnsignedDynamicFeeTransaction(
+        chain_id=state.execution_context.chain_id,
+        nonce=nonce,
+        max_priority_fee_per_gas=0,
+        max_fee_per_gas=0,
+        gas=gas,
+        to=params.to or b"",
+        value=params.value,
+        data=params.data,
+        access_list=[(a, list(s)) for a, s in params.access_list],
+    )
+    return cast(SignedTransactionAPI, SpoofTransaction(unsigned, from_=params.sender))
+
+
+def run_call(state: PragueState, params: CallParams, gas: int | None = None) -> ComputationAPI:
+    """Execute a call as a transaction (intrinsic gas, value transfer) on ``state``; the caller discards it."""
+    tx = spoof_transaction(state, params, params.gas if gas is None else gas)
+    try:
+        state.lock_changes()
+        return state.apply_transaction(tx)
+    except ValidationErrors as exc:
+        raise ServerError(_geth_wording(str(exc))) from exc
+
+
+def _geth_wording(message: str) -> str:
+    lowered = message.lower()
+    if "insufficient" in lowered or "sender balance" in lowered:
+        return "insufficient funds for gas * price + value"
+    if "intrinsic" in lowered:
+        return "intrinsic gas too low"
+    if "nonce" in lowered:
+        return "nonce too low" if "invalid" in lowered or "too low" in lowered else message
+    return message
+
+
+def raise_if_reverted(computation: ComputationAPI) -> None:
+    if not computation.is_error:
+        return
+    from eth.exceptions import Revert
+
+    error = computation.error
+    if isinstance(error, Revert):
+        data = bytes(computation.output)
+        raise ExecutionReverted(data, decode_revert_reason(data))
+    raise ServerError(_vm_error_message(computation))
+
+
+def _vm_error_message(computation: ComputationAPI) -> str:
+    from eth.exceptions import OutOfGas
+
+    error = computation.error
+    if isinstance(error, OutOfGas):
+        return "out of gas"
+    name = type(error).__name__
+    return {"InvalidInstruction": "invalid opcode", "StackDepthLimit": "max call depth exceeded"}.get(
+        name, f"execution error: {name}"
+    ) if str(error) == "" else str(error)
+
+
+def decode_revert_reason(data: bytes) -> str | None:
+    """``Error(string)`` and ``Panic(uint256)`` payloads as geth prints them."""
+    if data[:4] == bytes.fromhex("08c379a0") and len(data) >= 68:
+        try:
+            length = int.from_bytes(data[36:68], "big")
+            return data[68 : 68 + length].decode("utf-8", errors="replace")
+        except ValueError:
+            return None
+    if data[:4] == bytes.fromhex("4e487b71") and len(data) >= 36:
+        return f"panic: 0x{int.from_bytes(data[4:36], 'big'):x}"
+    return None
+
+
+def estimate_gas(state_factory: Callable[[], PragueState], params: CallParams, cap: int) -> int:
+    """Smallest gas that succeeds, by binary search like geth (each trial on a fresh state)."""
+    state = state_factory()
+    if params.to is not None and not params.data and not state.get_code(cast(Address, params.to)):
+        run_call(state, params, cap)  # raises on funds and nonce problems
+        return 21_000
+    computation = run_call(state, params, cap)
+    if computation.is_error:
+        raise_if_reverted(computation)
+    used = cap - computation.get_gas_remaining()
+    lo, hi = max(used - 1, 20_999), cap
+    optimistic = min((used + computation.get_gas_refund() + 2300) * 64 // 63, cap)
+
+    def ok(gas: int) -> bool:
+        try:
+            return not run_call(state_factory(), params, gas).is_error
+        except ServerError:
+            return False
+
+    if optimistic < hi and ok(optimistic):
+        hi = optimistic
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def accessed(state: PragueState) -> dict[bytes, set[int]]:
+    """Addresses and storage slots touched in the last call (from py-evm's warm-access journal)."""
+    journal = state._account_db._journal_accessed_state  # type: ignore[attr-defined]
+    out: dict[bytes, set[int]] = {}
+    for key in list(journal.keys()) if hasattr(journal, "keys") else []:
+        key = bytes(key)
+        if len(key) == 20:
+            out.setdefault(key, set())
+        elif len(key) > 20:
+            out.setdefault(key[:20], set()).add(int.from_bytes(key[20:], "big"))
+    return out
+
+
+def validate_call_gas(gas: int, cap: int) -> None:
+    if gas <= 0:
+        raise InvalidParams("gas must be positive")
+    if gas > cap:
+        raise InvalidParams(f"gas {gas} exceeds the node's call gas cap {cap}")

@@ -1,0 +1,93 @@
+"""Block production: a block as soon as transactions are pending, never closer than the block time.
+
+Execution runs in a worker thread so the event loop keeps admitting transactions and answering RPC
+while a block is built; the pool is only touched on the loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from node.chain import Chain
+from node.execution import BuiltBlock
+from node.txpool import TxPool
+
+logger = logging.getLogger(__name__)
+
+
+class BlockProducer:
+    def __init__(
+        self,
+        chain: Chain,
+        pool: TxPool,
+        block_time: float,
+        empty_blocks: bool,
+        on_block: Callable[[BuiltBlock], None],
+    ) -> None:
+        self.chain = chain
+        self.pool = pool
+        self.block_time = block_time
+        self.empty_blocks = empty_blocks
+        self._on_block = on_block
+        self._wake = asyncio.Event()
+        self._last_block = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        """A transaction arrived: build soon."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="block-producer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            if self.empty_blocks:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.block_time)
+                except TimeoutError:
+                    pass
+            else:
+                await self._wake.wait()
+            self._wake.clear()
+            delay = self._last_block + self.block_time - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                await self.produce_once()
+            except Exception:  # a failed block must not stop production; the pool keeps its txs
+                logger.exception("block production failed")
+                await asyncio.sleep(self.block_time)
+            if self.pool.has_pending():
+                self._wake.set()
+
+    async def produce_once(self) -> BuiltBlock | None:
+        txs = self.pool.pending_for_block()
+        if not txs and not self.empty_blocks:
+            return None
+        if not self.chain.consensus.is_local_proposer(self.chain.head):
+            return None
+        started = time.monotonic()
+        built = await asyncio.to_thread(self.chain.build_block, txs, int(time.time()))
+        self._last_block = time.monotonic()
+        self.pool.on_block(built.transactions, [tx for tx, _ in built.dropped])
+        for tx, reason in built.dropped:
+            logger.info("dropped tx 0x%s: %s", tx.hash.hex(), reason)
+        logger.info(
+            "block %d sealed: %d txs, %d gas, %.0f ms",
+            built.header.block_number, len(built.transactions), built.header.gas_used,
+            (self._last_block - started) * 1000,
+        )
+        self._on_block(built)
+        return built

@@ -1,0 +1,278 @@
+"""JSON-RPC 2.0 over HTTP (POST /) and WebSocket (GET / with Upgrade) on one aiohttp port.
+
+Operator-only methods (``reponet_setAccountRules``...) are served only to a request that comes from a
+loopback address AND carries ``Authorization: Bearer <token>`` with the token from ``admin.token`` in the
+data directory (mode 0600, rewritten at every start). Anyone else gets "method does not exist", as geth
+answers for modules it does not expose; reading the token needs the operator's OS account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from node.exceptions import (
+    InvalidParams,
+    InvalidRequest,
+    LimitExceeded,
+    RpcError,
+    ServerError,
+    to_rpc_error,
+)
+from node.rpc.filters import log_matches, new_id
+from node.rpc.methods import Methods
+from node.rpc.params import log_filter
+from node.rpc.types import LogObject, RpcResponse
+from node.service import NodeService
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK = ("127.", "::1", "::ffff:127.")
+WS_QUEUE_LIMIT = 10_000
+
+
+def _error(req_id: Any, exc: BaseException) -> RpcResponse:
+    return {"jsonrpc": "2.0", "id": req_id, "error": to_rpc_error(exc)}  # type: ignore[typeddict-item]
+
+
+class RpcServer:
+    def __init__(self, node: NodeService, admin_token: str | None, allowed_origins: tuple[str, ...] = ()) -> None:
+        self.node = node
+        self.methods = Methods(node)
+        self._admin_token = admin_token
+        self._allowed_origins = allowed_origins
+        self.app = web.Application(client_max_size=node.limits.max_body_bytes)
+        self.app.router.add_post("/", self._http)
+        self.app.router.add_get("/", self._get)
+        self.app.router.add_get("/metrics", self._metrics)
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, host: str, port: int) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, reuse_address=False)
+        await site.start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _is_admin(self, request: web.Request) -> bool:
+        if self._admin_token is None:
+            return False
+        remote = request.remote or ""
+        if not remote.startswith(LOOPBACK) and remote != "::1":
+            return False
+        header = request.headers.get("Authorization", "")
+        return header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), self._admin_token)
+
+    # request processing ---------------------------------------------------------------------------
+    async def handle_payload(self, payload: Any, admin: bool, ws: WsSession | None = None) -> Any:
+        if isinstance(payload, list):
+            if not payload:
+                return _error(None, InvalidRequest("empty batch"))
+            if len(payload) > self.node.limits.max_batch:
+                return _error(None, LimitExceeded(f"batch too large: at most {self.node.limits.max_batch}"))
+            responses = []
+            for item in payload:
+                response = await self.handle_one(item, admin, ws)
+                if response is not None:
+                    responses.append(response)
+            return responses or None
+        return await self.handle_one(payload, admin, ws)
+
+    async def handle_one(self, request: Any, admin: bool, ws: WsSession | None) -> RpcResponse | None:
+        if not isinstance(request, dict):
+            return _error(None, InvalidRequest("invalid request"))
+        req_id = request.get("id")
+        is_notification = "id" not in request
+        if isinstance(req_id, dict | list):
+            return _error(None, InvalidRequest("invalid request"))
+        method = request.get("method")
+        if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
+            return _error(req_id, InvalidRequest("invalid request"))
+        params = request.get("params", [])
+        if params is None:
+            params = []
+        try:
+            if not isinstance(params, list):
+                raise InvalidParams("non-array args")
+            if ws is not None and method in ("eth_subscribe", "eth_unsubscribe"):
+                result = ws.subscribe(params) if method == "eth_subscribe" else ws.unsubscribe(params)
+            else:
+                result = await self.methods.dispatch(method, params, admin)
+        except RpcError as exc:
+            return None if is_notification else _error(req_id, exc)
+        except Exception as exc:  # bad input must never take the node down
+            logger.exception("internal error in %s", method)
+            return None if is_notification else _error(req_id, exc)
+        if is_notification:
+            return None
+        return {"jsonrpc": "2.0", "id": req_id, "result": result}
+
+    # HTTP -----------------------------------------------------------------------------------------
+    async def _http(self, request: web.Request) -> web.StreamResponse:
+        limit = self.node.limits.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return web.Response(status=413, text=f"content length too large ({request.content_length}>{limit})")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.Response(status=413, text=f"content length too large (>{limit})")
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response(_error(None, _parse_error()))
+        result = await self.handle_payload(payload, self._is_admin(request))
+        if result is None:
+            return web.Response(status=200, content_type="application/json", text="")
+        return web.Response(text=json.dumps(result), content_type="application/json")
+
+    async def _metrics(self, request: web.Request) -> web.StreamResponse:
+        chain = self.node.chain
+        lines = [
+            "# TYPE reponet_head_block gauge",
+            f"reponet_head_block {chain.head.block_number}",
+            "# TYPE reponet_txpool_transactions gauge",
+            f"reponet_txpool_transactions {len(self.node.pool)}",
+        ]
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+    async def _get(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return web.Response(status=200, text="")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in self._allowed_origins:
+            return web.Response(status=403, text="origin not allowed")
+        ws = web.WebSocketResponse(max_msg_size=self.node.limits.max_body_bytes, heartbeat=30)
+        await ws.prepare(request)
+        session = WsSession(self, ws)
+        admin = self._is_admin(request)
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    if msg.type == WSMsgType.BINARY:
+                        await session.send(_error(None, InvalidRequest("binary frames are not supported")))
+                    continue
+                try:
+                    payload = json.loads(msg.data)
+                except ValueError:
+                    await session.send(_error(None, _parse_error()))
+                    continue
+                result = await self.handle_payload(payload, admin, session)
+                if result is not None:
+                    await session.send(result)
+        finally:
+            session.close()
+        return ws
+
+
+def _parse_error() -> RpcError:
+    from node.exceptions import ParseError
+
+    return ParseError("parse error")
+
+
+class WsSession:
+    """One WebSocket connection and its subscriptions; notifications go through one ordered queue."""
+
+    def __init__(self, server: RpcServer, ws: web.WebSocketResponse) -> None:
+        self.server = server
+        self.node = server.node
+        self.ws = ws
+        self.subscriptions: dict[str, Any] = {}
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._writer = asyncio.create_task(self._drain())
+
+    async def send(self, message: Any) -> None:
+        await self._queue.put(message)
+
+    def _notify(self, sid: str, result: Any) -> None:
+        if self._queue.qsize() > WS_QUEUE_LIMIT:
+            logger.warning("websocket subscriber too slow, closing")
+            self.close()
+            return
+        self._queue.put_nowait(
+            {"jsonrpc": "2.0", "method": "eth_subscription", "params": {"subscription": sid, "result": result}}
+        )
+
+    async def _drain(self) -> None:
+        try:
+            while True:
+                message = await self._queue.get()
+                if self.ws.closed:
+                    return
+                await self.ws.send_str(json.dumps(message))
+        except (ConnectionError, RuntimeError, asyncio.CancelledError):
+            return
+
+    def subscribe(self, params: list[Any]) -> str:
+        if not params or not isinstance(params[0], str):
+            raise InvalidParams("invalid argument 0: subscription kind expected")
+        if len(self.subscriptions) >= self.node.limits.max_ws_subscriptions:
+            raise LimitExceeded("too many subscriptions on this connection")
+        kind = params[0]
+        sid = new_id()
+        if kind == "newHeads":
+            def on_block(header: dict[str, Any], logs: list[LogObject]) -> None:
+                self._notify(sid, header)
+
+            self.node.block_listeners.add(on_block)
+            self.subscriptions[sid] = ("block", on_block)
+        elif kind == "logs":
+            criteria = log_filter(params[1] if len(params) > 1 and params[1] is not None else {})
+
+            def on_logs(header: dict[str, Any], logs: list[LogObject]) -> None:
+                for log in logs:
+                    if log_matches(
+                        criteria,
+                        bytes.fromhex(log["address"][2:]),
+                        [bytes.fromhex(t[2:]) for t in log["topics"]],
+                    ):
+                        self._notify(sid, log)
+
+            self.node.block_listeners.add(on_logs)
+            self.subscriptions[sid] = ("block", on_logs)
+        elif kind == "newPendingTransactions":
+            full = bool(params[1]) if len(params) > 1 else False
+            from node.rpc.formatting import d, format_tx
+
+            def on_tx(tx: Any) -> None:
+                self._notify(sid, format_tx(tx, None, None) if full else d(tx.hash))
+
+            self.node.tx_listeners.add(on_tx)
+            self.subscriptions[sid] = ("tx", on_tx)
+        elif kind == "syncing":
+            raise ServerError("syncing subscriptions are not supported")
+        else:
+            raise InvalidParams(f"no \"{kind}\" subscription in eth namespace")
+        return sid
+
+    def unsubscribe(self, params: list[Any]) -> bool:
+        if not params or not isinstance(params[0], str):
+            raise InvalidParams("invalid argument 0: subscription id expected")
+        entry = self.subscriptions.pop(params[0].lower(), None)
+        if entry is None:
+            return False
+        self._detach(entry)
+        return True
+
+    def _detach(self, entry: Any) -> None:
+        kind, listener = entry
+        if kind == "block":
+            self.node.block_listeners.discard(listener)
+        else:
+            self.node.tx_listeners.discard(listener)
+
+    def close(self) -> None:
+        for entry in self.subscriptions.values():
+            self._detach(entry)
+        self.subscriptions.clear()
+        self._writer.cancel()
+        if not self.ws.closed:
+            asyncio.ensure_future(self.ws.close())

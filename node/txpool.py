@@ -1,0 +1,238 @@
+"""The transaction pool: admission rules in geth's order and wording, pending and queued per sender.
+
+All methods run on the event-loop thread; the producer gets a list snapshot and reports back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from eth.abc import SignedTransactionAPI
+from eth.vm.forks.prague.state import PragueState
+from eth.vm.forks.prague.transactions import PragueTransactionBuilder
+from eth_typing import Address
+
+from node.abc import PermissionerAPI, TxPoolAPI
+from node.exceptions import InvalidParams, SenderNotAuthorized, TxRejected
+from node.permissioning import effective_gas_price
+
+logger = logging.getLogger(__name__)
+
+MAX_TX_SIZE = 128 * 1024
+PRICE_BUMP_PERCENT = 10
+SUPPORTED_TYPES = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class PoolLimits:
+    max_per_sender: int = 5000
+    max_total: int = 20000
+    max_nonce_gap: int = 1000
+
+
+def decode_raw_transaction(raw: bytes) -> SignedTransactionAPI:
+    if len(raw) > MAX_TX_SIZE:
+        raise TxRejected("oversized data")
+    if not raw:
+        raise InvalidParams("empty transaction")
+    if raw[0] < 0x7F and raw[0] not in SUPPORTED_TYPES:
+        raise TxRejected("transaction type not supported")
+    try:
+        tx = PragueTransactionBuilder.decode(raw)
+    except Exception as exc:  # rlp and validation errors of any kind: bad input, never a crash
+        raise InvalidParams(f"transaction could not be decoded: {exc}") from exc
+    return tx
+
+
+def tx_type(tx: SignedTransactionAPI) -> int:
+    return int(getattr(tx, "type_id", None) or 0)
+
+
+def intrinsic_gas(tx: SignedTransactionAPI) -> tuple[int, int]:
+    """(intrinsic gas, EIP-7623 floor) of a Prague transaction."""
+    data = bytes(tx.data)
+    zeros = data.count(0)
+    nonzeros = len(data) - zeros
+    gas = 21_000 + 4 * zeros + 16 * nonzeros
+    if not tx.to:
+        gas += 32_000 + 2 * ((len(data) + 31) // 32)
+    for _address, slots in getattr(tx, "access_list", ()) or ():
+        gas += 2_400 + 1_900 * len(slots)
+    floor = 21_000 + 10 * (zeros + 4 * nonzeros)
+    return gas, floor
+
+
+def cache_sender(tx: SignedTransactionAPI, sender: bytes) -> None:
+    """Remember the recovered sender on the object: py-evm recovers it on every access otherwise."""
+    object.__setattr__(tx, "get_sender", lambda: sender)
+    inner = getattr(tx, "_inner", None)
+    if inner is not None:
+        object.__setattr__(inner, "get_sender", lambda: sender)
+
+
+def _fee_pair(tx: SignedTransactionAPI) -> tuple[int, int]:
+    max_fee = effective_gas_price(tx)
+    tip = int(getattr(tx, "max_priority_fee_per_gas", None) or getattr(tx, "gas_price", 0) or 0)
+    return max_fee, tip
+
+
+class TxPool(TxPoolAPI):
+    def __init__(
+        self,
+        chain_id: int,
+        gas_limit: Callable[[], int],
+        head_state: Callable[[], PragueState],
+        permissioner: PermissionerAPI,
+        limits: PoolLimits | None = None,
+    ) -> None:
+        self.chain_id = chain_id
+        self._gas_limit = gas_limit
+        self._head_state = head_state
+        self._permissioner = permissioner
+        self.limits = limits or PoolLimits()
+        self._by_sender: dict[bytes, dict[int, SignedTransactionAPI]] = {}
+        self._by_hash: dict[bytes, SignedTransactionAPI] = {}
+        self._state_nonce: dict[bytes, int] = {}
+
+    # queries --------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+    def get(self, tx_hash: bytes) -> SignedTransactionAPI | None:
+        return self._by_hash.get(tx_hash)
+
+    def _base_nonce(self, sender: bytes) -> int:
+        nonce = self._state_nonce.get(sender)
+        if nonce is None:
+            nonce = self._head_state().get_nonce(cast(Address, sender))
+            self._state_nonce[sender] = nonce
+        return nonce
+
+    def split(self) -> tuple[dict[bytes, list[SignedTransactionAPI]], dict[bytes, list[SignedTransactionAPI]]]:
+        """(pending, queued) per sender, each in nonce order."""
+        pending: dict[bytes, list[SignedTransactionAPI]] = {}
+        queued: dict[bytes, list[SignedTransactionAPI]] = {}
+        for sender, txs in self._by_sender.items():
+            nonce = self._base_nonce(sender)
+            for n in sorted(txs):
+                if n == nonce:
+                    pending.setdefault(sender, []).append(txs[n])
+                    nonce += 1
+                else:
+                    queued.setdefault(sender, []).append(txs[n])
+        return pending, queued
+
+    def pending_nonce(self, sender: bytes, state_nonce: int) -> int:
+        txs = self._by_sender.get(sender, {})
+        nonce = state_nonce
+        while nonce in txs:
+            nonce += 1
+        return nonce
+
+    def pending_for_block(self) -> list[SignedTransactionAPI]:
+        pending, _ = self.split()
+        return [tx for txs in pending.values() for tx in txs]
+
+    def has_pending(self) -> bool:
+        for sender, txs in self._by_sender.items():
+            if self._base_nonce(sender) in txs:
+                return True
+        return False
+
+    # admission ------------------------------------------------------------------------------------
+    def validate(self, tx: SignedTransactionAPI) -> bytes:
+        """Stateless checks, then recover and return the sender."""
+        if tx_type(tx) not in SUPPORTED_TYPES:
+            raise TxRejected("transaction type not supported")
+        chain_id = getattr(tx, "chain_id", None)
+        if chain_id is None:
+            raise TxRejected("only replay-protected (EIP-155) transactions allowed over RPC")
+        if chain_id != self.chain_id:
+            raise TxRejected(f"invalid chain id for signer: have {chain_id} want {self.chain_id}")
+        if tx.gas > self._gas_limit():
+            raise TxRejected("exceeds block gas limit")
+        max_fee, tip = _fee_pair(tx)
+        if tip > max_fee:
+            raise TxRejected("max priority fee per gas higher than max fee per gas")
+        gas, floor = intrinsic_gas(tx)
+        if tx.gas < gas:
+            raise TxRejected("intrinsic gas too low")
+        if tx.gas < floor:
+            raise TxRejected(f"insufficient gas for floor data gas cost: gas {tx.gas}, minimum needed {floor}")
+        if not tx.to and len(tx.data) > 49_152:
+            raise TxRejected("max initcode size exceeded")
+        try:
+            tx.check_signature_validity()
+            sender = bytes(tx.sender)
+        except Exception as exc:  # bad signatures come in many exception types
+            raise TxRejected("invalid sender") from exc
+        return sender
+
+    def add(self, tx: SignedTransactionAPI, sender: bytes) -> None:
+        if tx.hash in self._by_hash:
+            raise TxRejected("already known")
+        cache_sender(tx, sender)
+        state = self._head_state()
+        if not self._permissioner.is_allowed(state, tx):
+            raise SenderNotAuthorized()
+        state_nonce = state.get_nonce(cast(Address, sender))
+        self._state_nonce[sender] = state_nonce
+        if tx.nonce < state_nonce:
+            raise TxRejected(f"nonce too low: address 0x{sender.hex()}, tx: {tx.nonce} state: {state_nonce}")
+        if tx.nonce > state_nonce + self.limits.max_nonce_gap:
+            raise TxRejected("nonce too high")
+        max_fee, tip = _fee_pair(tx)
+        cost = tx.gas * max_fee + tx.value
+        balance = state.get_balance(cast(Address, sender))
+        if balance < cost:
+            raise TxRejected(
+                f"insufficient funds for gas * price + value: address 0x{sender.hex()} have {balance} want {cost}"
+            )
+        txs = self._by_sender.setdefault(sender, {})
+        old = txs.get(tx.nonce)
+        if old is not None:
+            old_fee, old_tip = _fee_pair(old)
+            bump = 100 + PRICE_BUMP_PERCENT
+            if max_fee <= old_fee or tip <= old_tip or max_fee * 100 < old_fee * bump or tip * 100 < old_tip * bump:
+                raise TxRejected("replacement transaction underpriced")
+            del self._by_hash[old.hash]
+        else:
+            if len(txs) >= self.limits.max_per_sender:
+                raise TxRejected("txpool is full: too many transactions from this sender")
+            if len(self._by_hash) >= self.limits.max_total:
+                raise TxRejected("txpool is full")
+        txs[tx.nonce] = tx
+        self._by_hash[tx.hash] = tx
+
+    # after a block --------------------------------------------------------------------------------
+    def on_block(self, included: Sequence[SignedTransactionAPI], dropped: Sequence[SignedTransactionAPI]) -> None:
+        touched: set[bytes] = set()
+        for tx in [*included, *dropped]:
+            sender = bytes(tx.sender)
+            touched.add(sender)
+            txs = self._by_sender.get(sender)
+            if txs is not None and txs.get(tx.nonce) is tx:
+                del txs[tx.nonce]
+            self._by_hash.pop(tx.hash, None)
+        for tx in included:
+            sender = bytes(tx.sender)
+            self._state_nonce[sender] = max(self._state_nonce.get(sender, 0), tx.nonce + 1)
+        for sender in touched:
+            txs = self._by_sender.get(sender)
+            if txs is None:
+                continue
+            nonce = self._state_nonce.get(sender, 0)
+            for n in [n for n in txs if n < nonce]:
+                self._by_hash.pop(txs.pop(n).hash, None)
+            if not txs:
+                del self._by_sender[sender]
+
+    def reset_nonces(self) -> None:
+        """Forget cached account nonces (after a block that changed them in ways we did not see)."""
+        self._state_nonce.clear()
+
+    def content(self) -> tuple[dict[bytes, list[SignedTransactionAPI]], dict[bytes, list[SignedTransactionAPI]]]:
+        return self.split()
