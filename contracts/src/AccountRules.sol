@@ -29,7 +29,11 @@ contract AccountRules is IAccountRules, AccessControl {
         uint256, /* gasPrice */
         uint256, /* gasLimit */
         bytes calldata /* payload */
-    ) external view returns (bool) {
+    )
+        external
+        view
+        returns (bool)
+    {
         return _systemAccounts[sender] || _registry.isVerified(sender);
     }
 

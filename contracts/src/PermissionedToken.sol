@@ -33,13 +33,9 @@ abstract contract PermissionedToken is IPermissionedToken, ERC20, AccessControl,
     /// @param decimals_ ERC-20 decimals.
     /// @param registry_ The identity registry every holder is checked against.
     /// @param admin Receives every role.
-    constructor(
-        string memory name_,
-        string memory symbol_,
-        uint8 decimals_,
-        IIdentityRegistry registry_,
-        address admin
-    ) ERC20(name_, symbol_) {
+    constructor(string memory name_, string memory symbol_, uint8 decimals_, IIdentityRegistry registry_, address admin)
+        ERC20(name_, symbol_)
+    {
         if (address(registry_) == address(0) || admin == address(0)) revert TokenZeroAddress();
         _registry = registry_;
         _decimals = decimals_;

@@ -73,7 +73,9 @@ contract AuditAnchorTest is Test {
 
     function test_anchor_revertsIfNotAnchorer() public {
         bytes32 role = auditAnchor.ANCHOR_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
+        );
         vm.prank(stranger);
         auditAnchor.anchor(1, keccak256("h1"));
     }

@@ -91,7 +91,9 @@ contract IdentityRegistryRegisterTest is BaseFixture {
 
     function test_registerIdentity_revertsIfNotKycAgent() public {
         bytes32 role = registry.KYC_AGENT_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
+        );
         vm.prank(stranger);
         registry.registerIdentity(LEI, "DE", 2, T0 + 30 days, _wallets(alice));
     }
@@ -211,7 +213,9 @@ contract IdentityRegistryRegisterTest is BaseFixture {
     function test_updateIdentity_revertsIfNotKycAgent() public {
         uint256 id = _register(LEI, _wallets(alice));
         bytes32 role = registry.KYC_AGENT_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
+        );
         vm.prank(stranger);
         registry.updateIdentity(id, "FR", 3, T0 + 400 days);
     }
@@ -267,7 +271,8 @@ contract IdentityRegistryRegisterTest is BaseFixture {
         uint64 kycExpiry
     ) public {
         vm.assume(lei != bytes32(0));
-        bytes2 jurisdiction = bytes2(abi.encodePacked(bytes1(uint8(bound(first, 0x41, 0x5A))), bytes1(uint8(bound(second, 0x41, 0x5A)))));
+        bytes2 jurisdiction =
+            bytes2(abi.encodePacked(bytes1(uint8(bound(first, 0x41, 0x5A))), bytes1(uint8(bound(second, 0x41, 0x5A)))));
         kycExpiry = uint64(bound(kycExpiry, T0 + 1, type(uint64).max));
         vm.prank(kycAgent);
         uint256 id = registry.registerIdentity(lei, jurisdiction, investorClass, kycExpiry, _wallets(alice));

@@ -114,7 +114,9 @@ contract IdentityRegistryVerificationTest is BaseFixture {
         vm.prank(admin);
         registry.grantRole(kyc, kycAgent);
         bytes32 role = registry.COMPLIANCE_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, kycAgent, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, kycAgent, role)
+        );
         vm.prank(kycAgent);
         registry.freezeIdentity(aliceId);
     }
@@ -145,7 +147,9 @@ contract IdentityRegistryVerificationTest is BaseFixture {
         vm.prank(officer);
         registry.freezeIdentity(aliceId);
         bytes32 role = registry.COMPLIANCE_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
+        );
         vm.prank(stranger);
         registry.unfreezeIdentity(aliceId);
     }

@@ -40,7 +40,9 @@ contract IdentityRegistryWalletsTest is BaseFixture {
 
     function test_addWallet_revertsIfNotKycAgent() public {
         bytes32 role = registry.KYC_AGENT_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
+        );
         vm.prank(stranger);
         registry.addWallet(aliceId, alice2);
     }
@@ -104,9 +106,7 @@ contract IdentityRegistryWalletsTest is BaseFixture {
         assertTrue(registry.isVerified(alice2));
         address[] memory wallets = registry.walletsOf(aliceId);
         assertEq(wallets.length, 2);
-        assertTrue(
-            (wallets[0] == alice2 && wallets[1] == alice3) || (wallets[0] == alice3 && wallets[1] == alice2)
-        );
+        assertTrue((wallets[0] == alice2 && wallets[1] == alice3) || (wallets[0] == alice3 && wallets[1] == alice2));
     }
 
     function test_removeWallet_freesWalletForAnotherIdentity() public {
@@ -120,7 +120,9 @@ contract IdentityRegistryWalletsTest is BaseFixture {
 
     function test_removeWallet_revertsIfNotKycAgent() public {
         bytes32 role = registry.KYC_AGENT_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
+        );
         vm.prank(stranger);
         registry.removeWallet(alice);
     }

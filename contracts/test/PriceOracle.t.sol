@@ -74,7 +74,9 @@ contract PriceOracleTest is BaseFixture {
 
     function test_setPrice_revertsIfNotFeeder() public {
         bytes32 role = oracle.FEEDER_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
+        );
         vm.prank(stranger);
         oracle.setPrice(asset, quote, BOND_PRICE);
     }
