@@ -119,8 +119,11 @@ def get_principal(
             principal = _client_principal(session, client, ip)
             granted = frozenset(Permission(s) for s in claims.scopes if s in principal.permissions)
             principal = Principal(
-                kind="client", id=principal.id, organization_id=principal.organization_id,
-                is_operator=False, permissions=granted,
+                kind="client",
+                id=principal.id,
+                organization_id=principal.organization_id,
+                is_operator=False,
+                permissions=granted,
             )
         else:
             principal = _user_principal(session, subject, claims.session_id)
@@ -173,9 +176,7 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
     return check
 
 
-def require_step_up(
-    principal: CurrentPrincipal, session: SessionDep, ctx: ContextDep
-) -> Principal:
+def require_step_up(principal: CurrentPrincipal, session: SessionDep, ctx: ContextDep) -> Principal:
     """Signing, whitelist changes and key operations need a TOTP code from the last few minutes."""
     if principal.kind != "user" or principal.session_id is None:
         raise StepUpRequired("this operation needs a person with a fresh TOTP code")

@@ -30,7 +30,13 @@ class Problem(BaseModel):
 
 
 def problem_response(
-    request: Request, *, status: int, title: str, detail: str, slug: str, headers: dict[str, str] | None = None,
+    request: Request,
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body = problem_body(status, title, detail, slug, request.url.path, **extra)
@@ -57,15 +63,23 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return problem_response(
-            request, status=422, title="Validation failed", detail="the request does not match the schema",
-            slug="validation", errors=errors,
+            request,
+            status=422,
+            title="Validation failed",
+            detail="the request does not match the schema",
+            slug="validation",
+            errors=errors,
         )
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         headers = dict(exc.headers) if exc.headers else None
         return problem_response(
-            request, status=exc.status_code, title=str(exc.detail), detail=str(exc.detail), slug=f"http-{exc.status_code}",
+            request,
+            status=exc.status_code,
+            title=str(exc.detail),
+            detail=str(exc.detail),
+            slug=f"http-{exc.status_code}",
             headers=headers,
         )
 

@@ -118,9 +118,7 @@ def verify(session: Session, *, chain_heads: dict[int, str] | None = None) -> Ve
     """
     anchors = chain_heads
     if anchors is None:
-        anchors = {
-            a.sequence: a.head_hash for a in session.execute(select(AuditAnchorRecord)).scalars().all()
-        }
+        anchors = {a.sequence: a.head_hash for a in session.execute(select(AuditAnchorRecord)).scalars().all()}
     prev = GENESIS
     expected = 1
     count = 0

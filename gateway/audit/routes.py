@@ -34,8 +34,12 @@ def verify(_: AuditReader, ctx: ContextDep, session: SessionDep) -> VerifyPublic
     """Check every hash link, and the anchored heads read from the chain."""
     result = service.verify(session, chain=ctx.chain)
     return VerifyPublic(
-        ok=result.ok, entries=result.entries, head_hash=result.head_hash,
-        first_bad_sequence=result.first_bad_sequence, reason=result.reason, anchors_checked=result.anchors_checked,
+        ok=result.ok,
+        entries=result.entries,
+        head_hash=result.head_hash,
+        first_bad_sequence=result.first_bad_sequence,
+        reason=result.reason,
+        anchors_checked=result.anchors_checked,
     )
 
 

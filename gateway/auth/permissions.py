@@ -24,8 +24,16 @@ class Permission(StrEnum):
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR_ADMIN: frozenset(
-        {P.ORGS_READ, P.ORGS_MANAGE, P.USERS_MANAGE, P.KYC_READ, P.KYC_SUBMIT, P.WALLETS_READ, P.AUDIT_READ,
-         P.AUDIT_ANCHOR}
+        {
+            P.ORGS_READ,
+            P.ORGS_MANAGE,
+            P.USERS_MANAGE,
+            P.KYC_READ,
+            P.KYC_SUBMIT,
+            P.WALLETS_READ,
+            P.AUDIT_READ,
+            P.AUDIT_ANCHOR,
+        }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(
         {P.ORGS_READ, P.KYC_READ, P.KYC_SUBMIT, P.KYC_REVIEW, P.WALLETS_READ, P.AUDIT_READ, P.AUDIT_ANCHOR}

@@ -13,8 +13,8 @@ from gateway.auth import service
 from gateway.auth.schemas import (
     ClientToken,
     Credentials,
-    Enrollment,
     EnrollConfirm,
+    Enrollment,
     LoginRequest,
     RefreshRequest,
     StepUpPublic,
@@ -42,9 +42,7 @@ def enroll(body: Credentials, ctx: ContextDep, session: SessionDep, request: Req
 def confirm_enrollment(body: EnrollConfirm, ctx: ContextDep, session: SessionDep, request: Request) -> TokenPair:
     """Confirm enrollment with a first TOTP code; logs in."""
     _login_limit(ctx, request, body.email)
-    return service.confirm_enrollment(
-        ctx, session, email=body.email, password=body.password, code=body.totp_code
-    )
+    return service.confirm_enrollment(ctx, session, email=body.email, password=body.password, code=body.totp_code)
 
 
 @router.post("/auth/login", response_model=TokenPair, status_code=200)
@@ -52,7 +50,11 @@ def login(body: LoginRequest, ctx: ContextDep, session: SessionDep, request: Req
     """Password and TOTP (or a recovery code): an access token and a refresh token."""
     _login_limit(ctx, request, body.email)
     return service.login(
-        ctx, session, email=body.email, password=body.password, totp_code=body.totp_code,
+        ctx,
+        session,
+        email=body.email,
+        password=body.password,
+        totp_code=body.totp_code,
         recovery_code=body.recovery_code,
     )
 
@@ -77,7 +79,9 @@ def step_up(body: StepUpRequest, principal: CurrentPrincipal, ctx: ContextDep, s
     """Prove a fresh TOTP code; signing, whitelist and key operations need one from the last few minutes."""
     if principal.session_id is None:
         raise PermissionDenied("API clients cannot step up")
-    valid_until = service.step_up(ctx, session, user_id=principal.id, session_id=principal.session_id, code=body.totp_code)
+    valid_until = service.step_up(
+        ctx, session, user_id=principal.id, session_id=principal.session_id, code=body.totp_code
+    )
     return StepUpPublic(valid_until=valid_until)
 
 

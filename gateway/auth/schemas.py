@@ -51,7 +51,7 @@ class TokenPair(BaseModel):
         }
     )
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
     refresh_token: str
 
@@ -74,6 +74,6 @@ class ClientToken(BaseModel):
     """OAuth2 access token response (RFC 6749 section 5.1)."""
 
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
     scope: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
@@ -55,8 +55,12 @@ def _fail(ctx: GatewayContext, session: Session, user: User, what: str) -> None:
         user.locked_until = _now() + timedelta(seconds=ctx.settings.mfa_lockout_seconds)
         user.failed_attempts = 0
     audit_log.append(
-        session, actor=f"user:{user.id}", action="auth.locked" if locked else f"auth.{what}_failed",
-        object_type="user", object_id=str(user.id), change={"what": what, "locked": locked},
+        session,
+        actor=f"user:{user.id}",
+        action="auth.locked" if locked else f"auth.{what}_failed",
+        object_type="user",
+        object_id=str(user.id),
+        change={"what": what, "locked": locked},
     )
     session.commit()
     if locked:
@@ -97,11 +101,15 @@ def enroll(ctx: GatewayContext, session: Session, *, email: str, password: str) 
     secret = totp.new_secret()
     user.totp_secret_enc = seal_small(ctx.keys, owner=_totp_owner(user), plaintext=secret.encode())
     codes = totp.new_recovery_codes()
-    session.execute(RecoveryCode.__table__.delete().where(RecoveryCode.user_id == user.id))
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
     audit_log.append(
-        session, actor=f"user:{user.id}", action="auth.enroll_started", object_type="user",
-        object_id=str(user.id), change={},
+        session,
+        actor=f"user:{user.id}",
+        action="auth.enroll_started",
+        object_type="user",
+        object_id=str(user.id),
+        change={},
     )
     session.commit()
     return Enrollment(
@@ -118,8 +126,12 @@ def confirm_enrollment(ctx: GatewayContext, session: Session, *, email: str, pas
     _check_totp(ctx, session, user, code)
     user.totp_confirmed = True
     audit_log.append(
-        session, actor=f"user:{user.id}", action="auth.enrolled", object_type="user",
-        object_id=str(user.id), change={},
+        session,
+        actor=f"user:{user.id}",
+        action="auth.enrolled",
+        object_type="user",
+        object_id=str(user.id),
+        change={},
     )
     return _start_session(ctx, session, user)
 
@@ -153,8 +165,12 @@ def _start_session(ctx: GatewayContext, session: Session, user: User) -> TokenPa
     session.add(auth_session)
     session.flush()
     audit_log.append(
-        session, actor=f"user:{user.id}", action="auth.login", object_type="session",
-        object_id=str(auth_session.id), change={},
+        session,
+        actor=f"user:{user.id}",
+        action="auth.login",
+        object_type="session",
+        object_id=str(auth_session.id),
+        change={},
     )
     pair = _issue_pair(ctx, session, user, auth_session)
     session.commit()
@@ -163,7 +179,10 @@ def _start_session(ctx: GatewayContext, session: Session, user: User) -> TokenPa
 
 def _issue_pair(ctx: GatewayContext, session: Session, user: User, auth_session: AuthSession) -> TokenPair:
     access, ttl = issue_access_token(
-        ctx.settings, subject=str(user.id), kind="user", organization_id=str(user.organization_id),
+        ctx.settings,
+        subject=str(user.id),
+        kind="user",
+        organization_id=str(user.organization_id),
         session_id=str(auth_session.id),
     )
     refresh, refresh_hash = new_opaque("rt")
@@ -190,9 +209,7 @@ def refresh(ctx: GatewayContext, session: Session, *, refresh_token: str) -> Tok
         raise NotAuthenticated("session ended")
     # Claim the token atomically: only one concurrent refresh can win.
     claimed = session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
-        .values(used_at=_now())
+        update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None)).values(used_at=_now())
     ).rowcount  # type: ignore[attr-defined]
     if claimed != 1:
         _end_session(session, auth_session, "refresh_token_reuse")
@@ -213,8 +230,12 @@ def _end_session(session: Session, auth_session: AuthSession, reason: str) -> No
     auth_session.revoked_at = _now()
     auth_session.revoked_reason = reason
     audit_log.append(
-        session, actor=f"user:{auth_session.user_id}", action=f"auth.session_revoked.{reason}",
-        object_type="session", object_id=str(auth_session.id), change={"reason": reason},
+        session,
+        actor=f"user:{auth_session.user_id}",
+        action=f"auth.session_revoked.{reason}",
+        object_type="session",
+        object_id=str(auth_session.id),
+        change={"reason": reason},
     )
 
 
@@ -235,8 +256,12 @@ def step_up(ctx: GatewayContext, session: Session, *, user_id: uuid.UUID, sessio
     user.failed_attempts = 0
     auth_session.mfa_at = _now()
     audit_log.append(
-        session, actor=f"user:{user.id}", action="auth.step_up", object_type="session",
-        object_id=str(session_id), change={},
+        session,
+        actor=f"user:{user.id}",
+        action="auth.step_up",
+        object_type="session",
+        object_id=str(session_id),
+        change={},
     )
     session.commit()
     return auth_session.mfa_at + timedelta(seconds=ctx.settings.step_up_seconds)
@@ -263,7 +288,11 @@ def client_token(
     if not set(requested) <= set(client.scopes) or not set(requested) <= {p.value for p in Permission}:
         raise InvalidRequest("invalid_scope: the client may not request these scopes")
     token, ttl = issue_access_token(
-        ctx.settings, subject=str(client.id), kind="client", organization_id=str(client.organization_id),
-        scopes=tuple(requested), lifetime=ctx.settings.client_token_seconds,
+        ctx.settings,
+        subject=str(client.id),
+        kind="client",
+        organization_id=str(client.organization_id),
+        scopes=tuple(requested),
+        lifetime=ctx.settings.client_token_seconds,
     )
     return ClientToken(access_token=token, expires_in=ttl, scope=" ".join(requested))

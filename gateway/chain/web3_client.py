@@ -42,9 +42,7 @@ class Web3Chain(ChainClient):
         self.receipt_timeout = receipt_timeout
 
     @classmethod
-    def from_url(
-        cls, url: str, *, private_key: str, identity_registry: str, audit_anchor: str
-    ) -> Web3Chain:
+    def from_url(cls, url: str, *, private_key: str, identity_registry: str, audit_anchor: str) -> Web3Chain:
         w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 15}))
         return cls(
             w3,
@@ -92,9 +90,9 @@ class Web3Chain(ChainClient):
         for log in receipt["logs"]:
             if log["address"].lower() != self.registry.address.lower():
                 continue
-            for event in self.registry.events:
+            for event in self.registry.all_events():
                 try:
-                    decoded = event().process_log(log)
+                    decoded = event.process_log(log)
                 except Exception:  # noqa: S112 - not this event
                     continue
                 if "identityId" in decoded["args"]:

@@ -32,8 +32,13 @@ class ClientCreate(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"kind": "api_key", "name": "post-trade sync", "scopes": ["wallets:read", "kyc:read"],
-                 "expires_in_days": 90, "ip_allowlist": ["203.0.113.0/24"]}
+                {
+                    "kind": "api_key",
+                    "name": "post-trade sync",
+                    "scopes": ["wallets:read", "kyc:read"],
+                    "expires_in_days": 90,
+                    "ip_allowlist": ["203.0.113.0/24"],
+                }
             ]
         },
     )

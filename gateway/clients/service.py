@@ -32,7 +32,11 @@ def create_client(
     session.add(client)
     session.flush()
     audit_log.append(
-        session, actor=actor, action="client.created", object_type="api_client", object_id=str(client.id),
+        session,
+        actor=actor,
+        action="client.created",
+        object_type="api_client",
+        object_id=str(client.id),
         change={"kind": client.kind, "scopes": client.scopes, "ip_allowlist": client.ip_allowlist},
     )
     session.commit()

@@ -86,4 +86,3 @@ def unseal_small(provider: KeyProvider, *, owner: str, blob: bytes) -> bytes:
     size = blob[2]
     sealed = Sealed(version, blob[3 : 3 + size], blob[3 + size :])
     return unseal(provider, owner=owner, sealed=sealed)
-

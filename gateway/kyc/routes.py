@@ -110,8 +110,13 @@ def decide_hit(
     if hit is None or hit.application_id != application.id:
         raise NotFound("hit not found")
     service.decide_hit(
-        session, actor=principal.actor, officer_id=principal.id, application=application, hit=hit,
-        decision=body.decision, note=body.note,
+        session,
+        actor=principal.actor,
+        officer_id=principal.id,
+        application=application,
+        hit=hit,
+        decision=body.decision,
+        note=body.note,
     )
     return _public(session, application)
 
@@ -132,7 +137,12 @@ def decide_application(
 ) -> ApplicationPublic:
     """Approve or reject (compliance officer other than the submitter, step-up). Approval whitelists on chain."""
     service.decide(
-        ctx, session, actor=principal.actor, officer_id=principal.id, application=application,
-        approve=body.approve, note=body.note,
+        ctx,
+        session,
+        actor=principal.actor,
+        officer_id=principal.id,
+        application=application,
+        approve=body.approve,
+        note=body.note,
     )
     return _public(session, application)

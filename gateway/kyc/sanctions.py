@@ -50,9 +50,7 @@ class SanctionsList:
         with path.open(newline="", encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
                 names = [row["name"], *[a for a in (row.get("aliases") or "").split(";") if a.strip()]]
-                parties.append(
-                    ListedParty(row["id"], row["name"], tuple(n for n in map(normalize, names) if n))
-                )
+                parties.append(ListedParty(row["id"], row["name"], tuple(n for n in map(normalize, names) if n)))
         return cls(parties, threshold)
 
     def screen(self, names: list[str]) -> list[Match]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,12 @@ def _now() -> datetime:
 
 
 def submit(
-    ctx: GatewayContext, session: Session, *, actor: str, submitter_id: uuid.UUID, organization: Organization,
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    actor: str,
+    submitter_id: uuid.UUID,
+    organization: Organization,
     data: ApplicationCreate,
 ) -> KycApplication:
     if data.lei != organization.lei:
@@ -78,7 +83,11 @@ def submit(
     if organization.kyc_status in (KycStatus.NONE.value, KycStatus.REJECTED.value):
         organization.kyc_status = KycStatus.PENDING.value
     audit_log.append(
-        session, actor=actor, action="kyc.submitted", object_type="kyc_application", object_id=str(application.id),
+        session,
+        actor=actor,
+        action="kyc.submitted",
+        object_type="kyc_application",
+        object_id=str(application.id),
         change={**data.model_dump(mode="json"), "hits": len(matches)},
     )
     session.commit()
@@ -104,8 +113,14 @@ def list_applications(
 
 
 def decide_hit(
-    session: Session, *, actor: str, officer_id: uuid.UUID, application: KycApplication, hit: ScreeningHit,
-    decision: HitDecision, note: str,
+    session: Session,
+    *,
+    actor: str,
+    officer_id: uuid.UUID,
+    application: KycApplication,
+    hit: ScreeningHit,
+    decision: HitDecision,
+    note: str,
 ) -> KycApplication:
     if application.status != ApplicationStatus.SCREENING_HITS.value:
         raise Conflict("the application has no open screening hits")
@@ -120,7 +135,11 @@ def decide_hit(
     if all(h.decision is not None for h in hits_of(session, application.id)):
         application.status = ApplicationStatus.PENDING_REVIEW.value
     audit_log.append(
-        session, actor=actor, action="kyc.hit_decided", object_type="screening_hit", object_id=str(hit.id),
+        session,
+        actor=actor,
+        action="kyc.hit_decided",
+        object_type="screening_hit",
+        object_id=str(hit.id),
         change={"decision": decision.value, "note": note, "application_id": str(application.id)},
     )
     session.commit()
@@ -128,8 +147,14 @@ def decide_hit(
 
 
 def decide(
-    ctx: GatewayContext, session: Session, *, actor: str, officer_id: uuid.UUID, application: KycApplication,
-    approve: bool, note: str,
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    actor: str,
+    officer_id: uuid.UUID,
+    application: KycApplication,
+    approve: bool,
+    note: str,
 ) -> KycApplication:
     """A compliance officer other than the submitter approves or rejects; approval whitelists on chain."""
     if officer_id == application.submitted_by:
@@ -152,8 +177,11 @@ def decide(
         if organization.kyc_status == KycStatus.PENDING.value:
             organization.kyc_status = KycStatus.REJECTED.value
     audit_log.append(
-        session, actor=actor, action="kyc.approved" if approve else "kyc.rejected",
-        object_type="kyc_application", object_id=str(application.id),
+        session,
+        actor=actor,
+        action="kyc.approved" if approve else "kyc.rejected",
+        object_type="kyc_application",
+        object_id=str(application.id),
         change={"note": note, "kyc_expiry": organization.kyc_expiry, "identity_id": organization.onchain_identity_id},
     )
     session.commit()
@@ -164,11 +192,11 @@ def lei_hash(lei: str) -> bytes:
     return keccak(text=lei)
 
 
-def _whitelist(ctx: GatewayContext, session: Session, *, organization: Organization, application: KycApplication) -> None:
+def _whitelist(
+    ctx: GatewayContext, session: Session, *, organization: Organization, application: KycApplication
+) -> None:
     expiry = _now() + timedelta(days=ctx.settings.kyc_review_days)
-    wallets = list(
-        session.execute(select(Wallet).where(Wallet.organization_id == organization.id)).scalars().all()
-    )
+    wallets = list(session.execute(select(Wallet).where(Wallet.organization_id == organization.id)).scalars().all())
     pending = [w for w in wallets if not w.onchain_whitelisted]
     if organization.onchain_identity_id is None:
         organization.onchain_identity_id = ctx.chain.register_identity(
@@ -180,8 +208,10 @@ def _whitelist(ctx: GatewayContext, session: Session, *, organization: Organizat
         )
     else:
         ctx.chain.update_identity(
-            identity_id=organization.onchain_identity_id, jurisdiction=application.jurisdiction,
-            investor_class=application.investor_class, kyc_expiry=int(expiry.timestamp()),
+            identity_id=organization.onchain_identity_id,
+            jurisdiction=application.jurisdiction,
+            investor_class=application.investor_class,
+            kyc_expiry=int(expiry.timestamp()),
         )
         for wallet in pending:
             ctx.chain.add_wallet(identity_id=organization.onchain_identity_id, wallet=wallet.address)

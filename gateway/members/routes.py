@@ -111,8 +111,9 @@ def _kyc_action(action: str):  # type: ignore[no-untyped-def]
         ctx: ContextDep,
         session: SessionDep,
     ) -> Organization:
-        return service.change_kyc_state(ctx, session, actor=principal.actor, organization=org, action=action,
-                                        reason=body.reason)
+        return service.change_kyc_state(
+            ctx, session, actor=principal.actor, organization=org, action=action, reason=body.reason
+        )
 
     route.__name__ = f"{action}_organization"
     route.__doc__ = f"{action.capitalize()} a member's KYC status, on chain and here (compliance officer, step-up)."

@@ -11,7 +11,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from gateway.db.models import Role
 from gateway.members.validation import validate_jurisdiction, validate_lei
 
-Lei = Annotated[str, Field(min_length=20, max_length=20, examples=["5493001KJTIIGC8Y1R12"]), AfterValidator(validate_lei)]
+Lei = Annotated[
+    str, Field(min_length=20, max_length=20, examples=["5493001KJTIIGC8Y1R12"]), AfterValidator(validate_lei)
+]
 Jurisdiction = Annotated[str, Field(min_length=2, max_length=2, examples=["GB"]), AfterValidator(validate_jurisdiction)]
 
 
@@ -49,8 +51,12 @@ class UserCreate(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"email": "ana@bank-a.example", "full_name": "Ana Silva", "role": "trader",
-                 "password": "a long initial passphrase"}
+                {
+                    "email": "ana@bank-a.example",
+                    "full_name": "Ana Silva",
+                    "role": "trader",
+                    "password": "a long initial passphrase",
+                }
             ]
         },
     )

@@ -25,7 +25,11 @@ def create_organization(
     session.add(org)
     session.flush()
     audit_log.append(
-        session, actor=actor, action="organization.created", object_type="organization", object_id=str(org.id),
+        session,
+        actor=actor,
+        action="organization.created",
+        object_type="organization",
+        object_id=str(org.id),
         change=data.model_dump(),
     )
     session.commit()
@@ -62,7 +66,11 @@ def create_user(
     session.add(user)
     session.flush()
     audit_log.append(
-        session, actor=actor, action="user.created", object_type="user", object_id=str(user.id),
+        session,
+        actor=actor,
+        action="user.created",
+        object_type="user",
+        object_id=str(user.id),
         change={"email": email, "role": data.role.value, "organization_id": str(organization.id)},
     )
     session.commit()
@@ -100,7 +108,11 @@ def change_kyc_state(
     else:  # pragma: no cover - routes only pass the three above
         raise InvalidRequest(action)
     audit_log.append(
-        session, actor=actor, action=f"kyc.{action}", object_type="organization", object_id=str(organization.id),
+        session,
+        actor=actor,
+        action=f"kyc.{action}",
+        object_type="organization",
+        object_id=str(organization.id),
         change={"reason": reason, "kyc_status": organization.kyc_status, "identity_id": identity},
     )
     session.commit()
@@ -108,17 +120,30 @@ def change_kyc_state(
 
 
 def bootstrap_operator(
-    ctx: GatewayContext, session: Session, *, name: str, lei: str, jurisdiction: str, email: str,
-    full_name: str, password: str, role: Role = Role.OPERATOR_ADMIN,
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    name: str,
+    lei: str,
+    jurisdiction: str,
+    email: str,
+    full_name: str,
+    password: str,
+    role: Role = Role.OPERATOR_ADMIN,
 ) -> User:
     """First operator organization and its admin (CLI and tests)."""
     org = session.execute(select(Organization).where(Organization.lei == lei)).scalar_one_or_none()
     if org is None:
         org = create_organization(
-            session, actor="system:bootstrap", is_operator=True,
+            session,
+            actor="system:bootstrap",
+            is_operator=True,
             data=OrganizationCreate(name=name, lei=lei, jurisdiction=jurisdiction),
         )
     return create_user(
-        ctx, session, actor="system:bootstrap", organization=org,
+        ctx,
+        session,
+        actor="system:bootstrap",
+        organization=org,
         data=UserCreate(email=email, full_name=full_name, role=role, password=password),
     )

@@ -77,18 +77,25 @@ def siwe_challenge(
 ) -> SiweChallengePublic:
     """An EIP-4361 message for the address to sign (single use, expires in minutes)."""
     challenge = service.create_challenge(
-        ctx, session, organization=_member_org(principal, session), user_id=principal.id, address=body.address,
+        ctx,
+        session,
+        organization=_member_org(principal, session),
+        user_id=principal.id,
+        address=body.address,
         label=body.label,
     )
     return SiweChallengePublic(message=challenge.message, nonce=challenge.nonce, expires_at=challenge.expires_at)
 
 
 @router.post("/siwe/verify", response_model=WalletPublic, status_code=201, responses=problem_responses(409, 502))
-def siwe_verify(
-    body: SiweVerify, principal: WalletManager, _: StepUp, ctx: ContextDep, session: SessionDep
-) -> Wallet:
+def siwe_verify(body: SiweVerify, principal: WalletManager, _: StepUp, ctx: ContextDep, session: SessionDep) -> Wallet:
     """Register a self-held wallet from its signed challenge (step-up)."""
     return service.register_self_held(
-        ctx, session, actor=principal.actor, user_id=principal.id, organization=_member_org(principal, session),
-        message=body.message, signature=body.signature,
+        ctx,
+        session,
+        actor=principal.actor,
+        user_id=principal.id,
+        organization=_member_org(principal, session),
+        message=body.message,
+        signature=body.signature,
     )

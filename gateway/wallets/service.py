@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,10 @@ def create_custodial(
 ) -> Wallet:
     account: LocalAccount = Account.create()
     wallet = Wallet(
-        id=uuid.uuid4(), organization_id=organization.id, address=account.address, kind=WalletKind.CUSTODIAL.value,
+        id=uuid.uuid4(),
+        organization_id=organization.id,
+        address=account.address,
+        kind=WalletKind.CUSTODIAL.value,
         label=label,
     )
     sealed = seal(ctx.keys, owner=_owner(wallet.id), plaintext=bytes(account.key))
@@ -50,13 +53,19 @@ def create_custodial(
     session.flush()
     session.add(
         WalletKey(
-            wallet_id=wallet.id, master_version=sealed.master_version, wrapped_data_key=sealed.wrapped_data_key,
+            wallet_id=wallet.id,
+            master_version=sealed.master_version,
+            wrapped_data_key=sealed.wrapped_data_key,
             encrypted_key=sealed.ciphertext,
         )
     )
     _whitelist_if_approved(ctx, organization, wallet)
     audit_log.append(
-        session, actor=actor, action="wallet.created", object_type="wallet", object_id=str(wallet.id),
+        session,
+        actor=actor,
+        action="wallet.created",
+        object_type="wallet",
+        object_id=str(wallet.id),
         change={"address": wallet.address, "kind": wallet.kind, "label": label},
     )
     session.commit()
@@ -92,13 +101,18 @@ def rotate_master_key(keys: KeyProvider, session: Session, *, retire_old: bool) 
         if row.master_version == new_version:
             continue
         sealed = rewrap(
-            keys, owner=_owner(row.wallet_id),
+            keys,
+            owner=_owner(row.wallet_id),
             sealed=Sealed(row.master_version, row.wrapped_data_key, row.encrypted_key),
         )
         row.master_version, row.wrapped_data_key = sealed.master_version, sealed.wrapped_data_key
         count += 1
     audit_log.append(
-        session, actor="system:keys", action="keys.rotated", object_type="master_key", object_id=str(new_version),
+        session,
+        actor="system:keys",
+        action="keys.rotated",
+        object_type="master_key",
+        object_id=str(new_version),
         change={"rewrapped": count, "retire_old": retire_old},
     )
     session.commit()  # rewrapped rows are durable before any old key is destroyed
@@ -110,10 +124,14 @@ def rotate_master_key(keys: KeyProvider, session: Session, *, retire_old: bool) 
 
 
 def create_challenge(
-    ctx: GatewayContext, session: Session, *, organization: Organization, user_id: uuid.UUID, address: str,
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    organization: Organization,
+    user_id: uuid.UUID,
+    address: str,
     label: str,
 ) -> SiweChallenge:
-
 
     address = to_checksum_address(address)
     if session.execute(select(Wallet).where(Wallet.address == address)).scalar_one_or_none():
@@ -132,8 +150,13 @@ def create_challenge(
         expiration_time=now + timedelta(seconds=ctx.settings.siwe_challenge_seconds),
     )
     challenge = SiweChallenge(
-        nonce=nonce, organization_id=organization.id, user_id=user_id, address=address, label=label,
-        message=message.text(), expires_at=message.expiration_time,
+        nonce=nonce,
+        organization_id=organization.id,
+        user_id=user_id,
+        address=address,
+        label=label,
+        message=message.text(),
+        expires_at=message.expiration_time,
     )
     session.add(challenge)
     session.commit()
@@ -141,8 +164,14 @@ def create_challenge(
 
 
 def register_self_held(
-    ctx: GatewayContext, session: Session, *, actor: str, user_id: uuid.UUID, organization: Organization,
-    message: str, signature: str,
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    actor: str,
+    user_id: uuid.UUID,
+    organization: Organization,
+    message: str,
+    signature: str,
 ) -> Wallet:
     parsed = siwe.parse(message)
     challenge = session.get(SiweChallenge, parsed.nonce)
@@ -166,14 +195,20 @@ def register_self_held(
     if session.execute(select(Wallet).where(Wallet.address == challenge.address)).scalar_one_or_none():
         raise Conflict("this address is already registered")
     wallet = Wallet(
-        organization_id=organization.id, address=challenge.address, kind=WalletKind.SELF_HELD.value,
+        organization_id=organization.id,
+        address=challenge.address,
+        kind=WalletKind.SELF_HELD.value,
         label=challenge.label,
     )
     session.add(wallet)
     session.flush()
     _whitelist_if_approved(ctx, organization, wallet)
     audit_log.append(
-        session, actor=actor, action="wallet.registered", object_type="wallet", object_id=str(wallet.id),
+        session,
+        actor=actor,
+        action="wallet.registered",
+        object_type="wallet",
+        object_id=str(wallet.id),
         change={"address": wallet.address, "kind": wallet.kind, "nonce": challenge.nonce},
     )
     session.commit()

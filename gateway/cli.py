@@ -1,0 +1,220 @@
+"""The ``reponet`` command: ``gateway run``, ``db upgrade``, ``admin bootstrap``, ``keys rotate``, ``audit verify``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from gateway.config import Settings, get_settings
+from gateway.exceptions import GatewayError
+
+logger = logging.getLogger("reponet")
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    AUDIT_BROKEN = 3
+    CONFIG = 4
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    print(json.dumps(data, default=str) if args.json else text)
+
+
+def cmd_gateway_run(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.db.migrate import upgrade
+    from gateway.tls import ensure_self_signed
+
+    upgrade(settings.database_url)
+    if args.cert and args.key:
+        cert, key = Path(args.cert), Path(args.key)
+    else:
+        cert, key = ensure_self_signed(settings.data_dir / "tls", args.host if args.host != "0.0.0.0" else "localhost")  # noqa: S104
+        logger.warning("serving HTTPS with a self-signed certificate %s (local use only)", cert)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        ssl_certfile=str(cert),
+        ssl_keyfile=str(key),
+        server_header=False,
+        log_level="info",
+    )
+    return ExitStatus.OK
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    from gateway.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    _emit(args, {"ok": True}, "database at the latest schema")
+    return ExitStatus.OK
+
+
+def cmd_admin_bootstrap(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    import getpass
+
+    from gateway.app import build_context
+    from gateway.db.migrate import upgrade
+    from gateway.db.models import Role
+    from gateway.members.service import bootstrap_operator
+
+    upgrade(settings.database_url)
+    password = args.password or getpass.getpass("initial password: ")
+    ctx = build_context(settings)
+    with ctx.sessions() as session:
+        user = bootstrap_operator(
+            ctx,
+            session,
+            name=args.name,
+            lei=args.lei,
+            jurisdiction=args.jurisdiction,
+            email=args.email,
+            full_name=args.full_name,
+            password=password,
+            role=Role(args.role),
+        )
+    _emit(
+        args,
+        {"user_id": str(user.id), "email": user.email},
+        f"created {user.email}; enroll TOTP at POST /v1/auth/enroll before the first login",
+    )
+    return ExitStatus.OK
+
+
+def _session_and_keys(settings: Settings) -> tuple[Any, Any]:
+    from gateway.db.session import make_engine, make_session_factory
+    from gateway.keys.provider import provider_from_settings
+
+    return make_session_factory(make_engine(settings.database_url)), provider_from_settings(settings)
+
+
+def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    from gateway.wallets.service import rotate_master_key
+
+    sessions, keys = _session_and_keys(settings)
+    with sessions() as session:
+        report = rotate_master_key(keys, session, retire_old=args.retire)
+    _emit(
+        args,
+        {"new_version": report.new_version, "rewrapped": report.rewrapped, "retired_below": report.retired_below},
+        f"master key v{report.new_version}: rewrapped {report.rewrapped} wallet keys"
+        + (f"; versions below {report.retired_below} retired" if report.retired_below else ""),
+    )
+    return ExitStatus.OK
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    from gateway.app import chain_from_settings
+    from gateway.audit import service
+
+    sessions, _ = _session_and_keys(settings)
+    chain = chain_from_settings(settings) if args.chain else None
+    with sessions() as session:
+        result = service.verify(session, chain=chain)
+    data = {
+        "ok": result.ok,
+        "entries": result.entries,
+        "head_hash": result.head_hash,
+        "first_bad_sequence": result.first_bad_sequence,
+        "reason": result.reason,
+        "anchors_checked": result.anchors_checked,
+    }
+    if result.ok:
+        text = f"audit log intact: {result.entries} entries, head {result.head_hash}, {result.anchors_checked} anchors"
+    else:
+        text = f"audit log BROKEN at entry {result.first_bad_sequence}: {result.reason}"
+    _emit(args, data, text)
+    return ExitStatus.OK if result.ok else ExitStatus.AUDIT_BROKEN
+
+
+def cmd_audit_anchor(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    from gateway.app import chain_from_settings
+    from gateway.audit import service
+
+    sessions, _ = _session_and_keys(settings)
+    with sessions() as session:
+        record = service.anchor_head(session, chain=chain_from_settings(settings), actor="system:cli")
+    _emit(
+        args,
+        {"sequence": record.sequence, "head_hash": record.head_hash, "tx_hash": record.tx_hash},
+        f"anchored entry {record.sequence} ({record.head_hash}) in {record.tx_hash}",
+    )
+    return ExitStatus.OK
+
+
+Handler = Callable[[argparse.Namespace, Settings], ExitStatus]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reponet", description="RepoNet operator command line")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    top = parser.add_subparsers(dest="group", required=True)
+
+    gw = top.add_parser("gateway", help="the HTTPS gateway").add_subparsers(dest="command", required=True)
+    run = gw.add_parser("run", help="serve the API over HTTPS")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8443)
+    run.add_argument("--cert", help="certificate PEM (default: a generated self-signed one)")
+    run.add_argument("--key", help="private key PEM")
+    run.set_defaults(handler=cmd_gateway_run)
+
+    db = top.add_parser("db", help="database").add_subparsers(dest="command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+
+    admin = top.add_parser("admin", help="administration").add_subparsers(dest="command", required=True)
+    boot = admin.add_parser("bootstrap", help="create the operator organization and a staff user")
+    boot.add_argument("--name", default="RepoNet Operator")
+    boot.add_argument("--lei", required=True)
+    boot.add_argument("--jurisdiction", default="GB")
+    boot.add_argument("--email", required=True)
+    boot.add_argument("--full-name", default="Operator Admin")
+    boot.add_argument("--role", default="operator_admin", choices=["operator_admin", "compliance_officer"])
+    boot.add_argument("--password", help="initial password (prompted if absent)")
+    boot.set_defaults(handler=cmd_admin_bootstrap)
+
+    keys = top.add_parser("keys", help="master keys").add_subparsers(dest="command", required=True)
+    rotate = keys.add_parser("rotate", help="add a master-key version and rewrap every wallet key")
+    rotate.add_argument("--retire", action="store_true", help="then retire (destroy) older versions")
+    rotate.set_defaults(handler=cmd_keys_rotate)
+
+    audit = top.add_parser("audit", help="audit trail").add_subparsers(dest="command", required=True)
+    verify = audit.add_parser("verify", help="check the hash chain (and the on-chain anchors with --chain)")
+    verify.add_argument("--chain", action="store_true", help="compare with the anchors read from the chain")
+    verify.set_defaults(handler=cmd_audit_verify)
+    audit.add_parser("anchor", help="anchor the head on chain now").set_defaults(handler=cmd_audit_anchor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        logger.error("configuration: %s", exc)
+        return ExitStatus.CONFIG
+    handler: Handler = args.handler
+    try:
+        return handler(args, settings)
+    except GatewayError as exc:
+        logger.error("%s", exc.detail)
+        return ExitStatus.ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
