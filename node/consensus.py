@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey, Signature
 
 from node import qbft_extra
 from node.abc import ConsensusAPI
 from node.exceptions import NodeError
-from node.headers import QbftHeader
+from node.headers import QbftHeader, copy_header
 from node.qbft_extra import QbftExtraData
 
 
@@ -26,20 +26,24 @@ def quorum(validator_count: int) -> int:
     return math.ceil(2 * validator_count / 3)
 
 
-def committed_seal(header: QbftHeader, key: keys.PrivateKey) -> bytes:
+def committed_seal(header: QbftHeader, key: PrivateKey) -> bytes:
     signature = key.sign_msg_hash(header.hash)
-    return signature.r.to_bytes(32, "big") + signature.s.to_bytes(32, "big") + bytes([signature.v])
+    r: int = signature.r
+    s: int = signature.s
+    v: int = signature.v
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])
 
 
 def seal_signer(header: QbftHeader, seal: bytes) -> bytes:
     if len(seal) != 65:
         raise SealError("committed seal must be 65 bytes")
-    signature = keys.Signature(vrs=(seal[64], int.from_bytes(seal[:32], "big"), int.from_bytes(seal[32:64], "big")))
-    return bytes(signature.recover_public_key_from_msg_hash(header.hash).to_canonical_address())
+    signature = Signature(vrs=(seal[64], int.from_bytes(seal[:32], "big"), int.from_bytes(seal[32:64], "big")))
+    public_key = signature.recover_public_key_from_msg_hash(header.hash)
+    return bytes(public_key.to_canonical_address())
 
 
 class SingleValidatorConsensus(ConsensusAPI):
-    def __init__(self, key: keys.PrivateKey | None) -> None:
+    def __init__(self, key: PrivateKey | None) -> None:
         self._key = key
         self._address = bytes(key.public_key.to_canonical_address()) if key is not None else None
 
@@ -69,7 +73,7 @@ class SingleValidatorConsensus(ConsensusAPI):
         sealed_extra = QbftExtraData(
             validators=extra.validators, vanity=extra.vanity, vote=extra.vote, round=extra.round, seals=(seal,)
         )
-        sealed = header.copy(extra_data=sealed_extra.encode())
+        sealed = copy_header(header, extra_data=sealed_extra.encode())
         return sealed
 
     def verify_seals(self, header: QbftHeader, parent: QbftHeader) -> None:
@@ -79,4 +83,5 @@ class SingleValidatorConsensus(ConsensusAPI):
         if not signers <= validators:
             raise SealError(f"block {header.block_number} sealed by a non-validator")
         if len(signers) < quorum(len(validators)):
-            raise SealError(f"block {header.block_number} has {len(signers)} seals, quorum is {quorum(len(validators))}")
+            needed = quorum(len(validators))
+            raise SealError(f"block {header.block_number} has {len(signers)} seals, quorum is {needed}")

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
 from node.chain import Chain, initialize_chain
 from node.consensus import SingleValidatorConsensus
@@ -19,7 +19,7 @@ from node.storage import ChainStore
 
 CHAIN_DB = "chain.sqlite"
 ALLOWLIST = "allowlist.txt"
-ADMIN_TOKEN = "admin.token"
+ADMIN_TOKEN = "admin.token"  # noqa: S105 (a file name)
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class DataDir:
         return token
 
 
-def init_data_dir(data_dir: DataDir, genesis: Genesis, key: keys.PrivateKey, password: str,
+def init_data_dir(data_dir: DataDir, genesis: Genesis, key: PrivateKey, password: str,
                   allow: set[bytes] | None = None) -> bytes:
     """Write keystore, allowlist and block 0; returns the genesis hash."""
     if data_dir.chain_db.exists():
@@ -77,7 +77,7 @@ def init_data_dir(data_dir: DataDir, genesis: Genesis, key: keys.PrivateKey, pas
     return bytes(header.hash)
 
 
-def open_chain(data_dir: DataDir, password: str) -> tuple[Chain, AccountPermissioner, keys.PrivateKey]:
+def open_chain(data_dir: DataDir, password: str) -> tuple[Chain, AccountPermissioner, PrivateKey]:
     if not data_dir.chain_db.exists():
         raise ConfigError(f"{data_dir.path} is not initialized: run `reponet-node init` first")
     key = load_keystore(data_dir.keystore, password)

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 from eth_account import Account
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
 from node.genesis import Genesis, GenesisAccount
 
@@ -42,5 +42,5 @@ def dev_genesis(chain_id: int, accounts: list[DevAccount], timestamp: int) -> Ge
     )
 
 
-def new_validator_key() -> keys.PrivateKey:
-    return keys.PrivateKey(secrets.token_bytes(32))
+def new_validator_key() -> PrivateKey:
+    return PrivateKey(secrets.token_bytes(32))

@@ -32,12 +32,12 @@ from eth.vm.forks.prague.constants import (
 )
 from eth.vm.forks.prague.state import PragueState
 from eth.vm.spoof import SpoofTransaction
-from eth_bloom import BloomFilter
-from eth_typing import Address, Hash32
-from eth_utils import ValidationError as UtilsValidationError
+from eth_bloom.bloom import BloomFilter
+from eth_typing import Address, BlockNumber, Hash32
+from eth_utils.exceptions import ValidationError as UtilsValidationError
 
 from node.exceptions import ExecutionReverted, InvalidParams, ServerError
-from node.headers import QbftHeader
+from node.headers import QbftHeader, copy_header
 from node.qbft_extra import QBFT_MIX_HASH
 from node.storage import StateDB
 
@@ -71,20 +71,20 @@ def child_header(parent: QbftHeader, timestamp: int, coinbase: bytes, extra_data
     """The template of the next block: zero base fee, no blobs, QBFT mix hash."""
     return QbftHeader(
         difficulty=1,
-        block_number=parent.block_number + 1,
+        block_number=BlockNumber(parent.block_number + 1),
         gas_limit=parent.gas_limit,
         timestamp=timestamp,
         coinbase=cast(Address, coinbase),
         parent_hash=parent.hash,
         extra_data=extra_data,
-        mix_hash=cast(Hash32, QBFT_MIX_HASH),
+        mix_hash=Hash32(QBFT_MIX_HASH),
         nonce=b"\x00" * 8,
         base_fee_per_gas=0,
         withdrawals_root=BLANK_ROOT_HASH,
         blob_gas_used=0,
         excess_blob_gas=0,
         parent_beacon_block_root=ZERO_HASH32,
-        requests_hash=cast(Hash32, EMPTY_SHA256),
+        requests_hash=Hash32(EMPTY_SHA256),
     )
 
 
@@ -95,7 +95,7 @@ def block_preprocessing(state: PragueState, header: QbftHeader) -> None:
         state.set_storage(
             BEACON_ROOTS_ADDRESS,
             header.timestamp % HISTORY_BUFFER_LENGTH + HISTORY_BUFFER_LENGTH,
-            int.from_bytes(header.parent_beacon_block_root, "big"),
+            int.from_bytes(header.parent_beacon_block_root or ZERO_HASH32, "big"),
         )
     if state.get_code(HISTORY_STORAGE_ADDRESS) == HISTORY_STORAGE_CONTRACT_CODE:
         state.set_storage(
@@ -157,7 +157,8 @@ def apply_transactions(
     tx_root, _ = make_trie_root_and_nodes(tuple(built.transactions))
     receipt_root, _ = make_trie_root_and_nodes(tuple(built.receipts))
     state.persist()
-    built.header = template.copy(
+    built.header = copy_header(
+        template,
         gas_used=gas_used,
         bloom=int(bloom),
         transaction_root=tx_root,

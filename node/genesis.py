@@ -15,13 +15,13 @@ from typing import Any, cast
 
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA256, ZERO_HASH32
 from eth.vm.forks.prague.state import PragueState
-from eth_typing import Address, Hash32
-from eth_utils import is_hex_address, to_canonical_address
+from eth_typing import Address, BlockNumber, Hash32
+from eth_utils.address import is_hex_address, to_canonical_address
 
 from node import qbft_extra
 from node.exceptions import GenesisError
 from node.execution import execution_context
-from node.headers import QbftHeader
+from node.headers import QbftHeader, copy_header
 from node.qbft_extra import QBFT_MIX_HASH, QbftExtraData
 from node.storage import StateDB
 
@@ -153,16 +153,16 @@ def build_genesis_header(genesis: Genesis, db: StateDB, validators: tuple[bytes,
     """Write the genesis state into ``db`` (pending) and return block 0's header."""
     template = QbftHeader(
         difficulty=1,
-        block_number=0,
+        block_number=BlockNumber(0),
         gas_limit=genesis.gas_limit,
         timestamp=genesis.timestamp,
         extra_data=QbftExtraData(validators=validators).encode(),
-        mix_hash=cast(Hash32, QBFT_MIX_HASH),
+        mix_hash=Hash32(QBFT_MIX_HASH),
         nonce=b"\x00" * 8,
         base_fee_per_gas=0,
         withdrawals_root=BLANK_ROOT_HASH,
         parent_beacon_block_root=ZERO_HASH32,
-        requests_hash=cast(Hash32, EMPTY_SHA256),
+        requests_hash=Hash32(EMPTY_SHA256),
     )
     state = PragueState(db, execution_context(template, (), genesis.chain_id), BLANK_ROOT_HASH)
     for raw_address, account in genesis.alloc.items():
@@ -174,4 +174,4 @@ def build_genesis_header(genesis: Genesis, db: StateDB, validators: tuple[bytes,
         for slot, value in account.storage.items():
             state.set_storage(address, slot, value)
     state.persist()
-    return template.copy(state_root=state.state_root)
+    return copy_header(template, state_root=state.state_root)

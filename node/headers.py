@@ -7,7 +7,7 @@ overrides ``hash``; everything else (fields, RLP encoding on the wire and on dis
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import rlp
 from eth.vm.forks.prague.blocks import PragueBlockHeader
@@ -32,6 +32,11 @@ class QbftHeader(PragueBlockHeader):
     @property
     def hex_hash(self) -> str:
         return "0x" + self.hash.hex()
+
+
+def copy_header(header: QbftHeader, **changes: Any) -> QbftHeader:
+    """``header.copy`` typed as ours (py-evm types it as the abstract header)."""
+    return cast(QbftHeader, header.copy(**changes))
 
 
 def decode_header(data: bytes) -> QbftHeader:

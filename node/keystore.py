@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 
 from eth_account import Account
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
 from node.exceptions import KeystoreError
 
-PASSWORD_ENV = "REPONET_NODE_PASSWORD"
+PASSWORD_ENV = "REPONET_NODE_PASSWORD"  # noqa: S105 (a variable name)
 KEYSTORE_FILE = "validator.keystore.json"
 
 
@@ -31,7 +31,7 @@ def read_password(password_file: Path | None) -> str:
     return password
 
 
-def read_private_key_file(path: Path, password: str) -> keys.PrivateKey:
+def read_private_key_file(path: Path, password: str) -> PrivateKey:
     """A key given to ``init``: a keystore JSON (decrypted with the password) or a hex private key."""
     try:
         text = path.read_text().strip()
@@ -41,19 +41,19 @@ def read_private_key_file(path: Path, password: str) -> keys.PrivateKey:
         return decrypt(json.loads(text), password)
     try:
         raw = bytes.fromhex(text[2:] if text.startswith("0x") else text)
-        return keys.PrivateKey(raw)
+        return PrivateKey(raw)
     except (ValueError, Exception) as exc:
         raise KeystoreError(f"{path}: not a keystore or a 32-byte hex private key") from exc
 
 
-def decrypt(keystore: dict[str, object], password: str) -> keys.PrivateKey:
+def decrypt(keystore: dict[str, object], password: str) -> PrivateKey:
     try:
-        return keys.PrivateKey(bytes(Account.decrypt(keystore, password)))
+        return PrivateKey(bytes(Account.decrypt(keystore, password)))
     except ValueError as exc:
         raise KeystoreError("wrong keystore password (MAC mismatch)") from exc
 
 
-def write_keystore(path: Path, key: keys.PrivateKey, password: str) -> None:
+def write_keystore(path: Path, key: PrivateKey, password: str) -> None:
     encrypted = Account.encrypt(key.to_bytes(), password)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(encrypted))
@@ -61,7 +61,7 @@ def write_keystore(path: Path, key: keys.PrivateKey, password: str) -> None:
     tmp.replace(path)
 
 
-def load_keystore(path: Path, password: str) -> keys.PrivateKey:
+def load_keystore(path: Path, password: str) -> PrivateKey:
     try:
         keystore = json.loads(path.read_text())
     except OSError as exc:

@@ -18,9 +18,10 @@ from typing import cast
 from eth.abc import SignedTransactionAPI
 from eth.vm.forks.prague.state import PragueState
 from eth.vm.message import Message
-from eth_abi import encode as abi_encode
+from eth_abi.abi import encode as abi_encode
 from eth_typing import Address
-from eth_utils import is_hex_address, keccak, to_canonical_address
+from eth_utils.address import is_hex_address, to_canonical_address
+from eth_utils.crypto import keccak
 
 from node.abc import PermissionerAPI
 from node.exceptions import ConfigError
@@ -56,7 +57,8 @@ def write_allowlist(path: Path, addresses: set[bytes]) -> None:
 
 
 def effective_gas_price(tx: SignedTransactionAPI) -> int:
-    return int(getattr(tx, "max_fee_per_gas", None) or getattr(tx, "gas_price", 0))
+    price: int = getattr(tx, "max_fee_per_gas", None) or getattr(tx, "gas_price", 0) or 0
+    return price
 
 
 class AccountPermissioner(PermissionerAPI):

@@ -53,12 +53,12 @@ def format_header(header: QbftHeader, size: int | None = None) -> dict[str, Any]
         "gasUsed": q(header.gas_used),
         "timestamp": q(header.timestamp),
         "mixHash": d(header.mix_hash),
-        "baseFeePerGas": q(header.base_fee_per_gas),
-        "withdrawalsRoot": d(header.withdrawals_root),
-        "blobGasUsed": q(header.blob_gas_used),
-        "excessBlobGas": q(header.excess_blob_gas),
-        "parentBeaconBlockRoot": d(header.parent_beacon_block_root),
-        "requestsHash": d(header.requests_hash),
+        "baseFeePerGas": q(header.base_fee_per_gas or 0),
+        "withdrawalsRoot": d(header.withdrawals_root or b""),
+        "blobGasUsed": q(header.blob_gas_used or 0),
+        "excessBlobGas": q(header.excess_blob_gas or 0),
+        "parentBeaconBlockRoot": d(header.parent_beacon_block_root or b""),
+        "requestsHash": d(header.requests_hash or b""),
     }
 
 
@@ -96,12 +96,12 @@ def format_tx(tx: SignedTransactionAPI, header: QbftHeader | None, index: int | 
     }
     if kind == 0:
         out["gasPrice"] = q(tx.gas_price)
-        out["v"] = q(tx.v)
+        out["v"] = q(getattr(tx, "v", 0))
         chain_id = getattr(tx, "chain_id", None)
         if chain_id is not None:
             out["chainId"] = q(chain_id)
     else:
-        out["chainId"] = q(tx.chain_id)
+        out["chainId"] = q(tx.chain_id or 0)
         out["v"] = q(tx.y_parity)
         out["yParity"] = q(tx.y_parity)
         out["accessList"] = [
@@ -110,7 +110,7 @@ def format_tx(tx: SignedTransactionAPI, header: QbftHeader | None, index: int | 
         if kind == 1:
             out["gasPrice"] = q(tx.gas_price)
         else:
-            base_fee = header.base_fee_per_gas if header is not None else 0
+            base_fee = (header.base_fee_per_gas or 0) if header is not None else 0
             out["maxFeePerGas"] = q(tx.max_fee_per_gas)
             out["maxPriorityFeePerGas"] = q(tx.max_priority_fee_per_gas)
             out["gasPrice"] = q(
@@ -179,5 +179,5 @@ def format_receipt(record: BlockRecord, tx_index: int) -> dict[str, Any]:
         "logsBloom": d(receipt.bloom.to_bytes(256, "big")),
         "type": q(tx_type(tx)),
         "status": q(1 if receipt.state_root == b"\x01" else 0),
-        "effectiveGasPrice": q(effective_price(tx, header.base_fee_per_gas)),
+        "effectiveGasPrice": q(effective_price(tx, header.base_fee_per_gas or 0)),
     }

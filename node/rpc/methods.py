@@ -6,8 +6,8 @@ from __future__ import annotations
 import inspect
 import logging
 import platform
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from eth.vm.forks.prague.state import PragueState
 from eth_typing import Address
@@ -56,8 +56,11 @@ ZERO_ADDRESS = b"\x00" * 20
 PRECOMPILES = {i.to_bytes(20, "big") for i in range(1, 0x12)}
 
 
-def rpc_method(name: str, admin: bool = False) -> Callable[[Handler], Handler]:
-    def mark(fn: Handler) -> Handler:
+F = TypeVar("F", bound=Handler)
+
+
+def rpc_method(name: str, admin: bool = False) -> Callable[[F], F]:
+    def mark(fn: F) -> F:
         fn.rpc_name = name  # type: ignore[attr-defined]
         fn.rpc_admin = admin  # type: ignore[attr-defined]
         return fn
@@ -93,7 +96,7 @@ class Methods:
             raise InvalidParams(f"missing value for required argument {len(params)}")
         result = handler(*params)
         if inspect.isawaitable(result):
-            result = await cast(Awaitable[Any], result)
+            result = await result
         return result
 
     # --- block resolution ---------------------------------------------------------------------------
@@ -132,7 +135,7 @@ class Methods:
 
     @rpc_method("web3_sha3")
     def web3_sha3(self, value: Any) -> str:
-        from eth_utils import keccak
+        from eth_utils.crypto import keccak
 
         return d(keccak(p.data(value)))
 
@@ -175,7 +178,7 @@ class Methods:
 
     @rpc_method("eth_gasPrice")
     def eth_gas_price(self) -> str:
-        return q(self.node.chain.head.base_fee_per_gas)
+        return q(self.node.chain.head.base_fee_per_gas or 0)
 
     @rpc_method("eth_maxPriorityFeePerGas")
     def eth_max_priority_fee_per_gas(self) -> str:
@@ -205,7 +208,7 @@ class Methods:
         headers = [self.node.chain.header(n) for n in range(oldest, header.block_number + 1)]
         result: dict[str, Any] = {
             "oldestBlock": q(oldest),
-            "baseFeePerGas": [q(h.base_fee_per_gas) for h in headers if h] + [q(0)],
+            "baseFeePerGas": [q(h.base_fee_per_gas or 0) for h in headers if h] + [q(0)],
             "gasUsedRatio": [(h.gas_used / h.gas_limit) if h and h.gas_limit else 0.0 for h in headers],
             "baseFeePerBlobGas": ["0x1"] * (len(headers) + 1),
             "blobGasUsedRatio": [0.0] * len(headers),

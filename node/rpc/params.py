@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import is_hex_address, to_canonical_address
+from eth_utils.address import is_hex_address, to_canonical_address
 
 from node.exceptions import InvalidParams
 
@@ -144,7 +144,9 @@ def log_filter(value: Any) -> LogFilter:
         raise InvalidParams("invalid argument 0: filter object expected")
     block_hash = hash32(value["blockHash"], "blockHash") if value.get("blockHash") is not None else None
     if block_hash is not None and (value.get("fromBlock") is not None or value.get("toBlock") is not None):
-        raise InvalidParams("invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other")
+        raise InvalidParams(
+            "invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other"
+        )
     raw_address = value.get("address")
     if raw_address is None:
         addresses: tuple[bytes, ...] = ()

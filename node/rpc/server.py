@@ -188,6 +188,7 @@ class WsSession:
         self.subscriptions: dict[str, Any] = {}
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._writer = asyncio.create_task(self._drain())
+        self._closer: asyncio.Future[Any] | None = None
 
     async def send(self, message: Any) -> None:
         await self._queue.put(message)
@@ -275,4 +276,4 @@ class WsSession:
         self.subscriptions.clear()
         self._writer.cancel()
         if not self.ws.closed:
-            asyncio.ensure_future(self.ws.close())
+            self._closer = asyncio.ensure_future(self.ws.close())
