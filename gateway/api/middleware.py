@@ -53,18 +53,33 @@ class BodySizeLimit:
             response = gateway_error_response(request, PayloadTooLarge(f"the body limit is {self.limit} bytes"))
             await response(scope, receive, send)
             return
+        # Bodies are small (the limit is kilobytes): read the whole body first, counting, then replay it.
+        chunks: list[bytes] = []
         received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise PayloadTooLarge(f"the body limit is {self.limit} bytes")
-            return message
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.limit:
+                response = gateway_error_response(request, PayloadTooLarge(f"the body limit is {self.limit} bytes"))
+                await response(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
 
-        await self.app(scope, counting_receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 def client_ip(request: Request) -> str:

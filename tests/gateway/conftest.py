@@ -151,7 +151,9 @@ class World:
     def org(self, key: str, *, name: str, is_operator: bool = False) -> uuid.UUID:
         with self.ctx.sessions() as session:
             org = members.create_organization(
-                session, actor="test", is_operator=is_operator,
+                session,
+                actor="test",
+                is_operator=is_operator,
                 data=OrganizationCreate(name=name, lei=lei(key + "LEI"), jurisdiction="GB"),
             )
         self.orgs[key] = org.id
@@ -167,7 +169,10 @@ class World:
             org = session.get(Organization, self.orgs[org_key])
             assert org is not None
             user = members.create_user(
-                self.ctx, session, actor="test", organization=org,
+                self.ctx,
+                session,
+                actor="test",
+                organization=org,
                 data=UserCreate(email=f"{name}@{org_key}.example", full_name=name, role=role, password=PASSWORD),
             )
         enrollment = self.client.post("/v1/auth/enroll", json={"email": user.email, "password": PASSWORD})
