@@ -9,6 +9,7 @@ expectation, so the difference shows in the test's code and name rather than in 
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from eth_abi import encode as abi_encode
 from eth_bloom import BloomFilter
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+from websockets.sync.client import connect as ws_connect
 
 from tests.node.harness import STRANGER, Backend, Chain, Rpc, load_contracts
 
@@ -100,6 +103,8 @@ class EthConformance:
         rpc = backend.rpc()
         chain = Chain(backend, rpc)
         w3 = Web3(Web3.HTTPProvider(backend.http_url, request_kwargs={"timeout": 30}))
+        if backend.profile.qbft_extra_data:
+            w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
         artifacts = load_contracts()
         sender = backend.accounts[0]
         funded, unfunded, queued = backend.extra_accounts[0], backend.extra_accounts[1], backend.extra_accounts[2]
@@ -256,6 +261,11 @@ class EthConformance:
         assert qty(block["gasUsed"]) <= qty(block["gasLimit"])
         assert qty(block["gasUsed"]) >= qty(world.transfer_receipt["gasUsed"])
         assert len(block["logsBloom"]) == 2 + 512
+        extra = bytes.fromhex(block["extraData"][2:])
+        if world.backend.profile.qbft_extra_data:
+            assert len(extra) > 32  # RLP [vanity, validators, vote, round, seals]: web3.py needs its POA middleware
+        else:
+            assert len(extra) <= 32
         assert block["uncles"] == []
         assert qty(block["size"]) > 0
 
@@ -661,6 +671,53 @@ class EthConformance:
         else:
             assert "result" in response, response
             assert world.chain.wait(response["result"])["status"] == "0x1"
+
+    # ------------------------------------------------------------------ WebSocket on the same port
+
+    def test_websocket_text_and_binary_frames(self, world: World) -> None:
+        """web3.py's WebSocketProvider sends each request as a binary frame; geth and Anvil answer both."""
+        request = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+        with ws_connect(world.backend.ws_url, open_timeout=10) as ws:
+            ws.send(json.dumps(request))
+            assert qty(json.loads(ws.recv(timeout=10))["result"]) == world.backend.chain_id
+            ws.send(json.dumps({**request, "id": 2}).encode())
+            answer = json.loads(ws.recv(timeout=10))
+            assert answer.get("id") == 2 and qty(answer["result"]) == world.backend.chain_id, answer
+
+    def test_websocket_subscriptions_raw(self, world: World) -> None:
+        with ws_connect(world.backend.ws_url, open_timeout=10) as ws:
+
+            def call(request_id: int, method: str, *params: Any) -> Any:
+                ws.send(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params)}))
+                while True:
+                    message = json.loads(ws.recv(timeout=10))
+                    if message.get("id") == request_id:
+                        assert "error" not in message, message
+                        return message["result"]
+
+            heads = call(1, "eth_subscribe", "newHeads")
+            logs = call(2, "eth_subscribe", "logs", {"address": world.reverter.address, "topics": [STORED_TOPIC]})
+            assert heads != logs
+            receipt = world.chain.transact(
+                world.sender, to=world.reverter.address, data=world.encode(world.reverter, "store", 43)
+            )
+            got: dict[str, dict[str, Any]] = {}
+            deadline = time.monotonic() + 20
+            while len(got) < 2 and time.monotonic() < deadline:
+                message = json.loads(ws.recv(timeout=20))
+                assert message.get("method") == "eth_subscription", message
+                params = message["params"]
+                result = params["result"]
+                if params["subscription"] == heads and result["hash"] == receipt["blockHash"]:
+                    got["head"] = result
+                if params["subscription"] == logs and result["transactionHash"] == receipt["transactionHash"]:
+                    got["log"] = result
+            assert set(got) == {"head", "log"}
+            assert got["head"]["number"] == receipt["blockNumber"]
+            assert got["log"]["topics"] == [STORED_TOPIC, topic_of(world.sender.address)]
+            assert int(got["log"]["data"], 16) == 43
+            assert call(3, "eth_unsubscribe", logs) is True
+            assert call(4, "eth_unsubscribe", logs) is False
 
     # ------------------------------------------------------------------ debug and txpool
 

@@ -107,6 +107,9 @@ class Profile:
     geth_method_not_found_wording: bool = True
     # Code for an unknown block hash in an EIP-1898 object (geth -32000, Anvil -32001 "Resource not found").
     unknown_block_codes: tuple[int, ...] = (-32000, -32001, -32602)
+    # Blocks carry QBFT (Besu-format) extra data longer than 32 bytes: web3.py then needs its own
+    # ExtraDataToPOAMiddleware, exactly as for Besu QBFT or any proof-of-authority chain.
+    qbft_extra_data: bool = False
     # Methods the backend does not implement at all (answered with -32601): Anvil has no net_peerCount.
     missing_methods: frozenset[str] = frozenset()
 
@@ -120,7 +123,7 @@ ANVIL_PROFILE = Profile(
     geth_method_not_found_wording=False,
     missing_methods=frozenset({"net_peerCount"}),
 )
-NODE_PROFILE = Profile(name="node", zero_base_fee=True, permissioned=True, instant_blocks=False)
+NODE_PROFILE = Profile(name="node", zero_base_fee=True, permissioned=True, instant_blocks=False, qbft_extra_data=True)
 
 
 @dataclass
@@ -308,8 +311,8 @@ def start_node(workdir: Path, *, extra_args: tuple[str, ...] = (), allow: tuple[
     extra = [Account.from_key(_test_key(i)) for i in range(3)]
     allowed = allow if allow is not None else tuple(acct.address for acct in extra)
     args = [*node_command(), "dev", "--data-dir", str(workdir / "data"), "--rpc-port", str(port)]
-    for address in allowed:
-        args += ["--allow", address]
+    if allowed:
+        args += ["--allow", *allowed]  # the documented form: one --allow, several addresses
     args += list(extra_args)
     process = _spawn(args, workdir, log_path)
     url = f"http://127.0.0.1:{port}"

@@ -10,7 +10,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import AsyncWeb3, Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
-from web3.middleware import SignAndSendRawMiddlewareBuilder
+from web3.middleware import ExtraDataToPOAMiddleware, SignAndSendRawMiddlewareBuilder
 from web3.providers.persistent import WebSocketProvider
 
 from tests.node.harness import Backend, load_contracts
@@ -27,6 +27,8 @@ def _account(backend: Backend) -> LocalAccount:
 def w3(any_backend: Backend) -> Web3:
     w3 = Web3(Web3.HTTPProvider(any_backend.http_url, request_kwargs={"timeout": TIMEOUT}))
     account = _account(any_backend)
+    if any_backend.profile.qbft_extra_data:
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(account), layer=0)
     w3.eth.default_account = account.address
     return w3
@@ -117,6 +119,8 @@ async def _subscriptions(backend: Backend) -> dict[str, Any]:
     account = _account(backend)
     artifact = load_contracts()["TestToken"]
     async with AsyncWeb3(WebSocketProvider(backend.ws_url, max_connection_retries=1)) as w3:
+        if backend.profile.qbft_extra_data:
+            w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
         assert await w3.is_connected()
         assert await w3.eth.chain_id == backend.chain_id
         heads_id = await w3.eth.subscribe("newHeads")
