@@ -16,7 +16,6 @@ from typing import Any, cast
 
 from eth.abc import ComputationAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA256, ZERO_HASH32
-from eth.db.trie import make_trie_root_and_nodes
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.cancun.constants import (
     BEACON_ROOTS_ADDRESS,
@@ -38,6 +37,7 @@ from eth_utils.exceptions import ValidationError as UtilsValidationError
 
 from node.exceptions import ExecutionReverted, InvalidParams, ServerError
 from node.headers import QbftHeader, copy_header
+from node.ordered_trie import ordered_trie_root
 from node.qbft_extra import QBFT_MIX_HASH
 from node.storage import StateDB
 
@@ -154,8 +154,8 @@ def apply_transactions(
         built.transactions.append(tx)
         built.receipts.append(receipt)
     state.lock_changes()
-    tx_root, _ = make_trie_root_and_nodes(tuple(built.transactions))
-    receipt_root, _ = make_trie_root_and_nodes(tuple(built.receipts))
+    tx_root = Hash32(ordered_trie_root([tx.encode() for tx in built.transactions]))
+    receipt_root = Hash32(ordered_trie_root([r.encode() for r in built.receipts]))
     state.persist()
     built.header = copy_header(
         template,

@@ -182,7 +182,7 @@ class TxPool(TxPoolAPI):
         self._state_nonce[sender] = state_nonce
         if tx.nonce < state_nonce:
             raise TxRejected(f"nonce too low: address 0x{sender.hex()}, tx: {tx.nonce} state: {state_nonce}")
-        if tx.nonce > state_nonce + self.limits.max_nonce_gap:
+        if tx.nonce > self.pending_nonce(sender, state_nonce) + self.limits.max_nonce_gap:
             raise TxRejected("nonce too high")
         max_fee, tip = _fee_pair(tx)
         cost = tx.gas * max_fee + tx.value
