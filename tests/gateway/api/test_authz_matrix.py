@@ -16,7 +16,10 @@ PARAM = re.compile(r"\{(\w+)\}")
 # Minimal valid bodies, so that a 404/403 can only come from authorization and not from validation.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v1/organizations/{org_id}/users"): {
-        "email": "intruder@b.example", "full_name": "I", "role": "viewer", "password": "p" * 16,
+        "email": "intruder@b.example",
+        "full_name": "I",
+        "role": "viewer",
+        "password": "p" * 16,
     },
     ("post", "/v1/organizations/{org_id}/kyc/revoke"): {"reason": "x"},
     ("post", "/v1/organizations/{org_id}/kyc/freeze"): {"reason": "x"},
@@ -30,9 +33,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 def a_objects(world: World, cast: Cast) -> dict[str, str]:
     """One object of organization A for every kind of path parameter."""
     wallet = cast.a_approver.post("/v1/wallets", json={"label": "a-desk"}).json()
-    body = application_body(world, "a", beneficial_owners=[
-        {"name": "Ivan Badactor", "ownership_percent": 40, "nationality": "GB"}
-    ])
+    body = application_body(
+        world, "a", beneficial_owners=[{"name": "Ivan Badactor", "ownership_percent": 40, "nationality": "GB"}]
+    )
     application = cast.a_approver.post("/v1/kyc/applications", json=body).json()
     assert application["hits"], "the fixture application needs a screening hit"
     client = cast.a_approver.post(
@@ -49,12 +52,7 @@ def a_objects(world: World, cast: Cast) -> dict[str, str]:
 
 def _routes(world: World) -> list[tuple[str, str]]:
     schema = world.client.get("/openapi.json").json()
-    return [
-        (method, path)
-        for path, item in schema["paths"].items()
-        for method in item
-        if PARAM.search(path)
-    ]
+    return [(method, path) for path, item in schema["paths"].items() for method in item if PARAM.search(path)]
 
 
 def _b_credentials(world: World, cast: Cast) -> dict[str, dict[str, str]]:
@@ -77,9 +75,7 @@ def test_cross_organization_matrix(world: World, cast: Cast, a_objects: dict[str
         assert not missing, f"no fixture object for {missing} in {template}: extend a_objects"
         path = template.format(**a_objects)
         for who, headers in _b_credentials(world, cast).items():
-            response = world.client.request(
-                method.upper(), path, headers=headers, json=BODIES.get((method, template))
-            )
+            response = world.client.request(method.upper(), path, headers=headers, json=BODIES.get((method, template)))
             if response.status_code not in (403, 404):
                 failures.append(f"{who} {method.upper()} {path}: {response.status_code}")
     assert not failures, "\n".join(failures)

@@ -41,9 +41,7 @@ def test_chunked_body_counted(world: World) -> None:
         for _ in range(100):
             yield b"x" * 1024
 
-    response = world.client.post(
-        "/v1/auth/login", content=chunks(), headers={"Content-Type": "application/json"}
-    )
+    response = world.client.post("/v1/auth/login", content=chunks(), headers={"Content-Type": "application/json"})
     assert response.status_code == 413
 
 

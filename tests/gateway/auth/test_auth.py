@@ -57,7 +57,10 @@ def test_unenrolled_user_cannot_log_in(world: World) -> None:
         org = session.get(Organization, world.orgs["a"])
         assert org is not None
         service.create_user(
-            world.ctx, session, actor="test", organization=org,
+            world.ctx,
+            session,
+            actor="test",
+            organization=org,
             data=UserCreate(email="new@a.example", full_name="New", role=Role.VIEWER, password=PASSWORD),
         )
     response = world.client.post("/v1/auth/login", json={"email": "new@a.example", "password": PASSWORD})
@@ -74,14 +77,20 @@ def test_recovery_codes_are_hashed_and_single_use(world: World) -> None:
         org = session.get(Organization, world.orgs["a"])
         assert org is not None
         service.create_user(
-            world.ctx, session, actor="test", organization=org,
+            world.ctx,
+            session,
+            actor="test",
+            organization=org,
             data=UserCreate(email="rc@a.example", full_name="RC", role=Role.VIEWER, password=PASSWORD),
         )
     enrollment = world.client.post("/v1/auth/enroll", json={"email": "rc@a.example", "password": PASSWORD}).json()
     code = pyotp.TOTP(enrollment["totp_secret"]).now()
-    assert world.client.post(
-        "/v1/auth/enroll/confirm", json={"email": "rc@a.example", "password": PASSWORD, "totp_code": code}
-    ).status_code == 200
+    assert (
+        world.client.post(
+            "/v1/auth/enroll/confirm", json={"email": "rc@a.example", "password": PASSWORD, "totp_code": code}
+        ).status_code
+        == 200
+    )
     recovery = enrollment["recovery_codes"][0]
     with world.ctx.sessions() as session:
         stored = [r.code_hash for r in session.execute(select(RecoveryCode)).scalars()]
@@ -263,9 +272,7 @@ def test_viewer_cannot_create_api_keys(cast: Cast) -> None:
 
 
 def test_api_key_scopes_cannot_exceed_client_scopes(cast: Cast) -> None:
-    response = cast.a_approver.post(
-        "/v1/clients", json={"kind": "api_key", "name": "x", "scopes": ["kyc:review"]}
-    )
+    response = cast.a_approver.post("/v1/clients", json={"kind": "api_key", "name": "x", "scopes": ["kyc:review"]})
     assert response.status_code == 422
 
 

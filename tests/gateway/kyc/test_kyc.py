@@ -1,0 +1,95 @@
+"""KYC onboarding: screening, hit decisions, approval whitelisting on chain, revoke and freeze."""
+
+from gateway.kyc.sanctions import ListedParty, SanctionsList, normalize
+from tests.gateway.conftest import Cast, World, application_body
+
+
+def test_fuzzy_screening_matches_variants() -> None:
+    sanctions = SanctionsList([ListedParty("1", "Evil Shipping Ltd", (normalize("Evil Shipping Ltd"),))])
+    assert sanctions.screen(["EVIL SHIPPING LIMITED"])
+    assert sanctions.screen(["Evil Shiping Ltd."])  # a typo
+    assert not sanctions.screen(["Good Shipping plc"])
+
+
+def _apply(world: World, cast: Cast, **overrides: object) -> dict[str, object]:
+    response = cast.a_approver.post("/v1/kyc/applications", json=application_body(world, "a", **overrides))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def test_screening_hit_blocks_approval_until_decided(world: World, cast: Cast) -> None:
+    owners = [{"name": "Ivan Bad-Actor", "ownership_percent": 40, "nationality": "GB"}]
+    application = _apply(world, cast, beneficial_owners=owners)
+    assert application["status"] == "screening_hits"
+    hits = application["hits"]
+    assert isinstance(hits, list) and hits[0]["list_entry_id"] == "SDN-1"
+    app_id = application["id"]
+    blocked = cast.officer1.post(f"/v1/kyc/applications/{app_id}/decision", json={"approve": True})
+    assert blocked.status_code == 409
+    decided = cast.officer1.post(
+        f"/v1/kyc/applications/{app_id}/hits/{hits[0]['id']}/decision", json={"decision": "false_positive"}
+    )
+    assert decided.status_code == 200 and decided.json()["status"] == "pending_review"
+    approved = cast.officer2.post(f"/v1/kyc/applications/{app_id}/decision", json={"approve": True})
+    assert approved.status_code == 200, approved.text
+
+
+def test_true_match_cannot_be_approved(world: World, cast: Cast) -> None:
+    application = _apply(world, cast, legal_name="Evil Shipping Company")
+    hit = application["hits"][0]  # type: ignore[index]
+    cast.officer1.post(
+        f"/v1/kyc/applications/{application['id']}/hits/{hit['id']}/decision", json={"decision": "true_match"}
+    )
+    response = cast.officer2.post(f"/v1/kyc/applications/{application['id']}/decision", json={"approve": True})
+    assert response.status_code == 409
+    rejected = cast.officer2.post(f"/v1/kyc/applications/{application['id']}/decision", json={"approve": False})
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+
+
+def test_lei_must_match_organization_and_be_valid(world: World, cast: Cast) -> None:
+    bad = cast.a_approver.post("/v1/kyc/applications", json=application_body(world, "a", lei="5493001KJTIIGC8Y1R13"))
+    assert bad.status_code == 422
+    other = cast.a_approver.post("/v1/kyc/applications", json=application_body(world, "a", lei=world.lei_of("b")))
+    assert other.status_code == 400
+
+
+def test_approval_whitelists_wallets_with_expiry_and_review_date(world: World, cast: Cast) -> None:
+    before = cast.a_approver.post("/v1/wallets", json={"label": "before"}).json()
+    assert not world.chain.is_verified(before["address"])
+    application = _apply(world, cast)
+    cast.officer1.post(f"/v1/kyc/applications/{application['id']}/decision", json={"approve": True})
+    org = cast.a_viewer.get(f"/v1/organizations/{world.orgs['a']}").json()
+    assert org["kyc_status"] == "approved" and org["onchain_identity_id"] == 1
+    assert org["kyc_expiry"] and org["next_review_at"] and org["next_review_at"] < org["kyc_expiry"]
+    assert world.chain.is_verified(before["address"])
+    identity = world.chain.identities[1]
+    assert identity.jurisdiction == "GB" and identity.kyc_expiry > 0
+    after = cast.a_approver.post("/v1/wallets", json={"label": "after"}).json()
+    assert after["onchain_whitelisted"] and world.chain.is_verified(after["address"])
+
+
+def test_revoke_and_freeze_are_pushed_on_chain(world: World, cast: Cast) -> None:
+    wallet = cast.a_approver.post("/v1/wallets", json={"label": "w"}).json()
+    application = _apply(world, cast)
+    cast.officer1.post(f"/v1/kyc/applications/{application['id']}/decision", json={"approve": True})
+    org_path = f"/v1/organizations/{world.orgs['a']}/kyc"
+    assert cast.officer1.post(f"{org_path}/freeze", json={"reason": "investigation"}).status_code == 200
+    assert not world.chain.is_verified(wallet["address"])
+    assert cast.officer1.post(f"{org_path}/unfreeze", json={"reason": "cleared"}).status_code == 200
+    assert world.chain.is_verified(wallet["address"])
+    assert cast.a_approver.post(f"{org_path}/revoke", json={"reason": "x"}).status_code == 403
+    assert cast.officer2.post(f"{org_path}/revoke", json={"reason": "licence withdrawn"}).status_code == 200
+    assert not world.chain.is_verified(wallet["address"])
+    assert world.chain.calls.count("revokeIdentity") == 1
+
+
+def test_one_open_application_at_a_time(world: World, cast: Cast) -> None:
+    _apply(world, cast)
+    again = cast.a_approver.post("/v1/kyc/applications", json=application_body(world, "a"))
+    assert again.status_code == 409
+
+
+def test_review_queue_for_officers(world: World, cast: Cast) -> None:
+    _apply(world, cast)
+    queue = cast.officer1.get("/v1/kyc/applications", params={"status": "pending_review"}).json()
+    assert queue["count"] == 1
