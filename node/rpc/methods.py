@@ -412,6 +412,9 @@ class Methods:
         start, end = resolve(flt.from_block), resolve(flt.to_block)
         if start > end:
             raise ServerError("invalid block range params")
+        limit = self.node.limits.max_log_range
+        if end - start + 1 > limit:
+            raise LimitExceeded(f"exceed maximum block range: {limit}")
         return start, min(end, head)
 
     def find_logs(self, flt: p.LogFilter, start: int, end: int) -> list[LogObject]:

@@ -55,7 +55,8 @@ class RpcServer:
     async def start(self, host: str, port: int) -> None:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_address=False)
+        # SO_REUSEADDR: a restarted node can rebind at once; two live listeners still conflict (no REUSEPORT)
+        site = web.TCPSite(self._runner, host, port, reuse_address=True)
         await site.start()
 
     async def stop(self) -> None:
