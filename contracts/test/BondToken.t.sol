@@ -77,7 +77,7 @@ contract BondTokenTest is BaseFixture {
         registry.updateIdentity(2, JURISDICTION, INVESTOR_CLASS, uint64(block.timestamp) + 1 days);
         vm.stopPrank();
         vm.prank(alice);
-        bond.transfer(bob, 10);
+        assertTrue(bond.transfer(bob, 10));
         assertEq(bond.balanceOf(bob), 10);
     }
 }

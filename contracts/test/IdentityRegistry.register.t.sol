@@ -9,6 +9,9 @@ import {BaseFixture} from "./utils/BaseFixture.sol";
 /// @notice registerIdentity, updateIdentity, getIdentity, identityCount and the constructor.
 contract IdentityRegistryRegisterTest is BaseFixture {
     bytes32 internal constant LEI = keccak256("529900T8BM49AURSDO55");
+    bytes2 internal constant DE = "DE";
+    bytes2 internal constant FR = "FR";
+    bytes2 internal constant FR_LOWER = "fr";
 
     address internal alice = makeAddr("alice");
     address internal alice2 = makeAddr("alice2");
@@ -61,7 +64,7 @@ contract IdentityRegistryRegisterTest is BaseFixture {
         assertEq(registry.identityCount(), 1);
         IIdentityRegistry.Identity memory identity = registry.getIdentity(id);
         assertEq(identity.leiHash, LEI);
-        assertEq(identity.jurisdiction, bytes2("DE"));
+        assertEq(identity.jurisdiction, DE);
         assertEq(uint256(identity.investorClass), 2);
         assertEq(uint256(identity.kycExpiry), uint256(T0 + 30 days));
         assertFalse(identity.frozen);
@@ -131,7 +134,12 @@ contract IdentityRegistryRegisterTest is BaseFixture {
     }
 
     function test_registerIdentity_revertsIfJurisdictionNotTwoUpperLetters() public {
-        bytes2[5] memory bad = [bytes2("gb"), bytes2("G1"), bytes2(0x4700), bytes2("@Z"), bytes2("[A")];
+        bytes2[5] memory bad;
+        bad[0] = "gb";
+        bad[1] = "G1";
+        bad[2] = 0x4700; // "G" then NUL
+        bad[3] = "@Z"; // just below "A"
+        bad[4] = "[A"; // just above "Z"
         for (uint256 i = 0; i < bad.length; ++i) {
             vm.expectRevert(abi.encodeWithSelector(IIdentityRegistry.IdentityInvalidJurisdiction.selector, bad[i]));
             vm.prank(kycAgent);
@@ -196,7 +204,7 @@ contract IdentityRegistryRegisterTest is BaseFixture {
 
         IIdentityRegistry.Identity memory identity = registry.getIdentity(id);
         assertEq(identity.leiHash, LEI);
-        assertEq(identity.jurisdiction, bytes2("FR"));
+        assertEq(identity.jurisdiction, FR);
         assertEq(uint256(identity.investorClass), 3);
         assertEq(uint256(identity.kycExpiry), uint256(T0 + 400 days));
     }
@@ -241,7 +249,7 @@ contract IdentityRegistryRegisterTest is BaseFixture {
 
     function test_updateIdentity_revertsIfJurisdictionInvalid() public {
         uint256 id = _register(LEI, _wallets(alice));
-        vm.expectRevert(abi.encodeWithSelector(IIdentityRegistry.IdentityInvalidJurisdiction.selector, bytes2("fr")));
+        vm.expectRevert(abi.encodeWithSelector(IIdentityRegistry.IdentityInvalidJurisdiction.selector, FR_LOWER));
         vm.prank(kycAgent);
         registry.updateIdentity(id, "fr", 3, T0 + 400 days);
     }

@@ -68,8 +68,7 @@ abstract contract PermissionedTokenForcedTransferTest is TokenFixture {
     }
 
     function test_forcedTransfer_fromUnregisteredWallet() public {
-        vm.prank(alice);
-        token.transfer(escrow, 50);
+        _transfer(alice, escrow, 50);
         vm.prank(admin);
         registry.setSystemAccount(escrow, false);
         _force(escrow, bob, 50);
@@ -77,8 +76,7 @@ abstract contract PermissionedTokenForcedTransferTest is TokenFixture {
     }
 
     function test_forcedTransfer_fromFrozenUnregisteredWalletToOtherIdentity() public {
-        vm.prank(alice);
-        token.transfer(escrow, 50);
+        _transfer(alice, escrow, 50);
         _freeze(escrow);
         _force(escrow, bob, 50);
         assertEq(token.balanceOf(bob), INITIAL_BALANCE + 50);

@@ -65,8 +65,7 @@ abstract contract PermissionedTokenIssuanceTest is TokenFixture {
     // ------------------------------------------------------------ burn
 
     function test_burn_fromIssuersOwnBalance() public {
-        vm.prank(alice);
-        token.transfer(issuer, 500);
+        _transfer(alice, issuer, 500);
         uint256 supply = token.totalSupply();
         vm.expectEmit(address(token));
         emit IERC20.Transfer(issuer, address(0), 200);
@@ -90,8 +89,7 @@ abstract contract PermissionedTokenIssuanceTest is TokenFixture {
     }
 
     function test_burn_revertsIfIssuerFrozen() public {
-        vm.prank(alice);
-        token.transfer(issuer, 5);
+        _transfer(alice, issuer, 5);
         _freeze(issuer);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountFrozen.selector, issuer));
         vm.prank(issuer);
@@ -99,8 +97,7 @@ abstract contract PermissionedTokenIssuanceTest is TokenFixture {
     }
 
     function test_burn_revertsIfIssuerUnverified() public {
-        vm.prank(alice);
-        token.transfer(issuer, 5);
+        _transfer(alice, issuer, 5);
         vm.prank(admin);
         registry.revokeIdentity(issuerId);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, issuer));

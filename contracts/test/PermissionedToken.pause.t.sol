@@ -37,8 +37,7 @@ abstract contract PermissionedTokenPauseTest is TokenFixture {
         vm.prank(pauser);
         token.unpause();
         assertFalse(token.paused());
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
     }
 
     function test_unpause_revertsIfNotPauser() public {
@@ -58,8 +57,7 @@ abstract contract PermissionedTokenPauseTest is TokenFixture {
     function test_transfer_revertsWhenPaused() public {
         _pause();
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
     }
 
     function test_transferFrom_revertsWhenPaused() public {
@@ -67,8 +65,7 @@ abstract contract PermissionedTokenPauseTest is TokenFixture {
         token.approve(escrow, 1);
         _pause();
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        vm.prank(escrow);
-        token.transferFrom(alice, escrow, 1);
+        _transferFrom(escrow, alice, escrow, 1);
     }
 
     function test_mint_revertsWhenPaused() public {
@@ -79,8 +76,7 @@ abstract contract PermissionedTokenPauseTest is TokenFixture {
     }
 
     function test_burn_revertsWhenPaused() public {
-        vm.prank(alice);
-        token.transfer(issuer, 1);
+        _transfer(alice, issuer, 1);
         _pause();
         vm.expectRevert(Pausable.EnforcedPause.selector);
         vm.prank(issuer);

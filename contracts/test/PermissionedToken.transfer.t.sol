@@ -20,125 +20,105 @@ abstract contract PermissionedTokenTransferTest is TokenFixture {
     }
 
     function test_transfer_betweenWalletsOfOneIdentity() public {
-        vm.prank(alice);
-        token.transfer(aliceAlt, 5);
+        _transfer(alice, aliceAlt, 5);
         assertEq(token.balanceOf(aliceAlt), 5);
     }
 
     function test_transfer_toSystemAccountAndBack() public {
-        vm.prank(alice);
-        token.transfer(escrow, 10);
-        vm.prank(escrow);
-        token.transfer(bob, 10);
+        _transfer(alice, escrow, 10);
+        _transfer(escrow, bob, 10);
         assertEq(token.balanceOf(bob), INITIAL_BALANCE + 10);
     }
 
     function test_transfer_revertsIfRecipientUnknown() public {
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, carol));
-        vm.prank(alice);
-        token.transfer(carol, 1);
+        _transfer(alice, carol, 1);
     }
 
     function test_transfer_revertsIfRecipientUnknownEvenForZeroAmount() public {
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, carol));
-        vm.prank(alice);
-        token.transfer(carol, 0);
+        _transfer(alice, carol, 0);
     }
 
     function test_transfer_revertsIfRecipientZero() public {
         vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InvalidReceiver.selector, address(0)));
-        vm.prank(alice);
-        token.transfer(address(0), 1);
+        _transfer(alice, address(0), 1);
     }
 
     function test_transfer_revertsIfSenderKycExpired() public {
         _expireKyc(aliceId);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, alice));
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
     }
 
     function test_transfer_revertsIfRecipientKycExpired() public {
         _expireKyc(bobId);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, bob));
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
     }
 
     function test_transfer_revertsForEveryoneAtCommonKycExpiry() public {
         vm.warp(registry.getIdentity(aliceId).kycExpiry - 1);
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
         vm.warp(registry.getIdentity(aliceId).kycExpiry);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, alice));
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
     }
 
     function test_transfer_revertsIfSenderRevoked() public {
         vm.prank(admin);
         registry.revokeIdentity(aliceId);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, alice));
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
     }
 
     function test_transfer_revertsIfRecipientRevoked() public {
         vm.prank(admin);
         registry.revokeIdentity(bobId);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, bob));
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
     }
 
     function test_transfer_revertsIfSenderIdentityFrozen() public {
         vm.prank(admin);
         registry.freezeIdentity(aliceId);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, alice));
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
     }
 
     function test_transfer_revertsIfRecipientIdentityFrozen() public {
         vm.prank(admin);
         registry.freezeIdentity(bobId);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, bob));
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
     }
 
     function test_transfer_revertsIfSenderWalletRemoved() public {
-        vm.prank(alice);
-        token.transfer(aliceAlt, 1);
+        _transfer(alice, aliceAlt, 1);
         vm.prank(admin);
         registry.removeWallet(aliceAlt);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, aliceAlt));
-        vm.prank(aliceAlt);
-        token.transfer(bob, 1);
+        _transfer(aliceAlt, bob, 1);
     }
 
     function test_transfer_revertsIfSenderFrozenOnToken() public {
         _freeze(alice);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountFrozen.selector, alice));
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
     }
 
     function test_transfer_revertsIfRecipientFrozenOnToken() public {
         _freeze(bob);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountFrozen.selector, bob));
-        vm.prank(alice);
-        token.transfer(bob, 1);
+        _transfer(alice, bob, 1);
     }
 
     function test_transfer_revertsIfSystemAccountRemoved() public {
-        vm.prank(alice);
-        token.transfer(escrow, 10);
+        _transfer(alice, escrow, 10);
         vm.prank(admin);
         registry.setSystemAccount(escrow, false);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, escrow));
-        vm.prank(escrow);
-        token.transfer(bob, 10);
+        _transfer(escrow, bob, 10);
     }
 
     function test_transfer_revertsIfInsufficientBalance() public {
@@ -147,8 +127,7 @@ abstract contract PermissionedTokenTransferTest is TokenFixture {
                 IERC20Errors.ERC20InsufficientBalance.selector, alice, INITIAL_BALANCE, INITIAL_BALANCE + 1
             )
         );
-        vm.prank(alice);
-        token.transfer(bob, INITIAL_BALANCE + 1);
+        _transfer(alice, bob, INITIAL_BALANCE + 1);
     }
 
     function test_transferFrom_bySystemAccountWithAllowance() public {
@@ -164,8 +143,7 @@ abstract contract PermissionedTokenTransferTest is TokenFixture {
         vm.prank(alice);
         token.approve(bob, 300);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, carol));
-        vm.prank(bob);
-        token.transferFrom(alice, carol, 300);
+        _transferFrom(bob, alice, carol, 300);
     }
 
     function test_transferFrom_revertsIfOwnerFrozen() public {
@@ -173,21 +151,18 @@ abstract contract PermissionedTokenTransferTest is TokenFixture {
         token.approve(bob, 300);
         _freeze(alice);
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountFrozen.selector, alice));
-        vm.prank(bob);
-        token.transferFrom(alice, bob, 300);
+        _transferFrom(bob, alice, bob, 300);
     }
 
     function test_transferFrom_revertsWithoutAllowance() public {
         vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, bob, 0, 1));
-        vm.prank(bob);
-        token.transferFrom(alice, bob, 1);
+        _transferFrom(bob, alice, bob, 1);
     }
 
     function testFuzz_transfer_conservesSupply(uint256 amount) public {
         amount = bound(amount, 0, INITIAL_BALANCE);
         uint256 supply = token.totalSupply();
-        vm.prank(alice);
-        token.transfer(bob, amount);
+        _transfer(alice, bob, amount);
         assertEq(token.totalSupply(), supply);
         assertEq(token.balanceOf(alice) + token.balanceOf(bob), 2 * INITIAL_BALANCE);
     }
@@ -195,8 +170,7 @@ abstract contract PermissionedTokenTransferTest is TokenFixture {
     function testFuzz_transfer_revertsToAnyUnverifiedRecipient(address recipient) public {
         vm.assume(recipient != address(0) && !registry.isVerified(recipient));
         vm.expectRevert(abi.encodeWithSelector(IPermissionedToken.TokenAccountNotVerified.selector, recipient));
-        vm.prank(alice);
-        token.transfer(recipient, 1);
+        _transfer(alice, recipient, 1);
     }
 }
 

@@ -59,6 +59,18 @@ abstract contract TokenFixture is BaseFixture {
         vm.stopPrank();
     }
 
+    /// @dev `from` transfers to `to` (usable after `vm.expectRevert`, whose caught call returns no value).
+    function _transfer(address from, address to, uint256 amount) internal returns (bool) {
+        vm.prank(from);
+        return token.transfer(to, amount);
+    }
+
+    /// @dev `spender` moves `from`'s tokens to `to` under an allowance.
+    function _transferFrom(address spender, address from, address to, uint256 amount) internal returns (bool) {
+        vm.prank(spender);
+        return token.transferFrom(from, to, amount);
+    }
+
     function _freeze(address account) internal {
         vm.prank(officer);
         token.freeze(account);
