@@ -188,11 +188,12 @@ class World:
         return member
 
 
-def make_world(tmp_path: Path, db_url: str, **overrides: Any) -> Iterator[World]:
+def make_world(tmp_path: Path, db_url: str, chain: Any = None, **overrides: Any) -> Iterator[World]:
+    """A gateway with three organizations (operator, A, B); ``chain`` defaults to an in-memory registry."""
     settings = make_settings(tmp_path, db_url, **overrides)
     sanctions_file = tmp_path / "sanctions.csv"
     sanctions_file.write_text(SANCTIONS_CSV)
-    chain = InMemoryChain()
+    chain = chain or InMemoryChain()
     ctx = build_context(settings, chain=chain, sanctions=SanctionsList.from_csv(sanctions_file))
     app = create_app(settings, context=ctx)
     with TestClient(app, base_url="https://gateway.test") as client:
