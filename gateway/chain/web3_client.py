@@ -10,6 +10,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import Web3Exception
+from web3.middleware import ExtraDataToPOAMiddleware
 
 from gateway.chain.base import ChainClient
 from gateway.exceptions import ChainError
@@ -44,6 +45,7 @@ class Web3Chain(ChainClient):
     @classmethod
     def from_url(cls, url: str, *, private_key: str, identity_registry: str, audit_anchor: str) -> Web3Chain:
         w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 15}))
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # QBFT/Besu headers carry long extra data
         return cls(
             w3,
             account=Account.from_key(private_key),

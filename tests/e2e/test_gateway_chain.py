@@ -34,40 +34,63 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def anvil_url() -> Iterator[str]:
+def _wait_for_rpc(url: str, proc: subprocess.Popen[bytes]) -> None:
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(url))
+    for _ in range(300):
+        if proc.poll() is not None:
+            pytest.fail(f"the chain process exited with {proc.returncode}")
+        try:
+            if w3.is_connected():
+                return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    pytest.fail("the chain did not start")
+
+
+@pytest.fixture(params=["anvil", "reponet-node"])
+def chain_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh chain over JSON-RPC: Anvil, or our own node in dev mode."""
     if not _artifacts_present():
         pytest.skip("contract artifacts are not committed yet (contracts/artifacts/*.json)")
-    binary = str(ANVIL) if ANVIL.exists() else shutil.which("anvil")
-    if binary is None:
-        pytest.skip("anvil is not installed (scripts/setup installs Foundry from npm)")
     port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    if request.param == "anvil":
+        binary = str(ANVIL) if ANVIL.exists() else shutil.which("anvil")
+        if binary is None:
+            pytest.skip("anvil is not installed (scripts/setup installs Foundry from npm)")
+        command = [binary, "--port", str(port), "--silent"]
+    else:
+        binary = shutil.which("reponet-node") or str(ROOT / ".venv" / "bin" / "reponet-node")
+        if not Path(binary).exists():
+            pytest.skip("reponet-node is not installed")
+        from eth_account import Account
+
+        command = [
+            binary,
+            "dev",
+            "--data-dir",
+            str(tmp_path / "node"),
+            "--rpc-port",
+            str(port),
+            "--allow",
+            Account.from_key(DEV_KEY).address,
+        ]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        from web3 import Web3
-
-        w3 = Web3(Web3.HTTPProvider(url))
-        for _ in range(100):
-            try:
-                if w3.is_connected():
-                    break
-            except Exception:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail("anvil did not start")
+        _wait_for_rpc(url, proc)
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
-def test_onboarding_whitelists_on_chain_and_revocation_removes(anvil_url: str, tmp_path: Path) -> None:
+def test_onboarding_whitelists_on_chain_and_revocation_removes(chain_url: str, tmp_path: Path) -> None:
     from eth_account import Account
     from web3 import Web3
+    from web3.middleware import ExtraDataToPOAMiddleware
 
     from contracts.deploy import deploy_system
     from gateway.chain.web3_client import Web3Chain
@@ -75,7 +98,8 @@ def test_onboarding_whitelists_on_chain_and_revocation_removes(anvil_url: str, t
     from gateway.db.models import Role
     from tests.gateway.conftest import SANCTIONS_CSV, application_body, make_world
 
-    w3 = Web3(Web3.HTTPProvider(anvil_url))
+    w3 = Web3(Web3.HTTPProvider(chain_url))
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # QBFT headers carry validator extra data
     deployer = Account.from_key(DEV_KEY)
     addresses = deploy_system(w3, deployer)
     chain = Web3Chain(

@@ -99,9 +99,10 @@ def test_rate_limit_storage_redis(tmp_path: Path, db_url: str) -> None:
         redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()
     except redis.RedisError:
         pytest.skip("Redis is not reachable at 127.0.0.1:6379")
-    from gateway.ratelimit import RateLimiter
-    from gateway.exceptions import RateLimited
     import uuid
+
+    from gateway.exceptions import RateLimited
+    from gateway.ratelimit import RateLimiter
 
     limiter = RateLimiter("redis://127.0.0.1:6379/15")
     key = uuid.uuid4().hex

@@ -36,8 +36,6 @@ def test_api_conforms_to_its_schema(fuzz_world: tuple[World, Member]) -> None:
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case: schemathesis.Case) -> None:
-            case.call_and_validate(
-                headers=member.headers, checks=[not_a_server_error, response_schema_conformance]
-            )
+            case.call_and_validate(headers=member.headers, checks=[not_a_server_error, response_schema_conformance])
 
         check()

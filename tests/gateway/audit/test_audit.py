@@ -1,7 +1,6 @@
 """The hash-chained audit log: every change recorded, tampering (edit, delete, reorder, truncate) detected."""
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
