@@ -32,7 +32,7 @@ from node.rpc.server import RpcServer
 from node.service import NodeService, RpcLimits
 from node.txpool import PoolLimits
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("node.cli")  # also when run as python -m node.cli
 
 
 class ExitStatus(enum.IntEnum):
@@ -75,13 +75,13 @@ def configure_logging(level: str, json_logs: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     common.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     common.add_argument("--json-logs", action="store_true", help="one JSON object per log line")
     common.add_argument("--data-dir", type=Path, required=True)
     common.add_argument("--password-file", type=Path, help=f"keystore password (else ${'REPONET_NODE_PASSWORD'})")
 
-    serve = argparse.ArgumentParser(add_help=False)
+    serve = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     serve.add_argument("--rpc-host", default="127.0.0.1")
     serve.add_argument("--rpc-port", type=int, default=8545)
     serve.add_argument("--empty-blocks", action="store_true", help="seal a block every block time even if idle")
@@ -94,15 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--txpool-global-slots", type=int, default=PoolLimits.max_total)
     serve.add_argument("--ws-origins", nargs="*", default=[], help="browser origins allowed on WebSocket")
 
-    parser = argparse.ArgumentParser(prog="reponet-node", description="RepoNet permissioned EVM node")
+    parser = argparse.ArgumentParser(prog="reponet-node", description="RepoNet permissioned EVM node",
+                                     allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"reponet-node {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    init = sub.add_parser("init", parents=[common], help="create a data directory from a genesis file")
+    init = sub.add_parser("init", parents=[common], help="create a data directory from a genesis file",
+                          allow_abbrev=False)
     init.add_argument("--genesis", type=Path, required=True)
     init.add_argument("--validator-key", type=Path, help="hex private key or keystore (else a new key)")
-    run = sub.add_parser("run", parents=[common, serve], help="run a node from its data directory")
+    run = sub.add_parser("run", parents=[common, serve], help="run a node from its data directory",
+                         allow_abbrev=False)
     run.add_argument("--block-time", type=float, default=1.0)
-    dev = sub.add_parser("dev", parents=[common, serve], help="local single-validator dev chain")
+    dev = sub.add_parser("dev", parents=[common, serve], help="local single-validator dev chain",
+                         allow_abbrev=False)
     dev.add_argument("--block-time", type=float, default=0.25)
     dev.add_argument("--chain-id", type=int, default=1337)
     dev.add_argument("--accounts", type=int, default=10)
