@@ -128,10 +128,11 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_dev(args: argparse.Namespace) -> None:
     data_dir = DataDir(args.data_dir)
     password_file = args.data_dir / "dev-password.txt"
-    accounts = dev_accounts(args.accounts)
     allow = {parse_address(a) for a in args.allow}
+    accounts = dev_accounts(args.accounts, args.data_dir / "dev-accounts.json")
     if not data_dir.chain_db.exists():
         data_dir.create()
+        accounts = dev_accounts(args.accounts, args.data_dir / "dev-accounts.json")
         password = secrets.token_hex(16)
         fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

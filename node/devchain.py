@@ -6,8 +6,10 @@ test suite can run unchanged against Anvil and this node. Their keys are public:
 
 from __future__ import annotations
 
+import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from eth_account import Account
 from eth_keys.datatypes import PrivateKey
@@ -25,12 +27,19 @@ class DevAccount:
     private_key: str
 
 
-def dev_accounts(count: int) -> list[DevAccount]:
+def dev_accounts(count: int, cache: Path | None = None) -> list[DevAccount]:
+    """The first ``count`` test-mnemonic accounts; derivation is slow, so they are cached in the data dir."""
+    if cache is not None and cache.exists():
+        cached = [DevAccount(**entry) for entry in json.loads(cache.read_text())]
+        if len(cached) >= count:
+            return cached[:count]
     Account.enable_unaudited_hdwallet_features()
     accounts = []
     for i in range(count):
         acct = Account.from_mnemonic(TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}")
         accounts.append(DevAccount(acct.address, "0x" + bytes(acct.key).hex()))
+    if cache is not None and cache.parent.exists():
+        cache.write_text(json.dumps([asdict(a) for a in accounts]))
     return accounts
 
 

@@ -288,10 +288,12 @@ def estimate_gas(state_factory: Callable[[], PragueState], params: CallParams, c
 
 def accessed(state: PragueState) -> dict[bytes, set[int]]:
     """Addresses and storage slots touched in the last call (from py-evm's warm-access journal)."""
-    journal = state._account_db._journal_accessed_state  # type: ignore[attr-defined]
+    journal_db = state._account_db._journal_accessed_state  # type: ignore[attr-defined]
+    keys: list[bytes] = list(journal_db._journal._current_values.keys())
+    keys += list(getattr(journal_db._wrapped_db, "kv_store", {}).keys())
     out: dict[bytes, set[int]] = {}
-    for key in list(journal.keys()) if hasattr(journal, "keys") else []:
-        key = bytes(key)
+    for raw in keys:
+        key = bytes(raw)
         if len(key) == 20:
             out.setdefault(key, set())
         elif len(key) > 20:

@@ -381,7 +381,8 @@ class Methods:
         touched = accessed(state)
         excluded = {params.sender, params.to, bytes(state.coinbase)} | PRECOMPILES
         access = tuple(
-            (addr, tuple(sorted(slots))) for addr, slots in sorted(touched.items()) if addr not in excluded
+            # like geth: sender, recipient, coinbase and precompiles only when no storage of theirs was touched
+            (addr, tuple(sorted(slots))) for addr, slots in sorted(touched.items()) if slots or addr not in excluded
         )
         final = run_call(self._state(block), CallParams(**{**params.__dict__, "access_list": access}))
         result: dict[str, Any] = {
