@@ -7,6 +7,7 @@ allowlist until ``AccountRules`` exists; :func:`deploy_system` makes it a system
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxParams, TxReceipt, Wei
 
 from contracts.artifacts import load_artifact
+from contracts.errors import decode_revert
 from contracts.exceptions import DeploymentFailed
 
 DEFAULT_PRICE_MAX_AGE = 24 * 3600
@@ -48,7 +50,7 @@ def _send(w3: Web3, account: LocalAccount, tx: TxParams, step: str) -> TxReceipt
         try:
             tx["gas"] = int(w3.eth.estimate_gas(tx) * 12 // 10) + 21_000
         except Exception as exc:  # a revert during estimation carries the reason: report it as this step's
-            raise DeploymentFailed(step, str(exc)) from exc
+            raise DeploymentFailed(step, _describe(exc)) from exc
     if "gasPrice" not in tx and "maxFeePerGas" not in tx:
         base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
         tx["maxPriorityFeePerGas"] = Wei(0)
@@ -59,6 +61,22 @@ def _send(w3: Web3, account: LocalAccount, tx: TxParams, step: str) -> TxReceipt
     if receipt["status"] != 1:
         raise DeploymentFailed(step, f"transaction {tx_hash.hex()} reverted")
     return receipt
+
+
+def _describe(exc: Exception) -> str:
+    """The revert as a named custom error when the data is ours, else the client's own message."""
+    data = getattr(exc, "data", None)
+    message = str(exc.args[0]) if exc.args else ""
+    if data is None and message.startswith(_PYEVM_REVERT):  # eth-tester shows the revert data as a bytes literal
+        try:
+            data = ast.literal_eval(message.removeprefix("execution reverted: "))
+        except (ValueError, SyntaxError):
+            data = None
+    decoded = decode_revert(data) if isinstance(data, bytes | str) else None
+    return decoded or str(exc)
+
+
+_PYEVM_REVERT = "execution reverted: b"
 
 
 def transact(w3: Web3, account: LocalAccount, fn: ContractFunction, step: str = "") -> TxReceipt:
@@ -109,7 +127,6 @@ def deploy_system(
 
     reg = contract(w3, "IdentityRegistry", registry)
     transact(w3, deployer, reg.functions.setSystemAccount(engine, True), "registry: engine is a system account")
-    transact(w3, deployer, reg.functions.setSystemAccount(position, True), "registry: position is a system account")
     acc = contract(w3, "AccountRules", rules)
     for account in [me, *system_accounts]:
         transact(w3, deployer, acc.functions.setSystemAccount(Web3.to_checksum_address(account), True), "rules")
