@@ -136,7 +136,8 @@ contract RepoEngineHandler is Test {
         (uint256 repoId, IRepoEngine.Repo memory r) = _repo(repoSeed);
         if (repoId == 0) return;
         collateral = bound(collateral, 0, r.collateralAmount / 5);
-        cashAmount = bound(cashAmount, 0, r.purchasePrice / 10);
+        // Up to 120% of PP, so that cash margin sometimes exceeds the repurchase price.
+        cashAmount = bound(cashAmount, 0, r.purchasePrice * 6 / 5);
         if (collateral == 0 && cashAmount == 0) cashAmount = 1;
         vm.prank(r.seller);
         engine.postMargin(repoId, collateral, cashAmount);
