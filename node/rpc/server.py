@@ -156,13 +156,12 @@ class RpcServer:
         admin = self._is_admin(request)
         try:
             async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    if msg.type == WSMsgType.BINARY:
-                        await session.send(_error(None, InvalidRequest("binary frames are not supported")))
+                # web3.py sends its requests as binary frames; geth reads both kinds as JSON text
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
                 try:
                     payload = json.loads(msg.data)
-                except ValueError:
+                except (ValueError, UnicodeDecodeError):
                     await session.send(_error(None, _parse_error()))
                     continue
                 result = await self.handle_payload(payload, admin, session)
