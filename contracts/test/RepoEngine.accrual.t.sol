@@ -63,9 +63,7 @@ contract RepoEngineAccrualTest is RepoFixture {
     }
 
     /// forge-config: default.fuzz.runs = 256
-    function testFuzz_repurchasePrice_matchesReference(uint256 pp, int256 rate, bool basis365, uint256 elapsed)
-        public
-    {
+    function testFuzz_repurchasePrice_matchesReference(uint256 pp, int256 rate, bool basis365, uint256 elapsed) public {
         pp = bound(pp, 1, 1e30);
         rate = bound(rate, -1000e18, 1000e18);
         elapsed = bound(elapsed, 0, 10 * 365 days);
@@ -90,7 +88,9 @@ contract RepoEngineAccrualTest is RepoFixture {
         uint256 repoId = _openWith(pp, rate, 360, uint64(block.timestamp + term));
         uint256 accrued = elapsed < term ? elapsed : term;
         int256 expected = int256(pp) + _refPD(pp, rate, 360, accrued);
-        assertEq(engine.repurchasePrice(repoId, uint64(block.timestamp + elapsed)), expected > 0 ? uint256(expected) : 0);
+        assertEq(
+            engine.repurchasePrice(repoId, uint64(block.timestamp + elapsed)), expected > 0 ? uint256(expected) : 0
+        );
     }
 
     function testFuzz_repurchasePrice_monotoneInTime(uint256 t1, uint256 t2) public {

@@ -107,7 +107,9 @@ contract RepoEngineAmendTest is RepoFixture {
         _skip(TERM + 1 days);
         _amend(_amendment(repoId, RERATE, 0, 0.1e18), buyerKey);
         assertEq(engine.getRepo(repoId).crystallizedPD, _refPD(PP, RATE, 360, TERM));
-        assertEq(engine.repurchasePrice(repoId, uint64(block.timestamp + 1 days)), PP + uint256(_refPD(PP, RATE, 360, TERM)));
+        assertEq(
+            engine.repurchasePrice(repoId, uint64(block.timestamp + 1 days)), PP + uint256(_refPD(PP, RATE, 360, TERM))
+        );
     }
 
     function test_amend_rerateRevertsIfRateOutOfRange() public {

@@ -107,7 +107,9 @@ contract RepoEngineMarginTest is RepoFixture {
         t.minTransferAmount = 1_500_000; // E = 100,000,000 − 98,500,000 = 1,500,000
         uint256 repoId = _open(t);
         vm.expectRevert(
-            abi.encodeWithSelector(IRepoEngine.RepoExposureBelowThreshold.selector, repoId, int256(1_500_000), 1_500_000)
+            abi.encodeWithSelector(
+                IRepoEngine.RepoExposureBelowThreshold.selector, repoId, int256(1_500_000), 1_500_000
+            )
         );
         engine.callMargin(repoId);
     }
@@ -115,9 +117,7 @@ contract RepoEngineMarginTest is RepoFixture {
     function test_callMargin_revertsIfAlreadyCalled() public {
         uint256 repoId = _called();
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IRepoEngine.RepoInvalidStatus.selector, repoId, IRepoEngine.RepoStatus.MARGIN_CALLED
-            )
+            abi.encodeWithSelector(IRepoEngine.RepoInvalidStatus.selector, repoId, IRepoEngine.RepoStatus.MARGIN_CALLED)
         );
         engine.callMargin(repoId);
     }
@@ -277,9 +277,7 @@ contract RepoEngineMarginTest is RepoFixture {
         t.minTransferAmount = 1_356_500;
         uint256 repoId = _open(t);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IRepoEngine.RepoExcessBelowThreshold.selector, repoId, int256(-1_356_500), 1_356_500
-            )
+            abi.encodeWithSelector(IRepoEngine.RepoExcessBelowThreshold.selector, repoId, int256(-1_356_500), 1_356_500)
         );
         vm.prank(seller);
         engine.withdrawExcess(repoId, 1, 0);
@@ -288,9 +286,7 @@ contract RepoEngineMarginTest is RepoFixture {
     function test_withdrawExcess_revertsIfMarginCalled() public {
         uint256 repoId = _called();
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IRepoEngine.RepoInvalidStatus.selector, repoId, IRepoEngine.RepoStatus.MARGIN_CALLED
-            )
+            abi.encodeWithSelector(IRepoEngine.RepoInvalidStatus.selector, repoId, IRepoEngine.RepoStatus.MARGIN_CALLED)
         );
         vm.prank(seller);
         engine.withdrawExcess(repoId, 1, 0);
@@ -299,9 +295,7 @@ contract RepoEngineMarginTest is RepoFixture {
     function test_withdrawExcess_revertsIfMoreCollateralThanEscrow() public {
         uint256 repoId = _openOpenRepo();
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IRepoEngine.RepoInsufficientCollateral.selector, repoId, COLLATERAL, COLLATERAL + 1
-            )
+            abi.encodeWithSelector(IRepoEngine.RepoInsufficientCollateral.selector, repoId, COLLATERAL, COLLATERAL + 1)
         );
         vm.prank(seller);
         engine.withdrawExcess(repoId, COLLATERAL + 1, 0);

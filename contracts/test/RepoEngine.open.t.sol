@@ -355,7 +355,13 @@ contract RepoEngineOpenTest is RepoFixture {
         bytes memory head = abi.encode(typeHash, t.seller, t.buyer, t.cashToken, t.purchasePrice, t.rate);
         bytes memory mid = abi.encode(t.dayCountBasis, t.startTime, t.maturity, t.noticePeriod, t.collateralToken);
         bytes memory tail = abi.encode(
-            t.collateralAmount, t.haircutBps, t.minTransferAmount, t.marginCurePeriod, t.gracePeriod, t.nonce, t.deadline
+            t.collateralAmount,
+            t.haircutBps,
+            t.minTransferAmount,
+            t.marginCurePeriod,
+            t.gracePeriod,
+            t.nonce,
+            t.deadline
         );
         assertEq(engine.hashTerms(t), keccak256(bytes.concat(head, mid, tail)));
     }
@@ -397,7 +403,10 @@ contract RepoEngineOpenTest is RepoFixture {
             )
         );
         assertEq(engine.domainSeparator(), expected);
-        assertEq(engine.hashTypedData(bytes32(uint256(1))), keccak256(abi.encodePacked("\x19\x01", expected, bytes32(uint256(1)))));
+        assertEq(
+            engine.hashTypedData(bytes32(uint256(1))),
+            keccak256(abi.encodePacked("\x19\x01", expected, bytes32(uint256(1))))
+        );
     }
 
     function test_constructor_deploysPositionAndGrantsRoles() public view {

@@ -86,9 +86,7 @@ contract RepoEngineRepurchaseTest is RepoFixture {
         vm.startPrank(seller);
         engine.repurchase(repoId);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IRepoEngine.RepoInvalidStatus.selector, repoId, IRepoEngine.RepoStatus.REPURCHASED
-            )
+            abi.encodeWithSelector(IRepoEngine.RepoInvalidStatus.selector, repoId, IRepoEngine.RepoStatus.REPURCHASED)
         );
         engine.repurchase(repoId);
         vm.stopPrank();

@@ -81,7 +81,10 @@ contract RepoEngineSubstitutionTest is RepoFixture {
     function test_substitute_revertsWithoutPriceForNewCollateral() public {
         uint256 repoId = _openOpenRepo();
         _expectSubstituteRevert(
-            repoId, address(cash), 1, abi.encodeWithSignature("PriceMissing(address,address)", address(cash), address(cash))
+            repoId,
+            address(cash),
+            1,
+            abi.encodeWithSignature("PriceMissing(address,address)", address(cash), address(cash))
         );
     }
 
@@ -102,14 +105,14 @@ contract RepoEngineSubstitutionTest is RepoFixture {
             repoId,
             address(bond2),
             NEW_AMOUNT,
-            abi.encodeWithSelector(
-                IRepoEngine.RepoInvalidStatus.selector, repoId, IRepoEngine.RepoStatus.MARGIN_CALLED
-            )
+            abi.encodeWithSelector(IRepoEngine.RepoInvalidStatus.selector, repoId, IRepoEngine.RepoStatus.MARGIN_CALLED)
         );
     }
 
     function test_substitute_revertsIfUnknown() public {
-        _expectSubstituteRevert(7, address(bond2), NEW_AMOUNT, abi.encodeWithSelector(IRepoEngine.RepoUnknown.selector, 7));
+        _expectSubstituteRevert(
+            7, address(bond2), NEW_AMOUNT, abi.encodeWithSelector(IRepoEngine.RepoUnknown.selector, 7)
+        );
     }
 
     function test_substitute_revertsIfTokenZero() public {

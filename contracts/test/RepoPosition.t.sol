@@ -81,9 +81,7 @@ contract RepoPositionTest is RepoFixture {
 
     function test_transferFrom_revertsIfNotApproved() public {
         uint256 repoId = _openOpenRepo();
-        vm.expectRevert(
-            abi.encodeWithSelector(IERC721Errors.ERC721InsufficientApproval.selector, carol, repoId)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InsufficientApproval.selector, carol, repoId));
         vm.prank(carol);
         position.transferFrom(buyer, carol, repoId);
     }

@@ -28,7 +28,9 @@ contract RepoEngineInvariantTest is BaseFixture {
         engine = new RepoEngine(registry, oracle, admin);
         position = RepoPosition(address(engine.position()));
         _addSystemAccount(address(engine));
-        bond2 = new BondToken("OAT 3% 2034", "OAT34", "FR0011883966", 0, 0.03e18, T0 + 8 * 365 days, bondIssuer, registry, admin);
+        bond2 = new BondToken(
+            "OAT 3% 2034", "OAT34", "FR0011883966", 0, 0.03e18, T0 + 8 * 365 days, bondIssuer, registry, admin
+        );
         outsider = makeAddr("outsider");
 
         uint256[] memory keys = new uint256[](4);

@@ -115,7 +115,8 @@ contract RepoEngineHandler is Test {
             address holder = position.ownerOf(repoId);
             uint256 n = nonce++;
             uint64 deadline = uint64(block.timestamp);
-            bytes memory sig = _sign(keys[holder], engine.hashTypedData(engine.hashEarlyRepurchase(repoId, n, deadline)));
+            bytes memory sig =
+                _sign(keys[holder], engine.hashTypedData(engine.hashEarlyRepurchase(repoId, n, deadline)));
             vm.prank(r.seller);
             engine.repurchaseEarly(repoId, sig, n, deadline);
         } else {
