@@ -136,6 +136,16 @@ interface IRepoEngine {
     // ------------------------------------------------------------------ events
 
     /// @notice A repo was opened: collateral moved seller → escrow and cash buyer → seller; position minted to buyer.
+    /// @param repoId the new repo (and position tokenId)
+    /// @param seller cash borrower
+    /// @param buyer cash lender, first position holder
+    /// @param termsHash EIP-712 struct hash of the signed terms
+    /// @param cashToken cash token
+    /// @param purchasePrice PP paid to the seller
+    /// @param collateralToken collateral token
+    /// @param collateralAmount collateral escrowed
+    /// @param rate annual rate, 1e18 scale
+    /// @param maturity maturity (0 = open repo)
     event RepoOpened(
         uint256 indexed repoId,
         address indexed seller,
@@ -151,6 +161,12 @@ interface IRepoEngine {
 
     /// @notice The seller repurchased: `repurchasePrice` went to `holder` (`cashMarginApplied` of it out of cash
     /// margin), collateral and any excess cash margin went back to the seller, the position was burned.
+    /// @param repoId the repo
+    /// @param holder the position holder paid
+    /// @param repurchasePrice RP at repurchase
+    /// @param cashMarginApplied part of RP paid out of cash margin
+    /// @param collateralReturned collateral returned to the seller
+    /// @param early true for {repurchaseEarly}
     event RepoRepurchased(
         uint256 indexed repoId,
         address indexed holder,
@@ -161,35 +177,71 @@ interface IRepoEngine {
     );
 
     /// @notice A margin call of `amount` was made; it must be met before `cureDeadline`.
+    /// @param repoId the repo
+    /// @param caller who called margin
+    /// @param amount exposure at the call
+    /// @param cureDeadline the seller must meet the call by this time (inclusive)
     event MarginCalled(uint256 indexed repoId, address indexed caller, uint256 amount, uint64 cureDeadline);
 
     /// @notice The seller posted margin; `outstandingCall` is what remains of a margin call (0 if none).
+    /// @param repoId the repo
+    /// @param collateralAmount collateral added to escrow
+    /// @param cashAmount cash added to cash margin
+    /// @param outstandingCall remaining margin call
     event MarginPosted(uint256 indexed repoId, uint256 collateralAmount, uint256 cashAmount, uint256 outstandingCall);
 
     /// @notice The outstanding margin call was fully met; the repo is OPEN again.
+    /// @param repoId the repo
     event MarginCallCured(uint256 indexed repoId);
 
     /// @notice The seller took excess margin back.
+    /// @param repoId the repo
+    /// @param collateralAmount collateral returned
+    /// @param cashAmount cash margin returned
     event ExcessWithdrawn(uint256 indexed repoId, uint256 collateralAmount, uint256 cashAmount);
 
     /// @notice Collateral was substituted with the holder's consent.
+    /// @param repoId the repo
+    /// @param oldToken collateral token returned to the seller
+    /// @param oldAmount amount returned
+    /// @param newToken collateral token now in escrow
+    /// @param newAmount amount now in escrow
     event CollateralSubstituted(
         uint256 indexed repoId, address oldToken, uint256 oldAmount, address newToken, uint256 newAmount
     );
 
     /// @notice The maturity of a term repo was changed by seller and holder.
+    /// @param repoId the repo
+    /// @param oldMaturity previous maturity
+    /// @param newMaturity new maturity
     event RepoRolled(uint256 indexed repoId, uint64 oldMaturity, uint64 newMaturity);
 
     /// @notice The rate was changed by seller and holder; `crystallizedPD` is the total PD of earlier periods.
+    /// @param repoId the repo
+    /// @param oldRate previous rate
+    /// @param newRate rate from now on
+    /// @param crystallizedPD PD of all earlier rate periods, signed
     event RepoRerated(uint256 indexed repoId, int256 oldRate, int256 newRate, int256 crystallizedPD);
 
     /// @notice Termination notice was given on an open repo; it now matures at `maturity`.
+    /// @param repoId the repo
+    /// @param by the seller or the holder
+    /// @param maturity now + notice period
     event RepoTerminationNoticed(uint256 indexed repoId, address indexed by, uint64 maturity);
 
     /// @notice The repo was declared in default; `owed` is RP at that time.
+    /// @param repoId the repo
+    /// @param reason margin not cured, or not repurchased by maturity + grace
+    /// @param owed RP at the declaration
     event RepoDefaulted(uint256 indexed repoId, DefaultReason reason, uint256 owed);
 
     /// @notice The holder closed out a defaulted repo.
+    /// @param repoId the repo
+    /// @param holder the position holder
+    /// @param owed RP at close-out
+    /// @param cashMarginApplied cash margin paid to the holder
+    /// @param collateralToHolder collateral taken by the holder
+    /// @param collateralToSeller collateral returned to the seller
     event RepoClosedOut(
         uint256 indexed repoId,
         address indexed holder,
@@ -200,9 +252,15 @@ interface IRepoEngine {
     );
 
     /// @notice Close-out did not cover what was owed; `amount` is the holder's unsecured claim on the seller.
+    /// @param repoId the repo
+    /// @param holder the creditor
+    /// @param seller the debtor
+    /// @param amount owed minus cash margin minus market value of all collateral
     event RepoShortfallRecorded(uint256 indexed repoId, address indexed holder, address indexed seller, uint256 amount);
 
     /// @notice `signer` cancelled one of its nonces.
+    /// @param signer the signer
+    /// @param nonce the cancelled nonce
     event NonceCancelled(address indexed signer, uint256 nonce);
 
     // ------------------------------------------------------------------ errors
@@ -355,8 +413,11 @@ interface IRepoEngine {
     ) external;
 
     /// @notice Applies an amendment the seller and the holder both signed. Anyone may submit.
-    /// Roll (kind 0): term repos only; new maturity > now. Re-rate (kind 1): the PD accrued so far at the old rate
-    /// is crystallized and the new rate applies from now.
+    /// Roll (kind 0): term repos only; new maturity > now. Accrual is continuous from the start of the current
+    /// rate period to the new maturity (a roll during the grace period therefore also accrues the days since the
+    /// old maturity). Re-rate (kind 1): the PD accrued so far at the old rate (up to min(now, maturity)) is
+    /// crystallized and the new rate applies from now.
+    /// If the holder is the seller (the seller bought the position back), one signature and one nonce suffice.
     /// Requirements: status OPEN or MARGIN_CALLED; `block.timestamp <= a.deadline`; `a.nonce` unused for seller and
     /// holder (consumed for both); both signatures valid; kind 0 or 1; |newRate| <= MAX_ABS_RATE for a re-rate.
     /// Emits {RepoRolled} or {RepoRerated}.
