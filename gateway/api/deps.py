@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -31,9 +31,12 @@ def get_context(request: Request) -> GatewayContext:
 ContextDep = Annotated[GatewayContext, Depends(get_context)]
 
 
-def get_session(ctx: ContextDep) -> Iterator[Session]:
-    with ctx.sessions() as session:
-        yield session
+def get_session(request: Request, ctx: ContextDep) -> Session:
+    """A session for this request. The HTTP middleware closes it as soon as the route returns, before it
+    writes the request's audit entry (on SQLite an open transaction holds the database's write lock)."""
+    session = ctx.sessions()
+    request.state.db_sessions = [*getattr(request.state, "db_sessions", []), session]
+    return session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +35,8 @@ DOCS_CSP = (
     "connect-src 'self'; frame-ancestors 'none'"
 )
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Refused before reaching any route (flooding): recording them would let anyone grow the log at will.
+UNAUDITED = frozenset({413, 429})
 
 
 class BodySizeLimit:
@@ -95,16 +98,25 @@ def make_http_middleware(
             response = await call_next(request)
         except GatewayError as exc:
             response = gateway_error_response(request, exc)
+        finally:
+            sessions = getattr(request.state, "db_sessions", [])
+            if sessions:
+                await run_in_threadpool(_close_all, sessions)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         docs = request.url.path in ("/docs", "/redoc")
         response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else API_CSP)
-        if request.method in STATE_CHANGING:
+        if request.method in STATE_CHANGING and response.status_code not in UNAUDITED:
             actor = getattr(request.state, "actor", None) or f"anonymous:{client_ip(request)}"
             await run_in_threadpool(_audit_request, ctx, actor, request, response.status_code)
         return response
 
     return middleware
+
+
+def _close_all(sessions: list[Session]) -> None:
+    for session in sessions:
+        session.close()
 
 
 def _audit_request(ctx: GatewayContext, actor: str, request: Request, status: int) -> None:
