@@ -264,6 +264,12 @@ contract RepoEngineAmendTest is RepoFixture {
         engine.terminate(repoId);
     }
 
+    function test_terminate_revertsIfUnknown() public {
+        vm.expectRevert(abi.encodeWithSelector(IRepoEngine.RepoUnknown.selector, 6));
+        vm.prank(seller);
+        engine.terminate(6);
+    }
+
     function test_terminate_revertsIfNotLive() public {
         uint256 repoId = _openOpenRepo();
         vm.prank(seller);

@@ -50,6 +50,28 @@ contract RepoEnginePauseTest is RepoFixture {
         assertTrue(engine.paused());
     }
 
+    function test_pause_revertsIfAlreadyPaused() public {
+        _pause();
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.prank(admin);
+        engine.pause();
+    }
+
+    function test_unpause_revertsIfNotPaused() public {
+        vm.expectRevert(Pausable.ExpectedPause.selector);
+        vm.prank(admin);
+        engine.unpause();
+    }
+
+    function test_unpause_emitsUnpaused() public {
+        _pause();
+        vm.expectEmit(address(engine));
+        emit Pausable.Unpaused(admin);
+        vm.prank(admin);
+        engine.unpause();
+        assertFalse(engine.paused());
+    }
+
     function test_open_revertsWhenPaused() public {
         IRepoEngine.RepoTerms memory t = _terms(0);
         bytes memory sSig = _signTerms(sellerKey, t);

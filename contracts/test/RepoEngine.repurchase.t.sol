@@ -261,6 +261,12 @@ contract RepoEngineRepurchaseTest is RepoFixture {
         engine.repurchaseEarly(repoId, "", 901, uint64(block.timestamp));
     }
 
+    function test_repurchaseEarly_revertsIfUnknown() public {
+        vm.expectRevert(abi.encodeWithSelector(IRepoEngine.RepoUnknown.selector, 6));
+        vm.prank(seller);
+        engine.repurchaseEarly(6, "", 1, uint64(block.timestamp));
+    }
+
     function testFuzz_repurchase_conservesSupplyAndPaysReference(uint256 pp, int256 rate, uint256 elapsed) public {
         pp = bound(pp, 1, 50_000_000_00);
         rate = bound(rate, -0.1e18, 0.2e18);
