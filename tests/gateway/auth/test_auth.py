@@ -290,3 +290,11 @@ def test_oauth_client_credentials(cast: Cast, world: World) -> None:
     # An API key's secret does not work as a client secret, and revocation ends issued tokens.
     cast.a_approver.post(f"/v1/clients/{created['id']}/revoke")
     assert world.client.get("/v1/wallets", headers=headers).status_code == 401
+
+
+def test_totp_secret_encrypted_at_rest(cast: Cast, world: World, tmp_path: object) -> None:
+    from pathlib import Path
+
+    secret = _secret(cast.a_viewer)
+    raw = b"".join(p.read_bytes() for p in Path(str(tmp_path)).glob("gateway.db*"))
+    assert secret.encode() not in raw
