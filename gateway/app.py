@@ -92,17 +92,34 @@ async def _anchor_periodically(ctx: GatewayContext) -> None:
             logger.exception("periodic audit anchoring failed; retrying in %ss", interval)
 
 
+async def _maintain_periodically(ctx: GatewayContext) -> None:
+    from gateway.kyc.service import expire_lapsed
+
+    interval = ctx.settings.maintenance_interval_seconds
+    while True:
+        try:
+            with ctx.sessions() as session:
+                lapsed = await run_in_threadpool(expire_lapsed, session)
+            if lapsed:
+                logger.info("KYC expired for %d members", len(lapsed))
+        except Exception:
+            logger.exception("KYC expiry check failed; retrying in %ss", interval)
+        await asyncio.sleep(interval)
+
+
 def create_app(settings: Settings | None = None, *, context: GatewayContext | None = None) -> FastAPI:
     settings = settings or (context.settings if context else get_settings())
     ctx = context or build_context(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = None
+        tasks = []
         if settings.anchor_interval_seconds > 0 and not isinstance(ctx.chain, NullChain):
-            task = asyncio.create_task(_anchor_periodically(ctx))
+            tasks.append(asyncio.create_task(_anchor_periodically(ctx)))
+        if settings.maintenance_interval_seconds > 0:
+            tasks.append(asyncio.create_task(_maintain_periodically(ctx)))
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
         ctx.engine.dispose()
 

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     sanctions_threshold: float = 88.0
     kyc_review_days: int = 365
     kyc_provider: str = "manual"
+    maintenance_interval_seconds: int = 300  # KYC expiry sweep; 0 disables
 
     # Chain (JSON-RPC only)
     chain_rpc_url: str | None = None

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep
+from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep, StepUp
 from gateway.api.errors import problem_responses
 from gateway.api.middleware import client_ip
 from gateway.auth import service
@@ -16,6 +16,7 @@ from gateway.auth.schemas import (
     EnrollConfirm,
     Enrollment,
     LoginRequest,
+    PasswordChange,
     RefreshRequest,
     StepUpPublic,
     StepUpRequest,
@@ -83,6 +84,20 @@ def step_up(body: StepUpRequest, principal: CurrentPrincipal, ctx: ContextDep, s
         ctx, session, user_id=principal.id, session_id=principal.session_id, code=body.totp_code
     )
     return StepUpPublic(valid_until=valid_until)
+
+
+@router.post("/auth/password", status_code=204, response_model=None)
+def change_password(body: PasswordChange, principal: StepUp, ctx: ContextDep, session: SessionDep) -> None:
+    """Change the password (step-up); every other session of the user ends."""
+    assert principal.session_id is not None
+    service.change_password(
+        ctx,
+        session,
+        user_id=principal.id,
+        session_id=principal.session_id,
+        current=body.current_password,
+        new=body.new_password,
+    )
 
 
 @router.post("/oauth/token", response_model=ClientToken, status_code=200)

@@ -66,6 +66,12 @@ class StepUpRequest(BaseModel):
     totp_code: str = Field(max_length=6)
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=12, max_length=256)
+
+
 class StepUpPublic(BaseModel):
     valid_until: datetime
 

@@ -296,3 +296,37 @@ def client_token(
         lifetime=ctx.settings.client_token_seconds,
     )
     return ClientToken(access_token=token, expires_in=ttl, scope=" ".join(requested))
+
+
+def revoke_user_sessions(session: Session, *, user_id: uuid.UUID, reason: str, keep: uuid.UUID | None = None) -> int:
+    """End every live session of a user (password change, deactivation), except ``keep``."""
+    live = session.execute(
+        select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    ).scalars()
+    count = 0
+    for auth_session in live:
+        if auth_session.id != keep:
+            _end_session(session, auth_session, reason)
+            count += 1
+    return count
+
+
+def change_password(
+    ctx: GatewayContext, session: Session, *, user_id: uuid.UUID, session_id: uuid.UUID, current: str, new: str
+) -> None:
+    user = session.get(User, user_id)
+    assert user is not None
+    _check_password(ctx, session, user, current)
+    if current == new:
+        raise InvalidRequest("the new password must differ")
+    user.password_hash = passwords.hash_password(ctx.settings, new)
+    revoke_user_sessions(session, user_id=user.id, reason="password_changed", keep=session_id)
+    audit_log.append(
+        session,
+        actor=f"user:{user.id}",
+        action="auth.password_changed",
+        object_type="user",
+        object_id=str(user.id),
+        change={},
+    )
+    session.commit()

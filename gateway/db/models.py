@@ -78,6 +78,7 @@ class KycStatus(StrEnum):
     REJECTED = "rejected"
     REVOKED = "revoked"
     FROZEN = "frozen"
+    EXPIRED = "expired"
 
 
 class ApplicationStatus(StrEnum):

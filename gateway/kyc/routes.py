@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -21,6 +22,7 @@ from gateway.kyc.schemas import (
     HitDecisionRequest,
     HitPublic,
 )
+from gateway.members.schemas import OrganizationPublic, OrganizationsPublic
 
 router = APIRouter(prefix="/kyc", tags=["kyc"], responses=problem_responses(401, 403, 404, 413, 422, 429))
 
@@ -85,6 +87,17 @@ def list_applications(
         limit=limit,
     )
     return ApplicationsPublic(data=[_public(session, r) for r in rows], count=count)
+
+
+@router.get("/reviews", response_model=OrganizationsPublic, status_code=200)
+def reviews_due(
+    _: KycReviewer,
+    session: SessionDep,
+    within_days: Annotated[int, Query(ge=0, le=3650)] = 30,
+) -> OrganizationsPublic:
+    """Approved members whose periodic KYC review is due within ``within_days`` (compliance officers)."""
+    rows = service.due_for_review(session, within=timedelta(days=within_days))
+    return OrganizationsPublic(data=[OrganizationPublic.model_validate(r) for r in rows], count=len(rows))
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationPublic, status_code=200)

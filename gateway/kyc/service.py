@@ -80,7 +80,7 @@ def submit(
         application.status = ApplicationStatus.SCREENING_HITS.value
     outcome = ctx.kyc_provider.submit(application)
     application.provider_reference = outcome.reference
-    if organization.kyc_status in (KycStatus.NONE.value, KycStatus.REJECTED.value):
+    if organization.kyc_status in (KycStatus.NONE.value, KycStatus.REJECTED.value, KycStatus.EXPIRED.value):
         organization.kyc_status = KycStatus.PENDING.value
     audit_log.append(
         session,
@@ -223,9 +223,35 @@ def _whitelist(
     organization.jurisdiction = application.jurisdiction
 
 
-def due_for_review(session: Session, *, now: datetime | None = None) -> list[Organization]:
-    moment = now or _now()
-    query = select(Organization).where(
-        Organization.kyc_status == KycStatus.APPROVED.value, Organization.next_review_at <= moment
+def due_for_review(session: Session, *, within: timedelta, now: datetime | None = None) -> list[Organization]:
+    """Approved members whose review date falls within ``within`` from now (the officers' review queue)."""
+    moment = (now or _now()) + within
+    query = (
+        select(Organization)
+        .where(Organization.kyc_status == KycStatus.APPROVED.value, Organization.next_review_at <= moment)
+        .order_by(Organization.next_review_at)
     )
     return list(session.execute(query).scalars().all())
+
+
+def expire_lapsed(session: Session, *, now: datetime | None = None) -> list[Organization]:
+    """Mark approved members whose KYC expired. The registry already stops verifying their wallets at the
+    expiry it was given; this brings our record in line and logs the decision."""
+    moment = now or _now()
+    query = select(Organization).where(
+        Organization.kyc_status.in_([KycStatus.APPROVED.value, KycStatus.FROZEN.value]),
+        Organization.kyc_expiry <= moment,
+    )
+    lapsed = list(session.execute(query).scalars().all())
+    for organization in lapsed:
+        organization.kyc_status = KycStatus.EXPIRED.value
+        audit_log.append(
+            session,
+            actor="system:kyc",
+            action="kyc.expired",
+            object_type="organization",
+            object_id=str(organization.id),
+            change={"kyc_expiry": organization.kyc_expiry},
+        )
+    session.commit()
+    return lapsed

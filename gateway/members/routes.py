@@ -102,6 +102,26 @@ def list_users(
     return UsersPublic(data=[UserPublic.model_validate(u) for u in users], count=len(users))
 
 
+@router.post(
+    "/organizations/{org_id}/users/{user_id}/deactivate",
+    response_model=UserPublic,
+    status_code=200,
+    responses=problem_responses(409),
+)
+def deactivate_user(
+    user_id: uuid.UUID,
+    org: OrganizationDep,
+    principal: Annotated[Principal, Depends(require(Permission.USERS_MANAGE))],
+    _: StepUp,
+    session: SessionDep,
+) -> User:
+    """Deactivate a user of the organization (operator admin, step-up); its sessions end at once."""
+    user = session.get(User, user_id)
+    if user is None or user.organization_id != org.id:
+        raise NotFound("user not found")
+    return service.deactivate_user(session, actor=principal.actor, user=user)
+
+
 def _kyc_action(action: str):  # type: ignore[no-untyped-def]
     def route(
         body: KycActionRequest,

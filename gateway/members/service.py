@@ -147,3 +147,18 @@ def bootstrap_operator(
         organization=org,
         data=UserCreate(email=email, full_name=full_name, role=role, password=password),
     )
+
+
+def deactivate_user(session: Session, *, actor: str, user: User) -> User:
+    """Deactivate a user: no more logins, and every live session ends at once."""
+    from gateway.auth.service import revoke_user_sessions
+
+    if not user.is_active:
+        raise Conflict("already inactive")
+    user.is_active = False
+    revoke_user_sessions(session, user_id=user.id, reason="user_deactivated")
+    audit_log.append(
+        session, actor=actor, action="user.deactivated", object_type="user", object_id=str(user.id), change={}
+    )
+    session.commit()
+    return user

@@ -47,6 +47,7 @@ def a_objects(world: World, cast: Cast) -> dict[str, str]:
         "application_id": application["id"],
         "hit_id": application["hits"][0]["id"],
         "client_id": client["id"],
+        "user_id": str(cast.a_viewer.id),
     }
 
 

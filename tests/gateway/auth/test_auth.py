@@ -298,3 +298,27 @@ def test_totp_secret_encrypted_at_rest(cast: Cast, world: World, tmp_path: objec
     secret = _secret(cast.a_viewer)
     raw = b"".join(p.read_bytes() for p in Path(str(tmp_path)).glob("gateway.db*"))
     assert secret.encode() not in raw
+
+
+def test_password_change_needs_current_password_and_ends_other_sessions(cast: Cast, world: World) -> None:
+    member = cast.a_viewer
+    other = dict(member.login())
+    member.login()
+    wrong = member.post("/v1/auth/password", json={"current_password": "nope", "new_password": "n" * 16})
+    assert wrong.status_code == 401
+    member.login()
+    changed = member.post("/v1/auth/password", json={"current_password": PASSWORD, "new_password": "n" * 16})
+    assert changed.status_code == 204
+    assert member.get("/v1/me").status_code == 200  # this session lives on
+    assert world.client.get("/v1/me", headers={"Authorization": f"Bearer {other['access_token']}"}).status_code == 401
+    assert _login(member, member.totp_now()) == 401  # the old password no longer works
+
+
+def test_deactivated_user_is_locked_out_at_once(cast: Cast, world: World) -> None:
+    victim = cast.a_trader
+    assert victim.get("/v1/me").status_code == 200
+    path = f"/v1/organizations/{world.orgs['a']}/users/{victim.id}/deactivate"
+    assert cast.a_approver.post(path).status_code == 403
+    assert cast.admin.post(path).status_code == 200
+    assert victim.get("/v1/me").status_code == 401
+    assert _login(victim, victim.totp_now()) == 401

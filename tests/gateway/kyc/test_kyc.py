@@ -93,3 +93,31 @@ def test_review_queue_for_officers(world: World, cast: Cast) -> None:
     _apply(world, cast)
     queue = cast.officer1.get("/v1/kyc/applications", params={"status": "pending_review"}).json()
     assert queue["count"] == 1
+
+
+def test_renewal_pushes_new_expiry_and_review_queue(world: World, cast: Cast) -> None:
+    first = _apply(world, cast)
+    cast.officer1.post(f"/v1/kyc/applications/{first['id']}/decision", json={"approve": True})
+    expiry_before = world.chain.identities[1].kyc_expiry
+    assert cast.officer1.get("/v1/kyc/reviews", params={"within_days": 30}).json()["count"] == 0
+    due = cast.officer1.get("/v1/kyc/reviews", params={"within_days": 400}).json()
+    assert [o["id"] for o in due["data"]] == [str(world.orgs["a"])]
+    assert cast.a_viewer.get("/v1/kyc/reviews").status_code == 403
+    renewal = _apply(world, cast)
+    cast.officer2.post(f"/v1/kyc/applications/{renewal['id']}/decision", json={"approve": True})
+    assert "updateIdentity" in world.chain.calls and world.chain.calls.count("registerIdentity") == 1
+    assert world.chain.identities[1].kyc_expiry >= expiry_before
+
+
+def test_lapsed_kyc_marked_expired(world: World, cast: Cast) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.kyc.service import expire_lapsed
+
+    application = _apply(world, cast)
+    cast.officer1.post(f"/v1/kyc/applications/{application['id']}/decision", json={"approve": True})
+    with world.ctx.sessions() as session:
+        assert expire_lapsed(session) == []
+        lapsed = expire_lapsed(session, now=datetime.now(UTC) + timedelta(days=400))
+        assert [o.id for o in lapsed] == [world.orgs["a"]]
+    assert cast.a_viewer.get(f"/v1/organizations/{world.orgs['a']}").json()["kyc_status"] == "expired"
