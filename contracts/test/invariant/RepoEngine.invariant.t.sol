@@ -134,6 +134,27 @@ contract RepoEngineInvariantTest is BaseFixture {
         assertEq(handler.violations(), 0, "a forbidden step succeeded");
     }
 
+    /// @dev Margin-call data matches the status; shortfalls exist only for closed-out repos; ids are sequential.
+    function invariant_statusConsistent() public view {
+        uint256 count = engine.repoCount();
+        for (uint256 id = 1; id <= count; ++id) {
+            IRepoEngine.Repo memory r = engine.getRepo(id);
+            assertTrue(r.status != IRepoEngine.RepoStatus.NONE, "gap in repo ids");
+            if (r.status == IRepoEngine.RepoStatus.MARGIN_CALLED) {
+                assertGt(r.marginCallOutstanding, 0, "margin call without amount");
+                assertGt(r.cureDeadline, 0, "margin call without deadline");
+            }
+            if (r.status == IRepoEngine.RepoStatus.OPEN) {
+                assertEq(r.marginCallOutstanding, 0, "open repo with outstanding call");
+            }
+            if (r.status != IRepoEngine.RepoStatus.CLOSED_OUT) {
+                assertEq(engine.shortfallOf(id), 0, "shortfall outside close-out");
+            }
+            assertGe(uint256(r.periodStart), uint256(r.openedAt), "rate period before open");
+        }
+        assertTrue(engine.getRepo(count + 1).status == IRepoEngine.RepoStatus.NONE, "repo beyond count");
+    }
+
     /// @dev The handler's steps are meaningful: a bounded open succeeds.
     function test_handler_opens() public {
         handler.open(0, 1, 1e8, 100, 0.03e18, 10 days, 200);
