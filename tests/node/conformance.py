@@ -19,6 +19,8 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_bloom import BloomFilter
 from eth_utils import keccak, to_checksum_address
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from websockets.sync.client import connect as ws_connect
@@ -48,6 +50,36 @@ LOG_FIELDS = {
     "address", "topics", "data", "blockNumber", "blockHash", "transactionHash", "transactionIndex", "logIndex",
     "removed",
 }  # fmt: skip
+
+FUZZED_METHODS = [
+    "eth_getBalance", "eth_getCode", "eth_getStorageAt", "eth_getTransactionCount", "eth_getBlockByNumber",
+    "eth_getBlockByHash", "eth_getTransactionByHash", "eth_getTransactionReceipt", "eth_getBlockReceipts",
+    "eth_call", "eth_estimateGas", "eth_getLogs", "eth_newFilter", "eth_getFilterChanges", "eth_uninstallFilter",
+    "eth_sendRawTransaction", "eth_feeHistory", "eth_getTransactionByBlockNumberAndIndex", "debug_traceTransaction",
+    "eth_createAccessList", "eth_getBlockTransactionCountByNumber",
+]  # fmt: skip
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.sampled_from(["latest", "pending", "earliest", "safe", "finalized", "0x", "0x0", "0x00", "0xzz", "-0x1"])
+    | st.from_regex(r"\A0x[0-9a-f]{0,70}\Z")
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                ["to", "from", "data", "input", "gas", "value", "blockHash", "address", "topics", "fromBlock"]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=8,
+)
+
+# The world fixture is class-scoped (not reset between examples), and the same test runs from each subclass.
+SUPPRESSED = [HealthCheck.function_scoped_fixture, HealthCheck.differing_executors]
 
 
 def qty(value: str) -> int:
@@ -603,6 +635,42 @@ class EthConformance:
         assert response["error"]["code"] == -32600
         assert response["id"] is None
 
+    def test_oversized_batch_and_body_are_refused_or_answered_never_fatal(self, world: World) -> None:
+        limit = world.backend.profile.batch_limit
+        size = (limit or 1000) + 1
+        batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_chainId", "params": []} for i in range(size)]
+        response = world.rpc.raw(batch)
+        if limit is None:
+            assert isinstance(response, list) and len(response) == size
+        else:
+            assert isinstance(response, dict) and response["error"]["code"] in (-32600, -32005), response
+            assert str(limit) in response["error"]["message"]
+        huge = '{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{"data":"0x' + "00" * 6_000_000 + '"}]}'
+        answer = world.rpc.post(huge)
+        assert answer.status_code in (200, 400, 413), answer.status_code
+        if answer.status_code == 200 and answer.content.strip():
+            body = answer.json()
+            assert "error" in body or "result" in body
+        assert qty(world.rpc.call("eth_chainId")) == world.backend.chain_id
+
+    @settings(
+        max_examples=120,
+        deadline=None,
+        suppress_health_check=SUPPRESSED,
+    )
+    @given(
+        method=st.sampled_from(FUZZED_METHODS),
+        params=st.lists(JSON_VALUES, max_size=4) | JSON_VALUES,
+    )
+    def test_arbitrary_params_never_crash_the_node(self, world: World, method: str, params: Any) -> None:
+        """Whatever the params, the answer is a JSON-RPC response and the node keeps serving."""
+        response = world.rpc.raw({"jsonrpc": "2.0", "id": 7, "method": method, "params": params})
+        assert isinstance(response, dict) and response.get("id") == 7, response
+        assert ("result" in response) != ("error" in response), response
+        if "error" in response:
+            assert isinstance(response["error"]["code"], int)
+            assert response["error"]["code"] != -32603, f"internal error for {method}{params!r}: {response}"
+
     def test_nonce_too_low(self, world: World) -> None:
         fees = world.chain.fees()
         raw = world.chain.sign(world.sender, to=world.payee, value=2, gas=21_000, nonce=0, fees=fees)
@@ -616,6 +684,27 @@ class EthConformance:
         world.chain.forget_nonce(account)
         error = world.rpc.error("eth_sendRawTransaction", "0x" + raw.hex())
         assert "insufficient funds" in error["message"].lower()
+
+    def test_replacement_needs_a_fee_bump(self, world: World) -> None:
+        account = world.backend.extra_accounts[2]
+        nonce = qty(world.rpc.call("eth_getTransactionCount", account.address, "pending")) + 20  # stays queued
+        fees = {"maxFeePerGas": 10**9, "maxPriorityFeePerGas": 10**9}
+        first = world.chain.sign(account, to=world.payee, value=1, gas=21_000, nonce=nonce, fees=fees)
+        first_hash = world.rpc.call("eth_sendRawTransaction", "0x" + first.hex())
+        again = world.rpc.error("eth_sendRawTransaction", "0x" + first.hex())
+        # geth (and our node): "already known"; Anvil: "transaction already imported".
+        assert any(w in again["message"].lower() for w in ("already known", "already imported")), again
+        same_fee = world.chain.sign(account, to=world.payee, value=2, gas=21_000, nonce=nonce, fees=fees)
+        error = world.rpc.error("eth_sendRawTransaction", "0x" + same_fee.hex())
+        assert "replacement transaction underpriced" in error["message"].lower(), error
+        bumped_fees = {"maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 2 * 10**9}
+        bumped = world.chain.sign(account, to=world.payee, value=3, gas=21_000, nonce=nonce, fees=bumped_fees)
+        bumped_hash = world.rpc.call("eth_sendRawTransaction", "0x" + bumped.hex())
+        assert bumped_hash != first_hash
+        assert world.rpc.call("eth_getTransactionByHash", bumped_hash)["blockHash"] is None
+        replaced = world.rpc.call("eth_getTransactionByHash", first_hash)
+        # geth and our node forget the replaced transaction; Anvil still returns it, unmined.
+        assert replaced is None or replaced["blockHash"] is None
 
     def test_wrong_chain_id_is_refused(self, world: World) -> None:
         tx = {

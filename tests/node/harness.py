@@ -110,6 +110,8 @@ class Profile:
     # Blocks carry QBFT (Besu-format) extra data longer than 32 bytes: web3.py then needs its own
     # ExtraDataToPOAMiddleware, exactly as for Besu QBFT or any proof-of-authority chain.
     qbft_extra_data: bool = False
+    # Most requests in one JSON-RPC batch (None: no limit); our node refuses bigger batches with an error.
+    batch_limit: int | None = None
     # Methods the backend does not implement at all (answered with -32601): Anvil has no net_peerCount.
     missing_methods: frozenset[str] = frozenset()
 
@@ -123,7 +125,14 @@ ANVIL_PROFILE = Profile(
     geth_method_not_found_wording=False,
     missing_methods=frozenset({"net_peerCount"}),
 )
-NODE_PROFILE = Profile(name="node", zero_base_fee=True, permissioned=True, instant_blocks=False, qbft_extra_data=True)
+NODE_PROFILE = Profile(
+    name="node",
+    zero_base_fee=True,
+    permissioned=True,
+    instant_blocks=False,
+    qbft_extra_data=True,
+    batch_limit=1000,
+)
 
 
 @dataclass
