@@ -17,6 +17,7 @@ contract AuditAnchor is IAuditAnchor, AccessControl {
     /// @notice Deploys the anchor and grants `DEFAULT_ADMIN_ROLE` and `ANCHOR_ROLE` to `admin`.
     /// @param admin The initial admin and anchorer.
     constructor(address admin) {
+        if (admin == address(0)) revert AnchorZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(ANCHOR_ROLE, admin);
     }

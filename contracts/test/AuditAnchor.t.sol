@@ -34,6 +34,11 @@ contract AuditAnchorTest is Test {
         assertEq(auditAnchor.anchorCount(), 0);
     }
 
+    function test_constructor_revertsIfAdminZero() public {
+        vm.expectRevert(IAuditAnchor.AnchorZeroAddress.selector);
+        new AuditAnchor(address(0));
+    }
+
     function test_anchor_storesAndEmits() public {
         vm.expectEmit(address(auditAnchor));
         emit IAuditAnchor.AuditAnchored(10, keccak256("h10"), T0);

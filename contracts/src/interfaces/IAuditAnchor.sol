@@ -29,6 +29,8 @@ interface IAuditAnchor {
     error AnchorIndexOutOfRange(uint256 index, uint256 count);
     /// @notice Nothing has been anchored yet.
     error AnchorNone();
+    /// @notice The zero address was given where an account is needed.
+    error AnchorZeroAddress();
 
     /// @notice Anchors the audit log head at `sequence`.
     /// @param sequence Position of the head entry; the first anchor may use any value, later ones must exceed the
