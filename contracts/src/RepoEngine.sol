@@ -288,7 +288,7 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
     /// @inheritdoc IRepoEngine
     function declareDefault(uint256 repoId) external nonReentrant {
         Repo storage r = _live(repoId);
-        DefaultReason reason;
+        DefaultReason reason = DefaultReason.MARGIN_NOT_CURED;
         if (r.status == RepoStatus.MARGIN_CALLED && block.timestamp > r.cureDeadline) {
             reason = DefaultReason.MARGIN_NOT_CURED;
         } else if (r.maturity != 0 && block.timestamp > uint256(r.maturity) + r.gracePeriod) {
@@ -316,8 +316,8 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         unchecked {
             remainder = owed - marginApplied;
         }
-        uint256 toHolder;
-        uint256 shortfall;
+        uint256 toHolder = 0;
+        uint256 shortfall = 0;
         if (remainder > 0) {
             if (collateral > 0) {
                 (uint256 price,) = _oracle.getPrice(r.collateralToken, r.cashToken);
