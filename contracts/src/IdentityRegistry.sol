@@ -88,8 +88,10 @@ contract IdentityRegistry is IIdentityRegistry, AccessControl {
     function removeWallet(address wallet) external onlyRole(KYC_AGENT_ROLE) {
         uint256 identityId = _identityOf[wallet];
         if (identityId == 0) revert IdentityWalletNotRegistered(wallet);
+        Identity storage identity = _identities[identityId];
+        if (identity.frozen) revert IdentityIsFrozen(identityId);
         EnumerableSet.AddressSet storage wallets = _wallets[identityId];
-        if (!_identities[identityId].revoked && wallets.length() == 1) {
+        if (!identity.revoked && wallets.length() == 1) {
             revert IdentityLastWallet(identityId, wallet);
         }
         wallets.remove(wallet);
@@ -114,7 +116,7 @@ contract IdentityRegistry is IIdentityRegistry, AccessControl {
 
     /// @inheritdoc IIdentityRegistry
     function unfreezeIdentity(uint256 identityId) external onlyRole(COMPLIANCE_ROLE) {
-        Identity storage identity = _liveIdentity(identityId);
+        Identity storage identity = _existingIdentity(identityId);
         if (!identity.frozen) revert IdentityNotFrozen(identityId);
         identity.frozen = false;
         emit IdentityUnfrozen(identityId);

@@ -166,14 +166,16 @@ contract IdentityRegistryVerificationTest is BaseFixture {
         registry.unfreezeIdentity(0);
     }
 
-    function test_unfreezeIdentity_revertsIfRevoked() public {
+    function test_unfreezeIdentity_allowedOnRevokedIdentityWhichStaysUnverified() public {
         vm.prank(officer);
         registry.freezeIdentity(aliceId);
         vm.prank(admin);
         registry.revokeIdentity(aliceId);
-        vm.expectRevert(abi.encodeWithSelector(IIdentityRegistry.IdentityAlreadyRevoked.selector, aliceId));
+        vm.expectEmit(address(registry));
+        emit IIdentityRegistry.IdentityUnfrozen(aliceId);
         vm.prank(officer);
         registry.unfreezeIdentity(aliceId);
+        assertFalse(registry.getIdentity(aliceId).frozen);
         assertFalse(registry.isVerified(alice));
     }
 

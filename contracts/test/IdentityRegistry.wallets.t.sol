@@ -148,6 +148,28 @@ contract IdentityRegistryWalletsTest is BaseFixture {
         assertEq(registry.walletsOf(aliceId).length, 0);
     }
 
+    function test_removeWallet_revertsIfIdentityFrozen() public {
+        vm.startPrank(admin);
+        registry.addWallet(aliceId, alice2);
+        registry.freezeIdentity(aliceId);
+        vm.expectRevert(abi.encodeWithSelector(IIdentityRegistry.IdentityIsFrozen.selector, aliceId));
+        registry.removeWallet(alice2);
+        vm.stopPrank();
+        assertEq(registry.identityOf(alice2), aliceId);
+    }
+
+    function test_removeWallet_revertsIfRevokedIdentityStillFrozen() public {
+        vm.startPrank(admin);
+        registry.freezeIdentity(aliceId);
+        registry.revokeIdentity(aliceId);
+        vm.expectRevert(abi.encodeWithSelector(IIdentityRegistry.IdentityIsFrozen.selector, aliceId));
+        registry.removeWallet(alice);
+        registry.unfreezeIdentity(aliceId);
+        registry.removeWallet(alice);
+        vm.stopPrank();
+        assertEq(registry.identityOf(alice), 0);
+    }
+
     // ------------------------------------------------------------ views
 
     function test_identityOf_isZeroForUnknownWallet() public view {

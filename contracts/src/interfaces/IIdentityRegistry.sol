@@ -52,6 +52,8 @@ interface IIdentityRegistry {
     error IdentityAlreadyFrozen(uint256 identityId);
     /// @notice The identity is not frozen.
     error IdentityNotFrozen(uint256 identityId);
+    /// @notice The identity is frozen, so its wallets cannot be unlinked.
+    error IdentityIsFrozen(uint256 identityId);
     /// @notice A live (unrevoked) identity already uses this LEI hash.
     error IdentityLeiAlreadyRegistered(bytes32 leiHash, uint256 identityId);
     /// @notice The LEI hash is zero.
@@ -115,10 +117,12 @@ interface IIdentityRegistry {
     function addWallet(uint256 identityId, address wallet) external;
 
     /// @notice Unlinks a wallet from its identity; it then counts as unverified (unless a system account).
+    /// A frozen identity's wallets cannot be unlinked, so a freeze cannot be escaped by moving a wallet to
+    /// another identity.
     /// @param wallet The wallet to unlink.
     /// Requirements:
     /// - caller has `KYC_AGENT_ROLE`;
-    /// - `wallet` belongs to an identity;
+    /// - `wallet` belongs to an identity, which is not frozen;
     /// - it is not the last wallet of a live (unrevoked) identity.
     /// Emits `WalletRemoved`.
     function removeWallet(address wallet) external;
@@ -140,11 +144,12 @@ interface IIdentityRegistry {
     /// Emits `IdentityFrozen`.
     function freezeIdentity(uint256 identityId) external;
 
-    /// @notice Unfreezes a frozen identity.
+    /// @notice Unfreezes a frozen identity. A revoked identity may be unfrozen too (it stays unverified), so
+    /// that its wallets can then be unlinked.
     /// @param identityId The identity to unfreeze.
     /// Requirements:
     /// - caller has `COMPLIANCE_ROLE`;
-    /// - the identity exists, is not revoked and is frozen.
+    /// - the identity exists and is frozen.
     /// Emits `IdentityUnfrozen`.
     function unfreezeIdentity(uint256 identityId) external;
 
