@@ -66,6 +66,13 @@ def test_unenrolled_user_cannot_log_in(world: World) -> None:
     response = world.client.post("/v1/auth/login", json={"email": "new@a.example", "password": PASSWORD})
     assert response.status_code == 401
     assert response.json()["type"].endswith("/mfa-required")
+    # A started but unconfirmed enrollment does not count either, whatever code is sent.
+    secret = world.client.post("/v1/auth/enroll", json={"email": "new@a.example", "password": PASSWORD}).json()
+    code = pyotp.TOTP(secret["totp_secret"]).now()
+    body = {"email": "new@a.example", "password": PASSWORD, "totp_code": code}
+    response = world.client.post("/v1/auth/login", json=body)
+    assert response.status_code == 401
+    assert response.json()["type"].endswith("/mfa-required")
 
 
 def test_recovery_codes_are_hashed_and_single_use(world: World) -> None:
@@ -322,3 +329,9 @@ def test_deactivated_user_is_locked_out_at_once(cast: Cast, world: World) -> Non
     assert cast.admin.post(path).status_code == 200
     assert victim.get("/v1/me").status_code == 401
     assert _login(victim, victim.totp_now()) == 401
+    # Its sessions are revoked, not just suspended: reactivation does not bring old tokens back.
+    with world.ctx.sessions.begin() as session:
+        user = session.get(User, victim.id)
+        assert user is not None
+        user.is_active = True
+    assert victim.get("/v1/me").status_code == 401

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from gateway.db.models import WalletKey
 from gateway.exceptions import KeyManagementError, MasterKeyRetired
@@ -149,6 +149,13 @@ def test_siwe_registers_self_held_wallet_once(world: World, cast: Cast) -> None:
     assert response.status_code == 201, response.text
     assert response.json()["kind"] == "self_held" and response.json()["address"] == account.address
     assert cast.a_approver.post("/v1/wallets/siwe/verify", json=body).status_code in (400, 409)  # nonce used
+    # Even once the wallet is gone (e.g. removed), the signed challenge cannot be replayed.
+    from gateway.db.models import Wallet
+
+    with world.ctx.sessions.begin() as session:
+        session.execute(delete(Wallet).where(Wallet.address == account.address))
+    replay = cast.a_approver.post("/v1/wallets/siwe/verify", json=body)
+    assert replay.status_code == 400 and "already used" in replay.json()["detail"]
 
 
 def test_siwe_rejects_wrong_signer_and_altered_message(world: World, cast: Cast) -> None:

@@ -1,0 +1,422 @@
+# ruff: noqa: E501 - a table of code snippets
+"""Mutation check of the gateway's security controls: disable one control at a time and show that its test fails.
+
+Run by hand (it edits gateway source files in place and restores each one at once):
+
+    .venv/bin/python -m tests.gateway.control_mutations [name-filter ...]
+
+Each row names the control, the edit that disables it, and the tests that must then fail.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+T = "tests/gateway/"
+AUTH = T + "auth/test_auth.py::"
+MATRIX = T + "api/test_authz_matrix.py::"
+KYC = T + "kyc/test_kyc.py::"
+KEYS = T + "wallets/test_keys.py::"
+AUDIT = T + "audit/test_audit.py::"
+HTTP = T + "api/test_http.py::"
+
+MUTATIONS: list[tuple[str, str, str, str, str]] = [
+    (
+        "argon2id rehash on parameter rise",
+        "gateway/auth/passwords.py",
+        "    if ph.check_needs_rehash(stored):",
+        "    if False:",
+        AUTH + "test_password_rehashed_when_parameters_rise",
+    ),
+    (
+        "TOTP single use per time step",
+        "gateway/auth/service.py",
+        "if step is None or step <= user.totp_last_step:",
+        "if step is None:",
+        AUTH + "test_totp_code_accepted_once_per_step " + AUTH + "test_step_up_code_cannot_be_replayed",
+    ),
+    (
+        "lockout after consecutive failures",
+        "gateway/auth/service.py",
+        '    if user.locked_until is not None and user.locked_until > _now():\n        raise AccountLocked(f"too many',
+        '    if False:\n        raise AccountLocked(f"too many',
+        AUTH + "test_wrong_password_and_codes_lock_the_account",
+    ),
+    (
+        "TOTP enrollment mandatory",
+        "gateway/auth/service.py",
+        "    if not user.totp_confirmed:\n        session.commit()\n        raise MfaRequired",
+        "    if False:\n        session.commit()\n        raise MfaRequired",
+        AUTH + "test_unenrolled_user_cannot_log_in",
+    ),
+    (
+        "recovery code single use",
+        "gateway/auth/service.py",
+        "            RecoveryCode.used_at.is_(None),\n",
+        "",
+        AUTH + "test_recovery_codes_are_hashed_and_single_use",
+    ),
+    (
+        "JWT algorithm allowlist",
+        "gateway/auth/tokens.py",
+        "            algorithms=ALGORITHMS,",
+        '            algorithms=["HS256", "HS512"],',
+        AUTH + "test_jwt_other_algorithm_rejected",
+    ),
+    (
+        "JWT audience",
+        "gateway/auth/tokens.py",
+        "            audience=settings.jwt_audience,",
+        "            audience=None,",
+        AUTH + "test_jwt_wrong_audience_rejected",
+    ),
+    (
+        "JWT expiry",
+        "gateway/auth/tokens.py",
+        'options={"require": ["exp", "iat", "sub", "aud", "iss"]},',
+        'options={"require": ["iat", "sub", "aud", "iss"], "verify_exp": False},',
+        AUTH + "test_jwt_expired_rejected",
+    ),
+    (
+        "refresh reuse revokes the family",
+        "gateway/auth/service.py",
+        '        _end_session(session, auth_session, "refresh_token_reuse")\n',
+        "",
+        AUTH + "test_refresh_rotates_and_reuse_revokes_family",
+    ),
+    (
+        "logout revokes (session checked per request)",
+        "gateway/api/deps.py",
+        "    if auth_session is None or auth_session.revoked_at is not None or auth_session.user_id != user_id:",
+        "    if auth_session is None or auth_session.user_id != user_id:",
+        AUTH + "test_logout_revokes_access_and_refresh",
+    ),
+    (
+        "step-up freshness",
+        "gateway/api/deps.py",
+        "    if auth_session.mfa_at < datetime.now(UTC) - timedelta(seconds=ctx.settings.step_up_seconds):",
+        "    if False:",
+        AUTH + "test_step_up_required_for_key_operations",
+    ),
+    (
+        "API key scopes",
+        "gateway/api/deps.py",
+        "        permissions=frozenset(Permission(s) for s in client.scopes),",
+        "        permissions=frozenset(Permission),",
+        AUTH + "test_api_key_shown_once_hashed_scoped_revocable",
+    ),
+    (
+        "API key IP allowlist",
+        "gateway/api/deps.py",
+        "    _check_ip(client, ip)\n",
+        "",
+        AUTH + "test_api_key_expiry_and_ip_allowlist",
+    ),
+    (
+        "API key expiry and revocation",
+        "gateway/api/deps.py",
+        "    if client is None or client.revoked_at is not None or client.expires_at <= now:",
+        "    if client is None:",
+        AUTH + "test_api_key_shown_once_hashed_scoped_revocable " + AUTH + "test_api_key_expiry_and_ip_allowlist",
+    ),
+    (
+        "OAuth2 token scope narrowing",
+        "gateway/api/deps.py",
+        "            granted = frozenset(Permission(s) for s in claims.scopes if s in principal.permissions)",
+        "            granted = principal.permissions",
+        AUTH + "test_oauth_client_credentials",
+    ),
+    (
+        "per-object check: wallets",
+        "gateway/wallets/routes.py",
+        "    if wallet is None or not principal.can_see(wallet.organization_id):",
+        "    if wallet is None:",
+        MATRIX + "test_cross_organization_matrix",
+    ),
+    (
+        "per-object check: KYC applications",
+        "gateway/kyc/routes.py",
+        "    if application is None or not principal.can_see(application.organization_id):",
+        "    if application is None:",
+        MATRIX + "test_cross_organization_matrix",
+    ),
+    (
+        "per-object check: organizations",
+        "gateway/members/routes.py",
+        "    if org is None or not principal.can_see(org.id):",
+        "    if org is None:",
+        MATRIX + "test_cross_organization_matrix",
+    ),
+    (
+        "per-object check: API clients",
+        "gateway/clients/routes.py",
+        "    if client is None or client.organization_id != principal.organization_id:",
+        "    if client is None:",
+        MATRIX + "test_cross_organization_matrix",
+    ),
+    (
+        "list filtering by organization",
+        "gateway/wallets/routes.py",
+        "    if not principal.is_operator:\n        query = query.where(Wallet.organization_id",
+        "    if False:\n        query = query.where(Wallet.organization_id",
+        MATRIX + "test_lists_show_only_own_objects",
+    ),
+    (
+        "server-owned fields rejected",
+        "gateway/kyc/schemas.py",
+        '    model_config = ConfigDict(\n        extra="forbid",\n        json_schema_extra={\n            "examples": [\n                {\n                    "legal_name"',
+        '    model_config = ConfigDict(\n        extra="ignore",\n        json_schema_extra={\n            "examples": [\n                {\n                    "legal_name"',
+        MATRIX + "test_server_owned_fields_rejected",
+    ),
+    (
+        "only compliance officers decide",
+        "gateway/kyc/routes.py",
+        "KycReviewer = Annotated[Principal, Depends(require(Permission.KYC_REVIEW))]",
+        "KycReviewer = Annotated[Principal, Depends(require(Permission.KYC_READ))]",
+        MATRIX + "test_only_compliance_officers_decide",
+    ),
+    (
+        "four eyes",
+        "gateway/kyc/service.py",
+        "    if officer_id == application.submitted_by:\n        raise FourEyesViolation()",
+        "    if False:\n        raise FourEyesViolation()",
+        MATRIX + "test_four_eyes_submitter_cannot_approve",
+    ),
+    (
+        "sanctions hits block approval",
+        "gateway/kyc/service.py",
+        "    if matches:\n        application.status = ApplicationStatus.SCREENING_HITS.value",
+        "    if False:\n        application.status = ApplicationStatus.SCREENING_HITS.value",
+        KYC + "test_screening_hit_blocks_approval_until_decided",
+    ),
+    (
+        "confirmed match never approved",
+        "gateway/kyc/service.py",
+        "    if approve and any(h.decision == HitDecision.TRUE_MATCH.value for h in hits):",
+        "    if False:",
+        KYC + "test_true_match_cannot_be_approved",
+    ),
+    (
+        "LEI check digits",
+        "gateway/members/validation.py",
+        "    if not lei_checksum_ok(value):",
+        "    if False:",
+        KYC + "test_lei_must_match_organization_and_be_valid",
+    ),
+    (
+        "revocation pushed on chain",
+        "gateway/members/service.py",
+        "            ctx.chain.revoke_identity(identity_id=identity)",
+        "            pass",
+        KYC + "test_revoke_and_freeze_are_pushed_on_chain",
+    ),
+    (
+        "chain failure rolls back the approval",
+        "gateway/kyc/service.py",
+        "        _whitelist(ctx, session, organization=organization, application=application)",
+        "        try:\n            _whitelist(ctx, session, organization=organization, application=application)\n"
+        "        except Exception:\n            pass",
+        T + "kyc/test_chain_failures.py",
+    ),
+    (
+        "wallet id bound as associated data (both layers)",
+        "gateway/keys/envelope.py",
+        'def _wrap_aad(owner: str, version: int) -> bytes:\n    return f"reponet/data-key/v{version}/{owner}".encode()\n\n\n'
+        'def _data_aad(owner: str) -> bytes:\n    return f"reponet/secret/{owner}".encode()',
+        'def _wrap_aad(owner: str, version: int) -> bytes:\n    return f"reponet/data-key/v{version}".encode()\n\n\n'
+        'def _data_aad(owner: str) -> bytes:\n    return b"reponet/secret"',
+        KEYS + "test_wallet_id_bound_as_associated_data",
+    ),
+    (
+        "private key encrypted at rest",
+        "gateway/wallets/service.py",
+        "            encrypted_key=sealed.ciphertext,",
+        "            encrypted_key=bytes(account.key),",
+        KEYS + "test_private_keys_never_in_database_or_responses",
+    ),
+    (
+        "rewrap on rotation",
+        "gateway/wallets/service.py",
+        "        row.master_version, row.wrapped_data_key = sealed.master_version, sealed.wrapped_data_key",
+        "        pass",
+        KEYS + "test_rotation_rewraps_and_retirement_destroys_old_versions",
+    ),
+    (
+        "minimum decryption version",
+        "gateway/keys/provider.py",
+        "        if version < self.min_version:",
+        "        if False:",
+        KEYS + "test_env_provider_min_version_retires",
+    ),
+    (
+        "SIWE signer",
+        "gateway/wallets/service.py",
+        "    if siwe.recover_signer(message, signature) != challenge.address:",
+        "    if False:",
+        KEYS + "test_siwe_rejects_wrong_signer_and_altered_message",
+    ),
+    (
+        "SIWE domain and chain id",
+        "gateway/wallets/service.py",
+        '    if message != challenge.message:\n        raise InvalidRequest("the message differs from the challenge issued")\n'
+        "    if parsed.domain != ctx.settings.siwe_domain or parsed.chain_id != ctx.settings.chain_id:",
+        '    if False:\n        raise InvalidRequest("the message differs from the challenge issued")\n    if False:',
+        KEYS + "test_siwe_rejects_wrong_signer_and_altered_message",
+    ),
+    (
+        "SIWE nonce single use",
+        "gateway/wallets/service.py",
+        '    if claimed != 1:\n        raise InvalidRequest("challenge already used")',
+        '    if False:\n        raise InvalidRequest("challenge already used")',
+        KEYS + "test_siwe_registers_self_held_wallet_once",
+    ),
+    (
+        "SIWE expiry",
+        "gateway/wallets/service.py",
+        "    if challenge.expires_at <= _now():",
+        "    if False:",
+        KEYS + "test_siwe_challenge_expires",
+    ),
+    (
+        "audit: entry hash (edit)",
+        "gateway/audit/log.py",
+        "        if recomputed != row.entry_hash:",
+        "        if False:",
+        AUDIT + "test_edit_detected",
+    ),
+    (
+        "audit: previous-hash link (reorder)",
+        "gateway/audit/log.py",
+        "        if row.prev_hash != prev:",
+        "        if False:",
+        AUDIT + "test_reorder_detected " + AUDIT + "test_edit_with_recomputed_hash_detected_by_next_link",
+    ),
+    (
+        "audit: sequence gap (delete)",
+        "gateway/audit/log.py",
+        "        if row.sequence != expected:",
+        "        if False:",
+        AUDIT + "test_delete_detected",
+    ),
+    (
+        "audit: anchors",
+        "gateway/audit/log.py",
+        "            if anchored != row.entry_hash:",
+        "            if False:",
+        AUDIT + "test_rewritten_tail_caught_by_anchor",
+    ),
+    (
+        "audit: head count (truncation)",
+        "gateway/audit/log.py",
+        "    if head is not None and head.sequence != count:",
+        "    if False:",
+        AUDIT + "test_delete_last_entry_detected",
+    ),
+    (
+        "audit: every state-changing request",
+        "gateway/api/middleware.py",
+        "            await run_in_threadpool(_audit_request, ctx, actor, request, response.status_code)",
+        "            pass",
+        AUDIT + "test_state_changes_and_decisions_are_logged",
+    ),
+    (
+        "audit: serialized appends (SQLite)",
+        "gateway/db/session.py",
+        'conn.exec_driver_sql("BEGIN IMMEDIATE")',
+        'conn.exec_driver_sql("BEGIN")',
+        T + "audit/test_concurrency.py",
+    ),
+    (
+        "security headers",
+        "gateway/api/middleware.py",
+        "        for name, value in SECURITY_HEADERS.items():\n            response.headers.setdefault(name, value)",
+        "        pass",
+        HTTP + "test_security_headers",
+    ),
+    (
+        "request size limit",
+        "gateway/api/middleware.py",
+        "            if received > self.limit:",
+        "            if False:",
+        HTTP + "test_chunked_body_counted",
+    ),
+    (
+        "rate limit per IP",
+        "gateway/api/middleware.py",
+        '            ctx.limiter.hit(ctx.settings.rate_limit_ip, "ip", client_ip(request))',
+        "            pass",
+        HTTP + "test_ip_rate_limit",
+    ),
+    (
+        "rate limit per user/key",
+        "gateway/api/deps.py",
+        "    ctx.limiter.hit(ctx.settings.rate_limit_principal, principal.kind, str(principal.id))",
+        "    pass",
+        HTTP + "test_per_user_rate_limit",
+    ),
+    (
+        "rate limit on login",
+        "gateway/auth/routes.py",
+        '    ctx.limiter.hit(ctx.settings.rate_limit_login, "login-ip", client_ip(request))\n'
+        '    ctx.limiter.hit(ctx.settings.rate_limit_login, "login-user", email.strip().lower())',
+        "    pass",
+        HTTP + "test_login_rate_limit_returns_429_with_retry_after",
+    ),
+    (
+        "placeholder secrets refused",
+        "gateway/config.py",
+        "        if self.environment is Environment.DEVELOPMENT:\n            return self",
+        "        return self",
+        T + "test_config.py::test_placeholder_jwt_secret_refused_outside_development",
+    ),
+    (
+        "deactivation revokes sessions",
+        "gateway/members/service.py",
+        '    revoke_user_sessions(session, user_id=user.id, reason="user_deactivated")\n',
+        "",
+        AUTH + "test_deactivated_user_is_locked_out_at_once",
+    ),
+    (
+        "password change ends other sessions",
+        "gateway/auth/service.py",
+        '    revoke_user_sessions(session, user_id=user.id, reason="password_changed", keep=session_id)\n',
+        "",
+        AUTH + "test_password_change_needs_current_password_and_ends_other_sessions",
+    ),
+]
+
+
+def main(filters: list[str]) -> int:
+    missed = 0
+    for name, path, old, new, tests in MUTATIONS:
+        if filters and not any(f.lower() in name.lower() for f in filters):
+            continue
+        source = ROOT / path
+        original = source.read_text()
+        if original.count(old) != 1:
+            print(f"{'NOT APPLIED':12} {name} ({path}: the code changed; update the mutation)")
+            missed += 1
+            continue
+        source.write_text(original.replace(old, new))
+        try:
+            proc = subprocess.run(
+                [str(ROOT / ".venv/bin/pytest"), "-q", "-x", "-p", "no:cacheprovider", *tests.split()],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+        finally:
+            source.write_text(original)
+        caught = proc.returncode != 0
+        missed += not caught
+        print(f"{'caught' if caught else 'NOT CAUGHT':12} {name}  [{tests}]")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
