@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -382,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    # SIGTERM/SIGHUP (e.g. from `timeout`) unwind like Ctrl-C, so the finally blocks stop our child nodes.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
     if args.count < 1 or args.senders < 1 or args.batch < 1:
         parser.error("--count, --senders and --batch must be positive")
     mix_count = args.mix_count if args.mix_count is not None else max(4, args.count // 4)
@@ -438,6 +442,10 @@ def main(argv: list[str] | None = None) -> int:
         print_table(summary)
     incomplete = any(r.missing or r.rejected or r.failed for r in results)
     return 1 if incomplete else 0
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def log(args: argparse.Namespace, message: str) -> None:
