@@ -301,8 +301,31 @@ def bench_network(
 # ---------------------------------------------------------------------------------------------- py-evm
 
 
+class EngineTimedPragueVM(PragueVM):
+    """Stock PragueVM that adds up the time of the engine proper: executing transactions, then finalizing the
+    block (state root). What it leaves out is chain bookkeeping: transaction/receipt tries and persistence."""
+
+    engine_seconds = 0.0
+
+    def apply_all_transactions(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().apply_all_transactions(*args, **kwargs)
+        finally:
+            EngineTimedPragueVM.engine_seconds += time.perf_counter() - started
+
+    def mine_block(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().mine_block(*args, **kwargs)
+        finally:
+            EngineTimedPragueVM.engine_seconds += time.perf_counter() - started
+
+
 def bench_pyevm(chain_id: int, deployer: LocalAccount, setup: Workload, workloads: list[Workload]) -> list[Result]:
-    chain_class = MiningChain.configure(__name__="BenchChain", vm_configuration=((0, PragueVM),), chain_id=chain_id)
+    chain_class = MiningChain.configure(
+        __name__="BenchChain", vm_configuration=((0, EngineTimedPragueVM),), chain_id=chain_id
+    )
     genesis_params = {
         "difficulty": 0,
         "gas_limit": GAS_LIMIT,
@@ -343,21 +366,25 @@ def bench_pyevm(chain_id: int, deployer: LocalAccount, setup: Workload, workload
         raise RuntimeError(f"py-evm setup: {setup_failed} transactions failed")
     results = []
     for workload in workloads:
+        EngineTimedPragueVM.engine_seconds = 0.0
         blocks, failed, seconds = mine(workload.txs)
-        results.append(
-            Result(
-                backend="pyevm",
-                workload=workload.name,
-                txs=len(workload.txs),
-                seconds=round(seconds, 3),
-                tps=round(len(workload.txs) / seconds, 1),
-                failed=failed,
-                blocks=blocks,
-                notes=[
-                    "in-process: decode + execute + finalize (state root), no RPC, no signature checks beyond py-evm's"
-                ],
+        engine = EngineTimedPragueVM.engine_seconds
+        for backend, elapsed, note in (
+            ("pyevm", seconds, "stock MiningChain.mine_all: decode, execute, tx/receipt tries, state root, persist"),
+            ("pyevm-engine", engine, "the same run, engine time only: execute transactions, finalize (state root)"),
+        ):
+            results.append(
+                Result(
+                    backend=backend,
+                    workload=workload.name,
+                    txs=len(workload.txs),
+                    seconds=round(elapsed, 3),
+                    tps=round(len(workload.txs) / elapsed, 1),
+                    failed=failed,
+                    blocks=blocks,
+                    notes=[note],
+                )
             )
-        )
     return results
 
 
@@ -470,15 +497,19 @@ def summarize(
         "node_tps": tps("node", "erc20"),
         "anvil_tps": tps("anvil", "erc20"),
         "pyevm_tps": tps("pyevm", "erc20"),
+        "pyevm_engine_tps": tps("pyevm-engine", "erc20"),
         "p50_ms": node.p50_ms if node else None,
         "p99_ms": node.p99_ms if node else None,
         "node_mix_tps": tps("node", "mix"),
         "anvil_mix_tps": tps("anvil", "mix"),
         "pyevm_mix_tps": tps("pyevm", "mix"),
+        "pyevm_engine_mix_tps": tps("pyevm-engine", "mix"),
         "ratios": {
             "node_vs_pyevm_erc20": ratio(tps("node", "erc20"), tps("pyevm", "erc20")),
+            "node_vs_pyevm_engine_erc20": ratio(tps("node", "erc20"), tps("pyevm-engine", "erc20")),
             "node_vs_anvil_erc20": ratio(tps("node", "erc20"), tps("anvil", "erc20")),
             "node_vs_pyevm_mix": ratio(tps("node", "mix"), tps("pyevm", "mix")),
+            "node_vs_pyevm_engine_mix": ratio(tps("node", "mix"), tps("pyevm-engine", "mix")),
             "node_vs_anvil_mix": ratio(tps("node", "mix"), tps("anvil", "mix")),
         },
         "config": {
@@ -496,7 +527,7 @@ def summarize(
 
 
 def print_table(summary: dict[str, Any]) -> None:
-    header = f"{'workload':<8} {'backend':<7} {'txs':>6} {'seconds':>8} {'tx/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    header = f"{'workload':<8} {'backend':<12} {'txs':>6} {'seconds':>8} {'tx/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
     header += f"{'blocks':>6} {'failed':>6} {'rejected':>8} {'missing':>7}"
     print(header)
     print("-" * len(header))
@@ -504,15 +535,17 @@ def print_table(summary: dict[str, Any]) -> None:
         p50 = "-" if r["p50_ms"] is None else f"{r['p50_ms']:.1f}"
         p99 = "-" if r["p99_ms"] is None else f"{r['p99_ms']:.1f}"
         print(
-            f"{r['workload']:<8} {r['backend']:<7} {r['txs']:>6} {r['seconds']:>8.2f} {r['tps']:>8.1f} {p50:>8} "
+            f"{r['workload']:<8} {r['backend']:<12} {r['txs']:>6} {r['seconds']:>8.2f} {r['tps']:>8.1f} {p50:>8} "
             f"{p99:>8} {r['blocks']:>6} {r['failed']:>6} {r['rejected']:>8} {r['missing']:>7}"
         )
         for note in r["notes"]:
-            if not note.startswith("in-process"):
+            if r["backend"] not in ("pyevm", "pyevm-engine"):
                 print(f"    note: {note}")
     print()
     for name, value in summary["ratios"].items():
-        print(f"{name:<22} {'-' if value is None else f'{value:.1%}'}")
+        print(f"{name:<27} {'-' if value is None else f'{value:.1%}'}")
+    print("pyevm: stock py-evm MiningChain (execute, tx/receipt tries, state root, persist), in process, no RPC")
+    print("pyevm-engine: the same run counting only transaction execution and block finalization")
 
 
 if __name__ == "__main__":

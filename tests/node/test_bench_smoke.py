@@ -28,11 +28,11 @@ def test_bench_script_prints_valid_json_with_a_tiny_count() -> None:
     lines = completed.stdout.strip().splitlines()
     assert len(lines) == 1, completed.stdout
     summary = json.loads(lines[0])
-    for key in ("node_tps", "anvil_tps", "pyevm_tps", "p50_ms", "p99_ms"):
+    for key in ("node_tps", "anvil_tps", "pyevm_tps", "pyevm_engine_tps", "p50_ms", "p99_ms"):
         assert isinstance(summary[key], (int, float)) and summary[key] > 0, (key, summary)
     assert summary["p99_ms"] >= summary["p50_ms"]
     results = {(r["backend"], r["workload"]): r for r in summary["results"]}
-    assert set(results) == {(b, w) for b in ("node", "anvil", "pyevm") for w in ("erc20", "mix")}
+    assert set(results) == {(b, w) for b in ("node", "anvil", "pyevm", "pyevm-engine") for w in ("erc20", "mix")}
     for result in results.values():
         expected = 12 if result["workload"] == "erc20" else 8
         assert result["txs"] == expected and result["failed"] == 0 and result["missing"] == 0, result
