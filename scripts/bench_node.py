@@ -223,8 +223,10 @@ class InclusionPoller(threading.Thread):
 
 
 def submit_and_wait(
-    backend: Backend, workload: Workload, batch: int, timeout: float, window: int
+    backend: Backend, workload: Workload, batch: int, timeout: float, window: int, rate: float = 0.0
 ) -> tuple[Result, dict[str, float]]:
+    """Submits the workload in batches (at `rate` tx/s offered, or as fast as possible if 0) and waits for
+    every accepted transaction to appear in a block."""
     rpc = Rpc(backend.http_url, timeout=120)
     start_block = int(rpc.call("eth_blockNumber"), 16) + 1
     poller = InclusionPoller(backend.http_url, start_block)
@@ -238,6 +240,10 @@ def submit_and_wait(
             chunk = workload.txs[offset : offset + batch]
             while len(submitted) - len(poller.seen) > window and time.perf_counter() < deadline:
                 time.sleep(0.005)
+            if rate > 0:
+                due = t0 + offset / rate
+                while time.perf_counter() < due:
+                    time.sleep(min(0.005, max(0.0, due - time.perf_counter())))
             requests = [rpc.envelope("eth_sendRawTransaction", "0x" + tx.raw.hex()) for tx in chunk]
             sent_at = time.perf_counter()
             answers = {answer["id"]: answer for answer in rpc.raw(requests)}
@@ -293,7 +299,7 @@ def bench_network(
         raise RuntimeError(f"setup on {backend.name} incomplete: {setup_result}\n{backend.log_tail()}")
     results = []
     for workload in workloads:
-        result, _ = submit_and_wait(backend, workload, args.batch, args.timeout, window=args.window)
+        result, _ = submit_and_wait(backend, workload, args.batch, args.timeout, window=args.window, rate=args.rate)
         results.append(result)
     return results
 
@@ -408,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--anvil-block-time", type=float, default=0.25, help="Anvil interval mining, seconds (default 0.25)"
     )
+    parser.add_argument("--rate", type=float, default=0.0, help="offered load in tx/s (default 0: as fast as possible)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     # SIGTERM/SIGHUP (e.g. from `timeout`) unwind like Ctrl-C, so the finally blocks stop our child nodes.
@@ -518,6 +525,7 @@ def summarize(
             "senders": args.senders,
             "batch": args.batch,
             "window": args.window,
+            "rate": args.rate,
             "gas_limit": GAS_LIMIT,
             "anvil_block_time": args.anvil_block_time,
             "contracts": addresses,
