@@ -69,6 +69,7 @@ abstract contract PermissionedToken is IPermissionedToken, ERC20, AccessControl,
     {
         if (orderRef == bytes32(0)) revert TokenMissingOrderRef();
         if (from == address(0) || to == address(0)) revert TokenZeroAddress();
+        if (_registry.isSystemAccount(from)) revert TokenForcedTransferFromSystemAccount(from);
         _checkAccount(to);
         if (_frozen[from] || _identityFrozen(from)) {
             uint256 fromIdentity = _registry.identityOf(from);

@@ -75,8 +75,20 @@ abstract contract PermissionedTokenForcedTransferTest is TokenFixture {
         assertEq(token.balanceOf(escrow), 0);
     }
 
+    function test_forcedTransfer_revertsFromSystemAccount() public {
+        _transfer(alice, escrow, 50);
+        vm.prank(court);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPermissionedToken.TokenForcedTransferFromSystemAccount.selector, escrow)
+        );
+        token.forcedTransfer(escrow, bob, 50, ORDER);
+        assertEq(token.balanceOf(escrow), 50);
+    }
+
     function test_forcedTransfer_fromFrozenUnregisteredWalletToOtherIdentity() public {
         _transfer(alice, escrow, 50);
+        vm.prank(admin);
+        registry.setSystemAccount(escrow, false);
         _freeze(escrow);
         _force(escrow, bob, 50);
         assertEq(token.balanceOf(bob), INITIAL_BALANCE + 50);

@@ -27,6 +27,9 @@ interface IPermissionedToken is IERC20Metadata {
     error TokenAccountNotFrozen(address account);
     /// @notice A forced transfer from a frozen account would land with the same identity, undoing the freeze.
     error TokenForcedTransferToSameIdentity(address from, address to, uint256 identityId);
+    /// @notice A forced transfer may not take from a system account (the repo engine's escrow): escrowed assets
+    /// belong to live repos, whose own rules (repurchase, close-out) release them.
+    error TokenForcedTransferFromSystemAccount(address from);
     /// @notice A forced transfer needs a nonzero court order reference.
     error TokenMissingOrderRef();
     /// @notice The zero address was given where an account is needed.
@@ -60,6 +63,7 @@ interface IPermissionedToken is IERC20Metadata {
     /// - caller has `COURT_ORDER_ROLE`; the token is not paused;
     /// - `orderRef` is nonzero; `from` and `to` are nonzero;
     /// - `to` is verified and not frozen on this token;
+    /// - `from` is not a registry system account (escrow);
     /// - if `from` is frozen, `registry.identityOf(to)` differs from `registry.identityOf(from)`;
     /// - `from` holds at least `amount`.
     /// Emits `Transfer` and `ForcedTransfer`.
