@@ -69,8 +69,8 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "JWT audience",
         "gateway/auth/tokens.py",
-        "            audience=settings.jwt_audience,",
-        "            audience=None,",
+        'options={"require": ["exp", "iat", "sub", "aud", "iss"]},',
+        'options={"require": ["exp", "iat", "sub", "iss"], "verify_aud": False},',
         AUTH + "test_jwt_wrong_audience_rejected",
     ),
     (
