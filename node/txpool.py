@@ -10,9 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
+import rlp
 from eth.abc import SignedTransactionAPI
 from eth.vm.forks.prague.state import PragueState
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
+from eth_hash.auto import keccak
+from eth_keys.datatypes import Signature
 from eth_typing import Address
 
 from node.abc import PermissionerAPI, TxPoolAPI
@@ -65,6 +68,35 @@ def intrinsic_gas(tx: SignedTransactionAPI) -> tuple[int, int]:
     return gas, floor
 
 
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def signing_message(tx: SignedTransactionAPI) -> bytes:
+    """What the sender signed, rebuilt from the raw RLP items (much cheaper than py-evm's sedes encoding)."""
+    kind = tx_type(tx)
+    if kind == 0:
+        items = rlp.decode(tx.encode())
+        chain_id = getattr(tx, "chain_id", None)
+        if chain_id is None:
+            return bytes(rlp.encode(items[:6]))
+        return bytes(rlp.encode([*items[:6], chain_id, b"", b""]))
+    items = rlp.decode(tx.encode()[1:])
+    return bytes([kind]) + bytes(rlp.encode(items[:-3]))
+
+
+def recover_sender(tx: SignedTransactionAPI) -> bytes:
+    """The signer, recovered once (py-evm's own check recovers twice and verifies again)."""
+    r, s, parity = tx.r, tx.s, tx.y_parity
+    if not (0 < r < SECP256K1_N and 0 < s <= SECP256K1_N // 2) or parity not in (0, 1):
+        raise TxRejected("invalid sender")  # EIP-2: high s values are malleable
+    try:
+        message_hash = keccak(signing_message(tx))
+        public_key = Signature(vrs=(parity, r, s)).recover_public_key_from_msg_hash(message_hash)
+    except Exception as exc:  # bad signatures come in many exception types
+        raise TxRejected("invalid sender") from exc
+    return bytes(public_key.to_canonical_address())
+
+
 def cache_sender(tx: SignedTransactionAPI, sender: bytes) -> None:
     """Remember the recovered sender on the object: py-evm recovers it on every access otherwise."""
     object.__setattr__(tx, "get_sender", lambda: sender)
@@ -96,6 +128,7 @@ class TxPool(TxPoolAPI):
         self._by_sender: dict[bytes, dict[int, SignedTransactionAPI]] = {}
         self._by_hash: dict[bytes, SignedTransactionAPI] = {}
         self._state_nonce: dict[bytes, int] = {}
+        self._next_hint: dict[bytes, int] = {}
 
     # queries --------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -126,10 +159,13 @@ class TxPool(TxPoolAPI):
         return pending, queued
 
     def pending_nonce(self, sender: bytes, state_nonce: int) -> int:
+        """The next nonce after the sender's gap-free run of pooled transactions."""
         txs = self._by_sender.get(sender, {})
-        nonce = state_nonce
+        # the hint stays valid while no pooled nonce is removed above the state nonce (see on_block)
+        nonce = max(state_nonce, self._next_hint.get(sender, 0))
         while nonce in txs:
             nonce += 1
+        self._next_hint[sender] = nonce
         return nonce
 
     def pending_for_block(self) -> list[SignedTransactionAPI]:
@@ -164,11 +200,8 @@ class TxPool(TxPoolAPI):
             raise TxRejected(f"insufficient gas for floor data gas cost: gas {tx.gas}, minimum needed {floor}")
         if not tx.to and len(tx.data) > 49_152:
             raise TxRejected("max initcode size exceeded")
-        try:
-            tx.check_signature_validity()
-            sender = bytes(tx.sender)
-        except Exception as exc:  # bad signatures come in many exception types
-            raise TxRejected("invalid sender") from exc
+        sender = recover_sender(tx)
+        cache_sender(tx, sender)
         return sender
 
     def add(self, tx: SignedTransactionAPI, sender: bytes) -> None:
@@ -217,6 +250,8 @@ class TxPool(TxPoolAPI):
             if txs is not None and txs.get(tx.nonce) is tx:
                 del txs[tx.nonce]
             self._by_hash.pop(tx.hash, None)
+        for tx in dropped:
+            self._next_hint.pop(bytes(tx.sender), None)
         for tx in included:
             sender = bytes(tx.sender)
             self._state_nonce[sender] = max(self._state_nonce.get(sender, 0), tx.nonce + 1)

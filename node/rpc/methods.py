@@ -74,24 +74,26 @@ class Methods:
     def __init__(self, node: NodeService) -> None:
         self.node = node
         self.table: dict[str, tuple[Handler, bool]] = {}
+        self._arity: dict[str, tuple[int, int]] = {}
         for _, member in inspect.getmembers(self, predicate=inspect.ismethod):
             name = getattr(member, "rpc_name", None)
             if name:
                 self.table[name] = (member, getattr(member, "rpc_admin", False))
+                positional = [
+                    prm for prm in inspect.signature(member).parameters.values()
+                    if prm.kind in (prm.POSITIONAL_ONLY, prm.POSITIONAL_OR_KEYWORD)
+                ]
+                required = sum(1 for prm in positional if prm.default is prm.empty)
+                self._arity[name] = (required, len(positional))
 
     async def dispatch(self, method: str, params: list[Any], admin: bool = False) -> Any:
         entry = self.table.get(method)
         if entry is None or (entry[1] and not admin):
             raise MethodNotFound(method)
         handler, _ = entry
-        signature = inspect.signature(handler)
-        positional = [
-            prm for prm in signature.parameters.values()
-            if prm.kind in (prm.POSITIONAL_ONLY, prm.POSITIONAL_OR_KEYWORD)
-        ]
-        required = sum(1 for prm in positional if prm.default is prm.empty)
-        if len(params) > len(positional):
-            raise InvalidParams(f"too many arguments, want at most {len(positional)}")
+        required, most = self._arity[method]
+        if len(params) > most:
+            raise InvalidParams(f"too many arguments, want at most {most}")
         if len(params) < required:
             raise InvalidParams(f"missing value for required argument {len(params)}")
         result = handler(*params)
