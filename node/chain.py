@@ -46,6 +46,8 @@ def initialize_chain(store: ChainStore, genesis: Genesis, validators: tuple[byte
         return existing
     store.commit_block(header, [], [], db)
     store.set_meta("chain_id", str(genesis.chain_id).encode())
+    if genesis.block_period is not None:
+        store.set_meta("block_period", str(genesis.block_period).encode())
     if genesis.account_rules is not None:
         store.set_meta("account_rules", genesis.account_rules)
     logger.info("genesis %s written, chain id %d", header.hex_hash, genesis.chain_id)

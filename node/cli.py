@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--validator-key", type=Path, help="hex private key or keystore (else a new key)")
     run = sub.add_parser("run", parents=[common, serve], help="run a node from its data directory",
                          allow_abbrev=False)
-    run.add_argument("--block-time", type=float, default=1.0)
+    run.add_argument("--block-time", type=float, default=None,
+                     help="seconds between blocks (default: genesis qbft.blockperiodseconds, else 1)")
     dev = sub.add_parser("dev", parents=[common, serve], help="local single-validator dev chain",
                          allow_abbrev=False)
     dev.add_argument("--block-time", type=float, default=0.25)
@@ -164,6 +165,11 @@ def serve(args: argparse.Namespace, banner: Any = None) -> None:
     data_dir = DataDir(args.data_dir)
     password = read_password(args.password_file)
     chain, permissioner, _key = open_chain(data_dir, password)
+    if args.block_time is None:
+        period = chain.store.get_meta("block_period")
+        args.block_time = float(period) if period else 1.0
+    if args.block_time < 0:
+        raise ConfigError("--block-time must not be negative")
     limits = RpcLimits(
         max_body_bytes=args.rpc_max_body, max_batch=args.rpc_batch_limit, max_log_range=args.rpc_logs_range,
         max_logs=args.rpc_logs_limit, call_gas_cap=args.rpc_gascap,

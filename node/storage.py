@@ -208,7 +208,8 @@ class ChainStore:
         return None if row is None else bytes(row[0])
 
     def set_meta(self, key: str, value: bytes) -> None:
-        self._write_conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (key, value))
+        # the calling thread's own connection: the producer's may be inside a block transaction
+        self.read_conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (key, value))
 
     # blocks ----------------------------------------------------------------------------------------
     def head_number(self) -> int | None:
