@@ -545,6 +545,12 @@ class EthConformance:
         )
         assert world.transfer_receipt["logs"][0] in single
 
+    def test_get_logs_refuses_block_hash_with_a_range(self, world: World) -> None:
+        query = {"blockHash": world.store_receipt["blockHash"], "fromBlock": "0x0"}
+        error = world.rpc.error("eth_getLogs", query)
+        assert error["code"] == -32602
+        assert "cannot specify both blockhash and fromblock/toblock" in error["message"].lower()
+
     def test_log_filter_changes_then_uninstall(self, world: World) -> None:
         filter_id = world.rpc.call("eth_newFilter", {"address": world.token.address, "topics": [TRANSFER_TOPIC]})
         assert isinstance(filter_id, str) and filter_id.startswith("0x")
@@ -844,7 +850,14 @@ class EthConformance:
         assert set(status) >= {"pending", "queued"}
         queued_before = qty(status["queued"])
         # A nonce gap: the transaction waits in the queue and is never mined.
-        world.chain.send(account, to=world.payee, value=0, gas=21_000, nonce=nonce + 5)
+        tx_hash = world.chain.send(account, to=world.payee, value=0, gas=21_000, nonce=nonce + 5)
         status = world.rpc.call("txpool_status")
         assert qty(status["queued"]) == queued_before + 1
         assert qty(status["pending"]) >= 0
+        content = world.rpc.call("txpool_content")
+        assert set(content) >= {"pending", "queued"}
+        queued = {address.lower(): by_nonce for address, by_nonce in content["queued"].items()}
+        entry = queued[account.address.lower()][str(nonce + 5)]
+        assert entry["hash"] == tx_hash
+        assert qty(entry["nonce"]) == nonce + 5
+        assert entry["blockHash"] is None
