@@ -70,6 +70,26 @@ class Conflict(GatewayError):
     type_slug = "conflict"
 
 
+class IdempotencyKeyReused(GatewayError):
+    status = 422
+    title = "Idempotency key reused for a different request"
+    type_slug = "idempotency-key-reused"
+
+
+class IdempotentReplay(GatewayError):
+    """Not a failure: the request was already processed; the stored answer is sent again."""
+
+    status = 200
+    title = "Replayed"
+    type_slug = "replayed"
+
+    def __init__(self, status_code: int, media_type: str, body: bytes) -> None:
+        super().__init__("replayed")
+        self.status_code = status_code
+        self.media_type = media_type
+        self.body = body
+
+
 class FourEyesViolation(Conflict):
     title = "Four-eyes rule: the approver must not be the submitter"
     type_slug = "four-eyes"

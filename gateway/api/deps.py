@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.api import idempotency
 from gateway.api.middleware import client_ip
 from gateway.auth.permissions import ROLE_PERMISSIONS, Permission
 from gateway.auth.tokens import decode_access_token, hash_opaque
@@ -134,6 +135,7 @@ def get_principal(
         raise NotAuthenticated("credentials required")
     ctx.limiter.hit(ctx.settings.rate_limit_principal, principal.kind, str(principal.id))
     request.state.actor = principal.actor
+    idempotency.replay_if_seen(session, request, principal.actor)
     return principal
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.exceptions import GatewayError, problem_body
+from gateway.exceptions import GatewayError, IdempotentReplay, problem_body
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -43,7 +43,11 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def gateway_error_response(request: Request, exc: GatewayError) -> JSONResponse:
+def gateway_error_response(request: Request, exc: GatewayError) -> Response:
+    if isinstance(exc, IdempotentReplay):
+        return Response(
+            exc.body, status_code=exc.status_code, media_type=exc.media_type, headers={"Idempotent-Replayed": "true"}
+        )
     if exc.status >= 500:
         logger.error("%s on %s: %s", type(exc).__name__, request.url.path, exc.detail)
     return problem_response(
@@ -52,7 +56,7 @@ def gateway_error_response(request: Request, exc: GatewayError) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_gateway_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_gateway_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GatewayError)
         return gateway_error_response(request, exc)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.api import idempotency
 from gateway.api.errors import gateway_error_response
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
@@ -73,6 +75,7 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        scope.setdefault("state", {})["body_sha256"] = hashlib.sha256(body).hexdigest()
         replayed = False
 
         async def replay() -> Message:
@@ -107,8 +110,24 @@ def make_http_middleware(
         docs = request.url.path in ("/docs", "/redoc")
         response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else API_CSP)
         if request.method in STATE_CHANGING and response.status_code not in UNAUDITED:
-            actor = getattr(request.state, "actor", None) or f"anonymous:{client_ip(request)}"
-            await run_in_threadpool(_audit_request, ctx, actor, request, response.status_code)
+            actor = getattr(request.state, "actor", None)
+            remembered = None
+            if (
+                actor
+                and idempotency.request_key(request, strict=False)
+                and "idempotent-replayed" not in response.headers
+            ):
+                body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+                response = Response(body, status_code=response.status_code, headers=dict(response.headers))
+                remembered = (response.headers.get("content-type", "application/json"), body)
+            await run_in_threadpool(
+                _audit_request,
+                ctx,
+                actor or f"anonymous:{client_ip(request)}",
+                request,
+                response.status_code,
+                remembered,
+            )
         return response
 
     return middleware
@@ -119,8 +138,12 @@ def _close_all(sessions: list[Session]) -> None:
         session.close()
 
 
-def _audit_request(ctx: GatewayContext, actor: str, request: Request, status: int) -> None:
+def _audit_request(
+    ctx: GatewayContext, actor: str, request: Request, status: int, remembered: tuple[str, bytes] | None
+) -> None:
     with ctx.sessions.begin() as session:
+        if remembered is not None:
+            idempotency.remember(session, request, actor, status, remembered[0], remembered[1])
         audit_log.append(
             session,
             actor=actor,

@@ -262,6 +262,23 @@ class SiweChallenge(Base):
     used_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
+class IdempotencyRecord(Base):
+    """The outcome of a POST sent with an ``Idempotency-Key``, per caller. Bodies carrying secrets (tokens,
+    API keys) are never stored: their replays are refused instead."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("actor", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_entries"
 

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
 from sqlalchemy import Connection
 
-from gateway.db.models import Base
+from gateway.db.models import Base, UTCDateTime
 from gateway.db.session import make_engine
 
 config = context.config
 target_metadata = Base.metadata
 
 
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Migrations stay independent of the models module: our UTC type is a plain timezone-aware DateTime."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

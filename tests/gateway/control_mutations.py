@@ -386,6 +386,13 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "",
         AUTH + "test_password_change_needs_current_password_and_ends_other_sessions",
     ),
+    (
+        "idempotency keys on POST",
+        "gateway/api/deps.py",
+        "    idempotency.replay_if_seen(session, request, principal.actor)\n",
+        "",
+        T + "api/test_idempotency.py::test_retry_with_same_key_replays_without_acting_twice",
+    ),
 ]
 
 
