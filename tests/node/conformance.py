@@ -712,6 +712,75 @@ class EthConformance:
         # geth and our node forget the replaced transaction; Anvil still returns it, unmined.
         assert replaced is None or replaced["blockHash"] is None
 
+    def test_transaction_types_0_1_2_are_mined_and_reported(self, world: World) -> None:
+        sender, to = world.sender, world.payee
+        gas_price = world.chain.fees()["maxFeePerGas"]
+        txs = {
+            "0x0": {"gasPrice": gas_price, "gas": 21_000, "chainId": world.backend.chain_id},
+            "0x1": {
+                "type": 1,
+                "gasPrice": gas_price,
+                "gas": 30_000,
+                "chainId": world.backend.chain_id,
+                "accessList": [{"address": world.reverter.address, "storageKeys": ["0x" + "00" * 32]}],
+            },
+            "0x2": {"type": 2, "gas": 21_000, "chainId": world.backend.chain_id, **world.chain.fees()},
+        }
+        hashes = {}
+        for tx_type, fields in txs.items():
+            raw = sender.sign_transaction({"nonce": world.chain.next_nonce(sender), "to": to, "value": 1, **fields})
+            tx_hash = world.rpc.call("eth_sendRawTransaction", "0x" + raw.raw_transaction.hex())
+            assert tx_hash == "0x" + keccak(raw.raw_transaction).hex()
+            hashes[tx_type] = tx_hash
+        for tx_type, tx_hash in hashes.items():
+            receipt = world.chain.wait(tx_hash)
+            assert receipt["status"] == "0x1" and receipt["type"] == tx_type
+            tx = world.rpc.call("eth_getTransactionByHash", tx_hash)
+            assert tx["type"] == tx_type
+            assert qty(tx["chainId"]) == world.backend.chain_id
+            if tx_type == "0x0":
+                assert qty(tx["v"]) in (2 * world.backend.chain_id + 35, 2 * world.backend.chain_id + 36)
+            if tx_type == "0x1":
+                assert tx["accessList"][0]["address"].lower() == world.reverter.address.lower()
+                assert tx["accessList"][0]["storageKeys"] == ["0x" + "00" * 32]
+
+    @pytest.mark.parametrize(
+        ("case", "geth_message", "anvil_outcome"),
+        [
+            # (case, what geth and our node answer, what Anvil does: its own message, or None = accepts)
+            ("unprotected-legacy", "only replay-protected (EIP-155) transactions allowed over RPC", None),
+            ("intrinsic-gas", "intrinsic gas too low", "intrinsic gas too low"),
+            ("above-block-gas-limit", "exceeds block gas limit", "tx.gas_limit > env.block.gas_limit"),
+            ("oversized-data", "oversized data", None),
+            ("tip-above-fee-cap", "max priority fee per gas higher than max fee per gas", "max fee per gas"),
+        ],
+    )
+    def test_pool_validation_errors(
+        self, world: World, case: str, geth_message: str, anvil_outcome: str | None
+    ) -> None:
+        account = world.backend.extra_accounts[2]
+        # A far-future nonce: anything accepted waits in the queue and never disturbs other tests.
+        cases = ["unprotected-legacy", "intrinsic-gas", "above-block-gas-limit", "oversized-data", "tip-above-fee-cap"]
+        nonce = qty(world.rpc.call("eth_getTransactionCount", account.address, "pending")) + 40 + cases.index(case)
+        fees = {"maxFeePerGas": 10**9, "maxPriorityFeePerGas": 10**9}
+        base = {"nonce": nonce, "to": world.payee, "value": 1, "chainId": world.backend.chain_id}
+        tx: dict[str, Any] = {
+            "unprotected-legacy": {"nonce": nonce, "to": world.payee, "value": 1, "gas": 21_000, "gasPrice": 10**9},
+            "intrinsic-gas": {**base, "type": 2, "gas": 20_000, **fees},
+            "above-block-gas-limit": {**base, "type": 2, "gas": 10**9, **fees},
+            "oversized-data": {**base, "type": 2, "gas": 5_000_000, "data": b"\x01" * 140_000, **fees},
+            "tip-above-fee-cap": {**base, "type": 2, "gas": 21_000, "maxFeePerGas": 1, "maxPriorityFeePerGas": 2},
+        }[case]
+        raw = account.sign_transaction(tx).raw_transaction
+        response = world.rpc.request("eth_sendRawTransaction", "0x" + raw.hex())
+        if world.backend.profile.geth_pool_errors:
+            assert response.get("error", {}).get("message") == geth_message, response
+            assert response["error"]["code"] == -32000
+        elif anvil_outcome is None:
+            assert response.get("result") == "0x" + keccak(raw).hex(), response
+        else:
+            assert anvil_outcome in response.get("error", {}).get("message", ""), response
+
     def test_wrong_chain_id_is_refused(self, world: World) -> None:
         tx = {
             "type": 2,

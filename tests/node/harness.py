@@ -110,6 +110,9 @@ class Profile:
     # Blocks carry QBFT (Besu-format) extra data longer than 32 bytes: web3.py then needs its own
     # ExtraDataToPOAMiddleware, exactly as for Besu QBFT or any proof-of-authority chain.
     qbft_extra_data: bool = False
+    # Transaction-pool refusals worded as geth words them (our node); Anvil has its own wording, and accepts
+    # unprotected legacy transactions and data above geth's 128 KiB.
+    geth_pool_errors: bool = True
     # Most requests in one JSON-RPC batch (None: no limit); our node refuses bigger batches with an error.
     batch_limit: int | None = None
     # Methods the backend does not implement at all (answered with -32601): Anvil has no net_peerCount.
@@ -124,6 +127,7 @@ ANVIL_PROFILE = Profile(
     parse_error_code=-32600,
     geth_method_not_found_wording=False,
     missing_methods=frozenset({"net_peerCount"}),
+    geth_pool_errors=False,
 )
 NODE_PROFILE = Profile(
     name="node",
