@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import urllib.error
 import urllib.request
 
@@ -131,3 +132,39 @@ def test_garbage_never_kills_the_node(dev_node: NodeProcess) -> None:
         except urllib.error.HTTPError:
             pass
     assert dev_node.call("eth_chainId") == "0x539"
+
+
+def test_random_params_to_every_method_never_give_internal_errors(dev_node: NodeProcess) -> None:
+    from node.rpc.methods import Methods
+
+    names = [getattr(Methods, m).rpc_name for m in dir(Methods) if hasattr(getattr(Methods, m), "rpc_name")]
+    values: list[object] = [
+        None, 0, -1, 1.5, True, "", "0x", "0x0", "0x00", "0xzz", "latest", "pending", "earliest", "safe",
+        "0x" + "ff" * 32, "0x" + "11" * 20, [], [None], [[]], {}, {"to": "0x" + "11" * 20}, {"from": 5},
+        {"blockHash": "0x" + "00" * 32}, {"fromBlock": "0x10", "toBlock": "0x1"}, {"address": ["0x" + "11" * 20, 7]},
+        {"topics": [None, ["0x" + "00" * 32, None]]}, "0x" + "1" * 20000, 2**300, {"tracer": "callTracer"},
+        {"gas": "0xffffffffffffffffffffffff"}, {"data": "0x12", "input": "0x34"}, {"accessList": [{"address": 1}]},
+    ]
+    rng = random.Random(20261122)
+    for _ in range(1500):
+        method = rng.choice(names)
+        params = [rng.choice(values) for _ in range(rng.randint(0, 3))]
+        response = dev_node.post({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        assert response.get("error", {}).get("code") != -32603, (method, params, response)
+    assert dev_node.call("eth_chainId") == "0x539"
+
+
+def test_websocket_origin_is_checked(dev_node: NodeProcess) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with pytest.raises(InvalidStatus):
+        connect(f"ws://127.0.0.1:{dev_node.port}", origin="https://evil.example", open_timeout=5)  # type: ignore[arg-type]
+    with connect(f"ws://127.0.0.1:{dev_node.port}", open_timeout=5) as ws:
+        ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}))
+        assert json.loads(ws.recv(timeout=5))["result"] == "0x539"
+
+
+def test_metrics_endpoint(dev_node: NodeProcess) -> None:
+    text = urllib.request.urlopen(dev_node.url + "/metrics", timeout=5).read().decode()
+    assert "reponet_head_block " in text
