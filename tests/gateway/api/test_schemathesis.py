@@ -18,12 +18,13 @@ from tests.gateway.conftest import Member, World, make_world
 EXAMPLES = 8
 
 
-@pytest.fixture
-def fuzz_world(tmp_path: Path) -> Iterator[tuple[World, Member]]:
+@pytest.fixture(params=[("a", Role.APPROVER), ("op", Role.COMPLIANCE_OFFICER)], ids=["member", "officer"])
+def fuzz_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[World, Member]]:
     url = f"sqlite:///{tmp_path / 'gateway.db'}"
     upgrade(url)
+    org, role = request.param
     for world in make_world(tmp_path, url):
-        yield world, world.user("a", Role.APPROVER, "fuzzer")
+        yield world, world.user(org, role, "fuzzer")
 
 
 def test_api_conforms_to_its_schema(fuzz_world: tuple[World, Member]) -> None:
