@@ -124,3 +124,29 @@ def test_call_that_reverts_reports_the_custom_error(cast: Cast) -> None:
     selector = keccak(text="ReverterUnauthorized(address,uint256)")[:4].hex()
     assert "execution reverted" in failed.stderr
     assert selector in failed.stderr.lower()
+
+
+def test_run_estimate_access_list_storage_code_base_fee(cast: Cast, token: str, any_backend: Backend) -> None:
+    recipient = any_backend.extra_accounts[1].address
+    sent = cast.send(token, "transfer(address,uint256)", recipient, "5")
+    # `cast run` replays the block locally from historical state fetched over RPC.
+    replay = cast.rpc("run", sent["transactionHash"]).stdout
+    assert "transfer(" in replay and token.lower() in replay.lower()
+
+    estimate = int(
+        cast.rpc("estimate", token, "transfer(address,uint256)", recipient, "1", "--from", cast.account.address).stdout
+    )
+    assert 21_000 < estimate < 100_000
+    access_list = cast.rpc(
+        "access-list", token, "transfer(address,uint256)", recipient, "1", "--from", cast.account.address
+    ).stdout
+    assert token.lower() in access_list.lower() and "gas used" in access_list
+
+    supply_slot = cast.rpc("storage", token, "0").stdout.strip()  # slot 0: totalSupply
+    assert int(supply_slot, 16) == 10**24
+    assert cast.rpc("code", token).stdout.strip() == load_contracts()["TestToken"]["deployedBytecode"]
+    base_fee = int(cast.rpc("base-fee").stdout.split()[0])
+    if any_backend.profile.zero_base_fee:
+        assert base_fee == 0 and int(cast.rpc("gas-price").stdout.split()[0]) == 0
+    else:
+        assert base_fee > 0

@@ -188,3 +188,19 @@ def test_async_websocket_subscriptions(any_backend: Backend) -> None:
     assert seen["head"]["parentHash"] and seen["head"]["stateRoot"]
     assert seen["pending"] in seen["hashes"]
     assert seen["unsubscribed"] is True
+
+
+def test_event_and_block_filters(w3: Web3, any_backend: Backend) -> None:
+    token = _deploy(w3, "TestToken", SUPPLY)
+    other = any_backend.extra_accounts[1].address
+    event_filter = token.events.Transfer.create_filter(from_block="latest", argument_filters={"to": other})
+    block_filter = w3.eth.filter("latest")
+    tx_hash = token.functions.transfer(other, 11).transact()
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=TIMEOUT, poll_latency=0.05)
+    entries = event_filter.get_new_entries()
+    assert [(e["transactionHash"], e["args"]["value"]) for e in entries] == [(tx_hash, 11)]
+    assert event_filter.get_new_entries() == []
+    assert receipt["blockHash"] in block_filter.get_new_entries()
+    assert [e["transactionHash"] for e in event_filter.get_all_entries()] == [tx_hash]
+    assert w3.eth.uninstall_filter(event_filter.filter_id) is True
+    assert w3.eth.uninstall_filter(block_filter.filter_id) is True
