@@ -87,12 +87,17 @@ def chain_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def test_onboarding_whitelists_on_chain_and_revocation_removes(chain_url: str, tmp_path: Path) -> None:
+def test_onboarding_whitelists_on_chain_and_revocation_removes(
+    chain_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
     from eth_account import Account
     from web3 import Web3
     from web3.middleware import ExtraDataToPOAMiddleware
 
     from contracts.deploy import deploy_system
+    from gateway import cli, config
     from gateway.chain.web3_client import Web3Chain
     from gateway.db.migrate import upgrade
     from gateway.db.models import Role
@@ -142,3 +147,27 @@ def test_onboarding_whitelists_on_chain_and_revocation_removes(chain_url: str, t
         assert revoked.status_code == 200, revoked.text
         assert not chain.is_verified(wallet["address"])
         assert not chain.is_verified(later["address"])
+
+        # The operator's CLI checks the log against the anchors it reads from the chain itself.
+        settings = world.ctx.settings
+        env = {
+            "REPONET_ENVIRONMENT": "test",
+            "REPONET_JWT_SECRET": settings.jwt_secret,
+            "REPONET_DATABASE_URL": settings.database_url,
+            "REPONET_MASTER_KEY_FILE": str(settings.master_key_file),
+            "REPONET_CHAIN_RPC_URL": chain_url,
+            "REPONET_CHAIN_PRIVATE_KEY": DEV_KEY,
+            "REPONET_IDENTITY_REGISTRY_ADDRESS": addresses.identity_registry,
+            "REPONET_AUDIT_ANCHOR_ADDRESS": addresses.audit_anchor,
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        config.get_settings.cache_clear()
+        try:
+            assert cli.main(["--json", "audit", "verify", "--chain"]) == cli.ExitStatus.OK
+            report = json.loads(capsys.readouterr().out)
+            assert report["ok"] and report["anchors_checked"] == 1
+            assert cli.main(["--json", "audit", "anchor"]) == cli.ExitStatus.OK
+            assert len(chain.anchored_heads()) == 2
+        finally:
+            config.get_settings.cache_clear()
