@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -32,6 +34,16 @@ from gateway.ratelimit import RateLimiter
 from gateway.wallets.routes import router as wallets_router
 
 logger = logging.getLogger(__name__)
+
+
+IDEMPOTENCY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Retry-safe POST: the same key from the same caller returns the first answer "
+    "(answers carrying secrets are not stored; their replay is refused).",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"},
+}
 
 
 class Health(BaseModel):
@@ -149,6 +161,16 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
     def health() -> Health:
         return Health(status="ok", version=__version__)
 
+    def openapi_with_idempotency() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            for path, item in schema["paths"].items():
+                if "post" in item and not path.startswith(("/v1/auth/", "/v1/oauth/")):
+                    item["post"].setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi_with_idempotency  # type: ignore[method-assign]
     app.middleware("http")(make_http_middleware(ctx))
     app.add_middleware(
         CORSMiddleware,
