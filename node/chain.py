@@ -8,14 +8,15 @@ import time
 from collections.abc import Iterator, Sequence
 
 from eth.abc import SignedTransactionAPI
+from eth.constants import BLANK_ROOT_HASH
 from eth.vm.forks.prague.state import PragueState
 
 from node.abc import ConsensusAPI, PermissionerAPI
-from node.exceptions import StorageError
+from node.exceptions import InvalidBlock, StorageError
 from node.execution import BuiltBlock, apply_transactions, child_header, open_state
 from node.genesis import Genesis, build_genesis_header
-from node.headers import QbftHeader
-from node.storage import ChainStore
+from node.headers import QbftHeader, copy_header, encode_header
+from node.storage import ChainStore, StateDB
 
 logger = logging.getLogger(__name__)
 
@@ -110,15 +111,53 @@ class Chain:
                 parent, max(timestamp, parent.timestamp), coinbase, self.consensus.proposal_extra_data(parent)
             )
             db = self.store.state_db(for_writing=True)
-            state = open_state(
-                db, template, parent.state_root, AncestorHashes(self.store, parent.block_number), self.chain_id
-            )
             try:
-                built = apply_transactions(state, template, transactions, self.permissioner.is_allowed)
+                built = self._execute(parent, template, transactions, db)
                 built.header = self.consensus.seal(built.header)
-                self.store.commit_block(built.header, built.transactions, built.receipts, db)
+                self._commit(built, db)
             except BaseException:
                 db.discard()
                 raise
-            self._head = built.header
             return built
+
+    def import_block(self, header: QbftHeader, transactions: Sequence[SignedTransactionAPI]) -> BuiltBlock:
+        """Verify a block sealed elsewhere (seals, permissioning, re-execution, every root) and commit it.
+
+        This is how a follower (or a validator that was not the proposer) adds a block under QBFT.
+        """
+        with self._build_lock:
+            parent = self._head
+            if header.block_number != parent.block_number + 1 or header.parent_hash != parent.hash:
+                raise InvalidBlock(f"block {header.block_number} does not extend head {parent.block_number}")
+            if header.timestamp < parent.timestamp or header.gas_limit != parent.gas_limit:
+                raise InvalidBlock("block timestamp or gas limit does not follow its parent")
+            self.consensus.verify_seals(header, parent)
+            template = copy_header(
+                header, gas_used=0, bloom=0, state_root=BLANK_ROOT_HASH, transaction_root=BLANK_ROOT_HASH,
+                receipt_root=BLANK_ROOT_HASH,
+            )
+            db = self.store.state_db(for_writing=True)
+            try:
+                built = self._execute(parent, template, transactions, db)
+                if built.dropped or built.deferred:
+                    raise InvalidBlock(f"block {header.block_number} holds transactions that cannot be included")
+                if encode_header(copy_header(built.header, extra_data=header.extra_data)) != encode_header(header):
+                    raise InvalidBlock(f"block {header.block_number}: re-execution gives different roots")
+                built.header = header
+                self._commit(built, db)
+            except BaseException:
+                db.discard()
+                raise
+            return built
+
+    def _execute(
+        self, parent: QbftHeader, template: QbftHeader, transactions: Sequence[SignedTransactionAPI], db: StateDB
+    ) -> BuiltBlock:
+        state = open_state(
+            db, template, parent.state_root, AncestorHashes(self.store, parent.block_number), self.chain_id
+        )
+        return apply_transactions(state, template, transactions, self.permissioner.is_allowed)
+
+    def _commit(self, built: BuiltBlock, db: StateDB) -> None:
+        self.store.commit_block(built.header, built.transactions, built.receipts, db)
+        self._head = built.header

@@ -13,12 +13,12 @@ from eth_keys.datatypes import PrivateKey, Signature
 
 from node import qbft_extra
 from node.abc import ConsensusAPI
-from node.exceptions import NodeError
+from node.exceptions import InvalidBlock
 from node.headers import QbftHeader, copy_header
 from node.qbft_extra import QbftExtraData
 
 
-class SealError(NodeError):
+class SealError(InvalidBlock):
     """A header's seals do not prove a quorum of validators."""
 
 

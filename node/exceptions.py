@@ -30,6 +30,10 @@ class StorageError(NodeError):
     """The on-disk store is missing, from another chain, or damaged."""
 
 
+class InvalidBlock(NodeError):
+    """A block from elsewhere fails verification (seals, execution or roots)."""
+
+
 class RpcError(NodeError):
     """An error with a JSON-RPC code, returned to the caller as is."""
 
