@@ -108,8 +108,14 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> ExitStatus:
         report = rotate_master_key(keys, session, retire_old=args.retire)
     _emit(
         args,
-        {"new_version": report.new_version, "rewrapped": report.rewrapped, "retired_below": report.retired_below},
+        {
+            "new_version": report.new_version,
+            "rewrapped": report.rewrapped,
+            "secrets_rewrapped": report.secrets_rewrapped,
+            "retired_below": report.retired_below,
+        },
         f"master key v{report.new_version}: rewrapped {report.rewrapped} wallet keys"
+        f" and {report.secrets_rewrapped} TOTP secrets"
         + (f"; versions below {report.retired_below} retired" if report.retired_below else ""),
     )
     return ExitStatus.OK

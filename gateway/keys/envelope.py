@@ -70,9 +70,8 @@ def rewrap(provider: KeyProvider, *, owner: str, sealed: Sealed) -> Sealed:
     return Sealed(version, _encrypt(current, data_key, _wrap_aad(owner, version)), sealed.ciphertext)
 
 
-def seal_small(provider: KeyProvider, *, owner: str, plaintext: bytes) -> bytes:
-    """Seal into one blob: version (2 bytes) || wrapped-key length (1 byte) || wrapped key || ciphertext."""
-    sealed = seal(provider, owner=owner, plaintext=plaintext)
+def _pack(sealed: Sealed) -> bytes:
+    """One blob: version (2 bytes) || wrapped-key length (1 byte) || wrapped key || ciphertext."""
     return (
         sealed.master_version.to_bytes(2, "big")
         + len(sealed.wrapped_data_key).to_bytes(1, "big")
@@ -81,8 +80,23 @@ def seal_small(provider: KeyProvider, *, owner: str, plaintext: bytes) -> bytes:
     )
 
 
-def unseal_small(provider: KeyProvider, *, owner: str, blob: bytes) -> bytes:
-    version = int.from_bytes(blob[:2], "big")
+def _unpack(blob: bytes) -> Sealed:
     size = blob[2]
-    sealed = Sealed(version, blob[3 : 3 + size], blob[3 + size :])
-    return unseal(provider, owner=owner, sealed=sealed)
+    return Sealed(int.from_bytes(blob[:2], "big"), blob[3 : 3 + size], blob[3 + size :])
+
+
+def seal_small(provider: KeyProvider, *, owner: str, plaintext: bytes) -> bytes:
+    """``seal`` packed into one column (TOTP secrets and other small secrets)."""
+    return _pack(seal(provider, owner=owner, plaintext=plaintext))
+
+
+def unseal_small(provider: KeyProvider, *, owner: str, blob: bytes) -> bytes:
+    return unseal(provider, owner=owner, sealed=_unpack(blob))
+
+
+def blob_version(blob: bytes) -> int:
+    return _unpack(blob).master_version
+
+
+def rewrap_small(provider: KeyProvider, *, owner: str, blob: bytes) -> bytes:
+    return _pack(rewrap(provider, owner=owner, sealed=_unpack(blob)))

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
-from gateway.db.models import KycStatus, Organization, SiweChallenge, Wallet, WalletKey, WalletKind
+from gateway.db.models import KycStatus, Organization, SiweChallenge, User, Wallet, WalletKey, WalletKind
 from gateway.exceptions import Conflict, InvalidRequest, NotFound
-from gateway.keys.envelope import Sealed, rewrap, seal, unseal
+from gateway.keys.envelope import Sealed, blob_version, rewrap, rewrap_small, seal, unseal
 from gateway.keys.provider import KeyProvider
 from gateway.wallets import siwe
 
@@ -90,6 +90,7 @@ def signer_for(keys: KeyProvider, session: Session, *, wallet: Wallet) -> LocalA
 class RotationReport:
     new_version: int
     rewrapped: int
+    secrets_rewrapped: int
     retired_below: int | None
 
 
@@ -107,20 +108,28 @@ def rotate_master_key(keys: KeyProvider, session: Session, *, retire_old: bool) 
         )
         row.master_version, row.wrapped_data_key = sealed.master_version, sealed.wrapped_data_key
         count += 1
+    # Every other secret sealed under a master key (TOTP secrets) moves to the new version too, or retiring
+    # the old version would lock every user out.
+    secrets_count = 0
+    for user in session.execute(select(User).where(User.totp_secret_enc.is_not(None))).scalars():
+        assert user.totp_secret_enc is not None
+        if blob_version(user.totp_secret_enc) != new_version:
+            user.totp_secret_enc = rewrap_small(keys, owner=f"user-totp/{user.id}", blob=user.totp_secret_enc)
+            secrets_count += 1
     audit_log.append(
         session,
         actor="system:keys",
         action="keys.rotated",
         object_type="master_key",
         object_id=str(new_version),
-        change={"rewrapped": count, "retire_old": retire_old},
+        change={"rewrapped": count, "secrets_rewrapped": secrets_count, "retire_old": retire_old},
     )
     session.commit()  # rewrapped rows are durable before any old key is destroyed
     retired = None
     if retire_old:
         keys.set_min_version(new_version)
         retired = new_version
-    return RotationReport(new_version, count, retired)
+    return RotationReport(new_version, count, secrets_count, retired)
 
 
 def create_challenge(

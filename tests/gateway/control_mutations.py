@@ -393,6 +393,13 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "",
         T + "api/test_idempotency.py::test_retry_with_same_key_replays_without_acting_twice",
     ),
+    (
+        "rotation rewraps TOTP secrets before retirement",
+        "gateway/wallets/service.py",
+        "        if blob_version(user.totp_secret_enc) != new_version:",
+        "        if False:",
+        KEYS + "test_users_still_log_in_after_rotation_and_retirement",
+    ),
 ]
 
 

@@ -121,7 +121,7 @@ def test_cli_keys_rotate(
     finally:
         config.get_settings.cache_clear()
     report = json.loads(capsys.readouterr().out)
-    assert report == {"new_version": 2, "rewrapped": 1, "retired_below": None}
+    assert report == {"new_version": 2, "rewrapped": 1, "secrets_rewrapped": 9, "retired_below": None}
 
 
 def _siwe(cast: Cast, account: object) -> dict[str, str]:
@@ -197,3 +197,12 @@ def test_siwe_challenge_bound_to_its_requester(world: World, cast: Cast) -> None
     challenge = _siwe(cast, account)
     body = {"message": challenge["message"], "signature": _sign(account, challenge["message"])}
     assert cast.b_approver.post("/v1/wallets/siwe/verify", json=body).status_code == 400
+
+
+def test_users_still_log_in_after_rotation_and_retirement(world: World, cast: Cast) -> None:
+    """TOTP secrets are sealed under the master key too: rotation rewraps them before old keys are destroyed."""
+    with world.ctx.sessions() as session:
+        report = service.rotate_master_key(world.ctx.keys, session, retire_old=True)
+    assert report.secrets_rewrapped == 9 and world.ctx.keys.versions() == [2]
+    cast.a_viewer.tokens = {}
+    assert cast.a_viewer.get("/v1/me").status_code == 200  # logs in with a fresh TOTP code
