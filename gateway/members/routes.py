@@ -85,10 +85,11 @@ def create_user(
     body: UserCreate,
     org: OrganizationDep,
     principal: Annotated[Principal, Depends(require(Permission.USERS_MANAGE))],
+    _: StepUp,
     ctx: ContextDep,
     session: SessionDep,
 ) -> User:
-    """Add a user with a role (operator admin). The user enrolls TOTP before the first login."""
+    """Add a user with a role (operator admin, step-up). The user enrolls TOTP before the first login."""
     return service.create_user(ctx, session, actor=principal.actor, organization=org, data=body)
 
 
