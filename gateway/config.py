@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     maintenance_interval_seconds: int = 300  # KYC expiry sweep; 0 disables
 
     # Chain (JSON-RPC only)
-    chain_rpc_url: str | None = None
+    chain_rpc_url: str | None = None  # http(s)://node:8545, or memory:// for demos
     chain_id: int = 31337
     chain_private_key: str | None = None  # the gateway's KYC agent / anchor account
     identity_registry_address: str | None = None
@@ -89,6 +89,8 @@ class Settings(BaseSettings):
             raise ValueError("REPONET_JWT_SECRET must be set to a random value of 32+ characters")
         if self.environment is Environment.PRODUCTION and not (self.master_key_file or self.master_keys):
             raise ValueError("REPONET_MASTER_KEY_FILE or REPONET_MASTER_KEYS is required in production")
+        if self.environment is Environment.PRODUCTION and self.chain_rpc_url == "memory://":
+            raise ValueError("REPONET_CHAIN_RPC_URL=memory:// (an in-memory registry) is for demos only")
         return self
 
     @property

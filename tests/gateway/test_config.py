@@ -17,6 +17,13 @@ def test_production_requires_master_keys() -> None:
         Settings(environment="production", jwt_secret="x" * 40)
 
 
+def test_in_memory_chain_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="memory"):
+        Settings(
+            environment="production", jwt_secret="x" * 40, master_keys="1:" + "A" * 43 + "=", chain_rpc_url="memory://"
+        )
+
+
 def test_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REPONET_MAX_REQUEST_BYTES", "1234")
     assert Settings().max_request_bytes == 1234
