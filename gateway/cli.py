@@ -40,7 +40,7 @@ def cmd_gateway_run(args: argparse.Namespace, settings: Settings) -> ExitStatus:
     if args.cert and args.key:
         cert, key = Path(args.cert), Path(args.key)
     else:
-        cert, key = ensure_self_signed(settings.data_dir / "tls", args.host if args.host != "0.0.0.0" else "localhost")  # noqa: S104
+        cert, key = ensure_self_signed(settings.data_dir / "tls", args.host)
         logger.warning("serving HTTPS with a self-signed certificate %s (local use only)", cert)
     uvicorn.run(
         create_app(settings),

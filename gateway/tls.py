@@ -13,6 +13,24 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
+def _alt_names(hostname: str) -> list[x509.GeneralName]:
+    """localhost, 127.0.0.1 and ::1 always; plus the host the gateway listens on."""
+    names: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("::1")),
+    ]
+    try:
+        address = ipaddress.ip_address(hostname)
+    except ValueError:
+        if hostname != "localhost":
+            names.append(x509.DNSName(hostname))
+    else:
+        if str(address) not in ("127.0.0.1", "::1", "0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+            names.append(x509.IPAddress(address))
+    return names
+
+
 def ensure_self_signed(directory: Path, hostname: str = "localhost") -> tuple[Path, Path]:
     """Create (once) ``tls-cert.pem`` and ``tls-key.pem`` in ``directory``; the key file is mode 0600."""
     cert_path, key_path = directory / "tls-cert.pem", directory / "tls-key.pem"
@@ -30,10 +48,7 @@ def ensure_self_signed(directory: Path, hostname: str = "localhost") -> tuple[Pa
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(hostname), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
+        .add_extension(x509.SubjectAlternativeName(_alt_names(hostname)), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
