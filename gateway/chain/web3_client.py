@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from eth_account import Account
@@ -41,6 +42,7 @@ class Web3Chain(ChainClient):
             address=Web3.to_checksum_address(audit_anchor), abi=load_artifact("AuditAnchor").abi
         )
         self.receipt_timeout = receipt_timeout
+        self._send_lock = threading.Lock()  # one account, one nonce sequence: send one transaction at a time
 
     @classmethod
     def from_url(cls, url: str, *, private_key: str, identity_registry: str, audit_anchor: str) -> Web3Chain:
@@ -54,6 +56,10 @@ class Web3Chain(ChainClient):
         )
 
     def _send(self, fn: Any) -> Any:
+        with self._send_lock:
+            return self._send_locked(fn)
+
+    def _send_locked(self, fn: Any) -> Any:
         try:
             tx = fn.build_transaction(
                 {
