@@ -41,7 +41,13 @@ def test_ethers_deploy_call_send_and_websocket_events(any_backend: Backend) -> N
     assert completed.returncode == 0 and result["ok"] is True, (
         f"{result.get('error')}\nstderr:\n{completed.stderr}\nnode log:\n{any_backend.log_tail()}"
     )
-    assert result["steps"] == ["network", "deploy", "call", "revert", "send", "events", "logs"]
+    assert result["steps"] == ["network", "deploy", "call", "revert", "send", "events", "ws-send", "logs"]
+    assert result["payeeBalance"] == "3"
+    # wsWaitStalled (ethers' 250 ms answer cache racing a block sealed within 250 ms, with no later block) is
+    # reported in the node notes, not asserted: it is intermittent and comes from the client's cache.
+    assert isinstance(result["wsWaitStalled"], bool)
+    if any_backend.profile.zero_base_fee:
+        assert result["gasPrice"] == "0"
     assert result["chainId"] == any_backend.chain_id
     assert result["supply"] == str(10**24)
     assert result["revertName"] == "TestTokenInsufficientBalance"

@@ -114,6 +114,31 @@ async function main() {
     check(result.wsBlock > result.startBlock, 'new block seen over WebSocket');
     step('events');
 
+    // A plain value transfer signed and sent over the WebSocket provider alone.
+    const wsWallet = new Wallet(args.key, ws);
+    const payee = Wallet.createRandom().address;
+    const valueTx = await wsWallet.sendTransaction({ to: payee, value: 3n });
+    // ethers caches each RPC answer for 250 ms (cacheTimeout): when a block is sealed within 250 ms of the
+    // first receipt check and no later block follows (our node makes no empty blocks), wait() never asks
+    // again. Record that instead of hanging, then confirm the receipt over HTTP.
+    const wsWaitStarted = Date.now();
+    let valueReceipt;
+    try {
+      valueReceipt = await within(Math.min(timeoutMs, 5000), valueTx.wait(), 'value transfer receipt over WebSocket');
+      result.wsWaitStalled = false;
+    } catch (error) {
+      result.wsWaitStalled = true;
+      valueReceipt = await within(timeoutMs, http.waitForTransaction(valueTx.hash), 'value transfer receipt over HTTP');
+    }
+    result.wsWaitMs = Date.now() - wsWaitStarted;
+    check(valueReceipt.status === 1, 'value transfer over WebSocket succeeded');
+    result.payeeBalance = (await ws.getBalance(payee)).toString();
+    check(result.payeeBalance === '3', 'payee balance over WebSocket');
+    const feeData = await http.getFeeData();
+    result.gasPrice = feeData.gasPrice?.toString() ?? null;
+    result.maxFeePerGas = feeData.maxFeePerGas?.toString() ?? null;
+    step('ws-send');
+
     const logs = await http.getLogs({ address: result.address, fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber });
     check(logs.some((log) => log.transactionHash === tx.hash), 'getLogs finds the transfer');
     const block = await http.getBlock(receipt.blockNumber);
