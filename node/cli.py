@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rpc-host", default="127.0.0.1")
     serve.add_argument("--rpc-port", type=int, default=8545)
     serve.add_argument("--empty-blocks", action="store_true", help="seal a block every block time even if idle")
+    serve.add_argument("--no-trailing-block", action="store_true",
+                       help="do not follow a block with transactions by one empty block (see docs)")
     serve.add_argument("--rpc-max-body", type=int, default=RpcLimits.max_body_bytes)
     serve.add_argument("--rpc-batch-limit", type=int, default=RpcLimits.max_batch)
     serve.add_argument("--rpc-logs-range", type=int, default=RpcLimits.max_log_range)
@@ -111,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--block-time", type=float, default=0.25)
     dev.add_argument("--chain-id", type=int, default=1337)
     dev.add_argument("--accounts", type=int, default=10)
-    dev.add_argument("--allow", nargs="*", default=[], metavar="ADDRESS", help="add to the local allowlist")
+    dev.add_argument("--allow", nargs="+", action="extend", default=[], metavar="ADDRESS",
+                     help="add to the local allowlist (repeatable)")
     return parser
 
 
@@ -177,6 +180,7 @@ def serve(args: argparse.Namespace, banner: Any = None) -> None:
     service = NodeService(
         chain, permissioner, args.data_dir, args.block_time, args.empty_blocks, limits,
         PoolLimits(max_per_sender=args.txpool_account_slots, max_total=args.txpool_global_slots),
+        trailing_block=not args.no_trailing_block,
     )
     try:
         asyncio.run(_serve(service, data_dir, args, banner))

@@ -48,6 +48,7 @@ class NodeService:
         empty_blocks: bool = False,
         limits: RpcLimits | None = None,
         pool_limits: PoolLimits | None = None,
+        trailing_block: bool = True,
     ) -> None:
         self.chain = chain
         self.permissioner = permissioner
@@ -61,7 +62,7 @@ class NodeService:
             pool_limits,
         )
         self.filters = FilterManager()
-        self.producer = BlockProducer(chain, self.pool, block_time, empty_blocks, self._on_block)
+        self.producer = BlockProducer(chain, self.pool, block_time, empty_blocks, self._on_block, trailing_block)
         self.block_listeners: set[BlockListener] = set()
         self.tx_listeners: set[TxListener] = set()
         self._pool_state_cache: tuple[bytes, Any] | None = None

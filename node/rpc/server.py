@@ -98,6 +98,7 @@ class RpcServer:
         if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
             return _error(req_id, InvalidRequest("invalid request"))
         params = request.get("params", [])
+        logger.debug("rpc %s%s", method, " (ws)" if ws is not None else "")
         if params is None:
             params = []
         try:

@@ -99,3 +99,27 @@ def test_empty_blocks_when_asked(tmp_path: Path) -> None:
         assert int(node.call("eth_blockNumber"), 16) >= start + 3
     finally:
         node.stop()
+
+
+def test_one_trailing_empty_block_then_idle(tmp_path: Path) -> None:
+    node = start_node(tmp_path / "data", "--block-time", "0.3")
+    try:
+        receipt = node.wait_receipt(node.call("eth_sendRawTransaction",
+                                              sign(DEV_KEYS[0], nonce=0, to=RECIPIENT, gas=21000)))
+        time.sleep(1.5)
+        head = int(node.call("eth_blockNumber"), 16)
+        assert head == int(receipt["blockNumber"], 16) + 1
+        trailing = node.call("eth_getBlockByNumber", hex(head), False)
+        assert trailing["transactions"] == []
+        time.sleep(1)
+        assert int(node.call("eth_blockNumber"), 16) == head
+    finally:
+        node.stop()
+    quiet = start_node(tmp_path / "data", "--block-time", "0.3", "--no-trailing-block", port=node.port)
+    try:
+        receipt = quiet.wait_receipt(quiet.call("eth_sendRawTransaction",
+                                                sign(DEV_KEYS[0], nonce=1, to=RECIPIENT, gas=21000)))
+        time.sleep(1)
+        assert quiet.call("eth_blockNumber") == receipt["blockNumber"]
+    finally:
+        quiet.stop()
