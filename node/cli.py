@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import signal
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -95,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--txpool-account-slots", type=int, default=PoolLimits.max_per_sender)
     serve.add_argument("--txpool-global-slots", type=int, default=PoolLimits.max_total)
     serve.add_argument("--ws-origins", nargs="*", default=[], help="browser origins allowed on WebSocket")
+    serve.add_argument("--rpc-tls-cert", type=Path, help="PEM certificate chain: serve https:// and wss://")
+    serve.add_argument("--rpc-tls-key", type=Path, help="PEM private key of --rpc-tls-cert")
 
     parser = argparse.ArgumentParser(prog="reponet-node", description="RepoNet permissioned EVM node",
                                      allow_abbrev=False)
@@ -164,6 +167,20 @@ def cmd_dev(args: argparse.Namespace) -> None:
     serve(args, banner)
 
 
+def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ConfigError("--rpc-tls-cert and --rpc-tls-key go together")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load TLS certificate {cert} / key {key}: {exc}") from exc
+    return context
+
+
 def serve(args: argparse.Namespace, banner: Any = None) -> None:
     data_dir = DataDir(args.data_dir)
     password = read_password(args.password_file)
@@ -191,7 +208,7 @@ def serve(args: argparse.Namespace, banner: Any = None) -> None:
 async def _serve(service: NodeService, data_dir: DataDir, args: argparse.Namespace, banner: Any) -> None:
     server = RpcServer(service, data_dir.write_admin_token(), tuple(args.ws_origins))
     try:
-        await server.start(args.rpc_host, args.rpc_port)
+        await server.start(args.rpc_host, args.rpc_port, tls_context(args.rpc_tls_cert, args.rpc_tls_key))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise PortInUse(f"{args.rpc_host}:{args.rpc_port} is already in use") from exc
@@ -202,7 +219,8 @@ async def _serve(service: NodeService, data_dir: DataDir, args: argparse.Namespa
                 args.rpc_host, args.rpc_port, head.block_number, service.chain.chain_id)
     if banner is not None:
         banner(service)
-    print(f"listening on http://{args.rpc_host}:{args.rpc_port}", flush=True)
+    scheme = "https" if args.rpc_tls_cert else "http"
+    print(f"listening on {scheme}://{args.rpc_host}:{args.rpc_port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import json
 import logging
+import ssl
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -52,11 +53,11 @@ class RpcServer:
         self.app.router.add_get("/metrics", self._metrics)
         self._runner: web.AppRunner | None = None
 
-    async def start(self, host: str, port: int) -> None:
+    async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         # SO_REUSEADDR: a restarted node can rebind at once; two live listeners still conflict (no REUSEPORT)
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        site = web.TCPSite(self._runner, host, port, reuse_address=True, ssl_context=ssl_context)
         await site.start()
 
     async def stop(self) -> None:

@@ -116,3 +116,40 @@ def test_json_logs(tmp_path: Path) -> None:
         node.stop()
     records = [json.loads(line) for line in node.output if line.startswith("{")]
     assert any(r["logger"] == "node.cli" and r["level"] == "info" for r in records)
+
+
+def test_tls_listener(tmp_path: Path) -> None:
+    import datetime
+    import ssl
+    import urllib.request
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file = write(tmp_path / "cert.pem", cert.public_bytes(serialization.Encoding.PEM).decode())
+    key_file = write(tmp_path / "key.pem", key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode())
+    node = start_node(tmp_path / "data", "--rpc-tls-cert", str(cert_file), "--rpc-tls-key", str(key_file))
+    try:
+        context = ssl.create_default_context(cafile=str(cert_file))
+        request = urllib.request.Request(
+            f"https://localhost:{node.port}", data=b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}',
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            assert json.loads(response.read())["result"] == "0x539"
+        assert any(line.startswith("listening on https://") for line in node.output)
+    finally:
+        node.stop()
