@@ -109,13 +109,14 @@ async def _anchor_periodically(ctx: GatewayContext) -> None:
 
 
 async def _maintain_periodically(ctx: GatewayContext) -> None:
-    from gateway.kyc.service import expire_lapsed
+    from gateway.kyc.service import expire_lapsed, purge_stale
 
     interval = ctx.settings.maintenance_interval_seconds
     while True:
         try:
             with ctx.sessions() as session:
                 lapsed = await run_in_threadpool(expire_lapsed, session)
+                await run_in_threadpool(purge_stale, session)
             if lapsed:
                 logger.info("KYC expired for %d members", len(lapsed))
         except Exception:

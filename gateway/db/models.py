@@ -205,6 +205,7 @@ class KycApplication(Base):
     documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20))
     provider: Mapped[str] = mapped_column(String(32), default="manual")
+    screening_list_sha256: Mapped[str] = mapped_column(String(64), default="")
     provider_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
     decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(nullable=True)

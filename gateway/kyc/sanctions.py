@@ -6,6 +6,8 @@ CSV columns: ``id,name,aliases,program,country``; ``aliases`` separated by ``;``
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -40,18 +42,20 @@ class Match:
 
 
 class SanctionsList:
-    def __init__(self, parties: list[ListedParty], threshold: float = 88.0) -> None:
+    def __init__(self, parties: list[ListedParty], threshold: float = 88.0, digest: str = "") -> None:
         self.parties = parties
         self.threshold = threshold
+        self.digest = digest
+        """SHA-256 of the list file: recorded with every screening, so a decision names the list it used."""
 
     @classmethod
     def from_csv(cls, path: Path, threshold: float = 88.0) -> SanctionsList:
+        raw = path.read_bytes()
         parties = []
-        with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                names = [row["name"], *[a for a in (row.get("aliases") or "").split(";") if a.strip()]]
-                parties.append(ListedParty(row["id"], row["name"], tuple(n for n in map(normalize, names) if n)))
-        return cls(parties, threshold)
+        for row in csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")):
+            names = [row["name"], *[a for a in (row.get("aliases") or "").split(";") if a.strip()]]
+            parties.append(ListedParty(row["id"], row["name"], tuple(n for n in map(normalize, names) if n)))
+        return cls(parties, threshold, hashlib.sha256(raw).hexdigest())
 
     def screen(self, names: list[str]) -> list[Match]:
         matches = []

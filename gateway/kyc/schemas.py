@@ -84,6 +84,7 @@ class ApplicationPublic(BaseModel):
     status: ApplicationStatus
     provider: str
     provider_reference: str | None
+    screening_list_sha256: str = Field(description="SHA-256 of the sanctions list the application was screened against")
     decided_by: uuid.UUID | None
     decided_at: datetime | None
     decision_note: str | None

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from eth_utils.crypto import keccak
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
@@ -14,10 +14,12 @@ from gateway.context import GatewayContext
 from gateway.db.models import (
     ApplicationStatus,
     HitDecision,
+    IdempotencyRecord,
     KycApplication,
     KycStatus,
     Organization,
     ScreeningHit,
+    SiweChallenge,
     Wallet,
 )
 from gateway.exceptions import Conflict, FourEyesViolation, InvalidRequest
@@ -61,6 +63,7 @@ def submit(
         documents=[d.model_dump(mode="json") for d in data.documents],
         status=ApplicationStatus.PENDING_REVIEW.value,
         provider=ctx.kyc_provider.name,
+        screening_list_sha256=ctx.sanctions.digest,
     )
     session.add(application)
     session.flush()
@@ -88,7 +91,12 @@ def submit(
         action="kyc.submitted",
         object_type="kyc_application",
         object_id=str(application.id),
-        change={**data.model_dump(mode="json"), "hits": len(matches)},
+        change={
+            **data.model_dump(mode="json"),
+            "hits": len(matches),
+            "sanctions_list_sha256": ctx.sanctions.digest,
+            "threshold": ctx.sanctions.threshold,
+        },
     )
     session.commit()
     return application
@@ -232,6 +240,15 @@ def due_for_review(session: Session, *, within: timedelta, now: datetime | None 
         .order_by(Organization.next_review_at)
     )
     return list(session.execute(query).scalars().all())
+
+
+def purge_stale(session: Session, *, now: datetime | None = None) -> int:
+    """Delete SIWE challenges and idempotency records older than a day (neither is evidence: the audit log is)."""
+    cutoff = (now or _now()) - timedelta(days=1)
+    removed = session.execute(delete(SiweChallenge).where(SiweChallenge.expires_at < cutoff)).rowcount  # type: ignore[attr-defined]
+    removed += session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)).rowcount  # type: ignore[attr-defined]
+    session.commit()
+    return int(removed)
 
 
 def expire_lapsed(session: Session, *, now: datetime | None = None) -> list[Organization]:

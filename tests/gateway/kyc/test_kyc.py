@@ -1,7 +1,7 @@
 """KYC onboarding: screening, hit decisions, approval whitelisting on chain, revoke and freeze."""
 
 from gateway.kyc.sanctions import ListedParty, SanctionsList, normalize
-from tests.gateway.conftest import Cast, World, application_body
+from tests.gateway.conftest import SANCTIONS_CSV, Cast, World, application_body
 
 
 def test_fuzzy_screening_matches_variants() -> None:
@@ -121,3 +121,29 @@ def test_lapsed_kyc_marked_expired(world: World, cast: Cast) -> None:
         lapsed = expire_lapsed(session, now=datetime.now(UTC) + timedelta(days=400))
         assert [o.id for o in lapsed] == [world.orgs["a"]]
     assert cast.a_viewer.get(f"/v1/organizations/{world.orgs['a']}").json()["kyc_status"] == "expired"
+
+
+def test_screening_records_the_list_it_used(world: World, cast: Cast) -> None:
+    import hashlib
+
+    application = _apply(world, cast)
+    expected = hashlib.sha256(SANCTIONS_CSV.encode()).hexdigest()
+    assert application["screening_list_sha256"] == expected == world.ctx.sanctions.digest
+
+
+def test_stale_challenges_and_idempotency_records_purged(world: World, cast: Cast) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select
+
+    from gateway.db.models import IdempotencyRecord, SiweChallenge
+    from gateway.kyc.service import purge_stale
+
+    headers = {**cast.a_approver.headers, "Idempotency-Key": "purge-me"}
+    world.client.post("/v1/wallets", json={"label": "w"}, headers=headers)
+    cast.a_approver.post("/v1/wallets/siwe/challenge", json={"address": "0x" + "12" * 20, "label": "x"})
+    with world.ctx.sessions() as session:
+        assert purge_stale(session) == 0
+        assert purge_stale(session, now=datetime.now(UTC) + timedelta(days=2)) == 2
+        assert session.execute(select(func.count()).select_from(SiweChallenge)).scalar_one() == 0
+        assert session.execute(select(func.count()).select_from(IdempotencyRecord)).scalar_one() == 0
