@@ -67,20 +67,7 @@ def submit(
     )
     session.add(application)
     session.flush()
-    names = [data.legal_name, *(o.name for o in data.beneficial_owners)]
-    matches = ctx.sanctions.screen(names)
-    for match in matches:
-        session.add(
-            ScreeningHit(
-                application_id=application.id,
-                screened_name=match.screened_name,
-                listed_name=match.party.name,
-                list_entry_id=match.party.entry_id,
-                score=match.score,
-            )
-        )
-    if matches:
-        application.status = ApplicationStatus.SCREENING_HITS.value
+    matches = _screen(ctx, session, application)
     outcome = ctx.kyc_provider.submit(application)
     application.provider_reference = outcome.reference
     if organization.kyc_status in (KycStatus.NONE.value, KycStatus.REJECTED.value, KycStatus.EXPIRED.value):
@@ -93,13 +80,35 @@ def submit(
         object_id=str(application.id),
         change={
             **data.model_dump(mode="json"),
-            "hits": len(matches),
+            "hits": matches,
             "sanctions_list_sha256": ctx.sanctions.digest,
             "threshold": ctx.sanctions.threshold,
         },
     )
     session.commit()
     return application
+
+
+def _screen(ctx: GatewayContext, session: Session, application: KycApplication) -> int:
+    """Screen the entity and its beneficial owners; record hits not recorded before. Returns the new hits."""
+    names = [application.legal_name, *(str(o["name"]) for o in application.beneficial_owners)]
+    known = {(h.screened_name, h.list_entry_id) for h in hits_of(session, application.id)}
+    new = [m for m in ctx.sanctions.screen(names) if (m.screened_name, m.party.entry_id) not in known]
+    for match in new:
+        session.add(
+            ScreeningHit(
+                application_id=application.id,
+                screened_name=match.screened_name,
+                listed_name=match.party.name,
+                list_entry_id=match.party.entry_id,
+                score=match.score,
+            )
+        )
+    application.screening_list_sha256 = ctx.sanctions.digest
+    if new:
+        application.status = ApplicationStatus.SCREENING_HITS.value
+    session.flush()
+    return len(new)
 
 
 def hits_of(session: Session, application_id: uuid.UUID) -> list[ScreeningHit]:
@@ -169,6 +178,20 @@ def decide(
         raise FourEyesViolation()
     if application.status != ApplicationStatus.PENDING_REVIEW.value:
         raise Conflict(f"the application is {application.status}, not pending review")
+    if approve and application.screening_list_sha256 != ctx.sanctions.digest:
+        # The list changed since screening: screen again before anyone is whitelisted.
+        new_hits = _screen(ctx, session, application)
+        audit_log.append(
+            session,
+            actor=actor,
+            action="kyc.rescreened",
+            object_type="kyc_application",
+            object_id=str(application.id),
+            change={"sanctions_list_sha256": ctx.sanctions.digest, "new_hits": new_hits},
+        )
+        session.commit()
+        if new_hits:
+            raise Conflict("re-screened against a newer sanctions list: new hits need a decision")
     hits = hits_of(session, application.id)
     if approve and any(h.decision == HitDecision.TRUE_MATCH.value for h in hits):
         raise Conflict("a confirmed sanctions match cannot be approved")

@@ -400,6 +400,13 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "        if False:",
         KEYS + "test_users_still_log_in_after_rotation_and_retirement",
     ),
+    (
+        "re-screening against a newer list before approval",
+        "gateway/kyc/service.py",
+        "    if approve and application.screening_list_sha256 != ctx.sanctions.digest:",
+        "    if False:",
+        KYC + "test_newer_sanctions_list_rescreens_before_approval",
+    ),
 ]
 
 

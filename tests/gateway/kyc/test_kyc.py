@@ -147,3 +147,21 @@ def test_stale_challenges_and_idempotency_records_purged(world: World, cast: Cas
         assert purge_stale(session, now=datetime.now(UTC) + timedelta(days=2)) == 2
         assert session.execute(select(func.count()).select_from(SiweChallenge)).scalar_one() == 0
         assert session.execute(select(func.count()).select_from(IdempotencyRecord)).scalar_one() == 0
+
+
+def test_newer_sanctions_list_rescreens_before_approval(world: World, cast: Cast, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from gateway.kyc.sanctions import SanctionsList
+
+    application = _apply(world, cast)
+    assert application["status"] == "pending_review"
+    newer = Path(str(tmp_path)) / "newer.csv"
+    newer.write_text(SANCTIONS_CSV + "SDN-3,Jane Doe,,TEST,GB\n")
+    world.ctx.sanctions = SanctionsList.from_csv(newer)
+    blocked = cast.officer1.post(f"/v1/kyc/applications/{application['id']}/decision", json={"approve": True})
+    assert blocked.status_code == 409
+    current = cast.officer1.get(f"/v1/kyc/applications/{application['id']}").json()
+    assert current["status"] == "screening_hits" and current["hits"][0]["list_entry_id"] == "SDN-3"
+    assert current["screening_list_sha256"] == world.ctx.sanctions.digest
+    assert not world.chain.identities
