@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from eth_account import Account
 
 from tests.node.harness import STRANGER, Chain, start_node
@@ -35,11 +34,7 @@ def test_one_allow_flag_with_several_addresses(tmp_path: Path) -> None:
     assert outcome == {"alice": None, "bob": None, "carol": None, "stranger": -32007}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="node bug: node/cli.py declares --allow with nargs='*' and the default 'store' action, so "
-    "`--allow A --allow B --allow C` silently keeps only C (A and B get -32007); action='extend' keeps all",
-)
 def test_repeated_allow_flags_allow_every_address(tmp_path: Path) -> None:
+    # Was a node bug (found here): `--allow` with nargs='*' and 'store' kept only the last repeated flag.
     outcome = _accepted(tmp_path, ("--allow", ALICE.address, "--allow", BOB.address, "--allow", CAROL.address))
     assert outcome == {"alice": None, "bob": None, "carol": None, "stranger": -32007}
