@@ -313,3 +313,9 @@ class AuditAnchorRecord(Base):
     head_hash: Mapped[str] = mapped_column(String(64))
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     anchored_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Tables of the trading and settlement domains live in their packages and register on the same metadata
+# (imported last: they import ``Base`` from here), so Alembic and ``Base.metadata`` see every table.
+from gateway.settlement import models as _settlement_models  # noqa: E402, F401
+from gateway.trading import models as _trading_models  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Settlement on chain: the relayer, its nonce manager, settlement steps tracked until final, lifecycle calls."""
