@@ -3,6 +3,7 @@ raise ``InvalidParams`` and the dispatcher turns any ``RpcError`` into the wire 
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import platform
@@ -59,10 +60,14 @@ PRECOMPILES = {i.to_bytes(20, "big") for i in range(1, 0x12)}
 F = TypeVar("F", bound=Handler)
 
 
-def rpc_method(name: str, admin: bool = False) -> Callable[[F], F]:
+def rpc_method(name: str, admin: bool = False, blocking: bool = False) -> Callable[[F], F]:
+    """Register a method; ``blocking`` ones (EVM execution, log scans) run in a worker thread so a long
+    eth_call cannot stall the event loop that admits transactions and feeds subscriptions."""
+
     def mark(fn: F) -> F:
         fn.rpc_name = name  # type: ignore[attr-defined]
         fn.rpc_admin = admin  # type: ignore[attr-defined]
+        fn.rpc_blocking = blocking  # type: ignore[attr-defined]
         return fn
 
     return mark
@@ -96,6 +101,8 @@ class Methods:
             raise InvalidParams(f"too many arguments, want at most {most}")
         if len(params) < required:
             raise InvalidParams(f"missing value for required argument {len(params)}")
+        if getattr(handler, "rpc_blocking", False):
+            return await asyncio.to_thread(handler, *params)
         result = handler(*params)
         if inspect.isawaitable(result):
             result = await result
@@ -345,7 +352,7 @@ class Methods:
             data=obj.data, access_list=obj.access_list, nonce=obj.nonce,
         )
 
-    @rpc_method("eth_call")
+    @rpc_method("eth_call", blocking=True)
     def eth_call(self, call: Any, block: Any = "latest", overrides: Any = None) -> str:
         obj = p.call_object(call)
         if overrides is not None:
@@ -355,7 +362,7 @@ class Methods:
         raise_if_reverted(computation)
         return d(computation.output)
 
-    @rpc_method("eth_estimateGas")
+    @rpc_method("eth_estimateGas", blocking=True)
     def eth_estimate_gas(self, call: Any, block: Any = "latest", overrides: Any = None) -> str:
         obj = p.call_object(call)
         if overrides is not None:
@@ -374,7 +381,7 @@ class Methods:
                 raise ServerError(f"gas required exceeds allowance ({params.gas})") from exc
             raise
 
-    @rpc_method("eth_createAccessList")
+    @rpc_method("eth_createAccessList", blocking=True)
     def eth_create_access_list(self, call: Any, block: Any = "latest") -> dict[str, Any]:
         obj = p.call_object(call)
         params = self._call_params(obj, min(self.node.limits.call_gas_cap, self.node.chain.head.gas_limit))
@@ -443,7 +450,7 @@ class Methods:
             )
         return logs
 
-    @rpc_method("eth_getLogs")
+    @rpc_method("eth_getLogs", blocking=True)
     def eth_get_logs(self, criteria: Any) -> list[LogObject]:
         flt = p.log_filter(criteria)
         start, end = self._range(flt)
@@ -470,7 +477,7 @@ class Methods:
             raise InvalidParams("invalid argument 0: filter id expected")
         return self.node.filters.take_changes(fid)
 
-    @rpc_method("eth_getFilterLogs")
+    @rpc_method("eth_getFilterLogs", blocking=True)
     def eth_get_filter_logs(self, fid: Any) -> list[LogObject]:
         if not isinstance(fid, str):
             raise InvalidParams("invalid argument 0: filter id expected")
@@ -508,7 +515,7 @@ class Methods:
         return {"pending": fmt(pending), "queued": fmt(queued)}
 
     # --- debug --------------------------------------------------------------------------------------
-    @rpc_method("debug_traceTransaction")
+    @rpc_method("debug_traceTransaction", blocking=True)
     def debug_trace_transaction(self, tx_hash: Any, options: Any = None) -> Any:
         raw = p.hash32(tx_hash, "transaction hash")
         tracer = options.get("tracer") if isinstance(options, dict) else None
