@@ -201,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--chain", action="store_true", help="compare with the anchors read from the chain")
     verify.set_defaults(handler=cmd_audit_verify)
     audit.add_parser("anchor", help="anchor the head on chain now").set_defaults(handler=cmd_audit_anchor)
+
+    from gateway.orchestrator.cli import register as register_up
+
+    register_up(top)
     return parser
 
 

@@ -1,0 +1,105 @@
+"""``reponet up``: flags, the run (steps, banner, supervision) and its exit statuses.
+
+Exit statuses (:class:`UpStatus`): 0 stopped cleanly (Ctrl-C, SIGTERM), 1 unexpected error, 2 usage,
+4 configuration or data directory, 5 a child process (node, gateway) crashed or never became ready,
+6 a requested feature is not available yet (``--validators``), 7 a chain or deployment step failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from contracts.exceptions import DeploymentFailed
+from gateway.orchestrator.state import DEFAULT_DATA_DIR, DataDirError
+from gateway.orchestrator.supervisor import ChildFailed, Terminated, install_signal_handlers
+from gateway.orchestrator.up import ADMIN_EMAIL, DEFAULT_CHAIN_ID, NotAvailable, Up, UpConfig, UpError, urls_banner
+
+logger = logging.getLogger(__name__)
+
+
+class UpStatus(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    CONFIG = 4
+    CHILD_FAILED = 5
+    NOT_AVAILABLE = 6
+    CHAIN = 7
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help=f"the network's data directory (default: {DEFAULT_DATA_DIR})")
+
+
+def register(top: Any) -> None:
+    """Add ``up`` to the ``reponet`` subcommands."""
+    up = top.add_parser("up", help="start the whole network (node, contracts, gateway) and keep it running")
+    add_data_dir(up)
+    up.add_argument("--rpc-host", default=None, help="node JSON-RPC host (default 127.0.0.1)")
+    up.add_argument("--rpc-port", type=int, default=None, help="node JSON-RPC port (default 8545)")
+    up.add_argument("--host", default=None, help="gateway host (default 127.0.0.1)")
+    up.add_argument("--port", type=int, default=None, help="gateway HTTPS port (default 8443)")
+    up.add_argument("--rpc-url", default=None, help="use this existing chain (Anvil, Besu) instead of a node")
+    up.add_argument("--operator-key", default=None,
+                    help="with --rpc-url: a funded hex key to deploy with (else a new key is generated)")
+    up.add_argument("--validators", type=int, default=1, help="local QBFT network of N validators")
+    up.add_argument("--block-time", type=float, default=0.5, help="seconds between blocks of the local node")
+    up.add_argument("--chain-id", type=int, default=DEFAULT_CHAIN_ID, help="chain id of a new local chain")
+    up.add_argument("--admin-email", default=ADMIN_EMAIL, help="the operator admin's login")
+    up.add_argument("--no-wait", action="store_true", help="set up, print, then stop everything (for scripts)")
+    up.set_defaults(handler=cmd_up)
+
+
+def cmd_up(args: argparse.Namespace, _settings: Any) -> UpStatus:
+    console = Console(highlight=False, soft_wrap=True)
+    config = UpConfig(
+        data_dir=args.data_dir, node_host=args.rpc_host, node_port=args.rpc_port, gateway_host=args.host,
+        gateway_port=args.port, rpc_url=args.rpc_url, operator_key=args.operator_key, validators=args.validators,
+        block_time=args.block_time, chain_id=args.chain_id, admin_email=args.admin_email,
+    )
+    install_signal_handlers()
+    up = Up(config, console)
+    try:
+        up.configure()
+        up.init_node()
+        up.start_node()
+        up.deploy()
+        up.permission()
+        up.prepare_gateway()
+        up.start_gateway()
+        up.enroll()
+        for text in up.printouts:
+            console.print(text, markup=False)
+        console.print(urls_banner(up.state, config.data_dir), markup=False)
+        console.print("[bold green]RepoNet is up.[/bold green] Ctrl-C stops everything.")
+        console.file.flush()
+        if not args.no_wait:
+            up.supervisor.watch()
+        return UpStatus.OK
+    except (KeyboardInterrupt, Terminated):
+        console.print("\nstopping…")
+        return UpStatus.OK
+    except ChildFailed as exc:
+        console.print(f"[bold red]{exc}[/bold red]; stopping the rest. Last lines of {exc.log}:", markup=True)
+        console.print(exc.log_tail(), markup=False)
+        return UpStatus.CHILD_FAILED
+    except NotAvailable as exc:
+        console.print(f"[red]not available yet:[/red] {exc}")
+        return UpStatus.NOT_AVAILABLE
+    except (UpError, DataDirError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return UpStatus.CONFIG
+    except DeploymentFailed as exc:
+        console.print(f"[red]chain step failed:[/red] {exc}")
+        return UpStatus.CHAIN
+    finally:
+        stopped = up.supervisor.stop_all()
+        if stopped:
+            console.print(f"stopped {', '.join(stopped)}")
