@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--accounts", type=int, default=10)
     dev.add_argument("--allow", nargs="+", action="extend", default=[], metavar="ADDRESS",
                      help="add to the local allowlist (repeatable)")
+    from node.qbft.cli import extend_parser  # the QBFT network commands (node.qbft.cli imports this module)
+
+    extend_parser(sub, init, run, common, serve)
     return parser
 
 
@@ -237,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level, args.json_logs)
-    commands = {"init": cmd_init, "run": serve, "dev": cmd_dev}
+    from node.qbft.cli import wrap_commands
+
+    commands = wrap_commands({"init": cmd_init, "run": serve, "dev": cmd_dev})
     try:
         commands[args.command](args)
     except GenesisError as exc:

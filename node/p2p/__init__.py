@@ -1,0 +1,1 @@
+"""Peering between RepoNet nodes: node keys, mutually authenticated TCP connections, node permissioning."""

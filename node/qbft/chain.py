@@ -1,0 +1,89 @@
+"""Executing a QBFT proposal without committing it, and committing it once a quorum has sealed it.
+
+The proposer builds a candidate, every validator re-executes the proposal to check it, and the executed state
+is kept in memory (``StateDB.pending``) until the COMMIT quorum: a block is executed once per node, and the
+store sees it only when it is final.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from eth.abc import SignedTransactionAPI
+from eth.constants import BLANK_ROOT_HASH
+
+from node import qbft_extra
+from node.chain import Chain
+from node.exceptions import InvalidBlock
+from node.execution import BuiltBlock, child_header
+from node.headers import QbftHeader, copy_header, encode_header
+from node.qbft_extra import QbftExtraData
+from node.storage import StateDB
+
+MAX_FUTURE_SECONDS = 5
+
+
+@dataclass
+class Candidate:
+    built: BuiltBlock
+    db: StateDB
+    parent_hash: bytes
+
+
+class QbftChain(Chain):
+    def build_candidate(
+        self, transactions: Sequence[SignedTransactionAPI], timestamp: int, coinbase: bytes, extra_data: bytes
+    ) -> Candidate:
+        with self._build_lock:
+            parent = self.head
+            template = child_header(parent, max(timestamp, parent.timestamp), coinbase, extra_data)
+            db = self.store.state_db(for_writing=True)
+            built = self._execute(parent, template, transactions, db)
+            return Candidate(built, db, bytes(parent.hash))
+
+    def validate_candidate(self, header: QbftHeader, transactions: Sequence[SignedTransactionAPI]) -> Candidate:
+        """Check a proposed block like ``import_block`` does, except the seals (it has none yet)."""
+        with self._build_lock:
+            parent = self.head
+            if header.block_number != parent.block_number + 1 or header.parent_hash != parent.hash:
+                raise InvalidBlock(f"block {header.block_number} does not extend head {parent.block_number}")
+            if header.timestamp < parent.timestamp or header.gas_limit != parent.gas_limit:
+                raise InvalidBlock("block timestamp or gas limit does not follow its parent")
+            if header.timestamp > time.time() + MAX_FUTURE_SECONDS:
+                raise InvalidBlock("block timestamp is in the future")
+            extra = qbft_extra.decode(header.extra_data)
+            if extra.seals:
+                raise InvalidBlock("a proposal carries no committed seals")
+            if tuple(sorted(extra.validators)) != self.consensus.validators_after(parent):
+                raise InvalidBlock("proposal names the wrong validator set")
+            template = copy_header(
+                header, gas_used=0, bloom=0, state_root=BLANK_ROOT_HASH, transaction_root=BLANK_ROOT_HASH,
+                receipt_root=BLANK_ROOT_HASH,
+            )
+            db = self.store.state_db(for_writing=True)
+            built = self._execute(parent, template, transactions, db)
+            if built.dropped or built.deferred:
+                db.discard()
+                raise InvalidBlock(f"block {header.block_number} holds transactions that cannot be included")
+            if encode_header(built.header) != encode_header(header):
+                db.discard()
+                raise InvalidBlock(f"block {header.block_number}: re-execution gives different roots")
+            built.header = header
+            return Candidate(built, db, bytes(parent.hash))
+
+    def commit_candidate(self, candidate: Candidate, seals: tuple[bytes, ...]) -> BuiltBlock:
+        """Attach the committed seals and write the block (the quorum was checked by the state machine)."""
+        with self._build_lock:
+            if candidate.parent_hash != self.head.hash:
+                raise InvalidBlock("candidate no longer extends the head")
+            header = candidate.built.header
+            extra = qbft_extra.decode(header.extra_data)
+            sealed = copy_header(header, extra_data=QbftExtraData(
+                validators=extra.validators, vanity=extra.vanity, vote=extra.vote, round=extra.round, seals=seals,
+            ).encode())
+            self.consensus.verify_seals(sealed, self.head)
+            candidate.built.header = sealed
+            self._commit(candidate.built, candidate.db)
+            return candidate.built

@@ -1,0 +1,556 @@
+"""The QBFT engine: drives one :class:`HeightState` per height with the chain, the pool and the peers.
+
+Everything runs on the event loop except block execution (worker thread, under the chain's build lock).
+Messages of later heights wait in a bounded buffer; a peer whose head is ahead of ours (its STATUS, a NEW_BLOCK,
+or a consensus message of a later height) starts a sync that fetches sealed blocks and verifies each with
+``Chain.import_block`` (quorum of seals of the right validator set, permissioning, re-execution, roots).
+Validators announce each committed block to non-validator peers (RPC nodes), which verify and import it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import rlp
+from eth.abc import SignedTransactionAPI
+from rlp.sedes import big_endian_int
+
+from node import qbft_extra
+from node.exceptions import InvalidBlock, NodeError
+from node.execution import BuiltBlock
+from node.headers import QbftHeader, copy_header
+from node.p2p.peers import Peer, PeerManager
+from node.qbft.chain import Candidate, QbftChain
+from node.qbft.consensus import QbftConsensus
+from node.qbft.messages import (
+    COMMIT,
+    PREPARE,
+    PROPOSAL,
+    ROUND_CHANGE,
+    BadMessage,
+    Block,
+    Commit,
+    Message,
+    Prepare,
+    Proposal,
+    decode_blocks,
+    decode_message,
+    encode_blocks,
+    encode_message,
+)
+from node.qbft.state import Decision, HeightState, Outcome, ProposeRequest, make_seal, round_timeout
+from node.qbft_extra import QbftExtraData
+from node.txpool import decode_raw_transaction
+
+if TYPE_CHECKING:
+    from node.service import NodeService
+
+logger = logging.getLogger(__name__)
+
+STATUS = 0x02
+TXS = 0x03
+GET_BLOCKS = 0x04
+BLOCKS = 0x05
+NEW_BLOCK = 0x06
+CONSENSUS_CODES = (PROPOSAL, PREPARE, COMMIT, ROUND_CHANGE)
+SYNC_BATCH = 32
+SYNC_TIMEOUT = 5.0
+FUTURE_HEIGHTS = 16
+FUTURE_PER_HEIGHT = 2_000
+TX_FLUSH_SECONDS = 0.01
+STATUS_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    block_period: float = 0.5
+    round_timeout: float = 1.0
+    empty_blocks: bool = False
+    trailing_block: bool = True
+
+
+@dataclass
+class TestFaults:
+    """Misbehaviour a test can switch on (only with ``--test-faults``)."""
+
+    equivocate: bool = False  # as proposer, send two different blocks to the two halves of the peers
+    conflicting_votes: bool = False  # send PREPAREs and COMMITs for another block to half of the peers
+    silent: bool = False  # send no consensus messages at all
+
+
+@dataclass
+class Metrics:
+    faults: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+    fault_count: int = 0
+    rounds_changed: int = 0
+    blocks_committed: int = 0
+    blocks_imported: int = 0
+
+
+class QbftEngine:
+    def __init__(self, chain: QbftChain, consensus: QbftConsensus, service: NodeService, config: EngineConfig,
+                 faults: TestFaults | None = None) -> None:
+        self.chain = chain
+        self.consensus = consensus
+        self.service = service
+        self.config = config
+        self.faults = faults or TestFaults()
+        self.metrics = Metrics()
+        self.peers: PeerManager | None = None
+        self.hs = self._height_state()
+        self.candidates: dict[bytes, Candidate] = {}
+        self.future: dict[int, list[Message]] = {}
+        self._wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+        self._active = False
+        self._last_commit = time.monotonic()
+        self._trailing_due = False
+        self._chain_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
+        self._tx_outbox: list[bytes] = []
+        self._sync_task: asyncio.Task[None] | None = None
+        self._sync_waiter: asyncio.Future[bytes] | None = None
+        self.on_new_block: list[Callable[[BuiltBlock], None]] = []
+
+    # lifecycle ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._run(), name="qbft-propose"),
+            asyncio.create_task(self._flush_txs(), name="qbft-tx-gossip"),
+            asyncio.create_task(self._status_loop(), name="qbft-status"),
+        ]
+        self.notify()
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        tasks = [*self._tasks, *self._background]
+        if self._sync_task is not None:
+            tasks.append(self._sync_task)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # heights --------------------------------------------------------------------------------------
+    def _height_state(self) -> HeightState:
+        head = self.chain.head
+        validators = self.consensus.validators_after(head)
+        key = self.consensus.key if self.consensus.is_validator_after(head) else None
+        return HeightState(head.block_number + 1, validators, key, lambda r: self.consensus.proposer(head, r))
+
+    def _new_height(self) -> None:
+        for candidate in self.candidates.values():
+            candidate.db.discard()
+        self.candidates.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._active = False
+        self.hs = self._height_state()
+        for height in [h for h in self.future if h < self.hs.height]:
+            del self.future[height]
+        for msg in self.future.pop(self.hs.height, []):
+            self._dispatch(msg)
+        self.notify()
+
+    @property
+    def is_validator(self) -> bool:
+        return self.hs.is_validator
+
+    # the proposer's loop --------------------------------------------------------------------------
+    def _has_work(self) -> bool:
+        return self.config.empty_blocks or self._trailing_due or self.service.pool.has_pending()
+
+    def _activate(self) -> None:
+        """Something must be decided at this height: start the round-0 timer (once)."""
+        if self._active or self.hs.decided is not None:
+            return
+        self._active = True
+        wait = max(0.0, self._last_commit + self.config.block_period - time.monotonic())
+        self._start_timer(self.hs.round, extra=wait)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            hs = self.hs
+            if hs.decided is not None or not hs.is_validator or not self._has_work():
+                continue
+            self._activate()
+            if hs.round != 0 or 0 in hs.proposed or not self.consensus.is_local_proposer(self.chain.head, 0):
+                continue
+            delay = self._last_commit + self.config.block_period - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self.hs is not hs:
+                self.notify()
+                continue
+            request = hs.propose_round0()
+            if request is not None:
+                try:
+                    await self._propose(hs, request)
+                except Exception:  # building failed: let the round time out, another proposer takes over
+                    logger.exception("building a proposal failed")
+
+    async def _propose(self, hs: HeightState, request: ProposeRequest) -> None:
+        key = self.consensus.key
+        assert key is not None
+        block = request.block
+        if block is None:
+            block = await self._build(request.round)
+            if block is None or self.hs is not hs:
+                return
+        proposal = Proposal(hs.height, request.round, block, request.round_changes, request.prepares).signed(key)
+        logger.info("height %d round %d: proposing %d txs (0x%s)", hs.height, request.round,
+                    len(block.transactions), block.digest.hex()[:12])
+        if self.faults.equivocate and self.peers is not None:
+            other = await self._build(request.round, skew=1)
+            if other is not None:
+                twin = Proposal(hs.height, request.round, other, request.round_changes, request.prepares).signed(key)
+                peers = sorted(self.peers.connected(), key=lambda p: p.pubkey)
+                half = len(peers) // 2
+                logger.warning("TEST FAULT: equivocating at height %d round %d", hs.height, request.round)
+                self._send_to(peers[:half], proposal)
+                self._send_to(peers[half:], twin)
+        else:
+            self._broadcast(proposal)
+        self._apply(hs, hs.on_proposal(proposal))
+
+    async def _build(self, round_number: int, skew: int = 0) -> Block | None:
+        key = self.consensus.key
+        assert key is not None
+        head = self.chain.head
+        txs = self.service.pool.pending_for_block()
+        if skew:
+            txs = txs[: len(txs) // 2]
+        extra = self.consensus.proposal_extra_data(head, round_number)
+        coinbase = bytes(key.public_key.to_canonical_address())
+        candidate = await asyncio.to_thread(
+            self.chain.build_candidate, txs, int(time.time()) + skew, coinbase, extra
+        )
+        if candidate.parent_hash != self.chain.head.hash:
+            candidate.db.discard()
+            return None
+        if candidate.built.dropped:
+            dropped = [tx for tx, _ in candidate.built.dropped]
+            for tx, reason in candidate.built.dropped:
+                logger.info("dropped tx 0x%s: %s", tx.hash.hex(), reason)
+            self.service.pool.on_block([], dropped)
+        block = Block(candidate.built.header, tuple(candidate.built.transactions))
+        self.candidates[block.digest] = candidate
+        return block
+
+    # outcomes -------------------------------------------------------------------------------------
+    def _apply(self, hs: HeightState, out: Outcome) -> None:
+        if hs is not self.hs:
+            return
+        for fault in out.faults:
+            self.metrics.fault_count += 1
+            self.metrics.faults.append(fault)
+            logger.warning("QBFT fault detected at height %d: %s", hs.height, fault)
+        for msg in out.send:
+            self._send_vote(msg)
+        if out.timer is not None:
+            if out.timer > 0:
+                self.metrics.rounds_changed += 1
+            self._active = True
+            self._start_timer(out.timer)
+        if out.validate is not None:
+            self._spawn(self._validate(hs, out.validate), "qbft-validate")
+        if out.propose is not None:
+            self._spawn(self._propose_safely(hs, out.propose), "qbft-propose-round")
+        if out.decision is not None:
+            self._spawn(self._decide(hs, out.decision), "qbft-decide")
+
+    async def _propose_safely(self, hs: HeightState, request: ProposeRequest) -> None:
+        try:
+            await self._propose(hs, request)
+        except Exception:  # the round will time out
+            logger.exception("proposing in round %d failed", request.round)
+
+    def _start_timer(self, round_number: int, extra: float = 0.0) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        hs = self.hs
+        delay = extra + round_timeout(self.config.round_timeout, round_number)
+        self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer, hs, round_number)
+
+    def _on_timer(self, hs: HeightState, round_number: int) -> None:
+        if hs is self.hs:
+            self._apply(hs, hs.on_timeout(round_number))
+
+    async def _validate(self, hs: HeightState, proposal: Proposal) -> None:
+        valid = proposal.digest in self.candidates
+        if not valid:
+            header = proposal.block.header
+            try:
+                extra = qbft_extra.decode(header.extra_data)
+                if extra.round > proposal.round:
+                    raise InvalidBlock("block round is after the proposal round")
+                if extra.round == proposal.round and bytes(header.coinbase) != proposal.author:
+                    raise InvalidBlock("block coinbase is not its proposer")
+                candidate = await asyncio.to_thread(
+                    self.chain.validate_candidate, header, list(proposal.block.transactions)
+                )
+                if hs is not self.hs:
+                    candidate.db.discard()
+                    return
+                self.candidates[proposal.digest] = candidate
+                valid = True
+            except (InvalidBlock, NodeError) as exc:
+                if hs is not self.hs:
+                    return
+                logger.warning("height %d: refusing the proposal of 0x%s: %s", hs.height, proposal.author.hex(), exc)
+        self._apply(hs, hs.proposal_validated(proposal, valid))
+
+    async def _decide(self, hs: HeightState, decision: Decision) -> None:
+        async with self._chain_lock:
+            if hs is not self.hs or self.chain.head.block_number + 1 != hs.height:
+                return
+            candidate = self.candidates.get(decision.block.digest)
+            try:
+                if candidate is not None:
+                    built = await asyncio.to_thread(self.chain.commit_candidate, candidate, decision.seals)
+                else:
+                    sealed = with_seals(decision.block.header, decision.seals)
+                    built = await asyncio.to_thread(
+                        self.chain.import_block, sealed, list(decision.block.transactions)
+                    )
+            except (InvalidBlock, NodeError) as exc:
+                logger.warning("height %d: committing the decided block failed: %s", hs.height, exc)
+                return
+            self.metrics.blocks_committed += 1
+            logger.info("block %d committed in round %d: %d txs, %d seals", hs.height, decision.round,
+                        len(built.transactions), len(decision.seals))
+            self._after_block(built)
+
+    def _after_block(self, built: BuiltBlock) -> None:
+        self.service.pool.on_block(built.transactions, [])
+        self.service._on_block(built)
+        self._last_commit = time.monotonic()
+        self._trailing_due = self.config.trailing_block and bool(built.transactions)
+        for listener in self.on_new_block:
+            listener(built)
+        if self.peers is not None:
+            validators = set(self.consensus.validators_after(built.header))
+            payload = encode_blocks([(built.header, built.transactions)])
+            self.peers.broadcast(NEW_BLOCK, payload, only=lambda p: p.address not in validators)
+            self.peers.broadcast(STATUS, self._status())
+        self._new_height()
+
+    # sending --------------------------------------------------------------------------------------
+    def _broadcast(self, msg: Message) -> None:
+        if self.peers is None or self.faults.silent:
+            return
+        code, payload = encode_message(msg)
+        self.peers.broadcast(code, payload)
+
+    def _send_to(self, peers: list[Peer], msg: Message) -> None:
+        code, payload = encode_message(msg)
+        for peer in peers:
+            peer.send(code, payload)
+
+    def _send_vote(self, msg: Message) -> None:
+        key = self.consensus.key
+        if self.faults.conflicting_votes and self.peers is not None and key is not None \
+                and isinstance(msg, Prepare | Commit):
+            fake = bytes(32 - len(msg.author[:1])) + msg.author[:1]
+            other: Message
+            if isinstance(msg, Prepare):
+                other = Prepare(msg.height, msg.round, fake).signed(key)
+            else:
+                other = Commit(msg.height, msg.round, fake, make_seal(key, fake)).signed(key)
+            peers = sorted(self.peers.connected(), key=lambda p: p.pubkey)
+            half = len(peers) // 2
+            logger.warning("TEST FAULT: conflicting %s at height %d", type(msg).__name__, msg.height)
+            self._send_to(peers[:half], msg)
+            self._send_to(peers[half:], other)
+            return
+        self._broadcast(msg)
+
+    # receiving ------------------------------------------------------------------------------------
+    async def handle(self, peer: Peer, code: int, payload: bytes) -> None:
+        if code in CONSENSUS_CODES:
+            try:
+                msg = decode_message(code, payload)
+            except BadMessage as exc:
+                logger.warning("bad consensus message from %s: %s", peer, exc)
+                return
+            if msg.height > self.hs.height:
+                if msg.height <= self.hs.height + FUTURE_HEIGHTS:
+                    bucket = self.future.setdefault(msg.height, [])
+                    if len(bucket) < FUTURE_PER_HEIGHT:
+                        bucket.append(msg)
+                peer.head_number = max(peer.head_number, msg.height - 1)
+                self._maybe_sync()
+                return
+            if msg.height == self.hs.height:
+                self._dispatch(msg)
+        elif code == STATUS:
+            number, _hash = rlp.decode(payload)
+            peer.head_number = big_endian_int.deserialize(number) if number else 0
+            self._maybe_sync()
+        elif code == TXS:
+            self._receive_txs(rlp.decode(payload))
+        elif code == GET_BLOCKS:
+            start_raw, count_raw = rlp.decode(payload)
+            start = big_endian_int.deserialize(start_raw) if start_raw else 0
+            count = min(big_endian_int.deserialize(count_raw) if count_raw else 0, SYNC_BATCH)
+            peer.send(BLOCKS, await asyncio.to_thread(self._read_blocks, start, count))
+        elif code == BLOCKS:
+            if self._sync_waiter is not None and not self._sync_waiter.done():
+                self._sync_waiter.set_result(payload)
+        elif code == NEW_BLOCK:
+            blocks = decode_blocks(payload)
+            if blocks:
+                header = blocks[0][0]
+                peer.head_number = max(peer.head_number, header.block_number)
+                if header.block_number == self.chain.head.block_number + 1:
+                    await self._import(blocks[0][0], blocks[0][1], peer)
+                else:
+                    self._maybe_sync()
+
+    def _dispatch(self, msg: Message) -> None:
+        hs = self.hs
+        if isinstance(msg, Proposal):
+            out = hs.on_proposal(msg)
+        elif isinstance(msg, Prepare):
+            out = hs.on_prepare(msg)
+        elif isinstance(msg, Commit):
+            out = hs.on_commit(msg)
+        else:
+            out = hs.on_round_change(msg)
+        if hs.is_validator and hs.decided is None:
+            self._activate()
+        self._apply(hs, out)
+
+    def _receive_txs(self, raws: list[bytes]) -> None:
+        added = 0
+        for raw in raws:
+            try:
+                tx = decode_raw_transaction(bytes(raw))
+                if self.service.pool.get(tx.hash) is not None:
+                    continue
+                sender = self.service.pool.validate(tx)
+                self.service.pool.add(tx, sender)
+                added += 1
+            except Exception as exc:  # refused by our pool (already included, nonce, permissioning)
+                logger.debug("gossiped tx refused: %s", exc)
+        if added:
+            self.notify()
+
+    # transactions ---------------------------------------------------------------------------------
+    def on_local_tx(self, tx: SignedTransactionAPI) -> None:
+        """A transaction submitted over RPC here: forward it to the peers (the proposer may be elsewhere)."""
+        self._tx_outbox.append(tx.encode())
+        self.notify()
+
+    async def _flush_txs(self) -> None:
+        while True:
+            await asyncio.sleep(TX_FLUSH_SECONDS)
+            if self._tx_outbox and self.peers is not None:
+                batch, self._tx_outbox = self._tx_outbox, []
+                self.peers.broadcast(TXS, bytes(rlp.encode(batch)))
+
+    # sync -----------------------------------------------------------------------------------------
+    def _status(self) -> bytes:
+        head = self.chain.head
+        return bytes(rlp.encode([head.block_number, head.hash]))
+
+    def on_peer_connected(self, peer: Peer) -> None:
+        peer.send(STATUS, self._status())
+        pending = self.service.pool.pending_for_block()
+        if pending:
+            peer.send(TXS, bytes(rlp.encode([tx.encode() for tx in pending])))
+
+    async def _status_loop(self) -> None:
+        while True:
+            await asyncio.sleep(STATUS_INTERVAL)
+            if self.peers is not None:
+                self.peers.broadcast(STATUS, self._status())
+
+    def _maybe_sync(self) -> None:
+        if self._sync_task is not None and not self._sync_task.done():
+            return
+        if self.peers is None:
+            return
+        if any(p.head_number > self.chain.head.block_number for p in self.peers.connected()):
+            self._sync_task = asyncio.create_task(self._sync(), name="qbft-sync")
+
+    async def _sync(self) -> None:
+        assert self.peers is not None
+        failures = 0
+        while failures < 3:
+            ahead = [p for p in self.peers.connected() if p.head_number > self.chain.head.block_number]
+            if not ahead:
+                return
+            peer = max(ahead, key=lambda p: p.head_number)
+            start = self.chain.head.block_number + 1
+            count = min(SYNC_BATCH, peer.head_number - start + 1)
+            self._sync_waiter = asyncio.get_running_loop().create_future()
+            peer.send(GET_BLOCKS, bytes(rlp.encode([start, count])))
+            try:
+                payload = await asyncio.wait_for(self._sync_waiter, SYNC_TIMEOUT)
+                blocks = decode_blocks(payload)
+            except (TimeoutError, BadMessage):
+                failures += 1
+                peer.head_number = self.chain.head.block_number  # ask someone else next
+                continue
+            if not blocks:
+                peer.head_number = self.chain.head.block_number
+                failures += 1
+                continue
+            for header, txs in blocks:
+                if header.block_number <= self.chain.head.block_number:
+                    continue
+                if not await self._import(header, txs, peer):
+                    failures += 1
+                    break
+            logger.info("synced to block %d from %s", self.chain.head.block_number, peer)
+
+    async def _import(self, header: QbftHeader, txs: list[SignedTransactionAPI], peer: Peer) -> bool:
+        async with self._chain_lock:
+            if header.block_number != self.chain.head.block_number + 1:
+                return header.block_number <= self.chain.head.block_number
+            try:
+                built = await asyncio.to_thread(self.chain.import_block, header, txs)
+            except (InvalidBlock, NodeError) as exc:
+                self.metrics.fault_count += 1
+                self.metrics.faults.append(f"block {header.block_number} from {peer} refused: {exc}")
+                logger.warning("refused block %d from %s: %s", header.block_number, peer, exc)
+                return False
+            self.metrics.blocks_imported += 1
+            logger.info("imported block %d (%d txs) from %s", header.block_number, len(built.transactions), peer)
+            self._after_block(built)
+            return True
+
+    def _read_blocks(self, start: int, count: int) -> bytes:
+        blocks = []
+        for number in range(start, start + count):
+            record = self.chain.store.block(number)
+            if record is None:
+                break
+            blocks.append((record.header, record.transactions))
+        return encode_blocks(blocks)
+
+
+def with_seals(header: QbftHeader, seals: tuple[bytes, ...]) -> QbftHeader:
+    extra = qbft_extra.decode(header.extra_data)
+    return copy_header(header, extra_data=QbftExtraData(
+        validators=extra.validators, vanity=extra.vanity, vote=extra.vote, round=extra.round, seals=seals,
+    ).encode())
