@@ -682,6 +682,14 @@ class EthConformance:
         raw = world.chain.sign(world.sender, to=world.payee, value=2, gas=21_000, nonce=0, fees=fees)
         error = world.rpc.error("eth_sendRawTransaction", "0x" + raw.hex())
         assert "nonce too low" in error["message"].lower()
+        if world.backend.profile.geth_pool_errors:
+            # geth's txpool: "nonce too low: next nonce N, tx nonce 0"; geth's state transition (our node):
+            # "nonce too low: address A, tx: 0 state: N". Either is geth's wording.
+            latest = qty(world.rpc.call("eth_getTransactionCount", world.sender.address, "latest"))
+            assert error["message"] in (
+                f"nonce too low: next nonce {latest}, tx nonce 0",
+                f"nonce too low: address {world.sender.address.lower()}, tx: 0 state: {latest}",
+            ), error
 
     def test_insufficient_funds(self, world: World) -> None:
         account = world.backend.extra_accounts[0]
@@ -690,6 +698,12 @@ class EthConformance:
         world.chain.forget_nonce(account)
         error = world.rpc.error("eth_sendRawTransaction", "0x" + raw.hex())
         assert "insufficient funds" in error["message"].lower()
+        if world.backend.profile.geth_pool_errors:
+            # geth's txpool: "...: balance B, tx cost C, overshot D"; its state transition: "...: address A have B
+            # want C".
+            prefix = "insufficient funds for gas * price + value: "
+            assert error["message"].startswith(prefix), error
+            assert f"balance {balance}, tx cost " in error["message"] or f"have {balance} want " in error["message"]
 
     def test_replacement_needs_a_fee_bump(self, world: World) -> None:
         account = world.backend.extra_accounts[2]
