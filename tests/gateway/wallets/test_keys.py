@@ -206,3 +206,16 @@ def test_users_still_log_in_after_rotation_and_retirement(world: World, cast: Ca
     assert report.secrets_rewrapped == 9 and world.ctx.keys.versions() == [2]
     cast.a_viewer.tokens = {}
     assert cast.a_viewer.get("/v1/me").status_code == 200  # logs in with a fresh TOTP code
+
+
+def test_private_keys_never_logged(world: World, cast: Cast, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    wallet_id = cast.a_approver.post("/v1/wallets", json={"label": "logged?"}).json()["id"]
+    with world.ctx.sessions() as session:
+        service.rotate_master_key(world.ctx.keys, session, retire_old=True)
+        key = bytes(service.signer_for(world.ctx.keys, session, wallet=service_wallet(session, wallet_id)).key)  # type: ignore[arg-type]
+    text = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
+    assert caplog.records  # something was logged, so the check means something
+    assert key.hex() not in text.lower() and key.hex()[:16] not in text.lower()
