@@ -202,9 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=cmd_audit_verify)
     audit.add_parser("anchor", help="anchor the head on chain now").set_defaults(handler=cmd_audit_anchor)
 
+    from gateway.demo.cli import register as register_demo
     from gateway.orchestrator.cli import register as register_up
 
     register_up(top)
+    register_demo(top)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""``reponet demo``: a guided story of a repo's whole life on a running network."""

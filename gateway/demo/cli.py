@@ -1,0 +1,70 @@
+"""``reponet demo``: flags and exit statuses.
+
+Exit statuses (:class:`DemoStatus`): 0 the story completed, 1 unexpected error, 3 a step failed (the message says
+which), 4 no network in the data directory, 5 the gateway or the chain cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from enum import IntEnum
+from typing import Any
+
+from rich.console import Console
+
+from contracts.exceptions import DeploymentFailed
+from gateway.ops.client import ApiError
+from gateway.ops.network import Network
+from gateway.orchestrator.cli import add_data_dir
+from gateway.orchestrator.state import DataDirError
+
+
+class DemoStatus(IntEnum):
+    OK = 0
+    ERROR = 1
+    STEP_FAILED = 3
+    NO_NETWORK = 4
+    UNREACHABLE = 5
+
+
+def register(top: Any) -> None:
+    demo = top.add_parser("demo", help="a guided story of repos on a running network (after `reponet up`)")
+    add_data_dir(demo)
+    demo.add_argument("--gateway-url", default=None, help="default: from the data directory")
+    demo.add_argument("--rpc-url", default=None, help="default: from the data directory")
+    demo.add_argument("--maturity-seconds", type=int, default=40, help="term of the repo that is repurchased")
+    demo.add_argument("--default-seconds", type=int, default=15, help="term of the repo that defaults")
+    demo.set_defaults(handler=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace, _settings: Any) -> DemoStatus:
+    from gateway.demo.story import DemoError, Story
+
+    # With --json the story goes to stderr and stdout carries one JSON document.
+    console = Console(highlight=False, soft_wrap=True, stderr=bool(args.json))
+    try:
+        network = Network(args.data_dir, args.gateway_url, args.rpc_url)
+    except DataDirError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return DemoStatus.NO_NETWORK
+    try:
+        try:
+            network.gateway.get("/health")
+            network.w3.eth.chain_id  # noqa: B018 - reachability
+        except Exception as exc:
+            console.print(f"[red]cannot reach the network[/red] ({exc}); is `reponet up` running?")
+            return DemoStatus.UNREACHABLE
+        console.print(f"[bold]RepoNet demo[/bold] against {network.gateway_url} and {network.rpc_url}")
+        result = Story(network, console, maturity_seconds=args.maturity_seconds,
+                       default_after_seconds=args.default_seconds).run()
+    except (DemoError, DeploymentFailed, ApiError) as exc:
+        console.print(f"[red]demo step failed:[/red] {exc}")
+        return DemoStatus.STEP_FAILED
+    finally:
+        network.close()
+    console.print("\n[bold green]The demo completed.[/bold green] The network is still running; the members and "
+                  "their wallet keys stay (secrets/demo-wallets.json).")
+    if args.json:
+        print(json.dumps(result.as_dict(), default=str))
+    return DemoStatus.OK
