@@ -185,4 +185,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         allow_headers=["Authorization", "Content-Type", "X-API-Key"],
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    from gateway.observability.routes import install as install_observability  # /healthz, /readyz, /metrics
+
+    install_observability(app, ctx)
     return app

@@ -1,0 +1,1 @@
+"""Liveness, readiness and Prometheus metrics for the gateway: ``/healthz``, ``/readyz``, ``/metrics``."""

@@ -1,0 +1,134 @@
+"""``/healthz`` (the process answers), ``/readyz`` (database and chain reachable) and ``/metrics`` (Prometheus).
+
+Each app gets its own metrics registry, so several apps in one process (tests) do not collide. Request metrics
+are labelled by route template, never by raw path, to keep cardinality bounded.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway import __version__
+from gateway.chain.base import NullChain
+from gateway.context import GatewayContext
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, Check]
+
+
+class Liveness(BaseModel):
+    status: str
+    version: str
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("reponet_gateway_http_requests", "HTTP requests answered",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("reponet_gateway_http_request_duration_seconds", "HTTP request latency",
+                                 ["method", "route"], registry=self.registry)
+        self.in_flight = Gauge("reponet_gateway_http_requests_in_flight", "HTTP requests being served",
+                               registry=self.registry)
+        self.ready = Gauge("reponet_gateway_ready", "1 when the last readiness check passed, per check",
+                           ["check"], registry=self.registry)
+        info = Gauge("reponet_gateway_info", "gateway build", ["version"], registry=self.registry)
+        info.labels(version=__version__).set(1)
+
+
+class MetricsMiddleware:
+    """Pure ASGI: counts and times every HTTP request by method, route template and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        start = time.perf_counter()
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self.metrics.in_flight.dec()
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = str(scope.get("method", ""))
+            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+            self.metrics.latency.labels(method=method, route=route).observe(time.perf_counter() - start)
+
+
+def _check_database(ctx: GatewayContext) -> Check:
+    try:
+        with ctx.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return Check(ok=True, detail="reachable")
+    except Exception as exc:
+        return Check(ok=False, detail=f"{type(exc).__name__}")
+
+
+def _check_chain(ctx: GatewayContext) -> Check:
+    if isinstance(ctx.chain, NullChain):
+        return Check(ok=True, detail="no chain configured")
+    w3: Any = getattr(ctx.chain, "w3", None)
+    if w3 is None:
+        return Check(ok=True, detail=type(ctx.chain).__name__)
+    try:
+        return Check(ok=True, detail=f"head {int(w3.eth.block_number)}")
+    except Exception as exc:
+        return Check(ok=False, detail=f"{type(exc).__name__}")
+
+
+def install(app: FastAPI, ctx: GatewayContext) -> None:
+    """Add the three endpoints and the request metrics to ``app``."""
+    metrics = Metrics()
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", response_model=Liveness, status_code=200)
+    def healthz() -> Liveness:
+        """Liveness: the process serves requests."""
+        return Liveness(status="ok", version=__version__)
+
+    @router.get("/readyz", response_model=Readiness, status_code=200, responses={503: {"model": Readiness}})
+    async def readyz(response: Response) -> Readiness:
+        """Readiness: the database answers and the chain's JSON-RPC answers (503 otherwise)."""
+        checks = {
+            "database": await run_in_threadpool(_check_database, ctx),
+            "chain": await run_in_threadpool(_check_chain, ctx),
+        }
+        for name, check in checks.items():
+            metrics.ready.labels(check=name).set(1 if check.ok else 0)
+        ok = all(c.ok for c in checks.values())
+        response.status_code = 200 if ok else 503
+        return Readiness(status="ready" if ok else "not ready", checks=checks)
+
+    @router.get("/metrics", include_in_schema=False)
+    def prometheus(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(router)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
