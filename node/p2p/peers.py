@@ -5,8 +5,9 @@ in which each side proves its node key: both send ``HELLO = RLP[version, genesis
 listen port]``; each then signs ``keccak("reponet-p2p-auth" || genesis hash || the OTHER side's nonce || its
 own public key)`` and sends it as ``AUTH``. A side accepts the connection only when the signature recovers to
 the public key of the HELLO (so nobody can replay another node's handshake: the nonce is fresh), the genesis
-is its own, a dialled node is the one its enode URL names, and node permissioning allows the peer. After the
-handshake, frames carry the application's codes (consensus messages 0x12-0x15, transactions, sync).
+is its own, and a dialled node is the one its enode URL names. Node permissioning is checked on the HELLO's key
+before sending AUTH, so with an unpermitted node the handshake completes on neither side. After the handshake,
+frames carry the application's codes (consensus messages 0x12-0x15, transactions, sync).
 """
 
 from __future__ import annotations
@@ -251,6 +252,15 @@ class PeerManager:
             raise HandshakeFailed("bad HELLO identity")
         if expected is not None and pubkey != expected.pubkey:
             raise HandshakeFailed("dialled node answered with another node key")
+        # permission first (on the claimed key): an unpermitted node never sees our AUTH, so on neither side does
+        # the handshake complete; a node claiming a permitted key must still prove it below
+        peername = writer.get_extra_info("peername")
+        host = expected.host if expected is not None else (peername[0] if peername else "")
+        remote = Enode(pubkey, host, port)
+        if not self.permissioner.is_allowed(pubkey, host, port):
+            self.refused += 1
+            logger.warning("node %s is not permitted to connect (not on the node allowlist)", remote)
+            raise HandshakeFailed(f"node {pubkey.hex()[:16]}... not permitted")
         signature = self.key.sign_msg_hash(auth_digest(self.genesis_hash, their_nonce, self.pubkey))
         writer.write(frame(AUTH, signature.to_bytes()))
         await writer.drain()
@@ -265,13 +275,6 @@ class PeerManager:
             raise HandshakeFailed(f"AUTH signature invalid: {exc}") from exc
         if recovered != PublicKey(pubkey):
             raise HandshakeFailed("AUTH not signed by the HELLO's node key")
-        peername = writer.get_extra_info("peername")
-        host = expected.host if expected is not None else (peername[0] if peername else "")
-        remote = Enode(pubkey, host, port)
-        if not self.permissioner.is_allowed(pubkey, host, port):
-            self.refused += 1
-            logger.warning("node %s is not permitted to connect (not on the node allowlist)", remote)
-            raise HandshakeFailed(f"node {pubkey.hex()[:16]}... not permitted")
         return remote
 
     def _register(self, peer: Peer) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import rlp
 from eth.abc import SignedTransactionAPI
+from eth_hash.auto import keccak
 from rlp.sedes import big_endian_int
 
 from node import qbft_extra
@@ -39,6 +40,7 @@ from node.qbft.messages import (
     Message,
     Prepare,
     Proposal,
+    RoundChange,
     decode_blocks,
     decode_message,
     encode_blocks,
@@ -65,6 +67,7 @@ FUTURE_HEIGHTS = 16
 FUTURE_PER_HEIGHT = 2_000
 TX_FLUSH_SECONDS = 0.01
 STATUS_INTERVAL = 1.0
+SEEN_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,9 @@ class QbftEngine:
         self._sync_task: asyncio.Task[None] | None = None
         self._sync_waiter: asyncio.Future[bytes] | None = None
         self.on_new_block: list[Callable[[BuiltBlock], None]] = []
+        self._last_round_change: RoundChange | None = None
+        self._seen: set[bytes] = set()
+        self._seen_order: deque[bytes] = deque()
 
     # lifecycle ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -355,13 +361,17 @@ class QbftEngine:
 
     # sending --------------------------------------------------------------------------------------
     def _broadcast(self, msg: Message) -> None:
+        if isinstance(msg, RoundChange):
+            self._last_round_change = msg
         if self.peers is None or self.faults.silent:
             return
         code, payload = encode_message(msg)
+        self._first_sight(payload)
         self.peers.broadcast(code, payload)
 
     def _send_to(self, peers: list[Peer], msg: Message) -> None:
         code, payload = encode_message(msg)
+        self._first_sight(payload)
         for peer in peers:
             peer.send(code, payload)
 
@@ -384,8 +394,23 @@ class QbftEngine:
         self._broadcast(msg)
 
     # receiving ------------------------------------------------------------------------------------
+    def _first_sight(self, payload: bytes) -> bool:
+        digest = keccak(payload)
+        if digest in self._seen:
+            return False
+        self._seen.add(digest)
+        self._seen_order.append(digest)
+        while len(self._seen_order) > SEEN_LIMIT:
+            self._seen.discard(self._seen_order.popleft())
+        return True
+
     async def handle(self, peer: Peer, code: int, payload: bytes) -> None:
         if code in CONSENSUS_CODES:
+            if not self._first_sight(payload):
+                return
+            # gossip: every validator sees every message, so an equivocator's two versions meet somewhere
+            if self.peers is not None:
+                self.peers.broadcast(code, payload, only=lambda p: p is not peer)
             try:
                 msg = decode_message(code, payload)
             except BadMessage as exc:
@@ -474,6 +499,7 @@ class QbftEngine:
 
     def on_peer_connected(self, peer: Peer) -> None:
         peer.send(STATUS, self._status())
+        self._repeat_round_change(peer)
         pending = self.service.pool.pending_for_block()
         if pending:
             peer.send(TXS, bytes(rlp.encode([tx.encode() for tx in pending])))
@@ -483,6 +509,19 @@ class QbftEngine:
             await asyncio.sleep(STATUS_INTERVAL)
             if self.peers is not None:
                 self.peers.broadcast(STATUS, self._status())
+                self._repeat_round_change(None)
+
+    def _repeat_round_change(self, peer: Peer | None) -> None:
+        """Re-send our ROUND_CHANGE of this height: a validator that (re)joins late learns the round at once
+        (f + 1 of them pull it forward) instead of timing out through every earlier round."""
+        rc = self._last_round_change
+        if rc is None or rc.height != self.hs.height or self.peers is None or self.faults.silent:
+            return
+        code, payload = encode_message(rc)
+        if peer is None:
+            self.peers.broadcast(code, payload)
+        else:
+            peer.send(code, payload)
 
     def _maybe_sync(self) -> None:
         if self._sync_task is not None and not self._sync_task.done():

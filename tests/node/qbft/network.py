@@ -1,0 +1,242 @@
+"""A QBFT network of real `reponet-node` processes on loopback for the fault tests (and bench_network.py).
+
+Each node is its own process (`reponet-node run --test-faults`), so a test can kill, stop and restart any of
+them; `Network.close` stops every process it started. `Load` sends transfers at a steady rate from several
+dev accounts and records which ones a node acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+
+from tests.node.harness import Rpc, RpcError
+
+ROOT = Path(__file__).resolve().parents[3]
+READY_TIMEOUT = 60.0
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_block(count: int) -> int:
+    """A base port such that base .. base+count-1 are free (RPC) and base+100 .. (p2p) too."""
+    for _ in range(200):
+        base = random.randrange(20_000, 55_000)
+        if all(_free(base + i) and _free(base + 100 + i) for i in range(count)):
+            return base
+    raise RuntimeError("no free port block")
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except (RpcError, OSError, ValueError):
+            pass
+        except Exception as exc:  # requests' connection errors while a node restarts
+            if "Connection" not in type(exc).__name__:
+                raise
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Network:
+    def __init__(self, root: Path, validators: int = 4, rpc_nodes: int = 0, period: float = 0.25,
+                 request_timeout: float = 0.5, epoch_length: int = 30_000) -> None:
+        self.root = root
+        self.total = validators + rpc_nodes
+        self.base = free_port_block(self.total + 2)
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        env = {**os.environ, "REPONET_NODE_PASSWORD": "qbft-test-password"}
+        self.env = env
+        subprocess.run(
+            [sys.executable, "-m", "node.cli", "init", "--validators", str(validators), "--rpc-nodes",
+             str(rpc_nodes), "--data-dir", str(root), "--base-port", str(self.base), "--period", str(period),
+             "--request-timeout", str(request_timeout), "--epoch-length", str(epoch_length), "--accounts", "8",
+             "--log-level", "warning"],
+            check=True, cwd=ROOT, env=env, capture_output=True, timeout=120,
+        )
+        self.summary = json.loads((root / "network.json").read_text())
+        self.accounts = json.loads((root / "dev-accounts.json").read_text())
+        self.rpcs = [Rpc(f"http://127.0.0.1:{self.base + i}", timeout=10) for i in range(self.total)]
+
+    def address(self, i: int) -> str:
+        return str(self.summary["nodes"][i]["address"])
+
+    def data_dir(self, i: int) -> Path:
+        return self.root / f"node{i}"
+
+    def start(self, *nodes: int, extra: tuple[str, ...] = ()) -> None:
+        for i in nodes or range(self.total):
+            log = open(self.root / f"node{i}.log", "ab")
+            self.procs[i] = subprocess.Popen(
+                [sys.executable, "-m", "node.cli", "run", "--data-dir", str(self.data_dir(i)),
+                 "--rpc-port", str(self.base + i), "--test-faults", *extra],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+            log.close()
+        for i in nodes or range(self.total):
+            wait_until(lambda i=i: self.rpcs[i].call("eth_chainId") is not None, READY_TIMEOUT, f"node {i} RPC")
+
+    def kill(self, i: int) -> None:
+        proc = self.procs.pop(i)
+        proc.kill()
+        proc.wait(timeout=10)
+
+    def stop(self, i: int) -> None:
+        proc = self.procs.pop(i)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def close(self) -> None:
+        for i in list(self.procs):
+            self.stop(i)
+        for rpc in self.rpcs:
+            rpc.close()
+
+    def admin(self, i: int, method: str, *params: Any) -> Any:
+        token = (self.data_dir(i) / "admin.token").read_text().strip()
+        rpc = self.rpcs[i]
+        response = rpc._session.post(
+            rpc.url, json=rpc.envelope(method, *params), headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()
+        if "error" in response:
+            raise RpcError(response["error"]["code"], response["error"]["message"])
+        return response["result"]
+
+    def head(self, i: int) -> int:
+        return int(self.rpcs[i].call("eth_blockNumber"), 16)
+
+    def block_hashes(self, i: int, upto: int | None = None) -> list[str]:
+        last = self.head(i) if upto is None else upto
+        batch = [self.rpcs[i].envelope("eth_getBlockByNumber", hex(n), False) for n in range(last + 1)]
+        hashes = []
+        for start in range(0, len(batch), 500):
+            for response in self.rpcs[i].raw(batch[start:start + 500]):
+                hashes.append(response["result"]["hash"])
+        return hashes
+
+    def transactions(self, i: int) -> list[str]:
+        """Every transaction hash in node i's chain, in order (duplicates kept)."""
+        out: list[str] = []
+        last = self.head(i)
+        batch = [self.rpcs[i].envelope("eth_getBlockByNumber", hex(n), False) for n in range(1, last + 1)]
+        for start in range(0, len(batch), 500):
+            for response in self.rpcs[i].raw(batch[start:start + 500]):
+                out.extend(response["result"]["transactions"])
+        return out
+
+    def assert_no_fork(self, nodes: list[int]) -> int:
+        """Every pair of nodes agrees on every height both have; returns the lowest head."""
+        chains = {i: self.block_hashes(i) for i in nodes}
+        for i in nodes:
+            for j in nodes:
+                common = min(len(chains[i]), len(chains[j]))
+                assert chains[i][:common] == chains[j][:common], f"nodes {i} and {j} disagree (a fork)"
+        return min(len(c) for c in chains.values()) - 1
+
+    def faults(self, i: int, **settings: Any) -> Any:
+        return self.rpcs[i].call("reponet_testFaults", settings)
+
+    def status(self, i: int) -> dict[str, Any]:
+        result: dict[str, Any] = self.rpcs[i].call("reponet_qbftStatus")
+        return result
+
+
+class Load:
+    """Steady transfers at ``rate`` tx/s to the given nodes (round-robin over senders); records acknowledged
+    hashes. A send that fails (node down) is retried with the same nonce on the next node."""
+
+    def __init__(self, net: Network, targets: list[int], rate: float, senders: int = 4) -> None:
+        self.net = net
+        self.targets = targets
+        self.rate = rate
+        self.keys = [Account.from_key(a["private_key"]) for a in net.accounts[:senders]]
+        self.nonces = [int(net.rpcs[targets[0]].call("eth_getTransactionCount", k.address, "pending"), 16)
+                       for k in self.keys]
+        self.acked: list[str] = []
+        self.submitted_at: dict[str, float] = {}
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.chain_id = int(net.rpcs[targets[0]].call("eth_chainId"), 16)
+        self._sessions = {t: Rpc(net.rpcs[t].url, timeout=5) for t in targets}
+
+    def start(self) -> Load:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        for rpc in self._sessions.values():
+            rpc.close()
+
+    def _run(self) -> None:
+        interval = 1.0 / self.rate
+        sent = 0
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            k = sent % len(self.keys)
+            key = self.keys[k]
+            tx = key.sign_transaction({
+                "to": self.net.accounts[-1]["address"], "value": 1, "gas": 21_000, "maxFeePerGas": 0,
+                "maxPriorityFeePerGas": 0, "nonce": self.nonces[k], "chainId": self.chain_id, "type": 2,
+            })
+            raw = "0x" + tx.raw_transaction.hex()
+            for target in self.targets:
+                try:
+                    tx_hash = self._sessions[target].call("eth_sendRawTransaction", raw)
+                except RpcError as exc:
+                    self.errors.append(str(exc))
+                    continue
+                except Exception as exc:  # connection refused: node down, try the next target
+                    self.errors.append(type(exc).__name__)
+                    continue
+                self.acked.append(tx_hash)
+                self.submitted_at[tx_hash] = time.monotonic()
+                self.nonces[k] += 1
+                break
+            sent += 1
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+
+
+def assert_exactly_once(net: Network, node: int, acked: list[str], timeout: float = 60) -> None:
+    """Every acknowledged transaction ends up in the chain exactly once."""
+    wanted = set(acked)
+
+    def all_in() -> bool:
+        return wanted <= set(net.transactions(node))
+
+    wait_until(all_in, timeout, "every acknowledged transaction in the chain", interval=0.5)
+    txs = net.transactions(node)
+    assert len(txs) == len(set(txs)), "a transaction is in the chain twice"
+    assert wanted <= set(txs)
