@@ -203,10 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parser("anchor", help="anchor the head on chain now").set_defaults(handler=cmd_audit_anchor)
 
     from gateway.demo.cli import register as register_demo
+    from gateway.ops.cli import register as register_ops
     from gateway.orchestrator.cli import register as register_up
 
     register_up(top)
     register_demo(top)
+    register_ops(top)
     return parser
 
 

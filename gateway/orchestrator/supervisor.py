@@ -123,10 +123,13 @@ class Supervisor:
 
 
 def install_signal_handlers() -> None:
-    """SIGTERM and SIGHUP unwind like Ctrl-C, so the children are always stopped."""
+    """SIGINT, SIGTERM and SIGHUP unwind, so the children are always stopped."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise Terminated(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGHUP, handler)
+    # Started in the background by a shell, a process inherits SIGINT ignored: take it back, so Ctrl-C and
+    # ``kill -INT`` always stop the network.
+    signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -124,6 +125,10 @@ class Up:
         for host in (s.node_host, s.gateway_host):
             if host not in ("127.0.0.1", "localhost", "::1"):
                 raise UpError(f"{host}: reponet up listens on loopback only (put a proxy in front to publish)")
+        ports = [(s.gateway_host, s.gateway_port)] + ([(s.node_host, s.node_port)] if s.managed_node else [])
+        for host, port in ports:
+            if not _port_free(host, port):
+                raise UpError(f"{host}:{port} is in use: is another `reponet up` running? (or choose other ports)")
         self.dir.create()
         self.operator = self.dir.account("operator", c.operator_key)
         self.issuer = self.dir.account("issuer")
@@ -337,12 +342,12 @@ class Up:
                 return False
             gw = Gateway(s.gateway_url, self.dir.tls_cert, timeout=5)
             try:
-                gw.get("/health")
+                gw.get("/readyz")
                 return True
             finally:
                 gw.close()
 
-        self.supervisor.wait_until(child, ready, GATEWAY_READY_SECONDS, "HTTPS /health")
+        self.supervisor.wait_until(child, ready, GATEWAY_READY_SECONDS, "HTTPS /readyz")
         self.step("gateway started", f"{s.gateway_url} (self-signed TLS {self.dir.tls_cert}), pid {child.process.pid}")
         return child
 
@@ -369,6 +374,17 @@ class Up:
         (self.dir.secrets / "admin-initial-password").unlink()
         self.step("operator admin created", "one-time password and TOTP enrolment below (shown once)")
         self.printouts.append(admin_banner(self.state, password, enrollment))
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _charges(w3: Web3) -> bool:

@@ -1,0 +1,311 @@
+"""Operator commands: ``kyc``, ``wallet``, ``cash``, ``bond``, ``price``, ``status``.
+
+They find the network in the ``reponet up`` data directory (``--data-dir``, default ``./.reponet``). Gateway
+steps (KYC, wallets, health) go through the HTTPS API as the local service users ``up`` created (``ops``:
+operator admin, ``compliance``: compliance officer), so every decision is authorised, four-eyes checked and
+audited like a person's. Asset steps (cash, bonds, prices) are signed over JSON-RPC with the issuer key.
+
+Human-readable output by default; ``reponet --json <command>`` prints one JSON document.
+
+Exit statuses (:class:`OpsStatus`): 0 ok, 1 unexpected error, 2 usage, 3 refused by the gateway (four-eyes,
+conflict, not found, forbidden), 4 no network in the data directory, 5 the gateway or chain is unreachable,
+6 a chain transaction reverted, 8 ``status``: something is unhealthy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from enum import IntEnum
+from typing import Any
+
+import httpx
+from web3 import Web3
+
+from contracts.deploy import contract
+from contracts.exceptions import DeploymentFailed
+from gateway.ops.chain import from_units, price_to_raw, raw_to_price, send, to_units
+from gateway.ops.client import ApiError
+from gateway.ops.network import COMPLIANCE_USER, OPS_USER, Network
+from gateway.orchestrator.cli import add_data_dir
+from gateway.orchestrator.state import DataDirError, TokenInfo
+
+
+class OpsStatus(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    REFUSED = 3
+    NO_NETWORK = 4
+    UNREACHABLE = 5
+    REVERTED = 6
+    UNHEALTHY = 8
+
+
+class UsageError(Exception):
+    """Bad arguments (unknown token, malformed address)."""
+
+
+class Refused(Exception):
+    """A precondition on chain is not met (e.g. no allowance to redeem)."""
+
+
+Command = Callable[[argparse.Namespace, Network], tuple[Any, str]]
+
+
+def _out(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, default=str, indent=None) if args.json else text)
+
+
+def _token(net: Network, symbol: str | None, kind: str) -> TokenInfo:
+    tokens = net.state.cash_tokens if kind == "cash" else net.state.bonds
+    if symbol is None:
+        return tokens[0]
+    for t in tokens:
+        if symbol.lower() in (t.symbol.lower(), t.address.lower(), t.isin.lower()):
+            return t
+    raise UsageError(f"no {kind} token {symbol!r}; known: {', '.join(t.symbol for t in tokens)}")
+
+
+def _address(value: str) -> str:
+    if not Web3.is_address(value):
+        raise UsageError(f"not an address: {value}")
+    return str(Web3.to_checksum_address(value))
+
+
+# --- kyc ------------------------------------------------------------------------------------------------------
+def kyc_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
+    params = {"status": args.status} if args.status else {}
+    page = net.session(COMPLIANCE_USER).get("/v1/kyc/applications", params={**params, "limit": 200})
+    rows = page["data"]
+    lines = [f"{'application':36}  {'status':16} {'hits':>4}  legal name (LEI)"]
+    for a in rows:
+        lines.append(f"{a['id']:36}  {a['status']:16} {len(a.get('hits', [])):>4}  {a['legal_name']} ({a['lei']})")
+    return page, "\n".join(lines) if rows else "no applications"
+
+
+def kyc_approve(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
+    body = {"approve": not args.reject, "note": args.note}
+    app = net.session(COMPLIANCE_USER).post(f"/v1/kyc/applications/{args.application}/decision", body=body)
+    return app, f"application {app['id']}: {app['status']}"
+
+
+def kyc_revoke(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
+    org = net.session(COMPLIANCE_USER).post(f"/v1/organizations/{args.organization}/kyc/revoke",
+                                            body={"reason": args.reason})
+    return org, f"{org['name']}: KYC {org['kyc_status']} (wallets no longer verified on chain)"
+
+
+# --- wallet ---------------------------------------------------------------------------------------------------
+def wallet_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
+    page = net.session(OPS_USER).get("/v1/wallets")
+    rows = [w for w in page["data"] if not args.organization or w["organization_id"] == args.organization]
+    registry = contract(net.w3, "IdentityRegistry", net.contract_address("identity_registry"))
+    for w in rows:
+        w["verified_on_chain"] = bool(registry.functions.isVerified(w["address"]).call())
+    lines = [f"{'address':42}  {'kind':10} {'on chain':8}  organization / label"]
+    for w in rows:
+        mark = "verified" if w["verified_on_chain"] else "-"
+        lines.append(f"{w['address']:42}  {w['kind']:10} {mark:8}  {w['organization_id']} / {w['label']}")
+    return {"data": rows, "count": len(rows)}, "\n".join(lines) if rows else "no wallets"
+
+
+def wallet_show(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
+    address = _address(args.address)
+    registry = contract(net.w3, "IdentityRegistry", net.contract_address("identity_registry"))
+    data: dict[str, Any] = {
+        "address": address,
+        "verified": bool(registry.functions.isVerified(address).call()),
+        "identity": int(registry.functions.identityOf(address).call()),
+        "balances": {},
+    }
+    for t in [*net.state.cash_tokens, *net.state.bonds]:
+        units = int(contract(net.w3, "CashToken", t.address).functions.balanceOf(address).call())
+        data["balances"][t.symbol] = from_units(units, t.decimals)
+    balances = ", ".join(f"{v} {k}" for k, v in data["balances"].items())
+    text = (f"{address}: {'verified' if data['verified'] else 'NOT verified'} (identity #{data['identity']}); "
+            f"{balances}")
+    return data, text
+
+
+# --- cash, bonds, prices --------------------------------------------------------------------------------------
+def cash_issue(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
+    t = _token(net, args.token, "cash")
+    to, units = _address(args.to), to_units(args.amount, t.decimals)
+    receipt = send(net.w3, net.issuer, contract(net.w3, "CashToken", t.address).functions.mint(to, units), "mint")
+    data = {"token": t.symbol, "to": to, "amount": args.amount, "tx_hash": receipt["transactionHash"].to_0x_hex()}
+    return data, f"issued {args.amount} {t.symbol} to {to} in {data['tx_hash']}"
+
+
+def cash_redeem(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
+    t = _token(net, args.token, "cash")
+    holder, units = _address(args.holder), to_units(args.amount, t.decimals)
+    token = contract(net.w3, "CashToken", t.address)
+    allowance = int(token.functions.allowance(holder, net.issuer.address).call())
+    if allowance < units:
+        raise Refused(f"{holder} has allowed the issuer {from_units(allowance, t.decimals)} {t.symbol}; "
+                         f"it must approve {net.issuer.address} for {args.amount} first")
+    receipt = send(net.w3, net.issuer, token.functions.burnFrom(holder, units), "burnFrom")
+    data = {"token": t.symbol, "holder": holder, "amount": args.amount,
+            "tx_hash": receipt["transactionHash"].to_0x_hex()}
+    return data, f"redeemed {args.amount} {t.symbol} from {holder} in {data['tx_hash']}"
+
+
+def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
+    cash = net.state.cash_tokens[0]
+    oracle = contract(net.w3, "PriceOracle", net.contract_address("price_oracle"))
+    rows = []
+    for b in net.state.bonds:
+        bond = contract(net.w3, "BondToken", b.address)
+        try:
+            raw, updated = oracle.functions.getPrice(b.address, cash.address).call()
+            price: str | None = f"{raw_to_price(int(raw), b.decimals, cash.decimals):.4f}"
+        except Exception:
+            price, updated = None, 0
+        rows.append({
+            "symbol": b.symbol, "isin": b.isin, "address": b.address, "name": bond.functions.name().call(),
+            "outstanding": from_units(int(bond.functions.totalSupply().call()), b.decimals),
+            "maturity": int(bond.functions.maturity().call()), "price": price, "price_updated_at": int(updated),
+        })
+    lines = [f"{'symbol':8} {'isin':12}  {'outstanding':>20}  {'price':>9}  address"]
+    for r in rows:
+        amount = f"{Decimal(r['outstanding']):,.2f}"
+        lines.append(f"{r['symbol']:8} {r['isin']:12}  {amount:>20}  {r['price'] or 'stale':>9}  {r['address']}")
+    return {"data": rows}, "\n".join(lines)
+
+
+def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
+    bond, cash = _token(net, args.bond, "bond"), _token(net, args.cash, "cash")
+    raw = price_to_raw(args.price, bond.decimals, cash.decimals)
+    oracle = contract(net.w3, "PriceOracle", net.contract_address("price_oracle"))
+    receipt = send(net.w3, net.issuer, oracle.functions.setPrice(bond.address, cash.address, raw), "setPrice")
+    data = {"bond": bond.symbol, "cash": cash.symbol, "price": args.price, "raw": str(raw),
+            "tx_hash": receipt["transactionHash"].to_0x_hex()}
+    return data, f"{bond.symbol} at {args.price} (percent of par) in {cash.symbol}, tx {data['tx_hash']}"
+
+
+# --- status ---------------------------------------------------------------------------------------------------
+def _rpc(url: str, method: str) -> Any:
+    answer = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": []}, timeout=5).json()
+    if "error" in answer:
+        raise RuntimeError(answer["error"].get("message"))
+    return answer["result"]
+
+
+def status(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
+    data: dict[str, Any] = {"rpc_url": net.rpc_url, "gateway_url": net.gateway_url, "healthy": True}
+    try:
+        head = net.w3.eth.get_block("latest")
+        data["chain"] = {"ok": True, "chain_id": net.w3.eth.chain_id, "head": int(head["number"]),
+                         "head_time": int(head["timestamp"])}
+        try:
+            data["chain"]["peers"] = int(_rpc(net.rpc_url, "net_peerCount"), 16)
+        except Exception:
+            data["chain"]["peers"] = None
+        try:
+            data["chain"]["permissioning"] = _rpc(net.rpc_url, "reponet_permissioning").get("accountRules")
+        except Exception:
+            data["chain"]["permissioning"] = None
+    except Exception as exc:
+        data["chain"] = {"ok": False, "error": str(exc)}
+        data["healthy"] = False
+    try:
+        ready = net.gateway.get("/readyz")
+        data["gateway"] = {"ok": True, **ready}
+    except ApiError as exc:
+        data["gateway"] = {"ok": False, "status": exc.status, "detail": exc.problem}
+        data["healthy"] = False
+    c, g = data["chain"], data["gateway"]
+    lines = [
+        f"chain    {net.rpc_url}: " + (
+            f"chain id {c['chain_id']}, head {c['head']}, peers {c['peers']}, "
+            f"account rules {c.get('permissioning') or 'n/a'}" if c["ok"] else f"UNREACHABLE ({c['error']})"),
+        f"gateway  {net.gateway_url}: " + (
+            f"{g.get('status')} (" + ", ".join(f"{k} {v['detail']}" for k, v in g.get("checks", {}).items()) + ")"
+            if g["ok"] else f"NOT READY ({g.get('status')}: {g.get('detail')})"),
+    ]
+    return data, "\n".join(lines)
+
+
+# --- wiring ---------------------------------------------------------------------------------------------------
+def register(top: Any) -> None:
+    def command(parent: Any, name: str, fn: Command, help_text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = parent.add_parser(name, help=help_text)
+        add_data_dir(parser)
+        parser.set_defaults(handler=_handler(fn))
+        return parser
+
+    kyc = top.add_parser("kyc", help="KYC applications and member status").add_subparsers(dest="command",
+                                                                                            required=True)
+    ls = command(kyc, "list", kyc_list, "list KYC applications")
+    ls.add_argument("--status", help="e.g. pending_review, screening_hits, approved, rejected")
+    ap = command(kyc, "approve", kyc_approve, "approve (or --reject) an application as compliance")
+    ap.add_argument("application")
+    ap.add_argument("--note", default="approved by the operator CLI")
+    ap.add_argument("--reject", action="store_true")
+    rv = command(kyc, "revoke", kyc_revoke, "revoke a member's KYC (its wallets stop being verified)")
+    rv.add_argument("organization")
+    rv.add_argument("--reason", required=True)
+
+    wallet = top.add_parser("wallet", help="wallets").add_subparsers(dest="command", required=True)
+    wl = command(wallet, "list", wallet_list, "every member wallet and whether it is verified on chain")
+    wl.add_argument("--organization", help="only this organization's id")
+    ws = command(wallet, "show", wallet_show, "on-chain verification and balances of an address")
+    ws.add_argument("address")
+
+    cash = top.add_parser("cash", help="tokenized cash").add_subparsers(dest="command", required=True)
+    ci = command(cash, "issue", cash_issue, "mint cash to a verified wallet (against money received)")
+    ci.add_argument("--to", required=True)
+    ci.add_argument("--amount", required=True, help="decimal, e.g. 1000000.50")
+    ci.add_argument("--token", help="cash token symbol or address (default: the first)")
+    cr = command(cash, "redeem", cash_redeem, "burn a holder's cash it approved to the issuer (money paid out)")
+    cr.add_argument("--holder", required=True)
+    cr.add_argument("--amount", required=True)
+    cr.add_argument("--token")
+
+    bond = top.add_parser("bond", help="bond tokens").add_subparsers(dest="command", required=True)
+    command(bond, "list", bond_list, "bonds with outstanding amount, maturity and price")
+
+    price = top.add_parser("price", help="oracle prices").add_subparsers(dest="command", required=True)
+    pp = command(price, "post", price_post, "post a bond's price in percent of par")
+    pp.add_argument("--bond", required=True, help="symbol, ISIN or address")
+    pp.add_argument("--price", required=True, help="percent of par, e.g. 98.75")
+    pp.add_argument("--cash", help="quote cash token (default: the first)")
+
+    command(top, "status", status, "chain head and peers, node permissioning, gateway readiness")
+
+
+def _handler(fn: Command) -> Callable[[argparse.Namespace, Any], OpsStatus]:
+    def run(args: argparse.Namespace, _settings: Any) -> OpsStatus:
+        try:
+            net = Network(args.data_dir)
+        except DataDirError as exc:
+            print(f"reponet: {exc}")
+            return OpsStatus.NO_NETWORK
+        try:
+            data, text = fn(args, net)
+        except UsageError as exc:
+            print(f"reponet: {exc}")
+            return OpsStatus.USAGE
+        except Refused as exc:
+            print(f"reponet: {exc}")
+            return OpsStatus.REFUSED
+        except ApiError as exc:
+            print(f"reponet: {exc}")
+            return OpsStatus.UNREACHABLE if exc.status == 0 else OpsStatus.REFUSED
+        except DeploymentFailed as exc:
+            print(f"reponet: {exc}")
+            return OpsStatus.REVERTED
+        except (OSError, httpx.HTTPError) as exc:
+            print(f"reponet: cannot reach the network: {exc}")
+            return OpsStatus.UNREACHABLE
+        finally:
+            net.close()
+        _out(args, data, text)
+        if fn is status and not data["healthy"]:
+            return OpsStatus.UNHEALTHY
+        return OpsStatus.OK
+
+    return run
