@@ -1,9 +1,15 @@
 """Per-object authorization: B's credentials on A's objects, for every route with a path parameter.
 
 The matrix is generated from the app's OpenAPI route table, so a new route with an object id is covered
-(or fails here until a fixture object is named for its parameter)."""
+(or fails here until a fixture object is named for its parameter). Other domains name theirs in a module
+``tests/gateway/<domain>/authz_objects.py`` with ``OBJECTS = {"rfq_id": factory}`` (``factory(world, cast,
+objects) -> id`` creates an object of organization A) and optionally ``BODIES = {("post", path): body}``.
+"""
 
+import importlib
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +35,21 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+Factory = Callable[[World, Cast, dict[str, str]], str]
+
+
+def _plugins() -> tuple[dict[str, Factory], dict[tuple[str, str], dict[str, Any]]]:
+    """Object factories and bodies contributed by other domains' ``authz_objects.py`` modules."""
+    factories: dict[str, Factory] = {}
+    bodies: dict[tuple[str, str], dict[str, Any]] = {}
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.glob("*/authz_objects.py")):
+        module = importlib.import_module(f"tests.gateway.{path.parent.name}.authz_objects")
+        factories.update(getattr(module, "OBJECTS", {}))
+        bodies.update(getattr(module, "BODIES", {}))
+    return factories, bodies
+
+
 @pytest.fixture
 def a_objects(world: World, cast: Cast) -> dict[str, str]:
     """One object of organization A for every kind of path parameter."""
@@ -41,7 +62,7 @@ def a_objects(world: World, cast: Cast) -> dict[str, str]:
     client = cast.a_approver.post(
         "/v1/clients", json={"kind": "api_key", "name": "a-key", "scopes": ["wallets:read"]}
     ).json()
-    return {
+    objects = {
         "org_id": str(world.orgs["a"]),
         "wallet_id": wallet["id"],
         "application_id": application["id"],
@@ -49,6 +70,10 @@ def a_objects(world: World, cast: Cast) -> dict[str, str]:
         "client_id": client["id"],
         "user_id": str(cast.a_viewer.id),
     }
+    factories, _ = _plugins()
+    for name, factory in factories.items():
+        objects.setdefault(name, factory(world, cast, objects))
+    return objects
 
 
 def _routes(world: World) -> list[tuple[str, str]]:
@@ -69,14 +94,19 @@ def _b_credentials(world: World, cast: Cast) -> dict[str, dict[str, str]]:
 def test_cross_organization_matrix(world: World, cast: Cast, a_objects: dict[str, str]) -> None:
     routes = _routes(world)
     assert len(routes) >= 10
+    _, plugin_bodies = _plugins()
     failures = []
     for method, template in routes:
         names = PARAM.findall(template)
         missing = [n for n in names if n not in a_objects]
-        assert not missing, f"no fixture object for {missing} in {template}: extend a_objects"
+        assert not missing, (
+            f"no fixture object for {missing} in {template}: add a factory to OBJECTS in "
+            "tests/gateway/<domain>/authz_objects.py (see this module's docstring)"
+        )
         path = template.format(**a_objects)
         for who, headers in _b_credentials(world, cast).items():
-            response = world.client.request(method.upper(), path, headers=headers, json=BODIES.get((method, template)))
+            body = BODIES.get((method, template), plugin_bodies.get((method, template)))
+            response = world.client.request(method.upper(), path, headers=headers, json=body)
             if response.status_code not in (403, 404):
                 failures.append(f"{who} {method.upper()} {path}: {response.status_code}")
     assert not failures, "\n".join(failures)
