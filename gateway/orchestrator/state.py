@@ -15,6 +15,7 @@ Layout (``./.reponet`` by default)::
     node/                 the node's data directory
     gateway/              the gateway's database and TLS certificate
     logs/                 node.log, gateway.log
+    run.json              pids of the running ``up``, node and gateway (removed on a clean stop)
     gateway.env           REPONET_* settings, for ``reponet keys rotate`` / ``audit verify`` (``set -a; . gateway.env``)
 """
 

@@ -6,6 +6,7 @@ reverse start order (gateway before node) with SIGINT, and SIGKILL after a grace
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -50,8 +51,20 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self) -> None:
+    """``pid_file`` (if given) lists the running processes, ``up`` included, as JSON; removed when all stopped."""
+
+    def __init__(self, pid_file: Path | None = None) -> None:
         self.children: list[Child] = []
+        self.pid_file = pid_file
+
+    def _write_pids(self) -> None:
+        if self.pid_file is None:
+            return
+        if not self.children:
+            self.pid_file.unlink(missing_ok=True)
+            return
+        pids = {"up": os.getpid(), **{c.name: c.process.pid for c in self.children}}
+        self.pid_file.write_text(json.dumps(pids) + "\n")
 
     def start(self, name: str, argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> Child:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -67,6 +80,7 @@ class Supervisor:
             )
         child = Child(name, process, log)
         self.children.append(child)
+        self._write_pids()
         logger.info("started %s (pid %d), log %s", name, process.pid, log)
         return child
 
@@ -113,6 +127,7 @@ class Supervisor:
                 child.process.wait(timeout=5)
         if child in self.children:
             self.children.remove(child)
+        self._write_pids()
 
     def stop_all(self) -> list[str]:
         stopped = []

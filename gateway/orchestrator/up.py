@@ -91,7 +91,7 @@ class Up:
         self.config = config
         self.console = console
         self.dir = DataDir(config.data_dir)
-        self.supervisor = Supervisor()
+        self.supervisor = Supervisor(self.dir.path / "run.json")
         self.first_run = not self.dir.exists()
         self.state = UpState() if self.first_run else self.dir.load()
         self._step = 0

@@ -1,0 +1,182 @@
+"""``reponet up`` in a temporary directory on free ports, ``reponet demo`` against it, the demo's final balances
+checked on chain over JSON-RPC, a clean stop with SIGINT, and a second start that finds the state intact.
+
+Bounded: every wait has a deadline, and the processes (``up`` and the children it lists in ``run.json``) are
+always stopped, killed if need be.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+ROOT = Path(__file__).resolve().parents[2]
+REPONET = [sys.executable, "-m", "gateway.cli"]
+UP_READY_SECONDS = 150
+DEMO_SECONDS = 200
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class UpProcess:
+    def __init__(self, data_dir: Path, rpc_port: int, port: int, log: Path) -> None:
+        self.data_dir, self.log = data_dir, log
+        handle = open(log, "ab")  # closed in kill()
+        self._handle = handle
+        self.proc = subprocess.Popen(
+            [*REPONET, "up", "--data-dir", str(data_dir), "--rpc-port", str(rpc_port), "--port", str(port)],
+            stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + UP_READY_SECONDS
+        while "RepoNet is up." not in self.output():
+            if self.proc.poll() is not None:
+                pytest.fail(f"reponet up exited with {self.proc.returncode}:\n{self.output()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"reponet up not ready in {UP_READY_SECONDS} s:\n{self.output()[-3000:]}")
+            time.sleep(0.5)
+
+    def children(self) -> dict[str, int]:
+        try:
+            return {k: int(v) for k, v in json.loads((self.data_dir / "run.json").read_text()).items()}
+        except (OSError, ValueError):
+            return {}
+
+    def interrupt(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=60)
+
+    def kill(self) -> None:
+        """Whatever is still running, ``up``'s children included, is killed (they run in their own sessions)."""
+        children = self.children()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        for name, pid in children.items():
+            if name == "up":
+                continue
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self._handle.close()
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> Iterator[tuple[Path, int, int]]:
+    yield tmp_path / "reponet", _free_port(), _free_port()
+
+
+def _balance(w3: Any, token: str, holder: str) -> int:
+    from contracts.deploy import contract
+
+    return int(contract(w3, "CashToken", token).functions.balanceOf(holder).call())
+
+
+def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path) -> None:
+    from gateway.ops.chain import connect, to_units
+
+    data_dir, rpc_port, port = network
+    started = time.monotonic()
+    up = UpProcess(data_dir, rpc_port, port, tmp_path / "up-1.log")
+    try:
+        up.wait_ready()
+        first = up.output()
+        assert "(new)" in first
+        assert "One-time password:" in first and "otpauth://totp/" in first and "█" in first  # QR code
+        assert f"https://127.0.0.1:{port}" in first and f"http://127.0.0.1:{rpc_port}" in first
+        assert set(up.children()) == {"up", "node", "gateway"}
+
+        demo = subprocess.run(
+            [*REPONET, "--json", "demo", "--data-dir", str(data_dir), "--maturity-seconds", "25",
+             "--default-seconds", "8"],
+            capture_output=True, text=True, timeout=DEMO_SECONDS, cwd=ROOT,
+        )
+        assert demo.returncode == 0, demo.stderr[-4000:]
+        result = json.loads(demo.stdout.strip().splitlines()[-1])
+        for chapter in ("onboarded and KYC-approved", "margin call, cured", "default and close-out",
+                        "repurchase", "audit trail is verified", "Balances on chain", "Repo timelines"):
+            assert chapter in demo.stderr
+        assert [r["status"] for r in result["repos"]] == ["REPURCHASED", "CLOSED_OUT"]
+        assert result["audit"]["ok"] and result["audit"]["anchors_checked"] >= 1
+
+        # The demo's balances, read again from the chain over JSON-RPC, and what the story implies.
+        state = json.loads((data_dir / "state.json").read_text())
+        tokens = {t["symbol"]: t["address"] for t in [*state["cash_tokens"], *state["bonds"]]}
+        w3 = connect(f"http://127.0.0.1:{rpc_port}")
+        members = {name: m for name, m in result["members"].items() if not name.startswith("repo engine")}
+        bank_a = next(m for n, m in members.items() if n.startswith("Bank A"))
+        fund_b = next(m for n, m in members.items() if n.startswith("Fund B"))
+        for member in members.values():
+            for symbol, units in member["balances"].items():
+                assert _balance(w3, tokens[symbol], member["address"]) == int(units), (member, symbol)
+        usd = lambda amount: to_units(amount, 6)  # noqa: E731
+        a_cash, b_cash = (_balance(w3, tokens["rUSD"], m["address"]) for m in (bank_a, fund_b))
+        assert a_cash + b_cash == usd("15050000")  # cash only moved between the two: conserved
+        interest = b_cash - usd("10500000")  # Fund B lent 9.5m and got back the repurchase price
+        assert 0 < interest < usd("100")  # seconds of interest at 3.10% on 9.5m
+        assert _balance(w3, tokens["GOV32"], bank_a["address"]) == usd("10500000")  # collateral and margin back
+        assert _balance(w3, tokens["GOV32"], fund_b["address"]) == 0
+        corp_a = _balance(w3, tokens["CORP30"], bank_a["address"])
+        corp_b = _balance(w3, tokens["CORP30"], fund_b["address"])
+        assert corp_a + corp_b == usd("5000000")
+        assert usd("4500000") <= corp_b < usd("4500100")  # what was owed at price 100, no more
+        engine = state["contracts"]["repo_engine"]
+        assert all(_balance(w3, tokens[s], engine) == 0 for s in tokens)  # no live repo: escrow empty
+
+        status = subprocess.run([*REPONET, "--json", "status", "--data-dir", str(data_dir)],
+                                capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert json.loads(status.stdout)["gateway"]["status"] == "ready"
+
+        assert up.interrupt() == 0
+        assert "stopped gateway, node" in up.output()
+        assert not (data_dir / "run.json").exists()
+    finally:
+        up.kill()
+
+    again = UpProcess(data_dir, rpc_port, port, tmp_path / "up-2.log")
+    try:
+        again.wait_ready()
+        second = again.output()
+        assert "(resuming)" in second
+        assert "One-time password:" not in second  # shown once
+        assert json.loads((data_dir / "state.json").read_text())["contracts"] == state["contracts"]
+        w3 = connect(f"http://127.0.0.1:{rpc_port}")
+        for member in members.values():
+            for symbol, units in member["balances"].items():
+                assert _balance(w3, tokens[symbol], member["address"]) == int(units)
+        kyc = subprocess.run([*REPONET, "--json", "kyc", "list", "--data-dir", str(data_dir)],
+                             capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert kyc.returncode == 0, kyc.stdout + kyc.stderr
+        assert sum(a["status"] == "approved" for a in json.loads(kyc.stdout)["data"]) == 2
+        assert again.interrupt() == 0
+    finally:
+        again.kill()
+    assert time.monotonic() - started < 240
+    assert Decimal(interest) > 0
