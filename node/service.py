@@ -103,6 +103,10 @@ class NodeService:
     # blocks ----------------------------------------------------------------------------------------
     def _on_block(self, built: BuiltBlock) -> None:
         self._pool_state_cache = None
+        log_filters = self.filters.of_kind("logs")
+        block_filters = self.filters.of_kind("block")
+        if not (self.block_listeners or log_filters or block_filters):
+            return  # nobody listens: skip formatting thousands of logs
         record = BlockRecord(built.header, built.transactions, built.receipts)
         header_json = format_header(built.header)
         logs: list[LogObject] = []
@@ -110,9 +114,9 @@ class NodeService:
         for i, receipt in enumerate(record.receipts):
             logs.extend(format_logs(record, i, first))
             first += len(receipt.logs)
-        for flt in self.filters.of_kind("block"):
+        for flt in block_filters:
             self.filters.push(flt, [header_json["hash"]])
-        for flt in self.filters.of_kind("logs"):
+        for flt in log_filters:
             criteria = flt.criteria
             if criteria is None:
                 continue

@@ -31,8 +31,9 @@ from eth.db.backends.base import BaseAtomicDB
 from eth.vm.forks.prague.receipts import PragueReceiptBuilder
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
 
-from node.exceptions import StorageError
+from node.exceptions import NodeError, StorageError
 from node.headers import QbftHeader, decode_header, encode_header
+from node.senders import cache_sender, recover_sender
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +156,14 @@ def encode_txs(txs: Sequence[SignedTransactionAPI]) -> bytes:
 
 
 def decode_txs(data: bytes) -> list[SignedTransactionAPI]:
-    return [PragueTransactionBuilder.decode(bytes(item)) for item in rlp.decode(data)]
+    """Transactions of a stored block, with their senders recovered once (RPC formatting reads them a lot)."""
+    txs = [PragueTransactionBuilder.decode(bytes(item)) for item in rlp.decode(data)]
+    for tx in txs:
+        try:
+            cache_sender(tx, recover_sender(tx))
+        except NodeError:
+            pass  # cannot happen for a block we verified; py-evm's own recovery then reports it
+    return txs
 
 
 def encode_receipts(receipts: Sequence[ReceiptAPI]) -> bytes:

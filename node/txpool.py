@@ -10,17 +10,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-import rlp
 from eth.abc import SignedTransactionAPI
 from eth.vm.forks.prague.state import PragueState
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
-from eth_hash.auto import keccak
-from eth_keys.datatypes import Signature
 from eth_typing import Address
 
 from node.abc import PermissionerAPI, TxPoolAPI
 from node.exceptions import InvalidParams, SenderNotAuthorized, TxRejected
 from node.permissioning import effective_gas_price
+from node.senders import cache_sender, recover_sender, tx_type
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +48,6 @@ def decode_raw_transaction(raw: bytes) -> SignedTransactionAPI:
     return tx
 
 
-def tx_type(tx: SignedTransactionAPI) -> int:
-    return int(getattr(tx, "type_id", None) or 0)
-
-
 def intrinsic_gas(tx: SignedTransactionAPI) -> tuple[int, int]:
     """(intrinsic gas, EIP-7623 floor) of a Prague transaction."""
     data = bytes(tx.data)
@@ -68,41 +62,6 @@ def intrinsic_gas(tx: SignedTransactionAPI) -> tuple[int, int]:
     return gas, floor
 
 
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-
-def signing_message(tx: SignedTransactionAPI) -> bytes:
-    """What the sender signed, rebuilt from the raw RLP items (much cheaper than py-evm's sedes encoding)."""
-    kind = tx_type(tx)
-    if kind == 0:
-        items = rlp.decode(tx.encode())
-        chain_id = getattr(tx, "chain_id", None)
-        if chain_id is None:
-            return bytes(rlp.encode(items[:6]))
-        return bytes(rlp.encode([*items[:6], chain_id, b"", b""]))
-    items = rlp.decode(tx.encode()[1:])
-    return bytes([kind]) + bytes(rlp.encode(items[:-3]))
-
-
-def recover_sender(tx: SignedTransactionAPI) -> bytes:
-    """The signer, recovered once (py-evm's own check recovers twice and verifies again)."""
-    r, s, parity = tx.r, tx.s, tx.y_parity
-    if not (0 < r < SECP256K1_N and 0 < s <= SECP256K1_N // 2) or parity not in (0, 1):
-        raise TxRejected("invalid sender")  # EIP-2: high s values are malleable
-    try:
-        message_hash = keccak(signing_message(tx))
-        public_key = Signature(vrs=(parity, r, s)).recover_public_key_from_msg_hash(message_hash)
-    except Exception as exc:  # bad signatures come in many exception types
-        raise TxRejected("invalid sender") from exc
-    return bytes(public_key.to_canonical_address())
-
-
-def cache_sender(tx: SignedTransactionAPI, sender: bytes) -> None:
-    """Remember the recovered sender on the object: py-evm recovers it on every access otherwise."""
-    object.__setattr__(tx, "get_sender", lambda: sender)
-    inner = getattr(tx, "_inner", None)
-    if inner is not None:
-        object.__setattr__(inner, "get_sender", lambda: sender)
 
 
 def _fee_pair(tx: SignedTransactionAPI) -> tuple[int, int]:

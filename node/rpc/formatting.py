@@ -13,8 +13,8 @@ from eth_typing import Address
 
 from node.headers import QbftHeader, encode_header
 from node.rpc.types import LogObject
+from node.senders import tx_type
 from node.storage import BlockRecord
-from node.txpool import tx_type
 
 
 def q(value: int) -> str:
@@ -157,7 +157,8 @@ def first_log_index(receipts: list[ReceiptAPI], tx_index: int) -> int:
     return sum(len(r.logs) for r in receipts[:tx_index])
 
 
-def format_receipt(record: BlockRecord, tx_index: int) -> dict[str, Any]:
+def format_receipt(record: BlockRecord, tx_index: int, log_offset: int | None = None) -> dict[str, Any]:
+    """``log_offset``: the block-wide index of this receipt's first log, when the caller already knows it."""
     header = record.header
     tx = record.transactions[tx_index]
     receipt = record.receipts[tx_index]
@@ -175,9 +176,21 @@ def format_receipt(record: BlockRecord, tx_index: int) -> dict[str, Any]:
         "cumulativeGasUsed": q(receipt.gas_used),
         "gasUsed": q(receipt.gas_used - previous),
         "contractAddress": contract,
-        "logs": format_logs(record, tx_index, first_log_index(record.receipts, tx_index)),
+        "logs": format_logs(
+            record, tx_index, first_log_index(record.receipts, tx_index) if log_offset is None else log_offset
+        ),
         "logsBloom": d(receipt.bloom.to_bytes(256, "big")),
         "type": q(tx_type(tx)),
         "status": q(1 if receipt.state_root == b"\x01" else 0),
         "effectiveGasPrice": q(effective_price(tx, header.base_fee_per_gas or 0)),
     }
+
+
+def format_block_receipts(record: BlockRecord) -> list[dict[str, Any]]:
+    """All receipts of a block in one pass (log indices accumulate instead of being recounted per receipt)."""
+    out = []
+    offset = 0
+    for i, receipt in enumerate(record.receipts):
+        out.append(format_receipt(record, i, offset))
+        offset += len(receipt.logs)
+    return out

@@ -35,6 +35,7 @@ from node.rpc.formatting import (
     a,
     d,
     format_block,
+    format_block_receipts,
     format_header,
     format_log,
     format_receipt,
@@ -289,7 +290,7 @@ class Methods:
         record = self._record(self._header(p.block_ref(block)))
         if record is None:
             return None
-        return [format_receipt(record, i) for i in range(len(record.transactions))]
+        return format_block_receipts(record)
 
     # --- transactions -------------------------------------------------------------------------------
     @rpc_method("eth_getTransactionByHash")
