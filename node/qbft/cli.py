@@ -58,7 +58,8 @@ def _network_flags(parser: argparse.ArgumentParser, for_init: bool) -> None:
     parser.add_argument("--base-port", type=int, default=8545, help="node i serves JSON-RPC on BASE+i")
     parser.add_argument("--p2p-base-port", type=int, default=None, help="node i peers on this+i (default BASE+100)")
     parser.add_argument("--period", type=float, default=0.5, help="QBFT block period in seconds")
-    parser.add_argument("--request-timeout", type=float, default=1.0, help="round-0 timeout (doubles per round)")
+    parser.add_argument("--request-timeout", type=float, default=2.0,
+                        help="round-0 timeout in seconds (doubles each round)")
     parser.add_argument("--epoch-length", type=int, default=DEFAULT_EPOCH_LENGTH, help="votes reset every N blocks")
     parser.add_argument("--accounts", type=int, default=10, help="funded and allowed dev accounts")
     if for_init:

@@ -68,6 +68,7 @@ FUTURE_PER_HEIGHT = 2_000
 TX_FLUSH_SECONDS = 0.01
 STATUS_INTERVAL = 1.0
 SEEN_LIMIT = 50_000
+TX_ADMIT_SLICE = 20
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class EngineConfig:
     round_timeout: float = 1.0
     empty_blocks: bool = False
     trailing_block: bool = True
+    # a proposal must be executed by every validator within the round timeout; bound its size
+    max_block_txs: int = 500
 
 
 @dataclass
@@ -241,7 +244,7 @@ class QbftEngine:
         key = self.consensus.key
         assert key is not None
         head = self.chain.head
-        txs = self.service.pool.pending_for_block()
+        txs = self.service.pool.pending_for_block()[: self.config.max_block_txs]
         if skew:
             txs = txs[: len(txs) // 2]
         extra = self.consensus.proposal_extra_data(head, round_number)
@@ -310,9 +313,10 @@ class QbftEngine:
                     raise InvalidBlock("block round is after the proposal round")
                 if extra.round == proposal.round and bytes(header.coinbase) != proposal.author:
                     raise InvalidBlock("block coinbase is not its proposer")
-                candidate = await asyncio.to_thread(
-                    self.chain.validate_candidate, header, list(proposal.block.transactions)
-                )
+                # the pool's copies carry their recovered senders: execution need not recover them again
+                pool = self.service.pool
+                txs = [pool.get(tx.hash) or tx for tx in proposal.block.transactions]
+                candidate = await asyncio.to_thread(self.chain.validate_candidate, header, txs)
                 if hs is not self.hs:
                     candidate.db.discard()
                     return
@@ -431,7 +435,7 @@ class QbftEngine:
             peer.head_number = big_endian_int.deserialize(number) if number else 0
             self._maybe_sync()
         elif code == TXS:
-            self._receive_txs(rlp.decode(payload))
+            await self._receive_txs(rlp.decode(payload))
         elif code == GET_BLOCKS:
             start_raw, count_raw = rlp.decode(payload)
             start = big_endian_int.deserialize(start_raw) if start_raw else 0
@@ -464,15 +468,20 @@ class QbftEngine:
             self._activate()
         self._apply(hs, out)
 
-    def _receive_txs(self, raws: list[bytes]) -> None:
+    async def _receive_txs(self, raws: list[bytes]) -> None:
+        """Admit gossiped transactions in small slices, yielding between them: consensus messages waiting on the
+        same event loop must not queue behind a burst of admissions."""
         added = 0
-        for raw in raws:
+        pool = self.service.pool
+        for i, raw in enumerate(raws):
+            if i % TX_ADMIT_SLICE == TX_ADMIT_SLICE - 1:
+                await asyncio.sleep(0)
             try:
                 tx = decode_raw_transaction(bytes(raw))
-                if self.service.pool.get(tx.hash) is not None:
+                if pool.get(tx.hash) is not None:
                     continue
-                sender = self.service.pool.validate(tx)
-                self.service.pool.add(tx, sender)
+                sender = pool.validate(tx)
+                pool.add(tx, sender)
                 added += 1
             except Exception as exc:  # refused by our pool (already included, nonce, permissioning)
                 logger.debug("gossiped tx refused: %s", exc)

@@ -40,7 +40,7 @@ class NetworkConfig:
     p2p_port: int = 30303
     static_peers: list[str] = field(default_factory=list)
     epoch_length: int = DEFAULT_EPOCH_LENGTH
-    request_timeout: float = 1.0
+    request_timeout: float = 2.0
     node_rules: str | None = None
 
     @classmethod

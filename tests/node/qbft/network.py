@@ -63,7 +63,8 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interva
 
 class Network:
     def __init__(self, root: Path, validators: int = 4, rpc_nodes: int = 0, period: float = 0.25,
-                 request_timeout: float = 0.5, epoch_length: int = 30_000) -> None:
+                 request_timeout: float = 0.5, epoch_length: int = 30_000, allow: tuple[str, ...] = (),
+                 log_level: str = "info") -> None:
         self.root = root
         self.total = validators + rpc_nodes
         self.base = free_port_block(self.total + 2)
@@ -74,11 +75,12 @@ class Network:
             [sys.executable, "-m", "node.cli", "init", "--validators", str(validators), "--rpc-nodes",
              str(rpc_nodes), "--data-dir", str(root), "--base-port", str(self.base), "--period", str(period),
              "--request-timeout", str(request_timeout), "--epoch-length", str(epoch_length), "--accounts", "8",
-             "--log-level", "warning"],
+             "--log-level", "warning", *(["--allow", *allow] if allow else [])],
             check=True, cwd=ROOT, env=env, capture_output=True, timeout=120,
         )
         self.summary = json.loads((root / "network.json").read_text())
         self.accounts = json.loads((root / "dev-accounts.json").read_text())
+        self.log_level = log_level
         self.rpcs = [Rpc(f"http://127.0.0.1:{self.base + i}", timeout=10) for i in range(self.total)]
 
     def address(self, i: int) -> str:
@@ -92,7 +94,7 @@ class Network:
             log = open(self.root / f"node{i}.log", "ab")
             self.procs[i] = subprocess.Popen(
                 [sys.executable, "-m", "node.cli", "run", "--data-dir", str(self.data_dir(i)),
-                 "--rpc-port", str(self.base + i), "--test-faults", *extra],
+                 "--rpc-port", str(self.base + i), "--test-faults", "--log-level", self.log_level, *extra],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
             log.close()

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Finality and throughput of a 4-validator QBFT network on this machine (loopback, one process per node).
+
+For each block period (the knob, `--periods`):
+  1. start a fresh 4-validator network (`reponet-node init --validators 4`, then `run` per node);
+  2. at each offered load (`--rates`, tx/s, `--duration` seconds each) send pre-signed transfers one by one,
+     round-robin to the four nodes, while a poller follows node 0's blocks: finality = submit -> the block holding
+     the transaction is committed on node 0 (QBFT: committed means final, it is never reverted);
+  3. saturation: send `--count` pre-signed transfers in JSON-RPC batches as fast as possible, spread over the
+     nodes; tps = count / (last inclusion - first submit).
+Then the same saturation workload against one `reponet-node dev` (single validator, same block period) for the
+ratio. `--json` prints one JSON object: finality_p50_ms / finality_p99_ms (at 50 tx/s and the first period),
+tps (4 validators, saturation), single_node_tps, tps_ratio, and every (period, load) row.
+Every child process is stopped on exit. The client shares the machine's cores with the nodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from eth_account import Account  # noqa: E402
+from eth_account.signers.local import LocalAccount  # noqa: E402
+
+from tests.node.harness import Rpc, start_node  # noqa: E402
+from tests.node.qbft.network import Network  # noqa: E402
+
+RECIPIENT = "0x000000000000000000000000000000000000dEaD"
+
+
+def senders(count: int) -> list[LocalAccount]:
+    return [Account.from_key(bytes([7]) * 31 + bytes([i + 1])) for i in range(count)]
+
+
+def presign(accounts: list[LocalAccount], chain_id: int, count: int, nonces: dict[str, int]) -> list[tuple[str, str]]:
+    """(raw, hash) transfers of value 0 at a zero gas price: no balance needed, only the allowlist."""
+    out = []
+    for i in range(count):
+        acct = accounts[i % len(accounts)]
+        tx = acct.sign_transaction({
+            "to": RECIPIENT, "value": 0, "gas": 21_000, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0,
+            "nonce": nonces[acct.address], "chainId": chain_id, "type": 2,
+        })
+        nonces[acct.address] += 1
+        out.append(("0x" + tx.raw_transaction.hex(), "0x" + tx.hash.hex()))
+    return out
+
+
+class Poller(threading.Thread):
+    """Follows a node's new blocks; records when each transaction hash was first seen in a block."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.rpc = Rpc(url, timeout=10)
+        self.seen: dict[str, float] = {}
+        self.next = int(self.rpc.call("eth_blockNumber"), 16) + 1
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                head = int(self.rpc.call("eth_blockNumber"), 16)
+                while self.next <= head:
+                    block = self.rpc.call("eth_getBlockByNumber", hex(self.next), False)
+                    now = time.monotonic()
+                    for tx_hash in block["transactions"]:
+                        self.seen.setdefault(tx_hash, now)
+                    self.next += 1
+            except Exception:  # a transient RPC error: poll again
+                pass
+            self._halt.wait(0.01)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=10)
+        self.rpc.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def offered_load(urls: list[str], txs: list[tuple[str, str]], rate: float, poller: Poller,
+                 timeout: float) -> dict[str, Any]:
+    rpcs = [Rpc(u, timeout=10) for u in urls]
+    submitted: dict[str, float] = {}
+    start = time.monotonic()
+    try:
+        for i, (raw, tx_hash) in enumerate(txs):
+            due = start + i / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            submitted[tx_hash] = time.monotonic()
+            rpcs[i % len(rpcs)].call("eth_sendRawTransaction", raw)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not all(h in poller.seen for h in submitted):
+            time.sleep(0.05)
+    finally:
+        for rpc in rpcs:
+            rpc.close()
+    latencies = [(poller.seen[h] - t) * 1000 for h, t in submitted.items() if h in poller.seen]
+    included = [poller.seen[h] for h in submitted if h in poller.seen]
+    span = (max(included) - start) if included else float("nan")
+    return {
+        "offered_tps": rate, "sent": len(submitted), "included": len(latencies),
+        "finality_p50_ms": round(pct(latencies, 50), 1), "finality_p99_ms": round(pct(latencies, 99), 1),
+        "finality_mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
+        "achieved_tps": round(len(latencies) / span, 1) if latencies else 0.0,
+    }
+
+
+def saturation(urls: list[str], txs: list[tuple[str, str]], poller: Poller, batch: int,
+               timeout: float) -> dict[str, Any]:
+    rpcs = [Rpc(u, timeout=60) for u in urls]
+    start = time.monotonic()
+    errors = 0
+
+    def send(part: list[tuple[str, str]], rpc: Rpc) -> None:
+        nonlocal errors
+        for i in range(0, len(part), batch):
+            answers = rpc.raw([rpc.envelope("eth_sendRawTransaction", raw) for raw, _ in part[i:i + batch]])
+            errors += sum(1 for a in answers if "error" in a)
+
+    # each node gets whole sender streams, so a node never holds a nonce gap it cannot fill
+    per_node: list[list[tuple[str, str]]] = [[] for _ in rpcs]
+    for i, tx in enumerate(txs):
+        per_node[(i % 32) % len(rpcs)].append(tx)
+    threads = [threading.Thread(target=send, args=(part, rpc)) for part, rpc in zip(per_node, rpcs, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sent_done = time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(h in poller.seen for _, h in txs):
+        time.sleep(0.05)
+    for rpc in rpcs:
+        rpc.close()
+    included = [poller.seen[h] for _, h in txs if h in poller.seen]
+    span = max(included) - start if included else float("nan")
+    return {"count": len(txs), "included": len(included), "errors": errors,
+            "submit_seconds": round(sent_done - start, 2), "tps": round(len(included) / span, 1) if included else 0.0}
+
+
+def bench_network(args: argparse.Namespace, period: float, accounts: list[LocalAccount]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-qbft-") as tmp:
+        net = Network(Path(tmp) / "net", validators=4, period=period, request_timeout=args.request_timeout,
+                      allow=tuple(a.address for a in accounts), log_level="warning")
+        try:
+            net.start()
+            urls = [r.url for r in net.rpcs]
+            chain_id = int(net.rpcs[0].call("eth_chainId"), 16)
+            nonces = {a.address: 0 for a in accounts}
+            poller = Poller(urls[0])
+            poller.start()
+            rows = []
+            try:
+                for rate in args.rates:
+                    txs = presign(accounts, chain_id, int(rate * args.duration), nonces)
+                    row = offered_load(urls, txs, rate, poller, args.timeout)
+                    row["period_s"] = period
+                    rows.append(row)
+                    log(args, f"period {period}s, {rate} tx/s: {row}")
+                txs = presign(accounts, chain_id, args.count, nonces)
+                sat = saturation(urls, txs, poller, args.batch, args.timeout)
+                sat["period_s"] = period
+                log(args, f"period {period}s saturation: {sat}")
+            finally:
+                poller.stop()
+            net.assert_no_fork([0, 1, 2, 3])
+            return {"loads": rows, "saturation": sat}
+        finally:
+            net.close()
+
+
+def bench_single(args: argparse.Namespace, period: float, accounts: list[LocalAccount]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-single-") as tmp:
+        backend = start_node(Path(tmp), extra_args=("--block-time", str(period), "--log-level", "warning"),
+                             allow=tuple(a.address for a in accounts))
+        try:
+            poller = Poller(backend.http_url)
+            poller.start()
+            try:
+                nonces = {a.address: 0 for a in accounts}
+                rows = []
+                for rate in args.rates:
+                    txs = presign(accounts, backend.chain_id, int(rate * args.duration), nonces)
+                    row = offered_load([backend.http_url], txs, rate, poller, args.timeout)
+                    row["period_s"] = period
+                    rows.append(row)
+                    log(args, f"single node, period {period}s, {rate} tx/s: {row}")
+                txs = presign(accounts, backend.chain_id, args.count, nonces)
+                sat = saturation([backend.http_url], txs, poller, args.batch, args.timeout)
+                log(args, f"single node saturation: {sat}")
+                return {"loads": rows, "saturation": sat}
+            finally:
+                poller.stop()
+        finally:
+            backend.stop()
+
+
+def log(args: argparse.Namespace, message: str) -> None:
+    print(message, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through every finally: child nodes are stopped
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--periods", type=lambda s: [float(x) for x in s.split(",")], default=[0.25, 0.5],
+                        help="block periods in seconds (the knob), comma-separated")
+    parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[25.0, 50.0, 100.0],
+                        help="offered loads in tx/s, comma-separated")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per offered load")
+    parser.add_argument("--count", type=int, default=2000, help="transfers for the saturation run")
+    parser.add_argument("--batch", type=int, default=100, help="eth_sendRawTransaction per JSON-RPC batch")
+    parser.add_argument("--senders", type=int, default=32)
+    parser.add_argument("--request-timeout", type=float, default=2.0, help="QBFT round-0 timeout")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for inclusion per step")
+    parser.add_argument("--no-single", action="store_true", help="skip the single-validator comparison")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
+    accounts = senders(args.senders)
+    runs = {period: bench_network(args, period, accounts) for period in args.periods}
+    first = runs[args.periods[0]]
+    at50 = min(first["loads"], key=lambda r: abs(r["offered_tps"] - 50)) if first["loads"] else {}
+    summary: dict[str, Any] = {
+        "validators": 4,
+        "machine_cores": os.cpu_count(),
+        "finality_p50_ms": at50.get("finality_p50_ms"),
+        "finality_p99_ms": at50.get("finality_p99_ms"),
+        "finality_at_tps": at50.get("offered_tps"),
+        "block_period_s": args.periods[0],
+        "tps": first["saturation"]["tps"],
+        "rows": [row for period in args.periods for row in runs[period]["loads"]],
+        "saturation": [runs[period]["saturation"] for period in args.periods],
+    }
+    if not args.no_single:
+        single = bench_single(args, args.periods[0], accounts)
+        summary["single_node_tps"] = single["saturation"]["tps"]
+        summary["single_node_rows"] = single["loads"]
+        summary["tps_ratio"] = round(summary["tps"] / single["saturation"]["tps"], 3) \
+            if single["saturation"]["tps"] else None
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
