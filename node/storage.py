@@ -64,27 +64,28 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class _LRU:
-    """A small LRU of immutable key/values (trie nodes and code are content-addressed)."""
+class _NodeCache:
+    """A bounded cache of immutable key/values (trie nodes and code are content-addressed, never stale).
+
+    Plain dict operations (atomic under the GIL) and FIFO eviction: no lock and no reordering on the hot
+    read path, which py-evm hits for every trie node it walks.
+    """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._data: OrderedDict[bytes, bytes] = OrderedDict()
-        self._lock = threading.Lock()
+        self._data: dict[bytes, bytes] = {}
 
     def get(self, key: bytes) -> bytes | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
+        return self._data.get(key)
 
     def put(self, key: bytes, value: bytes) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            if len(self._data) > self._size:
-                self._data.popitem(last=False)
+        data = self._data
+        data[key] = value
+        if len(data) > self._size:
+            try:
+                del data[next(iter(data))]
+            except (KeyError, RuntimeError, StopIteration):
+                pass  # another thread evicted or resized at the same moment: nothing to do
 
 
 class StateDB(BaseAtomicDB):
@@ -183,7 +184,7 @@ class ChainStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.cache = _LRU(200_000)
+        self.cache = _NodeCache(200_000)
         self._write_conn = _connect(path)
         self._write_conn.executescript(_SCHEMA)
         self._local = threading.local()
