@@ -56,6 +56,7 @@ class UpState:
     chain_id: int = 0
     rpc_url: str = ""
     managed_node: bool = True
+    validators: int = 1  # >1: a local QBFT network (``reponet-node network``); 0: an external chain
     node_host: str = "127.0.0.1"
     node_port: int = 8545
     gateway_host: str = "127.0.0.1"

@@ -62,6 +62,7 @@ class UpConfig:
     rpc_url: str | None
     operator_key: str | None
     validators: int
+    validators_given: bool
     block_time: float
     chain_id: int
     admin_email: str
@@ -110,13 +111,16 @@ class Up:
     # --- configuration ------------------------------------------------------------------------------------------
     def configure(self) -> None:
         c, s = self.config, self.state
-        if c.validators > 1:
-            self._check_network_command()
         if self.first_run:
             s.managed_node = c.rpc_url is None
             s.chain_id = c.chain_id
+            s.validators = c.validators if s.managed_node else 0
         elif c.rpc_url is not None and s.managed_node:
             raise UpError(f"{self.dir.path} runs its own node; --rpc-url needs a fresh --data-dir")
+        elif c.validators_given and c.validators != s.validators:
+            raise UpError(f"{self.dir.path} holds a {s.validators}-validator network; use a fresh --data-dir")
+        if s.validators > 1:
+            self._check_network_command()
         s.node_host = c.node_host or s.node_host
         s.node_port = c.node_port or s.node_port
         s.gateway_host = c.gateway_host or s.gateway_host
@@ -125,7 +129,11 @@ class Up:
         for host in (s.node_host, s.gateway_host):
             if host not in ("127.0.0.1", "localhost", "::1"):
                 raise UpError(f"{host}: reponet up listens on loopback only (put a proxy in front to publish)")
-        ports = [(s.gateway_host, s.gateway_port)] + ([(s.node_host, s.node_port)] if s.managed_node else [])
+        ports = [(s.gateway_host, s.gateway_port)]
+        if s.managed_node:
+            ports += [(s.node_host, s.node_port + i) for i in range(max(1, s.validators))]
+        if s.validators > 1:
+            ports += [(s.node_host, s.node_port + 100 + i) for i in range(s.validators)]
         for host, port in ports:
             if not _port_free(host, port):
                 raise UpError(f"{host}:{port} is in use: is another `reponet up` running? (or choose other ports)")
@@ -140,15 +148,14 @@ class Up:
         probe = subprocess.run([_bin("reponet-node"), "network", "--help"], capture_output=True, timeout=60)
         if probe.returncode != 0:
             raise NotAvailable(
-                "--validators N needs `reponet-node network` (the QBFT issue), which is not available yet; "
+                "--validators N needs `reponet-node network` (the QBFT issue), which this install does not have; "
                 "run without --validators for a single-validator node"
             )
-        raise NotAvailable("--validators N: `reponet-node network` exists but `reponet up` does not drive it yet")
 
     # --- node ---------------------------------------------------------------------------------------------------
     def init_node(self) -> None:
-        if not self.state.managed_node or (self.dir.node / "chain.sqlite").exists():
-            return
+        if not self.state.managed_node or self.state.validators > 1 or (self.dir.node / "chain.sqlite").exists():
+            return  # a QBFT network is initialised by `reponet-node network` itself
         validator_key = self.dir.secret("validator.key")
         self.dir.secret("node-password")
         genesis = {
@@ -184,6 +191,8 @@ class Up:
             self.save()
             self.step("using an existing chain", f"{s.rpc_url}, chain id {chain_id}")
             return None
+        if s.validators > 1:
+            return self._start_network()
         child = self.supervisor.start(
             "node",
             [
@@ -200,8 +209,45 @@ class Up:
         self.step("node started", f"JSON-RPC {s.rpc_url}, head {head}, pid {child.process.pid}")
         return child
 
-    def _admin_token(self) -> str:
-        return (self.dir.node / "admin.token").read_text().strip()
+    def _start_network(self) -> Child:
+        s = self.state
+        network_dir = self.dir.path / "network"
+        argv = [
+            _bin("reponet-node"), "network", "--data-dir", str(network_dir), "--validators", str(s.validators),
+            "--base-port", str(s.node_port), "--rpc-host", s.node_host, "--chain-id", str(s.chain_id),
+            "--accounts", "0", "--period", str(max(1.0, self.config.block_time)),
+        ]
+        if not (network_dir / "network.json").exists():
+            # Only at creation: on a resumed network, `network --allow` also globs node*.log (a node CLI bug),
+            # and AccountRules governs anyway once permissioning is set.
+            argv += ["--allow", self.operator.address, self.issuer.address]
+        child = self.supervisor.start("network", argv, self.dir.logs / "network.log")
+
+        def ready() -> bool:
+            peers = int(_rpc(s.rpc_url, "net_peerCount"), 16)
+            return peers >= s.validators - 1
+
+        self.supervisor.wait_until(child, ready, NODE_READY_SECONDS * 2, "every validator peered")
+        head = int(_rpc(s.rpc_url, "eth_blockNumber"), 16)
+        urls = ", ".join(url for url, _ in self._admin_endpoints())
+        self.step(f"QBFT network of {s.validators} validators started",
+                  f"JSON-RPC {urls}, head {head}, logs {network_dir}/node*.log")
+        return child
+
+    def _admin_endpoints(self) -> list[tuple[str, Path]]:
+        """Every node's JSON-RPC URL and admin-token file (operator methods go to each node)."""
+        s = self.state
+        if s.validators <= 1:
+            return [(s.rpc_url, self.dir.node / "admin.token")]
+        network = json.loads((self.dir.path / "network" / "network.json").read_text())
+        return [
+            (f"http://{s.node_host}:{s.node_port + i}", self.dir.path / "network" / node["dir"] / "admin.token")
+            for i, node in enumerate(network["nodes"])
+        ]
+
+    def _admin_all(self, method: str, params: list[Any]) -> None:
+        for url, token_file in self._admin_endpoints():
+            _rpc(url, method, params, token_file.read_text().strip())
 
     # --- contracts ----------------------------------------------------------------------------------------------
     def deploy(self) -> None:
@@ -211,7 +257,7 @@ class Up:
         w3 = connect(s.rpc_url, timeout=120)
         if s.managed_node and not s.done("permissioning"):
             for account in (self.operator, self.issuer):
-                _rpc(s.rpc_url, "reponet_addToAllowlist", [account.address], self._admin_token())
+                self._admin_all("reponet_addToAllowlist", [account.address])
         if not s.managed_node:
             if not self.config.operator_key and w3.eth.get_balance(self.operator.address) == 0 and _charges(w3):
                 raise UpError("this chain charges gas: pass --operator-key with a funded key (e.g. Anvil's first)")
@@ -259,11 +305,13 @@ class Up:
                       f"AccountRules {s.contracts['account_rules']} yourself (Besu: --permissions-accounts-contract)")
             return
         rules = s.contracts["account_rules"]
-        current = _rpc(s.rpc_url, "reponet_permissioning")
-        if str(current.get("accountRules") or "").lower() != rules.lower():
-            _rpc(s.rpc_url, "reponet_setAccountRules", [rules], self._admin_token())
+        for url, token_file in self._admin_endpoints():
+            current = _rpc(url, "reponet_permissioning")
+            if str(current.get("accountRules") or "").lower() != rules.lower():
+                _rpc(url, "reponet_setAccountRules", [rules], token_file.read_text().strip())
         self.save("permissioning")
-        self.step("node permissioning", f"asks AccountRules {rules}")
+        nodes = len(self._admin_endpoints())
+        self.step("node permissioning", f"{'every node asks' if nodes > 1 else 'asks'} AccountRules {rules}")
 
     # --- gateway ------------------------------------------------------------------------------------------------
     def gateway_env(self) -> dict[str, str]:
