@@ -99,7 +99,24 @@ class Network:
             )
             log.close()
         for i in nodes or range(self.total):
-            wait_until(lambda i=i: self.rpcs[i].call("eth_chainId") is not None, READY_TIMEOUT, f"node {i} RPC")
+            self._wait_ready(i)
+
+    def _wait_ready(self, i: int) -> None:
+        proc = self.procs[i]
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"node {i} exited ({proc.returncode}):\n{self.log_tail(i)}")
+            return self.rpcs[i].call("eth_chainId") is not None
+
+        try:
+            wait_until(ready, READY_TIMEOUT, f"node {i} RPC")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- node{i}.log ---\n{self.log_tail(i)}") from None
+
+    def log_tail(self, i: int, lines: int = 40) -> str:
+        path = self.root / f"node{i}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
 
     def kill(self, i: int) -> None:
         proc = self.procs.pop(i)
