@@ -77,6 +77,7 @@ def cmd_up(args: argparse.Namespace, _settings: Any) -> UpStatus:
         up.prepare_gateway()
         up.start_gateway()
         up.enroll()
+        up.list_instruments()
         for text in up.printouts:
             console.print(text, markup=False)
         console.print(urls_banner(up.state, config.data_dir), markup=False)

@@ -6,6 +6,7 @@ Layout (``./.reponet`` by default)::
     secrets/              mode 0700; every file in it mode 0600
       operator.key        deployer, admin of every system contract, the gateway's KYC-agent and anchor key
       issuer.key          cash and bond issuer, price feeder (its own nonce sequence, apart from the gateway's)
+      relayer.key         the gateway's settlement relayer (system account; issuer, feeder and pauser roles)
       validator.key       the node's sealing key (when ``up`` runs the node)
       node-password       the node keystore's password
       jwt-secret          the gateway's token-signing secret
@@ -63,6 +64,7 @@ class UpState:
     gateway_port: int = 8443
     operator_address: str = ""
     issuer_address: str = ""
+    relayer_address: str = ""
     contracts: dict[str, str] = field(default_factory=dict)
     cash_tokens: list[TokenInfo] = field(default_factory=list)
     bonds: list[TokenInfo] = field(default_factory=list)

@@ -294,9 +294,34 @@ class Up:
                 raw = price_to_raw("100", bond.decimals, cash.decimals)
                 send(w3, self.issuer, oracle.functions.setPrice(bond.address, cash.address, raw), "initial price")
             self.save("assets")
+        if not s.done("relayer"):
+            self._wire_relayer(w3)
+            self.save("relayer")
         names = ", ".join(f"{k}={v}" for k, v in s.contracts.items() if k in ("repo_engine", "identity_registry"))
         tokens = ", ".join(t.symbol for t in [*s.cash_tokens, *s.bonds])
         self.step("system contracts", f"{names}; tokens {tokens}")
+
+    def _wire_relayer(self, w3: Web3) -> None:
+        """The gateway's settlement relayer: its own key (own nonce sequence), a system account on the node,
+        issuer and pauser of every token, price feeder, pauser of the engine."""
+        from contracts.deploy import contract
+
+        s, relayer = self.state, self.dir.account("relayer")
+        s.relayer_address = relayer.address
+        ensure_gas(w3, self.operator, relayer.address)
+        rules = contract(w3, "AccountRules", s.contracts["account_rules"])
+        if not rules.functions.isSystemAccount(relayer.address).call():
+            send(w3, self.operator, rules.functions.setSystemAccount(relayer.address, True), "rules: relayer")
+        grants: list[tuple[LocalAccount, Any, str]] = []
+        for t in [*s.cash_tokens, *s.bonds]:
+            token = contract(w3, "CashToken", t.address)
+            grants += [(self.issuer, token, "ISSUER_ROLE"), (self.issuer, token, "PAUSER_ROLE")]
+        grants.append((self.operator, contract(w3, "PriceOracle", s.contracts["price_oracle"]), "FEEDER_ROLE"))
+        grants.append((self.operator, contract(w3, "RepoEngine", s.contracts["repo_engine"]), "PAUSER_ROLE"))
+        for granter, target, role_name in grants:
+            role = getattr(target.functions, role_name)().call()
+            if not target.functions.hasRole(role, relayer.address).call():
+                send(w3, granter, target.functions.grantRole(role, relayer.address), f"relayer: {role_name}")
 
     def permission(self) -> None:
         s = self.state
@@ -331,6 +356,10 @@ class Up:
             "REPONET_IDENTITY_REGISTRY_ADDRESS": s.contracts["identity_registry"],
             "REPONET_AUDIT_ANCHOR_ADDRESS": s.contracts["audit_anchor"],
             "REPONET_ANCHOR_INTERVAL_SECONDS": "300",
+            # trading and settlement (Gateway II): the engine, the oracle and the relayer's own key
+            "REPONET_REPO_ENGINE_ADDRESS": s.contracts["repo_engine"],
+            "REPONET_PRICE_ORACLE_ADDRESS": s.contracts["price_oracle"],
+            "REPONET_RELAYER_PRIVATE_KEY": self.dir.secret("relayer.key"),
         }
 
     def prepare_gateway(self) -> None:
@@ -398,6 +427,29 @@ class Up:
         self.supervisor.wait_until(child, ready, GATEWAY_READY_SECONDS, "HTTPS /readyz")
         self.step("gateway started", f"{s.gateway_url} (self-signed TLS {self.dir.tls_cert}), pid {child.process.pid}")
         return child
+
+    def list_instruments(self) -> None:
+        """List the cash token and the bonds for trading, once the gateway has the instruments endpoint."""
+        if self.state.done("instruments"):
+            return
+        from gateway.ops.network import Network
+
+        net = Network(self.dir.path)
+        try:
+            paths = net.gateway.get("/openapi.json").get("paths", {})
+            if "/v1/operator/instruments" not in paths:
+                return
+            ops = net.session(OPS_USER)
+            listed = {str(i["address"]).lower() for i in ops.get("/v1/instruments")}
+            for kind, tokens in (("cash", self.state.cash_tokens), ("bond", self.state.bonds)):
+                for t in tokens:
+                    if t.address.lower() not in listed:
+                        ops.post("/v1/operator/instruments", body={"address": t.address, "kind": kind})
+        finally:
+            net.close()
+        self.save("instruments")
+        self.step("instruments listed for trading", ", ".join(t.symbol for t in [*self.state.cash_tokens,
+                                                                                  *self.state.bonds]))
 
     def enroll(self) -> None:
         if self.state.done("enrolled"):
