@@ -203,26 +203,34 @@ class QbftEngine:
             self._activate()
             if hs.round != 0 or 0 in hs.proposed or not self.consensus.is_local_proposer(self.chain.head, 0):
                 continue
-            delay = self._last_commit + self.config.block_period - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            # saturated (a full block waiting): build during the block period instead of after it
+            build_first = len(self.service.pool) >= self.config.max_block_txs
+            if not build_first:
+                delay = self._last_commit + self.config.block_period - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
             if self.hs is not hs:
                 self.notify()
                 continue
             request = hs.propose_round0()
             if request is not None:
                 try:
-                    await self._propose(hs, request)
+                    await self._propose(hs, request, not_before=self._last_commit + self.config.block_period)
                 except Exception:  # building failed: let the round time out, another proposer takes over
                     logger.exception("building a proposal failed")
 
-    async def _propose(self, hs: HeightState, request: ProposeRequest) -> None:
+    async def _propose(self, hs: HeightState, request: ProposeRequest, not_before: float = 0.0) -> None:
         key = self.consensus.key
         assert key is not None
         block = request.block
         if block is None:
             block = await self._build(request.round)
             if block is None or self.hs is not hs:
+                return
+        delay = not_before - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+            if self.hs is not hs:
                 return
         proposal = Proposal(hs.height, request.round, block, request.round_changes, request.prepares).signed(key)
         logger.info("height %d round %d: proposing %d txs (0x%s)", hs.height, request.round,
