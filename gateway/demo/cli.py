@@ -35,6 +35,8 @@ def register(top: Any) -> None:
     demo.add_argument("--rpc-url", default=None, help="default: from the data directory")
     demo.add_argument("--maturity-seconds", type=int, default=40, help="term of the repo that is repurchased")
     demo.add_argument("--default-seconds", type=int, default=15, help="term of the repo that defaults")
+    demo.add_argument("--chain-only", action="store_true",
+                      help="drive trading over JSON-RPC even when the gateway has the trading endpoints")
     demo.set_defaults(handler=cmd_demo)
 
 
@@ -57,7 +59,7 @@ def cmd_demo(args: argparse.Namespace, _settings: Any) -> DemoStatus:
             return DemoStatus.UNREACHABLE
         console.print(f"[bold]RepoNet demo[/bold] against {network.gateway_url} and {network.rpc_url}")
         result = Story(network, console, maturity_seconds=args.maturity_seconds,
-                       default_after_seconds=args.default_seconds).run()
+                       default_after_seconds=args.default_seconds, use_gateway_trading=not args.chain_only).run()
     except (DemoError, DeploymentFailed, ApiError) as exc:
         console.print(f"[red]demo step failed:[/red] {exc}")
         return DemoStatus.STEP_FAILED

@@ -57,6 +57,7 @@ class Member:
     wallet: LocalAccount
     org_id: str = ""
     custodial: str = ""
+    wallet_id: str = ""
 
 
 @dataclass
@@ -67,6 +68,10 @@ class RepoRecord:
     buyer: str
     timeline: list[tuple[int, int, str]] = field(default_factory=list)
     status: str = ""
+    maturity: int = 0
+    grace: int = 0
+    purchase_price: int = 0
+    trade_id: str = ""
 
 
 @dataclass
@@ -82,9 +87,26 @@ class DemoResult:
                 "chain_steps": self.chain_steps}
 
 
+@dataclass(frozen=True)
+class TradeSpec:
+    label: str
+    collateral: TokenInfo
+    collateral_amount: str
+    price: str
+    rate_percent: str
+    haircut_bps: int
+    term_seconds: int
+    grace_seconds: int
+
+
+POLL_SECONDS = 0.25
+SETTLE_TIMEOUT = 90.0
+
+
 class Story:
     def __init__(self, network: Network, console: Console, *, maturity_seconds: int = 40,
-                 default_after_seconds: int = 15) -> None:
+                 default_after_seconds: int = 15, use_gateway_trading: bool = True) -> None:
+        self.use_gateway_trading = use_gateway_trading
         self.net = network
         self.console = console
         self.w3: Web3 = network.w3
@@ -103,6 +125,8 @@ class Story:
         self.repos: list[RepoRecord] = []
         self.start_block = self.w3.eth.block_number
         self.prices: dict[str, str] = {}
+        self.ops: UserSession | None = None
+        self.gateway_trading = False  # the gateway's RFQ, trade-signing and operator endpoints are there
         self.chain_steps: list[str] = []  # steps driven over JSON-RPC rather than a gateway endpoint
         self._chapter = 0
 
@@ -128,14 +152,18 @@ class Story:
     def run(self) -> DemoResult:
         ops = self.net.session(OPS_USER)
         compliance = self.net.session(COMPLIANCE_USER)
+        self.ops = ops
+        paths = set(self.net.gateway.get("/openapi.json").get("paths", {}))
+        needed = {"/v1/rfqs", "/v1/rfqs/{rfq_id}/quotes", "/v1/rfqs/{rfq_id}/accept", "/v1/trades/{trade_id}",
+                  "/v1/trades/{trade_id}/typed-data", "/v1/trades/{trade_id}/signature",
+                  "/v1/operator/cash/issue", "/v1/operator/prices", "/v1/settlements/{settlement_id}"}
+        self.gateway_trading = needed <= paths and self.use_gateway_trading
         self.onboard(ops, compliance)
         self.issue()
-        terms1, terms2 = self.rfq()
-        repo1 = self.open_repo("Repo 1", terms1)
-        repo2 = self.open_repo("Repo 2", terms2)
+        repo1, repo2 = self.trade()
         self.price_falls_and_margin(repo1)
-        self.default_and_close_out(repo2, terms2)
-        self.repurchase(repo1, terms1)
+        self.default_and_close_out(repo2)
+        self.repurchase(repo1)
         audit = self.audit(compliance)
         return self.summary(audit)
 
@@ -165,8 +193,9 @@ class Story:
             challenge = session.post("/v1/wallets/siwe/challenge",
                                      body={"address": wallet.address, "label": "treasury (self-held)"})
             signature = Account.sign_message(encode_defunct(text=challenge["message"]), wallet.key).signature
-            session.post("/v1/wallets/siwe/verify",
-                         body={"message": challenge["message"], "signature": "0x" + bytes(signature).hex()})
+            linked = session.post("/v1/wallets/siwe/verify",
+                                  body={"message": challenge["message"], "signature": "0x" + bytes(signature).hex()})
+            member.wallet_id = str(linked["id"])
             custodial = session.post("/v1/wallets", body={"label": "custody"})
             member.custodial = custodial["address"]
             self.say(f"links its self-held wallet {wallet.address} (Sign-In with Ethereum) "
@@ -203,10 +232,16 @@ class Story:
             (self.gov, a, "10500000"), (self.corp, a, "5000000"),
         ]
         for t, to, amount in plan:
-            send(self.w3, self.issuer, self.tok(t).functions.mint(to, to_units(amount, t.decimals)), f"mint {t.symbol}")
             who = self.members["a" if to == a else "b"].name
+            if t.currency and self.gateway_trading:
+                self.settle(self._ops().post("/v1/operator/cash/issue",
+                                             body={"token": t.address, "wallet": to, "amount": amount}), "cash issue")
+                self.say(f"operator issues {self.amount(t, to_units(amount, t.decimals))} to {who} "
+                         "(gateway: POST /v1/operator/cash/issue, sent by the settlement relayer)")
+                continue
+            send(self.w3, self.issuer, self.tok(t).functions.mint(to, to_units(amount, t.decimals)), f"mint {t.symbol}")
             self.say(f"issuer mints {self.amount(t, to_units(amount, t.decimals))} to {who}")
-        self.via_chain("cash and bond issuance (issuer key, mint)")
+            self.via_chain("cash issuance (issuer key, mint)" if t.currency else "bond issuance (issuer key, mint)")
         for bond in (self.gov, self.corp):
             self.post_price(bond, "100")
         self.say(f"prices posted: {self.gov.symbol} 100.00, {self.corp.symbol} 100.00 (percent of par, in "
@@ -214,10 +249,34 @@ class Story:
 
     def post_price(self, bond: TokenInfo, percent: str) -> None:
         self.prices[bond.symbol] = percent
+        if self.gateway_trading:
+            per_unit = format(Decimal(percent) / 100, "f")
+            self.settle(self._ops().post("/v1/operator/prices", body={
+                "asset": bond.address, "quote": self.cash.address, "price": per_unit}), "price")
+            return
         raw = price_to_raw(percent, bond.decimals, self.cash.decimals)
         send(self.w3, self.issuer, self.oracle.functions.setPrice(bond.address, self.cash.address, raw),
              f"price {bond.symbol}")
         self.via_chain("price posting (feeder key, PriceOracle.setPrice)")
+
+    def _ops(self) -> UserSession:
+        assert self.ops is not None
+        return self.ops
+
+    def settle(self, answer: dict[str, Any], what: str, session: UserSession | None = None) -> dict[str, Any]:
+        """Wait for a settlement the gateway queued (202) to be final."""
+        settlement = answer.get("settlement", answer) if isinstance(answer, dict) else answer
+        if not settlement:
+            raise DemoError(f"{what}: the gateway queued nothing: {answer}")
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while settlement["status"] == "pending":
+            if time.monotonic() > deadline:
+                raise DemoError(f"{what}: settlement {settlement['id']} still pending after {SETTLE_TIMEOUT:.0f} s")
+            time.sleep(POLL_SECONDS)
+            settlement = (session or self._ops()).get(f"/v1/settlements/{settlement['id']}")
+        if settlement["status"] != "final":
+            raise DemoError(f"{what}: settlement {settlement['id']} {settlement['status']}: {settlement.get('error')}")
+        return dict(settlement)
 
     def _now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
@@ -245,48 +304,100 @@ class Story:
             "deadline": now + 900,
         }
 
-    def rfq(self) -> tuple[eip712.RepoTerms, eip712.RepoTerms]:
-        self.chapter("Request for quote")
+    def trade(self) -> tuple[RepoRecord, RepoRecord]:
+        self.chapter("Request for quote, and the repos open: delivery versus payment in one transaction")
         a, b = self.members["a"].name, self.members["b"].name
-        self.say(f"{a} asks for quotes: borrow 9,500,000 {self.cash.symbol} against 10,000,000 {self.gov.symbol}, "
-                 f"term {self.maturity_seconds} s (a demo's 'day')")
-        self.say(f"{b} quotes 3.10% (ACT/360), haircut 2%, margin threshold 10,000 {self.cash.symbol}; "
-                 f"{a} accepts")
-        self.say(f"a second trade: 4,500,000 {self.cash.symbol} against 5,000,000 {self.corp.symbol} at 3.40%, "
-                 f"haircut 5%, term {self.default_after_seconds} s with 5 s grace")
+        specs = (
+            TradeSpec("Repo 1", self.gov, "10000000", "9500000", "3.10", 200, self.maturity_seconds, 3600),
+            TradeSpec("Repo 2", self.corp, "5000000", "4500000", "3.40", 500, self.default_after_seconds, 5),
+        )
+        records: list[RepoRecord] = []
+        for spec in specs:
+            self.say(f"{a} asks {b} for a quote: borrow {Decimal(spec.price):,.0f} {self.cash.symbol} against "
+                     f"{Decimal(spec.collateral_amount):,.0f} {spec.collateral.symbol} for {spec.term_seconds} s "
+                     f"(a demo's 'term')")
+            self.say(f"{b} quotes {spec.rate_percent}% (ACT/360) with a {spec.haircut_bps / 100:.0f}% haircut; "
+                     f"{a} accepts; both sign the EIP-712 terms with their own wallets")
+            record = self._trade_via_gateway(spec) if self.gateway_trading else self._trade_on_chain(spec)
+            data = self.engine.functions.getRepo(record.repo_id).call()
+            record.purchase_price, record.maturity, record.grace = int(data[4]), int(data[10]), int(data[13])
+            self.repos.append(record)
+            records.append(record)
+            self.say(f"{spec.label} (#{record.repo_id}) is open: {a} delivered "
+                     f"{self.amount(spec.collateral, int(data[17]))} to escrow and received "
+                     f"{self.amount(self.cash, record.purchase_price)} from {b}; the position NFT is {b}'s")
+        return records[0], records[1]
+
+    def _sign_digest(self, member: Member, typed: dict[str, Any], expect: dict[str, Any]) -> str:
+        """A member checks the terms it is asked to sign, then signs the EIP-712 digest with its own key."""
+        message = typed["typed_data"]["message"]
+        for name, value in expect.items():
+            if str(message[name]).lower() != str(value).lower():
+                raise DemoError(f"{member.name} refuses to sign: {name} is {message[name]}, expected {value}")
+        doc = typed["typed_data"]
+        ours = eip712.digest("RepoTerms", {k: _typed_value(v) for k, v in message.items()},
+                             chain_id=int(doc["domain"]["chainId"]), engine=str(doc["domain"]["verifyingContract"]))
+        if "0x" + ours.hex() != str(typed["digest"]).lower():
+            raise DemoError(f"{member.name} refuses to sign: the digest does not match the terms shown")
+        signed = Account.unsafe_sign_hash(ours, member.wallet.key)
+        return "0x" + bytes(signed.signature).hex()
+
+    def _trade_via_gateway(self, spec: TradeSpec) -> RepoRecord:
+        seller, buyer = self.members["a"], self.members["b"]
+        rfq = seller.session.post("/v1/rfqs", body={
+            "cash_token": self.cash.address, "collateral_token": spec.collateral.address,
+            "purchase_price": spec.price, "collateral_amount": spec.collateral_amount,
+            "tenor_seconds": spec.term_seconds, "min_transfer_amount": "10000", "margin_cure_period_seconds": 600,
+            "grace_period_seconds": spec.grace_seconds, "seller_wallet_id": seller.wallet_id, "quote_seconds": 120,
+            "lenders": [buyer.org_id],
+        })
+        rate = format(Decimal(spec.rate_percent) / 100, "f")
+        quote = buyer.session.post(f"/v1/rfqs/{rfq['id']}/quotes", body={
+            "buyer_wallet_id": buyer.wallet_id, "rate": rate, "haircut_bps": spec.haircut_bps})
+        trade = seller.session.post(f"/v1/rfqs/{rfq['id']}/accept", body={"quote_id": quote["id"]})
+        expect = {"seller": seller.wallet.address, "buyer": buyer.wallet.address,
+                  "purchasePrice": to_units(spec.price, self.cash.decimals),
+                  "collateralAmount": to_units(spec.collateral_amount, spec.collateral.decimals)}
+        for member in (seller, buyer):
+            typed = member.session.get(f"/v1/trades/{trade['id']}/typed-data")
+            signature = self._sign_digest(member, typed, expect)
+            member.session.post(f"/v1/trades/{trade['id']}/signature", body={"signature": signature})
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while True:
+            trade = seller.session.get(f"/v1/trades/{trade['id']}")
+            if trade.get("repo_id") is not None and trade["status"] == "open":
+                break
+            if trade["status"] in ("failed", "cancelled"):
+                raise DemoError(f"{spec.label}: the trade {trade['id']} {trade['status']}")
+            if time.monotonic() > deadline:
+                raise DemoError(f"{spec.label}: trade {trade['id']} still {trade['status']} after "
+                                f"{SETTLE_TIMEOUT:.0f} s")
+            time.sleep(POLL_SECONDS)
+        self.say(f"[dim]gateway: RFQ {rfq['id']}, trade {trade['id']}; the relayer opened the repo[/dim]")
+        return RepoRecord(label=spec.label, repo_id=int(trade["repo_id"]), seller=seller.name, buyer=buyer.name,
+                          trade_id=str(trade["id"]))
+
+    def _trade_on_chain(self, spec: TradeSpec) -> RepoRecord:
         self.via_chain("RFQ and quote (agreed off the gateway; both parties sign the EIP-712 terms themselves)")
-        t1 = self.terms(collateral=self.gov, collateral_amount="10000000", price="9500000", rate="3.10",
-                        haircut=200, maturity_in=self.maturity_seconds, grace=3600)
-        t2 = self.terms(collateral=self.corp, collateral_amount="5000000", price="4500000", rate="3.40",
-                        haircut=500, maturity_in=self.default_after_seconds, grace=5)
-        return t1, t2
+        self.via_chain("repo opening (both parties' EIP-712 signatures, RepoEngine.open)")
+        terms = self.terms(collateral=spec.collateral, collateral_amount=spec.collateral_amount, price=spec.price,
+                           rate=spec.rate_percent, haircut=spec.haircut_bps, maturity_in=spec.term_seconds,
+                           grace=spec.grace_seconds)
+        seller_sig = self.sign(self.members["a"].wallet, terms)
+        buyer_sig = self.sign(self.members["b"].wallet, terms)
+        as_tuple = tuple(terms[f["name"]] for f in eip712.REPO_TERMS)  # type: ignore[literal-required]
+        before = int(self.engine.functions.repoCount().call())
+        send(self.w3, self.members["b"].wallet, self.engine.functions.open(as_tuple, seller_sig, buyer_sig),
+             f"open {spec.label}")
+        repo_id = int(self.engine.functions.repoCount().call())
+        if repo_id <= before:
+            raise DemoError(f"{spec.label}: opened but no new repo id")
+        return RepoRecord(label=spec.label, repo_id=repo_id, seller=self.members["a"].name,
+                          buyer=self.members["b"].name)
 
     def sign(self, account: LocalAccount, terms: eip712.RepoTerms) -> bytes:
         doc = eip712.typed_data("RepoTerms", dict(terms), chain_id=self.state.chain_id, engine=self.engine.address)
         return bytes(account.sign_typed_data(full_message=doc).signature)
-
-    def open_repo(self, label: str, terms: eip712.RepoTerms) -> RepoRecord:
-        if label == "Repo 1":
-            self.chapter("Repos are opened: delivery versus payment in one transaction")
-        seller_sig = self.sign(self.members["a"].wallet, terms)
-        buyer_sig = self.sign(self.members["b"].wallet, terms)
-        as_tuple = tuple(terms[f["name"]] for f in eip712.REPO_TERMS)  # type: ignore[literal-required]
-        before = self.engine.functions.repoCount().call()
-        receipt = send(self.w3, self.members["b"].wallet, self.engine.functions.open(as_tuple, seller_sig, buyer_sig),
-                       f"open {label}")
-        repo_id = int(self.engine.functions.repoCount().call())
-        if repo_id <= before:
-            raise DemoError(f"{label}: opened but no new repo id")
-        self.via_chain("repo opening (both parties' EIP-712 signatures, RepoEngine.open)")
-        record = RepoRecord(label=label, repo_id=repo_id, seller=self.members["a"].name,
-                            buyer=self.members["b"].name)
-        self.repos.append(record)
-        collateral = self.gov if terms["collateralToken"] == self.gov.address else self.corp
-        self.say(f"{label} (#{repo_id}): {self.members['a'].name} delivers "
-                 f"{self.amount(collateral, terms['collateralAmount'])} to escrow and receives "
-                 f"{self.amount(self.cash, terms['purchasePrice'])} from {self.members['b'].name} "
-                 f"in block {receipt['blockNumber']}; the position NFT goes to {self.members['b'].name}")
-        return record
 
     def price_falls_and_margin(self, repo: RepoRecord) -> None:
         self.chapter("The price falls: a margin call, cured")
@@ -320,9 +431,9 @@ class Story:
         while self._now() <= moment:
             self.post_price(bond, self.prices[bond.symbol])
 
-    def default_and_close_out(self, repo: RepoRecord, terms: eip712.RepoTerms) -> None:
+    def default_and_close_out(self, repo: RepoRecord) -> None:
         self.chapter(f"{repo.label} is not repurchased: default and close-out")
-        self._wait_until(terms["maturity"] + terms["gracePeriod"], "maturity and grace to pass", self.corp)
+        self._wait_until(repo.maturity + repo.grace, "maturity and grace to pass", self.corp)
         send(self.w3, self.members["b"].wallet, self.engine.functions.declareDefault(repo.repo_id), "declareDefault")
         owed_data = self.engine.functions.getRepo(repo.repo_id).call()
         self.say(f"{self.members['a'].name} did not pay at maturity; after the grace period "
@@ -338,16 +449,16 @@ class Story:
         self.say("no shortfall" if shortfall == 0 else f"shortfall recorded: {self.amount(self.cash, shortfall)}")
         self.via_chain("default and close-out (lender's key, RepoEngine.declareDefault/closeOut)")
 
-    def repurchase(self, repo: RepoRecord, terms: eip712.RepoTerms) -> None:
+    def repurchase(self, repo: RepoRecord) -> None:
         self.chapter(f"{repo.label} matures: repurchase")
-        self._wait_until(terms["maturity"], "maturity", self.gov)
+        self._wait_until(repo.maturity, "maturity", self.gov)
         rp = int(self.engine.functions.repurchasePrice(repo.repo_id, self._now() + 5).call())
         receipt = send(self.w3, self.members["a"].wallet, self.engine.functions.repurchase(repo.repo_id), "repurchase")
         event = self.engine.events.RepoRepurchased().process_receipt(receipt, errors=DISCARD)
         paid = int(event[0]["args"]["repurchasePrice"]) if event else rp
         back = int(event[0]["args"]["collateralReturned"]) if event else 0
         self.say(f"{self.members['a'].name} pays the repurchase price {self.amount(self.cash, paid)} "
-                 f"(price differential {self.amount(self.cash, paid - terms['purchasePrice'])}); "
+                 f"(price differential {self.amount(self.cash, paid - repo.purchase_price)}); "
                  f"{self.amount(self.gov, back)} collateral returns; the position NFT is burned")
         self.post_price(self.gov, "100")
         self.via_chain("repurchase (seller's key, RepoEngine.repurchase)")
@@ -409,9 +520,17 @@ class Story:
                           "events": [{"block": b, "log_index": i, "event": n} for b, i, n in repo.timeline]})
         self.console.print(timeline)
         if self.chain_steps:
-            self.console.print("[dim]Driven over JSON-RPC with the demo's keys (no gateway endpoint yet): "
+            self.console.print("[dim]Sent over JSON-RPC, not through the gateway (self-held wallets send their own "
+                               "transactions; the issuer key where the gateway has no endpoint): "
                                + "; ".join(self.chain_steps) + "[/dim]")
         return DemoResult(tag=self.tag, members=members, repos=repos, audit=audit, chain_steps=self.chain_steps)
+
+
+def _typed_value(value: Any) -> Any:
+    """Typed-data JSON carries big integers as decimal strings; eth-account wants ints (addresses stay text)."""
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return value
 
 
 def run_story(network: Network, console: Console, progress: Callable[[str], None] | None = None,
