@@ -78,6 +78,8 @@ def extend_parser(sub: Any, init: argparse.ArgumentParser, run: argparse.Argumen
     run.add_argument("--peers", nargs="+", action="extend", default=[], metavar="ENODE",
                      help="static peers (enode URLs) in addition to network.json")
     run.add_argument("--p2p-port", type=int, default=None, help="peer-to-peer listen port (default network.json)")
+    run.add_argument("--node-rules", default=None, metavar="ADDRESS",
+                     help="node-rules contract (Besu connectionAllowed) in addition to the node allowlist file")
     run.add_argument("--test-faults", action="store_true",
                      help="TESTS ONLY: expose reponet_testFaults / reponet_testForgeBlock fault injection")
     network = sub.add_parser("network", parents=[common, serve], allow_abbrev=False,
@@ -106,8 +108,8 @@ def wrap_commands(commands: dict[str, Command]) -> dict[str, Command]:
         if is_network_node(args.data_dir):
             serve_network(args)
         else:
-            if args.peers or args.test_faults:
-                raise ConfigError("--peers and --test-faults need a network node (init --validators)")
+            if args.peers or args.test_faults or args.node_rules:
+                raise ConfigError("--peers, --node-rules and --test-faults need a network node (init --validators)")
             plain_run(args)
 
     return {**commands, "init": init, "run": run, "network": cmd_network}
@@ -223,6 +225,7 @@ def serve_network(args: argparse.Namespace) -> None:
         trailing_block=not args.no_trailing_block, limits=limits,
         pool_limits=PoolLimits(max_per_sender=args.txpool_account_slots, max_total=args.txpool_global_slots),
         extra_peers=list(args.peers), p2p_port=args.p2p_port, test_faults=args.test_faults,
+        node_rules=parse_address(args.node_rules) if args.node_rules else None,
     )
     try:
         asyncio.run(_serve_network(service, data_dir, args))

@@ -6,7 +6,9 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from node.exceptions import InvalidParams
+from node.exceptions import ConfigError, InvalidParams
+from node.p2p.enode import Enode
+from node.p2p.permissions import read_node_allowlist, write_permissions_file
 from node.qbft.engine import NEW_BLOCK, TestFaults, with_seals
 from node.qbft.messages import Block, Commit, Proposal, encode_blocks, encode_message
 from node.qbft.state import make_seal
@@ -49,6 +51,41 @@ class QbftMethods(Methods):
     @rpc_method("admin_nodeInfo", admin=True)
     def admin_node_info(self) -> dict[str, Any]:
         return {"enode": str(self.node.peer_manager.enode), "validator": self.node.engine.is_validator}
+
+    @rpc_method("perm_getNodesAllowlist", admin=True)
+    def perm_get_nodes_allowlist(self) -> list[str]:
+        return [str(e) for e in read_node_allowlist(self.node.permissions_file)]
+
+    @rpc_method("perm_addNodesToAllowlist", admin=True)
+    def perm_add_nodes_to_allowlist(self, enodes: Any) -> str:
+        return self._change_allowlist(enodes, add=True)
+
+    @rpc_method("perm_removeNodesFromAllowlist", admin=True)
+    def perm_remove_nodes_from_allowlist(self, enodes: Any) -> str:
+        return self._change_allowlist(enodes, add=False)
+
+    def _change_allowlist(self, enodes: Any, add: bool) -> str:
+        """Besu's local node-allowlist methods: the file is rewritten and takes effect for new connections."""
+        if not isinstance(enodes, list) or not all(isinstance(e, str) for e in enodes):
+            raise InvalidParams("expected a list of enode URLs")
+        try:
+            changes = [Enode.parse(e) for e in enodes]
+        except ConfigError as exc:
+            raise InvalidParams(str(exc)) from exc
+        path = self.node.permissions_file
+        current = read_node_allowlist(path)
+        if add:
+            current += [e for e in changes if e.pubkey not in {c.pubkey for c in current}]
+        else:
+            current = [e for e in current if e.pubkey not in {c.pubkey for c in changes}]
+        accounts = sorted(self.node.permissioner.allowlist)
+        write_permissions_file(path, current, accounts)
+        manager = self.node.peer_manager
+        manager.permissioner.allowed_ids = {e.pubkey for e in current}
+        for peer in manager.connected():
+            if not manager.permissioner.is_allowed(peer.pubkey, peer.enode.host, peer.enode.port):
+                peer.close()
+        return "Success"
 
     @rpc_method("qbft_getValidatorsByBlockNumber")
     def qbft_get_validators_by_block_number(self, block: Any = "latest") -> list[str]:

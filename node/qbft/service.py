@@ -63,6 +63,7 @@ def is_network_node(data_dir: Path) -> bool:
 class QbftNodeService(NodeService):
     engine: QbftEngine
     peer_manager: PeerManager
+    permissions_file: Path
 
     def start(self) -> None:
         self.engine.start()
@@ -93,6 +94,7 @@ def open_network_node(
     extra_peers: list[str],
     p2p_port: int | None,
     test_faults: bool,
+    node_rules: bytes | None = None,
 ) -> QbftNodeService:
     if not data_dir.chain_db.exists():
         raise ConfigError(f"{data_dir.path} is not initialized: run `reponet-node init` first")
@@ -110,7 +112,8 @@ def open_network_node(
                                  empty_blocks=empty_blocks, trailing_block=trailing_block)
     faults = TestFaults() if test_faults else None
     service.engine = QbftEngine(chain, consensus, service, engine_config, faults)
-    node_rules = bytes.fromhex(config.node_rules[2:]) if config.node_rules else None
+    if node_rules is None and config.node_rules:
+        node_rules = bytes.fromhex(config.node_rules[2:])
     node_permissioner = NodePermissioner(
         read_node_allowlist(data_dir.path / PERMISSIONS_FILE), node_rules, lambda: chain.state_at(chain.head)
     )
@@ -120,6 +123,7 @@ def open_network_node(
         service.engine.handle, service.engine.on_peer_connected, Faults() if test_faults else None,
     )
     service.engine.peers = service.peer_manager
+    service.permissions_file = data_dir.path / PERMISSIONS_FILE
     role = "validator" if consensus.is_validator_after(chain.head) else "RPC node (follows, verifies)"
     logger.info("QBFT node 0x%s (%s), head %d, p2p %s", key.public_key.to_canonical_address().hex(), role,
                 chain.head.block_number, service.peer_manager.enode)

@@ -20,6 +20,7 @@ from node.keystore import write_keystore
 from tests.node.harness import Rpc
 from tests.node.qbft.network import ROOT, Load, Network, assert_exactly_once, free_port_block, wait_until
 
+INTRUDER_KEY = PrivateKey(b"\x42" * 32)
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
@@ -136,7 +137,7 @@ def test_permissioning_of_nodes_and_of_validator_keys(tmp_path: Path) -> None:
     # an intruder: same genesis and peers, but a node key that no allowlist names
     intruder = tmp_path / "intruder"
     shutil.copytree(net.data_dir(4), intruder)
-    write_keystore(intruder / "validator.keystore.json", PrivateKey(b"\x42" * 32), "qbft-test-password")
+    write_keystore(intruder / "validator.keystore.json", INTRUDER_KEY, "qbft-test-password")
     config = json.loads((intruder / "network.json").read_text())
     intruder_port = free_port_block(1)
     config["p2p_port"] = intruder_port + 100
@@ -165,6 +166,16 @@ def test_permissioning_of_nodes_and_of_validator_keys(tmp_path: Path) -> None:
         wait_until(lambda: sum(net.status(i)["refusedPeers"] for i in range(4)) >= 2, 20, "refused handshakes")
         assert spy.call("net_peerCount") == "0x0"
         assert int(spy.call("eth_blockNumber"), 16) == 0, "an unpermitted node gets no blocks"
+        # the operators allow it at run time (Besu's perm_addNodesToAllowlist): it peers and syncs
+        intruder_id = INTRUDER_KEY.public_key.to_bytes().hex()
+        intruder_enode = f"enode://{intruder_id}@127.0.0.1:{intruder_port + 100}"
+        for i in range(5):
+            assert net.admin(i, "perm_addNodesToAllowlist", [intruder_enode]) == "Success"
+        head = net.head(0)
+        wait_until(lambda: int(spy.call("eth_blockNumber"), 16) >= head, 30, "the newly allowed node to sync")
+        for i in range(5):
+            net.admin(i, "perm_removeNodesFromAllowlist", [intruder_enode])
+        wait_until(lambda: spy.call("net_peerCount") == "0x0", 10, "the removed node to be disconnected")
         spy.close()
 
         # the RPC node holds a key outside the validator set: its self-sealed block is refused everywhere
