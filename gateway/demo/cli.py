@@ -31,6 +31,8 @@ class DemoStatus(IntEnum):
 def register(top: Any) -> None:
     demo = top.add_parser("demo", help="a guided story of repos on a running network (after `reponet up`)")
     add_data_dir(demo)
+    demo.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                      help="story on stderr, one JSON summary on stdout")
     demo.add_argument("--gateway-url", default=None, help="default: from the data directory")
     demo.add_argument("--rpc-url", default=None, help="default: from the data directory")
     demo.add_argument("--maturity-seconds", type=int, default=40, help="term of the repo that is repurchased")

@@ -234,6 +234,7 @@ def register(top: Any) -> None:
     def command(parent: Any, name: str, fn: Command, help_text: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = parent.add_parser(name, help=help_text)
         add_data_dir(parser)
+        parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
         parser.set_defaults(handler=_handler(fn))
         return parser
 

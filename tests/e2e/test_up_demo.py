@@ -154,6 +154,24 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert status.returncode == 0, status.stdout + status.stderr
         assert json.loads(status.stdout)["gateway"]["status"] == "ready"
 
+        # Operator commands on the same network.
+        def reponet(*command: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([*REPONET, *command, "--data-dir", str(data_dir), "--json"],
+                                  capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+        assert reponet("price", "post", "--bond", "GOV32", "--price", "101.5").returncode == 0
+        bonds = json.loads(reponet("bond", "list").stdout)["data"]
+        assert next(b for b in bonds if b["symbol"] == "GOV32")["price"] == "101.5000"
+        issued = reponet("cash", "issue", "--to", bank_a["address"], "--amount", "1.25")
+        assert issued.returncode == 0, issued.stdout
+        bank_a["balances"]["rUSD"] = str(int(bank_a["balances"]["rUSD"]) + usd("1.25"))
+        assert _balance(w3, tokens["rUSD"], bank_a["address"]) == int(bank_a["balances"]["rUSD"])
+        shown = json.loads(reponet("wallet", "show", bank_a["address"]).stdout)
+        assert shown["verified"] and shown["balances"]["GOV32"] == "10500000.000000"
+        assert reponet("cash", "redeem", "--holder", bank_a["address"], "--amount", "1").returncode == 3  # no allowance
+        assert reponet("cash", "issue", "--to", "0x" + "de" * 20, "--amount", "1").returncode == 6  # not verified
+        assert reponet("kyc", "approve", "00000000-0000-0000-0000-000000000000").returncode == 3
+
         assert up.interrupt() == 0
         assert "stopped gateway, node" in up.output()
         assert not (data_dir / "run.json").exists()
