@@ -69,15 +69,20 @@ def cmd_up(args: argparse.Namespace, _settings: Any) -> UpStatus:
     install_signal_handlers()
     up = Up(config, console)
     try:
-        up.configure()
-        up.init_node()
-        up.start_node()
-        up.deploy()
-        up.permission()
-        up.prepare_gateway()
-        up.start_gateway()
-        up.enroll()
-        up.list_instruments()
+        steps = [
+            ("checking the data directory and ports", up.configure),
+            ("writing the genesis", up.init_node),
+            ("starting the node", up.start_node),
+            ("deploying and wiring the contracts", up.deploy),
+            ("pointing permissioning at AccountRules", up.permission),
+            ("preparing the gateway database and users", up.prepare_gateway),
+            ("starting the gateway", up.start_gateway),
+            ("enrolling the operator users", up.enroll),
+            ("listing instruments", up.list_instruments),
+        ]
+        for title, run in steps:
+            with console.status(f"{title}…"):
+                run()
         for text in up.printouts:
             console.print(text, markup=False)
         console.print(urls_banner(up.state, config.data_dir), markup=False)
