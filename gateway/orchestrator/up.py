@@ -327,7 +327,8 @@ class Up:
         s = self.state
         if not s.managed_node:
             self.step("node permissioning", "external chain: point its account permissioning at "
-                      f"AccountRules {s.contracts['account_rules']} yourself (Besu: --permissions-accounts-contract)")
+                      f"AccountRules {s.contracts['account_rules']} yourself (Besu: "
+                      "--permissions-accounts-contract-enabled --permissions-accounts-contract-address)")
             return
         rules = s.contracts["account_rules"]
         for url, token_file in self._admin_endpoints():
