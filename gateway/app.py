@@ -162,6 +162,10 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
     v1.include_router(audit_router)
     app.include_router(v1)
 
+    from gateway.settlement.wiring import install as install_settlement
+
+    install_settlement(app, ctx)  # trading, policy, settlement, positions, events, operator; their workers
+
     @app.get("/health", response_model=Health, status_code=200, tags=["health"])
     def health() -> Health:
         return Health(status="ok", version=__version__)

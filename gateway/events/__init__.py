@@ -1,0 +1,1 @@
+"""Events out: the WebSocket stream and signed webhooks, fed by the indexer."""

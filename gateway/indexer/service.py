@@ -1,0 +1,238 @@
+"""The indexer: engine events into ``repo_events`` and the repos' state into ``repos``.
+
+It reads ``eth_getLogs`` from the block after its cursor up to the latest final block, in bounded ranges. The
+events of a range and the new cursor commit together, so a restart resumes exactly where it stopped; an event is
+keyed by (block hash, log index) and never applied twice. ``reconcile`` re-reads a repo's state from the chain.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any
+
+from hexbytes import HexBytes
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from web3 import Web3
+from web3._utils.events import get_event_data
+
+from gateway.db.models import Wallet
+from gateway.events.bus import EventBus
+from gateway.settlement.market import Market
+from gateway.settlement.models import IndexerCursor, RepoEvent, RepoRecord
+from gateway.settlement.service import STATUS_NAMES
+from gateway.trading.models import Trade
+
+logger = logging.getLogger(__name__)
+CURSOR = "repo_engine"
+MAX_RANGE = 1_000
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes | HexBytes):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class Indexer:
+    def __init__(
+        self,
+        market: Market,
+        sessions: sessionmaker[Session],
+        *,
+        bus: EventBus | None = None,
+        start_block: int = 0,
+        on_events: Any = None,
+    ) -> None:
+        self.market = market
+        self.sessions = sessions
+        self.bus = bus
+        self.start_block = start_block
+        self.on_events = on_events  # callable(list[dict]) after commit (webhooks)
+        self._abis: dict[bytes, dict[str, Any]] = {
+            bytes(Web3.keccak(text=self._signature(abi))): abi
+            for abi in market.engine.abi
+            if abi.get("type") == "event"
+        }
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _signature(abi: dict[str, Any]) -> str:
+        return f"{abi['name']}({','.join(i['type'] for i in abi['inputs'])})"
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                applied = self.run_once()
+            except Exception:
+                logger.exception("indexer tick failed; retrying")
+                applied = 0
+            if not applied:
+                stop.wait(self.market.settings.indexer_poll_seconds)
+
+    def cursor(self, session: Session) -> int:
+        row = session.get(IndexerCursor, CURSOR)
+        return row.last_block if row is not None else self.start_block - 1
+
+    def run_once(self) -> int:
+        """Index one range of blocks; return how many new events were applied."""
+        with self._lock, self.sessions() as session:
+            w3 = self.market.w3
+            last = self.cursor(session)
+            head = int(w3.eth.block_number) - self.market.settings.finality_confirmations
+            if head <= last:
+                return 0
+            end = min(head, last + MAX_RANGE)
+            logs = w3.eth.get_logs({"address": self.market.engine.address, "fromBlock": last + 1, "toBlock": end})
+            times: dict[int, int] = {}
+            published: list[tuple[dict[str, Any], set[uuid.UUID]]] = []
+            touched: set[int] = set()
+            for log in logs:
+                abi = self._abis.get(bytes(log["topics"][0]))
+                if abi is None:
+                    continue
+                block_hash = "0x" + bytes(log["blockHash"]).hex()
+                exists = session.execute(
+                    select(RepoEvent.id).where(
+                        RepoEvent.block_hash == block_hash, RepoEvent.log_index == int(log["logIndex"])
+                    )
+                ).first()
+                if exists is not None:
+                    continue
+                decoded = get_event_data(w3.codec, abi, log)
+                args = {k: _jsonable(v) for k, v in decoded["args"].items()}
+                number = int(log["blockNumber"])
+                if number not in times:
+                    times[number] = int(w3.eth.get_block(number)["timestamp"])
+                repo_id = int(args["repoId"]) if "repoId" in args else None
+                event = RepoEvent(
+                    repo_id=repo_id,
+                    name=str(decoded["event"]),
+                    args=args,
+                    block_number=number,
+                    block_hash=block_hash,
+                    block_time=times[number],
+                    log_index=int(log["logIndex"]),
+                    tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+                )
+                session.add(event)
+                session.flush()
+                if repo_id is not None:
+                    record = self._refresh(session, repo_id, number)
+                    touched.add(repo_id)
+                    orgs = {o for o in (record.seller_org_id, record.holder_org_id) if o is not None}
+                    published.append((self.public(event), orgs))
+            row = session.get(IndexerCursor, CURSOR)
+            if row is None:
+                session.add(IndexerCursor(name=CURSOR, last_block=end))
+            else:
+                row.last_block = end
+            session.commit()
+        for event_body, orgs in published:
+            if self.bus is not None:
+                self.bus.publish(event_body, orgs)
+        if self.on_events is not None and published:
+            self.on_events(published)
+        return max(len(published), 1)
+
+    @staticmethod
+    def public(event: RepoEvent) -> dict[str, Any]:
+        from datetime import UTC, datetime
+
+        return {
+            "id": event.id,
+            "type": f"repo.{event.name}",
+            "repo_id": event.repo_id,
+            "data": event.args,
+            "block_number": event.block_number,
+            "tx_hash": event.tx_hash,
+            "log_index": event.log_index,
+            "at": datetime.fromtimestamp(event.block_time, UTC).isoformat().replace("+00:00", "Z"),
+        }
+
+    def _org_of(self, session: Session, address: str | None) -> uuid.UUID | None:
+        if not address:
+            return None
+        wallet = session.execute(select(Wallet).where(Wallet.address == address)).scalar_one_or_none()
+        return wallet.organization_id if wallet is not None else None
+
+    def _refresh(self, session: Session, repo_id: int, block: int) -> RepoRecord:
+        """Copy the repo's current on-chain state (the reconcile step, also used per event)."""
+        engine = self.market.engine
+        s = engine.functions.getRepo(repo_id).call()
+        status = STATUS_NAMES[int(s[8])]
+        record = session.get(RepoRecord, repo_id)
+        holder = str(s[1])
+        if status in ("open", "margin_called", "defaulted"):
+            from gateway.settlement.service import read_repo
+
+            holder = read_repo(self.market, repo_id).holder or holder
+        elif record is not None:
+            holder = record.holder
+        shortfall = int(engine.functions.shortfallOf(repo_id).call()) if status == "closed_out" else 0
+        values: dict[str, Any] = {
+            "seller": str(s[0]),
+            "buyer": str(s[1]),
+            "holder": holder,
+            "cash_token": str(s[2]),
+            "collateral_token": str(s[3]),
+            "purchase_price": str(s[4]),
+            "rate": str(s[5]),
+            "day_count_basis": int(s[6]),
+            "haircut_bps": int(s[7]),
+            "status": status,
+            "opened_at": int(s[9]),
+            "maturity": int(s[10]),
+            "period_start": int(s[14]),
+            "cure_deadline": int(s[15]),
+            "crystallized_pd": str(s[16]),
+            "collateral_amount": str(s[17]),
+            "cash_margin": str(s[18]),
+            "min_transfer_amount": str(s[19]),
+            "margin_call_outstanding": str(s[20]),
+            "shortfall": str(shortfall),
+            "updated_block": block,
+        }
+        if record is None:
+            record = RepoRecord(repo_id=repo_id, **values)
+            trade = session.execute(select(Trade).where(Trade.repo_id == repo_id)).scalar_one_or_none()
+            record.trade_id = trade.id if trade is not None else None
+            session.add(record)
+        else:
+            for key, value in values.items():
+                setattr(record, key, value)
+        record.seller_org_id = self._org_of(session, record.seller)
+        record.holder_org_id = self._org_of(session, record.holder)
+        session.flush()
+        return record
+
+    def reconcile(self, repo_id: int | None = None) -> list[dict[str, Any]]:
+        """Re-read repos from the chain; return what differed from the database."""
+        diffs: list[dict[str, Any]] = []
+        with self._lock, self.sessions() as session:
+            ids = [repo_id] if repo_id is not None else list(session.scalars(select(RepoRecord.repo_id)))
+            for rid in ids:
+                before = session.get(RepoRecord, rid)
+                snapshot = (
+                    {}
+                    if before is None
+                    else {
+                        c: getattr(before, c) for c in ("status", "collateral_amount", "cash_margin", "rate", "holder")
+                    }
+                )
+                after = self._refresh(session, rid, int(self.market.w3.eth.block_number))
+                changed = {
+                    c: {"db": snapshot.get(c), "chain": getattr(after, c)}
+                    for c in ("status", "collateral_amount", "cash_margin", "rate", "holder")
+                    if snapshot.get(c) != getattr(after, c)
+                }
+                if changed:
+                    diffs.append({"repo_id": rid, "changes": changed})
+            session.commit()
+        return diffs

@@ -1,0 +1,211 @@
+"""/v1/instruments (everyone) and /v1/operator/... (operator administrators with a fresh step-up code).
+
+Chain steps go through the relayer from the operator account, which holds the issuer, feeder and pauser roles.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from eth_utils.address import to_checksum_address
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from gateway.api.deps import CurrentPrincipal, SessionDep
+from gateway.api.errors import problem_responses
+from gateway.audit import log as audit_log
+from gateway.db.models import Wallet
+from gateway.exceptions import InvalidRequest, NotFound
+from gateway.settlement.hub import HubDep
+from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement.routes import settlement_public
+from gateway.settlement.schemas import SettlementPublic
+from gateway.trading import money
+from gateway.trading.deps import OperatorAdmin
+from gateway.trading.models import Instrument, InstrumentKind
+
+router = APIRouter(tags=["operator"], responses=problem_responses(401, 403, 404, 409, 422, 429))
+Addr = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+PRICE_SCALE = 10**18
+
+
+class InstrumentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str = Addr
+    kind: InstrumentKind
+
+
+class InstrumentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    address: str
+    kind: str
+    symbol: str
+    name: str
+    decimals: int
+    currency: str | None
+    isin: str | None
+    created_at: datetime
+
+
+class CashMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Addr
+    wallet: str = Addr
+    amount: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
+
+
+class PriceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    asset: str = Addr
+    quote: str = Addr
+    price: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$", description="cash per whole unit of the asset")
+
+
+class PauseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: str = Field(description="'engine' or a token address")
+
+
+@router.get("/instruments", response_model=list[InstrumentPublic], status_code=200)
+def list_instruments(principal: CurrentPrincipal, session: SessionDep) -> list[Instrument]:
+    return list(session.scalars(select(Instrument).order_by(Instrument.created_at)))
+
+
+@router.post("/operator/instruments", response_model=InstrumentPublic, status_code=201)
+def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> Instrument:
+    """List a deployed cash token or bond for trading (symbol, name and decimals are read from the chain)."""
+    market = hub.require_market()
+    token = market.token(body.address)
+    if session.get(Instrument, body.address.lower()) is not None:
+        raise InvalidRequest("already listed")
+    row = Instrument(
+        address=body.address.lower(),
+        kind=body.kind.value,
+        symbol=str(token.functions.symbol().call()),
+        name=str(token.functions.name().call()),
+        decimals=int(token.functions.decimals().call()),
+    )
+    session.add(row)
+    audit_log.append(
+        session,
+        actor=principal.actor,
+        action="instrument.listed",
+        object_type="instrument",
+        object_id=row.address,
+        change={"kind": row.kind, "symbol": row.symbol},
+    )
+    session.commit()
+    return row
+
+
+def _relay(session: SessionDep, hub: HubDep, actor: str, kind: str, to: str, data: str) -> SettlementPublic:
+    market = hub.require_market()
+    settlement = enqueue(
+        session,
+        kind=kind,
+        requested_by=actor,
+        steps=[StepSpec(label=kind, to=to, data=data, sender=market.relayer.address)],
+    )
+    audit_log.append(
+        session,
+        actor=actor,
+        action=f"operator.{kind}",
+        object_type="settlement",
+        object_id=str(settlement.id),
+        change={"to": to},
+    )
+    session.commit()
+    hub.notify()
+    return settlement_public(session, settlement)
+
+
+def _instrument(session: SessionDep, address: str) -> Instrument:
+    row = session.get(Instrument, address.lower())
+    if row is None:
+        raise NotFound("instrument not listed")
+    return row
+
+
+@router.post("/operator/cash/issue", response_model=SettlementPublic, status_code=202)
+def issue_cash(body: CashMove, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> SettlementPublic:
+    """Mint tokenized cash to a verified wallet against money received off chain."""
+    inst = _instrument(session, body.token)
+    amount = money.to_units(body.amount, inst.decimals, field="amount")
+    market = hub.require_market()
+    data = market.encode(market.token(inst.address), "mint", to_checksum_address(body.wallet), amount)
+    return _relay(session, hub, principal.actor, "cash_issue", to_checksum_address(inst.address), data)
+
+
+@router.post("/operator/cash/redeem", response_model=SettlementPublic, status_code=202)
+def redeem_cash(body: CashMove, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> SettlementPublic:
+    """Burn a custodial wallet's cash tokens it asked to redeem (the wallet burns its own balance)."""
+    inst = _instrument(session, body.token)
+    amount = money.to_units(body.amount, inst.decimals, field="amount")
+    wallet = session.execute(
+        select(Wallet).where(Wallet.address == to_checksum_address(body.wallet))
+    ).scalar_one_or_none()
+    if wallet is None or wallet.kind != "custodial":
+        raise InvalidRequest("redemption burns from a custodial wallet (a self-held wallet calls burn itself)")
+    market = hub.require_market()
+    data = market.encode(market.token(inst.address), "burn", amount)
+    settlement = enqueue(
+        session,
+        kind="cash_redeem",
+        requested_by=principal.actor,
+        steps=[
+            StepSpec(
+                label="burn",
+                to=to_checksum_address(inst.address),
+                data=data,
+                sender=wallet.address,
+                sender_wallet_id=wallet.id,
+            )
+        ],
+    )
+    session.commit()
+    hub.notify()
+    return settlement_public(session, settlement)
+
+
+@router.post("/operator/prices", response_model=SettlementPublic, status_code=202)
+def post_price(body: PriceCreate, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> SettlementPublic:
+    """Post the price of one whole unit of ``asset`` in ``quote`` (the oracle stores it per smallest unit)."""
+    asset, quote = _instrument(session, body.asset), _instrument(session, body.quote)
+    per_whole = money.to_units(body.price, quote.decimals, field="price")  # quote smallest units per whole asset
+    scaled = per_whole * PRICE_SCALE
+    if scaled % 10**asset.decimals:
+        raise InvalidRequest("price: too precise for the asset's smallest unit")
+    market = hub.require_market()
+    data = market.encode(
+        market.oracle,
+        "setPrice",
+        to_checksum_address(asset.address),
+        to_checksum_address(quote.address),
+        scaled // 10**asset.decimals,
+    )
+    return _relay(session, hub, principal.actor, "price", market.oracle.address, data)
+
+
+@router.post("/operator/pause", response_model=SettlementPublic, status_code=202)
+def pause(body: PauseBody, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> SettlementPublic:
+    return _pause(body, principal.actor, session, hub, "pause")
+
+
+@router.post("/operator/unpause", response_model=SettlementPublic, status_code=202)
+def unpause(body: PauseBody, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> SettlementPublic:
+    return _pause(body, principal.actor, session, hub, "unpause")
+
+
+def _pause(body: PauseBody, actor: str, session: SessionDep, hub: HubDep, fn: str) -> SettlementPublic:
+    market = hub.require_market()
+    if body.target == "engine":
+        contract = market.engine
+    else:
+        contract = market.token(_instrument(session, body.target).address)
+    return _relay(session, hub, actor, fn, contract.address, market.encode(contract, fn))

@@ -1,0 +1,223 @@
+"""/v1/positions, /v1/repos/{id} with its event timeline, /v1/balances, reconcile on demand."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import or_, select
+
+from gateway.api.deps import CurrentPrincipal, SessionDep
+from gateway.api.errors import problem_responses
+from gateway.db.models import Wallet
+from gateway.exceptions import NotFound
+from gateway.positions import accrual
+from gateway.settlement.hub import Hub, HubDep
+from gateway.settlement.models import RepoEvent, RepoRecord
+from gateway.trading import money
+from gateway.trading.models import Instrument
+
+router = APIRouter(tags=["positions"], responses=problem_responses(401, 403, 404, 422, 429))
+
+
+class PositionPublic(BaseModel):
+    repo_id: int
+    role: str  # seller | holder
+    status: str
+    seller: str
+    holder: str
+    cash_token: str
+    collateral_token: str
+    purchase_price: str
+    rate: str
+    opened_at: datetime
+    maturity: datetime | None
+    collateral_amount: str
+    cash_margin: str
+    repurchase_price_now: str
+    collateral_value: str | None
+    collateral_value_after_haircut: str | None
+    exposure: str | None
+    margin_status: str | None
+    shortfall: str
+    as_of: datetime
+
+
+class PositionsPublic(BaseModel):
+    data: list[PositionPublic]
+    next_cursor: str | None
+
+
+class RepoDetail(BaseModel):
+    position: PositionPublic
+    timeline: list[dict[str, Any]]
+
+
+def _ts(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _decimals(session: SessionDep, token: str, cache: dict[str, int]) -> int:
+    key = token.lower()
+    if key not in cache:
+        row = session.get(Instrument, key)
+        cache[key] = row.decimals if row is not None else 0
+    return cache[key]
+
+
+def _price(hub: Hub, asset: str, quote: str, cache: dict[tuple[str, str], int | None]) -> int | None:
+    key = (asset.lower(), quote.lower())
+    if key not in cache:
+        try:
+            cache[key] = int(hub.require_market().oracle.functions.getPrice(asset, quote).call()[0])
+        except Exception:
+            cache[key] = None
+    return cache[key]
+
+
+def position(
+    session: SessionDep,
+    hub: Hub,
+    r: RepoRecord,
+    org: uuid.UUID,
+    now: int,
+    decimals: dict[str, int],
+    prices: dict[tuple[str, str], int | None],
+) -> PositionPublic:
+    cash_dec = _decimals(session, r.cash_token, decimals)
+    bond_dec = _decimals(session, r.collateral_token, decimals)
+    rp = int(r.purchase_price)
+    if r.status in ("open", "margin_called", "defaulted"):
+        rp = accrual.repurchase_price(
+            purchase_price=int(r.purchase_price),
+            rate=int(r.rate),
+            basis=r.day_count_basis,
+            period_start=r.period_start,
+            maturity=r.maturity,
+            crystallized_pd=int(r.crystallized_pd),
+            at=now,
+        )
+    price = _price(hub, r.collateral_token, r.cash_token, prices) if hub.market is not None else None
+    value = adjusted = exposure = None
+    status = None
+    if price is not None:
+        value = accrual.market_value(int(r.collateral_amount), price)
+        adjusted = accrual.haircut_value(value, r.haircut_bps)
+        exposure = rp - adjusted - int(r.cash_margin)
+        status = accrual.margin_status(status=r.status, exposure=exposure, threshold=int(r.min_transfer_amount))
+    return PositionPublic(
+        repo_id=r.repo_id,
+        role="seller" if r.seller_org_id == org else "holder",
+        status=r.status,
+        seller=r.seller,
+        holder=r.holder,
+        cash_token=r.cash_token,
+        collateral_token=r.collateral_token,
+        purchase_price=money.from_units(int(r.purchase_price), cash_dec),
+        rate=money.wad_to_rate(int(r.rate)),
+        opened_at=_ts(r.opened_at),
+        maturity=_ts(r.maturity) if r.maturity else None,
+        collateral_amount=money.from_units(int(r.collateral_amount), bond_dec),
+        cash_margin=money.from_units(int(r.cash_margin), cash_dec),
+        repurchase_price_now=money.from_units(rp, cash_dec),
+        collateral_value=None if value is None else money.from_units(value, cash_dec),
+        collateral_value_after_haircut=None if adjusted is None else money.from_units(adjusted, cash_dec),
+        exposure=None if exposure is None else money.from_units(exposure, cash_dec),
+        margin_status=status,
+        shortfall=money.from_units(int(r.shortfall), cash_dec),
+        as_of=_ts(now),
+    )
+
+
+@router.get("/positions", response_model=PositionsPublic, status_code=200)
+def list_positions(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    hub: HubDep,
+    status: str | None = None,
+    role: str | None = None,
+    cursor: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    live: bool = False,
+) -> PositionsPublic:
+    """The organization's repos (as seller or holder), newest first, with RP accrued to now; ``live=true`` adds
+    collateral value, exposure and margin status at the oracle's price."""
+    org = principal.organization_id
+    query = select(RepoRecord).order_by(RepoRecord.repo_id.desc()).limit(limit + 1)
+    if role == "seller":
+        query = query.where(RepoRecord.seller_org_id == org)
+    elif role == "holder":
+        query = query.where(RepoRecord.holder_org_id == org)
+    else:
+        query = query.where(or_(RepoRecord.seller_org_id == org, RepoRecord.holder_org_id == org))
+    if status:
+        query = query.where(RepoRecord.status == status)
+    if cursor is not None:
+        query = query.where(RepoRecord.repo_id < cursor)
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    now = hub.now() if live else int(datetime.now(UTC).timestamp())
+    view_hub = hub if live else Hub(chain_id=hub.chain_id, engine=hub.engine)
+    decimals: dict[str, int] = {}
+    prices: dict[tuple[str, str], int | None] = {}
+    data = [position(session, view_hub, r, org, now, decimals, prices) for r in rows]
+    return PositionsPublic(data=data, next_cursor=str(rows[-1].repo_id) if more and rows else None)
+
+
+def _visible(session: SessionDep, repo_id: int, principal: CurrentPrincipal) -> RepoRecord:
+    record = session.get(RepoRecord, repo_id)
+    if record is None or not (
+        principal.is_operator or principal.organization_id in (record.seller_org_id, record.holder_org_id)
+    ):
+        raise NotFound("repo not found")
+    return record
+
+
+@router.get("/repos/{repo_id}", response_model=RepoDetail, status_code=200)
+def repo_detail(repo_id: int, principal: CurrentPrincipal, session: SessionDep, hub: HubDep) -> RepoDetail:
+    """The repo's state with live valuation, and its event timeline from the chain."""
+    record = _visible(session, repo_id, principal)
+    from gateway.indexer.service import Indexer
+
+    events = session.scalars(
+        select(RepoEvent).where(RepoEvent.repo_id == repo_id).order_by(RepoEvent.block_number, RepoEvent.log_index)
+    ).all()
+    pos = position(session, hub, record, principal.organization_id, hub.now(), {}, {})
+    return RepoDetail(position=pos, timeline=[Indexer.public(e) for e in events])
+
+
+@router.post("/repos/{repo_id}/reconcile", response_model=dict[str, Any], status_code=200)
+def reconcile(repo_id: int, principal: CurrentPrincipal, session: SessionDep, hub: HubDep) -> dict[str, Any]:
+    """Re-read the repo from the chain; report what the database had differently."""
+    _visible(session, repo_id, principal)
+    indexer = hub.extra.get("indexer")
+    from gateway.indexer.service import Indexer
+
+    if not isinstance(indexer, Indexer):
+        raise NotFound("no indexer running")
+    return {"differences": indexer.reconcile(repo_id)}
+
+
+@router.get("/balances", response_model=dict[str, Any], status_code=200)
+def balances(principal: CurrentPrincipal, session: SessionDep, hub: HubDep) -> dict[str, Any]:
+    """On-chain balances of every wallet of the organization in every listed instrument."""
+    market = hub.require_market()
+    wallets = session.scalars(select(Wallet).where(Wallet.organization_id == principal.organization_id)).all()
+    instruments = session.scalars(select(Instrument)).all()
+    data = []
+    for wallet in wallets:
+        for inst in instruments:
+            units = int(market.token(inst.address).functions.balanceOf(wallet.address).call())
+            data.append(
+                {
+                    "wallet": wallet.address,
+                    "token": inst.address,
+                    "symbol": inst.symbol,
+                    "balance": money.from_units(units, inst.decimals),
+                }
+            )
+    return {"data": data}

@@ -1,0 +1,54 @@
+"""What trading and settlement share in a running gateway: the EIP-712 domain, the chain, the relayer."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+
+from gateway.trading.exceptions import SettlementUnavailable
+
+if TYPE_CHECKING:
+    from gateway.events.bus import EventBus
+    from gateway.settlement.market import Market
+    from gateway.settlement.relayer import Relayer
+
+
+@dataclass
+class Hub:
+    chain_id: int
+    engine: str | None
+    market: Market | None = None
+    relayer: Relayer | None = None
+    bus: EventBus | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def now(self) -> int:
+        """Chain time when a chain is attached (deadlines are checked against blocks), else wall-clock time."""
+        return self.market.now() if self.market is not None else int(time.time())
+
+    def require_engine(self) -> str:
+        if self.engine is None:
+            raise SettlementUnavailable("REPONET_REPO_ENGINE_ADDRESS is not set")
+        return self.engine
+
+    def require_market(self) -> Market:
+        if self.market is None:
+            raise SettlementUnavailable("no chain attached (REPONET_CHAIN_RPC_URL, REPONET_REPO_ENGINE_ADDRESS)")
+        return self.market
+
+    def notify(self) -> None:
+        if self.relayer is not None:
+            self.relayer.wake.set()
+
+
+def get_hub(request: Request) -> Hub:
+    hub = getattr(request.app.state, "hub", None)
+    if not isinstance(hub, Hub):
+        raise SettlementUnavailable("settlement is not installed")
+    return hub
+
+
+HubDep = Annotated[Hub, Depends(get_hub)]

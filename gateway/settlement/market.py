@@ -1,0 +1,110 @@
+"""The chain as settlement sees it: web3 over JSON-RPC, the engine, oracle and tokens, the relayer's account."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cached_property
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+logger = logging.getLogger(__name__)
+
+ERC1271_MAGIC = bytes.fromhex("1626ba7e")
+ERC1271_ABI: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": "isValidSignature",
+        "stateMutability": "view",
+        "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
+        "outputs": [{"name": "magicValue", "type": "bytes4"}],
+    }
+]
+
+
+class MarketSettings(BaseSettings):
+    """Settlement configuration (prefix ``REPONET_``); the RPC URL is the gateway's ``chain_rpc_url``."""
+
+    model_config = SettingsConfigDict(env_prefix="REPONET_", env_file=None, extra="ignore")
+
+    repo_engine_address: str | None = None
+    price_oracle_address: str | None = None
+    relayer_private_key: str | None = None  # defaults to the gateway's chain key
+    finality_confirmations: int = 0  # QBFT and Anvil blocks are final once sealed
+    relayer_poll_seconds: float = 0.05
+    indexer_poll_seconds: float = 0.25
+    settle_window_seconds: int = 3_600  # deadline of signed terms after acceptance
+    gas_limit: int = 1_500_000
+
+
+class Market:
+    """Read and write access to the deployed system for settlement, indexing and views."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        engine: str,
+        oracle: str,
+        relayer: LocalAccount,
+        settings: MarketSettings | None = None,
+    ) -> None:
+        from contracts.artifacts import load_artifact
+
+        self.w3 = w3
+        self.settings = settings or MarketSettings()
+        self.relayer = relayer
+        self.engine: Any = w3.eth.contract(
+            address=Web3.to_checksum_address(engine), abi=load_artifact("RepoEngine").abi
+        )
+        self.oracle: Any = w3.eth.contract(
+            address=Web3.to_checksum_address(oracle), abi=load_artifact("PriceOracle").abi
+        )
+        self._token_abi = load_artifact("BondToken").abi
+        self._lock = threading.Lock()
+        self._tokens: dict[str, Any] = {}
+
+    @classmethod
+    def from_url(cls, url: str, *, engine: str, oracle: str, private_key: str, **kw: Any) -> Market:
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 15}))
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # QBFT headers carry long extra data
+        return cls(w3, engine=engine, oracle=oracle, relayer=Account.from_key(private_key), **kw)
+
+    @cached_property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    @property
+    def engine_address(self) -> str:
+        return str(self.engine.address)
+
+    def token(self, address: str) -> Any:
+        key = address.lower()
+        with self._lock:
+            if key not in self._tokens:
+                self._tokens[key] = self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=self._token_abi)
+            return self._tokens[key]
+
+    def now(self) -> int:
+        """The latest block's timestamp: the clock the engine checks deadlines and maturities against."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def has_code(self, address: str) -> bool:
+        return len(bytes(self.w3.eth.get_code(Web3.to_checksum_address(address)))) > 0
+
+    def erc1271_valid(self, wallet: str, digest: bytes, signature: bytes) -> bool:
+        contract = self.w3.eth.contract(address=Web3.to_checksum_address(wallet), abi=ERC1271_ABI)
+        try:
+            result = contract.functions.isValidSignature(digest, signature).call()
+        except Exception:  # a revert means "not valid"
+            return False
+        return bytes(result) == ERC1271_MAGIC
+
+    def encode(self, contract: Any, fn_name: str, *args: Any) -> str:
+        data = contract.functions[fn_name](*args)._encode_transaction_data()
+        return str(data)

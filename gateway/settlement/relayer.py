@@ -1,0 +1,380 @@
+"""The relayer: sends every settlement step as a signed transaction and tracks it until final.
+
+Nonces. For each sending account the next nonce lives in ``sender_nonces``. A step gets its nonce and its signed
+raw transaction in one committed database transaction *before* it is broadcast, so:
+
+- concurrent allocation cannot hand out a nonce twice (compare-and-swap on the row, and one lock per process);
+- after a restart the signed raw transaction is still there and is broadcast again: the same bytes have the same
+  hash, so a transaction the node already has is not doubled, and one it lost (dropped from the pool) is resent;
+- a nonce is never skipped: a transaction the node refuses outright gives its nonce back when no later one was
+  taken, and is otherwise replaced by a zero-value filler transaction with the same nonce.
+
+A step that would revert is caught by gas estimation before a nonce is spent. A step is final once its block is
+``finality_confirmations`` deep (QBFT and Anvil blocks are final when sealed: 0).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+from web3 import Web3
+from web3.exceptions import TransactionNotFound
+
+from contracts.errors import decode_revert
+from gateway.db.models import Wallet
+from gateway.keys.provider import KeyProvider
+from gateway.settlement.market import Market
+from gateway.settlement.models import ChainStep, SenderNonce, Settlement, SettlementStatus, StepStatus
+
+logger = logging.getLogger(__name__)
+
+Hook = Callable[[Session, Settlement, list[ChainStep], Market], None]
+KNOWN = ("already known", "known transaction", "already imported", "alreadyknown")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One transaction to send: ``sender_wallet_id`` None sends from the relayer's operator account."""
+
+    label: str
+    to: str
+    data: str
+    sender: str
+    sender_wallet_id: uuid.UUID | None = None
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    requested_by: str,
+    steps: list[StepSpec],
+    organization_id: uuid.UUID | None = None,
+    trade_id: uuid.UUID | None = None,
+    repo_id: int | None = None,
+) -> Settlement:
+    """Record a settlement and its steps in the caller's transaction (the caller commits)."""
+    settlement = Settlement(
+        id=uuid.uuid4(),
+        kind=kind,
+        organization_id=organization_id,
+        requested_by=requested_by,
+        trade_id=trade_id,
+        repo_id=repo_id,
+    )
+    session.add(settlement)
+    session.flush()  # the steps reference it (no ORM relationship orders the inserts)
+    for seq, spec in enumerate(steps):
+        session.add(
+            ChainStep(
+                settlement_id=settlement.id,
+                seq=seq,
+                label=spec.label,
+                sender=Web3.to_checksum_address(spec.sender),
+                sender_wallet_id=spec.sender_wallet_id,
+                to=Web3.to_checksum_address(spec.to),
+                data=spec.data,
+            )
+        )
+    return settlement
+
+
+def revert_reason(exc: BaseException) -> str:
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):
+        data = data.get("data")
+    decoded = decode_revert(data) if isinstance(data, bytes | str) else None
+    return decoded or str(exc)
+
+
+class Relayer:
+    """Advances pending settlements; safe to stop at any point and start again."""
+
+    def __init__(
+        self,
+        market: Market,
+        sessions: sessionmaker[Session],
+        keys: KeyProvider,
+        *,
+        hooks: dict[str, Hook] | None = None,
+        failure_hooks: dict[str, Hook] | None = None,
+    ) -> None:
+        self.market = market
+        self.w3 = market.w3
+        self.sessions = sessions
+        self.keys = keys
+        self.hooks = hooks or {}
+        self.failure_hooks = failure_hooks or {}
+        self.wake = threading.Event()
+        self._nonce_lock = threading.Lock()
+        self._broadcast_hook: Callable[[bytes], None] | None = None  # tests: simulate a crash after signing
+
+    # ------------------------------------------------------------------ loop
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                progressed = self.run_once()
+            except Exception:
+                logger.exception("relayer tick failed; retrying")
+                progressed = 0
+            if not progressed:
+                self.wake.wait(self.market.settings.relayer_poll_seconds)
+                self.wake.clear()
+
+    def run_once(self) -> int:
+        with self.sessions() as session:
+            ids = list(
+                session.scalars(
+                    select(Settlement.id)
+                    .where(Settlement.status == SettlementStatus.PENDING.value)
+                    .order_by(Settlement.created_at)
+                )
+            )
+        progressed = 0
+        for settlement_id in ids:
+            progressed += self._advance(settlement_id)
+        return progressed
+
+    def run_until_settled(self, settlement_id: uuid.UUID, *, timeout: float = 60.0) -> Settlement:
+        """Drive one settlement to an end (tests, CLI)."""
+        import time
+
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.run_once()
+            with self.sessions() as session:
+                settlement = session.get(Settlement, settlement_id)
+                assert settlement is not None
+                if settlement.status != SettlementStatus.PENDING.value:
+                    session.expunge(settlement)
+                    return settlement
+            time.sleep(self.market.settings.relayer_poll_seconds)
+        raise TimeoutError(f"settlement {settlement_id} not settled in {timeout}s")
+
+    # ------------------------------------------------------------------ one settlement
+    def _advance(self, settlement_id: uuid.UUID) -> int:
+        progressed = 0
+        with self.sessions() as session:
+            settlement = session.get(Settlement, settlement_id)
+            if settlement is None or settlement.status != SettlementStatus.PENDING.value:
+                return 0
+            steps = list(
+                session.scalars(
+                    select(ChainStep).where(ChainStep.settlement_id == settlement_id).order_by(ChainStep.seq)
+                )
+            )
+            for step in steps:
+                if step.status == StepStatus.FINAL.value:
+                    continue
+                if step.status in (StepStatus.REVERTED.value, StepStatus.FAILED.value):
+                    self._fail(session, settlement, steps, f"{step.label}: {step.error or step.status}")
+                    return 1
+                if step.status == StepStatus.QUEUED.value:
+                    return self._send(session, settlement, steps, step)
+                before = step.status
+                self._check(session, step)
+                progressed += int(step.status != before)
+                if step.status != StepStatus.FINAL.value:
+                    if step.status in (StepStatus.REVERTED.value, StepStatus.FAILED.value):
+                        self._fail(session, settlement, steps, f"{step.label}: {step.error or step.status}")
+                    session.commit()
+                    return progressed
+            settlement.status = SettlementStatus.FINAL.value
+            settlement.finished_at = _now()
+            hook = self.hooks.get(settlement.kind)
+            if hook is not None:
+                hook(session, settlement, steps, self.market)
+            session.commit()
+            logger.info("settlement %s (%s) final", settlement.id, settlement.kind)
+            return progressed + 1
+
+    def _fail(self, session: Session, settlement: Settlement, steps: list[ChainStep], error: str) -> None:
+        settlement.status = SettlementStatus.FAILED.value
+        settlement.error = error[:2000]
+        settlement.finished_at = _now()
+        for step in steps:
+            if step.status == StepStatus.QUEUED.value:
+                step.status = StepStatus.FAILED.value
+                step.error = "an earlier step failed"
+        hook = self.failure_hooks.get(settlement.kind)
+        if hook is not None:
+            hook(session, settlement, steps, self.market)
+        session.commit()
+        logger.warning("settlement %s (%s) failed: %s", settlement.id, settlement.kind, error)
+
+    def _signer(self, session: Session, step: ChainStep) -> LocalAccount:
+        if step.sender_wallet_id is None:
+            return self.market.relayer
+        from gateway.wallets.service import signer_for
+
+        wallet = session.get(Wallet, step.sender_wallet_id)
+        assert wallet is not None
+        return signer_for(self.keys, session, wallet=wallet)
+
+    def _send(self, session: Session, settlement: Settlement, steps: list[ChainStep], step: ChainStep) -> int:
+        account = self._signer(session, step)
+        call = {"from": step.sender, "to": step.to, "data": step.data, "value": 0}
+        try:
+            gas = int(self.w3.eth.estimate_gas(call))  # type: ignore[arg-type]
+        except Exception as exc:  # it would revert: fail without spending a nonce
+            step.status = StepStatus.FAILED.value
+            step.error = revert_reason(exc)[:2000]
+            self._fail(session, settlement, steps, f"{step.label}: {step.error}")
+            return 1
+        step.gas = min(gas * 13 // 10 + 20_000, self.market.settings.gas_limit * 10)
+        gas_price = int(self.w3.eth.gas_price)
+        with self._nonce_lock:
+            nonce = self._allocate(session, step.sender)
+            tx: dict[str, Any] = {
+                "to": step.to,
+                "data": step.data,
+                "value": 0,
+                "gas": step.gas,
+                "gasPrice": gas_price,
+                "nonce": nonce,
+                "chainId": self.market.chain_id,
+            }
+            signed = account.sign_transaction(tx)
+            step.nonce = nonce
+            step.raw = "0x" + bytes(signed.raw_transaction).hex()
+            step.tx_hash = "0x" + bytes(signed.hash).hex()
+            step.status = StepStatus.SENT.value
+            step.sent_at = _now()
+            step.attempts += 1
+            session.commit()  # durable before the node sees it
+        self._broadcast(session, step)
+        return 1
+
+    def _allocate(self, session: Session, sender: str) -> int:
+        """The sender's next nonce: compare-and-swap on its row, so two allocators never get the same one."""
+        while True:
+            row = session.get(SenderNonce, sender, populate_existing=True)
+            pending = int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending"))
+            if row is None:
+                session.add(SenderNonce(address=sender, next_nonce=pending + 1))
+                session.flush()
+                return pending
+            nonce = max(row.next_nonce, pending)
+            swapped = session.execute(
+                update(SenderNonce)
+                .where(SenderNonce.address == sender, SenderNonce.next_nonce == row.next_nonce)
+                .values(next_nonce=nonce + 1)
+            ).rowcount  # type: ignore[attr-defined]
+            if swapped == 1:
+                session.expire(row)
+                return nonce
+
+    def _broadcast(self, session: Session, step: ChainStep) -> None:
+        assert step.raw is not None
+        raw = bytes.fromhex(step.raw[2:])
+        try:
+            if self._broadcast_hook is not None:
+                self._broadcast_hook(raw)
+            self.w3.eth.send_raw_transaction(raw)
+        except Exception as exc:
+            message = str(exc).lower()
+            if any(k in message for k in KNOWN) or "nonce too low" in message:
+                return  # the node has it, or it is mined: the receipt check decides
+            self._give_back(session, step, str(exc))
+
+    def _give_back(self, session: Session, step: ChainStep, reason: str) -> None:
+        """The node refused the transaction: return its nonce, or fill it so later nonces are not stuck."""
+        assert step.nonce is not None
+        step.status = StepStatus.FAILED.value
+        step.error = f"refused by the node: {reason}"[:2000]
+        returned = session.execute(
+            update(SenderNonce)
+            .where(SenderNonce.address == step.sender, SenderNonce.next_nonce == step.nonce + 1)
+            .values(next_nonce=step.nonce)
+        ).rowcount  # type: ignore[attr-defined]
+        session.commit()
+        if returned != 1:
+            self._fill(session, step)
+
+    def _fill(self, session: Session, step: ChainStep) -> None:
+        """A zero-value transfer to itself with the refused step's nonce (closes the gap)."""
+        assert step.nonce is not None
+        account = self._signer(session, step)
+        tx: dict[str, Any] = {
+            "to": step.sender,
+            "value": 0,
+            "gas": 21_000,
+            "gasPrice": int(self.w3.eth.gas_price),
+            "nonce": step.nonce,
+            "chainId": self.market.chain_id,
+        }
+        signed = account.sign_transaction(tx)
+        filler = enqueue(
+            session,
+            kind="nonce_filler",
+            requested_by="system:relayer",
+            steps=[StepSpec(label="filler", to=step.sender, data="0x", sender=step.sender)],
+        )
+        session.flush()
+        row = session.scalars(select(ChainStep).where(ChainStep.settlement_id == filler.id)).one()
+        row.sender_wallet_id = step.sender_wallet_id
+        row.nonce, row.status, row.sent_at = step.nonce, StepStatus.SENT.value, _now()
+        row.raw = "0x" + bytes(signed.raw_transaction).hex()
+        row.tx_hash = "0x" + bytes(signed.hash).hex()
+        session.commit()
+        try:
+            self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except Exception:
+            logger.exception("nonce filler %s of %s refused", step.nonce, step.sender)
+
+    def _check(self, session: Session, step: ChainStep) -> None:
+        assert step.tx_hash is not None
+        try:
+            receipt = self.w3.eth.get_transaction_receipt(step.tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            receipt = None
+        if receipt is None:
+            self._maybe_rebroadcast(session, step)
+            return
+        step.block_number = int(receipt["blockNumber"])
+        step.gas_used = int(receipt["gasUsed"])
+        if int(receipt["status"]) != 1:
+            step.status = StepStatus.REVERTED.value
+            step.error = f"transaction {step.tx_hash} reverted"
+            return
+        depth = int(self.w3.eth.block_number) - step.block_number
+        if depth >= self.market.settings.finality_confirmations:
+            step.status = StepStatus.FINAL.value
+            step.final_at = _now()
+        else:
+            step.status = StepStatus.MINED.value
+
+    def _maybe_rebroadcast(self, session: Session, step: ChainStep) -> None:
+        """Not mined yet: if the node does not know the transaction (dropped, or a crash before broadcast)
+        send the same signed bytes again; if its nonce was consumed by something else, it is lost."""
+        assert step.tx_hash is not None and step.nonce is not None
+        if step.sent_at is not None and step.sent_at > _now() - timedelta(seconds=1) and step.attempts > 0:
+            return
+        try:
+            self.w3.eth.get_transaction(step.tx_hash)  # type: ignore[arg-type]
+            return
+        except TransactionNotFound:
+            pass
+        mined_nonce = int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(step.sender), "latest"))
+        if mined_nonce > step.nonce:
+            step.status = StepStatus.FAILED.value
+            step.error = f"nonce {step.nonce} was used by another transaction"
+            return
+        logger.info("rebroadcasting %s (nonce %s of %s)", step.tx_hash, step.nonce, step.sender)
+        step.attempts += 1
+        step.sent_at = _now()
+        session.commit()
+        self._broadcast(session, step)

@@ -1,0 +1,406 @@
+"""/v1/settlements and the repo lifecycle: repurchase, margin, withdrawal, substitution, amendments,
+termination, default and close-out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import and_, or_, select
+
+from gateway.api.deps import ContextDep, CurrentPrincipal, Principal, SessionDep
+from gateway.api.errors import problem_responses
+from gateway.db.models import Wallet
+from gateway.exceptions import InvalidRequest
+from gateway.settlement import instructions, service
+from gateway.settlement.hub import Hub, HubDep
+from gateway.settlement.models import Settlement
+from gateway.settlement.schemas import (
+    AmendmentCreate,
+    InstructionPublic,
+    MarginBody,
+    SettlementPublic,
+    StepPublic,
+    Submission,
+    SubstitutionCreate,
+)
+from gateway.signing.service import require_verified
+from gateway.trading import money
+from gateway.trading.deps import Trader, TraderStepUp
+from gateway.trading.models import Instrument
+from gateway.trading.service import decode_cursor, encode_cursor
+
+router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
+
+
+def settlement_public(session: SessionDep, settlement: Settlement) -> SettlementPublic:
+    steps = [StepPublic.model_validate(s) for s in service.steps_of(session, settlement.id)]
+    return SettlementPublic(
+        id=settlement.id,
+        kind=settlement.kind,
+        status=settlement.status,
+        trade_id=settlement.trade_id,
+        repo_id=settlement.repo_id,
+        error=settlement.error,
+        created_at=settlement.created_at,
+        finished_at=settlement.finished_at,
+        steps=steps,
+    )
+
+
+def _submission(session: SessionDep, submitted: service.Submitted) -> Submission:
+    return Submission(
+        settlement=None if submitted.settlement is None else settlement_public(session, submitted.settlement),
+        transaction=submitted.transaction,
+    )
+
+
+@router.get("/settlements/{settlement_id}", response_model=SettlementPublic, status_code=200)
+def get_settlement(settlement_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> SettlementPublic:
+    """A settlement and each chain step until final."""
+    settlement = service.load_settlement(session, settlement_id, principal.organization_id, principal.is_operator)
+    return settlement_public(session, settlement)
+
+
+@router.get("/settlements", response_model=dict[str, object], status_code=200)
+def list_settlements(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    status: str | None = None,
+    kind: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, object]:
+    """Settlement history the organization requested, newest first."""
+    query = (
+        select(Settlement)
+        .where(Settlement.organization_id == principal.organization_id)
+        .order_by(Settlement.created_at.desc(), Settlement.id.desc())
+        .limit(limit + 1)
+    )
+    if status:
+        query = query.where(Settlement.status == status)
+    if kind:
+        query = query.where(Settlement.kind == kind)
+    if cursor:
+        at, last = decode_cursor(cursor)
+        query = query.where(
+            or_(Settlement.created_at < at, and_(Settlement.created_at == at, Settlement.id < uuid.UUID(last)))
+        )
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "data": [settlement_public(session, s).model_dump(mode="json") for s in rows],
+        "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
+    }
+
+
+def _units(session: SessionDep, token: str, value: str, field: str) -> int:
+    row = session.get(Instrument, token.lower())
+    if row is None:
+        raise InvalidRequest(f"{token} is not a listed instrument")
+    return money.to_units(value, row.decimals, field=field)
+
+
+def _party(ctx: ContextDep, session: SessionDep, wallet: Wallet | None, role: str) -> Wallet:
+    chosen = service.require(wallet, role)
+    require_verified(ctx, session, chosen)
+    return chosen
+
+
+def _load(
+    session: SessionDep, hub: Hub, repo_id: int, principal: Principal
+) -> tuple[service.OnChainRepo, Wallet | None, Wallet | None]:
+    return service.visible_repo(
+        session, hub.require_market(), repo_id, principal.organization_id, principal.is_operator
+    )
+
+
+@router.post("/repos/{repo_id}/repurchase", response_model=Submission, status_code=202)
+def repurchase(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep) -> Submission:
+    """The seller pays RP(now) and takes its collateral back (term repos: at or after maturity)."""
+    repo, seller, _ = _load(session, hub, repo_id, principal)
+    service.require_status(repo, "open", "margin_called")
+    wallet = _party(ctx, session, seller, "seller")
+    market = hub.require_market()
+    rp = int(market.engine.functions.repurchasePrice(repo_id, hub.now() + 3_600).call())
+    return _submission(
+        session,
+        service.party_call(
+            session,
+            hub,
+            actor=principal.actor,
+            kind="repurchase",
+            repo_id=repo_id,
+            wallet=wallet,
+            fn_name="repurchase",
+            args=(repo_id,),
+            approvals=[(repo.cash_token, rp)],
+            organization_id=principal.organization_id,
+        ),
+    )
+
+
+@router.post("/repos/{repo_id}/margin-call", response_model=Submission, status_code=202)
+def margin_call(repo_id: int, principal: Trader, session: SessionDep, hub: HubDep) -> Submission:
+    """The holder calls margin when exposure exceeds the minimum transfer amount."""
+    repo, _, holder = _load(session, hub, repo_id, principal)
+    service.require(holder, "position holder")
+    service.require_status(repo, "open")
+    return _submission(
+        session,
+        service.relayed_call(
+            session,
+            hub,
+            actor=principal.actor,
+            kind="margin_call",
+            repo_id=repo_id,
+            fn_name="callMargin",
+            args=(repo_id,),
+            organization_id=principal.organization_id,
+        ),
+    )
+
+
+@router.post("/repos/{repo_id}/margin", response_model=Submission, status_code=202)
+def post_margin(
+    repo_id: int, body: MarginBody, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> Submission:
+    """The seller posts collateral and/or cash margin."""
+    repo, seller, _ = _load(session, hub, repo_id, principal)
+    service.require_status(repo, "open", "margin_called")
+    wallet = _party(ctx, session, seller, "seller")
+    collateral = _units(session, repo.collateral_token, body.collateral_amount, "collateral_amount")
+    cash = _units(session, repo.cash_token, body.cash_amount, "cash_amount")
+    if collateral == 0 and cash == 0:
+        raise InvalidRequest("post some collateral or cash")
+    return _submission(
+        session,
+        service.party_call(
+            session,
+            hub,
+            actor=principal.actor,
+            kind="post_margin",
+            repo_id=repo_id,
+            wallet=wallet,
+            fn_name="postMargin",
+            args=(repo_id, collateral, cash),
+            approvals=[(repo.collateral_token, collateral), (repo.cash_token, cash)],
+            organization_id=principal.organization_id,
+        ),
+    )
+
+
+@router.post("/repos/{repo_id}/withdraw-excess", response_model=Submission, status_code=202)
+def withdraw_excess(
+    repo_id: int, body: MarginBody, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> Submission:
+    """The seller takes excess margin back."""
+    repo, seller, _ = _load(session, hub, repo_id, principal)
+    service.require_status(repo, "open")
+    wallet = _party(ctx, session, seller, "seller")
+    collateral = _units(session, repo.collateral_token, body.collateral_amount, "collateral_amount")
+    cash = _units(session, repo.cash_token, body.cash_amount, "cash_amount")
+    return _submission(
+        session,
+        service.party_call(
+            session,
+            hub,
+            actor=principal.actor,
+            kind="withdraw_excess",
+            repo_id=repo_id,
+            wallet=wallet,
+            fn_name="withdrawExcess",
+            args=(repo_id, collateral, cash),
+            approvals=[],
+            organization_id=principal.organization_id,
+        ),
+    )
+
+
+@router.post("/repos/{repo_id}/terminate", response_model=Submission, status_code=202)
+def terminate(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep) -> Submission:
+    """Termination notice on an open repo (seller or holder)."""
+    repo, seller, holder = _load(session, hub, repo_id, principal)
+    service.require_status(repo, "open", "margin_called")
+    wallet = _party(ctx, session, seller or holder, "seller or holder")
+    return _submission(
+        session,
+        service.party_call(
+            session,
+            hub,
+            actor=principal.actor,
+            kind="terminate",
+            repo_id=repo_id,
+            wallet=wallet,
+            fn_name="terminate",
+            args=(repo_id,),
+            approvals=[],
+            organization_id=principal.organization_id,
+        ),
+    )
+
+
+@router.post("/repos/{repo_id}/default", response_model=Submission, status_code=202)
+def declare_default(repo_id: int, principal: Trader, session: SessionDep, hub: HubDep) -> Submission:
+    """The holder declares a default (margin not cured, or not repurchased by maturity + grace)."""
+    repo, _, holder = _load(session, hub, repo_id, principal)
+    service.require(holder, "position holder")
+    service.require_status(repo, "open", "margin_called")
+    return _submission(
+        session,
+        service.relayed_call(
+            session,
+            hub,
+            actor=principal.actor,
+            kind="default",
+            repo_id=repo_id,
+            fn_name="declareDefault",
+            args=(repo_id,),
+            organization_id=principal.organization_id,
+        ),
+    )
+
+
+@router.post("/repos/{repo_id}/close-out", response_model=Submission, status_code=202)
+def close_out(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep) -> Submission:
+    """The holder closes out a defaulted repo; a shortfall is recorded on chain."""
+    repo, _, holder = _load(session, hub, repo_id, principal)
+    service.require_status(repo, "defaulted")
+    wallet = _party(ctx, session, holder, "position holder")
+    return _submission(
+        session,
+        service.party_call(
+            session,
+            hub,
+            actor=principal.actor,
+            kind="close_out",
+            repo_id=repo_id,
+            wallet=wallet,
+            fn_name="closeOut",
+            args=(repo_id,),
+            approvals=[],
+            organization_id=principal.organization_id,
+        ),
+    )
+
+
+@router.post("/repos/{repo_id}/substitutions", response_model=InstructionPublic, status_code=201)
+def propose_substitution(
+    repo_id: int, body: SubstitutionCreate, principal: Trader, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """The seller proposes new collateral; the holder consents by signing; then the seller's wallet sends it."""
+    repo, seller, _ = _load(session, hub, repo_id, principal)
+    service.require(seller, "seller")
+    service.require_status(repo, "open")
+    amount = _units(session, body.new_collateral_token, body.new_collateral_amount, "new_collateral_amount")
+    instruction = instructions.create(
+        session,
+        hub,
+        actor=principal.actor,
+        repo_id=repo_id,
+        kind="Substitution",
+        message={"repoId": repo_id, "newCollateralToken": body.new_collateral_token, "newCollateralAmount": amount},
+        required=[repo.holder or ""],
+    )
+    return instructions.public(hub, instruction)
+
+
+@router.post("/repos/{repo_id}/amendments", response_model=InstructionPublic, status_code=201)
+def propose_amendment(
+    repo_id: int, body: AmendmentCreate, principal: Trader, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """Roll (new maturity) or re-rate (new rate); seller and holder both sign."""
+    repo, seller, holder = _load(session, hub, repo_id, principal)
+    if seller is None and holder is None:
+        service.require(None, "seller or holder")
+    service.require_status(repo, "open", "margin_called")
+    if body.kind == "roll":
+        if body.new_maturity is not None:
+            new_maturity = int(body.new_maturity.timestamp())
+        elif body.new_tenor_seconds is not None:
+            new_maturity = hub.now() + body.new_tenor_seconds
+        else:
+            raise InvalidRequest("a roll needs new_maturity or new_tenor_seconds")
+        message = {"repoId": repo_id, "kind": 0, "newMaturity": new_maturity, "newRate": 0}
+    else:
+        if body.new_rate is None:
+            raise InvalidRequest("a re-rate needs new_rate")
+        message = {"repoId": repo_id, "kind": 1, "newMaturity": 0, "newRate": money.rate_to_wad(body.new_rate)}
+    required = sorted({repo.seller.lower(), (repo.holder or repo.seller).lower()})
+    instruction = instructions.create(
+        session, hub, actor=principal.actor, repo_id=repo_id, kind="Amendment", message=message, required=required
+    )
+    return instructions.public(hub, instruction)
+
+
+@router.get("/instructions/{instruction_id}", response_model=InstructionPublic, status_code=200)
+def get_instruction(
+    instruction_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """The instruction with its EIP-712 typed data (for self-held wallets)."""
+    return instructions.public(hub, instructions.load(session, hub, instruction_id, principal.organization_id))
+
+
+@router.post("/instructions/{instruction_id}/sign", response_model=InstructionPublic, status_code=200)
+def sign_instruction(
+    instruction_id: uuid.UUID, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """The organization's custodial wallet signs (KYC, fresh step-up); complete instructions are queued."""
+    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
+    instructions.sign(
+        ctx,
+        session,
+        hub,
+        actor=principal.actor,
+        instruction=instruction,
+        organization_id=principal.organization_id,
+        signature=None,
+    )
+    instructions.submit_if_complete(
+        session, hub, actor=principal.actor, instruction=instruction, organization_id=principal.organization_id
+    )
+    return instructions.public(hub, instruction)
+
+
+@router.post("/instructions/{instruction_id}/signature", response_model=InstructionPublic, status_code=200)
+def submit_instruction_signature(
+    instruction_id: uuid.UUID,
+    body: dict[str, str],
+    principal: Trader,
+    ctx: ContextDep,
+    session: SessionDep,
+    hub: HubDep,
+) -> InstructionPublic:
+    """A self-held wallet's signature of the instruction's typed data."""
+    signature = body.get("signature", "")
+    if not (signature.startswith("0x") and 4 <= len(signature) <= 2002):
+        raise InvalidRequest("signature: 0x-prefixed hex")
+    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
+    instructions.sign(
+        ctx,
+        session,
+        hub,
+        actor=principal.actor,
+        instruction=instruction,
+        organization_id=principal.organization_id,
+        signature=signature,
+    )
+    instructions.submit_if_complete(
+        session, hub, actor=principal.actor, instruction=instruction, organization_id=principal.organization_id
+    )
+    return instructions.public(hub, instruction)
+
+
+@router.post("/instructions/{instruction_id}/submit", response_model=InstructionPublic, status_code=200)
+def submit_instruction(
+    instruction_id: uuid.UUID, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """The seller sends a fully consented substitution from its wallet."""
+    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
+    instructions.submit_if_complete(
+        session, hub, actor=principal.actor, instruction=instruction, organization_id=principal.organization_id
+    )
+    return instructions.public(hub, instruction)

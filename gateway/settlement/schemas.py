@@ -1,0 +1,81 @@
+"""Shapes of settlements and lifecycle requests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Amount = Field(default="0", pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
+
+
+class StepPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    label: str
+    sender: str
+    status: str
+    nonce: int | None
+    tx_hash: str | None
+    block_number: int | None
+    error: str | None
+    sent_at: datetime | None
+    final_at: datetime | None
+
+
+class SettlementPublic(BaseModel):
+    id: uuid.UUID
+    kind: str
+    status: str
+    trade_id: uuid.UUID | None
+    repo_id: int | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    steps: list[StepPublic]
+
+
+class Submission(BaseModel):
+    """A queued settlement, or (self-held wallet) the transaction to sign and send yourself."""
+
+    settlement: SettlementPublic | None
+    transaction: dict[str, str] | None
+
+
+class MarginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    collateral_amount: str = Amount
+    cash_amount: str = Amount
+
+
+class SubstitutionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_collateral_token: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    new_collateral_amount: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
+
+
+class AmendmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["roll", "rerate"]
+    new_maturity: datetime | None = None
+    new_tenor_seconds: int | None = Field(default=None, ge=1)
+    new_rate: str | None = Field(default=None, pattern=r"^-?[0-9]{1,4}(\.[0-9]{1,18})?$")
+
+
+class InstructionPublic(BaseModel):
+    id: uuid.UUID
+    repo_id: int
+    kind: str
+    status: str
+    message: dict[str, str]
+    required: list[str]
+    signed_by: list[str]
+    typed_data: dict[str, object]
+    digest: str
+    settlement_id: uuid.UUID | None

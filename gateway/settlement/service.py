@@ -1,0 +1,279 @@
+"""Settlement of trades and lifecycle steps: which transactions, from which account, in which order.
+
+Steps the engine lets anyone send (open, margin call, amendments, default) go from the relayer's operator
+account. Steps only a party may send (repurchase, margin, withdrawal, substitution, termination, close-out) go
+from that party's custodial wallet, signed by the gateway after KYC and step-up checks in the route; a self-held
+wallet gets the transaction to send itself. Token approvals a custodial wallet lacks are sent first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from web3.logs import DISCARD
+
+from contracts import eip712
+from gateway.audit import log as audit_log
+from gateway.db.models import Wallet, WalletKind
+from gateway.exceptions import NotFound, PermissionDenied
+from gateway.settlement.hub import Hub
+from gateway.settlement.market import Market
+from gateway.settlement.models import ChainStep, Settlement
+from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.trading.exceptions import InvalidState
+from gateway.trading.models import Trade, TradeStatus
+
+MAX_UINT = 2**256 - 1
+STATUS_NAMES = ["none", "open", "margin_called", "defaulted", "repurchased", "closed_out"]
+
+
+def _terms_tuple(terms: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(terms[f["name"]] for f in eip712.REPO_TERMS)
+
+
+def approval_steps(market: Market, wallet: Wallet, token: str, amount: int) -> list[StepSpec]:
+    """An ``approve`` from a custodial wallet when its allowance to the engine is below ``amount``."""
+    if amount <= 0 or wallet.kind != WalletKind.CUSTODIAL.value:
+        return []
+    contract = market.token(token)
+    allowance = int(contract.functions.allowance(wallet.address, market.engine_address).call())
+    if allowance >= amount:
+        return []
+    data = market.encode(contract, "approve", market.engine_address, MAX_UINT)
+    return [StepSpec(label="approve", to=token, data=data, sender=wallet.address, sender_wallet_id=wallet.id)]
+
+
+def open_if_ready(session: Session, hub: Hub, *, trade: Trade, actor: str) -> Settlement | None:
+    """Both signatures in: queue the approvals custodial wallets lack, then ``open`` from the relayer."""
+    if trade.seller_signature is None or trade.buyer_signature is None:
+        return None
+    market = hub.require_market()
+    from gateway.trading.service import terms_of
+
+    terms = terms_of(trade)
+    seller = session.get(Wallet, trade.seller_wallet_id)
+    buyer = session.get(Wallet, trade.buyer_wallet_id)
+    assert seller is not None and buyer is not None
+    steps = [
+        *approval_steps(market, seller, terms["collateralToken"], terms["collateralAmount"]),
+        *approval_steps(market, buyer, terms["cashToken"], terms["purchasePrice"]),
+    ]
+    data = market.encode(
+        market.engine,
+        "open",
+        _terms_tuple(terms),
+        bytes.fromhex(trade.seller_signature[2:]),
+        bytes.fromhex(trade.buyer_signature[2:]),
+    )
+    steps.append(StepSpec(label="open", to=market.engine_address, data=data, sender=market.relayer.address))
+    settlement = enqueue(session, kind="open", requested_by=actor, steps=steps, trade_id=trade.id)
+    trade.status = TradeStatus.SETTLING.value
+    trade.settlement_id = settlement.id
+    return settlement
+
+
+def _open_step(session: Session, settlement: Settlement) -> ChainStep:
+    return session.scalars(
+        select(ChainStep).where(ChainStep.settlement_id == settlement.id, ChainStep.label == "open")
+    ).one()
+
+
+def on_open_final(session: Session, settlement: Settlement, steps: list[ChainStep], market: Market) -> None:
+    trade = session.get(Trade, settlement.trade_id)
+    if trade is None:
+        return
+    step = _open_step(session, settlement)
+    receipt = market.w3.eth.get_transaction_receipt(step.tx_hash)  # type: ignore[arg-type]
+    events = market.engine.events.RepoOpened().process_receipt(receipt, errors=DISCARD)
+    trade.repo_id = int(events[0]["args"]["repoId"])
+    trade.status = TradeStatus.OPEN.value
+    settlement.repo_id = trade.repo_id
+
+
+def on_open_failed(session: Session, settlement: Settlement, steps: list[ChainStep], market: Market) -> None:
+    trade = session.get(Trade, settlement.trade_id)
+    if trade is not None:
+        trade.status = TradeStatus.FAILED.value
+
+
+HOOKS = {"open": on_open_final}
+FAILURE_HOOKS = {"open": on_open_failed}
+
+
+# ------------------------------------------------------------------------------------------------ lifecycle
+@dataclass(frozen=True)
+class OnChainRepo:
+    repo_id: int
+    state: Any  # the engine's Repo struct (named tuple access by index)
+    seller: str
+    holder: str | None
+    status: str
+
+    @property
+    def collateral_token(self) -> str:
+        return str(self.state[3])
+
+    @property
+    def cash_token(self) -> str:
+        return str(self.state[2])
+
+
+def read_repo(market: Market, repo_id: int) -> OnChainRepo:
+    state = market.engine.functions.getRepo(repo_id).call()
+    status = STATUS_NAMES[int(state[8])]
+    if status == "none":
+        raise NotFound("repo not found")
+    holder = None
+    if status in ("open", "margin_called", "defaulted"):
+        position = market.w3.eth.contract(address=market.engine.functions.position().call(), abi=_OWNER_OF_ABI)
+        holder = str(position.functions.ownerOf(repo_id).call())
+    return OnChainRepo(repo_id=repo_id, state=state, seller=str(state[0]), holder=holder, status=status)
+
+
+_OWNER_OF_ABI: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": "ownerOf",
+        "stateMutability": "view",
+        "inputs": [{"name": "tokenId", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "address"}],
+    }
+]
+
+
+def party_wallet(session: Session, address: str | None, organization_id: uuid.UUID) -> Wallet | None:
+    if address is None:
+        return None
+    wallet = session.execute(select(Wallet).where(Wallet.address == address)).scalar_one_or_none()
+    if wallet is None or wallet.organization_id != organization_id:
+        return None
+    return wallet
+
+
+def visible_repo(
+    session: Session, market: Market, repo_id: int, organization_id: uuid.UUID, is_operator: bool
+) -> tuple[OnChainRepo, Wallet | None, Wallet | None]:
+    """The repo with the caller's seller wallet and holder wallet (if theirs); 404 for strangers."""
+    repo = read_repo(market, repo_id)
+    seller = party_wallet(session, repo.seller, organization_id)
+    holder = party_wallet(session, repo.holder, organization_id)
+    if seller is None and holder is None and not is_operator:
+        raise NotFound("repo not found")
+    return repo, seller, holder
+
+
+@dataclass(frozen=True)
+class Submitted:
+    settlement: Settlement | None
+    transaction: dict[str, str] | None  # for a self-held wallet to send itself
+
+
+def party_call(
+    session: Session,
+    hub: Hub,
+    *,
+    actor: str,
+    kind: str,
+    repo_id: int,
+    wallet: Wallet,
+    fn_name: str,
+    args: tuple[Any, ...],
+    approvals: list[tuple[str, int]],
+    organization_id: uuid.UUID,
+) -> Submitted:
+    """A step only a party may send: from its custodial wallet via the relayer, or handed to a self-held one."""
+    market = hub.require_market()
+    data = market.encode(market.engine, fn_name, *args)
+    if wallet.kind != WalletKind.CUSTODIAL.value:
+        return Submitted(None, {"from": wallet.address, "to": market.engine_address, "data": data})
+    steps: list[StepSpec] = []
+    for token, amount in approvals:
+        steps += approval_steps(market, wallet, token, amount)
+    steps.append(
+        StepSpec(label=kind, to=market.engine_address, data=data, sender=wallet.address, sender_wallet_id=wallet.id)
+    )
+    settlement = enqueue(
+        session, kind=kind, requested_by=actor, steps=steps, repo_id=repo_id, organization_id=organization_id
+    )
+    audit_log.append(
+        session,
+        actor=actor,
+        action=f"repo.{kind}",
+        object_type="repo",
+        object_id=str(repo_id),
+        change={"settlement": str(settlement.id), "args": [str(a) for a in args]},
+    )
+    session.commit()
+    hub.notify()
+    return Submitted(settlement, None)
+
+
+def relayed_call(
+    session: Session,
+    hub: Hub,
+    *,
+    actor: str,
+    kind: str,
+    repo_id: int,
+    fn_name: str,
+    args: tuple[Any, ...],
+    organization_id: uuid.UUID | None,
+) -> Submitted:
+    """A step anyone may send: from the relayer's operator account."""
+    market = hub.require_market()
+    data = market.encode(market.engine, fn_name, *args)
+    settlement = enqueue(
+        session,
+        kind=kind,
+        requested_by=actor,
+        repo_id=repo_id,
+        organization_id=organization_id,
+        steps=[StepSpec(label=kind, to=market.engine_address, data=data, sender=market.relayer.address)],
+    )
+    audit_log.append(
+        session,
+        actor=actor,
+        action=f"repo.{kind}",
+        object_type="repo",
+        object_id=str(repo_id),
+        change={"settlement": str(settlement.id)},
+    )
+    session.commit()
+    hub.notify()
+    return Submitted(settlement, None)
+
+
+def require_status(repo: OnChainRepo, *allowed: str) -> None:
+    if repo.status not in allowed:
+        raise InvalidState(f"repo {repo.repo_id} is {repo.status}")
+
+
+def require(wallet: Wallet | None, role: str) -> Wallet:
+    if wallet is None:
+        raise PermissionDenied(f"only the {role} may do this")
+    return wallet
+
+
+def load_settlement(
+    session: Session, settlement_id: uuid.UUID, organization_id: uuid.UUID, is_operator: bool
+) -> Settlement:
+    settlement = session.get(Settlement, settlement_id)
+    if settlement is None:
+        raise NotFound("settlement not found")
+    if is_operator or settlement.organization_id == organization_id:
+        return settlement
+    if settlement.trade_id is not None:
+        trade = session.get(Trade, settlement.trade_id)
+        if trade is not None and organization_id in (trade.seller_org_id, trade.buyer_org_id):
+            return settlement
+    raise NotFound("settlement not found")
+
+
+def steps_of(session: Session, settlement_id: uuid.UUID) -> list[ChainStep]:
+    return list(
+        session.scalars(select(ChainStep).where(ChainStep.settlement_id == settlement_id).order_by(ChainStep.seq))
+    )

@@ -1,0 +1,115 @@
+"""Install trading and settlement into the app: routers under /v1, the hub, and the background workers
+(relayer, indexer) that start with the app and resume from the database after a restart."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from gateway.context import GatewayContext
+from gateway.events.bus import EventBus
+from gateway.settlement.hub import Hub
+from gateway.settlement.market import Market, MarketSettings
+
+logger = logging.getLogger(__name__)
+
+
+def hub_from_settings(ctx: GatewayContext) -> Hub:
+    settings = ctx.settings
+    market_settings = MarketSettings()
+    url = settings.chain_rpc_url
+    key = market_settings.relayer_private_key or settings.chain_private_key
+    engine = market_settings.repo_engine_address
+    hub = Hub(chain_id=settings.chain_id, engine=engine, bus=EventBus())
+    hub.extra["settle_window_seconds"] = market_settings.settle_window_seconds
+    if url and url.startswith(("http://", "https://")) and engine and market_settings.price_oracle_address and key:
+        market = Market.from_url(
+            url, engine=engine, oracle=market_settings.price_oracle_address, private_key=key, settings=market_settings
+        )
+        attach(hub, market, ctx)
+    return hub
+
+
+def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 0) -> Hub:
+    """Give the hub a chain: relayer and indexer over ``market``."""
+    from gateway.indexer.service import Indexer
+    from gateway.settlement.relayer import Relayer
+    from gateway.settlement.service import FAILURE_HOOKS, HOOKS
+
+    hub.market = market
+    hub.engine = market.engine_address
+    hub.chain_id = market.chain_id
+    hub.bus = hub.bus or EventBus()
+    hub.relayer = Relayer(market, ctx.sessions, ctx.keys, hooks=dict(HOOKS), failure_hooks=dict(FAILURE_HOOKS))
+    hub.extra["indexer"] = Indexer(market, ctx.sessions, bus=hub.bus, start_block=start_block)
+    return hub
+
+
+def routers() -> APIRouter:
+    from gateway.operator.routes import router as operator_router
+    from gateway.policy.routes import router as policy_router
+    from gateway.positions.routes import router as positions_router
+    from gateway.settlement.routes import router as settlement_router
+    from gateway.trading.routes import router as trading_router
+
+    v1 = APIRouter(prefix="/v1")
+    v1.include_router(trading_router)
+    v1.include_router(policy_router)
+    v1.include_router(settlement_router)
+    v1.include_router(positions_router)
+    v1.include_router(operator_router)
+    try:
+        from gateway.events.routes import router as events_router
+
+        v1.include_router(events_router)
+    except ImportError:  # pragma: no cover - events not installed
+        pass
+    return v1
+
+
+def install(app: FastAPI, ctx: GatewayContext) -> None:
+    app.include_router(routers())
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        hub = getattr(app.state, "hub", None)
+        if not isinstance(hub, Hub):
+            hub = hub_from_settings(ctx)
+            app.state.hub = hub
+        stop = threading.Event()
+        threads = start_workers(hub, stop)
+        try:
+            async with inner(app) as state:
+                yield state
+        finally:
+            stop.set()
+            if hub.relayer is not None:
+                hub.relayer.wake.set()
+            for thread in threads:
+                thread.join(timeout=5)
+
+    app.router.lifespan_context = lifespan
+
+
+def start_workers(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
+    threads: list[threading.Thread] = []
+    workers: list[tuple[str, Any]] = []
+    if hub.relayer is not None:
+        workers.append(("relayer", hub.relayer))
+    indexer = hub.extra.get("indexer")
+    if indexer is not None:
+        workers.append(("indexer", indexer))
+    webhooks = hub.extra.get("webhooks")
+    if webhooks is not None:
+        workers.append(("webhooks", webhooks))
+    for name, worker in workers:
+        thread = threading.Thread(target=worker.run, args=(stop,), name=f"reponet-{name}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads

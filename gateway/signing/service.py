@@ -1,0 +1,115 @@
+"""Signing the terms of a trade.
+
+Custodial wallets: the gateway signs only for a wallet of a KYC-approved organization that the identity registry
+verifies, only after the policy engine allows this side of the trade, and only for a person with a fresh step-up
+code (the route's ``StepUp`` dependency). Self-held wallets: the client signs the typed data itself and posts the
+signature; it must recover to the registered wallet (EOA) or be accepted by the wallet's ERC-1271
+``isValidSignature`` over JSON-RPC. The policy applies to both: the gateway never settles a trade its policy refuses.
+"""
+
+from __future__ import annotations
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from sqlalchemy.orm import Session
+
+from gateway.audit import log as audit_log
+from gateway.context import GatewayContext
+from gateway.db.models import KycStatus, Organization, Wallet, WalletKind
+from gateway.exceptions import ChainError, InvalidRequest
+from gateway.policy import service as policy
+from gateway.policy.engine import Decision
+from gateway.settlement import service as settlement
+from gateway.settlement.hub import Hub
+from gateway.trading import service as trading
+from gateway.trading.exceptions import InvalidSignature, WalletNotVerified
+from gateway.trading.models import Trade
+
+
+def require_verified(ctx: GatewayContext, session: Session, wallet: Wallet) -> None:
+    """KYC at the gateway: the organization approved and the wallet verified in the on-chain registry."""
+    org = session.get(Organization, wallet.organization_id)
+    assert org is not None
+    if org.kyc_status != KycStatus.APPROVED.value:
+        raise WalletNotVerified(f"the organization's KYC status is {org.kyc_status}")
+    try:
+        verified = ctx.chain.is_verified(wallet.address)
+    except ChainError:
+        verified = False
+    if not verified:
+        raise WalletNotVerified(f"wallet {wallet.address} is not verified in the identity registry")
+
+
+def _side_wallet(session: Session, trade: Trade, side: str) -> Wallet:
+    wallet = session.get(Wallet, trade.seller_wallet_id if side == "seller" else trade.buyer_wallet_id)
+    assert wallet is not None
+    return wallet
+
+
+def _store(session: Session, trade: Trade, side: str, signature: str, *, actor: str, how: str) -> None:
+    if side == "seller":
+        trade.seller_signature = signature
+    else:
+        trade.buyer_signature = signature
+    audit_log.append(
+        session,
+        actor=actor,
+        action="trade.signed",
+        object_type="trade",
+        object_id=str(trade.id),
+        change={"side": side, "how": how, "digest": trade.terms_digest},
+    )
+
+
+def sign_custodial(ctx: GatewayContext, session: Session, hub: Hub, *, actor: str, trade: Trade, side: str) -> Decision:
+    trading.require_pending(trade)
+    wallet = _side_wallet(session, trade, side)
+    if wallet.kind != WalletKind.CUSTODIAL.value:
+        raise InvalidRequest("a self-held wallet signs itself: GET the typed data and POST the signature")
+    require_verified(ctx, session, wallet)
+    decision = policy.enforce(session, trade, side)
+    from gateway.wallets.service import signer_for
+
+    account = signer_for(ctx.keys, session, wallet=wallet)
+    signed = account.sign_typed_data(full_message=trading.typed_data(trade))
+    _store(session, trade, side, "0x" + bytes(signed.signature).hex(), actor=actor, how="custodial")
+    settlement.open_if_ready(session, hub, trade=trade, actor=actor)
+    session.commit()
+    hub.notify()
+    return decision
+
+
+def recover(trade: Trade, signature: bytes) -> str | None:
+    try:
+        signable = encode_typed_data(full_message=trading.typed_data(trade))
+        return str(Account.recover_message(signable, signature=signature))
+    except Exception:
+        return None
+
+
+def verify_signature(hub: Hub, trade: Trade, wallet: Wallet, signature: bytes) -> str:
+    """ "eoa" or "erc1271" if ``signature`` is the wallet's over the trade's digest, else raise."""
+    signer = recover(trade, signature)
+    if signer is not None and signer.lower() == wallet.address.lower():
+        return "eoa"
+    if hub.market is not None and hub.market.has_code(wallet.address):
+        if hub.market.erc1271_valid(wallet.address, bytes.fromhex(trade.terms_digest[2:]), signature):
+            return "erc1271"
+    raise InvalidSignature(f"the signature is not by {wallet.address}")
+
+
+def submit_signature(
+    ctx: GatewayContext, session: Session, hub: Hub, *, actor: str, trade: Trade, side: str, signature: str
+) -> Decision:
+    trading.require_pending(trade)
+    wallet = _side_wallet(session, trade, side)
+    if wallet.kind != WalletKind.SELF_HELD.value:
+        raise InvalidRequest("a custodial wallet is signed by the gateway: POST .../sign")
+    require_verified(ctx, session, wallet)
+    how = verify_signature(hub, trade, wallet, bytes.fromhex(signature[2:]))
+    decision = policy.enforce(session, trade, side)
+    _store(session, trade, side, signature, actor=actor, how=how)
+    settlement.open_if_ready(session, hub, trade=trade, actor=actor)
+    session.commit()
+    hub.notify()
+    return decision

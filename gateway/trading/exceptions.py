@@ -1,0 +1,36 @@
+"""Errors of trading, policy, signing and settlement (stable ``type`` slugs under the gateway's root)."""
+
+from __future__ import annotations
+
+from gateway.exceptions import Conflict, GatewayError, InvalidRequest, PermissionDenied
+
+
+class PolicyBlocked(PermissionDenied):
+    title = "Blocked by the organization's policy"
+    type_slug = "policy-blocked"
+
+
+class ApprovalRequired(Conflict):
+    title = "The policy requires approvals first"
+    type_slug = "approval-required"
+
+
+class WalletNotVerified(PermissionDenied):
+    title = "The wallet is not KYC-verified"
+    type_slug = "wallet-not-verified"
+
+
+class InvalidSignature(InvalidRequest):
+    title = "The signature is not by the registered wallet"
+    type_slug = "invalid-signature"
+
+
+class InvalidState(Conflict):
+    title = "Not possible in the object's current state"
+    type_slug = "invalid-state"
+
+
+class SettlementUnavailable(GatewayError):
+    status = 503
+    title = "Settlement is not configured (no engine address or chain)"
+    type_slug = "settlement-unavailable"

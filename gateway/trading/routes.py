@@ -1,0 +1,175 @@
+"""/v1/rfqs, /v1/trades: requests for quote, quotes, direct terms, signatures and approvals."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep
+from gateway.api.errors import problem_responses
+from gateway.policy import service as policy
+from gateway.settlement.hub import HubDep
+from gateway.signing import service as signing
+from gateway.trading import service
+from gateway.trading.deps import Approver, Trader, TraderStepUp
+from gateway.trading.schemas import (
+    AcceptQuote,
+    DirectTradeCreate,
+    QuoteCreate,
+    QuotePublic,
+    RfqCreate,
+    RfqPublic,
+    RfqsPublic,
+    SignatureSubmit,
+    SignResult,
+    TradePublic,
+    TradesPublic,
+    TypedDataPublic,
+)
+
+router = APIRouter(tags=["trading"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+@router.post("/rfqs", response_model=RfqPublic, status_code=201)
+def create_rfq(body: RfqCreate, principal: Trader, session: SessionDep, hub: HubDep) -> RfqPublic:
+    """Ask chosen lenders (or all) for a repo; they quote rate and haircut until the quote deadline."""
+    rfq = service.create_rfq(
+        session, hub, actor=principal.actor, user_id=principal.id, organization_id=principal.organization_id, body=body
+    )
+    return service.rfq_public(session, rfq, principal.organization_id, principal.is_operator)
+
+
+@router.get("/rfqs", response_model=RfqsPublic, status_code=200)
+def list_rfqs(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> RfqsPublic:
+    """Requests the organization asked or was asked, newest first (cursor pagination)."""
+    rows, next_cursor = service.list_rfqs(
+        session, organization_id=principal.organization_id, status=status, cursor=cursor, limit=limit
+    )
+    for rfq in rows:
+        service.expire_if_due(session, rfq)
+    data = [service.rfq_public(session, r, principal.organization_id, principal.is_operator) for r in rows]
+    return RfqsPublic(data=data, next_cursor=next_cursor)
+
+
+@router.get("/rfqs/{rfq_id}", response_model=RfqPublic, status_code=200)
+def get_rfq(rfq_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> RfqPublic:
+    rfq = service.load_rfq(
+        session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=principal.is_operator
+    )
+    return service.rfq_public(session, rfq, principal.organization_id, principal.is_operator)
+
+
+@router.post("/rfqs/{rfq_id}/quotes", response_model=QuotePublic, status_code=201)
+def submit_quote(rfq_id: uuid.UUID, body: QuoteCreate, principal: Trader, session: SessionDep) -> QuotePublic:
+    """A lender quotes (a second quote replaces its first)."""
+    rfq = service.load_rfq(session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=False)
+    quote = service.submit_quote(
+        session,
+        actor=principal.actor,
+        user_id=principal.id,
+        organization_id=principal.organization_id,
+        rfq=rfq,
+        body=body,
+    )
+    return service.quote_public(quote)
+
+
+@router.post("/rfqs/{rfq_id}/accept", response_model=TradePublic, status_code=201)
+def accept_quote(
+    rfq_id: uuid.UUID, body: AcceptQuote, principal: Trader, session: SessionDep, hub: HubDep
+) -> TradePublic:
+    """The borrower accepts one quote; the others expire; the trade's EIP-712 terms are fixed."""
+    rfq = service.load_rfq(session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=False)
+    trade = service.accept_quote(
+        session, hub, actor=principal.actor, organization_id=principal.organization_id, rfq=rfq, quote_id=body.quote_id
+    )
+    return service.trade_public(session, trade)
+
+
+@router.post("/trades", response_model=TradePublic, status_code=201)
+def create_direct_trade(body: DirectTradeCreate, principal: Trader, session: SessionDep, hub: HubDep) -> TradePublic:
+    """Direct bilateral terms with a named counterparty wallet; both sides then sign."""
+    trade = service.create_direct(
+        session, hub, actor=principal.actor, user_id=principal.id, organization_id=principal.organization_id, body=body
+    )
+    return service.trade_public(session, trade)
+
+
+@router.get("/trades", response_model=TradesPublic, status_code=200)
+def list_trades(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> TradesPublic:
+    rows, next_cursor = service.list_trades(
+        session, organization_id=principal.organization_id, status=status, cursor=cursor, limit=limit
+    )
+    return TradesPublic(data=[service.trade_public(session, t) for t in rows], next_cursor=next_cursor)
+
+
+@router.get("/trades/{trade_id}", response_model=TradePublic, status_code=200)
+def get_trade(trade_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> TradePublic:
+    trade = service.load_trade(
+        session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
+    )
+    return service.trade_public(session, trade)
+
+
+@router.get("/trades/{trade_id}/typed-data", response_model=TypedDataPublic, status_code=200)
+def get_typed_data(trade_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> TypedDataPublic:
+    """The EIP-712 document a self-held wallet signs (eth_signTypedData_v4)."""
+    trade = service.load_trade(
+        session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
+    )
+    return TypedDataPublic(primary_type="RepoTerms", typed_data=service.typed_data(trade), digest=trade.terms_digest)
+
+
+@router.post("/trades/{trade_id}/sign", response_model=SignResult, status_code=200)
+def sign_trade(
+    trade_id: uuid.UUID, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> SignResult:
+    """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up)."""
+    trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    side = service.side_of(trade, principal.organization_id)
+    decision = signing.sign_custodial(ctx, session, hub, actor=principal.actor, trade=trade, side=side)
+    return SignResult(trade=service.trade_public(session, trade), policy=decision.as_dict())
+
+
+@router.post("/trades/{trade_id}/signature", response_model=SignResult, status_code=200)
+def submit_signature(
+    trade_id: uuid.UUID, body: SignatureSubmit, principal: Trader, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> SignResult:
+    """A self-held wallet's signature of the typed data (EOA, or ERC-1271 smart wallet)."""
+    trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    side = service.side_of(trade, principal.organization_id)
+    decision = signing.submit_signature(
+        ctx, session, hub, actor=principal.actor, trade=trade, side=side, signature=body.signature
+    )
+    return SignResult(trade=service.trade_public(session, trade), policy=decision.as_dict())
+
+
+@router.post("/trades/{trade_id}/approvals", response_model=TradePublic, status_code=201)
+def approve_trade(trade_id: uuid.UUID, principal: Approver, session: SessionDep) -> TradePublic:
+    """An approver's yes for the organization's side; never the trade's initiator."""
+    trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    side = service.side_of(trade, principal.organization_id)
+    policy.approve_trade(
+        session,
+        actor=principal.actor,
+        user_id=principal.id,
+        organization_id=principal.organization_id,
+        trade=trade,
+        side=side,
+    )
+    return service.trade_public(session, trade)

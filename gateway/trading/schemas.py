@@ -1,0 +1,150 @@
+"""Request and response shapes of trading: money as exact decimal strings, times as UTC ISO 8601."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Money = Field(pattern=r"^-?[0-9]{1,40}(\.[0-9]{1,18})?$", description="exact decimal string")
+Address = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+
+
+class RepoShape(BaseModel):
+    """The economic terms both an RFQ and direct terms carry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cash_token: str = Address
+    collateral_token: str = Address
+    purchase_price: str = Money
+    collateral_amount: str = Money
+    maturity: datetime | None = Field(
+        default=None, description="UTC; with tenor_seconds absent and this null: open repo"
+    )
+    tenor_seconds: int | None = Field(default=None, ge=1, le=50 * 365 * 86_400)
+    notice_period_seconds: int = Field(default=0, ge=0, le=365 * 86_400)
+    day_count_basis: Literal[360, 365] = 360
+    min_transfer_amount: str = Field(default="0", pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
+    margin_cure_period_seconds: int = Field(default=86_400, ge=1, le=30 * 86_400)
+    grace_period_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
+
+
+class RfqCreate(RepoShape):
+    seller_wallet_id: uuid.UUID
+    quote_seconds: int = Field(default=300, ge=5, le=86_400, description="quotes accepted until now + this")
+    lenders: list[uuid.UUID] | None = Field(default=None, max_length=100, description="organizations; null = all")
+
+
+class QuoteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    buyer_wallet_id: uuid.UUID
+    rate: str = Field(pattern=r"^-?[0-9]{1,4}(\.[0-9]{1,18})?$", description="annual, decimal fraction: 0.035")
+    haircut_bps: int = Field(ge=0, le=9_999)
+
+
+class QuotePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    rfq_id: uuid.UUID
+    organization_id: uuid.UUID
+    buyer_wallet_id: uuid.UUID
+    rate: str
+    haircut_bps: int
+    status: str
+    created_at: datetime
+
+
+class AcceptQuote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quote_id: uuid.UUID
+
+
+class RfqPublic(BaseModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    seller_wallet_id: uuid.UUID
+    cash_token: str
+    collateral_token: str
+    purchase_price: str
+    collateral_amount: str
+    maturity: datetime | None
+    tenor_seconds: int | None
+    status: str
+    quote_deadline: datetime
+    lenders: list[uuid.UUID] | None
+    quotes: list[QuotePublic]
+    trade_id: uuid.UUID | None
+    created_at: datetime
+
+
+class RfqsPublic(BaseModel):
+    data: list[RfqPublic]
+    next_cursor: str | None
+
+
+class DirectTradeCreate(RepoShape):
+    """Bilateral terms proposed by one side to a named counterparty wallet."""
+
+    role: Literal["seller", "buyer"]
+    wallet_id: uuid.UUID
+    counterparty_wallet: str = Address
+    rate: str = Field(pattern=r"^-?[0-9]{1,4}(\.[0-9]{1,18})?$")
+    haircut_bps: int = Field(ge=0, le=9_999)
+
+
+class SidePublic(BaseModel):
+    organization_id: uuid.UUID
+    wallet: str
+    wallet_kind: str
+    signed: bool
+    approvals: int
+
+
+class TradePublic(BaseModel):
+    id: uuid.UUID
+    source: str
+    status: str
+    seller: SidePublic
+    buyer: SidePublic
+    cash_token: str
+    collateral_token: str
+    purchase_price: str
+    collateral_amount: str
+    rate: str
+    haircut_bps: int
+    start_time: datetime
+    maturity: datetime | None
+    deadline: datetime
+    terms: dict[str, str]
+    digest: str
+    settlement_id: uuid.UUID | None
+    repo_id: int | None
+    created_at: datetime
+
+
+class TradesPublic(BaseModel):
+    data: list[TradePublic]
+    next_cursor: str | None
+
+
+class TypedDataPublic(BaseModel):
+    primary_type: str
+    typed_data: dict[str, Any]
+    digest: str
+
+
+class SignatureSubmit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{2,2000}$")
+
+
+class SignResult(BaseModel):
+    trade: TradePublic
+    policy: dict[str, Any]

@@ -1,0 +1,324 @@
+"""End to end over JSON-RPC, on Anvil and on our own node: two members trade via RFQ, the repo opens (balances
+checked on chain), the price drops, margin is called and cured, collateral is substituted, the rate is changed,
+and the seller repurchases at maturity paying exactly the repurchase price. A second repo, agreed as direct terms
+with a self-held wallet, defaults and is closed out with a shortfall."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from gateway.chain.web3_client import Web3Chain
+from gateway.db.migrate import upgrade
+from gateway.db.models import Role
+from gateway.positions import accrual
+from gateway.settlement.hub import Hub
+from gateway.settlement.market import Market, MarketSettings
+from gateway.settlement.wiring import attach
+from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, ChainProcess, Deployment, deploy, start_chain
+from tests.gateway.conftest import Member, World
+from tests.gateway.market import approve_member, call, custodial_wallet, market_world, step_up
+
+pytestmark = pytest.mark.slow
+C = 10**CASH_DECIMALS
+B = 10**BOND_DECIMALS
+
+
+@pytest.fixture(params=["anvil", "reponet-node"])
+def chain(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ChainProcess]:
+    yield from start_chain(request.param, tmp_path)
+
+
+@pytest.fixture
+def deployment(chain: ChainProcess) -> Deployment:
+    return deploy(chain)
+
+
+@pytest.fixture
+def world(deployment: Deployment, tmp_path: Path) -> Iterator[World]:
+    d = deployment
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    upgrade(url)
+    registry_agent = Web3Chain(
+        d.w3,
+        account=d.deployer,
+        identity_registry=d.addresses["identity_registry"],
+        audit_anchor=d.addresses["audit_anchor"],
+    )
+    settings = MarketSettings(relayer_poll_seconds=0.02, indexer_poll_seconds=0.1)
+    market = Market(
+        d.w3,
+        engine=d.addresses["repo_engine"],
+        oracle=d.addresses["price_oracle"],
+        relayer=d.relayer,
+        settings=settings,
+    )
+    hub = Hub(chain_id=market.chain_id, engine=market.engine_address)
+    for w in market_world(tmp_path, url, chain=registry_agent, hub=hub, chain_id=market.chain_id):
+        attach(hub, market, w.ctx, start_block=0)
+        # the lifespan already ran with a chainless hub: start this hub's workers now
+        import threading
+
+        from gateway.settlement.wiring import start_workers
+
+        stop = threading.Event()
+        threads = start_workers(hub, stop)
+        try:
+            yield w
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=5)
+
+
+def wait_for(fetch: Any, predicate: Any, timeout: float = 60.0) -> Any:
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        last = fetch()
+        if predicate(last):
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out; last: {last}")
+
+
+def settled(member: Member, response: Any) -> dict[str, Any]:
+    assert response.status_code in (200, 201, 202), response.text
+    body = response.json()
+    settlement = body["settlement"] if "settlement" in body else body
+    done = wait_for(
+        lambda: member.get(f"/v1/settlements/{settlement['id']}").json(), lambda s: s["status"] != "pending"
+    )
+    assert done["status"] == "final", done
+    return dict(done)
+
+
+def repo_state(d: Deployment, repo_id: int) -> Any:
+    return d.engine.functions.getRepo(repo_id).call()
+
+
+def test_rfq_to_repurchase_and_default_to_close_out(deployment: Deployment, world: World) -> None:
+    d = deployment
+    admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
+    a_trader = world.user("a", Role.TRADER, "atrader")
+    b_trader = world.user("b", Role.TRADER, "btrader")
+    a_wallet = custodial_wallet(a_trader)
+    b_wallet = custodial_wallet(b_trader)
+    approve_member(world, "a")
+    approve_member(world, "b")
+    cash, bond, bond2 = d.addresses["cash"], d.addresses["bond"], d.addresses["bond2"]
+
+    # operator: list instruments, issue cash, post prices
+    for address, kind in ((cash, "cash"), (bond, "bond"), (bond2, "bond")):
+        r = call(admin, "/v1/operator/instruments", json={"address": address, "kind": kind})
+        assert r.status_code == 201, r.text
+    settled(
+        admin,
+        call(
+            admin, "/v1/operator/cash/issue", json={"token": cash, "wallet": b_wallet["address"], "amount": "5000000"}
+        ),
+    )
+    settled(
+        admin,
+        call(admin, "/v1/operator/cash/issue", json={"token": cash, "wallet": a_wallet["address"], "amount": "100000"}),
+    )
+    for token in (d.bond, d.bond2):
+        d.send(d.deployer, token.functions.mint(a_wallet["address"], 5_000_000 * B))
+    for token in (bond, bond2):
+        settled(admin, call(admin, "/v1/operator/prices", json={"asset": token, "quote": cash, "price": "0.98"}))
+    assert d.oracle.functions.getPrice(bond, cash).call()[0] == 9_800 * 10**18
+
+    # RFQ: A borrows 1,000,000 EURD against 1,050,000 nominal of the Bund; B quotes; A accepts
+    tenor = 600 if d.chain.kind == "anvil" else 30
+    rfq = call(
+        a_trader,
+        "/v1/rfqs",
+        json={
+            "seller_wallet_id": a_wallet["id"],
+            "cash_token": cash,
+            "collateral_token": bond,
+            "purchase_price": "1000000",
+            "collateral_amount": "1050000",
+            "tenor_seconds": tenor,
+            "min_transfer_amount": "1000",
+            "margin_cure_period_seconds": 3600,
+            "grace_period_seconds": 3600,
+            "lenders": [str(world.orgs["b"])],
+        },
+    )
+    assert rfq.status_code == 201, rfq.text
+    rfq_id = rfq.json()["id"]
+    quote = call(
+        b_trader,
+        f"/v1/rfqs/{rfq_id}/quotes",
+        json={"buyer_wallet_id": b_wallet["id"], "rate": "0.035", "haircut_bps": 200},
+    )
+    assert quote.status_code == 201, quote.text
+    trade = call(a_trader, f"/v1/rfqs/{rfq_id}/accept", json={"quote_id": quote.json()["id"]})
+    assert trade.status_code == 201, trade.text
+    trade_id = trade.json()["id"]
+    assert trade.json()["purchase_price"] == "1000000.000000"
+
+    a_cash0 = d.cash.functions.balanceOf(a_wallet["address"]).call()
+    for member in (a_trader, b_trader):
+        signed = call(member, f"/v1/trades/{trade_id}/sign")
+        assert signed.status_code == 200, signed.text
+    opened = wait_for(lambda: a_trader.get(f"/v1/trades/{trade_id}").json(), lambda t: t["status"] != "settling")
+    assert opened["status"] == "open", opened
+    repo_id = opened["repo_id"]
+    # on chain: cash B -> A, collateral A -> escrow, position NFT to B
+    assert d.cash.functions.balanceOf(a_wallet["address"]).call() == a_cash0 + 1_000_000 * C
+    assert d.bond.functions.balanceOf(d.addresses["repo_engine"]).call() == 1_050_000 * B
+    assert repo_state(d, repo_id)[8] == 1
+
+    # price drops: margin call by the lender, cured by the seller with cash
+    settled(admin, call(admin, "/v1/operator/prices", json={"asset": bond, "quote": cash, "price": "0.90"}))
+    assert d.engine.functions.exposure(repo_id).call() > 1_000 * C
+    settled(b_trader, call(b_trader, f"/v1/repos/{repo_id}/margin-call"))
+    outstanding = repo_state(d, repo_id)[20]
+    assert repo_state(d, repo_id)[8] == 2 and outstanding > 0
+    cure = f"{outstanding // C + 1}"
+    settled(a_trader, call(a_trader, f"/v1/repos/{repo_id}/margin", json={"cash_amount": cure}))
+    assert repo_state(d, repo_id)[8] == 1  # OPEN again: cured
+
+    # substitution: A proposes the OAT, B consents (custodial signature), A's wallet sends it
+    sub = call(
+        a_trader,
+        f"/v1/repos/{repo_id}/substitutions",
+        json={"new_collateral_token": bond2, "new_collateral_amount": "1200000"},
+    )
+    assert sub.status_code == 201, sub.text
+    consent = call(b_trader, f"/v1/instructions/{sub.json()['id']}/sign")
+    assert consent.status_code == 200, consent.text
+    submitted = call(a_trader, f"/v1/instructions/{sub.json()['id']}/submit")
+    assert submitted.status_code == 200, submitted.text
+    wait_for(lambda: repo_state(d, repo_id)[3], lambda token: token.lower() == bond2.lower())
+    assert d.bond.functions.balanceOf(d.addresses["repo_engine"]).call() == 0
+
+    # re-rate to 4 %: both sign
+    amend = call(a_trader, f"/v1/repos/{repo_id}/amendments", json={"kind": "rerate", "new_rate": "0.04"})
+    assert amend.status_code == 201, amend.text
+    for member in (a_trader, b_trader):
+        r = call(member, f"/v1/instructions/{amend.json()['id']}/sign")
+        assert r.status_code == 200, r.text
+    wait_for(lambda: repo_state(d, repo_id)[5], lambda rate: rate == 4 * 10**16)
+
+    # maturity passes; A repurchases and B receives exactly RP
+    state = repo_state(d, repo_id)
+    d.advance(max(0, state[10] - d.now()) + 1)
+    step_up(a_trader)
+    for token in (bond, bond2):  # the feeder re-posts (prices age)
+        settled(admin, call(admin, "/v1/operator/prices", json={"asset": token, "quote": cash, "price": "0.90"}))
+    b_cash = d.cash.functions.balanceOf(b_wallet["address"]).call()
+    settled(a_trader, call(a_trader, f"/v1/repos/{repo_id}/repurchase"))
+    state = repo_state(d, repo_id)
+    assert state[8] == 4  # REPURCHASED
+    expected = accrual.repurchase_price(
+        purchase_price=state[4],
+        rate=state[5],
+        basis=state[6],
+        period_start=state[14],
+        maturity=state[10],
+        crystallized_pd=state[16],
+        at=state[10],
+    )
+    assert d.cash.functions.balanceOf(b_wallet["address"]).call() == b_cash + expected
+    assert d.bond2.functions.balanceOf(d.addresses["repo_engine"]).call() == 0
+
+    # the indexer saw the whole story, in order
+    detail = wait_for(
+        lambda: a_trader.get(f"/v1/repos/{repo_id}").json(),
+        lambda body: "position" in body and body["position"]["status"] == "repurchased",
+    )
+    names = [e["type"] for e in detail["timeline"]]
+    assert names == [
+        "repo.RepoOpened",
+        "repo.MarginCalled",
+        "repo.MarginPosted",
+        "repo.MarginCallCured",
+        "repo.CollateralSubstituted",
+        "repo.RepoRerated",
+        "repo.RepoRepurchased",
+    ]
+
+    # second repo: direct terms with B's self-held wallet; default after an uncured call; close-out, shortfall
+    key = Account.create()
+    challenge = call(b_trader, "/v1/wallets/siwe/challenge", json={"address": key.address, "label": "cold"})
+    assert challenge.status_code == 201, challenge.text
+    message = challenge.json()["message"]
+    sig = "0x" + bytes(key.sign_message(encode_defunct(text=message)).signature).hex()
+    step_up(b_trader)
+    registered = call(b_trader, "/v1/wallets/siwe/verify", json={"message": message, "signature": sig})
+    assert registered.status_code == 201, registered.text
+    assert d.registry.functions.isVerified(key.address).call()
+    settled(
+        admin, call(admin, "/v1/operator/cash/issue", json={"token": cash, "wallet": key.address, "amount": "200000"})
+    )
+    d.send(key, d.cash.functions.approve(d.addresses["repo_engine"], 2**256 - 1))  # the self-held wallet's own tx
+
+    step_up(a_trader)
+    direct = call(
+        a_trader,
+        "/v1/trades",
+        json={
+            "role": "seller",
+            "wallet_id": a_wallet["id"],
+            "counterparty_wallet": key.address,
+            "cash_token": cash,
+            "collateral_token": bond,
+            "purchase_price": "100000",
+            "collateral_amount": "120000",
+            "rate": "0.05",
+            "haircut_bps": 500,
+            "tenor_seconds": 3600,
+            "min_transfer_amount": "10",
+            "margin_cure_period_seconds": 2,
+            "grace_period_seconds": 60,
+        },
+    )
+    assert direct.status_code == 201, direct.text
+    trade2 = direct.json()["id"]
+    assert call(a_trader, f"/v1/trades/{trade2}/sign").status_code == 200
+    doc = b_trader.get(f"/v1/trades/{trade2}/typed-data").json()
+    wrong = Account.create().sign_typed_data(full_message=doc["typed_data"])
+    refused = call(b_trader, f"/v1/trades/{trade2}/signature", json={"signature": "0x" + bytes(wrong.signature).hex()})
+    assert refused.status_code == 400 and refused.json()["type"].endswith("/invalid-signature"), refused.text
+    mine = key.sign_typed_data(full_message=doc["typed_data"])
+    accepted = call(
+        b_trader,
+        f"/v1/trades/{trade2}/signature",
+        json={"signature": "0x" + bytes(mine.signature).hex()},
+    )
+    assert accepted.status_code == 200, accepted.text
+    opened2 = wait_for(lambda: a_trader.get(f"/v1/trades/{trade2}").json(), lambda t: t["status"] != "settling")
+    assert opened2["status"] == "open", opened2
+    repo2 = opened2["repo_id"]
+
+    settled(admin, call(admin, "/v1/operator/prices", json={"asset": bond, "quote": cash, "price": "0.30"}))
+    settled(b_trader, call(b_trader, f"/v1/repos/{repo2}/margin-call"))
+    d.advance(3)
+    settled(b_trader, call(b_trader, f"/v1/repos/{repo2}/default"))
+    assert repo_state(d, repo2)[8] == 3  # DEFAULTED
+    settled(admin, call(admin, "/v1/operator/prices", json={"asset": bond, "quote": cash, "price": "0.30"}))
+    step_up(b_trader)
+    close = call(b_trader, f"/v1/repos/{repo2}/close-out")
+    assert close.status_code == 202, close.text
+    tx = close.json()["transaction"]  # a self-held holder sends its own close-out
+    assert tx["from"] == key.address
+    from contracts.deploy import _send
+
+    _send(d.w3, key, {"to": tx["to"], "data": tx["data"]}, "closeOut")
+    assert repo_state(d, repo2)[8] == 5  # CLOSED_OUT
+    shortfall = d.engine.functions.shortfallOf(repo2).call()
+    assert shortfall > 0
+    # collateral worth 120,000 x 0.30 = 36,000 against ~100,000 owed: all collateral to the holder
+    assert d.bond.functions.balanceOf(key.address).call() == 120_000 * B
+    positions = wait_for(lambda: a_trader.get("/v1/positions?status=closed_out").json(), lambda p: len(p["data"]) == 1)
+    assert positions["data"][0]["repo_id"] == repo2
+    assert positions["data"][0]["shortfall"] == f"{shortfall // C}.{shortfall % C:06d}"
