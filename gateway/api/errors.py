@@ -51,7 +51,13 @@ def gateway_error_response(request: Request, exc: GatewayError) -> Response:
     if exc.status >= 500:
         logger.error("%s on %s: %s", type(exc).__name__, request.url.path, exc.detail)
     return problem_response(
-        request, status=exc.status, title=exc.title, detail=exc.detail, slug=exc.type_slug, headers=exc.headers()
+        request,
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        slug=exc.type_slug,
+        headers=exc.headers(),
+        **exc.extra,  # typed fields of the error (e.g. the policy decision), RFC 9457 extension members
     )
 
 

@@ -57,6 +57,12 @@ def approve_member(world: World, org_key: str) -> None:
         org = session.get(Organization, world.orgs[org_key])
         assert org is not None
         wallets = list(session.scalars(select(Wallet).where(Wallet.organization_id == org.id)))
+        if org.onchain_identity_id is not None:  # already approved: whitelist its new wallets
+            for wallet in wallets:
+                if not wallet.onchain_whitelisted:
+                    world.ctx.chain.add_wallet(identity_id=org.onchain_identity_id, wallet=wallet.address)
+                    wallet.onchain_whitelisted = True
+            return
         identity = world.ctx.chain.register_identity(
             lei_hash=Web3.keccak(text=org.lei),
             jurisdiction="GB",
