@@ -24,12 +24,11 @@ from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
 from web3 import Web3
-from web3.logs import DISCARD
 
 from contracts import eip712
 from contracts.deploy import contract
 from gateway.members.validation import lei_with_check_digits
-from gateway.ops.chain import ensure_gas, from_units, price_to_raw, send, to_units
+from gateway.ops.chain import ensure_gas, from_units, price_to_raw, send, send_tx, to_units
 from gateway.ops.client import Credentials, UserSession
 from gateway.ops.network import COMPLIANCE_USER, OPS_USER, Network
 from gateway.orchestrator.state import TokenInfo
@@ -81,10 +80,11 @@ class DemoResult:
     repos: list[dict[str, Any]]
     audit: dict[str, Any]
     chain_steps: list[str]
+    gateway_steps: list[str]
 
     def as_dict(self) -> dict[str, Any]:
         return {"tag": self.tag, "members": self.members, "repos": self.repos, "audit": self.audit,
-                "chain_steps": self.chain_steps}
+                "chain_steps": self.chain_steps, "gateway_steps": self.gateway_steps}
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,8 @@ class Story:
         self.prices: dict[str, str] = {}
         self.ops: UserSession | None = None
         self.gateway_trading = False  # the gateway's RFQ, trade-signing and operator endpoints are there
+        self.paths: set[str] = set()
+        self.gateway_steps: list[str] = []
         self.chain_steps: list[str] = []  # steps driven over JSON-RPC rather than a gateway endpoint
         self._chapter = 0
 
@@ -154,6 +156,7 @@ class Story:
         compliance = self.net.session(COMPLIANCE_USER)
         self.ops = ops
         paths = set(self.net.gateway.get("/openapi.json").get("paths", {}))
+        self.paths = paths
         needed = {"/v1/rfqs", "/v1/rfqs/{rfq_id}/quotes", "/v1/rfqs/{rfq_id}/accept", "/v1/trades/{trade_id}",
                   "/v1/trades/{trade_id}/typed-data", "/v1/trades/{trade_id}/signature",
                   "/v1/operator/cash/issue", "/v1/operator/prices", "/v1/settlements/{settlement_id}"}
@@ -238,6 +241,7 @@ class Story:
                                              body={"token": t.address, "wallet": to, "amount": amount}), "cash issue")
                 self.say(f"operator issues {self.amount(t, to_units(amount, t.decimals))} to {who} "
                          "(gateway: POST /v1/operator/cash/issue, sent by the settlement relayer)")
+                self.gateway_steps.append("cash issuance (POST /v1/operator/cash/issue)")
                 continue
             send(self.w3, self.issuer, self.tok(t).functions.mint(to, to_units(amount, t.decimals)), f"mint {t.symbol}")
             self.say(f"issuer mints {self.amount(t, to_units(amount, t.decimals))} to {who}")
@@ -253,6 +257,7 @@ class Story:
             per_unit = format(Decimal(percent) / 100, "f")
             self.settle(self._ops().post("/v1/operator/prices", body={
                 "asset": bond.address, "quote": self.cash.address, "price": per_unit}), "price")
+            self.gateway_steps.append("price posting (POST /v1/operator/prices)")
             return
         raw = price_to_raw(percent, bond.decimals, self.cash.decimals)
         send(self.w3, self.issuer, self.oracle.functions.setPrice(bond.address, self.cash.address, raw),
@@ -374,6 +379,8 @@ class Story:
                                 f"{SETTLE_TIMEOUT:.0f} s")
             time.sleep(POLL_SECONDS)
         self.say(f"[dim]gateway: RFQ {rfq['id']}, trade {trade['id']}; the relayer opened the repo[/dim]")
+        self.gateway_steps.append("RFQ, quote, acceptance, EIP-712 signatures of self-held wallets, opening by the "
+                                  "relayer (/v1/rfqs, /v1/trades)")
         return RepoRecord(label=spec.label, repo_id=int(trade["repo_id"]), seller=seller.name, buyer=buyer.name,
                           trade_id=str(trade["id"]))
 
@@ -399,27 +406,56 @@ class Story:
         doc = eip712.typed_data("RepoTerms", dict(terms), chain_id=self.state.chain_id, engine=self.engine.address)
         return bytes(account.sign_typed_data(full_message=doc).signature)
 
+    def party_step(self, member: Member, route: str, repo: RepoRecord, body: dict[str, Any] | None, what: str,
+                   chain_call: Any) -> None:
+        """One lifecycle step: through the gateway when it has the route (a custodial wallet's step is sent by the
+        relayer; a self-held wallet gets the prepared transaction, checks it and signs it), else straight to the
+        engine with the member's own key."""
+        if self.gateway_trading and route in self.paths:
+            answer = member.session.post(route.format(repo_id=repo.repo_id), body=body)
+            tx = answer.get("transaction")
+            if tx:
+                if str(tx["from"]).lower() != member.wallet.address.lower() or \
+                        str(tx["to"]).lower() != self.engine.address.lower():
+                    raise DemoError(f"{member.name} refuses to sign {what}: prepared for {tx['from']} → {tx['to']}")
+                send_tx(self.w3, member.wallet, tx["to"], tx["data"], what)
+                self.gateway_steps.append(f"{what} (prepared by the gateway, signed by the member's own wallet)")
+            else:
+                self.settle(answer, what, session=member.session)
+                self.gateway_steps.append(f"{what} (sent by the gateway's relayer)")
+            return
+        send(self.w3, member.wallet, chain_call, what)
+        self.via_chain(f"{what} (the member's own key, straight to the engine)")
+
+    def last_event(self, name: str, repo: RepoRecord) -> dict[str, Any] | None:
+        logs = getattr(self.engine.events, name)().get_logs(from_block=self.start_block,
+                                                            argument_filters={"repoId": repo.repo_id})
+        return dict(logs[-1]["args"]) if logs else None
+
     def price_falls_and_margin(self, repo: RepoRecord) -> None:
         self.chapter("The price falls: a margin call, cured")
+        a, b = self.members["a"], self.members["b"]
         self.post_price(self.gov, "96")
         exposure = int(self.engine.functions.exposure(repo.repo_id).call())
         self.say(f"{self.gov.symbol} falls to 96.00; exposure of {repo.label} is now "
                  f"{self.amount(self.cash, max(exposure, 0))} (above the 10,000 threshold)")
-        send(self.w3, self.members["b"].wallet, self.engine.functions.callMargin(repo.repo_id), "callMargin")
+        self.party_step(b, "/v1/repos/{repo_id}/margin-call", repo, None, "margin call",
+                        self.engine.functions.callMargin(repo.repo_id))
         data = self.engine.functions.getRepo(repo.repo_id).call()
         outstanding = int(data[20])
-        self.say(f"{self.members['b'].name} calls margin: {self.amount(self.cash, outstanding)} due within 10 minutes")
+        self.say(f"{b.name} calls margin: {self.amount(self.cash, outstanding)} due within 10 minutes")
         price = price_to_raw("96", self.gov.decimals, self.cash.decimals)
         haircut = int(data[7])
         units = math.ceil(outstanding * 10**18 * 10_000 / (price * (10_000 - haircut)))
         units = (units * 101 + 99) // 100
-        send(self.w3, self.members["a"].wallet, self.engine.functions.postMargin(repo.repo_id, units, 0), "postMargin")
+        body = {"collateral_amount": from_units(units, self.gov.decimals), "cash_amount": "0"}
+        self.party_step(a, "/v1/repos/{repo_id}/margin", repo, body, "margin posting",
+                        self.engine.functions.postMargin(repo.repo_id, units, 0))
         status = STATUS[int(self.engine.functions.getRepo(repo.repo_id).call()[8])]
         if status != "OPEN":
             raise DemoError(f"{repo.label}: margin posted but the repo is {status}")
-        self.say(f"{self.members['a'].name} posts {self.amount(self.gov, units)} more collateral: "
+        self.say(f"{a.name} posts {self.amount(self.gov, units)} more collateral: "
                  f"[green]margin call cured[/green], the repo is OPEN again")
-        self.via_chain("margin call and posting (members' keys, RepoEngine.callMargin/postMargin)")
 
     def _wait_until(self, moment: int, why: str, bond: TokenInfo) -> None:
         wait = moment + 1 - int(time.time())
@@ -433,35 +469,36 @@ class Story:
 
     def default_and_close_out(self, repo: RepoRecord) -> None:
         self.chapter(f"{repo.label} is not repurchased: default and close-out")
+        a, b = self.members["a"], self.members["b"]
         self._wait_until(repo.maturity + repo.grace, "maturity and grace to pass", self.corp)
-        send(self.w3, self.members["b"].wallet, self.engine.functions.declareDefault(repo.repo_id), "declareDefault")
-        owed_data = self.engine.functions.getRepo(repo.repo_id).call()
-        self.say(f"{self.members['a'].name} did not pay at maturity; after the grace period "
-                 f"{self.members['b'].name} declares the default ({STATUS[int(owed_data[8])]})")
-        receipt = send(self.w3, self.members["b"].wallet, self.engine.functions.closeOut(repo.repo_id), "closeOut")
-        event = self.engine.events.RepoClosedOut().process_receipt(receipt, errors=DISCARD)
-        if event:
-            args = event[0]["args"]
-            self.say(f"close-out: {self.members['b'].name} keeps {self.amount(self.corp, args['collateralToHolder'])} "
+        self.party_step(b, "/v1/repos/{repo_id}/default", repo, None, "default",
+                        self.engine.functions.declareDefault(repo.repo_id))
+        status = STATUS[int(self.engine.functions.getRepo(repo.repo_id).call()[8])]
+        self.say(f"{a.name} did not pay at maturity; after the grace period {b.name} declares the default ({status})")
+        self.party_step(b, "/v1/repos/{repo_id}/close-out", repo, None, "close-out",
+                        self.engine.functions.closeOut(repo.repo_id))
+        args = self.last_event("RepoClosedOut", repo)
+        if args:
+            self.say(f"close-out: {b.name} keeps {self.amount(self.corp, args['collateralToHolder'])} "
                      f"worth what was owed ({self.amount(self.cash, args['owed'])}); "
-                     f"{self.amount(self.corp, args['collateralToSeller'])} returns to {self.members['a'].name}")
+                     f"{self.amount(self.corp, args['collateralToSeller'])} returns to {a.name}")
         shortfall = int(self.engine.functions.shortfallOf(repo.repo_id).call())
         self.say("no shortfall" if shortfall == 0 else f"shortfall recorded: {self.amount(self.cash, shortfall)}")
-        self.via_chain("default and close-out (lender's key, RepoEngine.declareDefault/closeOut)")
 
     def repurchase(self, repo: RepoRecord) -> None:
         self.chapter(f"{repo.label} matures: repurchase")
+        a = self.members["a"]
         self._wait_until(repo.maturity, "maturity", self.gov)
-        rp = int(self.engine.functions.repurchasePrice(repo.repo_id, self._now() + 5).call())
-        receipt = send(self.w3, self.members["a"].wallet, self.engine.functions.repurchase(repo.repo_id), "repurchase")
-        event = self.engine.events.RepoRepurchased().process_receipt(receipt, errors=DISCARD)
-        paid = int(event[0]["args"]["repurchasePrice"]) if event else rp
-        back = int(event[0]["args"]["collateralReturned"]) if event else 0
-        self.say(f"{self.members['a'].name} pays the repurchase price {self.amount(self.cash, paid)} "
+        self.party_step(a, "/v1/repos/{repo_id}/repurchase", repo, None, "repurchase",
+                        self.engine.functions.repurchase(repo.repo_id))
+        args = self.last_event("RepoRepurchased", repo)
+        if args is None:
+            raise DemoError(f"{repo.label}: no RepoRepurchased event")
+        paid, back = int(args["repurchasePrice"]), int(args["collateralReturned"])
+        self.say(f"{a.name} pays the repurchase price {self.amount(self.cash, paid)} "
                  f"(price differential {self.amount(self.cash, paid - repo.purchase_price)}); "
                  f"{self.amount(self.gov, back)} collateral returns; the position NFT is burned")
         self.post_price(self.gov, "100")
-        self.via_chain("repurchase (seller's key, RepoEngine.repurchase)")
 
     def audit(self, compliance: UserSession) -> dict[str, Any]:
         self.chapter("The audit trail is verified")
@@ -519,11 +556,14 @@ class Story:
             repos.append({"label": repo.label, "repo_id": repo.repo_id, "status": repo.status,
                           "events": [{"block": b, "log_index": i, "event": n} for b, i, n in repo.timeline]})
         self.console.print(timeline)
+        if self.gateway_steps:
+            self.console.print("[dim]Through the gateway: " + "; ".join(dict.fromkeys(self.gateway_steps)) + "[/dim]")
         if self.chain_steps:
             self.console.print("[dim]Sent over JSON-RPC, not through the gateway (self-held wallets send their own "
                                "transactions; the issuer key where the gateway has no endpoint): "
                                + "; ".join(self.chain_steps) + "[/dim]")
-        return DemoResult(tag=self.tag, members=members, repos=repos, audit=audit, chain_steps=self.chain_steps)
+        return DemoResult(tag=self.tag, members=members, repos=repos, audit=audit, chain_steps=self.chain_steps,
+                          gateway_steps=list(dict.fromkeys(self.gateway_steps)))
 
 
 def _typed_value(value: Any) -> Any:

@@ -73,3 +73,24 @@ def raw_to_price(raw: int, bond_decimals: int, cash_decimals: int) -> Decimal:
 
 def token(w3: Web3, name: str, address: str) -> Any:
     return contract(w3, name, address)
+
+
+def send_tx(w3: Web3, account: LocalAccount, to: str, data: str, step: str) -> TxReceipt:
+    """Sign and send a prepared call (``to``, ``data``) as ``account``; raise ``DeploymentFailed`` if it reverts."""
+    from contracts.deploy import _describe  # the same revert decoding as every other step
+    from contracts.exceptions import DeploymentFailed
+
+    tx: dict[str, Any] = {"from": account.address, "to": Web3.to_checksum_address(to), "data": data}
+    try:
+        tx["gas"] = int(w3.eth.estimate_gas(tx) * 12 // 10) + 21_000  # type: ignore[arg-type]
+    except Exception as exc:
+        raise DeploymentFailed(step, _describe(exc)) from exc
+    base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
+    tx.update(nonce=w3.eth.get_transaction_count(account.address, "pending"), chainId=w3.eth.chain_id,
+              maxPriorityFeePerGas=0, maxFeePerGas=base_fee * 2)
+    signed = account.sign_transaction(tx)
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction), timeout=120,
+                                                  poll_latency=0.05)
+    if receipt["status"] != 1:
+        raise DeploymentFailed(step, f"transaction {receipt['transactionHash'].to_0x_hex()} reverted")
+    return receipt
