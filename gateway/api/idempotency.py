@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,12 +16,20 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from gateway.db.models import IdempotencyRecord
-from gateway.exceptions import IdempotencyKeyReused, IdempotentReplay, InvalidRequest
+from gateway.exceptions import Conflict, IdempotencyKeyReused, IdempotentReplay, InvalidRequest
 
 HEADER = "idempotency-key"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # Answers that carry secrets shown once (tokens, API keys): never stored; a replay is refused instead.
 SECRET_BEARING = ("/v1/auth/", "/v1/oauth/", "/v1/clients")
+# Keys whose first request is still running (per process): a duplicate meanwhile gets 409, never a second run.
+_in_flight: set[tuple[str, str]] = set()
+_in_flight_lock = threading.Lock()
+
+
+class IdempotencyInFlight(Conflict):
+    title = "A request with this Idempotency-Key is still in progress"
+    type_slug = "idempotency-in-flight"
 
 
 def request_key(request: Request, *, strict: bool = True) -> str | None:
@@ -52,6 +61,7 @@ def replay_if_seen(session: Session, request: Request, actor: str) -> None:
         select(IdempotencyRecord).where(IdempotencyRecord.actor == actor, IdempotencyRecord.key == key)
     ).scalar_one_or_none()
     if record is None:
+        _claim(request, actor, key)
         return
     if record.fingerprint != fingerprint(request):
         raise IdempotencyKeyReused(f"key {key!r} was used for a different request")
@@ -62,7 +72,7 @@ def replay_if_seen(session: Session, request: Request, actor: str) -> None:
 
 def remember(session: Session, request: Request, actor: str, status: int, media_type: str, body: bytes) -> None:
     key = request_key(request, strict=False)
-    if key is None or status >= 500 or status == 429:
+    if key is None or status >= 500 or status == 429 or getattr(request.state, "idempotency_in_flight", False):
         return
     stored = None if request.url.path.startswith(SECRET_BEARING) else body
     try:
@@ -79,3 +89,20 @@ def remember(session: Session, request: Request, actor: str, status: int, media_
             )
     except IntegrityError:  # a concurrent duplicate was stored first
         pass
+
+
+def _claim(request: Request, actor: str, key: str) -> None:
+    with _in_flight_lock:
+        if (actor, key) in _in_flight:
+            request.state.idempotency_in_flight = True  # its answer must not be remembered under the key
+            raise IdempotencyInFlight(f"key {key!r} is being processed; retry later")
+        _in_flight.add((actor, key))
+    request.state.idempotency_claim = (actor, key)
+
+
+def release(request: Request) -> None:
+    """Called once the answer is stored (or the request failed): the key is free for replays."""
+    claim = getattr(request.state, "idempotency_claim", None)
+    if claim is not None:
+        with _in_flight_lock:
+            _in_flight.discard(claim)

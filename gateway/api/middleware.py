@@ -101,6 +101,9 @@ def make_http_middleware(
             response = await call_next(request)
         except GatewayError as exc:
             response = gateway_error_response(request, exc)
+        except BaseException:
+            idempotency.release(request)  # an unhandled failure: nothing is stored, the key is free again
+            raise
         finally:
             sessions = getattr(request.state, "db_sessions", [])
             if sessions:
@@ -120,14 +123,17 @@ def make_http_middleware(
                 body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
                 response = Response(body, status_code=response.status_code, headers=dict(response.headers))
                 remembered = (response.headers.get("content-type", "application/json"), body)
-            await run_in_threadpool(
-                _audit_request,
-                ctx,
-                actor or f"anonymous:{client_ip(request)}",
-                request,
-                response.status_code,
-                remembered,
-            )
+            try:
+                await run_in_threadpool(
+                    _audit_request,
+                    ctx,
+                    actor or f"anonymous:{client_ip(request)}",
+                    request,
+                    response.status_code,
+                    remembered,
+                )
+            finally:
+                idempotency.release(request)
         return response
 
     return middleware

@@ -113,6 +113,7 @@ def _party(ctx: ContextDep, session: SessionDep, wallet: Wallet | None, role: st
 def _load(
     session: SessionDep, hub: Hub, repo_id: int, principal: Principal
 ) -> tuple[service.OnChainRepo, Wallet | None, Wallet | None]:
+    service.authorize_repo(session, repo_id, principal.organization_id, principal.is_operator)
     return service.visible_repo(
         session, hub.require_market(), repo_id, principal.organization_id, principal.is_operator
     )

@@ -154,6 +154,22 @@ def party_wallet(session: Session, address: str | None, organization_id: uuid.UU
     return wallet
 
 
+def authorize_repo(session: Session, repo_id: int, organization_id: uuid.UUID, is_operator: bool) -> None:
+    """404 unless the organization is a party by the database (the indexed repo, or the trade that opened it):
+    decided before the chain is asked anything."""
+    from gateway.settlement.models import RepoRecord
+
+    if is_operator:
+        return
+    record = session.get(RepoRecord, repo_id)
+    if record is not None and organization_id in (record.seller_org_id, record.holder_org_id):
+        return
+    trade = session.execute(select(Trade).where(Trade.repo_id == repo_id)).scalar_one_or_none()
+    if trade is not None and organization_id in (trade.seller_org_id, trade.buyer_org_id):
+        return
+    raise NotFound("repo not found")
+
+
 def visible_repo(
     session: Session, market: Market, repo_id: int, organization_id: uuid.UUID, is_operator: bool
 ) -> tuple[OnChainRepo, Wallet | None, Wallet | None]:
