@@ -46,7 +46,7 @@ from node.qbft.messages import (
     encode_blocks,
     encode_message,
 )
-from node.qbft.state import Decision, HeightState, Outcome, ProposeRequest, make_seal, round_timeout
+from node.qbft.state import Decision, HeightState, Outcome, Prepared, ProposeRequest, make_seal, round_timeout
 from node.qbft_extra import QbftExtraData
 from node.txpool import decode_raw_transaction
 
@@ -69,6 +69,7 @@ TX_FLUSH_SECONDS = 0.01
 STATUS_INTERVAL = 1.0
 SEEN_LIMIT = 50_000
 TX_ADMIT_SLICE = 20
+VOTE_STATE_KEY = "qbft_vote_state"
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class QbftEngine:
 
     # lifecycle ------------------------------------------------------------------------------------
     def start(self) -> None:
+        self._restore_vote_state()
         self._tasks = [
             asyncio.create_task(self._run(), name="qbft-propose"),
             asyncio.create_task(self._flush_txs(), name="qbft-tx-gossip"),
@@ -233,6 +235,7 @@ class QbftEngine:
             if self.hs is not hs:
                 return
         proposal = Proposal(hs.height, request.round, block, request.round_changes, request.prepares).signed(key)
+        self._save_vote_state(hs)
         logger.info("height %d round %d: proposing %d txs (0x%s)", hs.height, request.round,
                     len(block.transactions), block.digest.hex()[:12])
         if self.faults.equivocate and self.peers is not None:
@@ -280,6 +283,8 @@ class QbftEngine:
             self.metrics.fault_count += 1
             self.metrics.faults.append(fault)
             logger.warning("QBFT fault detected at height %d: %s", hs.height, fault)
+        if out.send:
+            self._save_vote_state(hs)  # write-ahead: what we are about to sign survives a crash
         for msg in out.send:
             self._send_vote(msg)
         if out.timer is not None:
@@ -370,6 +375,34 @@ class QbftEngine:
             self.peers.broadcast(NEW_BLOCK, payload, only=lambda p: p.address not in validators)
             self.peers.broadcast(STATUS, self._status())
         self._new_height()
+
+    # crash recovery -------------------------------------------------------------------------------
+    def _save_vote_state(self, hs: HeightState) -> None:
+        prepared = hs.prepared
+        record: list[Any] = [hs.height, hs.voted_round()]
+        if prepared is not None:
+            record += [prepared.round, prepared.block.encode(), [p.to_rlp() for p in prepared.prepares]]
+        self.chain.store.set_meta(VOTE_STATE_KEY, bytes(rlp.encode(record)))
+
+    def _restore_vote_state(self) -> None:
+        raw = self.chain.store.get_meta(VOTE_STATE_KEY)
+        if not raw or not self.hs.is_validator:
+            return
+        try:
+            items = rlp.decode(raw)
+            height, voted_round = (big_endian_int.deserialize(x) if x else 0 for x in items[:2])
+            prepared = None
+            if len(items) == 5:
+                prepared = Prepared(big_endian_int.deserialize(items[2]) if items[2] else 0,
+                                    Block.decode(items[3]), tuple(Prepare.from_rlp(p) for p in items[4]))
+        except Exception:  # an unreadable record: start afresh, as before this record existed
+            logger.exception("cannot read the saved QBFT vote state")
+            return
+        if height != self.hs.height:
+            return
+        logger.info("resuming height %d after round %d%s", height, voted_round,
+                    f" with a block prepared in round {prepared.round}" if prepared else "")
+        self._apply(self.hs, self.hs.restore(voted_round, prepared))
 
     # sending --------------------------------------------------------------------------------------
     def _broadcast(self, msg: Message) -> None:

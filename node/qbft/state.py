@@ -384,6 +384,21 @@ class HeightState:
             out.propose = ProposeRequest(r, highest.prepared_block, chosen, highest.prepares)
         return out
 
+    # crash recovery -------------------------------------------------------------------------------
+    def voted_round(self) -> int:
+        """The highest round in which this validator has sent anything."""
+        rounds = [*self.sent_prepare, *self.sent_commit, *self.proposed, self.round]
+        return max(rounds)
+
+    def restore(self, voted_round: int, prepared: Prepared | None) -> Outcome:
+        """Resume after a restart at the same height: never vote again in a round already voted in (start in the
+        next one, announcing it with ROUND_CHANGE) and keep the prepared certificate (the lock)."""
+        if prepared is not None and self.certificate_problem(prepared.round, prepared.block.digest,
+                                                             prepared.prepares) is None:
+            self.prepared = prepared
+            self.blocks[prepared.block.digest] = prepared.block
+        return self._enter_round(voted_round + 1)
+
     def propose_round0(self) -> ProposeRequest | None:
         """Round 0 needs no justification: the proposer proposes when it has something to propose."""
         if self.round != 0 or 0 in self.proposed or self.me is None or self.proposer_of(0) != self.me:

@@ -331,3 +331,22 @@ def test_seals_of_a_quorum_of_validators_are_required() -> None:
     fd = bytes(foreign.hash)
     with pytest.raises(SealError, match="non-validator"):
         consensus.verify_seals(with_seals(foreign, tuple(make_seal(k, fd) for k in KEYS[:3])), genesis)
+
+
+def test_a_restarted_validator_never_votes_twice_in_a_round_and_keeps_its_lock() -> None:
+    nodes = states()
+    p = Proposal(HEIGHT, 0, block()).signed(key_of(proposer(0)))
+    prepares = accept(nodes[proposer(0)], p).send + deliver(nodes, [p])
+    deliver(nodes, prepares)
+    me = proposer(1)
+    before = nodes[me]
+    assert before.prepared is not None and before.voted_round() == 0
+    # the process restarts: a fresh state for the same height, restored from the saved record
+    after = HeightState(HEIGHT, VALIDATORS, key_of(me), proposer)
+    out = after.restore(before.voted_round(), before.prepared)
+    assert after.round == 1 and out.timer == 1
+    rc = out.send[0]
+    assert isinstance(rc, RoundChange) and rc.prepared_digest == p.digest
+    # a different round-0 proposal (an amnesic proposer) gets no vote from it
+    other = Proposal(HEIGHT, 0, block(9)).signed(key_of(proposer(0)))
+    assert after.on_proposal(other).validate is None
