@@ -193,6 +193,16 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
                              capture_output=True, text=True, timeout=60, cwd=ROOT)
         assert kyc.returncode == 0, kyc.stdout + kyc.stderr
         assert sum(a["status"] == "approved" for a in json.loads(kyc.stdout)["data"]) == 2
+        # The network stays usable: a second story on it, this time entirely over JSON-RPC.
+        second_demo = subprocess.run(
+            [*REPONET, "demo", "--json", "--chain-only", "--data-dir", str(data_dir), "--maturity-seconds", "20",
+             "--default-seconds", "6"],
+            capture_output=True, text=True, timeout=DEMO_SECONDS, cwd=ROOT,
+        )
+        assert second_demo.returncode == 0, second_demo.stderr[-4000:]
+        second_result = json.loads(second_demo.stdout.strip().splitlines()[-1])
+        assert [r["status"] for r in second_result["repos"]] == ["REPURCHASED", "CLOSED_OUT"]
+        assert second_result["tag"] != result["tag"] and not second_result["gateway_steps"]
         assert again.interrupt() == 0
     finally:
         again.kill()
