@@ -248,13 +248,27 @@ class Relayer:
                 "chainId": self.market.chain_id,
             }
             signed = account.sign_transaction(tx)
-            step.nonce = nonce
-            step.raw = "0x" + bytes(signed.raw_transaction).hex()
-            step.tx_hash = "0x" + bytes(signed.hash).hex()
-            step.status = StepStatus.SENT.value
-            step.sent_at = _now()
-            step.attempts += 1
+            # Compare-and-swap on the step's status: a second relayer that picked the same step loses here,
+            # and its nonce allocation rolls back with it.
+            claimed = session.execute(
+                update(ChainStep)
+                .where(ChainStep.id == step.id, ChainStep.status == StepStatus.QUEUED.value)
+                .values(
+                    nonce=nonce,
+                    raw="0x" + bytes(signed.raw_transaction).hex(),
+                    tx_hash="0x" + bytes(signed.hash).hex(),
+                    status=StepStatus.SENT.value,
+                    sent_at=_now(),
+                    gas=step.gas,
+                    attempts=ChainStep.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if claimed != 1:
+                session.rollback()
+                return 0
             session.commit()  # durable before the node sees it
+            session.refresh(step)
         self._broadcast(session, step)
         return 1
 
