@@ -29,7 +29,7 @@ from contracts import eip712
 from contracts.deploy import contract
 from gateway.members.validation import lei_with_check_digits
 from gateway.ops.chain import ensure_gas, from_units, price_to_raw, send, send_tx, to_units
-from gateway.ops.client import Credentials, UserSession
+from gateway.ops.client import Credentials, SettlementFailed, UserSession, wait_settlement
 from gateway.ops.network import COMPLIANCE_USER, OPS_USER, Network
 from gateway.orchestrator.state import TokenInfo
 
@@ -270,18 +270,10 @@ class Story:
 
     def settle(self, answer: dict[str, Any], what: str, session: UserSession | None = None) -> dict[str, Any]:
         """Wait for a settlement the gateway queued (202) to be final."""
-        settlement = answer.get("settlement", answer) if isinstance(answer, dict) else answer
-        if not settlement:
-            raise DemoError(f"{what}: the gateway queued nothing: {answer}")
-        deadline = time.monotonic() + SETTLE_TIMEOUT
-        while settlement["status"] == "pending":
-            if time.monotonic() > deadline:
-                raise DemoError(f"{what}: settlement {settlement['id']} still pending after {SETTLE_TIMEOUT:.0f} s")
-            time.sleep(POLL_SECONDS)
-            settlement = (session or self._ops()).get(f"/v1/settlements/{settlement['id']}")
-        if settlement["status"] != "final":
-            raise DemoError(f"{what}: settlement {settlement['id']} {settlement['status']}: {settlement.get('error')}")
-        return dict(settlement)
+        try:
+            return wait_settlement(session or self._ops(), answer, timeout=SETTLE_TIMEOUT, poll=POLL_SECONDS)
+        except SettlementFailed as exc:
+            raise DemoError(f"{what}: {exc}") from exc
 
     def _now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])

@@ -27,7 +27,7 @@ from web3 import Web3
 from contracts.deploy import contract
 from contracts.exceptions import DeploymentFailed
 from gateway.ops.chain import from_units, price_to_raw, raw_to_price, send, to_units
-from gateway.ops.client import ApiError
+from gateway.ops.client import ApiError, SettlementFailed, wait_settlement
 from gateway.ops.network import COMPLIANCE_USER, OPS_USER, Network
 from gateway.orchestrator.cli import add_data_dir
 from gateway.orchestrator.state import DataDirError, TokenInfo
@@ -131,9 +131,27 @@ def wallet_show(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
 
 
 # --- cash, bonds, prices --------------------------------------------------------------------------------------
+def _gateway_has(net: Network, path: str) -> bool:
+    try:
+        return path in net.gateway.get("/openapi.json").get("paths", {})
+    except ApiError:
+        return False
+
+
+def _via_gateway(net: Network, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    ops = net.session(OPS_USER)
+    return wait_settlement(ops, ops.post(path, body=body))
+
+
 def cash_issue(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     t = _token(net, args.token, "cash")
     to, units = _address(args.to), to_units(args.amount, t.decimals)
+    if _gateway_has(net, "/v1/operator/cash/issue"):
+        settlement = _via_gateway(net, "/v1/operator/cash/issue",
+                                  {"token": t.address, "wallet": to, "amount": args.amount})
+        data = {"token": t.symbol, "to": to, "amount": args.amount, "settlement": settlement["id"],
+                "tx_hash": (settlement.get("steps") or [{}])[-1].get("tx_hash")}
+        return data, f"issued {args.amount} {t.symbol} to {to} (gateway settlement {settlement['id']})"
     receipt = send(net.w3, net.issuer, contract(net.w3, "CashToken", t.address).functions.mint(to, units), "mint")
     data = {"token": t.symbol, "to": to, "amount": args.amount, "tx_hash": receipt["transactionHash"].to_0x_hex()}
     return data, f"issued {args.amount} {t.symbol} to {to} in {data['tx_hash']}"
@@ -179,6 +197,14 @@ def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
 def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     bond, cash = _token(net, args.bond, "bond"), _token(net, args.cash, "cash")
     raw = price_to_raw(args.price, bond.decimals, cash.decimals)
+    if _gateway_has(net, "/v1/operator/prices"):
+        per_unit = format(Decimal(args.price) / 100, "f")
+        settlement = _via_gateway(net, "/v1/operator/prices",
+                                  {"asset": bond.address, "quote": cash.address, "price": per_unit})
+        data = {"bond": bond.symbol, "cash": cash.symbol, "price": args.price, "raw": str(raw),
+                "settlement": settlement["id"]}
+        return data, f"{bond.symbol} at {args.price} (percent of par) in {cash.symbol} (gateway settlement " \
+                     f"{settlement['id']})"
     oracle = contract(net.w3, "PriceOracle", net.contract_address("price_oracle"))
     receipt = send(net.w3, net.issuer, oracle.functions.setPrice(bond.address, cash.address, raw), "setPrice")
     data = {"bond": bond.symbol, "cash": cash.symbol, "price": args.price, "raw": str(raw),
@@ -296,7 +322,7 @@ def _handler(fn: Command) -> Callable[[argparse.Namespace, Any], OpsStatus]:
         except ApiError as exc:
             print(f"reponet: {exc}")
             return OpsStatus.UNREACHABLE if exc.status == 0 else OpsStatus.REFUSED
-        except DeploymentFailed as exc:
+        except (DeploymentFailed, SettlementFailed) as exc:
             print(f"reponet: {exc}")
             return OpsStatus.REVERTED
         except (OSError, httpx.HTTPError) as exc:

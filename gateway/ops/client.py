@@ -179,3 +179,24 @@ class UserSession:
 
     def post(self, path: str, **kw: Any) -> Any:
         return self.call("POST", path, **kw)
+
+
+class SettlementFailed(Exception):
+    """A settlement the gateway queued failed or did not finish in time."""
+
+
+def wait_settlement(session: UserSession, answer: dict[str, Any], timeout: float = 90.0,
+                    poll: float = 0.25) -> dict[str, Any]:
+    """Poll a settlement the gateway queued (202, ``{"settlement": …}`` or the settlement itself) until final."""
+    settlement = answer.get("settlement", answer)
+    if not settlement or "id" not in settlement:
+        raise SettlementFailed(f"the gateway queued nothing: {answer}")
+    deadline = time.monotonic() + timeout
+    while settlement["status"] == "pending":
+        if time.monotonic() > deadline:
+            raise SettlementFailed(f"settlement {settlement['id']} still pending after {timeout:.0f} s")
+        time.sleep(poll)
+        settlement = session.get(f"/v1/settlements/{settlement['id']}")
+    if settlement["status"] != "final":
+        raise SettlementFailed(f"settlement {settlement['id']} {settlement['status']}: {settlement.get('error')}")
+    return dict(settlement)
