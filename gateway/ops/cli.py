@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from collections.abc import Callable
 from decimal import Decimal
 from enum import IntEnum
@@ -255,6 +256,14 @@ def status(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     return data, "\n".join(lines)
 
 
+def env(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
+    """A shell line that loads the gateway's settings (``eval "$(reponet env)"``) for the gateway's own commands
+    (keys rotate, audit verify); it names the owner-only file rather than printing the secrets in it."""
+    path = net.dir.env_file.resolve()
+    names = sorted(line.split("=", 1)[0] for line in path.read_text().splitlines() if "=" in line)
+    return {"env_file": str(path), "variables": names}, f"set -a; . {shlex.quote(str(path))}; set +a"
+
+
 # --- wiring ---------------------------------------------------------------------------------------------------
 def register(top: Any) -> None:
     def command(parent: Any, name: str, fn: Command, help_text: str) -> argparse.ArgumentParser:
@@ -302,6 +311,7 @@ def register(top: Any) -> None:
     pp.add_argument("--cash", help="quote cash token (default: the first)")
 
     command(top, "status", status, "chain head and peers, node permissioning, gateway readiness")
+    command(top, "env", env, "the gateway's settings as shell exports: eval \"$(reponet env)\"; reponet keys rotate")
 
 
 def _handler(fn: Command) -> Callable[[argparse.Namespace, Any], OpsStatus]:

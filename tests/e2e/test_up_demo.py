@@ -42,7 +42,10 @@ class UpProcess:
         self._handle = handle
         self.proc = subprocess.Popen(
             [*REPONET, "up", "--data-dir", str(data_dir), "--rpc-port", str(rpc_port), "--port", str(port)],
-            stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
         )
 
     def output(self) -> str:
@@ -113,14 +116,33 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert set(up.children()) == {"up", "node", "gateway"}
 
         demo = subprocess.run(
-            [*REPONET, "--json", "demo", "--data-dir", str(data_dir), "--maturity-seconds", "25",
-             "--default-seconds", "8"],
-            capture_output=True, text=True, timeout=DEMO_SECONDS, cwd=ROOT,
+            [
+                *REPONET,
+                "--json",
+                "demo",
+                "--data-dir",
+                str(data_dir),
+                "--maturity-seconds",
+                "25",
+                "--default-seconds",
+                "8",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=DEMO_SECONDS,
+            cwd=ROOT,
         )
         assert demo.returncode == 0, demo.stderr[-4000:]
         result = json.loads(demo.stdout.strip().splitlines()[-1])
-        for chapter in ("onboarded and KYC-approved", "margin call, cured", "default and close-out",
-                        "repurchase", "audit trail is verified", "Balances on chain", "Repo timelines"):
+        for chapter in (
+            "onboarded and KYC-approved",
+            "margin call, cured",
+            "default and close-out",
+            "repurchase",
+            "audit trail is verified",
+            "Balances on chain",
+            "Repo timelines",
+        ):
             assert chapter in demo.stderr
         assert [r["status"] for r in result["repos"]] == ["REPURCHASED", "CLOSED_OUT"]
         assert result["audit"]["ok"] and result["audit"]["anchors_checked"] >= 1
@@ -149,15 +171,25 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         engine = state["contracts"]["repo_engine"]
         assert all(_balance(w3, tokens[s], engine) == 0 for s in tokens)  # no live repo: escrow empty
 
-        status = subprocess.run([*REPONET, "--json", "status", "--data-dir", str(data_dir)],
-                                capture_output=True, text=True, timeout=60, cwd=ROOT)
+        status = subprocess.run(
+            [*REPONET, "--json", "status", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
         assert status.returncode == 0, status.stdout + status.stderr
         assert json.loads(status.stdout)["gateway"]["status"] == "ready"
 
         # Operator commands on the same network.
         def reponet(*command: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([*REPONET, *command, "--data-dir", str(data_dir), "--json"],
-                                  capture_output=True, text=True, timeout=60, cwd=ROOT)
+            return subprocess.run(
+                [*REPONET, *command, "--data-dir", str(data_dir), "--json"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=ROOT,
+            )
 
         assert reponet("price", "post", "--bond", "GOV32", "--price", "101.5").returncode == 0
         bonds = json.loads(reponet("bond", "list").stdout)["data"]
@@ -171,6 +203,14 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert reponet("cash", "redeem", "--holder", bank_a["address"], "--amount", "1").returncode == 3  # no allowance
         assert reponet("cash", "issue", "--to", "0x" + "de" * 20, "--amount", "1").returncode == 6  # not verified
         assert reponet("kyc", "approve", "00000000-0000-0000-0000-000000000000").returncode == 3
+        # The gateway's own commands, with the settings `reponet env` loads.
+        cli = " ".join([*REPONET])
+        verify = subprocess.run(
+            ["bash", "-c", f'eval "$({cli} env --data-dir {data_dir})" && {cli} --json audit verify --chain'],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+        assert json.loads(verify.stdout)["anchors_checked"] >= 1
 
         assert up.interrupt() == 0
         assert "stopped gateway, node" in up.output()
@@ -189,15 +229,33 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         for member in members.values():
             for symbol, units in member["balances"].items():
                 assert _balance(w3, tokens[symbol], member["address"]) == int(units)
-        kyc = subprocess.run([*REPONET, "--json", "kyc", "list", "--data-dir", str(data_dir)],
-                             capture_output=True, text=True, timeout=60, cwd=ROOT)
+        kyc = subprocess.run(
+            [*REPONET, "--json", "kyc", "list", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
         assert kyc.returncode == 0, kyc.stdout + kyc.stderr
         assert sum(a["status"] == "approved" for a in json.loads(kyc.stdout)["data"]) == 2
         # The network stays usable: a second story on it, this time entirely over JSON-RPC.
         second_demo = subprocess.run(
-            [*REPONET, "demo", "--json", "--chain-only", "--data-dir", str(data_dir), "--maturity-seconds", "20",
-             "--default-seconds", "6"],
-            capture_output=True, text=True, timeout=DEMO_SECONDS, cwd=ROOT,
+            [
+                *REPONET,
+                "demo",
+                "--json",
+                "--chain-only",
+                "--data-dir",
+                str(data_dir),
+                "--maturity-seconds",
+                "20",
+                "--default-seconds",
+                "6",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=DEMO_SECONDS,
+            cwd=ROOT,
         )
         assert second_demo.returncode == 0, second_demo.stderr[-4000:]
         second_result = json.loads(second_demo.stdout.strip().splitlines()[-1])
