@@ -1,15 +1,18 @@
-"""Operator commands: ``kyc``, ``wallet``, ``cash``, ``bond``, ``price``, ``status``.
+"""Operator commands: ``kyc``, ``wallet``, ``cash``, ``bond``, ``price``, ``status``, ``env``.
 
 They find the network in the ``reponet up`` data directory (``--data-dir``, default ``./.reponet``). Gateway
 steps (KYC, wallets, health) go through the HTTPS API as the local service users ``up`` created (``ops``:
 operator admin, ``compliance``: compliance officer), so every decision is authorised, four-eyes checked and
-audited like a person's. Asset steps (cash, bonds, prices) are signed over JSON-RPC with the issuer key.
+audited like a person's. Cash issuance and prices go through the gateway's operator endpoints when it has them
+(sent by its settlement relayer), else they are signed over JSON-RPC with the issuer key, like bond reads and
+redemptions.
 
-Human-readable output by default; ``reponet --json <command>`` prints one JSON document.
+Human-readable output by default; ``--json`` (before or after the command) prints one JSON document.
 
 Exit statuses (:class:`OpsStatus`): 0 ok, 1 unexpected error, 2 usage, 3 refused by the gateway (four-eyes,
-conflict, not found, forbidden), 4 no network in the data directory, 5 the gateway or chain is unreachable,
-6 a chain transaction reverted, 8 ``status``: something is unhealthy.
+conflict, not found, forbidden) or a precondition (no allowance), 4 no network in the data directory, 5 the
+gateway or chain is unreachable, 6 a chain transaction reverted (directly or in a gateway settlement),
+8 ``status``: something is unhealthy.
 """
 
 from __future__ import annotations
