@@ -261,6 +261,16 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         second_result = json.loads(second_demo.stdout.strip().splitlines()[-1])
         assert [r["status"] for r in second_result["repos"]] == ["REPURCHASED", "CLOSED_OUT"]
         assert second_result["tag"] != result["tag"] and not second_result["gateway_steps"]
+        # Compliance revokes the first Bank A: its wallets stop being verified on chain.
+        applications = json.loads(kyc.stdout)["data"]
+        org_a = next(a["organization_id"] for a in applications
+                     if a["legal_name"].startswith("Bank A") and result["tag"] in a["legal_name"])
+        revoke = subprocess.run([*REPONET, "kyc", "revoke", org_a, "--reason", "e2e", "--data-dir", str(data_dir)],
+                                capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert revoke.returncode == 0, revoke.stdout + revoke.stderr
+        shown = subprocess.run([*REPONET, "--json", "wallet", "show", bank_a["address"], "--data-dir", str(data_dir)],
+                               capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert json.loads(shown.stdout)["verified"] is False
         assert again.interrupt() == 0
     finally:
         again.kill()
