@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -563,8 +562,3 @@ def _typed_value(value: Any) -> Any:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     return value
-
-
-def run_story(network: Network, console: Console, progress: Callable[[str], None] | None = None,
-              **options: Any) -> DemoResult:
-    return Story(network, console, **options).run()

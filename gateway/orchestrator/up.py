@@ -156,7 +156,7 @@ class Up:
     def init_node(self) -> None:
         if not self.state.managed_node or self.state.validators > 1 or (self.dir.node / "chain.sqlite").exists():
             return  # a QBFT network is initialised by `reponet-node network` itself
-        validator_key = self.dir.secret("validator.key")
+        self.dir.secret("validator.key")  # created here, read by `reponet-node init` from its owner-only file
         self.dir.secret("node-password")
         genesis = {
             "config": {"chainId": self.state.chain_id, "qbft": {"blockperiodseconds": 1}},
@@ -176,7 +176,6 @@ class Up:
         )
         if result.returncode != 0:
             raise UpError(f"reponet-node init failed ({result.returncode}): {result.stderr.strip()}")
-        del validator_key
         self.step("genesis and validator key", f"chain id {self.state.chain_id}, {self.dir.genesis}")
 
     def start_node(self) -> Child | None:
@@ -535,7 +534,3 @@ def urls_banner(state: UpState, data_dir: Path) -> str:
         f"Next          reponet demo --data-dir {data_dir}    reponet status --data-dir {data_dir}",
     ]
     return "\n".join(lines)
-
-
-def operator_account(data_dir: Path, name: str) -> LocalAccount:
-    return DataDir(data_dir).account(name)
