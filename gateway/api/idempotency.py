@@ -21,7 +21,7 @@ from gateway.exceptions import Conflict, IdempotencyKeyReused, IdempotentReplay,
 HEADER = "idempotency-key"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # Answers that carry secrets shown once (tokens, API keys): never stored; a replay is refused instead.
-SECRET_BEARING = ("/v1/auth/", "/v1/oauth/", "/v1/clients")
+SECRET_BEARING = ("/v1/auth/", "/v1/oauth/", "/v1/clients", "/v1/webhooks")
 # Keys whose first request is still running (per process): a duplicate meanwhile gets 409, never a second run.
 _in_flight: set[tuple[str, str]] = set()
 _in_flight_lock = threading.Lock()

@@ -46,7 +46,16 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
     hub.chain_id = market.chain_id
     hub.bus = hub.bus or EventBus()
     hub.relayer = Relayer(market, ctx.sessions, ctx.keys, hooks=dict(HOOKS), failure_hooks=dict(FAILURE_HOOKS))
-    hub.extra["indexer"] = Indexer(market, ctx.sessions, bus=hub.bus, start_block=start_block)
+    from gateway.events.webhooks import WebhookSender, enqueue_events
+
+    hub.extra["indexer"] = Indexer(
+        market,
+        ctx.sessions,
+        bus=hub.bus,
+        start_block=start_block,
+        on_events=lambda published: enqueue_events(ctx.sessions, published),
+    )
+    hub.extra["webhooks"] = WebhookSender(ctx.sessions, ctx.keys)
     return hub
 
 

@@ -5,8 +5,12 @@ with a self-held wallet, defaults and is closed out with a shortfall."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,7 @@ from eth_account.messages import encode_defunct
 from gateway.chain.web3_client import Web3Chain
 from gateway.db.migrate import upgrade
 from gateway.db.models import Role
+from gateway.events import webhooks
 from gateway.positions import accrual
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market, MarketSettings
@@ -103,11 +108,47 @@ def repo_state(d: Deployment, repo_id: int) -> Any:
     return d.engine.functions.getRepo(repo_id).call()
 
 
-def test_rfq_to_repurchase_and_default_to_close_out(deployment: Deployment, world: World) -> None:
+class Receiver:
+    """A member's webhook endpoint: records what arrives, verifies every signature."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200 if len(outer.received) != 2 else 500)  # one failure: retried
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_rfq_to_repurchase_and_default_to_close_out(
+    deployment: Deployment, world: World, request: pytest.FixtureRequest
+) -> None:
     d = deployment
     admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
     a_trader = world.user("a", Role.TRADER, "atrader")
     b_trader = world.user("b", Role.TRADER, "btrader")
+    a_approver = world.user("a", Role.APPROVER, "aapprover")
+    receiver = Receiver()
+    hook = call(a_approver, "/v1/webhooks", json={"url": receiver.url})
+    assert hook.status_code == 201, hook.text
+    secrets = [hook.json()["secret"]]
+    stack = contextlib.ExitStack()
+    request.addfinalizer(stack.close)
+    ws_a = stack.enter_context(
+        world.client.websocket_connect("/v1/stream", headers={**a_trader.headers, "origin": "https://gateway.test"})
+    )
+    ws_b = stack.enter_context(world.client.websocket_connect("/v1/stream", headers=b_trader.headers))
+    assert ws_a.receive_json()["type"] == "subscribed" and ws_b.receive_json()["type"] == "subscribed"
     a_wallet = custodial_wallet(a_trader)
     b_wallet = custodial_wallet(b_trader)
     approve_member(world, "a")
@@ -246,6 +287,14 @@ def test_rfq_to_repurchase_and_default_to_close_out(deployment: Deployment, worl
         "repo.RepoRerated",
         "repo.RepoRepurchased",
     ]
+    # the WebSocket clients of both parties got the same lifecycle, in order
+    for ws in (ws_a, ws_b):
+        streamed = [ws.receive_json() for _ in names]
+        assert [e["type"] for e in streamed] == names and {e["repo_id"] for e in streamed} == {repo_id}
+    # webhooks: rotate the secret; later deliveries carry both signatures for a day
+    rotated = call(a_approver, f"/v1/webhooks/{hook.json()['id']}/rotate")
+    assert rotated.status_code == 200, rotated.text
+    secrets.append(rotated.json()["secret"])
 
     # second repo: direct terms with B's self-held wallet; default after an uncured call; close-out, shortfall
     key = Account.create()
@@ -322,3 +371,22 @@ def test_rfq_to_repurchase_and_default_to_close_out(deployment: Deployment, worl
     positions = wait_for(lambda: a_trader.get("/v1/positions?status=closed_out").json(), lambda p: len(p["data"]) == 1)
     assert positions["data"][0]["repo_id"] == repo2
     assert positions["data"][0]["shortfall"] == f"{shortfall // C}.{shortfall % C:06d}"
+
+    deliveries = wait_for(
+        lambda: a_approver.get(f"/v1/webhooks/{hook.json()['id']}/deliveries").json(),
+        lambda rows: rows and all(r["status"] == "delivered" for r in rows),
+        timeout=30,
+    )
+    assert any(r["attempts"] == 2 for r in deliveries)  # the one answered 500 was retried
+    types = [json.loads(body)["type"] for _, body in receiver.received]
+    ids = [h["webhook-id"] for h, _ in receiver.received]
+    assert ids.count(ids[1]) == 2  # the second request was answered 500 and delivered again later
+    assert "repo.RepoShortfallRecorded" in types
+    for headers, body in receiver.received:
+        assert webhooks.verify(secrets[0], headers, body) or webhooks.verify(secrets[1], headers, body)
+    late = [(h, b) for h, b in receiver.received if len(h["webhook-signature"].split(" ")) == 2]
+    assert late
+    assert all(webhooks.verify(secrets[1], h, b) and webhooks.verify(secrets[0], h, b) for h, b in late)
+    tampered = dict(receiver.received[-1][0])
+    assert not webhooks.verify(secrets[1], tampered, receiver.received[-1][1] + b" ")
+    stack.close()

@@ -1,0 +1,214 @@
+"""/v1/stream (WebSocket: authenticated, organization-scoped, Origin checked, resumable with ``since``) and
+/v1/webhooks (endpoints, secret rotation, delivery log)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import or_, select
+from starlette.concurrency import run_in_threadpool
+
+from gateway.api.deps import ContextDep, CurrentPrincipal, Principal, SessionDep
+from gateway.api.errors import problem_responses
+from gateway.context import GatewayContext
+from gateway.events import webhooks
+from gateway.events.models import WebhookDelivery, WebhookEndpoint
+from gateway.exceptions import GatewayError, NotAuthenticated, NotFound
+from gateway.settlement.models import RepoEvent, RepoRecord
+from gateway.trading.deps import Approver
+
+router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 404, 422, 429))
+POLICY_VIOLATION = 1008
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(pattern=r"^https?://[^\s]{3,490}$")
+    event_types: list[str] | None = Field(default=None, max_length=50)
+
+
+class WebhookPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    url: str
+    event_types: list[str] | None
+    is_active: bool
+    previous_valid_until: datetime | None
+    created_at: datetime
+
+
+class WebhookWithSecret(WebhookPublic):
+    secret: str = Field(description="whsec_... shown once")
+
+
+class DeliveryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    message_id: str
+    event_type: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+def _ctx(websocket: WebSocket) -> GatewayContext:
+    ctx = websocket.app.state.ctx
+    assert isinstance(ctx, GatewayContext)
+    return ctx
+
+
+def authenticate(ctx: GatewayContext, token: str, ip: str) -> Principal:
+    from gateway.api.deps import _client_principal, _user_principal
+    from gateway.auth.tokens import decode_access_token
+    from gateway.db.models import ApiClient
+
+    claims = decode_access_token(ctx.settings, token)
+    with ctx.sessions() as session:
+        subject = uuid.UUID(claims.subject)
+        if claims.kind == "client":
+            return _client_principal(session, session.get(ApiClient, subject), ip)
+        return _user_principal(session, subject, claims.session_id)
+
+
+def replay(ctx: GatewayContext, organization_id: uuid.UUID, since: int) -> list[dict[str, Any]]:
+    from gateway.indexer.service import Indexer
+
+    with ctx.sessions() as session:
+        repos = select(RepoRecord.repo_id).where(
+            or_(RepoRecord.seller_org_id == organization_id, RepoRecord.holder_org_id == organization_id)
+        )
+        rows = session.scalars(
+            select(RepoEvent).where(RepoEvent.id > since, RepoEvent.repo_id.in_(repos)).order_by(RepoEvent.id)
+        ).all()
+        return [Indexer.public(r) for r in rows]
+
+
+@router.websocket("/stream")
+async def stream(websocket: WebSocket, since: int | None = None) -> None:
+    """Lifecycle events of the caller's organization, in chain order. Send the access token in the
+    ``Authorization: Bearer`` header (or as the first message ``{"token": ...}``); ``since`` replays stored
+    events after that id first."""
+    ctx = _ctx(websocket)
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin not in {ctx.settings.public_origin, *ctx.settings.cors_origins}:
+        await websocket.close(code=POLICY_VIOLATION, reason="origin not allowed")
+        return
+    ip = websocket.client.host if websocket.client else "unknown"
+    header = websocket.headers.get("authorization", "")
+    await websocket.accept()
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    if not token:
+        try:
+            first = await asyncio.wait_for(websocket.receive_json(), timeout=5)
+            token = str(first.get("token", "")) if isinstance(first, dict) else ""
+        except (TimeoutError, WebSocketDisconnect, ValueError):
+            token = ""
+    try:
+        if not token:
+            raise NotAuthenticated("no token")
+        principal = await run_in_threadpool(authenticate, ctx, token, ip)
+    except (GatewayError, ValueError):
+        await websocket.close(code=POLICY_VIOLATION, reason="not authenticated")
+        return
+    hub = getattr(websocket.app.state, "hub", None)
+    bus = getattr(hub, "bus", None)
+    if bus is None:
+        await websocket.close(code=1011, reason="no event source")
+        return
+    token_id, queue = bus.subscribe(principal.organization_id)
+    try:
+        last = -1
+        await websocket.send_json({"type": "subscribed", "organization_id": str(principal.organization_id)})
+        if since is not None:
+            for event in await run_in_threadpool(replay, ctx, principal.organization_id, since):
+                await websocket.send_json(event)
+                last = max(last, int(event["id"]))
+
+        async def forward() -> None:
+            while True:
+                event = await queue.get()
+                if int(event["id"]) > last:
+                    await websocket.send_json(event)
+
+        sender = asyncio.create_task(forward())
+        try:
+            while True:
+                await websocket.receive_text()  # pings or nothing; returns on disconnect
+        except WebSocketDisconnect:
+            pass
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+    finally:
+        bus.unsubscribe(token_id)
+
+
+@router.post("/webhooks", response_model=WebhookWithSecret, status_code=201)
+def create_webhook(body: WebhookCreate, principal: Approver, session: SessionDep, ctx: ContextDep) -> WebhookWithSecret:
+    """Register an endpoint; the signing secret is shown once."""
+    endpoint, secret = webhooks.create_endpoint(
+        session,
+        ctx.keys,
+        organization_id=principal.organization_id,
+        url=body.url,
+        event_types=body.event_types,
+        actor=principal.actor,
+    )
+    return WebhookWithSecret(**WebhookPublic.model_validate(endpoint).model_dump(), secret=secret)
+
+
+def _load(session: SessionDep, webhook_id: uuid.UUID, principal: Principal) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, webhook_id)
+    if endpoint is None or endpoint.organization_id != principal.organization_id:
+        raise NotFound("webhook not found")
+    return endpoint
+
+
+@router.get("/webhooks", response_model=list[WebhookPublic], status_code=200)
+def list_webhooks(principal: CurrentPrincipal, session: SessionDep) -> list[WebhookEndpoint]:
+    return list(
+        session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.organization_id == principal.organization_id))
+    )
+
+
+@router.post("/webhooks/{webhook_id}/rotate", response_model=WebhookWithSecret, status_code=200)
+def rotate_secret(
+    webhook_id: uuid.UUID, principal: Approver, session: SessionDep, ctx: ContextDep
+) -> WebhookWithSecret:
+    """A new secret (shown once); the old one keeps signing alongside for 24 hours."""
+    endpoint = _load(session, webhook_id, principal)
+    secret = webhooks.rotate(session, ctx.keys, endpoint)
+    return WebhookWithSecret(**WebhookPublic.model_validate(endpoint).model_dump(), secret=secret)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", response_model=list[DeliveryPublic], status_code=200)
+def deliveries(
+    webhook_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[WebhookDelivery]:
+    """The delivery log, newest first."""
+    _load(session, webhook_id, principal)
+    return list(
+        session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == webhook_id)
+            .order_by(WebhookDelivery.created_at.desc())
+            .limit(limit)
+        )
+    )

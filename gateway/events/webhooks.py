@@ -1,0 +1,201 @@
+"""Webhooks in the Standard Webhooks format: ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature``
+(``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``) with a ``whsec_`` secret. During a rotation the old
+secret stays valid for a day: both signatures are sent, space separated. Deliveries are logged, retried with
+exponential backoff, and resumed from the database after a restart."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.events.models import WebhookDelivery, WebhookEndpoint
+from gateway.keys.envelope import seal_small, unseal_small
+from gateway.keys.provider import KeyProvider
+
+logger = logging.getLogger(__name__)
+PREFIX = "whsec_"
+MAX_ATTEMPTS = 8
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_secret() -> str:
+    return PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix(PREFIX))
+    mac = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes, *, tolerance: int = 300) -> bool:
+    """What a receiver does: any listed signature matches, and the timestamp is recent."""
+    message_id, timestamp = headers["webhook-id"], int(headers["webhook-timestamp"])
+    if abs(int(_now().timestamp()) - timestamp) > tolerance:
+        return False
+    expected = sign(secret, message_id, timestamp, body)
+    return any(hmac.compare_digest(expected, s) for s in headers["webhook-signature"].split(" "))
+
+
+def _owner(endpoint_id: uuid.UUID) -> str:
+    return f"webhook/{endpoint_id}"
+
+
+def create_endpoint(
+    session: Session,
+    keys: KeyProvider,
+    *,
+    organization_id: uuid.UUID,
+    url: str,
+    event_types: list[str] | None,
+    actor: str,
+) -> tuple[WebhookEndpoint, str]:
+    endpoint_id = uuid.uuid4()
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        id=endpoint_id,
+        organization_id=organization_id,
+        url=url,
+        event_types=event_types,
+        secret_enc=seal_small(keys, owner=_owner(endpoint_id), plaintext=secret.encode()),
+        created_by=actor,
+    )
+    session.add(endpoint)
+    session.commit()
+    return endpoint, secret
+
+
+def rotate(session: Session, keys: KeyProvider, endpoint: WebhookEndpoint) -> str:
+    secret = new_secret()
+    endpoint.previous_secret_enc = endpoint.secret_enc
+    endpoint.previous_valid_until = _now() + ROTATION_OVERLAP
+    endpoint.secret_enc = seal_small(keys, owner=_owner(endpoint.id), plaintext=secret.encode())
+    session.commit()
+    return secret
+
+
+def enqueue_events(sessions: sessionmaker[Session], events: list[tuple[dict[str, Any], set[uuid.UUID]]]) -> int:
+    """One delivery per (event, subscribed endpoint of an organization the event concerns)."""
+    created = 0
+    with sessions() as session:
+        for event, orgs in events:
+            endpoints = session.scalars(
+                select(WebhookEndpoint).where(WebhookEndpoint.organization_id.in_(orgs), WebhookEndpoint.is_active)
+            )
+            for endpoint in endpoints:
+                if endpoint.event_types is not None and event["type"] not in endpoint.event_types:
+                    continue
+                try:
+                    with session.begin_nested():
+                        session.add(
+                            WebhookDelivery(
+                                endpoint_id=endpoint.id,
+                                message_id=f"msg_{event['id']}",
+                                event_type=event["type"],
+                                payload={"type": event["type"], "timestamp": event["at"], "data": event},
+                            )
+                        )
+                    created += 1
+                except IntegrityError:  # already queued (the indexer never applies an event twice anyway)
+                    pass
+        session.commit()
+    return created
+
+
+class WebhookSender:
+    """Sends due deliveries; a failure waits 2^attempts seconds (capped at an hour), up to MAX_ATTEMPTS."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        keys: KeyProvider,
+        *,
+        poll_seconds: float = 0.2,
+        client: httpx.Client | None = None,
+        base_backoff: float = 1.0,
+    ) -> None:
+        self.sessions = sessions
+        self.keys = keys
+        self.poll_seconds = poll_seconds
+        self.client = client or httpx.Client(timeout=5.0)
+        self.base_backoff = base_backoff
+        self._lock = threading.Lock()
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                sent = self.run_once()
+            except Exception:
+                logger.exception("webhook tick failed; retrying")
+                sent = 0
+            if not sent:
+                stop.wait(self.poll_seconds)
+
+    def run_once(self) -> int:
+        with self._lock, self.sessions() as session:
+            due = list(
+                session.scalars(
+                    select(WebhookDelivery)
+                    .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= _now())
+                    .order_by(WebhookDelivery.created_at)
+                    .limit(50)
+                )
+            )
+            for delivery in due:
+                endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+                assert endpoint is not None
+                self._deliver(endpoint, delivery)
+                session.commit()
+            return len(due)
+
+    def _signatures(self, endpoint: WebhookEndpoint, message_id: str, timestamp: int, body: bytes) -> str:
+        secret = unseal_small(self.keys, owner=_owner(endpoint.id), blob=endpoint.secret_enc).decode()
+        signatures = [sign(secret, message_id, timestamp, body)]
+        if endpoint.previous_secret_enc is not None and endpoint.previous_valid_until is not None:
+            if endpoint.previous_valid_until > _now():
+                old = unseal_small(self.keys, owner=_owner(endpoint.id), blob=endpoint.previous_secret_enc).decode()
+                signatures.append(sign(old, message_id, timestamp, body))
+        return " ".join(signatures)
+
+    def _deliver(self, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> None:
+        body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+        timestamp = int(_now().timestamp())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": delivery.message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": self._signatures(endpoint, delivery.message_id, timestamp, body),
+        }
+        delivery.attempts += 1
+        try:
+            response = self.client.post(endpoint.url, content=body, headers=headers)
+            delivery.last_status_code = response.status_code
+            ok = 200 <= response.status_code < 300
+            delivery.last_error = None if ok else f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            ok = False
+            delivery.last_error = str(exc)[:500]
+        if ok:
+            delivery.status, delivery.delivered_at = "delivered", _now()
+        elif delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status = "failed"
+        else:
+            delay = min(self.base_backoff * 2 ** (delivery.attempts - 1), 3600.0)
+            delivery.next_attempt_at = _now() + timedelta(seconds=delay)
