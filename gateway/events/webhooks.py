@@ -161,6 +161,7 @@ class WebhookSender:
             for delivery in due:
                 endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
                 assert endpoint is not None
+                session.commit()  # no database lock is held during the HTTP call (SQLite)
                 self._deliver(endpoint, delivery)
                 session.commit()
             return len(due)

@@ -81,59 +81,67 @@ class Indexer:
         return row.last_block if row is not None else self.start_block - 1
 
     def run_once(self) -> int:
-        """Index one range of blocks; return how many new events were applied."""
-        with self._lock, self.sessions() as session:
+        """Index one range of blocks; return how many new events were applied. Chain reads happen before the
+        database transaction (SQLite holds its write lock for a whole transaction)."""
+        with self._lock:
             w3 = self.market.w3
-            last = self.cursor(session)
+            with self.sessions() as session:
+                last = self.cursor(session)
             head = int(w3.eth.block_number) - self.market.settings.finality_confirmations
             if head <= last:
                 return 0
             end = min(head, last + MAX_RANGE)
             logs = w3.eth.get_logs({"address": self.market.engine.address, "fromBlock": last + 1, "toBlock": end})
             times: dict[int, int] = {}
-            published: list[tuple[dict[str, Any], set[uuid.UUID]]] = []
-            touched: set[int] = set()
+            decoded_logs: list[tuple[Any, dict[str, Any], dict[str, Any]]] = []
+            states: dict[int, dict[str, Any]] = {}
             for log in logs:
                 abi = self._abis.get(bytes(log["topics"][0]))
                 if abi is None:
-                    continue
-                block_hash = "0x" + bytes(log["blockHash"]).hex()
-                exists = session.execute(
-                    select(RepoEvent.id).where(
-                        RepoEvent.block_hash == block_hash, RepoEvent.log_index == int(log["logIndex"])
-                    )
-                ).first()
-                if exists is not None:
                     continue
                 decoded = get_event_data(w3.codec, abi, log)
                 args = {k: _jsonable(v) for k, v in decoded["args"].items()}
                 number = int(log["blockNumber"])
                 if number not in times:
                     times[number] = int(w3.eth.get_block(number)["timestamp"])
-                repo_id = int(args["repoId"]) if "repoId" in args else None
-                event = RepoEvent(
-                    repo_id=repo_id,
-                    name=str(decoded["event"]),
-                    args=args,
-                    block_number=number,
-                    block_hash=block_hash,
-                    block_time=times[number],
-                    log_index=int(log["logIndex"]),
-                    tx_hash="0x" + bytes(log["transactionHash"]).hex(),
-                )
-                session.add(event)
-                session.flush()
-                if repo_id is not None:
-                    record = self._refresh(session, repo_id, number)
-                    touched.add(repo_id)
-                    orgs = {o for o in (record.seller_org_id, record.holder_org_id) if o is not None}
-                    published.append((self.public(event), orgs))
-            row = session.get(IndexerCursor, CURSOR)
-            if row is None:
-                session.add(IndexerCursor(name=CURSOR, last_block=end))
-            else:
-                row.last_block = end
-            session.commit()
+                decoded_logs.append((log, dict(decoded), args))
+                if "repoId" in args and int(args["repoId"]) not in states:
+                    states[int(args["repoId"])] = self._read_chain(int(args["repoId"]))
+            published: list[tuple[dict[str, Any], set[uuid.UUID]]] = []
+            with self.sessions() as session:
+                for log, decoded, args in decoded_logs:
+                    block_hash = "0x" + bytes(log["blockHash"]).hex()
+                    exists = session.execute(
+                        select(RepoEvent.id).where(
+                            RepoEvent.block_hash == block_hash, RepoEvent.log_index == int(log["logIndex"])
+                        )
+                    ).first()
+                    if exists is not None:
+                        continue
+                    number = int(log["blockNumber"])
+                    repo_id = int(args["repoId"]) if "repoId" in args else None
+                    event = RepoEvent(
+                        repo_id=repo_id,
+                        name=str(decoded["event"]),
+                        args=args,
+                        block_number=number,
+                        block_hash=block_hash,
+                        block_time=times[number],
+                        log_index=int(log["logIndex"]),
+                        tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+                    )
+                    session.add(event)
+                    session.flush()
+                    if repo_id is not None:
+                        record = self._apply(session, repo_id, states[repo_id], number)
+                        orgs = {o for o in (record.seller_org_id, record.holder_org_id) if o is not None}
+                        published.append((self.public(event), orgs))
+                row = session.get(IndexerCursor, CURSOR)
+                if row is None:
+                    session.add(IndexerCursor(name=CURSOR, last_block=end))
+                else:
+                    row.last_block = end
+                session.commit()
         for event_body, orgs in published:
             if self.bus is not None:
                 self.bus.publish(event_body, orgs)
@@ -162,21 +170,18 @@ class Indexer:
         wallet = session.execute(select(Wallet).where(Wallet.address == address)).scalar_one_or_none()
         return wallet.organization_id if wallet is not None else None
 
-    def _refresh(self, session: Session, repo_id: int, block: int) -> RepoRecord:
-        """Copy the repo's current on-chain state (the reconcile step, also used per event)."""
+    def _read_chain(self, repo_id: int) -> dict[str, Any]:
+        """The repo's current on-chain state as column values (the holder is the position's owner)."""
         engine = self.market.engine
         s = engine.functions.getRepo(repo_id).call()
         status = STATUS_NAMES[int(s[8])]
-        record = session.get(RepoRecord, repo_id)
-        holder = str(s[1])
+        holder: str | None = None
         if status in ("open", "margin_called", "defaulted"):
             from gateway.settlement.service import read_repo
 
-            holder = read_repo(self.market, repo_id).holder or holder
-        elif record is not None:
-            holder = record.holder
+            holder = read_repo(self.market, repo_id).holder
         shortfall = int(engine.functions.shortfallOf(repo_id).call()) if status == "closed_out" else 0
-        values: dict[str, Any] = {
+        return {
             "seller": str(s[0]),
             "buyer": str(s[1]),
             "holder": holder,
@@ -197,8 +202,13 @@ class Indexer:
             "min_transfer_amount": str(s[19]),
             "margin_call_outstanding": str(s[20]),
             "shortfall": str(shortfall),
-            "updated_block": block,
         }
+
+    def _apply(self, session: Session, repo_id: int, state: dict[str, Any], block: int) -> RepoRecord:
+        values = dict(state, updated_block=block)
+        record = session.get(RepoRecord, repo_id)
+        if values["holder"] is None:  # burned position: the last known holder stays
+            values["holder"] = record.holder if record is not None else values["buyer"]
         if record is None:
             record = RepoRecord(repo_id=repo_id, **values)
             trade = session.execute(select(Trade).where(Trade.repo_id == repo_id)).scalar_one_or_none()
@@ -226,7 +236,7 @@ class Indexer:
                         c: getattr(before, c) for c in ("status", "collateral_amount", "cash_margin", "rate", "holder")
                     }
                 )
-                after = self._refresh(session, rid, int(self.market.w3.eth.block_number))
+                after = self._apply(session, rid, self._read_chain(rid), int(self.market.w3.eth.block_number))
                 changed = {
                     c: {"db": snapshot.get(c), "chain": getattr(after, c)}
                     for c in ("status", "collateral_amount", "cash_margin", "rate", "holder")

@@ -176,6 +176,7 @@ class Relayer:
                     select(ChainStep).where(ChainStep.settlement_id == settlement_id).order_by(ChainStep.seq)
                 )
             )
+            session.commit()  # end the read: no database lock is held across JSON-RPC calls (SQLite)
             for step in steps:
                 if step.status == StepStatus.FINAL.value:
                     continue
@@ -226,6 +227,7 @@ class Relayer:
 
     def _send(self, session: Session, settlement: Settlement, steps: list[ChainStep], step: ChainStep) -> int:
         account = self._signer(session, step)
+        session.commit()
         call = {"from": step.sender, "to": step.to, "data": step.data, "value": 0}
         try:
             gas = int(self.w3.eth.estimate_gas(call))  # type: ignore[arg-type]
@@ -274,9 +276,9 @@ class Relayer:
 
     def _allocate(self, session: Session, sender: str) -> int:
         """The sender's next nonce: compare-and-swap on its row, so two allocators never get the same one."""
+        pending = int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending"))
         while True:
             row = session.get(SenderNonce, sender, populate_existing=True)
-            pending = int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending"))
             if row is None:
                 session.add(SenderNonce(address=sender, next_nonce=pending + 1))
                 session.flush()

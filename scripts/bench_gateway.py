@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Benchmark the gateway end to end on our node: repos opened per second through the API (direct terms, both
+custodial signatures, relayer, until the trade shows the repo open on chain) at 1, 10 and 50 concurrent clients
+with p50/p99 latency, and authenticated GET requests per second.
+
+    .venv/bin/python scripts/bench_gateway.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--opens-per-client", type=int, default=3)
+    parser.add_argument("--get-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+
+    import httpx
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    from gateway.app import build_context, create_app
+    from gateway.chain.web3_client import Web3Chain
+    from gateway.db.migrate import upgrade
+    from gateway.db.models import Role
+    from gateway.kyc.sanctions import SanctionsList
+    from gateway.settlement.hub import Hub
+    from gateway.settlement.market import Market, MarketSettings
+    from gateway.settlement.wiring import attach
+    from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, deploy, free_port, start_chain
+    from tests.gateway.conftest import World, make_settings
+    from tests.gateway.market import approve_member, list_instrument
+
+    work = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
+    chain_iter = start_chain("reponet-node", work)
+    chain = next(chain_iter)
+    try:
+        d = deploy(chain)
+        url = f"sqlite:///{work / 'gateway.db'}"
+        upgrade(url)
+        settings = make_settings(
+            work, url, access_token_seconds=3600, step_up_seconds=3600, rate_limit_ip="1000000/minute",
+            rate_limit_principal="1000000/minute", chain_id=int(d.w3.eth.chain_id),
+        )
+        registry = Web3Chain(d.w3, account=d.deployer, identity_registry=d.addresses["identity_registry"],
+                             audit_anchor=d.addresses["audit_anchor"])
+        ctx = build_context(settings, chain=registry, sanctions=SanctionsList([], 88.0))
+        app = create_app(settings, context=ctx)
+        market = Market(d.w3, engine=d.addresses["repo_engine"], oracle=d.addresses["price_oracle"],
+                        relayer=d.relayer, settings=MarketSettings(relayer_poll_seconds=0.01))
+        hub = Hub(chain_id=market.chain_id, engine=market.engine_address)
+        attach(hub, market, ctx)
+        app.state.hub = hub
+
+        setup = TestClient(app, base_url="https://gateway.test")  # no lifespan: setup only
+        world = World(ctx=ctx, client=setup, chain=registry)  # type: ignore[arg-type]
+        world.org("op", name="Operator", is_operator=True)
+        world.org("a", name="Bank A")
+        world.org("b", name="Fund B")
+        a, b = world.user("a", Role.TRADER, "at"), world.user("b", Role.TRADER, "bt")
+        wa = a.post("/v1/wallets", json={"label": "desk"}).json()
+        wb = b.post("/v1/wallets", json={"label": "desk"}).json()
+        approve_member(world, "a")
+        approve_member(world, "b")
+        list_instrument(world, d.addresses["cash"], "cash", CASH_DECIMALS, "EURD")
+        list_instrument(world, d.addresses["bond"], "bond", BOND_DECIMALS, "DBR35")
+        d.send(d.deployer, d.cash.functions.mint(wb["address"], 10**9 * 10**CASH_DECIMALS))
+        d.send(d.deployer, d.bond.functions.mint(wa["address"], 10**9 * 10**BOND_DECIMALS))
+        d.send(d.deployer, d.oracle.functions.setPrice(d.addresses["bond"], d.addresses["cash"], 9_800 * 10**18))
+
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+        server_thread = threading.Thread(target=server.run, daemon=True)
+        server_thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        ha = {"Authorization": f"Bearer {a.tokens['access_token']}"}
+        hb = {"Authorization": f"Bearer {b.tokens['access_token']}"}
+        terms = {"role": "seller", "wallet_id": wa["id"], "counterparty_wallet": wb["address"],
+                 "cash_token": d.addresses["cash"], "collateral_token": d.addresses["bond"],
+                 "purchase_price": "1000", "collateral_amount": "1100", "rate": "0.035", "haircut_bps": 200,
+                 "tenor_seconds": 86_400}
+
+        def open_one(client: httpx.Client) -> float:
+            start = time.perf_counter()
+            trade = client.post("/v1/trades", json=terms, headers=ha)
+            assert trade.status_code == 201, trade.text
+            tid = trade.json()["id"]
+            for headers in (ha, hb):
+                signed = client.post(f"/v1/trades/{tid}/sign", headers=headers)
+                assert signed.status_code == 200, signed.text
+            while True:
+                status = client.get(f"/v1/trades/{tid}", headers=ha).json()["status"]
+                if status == "open":
+                    return (time.perf_counter() - start) * 1000
+                assert status == "settling", status
+                time.sleep(0.02)
+
+        results: dict[str, Any] = {"chain": "reponet-node", "opens_per_client": args.opens_per_client}
+        with httpx.Client(base_url=base, timeout=60) as warm:
+            open_one(warm)  # first open also sends the wallets' token approvals
+            last_trade = warm.get("/v1/trades?limit=1", headers=ha).json()["data"][0]["id"]
+        for c in args.clients:
+            n = c * args.opens_per_client
+            clients = [httpx.Client(base_url=base, timeout=120) for _ in range(c)]
+            began = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=c) as pool:
+                latencies = list(pool.map(lambda i, cl=clients, k=c: open_one(cl[i % k]), range(n)))
+            elapsed = time.perf_counter() - began
+            for cl in clients:
+                cl.close()
+            results[f"opens_per_s_c{c}"] = round(n / elapsed, 2)
+            results[f"open_p50_ms_c{c}"] = round(statistics.median(latencies), 1)
+            results[f"open_p99_ms_c{c}"] = round(percentile(latencies, 99), 1)
+
+        stop = time.perf_counter() + args.get_seconds
+        counts: list[int] = []
+
+        def reader() -> None:
+            done = 0
+            with httpx.Client(base_url=base, timeout=30) as client:
+                while time.perf_counter() < stop:
+                    assert client.get(f"/v1/trades/{last_trade}", headers=ha).status_code == 200
+                    done += 1
+            counts.append(done)
+
+        threads = [threading.Thread(target=reader) for _ in range(10)]
+        began = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        results["get_rps"] = round(sum(counts) / (time.perf_counter() - began), 1)
+        results["get_clients"] = 10
+        results["get_path"] = "/v1/trades/{id}"
+        server.should_exit = True
+        server_thread.join(timeout=15)  # the lifespan stops the relayer and indexer before the chain goes
+    finally:
+        for _ in chain_iter:
+            pass
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for key, value in results.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
