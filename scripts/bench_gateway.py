@@ -119,7 +119,7 @@ def main() -> int:
                 if status == "open":
                     return (time.perf_counter() - start) * 1000
                 assert status == "settling", status
-                time.sleep(0.02)
+                time.sleep(0.1)
 
         results: dict[str, Any] = {"chain": "reponet-node", "opens_per_client": args.opens_per_client}
         with httpx.Client(base_url=base, timeout=60) as warm:

@@ -144,7 +144,8 @@ def issue_cash(body: CashMove, principal: OperatorAdmin, session: SessionDep, hu
 
 @router.post("/operator/cash/redeem", response_model=SettlementPublic, status_code=202)
 def redeem_cash(body: CashMove, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> SettlementPublic:
-    """Burn a custodial wallet's cash tokens it asked to redeem (the wallet burns its own balance)."""
+    """Redeem a custodial wallet's cash tokens: the wallet allows the issuer, the issuer burns (money is paid out
+    off chain)."""
     inst = _instrument(session, body.token)
     amount = money.to_units(body.amount, inst.decimals, field="amount")
     wallet = session.execute(
@@ -153,19 +154,27 @@ def redeem_cash(body: CashMove, principal: OperatorAdmin, session: SessionDep, h
     if wallet is None or wallet.kind != "custodial":
         raise InvalidRequest("redemption burns from a custodial wallet (a self-held wallet calls burn itself)")
     market = hub.require_market()
-    data = market.encode(market.token(inst.address), "burn", amount)
+    token = market.token(inst.address)
+    address = to_checksum_address(inst.address)
     settlement = enqueue(
         session,
         kind="cash_redeem",
         requested_by=principal.actor,
         steps=[
+            # the holder consents (allowance to the issuer), then the issuer burns from it
             StepSpec(
-                label="burn",
-                to=to_checksum_address(inst.address),
-                data=data,
+                label="approve_issuer",
+                to=address,
+                data=market.encode(token, "approve", market.relayer.address, amount),
                 sender=wallet.address,
                 sender_wallet_id=wallet.id,
-            )
+            ),
+            StepSpec(
+                label="burn",
+                to=address,
+                data=market.encode(token, "burnFrom", wallet.address, amount),
+                sender=market.relayer.address,
+            ),
         ],
     )
     session.commit()

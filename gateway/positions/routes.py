@@ -199,6 +199,7 @@ def reconcile(repo_id: int, principal: CurrentPrincipal, session: SessionDep, hu
 
     if not isinstance(indexer, Indexer):
         raise NotFound("no indexer running")
+    session.commit()  # end this request's transaction: the indexer writes in its own (SQLite has one writer)
     return {"differences": indexer.reconcile(repo_id)}
 
 

@@ -68,6 +68,8 @@ class Market:
         self._token_abi = load_artifact("BondToken").abi
         self._lock = threading.Lock()
         self._tokens: dict[str, Any] = {}
+        self._clock: tuple[int, float] | None = None  # (block timestamp, monotonic time it was read)
+        self._allowance_ok: set[tuple[str, str]] = set()  # (owner, token) known to allow the engine everything
 
     @classmethod
     def from_url(cls, url: str, *, engine: str, oracle: str, private_key: str, **kw: Any) -> Market:
@@ -91,8 +93,24 @@ class Market:
             return self._tokens[key]
 
     def now(self) -> int:
-        """The latest block's timestamp: the clock the engine checks deadlines and maturities against."""
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        """The chain's clock (the engine checks deadlines and maturities against block timestamps): the latest
+        block's timestamp, re-read at most once a second and advanced by the time elapsed since."""
+        import time
+
+        with self._lock:
+            clock = self._clock
+        if clock is None or time.monotonic() - clock[1] > 1.0:
+            clock = (int(self.w3.eth.get_block("latest")["timestamp"]), time.monotonic())
+            with self._lock:
+                self._clock = clock
+        return clock[0] + int(time.monotonic() - clock[1])
+
+    def allowance_unlimited(self, owner: str, token: str) -> bool:
+        return (owner.lower(), token.lower()) in self._allowance_ok
+
+    def remember_unlimited(self, owner: str, token: str) -> None:
+        with self._lock:
+            self._allowance_ok.add((owner.lower(), token.lower()))
 
     def has_code(self, address: str) -> bool:
         return len(bytes(self.w3.eth.get_code(Web3.to_checksum_address(address)))) > 0

@@ -39,8 +39,12 @@ def approval_steps(market: Market, wallet: Wallet, token: str, amount: int) -> l
     """An ``approve`` from a custodial wallet when its allowance to the engine is below ``amount``."""
     if amount <= 0 or wallet.kind != WalletKind.CUSTODIAL.value:
         return []
+    if market.allowance_unlimited(wallet.address, token):
+        return []
     contract = market.token(token)
     allowance = int(contract.functions.allowance(wallet.address, market.engine_address).call())
+    if allowance >= MAX_UINT // 2:  # an earlier approve(MAX) is final: no need to ask again
+        market.remember_unlimited(wallet.address, token)
     if allowance >= amount:
         return []
     data = market.encode(contract, "approve", market.engine_address, MAX_UINT)

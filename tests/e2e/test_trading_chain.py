@@ -387,6 +387,38 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     late = [(h, b) for h, b in receiver.received if len(h["webhook-signature"].split(" ")) == 2]
     assert late
     assert all(webhooks.verify(secrets[1], h, b) and webhooks.verify(secrets[0], h, b) for h, b in late)
+    # the indexer replayed from block 0 applies nothing twice; reconcile finds the database equal to the chain
+    from sqlalchemy import func, select
+
+    from gateway.indexer.service import Indexer
+    from gateway.settlement.models import IndexerCursor, RepoEvent
+
+    hub = world.client.app.state.hub  # type: ignore[attr-defined]
+    with world.ctx.sessions.begin() as session:
+        before = session.execute(select(func.count()).select_from(RepoEvent)).scalar_one()
+        session.get(IndexerCursor, "repo_engine").last_block = 0  # type: ignore[union-attr]
+    fresh = Indexer(hub.market, world.ctx.sessions)
+    head = d.w3.eth.block_number
+    for _ in range(100):
+        fresh.run_once()
+        with world.ctx.sessions() as session:
+            if fresh.cursor(session) >= head:
+                break
+    with world.ctx.sessions() as session:
+        assert session.execute(select(func.count()).select_from(RepoEvent)).scalar_one() == before
+    reconciled = call(a_trader, f"/v1/repos/{repo_id}/reconcile")
+    assert reconciled.status_code == 200 and reconciled.json()["differences"] == [], reconciled.text
+    # operator: pause stops new opens; unpause resumes
+    settled(admin, call(admin, "/v1/operator/pause", json={"target": "engine"}))
+    assert d.engine.functions.paused().call()
+    settled(admin, call(admin, "/v1/operator/unpause", json={"target": "engine"}))
+    assert not d.engine.functions.paused().call()
+    b_before = d.cash.functions.balanceOf(b_wallet["address"]).call()
+    settled(
+        admin,
+        call(admin, "/v1/operator/cash/redeem", json={"token": cash, "wallet": b_wallet["address"], "amount": "1"}),
+    )
+    assert d.cash.functions.balanceOf(b_wallet["address"]).call() == b_before - 1 * C
     tampered = dict(receiver.received[-1][0])
     assert not webhooks.verify(secrets[1], tampered, receiver.received[-1][1] + b" ")
     stack.close()
