@@ -121,6 +121,7 @@ class Relayer:
         self.wake = threading.Event()
         self._nonce_lock = threading.Lock()
         self._broadcast_hook: Callable[[bytes], None] | None = None  # tests: simulate a crash after signing
+        self.finished: dict[uuid.UUID, str] = {}  # settlements this process saw end (for waiting clients)
 
     # ------------------------------------------------------------------ loop
     def run(self, stop: threading.Event) -> None:
@@ -199,6 +200,7 @@ class Relayer:
             if hook is not None:
                 hook(session, settlement, steps, self.market)
             session.commit()
+            self.finished[settlement.id] = settlement.status
             logger.info("settlement %s (%s) final", settlement.id, settlement.kind)
             return progressed + 1
 
@@ -214,6 +216,7 @@ class Relayer:
         if hook is not None:
             hook(session, settlement, steps, self.market)
         session.commit()
+        self.finished[settlement.id] = settlement.status
         logger.warning("settlement %s (%s) failed: %s", settlement.id, settlement.kind, error)
 
     def _signer(self, session: Session, step: ChainStep) -> LocalAccount:

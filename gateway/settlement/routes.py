@@ -3,11 +3,13 @@ termination, default and close-out."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy import and_, or_, select
+from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import ContextDep, CurrentPrincipal, Principal, SessionDep
 from gateway.api.errors import problem_responses
@@ -61,6 +63,32 @@ def get_settlement(settlement_id: uuid.UUID, principal: CurrentPrincipal, sessio
     """A settlement and each chain step until final."""
     settlement = service.load_settlement(session, settlement_id, principal.organization_id, principal.is_operator)
     return settlement_public(session, settlement)
+
+
+@router.get("/settlements/{settlement_id}/wait", response_model=SettlementPublic, status_code=200)
+async def wait_for_settlement(
+    settlement_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    hub: HubDep,
+    timeout: Annotated[float, Query(gt=0, le=60)] = 30.0,
+) -> SettlementPublic:
+    """Long poll: answers once the settlement is final or failed (or at ``timeout`` with its current state),
+    holding no database transaction while it waits."""
+    settlement = await run_in_threadpool(
+        service.load_settlement, session, settlement_id, principal.organization_id, principal.is_operator
+    )
+    pending = settlement.status == "pending"
+    await run_in_threadpool(session.commit)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    relayer = hub.relayer
+    while pending and loop.time() < deadline:
+        if relayer is not None and settlement_id in relayer.finished:
+            break
+        await asyncio.sleep(0.02)
+    await run_in_threadpool(session.refresh, settlement)
+    return await run_in_threadpool(settlement_public, session, settlement)
 
 
 @router.get("/settlements", response_model=dict[str, object], status_code=200)

@@ -17,6 +17,7 @@ from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market, MarketSettings
 
 logger = logging.getLogger(__name__)
+THREADS = 256
 
 
 def hub_from_settings(ctx: GatewayContext) -> Hub:
@@ -91,6 +92,12 @@ def install(app: FastAPI, ctx: GatewayContext) -> None:
         if not isinstance(hub, Hub):
             hub = hub_from_settings(ctx)
             app.state.hub = hub
+        # Sync routes and their dependencies each take a worker thread; a request holding SQLite's write lock
+        # must never wait for a thread that requests waiting for that lock occupy.
+        import anyio.to_thread
+
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, THREADS)
         stop = threading.Event()
         threads = start_workers(hub, stop)
         try:

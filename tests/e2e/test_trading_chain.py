@@ -94,13 +94,13 @@ def wait_for(fetch: Any, predicate: Any, timeout: float = 60.0) -> Any:
 
 
 def settled(member: Member, response: Any) -> dict[str, Any]:
+    """Wait (long poll) until the settlement the response queued is final."""
     assert response.status_code in (200, 201, 202), response.text
     body = response.json()
     settlement = body["settlement"] if "settlement" in body else body
-    done = wait_for(
-        lambda: member.get(f"/v1/settlements/{settlement['id']}").json(), lambda s: s["status"] != "pending"
-    )
+    done = member.get(f"/v1/settlements/{settlement['id']}/wait?timeout=60").json()
     assert done["status"] == "final", done
+    assert all(step["status"] == "final" and step["tx_hash"] for step in done["steps"]), done
     return dict(done)
 
 
