@@ -31,14 +31,18 @@ class DemoStatus(IntEnum):
 def register(top: Any) -> None:
     demo = top.add_parser("demo", help="a guided story of repos on a running network (after `reponet up`)")
     add_data_dir(demo)
-    demo.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                      help="story on stderr, one JSON summary on stdout")
+    demo.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="story on stderr, one JSON summary on stdout"
+    )
     demo.add_argument("--gateway-url", default=None, help="default: from the data directory")
     demo.add_argument("--rpc-url", default=None, help="default: from the data directory")
     demo.add_argument("--maturity-seconds", type=int, default=40, help="term of the repo that is repurchased")
     demo.add_argument("--default-seconds", type=int, default=15, help="term of the repo that defaults")
-    demo.add_argument("--chain-only", action="store_true",
-                      help="drive trading over JSON-RPC even when the gateway has the trading endpoints")
+    demo.add_argument(
+        "--chain-only",
+        action="store_true",
+        help="drive trading over JSON-RPC even when the gateway has the trading endpoints",
+    )
     demo.set_defaults(handler=cmd_demo)
 
 
@@ -60,15 +64,22 @@ def cmd_demo(args: argparse.Namespace, _settings: Any) -> DemoStatus:
             console.print(f"[red]cannot reach the network[/red] ({exc}); is `reponet up` running?")
             return DemoStatus.UNREACHABLE
         console.print(f"[bold]RepoNet demo[/bold] against {network.gateway_url} and {network.rpc_url}")
-        result = Story(network, console, maturity_seconds=args.maturity_seconds,
-                       default_after_seconds=args.default_seconds, use_gateway_trading=not args.chain_only).run()
+        result = Story(
+            network,
+            console,
+            maturity_seconds=args.maturity_seconds,
+            default_after_seconds=args.default_seconds,
+            use_gateway_trading=not args.chain_only,
+        ).run()
     except (DemoError, DeploymentFailed, ApiError) as exc:
         console.print(f"[red]demo step failed:[/red] {exc}")
         return DemoStatus.STEP_FAILED
     finally:
         network.close()
-    console.print("\n[bold green]The demo completed.[/bold green] The network is still running; the members and "
-                  "their wallet keys stay (secrets/demo-wallets.json).")
+    console.print(
+        "\n[bold green]The demo completed.[/bold green] The network is still running; the members and "
+        "their wallet keys stay (secrets/demo-wallets.json)."
+    )
     if args.json:
         print(json.dumps(result.as_dict(), default=str))
     return DemoStatus.OK

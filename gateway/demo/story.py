@@ -36,8 +36,14 @@ MAX_UINT = 2**256 - 1
 RATE_SCALE = 10**18
 STATUS = ["NONE", "OPEN", "MARGIN_CALLED", "DEFAULTED", "REPURCHASED", "CLOSED_OUT"]
 EVENTS = (
-    "RepoOpened", "MarginCalled", "MarginPosted", "MarginCallCured", "RepoRepurchased", "RepoDefaulted",
-    "RepoClosedOut", "RepoShortfallRecorded",
+    "RepoOpened",
+    "MarginCalled",
+    "MarginPosted",
+    "MarginCallCured",
+    "RepoRepurchased",
+    "RepoDefaulted",
+    "RepoClosedOut",
+    "RepoShortfallRecorded",
 )
 DEMO_WALLETS = "demo-wallets.json"
 
@@ -82,8 +88,14 @@ class DemoResult:
     gateway_steps: list[str]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"tag": self.tag, "members": self.members, "repos": self.repos, "audit": self.audit,
-                "chain_steps": self.chain_steps, "gateway_steps": self.gateway_steps}
+        return {
+            "tag": self.tag,
+            "members": self.members,
+            "repos": self.repos,
+            "audit": self.audit,
+            "chain_steps": self.chain_steps,
+            "gateway_steps": self.gateway_steps,
+        }
 
 
 @dataclass(frozen=True)
@@ -103,8 +115,15 @@ SETTLE_TIMEOUT = 90.0
 
 
 class Story:
-    def __init__(self, network: Network, console: Console, *, maturity_seconds: int = 40,
-                 default_after_seconds: int = 15, use_gateway_trading: bool = True) -> None:
+    def __init__(
+        self,
+        network: Network,
+        console: Console,
+        *,
+        maturity_seconds: int = 40,
+        default_after_seconds: int = 15,
+        use_gateway_trading: bool = True,
+    ) -> None:
         self.use_gateway_trading = use_gateway_trading
         self.net = network
         self.console = console
@@ -156,9 +175,17 @@ class Story:
         self.ops = ops
         paths = set(self.net.gateway.get("/openapi.json").get("paths", {}))
         self.paths = paths
-        needed = {"/v1/rfqs", "/v1/rfqs/{rfq_id}/quotes", "/v1/rfqs/{rfq_id}/accept", "/v1/trades/{trade_id}",
-                  "/v1/trades/{trade_id}/typed-data", "/v1/trades/{trade_id}/signature",
-                  "/v1/operator/cash/issue", "/v1/operator/prices", "/v1/settlements/{settlement_id}"}
+        needed = {
+            "/v1/rfqs",
+            "/v1/rfqs/{rfq_id}/quotes",
+            "/v1/rfqs/{rfq_id}/accept",
+            "/v1/trades/{trade_id}",
+            "/v1/trades/{trade_id}/typed-data",
+            "/v1/trades/{trade_id}/signature",
+            "/v1/operator/cash/issue",
+            "/v1/operator/prices",
+            "/v1/settlements/{settlement_id}",
+        }
         self.gateway_trading = needed <= paths and self.use_gateway_trading
         self.onboard(ops, compliance)
         self.issue()
@@ -179,67 +206,100 @@ class Story:
             org = ops.post("/v1/organizations", body={"name": name, "lei": lei, "jurisdiction": "GB"})
             email = f"treasury-{key}-{self.tag.lower()}@demo.example"
             password = secrets.token_urlsafe(18)
-            ops.post(f"/v1/organizations/{org['id']}/users",
-                     body={"email": email, "full_name": f"{label} treasurer", "role": "approver",
-                           "password": password})
+            ops.post(
+                f"/v1/organizations/{org['id']}/users",
+                body={"email": email, "full_name": f"{label} treasurer", "role": "approver", "password": password},
+            )
             session = UserSession(self.net.gateway, Credentials(email=email, password=password))
             session.enroll()
             session.confirm()
             wallet: LocalAccount = Account.create()
             member = Member(key=key, name=name, lei=lei, session=session, wallet=wallet, org_id=str(org["id"]))
             self.members[key] = member
-            stored[f"{self.tag}-{key}"] = {"organization": name, "address": wallet.address,
-                                           "private_key": "0x" + bytes(wallet.key).hex()}
+            stored[f"{self.tag}-{key}"] = {
+                "organization": name,
+                "address": wallet.address,
+                "private_key": "0x" + bytes(wallet.key).hex(),
+            }
             self.net.dir.write_json_secret(DEMO_WALLETS, stored)
             self.say(f"operator onboards [bold]{name}[/bold] (LEI {lei}); its treasurer {email} enrols TOTP")
-            challenge = session.post("/v1/wallets/siwe/challenge",
-                                     body={"address": wallet.address, "label": "treasury (self-held)"})
+            challenge = session.post(
+                "/v1/wallets/siwe/challenge", body={"address": wallet.address, "label": "treasury (self-held)"}
+            )
             signature = Account.sign_message(encode_defunct(text=challenge["message"]), wallet.key).signature
-            linked = session.post("/v1/wallets/siwe/verify",
-                                  body={"message": challenge["message"], "signature": "0x" + bytes(signature).hex()})
+            linked = session.post(
+                "/v1/wallets/siwe/verify",
+                body={"message": challenge["message"], "signature": "0x" + bytes(signature).hex()},
+            )
             member.wallet_id = str(linked["id"])
             custodial = session.post("/v1/wallets", body={"label": "custody"})
             member.custodial = custodial["address"]
-            self.say(f"links its self-held wallet {wallet.address} (Sign-In with Ethereum) "
-                     f"and opens a custodial wallet {member.custodial}")
-            application = session.post("/v1/kyc/applications", body={
-                "legal_name": name, "lei": lei, "jurisdiction": "GB",
-                "registered_address": f"{1 + ord(key) - ord('a')} Demo Street, London", "investor_class": 1,
-                "beneficial_owners": [{"name": f"{label} Holdings", "ownership_percent": 100, "nationality": "GB"}],
-                "documents": [{"kind": "certificate_of_incorporation", "sha256": secrets.token_hex(32)}],
-            })
+            self.say(
+                f"links its self-held wallet {wallet.address} (Sign-In with Ethereum) "
+                f"and opens a custodial wallet {member.custodial}"
+            )
+            application = session.post(
+                "/v1/kyc/applications",
+                body={
+                    "legal_name": name,
+                    "lei": lei,
+                    "jurisdiction": "GB",
+                    "registered_address": f"{1 + ord(key) - ord('a')} Demo Street, London",
+                    "investor_class": 1,
+                    "beneficial_owners": [{"name": f"{label} Holdings", "ownership_percent": 100, "nationality": "GB"}],
+                    "documents": [{"kind": "certificate_of_incorporation", "sha256": secrets.token_hex(32)}],
+                },
+            )
             for hit in application.get("hits", []):
-                compliance.post(f"/v1/kyc/applications/{application['id']}/hits/{hit['id']}/decision",
-                                body={"decision": "false_positive", "note": "demo: different entity"})
-            compliance.post(f"/v1/kyc/applications/{application['id']}/decision",
-                            body={"approve": True, "note": "demo: documents verified"})
+                compliance.post(
+                    f"/v1/kyc/applications/{application['id']}/hits/{hit['id']}/decision",
+                    body={"decision": "false_positive", "note": "demo: different entity"},
+                )
+            compliance.post(
+                f"/v1/kyc/applications/{application['id']}/decision",
+                body={"approve": True, "note": "demo: documents verified"},
+            )
             verified = self.registry.functions.isVerified(wallet.address).call()
             if not verified:
                 raise DemoError(f"{name}: approved, but its wallet is not verified on chain")
             identity = self.registry.functions.identityOf(wallet.address).call()
-            self.say(f"KYC application screened, approved by a second person (compliance); "
-                     f"[green]verified on chain[/green] (identity #{identity})")
+            self.say(
+                f"KYC application screened, approved by a second person (compliance); "
+                f"[green]verified on chain[/green] (identity #{identity})"
+            )
             ensure_gas(self.w3, self.net.operator, wallet.address)
         for member in self.members.values():
             for t in (self.cash, self.gov, self.corp):
-                send(self.w3, member.wallet, self.tok(t).functions.approve(self.engine.address, MAX_UINT),
-                     f"{member.name}: approve the engine for {t.symbol}")
+                send(
+                    self.w3,
+                    member.wallet,
+                    self.tok(t).functions.approve(self.engine.address, MAX_UINT),
+                    f"{member.name}: approve the engine for {t.symbol}",
+                )
         self.say("both members let the repo engine move their cash and bonds (ERC-20 approvals)")
 
     def issue(self) -> None:
         self.chapter("Cash and bonds are issued")
         a, b = self.members["a"].wallet.address, self.members["b"].wallet.address
         plan = [
-            (self.cash, b, "15000000"), (self.cash, a, "50000"),
-            (self.gov, a, "10500000"), (self.corp, a, "5000000"),
+            (self.cash, b, "15000000"),
+            (self.cash, a, "50000"),
+            (self.gov, a, "10500000"),
+            (self.corp, a, "5000000"),
         ]
         for t, to, amount in plan:
             who = self.members["a" if to == a else "b"].name
             if t.currency and self.gateway_trading:
-                self.settle(self._ops().post("/v1/operator/cash/issue",
-                                             body={"token": t.address, "wallet": to, "amount": amount}), "cash issue")
-                self.say(f"operator issues {self.amount(t, to_units(amount, t.decimals))} to {who} "
-                         "(gateway: POST /v1/operator/cash/issue, sent by the settlement relayer)")
+                self.settle(
+                    self._ops().post(
+                        "/v1/operator/cash/issue", body={"token": t.address, "wallet": to, "amount": amount}
+                    ),
+                    "cash issue",
+                )
+                self.say(
+                    f"operator issues {self.amount(t, to_units(amount, t.decimals))} to {who} "
+                    "(gateway: POST /v1/operator/cash/issue, sent by the settlement relayer)"
+                )
                 self.gateway_steps.append("cash issuance (POST /v1/operator/cash/issue)")
                 continue
             send(self.w3, self.issuer, self.tok(t).functions.mint(to, to_units(amount, t.decimals)), f"mint {t.symbol}")
@@ -247,20 +307,30 @@ class Story:
             self.via_chain("cash issuance (issuer key, mint)" if t.currency else "bond issuance (issuer key, mint)")
         for bond in (self.gov, self.corp):
             self.post_price(bond, "100")
-        self.say(f"prices posted: {self.gov.symbol} 100.00, {self.corp.symbol} 100.00 (percent of par, in "
-                 f"{self.cash.symbol})")
+        self.say(
+            f"prices posted: {self.gov.symbol} 100.00, {self.corp.symbol} 100.00 (percent of par, in "
+            f"{self.cash.symbol})"
+        )
 
     def post_price(self, bond: TokenInfo, percent: str) -> None:
         self.prices[bond.symbol] = percent
         if self.gateway_trading:
             per_unit = format(Decimal(percent) / 100, "f")
-            self.settle(self._ops().post("/v1/operator/prices", body={
-                "asset": bond.address, "quote": self.cash.address, "price": per_unit}), "price")
+            self.settle(
+                self._ops().post(
+                    "/v1/operator/prices", body={"asset": bond.address, "quote": self.cash.address, "price": per_unit}
+                ),
+                "price",
+            )
             self.gateway_steps.append("price posting (POST /v1/operator/prices)")
             return
         raw = price_to_raw(percent, bond.decimals, self.cash.decimals)
-        send(self.w3, self.issuer, self.oracle.functions.setPrice(bond.address, self.cash.address, raw),
-             f"price {bond.symbol}")
+        send(
+            self.w3,
+            self.issuer,
+            self.oracle.functions.setPrice(bond.address, self.cash.address, raw),
+            f"price {bond.symbol}",
+        )
         self.via_chain("price posting (feeder key, PriceOracle.setPrice)")
 
     def _ops(self) -> UserSession:
@@ -277,8 +347,17 @@ class Story:
     def _now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
-    def terms(self, *, collateral: TokenInfo, collateral_amount: str, price: str, rate: str, haircut: int,
-              maturity_in: int, grace: int) -> eip712.RepoTerms:
+    def terms(
+        self,
+        *,
+        collateral: TokenInfo,
+        collateral_amount: str,
+        price: str,
+        rate: str,
+        haircut: int,
+        maturity_in: int,
+        grace: int,
+    ) -> eip712.RepoTerms:
         now = max(self._now(), int(time.time()))
         return {
             "seller": self.members["a"].wallet.address,
@@ -309,19 +388,25 @@ class Story:
         )
         records: list[RepoRecord] = []
         for spec in specs:
-            self.say(f"{a} asks {b} for a quote: borrow {Decimal(spec.price):,.0f} {self.cash.symbol} against "
-                     f"{Decimal(spec.collateral_amount):,.0f} {spec.collateral.symbol} for {spec.term_seconds} s "
-                     f"(a demo's 'term')")
-            self.say(f"{b} quotes {spec.rate_percent}% (ACT/360) with a {spec.haircut_bps / 100:.0f}% haircut; "
-                     f"{a} accepts; both sign the EIP-712 terms with their own wallets")
+            self.say(
+                f"{a} asks {b} for a quote: borrow {Decimal(spec.price):,.0f} {self.cash.symbol} against "
+                f"{Decimal(spec.collateral_amount):,.0f} {spec.collateral.symbol} for {spec.term_seconds} s "
+                f"(a demo's 'term')"
+            )
+            self.say(
+                f"{b} quotes {spec.rate_percent}% (ACT/360) with a {spec.haircut_bps / 100:.0f}% haircut; "
+                f"{a} accepts; both sign the EIP-712 terms with their own wallets"
+            )
             record = self._trade_via_gateway(spec) if self.gateway_trading else self._trade_on_chain(spec)
             data = self.engine.functions.getRepo(record.repo_id).call()
             record.purchase_price, record.maturity, record.grace = int(data[4]), int(data[10]), int(data[13])
             self.repos.append(record)
             records.append(record)
-            self.say(f"{spec.label} (#{record.repo_id}) is open: {a} delivered "
-                     f"{self.amount(spec.collateral, int(data[17]))} to escrow and received "
-                     f"{self.amount(self.cash, record.purchase_price)} from {b}; the position NFT is {b}'s")
+            self.say(
+                f"{spec.label} (#{record.repo_id}) is open: {a} delivered "
+                f"{self.amount(spec.collateral, int(data[17]))} to escrow and received "
+                f"{self.amount(self.cash, record.purchase_price)} from {b}; the position NFT is {b}'s"
+            )
         return records[0], records[1]
 
     def _sign_digest(self, member: Member, typed: dict[str, Any], expect: dict[str, Any]) -> str:
@@ -331,8 +416,12 @@ class Story:
             if str(message[name]).lower() != str(value).lower():
                 raise DemoError(f"{member.name} refuses to sign: {name} is {message[name]}, expected {value}")
         doc = typed["typed_data"]
-        ours = eip712.digest("RepoTerms", {k: _typed_value(v) for k, v in message.items()},
-                             chain_id=int(doc["domain"]["chainId"]), engine=str(doc["domain"]["verifyingContract"]))
+        ours = eip712.digest(
+            "RepoTerms",
+            {k: _typed_value(v) for k, v in message.items()},
+            chain_id=int(doc["domain"]["chainId"]),
+            engine=str(doc["domain"]["verifyingContract"]),
+        )
         if "0x" + ours.hex() != str(typed["digest"]).lower():
             raise DemoError(f"{member.name} refuses to sign: the digest does not match the terms shown")
         signed = Account.unsafe_sign_hash(ours, member.wallet.key)
@@ -340,20 +429,34 @@ class Story:
 
     def _trade_via_gateway(self, spec: TradeSpec) -> RepoRecord:
         seller, buyer = self.members["a"], self.members["b"]
-        rfq = seller.session.post("/v1/rfqs", body={
-            "cash_token": self.cash.address, "collateral_token": spec.collateral.address,
-            "purchase_price": spec.price, "collateral_amount": spec.collateral_amount,
-            "tenor_seconds": spec.term_seconds, "min_transfer_amount": "10000", "margin_cure_period_seconds": 600,
-            "grace_period_seconds": spec.grace_seconds, "seller_wallet_id": seller.wallet_id, "quote_seconds": 120,
-            "lenders": [buyer.org_id],
-        })
+        rfq = seller.session.post(
+            "/v1/rfqs",
+            body={
+                "cash_token": self.cash.address,
+                "collateral_token": spec.collateral.address,
+                "purchase_price": spec.price,
+                "collateral_amount": spec.collateral_amount,
+                "tenor_seconds": spec.term_seconds,
+                "min_transfer_amount": "10000",
+                "margin_cure_period_seconds": 600,
+                "grace_period_seconds": spec.grace_seconds,
+                "seller_wallet_id": seller.wallet_id,
+                "quote_seconds": 120,
+                "lenders": [buyer.org_id],
+            },
+        )
         rate = format(Decimal(spec.rate_percent) / 100, "f")
-        quote = buyer.session.post(f"/v1/rfqs/{rfq['id']}/quotes", body={
-            "buyer_wallet_id": buyer.wallet_id, "rate": rate, "haircut_bps": spec.haircut_bps})
+        quote = buyer.session.post(
+            f"/v1/rfqs/{rfq['id']}/quotes",
+            body={"buyer_wallet_id": buyer.wallet_id, "rate": rate, "haircut_bps": spec.haircut_bps},
+        )
         trade = seller.session.post(f"/v1/rfqs/{rfq['id']}/accept", body={"quote_id": quote["id"]})
-        expect = {"seller": seller.wallet.address, "buyer": buyer.wallet.address,
-                  "purchasePrice": to_units(spec.price, self.cash.decimals),
-                  "collateralAmount": to_units(spec.collateral_amount, spec.collateral.decimals)}
+        expect = {
+            "seller": seller.wallet.address,
+            "buyer": buyer.wallet.address,
+            "purchasePrice": to_units(spec.price, self.cash.decimals),
+            "collateralAmount": to_units(spec.collateral_amount, spec.collateral.decimals),
+        }
         for member in (seller, buyer):
             typed = member.session.get(f"/v1/trades/{trade['id']}/typed-data")
             signature = self._sign_digest(member, typed, expect)
@@ -366,39 +469,59 @@ class Story:
             if trade["status"] in ("failed", "cancelled"):
                 raise DemoError(f"{spec.label}: the trade {trade['id']} {trade['status']}")
             if time.monotonic() > deadline:
-                raise DemoError(f"{spec.label}: trade {trade['id']} still {trade['status']} after "
-                                f"{SETTLE_TIMEOUT:.0f} s")
+                raise DemoError(
+                    f"{spec.label}: trade {trade['id']} still {trade['status']} after {SETTLE_TIMEOUT:.0f} s"
+                )
             time.sleep(POLL_SECONDS)
         self.say(f"[dim]gateway: RFQ {rfq['id']}, trade {trade['id']}; the relayer opened the repo[/dim]")
-        self.gateway_steps.append("RFQ, quote, acceptance, EIP-712 signatures of self-held wallets, opening by the "
-                                  "relayer (/v1/rfqs, /v1/trades)")
-        return RepoRecord(label=spec.label, repo_id=int(trade["repo_id"]), seller=seller.name, buyer=buyer.name,
-                          trade_id=str(trade["id"]))
+        self.gateway_steps.append(
+            "RFQ, quote, acceptance, EIP-712 signatures of self-held wallets, opening by the "
+            "relayer (/v1/rfqs, /v1/trades)"
+        )
+        return RepoRecord(
+            label=spec.label,
+            repo_id=int(trade["repo_id"]),
+            seller=seller.name,
+            buyer=buyer.name,
+            trade_id=str(trade["id"]),
+        )
 
     def _trade_on_chain(self, spec: TradeSpec) -> RepoRecord:
         self.via_chain("RFQ and quote (agreed off the gateway; both parties sign the EIP-712 terms themselves)")
         self.via_chain("repo opening (both parties' EIP-712 signatures, RepoEngine.open)")
-        terms = self.terms(collateral=spec.collateral, collateral_amount=spec.collateral_amount, price=spec.price,
-                           rate=spec.rate_percent, haircut=spec.haircut_bps, maturity_in=spec.term_seconds,
-                           grace=spec.grace_seconds)
+        terms = self.terms(
+            collateral=spec.collateral,
+            collateral_amount=spec.collateral_amount,
+            price=spec.price,
+            rate=spec.rate_percent,
+            haircut=spec.haircut_bps,
+            maturity_in=spec.term_seconds,
+            grace=spec.grace_seconds,
+        )
         seller_sig = self.sign(self.members["a"].wallet, terms)
         buyer_sig = self.sign(self.members["b"].wallet, terms)
         as_tuple = tuple(terms[f["name"]] for f in eip712.REPO_TERMS)  # type: ignore[literal-required]
         before = int(self.engine.functions.repoCount().call())
-        send(self.w3, self.members["b"].wallet, self.engine.functions.open(as_tuple, seller_sig, buyer_sig),
-             f"open {spec.label}")
+        send(
+            self.w3,
+            self.members["b"].wallet,
+            self.engine.functions.open(as_tuple, seller_sig, buyer_sig),
+            f"open {spec.label}",
+        )
         repo_id = int(self.engine.functions.repoCount().call())
         if repo_id <= before:
             raise DemoError(f"{spec.label}: opened but no new repo id")
-        return RepoRecord(label=spec.label, repo_id=repo_id, seller=self.members["a"].name,
-                          buyer=self.members["b"].name)
+        return RepoRecord(
+            label=spec.label, repo_id=repo_id, seller=self.members["a"].name, buyer=self.members["b"].name
+        )
 
     def sign(self, account: LocalAccount, terms: eip712.RepoTerms) -> bytes:
         doc = eip712.typed_data("RepoTerms", dict(terms), chain_id=self.state.chain_id, engine=self.engine.address)
         return bytes(account.sign_typed_data(full_message=doc).signature)
 
-    def party_step(self, member: Member, route: str, repo: RepoRecord, body: dict[str, Any] | None, what: str,
-                   chain_call: Any) -> None:
+    def party_step(
+        self, member: Member, route: str, repo: RepoRecord, body: dict[str, Any] | None, what: str, chain_call: Any
+    ) -> None:
         """One lifecycle step: through the gateway when it has the route (a custodial wallet's step is sent by the
         relayer; a self-held wallet gets the prepared transaction, checks it and signs it), else straight to the
         engine with the member's own key."""
@@ -406,8 +529,10 @@ class Story:
             answer = member.session.post(route.format(repo_id=repo.repo_id), body=body)
             tx = answer.get("transaction")
             if tx:
-                if str(tx["from"]).lower() != member.wallet.address.lower() or \
-                        str(tx["to"]).lower() != self.engine.address.lower():
+                if (
+                    str(tx["from"]).lower() != member.wallet.address.lower()
+                    or str(tx["to"]).lower() != self.engine.address.lower()
+                ):
                     raise DemoError(f"{member.name} refuses to sign {what}: prepared for {tx['from']} → {tx['to']}")
                 send_tx(self.w3, member.wallet, tx["to"], tx["data"], what)
                 self.gateway_steps.append(f"{what} (prepared by the gateway, signed by the member's own wallet)")
@@ -419,8 +544,9 @@ class Story:
         self.via_chain(f"{what} (the member's own key, straight to the engine)")
 
     def last_event(self, name: str, repo: RepoRecord) -> dict[str, Any] | None:
-        logs = getattr(self.engine.events, name)().get_logs(from_block=self.start_block,
-                                                            argument_filters={"repoId": repo.repo_id})
+        logs = getattr(self.engine.events, name)().get_logs(
+            from_block=self.start_block, argument_filters={"repoId": repo.repo_id}
+        )
         return dict(logs[-1]["args"]) if logs else None
 
     def price_falls_and_margin(self, repo: RepoRecord) -> None:
@@ -428,10 +554,18 @@ class Story:
         a, b = self.members["a"], self.members["b"]
         self.post_price(self.gov, "96")
         exposure = int(self.engine.functions.exposure(repo.repo_id).call())
-        self.say(f"{self.gov.symbol} falls to 96.00; exposure of {repo.label} is now "
-                 f"{self.amount(self.cash, max(exposure, 0))} (above the 10,000 threshold)")
-        self.party_step(b, "/v1/repos/{repo_id}/margin-call", repo, None, "margin call",
-                        self.engine.functions.callMargin(repo.repo_id))
+        self.say(
+            f"{self.gov.symbol} falls to 96.00; exposure of {repo.label} is now "
+            f"{self.amount(self.cash, max(exposure, 0))} (above the 10,000 threshold)"
+        )
+        self.party_step(
+            b,
+            "/v1/repos/{repo_id}/margin-call",
+            repo,
+            None,
+            "margin call",
+            self.engine.functions.callMargin(repo.repo_id),
+        )
         data = self.engine.functions.getRepo(repo.repo_id).call()
         outstanding = int(data[20])
         self.say(f"{b.name} calls margin: {self.amount(self.cash, outstanding)} due within 10 minutes")
@@ -440,13 +574,21 @@ class Story:
         units = math.ceil(outstanding * 10**18 * 10_000 / (price * (10_000 - haircut)))
         units = (units * 101 + 99) // 100
         body = {"collateral_amount": from_units(units, self.gov.decimals), "cash_amount": "0"}
-        self.party_step(a, "/v1/repos/{repo_id}/margin", repo, body, "margin posting",
-                        self.engine.functions.postMargin(repo.repo_id, units, 0))
+        self.party_step(
+            a,
+            "/v1/repos/{repo_id}/margin",
+            repo,
+            body,
+            "margin posting",
+            self.engine.functions.postMargin(repo.repo_id, units, 0),
+        )
         status = STATUS[int(self.engine.functions.getRepo(repo.repo_id).call()[8])]
         if status != "OPEN":
             raise DemoError(f"{repo.label}: margin posted but the repo is {status}")
-        self.say(f"{a.name} posts {self.amount(self.gov, units)} more collateral: "
-                 f"[green]margin call cured[/green], the repo is OPEN again")
+        self.say(
+            f"{a.name} posts {self.amount(self.gov, units)} more collateral: "
+            f"[green]margin call cured[/green], the repo is OPEN again"
+        )
 
     def _wait_until(self, moment: int, why: str, bond: TokenInfo) -> None:
         wait = moment + 1 - int(time.time())
@@ -462,17 +604,21 @@ class Story:
         self.chapter(f"{repo.label} is not repurchased: default and close-out")
         a, b = self.members["a"], self.members["b"]
         self._wait_until(repo.maturity + repo.grace, "maturity and grace to pass", self.corp)
-        self.party_step(b, "/v1/repos/{repo_id}/default", repo, None, "default",
-                        self.engine.functions.declareDefault(repo.repo_id))
+        self.party_step(
+            b, "/v1/repos/{repo_id}/default", repo, None, "default", self.engine.functions.declareDefault(repo.repo_id)
+        )
         status = STATUS[int(self.engine.functions.getRepo(repo.repo_id).call()[8])]
         self.say(f"{a.name} did not pay at maturity; after the grace period {b.name} declares the default ({status})")
-        self.party_step(b, "/v1/repos/{repo_id}/close-out", repo, None, "close-out",
-                        self.engine.functions.closeOut(repo.repo_id))
+        self.party_step(
+            b, "/v1/repos/{repo_id}/close-out", repo, None, "close-out", self.engine.functions.closeOut(repo.repo_id)
+        )
         args = self.last_event("RepoClosedOut", repo)
         if args:
-            self.say(f"close-out: {b.name} keeps {self.amount(self.corp, args['collateralToHolder'])} "
-                     f"worth what was owed ({self.amount(self.cash, args['owed'])}); "
-                     f"{self.amount(self.corp, args['collateralToSeller'])} returns to {a.name}")
+            self.say(
+                f"close-out: {b.name} keeps {self.amount(self.corp, args['collateralToHolder'])} "
+                f"worth what was owed ({self.amount(self.cash, args['owed'])}); "
+                f"{self.amount(self.corp, args['collateralToSeller'])} returns to {a.name}"
+            )
         shortfall = int(self.engine.functions.shortfallOf(repo.repo_id).call())
         self.say("no shortfall" if shortfall == 0 else f"shortfall recorded: {self.amount(self.cash, shortfall)}")
 
@@ -480,27 +626,38 @@ class Story:
         self.chapter(f"{repo.label} matures: repurchase")
         a = self.members["a"]
         self._wait_until(repo.maturity, "maturity", self.gov)
-        self.party_step(a, "/v1/repos/{repo_id}/repurchase", repo, None, "repurchase",
-                        self.engine.functions.repurchase(repo.repo_id))
+        self.party_step(
+            a,
+            "/v1/repos/{repo_id}/repurchase",
+            repo,
+            None,
+            "repurchase",
+            self.engine.functions.repurchase(repo.repo_id),
+        )
         args = self.last_event("RepoRepurchased", repo)
         if args is None:
             raise DemoError(f"{repo.label}: no RepoRepurchased event")
         paid, back = int(args["repurchasePrice"]), int(args["collateralReturned"])
-        self.say(f"{a.name} pays the repurchase price {self.amount(self.cash, paid)} "
-                 f"(price differential {self.amount(self.cash, paid - repo.purchase_price)}); "
-                 f"{self.amount(self.gov, back)} collateral returns; the position NFT is burned")
+        self.say(
+            f"{a.name} pays the repurchase price {self.amount(self.cash, paid)} "
+            f"(price differential {self.amount(self.cash, paid - repo.purchase_price)}); "
+            f"{self.amount(self.gov, back)} collateral returns; the position NFT is burned"
+        )
         self.post_price(self.gov, "100")
 
     def audit(self, compliance: UserSession) -> dict[str, Any]:
         self.chapter("The audit trail is verified")
         anchored = compliance.post("/v1/audit/anchor")
-        self.say(f"compliance anchors the audit-log head (entry {anchored['sequence']}) on chain in "
-                 f"{anchored['tx_hash']}")
+        self.say(
+            f"compliance anchors the audit-log head (entry {anchored['sequence']}) on chain in {anchored['tx_hash']}"
+        )
         report: dict[str, Any] = compliance.get("/v1/audit/verify")
         if not report.get("ok"):
             raise DemoError(f"the audit log does not verify: {report}")
-        self.say(f"[green]hash chain intact[/green]: {report['entries']} entries, head {report['head_hash'][:18]}…, "
-                 f"{report['anchors_checked']} on-chain anchors match")
+        self.say(
+            f"[green]hash chain intact[/green]: {report['entries']} entries, head {report['head_hash'][:18]}…, "
+            f"{report['anchors_checked']} on-chain anchors match"
+        )
         return report
 
     # --- the ending -------------------------------------------------------------------------------------------
@@ -530,8 +687,9 @@ class Story:
         rows.append(("repo engine (escrow)", self.engine.address))
         for name, address in rows:
             balances = {t.symbol: int(self.tok(t).functions.balanceOf(address).call()) for t in tokens}
-            table.add_row(name, address, *(f"{Decimal(from_units(balances[t.symbol], t.decimals)):,.2f}"
-                                          for t in tokens))
+            table.add_row(
+                name, address, *(f"{Decimal(from_units(balances[t.symbol], t.decimals)):,.2f}" for t in tokens)
+            )
             members[name] = {"address": address, "balances": {k: str(v) for k, v in balances.items()}}
         self.console.print(table)
         repos: list[dict[str, Any]] = []
@@ -541,20 +699,36 @@ class Story:
         timeline.add_column("events (UTC block time)")
         for repo in self.repos:
             self.timeline(repo)
-            events = "  →  ".join(f"{self._time_of(block)} {name.removeprefix('Repo')}"
-                                  for block, _, name in repo.timeline)
+            events = "  →  ".join(
+                f"{self._time_of(block)} {name.removeprefix('Repo')}" for block, _, name in repo.timeline
+            )
             timeline.add_row(f"{repo.label} #{repo.repo_id}", repo.status, events)
-            repos.append({"label": repo.label, "repo_id": repo.repo_id, "status": repo.status,
-                          "events": [{"block": b, "log_index": i, "event": n} for b, i, n in repo.timeline]})
+            repos.append(
+                {
+                    "label": repo.label,
+                    "repo_id": repo.repo_id,
+                    "status": repo.status,
+                    "events": [{"block": b, "log_index": i, "event": n} for b, i, n in repo.timeline],
+                }
+            )
         self.console.print(timeline)
         if self.gateway_steps:
             self.console.print("[dim]Through the gateway: " + "; ".join(dict.fromkeys(self.gateway_steps)) + "[/dim]")
         if self.chain_steps:
-            self.console.print("[dim]Sent over JSON-RPC, not through the gateway (self-held wallets send their own "
-                               "transactions; the issuer key where the gateway has no endpoint): "
-                               + "; ".join(self.chain_steps) + "[/dim]")
-        return DemoResult(tag=self.tag, members=members, repos=repos, audit=audit, chain_steps=self.chain_steps,
-                          gateway_steps=list(dict.fromkeys(self.gateway_steps)))
+            self.console.print(
+                "[dim]Sent over JSON-RPC, not through the gateway (self-held wallets send their own "
+                "transactions; the issuer key where the gateway has no endpoint): "
+                + "; ".join(self.chain_steps)
+                + "[/dim]"
+            )
+        return DemoResult(
+            tag=self.tag,
+            members=members,
+            repos=repos,
+            audit=audit,
+            chain_steps=self.chain_steps,
+            gateway_steps=list(dict.fromkeys(self.gateway_steps)),
+        )
 
 
 def _typed_value(value: Any) -> Any:

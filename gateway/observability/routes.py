@@ -39,14 +39,27 @@ class Liveness(BaseModel):
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("reponet_gateway_http_requests", "HTTP requests answered",
-                                ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("reponet_gateway_http_request_duration_seconds", "HTTP request latency",
-                                 ["method", "route"], registry=self.registry)
-        self.in_flight = Gauge("reponet_gateway_http_requests_in_flight", "HTTP requests being served",
-                               registry=self.registry)
-        self.ready = Gauge("reponet_gateway_ready", "1 when the last readiness check passed, per check",
-                           ["check"], registry=self.registry)
+        self.requests = Counter(
+            "reponet_gateway_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "reponet_gateway_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "reponet_gateway_http_requests_in_flight", "HTTP requests being served", registry=self.registry
+        )
+        self.ready = Gauge(
+            "reponet_gateway_ready",
+            "1 when the last readiness check passed, per check",
+            ["check"],
+            registry=self.registry,
+        )
         info = Gauge("reponet_gateway_info", "gateway build", ["version"], registry=self.registry)
         info.labels(version=__version__).set(1)
 

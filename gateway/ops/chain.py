@@ -86,11 +86,16 @@ def send_tx(w3: Web3, account: LocalAccount, to: str, data: str, step: str) -> T
     except Exception as exc:
         raise DeploymentFailed(step, _describe(exc)) from exc
     base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
-    tx.update(nonce=w3.eth.get_transaction_count(account.address, "pending"), chainId=w3.eth.chain_id,
-              maxPriorityFeePerGas=0, maxFeePerGas=base_fee * 2)
+    tx.update(
+        nonce=w3.eth.get_transaction_count(account.address, "pending"),
+        chainId=w3.eth.chain_id,
+        maxPriorityFeePerGas=0,
+        maxFeePerGas=base_fee * 2,
+    )
     signed = account.sign_transaction(tx)
-    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction), timeout=120,
-                                                  poll_latency=0.05)
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed.raw_transaction), timeout=120, poll_latency=0.05
+    )
     if receipt["status"] != 1:
         raise DeploymentFailed(step, f"transaction {receipt['transactionHash'].to_0x_hex()} reverted")
     return receipt

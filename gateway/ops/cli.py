@@ -97,8 +97,9 @@ def kyc_approve(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
 
 
 def kyc_revoke(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
-    org = net.session(COMPLIANCE_USER).post(f"/v1/organizations/{args.organization}/kyc/revoke",
-                                            body={"reason": args.reason})
+    org = net.session(COMPLIANCE_USER).post(
+        f"/v1/organizations/{args.organization}/kyc/revoke", body={"reason": args.reason}
+    )
     return org, f"{org['name']}: KYC {org['kyc_status']} (wallets no longer verified on chain)"
 
 
@@ -129,8 +130,7 @@ def wallet_show(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
         units = int(contract(net.w3, "CashToken", t.address).functions.balanceOf(address).call())
         data["balances"][t.symbol] = from_units(units, t.decimals)
     balances = ", ".join(f"{v} {k}" for k, v in data["balances"].items())
-    text = (f"{address}: {'verified' if data['verified'] else 'NOT verified'} (identity #{data['identity']}); "
-            f"{balances}")
+    text = f"{address}: {'verified' if data['verified'] else 'NOT verified'} (identity #{data['identity']}); {balances}"
     return data, text
 
 
@@ -151,10 +151,16 @@ def cash_issue(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     t = _token(net, args.token, "cash")
     to, units = _address(args.to), to_units(args.amount, t.decimals)
     if _gateway_has(net, "/v1/operator/cash/issue"):
-        settlement = _via_gateway(net, "/v1/operator/cash/issue",
-                                  {"token": t.address, "wallet": to, "amount": args.amount})
-        data = {"token": t.symbol, "to": to, "amount": args.amount, "settlement": settlement["id"],
-                "tx_hash": (settlement.get("steps") or [{}])[-1].get("tx_hash")}
+        settlement = _via_gateway(
+            net, "/v1/operator/cash/issue", {"token": t.address, "wallet": to, "amount": args.amount}
+        )
+        data = {
+            "token": t.symbol,
+            "to": to,
+            "amount": args.amount,
+            "settlement": settlement["id"],
+            "tx_hash": (settlement.get("steps") or [{}])[-1].get("tx_hash"),
+        }
         return data, f"issued {args.amount} {t.symbol} to {to} (gateway settlement {settlement['id']})"
     receipt = send(net.w3, net.issuer, contract(net.w3, "CashToken", t.address).functions.mint(to, units), "mint")
     data = {"token": t.symbol, "to": to, "amount": args.amount, "tx_hash": receipt["transactionHash"].to_0x_hex()}
@@ -167,11 +173,17 @@ def cash_redeem(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     token = contract(net.w3, "CashToken", t.address)
     allowance = int(token.functions.allowance(holder, net.issuer.address).call())
     if allowance < units:
-        raise Refused(f"{holder} has allowed the issuer {from_units(allowance, t.decimals)} {t.symbol}; "
-                         f"it must approve {net.issuer.address} for {args.amount} first")
+        raise Refused(
+            f"{holder} has allowed the issuer {from_units(allowance, t.decimals)} {t.symbol}; "
+            f"it must approve {net.issuer.address} for {args.amount} first"
+        )
     receipt = send(net.w3, net.issuer, token.functions.burnFrom(holder, units), "burnFrom")
-    data = {"token": t.symbol, "holder": holder, "amount": args.amount,
-            "tx_hash": receipt["transactionHash"].to_0x_hex()}
+    data = {
+        "token": t.symbol,
+        "holder": holder,
+        "amount": args.amount,
+        "tx_hash": receipt["transactionHash"].to_0x_hex(),
+    }
     return data, f"redeemed {args.amount} {t.symbol} from {holder} in {data['tx_hash']}"
 
 
@@ -186,11 +198,18 @@ def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
             price: str | None = f"{raw_to_price(int(raw), b.decimals, cash.decimals):.4f}"
         except Exception:
             price, updated = None, 0
-        rows.append({
-            "symbol": b.symbol, "isin": b.isin, "address": b.address, "name": bond.functions.name().call(),
-            "outstanding": from_units(int(bond.functions.totalSupply().call()), b.decimals),
-            "maturity": int(bond.functions.maturity().call()), "price": price, "price_updated_at": int(updated),
-        })
+        rows.append(
+            {
+                "symbol": b.symbol,
+                "isin": b.isin,
+                "address": b.address,
+                "name": bond.functions.name().call(),
+                "outstanding": from_units(int(bond.functions.totalSupply().call()), b.decimals),
+                "maturity": int(bond.functions.maturity().call()),
+                "price": price,
+                "price_updated_at": int(updated),
+            }
+        )
     lines = [f"{'symbol':8} {'isin':12}  {'outstanding':>20}  {'price':>9}  address"]
     for r in rows:
         amount = f"{Decimal(r['outstanding']):,.2f}"
@@ -203,16 +222,29 @@ def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     raw = price_to_raw(args.price, bond.decimals, cash.decimals)
     if _gateway_has(net, "/v1/operator/prices"):
         per_unit = format(Decimal(args.price) / 100, "f")
-        settlement = _via_gateway(net, "/v1/operator/prices",
-                                  {"asset": bond.address, "quote": cash.address, "price": per_unit})
-        data = {"bond": bond.symbol, "cash": cash.symbol, "price": args.price, "raw": str(raw),
-                "settlement": settlement["id"]}
-        return data, f"{bond.symbol} at {args.price} (percent of par) in {cash.symbol} (gateway settlement " \
-                     f"{settlement['id']})"
+        settlement = _via_gateway(
+            net, "/v1/operator/prices", {"asset": bond.address, "quote": cash.address, "price": per_unit}
+        )
+        data = {
+            "bond": bond.symbol,
+            "cash": cash.symbol,
+            "price": args.price,
+            "raw": str(raw),
+            "settlement": settlement["id"],
+        }
+        return (
+            data,
+            f"{bond.symbol} at {args.price} (percent of par) in {cash.symbol} (gateway settlement {settlement['id']})",
+        )
     oracle = contract(net.w3, "PriceOracle", net.contract_address("price_oracle"))
     receipt = send(net.w3, net.issuer, oracle.functions.setPrice(bond.address, cash.address, raw), "setPrice")
-    data = {"bond": bond.symbol, "cash": cash.symbol, "price": args.price, "raw": str(raw),
-            "tx_hash": receipt["transactionHash"].to_0x_hex()}
+    data = {
+        "bond": bond.symbol,
+        "cash": cash.symbol,
+        "price": args.price,
+        "raw": str(raw),
+        "tx_hash": receipt["transactionHash"].to_0x_hex(),
+    }
     return data, f"{bond.symbol} at {args.price} (percent of par) in {cash.symbol}, tx {data['tx_hash']}"
 
 
@@ -228,8 +260,12 @@ def status(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     data: dict[str, Any] = {"rpc_url": net.rpc_url, "gateway_url": net.gateway_url, "healthy": True}
     try:
         head = net.w3.eth.get_block("latest")
-        data["chain"] = {"ok": True, "chain_id": net.w3.eth.chain_id, "head": int(head["number"]),
-                         "head_time": int(head["timestamp"])}
+        data["chain"] = {
+            "ok": True,
+            "chain_id": net.w3.eth.chain_id,
+            "head": int(head["number"]),
+            "head_time": int(head["timestamp"]),
+        }
         try:
             data["chain"]["peers"] = int(_rpc(net.rpc_url, "net_peerCount"), 16)
         except Exception:
@@ -249,12 +285,19 @@ def status(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
         data["healthy"] = False
     c, g = data["chain"], data["gateway"]
     lines = [
-        f"chain    {net.rpc_url}: " + (
+        f"chain    {net.rpc_url}: "
+        + (
             f"chain id {c['chain_id']}, head {c['head']}, peers {c['peers']}, "
-            f"account rules {c.get('permissioning') or 'n/a'}" if c["ok"] else f"UNREACHABLE ({c['error']})"),
-        f"gateway  {net.gateway_url}: " + (
+            f"account rules {c.get('permissioning') or 'n/a'}"
+            if c["ok"]
+            else f"UNREACHABLE ({c['error']})"
+        ),
+        f"gateway  {net.gateway_url}: "
+        + (
             f"{g.get('status')} (" + ", ".join(f"{k} {v['detail']}" for k, v in g.get("checks", {}).items()) + ")"
-            if g["ok"] else f"NOT READY ({g.get('status')}: {g.get('detail')})"),
+            if g["ok"]
+            else f"NOT READY ({g.get('status')}: {g.get('detail')})"
+        ),
     ]
     return data, "\n".join(lines)
 
@@ -276,8 +319,7 @@ def register(top: Any) -> None:
         parser.set_defaults(handler=_handler(fn))
         return parser
 
-    kyc = top.add_parser("kyc", help="KYC applications and member status").add_subparsers(dest="command",
-                                                                                            required=True)
+    kyc = top.add_parser("kyc", help="KYC applications and member status").add_subparsers(dest="command", required=True)
     ls = command(kyc, "list", kyc_list, "list KYC applications")
     ls.add_argument("--status", help="e.g. pending_review, screening_hits, approved, rejected")
     ap = command(kyc, "approve", kyc_approve, "approve (or --reject) an application as compliance")
@@ -314,7 +356,7 @@ def register(top: Any) -> None:
     pp.add_argument("--cash", help="quote cash token (default: the first)")
 
     command(top, "status", status, "chain head and peers, node permissioning, gateway readiness")
-    command(top, "env", env, "the gateway's settings as shell exports: eval \"$(reponet env)\"; reponet keys rotate")
+    command(top, "env", env, 'the gateway\'s settings as shell exports: eval "$(reponet env)"; reponet keys rotate')
 
 
 def _handler(fn: Command) -> Callable[[argparse.Namespace, Any], OpsStatus]:

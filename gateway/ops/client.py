@@ -68,8 +68,9 @@ class Gateway:
                 problem = response.json()
             except ValueError:
                 problem = {"detail": response.text[:300]}
-            raise ApiError(response.status_code, problem if isinstance(problem, dict) else {"detail": problem},
-                           method, path)
+            raise ApiError(
+                response.status_code, problem if isinstance(problem, dict) else {"detail": problem}, method, path
+            )
         if response.status_code == 204 or not response.content:
             return None
         if response.headers.get("content-type", "").startswith("application/json"):
@@ -132,16 +133,20 @@ class UserSession:
 
     def confirm(self) -> None:
         code = self.fresh_code()
-        self._take(self.gateway.post(
-            "/v1/auth/enroll/confirm",
-            body={"email": self.creds.email, "password": self.creds.password, "totp_code": code},
-        ))
+        self._take(
+            self.gateway.post(
+                "/v1/auth/enroll/confirm",
+                body={"email": self.creds.email, "password": self.creds.password, "totp_code": code},
+            )
+        )
 
     def login(self) -> None:
         code = self.fresh_code()
-        self._take(self.gateway.post(
-            "/v1/auth/login", body={"email": self.creds.email, "password": self.creds.password, "totp_code": code}
-        ))
+        self._take(
+            self.gateway.post(
+                "/v1/auth/login", body={"email": self.creds.email, "password": self.creds.password, "totp_code": code}
+            )
+        )
 
     def _refresh(self) -> None:
         if self.creds.refresh_token:
@@ -185,8 +190,9 @@ class SettlementFailed(Exception):
     """A settlement the gateway queued failed or did not finish in time."""
 
 
-def wait_settlement(session: UserSession, answer: dict[str, Any], timeout: float = 90.0,
-                    poll: float = 0.25) -> dict[str, Any]:
+def wait_settlement(
+    session: UserSession, answer: dict[str, Any], timeout: float = 90.0, poll: float = 0.25
+) -> dict[str, Any]:
     """Poll a settlement the gateway queued (202, ``{"settlement": …}`` or the settlement itself) until final."""
     settlement = answer.get("settlement", answer)
     if not settlement or "id" not in settlement:

@@ -34,8 +34,12 @@ class UpStatus(IntEnum):
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-                        help=f"the network's data directory (default: {DEFAULT_DATA_DIR})")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"the network's data directory (default: {DEFAULT_DATA_DIR})",
+    )
 
 
 def register(top: Any) -> None:
@@ -47,10 +51,17 @@ def register(top: Any) -> None:
     up.add_argument("--host", default=None, help="gateway host (default 127.0.0.1)")
     up.add_argument("--port", type=int, default=None, help="gateway HTTPS port (default 8443)")
     up.add_argument("--rpc-url", default=None, help="use this existing chain (Anvil, Besu) instead of a node")
-    up.add_argument("--operator-key", default=None,
-                    help="with --rpc-url: a funded hex key to deploy with (else a new key is generated)")
-    up.add_argument("--validators", type=int, default=None,
-                    help="a local QBFT network of N validators (JSON-RPC on --rpc-port and the next N-1 ports)")
+    up.add_argument(
+        "--operator-key",
+        default=None,
+        help="with --rpc-url: a funded hex key to deploy with (else a new key is generated)",
+    )
+    up.add_argument(
+        "--validators",
+        type=int,
+        default=None,
+        help="a local QBFT network of N validators (JSON-RPC on --rpc-port and the next N-1 ports)",
+    )
     up.add_argument("--block-time", type=float, default=0.5, help="seconds between blocks of the local node")
     up.add_argument("--chain-id", type=int, default=DEFAULT_CHAIN_ID, help="chain id of a new local chain")
     up.add_argument("--admin-email", default=ADMIN_EMAIL, help="the operator admin's login")
@@ -61,10 +72,18 @@ def register(top: Any) -> None:
 def cmd_up(args: argparse.Namespace, _settings: Any) -> UpStatus:
     console = Console(highlight=False, soft_wrap=True)
     config = UpConfig(
-        data_dir=args.data_dir, node_host=args.rpc_host, node_port=args.rpc_port, gateway_host=args.host,
-        gateway_port=args.port, rpc_url=args.rpc_url, operator_key=args.operator_key,
-        validators=args.validators or 1, validators_given=args.validators is not None,
-        block_time=args.block_time, chain_id=args.chain_id, admin_email=args.admin_email,
+        data_dir=args.data_dir,
+        node_host=args.rpc_host,
+        node_port=args.rpc_port,
+        gateway_host=args.host,
+        gateway_port=args.port,
+        rpc_url=args.rpc_url,
+        operator_key=args.operator_key,
+        validators=args.validators or 1,
+        validators_given=args.validators is not None,
+        block_time=args.block_time,
+        chain_id=args.chain_id,
+        admin_email=args.admin_email,
     )
     install_signal_handlers()
     up = Up(config, console)

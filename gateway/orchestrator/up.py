@@ -168,11 +168,20 @@ class Up:
         self.dir.genesis.write_text(json.dumps(genesis, indent=2) + "\n")
         result = subprocess.run(
             [
-                _bin("reponet-node"), "init", "--data-dir", str(self.dir.node), "--genesis", str(self.dir.genesis),
-                "--validator-key", str(self.dir.secrets / "validator.key"),
-                "--password-file", str(self.dir.secrets / "node-password"),
+                _bin("reponet-node"),
+                "init",
+                "--data-dir",
+                str(self.dir.node),
+                "--genesis",
+                str(self.dir.genesis),
+                "--validator-key",
+                str(self.dir.secrets / "validator.key"),
+                "--password-file",
+                str(self.dir.secrets / "node-password"),
             ],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if result.returncode != 0:
             raise UpError(f"reponet-node init failed ({result.returncode}): {result.stderr.strip()}")
@@ -195,15 +204,24 @@ class Up:
         child = self.supervisor.start(
             "node",
             [
-                _bin("reponet-node"), "run", "--data-dir", str(self.dir.node),
-                "--password-file", str(self.dir.secrets / "node-password"),
-                "--rpc-host", s.node_host, "--rpc-port", str(s.node_port),
-                "--block-time", str(self.config.block_time),
+                _bin("reponet-node"),
+                "run",
+                "--data-dir",
+                str(self.dir.node),
+                "--password-file",
+                str(self.dir.secrets / "node-password"),
+                "--rpc-host",
+                s.node_host,
+                "--rpc-port",
+                str(s.node_port),
+                "--block-time",
+                str(self.config.block_time),
             ],
             self.dir.logs / "node.log",
         )
-        self.supervisor.wait_until(child, lambda: _rpc(s.rpc_url, "eth_chainId") is not None, NODE_READY_SECONDS,
-                                   "JSON-RPC eth_chainId")
+        self.supervisor.wait_until(
+            child, lambda: _rpc(s.rpc_url, "eth_chainId") is not None, NODE_READY_SECONDS, "JSON-RPC eth_chainId"
+        )
         head = int(_rpc(s.rpc_url, "eth_blockNumber"), 16)
         self.step("node started", f"JSON-RPC {s.rpc_url}, head {head}, pid {child.process.pid}")
         return child
@@ -212,9 +230,22 @@ class Up:
         s = self.state
         network_dir = self.dir.path / "network"
         argv = [
-            _bin("reponet-node"), "network", "--data-dir", str(network_dir), "--validators", str(s.validators),
-            "--base-port", str(s.node_port), "--rpc-host", s.node_host, "--chain-id", str(s.chain_id),
-            "--accounts", "0", "--period", str(max(1.0, self.config.block_time)),
+            _bin("reponet-node"),
+            "network",
+            "--data-dir",
+            str(network_dir),
+            "--validators",
+            str(s.validators),
+            "--base-port",
+            str(s.node_port),
+            "--rpc-host",
+            s.node_host,
+            "--chain-id",
+            str(s.chain_id),
+            "--accounts",
+            "0",
+            "--period",
+            str(max(1.0, self.config.block_time)),
         ]
         if not (network_dir / "network.json").exists():
             # Only at creation: on a resumed network, `network --allow` also globs node*.log (a node CLI bug),
@@ -229,8 +260,10 @@ class Up:
         self.supervisor.wait_until(child, ready, NODE_READY_SECONDS * 2, "every validator peered")
         head = int(_rpc(s.rpc_url, "eth_blockNumber"), 16)
         urls = ", ".join(url for url, _ in self._admin_endpoints())
-        self.step(f"QBFT network of {s.validators} validators started",
-                  f"JSON-RPC {urls}, head {head}, logs {network_dir}/node*.log")
+        self.step(
+            f"QBFT network of {s.validators} validators started",
+            f"JSON-RPC {urls}, head {head}, logs {network_dir}/node*.log",
+        )
         return child
 
     def _admin_endpoints(self) -> list[tuple[str, Path]]:
@@ -269,8 +302,15 @@ class Up:
             registry = s.contracts["identity_registry"]
             if not s.cash_tokens:
                 cash = TokenInfo(**{**CASH.__dict__})
-                cash.address = deploy_cash_token(w3, self.issuer, registry=registry, name="RepoNet USD deposit",
-                                                 symbol=cash.symbol, currency=cash.currency, decimals=cash.decimals)
+                cash.address = deploy_cash_token(
+                    w3,
+                    self.issuer,
+                    registry=registry,
+                    name="RepoNet USD deposit",
+                    symbol=cash.symbol,
+                    currency=cash.currency,
+                    decimals=cash.decimals,
+                )
                 s.cash_tokens = [cash]
                 self.save()
             for name, template, coupon_bps, year in BONDS:
@@ -279,8 +319,15 @@ class Up:
                 bond = TokenInfo(**{**template.__dict__})
                 maturity = int(time.mktime((year, 12, 7, 0, 0, 0, 0, 0, 0)))
                 bond.address = deploy_bond_token(
-                    w3, self.issuer, registry=registry, name=name, symbol=bond.symbol, isin=bond.isin,
-                    decimals=bond.decimals, coupon_rate=coupon_bps * 10**14, maturity=maturity,
+                    w3,
+                    self.issuer,
+                    registry=registry,
+                    name=name,
+                    symbol=bond.symbol,
+                    isin=bond.isin,
+                    decimals=bond.decimals,
+                    coupon_rate=coupon_bps * 10**14,
+                    maturity=maturity,
                 )
                 s.bonds.append(bond)
                 self.save()
@@ -325,9 +372,12 @@ class Up:
     def permission(self) -> None:
         s = self.state
         if not s.managed_node:
-            self.step("node permissioning", "external chain: point its account permissioning at "
-                      f"AccountRules {s.contracts['account_rules']} yourself (Besu: "
-                      "--permissions-accounts-contract-enabled --permissions-accounts-contract-address)")
+            self.step(
+                "node permissioning",
+                "external chain: point its account permissioning at "
+                f"AccountRules {s.contracts['account_rules']} yourself (Besu: "
+                "--permissions-accounts-contract-enabled --permissions-accounts-contract-address)",
+            )
             return
         rules = s.contracts["account_rules"]
         for url, token_file in self._admin_endpoints():
@@ -391,8 +441,17 @@ class Up:
             for email, full_name, role, key in people:
                 password = secrets.token_urlsafe(18)
                 with ctx.sessions() as session:
-                    bootstrap_operator(ctx, session, name="RepoNet Operator", lei=lei, jurisdiction="GB",
-                                       email=email, full_name=full_name, password=password, role=role)
+                    bootstrap_operator(
+                        ctx,
+                        session,
+                        name="RepoNet Operator",
+                        lei=lei,
+                        jurisdiction="GB",
+                        email=email,
+                        full_name=full_name,
+                        password=password,
+                        role=role,
+                    )
                 if key is None:
                     self.dir.secret("admin-initial-password", lambda p=password: p)
                     self.state.admin_email = email
@@ -408,8 +467,17 @@ class Up:
         s = self.state
         child = self.supervisor.start(
             "gateway",
-            [sys.executable, "-m", "gateway.cli", "gateway", "run", "--host", s.gateway_host,
-             "--port", str(s.gateway_port)],
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "gateway",
+                "run",
+                "--host",
+                s.gateway_host,
+                "--port",
+                str(s.gateway_port),
+            ],
             self.dir.logs / "gateway.log",
             env={**os.environ, **self.gateway_env()},
         )
@@ -448,8 +516,9 @@ class Up:
         finally:
             net.close()
         self.save("instruments")
-        self.step("instruments listed for trading", ", ".join(t.symbol for t in [*self.state.cash_tokens,
-                                                                                  *self.state.bonds]))
+        self.step(
+            "instruments listed for trading", ", ".join(t.symbol for t in [*self.state.cash_tokens, *self.state.bonds])
+        )
 
     def enroll(self) -> None:
         if self.state.done("enrolled"):
@@ -514,8 +583,8 @@ def admin_banner(state: UpState, password: str, enrollment: dict[str, Any]) -> s
         "Scan the code with an authenticator app, then confirm the enrolment with a current code:\n"
         f"  curl --cacert <data-dir>/gateway/tls/tls-cert.pem -X POST {state.gateway_url}/v1/auth/enroll/confirm \\\n"
         "    -H 'Content-Type: application/json' \\\n"
-        f"    -d '{{\"email\": \"{state.admin_email}\", \"password\": \"<one-time password>\","
-        " \"totp_code\": \"123456\"}'\n"
+        f'    -d \'{{"email": "{state.admin_email}", "password": "<one-time password>",'
+        ' "totp_code": "123456"}\'\n'
         "and change the password (POST /v1/auth/password)."
     )
 
@@ -524,8 +593,8 @@ def urls_banner(state: UpState, data_dir: Path) -> str:
     s = state
     lines = [
         f"Gateway API   {s.gateway_url}  (OpenAPI docs {s.gateway_url}/docs; health /healthz, /readyz; /metrics)",
-        f"JSON-RPC      {s.rpc_url}" + (f"  (node metrics http://{s.node_host}:{s.node_port}/metrics)"
-                                         if s.managed_node else ""),
+        f"JSON-RPC      {s.rpc_url}"
+        + (f"  (node metrics http://{s.node_host}:{s.node_port}/metrics)" if s.managed_node else ""),
         f"Chain id      {s.chain_id}",
         "Contracts     " + ", ".join(f"{k} {v}" for k, v in s.contracts.items()),
         "Cash          " + ", ".join(f"{t.symbol} {t.address}" for t in s.cash_tokens),

@@ -207,7 +207,10 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         cli = " ".join([*REPONET])
         verify = subprocess.run(
             ["bash", "-c", f'eval "$({cli} env --data-dir {data_dir})" && {cli} --json audit verify --chain'],
-            capture_output=True, text=True, timeout=60, cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
         )
         assert verify.returncode == 0, verify.stdout + verify.stderr
         assert json.loads(verify.stdout)["anchors_checked"] >= 1
@@ -263,13 +266,26 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert second_result["tag"] != result["tag"] and not second_result["gateway_steps"]
         # Compliance revokes the first Bank A: its wallets stop being verified on chain.
         applications = json.loads(kyc.stdout)["data"]
-        org_a = next(a["organization_id"] for a in applications
-                     if a["legal_name"].startswith("Bank A") and result["tag"] in a["legal_name"])
-        revoke = subprocess.run([*REPONET, "kyc", "revoke", org_a, "--reason", "e2e", "--data-dir", str(data_dir)],
-                                capture_output=True, text=True, timeout=60, cwd=ROOT)
+        org_a = next(
+            a["organization_id"]
+            for a in applications
+            if a["legal_name"].startswith("Bank A") and result["tag"] in a["legal_name"]
+        )
+        revoke = subprocess.run(
+            [*REPONET, "kyc", "revoke", org_a, "--reason", "e2e", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
         assert revoke.returncode == 0, revoke.stdout + revoke.stderr
-        shown = subprocess.run([*REPONET, "--json", "wallet", "show", bank_a["address"], "--data-dir", str(data_dir)],
-                               capture_output=True, text=True, timeout=60, cwd=ROOT)
+        shown = subprocess.run(
+            [*REPONET, "--json", "wallet", "show", bank_a["address"], "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
         assert json.loads(shown.stdout)["verified"] is False
         assert again.interrupt() == 0
     finally:

@@ -47,9 +47,22 @@ def test_four_validators(tmp_path: Path) -> None:
     data_dir, rpc_port = tmp_path / "net", _free_block()
     handle = open(tmp_path / "up.log", "ab")
     proc = subprocess.Popen(
-        [*REPONET, "up", "--data-dir", str(data_dir), "--rpc-port", str(rpc_port), "--port", str(_free_port()),
-         "--validators", "4"],
-        stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+        [
+            *REPONET,
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--rpc-port",
+            str(rpc_port),
+            "--port",
+            str(_free_port()),
+            "--validators",
+            "4",
+        ],
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
     )
     up = UpProcess.__new__(UpProcess)
     up.data_dir, up.log, up.proc, up._handle = data_dir, tmp_path / "up.log", proc, handle
@@ -57,8 +70,13 @@ def test_four_validators(tmp_path: Path) -> None:
         up.wait_ready()
         assert "QBFT network of 4 validators started" in up.output()
         assert "every node asks AccountRules" in up.output()
-        status = subprocess.run([*REPONET, "--json", "status", "--data-dir", str(data_dir)],
-                                capture_output=True, text=True, timeout=60, cwd=ROOT)
+        status = subprocess.run(
+            [*REPONET, "--json", "status", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
         assert status.returncode == 0, status.stdout
         report = json.loads(status.stdout)
         assert report["chain"]["peers"] == 3
@@ -93,7 +111,12 @@ def _port_is_free(port: int) -> bool:
 
 def test_commands_without_a_network_say_so(tmp_path: Path) -> None:
     for command in (["status"], ["kyc", "list"], ["bond", "list"], ["demo"]):
-        result = subprocess.run([*REPONET, *command, "--data-dir", str(tmp_path / "none")],
-                                capture_output=True, text=True, timeout=60, cwd=ROOT)
+        result = subprocess.run(
+            [*REPONET, *command, "--data-dir", str(tmp_path / "none")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
         assert result.returncode == 4, (command, result.stdout, result.stderr)
         assert "reponet up" in result.stdout + result.stderr

@@ -27,8 +27,13 @@ def test_secrets_are_owner_only_and_stable(tmp_path: Path) -> None:
 def test_state_round_trips_and_holds_no_secrets(tmp_path: Path) -> None:
     d = DataDir(tmp_path / "net")
     d.create()
-    state = UpState(chain_id=7, rpc_url="http://127.0.0.1:1", contracts={"repo_engine": "0xabc"},
-                    cash_tokens=[TokenInfo("rUSD", "0x1", 6, currency="USD")], steps_done=["system"])
+    state = UpState(
+        chain_id=7,
+        rpc_url="http://127.0.0.1:1",
+        contracts={"repo_engine": "0xabc"},
+        cash_tokens=[TokenInfo("rUSD", "0x1", 6, currency="USD")],
+        steps_done=["system"],
+    )
     d.save(state)
     again = d.load()
     assert again == state and again.done("system") and not again.done("assets")
