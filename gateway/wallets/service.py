@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
 from gateway.db.models import KycStatus, Organization, SiweChallenge, User, Wallet, WalletKey, WalletKind
+from gateway.events import webhooks
 from gateway.exceptions import Conflict, InvalidRequest, NotFound
 from gateway.keys.envelope import Sealed, blob_version, rewrap, rewrap_small, seal, unseal
 from gateway.keys.provider import KeyProvider
@@ -108,7 +109,7 @@ def rotate_master_key(keys: KeyProvider, session: Session, *, retire_old: bool) 
         )
         row.master_version, row.wrapped_data_key = sealed.master_version, sealed.wrapped_data_key
         count += 1
-    # Every other secret sealed under a master key (TOTP secrets) moves to the new version too, or retiring
+    # Every other secret sealed under a master key (TOTP and webhook secrets) moves to the new version too, or retiring
     # the old version would lock every user out.
     secrets_count = 0
     for user in session.execute(select(User).where(User.totp_secret_enc.is_not(None))).scalars():
@@ -116,6 +117,7 @@ def rotate_master_key(keys: KeyProvider, session: Session, *, retire_old: bool) 
         if blob_version(user.totp_secret_enc) != new_version:
             user.totp_secret_enc = rewrap_small(keys, owner=f"user-totp/{user.id}", blob=user.totp_secret_enc)
             secrets_count += 1
+    secrets_count += webhooks.rewrap_secrets(session, keys, new_version=new_version)
     audit_log.append(
         session,
         actor="system:keys",

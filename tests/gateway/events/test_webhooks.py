@@ -117,3 +117,28 @@ def test_rotation_through_the_api_keeps_the_old_secret_for_a_day(world: World) -
     other = world.user("b", Role.APPROVER, "bp")
     assert call(other, f"/v1/webhooks/{created.json()['id']}/rotate").status_code == 404
     assert other.get(f"/v1/webhooks/{created.json()['id']}/deliveries").status_code == 404
+
+
+def test_master_key_rotation_rewraps_webhook_secrets_before_retirement(world: World) -> None:
+    """Webhook secrets are sealed under the master key: after rotation with retirement the sender still signs."""
+    from gateway.wallets import service
+
+    received: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(200)
+
+    sender, endpoint_id, secret = setup(world, httpx.MockTransport(handle))
+    with world.ctx.sessions() as session:
+        endpoint = session.get(WebhookEndpoint, endpoint_id)
+        assert endpoint is not None
+        new = webhooks.rotate(session, world.ctx.keys, endpoint)  # a previous secret overlaps too
+    with world.ctx.sessions() as session:
+        service.rotate_master_key(world.ctx.keys, session, retire_old=True)
+    assert world.ctx.keys.versions() == [2]
+    webhooks.enqueue_events(world.ctx.sessions, [(event(1), {world.orgs["a"]})])
+    assert sender.run_once() == 1
+    headers = {k: v for k, v in received[-1].headers.items()}
+    assert webhooks.verify(new, headers, received[-1].content)
+    assert webhooks.verify(secret, headers, received[-1].content)
