@@ -274,7 +274,7 @@ def cmd_network(args: argparse.Namespace) -> None:
         _init_from_args(args)
     elif args.allow:
         extra = {parse_address(a) for a in args.allow}
-        for node_dir in sorted(root.glob("node*")):
+        for node_dir in sorted(p for p in root.glob("node*") if p.is_dir()):  # not the node<i>.log files
             allowlist = DataDir(node_dir).allowlist
             write_allowlist(allowlist, read_allowlist(allowlist) | extra)
     _, password_file = _password(args)

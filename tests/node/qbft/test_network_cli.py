@@ -100,3 +100,22 @@ def test_network_command_runs_four_validators_and_stops_on_sigterm(tmp_path: Pat
     time.sleep(0.5)
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "net")], capture_output=True, text=True).stdout
     assert leftovers.strip() == "", "every node process is stopped"
+
+    # Resumed with another --allow: every node's allowlist gains it (the node<i>.log files beside the node
+    # directories are not mistaken for nodes).
+    again = subprocess.Popen(
+        [sys.executable, "-m", "node.cli", "network", "--validators", "4", "--data-dir", str(tmp_path / "net"),
+         "--base-port", str(base), "--period", "0.25", "--allow", "0x000000000000000000000000000000000000CAFE"],
+        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    rpc0 = Rpc(f"http://127.0.0.1:{base}", timeout=5)
+    try:
+        wait_until(lambda: rpc0.call("net_peerCount") == "0x3", 60, "the resumed network")
+    finally:
+        rpc0.close()
+        again.send_signal(signal.SIGTERM)
+        output, _ = again.communicate(timeout=30)
+    assert again.returncode == 0, output
+    for i in range(4):
+        allowed = (tmp_path / "net" / f"node{i}" / "allowlist.txt").read_text().lower()
+        assert "0x000000000000000000000000000000000000cafe" in allowed and "beef" in allowed
