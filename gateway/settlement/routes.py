@@ -147,6 +147,55 @@ def _load(
     )
 
 
+def _party_step(
+    session: SessionDep,
+    hub: Hub,
+    principal: Principal,
+    *,
+    repo_id: int,
+    wallet: Wallet,
+    kind: str,
+    fn_name: str,
+    args: tuple[int, ...],
+    approvals: list[tuple[str, int]] | None = None,
+) -> Submission:
+    """A step only a party may send: from its custodial wallet (approvals first), or handed to its self-held one."""
+    return _submission(
+        session,
+        service.party_call(
+            session,
+            hub,
+            actor=principal.actor,
+            kind=kind,
+            repo_id=repo_id,
+            wallet=wallet,
+            fn_name=fn_name,
+            args=args,
+            approvals=approvals or [],
+            organization_id=principal.organization_id,
+        ),
+    )
+
+
+def _relayed_step(
+    session: SessionDep, hub: Hub, principal: Principal, *, repo_id: int, kind: str, fn_name: str
+) -> Submission:
+    """A step anyone may send on a repo, sent by the relayer's operator account."""
+    return _submission(
+        session,
+        service.relayed_call(
+            session,
+            hub,
+            actor=principal.actor,
+            kind=kind,
+            repo_id=repo_id,
+            fn_name=fn_name,
+            args=(repo_id,),
+            organization_id=principal.organization_id,
+        ),
+    )
+
+
 @router.post("/repos/{repo_id}/repurchase", response_model=Submission, status_code=202)
 def repurchase(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep) -> Submission:
     """The seller pays RP(now) and takes its collateral back (term repos: at or after maturity)."""
@@ -155,20 +204,16 @@ def repurchase(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: 
     wallet = _party(ctx, session, seller, "seller")
     market = hub.require_market()
     rp = int(market.engine.functions.repurchasePrice(repo_id, hub.now() + 3_600).call())
-    return _submission(
+    return _party_step(
         session,
-        service.party_call(
-            session,
-            hub,
-            actor=principal.actor,
-            kind="repurchase",
-            repo_id=repo_id,
-            wallet=wallet,
-            fn_name="repurchase",
-            args=(repo_id,),
-            approvals=[(repo.cash_token, rp)],
-            organization_id=principal.organization_id,
-        ),
+        hub,
+        principal,
+        repo_id=repo_id,
+        wallet=wallet,
+        kind="repurchase",
+        fn_name="repurchase",
+        args=(repo_id,),
+        approvals=[(repo.cash_token, rp)],
     )
 
 
@@ -178,19 +223,7 @@ def margin_call(repo_id: int, principal: Trader, session: SessionDep, hub: HubDe
     repo, _, holder = _load(session, hub, repo_id, principal)
     service.require(holder, "position holder")
     service.require_status(repo, "open")
-    return _submission(
-        session,
-        service.relayed_call(
-            session,
-            hub,
-            actor=principal.actor,
-            kind="margin_call",
-            repo_id=repo_id,
-            fn_name="callMargin",
-            args=(repo_id,),
-            organization_id=principal.organization_id,
-        ),
-    )
+    return _relayed_step(session, hub, principal, repo_id=repo_id, kind="margin_call", fn_name="callMargin")
 
 
 @router.post("/repos/{repo_id}/margin", response_model=Submission, status_code=202)
@@ -205,20 +238,16 @@ def post_margin(
     cash = _units(session, repo.cash_token, body.cash_amount, "cash_amount")
     if collateral == 0 and cash == 0:
         raise InvalidRequest("post some collateral or cash")
-    return _submission(
+    return _party_step(
         session,
-        service.party_call(
-            session,
-            hub,
-            actor=principal.actor,
-            kind="post_margin",
-            repo_id=repo_id,
-            wallet=wallet,
-            fn_name="postMargin",
-            args=(repo_id, collateral, cash),
-            approvals=[(repo.collateral_token, collateral), (repo.cash_token, cash)],
-            organization_id=principal.organization_id,
-        ),
+        hub,
+        principal,
+        repo_id=repo_id,
+        wallet=wallet,
+        kind="post_margin",
+        fn_name="postMargin",
+        args=(repo_id, collateral, cash),
+        approvals=[(repo.collateral_token, collateral), (repo.cash_token, cash)],
     )
 
 
@@ -232,20 +261,15 @@ def withdraw_excess(
     wallet = _party(ctx, session, seller, "seller")
     collateral = _units(session, repo.collateral_token, body.collateral_amount, "collateral_amount")
     cash = _units(session, repo.cash_token, body.cash_amount, "cash_amount")
-    return _submission(
+    return _party_step(
         session,
-        service.party_call(
-            session,
-            hub,
-            actor=principal.actor,
-            kind="withdraw_excess",
-            repo_id=repo_id,
-            wallet=wallet,
-            fn_name="withdrawExcess",
-            args=(repo_id, collateral, cash),
-            approvals=[],
-            organization_id=principal.organization_id,
-        ),
+        hub,
+        principal,
+        repo_id=repo_id,
+        wallet=wallet,
+        kind="withdraw_excess",
+        fn_name="withdrawExcess",
+        args=(repo_id, collateral, cash),
     )
 
 
@@ -255,20 +279,15 @@ def terminate(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: S
     repo, seller, holder = _load(session, hub, repo_id, principal)
     service.require_status(repo, "open", "margin_called")
     wallet = _party(ctx, session, seller or holder, "seller or holder")
-    return _submission(
+    return _party_step(
         session,
-        service.party_call(
-            session,
-            hub,
-            actor=principal.actor,
-            kind="terminate",
-            repo_id=repo_id,
-            wallet=wallet,
-            fn_name="terminate",
-            args=(repo_id,),
-            approvals=[],
-            organization_id=principal.organization_id,
-        ),
+        hub,
+        principal,
+        repo_id=repo_id,
+        wallet=wallet,
+        kind="terminate",
+        fn_name="terminate",
+        args=(repo_id,),
     )
 
 
@@ -278,19 +297,7 @@ def declare_default(repo_id: int, principal: Trader, session: SessionDep, hub: H
     repo, _, holder = _load(session, hub, repo_id, principal)
     service.require(holder, "position holder")
     service.require_status(repo, "open", "margin_called")
-    return _submission(
-        session,
-        service.relayed_call(
-            session,
-            hub,
-            actor=principal.actor,
-            kind="default",
-            repo_id=repo_id,
-            fn_name="declareDefault",
-            args=(repo_id,),
-            organization_id=principal.organization_id,
-        ),
-    )
+    return _relayed_step(session, hub, principal, repo_id=repo_id, kind="default", fn_name="declareDefault")
 
 
 @router.post("/repos/{repo_id}/close-out", response_model=Submission, status_code=202)
@@ -299,20 +306,15 @@ def close_out(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: S
     repo, _, holder = _load(session, hub, repo_id, principal)
     service.require_status(repo, "defaulted")
     wallet = _party(ctx, session, holder, "position holder")
-    return _submission(
+    return _party_step(
         session,
-        service.party_call(
-            session,
-            hub,
-            actor=principal.actor,
-            kind="close_out",
-            repo_id=repo_id,
-            wallet=wallet,
-            fn_name="closeOut",
-            args=(repo_id,),
-            approvals=[],
-            organization_id=principal.organization_id,
-        ),
+        hub,
+        principal,
+        repo_id=repo_id,
+        wallet=wallet,
+        kind="close_out",
+        fn_name="closeOut",
+        args=(repo_id,),
     )
 
 
