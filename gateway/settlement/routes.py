@@ -375,11 +375,16 @@ def get_instruction(
     return instructions.public(hub, instructions.load(session, hub, instruction_id, principal.organization_id))
 
 
-@router.post("/instructions/{instruction_id}/sign", response_model=InstructionPublic, status_code=200)
-def sign_instruction(
-    instruction_id: uuid.UUID, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+def _sign_instruction(
+    ctx: ContextDep,
+    session: SessionDep,
+    hub: Hub,
+    principal: Principal,
+    instruction_id: uuid.UUID,
+    *,
+    signature: str | None,
 ) -> InstructionPublic:
-    """The organization's custodial wallet signs (KYC, fresh step-up); complete instructions are queued."""
+    """Add one party's signature (custodial when ``signature`` is None); queue the instruction once complete."""
     instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
     instructions.sign(
         ctx,
@@ -388,12 +393,20 @@ def sign_instruction(
         actor=principal.actor,
         instruction=instruction,
         organization_id=principal.organization_id,
-        signature=None,
+        signature=signature,
     )
     instructions.submit_if_complete(
         session, hub, actor=principal.actor, instruction=instruction, organization_id=principal.organization_id
     )
     return instructions.public(hub, instruction)
+
+
+@router.post("/instructions/{instruction_id}/sign", response_model=InstructionPublic, status_code=200)
+def sign_instruction(
+    instruction_id: uuid.UUID, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """The organization's custodial wallet signs (KYC, fresh step-up); complete instructions are queued."""
+    return _sign_instruction(ctx, session, hub, principal, instruction_id, signature=None)
 
 
 @router.post("/instructions/{instruction_id}/signature", response_model=InstructionPublic, status_code=200)
@@ -409,20 +422,7 @@ def submit_instruction_signature(
     signature = body.get("signature", "")
     if not (signature.startswith("0x") and 4 <= len(signature) <= 2002):
         raise InvalidRequest("signature: 0x-prefixed hex")
-    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
-    instructions.sign(
-        ctx,
-        session,
-        hub,
-        actor=principal.actor,
-        instruction=instruction,
-        organization_id=principal.organization_id,
-        signature=signature,
-    )
-    instructions.submit_if_complete(
-        session, hub, actor=principal.actor, instruction=instruction, organization_id=principal.organization_id
-    )
-    return instructions.public(hub, instruction)
+    return _sign_instruction(ctx, session, hub, principal, instruction_id, signature=signature)
 
 
 @router.post("/instructions/{instruction_id}/submit", response_model=InstructionPublic, status_code=200)
