@@ -374,7 +374,10 @@ def test_rfq_to_repurchase_and_default_to_close_out(
 
     deliveries = wait_for(
         lambda: a_approver.get(f"/v1/webhooks/{hook.json()['id']}/deliveries").json(),
-        lambda rows: rows and all(r["status"] == "delivered" for r in rows),
+        # the indexer may not have enqueued the close-out's events yet: wait for the shortfall too
+        lambda rows: bool(rows)
+        and all(r["status"] == "delivered" for r in rows)
+        and any(json.loads(body)["type"] == "repo.RepoShortfallRecorded" for _, body in receiver.received),
         timeout=30,
     )
     assert any(r["attempts"] == 2 for r in deliveries)  # the one answered 500 was retried
