@@ -256,8 +256,17 @@ def decode_revert_reason(data: bytes) -> str | None:
     return None
 
 
-def estimate_gas(state_factory: Callable[[], PragueState], params: CallParams, cap: int) -> int:
-    """Smallest gas that succeeds, by binary search like geth (each trial on a fresh state)."""
+ESTIMATE_ERROR_RATIO = 0.015
+
+
+def estimate_gas(
+    state_factory: Callable[[], PragueState], params: CallParams, cap: int, error_ratio: float = ESTIMATE_ERROR_RATIO
+) -> int:
+    """Gas that succeeds, by binary search like geth (each trial on a fresh state).
+
+    Like geth, the search stops once the bracket is within ``error_ratio`` of its upper end: the answer may exceed
+    the exact minimum by up to 1.5%, and a contract call costs three or four executions instead of fifteen.
+    """
     state = state_factory()
     if params.to is not None and not params.data and not state.get_code(cast(Address, params.to)):
         run_call(state, params, cap)  # raises on funds and nonce problems
@@ -277,7 +286,7 @@ def estimate_gas(state_factory: Callable[[], PragueState], params: CallParams, c
 
     if optimistic < hi and ok(optimistic):
         hi = optimistic
-    while lo + 1 < hi:
+    while lo + 1 < hi and (hi - lo) / hi >= error_ratio:
         mid = (lo + hi) // 2
         if ok(mid):
             hi = mid

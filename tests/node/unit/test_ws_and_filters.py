@@ -140,3 +140,15 @@ def test_trace_access_list_and_estimate(dev_node: NodeProcess, token: str) -> No
     assert 21000 < estimate <= 100_000
     fees = dev_node.call("eth_feeHistory", "0x4", "latest", [50])
     assert fees["baseFeePerGas"][-1] == "0x0" and len(fees["reward"]) == len(fees["gasUsedRatio"])
+
+
+def test_estimate_is_within_geths_error_ratio(dev_node: NodeProcess, token: str) -> None:
+    """The search stops within 1.5% of the minimum: the estimate runs, 1.5% less does not."""
+    sender = address_of(DEV_KEYS[0])
+    data = calldata("transfer(address,uint256)", ["address", "uint256"], [address_of(DEV_KEYS[2]), 1])
+    call = {"from": sender, "to": token, "data": data}
+    estimate = int(dev_node.call("eth_estimateGas", call), 16)
+    dev_node.call("eth_call", {**call, "gas": hex(estimate)})
+    short = dev_node.post({"jsonrpc": "2.0", "id": 1, "method": "eth_call",
+                           "params": [{**call, "gas": hex(int(estimate * 0.985))}, "latest"]})
+    assert "gas" in short["error"]["message"], short
