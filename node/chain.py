@@ -86,20 +86,28 @@ class Chain:
     def state_at(self, header: QbftHeader) -> PragueState:
         """Read-only state after ``header``, executing in ``header``'s block environment."""
         return open_state(
-            self.store.state_db(), header, header.state_root,
-            AncestorHashes(self.store, header.block_number - 1), self.chain_id,
+            self.store.state_db(),
+            header,
+            header.state_root,
+            AncestorHashes(self.store, header.block_number - 1),
+            self.chain_id,
         )
 
     def state_for_next_block(self, timestamp: int | None = None) -> PragueState:
         """Head state in the environment of the next block (what ``pending`` means for calls)."""
         head = self._head
         template = child_header(
-            head, max(int(timestamp or time.time()), head.timestamp),
-            self.consensus.local_address or b"\x00" * 20, b"",
+            head,
+            max(int(timestamp or time.time()), head.timestamp),
+            self.consensus.local_address or b"\x00" * 20,
+            b"",
         )
         return open_state(
-            self.store.state_db(), template, head.state_root,
-            AncestorHashes(self.store, head.block_number), self.chain_id,
+            self.store.state_db(),
+            template,
+            head.state_root,
+            AncestorHashes(self.store, head.block_number),
+            self.chain_id,
         )
 
     def build_block(self, transactions: Sequence[SignedTransactionAPI], timestamp: int) -> BuiltBlock:
@@ -133,7 +141,11 @@ class Chain:
                 raise InvalidBlock("block timestamp or gas limit does not follow its parent")
             self.consensus.verify_seals(header, parent)
             template = copy_header(
-                header, gas_used=0, bloom=0, state_root=BLANK_ROOT_HASH, transaction_root=BLANK_ROOT_HASH,
+                header,
+                gas_used=0,
+                bloom=0,
+                state_root=BLANK_ROOT_HASH,
+                transaction_root=BLANK_ROOT_HASH,
                 receipt_root=BLANK_ROOT_HASH,
             )
             db = self.store.state_db(for_writing=True)

@@ -86,8 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rpc-host", default="127.0.0.1")
     serve.add_argument("--rpc-port", type=int, default=8545)
     serve.add_argument("--empty-blocks", action="store_true", help="seal a block every block time even if idle")
-    serve.add_argument("--no-trailing-block", action="store_true",
-                       help="do not follow a block with transactions by one empty block (see docs)")
+    serve.add_argument(
+        "--no-trailing-block",
+        action="store_true",
+        help="do not follow a block with transactions by one empty block (see docs)",
+    )
     serve.add_argument("--rpc-max-body", type=int, default=RpcLimits.max_body_bytes)
     serve.add_argument("--rpc-batch-limit", type=int, default=RpcLimits.max_batch)
     serve.add_argument("--rpc-logs-range", type=int, default=RpcLimits.max_log_range)
@@ -99,25 +102,35 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rpc-tls-cert", type=Path, help="PEM certificate chain: serve https:// and wss://")
     serve.add_argument("--rpc-tls-key", type=Path, help="PEM private key of --rpc-tls-cert")
 
-    parser = argparse.ArgumentParser(prog="reponet-node", description="RepoNet permissioned EVM node",
-                                     allow_abbrev=False)
+    parser = argparse.ArgumentParser(
+        prog="reponet-node", description="RepoNet permissioned EVM node", allow_abbrev=False
+    )
     parser.add_argument("--version", action="version", version=f"reponet-node {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    init = sub.add_parser("init", parents=[common], help="create a data directory from a genesis file",
-                          allow_abbrev=False)
+    init = sub.add_parser(
+        "init", parents=[common], help="create a data directory from a genesis file", allow_abbrev=False
+    )
     init.add_argument("--genesis", type=Path, required=True)
     init.add_argument("--validator-key", type=Path, help="hex private key or keystore (else a new key)")
-    run = sub.add_parser("run", parents=[common, serve], help="run a node from its data directory",
-                         allow_abbrev=False)
-    run.add_argument("--block-time", type=float, default=None,
-                     help="seconds between blocks (default: genesis qbft.blockperiodseconds, else 1)")
-    dev = sub.add_parser("dev", parents=[common, serve], help="local single-validator dev chain",
-                         allow_abbrev=False)
+    run = sub.add_parser("run", parents=[common, serve], help="run a node from its data directory", allow_abbrev=False)
+    run.add_argument(
+        "--block-time",
+        type=float,
+        default=None,
+        help="seconds between blocks (default: genesis qbft.blockperiodseconds, else 1)",
+    )
+    dev = sub.add_parser("dev", parents=[common, serve], help="local single-validator dev chain", allow_abbrev=False)
     dev.add_argument("--block-time", type=float, default=0.25)
     dev.add_argument("--chain-id", type=int, default=1337)
     dev.add_argument("--accounts", type=int, default=10)
-    dev.add_argument("--allow", nargs="+", action="extend", default=[], metavar="ADDRESS",
-                     help="add to the local allowlist (repeatable)")
+    dev.add_argument(
+        "--allow",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ADDRESS",
+        help="add to the local allowlist (repeatable)",
+    )
     from node.qbft.cli import extend_parser  # the QBFT network commands (node.qbft.cli imports this module)
 
     extend_parser(sub, init, run, common, serve)
@@ -148,8 +161,9 @@ def cmd_dev(args: argparse.Namespace) -> None:
         with os.fdopen(fd, "w") as handle:
             handle.write(password)
         genesis = dev_genesis(args.chain_id, accounts, int(time.time()))
-        init_data_dir(data_dir, genesis, new_validator_key(), password,
-                      {bytes.fromhex(a.address[2:]) for a in accounts} | allow)
+        init_data_dir(
+            data_dir, genesis, new_validator_key(), password, {bytes.fromhex(a.address[2:]) for a in accounts} | allow
+        )
     elif allow:
         write_allowlist(data_dir.allowlist, read_allowlist(data_dir.allowlist) | allow)
     args.password_file = args.password_file or password_file
@@ -194,11 +208,19 @@ def serve(args: argparse.Namespace, banner: Any = None) -> None:
     if args.block_time < 0:
         raise ConfigError("--block-time must not be negative")
     limits = RpcLimits(
-        max_body_bytes=args.rpc_max_body, max_batch=args.rpc_batch_limit, max_log_range=args.rpc_logs_range,
-        max_logs=args.rpc_logs_limit, call_gas_cap=args.rpc_gascap,
+        max_body_bytes=args.rpc_max_body,
+        max_batch=args.rpc_batch_limit,
+        max_log_range=args.rpc_logs_range,
+        max_logs=args.rpc_logs_limit,
+        call_gas_cap=args.rpc_gascap,
     )
     service = NodeService(
-        chain, permissioner, args.data_dir, args.block_time, args.empty_blocks, limits,
+        chain,
+        permissioner,
+        args.data_dir,
+        args.block_time,
+        args.empty_blocks,
+        limits,
         PoolLimits(max_per_sender=args.txpool_account_slots, max_total=args.txpool_global_slots),
         trailing_block=not args.no_trailing_block,
     )
@@ -218,8 +240,13 @@ async def _serve(service: NodeService, data_dir: DataDir, args: argparse.Namespa
         raise
     service.start()
     head = service.chain.head
-    logger.info("serving JSON-RPC on %s:%d, head %d, chain id %d",
-                args.rpc_host, args.rpc_port, head.block_number, service.chain.chain_id)
+    logger.info(
+        "serving JSON-RPC on %s:%d, head %d, chain id %d",
+        args.rpc_host,
+        args.rpc_port,
+        head.block_number,
+        service.chain.chain_id,
+    )
     if banner is not None:
         banner(service)
     scheme = "https" if args.rpc_tls_cert else "http"

@@ -59,8 +59,9 @@ class DataDir:
         return token
 
 
-def init_data_dir(data_dir: DataDir, genesis: Genesis, key: PrivateKey, password: str,
-                  allow: set[bytes] | None = None) -> bytes:
+def init_data_dir(
+    data_dir: DataDir, genesis: Genesis, key: PrivateKey, password: str, allow: set[bytes] | None = None
+) -> bytes:
     """Write keystore, allowlist and block 0; returns the genesis hash."""
     if data_dir.chain_db.exists():
         raise ConfigError(f"{data_dir.path} is already initialized")

@@ -46,8 +46,13 @@ def dev_accounts(count: int, cache: Path | None = None) -> list[DevAccount]:
 def dev_genesis(chain_id: int, accounts: list[DevAccount], timestamp: int) -> Genesis:
     alloc = {bytes.fromhex(acct.address[2:]): GenesisAccount(balance=DEV_BALANCE) for acct in accounts}
     return Genesis(
-        chain_id=chain_id, gas_limit=DEV_GAS_LIMIT, timestamp=timestamp, extra_data=b"",
-        alloc=alloc, account_rules=None, block_period=None,
+        chain_id=chain_id,
+        gas_limit=DEV_GAS_LIMIT,
+        timestamp=timestamp,
+        extra_data=b"",
+        alloc=alloc,
+        account_rules=None,
+        block_period=None,
     )
 
 

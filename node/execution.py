@@ -61,8 +61,9 @@ def execution_context(header: QbftHeader, prev_hashes: Iterable[bytes], chain_id
     )
 
 
-def open_state(db: StateDB, header: QbftHeader, state_root: bytes, prev_hashes: Iterable[bytes],
-               chain_id: int) -> PragueState:
+def open_state(
+    db: StateDB, header: QbftHeader, state_root: bytes, prev_hashes: Iterable[bytes], chain_id: int
+) -> PragueState:
     """A state at ``state_root``, executing in the block environment of ``header``."""
     return PragueState(db, execution_context(header, prev_hashes, chain_id), cast(Hash32, state_root))
 
@@ -146,9 +147,7 @@ def apply_transactions(
             state.revert(snapshot)
             built.dropped.append((tx, str(exc)))
             continue
-        receipt = PragueVM.make_receipt(
-            cast(Any, SimpleNamespace(gas_used=gas_used)), tx, computation, state
-        )
+        receipt = PragueVM.make_receipt(cast(Any, SimpleNamespace(gas_used=gas_used)), tx, computation, state)
         gas_used = receipt.gas_used
         bloom |= receipt.bloom
         built.transactions.append(tx)
@@ -238,9 +237,13 @@ def _vm_error_message(computation: ComputationAPI) -> str:
     if isinstance(error, OutOfGas):
         return "out of gas"
     name = type(error).__name__
-    return {"InvalidInstruction": "invalid opcode", "StackDepthLimit": "max call depth exceeded"}.get(
-        name, f"execution error: {name}"
-    ) if str(error) == "" else str(error)
+    return (
+        {"InvalidInstruction": "invalid opcode", "StackDepthLimit": "max call depth exceeded"}.get(
+            name, f"execution error: {name}"
+        )
+        if str(error) == ""
+        else str(error)
+    )
 
 
 def decode_revert_reason(data: bytes) -> str | None:

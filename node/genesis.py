@@ -107,8 +107,7 @@ def parse_genesis(data: dict[str, Any]) -> Genesis:
             nonce=_int(account.get("nonce", 0), f"{where}.nonce"),
             code=_bytes(account.get("code", "0x"), f"{where}.code"),
             storage={
-                _int(k, f"{where}.storage key"): _int(v, f"{where}.storage value")
-                for k, v in storage_raw.items()
+                _int(k, f"{where}.storage key"): _int(v, f"{where}.storage value") for k, v in storage_raw.items()
             },
         )
     reponet = config.get("reponet", {})

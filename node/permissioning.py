@@ -103,8 +103,13 @@ class AccountPermissioner(PermissionerAPI):
             [sender, bytes(tx.to) or ZERO_ADDRESS, tx.value, effective_gas_price(tx), tx.gas, bytes(tx.data)],
         )
         message = Message(
-            gas=RULES_CALL_GAS, to=cast(Address, rules), sender=cast(Address, ZERO_ADDRESS), value=0,
-            data=data, code=code, is_static=True,
+            gas=RULES_CALL_GAS,
+            to=cast(Address, rules),
+            sender=cast(Address, ZERO_ADDRESS),
+            value=0,
+            data=data,
+            code=code,
+            is_static=True,
         )
         context = state.get_transaction_context_class()(gas_price=0, origin=cast(Address, ZERO_ADDRESS))
         snapshot = state.snapshot()

@@ -91,7 +91,9 @@ class BlockProducer:
             logger.info("dropped tx 0x%s: %s", tx.hash.hex(), reason)
         logger.info(
             "block %d sealed: %d txs, %d gas, %.0f ms",
-            built.header.block_number, len(built.transactions), built.header.gas_used,
+            built.header.block_number,
+            len(built.transactions),
+            built.header.gas_used,
             (self._last_block - started) * 1000,
         )
         # One empty block follows a burst of transactions: polling clients (ethers' tx.wait) take the first block

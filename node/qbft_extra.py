@@ -39,9 +39,7 @@ class QbftExtraData:
         if self.vote is not None:
             vote = [self.vote.recipient, VOTE_ADD if self.vote.add else VOTE_DROP]
         seals = list(self.seals) if with_seals else []
-        return bytes(
-            rlp.encode([self.vanity, list(self.validators), vote, self.round, seals])
-        )
+        return bytes(rlp.encode([self.vanity, list(self.validators), vote, self.round, seals]))
 
 
 def decode(data: bytes) -> QbftExtraData:

@@ -121,7 +121,8 @@ class NodeService:
             if criteria is None:
                 continue
             matched = [
-                log for log in logs
+                log
+                for log in logs
                 if log_matches(
                     criteria, bytes.fromhex(log["address"][2:]), [bytes.fromhex(t[2:]) for t in log["topics"]]
                 )

@@ -291,9 +291,7 @@ class ChainStore:
             record = self._block_cache.get(number)
         if record is not None:
             return record
-        row = self.read_conn.execute(
-            "SELECT header, txs, receipts FROM blocks WHERE number = ?", (number,)
-        ).fetchone()
+        row = self.read_conn.execute("SELECT header, txs, receipts FROM blocks WHERE number = ?", (number,)).fetchone()
         if row is None:
             return None
         record = BlockRecord(decode_header(bytes(row[0])), decode_txs(bytes(row[1])), decode_receipts(bytes(row[2])))

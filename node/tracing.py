@@ -26,8 +26,9 @@ def _call_type(computation: ComputationAPI) -> str:
     return "CALL"
 
 
-def call_frame(computation: ComputationAPI, gas: int | None = None, gas_used: int | None = None,
-               only_top: bool = False) -> dict[str, Any]:
+def call_frame(
+    computation: ComputationAPI, gas: int | None = None, gas_used: int | None = None, only_top: bool = False
+) -> dict[str, Any]:
     msg = computation.msg
     kind = _call_type(computation)
     frame: dict[str, Any] = {
@@ -67,8 +68,9 @@ def trace_transaction(chain: Chain, number: int, index: int, only_top: bool = Fa
         raise ValueError("block not found")
     header = record.header
     template = child_header(parent, header.timestamp, header.coinbase, header.extra_data)
-    state = open_state(store.state_db(), template, parent.state_root,
-                       store.recent_hashes(parent.block_number), chain.chain_id)
+    state = open_state(
+        store.state_db(), template, parent.state_root, store.recent_hashes(parent.block_number), chain.chain_id
+    )
     apply_transactions(state, template, record.transactions[:index], lambda _s, _t: True)
     tx = record.transactions[index]
     state.lock_changes()

@@ -62,8 +62,6 @@ def intrinsic_gas(tx: SignedTransactionAPI) -> tuple[int, int]:
     return gas, floor
 
 
-
-
 def _fee_pair(tx: SignedTransactionAPI) -> tuple[int, int]:
     max_fee = effective_gas_price(tx)
     tip = int(getattr(tx, "max_priority_fee_per_gas", None) or getattr(tx, "gas_price", 0) or 0)

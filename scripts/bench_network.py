@@ -50,10 +50,18 @@ def presign(accounts: list[LocalAccount], chain_id: int, count: int, nonces: dic
     out = []
     for i in range(count):
         acct = accounts[i % len(accounts)]
-        tx = acct.sign_transaction({
-            "to": RECIPIENT, "value": 0, "gas": 21_000, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0,
-            "nonce": nonces[acct.address], "chainId": chain_id, "type": 2,
-        })
+        tx = acct.sign_transaction(
+            {
+                "to": RECIPIENT,
+                "value": 0,
+                "gas": 21_000,
+                "maxFeePerGas": 0,
+                "maxPriorityFeePerGas": 0,
+                "nonce": nonces[acct.address],
+                "chainId": chain_id,
+                "type": 2,
+            }
+        )
         nonces[acct.address] += 1
         out.append(("0x" + tx.raw_transaction.hex(), "0x" + tx.hash.hex()))
     return out
@@ -96,8 +104,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-def offered_load(urls: list[str], txs: list[tuple[str, str]], rate: float, poller: Poller,
-                 timeout: float) -> dict[str, Any]:
+def offered_load(
+    urls: list[str], txs: list[tuple[str, str]], rate: float, poller: Poller, timeout: float
+) -> dict[str, Any]:
     rpcs = [Rpc(u, timeout=10) for u in urls]
     submitted: dict[str, float] = {}
     start = time.monotonic()
@@ -119,15 +128,19 @@ def offered_load(urls: list[str], txs: list[tuple[str, str]], rate: float, polle
     included = [poller.seen[h] for h in submitted if h in poller.seen]
     span = (max(included) - start) if included else float("nan")
     return {
-        "offered_tps": rate, "sent": len(submitted), "included": len(latencies),
-        "finality_p50_ms": round(pct(latencies, 50), 1), "finality_p99_ms": round(pct(latencies, 99), 1),
+        "offered_tps": rate,
+        "sent": len(submitted),
+        "included": len(latencies),
+        "finality_p50_ms": round(pct(latencies, 50), 1),
+        "finality_p99_ms": round(pct(latencies, 99), 1),
         "finality_mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
         "achieved_tps": round(len(latencies) / span, 1) if latencies else 0.0,
     }
 
 
-def saturation(urls: list[str], txs: list[tuple[str, str]], poller: Poller, batch: int,
-               timeout: float) -> dict[str, Any]:
+def saturation(
+    urls: list[str], txs: list[tuple[str, str]], poller: Poller, batch: int, timeout: float
+) -> dict[str, Any]:
     rpcs = [Rpc(u, timeout=60) for u in urls]
     start = time.monotonic()
     errors = 0
@@ -135,7 +148,7 @@ def saturation(urls: list[str], txs: list[tuple[str, str]], poller: Poller, batc
     def send(part: list[tuple[str, str]], rpc: Rpc) -> None:
         nonlocal errors
         for i in range(0, len(part), batch):
-            answers = rpc.raw([rpc.envelope("eth_sendRawTransaction", raw) for raw, _ in part[i:i + batch]])
+            answers = rpc.raw([rpc.envelope("eth_sendRawTransaction", raw) for raw, _ in part[i : i + batch]])
             errors += sum(1 for a in answers if "error" in a)
 
     # each node gets whole sender streams, so a node never holds a nonce gap it cannot fill
@@ -155,14 +168,25 @@ def saturation(urls: list[str], txs: list[tuple[str, str]], poller: Poller, batc
         rpc.close()
     included = [poller.seen[h] for _, h in txs if h in poller.seen]
     span = max(included) - start if included else float("nan")
-    return {"count": len(txs), "included": len(included), "errors": errors,
-            "submit_seconds": round(sent_done - start, 2), "tps": round(len(included) / span, 1) if included else 0.0}
+    return {
+        "count": len(txs),
+        "included": len(included),
+        "errors": errors,
+        "submit_seconds": round(sent_done - start, 2),
+        "tps": round(len(included) / span, 1) if included else 0.0,
+    }
 
 
 def bench_network(args: argparse.Namespace, period: float, accounts: list[LocalAccount]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-qbft-") as tmp:
-        net = Network(Path(tmp) / "net", validators=4, period=period, request_timeout=args.request_timeout,
-                      allow=tuple(a.address for a in accounts), log_level="warning")
+        net = Network(
+            Path(tmp) / "net",
+            validators=4,
+            period=period,
+            request_timeout=args.request_timeout,
+            allow=tuple(a.address for a in accounts),
+            log_level="warning",
+        )
         try:
             net.start()
             urls = [r.url for r in net.rpcs]
@@ -192,8 +216,11 @@ def bench_network(args: argparse.Namespace, period: float, accounts: list[LocalA
 
 def bench_single(args: argparse.Namespace, period: float, accounts: list[LocalAccount]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-single-") as tmp:
-        backend = start_node(Path(tmp), extra_args=("--block-time", str(period), "--log-level", "warning"),
-                             allow=tuple(a.address for a in accounts))
+        backend = start_node(
+            Path(tmp),
+            extra_args=("--block-time", str(period), "--log-level", "warning"),
+            allow=tuple(a.address for a in accounts),
+        )
         try:
             poller = Poller(backend.http_url)
             poller.start()
@@ -226,10 +253,18 @@ def _exit_on_signal(signum: int, _frame: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--periods", type=lambda s: [float(x) for x in s.split(",")], default=[0.25, 0.5],
-                        help="block periods in seconds (the knob), comma-separated")
-    parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[25.0, 50.0, 100.0],
-                        help="offered loads in tx/s, comma-separated")
+    parser.add_argument(
+        "--periods",
+        type=lambda s: [float(x) for x in s.split(",")],
+        default=[0.25, 0.5],
+        help="block periods in seconds (the knob), comma-separated",
+    )
+    parser.add_argument(
+        "--rates",
+        type=lambda s: [float(x) for x in s.split(",")],
+        default=[25.0, 50.0, 100.0],
+        help="offered loads in tx/s, comma-separated",
+    )
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per offered load")
     parser.add_argument("--count", type=int, default=2000, help="transfers for the saturation run")
     parser.add_argument("--batch", type=int, default=100, help="eth_sendRawTransaction per JSON-RPC batch")
@@ -260,8 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         single = bench_single(args, args.periods[0], accounts)
         summary["single_node_tps"] = single["saturation"]["tps"]
         summary["single_node_rows"] = single["loads"]
-        summary["tps_ratio"] = round(summary["tps"] / single["saturation"]["tps"], 3) \
-            if single["saturation"]["tps"] else None
+        summary["tps_ratio"] = (
+            round(summary["tps"] / single["saturation"]["tps"], 3) if single["saturation"]["tps"] else None
+        )
     if args.json:
         print(json.dumps(summary))
     else:

@@ -68,8 +68,14 @@ def auth_digest(genesis_hash: bytes, nonce: bytes, signer_pubkey: bytes) -> byte
 
 
 class Peer:
-    def __init__(self, manager: PeerManager, enode: Enode, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, dialled: bool) -> None:
+    def __init__(
+        self,
+        manager: PeerManager,
+        enode: Enode,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        dialled: bool,
+    ) -> None:
         self.manager = manager
         self.enode = enode
         self.address = enode.address
@@ -232,8 +238,9 @@ class PeerManager:
             return
         self._register(Peer(self, remote, reader, writer, dialled=False))
 
-    async def _handshake(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                         expected: Enode | None) -> Enode:
+    async def _handshake(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, expected: Enode | None
+    ) -> Enode:
         nonce = secrets.token_bytes(32)
         writer.write(frame(HELLO, rlp.encode([PROTOCOL_VERSION, self.genesis_hash, self.pubkey, nonce, self.port])))
         await writer.drain()
@@ -302,4 +309,3 @@ class PeerManager:
         if self.peers.get(peer.pubkey) is peer:
             del self.peers[peer.pubkey]
             logger.info("peer disconnected: %s (%d peers)", peer, len(self.peers))
-

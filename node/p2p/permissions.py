@@ -54,8 +54,9 @@ def write_permissions_file(path: Path, nodes: list[Enode], accounts: list[bytes]
 
 
 class NodePermissioner:
-    def __init__(self, allowlist: list[Enode], rules_address: bytes | None = None,
-                 state: Callable[[], PragueState] | None = None) -> None:
+    def __init__(
+        self, allowlist: list[Enode], rules_address: bytes | None = None, state: Callable[[], PragueState] | None = None
+    ) -> None:
         self.allowed_ids = {e.pubkey for e in allowlist}
         self.rules_address = rules_address
         self._state = state
@@ -73,8 +74,9 @@ class NodePermissioner:
         try:
             computation = run_call(
                 self._state(),
-                CallParams(sender=ZERO_ADDRESS, to=cast(Address, self.rules_address), gas=1_000_000, value=0,
-                           data=data),
+                CallParams(
+                    sender=ZERO_ADDRESS, to=cast(Address, self.rules_address), gas=1_000_000, value=0, data=data
+                ),
             )
         except Exception:  # a missing or broken contract allows nobody
             logger.exception("node rules contract call failed")

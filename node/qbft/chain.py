@@ -59,7 +59,11 @@ class QbftChain(Chain):
             if tuple(sorted(extra.validators)) != self.consensus.validators_after(parent):
                 raise InvalidBlock("proposal names the wrong validator set")
             template = copy_header(
-                header, gas_used=0, bloom=0, state_root=BLANK_ROOT_HASH, transaction_root=BLANK_ROOT_HASH,
+                header,
+                gas_used=0,
+                bloom=0,
+                state_root=BLANK_ROOT_HASH,
+                transaction_root=BLANK_ROOT_HASH,
                 receipt_root=BLANK_ROOT_HASH,
             )
             db = self.store.state_db(for_writing=True)
@@ -80,9 +84,16 @@ class QbftChain(Chain):
                 raise InvalidBlock("candidate no longer extends the head")
             header = candidate.built.header
             extra = qbft_extra.decode(header.extra_data)
-            sealed = copy_header(header, extra_data=QbftExtraData(
-                validators=extra.validators, vanity=extra.vanity, vote=extra.vote, round=extra.round, seals=seals,
-            ).encode())
+            sealed = copy_header(
+                header,
+                extra_data=QbftExtraData(
+                    validators=extra.validators,
+                    vanity=extra.vanity,
+                    vote=extra.vote,
+                    round=extra.round,
+                    seals=seals,
+                ).encode(),
+            )
             self.consensus.verify_seals(sealed, self.head)
             candidate.built.header = sealed
             self._commit(candidate.built, candidate.db)

@@ -51,45 +51,82 @@ Command = Any
 
 
 def _network_flags(parser: argparse.ArgumentParser, for_init: bool) -> None:
-    parser.add_argument("--validators", type=int, default=None if for_init else 4,
-                        help="number of validators of a new QBFT network")
+    parser.add_argument(
+        "--validators", type=int, default=None if for_init else 4, help="number of validators of a new QBFT network"
+    )
     parser.add_argument("--rpc-nodes", type=int, default=0, help="non-validator nodes that follow and verify")
     parser.add_argument("--chain-id", type=int, default=1337)
     parser.add_argument("--base-port", type=int, default=8545, help="node i serves JSON-RPC on BASE+i")
     parser.add_argument("--p2p-base-port", type=int, default=None, help="node i peers on this+i (default BASE+100)")
     parser.add_argument("--period", type=float, default=0.5, help="QBFT block period in seconds")
-    parser.add_argument("--request-timeout", type=float, default=2.0,
-                        help="round-0 timeout in seconds (doubles each round)")
+    parser.add_argument(
+        "--request-timeout", type=float, default=2.0, help="round-0 timeout in seconds (doubles each round)"
+    )
     parser.add_argument("--epoch-length", type=int, default=DEFAULT_EPOCH_LENGTH, help="votes reset every N blocks")
     parser.add_argument("--accounts", type=int, default=10, help="funded and allowed dev accounts")
     if for_init:
-        parser.add_argument("--allow", nargs="+", action="extend", default=[], metavar="ADDRESS",
-                            help="add to every node's account allowlist (repeatable)")
+        parser.add_argument(
+            "--allow",
+            nargs="+",
+            action="extend",
+            default=[],
+            metavar="ADDRESS",
+            help="add to every node's account allowlist (repeatable)",
+        )
 
 
-def extend_parser(sub: Any, init: argparse.ArgumentParser, run: argparse.ArgumentParser,
-                  common: argparse.ArgumentParser, serve: argparse.ArgumentParser) -> None:
+def extend_parser(
+    sub: Any,
+    init: argparse.ArgumentParser,
+    run: argparse.ArgumentParser,
+    common: argparse.ArgumentParser,
+    serve: argparse.ArgumentParser,
+) -> None:
     """Add the network flags to ``init`` and ``run`` and the ``network`` command (called by node.cli)."""
     for action in init._actions:
         if "--genesis" in action.option_strings:
             action.required = False
             action.help = "genesis file (not with --validators)"
     _network_flags(init, for_init=True)
-    run.add_argument("--peers", nargs="+", action="extend", default=[], metavar="ENODE",
-                     help="static peers (enode URLs) in addition to network.json")
+    run.add_argument(
+        "--peers",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ENODE",
+        help="static peers (enode URLs) in addition to network.json",
+    )
     run.add_argument("--p2p-port", type=int, default=None, help="peer-to-peer listen port (default network.json)")
-    run.add_argument("--node-rules", default=None, metavar="ADDRESS",
-                     help="node-rules contract (Besu connectionAllowed) in addition to the node allowlist file")
-    run.add_argument("--test-faults", action="store_true",
-                     help="TESTS ONLY: expose reponet_testFaults / reponet_testForgeBlock fault injection")
-    network = sub.add_parser("network", parents=[common, serve], allow_abbrev=False,
-                             help="run a local N-validator QBFT network (one process per node)")
+    run.add_argument(
+        "--node-rules",
+        default=None,
+        metavar="ADDRESS",
+        help="node-rules contract (Besu connectionAllowed) in addition to the node allowlist file",
+    )
+    run.add_argument(
+        "--test-faults",
+        action="store_true",
+        help="TESTS ONLY: expose reponet_testFaults / reponet_testForgeBlock fault injection",
+    )
+    network = sub.add_parser(
+        "network",
+        parents=[common, serve],
+        allow_abbrev=False,
+        help="run a local N-validator QBFT network (one process per node)",
+    )
     network.set_defaults(rpc_port=None)
     _network_flags(network, for_init=False)
-    network.add_argument("--allow", nargs="+", action="extend", default=[], metavar="ADDRESS",
-                         help="add to the account allowlist (repeatable)")
-    network.add_argument("--block-time", type=float, default=None,
-                         help="seconds between blocks (default: the genesis block period)")
+    network.add_argument(
+        "--allow",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ADDRESS",
+        help="add to the account allowlist (repeatable)",
+    )
+    network.add_argument(
+        "--block-time", type=float, default=None, help="seconds between blocks (default: the genesis block period)"
+    )
     network.add_argument("--test-faults", action="store_true", help="TESTS ONLY: start nodes with --test-faults")
 
 
@@ -116,9 +153,20 @@ def wrap_commands(commands: dict[str, Command]) -> dict[str, Command]:
 
 
 # init ---------------------------------------------------------------------------------------------
-def init_network(root: Path, *, validators: int, rpc_nodes: int, chain_id: int, p2p_base_port: int, period: float,
-                 request_timeout: float, epoch_length: int, accounts: int, allow: set[bytes],
-                 password: str) -> dict[str, Any]:
+def init_network(
+    root: Path,
+    *,
+    validators: int,
+    rpc_nodes: int,
+    chain_id: int,
+    p2p_base_port: int,
+    period: float,
+    request_timeout: float,
+    epoch_length: int,
+    accounts: int,
+    allow: set[bytes],
+    password: str,
+) -> dict[str, Any]:
     if validators < 1:
         raise ConfigError("--validators must be at least 1")
     if (root / NETWORK_FILE).exists():
@@ -133,8 +181,11 @@ def init_network(root: Path, *, validators: int, rpc_nodes: int, chain_id: int, 
     genesis_json = {
         "config": {
             "chainId": chain_id,
-            "qbft": {"blockperiodseconds": period, "epochlength": epoch_length,
-                     "requesttimeoutseconds": request_timeout},
+            "qbft": {
+                "blockperiodseconds": period,
+                "epochlength": epoch_length,
+                "requesttimeoutseconds": request_timeout,
+            },
         },
         "gasLimit": hex(DEV_GAS_LIMIT),
         "timestamp": hex(int(time.time())),
@@ -151,13 +202,27 @@ def init_network(root: Path, *, validators: int, rpc_nodes: int, chain_id: int, 
         data_dir = DataDir(root / f"node{i}")
         init_data_dir(data_dir, genesis, key, password, allowed)
         peers = [str(e) for j, e in enumerate(enodes) if j != i]
-        NetworkConfig(p2p_port=enodes[i].port, static_peers=peers, epoch_length=epoch_length,
-                      request_timeout=request_timeout).save(data_dir.path / NETWORK_FILE)
+        NetworkConfig(
+            p2p_port=enodes[i].port, static_peers=peers, epoch_length=epoch_length, request_timeout=request_timeout
+        ).save(data_dir.path / NETWORK_FILE)
         write_permissions_file(data_dir.path / PERMISSIONS_FILE, enodes, sorted(allowed))
-        nodes.append({"dir": f"node{i}", "address": "0x" + addresses[i].hex(), "enode": str(enodes[i]),
-                      "p2p_port": enodes[i].port, "validator": i < validators})
-    summary = {"chain_id": chain_id, "validators": ["0x" + v.hex() for v in validator_set], "nodes": nodes,
-               "block_period": period, "request_timeout": request_timeout, "epoch_length": epoch_length}
+        nodes.append(
+            {
+                "dir": f"node{i}",
+                "address": "0x" + addresses[i].hex(),
+                "enode": str(enodes[i]),
+                "p2p_port": enodes[i].port,
+                "validator": i < validators,
+            }
+        )
+    summary = {
+        "chain_id": chain_id,
+        "validators": ["0x" + v.hex() for v in validator_set],
+        "nodes": nodes,
+        "block_period": period,
+        "request_timeout": request_timeout,
+        "epoch_length": epoch_length,
+    }
     (root / NETWORK_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -182,10 +247,17 @@ def _password(args: argparse.Namespace) -> tuple[str, Path]:
 def _init_from_args(args: argparse.Namespace) -> dict[str, Any]:
     password, _ = _password(args)
     return init_network(
-        args.data_dir, validators=args.validators, rpc_nodes=args.rpc_nodes, chain_id=args.chain_id,
-        p2p_base_port=args.p2p_base_port or args.base_port + 100, period=args.period,
-        request_timeout=args.request_timeout, epoch_length=args.epoch_length, accounts=args.accounts,
-        allow={parse_address(a) for a in args.allow}, password=password,
+        args.data_dir,
+        validators=args.validators,
+        rpc_nodes=args.rpc_nodes,
+        chain_id=args.chain_id,
+        p2p_base_port=args.p2p_base_port or args.base_port + 100,
+        period=args.period,
+        request_timeout=args.request_timeout,
+        epoch_length=args.epoch_length,
+        accounts=args.accounts,
+        allow={parse_address(a) for a in args.allow},
+        password=password,
     )
 
 
@@ -205,8 +277,11 @@ def serve_network(args: argparse.Namespace) -> None:
     data_dir = DataDir(args.data_dir)
     password = read_password(args.password_file)
     limits = RpcLimits(
-        max_body_bytes=args.rpc_max_body, max_batch=args.rpc_batch_limit, max_log_range=args.rpc_logs_range,
-        max_logs=args.rpc_logs_limit, call_gas_cap=args.rpc_gascap,
+        max_body_bytes=args.rpc_max_body,
+        max_batch=args.rpc_batch_limit,
+        max_log_range=args.rpc_logs_range,
+        max_logs=args.rpc_logs_limit,
+        call_gas_cap=args.rpc_gascap,
     )
     block_time = args.block_time
     if block_time is None:
@@ -221,10 +296,16 @@ def serve_network(args: argparse.Namespace) -> None:
     if block_time < 0:
         raise ConfigError("--block-time must not be negative")
     service = open_network_node(
-        data_dir, password, block_time=block_time, empty_blocks=args.empty_blocks,
-        trailing_block=not args.no_trailing_block, limits=limits,
+        data_dir,
+        password,
+        block_time=block_time,
+        empty_blocks=args.empty_blocks,
+        trailing_block=not args.no_trailing_block,
+        limits=limits,
         pool_limits=PoolLimits(max_per_sender=args.txpool_account_slots, max_total=args.txpool_global_slots),
-        extra_peers=list(args.peers), p2p_port=args.p2p_port, test_faults=args.test_faults,
+        extra_peers=list(args.peers),
+        p2p_port=args.p2p_port,
+        test_faults=args.test_faults,
         node_rules=parse_address(args.node_rules) if args.node_rules else None,
     )
     try:
@@ -252,8 +333,13 @@ async def _serve_network(service: QbftNodeService, data_dir: DataDir, args: argp
             raise PortInUse(f"p2p port {service.peer_manager.port} is already in use") from exc
         raise
     head = service.chain.head
-    logger.info("serving JSON-RPC on %s:%d, head %d, chain id %d", args.rpc_host, args.rpc_port,
-                head.block_number, service.chain.chain_id)
+    logger.info(
+        "serving JSON-RPC on %s:%d, head %d, chain id %d",
+        args.rpc_host,
+        args.rpc_port,
+        head.block_number,
+        service.chain.chain_id,
+    )
     scheme = "https" if args.rpc_tls_cert else "http"
     print(f"enode: {service.peer_manager.enode}", flush=True)
     print(f"listening on {scheme}://{args.rpc_host}:{args.rpc_port}", flush=True)
@@ -291,9 +377,20 @@ def cmd_network(args: argparse.Namespace) -> None:
         for i, node in enumerate(summary["nodes"]):
             port = args.base_port + i
             command = [
-                sys.executable, "-m", "node.cli", "run", "--data-dir", str(root / node["dir"]),
-                "--password-file", str(password_file), "--rpc-host", args.rpc_host, "--rpc-port", str(port),
-                "--log-level", args.log_level,
+                sys.executable,
+                "-m",
+                "node.cli",
+                "run",
+                "--data-dir",
+                str(root / node["dir"]),
+                "--password-file",
+                str(password_file),
+                "--rpc-host",
+                args.rpc_host,
+                "--rpc-port",
+                str(port),
+                "--log-level",
+                args.log_level,
             ]
             if args.block_time is not None:
                 command += ["--block-time", str(args.block_time)]
@@ -312,8 +409,10 @@ def cmd_network(args: argparse.Namespace) -> None:
         print("DEV ONLY: the account keys below are public")
         for node, child, port in children:
             role = "validator" if node["validator"] else "rpc node"
-            print(f"  {node['dir']} ({role} {node['address']}): http://{args.rpc_host}:{port}"
-                  f"  log {root / (node['dir'] + '.log')}  pid {child.pid}")
+            print(
+                f"  {node['dir']} ({role} {node['address']}): http://{args.rpc_host}:{port}"
+                f"  log {root / (node['dir'] + '.log')}  pid {child.pid}"
+            )
         print("dev accounts (allowed, funded):")
         for acct in accounts:
             print(f"  {acct['address']} {acct['private_key']}")

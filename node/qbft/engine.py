@@ -101,8 +101,14 @@ class Metrics:
 
 
 class QbftEngine:
-    def __init__(self, chain: QbftChain, consensus: QbftConsensus, service: NodeService, config: EngineConfig,
-                 faults: TestFaults | None = None) -> None:
+    def __init__(
+        self,
+        chain: QbftChain,
+        consensus: QbftConsensus,
+        service: NodeService,
+        config: EngineConfig,
+        faults: TestFaults | None = None,
+    ) -> None:
         self.chain = chain
         self.consensus = consensus
         self.service = service
@@ -236,8 +242,13 @@ class QbftEngine:
                 return
         proposal = Proposal(hs.height, request.round, block, request.round_changes, request.prepares).signed(key)
         self._save_vote_state(hs)
-        logger.info("height %d round %d: proposing %d txs (0x%s)", hs.height, request.round,
-                    len(block.transactions), block.digest.hex()[:12])
+        logger.info(
+            "height %d round %d: proposing %d txs (0x%s)",
+            hs.height,
+            request.round,
+            len(block.transactions),
+            block.digest.hex()[:12],
+        )
         if self.faults.equivocate and self.peers is not None:
             other = await self._build(request.round, skew=1)
             if other is not None:
@@ -260,9 +271,7 @@ class QbftEngine:
             txs = txs[: len(txs) // 2]
         extra = self.consensus.proposal_extra_data(head, round_number)
         coinbase = bytes(key.public_key.to_canonical_address())
-        candidate = await asyncio.to_thread(
-            self.chain.build_candidate, txs, int(time.time()) + skew, coinbase, extra
-        )
+        candidate = await asyncio.to_thread(self.chain.build_candidate, txs, int(time.time()) + skew, coinbase, extra)
         if candidate.parent_hash != self.chain.head.hash:
             candidate.db.discard()
             return None
@@ -351,15 +360,18 @@ class QbftEngine:
                     built = await asyncio.to_thread(self.chain.commit_candidate, candidate, decision.seals)
                 else:
                     sealed = with_seals(decision.block.header, decision.seals)
-                    built = await asyncio.to_thread(
-                        self.chain.import_block, sealed, list(decision.block.transactions)
-                    )
+                    built = await asyncio.to_thread(self.chain.import_block, sealed, list(decision.block.transactions))
             except (InvalidBlock, NodeError) as exc:
                 logger.warning("height %d: committing the decided block failed: %s", hs.height, exc)
                 return
             self.metrics.blocks_committed += 1
-            logger.info("block %d committed in round %d: %d txs, %d seals", hs.height, decision.round,
-                        len(built.transactions), len(decision.seals))
+            logger.info(
+                "block %d committed in round %d: %d txs, %d seals",
+                hs.height,
+                decision.round,
+                len(built.transactions),
+                len(decision.seals),
+            )
             self._after_block(built)
 
     def _after_block(self, built: BuiltBlock) -> None:
@@ -393,15 +405,22 @@ class QbftEngine:
             height, voted_round = (big_endian_int.deserialize(x) if x else 0 for x in items[:2])
             prepared = None
             if len(items) == 5:
-                prepared = Prepared(big_endian_int.deserialize(items[2]) if items[2] else 0,
-                                    Block.decode(items[3]), tuple(Prepare.from_rlp(p) for p in items[4]))
+                prepared = Prepared(
+                    big_endian_int.deserialize(items[2]) if items[2] else 0,
+                    Block.decode(items[3]),
+                    tuple(Prepare.from_rlp(p) for p in items[4]),
+                )
         except Exception:  # an unreadable record: start afresh, as before this record existed
             logger.exception("cannot read the saved QBFT vote state")
             return
         if height != self.hs.height:
             return
-        logger.info("resuming height %d after round %d%s", height, voted_round,
-                    f" with a block prepared in round {prepared.round}" if prepared else "")
+        logger.info(
+            "resuming height %d after round %d%s",
+            height,
+            voted_round,
+            f" with a block prepared in round {prepared.round}" if prepared else "",
+        )
         self._apply(self.hs, self.hs.restore(voted_round, prepared))
 
     # sending --------------------------------------------------------------------------------------
@@ -422,8 +441,12 @@ class QbftEngine:
 
     def _send_vote(self, msg: Message) -> None:
         key = self.consensus.key
-        if self.faults.conflicting_votes and self.peers is not None and key is not None \
-                and isinstance(msg, Prepare | Commit):
+        if (
+            self.faults.conflicting_votes
+            and self.peers is not None
+            and key is not None
+            and isinstance(msg, Prepare | Commit)
+        ):
             fake = bytes(32 - len(msg.author[:1])) + msg.author[:1]
             other: Message
             if isinstance(msg, Prepare):
@@ -640,6 +663,13 @@ class QbftEngine:
 
 def with_seals(header: QbftHeader, seals: tuple[bytes, ...]) -> QbftHeader:
     extra = qbft_extra.decode(header.extra_data)
-    return copy_header(header, extra_data=QbftExtraData(
-        validators=extra.validators, vanity=extra.vanity, vote=extra.vote, round=extra.round, seals=seals,
-    ).encode())
+    return copy_header(
+        header,
+        extra_data=QbftExtraData(
+            validators=extra.validators,
+            vanity=extra.vanity,
+            vote=extra.vote,
+            round=extra.round,
+            seals=seals,
+        ).encode(),
+    )

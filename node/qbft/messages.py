@@ -136,8 +136,9 @@ class Commit:
 
     def signed(self, key: PrivateKey) -> Commit:
         sig = sign(key, COMMIT, self.payload())
-        return Commit(self.height, self.round, self.digest, self.seal,
-                      bytes(key.public_key.to_canonical_address()), sig)
+        return Commit(
+            self.height, self.round, self.digest, self.seal, bytes(key.public_key.to_canonical_address()), sig
+        )
 
     def to_rlp(self) -> list[Any]:
         return [self.payload(), self.signature]
@@ -172,8 +173,16 @@ class RoundChange:
 
     def signed(self, key: PrivateKey) -> RoundChange:
         sig = sign(key, ROUND_CHANGE, self.payload())
-        return RoundChange(self.height, self.round, self.prepared_round, self.prepared_digest, self.prepared_block,
-                           self.prepares, bytes(key.public_key.to_canonical_address()), sig)
+        return RoundChange(
+            self.height,
+            self.round,
+            self.prepared_round,
+            self.prepared_digest,
+            self.prepared_block,
+            self.prepares,
+            bytes(key.public_key.to_canonical_address()),
+            sig,
+        )
 
     def signed_payload_rlp(self) -> list[Any]:
         return [self.payload(), self.signature]
@@ -193,7 +202,8 @@ class RoundChange:
         sig = _bytes(signature, 65)
         has_prepared = prepared_digest != b""
         msg = cls(
-            _uint(height), _uint(round_),
+            _uint(height),
+            _uint(round_),
             _uint(prepared_round) if has_prepared else None,
             _bytes(prepared_digest, 32) if has_prepared else None,
         )
@@ -210,8 +220,16 @@ class RoundChange:
         prepared_block = Block.decode(_bytes(block)) if block else None
         if not isinstance(prepares, list):
             raise BadMessage("ROUND_CHANGE: prepares must be a list")
-        return cls(msg.height, msg.round, msg.prepared_round, msg.prepared_digest, prepared_block,
-                   tuple(Prepare.from_rlp(p) for p in prepares), msg.author, msg.signature)
+        return cls(
+            msg.height,
+            msg.round,
+            msg.prepared_round,
+            msg.prepared_digest,
+            prepared_block,
+            tuple(Prepare.from_rlp(p) for p in prepares),
+            msg.author,
+            msg.signature,
+        )
 
 
 @dataclass(frozen=True)
@@ -233,8 +251,15 @@ class Proposal:
 
     def signed(self, key: PrivateKey) -> Proposal:
         sig = sign(key, PROPOSAL, self.payload())
-        return Proposal(self.height, self.round, self.block, self.round_changes, self.prepares,
-                        bytes(key.public_key.to_canonical_address()), sig)
+        return Proposal(
+            self.height,
+            self.round,
+            self.block,
+            self.round_changes,
+            self.prepares,
+            bytes(key.public_key.to_canonical_address()),
+            sig,
+        )
 
     def to_rlp(self) -> list[Any]:
         return [
@@ -255,9 +280,15 @@ class Proposal:
         author = recover(PROPOSAL, msg.payload(), sig)
         if not isinstance(round_changes, list) or not isinstance(prepares, list):
             raise BadMessage("PROPOSAL: justification must be lists")
-        return cls(msg.height, msg.round, msg.block,
-                   tuple(RoundChange.payload_from_rlp(rc) for rc in round_changes),
-                   tuple(Prepare.from_rlp(p) for p in prepares), author, sig)
+        return cls(
+            msg.height,
+            msg.round,
+            msg.block,
+            tuple(RoundChange.payload_from_rlp(rc) for rc in round_changes),
+            tuple(Prepare.from_rlp(p) for p in prepares),
+            author,
+            sig,
+        )
 
 
 Message = Proposal | Prepare | Commit | RoundChange

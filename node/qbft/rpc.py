@@ -43,8 +43,12 @@ class QbftMethods(Methods):
     @rpc_method("admin_peers", admin=True)
     def admin_peers(self) -> list[dict[str, Any]]:
         return [
-            {"enode": str(peer.enode), "id": "0x" + peer.pubkey.hex(), "address": "0x" + peer.address.hex(),
-             "head": peer.head_number}
+            {
+                "enode": str(peer.enode),
+                "id": "0x" + peer.pubkey.hex(),
+                "address": "0x" + peer.address.hex(),
+                "head": peer.head_number,
+            }
             for peer in self.node.peer_manager.connected()
         ]
 
@@ -128,15 +132,20 @@ class QbftMethods(Methods):
         first = max(number(start, last - 99), 1)
         metrics: dict[bytes, dict[str, Any]] = {}
         for validator in chain.consensus.validators_after(chain.head):
-            metrics[validator] = {"address": "0x" + validator.hex(), "proposedBlockCount": "0x0",
-                                  "lastProposedBlockNumber": "0x0"}
+            metrics[validator] = {
+                "address": "0x" + validator.hex(),
+                "proposedBlockCount": "0x0",
+                "lastProposedBlockNumber": "0x0",
+            }
         for height in range(first, last + 1):
             header = chain.header(height)
             if header is None:
                 break
             coinbase = bytes(header.coinbase)
-            entry = metrics.setdefault(coinbase, {"address": "0x" + coinbase.hex(), "proposedBlockCount": "0x0",
-                                                  "lastProposedBlockNumber": "0x0"})
+            entry = metrics.setdefault(
+                coinbase,
+                {"address": "0x" + coinbase.hex(), "proposedBlockCount": "0x0", "lastProposedBlockNumber": "0x0"},
+            )
             entry["proposedBlockCount"] = hex(int(entry["proposedBlockCount"], 16) + 1)
             entry["lastProposedBlockNumber"] = hex(height)
         return list(metrics.values())
@@ -146,10 +155,15 @@ class QbftMethods(Methods):
         engine = self.node.engine
         hs = engine.hs
         return {
-            "height": hex(hs.height), "round": hex(hs.round), "validator": engine.is_validator,
-            "peers": len(self.node.peer_manager.connected()), "faultsDetected": engine.metrics.fault_count,
-            "recentFaults": list(engine.metrics.faults)[-20:], "roundChanges": engine.metrics.rounds_changed,
-            "blocksCommitted": engine.metrics.blocks_committed, "blocksImported": engine.metrics.blocks_imported,
+            "height": hex(hs.height),
+            "round": hex(hs.round),
+            "validator": engine.is_validator,
+            "peers": len(self.node.peer_manager.connected()),
+            "faultsDetected": engine.metrics.fault_count,
+            "recentFaults": list(engine.metrics.faults)[-20:],
+            "roundChanges": engine.metrics.rounds_changed,
+            "blocksCommitted": engine.metrics.blocks_committed,
+            "blocksImported": engine.metrics.blocks_imported,
             "refusedPeers": self.node.peer_manager.refused,
         }
 
@@ -165,9 +179,12 @@ class QbftMethods(Methods):
                 setattr(faults, name, _bool(settings[name]))
         if "drop" in settings:
             self.node.peer_manager.faults.dropped = {p.address(a) for a in settings["drop"]}
-        return {"equivocate": faults.equivocate, "conflicting_votes": faults.conflicting_votes,
-                "silent": faults.silent,
-                "drop": ["0x" + a.hex() for a in sorted(self.node.peer_manager.faults.dropped)]}
+        return {
+            "equivocate": faults.equivocate,
+            "conflicting_votes": faults.conflicting_votes,
+            "silent": faults.silent,
+            "drop": ["0x" + a.hex() for a in sorted(self.node.peer_manager.faults.dropped)],
+        }
 
     @rpc_method("reponet_testForgeBlock")
     async def reponet_test_forge_block(self) -> str:

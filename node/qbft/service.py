@@ -106,10 +106,15 @@ def open_network_node(
     tally = VoteTally(store.header_by_number, config.epoch_length)
     consensus = QbftConsensus(key, tally)
     chain = QbftChain(store, consensus, permissioner)
-    service = QbftNodeService(chain, permissioner, data_dir.path, block_time, empty_blocks, limits, pool_limits,
-                              trailing_block)
-    engine_config = EngineConfig(block_period=block_time, round_timeout=config.request_timeout,
-                                 empty_blocks=empty_blocks, trailing_block=trailing_block)
+    service = QbftNodeService(
+        chain, permissioner, data_dir.path, block_time, empty_blocks, limits, pool_limits, trailing_block
+    )
+    engine_config = EngineConfig(
+        block_period=block_time,
+        round_timeout=config.request_timeout,
+        empty_blocks=empty_blocks,
+        trailing_block=trailing_block,
+    )
     faults = TestFaults() if test_faults else None
     service.engine = QbftEngine(chain, consensus, service, engine_config, faults)
     if node_rules is None and config.node_rules:
@@ -119,14 +124,26 @@ def open_network_node(
     )
     peers = [Enode.parse(p) for p in [*config.static_peers, *extra_peers]]
     service.peer_manager = PeerManager(
-        key, bytes(chain.genesis_hash), config.p2p_host, p2p_port or config.p2p_port, peers, node_permissioner,
-        service.engine.handle, service.engine.on_peer_connected, Faults() if test_faults else None,
+        key,
+        bytes(chain.genesis_hash),
+        config.p2p_host,
+        p2p_port or config.p2p_port,
+        peers,
+        node_permissioner,
+        service.engine.handle,
+        service.engine.on_peer_connected,
+        Faults() if test_faults else None,
     )
     service.engine.peers = service.peer_manager
     service.permissions_file = data_dir.path / PERMISSIONS_FILE
     role = "validator" if consensus.is_validator_after(chain.head) else "RPC node (follows, verifies)"
-    logger.info("QBFT node 0x%s (%s), head %d, p2p %s", key.public_key.to_canonical_address().hex(), role,
-                chain.head.block_number, service.peer_manager.enode)
+    logger.info(
+        "QBFT node 0x%s (%s), head %d, p2p %s",
+        key.public_key.to_canonical_address().hex(),
+        role,
+        chain.head.block_number,
+        service.peer_manager.enode,
+    )
     return service
 
 

@@ -281,8 +281,7 @@ class HeightState:
             if len(prepares) >= self.quorum:
                 if self.prepared is None or self.prepared.round < r:
                     self.prepared = Prepared(r, p.block, prepares)
-                if (r == self.round and self.is_validator and r not in self.sent_commit
-                        and self.key is not None):
+                if r == self.round and self.is_validator and r not in self.sent_commit and self.key is not None:
                     self.sent_commit.add(r)
                     commit = Commit(self.height, r, p.digest, make_seal(self.key, p.digest)).signed(self.key)
                     self.commits.setdefault(r, {})[commit.author] = commit
@@ -393,8 +392,10 @@ class HeightState:
     def restore(self, voted_round: int, prepared: Prepared | None) -> Outcome:
         """Resume after a restart at the same height: never vote again in a round already voted in (start in the
         next one, announcing it with ROUND_CHANGE) and keep the prepared certificate (the lock)."""
-        if prepared is not None and self.certificate_problem(prepared.round, prepared.block.digest,
-                                                             prepared.prepares) is None:
+        if (
+            prepared is not None
+            and self.certificate_problem(prepared.round, prepared.block.digest, prepared.prepares) is None
+        ):
             self.prepared = prepared
             self.blocks[prepared.block.digest] = prepared.block
         return self._enter_round(voted_round + 1)

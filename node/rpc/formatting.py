@@ -67,9 +67,7 @@ def format_block(record: BlockRecord, full: bool) -> dict[str, Any]:
     body_size = len(rlp.encode([[tx.encode() for tx in record.transactions]]))
     block = format_header(header, len(encode_header(header)) + body_size + 2)
     if full:
-        block["transactions"] = [
-            format_tx(tx, header, i) for i, tx in enumerate(record.transactions)
-        ]
+        block["transactions"] = [format_tx(tx, header, i) for i, tx in enumerate(record.transactions)]
     else:
         block["transactions"] = [d(tx.hash) for tx in record.transactions]
     block["uncles"] = []
@@ -114,7 +112,8 @@ def format_tx(tx: SignedTransactionAPI, header: QbftHeader | None, index: int | 
             out["maxFeePerGas"] = q(tx.max_fee_per_gas)
             out["maxPriorityFeePerGas"] = q(tx.max_priority_fee_per_gas)
             out["gasPrice"] = q(
-                min(tx.max_fee_per_gas, tx.max_priority_fee_per_gas + base_fee) if header is not None
+                min(tx.max_fee_per_gas, tx.max_priority_fee_per_gas + base_fee)
+                if header is not None
                 else tx.max_fee_per_gas
             )
     return out
@@ -136,8 +135,13 @@ def format_logs(record: BlockRecord, tx_index: int, first_log_index: int) -> lis
 
 
 def format_log(
-    header: QbftHeader, tx: SignedTransactionAPI, tx_index: int, log_index: int,
-    address: bytes, topics: Any, data: bytes,
+    header: QbftHeader,
+    tx: SignedTransactionAPI,
+    tx_index: int,
+    log_index: int,
+    address: bytes,
+    topics: Any,
+    data: bytes,
 ) -> LogObject:
     return {
         "address": "0x" + bytes(address).hex(),

@@ -86,7 +86,8 @@ class Methods:
             if name:
                 self.table[name] = (member, getattr(member, "rpc_admin", False))
                 positional = [
-                    prm for prm in inspect.signature(member).parameters.values()
+                    prm
+                    for prm in inspect.signature(member).parameters.values()
                     if prm.kind in (prm.POSITIONAL_ONLY, prm.POSITIONAL_OR_KEYWORD)
                 ]
                 required = sum(1 for prm in positional if prm.default is prm.empty)
@@ -210,8 +211,10 @@ class Methods:
         count = min(count, 1024)
         header = self._state_header(newest)
         if percentiles is not None and (
-            not isinstance(percentiles, list) or not all(isinstance(x, int | float) for x in percentiles)
-            or any(x < 0 or x > 100 for x in percentiles) or percentiles != sorted(percentiles)
+            not isinstance(percentiles, list)
+            or not all(isinstance(x, int | float) for x in percentiles)
+            or any(x < 0 or x > 100 for x in percentiles)
+            or percentiles != sorted(percentiles)
         ):
             raise InvalidParams("invalid reward percentiles")
         oldest = max(0, header.block_number - count + 1)
@@ -349,8 +352,13 @@ class Methods:
         if gas > self.node.limits.call_gas_cap:
             gas = self.node.limits.call_gas_cap
         return CallParams(
-            sender=obj.sender or ZERO_ADDRESS, to=obj.to, gas=gas, value=obj.value,
-            data=obj.data, access_list=obj.access_list, nonce=obj.nonce,
+            sender=obj.sender or ZERO_ADDRESS,
+            to=obj.to,
+            gas=gas,
+            value=obj.value,
+            data=obj.data,
+            access_list=obj.access_list,
+            nonce=obj.nonce,
         )
 
     @rpc_method("eth_call", blocking=True)
@@ -392,13 +400,18 @@ class Methods:
         excluded = {params.sender, params.to, bytes(state.coinbase)} | PRECOMPILES
         access = tuple(
             # like geth: sender, recipient, coinbase and precompiles only when no storage of theirs was touched
-            (addr, tuple(sorted(slots))) for addr, slots in sorted(touched.items()) if slots or addr not in excluded
+            (addr, tuple(sorted(slots)))
+            for addr, slots in sorted(touched.items())
+            if slots or addr not in excluded
         )
         final = run_call(self._state(block), CallParams(**{**params.__dict__, "access_list": access}))
         result: dict[str, Any] = {
             "accessList": [{"address": a(addr), "storageKeys": [h256(s) for s in slots]} for addr, slots in access],
-            "gasUsed": q(params.gas - final.get_gas_remaining() - final.get_gas_refund()
-                         if not final.is_error else params.gas - computation.get_gas_remaining()),
+            "gasUsed": q(
+                params.gas - final.get_gas_remaining() - final.get_gas_refund()
+                if not final.is_error
+                else params.gas - computation.get_gas_remaining()
+            ),
         }
         if final.is_error:
             result["error"] = "execution reverted" if final.output else str(final.error) or "execution error"
@@ -446,8 +459,15 @@ class Methods:
                 first += len(receipt.logs)
             log = record.receipts[pos.tx_index].logs[pos.log_index - first]
             logs.append(
-                format_log(record.header, record.transactions[pos.tx_index], pos.tx_index, pos.log_index,
-                           log.address, log.topics, log.data)
+                format_log(
+                    record.header,
+                    record.transactions[pos.tx_index],
+                    pos.tx_index,
+                    pos.log_index,
+                    log.address,
+                    log.topics,
+                    log.data,
+                )
             )
         return logs
 

@@ -222,6 +222,7 @@ class WsSession:
         kind = params[0]
         sid = new_id()
         if kind == "newHeads":
+
             def on_block(header: dict[str, Any], logs: list[LogObject]) -> None:
                 self._notify(sid, header)
 
@@ -253,7 +254,7 @@ class WsSession:
         elif kind == "syncing":
             raise ServerError("syncing subscriptions are not supported")
         else:
-            raise InvalidParams(f"no \"{kind}\" subscription in eth namespace")
+            raise InvalidParams(f'no "{kind}" subscription in eth namespace')
         return sid
 
     def unsubscribe(self, params: list[Any]) -> bool:

@@ -14,8 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_bench_restart_prints_flat_restart_times() -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_restart.py"), "--blocks", "600", "--json"],
-                          capture_output=True, text=True, timeout=300, check=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_restart.py"), "--blocks", "600", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=ROOT,
+    )
     report = json.loads(proc.stdout)
     heights = [row["blocks"] for row in report["restarts"]]
     assert heights[0] == 0 and heights[-1] >= 600

@@ -62,9 +62,17 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interva
 
 
 class Network:
-    def __init__(self, root: Path, validators: int = 4, rpc_nodes: int = 0, period: float = 0.25,
-                 request_timeout: float = 0.5, epoch_length: int = 30_000, allow: tuple[str, ...] = (),
-                 log_level: str = "info") -> None:
+    def __init__(
+        self,
+        root: Path,
+        validators: int = 4,
+        rpc_nodes: int = 0,
+        period: float = 0.25,
+        request_timeout: float = 0.5,
+        epoch_length: int = 30_000,
+        allow: tuple[str, ...] = (),
+        log_level: str = "info",
+    ) -> None:
         self.root = root
         self.total = validators + rpc_nodes
         self.base = free_port_block(self.total + 2)
@@ -72,11 +80,36 @@ class Network:
         env = {**os.environ, "REPONET_NODE_PASSWORD": "qbft-test-password"}
         self.env = env
         subprocess.run(
-            [sys.executable, "-m", "node.cli", "init", "--validators", str(validators), "--rpc-nodes",
-             str(rpc_nodes), "--data-dir", str(root), "--base-port", str(self.base), "--period", str(period),
-             "--request-timeout", str(request_timeout), "--epoch-length", str(epoch_length), "--accounts", "8",
-             "--log-level", "warning", *(["--allow", *allow] if allow else [])],
-            check=True, cwd=ROOT, env=env, capture_output=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "node.cli",
+                "init",
+                "--validators",
+                str(validators),
+                "--rpc-nodes",
+                str(rpc_nodes),
+                "--data-dir",
+                str(root),
+                "--base-port",
+                str(self.base),
+                "--period",
+                str(period),
+                "--request-timeout",
+                str(request_timeout),
+                "--epoch-length",
+                str(epoch_length),
+                "--accounts",
+                "8",
+                "--log-level",
+                "warning",
+                *(["--allow", *allow] if allow else []),
+            ],
+            check=True,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            timeout=120,
         )
         self.summary = json.loads((root / "network.json").read_text())
         self.accounts = json.loads((root / "dev-accounts.json").read_text())
@@ -93,9 +126,24 @@ class Network:
         for i in nodes or range(self.total):
             log = open(self.root / f"node{i}.log", "ab")
             self.procs[i] = subprocess.Popen(
-                [sys.executable, "-m", "node.cli", "run", "--data-dir", str(self.data_dir(i)),
-                 "--rpc-port", str(self.base + i), "--test-faults", "--log-level", self.log_level, *extra],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "node.cli",
+                    "run",
+                    "--data-dir",
+                    str(self.data_dir(i)),
+                    "--rpc-port",
+                    str(self.base + i),
+                    "--test-faults",
+                    "--log-level",
+                    self.log_level,
+                    *extra,
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             log.close()
         for i in nodes or range(self.total):
@@ -156,7 +204,7 @@ class Network:
         batch = [self.rpcs[i].envelope("eth_getBlockByNumber", hex(n), False) for n in range(last + 1)]
         hashes = []
         for start in range(0, len(batch), 500):
-            for response in self.rpcs[i].raw(batch[start:start + 500]):
+            for response in self.rpcs[i].raw(batch[start : start + 500]):
                 hashes.append(response["result"]["hash"])
         return hashes
 
@@ -166,7 +214,7 @@ class Network:
         last = self.head(i)
         batch = [self.rpcs[i].envelope("eth_getBlockByNumber", hex(n), False) for n in range(1, last + 1)]
         for start in range(0, len(batch), 500):
-            for response in self.rpcs[i].raw(batch[start:start + 500]):
+            for response in self.rpcs[i].raw(batch[start : start + 500]):
                 out.extend(response["result"]["transactions"])
         return out
 
@@ -196,8 +244,9 @@ class Load:
         self.targets = targets
         self.rate = rate
         self.keys = [Account.from_key(a["private_key"]) for a in net.accounts[:senders]]
-        self.nonces = [int(net.rpcs[targets[0]].call("eth_getTransactionCount", k.address, "pending"), 16)
-                       for k in self.keys]
+        self.nonces = [
+            int(net.rpcs[targets[0]].call("eth_getTransactionCount", k.address, "pending"), 16) for k in self.keys
+        ]
         self.acked: list[str] = []
         self.submitted_at: dict[str, float] = {}
         self.errors: list[str] = []
@@ -223,10 +272,18 @@ class Load:
         while not self._stop.is_set():
             k = sent % len(self.keys)
             key = self.keys[k]
-            tx = key.sign_transaction({
-                "to": self.net.accounts[-1]["address"], "value": 1, "gas": 21_000, "maxFeePerGas": 0,
-                "maxPriorityFeePerGas": 0, "nonce": self.nonces[k], "chainId": self.chain_id, "type": 2,
-            })
+            tx = key.sign_transaction(
+                {
+                    "to": self.net.accounts[-1]["address"],
+                    "value": 1,
+                    "gas": 21_000,
+                    "maxFeePerGas": 0,
+                    "maxPriorityFeePerGas": 0,
+                    "nonce": self.nonces[k],
+                    "chainId": self.chain_id,
+                    "type": 2,
+                }
+            )
             raw = "0x" + tx.raw_transaction.hex()
             for target in self.targets:
                 try:

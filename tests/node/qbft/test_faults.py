@@ -157,9 +157,20 @@ def test_permissioning_of_nodes_and_of_validator_keys(tmp_path: Path) -> None:
 
         with open(tmp_path / "intruder.log", "wb") as log:
             net.procs[9] = subprocess.Popen(
-                [sys.executable, "-m", "node.cli", "run", "--data-dir", str(intruder),
-                 "--rpc-port", str(intruder_port)],
-                cwd=ROOT, env=net.env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "node.cli",
+                    "run",
+                    "--data-dir",
+                    str(intruder),
+                    "--rpc-port",
+                    str(intruder_port),
+                ],
+                cwd=ROOT,
+                env=net.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         spy = Rpc(f"http://127.0.0.1:{intruder_port}")
         wait_until(lambda: spy.call("eth_chainId") is not None, 30, "intruder RPC")
@@ -204,17 +215,28 @@ def test_add_a_fifth_validator_by_vote_then_remove_one(tmp_path: Path) -> None:
             for i in (0, 1, 2):  # more than half of 4
                 net.admin(i, "qbft_proposeValidatorVote", newcomer, True)
             assert net.rpcs[0].call("qbft_getPendingVotes") == {newcomer: True}
-            wait_until(lambda: newcomer in net.rpcs[0].call("qbft_getValidatorsByBlockNumber", "latest"),
-                       40, "the fifth validator to be voted in")
+            wait_until(
+                lambda: newcomer in net.rpcs[0].call("qbft_getValidatorsByBlockNumber", "latest"),
+                40,
+                "the fifth validator to be voted in",
+            )
             assert len(net.rpcs[0].call("qbft_getValidatorsByBlockNumber", "latest")) == 5
-            wait_until(lambda: any(m["address"] == newcomer and int(m["proposedBlockCount"], 16) > 0
-                                   for m in net.rpcs[0].call("qbft_getSignerMetrics")),
-                       40, "the new validator to propose a block")
+            wait_until(
+                lambda: any(
+                    m["address"] == newcomer and int(m["proposedBlockCount"], 16) > 0
+                    for m in net.rpcs[0].call("qbft_getSignerMetrics")
+                ),
+                40,
+                "the new validator to propose a block",
+            )
             assert net.status(4)["validator"] is True
             for i in (0, 2, 3):  # more than half of 5
                 net.admin(i, "qbft_proposeValidatorVote", leaving, False)
-            wait_until(lambda: leaving not in net.rpcs[0].call("qbft_getValidatorsByBlockNumber", "latest"),
-                       40, "validator 1 to be voted out")
+            wait_until(
+                lambda: leaving not in net.rpcs[0].call("qbft_getValidatorsByBlockNumber", "latest"),
+                40,
+                "validator 1 to be voted out",
+            )
             advances(net, 0, 4, 30)
             assert net.rpcs[0].call("qbft_getPendingVotes") == {}
             head = net.head(0)

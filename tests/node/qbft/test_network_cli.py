@@ -24,14 +24,26 @@ ENV = {**os.environ, "REPONET_NODE_PASSWORD": "cli-test-password"}
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "node.cli", *args], cwd=ROOT, env=ENV, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "node.cli", *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_init_writes_a_network_and_besu_genesis_mirrors_it(tmp_path: Path) -> None:
     root = tmp_path / "net"
-    done = run("init", "--validators", "4", "--rpc-nodes", "1", "--data-dir", str(root), "--base-port", "31000",
-               "--allow", "0x000000000000000000000000000000000000bEEF")
+    done = run(
+        "init",
+        "--validators",
+        "4",
+        "--rpc-nodes",
+        "1",
+        "--data-dir",
+        str(root),
+        "--base-port",
+        "31000",
+        "--allow",
+        "0x000000000000000000000000000000000000bEEF",
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads((root / "network.json").read_text())
     assert len(summary["validators"]) == 4 and len(summary["nodes"]) == 5
@@ -52,8 +64,14 @@ def test_init_writes_a_network_and_besu_genesis_mirrors_it(tmp_path: Path) -> No
     assert run("init", "--data-dir", str(tmp_path / "x")).returncode != 0  # neither --genesis nor --validators
 
     out = tmp_path / "besu"
-    done = subprocess.run([sys.executable, "scripts/besu_genesis.py", "--network", str(root), "--out", str(out),
-                           "--export-keys"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "scripts/besu_genesis.py", "--network", str(root), "--out", str(out), "--export-keys"],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     besu = json.loads((out / "genesis.json").read_text())
     assert besu["extraData"] == genesis["extraData"] and besu["alloc"] == genesis["alloc"]
@@ -71,9 +89,27 @@ def test_init_writes_a_network_and_besu_genesis_mirrors_it(tmp_path: Path) -> No
 def test_network_command_runs_four_validators_and_stops_on_sigterm(tmp_path: Path) -> None:
     base = free_port_block(4)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "network", "--validators", "4", "--data-dir", str(tmp_path / "net"),
-         "--base-port", str(base), "--period", "0.25", "--allow", "0x000000000000000000000000000000000000bEEF"],
-        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "node.cli",
+            "network",
+            "--validators",
+            "4",
+            "--data-dir",
+            str(tmp_path / "net"),
+            "--base-port",
+            str(base),
+            "--period",
+            "0.25",
+            "--allow",
+            "0x000000000000000000000000000000000000bEEF",
+        ],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     rpcs = [Rpc(f"http://127.0.0.1:{base + i}", timeout=5) for i in range(4)]
     try:
@@ -81,8 +117,18 @@ def test_network_command_runs_four_validators_and_stops_on_sigterm(tmp_path: Pat
             wait_until(lambda rpc=rpc: rpc.call("net_peerCount") == "0x3", 60, "a full mesh of 4 validators")
         accounts = json.loads((tmp_path / "net" / "dev-accounts.json").read_text())
         sender = Account.from_key(accounts[0]["private_key"])
-        tx = sender.sign_transaction({"to": accounts[1]["address"], "value": 1, "gas": 21_000, "maxFeePerGas": 0,
-                                      "maxPriorityFeePerGas": 0, "nonce": 0, "chainId": 1337, "type": 2})
+        tx = sender.sign_transaction(
+            {
+                "to": accounts[1]["address"],
+                "value": 1,
+                "gas": 21_000,
+                "maxFeePerGas": 0,
+                "maxPriorityFeePerGas": 0,
+                "nonce": 0,
+                "chainId": 1337,
+                "type": 2,
+            }
+        )
         tx_hash = rpcs[2].call("eth_sendRawTransaction", "0x" + tx.raw_transaction.hex())
         wait_until(lambda: rpcs[0].call("eth_getTransactionReceipt", tx_hash) is not None, 30, "the receipt")
         assert len(rpcs[3].call("qbft_getValidatorsByBlockNumber", "latest")) == 4
@@ -104,9 +150,27 @@ def test_network_command_runs_four_validators_and_stops_on_sigterm(tmp_path: Pat
     # Resumed with another --allow: every node's allowlist gains it (the node<i>.log files beside the node
     # directories are not mistaken for nodes).
     again = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "network", "--validators", "4", "--data-dir", str(tmp_path / "net"),
-         "--base-port", str(base), "--period", "0.25", "--allow", "0x000000000000000000000000000000000000CAFE"],
-        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "node.cli",
+            "network",
+            "--validators",
+            "4",
+            "--data-dir",
+            str(tmp_path / "net"),
+            "--base-port",
+            str(base),
+            "--period",
+            "0.25",
+            "--allow",
+            "0x000000000000000000000000000000000000CAFE",
+        ],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     rpc0 = Rpc(f"http://127.0.0.1:{base}", timeout=5)
     try:

@@ -17,10 +17,8 @@ from node.p2p.permissions import CONNECTION_ALLOWED, NodePermissioner, read_node
 from node.storage import ChainStore
 
 # returns (selector of the call == connectionAllowed(string,string,uint16)) as a bool word
-SELECTOR_CHECKER = (
-    bytes.fromhex("600035" "60e01c" "63") + CONNECTION_ALLOWED + bytes.fromhex("14" "600052" "60206000f3")
-)
-DENY_ALL = bytes.fromhex("6000600052" "60206000f3")
+SELECTOR_CHECKER = bytes.fromhex("60003560e01c63") + CONNECTION_ALLOWED + bytes.fromhex("1460005260206000f3")
+DENY_ALL = bytes.fromhex("600060005260206000f3")
 CHECKER, DENIER, EMPTY = b"\x0a" * 20, b"\x0b" * 20, b"\x0c" * 20
 
 
@@ -45,9 +43,15 @@ def test_allowlist_file_round_trips_in_besu_format(tmp_path: Path) -> None:
 
 def test_node_rules_contract_is_asked_with_connection_allowed(tmp_path: Path) -> None:
     store = ChainStore(tmp_path / "chain.sqlite")
-    genesis = Genesis(chain_id=7, gas_limit=30_000_000, timestamp=0, extra_data=b"", account_rules=None,
-                      block_period=None, alloc={CHECKER: GenesisAccount(code=SELECTOR_CHECKER),
-                                               DENIER: GenesisAccount(code=DENY_ALL)})
+    genesis = Genesis(
+        chain_id=7,
+        gas_limit=30_000_000,
+        timestamp=0,
+        extra_data=b"",
+        account_rules=None,
+        block_period=None,
+        alloc={CHECKER: GenesisAccount(code=SELECTOR_CHECKER), DENIER: GenesisAccount(code=DENY_ALL)},
+    )
     try:
         header = initialize_chain(store, genesis, (b"\x01" * 20,))
 

@@ -216,8 +216,7 @@ def test_round_change_justification_without_prepared_accepts_any_block() -> None
 
 def test_a_prepared_block_must_be_reproposed() -> None:
     prepared = block(3)
-    rcs = (prepared_round_change(KEYS[0], prepared, 0, 1),
-           *(RoundChange(HEIGHT, 1).signed(k) for k in KEYS[1:3]))
+    rcs = (prepared_round_change(KEYS[0], prepared, 0, 1), *(RoundChange(HEIGHT, 1).signed(k) for k in KEYS[1:3]))
     signer = key_of(proposer(1))
     other = Proposal(HEIGHT, 1, block(4, 1), tuple(rc for rc in rcs)).signed(signer)
     out = states()[proposer(0)].on_proposal(other)

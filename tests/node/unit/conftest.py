@@ -11,8 +11,17 @@ from tests.node.unit.helpers import NodeProcess, start_node
 @pytest.fixture(scope="module")
 def dev_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
     """One dev node per test module (starting a node costs about a second)."""
-    node = start_node(tmp_path_factory.mktemp("dev") / "data", "--block-time", "0.1",
-                      "--rpc-batch-limit", "50", "--rpc-logs-range", "100", "--rpc-max-body", "300000")
+    node = start_node(
+        tmp_path_factory.mktemp("dev") / "data",
+        "--block-time",
+        "0.1",
+        "--rpc-batch-limit",
+        "50",
+        "--rpc-logs-range",
+        "100",
+        "--rpc-max-body",
+        "300000",
+    )
     yield node
     node.stop()
 

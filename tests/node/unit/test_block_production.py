@@ -24,13 +24,27 @@ def header_from_json(block: dict[str, str]) -> QbftHeader:
         return int(block[key], 16)
 
     return QbftHeader(
-        parent_hash=b("parentHash"), uncles_hash=b("sha3Uncles"), coinbase=b("miner"), state_root=b("stateRoot"),
-        transaction_root=b("transactionsRoot"), receipt_root=b("receiptsRoot"),
-        bloom=int.from_bytes(b("logsBloom"), "big"), difficulty=i("difficulty"), block_number=i("number"),
-        gas_limit=i("gasLimit"), gas_used=i("gasUsed"), timestamp=i("timestamp"), extra_data=b("extraData"),
-        mix_hash=b("mixHash"), nonce=b("nonce"), base_fee_per_gas=i("baseFeePerGas"),
-        withdrawals_root=b("withdrawalsRoot"), blob_gas_used=i("blobGasUsed"), excess_blob_gas=i("excessBlobGas"),
-        parent_beacon_block_root=b("parentBeaconBlockRoot"), requests_hash=b("requestsHash"),
+        parent_hash=b("parentHash"),
+        uncles_hash=b("sha3Uncles"),
+        coinbase=b("miner"),
+        state_root=b("stateRoot"),
+        transaction_root=b("transactionsRoot"),
+        receipt_root=b("receiptsRoot"),
+        bloom=int.from_bytes(b("logsBloom"), "big"),
+        difficulty=i("difficulty"),
+        block_number=i("number"),
+        gas_limit=i("gasLimit"),
+        gas_used=i("gasUsed"),
+        timestamp=i("timestamp"),
+        extra_data=b("extraData"),
+        mix_hash=b("mixHash"),
+        nonce=b("nonce"),
+        base_fee_per_gas=i("baseFeePerGas"),
+        withdrawals_root=b("withdrawalsRoot"),
+        blob_gas_used=i("blobGasUsed"),
+        excess_blob_gas=i("excessBlobGas"),
+        parent_beacon_block_root=b("parentBeaconBlockRoot"),
+        requests_hash=b("requestsHash"),
     )
 
 
@@ -38,8 +52,12 @@ def test_pending_transactions_are_packed_into_one_block(dev_node: NodeProcess) -
     key = DEV_KEYS[1]
     nonce = int(dev_node.call("eth_getTransactionCount", address_of(key), "pending"), 16)
     batch = [
-        {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction",
-         "params": [sign(key, nonce=nonce + i, to=RECIPIENT, gas=21000, value=1)]}
+        {
+            "jsonrpc": "2.0",
+            "id": i,
+            "method": "eth_sendRawTransaction",
+            "params": [sign(key, nonce=nonce + i, to=RECIPIENT, gas=21000, value=1)],
+        }
         for i in range(40)
     ]
     hashes = [r["result"] for r in dev_node.post(batch)]
@@ -53,8 +71,9 @@ def test_pending_transactions_are_packed_into_one_block(dev_node: NodeProcess) -
 def test_qbft_extra_data_seal_and_hash(dev_node: NodeProcess) -> None:
     key = DEV_KEYS[0]
     nonce = int(dev_node.call("eth_getTransactionCount", address_of(key), "pending"), 16)
-    receipt = dev_node.wait_receipt(dev_node.call("eth_sendRawTransaction", sign(key, nonce=nonce, to=RECIPIENT,
-                                                                                 gas=21000)))
+    receipt = dev_node.wait_receipt(
+        dev_node.call("eth_sendRawTransaction", sign(key, nonce=nonce, to=RECIPIENT, gas=21000))
+    )
     block = dev_node.call("eth_getBlockByNumber", receipt["blockNumber"], False)
     extra = qbft_extra.decode(bytes.fromhex(block["extraData"][2:]))
     validator = bytes.fromhex(block["miner"][2:])
@@ -104,8 +123,9 @@ def test_empty_blocks_when_asked(tmp_path: Path) -> None:
 def test_one_trailing_empty_block_then_idle(tmp_path: Path) -> None:
     node = start_node(tmp_path / "data", "--block-time", "0.3")
     try:
-        receipt = node.wait_receipt(node.call("eth_sendRawTransaction",
-                                              sign(DEV_KEYS[0], nonce=0, to=RECIPIENT, gas=21000)))
+        receipt = node.wait_receipt(
+            node.call("eth_sendRawTransaction", sign(DEV_KEYS[0], nonce=0, to=RECIPIENT, gas=21000))
+        )
         time.sleep(1.5)
         head = int(node.call("eth_blockNumber"), 16)
         assert head == int(receipt["blockNumber"], 16) + 1
@@ -117,8 +137,9 @@ def test_one_trailing_empty_block_then_idle(tmp_path: Path) -> None:
         node.stop()
     quiet = start_node(tmp_path / "data", "--block-time", "0.3", "--no-trailing-block", port=node.port)
     try:
-        receipt = quiet.wait_receipt(quiet.call("eth_sendRawTransaction",
-                                                sign(DEV_KEYS[0], nonce=1, to=RECIPIENT, gas=21000)))
+        receipt = quiet.wait_receipt(
+            quiet.call("eth_sendRawTransaction", sign(DEV_KEYS[0], nonce=1, to=RECIPIENT, gas=21000))
+        )
         time.sleep(1)
         assert quiet.call("eth_blockNumber") == receipt["blockNumber"]
     finally:

@@ -24,8 +24,12 @@ GENESIS = {
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "node.cli", *args], capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})}, cwd=Path(__file__).resolve().parents[3],
+        [sys.executable, "-m", "node.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=Path(__file__).resolve().parents[3],
     )
 
 
@@ -39,8 +43,17 @@ def test_init_then_run_with_env_password(tmp_path: Path) -> None:
     key_file = write(tmp_path / "validator.key", "0x" + "07" * 32)
     password = write(tmp_path / "pw", "s3cret\n")
     data_dir = tmp_path / "data"
-    result = run_cli("init", "--data-dir", str(data_dir), "--genesis", str(genesis),
-                     "--validator-key", str(key_file), "--password-file", str(password))
+    result = run_cli(
+        "init",
+        "--data-dir",
+        str(data_dir),
+        "--genesis",
+        str(genesis),
+        "--validator-key",
+        str(key_file),
+        "--password-file",
+        str(password),
+    )
     assert result.returncode == ExitStatus.OK, result.stderr
     assert "chain id: 4242" in result.stdout
     keystore = json.loads((data_dir / "validator.keystore.json").read_text())
@@ -62,13 +75,18 @@ def test_init_then_run_with_env_password(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    ["{not json", json.dumps({"alloc": {}}), json.dumps({**GENESIS, "alloc": {"0x12": {"balance": "1"}}}),
-     json.dumps({**GENESIS, "gasLimit": "lots"})],
+    [
+        "{not json",
+        json.dumps({"alloc": {}}),
+        json.dumps({**GENESIS, "alloc": {"0x12": {"balance": "1"}}}),
+        json.dumps({**GENESIS, "gasLimit": "lots"}),
+    ],
 )
 def test_bad_genesis_exits_3(tmp_path: Path, content: str) -> None:
     genesis = write(tmp_path / "genesis.json", content)
-    result = run_cli("init", "--data-dir", str(tmp_path / "data"), "--genesis", str(genesis),
-                     env={"REPONET_NODE_PASSWORD": "x"})
+    result = run_cli(
+        "init", "--data-dir", str(tmp_path / "data"), "--genesis", str(genesis), env={"REPONET_NODE_PASSWORD": "x"}
+    )
     assert result.returncode == ExitStatus.BAD_GENESIS
     assert result.stderr.startswith("reponet-node: error: bad genesis")
     assert "Traceback" not in result.stderr
@@ -77,10 +95,15 @@ def test_bad_genesis_exits_3(tmp_path: Path, content: str) -> None:
 def test_wrong_password_exits_4(tmp_path: Path) -> None:
     genesis = write(tmp_path / "genesis.json", json.dumps(GENESIS))
     data_dir = tmp_path / "data"
-    assert run_cli("init", "--data-dir", str(data_dir), "--genesis", str(genesis),
-                   env={"REPONET_NODE_PASSWORD": "right"}).returncode == 0
-    result = run_cli("run", "--data-dir", str(data_dir), "--rpc-port", str(free_port()),
-                     env={"REPONET_NODE_PASSWORD": "wrong"})
+    assert (
+        run_cli(
+            "init", "--data-dir", str(data_dir), "--genesis", str(genesis), env={"REPONET_NODE_PASSWORD": "right"}
+        ).returncode
+        == 0
+    )
+    result = run_cli(
+        "run", "--data-dir", str(data_dir), "--rpc-port", str(free_port()), env={"REPONET_NODE_PASSWORD": "wrong"}
+    )
     assert result.returncode == ExitStatus.KEYSTORE
     assert "wrong keystore password" in result.stderr
     missing = run_cli("run", "--data-dir", str(data_dir), env={"REPONET_NODE_PASSWORD": ""} | {})
@@ -132,20 +155,29 @@ def test_tls_listener(tmp_path: Path) -> None:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
         .sign(key, hashes.SHA256())
     )
     cert_file = write(tmp_path / "cert.pem", cert.public_bytes(serialization.Encoding.PEM).decode())
-    key_file = write(tmp_path / "key.pem", key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode())
+    key_file = write(
+        tmp_path / "key.pem",
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+    )
     node = start_node(tmp_path / "data", "--rpc-tls-cert", str(cert_file), "--rpc-tls-key", str(key_file))
     try:
         context = ssl.create_default_context(cafile=str(cert_file))
         request = urllib.request.Request(
-            f"https://localhost:{node.port}", data=b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}',
+            f"https://localhost:{node.port}",
+            data=b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}',
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, context=context, timeout=10) as response:

@@ -34,12 +34,20 @@ class Load(threading.Thread):
                 batch = []
                 for i in range(30):
                     key = DEV_KEYS[i % len(DEV_KEYS)]
-                    batch.append({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction",
-                                  "params": [sign(key, nonce=nonces[key], to=RECIPIENT, gas=21000, value=1)]})
+                    batch.append(
+                        {
+                            "jsonrpc": "2.0",
+                            "id": i,
+                            "method": "eth_sendRawTransaction",
+                            "params": [sign(key, nonce=nonces[key], to=RECIPIENT, gas=21000, value=1)],
+                        }
+                    )
                     nonces[key] += 1
                 outstanding += [r["result"] for r in node.post(batch) if "result" in r]
-                polls = [{"jsonrpc": "2.0", "id": i, "method": "eth_getTransactionReceipt", "params": [h]}
-                         for i, h in enumerate(outstanding)]
+                polls = [
+                    {"jsonrpc": "2.0", "id": i, "method": "eth_getTransactionReceipt", "params": [h]}
+                    for i, h in enumerate(outstanding)
+                ]
                 still = []
                 for tx_hash, response in zip(outstanding, node.post(polls), strict=True):
                     receipt = response.get("result")
@@ -93,8 +101,9 @@ def test_kill_9_under_load_loses_no_acknowledged_receipt(tmp_path: Path) -> None
         # the chain goes on from the restored head
         key = DEV_KEYS[0]
         nonce = int(node.call("eth_getTransactionCount", address_of(key), "latest"), 16)
-        receipt = node.wait_receipt(node.call("eth_sendRawTransaction", sign(key, nonce=nonce, to=RECIPIENT,
-                                                                             gas=21000)))
+        receipt = node.wait_receipt(
+            node.call("eth_sendRawTransaction", sign(key, nonce=nonce, to=RECIPIENT, gas=21000))
+        )
         assert receipt["status"] == "0x1"
         print(f"{len(seen)} acknowledged receipts survived 3 kill -9 cycles")
     finally:

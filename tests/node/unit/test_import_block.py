@@ -39,8 +39,9 @@ def test_follower_imports_and_verifies(tmp_path: Path) -> None:
 
     txs = []
     for nonce in range(3):
-        tx = decode_raw_transaction(bytes.fromhex(sign(DEV_KEYS[0], nonce=nonce, to="0x" + "42" * 20, gas=21000,
-                                                       value=1)[2:]))
+        tx = decode_raw_transaction(
+            bytes.fromhex(sign(DEV_KEYS[0], nonce=nonce, to="0x" + "42" * 20, gas=21000, value=1)[2:])
+        )
         cache_sender(tx, recover_sender(tx))
         txs.append(tx)
     built = proposer.build_block(txs, 10)

@@ -26,8 +26,9 @@ def test_besu_genesis_layout() -> None:
 
 
 def test_round_trip_with_vote_round_and_seals() -> None:
-    extra = QbftExtraData(validators=VALIDATORS, vote=Vote(bytes.fromhex("33" * 20), add=True), round=3,
-                          seals=(b"\x01" * 65,))
+    extra = QbftExtraData(
+        validators=VALIDATORS, vote=Vote(bytes.fromhex("33" * 20), add=True), round=3, seals=(b"\x01" * 65,)
+    )
     assert qbft_extra.decode(extra.encode()) == extra
     stripped = qbft_extra.decode(qbft_extra.strip_seals(extra.encode()))
     assert stripped.seals == () and stripped.round == 3 and stripped.vote == extra.vote
@@ -40,8 +41,9 @@ def test_non_qbft_extra_data_is_refused(data: bytes) -> None:
 
 
 def test_genesis_validators_from_extra_data_or_fallback() -> None:
-    base = Genesis(chain_id=1, gas_limit=30_000_000, timestamp=0, extra_data=b"", alloc={}, account_rules=None,
-                   block_period=None)
+    base = Genesis(
+        chain_id=1, gas_limit=30_000_000, timestamp=0, extra_data=b"", alloc={}, account_rules=None, block_period=None
+    )
     fallback = bytes.fromhex("44" * 20)
     assert genesis_validators(base, fallback) == (fallback,)
     with_qbft = Genesis(**{**base.__dict__, "extra_data": QbftExtraData(validators=VALIDATORS).encode()})
@@ -52,11 +54,22 @@ def test_seal_is_excluded_from_the_hash_and_recovers_the_validator() -> None:
     key = PrivateKey(os.urandom(32))
     me = bytes(key.public_key.to_canonical_address())
     consensus = SingleValidatorConsensus(key)
-    parent = QbftHeader(difficulty=1, block_number=0, gas_limit=30_000_000, timestamp=0,
-                        extra_data=QbftExtraData(validators=(me,)).encode())
+    parent = QbftHeader(
+        difficulty=1,
+        block_number=0,
+        gas_limit=30_000_000,
+        timestamp=0,
+        extra_data=QbftExtraData(validators=(me,)).encode(),
+    )
     assert consensus.is_local_proposer(parent)
-    child = QbftHeader(difficulty=1, block_number=1, gas_limit=30_000_000, timestamp=1, parent_hash=parent.hash,
-                       extra_data=consensus.proposal_extra_data(parent))
+    child = QbftHeader(
+        difficulty=1,
+        block_number=1,
+        gas_limit=30_000_000,
+        timestamp=1,
+        parent_hash=parent.hash,
+        extra_data=consensus.proposal_extra_data(parent),
+    )
     sealed = consensus.seal(child)
     assert sealed.hash == child.hash  # seals never change the block hash
     assert seal_signer(sealed, qbft_extra.decode(sealed.extra_data).seals[0]) == me

@@ -47,8 +47,14 @@ def test_all_three_types_are_accepted(dev_node: NodeProcess) -> None:
     key = DEV_KEYS[2]
     nonce = nonce_of(dev_node, key)
     legacy = sign(key, nonce=nonce, to=RECIPIENT, gas=21000, gasPrice=0)
-    access_list = sign(key, nonce=nonce + 1, to=RECIPIENT, gas=30000, gasPrice=0,
-                       accessList=[{"address": RECIPIENT, "storageKeys": ["0x" + "00" * 32]}])
+    access_list = sign(
+        key,
+        nonce=nonce + 1,
+        to=RECIPIENT,
+        gas=30000,
+        gasPrice=0,
+        accessList=[{"address": RECIPIENT, "storageKeys": ["0x" + "00" * 32]}],
+    )
     dynamic = sign(key, nonce=nonce + 2, to=RECIPIENT, gas=21000)
     hashes = [dev_node.call("eth_sendRawTransaction", raw) for raw in (legacy, access_list, dynamic)]
     receipts = [dev_node.wait_receipt(h) for h in hashes]
@@ -62,8 +68,10 @@ def test_nonce_too_low_and_already_known(dev_node: NodeProcess) -> None:
     raw = sign(key, nonce=nonce, to=RECIPIENT, gas=21000)
     tx_hash = dev_node.call("eth_sendRawTransaction", raw)
     error = refused(dev_node, raw)
-    assert error["message"] in ("already known", f"nonce too low: address {address_of(key).lower()}, tx: {nonce} "
-                                f"state: {nonce + 1}")
+    assert error["message"] in (
+        "already known",
+        f"nonce too low: address {address_of(key).lower()}, tx: {nonce} state: {nonce + 1}",
+    )
     dev_node.wait_receipt(tx_hash)
     error = refused(dev_node, sign(key, nonce=nonce, to=RECIPIENT, gas=21000, value=1))
     assert error["message"] == f"nonce too low: address {address_of(key).lower()}, tx: {nonce} state: {nonce + 1}"
@@ -125,11 +133,11 @@ def test_replacement_needs_a_price_bump(tmp_path: object) -> None:
         node.call("eth_sendRawTransaction", sign(key, nonce=target, to=RECIPIENT, gas=21000, **fees))
         same_price = sign(key, nonce=target, to=RECIPIENT, gas=21000, value=1, **fees)
         assert refused(node, same_price)["message"] == "replacement transaction underpriced"
-        small_bump = sign(key, nonce=target, to=RECIPIENT, gas=21000, value=1, maxFeePerGas=105,
-                          maxPriorityFeePerGas=105)
+        small_bump = sign(
+            key, nonce=target, to=RECIPIENT, gas=21000, value=1, maxFeePerGas=105, maxPriorityFeePerGas=105
+        )
         assert refused(node, small_bump)["message"] == "replacement transaction underpriced"
-        bumped = sign(key, nonce=target, to=RECIPIENT, gas=21000, value=1, maxFeePerGas=110,
-                      maxPriorityFeePerGas=110)
+        bumped = sign(key, nonce=target, to=RECIPIENT, gas=21000, value=1, maxFeePerGas=110, maxPriorityFeePerGas=110)
         new_hash = node.call("eth_sendRawTransaction", bumped)
         assert node.call("txpool_status")["queued"] == "0x1"
         assert node.call("eth_getTransactionByHash", new_hash)["value"] == "0x1"

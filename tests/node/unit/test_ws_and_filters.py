@@ -97,8 +97,9 @@ def test_get_logs_by_topic_and_block_hash(dev_node: NodeProcess, token: str) -> 
     data = calldata("transfer(address,uint256)", ["address", "uint256"], [recipient, 3])
     receipt = dev_node.wait_receipt(send(dev_node, DEV_KEYS[0], to=token, data=data))
     to_topic = "0x" + "00" * 12 + recipient[2:].lower()
-    found = dev_node.call("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest",
-                                          "topics": [TRANSFER_TOPIC, None, [to_topic]]})
+    found = dev_node.call(
+        "eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest", "topics": [TRANSFER_TOPIC, None, [to_topic]]}
+    )
     assert receipt["transactionHash"] in [entry["transactionHash"] for entry in found]
     assert all(entry["topics"][2] == to_topic for entry in found)
     by_hash = dev_node.call("eth_getLogs", {"blockHash": receipt["blockHash"]})
@@ -149,6 +150,12 @@ def test_estimate_is_within_geths_error_ratio(dev_node: NodeProcess, token: str)
     call = {"from": sender, "to": token, "data": data}
     estimate = int(dev_node.call("eth_estimateGas", call), 16)
     dev_node.call("eth_call", {**call, "gas": hex(estimate)})
-    short = dev_node.post({"jsonrpc": "2.0", "id": 1, "method": "eth_call",
-                           "params": [{**call, "gas": hex(int(estimate * 0.985))}, "latest"]})
+    short = dev_node.post(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "eth_call",
+            "params": [{**call, "gas": hex(int(estimate * 0.985))}, "latest"],
+        }
+    )
     assert "gas" in short["error"]["message"], short
