@@ -79,6 +79,7 @@ def build_context(
     kyc_provider: KycProvider | None = None,
 ) -> GatewayContext:
     engine = make_engine(settings.database_url)
+    read_engine = make_engine(settings.database_url, read_only=True)
     if sanctions is None:
         if settings.sanctions_file is not None:
             sanctions = SanctionsList.from_csv(settings.sanctions_file, settings.sanctions_threshold)
@@ -88,7 +89,9 @@ def build_context(
     return GatewayContext(
         settings=settings,
         engine=engine,
+        read_engine=read_engine,
         sessions=make_session_factory(engine),
+        read_sessions=make_session_factory(read_engine),
         keys=keys or provider_from_settings(settings),
         chain=chain or chain_from_settings(settings),
         limiter=RateLimiter(settings.rate_limit_storage_url),
@@ -139,6 +142,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         for task in tasks:
             task.cancel()
         ctx.engine.dispose()
+        ctx.read_engine.dispose()
 
     docs = settings.expose_docs
     app = FastAPI(

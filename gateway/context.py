@@ -19,7 +19,9 @@ from gateway.ratelimit import RateLimiter
 class GatewayContext:
     settings: Settings
     engine: Engine
-    sessions: sessionmaker[Session]
+    read_engine: Engine
+    sessions: sessionmaker[Session]  # writes (on SQLite each transaction takes the write lock)
+    read_sessions: sessionmaker[Session]  # reads only: never wait for a writer
     keys: KeyProvider
     chain: ChainClient
     limiter: RateLimiter

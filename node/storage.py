@@ -29,11 +29,10 @@ from eth.abc import AtomicWriteBatchAPI, ReceiptAPI, SignedTransactionAPI
 from eth.db.atomic import AtomicDBWriteBatch
 from eth.db.backends.base import BaseAtomicDB
 from eth.vm.forks.prague.receipts import PragueReceiptBuilder
-from eth.vm.forks.prague.transactions import PragueTransactionBuilder
 
-from node.exceptions import NodeError, StorageError
+from node.exceptions import StorageError
 from node.headers import QbftHeader, decode_header, encode_header
-from node.senders import cache_sender, recover_sender
+from node.senders import decode_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -157,14 +156,9 @@ def encode_txs(txs: Sequence[SignedTransactionAPI]) -> bytes:
 
 
 def decode_txs(data: bytes) -> list[SignedTransactionAPI]:
-    """Transactions of a stored block, with their senders recovered once (RPC formatting reads them a lot)."""
-    txs = [PragueTransactionBuilder.decode(bytes(item)) for item in rlp.decode(data)]
-    for tx in txs:
-        try:
-            cache_sender(tx, recover_sender(tx))
-        except NodeError:
-            pass  # cannot happen for a block we verified; py-evm's own recovery then reports it
-    return txs
+    """Transactions of a block, with their senders recovered once (RPC formatting reads them a lot); those this
+    node already decoded (from its pool or a proposal) are reused, not decoded and recovered again."""
+    return [decode_transaction(bytes(item)) for item in rlp.decode(data)]
 
 
 def encode_receipts(receipts: Sequence[ReceiptAPI]) -> bytes:

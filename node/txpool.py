@@ -12,13 +12,12 @@ from typing import cast
 
 from eth.abc import SignedTransactionAPI
 from eth.vm.forks.prague.state import PragueState
-from eth.vm.forks.prague.transactions import PragueTransactionBuilder
 from eth_typing import Address
 
 from node.abc import PermissionerAPI, TxPoolAPI
 from node.exceptions import InvalidParams, SenderNotAuthorized, TxRejected
 from node.permissioning import effective_gas_price
-from node.senders import cache_sender, recover_sender, tx_type
+from node.senders import cache_sender, decode_transaction, recover_sender, tx_type
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ def decode_raw_transaction(raw: bytes) -> SignedTransactionAPI:
     if raw[0] < 0x7F and raw[0] not in SUPPORTED_TYPES:
         raise TxRejected("transaction type not supported")
     try:
-        tx = PragueTransactionBuilder.decode(raw)
+        tx = decode_transaction(raw)
     except Exception as exc:  # rlp and validation errors of any kind: bad input, never a crash
         raise InvalidParams(f"transaction could not be decoded: {exc}") from exc
     return tx

@@ -32,12 +32,37 @@ def get_context(request: Request) -> GatewayContext:
 ContextDep = Annotated[GatewayContext, Depends(get_context)]
 
 
-def get_session(request: Request, ctx: ContextDep) -> Session:
-    """A session for this request. The HTTP middleware closes it as soon as the route returns, before it
-    writes the request's audit entry (on SQLite an open transaction holds the database's write lock)."""
-    session = ctx.sessions()
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _track(request: Request, session: Session) -> Session:
+    """The HTTP middleware closes the request's sessions as soon as the route returns, before it writes the
+    request's audit entry (on SQLite an open write transaction holds the database's write lock)."""
     request.state.db_sessions = [*getattr(request.state, "db_sessions", []), session]
     return session
+
+
+def get_read_session(request: Request, ctx: ContextDep) -> Session:
+    """A read-only session: authentication and GET routes, which must not queue behind writers."""
+    return _track(request, ctx.read_sessions())
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
+def get_write_session(request: Request, ctx: ContextDep) -> Session:
+    """A session that may write, whatever the method (a GET that also expires what is overdue)."""
+    return _track(request, ctx.sessions())
+
+
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
+
+
+def get_session(request: Request, ctx: ContextDep, read: ReadSessionDep) -> Session:
+    """The route's session: the read-only one for GET and HEAD, a write session for state-changing methods."""
+    if request.method in SAFE_METHODS:
+        return read
+    return get_write_session(request, ctx)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -98,7 +123,7 @@ def _client_principal(session: Session, client: ApiClient | None, ip: str) -> Pr
 def get_principal(
     request: Request,
     ctx: ContextDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
@@ -181,7 +206,7 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
     return check
 
 
-def require_step_up(principal: CurrentPrincipal, session: SessionDep, ctx: ContextDep) -> Principal:
+def require_step_up(principal: CurrentPrincipal, session: ReadSessionDep, ctx: ContextDep) -> Principal:
     """Signing, whitelist changes and key operations need a TOTP code from the last few minutes."""
     if principal.kind != "user" or principal.session_id is None:
         raise StepUpRequired("this operation needs a person with a fresh TOTP code")

@@ -57,12 +57,16 @@ def replay_if_seen(session: Session, request: Request, actor: str) -> None:
     key = request_key(request)
     if key is None:
         return
+    # Claim first, then look in a fresh snapshot: a first request stores its answer before it releases the
+    # claim, so a duplicate either finds the claim taken (409) or sees the stored answer.
+    _claim(request, actor, key)
+    session.rollback()
     record = session.execute(
         select(IdempotencyRecord).where(IdempotencyRecord.actor == actor, IdempotencyRecord.key == key)
     ).scalar_one_or_none()
     if record is None:
-        _claim(request, actor, key)
         return
+    release(request)
     if record.fingerprint != fingerprint(request):
         raise IdempotencyKeyReused(f"key {key!r} was used for a different request")
     if record.body is None:
@@ -104,5 +108,6 @@ def release(request: Request) -> None:
     """Called once the answer is stored (or the request failed): the key is free for replays."""
     claim = getattr(request.state, "idempotency_claim", None)
     if claim is not None:
+        request.state.idempotency_claim = None  # once only: a later request may hold the same key by then
         with _in_flight_lock:
             _in_flight.discard(claim)

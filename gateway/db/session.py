@@ -1,4 +1,11 @@
-"""Engine and session factory."""
+"""Engines and session factories: one for writes, one for reads.
+
+On SQLite every write transaction takes the database's write lock at BEGIN (``BEGIN IMMEDIATE``): SQLite cannot
+upgrade a read snapshot to a write once another writer committed, and the audit chain needs its appends
+serialized. Reads must not queue behind that lock, so they use a second engine whose transactions are deferred
+(WAL snapshots run beside the writer) and which refuses writes (``query_only``). On PostgreSQL the read engine's
+transactions are ``READ ONLY``.
+"""
 
 from __future__ import annotations
 
@@ -10,32 +17,34 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False}
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
     engine = create_engine(url, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
+    if not sqlite:
+        return engine.execution_options(postgresql_readonly=True) if read_only else engine
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.close()
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            # Take the write lock at the start of every transaction: SQLite cannot upgrade a read snapshot to a
-            # write once another writer committed, and the audit chain needs its appends serialized.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

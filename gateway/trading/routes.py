@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep
+from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep, WriteSessionDep
 from gateway.api.errors import problem_responses
 from gateway.policy import service as policy
 from gateway.settlement.hub import HubDep
@@ -45,7 +45,7 @@ def create_rfq(body: RfqCreate, principal: Trader, session: SessionDep, hub: Hub
 @router.get("/rfqs", response_model=RfqsPublic, status_code=200)
 def list_rfqs(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: WriteSessionDep,  # expires what is overdue
     status: str | None = None,
     cursor: str | None = None,
     limit: Limit = 50,
@@ -61,7 +61,7 @@ def list_rfqs(
 
 
 @router.get("/rfqs/{rfq_id}", response_model=RfqPublic, status_code=200)
-def get_rfq(rfq_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> RfqPublic:
+def get_rfq(rfq_id: uuid.UUID, principal: CurrentPrincipal, session: WriteSessionDep) -> RfqPublic:
     rfq = service.load_rfq(
         session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=principal.is_operator
     )

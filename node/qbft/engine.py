@@ -335,9 +335,8 @@ class QbftEngine:
                     raise InvalidBlock("block round is after the proposal round")
                 if extra.round == proposal.round and bytes(header.coinbase) != proposal.author:
                     raise InvalidBlock("block coinbase is not its proposer")
-                # the pool's copies carry their recovered senders: execution need not recover them again
-                pool = self.service.pool
-                txs = [pool.get(tx.hash) or tx for tx in proposal.block.transactions]
+                # decoded through the node's transaction cache: senders already recovered (pool, gossip) are reused
+                txs = list(proposal.block.transactions)
                 candidate = await asyncio.to_thread(self.chain.validate_candidate, header, txs)
                 if hs is not self.hs:
                     candidate.db.discard()
@@ -383,8 +382,11 @@ class QbftEngine:
             listener(built)
         if self.peers is not None:
             validators = set(self.consensus.validators_after(built.header))
-            payload = encode_blocks([(built.header, built.transactions)])
-            self.peers.broadcast(NEW_BLOCK, payload, only=lambda p: p.address not in validators)
+            followers = [p for p in self.peers.connected() if p.address not in validators]
+            if followers:
+                payload = encode_blocks([(built.header, built.transactions)])
+                for peer in followers:
+                    peer.send(NEW_BLOCK, payload)
             self.peers.broadcast(STATUS, self._status())
         self._new_height()
 
@@ -639,8 +641,15 @@ class QbftEngine:
         async with self._chain_lock:
             if header.block_number != self.chain.head.block_number + 1:
                 return header.block_number <= self.chain.head.block_number
+            # a block this node already executed and checked as a proposal (it fell behind the others' COMMIT
+            # quorum): only the seals are left to verify, the execution and its roots are reused
+            candidate = self.candidates.get(bytes(header.hash))
             try:
-                built = await asyncio.to_thread(self.chain.import_block, header, txs)
+                if candidate is not None and candidate.parent_hash == self.chain.head.hash:
+                    seals = qbft_extra.decode(header.extra_data).seals
+                    built = await asyncio.to_thread(self.chain.commit_candidate, candidate, seals)
+                else:
+                    built = await asyncio.to_thread(self.chain.import_block, header, txs)
             except (InvalidBlock, NodeError) as exc:
                 self.metrics.fault_count += 1
                 self.metrics.faults.append(f"block {header.block_number} from {peer} refused: {exc}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import rlp
@@ -80,16 +81,24 @@ class Block:
     def digest(self) -> bytes:
         return bytes(self.header.hash)
 
-    def encode(self) -> bytes:
+    @cached_property
+    def encoded(self) -> bytes:
+        """The block's RLP, built once (a proposal signs it, sends it and may save it as prepared)."""
         return bytes(rlp.encode([encode_header(self.header), encode_txs(list(self.transactions))]))
+
+    def encode(self) -> bytes:
+        return self.encoded
 
     @classmethod
     def decode(cls, data: bytes) -> Block:
         try:
             header_bytes, tx_bytes = rlp.decode(data)
-            return cls(decode_header(header_bytes), tuple(decode_txs(tx_bytes)))
+            block = cls(decode_header(header_bytes), tuple(decode_txs(tx_bytes)))
         except Exception as exc:  # rlp and py-evm raise many types for malformed input
             raise BadMessage(f"block does not decode: {exc}") from exc
+        # the bytes it was decoded from: what the author signed, and what we decoded (no re-encoding)
+        block.__dict__["encoded"] = bytes(data)
+        return block
 
 
 @dataclass(frozen=True)
