@@ -11,9 +11,9 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import Web3Exception
-from web3.middleware import ExtraDataToPOAMiddleware
 
 from gateway.chain.base import ChainClient
+from gateway.chain.connect import connect
 from gateway.exceptions import ChainError
 
 logger = logging.getLogger(__name__)
@@ -46,10 +46,8 @@ class Web3Chain(ChainClient):
 
     @classmethod
     def from_url(cls, url: str, *, private_key: str, identity_registry: str, audit_anchor: str) -> Web3Chain:
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 15}))
-        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # QBFT/Besu headers carry long extra data
         return cls(
-            w3,
+            connect(url),
             account=Account.from_key(private_key),
             identity_registry=identity_registry,
             audit_anchor=audit_anchor,

@@ -7,19 +7,17 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import TxReceipt, Wei
 
 from contracts.deploy import contract, transact
+from gateway.chain.connect import connect as rpc_connect
 
 GAS_TOP_UP = 10**18  # what a new account gets on a chain that charges gas (Anvil), from the operator
 PRICE_SCALE = 10**18
 
 
 def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
-    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # QBFT headers carry validator extra data
-    return w3
+    return rpc_connect(rpc_url, timeout)
 
 
 def send(w3: Web3, account: LocalAccount, fn: Any, step: str = "") -> TxReceipt:

@@ -11,7 +11,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from web3 import Web3
-from web3.middleware import ExtraDataToPOAMiddleware
+
+from gateway.chain.connect import connect
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +74,7 @@ class Market:
 
     @classmethod
     def from_url(cls, url: str, *, engine: str, oracle: str, private_key: str, **kw: Any) -> Market:
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 15}))
-        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # QBFT headers carry long extra data
-        return cls(w3, engine=engine, oracle=oracle, relayer=Account.from_key(private_key), **kw)
+        return cls(connect(url), engine=engine, oracle=oracle, relayer=Account.from_key(private_key), **kw)
 
     @cached_property
     def chain_id(self) -> int:
