@@ -12,10 +12,11 @@ transaction and one sender), so each is decoded and its signature recovered once
 from __future__ import annotations
 
 import rlp
+from coincurve import PublicKey
 from eth.abc import SignedTransactionAPI
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
 from eth_hash.auto import keccak
-from eth_keys.datatypes import Signature
+from rlp.codec import consume_length_prefix, length_prefix
 
 from node.exceptions import TxRejected
 
@@ -30,31 +31,87 @@ def tx_type(tx: SignedTransactionAPI) -> int:
 
 def signing_message(tx: SignedTransactionAPI) -> bytes:
     """What the sender signed, rebuilt from the raw RLP items (much cheaper than py-evm's sedes encoding)."""
-    kind = tx_type(tx)
-    if kind == 0:
-        items = rlp.decode(tx.encode())
-        chain_id = getattr(tx, "chain_id", None)
-        if chain_id is None:
-            return bytes(rlp.encode(items[:6]))
-        return bytes(rlp.encode([*items[:6], chain_id, b"", b""]))
-    items = rlp.decode(tx.encode()[1:])
-    return bytes([kind]) + bytes(rlp.encode(items[:-3]))
+    message, _ = _message_and_signature(tx.encode())
+    return message
+
+
+def _message_and_signature(raw: bytes) -> tuple[bytes, tuple[int, int, int]]:
+    """(signed message, (y parity, r, s)) of a raw transaction: legacy (EIP-155 or not) or typed (EIP-2718).
+
+    The message is cut from the raw bytes: the signed fields are the leading items of the same RLP list, so only
+    the list's length prefix is new (decoding and re-encoding the items cost more than the recovery itself).
+    """
+    typed = bool(raw) and raw[0] < 0x7F
+    items = _list_items(raw, 1 if typed else 0)
+    if len(items) < (4 if typed else 9):
+        raise ValueError("too few transaction fields")
+    v, r, s = (_content(raw, item) for item in items[-3:])
+    if typed:
+        body = raw[items[0][0] : items[-4][2]]
+        return raw[:1] + length_prefix(len(body), 0xC0) + body, (v, r, s)
+    if len(items) != 9:
+        raise ValueError("a legacy transaction has 9 fields")
+    body = raw[items[0][0] : items[5][2]]
+    if v in (27, 28):
+        return length_prefix(len(body), 0xC0) + body, (v - 27, r, s)
+    if v < 35:
+        raise ValueError("v is neither 27/28 nor EIP-155")
+    chain_id, parity = divmod(v - 35, 2)
+    body += bytes(rlp.encode(chain_id)) + b"\x80\x80"
+    return length_prefix(len(body), 0xC0) + body, (parity, r, s)
+
+
+def _list_items(data: bytes, start: int) -> list[tuple[int, int, int]]:
+    """(item start, content start or -1 for a list, item end) of each item of the RLP list ``data[start:]``."""
+    _, kind, length, pos = consume_length_prefix(data, start)
+    end = pos + length
+    if kind is not list or end != len(data):
+        raise ValueError("not one RLP list")
+    items = []
+    while pos < end:
+        _, item_kind, item_length, content = consume_length_prefix(data, pos)
+        item_end = content + item_length
+        items.append((pos, content if item_kind is bytes else -1, item_end))
+        pos = item_end
+    if pos != end:
+        raise ValueError("list items overrun the list")
+    return items
+
+
+def _content(data: bytes, item: tuple[int, int, int]) -> int:
+    if item[1] < 0:
+        raise ValueError("expected an integer, got a list")
+    return int.from_bytes(data[item[1] : item[2]], "big")
+
+
+def sender_from_raw(raw: bytes) -> bytes:
+    """The signer of raw transaction bytes: the message rebuilt from the RLP items, one secp256k1 recovery."""
+    try:
+        message, (parity, r, s) = _message_and_signature(raw)
+    except (rlp.exceptions.RLPException, ValueError, TypeError, IndexError) as exc:
+        raise TxRejected("invalid sender") from exc
+    if not (0 < r < SECP256K1_N and 0 < s <= SECP256K1_N // 2) or parity not in (0, 1):
+        raise TxRejected("invalid sender")  # EIP-2: high s values are malleable
+    try:
+        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([parity])
+        public_key = PublicKey.from_signature_and_message(signature, keccak(message), hasher=None)
+    except Exception as exc:  # bad signatures come in many exception types
+        raise TxRejected("invalid sender") from exc
+    return bytes(keccak(public_key.format(compressed=False)[1:])[12:])
+
+
+def known_sender(tx: SignedTransactionAPI) -> bytes | None:
+    """The sender recovered earlier for this very object, if any."""
+    known: bytes | None = getattr(tx, _SENDER_ATTR, None)
+    return known
 
 
 def recover_sender(tx: SignedTransactionAPI) -> bytes:
     """The signer, recovered once (py-evm's own check recovers twice and verifies again)."""
-    known: bytes | None = getattr(tx, _SENDER_ATTR, None)
+    known = known_sender(tx)
     if known is not None:
         return known
-    r, s, parity = tx.r, tx.s, tx.y_parity
-    if not (0 < r < SECP256K1_N and 0 < s <= SECP256K1_N // 2) or parity not in (0, 1):
-        raise TxRejected("invalid sender")  # EIP-2: high s values are malleable
-    try:
-        message_hash = keccak(signing_message(tx))
-        public_key = Signature(vrs=(parity, r, s)).recover_public_key_from_msg_hash(message_hash)
-    except Exception as exc:  # bad signatures come in many exception types
-        raise TxRejected("invalid sender") from exc
-    return bytes(public_key.to_canonical_address())
+    return sender_from_raw(tx.encode())
 
 
 def cache_sender(tx: SignedTransactionAPI, sender: bytes) -> None:
@@ -81,7 +138,7 @@ def decode_transaction(raw: bytes) -> SignedTransactionAPI:
         return tx
     tx = PragueTransactionBuilder.decode(raw)
     try:
-        cache_sender(tx, recover_sender(tx))
+        cache_sender(tx, sender_from_raw(raw))
     except TxRejected:
         return tx
     _known[key] = tx

@@ -17,7 +17,7 @@ from eth_typing import Address
 from node.abc import PermissionerAPI, TxPoolAPI
 from node.exceptions import InvalidParams, SenderNotAuthorized, TxRejected
 from node.permissioning import effective_gas_price
-from node.senders import cache_sender, decode_transaction, recover_sender, tx_type
+from node.senders import cache_sender, decode_transaction, known_sender, recover_sender, tx_type
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,11 @@ class TxPool(TxPoolAPI):
     def pending_for_block(self) -> list[SignedTransactionAPI]:
         pending, _ = self.split()
         return [tx for txs in pending.values() for tx in txs]
+
+    def known_included(self, tx: SignedTransactionAPI) -> bool:
+        """Whether the sender's nonce has passed ``tx`` in a block this pool saw (a cheap early refusal)."""
+        sender = known_sender(tx)
+        return sender is not None and tx.nonce < self._state_nonce.get(sender, 0)
 
     def has_pending(self) -> bool:
         for sender, txs in self._by_sender.items():

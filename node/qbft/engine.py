@@ -69,6 +69,7 @@ TX_FLUSH_SECONDS = 0.01
 STATUS_INTERVAL = 1.0
 SEEN_LIMIT = 50_000
 TX_ADMIT_SLICE = 20
+TX_INBOX_LIMIT = 50_000
 VOTE_STATE_KEY = "qbft_vote_state"
 
 
@@ -128,6 +129,8 @@ class QbftEngine:
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self._tx_outbox: list[bytes] = []
+        self._tx_inbox: deque[bytes] = deque()
+        self._tx_wake = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
         self._sync_waiter: asyncio.Future[bytes] | None = None
         self.on_new_block: list[Callable[[BuiltBlock], None]] = []
@@ -141,6 +144,7 @@ class QbftEngine:
         self._tasks = [
             asyncio.create_task(self._run(), name="qbft-propose"),
             asyncio.create_task(self._flush_txs(), name="qbft-tx-gossip"),
+            asyncio.create_task(self._admit_txs(), name="qbft-tx-admit"),
             asyncio.create_task(self._status_loop(), name="qbft-status"),
         ]
         self.notify()
@@ -501,7 +505,7 @@ class QbftEngine:
             peer.head_number = big_endian_int.deserialize(number) if number else 0
             self._maybe_sync()
         elif code == TXS:
-            await self._receive_txs(rlp.decode(payload))
+            self._receive_txs(rlp.decode(payload))
         elif code == GET_BLOCKS:
             start_raw, count_raw = rlp.decode(payload)
             start = big_endian_int.deserialize(start_raw) if start_raw else 0
@@ -534,25 +538,37 @@ class QbftEngine:
             self._activate()
         self._apply(hs, out)
 
-    async def _receive_txs(self, raws: list[bytes]) -> None:
-        """Admit gossiped transactions in small slices, yielding between them: consensus messages waiting on the
-        same event loop must not queue behind a burst of admissions."""
-        added = 0
+    def _receive_txs(self, raws: list[bytes]) -> None:
+        """Queue gossiped transactions for admission: the peer's next frames (its PROPOSAL, votes) are read at once
+        instead of waiting behind a batch of signature recoveries."""
+        room = TX_INBOX_LIMIT - len(self._tx_inbox)
+        if room < len(raws):
+            logger.warning("transaction inbox full: %d gossiped transactions dropped", len(raws) - max(room, 0))
+        self._tx_inbox.extend(bytes(raw) for raw in raws[: max(room, 0)])
+        self._tx_wake.set()
+
+    async def _admit_txs(self) -> None:
+        """Admit queued gossiped transactions in small slices, yielding between them, so that consensus messages
+        on the same event loop never queue behind a burst of admissions."""
         pool = self.service.pool
-        for i, raw in enumerate(raws):
-            if i % TX_ADMIT_SLICE == TX_ADMIT_SLICE - 1:
+        while True:
+            await self._tx_wake.wait()
+            self._tx_wake.clear()
+            added = 0
+            while self._tx_inbox:
+                for _ in range(min(TX_ADMIT_SLICE, len(self._tx_inbox))):
+                    try:
+                        tx = decode_raw_transaction(self._tx_inbox.popleft())
+                        if pool.get(tx.hash) is not None or pool.known_included(tx):
+                            continue  # already pooled, or a proposal carried it into a block meanwhile
+                        sender = pool.validate(tx)
+                        pool.add(tx, sender)
+                        added += 1
+                    except Exception as exc:  # refused by our pool (already included, nonce, permissioning)
+                        logger.debug("gossiped tx refused: %s", exc)
                 await asyncio.sleep(0)
-            try:
-                tx = decode_raw_transaction(bytes(raw))
-                if pool.get(tx.hash) is not None:
-                    continue
-                sender = pool.validate(tx)
-                pool.add(tx, sender)
-                added += 1
-            except Exception as exc:  # refused by our pool (already included, nonce, permissioning)
-                logger.debug("gossiped tx refused: %s", exc)
-        if added:
-            self.notify()
+            if added:
+                self.notify()
 
     # transactions ---------------------------------------------------------------------------------
     def on_local_tx(self, tx: SignedTransactionAPI) -> None:
