@@ -171,5 +171,5 @@ class Chain:
         return apply_transactions(state, template, transactions, self.permissioner.is_allowed)
 
     def _commit(self, built: BuiltBlock, db: StateDB) -> None:
-        self.store.commit_block(built.header, built.transactions, built.receipts, db)
+        self.store.commit_block(built.header, built.transactions, built.receipts, db, built.encoded_receipts)
         self._head = built.header

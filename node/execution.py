@@ -34,6 +34,7 @@ from eth.vm.spoof import SpoofTransaction
 from eth_bloom.bloom import BloomFilter
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.exceptions import ValidationError as UtilsValidationError
+from eth_utils.logging import ExtendedDebugLogger, get_extended_debug_logger
 
 from node.exceptions import ExecutionReverted, InvalidParams, ServerError
 from node.headers import QbftHeader, copy_header
@@ -61,11 +62,22 @@ def execution_context(header: QbftHeader, prev_hashes: Iterable[bytes], chain_id
     )
 
 
+_STATE_LOGGER = get_extended_debug_logger("eth.vm.state.PragueState")
+
+
+class NodeState(PragueState):
+    """Prague state whose logger is looked up once: py-evm builds it on every access, four times a transaction."""
+
+    @property
+    def logger(self) -> ExtendedDebugLogger:
+        return _STATE_LOGGER
+
+
 def open_state(
     db: StateDB, header: QbftHeader, state_root: bytes, prev_hashes: Iterable[bytes], chain_id: int
 ) -> PragueState:
     """A state at ``state_root``, executing in the block environment of ``header``."""
-    return PragueState(db, execution_context(header, prev_hashes, chain_id), cast(Hash32, state_root))
+    return NodeState(db, execution_context(header, prev_hashes, chain_id), cast(Hash32, state_root))
 
 
 def child_header(parent: QbftHeader, timestamp: int, coinbase: bytes, extra_data: bytes) -> QbftHeader:
@@ -111,6 +123,8 @@ class BuiltBlock:
     header: QbftHeader
     transactions: list[SignedTransactionAPI] = field(default_factory=list)
     receipts: list[ReceiptAPI] = field(default_factory=list)
+    # the receipts' RLP, made once for the receipt root and reused by the store
+    encoded_receipts: list[bytes] = field(default_factory=list)
     # transactions that can never be included (invalid nonce, funds, refused sender), with the reason
     dropped: list[tuple[SignedTransactionAPI, str]] = field(default_factory=list)
     # transactions left for a later block (did not fit the gas left)
@@ -154,7 +168,8 @@ def apply_transactions(
         built.receipts.append(receipt)
     state.lock_changes()
     tx_root = Hash32(ordered_trie_root([tx.encode() for tx in built.transactions]))
-    receipt_root = Hash32(ordered_trie_root([r.encode() for r in built.receipts]))
+    built.encoded_receipts = [r.encode() for r in built.receipts]
+    receipt_root = Hash32(ordered_trie_root(built.encoded_receipts))
     state.persist()
     built.header = copy_header(
         template,

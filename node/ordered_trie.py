@@ -32,8 +32,25 @@ def _hex_prefix(nibbles: Sequence[int], leaf: bool) -> bytes:
     return bytes(prefixed[i] * 16 + prefixed[i + 1] for i in range(0, len(prefixed), 2))
 
 
+def _encode(item: Any) -> bytes:
+    """RLP of a trie node (byte strings and nested lists only): pyrlp's sedes inference was most of the root's cost."""
+    if isinstance(item, bytes):
+        if len(item) == 1 and item[0] < 0x80:
+            return item
+        return _prefix(len(item), 0x80) + item
+    payload = b"".join([_encode(x) for x in item])
+    return _prefix(len(payload), 0xC0) + payload
+
+
+def _prefix(length: int, offset: int) -> bytes:
+    if length < 56:
+        return bytes([offset + length])
+    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([offset + 55 + len(size)]) + size
+
+
 def _ref(node: Any) -> Any:
-    encoded = rlp.encode(node)
+    encoded = _encode(node)
     return node if len(encoded) < 32 else keccak(encoded)
 
 
@@ -65,4 +82,4 @@ def ordered_trie_root(values: Sequence[bytes]) -> bytes:
     if not values:
         return BLANK_ROOT_HASH
     pairs = sorted((_nibbles(rlp.encode(i)), bytes(v)) for i, v in enumerate(values))
-    return bytes(keccak(rlp.encode(_build(pairs, 0))))
+    return bytes(keccak(_encode(_build(pairs, 0))))

@@ -225,6 +225,7 @@ class ChainStore:
         transactions: Sequence[SignedTransactionAPI],
         receipts: Sequence[ReceiptAPI],
         state: StateDB,
+        encoded_receipts: Sequence[bytes] | None = None,
     ) -> None:
         """Write a whole block and its state in one transaction: after a crash it is there or it is not."""
         conn = self._write_conn
@@ -237,12 +238,16 @@ class ChainStore:
                 topics += [None] * (4 - len(topics))  # type: ignore[list-item]
                 log_rows.append((number, log_index, tx_index, bytes(log.address), *topics))
                 log_index += 1
+        if encoded_receipts is not None and len(encoded_receipts) == len(receipts):
+            receipts_rlp = bytes(rlp.encode(list(encoded_receipts)))
+        else:
+            receipts_rlp = encode_receipts(receipts)
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany("INSERT OR IGNORE INTO kv (k, v) VALUES (?, ?)", state.pending.items())
             conn.execute(
                 "INSERT INTO blocks (number, hash, header, txs, receipts) VALUES (?, ?, ?, ?, ?)",
-                (number, header.hash, encode_header(header), encode_txs(transactions), encode_receipts(receipts)),
+                (number, header.hash, encode_header(header), encode_txs(transactions), receipts_rlp),
             )
             conn.executemany(
                 "INSERT OR REPLACE INTO txs (hash, number, idx) VALUES (?, ?, ?)",

@@ -8,10 +8,13 @@ For each block period (the knob, `--periods`):
      the transaction is committed on node 0 (QBFT: committed means final, it is never reverted);
   3. saturation: send `--count` pre-signed transfers in JSON-RPC batches as fast as possible, spread over the
      nodes; tps = count / (last inclusion - first submit).
-Then the same saturation workload against one `reponet-node dev` (single validator, same block period) for the
-ratio. `--json` prints one JSON object: finality_p50_ms / finality_p99_ms (at 50 tx/s and the first period),
-tps (4 validators, saturation), single_node_tps, tps_ratio, and every (period, load) row.
-Every child process is stopped on exit. The client shares the machine's cores with the nodes.
+Then the same offered loads and saturation workload, from the same client (the saturation always sends from
+CLIENTS threads with a connection each), against one `reponet-node dev` (single validator, same block period)
+for the ratio. `--json` prints one JSON object: tps (4 validators, saturation), single_node_tps, tps_ratio,
+finality_p50_ms / finality_p99_ms at 50 tx/s (first period) for both, all_included, and every row; without
+`--json` the headline figures are also printed side by side. Exit status 1 unless every transaction sent was
+found in a finalized block. Every child process is stopped on exit. The client shares the machine's cores with
+the nodes.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from tests.node.harness import Rpc, start_node  # noqa: E402
 from tests.node.qbft.network import Network  # noqa: E402
 
 RECIPIENT = "0x000000000000000000000000000000000000dEaD"
+CLIENTS = 4
 
 
 def senders(count: int) -> list[LocalAccount]:
@@ -141,7 +145,9 @@ def offered_load(
 def saturation(
     urls: list[str], txs: list[tuple[str, str]], poller: Poller, batch: int, timeout: float
 ) -> dict[str, Any]:
-    rpcs = [Rpc(u, timeout=60) for u in urls]
+    # the same client for both runs: CLIENTS sending threads, each with its own connection (to one node each
+    # for the network, all to the one node for the single validator)
+    rpcs = [Rpc(urls[i % len(urls)], timeout=60) for i in range(CLIENTS)]
     start = time.monotonic()
     errors = 0
 
@@ -280,29 +286,62 @@ def main(argv: list[str] | None = None) -> int:
     runs = {period: bench_network(args, period, accounts) for period in args.periods}
     first = runs[args.periods[0]]
     at50 = min(first["loads"], key=lambda r: abs(r["offered_tps"] - 50)) if first["loads"] else {}
+    sat = first["saturation"]
     summary: dict[str, Any] = {
         "validators": 4,
         "machine_cores": os.cpu_count(),
+        "block_period_s": args.periods[0],
+        "tps": sat["tps"],
         "finality_p50_ms": at50.get("finality_p50_ms"),
         "finality_p99_ms": at50.get("finality_p99_ms"),
         "finality_at_tps": at50.get("offered_tps"),
-        "block_period_s": args.periods[0],
-        "tps": first["saturation"]["tps"],
-        "rows": [row for period in args.periods for row in runs[period]["loads"]],
-        "saturation": [runs[period]["saturation"] for period in args.periods],
     }
+    runs_checked = [row for period in args.periods for row in runs[period]["loads"]]
+    runs_checked += [runs[period]["saturation"] for period in args.periods]
+    single: dict[str, Any] | None = None
     if not args.no_single:
         single = bench_single(args, args.periods[0], accounts)
-        summary["single_node_tps"] = single["saturation"]["tps"]
+        single_sat = single["saturation"]
+        single_at50 = min(single["loads"], key=lambda r: abs(r["offered_tps"] - 50)) if single["loads"] else {}
+        summary["single_node_tps"] = single_sat["tps"]
+        summary["tps_ratio"] = round(sat["tps"] / single_sat["tps"], 3) if single_sat["tps"] else None
+        summary["single_node_finality_p50_ms"] = single_at50.get("finality_p50_ms")
+        summary["single_node_finality_p99_ms"] = single_at50.get("finality_p99_ms")
+        runs_checked += [*single["loads"], single_sat]
+    # every transaction sent was found in a finalized block, none refused: otherwise the figures mean nothing
+    summary["all_included"] = all(r["included"] == r.get("sent", r.get("count")) for r in runs_checked) and not any(
+        r.get("errors") for r in runs_checked
+    )
+    summary["rows"] = [row for period in args.periods for row in runs[period]["loads"]]
+    summary["saturation"] = [runs[period]["saturation"] for period in args.periods]
+    if single is not None:
         summary["single_node_rows"] = single["loads"]
-        summary["tps_ratio"] = (
-            round(summary["tps"] / single["saturation"]["tps"], 3) if single["saturation"]["tps"] else None
-        )
+        summary["single_node_saturation"] = single["saturation"]
     if args.json:
         print(json.dumps(summary))
     else:
         print(json.dumps(summary, indent=2))
-    return 0
+        print(side_by_side(summary))
+    return 0 if summary["all_included"] else 1
+
+
+def side_by_side(summary: dict[str, Any]) -> str:
+    """The headline figures of both runs next to each other."""
+    single = "single_node_tps" in summary
+    lines = [f"{'':40}{'4 validators':>16}{'single node' if single else '':>16}"]
+    lines.append(
+        f"{'saturation tps':40}{summary['tps']:>16}{summary.get('single_node_tps', ''):>16}"
+        + (f"   ratio {summary['tps_ratio']}" if single else "")
+    )
+    at = f"finality p50 / p99 at {summary['finality_at_tps']} tx/s (ms)"
+    network = f"{summary['finality_p50_ms']} / {summary['finality_p99_ms']}"
+    other = f"{summary.get('single_node_finality_p50_ms')} / {summary.get('single_node_finality_p99_ms')}"
+    lines.append(f"{at:40}{network:>16}{other if single else '':>16}")
+    lines.append(
+        f"block period {summary['block_period_s']} s, {summary['machine_cores']} cores, "
+        f"all transactions finalized: {summary['all_included']}"
+    )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ TX_FLUSH_SECONDS = 0.01
 STATUS_INTERVAL = 1.0
 SEEN_LIMIT = 50_000
 TX_ADMIT_SLICE = 20
+MIN_BLOCK_TXS = 50
+MIN_MEASURED_TXS = 50
 TX_INBOX_LIMIT = 50_000
 VOTE_STATE_KEY = "qbft_vote_state"
 
@@ -79,8 +81,12 @@ class EngineConfig:
     round_timeout: float = 1.0
     empty_blocks: bool = False
     trailing_block: bool = True
-    # a proposal must be executed by every validator within the round timeout; bound its size
-    max_block_txs: int = 500
+    # a proposal must be executed by every validator within the round timeout: its size is bounded so that
+    # executing it takes at most this share of the round timeout at the execution speed measured lately
+    # (proposer first, then the validators side by side), and never above max_block_txs
+    max_block_txs: int = 2000
+    first_block_txs: int = 500  # before anything was measured
+    execution_share: float = 0.25
 
 
 @dataclass
@@ -130,6 +136,7 @@ class QbftEngine:
         self._background: set[asyncio.Task[None]] = set()
         self._tx_outbox: list[bytes] = []
         self._tx_inbox: deque[bytes] = deque()
+        self._seconds_per_tx = 0.0
         self._tx_wake = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
         self._sync_waiter: asyncio.Future[bytes] | None = None
@@ -216,7 +223,7 @@ class QbftEngine:
             if hs.round != 0 or 0 in hs.proposed or not self.consensus.is_local_proposer(self.chain.head, 0):
                 continue
             # saturated (a full block waiting): build during the block period instead of after it
-            build_first = len(self.service.pool) >= self.config.max_block_txs
+            build_first = len(self.service.pool) >= self.block_tx_limit()
             if not build_first:
                 delay = self._last_commit + self.config.block_period - time.monotonic()
                 if delay > 0:
@@ -270,12 +277,14 @@ class QbftEngine:
         key = self.consensus.key
         assert key is not None
         head = self.chain.head
-        txs = self.service.pool.pending_for_block()[: self.config.max_block_txs]
+        txs = self.service.pool.pending_for_block()[: self.block_tx_limit()]
         if skew:
             txs = txs[: len(txs) // 2]
         extra = self.consensus.proposal_extra_data(head, round_number)
         coinbase = bytes(key.public_key.to_canonical_address())
+        started = time.monotonic()
         candidate = await asyncio.to_thread(self.chain.build_candidate, txs, int(time.time()) + skew, coinbase, extra)
+        self._observe_execution(time.monotonic() - started, len(txs))
         if candidate.parent_hash != self.chain.head.hash:
             candidate.db.discard()
             return None
@@ -287,6 +296,18 @@ class QbftEngine:
         block = Block(candidate.built.header, tuple(candidate.built.transactions))
         self.candidates[block.digest] = candidate
         return block
+
+    def block_tx_limit(self) -> int:
+        """How many transactions this node proposes at most (see :func:`block_tx_limit`)."""
+        return block_tx_limit(self.config, self._seconds_per_tx)
+
+    def _observe_execution(self, seconds: float, count: int) -> None:
+        """Track the wall time per executed transaction (a moving average over builds and validations)."""
+        if count < MIN_MEASURED_TXS:
+            return  # fixed per-block costs dominate small blocks
+        sample = seconds / count
+        previous = self._seconds_per_tx
+        self._seconds_per_tx = sample if previous <= 0 else 0.7 * previous + 0.3 * sample
 
     # outcomes -------------------------------------------------------------------------------------
     def _apply(self, hs: HeightState, out: Outcome) -> None:
@@ -341,7 +362,9 @@ class QbftEngine:
                     raise InvalidBlock("block coinbase is not its proposer")
                 # decoded through the node's transaction cache: senders already recovered (pool, gossip) are reused
                 txs = list(proposal.block.transactions)
+                started = time.monotonic()
                 candidate = await asyncio.to_thread(self.chain.validate_candidate, header, txs)
+                self._observe_execution(time.monotonic() - started, len(txs))
                 if hs is not self.hs:
                     candidate.db.discard()
                     return
@@ -496,7 +519,8 @@ class QbftEngine:
                     if len(bucket) < FUTURE_PER_HEIGHT:
                         bucket.append(msg)
                 peer.head_number = max(peer.head_number, msg.height - 1)
-                self._maybe_sync()
+                if not (self.hs.decided is not None and msg.height == self.hs.height + 1):
+                    self._maybe_sync()  # (not while our own decided block is being written: it is the one asked for)
                 return
             if msg.height == self.hs.height:
                 self._dispatch(msg)
@@ -684,6 +708,16 @@ class QbftEngine:
                 break
             blocks.append((record.header, record.transactions))
         return encode_blocks(blocks)
+
+
+def block_tx_limit(config: EngineConfig, seconds_per_tx: float) -> int:
+    """Executing a proposal should take at most ``execution_share`` of the round timeout at the lately measured
+    speed (the validators execute it after the proposer, all within round 0): within [MIN_BLOCK_TXS,
+    max_block_txs], ``first_block_txs`` before anything was measured."""
+    if seconds_per_tx <= 0:
+        return min(config.first_block_txs, config.max_block_txs)
+    fit = int(config.round_timeout * config.execution_share / seconds_per_tx)
+    return max(MIN_BLOCK_TXS, min(fit, config.max_block_txs))
 
 
 def with_seals(header: QbftHeader, seals: tuple[bytes, ...]) -> QbftHeader:

@@ -13,7 +13,7 @@ from node.consensus import SealError
 from node.execution import child_header
 from node.headers import QbftHeader, copy_header
 from node.qbft.consensus import QbftConsensus, proposer_for
-from node.qbft.engine import with_seals
+from node.qbft.engine import EngineConfig, block_tx_limit, with_seals
 from node.qbft.messages import (
     BadMessage,
     Block,
@@ -349,3 +349,13 @@ def test_a_restarted_validator_never_votes_twice_in_a_round_and_keeps_its_lock()
     # a different round-0 proposal (an amnesic proposer) gets no vote from it
     other = Proposal(HEIGHT, 0, block(9)).signed(key_of(proposer(0)))
     assert after.on_proposal(other).validate is None
+
+
+def test_block_size_follows_the_measured_execution_speed() -> None:
+    config = EngineConfig(round_timeout=2.0, max_block_txs=2000, first_block_txs=500, execution_share=0.25)
+    assert block_tx_limit(config, 0.0) == 500  # nothing measured yet
+    assert block_tx_limit(config, 0.001) == 500  # 0.5 s of the 2 s round at 1 ms a transaction
+    assert block_tx_limit(config, 0.004) == 125
+    assert block_tx_limit(config, 0.0001) == 2000  # never above the cap
+    assert block_tx_limit(config, 1.0) == 50  # never below the floor
+    assert block_tx_limit(EngineConfig(round_timeout=0.5), 0.001) == 125
