@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import statistics
 import sys
 import tempfile
@@ -100,11 +101,21 @@ def get_load(base: str, path: str, headers: dict[str, str], seconds: float, clie
     return sum(counts)
 
 
-def measure_gets(base: str, path: str, headers: dict[str, str], seconds: float, clients: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (Linux /proc): CPU per request does not depend on what else the
+    shared machine runs, unlike requests per second."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_gets(base: str, path: str, headers: dict[str, str], seconds: float, clients: int) -> tuple[float, float]:
+    """Requests per second, and the gateway's CPU milliseconds per request."""
     with client_process() as pool:
+        cpu = cpu_seconds(os.getpid())
         began = time.perf_counter()
         answered = pool.submit(get_load, base, path, headers, seconds, clients).result()
-        return round(answered / (time.perf_counter() - began), 1)
+        elapsed = time.perf_counter() - began
+        return round(answered / elapsed, 1), round((cpu_seconds(os.getpid()) - cpu) * 1000 / answered, 2)
 
 
 def main() -> int:
@@ -213,13 +224,18 @@ def main() -> int:
         for c in args.clients:
             n = c * args.opens_per_client
             with client_process() as pool:
+                gateway_cpu, node_cpu = cpu_seconds(os.getpid()), cpu_seconds(chain.proc.pid)
                 latencies, elapsed = pool.submit(open_load, base, terms, ha, hb, c, n).result()
+                results[f"gateway_cpu_ms_per_open_c{c}"] = round((cpu_seconds(os.getpid()) - gateway_cpu) * 1000 / n, 1)
+                results[f"node_cpu_ms_per_open_c{c}"] = round((cpu_seconds(chain.proc.pid) - node_cpu) * 1000 / n, 1)
             results[f"opens_per_s_c{c}"] = round(n / elapsed, 2)
             results[f"open_p50_ms_c{c}"] = round(statistics.median(latencies), 1)
             results[f"open_p99_ms_c{c}"] = round(percentile(latencies, 99), 1)
 
-        results["get_rps"] = measure_gets(base, f"/v1/trades/{last_trade}", ha, args.get_seconds, 10)
-        results["healthz_rps"] = measure_gets(base, "/healthz", {}, args.get_seconds, 10)
+        results["get_rps"], results["get_cpu_ms"] = measure_gets(
+            base, f"/v1/trades/{last_trade}", ha, args.get_seconds, 10
+        )
+        results["healthz_rps"], results["healthz_cpu_ms"] = measure_gets(base, "/healthz", {}, args.get_seconds, 10)
         results["get_clients"] = 10
         results["get_path"] = "/v1/trades/{id}"
         server.should_exit = True

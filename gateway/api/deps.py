@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -23,7 +23,7 @@ from gateway.db.models import ApiClient, AuthSession, ClientKind, Organization, 
 from gateway.exceptions import NotAuthenticated, PermissionDenied, StepUpRequired
 
 
-def get_context(request: Request) -> GatewayContext:
+async def get_context(request: Request) -> GatewayContext:
     ctx = request.app.state.ctx
     assert isinstance(ctx, GatewayContext)
     return ctx
@@ -33,6 +33,8 @@ ContextDep = Annotated[GatewayContext, Depends(get_context)]
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in its thread pool, and each
+# such hop costs a thread switch per request.
 
 
 def _track(request: Request, session: Session) -> Session:
@@ -42,7 +44,7 @@ def _track(request: Request, session: Session) -> Session:
     return session
 
 
-def get_read_session(request: Request, ctx: ContextDep) -> Session:
+async def get_read_session(request: Request, ctx: ContextDep) -> Session:
     """A read-only session: authentication and GET routes, which must not queue behind writers."""
     return _track(request, ctx.read_sessions())
 
@@ -50,7 +52,7 @@ def get_read_session(request: Request, ctx: ContextDep) -> Session:
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
-def get_write_session(request: Request, ctx: ContextDep) -> Session:
+async def get_write_session(request: Request, ctx: ContextDep) -> Session:
     """A session that may write, whatever the method (a GET that also expires what is overdue)."""
     return _track(request, ctx.sessions())
 
@@ -58,11 +60,11 @@ def get_write_session(request: Request, ctx: ContextDep) -> Session:
 WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 
 
-def get_session(request: Request, ctx: ContextDep, read: ReadSessionDep) -> Session:
+async def get_session(request: Request, ctx: ContextDep, read: ReadSessionDep) -> Session:
     """The route's session: the read-only one for GET and HEAD, a write session for state-changing methods."""
     if request.method in SAFE_METHODS:
         return read
-    return get_write_session(request, ctx)
+    return _track(request, ctx.sessions())
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -79,6 +81,7 @@ class Principal:
     permissions: frozenset[Permission]
     role: Role | None = None
     session_id: uuid.UUID | None = None
+    mfa_at: datetime | None = None  # when the login session last proved a TOTP code (step-up)
 
     @property
     def actor(self) -> str:
@@ -171,33 +174,37 @@ def _user_principal(session: Session, user_id: uuid.UUID, session_id: str | None
         sid = uuid.UUID(session_id)
     except ValueError:
         raise NotAuthenticated("invalid session") from None
-    auth_session = session.get(AuthSession, sid)
-    if auth_session is None or auth_session.revoked_at is not None or auth_session.user_id != user_id:
+    row = session.execute(
+        select(AuthSession.revoked_at, AuthSession.mfa_at, User, Organization.is_operator)
+        .join(User, User.id == AuthSession.user_id)
+        .join(Organization, Organization.id == User.organization_id)
+        .where(AuthSession.id == sid, AuthSession.user_id == user_id)
+    ).one_or_none()  # one query per request for session, user and organization
+    if row is None or row.revoked_at is not None:
         raise NotAuthenticated("session ended")
-    user = session.get(User, user_id)
-    if user is None or not user.is_active:
+    user = row.User
+    if not user.is_active:
         raise NotAuthenticated("user inactive")
-    org = session.get(Organization, user.organization_id)
-    assert org is not None
     role = Role(user.role)
     return Principal(
         kind="user",
         id=user.id,
         organization_id=user.organization_id,
-        is_operator=org.is_operator,
+        is_operator=bool(row.is_operator),
         permissions=ROLE_PERMISSIONS[role],
         role=role,
         session_id=sid,
+        mfa_at=row.mfa_at,
     )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require(permission: Permission) -> Callable[[Principal], Principal]:
+def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that passes the principal on if it holds ``permission``."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if permission not in principal.permissions:
             raise PermissionDenied(f"missing permission {permission.value}")
         return principal
@@ -206,13 +213,11 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
     return check
 
 
-def require_step_up(principal: CurrentPrincipal, session: ReadSessionDep, ctx: ContextDep) -> Principal:
+async def require_step_up(principal: CurrentPrincipal, ctx: ContextDep) -> Principal:
     """Signing, whitelist changes and key operations need a TOTP code from the last few minutes."""
-    if principal.kind != "user" or principal.session_id is None:
+    if principal.kind != "user" or principal.session_id is None or principal.mfa_at is None:
         raise StepUpRequired("this operation needs a person with a fresh TOTP code")
-    auth_session = session.get(AuthSession, principal.session_id)
-    assert auth_session is not None
-    if auth_session.mfa_at < datetime.now(UTC) - timedelta(seconds=ctx.settings.step_up_seconds):
+    if principal.mfa_at < datetime.now(UTC) - timedelta(seconds=ctx.settings.step_up_seconds):
         raise StepUpRequired("confirm with a fresh TOTP code at /v1/auth/step-up")
     return principal
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
     sqlite = parsed.get_backend_name() == "sqlite"
+    kwargs: dict[str, Any] = {"pool_pre_ping": not sqlite}  # a file cannot drop the connection: no ping per checkout
     if sqlite:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ class Hub:
             self.relayer.wake.set()
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
     hub = getattr(request.app.state, "hub", None)
     if not isinstance(hub, Hub):
         raise SettlementUnavailable("settlement is not installed")

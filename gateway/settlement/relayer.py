@@ -116,10 +116,12 @@ class Relayer:
         *,
         hooks: dict[str, Hook] | None = None,
         failure_hooks: dict[str, Hook] | None = None,
+        read_sessions: sessionmaker[Session] | None = None,
     ) -> None:
         self.market = market
         self.w3 = market.w3
         self.sessions = sessions
+        self.read_sessions = read_sessions or sessions  # the idle poll need not take SQLite's write lock
         self.keys = keys
         self.hooks = hooks or {}
         self.failure_hooks = failure_hooks or {}
@@ -144,8 +146,7 @@ class Relayer:
                 self.wake.clear()
 
     def run_once(self) -> int:
-        self._head = int(self.w3.eth.block_number)
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             ids = list(
                 session.scalars(
                     select(Settlement.id)
@@ -153,6 +154,9 @@ class Relayer:
                     .order_by(Settlement.created_at)
                 )
             )
+        if not ids:
+            return 0  # idle: not even a block number
+        self._head = int(self.w3.eth.block_number)
         progressed = 0
         for settlement_id in ids:
             progressed += self._advance(settlement_id)

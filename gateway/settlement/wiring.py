@@ -46,7 +46,14 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
     hub.engine = market.engine_address
     hub.chain_id = market.chain_id
     hub.bus = hub.bus or EventBus()
-    hub.relayer = Relayer(market, ctx.sessions, ctx.keys, hooks=dict(HOOKS), failure_hooks=dict(FAILURE_HOOKS))
+    hub.relayer = Relayer(
+        market,
+        ctx.sessions,
+        ctx.keys,
+        hooks=dict(HOOKS),
+        failure_hooks=dict(FAILURE_HOOKS),
+        read_sessions=ctx.read_sessions,
+    )
     from gateway.events.webhooks import WebhookSender, enqueue_events
 
     hub.extra["indexer"] = Indexer(

@@ -19,21 +19,21 @@ def _trader(principal: Principal) -> Principal:
     return principal
 
 
-def require_trader(principal: CurrentPrincipal) -> Principal:
+async def require_trader(principal: CurrentPrincipal) -> Principal:
     return _trader(principal)
 
 
-def require_trader_step_up(principal: StepUp) -> Principal:
+async def require_trader_step_up(principal: StepUp) -> Principal:
     return _trader(principal)
 
 
-def require_approver(principal: CurrentPrincipal) -> Principal:
+async def require_approver(principal: CurrentPrincipal) -> Principal:
     if principal.kind != "user" or principal.role is not Role.APPROVER:
         raise PermissionDenied("this needs an approver")
     return principal
 
 
-def require_operator_admin(principal: StepUp) -> Principal:
+async def require_operator_admin(principal: StepUp) -> Principal:
     if principal.role is not Role.OPERATOR_ADMIN or not principal.is_operator:
         raise PermissionDenied("operator administrators only")
     return principal

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from contracts import eip712
@@ -485,27 +485,40 @@ def side_of(trade: Trade, organization_id: uuid.UUID) -> str:
     raise PermissionDenied("not a party to this trade")
 
 
+def _instrument_pair(session: Session, cash_token: str, collateral_token: str) -> tuple[Instrument, Instrument]:
+    """The cash and collateral instruments in one query (a trade view is read far more often than written)."""
+    wanted = {cash_token.lower(): InstrumentKind.CASH, collateral_token.lower(): InstrumentKind.BOND}
+    rows = {r.address: r for r in session.scalars(select(Instrument).where(Instrument.address.in_(list(wanted))))}
+    for address, kind in wanted.items():
+        if address not in rows or rows[address].kind != kind.value:
+            raise InvalidRequest(f"{address} is not a listed {kind.value} instrument")
+    return rows[cash_token.lower()], rows[collateral_token.lower()]
+
+
 def trade_public(session: Session, trade: Trade) -> TradePublic:
     terms = terms_of(trade)
-    cash = instrument(session, trade.terms["cashToken"], InstrumentKind.CASH)
-    bond = instrument(session, trade.terms["collateralToken"], InstrumentKind.BOND)
+    cash, bond = _instrument_pair(session, trade.terms["cashToken"], trade.terms["collateralToken"])
+    wallets = {
+        w.id: w
+        for w in session.scalars(select(Wallet).where(Wallet.id.in_([trade.seller_wallet_id, trade.buyer_wallet_id])))
+    }
+    approvals: dict[uuid.UUID, int] = {
+        org_id: int(count)
+        for org_id, count in session.execute(
+            select(TradeApproval.organization_id, func.count())
+            .where(TradeApproval.trade_id == trade.id)
+            .group_by(TradeApproval.organization_id)
+        )
+    }
 
     def side(org_id: uuid.UUID, wallet_id: uuid.UUID, signature: str | None) -> SidePublic:
-        wallet = session.get(Wallet, wallet_id)
-        assert wallet is not None
-        approvals = len(
-            session.scalars(
-                select(TradeApproval.id).where(
-                    TradeApproval.trade_id == trade.id, TradeApproval.organization_id == org_id
-                )
-            ).all()
-        )
+        wallet = wallets[wallet_id]
         return SidePublic(
             organization_id=org_id,
             wallet=wallet.address,
             wallet_kind=wallet.kind,
             signed=signature is not None,
-            approvals=approvals,
+            approvals=approvals.get(org_id, 0),
         )
 
     return TradePublic(

@@ -90,14 +90,14 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "logout revokes (session checked per request)",
         "gateway/api/deps.py",
-        "    if auth_session is None or auth_session.revoked_at is not None or auth_session.user_id != user_id:",
-        "    if auth_session is None or auth_session.user_id != user_id:",
+        "    if row is None or row.revoked_at is not None:",
+        "    if row is None:",
         AUTH + "test_logout_revokes_access_and_refresh",
     ),
     (
         "step-up freshness",
         "gateway/api/deps.py",
-        "    if auth_session.mfa_at < datetime.now(UTC) - timedelta(seconds=ctx.settings.step_up_seconds):",
+        "    if principal.mfa_at < datetime.now(UTC) - timedelta(seconds=ctx.settings.step_up_seconds):",
         "    if False:",
         AUTH + "test_step_up_required_for_key_operations",
     ),
@@ -325,9 +325,16 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "audit: serialized appends (SQLite)",
         "gateway/db/session.py",
-        'conn.exec_driver_sql("BEGIN IMMEDIATE")',
+        'conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")',
         'conn.exec_driver_sql("BEGIN")',
         T + "audit/test_concurrency.py",
+    ),
+    (
+        "read sessions refuse writes (SQLite)",
+        "gateway/db/session.py",
+        '            cursor.execute("PRAGMA query_only=ON")',
+        "            pass",
+        T + "db/test_read_sessions.py::test_read_sessions_refuse_writes",
     ),
     (
         "security headers",
