@@ -262,9 +262,6 @@ async def _serve(service: NodeService, data_dir: DataDir, args: argparse.Namespa
 
 
 def main(argv: list[str] | None = None) -> int:
-    # keccak dominates trie hashing; pysha3 is about 3x faster than the default pycryptodome backend.
-    # eth-hash picks its backend at the first hash, so setting this before any work is enough.
-    os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level, args.json_logs)
     from node.qbft.cli import wrap_commands
