@@ -22,7 +22,6 @@ from gateway.db.models import Wallet
 from gateway.events.bus import EventBus
 from gateway.settlement.market import Market
 from gateway.settlement.models import IndexerCursor, RepoEvent, RepoRecord
-from gateway.settlement.service import STATUS_NAMES
 from gateway.trading.models import Trade
 
 logger = logging.getLogger(__name__)
@@ -172,14 +171,11 @@ class Indexer:
 
     def _read_chain(self, repo_id: int) -> dict[str, Any]:
         """The repo's current on-chain state as column values (the holder is the position's owner)."""
-        engine = self.market.engine
-        s = engine.functions.getRepo(repo_id).call()
-        status = STATUS_NAMES[int(s[8])]
-        holder: str | None = None
-        if status in ("open", "margin_called", "defaulted"):
-            from gateway.settlement.service import read_repo
+        from gateway.settlement.service import read_repo
 
-            holder = read_repo(self.market, repo_id).holder
+        engine = self.market.engine
+        repo = read_repo(self.market, repo_id)
+        s, status, holder = repo.state, repo.status, repo.holder
         shortfall = int(engine.functions.shortfallOf(repo_id).call()) if status == "closed_out" else 0
         return {
             "seller": str(s[0]),

@@ -11,11 +11,13 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from gateway.chain.connect import connect
 
 logger = logging.getLogger(__name__)
 
+RECEIPT_CACHE = 1024
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")
 ERC1271_ABI: list[dict[str, Any]] = [
     {
@@ -71,6 +73,7 @@ class Market:
         self._tokens: dict[str, Any] = {}
         self._clock: tuple[int, float] | None = None  # (block timestamp, monotonic time it was read)
         self._allowance_ok: set[tuple[str, str]] = set()  # (owner, token) known to allow the engine everything
+        self._receipts: dict[str, Any] = {}  # tx hash -> mined receipt, oldest first
 
     @classmethod
     def from_url(cls, url: str, *, engine: str, oracle: str, private_key: str, **kw: Any) -> Market:
@@ -79,6 +82,34 @@ class Market:
     @cached_property
     def chain_id(self) -> int:
         return int(self.w3.eth.chain_id)
+
+    @cached_property
+    def position(self) -> Any:
+        """The engine's position NFT (ERC-721): its address is fixed when the engine is deployed."""
+        from contracts.artifacts import load_artifact
+
+        address = self.engine.functions.position().call()
+        return self.w3.eth.contract(address=address, abi=load_artifact("RepoPosition").abi)
+
+    def receipt(self, tx_hash: str) -> Any:
+        """The receipt the relayer last fetched for ``tx_hash`` (the one its finality decision rests on), else the
+        node's: settlement hooks read their events from it without asking the node again."""
+        with self._lock:
+            cached = self._receipts.get(tx_hash)
+        return cached if cached is not None else self.fetch_receipt(tx_hash)
+
+    def fetch_receipt(self, tx_hash: str) -> Any:
+        """The node's receipt for ``tx_hash`` (None while unmined), kept in a bounded cache for ``receipt``."""
+        try:
+            found = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
+        if found is not None:
+            with self._lock:
+                if len(self._receipts) >= RECEIPT_CACHE:
+                    self._receipts.pop(next(iter(self._receipts)))
+                self._receipts[tx_hash] = found
+        return found
 
     @property
     def engine_address(self) -> str:

@@ -91,7 +91,8 @@ def on_open_final(session: Session, settlement: Settlement, steps: list[ChainSte
     if trade is None:
         return
     step = _open_step(session, settlement)
-    receipt = market.w3.eth.get_transaction_receipt(step.tx_hash)  # type: ignore[arg-type]
+    assert step.tx_hash is not None
+    receipt = market.receipt(step.tx_hash)
     events = market.engine.events.RepoOpened().process_receipt(receipt, errors=DISCARD)
     trade.repo_id = int(events[0]["args"]["repoId"])
     trade.status = TradeStatus.OPEN.value
@@ -133,20 +134,8 @@ def read_repo(market: Market, repo_id: int) -> OnChainRepo:
         raise NotFound("repo not found")
     holder = None
     if status in ("open", "margin_called", "defaulted"):
-        position = market.w3.eth.contract(address=market.engine.functions.position().call(), abi=_OWNER_OF_ABI)
-        holder = str(position.functions.ownerOf(repo_id).call())
+        holder = str(market.position.functions.ownerOf(repo_id).call())
     return OnChainRepo(repo_id=repo_id, state=state, seller=str(state[0]), holder=holder, status=status)
-
-
-_OWNER_OF_ABI: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "name": "ownerOf",
-        "stateMutability": "view",
-        "inputs": [{"name": "tokenId", "type": "uint256"}],
-        "outputs": [{"name": "", "type": "address"}],
-    }
-]
 
 
 def party_wallet(session: Session, address: str | None, organization_id: uuid.UUID) -> Wallet | None:

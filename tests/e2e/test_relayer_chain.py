@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
+from contracts.artifacts import load_artifact
 from gateway.db.migrate import upgrade
 from gateway.db.session import make_engine, make_session_factory
 from gateway.keys.provider import provider_from_settings
@@ -167,3 +168,33 @@ def test_concurrent_relayers_never_share_a_nonce(
     assert nonces(sessions) == list(range(start, start + 8))
     assert d.w3.eth.get_transaction_count(d.relayer.address, "latest") == start + 8
     assert Web3.is_address(d.relayer.address)
+
+
+def test_a_step_that_would_revert_fails_with_its_reason_and_spends_no_nonce(
+    deployment: Deployment, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    d = deployment
+    start = d.w3.eth.get_transaction_count(d.relayer.address, "pending")
+    engine = d.w3.eth.contract(address=d.addresses["repo_engine"], abi=load_artifact("RepoEngine").abi)
+    with sessions.begin() as session:
+        made = enqueue(
+            session,
+            kind="repurchase",
+            requested_by="test",
+            steps=[
+                StepSpec(
+                    label="repurchase",
+                    to=engine.address,
+                    data=engine.functions.repurchase(987_654)._encode_transaction_data(),
+                    sender=d.relayer.address,
+                )
+            ],
+        )
+        session.flush()
+        session.expunge(made)
+    relayer = relayer_for(d, sessions, tmp_path)
+    ended = relayer.run_until_settled(made.id, timeout=30)
+    assert ended.status == "failed"
+    assert ended.error is not None and "RepoUnknown" in ended.error, ended.error
+    assert nonces(sessions) == []
+    assert d.w3.eth.get_transaction_count(d.relayer.address, "pending") == start
