@@ -40,6 +40,7 @@ class MarketSettings(BaseSettings):
     relayer_private_key: str | None = None  # defaults to the gateway's chain key
     finality_confirmations: int = 0  # QBFT and Anvil blocks are final once sealed
     relayer_poll_seconds: float = 0.05
+    relayer_workers: int = 8  # settlements advanced side by side
     indexer_poll_seconds: float = 0.25
     settle_window_seconds: int = 3_600  # deadline of signed terms after acceptance
     gas_limit: int = 1_500_000

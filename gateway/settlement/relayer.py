@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -125,6 +126,8 @@ class Relayer:
         self._head = 0  # the chain's latest block, read once per tick
         self._looked: dict[uuid.UUID, tuple[int, float]] = {}  # step id -> (head, monotonic time) of its last look
         self._gas_price: tuple[int, float] | None = None
+        self._prechecked: dict[uuid.UUID, str | None] = {}  # step id -> revert reason found this tick (None: ok)
+        self._pool = ThreadPoolExecutor(max_workers=market.settings.relayer_workers, thread_name_prefix="relayer")
 
     # ------------------------------------------------------------------ loop
     def run(self, stop: threading.Event) -> None:
@@ -150,10 +153,31 @@ class Relayer:
         if not ids:
             return 0  # idle: not even a block number
         self._head = int(self.w3.eth.block_number)
+        self._precheck(ids)
         progressed = 0
-        for settlement_id in ids:
+        for settlement_id in ids:  # in order: one sender's steps get their nonces in the order they were asked
             progressed += self._advance(settlement_id)
         return progressed
+
+    def _precheck(self, ids: list[uuid.UUID]) -> None:
+        """Run the revert checks of the steps about to be sent side by side (each is an execution on the node);
+        nonces are then given out one by one, in order."""
+        with self.read_sessions() as session:
+            rows = session.scalars(
+                select(ChainStep)
+                .where(ChainStep.settlement_id.in_(ids), ChainStep.status != StepStatus.FINAL.value)
+                .order_by(ChainStep.settlement_id, ChainStep.seq)
+            ).all()
+            nexts: dict[uuid.UUID, ChainStep] = {}
+            for row in rows:
+                nexts.setdefault(row.settlement_id, row)
+            queued = [row for row in nexts.values() if row.status == StepStatus.QUEUED.value]
+            session.expunge_all()
+        if len(queued) < 2:
+            return
+        gas = self.market.settings.gas_limit
+        for step, refused in zip(queued, self._pool.map(lambda row: self._would_fail(row, gas), queued), strict=True):
+            self._prechecked[step.id] = refused
 
     def run_until_settled(self, settlement_id: uuid.UUID, *, timeout: float = 60.0) -> Settlement:
         """Drive one settlement to an end (tests, CLI)."""
@@ -238,7 +262,7 @@ class Relayer:
         account = self._signer(session, step)
         session.commit()
         gas = self.market.settings.gas_limit
-        refused = self._would_fail(step, gas)
+        refused = self._prechecked.pop(step.id) if step.id in self._prechecked else self._would_fail(step, gas)
         if refused is not None:  # it would revert: fail without spending a nonce
             step.status = StepStatus.FAILED.value
             step.error = refused[:2000]
@@ -246,8 +270,9 @@ class Relayer:
             return 1
         step.gas = gas
         gas_price = self.gas_price()
+        pending = int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(step.sender), "pending"))
         with self._nonce_lock:
-            nonce = self._allocate(session, step.sender)
+            nonce = self._allocate(session, step.sender, pending)
             tx: dict[str, Any] = {
                 "to": step.to,
                 "data": step.data,
@@ -305,9 +330,9 @@ class Relayer:
             self._gas_price = (int(self.w3.eth.gas_price), now)
         return self._gas_price[0]
 
-    def _allocate(self, session: Session, sender: str) -> int:
-        """The sender's next nonce: compare-and-swap on its row, so two allocators never get the same one."""
-        pending = int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending"))
+    def _allocate(self, session: Session, sender: str, pending: int) -> int:
+        """The sender's next nonce: compare-and-swap on its row, so two allocators never get the same one.
+        ``pending`` is the node's count of the sender's transactions (a floor, read before the lock)."""
         while True:
             row = session.get(SenderNonce, sender, populate_existing=True)
             if row is None:
