@@ -26,18 +26,32 @@ from gateway.trading.exceptions import InvalidSignature, WalletNotVerified
 from gateway.trading.models import Trade
 
 
-def require_verified(ctx: GatewayContext, session: Session, wallet: Wallet) -> None:
-    """KYC at the gateway: the organization approved and the wallet verified in the on-chain registry."""
+def require_verified(
+    ctx: GatewayContext, session: Session, wallet: Wallet, *, chain_checked: str | None = None
+) -> None:
+    """KYC at the gateway: the organization approved and the wallet verified in the on-chain registry.
+    ``chain_checked``: the address whose registry check the route already made before its write transaction
+    (on SQLite that transaction holds the database's write lock: no JSON-RPC round trip inside it)."""
     org = session.get(Organization, wallet.organization_id)
     assert org is not None
     if org.kyc_status != KycStatus.APPROVED.value:
         raise WalletNotVerified(f"the organization's KYC status is {org.kyc_status}")
+    if chain_checked is not None and chain_checked.lower() == wallet.address.lower():
+        return
     try:
         verified = ctx.chain.is_verified(wallet.address)
     except ChainError:
         verified = False
     if not verified:
         raise WalletNotVerified(f"wallet {wallet.address} is not verified in the identity registry")
+
+
+def check_before_writing(ctx: GatewayContext, read: Session, trade: Trade, side: str) -> str:
+    """The registry check of this side's wallet, made in the read session before the route writes; returns the
+    address to pass as ``chain_checked``."""
+    wallet = _side_wallet(read, trade, side)
+    require_verified(ctx, read, wallet)
+    return wallet.address
 
 
 def _side_wallet(session: Session, trade: Trade, side: str) -> Wallet:
@@ -61,12 +75,21 @@ def _store(session: Session, trade: Trade, side: str, signature: str, *, actor: 
     )
 
 
-def sign_custodial(ctx: GatewayContext, session: Session, hub: Hub, *, actor: str, trade: Trade, side: str) -> Decision:
+def sign_custodial(
+    ctx: GatewayContext,
+    session: Session,
+    hub: Hub,
+    *,
+    actor: str,
+    trade: Trade,
+    side: str,
+    chain_checked: str | None = None,
+) -> Decision:
     trading.require_pending(trade)
     wallet = _side_wallet(session, trade, side)
     if wallet.kind != WalletKind.CUSTODIAL.value:
         raise InvalidRequest("a self-held wallet signs itself: GET the typed data and POST the signature")
-    require_verified(ctx, session, wallet)
+    require_verified(ctx, session, wallet, chain_checked=chain_checked)
     decision = policy.enforce(session, trade, side)
     from gateway.wallets.service import signer_for
 

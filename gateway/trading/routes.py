@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep, WriteSessionDep
+from gateway.api.deps import ContextDep, CurrentPrincipal, ReadSessionDep, SessionDep, WriteSessionDep
 from gateway.api.errors import problem_responses
 from gateway.policy import service as policy
 from gateway.settlement.hub import HubDep
@@ -137,12 +137,21 @@ def get_typed_data(trade_id: uuid.UUID, principal: CurrentPrincipal, session: Se
 
 @router.post("/trades/{trade_id}/sign", response_model=SignResult, status_code=200)
 def sign_trade(
-    trade_id: uuid.UUID, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+    trade_id: uuid.UUID,
+    principal: TraderStepUp,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> SignResult:
     """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up)."""
+    seen = service.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    checked = signing.check_before_writing(ctx, read, seen, service.side_of(seen, principal.organization_id))
     trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = service.side_of(trade, principal.organization_id)
-    decision = signing.sign_custodial(ctx, session, hub, actor=principal.actor, trade=trade, side=side)
+    decision = signing.sign_custodial(
+        ctx, session, hub, actor=principal.actor, trade=trade, side=side, chain_checked=checked
+    )
     return SignResult(trade=service.trade_public(session, trade), policy=decision.as_dict())
 
 

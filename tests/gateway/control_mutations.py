@@ -337,6 +337,20 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         T + "db/test_read_sessions.py::test_read_sessions_refuse_writes",
     ),
     (
+        "signing needs an approved member",
+        "gateway/signing/service.py",
+        "    if org.kyc_status != KycStatus.APPROVED.value:",
+        "    if False:",
+        T + "trading/test_trading_policy.py::test_custodial_signing_refuses_a_member_whose_kyc_is_not_approved",
+    ),
+    (
+        "signing needs a wallet the registry verifies",
+        "gateway/signing/service.py",
+        "    if not verified:",
+        "    if False:",
+        T + "trading/test_trading_policy.py::test_custodial_signing_refuses_a_wallet_the_registry_does_not_verify",
+    ),
+    (
         "security headers",
         "gateway/api/middleware.py",
         "        for name, value in SECURITY_HEADERS.items():\n            response.headers.setdefault(name, value)",
