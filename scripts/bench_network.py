@@ -12,9 +12,10 @@ Then the same offered loads and saturation workload, from the same client (the s
 CLIENTS threads with a connection each), against one `reponet-node dev` (single validator, same block period)
 for the ratio. `--json` prints one JSON object: tps (4 validators, saturation), single_node_tps, tps_ratio,
 finality_p50_ms / finality_p99_ms at 50 tx/s (first period) for both, all_included, and every row; without
-`--json` the headline figures are also printed side by side. Exit status 1 unless every transaction sent was
-found in a finalized block. Every child process is stopped on exit. The client shares the machine's cores with
-the nodes.
+`--json` the headline figures are also printed side by side. Each network row also says how many QBFT round
+changes happened during it (a round change costs at least a round timeout, so it shows in the tail latency).
+Exit status 1 unless every transaction sent was found in a finalized block. Every child process is stopped on
+exit. The client shares the machine's cores with the nodes.
 """
 
 from __future__ import annotations
@@ -183,6 +184,11 @@ def saturation(
     }
 
 
+def round_changes(net: Network) -> int:
+    """Round timeouts so far, the most any validator saw (a round change costs at least a round timeout)."""
+    return max(int(net.status(i)["roundChanges"]) for i in range(4))
+
+
 def bench_network(args: argparse.Namespace, period: float, accounts: list[LocalAccount]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-qbft-") as tmp:
         net = Network(
@@ -204,13 +210,17 @@ def bench_network(args: argparse.Namespace, period: float, accounts: list[LocalA
             try:
                 for rate in args.rates:
                     txs = presign(accounts, chain_id, int(rate * args.duration), nonces)
+                    before = round_changes(net)
                     row = offered_load(urls, txs, rate, poller, args.timeout)
                     row["period_s"] = period
+                    row["round_changes"] = round_changes(net) - before
                     rows.append(row)
                     log(args, f"period {period}s, {rate} tx/s: {row}")
                 txs = presign(accounts, chain_id, args.count, nonces)
+                before = round_changes(net)
                 sat = saturation(urls, txs, poller, args.batch, args.timeout)
                 sat["period_s"] = period
+                sat["round_changes"] = round_changes(net) - before
                 log(args, f"period {period}s saturation: {sat}")
             finally:
                 poller.stop()
