@@ -28,3 +28,8 @@ class GatewayContext:
     sanctions: SanctionsList
     kyc_provider: KycProvider
     background: list[object] = field(default_factory=list)
+
+    @property
+    def inline_reads(self) -> bool:
+        """Authentication reads only in-process state (SQLite file, in-memory rate limits): no network waits."""
+        return self.engine.dialect.name == "sqlite" and self.settings.rate_limit_storage_url.startswith("memory")

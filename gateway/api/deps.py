@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from gateway.api import idempotency
 from gateway.api.middleware import client_ip
@@ -123,12 +124,27 @@ def _client_principal(session: Session, client: ApiClient | None, ip: str) -> Pr
     )
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     ctx: ContextDep,
     session: ReadSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal:
+    """Who is calling. With SQLite and in-memory rate limits this is in-process work that never waits (a WAL
+    read snapshot takes no lock), so it runs on the event loop: a hop to the thread pool would cost more than the
+    lookup. A database or rate-limit store over the network is asked from the thread pool."""
+    if ctx.inline_reads:
+        return _resolve_principal(request, ctx, session, credentials, api_key)
+    return await run_in_threadpool(_resolve_principal, request, ctx, session, credentials, api_key)
+
+
+def _resolve_principal(
+    request: Request,
+    ctx: GatewayContext,
+    session: Session,
+    credentials: HTTPAuthorizationCredentials | None,
+    api_key: str | None,
 ) -> Principal:
     ip = client_ip(request)
     if api_key:

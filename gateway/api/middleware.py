@@ -106,7 +106,9 @@ def make_http_middleware(
             raise
         finally:
             sessions = getattr(request.state, "db_sessions", [])
-            if sessions:
+            if sessions and ctx.inline_reads:
+                _close_all(sessions)  # SQLite: ending a transaction is in-process work, cheaper than a thread hop
+            elif sessions:
                 await run_in_threadpool(_close_all, sessions)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
