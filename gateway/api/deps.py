@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -183,6 +183,22 @@ def _resolve_principal(
     return principal
 
 
+# Built once: session, user and organization in one query per request, as plain columns (no ORM objects).
+_PRINCIPAL_OF_SESSION = (
+    select(
+        AuthSession.revoked_at,
+        AuthSession.mfa_at,
+        User.organization_id,
+        User.role,
+        User.is_active,
+        Organization.is_operator,
+    )
+    .join(User, User.id == AuthSession.user_id)
+    .join(Organization, Organization.id == User.organization_id)
+    .where(AuthSession.id == bindparam("sid"), AuthSession.user_id == bindparam("uid"))
+)
+
+
 def _user_principal(session: Session, user_id: uuid.UUID, session_id: str | None) -> Principal:
     if session_id is None:
         raise NotAuthenticated("token has no session")
@@ -190,22 +206,16 @@ def _user_principal(session: Session, user_id: uuid.UUID, session_id: str | None
         sid = uuid.UUID(session_id)
     except ValueError:
         raise NotAuthenticated("invalid session") from None
-    row = session.execute(
-        select(AuthSession.revoked_at, AuthSession.mfa_at, User, Organization.is_operator)
-        .join(User, User.id == AuthSession.user_id)
-        .join(Organization, Organization.id == User.organization_id)
-        .where(AuthSession.id == sid, AuthSession.user_id == user_id)
-    ).one_or_none()  # one query per request for session, user and organization
+    row = session.execute(_PRINCIPAL_OF_SESSION, {"sid": sid, "uid": user_id}).one_or_none()
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated("session ended")
-    user = row.User
-    if not user.is_active:
+    if not row.is_active:
         raise NotAuthenticated("user inactive")
-    role = Role(user.role)
+    role = Role(row.role)
     return Principal(
         kind="user",
-        id=user.id,
-        organization_id=user.organization_id,
+        id=user_id,
+        organization_id=row.organization_id,
         is_operator=bool(row.is_operator),
         permissions=ROLE_PERMISSIONS[role],
         role=role,

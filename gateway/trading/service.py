@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from contracts import eip712
@@ -485,10 +485,22 @@ def side_of(trade: Trade, organization_id: uuid.UUID) -> str:
     raise PermissionDenied("not a party to this trade")
 
 
-def _instrument_pair(session: Session, cash_token: str, collateral_token: str) -> tuple[Instrument, Instrument]:
-    """The cash and collateral instruments in one query (a trade view is read far more often than written)."""
+# A trade view is read far more often than written: its three queries are built once, and return plain columns.
+_INSTRUMENTS_AT = select(Instrument.address, Instrument.kind, Instrument.decimals).where(
+    Instrument.address.in_(bindparam("addresses", expanding=True))
+)
+_WALLETS_BY_ID = select(Wallet.id, Wallet.address, Wallet.kind).where(Wallet.id.in_(bindparam("ids", expanding=True)))
+_APPROVALS_PER_ORG = (
+    select(TradeApproval.organization_id, func.count())
+    .where(TradeApproval.trade_id == bindparam("trade_id"))
+    .group_by(TradeApproval.organization_id)
+)
+
+
+def _instrument_pair(session: Session, cash_token: str, collateral_token: str) -> tuple[Any, Any]:
+    """The cash and collateral instruments (address, kind, decimals) in one query."""
     wanted = {cash_token.lower(): InstrumentKind.CASH, collateral_token.lower(): InstrumentKind.BOND}
-    rows = {r.address: r for r in session.scalars(select(Instrument).where(Instrument.address.in_(list(wanted))))}
+    rows = {r.address: r for r in session.execute(_INSTRUMENTS_AT, {"addresses": list(wanted)})}
     for address, kind in wanted.items():
         if address not in rows or rows[address].kind != kind.value:
             raise InvalidRequest(f"{address} is not a listed {kind.value} instrument")
@@ -499,16 +511,10 @@ def trade_public(session: Session, trade: Trade) -> TradePublic:
     terms = terms_of(trade)
     cash, bond = _instrument_pair(session, trade.terms["cashToken"], trade.terms["collateralToken"])
     wallets = {
-        w.id: w
-        for w in session.scalars(select(Wallet).where(Wallet.id.in_([trade.seller_wallet_id, trade.buyer_wallet_id])))
+        row.id: row for row in session.execute(_WALLETS_BY_ID, {"ids": [trade.seller_wallet_id, trade.buyer_wallet_id]})
     }
     approvals: dict[uuid.UUID, int] = {
-        org_id: int(count)
-        for org_id, count in session.execute(
-            select(TradeApproval.organization_id, func.count())
-            .where(TradeApproval.trade_id == trade.id)
-            .group_by(TradeApproval.organization_id)
-        )
+        org_id: int(count) for org_id, count in session.execute(_APPROVALS_PER_ORG, {"trade_id": trade.id})
     }
 
     def side(org_id: uuid.UUID, wallet_id: uuid.UUID, signature: str | None) -> SidePublic:
