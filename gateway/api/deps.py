@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -33,6 +33,7 @@ async def get_context(request: Request) -> GatewayContext:
 ContextDep = Annotated[GatewayContext, Depends(get_context)]
 
 
+T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in its thread pool, and each
 # such hop costs a thread switch per request.
@@ -137,6 +138,14 @@ async def get_principal(
     if ctx.inline_reads:
         return _resolve_principal(request, ctx, session, credentials, api_key)
     return await run_in_threadpool(_resolve_principal, request, ctx, session, credentials, api_key)
+
+
+async def read_view(ctx: GatewayContext, view: Callable[..., T], *args: Any) -> T:
+    """Run a read-only view: on the event loop where reads are in-process and never wait (``inline_reads``),
+    else in the thread pool. For ``async`` GET routes whose work is a few indexed reads."""
+    if ctx.inline_reads:
+        return view(*args)
+    return await run_in_threadpool(view, *args)
 
 
 def _resolve_principal(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from gateway.api.deps import ContextDep, CurrentPrincipal, ReadSessionDep, SessionDep, WriteSessionDep
+from gateway.api.deps import ContextDep, CurrentPrincipal, ReadSessionDep, SessionDep, WriteSessionDep, read_view
 from gateway.api.errors import problem_responses
 from gateway.policy import service as policy
 from gateway.settlement.hub import HubDep
@@ -105,25 +105,34 @@ def create_direct_trade(body: DirectTradeCreate, principal: Trader, session: Ses
 
 
 @router.get("/trades", response_model=TradesPublic, status_code=200)
-def list_trades(
+async def list_trades(
     principal: CurrentPrincipal,
+    ctx: ContextDep,
     session: SessionDep,
     status: str | None = None,
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> TradesPublic:
-    rows, next_cursor = service.list_trades(
-        session, organization_id=principal.organization_id, status=status, cursor=cursor, limit=limit
-    )
-    return TradesPublic(data=[service.trade_public(session, t) for t in rows], next_cursor=next_cursor)
+    def view() -> TradesPublic:
+        rows, next_cursor = service.list_trades(
+            session, organization_id=principal.organization_id, status=status, cursor=cursor, limit=limit
+        )
+        return TradesPublic(data=[service.trade_public(session, t) for t in rows], next_cursor=next_cursor)
+
+    return await read_view(ctx, view)
 
 
 @router.get("/trades/{trade_id}", response_model=TradePublic, status_code=200)
-def get_trade(trade_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> TradePublic:
-    trade = service.load_trade(
-        session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
-    )
-    return service.trade_public(session, trade)
+async def get_trade(
+    trade_id: uuid.UUID, principal: CurrentPrincipal, ctx: ContextDep, session: SessionDep
+) -> TradePublic:
+    def view() -> TradePublic:
+        trade = service.load_trade(
+            session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
+        )
+        return service.trade_public(session, trade)
+
+    return await read_view(ctx, view)
 
 
 @router.get("/trades/{trade_id}/typed-data", response_model=TypedDataPublic, status_code=200)
