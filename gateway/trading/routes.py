@@ -105,21 +105,19 @@ def create_direct_trade(body: DirectTradeCreate, principal: Trader, session: Ses
 
 
 @router.get("/trades", response_model=TradesPublic, status_code=200)
-async def list_trades(
+def list_trades(
     principal: CurrentPrincipal,
-    ctx: ContextDep,
     session: SessionDep,
     status: str | None = None,
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> TradesPublic:
-    def view() -> TradesPublic:
-        rows, next_cursor = service.list_trades(
-            session, organization_id=principal.organization_id, status=status, cursor=cursor, limit=limit
-        )
-        return TradesPublic(data=[service.trade_public(session, t) for t in rows], next_cursor=next_cursor)
-
-    return await read_view(ctx, view)
+    """Newest first (cursor pagination). A page of up to 200 trades is read in the thread pool, never on the
+    event loop."""
+    rows, next_cursor = service.list_trades(
+        session, organization_id=principal.organization_id, status=status, cursor=cursor, limit=limit
+    )
+    return TradesPublic(data=[service.trade_public(session, t) for t in rows], next_cursor=next_cursor)
 
 
 @router.get("/trades/{trade_id}", response_model=TradePublic, status_code=200)
