@@ -71,6 +71,7 @@ SEEN_LIMIT = 50_000
 TX_ADMIT_SLICE = 20
 MIN_BLOCK_TXS = 50
 MIN_MEASURED_TXS = 50
+GROWTH = 4
 TX_INBOX_LIMIT = 50_000
 VOTE_STATE_KEY = "qbft_vote_state"
 
@@ -137,6 +138,7 @@ class QbftEngine:
         self._tx_outbox: list[bytes] = []
         self._tx_inbox: deque[bytes] = deque()
         self._seconds_per_tx = 0.0
+        self._last_block_txs = -1  # none executed yet
         self._tx_wake = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
         self._sync_waiter: asyncio.Future[bytes] | None = None
@@ -299,10 +301,12 @@ class QbftEngine:
 
     def block_tx_limit(self) -> int:
         """How many transactions this node proposes at most (see :func:`block_tx_limit`)."""
-        return block_tx_limit(self.config, self._seconds_per_tx)
+        return block_tx_limit(self.config, self._seconds_per_tx, self._last_block_txs)
 
     def _observe_execution(self, seconds: float, count: int) -> None:
-        """Track the wall time per executed transaction (a moving average over builds and validations)."""
+        """Track the wall time per executed transaction (a moving average over builds and validations) and the
+        size of the last block executed."""
+        self._last_block_txs = count
         if count < MIN_MEASURED_TXS:
             return  # fixed per-block costs dominate small blocks
         sample = seconds / count
@@ -710,14 +714,20 @@ class QbftEngine:
         return encode_blocks(blocks)
 
 
-def block_tx_limit(config: EngineConfig, seconds_per_tx: float) -> int:
+def block_tx_limit(config: EngineConfig, seconds_per_tx: float, last_block_txs: int = -1) -> int:
     """Executing a proposal should take at most ``execution_share`` of the round timeout at the lately measured
     speed (the validators execute it after the proposer, all within round 0): within [MIN_BLOCK_TXS,
-    max_block_txs], ``first_block_txs`` before anything was measured."""
+    max_block_txs], ``first_block_txs`` before anything was measured. A block is also at most GROWTH times the
+    last one executed: a speed measured on small blocks at light load does not hold for a block ten times larger
+    under saturation (more work on the same cores), so the size ramps up and the measurements follow it."""
     if seconds_per_tx <= 0:
-        return min(config.first_block_txs, config.max_block_txs)
-    fit = int(config.round_timeout * config.execution_share / seconds_per_tx)
-    return max(MIN_BLOCK_TXS, min(fit, config.max_block_txs))
+        limit = min(config.first_block_txs, config.max_block_txs)
+    else:
+        fit = int(config.round_timeout * config.execution_share / seconds_per_tx)
+        limit = max(MIN_BLOCK_TXS, min(fit, config.max_block_txs))
+    if last_block_txs >= 0:
+        limit = min(limit, max(MIN_BLOCK_TXS, GROWTH * last_block_txs))
+    return limit
 
 
 def with_seals(header: QbftHeader, seals: tuple[bytes, ...]) -> QbftHeader:

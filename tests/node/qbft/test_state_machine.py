@@ -359,3 +359,9 @@ def test_block_size_follows_the_measured_execution_speed() -> None:
     assert block_tx_limit(config, 0.0001) == 2000  # never above the cap
     assert block_tx_limit(config, 1.0) == 50  # never below the floor
     assert block_tx_limit(EngineConfig(round_timeout=0.5), 0.001) == 125
+    # the size ramps up from the last block executed: x4 at a time, never below the floor
+    assert block_tx_limit(config, 0.0001, last_block_txs=20) == 80
+    assert block_tx_limit(config, 0.0001, last_block_txs=3) == 50
+    assert block_tx_limit(config, 0.0001, last_block_txs=400) == 1600
+    assert block_tx_limit(config, 0.004, last_block_txs=400) == 125
+    assert block_tx_limit(config, 0.0, last_block_txs=0) == 50
