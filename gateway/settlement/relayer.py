@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -127,6 +128,8 @@ class Relayer:
         self._looked: dict[uuid.UUID, tuple[int, float]] = {}  # step id -> (head, monotonic time) of its last look
         self._gas_price: tuple[int, float] | None = None
         self._prechecked: dict[uuid.UUID, str | None] = {}  # step id -> revert reason found this tick (None: ok)
+        self._receipts: dict[uuid.UUID, Any] = {}  # step id -> receipt (or None) fetched this tick
+        self._pending: dict[str, int] = {}  # sender -> the node's pending count read this tick
         self._pool = ThreadPoolExecutor(max_workers=market.settings.relayer_workers, thread_name_prefix="relayer")
 
     # ------------------------------------------------------------------ loop
@@ -160,8 +163,12 @@ class Relayer:
         return progressed
 
     def _precheck(self, ids: list[uuid.UUID]) -> None:
-        """Run the revert checks of the steps about to be sent side by side (each is an execution on the node);
-        nonces are then given out one by one, in order."""
+        """Ask the node, side by side, what this tick will need: the revert checks of the steps about to be sent
+        (each an execution on the node), the receipts now due, and each sender's pending transaction count.
+        Nonces are then given out one by one, in order."""
+        self._prechecked.clear()  # what an earlier tick found is stale now
+        self._receipts.clear()
+        self._pending.clear()
         with self.read_sessions() as session:
             rows = session.scalars(
                 select(ChainStep)
@@ -171,13 +178,30 @@ class Relayer:
             nexts: dict[uuid.UUID, ChainStep] = {}
             for row in rows:
                 nexts.setdefault(row.settlement_id, row)
-            queued = [row for row in nexts.values() if row.status == StepStatus.QUEUED.value]
             session.expunge_all()
-        if len(queued) < 2:
-            return
+        queued = [row for row in nexts.values() if row.status == StepStatus.QUEUED.value]
+        waiting = [
+            row
+            for row in nexts.values()
+            if row.status in (StepStatus.SENT.value, StepStatus.MINED.value) and row.tx_hash and self._due(row)
+        ]
+        senders = sorted({row.sender for row in queued})
         gas = self.market.settings.gas_limit
-        for step, refused in zip(queued, self._pool.map(lambda row: self._would_fail(row, gas), queued), strict=True):
-            self._prechecked[step.id] = refused
+
+        def precheck(row: ChainStep) -> None:
+            self._prechecked[row.id] = self._would_fail(row, gas)
+
+        def receipt(row: ChainStep) -> None:
+            assert row.tx_hash is not None
+            self._receipts[row.id] = self.market.fetch_receipt(row.tx_hash)
+
+        def pending(sender: str) -> None:
+            self._pending[sender] = self._pending_count(sender)
+
+        jobs = [partial(precheck, row) for row in queued]
+        jobs += [partial(receipt, row) for row in waiting]
+        jobs += [partial(pending, sender) for sender in senders]
+        list(self._pool.map(lambda job: job(), jobs))
 
     def run_until_settled(self, settlement_id: uuid.UUID, *, timeout: float = 60.0) -> Settlement:
         """Drive one settlement to an end (tests, CLI)."""
@@ -270,7 +294,7 @@ class Relayer:
             return 1
         step.gas = gas
         gas_price = self.gas_price()
-        pending = int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(step.sender), "pending"))
+        pending = self._pending.pop(step.sender) if step.sender in self._pending else self._pending_count(step.sender)
         with self._nonce_lock:
             nonce = self._allocate(session, step.sender, pending)
             tx: dict[str, Any] = {
@@ -407,6 +431,9 @@ class Relayer:
         except Exception:
             logger.exception("nonce filler %s of %s refused", step.nonce, step.sender)
 
+    def _pending_count(self, sender: str) -> int:
+        return int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending"))
+
     def _due(self, step: ChainStep) -> bool:
         """Look for a receipt once per new block, or after a second without one (a chain that mines on demand)."""
         head, at = self._looked.get(step.id, (-1, 0.0))
@@ -418,9 +445,12 @@ class Relayer:
 
     def _check(self, session: Session, step: ChainStep) -> None:
         assert step.tx_hash is not None
-        if not self._due(step):
+        if step.id in self._receipts:
+            receipt = self._receipts.pop(step.id)
+        elif self._due(step):
+            receipt = self.market.fetch_receipt(step.tx_hash)
+        else:
             return
-        receipt = self.market.fetch_receipt(step.tx_hash)
         if receipt is None:
             self._maybe_rebroadcast(session, step)
             return
