@@ -25,6 +25,11 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False}
+        # Never wait for a pooled connection: reads run on the event loop with SQLite (see gateway.api.deps), and a
+        # checkout that waited there would stall the requests that are to give connections back. A SQLite
+        # connection is a file handle; beyond the 20 kept, extra ones are opened and closed as needed.
+        kwargs["pool_size"] = 20
+        kwargs["max_overflow"] = -1
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
     engine = create_engine(url, **kwargs)

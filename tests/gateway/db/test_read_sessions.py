@@ -42,3 +42,37 @@ def test_state_changing_requests_still_write(world: World) -> None:
     trader = world.user("a", Role.TRADER, "writer")
     response = trader.post("/v1/wallets", json={"label": "desk"})
     assert response.status_code == 201, response.text
+
+
+def test_many_concurrent_reads_never_wait_for_a_pooled_connection(world: World) -> None:
+    """Authentication reads on the event loop with SQLite: a checkout that waited for a pooled connection there
+    would stall the requests that are to give theirs back (40 clients, more than any fixed pool)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import uvicorn
+
+    from tests.e2e.chains import free_port
+
+    viewer = world.user("a", Role.VIEWER, "crowd")
+    headers = viewer.headers
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(world.client.app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+        def read(_: int) -> int:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
+                return client.get("/v1/me", headers=headers).status_code
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            statuses = list(pool.map(read, range(120)))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert statuses == [200] * 120
