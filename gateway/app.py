@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway import __version__
 from gateway.api.errors import install_error_handlers
-from gateway.api.middleware import BodySizeLimit, make_http_middleware
+from gateway.api.middleware import BodySizeLimit, RequestGuard
 from gateway.audit import service as audit_service
 from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
@@ -184,7 +184,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         return app.openapi_schema
 
     app.openapi = openapi_with_idempotency  # type: ignore[method-assign]
-    app.middleware("http")(make_http_middleware(ctx))
+    app.add_middleware(RequestGuard, ctx=ctx)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api import idempotency
@@ -92,53 +91,88 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def make_http_middleware(
-    ctx: GatewayContext,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
+API_HEADERS = _encoded({**SECURITY_HEADERS, "Content-Security-Policy": API_CSP})
+DOCS_HEADERS = _encoded({**SECURITY_HEADERS, "Content-Security-Policy": DOCS_CSP})
+
+
+class RequestGuard:
+    """Per-IP rate limit, security headers, closing the request's database sessions, and the audit record (with
+    the remembered idempotent answer) of every state-changing request.
+
+    Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``, which runs the app in a second task and streams the
+    response through a memory channel: that costs more than a cached read. A state-changing request's answer is
+    held until its audit record is written, so nothing is acknowledged that the audit trail does not hold."""
+
+    def __init__(self, app: ASGIApp, ctx: GatewayContext) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        audited = scope["method"] in STATE_CHANGING
+        extra = DOCS_HEADERS if scope["path"] in ("/docs", "/redoc") else API_HEADERS
+        held: list[Message] = []
+        started = False
+
+        async def respond(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(item for item in extra if item[0] not in present)
+                message = {**message, "headers": headers}
+            if audited:
+                held.append(message)
+            else:
+                await send(message)
+
         try:
-            ctx.limiter.hit(ctx.settings.rate_limit_ip, "ip", client_ip(request))
-            response = await call_next(request)
-        except GatewayError as exc:
-            response = gateway_error_response(request, exc)
+            try:
+                self.ctx.limiter.hit(self.ctx.settings.rate_limit_ip, "ip", client_ip(request))
+                await self.app(scope, receive, respond)
+            except GatewayError as exc:
+                if started:
+                    raise
+                await gateway_error_response(request, exc)(scope, receive, respond)
         except BaseException:
             idempotency.release(request)  # an unhandled failure: nothing is stored, the key is free again
             raise
         finally:
-            sessions = getattr(request.state, "db_sessions", [])
-            if sessions and ctx.inline_reads:
+            sessions = scope.get("state", {}).get("db_sessions", [])
+            if sessions and self.ctx.inline_reads:
                 _close_all(sessions)  # SQLite: ending a transaction is in-process work, cheaper than a thread hop
             elif sessions:
                 await run_in_threadpool(_close_all, sessions)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        docs = request.url.path in ("/docs", "/redoc")
-        response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else API_CSP)
-        if request.method in STATE_CHANGING and response.status_code not in UNAUDITED:
-            actor = getattr(request.state, "actor", None)
-            remembered = None
-            if (
-                actor
-                and idempotency.request_key(request, strict=False)
-                and "idempotent-replayed" not in response.headers
-            ):
-                body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-                response = Response(body, status_code=response.status_code, headers=dict(response.headers))
-                remembered = (response.headers.get("content-type", "application/json"), body)
+        if audited:
             try:
-                await run_in_threadpool(
-                    _audit_request,
-                    ctx,
-                    actor or f"anonymous:{client_ip(request)}",
-                    request,
-                    response.status_code,
-                    remembered,
-                )
+                await self._audit(request, held)
             finally:
                 idempotency.release(request)
-        return response
+            for message in held:
+                await send(message)
 
-    return middleware
+    async def _audit(self, request: Request, held: list[Message]) -> None:
+        start = held[0] if held and held[0]["type"] == "http.response.start" else None
+        status = int(start["status"]) if start else 500
+        if status in UNAUDITED:
+            return
+        headers = Headers(raw=start["headers"]) if start else Headers()
+        actor = getattr(request.state, "actor", None)
+        remembered = None
+        if actor and idempotency.request_key(request, strict=False) and "idempotent-replayed" not in headers:
+            body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
+            remembered = (headers.get("content-type", "application/json"), body)
+        await run_in_threadpool(
+            _audit_request, self.ctx, actor or f"anonymous:{client_ip(request)}", request, status, remembered
+        )
 
 
 def _close_all(sessions: list[Session]) -> None:

@@ -367,8 +367,8 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "rate limit per IP",
         "gateway/api/middleware.py",
-        '            ctx.limiter.hit(ctx.settings.rate_limit_ip, "ip", client_ip(request))',
-        "            pass",
+        '                self.ctx.limiter.hit(self.ctx.settings.rate_limit_ip, "ip", client_ip(request))',
+        "                pass",
         HTTP + "test_ip_rate_limit",
     ),
     (
