@@ -125,10 +125,9 @@ async def get_trade(
     trade_id: uuid.UUID, principal: CurrentPrincipal, ctx: ContextDep, session: SessionDep
 ) -> TradePublic:
     def view() -> TradePublic:
-        trade = service.load_trade(
+        return service.trade_view(
             session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
         )
-        return service.trade_public(session, trade)
 
     return await read_view(ctx, view)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from contracts import eip712
 from gateway.audit import log as audit_log
@@ -508,7 +509,6 @@ def _instrument_pair(session: Session, cash_token: str, collateral_token: str) -
 
 
 def trade_public(session: Session, trade: Trade) -> TradePublic:
-    terms = terms_of(trade)
     cash, bond = _instrument_pair(session, trade.terms["cashToken"], trade.terms["collateralToken"])
     wallets = {
         row.id: row for row in session.execute(_WALLETS_BY_ID, {"ids": [trade.seller_wallet_id, trade.buyer_wallet_id]})
@@ -516,23 +516,38 @@ def trade_public(session: Session, trade: Trade) -> TradePublic:
     approvals: dict[uuid.UUID, int] = {
         org_id: int(count) for org_id, count in session.execute(_APPROVALS_PER_ORG, {"trade_id": trade.id})
     }
+    seller, buyer = wallets[trade.seller_wallet_id], wallets[trade.buyer_wallet_id]
+    return _public(
+        trade,
+        cash,
+        bond,
+        seller=(seller.address, seller.kind, approvals.get(trade.seller_org_id, 0)),
+        buyer=(buyer.address, buyer.kind, approvals.get(trade.buyer_org_id, 0)),
+    )
 
-    def side(org_id: uuid.UUID, wallet_id: uuid.UUID, signature: str | None) -> SidePublic:
-        wallet = wallets[wallet_id]
+
+def _public(
+    trade: Any, cash: Any, bond: Any, *, seller: tuple[str, str, int], buyer: tuple[str, str, int]
+) -> TradePublic:
+    """The API view of a trade: ``trade`` is a Trade or a row with its columns; each side is (wallet address,
+    wallet kind, approvals)."""
+    terms = terms_of(trade)
+
+    def side(org_id: uuid.UUID, wallet: tuple[str, str, int], signature: str | None) -> SidePublic:
         return SidePublic(
             organization_id=org_id,
-            wallet=wallet.address,
-            wallet_kind=wallet.kind,
+            wallet=wallet[0],
+            wallet_kind=wallet[1],
             signed=signature is not None,
-            approvals=approvals.get(org_id, 0),
+            approvals=wallet[2],
         )
 
     return TradePublic(
         id=trade.id,
         source=trade.source,
         status=trade.status,
-        seller=side(trade.seller_org_id, trade.seller_wallet_id, trade.seller_signature),
-        buyer=side(trade.buyer_org_id, trade.buyer_wallet_id, trade.buyer_signature),
+        seller=side(trade.seller_org_id, seller, trade.seller_signature),
+        buyer=side(trade.buyer_org_id, buyer, trade.buyer_signature),
         cash_token=cash.address,
         collateral_token=bond.address,
         purchase_price=money.from_units(terms["purchasePrice"], cash.decimals),
@@ -548,6 +563,71 @@ def trade_public(session: Session, trade: Trade) -> TradePublic:
         repo_id=trade.repo_id,
         created_at=trade.created_at,
     )
+
+
+def _trade_view_query() -> Any:
+    """One trade with both wallets, both instruments and each side's approval count, as plain columns."""
+    seller_wallet, buyer_wallet = aliased(Wallet), aliased(Wallet)
+    cash, bond = aliased(Instrument), aliased(Instrument)
+
+    def approvals(org_column: Any) -> Any:
+        return (
+            select(func.count())
+            .where(TradeApproval.trade_id == Trade.id, TradeApproval.organization_id == org_column)
+            .scalar_subquery()
+        )
+
+    return (
+        select(
+            *Trade.__table__.c,
+            seller_wallet.address.label("seller_wallet_address"),
+            seller_wallet.kind.label("seller_wallet_kind"),
+            buyer_wallet.address.label("buyer_wallet_address"),
+            buyer_wallet.kind.label("buyer_wallet_kind"),
+            approvals(Trade.seller_org_id).label("seller_approvals"),
+            approvals(Trade.buyer_org_id).label("buyer_approvals"),
+            cash.address.label("cash_address"),
+            cash.kind.label("cash_kind"),
+            cash.decimals.label("cash_decimals"),
+            bond.address.label("bond_address"),
+            bond.kind.label("bond_kind"),
+            bond.decimals.label("bond_decimals"),
+        )
+        .join(seller_wallet, seller_wallet.id == Trade.seller_wallet_id)
+        .join(buyer_wallet, buyer_wallet.id == Trade.buyer_wallet_id)
+        .outerjoin(cash, cash.address == func.lower(Trade.terms["cashToken"].as_string()))
+        .outerjoin(bond, bond.address == func.lower(Trade.terms["collateralToken"].as_string()))
+        .where(Trade.id == bindparam("trade_id"))
+    )
+
+
+_TRADE_VIEW = _trade_view_query()
+
+
+def trade_view(session: Session, *, trade_id: uuid.UUID, organization_id: uuid.UUID, is_operator: bool) -> TradePublic:
+    """``load_trade`` then ``trade_public`` in one query: the trade detail is the most read view of all."""
+    row = session.execute(_TRADE_VIEW, {"trade_id": trade_id}).one_or_none()
+    if row is None or not (is_operator or organization_id in (row.seller_org_id, row.buyer_org_id)):
+        raise NotFound("trade not found")
+    for prefix, token, kind in (
+        ("cash", "cashToken", InstrumentKind.CASH),
+        ("bond", "collateralToken", InstrumentKind.BOND),
+    ):
+        if getattr(row, f"{prefix}_kind") != kind.value:
+            raise InvalidRequest(f"{row.terms[token].lower()} is not a listed {kind.value} instrument")
+    return _public(
+        row,
+        _Instrument(row.cash_address, row.cash_decimals),
+        _Instrument(row.bond_address, row.bond_decimals),
+        seller=(row.seller_wallet_address, row.seller_wallet_kind, int(row.seller_approvals)),
+        buyer=(row.buyer_wallet_address, row.buyer_wallet_kind, int(row.buyer_approvals)),
+    )
+
+
+@dataclass(frozen=True)
+class _Instrument:
+    address: str
+    decimals: int
 
 
 def list_trades(

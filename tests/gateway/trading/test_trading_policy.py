@@ -164,6 +164,12 @@ def test_over_the_limit_waits_for_two_approvers_and_the_initiator_cannot_approve
     signed = call(a_trader, f"/v1/trades/{trade['id']}/sign")
     assert signed.status_code == 200, signed.text
     assert signed.json()["trade"]["seller"]["signed"] and signed.json()["policy"]["rule"] == "large"
+    # The detail view (one query) and the list view (the ORM objects) say the same, approvals included.
+    detail = b.get(f"/v1/trades/{trade['id']}").json()
+    assert [t for t in b.get("/v1/trades").json()["data"] if t["id"] == trade["id"]] == [detail]
+    assert detail["seller"]["approvals"] == 2 and detail["buyer"]["approvals"] == 0
+    assert detail["seller"]["signed"] and not detail["buyer"]["signed"]
+    assert detail["purchase_price"] == "1000000.250000" and detail["seller"]["wallet_kind"] == "custodial"
 
 
 def test_under_the_limit_is_allowed_and_a_block_rule_blocks(world: World) -> None:
