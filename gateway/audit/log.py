@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db.models import AuditAnchorRecord, AuditEntry, AuditHead
@@ -55,6 +55,27 @@ def entry_hash(
     )
 
 
+# Built once, as Core statements on the tables: every state-changing request appends at least once, and the
+# ORM's unit of work cost more than the hashing.
+_HEAD = select(AuditHead.sequence, AuditHead.entry_hash).where(AuditHead.id == 1).with_for_update()
+_CURRENT_HEAD = select(AuditHead.sequence, AuditHead.entry_hash).where(AuditHead.id == 1)
+_START_HEAD = insert(AuditHead).values(id=1, sequence=0, entry_hash=GENESIS)
+_INSERT_ENTRY = insert(AuditEntry)
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(sequence=bindparam("new_sequence"), entry_hash=bindparam("new_hash"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def head(session: Session) -> tuple[int, str] | None:
+    """(sequence, hash) of the last entry, read from the database (an ``AuditHead`` object in the session's
+    identity map may be older: appends update the row directly)."""
+    row = session.execute(_CURRENT_HEAD).one_or_none()
+    return None if row is None else (int(row.sequence), str(row.entry_hash))
+
+
 def append(
     session: Session,
     *,
@@ -65,39 +86,36 @@ def append(
     change: Any,
 ) -> AuditEntry:
     """Append an entry in the caller's transaction (so the entry commits with the change it records)."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, sequence=0, entry_hash=GENESIS)
-        session.add(head)
-        session.flush()
-    sequence = head.sequence + 1
-    at = datetime.now(UTC).isoformat(timespec="microseconds")
-    change_digest = digest(change)
+    locked = session.execute(_HEAD).one_or_none()  # autoflushes the caller's pending changes first
+    if locked is None:
+        session.execute(_START_HEAD)
+        previous_sequence, previous_hash = 0, GENESIS
+    else:
+        previous_sequence, previous_hash = locked.sequence, locked.entry_hash
     entry = AuditEntry(
-        sequence=sequence,
-        at=at,
+        sequence=previous_sequence + 1,
+        at=datetime.now(UTC).isoformat(timespec="microseconds"),
         actor=actor,
         action=action,
         object_type=object_type,
         object_id=object_id,
-        change_digest=change_digest,
-        prev_hash=head.entry_hash,
-        entry_hash=entry_hash(
-            sequence=sequence,
-            at=at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            change_digest=change_digest,
-            prev_hash=head.entry_hash,
-        ),
+        change_digest=digest(change),
+        prev_hash=previous_hash,
     )
-    session.add(entry)
-    head.sequence = sequence
-    head.entry_hash = entry.entry_hash
-    session.flush()
-    return entry
+    entry.entry_hash = entry_hash(
+        sequence=entry.sequence,
+        at=entry.at,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        change_digest=entry.change_digest,
+        prev_hash=previous_hash,
+    )
+    columns = {c.key: getattr(entry, c.key) for c in AuditEntry.__table__.columns}
+    session.execute(_INSERT_ENTRY, columns)
+    session.execute(_MOVE_HEAD, {"new_sequence": entry.sequence, "new_hash": entry.entry_hash})
+    return entry  # not added to the session: the row is written
 
 
 @dataclass(frozen=True)
@@ -152,7 +170,7 @@ def verify(session: Session, *, chain_heads: dict[int, str] | None = None) -> Ve
     last_anchor = max(anchors) if anchors else 0
     if last_anchor >= expected:
         return VerifyResult(False, count, prev, expected, f"log ends before anchored entry {last_anchor} (truncated)")
-    head = session.get(AuditHead, 1)
-    if head is not None and head.sequence != count:
-        return VerifyResult(False, count, prev, count + 1, f"head says {head.sequence} entries, log has {count}")
+    current = head(session)
+    if current is not None and current[0] != count:
+        return VerifyResult(False, count, prev, count + 1, f"head says {current[0]} entries, log has {count}")
     return VerifyResult(True, count, prev, anchors_checked=checked)

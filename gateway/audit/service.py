@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
 from gateway.chain.base import ChainClient
-from gateway.db.models import AuditAnchorRecord, AuditEntry, AuditHead
+from gateway.db.models import AuditAnchorRecord, AuditEntry
 from gateway.exceptions import Conflict
 
 logger = logging.getLogger(__name__)
@@ -19,24 +19,25 @@ def anchor_head(session: Session, *, chain: ChainClient, actor: str) -> AuditAnc
     """Record an anchoring decision in the log, then anchor the resulting head on chain."""
     audit_log.append(session, actor=actor, action="audit.anchor", object_type="audit", object_id="head", change={})
     session.commit()
-    head = session.get(AuditHead, 1)
-    assert head is not None
+    current = audit_log.head(session)
+    assert current is not None
+    sequence, head_hash = current
     last = session.execute(select(func.max(AuditAnchorRecord.sequence))).scalar_one()
-    if last is not None and last >= head.sequence:
+    if last is not None and last >= sequence:
         raise Conflict("the head is already anchored")
-    tx_hash = chain.anchor(sequence=head.sequence, head_hash=bytes.fromhex(head.entry_hash))
-    record = AuditAnchorRecord(sequence=head.sequence, head_hash=head.entry_hash, tx_hash=tx_hash)
+    tx_hash = chain.anchor(sequence=sequence, head_hash=bytes.fromhex(head_hash))
+    record = AuditAnchorRecord(sequence=sequence, head_hash=head_hash, tx_hash=tx_hash)
     session.add(record)
     session.commit()
-    logger.info("anchored audit head %s at sequence %d in %s", head.entry_hash, head.sequence, tx_hash)
+    logger.info("anchored audit head %s at sequence %d in %s", head_hash, sequence, tx_hash)
     return record
 
 
 def anchor_if_new(session: Session, *, chain: ChainClient) -> AuditAnchorRecord | None:
     """Periodic anchoring: only when entries were added since the last anchor."""
-    head = session.get(AuditHead, 1)
+    current = audit_log.head(session)
     last = session.execute(select(func.max(AuditAnchorRecord.sequence))).scalar_one()
-    if head is None or (last is not None and last >= head.sequence):
+    if current is None or (last is not None and last >= current[0]):
         return None
     return anchor_head(session, chain=chain, actor="system:anchor")
 

@@ -311,7 +311,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "audit: head count (truncation)",
         "gateway/audit/log.py",
-        "    if head is not None and head.sequence != count:",
+        "    if current is not None and current[0] != count:",
         "    if False:",
         AUDIT + "test_delete_last_entry_detected",
     ),
