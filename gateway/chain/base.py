@@ -33,6 +33,11 @@ class ChainClient(ABC):
     @abstractmethod
     def is_verified(self, wallet: str) -> bool: ...
 
+    def erc1271_valid(self, wallet: str, digest: bytes, signature: bytes) -> bool:
+        """Whether the contract at ``wallet`` accepts ``signature`` over ``digest`` (ERC-1271 ``isValidSignature``).
+        False where there is no contract there, or no chain to ask."""
+        return False
+
     @abstractmethod
     def anchor(self, *, sequence: int, head_hash: bytes) -> str:
         """Anchor an audit head; return the transaction hash."""

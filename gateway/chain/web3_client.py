@@ -6,6 +6,7 @@ import logging
 import threading
 from typing import Any
 
+from eth_abi.abi import encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -17,6 +18,11 @@ from gateway.chain.connect import connect
 from gateway.exceptions import ChainError
 
 logger = logging.getLogger(__name__)
+ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes): the selector, returned when valid
+
+
+def _is_valid_signature_call(digest: bytes, signature: bytes) -> bytes:
+    return ERC1271_MAGIC + encode(["bytes32", "bytes"], [digest, signature])
 
 
 class Web3Chain(ChainClient):
@@ -129,6 +135,18 @@ class Web3Chain(ChainClient):
 
     def is_verified(self, wallet: str) -> bool:
         return bool(self._call(self.registry.functions.isVerified(Web3.to_checksum_address(wallet))))
+
+    def erc1271_valid(self, wallet: str, digest: bytes, signature: bytes) -> bool:
+        address = Web3.to_checksum_address(wallet)
+        try:
+            if not bytes(self.w3.eth.get_code(address)):
+                return False
+            answer = self.w3.eth.call({"to": address, "data": _is_valid_signature_call(digest, signature)})
+        except (Web3Exception, ValueError):  # a revert (no such function, a refusal) means "not valid"
+            return False
+        except OSError as exc:
+            raise ChainError(f"call failed: {exc}") from None
+        return bytes(answer)[:4] == ERC1271_MAGIC
 
     def anchor(self, *, sequence: int, head_hash: bytes) -> str:
         receipt = self._send(self.anchor_contract.functions.anchor(sequence, head_hash))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from eth_account import Account
+from eth_account.messages import defunct_hash_message
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from sqlalchemy import select, update
@@ -174,6 +175,18 @@ def create_challenge(
     return challenge
 
 
+def _signed_by(ctx: GatewayContext, address: str, message: str, signature: str) -> bool:
+    """EIP-4361: an EOA's signature recovers to the address; a contract wallet's is accepted by its ERC-1271
+    ``isValidSignature`` over the message's EIP-191 hash."""
+    try:
+        if siwe.recover_signer(message, signature) == address:
+            return True
+    except InvalidRequest:  # not an ECDSA signature (a contract wallet's may be longer)
+        pass
+    digest = bytes(defunct_hash_message(text=message))
+    return ctx.chain.erc1271_valid(address, digest, bytes.fromhex(signature.removeprefix("0x")))
+
+
 def register_self_held(
     ctx: GatewayContext,
     session: Session,
@@ -194,7 +207,7 @@ def register_self_held(
         raise InvalidRequest("wrong domain or chain id")
     if challenge.expires_at <= _now():
         raise InvalidRequest("challenge expired")
-    if siwe.recover_signer(message, signature) != challenge.address:
+    if not _signed_by(ctx, challenge.address, message, signature):
         raise InvalidRequest("the signature is not by the challenged address")
     claimed = session.execute(
         update(SiweChallenge)

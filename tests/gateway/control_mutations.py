@@ -254,7 +254,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "SIWE signer",
         "gateway/wallets/service.py",
-        "    if siwe.recover_signer(message, signature) != challenge.address:",
+        "    if not _signed_by(ctx, challenge.address, message, signature):",
         "    if False:",
         KEYS + "test_siwe_rejects_wrong_signer_and_altered_message",
     ),
