@@ -12,7 +12,9 @@ from eth_account.signers.local import LocalAccount
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
+from web3.types import RPCEndpoint
 
+from contracts.errors import decode_revert
 from gateway.chain.connect import connect
 
 logger = logging.getLogger(__name__)
@@ -153,6 +155,23 @@ class Market:
         except Exception:  # a revert means "not valid"
             return False
         return bytes(result) == ERC1271_MAGIC
+
+    def revert_reason(self, *, sender: str, to: str, data: str) -> str | None:
+        """Why the transaction would fail if ``sender`` sent it now (the revert reason, decoded when the error is one
+        of our contracts'), or None: an ``eth_call`` on the latest block with the configured gas limit, the check the
+        relayer makes before it spends a nonce on a step; transport errors raise."""
+        call = {"from": sender, "to": to, "data": data, "value": "0x0", "gas": hex(self.settings.gas_limit)}
+        response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, "latest"])
+        error = response.get("error")
+        if error is None:
+            return None
+        if not isinstance(error, dict):
+            return str(error)
+        found = error.get("data")
+        if isinstance(found, dict):
+            found = found.get("data")
+        decoded = decode_revert(found) if isinstance(found, bytes | str) else None
+        return decoded or str(error.get("message", error))
 
     def encode(self, contract: Any, fn_name: str, *args: Any) -> str:
         data = contract.functions[fn_name](*args)._encode_transaction_data()

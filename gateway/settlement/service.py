@@ -24,7 +24,7 @@ from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
 from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.relayer import StepSpec, enqueue
-from gateway.trading.exceptions import InvalidState
+from gateway.trading.exceptions import InvalidState, StepWouldRevert
 from gateway.trading.models import Trade, TradeStatus
 
 MAX_UINT = 2**256 - 1
@@ -194,14 +194,24 @@ def party_call(
     approvals: list[tuple[str, int]],
     organization_id: uuid.UUID,
 ) -> Submitted:
-    """A step only a party may send: from its custodial wallet via the relayer, or handed to a self-held one."""
+    """A step only a party may send: from its custodial wallet via the relayer, or handed to a self-held one.
+    A step the engine would refuse now (no approval to go first) is refused here with the engine's reason: nothing
+    is queued and no transaction is handed out."""
     market = hub.require_market()
     data = market.encode(market.engine, fn_name, *args)
-    if wallet.kind != WalletKind.CUSTODIAL.value:
-        return Submitted(None, {"from": wallet.address, "to": market.engine_address, "data": data})
+    custodial = wallet.kind == WalletKind.CUSTODIAL.value
     steps: list[StepSpec] = []
-    for token, amount in approvals:
-        steps += approval_steps(market, wallet, token, amount)
+    if custodial:
+        for token, amount in approvals:
+            steps += approval_steps(market, wallet, token, amount)
+    # a self-held wallet approves the engine itself, possibly after it has the transaction: no check then
+    check = not steps if custodial else not any(amount > 0 for _, amount in approvals)
+    if check:
+        reason = market.revert_reason(sender=wallet.address, to=market.engine_address, data=data)
+        if reason is not None:
+            raise StepWouldRevert(f"{kind} would revert: {reason}")
+    if not custodial:
+        return Submitted(None, {"from": wallet.address, "to": market.engine_address, "data": data})
     steps.append(
         StepSpec(label=kind, to=market.engine_address, data=data, sender=wallet.address, sender_wallet_id=wallet.id)
     )

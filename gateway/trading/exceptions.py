@@ -30,6 +30,11 @@ class InvalidState(Conflict):
     type_slug = "invalid-state"
 
 
+class StepWouldRevert(Conflict):
+    title = "The chain would refuse this step"
+    type_slug = "step-would-revert"
+
+
 class SettlementUnavailable(GatewayError):
     status = 503
     title = "Settlement is not configured (no engine address or chain)"
