@@ -144,6 +144,8 @@ class QbftEngine:
         self._sync_waiter: asyncio.Future[bytes] | None = None
         self.on_new_block: list[Callable[[BuiltBlock], None]] = []
         self._last_round_change: RoundChange | None = None
+        # proposals being executed for validation, by digest: an import of the same block waits and reuses them
+        self._validating: dict[bytes, asyncio.Future[None]] = {}
         self._seen: set[bytes] = set()
         self._seen_order: deque[bytes] = deque()
 
@@ -355,29 +357,44 @@ class QbftEngine:
             self._apply(hs, hs.on_timeout(round_number))
 
     async def _validate(self, hs: HeightState, proposal: Proposal) -> None:
-        valid = proposal.digest in self.candidates
-        if not valid:
-            header = proposal.block.header
-            try:
-                extra = qbft_extra.decode(header.extra_data)
-                if extra.round > proposal.round:
-                    raise InvalidBlock("block round is after the proposal round")
-                if extra.round == proposal.round and bytes(header.coinbase) != proposal.author:
-                    raise InvalidBlock("block coinbase is not its proposer")
-                # decoded through the node's transaction cache: senders already recovered (pool, gossip) are reused
-                txs = list(proposal.block.transactions)
-                started = time.monotonic()
-                candidate = await asyncio.to_thread(self.chain.validate_candidate, header, txs)
-                self._observe_execution(time.monotonic() - started, len(txs))
-                if hs is not self.hs:
-                    candidate.db.discard()
-                    return
-                self.candidates[proposal.digest] = candidate
-                valid = True
-            except (InvalidBlock, NodeError) as exc:
-                if hs is not self.hs:
-                    return
-                logger.warning("height %d: refusing the proposal of 0x%s: %s", hs.height, proposal.author.hex(), exc)
+        in_flight = self._validating.get(proposal.digest)
+        if in_flight is not None:  # the same block again (a later round re-proposes it): one execution
+            await asyncio.shield(in_flight)
+        if proposal.digest in self.candidates:
+            self._apply(hs, hs.proposal_validated(proposal, True))
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._validating[proposal.digest] = done
+        try:
+            await self._validate_once(hs, proposal)
+        finally:
+            if self._validating.get(proposal.digest) is done:
+                del self._validating[proposal.digest]
+            done.set_result(None)
+
+    async def _validate_once(self, hs: HeightState, proposal: Proposal) -> None:
+        valid = False
+        header = proposal.block.header
+        try:
+            extra = qbft_extra.decode(header.extra_data)
+            if extra.round > proposal.round:
+                raise InvalidBlock("block round is after the proposal round")
+            if extra.round == proposal.round and bytes(header.coinbase) != proposal.author:
+                raise InvalidBlock("block coinbase is not its proposer")
+            # decoded through the node's transaction cache: senders already recovered (pool, gossip) are reused
+            txs = list(proposal.block.transactions)
+            started = time.monotonic()
+            candidate = await asyncio.to_thread(self.chain.validate_candidate, header, txs)
+            self._observe_execution(time.monotonic() - started, len(txs))
+            if hs is not self.hs:
+                candidate.db.discard()
+                return
+            self.candidates[proposal.digest] = candidate
+            valid = True
+        except (InvalidBlock, NodeError) as exc:
+            if hs is not self.hs:
+                return
+            logger.warning("height %d: refusing the proposal of 0x%s: %s", hs.height, proposal.author.hex(), exc)
         self._apply(hs, hs.proposal_validated(proposal, valid))
 
     async def _decide(self, hs: HeightState, decision: Decision) -> None:
@@ -682,6 +699,11 @@ class QbftEngine:
             logger.info("synced to block %d from %s", self.chain.head.block_number, peer)
 
     async def _import(self, header: QbftHeader, txs: list[SignedTransactionAPI], peer: Peer) -> bool:
+        validating = self._validating.get(bytes(header.hash))
+        if validating is not None:
+            # this very block is being executed as a proposal (the others reached their COMMIT quorum first and
+            # moved on, so a sync fetched it): wait and reuse that execution instead of executing it again
+            await asyncio.shield(validating)
         async with self._chain_lock:
             if header.block_number != self.chain.head.block_number + 1:
                 return header.block_number <= self.chain.head.block_number
