@@ -130,7 +130,11 @@ class QbftEngine:
         self._wake = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self._active = False
-        self._last_commit = time.monotonic()
+        # the block period runs from when the last block was proposed, as this node saw it (Besu times the next
+        # block from its parent's timestamp): when validating and voting took longer than the period, the next
+        # proposal goes out as soon as the block is committed
+        self._period_from = time.monotonic()
+        self._proposal_seen: float | None = None  # the first PROPOSAL of this height, sent or received
         self._trailing_due = False
         self._chain_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -193,6 +197,7 @@ class QbftEngine:
             self._timer.cancel()
             self._timer = None
         self._active = False
+        self._proposal_seen = None
         self.hs = self._height_state()
         for height in [h for h in self.future if h < self.hs.height]:
             del self.future[height]
@@ -213,7 +218,7 @@ class QbftEngine:
         if self._active or self.hs.decided is not None:
             return
         self._active = True
-        wait = max(0.0, self._last_commit + self.config.block_period - time.monotonic())
+        wait = max(0.0, self._period_from + self.config.block_period - time.monotonic())
         self._start_timer(self.hs.round, extra=wait)
 
     async def _run(self) -> None:
@@ -229,7 +234,7 @@ class QbftEngine:
             # saturated (a full block waiting): build during the block period instead of after it
             build_first = len(self.service.pool) >= self.block_tx_limit()
             if not build_first:
-                delay = self._last_commit + self.config.block_period - time.monotonic()
+                delay = self._period_from + self.config.block_period - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
             if self.hs is not hs:
@@ -238,7 +243,7 @@ class QbftEngine:
             request = hs.propose_round0()
             if request is not None:
                 try:
-                    await self._propose(hs, request, not_before=self._last_commit + self.config.block_period)
+                    await self._propose(hs, request, not_before=self._period_from + self.config.block_period)
                 except Exception:  # building failed: let the round time out, another proposer takes over
                     logger.exception("building a proposal failed")
 
@@ -275,6 +280,8 @@ class QbftEngine:
                 self._send_to(peers[half:], twin)
         else:
             self._broadcast(proposal)
+        if self._proposal_seen is None:
+            self._proposal_seen = time.monotonic()
         self._apply(hs, hs.on_proposal(proposal))
 
     async def _build(self, round_number: int, skew: int = 0) -> Block | None:
@@ -424,7 +431,7 @@ class QbftEngine:
     def _after_block(self, built: BuiltBlock) -> None:
         self.service.pool.on_block(built.transactions, [])
         self.service._on_block(built)
-        self._last_commit = time.monotonic()
+        self._period_from = time.monotonic() if self._proposal_seen is None else self._proposal_seen
         self._trailing_due = self.config.trailing_block and bool(built.transactions)
         for listener in self.on_new_block:
             listener(built)
@@ -573,6 +580,8 @@ class QbftEngine:
         hs = self.hs
         if isinstance(msg, Proposal):
             out = hs.on_proposal(msg)
+            if out.validate is not None and self._proposal_seen is None:
+                self._proposal_seen = time.monotonic()
         elif isinstance(msg, Prepare):
             out = hs.on_prepare(msg)
         elif isinstance(msg, Commit):
