@@ -24,14 +24,17 @@ logger = logging.getLogger(__name__)
 class AncestorHashes:
     """The 256 hashes before a block (newest first), read lazily: BLOCKHASH is rare, eth_call is not."""
 
-    def __init__(self, store: ChainStore, newest: int) -> None:
+    def __init__(self, store: ChainStore, newest: int, unstored: bytes | None = None) -> None:
         self._store = store
         self._newest = newest
+        # the hash of block ``newest + 1`` when it is not in the store yet (building on an uncommitted parent)
+        self._unstored = unstored
         self._hashes: list[bytes] | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         if self._hashes is None:
-            self._hashes = self._store.recent_hashes(self._newest) if self._newest >= 0 else []
+            stored = self._store.recent_hashes(self._newest) if self._newest >= 0 else []
+            self._hashes = stored if self._unstored is None else [self._unstored, *stored[:255]]
         return iter(self._hashes)
 
 

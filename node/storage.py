@@ -95,15 +95,22 @@ class StateDB(BaseAtomicDB):
     queryable), so the shared read cache can never be stale.
     """
 
-    def __init__(self, store: ChainStore, conn: sqlite3.Connection) -> None:
+    def __init__(self, store: ChainStore, conn: sqlite3.Connection, base: dict[bytes, bytes] | None = None) -> None:
         self._store = store
         self._conn = conn
         self.pending: dict[bytes, bytes] = {}
+        # the pending writes of an executed, not yet committed parent block (building on it before it is final);
+        # once the parent is committed its writes are in the store as well, so reading them here stays right
+        self._base = base
 
     def __getitem__(self, key: bytes) -> bytes:
         value = self.pending.get(key)
         if value is not None:
             return value
+        if self._base is not None:
+            value = self._base.get(key)
+            if value is not None:
+                return value
         value = self._store.cache.get(key)
         if value is not None:
             return value
@@ -199,8 +206,8 @@ class ChainStore:
             self._local.conn = conn
         return conn
 
-    def state_db(self, for_writing: bool = False) -> StateDB:
-        return StateDB(self, self._write_conn if for_writing else self.read_conn)
+    def state_db(self, for_writing: bool = False, base: dict[bytes, bytes] | None = None) -> StateDB:
+        return StateDB(self, self._write_conn if for_writing else self.read_conn, base)
 
     def close(self) -> None:
         self._write_conn.close()

@@ -15,9 +15,9 @@ from eth.abc import SignedTransactionAPI
 from eth.constants import BLANK_ROOT_HASH
 
 from node import qbft_extra
-from node.chain import Chain
+from node.chain import AncestorHashes, Chain
 from node.exceptions import InvalidBlock
-from node.execution import BuiltBlock, child_header
+from node.execution import BuiltBlock, apply_transactions, child_header, open_state
 from node.headers import QbftHeader, copy_header, encode_header
 from node.qbft_extra import QbftExtraData
 from node.storage import StateDB
@@ -42,6 +42,31 @@ class QbftChain(Chain):
             db = self.store.state_db(for_writing=True)
             built = self._execute(parent, template, transactions, db)
             return Candidate(built, db, bytes(parent.hash))
+
+    def build_candidate_on(
+        self,
+        parent: Candidate,
+        transactions: Sequence[SignedTransactionAPI],
+        timestamp: int,
+        coinbase: bytes,
+        extra_data: bytes,
+    ) -> Candidate:
+        """Build the block after ``parent``, a validated candidate not committed yet (the next proposer builds while
+        the others still validate and vote). Its state reads through the parent's pending writes; it may be
+        proposed only once the parent is the head (``Candidate.parent_hash``). No build lock: nothing here touches
+        the head or the write connection, so the parent's commit can run at the same time."""
+        header = parent.built.header
+        template = child_header(header, max(timestamp, header.timestamp), coinbase, extra_data)
+        db = self.store.state_db(base=parent.db.pending)
+        state = open_state(
+            db,
+            template,
+            header.state_root,
+            AncestorHashes(self.store, header.block_number - 1, unstored=bytes(header.hash)),
+            self.chain_id,
+        )
+        built = apply_transactions(state, template, transactions, self.permissioner.is_allowed)
+        return Candidate(built, db, bytes(header.hash))
 
     def validate_candidate(self, header: QbftHeader, transactions: Sequence[SignedTransactionAPI]) -> Candidate:
         """Check a proposed block like ``import_block`` does, except the seals (it has none yet)."""

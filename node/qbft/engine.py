@@ -28,7 +28,7 @@ from node.execution import BuiltBlock
 from node.headers import QbftHeader, copy_header
 from node.p2p.peers import Peer, PeerManager
 from node.qbft.chain import Candidate, QbftChain
-from node.qbft.consensus import QbftConsensus
+from node.qbft.consensus import QbftConsensus, proposer_for
 from node.qbft.messages import (
     COMMIT,
     PREPARE,
@@ -150,6 +150,8 @@ class QbftEngine:
         self._last_round_change: RoundChange | None = None
         # proposals being executed for validation, by digest: an import of the same block waits and reuses them
         self._validating: dict[bytes, asyncio.Future[None]] = {}
+        # the next height's block, built ahead on a validated candidate: (that candidate's hash, the build)
+        self._ahead: tuple[bytes, asyncio.Task[Candidate]] | None = None
         self._seen: set[bytes] = set()
         self._seen_order: deque[bytes] = deque()
 
@@ -167,7 +169,9 @@ class QbftEngine:
     async def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        tasks = [*self._tasks, *self._background]
+        tasks: list[asyncio.Task[Any]] = [*self._tasks, *self._background]
+        if self._ahead is not None:
+            tasks.append(self._ahead[1])
         if self._sync_task is not None:
             tasks.append(self._sync_task)
         for task in tasks:
@@ -193,6 +197,8 @@ class QbftEngine:
         for candidate in self.candidates.values():
             candidate.db.discard()
         self.candidates.clear()
+        if self._ahead is not None and self._ahead[0] != bytes(self.chain.head.hash):
+            self._drop_ahead()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -232,7 +238,7 @@ class QbftEngine:
             if hs.round != 0 or 0 in hs.proposed or not self.consensus.is_local_proposer(self.chain.head, 0):
                 continue
             # saturated (a full block waiting): build during the block period instead of after it
-            build_first = len(self.service.pool) >= self.block_tx_limit()
+            build_first = len(self.service.pool) >= self.block_tx_limit() or self._ahead is not None
             if not build_first:
                 delay = self._period_from + self.config.block_period - time.monotonic()
                 if delay > 0:
@@ -287,6 +293,12 @@ class QbftEngine:
     async def _build(self, round_number: int, skew: int = 0) -> Block | None:
         key = self.consensus.key
         assert key is not None
+        if round_number == 0 and not skew:
+            ahead = await self._take_ahead()
+            if ahead is not None:
+                block = Block(ahead.built.header, tuple(ahead.built.transactions))
+                self.candidates[block.digest] = ahead
+                return block
         head = self.chain.head
         txs = self.service.pool.pending_for_block()[: self.block_tx_limit()]
         if skew:
@@ -307,6 +319,71 @@ class QbftEngine:
         block = Block(candidate.built.header, tuple(candidate.built.transactions))
         self.candidates[block.digest] = candidate
         return block
+
+    # building ahead -------------------------------------------------------------------------------
+    def _build_ahead(self, hs: HeightState, candidate: Candidate) -> None:
+        """Under saturation, the proposer of the next height builds its block on the one it just validated, while
+        the other validators still validate and vote: the build is off the critical path (otherwise every block
+        waits for one node executing alone, the other cores idle). It is proposed only if the validated block is
+        the one decided and the next proposal would carry the same extra-data (see :meth:`_take_ahead`); the other
+        validators verify it as any proposal, on the committed parent."""
+        key = self.consensus.key
+        if key is None or self._ahead is not None or self.faults.equivocate:
+            return
+        header = candidate.built.header
+        if qbft_extra.decode(header.extra_data).vote is not None or self.consensus.pending_votes.votes:
+            return  # a vote may change the validator set, hence the next proposer and its extra-data
+        validators = self.consensus.validators_after(self.chain.head)
+        if proposer_for(validators, hs.height + 1, 0) != self.consensus.local_address:
+            return
+        included = {bytes(tx.hash) for tx in candidate.built.transactions}
+        limit = self.block_tx_limit()
+        txs = [tx for tx in self.service.pool.pending_for_block() if bytes(tx.hash) not in included][:limit]
+        if len(txs) < limit:
+            return  # not a full block waiting: build at the next height, so transactions arriving meanwhile get in
+        extra = QbftExtraData(validators=validators, round=0).encode()
+        coinbase = bytes(key.public_key.to_canonical_address())
+        task = asyncio.create_task(self._build_on(candidate, txs, extra, coinbase), name="qbft-build-ahead")
+        self._ahead = (bytes(header.hash), task)
+
+    async def _build_on(
+        self, parent: Candidate, txs: list[SignedTransactionAPI], extra: bytes, coinbase: bytes
+    ) -> Candidate:
+        started = time.monotonic()
+        candidate = await asyncio.to_thread(
+            self.chain.build_candidate_on, parent, txs, int(time.time()), coinbase, extra
+        )
+        self._observe_execution(time.monotonic() - started, len(txs))
+        return candidate
+
+    async def _take_ahead(self) -> Candidate | None:
+        """The block built ahead, if it extends the head and carries what a proposal built now would carry."""
+        if self._ahead is None:
+            return None
+        _, task = self._ahead
+        self._ahead = None
+        try:
+            candidate = await task
+        except Exception:  # build afresh
+            logger.exception("building ahead failed")
+            return None
+        head = self.chain.head
+        expected_extra = self.consensus.proposal_extra_data(head, 0)
+        if candidate.parent_hash != head.hash or candidate.built.header.extra_data != expected_extra:
+            candidate.db.discard()
+            return None
+        return candidate
+
+    def _drop_ahead(self) -> None:
+        assert self._ahead is not None
+        _, task = self._ahead
+        self._ahead = None
+
+        def discard(done: asyncio.Task[Candidate]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                done.result().db.discard()
+
+        task.add_done_callback(discard)
 
     def block_tx_limit(self) -> int:
         """How many transactions this node proposes at most (see :func:`block_tx_limit`)."""
@@ -398,6 +475,7 @@ class QbftEngine:
                 return
             self.candidates[proposal.digest] = candidate
             valid = True
+            self._build_ahead(hs, candidate)
         except (InvalidBlock, NodeError) as exc:
             if hs is not self.hs:
                 return
