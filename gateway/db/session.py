@@ -5,16 +5,30 @@ upgrade a read snapshot to a write once another writer committed, and the audit 
 serialized. Reads must not queue behind that lock, so they use a second engine whose transactions are deferred
 (WAL snapshots run beside the writer) and which refuses writes (``query_only``). On PostgreSQL the read engine's
 transactions are ``READ ONLY``.
+
+The writers of one engine also queue on a lock of their own before ``BEGIN IMMEDIATE``. A writer that finds
+SQLite's lock taken sleeps in steps that grow to 100 ms before it looks again, so under load the lock sat free
+while writers slept; a thread lock hands over the moment the last writer commits. Other processes still meet
+SQLite's own lock and busy timeout.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+BUSY_TIMEOUT_MS = 10_000  # SQLite's own wait for a lock another process holds
+WRITER_WAIT_SECONDS = 10.0  # then a writer goes on to SQLite's lock without the thread lock (never a deadlock)
+WRITER_LOCK = "reponet_writer_lock"  # connection info key: this connection's transaction holds the thread lock
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
@@ -42,16 +56,61 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if read_only:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
+    if read_only:
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin_read(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+    else:
+        _queue_writers(engine)
+    return engine
+
+
+def _queue_writers(engine: Engine) -> None:
+    """Writers of ``engine`` take a thread lock before SQLite's write lock and give it back once SQLite has
+    (after COMMIT or ROLLBACK has run, not before)."""
+    lock = _WRITER_LOCKS[engine] = threading.Lock()
+
+    def release(conn: Any) -> None:
+        if conn.info.pop(WRITER_LOCK, False):
+            lock.release()
+
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        held = lock.acquire(timeout=WRITER_WAIT_SECONDS)
+        if not held:
+            logger.warning("a SQLite writer waited %.0f s for the writer lock; going on without", WRITER_WAIT_SECONDS)
+        conn.info[WRITER_LOCK] = held
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            release(conn)
+            raise
 
-    return engine
+    @event.listens_for(engine, "commit")
+    def _sqlite_commit(conn: Any) -> None:
+        try:
+            conn.connection.dbapi_connection.commit()  # SQLAlchemy's own commit after this finds nothing to do
+        finally:
+            release(conn)
+
+    @event.listens_for(engine, "rollback")
+    def _sqlite_rollback(conn: Any) -> None:
+        try:
+            conn.connection.dbapi_connection.rollback()
+        finally:
+            release(conn)
+
+
+def writer_lock(engine: Engine) -> threading.Lock | None:
+    """The thread lock a SQLite write engine's transactions hold (None for PostgreSQL and read engines)."""
+    return _WRITER_LOCKS.get(engine)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -325,7 +325,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "audit: serialized appends (SQLite)",
         "gateway/db/session.py",
-        'conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")',
+        'conn.exec_driver_sql("BEGIN IMMEDIATE")',
         'conn.exec_driver_sql("BEGIN")',
         T + "audit/test_concurrency.py",
     ),
