@@ -32,11 +32,10 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
-from web3.types import RPCEndpoint
 
-from contracts.errors import decode_revert
 from gateway.db.models import Wallet
 from gateway.keys.provider import KeyProvider
 from gateway.settlement.market import Market
@@ -156,16 +155,19 @@ class Relayer:
         if not ids:
             return 0  # idle: not even a block number
         self._head = int(self.w3.eth.block_number)
-        self._precheck(ids)
         progressed = 0
-        for settlement_id in ids:  # in order: one sender's steps get their nonces in the order they were asked
+        for settlement_id in self._precheck(ids):  # in order: a sender's nonces go in the order steps were asked
             progressed += self._advance(settlement_id)
         return progressed
 
-    def _precheck(self, ids: list[uuid.UUID]) -> None:
+    def _precheck(self, ids: list[uuid.UUID]) -> list[uuid.UUID]:
         """Ask the node, side by side, what this tick will need: the revert checks of the steps about to be sent
         (each an execution on the node), the receipts now due, and each sender's pending transaction count.
-        Nonces are then given out one by one, in order."""
+        Nonces are then given out one by one, in order.
+
+        Returns the settlements with something to do this tick: a step to send, a receipt to judge, a failure to
+        record or all steps final. One whose transaction waits for its block is left alone: advancing it would
+        only open a write transaction (SQLite's write lock) to find that nothing changed."""
         self._prechecked.clear()  # what an earlier tick found is stale now
         self._receipts.clear()
         self._pending.clear()
@@ -186,10 +188,9 @@ class Relayer:
             if row.status in (StepStatus.SENT.value, StepStatus.MINED.value) and row.tx_hash and self._due(row)
         ]
         senders = sorted({row.sender for row in queued})
-        gas = self.market.settings.gas_limit
 
         def precheck(row: ChainStep) -> None:
-            self._prechecked[row.id] = self._would_fail(row, gas)
+            self._prechecked[row.id] = self._would_fail(row)
 
         def receipt(row: ChainStep) -> None:
             assert row.tx_hash is not None
@@ -202,6 +203,12 @@ class Relayer:
         jobs += [partial(receipt, row) for row in waiting]
         jobs += [partial(pending, sender) for sender in senders]
         list(self._pool.map(lambda job: job(), jobs))
+        actionable = (StepStatus.QUEUED.value, StepStatus.REVERTED.value, StepStatus.FAILED.value)
+        return [
+            settlement_id
+            for settlement_id in ids
+            if (step := nexts.get(settlement_id)) is None or step.status in actionable or step.id in self._receipts
+        ]
 
     def run_until_settled(self, settlement_id: uuid.UUID, *, timeout: float = 60.0) -> Settlement:
         """Drive one settlement to an end (tests, CLI)."""
@@ -286,7 +293,7 @@ class Relayer:
         account = self._signer(session, step)
         session.commit()
         gas = self.market.settings.gas_limit
-        refused = self._prechecked.pop(step.id) if step.id in self._prechecked else self._would_fail(step, gas)
+        refused = self._prechecked.pop(step.id) if step.id in self._prechecked else self._would_fail(step)
         if refused is not None:  # it would revert: fail without spending a nonce
             step.status = StepStatus.FAILED.value
             step.error = refused[:2000]
@@ -309,43 +316,35 @@ class Relayer:
             signed = account.sign_transaction(tx)
             # Compare-and-swap on the step's status: a second relayer that picked the same step loses here,
             # and its nonce allocation rolls back with it.
+            sent = {
+                "nonce": nonce,
+                "raw": "0x" + bytes(signed.raw_transaction).hex(),
+                "tx_hash": "0x" + bytes(signed.hash).hex(),
+                "status": StepStatus.SENT.value,
+                "sent_at": _now(),
+                "gas": step.gas,
+            }
             claimed = session.execute(
                 update(ChainStep)
                 .where(ChainStep.id == step.id, ChainStep.status == StepStatus.QUEUED.value)
-                .values(
-                    nonce=nonce,
-                    raw="0x" + bytes(signed.raw_transaction).hex(),
-                    tx_hash="0x" + bytes(signed.hash).hex(),
-                    status=StepStatus.SENT.value,
-                    sent_at=_now(),
-                    gas=step.gas,
-                    attempts=ChainStep.attempts + 1,
-                )
+                .values(**sent, attempts=ChainStep.attempts + 1)
                 .execution_options(synchronize_session=False)
             ).rowcount  # type: ignore[attr-defined]
             if claimed != 1:
                 session.rollback()
                 return 0
             session.commit()  # durable before the node sees it
-            session.refresh(step)
+            # What was written, without reading it back: a refresh would open a write transaction (SQLite's write
+            # lock) and hold it through the broadcast.
+            for key, value in {**sent, "attempts": step.attempts + 1}.items():
+                set_committed_value(step, key, value)
         self._broadcast(session, step)
         return 1
 
-    def _would_fail(self, step: ChainStep, gas: int) -> str | None:
-        """Why the step would fail if sent now (its revert reason), or None. A plain JSON-RPC ``eth_call``: web3's
-        request formatting costs more than the call on a busy relayer; transport errors raise (the tick retries)."""
-        call = {"from": step.sender, "to": step.to, "data": step.data, "value": "0x0", "gas": hex(gas)}
-        response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, "latest"])
-        error = response.get("error")
-        if error is None:
-            return None
-        if not isinstance(error, dict):
-            return str(error)
-        data = error.get("data")
-        if isinstance(data, dict):
-            data = data.get("data")
-        decoded = decode_revert(data) if isinstance(data, bytes | str) else None
-        return decoded or str(error.get("message", error))
+    def _would_fail(self, step: ChainStep) -> str | None:
+        """Why the step would fail if sent now (its revert reason), or None; transport errors raise (the tick
+        retries)."""
+        return self.market.revert_reason(sender=step.sender, to=step.to, data=step.data)
 
     def gas_price(self) -> int:
         """The node's gas price, asked at most every few seconds (permissioned chains charge none)."""
