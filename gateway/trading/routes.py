@@ -6,8 +6,17 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
-from gateway.api.deps import ContextDep, CurrentPrincipal, ReadSessionDep, SessionDep, WriteSessionDep, read_view
+from gateway.api.deps import (
+    ContextDep,
+    CurrentPrincipal,
+    Principal,
+    ReadSessionDep,
+    SessionDep,
+    WriteSessionDep,
+    read_view,
+)
 from gateway.api.errors import problem_responses
 from gateway.policy import service as policy
 from gateway.settlement.hub import HubDep
@@ -96,12 +105,14 @@ def accept_quote(
 
 
 @router.post("/trades", response_model=TradePublic, status_code=201)
-def create_direct_trade(body: DirectTradeCreate, principal: Trader, session: SessionDep, hub: HubDep) -> TradePublic:
+def create_direct_trade(
+    body: DirectTradeCreate, principal: Trader, read: ReadSessionDep, session: SessionDep, hub: HubDep
+) -> TradePublic:
     """Direct bilateral terms with a named counterparty wallet; both sides then sign."""
     trade = service.create_direct(
         session, hub, actor=principal.actor, user_id=principal.id, organization_id=principal.organization_id, body=body
     )
-    return service.trade_public(session, trade)
+    return _view_after_commit(read, trade.id, principal)
 
 
 @router.get("/trades", response_model=TradesPublic, status_code=200)
@@ -158,7 +169,16 @@ def sign_trade(
     decision = signing.sign_custodial(
         ctx, session, hub, actor=principal.actor, trade=trade, side=side, chain_checked=checked
     )
-    return SignResult(trade=service.trade_public(session, trade), policy=decision.as_dict())
+    return SignResult(trade=_view_after_commit(read, trade_id, principal), policy=decision.as_dict())
+
+
+def _view_after_commit(read: Session, trade_id: uuid.UUID, principal: Principal) -> TradePublic:
+    """The trade as just committed, read in a fresh snapshot of the read session: on the write session the reads
+    would open a second write transaction, and on SQLite wait for (and then hold) the write lock."""
+    read.rollback()
+    return service.trade_view(
+        read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
+    )
 
 
 @router.post("/trades/{trade_id}/signature", response_model=SignResult, status_code=200)
