@@ -11,9 +11,12 @@ transaction and one sender), so each is decoded and its signature recovered once
 
 from __future__ import annotations
 
+from typing import cast
+
 import rlp
 from coincurve import PublicKey
 from eth.abc import SignedTransactionAPI
+from eth.vm.forks.london.transactions import DynamicFeeTransaction
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
 from eth_hash.auto import keccak
 from rlp.codec import consume_length_prefix, length_prefix
@@ -123,6 +126,58 @@ def cache_sender(tx: SignedTransactionAPI, sender: bytes) -> None:
         object.__setattr__(inner, "get_sender", lambda: sender)
 
 
+_DYNAMIC_FEE_TYPE = 2
+_TYPED = PragueTransactionBuilder.typed_transaction
+
+
+def _canonical_uint(raw: bytes, item: tuple[int, int, int]) -> int:
+    _, content, end = item
+    if content < 0 or (end > content and raw[content] == 0):
+        raise ValueError("not a canonical integer")
+    return int.from_bytes(raw[content:end], "big")
+
+
+def _decode_dynamic_fee(raw: bytes) -> SignedTransactionAPI | None:
+    """A type-2 transaction without an access list (what clients send), built straight from its RLP items: the
+    same objects as py-evm's decoder, which goes through rlp's generic sedes and costs several times more. Anything
+    else, or anything unusual, gives None and py-evm's decoder decides (and refuses what it refuses)."""
+    if len(raw) < 2 or raw[0] != _DYNAMIC_FEE_TYPE:
+        return None
+    try:
+        items = _list_items(raw, 1)
+        if len(items) != 12 or items[8][1] != -1 or items[8][2] - items[8][0] != 1:
+            return None  # not 12 fields, or an access list that is not empty
+        to_item, data_item = items[5], items[7]
+        if to_item[1] < 0 or to_item[2] - to_item[1] not in (0, 20) or data_item[1] < 0:
+            return None
+        chain_id, nonce, tip, max_fee, gas = (_canonical_uint(raw, item) for item in items[:5])
+        value = _canonical_uint(raw, items[6])
+        y_parity, r, s = (_canonical_uint(raw, item) for item in items[9:])
+    except (rlp.exceptions.RLPException, ValueError, IndexError):
+        return None
+    inner = DynamicFeeTransaction(
+        chain_id,
+        nonce,
+        tip,
+        max_fee,
+        gas,
+        raw[to_item[1] : to_item[2]],
+        value,
+        raw[data_item[1] : data_item[2]],
+        (),
+        y_parity,
+        r,
+        s,
+    )
+    return cast(SignedTransactionAPI, _TYPED(_DYNAMIC_FEE_TYPE, inner))
+
+
+def decode_raw(raw: bytes) -> SignedTransactionAPI:
+    """py-evm's transaction decoding, with a direct path for the common type-2 transaction."""
+    tx = _decode_dynamic_fee(raw)
+    return tx if tx is not None else PragueTransactionBuilder.decode(raw)
+
+
 _known: dict[bytes, SignedTransactionAPI] = {}
 
 
@@ -136,7 +191,7 @@ def decode_transaction(raw: bytes) -> SignedTransactionAPI:
     tx = _known.get(key)
     if tx is not None:
         return tx
-    tx = PragueTransactionBuilder.decode(raw)
+    tx = decode_raw(raw)
     try:
         cache_sender(tx, sender_from_raw(raw))
     except TxRejected:

@@ -3,14 +3,24 @@ exact bytes; a bad signature is never remembered; a proposal's signature covers 
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import rlp
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
 from eth_account import Account
+from eth_utils.address import to_checksum_address
 
 from node.exceptions import TxRejected
 from node.qbft.messages import Block, Proposal, decode_message, encode_message
-from node.senders import SECP256K1_N, decode_transaction, recover_sender, sender_from_raw
+from node.senders import (
+    SECP256K1_N,
+    _decode_dynamic_fee,
+    decode_raw,
+    decode_transaction,
+    recover_sender,
+    sender_from_raw,
+)
 from node.storage import decode_txs, encode_txs
 from tests.node.qbft.test_state_machine import HEIGHT, block, key_of, proposer
 
@@ -107,3 +117,50 @@ def test_garbage_never_recovers() -> None:
     for raw in (b"", b"\x02", b"\x02\xc0", b"\xc0", b"\xc3\x01\x02\x03"):
         with pytest.raises(TxRejected):
             sender_from_raw(raw)
+
+
+def _py_evm(raw: bytes) -> object:
+    try:
+        return PragueTransactionBuilder.decode(raw)
+    except Exception as exc:  # any refusal
+        return type(exc)
+
+
+def test_direct_type2_decoding_gives_py_evm_objects_and_refusals() -> None:
+    rng = random.Random(7)
+    account = Account.from_key(KEY)
+    raws = []
+    for i in range(60):
+        fields: dict[str, object] = {
+            "chainId": rng.choice([1, 1337, 2**64]),
+            "nonce": rng.choice([0, 1, 127, 128, 2**64 - 1]),
+            "gas": rng.choice([21_000, 10**7]),
+            "maxFeePerGas": rng.choice([0, 1, 10**30]),
+            "maxPriorityFeePerGas": 0,
+            "value": rng.choice([0, 1, 2**255]),
+            "data": rng.randbytes(rng.choice([0, 1, 55, 56, 300])),
+            "type": 2,
+        }
+        if i % 5:
+            fields["to"] = to_checksum_address(rng.randbytes(20))
+        if i % 7 == 0:
+            fields["accessList"] = [{"address": "0x" + "11" * 20, "storageKeys": ["0x" + "22" * 32]}]
+        raws.append(bytes(account.sign_transaction(fields).raw_transaction))
+    raws.append(raw_transfer(0))
+    for raw in list(raws):  # damaged copies: flipped, cut, extended
+        for _ in range(30):
+            pos = rng.randrange(len(raw))
+            raws.append(raw[:pos] + bytes([rng.randrange(256)]) + raw[pos + 1 :])
+        raws += [raw[: rng.randrange(len(raw))], raw + b"\x00"]
+    direct = 0
+    for raw in raws:
+        fast = _decode_dynamic_fee(raw)
+        expected = _py_evm(raw)
+        if fast is None:
+            continue
+        direct += 1
+        assert not isinstance(expected, type), raw.hex()  # never accepts what py-evm refuses
+        assert fast == expected and type(fast) is type(expected)
+        assert fast.encode() == raw and fast.hash == expected.hash  # type: ignore[attr-defined]
+        assert decode_raw(raw) == expected
+    assert direct > 40
