@@ -192,6 +192,9 @@ def decode_transaction(raw: bytes) -> SignedTransactionAPI:
     if tx is not None:
         return tx
     tx = decode_raw(raw)
+    # the decoders accept canonical RLP only, so these bytes are what encode() would rebuild through rlp's sedes
+    # (on every first tx.hash and encode: pool, gossip, block, store); the object keeps them instead
+    object.__setattr__(tx, "encode", lambda: raw)
     try:
         cache_sender(tx, sender_from_raw(raw))
     except TxRejected:

@@ -164,3 +164,11 @@ def test_direct_type2_decoding_gives_py_evm_objects_and_refusals() -> None:
         assert fast.encode() == raw and fast.hash == expected.hash  # type: ignore[attr-defined]
         assert decode_raw(raw) == expected
     assert direct > 40
+
+
+def test_decoded_transaction_keeps_its_bytes() -> None:
+    raw = raw_transfer(11)
+    tx = decode_transaction(raw)
+    fresh = PragueTransactionBuilder.decode(raw)
+    assert tx.encode() == fresh.encode() == raw
+    assert tx.hash == fresh.hash
