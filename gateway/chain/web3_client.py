@@ -14,6 +14,7 @@ from web3.contract import Contract
 from web3.exceptions import Web3Exception
 
 from gateway.chain.base import ChainClient
+from gateway.chain.calls import ViewFunction
 from gateway.chain.connect import connect
 from gateway.exceptions import ChainError
 
@@ -47,6 +48,7 @@ class Web3Chain(ChainClient):
         self.anchor_contract: Contract = w3.eth.contract(
             address=Web3.to_checksum_address(audit_anchor), abi=load_artifact("AuditAnchor").abi
         )
+        self._is_verified = ViewFunction(w3, self.registry.address, self.registry.abi, "isVerified")
         self.receipt_timeout = receipt_timeout
         self._send_lock = threading.Lock()  # one account, one nonce sequence: send one transaction at a time
 
@@ -134,7 +136,10 @@ class Web3Chain(ChainClient):
         self._send(self.registry.functions.unfreezeIdentity(identity_id))
 
     def is_verified(self, wallet: str) -> bool:
-        return bool(self._call(self.registry.functions.isVerified(Web3.to_checksum_address(wallet))))
+        try:
+            return bool(self._is_verified(Web3.to_checksum_address(wallet)))
+        except (Web3Exception, ValueError, OSError) as exc:
+            raise ChainError(f"call failed: {exc}") from None
 
     def erc1271_valid(self, wallet: str, digest: bytes, signature: bytes) -> bool:
         address = Web3.to_checksum_address(wallet)

@@ -176,7 +176,7 @@ class Indexer:
         engine = self.market.engine
         repo = read_repo(self.market, repo_id)
         s, status, holder = repo.state, repo.status, repo.holder
-        shortfall = int(engine.functions.shortfallOf(repo_id).call()) if status == "closed_out" else 0
+        shortfall = int(self.market.view(engine, "shortfallOf")(repo_id)) if status == "closed_out" else 0
         return {
             "seller": str(s[0]),
             "buyer": str(s[1]),

@@ -14,7 +14,7 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound
 from web3.types import RPCEndpoint
 
-from contracts.errors import decode_revert
+from gateway.chain.calls import ViewFunction, error_reason
 from gateway.chain.connect import connect
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class Market:
         self._clock: tuple[int, float] | None = None  # (block timestamp, monotonic time it was read)
         self._allowance_ok: set[tuple[str, str]] = set()  # (owner, token) known to allow the engine everything
         self._receipts: dict[str, Any] = {}  # tx hash -> mined receipt, oldest first
+        self._views: dict[tuple[str, str], ViewFunction] = {}
 
     @classmethod
     def from_url(cls, url: str, *, engine: str, oracle: str, private_key: str, **kw: Any) -> Market:
@@ -93,6 +94,14 @@ class Market:
 
         address = self.engine.functions.position().call()
         return self.w3.eth.contract(address=address, abi=load_artifact("RepoPosition").abi)
+
+    def view(self, contract: Any, name: str) -> ViewFunction:
+        """``contract``'s view function ``name`` as a plain ``eth_call`` (see gateway.chain.calls), built once."""
+        key = (str(contract.address), name)
+        found = self._views.get(key)
+        if found is None:
+            found = self._views[key] = ViewFunction(self.w3, contract.address, contract.abi, name)
+        return found
 
     def receipt(self, tx_hash: str) -> Any:
         """The receipt the relayer last fetched for ``tx_hash`` (the one its finality decision rests on), else the
@@ -163,15 +172,7 @@ class Market:
         call = {"from": sender, "to": to, "data": data, "value": "0x0", "gas": hex(self.settings.gas_limit)}
         response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, "latest"])
         error = response.get("error")
-        if error is None:
-            return None
-        if not isinstance(error, dict):
-            return str(error)
-        found = error.get("data")
-        if isinstance(found, dict):
-            found = found.get("data")
-        decoded = decode_revert(found) if isinstance(found, bytes | str) else None
-        return decoded or str(error.get("message", error))
+        return None if error is None else error_reason(error)
 
     def encode(self, contract: Any, fn_name: str, *args: Any) -> str:
         data = contract.functions[fn_name](*args)._encode_transaction_data()

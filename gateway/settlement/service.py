@@ -128,13 +128,13 @@ class OnChainRepo:
 
 
 def read_repo(market: Market, repo_id: int) -> OnChainRepo:
-    state = market.engine.functions.getRepo(repo_id).call()
+    state = market.view(market.engine, "getRepo")(repo_id)
     status = STATUS_NAMES[int(state[8])]
     if status == "none":
         raise NotFound("repo not found")
     holder = None
     if status in ("open", "margin_called", "defaulted"):
-        holder = str(market.position.functions.ownerOf(repo_id).call())
+        holder = str(market.view(market.position, "ownerOf")(repo_id))
     return OnChainRepo(repo_id=repo_id, state=state, seller=str(state[0]), holder=holder, status=status)
 
 
