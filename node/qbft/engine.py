@@ -142,7 +142,7 @@ class QbftEngine:
         self._tx_outbox: list[bytes] = []
         self._tx_inbox: deque[bytes] = deque()
         self._seconds_per_tx = 0.0
-        self._last_block_txs = -1  # none executed yet
+        self._last_block_txs = -1  # none measured yet
         self._tx_wake = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
         self._sync_waiter: asyncio.Future[bytes] | None = None
@@ -391,10 +391,11 @@ class QbftEngine:
 
     def _observe_execution(self, seconds: float, count: int) -> None:
         """Track the wall time per executed transaction (a moving average over builds and validations) and the
-        size of the last block executed."""
-        self._last_block_txs = count
+        size of the last block it was measured on (the growth bound of :func:`block_tx_limit` is relative to that
+        size: an empty trailing block or a handful of transactions says nothing about what the cores can take)."""
         if count < MIN_MEASURED_TXS:
             return  # fixed per-block costs dominate small blocks
+        self._last_block_txs = count
         sample = seconds / count
         previous = self._seconds_per_tx
         self._seconds_per_tx = sample if previous <= 0 else 0.7 * previous + 0.3 * sample
@@ -827,8 +828,9 @@ def block_tx_limit(config: EngineConfig, seconds_per_tx: float, last_block_txs: 
     """Executing a proposal should take at most ``execution_share`` of the round timeout at the lately measured
     speed (the validators execute it after the proposer, all within round 0): within [MIN_BLOCK_TXS,
     max_block_txs], ``first_block_txs`` before anything was measured. A block is also at most GROWTH times the
-    last one executed: a speed measured on small blocks at light load does not hold for a block ten times larger
-    under saturation (more work on the same cores), so the size ramps up and the measurements follow it."""
+    last one measured (``last_block_txs``, at least MIN_MEASURED_TXS): a speed measured on small blocks at light load
+    does not hold for a block ten times larger under saturation (more work on the same cores), so the size ramps up
+    and the measurements follow it."""
     if seconds_per_tx <= 0:
         limit = min(config.first_block_txs, config.max_block_txs)
     else:
