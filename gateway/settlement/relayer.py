@@ -23,10 +23,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -99,6 +98,15 @@ def enqueue(
     return settlement
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """One tick's work: settlements that can end at once, the node calls still running, then the rest in order."""
+
+    ending: list[uuid.UUID]
+    checks: list[Future[None]]
+    ordered: list[uuid.UUID]
+
+
 class Relayer:
     """Advances pending settlements; safe to stop at any point and start again."""
 
@@ -155,19 +163,29 @@ class Relayer:
         if not ids:
             return 0  # idle: not even a block number
         self._head = int(self.w3.eth.block_number)
+        plan = self._precheck(ids)
         progressed = 0
-        for settlement_id in self._precheck(ids):  # in order: a sender's nonces go in the order steps were asked
+        try:
+            for settlement_id in plan.ending:  # their last step's receipt is in: no revert check to wait for
+                progressed += self._advance(settlement_id)
+        finally:
+            wait(plan.checks)  # none may write into the next tick's findings
+        for job in plan.checks:
+            job.result()  # a transport error ends the tick (the next one retries)
+        for settlement_id in plan.ordered:  # in order: a sender's nonces go in the order steps were asked
             progressed += self._advance(settlement_id)
         return progressed
 
-    def _precheck(self, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    def _precheck(self, ids: list[uuid.UUID]) -> _Plan:
         """Ask the node, side by side, what this tick will need: the revert checks of the steps about to be sent
         (each an execution on the node), the receipts now due, and each sender's pending transaction count.
         Nonces are then given out one by one, in order.
 
-        Returns the settlements with something to do this tick: a step to send, a receipt to judge, a failure to
-        record or all steps final. One whose transaction waits for its block is left alone: advancing it would
-        only open a write transaction (SQLite's write lock) to find that nothing changed."""
+        Plans only the settlements with something to do this tick: a step to send, a receipt to judge, a failure
+        to record or all steps final. One whose transaction waits for its block is left alone: advancing it would
+        only open a write transaction (SQLite's write lock) to find that nothing changed. A settlement whose last
+        step's receipt is in can end before the revert checks (executions on a busy node) come back: it sends
+        nothing, so the order of nonces is not at stake."""
         self._prechecked.clear()  # what an earlier tick found is stale now
         self._receipts.clear()
         self._pending.clear()
@@ -178,8 +196,10 @@ class Relayer:
                 .order_by(ChainStep.settlement_id, ChainStep.seq)
             ).all()
             nexts: dict[uuid.UUID, ChainStep] = {}
+            unfinished: dict[uuid.UUID, int] = {}
             for row in rows:
                 nexts.setdefault(row.settlement_id, row)
+                unfinished[row.settlement_id] = unfinished.get(row.settlement_id, 0) + 1
             session.expunge_all()
         queued = [row for row in nexts.values() if row.status == StepStatus.QUEUED.value]
         waiting = [
@@ -199,16 +219,25 @@ class Relayer:
         def pending(sender: str) -> None:
             self._pending[sender] = self._pending_count(sender)
 
-        jobs = [partial(precheck, row) for row in queued]
-        jobs += [partial(receipt, row) for row in waiting]
-        jobs += [partial(pending, sender) for sender in senders]
-        list(self._pool.map(lambda job: job(), jobs))
+        receipts = [self._pool.submit(receipt, row) for row in waiting]
+        checks = [self._pool.submit(precheck, row) for row in queued]
+        checks += [self._pool.submit(pending, sender) for sender in senders]
+        try:
+            for job in receipts:
+                job.result()
+        except BaseException:
+            wait(checks)  # none may write into the next tick's findings
+            raise
         actionable = (StepStatus.QUEUED.value, StepStatus.REVERTED.value, StepStatus.FAILED.value)
-        return [
-            settlement_id
-            for settlement_id in ids
-            if (step := nexts.get(settlement_id)) is None or step.status in actionable or step.id in self._receipts
-        ]
+        ending: list[uuid.UUID] = []
+        ordered: list[uuid.UUID] = []
+        for settlement_id in ids:
+            step = nexts.get(settlement_id)
+            if step is not None and step.id in self._receipts and unfinished[settlement_id] == 1:
+                ending.append(settlement_id)
+            elif step is None or step.status in actionable or step.id in self._receipts:
+                ordered.append(settlement_id)
+        return _Plan(ending=ending, checks=checks, ordered=ordered)
 
     def run_until_settled(self, settlement_id: uuid.UUID, *, timeout: float = 60.0) -> Settlement:
         """Drive one settlement to an end (tests, CLI)."""
