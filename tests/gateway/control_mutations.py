@@ -353,8 +353,8 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "security headers",
         "gateway/api/middleware.py",
-        "        for name, value in SECURITY_HEADERS.items():\n            response.headers.setdefault(name, value)",
-        "        pass",
+        "                headers.extend(item for item in extra if item[0] not in present)",
+        "                pass",
         HTTP + "test_security_headers",
     ),
     (
