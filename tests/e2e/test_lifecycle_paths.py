@@ -8,7 +8,6 @@ per chain (our node's clock is the wall clock: its waits are a few seconds)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,18 +19,14 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
 
 from contracts.deploy import _send
-from gateway.chain.web3_client import Web3Chain
-from gateway.db.migrate import upgrade
 from gateway.db.models import Role
 from gateway.positions import accrual
-from gateway.settlement.hub import Hub
-from gateway.settlement.market import Market, MarketSettings
-from gateway.settlement.wiring import attach, start_workers
 from tests.contracts.system import smart_wallet_artifact
 from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, Deployment, deploy, start_chain
 from tests.e2e.test_trading_chain import repo_state, settled, wait_for
+from tests.e2e.worlds import chain_world
 from tests.gateway.conftest import Member, World
-from tests.gateway.market import approve_member, call, custodial_wallet, market_world, step_up
+from tests.gateway.market import approve_member, call, custodial_wallet, step_up
 
 pytestmark = pytest.mark.slow
 C = 10**CASH_DECIMALS
@@ -120,46 +115,22 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     tmp_path: Path = tmp_path_factory.mktemp(f"lifecycle-{request.param}")
     for chain in start_chain(request.param, tmp_path):
         d = deploy(chain)
-        url = f"sqlite:///{tmp_path / 'gateway.db'}"
-        upgrade(url)
-        registry_agent = Web3Chain(
-            d.w3,
-            account=d.deployer,
-            identity_registry=d.addresses["identity_registry"],
-            audit_anchor=d.addresses["audit_anchor"],
-        )
-        market = Market(
-            d.w3,
-            engine=d.addresses["repo_engine"],
-            oracle=d.addresses["price_oracle"],
-            relayer=d.relayer,
-            settings=MarketSettings(relayer_poll_seconds=0.02, indexer_poll_seconds=0.1),
-        )
-        hub = Hub(chain_id=market.chain_id, engine=market.engine_address)
-        for world in market_world(tmp_path, url, chain=registry_agent, hub=hub, chain_id=market.chain_id):
-            attach(hub, market, world.ctx, start_block=0)
-            stop = threading.Event()
-            threads = start_workers(hub, stop)  # the lifespan ran with a chainless hub: start this one's workers
-            try:
-                admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
-                a_trader = world.user("a", Role.TRADER, "atrader")
-                b_trader = world.user("b", Role.TRADER, "btrader")
-                a_wallet, b_wallet = custodial_wallet(a_trader), custodial_wallet(b_trader)
-                approve_member(world, "a")
-                approve_member(world, "b")
-                for address, kind in ((d.addresses["cash"], "cash"), (d.addresses["bond"], "bond")):
-                    r = call(admin, "/v1/operator/instruments", json={"address": address, "kind": kind})
-                    assert r.status_code == 201, r.text
-                issue = {"token": d.addresses["cash"], "wallet": b_wallet["address"], "amount": "2000000"}
-                settled(admin, call(admin, "/v1/operator/cash/issue", json=issue))
-                issue = {"token": d.addresses["cash"], "wallet": a_wallet["address"], "amount": "100000"}
-                settled(admin, call(admin, "/v1/operator/cash/issue", json=issue))
-                d.send(d.deployer, d.bond.functions.mint(a_wallet["address"], 2_000_000 * B))
-                yield Env(d, world, admin, a_trader, b_trader, a_wallet, b_wallet)
-            finally:
-                stop.set()
-                for t in threads:
-                    t.join(timeout=5)
+        for world in chain_world(d, tmp_path):
+            admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
+            a_trader = world.user("a", Role.TRADER, "atrader")
+            b_trader = world.user("b", Role.TRADER, "btrader")
+            a_wallet, b_wallet = custodial_wallet(a_trader), custodial_wallet(b_trader)
+            approve_member(world, "a")
+            approve_member(world, "b")
+            for address, kind in ((d.addresses["cash"], "cash"), (d.addresses["bond"], "bond")):
+                r = call(admin, "/v1/operator/instruments", json={"address": address, "kind": kind})
+                assert r.status_code == 201, r.text
+            issue = {"token": d.addresses["cash"], "wallet": b_wallet["address"], "amount": "2000000"}
+            settled(admin, call(admin, "/v1/operator/cash/issue", json=issue))
+            issue = {"token": d.addresses["cash"], "wallet": a_wallet["address"], "amount": "100000"}
+            settled(admin, call(admin, "/v1/operator/cash/issue", json=issue))
+            d.send(d.deployer, d.bond.functions.mint(a_wallet["address"], 2_000_000 * B))
+            yield Env(d, world, admin, a_trader, b_trader, a_wallet, b_wallet)
 
 
 def expected_rp(state: Any, at: int) -> int:

@@ -18,17 +18,13 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from gateway.chain.web3_client import Web3Chain
-from gateway.db.migrate import upgrade
 from gateway.db.models import Role
 from gateway.events import webhooks
 from gateway.positions import accrual
-from gateway.settlement.hub import Hub
-from gateway.settlement.market import Market, MarketSettings
-from gateway.settlement.wiring import attach
 from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, ChainProcess, Deployment, deploy, start_chain
+from tests.e2e.worlds import chain_world
 from tests.gateway.conftest import Member, World
-from tests.gateway.market import approve_member, call, custodial_wallet, market_world, step_up
+from tests.gateway.market import approve_member, call, custodial_wallet, step_up
 
 pytestmark = pytest.mark.slow
 C = 10**CASH_DECIMALS
@@ -47,39 +43,7 @@ def deployment(chain: ChainProcess) -> Deployment:
 
 @pytest.fixture
 def world(deployment: Deployment, tmp_path: Path) -> Iterator[World]:
-    d = deployment
-    url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    upgrade(url)
-    registry_agent = Web3Chain(
-        d.w3,
-        account=d.deployer,
-        identity_registry=d.addresses["identity_registry"],
-        audit_anchor=d.addresses["audit_anchor"],
-    )
-    settings = MarketSettings(relayer_poll_seconds=0.02, indexer_poll_seconds=0.1)
-    market = Market(
-        d.w3,
-        engine=d.addresses["repo_engine"],
-        oracle=d.addresses["price_oracle"],
-        relayer=d.relayer,
-        settings=settings,
-    )
-    hub = Hub(chain_id=market.chain_id, engine=market.engine_address)
-    for w in market_world(tmp_path, url, chain=registry_agent, hub=hub, chain_id=market.chain_id):
-        attach(hub, market, w.ctx, start_block=0)
-        # the lifespan already ran with a chainless hub: start this hub's workers now
-        import threading
-
-        from gateway.settlement.wiring import start_workers
-
-        stop = threading.Event()
-        threads = start_workers(hub, stop)
-        try:
-            yield w
-        finally:
-            stop.set()
-            for t in threads:
-                t.join(timeout=5)
+    yield from chain_world(deployment, tmp_path)
 
 
 def wait_for(fetch: Any, predicate: Any, timeout: float = 60.0) -> Any:
@@ -375,9 +339,11 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     deliveries = wait_for(
         lambda: a_approver.get(f"/v1/webhooks/{hook.json()['id']}/deliveries").json(),
         # the indexer may not have enqueued the close-out's events yet: wait for the shortfall too
-        lambda rows: bool(rows)
-        and all(r["status"] == "delivered" for r in rows)
-        and any(json.loads(body)["type"] == "repo.RepoShortfallRecorded" for _, body in receiver.received),
+        lambda rows: (
+            bool(rows)
+            and all(r["status"] == "delivered" for r in rows)
+            and any(json.loads(body)["type"] == "repo.RepoShortfallRecorded" for _, body in receiver.received)
+        ),
         timeout=30,
     )
     assert any(r["attempts"] == 2 for r in deliveries)  # the one answered 500 was retried

@@ -1,0 +1,46 @@
+"""A gateway world (members, users, API client) wired to a deployed chain: relayer and indexer running."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from gateway.chain.web3_client import Web3Chain
+from gateway.db.migrate import upgrade
+from gateway.settlement.hub import Hub
+from gateway.settlement.market import Market, MarketSettings
+from gateway.settlement.wiring import attach, start_workers
+from tests.e2e.chains import Deployment
+from tests.gateway.conftest import World
+from tests.gateway.market import market_world
+
+
+def chain_world(d: Deployment, tmp_path: Path) -> Iterator[World]:
+    """One world on ``d``'s chain, with fast relayer and indexer polls; the workers stop when it is closed."""
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    upgrade(url)
+    registry_agent = Web3Chain(
+        d.w3,
+        account=d.deployer,
+        identity_registry=d.addresses["identity_registry"],
+        audit_anchor=d.addresses["audit_anchor"],
+    )
+    market = Market(
+        d.w3,
+        engine=d.addresses["repo_engine"],
+        oracle=d.addresses["price_oracle"],
+        relayer=d.relayer,
+        settings=MarketSettings(relayer_poll_seconds=0.02, indexer_poll_seconds=0.1),
+    )
+    hub = Hub(chain_id=market.chain_id, engine=market.engine_address)
+    for world in market_world(tmp_path, url, chain=registry_agent, hub=hub, chain_id=market.chain_id):
+        attach(hub, market, world.ctx, start_block=0)
+        stop = threading.Event()
+        threads = start_workers(hub, stop)  # the lifespan ran with a chainless hub: start this one's workers
+        try:
+            yield world
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=5)
