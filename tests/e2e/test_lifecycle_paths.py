@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
-from eth_account.signers.local import LocalAccount
 
 from contracts.deploy import _send
 from gateway.db.models import Role
@@ -26,7 +25,7 @@ from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, Deployment, deploy, s
 from tests.e2e.test_trading_chain import repo_state, settled, wait_for
 from tests.e2e.worlds import chain_world
 from tests.gateway.conftest import Member, World
-from tests.gateway.market import approve_member, call, custodial_wallet, step_up
+from tests.gateway.market import approve_member, call, custodial_wallet, register_self_held, step_up
 
 pytestmark = pytest.mark.slow
 C = 10**CASH_DECIMALS
@@ -146,19 +145,6 @@ def expected_rp(state: Any, at: int) -> int:
     )
 
 
-def register_self_held(env: Env, member: Member, address: str, key: LocalAccount, label: str) -> dict[str, Any]:
-    """SIWE registration of ``address`` with ``key``'s EIP-191 signature of the challenge."""
-    challenge = call(member, "/v1/wallets/siwe/challenge", json={"address": address, "label": label})
-    assert challenge.status_code == 201, challenge.text
-    message = challenge.json()["message"]
-    signature = "0x" + bytes(key.sign_message(encode_defunct(text=message)).signature).hex()
-    step_up(member)
-    registered = call(member, "/v1/wallets/siwe/verify", json={"message": message, "signature": signature})
-    assert registered.status_code == 201, registered.text
-    body: dict[str, Any] = registered.json()
-    return body
-
-
 def test_erc1271_smart_wallet_signs_its_own_terms(env: Env) -> None:
     d = env.d
     env.price("0.98")
@@ -180,10 +166,10 @@ def test_erc1271_smart_wallet_signs_its_own_terms(env: Env) -> None:
     )
     assert refused.status_code == 400 and "not by the challenged address" in refused.json()["detail"], refused.text
     # the owner's key registers it (ERC-1271 over the EIP-191 hash) and its owner as the wallet's operating key
-    wallet = register_self_held(env, env.a_trader, smart.address, owner, "multisig")
+    wallet = register_self_held(env.a_trader, smart.address, owner, "multisig")
     assert wallet["kind"] == "self_held" and wallet["address"] == smart.address
     assert d.registry.functions.isVerified(smart.address).call()
-    register_self_held(env, env.a_trader, owner.address, owner, "multisig owner")
+    register_self_held(env.a_trader, owner.address, owner, "multisig owner")
     d.send(d.deployer, d.bond.functions.mint(smart.address, 150_000 * B))
     approve = d.bond.functions.approve(env.engine, 2**256 - 1)._encode_transaction_data()
     d.send(owner, smart.functions.execute(env.bond, approve))

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_defunct
 
 from gateway.db.models import Role
 from gateway.events import webhooks
@@ -24,7 +23,7 @@ from gateway.positions import accrual
 from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, ChainProcess, Deployment, deploy, start_chain
 from tests.e2e.worlds import chain_world
 from tests.gateway.conftest import Member, World
-from tests.gateway.market import approve_member, call, custodial_wallet, step_up
+from tests.gateway.market import approve_member, call, custodial_wallet, register_self_held, step_up
 
 pytestmark = pytest.mark.slow
 C = 10**CASH_DECIMALS
@@ -262,13 +261,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
 
     # second repo: direct terms with B's self-held wallet; default after an uncured call; close-out, shortfall
     key = Account.create()
-    challenge = call(b_trader, "/v1/wallets/siwe/challenge", json={"address": key.address, "label": "cold"})
-    assert challenge.status_code == 201, challenge.text
-    message = challenge.json()["message"]
-    sig = "0x" + bytes(key.sign_message(encode_defunct(text=message)).signature).hex()
-    step_up(b_trader)
-    registered = call(b_trader, "/v1/wallets/siwe/verify", json={"message": message, "signature": sig})
-    assert registered.status_code == 201, registered.text
+    register_self_held(b_trader, key.address, key, "cold")
     assert d.registry.functions.isVerified(key.address).call()
     settled(
         admin, call(admin, "/v1/operator/cash/issue", json={"token": cash, "wallet": key.address, "amount": "200000"})

@@ -101,3 +101,19 @@ def idem() -> dict[str, str]:
 def call(member: Member, path: str, json: Any = None) -> Any:
     """POST with a fresh Idempotency-Key, as a careful client always sends."""
     return member.client.post(path, json=json, headers={**member.headers, **idem()})
+
+
+def register_self_held(member: Member, address: str, key: Any, label: str) -> dict[str, Any]:
+    """SIWE registration of ``address`` as a self-held wallet, with ``key``'s EIP-191 signature of the challenge
+    (``key`` is the address's own key, or a smart wallet owner's)."""
+    from eth_account.messages import encode_defunct
+
+    challenge = call(member, "/v1/wallets/siwe/challenge", json={"address": address, "label": label})
+    assert challenge.status_code == 201, challenge.text
+    message = challenge.json()["message"]
+    signature = "0x" + bytes(key.sign_message(encode_defunct(text=message)).signature).hex()
+    step_up(member)
+    registered = call(member, "/v1/wallets/siwe/verify", json={"message": message, "signature": signature})
+    assert registered.status_code == 201, registered.text
+    body: dict[str, Any] = registered.json()
+    return body
