@@ -32,10 +32,12 @@ class AncestorHashes:
         self._hashes: list[bytes] | None = None
 
     def __iter__(self) -> Iterator[bytes]:
+        # A generator: py-evm's ExecutionContext calls iter() on every execution, but the store is read only when
+        # BLOCKHASH asks for the first hash.
         if self._hashes is None:
             stored = self._store.recent_hashes(self._newest) if self._newest >= 0 else []
             self._hashes = stored if self._unstored is None else [self._unstored, *stored[:255]]
-        return iter(self._hashes)
+        yield from self._hashes
 
 
 def initialize_chain(store: ChainStore, genesis: Genesis, validators: tuple[bytes, ...]) -> QbftHeader:
