@@ -1,0 +1,129 @@
+"""The gateway's JSON-RPC transport: keep-alive per thread, a fresh connection when the server closed an idle one,
+clear errors otherwise. A small real HTTP server stands in for the node here; every e2e suite runs the same
+transport against our node and Anvil."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from web3 import Web3
+from web3.types import RPCEndpoint
+
+from gateway.chain.connect import connect
+from gateway.chain.transport import KeepAliveHTTPProvider
+
+
+class FakeNode(ThreadingHTTPServer):
+    """Answers eth_chainId with 0x539 and echoes other methods; counts TCP connections and can drop them."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.connections = 0
+        self.status = 200
+        self.close_after_answer = False
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakeNode
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections += 1
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        result = "0x539" if request["method"] == "eth_chainId" else request["method"]
+        return {"jsonrpc": "2.0", "id": request["id"], "result": result}
+
+    def do_POST(self) -> None:
+        payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if isinstance(payload, list):
+            body = json.dumps([self.answer(item) for item in reversed(payload)]).encode()
+        else:
+            body = json.dumps(self.answer(payload)).encode()
+        self.send_response(self.server.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        if self.server.close_after_answer:
+            self.close_connection = True  # without "Connection: close": the client learns on its next request
+
+
+@pytest.fixture
+def node() -> Iterator[FakeNode]:
+    server = FakeNode()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_web3_calls_share_one_connection_per_thread(node: FakeNode) -> None:
+    w3 = connect(node.url)
+    assert w3.eth.chain_id == 1337
+    assert w3.eth.chain_id == 1337
+    assert w3.provider.make_request(RPCEndpoint("net_version"), [])["result"] == "net_version"
+    assert node.connections == 1
+
+    def other() -> None:
+        assert w3.provider.make_request(RPCEndpoint("eth_blockNumber"), [])["result"] == "eth_blockNumber"
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    worker.join()
+    assert node.connections == 2
+
+
+def test_a_connection_the_server_closed_is_replaced(node: FakeNode) -> None:
+    provider = KeepAliveHTTPProvider(node.url)
+    node.close_after_answer = True
+    for _ in range(3):
+        assert provider.make_request(RPCEndpoint("eth_chainId"), [])["result"] == "0x539"
+    assert node.connections == 3
+
+
+def test_a_non_200_answer_raises(node: FakeNode) -> None:
+    node.status = 500
+    provider = KeepAliveHTTPProvider(node.url)
+    with pytest.raises(ConnectionError, match="HTTP 500"):
+        provider.make_request(RPCEndpoint("eth_chainId"), [])
+
+
+def test_no_server_raises_and_is_not_connected() -> None:
+    server = FakeNode()
+    url = server.url
+    server.server_close()  # the port is free again: nothing listens
+    provider = KeepAliveHTTPProvider(url, timeout=2)
+    with pytest.raises(ConnectionError):
+        provider.make_request(RPCEndpoint("eth_chainId"), [])
+    assert Web3(provider).is_connected() is False
+
+
+def test_batch_answers_come_back_in_request_order(node: FakeNode) -> None:
+    provider = KeepAliveHTTPProvider(node.url)
+    answers = provider.make_batch_request([(RPCEndpoint("a_one"), []), (RPCEndpoint("b_two"), [])])
+    assert isinstance(answers, list)
+    assert [answer["result"] for answer in answers] == ["a_one", "b_two"]
+
+
+def test_only_http_urls() -> None:
+    with pytest.raises(ValueError, match="not an HTTP"):
+        KeepAliveHTTPProvider("ws://127.0.0.1:8546")
