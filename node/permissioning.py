@@ -57,8 +57,14 @@ def write_allowlist(path: Path, addresses: set[bytes]) -> None:
 
 
 def effective_gas_price(tx: SignedTransactionAPI) -> int:
-    price: int = getattr(tx, "max_fee_per_gas", None) or getattr(tx, "gas_price", 0) or 0
-    return price
+    """The most the sender pays per gas: the max fee of a dynamic-fee transaction, else the gas price.
+
+    A dynamic-fee transaction's ``gas_price`` raises (an exception per look-up, several per admission), so it is
+    read only when there is no ``max_fee_per_gas``; a zero max fee is a price, not a missing one."""
+    price = getattr(tx, "max_fee_per_gas", None)
+    if price is None:
+        price = getattr(tx, "gas_price", 0)
+    return int(price or 0)
 
 
 class AccountPermissioner(PermissionerAPI):

@@ -63,8 +63,10 @@ def intrinsic_gas(tx: SignedTransactionAPI) -> tuple[int, int]:
 
 def _fee_pair(tx: SignedTransactionAPI) -> tuple[int, int]:
     max_fee = effective_gas_price(tx)
-    tip = int(getattr(tx, "max_priority_fee_per_gas", None) or getattr(tx, "gas_price", 0) or 0)
-    return max_fee, tip
+    tip = getattr(tx, "max_priority_fee_per_gas", None)
+    if tip is None:  # (see effective_gas_price)
+        tip = getattr(tx, "gas_price", 0)
+    return max_fee, int(tip or 0)
 
 
 class TxPool(TxPoolAPI):
