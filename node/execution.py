@@ -44,6 +44,7 @@ from node.exceptions import ExecutionReverted, InvalidParams, ServerError
 from node.headers import QbftHeader, copy_header
 from node.ordered_trie import ordered_trie_root
 from node.qbft_extra import QBFT_MIX_HASH
+from node.receipts import encode_receipt
 from node.storage import StateDB
 
 logger = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ def apply_transactions(
         built.receipts.append(receipt)
     state.lock_changes()
     tx_root = Hash32(ordered_trie_root([tx.encode() for tx in built.transactions]))
-    built.encoded_receipts = [r.encode() for r in built.receipts]
+    built.encoded_receipts = [encode_receipt(r) for r in built.receipts]
     receipt_root = Hash32(ordered_trie_root(built.encoded_receipts))
     state.persist()
     built.header = copy_header(

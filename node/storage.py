@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import rlp
 from eth.abc import AtomicWriteBatchAPI, ReceiptAPI, SignedTransactionAPI
 from eth.db.atomic import AtomicDBWriteBatch
 from eth.db.backends.base import BaseAtomicDB
@@ -32,6 +31,8 @@ from eth.vm.forks.prague.receipts import PragueReceiptBuilder
 
 from node.exceptions import StorageError
 from node.headers import QbftHeader, decode_header, encode_header
+from node.receipts import encode_receipt
+from node.rlp_lists import decode_bytes_list, encode_bytes_list
 from node.senders import decode_transaction
 
 logger = logging.getLogger(__name__)
@@ -159,21 +160,21 @@ class BlockRecord:
 
 
 def encode_txs(txs: Sequence[SignedTransactionAPI]) -> bytes:
-    return bytes(rlp.encode([tx.encode() for tx in txs]))
+    return encode_bytes_list([tx.encode() for tx in txs])
 
 
 def decode_txs(data: bytes) -> list[SignedTransactionAPI]:
     """Transactions of a block, with their senders recovered once (RPC formatting reads them a lot); those this
     node already decoded (from its pool or a proposal) are reused, not decoded and recovered again."""
-    return [decode_transaction(bytes(item)) for item in rlp.decode(data)]
+    return [decode_transaction(item) for item in decode_bytes_list(data)]
 
 
 def encode_receipts(receipts: Sequence[ReceiptAPI]) -> bytes:
-    return bytes(rlp.encode([r.encode() for r in receipts]))
+    return encode_bytes_list([encode_receipt(r) for r in receipts])
 
 
 def decode_receipts(data: bytes) -> list[ReceiptAPI]:
-    return [PragueReceiptBuilder.decode(bytes(item)) for item in rlp.decode(data)]
+    return [PragueReceiptBuilder.decode(item) for item in decode_bytes_list(data)]
 
 
 class ChainStore:
@@ -246,7 +247,7 @@ class ChainStore:
                 log_rows.append((number, log_index, tx_index, bytes(log.address), *topics))
                 log_index += 1
         if encoded_receipts is not None and len(encoded_receipts) == len(receipts):
-            receipts_rlp = bytes(rlp.encode(list(encoded_receipts)))
+            receipts_rlp = encode_bytes_list(encoded_receipts)
         else:
             receipts_rlp = encode_receipts(receipts)
         conn.execute("BEGIN IMMEDIATE")
