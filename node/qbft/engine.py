@@ -48,6 +48,7 @@ from node.qbft.messages import (
 )
 from node.qbft.state import Decision, HeightState, Outcome, Prepared, ProposeRequest, make_seal, round_timeout
 from node.qbft_extra import QbftExtraData
+from node.rlp_lists import decode_bytes_list, encode_bytes_list
 from node.txpool import decode_raw_transaction
 
 if TYPE_CHECKING:
@@ -636,7 +637,7 @@ class QbftEngine:
             peer.head_number = big_endian_int.deserialize(number) if number else 0
             self._maybe_sync()
         elif code == TXS:
-            self._receive_txs(rlp.decode(payload))
+            self._receive_txs(decode_bytes_list(payload))
         elif code == GET_BLOCKS:
             start_raw, count_raw = rlp.decode(payload)
             start = big_endian_int.deserialize(start_raw) if start_raw else 0
@@ -677,7 +678,7 @@ class QbftEngine:
         room = TX_INBOX_LIMIT - len(self._tx_inbox)
         if room < len(raws):
             logger.warning("transaction inbox full: %d gossiped transactions dropped", len(raws) - max(room, 0))
-        self._tx_inbox.extend(bytes(raw) for raw in raws[: max(room, 0)])
+        self._tx_inbox.extend(raws[: max(room, 0)])
         self._tx_wake.set()
 
     async def _admit_txs(self) -> None:
@@ -714,7 +715,7 @@ class QbftEngine:
             await asyncio.sleep(TX_FLUSH_SECONDS)
             if self._tx_outbox and self.peers is not None:
                 batch, self._tx_outbox = self._tx_outbox, []
-                self.peers.broadcast(TXS, bytes(rlp.encode(batch)))
+                self.peers.broadcast(TXS, encode_bytes_list(batch))
 
     # sync -----------------------------------------------------------------------------------------
     def _status(self) -> bytes:
@@ -726,7 +727,7 @@ class QbftEngine:
         self._repeat_round_change(peer)
         pending = self.service.pool.pending_for_block()
         if pending:
-            peer.send(TXS, bytes(rlp.encode([tx.encode() for tx in pending])))
+            peer.send(TXS, encode_bytes_list([tx.encode() for tx in pending]))
 
     async def _status_loop(self) -> None:
         while True:
