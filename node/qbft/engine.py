@@ -457,6 +457,8 @@ class QbftEngine:
             if self._validating.get(proposal.digest) is done:
                 del self._validating[proposal.digest]
             done.set_result(None)
+        if hs is self.hs and hs.decided is None:
+            self._maybe_sync()  # a sync deferred while this proposal was executing (see _maybe_sync)
 
     async def _validate_once(self, hs: HeightState, proposal: Proposal) -> None:
         valid = False
@@ -753,8 +755,16 @@ class QbftEngine:
             return
         if self.peers is None:
             return
-        if any(p.head_number > self.chain.head.block_number for p in self.peers.connected()):
-            self._sync_task = asyncio.create_task(self._sync(), name="qbft-sync")
+        head = self.chain.head.block_number
+        ahead = [p.head_number for p in self.peers.connected() if p.head_number > head]
+        if not ahead:
+            return
+        if self._validating and max(ahead) == head + 1:
+            # the peers are one block ahead: most likely the very block this node is executing as a proposal, whose
+            # COMMITs are on their way; fetching it now would only make a peer read and send what we are already
+            # checking (:meth:`_validate` looks again once the execution is done and the height still undecided)
+            return
+        self._sync_task = asyncio.create_task(self._sync(), name="qbft-sync")
 
     async def _sync(self) -> None:
         assert self.peers is not None
