@@ -14,6 +14,7 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound
 from web3.types import RPCEndpoint
 
+from contracts.errors import decode_revert
 from gateway.chain.calls import ViewFunction, error_reason
 from gateway.chain.connect import connect
 
@@ -173,6 +174,23 @@ class Market:
         response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, "latest"])
         error = response.get("error")
         return None if error is None else error_reason(error)
+
+    def failure_reason(self, tx_hash: str) -> str:
+        """Why a mined transaction reverted: its top call's revert decoded when it is one of our contracts' errors,
+        from the node's trace of that transaction (geth's ``callTracer``: the state it really ran on, earlier
+        transactions of its block included). A node without the trace, or a failing call, gives a plain word."""
+        options = {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": True}}
+        try:
+            response = self.w3.provider.make_request(RPCEndpoint("debug_traceTransaction"), [tx_hash, options])
+        except Exception as exc:  # the reason is a courtesy: the revert itself is already known
+            logger.warning("no trace of reverted %s: %s", tx_hash, exc)
+            return "reverted (no trace from the node)"
+        frame = response.get("result")
+        if not isinstance(frame, dict):
+            return f"reverted (no trace from the node: {error_reason(response.get('error'))})"
+        output = frame.get("output")
+        decoded = decode_revert(output) if isinstance(output, str) and len(output) > 2 else None
+        return decoded or str(frame.get("revertReason") or frame.get("error") or "reverted")
 
     def encode(self, contract: Any, fn_name: str, *args: Any) -> str:
         data = contract.functions[fn_name](*args)._encode_transaction_data()

@@ -9,11 +9,15 @@ raw transaction in one committed database transaction *before* it is broadcast, 
 - a nonce is never skipped: a transaction the node refuses outright gives its nonce back when no later one was
   taken, and is otherwise replaced by a zero-value filler transaction with the same nonce.
 
-A step that would revert (or needs more than the gas limit) is caught by an ``eth_call`` with the step's gas limit
-before a nonce is spent. Every step carries the configured ``gas_limit``: the largest step (``open``) uses a third
-of the default, and an estimate would cost the node three or four executions of the step instead of one. A step is
-final once its block is ``finality_confirmations`` deep (QBFT and Anvil blocks are final when sealed: 0). Receipts
-are looked for when a new block arrives (or a second has passed), not on every tick.
+Reverts. A step is sent without a dry run first: an ``eth_call`` of every step doubled the node's work per
+settlement (an ``open`` is its costliest execution), to guard against what is rare, because a party's steps are
+already refused at request time when the engine would refuse them (``step-would-revert``). A step that reverts in
+its block still uses its nonce (no gap follows); the settlement fails with the revert's reason, read from the
+node's trace of that very transaction (geth's ``callTracer``; our node, Anvil, geth and Besu serve it). Every step
+carries the configured ``gas_limit``: the largest step (``open``) uses a third of the default, and an estimate
+would cost the node three or four executions of the step. A step is final once its block is
+``finality_confirmations`` deep (QBFT and Anvil blocks are final when sealed: 0). Receipts are looked for when a new
+block arrives (or a second has passed), not on every tick.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -98,15 +102,6 @@ def enqueue(
     return settlement
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """One tick's work: settlements that can end at once, the node calls still running, then the rest in order."""
-
-    ending: list[uuid.UUID]
-    checks: list[Future[None]]
-    ordered: list[uuid.UUID]
-
-
 class Relayer:
     """Advances pending settlements; safe to stop at any point and start again."""
 
@@ -134,7 +129,6 @@ class Relayer:
         self._head = 0  # the chain's latest block, read once per tick
         self._looked: dict[uuid.UUID, tuple[int, float]] = {}  # step id -> (head, monotonic time) of its last look
         self._gas_price: tuple[int, float] | None = None
-        self._prechecked: dict[uuid.UUID, str | None] = {}  # step id -> revert reason found this tick (None: ok)
         self._receipts: dict[uuid.UUID, Any] = {}  # step id -> receipt (or None) fetched this tick
         self._pending: dict[str, int] = {}  # sender -> the node's pending count read this tick
         self._pool = ThreadPoolExecutor(max_workers=market.settings.relayer_workers, thread_name_prefix="relayer")
@@ -163,31 +157,19 @@ class Relayer:
         if not ids:
             return 0  # idle: not even a block number
         self._head = int(self.w3.eth.block_number)
-        plan = self._precheck(ids)
         progressed = 0
-        try:
-            for settlement_id in plan.ending:  # their last step's receipt is in: no revert check to wait for
-                progressed += self._advance(settlement_id)
-        finally:
-            wait(plan.checks)  # none may write into the next tick's findings
-        for job in plan.checks:
-            job.result()  # a transport error ends the tick (the next one retries)
-        for settlement_id in plan.ordered:  # in order: a sender's nonces go in the order steps were asked
+        for settlement_id in self._survey(ids):  # in order: a sender's nonces go in the order steps were asked
             progressed += self._advance(settlement_id)
         return progressed
 
-    def _precheck(self, ids: list[uuid.UUID]) -> _Plan:
-        """Ask the node, side by side, what this tick will need: the revert checks of the steps about to be sent
-        (each an execution on the node), the receipts now due, and each sender's pending transaction count.
-        Nonces are then given out one by one, in order.
+    def _survey(self, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        """Ask the node, side by side, what this tick will need: the receipts now due and the pending transaction
+        count of each sender about to send. Nonces are then given out one by one, in order.
 
-        Plans only the settlements with something to do this tick: a step to send, a receipt to judge, a failure
+        Returns only the settlements with something to do this tick: a step to send, a receipt to judge, a failure
         to record or all steps final. One whose transaction waits for its block is left alone: advancing it would
-        only open a write transaction (SQLite's write lock) to find that nothing changed. A settlement whose last
-        step's receipt is in can end before the revert checks (executions on a busy node) come back: it sends
-        nothing, so the order of nonces is not at stake."""
-        self._prechecked.clear()  # what an earlier tick found is stale now
-        self._receipts.clear()
+        only open a write transaction (SQLite's write lock) to find that nothing changed."""
+        self._receipts.clear()  # what an earlier tick found is stale now
         self._pending.clear()
         with self.read_sessions() as session:
             rows = session.scalars(
@@ -196,10 +178,8 @@ class Relayer:
                 .order_by(ChainStep.settlement_id, ChainStep.seq)
             ).all()
             nexts: dict[uuid.UUID, ChainStep] = {}
-            unfinished: dict[uuid.UUID, int] = {}
             for row in rows:
                 nexts.setdefault(row.settlement_id, row)
-                unfinished[row.settlement_id] = unfinished.get(row.settlement_id, 0) + 1
             session.expunge_all()
         queued = [row for row in nexts.values() if row.status == StepStatus.QUEUED.value]
         waiting = [
@@ -209,9 +189,6 @@ class Relayer:
         ]
         senders = sorted({row.sender for row in queued})
 
-        def precheck(row: ChainStep) -> None:
-            self._prechecked[row.id] = self._would_fail(row)
-
         def receipt(row: ChainStep) -> None:
             assert row.tx_hash is not None
             self._receipts[row.id] = self.market.fetch_receipt(row.tx_hash)
@@ -219,25 +196,17 @@ class Relayer:
         def pending(sender: str) -> None:
             self._pending[sender] = self._pending_count(sender)
 
-        receipts = [self._pool.submit(receipt, row) for row in waiting]
-        checks = [self._pool.submit(precheck, row) for row in queued]
-        checks += [self._pool.submit(pending, sender) for sender in senders]
-        try:
-            for job in receipts:
-                job.result()
-        except BaseException:
-            wait(checks)  # none may write into the next tick's findings
-            raise
+        jobs = [self._pool.submit(receipt, row) for row in waiting]
+        jobs += [self._pool.submit(pending, sender) for sender in senders]
+        wait(jobs)  # none may write into the next tick's findings
+        for job in jobs:
+            job.result()  # a transport error ends the tick (the next one retries)
         actionable = (StepStatus.QUEUED.value, StepStatus.REVERTED.value, StepStatus.FAILED.value)
-        ending: list[uuid.UUID] = []
-        ordered: list[uuid.UUID] = []
-        for settlement_id in ids:
-            step = nexts.get(settlement_id)
-            if step is not None and step.id in self._receipts and unfinished[settlement_id] == 1:
-                ending.append(settlement_id)
-            elif step is None or step.status in actionable or step.id in self._receipts:
-                ordered.append(settlement_id)
-        return _Plan(ending=ending, checks=checks, ordered=ordered)
+        return [
+            settlement_id
+            for settlement_id in ids
+            if (step := nexts.get(settlement_id)) is None or step.status in actionable or step.id in self._receipts
+        ]
 
     def run_until_settled(self, settlement_id: uuid.UUID, *, timeout: float = 60.0) -> Settlement:
         """Drive one settlement to an end (tests, CLI)."""
@@ -321,14 +290,7 @@ class Relayer:
     def _send(self, session: Session, settlement: Settlement, steps: list[ChainStep], step: ChainStep) -> int:
         account = self._signer(session, step)
         session.commit()
-        gas = self.market.settings.gas_limit
-        refused = self._prechecked.pop(step.id) if step.id in self._prechecked else self._would_fail(step)
-        if refused is not None:  # it would revert: fail without spending a nonce
-            step.status = StepStatus.FAILED.value
-            step.error = refused[:2000]
-            self._fail(session, settlement, steps, f"{step.label}: {step.error}")
-            return 1
-        step.gas = gas
+        step.gas = self.market.settings.gas_limit
         gas_price = self.gas_price()
         pending = self._pending.pop(step.sender) if step.sender in self._pending else self._pending_count(step.sender)
         with self._nonce_lock:
@@ -369,11 +331,6 @@ class Relayer:
                 set_committed_value(step, key, value)
         self._broadcast(session, step)
         return 1
-
-    def _would_fail(self, step: ChainStep) -> str | None:
-        """Why the step would fail if sent now (its revert reason), or None; transport errors raise (the tick
-        retries)."""
-        return self.market.revert_reason(sender=step.sender, to=step.to, data=step.data)
 
     def gas_price(self) -> int:
         """The node's gas price, asked at most every few seconds (permissioned chains charge none)."""
@@ -486,7 +443,7 @@ class Relayer:
         step.gas_used = int(receipt["gasUsed"])
         if int(receipt["status"]) != 1:
             step.status = StepStatus.REVERTED.value
-            step.error = f"transaction {step.tx_hash} reverted"
+            step.error = f"{self.market.failure_reason(step.tx_hash)} (transaction {step.tx_hash} reverted)"
             return
         depth = max(self._head, step.block_number) - step.block_number
         if depth >= self.market.settings.finality_confirmations:

@@ -170,7 +170,7 @@ def test_concurrent_relayers_never_share_a_nonce(
     assert Web3.is_address(d.relayer.address)
 
 
-def test_a_step_that_would_revert_fails_with_its_reason_and_spends_no_nonce(
+def test_a_step_that_reverts_fails_with_its_reason_and_leaves_no_nonce_gap(
     deployment: Deployment, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     d = deployment
@@ -195,6 +195,10 @@ def test_a_step_that_would_revert_fails_with_its_reason_and_spends_no_nonce(
     relayer = relayer_for(d, sessions, tmp_path)
     ended = relayer.run_until_settled(made.id, timeout=30)
     assert ended.status == "failed"
-    assert ended.error is not None and "RepoUnknown" in ended.error, ended.error
-    assert nonces(sessions) == []
-    assert d.w3.eth.get_transaction_count(d.relayer.address, "pending") == start
+    assert ended.error is not None and "RepoUnknown(987654)" in ended.error, ended.error  # from the node's trace
+    # sent without a dry run: the reverted transaction used its nonce, and the next step takes the one after it
+    assert nonces(sessions) == [start]
+    assert d.w3.eth.get_transaction_count(d.relayer.address, "latest") == start + 1
+    after = price_steps(d, 1, sessions)[0]
+    assert relayer.run_until_settled(after.id, timeout=30).status == "final"
+    assert nonces(sessions) == [start, start + 1]
