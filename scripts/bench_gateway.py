@@ -36,19 +36,42 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
-def open_one(client: Any, terms: dict[str, Any], ha: dict[str, str], hb: dict[str, str]) -> float:
+class ApiClient:
+    """JSON over one keep-alive standard-library connection per thread: the load generator shares the two cores
+    with the gateway and the node, and httpx costs several times the CPU per request (see ``get_load``)."""
+
+    def __init__(self, base: str) -> None:
+        from urllib.parse import urlsplit
+
+        target = urlsplit(base)
+        self.host, self.port = target.hostname or "127.0.0.1", target.port
+        self._local = threading.local()
+
+    def request(self, method: str, path: str, headers: dict[str, str], body: Any = None) -> tuple[int, Any]:
+        import http.client
+
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        payload = None if body is None else json.dumps(body).encode()
+        sent = {**headers, "Content-Type": "application/json"} if payload is not None else headers
+        connection.request(method, path, body=payload, headers=sent)
+        response = connection.getresponse()
+        data = response.read()
+        return response.status, json.loads(data) if data else None
+
+
+def open_one(client: ApiClient, terms: dict[str, Any], ha: dict[str, str], hb: dict[str, str]) -> float:
     """One repo through the API: direct terms, both custodial signatures, wait until final; milliseconds."""
     start = time.perf_counter()
-    trade = client.post("/v1/trades", json=terms, headers=ha)
-    assert trade.status_code == 201, trade.text
-    tid = trade.json()["id"]
-    signed = None
+    status, trade = client.request("POST", "/v1/trades", ha, terms)
+    assert status == 201, trade
+    signed: Any = None
     for headers in (ha, hb):
-        signed = client.post(f"/v1/trades/{tid}/sign", headers=headers)
-        assert signed.status_code == 200, signed.text
-    assert signed is not None
-    settlement_id = signed.json()["trade"]["settlement_id"]
-    done = client.get(f"/v1/settlements/{settlement_id}/wait?timeout=60", headers=ha).json()
+        status, signed = client.request("POST", f"/v1/trades/{trade['id']}/sign", headers)
+        assert status == 200, signed
+    settlement_id = signed["trade"]["settlement_id"]
+    _, done = client.request("GET", f"/v1/settlements/{settlement_id}/wait?timeout=60", ha)
     assert done["status"] == "final", done
     return (time.perf_counter() - start) * 1000
 
@@ -57,16 +80,11 @@ def open_load(
     base: str, terms: dict[str, Any], ha: dict[str, str], hb: dict[str, str], clients: int, opens: int
 ) -> tuple[list[float], float]:
     """``opens`` repos by ``clients`` concurrent clients (runs in a separate process): latencies, seconds."""
-    import httpx
-
-    sessions = [httpx.Client(base_url=base, timeout=120) for _ in range(clients)]
+    client = ApiClient(base)
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        latencies = list(pool.map(lambda i: open_one(sessions[i % clients], terms, ha, hb), range(opens)))
-    elapsed = time.perf_counter() - began
-    for session in sessions:
-        session.close()
-    return latencies, elapsed
+        latencies = list(pool.map(lambda _: open_one(client, terms, ha, hb), range(opens)))
+    return latencies, time.perf_counter() - began
 
 
 def client_process() -> ProcessPoolExecutor:
@@ -135,7 +153,6 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
-    import httpx
     import uvicorn
     from fastapi.testclient import TestClient
 
@@ -226,9 +243,9 @@ def main() -> int:
         }
 
         results: dict[str, Any] = {"chain": "reponet-node", "opens_per_client": args.opens_per_client}
-        with httpx.Client(base_url=base, timeout=60) as warm:
-            open_one(warm, terms, ha, hb)  # the first open also sends the wallets' token approvals
-            last_trade = warm.get("/v1/trades?limit=1", headers=ha).json()["data"][0]["id"]
+        warm = ApiClient(base)
+        open_one(warm, terms, ha, hb)  # the first open also sends the wallets' token approvals
+        last_trade = warm.request("GET", "/v1/trades?limit=1", ha)[1]["data"][0]["id"]
         for c in args.clients:
             n = c * args.opens_per_client
             with client_process() as pool:
