@@ -54,7 +54,8 @@ def _normalize(param: dict[str, Any], value: Any) -> Any:
 
 
 class ViewFunction:
-    """One view function of one deployed contract."""
+    """One function of one deployed contract: its call data coded with eth_abi (web3's contract layers cost
+    several times as much per call), and for a view function a plain ``eth_call``."""
 
     def __init__(self, w3: Web3, address: str, abi: Any, name: str) -> None:
         entries: list[Any] = [e for e in abi if e.get("type") == "function" and e.get("name") == name]
@@ -68,9 +69,12 @@ class ViewFunction:
         self._output_types = [_type_of(p) for p in self._outputs]
         self._selector = bytes(function_abi_to_4byte_selector(entries[0]))
 
+    def calldata(self, *args: Any) -> bytes:
+        """The transaction data of a call with ``args`` (structs as tuples, as web3 takes them)."""
+        return self._selector + encode(self._inputs, list(args))
+
     def __call__(self, *args: Any) -> Any:
-        data = self._selector + encode(self._inputs, list(args))
-        call = {"to": self.address, "data": "0x" + data.hex()}
+        call = {"to": self.address, "data": "0x" + self.calldata(*args).hex()}
         response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, "latest"])
         error = response.get("error")
         if error is not None:

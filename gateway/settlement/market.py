@@ -97,7 +97,8 @@ class Market:
         return self.w3.eth.contract(address=address, abi=load_artifact("RepoPosition").abi)
 
     def view(self, contract: Any, name: str) -> ViewFunction:
-        """``contract``'s view function ``name`` as a plain ``eth_call`` (see gateway.chain.calls), built once."""
+        """``contract``'s function ``name`` (see gateway.chain.calls: call data, and a plain ``eth_call`` for views),
+        built once."""
         key = (str(contract.address), name)
         found = self._views.get(key)
         if found is None:
@@ -193,5 +194,5 @@ class Market:
         return decoded or str(frame.get("revertReason") or frame.get("error") or "reverted")
 
     def encode(self, contract: Any, fn_name: str, *args: Any) -> str:
-        data = contract.functions[fn_name](*args)._encode_transaction_data()
-        return str(data)
+        """The transaction data calling ``fn_name(*args)`` on ``contract``."""
+        return "0x" + self.view(contract, fn_name).calldata(*args).hex()

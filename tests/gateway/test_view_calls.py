@@ -10,6 +10,7 @@ import pytest
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
+from contracts import eip712
 from contracts.artifacts import load_artifact
 from gateway.chain.calls import ViewFunction
 from tests.e2e.chains import Deployment, deploy, start_chain
@@ -43,3 +44,23 @@ def test_a_revert_raises_with_its_reason(deployed: Deployment) -> None:
     owner_of = ViewFunction(d.w3, position.address, position.abi, "ownerOf")
     with pytest.raises(ContractLogicError, match="ownerOf reverted"):
         owner_of(424242)
+
+
+def test_call_data_is_what_web3_encodes(deployed: Deployment) -> None:
+    """Settlement steps are coded with eth_abi (Market.encode): byte for byte web3's encoding, a struct included."""
+    d = deployed
+    engine, cash = d.engine, d.cash
+    holder = d.relayer.address
+    approve = ViewFunction(d.w3, cash.address, cash.abi, "approve")
+    assert approve.calldata(holder.lower(), 2**256 - 1) == Web3.to_bytes(
+        hexstr=cash.functions.approve(holder, 2**256 - 1)._encode_transaction_data()
+    )
+    terms = tuple(
+        holder if f["type"] == "address" else (-5 * 10**16 if f["type"].startswith("int") else 7)
+        for f in eip712.REPO_TERMS
+    )
+    signature = b"\x11" * 65
+    open_ = ViewFunction(d.w3, engine.address, engine.abi, "open")
+    assert open_.calldata(terms, signature, signature) == Web3.to_bytes(
+        hexstr=engine.functions.open(terms, signature, signature)._encode_transaction_data()
+    )
