@@ -457,7 +457,7 @@ class QbftEngine:
             if self._validating.get(proposal.digest) is done:
                 del self._validating[proposal.digest]
             done.set_result(None)
-        if hs is self.hs and hs.decided is None:
+        if self.hs.decided is None:
             self._maybe_sync()  # a sync deferred while this proposal was executing (see _maybe_sync)
 
     async def _validate_once(self, hs: HeightState, proposal: Proposal) -> None:
@@ -487,6 +487,11 @@ class QbftEngine:
         self._apply(hs, hs.proposal_validated(proposal, valid))
 
     async def _decide(self, hs: HeightState, decision: Decision) -> None:
+        validating = self._validating.get(decision.block.digest)
+        if validating is not None:
+            # the others' COMMIT quorum came in while this node still executes the block (the slowest validator):
+            # wait for that execution and commit its result instead of executing the block a second time
+            await asyncio.shield(validating)
         async with self._chain_lock:
             if hs is not self.hs or self.chain.head.block_number + 1 != hs.height:
                 return
@@ -759,7 +764,7 @@ class QbftEngine:
         ahead = [p.head_number for p in self.peers.connected() if p.head_number > head]
         if not ahead:
             return
-        if self._validating and max(ahead) == head + 1:
+        if max(ahead) == head + 1 and any(digest in self.hs.blocks for digest in self._validating):
             # the peers are one block ahead: most likely the very block this node is executing as a proposal, whose
             # COMMITs are on their way; fetching it now would only make a peer read and send what we are already
             # checking (:meth:`_validate` looks again once the execution is done and the height still undecided)
