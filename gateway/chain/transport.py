@@ -27,7 +27,7 @@ HEADERS = {"Content-Type": "application/json", "Accept": "application/json", "Us
 class KeepAliveHTTPProvider(JSONBaseProvider):
     """A web3 provider for ``http://`` and ``https://`` node URLs (TLS verified against the system's CAs)."""
 
-    def __init__(self, url: str, *, timeout: float = 15.0, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, url: str, *, timeout: float = 15.0) -> None:
         super().__init__()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -38,7 +38,7 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
         self._port = parts.port or (443 if self._https else 80)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._timeout = timeout
-        self._ssl = ssl_context if ssl_context is not None else (ssl.create_default_context() if self._https else None)
+        self._ssl = ssl.create_default_context() if self._https else None
         self._local = threading.local()
 
     def __str__(self) -> str:
@@ -95,7 +95,3 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
         if not isinstance(answer, list):
             return cast(RPCResponse, answer)  # an error about the batch as a whole
         return cast(list[RPCResponse], sorted(answer, key=lambda item: item.get("id", 0)))
-
-    def close(self) -> None:
-        """Close this thread's connection (others close when their threads end)."""
-        self._drop()

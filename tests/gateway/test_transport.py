@@ -5,9 +5,11 @@ transport against our node and Anvil."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from web3.types import RPCEndpoint
 
 from gateway.chain.connect import connect
 from gateway.chain.transport import KeepAliveHTTPProvider
+from gateway.tls import ensure_self_signed
 
 
 class FakeNode(ThreadingHTTPServer):
@@ -127,3 +130,21 @@ def test_batch_answers_come_back_in_request_order(node: FakeNode) -> None:
 def test_only_http_urls() -> None:
     with pytest.raises(ValueError, match="not an HTTP"):
         KeepAliveHTTPProvider("ws://127.0.0.1:8546")
+
+
+def test_an_https_node_whose_certificate_is_not_trusted_is_refused(tmp_path: Path) -> None:
+    """TLS to the node is verified against the system's CAs: a self-signed certificate gets no request through."""
+    server = FakeNode()
+    cert, key = ensure_self_signed(tmp_path, "127.0.0.1")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        provider = KeepAliveHTTPProvider(f"https://127.0.0.1:{server.server_address[1]}", timeout=5)
+        with pytest.raises(ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            provider.make_request(RPCEndpoint("eth_chainId"), [])
+    finally:
+        server.shutdown()
+        server.server_close()
