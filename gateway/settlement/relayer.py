@@ -13,7 +13,7 @@ Reverts. A step is sent without a dry run first: an ``eth_call`` of every step d
 settlement (an ``open`` is its costliest execution), to guard against what is rare, because a party's steps are
 already refused at request time when the engine would refuse them (``step-would-revert``). A step that reverts in
 its block still uses its nonce (no gap follows); the settlement fails with the revert's reason, read from the
-node's trace of that very transaction (geth's ``callTracer``; our node, Anvil, geth and Besu serve it). Every step
+node's trace of that very transaction (geth's ``callTracer``, which our node and Anvil serve). Every step
 carries the configured ``gas_limit``: the largest step (``open``) uses a third of the default, and an estimate
 would cost the node three or four executions of the step. A step is final once its block is
 ``finality_confirmations`` deep (QBFT and Anvil blocks are final when sealed: 0). Receipts are looked for when a new
