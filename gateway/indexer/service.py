@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from hexbytes import HexBytes
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3._utils.events import get_event_data
@@ -27,6 +27,8 @@ from gateway.trading.models import Trade
 logger = logging.getLogger(__name__)
 CURSOR = "repo_engine"
 MAX_RANGE = 1_000
+# an event names wallets by address; only the owning organization is needed, not the whole row
+_ORG_OF_WALLET = select(Wallet.organization_id).where(Wallet.address == bindparam("address"))
 
 
 def _jsonable(value: Any) -> Any:
@@ -166,8 +168,7 @@ class Indexer:
     def _org_of(self, session: Session, address: str | None) -> uuid.UUID | None:
         if not address:
             return None
-        wallet = session.execute(select(Wallet).where(Wallet.address == address)).scalar_one_or_none()
-        return wallet.organization_id if wallet is not None else None
+        return session.execute(_ORG_OF_WALLET, {"address": address}).scalar_one_or_none()
 
     def _read_chain(self, repo_id: int) -> dict[str, Any]:
         """The repo's current on-chain state as column values (the holder is the position's owner)."""

@@ -96,6 +96,25 @@ class Market:
         address = self.engine.functions.position().call()
         return self.w3.eth.contract(address=address, abi=load_artifact("RepoPosition").abi)
 
+    @cached_property
+    def _repo_opened_topic(self) -> bytes:
+        abi = next(e for e in self.engine.abi if e.get("type") == "event" and e["name"] == "RepoOpened")
+        return bytes(Web3.keccak(text=f"RepoOpened({','.join(i['type'] for i in abi['inputs'])})"))
+
+    def opened_repo_id(self, receipt: Any) -> int:
+        """The id of the repo an ``open`` transaction's receipt says it opened: the first indexed topic of the
+        engine's ``RepoOpened`` log (read from the topics, not through web3's event decoder, which decodes every
+        field of every log to find it)."""
+        for log in receipt["logs"]:
+            topics = log["topics"]
+            if (
+                str(log["address"]).lower() == self.engine_address.lower()
+                and topics
+                and bytes(topics[0]) == self._repo_opened_topic
+            ):
+                return int.from_bytes(bytes(topics[1]), "big")
+        raise LookupError("the receipt holds no RepoOpened log of the engine")
+
     def view(self, contract: Any, name: str) -> ViewFunction:
         """``contract``'s function ``name`` (see gateway.chain.calls: call data, and a plain ``eth_call`` for views),
         built once."""

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from web3.logs import DISCARD
 
 from contracts import eip712
 from gateway.audit import log as audit_log
@@ -93,8 +92,7 @@ def on_open_final(session: Session, settlement: Settlement, steps: list[ChainSte
     step = _open_step(session, settlement)
     assert step.tx_hash is not None
     receipt = market.receipt(step.tx_hash)
-    events = market.engine.events.RepoOpened().process_receipt(receipt, errors=DISCARD)
-    trade.repo_id = int(events[0]["args"]["repoId"])
+    trade.repo_id = market.opened_repo_id(receipt)
     trade.status = TradeStatus.OPEN.value
     settlement.repo_id = trade.repo_id
 
