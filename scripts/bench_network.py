@@ -14,6 +14,9 @@ for the ratio. `--json` prints one JSON object: tps (4 validators, saturation), 
 finality_p50_ms / finality_p99_ms at 50 tx/s (first period) for both, all_included, and every row; without
 `--json` the headline figures are also printed side by side. Each network row also says how many QBFT round
 changes happened during it (a round change costs at least a round timeout, so it shows in the tail latency).
+Each saturation row also says how much CPU each process (every node, the client) used during it, in ms per
+transaction, and the machine's CPU utilisation over it (200% = both of two cores busy; the client and anything
+else running on the machine count too): below the core count, the nodes waited on each other rather than on CPU.
 Exit status 1 unless every transaction sent was found in a finalized block. Every child process is stopped on
 exit. The client shares the machine's cores with the nodes.
 """
@@ -44,6 +47,7 @@ from tests.node.qbft.network import Network  # noqa: E402
 
 RECIPIENT = "0x000000000000000000000000000000000000dEaD"
 CLIENTS = 4
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def senders(count: int) -> list[LocalAccount]:
@@ -143,12 +147,66 @@ def offered_load(
     }
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc; 0.0 where there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy CPU seconds of all cores, idle CPU seconds of all cores) so far, from /proc/stat."""
+    try:
+        values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values[:8]) - idle) / CLOCK_TICKS, idle / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU used by named processes and by the whole machine between start() and stop()."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self._start: dict[str, float] = {}
+        self._machine = (0.0, 0.0)
+        self._wall = 0.0
+
+    def start(self) -> None:
+        self._start = {name: process_cpu(pid) for name, pid in self.pids.items()}
+        self._machine = machine_cpu()
+        self._wall = time.monotonic()
+
+    def stop(self, count: int) -> dict[str, Any]:
+        wall = time.monotonic() - self._wall
+        busy, idle = machine_cpu()
+        used = {name: process_cpu(pid) - self._start[name] for name, pid in self.pids.items()}
+        busy -= self._machine[0]
+        idle -= self._machine[1]
+        return {
+            "cpu_ms_per_tx": {name: round(seconds * 1000 / count, 3) for name, seconds in used.items()},
+            "cpu_percent": {name: round(100 * seconds / wall, 1) for name, seconds in used.items()},
+            "machine_cpu_percent": round(100 * busy / wall, 1),
+            "machine_idle_percent": round(100 * idle / wall, 1),
+        }
+
+
 def saturation(
-    urls: list[str], txs: list[tuple[str, str]], poller: Poller, batch: int, timeout: float
+    urls: list[str],
+    txs: list[tuple[str, str]],
+    poller: Poller,
+    batch: int,
+    timeout: float,
+    pids: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     # the same client for both runs: CLIENTS sending threads, each with its own connection (to one node each
     # for the network, all to the one node for the single validator)
     rpcs = [Rpc(urls[i % len(urls)], timeout=60) for i in range(CLIENTS)]
+    meter = CpuMeter({**(pids or {}), "client": os.getpid()})
+    meter.start()
     start = time.monotonic()
     errors = 0
 
@@ -171,6 +229,7 @@ def saturation(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not all(h in poller.seen for _, h in txs):
         time.sleep(0.05)
+    cpu = meter.stop(len(txs))
     for rpc in rpcs:
         rpc.close()
     included = [poller.seen[h] for _, h in txs if h in poller.seen]
@@ -181,6 +240,7 @@ def saturation(
         "errors": errors,
         "submit_seconds": round(sent_done - start, 2),
         "tps": round(len(included) / span, 1) if included else 0.0,
+        **cpu,
     }
 
 
@@ -218,7 +278,8 @@ def bench_network(args: argparse.Namespace, period: float, accounts: list[LocalA
                     log(args, f"period {period}s, {rate} tx/s: {row}")
                 txs = presign(accounts, chain_id, args.count, nonces)
                 before = round_changes(net)
-                sat = saturation(urls, txs, poller, args.batch, args.timeout)
+                pids = {f"node{i}": proc.pid for i, proc in net.procs.items()}
+                sat = saturation(urls, txs, poller, args.batch, args.timeout, pids)
                 sat["period_s"] = period
                 sat["round_changes"] = round_changes(net) - before
                 log(args, f"period {period}s saturation: {sat}")
@@ -250,7 +311,8 @@ def bench_single(args: argparse.Namespace, period: float, accounts: list[LocalAc
                     rows.append(row)
                     log(args, f"single node, period {period}s, {rate} tx/s: {row}")
                 txs = presign(accounts, backend.chain_id, args.count, nonces)
-                sat = saturation([backend.http_url], txs, poller, args.batch, args.timeout)
+                pids = {"node": backend.process.pid}
+                sat = saturation([backend.http_url], txs, poller, args.batch, args.timeout, pids)
                 log(args, f"single node saturation: {sat}")
                 return {"loads": rows, "saturation": sat}
             finally:

@@ -1,0 +1,37 @@
+"""bench_network.py's CPU figures: a process's CPU time from /proc, per transaction and as a share of wall time,
+and the machine's busy and idle share over the same window."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import pytest
+
+from scripts.bench_network import CpuMeter, process_cpu
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+def spin(seconds: float) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_process_cpu_counts_this_process_cpu_time() -> None:
+    before = process_cpu(os.getpid())
+    spin(0.2)
+    assert process_cpu(os.getpid()) - before >= 0.15
+
+
+def test_cpu_meter_reports_ms_per_tx_and_utilisation() -> None:
+    meter = CpuMeter({"me": os.getpid()})
+    meter.start()
+    spin(0.3)
+    figures = meter.stop(count=100)
+    assert 2.0 <= figures["cpu_ms_per_tx"]["me"] <= 4.5  # 0.3 s of CPU over 100 transactions
+    assert figures["cpu_percent"]["me"] >= 50  # mostly on CPU for the whole window
+    assert figures["machine_cpu_percent"] >= figures["cpu_percent"]["me"] - 15  # the machine includes this process
+    assert figures["machine_idle_percent"] >= 0
