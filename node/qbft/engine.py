@@ -46,6 +46,7 @@ from node.qbft.messages import (
     encode_blocks,
     encode_message,
 )
+from node.qbft.scheduling import ExecutionScheduler
 from node.qbft.state import Decision, HeightState, Outcome, Prepared, ProposeRequest, make_seal, round_timeout
 from node.qbft_extra import QbftExtraData
 from node.rlp_lists import decode_bytes_list, encode_bytes_list
@@ -155,6 +156,7 @@ class QbftEngine:
         self._ahead: tuple[bytes, asyncio.Task[Candidate]] | None = None
         self._seen: set[bytes] = set()
         self._seen_order: deque[bytes] = deque()
+        self.executions = ExecutionScheduler()
 
     # lifecycle ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -178,6 +180,7 @@ class QbftEngine:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.executions.shutdown()
 
     def notify(self) -> None:
         self._wake.set()
@@ -386,6 +389,11 @@ class QbftEngine:
 
         task.add_done_callback(discard)
 
+    def _next_proposer_is_local(self, hs: HeightState) -> bool:
+        """Whether this node proposes the height after ``hs`` in round 0 (unless this height changes the set)."""
+        validators = self.consensus.validators_after(self.chain.head)
+        return proposer_for(validators, hs.height + 1, 0) == self.consensus.local_address
+
     def block_tx_limit(self) -> int:
         """How many transactions this node proposes at most (see :func:`block_tx_limit`)."""
         return block_tx_limit(self.config, self._seconds_per_tx, self._last_block_txs)
@@ -472,7 +480,9 @@ class QbftEngine:
             # decoded through the node's transaction cache: senders already recovered (pool, gossip) are reused
             txs = list(proposal.block.transactions)
             started = time.monotonic()
-            candidate = await asyncio.to_thread(self.chain.validate_candidate, header, txs)
+            # only the next proposer's execution is on the critical path (it builds the next block on this one)
+            critical = self._next_proposer_is_local(hs)
+            candidate = await self.executions.run(critical, self.chain.validate_candidate, header, txs)
             self._observe_execution(time.monotonic() - started, len(txs))
             if hs is not self.hs:
                 candidate.db.discard()
