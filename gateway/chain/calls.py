@@ -33,6 +33,11 @@ def error_reason(error: Any) -> str:
     return decoded or str(error.get("message", error))
 
 
+def event_topic(abi: dict[str, Any]) -> bytes:
+    """An event's first log topic: the keccak of its signature (struct fields spelled out, as in the ABI)."""
+    return bytes(Web3.keccak(text=f"{abi['name']}({','.join(_type_of(i) for i in abi['inputs'])})"))
+
+
 def _type_of(param: dict[str, Any]) -> str:
     """The canonical type string of an ABI parameter (tuples spelled out from their components)."""
     kind = str(param["type"])

@@ -15,9 +15,9 @@ from typing import Any
 from hexbytes import HexBytes
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
-from web3 import Web3
 from web3._utils.events import get_event_data
 
+from gateway.chain.calls import event_topic
 from gateway.db.models import Wallet
 from gateway.events.bus import EventBus
 from gateway.settlement.market import Market
@@ -57,15 +57,9 @@ class Indexer:
         self.start_block = start_block
         self.on_events = on_events  # callable(list[dict]) after commit (webhooks)
         self._abis: dict[bytes, dict[str, Any]] = {
-            bytes(Web3.keccak(text=self._signature(abi))): abi
-            for abi in market.engine.abi
-            if abi.get("type") == "event"
+            event_topic(abi): abi for abi in market.engine.abi if abi.get("type") == "event"
         }
         self._lock = threading.Lock()
-
-    @staticmethod
-    def _signature(abi: dict[str, Any]) -> str:
-        return f"{abi['name']}({','.join(i['type'] for i in abi['inputs'])})"
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -15,7 +15,7 @@ from web3.exceptions import TransactionNotFound
 from web3.types import RPCEndpoint
 
 from contracts.errors import decode_revert
-from gateway.chain.calls import ViewFunction, error_reason
+from gateway.chain.calls import ViewFunction, error_reason, event_topic
 from gateway.chain.connect import connect
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class Market:
     @cached_property
     def _repo_opened_topic(self) -> bytes:
         abi = next(e for e in self.engine.abi if e.get("type") == "event" and e["name"] == "RepoOpened")
-        return bytes(Web3.keccak(text=f"RepoOpened({','.join(i['type'] for i in abi['inputs'])})"))
+        return event_topic(abi)
 
     def opened_repo_id(self, receipt: Any) -> int:
         """The id of the repo an ``open`` transaction's receipt says it opened: the first indexed topic of the

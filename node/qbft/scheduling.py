@@ -30,17 +30,15 @@ T = TypeVar("T")
 BACKGROUND_NICE = 3  # CFS weight 655 against 1024 at nice 0: a lighter claim on a shared core, never a starved one
 
 
-def lower_thread_priority(increment: int) -> bool:
+def lower_thread_priority(increment: int) -> None:
     """Raise the calling thread's nice value by ``increment`` (Linux: the nice value is per thread)."""
     if not hasattr(os, "setpriority"):
-        return False
+        return
     tid = threading.get_native_id()
     try:
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + increment)
     except OSError:
         logger.debug("cannot lower the priority of the background execution thread")
-        return False
-    return True
 
 
 class ExecutionScheduler:
