@@ -233,7 +233,9 @@ def serve(args: argparse.Namespace, banner: Any = None) -> None:
 async def _serve(service: NodeService, data_dir: DataDir, args: argparse.Namespace, banner: Any) -> None:
     server = RpcServer(service, data_dir.write_admin_token(), tuple(args.ws_origins))
     try:
-        await server.start(args.rpc_host, args.rpc_port, tls_context(args.rpc_tls_cert, args.rpc_tls_key))
+        args.rpc_port = await server.start(
+            args.rpc_host, args.rpc_port, tls_context(args.rpc_tls_cert, args.rpc_tls_key)
+        )
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise PortInUse(f"{args.rpc_host}:{args.rpc_port} is already in use") from exc

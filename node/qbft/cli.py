@@ -320,7 +320,9 @@ async def _serve_network(service: QbftNodeService, data_dir: DataDir, args: argp
     server = RpcServer(service, data_dir.write_admin_token(), tuple(args.ws_origins))
     server.methods = QbftMethods(service, args.test_faults)
     try:
-        await server.start(args.rpc_host, args.rpc_port, tls_context(args.rpc_tls_cert, args.rpc_tls_key))
+        args.rpc_port = await server.start(
+            args.rpc_host, args.rpc_port, tls_context(args.rpc_tls_cert, args.rpc_tls_key)
+        )
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise PortInUse(f"{args.rpc_host}:{args.rpc_port} is already in use") from exc

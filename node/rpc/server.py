@@ -25,6 +25,7 @@ from node.exceptions import (
     ServerError,
     to_rpc_error,
 )
+from node.rpc import decoding
 from node.rpc.filters import log_matches, new_id
 from node.rpc.methods import Methods
 from node.rpc.params import log_filter
@@ -53,12 +54,16 @@ class RpcServer:
         self.app.router.add_get("/metrics", self._metrics)
         self._runner: web.AppRunner | None = None
 
-    async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
+    async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> int:
+        """Listen; returns the bound port (``port`` 0 asks the OS for a free one, so callers never race for it)."""
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         # SO_REUSEADDR: a restarted node can rebind at once; two live listeners still conflict (no REUSEPORT)
         site = web.TCPSite(self._runner, host, port, reuse_address=True, ssl_context=ssl_context)
         await site.start()
+        server = site._server  # aiohttp keeps the asyncio server here; its sockets know the bound port
+        sockets = getattr(server, "sockets", None) or ()
+        return int(sockets[0].getsockname()[1]) if sockets else port
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -128,9 +133,9 @@ class RpcServer:
         except web.HTTPRequestEntityTooLarge:
             return web.Response(status=413, text=f"content length too large (>{limit})")
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response(_error(None, _parse_error()))
+            payload = decoding.decode(body)
+        except RpcError as exc:
+            return web.json_response(_error(None, exc))
         result = await self.handle_payload(payload, self._is_admin(request))
         if result is None:
             return web.Response(status=200, content_type="application/json", text="")
@@ -162,9 +167,9 @@ class RpcServer:
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
                 try:
-                    payload = json.loads(msg.data)
-                except (ValueError, UnicodeDecodeError):
-                    await session.send(_error(None, _parse_error()))
+                    payload = decoding.decode(msg.data)
+                except RpcError as exc:
+                    await session.send(_error(None, exc))
                     continue
                 result = await self.handle_payload(payload, admin, session)
                 if result is not None:
@@ -172,12 +177,6 @@ class RpcServer:
         finally:
             session.close()
         return ws
-
-
-def _parse_error() -> RpcError:
-    from node.exceptions import ParseError
-
-    return ParseError("parse error")
 
 
 class WsSession:

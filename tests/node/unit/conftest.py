@@ -29,3 +29,18 @@ def dev_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
 @pytest.fixture
 def node_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="module")
+def bounded_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+    """A dev node that accepts bodies large enough to carry the adversarial inputs (1 MiB), sealing empty blocks."""
+    node = start_node(
+        tmp_path_factory.mktemp("bounded") / "data",
+        "--block-time",
+        "0.1",
+        "--empty-blocks",
+        "--rpc-max-body",
+        "1048576",
+    )
+    yield node
+    node.stop()

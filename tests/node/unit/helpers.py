@@ -95,7 +95,9 @@ def start_node(
     env: dict[str, str] | None = None,
     wait: bool = True,
 ) -> NodeProcess:
-    port = port or free_port()
+    """Start a node; without ``port`` it binds port 0 and the port is read back from its "listening on" line, so
+    two tests never race for a port picked free."""
+    port = port or 0
     args = [*NODE, command, "--data-dir", str(data_dir), "--rpc-port", str(port), *extra]
     proc = subprocess.Popen(
         args,
@@ -117,6 +119,8 @@ def start_node(
         node.output.append(line)
         if line.startswith("listening on"):
             import threading
+
+            node.port = int(line.rsplit(":", 1)[1])
 
             def pump() -> None:
                 assert proc.stdout is not None
