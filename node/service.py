@@ -3,9 +3,10 @@ subscriptions. Everything here runs on the event-loop thread except block execut
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ from node.chain import Chain
 from node.execution import BuiltBlock
 from node.permissioning import AccountPermissioner, write_allowlist
 from node.producer import BlockProducer
+from node.rpc.budget import CallLimits
 from node.rpc.filters import FilterManager, log_matches
 from node.rpc.formatting import d, format_header, format_logs
 from node.rpc.types import LogObject
 from node.storage import BlockRecord
+from node.threads import dedicate_chain_executor
 from node.txpool import PoolLimits, TxPool
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ class RpcLimits:
     max_logs: int = 10_000
     call_gas_cap: int = 50_000_000
     max_ws_subscriptions: int = 100
+    calls: CallLimits = field(default_factory=CallLimits)
 
 
 BlockListener = Callable[[dict[str, Any], list[LogObject]], None]
@@ -66,6 +70,9 @@ class NodeService:
         self.block_listeners: set[BlockListener] = set()
         self.tx_listeners: set[TxListener] = set()
         self._pool_state_cache: tuple[bytes, Any] | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
+        if chain.consensus.local_address is not None:
+            self.pool.add_system_sender(chain.consensus.local_address)
 
     def _pool_state(self) -> Any:
         head = self.chain.head
@@ -74,9 +81,25 @@ class NodeService:
         return self._pool_state_cache[1]
 
     def start(self) -> None:
+        self.start_housekeeping()
         self.producer.start()
 
+    def start_housekeeping(self) -> None:
+        """The chain's own executor, and the pool's expiry of stale queued transactions once a second."""
+        dedicate_chain_executor()
+        self._housekeeping = asyncio.create_task(self._expire_queued(), name="txpool-expiry")
+
+    async def _expire_queued(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                self.pool.expire()
+            except Exception:  # housekeeping must never stop; the next round tries again
+                logger.exception("txpool expiry failed")
+
     async def stop(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
         await self.producer.stop()
 
     # transactions ----------------------------------------------------------------------------------

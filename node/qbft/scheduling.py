@@ -17,28 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+
+from node.threads import lower_thread_priority
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 BACKGROUND_NICE = 3  # CFS weight 655 against 1024 at nice 0: a lighter claim on a shared core, never a starved one
-
-
-def lower_thread_priority(increment: int) -> None:
-    """Raise the calling thread's nice value by ``increment`` (Linux: the nice value is per thread)."""
-    if not hasattr(os, "setpriority"):
-        return
-    tid = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + increment)
-    except OSError:
-        logger.debug("cannot lower the priority of the background execution thread")
 
 
 class ExecutionScheduler:

@@ -66,6 +66,7 @@ class QbftNodeService(NodeService):
     permissions_file: Path
 
     def start(self) -> None:
+        self.start_housekeeping()
         self.engine.start()
 
     async def start_network(self) -> None:
@@ -73,6 +74,8 @@ class QbftNodeService(NodeService):
         self.start()
 
     async def stop(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
         await self.engine.stop()
         await self.peer_manager.stop()
 

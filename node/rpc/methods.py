@@ -3,7 +3,6 @@ raise ``InvalidParams`` and the dispatcher turns any ``RpcError`` into the wire 
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import platform
@@ -30,6 +29,8 @@ from node.execution import (
 )
 from node.headers import QbftHeader
 from node.rpc import params as p
+from node.rpc.budget import CallPool, RequestBudget, budgeted
+from node.rpc.context import RequestContext
 from node.rpc.filters import Filter
 from node.rpc.formatting import (
     a,
@@ -62,8 +63,9 @@ F = TypeVar("F", bound=Handler)
 
 
 def rpc_method(name: str, admin: bool = False, blocking: bool = False) -> Callable[[F], F]:
-    """Register a method; ``blocking`` ones (EVM execution, log scans) run in a worker thread so a long
-    eth_call cannot stall the event loop that admits transactions and feeds subscriptions."""
+    """Register a method; ``blocking`` ones (EVM execution, log scans, traces) run on the node's call pool under
+    the request's budget (:mod:`node.rpc.budget`), so a long eth_call stalls neither the event loop that admits
+    transactions nor the executor that builds blocks."""
 
     def mark(fn: F) -> F:
         fn.rpc_name = name  # type: ignore[attr-defined]
@@ -77,8 +79,9 @@ def rpc_method(name: str, admin: bool = False, blocking: bool = False) -> Callab
 class Methods:
     """All methods, bound to one node. ``dispatch`` checks arity like geth."""
 
-    def __init__(self, node: NodeService) -> None:
+    def __init__(self, node: NodeService, calls: CallPool | None = None) -> None:
         self.node = node
+        self.calls = calls or CallPool(node.limits.calls)
         self.table: dict[str, tuple[Handler, bool]] = {}
         self._arity: dict[str, tuple[int, int]] = {}
         for _, member in inspect.getmembers(self, predicate=inspect.ismethod):
@@ -93,9 +96,10 @@ class Methods:
                 required = sum(1 for prm in positional if prm.default is prm.empty)
                 self._arity[name] = (required, len(positional))
 
-    async def dispatch(self, method: str, params: list[Any], admin: bool = False) -> Any:
+    async def dispatch(self, method: str, params: list[Any], ctx: RequestContext | None = None) -> Any:
+        ctx = ctx or RequestContext(client="local", admin=False, budget=RequestBudget(self.calls.limits))
         entry = self.table.get(method)
-        if entry is None or (entry[1] and not admin):
+        if entry is None or (entry[1] and not ctx.admin):
             raise MethodNotFound(method)
         handler, _ = entry
         required, most = self._arity[method]
@@ -104,7 +108,7 @@ class Methods:
         if len(params) < required:
             raise InvalidParams(f"missing value for required argument {len(params)}")
         if getattr(handler, "rpc_blocking", False):
-            return await asyncio.to_thread(handler, *params)
+            return await self.calls.run(ctx.client, ctx.budget, handler, *params)
         result = handler(*params)
         if inspect.isawaitable(result):
             result = await result
@@ -129,10 +133,11 @@ class Methods:
         return header
 
     def _state(self, raw: Any) -> PragueState:
+        """State for executing a client's call: its computations charge the request's budget."""
         ref = p.block_ref(raw)
         if ref.tag == "pending":
-            return self.node.chain.state_for_next_block()
-        return self.node.chain.state_at(self._state_header(raw))
+            return budgeted(self.node.chain.state_for_next_block())  # type: ignore[no-any-return]
+        return budgeted(self.node.chain.state_at(self._state_header(raw)))  # type: ignore[no-any-return]
 
     def _record(self, header: QbftHeader | None) -> BlockRecord | None:
         if header is None:

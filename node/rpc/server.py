@@ -26,6 +26,8 @@ from node.exceptions import (
     to_rpc_error,
 )
 from node.rpc import decoding
+from node.rpc.budget import RequestBudget
+from node.rpc.context import RequestContext
 from node.rpc.filters import log_matches, new_id
 from node.rpc.methods import Methods
 from node.rpc.params import log_filter
@@ -79,7 +81,15 @@ class RpcServer:
         return header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), self._admin_token)
 
     # request processing ---------------------------------------------------------------------------
-    async def handle_payload(self, payload: Any, admin: bool, ws: WsSession | None = None) -> Any:
+    def context(self, request: web.Request) -> RequestContext:
+        """One per HTTP body or WebSocket message: a batch shares one budget."""
+        return RequestContext(
+            client=request.remote or "unknown",
+            admin=self._is_admin(request),
+            budget=RequestBudget(self.node.limits.calls),
+        )
+
+    async def handle_payload(self, payload: Any, ctx: RequestContext, ws: WsSession | None = None) -> Any:
         if isinstance(payload, list):
             if not payload:
                 return _error(None, InvalidRequest("empty batch"))
@@ -87,13 +97,13 @@ class RpcServer:
                 return _error(None, LimitExceeded(f"batch too large: at most {self.node.limits.max_batch}"))
             responses = []
             for item in payload:
-                response = await self.handle_one(item, admin, ws)
+                response = await self.handle_one(item, ctx, ws)
                 if response is not None:
                     responses.append(response)
             return responses or None
-        return await self.handle_one(payload, admin, ws)
+        return await self.handle_one(payload, ctx, ws)
 
-    async def handle_one(self, request: Any, admin: bool, ws: WsSession | None) -> RpcResponse | None:
+    async def handle_one(self, request: Any, ctx: RequestContext, ws: WsSession | None) -> RpcResponse | None:
         if not isinstance(request, dict):
             return _error(None, InvalidRequest("invalid request"))
         req_id = request.get("id")
@@ -113,7 +123,7 @@ class RpcServer:
             if ws is not None and method in ("eth_subscribe", "eth_unsubscribe"):
                 result = ws.subscribe(params) if method == "eth_subscribe" else ws.unsubscribe(params)
             else:
-                result = await self.methods.dispatch(method, params, admin)
+                result = await self.methods.dispatch(method, params, ctx)
         except RpcError as exc:
             return None if is_notification else _error(req_id, exc)
         except Exception as exc:  # bad input must never take the node down
@@ -136,7 +146,7 @@ class RpcServer:
             payload = decoding.decode(body)
         except RpcError as exc:
             return web.json_response(_error(None, exc))
-        result = await self.handle_payload(payload, self._is_admin(request))
+        result = await self.handle_payload(payload, self.context(request))
         if result is None:
             return web.Response(status=200, content_type="application/json", text="")
         return web.Response(text=json.dumps(result), content_type="application/json")
@@ -148,6 +158,12 @@ class RpcServer:
             f"reponet_head_block {chain.head.block_number}",
             "# TYPE reponet_txpool_transactions gauge",
             f"reponet_txpool_transactions {len(self.node.pool)}",
+            "# TYPE reponet_txpool_evicted_total counter",
+            f"reponet_txpool_evicted_total {self.node.pool.evicted}",
+            "# TYPE reponet_rpc_calls_in_flight gauge",
+            f"reponet_rpc_calls_in_flight {self.methods.calls.in_flight}",
+            "# TYPE reponet_rpc_calls_refused_total counter",
+            f"reponet_rpc_calls_refused_total {self.methods.calls.refused}",
         ]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
@@ -160,7 +176,6 @@ class RpcServer:
         ws = web.WebSocketResponse(max_msg_size=self.node.limits.max_body_bytes, heartbeat=30)
         await ws.prepare(request)
         session = WsSession(self, ws)
-        admin = self._is_admin(request)
         try:
             async for msg in ws:
                 # web3.py sends its requests as binary frames; geth reads both kinds as JSON text
@@ -171,7 +186,7 @@ class RpcServer:
                 except RpcError as exc:
                     await session.send(_error(None, exc))
                     continue
-                result = await self.handle_payload(payload, admin, session)
+                result = await self.handle_payload(payload, self.context(request), session)
                 if result is not None:
                     await session.send(result)
         finally:

@@ -1,0 +1,191 @@
+"""Budgets for the RPC work that can run long (EVM calls, gas estimation, log scans, traces), so that no client
+can starve block production or consensus.
+
+Why: calls and the block builder used to share asyncio's default thread pool, so ten ``eth_call``s of an infinite
+loop (each up to the 50M gas cap) delayed a permitted transaction's inclusion from 0.1 s to 26 s, and a 1,000-call
+batch held a worker for hours. Now:
+
+- expensive methods run on their own small pool (:class:`CallPool`); the event loop's default executor, which
+  block production and QBFT use, never sees them;
+- a request (one HTTP body or WebSocket message, a whole batch included) carries one :class:`RequestBudget`:
+  a wall-clock budget per call (geth's 5 s ``--rpc.evmtimeout`` is the anchor), checked inside the EVM by
+  :class:`BudgetedComputation`, and a gas budget shared by all its calls (and all trials of a gas estimate);
+- each client (its token's subject, else its address) has at most ``per_client`` calls in flight and the pool at
+  most ``queue`` waiting: beyond either, the answer is an immediate -32005 error, never an unbounded queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from eth.abc import ComputationAPI, MessageAPI, StateAPI, TransactionContextAPI
+from eth.vm.forks.prague.computation import PragueComputation
+
+from node.exceptions import LimitExceeded
+from node.threads import CALL_NICE, lower_thread_priority
+
+T = TypeVar("T")
+TIME_CHECK_EVERY = 1024  # gas charges between clock reads (about one per opcode)
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    workers: int = 2
+    queue: int = 64
+    seconds: float = 5.0
+    request_gas: int = 150_000_000
+    per_client: int = 8
+
+
+class CallTimeout(LimitExceeded):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"execution aborted (timeout = {seconds:g}s)")
+
+
+class GasBudgetExhausted(LimitExceeded):
+    def __init__(self, gas: int) -> None:
+        super().__init__(f"request gas budget exhausted: its calls may use {gas} gas in all")
+
+
+@dataclass
+class RequestBudget:
+    """What one request may still spend. Calls of a batch run one after another, so one budget is never charged
+    from two threads at once."""
+
+    limits: CallLimits
+    gas_left: int = -1
+    deadline: float = 0.0
+    _charges: int = 0
+
+    def __post_init__(self) -> None:
+        if self.gas_left < 0:
+            self.gas_left = self.limits.request_gas
+
+    def start_call(self) -> None:
+        self.deadline = time.monotonic() + self.limits.seconds
+        self._charges = 0
+
+    def require_gas(self) -> None:
+        """Before a top-level execution: refuse once the request has used its gas."""
+        if self.gas_left <= 0:
+            raise GasBudgetExhausted(self.limits.request_gas)
+
+    def spend(self, gas: int) -> None:
+        """After a top-level execution: what it used. A request may overrun by at most its last call's gas cap."""
+        self.gas_left -= gas
+
+    def tick(self) -> None:
+        """At every gas charge: the clock is read every ``TIME_CHECK_EVERY`` charges."""
+        self._charges += 1
+        if self._charges % TIME_CHECK_EVERY == 0 and time.monotonic() > self.deadline:
+            raise CallTimeout(self.limits.seconds)
+
+
+_current = threading.local()
+
+
+def current_budget() -> RequestBudget | None:
+    """The budget of the call this thread runs, if it runs one for a client."""
+    return getattr(_current, "budget", None)
+
+
+@contextlib.contextmanager
+def _running(budget: RequestBudget) -> Iterator[None]:
+    _current.budget = budget
+    budget.start_call()
+    try:
+        yield
+    finally:
+        _current.budget = None
+
+
+class BudgetedComputation(PragueComputation):
+    """Prague's computation under the running call's budget: the clock is checked at gas charges (every opcode
+    makes one) and each top-level execution's gas used is spent from the request's budget. Installed only on the
+    states that RPC calls execute on (never on block building), so consensus execution pays nothing for it."""
+
+    def consume_gas(self, amount: int, reason: str) -> None:
+        budget = current_budget()
+        if budget is not None:
+            budget.tick()
+        super().consume_gas(amount, reason)
+
+    @classmethod
+    def apply_computation(
+        cls,
+        state: StateAPI,
+        message: MessageAPI,
+        transaction_context: TransactionContextAPI,
+        parent_computation: ComputationAPI | None = None,
+    ) -> ComputationAPI:
+        budget = current_budget() if message.depth == 0 else None
+        if budget is not None:
+            budget.require_gas()
+        computation = super().apply_computation(state, message, transaction_context, parent_computation)
+        if budget is not None:
+            budget.spend(message.gas - computation.get_gas_remaining())
+        return computation
+
+
+def budgeted(state: Any) -> Any:
+    """``state`` executing with :class:`BudgetedComputation` (an instance attribute shadows the class's)."""
+    state.computation_class = BudgetedComputation
+    return state
+
+
+@dataclass
+class CallPool:
+    """The threads for expensive reads, with a bounded queue and a per-client cap."""
+
+    limits: CallLimits = field(default_factory=CallLimits)
+
+    def __post_init__(self) -> None:
+        self._executor = ThreadPoolExecutor(
+            max_workers=self.limits.workers,
+            thread_name_prefix="rpc-call",
+            initializer=lower_thread_priority,
+            initargs=(CALL_NICE,),
+        )
+        self._in_flight: dict[str, int] = {}
+        self._total = 0
+        self.refused = 0  # calls answered "too many" (for /metrics)
+
+    @property
+    def in_flight(self) -> int:
+        """Calls running or waiting for a thread."""
+        return self._total
+
+    async def run(self, client: str, budget: RequestBudget, fn: Callable[..., T], *args: Any) -> T:
+        if self._in_flight.get(client, 0) >= self.limits.per_client:
+            self.refused += 1
+            raise LimitExceeded(f"too many concurrent calls from this client (at most {self.limits.per_client})")
+        if self._total >= self.limits.workers + self.limits.queue:
+            self.refused += 1
+            raise LimitExceeded("node busy: too many calls waiting, try again later")
+        self._in_flight[client] = self._in_flight.get(client, 0) + 1
+        self._total += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, _call, budget, fn, args)
+        finally:
+            self._total -= 1
+            left = self._in_flight[client] - 1
+            if left:
+                self._in_flight[client] = left
+            else:
+                del self._in_flight[client]
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _call(budget: RequestBudget, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    with _running(budget):
+        return fn(*args)
