@@ -28,6 +28,7 @@ from node.exceptions import ConfigError, GenesisError, KeystoreError, NodeError,
 from node.genesis import load_genesis
 from node.keystore import read_password, read_private_key_file
 from node.permissioning import read_allowlist, write_allowlist
+from node.rpc.budget import CallLimits
 from node.rpc.params import address as parse_address
 from node.rpc.server import RpcServer
 from node.service import NodeService, RpcLimits
@@ -96,8 +97,43 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rpc-logs-range", type=int, default=RpcLimits.max_log_range)
     serve.add_argument("--rpc-logs-limit", type=int, default=RpcLimits.max_logs)
     serve.add_argument("--rpc-gascap", type=int, default=RpcLimits.call_gas_cap)
+    serve.add_argument(
+        "--rpc-evm-timeout", type=float, default=CallLimits.seconds, help="wall-clock seconds per eth_call/estimate"
+    )
+    serve.add_argument(
+        "--rpc-request-gas", type=int, default=CallLimits.request_gas, help="gas all calls of one request may use"
+    )
+    serve.add_argument("--rpc-call-workers", type=int, default=CallLimits.workers, help="threads for client calls")
+    serve.add_argument("--rpc-call-queue", type=int, default=CallLimits.queue, help="client calls waiting at most")
+    serve.add_argument(
+        "--rpc-client-calls", type=int, default=CallLimits.per_client, help="concurrent calls per client at most"
+    )
     serve.add_argument("--txpool-account-slots", type=int, default=PoolLimits.max_per_sender)
     serve.add_argument("--txpool-global-slots", type=int, default=PoolLimits.max_total)
+    serve.add_argument(
+        "--txpool-queued-slots", type=int, default=PoolLimits.max_queued_per_sender, help="queued txs per sender"
+    )
+    serve.add_argument("--txpool-queued-global", type=int, default=PoolLimits.max_queued_total, help="queued txs")
+    serve.add_argument(
+        "--txpool-queued-lifetime",
+        type=float,
+        default=PoolLimits.queued_lifetime_seconds,
+        help="seconds after which a queued (future-nonce) transaction is dropped",
+    )
+    serve.add_argument(
+        "--txpool-reserved-slots",
+        type=int,
+        default=PoolLimits.reserved_for_system,
+        help="slots of the pool only system senders may fill",
+    )
+    serve.add_argument(
+        "--txpool-system-senders",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ADDRESS",
+        help="local system accounts (relayer, operator) that may use the reserved slots; the validator always may",
+    )
     serve.add_argument("--ws-origins", nargs="*", default=[], help="browser origins allowed on WebSocket")
     serve.add_argument("--rpc-tls-cert", type=Path, help="PEM certificate chain: serve https:// and wss://")
     serve.add_argument("--rpc-tls-key", type=Path, help="PEM private key of --rpc-tls-cert")
@@ -198,6 +234,42 @@ def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
     return context
 
 
+def rpc_limits(args: argparse.Namespace) -> RpcLimits:
+    for flag in ("rpc_evm_timeout", "rpc_request_gas", "rpc_call_workers", "rpc_client_calls"):
+        if getattr(args, flag) <= 0:
+            raise ConfigError(f"--{flag.replace('_', '-')} must be positive")
+    return RpcLimits(
+        max_body_bytes=args.rpc_max_body,
+        max_batch=args.rpc_batch_limit,
+        max_log_range=args.rpc_logs_range,
+        max_logs=args.rpc_logs_limit,
+        call_gas_cap=args.rpc_gascap,
+        calls=CallLimits(
+            workers=args.rpc_call_workers,
+            queue=max(0, args.rpc_call_queue),
+            seconds=args.rpc_evm_timeout,
+            request_gas=args.rpc_request_gas,
+            per_client=args.rpc_client_calls,
+        ),
+    )
+
+
+def pool_limits(args: argparse.Namespace) -> PoolLimits:
+    if args.txpool_reserved_slots >= args.txpool_global_slots:
+        raise ConfigError("--txpool-reserved-slots must be smaller than --txpool-global-slots")
+    if args.txpool_queued_lifetime <= 0:
+        raise ConfigError("--txpool-queued-lifetime must be positive")
+    return PoolLimits(
+        max_per_sender=args.txpool_account_slots,
+        max_total=args.txpool_global_slots,
+        max_queued_per_sender=args.txpool_queued_slots,
+        max_queued_total=args.txpool_queued_global,
+        queued_lifetime_seconds=args.txpool_queued_lifetime,
+        reserved_for_system=max(0, args.txpool_reserved_slots),
+        system_senders=frozenset(parse_address(a) for a in args.txpool_system_senders),
+    )
+
+
 def serve(args: argparse.Namespace, banner: Any = None) -> None:
     data_dir = DataDir(args.data_dir)
     password = read_password(args.password_file)
@@ -207,13 +279,7 @@ def serve(args: argparse.Namespace, banner: Any = None) -> None:
         args.block_time = float(period) if period else 1.0
     if args.block_time < 0:
         raise ConfigError("--block-time must not be negative")
-    limits = RpcLimits(
-        max_body_bytes=args.rpc_max_body,
-        max_batch=args.rpc_batch_limit,
-        max_log_range=args.rpc_logs_range,
-        max_logs=args.rpc_logs_limit,
-        call_gas_cap=args.rpc_gascap,
-    )
+    limits = rpc_limits(args)
     service = NodeService(
         chain,
         permissioner,
@@ -221,7 +287,7 @@ def serve(args: argparse.Namespace, banner: Any = None) -> None:
         args.block_time,
         args.empty_blocks,
         limits,
-        PoolLimits(max_per_sender=args.txpool_account_slots, max_total=args.txpool_global_slots),
+        pool_limits(args),
         trailing_block=not args.no_trailing_block,
     )
     try:

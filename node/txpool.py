@@ -1,13 +1,21 @@
 """The transaction pool: admission rules in geth's order and wording, pending and queued per sender.
 
+Queued transactions (a nonce beyond the sender's gap-free run) cannot be executed yet, so they are what a pool is
+squatted with: five permitted senders queueing 1,000 each once filled a 5,000-slot pool for good. So, as geth and
+Besu do: queued transactions are capped per sender and in all, the oldest queued is evicted first when room is
+needed, and a queued transaction older than its lifetime is dropped. Part of the pool is reserved for the local
+system senders (this node's validator, the gateway's relayer and operator accounts: ``--txpool-system-senders``),
+so settlement continues while the rest of the pool is full of others' transactions.
+
 All methods run on the event-loop thread; the producer gets a list snapshot and reports back.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from eth.abc import SignedTransactionAPI
@@ -31,6 +39,11 @@ class PoolLimits:
     max_per_sender: int = 5000
     max_total: int = 20000
     max_nonce_gap: int = 1000
+    max_queued_per_sender: int = 64  # geth's --txpool.accountqueue
+    max_queued_total: int = 1024  # geth's --txpool.globalqueue
+    queued_lifetime_seconds: float = 600.0
+    reserved_for_system: int = 1000  # slots of max_total that only system senders may fill
+    system_senders: frozenset[bytes] = frozenset()
 
 
 def decode_raw_transaction(raw: bytes) -> SignedTransactionAPI:
@@ -87,6 +100,13 @@ class TxPool(TxPoolAPI):
         self._by_hash: dict[bytes, SignedTransactionAPI] = {}
         self._state_nonce: dict[bytes, int] = {}
         self._next_hint: dict[bytes, int] = {}
+        self._arrived: dict[bytes, float] = {}  # tx hash -> monotonic arrival time
+        self._clock: Callable[[], float] = time.monotonic
+        self.evicted = 0  # queued transactions evicted or expired (for /metrics)
+
+    def add_system_sender(self, sender: bytes) -> None:
+        """A local system account (this node's validator): it may use the reserved part of the pool."""
+        self.limits = replace(self.limits, system_senders=self.limits.system_senders | {sender})
 
     # queries --------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -187,21 +207,83 @@ class TxPool(TxPoolAPI):
             raise TxRejected(
                 f"insufficient funds for gas * price + value: address 0x{sender.hex()} have {balance} want {cost}"
             )
-        txs = self._by_sender.setdefault(sender, {})
+        txs = self._by_sender.get(sender, {})
         old = txs.get(tx.nonce)
         if old is not None:
             old_fee, old_tip = _fee_pair(old)
             bump = 100 + PRICE_BUMP_PERCENT
             if max_fee <= old_fee or tip <= old_tip or max_fee * 100 < old_fee * bump or tip * 100 < old_tip * bump:
                 raise TxRejected("replacement transaction underpriced")
-            del self._by_hash[old.hash]
+            self._forget(old)
         else:
-            if len(txs) >= self.limits.max_per_sender:
-                raise TxRejected("txpool is full: too many transactions from this sender")
-            if len(self._by_hash) >= self.limits.max_total:
-                raise TxRejected("txpool is full")
-        txs[tx.nonce] = tx
+            self._make_room(tx, sender, queued=tx.nonce > self.pending_nonce(sender, state_nonce))
+        self._by_sender.setdefault(sender, {})[tx.nonce] = tx
         self._by_hash[tx.hash] = tx
+        self._arrived[tx.hash] = self._clock()
+
+    # capacity -------------------------------------------------------------------------------------
+    def _make_room(self, tx: SignedTransactionAPI, sender: bytes, queued: bool) -> None:
+        """Refuse ``tx`` or evict the oldest queued transactions so that it fits every limit."""
+        limits = self.limits
+        system = sender in limits.system_senders
+        if len(self._by_sender.get(sender, {})) >= limits.max_per_sender:
+            raise TxRejected("txpool is full: too many transactions from this sender")
+        if queued and not system:
+            if len(self._queued_nonces(sender)) >= limits.max_queued_per_sender:
+                raise TxRejected("txpool is full: too many queued transactions from this sender")
+            if self._queued_count() >= limits.max_queued_total and not self._evict_oldest_queued():
+                raise TxRejected("txpool is full: too many queued transactions")
+        capacity = limits.max_total if system else limits.max_total - limits.reserved_for_system
+        while len(self._by_hash) >= capacity:
+            if not self._evict_oldest_queued():
+                raise TxRejected("txpool is full")
+
+    def _queued_nonces(self, sender: bytes) -> list[int]:
+        txs = self._by_sender.get(sender, {})
+        nonce = self._base_nonce(sender)
+        while nonce in txs:
+            nonce += 1
+        return [n for n in txs if n > nonce]
+
+    def _queued(self) -> list[SignedTransactionAPI]:
+        _, queued = self.split()
+        return [tx for txs in queued.values() for tx in txs]
+
+    def _queued_count(self) -> int:
+        return sum(len(self._queued_nonces(sender)) for sender in self._by_sender)
+
+    def _evict_oldest_queued(self) -> bool:
+        """Drop the queued transaction of a non-system sender that arrived first; False if there is none."""
+        candidates = [tx for tx in self._queued() if bytes(tx.sender) not in self.limits.system_senders]
+        if not candidates:
+            return False
+        oldest = min(candidates, key=lambda tx: self._arrived.get(tx.hash, 0.0))
+        logger.info("txpool: evicted queued tx 0x%s to make room", oldest.hash.hex())
+        self._forget(oldest)
+        self.evicted += 1
+        return True
+
+    def expire(self) -> int:
+        """Drop queued transactions older than their lifetime; returns how many."""
+        cutoff = self._clock() - self.limits.queued_lifetime_seconds
+        stale = [tx for tx in self._queued() if self._arrived.get(tx.hash, 0.0) < cutoff]
+        for tx in stale:
+            self._forget(tx)
+        if stale:
+            logger.info("txpool: %d queued transactions expired", len(stale))
+            self.evicted += len(stale)
+        return len(stale)
+
+    def _forget(self, tx: SignedTransactionAPI) -> None:
+        sender = bytes(tx.sender)
+        txs = self._by_sender.get(sender)
+        if txs is not None and txs.get(tx.nonce) is tx:
+            del txs[tx.nonce]
+            if not txs:
+                del self._by_sender[sender]
+        self._by_hash.pop(tx.hash, None)
+        self._arrived.pop(tx.hash, None)
+        self._next_hint.pop(sender, None)
 
     # after a block --------------------------------------------------------------------------------
     def on_block(self, included: Sequence[SignedTransactionAPI], dropped: Sequence[SignedTransactionAPI]) -> None:
@@ -213,6 +295,7 @@ class TxPool(TxPoolAPI):
             if txs is not None and txs.get(tx.nonce) is tx:
                 del txs[tx.nonce]
             self._by_hash.pop(tx.hash, None)
+            self._arrived.pop(tx.hash, None)
         for tx in dropped:
             self._next_hint.pop(bytes(tx.sender), None)
         for tx in included:
@@ -224,7 +307,9 @@ class TxPool(TxPoolAPI):
                 continue
             nonce = self._state_nonce.get(sender, 0)
             for n in [n for n in txs if n < nonce]:
-                self._by_hash.pop(txs.pop(n).hash, None)
+                stale = txs.pop(n)
+                self._by_hash.pop(stale.hash, None)
+                self._arrived.pop(stale.hash, None)
             if not txs:
                 del self._by_sender[sender]
 

@@ -42,8 +42,6 @@ from node.qbft.votes import DEFAULT_EPOCH_LENGTH
 from node.qbft_extra import QBFT_MIX_HASH, QbftExtraData
 from node.rpc.params import address as parse_address
 from node.rpc.server import RpcServer
-from node.service import RpcLimits
-from node.txpool import PoolLimits
 
 logger = logging.getLogger("node.cli")
 
@@ -276,13 +274,9 @@ def serve_network(args: argparse.Namespace) -> None:
 
     data_dir = DataDir(args.data_dir)
     password = read_password(args.password_file)
-    limits = RpcLimits(
-        max_body_bytes=args.rpc_max_body,
-        max_batch=args.rpc_batch_limit,
-        max_log_range=args.rpc_logs_range,
-        max_logs=args.rpc_logs_limit,
-        call_gas_cap=args.rpc_gascap,
-    )
+    from node.cli import pool_limits, rpc_limits
+
+    limits = rpc_limits(args)
     block_time = args.block_time
     if block_time is None:
         from node.storage import ChainStore
@@ -302,7 +296,7 @@ def serve_network(args: argparse.Namespace) -> None:
         empty_blocks=args.empty_blocks,
         trailing_block=not args.no_trailing_block,
         limits=limits,
-        pool_limits=PoolLimits(max_per_sender=args.txpool_account_slots, max_total=args.txpool_global_slots),
+        pool_limits=pool_limits(args),
         extra_peers=list(args.peers),
         p2p_port=args.p2p_port,
         test_faults=args.test_faults,
@@ -402,6 +396,8 @@ def cmd_network(args: argparse.Namespace) -> None:
                 command.append("--empty-blocks")
             if args.no_trailing_block:
                 command.append("--no-trailing-block")
+            if args.txpool_system_senders:
+                command += ["--txpool-system-senders", *args.txpool_system_senders]
             log = open(root / f"{node['dir']}.log", "ab")
             child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             log.close()
