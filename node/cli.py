@@ -28,6 +28,17 @@ from node.exceptions import ConfigError, GenesisError, KeystoreError, NodeError,
 from node.genesis import load_genesis
 from node.keystore import read_password, read_private_key_file
 from node.permissioning import read_allowlist, write_allowlist
+from node.rpc.auth import (
+    ALL,
+    MEMBER_MODULES,
+    RpcAuth,
+    ensure_private_key,
+    issue_token,
+    load_private_key,
+    load_public_key,
+    permissions_for,
+    public_key_pem,
+)
 from node.rpc.budget import CallLimits
 from node.rpc.params import address as parse_address
 from node.rpc.server import RpcServer
@@ -135,6 +146,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="local system accounts (relayer, operator) that may use the reserved slots; the validator always may",
     )
     serve.add_argument("--ws-origins", nargs="*", default=[], help="browser origins allowed on WebSocket")
+    serve.add_argument(
+        "--rpc-auth",
+        choices=["on", "off"],
+        default=None,
+        help="require a JWT bearer token on JSON-RPC (default: on for run and network, off for dev)",
+    )
+    serve.add_argument(
+        "--rpc-jwt-key",
+        type=Path,
+        help="ES256 private key (PEM) that signs tokens; default DATA_DIR/rpc-jwt.pem, created if missing",
+    )
+    serve.add_argument(
+        "--rpc-jwt-public-key",
+        type=Path,
+        help="verify tokens with this public key only (the operator keeps the private key elsewhere)",
+    )
     serve.add_argument("--rpc-tls-cert", type=Path, help="PEM certificate chain: serve https:// and wss://")
     serve.add_argument("--rpc-tls-key", type=Path, help="PEM private key of --rpc-tls-cert")
 
@@ -167,10 +194,57 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="add to the local allowlist (repeatable)",
     )
+    token = sub.add_parser("token", help="JSON-RPC access tokens (JWT, ES256)", allow_abbrev=False)
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    for name, text in (("issue", "mint a token"), ("public-key", "print the public key that verifies tokens")):
+        cmd = token_sub.add_parser(name, help=text, allow_abbrev=False)
+        where = cmd.add_mutually_exclusive_group(required=True)
+        where.add_argument("--data-dir", type=Path, help="the node's data directory (its rpc-jwt.pem)")
+        where.add_argument("--key", type=Path, help="an ES256 private key file (PEM)")
+        if name == "issue":
+            cmd.add_argument("--subject", required=True, help="who the token is for (e.g. the member's name)")
+            cmd.add_argument(
+                "--methods",
+                default=",".join(MEMBER_MODULES),
+                help="modules or module:method entries, comma-separated; * for all (default: eth,net,web3)",
+            )
+            cmd.add_argument("--expires", default="30d", help="lifetime: 3600s, 12h, 30d (default 30d)")
+            cmd.add_argument("--json", action="store_true")
     from node.qbft.cli import extend_parser  # the QBFT network commands (node.qbft.cli imports this module)
 
     extend_parser(sub, init, run, common, serve)
     return parser
+
+
+def parse_lifetime(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        value = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+    except ValueError as exc:
+        raise ConfigError(f"--expires {text!r}: use a number with s, m, h or d") from exc
+    if value <= 0:
+        raise ConfigError("--expires must be positive")
+    return value
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    key_file = args.key or DataDir(args.data_dir).rpc_key
+    if not key_file.exists():
+        raise ConfigError(f"no token key at {key_file}: start the node once, or pass --key")
+    key = load_private_key(key_file)
+    if args.token_command == "public-key":  # noqa: S105 (a subcommand name)
+        print(public_key_pem(key), end="")
+        return
+    permissions = permissions_for(args.methods.split(","))
+    if not permissions:
+        raise ConfigError("--methods names no method")
+    lifetime = parse_lifetime(args.expires)
+    token = issue_token(key, subject=args.subject, permissions=permissions, lifetime_seconds=lifetime)
+    if args.json:
+        expires = int(time.time() + lifetime)
+        print(json.dumps({"token": token, "subject": args.subject, "permissions": permissions, "exp": expires}))
+    else:
+        print(token)
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -232,6 +306,22 @@ def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"cannot load TLS certificate {cert} / key {key}: {exc}") from exc
     return context
+
+
+ADMIN_TOKEN_SECONDS = 30 * 86400  # rewritten at every start
+
+
+def rpc_auth(args: argparse.Namespace, data_dir: DataDir) -> RpcAuth:
+    """The node's token policy; with the signing key at hand it also writes the operator's ``admin.token``."""
+    required = args.rpc_auth == "on" if args.rpc_auth else args.command != "dev"
+    if args.rpc_jwt_public_key is not None:
+        data_dir.admin_token.unlink(missing_ok=True)
+        return RpcAuth(required=required, public_key=load_public_key(args.rpc_jwt_public_key))
+    key_file = args.rpc_jwt_key or data_dir.rpc_key
+    key = load_private_key(key_file) if args.rpc_jwt_key else ensure_private_key(key_file)
+    token = issue_token(key, subject="operator", permissions=[ALL], lifetime_seconds=ADMIN_TOKEN_SECONDS)
+    data_dir.write_admin_token(token)
+    return RpcAuth(required=required, public_key=key.public_key())
 
 
 def rpc_limits(args: argparse.Namespace) -> RpcLimits:
@@ -297,7 +387,7 @@ def serve(args: argparse.Namespace, banner: Any = None) -> None:
 
 
 async def _serve(service: NodeService, data_dir: DataDir, args: argparse.Namespace, banner: Any) -> None:
-    server = RpcServer(service, data_dir.write_admin_token(), tuple(args.ws_origins))
+    server = RpcServer(service, rpc_auth(args, data_dir), tuple(args.ws_origins))
     try:
         args.rpc_port = await server.start(
             args.rpc_host, args.rpc_port, tls_context(args.rpc_tls_cert, args.rpc_tls_key)
@@ -331,10 +421,10 @@ async def _serve(service: NodeService, data_dir: DataDir, args: argparse.Namespa
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.log_level, args.json_logs)
+    configure_logging(getattr(args, "log_level", "warning"), getattr(args, "json_logs", False))
     from node.qbft.cli import wrap_commands
 
-    commands = wrap_commands({"init": cmd_init, "run": serve, "dev": cmd_dev})
+    commands = wrap_commands({"init": cmd_init, "run": serve, "dev": cmd_dev, "token": cmd_token})
     try:
         commands[args.command](args)
     except GenesisError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from node.storage import ChainStore
 CHAIN_DB = "chain.sqlite"
 ALLOWLIST = "allowlist.txt"
 ADMIN_TOKEN = "admin.token"  # noqa: S105 (a file name)
+RPC_KEY = "rpc-jwt.pem"
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,13 @@ class DataDir:
         self.path.mkdir(parents=True, exist_ok=True)
         os.chmod(self.path, 0o700)
 
-    def write_admin_token(self) -> str:
-        token = secrets.token_hex(32)
+    @property
+    def rpc_key(self) -> Path:
+        """The ES256 key that signs JSON-RPC tokens (node.rpc.auth), created at the first start."""
+        return self.path / RPC_KEY
+
+    def write_admin_token(self, token: str) -> str:
+        """The operator's own token, owner-only: whoever can read it administers the node."""
         tmp = self.admin_token.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

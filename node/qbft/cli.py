@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from node.datadir import DataDir, init_data_dir
+from node.datadir import RPC_KEY, DataDir, init_data_dir
 from node.devchain import DEV_BALANCE, DEV_GAS_LIMIT, dev_accounts, new_validator_key
 from node.exceptions import ConfigError
 from node.genesis import load_genesis
@@ -40,6 +40,7 @@ from node.qbft.rpc import QbftMethods
 from node.qbft.service import NETWORK_FILE, NetworkConfig, QbftNodeService, is_network_node, open_network_node
 from node.qbft.votes import DEFAULT_EPOCH_LENGTH
 from node.qbft_extra import QBFT_MIX_HASH, QbftExtraData
+from node.rpc.auth import ensure_private_key
 from node.rpc.params import address as parse_address
 from node.rpc.server import RpcServer
 
@@ -309,9 +310,9 @@ def serve_network(args: argparse.Namespace) -> None:
 
 
 async def _serve_network(service: QbftNodeService, data_dir: DataDir, args: argparse.Namespace) -> None:
-    from node.cli import PortInUse, tls_context
+    from node.cli import PortInUse, rpc_auth, tls_context
 
-    server = RpcServer(service, data_dir.write_admin_token(), tuple(args.ws_origins))
+    server = RpcServer(service, rpc_auth(args, data_dir), tuple(args.ws_origins))
     server.methods = QbftMethods(service, args.test_faults)
     try:
         args.rpc_port = await server.start(
@@ -369,6 +370,8 @@ def cmd_network(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     children: list[tuple[dict[str, Any], subprocess.Popen[bytes], int]] = []
+    network_key = args.rpc_jwt_key or root / RPC_KEY
+    ensure_private_key(network_key)
     try:
         for i, node in enumerate(summary["nodes"]):
             port = args.base_port + i
@@ -398,6 +401,10 @@ def cmd_network(args: argparse.Namespace) -> None:
                 command.append("--no-trailing-block")
             if args.txpool_system_senders:
                 command += ["--txpool-system-senders", *args.txpool_system_senders]
+            # one operator key for the whole local network: a token works on every node
+            command += ["--rpc-jwt-key", str(network_key)]
+            if args.rpc_auth:
+                command += ["--rpc-auth", args.rpc_auth]
             log = open(root / f"{node['dir']}.log", "ab")
             child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             log.close()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from node.rpc.auth import ANONYMOUS, Grant
 from node.rpc.budget import RequestBudget
 
 
 @dataclass
 class RequestContext:
     client: str  # the token's subject when the request carried one, else the remote address
-    admin: bool  # may call operator methods
     budget: RequestBudget
+    grant: Grant = ANONYMOUS

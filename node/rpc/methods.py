@@ -79,6 +79,11 @@ def rpc_method(name: str, admin: bool = False, blocking: bool = False) -> Callab
 class Methods:
     """All methods, bound to one node. ``dispatch`` checks arity like geth."""
 
+    def is_operator_method(self, method: str) -> bool:
+        """Registered with ``admin=True``: only a token that names it may call it, whatever the auth mode."""
+        entry = self.table.get(method)
+        return entry is not None and entry[1]
+
     def __init__(self, node: NodeService, calls: CallPool | None = None) -> None:
         self.node = node
         self.calls = calls or CallPool(node.limits.calls)
@@ -97,9 +102,9 @@ class Methods:
                 self._arity[name] = (required, len(positional))
 
     async def dispatch(self, method: str, params: list[Any], ctx: RequestContext | None = None) -> Any:
-        ctx = ctx or RequestContext(client="local", admin=False, budget=RequestBudget(self.calls.limits))
+        ctx = ctx or RequestContext(client="local", budget=RequestBudget(self.calls.limits))
         entry = self.table.get(method)
-        if entry is None or (entry[1] and not ctx.admin):
+        if entry is None:
             raise MethodNotFound(method)
         handler, _ = entry
         required, most = self._arity[method]

@@ -1,18 +1,18 @@
 """JSON-RPC 2.0 over HTTP (POST /) and WebSocket (GET / with Upgrade) on one aiohttp port.
 
-Operator-only methods (``reponet_setAccountRules``...) are served only to a request that comes from a
-loopback address AND carries ``Authorization: Bearer <token>`` with the token from ``admin.token`` in the
-data directory (mode 0600, rewritten at every start). Anyone else gets "method does not exist", as geth
-answers for modules it does not expose; reading the token needs the operator's OS account.
+Who may call what is :mod:`node.rpc.auth` (JWT bearer tokens with Besu's method permissions); how much a call may
+cost is :mod:`node.rpc.budget`; what a body may contain is :mod:`node.rpc.decoding`. The node writes its own
+operator token to ``admin.token`` in the data directory (mode 0600, rewritten at every start) when it holds the
+signing key: reading it needs the operator's OS account.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import ssl
+import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -26,6 +26,7 @@ from node.exceptions import (
     to_rpc_error,
 )
 from node.rpc import decoding
+from node.rpc.auth import ANONYMOUS, LEEWAY_SECONDS, Grant, RpcAuth, Unauthorized, bearer
 from node.rpc.budget import RequestBudget
 from node.rpc.context import RequestContext
 from node.rpc.filters import log_matches, new_id
@@ -36,7 +37,6 @@ from node.service import NodeService
 
 logger = logging.getLogger(__name__)
 
-LOOPBACK = ("127.", "::1", "::ffff:127.")
 WS_QUEUE_LIMIT = 10_000
 
 
@@ -45,10 +45,10 @@ def _error(req_id: Any, exc: BaseException) -> RpcResponse:
 
 
 class RpcServer:
-    def __init__(self, node: NodeService, admin_token: str | None, allowed_origins: tuple[str, ...] = ()) -> None:
+    def __init__(self, node: NodeService, auth: RpcAuth, allowed_origins: tuple[str, ...] = ()) -> None:
         self.node = node
         self.methods = Methods(node)
-        self._admin_token = admin_token
+        self.auth = auth
         self._allowed_origins = allowed_origins
         self.app = web.Application(client_max_size=node.limits.max_body_bytes)
         self.app.router.add_post("/", self._http)
@@ -71,23 +71,32 @@ class RpcServer:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def _is_admin(self, request: web.Request) -> bool:
-        if self._admin_token is None:
-            return False
-        remote = request.remote or ""
-        if not remote.startswith(LOOPBACK) and remote != "::1":
-            return False
-        header = request.headers.get("Authorization", "")
-        return header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), self._admin_token)
+    def grant(self, request: web.Request) -> Grant:
+        """The request's token, verified; raise :class:`Unauthorized` for a bad one, or for none where required."""
+        token = bearer(request.headers.get("Authorization"))
+        if token is None and request.method == "GET":
+            token = request.query.get("token") or None  # browsers cannot set headers on a WebSocket upgrade
+        if token is None:
+            if self.auth.required:
+                raise Unauthorized("Unauthorized: a bearer token is required")
+            return ANONYMOUS
+        return self.auth.verify(token)
 
-    # request processing ---------------------------------------------------------------------------
-    def context(self, request: web.Request) -> RequestContext:
+    def context(self, request: web.Request, grant: Grant) -> RequestContext:
         """One per HTTP body or WebSocket message: a batch shares one budget."""
         return RequestContext(
-            client=request.remote or "unknown",
-            admin=self._is_admin(request),
+            client=grant.subject or request.remote or "unknown",
             budget=RequestBudget(self.node.limits.calls),
+            grant=grant,
         )
+
+    def check_permitted(self, grant: Grant, method: str) -> None:
+        operator_only = self.methods.is_operator_method(method)
+        if not self.auth.allows(grant, method) or (operator_only and not grant.permits(method)):
+            if grant.expired():
+                raise Unauthorized("Unauthorized: the token has expired")
+            without = "" if grant.subject else " without a token"
+            raise Unauthorized(f"Unauthorized: {method} is not permitted{without}")
 
     async def handle_payload(self, payload: Any, ctx: RequestContext, ws: WsSession | None = None) -> Any:
         if isinstance(payload, list):
@@ -120,6 +129,7 @@ class RpcServer:
         try:
             if not isinstance(params, list):
                 raise InvalidParams("non-array args")
+            self.check_permitted(ctx.grant, method)
             if ws is not None and method in ("eth_subscribe", "eth_unsubscribe"):
                 result = ws.subscribe(params) if method == "eth_subscribe" else ws.unsubscribe(params)
             else:
@@ -143,10 +153,14 @@ class RpcServer:
         except web.HTTPRequestEntityTooLarge:
             return web.Response(status=413, text=f"content length too large (>{limit})")
         try:
+            grant = self.grant(request)
+        except Unauthorized as exc:
+            return web.json_response(_error(None, exc), status=401)
+        try:
             payload = decoding.decode(body)
         except RpcError as exc:
             return web.json_response(_error(None, exc))
-        result = await self.handle_payload(payload, self.context(request))
+        result = await self.handle_payload(payload, self.context(request, grant))
         if result is None:
             return web.Response(status=200, content_type="application/json", text="")
         return web.Response(text=json.dumps(result), content_type="application/json")
@@ -173,23 +187,37 @@ class RpcServer:
         origin = request.headers.get("Origin")
         if origin is not None and origin not in self._allowed_origins:
             return web.Response(status=403, text="origin not allowed")
+        try:
+            grant = self.grant(request)
+        except Unauthorized as exc:
+            return web.json_response(_error(None, exc), status=401)
         ws = web.WebSocketResponse(max_msg_size=self.node.limits.max_body_bytes, heartbeat=30)
         await ws.prepare(request)
         session = WsSession(self, ws)
+        # the session ends when its token does, even if the client only listens to subscriptions
+        expiry = None
+        if grant.expires_at is not None:
+            left = max(0.0, grant.expires_at - time.time() + LEEWAY_SECONDS)
+            expiry = asyncio.get_running_loop().call_later(left, session.close)
         try:
             async for msg in ws:
                 # web3.py sends its requests as binary frames; geth reads both kinds as JSON text
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
+                if grant.expired():
+                    await ws.send_str(json.dumps(_error(None, Unauthorized("Unauthorized: the token has expired"))))
+                    break
                 try:
                     payload = decoding.decode(msg.data)
                 except RpcError as exc:
                     await session.send(_error(None, exc))
                     continue
-                result = await self.handle_payload(payload, self.context(request), session)
+                result = await self.handle_payload(payload, self.context(request, grant), session)
                 if result is not None:
                     await session.send(result)
         finally:
+            if expiry is not None:
+                expiry.cancel()
             session.close()
         return ws
 

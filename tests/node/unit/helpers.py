@@ -48,6 +48,11 @@ class NodeProcess:
     port: int
     proc: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+    token: str | None = None  # sent as a bearer token unless a request brings its own Authorization
+
+    def operator_token(self) -> str:
+        """The node's own operator token (``admin.token``, written at every start)."""
+        return (self.data_dir / "admin.token").read_text().strip()
 
     @property
     def url(self) -> str:
@@ -55,11 +60,17 @@ class NodeProcess:
 
     def post(self, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None) -> Any:
         body = raw if raw is not None else json.dumps(payload).encode()
+        auth = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         request = urllib.request.Request(
-            self.url, data=body, headers={"Content-Type": "application/json", **(headers or {})}
+            self.url, data=body, headers={"Content-Type": "application/json", **auth, **(headers or {})}
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            text = response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read()
+        except urllib.error.HTTPError as error:
+            if error.code != 401:
+                raise
+            text = error.read()  # the JSON-RPC error of an unauthenticated request
         return json.loads(text) if text else None
 
     def call(self, method: str, *params: Any, headers: dict[str, str] | None = None) -> Any:
@@ -121,6 +132,8 @@ def start_node(
             import threading
 
             node.port = int(line.rsplit(":", 1)[1])
+            if command == "run":  # authentication is on: the tests act as the node's operator
+                node.token = node.operator_token()
 
             def pump() -> None:
                 assert proc.stdout is not None

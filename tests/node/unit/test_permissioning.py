@@ -50,11 +50,11 @@ def test_unknown_sender_is_refused_with_32007(node: NodeProcess) -> None:
     assert failure.value.error == {"code": -32007, "message": "sender account not authorized"}
 
 
-def test_admin_method_is_hidden_from_normal_callers(node: NodeProcess) -> None:
+def test_admin_method_is_refused_to_normal_callers(node: NodeProcess) -> None:
     for headers in (None, {"Authorization": "Bearer wrong"}):
         with pytest.raises(RpcFailure) as failure:
             node.call("reponet_setAccountRules", "0x" + "11" * 20, headers=headers)
-        assert failure.value.code == -32601
+        assert failure.value.code == -40100
     assert (node.data_dir / "admin.token").stat().st_mode & 0o077 == 0
     result = node.call("reponet_setAccountRules", "0x" + "11" * 20, headers=admin_headers(node))
     assert result["accountRules"] == "0x" + "11" * 20
@@ -78,7 +78,7 @@ def test_rules_contract_decides_and_can_be_switched_without_restart(node: NodePr
     allow = calldata("allow(address)", ["address"], [SECOND.address])
     node.wait_receipt(send(node, operator, to=rules, data=allow, gas=100_000))
     assert node.wait_receipt(send(node, SECOND.key.hex(), to=RECIPIENT, gas=21000))["status"] == "0x1"
-    assert node.call("reponet_permissioning")["accountRules"] == rules.lower()
+    assert node.call("reponet_permissioning", headers=admin_headers(node))["accountRules"] == rules.lower()
 
 
 def test_rules_setting_survives_restart(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_rules_setting_survives_restart(tmp_path: Path) -> None:
         node.stop()
     node = start_node(tmp_path / "data", port=node.port)
     try:
-        assert node.call("reponet_permissioning")["accountRules"] == "0x" + "22" * 20
+        assert node.call("reponet_permissioning", headers=admin_headers(node))["accountRules"] == "0x" + "22" * 20
     finally:
         node.stop()
 
@@ -114,7 +114,7 @@ def test_sender_is_checked_again_when_the_block_is_built(tmp_path: Path) -> None
 def test_dev_allow_flag_adds_to_the_allowlist(tmp_path: Path) -> None:
     node = start_node(tmp_path / "data", "--allow", OUTSIDER.address)
     try:
-        assert OUTSIDER.address.lower() in node.call("reponet_permissioning")["allowlist"]
+        assert OUTSIDER.address.lower() in node.call("reponet_permissioning", headers=admin_headers(node))["allowlist"]
         # allowed but unfunded: zero-fee transactions still go through (members need no native coin)
         receipt = node.wait_receipt(send(node, OUTSIDER.key.hex(), to=RECIPIENT, gas=21000))
         assert receipt["status"] == "0x1"
