@@ -67,6 +67,7 @@ def chain_from_settings(settings: Settings) -> ChainClient:
         private_key=settings.chain_private_key,
         identity_registry=settings.identity_registry_address,
         audit_anchor=settings.audit_anchor_address,
+        rpc_token=settings.chain_rpc_token,
     )
 
 

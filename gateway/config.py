@@ -71,6 +71,7 @@ class Settings(BaseSettings):
 
     # Chain (JSON-RPC only)
     chain_rpc_url: str | None = None  # http(s)://node:8545, or memory:// for demos
+    chain_rpc_token: str | None = None  # the node's JSON-RPC bearer token (`reponet-node token issue`)
     chain_id: int = 31337
     chain_private_key: str | None = None  # the gateway's KYC agent / anchor account
     identity_registry_address: str | None = None

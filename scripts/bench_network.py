@@ -76,12 +76,15 @@ def presign(accounts: list[LocalAccount], chain_id: int, count: int, nonces: dic
     return out
 
 
+TOKENS: dict[str, str] = {}  # node URL -> bearer token, for the nodes that require one
+
+
 class Poller(threading.Thread):
     """Follows a node's new blocks; records when each transaction hash was first seen in a block."""
 
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
-        self.rpc = Rpc(url, timeout=10)
+        self.rpc = Rpc(url, timeout=10, token=TOKENS.get(url))
         self.seen: dict[str, float] = {}
         self.next = int(self.rpc.call("eth_blockNumber"), 16) + 1
         self._halt = threading.Event()
@@ -116,7 +119,7 @@ def pct(values: list[float], q: float) -> float:
 def offered_load(
     urls: list[str], txs: list[tuple[str, str]], rate: float, poller: Poller, timeout: float
 ) -> dict[str, Any]:
-    rpcs = [Rpc(u, timeout=10) for u in urls]
+    rpcs = [Rpc(u, timeout=10, token=TOKENS.get(u)) for u in urls]
     submitted: dict[str, float] = {}
     start = time.monotonic()
     try:
@@ -204,7 +207,7 @@ def saturation(
 ) -> dict[str, Any]:
     # the same client for both runs: CLIENTS sending threads, each with its own connection (to one node each
     # for the network, all to the one node for the single validator)
-    rpcs = [Rpc(urls[i % len(urls)], timeout=60) for i in range(CLIENTS)]
+    rpcs = [Rpc(urls[i % len(urls)], timeout=60, token=TOKENS.get(urls[i % len(urls)])) for i in range(CLIENTS)]
     meter = CpuMeter({**(pids or {}), "client": os.getpid()})
     meter.start()
     start = time.monotonic()
@@ -262,6 +265,7 @@ def bench_network(args: argparse.Namespace, period: float, accounts: list[LocalA
         try:
             net.start()
             urls = [r.url for r in net.rpcs]
+            TOKENS.update((url, net.token) for url in urls)  # network nodes require a JSON-RPC token
             chain_id = int(net.rpcs[0].call("eth_chainId"), 16)
             nonces = {a.address: 0 for a in accounts}
             poller = Poller(urls[0])

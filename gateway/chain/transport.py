@@ -27,7 +27,8 @@ HEADERS = {"Content-Type": "application/json", "Accept": "application/json", "Us
 class KeepAliveHTTPProvider(JSONBaseProvider):
     """A web3 provider for ``http://`` and ``https://`` node URLs (TLS verified against the system's CAs)."""
 
-    def __init__(self, url: str, *, timeout: float = 15.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 15.0, token: str | None = None) -> None:
+        """``token``: the node's JSON-RPC bearer token (REPONET_CHAIN_RPC_TOKEN), sent with every request."""
         super().__init__()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -40,6 +41,7 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
         self._timeout = timeout
         self._ssl = ssl.create_default_context() if self._https else None
         self._local = threading.local()
+        self._headers = {**HEADERS, "Authorization": f"Bearer {token}"} if token else HEADERS
 
     def __str__(self) -> str:
         return f"RPC connection {self.endpoint_uri}"
@@ -69,7 +71,7 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
             connection = self._connection()
             reused = connection.sock is not None
             try:
-                connection.request("POST", self._path, body=body, headers=HEADERS)
+                connection.request("POST", self._path, body=body, headers=self._headers)
                 response = connection.getresponse()
                 data = response.read()
             except STALE as exc:

@@ -53,9 +53,11 @@ class Web3Chain(ChainClient):
         self._send_lock = threading.Lock()  # one account, one nonce sequence: send one transaction at a time
 
     @classmethod
-    def from_url(cls, url: str, *, private_key: str, identity_registry: str, audit_anchor: str) -> Web3Chain:
+    def from_url(
+        cls, url: str, *, private_key: str, identity_registry: str, audit_anchor: str, rpc_token: str | None = None
+    ) -> Web3Chain:
         return cls(
-            connect(url),
+            connect(url, token=rpc_token),
             account=Account.from_key(private_key),
             identity_registry=identity_registry,
             audit_anchor=audit_anchor,

@@ -16,8 +16,8 @@ GAS_TOP_UP = 10**18  # what a new account gets on a chain that charges gas (Anvi
 PRICE_SCALE = 10**18
 
 
-def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
-    return rpc_connect(rpc_url, timeout)
+def connect(rpc_url: str, timeout: float = 30.0, token: str | None = None) -> Web3:
+    return rpc_connect(rpc_url, timeout, token)
 
 
 def send(w3: Web3, account: LocalAccount, fn: Any, step: str = "") -> TxReceipt:

@@ -249,8 +249,10 @@ def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
 
 
 # --- status ---------------------------------------------------------------------------------------------------
-def _rpc(url: str, method: str) -> Any:
-    answer = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": []}, timeout=5).json()
+def _rpc(url: str, method: str, token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": []}
+    answer = httpx.post(url, json=body, headers=headers, timeout=5).json()
     if "error" in answer:
         raise RuntimeError(answer["error"].get("message"))
     return answer["result"]
@@ -267,11 +269,13 @@ def status(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
             "head_time": int(head["timestamp"]),
         }
         try:
-            data["chain"]["peers"] = int(_rpc(net.rpc_url, "net_peerCount"), 16)
+            data["chain"]["peers"] = int(_rpc(net.rpc_url, "net_peerCount", net.rpc_token), 16)
         except Exception:
             data["chain"]["peers"] = None
         try:
-            data["chain"]["permissioning"] = _rpc(net.rpc_url, "reponet_permissioning").get("accountRules")
+            data["chain"]["permissioning"] = _rpc(net.rpc_url, "reponet_permissioning", net.rpc_token).get(
+                "accountRules"
+            )
         except Exception:
             data["chain"]["permissioning"] = None
     except Exception as exc:

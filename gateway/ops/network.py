@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
@@ -33,8 +34,14 @@ class Network:
         return Gateway(self.gateway_url, ca)
 
     @cached_property
+    def rpc_token(self) -> str | None:
+        """The operator's JSON-RPC token of the managed node (the ops commands run as the operator), or the
+        environment's REPONET_CHAIN_RPC_TOKEN for an external chain."""
+        return self.dir.operator_rpc_token(self.state) or os.environ.get("REPONET_CHAIN_RPC_TOKEN")
+
+    @cached_property
     def w3(self) -> Web3:
-        return connect(self.rpc_url)
+        return connect(self.rpc_url, token=self.rpc_token)
 
     @property
     def operator(self) -> LocalAccount:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,11 @@ def register(top: Any) -> None:
     up.add_argument("--port", type=int, default=None, help="gateway HTTPS port (default 8443)")
     up.add_argument("--rpc-url", default=None, help="use this existing chain (Anvil, Besu) instead of a node")
     up.add_argument(
+        "--rpc-token",
+        default=None,
+        help="with --rpc-url: the chain's JSON-RPC bearer token, if it requires one (else REPONET_CHAIN_RPC_TOKEN)",
+    )
+    up.add_argument(
         "--operator-key",
         default=None,
         help="with --rpc-url: a funded hex key to deploy with (else a new key is generated)",
@@ -79,6 +85,7 @@ def cmd_up(args: argparse.Namespace, _settings: Any) -> UpStatus:
         gateway_port=args.port,
         rpc_url=args.rpc_url,
         operator_key=args.operator_key,
+        rpc_token=args.rpc_token or os.environ.get("REPONET_CHAIN_RPC_TOKEN"),
         validators=args.validators or 1,
         validators_given=args.validators is not None,
         block_time=args.block_time,

@@ -125,6 +125,27 @@ class DataDir:
     def genesis(self) -> Path:
         return self.path / "genesis.json"
 
+    def node_admin_token(self, state: UpState) -> Path:
+        """The managed node's own operator token (a network shares one key: node 0's token works on every node)."""
+        if state.validators > 1:
+            return self.path / "network" / "node0" / "admin.token"
+        return self.node / "admin.token"
+
+    def node_token_key(self, state: UpState) -> Path:
+        """The key that signs the managed node's JSON-RPC tokens."""
+        if state.validators > 1:
+            return self.path / "network" / "rpc-jwt.pem"
+        return self.node / "rpc-jwt.pem"
+
+    def operator_rpc_token(self, state: UpState) -> str | None:
+        """The operator's JSON-RPC token for the managed node (None for an external chain or before it starts)."""
+        if not state.managed_node:
+            return None
+        try:
+            return self.node_admin_token(state).read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
     @property
     def env_file(self) -> Path:
         return self.path / "gateway.env"

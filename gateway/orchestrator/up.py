@@ -66,6 +66,7 @@ class UpConfig:
     block_time: float
     chain_id: int
     admin_email: str
+    rpc_token: str | None = None  # an external chain's JSON-RPC token; a managed node's come from its own key
 
 
 def _bin(name: str) -> str:
@@ -97,6 +98,7 @@ class Up:
         self.state = UpState() if self.first_run else self.dir.load()
         self._step = 0
         self.printouts: list[str] = []
+        self._gateway_token: str | None = None
 
     # --- output -------------------------------------------------------------------------------------------------
     def step(self, title: str, detail: str = "") -> None:
@@ -190,7 +192,7 @@ class Up:
     def start_node(self) -> Child | None:
         s = self.state
         if not s.managed_node:
-            w3 = connect(s.rpc_url)
+            w3 = connect(s.rpc_url, token=self.config.rpc_token)
             try:
                 chain_id = w3.eth.chain_id
             except Exception as exc:
@@ -216,13 +218,14 @@ class Up:
                 str(s.node_port),
                 "--block-time",
                 str(self.config.block_time),
+                *self._system_senders(),
             ],
             self.dir.logs / "node.log",
         )
         self.supervisor.wait_until(
-            child, lambda: _rpc(s.rpc_url, "eth_chainId") is not None, NODE_READY_SECONDS, "JSON-RPC eth_chainId"
+            child, lambda: self._rpc("eth_chainId") is not None, NODE_READY_SECONDS, "JSON-RPC eth_chainId"
         )
-        head = int(_rpc(s.rpc_url, "eth_blockNumber"), 16)
+        head = int(self._rpc("eth_blockNumber"), 16)
         self.step("node started", f"JSON-RPC {s.rpc_url}, head {head}, pid {child.process.pid}")
         return child
 
@@ -246,6 +249,7 @@ class Up:
             "0",
             "--period",
             str(max(1.0, self.config.block_time)),
+            *self._system_senders(),
         ]
         if not (network_dir / "network.json").exists():
             # Only at creation: on a resumed network, `network --allow` also globs node*.log (a node CLI bug),
@@ -254,17 +258,55 @@ class Up:
         child = self.supervisor.start("network", argv, self.dir.logs / "network.log")
 
         def ready() -> bool:
-            peers = int(_rpc(s.rpc_url, "net_peerCount"), 16)
+            peers = int(self._rpc("net_peerCount"), 16)
             return peers >= s.validators - 1
 
         self.supervisor.wait_until(child, ready, NODE_READY_SECONDS * 2, "every validator peered")
-        head = int(_rpc(s.rpc_url, "eth_blockNumber"), 16)
+        head = int(self._rpc("eth_blockNumber"), 16)
         urls = ", ".join(url for url, _ in self._admin_endpoints())
         self.step(
             f"QBFT network of {s.validators} validators started",
             f"JSON-RPC {urls}, head {head}, logs {network_dir}/node*.log",
         )
         return child
+
+    def _rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        """A call to the managed node as its operator (the node requires a token; the operator's is in its dir)."""
+        return _rpc(self.state.rpc_url, method, params, self.dir.operator_rpc_token(self.state))
+
+    def _system_senders(self) -> list[str]:
+        """The accounts whose transactions keep a reserved part of the node's pool: settlement never waits."""
+        relayer = self.dir.account("relayer")
+        return ["--txpool-system-senders", self.operator.address, self.issuer.address, relayer.address]
+
+    def gateway_rpc_token(self) -> str | None:
+        """A JSON-RPC token for the gateway: read and send, and the traces that explain a failed step; never
+        administration. Minted at every start (30 days), from the managed node's token key."""
+        if not self.state.managed_node:
+            return self.config.rpc_token
+        if self._gateway_token is None:
+            result = subprocess.run(
+                [
+                    _bin("reponet-node"),
+                    "token",
+                    "issue",
+                    "--key",
+                    str(self.dir.node_token_key(self.state)),
+                    "--subject",
+                    "gateway",
+                    "--methods",
+                    "eth,net,web3,debug:traceTransaction",
+                    "--expires",
+                    "30d",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            if result.returncode != 0:
+                raise UpError(f"reponet-node token issue failed ({result.returncode}): {result.stderr.strip()}")
+            self._gateway_token = result.stdout.strip()
+        return self._gateway_token
 
     def _admin_endpoints(self) -> list[tuple[str, Path]]:
         """Every node's JSON-RPC URL and admin-token file (operator methods go to each node)."""
@@ -286,7 +328,7 @@ class Up:
         from contracts.deploy import contract, deploy_bond_token, deploy_cash_token, deploy_system
 
         s = self.state
-        w3 = connect(s.rpc_url, timeout=120)
+        w3 = connect(s.rpc_url, timeout=120, token=self.dir.operator_rpc_token(s) or self.config.rpc_token)
         if s.managed_node and not s.done("permissioning"):
             for account in (self.operator, self.issuer):
                 self._admin_all("reponet_addToAllowlist", [account.address])
@@ -381,7 +423,7 @@ class Up:
             return
         rules = s.contracts["account_rules"]
         for url, token_file in self._admin_endpoints():
-            current = _rpc(url, "reponet_permissioning")
+            current = _rpc(url, "reponet_permissioning", None, token_file.read_text().strip())
             if str(current.get("accountRules") or "").lower() != rules.lower():
                 _rpc(url, "reponet_setAccountRules", [rules], token_file.read_text().strip())
         self.save("permissioning")
@@ -401,6 +443,7 @@ class Up:
             "REPONET_PUBLIC_ORIGIN": f"https://{origin}",
             "REPONET_SIWE_DOMAIN": origin,
             "REPONET_CHAIN_RPC_URL": s.rpc_url,
+            **({"REPONET_CHAIN_RPC_TOKEN": token} if (token := self.gateway_rpc_token()) else {}),
             "REPONET_CHAIN_ID": str(s.chain_id),
             "REPONET_CHAIN_PRIVATE_KEY": self.dir.secret("operator.key"),
             "REPONET_IDENTITY_REGISTRY_ADDRESS": s.contracts["identity_registry"],

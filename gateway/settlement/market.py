@@ -81,8 +81,11 @@ class Market:
         self._views: dict[tuple[str, str], ViewFunction] = {}
 
     @classmethod
-    def from_url(cls, url: str, *, engine: str, oracle: str, private_key: str, **kw: Any) -> Market:
-        return cls(connect(url), engine=engine, oracle=oracle, relayer=Account.from_key(private_key), **kw)
+    def from_url(
+        cls, url: str, *, engine: str, oracle: str, private_key: str, rpc_token: str | None = None, **kw: Any
+    ) -> Market:
+        relayer = Account.from_key(private_key)
+        return cls(connect(url, token=rpc_token), engine=engine, oracle=oracle, relayer=relayer, **kw)
 
     @cached_property
     def chain_id(self) -> int:

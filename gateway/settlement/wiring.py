@@ -30,7 +30,12 @@ def hub_from_settings(ctx: GatewayContext) -> Hub:
     hub.extra["settle_window_seconds"] = market_settings.settle_window_seconds
     if url and url.startswith(("http://", "https://")) and engine and market_settings.price_oracle_address and key:
         market = Market.from_url(
-            url, engine=engine, oracle=market_settings.price_oracle_address, private_key=key, settings=market_settings
+            url,
+            engine=engine,
+            oracle=market_settings.price_oracle_address,
+            private_key=key,
+            rpc_token=settings.chain_rpc_token,
+            settings=market_settings,
         )
         attach(hub, market, ctx)
     return hub

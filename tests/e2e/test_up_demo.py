@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -150,7 +151,20 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         # The demo's balances, read again from the chain over JSON-RPC, and what the story implies.
         state = json.loads((data_dir / "state.json").read_text())
         tokens = {t["symbol"]: t["address"] for t in [*state["cash_tokens"], *state["bonds"]]}
-        w3 = connect(f"http://127.0.0.1:{rpc_port}")
+        # The node requires a JSON-RPC token: the operator's own (admin.token) reads; the gateway's cannot administer.
+        operator_token = (data_dir / "node" / "admin.token").read_text().strip()
+        w3 = connect(f"http://127.0.0.1:{rpc_port}", token=operator_token)
+        anonymous = httpx.post(
+            f"http://127.0.0.1:{rpc_port}", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}
+        )
+        assert anonymous.status_code == 401
+        env = dict(line.split("=", 1) for line in (data_dir / "gateway.env").read_text().splitlines() if "=" in line)
+        refused = httpx.post(
+            f"http://127.0.0.1:{rpc_port}",
+            json={"jsonrpc": "2.0", "id": 1, "method": "reponet_setAccountRules", "params": ["0x" + "00" * 20]},
+            headers={"Authorization": f"Bearer {env['REPONET_CHAIN_RPC_TOKEN']}"},
+        ).json()
+        assert refused["error"]["code"] == -40100, refused
         members = {name: m for name, m in result["members"].items() if not name.startswith("repo engine")}
         bank_a = next(m for n, m in members.items() if n.startswith("Bank A"))
         fund_b = next(m for n, m in members.items() if n.startswith("Fund B"))
@@ -228,7 +242,7 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert "(resuming)" in second
         assert "One-time password:" not in second  # shown once
         assert json.loads((data_dir / "state.json").read_text())["contracts"] == state["contracts"]
-        w3 = connect(f"http://127.0.0.1:{rpc_port}")
+        w3 = connect(f"http://127.0.0.1:{rpc_port}", token=(data_dir / "node" / "admin.token").read_text().strip())
         for member in members.values():
             for symbol, units in member["balances"].items():
                 assert _balance(w3, tokens[symbol], member["address"]) == int(units)

@@ -46,10 +46,12 @@ class RpcError(Exception):
 class Rpc:
     """A bare JSON-RPC 2.0 client over HTTP: no client library between the test and the wire."""
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, token: str | None = None) -> None:
         self.url = url
         self.timeout = timeout
         self._session = requests.Session()
+        if token is not None:
+            self._session.headers["Authorization"] = f"Bearer {token}"
         self._id = 0
 
     def post(self, body: str | bytes, content_type: str = "application/json") -> requests.Response:

@@ -22,6 +22,7 @@ from typing import Any
 
 from eth_account import Account
 
+from node.rpc.auth import ensure_private_key, issue_token
 from tests.node.harness import Rpc, RpcError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -114,7 +115,12 @@ class Network:
         self.summary = json.loads((root / "network.json").read_text())
         self.accounts = json.loads((root / "dev-accounts.json").read_text())
         self.log_level = log_level
-        self.rpcs = [Rpc(f"http://127.0.0.1:{self.base + i}", timeout=10) for i in range(self.total)]
+        # one operator key for the network (as `reponet-node network` does): the tests act as its operator
+        self.key_file = root / "rpc-jwt.pem"
+        self.token = issue_token(
+            ensure_private_key(self.key_file), subject="tests", permissions=["*:*"], lifetime_seconds=86400
+        )
+        self.rpcs = [Rpc(f"http://127.0.0.1:{self.base + i}", timeout=10, token=self.token) for i in range(self.total)]
 
     def address(self, i: int) -> str:
         return str(self.summary["nodes"][i]["address"])
@@ -136,6 +142,8 @@ class Network:
                     "--rpc-port",
                     str(self.base + i),
                     "--test-faults",
+                    "--rpc-jwt-key",
+                    str(self.key_file),
                     "--log-level",
                     self.log_level,
                     *extra,
@@ -253,7 +261,7 @@ class Load:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.chain_id = int(net.rpcs[targets[0]].call("eth_chainId"), 16)
-        self._sessions = {t: Rpc(net.rpcs[t].url, timeout=5) for t in targets}
+        self._sessions = {t: Rpc(net.rpcs[t].url, timeout=5, token=net.token) for t in targets}
 
     def start(self) -> Load:
         self._thread.start()

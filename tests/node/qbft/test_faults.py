@@ -166,13 +166,15 @@ def test_permissioning_of_nodes_and_of_validator_keys(tmp_path: Path) -> None:
                     str(intruder),
                     "--rpc-port",
                     str(intruder_port),
+                    "--rpc-jwt-key",
+                    str(net.key_file),
                 ],
                 cwd=ROOT,
                 env=net.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        spy = Rpc(f"http://127.0.0.1:{intruder_port}")
+        spy = Rpc(f"http://127.0.0.1:{intruder_port}", token=net.token)
         wait_until(lambda: spy.call("eth_chainId") is not None, 30, "intruder RPC")
         wait_until(lambda: sum(net.status(i)["refusedPeers"] for i in range(4)) >= 2, 20, "refused handshakes")
         assert spy.call("net_peerCount") == "0x0"

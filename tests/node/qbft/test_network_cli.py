@@ -17,6 +17,7 @@ from eth_account import Account
 from eth_keys.datatypes import PrivateKey
 
 from node import qbft_extra
+from node.rpc.auth import ensure_private_key, issue_token
 from tests.node.harness import Rpc
 from tests.node.qbft.network import ROOT, free_port_block, wait_until
 
@@ -88,6 +89,10 @@ def test_init_writes_a_network_and_besu_genesis_mirrors_it(tmp_path: Path) -> No
 @pytest.mark.timeout(120)
 def test_network_command_runs_four_validators_and_stops_on_sigterm(tmp_path: Path) -> None:
     base = free_port_block(4)
+    key_file = tmp_path / "rpc-jwt.pem"  # the operator's key: the test mints its token before the nodes start
+    token = issue_token(
+        ensure_private_key(key_file), subject="tests", permissions=["eth:*", "net:*", "qbft:*"], lifetime_seconds=3600
+    )
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -104,6 +109,8 @@ def test_network_command_runs_four_validators_and_stops_on_sigterm(tmp_path: Pat
             "0.25",
             "--allow",
             "0x000000000000000000000000000000000000bEEF",
+            "--rpc-jwt-key",
+            str(key_file),
         ],
         cwd=ROOT,
         env=ENV,
@@ -111,7 +118,7 @@ def test_network_command_runs_four_validators_and_stops_on_sigterm(tmp_path: Pat
         stderr=subprocess.STDOUT,
         text=True,
     )
-    rpcs = [Rpc(f"http://127.0.0.1:{base + i}", timeout=5) for i in range(4)]
+    rpcs = [Rpc(f"http://127.0.0.1:{base + i}", timeout=5, token=token) for i in range(4)]
     try:
         for rpc in rpcs:
             wait_until(lambda rpc=rpc: rpc.call("net_peerCount") == "0x3", 60, "a full mesh of 4 validators")
@@ -132,6 +139,10 @@ def test_network_command_runs_four_validators_and_stops_on_sigterm(tmp_path: Pat
         tx_hash = rpcs[2].call("eth_sendRawTransaction", "0x" + tx.raw_transaction.hex())
         wait_until(lambda: rpcs[0].call("eth_getTransactionReceipt", tx_hash) is not None, 30, "the receipt")
         assert len(rpcs[3].call("qbft_getValidatorsByBlockNumber", "latest")) == 4
+        anonymous = Rpc(f"http://127.0.0.1:{base + 1}", timeout=5)
+        refused = anonymous.raw({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
+        anonymous.close()
+        assert refused["error"]["code"] == -40100, "a network node requires a token by default"
     finally:
         for rpc in rpcs:
             rpc.close()
@@ -165,6 +176,8 @@ def test_network_command_runs_four_validators_and_stops_on_sigterm(tmp_path: Pat
             "0.25",
             "--allow",
             "0x000000000000000000000000000000000000CAFE",
+            "--rpc-jwt-key",
+            str(key_file),
         ],
         cwd=ROOT,
         env=ENV,
@@ -172,7 +185,7 @@ def test_network_command_runs_four_validators_and_stops_on_sigterm(tmp_path: Pat
         stderr=subprocess.STDOUT,
         text=True,
     )
-    rpc0 = Rpc(f"http://127.0.0.1:{base}", timeout=5)
+    rpc0 = Rpc(f"http://127.0.0.1:{base}", timeout=5, token=token)
     try:
         wait_until(lambda: rpc0.call("net_peerCount") == "0x3", 60, "the resumed network")
     finally:
