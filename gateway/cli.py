@@ -23,6 +23,7 @@ class ExitStatus(IntEnum):
     USAGE = 2
     AUDIT_BROKEN = 3
     CONFIG = 4
+    REFUSED = 5  # the command would lose data or go against a control (e.g. retiring a key still in use)
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -101,22 +102,49 @@ def _session_and_keys(settings: Settings) -> tuple[Any, Any]:
 
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> ExitStatus:
-    from gateway.wallets.service import rotate_master_key
+    from gateway.keys.rotation import RetirementRefused, rotate
 
     sessions, keys = _session_and_keys(settings)
     with sessions() as session:
-        report = rotate_master_key(keys, session, retire_old=args.retire)
+        try:
+            report = rotate(keys, session, retire=args.retire, actor="system:cli")
+        except RetirementRefused as exc:
+            logger.error("%s; run `reponet keys status`, fix or remove them, then rotate again", exc.detail)
+            return ExitStatus.REFUSED
     _emit(
         args,
         {
             "new_version": report.new_version,
             "rewrapped": report.rewrapped,
             "secrets_rewrapped": report.secrets_rewrapped,
+            "unreadable": list(report.unreadable),
             "retired_below": report.retired_below,
         },
         f"master key v{report.new_version}: rewrapped {report.rewrapped} wallet keys"
-        f" and {report.secrets_rewrapped} TOTP secrets"
+        f" and {report.secrets_rewrapped} TOTP and webhook secrets"
+        + (f"; could not unwrap {', '.join(report.unreadable)}" if report.unreadable else "")
         + (f"; versions below {report.retired_below} retired" if report.retired_below else ""),
+    )
+    return ExitStatus.OK
+
+
+def cmd_keys_status(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    from gateway.keys.rotation import status
+
+    sessions, keys = _session_and_keys(settings)
+    with sessions() as session:
+        report = status(keys, session)
+    sealed = ", ".join(f"v{v}: {n}" for v, n in sorted(report.sealed.items())) or "nothing"
+    _emit(
+        args,
+        {
+            "versions": report.versions,
+            "current_version": report.current_version,
+            "min_version": report.min_version,
+            "sealed": {str(v): n for v, n in sorted(report.sealed.items())},
+        },
+        f"master keys {report.versions} (current v{report.current_version}, minimum v{report.min_version});"
+        f" secrets sealed per version: {sealed}",
     )
     return ExitStatus.OK
 
@@ -192,9 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     boot.set_defaults(handler=cmd_admin_bootstrap)
 
     keys = top.add_parser("keys", help="master keys").add_subparsers(dest="command", required=True)
-    rotate = keys.add_parser("rotate", help="add a master-key version and rewrap every wallet key")
-    rotate.add_argument("--retire", action="store_true", help="then retire (destroy) older versions")
+    rotate = keys.add_parser("rotate", help="add a master-key version and rewrap every sealed secret under it")
+    rotate.add_argument(
+        "--retire", action="store_true", help="then destroy older versions, unless something is still sealed under one"
+    )
     rotate.set_defaults(handler=cmd_keys_rotate)
+    keys.add_parser("status", help="master-key versions and what is sealed under each").set_defaults(
+        handler=cmd_keys_status
+    )
 
     audit = top.add_parser("audit", help="audit trail").add_subparsers(dest="command", required=True)
     verify = audit.add_parser("verify", help="check the hash chain (and the on-chain anchors with --chain)")

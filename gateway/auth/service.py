@@ -99,7 +99,7 @@ def enroll(ctx: GatewayContext, session: Session, *, email: str, password: str) 
     if user.totp_confirmed:
         raise Conflict("TOTP is already enrolled")
     secret = totp.new_secret()
-    user.totp_secret_enc = seal_small(ctx.keys, owner=_totp_owner(user), plaintext=secret.encode())
+    user.totp_secret_enc = seal_small(ctx.keys, owner=_totp_owner(user), plaintext=secret.encode(), session=session)
     codes = totp.new_recovery_codes()
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.events.models import WebhookDelivery, WebhookEndpoint
-from gateway.keys.envelope import blob_version, rewrap_small, seal_small, unseal_small
+from gateway.keys.envelope import seal_small, unseal_small
 from gateway.keys.provider import KeyProvider
 
 logger = logging.getLogger(__name__)
@@ -58,25 +58,6 @@ def _owner(endpoint_id: uuid.UUID) -> str:
     return f"webhook/{endpoint_id}"
 
 
-def rewrap_secrets(session: Session, keys: KeyProvider, *, new_version: int) -> int:
-    """Move every webhook secret (current and overlapping previous) under master-key ``new_version``.
-
-    Called by master-key rotation before older versions are retired; otherwise retiring them would leave the
-    sender unable to sign. Returns how many sealed secrets were rewrapped.
-    """
-    count = 0
-    for endpoint in session.scalars(select(WebhookEndpoint)):
-        owner = _owner(endpoint.id)
-        if blob_version(endpoint.secret_enc) != new_version:
-            endpoint.secret_enc = rewrap_small(keys, owner=owner, blob=endpoint.secret_enc)
-            count += 1
-        previous = endpoint.previous_secret_enc
-        if previous is not None and blob_version(previous) != new_version:
-            endpoint.previous_secret_enc = rewrap_small(keys, owner=owner, blob=previous)
-            count += 1
-    return count
-
-
 def create_endpoint(
     session: Session,
     keys: KeyProvider,
@@ -93,7 +74,7 @@ def create_endpoint(
         organization_id=organization_id,
         url=url,
         event_types=event_types,
-        secret_enc=seal_small(keys, owner=_owner(endpoint_id), plaintext=secret.encode()),
+        secret_enc=seal_small(keys, owner=_owner(endpoint_id), plaintext=secret.encode(), session=session),
         created_by=actor,
     )
     session.add(endpoint)
@@ -105,7 +86,7 @@ def rotate(session: Session, keys: KeyProvider, endpoint: WebhookEndpoint) -> st
     secret = new_secret()
     endpoint.previous_secret_enc = endpoint.secret_enc
     endpoint.previous_valid_until = _now() + ROTATION_OVERLAP
-    endpoint.secret_enc = seal_small(keys, owner=_owner(endpoint.id), plaintext=secret.encode())
+    endpoint.secret_enc = seal_small(keys, owner=_owner(endpoint.id), plaintext=secret.encode(), session=session)
     session.commit()
     return secret
 

@@ -22,6 +22,7 @@ KYC = T + "kyc/test_kyc.py::"
 KEYS = T + "wallets/test_keys.py::"
 AUDIT = T + "audit/test_audit.py::"
 HTTP = T + "api/test_http.py::"
+ROTATION = T + "keys/test_rotation.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
@@ -239,9 +240,9 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "rewrap on rotation",
-        "gateway/wallets/service.py",
-        "        row.master_version, row.wrapped_data_key = sealed.master_version, sealed.wrapped_data_key",
-        "        pass",
+        "gateway/keys/rotation.py",
+        "            row.master_version, row.wrapped_data_key = sealed.master_version, sealed.wrapped_data_key",
+        "            pass",
         KEYS + "test_rotation_rewraps_and_retirement_destroys_old_versions",
     ),
     (
@@ -416,10 +417,32 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "rotation rewraps TOTP secrets before retirement",
-        "gateway/wallets/service.py",
-        "        if blob_version(user.totp_secret_enc) != new_version:",
-        "        if False:",
+        "gateway/keys/rotation.py",
+        '            user.totp_secret_enc = rewrap_small(keys, owner=f"user-totp/{user.id}", blob=user.totp_secret_enc)',
+        "            pass",
         KEYS + "test_users_still_log_in_after_rotation_and_retirement",
+    ),
+    (
+        "a running gateway follows the key file",
+        "gateway/keys/provider.py",
+        "        if self._identity() != self._seen:\n            self._reload()",
+        "        pass",
+        ROTATION + "test_a_running_gateway_follows_a_rotation_with_retirement "
+        + ROTATION + "test_a_provider_sees_versions_added_by_another_process",
+    ),
+    (
+        "sealing holds the master-key lock",
+        "gateway/keys/envelope.py",
+        "    if session is not None:\n        hold_shared(session)\n",
+        "",
+        ROTATION + "test_retirement_waits_for_a_secret_being_sealed_meanwhile",
+    ),
+    (
+        "retirement refuses while anything is sealed under the version",
+        "gateway/keys/rotation.py",
+        "    if remaining:\n        session.rollback()\n        raise RetirementRefused(below, remaining)",
+        "    if False:\n        session.rollback()\n        raise RetirementRefused(below, remaining)",
+        ROTATION + "test_retirement_refuses_while_a_secret_is_sealed_under_an_old_version",
     ),
     (
         "re-screening against a newer list before approval",
