@@ -189,7 +189,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=False,
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "X-API-Key"],
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)

@@ -81,10 +81,15 @@ class Settings(BaseSettings):
     siwe_domain: str = "localhost:8443"
     siwe_challenge_seconds: int = 300
 
+    # Webhooks: public https endpoints only; loopback (http or https) only in development, when switched on
+    webhook_allow_loopback: bool = False
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.environment is Environment.DEVELOPMENT:
             return self
+        if self.webhook_allow_loopback:
+            raise ValueError("REPONET_WEBHOOK_ALLOW_LOOPBACK is for development only")
         if self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32:
             raise ValueError("REPONET_JWT_SECRET must be set to a random value of 32+ characters")
         if self.environment is Environment.PRODUCTION and not (self.master_key_file or self.master_keys):

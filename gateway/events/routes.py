@@ -1,5 +1,5 @@
 """/v1/stream (WebSocket: authenticated, organization-scoped, Origin checked, resumable with ``since``) and
-/v1/webhooks (endpoints, secret rotation, delivery log)."""
+/v1/webhooks (endpoints, secret rotation, disabling and deletion, delivery log)."""
 
 from __future__ import annotations
 
@@ -157,9 +157,9 @@ async def stream(websocket: WebSocket, since: int | None = None) -> None:
         bus.unsubscribe(token_id)
 
 
-@router.post("/webhooks", response_model=WebhookWithSecret, status_code=201)
+@router.post("/webhooks", response_model=WebhookWithSecret, status_code=201, responses=problem_responses(400))
 def create_webhook(body: WebhookCreate, principal: Approver, session: SessionDep, ctx: ContextDep) -> WebhookWithSecret:
-    """Register an endpoint; the signing secret is shown once."""
+    """Register an endpoint (https, public addresses only); the signing secret is shown once."""
     endpoint, secret = webhooks.create_endpoint(
         session,
         ctx.keys,
@@ -167,6 +167,7 @@ def create_webhook(body: WebhookCreate, principal: Approver, session: SessionDep
         url=body.url,
         event_types=body.event_types,
         actor=principal.actor,
+        allow_loopback=ctx.settings.webhook_allow_loopback,
     )
     return WebhookWithSecret(**WebhookPublic.model_validate(endpoint).model_dump(), secret=secret)
 
@@ -193,6 +194,30 @@ def rotate_secret(
     endpoint = _load(session, webhook_id, principal)
     secret = webhooks.rotate(session, ctx.keys, endpoint)
     return WebhookWithSecret(**WebhookPublic.model_validate(endpoint).model_dump(), secret=secret)
+
+
+@router.post("/webhooks/{webhook_id}/disable", response_model=WebhookPublic, status_code=200)
+def disable_webhook(webhook_id: uuid.UUID, principal: Approver, session: SessionDep) -> WebhookEndpoint:
+    """Stop deliveries: nothing new is queued, and what is queued waits until the endpoint is enabled again."""
+    endpoint = _load(session, webhook_id, principal)
+    return webhooks.set_active(session, endpoint, active=False, actor=principal.actor)
+
+
+@router.post(
+    "/webhooks/{webhook_id}/enable", response_model=WebhookPublic, status_code=200, responses=problem_responses(400)
+)
+def enable_webhook(webhook_id: uuid.UUID, principal: Approver, session: SessionDep, ctx: ContextDep) -> WebhookEndpoint:
+    """Resume deliveries (the URL is checked again)."""
+    endpoint = _load(session, webhook_id, principal)
+    return webhooks.set_active(
+        session, endpoint, active=True, actor=principal.actor, allow_loopback=ctx.settings.webhook_allow_loopback
+    )
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, response_model=None)
+def delete_webhook(webhook_id: uuid.UUID, principal: Approver, session: SessionDep) -> None:
+    """Remove the endpoint, its secrets and its delivery log."""
+    webhooks.delete(session, _load(session, webhook_id, principal), actor=principal.actor)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=list[DeliveryPublic], status_code=200)

@@ -23,6 +23,7 @@ KEYS = T + "wallets/test_keys.py::"
 AUDIT = T + "audit/test_audit.py::"
 HTTP = T + "api/test_http.py::"
 ROTATION = T + "keys/test_rotation.py::"
+HOOKS = T + "events/test_webhook_destinations.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
@@ -450,6 +451,56 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "    if approve and application.screening_list_sha256 != ctx.sanctions.digest:",
         "    if False:",
         KYC + "test_newer_sanctions_list_rescreens_before_approval",
+    ),
+    (
+        "webhook URL: https and a public host at creation",
+        "gateway/events/webhooks.py",
+        "    check_url(url, allow_loopback=allow_loopback)\n    endpoint_id = uuid.uuid4()",
+        "    endpoint_id = uuid.uuid4()",
+        HOOKS + "test_inward_and_plain_http_urls_are_refused",
+    ),
+    (
+        "webhook: resolved address checked when connecting",
+        "gateway/events/destinations.py",
+        "        if refused:\n            raise DestinationRefused(",
+        "        if False:\n            raise DestinationRefused(",
+        HOOKS + "test_a_name_that_resolves_to_loopback_is_refused_when_connecting "
+        + HOOKS + "test_a_name_with_any_inward_address_is_refused",
+    ),
+    (
+        "webhook: connection to the address that was checked (DNS rebinding)",
+        "gateway/events/destinations.py",
+        "                return self.inner.connect_tcp(str(address), port, timeout, local_address, socket_options)",
+        "                return self.inner.connect_tcp(host, port, timeout, local_address, socket_options)",
+        HOOKS + "test_the_connection_goes_to_the_address_that_was_checked",
+    ),
+    (
+        "webhook: URL rules applied again at delivery",
+        "gateway/events/webhooks.py",
+        "            check_url(endpoint.url, allow_loopback=self.allow_loopback)  # endpoints stored before the rules",
+        "            pass",
+        HOOKS + "test_endpoints_stored_with_plain_http_are_not_delivered_to",
+    ),
+    (
+        "webhook: delivery errors without internal detail",
+        "gateway/events/webhooks.py",
+        "            return None, NOT_DELIVERED",
+        "            return None, str(exc)",
+        HOOKS + "test_delivery_errors_say_nothing_of_why_a_connection_failed",
+    ),
+    (
+        "webhook: a disabled endpoint gets nothing",
+        "gateway/events/webhooks.py",
+        "                        WebhookEndpoint.is_active,\n",
+        "",
+        HOOKS + "test_webhooks_can_be_disabled_enabled_and_deleted",
+    ),
+    (
+        "webhook: loopback only in development",
+        "gateway/config.py",
+        "        if self.webhook_allow_loopback:\n            raise ValueError",
+        "        if False:\n            raise ValueError",
+        HOOKS + "test_loopback_only_in_development_when_switched_on",
     ),
 ]
 
