@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     chain_private_key: str | None = None  # the gateway's KYC agent / anchor account
     identity_registry_address: str | None = None
     audit_anchor_address: str | None = None
-    anchor_interval_seconds: int = 0  # 0 disables periodic anchoring
+    anchor_interval_seconds: int = 5  # the unanchored tail of the audit log stays seconds long; 0 disables
 
     # Sign-In with Ethereum
     siwe_domain: str = "localhost:8443"

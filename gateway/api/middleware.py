@@ -1,4 +1,8 @@
-"""Middleware: request size limit, security headers, per-IP rate limit, audit of state-changing requests."""
+"""Middleware: request size limit, security headers, per-IP rate limit, audit of state-changing requests.
+
+Only authenticated callers' requests enter the audit chain: anyone can send requests, and an entry per anonymous
+request would let anyone grow the chain (and the anchoring it needs) at will. Anonymous state-changing requests go
+to the access log (``gateway.access``) and, like every request, to the request metrics."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from gateway.context import GatewayContext
 from gateway.exceptions import GatewayError, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
+access_log = logging.getLogger("gateway.access")
 
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
@@ -166,13 +171,15 @@ class RequestGuard:
             return
         headers = Headers(raw=start["headers"]) if start else Headers()
         actor = getattr(request.state, "actor", None)
+        if actor is None:
+            ip = client_ip(request)
+            access_log.info("anonymous %s %s -> %d from %s", request.method, request.url.path, status, ip)
+            return
         remembered = None
         if actor and idempotency.request_key(request, strict=False) and "idempotent-replayed" not in headers:
             body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
             remembered = (headers.get("content-type", "application/json"), body)
-        await run_in_threadpool(
-            _audit_request, self.ctx, actor or f"anonymous:{client_ip(request)}", request, status, remembered
-        )
+        await run_in_threadpool(_audit_request, self.ctx, actor, request, status, remembered)
 
 
 def _close_all(sessions: list[Session]) -> None:

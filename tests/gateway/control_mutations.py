@@ -24,6 +24,7 @@ AUDIT = T + "audit/test_audit.py::"
 HTTP = T + "api/test_http.py::"
 ROTATION = T + "keys/test_rotation.py::"
 HOOKS = T + "events/test_webhook_destinations.py::"
+AGAINST_CHAIN = T + "audit/test_against_chain.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
@@ -501,6 +502,34 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "        if self.webhook_allow_loopback:\n            raise ValueError",
         "        if False:\n            raise ValueError",
         HOOKS + "test_loopback_only_in_development_when_switched_on",
+    ),
+    (
+        "audit verify: anchors read from the chain unless offline",
+        "gateway/cli.py",
+        "    if not args.offline:\n        chain = chain_from_settings(settings)",
+        "    if False:\n        chain = chain_from_settings(settings)",
+        AGAINST_CHAIN + "test_verify_reads_the_anchors_from_the_chain_by_default",
+    ),
+    (
+        "audit verify: an offline check says so loudly",
+        "gateway/cli.py",
+        "        print(OFFLINE_WARNING, file=sys.stderr)",
+        "        pass",
+        AGAINST_CHAIN + "test_verify_without_a_chain_refuses_unless_told_it_is_offline",
+    ),
+    (
+        "audit: anchoring every few seconds by default",
+        "gateway/config.py",
+        "    anchor_interval_seconds: int = 5",
+        "    anchor_interval_seconds: int = 300",
+        AGAINST_CHAIN + "test_anchoring_runs_every_few_seconds_by_default",
+    ),
+    (
+        "audit: anonymous requests stay out of the chain",
+        "gateway/api/middleware.py",
+        "        if actor is None:\n            ip = client_ip(request)",
+        '        if actor is None:\n            actor = f"anonymous:{client_ip(request)}"\n        if False:\n            ip = client_ip(request)',
+        AGAINST_CHAIN + "test_anonymous_requests_stay_out_of_the_audit_chain",
     ),
 ]
 
