@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway import __version__
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import BodySizeLimit, RequestGuard
+from gateway.api.proxies import ForwardedFor
 from gateway.audit import service as audit_service
 from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
@@ -196,4 +197,5 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
     from gateway.observability.routes import install as install_observability  # /healthz, /readyz, /metrics
 
     install_observability(app, ctx)
+    app.add_middleware(ForwardedFor, trusted=settings.trusted_proxies)  # outermost: every layer sees the client
     return app

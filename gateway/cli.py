@@ -30,6 +30,23 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     print(json.dumps(data, default=str) if args.json else text)
 
 
+def server_config(app: Any, settings: Settings, *, host: str, port: int, cert: Path, key: Path) -> Any:
+    """Uvicorn's configuration for the gateway. Its proxy-header handling is off: it believes X-Forwarded-For
+    from any loopback peer, and ``gateway.api.proxies`` believes it only from the configured proxies."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=str(cert),
+        ssl_keyfile=str(key),
+        server_header=False,
+        proxy_headers=False,
+        log_level="info",
+    )
+
+
 def cmd_gateway_run(args: argparse.Namespace, settings: Settings) -> ExitStatus:
     import uvicorn
 
@@ -43,15 +60,8 @@ def cmd_gateway_run(args: argparse.Namespace, settings: Settings) -> ExitStatus:
     else:
         cert, key = ensure_self_signed(settings.data_dir / "tls", args.host)
         logger.warning("serving HTTPS with a self-signed certificate %s (local use only)", cert)
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        ssl_certfile=str(cert),
-        ssl_keyfile=str(key),
-        server_header=False,
-        log_level="info",
-    )
+    config = server_config(create_app(settings), settings, host=args.host, port=args.port, cert=cert, key=key)
+    uvicorn.Server(config).run()
     return ExitStatus.OK
 
 

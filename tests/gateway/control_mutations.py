@@ -25,6 +25,8 @@ HTTP = T + "api/test_http.py::"
 ROTATION = T + "keys/test_rotation.py::"
 HOOKS = T + "events/test_webhook_destinations.py::"
 AGAINST_CHAIN = T + "audit/test_against_chain.py::"
+BACKOFF = T + "auth/test_backoff.py::"
+PROXIES = T + "api/test_proxies.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
@@ -40,13 +42,6 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "if step is None or step <= user.totp_last_step:",
         "if step is None:",
         AUTH + "test_totp_code_accepted_once_per_step " + AUTH + "test_step_up_code_cannot_be_replayed",
-    ),
-    (
-        "lockout after consecutive failures",
-        "gateway/auth/service.py",
-        '    if user.locked_until is not None and user.locked_until > _now():\n        raise AccountLocked(f"too many',
-        '    if False:\n        raise AccountLocked(f"too many',
-        AUTH + "test_wrong_password_and_codes_lock_the_account",
     ),
     (
         "TOTP enrollment mandatory",
@@ -530,6 +525,62 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "        if actor is None:\n            ip = client_ip(request)",
         '        if actor is None:\n            actor = f"anonymous:{client_ip(request)}"\n        if False:\n            ip = client_ip(request)',
         AGAINST_CHAIN + "test_anonymous_requests_stay_out_of_the_audit_chain",
+    ),
+    (
+        "sign-in backoff checked before any credential",
+        "gateway/auth/service.py",
+        "    throttle.check(session, throttles)\n    return throttles",
+        "    return throttles",
+        BACKOFF + "test_an_account_backs_off_and_never_locks",
+    ),
+    (
+        "sign-in backoff per account",
+        "gateway/auth/service.py",
+        "    throttles = [throttle.account(ctx.settings, email), throttle.address(ctx.settings, ip)]",
+        "    throttles = [throttle.address(ctx.settings, ip), throttle.address(ctx.settings, ip)]",
+        BACKOFF + "test_an_account_backs_off_and_never_locks",
+    ),
+    (
+        "sign-in backoff per address",
+        "gateway/auth/service.py",
+        "    throttles = [throttle.account(ctx.settings, email), throttle.address(ctx.settings, ip)]",
+        "    throttles = [throttle.account(ctx.settings, email), throttle.account(ctx.settings, email)]",
+        BACKOFF + "test_an_address_backs_off_across_accounts",
+    ),
+    (
+        "unknown emails answered as wrong passwords",
+        "gateway/auth/service.py",
+        '        passwords.burn_time(ctx.settings, password)\n        _fail(ctx, session, throttles, "password")',
+        "        passwords.burn_time(ctx.settings, password)\n        raise NotAuthenticated(BAD_CREDENTIALS)",
+        BACKOFF + "test_unknown_emails_and_wrong_passwords_get_the_same_answers",
+    ),
+    (
+        "step-up codes back off",
+        "gateway/auth/service.py",
+        "    throttle.check(session, throttles)\n    _check_totp(ctx, session, user, code, throttles)",
+        "    _check_totp(ctx, session, user, code, throttles)",
+        BACKOFF + "test_wrong_step_up_codes_back_off",
+    ),
+    (
+        "uvicorn does not believe X-Forwarded-For from loopback",
+        "gateway/cli.py",
+        "        proxy_headers=False,\n",
+        "",
+        PROXIES + "test_a_loopback_peer_cannot_claim_another_address",
+    ),
+    (
+        "X-Forwarded-For believed only from configured proxies",
+        "gateway/api/proxies.py",
+        "            if self._trusted(peer):",
+        "            if True:",
+        PROXIES + "test_forwarded_addresses_are_believed_only_from_configured_proxies",
+    ),
+    (
+        "X-Forwarded-For read from the nearest hop",
+        "gateway/api/proxies.py",
+        "        for hop in reversed(forwarded):",
+        "        for hop in forwarded:",
+        PROXIES + "test_forwarded_addresses_are_believed_only_from_configured_proxies",
     ),
 ]
 
