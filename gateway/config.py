@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     siwe_domain: str = "localhost:8443"
     siwe_challenge_seconds: int = 300
 
+    # WebSocket stream: a session's token is checked again this often, and before each event it is sent
+    stream_session_check_seconds: float = 5.0
+
     # Webhooks: public https endpoints only; loopback (http or https) only in development, when switched on
     webhook_allow_loopback: bool = False
 

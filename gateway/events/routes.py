@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -70,17 +71,27 @@ def _ctx(websocket: WebSocket) -> GatewayContext:
     return ctx
 
 
-def authenticate(ctx: GatewayContext, token: str, ip: str) -> Principal:
+def authenticate(ctx: GatewayContext, token: str, ip: str) -> tuple[Principal, int]:
+    """The token's principal and when the token expires; raises as the REST routes do when it no longer holds
+    (expired, session ended by logout or revocation, user deactivated, client revoked)."""
     from gateway.api.deps import _client_principal, _user_principal
     from gateway.auth.tokens import decode_access_token
     from gateway.db.models import ApiClient
 
     claims = decode_access_token(ctx.settings, token)
-    with ctx.sessions() as session:
+    with ctx.read_sessions() as session:
         subject = uuid.UUID(claims.subject)
         if claims.kind == "client":
-            return _client_principal(session, session.get(ApiClient, subject), ip)
-        return _user_principal(session, subject, claims.session_id)
+            return _client_principal(session, session.get(ApiClient, subject), ip), claims.expires_at
+        return _user_principal(session, subject, claims.session_id), claims.expires_at
+
+
+async def _still_valid(ctx: GatewayContext, token: str, ip: str) -> bool:
+    try:
+        await run_in_threadpool(authenticate, ctx, token, ip)
+    except (GatewayError, ValueError):
+        return False
+    return True
 
 
 def replay(ctx: GatewayContext, organization_id: uuid.UUID, since: int) -> list[dict[str, Any]]:
@@ -119,7 +130,7 @@ async def stream(websocket: WebSocket, since: int | None = None) -> None:
     try:
         if not token:
             raise NotAuthenticated("no token")
-        principal = await run_in_threadpool(authenticate, ctx, token, ip)
+        principal, expires_at = await run_in_threadpool(authenticate, ctx, token, ip)
     except (GatewayError, ValueError):
         await websocket.close(code=POLICY_VIOLATION, reason="not authenticated")
         return
@@ -137,22 +148,41 @@ async def stream(websocket: WebSocket, since: int | None = None) -> None:
                 await websocket.send_json(event)
                 last = max(last, int(event["id"]))
 
+        async def watch() -> None:
+            """Returns when the session ends: at the token's expiry, or when a check finds it revoked, logged out
+            or its user deactivated."""
+            interval = ctx.settings.stream_session_check_seconds
+            while True:
+                await asyncio.sleep(max(0.0, min(interval, expires_at - time.time())))
+                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):
+                    return
+
         async def forward() -> None:
+            """Sends events while the session holds: each event is sent only after the session is checked again."""
             while True:
                 event = await queue.get()
+                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):
+                    return
                 if int(event["id"]) > last:
                     await websocket.send_json(event)
 
-        sender = asyncio.create_task(forward())
-        try:
+        async def receive() -> None:
             while True:
-                await websocket.receive_text()  # pings or nothing; returns on disconnect
-        except WebSocketDisconnect:
-            pass
-        finally:
-            sender.cancel()
+                await websocket.receive_text()  # pings or nothing; raises on disconnect
+
+        tasks = [asyncio.create_task(watch()), asyncio.create_task(forward()), asyncio.create_task(receive())]
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sender
+                await task
+        if tasks[2] not in done:  # the session ended, not the connection
+            with contextlib.suppress(Exception):
+                await websocket.close(code=POLICY_VIOLATION, reason="session ended")
+        else:
+            with contextlib.suppress(WebSocketDisconnect, Exception):
+                tasks[2].result()
     finally:
         bus.unsubscribe(token_id)
 

@@ -27,6 +27,7 @@ HOOKS = T + "events/test_webhook_destinations.py::"
 AGAINST_CHAIN = T + "audit/test_against_chain.py::"
 BACKOFF = T + "auth/test_backoff.py::"
 PROXIES = T + "api/test_proxies.py::"
+STREAM = T + "events/test_stream_sessions.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
@@ -581,6 +582,27 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "        for hop in reversed(forwarded):",
         "        for hop in forwarded:",
         PROXIES + "test_forwarded_addresses_are_believed_only_from_configured_proxies",
+    ),
+    (
+        "stream: the session is checked before each event",
+        "gateway/events/routes.py",
+        "                event = await queue.get()\n                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):\n                    return\n",
+        "                event = await queue.get()\n",
+        STREAM + "test_logout_ends_the_stream_before_the_next_event",
+    ),
+    (
+        "stream: an idle session is checked again",
+        "gateway/events/routes.py",
+        "                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):\n                    return\n\n        async def forward",
+        "                if time.time() >= expires_at:\n                    return\n\n        async def forward",
+        STREAM + "test_an_idle_stream_ends_when_its_user_is_deactivated " + STREAM + "test_a_revoked_client_loses_its_stream",
+    ),
+    (
+        "stream: ends at the token's expiry",
+        "gateway/events/routes.py",
+        "                await asyncio.sleep(max(0.0, min(interval, expires_at - time.time())))",
+        "                await asyncio.sleep(interval)",
+        STREAM + "test_the_stream_ends_when_its_token_expires",
     ),
 ]
 
