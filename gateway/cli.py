@@ -32,7 +32,8 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 
 def server_config(app: Any, settings: Settings, *, host: str, port: int, cert: Path, key: Path) -> Any:
     """Uvicorn's configuration for the gateway. Its proxy-header handling is off: it believes X-Forwarded-For
-    from any loopback peer, and ``gateway.api.proxies`` believes it only from the configured proxies."""
+    from any loopback peer, and ``gateway.api.proxies`` believes it only from the configured proxies. WebSocket
+    messages are capped like request bodies (uvicorn's default is 16 MiB)."""
     import uvicorn
 
     return uvicorn.Config(
@@ -43,6 +44,7 @@ def server_config(app: Any, settings: Settings, *, host: str, port: int, cert: P
         ssl_keyfile=str(key),
         server_header=False,
         proxy_headers=False,
+        ws_max_size=settings.max_request_bytes,  # a WebSocket message is bounded like a request body
         log_level="info",
     )
 

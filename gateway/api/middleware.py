@@ -15,7 +15,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.api import idempotency
+from gateway.api import bounded_json, idempotency
+from gateway.api.bounded_json import InvalidJson, parsed_as_json
 from gateway.api.errors import gateway_error_response
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
@@ -46,7 +47,8 @@ UNAUDITED = frozenset({413, 429})
 
 
 class BodySizeLimit:
-    """Refuse bodies over ``limit`` bytes: by Content-Length up front, and by counting chunked bodies."""
+    """Refuse bodies over ``limit`` bytes (by Content-Length up front, and by counting chunked bodies), and JSON
+    bodies beyond the bounds of ``gateway.api.bounded_json``, before any route or parser sees them."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -79,6 +81,12 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if body.strip() and parsed_as_json(request.headers.get("content-type")):
+            try:
+                bounded_json.decode(body)
+            except InvalidJson as exc:
+                await gateway_error_response(request, exc)(scope, receive, send)
+                return
         scope.setdefault("state", {})["body_sha256"] = hashlib.sha256(body).hexdigest()
         replayed = False
 

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
+from gateway.api import bounded_json
+from gateway.api.bounded_json import InvalidJson
 from gateway.api.deps import ContextDep, CurrentPrincipal, Principal, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.context import GatewayContext
@@ -26,6 +28,7 @@ from gateway.trading.deps import Approver
 
 router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 404, 422, 429))
 POLICY_VIOLATION = 1008
+INVALID_PAYLOAD = 1007  # a message that is not JSON within bounds
 
 
 class WebhookCreate(BaseModel):
@@ -123,9 +126,12 @@ async def stream(websocket: WebSocket, since: int | None = None) -> None:
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     if not token:
         try:
-            first = await asyncio.wait_for(websocket.receive_json(), timeout=5)
+            first = bounded_json.decode(await asyncio.wait_for(websocket.receive_text(), timeout=5))
             token = str(first.get("token", "")) if isinstance(first, dict) else ""
-        except (TimeoutError, WebSocketDisconnect, ValueError):
+        except InvalidJson as exc:
+            await websocket.close(code=INVALID_PAYLOAD, reason=exc.detail[:120])
+            return
+        except (TimeoutError, WebSocketDisconnect, KeyError):
             token = ""
     try:
         if not token:

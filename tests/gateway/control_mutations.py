@@ -28,6 +28,7 @@ AGAINST_CHAIN = T + "audit/test_against_chain.py::"
 BACKOFF = T + "auth/test_backoff.py::"
 PROXIES = T + "api/test_proxies.py::"
 STREAM = T + "events/test_stream_sessions.py::"
+JSON = T + "api/test_bounded_json.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
@@ -603,6 +604,41 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "                await asyncio.sleep(max(0.0, min(interval, expires_at - time.time())))",
         "                await asyncio.sleep(interval)",
         STREAM + "test_the_stream_ends_when_its_token_expires",
+    ),
+    (
+        "bounded JSON: HTTP bodies checked before parsing",
+        "gateway/api/middleware.py",
+        '        if body.strip() and parsed_as_json(request.headers.get("content-type")):',
+        "        if False:",
+        JSON + "test_http_bodies_beyond_bounds_answer_400",
+    ),
+    (
+        "bounded JSON: the stream's first message",
+        "gateway/events/routes.py",
+        "            first = bounded_json.decode(await asyncio.wait_for(websocket.receive_text(), timeout=5))",
+        '            first = __import__("json").loads(await asyncio.wait_for(websocket.receive_text(), timeout=5))',
+        JSON + "test_the_server_process_survives_adversarial_json",
+    ),
+    (
+        "bounded JSON: WebSocket messages capped like bodies",
+        "gateway/cli.py",
+        "        ws_max_size=settings.max_request_bytes,",
+        "",
+        JSON + "test_the_server_process_survives_adversarial_json",
+    ),
+    (
+        "bounded JSON: nesting depth",
+        "gateway/api/bounded_json.py",
+        '            if depth > limits.max_depth:\n                raise InvalidJson(f"nested deeper than {limits.max_depth} levels")\n            if len(item) > limits.max_array_items:',
+        "            if len(item) > limits.max_array_items:",
+        JSON + "test_bounds_are_refused",
+    ),
+    (
+        "bounded JSON: number length",
+        "gateway/api/bounded_json.py",
+        "    if longest.search(",
+        "    if False and longest.search(",
+        JSON + "test_bounds_are_refused",
     ),
 ]
 
