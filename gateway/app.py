@@ -197,5 +197,6 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
     from gateway.observability.routes import install as install_observability  # /healthz, /readyz, /metrics
 
     install_observability(app, ctx)
-    app.add_middleware(ForwardedFor, trusted=settings.trusted_proxies)  # outermost: every layer sees the client
+    if settings.trusted_proxies:  # outermost: every layer sees the client it resolves (no layer at all without)
+        app.add_middleware(ForwardedFor, trusted=settings.trusted_proxies)
     return app
