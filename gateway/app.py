@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway import __version__
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import BodySizeLimit, RequestGuard
+from gateway.api.proxies import ForwardedFor
 from gateway.audit import service as audit_service
 from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
@@ -190,11 +191,13 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=False,
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "X-API-Key"],
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
     from gateway.observability.routes import install as install_observability  # /healthz, /readyz, /metrics
 
     install_observability(app, ctx)
+    if settings.trusted_proxies:  # outermost: every layer sees the client it resolves (no layer at all without)
+        app.add_middleware(ForwardedFor, trusted=settings.trusted_proxies)
     return app

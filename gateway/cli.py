@@ -23,10 +23,30 @@ class ExitStatus(IntEnum):
     USAGE = 2
     AUDIT_BROKEN = 3
     CONFIG = 4
+    REFUSED = 5  # the command would lose data or go against a control (e.g. retiring a key still in use)
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     print(json.dumps(data, default=str) if args.json else text)
+
+
+def server_config(app: Any, settings: Settings, *, host: str, port: int, cert: Path, key: Path) -> Any:
+    """Uvicorn's configuration for the gateway. Its proxy-header handling is off: it believes X-Forwarded-For
+    from any loopback peer, and ``gateway.api.proxies`` believes it only from the configured proxies. WebSocket
+    messages are capped like request bodies (uvicorn's default is 16 MiB)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=str(cert),
+        ssl_keyfile=str(key),
+        server_header=False,
+        proxy_headers=False,
+        ws_max_size=settings.max_request_bytes,  # a WebSocket message is bounded like a request body
+        log_level="info",
+    )
 
 
 def cmd_gateway_run(args: argparse.Namespace, settings: Settings) -> ExitStatus:
@@ -42,15 +62,8 @@ def cmd_gateway_run(args: argparse.Namespace, settings: Settings) -> ExitStatus:
     else:
         cert, key = ensure_self_signed(settings.data_dir / "tls", args.host)
         logger.warning("serving HTTPS with a self-signed certificate %s (local use only)", cert)
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        ssl_certfile=str(cert),
-        ssl_keyfile=str(key),
-        server_header=False,
-        log_level="info",
-    )
+    config = server_config(create_app(settings), settings, host=args.host, port=args.port, cert=cert, key=key)
+    uvicorn.Server(config).run()
     return ExitStatus.OK
 
 
@@ -101,32 +114,77 @@ def _session_and_keys(settings: Settings) -> tuple[Any, Any]:
 
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> ExitStatus:
-    from gateway.wallets.service import rotate_master_key
+    from gateway.keys.rotation import RetirementRefused, rotate
 
     sessions, keys = _session_and_keys(settings)
     with sessions() as session:
-        report = rotate_master_key(keys, session, retire_old=args.retire)
+        try:
+            report = rotate(keys, session, retire=args.retire, actor="system:cli")
+        except RetirementRefused as exc:
+            logger.error("%s; run `reponet keys status`, fix or remove them, then rotate again", exc.detail)
+            return ExitStatus.REFUSED
     _emit(
         args,
         {
             "new_version": report.new_version,
             "rewrapped": report.rewrapped,
             "secrets_rewrapped": report.secrets_rewrapped,
+            "unreadable": list(report.unreadable),
             "retired_below": report.retired_below,
         },
         f"master key v{report.new_version}: rewrapped {report.rewrapped} wallet keys"
-        f" and {report.secrets_rewrapped} TOTP secrets"
+        f" and {report.secrets_rewrapped} TOTP and webhook secrets"
+        + (f"; could not unwrap {', '.join(report.unreadable)}" if report.unreadable else "")
         + (f"; versions below {report.retired_below} retired" if report.retired_below else ""),
     )
     return ExitStatus.OK
 
 
+def cmd_keys_status(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    from gateway.keys.rotation import status
+
+    sessions, keys = _session_and_keys(settings)
+    with sessions() as session:
+        report = status(keys, session)
+    sealed = ", ".join(f"v{v}: {n}" for v, n in sorted(report.sealed.items())) or "nothing"
+    _emit(
+        args,
+        {
+            "versions": report.versions,
+            "current_version": report.current_version,
+            "min_version": report.min_version,
+            "sealed": {str(v): n for v, n in sorted(report.sealed.items())},
+        },
+        f"master keys {report.versions} (current v{report.current_version}, minimum v{report.min_version});"
+        f" secrets sealed per version: {sealed}",
+    )
+    return ExitStatus.OK
+
+
+OFFLINE_WARNING = (
+    "WARNING: OFFLINE CHECK. The anchors were read from the gateway's own database, not from the chain: whoever can"
+    " rewrite the audit log can rewrite that copy too, so a consistent rewrite passes this check. Run without"
+    " --offline, with the chain configured, to check against the chain."
+)
+
+
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> ExitStatus:
     from gateway.app import chain_from_settings
     from gateway.audit import service
+    from gateway.chain.base import NullChain
 
     sessions, _ = _session_and_keys(settings)
-    chain = chain_from_settings(settings) if args.chain else None
+    chain = None
+    if not args.offline:
+        chain = chain_from_settings(settings)
+        if isinstance(chain, NullChain):
+            logger.error(
+                "no chain configured (REPONET_CHAIN_RPC_URL): the anchors cannot be read from the chain;"
+                " `--offline` checks against the database's copy instead (weaker)"
+            )
+            return ExitStatus.CONFIG
+    else:
+        print(OFFLINE_WARNING, file=sys.stderr)
     with sessions() as session:
         result = service.verify(session, chain=chain)
     data = {
@@ -136,9 +194,18 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> ExitStatus
         "first_bad_sequence": result.first_bad_sequence,
         "reason": result.reason,
         "anchors_checked": result.anchors_checked,
+        "anchors_source": result.anchors_source,
+        "unanchored_entries": result.unanchored_entries,
+        "unanchored_seconds": result.unanchored_seconds,
     }
     if result.ok:
-        text = f"audit log intact: {result.entries} entries, head {result.head_hash}, {result.anchors_checked} anchors"
+        tail = f"{result.unanchored_entries} entries after the last anchor"
+        if result.unanchored_seconds is not None:
+            tail += f" (the oldest {result.unanchored_seconds:.1f} s old)"
+        text = (
+            f"audit log intact: {result.entries} entries, head {result.head_hash}, {result.anchors_checked} anchors"
+            f" checked against the {result.anchors_source}; {tail}"
+        )
     else:
         text = f"audit log BROKEN at entry {result.first_bad_sequence}: {result.reason}"
     _emit(args, data, text)
@@ -192,13 +259,21 @@ def build_parser() -> argparse.ArgumentParser:
     boot.set_defaults(handler=cmd_admin_bootstrap)
 
     keys = top.add_parser("keys", help="master keys").add_subparsers(dest="command", required=True)
-    rotate = keys.add_parser("rotate", help="add a master-key version and rewrap every wallet key")
-    rotate.add_argument("--retire", action="store_true", help="then retire (destroy) older versions")
+    rotate = keys.add_parser("rotate", help="add a master-key version and rewrap every sealed secret under it")
+    rotate.add_argument(
+        "--retire", action="store_true", help="then destroy older versions, unless something is still sealed under one"
+    )
     rotate.set_defaults(handler=cmd_keys_rotate)
+    keys.add_parser("status", help="master-key versions and what is sealed under each").set_defaults(
+        handler=cmd_keys_status
+    )
 
     audit = top.add_parser("audit", help="audit trail").add_subparsers(dest="command", required=True)
-    verify = audit.add_parser("verify", help="check the hash chain (and the on-chain anchors with --chain)")
-    verify.add_argument("--chain", action="store_true", help="compare with the anchors read from the chain")
+    verify = audit.add_parser("verify", help="check the hash chain against the anchors read from the chain")
+    verify.add_argument(
+        "--offline", action="store_true", help="use the database's copy of the anchors (weaker: says so loudly)"
+    )
+    verify.add_argument("--chain", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for scripts
     verify.set_defaults(handler=cmd_audit_verify)
     audit.add_parser("anchor", help="anchor the head on chain now").set_defaults(handler=cmd_audit_anchor)
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "secret", "dev-insecure-secret"})
@@ -46,8 +46,6 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_cost_kib: int = 65536
     argon2_parallelism: int = 4
-    mfa_max_failures: int = 5
-    mfa_lockout_seconds: int = 900
     step_up_seconds: int = 300
     totp_issuer: str = "RepoNet"
 
@@ -56,6 +54,19 @@ class Settings(BaseSettings):
     rate_limit_ip: str = "300/minute"
     rate_limit_principal: str = "120/minute"
     rate_limit_login: str = "10/minute"
+
+    # Sign-in backoff (gateway.auth.throttle), in place of a lockout: free failures, then a wait that doubles with
+    # each further failure, capped low per account (others can slow its owner down, not shut them out) and higher
+    # per address (the guesser's own); failures are forgotten after a quiet while
+    login_free_failures_per_account: int = 5
+    login_free_failures_per_address: int = 20
+    login_backoff_base_seconds: float = 1.0
+    login_backoff_max_account_seconds: float = 60.0
+    login_backoff_max_address_seconds: float = 900.0
+    login_failure_memory_seconds: int = 900
+
+    # Client addresses: X-Forwarded-For is believed only from these proxies (addresses or CIDR networks)
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     # Keys at rest
     master_key_file: Path | None = None
@@ -76,16 +87,33 @@ class Settings(BaseSettings):
     chain_private_key: str | None = None  # the gateway's KYC agent / anchor account
     identity_registry_address: str | None = None
     audit_anchor_address: str | None = None
-    anchor_interval_seconds: int = 0  # 0 disables periodic anchoring
+    anchor_interval_seconds: int = 5  # the unanchored tail of the audit log stays seconds long; 0 disables
 
     # Sign-In with Ethereum
     siwe_domain: str = "localhost:8443"
     siwe_challenge_seconds: int = 300
 
+    # WebSocket stream: a session's token is checked again this often, and before each event it is sent
+    stream_session_check_seconds: float = 5.0
+
+    # Webhooks: public https endpoints only; loopback (http or https) only in development, when switched on
+    webhook_allow_loopback: bool = False
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the bad entry
+        return value
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.environment is Environment.DEVELOPMENT:
             return self
+        if self.webhook_allow_loopback:
+            raise ValueError("REPONET_WEBHOOK_ALLOW_LOOPBACK is for development only")
         if self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32:
             raise ValueError("REPONET_JWT_SECRET must be set to a random value of 32+ characters")
         if self.environment is Environment.PRODUCTION and not (self.master_key_file or self.master_keys):

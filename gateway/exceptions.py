@@ -41,12 +41,6 @@ class MfaRequired(NotAuthenticated):
     type_slug = "mfa-required"
 
 
-class AccountLocked(GatewayError):
-    status = 423
-    title = "Account locked"
-    type_slug = "account-locked"
-
-
 class PermissionDenied(GatewayError):
     status = 403
     title = "Forbidden"

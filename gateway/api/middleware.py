@@ -1,4 +1,8 @@
-"""Middleware: request size limit, security headers, per-IP rate limit, audit of state-changing requests."""
+"""Middleware: request size limit, security headers, per-IP rate limit, audit of state-changing requests.
+
+Only authenticated callers' requests enter the audit chain: anyone can send requests, and an entry per anonymous
+request would let anyone grow the chain (and the anchoring it needs) at will. Anonymous state-changing requests go
+to the access log (``gateway.access``) and, like every request, to the request metrics."""
 
 from __future__ import annotations
 
@@ -11,13 +15,15 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.api import idempotency
+from gateway.api import bounded_json, idempotency
+from gateway.api.bounded_json import InvalidJson, parsed_as_json
 from gateway.api.errors import gateway_error_response
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
 from gateway.exceptions import GatewayError, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
+access_log = logging.getLogger("gateway.access")
 
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
@@ -41,7 +47,8 @@ UNAUDITED = frozenset({413, 429})
 
 
 class BodySizeLimit:
-    """Refuse bodies over ``limit`` bytes: by Content-Length up front, and by counting chunked bodies."""
+    """Refuse bodies over ``limit`` bytes (by Content-Length up front, and by counting chunked bodies), and JSON
+    bodies beyond the bounds of ``gateway.api.bounded_json``, before any route or parser sees them."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -74,6 +81,12 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if body.strip() and parsed_as_json(request.headers.get("content-type")):
+            try:
+                bounded_json.decode(body)
+            except InvalidJson as exc:
+                await gateway_error_response(request, exc)(scope, receive, send)
+                return
         scope.setdefault("state", {})["body_sha256"] = hashlib.sha256(body).hexdigest()
         replayed = False
 
@@ -166,13 +179,15 @@ class RequestGuard:
             return
         headers = Headers(raw=start["headers"]) if start else Headers()
         actor = getattr(request.state, "actor", None)
+        if actor is None:
+            ip = client_ip(request)
+            access_log.info("anonymous %s %s -> %d from %s", request.method, request.url.path, status, ip)
+            return
         remembered = None
         if actor and idempotency.request_key(request, strict=False) and "idempotent-replayed" not in headers:
             body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
             remembered = (headers.get("content-type", "application/json"), body)
-        await run_in_threadpool(
-            _audit_request, self.ctx, actor or f"anonymous:{client_ip(request)}", request, status, remembered
-        )
+        await run_in_threadpool(_audit_request, self.ctx, actor, request, status, remembered)
 
 
 def _close_all(sessions: list[Session]) -> None:

@@ -126,17 +126,24 @@ class VerifyResult:
     first_bad_sequence: int | None = None
     reason: str | None = None
     anchors_checked: int = 0
+    anchors_source: str = "database"  # where the anchored heads were read: "chain", or "database" (offline)
+    unanchored_entries: int = 0  # entries after the last anchor: rewritable without detection until anchored
+    unanchored_seconds: float | None = None  # age of the oldest of them
 
 
 def verify(session: Session, *, chain_heads: dict[int, str] | None = None) -> VerifyResult:
     """Walk the log from the start; name the first entry that does not fit.
 
-    ``chain_heads`` maps anchored sequences to the head hashes read from the chain; without it the
-    anchors mirrored in the database are used.
+    ``chain_heads`` maps anchored sequences to the head hashes read from the chain; without it the anchors
+    mirrored in the database are used, which whoever can rewrite the log can rewrite too (offline check).
     """
     anchors = chain_heads
+    source = "chain"
     if anchors is None:
+        source = "database"
         anchors = {a.sequence: a.head_hash for a in session.execute(select(AuditAnchorRecord)).scalars().all()}
+    last_anchor = max(anchors) if anchors else 0
+    oldest_unanchored: str | None = None
     prev = GENESIS
     expected = 1
     count = 0
@@ -164,13 +171,25 @@ def verify(session: Session, *, chain_heads: dict[int, str] | None = None) -> Ve
             if anchored != row.entry_hash:
                 return VerifyResult(False, count, prev, row.sequence, "differs from the anchored head hash")
             checked += 1
+        if row.sequence == last_anchor + 1:
+            oldest_unanchored = row.at
         prev = row.entry_hash
         expected += 1
         count += 1
-    last_anchor = max(anchors) if anchors else 0
     if last_anchor >= expected:
         return VerifyResult(False, count, prev, expected, f"log ends before anchored entry {last_anchor} (truncated)")
     current = head(session)
     if current is not None and current[0] != count:
         return VerifyResult(False, count, prev, count + 1, f"head says {current[0]} entries, log has {count}")
-    return VerifyResult(True, count, prev, anchors_checked=checked)
+    age = None
+    if oldest_unanchored is not None:
+        age = max(0.0, (datetime.now(UTC) - datetime.fromisoformat(oldest_unanchored)).total_seconds())
+    return VerifyResult(
+        True,
+        count,
+        prev,
+        anchors_checked=checked,
+        anchors_source=source,
+        unanchored_entries=count - last_anchor,
+        unanchored_seconds=age,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditEntryPublic(BaseModel):
@@ -32,6 +32,9 @@ class VerifyPublic(BaseModel):
     first_bad_sequence: int | None
     reason: str | None
     anchors_checked: int
+    anchors_source: str = Field(description='"chain", or "database" when no chain is configured (a weaker check)')
+    unanchored_entries: int = Field(description="entries after the last anchor")
+    unanchored_seconds: float | None = Field(description="age of the oldest entry not anchored yet")
 
 
 class AnchorPublic(BaseModel):

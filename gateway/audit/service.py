@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
-from gateway.chain.base import ChainClient
+from gateway.chain.base import ChainClient, NullChain
 from gateway.db.models import AuditAnchorRecord, AuditEntry
-from gateway.exceptions import Conflict
+from gateway.exceptions import ChainError, Conflict
 
 logger = logging.getLogger(__name__)
 
@@ -49,5 +49,10 @@ def entries(session: Session, *, offset: int, limit: int) -> tuple[list[AuditEnt
 
 
 def verify(session: Session, *, chain: ChainClient | None) -> audit_log.VerifyResult:
-    heads = (chain.anchored_heads() or None) if chain is not None else None
+    """Check the log against the anchors read from ``chain`` (even when it holds none: then a database that lists
+    anchors proves nothing). ``chain=None`` is the offline check against the database's own copy of the anchors,
+    which whoever rewrites the log can rewrite too."""
+    if isinstance(chain, NullChain):
+        raise ChainError("no chain configured (REPONET_CHAIN_RPC_URL): the anchors cannot be read from the chain")
+    heads = chain.anchored_heads() if chain is not None else None
     return audit_log.verify(session, chain_heads=heads)

@@ -24,7 +24,7 @@ from gateway.auth.schemas import (
 )
 from gateway.exceptions import InvalidRequest, PermissionDenied
 
-router = APIRouter(tags=["auth"], responses=problem_responses(400, 401, 403, 413, 422, 423, 429))
+router = APIRouter(tags=["auth"], responses=problem_responses(400, 401, 403, 413, 422, 429))
 
 
 def _login_limit(ctx: ContextDep, request: Request, email: str) -> None:
@@ -36,14 +36,16 @@ def _login_limit(ctx: ContextDep, request: Request, email: str) -> None:
 def enroll(body: Credentials, ctx: ContextDep, session: SessionDep, request: Request) -> Enrollment:
     """Start TOTP enrollment (users without a confirmed authenticator). Shows the secret and recovery codes once."""
     _login_limit(ctx, request, body.email)
-    return service.enroll(ctx, session, email=body.email, password=body.password)
+    return service.enroll(ctx, session, email=body.email, password=body.password, ip=client_ip(request))
 
 
 @router.post("/auth/enroll/confirm", response_model=TokenPair, status_code=200, responses=problem_responses(409))
 def confirm_enrollment(body: EnrollConfirm, ctx: ContextDep, session: SessionDep, request: Request) -> TokenPair:
     """Confirm enrollment with a first TOTP code; logs in."""
     _login_limit(ctx, request, body.email)
-    return service.confirm_enrollment(ctx, session, email=body.email, password=body.password, code=body.totp_code)
+    return service.confirm_enrollment(
+        ctx, session, email=body.email, password=body.password, code=body.totp_code, ip=client_ip(request)
+    )
 
 
 @router.post("/auth/login", response_model=TokenPair, status_code=200)
@@ -57,6 +59,7 @@ def login(body: LoginRequest, ctx: ContextDep, session: SessionDep, request: Req
         password=body.password,
         totp_code=body.totp_code,
         recovery_code=body.recovery_code,
+        ip=client_ip(request),
     )
 
 
@@ -76,18 +79,22 @@ def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
 
 
 @router.post("/auth/step-up", response_model=StepUpPublic, status_code=200)
-def step_up(body: StepUpRequest, principal: CurrentPrincipal, ctx: ContextDep, session: SessionDep) -> StepUpPublic:
+def step_up(
+    body: StepUpRequest, principal: CurrentPrincipal, ctx: ContextDep, session: SessionDep, request: Request
+) -> StepUpPublic:
     """Prove a fresh TOTP code; signing, whitelist and key operations need one from the last few minutes."""
     if principal.session_id is None:
         raise PermissionDenied("API clients cannot step up")
     valid_until = service.step_up(
-        ctx, session, user_id=principal.id, session_id=principal.session_id, code=body.totp_code
+        ctx, session, user_id=principal.id, session_id=principal.session_id, code=body.totp_code, ip=client_ip(request)
     )
     return StepUpPublic(valid_until=valid_until)
 
 
 @router.post("/auth/password", status_code=204, response_model=None)
-def change_password(body: PasswordChange, principal: StepUp, ctx: ContextDep, session: SessionDep) -> None:
+def change_password(
+    body: PasswordChange, principal: StepUp, ctx: ContextDep, session: SessionDep, request: Request
+) -> None:
     """Change the password (step-up); every other session of the user ends."""
     assert principal.session_id is not None
     service.change_password(
@@ -97,6 +104,7 @@ def change_password(body: PasswordChange, principal: StepUp, ctx: ContextDep, se
         session_id=principal.session_id,
         current=body.current_password,
         new=body.new_password,
+        ip=client_ip(request),
     )
 
 

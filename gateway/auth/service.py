@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
-from gateway.auth import passwords, totp
+from gateway.auth import passwords, throttle, totp
 from gateway.auth.permissions import Permission
 from gateway.auth.schemas import ClientToken, Enrollment, TokenPair
 from gateway.auth.tokens import hash_opaque, issue_access_token, new_opaque
 from gateway.context import GatewayContext
 from gateway.db.models import ApiClient, AuthSession, ClientKind, RecoveryCode, RefreshToken, User
-from gateway.exceptions import AccountLocked, Conflict, InvalidRequest, MfaRequired, NotAuthenticated
+from gateway.exceptions import Conflict, InvalidRequest, MfaRequired, NotAuthenticated
 from gateway.keys.envelope import seal_small, unseal_small
 
 BAD_CREDENTIALS = "invalid email, password or code"
+security_log = logging.getLogger("gateway.security")
 
 
 def _now() -> datetime:
@@ -33,53 +36,54 @@ def _load_user(session: Session, email: str) -> User | None:
     return session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
 
 
-def _check_password(ctx: GatewayContext, session: Session, user: User | None, password: str) -> User:
-    """Verify the password (upgrading its hash if parameters rose); count failures toward the lockout."""
+def _throttles(ctx: GatewayContext, session: Session, email: str, ip: str) -> list[throttle.Throttle]:
+    """The account's and the address's backoff; 429 while either waits, before any credential is looked at."""
+    throttles = [throttle.account(ctx.settings, email), throttle.address(ctx.settings, ip)]
+    throttle.check(session, throttles)
+    return throttles
+
+
+def _check_password(
+    ctx: GatewayContext, session: Session, email: str, password: str, throttles: list[throttle.Throttle]
+) -> User:
+    """Verify the password (upgrading its hash if parameters rose). Unknown, inactive and wrong all fail alike."""
+    user = _load_user(session, email)
     if user is None or not user.is_active:
         passwords.burn_time(ctx.settings, password)
-        raise NotAuthenticated(BAD_CREDENTIALS)
-    if user.locked_until is not None and user.locked_until > _now():
-        raise AccountLocked(f"too many failed attempts; locked until {user.locked_until.isoformat()}")
+        _fail(ctx, session, throttles, "password")
+    assert user is not None
     ok, new_hash = passwords.verify_password(ctx.settings, user.password_hash, password)
     if not ok:
-        _fail(ctx, session, user, "password")
+        _fail(ctx, session, throttles, "password")
     if new_hash is not None:
         user.password_hash = new_hash
     return user
 
 
-def _fail(ctx: GatewayContext, session: Session, user: User, what: str) -> None:
-    user.failed_attempts += 1
-    locked = user.failed_attempts >= ctx.settings.mfa_max_failures
-    if locked:
-        user.locked_until = _now() + timedelta(seconds=ctx.settings.mfa_lockout_seconds)
-        user.failed_attempts = 0
-    audit_log.append(
-        session,
-        actor=f"user:{user.id}",
-        action="auth.locked" if locked else f"auth.{what}_failed",
-        object_type="user",
-        object_id=str(user.id),
-        change={"what": what, "locked": locked},
-    )
+def _fail(ctx: GatewayContext, session: Session, throttles: list[throttle.Throttle], what: str) -> NoReturn:
+    """Count the failure against the backoff and answer as for any bad credentials. Sign-in failures are
+    anonymous requests: they go to the security log, not the audit chain (see ``gateway.api.middleware``)."""
+    throttle.fail(session, ctx.settings, throttles)
     session.commit()
-    if locked:
-        raise AccountLocked("too many failed attempts; the account is locked")
+    security_log.info("sign-in failed (%s) for %s", what, ", ".join(t.key for t in throttles))
     raise NotAuthenticated(BAD_CREDENTIALS)
 
 
-def _check_totp(ctx: GatewayContext, session: Session, user: User, code: str) -> None:
+def _check_totp(
+    ctx: GatewayContext, session: Session, user: User, code: str, throttles: list[throttle.Throttle]
+) -> None:
     """Accept a code once per time step: the step must be later than the last one used."""
     assert user.totp_secret_enc is not None
     secret = unseal_small(ctx.keys, owner=_totp_owner(user), blob=user.totp_secret_enc).decode()
     step = totp.matching_step(secret, code)
     if step is None or step <= user.totp_last_step:
-        _fail(ctx, session, user, "totp")
-        return
+        _fail(ctx, session, throttles, "totp")
     user.totp_last_step = step
 
 
-def _use_recovery_code(ctx: GatewayContext, session: Session, user: User, code: str) -> None:
+def _use_recovery_code(
+    ctx: GatewayContext, session: Session, user: User, code: str, throttles: list[throttle.Throttle]
+) -> None:
     row = session.execute(
         select(RecoveryCode).where(
             RecoveryCode.user_id == user.id,
@@ -88,18 +92,19 @@ def _use_recovery_code(ctx: GatewayContext, session: Session, user: User, code: 
         )
     ).scalar_one_or_none()
     if row is None:
-        _fail(ctx, session, user, "recovery_code")
-        return
+        _fail(ctx, session, throttles, "recovery_code")
+    assert row is not None
     row.used_at = _now()
 
 
-def enroll(ctx: GatewayContext, session: Session, *, email: str, password: str) -> Enrollment:
+def enroll(ctx: GatewayContext, session: Session, *, email: str, password: str, ip: str) -> Enrollment:
     """Start (or restart) TOTP enrollment for a user who has not confirmed one yet."""
-    user = _check_password(ctx, session, _load_user(session, email), password)
+    throttles = _throttles(ctx, session, email, ip)
+    user = _check_password(ctx, session, email, password, throttles)
     if user.totp_confirmed:
         raise Conflict("TOTP is already enrolled")
     secret = totp.new_secret()
-    user.totp_secret_enc = seal_small(ctx.keys, owner=_totp_owner(user), plaintext=secret.encode())
+    user.totp_secret_enc = seal_small(ctx.keys, owner=_totp_owner(user), plaintext=secret.encode(), session=session)
     codes = totp.new_recovery_codes()
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
@@ -119,11 +124,14 @@ def enroll(ctx: GatewayContext, session: Session, *, email: str, password: str) 
     )
 
 
-def confirm_enrollment(ctx: GatewayContext, session: Session, *, email: str, password: str, code: str) -> TokenPair:
-    user = _check_password(ctx, session, _load_user(session, email), password)
+def confirm_enrollment(
+    ctx: GatewayContext, session: Session, *, email: str, password: str, code: str, ip: str
+) -> TokenPair:
+    throttles = _throttles(ctx, session, email, ip)
+    user = _check_password(ctx, session, email, password, throttles)
     if user.totp_confirmed or user.totp_secret_enc is None:
         raise Conflict("no enrollment in progress")
-    _check_totp(ctx, session, user, code)
+    _check_totp(ctx, session, user, code, throttles)
     user.totp_confirmed = True
     audit_log.append(
         session,
@@ -133,7 +141,7 @@ def confirm_enrollment(ctx: GatewayContext, session: Session, *, email: str, pas
         object_id=str(user.id),
         change={},
     )
-    return _start_session(ctx, session, user)
+    return _start_session(ctx, session, user, throttles)
 
 
 def login(
@@ -144,23 +152,24 @@ def login(
     password: str,
     totp_code: str | None,
     recovery_code: str | None,
+    ip: str,
 ) -> TokenPair:
-    user = _check_password(ctx, session, _load_user(session, email), password)
+    throttles = _throttles(ctx, session, email, ip)
+    user = _check_password(ctx, session, email, password, throttles)
     if not user.totp_confirmed:
         session.commit()
         raise MfaRequired("enroll TOTP first at /v1/auth/enroll")
     if totp_code:
-        _check_totp(ctx, session, user, totp_code)
+        _check_totp(ctx, session, user, totp_code, throttles)
     elif recovery_code:
-        _use_recovery_code(ctx, session, user, recovery_code)
+        _use_recovery_code(ctx, session, user, recovery_code, throttles)
     else:
         raise MfaRequired("a TOTP code or recovery code is required")
-    return _start_session(ctx, session, user)
+    return _start_session(ctx, session, user, throttles)
 
 
-def _start_session(ctx: GatewayContext, session: Session, user: User) -> TokenPair:
-    user.failed_attempts = 0
-    user.locked_until = None
+def _start_session(ctx: GatewayContext, session: Session, user: User, throttles: list[throttle.Throttle]) -> TokenPair:
+    throttle.clear(session, throttles[:1])  # the account's failures; the address's stay
     auth_session = AuthSession(id=uuid.uuid4(), user_id=user.id, mfa_at=_now())
     session.add(auth_session)
     session.flush()
@@ -246,14 +255,16 @@ def logout(session: Session, *, session_id: uuid.UUID) -> None:
     session.commit()
 
 
-def step_up(ctx: GatewayContext, session: Session, *, user_id: uuid.UUID, session_id: uuid.UUID, code: str) -> datetime:
+def step_up(
+    ctx: GatewayContext, session: Session, *, user_id: uuid.UUID, session_id: uuid.UUID, code: str, ip: str
+) -> datetime:
     user = session.get(User, user_id)
     auth_session = session.get(AuthSession, session_id)
     assert user is not None and auth_session is not None
-    if user.locked_until is not None and user.locked_until > _now():
-        raise AccountLocked("too many failed attempts; the account is locked")
-    _check_totp(ctx, session, user, code)
-    user.failed_attempts = 0
+    throttles = [throttle.step_up(ctx.settings, user.id), throttle.address(ctx.settings, ip)]
+    throttle.check(session, throttles)
+    _check_totp(ctx, session, user, code, throttles)
+    throttle.clear(session, throttles[:1])
     auth_session.mfa_at = _now()
     audit_log.append(
         session,
@@ -312,11 +323,18 @@ def revoke_user_sessions(session: Session, *, user_id: uuid.UUID, reason: str, k
 
 
 def change_password(
-    ctx: GatewayContext, session: Session, *, user_id: uuid.UUID, session_id: uuid.UUID, current: str, new: str
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    current: str,
+    new: str,
+    ip: str,
 ) -> None:
     user = session.get(User, user_id)
     assert user is not None
-    _check_password(ctx, session, user, current)
+    _check_password(ctx, session, user.email, current, _throttles(ctx, session, user.email, ip))
     if current == new:
         raise InvalidRequest("the new password must differ")
     user.password_hash = passwords.hash_password(ctx.settings, new)

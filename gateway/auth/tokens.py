@@ -24,6 +24,7 @@ class AccessClaims:
     organization_id: str
     session_id: str | None
     scopes: tuple[str, ...]
+    expires_at: int = 0  # the token's "exp" (Unix seconds)
 
 
 def issue_access_token(
@@ -78,6 +79,7 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         organization_id=payload["org"],
         session_id=payload.get("sid"),
         scopes=tuple(scope.split()) if isinstance(scope, str) else (),
+        expires_at=int(payload["exp"]),
     )
 
 

@@ -317,6 +317,7 @@ class AuditAnchorRecord(Base):
 
 # Tables of the trading and settlement domains live in their packages and register on the same metadata
 # (imported last: they import ``Base`` from here), so Alembic and ``Base.metadata`` see every table.
+from gateway.auth import models as _auth_models  # noqa: E402, F401
 from gateway.events import models as _events_models  # noqa: E402, F401
 from gateway.settlement import models as _settlement_models  # noqa: E402, F401
 from gateway.trading import models as _trading_models  # noqa: E402, F401

@@ -1,10 +1,11 @@
 """/v1/stream (WebSocket: authenticated, organization-scoped, Origin checked, resumable with ``since``) and
-/v1/webhooks (endpoints, secret rotation, delivery log)."""
+/v1/webhooks (endpoints, secret rotation, disabling and deletion, delivery log)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -14,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
+from gateway.api import bounded_json
+from gateway.api.bounded_json import InvalidJson
 from gateway.api.deps import ContextDep, CurrentPrincipal, Principal, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.context import GatewayContext
@@ -25,6 +28,7 @@ from gateway.trading.deps import Approver
 
 router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 404, 422, 429))
 POLICY_VIOLATION = 1008
+INVALID_PAYLOAD = 1007  # a message that is not JSON within bounds
 
 
 class WebhookCreate(BaseModel):
@@ -70,17 +74,27 @@ def _ctx(websocket: WebSocket) -> GatewayContext:
     return ctx
 
 
-def authenticate(ctx: GatewayContext, token: str, ip: str) -> Principal:
+def authenticate(ctx: GatewayContext, token: str, ip: str) -> tuple[Principal, int]:
+    """The token's principal and when the token expires; raises as the REST routes do when it no longer holds
+    (expired, session ended by logout or revocation, user deactivated, client revoked)."""
     from gateway.api.deps import _client_principal, _user_principal
     from gateway.auth.tokens import decode_access_token
     from gateway.db.models import ApiClient
 
     claims = decode_access_token(ctx.settings, token)
-    with ctx.sessions() as session:
+    with ctx.read_sessions() as session:
         subject = uuid.UUID(claims.subject)
         if claims.kind == "client":
-            return _client_principal(session, session.get(ApiClient, subject), ip)
-        return _user_principal(session, subject, claims.session_id)
+            return _client_principal(session, session.get(ApiClient, subject), ip), claims.expires_at
+        return _user_principal(session, subject, claims.session_id), claims.expires_at
+
+
+async def _still_valid(ctx: GatewayContext, token: str, ip: str) -> bool:
+    try:
+        await run_in_threadpool(authenticate, ctx, token, ip)
+    except (GatewayError, ValueError):
+        return False
+    return True
 
 
 def replay(ctx: GatewayContext, organization_id: uuid.UUID, since: int) -> list[dict[str, Any]]:
@@ -112,14 +126,17 @@ async def stream(websocket: WebSocket, since: int | None = None) -> None:
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     if not token:
         try:
-            first = await asyncio.wait_for(websocket.receive_json(), timeout=5)
+            first = bounded_json.decode(await asyncio.wait_for(websocket.receive_text(), timeout=5))
             token = str(first.get("token", "")) if isinstance(first, dict) else ""
-        except (TimeoutError, WebSocketDisconnect, ValueError):
+        except InvalidJson as exc:
+            await websocket.close(code=INVALID_PAYLOAD, reason=exc.detail[:120])
+            return
+        except (TimeoutError, WebSocketDisconnect, KeyError):
             token = ""
     try:
         if not token:
             raise NotAuthenticated("no token")
-        principal = await run_in_threadpool(authenticate, ctx, token, ip)
+        principal, expires_at = await run_in_threadpool(authenticate, ctx, token, ip)
     except (GatewayError, ValueError):
         await websocket.close(code=POLICY_VIOLATION, reason="not authenticated")
         return
@@ -137,29 +154,48 @@ async def stream(websocket: WebSocket, since: int | None = None) -> None:
                 await websocket.send_json(event)
                 last = max(last, int(event["id"]))
 
+        async def watch() -> None:
+            """Returns when the session ends: at the token's expiry, or when a check finds it revoked, logged out
+            or its user deactivated."""
+            interval = ctx.settings.stream_session_check_seconds
+            while True:
+                await asyncio.sleep(max(0.0, min(interval, expires_at - time.time())))
+                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):
+                    return
+
         async def forward() -> None:
+            """Sends events while the session holds: each event is sent only after the session is checked again."""
             while True:
                 event = await queue.get()
+                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):
+                    return
                 if int(event["id"]) > last:
                     await websocket.send_json(event)
 
-        sender = asyncio.create_task(forward())
-        try:
+        async def receive() -> None:
             while True:
-                await websocket.receive_text()  # pings or nothing; returns on disconnect
-        except WebSocketDisconnect:
-            pass
-        finally:
-            sender.cancel()
+                await websocket.receive_text()  # pings or nothing; raises on disconnect
+
+        tasks = [asyncio.create_task(watch()), asyncio.create_task(forward()), asyncio.create_task(receive())]
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sender
+                await task
+        if tasks[2] not in done:  # the session ended, not the connection
+            with contextlib.suppress(Exception):
+                await websocket.close(code=POLICY_VIOLATION, reason="session ended")
+        else:
+            with contextlib.suppress(WebSocketDisconnect, Exception):
+                tasks[2].result()
     finally:
         bus.unsubscribe(token_id)
 
 
-@router.post("/webhooks", response_model=WebhookWithSecret, status_code=201)
+@router.post("/webhooks", response_model=WebhookWithSecret, status_code=201, responses=problem_responses(400))
 def create_webhook(body: WebhookCreate, principal: Approver, session: SessionDep, ctx: ContextDep) -> WebhookWithSecret:
-    """Register an endpoint; the signing secret is shown once."""
+    """Register an endpoint (https, public addresses only); the signing secret is shown once."""
     endpoint, secret = webhooks.create_endpoint(
         session,
         ctx.keys,
@@ -167,6 +203,7 @@ def create_webhook(body: WebhookCreate, principal: Approver, session: SessionDep
         url=body.url,
         event_types=body.event_types,
         actor=principal.actor,
+        allow_loopback=ctx.settings.webhook_allow_loopback,
     )
     return WebhookWithSecret(**WebhookPublic.model_validate(endpoint).model_dump(), secret=secret)
 
@@ -193,6 +230,30 @@ def rotate_secret(
     endpoint = _load(session, webhook_id, principal)
     secret = webhooks.rotate(session, ctx.keys, endpoint)
     return WebhookWithSecret(**WebhookPublic.model_validate(endpoint).model_dump(), secret=secret)
+
+
+@router.post("/webhooks/{webhook_id}/disable", response_model=WebhookPublic, status_code=200)
+def disable_webhook(webhook_id: uuid.UUID, principal: Approver, session: SessionDep) -> WebhookEndpoint:
+    """Stop deliveries: nothing new is queued, and what is queued waits until the endpoint is enabled again."""
+    endpoint = _load(session, webhook_id, principal)
+    return webhooks.set_active(session, endpoint, active=False, actor=principal.actor)
+
+
+@router.post(
+    "/webhooks/{webhook_id}/enable", response_model=WebhookPublic, status_code=200, responses=problem_responses(400)
+)
+def enable_webhook(webhook_id: uuid.UUID, principal: Approver, session: SessionDep, ctx: ContextDep) -> WebhookEndpoint:
+    """Resume deliveries (the URL is checked again)."""
+    endpoint = _load(session, webhook_id, principal)
+    return webhooks.set_active(
+        session, endpoint, active=True, actor=principal.actor, allow_loopback=ctx.settings.webhook_allow_loopback
+    )
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, response_model=None)
+def delete_webhook(webhook_id: uuid.UUID, principal: Approver, session: SessionDep) -> None:
+    """Remove the endpoint, its secrets and its delivery log."""
+    webhooks.delete(session, _load(session, webhook_id, principal), actor=principal.actor)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=list[DeliveryPublic], status_code=200)

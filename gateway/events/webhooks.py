@@ -1,7 +1,10 @@
 """Webhooks in the Standard Webhooks format: ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature``
 (``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``) with a ``whsec_`` secret. During a rotation the old
 secret stays valid for a day: both signatures are sent, space separated. Deliveries are logged, retried with
-exponential backoff, and resumed from the database after a restart."""
+exponential backoff, and resumed from the database after a restart. Where they may go, and how that is checked at
+connect time: ``gateway.events.destinations``. The delivery log tells the member what its endpoint answered and
+never why a connection failed (refused, timed out, reset: that would make the gateway a port scanner); the
+gateway's own log has the detail."""
 
 from __future__ import annotations
 
@@ -17,18 +20,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.audit import log as audit_log
+from gateway.events.destinations import check_url, guarded_client, refused
 from gateway.events.models import WebhookDelivery, WebhookEndpoint
-from gateway.keys.envelope import blob_version, rewrap_small, seal_small, unseal_small
+from gateway.exceptions import InvalidRequest
+from gateway.keys.envelope import seal_small, unseal_small
 from gateway.keys.provider import KeyProvider
 
 logger = logging.getLogger(__name__)
 PREFIX = "whsec_"
 MAX_ATTEMPTS = 8
 ROTATION_OVERLAP = timedelta(hours=24)
+# What the delivery log says when no HTTP answer came: one sentence whatever the cause.
+NOT_DELIVERED = "no HTTP answer from the endpoint"
+NOT_ALLOWED = "destination not allowed: webhooks go to public https endpoints only"
 
 
 def _now() -> datetime:
@@ -58,25 +68,6 @@ def _owner(endpoint_id: uuid.UUID) -> str:
     return f"webhook/{endpoint_id}"
 
 
-def rewrap_secrets(session: Session, keys: KeyProvider, *, new_version: int) -> int:
-    """Move every webhook secret (current and overlapping previous) under master-key ``new_version``.
-
-    Called by master-key rotation before older versions are retired; otherwise retiring them would leave the
-    sender unable to sign. Returns how many sealed secrets were rewrapped.
-    """
-    count = 0
-    for endpoint in session.scalars(select(WebhookEndpoint)):
-        owner = _owner(endpoint.id)
-        if blob_version(endpoint.secret_enc) != new_version:
-            endpoint.secret_enc = rewrap_small(keys, owner=owner, blob=endpoint.secret_enc)
-            count += 1
-        previous = endpoint.previous_secret_enc
-        if previous is not None and blob_version(previous) != new_version:
-            endpoint.previous_secret_enc = rewrap_small(keys, owner=owner, blob=previous)
-            count += 1
-    return count
-
-
 def create_endpoint(
     session: Session,
     keys: KeyProvider,
@@ -85,7 +76,9 @@ def create_endpoint(
     url: str,
     event_types: list[str] | None,
     actor: str,
+    allow_loopback: bool = False,
 ) -> tuple[WebhookEndpoint, str]:
+    check_url(url, allow_loopback=allow_loopback)
     endpoint_id = uuid.uuid4()
     secret = new_secret()
     endpoint = WebhookEndpoint(
@@ -93,21 +86,49 @@ def create_endpoint(
         organization_id=organization_id,
         url=url,
         event_types=event_types,
-        secret_enc=seal_small(keys, owner=_owner(endpoint_id), plaintext=secret.encode()),
+        secret_enc=seal_small(keys, owner=_owner(endpoint_id), plaintext=secret.encode(), session=session),
         created_by=actor,
     )
     session.add(endpoint)
+    _audit(session, actor, "webhook.created", endpoint, {"url": url, "event_types": event_types})
     session.commit()
     return endpoint, secret
+
+
+def _audit(session: Session, actor: str, action: str, endpoint: WebhookEndpoint, change: dict[str, Any]) -> None:
+    session.flush()
+    audit_log.append(
+        session, actor=actor, action=action, object_type="webhook", object_id=str(endpoint.id), change=change
+    )
 
 
 def rotate(session: Session, keys: KeyProvider, endpoint: WebhookEndpoint) -> str:
     secret = new_secret()
     endpoint.previous_secret_enc = endpoint.secret_enc
     endpoint.previous_valid_until = _now() + ROTATION_OVERLAP
-    endpoint.secret_enc = seal_small(keys, owner=_owner(endpoint.id), plaintext=secret.encode())
+    endpoint.secret_enc = seal_small(keys, owner=_owner(endpoint.id), plaintext=secret.encode(), session=session)
     session.commit()
     return secret
+
+
+def set_active(
+    session: Session, endpoint: WebhookEndpoint, *, active: bool, actor: str, allow_loopback: bool = False
+) -> WebhookEndpoint:
+    """Disable (nothing new is queued; what is queued waits) or enable again (the URL is checked anew)."""
+    if active:
+        check_url(endpoint.url, allow_loopback=allow_loopback)
+    endpoint.is_active = active
+    _audit(session, actor, "webhook.enabled" if active else "webhook.disabled", endpoint, {})
+    session.commit()
+    return endpoint
+
+
+def delete(session: Session, endpoint: WebhookEndpoint, *, actor: str) -> None:
+    """Remove the endpoint, its secrets and its delivery log; the audit trail keeps that it existed."""
+    _audit(session, actor, "webhook.deleted", endpoint, {"url": endpoint.url})
+    session.execute(sa_delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
+    session.delete(endpoint)
+    session.commit()
 
 
 def enqueue_events(sessions: sessionmaker[Session], events: list[tuple[dict[str, Any], set[uuid.UUID]]]) -> int:
@@ -149,11 +170,13 @@ class WebhookSender:
         poll_seconds: float = 0.2,
         client: httpx.Client | None = None,
         base_backoff: float = 1.0,
+        allow_loopback: bool = False,
     ) -> None:
         self.sessions = sessions
         self.keys = keys
         self.poll_seconds = poll_seconds
-        self.client = client or httpx.Client(timeout=5.0)
+        self.allow_loopback = allow_loopback
+        self.client = client or guarded_client(allow_loopback=allow_loopback)
         self.base_backoff = base_backoff
         self._lock = threading.Lock()
 
@@ -172,15 +195,21 @@ class WebhookSender:
             due = list(
                 session.scalars(
                     select(WebhookDelivery)
-                    .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= _now())
+                    .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                    .where(
+                        WebhookDelivery.status == "pending",
+                        WebhookDelivery.next_attempt_at <= _now(),
+                        WebhookEndpoint.is_active,
+                    )
                     .order_by(WebhookDelivery.created_at)
                     .limit(50)
                 )
             )
             for delivery in due:
                 endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
-                assert endpoint is not None
                 session.commit()  # no database lock is held during the HTTP call (SQLite)
+                if endpoint is None or not endpoint.is_active:
+                    continue  # deleted or disabled meanwhile
                 self._deliver(endpoint, delivery)
                 session.commit()
             return len(due)
@@ -194,7 +223,13 @@ class WebhookSender:
                 signatures.append(sign(old, message_id, timestamp, body))
         return " ".join(signatures)
 
-    def _deliver(self, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> None:
+    def _post(self, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str | None]:
+        """(HTTP status, None) if the endpoint answered, else (None, what the member may be told)."""
+        try:
+            check_url(endpoint.url, allow_loopback=self.allow_loopback)  # endpoints stored before the rules
+        except InvalidRequest as exc:
+            logger.warning("webhook %s: %s", endpoint.id, exc.detail)
+            return None, NOT_ALLOWED
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
         timestamp = int(_now().timestamp())
         headers = {
@@ -203,15 +238,23 @@ class WebhookSender:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": self._signatures(endpoint, delivery.message_id, timestamp, body),
         }
-        delivery.attempts += 1
         try:
-            response = self.client.post(endpoint.url, content=body, headers=headers)
-            delivery.last_status_code = response.status_code
-            ok = 200 <= response.status_code < 300
-            delivery.last_error = None if ok else f"HTTP {response.status_code}"
+            # The answer's status line is all we need: its body is never read, however large.
+            with self.client.stream("POST", endpoint.url, content=body, headers=headers) as response:
+                return response.status_code, None
         except httpx.HTTPError as exc:
-            ok = False
-            delivery.last_error = str(exc)[:500]
+            if refused(exc):
+                logger.warning("webhook %s refused: %s", endpoint.id, exc)
+                return None, NOT_ALLOWED
+            logger.info("webhook %s delivery %s failed: %s", endpoint.id, delivery.message_id, exc)
+            return None, NOT_DELIVERED
+
+    def _deliver(self, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> None:
+        delivery.attempts += 1
+        status, error = self._post(endpoint, delivery)
+        delivery.last_status_code = status
+        ok = status is not None and 200 <= status < 300
+        delivery.last_error = error if status is None else (None if ok else f"HTTP {status}")
         if ok:
             delivery.status, delivery.delivered_at = "delivered", _now()
         elif delivery.attempts >= MAX_ATTEMPTS:

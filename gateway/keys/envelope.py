@@ -3,6 +3,10 @@
 A secret is encrypted with a fresh 256-bit data key; the data key is wrapped with the current master key.
 Both layers bind the owner id (e.g. the wallet id) as associated data, so a ciphertext copied onto another
 row fails to decrypt. Layout of each blob: 12-byte nonce || ciphertext+tag.
+
+Sealing takes the session whose transaction will store the result: it holds the master-key lock
+(``gateway.keys.lock``) so that no version is retired while a row sealed under it is on its way to the database.
+``session=None`` is for secrets that no database row holds.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.orm import Session
 
 from gateway.exceptions import KeyManagementError
+from gateway.keys.lock import hold_shared
 from gateway.keys.provider import KeyProvider
 
 NONCE_BYTES = 12
@@ -46,7 +52,9 @@ def _data_aad(owner: str) -> bytes:
     return f"reponet/secret/{owner}".encode()
 
 
-def seal(provider: KeyProvider, *, owner: str, plaintext: bytes) -> Sealed:
+def seal(provider: KeyProvider, *, owner: str, plaintext: bytes, session: Session | None) -> Sealed:
+    if session is not None:
+        hold_shared(session)
     version, master = provider.key_for_encrypt()
     data_key = AESGCM.generate_key(bit_length=256)
     return Sealed(
@@ -85,9 +93,9 @@ def _unpack(blob: bytes) -> Sealed:
     return Sealed(int.from_bytes(blob[:2], "big"), blob[3 : 3 + size], blob[3 + size :])
 
 
-def seal_small(provider: KeyProvider, *, owner: str, plaintext: bytes) -> bytes:
+def seal_small(provider: KeyProvider, *, owner: str, plaintext: bytes, session: Session | None) -> bytes:
     """``seal`` packed into one column (TOTP secrets and other small secrets)."""
-    return _pack(seal(provider, owner=owner, plaintext=plaintext))
+    return _pack(seal(provider, owner=owner, plaintext=plaintext, session=session))
 
 
 def unseal_small(provider: KeyProvider, *, owner: str, blob: bytes) -> bytes:

@@ -448,7 +448,7 @@ class Up:
             "REPONET_CHAIN_PRIVATE_KEY": self.dir.secret("operator.key"),
             "REPONET_IDENTITY_REGISTRY_ADDRESS": s.contracts["identity_registry"],
             "REPONET_AUDIT_ANCHOR_ADDRESS": s.contracts["audit_anchor"],
-            "REPONET_ANCHOR_INTERVAL_SECONDS": "300",
+            "REPONET_ANCHOR_INTERVAL_SECONDS": "5",
             # trading and settlement (Gateway II): the engine, the oracle and the relayer's own key
             "REPONET_REPO_ENGINE_ADDRESS": s.contracts["repo_engine"],
             "REPONET_PRICE_ORACLE_ADDRESS": s.contracts["price_oracle"],

@@ -68,7 +68,9 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         start_block=start_block,
         on_events=lambda published: enqueue_events(ctx.sessions, published),
     )
-    hub.extra["webhooks"] = WebhookSender(ctx.sessions, ctx.keys)
+    hub.extra["webhooks"] = WebhookSender(
+        ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback
+    )
     return hub
 
 

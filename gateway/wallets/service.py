@@ -1,10 +1,10 @@
-"""Custodial key generation and envelope encryption, rotation and rewrap; SIWE registration of self-held wallets."""
+"""Custodial key generation and envelope encryption; SIWE registration of self-held wallets (master-key rotation:
+``gateway.keys.rotation``)."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from eth_account import Account
@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
-from gateway.db.models import KycStatus, Organization, SiweChallenge, User, Wallet, WalletKey, WalletKind
-from gateway.events import webhooks
+from gateway.db.models import KycStatus, Organization, SiweChallenge, Wallet, WalletKey, WalletKind
 from gateway.exceptions import Conflict, InvalidRequest, NotFound
-from gateway.keys.envelope import Sealed, blob_version, rewrap, rewrap_small, seal, unseal
+from gateway.keys.envelope import Sealed, seal, unseal
 from gateway.keys.provider import KeyProvider
 from gateway.wallets import siwe
 
@@ -50,7 +49,7 @@ def create_custodial(
         kind=WalletKind.CUSTODIAL.value,
         label=label,
     )
-    sealed = seal(ctx.keys, owner=_owner(wallet.id), plaintext=bytes(account.key))
+    sealed = seal(ctx.keys, owner=_owner(wallet.id), plaintext=bytes(account.key), session=session)
     session.add(wallet)
     session.flush()
     session.add(
@@ -86,53 +85,6 @@ def signer_for(keys: KeyProvider, session: Session, *, wallet: Wallet) -> LocalA
     if account.address != wallet.address:
         raise Conflict("decrypted key does not match the wallet address")
     return account
-
-
-@dataclass(frozen=True)
-class RotationReport:
-    new_version: int
-    rewrapped: int
-    secrets_rewrapped: int
-    retired_below: int | None
-
-
-def rotate_master_key(keys: KeyProvider, session: Session, *, retire_old: bool) -> RotationReport:
-    """Add a master-key version, rewrap every wallet's data key under it, optionally retire older versions."""
-    new_version = keys.add_version()
-    count = 0
-    for row in session.execute(select(WalletKey)).scalars():
-        if row.master_version == new_version:
-            continue
-        sealed = rewrap(
-            keys,
-            owner=_owner(row.wallet_id),
-            sealed=Sealed(row.master_version, row.wrapped_data_key, row.encrypted_key),
-        )
-        row.master_version, row.wrapped_data_key = sealed.master_version, sealed.wrapped_data_key
-        count += 1
-    # Every other secret sealed under a master key (TOTP and webhook secrets) moves to the new version too, or retiring
-    # the old version would lock every user out.
-    secrets_count = 0
-    for user in session.execute(select(User).where(User.totp_secret_enc.is_not(None))).scalars():
-        assert user.totp_secret_enc is not None
-        if blob_version(user.totp_secret_enc) != new_version:
-            user.totp_secret_enc = rewrap_small(keys, owner=f"user-totp/{user.id}", blob=user.totp_secret_enc)
-            secrets_count += 1
-    secrets_count += webhooks.rewrap_secrets(session, keys, new_version=new_version)
-    audit_log.append(
-        session,
-        actor="system:keys",
-        action="keys.rotated",
-        object_type="master_key",
-        object_id=str(new_version),
-        change={"rewrapped": count, "secrets_rewrapped": secrets_count, "retire_old": retire_old},
-    )
-    session.commit()  # rewrapped rows are durable before any old key is destroyed
-    retired = None
-    if retire_old:
-        keys.set_min_version(new_version)
-        retired = new_version
-    return RotationReport(new_version, count, secrets_count, retired)
 
 
 def create_challenge(

@@ -42,7 +42,8 @@ def deployment(chain: ChainProcess) -> Deployment:
 
 @pytest.fixture
 def world(deployment: Deployment, tmp_path: Path) -> Iterator[World]:
-    yield from chain_world(deployment, tmp_path)
+    # The member's webhook receiver listens on loopback: allowed only in development, when switched on.
+    yield from chain_world(deployment, tmp_path, environment="development", webhook_allow_loopback=True)
 
 
 def wait_for(fetch: Any, predicate: Any, timeout: float = 60.0) -> Any:

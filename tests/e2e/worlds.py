@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from gateway.chain.web3_client import Web3Chain
 from gateway.db.migrate import upgrade
@@ -16,8 +17,9 @@ from tests.gateway.conftest import World
 from tests.gateway.market import market_world
 
 
-def chain_world(d: Deployment, tmp_path: Path) -> Iterator[World]:
-    """One world on ``d``'s chain, with fast relayer and indexer polls; the workers stop when it is closed."""
+def chain_world(d: Deployment, tmp_path: Path, **overrides: Any) -> Iterator[World]:
+    """One world on ``d``'s chain, with fast relayer and indexer polls; the workers stop when it is closed.
+    ``overrides`` are settings."""
     url = f"sqlite:///{tmp_path / 'gateway.db'}"
     upgrade(url)
     registry_agent = Web3Chain(
@@ -34,7 +36,7 @@ def chain_world(d: Deployment, tmp_path: Path) -> Iterator[World]:
         settings=MarketSettings(relayer_poll_seconds=0.02, indexer_poll_seconds=0.1),
     )
     hub = Hub(chain_id=market.chain_id, engine=market.engine_address)
-    for world in market_world(tmp_path, url, chain=registry_agent, hub=hub, chain_id=market.chain_id):
+    for world in market_world(tmp_path, url, chain=registry_agent, hub=hub, chain_id=market.chain_id, **overrides):
         attach(hub, market, world.ctx, start_block=0)
         stop = threading.Event()
         threads = start_workers(hub, stop)  # the lifespan ran with a chainless hub: start this one's workers

@@ -95,6 +95,7 @@ def make_settings(tmp_path: Path, db_url: str, **overrides: Any) -> Settings:
         "rate_limit_login": "10000/minute",
         "siwe_domain": "gateway.test",
         "public_origin": "https://gateway.test",
+        "anchor_interval_seconds": 0,  # tests that want periodic anchoring ask for it
     }
     values.update(overrides)
     return Settings(**values)

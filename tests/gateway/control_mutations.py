@@ -22,6 +22,13 @@ KYC = T + "kyc/test_kyc.py::"
 KEYS = T + "wallets/test_keys.py::"
 AUDIT = T + "audit/test_audit.py::"
 HTTP = T + "api/test_http.py::"
+ROTATION = T + "keys/test_rotation.py::"
+HOOKS = T + "events/test_webhook_destinations.py::"
+AGAINST_CHAIN = T + "audit/test_against_chain.py::"
+BACKOFF = T + "auth/test_backoff.py::"
+PROXIES = T + "api/test_proxies.py::"
+STREAM = T + "events/test_stream_sessions.py::"
+JSON = T + "api/test_bounded_json.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
@@ -37,13 +44,6 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "if step is None or step <= user.totp_last_step:",
         "if step is None:",
         AUTH + "test_totp_code_accepted_once_per_step " + AUTH + "test_step_up_code_cannot_be_replayed",
-    ),
-    (
-        "lockout after consecutive failures",
-        "gateway/auth/service.py",
-        '    if user.locked_until is not None and user.locked_until > _now():\n        raise AccountLocked(f"too many',
-        '    if False:\n        raise AccountLocked(f"too many',
-        AUTH + "test_wrong_password_and_codes_lock_the_account",
     ),
     (
         "TOTP enrollment mandatory",
@@ -239,9 +239,9 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "rewrap on rotation",
-        "gateway/wallets/service.py",
-        "        row.master_version, row.wrapped_data_key = sealed.master_version, sealed.wrapped_data_key",
-        "        pass",
+        "gateway/keys/rotation.py",
+        "            row.master_version, row.wrapped_data_key = sealed.master_version, sealed.wrapped_data_key",
+        "            pass",
         KEYS + "test_rotation_rewraps_and_retirement_destroys_old_versions",
     ),
     (
@@ -416,10 +416,32 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "rotation rewraps TOTP secrets before retirement",
-        "gateway/wallets/service.py",
-        "        if blob_version(user.totp_secret_enc) != new_version:",
-        "        if False:",
+        "gateway/keys/rotation.py",
+        '            user.totp_secret_enc = rewrap_small(keys, owner=f"user-totp/{user.id}", blob=user.totp_secret_enc)',
+        "            pass",
         KEYS + "test_users_still_log_in_after_rotation_and_retirement",
+    ),
+    (
+        "a running gateway follows the key file",
+        "gateway/keys/provider.py",
+        "        if self._identity() != self._seen:\n            self._reload()",
+        "        pass",
+        ROTATION + "test_a_running_gateway_follows_a_rotation_with_retirement "
+        + ROTATION + "test_a_provider_sees_versions_added_by_another_process",
+    ),
+    (
+        "sealing holds the master-key lock",
+        "gateway/keys/envelope.py",
+        "    if session is not None:\n        hold_shared(session)\n",
+        "",
+        ROTATION + "test_retirement_waits_for_a_secret_being_sealed_meanwhile",
+    ),
+    (
+        "retirement refuses while anything is sealed under the version",
+        "gateway/keys/rotation.py",
+        "    if remaining:\n        session.rollback()\n        raise RetirementRefused(below, remaining)",
+        "    if False:\n        session.rollback()\n        raise RetirementRefused(below, remaining)",
+        ROTATION + "test_retirement_refuses_while_a_secret_is_sealed_under_an_old_version",
     ),
     (
         "re-screening against a newer list before approval",
@@ -427,6 +449,196 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "    if approve and application.screening_list_sha256 != ctx.sanctions.digest:",
         "    if False:",
         KYC + "test_newer_sanctions_list_rescreens_before_approval",
+    ),
+    (
+        "webhook URL: https and a public host at creation",
+        "gateway/events/webhooks.py",
+        "    check_url(url, allow_loopback=allow_loopback)\n    endpoint_id = uuid.uuid4()",
+        "    endpoint_id = uuid.uuid4()",
+        HOOKS + "test_inward_and_plain_http_urls_are_refused",
+    ),
+    (
+        "webhook: resolved address checked when connecting",
+        "gateway/events/destinations.py",
+        "        if refused:\n            raise DestinationRefused(",
+        "        if False:\n            raise DestinationRefused(",
+        HOOKS + "test_a_name_that_resolves_to_loopback_is_refused_when_connecting "
+        + HOOKS + "test_a_name_with_any_inward_address_is_refused",
+    ),
+    (
+        "webhook: connection to the address that was checked (DNS rebinding)",
+        "gateway/events/destinations.py",
+        "                return self.inner.connect_tcp(str(address), port, timeout, local_address, socket_options)",
+        "                return self.inner.connect_tcp(host, port, timeout, local_address, socket_options)",
+        HOOKS + "test_the_connection_goes_to_the_address_that_was_checked",
+    ),
+    (
+        "webhook: URL rules applied again at delivery",
+        "gateway/events/webhooks.py",
+        "            check_url(endpoint.url, allow_loopback=self.allow_loopback)  # endpoints stored before the rules",
+        "            pass",
+        HOOKS + "test_endpoints_stored_with_plain_http_are_not_delivered_to",
+    ),
+    (
+        "webhook: delivery errors without internal detail",
+        "gateway/events/webhooks.py",
+        "            return None, NOT_DELIVERED",
+        "            return None, str(exc)",
+        HOOKS + "test_delivery_errors_say_nothing_of_why_a_connection_failed",
+    ),
+    (
+        "webhook: a disabled endpoint gets nothing",
+        "gateway/events/webhooks.py",
+        "                        WebhookEndpoint.is_active,\n",
+        "",
+        HOOKS + "test_webhooks_can_be_disabled_enabled_and_deleted",
+    ),
+    (
+        "webhook: loopback only in development",
+        "gateway/config.py",
+        "        if self.webhook_allow_loopback:\n            raise ValueError",
+        "        if False:\n            raise ValueError",
+        HOOKS + "test_loopback_only_in_development_when_switched_on",
+    ),
+    (
+        "audit verify: anchors read from the chain unless offline",
+        "gateway/cli.py",
+        "    if not args.offline:\n        chain = chain_from_settings(settings)",
+        "    if False:\n        chain = chain_from_settings(settings)",
+        AGAINST_CHAIN + "test_verify_reads_the_anchors_from_the_chain_by_default",
+    ),
+    (
+        "audit verify: an offline check says so loudly",
+        "gateway/cli.py",
+        "        print(OFFLINE_WARNING, file=sys.stderr)",
+        "        pass",
+        AGAINST_CHAIN + "test_verify_without_a_chain_refuses_unless_told_it_is_offline",
+    ),
+    (
+        "audit: anchoring every few seconds by default",
+        "gateway/config.py",
+        "    anchor_interval_seconds: int = 5",
+        "    anchor_interval_seconds: int = 300",
+        AGAINST_CHAIN + "test_anchoring_runs_every_few_seconds_by_default",
+    ),
+    (
+        "audit: anonymous requests stay out of the chain",
+        "gateway/api/middleware.py",
+        "        if actor is None:\n            ip = client_ip(request)",
+        '        if actor is None:\n            actor = f"anonymous:{client_ip(request)}"\n        if False:\n            ip = client_ip(request)',
+        AGAINST_CHAIN + "test_anonymous_requests_stay_out_of_the_audit_chain",
+    ),
+    (
+        "sign-in backoff checked before any credential",
+        "gateway/auth/service.py",
+        "    throttle.check(session, throttles)\n    return throttles",
+        "    return throttles",
+        BACKOFF + "test_an_account_backs_off_and_never_locks",
+    ),
+    (
+        "sign-in backoff per account",
+        "gateway/auth/service.py",
+        "    throttles = [throttle.account(ctx.settings, email), throttle.address(ctx.settings, ip)]",
+        "    throttles = [throttle.address(ctx.settings, ip), throttle.address(ctx.settings, ip)]",
+        BACKOFF + "test_an_account_backs_off_and_never_locks",
+    ),
+    (
+        "sign-in backoff per address",
+        "gateway/auth/service.py",
+        "    throttles = [throttle.account(ctx.settings, email), throttle.address(ctx.settings, ip)]",
+        "    throttles = [throttle.account(ctx.settings, email), throttle.account(ctx.settings, email)]",
+        BACKOFF + "test_an_address_backs_off_across_accounts",
+    ),
+    (
+        "unknown emails answered as wrong passwords",
+        "gateway/auth/service.py",
+        '        passwords.burn_time(ctx.settings, password)\n        _fail(ctx, session, throttles, "password")',
+        "        passwords.burn_time(ctx.settings, password)\n        raise NotAuthenticated(BAD_CREDENTIALS)",
+        BACKOFF + "test_unknown_emails_and_wrong_passwords_get_the_same_answers",
+    ),
+    (
+        "step-up codes back off",
+        "gateway/auth/service.py",
+        "    throttle.check(session, throttles)\n    _check_totp(ctx, session, user, code, throttles)",
+        "    _check_totp(ctx, session, user, code, throttles)",
+        BACKOFF + "test_wrong_step_up_codes_back_off",
+    ),
+    (
+        "uvicorn does not believe X-Forwarded-For from loopback",
+        "gateway/cli.py",
+        "        proxy_headers=False,\n",
+        "",
+        PROXIES + "test_a_loopback_peer_cannot_claim_another_address",
+    ),
+    (
+        "X-Forwarded-For believed only from configured proxies",
+        "gateway/api/proxies.py",
+        "            if self._trusted(peer):",
+        "            if True:",
+        PROXIES + "test_forwarded_addresses_are_believed_only_from_configured_proxies",
+    ),
+    (
+        "X-Forwarded-For read from the nearest hop",
+        "gateway/api/proxies.py",
+        "        for hop in reversed(forwarded):",
+        "        for hop in forwarded:",
+        PROXIES + "test_forwarded_addresses_are_believed_only_from_configured_proxies",
+    ),
+    (
+        "stream: the session is checked before each event",
+        "gateway/events/routes.py",
+        "                event = await queue.get()\n                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):\n                    return\n",
+        "                event = await queue.get()\n",
+        STREAM + "test_logout_ends_the_stream_before_the_next_event",
+    ),
+    (
+        "stream: an idle session is checked again",
+        "gateway/events/routes.py",
+        "                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):\n                    return\n\n        async def forward",
+        "                if time.time() >= expires_at:\n                    return\n\n        async def forward",
+        STREAM + "test_an_idle_stream_ends_when_its_user_is_deactivated " + STREAM + "test_a_revoked_client_loses_its_stream",
+    ),
+    (
+        "stream: ends at the token's expiry",
+        "gateway/events/routes.py",
+        "                await asyncio.sleep(max(0.0, min(interval, expires_at - time.time())))",
+        "                await asyncio.sleep(interval)",
+        STREAM + "test_the_stream_ends_when_its_token_expires",
+    ),
+    (
+        "bounded JSON: HTTP bodies checked before parsing",
+        "gateway/api/middleware.py",
+        '        if body.strip() and parsed_as_json(request.headers.get("content-type")):',
+        "        if False:",
+        JSON + "test_http_bodies_beyond_bounds_answer_400",
+    ),
+    (
+        "bounded JSON: the stream's first message",
+        "gateway/events/routes.py",
+        "            first = bounded_json.decode(await asyncio.wait_for(websocket.receive_text(), timeout=5))",
+        '            first = __import__("json").loads(await asyncio.wait_for(websocket.receive_text(), timeout=5))',
+        JSON + "test_the_server_process_survives_adversarial_json",
+    ),
+    (
+        "bounded JSON: WebSocket messages capped like bodies",
+        "gateway/cli.py",
+        "        ws_max_size=settings.max_request_bytes,",
+        "",
+        JSON + "test_the_server_process_survives_adversarial_json",
+    ),
+    (
+        "bounded JSON: nesting depth",
+        "gateway/api/bounded_json.py",
+        '            if depth > limits.max_depth:\n                raise InvalidJson(f"nested deeper than {limits.max_depth} levels")\n            if len(item) > limits.max_array_items:',
+        "            if len(item) > limits.max_array_items:",
+        JSON + "test_bounds_are_refused",
+    ),
+    (
+        "bounded JSON: number length",
+        "gateway/api/bounded_json.py",
+        "    if longest.search(",
+        "    if False and longest.search(",
+        JSON + "test_bounds_are_refused",
     ),
 ]
 

@@ -139,8 +139,9 @@ def test_state_changes_and_decisions_are_logged(world: World, cast: Cast) -> Non
 def test_anchor_on_demand_and_cli_verify_names_first_bad_entry(
     world: World, cast: Cast, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gateway import cli, config
+    from gateway import app, cli, config
 
+    monkeypatch.setattr(app, "chain_from_settings", lambda settings: world.chain)  # the CLI reads the chain
     anchored = cast.officer1.post("/v1/audit/anchor")
     assert anchored.status_code == 201, anchored.text
     sequence = anchored.json()["sequence"]

@@ -8,7 +8,6 @@ from tests.gateway.conftest import make_world
 
 def test_head_anchored_periodically(tmp_path: Path, db_url: str) -> None:
     for world in make_world(tmp_path, db_url, anchor_interval_seconds=1):
-        world.client.post("/v1/auth/login", json={"email": "x@y.example", "password": "p"})  # an audited request
         deadline = time.monotonic() + 10
         while not world.chain.anchors and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -121,7 +121,7 @@ def test_rotation_through_the_api_keeps_the_old_secret_for_a_day(world: World) -
 
 def test_master_key_rotation_rewraps_webhook_secrets_before_retirement(world: World) -> None:
     """Webhook secrets are sealed under the master key: after rotation with retirement the sender still signs."""
-    from gateway.wallets import service
+    from gateway.keys import rotation
 
     received: list[httpx.Request] = []
 
@@ -135,7 +135,7 @@ def test_master_key_rotation_rewraps_webhook_secrets_before_retirement(world: Wo
         assert endpoint is not None
         new = webhooks.rotate(session, world.ctx.keys, endpoint)  # a previous secret overlaps too
     with world.ctx.sessions() as session:
-        service.rotate_master_key(world.ctx.keys, session, retire_old=True)
+        rotation.rotate(world.ctx.keys, session, retire=True)
     assert world.ctx.keys.versions() == [2]
     webhooks.enqueue_events(world.ctx.sessions, [(event(1), {world.orgs["a"]})])
     assert sender.run_once() == 1

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 
 from gateway.db.models import WalletKey
 from gateway.exceptions import KeyManagementError, MasterKeyRetired
+from gateway.keys import rotation
 from gateway.keys.envelope import Sealed, seal, unseal
 from gateway.keys.provider import EnvKeyProvider, FileKeyProvider
 from gateway.wallets import service
@@ -43,7 +44,7 @@ def service_wallet(session: object, wallet_id: str) -> object:
 
 def test_wallet_id_bound_as_associated_data(world: World, tmp_path: Path) -> None:
     keys = FileKeyProvider(tmp_path / "k.json")
-    sealed = seal(keys, owner="wallet/one", plaintext=b"k" * 32)
+    sealed = seal(keys, owner="wallet/one", plaintext=b"k" * 32, session=None)
     assert unseal(keys, owner="wallet/one", sealed=sealed) == b"k" * 32
     with pytest.raises(KeyManagementError):
         unseal(keys, owner="wallet/two", sealed=sealed)  # a ciphertext moved to another wallet
@@ -62,7 +63,7 @@ def test_rotation_rewraps_and_retirement_destroys_old_versions(world: World, cas
         }
         addresses = {i: service.signer_for(keys, session, wallet=service_wallet(session, i)).address for i in ids}  # type: ignore[arg-type]
     with world.ctx.sessions() as session:
-        report = service.rotate_master_key(keys, session, retire_old=False)
+        report = rotation.rotate(keys, session, retire=False)
     assert (report.new_version, report.rewrapped) == (2, 2)
     with world.ctx.sessions() as session:
         rows = session.execute(select(WalletKey)).scalars().all()
@@ -73,12 +74,11 @@ def test_rotation_rewraps_and_retirement_destroys_old_versions(world: World, cas
         for i in ids:
             assert service.signer_for(keys, session, wallet=service_wallet(session, i)).address == addresses[i]  # type: ignore[arg-type]
     # Version 1 is still held, and would still decrypt an old blob, until retired.
-    old = seal(
-        EnvKeyProvider("1:" + __import__("base64").b64encode(keys._material(1)).decode()), owner="o", plaintext=b"x"
-    )
+    v1 = EnvKeyProvider("1:" + __import__("base64").b64encode(keys._material(1)).decode())
+    old = seal(v1, owner="o", plaintext=b"x", session=None)
     assert unseal(keys, owner="o", sealed=old) == b"x"
     with world.ctx.sessions() as session:
-        service.rotate_master_key(keys, session, retire_old=True)
+        rotation.rotate(keys, session, retire=True)
     assert keys.min_version == 3 and keys.versions() == [3]
     with pytest.raises(MasterKeyRetired):
         unseal(keys, owner="o", sealed=old)
@@ -91,7 +91,7 @@ def test_env_provider_min_version_retires(tmp_path: Path) -> None:
     import base64
 
     k1, k2 = base64.b64encode(b"1" * 32).decode(), base64.b64encode(b"2" * 32).decode()
-    old = seal(EnvKeyProvider(f"1:{k1}"), owner="o", plaintext=b"secret")
+    old = seal(EnvKeyProvider(f"1:{k1}"), owner="o", plaintext=b"secret", session=None)
     assert unseal(EnvKeyProvider(f"1:{k1},2:{k2}"), owner="o", sealed=old) == b"secret"
     with pytest.raises(MasterKeyRetired):
         unseal(EnvKeyProvider(f"1:{k1},2:{k2}", min_version=2), owner="o", sealed=old)
@@ -121,7 +121,13 @@ def test_cli_keys_rotate(
     finally:
         config.get_settings.cache_clear()
     report = json.loads(capsys.readouterr().out)
-    assert report == {"new_version": 2, "rewrapped": 1, "secrets_rewrapped": 9, "retired_below": None}
+    assert report == {
+        "new_version": 2,
+        "rewrapped": 1,
+        "secrets_rewrapped": 9,
+        "unreadable": [],
+        "retired_below": None,
+    }
 
 
 def _siwe(cast: Cast, account: object) -> dict[str, str]:
@@ -202,7 +208,7 @@ def test_siwe_challenge_bound_to_its_requester(world: World, cast: Cast) -> None
 def test_users_still_log_in_after_rotation_and_retirement(world: World, cast: Cast) -> None:
     """TOTP secrets are sealed under the master key too: rotation rewraps them before old keys are destroyed."""
     with world.ctx.sessions() as session:
-        report = service.rotate_master_key(world.ctx.keys, session, retire_old=True)
+        report = rotation.rotate(world.ctx.keys, session, retire=True)
     assert report.secrets_rewrapped == 9 and world.ctx.keys.versions() == [2]
     cast.a_viewer.tokens = {}
     assert cast.a_viewer.get("/v1/me").status_code == 200  # logs in with a fresh TOTP code
@@ -214,7 +220,7 @@ def test_private_keys_never_logged(world: World, cast: Cast, caplog: pytest.LogC
     caplog.set_level(logging.DEBUG)
     wallet_id = cast.a_approver.post("/v1/wallets", json={"label": "logged?"}).json()["id"]
     with world.ctx.sessions() as session:
-        service.rotate_master_key(world.ctx.keys, session, retire_old=True)
+        rotation.rotate(world.ctx.keys, session, retire=True)
         key = bytes(service.signer_for(world.ctx.keys, session, wallet=service_wallet(session, wallet_id)).key)  # type: ignore[arg-type]
     text = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
     assert caplog.records  # something was logged, so the check means something
