@@ -1,7 +1,8 @@
 """``reponet up``: flags, the run (steps, banner, supervision) and its exit statuses.
 
 Exit statuses (:class:`UpStatus`): 0 stopped cleanly (Ctrl-C, SIGTERM), 1 unexpected error, 2 usage,
-4 configuration or data directory, 5 a child process (node, gateway) crashed or never became ready,
+4 configuration or data directory, 5 a child process (node, gateway) never became ready or kept crashing
+(more than ``--max-restarts`` times in five minutes; a single crash is restarted),
 6 a requested feature is not available yet (``--validators``), 7 a chain or deployment step failed.
 """
 
@@ -18,7 +19,7 @@ from rich.console import Console
 
 from contracts.exceptions import DeploymentFailed
 from gateway.orchestrator.state import DEFAULT_DATA_DIR, DataDirError
-from gateway.orchestrator.supervisor import ChildFailed, Terminated, install_signal_handlers
+from gateway.orchestrator.supervisor import ChildFailed, Restart, RestartPolicy, Terminated, install_signal_handlers
 from gateway.orchestrator.up import ADMIN_EMAIL, DEFAULT_CHAIN_ID, NotAvailable, Up, UpConfig, UpError, urls_banner
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,13 @@ def register(top: Any) -> None:
     up.add_argument("--chain-id", type=int, default=DEFAULT_CHAIN_ID, help="chain id of a new local chain")
     up.add_argument("--admin-email", default=ADMIN_EMAIL, help="the operator admin's login")
     up.add_argument("--no-wait", action="store_true", help="set up, print, then stop everything (for scripts)")
+    up.add_argument(
+        "--max-restarts",
+        type=int,
+        default=RestartPolicy.max_restarts,
+        help="restart a crashed node or gateway at most this many times in five minutes, then stop (default "
+        f"{RestartPolicy.max_restarts}; 0 stops at the first crash)",
+    )
     up.set_defaults(handler=cmd_up)
 
 
@@ -115,7 +123,18 @@ def cmd_up(args: argparse.Namespace, _settings: Any) -> UpStatus:
         console.print("[bold green]RepoNet is up.[/bold green] Ctrl-C stops everything.")
         console.file.flush()
         if not args.no_wait:
-            up.supervisor.watch()
+
+            def report(restart: Restart) -> None:
+                console.print(
+                    f"[yellow]{restart.name} exited with status {restart.returncode}[/yellow]; restarting it in "
+                    f"{restart.pause:.0f} s (restart {restart.attempt} of {policy.max_restarts} allowed in "
+                    f"{policy.window_seconds / 60:.0f} min)",
+                    markup=True,
+                )
+                console.file.flush()
+
+            policy = RestartPolicy(max_restarts=max(0, args.max_restarts))
+            up.supervisor.watch(policy, report)
         return UpStatus.OK
     except (KeyboardInterrupt, Terminated):
         console.print("\nstopping…")

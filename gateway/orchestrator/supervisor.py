@@ -1,7 +1,10 @@
-"""Child processes of ``reponet up``: start with logs to files, wait for readiness, watch, stop in reverse order.
+"""Child processes of ``reponet up``: start with logs to files, wait for readiness, watch, restart, stop.
 
 Children run in their own session, so a Ctrl-C at the terminal reaches ``up`` alone; ``up`` then stops them in
-reverse start order (gateway before node) with SIGINT, and SIGKILL after a grace period.
+reverse start order (gateway before node) with SIGINT, and SIGKILL after a grace period. While watching, a child
+that exits on its own is started again with the same command after a pause that doubles with each crash; only a
+child that keeps crashing (:class:`RestartPolicy`) stops the network, since a node or gateway that is down leaves
+every member without settlement.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -48,6 +51,38 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    argv: tuple[str, ...] = ()
+    env: Mapping[str, str] | None = None
+    crashes: list[float] = field(default_factory=list)
+    stopping: bool = False
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """At most ``max_restarts`` in ``window_seconds`` per child; pauses from ``first_pause``, doubling to ``max_pause``.
+
+    A child that crashes more often than that is failing for a reason a restart does not fix (a corrupt data
+    directory, a port taken, a bad configuration): ``up`` then stops and says why rather than looping forever.
+    """
+
+    max_restarts: int = 5
+    window_seconds: float = 300.0
+    first_pause: float = 1.0
+    max_pause: float = 30.0
+
+    def pause(self, recent_crashes: int) -> float:
+        return min(self.max_pause, self.first_pause * 2.0 ** max(0, recent_crashes - 1))
+
+
+@dataclass(frozen=True)
+class Restart:
+    """One restart, as ``watch`` reports it (to the console and the log)."""
+
+    name: str
+    returncode: int
+    pause: float
+    attempt: int
+    pid: int
 
 
 class Supervisor:
@@ -67,22 +102,17 @@ class Supervisor:
         self.pid_file.write_text(json.dumps(pids) + "\n")
 
     def start(self, name: str, argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> Child:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as handle:
-            handle.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {' '.join(argv)}\n".encode())
-            process = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.DEVNULL,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                env=dict(env) if env is not None else None,
-                start_new_session=True,
-            )
-        child = Child(name, process, log)
+        child = Child(name, _spawn(argv, log, env), log, tuple(argv), env)
         self.children.append(child)
         self._write_pids()
-        logger.info("started %s (pid %d), log %s", name, process.pid, log)
+        logger.info("started %s (pid %d), log %s", name, child.process.pid, log)
         return child
+
+    def restart(self, child: Child) -> None:
+        """Start ``child`` again with the command and environment it was first started with."""
+        child.process = _spawn(child.argv, child.log, child.env)
+        self._write_pids()
+        logger.info("restarted %s (pid %d)", child.name, child.process.pid)
 
     def check(self) -> None:
         """Raise :class:`ChildFailed` if any child has exited."""
@@ -104,13 +134,46 @@ class Supervisor:
                 raise ChildFailed(child.name, None, child.log, f"did not become ready ({what}) in {timeout:.0f} s")
             time.sleep(0.2)
 
-    def watch(self, interval: float = 0.5) -> None:
-        """Block until a child exits (raises :class:`ChildFailed`) or a signal interrupts."""
+    def watch(
+        self,
+        policy: RestartPolicy | None = None,
+        report: Callable[[Restart], None] | None = None,
+        interval: float = 0.5,
+    ) -> None:
+        """Block until a signal interrupts, restarting children that exit on their own.
+
+        Without a policy, the first exit raises :class:`ChildFailed`. With one, a child is restarted after its
+        pause until it has crashed more than ``policy.max_restarts`` times within the window; then
+        :class:`ChildFailed` says so. ``report`` hears of each restart before its pause.
+        """
         while True:
-            self.check()
+            for child in list(self.children):
+                code = child.process.poll()
+                if code is None or child.stopping:
+                    continue
+                if policy is None:
+                    raise ChildFailed(child.name, code, child.log, f"exited with status {code}")
+                now = time.monotonic()
+                child.crashes = [t for t in child.crashes if now - t < policy.window_seconds] + [now]
+                if len(child.crashes) > policy.max_restarts:
+                    raise ChildFailed(
+                        child.name,
+                        code,
+                        child.log,
+                        f"exited with status {code}, its {len(child.crashes)}th crash in "
+                        f"{policy.window_seconds:.0f} s; not restarting it again",
+                    )
+                pause = policy.pause(len(child.crashes))
+                logger.warning("%s exited with status %d: restarting it in %.0f s", child.name, code, pause)
+                _note(child.log, f"exited with status {code}; restarting in {pause:.0f} s")
+                if report is not None:
+                    report(Restart(child.name, code, pause, len(child.crashes), child.process.pid))
+                time.sleep(pause)
+                self.restart(child)
             time.sleep(interval)
 
     def stop(self, child: Child) -> None:
+        child.stopping = True
         if child.process.poll() is None:
             try:
                 os.killpg(child.process.pid, signal.SIGINT)
@@ -135,6 +198,30 @@ class Supervisor:
             self.stop(child)
             stopped.append(child.name)
         return stopped
+
+
+def _spawn(argv: Sequence[str], log: Path, env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as handle:
+        handle.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {' '.join(argv)}\n".encode())
+        handle.flush()
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
+
+
+def _note(log: Path, text: str) -> None:
+    """A line from ``up`` itself in a child's log, so the log says why the process restarted."""
+    try:
+        with open(log, "a") as handle:
+            handle.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} reponet up: {text}\n")
+    except OSError:
+        pass
 
 
 def install_signal_handlers() -> None:

@@ -1,5 +1,6 @@
-"""``reponet up`` supervision: a crashed child is reported and the rest stopped; a QBFT network of four validators
-comes up with every validator peered and permissioning on every node; without a network, commands say so."""
+"""``reponet up`` supervision: a crashed node or gateway is restarted and the network serves again; a child that
+keeps crashing is reported and the rest stopped; a QBFT network of four validators comes up with every validator
+peered and permissioning on every node; without a network, commands say so."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.test_up_demo import REPONET, ROOT, UpProcess, _free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 
 def _alive(pid: int) -> bool:
@@ -25,15 +29,54 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_a_crashed_node_is_reported_and_the_gateway_stopped(tmp_path: Path) -> None:
-    up = UpProcess(tmp_path / "net", _free_port(), _free_port(), tmp_path / "up.log")
+def _wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {seconds:.0f} s: {what}")
+        time.sleep(0.3)
+
+
+def _answers(url: str, **kwargs: Any) -> bool:
+    try:
+        httpx.request(kwargs.pop("method", "GET"), url, timeout=5, **kwargs)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+def test_crashed_children_are_restarted(tmp_path: Path) -> None:
+    rpc_port, port = _free_port(), _free_port()
+    up = UpProcess(tmp_path / "net", rpc_port, port, tmp_path / "up.log")
+    rpc = f"http://127.0.0.1:{rpc_port}"
+    try:
+        up.wait_ready()
+        first = up.children()
+        os.killpg(first["node"], signal.SIGKILL)
+        _wait_for(lambda: up.children().get("node", first["node"]) != first["node"], 60, "node restarted")
+        _wait_for(lambda: _answers(rpc, method="POST", json={}), 60, "restarted node answers JSON-RPC")
+        os.killpg(first["gateway"], signal.SIGKILL)
+        _wait_for(lambda: up.children().get("gateway", first["gateway"]) != first["gateway"], 60, "gateway restarted")
+        _wait_for(lambda: _answers(f"https://127.0.0.1:{port}/readyz", verify=False), 120, "gateway ready again")
+        assert up.proc.poll() is None, up.output()[-3000:]
+        out = up.output()
+        assert "node exited with status -9" in out and "gateway exited with status -9" in out
+        assert "restarting it in" in out
+        assert "reponet up: exited with status -9; restarting" in (tmp_path / "net" / "logs" / "node.log").read_text()
+        assert up.interrupt() == 0
+    finally:
+        up.kill()
+
+
+def test_a_node_that_keeps_crashing_is_reported_and_the_gateway_stopped(tmp_path: Path) -> None:
+    up = UpProcess(tmp_path / "net", _free_port(), _free_port(), tmp_path / "up.log", ["--max-restarts", "0"])
     try:
         up.wait_ready()
         pids = up.children()
         os.killpg(pids["node"], signal.SIGKILL)
         assert up.proc.wait(timeout=60) == 5  # UpStatus.CHILD_FAILED
         out = up.output()
-        assert "node exited with status" in out and "stopping the rest" in out
+        assert "node exited with status" in out and "not restarting it again" in out and "stopping the rest" in out
         assert "stopped gateway" in out
         deadline = time.monotonic() + 10
         while _alive(pids["gateway"]) and time.monotonic() < deadline:
