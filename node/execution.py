@@ -289,6 +289,11 @@ def spoof_transaction(state: PragueState, params: CallParams, gas: int) -> Signe
 def run_call(state: PragueState, params: CallParams, gas: int | None = None) -> ComputationAPI:
     """Execute a call as a transaction (intrinsic gas, value transfer) on ``state``; the caller discards it."""
     tx = spoof_transaction(state, params, params.gas if gas is None else gas)
+    need = intrinsic_gas(params.data, params.to is None, params.access_list)
+    if tx.gas < need.gas:
+        raise ServerError(f"intrinsic gas too low: have {tx.gas}, want {need.gas}")
+    if tx.gas < need.floor:
+        raise ServerError(f"insufficient gas for floor data gas cost: gas {tx.gas}, minimum needed {need.floor}")
     try:
         state.lock_changes()
         return state.apply_transaction(tx)
