@@ -1,5 +1,5 @@
-"""The dev chain's accounts as a wallet, as Anvil and Hardhat offer them: ``eth_accounts``, ``eth_sign``,
-``eth_signTransaction``, ``eth_signTypedData_v4`` and ``eth_sendTransaction`` sign with the well-known test keys.
+"""The dev chain's accounts as a wallet, as Anvil and Hardhat offer them: ``eth_accounts``, ``eth_sign`` (and
+``personal_sign``), ``eth_signTransaction``, ``eth_signTypedData_v4`` and ``eth_sendTransaction`` sign with the well-known test keys.
 
 Only ``reponet-node dev`` hands its keys to the service (:attr:`NodeService.dev_keys`); in ``run`` and ``network``
 modes the node holds no member key, so ``eth_accounts`` is empty and every signing method answers "unknown
@@ -41,6 +41,11 @@ class DevSigningMethods(MethodsBase):
         key = self._dev_key(address)
         signed = Account.sign_message(encode_defunct(primitive=p.data(message, "message")), key)
         return d(bytes(signed.signature))
+
+    @rpc_method("personal_sign")
+    def personal_sign(self, message: Any, address: Any, password: Any = None) -> str:
+        """``eth_sign`` with its parameters the other way round (what ethers' and viem's JSON-RPC signers call)."""
+        return self.eth_sign(address, message)
 
     @rpc_method("eth_signTypedData_v4")
     def eth_sign_typed_data_v4(self, address: Any, typed_data: Any) -> str:
