@@ -1,5 +1,6 @@
 """The dev chain's accounts as a wallet, as Anvil and Hardhat offer them: ``eth_accounts``, ``eth_sign`` (and
-``personal_sign``), ``eth_signTransaction``, ``eth_signTypedData_v4`` and ``eth_sendTransaction`` sign with the well-known test keys.
+``personal_sign``), ``eth_signTransaction``, ``eth_signTypedData_v4`` and ``eth_sendTransaction`` sign with the
+well-known test keys.
 
 Only ``reponet-node dev`` hands its keys to the service (:attr:`NodeService.dev_keys`); in ``run`` and ``network``
 modes the node holds no member key, so ``eth_accounts`` is empty and every signing method answers "unknown
