@@ -52,6 +52,7 @@ from node.rpc.registry import Handler
 from node.rpc.registry import rpc_method as rpc_method  # re-exported: node.qbft.rpc declares methods too
 from node.rpc.simulate import SimulateMethods
 from node.rpc.types import LogObject
+from node.storage import BlockRecord
 from node.tracing import trace_transaction
 from node.txpool import decode_raw_transaction
 
@@ -277,20 +278,19 @@ class Methods(ProofMethods, RawTransactionMethods, SimulateMethods, DevSigningMe
             return None
         return format_tx(record.transactions[location[1]], record.header, location[1])
 
-    def _tx_at(self, header: QbftHeader | None, index: Any) -> dict[str, Any] | None:
+    def _tx_at(self, record: BlockRecord | None, index: Any) -> dict[str, Any] | None:
         i = p.quantity(index, "index")
-        record = self._record(header)
         if record is None or i >= len(record.transactions):
             return None
         return format_tx(record.transactions[i], record.header, i)
 
     @rpc_method("eth_getTransactionByBlockNumberAndIndex")
     def eth_get_tx_by_number_and_index(self, block: Any, index: Any) -> dict[str, Any] | None:
-        return self._tx_at(self._header(p.block_ref(block, allow_hash=False)), index)
+        return self._tx_at(self._block_record(block, allow_hash=False), index)
 
     @rpc_method("eth_getTransactionByBlockHashAndIndex")
     def eth_get_tx_by_hash_and_index(self, block_hash: Any, index: Any) -> dict[str, Any] | None:
-        return self._tx_at(self._header(p.BlockRef(hash=p.hash32(block_hash, "block hash"))), index)
+        return self._tx_at(self._record(self._header(p.BlockRef(hash=p.hash32(block_hash, "block hash")))), index)
 
     @rpc_method("eth_getTransactionReceipt")
     def eth_get_transaction_receipt(self, tx_hash: Any) -> dict[str, Any] | None:
