@@ -43,6 +43,7 @@ class TradeStatus(StrEnum):
     PENDING_SIGNATURES = "pending_signatures"
     SETTLING = "settling"
     OPEN = "open"  # the repo is live on chain
+    CANCELLING = "cancelling"  # the open failed: its nonces are being cancelled on chain
     FAILED = "failed"
     CANCELLED = "cancelled"
 
