@@ -60,6 +60,7 @@ class Instrument(Base):
     decimals: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     isin: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    max_price_move_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: the gateway's default
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
