@@ -169,7 +169,7 @@ def test_a_rerate_needs_an_approver_other_than_the_signer(env: Env) -> None:
 
 
 def test_redemption_is_the_members_request_and_the_issuer_executes_it(env: Env) -> None:
-    d, a_address = env.d, env.a_wallet["address"]
+    a_address = env.a_wallet["address"]
     before = env.cash_of(a_address)
     refused = call(env.admin, "/v1/operator/cash/redeem", json={"token": env.cash, "wallet": a_address, "amount": "1"})
     assert refused.status_code in (404, 405)
