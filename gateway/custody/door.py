@@ -215,6 +215,8 @@ def authorize_steps(
 def follow_from(session: Session, *, wallet: Wallet, subject: str, specs: list[StepSpec]) -> list[StepSpec]:
     """Transactions that carry out (or undo) what the member consented to for ``subject`` (a trade's terms):
     the approvals that settle them, the cancellation of their nonce when the open fails."""
+    if not any(spec.sender_wallet_id == wallet.id for spec in specs):
+        return specs
     basis = session.scalars(
         select(Consent)
         .where(Consent.wallet_id == wallet.id, Consent.subject == subject, Consent.purpose == Purpose.TERMS.value)
