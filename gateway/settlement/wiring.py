@@ -75,6 +75,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
 
 
 def routers() -> APIRouter:
+    from gateway.custody.routes import router as custody_router
     from gateway.operator.prices import router as prices_router
     from gateway.operator.routes import router as operator_router
     from gateway.policy.routes import router as policy_router
@@ -91,6 +92,7 @@ def routers() -> APIRouter:
     v1.include_router(operator_router)
     v1.include_router(prices_router)
     v1.include_router(redemptions_router)
+    v1.include_router(custody_router)
     try:
         from gateway.events.routes import router as events_router
 
