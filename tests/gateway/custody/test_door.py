@@ -18,7 +18,7 @@ from gateway.exceptions import StepUpRequired
 from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.relayer import StepSpec
 from tests.gateway.conftest import World
-from tests.gateway.market import approve_member, custodial_wallet
+from tests.gateway.market import approve_member, call, custodial_wallet, list_instrument, step_up
 
 GATEWAY = Path(__file__).resolve().parents[3] / "gateway"
 TOKEN = to_checksum_address("0x" + "ca" * 20)
@@ -137,3 +137,9 @@ def test_the_operator_has_no_route_that_moves_a_members_cash(world: World) -> No
     assert admin.post("/v1/operator/cash/redeem", json=body).status_code in (404, 405)
     paths = world.client.get("/openapi.json").json()["paths"]
     assert "/v1/redemptions" in paths and "/v1/operator/redemptions/{redemption_id}/execute" in paths
+    # a redemption is asked by a person of the wallet's own member, never by another member or the operator
+    list_instrument(world, TOKEN, "cash", 6, "EURD")
+    request = {"wallet_id": wallet["id"], "token": TOKEN, "amount": "12345"}
+    for outsider in (world.user("b", Role.TRADER, "bt"), world.user("op", Role.OPERATOR_ADMIN, "admin2")):
+        step_up(outsider)
+        assert call(outsider, "/v1/redemptions", request).status_code in (403, 404)
