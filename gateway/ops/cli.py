@@ -359,9 +359,7 @@ def register(top: Any) -> None:
     price = top.add_parser("price", help="oracle prices").add_subparsers(dest="command", required=True)
     pp = command(price, "post", price_post, "post a bond's price in percent of par")
     pp.add_argument("--bond", required=True, help="symbol, ISIN or address")
-    pp.add_argument(
-        "--price-percent-of-par", "--price", dest="price_percent_of_par", required=True, help="e.g. 98.75"
-    )
+    pp.add_argument("--price-percent-of-par", "--price", dest="price_percent_of_par", required=True, help="e.g. 98.75")
     pp.add_argument("--cash", help="quote cash token (default: the first)")
 
     command(top, "status", status, "chain head and peers, node permissioning, gateway readiness")

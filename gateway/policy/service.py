@@ -124,7 +124,9 @@ def facts_for(session: Session, trade: Trade, side: str) -> tuple[TradeFacts, li
                 (Trade.seller_org_id == org_id) | (Trade.buyer_org_id == org_id),
                 Trade.created_at >= since,
                 Trade.id != trade.id,
-                Trade.status.not_in([TradeStatus.FAILED.value, TradeStatus.CANCELLED.value]),
+                Trade.status.not_in(
+                    [TradeStatus.FAILED.value, TradeStatus.CANCELLING.value, TradeStatus.CANCELLED.value]
+                ),
             )
         )
         periods[days] = notional + sum(
@@ -142,9 +144,7 @@ def facts_for(session: Session, trade: Trade, side: str) -> tuple[TradeFacts, li
     return facts, rules
 
 
-def approvals(
-    session: Session, trade: Trade, organization_id: uuid.UUID, *, excluding: uuid.UUID | None = None
-) -> int:
+def approvals(session: Session, trade: Trade, organization_id: uuid.UUID, *, excluding: uuid.UUID | None = None) -> int:
     """The organization's approvals of the trade; ``excluding``: a person whose own approval does not count
     (the one asking for the signature: four eyes are two people)."""
     query = select(TradeApproval.id).where(
