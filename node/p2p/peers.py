@@ -233,6 +233,11 @@ class PeerManager:
         peer = Peer(self, Enode(remote.pubkey, enode.host, enode.port), reader, writer, channel, dialled=True)
         self._register(peer)
 
+    @property
+    def unproven(self) -> int:
+        """Incoming connections still in their handshake."""
+        return self._unproven
+
     def _admit(self, ip: str) -> bool:
         limits = self.limits
         if self._inbound_by_ip[ip] >= limits.max_per_address:

@@ -584,12 +584,12 @@ class QbftEngine:
         if self.peers is None or self.faults.silent:
             return
         code, payload = encode_message(msg)
-        self._first_sight(payload)
+        self._first_sight(bytes([code]) + payload)
         self.peers.broadcast(code, payload)
 
     def _send_to(self, peers: list[Peer], msg: Message) -> None:
         code, payload = encode_message(msg)
-        self._first_sight(payload)
+        self._first_sight(bytes([code]) + payload)
         for peer in peers:
             peer.send(code, payload)
 
@@ -628,8 +628,8 @@ class QbftEngine:
 
     async def handle(self, peer: Peer, code: int, payload: bytes) -> None:
         if code in CONSENSUS_CODES:
-            if not self._first_sight(payload):
-                return
+            if not self._first_sight(bytes([code]) + payload):  # keyed by code too: a payload sent under another
+                return  # code first must not make this node ignore the real message
             try:
                 msg = decode_message(code, payload)
             except BadMessage as exc:

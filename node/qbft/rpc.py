@@ -172,6 +172,7 @@ class QbftMethods(Methods):
             "refusedPeers": self.node.peer_manager.counters.refused,
             "failedHandshakes": self.node.peer_manager.counters.failed_handshakes,
             "refusedConnections": self.node.peer_manager.counters.refused_connections,
+            "unprovenConnections": self.node.peer_manager.unproven,
         }
 
     # test-only fault injection (registered only with --test-faults) --------------------------------
