@@ -43,6 +43,9 @@ MAX_HANDSHAKE_FRAME = 4 * 1024
 MAX_FRAME = 32 * 1024 * 1024
 TAG = 16
 REKEY_EVERY = 1 << 20
+# The responder's first frame, sent once it has checked the initiator's proven key: until it arrives the dialler
+# does not count the link, so a node that is refused never shows its refuser as a peer.
+ACCEPTED = 0x01
 
 
 class HandshakeFailed(NodeError):
@@ -155,9 +158,14 @@ async def initiate(
         writer.write(framed(keys + hs.write_payload(identity_payload(key, listen_port, hs.hash))))
         await writer.drain()
         send, receive = hs.split(REKEY_EVERY)
+        channel = SecureChannel(send, receive, max_frame=MAX_HANDSHAKE_FRAME)
+        code, rest = await channel.read(reader)
+        if code != ACCEPTED or rest:
+            raise HandshakeFailed("the dialled node did not accept this one")
+        channel.max_frame = MAX_FRAME
     except NoiseError as exc:
         raise HandshakeFailed(f"{exc} (another chain or protocol version, or tampering)") from exc
-    return remote, SecureChannel(send, receive)
+    return remote, channel
 
 
 async def respond(
@@ -183,6 +191,9 @@ async def respond(
         remote = verify_identity(hs.read_payload(payload_ct), signed_hash)
         permitted(remote)
         send, receive = hs.split(REKEY_EVERY)
+        channel = SecureChannel(send, receive)
+        writer.write(channel.seal(ACCEPTED, b""))
+        await writer.drain()
     except NoiseError as exc:
         raise HandshakeFailed(f"{exc} (another chain or protocol version, or tampering)") from exc
-    return remote, SecureChannel(send, receive)
+    return remote, channel
