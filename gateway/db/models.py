@@ -66,6 +66,7 @@ class Base(DeclarativeBase):
 class Role(StrEnum):
     OPERATOR_ADMIN = "operator_admin"
     COMPLIANCE_OFFICER = "compliance_officer"
+    MEMBER_ADMIN = "member_admin"
     TRADER = "trader"
     APPROVER = "approver"
     VIEWER = "viewer"
@@ -319,5 +320,6 @@ class AuditAnchorRecord(Base):
 # (imported last: they import ``Base`` from here), so Alembic and ``Base.metadata`` see every table.
 from gateway.auth import models as _auth_models  # noqa: E402, F401
 from gateway.events import models as _events_models  # noqa: E402, F401
+from gateway.members import models as _members_models  # noqa: E402, F401
 from gateway.settlement import models as _settlement_models  # noqa: E402, F401
 from gateway.trading import models as _trading_models  # noqa: E402, F401
