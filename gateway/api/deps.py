@@ -159,12 +159,7 @@ def _resolve_principal(
 ) -> Principal:
     ip = client_ip(request)
     if api_key:
-        client = session.execute(
-            select(ApiClient).where(
-                ApiClient.secret_hash == hash_opaque(api_key), ApiClient.kind == ClientKind.API_KEY.value
-            )
-        ).scalar_one_or_none()
-        principal = _client_principal(session, client, ip)
+        principal, _ = principal_of_api_key(session, api_key, ip)
     elif credentials is not None:
         principal, _ = principal_of_token(ctx, session, credentials.credentials, ip)
     else:
@@ -173,6 +168,21 @@ def _resolve_principal(
     request.state.actor = principal.actor
     idempotency.replay_if_seen(session, request, principal.actor)
     return principal
+
+
+API_KEY_PREFIX = "rnk_"  # API keys are opaque "rnk_..." secrets; access tokens are JWTs
+
+
+def principal_of_api_key(session: Session, api_key: str, ip: str) -> tuple[Principal, int]:
+    """The principal of an API key (its scopes are its permissions) and when the key expires."""
+    client = session.execute(
+        select(ApiClient).where(
+            ApiClient.secret_hash == hash_opaque(api_key), ApiClient.kind == ClientKind.API_KEY.value
+        )
+    ).scalar_one_or_none()
+    principal = _client_principal(session, client, ip)
+    assert client is not None
+    return principal, int(client.expires_at.timestamp())
 
 
 def principal_of_token(ctx: GatewayContext, session: Session, token: str, ip: str) -> tuple[Principal, int]:

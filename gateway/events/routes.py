@@ -76,13 +76,16 @@ def _ctx(websocket: WebSocket) -> GatewayContext:
 
 
 def authenticate(ctx: GatewayContext, token: str, ip: str) -> tuple[Principal, int]:
-    """The token's principal and when the token expires; raises as the REST routes do when it no longer holds
+    """The principal of an access token or API key and when the token expires; raises as the REST routes do when it no longer holds
     (expired, session ended by logout or revocation, user deactivated, client revoked) or lacks the stream's
     declared permission (``STREAM_PERMISSION``: a token's scopes limit the stream like any read)."""
-    from gateway.api.deps import principal_of_token
+    from gateway.api.deps import API_KEY_PREFIX, principal_of_api_key, principal_of_token
 
     with ctx.read_sessions() as session:
-        principal, expires_at = principal_of_token(ctx, session, token, ip)
+        if token.startswith(API_KEY_PREFIX):
+            principal, expires_at = principal_of_api_key(session, token, ip)
+        else:
+            principal, expires_at = principal_of_token(ctx, session, token, ip)
     if STREAM_PERMISSION not in principal.permissions:
         raise PermissionDenied(f"missing permission {STREAM_PERMISSION.value}")
     return principal, expires_at
@@ -115,9 +118,9 @@ STREAM_PERMISSION = Permission.EVENTS_READ  # the WebSocket route's declared per
 @router.websocket("/stream")
 @declares(STREAM_PERMISSION)
 async def stream(websocket: WebSocket, since: int | None = None) -> None:
-    """Lifecycle events of the caller's organization, in chain order. Send the access token in the
-    ``Authorization: Bearer`` header (or as the first message ``{"token": ...}``); ``since`` replays stored
-    events after that id first."""
+    """Lifecycle events of the caller's organization, in chain order (permission ``events:read``). Send the access
+    token in the ``Authorization: Bearer`` header, an API key in ``X-API-Key``, or either as the first message
+    ``{"token": ...}``; ``since`` replays stored events after that id first. The stream ends with the session."""
     ctx = _ctx(websocket)
     origin = websocket.headers.get("origin")
     if origin is not None and origin not in {ctx.settings.public_origin, *ctx.settings.cors_origins}:
@@ -127,6 +130,7 @@ async def stream(websocket: WebSocket, since: int | None = None) -> None:
     header = websocket.headers.get("authorization", "")
     await websocket.accept()
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    token = token or websocket.headers.get("x-api-key", "").strip()
     if not token:
         try:
             first = bounded_json.decode(await asyncio.wait_for(websocket.receive_text(), timeout=5))
