@@ -76,9 +76,9 @@ def _ctx(websocket: WebSocket) -> GatewayContext:
 
 
 def authenticate(ctx: GatewayContext, token: str, ip: str) -> tuple[Principal, int]:
-    """The principal of an access token or API key and when the token expires; raises as the REST routes do when it no longer holds
-    (expired, session ended by logout or revocation, user deactivated, client revoked) or lacks the stream's
-    declared permission (``STREAM_PERMISSION``: a token's scopes limit the stream like any read)."""
+    """The principal of an access token or API key and when it expires; raises as the REST routes do when it no
+    longer holds (expired, session ended by logout or revocation, user deactivated, client revoked) or lacks the
+    stream's declared permission (``STREAM_PERMISSION``: a token's scopes limit the stream like any read)."""
     from gateway.api.deps import API_KEY_PREFIX, principal_of_api_key, principal_of_token
 
     with ctx.read_sessions() as session:
