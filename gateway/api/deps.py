@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api import idempotency
 from gateway.api.middleware import client_ip
-from gateway.auth.permissions import CLIENT_SCOPES, ROLE_PERMISSIONS, Permission
+from gateway.audit import log as audit_log
+from gateway.auth.permissions import CLIENT_SCOPES, OPERATOR_VIEWS, ROLE_PERMISSIONS, Permission
 from gateway.auth.tokens import decode_access_token, hash_opaque
 from gateway.context import GatewayContext
 from gateway.db.models import ApiClient, AuthSession, ClientKind, Organization, Role, User
@@ -264,13 +265,38 @@ class Authorize:
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+    async def __call__(self, request: Request, principal: CurrentPrincipal) -> Principal:
         if self.permission not in principal.permissions:
             raise PermissionDenied(f"missing permission {self.permission.value}")
+        if principal.is_operator and self.permission in OPERATOR_VIEWS and request.method in SAFE_METHODS:
+            await _audit_operator_view(request, principal)
         return principal
 
     def __repr__(self) -> str:
         return f"Authorize({self.permission.value})"
+
+
+async def _audit_operator_view(request: Request, principal: Principal) -> None:
+    """Operator staff read members' data only through read-only views, and each view is in the audit chain
+    (once per request, before the data is read)."""
+    if getattr(request.state, "operator_view", False):
+        return
+    request.state.operator_view = True
+    ctx = request.app.state.ctx
+    assert isinstance(ctx, GatewayContext)
+
+    def record() -> None:
+        with ctx.sessions.begin() as session:
+            audit_log.append(
+                session,
+                actor=principal.actor,
+                action="operator.view",
+                object_type="request",
+                object_id=request.url.path[:100],
+                change={"path": request.url.path, "query": str(request.url.query)[:200]},
+            )
+
+    await run_in_threadpool(record)
 
 
 _AUTHORIZE: dict[Permission, Authorize] = {}

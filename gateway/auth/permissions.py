@@ -52,7 +52,11 @@ _MEMBER_READS = frozenset(
         P.MARKET_READ,
     }
 )
-_OPERATOR_READS = frozenset({P.ACCOUNT, P.ORGS_READ, P.USERS_READ, P.KYC_READ, P.WALLETS_READ, P.MARKET_READ})
+_OPERATOR_READS = frozenset(
+    {P.ACCOUNT, P.ORGS_READ, P.USERS_READ, P.KYC_READ, P.WALLETS_READ, P.REPOS_READ, P.MARKET_READ}
+)
+# Reads that show operator staff a member's data: each such request is an audited operator view.
+OPERATOR_VIEWS = frozenset({P.ORGS_READ, P.USERS_READ, P.KYC_READ, P.WALLETS_READ, P.REPOS_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Operator staff administer the network; they never trade, sign, or manage a member's people, keys or policy.
