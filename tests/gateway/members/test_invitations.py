@@ -128,3 +128,24 @@ def test_an_invitation_works_once_and_expires(world: World, cast: Cast) -> None:
     assert "once@a.example" in emails and not {"late@a.example", "withdrawn@a.example"} & emails
     listed = cast.a_admin.get(f"/v1/organizations/{org}/invitations").json()
     assert listed["count"] == 3 and all("token" not in i for i in listed["data"])
+
+
+def test_an_invitation_token_is_never_stored_for_replay(world: World, cast: Cast) -> None:
+    """The token is shown once: a retried invitation with the same Idempotency-Key is refused, not replayed."""
+    from sqlalchemy import select
+
+    from gateway.db.models import IdempotencyRecord
+
+    path = f"/v1/organizations/{world.orgs['a']}/invitations"
+    body = {"email": "retry@a.example", "full_name": "Retry", "role": "viewer"}
+    headers = {**cast.a_admin.headers, "Idempotency-Key": "invite-1"}
+    first = world.client.post(path, json=body, headers=headers)
+    assert first.status_code == 201
+    replay = world.client.post(path, json=body, headers=headers)
+    assert replay.status_code == 422 and "shown only once" in replay.json()["detail"]
+    with world.ctx.sessions() as session:
+        record = session.execute(select(IdempotencyRecord)).scalar_one()
+        assert record.body is None
+    with world.ctx.sessions() as session:
+        stored = session.execute(select(Invitation.token_hash)).scalars().all()
+    assert first.json()["token"] not in stored  # only its digest
