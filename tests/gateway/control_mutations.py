@@ -127,8 +127,8 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "OAuth2 token scope narrowing",
         "gateway/api/deps.py",
-        "            granted = frozenset(Permission(s) for s in claims.scopes if s in principal.permissions)",
-        "            granted = principal.permissions",
+        "    granted = frozenset(Permission(s) for s in claims.scopes if s in principal.permissions)",
+        "    granted = principal.permissions",
         AUTH + "test_oauth_client_credentials",
     ),
     (
