@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from gateway import __version__
+from gateway.api.deps import Public
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import BodySizeLimit, RequestGuard
 from gateway.api.proxies import ForwardedFor
@@ -172,7 +173,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
 
     install_settlement(app, ctx)  # trading, policy, settlement, positions, events, operator; their workers
 
-    @app.get("/health", response_model=Health, status_code=200, tags=["health"])
+    @app.get("/health", response_model=Health, status_code=200, tags=["health"], dependencies=[Public])
     def health() -> Health:
         return Health(status="ok", version=__version__)
 

@@ -78,7 +78,8 @@ def remember(session: Session, request: Request, actor: str, status: int, media_
     key = request_key(request, strict=False)
     if key is None or status >= 500 or status == 429 or getattr(request.state, "idempotency_in_flight", False):
         return
-    stored = None if request.url.path.startswith(SECRET_BEARING) else body
+    secret = request.url.path.startswith(SECRET_BEARING) or request.url.path.endswith("/invitations")  # tokens
+    stored = None if secret else body
     try:
         with session.begin_nested():
             session.add(

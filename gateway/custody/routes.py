@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from gateway.api.deps import CurrentPrincipal, SessionDep
+from gateway.api.deps import SessionDep
 from gateway.api.errors import problem_responses
+from gateway.api.permits import ReposRead
 from gateway.custody.models import Consent
 
 router = APIRouter(tags=["custody"], responses=problem_responses(401, 403, 422, 429))
@@ -32,7 +33,7 @@ class ConsentPublic(BaseModel):
 
 @router.get("/consents", response_model=list[ConsentPublic], status_code=200)
 def list_consents(
-    principal: CurrentPrincipal,
+    principal: ReposRead,
     session: SessionDep,
     subject: Annotated[str | None, Query(max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

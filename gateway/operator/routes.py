@@ -14,8 +14,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from gateway.api.deps import CurrentPrincipal, SessionDep
+from gateway.api.deps import SessionDep
 from gateway.api.errors import problem_responses
+from gateway.api.permits import MarketRead
 from gateway.audit import log as audit_log
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.settlement.hub import HubDep
@@ -65,7 +66,7 @@ class PauseBody(BaseModel):
 
 
 @router.get("/instruments", response_model=list[InstrumentPublic], status_code=200)
-def list_instruments(principal: CurrentPrincipal, session: SessionDep) -> list[Instrument]:
+def list_instruments(principal: MarketRead, session: SessionDep) -> list[Instrument]:
     return list(session.scalars(select(Instrument).order_by(Instrument.created_at)))
 
 

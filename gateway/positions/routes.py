@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 
 from gateway.api.deps import CurrentPrincipal, SessionDep
 from gateway.api.errors import problem_responses
+from gateway.api.permits import ReposRead
 from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
 from gateway.positions import accrual
@@ -134,7 +135,7 @@ def position(
 
 @router.get("/positions", response_model=PositionsPublic, status_code=200)
 def list_positions(
-    principal: CurrentPrincipal,
+    principal: ReposRead,
     session: SessionDep,
     hub: HubDep,
     status: str | None = None,
@@ -178,7 +179,7 @@ def _visible(session: SessionDep, repo_id: int, principal: CurrentPrincipal) -> 
 
 
 @router.get("/repos/{repo_id}", response_model=RepoDetail, status_code=200)
-def repo_detail(repo_id: int, principal: CurrentPrincipal, session: SessionDep, hub: HubDep) -> RepoDetail:
+def repo_detail(repo_id: int, principal: ReposRead, session: SessionDep, hub: HubDep) -> RepoDetail:
     """The repo's state with live valuation, and its event timeline from the chain."""
     record = _visible(session, repo_id, principal)
     from gateway.indexer.service import Indexer
@@ -191,7 +192,7 @@ def repo_detail(repo_id: int, principal: CurrentPrincipal, session: SessionDep, 
 
 
 @router.post("/repos/{repo_id}/reconcile", response_model=dict[str, Any], status_code=200)
-def reconcile(repo_id: int, principal: CurrentPrincipal, session: SessionDep, hub: HubDep) -> dict[str, Any]:
+def reconcile(repo_id: int, principal: ReposRead, session: SessionDep, hub: HubDep) -> dict[str, Any]:
     """Re-read the repo from the chain; report what the database had differently."""
     _visible(session, repo_id, principal)
     indexer = hub.extra.get("indexer")
@@ -204,7 +205,7 @@ def reconcile(repo_id: int, principal: CurrentPrincipal, session: SessionDep, hu
 
 
 @router.get("/balances", response_model=dict[str, Any], status_code=200)
-def balances(principal: CurrentPrincipal, session: SessionDep, hub: HubDep) -> dict[str, Any]:
+def balances(principal: ReposRead, session: SessionDep, hub: HubDep) -> dict[str, Any]:
     """On-chain balances of every wallet of the organization in every listed instrument."""
     market = hub.require_market()
     wallets = session.scalars(select(Wallet).where(Wallet.organization_id == principal.organization_id)).all()

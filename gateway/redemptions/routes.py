@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep
+from gateway.api.deps import ContextDep, SessionDep
 from gateway.api.errors import problem_responses
+from gateway.api.permits import ReposRead
 from gateway.audit import log as audit_log
 from gateway.custody import door
 from gateway.db.models import Wallet, WalletKind
@@ -140,7 +141,7 @@ def request_redemption(
 
 
 @router.get("/redemptions", response_model=list[RedemptionPublic], status_code=200)
-def list_redemptions(principal: CurrentPrincipal, session: SessionDep) -> list[RedemptionPublic]:
+def list_redemptions(principal: ReposRead, session: SessionDep) -> list[RedemptionPublic]:
     """The organization's redemption requests, newest first."""
     rows = session.scalars(
         select(Redemption)
@@ -152,7 +153,7 @@ def list_redemptions(principal: CurrentPrincipal, session: SessionDep) -> list[R
 
 
 @router.get("/redemptions/{redemption_id}", response_model=RedemptionPublic, status_code=200)
-def get_redemption(redemption_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> RedemptionPublic:
+def get_redemption(redemption_id: uuid.UUID, principal: ReposRead, session: SessionDep) -> RedemptionPublic:
     row = session.get(Redemption, redemption_id)
     if row is None or not principal.can_see(row.organization_id):
         raise NotFound("redemption not found")

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Query
 from sqlalchemy import and_, or_, select
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api.deps import ContextDep, CurrentPrincipal, Principal, SessionDep
+from gateway.api.deps import ContextDep, Principal, SessionDep
 from gateway.api.errors import problem_responses
+from gateway.api.permits import ReposRead
 from gateway.custody import door
 from gateway.custody.kyc import require_verified
 from gateway.db.models import Wallet
@@ -61,7 +62,7 @@ def _submission(session: SessionDep, submitted: service.Submitted) -> Submission
 
 
 @router.get("/settlements/{settlement_id}", response_model=SettlementPublic, status_code=200)
-def get_settlement(settlement_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> SettlementPublic:
+def get_settlement(settlement_id: uuid.UUID, principal: ReposRead, session: SessionDep) -> SettlementPublic:
     """A settlement and each chain step until final."""
     settlement = service.load_settlement(session, settlement_id, principal.organization_id, principal.is_operator)
     return settlement_public(session, settlement)
@@ -70,7 +71,7 @@ def get_settlement(settlement_id: uuid.UUID, principal: CurrentPrincipal, sessio
 @router.get("/settlements/{settlement_id}/wait", response_model=SettlementPublic, status_code=200)
 async def wait_for_settlement(
     settlement_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    principal: ReposRead,
     session: SessionDep,
     hub: HubDep,
     timeout: Annotated[float, Query(gt=0, le=60)] = 30.0,
@@ -95,7 +96,7 @@ async def wait_for_settlement(
 
 @router.get("/settlements", response_model=dict[str, object], status_code=200)
 def list_settlements(
-    principal: CurrentPrincipal,
+    principal: ReposRead,
     session: SessionDep,
     status: str | None = None,
     kind: str | None = None,
@@ -378,7 +379,7 @@ def propose_amendment(
 
 @router.get("/instructions/{instruction_id}", response_model=InstructionPublic, status_code=200)
 def get_instruction(
-    instruction_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, hub: HubDep
+    instruction_id: uuid.UUID, principal: ReposRead, session: SessionDep, hub: HubDep
 ) -> InstructionPublic:
     """The instruction with its EIP-712 typed data (for self-held wallets)."""
     return instructions.public(hub, instructions.load(session, hub, instruction_id, principal.organization_id))

@@ -145,8 +145,9 @@ def test_a_rerate_needs_an_approver_other_than_the_signer(env: Env) -> None:
     assert opened["status"] == "open", opened
     repo_id = opened["repo_id"]
     rules = [{"name": "every trade", "when": {}, "action": "require_approvals", "approvals": 1}]
-    draft = call(env.a_ap1, "/v1/policy/drafts", {"rules": rules})
-    assert call(env.a_ap2, f"/v1/policy/drafts/{draft.json()['id']}/decision", {"approve": True}).status_code == 200
+    adm1, adm2 = env.world.user("a", Role.MEMBER_ADMIN, "aadm1"), env.world.user("a", Role.MEMBER_ADMIN, "aadm2")
+    draft = call(adm1, "/v1/policy/drafts", {"rules": rules})  # a member's policy is its administrators' to set
+    assert call(adm2, f"/v1/policy/drafts/{draft.json()['id']}/decision", {"approve": True}).status_code == 200
 
     amend = call(env.a_trader, f"/v1/repos/{repo_id}/amendments", json={"kind": "rerate", "new_rate": "0.5"})
     assert amend.status_code == 201, amend.text
@@ -164,8 +165,9 @@ def test_a_rerate_needs_an_approver_other_than_the_signer(env: Env) -> None:
     assert call(env.b_trader, f"/v1/instructions/{instruction}/sign").status_code == 200
     wait_for(lambda: repo_state(env.d, repo_id)[RATE], lambda rate: rate == 5 * 10**17)
     # the policy stays for A: later trades need an approval; the other tests do not sign for A under it
-    draft = call(env.a_ap1, "/v1/policy/drafts", {"rules": []})
-    assert call(env.a_ap2, f"/v1/policy/drafts/{draft.json()['id']}/decision", {"approve": True}).status_code == 200
+    adm1, adm2 = env.world.user("a", Role.MEMBER_ADMIN, "aadm3"), env.world.user("a", Role.MEMBER_ADMIN, "aadm4")
+    draft = call(adm1, "/v1/policy/drafts", {"rules": []})
+    assert call(adm2, f"/v1/policy/drafts/{draft.json()['id']}/decision", {"approve": True}).status_code == 200
 
 
 def test_redemption_is_the_members_request_and_the_issuer_executes_it(env: Env) -> None:

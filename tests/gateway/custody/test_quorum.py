@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from gateway.custody.models import Consent
 from gateway.db.models import Role
-from tests.gateway.conftest import Member, World
+from tests.gateway.conftest import World
 from tests.gateway.market import BOND, CASH, approve_member, call, custodial_wallet, list_instrument, market_world
 
 
@@ -24,7 +24,10 @@ def world(tmp_path: Path, db_url: str) -> Iterator[World]:
         yield w
 
 
-def one_approval_for_every_trade(proposer: Member, second: Member) -> None:
+def one_approval_for_every_trade(world: World, org: str) -> None:
+    """Set by two of the member's administrators (a member's policy is theirs to change, four eyes)."""
+    proposer = world.user(org, Role.MEMBER_ADMIN, f"{org}adm1")
+    second = world.user(org, Role.MEMBER_ADMIN, f"{org}adm2")
     rules = [{"name": "every trade", "when": {}, "action": "require_approvals", "approvals": 1}]
     draft = call(proposer, "/v1/policy/drafts", {"rules": rules})
     assert draft.status_code == 201, draft.text
@@ -35,7 +38,7 @@ def one_approval_for_every_trade(proposer: Member, second: Member) -> None:
 def test_the_responding_approver_cannot_approve_and_sign_alone(world: World) -> None:
     a = world.user("a", Role.TRADER, "at")
     b1, b2 = world.user("b", Role.APPROVER, "b1"), world.user("b", Role.APPROVER, "b2")
-    one_approval_for_every_trade(b1, b2)
+    one_approval_for_every_trade(world, "b")
     wa, wb = custodial_wallet(a), custodial_wallet(b1)
     approve_member(world, "a")
     approve_member(world, "b")
