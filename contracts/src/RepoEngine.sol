@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -9,12 +8,13 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {IIdentityRegistry} from "./interfaces/IIdentityRegistry.sol";
+import {IPermissionedToken} from "./interfaces/IPermissionedToken.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IRepoEngine} from "./interfaces/IRepoEngine.sol";
 import {IRepoPosition} from "./interfaces/IRepoPosition.sol";
+import {RepoClaims} from "./RepoClaims.sol";
 import {RepoMath} from "./RepoMath.sol";
 import {RepoPosition} from "./RepoPosition.sol";
 import {RepoTermsHashing} from "./RepoTermsHashing.sol";
@@ -25,8 +25,9 @@ import {RepoTermsHashing} from "./RepoTermsHashing.sol";
 /// address must then be made a system account in the identity registry (`setSystemAccount`) so that permissioned
 /// tokens let it hold escrow. Every state-changing function is `nonReentrant` and follows checks-effects-interactions:
 /// all checks, then all storage writes and the event, then the token transfers of the step (any failing leg reverts
-/// the whole step).
-contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EIP712 {
+/// the whole step) — except that a payment to a party that cannot receive it becomes that party's claim
+/// ({RepoClaims}), so the other party's status never blocks a step.
+contract RepoEngine is IRepoEngine, RepoClaims, Pausable, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice May pause and unpause {open} and {substitute}.
@@ -49,13 +50,14 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @param registry_ the identity registry (parties and position holders must be verified)
     /// @param oracle_ the price oracle of collateral in cash tokens
-    /// @param admin receives DEFAULT_ADMIN_ROLE and PAUSER_ROLE
+    /// @param admin receives DEFAULT_ADMIN_ROLE, PAUSER_ROLE and COURT_ORDER_ROLE
     constructor(IIdentityRegistry registry_, IPriceOracle oracle_, address admin) EIP712("RepoNet RepoEngine", "1") {
         _registry = registry_;
         _oracle = oracle_;
         _position = new RepoPosition(registry_, address(this));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
+        _grantRole(COURT_ORDER_ROLE, admin);
     }
 
     // ------------------------------------------------------------------ open and repurchase
@@ -289,9 +291,9 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
     function declareDefault(uint256 repoId) external nonReentrant {
         Repo storage r = _live(repoId);
         DefaultReason reason = DefaultReason.MARGIN_NOT_CURED;
-        if (r.status == RepoStatus.MARGIN_CALLED && block.timestamp > r.cureDeadline) {
+        if (r.status == RepoStatus.MARGIN_CALLED && _cureLapsed(repoId, r)) {
             reason = DefaultReason.MARGIN_NOT_CURED;
-        } else if (r.maturity != 0 && block.timestamp > uint256(r.maturity) + r.gracePeriod) {
+        } else if (r.maturity != 0 && _graceLapsed(repoId, r)) {
             reason = DefaultReason.NOT_REPURCHASED_AT_MATURITY;
         } else {
             revert RepoNotInDefault(repoId);
@@ -311,28 +313,8 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         uint256 margin = r.cashMargin;
         uint256 collateral = r.collateralAmount;
         uint256 marginApplied = Math.min(margin, owed);
-        uint256 remainder;
-        // Cannot underflow: marginApplied <= owed.
-        unchecked {
-            remainder = owed - marginApplied;
-        }
-        uint256 toHolder = 0;
-        uint256 shortfall = 0;
-        if (remainder > 0) {
-            if (collateral > 0) {
-                (uint256 price,) = _oracle.getPrice(r.collateralToken, r.cashToken);
-                uint256 units = Math.mulDiv(remainder, PRICE_SCALE, price, Math.Rounding.Ceil);
-                if (units > collateral) {
-                    toHolder = collateral;
-                    // ceil rounding above means valueOf(units) >= remainder; capped, the value falls short.
-                    shortfall = remainder - Math.mulDiv(collateral, price, PRICE_SCALE);
-                } else {
-                    toHolder = units;
-                }
-            } else {
-                shortfall = remainder;
-            }
-        }
+        // owed - marginApplied cannot underflow: marginApplied <= owed.
+        (uint256 toHolder, uint256 shortfall) = _collateralForRemainder(r, owed - marginApplied, collateral);
 
         r.status = RepoStatus.CLOSED_OUT;
         r.collateralAmount = 0;
@@ -349,12 +331,10 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         emit RepoClosedOut(repoId, holder, owed, marginApplied, toHolder, toSeller);
         if (shortfall > 0) emit RepoShortfallRecorded(repoId, holder, r.seller, shortfall);
 
-        IERC20 cash = IERC20(r.cashToken);
-        IERC20 collateralToken = IERC20(r.collateralToken);
-        if (marginApplied > 0) cash.safeTransfer(holder, marginApplied);
-        if (margin > marginApplied) cash.safeTransfer(r.seller, margin - marginApplied);
-        if (toHolder > 0) collateralToken.safeTransfer(holder, toHolder);
-        if (toSeller > 0) collateralToken.safeTransfer(r.seller, toSeller);
+        _pay(IERC20(r.cashToken), holder, marginApplied, repoId);
+        _pay(IERC20(r.cashToken), r.seller, margin - marginApplied, repoId);
+        _pay(IERC20(r.collateralToken), holder, toHolder, repoId);
+        _pay(IERC20(r.collateralToken), r.seller, toSeller, repoId);
     }
 
     // ------------------------------------------------------------------ nonces and pause
@@ -539,11 +519,57 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         IERC20 cash = IERC20(r.cashToken);
         // Cannot underflow: marginApplied = min(margin, rp).
         unchecked {
-            if (rp > marginApplied) cash.safeTransferFrom(seller, holder, rp - marginApplied);
-            if (marginApplied > 0) cash.safeTransfer(holder, marginApplied);
-            if (margin > marginApplied) cash.safeTransfer(seller, margin - marginApplied);
+            _payFrom(cash, seller, holder, rp - marginApplied, repoId);
+            _pay(cash, holder, marginApplied, repoId);
+            _pay(cash, seller, margin - marginApplied, repoId);
         }
-        if (collateral > 0) IERC20(r.collateralToken).safeTransfer(seller, collateral);
+        _pay(IERC20(r.collateralToken), seller, collateral, repoId);
+    }
+
+    /// @dev Collateral units worth `remainder` at the oracle price (rounded up, capped at `collateral`), and the
+    /// value still missing when capped.
+    function _collateralForRemainder(Repo storage r, uint256 remainder, uint256 collateral)
+        private
+        view
+        returns (uint256 toHolder, uint256 shortfall)
+    {
+        if (remainder > 0 && collateral > 0) {
+            (uint256 price,) = _oracle.getPrice(r.collateralToken, r.cashToken);
+            uint256 units = Math.mulDiv(remainder, PRICE_SCALE, price, Math.Rounding.Ceil);
+            if (units <= collateral) return (units, 0);
+            // ceil rounding above means valueOf(units) >= remainder; capped, the value falls short.
+            return (collateral, remainder - Math.mulDiv(collateral, price, PRICE_SCALE));
+        }
+        // Nothing owed beyond the cash margin, or no collateral to cover it.
+        return (0, remainder);
+    }
+
+    /// @dev A margin call's cure period has run out: it started at the call, and time during which the cash or the
+    /// collateral token (the seller may cure in either) was paused does not count. Reverts while either is paused.
+    function _cureLapsed(uint256 repoId, Repo storage r) private view returns (bool) {
+        // Cannot underflow: cureDeadline = call time + marginCurePeriod.
+        uint64 calledAt = r.cureDeadline - r.marginCurePeriod;
+        uint256 stopped = _pausedSince(repoId, r.cashToken, calledAt) + _pausedSince(repoId, r.collateralToken, calledAt);
+        return block.timestamp > uint256(r.cureDeadline) + stopped;
+    }
+
+    /// @dev Maturity plus grace has passed, not counting time after maturity during which the cash token (what the
+    /// seller must pay in) was paused. Reverts while it is paused.
+    function _graceLapsed(uint256 repoId, Repo storage r) private view returns (bool) {
+        uint64 maturity = r.maturity;
+        if (block.timestamp <= maturity) return false;
+        return block.timestamp > uint256(maturity) + r.gracePeriod + _pausedSince(repoId, r.cashToken, maturity);
+    }
+
+    /// @dev Seconds `token` has been paused since `from`; reverts {RepoPaymentTokenPaused} while it is paused now.
+    /// A token without pause history (not a PermissionedToken) counts as never paused.
+    function _pausedSince(uint256 repoId, address token, uint64 from) private view returns (uint256 stopped) {
+        try IPermissionedToken(token).pausedSince(from) returns (bool pausedNow, uint256 seconds_) {
+            if (pausedNow) revert RepoPaymentTokenPaused(repoId, token);
+            return seconds_;
+        } catch {
+            return 0;
+        }
     }
 
     function _known(uint256 repoId) private view returns (Repo storage r) {
