@@ -117,15 +117,17 @@ abstract contract PermissionedToken is IPermissionedToken, ERC20, AccessControl,
     /// @inheritdoc IPermissionedToken
     function pausedSince(uint64 from) external view returns (bool pausedNow, uint256 pausedSeconds) {
         uint64 nowTs = uint64(block.timestamp);
+        uint256 count = _pauses.length;
+        // A window still open (end 0) is the current pause; the flag itself need not be read.
+        pausedNow = count > 0 && _pauses[count - 1].end < 1;
         // Newest first: windows are disjoint and ordered, so the walk stops at the first one ending by `from`.
-        for (uint256 i = _pauses.length; i > 0; --i) {
+        for (uint256 i = count; i > 0; --i) {
             PauseWindow memory w = _pauses[i - 1];
             uint64 end = w.end > 0 ? w.end : nowTs;
             if (end <= from) break;
             uint64 start = w.start > from ? w.start : from;
             pausedSeconds += end - start;
         }
-        pausedNow = paused();
     }
 
     /// @inheritdoc IPermissionedToken

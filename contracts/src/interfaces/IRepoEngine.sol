@@ -295,7 +295,11 @@ interface IRepoEngine is IRepoClaims {
     error RepoZeroPurchasePrice();
     /// @notice An amount that must be positive is zero.
     error RepoZeroAmount();
-    /// @notice The maturity is neither 0 (open repo) nor in the future.
+    /// @notice An amount of the terms does not fit 128 bits.
+    error RepoAmountTooLarge(uint256 amount);
+    /// @notice A notice, cure or grace period exceeds 2^32 − 1 seconds.
+    error RepoPeriodTooLong(uint64 period);
+    /// @notice The maturity is neither 0 (open repo) nor in the future (and before 2^40 seconds).
     error RepoInvalidMaturity(uint64 maturity);
     /// @notice No repo has this id.
     error RepoUnknown(uint256 repoId);
