@@ -319,5 +319,6 @@ class AuditAnchorRecord(Base):
 # (imported last: they import ``Base`` from here), so Alembic and ``Base.metadata`` see every table.
 from gateway.auth import models as _auth_models  # noqa: E402, F401
 from gateway.events import models as _events_models  # noqa: E402, F401
+from gateway.indexer import models as _indexer_models  # noqa: E402, F401
 from gateway.settlement import models as _settlement_models  # noqa: E402, F401
 from gateway.trading import models as _trading_models  # noqa: E402, F401

@@ -60,6 +60,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         read_sessions=ctx.read_sessions,
     )
     from gateway.events.webhooks import WebhookSender, enqueue_events
+    from gateway.indexer.balances import BalanceFollower
 
     hub.extra["indexer"] = Indexer(
         market,
@@ -68,6 +69,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         start_block=start_block,
         on_events=lambda published: enqueue_events(ctx.sessions, published),
     )
+    hub.extra["balances"] = BalanceFollower(market, ctx.sessions)
     hub.extra["webhooks"] = WebhookSender(
         ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback
     )
@@ -135,6 +137,9 @@ def start_workers(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
     indexer = hub.extra.get("indexer")
     if indexer is not None:
         workers.append(("indexer", indexer))
+    balances = hub.extra.get("balances")
+    if balances is not None:
+        workers.append(("balances", balances))
     webhooks = hub.extra.get("webhooks")
     if webhooks is not None:
         workers.append(("webhooks", webhooks))
