@@ -73,7 +73,8 @@ def _price(hub: Hub, asset: str, quote: str, cache: dict[tuple[str, str], int | 
     key = (asset.lower(), quote.lower())
     if key not in cache:
         try:
-            cache[key] = int(hub.require_market().oracle.functions.getPrice(asset, quote).call()[0])
+            market = hub.require_market()  # a prepared eth_call: web3's contract layer costs several times more
+            cache[key] = int(market.view(market.oracle, "getPrice")(asset, quote)[0])
         except Exception:
             cache[key] = None
     return cache[key]

@@ -115,7 +115,11 @@ def install(app: FastAPI, ctx: GatewayContext) -> None:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, THREADS)
         stop = threading.Event()
-        threads = start_workers(hub, stop)
+        if ctx.settings.background_work:
+            threads = start_workers(hub, stop)
+        else:  # an HTTP worker: ``reponet gateway work`` runs them once for all workers
+            hub.relayer = None  # nothing to wake here: the relayer polls the outbox, waiters poll the database
+            threads = start_tail(hub, ctx, stop)
         try:
             async with inner(app) as state:
                 yield state
@@ -127,6 +131,18 @@ def install(app: FastAPI, ctx: GatewayContext) -> None:
                 thread.join(timeout=5)
 
     app.router.lifespan_context = lifespan
+
+
+def start_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
+    """The WebSocket stream's events, read back from the database the indexer process writes."""
+    from gateway.indexer.tail import EventTail
+
+    if hub.bus is None:
+        return []
+    tail = EventTail(ctx.read_sessions, hub.bus)
+    thread = threading.Thread(target=tail.run, args=(stop,), name="reponet-event-tail", daemon=True)
+    thread.start()
+    return [thread]
 
 
 def start_workers(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
