@@ -6,8 +6,10 @@ from separate client processes.
 Measured in one run: GET requests per second with p50/p99 per read endpoint (positions, a repo, trades, balances,
 settlements) and for their mix, at 10, 50 and 100 clients; repo opens (direct terms, both custodial signatures,
 wait until final on chain) alone and with 50 concurrent readers of the mix; ``/healthz`` as the framework's
-ceiling; the gateway's and the node's CPU milliseconds per request. ``--reference DIR`` runs the same measurements
-against a second checkout (its own ``.venv``) first, so before/after figures come from one run.
+ceiling; the gateway's and the node's CPU milliseconds per request. Each figure is taken with the gateway at 1
+and at 2 HTTP worker processes (``--workers``; REPONET_API_WORKERS). ``--reference DIR`` runs the same measurements
+against a second checkout (its own ``.venv``, its default workers) first, so before/after figures come from one
+run.
 
     .venv/bin/python scripts/bench_gateway.py --json
     .venv/bin/python scripts/bench_gateway.py --reference /work/main --json
@@ -60,7 +62,7 @@ def free_port() -> int:
 class Network:
     """``reponet up`` of a checkout as a child process, in its own data directory, until ``stop``."""
 
-    def __init__(self, checkout: Path, data_dir: Path) -> None:
+    def __init__(self, checkout: Path, data_dir: Path, workers: int = 1) -> None:
         python = checkout / ".venv" / "bin" / "python"
         self.data_dir = data_dir
         self.log = open(data_dir.parent / f"{data_dir.name}-up.log", "w+")
@@ -71,7 +73,7 @@ class Network:
             cwd=checkout,
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **GATEWAY_ENV, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **GATEWAY_ENV, "REPONET_API_WORKERS": str(workers), "PYTHONUNBUFFERED": "1"},
             start_new_session=True,
         )
         deadline = time.monotonic() + UP_SECONDS
@@ -219,13 +221,18 @@ def read_paths(repo_id: int) -> dict[str, str]:
     }
 
 
-def bench(checkout: Path, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    net = Network(checkout, work / f"net-{checkout.name}")
+def bench(checkout: Path, args: argparse.Namespace, work: Path, workers: int = 1) -> dict[str, Any]:
+    net = Network(checkout, work / f"net-{checkout.name}-w{workers}", workers)
     try:
         members = Members(net.data_dir)
         target, ha, hb = members.target, members.ha, members.hb
         paths = read_paths(members.repo_id)
-        out: dict[str, Any] = {"checkout": str(checkout), "clients": args.clients}
+        out: dict[str, Any] = {
+            "checkout": str(checkout),
+            "api_workers": workers,
+            "gateway_processes": len(net.groups()["gateway"]),
+            "clients": args.clients,
+        }
         with spawn_pool() as pool:
 
             def reads(selected: list[str], clients: int, headers: dict[str, str] = ha) -> dict[str, Any]:
@@ -297,10 +304,13 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 10 clients, 1 s per figure, 2 opens")
     parser.add_argument("--clients", type=int, nargs="+", default=[10, 50, 100], help="reader counts")
-    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per read figure")
+    parser.add_argument("--seconds", type=float, default=4.0, help="seconds per read figure")
     parser.add_argument("--opens", type=int, default=24, help="repo opens per open figure")
     parser.add_argument("--open-clients", type=int, default=4, help="concurrent clients opening repos")
-    parser.add_argument("--reference", type=Path, default=None, help="also measure this checkout, first")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="HTTP worker counts to measure this checkout with"
+    )
+    parser.add_argument("--reference", type=Path, default=None, help="also measure this checkout, first (1 worker)")
     parser.add_argument("--keep", action="store_true", help="keep the data directories and logs")
     args = parser.parse_args()
     if args.quick:
@@ -310,7 +320,8 @@ def main() -> int:
     with workdir(args.keep) as work:
         if args.reference is not None:
             results["reference"] = bench(args.reference.resolve(), args, work)
-        results["this"] = bench(ROOT, args, work)
+        for workers in args.workers:
+            results[f"this_w{workers}"] = bench(ROOT, args, work, workers)
     if args.json:
         print(json.dumps(results))
     else:
