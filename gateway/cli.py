@@ -73,6 +73,8 @@ def _run_workers(settings: Settings, *, host: str, port: int, cert: Path, key: P
     """Several HTTP workers (each builds its app from the environment, without background work) and the one
     background process beside them; when either side ends, the other is stopped."""
     import os
+    import signal
+    import threading
 
     from uvicorn.supervisors import Multiprocess
 
@@ -83,9 +85,19 @@ def _run_workers(settings: Settings, *, host: str, port: int, cert: Path, key: P
     config.factory = True
     config.workers = settings.api_workers
     background = start_background_process()
+    stopping = threading.Event()
+
+    def watch() -> None:  # without its background work the gateway settles nothing: stop, and be restarted
+        background.wait()
+        if not stopping.is_set():
+            logger.error("the background process exited with status %s; stopping", background.returncode)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="reponet-background-watch", daemon=True).start()
     try:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:
+        stopping.set()
         background.terminate()
         try:
             background.wait(timeout=15)
