@@ -17,7 +17,7 @@ from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest
 from gateway.settlement import instructions, service
 from gateway.settlement.hub import Hub, HubDep
-from gateway.settlement.models import Settlement
+from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.schemas import (
     AmendmentCreate,
     InstructionPublic,
@@ -49,6 +49,33 @@ def settlement_public(session: SessionDep, settlement: Settlement) -> Settlement
         finished_at=settlement.finished_at,
         steps=steps,
     )
+
+
+def settlements_public(session: SessionDep, settlements: list[Settlement]) -> list[SettlementPublic]:
+    """A page of settlements with their steps in one query more, not one per settlement."""
+    steps: dict[uuid.UUID, list[StepPublic]] = {s.id: [] for s in settlements}
+    if settlements:
+        query = (
+            select(ChainStep)
+            .where(ChainStep.settlement_id.in_(list(steps)))
+            .order_by(ChainStep.settlement_id, ChainStep.seq)
+        )
+        for step in session.scalars(query):
+            steps[step.settlement_id].append(StepPublic.model_validate(step))
+    return [
+        SettlementPublic(
+            id=s.id,
+            kind=s.kind,
+            status=s.status,
+            trade_id=s.trade_id,
+            repo_id=s.repo_id,
+            error=s.error,
+            created_at=s.created_at,
+            finished_at=s.finished_at,
+            steps=steps[s.id],
+        )
+        for s in settlements
+    ]
 
 
 def _submission(session: SessionDep, submitted: service.Submitted) -> Submission:
@@ -127,7 +154,7 @@ def list_settlements(
     more = len(rows) > limit
     rows = rows[:limit]
     return {
-        "data": [settlement_public(session, s).model_dump(mode="json") for s in rows],
+        "data": [s.model_dump(mode="json") for s in settlements_public(session, rows)],
         "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
     }
 
