@@ -256,7 +256,7 @@ def bench(checkout: Path, args: argparse.Namespace, work: Path, workers: int = 1
                     lambda: pool.submit(
                         open_load, target, members.terms, ha, hb, args.open_clients, args.opens
                     ).result(),
-                    lambda r: int(r["opens"]),
+                    lambda r: max(1, int(r["opens"])),
                 )
                 return {**result, **cpu}
 

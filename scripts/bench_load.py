@@ -70,13 +70,23 @@ def read_load(
     lock = threading.Lock()
     began = time.perf_counter()
     deadline = began + seconds
+    stopped = threading.Event()  # the shared ``stop`` is asked by one thread, not by every request
+
+    def watch() -> None:
+        while not stopped.is_set() and time.perf_counter() < deadline:
+            if stop is not None and stop.is_set():
+                stopped.set()
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
 
     def reader(offset: int) -> None:
         latencies: dict[str, list[float]] = {p: [] for p in paths}
         errors: dict[str, list[str]] = {p: [] for p in paths}
         connection = target.connect()
         turn = offset
-        while time.perf_counter() < deadline and not (stop is not None and stop.is_set()):
+        while time.perf_counter() < deadline and not stopped.is_set():
             path = paths[turn % len(paths)]
             turn += 1
             start = time.perf_counter()
@@ -105,6 +115,7 @@ def read_load(
     for t in threads:
         t.join()
     result.seconds = time.perf_counter() - began
+    stopped.set()
     return result
 
 
@@ -159,14 +170,28 @@ def open_load(
     from concurrent.futures import ThreadPoolExecutor
 
     client = Client(target)
+    errors: list[str] = []
+
+    def attempt(_: int) -> float | None:
+        try:
+            return open_one(client, terms, ha, hb)
+        except (RuntimeError, OSError, http.client.HTTPException) as exc:
+            errors.append(str(exc)[:300])
+            client._local.connection = None  # a fresh connection for the next open of this thread
+            return None
+
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        latencies = list(pool.map(lambda _: open_one(client, terms, ha, hb), range(opens)))
+        latencies = [v for v in pool.map(attempt, range(opens)) if v is not None]
     elapsed = time.perf_counter() - began
-    return {
-        "opens": opens,
+    out: dict[str, Any] = {
+        "opens": len(latencies),
         "clients": clients,
-        "opens_per_s": round(opens / elapsed, 2),
+        "opens_per_s": round(len(latencies) / elapsed, 2),
         "p50_ms": round(percentile(latencies, 50), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
+        "errors": len(errors),
     }
+    if errors:
+        out["error_samples"] = errors[:3]
+    return out
