@@ -1,7 +1,7 @@
 """wallet balances followed by the indexer (served by /v1/balances)
 
 Revision ID: 2501
-Revises: 2201
+Revises: 2301
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "2501"
-down_revision: str | None = "2201"
+down_revision: str | None = "2301"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
