@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     max_request_bytes: int = 64 * 1024
     expose_docs: bool = True
+    # ``gateway run``: HTTP worker processes. Above 1 the background work (relayer, indexer, balance follower,
+    # webhooks, anchoring, KYC maintenance) runs once, in a process of its own, and the HTTP workers run at
+    # ``api_nice`` so that settlement keeps its share of CPU under any read load. SQLite in WAL mode serves readers
+    # in every process; in-memory rate limits then count per worker (a shared REPONET_RATE_LIMIT_STORAGE_URL
+    # counts across them).
+    api_workers: int = Field(default=1, ge=1, le=64)
+    api_nice: int = Field(default=5, ge=0, le=19)
+    # reads in progress at once per process (gateway.api.admission); writes never wait for reads; 0: no limit
+    read_concurrency: int = Field(default=8, ge=0, le=10_000)
+    background_work: bool = True  # false in the HTTP workers of a multi-worker gateway (set by ``gateway run``)
 
     # Tokens
     jwt_secret: str = DEV_JWT_SECRET

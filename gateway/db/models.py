@@ -321,6 +321,7 @@ class AuditAnchorRecord(Base):
 from gateway.auth import models as _auth_models  # noqa: E402, F401
 from gateway.custody import models as _custody_models  # noqa: E402, F401
 from gateway.events import models as _events_models  # noqa: E402, F401
+from gateway.indexer import models as _indexer_models  # noqa: E402, F401
 from gateway.members import models as _members_models  # noqa: E402, F401
 from gateway.operator import models as _operator_models  # noqa: E402, F401
 from gateway.redemptions import models as _redemption_models  # noqa: E402, F401

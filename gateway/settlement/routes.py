@@ -21,7 +21,7 @@ from gateway.exceptions import InvalidRequest
 from gateway.policy import instructions as instruction_policy
 from gateway.settlement import instructions, service
 from gateway.settlement.hub import Hub, HubDep
-from gateway.settlement.models import Settlement
+from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.schemas import (
     AmendmentCreate,
     InstructionPublic,
@@ -52,6 +52,33 @@ def settlement_public(session: SessionDep, settlement: Settlement) -> Settlement
         finished_at=settlement.finished_at,
         steps=steps,
     )
+
+
+def settlements_public(session: SessionDep, settlements: list[Settlement]) -> list[SettlementPublic]:
+    """A page of settlements with their steps in one query more, not one per settlement."""
+    steps: dict[uuid.UUID, list[StepPublic]] = {s.id: [] for s in settlements}
+    if settlements:
+        query = (
+            select(ChainStep)
+            .where(ChainStep.settlement_id.in_(list(steps)))
+            .order_by(ChainStep.settlement_id, ChainStep.seq)
+        )
+        for step in session.scalars(query):
+            steps[step.settlement_id].append(StepPublic.model_validate(step))
+    return [
+        SettlementPublic(
+            id=s.id,
+            kind=s.kind,
+            status=s.status,
+            trade_id=s.trade_id,
+            repo_id=s.repo_id,
+            error=s.error,
+            created_at=s.created_at,
+            finished_at=s.finished_at,
+            steps=steps[s.id],
+        )
+        for s in settlements
+    ]
 
 
 def _submission(session: SessionDep, submitted: service.Submitted) -> Submission:
@@ -87,9 +114,16 @@ async def wait_for_settlement(
     deadline = loop.time() + timeout
     relayer = hub.relayer
     while pending and loop.time() < deadline:
-        if relayer is not None and settlement_id in relayer.finished:
-            break
-        await asyncio.sleep(0.02)
+        if relayer is not None:
+            if settlement_id in relayer.finished:
+                break
+            await asyncio.sleep(0.02)
+            continue
+        # the relayer runs in another process (several HTTP workers): the database says when it is done
+        await asyncio.sleep(0.1)
+        await run_in_threadpool(session.refresh, settlement)
+        pending = settlement.status == "pending"
+        await run_in_threadpool(session.commit)
     await run_in_threadpool(session.refresh, settlement)
     return await run_in_threadpool(settlement_public, session, settlement)
 
@@ -123,7 +157,7 @@ def list_settlements(
     more = len(rows) > limit
     rows = rows[:limit]
     return {
-        "data": [settlement_public(session, s).model_dump(mode="json") for s in rows],
+        "data": [s.model_dump(mode="json") for s in settlements_public(session, rows)],
         "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
     }
 

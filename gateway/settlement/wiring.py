@@ -60,6 +60,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         read_sessions=ctx.read_sessions,
     )
     from gateway.events.webhooks import WebhookSender, enqueue_events
+    from gateway.indexer.balances import BalanceFollower
 
     hub.extra["indexer"] = Indexer(
         market,
@@ -68,6 +69,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         start_block=start_block,
         on_events=lambda published: enqueue_events(ctx.sessions, published),
     )
+    hub.extra["balances"] = BalanceFollower(market, ctx.sessions)
     hub.extra["webhooks"] = WebhookSender(
         ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback
     )
@@ -119,7 +121,11 @@ def install(app: FastAPI, ctx: GatewayContext) -> None:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, THREADS)
         stop = threading.Event()
-        threads = start_workers(hub, stop)
+        if ctx.settings.background_work:
+            threads = start_workers(hub, stop)
+        else:  # an HTTP worker: ``reponet gateway work`` runs them once for all workers
+            hub.relayer = None  # nothing to wake here: the relayer polls the outbox, waiters poll the database
+            threads = start_tail(hub, ctx, stop)
         try:
             async with inner(app) as state:
                 yield state
@@ -133,6 +139,18 @@ def install(app: FastAPI, ctx: GatewayContext) -> None:
     app.router.lifespan_context = lifespan
 
 
+def start_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
+    """The WebSocket stream's events, read back from the database the indexer process writes."""
+    from gateway.indexer.tail import EventTail
+
+    if hub.bus is None:
+        return []
+    tail = EventTail(ctx.read_sessions, hub.bus)
+    thread = threading.Thread(target=tail.run, args=(stop,), name="reponet-event-tail", daemon=True)
+    thread.start()
+    return [thread]
+
+
 def start_workers(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
     threads: list[threading.Thread] = []
     workers: list[tuple[str, Any]] = []
@@ -141,6 +159,9 @@ def start_workers(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
     indexer = hub.extra.get("indexer")
     if indexer is not None:
         workers.append(("indexer", indexer))
+    balances = hub.extra.get("balances")
+    if balances is not None:
+        workers.append(("balances", balances))
     webhooks = hub.extra.get("webhooks")
     if webhooks is not None:
         workers.append(("webhooks", webhooks))

@@ -129,7 +129,7 @@ def list_trades(
     rows, next_cursor = service.list_trades(
         session, organization_id=principal.organization_id, status=status, cursor=cursor, limit=limit
     )
-    return TradesPublic(data=[service.trade_public(session, t) for t in rows], next_cursor=next_cursor)
+    return TradesPublic(data=service.trades_public(session, rows), next_cursor=next_cursor)
 
 
 @router.get("/trades/{trade_id}", response_model=TradePublic, status_code=200)
