@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from node import __version__
+from node.chain import BUILD_SECONDS
 from node.datadir import DataDir, init_data_dir, open_chain
 from node.devchain import dev_accounts, dev_genesis, new_validator_key
 from node.exceptions import ConfigError, GenesisError, KeystoreError, NodeError, StorageError
@@ -130,6 +131,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=PoolLimits.queued_lifetime_seconds,
         help="seconds after which a queued (future-nonce) transaction is dropped",
+    )
+    serve.add_argument(
+        "--txpool-max-tx-gas",
+        type=int,
+        default=PoolLimits.max_tx_gas,
+        help="gas one transaction may ask for at most (EIP-7825's 2^24 by default)",
+    )
+    serve.add_argument(
+        "--block-build-seconds",
+        type=float,
+        default=BUILD_SECONDS,
+        help="wall-clock budget of a block build: later transactions wait for the next block",
     )
     serve.add_argument(
         "--txpool-reserved-slots",
@@ -344,9 +357,17 @@ def rpc_limits(args: argparse.Namespace) -> RpcLimits:
     )
 
 
+def build_seconds(args: argparse.Namespace) -> float:
+    if args.block_build_seconds <= 0:
+        raise ConfigError("--block-build-seconds must be positive")
+    return float(args.block_build_seconds)
+
+
 def pool_limits(args: argparse.Namespace) -> PoolLimits:
     if args.txpool_reserved_slots >= args.txpool_global_slots:
         raise ConfigError("--txpool-reserved-slots must be smaller than --txpool-global-slots")
+    if args.txpool_max_tx_gas < 21_000:
+        raise ConfigError("--txpool-max-tx-gas must be at least 21000")
     if args.txpool_queued_lifetime <= 0:
         raise ConfigError("--txpool-queued-lifetime must be positive")
     return PoolLimits(
@@ -356,6 +377,7 @@ def pool_limits(args: argparse.Namespace) -> PoolLimits:
         max_queued_total=args.txpool_queued_global,
         queued_lifetime_seconds=args.txpool_queued_lifetime,
         reserved_for_system=max(0, args.txpool_reserved_slots),
+        max_tx_gas=args.txpool_max_tx_gas,
         system_senders=frozenset(parse_address(a) for a in args.txpool_system_senders),
     )
 
@@ -370,6 +392,7 @@ def serve(args: argparse.Namespace, banner: Any = None) -> None:
     if args.block_time < 0:
         raise ConfigError("--block-time must not be negative")
     limits = rpc_limits(args)
+    chain.build_seconds = build_seconds(args)
     service = NodeService(
         chain,
         permissioner,

@@ -224,7 +224,7 @@ def apply_transactions(
     transaction was reverted, and one member's overspending pair of transactions halted block production.
     Once a sender's transaction is dropped or deferred, its later ones are deferred (their nonces cannot fit).
     With ``deadline`` (a ``time.monotonic()`` value; block building only, never import) the remaining
-    transactions are deferred once it passes: they stay in the pool for the next block.
+    transactions are deferred once it passes (after at least one is included): they stay in the pool.
     """
     built = BuiltBlock(template)
     gas_used = 0
@@ -234,7 +234,8 @@ def apply_transactions(
     blocked: set[bytes] = set()  # senders whose earlier transaction was dropped or deferred
     for tx in transactions:
         sender = _sender_of(tx)
-        if sender in blocked or (deadline is not None and time.monotonic() > deadline):
+        late = deadline is not None and built.transactions and time.monotonic() > deadline
+        if sender in blocked or late:
             built.deferred.append(tx)
             continue
         if tx.gas > gas_limit - gas_used:

@@ -43,6 +43,9 @@ class PoolLimits:
     max_queued_total: int = 1024  # geth's --txpool.globalqueue
     queued_lifetime_seconds: float = 600.0
     reserved_for_system: int = 1000  # slots of max_total that only system senders may fill
+    # EIP-7825's per-transaction cap: one transaction cannot hold a block build for long (a BLAKE2F call costs
+    # one gas per round); the block gas limit still applies when it is lower
+    max_tx_gas: int = 1 << 24
     system_senders: frozenset[bytes] = frozenset()
 
 
@@ -173,6 +176,8 @@ class TxPool(TxPoolAPI):
             raise TxRejected(f"invalid chain id for signer: have {chain_id} want {self.chain_id}")
         if tx.gas > self._gas_limit():
             raise TxRejected("exceeds block gas limit")
+        if tx.gas > self.limits.max_tx_gas:
+            raise TxRejected(f"transaction gas limit too high (cap: {self.limits.max_tx_gas}, tx: {tx.gas})")
         max_fee, tip = _fee_pair(tx)
         if tip > max_fee:
             raise TxRejected("max priority fee per gas higher than max fee per gas")
