@@ -41,6 +41,7 @@ from node.rpc.auth import (
     public_key_pem,
 )
 from node.rpc.budget import CallLimits
+from node.rpc.limits import ServerLimits
 from node.rpc.params import address as parse_address
 from node.rpc.server import RpcServer
 from node.service import NodeService, RpcLimits
@@ -119,6 +120,42 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rpc-call-queue", type=int, default=CallLimits.queue, help="client calls waiting at most")
     serve.add_argument(
         "--rpc-client-calls", type=int, default=CallLimits.per_client, help="concurrent calls per client at most"
+    )
+    serve.add_argument(
+        "--rpc-max-response-bytes",
+        type=int,
+        default=ServerLimits.max_response_bytes,
+        help="size of one answer (a batch included); batch items past it get a -32005 error",
+    )
+    serve.add_argument(
+        "--rpc-ws-queue",
+        type=int,
+        default=ServerLimits.ws_queue_messages,
+        help="messages waiting for a WebSocket client; one that does not read is disconnected",
+    )
+    serve.add_argument(
+        "--rpc-client-filters",
+        type=int,
+        default=ServerLimits.filters_per_client,
+        help="filters one client may have installed",
+    )
+    serve.add_argument(
+        "--rpc-client-subscriptions",
+        type=int,
+        default=ServerLimits.subscriptions_per_client,
+        help="subscriptions one client may hold over all its WebSocket connections",
+    )
+    serve.add_argument(
+        "--rpc-connections-per-address",
+        type=int,
+        default=ServerLimits.connections_per_address,
+        help="concurrent RPC connections from one address",
+    )
+    serve.add_argument(
+        "--rpc-idle-timeout",
+        type=float,
+        default=ServerLimits.idle_seconds,
+        help="seconds a connection may stay silent (keep-alive, WebSocket before its first request)",
     )
     serve.add_argument("--txpool-account-slots", type=int, default=PoolLimits.max_per_sender)
     serve.add_argument("--txpool-global-slots", type=int, default=PoolLimits.max_total)
@@ -338,7 +375,18 @@ def rpc_auth(args: argparse.Namespace, data_dir: DataDir) -> RpcAuth:
 
 
 def rpc_limits(args: argparse.Namespace) -> RpcLimits:
-    for flag in ("rpc_evm_timeout", "rpc_request_gas", "rpc_call_workers", "rpc_client_calls"):
+    for flag in (
+        "rpc_evm_timeout",
+        "rpc_request_gas",
+        "rpc_call_workers",
+        "rpc_client_calls",
+        "rpc_max_response_bytes",
+        "rpc_ws_queue",
+        "rpc_client_filters",
+        "rpc_client_subscriptions",
+        "rpc_connections_per_address",
+        "rpc_idle_timeout",
+    ):
         if getattr(args, flag) <= 0:
             raise ConfigError(f"--{flag.replace('_', '-')} must be positive")
     return RpcLimits(
@@ -353,6 +401,14 @@ def rpc_limits(args: argparse.Namespace) -> RpcLimits:
             seconds=args.rpc_evm_timeout,
             request_gas=args.rpc_request_gas,
             per_client=args.rpc_client_calls,
+        ),
+        server=ServerLimits(
+            max_response_bytes=args.rpc_max_response_bytes,
+            ws_queue_messages=args.rpc_ws_queue,
+            filters_per_client=args.rpc_client_filters,
+            subscriptions_per_client=args.rpc_client_subscriptions,
+            connections_per_address=args.rpc_connections_per_address,
+            idle_seconds=args.rpc_idle_timeout,
         ),
     )
 
