@@ -61,7 +61,7 @@ class TrackedProtocol(asyncio.Protocol):
         address = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
         if not self._tracker.admit(address):
             logger.info("rpc: connection from %s refused, %d already open", address, self._tracker.per_address)
-            transport.abort()
+            transport.close()
             return
         self._address = address
         self._transport = transport
