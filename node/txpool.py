@@ -25,11 +25,13 @@ from eth_typing import Address
 from node.abc import PermissionerAPI, TxPoolAPI
 from node.exceptions import InvalidParams, SenderNotAuthorized, TxRejected
 from node.permissioning import effective_gas_price
+from node.rlp_depth import RlpTooDeep, check_depth
 from node.senders import cache_sender, decode_transaction, known_sender, recover_sender, tx_type
 
 logger = logging.getLogger(__name__)
 
-MAX_TX_SIZE = 128 * 1024
+MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize, checked before any decoding
+MAX_TX_RLP_DEPTH = 4  # transaction → access list → entry → storage keys
 PRICE_BUMP_PERCENT = 10
 SUPPORTED_TYPES = (0, 1, 2)
 
@@ -56,6 +58,10 @@ def decode_raw_transaction(raw: bytes) -> SignedTransactionAPI:
         raise InvalidParams("empty transaction")
     if raw[0] < 0x7F and raw[0] not in SUPPORTED_TYPES:
         raise TxRejected("transaction type not supported")
+    try:
+        check_depth(raw[1:] if raw[0] < 0x7F else raw, MAX_TX_RLP_DEPTH)
+    except RlpTooDeep as exc:
+        raise InvalidParams(f"transaction could not be decoded: {exc}") from exc
     try:
         tx = decode_transaction(raw)
     except Exception as exc:  # rlp and validation errors of any kind: bad input, never a crash
