@@ -49,6 +49,10 @@ def _encode(message: Any) -> str:
     return json.dumps(message, separators=(",", ":"))
 
 
+def _is_send(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("method") == "eth_sendRawTransaction"
+
+
 def _is_loopback(address: str | None) -> bool:
     try:
         return address is not None and ipaddress.ip_address(address).is_loopback
@@ -125,7 +129,8 @@ class RpcServer:
             raise Unauthorized(f"Unauthorized: {method} is not permitted{without}")
 
     async def handle_payload(self, payload: Any, ctx: RequestContext, ws: WsSession | None = None) -> str | None:
-        """The encoded answer to one body or message. A batch yields to the event loop between its items and
+        """The encoded answer to one body or message. A batch yields to the event loop between its items (except
+        between transactions sent, whose cost the pool's admission bounds) and
         stops growing at ``max_response_bytes``: the items past it are answered with a -32005 error instead."""
         limit = self.node.limits.server.max_response_bytes
         if not isinstance(payload, list):
@@ -144,7 +149,8 @@ class RpcServer:
             if size > limit:
                 response = self._refused(item, ResponseTooLarge(limit))
             else:
-                await asyncio.sleep(0)  # other clients and the block producer's hand-offs run between items
+                if not _is_send(item):  # sends stay together, so a batch of them lands in one block
+                    await asyncio.sleep(0)  # other clients and the block producer run between items
                 response = await self.handle_one(item, ctx, ws)
             if response is None:
                 continue

@@ -209,7 +209,10 @@ class Network:
                     self.rpcs[i].url = "http://127.0.0.1:" + line.rsplit(":", 1)[1].strip()
                     return True
             if proc.poll() is not None:
-                if proc.returncode == PORT_IN_USE:
+                with open(path, "rb") as log:
+                    log.seek(offset)
+                    text = log.read().decode(errors="replace")
+                if proc.returncode == PORT_IN_USE or "address already in use" in text:
                     self.procs.pop(i)
                     return False
                 raise RuntimeError(f"node {i} exited ({proc.returncode}):\n{self.log_tail(i)}")
