@@ -224,7 +224,8 @@ def apply_transactions(
     setup is reverted and dropped, and the build goes on with the rest. The checkpoint is taken after
     ``lock_changes`` (which flattens py-evm's journals): taken before, it no longer existed when a failed
     transaction was reverted, and one member's overspending pair of transactions halted block production.
-    Once a sender's transaction is dropped or deferred, its later ones are deferred (their nonces cannot fit).
+    Once a sender's transaction is deferred (it did not fit), its later ones are deferred too: they would fail on
+    their nonce and be dropped. After a dropped one they are tried, and fail cheaply in validation if they must.
     With ``deadline`` (a ``time.monotonic()`` value; block building only, never import) the remaining
     transactions are deferred once it passes (after at least one is included): they stay in the pool.
     """
@@ -233,7 +234,7 @@ def apply_transactions(
     bloom = BloomFilter()
     block_preprocessing(state, template)
     gas_limit = template.gas_limit
-    blocked: set[bytes] = set()  # senders whose earlier transaction was dropped or deferred
+    blocked: set[bytes] = set()  # senders whose earlier transaction was deferred
     for tx in transactions:
         sender = _sender_of(tx)
         late = deadline is not None and built.transactions and time.monotonic() > deadline
@@ -247,11 +248,9 @@ def apply_transactions(
         reason = intrinsic_gas_error(tx)
         if reason is not None:
             built.dropped.append((tx, reason))
-            blocked.add(sender)
             continue
         if not allowed(state, tx):
             built.dropped.append((tx, "sender account not authorized"))
-            blocked.add(sender)
             continue
         state.lock_changes()
         snapshot = state.snapshot()
@@ -260,13 +259,11 @@ def apply_transactions(
         except ValidationErrors as exc:
             state.revert(snapshot)
             built.dropped.append((tx, str(exc)))
-            blocked.add(sender)
             continue
         except Exception as exc:  # a py-evm failure outside validation: the transaction, never the block
             logger.exception("tx 0x%s failed to execute", tx.hash.hex())
             state.revert(snapshot)
             built.dropped.append((tx, f"execution failed: {type(exc).__name__}"))
-            blocked.add(sender)
             continue
         receipt = PragueVM.make_receipt(cast(Any, SimpleNamespace(gas_used=gas_used)), tx, computation, state)
         gas_used = receipt.gas_used
