@@ -24,7 +24,8 @@ def test_a_taken_p2p_port_moves_the_network_to_other_ports(tmp_path: Path) -> No
         net.start()
         assert int(net.summary["nodes"][1]["p2p_port"]) != taken
         assert all(rpc.url != "http://127.0.0.1:0" for rpc in net.rpcs)
-        wait_until(lambda: min(net.head(i) for i in range(4)) >= 2, 60, "blocks on every validator")
+        peered = lambda: all(int(net.rpcs[i].call("net_peerCount"), 16) == 3 for i in range(4))  # noqa: E731
+        wait_until(peered, 120, "every validator peered with the three others")
     finally:
         squatter.close()
         net.close()
