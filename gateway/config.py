@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     audit_anchor_address: str | None = None
     anchor_interval_seconds: int = 5  # the unanchored tail of the audit log stays seconds long; 0 disables
 
+    # Bond prices (percent of par): a move larger than the instrument's bound (its own, else this default) from the
+    # last price, or a first price outside the band, waits for a second operator person to confirm it
+    price_max_move_bps: int = Field(default=1_000, ge=1, le=100_000)
+    price_band_min_percent_of_par: int = Field(default=20, ge=0)
+    price_band_max_percent_of_par: int = Field(default=150, ge=1)
+
     # Sign-In with Ethereum
     siwe_domain: str = "localhost:8443"
     siwe_challenge_seconds: int = 300

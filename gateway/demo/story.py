@@ -315,13 +315,8 @@ class Story:
     def post_price(self, bond: TokenInfo, percent: str) -> None:
         self.prices[bond.symbol] = percent
         if self.gateway_trading:
-            per_unit = format(Decimal(percent) / 100, "f")
-            self.settle(
-                self._ops().post(
-                    "/v1/operator/prices", body={"asset": bond.address, "quote": self.cash.address, "price": per_unit}
-                ),
-                "price",
-            )
+            body = {"asset": bond.address, "quote": self.cash.address, "price_percent_of_par": percent}
+            self.settle(self._ops().post("/v1/operator/prices", body=body), "price")
             self.gateway_steps.append("price posting (POST /v1/operator/prices)")
             return
         raw = price_to_raw(percent, bond.decimals, self.cash.decimals)

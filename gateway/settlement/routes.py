@@ -13,8 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import ContextDep, CurrentPrincipal, Principal, SessionDep
 from gateway.api.errors import problem_responses
+from gateway.custody import door
+from gateway.custody.kyc import require_verified
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest
+from gateway.policy import instructions as instruction_policy
 from gateway.settlement import instructions, service
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.models import Settlement
@@ -27,9 +30,8 @@ from gateway.settlement.schemas import (
     Submission,
     SubstitutionCreate,
 )
-from gateway.signing.service import require_verified
 from gateway.trading import money
-from gateway.trading.deps import Trader, TraderStepUp
+from gateway.trading.deps import Approver, Trader, TraderStepUp
 from gateway.trading.models import Instrument
 from gateway.trading.service import decode_cursor, encode_cursor
 
@@ -148,6 +150,7 @@ def _load(
 
 
 def _party_step(
+    ctx: ContextDep,
     session: SessionDep,
     hub: Hub,
     principal: Principal,
@@ -163,9 +166,10 @@ def _party_step(
     return _submission(
         session,
         service.party_call(
+            ctx,
             session,
             hub,
-            actor=principal.actor,
+            person=door.Person.of(principal),
             kind=kind,
             repo_id=repo_id,
             wallet=wallet,
@@ -205,6 +209,7 @@ def repurchase(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: 
     market = hub.require_market()
     rp = int(market.engine.functions.repurchasePrice(repo_id, hub.now() + 3_600).call())
     return _party_step(
+        ctx,
         session,
         hub,
         principal,
@@ -239,6 +244,7 @@ def post_margin(
     if collateral == 0 and cash == 0:
         raise InvalidRequest("post some collateral or cash")
     return _party_step(
+        ctx,
         session,
         hub,
         principal,
@@ -262,6 +268,7 @@ def withdraw_excess(
     collateral = _units(session, repo.collateral_token, body.collateral_amount, "collateral_amount")
     cash = _units(session, repo.cash_token, body.cash_amount, "cash_amount")
     return _party_step(
+        ctx,
         session,
         hub,
         principal,
@@ -280,6 +287,7 @@ def terminate(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: S
     service.require_status(repo, "open", "margin_called")
     wallet = _party(ctx, session, seller or holder, "seller or holder")
     return _party_step(
+        ctx,
         session,
         hub,
         principal,
@@ -307,6 +315,7 @@ def close_out(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: S
     service.require_status(repo, "defaulted")
     wallet = _party(ctx, session, holder, "position holder")
     return _party_step(
+        ctx,
         session,
         hub,
         principal,
@@ -390,14 +399,11 @@ def _sign_instruction(
         ctx,
         session,
         hub,
-        actor=principal.actor,
+        person=door.Person.of(principal),
         instruction=instruction,
-        organization_id=principal.organization_id,
         signature=signature,
     )
-    instructions.submit_if_complete(
-        session, hub, actor=principal.actor, instruction=instruction, organization_id=principal.organization_id
-    )
+    instructions.submit_if_complete(ctx, session, hub, person=door.Person.of(principal), instruction=instruction)
     return instructions.public(hub, instruction)
 
 
@@ -431,7 +437,21 @@ def submit_instruction(
 ) -> InstructionPublic:
     """The seller sends a fully consented substitution from its wallet."""
     instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
-    instructions.submit_if_complete(
-        session, hub, actor=principal.actor, instruction=instruction, organization_id=principal.organization_id
+    instructions.submit_if_complete(ctx, session, hub, person=door.Person.of(principal), instruction=instruction)
+    return instructions.public(hub, instruction)
+
+
+@router.post("/instructions/{instruction_id}/approvals", response_model=InstructionPublic, status_code=201)
+def approve_instruction(
+    instruction_id: uuid.UUID, principal: Approver, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """An approver's yes to the instruction for the organization (its policy's quorum); never its proposer."""
+    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
+    instruction_policy.approve(
+        session,
+        actor=principal.actor,
+        user_id=principal.id,
+        organization_id=principal.organization_id,
+        instruction=instruction,
     )
     return instructions.public(hub, instruction)

@@ -75,9 +75,12 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
 
 
 def routers() -> APIRouter:
+    from gateway.custody.routes import router as custody_router
+    from gateway.operator.prices import router as prices_router
     from gateway.operator.routes import router as operator_router
     from gateway.policy.routes import router as policy_router
     from gateway.positions.routes import router as positions_router
+    from gateway.redemptions.routes import router as redemptions_router
     from gateway.settlement.routes import router as settlement_router
     from gateway.trading.routes import router as trading_router
 
@@ -87,6 +90,9 @@ def routers() -> APIRouter:
     v1.include_router(settlement_router)
     v1.include_router(positions_router)
     v1.include_router(operator_router)
+    v1.include_router(prices_router)
+    v1.include_router(redemptions_router)
+    v1.include_router(custody_router)
     try:
         from gateway.events.routes import router as events_router
 

@@ -18,6 +18,7 @@ from gateway.api.deps import (
     read_view,
 )
 from gateway.api.errors import problem_responses
+from gateway.custody import door
 from gateway.policy import service as policy
 from gateway.settlement.hub import HubDep
 from gateway.signing import service as signing
@@ -167,7 +168,7 @@ def sign_trade(
     trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = service.side_of(trade, principal.organization_id)
     decision = signing.sign_custodial(
-        ctx, session, hub, actor=principal.actor, trade=trade, side=side, chain_checked=checked
+        ctx, session, hub, person=door.Person.of(principal), trade=trade, side=side, chain_checked=checked
     )
     return SignResult(trade=_view_after_commit(read, trade_id, principal), policy=decision.as_dict())
 
@@ -189,7 +190,7 @@ def submit_signature(
     trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = service.side_of(trade, principal.organization_id)
     decision = signing.submit_signature(
-        ctx, session, hub, actor=principal.actor, trade=trade, side=side, signature=body.signature
+        ctx, session, hub, actor=principal.actor, trade=trade, side=side, signature=body.signature, signer=principal.id
     )
     return SignResult(trade=service.trade_public(session, trade), policy=decision.as_dict())
 

@@ -340,7 +340,7 @@ def build_terms(
 ) -> dict[str, Any]:
     from eth_utils.address import to_checksum_address
 
-    settle_window = int(hub.extra.get("settle_window_seconds", 3_600))  # type: ignore[call-overload]
+    settle_window = int(hub.extra.get("settle_window_seconds", 600))  # type: ignore[call-overload]
     deadline = now_deadline = start + settle_window
     if maturity:
         deadline = min(now_deadline, maturity - 1) if maturity - 1 > start else now_deadline

@@ -32,6 +32,34 @@ JSON = T + "api/test_bounded_json.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
+        "custody: a member's transaction is signed only with its consent",
+        "gateway/custody/door.py",
+        "    if consent is None or consent.wallet_id != wallet.id or consent.purpose != Purpose.TRANSACTION.value:",
+        "    if False:",
+        T + "custody/test_door.py::test_a_custodial_step_is_signed_only_with_the_members_consent_to_exactly_it",
+    ),
+    (
+        "custody: the consent covers the exact calldata",
+        "gateway/custody/door.py",
+        "    if consent.digest != step_digest(wallet.address, step.to, step.data) or step.sender != wallet.address:",
+        "    if False:",
+        T + "custody/test_door.py::test_a_custodial_step_is_signed_only_with_the_members_consent_to_exactly_it",
+    ),
+    (
+        "custody: only a person of the wallet's own member consents",
+        "gateway/custody/door.py",
+        "    if person.organization_id != wallet.organization_id:",
+        "    if False:",
+        T + "custody/test_door.py::test_only_a_fresh_person_of_the_wallets_own_member_consents",
+    ),
+    (
+        "four eyes: the signer's own approval does not count",
+        "gateway/policy/service.py",
+        "        query = query.where(TradeApproval.user_id != excluding)\n",
+        "",
+        T + "custody/test_quorum.py::test_the_responding_approver_cannot_approve_and_sign_alone",
+    ),
+    (
         "argon2id rehash on parameter rise",
         "gateway/auth/passwords.py",
         "    if ph.check_needs_rehash(stored):",
