@@ -60,7 +60,15 @@ def initialize_chain(store: ChainStore, genesis: Genesis, validators: tuple[byte
     return header
 
 
+# Wall-clock budget of one block build: once spent, the remaining transactions wait for the next block, so no
+# mix of expensive transactions holds a block (and the chain) for long. Import and validation have none: a block
+# sealed elsewhere is executed whole.
+BUILD_SECONDS = 2.0
+
+
 class Chain:
+    build_seconds: float = BUILD_SECONDS
+
     def __init__(self, store: ChainStore, consensus: ConsensusAPI, permissioner: PermissionerAPI) -> None:
         self.store = store
         self.consensus = consensus
@@ -125,7 +133,7 @@ class Chain:
             )
             db = self.store.state_db(for_writing=True)
             try:
-                built = self._execute(parent, template, transactions, db)
+                built = self._execute(parent, template, transactions, db, self.build_deadline())
                 built.header = self.consensus.seal(built.header)
                 self._commit(built, db)
             except BaseException:
@@ -167,13 +175,21 @@ class Chain:
                 raise
             return built
 
+    def build_deadline(self) -> float:
+        return time.monotonic() + self.build_seconds
+
     def _execute(
-        self, parent: QbftHeader, template: QbftHeader, transactions: Sequence[SignedTransactionAPI], db: StateDB
+        self,
+        parent: QbftHeader,
+        template: QbftHeader,
+        transactions: Sequence[SignedTransactionAPI],
+        db: StateDB,
+        deadline: float | None = None,
     ) -> BuiltBlock:
         state = open_state(
             db, template, parent.state_root, AncestorHashes(self.store, parent.block_number), self.chain_id
         )
-        return apply_transactions(state, template, transactions, self.permissioner.is_allowed)
+        return apply_transactions(state, template, transactions, self.permissioner.is_allowed, deadline)
 
     def _commit(self, built: BuiltBlock, db: StateDB) -> None:
         self.store.commit_block(built.header, built.transactions, built.receipts, db, built.encoded_receipts)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from node import __version__
+from node.chain import BUILD_SECONDS
 from node.datadir import DataDir, init_data_dir, open_chain
 from node.devchain import dev_accounts, dev_genesis, new_validator_key
 from node.exceptions import ConfigError, GenesisError, KeystoreError, NodeError, StorageError
@@ -40,6 +41,7 @@ from node.rpc.auth import (
     public_key_pem,
 )
 from node.rpc.budget import CallLimits
+from node.rpc.limits import ServerLimits
 from node.rpc.params import address as parse_address
 from node.rpc.server import RpcServer
 from node.service import NodeService, RpcLimits
@@ -119,6 +121,42 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--rpc-client-calls", type=int, default=CallLimits.per_client, help="concurrent calls per client at most"
     )
+    serve.add_argument(
+        "--rpc-max-response-bytes",
+        type=int,
+        default=ServerLimits.max_response_bytes,
+        help="size of one answer (a batch included); batch items past it get a -32005 error",
+    )
+    serve.add_argument(
+        "--rpc-ws-queue",
+        type=int,
+        default=ServerLimits.ws_queue_messages,
+        help="messages waiting for a WebSocket client; one that does not read is disconnected",
+    )
+    serve.add_argument(
+        "--rpc-client-filters",
+        type=int,
+        default=ServerLimits.filters_per_client,
+        help="filters one client may have installed",
+    )
+    serve.add_argument(
+        "--rpc-client-subscriptions",
+        type=int,
+        default=ServerLimits.subscriptions_per_client,
+        help="subscriptions one client may hold over all its WebSocket connections",
+    )
+    serve.add_argument(
+        "--rpc-connections-per-address",
+        type=int,
+        default=ServerLimits.connections_per_address,
+        help="concurrent RPC connections from one address",
+    )
+    serve.add_argument(
+        "--rpc-idle-timeout",
+        type=float,
+        default=ServerLimits.idle_seconds,
+        help="seconds a connection may stay silent (keep-alive, WebSocket before its first request)",
+    )
     serve.add_argument("--txpool-account-slots", type=int, default=PoolLimits.max_per_sender)
     serve.add_argument("--txpool-global-slots", type=int, default=PoolLimits.max_total)
     serve.add_argument(
@@ -130,6 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=PoolLimits.queued_lifetime_seconds,
         help="seconds after which a queued (future-nonce) transaction is dropped",
+    )
+    serve.add_argument(
+        "--txpool-max-tx-gas",
+        type=int,
+        default=PoolLimits.max_tx_gas,
+        help="gas one transaction may ask for at most (EIP-7825's 2^24 by default)",
+    )
+    serve.add_argument(
+        "--block-build-seconds",
+        type=float,
+        default=BUILD_SECONDS,
+        help="wall-clock budget of a block build: later transactions wait for the next block",
     )
     serve.add_argument(
         "--txpool-reserved-slots",
@@ -326,7 +376,18 @@ def rpc_auth(args: argparse.Namespace, data_dir: DataDir) -> RpcAuth:
 
 
 def rpc_limits(args: argparse.Namespace) -> RpcLimits:
-    for flag in ("rpc_evm_timeout", "rpc_request_gas", "rpc_call_workers", "rpc_client_calls"):
+    for flag in (
+        "rpc_evm_timeout",
+        "rpc_request_gas",
+        "rpc_call_workers",
+        "rpc_client_calls",
+        "rpc_max_response_bytes",
+        "rpc_ws_queue",
+        "rpc_client_filters",
+        "rpc_client_subscriptions",
+        "rpc_connections_per_address",
+        "rpc_idle_timeout",
+    ):
         if getattr(args, flag) <= 0:
             raise ConfigError(f"--{flag.replace('_', '-')} must be positive")
     return RpcLimits(
@@ -342,12 +403,28 @@ def rpc_limits(args: argparse.Namespace) -> RpcLimits:
             request_gas=args.rpc_request_gas,
             per_client=args.rpc_client_calls,
         ),
+        server=ServerLimits(
+            max_response_bytes=args.rpc_max_response_bytes,
+            ws_queue_messages=args.rpc_ws_queue,
+            filters_per_client=args.rpc_client_filters,
+            subscriptions_per_client=args.rpc_client_subscriptions,
+            connections_per_address=args.rpc_connections_per_address,
+            idle_seconds=args.rpc_idle_timeout,
+        ),
     )
+
+
+def build_seconds(args: argparse.Namespace) -> float:
+    if args.block_build_seconds <= 0:
+        raise ConfigError("--block-build-seconds must be positive")
+    return float(args.block_build_seconds)
 
 
 def pool_limits(args: argparse.Namespace) -> PoolLimits:
     if args.txpool_reserved_slots >= args.txpool_global_slots:
         raise ConfigError("--txpool-reserved-slots must be smaller than --txpool-global-slots")
+    if args.txpool_max_tx_gas < 21_000:
+        raise ConfigError("--txpool-max-tx-gas must be at least 21000")
     if args.txpool_queued_lifetime <= 0:
         raise ConfigError("--txpool-queued-lifetime must be positive")
     return PoolLimits(
@@ -357,6 +434,7 @@ def pool_limits(args: argparse.Namespace) -> PoolLimits:
         max_queued_total=args.txpool_queued_global,
         queued_lifetime_seconds=args.txpool_queued_lifetime,
         reserved_for_system=max(0, args.txpool_reserved_slots),
+        max_tx_gas=args.txpool_max_tx_gas,
         system_senders=frozenset(parse_address(a) for a in args.txpool_system_senders),
     )
 
@@ -371,6 +449,7 @@ def serve(args: argparse.Namespace, banner: Any = None) -> None:
     if args.block_time < 0:
         raise ConfigError("--block-time must not be negative")
     limits = rpc_limits(args)
+    chain.build_seconds = build_seconds(args)
     service = NodeService(
         chain,
         permissioner,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -203,21 +204,46 @@ class BuiltBlock:
 SenderCheck = Callable[[PragueState, SignedTransactionAPI], bool]
 
 
+def _sender_of(tx: SignedTransactionAPI) -> bytes:
+    try:
+        return bytes(tx.sender)
+    except Exception:  # an unrecoverable signature: no sender to order by; validation drops it
+        return b""
+
+
 def apply_transactions(
     state: PragueState,
     template: QbftHeader,
     transactions: Sequence[SignedTransactionAPI],
     allowed: SenderCheck,
+    deadline: float | None = None,
 ) -> BuiltBlock:
-    """Apply as many of ``transactions`` as fit the gas limit; the header gets gas used, bloom and roots."""
+    """Apply as many of ``transactions`` as fit the gas limit; the header gets gas used, bloom and roots.
+
+    A block is always produced: a transaction that fails validation (nonce, funds, intrinsic gas) or execution
+    setup is reverted and dropped, and the build goes on with the rest. The checkpoint is taken after
+    ``lock_changes`` (which flattens py-evm's journals): taken before, it no longer existed when a failed
+    transaction was reverted, and one member's overspending pair of transactions halted block production.
+    Once a sender's transaction is deferred (it did not fit), its later ones are deferred too: they would fail on
+    their nonce and be dropped. After a dropped one they are tried, and fail cheaply in validation if they must.
+    With ``deadline`` (a ``time.monotonic()`` value; block building only, never import) the remaining
+    transactions are deferred once it passes (after at least one is included): they stay in the pool.
+    """
     built = BuiltBlock(template)
     gas_used = 0
     bloom = BloomFilter()
     block_preprocessing(state, template)
     gas_limit = template.gas_limit
+    blocked: set[bytes] = set()  # senders whose earlier transaction was deferred
     for tx in transactions:
+        sender = _sender_of(tx)
+        late = deadline is not None and built.transactions and time.monotonic() > deadline
+        if sender in blocked or late:
+            built.deferred.append(tx)
+            continue
         if tx.gas > gas_limit - gas_used:
             built.deferred.append(tx)
+            blocked.add(sender)
             continue
         reason = intrinsic_gas_error(tx)
         if reason is not None:
@@ -226,13 +252,18 @@ def apply_transactions(
         if not allowed(state, tx):
             built.dropped.append((tx, "sender account not authorized"))
             continue
+        state.lock_changes()
         snapshot = state.snapshot()
         try:
-            state.lock_changes()
             computation = state.apply_transaction(tx)
         except ValidationErrors as exc:
             state.revert(snapshot)
             built.dropped.append((tx, str(exc)))
+            continue
+        except Exception as exc:  # a py-evm failure outside validation: the transaction, never the block
+            logger.exception("tx 0x%s failed to execute", tx.hash.hex())
+            state.revert(snapshot)
+            built.dropped.append((tx, f"execution failed: {type(exc).__name__}"))
             continue
         receipt = PragueVM.make_receipt(cast(Any, SimpleNamespace(gas_used=gas_used)), tx, computation, state)
         gas_used = receipt.gas_used

@@ -19,6 +19,7 @@ from node.producer import BlockProducer
 from node.rpc.budget import CallLimits
 from node.rpc.filters import FilterManager, log_matches
 from node.rpc.formatting import d, format_header, format_logs
+from node.rpc.limits import ServerLimits
 from node.rpc.types import LogObject
 from node.storage import BlockRecord
 from node.threads import dedicate_chain_executor
@@ -36,6 +37,7 @@ class RpcLimits:
     call_gas_cap: int = 50_000_000
     max_ws_subscriptions: int = 100
     calls: CallLimits = field(default_factory=CallLimits)
+    server: ServerLimits = field(default_factory=ServerLimits)
 
 
 BlockListener = Callable[[dict[str, Any], list[LogObject]], None]
@@ -65,7 +67,7 @@ class NodeService:
             permissioner,
             pool_limits,
         )
-        self.filters = FilterManager()
+        self.filters = FilterManager(self.limits.server.filters_per_client)
         self.producer = BlockProducer(chain, self.pool, block_time, empty_blocks, self._on_block, trailing_block)
         self.block_listeners: set[BlockListener] = set()
         self.tx_listeners: set[TxListener] = set()

@@ -7,6 +7,14 @@ needed, and a queued transaction older than its lifetime is dropped. Part of the
 system senders (this node's validator, the gateway's relayer and operator accounts: ``--txpool-system-senders``),
 so settlement continues while the rest of the pool is full of others' transactions.
 
+Pending (executable) transactions can squat too, so when the pool is full and nothing queued is left to evict,
+the newest pending transaction of the non-system sender holding the most is evicted (never the newcomer's own),
+and a block takes the system senders' transactions first.
+
+Admission costs O(1) amortised in the pool's size: each sender's queued count is kept up to date from its own
+transactions (its gap-free run is found from a kept hint), and eviction looks only at senders with queued
+transactions, which ``max_queued_total`` bounds.
+
 All methods run on the event-loop thread; the producer gets a list snapshot and reports back.
 """
 
@@ -26,11 +34,13 @@ from node.abc import PermissionerAPI, TxPoolAPI
 from node.exceptions import InvalidParams, SenderNotAuthorized, TxRejected
 from node.intrinsic import validate_intrinsic_gas
 from node.permissioning import effective_gas_price
+from node.rlp_depth import RlpTooDeep, check_depth
 from node.senders import cache_sender, decode_transaction, known_sender, recover_sender, tx_type
 
 logger = logging.getLogger(__name__)
 
-MAX_TX_SIZE = 128 * 1024
+MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize, checked before any decoding
+MAX_TX_RLP_DEPTH = 4  # transaction → access list → entry → storage keys
 PRICE_BUMP_PERCENT = 10
 SUPPORTED_TYPES = (0, 1, 2)
 
@@ -44,6 +54,9 @@ class PoolLimits:
     max_queued_total: int = 1024  # geth's --txpool.globalqueue
     queued_lifetime_seconds: float = 600.0
     reserved_for_system: int = 1000  # slots of max_total that only system senders may fill
+    # EIP-7825's per-transaction cap: one transaction cannot hold a block build for long (a BLAKE2F call costs
+    # one gas per round); the block gas limit still applies when it is lower
+    max_tx_gas: int = 1 << 24
     system_senders: frozenset[bytes] = frozenset()
 
 
@@ -54,6 +67,10 @@ def decode_raw_transaction(raw: bytes) -> SignedTransactionAPI:
         raise InvalidParams("empty transaction")
     if raw[0] < 0x7F and raw[0] not in SUPPORTED_TYPES:
         raise TxRejected("transaction type not supported")
+    try:
+        check_depth(raw[1:] if raw[0] < 0x7F else raw, MAX_TX_RLP_DEPTH)
+    except RlpTooDeep as exc:
+        raise InvalidParams(f"transaction could not be decoded: {exc}") from exc
     try:
         tx = decode_transaction(raw)
     except Exception as exc:  # rlp and validation errors of any kind: bad input, never a crash
@@ -89,7 +106,9 @@ class TxPool(TxPoolAPI):
         self._next_hint: dict[bytes, int] = {}
         self._arrived: dict[bytes, float] = {}  # tx hash -> monotonic arrival time
         self._clock: Callable[[], float] = time.monotonic
-        self.evicted = 0  # queued transactions evicted or expired (for /metrics)
+        self.evicted = 0  # transactions evicted or expired (for /metrics)
+        self._queued_of: dict[bytes, int] = {}  # senders with queued transactions -> how many
+        self._queued_total = 0
 
     def add_system_sender(self, sender: bytes) -> None:
         """A local system account (this node's validator): it may use the reserved part of the pool."""
@@ -134,8 +153,13 @@ class TxPool(TxPoolAPI):
         return nonce
 
     def pending_for_block(self) -> list[SignedTransactionAPI]:
+        """Executable transactions in nonce order per sender, the system senders' first: settlement is never
+        crowded out of a block by members' pending transactions."""
         pending, _ = self.split()
-        return [tx for txs in pending.values() for tx in txs]
+        system = self.limits.system_senders
+        first = [tx for sender, txs in pending.items() if sender in system for tx in txs]
+        rest = [tx for sender, txs in pending.items() if sender not in system for tx in txs]
+        return first + rest
 
     def known_included(self, tx: SignedTransactionAPI) -> bool:
         """Whether the sender's nonce has passed ``tx`` in a block this pool saw (a cheap early refusal)."""
@@ -160,6 +184,8 @@ class TxPool(TxPoolAPI):
             raise TxRejected(f"invalid chain id for signer: have {chain_id} want {self.chain_id}")
         if tx.gas > self._gas_limit():
             raise TxRejected("exceeds block gas limit")
+        if tx.gas > self.limits.max_tx_gas:
+            raise TxRejected(f"transaction gas limit too high (cap: {self.limits.max_tx_gas}, tx: {tx.gas})")
         max_fee, tip = _fee_pair(tx)
         if tip > max_fee:
             raise TxRejected("max priority fee per gas higher than max fee per gas")
@@ -201,37 +227,46 @@ class TxPool(TxPoolAPI):
         self._by_sender.setdefault(sender, {})[tx.nonce] = tx
         self._by_hash[tx.hash] = tx
         self._arrived[tx.hash] = self._clock()
+        self._recount(sender)
 
     # capacity -------------------------------------------------------------------------------------
     def _make_room(self, tx: SignedTransactionAPI, sender: bytes, queued: bool) -> None:
-        """Refuse ``tx`` or evict the oldest queued transactions so that it fits every limit."""
+        """Refuse ``tx`` or evict transactions of others so that it fits every limit."""
         limits = self.limits
         system = sender in limits.system_senders
         if len(self._by_sender.get(sender, {})) >= limits.max_per_sender:
             raise TxRejected("txpool is full: too many transactions from this sender")
         if queued and not system:
-            if len(self._queued_nonces(sender)) >= limits.max_queued_per_sender:
+            if self._queued_of.get(sender, 0) >= limits.max_queued_per_sender:
                 raise TxRejected("txpool is full: too many queued transactions from this sender")
-            if self._queued_count() >= limits.max_queued_total and not self._evict_oldest_queued():
+            if self._queued_total >= limits.max_queued_total and not self._evict_oldest_queued():
                 raise TxRejected("txpool is full: too many queued transactions")
         capacity = limits.max_total if system else limits.max_total - limits.reserved_for_system
         while len(self._by_hash) >= capacity:
-            if not self._evict_oldest_queued():
+            if not self._evict_oldest_queued() and not self._evict_pending_of_largest(sender):
                 raise TxRejected("txpool is full")
+
+    def _recount(self, sender: bytes) -> None:
+        """Bring ``sender``'s queued count (and the total) up to date: O(1) amortised (see pending_nonce)."""
+        txs = self._by_sender.get(sender)
+        count = 0
+        if txs:
+            base = self._base_nonce(sender)
+            end = self.pending_nonce(sender, base)
+            count = max(0, len(txs) - (end - base))  # base..end-1 is the gap-free (pending) run
+        old = self._queued_of.pop(sender, 0)
+        if count > 0:
+            self._queued_of[sender] = count
+        self._queued_total += max(count, 0) - old
 
     def _queued_nonces(self, sender: bytes) -> list[int]:
         txs = self._by_sender.get(sender, {})
-        nonce = self._base_nonce(sender)
-        while nonce in txs:
-            nonce += 1
+        nonce = self.pending_nonce(sender, self._base_nonce(sender))
         return [n for n in txs if n > nonce]
 
     def _queued(self) -> list[SignedTransactionAPI]:
-        _, queued = self.split()
-        return [tx for txs in queued.values() for tx in txs]
-
-    def _queued_count(self) -> int:
-        return sum(len(self._queued_nonces(sender)) for sender in self._by_sender)
+        """Queued transactions, from the senders known to have some (at most ``max_queued_total`` of them)."""
+        return [self._by_sender[s][n] for s in list(self._queued_of) for n in self._queued_nonces(s)]
 
     def _evict_oldest_queued(self) -> bool:
         """Drop the queued transaction of a non-system sender that arrived first; False if there is none."""
@@ -241,6 +276,23 @@ class TxPool(TxPoolAPI):
         oldest = min(candidates, key=lambda tx: self._arrived.get(tx.hash, 0.0))
         logger.info("txpool: evicted queued tx 0x%s to make room", oldest.hash.hex())
         self._forget(oldest)
+        self.evicted += 1
+        return True
+
+    def _evict_pending_of_largest(self, newcomer: bytes) -> bool:
+        """Drop the newest pending transaction of the non-system sender holding the most, if that sender holds
+        more than ``newcomer`` would after admission: a squatter yields room, a fair share is kept."""
+        system = self.limits.system_senders
+        held = len(self._by_sender.get(newcomer, {}))
+        largest, most = None, held + 1
+        for sender, txs in self._by_sender.items():
+            if sender != newcomer and sender not in system and len(txs) > most:
+                largest, most = sender, len(txs)
+        if largest is None:
+            return False
+        victim = self._by_sender[largest][max(self._by_sender[largest])]
+        logger.info("txpool: evicted pending tx 0x%s of the largest sender to make room", victim.hash.hex())
+        self._forget(victim)
         self.evicted += 1
         return True
 
@@ -265,6 +317,7 @@ class TxPool(TxPoolAPI):
         self._by_hash.pop(tx.hash, None)
         self._arrived.pop(tx.hash, None)
         self._next_hint.pop(sender, None)
+        self._recount(sender)
 
     # after a block --------------------------------------------------------------------------------
     def on_block(self, included: Sequence[SignedTransactionAPI], dropped: Sequence[SignedTransactionAPI]) -> None:
@@ -293,10 +346,18 @@ class TxPool(TxPoolAPI):
                 self._arrived.pop(stale.hash, None)
             if not txs:
                 del self._by_sender[sender]
+        for sender in touched:
+            self._next_hint.pop(sender, None)
+            self._recount(sender)
 
     def reset_nonces(self) -> None:
         """Forget cached account nonces (after a block that changed them in ways we did not see)."""
         self._state_nonce.clear()
+        self._next_hint.clear()
+        self._queued_of.clear()
+        self._queued_total = 0
+        for sender in list(self._by_sender):
+            self._recount(sender)
 
     def content(self) -> tuple[dict[bytes, list[SignedTransactionAPI]], dict[bytes, list[SignedTransactionAPI]]]:
         return self.split()

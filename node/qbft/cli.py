@@ -275,7 +275,7 @@ def serve_network(args: argparse.Namespace) -> None:
 
     data_dir = DataDir(args.data_dir)
     password = read_password(args.password_file)
-    from node.cli import pool_limits, rpc_limits
+    from node.cli import build_seconds, pool_limits, rpc_limits
 
     limits = rpc_limits(args)
     block_time = args.block_time
@@ -303,6 +303,7 @@ def serve_network(args: argparse.Namespace) -> None:
         test_faults=args.test_faults,
         node_rules=parse_address(args.node_rules) if args.node_rules else None,
     )
+    service.chain.build_seconds = build_seconds(args)
     try:
         asyncio.run(_serve_network(service, data_dir, args))
     finally:

@@ -9,7 +9,8 @@ batch held a worker for hours. Now:
   block production and QBFT use, never sees them;
 - a request (one HTTP body or WebSocket message, a whole batch included) carries one :class:`RequestBudget`:
   a wall-clock budget per call (geth's 5 s ``--rpc.evmtimeout`` is the anchor), checked inside the EVM by
-  :class:`BudgetedComputation`, and a gas budget shared by all its calls (and all trials of a gas estimate);
+  :class:`BudgetedComputation` (before each precompile too, from its gas), and a gas budget shared by all its
+  calls (and all trials of a gas estimate);
 - each client (its token's subject, else its address) has at most ``per_client`` calls in flight and the pool at
   most ``queue`` waiting: beyond either, the answer is an immediate -32005 error, never an unbounded queue.
 """
@@ -81,10 +82,21 @@ class RequestBudget:
         """After a top-level execution: what it used. A request may overrun by at most its last call's gas cap."""
         self.gas_left -= gas
 
-    def tick(self) -> None:
-        """At every gas charge: the clock is read every ``TIME_CHECK_EVERY`` charges."""
+    # seconds one gas of the precompile running now may take (0: no precompile running)
+    precompile_rate: float = 0.0
+
+    def tick(self, gas: int = 0) -> None:
+        """At every gas charge: the clock is read every ``TIME_CHECK_EVERY`` charges, and at once inside a
+        precompile, whose single charge precedes all its work: work that would end past the deadline is refused."""
         self._charges += 1
-        if self._charges % TIME_CHECK_EVERY == 0 and time.monotonic() > self.deadline:
+        if self.precompile_rate:
+            if time.monotonic() + gas * self.precompile_rate > self.deadline:
+                raise CallTimeout(self.limits.seconds)
+        elif self._charges % TIME_CHECK_EVERY == 0 and time.monotonic() > self.deadline:
+            raise CallTimeout(self.limits.seconds)
+
+    def check_clock(self) -> None:
+        if time.monotonic() > self.deadline:
             raise CallTimeout(self.limits.seconds)
 
 
@@ -106,15 +118,56 @@ def _running(budget: RequestBudget) -> Iterator[None]:
         _current.budget = None
 
 
+# Upper bounds of a precompile's seconds per gas on a slow core (py-evm runs the curve precompiles in pure Python
+# through py_ecc; BLAKE2F and MODEXP run natively): one BLAKE2F call of 30M rounds takes about 1.5 s natively
+# and a BN254 or BLS12-381 pairing about a second.
+_SECONDS_PER_GAS = {
+    0x05: 1e-7,  # MODEXP
+    0x06: 1e-6,  # BN254 add
+    0x07: 1e-6,  # BN254 mul
+    0x08: 3e-5,  # BN254 pairing
+    0x09: 1e-7,  # BLAKE2F (blake2b-py)
+    0x0A: 1e-5,  # KZG point evaluation
+}
+_BLS_SECONDS_PER_GAS = 3e-5  # 0x0b..0x11, BLS12-381 (EIP-2537)
+_DEFAULT_SECONDS_PER_GAS = 1e-6
+
+
+def _guarded(address: bytes, run: Callable[[ComputationAPI], Any]) -> Callable[[ComputationAPI], Any]:
+    """``run`` under the running call's deadline: refused before it starts if its gas says it would end past the
+    deadline (a single precompile step never reaches the per-opcode clock check in time), checked after it."""
+    number = int.from_bytes(address, "big")
+    rate = _SECONDS_PER_GAS.get(number, _BLS_SECONDS_PER_GAS if 0x0B <= number <= 0x11 else _DEFAULT_SECONDS_PER_GAS)
+
+    def guarded(computation: ComputationAPI) -> Any:
+        budget = current_budget()
+        if budget is None:
+            return run(computation)
+        budget.check_clock()
+        budget.precompile_rate = rate
+        try:
+            result = run(computation)
+        finally:
+            budget.precompile_rate = 0.0
+        budget.check_clock()
+        return result
+
+    return guarded
+
+
 class BudgetedComputation(PragueComputation):
     """Prague's computation under the running call's budget: the clock is checked at gas charges (every opcode
     makes one) and each top-level execution's gas used is spent from the request's budget. Installed only on the
     states that RPC calls execute on (never on block building), so consensus execution pays nothing for it."""
 
+    _precompiles = {  # noqa: RUF012 (py-evm's own attribute, read-only)
+        address: _guarded(address, run) for address, run in PragueComputation.get_precompiles().items()
+    }
+
     def consume_gas(self, amount: int, reason: str) -> None:
         budget = current_budget()
         if budget is not None:
-            budget.tick()
+            budget.tick(amount)
         super().consume_gas(amount, reason)
 
     @classmethod

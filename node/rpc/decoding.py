@@ -10,6 +10,8 @@ A request over a bound is refused as a whole, before any handler sees it.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,9 @@ class JsonBounds:
 
 DEFAULT_BOUNDS = JsonBounds()
 
+# an integer literal beyond 64 bits, as a value: orjson reads it as a float, which would change an id like 2**70
+_BIG_INT = re.compile(rb"[:\[,]\s*-?[0-9]{20,}")
+
 
 def decode(raw: bytes | str, bounds: JsonBounds = DEFAULT_BOUNDS) -> Any:
     """The decoded value, or :class:`ParseError` (not JSON) / :class:`InvalidRequest` (over a bound)."""
@@ -40,6 +45,10 @@ def decode(raw: bytes | str, bounds: JsonBounds = DEFAULT_BOUNDS) -> Any:
     except orjson.JSONDecodeError as exc:
         raise ParseError("parse error") from exc
     check(value, bounds)
+    data = raw.encode() if isinstance(raw, str) else raw
+    if _BIG_INT.search(data):
+        # exact integers: the standard library's parser, safe here because the depth is already bounded
+        value = json.loads(data)
     return value
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from node.exceptions import FilterNotFound, LimitExceeded
+from node.rpc.limits import current_client
 from node.rpc.params import LogFilter
 
 FILTER_TIMEOUT = 300.0
@@ -37,20 +38,41 @@ class Filter:
     criteria: LogFilter | None = None
     changes: list[Any] = field(default_factory=list)
     last_poll: float = field(default_factory=time.monotonic)
+    owner: str = "local"
 
 
 class FilterManager:
-    def __init__(self) -> None:
+    """Installed filters, at most ``per_client`` per client (its token's subject or address) so that no client
+    takes every slot, and ``MAX_FILTERS`` in all."""
+
+    def __init__(self, per_client: int = 64) -> None:
         self._filters: dict[str, Filter] = {}
         self._counter = itertools.count()
+        self.per_client = per_client
+        self._owned: dict[str, int] = {}
 
     def install(self, flt: Filter) -> str:
         self.expire()
+        flt.owner = current_client.get()
+        if self._owned.get(flt.owner, 0) >= self.per_client:
+            raise LimitExceeded(f"too many filters installed by this client (at most {self.per_client})")
         if len(self._filters) >= MAX_FILTERS:
             raise LimitExceeded("too many filters installed")
         fid = new_id()
         self._filters[fid] = flt
+        self._owned[flt.owner] = self._owned.get(flt.owner, 0) + 1
         return fid
+
+    def _remove(self, fid: str) -> bool:
+        flt = self._filters.pop(fid, None)
+        if flt is None:
+            return False
+        left = self._owned.get(flt.owner, 0) - 1
+        if left > 0:
+            self._owned[flt.owner] = left
+        else:
+            self._owned.pop(flt.owner, None)
+        return True
 
     def get(self, fid: str) -> Filter:
         flt = self._filters.get(fid.lower() if isinstance(fid, str) else "")
@@ -60,7 +82,7 @@ class FilterManager:
         return flt
 
     def uninstall(self, fid: str) -> bool:
-        return self._filters.pop(fid.lower(), None) is not None
+        return self._remove(fid.lower())
 
     def take_changes(self, fid: str) -> list[Any]:
         flt = self.get(fid)
@@ -70,7 +92,7 @@ class FilterManager:
     def expire(self) -> None:
         now = time.monotonic()
         for fid in [f for f, flt in self._filters.items() if now - flt.last_poll > FILTER_TIMEOUT]:
-            del self._filters[fid]
+            self._remove(fid)
 
     def of_kind(self, kind: str) -> list[Filter]:
         return [f for f in self._filters.values() if f.kind == kind]

@@ -9,6 +9,7 @@ signing key: reading it needs the operator's OS account.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import ssl
@@ -28,8 +29,10 @@ from node.exceptions import (
 from node.rpc import decoding
 from node.rpc.auth import ANONYMOUS, LEEWAY_SECONDS, Grant, RpcAuth, Unauthorized, bearer
 from node.rpc.budget import RequestBudget
+from node.rpc.connections import ConnectionTracker
 from node.rpc.context import RequestContext
 from node.rpc.filters import log_matches, new_id
+from node.rpc.limits import ClientCounter, ResponseTooLarge, current_client
 from node.rpc.methods import Methods
 from node.rpc.params import log_filter
 from node.rpc.types import LogObject, RpcResponse
@@ -37,11 +40,24 @@ from node.service import NodeService
 
 logger = logging.getLogger(__name__)
 
-WS_QUEUE_LIMIT = 10_000
-
 
 def _error(req_id: Any, exc: BaseException) -> RpcResponse:
     return {"jsonrpc": "2.0", "id": req_id, "error": to_rpc_error(exc)}  # type: ignore[typeddict-item]
+
+
+def _encode(message: Any) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+def _is_send(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("method") == "eth_sendRawTransaction"
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 class RpcServer:
@@ -55,19 +71,33 @@ class RpcServer:
         self.app.router.add_get("/", self._get)
         self.app.router.add_get("/metrics", self._metrics)
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
+        server_limits = node.limits.server
+        self.connections = ConnectionTracker(server_limits.connections_per_address, server_limits.idle_seconds)
+        self.subscriptions = ClientCounter(server_limits.subscriptions_per_client, "subscriptions")
+        self.ws_slow_closed = 0  # WebSocket connections closed for not reading (for /metrics)
 
     async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> int:
         """Listen; returns the bound port (``port`` 0 asks the OS for a free one, so callers never race for it)."""
-        self._runner = web.AppRunner(self.app, access_log=None)
+        idle = self.node.limits.server.idle_seconds
+        self._runner = web.AppRunner(self.app, access_log=None, keepalive_timeout=idle)
         await self._runner.setup()
-        # SO_REUSEADDR: a restarted node can rebind at once; two live listeners still conflict (no REUSEPORT)
-        site = web.TCPSite(self._runner, host, port, reuse_address=True, ssl_context=ssl_context)
-        await site.start()
-        server = site._server  # aiohttp keeps the asyncio server here; its sockets know the bound port
-        sockets = getattr(server, "sockets", None) or ()
+        # our own listener instead of aiohttp's TCPSite: every connection goes through the per-address cap and
+        # idle timeout (node.rpc.connections). SO_REUSEADDR: a restarted node can rebind at once.
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self.connections.factory(self._runner.server),  # type: ignore[arg-type]
+            host,
+            port,
+            reuse_address=True,
+            ssl=ssl_context,
+        )
+        sockets = self._server.sockets or ()
         return int(sockets[0].getsockname()[1]) if sockets else port
 
     async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -98,19 +128,45 @@ class RpcServer:
             without = "" if grant.subject else " without a token"
             raise Unauthorized(f"Unauthorized: {method} is not permitted{without}")
 
-    async def handle_payload(self, payload: Any, ctx: RequestContext, ws: WsSession | None = None) -> Any:
-        if isinstance(payload, list):
-            if not payload:
-                return _error(None, InvalidRequest("empty batch"))
-            if len(payload) > self.node.limits.max_batch:
-                return _error(None, LimitExceeded(f"batch too large: at most {self.node.limits.max_batch}"))
-            responses = []
-            for item in payload:
+    async def handle_payload(self, payload: Any, ctx: RequestContext, ws: WsSession | None = None) -> str | None:
+        """The encoded answer to one body or message. A batch yields to the event loop between its items (except
+        between transactions sent, whose cost the pool's admission bounds) and
+        stops growing at ``max_response_bytes``: the items past it are answered with a -32005 error instead."""
+        limit = self.node.limits.server.max_response_bytes
+        if not isinstance(payload, list):
+            response = await self.handle_one(payload, ctx, ws)
+            if response is None:
+                return None
+            text = _encode(response)
+            return _encode(_error(response.get("id"), ResponseTooLarge(limit))) if len(text) > limit else text
+        if not payload:
+            return _encode(_error(None, InvalidRequest("empty batch")))
+        if len(payload) > self.node.limits.max_batch:
+            return _encode(_error(None, LimitExceeded(f"batch too large: at most {self.node.limits.max_batch}")))
+        parts: list[str] = []
+        size = 2
+        for item in payload:
+            if size > limit:
+                response = self._refused(item, ResponseTooLarge(limit))
+            else:
+                if not _is_send(item):  # sends stay together, so a batch of them lands in one block
+                    await asyncio.sleep(0)  # other clients and the block producer run between items
                 response = await self.handle_one(item, ctx, ws)
-                if response is not None:
-                    responses.append(response)
-            return responses or None
-        return await self.handle_one(payload, ctx, ws)
+            if response is None:
+                continue
+            text = _encode(response)
+            if size + len(text) + 1 > limit:
+                text = _encode(self._refused(item, ResponseTooLarge(limit)))
+                size = limit + 1  # nothing more fits: the rest is refused without running
+            else:
+                size += len(text) + 1
+            parts.append(text)
+        return "[" + ",".join(parts) + "]" if parts else None
+
+    @staticmethod
+    def _refused(item: Any, exc: RpcError) -> RpcResponse:
+        req_id = item.get("id") if isinstance(item, dict) else None
+        return _error(None if isinstance(req_id, dict | list) else req_id, exc)
 
     async def handle_one(self, request: Any, ctx: RequestContext, ws: WsSession | None) -> RpcResponse | None:
         if not isinstance(request, dict):
@@ -130,6 +186,7 @@ class RpcServer:
             if not isinstance(params, list):
                 raise InvalidParams("non-array args")
             self.check_permitted(ctx.grant, method)
+            current_client.set(ctx.client)
             if ws is not None and method in ("eth_subscribe", "eth_unsubscribe"):
                 result = ws.subscribe(params) if method == "eth_subscribe" else ws.unsubscribe(params)
             else:
@@ -145,6 +202,11 @@ class RpcServer:
 
     # HTTP -----------------------------------------------------------------------------------------
     async def _http(self, request: web.Request) -> web.StreamResponse:
+        # the token first: an unauthenticated client must not make the node read and parse a large body
+        try:
+            grant = self.grant(request)
+        except Unauthorized as exc:
+            return web.json_response(_error(None, exc), status=401, headers={"Connection": "close"})
         limit = self.node.limits.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
             return web.Response(status=413, text=f"content length too large ({request.content_length}>{limit})")
@@ -153,19 +215,26 @@ class RpcServer:
         except web.HTTPRequestEntityTooLarge:
             return web.Response(status=413, text=f"content length too large (>{limit})")
         try:
-            grant = self.grant(request)
-        except Unauthorized as exc:
-            return web.json_response(_error(None, exc), status=401)
-        try:
             payload = decoding.decode(body)
         except RpcError as exc:
             return web.json_response(_error(None, exc))
-        result = await self.handle_payload(payload, self.context(request, grant))
-        if result is None:
+        text = await self.handle_payload(payload, self.context(request, grant))
+        if text is None:
             return web.Response(status=200, content_type="application/json", text="")
-        return web.Response(text=json.dumps(result), content_type="application/json")
+        return web.Response(text=text, content_type="application/json")
 
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
+        """Operators only: with authentication on, an operator token (or one permitting ``metrics``); with it
+        off (dev), loopback clients only."""
+        if self.auth.required:
+            try:
+                grant = self.grant(request)
+            except Unauthorized as exc:
+                return web.json_response(_error(None, exc), status=401)
+            if not grant.permits("metrics_read"):
+                return web.Response(status=403, text="metrics need an operator token")
+        elif not _is_loopback(request.remote):
+            return web.Response(status=403, text="metrics are served to loopback clients only")
         chain = self.node.chain
         lines = [
             "# TYPE reponet_head_block gauge",
@@ -178,6 +247,12 @@ class RpcServer:
             f"reponet_rpc_calls_in_flight {self.methods.calls.in_flight}",
             "# TYPE reponet_rpc_calls_refused_total counter",
             f"reponet_rpc_calls_refused_total {self.methods.calls.refused}",
+            "# TYPE reponet_rpc_connections_refused_total counter",
+            f"reponet_rpc_connections_refused_total {self.connections.refused}",
+            "# TYPE reponet_rpc_connections_idle_closed_total counter",
+            f"reponet_rpc_connections_idle_closed_total {self.connections.idle_closed}",
+            "# TYPE reponet_ws_slow_disconnects_total counter",
+            f"reponet_ws_slow_disconnects_total {self.ws_slow_closed}",
         ]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
@@ -193,28 +268,38 @@ class RpcServer:
             return web.json_response(_error(None, exc), status=401)
         ws = web.WebSocketResponse(max_msg_size=self.node.limits.max_body_bytes, heartbeat=30)
         await ws.prepare(request)
-        session = WsSession(self, ws)
+        session = WsSession(self, ws, grant.subject or request.remote or "unknown")
         # the session ends when its token does, even if the client only listens to subscriptions
         expiry = None
         if grant.expires_at is not None:
             left = max(0.0, grant.expires_at - time.time() + LEEWAY_SECONDS)
             expiry = asyncio.get_running_loop().call_later(left, session.close)
+        idle = self.node.limits.server.idle_seconds
+        spoke = False
         try:
-            async for msg in ws:
+            while not ws.closed:
+                try:  # until its first message, a connection may stay silent only so long
+                    msg = await ws.receive(timeout=None if spoke else idle)
+                except TimeoutError:
+                    self.connections.idle_closed += 1
+                    break
+                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    break
                 # web3.py sends its requests as binary frames; geth reads both kinds as JSON text
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
+                spoke = True
                 if grant.expired():
-                    await ws.send_str(json.dumps(_error(None, Unauthorized("Unauthorized: the token has expired"))))
+                    await ws.send_str(_encode(_error(None, Unauthorized("Unauthorized: the token has expired"))))
                     break
                 try:
                     payload = decoding.decode(msg.data)
                 except RpcError as exc:
-                    await session.send(_error(None, exc))
+                    session.send(_encode(_error(None, exc)))
                     continue
                 result = await self.handle_payload(payload, self.context(request, grant), session)
                 if result is not None:
-                    await session.send(result)
+                    session.send(result)
         finally:
             if expiry is not None:
                 expiry.cancel()
@@ -223,36 +308,48 @@ class RpcServer:
 
 
 class WsSession:
-    """One WebSocket connection and its subscriptions; notifications go through one ordered queue."""
+    """One WebSocket connection and its subscriptions; answers and notifications go through one ordered queue,
+    bounded in messages and bytes: a client that does not read is disconnected, not buffered for."""
 
-    def __init__(self, server: RpcServer, ws: web.WebSocketResponse) -> None:
+    def __init__(self, server: RpcServer, ws: web.WebSocketResponse, client: str) -> None:
         self.server = server
         self.node = server.node
         self.ws = ws
+        self.client = client
         self.subscriptions: dict[str, Any] = {}
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queued_bytes = 0
         self._writer = asyncio.create_task(self._drain())
         self._closer: asyncio.Future[Any] | None = None
+        self.closed = False
 
-    async def send(self, message: Any) -> None:
-        await self._queue.put(message)
-
-    def _notify(self, sid: str, result: Any) -> None:
-        if self._queue.qsize() > WS_QUEUE_LIMIT:
-            logger.warning("websocket subscriber too slow, closing")
+    def send(self, text: str) -> None:
+        if self.closed:
+            return
+        limits = self.node.limits.server
+        if self._queue.qsize() >= limits.ws_queue_messages or self._queued_bytes + len(text) > limits.ws_queue_bytes:
+            logger.warning("websocket client %s does not read its messages: disconnected", self.client)
+            self.server.ws_slow_closed += 1
             self.close()
             return
-        self._queue.put_nowait(
-            {"jsonrpc": "2.0", "method": "eth_subscription", "params": {"subscription": sid, "result": result}}
+        self._queued_bytes += len(text)
+        self._queue.put_nowait(text)
+
+    def _notify(self, sid: str, result: Any) -> None:
+        if self.closed:
+            return
+        self.send(
+            _encode({"jsonrpc": "2.0", "method": "eth_subscription", "params": {"subscription": sid, "result": result}})
         )
 
     async def _drain(self) -> None:
         try:
             while True:
-                message = await self._queue.get()
+                text = await self._queue.get()
+                self._queued_bytes -= len(text)
                 if self.ws.closed:
                     return
-                await self.ws.send_str(json.dumps(message))
+                await self.ws.send_str(text)
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             return
 
@@ -262,6 +359,14 @@ class WsSession:
         if len(self.subscriptions) >= self.node.limits.max_ws_subscriptions:
             raise LimitExceeded("too many subscriptions on this connection")
         kind = params[0]
+        if kind not in ("newHeads", "logs", "newPendingTransactions"):
+            if kind == "syncing":
+                raise ServerError("syncing subscriptions are not supported")
+            raise InvalidParams(f'no "{kind}" subscription in eth namespace')
+        criteria = (
+            log_filter(params[1] if len(params) > 1 and params[1] is not None else {}) if kind == "logs" else None
+        )
+        self.server.subscriptions.acquire(self.client)
         sid = new_id()
         if kind == "newHeads":
 
@@ -271,7 +376,7 @@ class WsSession:
             self.node.block_listeners.add(on_block)
             self.subscriptions[sid] = ("block", on_block)
         elif kind == "logs":
-            criteria = log_filter(params[1] if len(params) > 1 and params[1] is not None else {})
+            assert criteria is not None
 
             def on_logs(header: dict[str, Any], logs: list[LogObject]) -> None:
                 for log in logs:
@@ -293,10 +398,6 @@ class WsSession:
 
             self.node.tx_listeners.add(on_tx)
             self.subscriptions[sid] = ("tx", on_tx)
-        elif kind == "syncing":
-            raise ServerError("syncing subscriptions are not supported")
-        else:
-            raise InvalidParams(f'no "{kind}" subscription in eth namespace')
         return sid
 
     def unsubscribe(self, params: list[Any]) -> bool:
@@ -309,6 +410,7 @@ class WsSession:
         return True
 
     def _detach(self, entry: Any) -> None:
+        self.server.subscriptions.release(self.client)
         kind, listener = entry
         if kind == "block":
             self.node.block_listeners.discard(listener)
@@ -316,6 +418,10 @@ class WsSession:
             self.node.tx_listeners.discard(listener)
 
     def close(self) -> None:
+        """Idempotent: a connection's subscriptions are detached once, however often it is closed."""
+        if self.closed:
+            return
+        self.closed = True
         for entry in self.subscriptions.values():
             self._detach(entry)
         self.subscriptions.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +28,8 @@ from tests.node.harness import Rpc, RpcError
 
 ROOT = Path(__file__).resolve().parents[3]
 READY_TIMEOUT = 60.0
+PORT_IN_USE = 5  # reponet-node's exit status when a port it must bind is taken
+PORT_RETRIES = 5
 
 
 def _free(port: int) -> bool:
@@ -76,10 +79,24 @@ class Network:
     ) -> None:
         self.root = root
         self.total = validators + rpc_nodes
-        self.base = free_port_block(self.total + 2)
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         env = {**os.environ, "REPONET_NODE_PASSWORD": "qbft-test-password"}
         self.env = env
+        self.log_level = log_level
+        self._init_args = (validators, rpc_nodes, period, request_timeout, epoch_length, allow)
+        self._launched = False  # once a node has run, the network keeps its p2p ports
+        self.rpcs = [Rpc("http://127.0.0.1:0", timeout=10) for _ in range(self.total)]  # ports read at start
+        self._init()
+
+    def _init(self) -> None:
+        """``reponet-node init`` of the whole network. Each node's RPC binds port 0 and the port is read back from
+        its log; the p2p ports are in the network's files, so a p2p port taken before the first start makes the
+        network start again on other ports (see :meth:`start`)."""
+        validators, rpc_nodes, period, request_timeout, epoch_length, allow = self._init_args
+        if hasattr(self, "summary"):  # again, after a p2p port was taken: the root holds only this network
+            for child in self.root.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        self.base = free_port_block(self.total + 2)
         subprocess.run(
             [
                 sys.executable,
@@ -91,7 +108,7 @@ class Network:
                 "--rpc-nodes",
                 str(rpc_nodes),
                 "--data-dir",
-                str(root),
+                str(self.root),
                 "--base-port",
                 str(self.base),
                 "--period",
@@ -108,19 +125,19 @@ class Network:
             ],
             check=True,
             cwd=ROOT,
-            env=env,
+            env=self.env,
             capture_output=True,
             timeout=120,
         )
-        self.summary = json.loads((root / "network.json").read_text())
-        self.accounts = json.loads((root / "dev-accounts.json").read_text())
-        self.log_level = log_level
+        self.summary = json.loads((self.root / "network.json").read_text())
+        self.accounts = json.loads((self.root / "dev-accounts.json").read_text())
         # one operator key for the network (as `reponet-node network` does): the tests act as its operator
-        self.key_file = root / "rpc-jwt.pem"
+        self.key_file = self.root / "rpc-jwt.pem"
         self.token = issue_token(
             ensure_private_key(self.key_file), subject="tests", permissions=["*:*"], lifetime_seconds=86400
         )
-        self.rpcs = [Rpc(f"http://127.0.0.1:{self.base + i}", timeout=10, token=self.token) for i in range(self.total)]
+        for rpc in self.rpcs:
+            rpc._session.headers["Authorization"] = f"Bearer {self.token}"
 
     def address(self, i: int) -> str:
         return str(self.summary["nodes"][i]["address"])
@@ -129,33 +146,78 @@ class Network:
         return self.root / f"node{i}"
 
     def start(self, *nodes: int, extra: tuple[str, ...] = ()) -> None:
-        for i in nodes or range(self.total):
-            log = open(self.root / f"node{i}.log", "ab")
-            self.procs[i] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "node.cli",
-                    "run",
-                    "--data-dir",
-                    str(self.data_dir(i)),
-                    "--rpc-port",
-                    str(self.base + i),
-                    "--test-faults",
-                    "--rpc-jwt-key",
-                    str(self.key_file),
-                    "--log-level",
-                    self.log_level,
-                    *extra,
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            log.close()
-        for i in nodes or range(self.total):
+        targets = list(nodes or range(self.total))
+        for attempt in range(PORT_RETRIES):
+            offsets = {i: self._spawn(i, extra) for i in targets}
+            taken = [i for i in targets if not self._wait_listening(i, offsets[i])]
+            if not taken:
+                break
+            for i in targets:  # a p2p port was taken by another process before the node bound it
+                if i in self.procs:
+                    self.stop(i)
+            if attempt == PORT_RETRIES - 1:
+                raise AssertionError(f"p2p ports stayed taken:\n{self.log_tail(taken[0])}")
+            if not self._launched:
+                self._init()  # nothing ran yet: the whole network moves to other ports
+            else:
+                time.sleep(0.5)  # a restarted node keeps its port: wait for it to be free again
+        self._launched = True
+        for i in targets:
             self._wait_ready(i)
+
+    def _spawn(self, i: int, extra: tuple[str, ...]) -> int:
+        """Start node ``i`` on RPC port 0; returns its log's length before, where its "listening on" line follows."""
+        path = self.root / f"node{i}.log"
+        offset = path.stat().st_size if path.exists() else 0
+        log = open(path, "ab")
+        self.procs[i] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "node.cli",
+                "run",
+                "--data-dir",
+                str(self.data_dir(i)),
+                "--rpc-port",
+                "0",
+                "--test-faults",
+                "--rpc-jwt-key",
+                str(self.key_file),
+                "--log-level",
+                self.log_level,
+                *extra,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        return offset
+
+    def _wait_listening(self, i: int, offset: int) -> bool:
+        """Read node ``i``'s RPC port from its log; False if it exited because a port was in use."""
+        proc = self.procs[i]
+        path = self.root / f"node{i}.log"
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            with open(path, "rb") as log:
+                log.seek(offset)
+                text = log.read().decode(errors="replace")
+            for line in text.splitlines():
+                if line.startswith("listening on "):
+                    self.rpcs[i].url = "http://127.0.0.1:" + line.rsplit(":", 1)[1].strip()
+                    return True
+            if proc.poll() is not None:
+                with open(path, "rb") as log:
+                    log.seek(offset)
+                    text = log.read().decode(errors="replace")
+                if proc.returncode == PORT_IN_USE or "address already in use" in text:
+                    self.procs.pop(i)
+                    return False
+                raise RuntimeError(f"node {i} exited ({proc.returncode}):\n{self.log_tail(i)}")
+            time.sleep(0.05)
+        raise AssertionError(f"node {i} did not listen within {READY_TIMEOUT}s:\n{self.log_tail(i)}")
 
     def _wait_ready(self, i: int) -> None:
         proc = self.procs[i]

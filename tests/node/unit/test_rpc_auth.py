@@ -7,9 +7,12 @@ only control was a shared secret for three operator methods, honoured from loopb
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,3 +185,28 @@ def test_dev_mode_leaves_reads_open_but_not_administration(dev_node: NodeProcess
 def test_token_command_errors(tmp_path: Path) -> None:
     missing = run_cli("token", "issue", "--data-dir", str(tmp_path), "--subject", "x")
     assert missing.returncode == 6 and "no token key" in missing.stderr
+
+
+def test_the_token_is_checked_before_the_body_is_read(run_node: NodeProcess) -> None:
+    """Before, the node read and parsed the whole body (up to the body cap) before looking at the token."""
+    with socket.create_connection(("127.0.0.1", run_node.port), timeout=15) as sock:
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+        )
+        status = sock.recv(4096).split(b"\r\n", 1)[0]  # answered with no byte of the body sent
+    assert status == b"HTTP/1.1 401 Unauthorized"
+
+
+def test_metrics_need_an_operator_token(run_node: NodeProcess) -> None:
+    def status(token: str | None) -> int:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        request = urllib.request.Request(f"{run_node.url}/metrics", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+
+    assert status(None) == 401
+    assert status(issue(run_node, "--subject", "member", "--methods", "eth", "--expires", "1h")) == 403
+    assert status(run_node.operator_token()) == 200

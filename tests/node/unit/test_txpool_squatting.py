@@ -96,9 +96,10 @@ def test_squatters_cannot_lock_out_a_clean_sender_or_the_system(slow_node: NodeP
     squatter = MEMBER_KEYS[2]
     base = nonce_of(slow_node, squatter)
     sent = 0
+    squatter_hashes: list[str] = []
     while True:
         try:
-            send(slow_node, squatter, base + sent)
+            squatter_hashes.append(send(slow_node, squatter, base + sent))
         except RpcFailure as failure:
             assert failure.error["message"] == "txpool is full"
             break
@@ -106,8 +107,10 @@ def test_squatters_cannot_lock_out_a_clean_sender_or_the_system(slow_node: NodeP
         assert sent < 50
     # pending transactions evicted the queued ones rather than being refused while queued ones sat in the pool
     assert sent == 12, sent  # 16 slots - 4 reserved
-    # a clean member now waits for room, but the system sender (the relayer) still gets in: reserved slots
-    assert refusal(slow_node, MEMBER_KEYS[4], nonce_of(slow_node, MEMBER_KEYS[4])) == "txpool is full"
+    # a clean member still gets in: the squatter, holding the most, yields its newest pending transaction
+    assert in_pool(slow_node, send(slow_node, MEMBER_KEYS[4], nonce_of(slow_node, MEMBER_KEYS[4])))
+    assert not in_pool(slow_node, squatter_hashes[-1]) and all(in_pool(slow_node, h) for h in squatter_hashes[:-1])
+    # and the system sender (the relayer) gets in too: reserved slots
     system_nonce = int(slow_node.call("eth_getTransactionCount", address_of(SYSTEM_KEY), "pending"), 16)
     for i in range(4):
         assert in_pool(slow_node, send(slow_node, SYSTEM_KEY, system_nonce + i))
@@ -136,3 +139,31 @@ def test_member_keys_are_dev_accounts() -> None:
 
     expected = {a.address.lower() for a in dev_accounts(10)}
     assert {Account.from_key(k).address.lower() for k in MEMBER_KEYS} <= expected
+
+
+def test_a_block_takes_the_system_senders_transactions_first(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Members' pending transactions cannot crowd settlement out of a block: the system sender's go in first."""
+    node = start_node(
+        tmp_path_factory.mktemp("system-first") / "data",
+        "--block-time",
+        "3",
+        "--no-trailing-block",
+        "--txpool-system-senders",
+        address_of(SYSTEM_KEY),
+    )
+    try:
+        node.wait_receipt(send(node, MEMBER_KEYS[0], nonce_of(node, MEMBER_KEYS[0])))  # the next block waits 3 s
+        member_base = nonce_of(node, MEMBER_KEYS[1])
+        raws = [sign(MEMBER_KEYS[1], nonce=member_base + i, to=RECIPIENT, gas=21_000) for i in range(5)]
+        raws.append(sign(SYSTEM_KEY, nonce=nonce_of(node, SYSTEM_KEY), to=RECIPIENT, gas=21_000))
+        batch = [
+            {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [r]} for i, r in enumerate(raws)
+        ]
+        hashes = [r["result"] for r in sorted(node.post(batch), key=lambda r: r["id"])]
+        receipts = [node.wait_receipt(h, timeout=30) for h in hashes]
+        system = receipts[-1]
+        same_block = [r for r in receipts[:-1] if r["blockNumber"] == system["blockNumber"]]
+        assert system["transactionIndex"] == "0x0", system
+        assert all(int(r["transactionIndex"], 16) > 0 for r in same_block)
+    finally:
+        node.stop()
