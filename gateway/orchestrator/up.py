@@ -637,7 +637,11 @@ def urls_banner(state: UpState, data_dir: Path) -> str:
     lines = [
         f"Gateway API   {s.gateway_url}  (OpenAPI docs {s.gateway_url}/docs; health /healthz, /readyz; /metrics)",
         f"JSON-RPC      {s.rpc_url}"
-        + (f"  (node metrics http://{s.node_host}:{s.node_port}/metrics)" if s.managed_node else ""),
+        + (
+            f"  (node metrics http://{s.node_host}:{s.node_port}/metrics, with the operator token in node/admin.token)"
+            if s.managed_node
+            else ""
+        ),
         f"Chain id      {s.chain_id}",
         "Contracts     " + ", ".join(f"{k} {v}" for k, v in s.contracts.items()),
         "Cash          " + ", ".join(f"{t.symbol} {t.address}" for t in s.cash_tokens),
