@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
 from gateway.db.models import KycStatus, Organization, Wallet, WalletKind
-from gateway.exceptions import ChainError, InvalidRequest
+from gateway.exceptions import InvalidRequest
 from gateway.policy import service as policy
 from gateway.policy.engine import Decision
 from gateway.settlement import service as settlement
@@ -38,11 +38,8 @@ def require_verified(
         raise WalletNotVerified(f"the organization's KYC status is {org.kyc_status}")
     if chain_checked is not None and chain_checked.lower() == wallet.address.lower():
         return
-    try:
-        verified = ctx.chain.is_verified(wallet.address)
-    except ChainError:
-        verified = False
-    if not verified:
+    # No answer from the registry is no verdict: ChainUnavailable (503, Retry-After) goes to the caller.
+    if not ctx.chain.is_verified(wallet.address):
         raise WalletNotVerified(f"wallet {wallet.address} is not verified in the identity registry")
 
 
