@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,6 @@ class Restartable:
     ready: Any  # () -> bool
     proc: subprocess.Popen[bytes] | None = None
     kills: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> None:
         with self.log.open("ab") as log:
