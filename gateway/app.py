@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,8 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from gateway import __version__
+from gateway.api.admission import ReadAdmission
+from gateway.api.deps import Public
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import BodySizeLimit, RequestGuard
 from gateway.api.proxies import ForwardedFor
@@ -138,9 +141,14 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = []
-        if settings.anchor_interval_seconds > 0 and not isinstance(ctx.chain, NullChain):
+        if not settings.background_work:  # an HTTP worker of several: ``reponet gateway work`` anchors and sweeps
+            from gateway.background import die_with_parent
+
+            die_with_parent()
+            os.nice(settings.api_nice)  # settlement work and the node come first under read load
+        elif settings.anchor_interval_seconds > 0 and not isinstance(ctx.chain, NullChain):
             tasks.append(asyncio.create_task(_anchor_periodically(ctx)))
-        if settings.maintenance_interval_seconds > 0:
+        if settings.background_work and settings.maintenance_interval_seconds > 0:
             tasks.append(asyncio.create_task(_maintain_periodically(ctx)))
         yield
         for task in tasks:
@@ -174,7 +182,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
 
     install_settlement(app, ctx)  # trading, policy, settlement, positions, events, operator; their workers
 
-    @app.get("/health", response_model=Health, status_code=200, tags=["health"])
+    @app.get("/health", response_model=Health, status_code=200, tags=["health"], dependencies=[Public])
     def health() -> Health:
         return Health(status="ok", version=__version__)
 
@@ -198,6 +206,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         allow_headers=["Authorization", "Content-Type", "X-API-Key"],
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    app.add_middleware(ReadAdmission, limit=settings.read_concurrency)  # before any work is done for a read
     from gateway.observability.routes import install as install_observability  # /healthz, /readyz, /metrics
 
     install_observability(app, ctx)

@@ -62,8 +62,55 @@ def cmd_gateway_run(args: argparse.Namespace, settings: Settings) -> ExitStatus:
     else:
         cert, key = ensure_self_signed(settings.data_dir / "tls", args.host)
         logger.warning("serving HTTPS with a self-signed certificate %s (local use only)", cert)
-    config = server_config(create_app(settings), settings, host=args.host, port=args.port, cert=cert, key=key)
-    uvicorn.Server(config).run()
+    if settings.api_workers == 1:
+        config = server_config(create_app(settings), settings, host=args.host, port=args.port, cert=cert, key=key)
+        uvicorn.Server(config).run()
+        return ExitStatus.OK
+    return _run_workers(settings, host=args.host, port=args.port, cert=cert, key=key)
+
+
+def _run_workers(settings: Settings, *, host: str, port: int, cert: Path, key: Path) -> ExitStatus:
+    """Several HTTP workers (each builds its app from the environment, without background work) and the one
+    background process beside them; when either side ends, the other is stopped."""
+    import os
+    import signal
+    import threading
+
+    from uvicorn.supervisors import Multiprocess
+
+    from gateway.background import start_background_process
+
+    os.environ["REPONET_BACKGROUND_WORK"] = "false"  # read by each worker's Settings
+    config = server_config("gateway.app:create_app", settings, host=host, port=port, cert=cert, key=key)
+    config.factory = True
+    config.workers = settings.api_workers
+    background = start_background_process()
+    stopping = threading.Event()
+
+    def watch() -> None:  # without its background work the gateway settles nothing: stop, and be restarted
+        background.wait()
+        if not stopping.is_set():
+            logger.error("the background process exited with status %s; stopping", background.returncode)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="reponet-background-watch", daemon=True).start()
+    try:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    finally:
+        stopping.set()
+        background.terminate()
+        try:
+            background.wait(timeout=15)
+        except Exception:
+            background.kill()
+            background.wait(timeout=5)
+    return ExitStatus.OK
+
+
+def cmd_gateway_work(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    from gateway.background import run_background
+
+    run_background(settings)
     return ExitStatus.OK
 
 
@@ -243,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cert", help="certificate PEM (default: a generated self-signed one)")
     run.add_argument("--key", help="private key PEM")
     run.set_defaults(handler=cmd_gateway_run)
+    work = gw.add_parser("work", help="the background work alone (started by a multi-worker `gateway run`)")
+    work.set_defaults(handler=cmd_gateway_work)
 
     db = top.add_parser("db", help="database").add_subparsers(dest="command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)

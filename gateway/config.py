@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     max_request_bytes: int = 64 * 1024
     expose_docs: bool = True
+    # ``gateway run``: HTTP worker processes. Above 1 the background work (relayer, indexer, balance follower,
+    # webhooks, anchoring, KYC maintenance) runs once, in a process of its own, and the HTTP workers run at
+    # ``api_nice`` so that settlement keeps its share of CPU under any read load. SQLite in WAL mode serves readers
+    # in every process; in-memory rate limits then count per worker (a shared REPONET_RATE_LIMIT_STORAGE_URL
+    # counts across them).
+    api_workers: int = Field(default=1, ge=1, le=64)
+    api_nice: int = Field(default=5, ge=0, le=19)
+    # reads in progress at once per process (gateway.api.admission); writes never wait for reads; 0: no limit
+    read_concurrency: int = Field(default=8, ge=0, le=10_000)
+    background_work: bool = True  # false in the HTTP workers of a multi-worker gateway (set by ``gateway run``)
 
     # Tokens
     jwt_secret: str = DEV_JWT_SECRET
@@ -88,6 +98,12 @@ class Settings(BaseSettings):
     identity_registry_address: str | None = None
     audit_anchor_address: str | None = None
     anchor_interval_seconds: int = 5  # the unanchored tail of the audit log stays seconds long; 0 disables
+
+    # Bond prices (percent of par): a move larger than the instrument's bound (its own, else this default) from the
+    # last price, or a first price outside the band, waits for a second operator person to confirm it
+    price_max_move_bps: int = Field(default=1_000, ge=1, le=100_000)
+    price_band_min_percent_of_par: int = Field(default=20, ge=0)
+    price_band_max_percent_of_par: int = Field(default=150, ge=1)
 
     # Sign-In with Ethereum
     siwe_domain: str = "localhost:8443"

@@ -277,6 +277,7 @@ def cmd_dev(args: argparse.Namespace) -> None:
     elif allow:
         write_allowlist(data_dir.allowlist, read_allowlist(data_dir.allowlist) | allow)
     args.password_file = args.password_file or password_file
+    args.dev_keys = {bytes.fromhex(acct.address[2:]): bytes.fromhex(acct.private_key[2:]) for acct in accounts}
 
     def banner(service: NodeService) -> None:
         chain = service.chain
@@ -380,6 +381,7 @@ def serve(args: argparse.Namespace, banner: Any = None) -> None:
         pool_limits(args),
         trailing_block=not args.no_trailing_block,
     )
+    service.dev_keys = dict(getattr(args, "dev_keys", {}))  # only `dev` sets them: its keys are public
     try:
         asyncio.run(_serve(service, data_dir, args, banner))
     finally:

@@ -9,6 +9,7 @@ persisting the trie nodes once at the end.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -42,6 +43,7 @@ from rlp.codec import length_prefix
 
 from node.exceptions import ExecutionReverted, InvalidParams, ServerError
 from node.headers import QbftHeader, copy_header
+from node.intrinsic import intrinsic_gas, intrinsic_gas_error
 from node.ordered_trie import ordered_trie_root
 from node.qbft_extra import QBFT_MIX_HASH
 from node.receipts import encode_receipt
@@ -217,6 +219,10 @@ def apply_transactions(
         if tx.gas > gas_limit - gas_used:
             built.deferred.append(tx)
             continue
+        reason = intrinsic_gas_error(tx)
+        if reason is not None:
+            built.dropped.append((tx, reason))
+            continue
         if not allowed(state, tx):
             built.dropped.append((tx, "sender account not authorized"))
             continue
@@ -260,11 +266,12 @@ class CallParams:
     value: int
     data: bytes
     access_list: tuple[tuple[bytes, tuple[int, ...]], ...] = ()
-    nonce: int | None = None
 
 
 def spoof_transaction(state: PragueState, params: CallParams, gas: int) -> SignedTransactionAPI:
-    nonce = state.get_nonce(cast(Address, params.sender)) if params.nonce is None else params.nonce
+    # a call runs at the sender's current nonce whatever its call object says (geth skips nonce checks for calls):
+    # viem passes the nonce it manages, which is ahead of the state's while its transactions are pending
+    nonce = state.get_nonce(cast(Address, params.sender))
     unsigned = UnsignedDynamicFeeTransaction(
         chain_id=state.execution_context.chain_id,
         nonce=nonce,
@@ -282,6 +289,11 @@ def spoof_transaction(state: PragueState, params: CallParams, gas: int) -> Signe
 def run_call(state: PragueState, params: CallParams, gas: int | None = None) -> ComputationAPI:
     """Execute a call as a transaction (intrinsic gas, value transfer) on ``state``; the caller discards it."""
     tx = spoof_transaction(state, params, params.gas if gas is None else gas)
+    need = intrinsic_gas(params.data, params.to is None, params.access_list)
+    if tx.gas < need.gas:
+        raise ServerError(f"intrinsic gas too low: have {tx.gas}, want {need.gas}")
+    if tx.gas < need.floor:
+        raise ServerError(f"insufficient gas for floor data gas cost: gas {tx.gas}, minimum needed {need.floor}")
     try:
         state.lock_changes()
         return state.apply_transaction(tx)
@@ -289,14 +301,19 @@ def run_call(state: PragueState, params: CallParams, gas: int | None = None) -> 
         raise ServerError(_geth_wording(str(exc))) from exc
 
 
+_NONCE_MISMATCH = re.compile(r"nonce: expected (\d+), but got (\d+)")
+
+
 def _geth_wording(message: str) -> str:
     lowered = message.lower()
-    if "insufficient" in lowered or "sender balance" in lowered:
-        return "insufficient funds for gas * price + value"
-    if "intrinsic" in lowered:
+    if "intrinsic" in lowered or "insufficient gas" in lowered:  # py-evm's words for an intrinsic-gas shortfall
         return "intrinsic gas too low"
-    if "nonce" in lowered:
-        return "nonce too low" if "invalid" in lowered or "too low" in lowered else message
+    if any(words in lowered for words in ("insufficient funds", "cannot afford", "enough balance", "sender balance")):
+        return "insufficient funds for gas * price + value"
+    nonces = _NONCE_MISMATCH.search(lowered)
+    if nonces is not None:  # say which way it is wrong, with both numbers
+        expected, got = int(nonces.group(1)), int(nonces.group(2))
+        return f"nonce too {'high' if got > expected else 'low'}: state {expected}, tx {got}"
     return message
 
 
@@ -347,20 +364,28 @@ ESTIMATE_ERROR_RATIO = 0.015
 def estimate_gas(
     state_factory: Callable[[], PragueState], params: CallParams, cap: int, error_ratio: float = ESTIMATE_ERROR_RATIO
 ) -> int:
-    """Gas that succeeds, by binary search like geth (each trial on a fresh state).
+    """The least gas with which the call succeeds, by binary search like geth (each trial on a fresh state).
 
-    Like geth, the search stops once the bracket is within ``error_ratio`` of its upper end: the answer may exceed
-    the exact minimum by up to 1.5%, and a contract call costs three or four executions instead of fifteen.
+    The search starts at the intrinsic gas (:mod:`node.intrinsic`: calldata, creation, access list, EIP-7623 floor),
+    so a transaction sent with the estimate passes the pool. A value transfer to an account without code costs
+    exactly its intrinsic gas (25,300 with one address and one key in its access list). Like geth, the search stops
+    once the bracket is within ``error_ratio`` of its upper end: a contract call's answer may exceed the exact
+    minimum by up to 1.5%, for three or four executions instead of fifteen.
     """
+    minimum = intrinsic_gas(params.data, params.to is None, params.access_list).minimum
+    if cap < minimum:
+        raise ServerError(f"gas required exceeds allowance ({cap}): intrinsic gas is {minimum}")
     state = state_factory()
-    if params.to is not None and not params.data and not state.get_code(cast(Address, params.to)):
-        run_call(state, params, cap)  # raises on funds and nonce problems
-        return 21_000
+    if params.to is not None and not state.get_code(cast(Address, params.to)):
+        computation = run_call(state, params, minimum)  # raises on a lack of funds
+        if not computation.is_error:
+            return minimum
+        state = state_factory()
     computation = run_call(state, params, cap)
     if computation.is_error:
         raise_if_reverted(computation)
     used = cap - computation.get_gas_remaining()
-    lo, hi = max(used - 1, 20_999), cap
+    lo, hi = max(used, minimum) - 1, cap
     optimistic = min((used + computation.get_gas_refund() + 2300) * 64 // 63, cap)
 
     def ok(gas: int) -> bool:

@@ -70,6 +70,8 @@ class NodeService:
         self.block_listeners: set[BlockListener] = set()
         self.tx_listeners: set[TxListener] = set()
         self._pool_state_cache: tuple[bytes, Any] | None = None
+        # address -> private key of the accounts this node signs for: the dev chain's test accounts, else none
+        self.dev_keys: dict[bytes, bytes] = {}
         self._housekeeping: asyncio.Task[None] | None = None
         if chain.consensus.local_address is not None:
             self.pool.add_system_sender(chain.consensus.local_address)

@@ -24,6 +24,7 @@ from eth_typing import Address
 
 from node.abc import PermissionerAPI, TxPoolAPI
 from node.exceptions import InvalidParams, SenderNotAuthorized, TxRejected
+from node.intrinsic import validate_intrinsic_gas
 from node.permissioning import effective_gas_price
 from node.senders import cache_sender, decode_transaction, known_sender, recover_sender, tx_type
 
@@ -58,20 +59,6 @@ def decode_raw_transaction(raw: bytes) -> SignedTransactionAPI:
     except Exception as exc:  # rlp and validation errors of any kind: bad input, never a crash
         raise InvalidParams(f"transaction could not be decoded: {exc}") from exc
     return tx
-
-
-def intrinsic_gas(tx: SignedTransactionAPI) -> tuple[int, int]:
-    """(intrinsic gas, EIP-7623 floor) of a Prague transaction."""
-    data = bytes(tx.data)
-    zeros = data.count(0)
-    nonzeros = len(data) - zeros
-    gas = 21_000 + 4 * zeros + 16 * nonzeros
-    if not tx.to:
-        gas += 32_000 + 2 * ((len(data) + 31) // 32)
-    for _address, slots in getattr(tx, "access_list", ()) or ():
-        gas += 2_400 + 1_900 * len(slots)
-    floor = 21_000 + 10 * (zeros + 4 * nonzeros)
-    return gas, floor
 
 
 def _fee_pair(tx: SignedTransactionAPI) -> tuple[int, int]:
@@ -176,13 +163,7 @@ class TxPool(TxPoolAPI):
         max_fee, tip = _fee_pair(tx)
         if tip > max_fee:
             raise TxRejected("max priority fee per gas higher than max fee per gas")
-        gas, floor = intrinsic_gas(tx)
-        if tx.gas < gas:
-            raise TxRejected("intrinsic gas too low")
-        if tx.gas < floor:
-            raise TxRejected(f"insufficient gas for floor data gas cost: gas {tx.gas}, minimum needed {floor}")
-        if not tx.to and len(tx.data) > 49_152:
-            raise TxRejected("max initcode size exceeded")
+        validate_intrinsic_gas(tx)
         sender = recover_sender(tx)
         cache_sender(tx, sender)
         return sender

@@ -1,280 +1,337 @@
 #!/usr/bin/env python3
-"""Benchmark the gateway end to end on our node: repos opened per second through the API (direct terms, both
-custodial signatures, relayer, until the settlement is final on chain) at 1, 10 and 50 concurrent clients with
-p50/p99 latency, and authenticated GET requests per second.
+"""Benchmark the gateway as a user runs it: ``reponet up`` in a temporary data directory (node, contracts,
+gateway over HTTPS), two members onboarded the way ``reponet demo`` does it, custodial wallets funded, then load
+from separate client processes.
 
-The gateway runs as it does in production (uvicorn, default relayer settings, its own JSON-RPC client) in this
-process; the GET load comes from a separate process, as real clients do, so that the client's Python does not
-share the server's interpreter lock. Beside the authenticated GETs the same client measures ``/healthz`` (no
-authentication, no database): the framework's ceiling on this machine in the same run.
+Measured in one run: GET requests per second with p50/p99 per read endpoint (positions, a repo, trades, balances,
+settlements) and for their mix, at 10, 50 and 100 clients; repo opens (direct terms, both custodial signatures,
+wait until final on chain) alone and with 50 concurrent readers of the mix; ``/healthz`` as the framework's
+ceiling; the gateway's and the node's CPU milliseconds per request. Each figure is taken with the gateway at 1
+and at 2 HTTP worker processes (``--workers``; REPONET_API_WORKERS). ``--reference DIR`` runs the same measurements
+against a second checkout (its own ``.venv``, its default workers) first, so before/after figures come from one
+run.
 
     .venv/bin/python scripts/bench_gateway.py --json
+    .venv/bin/python scripts/bench_gateway.py --reference /work/main --json
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
+import multiprocessing
 import os
-import statistics
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_load import LoadResult, Target, open_load, read_load  # noqa: E402
+
+T = TypeVar("T")
+UP_SECONDS = 240
+# The benchmark's one user makes thousands of requests a minute: the per-principal and per-address limits are
+# raised for it (``reponet up`` passes REPONET_* settings through to the gateway), and tokens outlive the run.
+GATEWAY_ENV = {
+    "REPONET_RATE_LIMIT_IP": "100000000/minute",
+    "REPONET_RATE_LIMIT_PRINCIPAL": "100000000/minute",
+    "REPONET_ACCESS_TOKEN_SECONDS": "7200",
+    "REPONET_STEP_UP_SECONDS": "7200",
+}
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
-class ApiClient:
-    """JSON over one keep-alive standard-library connection per thread: the load generator shares the two cores
-    with the gateway and the node, and httpx costs several times the CPU per request (see ``get_load``)."""
+class Network:
+    """``reponet up`` of a checkout as a child process, in its own data directory, until ``stop``."""
 
-    def __init__(self, base: str) -> None:
-        from urllib.parse import urlsplit
+    def __init__(self, checkout: Path, data_dir: Path, workers: int = 1) -> None:
+        python = checkout / ".venv" / "bin" / "python"
+        self.data_dir = data_dir
+        self.log = open(data_dir.parent / f"{data_dir.name}-up.log", "w+")
+        command = [str(python if python.exists() else sys.executable), "-m", "gateway.cli", "up"]
+        command += ["--data-dir", str(data_dir), "--rpc-port", str(free_port()), "--port", str(free_port())]
+        self.process = subprocess.Popen(
+            command,
+            cwd=checkout,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **GATEWAY_ENV, "REPONET_API_WORKERS": str(workers), "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + UP_SECONDS
+        while "RepoNet is up." not in Path(self.log.name).read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"reponet up did not come up:\n{Path(self.log.name).read_text()[-3000:]}")
+            time.sleep(0.2)
 
-        target = urlsplit(base)
-        self.host, self.port = target.hostname or "127.0.0.1", target.port
-        self._local = threading.local()
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
 
-    def request(self, method: str, path: str, headers: dict[str, str], body: Any = None) -> tuple[int, Any]:
-        import http.client
+    def groups(self) -> dict[str, list[int]]:
+        """The gateway's processes (uvicorn and any workers it forks) and the node's, found under ``up``."""
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(parent, []).append(int(entry.name))
 
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
-        payload = None if body is None else json.dumps(body).encode()
-        sent = {**headers, "Content-Type": "application/json"} if payload is not None else headers
-        connection.request(method, path, body=payload, headers=sent)
-        response = connection.getresponse()
-        data = response.read()
-        return response.status, json.loads(data) if data else None
+        def tree(pid: int) -> list[int]:
+            return [pid] + [d for c in children.get(pid, []) for d in tree(c)]
+
+        out: dict[str, list[int]] = {"gateway": [], "node": []}
+        for child in children.get(self.process.pid, []):
+            try:
+                cmdline = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            out["gateway" if "gateway.cli gateway" in cmdline else "node"].extend(tree(child))
+        return out
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """User plus system CPU of each group (Linux /proc), children reaped included."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        out: dict[str, float] = {}
+        for name, pids in self.groups().items():
+            total = 0
+            for pid in pids:
+                try:
+                    fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                total += sum(int(f) for f in fields[11:15])
+            out[name] = total / ticks
+        return out
 
 
-def open_one(client: ApiClient, terms: dict[str, Any], ha: dict[str, str], hb: dict[str, str]) -> float:
-    """One repo through the API: direct terms, both custodial signatures, wait until final; milliseconds."""
-    start = time.perf_counter()
-    status, trade = client.request("POST", "/v1/trades", ha, terms)
-    assert status == 201, trade
-    signed: Any = None
-    for headers in (ha, hb):
-        status, signed = client.request("POST", f"/v1/trades/{trade['id']}/sign", headers)
-        assert status == 200, signed
-    settlement_id = signed["trade"]["settlement_id"]
-    _, done = client.request("GET", f"/v1/settlements/{settlement_id}/wait?timeout=60", ha)
-    assert done["status"] == "final", done
-    return (time.perf_counter() - start) * 1000
+def spawn_pool() -> Any:
+    from concurrent.futures import ProcessPoolExecutor
 
-
-def open_load(
-    base: str, terms: dict[str, Any], ha: dict[str, str], hb: dict[str, str], clients: int, opens: int
-) -> tuple[list[float], float]:
-    """``opens`` repos by ``clients`` concurrent clients (runs in a separate process): latencies, seconds."""
-    client = ApiClient(base)
-    began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        latencies = list(pool.map(lambda _: open_one(client, terms, ha, hb), range(opens)))
-    return latencies, time.perf_counter() - began
-
-
-def client_process() -> ProcessPoolExecutor:
-    import multiprocessing
-
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    pool.submit(time.sleep, 0).result()  # the worker is up before any clock starts
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    for f in [pool.submit(time.sleep, 0) for _ in range(2)]:
+        f.result()  # the workers are up before any clock starts
     return pool
 
 
-def get_load(base: str, path: str, headers: dict[str, str], seconds: float, clients: int) -> int:
-    """Requests answered 200 by ``clients`` threads in ``seconds`` (runs in a separate process).
-
-    Each thread keeps one connection open with the standard library's HTTP client: about a tenth of httpx's CPU per
-    request, so that on two cores the load generator does not become what is measured."""
-    import http.client
-    from urllib.parse import urlsplit
-
-    target = urlsplit(base)
-    stop = time.perf_counter() + seconds
-    counts: list[int] = []
-
-    def reader() -> None:
-        done = 0
-        connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=30)
-        while time.perf_counter() < stop:
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-            body = response.read()
-            assert response.status == 200, body
-            done += 1
-        connection.close()
-        counts.append(done)
-
-    threads = [threading.Thread(target=reader) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(counts)
+def measured(net: Network, run: Callable[[], T], count: Callable[[T], int]) -> tuple[T, dict[str, float]]:
+    """``run()`` with the gateway's and the node's CPU milliseconds per request it made."""
+    before = net.cpu_seconds()
+    result = run()
+    after = net.cpu_seconds()
+    n = max(1, count(result))
+    return result, {f"{k}_cpu_ms": round((after[k] - before[k]) * 1000 / n, 2) for k in before}
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process (Linux /proc): CPU per request does not depend on what else the
-    shared machine runs, unlike requests per second."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+class Members:
+    """Two members onboarded by the demo's own steps, their custodial wallets funded, a first repo opened."""
 
+    def __init__(self, data_dir: Path) -> None:
+        from rich.console import Console
 
-def measure_gets(base: str, path: str, headers: dict[str, str], seconds: float, clients: int) -> tuple[float, float]:
-    """Requests per second, and the gateway's CPU milliseconds per request."""
-    with client_process() as pool:
-        cpu = cpu_seconds(os.getpid())
-        began = time.perf_counter()
-        answered = pool.submit(get_load, base, path, headers, seconds, clients).result()
-        elapsed = time.perf_counter() - began
-        return round(answered / elapsed, 1), round((cpu_seconds(os.getpid()) - cpu) * 1000 / answered, 2)
+        from gateway.demo.story import Story
+        from gateway.ops.chain import send, to_units
+        from gateway.ops.client import wait_settlement
+        from gateway.ops.network import COMPLIANCE_USER, OPS_USER
+        from gateway.ops.network import Network as OpsNetwork
 
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 10, 50])
-    parser.add_argument("--opens-per-client", type=int, default=3)
-    parser.add_argument("--get-seconds", type=float, default=5.0)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.ERROR)
-
-    import uvicorn
-    from fastapi.testclient import TestClient
-
-    from gateway.app import build_context, create_app
-    from gateway.chain.connect import connect
-    from gateway.chain.web3_client import Web3Chain
-    from gateway.db.migrate import upgrade
-    from gateway.db.models import Role
-    from gateway.kyc.sanctions import SanctionsList
-    from gateway.settlement.hub import Hub
-    from gateway.settlement.market import Market, MarketSettings
-    from gateway.settlement.wiring import attach
-    from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, deploy, free_port, start_chain
-    from tests.gateway.conftest import World, make_settings
-    from tests.gateway.market import approve_member, list_instrument
-
-    work = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
-    chain_iter = start_chain("reponet-node", work)
-    chain = next(chain_iter)
-    try:
-        d = deploy(chain)
-        url = f"sqlite:///{work / 'gateway.db'}"
-        upgrade(url)
-        settings = make_settings(
-            work,
-            url,
-            access_token_seconds=3600,
-            step_up_seconds=3600,
-            rate_limit_ip="1000000/minute",
-            rate_limit_principal="1000000/minute",
-            chain_id=int(d.w3.eth.chain_id),
+        net = OpsNetwork(data_dir)
+        story = Story(net, Console(file=io.StringIO()))
+        ops, compliance = net.session(OPS_USER), net.session(COMPLIANCE_USER)
+        story.ops = ops
+        story.gateway_trading = True
+        story.onboard(ops, compliance)
+        a, b = story.members["a"], story.members["b"]
+        wallets = {m.key: self._custodial(m.session.get("/v1/wallets"), m.custodial) for m in (a, b)}
+        story.settle(
+            ops.post(
+                "/v1/operator/cash/issue",
+                body={"token": story.cash.address, "wallet": b.custodial, "amount": "100000000"},
+            ),
+            "cash issue",
         )
-        registry = Web3Chain(
-            connect(chain.url),
-            account=d.deployer,
-            identity_registry=d.addresses["identity_registry"],
-            audit_anchor=d.addresses["audit_anchor"],
-        )
-        ctx = build_context(settings, chain=registry, sanctions=SanctionsList([], 88.0))
-        app = create_app(settings, context=ctx)
-        market = Market(
-            connect(chain.url),
-            engine=d.addresses["repo_engine"],
-            oracle=d.addresses["price_oracle"],
-            relayer=d.relayer,
-            settings=MarketSettings(),
-        )
-        hub = Hub(chain_id=market.chain_id, engine=market.engine_address)
-        attach(hub, market, ctx)
-        app.state.hub = hub
-
-        setup = TestClient(app, base_url="https://gateway.test")  # no lifespan: setup only
-        world = World(ctx=ctx, client=setup, chain=registry)  # type: ignore[arg-type]
-        world.org("op", name="Operator", is_operator=True)
-        world.org("a", name="Bank A")
-        world.org("b", name="Fund B")
-        a, b = world.user("a", Role.TRADER, "at"), world.user("b", Role.TRADER, "bt")
-        wa = a.post("/v1/wallets", json={"label": "desk"}).json()
-        wb = b.post("/v1/wallets", json={"label": "desk"}).json()
-        approve_member(world, "a")
-        approve_member(world, "b")
-        list_instrument(world, d.addresses["cash"], "cash", CASH_DECIMALS, "EURD")
-        list_instrument(world, d.addresses["bond"], "bond", BOND_DECIMALS, "DBR35")
-        d.send(d.deployer, d.cash.functions.mint(wb["address"], 10**9 * 10**CASH_DECIMALS))
-        d.send(d.deployer, d.bond.functions.mint(wa["address"], 10**9 * 10**BOND_DECIMALS))
-        d.send(d.deployer, d.oracle.functions.setPrice(d.addresses["bond"], d.addresses["cash"], 9_800 * 10**18))
-
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-        server_thread = threading.Thread(target=server.run, daemon=True)
-        server_thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
-        ha = {"Authorization": f"Bearer {a.tokens['access_token']}"}
-        hb = {"Authorization": f"Bearer {b.tokens['access_token']}"}
-        terms = {
+        bond = story.tok(story.gov).functions.mint(a.custodial, to_units("100000000", story.gov.decimals))
+        send(story.w3, story.issuer, bond, "mint bonds")
+        for listed in (story.gov, story.corp):
+            story.post_price(listed, "100")
+        self.terms: dict[str, Any] = {
             "role": "seller",
-            "wallet_id": wa["id"],
-            "counterparty_wallet": wb["address"],
-            "cash_token": d.addresses["cash"],
-            "collateral_token": d.addresses["bond"],
+            "wallet_id": wallets["a"],
+            "counterparty_wallet": b.custodial,
+            "cash_token": story.cash.address,
+            "collateral_token": story.gov.address,
             "purchase_price": "1000",
             "collateral_amount": "1100",
             "rate": "0.035",
             "haircut_bps": 200,
             "tenor_seconds": 86_400,
         }
+        # The first open through the sessions: each steps up once (TOTP) and the wallets send their approvals.
+        trade = a.session.post("/v1/trades", body=self.terms)
+        a.session.post(f"/v1/trades/{trade['id']}/sign")
+        signed = b.session.post(f"/v1/trades/{trade['id']}/sign")
+        wait_settlement(a.session, {"id": signed["trade"]["settlement_id"], "status": "pending"}, timeout=120)
+        opened = a.session.get(f"/v1/trades/{trade['id']}")
+        self.repo_id = int(opened["repo_id"])
+        self.ha = {"Authorization": f"Bearer {a.session.creds.access_token}"}
+        self.hb = {"Authorization": f"Bearer {b.session.creds.access_token}"}
+        self.target = Target(net.gateway_url, str(net.dir.tls_cert))
+        net.close()
 
-        results: dict[str, Any] = {"chain": "reponet-node", "opens_per_client": args.opens_per_client}
-        warm = ApiClient(base)
-        open_one(warm, terms, ha, hb)  # the first open also sends the wallets' token approvals
-        last_trade = warm.request("GET", "/v1/trades?limit=1", ha)[1]["data"][0]["id"]
-        for c in args.clients:
-            n = c * args.opens_per_client
-            with client_process() as pool:
-                gateway_cpu, node_cpu = cpu_seconds(os.getpid()), cpu_seconds(chain.proc.pid)
-                latencies, elapsed = pool.submit(open_load, base, terms, ha, hb, c, n).result()
-                results[f"gateway_cpu_ms_per_open_c{c}"] = round((cpu_seconds(os.getpid()) - gateway_cpu) * 1000 / n, 1)
-                results[f"node_cpu_ms_per_open_c{c}"] = round((cpu_seconds(chain.proc.pid) - node_cpu) * 1000 / n, 1)
-            results[f"opens_per_s_c{c}"] = round(n / elapsed, 2)
-            results[f"open_p50_ms_c{c}"] = round(statistics.median(latencies), 1)
-            results[f"open_p99_ms_c{c}"] = round(percentile(latencies, 99), 1)
+    @staticmethod
+    def _custodial(listing: Any, address: str) -> str:
+        rows = listing["data"] if isinstance(listing, dict) else listing
+        return next(str(w["id"]) for w in rows if str(w["address"]).lower() == address.lower())
 
-        results["get_rps"], results["get_cpu_ms"] = measure_gets(
-            base, f"/v1/trades/{last_trade}", ha, args.get_seconds, 10
-        )
-        results["healthz_rps"], results["healthz_cpu_ms"] = measure_gets(base, "/healthz", {}, args.get_seconds, 10)
-        results["get_clients"] = 10
-        results["get_path"] = "/v1/trades/{id}"
-        server.should_exit = True
-        server_thread.join(timeout=15)  # the lifespan stops the relayer and indexer before the chain goes
+
+def read_paths(repo_id: int) -> dict[str, str]:
+    return {
+        "positions": "/v1/positions",
+        "repo": f"/v1/repos/{repo_id}",
+        "trades": "/v1/trades?limit=20",
+        "balances": "/v1/balances",
+        "settlements": "/v1/settlements",
+    }
+
+
+def bench(checkout: Path, args: argparse.Namespace, work: Path, workers: int = 1) -> dict[str, Any]:
+    net = Network(checkout, work / f"net-{checkout.name}-w{workers}", workers)
+    try:
+        members = Members(net.data_dir)
+        target, ha, hb = members.target, members.ha, members.hb
+        paths = read_paths(members.repo_id)
+        out: dict[str, Any] = {
+            "checkout": str(checkout),
+            "api_workers": workers,
+            "gateway_processes": len(net.groups()["gateway"]),
+            "clients": args.clients,
+        }
+        with spawn_pool() as pool:
+
+            def reads(selected: list[str], clients: int, headers: dict[str, str] = ha) -> dict[str, Any]:
+                result, cpu = measured(
+                    net,
+                    lambda: pool.submit(read_load, target, selected, headers, clients, args.seconds).result(),
+                    lambda r: sum(len(v) for v in r.latencies.values()),
+                )
+                return {**result.summary(), **cpu}
+
+            pool.submit(read_load, target, list(paths.values()), ha, 4, 0.5).result()  # warm caches
+            for clients in args.clients:
+                out[f"mix_c{clients}"] = reads(list(paths.values()), clients)
+                for name, path in paths.items():
+                    out[f"{name}_c{clients}"] = reads([path], clients)
+            out["healthz_c50"] = reads(["/healthz"], 50, {})
+
+            def opens() -> dict[str, Any]:
+                result, cpu = measured(
+                    net,
+                    lambda: pool.submit(
+                        open_load, target, members.terms, ha, hb, args.open_clients, args.opens
+                    ).result(),
+                    lambda r: max(1, int(r["opens"])),
+                )
+                return {**result, **cpu}
+
+            out["open_alone"] = opens()
+            with multiprocessing.get_context("spawn").Manager() as manager:
+                stop = manager.Event()
+                readers = pool.submit(read_load, target, list(paths.values()), ha, 50, 3600.0, stop)
+                time.sleep(1.0)  # the readers are at full speed before the first open
+                try:  # CPU per open is not told apart from the readers' here: the figure is latency
+                    out["open_with_50_readers"] = {k: v for k, v in opens().items() if not k.endswith("_cpu_ms")}
+                finally:
+                    stop.set()
+                loaded: LoadResult = readers.result()
+            out["readers_during_opens"] = loaded.summary()
+        alone, loaded_p99 = out["open_alone"]["p99_ms"], out["open_with_50_readers"]["p99_ms"]
+        out["open_p99_ratio_under_load"] = round(loaded_p99 / alone, 2) if alone else None
+        return out
     finally:
-        for _ in chain_iter:
-            pass
+        net.stop()
+
+
+def flat(results: dict[str, Any]) -> Iterator[str]:
+    for key, value in results.items():
+        if isinstance(value, dict):
+            figures = ", ".join(f"{k} {v}" for k, v in value.items() if k != "error_samples")
+            yield f"  {key}: {figures}"
+            for sample in value.get("error_samples", []):
+                yield f"    error: {sample}"
+        else:
+            yield f"  {key}: {value}"
+
+
+@contextmanager
+def workdir(keep: bool) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
+    try:
+        yield path
+    finally:
+        if not keep:
+            subprocess.run(["rm", "-rf", str(path)], check=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 10 clients, 1 s per figure, 2 opens")
+    parser.add_argument("--clients", type=int, nargs="+", default=[10, 50, 100], help="reader counts")
+    parser.add_argument("--seconds", type=float, default=4.0, help="seconds per read figure")
+    parser.add_argument("--opens", type=int, default=24, help="repo opens per open figure")
+    parser.add_argument("--open-clients", type=int, default=4, help="concurrent clients opening repos")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="HTTP worker counts to measure this checkout with"
+    )
+    parser.add_argument("--reference", type=Path, default=None, help="also measure this checkout, first (1 worker)")
+    parser.add_argument("--keep", action="store_true", help="keep the data directories and logs")
+    args = parser.parse_args()
+    if args.quick:
+        args.clients, args.seconds, args.opens, args.open_clients = [10], 1.0, 2, 1
+    logging.basicConfig(level=logging.ERROR)
+    results: dict[str, Any] = {}
+    with workdir(args.keep) as work:
+        if args.reference is not None:
+            results["reference"] = bench(args.reference.resolve(), args, work)
+        for workers in args.workers:
+            results[f"this_w{workers}"] = bench(ROOT, args, work, workers)
     if args.json:
         print(json.dumps(results))
     else:
-        for key, value in results.items():
-            print(f"{key}: {value}")
+        for name, figures in results.items():
+            print(f"{name}:")
+            for line in flat(figures):
+                print(line)
     return 0
 
 
 if __name__ == "__main__":
+    threading.current_thread().name = "bench"
     raise SystemExit(main())

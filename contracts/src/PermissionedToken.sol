@@ -27,6 +27,9 @@ abstract contract PermissionedToken is IPermissionedToken, ERC20, AccessControl,
     IIdentityRegistry private immutable _registry;
     uint8 private immutable _decimals;
     mapping(address account => bool frozen) private _frozen;
+    /// @dev Every pause so far, oldest first; `end` 0 while the pause lasts. Kept so that deadlines that depend on
+    /// this token (a repo's grace and cure periods) can leave paused time out.
+    PauseWindow[] private _pauses;
 
     /// @param name_ ERC-20 name.
     /// @param symbol_ ERC-20 symbol.
@@ -102,11 +105,34 @@ abstract contract PermissionedToken is IPermissionedToken, ERC20, AccessControl,
     /// @inheritdoc IPermissionedToken
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
+        _pauses.push(PauseWindow({start: uint64(block.timestamp), end: 0}));
     }
 
     /// @inheritdoc IPermissionedToken
     function unpause() external onlyRole(PAUSER_ROLE) {
         _unpause();
+        _pauses[_pauses.length - 1].end = uint64(block.timestamp);
+    }
+
+    /// @inheritdoc IPermissionedToken
+    function pausedSince(uint64 from) external view returns (bool pausedNow, uint256 pausedSeconds) {
+        uint64 nowTs = uint64(block.timestamp);
+        uint256 count = _pauses.length;
+        // A window still open (end 0) is the current pause; the flag itself need not be read.
+        pausedNow = count > 0 && _pauses[count - 1].end < 1;
+        // Newest first: windows are disjoint and ordered, so the walk stops at the first one ending by `from`.
+        for (uint256 i = count; i > 0; --i) {
+            PauseWindow memory w = _pauses[i - 1];
+            uint64 end = w.end > 0 ? w.end : nowTs;
+            if (end <= from) break;
+            uint64 start = w.start > from ? w.start : from;
+            pausedSeconds += end - start;
+        }
+    }
+
+    /// @inheritdoc IPermissionedToken
+    function paused() public view override(IPermissionedToken, Pausable) returns (bool) {
+        return super.paused();
     }
 
     /// @inheritdoc IPermissionedToken

@@ -12,6 +12,8 @@ import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 contract PriceOracle is IPriceOracle, AccessControl {
     /// @notice Posts prices.
     bytes32 public constant FEEDER_ROLE = keccak256("FEEDER_ROLE");
+    /// @notice Confirms a move larger than its pair's limit, proposed by someone else.
+    bytes32 public constant CONFIRMER_ROLE = keccak256("CONFIRMER_ROLE");
 
     /// @inheritdoc IPriceOracle
     uint8 public constant PRICE_DECIMALS = 18;
@@ -23,11 +25,21 @@ contract PriceOracle is IPriceOracle, AccessControl {
         uint64 updatedAt;
     }
 
+    struct MoveLimit {
+        uint16 maxMoveBps;
+        uint64 confirmWindow;
+    }
+
+    uint256 private constant _BPS = 10_000;
+
     uint64 private immutable _defaultMaxAge;
+    mapping(address asset => mapping(address quote => MoveLimit)) private _moveLimits;
+    mapping(address asset => mapping(address quote => PendingMove)) private _pending;
     mapping(address asset => mapping(address quote => PricePoint)) private _prices;
     mapping(address asset => mapping(address quote => uint64 maxAge)) private _maxAges;
 
-    /// @notice Deploys the oracle, grants `DEFAULT_ADMIN_ROLE` and `FEEDER_ROLE` to `admin`.
+    /// @notice Deploys the oracle, grants `DEFAULT_ADMIN_ROLE`, `FEEDER_ROLE` and `CONFIRMER_ROLE` to `admin` (who
+    /// still cannot confirm its own proposals).
     /// @param admin The initial admin and feeder.
     /// @param defaultMaxAge_ Maximum age in seconds for pairs without their own (must be positive).
     constructor(address admin, uint64 defaultMaxAge_) {
@@ -36,15 +48,58 @@ contract PriceOracle is IPriceOracle, AccessControl {
         _defaultMaxAge = defaultMaxAge_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(FEEDER_ROLE, admin);
+        _grantRole(CONFIRMER_ROLE, admin);
     }
 
     /// @inheritdoc IPriceOracle
     function setPrice(address asset, address quote, uint256 price) external onlyRole(FEEDER_ROLE) {
         if (asset == address(0) || quote == address(0)) revert PriceZeroAddress();
         if (price == 0) revert PriceZero(asset, quote);
-        uint64 timestamp = uint64(block.timestamp);
-        _prices[asset][quote] = PricePoint({price: price, updatedAt: timestamp});
-        emit PriceUpdated(asset, quote, price, timestamp);
+        uint16 maxMoveBps = _moveLimits[asset][quote].maxMoveBps;
+        if (maxMoveBps > 0 && _movesTooFar(_prices[asset][quote].price, price, maxMoveBps)) {
+            _pending[asset][quote] =
+                PendingMove({price: price, proposer: msg.sender, proposedAt: uint64(block.timestamp)});
+            emit PriceMoveProposed(asset, quote, price, msg.sender);
+            return;
+        }
+        _apply(asset, quote, price);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function confirmPrice(address asset, address quote, uint256 price) external onlyRole(CONFIRMER_ROLE) {
+        PendingMove memory p = _pending[asset][quote];
+        if (p.price != price || price < 1) revert PriceNoPendingMove(asset, quote, price);
+        if (p.proposer == msg.sender) revert PriceSameFeeder(msg.sender);
+        uint64 window = _moveLimits[asset][quote].confirmWindow;
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp > uint256(p.proposedAt) + window) {
+            revert PriceConfirmationExpired(asset, quote, p.proposedAt, window);
+        }
+        delete _pending[asset][quote];
+        emit PriceMoveConfirmed(asset, quote, price, msg.sender);
+        _apply(asset, quote, price);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function setMaxMove(address asset, address quote, uint16 maxMoveBps, uint64 confirmWindow)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        if (asset == address(0) || quote == address(0)) revert PriceZeroAddress();
+        if (maxMoveBps > 0 && confirmWindow < 1) revert PriceInvalidMoveLimit();
+        _moveLimits[asset][quote] = MoveLimit({maxMoveBps: maxMoveBps, confirmWindow: confirmWindow});
+        emit MaxMoveSet(asset, quote, maxMoveBps, confirmWindow);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function maxMoveOf(address asset, address quote) external view returns (uint16, uint64) {
+        MoveLimit memory l = _moveLimits[asset][quote];
+        return (l.maxMoveBps, l.confirmWindow);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function pendingMoveOf(address asset, address quote) external view returns (PendingMove memory) {
+        return _pending[asset][quote];
     }
 
     /// @inheritdoc IPriceOracle
@@ -81,5 +136,20 @@ contract PriceOracle is IPriceOracle, AccessControl {
     /// @inheritdoc IPriceOracle
     function defaultMaxAge() external view returns (uint64) {
         return _defaultMaxAge;
+    }
+
+    function _apply(address asset, address quote, uint256 price) private {
+        uint64 timestamp = uint64(block.timestamp);
+        _prices[asset][quote] = PricePoint({price: price, updatedAt: timestamp});
+        emit PriceUpdated(asset, quote, price, timestamp);
+    }
+
+    /// @dev Whether `price` differs from `current` by more than `maxMoveBps` of `current`. The first price of a
+    /// pair (no current one) is never a move.
+    function _movesTooFar(uint256 current, uint256 price, uint16 maxMoveBps) private pure returns (bool) {
+        if (current < 1) return false;
+        uint256 diff = price > current ? price - current : current - price;
+        // ceil(x) > m exactly when x > m, for an integer m: the limit itself is allowed.
+        return Math.mulDiv(diff, _BPS, current, Math.Rounding.Ceil) > maxMoveBps;
     }
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -9,12 +8,13 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {IIdentityRegistry} from "./interfaces/IIdentityRegistry.sol";
+import {IPermissionedToken} from "./interfaces/IPermissionedToken.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IRepoEngine} from "./interfaces/IRepoEngine.sol";
 import {IRepoPosition} from "./interfaces/IRepoPosition.sol";
+import {RepoClaims} from "./RepoClaims.sol";
 import {RepoMath} from "./RepoMath.sol";
 import {RepoPosition} from "./RepoPosition.sol";
 import {RepoTermsHashing} from "./RepoTermsHashing.sol";
@@ -25,8 +25,9 @@ import {RepoTermsHashing} from "./RepoTermsHashing.sol";
 /// address must then be made a system account in the identity registry (`setSystemAccount`) so that permissioned
 /// tokens let it hold escrow. Every state-changing function is `nonReentrant` and follows checks-effects-interactions:
 /// all checks, then all storage writes and the event, then the token transfers of the step (any failing leg reverts
-/// the whole step).
-contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EIP712 {
+/// the whole step) — except that a payment to a party that cannot receive it becomes that party's claim
+/// ({RepoClaims}), so the other party's status never blocks a step.
+contract RepoEngine is IRepoEngine, RepoClaims, Pausable, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice May pause and unpause {open} and {substitute}.
@@ -42,20 +43,60 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
     IPriceOracle private immutable _oracle;
     RepoPosition private immutable _position;
 
+    /// @dev Largest period (notice, cure, grace) accepted: 2^32 − 1 seconds (136 years), so that any deadline
+    /// derived from one fits the 40-bit time fields below.
+    uint64 private constant MAX_PERIOD = type(uint32).max;
+
+    /// @dev A repo as stored: {IRepoEngine.Repo} packed into 8 slots (times in 40 bits, amounts in 128) so that
+    /// opening writes 7 of them instead of 12; {getRepo} widens it back to the public struct.
+    struct StoredRepo {
+        // slot 0: what nearly every step reads
+        address seller;
+        RepoStatus status;
+        uint40 maturity;
+        uint40 noticePeriod;
+        // slot 1
+        address buyer;
+        uint40 openedAt;
+        uint40 periodStart;
+        uint16 dayCountBasis;
+        // slot 2
+        address cashToken;
+        uint40 marginCurePeriod;
+        uint40 gracePeriod;
+        uint16 haircutBps;
+        // slot 3
+        address collateralToken;
+        uint40 cureDeadline;
+        // slot 4
+        uint128 purchasePrice;
+        uint128 collateralAmount;
+        // slot 5
+        int128 rate;
+        int128 crystallizedPD;
+        // slot 6
+        uint128 minTransferAmount;
+        uint128 cashMargin;
+        // slot 7
+        uint256 marginCallOutstanding;
+    }
+
     uint256 private _repoCount;
-    mapping(uint256 repoId => Repo) private _repos;
+    mapping(uint256 repoId => StoredRepo) private _repos;
     mapping(uint256 repoId => uint256 amount) private _shortfalls;
-    mapping(address signer => mapping(uint256 nonce => bool used)) private _nonces;
+    /// @dev Used nonces as bitmaps, 256 to a word (nonce >> 8 selects the word): sequential nonces share slots.
+    mapping(address signer => mapping(uint256 word => uint256 bits)) private _nonces;
 
     /// @param registry_ the identity registry (parties and position holders must be verified)
     /// @param oracle_ the price oracle of collateral in cash tokens
-    /// @param admin receives DEFAULT_ADMIN_ROLE and PAUSER_ROLE
+    /// @param admin receives DEFAULT_ADMIN_ROLE, PAUSER_ROLE and COURT_ORDER_ROLE
     constructor(IIdentityRegistry registry_, IPriceOracle oracle_, address admin) EIP712("RepoNet RepoEngine", "1") {
         _registry = registry_;
         _oracle = oracle_;
         _position = new RepoPosition(registry_, address(this));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
+        _grantRole(COURT_ORDER_ROLE, admin);
     }
 
     // ------------------------------------------------------------------ open and repurchase
@@ -88,7 +129,7 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @inheritdoc IRepoEngine
     function repurchase(uint256 repoId) external nonReentrant {
-        Repo storage r = _live(repoId);
+        StoredRepo storage r = _live(repoId);
         _requireSeller(r, repoId);
         if (r.maturity != 0 && block.timestamp < r.maturity) revert RepoNotMatured(repoId, r.maturity);
         _repurchase(repoId, r, false);
@@ -99,7 +140,7 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         external
         nonReentrant
     {
-        Repo storage r = _live(repoId);
+        StoredRepo storage r = _live(repoId);
         _requireSeller(r, repoId);
         address holder = _position.ownerOf(repoId);
         _checkDeadline(deadline);
@@ -114,13 +155,14 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @inheritdoc IRepoEngine
     function callMargin(uint256 repoId) external nonReentrant {
-        Repo storage r = _known(repoId);
+        StoredRepo storage r = _known(repoId);
         if (r.status != RepoStatus.OPEN) revert RepoInvalidStatus(repoId, r.status);
         int256 e = _exposure(r);
         if (e <= SafeCast.toInt256(r.minTransferAmount)) {
             revert RepoExposureBelowThreshold(repoId, e, r.minTransferAmount);
         }
-        uint64 cureDeadline = SafeCast.toUint64(block.timestamp + r.marginCurePeriod);
+        // Fits 40 bits: now < 2^39 and marginCurePeriod <= MAX_PERIOD.
+        uint40 cureDeadline = uint40(block.timestamp + r.marginCurePeriod);
         // casting to 'uint256' is safe because e > minTransferAmount >= 0
         // forge-lint: disable-next-line(unsafe-typecast)
         uint256 amount = uint256(e);
@@ -132,22 +174,23 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @inheritdoc IRepoEngine
     function postMargin(uint256 repoId, uint256 collateralAmount, uint256 cashAmount) external nonReentrant {
-        Repo storage r = _live(repoId);
+        StoredRepo storage r = _live(repoId);
         _requireSeller(r, repoId);
         if (collateralAmount == 0 && cashAmount == 0) revert RepoZeroAmount();
 
         bool called = r.status == RepoStatus.MARGIN_CALLED;
-        uint256 outstanding = r.marginCallOutstanding;
+        uint256 outstanding = 0;
         if (called) {
+            outstanding = r.marginCallOutstanding;
             uint256 value = cashAmount + _adjustedValue(r, r.collateralToken, collateralAmount);
             // Cannot underflow: only subtracted when value < outstanding.
             unchecked {
                 outstanding = value >= outstanding ? 0 : outstanding - value;
             }
         }
-        r.collateralAmount += collateralAmount;
-        r.cashMargin += cashAmount;
-        r.marginCallOutstanding = outstanding;
+        if (collateralAmount > 0) r.collateralAmount = SafeCast.toUint128(r.collateralAmount + collateralAmount);
+        if (cashAmount > 0) r.cashMargin = SafeCast.toUint128(r.cashMargin + cashAmount);
+        if (called) r.marginCallOutstanding = outstanding;
         bool cured = called && outstanding == 0;
         if (cured) {
             r.status = RepoStatus.OPEN;
@@ -164,7 +207,7 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @inheritdoc IRepoEngine
     function withdrawExcess(uint256 repoId, uint256 collateralAmount, uint256 cashAmount) external nonReentrant {
-        Repo storage r = _known(repoId);
+        StoredRepo storage r = _known(repoId);
         _requireSeller(r, repoId);
         if (r.status != RepoStatus.OPEN) revert RepoInvalidStatus(repoId, r.status);
         if (collateralAmount == 0 && cashAmount == 0) revert RepoZeroAmount();
@@ -189,8 +232,9 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         );
         if (eAfter > 0) revert RepoWithdrawalUndercollateralizes(repoId, eAfter);
 
-        r.collateralAmount = collateralAfter;
-        r.cashMargin = cashAfter;
+        // Both fit: each is at most the stored 128-bit value.
+        r.collateralAmount = uint128(collateralAfter);
+        r.cashMargin = uint128(cashAfter);
         emit ExcessWithdrawn(repoId, collateralAmount, cashAmount);
 
         if (collateralAmount > 0) IERC20(r.collateralToken).safeTransfer(r.seller, collateralAmount);
@@ -208,7 +252,7 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         uint256 nonce,
         uint64 deadline
     ) external nonReentrant whenNotPaused {
-        Repo storage r = _known(repoId);
+        StoredRepo storage r = _known(repoId);
         _requireSeller(r, repoId);
         if (r.status != RepoStatus.OPEN) revert RepoInvalidStatus(repoId, r.status);
         if (newCollateralToken == address(0)) revert RepoInvalidToken(newCollateralToken);
@@ -230,7 +274,7 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         address oldToken = r.collateralToken;
         uint256 oldAmount = r.collateralAmount;
         r.collateralToken = newCollateralToken;
-        r.collateralAmount = newCollateralAmount;
+        r.collateralAmount = SafeCast.toUint128(newCollateralAmount);
         emit CollateralSubstituted(repoId, oldToken, oldAmount, newCollateralToken, newCollateralAmount);
 
         IERC20(newCollateralToken).safeTransferFrom(msg.sender, address(this), newCollateralAmount);
@@ -239,7 +283,7 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @inheritdoc IRepoEngine
     function amend(Amendment calldata a, bytes calldata sellerSig, bytes calldata holderSig) external nonReentrant {
-        Repo storage r = _live(a.repoId);
+        StoredRepo storage r = _live(a.repoId);
         if (a.kind > uint8(AmendmentKind.RERATE)) revert RepoInvalidAmendmentKind(a.kind);
         _checkDeadline(a.deadline);
         address seller = r.seller;
@@ -253,8 +297,8 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         if (a.kind == uint8(AmendmentKind.ROLL)) {
             uint64 oldMaturity = r.maturity;
             if (oldMaturity == 0) revert RepoIsOpenRepo(a.repoId);
-            if (a.newMaturity <= block.timestamp) revert RepoInvalidMaturity(a.newMaturity);
-            r.maturity = a.newMaturity;
+            _checkMaturity(a.newMaturity);
+            r.maturity = uint40(a.newMaturity);
             emit RepoRolled(a.repoId, oldMaturity, a.newMaturity);
         } else {
             _checkRate(a.newRate);
@@ -264,22 +308,24 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
             );
             int256 oldRate = r.rate;
             int256 crystallized = r.crystallizedPD + pd;
-            r.crystallizedPD = crystallized;
-            r.periodStart = nowTs;
-            r.rate = a.newRate;
+            r.crystallizedPD = SafeCast.toInt128(crystallized);
+            r.periodStart = uint40(nowTs);
+            // Fits: |newRate| <= MAX_ABS_RATE < 2^127 (checked above).
+            r.rate = int128(a.newRate);
             emit RepoRerated(a.repoId, oldRate, a.newRate, crystallized);
         }
     }
 
     /// @inheritdoc IRepoEngine
     function terminate(uint256 repoId) external nonReentrant {
-        Repo storage r = _live(repoId);
+        StoredRepo storage r = _live(repoId);
         if (msg.sender != r.seller && msg.sender != _position.ownerOf(repoId)) {
             revert RepoNotSellerOrHolder(repoId, msg.sender);
         }
         if (r.maturity != 0) revert RepoIsTermRepo(repoId, r.maturity);
-        uint64 maturity = SafeCast.toUint64(block.timestamp + r.noticePeriod);
-        r.maturity = maturity;
+        // Fits 40 bits: now < 2^39 and noticePeriod <= MAX_PERIOD.
+        uint64 maturity = uint64(block.timestamp + r.noticePeriod);
+        r.maturity = uint40(maturity);
         emit RepoTerminationNoticed(repoId, msg.sender, maturity);
     }
 
@@ -287,11 +333,11 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @inheritdoc IRepoEngine
     function declareDefault(uint256 repoId) external nonReentrant {
-        Repo storage r = _live(repoId);
+        StoredRepo storage r = _live(repoId);
         DefaultReason reason = DefaultReason.MARGIN_NOT_CURED;
-        if (r.status == RepoStatus.MARGIN_CALLED && block.timestamp > r.cureDeadline) {
+        if (r.status == RepoStatus.MARGIN_CALLED && _cureLapsed(repoId, r)) {
             reason = DefaultReason.MARGIN_NOT_CURED;
-        } else if (r.maturity != 0 && block.timestamp > uint256(r.maturity) + r.gracePeriod) {
+        } else if (r.maturity != 0 && _graceLapsed(repoId, r)) {
             reason = DefaultReason.NOT_REPURCHASED_AT_MATURITY;
         } else {
             revert RepoNotInDefault(repoId);
@@ -302,7 +348,7 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @inheritdoc IRepoEngine
     function closeOut(uint256 repoId) external nonReentrant {
-        Repo storage r = _known(repoId);
+        StoredRepo storage r = _known(repoId);
         if (r.status != RepoStatus.DEFAULTED) revert RepoInvalidStatus(repoId, r.status);
         address holder = _position.ownerOf(repoId);
         if (msg.sender != holder) revert RepoNotHolder(repoId, msg.sender);
@@ -311,28 +357,8 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         uint256 margin = r.cashMargin;
         uint256 collateral = r.collateralAmount;
         uint256 marginApplied = Math.min(margin, owed);
-        uint256 remainder;
-        // Cannot underflow: marginApplied <= owed.
-        unchecked {
-            remainder = owed - marginApplied;
-        }
-        uint256 toHolder = 0;
-        uint256 shortfall = 0;
-        if (remainder > 0) {
-            if (collateral > 0) {
-                (uint256 price,) = _oracle.getPrice(r.collateralToken, r.cashToken);
-                uint256 units = Math.mulDiv(remainder, PRICE_SCALE, price, Math.Rounding.Ceil);
-                if (units > collateral) {
-                    toHolder = collateral;
-                    // ceil rounding above means valueOf(units) >= remainder; capped, the value falls short.
-                    shortfall = remainder - Math.mulDiv(collateral, price, PRICE_SCALE);
-                } else {
-                    toHolder = units;
-                }
-            } else {
-                shortfall = remainder;
-            }
-        }
+        // owed - marginApplied cannot underflow: marginApplied <= owed.
+        (uint256 toHolder, uint256 shortfall) = _collateralForRemainder(r, owed - marginApplied, collateral);
 
         r.status = RepoStatus.CLOSED_OUT;
         r.collateralAmount = 0;
@@ -349,12 +375,10 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         emit RepoClosedOut(repoId, holder, owed, marginApplied, toHolder, toSeller);
         if (shortfall > 0) emit RepoShortfallRecorded(repoId, holder, r.seller, shortfall);
 
-        IERC20 cash = IERC20(r.cashToken);
-        IERC20 collateralToken = IERC20(r.collateralToken);
-        if (marginApplied > 0) cash.safeTransfer(holder, marginApplied);
-        if (margin > marginApplied) cash.safeTransfer(r.seller, margin - marginApplied);
-        if (toHolder > 0) collateralToken.safeTransfer(holder, toHolder);
-        if (toSeller > 0) collateralToken.safeTransfer(r.seller, toSeller);
+        _pay(IERC20(r.cashToken), holder, marginApplied, repoId);
+        _pay(IERC20(r.cashToken), r.seller, margin - marginApplied, repoId);
+        _pay(IERC20(r.collateralToken), holder, toHolder, repoId);
+        _pay(IERC20(r.collateralToken), r.seller, toSeller, repoId);
     }
 
     // ------------------------------------------------------------------ nonces and pause
@@ -399,7 +423,30 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @inheritdoc IRepoEngine
     function getRepo(uint256 repoId) external view returns (Repo memory) {
-        return _repos[repoId];
+        StoredRepo storage s = _repos[repoId];
+        return Repo({
+            seller: s.seller,
+            buyer: s.buyer,
+            cashToken: s.cashToken,
+            collateralToken: s.collateralToken,
+            purchasePrice: s.purchasePrice,
+            rate: s.rate,
+            dayCountBasis: s.dayCountBasis,
+            haircutBps: s.haircutBps,
+            status: s.status,
+            openedAt: s.openedAt,
+            maturity: s.maturity,
+            noticePeriod: s.noticePeriod,
+            marginCurePeriod: s.marginCurePeriod,
+            gracePeriod: s.gracePeriod,
+            periodStart: s.periodStart,
+            cureDeadline: s.cureDeadline,
+            crystallizedPD: s.crystallizedPD,
+            collateralAmount: s.collateralAmount,
+            cashMargin: s.cashMargin,
+            minTransferAmount: s.minTransferAmount,
+            marginCallOutstanding: s.marginCallOutstanding
+        });
     }
 
     /// @inheritdoc IRepoEngine
@@ -414,7 +461,7 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @inheritdoc IRepoEngine
     function collateralValue(uint256 repoId) external view returns (uint256) {
-        Repo storage r = _known(repoId);
+        StoredRepo storage r = _known(repoId);
         return _adjustedValue(r, r.collateralToken, r.collateralAmount);
     }
 
@@ -425,7 +472,7 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @inheritdoc IRepoEngine
     function nonceUsed(address signer, uint256 nonce) external view returns (bool) {
-        return _nonces[signer][nonce];
+        return _nonces[signer][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
     }
 
     /// @inheritdoc IRepoEngine
@@ -479,28 +526,36 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         _checkRate(t.rate);
         if (t.purchasePrice == 0) revert RepoZeroPurchasePrice();
         if (t.collateralAmount == 0) revert RepoZeroAmount();
-        if (t.maturity != 0 && t.maturity <= block.timestamp) revert RepoInvalidMaturity(t.maturity);
+        if (t.maturity != 0) _checkMaturity(t.maturity);
+        if (t.purchasePrice > type(uint128).max) revert RepoAmountTooLarge(t.purchasePrice);
+        if (t.collateralAmount > type(uint128).max) revert RepoAmountTooLarge(t.collateralAmount);
+        if (t.minTransferAmount > type(uint128).max) revert RepoAmountTooLarge(t.minTransferAmount);
+        if (t.noticePeriod > MAX_PERIOD) revert RepoPeriodTooLong(t.noticePeriod);
+        if (t.marginCurePeriod > MAX_PERIOD) revert RepoPeriodTooLong(t.marginCurePeriod);
+        if (t.gracePeriod > MAX_PERIOD) revert RepoPeriodTooLong(t.gracePeriod);
     }
 
     function _storeRepo(uint256 repoId, RepoTerms calldata t) private {
-        Repo storage r = _repos[repoId];
+        // Every narrowing below fits: _validateTerms bounded times, periods, rate and amounts.
+        uint40 nowTs = uint40(block.timestamp);
+        StoredRepo storage r = _repos[repoId];
         r.seller = t.seller;
-        r.buyer = t.buyer;
-        r.cashToken = t.cashToken;
-        r.collateralToken = t.collateralToken;
-        r.purchasePrice = t.purchasePrice;
-        r.rate = t.rate;
-        r.dayCountBasis = t.dayCountBasis;
-        r.haircutBps = t.haircutBps;
         r.status = RepoStatus.OPEN;
-        r.openedAt = uint64(block.timestamp);
-        r.maturity = t.maturity;
-        r.noticePeriod = t.noticePeriod;
-        r.marginCurePeriod = t.marginCurePeriod;
-        r.gracePeriod = t.gracePeriod;
-        r.periodStart = uint64(block.timestamp);
-        r.collateralAmount = t.collateralAmount;
-        r.minTransferAmount = t.minTransferAmount;
+        r.maturity = uint40(t.maturity);
+        r.noticePeriod = uint40(t.noticePeriod);
+        r.buyer = t.buyer;
+        r.openedAt = nowTs;
+        r.periodStart = nowTs;
+        r.dayCountBasis = t.dayCountBasis;
+        r.cashToken = t.cashToken;
+        r.marginCurePeriod = uint40(t.marginCurePeriod);
+        r.gracePeriod = uint40(t.gracePeriod);
+        r.haircutBps = t.haircutBps;
+        r.collateralToken = t.collateralToken;
+        r.purchasePrice = uint128(t.purchasePrice);
+        r.collateralAmount = uint128(t.collateralAmount);
+        if (t.rate != 0) r.rate = int128(t.rate);
+        if (t.minTransferAmount != 0) r.minTransferAmount = uint128(t.minTransferAmount);
     }
 
     function _emitOpened(uint256 repoId, RepoTerms calldata t, bytes32 termsHash) private {
@@ -520,7 +575,7 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
 
     /// @dev The closing leg: RP(now) to the holder, cash margin applied against it first, collateral and any
     /// excess cash margin to the seller, position burned.
-    function _repurchase(uint256 repoId, Repo storage r, bool early) private {
+    function _repurchase(uint256 repoId, StoredRepo storage r, bool early) private {
         address holder = _position.ownerOf(repoId);
         address seller = r.seller;
         uint256 rp = _rp(r, uint64(block.timestamp));
@@ -539,27 +594,73 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         IERC20 cash = IERC20(r.cashToken);
         // Cannot underflow: marginApplied = min(margin, rp).
         unchecked {
-            if (rp > marginApplied) cash.safeTransferFrom(seller, holder, rp - marginApplied);
-            if (marginApplied > 0) cash.safeTransfer(holder, marginApplied);
-            if (margin > marginApplied) cash.safeTransfer(seller, margin - marginApplied);
+            _payFrom(cash, seller, holder, rp - marginApplied, repoId);
+            _pay(cash, holder, marginApplied, repoId);
+            _pay(cash, seller, margin - marginApplied, repoId);
         }
-        if (collateral > 0) IERC20(r.collateralToken).safeTransfer(seller, collateral);
+        _pay(IERC20(r.collateralToken), seller, collateral, repoId);
     }
 
-    function _known(uint256 repoId) private view returns (Repo storage r) {
+    /// @dev Collateral units worth `remainder` at the oracle price (rounded up, capped at `collateral`), and the
+    /// value still missing when capped.
+    function _collateralForRemainder(StoredRepo storage r, uint256 remainder, uint256 collateral)
+        private
+        view
+        returns (uint256 toHolder, uint256 shortfall)
+    {
+        if (remainder > 0 && collateral > 0) {
+            (uint256 price,) = _oracle.getPrice(r.collateralToken, r.cashToken);
+            uint256 units = Math.mulDiv(remainder, PRICE_SCALE, price, Math.Rounding.Ceil);
+            if (units <= collateral) return (units, 0);
+            // ceil rounding above means valueOf(units) >= remainder; capped, the value falls short.
+            return (collateral, remainder - Math.mulDiv(collateral, price, PRICE_SCALE));
+        }
+        // Nothing owed beyond the cash margin, or no collateral to cover it.
+        return (0, remainder);
+    }
+
+    /// @dev A margin call's cure period has run out: it started at the call, and time during which the cash or the
+    /// collateral token (the seller may cure in either) was paused does not count. Reverts while either is paused.
+    function _cureLapsed(uint256 repoId, StoredRepo storage r) private view returns (bool) {
+        // Cannot underflow: cureDeadline = call time + marginCurePeriod.
+        uint64 calledAt = r.cureDeadline - r.marginCurePeriod;
+        uint256 stopped = _pausedSince(repoId, r.cashToken, calledAt) + _pausedSince(repoId, r.collateralToken, calledAt);
+        return block.timestamp > uint256(r.cureDeadline) + stopped;
+    }
+
+    /// @dev Maturity plus grace has passed, not counting time after maturity during which the cash token (what the
+    /// seller must pay in) was paused. Reverts while it is paused.
+    function _graceLapsed(uint256 repoId, StoredRepo storage r) private view returns (bool) {
+        uint64 maturity = r.maturity;
+        if (block.timestamp <= maturity) return false;
+        return block.timestamp > uint256(maturity) + r.gracePeriod + _pausedSince(repoId, r.cashToken, maturity);
+    }
+
+    /// @dev Seconds `token` has been paused since `from`; reverts {RepoPaymentTokenPaused} while it is paused now.
+    /// A token without pause history (not a PermissionedToken) counts as never paused.
+    function _pausedSince(uint256 repoId, address token, uint64 from) private view returns (uint256 stopped) {
+        try IPermissionedToken(token).pausedSince(from) returns (bool pausedNow, uint256 seconds_) {
+            if (pausedNow) revert RepoPaymentTokenPaused(repoId, token);
+            return seconds_;
+        } catch {
+            return 0;
+        }
+    }
+
+    function _known(uint256 repoId) private view returns (StoredRepo storage r) {
         r = _repos[repoId];
         if (r.status == RepoStatus.NONE) revert RepoUnknown(repoId);
     }
 
     /// @dev A repo that can still be repurchased, amended or defaulted: OPEN or MARGIN_CALLED.
-    function _live(uint256 repoId) private view returns (Repo storage r) {
+    function _live(uint256 repoId) private view returns (StoredRepo storage r) {
         r = _known(repoId);
         if (r.status != RepoStatus.OPEN && r.status != RepoStatus.MARGIN_CALLED) {
             revert RepoInvalidStatus(repoId, r.status);
         }
     }
 
-    function _requireSeller(Repo storage r, uint256 repoId) private view {
+    function _requireSeller(StoredRepo storage r, uint256 repoId) private view {
         if (msg.sender != r.seller) revert RepoNotSeller(repoId, msg.sender);
     }
 
@@ -567,31 +668,38 @@ contract RepoEngine is IRepoEngine, AccessControl, Pausable, ReentrancyGuard, EI
         if (block.timestamp > deadline) revert RepoExpired(deadline);
     }
 
+    /// @dev A maturity must lie in the future and fit the 40-bit time fields (year 36812).
+    function _checkMaturity(uint64 maturity) private view {
+        if (maturity <= block.timestamp || maturity > type(uint40).max) revert RepoInvalidMaturity(maturity);
+    }
+
     function _checkRate(int256 rate) private pure {
         if (rate > MAX_ABS_RATE || rate < -MAX_ABS_RATE) revert RepoInvalidRate(rate);
     }
 
     function _useNonce(address signer, uint256 nonce) private {
-        if (_nonces[signer][nonce]) revert RepoNonceUsed(signer, nonce);
-        _nonces[signer][nonce] = true;
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 bits = _nonces[signer][nonce >> 8];
+        if (bits & bit != 0) revert RepoNonceUsed(signer, nonce);
+        _nonces[signer][nonce >> 8] = bits | bit;
     }
 
     function _checkSignature(address signer, bytes32 digest, bytes calldata signature) private view {
         if (!SignatureChecker.isValidSignatureNow(signer, digest, signature)) revert RepoInvalidSignature(signer);
     }
 
-    function _rp(Repo storage r, uint64 at) private view returns (uint256) {
+    function _rp(StoredRepo storage r, uint64 at) private view returns (uint256) {
         return RepoMath.repurchasePrice(
             r.purchasePrice, r.crystallizedPD, r.rate, r.dayCountBasis, r.periodStart, r.maturity, at
         );
     }
 
-    function _adjustedValue(Repo storage r, address token, uint256 amount) private view returns (uint256) {
+    function _adjustedValue(StoredRepo storage r, address token, uint256 amount) private view returns (uint256) {
         if (amount == 0) return 0;
         return RepoMath.applyHaircut(_oracle.valueOf(token, r.cashToken, amount), r.haircutBps);
     }
 
-    function _exposure(Repo storage r) private view returns (int256) {
+    function _exposure(StoredRepo storage r) private view returns (int256) {
         return RepoMath.exposure(
             _rp(r, uint64(block.timestamp)), _adjustedValue(r, r.collateralToken, r.collateralAmount), r.cashMargin
         );

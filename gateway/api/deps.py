@@ -1,10 +1,11 @@
-"""The vocabulary of routes: ``SessionDep``, ``CurrentPrincipal``, ``require(...)``, ``StepUp``."""
+"""The vocabulary of routes: ``SessionDep``, ``CurrentPrincipal``, ``Authorize`` (the route's declared permission,
+named once per permission in ``gateway.api.permits``), ``Public``, ``StepUp``."""
 
 from __future__ import annotations
 
 import ipaddress
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -17,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api import idempotency
 from gateway.api.middleware import client_ip
-from gateway.auth.permissions import ROLE_PERMISSIONS, Permission
+from gateway.audit import log as audit_log
+from gateway.auth.permissions import CLIENT_SCOPES, OPERATOR_VIEWS, ROLE_PERMISSIONS, Permission
 from gateway.auth.tokens import decode_access_token, hash_opaque
 from gateway.context import GatewayContext
 from gateway.db.models import ApiClient, AuthSession, ClientKind, Organization, Role, User
@@ -125,7 +127,8 @@ def _client_principal(session: Session, client: ApiClient | None, ip: str) -> Pr
         id=client.id,
         organization_id=client.organization_id,
         is_operator=False,  # operator staff act as people, never through keys
-        permissions=frozenset(Permission(s) for s in client.scopes),
+        # A client holds its scopes and nothing else: every route, read or write, checks its permission.
+        permissions=frozenset(Permission(s) for s in client.scopes if s in CLIENT_SCOPES),
     )
 
 
@@ -161,39 +164,55 @@ def _resolve_principal(
 ) -> Principal:
     ip = client_ip(request)
     if api_key:
-        client = session.execute(
-            select(ApiClient).where(
-                ApiClient.secret_hash == hash_opaque(api_key), ApiClient.kind == ClientKind.API_KEY.value
-            )
-        ).scalar_one_or_none()
-        principal = _client_principal(session, client, ip)
+        principal, _ = principal_of_api_key(session, api_key, ip)
     elif credentials is not None:
-        claims = decode_access_token(ctx.settings, credentials.credentials)
-        try:
-            subject = uuid.UUID(claims.subject)
-        except ValueError:
-            raise NotAuthenticated("invalid subject") from None
-        if claims.kind == "client":
-            client = session.get(ApiClient, subject)
-            if client is not None and client.kind != ClientKind.OAUTH_CLIENT.value:
-                client = None
-            principal = _client_principal(session, client, ip)
-            granted = frozenset(Permission(s) for s in claims.scopes if s in principal.permissions)
-            principal = Principal(
-                kind="client",
-                id=principal.id,
-                organization_id=principal.organization_id,
-                is_operator=False,
-                permissions=granted,
-            )
-        else:
-            principal = _user_principal(session, subject, claims.session_id)
+        principal, _ = principal_of_token(ctx, session, credentials.credentials, ip)
     else:
         raise NotAuthenticated("credentials required")
     ctx.limiter.hit(ctx.settings.rate_limit_principal, principal.kind, str(principal.id))
     request.state.actor = principal.actor
     idempotency.replay_if_seen(session, request, principal.actor)
     return principal
+
+
+API_KEY_PREFIX = "rnk_"  # API keys are opaque "rnk_..." secrets; access tokens are JWTs
+
+
+def principal_of_api_key(session: Session, api_key: str, ip: str) -> tuple[Principal, int]:
+    """The principal of an API key (its scopes are its permissions) and when the key expires."""
+    client = session.execute(
+        select(ApiClient).where(
+            ApiClient.secret_hash == hash_opaque(api_key), ApiClient.kind == ClientKind.API_KEY.value
+        )
+    ).scalar_one_or_none()
+    principal = _client_principal(session, client, ip)
+    assert client is not None
+    return principal, int(client.expires_at.timestamp())
+
+
+def principal_of_token(ctx: GatewayContext, session: Session, token: str, ip: str) -> tuple[Principal, int]:
+    """The principal of a bearer access token and when the token expires, for REST and the WebSocket alike:
+    a user's live session, or an OAuth2 client narrowed to the token's scopes."""
+    claims = decode_access_token(ctx.settings, token)
+    try:
+        subject = uuid.UUID(claims.subject)
+    except ValueError:
+        raise NotAuthenticated("invalid subject") from None
+    if claims.kind != "client":
+        return _user_principal(session, subject, claims.session_id), claims.expires_at
+    client = session.get(ApiClient, subject)
+    if client is not None and client.kind != ClientKind.OAUTH_CLIENT.value:
+        client = None
+    principal = _client_principal(session, client, ip)
+    granted = frozenset(Permission(s) for s in claims.scopes if s in principal.permissions)
+    principal = Principal(
+        kind="client",
+        id=principal.id,
+        organization_id=principal.organization_id,
+        is_operator=False,
+        permissions=granted,
+    )
+    return principal, claims.expires_at
 
 
 # Built once: session, user and organization in one query per request, as plain columns (no ORM objects).
@@ -240,16 +259,76 @@ def _user_principal(session: Session, user_id: uuid.UUID, session_id: str | None
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that passes the principal on if it holds ``permission``."""
+class Authorize:
+    """A route's declared permission, as a dependency: passes the principal on if it holds ``permission``.
 
-    async def check(principal: CurrentPrincipal) -> Principal:
-        if permission not in principal.permissions:
-            raise PermissionDenied(f"missing permission {permission.value}")
+    Every route declares one (or ``Public``); the authorization matrix test reads these declarations from the
+    route table, so a route without one fails it. People hold their role's permissions, API keys and OAuth2
+    tokens their scopes: a scope limits reads as well as writes."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(self, request: Request, principal: CurrentPrincipal) -> Principal:
+        if self.permission not in principal.permissions:
+            raise PermissionDenied(f"missing permission {self.permission.value}")
+        if principal.is_operator and self.permission in OPERATOR_VIEWS and request.method in SAFE_METHODS:
+            await _audit_operator_view(request, principal)
         return principal
 
-    check.__name__ = f"require_{permission.name.lower()}"
-    return check
+    def __repr__(self) -> str:
+        return f"Authorize({self.permission.value})"
+
+
+async def _audit_operator_view(request: Request, principal: Principal) -> None:
+    """Operator staff read members' data only through read-only views, and each view is in the audit chain
+    (once per request, before the data is read)."""
+    if getattr(request.state, "operator_view", False):
+        return
+    request.state.operator_view = True
+    ctx = request.app.state.ctx
+    assert isinstance(ctx, GatewayContext)
+
+    def record() -> None:
+        with ctx.sessions.begin() as session:
+            audit_log.append(
+                session,
+                actor=principal.actor,
+                action="operator.view",
+                object_type="request",
+                object_id=request.url.path[:100],
+                change={"path": request.url.path, "query": str(request.url.query)[:200]},
+            )
+
+    await run_in_threadpool(record)
+
+
+_AUTHORIZE: dict[Permission, Authorize] = {}
+
+
+def require(permission: Permission) -> Authorize:
+    """The one ``Authorize`` dependency of ``permission``."""
+    return _AUTHORIZE.setdefault(permission, Authorize(permission))
+
+
+async def public() -> None:
+    """Declares a route open to anyone (sign-in, invitation acceptance, health): it has no permission to check."""
+
+
+Public = Depends(public)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def declares(permission: Permission) -> Callable[[F], F]:
+    """Marks a WebSocket endpoint with the permission it checks itself (WebSocket routes take no ``Authorize``
+    dependency: they authenticate after ``accept``, from the header or the first message)."""
+
+    def mark(endpoint: F) -> F:
+        setattr(endpoint, "declared_permission", permission)  # noqa: B010 - an attribute mypy cannot see
+        return endpoint
+
+    return mark
 
 
 async def require_step_up(principal: CurrentPrincipal, ctx: ContextDep) -> Principal:

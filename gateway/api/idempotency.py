@@ -134,7 +134,8 @@ def settle(
             assert answer is not None
             key = request_key(request, strict=False)
             assert key is not None
-            stored = None if request.url.path.startswith(SECRET_BEARING) else answer[1]
+            secret = request.url.path.startswith(SECRET_BEARING) or request.url.path.endswith("/invitations")  # tokens
+            stored = None if secret else answer[1]
             held.add(
                 IdempotencyRecord(
                     actor=actor,

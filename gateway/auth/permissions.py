@@ -1,4 +1,5 @@
-"""Who may call which function: permissions per role, and the scopes an API client may hold."""
+"""The one authorization vocabulary: every permission, what each role holds, and what an API client may be
+granted as a scope. Routes declare a permission (``gateway.api.deps.Authorize``), never a role."""
 
 from __future__ import annotations
 
@@ -8,45 +9,87 @@ from gateway.db.models import Role
 
 
 class Permission(StrEnum):
+    ACCOUNT = "account"  # one's own profile, session, step-up and password: people only, never a client scope
     ORGS_READ = "orgs:read"
-    ORGS_MANAGE = "orgs:manage"
-    USERS_MANAGE = "users:manage"
+    ORGS_MANAGE = "orgs:manage"  # onboard a member and invite its first administrator (operator)
+    USERS_READ = "users:read"
+    USERS_MANAGE = "users:manage"  # invite, re-role and deactivate the people of one's own organization
     KYC_READ = "kyc:read"
     KYC_SUBMIT = "kyc:submit"
     KYC_REVIEW = "kyc:review"
     WALLETS_READ = "wallets:read"
     WALLETS_MANAGE = "wallets:manage"
     CLIENTS_MANAGE = "clients:manage"
+    POLICY_READ = "policy:read"
+    POLICY_MANAGE = "policy:manage"
+    TRADES_READ = "trades:read"
+    TRADES_WRITE = "trades:write"  # RFQs, quotes, trades, signatures, and the lifecycle steps of one's repos
+    TRADES_APPROVE = "trades:approve"
+    REPOS_READ = "repos:read"  # positions, repos, balances, settlements, instructions
+    EVENTS_READ = "events:read"  # the WebSocket stream
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_MANAGE = "webhooks:manage"
+    MARKET_READ = "market:read"  # the instrument list
+    MARKET_OPERATE = "market:operate"  # instruments, prices, cash issuance, pause (operator)
     AUDIT_READ = "audit:read"
     AUDIT_ANCHOR = "audit:anchor"
 
 
 P = Permission
+
+_MEMBER_READS = frozenset(
+    {
+        P.ACCOUNT,
+        P.ORGS_READ,
+        P.USERS_READ,
+        P.KYC_READ,
+        P.WALLETS_READ,
+        P.POLICY_READ,
+        P.TRADES_READ,
+        P.REPOS_READ,
+        P.EVENTS_READ,
+        P.WEBHOOKS_READ,
+        P.MARKET_READ,
+    }
+)
+_OPERATOR_READS = frozenset(
+    {P.ACCOUNT, P.ORGS_READ, P.USERS_READ, P.KYC_READ, P.WALLETS_READ, P.REPOS_READ, P.MARKET_READ}
+)
+# Reads that show operator staff a member's data: each such request is an audited operator view.
+OPERATOR_VIEWS = frozenset({P.ORGS_READ, P.USERS_READ, P.KYC_READ, P.WALLETS_READ, P.REPOS_READ})
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.OPERATOR_ADMIN: frozenset(
-        {
-            P.ORGS_READ,
-            P.ORGS_MANAGE,
-            P.USERS_MANAGE,
-            P.KYC_READ,
-            P.KYC_SUBMIT,
-            P.WALLETS_READ,
-            P.AUDIT_READ,
-            P.AUDIT_ANCHOR,
-        }
-    ),
-    Role.COMPLIANCE_OFFICER: frozenset(
-        {P.ORGS_READ, P.KYC_READ, P.KYC_SUBMIT, P.KYC_REVIEW, P.WALLETS_READ, P.AUDIT_READ, P.AUDIT_ANCHOR}
-    ),
-    Role.APPROVER: frozenset(
-        {P.ORGS_READ, P.KYC_READ, P.KYC_SUBMIT, P.WALLETS_READ, P.WALLETS_MANAGE, P.CLIENTS_MANAGE}
-    ),
-    Role.TRADER: frozenset({P.ORGS_READ, P.KYC_READ, P.WALLETS_READ, P.WALLETS_MANAGE}),
-    Role.VIEWER: frozenset({P.ORGS_READ, P.KYC_READ, P.WALLETS_READ}),
+    # Operator staff administer the network; they never trade, sign, or manage a member's people, keys or policy.
+    Role.OPERATOR_ADMIN: _OPERATOR_READS
+    | {P.ORGS_MANAGE, P.USERS_MANAGE, P.KYC_SUBMIT, P.MARKET_OPERATE, P.AUDIT_READ, P.AUDIT_ANCHOR},
+    Role.COMPLIANCE_OFFICER: _OPERATOR_READS | {P.KYC_SUBMIT, P.KYC_REVIEW, P.AUDIT_READ, P.AUDIT_ANCHOR},
+    # A member's administrators own its people, API clients, policy and webhooks.
+    Role.MEMBER_ADMIN: _MEMBER_READS
+    | {P.USERS_MANAGE, P.KYC_SUBMIT, P.WALLETS_MANAGE, P.CLIENTS_MANAGE, P.POLICY_MANAGE, P.WEBHOOKS_MANAGE},
+    Role.APPROVER: _MEMBER_READS
+    | {P.KYC_SUBMIT, P.WALLETS_MANAGE, P.WEBHOOKS_MANAGE, P.TRADES_WRITE, P.TRADES_APPROVE},
+    Role.TRADER: _MEMBER_READS | {P.WALLETS_MANAGE, P.TRADES_WRITE},
+    Role.VIEWER: _MEMBER_READS,
 }
 
 OPERATOR_ROLES = frozenset({Role.OPERATOR_ADMIN, Role.COMPLIANCE_OFFICER})
-MEMBER_ROLES = frozenset({Role.APPROVER, Role.TRADER, Role.VIEWER})
+MEMBER_ROLES = frozenset({Role.MEMBER_ADMIN, Role.APPROVER, Role.TRADER, Role.VIEWER})
+ADMIN_ROLES = frozenset({Role.OPERATOR_ADMIN, Role.MEMBER_ADMIN})
 
-# What an API key or OAuth2 client may be granted: read access and KYC submission, never administration.
-CLIENT_SCOPES = frozenset({P.ORGS_READ, P.KYC_READ, P.KYC_SUBMIT, P.WALLETS_READ})
+# What an API key or OAuth2 client may be granted: reads and KYC submission, never administration, trading or
+# signing (those need a person, most with a fresh TOTP code). A scope limits reads as much as writes.
+CLIENT_SCOPES = frozenset(
+    {
+        P.ORGS_READ,
+        P.USERS_READ,
+        P.KYC_READ,
+        P.KYC_SUBMIT,
+        P.WALLETS_READ,
+        P.POLICY_READ,
+        P.TRADES_READ,
+        P.REPOS_READ,
+        P.EVENTS_READ,
+        P.WEBHOOKS_READ,
+        P.MARKET_READ,
+    }
+)

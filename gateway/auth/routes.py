@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep, StepUp
+from gateway.api.deps import ContextDep, Public, SessionDep, StepUp
 from gateway.api.errors import problem_responses
 from gateway.api.middleware import client_ip
+from gateway.api.permits import Account
 from gateway.auth import service
 from gateway.auth.schemas import (
     ClientToken,
@@ -32,14 +33,22 @@ def _login_limit(ctx: ContextDep, request: Request, email: str) -> None:
     ctx.limiter.hit(ctx.settings.rate_limit_login, "login-user", email.strip().lower())
 
 
-@router.post("/auth/enroll", response_model=Enrollment, status_code=200, responses=problem_responses(409))
+@router.post(
+    "/auth/enroll", response_model=Enrollment, status_code=200, responses=problem_responses(409), dependencies=[Public]
+)
 def enroll(body: Credentials, ctx: ContextDep, session: SessionDep, request: Request) -> Enrollment:
     """Start TOTP enrollment (users without a confirmed authenticator). Shows the secret and recovery codes once."""
     _login_limit(ctx, request, body.email)
     return service.enroll(ctx, session, email=body.email, password=body.password, ip=client_ip(request))
 
 
-@router.post("/auth/enroll/confirm", response_model=TokenPair, status_code=200, responses=problem_responses(409))
+@router.post(
+    "/auth/enroll/confirm",
+    response_model=TokenPair,
+    status_code=200,
+    responses=problem_responses(409),
+    dependencies=[Public],
+)
 def confirm_enrollment(body: EnrollConfirm, ctx: ContextDep, session: SessionDep, request: Request) -> TokenPair:
     """Confirm enrollment with a first TOTP code; logs in."""
     _login_limit(ctx, request, body.email)
@@ -48,7 +57,7 @@ def confirm_enrollment(body: EnrollConfirm, ctx: ContextDep, session: SessionDep
     )
 
 
-@router.post("/auth/login", response_model=TokenPair, status_code=200)
+@router.post("/auth/login", response_model=TokenPair, status_code=200, dependencies=[Public])
 def login(body: LoginRequest, ctx: ContextDep, session: SessionDep, request: Request) -> TokenPair:
     """Password and TOTP (or a recovery code): an access token and a refresh token."""
     _login_limit(ctx, request, body.email)
@@ -63,7 +72,7 @@ def login(body: LoginRequest, ctx: ContextDep, session: SessionDep, request: Req
     )
 
 
-@router.post("/auth/refresh", response_model=TokenPair, status_code=200)
+@router.post("/auth/refresh", response_model=TokenPair, status_code=200, dependencies=[Public])
 def refresh(body: RefreshRequest, ctx: ContextDep, session: SessionDep, request: Request) -> TokenPair:
     """Exchange a refresh token for a new pair. Each refresh token works once; reuse ends the session."""
     ctx.limiter.hit(ctx.settings.rate_limit_login, "refresh-ip", client_ip(request))
@@ -71,7 +80,7 @@ def refresh(body: RefreshRequest, ctx: ContextDep, session: SessionDep, request:
 
 
 @router.post("/auth/logout", status_code=204, response_model=None)
-def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
+def logout(principal: Account, session: SessionDep) -> None:
     """End the current session: its access and refresh tokens stop working."""
     if principal.session_id is None:
         raise PermissionDenied("API clients have no session")
@@ -80,7 +89,7 @@ def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
 
 @router.post("/auth/step-up", response_model=StepUpPublic, status_code=200)
 def step_up(
-    body: StepUpRequest, principal: CurrentPrincipal, ctx: ContextDep, session: SessionDep, request: Request
+    body: StepUpRequest, principal: Account, ctx: ContextDep, session: SessionDep, request: Request
 ) -> StepUpPublic:
     """Prove a fresh TOTP code; signing, whitelist and key operations need one from the last few minutes."""
     if principal.session_id is None:
@@ -93,7 +102,7 @@ def step_up(
 
 @router.post("/auth/password", status_code=204, response_model=None)
 def change_password(
-    body: PasswordChange, principal: StepUp, ctx: ContextDep, session: SessionDep, request: Request
+    body: PasswordChange, principal: Account, _: StepUp, ctx: ContextDep, session: SessionDep, request: Request
 ) -> None:
     """Change the password (step-up); every other session of the user ends."""
     assert principal.session_id is not None
@@ -108,7 +117,7 @@ def change_password(
     )
 
 
-@router.post("/oauth/token", response_model=ClientToken, status_code=200)
+@router.post("/oauth/token", response_model=ClientToken, status_code=200, dependencies=[Public])
 def oauth_token(
     grant_type: Annotated[str, Form(max_length=32)],
     client_id: Annotated[str, Form(max_length=64)],

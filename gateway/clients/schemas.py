@@ -44,7 +44,7 @@ class ClientCreate(BaseModel):
     )
     kind: ClientKind
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[Scope] = Field(min_length=1, max_length=10)
+    scopes: list[Scope] = Field(min_length=1, max_length=20)
     expires_in_days: int = Field(default=90, ge=1, le=365)
     ip_allowlist: list[Network] = Field(default_factory=list, max_length=20)
 

@@ -196,6 +196,17 @@ class Story:
         audit = self.audit(compliance)
         return self.summary(audit)
 
+    def join(self, inviter: UserSession, org_id: str, email: str, full_name: str, role: str) -> UserSession:
+        """``inviter`` invites a person into the organization; the person accepts with a password of their own and
+        enrols TOTP (the invitation's token is all that passes between them)."""
+        invitation = inviter.post(
+            f"/v1/organizations/{org_id}/invitations", body={"email": email, "full_name": full_name, "role": role}
+        )
+        session = UserSession(self.net.gateway, Credentials(email=email, password=secrets.token_urlsafe(18)))
+        session.accept_invitation(invitation["token"])
+        session.confirm()
+        return session
+
     def onboard(self, ops: UserSession, compliance: UserSession) -> None:
         self.chapter("Two banks are onboarded and KYC-approved")
         stored = self.net.dir.read_json_secret(DEMO_WALLETS)
@@ -204,15 +215,11 @@ class Story:
             name = f"{name} (demo {self.tag})"
             lei = lei_with_check_digits(f"DEMO{self.tag}{key.upper()}".ljust(18, "0"))
             org = ops.post("/v1/organizations", body={"name": name, "lei": lei, "jurisdiction": "GB"})
-            email = f"treasury-{key}-{self.tag.lower()}@demo.example"
-            password = secrets.token_urlsafe(18)
-            ops.post(
-                f"/v1/organizations/{org['id']}/users",
-                body={"email": email, "full_name": f"{label} treasurer", "role": "approver", "password": password},
+            admin = self.join(
+                ops, org["id"], f"admin-{key}-{self.tag.lower()}@demo.example", f"{label} admin", "member_admin"
             )
-            session = UserSession(self.net.gateway, Credentials(email=email, password=password))
-            session.enroll()
-            session.confirm()
+            email = f"treasury-{key}-{self.tag.lower()}@demo.example"
+            session = self.join(admin, org["id"], email, f"{label} treasurer", "approver")
             wallet: LocalAccount = Account.create()
             member = Member(key=key, name=name, lei=lei, session=session, wallet=wallet, org_id=str(org["id"]))
             self.members[key] = member
@@ -222,7 +229,10 @@ class Story:
                 "private_key": "0x" + bytes(wallet.key).hex(),
             }
             self.net.dir.write_json_secret(DEMO_WALLETS, stored)
-            self.say(f"operator onboards [bold]{name}[/bold] (LEI {lei}); its treasurer {email} enrols TOTP")
+            self.say(
+                f"operator onboards [bold]{name}[/bold] (LEI {lei}) and invites its first administrator, "
+                f"who invites the treasurer {email}; each sets a password and enrols TOTP"
+            )
             challenge = session.post(
                 "/v1/wallets/siwe/challenge", body={"address": wallet.address, "label": "treasury (self-held)"}
             )
@@ -315,13 +325,8 @@ class Story:
     def post_price(self, bond: TokenInfo, percent: str) -> None:
         self.prices[bond.symbol] = percent
         if self.gateway_trading:
-            per_unit = format(Decimal(percent) / 100, "f")
-            self.settle(
-                self._ops().post(
-                    "/v1/operator/prices", body={"asset": bond.address, "quote": self.cash.address, "price": per_unit}
-                ),
-                "price",
-            )
+            body = {"asset": bond.address, "quote": self.cash.address, "price_percent_of_par": percent}
+            self.settle(self._ops().post("/v1/operator/prices", body=body), "price")
             self.gateway_steps.append("price posting (POST /v1/operator/prices)")
             return
         raw = price_to_raw(percent, bond.decimals, self.cash.decimals)

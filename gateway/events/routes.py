@@ -17,14 +17,15 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api import bounded_json
 from gateway.api.bounded_json import InvalidJson
-from gateway.api.deps import ContextDep, CurrentPrincipal, Principal, SessionDep
+from gateway.api.deps import ContextDep, Principal, SessionDep, declares
 from gateway.api.errors import problem_responses
+from gateway.api.permits import WebhooksManage, WebhooksRead
+from gateway.auth.permissions import Permission
 from gateway.context import GatewayContext
 from gateway.events import webhooks
 from gateway.events.models import WebhookDelivery, WebhookEndpoint
-from gateway.exceptions import GatewayError, NotAuthenticated, NotFound
+from gateway.exceptions import GatewayError, NotAuthenticated, NotFound, PermissionDenied
 from gateway.settlement.models import RepoEvent, RepoRecord
-from gateway.trading.deps import Approver
 
 router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 404, 422, 429))
 POLICY_VIOLATION = 1008
@@ -75,18 +76,19 @@ def _ctx(websocket: WebSocket) -> GatewayContext:
 
 
 def authenticate(ctx: GatewayContext, token: str, ip: str) -> tuple[Principal, int]:
-    """The token's principal and when the token expires; raises as the REST routes do when it no longer holds
-    (expired, session ended by logout or revocation, user deactivated, client revoked)."""
-    from gateway.api.deps import _client_principal, _user_principal
-    from gateway.auth.tokens import decode_access_token
-    from gateway.db.models import ApiClient
+    """The principal of an access token or API key and when it expires; raises as the REST routes do when it no
+    longer holds (expired, session ended by logout or revocation, user deactivated, client revoked) or lacks the
+    stream's declared permission (``STREAM_PERMISSION``: a token's scopes limit the stream like any read)."""
+    from gateway.api.deps import API_KEY_PREFIX, principal_of_api_key, principal_of_token
 
-    claims = decode_access_token(ctx.settings, token)
     with ctx.read_sessions() as session:
-        subject = uuid.UUID(claims.subject)
-        if claims.kind == "client":
-            return _client_principal(session, session.get(ApiClient, subject), ip), claims.expires_at
-        return _user_principal(session, subject, claims.session_id), claims.expires_at
+        if token.startswith(API_KEY_PREFIX):
+            principal, expires_at = principal_of_api_key(session, token, ip)
+        else:
+            principal, expires_at = principal_of_token(ctx, session, token, ip)
+    if STREAM_PERMISSION not in principal.permissions:
+        raise PermissionDenied(f"missing permission {STREAM_PERMISSION.value}")
+    return principal, expires_at
 
 
 async def _still_valid(ctx: GatewayContext, token: str, ip: str) -> bool:
@@ -110,11 +112,15 @@ def replay(ctx: GatewayContext, organization_id: uuid.UUID, since: int) -> list[
         return [Indexer.public(r) for r in rows]
 
 
+STREAM_PERMISSION = Permission.EVENTS_READ  # the WebSocket route's declared permission
+
+
 @router.websocket("/stream")
+@declares(STREAM_PERMISSION)
 async def stream(websocket: WebSocket, since: int | None = None) -> None:
-    """Lifecycle events of the caller's organization, in chain order. Send the access token in the
-    ``Authorization: Bearer`` header (or as the first message ``{"token": ...}``); ``since`` replays stored
-    events after that id first."""
+    """Lifecycle events of the caller's organization, in chain order (permission ``events:read``). Send the access
+    token in the ``Authorization: Bearer`` header, an API key in ``X-API-Key``, or either as the first message
+    ``{"token": ...}``; ``since`` replays stored events after that id first. The stream ends with the session."""
     ctx = _ctx(websocket)
     origin = websocket.headers.get("origin")
     if origin is not None and origin not in {ctx.settings.public_origin, *ctx.settings.cors_origins}:
@@ -124,6 +130,7 @@ async def stream(websocket: WebSocket, since: int | None = None) -> None:
     header = websocket.headers.get("authorization", "")
     await websocket.accept()
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    token = token or websocket.headers.get("x-api-key", "").strip()
     if not token:
         try:
             first = bounded_json.decode(await asyncio.wait_for(websocket.receive_text(), timeout=5))
@@ -194,7 +201,9 @@ async def stream(websocket: WebSocket, since: int | None = None) -> None:
 
 
 @router.post("/webhooks", response_model=WebhookWithSecret, status_code=201, responses=problem_responses(400))
-def create_webhook(body: WebhookCreate, principal: Approver, session: SessionDep, ctx: ContextDep) -> WebhookWithSecret:
+def create_webhook(
+    body: WebhookCreate, principal: WebhooksManage, session: SessionDep, ctx: ContextDep
+) -> WebhookWithSecret:
     """Register an endpoint (https, public addresses only); the signing secret is shown once."""
     endpoint, secret = webhooks.create_endpoint(
         session,
@@ -216,7 +225,7 @@ def _load(session: SessionDep, webhook_id: uuid.UUID, principal: Principal) -> W
 
 
 @router.get("/webhooks", response_model=list[WebhookPublic], status_code=200)
-def list_webhooks(principal: CurrentPrincipal, session: SessionDep) -> list[WebhookEndpoint]:
+def list_webhooks(principal: WebhooksRead, session: SessionDep) -> list[WebhookEndpoint]:
     return list(
         session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.organization_id == principal.organization_id))
     )
@@ -224,7 +233,7 @@ def list_webhooks(principal: CurrentPrincipal, session: SessionDep) -> list[Webh
 
 @router.post("/webhooks/{webhook_id}/rotate", response_model=WebhookWithSecret, status_code=200)
 def rotate_secret(
-    webhook_id: uuid.UUID, principal: Approver, session: SessionDep, ctx: ContextDep
+    webhook_id: uuid.UUID, principal: WebhooksManage, session: SessionDep, ctx: ContextDep
 ) -> WebhookWithSecret:
     """A new secret (shown once); the old one keeps signing alongside for 24 hours."""
     endpoint = _load(session, webhook_id, principal)
@@ -233,7 +242,7 @@ def rotate_secret(
 
 
 @router.post("/webhooks/{webhook_id}/disable", response_model=WebhookPublic, status_code=200)
-def disable_webhook(webhook_id: uuid.UUID, principal: Approver, session: SessionDep) -> WebhookEndpoint:
+def disable_webhook(webhook_id: uuid.UUID, principal: WebhooksManage, session: SessionDep) -> WebhookEndpoint:
     """Stop deliveries: nothing new is queued, and what is queued waits until the endpoint is enabled again."""
     endpoint = _load(session, webhook_id, principal)
     return webhooks.set_active(session, endpoint, active=False, actor=principal.actor)
@@ -242,7 +251,9 @@ def disable_webhook(webhook_id: uuid.UUID, principal: Approver, session: Session
 @router.post(
     "/webhooks/{webhook_id}/enable", response_model=WebhookPublic, status_code=200, responses=problem_responses(400)
 )
-def enable_webhook(webhook_id: uuid.UUID, principal: Approver, session: SessionDep, ctx: ContextDep) -> WebhookEndpoint:
+def enable_webhook(
+    webhook_id: uuid.UUID, principal: WebhooksManage, session: SessionDep, ctx: ContextDep
+) -> WebhookEndpoint:
     """Resume deliveries (the URL is checked again)."""
     endpoint = _load(session, webhook_id, principal)
     return webhooks.set_active(
@@ -251,7 +262,7 @@ def enable_webhook(webhook_id: uuid.UUID, principal: Approver, session: SessionD
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, response_model=None)
-def delete_webhook(webhook_id: uuid.UUID, principal: Approver, session: SessionDep) -> None:
+def delete_webhook(webhook_id: uuid.UUID, principal: WebhooksManage, session: SessionDep) -> None:
     """Remove the endpoint, its secrets and its delivery log."""
     webhooks.delete(session, _load(session, webhook_id, principal), actor=principal.actor)
 
@@ -259,7 +270,7 @@ def delete_webhook(webhook_id: uuid.UUID, principal: Approver, session: SessionD
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=list[DeliveryPublic], status_code=200)
 def deliveries(
     webhook_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    principal: WebhooksRead,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[WebhookDelivery]:

@@ -1,24 +1,33 @@
-"""/v1/me, /v1/organizations and their users."""
+"""/v1/me, /v1/organizations, their people and invitations (members own their people)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
-from gateway.api.deps import ContextDep, CurrentPrincipal, Principal, SessionDep, StepUp, require
+from gateway.api.deps import ContextDep, Principal, Public, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
+from gateway.api.middleware import client_ip
+from gateway.api.permits import Account, OrgsManage, OrgsRead, UsersManage, UsersRead
 from gateway.auth.permissions import Permission
-from gateway.db.models import Organization, User
+from gateway.auth.schemas import Enrollment
+from gateway.db.models import Organization, Role, User
 from gateway.exceptions import NotFound, PermissionDenied
-from gateway.members import service
+from gateway.members import invitations, service
+from gateway.members.models import Invitation
 from gateway.members.schemas import (
+    InvitationAccept,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationPublic,
+    InvitationsPublic,
     KycActionRequest,
     OrganizationCreate,
     OrganizationPublic,
     OrganizationsPublic,
-    UserCreate,
+    RoleChange,
     UserPublic,
     UsersPublic,
 )
@@ -26,9 +35,7 @@ from gateway.members.schemas import (
 router = APIRouter(tags=["members"], responses=problem_responses(401, 403, 404, 413, 422, 429))
 
 
-def load_organization(
-    org_id: uuid.UUID, principal: Annotated[Principal, Depends(require(Permission.ORGS_READ))], session: SessionDep
-) -> Organization:
+def load_organization(org_id: uuid.UUID, principal: OrgsRead, session: SessionDep) -> Organization:
     """The organization, if the caller may see it; otherwise 404 (its existence is not disclosed)."""
     org = session.get(Organization, org_id)
     if org is None or not principal.can_see(org.id):
@@ -39,8 +46,18 @@ def load_organization(
 OrganizationDep = Annotated[Organization, Depends(load_organization)]
 
 
+def load_user(user_id: uuid.UUID, org: OrganizationDep, session: SessionDep) -> User:
+    user = session.get(User, user_id)
+    if user is None or user.organization_id != org.id:
+        raise NotFound("user not found")
+    return user
+
+
+UserDep = Annotated[User, Depends(load_user)]
+
+
 @router.get("/me", response_model=UserPublic, status_code=200)
-def me(principal: CurrentPrincipal, session: SessionDep) -> User:
+def me(principal: Account, session: SessionDep) -> User:
     """The signed-in user."""
     if principal.kind != "user":
         raise PermissionDenied("API clients have no user profile")
@@ -50,18 +67,14 @@ def me(principal: CurrentPrincipal, session: SessionDep) -> User:
 
 
 @router.post("/organizations", response_model=OrganizationPublic, status_code=201, responses=problem_responses(409))
-def create_organization(
-    body: OrganizationCreate,
-    principal: Annotated[Principal, Depends(require(Permission.ORGS_MANAGE))],
-    session: SessionDep,
-) -> Organization:
-    """Onboard a member organization (operator admin)."""
+def create_organization(body: OrganizationCreate, principal: OrgsManage, session: SessionDep) -> Organization:
+    """Onboard a member organization (operator admin); then invite its first administrator."""
     return service.create_organization(session, actor=principal.actor, data=body)
 
 
 @router.get("/organizations", response_model=OrganizationsPublic, status_code=200)
 def list_organizations(
-    principal: Annotated[Principal, Depends(require(Permission.ORGS_READ))],
+    principal: OrgsRead,
     session: SessionDep,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -79,28 +92,84 @@ def get_organization(org: OrganizationDep) -> Organization:
 
 
 @router.post(
-    "/organizations/{org_id}/users", response_model=UserPublic, status_code=201, responses=problem_responses(409)
+    "/organizations/{org_id}/invitations",
+    response_model=InvitationCreated,
+    status_code=201,
+    responses=problem_responses(400, 409),
 )
-def create_user(
-    body: UserCreate,
-    org: OrganizationDep,
-    principal: Annotated[Principal, Depends(require(Permission.USERS_MANAGE))],
-    _: StepUp,
-    ctx: ContextDep,
-    session: SessionDep,
-) -> User:
-    """Add a user with a role (operator admin, step-up). The user enrolls TOTP before the first login."""
-    return service.create_user(ctx, session, actor=principal.actor, organization=org, data=body)
+def invite(
+    body: InvitationCreate, principal: UsersManage, _: StepUp, org: OrganizationDep, session: SessionDep
+) -> InvitationCreated:
+    """Invite a person (step-up). A member's administrators invite its people; the operator admin invites only a
+    member's first administrator. The token is shown once: the invitee accepts it at ``/v1/invitations/accept``."""
+    return invitations.invite(
+        session,
+        actor=principal.actor,
+        organization=org,
+        inviter_org=principal.organization_id,
+        permissions=principal.permissions,
+        data=body,
+    )
+
+
+@router.get("/organizations/{org_id}/invitations", response_model=InvitationsPublic, status_code=200)
+def list_invitations(principal: UsersRead, org: OrganizationDep, session: SessionDep) -> InvitationsPublic:
+    rows = invitations.list_invitations(session, organization_id=org.id)
+    return InvitationsPublic(data=[InvitationPublic.model_validate(r) for r in rows], count=len(rows))
+
+
+@router.post(
+    "/organizations/{org_id}/invitations/{invitation_id}/revoke",
+    response_model=InvitationPublic,
+    status_code=200,
+    responses=problem_responses(409),
+)
+def revoke_invitation(
+    invitation_id: uuid.UUID, principal: UsersManage, _: StepUp, org: OrganizationDep, session: SessionDep
+) -> Invitation:
+    """Withdraw an open invitation (the organization's administrators, or the operator for one it sent)."""
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.organization_id != org.id:
+        raise NotFound("invitation not found")
+    if org.id != principal.organization_id and invitation.invited_by != principal.actor:
+        raise PermissionDenied("only the organization's administrators manage its invitations")
+    return invitations.revoke(session, actor=principal.actor, invitation=invitation)
+
+
+@router.post(
+    "/invitations/accept",
+    response_model=Enrollment,
+    status_code=200,
+    responses=problem_responses(400, 401, 409),
+    dependencies=[Public],
+)
+def accept_invitation(body: InvitationAccept, ctx: ContextDep, session: SessionDep, request: Request) -> Enrollment:
+    """Accept an invitation with a password of one's own: answers the TOTP secret and recovery codes (once);
+    confirm with a first code at ``/v1/auth/enroll/confirm``. Each token works once and expires."""
+    ctx.limiter.hit(ctx.settings.rate_limit_login, "invitation-ip", client_ip(request))
+    return invitations.accept(ctx, session, token=body.token, password=body.password, ip=client_ip(request))
 
 
 @router.get("/organizations/{org_id}/users", response_model=UsersPublic, status_code=200)
-def list_users(
-    org: OrganizationDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORGS_READ))],
-    session: SessionDep,
-) -> UsersPublic:
+def list_users(principal: UsersRead, org: OrganizationDep, session: SessionDep) -> UsersPublic:
     users = service.list_users(session, organization_id=org.id)
     return UsersPublic(data=[UserPublic.model_validate(u) for u in users], count=len(users))
+
+
+@router.post(
+    "/organizations/{org_id}/users/{user_id}/role",
+    response_model=UserPublic,
+    status_code=200,
+    responses=problem_responses(400, 409),
+)
+def change_role(
+    body: RoleChange, principal: UsersManage, _: StepUp, org: OrganizationDep, user: UserDep, session: SessionDep
+) -> User:
+    """Give a person of the organization another role (its administrators, step-up)."""
+    invitations.check_manages(
+        organization=org, manager_org=principal.organization_id, manager_id=principal.id, user=user
+    )
+    return invitations.set_role(session, actor=principal.actor, organization=org, user=user, role=Role(body.role))
 
 
 @router.post(
@@ -110,25 +179,21 @@ def list_users(
     responses=problem_responses(409),
 )
 def deactivate_user(
-    user_id: uuid.UUID,
-    org: OrganizationDep,
-    principal: Annotated[Principal, Depends(require(Permission.USERS_MANAGE))],
-    _: StepUp,
-    session: SessionDep,
+    principal: UsersManage, _: StepUp, org: OrganizationDep, user: UserDep, session: SessionDep
 ) -> User:
-    """Deactivate a user of the organization (operator admin, step-up); its sessions end at once."""
-    user = session.get(User, user_id)
-    if user is None or user.organization_id != org.id:
-        raise NotFound("user not found")
+    """Deactivate a person of the organization (its administrators, step-up); their sessions end at once."""
+    invitations.check_manages(
+        organization=org, manager_org=principal.organization_id, manager_id=principal.id, user=user
+    )
     return service.deactivate_user(session, actor=principal.actor, user=user)
 
 
 def _kyc_action(action: str):  # type: ignore[no-untyped-def]
     def route(
         body: KycActionRequest,
-        org: OrganizationDep,
         principal: Annotated[Principal, Depends(require(Permission.KYC_REVIEW))],
         _: StepUp,
+        org: OrganizationDep,
         ctx: ContextDep,
         session: SessionDep,
     ) -> Organization:

@@ -46,24 +46,56 @@ class OrganizationsPublic(BaseModel):
     count: int
 
 
-class UserCreate(BaseModel):
+Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+class InvitationCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "email": "ana@bank-a.example",
-                    "full_name": "Ana Silva",
-                    "role": "trader",
-                    "password": "a long initial passphrase",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [{"email": "ana@bank-a.example", "full_name": "Ana Silva", "role": "trader"}]},
     )
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: Email
     full_name: str = Field(min_length=1, max_length=200)
     role: Role
-    password: str = Field(min_length=12, max_length=256, description="initial password; TOTP is enrolled on first use")
+
+
+class InvitationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+    invited_by: str
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+class InvitationCreated(InvitationPublic):
+    """``token`` is shown only in this answer: hand it to the invitee, who accepts at ``/v1/invitations/accept``."""
+
+    token: str
+
+
+class InvitationsPublic(BaseModel):
+    data: list[InvitationPublic]
+    count: int
+
+
+class InvitationAccept(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"token": "inv_...", "password": "a long passphrase of my own"}]},
+    )
+    token: str = Field(min_length=8, max_length=128)
+    password: str = Field(min_length=12, max_length=256, description="the invitee's own password")
+
+
+class RoleChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"role": "approver"}]})
+    role: Role
 
 
 class UserPublic(BaseModel):

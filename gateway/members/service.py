@@ -13,7 +13,7 @@ from gateway.auth.permissions import MEMBER_ROLES, OPERATOR_ROLES
 from gateway.context import GatewayContext
 from gateway.db.models import KycStatus, Organization, Role, User
 from gateway.exceptions import Conflict, InvalidRequest
-from gateway.members.schemas import OrganizationCreate, UserCreate
+from gateway.members.schemas import OrganizationCreate
 
 
 def create_organization(
@@ -48,20 +48,31 @@ def list_organizations(
 
 
 def create_user(
-    ctx: GatewayContext, session: Session, *, actor: str, organization: Organization, data: UserCreate
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    actor: str,
+    organization: Organization,
+    email: str,
+    full_name: str,
+    role: Role,
+    password: str,
+    commit: bool = True,
 ) -> User:
+    """A person of ``organization``. Reached only by accepting an invitation, and by the bootstrap of the first
+    operator administrator (CLI, tests): there is no API that creates a person with someone else's password."""
     allowed = OPERATOR_ROLES if organization.is_operator else MEMBER_ROLES
-    if data.role not in allowed:
-        raise InvalidRequest(f"role {data.role.value} is not available in this organization")
-    email = data.email.strip().lower()
+    if role not in allowed:
+        raise InvalidRequest(f"role {role.value} is not available in this organization")
+    email = email.strip().lower()
     if session.execute(select(User).where(User.email == email)).scalar_one_or_none():
         raise Conflict("a user with this email exists")
     user = User(
         organization_id=organization.id,
         email=email,
-        full_name=data.full_name,
-        role=data.role.value,
-        password_hash=passwords.hash_password(ctx.settings, data.password),
+        full_name=full_name,
+        role=role.value,
+        password_hash=passwords.hash_password(ctx.settings, password),
     )
     session.add(user)
     session.flush()
@@ -71,9 +82,10 @@ def create_user(
         action="user.created",
         object_type="user",
         object_id=str(user.id),
-        change={"email": email, "role": data.role.value, "organization_id": str(organization.id)},
+        change={"email": email, "role": role.value, "organization_id": str(organization.id)},
     )
-    session.commit()
+    if commit:
+        session.commit()
     return user
 
 
@@ -145,7 +157,10 @@ def bootstrap_operator(
         session,
         actor="system:bootstrap",
         organization=org,
-        data=UserCreate(email=email, full_name=full_name, role=role, password=password),
+        email=email,
+        full_name=full_name,
+        role=role,
+        password=password,
     )
 
 

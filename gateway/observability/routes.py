@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__
+from gateway.api.deps import Public
 from gateway.chain.base import NullChain
 from gateway.chain.outage import reachability
 from gateway.context import GatewayContext
@@ -133,7 +134,7 @@ def _check_chain(ctx: GatewayContext) -> Check:
 def install(app: FastAPI, ctx: GatewayContext) -> None:
     """Add the three endpoints and the request metrics to ``app``."""
     metrics = Metrics()
-    router = APIRouter(tags=["health"])
+    router = APIRouter(tags=["health"], dependencies=[Public])  # probes and scrapers: no credentials
 
     @router.get("/healthz", response_model=Liveness, status_code=200)
     def healthz() -> Liveness:

@@ -1,6 +1,8 @@
 """/v1/instruments (everyone) and /v1/operator/... (operator administrators with a fresh step-up code).
 
 Chain steps go through the relayer from the operator account, which holds the issuer, feeder and pauser roles.
+The operator never sends from a member's wallet: redemption is a member's request (``gateway.redemptions``), and
+prices have their own guard rails (``gateway.operator.prices``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from gateway.api.deps import CurrentPrincipal, SessionDep
+from gateway.api.deps import SessionDep
 from gateway.api.errors import problem_responses
+from gateway.api.permits import MarketRead
 from gateway.audit import log as audit_log
-from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.settlement.hub import HubDep
 from gateway.settlement.relayer import StepSpec, enqueue
@@ -27,7 +29,6 @@ from gateway.trading.models import Instrument, InstrumentKind
 
 router = APIRouter(tags=["operator"], responses=problem_responses(401, 403, 404, 409, 422, 429))
 Addr = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
-PRICE_SCALE = 10**18
 
 
 class InstrumentCreate(BaseModel):
@@ -58,14 +59,6 @@ class CashMove(BaseModel):
     amount: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
 
 
-class PriceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    asset: str = Addr
-    quote: str = Addr
-    price: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$", description="cash per whole unit of the asset")
-
-
 class PauseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -73,7 +66,7 @@ class PauseBody(BaseModel):
 
 
 @router.get("/instruments", response_model=list[InstrumentPublic], status_code=200)
-def list_instruments(principal: CurrentPrincipal, session: SessionDep) -> list[Instrument]:
+def list_instruments(principal: MarketRead, session: SessionDep) -> list[Instrument]:
     return list(session.scalars(select(Instrument).order_by(Instrument.created_at)))
 
 
@@ -140,65 +133,6 @@ def issue_cash(body: CashMove, principal: OperatorAdmin, session: SessionDep, hu
     market = hub.require_market()
     data = market.encode(market.token(inst.address), "mint", to_checksum_address(body.wallet), amount)
     return _relay(session, hub, principal.actor, "cash_issue", to_checksum_address(inst.address), data)
-
-
-@router.post("/operator/cash/redeem", response_model=SettlementPublic, status_code=202)
-def redeem_cash(body: CashMove, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> SettlementPublic:
-    """Redeem a custodial wallet's cash tokens: the wallet allows the issuer, the issuer burns (money is paid out
-    off chain)."""
-    inst = _instrument(session, body.token)
-    amount = money.to_units(body.amount, inst.decimals, field="amount")
-    wallet = session.execute(
-        select(Wallet).where(Wallet.address == to_checksum_address(body.wallet))
-    ).scalar_one_or_none()
-    if wallet is None or wallet.kind != "custodial":
-        raise InvalidRequest("redemption burns from a custodial wallet (a self-held wallet calls burn itself)")
-    market = hub.require_market()
-    token = market.token(inst.address)
-    address = to_checksum_address(inst.address)
-    settlement = enqueue(
-        session,
-        kind="cash_redeem",
-        requested_by=principal.actor,
-        steps=[
-            # the holder consents (allowance to the issuer), then the issuer burns from it
-            StepSpec(
-                label="approve_issuer",
-                to=address,
-                data=market.encode(token, "approve", market.relayer.address, amount),
-                sender=wallet.address,
-                sender_wallet_id=wallet.id,
-            ),
-            StepSpec(
-                label="burn",
-                to=address,
-                data=market.encode(token, "burnFrom", wallet.address, amount),
-                sender=market.relayer.address,
-            ),
-        ],
-    )
-    session.commit()
-    hub.notify()
-    return settlement_public(session, settlement)
-
-
-@router.post("/operator/prices", response_model=SettlementPublic, status_code=202)
-def post_price(body: PriceCreate, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> SettlementPublic:
-    """Post the price of one whole unit of ``asset`` in ``quote`` (the oracle stores it per smallest unit)."""
-    asset, quote = _instrument(session, body.asset), _instrument(session, body.quote)
-    per_whole = money.to_units(body.price, quote.decimals, field="price")  # quote smallest units per whole asset
-    scaled = per_whole * PRICE_SCALE
-    if scaled % 10**asset.decimals:
-        raise InvalidRequest("price: too precise for the asset's smallest unit")
-    market = hub.require_market()
-    data = market.encode(
-        market.oracle,
-        "setPrice",
-        to_checksum_address(asset.address),
-        to_checksum_address(quote.address),
-        scaled // 10**asset.decimals,
-    )
-    return _relay(session, hub, principal.actor, "price", market.oracle.address, data)
 
 
 @router.post("/operator/pause", response_model=SettlementPublic, status_code=202)

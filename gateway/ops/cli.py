@@ -195,7 +195,7 @@ def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
         bond = contract(net.w3, "BondToken", b.address)
         try:
             raw, updated = oracle.functions.getPrice(b.address, cash.address).call()
-            price: str | None = f"{raw_to_price(int(raw), b.decimals, cash.decimals):.4f}"
+            price: str | None = f"{raw_to_price(int(raw), b.decimals, cash.decimals):.4f}"  # percent of par
         except Exception:
             price, updated = None, 0
         rows.append(
@@ -206,46 +206,49 @@ def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
                 "name": bond.functions.name().call(),
                 "outstanding": from_units(int(bond.functions.totalSupply().call()), b.decimals),
                 "maturity": int(bond.functions.maturity().call()),
-                "price": price,
+                "price_percent_of_par": price,
                 "price_updated_at": int(updated),
             }
         )
-    lines = [f"{'symbol':8} {'isin':12}  {'outstanding':>20}  {'price':>9}  address"]
+    lines = [f"{'symbol':8} {'isin':12}  {'outstanding':>20}  {'% of par':>9}  address"]
     for r in rows:
         amount = f"{Decimal(r['outstanding']):,.2f}"
-        lines.append(f"{r['symbol']:8} {r['isin']:12}  {amount:>20}  {r['price'] or 'stale':>9}  {r['address']}")
+        price = r["price_percent_of_par"] or "stale"
+        lines.append(f"{r['symbol']:8} {r['isin']:12}  {amount:>20}  {price:>9}  {r['address']}")
     return {"data": rows}, "\n".join(lines)
 
 
 def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     bond, cash = _token(net, args.bond, "bond"), _token(net, args.cash, "cash")
-    raw = price_to_raw(args.price, bond.decimals, cash.decimals)
+    percent = args.price_percent_of_par
+    raw = price_to_raw(percent, bond.decimals, cash.decimals)
     if _gateway_has(net, "/v1/operator/prices"):
-        per_unit = format(Decimal(args.price) / 100, "f")
-        settlement = _via_gateway(
-            net, "/v1/operator/prices", {"asset": bond.address, "quote": cash.address, "price": per_unit}
-        )
-        data = {
-            "bond": bond.symbol,
-            "cash": cash.symbol,
-            "price": args.price,
-            "raw": str(raw),
-            "settlement": settlement["id"],
-        }
+        ops = net.session(OPS_USER)
+        body = {"asset": bond.address, "quote": cash.address, "price_percent_of_par": percent}
+        answer = ops.post("/v1/operator/prices", body=body)
+        data = {"bond": bond.symbol, "cash": cash.symbol, "price_percent_of_par": percent, "raw": str(raw)}
+        if answer.get("status") == "awaiting_confirmation":
+            data.update(posting=answer["id"], status=answer["status"], move_bps=answer.get("move_bps"))
+            return data, (
+                f"{bond.symbol} at {percent} (percent of par) moves {answer.get('move_bps')} bps: awaiting a second "
+                f"operator person (POST /v1/operator/prices/{answer['id']}/confirm)"
+            )
+        settlement = wait_settlement(ops, answer)
+        data["settlement"] = settlement["id"]
         return (
             data,
-            f"{bond.symbol} at {args.price} (percent of par) in {cash.symbol} (gateway settlement {settlement['id']})",
+            f"{bond.symbol} at {percent} (percent of par) in {cash.symbol} (gateway settlement {settlement['id']})",
         )
     oracle = contract(net.w3, "PriceOracle", net.contract_address("price_oracle"))
     receipt = send(net.w3, net.issuer, oracle.functions.setPrice(bond.address, cash.address, raw), "setPrice")
     data = {
         "bond": bond.symbol,
         "cash": cash.symbol,
-        "price": args.price,
+        "price_percent_of_par": percent,
         "raw": str(raw),
         "tx_hash": receipt["transactionHash"].to_0x_hex(),
     }
-    return data, f"{bond.symbol} at {args.price} (percent of par) in {cash.symbol}, tx {data['tx_hash']}"
+    return data, f"{bond.symbol} at {percent} (percent of par) in {cash.symbol}, tx {data['tx_hash']}"
 
 
 # --- status ---------------------------------------------------------------------------------------------------
@@ -356,7 +359,7 @@ def register(top: Any) -> None:
     price = top.add_parser("price", help="oracle prices").add_subparsers(dest="command", required=True)
     pp = command(price, "post", price_post, "post a bond's price in percent of par")
     pp.add_argument("--bond", required=True, help="symbol, ISIN or address")
-    pp.add_argument("--price", required=True, help="percent of par, e.g. 98.75")
+    pp.add_argument("--price-percent-of-par", "--price", dest="price_percent_of_par", required=True, help="e.g. 98.75")
     pp.add_argument("--cash", help="quote cash token (default: the first)")
 
     command(top, "status", status, "chain head and peers, node permissioning, gateway readiness")

@@ -131,6 +131,16 @@ class UserSession:
         self._changed()
         return enrollment
 
+    def accept_invitation(self, token: str) -> dict[str, Any]:
+        """Join an organization with an invitation and this session's own password; starts TOTP enrolment
+        (finish it with ``confirm``)."""
+        enrollment: dict[str, Any] = self.gateway.post(
+            "/v1/invitations/accept", body={"token": token, "password": self.creds.password}
+        )
+        self.creds.totp_secret = enrollment["totp_secret"]
+        self._changed()
+        return enrollment
+
     def confirm(self) -> None:
         code = self.fresh_code()
         self._take(

@@ -10,11 +10,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from gateway.api.deps import CurrentPrincipal, SessionDep
+from gateway.api.deps import SessionDep
 from gateway.api.errors import problem_responses
+from gateway.api.permits import PolicyManage, PolicyRead
 from gateway.policy import service
 from gateway.policy.engine import Rule
-from gateway.trading.deps import Approver
 from gateway.trading.models import PolicyVersion
 
 router = APIRouter(prefix="/policy", tags=["policy"], responses=problem_responses(401, 403, 404, 409, 422, 429))
@@ -51,13 +51,13 @@ class PoliciesPublic(BaseModel):
 
 
 @router.get("", response_model=PolicyPublic | None, status_code=200)
-def get_active(principal: CurrentPrincipal, session: SessionDep) -> PolicyVersion | None:
+def get_active(principal: PolicyRead, session: SessionDep) -> PolicyVersion | None:
     """The active rule list (null: none, every trade is allowed)."""
     return service.active(session, principal.organization_id)
 
 
 @router.get("/versions", response_model=PoliciesPublic, status_code=200)
-def list_versions(principal: CurrentPrincipal, session: SessionDep) -> PoliciesPublic:
+def list_versions(principal: PolicyRead, session: SessionDep) -> PoliciesPublic:
     rows = session.scalars(
         select(PolicyVersion)
         .where(PolicyVersion.organization_id == principal.organization_id)
@@ -67,7 +67,7 @@ def list_versions(principal: CurrentPrincipal, session: SessionDep) -> PoliciesP
 
 
 @router.post("/drafts", response_model=PolicyPublic, status_code=201)
-def create_draft(body: DraftCreate, principal: Approver, session: SessionDep) -> PolicyVersion:
+def create_draft(body: DraftCreate, principal: PolicyManage, session: SessionDep) -> PolicyVersion:
     """Propose a new ordered rule list (first match wins); it applies once another approver approves it."""
     return service.create_draft(
         session,
@@ -79,6 +79,6 @@ def create_draft(body: DraftCreate, principal: Approver, session: SessionDep) ->
 
 
 @router.post("/drafts/{draft_id}/decision", response_model=PolicyPublic, status_code=200)
-def decide(draft_id: uuid.UUID, body: Decide, principal: Approver, session: SessionDep) -> PolicyVersion:
+def decide(draft_id: uuid.UUID, body: Decide, principal: PolicyManage, session: SessionDep) -> PolicyVersion:
     draft = service.load_draft(session, draft_id=draft_id, organization_id=principal.organization_id)
     return service.decide_draft(session, actor=principal.actor, user_id=principal.id, draft=draft, approve=body.approve)

@@ -124,7 +124,9 @@ def facts_for(session: Session, trade: Trade, side: str) -> tuple[TradeFacts, li
                 (Trade.seller_org_id == org_id) | (Trade.buyer_org_id == org_id),
                 Trade.created_at >= since,
                 Trade.id != trade.id,
-                Trade.status.not_in([TradeStatus.FAILED.value, TradeStatus.CANCELLED.value]),
+                Trade.status.not_in(
+                    [TradeStatus.FAILED.value, TradeStatus.CANCELLING.value, TradeStatus.CANCELLED.value]
+                ),
             )
         )
         periods[days] = notional + sum(
@@ -142,14 +144,15 @@ def facts_for(session: Session, trade: Trade, side: str) -> tuple[TradeFacts, li
     return facts, rules
 
 
-def approvals(session: Session, trade: Trade, organization_id: uuid.UUID) -> int:
-    return len(
-        session.scalars(
-            select(TradeApproval.id).where(
-                TradeApproval.trade_id == trade.id, TradeApproval.organization_id == organization_id
-            )
-        ).all()
+def approvals(session: Session, trade: Trade, organization_id: uuid.UUID, *, excluding: uuid.UUID | None = None) -> int:
+    """The organization's approvals of the trade; ``excluding``: a person whose own approval does not count
+    (the one asking for the signature: four eyes are two people)."""
+    query = select(TradeApproval.id).where(
+        TradeApproval.trade_id == trade.id, TradeApproval.organization_id == organization_id
     )
+    if excluding is not None:
+        query = query.where(TradeApproval.user_id != excluding)
+    return len(session.scalars(query).all())
 
 
 def decide(session: Session, trade: Trade, side: str) -> Decision:
@@ -157,14 +160,16 @@ def decide(session: Session, trade: Trade, side: str) -> Decision:
     return evaluate(rules, facts)
 
 
-def enforce(session: Session, trade: Trade, side: str) -> Decision:
-    """Raise unless this side of the trade may be signed now."""
+def enforce(session: Session, trade: Trade, side: str, *, signer: uuid.UUID | None = None) -> Decision:
+    """Raise unless this side of the trade may be signed now. ``signer``: the person whose consent signs it;
+    an approval of theirs does not count towards the quorum (the responding side of direct terms has no
+    initiator: without this, one approver would approve and sign alone)."""
     decision = decide(session, trade, side)
     if decision.action is Action.BLOCK:
         raise PolicyBlocked(f"rule {decision.rule!r} blocks this trade", policy=decision.as_dict())
     if decision.action is Action.REQUIRE_APPROVALS:
         org_id = trade.seller_org_id if side == "seller" else trade.buyer_org_id
-        have = approvals(session, trade, org_id)
+        have = approvals(session, trade, org_id, excluding=signer)
         if have < decision.approvals:
             raise ApprovalRequired(
                 f"rule {decision.rule!r} needs {decision.approvals} approvals; {have} given",

@@ -12,8 +12,10 @@ from sqlalchemy import or_, select
 
 from gateway.api.deps import CurrentPrincipal, SessionDep
 from gateway.api.errors import problem_responses
+from gateway.api.permits import ReposRead
 from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
+from gateway.indexer.models import WalletBalance
 from gateway.positions import accrual
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.models import RepoEvent, RepoRecord
@@ -72,7 +74,8 @@ def _price(hub: Hub, asset: str, quote: str, cache: dict[tuple[str, str], int | 
     key = (asset.lower(), quote.lower())
     if key not in cache:
         try:
-            cache[key] = int(hub.require_market().oracle.functions.getPrice(asset, quote).call()[0])
+            market = hub.require_market()  # a prepared eth_call: web3's contract layer costs several times more
+            cache[key] = int(market.view(market.oracle, "getPrice")(asset, quote)[0])
         except Exception:
             cache[key] = None
     return cache[key]
@@ -134,7 +137,7 @@ def position(
 
 @router.get("/positions", response_model=PositionsPublic, status_code=200)
 def list_positions(
-    principal: CurrentPrincipal,
+    principal: ReposRead,
     session: SessionDep,
     hub: HubDep,
     status: str | None = None,
@@ -178,7 +181,7 @@ def _visible(session: SessionDep, repo_id: int, principal: CurrentPrincipal) -> 
 
 
 @router.get("/repos/{repo_id}", response_model=RepoDetail, status_code=200)
-def repo_detail(repo_id: int, principal: CurrentPrincipal, session: SessionDep, hub: HubDep) -> RepoDetail:
+def repo_detail(repo_id: int, principal: ReposRead, session: SessionDep, hub: HubDep) -> RepoDetail:
     """The repo's state with live valuation, and its event timeline from the chain."""
     record = _visible(session, repo_id, principal)
     from gateway.indexer.service import Indexer
@@ -191,7 +194,7 @@ def repo_detail(repo_id: int, principal: CurrentPrincipal, session: SessionDep, 
 
 
 @router.post("/repos/{repo_id}/reconcile", response_model=dict[str, Any], status_code=200)
-def reconcile(repo_id: int, principal: CurrentPrincipal, session: SessionDep, hub: HubDep) -> dict[str, Any]:
+def reconcile(repo_id: int, principal: ReposRead, session: SessionDep, hub: HubDep) -> dict[str, Any]:
     """Re-read the repo from the chain; report what the database had differently."""
     _visible(session, repo_id, principal)
     indexer = hub.extra.get("indexer")
@@ -204,21 +207,27 @@ def reconcile(repo_id: int, principal: CurrentPrincipal, session: SessionDep, hu
 
 
 @router.get("/balances", response_model=dict[str, Any], status_code=200)
-def balances(principal: CurrentPrincipal, session: SessionDep, hub: HubDep) -> dict[str, Any]:
-    """On-chain balances of every wallet of the organization in every listed instrument."""
-    market = hub.require_market()
-    wallets = session.scalars(select(Wallet).where(Wallet.organization_id == principal.organization_id)).all()
-    instruments = session.scalars(select(Instrument)).all()
+def balances(principal: ReposRead, session: SessionDep) -> dict[str, Any]:
+    """Balances of every wallet of the organization in every listed instrument, from the balance follower's table
+    (no chain call per request): each row says the block it reflects; ``balance`` is null until the follower has
+    read a pair it has not seen yet (a wallet or an instrument added a moment ago)."""
+    wallets = session.scalars(
+        select(Wallet.address).where(Wallet.organization_id == principal.organization_id).order_by(Wallet.created_at)
+    ).all()
+    instruments = session.scalars(select(Instrument).order_by(Instrument.symbol)).all()
+    rows = session.scalars(select(WalletBalance).where(WalletBalance.wallet.in_(wallets))).all() if wallets else []
+    known = {(b.wallet, b.token): b for b in rows}
     data = []
     for wallet in wallets:
         for inst in instruments:
-            units = int(market.token(inst.address).functions.balanceOf(wallet.address).call())
+            row = known.get((wallet, inst.address.lower()))
             data.append(
                 {
-                    "wallet": wallet.address,
+                    "wallet": wallet,
                     "token": inst.address,
                     "symbol": inst.symbol,
-                    "balance": money.from_units(units, inst.decimals),
+                    "balance": None if row is None else money.from_units(int(row.units), inst.decimals),
+                    "block": None if row is None else row.block,
                 }
             )
     return {"data": data}

@@ -1,5 +1,7 @@
 """Lifecycle instructions that need signatures first: substitution (the holder consents) and amendments (roll,
-re-rate: seller and holder both sign). Once every required signature is in, the step is queued."""
+re-rate: seller and holder both sign). Each signature passes the signing member's policy (its approver quorum on
+the repo's facts); a custodial one is made by the custody door. Once every required signature is in, the step is
+queued."""
 
 from __future__ import annotations
 
@@ -13,13 +15,15 @@ from sqlalchemy.orm import Session
 from contracts import eip712
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
+from gateway.custody import door
+from gateway.custody.kyc import require_verified
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import InvalidRequest, NotFound
+from gateway.policy import instructions as policy
 from gateway.settlement import service
 from gateway.settlement.hub import Hub
 from gateway.settlement.models import Instruction
 from gateway.settlement.schemas import InstructionPublic
-from gateway.signing.service import require_verified
 from gateway.trading.exceptions import InvalidSignature, InvalidState
 
 INT_KEYS = {"repoId", "kind", "newMaturity", "newRate", "nonce", "deadline", "newCollateralAmount"}
@@ -114,22 +118,28 @@ def sign(
     session: Session,
     hub: Hub,
     *,
-    actor: str,
+    person: door.Person,
     instruction: Instruction,
-    organization_id: uuid.UUID,
     signature: str | None,
 ) -> Instruction:
+    """Add the organization's signature: its custodial wallet's through the custody door (KYC, the member's policy
+    with its approver quorum, step-up, consent), or a self-held wallet's own (checked to be by that wallet)."""
     if instruction.status != "pending":
         raise InvalidState(f"the instruction is {instruction.status}")
-    wallet = my_wallet(session, instruction, organization_id)
+    wallet = my_wallet(session, instruction, person.organization_id)
     require_verified(ctx, session, wallet)
     if signature is None:
         if wallet.kind != WalletKind.CUSTODIAL.value:
             raise InvalidRequest("a self-held wallet signs itself: POST .../signature")
-        from gateway.wallets.service import signer_for
-
-        signed = signer_for(ctx.keys, session, wallet=wallet).sign_typed_data(full_message=typed(hub, instruction))
-        signature = "0x" + bytes(signed.signature).hex()
+        signature, _ = door.sign_instruction(
+            ctx,
+            session,
+            person=person,
+            wallet=wallet,
+            instruction=instruction,
+            doc=typed(hub, instruction),
+            digest=digest(hub, instruction),
+        )
     else:
         from eth_account import Account
         from eth_account.messages import encode_typed_data
@@ -143,10 +153,11 @@ def sign(
             market = hub.market
             if market is None or not market.erc1271_valid(wallet.address, digest(hub, instruction), raw):
                 raise InvalidSignature(f"the signature is not by {wallet.address}")
+        policy.enforce(session, instruction, wallet.organization_id, signer=person.user_id)
     instruction.signatures = {**instruction.signatures, wallet.address.lower(): signature}
     audit_log.append(
         session,
-        actor=actor,
+        actor=person.actor,
         action="instruction.signed",
         object_type="instruction",
         object_id=str(instruction.id),
@@ -157,11 +168,12 @@ def sign(
 
 
 def submit_if_complete(
-    session: Session, hub: Hub, *, actor: str, instruction: Instruction, organization_id: uuid.UUID
+    ctx: GatewayContext, session: Session, hub: Hub, *, person: door.Person, instruction: Instruction
 ) -> service.Submitted | None:
     """Queue the step once every signature is in (substitution: sent by the seller's wallet)."""
     if instruction.status != "pending" or set(instruction.required) - set(instruction.signatures):
         return None
+    actor, organization_id = person.actor, person.organization_id
     market = hub.require_market()
     m = message_of(instruction)
     repo = service.read_repo(market, instruction.repo_id)
@@ -186,9 +198,10 @@ def submit_if_complete(
             return None  # the seller's organization submits once the holder has consented
         holder_sig = bytes.fromhex(instruction.signatures[(repo.holder or "").lower()][2:])
         submitted = service.party_call(
+            ctx,
             session,
             hub,
-            actor=actor,
+            person=person,
             kind="substitute",
             repo_id=instruction.repo_id,
             wallet=seller,

@@ -46,7 +46,7 @@ class MarketSettings(BaseSettings):
     relayer_poll_seconds: float = 0.05
     relayer_workers: int = 8  # settlements advanced side by side
     indexer_poll_seconds: float = 0.25
-    settle_window_seconds: int = 3_600  # deadline of signed terms after acceptance
+    settle_window_seconds: int = 600  # deadline of signed terms after acceptance: short, no late replay
     gas_limit: int = 1_500_000
 
 

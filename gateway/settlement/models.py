@@ -61,6 +61,7 @@ class ChainStep(Base):
     label: Mapped[str] = mapped_column(String(64))
     sender: Mapped[str] = mapped_column(String(42), index=True)
     sender_wallet_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    consent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)  # custody: the member's consent
     to: Mapped[str] = mapped_column(String(42))
     data: Mapped[str] = mapped_column(Text)
     gas: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -158,3 +159,16 @@ class IndexerCursor(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class InstructionApproval(Base):
+    """An approver's yes to an instruction for the approver's organization (never its proposer or signer)."""
+
+    __tablename__ = "instruction_approvals"
+    __table_args__ = (UniqueConstraint("instruction_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instruction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instructions.id"), index=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
+from eth_account.datastructures import SignedTransaction
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -40,7 +40,8 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
 from gateway.chain.outage import Backoff, is_outage, node_words
-from gateway.db.models import Wallet
+from gateway.custody import door
+from gateway.exceptions import GatewayError
 from gateway.keys.provider import KeyProvider
 from gateway.settlement.market import Market
 from gateway.settlement.models import ChainStep, SenderNonce, Settlement, SettlementStatus, StepStatus
@@ -58,13 +59,15 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class StepSpec:
-    """One transaction to send: ``sender_wallet_id`` None sends from the relayer's operator account."""
+    """One transaction to send: ``sender_wallet_id`` None sends from the relayer's operator account; a custodial
+    wallet's step carries the member's consent (``consent_id``), without which the custody door will not sign."""
 
     label: str
     to: str
     data: str
     sender: str
     sender_wallet_id: uuid.UUID | None = None
+    consent_id: uuid.UUID | None = None
 
 
 def enqueue(
@@ -96,6 +99,7 @@ def enqueue(
                 label=spec.label,
                 sender=Web3.to_checksum_address(spec.sender),
                 sender_wallet_id=spec.sender_wallet_id,
+                consent_id=spec.consent_id,
                 to=Web3.to_checksum_address(spec.to),
                 data=spec.data,
             )
@@ -289,17 +293,22 @@ class Relayer:
         self.finished[settlement.id] = settlement.status
         logger.warning("settlement %s (%s) failed: %s", settlement.id, settlement.kind, error)
 
-    def _signer(self, session: Session, step: ChainStep) -> LocalAccount:
+    def _sign(self, session: Session, step: ChainStep, tx: dict[str, Any]) -> SignedTransaction:
+        """The relayer's own account signs its steps; a member's wallet's only through the custody door."""
         if step.sender_wallet_id is None:
-            return self.market.relayer
-        from gateway.wallets.service import signer_for
-
-        wallet = session.get(Wallet, step.sender_wallet_id)
-        assert wallet is not None
-        return signer_for(self.keys, session, wallet=wallet)
+            signed: SignedTransaction = self.market.relayer.sign_transaction(tx)
+            return signed
+        return door.sign_step(
+            self.keys, session, step=step, nonce=tx["nonce"], gas_price=tx["gasPrice"], chain_id=tx["chainId"]
+        )
 
     def _send(self, session: Session, settlement: Settlement, steps: list[ChainStep], step: ChainStep) -> int:
-        account = self._signer(session, step)
+        try:
+            door.check_step(session, step)
+        except GatewayError as exc:  # no consent, or the member's KYC lapsed: the step fails, nothing is sent
+            step.status, step.error = StepStatus.FAILED.value, str(exc)[:2000]
+            session.commit()
+            return 1
         session.commit()
         step.gas = self.market.settings.gas_limit
         gas_price = self.gas_price()
@@ -315,7 +324,7 @@ class Relayer:
                 "nonce": nonce,
                 "chainId": self.market.chain_id,
             }
-            signed = account.sign_transaction(tx)
+            signed = self._sign(session, step, tx)
             # Compare-and-swap on the step's status: a second relayer that picked the same step loses here,
             # and its nonce allocation rolls back with it.
             sent = {
@@ -405,7 +414,6 @@ class Relayer:
     def _fill(self, session: Session, step: ChainStep) -> None:
         """A zero-value transfer to itself with the refused step's nonce (closes the gap)."""
         assert step.nonce is not None
-        account = self._signer(session, step)
         tx: dict[str, Any] = {
             "to": step.sender,
             "value": 0,
@@ -414,7 +422,12 @@ class Relayer:
             "nonce": step.nonce,
             "chainId": self.market.chain_id,
         }
-        signed = account.sign_transaction(tx)
+        if step.sender_wallet_id is None:
+            signed = self.market.relayer.sign_transaction(tx)
+        else:
+            signed = door.sign_filler(
+                self.keys, session, step=step, gas_price=tx["gasPrice"], chain_id=self.market.chain_id
+            )
         filler = enqueue(
             session,
             kind="nonce_filler",
@@ -423,7 +436,7 @@ class Relayer:
         )
         session.flush()
         row = session.scalars(select(ChainStep).where(ChainStep.settlement_id == filler.id)).one()
-        row.sender_wallet_id = step.sender_wallet_id
+        row.sender_wallet_id, row.consent_id = step.sender_wallet_id, step.consent_id
         row.nonce, row.status, row.sent_at = step.nonce, StepStatus.SENT.value, _now()
         row.raw = "0x" + bytes(signed.raw_transaction).hex()
         row.tx_hash = "0x" + bytes(signed.hash).hex()

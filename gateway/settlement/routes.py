@@ -11,13 +11,17 @@ from fastapi import APIRouter, Query
 from sqlalchemy import and_, or_, select
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api.deps import ContextDep, CurrentPrincipal, Principal, SessionDep
+from gateway.api.deps import ContextDep, Principal, SessionDep
 from gateway.api.errors import problem_responses
+from gateway.api.permits import ReposRead
+from gateway.custody import door
+from gateway.custody.kyc import require_verified
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest
+from gateway.policy import instructions as instruction_policy
 from gateway.settlement import instructions, service
 from gateway.settlement.hub import Hub, HubDep
-from gateway.settlement.models import Settlement
+from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.schemas import (
     AmendmentCreate,
     InstructionPublic,
@@ -27,9 +31,8 @@ from gateway.settlement.schemas import (
     Submission,
     SubstitutionCreate,
 )
-from gateway.signing.service import require_verified
 from gateway.trading import money
-from gateway.trading.deps import Trader, TraderStepUp
+from gateway.trading.deps import Approver, Trader, TraderStepUp
 from gateway.trading.models import Instrument
 from gateway.trading.service import decode_cursor, encode_cursor
 
@@ -51,6 +54,33 @@ def settlement_public(session: SessionDep, settlement: Settlement) -> Settlement
     )
 
 
+def settlements_public(session: SessionDep, settlements: list[Settlement]) -> list[SettlementPublic]:
+    """A page of settlements with their steps in one query more, not one per settlement."""
+    steps: dict[uuid.UUID, list[StepPublic]] = {s.id: [] for s in settlements}
+    if settlements:
+        query = (
+            select(ChainStep)
+            .where(ChainStep.settlement_id.in_(list(steps)))
+            .order_by(ChainStep.settlement_id, ChainStep.seq)
+        )
+        for step in session.scalars(query):
+            steps[step.settlement_id].append(StepPublic.model_validate(step))
+    return [
+        SettlementPublic(
+            id=s.id,
+            kind=s.kind,
+            status=s.status,
+            trade_id=s.trade_id,
+            repo_id=s.repo_id,
+            error=s.error,
+            created_at=s.created_at,
+            finished_at=s.finished_at,
+            steps=steps[s.id],
+        )
+        for s in settlements
+    ]
+
+
 def _submission(session: SessionDep, submitted: service.Submitted) -> Submission:
     return Submission(
         settlement=None if submitted.settlement is None else settlement_public(session, submitted.settlement),
@@ -59,7 +89,7 @@ def _submission(session: SessionDep, submitted: service.Submitted) -> Submission
 
 
 @router.get("/settlements/{settlement_id}", response_model=SettlementPublic, status_code=200)
-def get_settlement(settlement_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> SettlementPublic:
+def get_settlement(settlement_id: uuid.UUID, principal: ReposRead, session: SessionDep) -> SettlementPublic:
     """A settlement and each chain step until final."""
     settlement = service.load_settlement(session, settlement_id, principal.organization_id, principal.is_operator)
     return settlement_public(session, settlement)
@@ -68,7 +98,7 @@ def get_settlement(settlement_id: uuid.UUID, principal: CurrentPrincipal, sessio
 @router.get("/settlements/{settlement_id}/wait", response_model=SettlementPublic, status_code=200)
 async def wait_for_settlement(
     settlement_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    principal: ReposRead,
     session: SessionDep,
     hub: HubDep,
     timeout: Annotated[float, Query(gt=0, le=60)] = 30.0,
@@ -84,16 +114,23 @@ async def wait_for_settlement(
     deadline = loop.time() + timeout
     relayer = hub.relayer
     while pending and loop.time() < deadline:
-        if relayer is not None and settlement_id in relayer.finished:
-            break
-        await asyncio.sleep(0.02)
+        if relayer is not None:
+            if settlement_id in relayer.finished:
+                break
+            await asyncio.sleep(0.02)
+            continue
+        # the relayer runs in another process (several HTTP workers): the database says when it is done
+        await asyncio.sleep(0.1)
+        await run_in_threadpool(session.refresh, settlement)
+        pending = settlement.status == "pending"
+        await run_in_threadpool(session.commit)
     await run_in_threadpool(session.refresh, settlement)
     return await run_in_threadpool(settlement_public, session, settlement)
 
 
 @router.get("/settlements", response_model=dict[str, object], status_code=200)
 def list_settlements(
-    principal: CurrentPrincipal,
+    principal: ReposRead,
     session: SessionDep,
     status: str | None = None,
     kind: str | None = None,
@@ -120,7 +157,7 @@ def list_settlements(
     more = len(rows) > limit
     rows = rows[:limit]
     return {
-        "data": [settlement_public(session, s).model_dump(mode="json") for s in rows],
+        "data": [s.model_dump(mode="json") for s in settlements_public(session, rows)],
         "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
     }
 
@@ -148,6 +185,7 @@ def _load(
 
 
 def _party_step(
+    ctx: ContextDep,
     session: SessionDep,
     hub: Hub,
     principal: Principal,
@@ -163,9 +201,10 @@ def _party_step(
     return _submission(
         session,
         service.party_call(
+            ctx,
             session,
             hub,
-            actor=principal.actor,
+            person=door.Person.of(principal),
             kind=kind,
             repo_id=repo_id,
             wallet=wallet,
@@ -205,6 +244,7 @@ def repurchase(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: 
     market = hub.require_market()
     rp = int(market.engine.functions.repurchasePrice(repo_id, hub.now() + 3_600).call())
     return _party_step(
+        ctx,
         session,
         hub,
         principal,
@@ -239,6 +279,7 @@ def post_margin(
     if collateral == 0 and cash == 0:
         raise InvalidRequest("post some collateral or cash")
     return _party_step(
+        ctx,
         session,
         hub,
         principal,
@@ -262,6 +303,7 @@ def withdraw_excess(
     collateral = _units(session, repo.collateral_token, body.collateral_amount, "collateral_amount")
     cash = _units(session, repo.cash_token, body.cash_amount, "cash_amount")
     return _party_step(
+        ctx,
         session,
         hub,
         principal,
@@ -280,6 +322,7 @@ def terminate(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: S
     service.require_status(repo, "open", "margin_called")
     wallet = _party(ctx, session, seller or holder, "seller or holder")
     return _party_step(
+        ctx,
         session,
         hub,
         principal,
@@ -307,6 +350,7 @@ def close_out(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: S
     service.require_status(repo, "defaulted")
     wallet = _party(ctx, session, holder, "position holder")
     return _party_step(
+        ctx,
         session,
         hub,
         principal,
@@ -369,7 +413,7 @@ def propose_amendment(
 
 @router.get("/instructions/{instruction_id}", response_model=InstructionPublic, status_code=200)
 def get_instruction(
-    instruction_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, hub: HubDep
+    instruction_id: uuid.UUID, principal: ReposRead, session: SessionDep, hub: HubDep
 ) -> InstructionPublic:
     """The instruction with its EIP-712 typed data (for self-held wallets)."""
     return instructions.public(hub, instructions.load(session, hub, instruction_id, principal.organization_id))
@@ -390,14 +434,11 @@ def _sign_instruction(
         ctx,
         session,
         hub,
-        actor=principal.actor,
+        person=door.Person.of(principal),
         instruction=instruction,
-        organization_id=principal.organization_id,
         signature=signature,
     )
-    instructions.submit_if_complete(
-        session, hub, actor=principal.actor, instruction=instruction, organization_id=principal.organization_id
-    )
+    instructions.submit_if_complete(ctx, session, hub, person=door.Person.of(principal), instruction=instruction)
     return instructions.public(hub, instruction)
 
 
@@ -431,7 +472,21 @@ def submit_instruction(
 ) -> InstructionPublic:
     """The seller sends a fully consented substitution from its wallet."""
     instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
-    instructions.submit_if_complete(
-        session, hub, actor=principal.actor, instruction=instruction, organization_id=principal.organization_id
+    instructions.submit_if_complete(ctx, session, hub, person=door.Person.of(principal), instruction=instruction)
+    return instructions.public(hub, instruction)
+
+
+@router.post("/instructions/{instruction_id}/approvals", response_model=InstructionPublic, status_code=201)
+def approve_instruction(
+    instruction_id: uuid.UUID, principal: Approver, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """An approver's yes to the instruction for the organization (its policy's quorum); never its proposer."""
+    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
+    instruction_policy.approve(
+        session,
+        actor=principal.actor,
+        user_id=principal.id,
+        organization_id=principal.organization_id,
+        instruction=instruction,
     )
     return instructions.public(hub, instruction)

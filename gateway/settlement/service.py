@@ -2,8 +2,10 @@
 
 Steps the engine lets anyone send (open, margin call, amendments, default) go from the relayer's operator
 account. Steps only a party may send (repurchase, margin, withdrawal, substitution, termination, close-out) go
-from that party's custodial wallet, signed by the gateway after KYC and step-up checks in the route; a self-held
-wallet gets the transaction to send itself. Token approvals a custodial wallet lacks are sent first.
+from that party's custodial wallet with the consent of one of its people, recorded by the custody door (KYC and
+step-up checked there), which alone signs them; a self-held wallet gets the transaction to send itself. Token
+approvals a custodial wallet lacks are sent first. A failed open cancels its nonce on chain from each custodial
+party's wallet (following from that party's consent to the terms) before the trade is marked failed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from contracts import eip712
 from gateway.audit import log as audit_log
+from gateway.context import GatewayContext
+from gateway.custody import door
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import NotFound, PermissionDenied
 from gateway.settlement.hub import Hub
@@ -61,9 +65,20 @@ def open_if_ready(session: Session, hub: Hub, *, trade: Trade, actor: str) -> Se
     seller = session.get(Wallet, trade.seller_wallet_id)
     buyer = session.get(Wallet, trade.buyer_wallet_id)
     assert seller is not None and buyer is not None
+    subject = f"trade/{trade.id}"
     steps = [
-        *approval_steps(market, seller, terms["collateralToken"], terms["collateralAmount"]),
-        *approval_steps(market, buyer, terms["cashToken"], terms["purchasePrice"]),
+        *door.follow_from(
+            session,
+            wallet=seller,
+            subject=subject,
+            specs=approval_steps(market, seller, terms["collateralToken"], terms["collateralAmount"]),
+        ),
+        *door.follow_from(
+            session,
+            wallet=buyer,
+            subject=subject,
+            specs=approval_steps(market, buyer, terms["cashToken"], terms["purchasePrice"]),
+        ),
     ]
     data = market.encode(
         market.engine,
@@ -98,13 +113,41 @@ def on_open_final(session: Session, settlement: Settlement, steps: list[ChainSte
 
 
 def on_open_failed(session: Session, settlement: Settlement, steps: list[ChainStep], market: Market) -> None:
+    """The signed terms sit in the failed transaction (or the database) with unused nonces: cancel them on chain
+    from each custodial party's wallet first; the trade is marked failed once that is final."""
+    trade = session.get(Trade, settlement.trade_id)
+    if trade is None:
+        return
+    nonce = int(trade.terms["nonce"])
+    cancels: list[StepSpec] = []
+    for wallet_id in (trade.seller_wallet_id, trade.buyer_wallet_id):
+        wallet = session.get(Wallet, wallet_id)
+        if wallet is None or wallet.kind != WalletKind.CUSTODIAL.value:
+            continue  # a self-held party cancels its own nonce; one cancelled nonce already stops the open
+        spec = StepSpec(
+            label="cancel_nonce",
+            to=market.engine_address,
+            data=market.encode(market.engine, "cancelNonce", nonce),
+            sender=wallet.address,
+            sender_wallet_id=wallet.id,
+        )
+        cancels += door.follow_from(session, wallet=wallet, subject=f"trade/{trade.id}", specs=[spec])
+    if not cancels:
+        trade.status = TradeStatus.FAILED.value
+        return
+    cancelling = enqueue(session, kind="cancel_open", requested_by="system:relayer", steps=cancels, trade_id=trade.id)
+    trade.settlement_id = cancelling.id
+    trade.status = TradeStatus.CANCELLING.value
+
+
+def on_cancel_done(session: Session, settlement: Settlement, steps: list[ChainStep], market: Market) -> None:
     trade = session.get(Trade, settlement.trade_id)
     if trade is not None:
         trade.status = TradeStatus.FAILED.value
 
 
-HOOKS = {"open": on_open_final}
-FAILURE_HOOKS = {"open": on_open_failed}
+HOOKS = {"open": on_open_final, "cancel_open": on_cancel_done}
+FAILURE_HOOKS = {"open": on_open_failed, "cancel_open": on_cancel_done}
 
 
 # ------------------------------------------------------------------------------------------------ lifecycle
@@ -180,10 +223,11 @@ class Submitted:
 
 
 def party_call(
+    ctx: GatewayContext,
     session: Session,
     hub: Hub,
     *,
-    actor: str,
+    person: door.Person,
     kind: str,
     repo_id: int,
     wallet: Wallet,
@@ -192,9 +236,10 @@ def party_call(
     approvals: list[tuple[str, int]],
     organization_id: uuid.UUID,
 ) -> Submitted:
-    """A step only a party may send: from its custodial wallet via the relayer, or handed to a self-held one.
-    A step the engine would refuse now (no approval to go first) is refused here with the engine's reason: nothing
-    is queued and no transaction is handed out."""
+    """A step only a party may send: from its custodial wallet via the relayer (``person``'s consent recorded by the
+    custody door), or handed to a self-held one. A step the engine would refuse now (no approval to go first) is
+    refused here with the engine's reason: nothing is queued and no transaction is handed out."""
+    actor = person.actor
     market = hub.require_market()
     data = market.encode(market.engine, fn_name, *args)
     custodial = wallet.kind == WalletKind.CUSTODIAL.value
@@ -213,6 +258,7 @@ def party_call(
     steps.append(
         StepSpec(label=kind, to=market.engine_address, data=data, sender=wallet.address, sender_wallet_id=wallet.id)
     )
+    steps = door.authorize_steps(ctx, session, person=person, wallet=wallet, specs=steps)
     settlement = enqueue(
         session, kind=kind, requested_by=actor, steps=steps, repo_id=repo_id, organization_id=organization_id
     )

@@ -60,6 +60,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         read_sessions=ctx.read_sessions,
     )
     from gateway.events.webhooks import WebhookSender, enqueue_events
+    from gateway.indexer.balances import BalanceFollower
 
     hub.extra["indexer"] = Indexer(
         market,
@@ -68,6 +69,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         start_block=start_block,
         on_events=lambda published: enqueue_events(ctx.sessions, published),
     )
+    hub.extra["balances"] = BalanceFollower(market, ctx.sessions)
     hub.extra["webhooks"] = WebhookSender(
         ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback
     )
@@ -75,9 +77,12 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
 
 
 def routers() -> APIRouter:
+    from gateway.custody.routes import router as custody_router
+    from gateway.operator.prices import router as prices_router
     from gateway.operator.routes import router as operator_router
     from gateway.policy.routes import router as policy_router
     from gateway.positions.routes import router as positions_router
+    from gateway.redemptions.routes import router as redemptions_router
     from gateway.settlement.routes import router as settlement_router
     from gateway.trading.routes import router as trading_router
 
@@ -87,6 +92,9 @@ def routers() -> APIRouter:
     v1.include_router(settlement_router)
     v1.include_router(positions_router)
     v1.include_router(operator_router)
+    v1.include_router(prices_router)
+    v1.include_router(redemptions_router)
+    v1.include_router(custody_router)
     try:
         from gateway.events.routes import router as events_router
 
@@ -113,7 +121,11 @@ def install(app: FastAPI, ctx: GatewayContext) -> None:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, THREADS)
         stop = threading.Event()
-        threads = start_workers(hub, stop)
+        if ctx.settings.background_work:
+            threads = start_workers(hub, stop)
+        else:  # an HTTP worker: ``reponet gateway work`` runs them once for all workers
+            hub.relayer = None  # nothing to wake here: the relayer polls the outbox, waiters poll the database
+            threads = start_tail(hub, ctx, stop)
         try:
             async with inner(app) as state:
                 yield state
@@ -127,6 +139,18 @@ def install(app: FastAPI, ctx: GatewayContext) -> None:
     app.router.lifespan_context = lifespan
 
 
+def start_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
+    """The WebSocket stream's events, read back from the database the indexer process writes."""
+    from gateway.indexer.tail import EventTail
+
+    if hub.bus is None:
+        return []
+    tail = EventTail(ctx.read_sessions, hub.bus)
+    thread = threading.Thread(target=tail.run, args=(stop,), name="reponet-event-tail", daemon=True)
+    thread.start()
+    return [thread]
+
+
 def start_workers(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
     threads: list[threading.Thread] = []
     workers: list[tuple[str, Any]] = []
@@ -135,6 +159,9 @@ def start_workers(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
     indexer = hub.extra.get("indexer")
     if indexer is not None:
         workers.append(("indexer", indexer))
+    balances = hub.extra.get("balances")
+    if balances is not None:
+        workers.append(("balances", balances))
     webhooks = hub.extra.get("webhooks")
     if webhooks is not None:
         workers.append(("webhooks", webhooks))

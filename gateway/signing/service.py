@@ -1,13 +1,16 @@
 """Signing the terms of a trade.
 
-Custodial wallets: the gateway signs only for a wallet of a KYC-approved organization that the identity registry
-verifies, only after the policy engine allows this side of the trade, and only for a person with a fresh step-up
-code (the route's ``StepUp`` dependency). Self-held wallets: the client signs the typed data itself and posts the
-signature; it must recover to the registered wallet (EOA) or be accepted by the wallet's ERC-1271
-``isValidSignature`` over JSON-RPC. The policy applies to both: the gateway never settles a trade its policy refuses.
+Custodial wallets: the custody door (``gateway.custody.door``) signs only for a wallet of a KYC-approved
+organization that the identity registry verifies, only after the policy engine allows this side of the trade, and
+only for a person of that member with a fresh step-up code, whose consent it records. Self-held wallets: the
+client signs the typed data itself and posts the signature; it must recover to the registered wallet (EOA) or be
+accepted by the wallet's ERC-1271 ``isValidSignature`` over JSON-RPC. The policy applies to both: the gateway
+never settles a trade its policy refuses.
 """
 
 from __future__ import annotations
+
+import uuid
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -15,32 +18,17 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
-from gateway.db.models import KycStatus, Organization, Wallet, WalletKind
+from gateway.custody import door
+from gateway.custody.kyc import require_verified
+from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import InvalidRequest
 from gateway.policy import service as policy
 from gateway.policy.engine import Decision
 from gateway.settlement import service as settlement
 from gateway.settlement.hub import Hub
 from gateway.trading import service as trading
-from gateway.trading.exceptions import InvalidSignature, WalletNotVerified
+from gateway.trading.exceptions import InvalidSignature
 from gateway.trading.models import Trade
-
-
-def require_verified(
-    ctx: GatewayContext, session: Session, wallet: Wallet, *, chain_checked: str | None = None
-) -> None:
-    """KYC at the gateway: the organization approved and the wallet verified in the on-chain registry.
-    ``chain_checked``: the address whose registry check the route already made before its write transaction
-    (on SQLite that transaction holds the database's write lock: no JSON-RPC round trip inside it)."""
-    org = session.get(Organization, wallet.organization_id)
-    assert org is not None
-    if org.kyc_status != KycStatus.APPROVED.value:
-        raise WalletNotVerified(f"the organization's KYC status is {org.kyc_status}")
-    if chain_checked is not None and chain_checked.lower() == wallet.address.lower():
-        return
-    # No answer from the registry is no verdict: ChainUnavailable (503, Retry-After) goes to the caller.
-    if not ctx.chain.is_verified(wallet.address):
-        raise WalletNotVerified(f"wallet {wallet.address} is not verified in the identity registry")
 
 
 def check_before_writing(ctx: GatewayContext, read: Session, trade: Trade, side: str) -> str:
@@ -77,22 +65,21 @@ def sign_custodial(
     session: Session,
     hub: Hub,
     *,
-    actor: str,
+    person: door.Person,
     trade: Trade,
     side: str,
     chain_checked: str | None = None,
 ) -> Decision:
+    """Through the custody door: KYC, the member's policy, the person's fresh step-up and consent."""
     trading.require_pending(trade)
     wallet = _side_wallet(session, trade, side)
     if wallet.kind != WalletKind.CUSTODIAL.value:
         raise InvalidRequest("a self-held wallet signs itself: GET the typed data and POST the signature")
-    require_verified(ctx, session, wallet, chain_checked=chain_checked)
-    decision = policy.enforce(session, trade, side)
-    from gateway.wallets.service import signer_for
-
-    account = signer_for(ctx.keys, session, wallet=wallet)
-    signed = account.sign_typed_data(full_message=trading.typed_data(trade))
-    _store(session, trade, side, "0x" + bytes(signed.signature).hex(), actor=actor, how="custodial")
+    signature, decision = door.sign_terms(
+        ctx, session, person=person, trade=trade, side=side, chain_checked=chain_checked
+    )
+    actor = person.actor
+    _store(session, trade, side, signature, actor=actor, how="custodial")
     settlement.open_if_ready(session, hub, trade=trade, actor=actor)
     session.commit()
     hub.notify()
@@ -119,7 +106,15 @@ def verify_signature(hub: Hub, trade: Trade, wallet: Wallet, signature: bytes) -
 
 
 def submit_signature(
-    ctx: GatewayContext, session: Session, hub: Hub, *, actor: str, trade: Trade, side: str, signature: str
+    ctx: GatewayContext,
+    session: Session,
+    hub: Hub,
+    *,
+    actor: str,
+    trade: Trade,
+    side: str,
+    signature: str,
+    signer: uuid.UUID | None = None,
 ) -> Decision:
     trading.require_pending(trade)
     wallet = _side_wallet(session, trade, side)
@@ -127,7 +122,7 @@ def submit_signature(
         raise InvalidRequest("a custodial wallet is signed by the gateway: POST .../sign")
     require_verified(ctx, session, wallet)
     how = verify_signature(hub, trade, wallet, bytes.fromhex(signature[2:]))
-    decision = policy.enforce(session, trade, side)
+    decision = policy.enforce(session, trade, side, signer=signer)
     _store(session, trade, side, signature, actor=actor, how=how)
     settlement.open_if_ready(session, hub, trade=trade, actor=actor)
     session.commit()

@@ -43,6 +43,7 @@ class TradeStatus(StrEnum):
     PENDING_SIGNATURES = "pending_signatures"
     SETTLING = "settling"
     OPEN = "open"  # the repo is live on chain
+    CANCELLING = "cancelling"  # the open failed: its nonces are being cancelled on chain
     FAILED = "failed"
     CANCELLED = "cancelled"
 
@@ -59,6 +60,7 @@ class Instrument(Base):
     decimals: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     isin: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    max_price_move_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: the gateway's default
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

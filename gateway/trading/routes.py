@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from gateway.api.deps import (
     ContextDep,
-    CurrentPrincipal,
     Principal,
     ReadSessionDep,
     SessionDep,
@@ -18,6 +17,8 @@ from gateway.api.deps import (
     read_view,
 )
 from gateway.api.errors import problem_responses
+from gateway.api.permits import TradesRead
+from gateway.custody import door
 from gateway.db.held import holds
 from gateway.policy import service as policy
 from gateway.settlement.hub import HubDep
@@ -54,7 +55,7 @@ def create_rfq(body: RfqCreate, principal: Trader, session: SessionDep, hub: Hub
 
 @router.get("/rfqs", response_model=RfqsPublic, status_code=200)
 def list_rfqs(
-    principal: CurrentPrincipal,
+    principal: TradesRead,
     session: WriteSessionDep,  # expires what is overdue
     status: str | None = None,
     cursor: str | None = None,
@@ -71,7 +72,7 @@ def list_rfqs(
 
 
 @router.get("/rfqs/{rfq_id}", response_model=RfqPublic, status_code=200)
-def get_rfq(rfq_id: uuid.UUID, principal: CurrentPrincipal, session: WriteSessionDep) -> RfqPublic:
+def get_rfq(rfq_id: uuid.UUID, principal: TradesRead, session: WriteSessionDep) -> RfqPublic:
     rfq = service.load_rfq(
         session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=principal.is_operator
     )
@@ -118,7 +119,7 @@ def create_direct_trade(
 
 @router.get("/trades", response_model=TradesPublic, status_code=200)
 def list_trades(
-    principal: CurrentPrincipal,
+    principal: TradesRead,
     session: SessionDep,
     status: str | None = None,
     cursor: str | None = None,
@@ -129,13 +130,11 @@ def list_trades(
     rows, next_cursor = service.list_trades(
         session, organization_id=principal.organization_id, status=status, cursor=cursor, limit=limit
     )
-    return TradesPublic(data=[service.trade_public(session, t) for t in rows], next_cursor=next_cursor)
+    return TradesPublic(data=service.trades_public(session, rows), next_cursor=next_cursor)
 
 
 @router.get("/trades/{trade_id}", response_model=TradePublic, status_code=200)
-async def get_trade(
-    trade_id: uuid.UUID, principal: CurrentPrincipal, ctx: ContextDep, session: SessionDep
-) -> TradePublic:
+async def get_trade(trade_id: uuid.UUID, principal: TradesRead, ctx: ContextDep, session: SessionDep) -> TradePublic:
     def view() -> TradePublic:
         return service.trade_view(
             session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
@@ -145,7 +144,7 @@ async def get_trade(
 
 
 @router.get("/trades/{trade_id}/typed-data", response_model=TypedDataPublic, status_code=200)
-def get_typed_data(trade_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> TypedDataPublic:
+def get_typed_data(trade_id: uuid.UUID, principal: TradesRead, session: SessionDep) -> TypedDataPublic:
     """The EIP-712 document a self-held wallet signs (eth_signTypedData_v4)."""
     trade = service.load_trade(
         session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
@@ -168,7 +167,7 @@ def sign_trade(
     trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = service.side_of(trade, principal.organization_id)
     decision = signing.sign_custodial(
-        ctx, session, hub, actor=principal.actor, trade=trade, side=side, chain_checked=checked
+        ctx, session, hub, person=door.Person.of(principal), trade=trade, side=side, chain_checked=checked
     )
     return SignResult(trade=_view_after_commit(read, session, trade_id, principal), policy=decision.as_dict())
 
@@ -194,7 +193,7 @@ def submit_signature(
     trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = service.side_of(trade, principal.organization_id)
     decision = signing.submit_signature(
-        ctx, session, hub, actor=principal.actor, trade=trade, side=side, signature=body.signature
+        ctx, session, hub, actor=principal.actor, trade=trade, side=side, signature=body.signature, signer=principal.id
     )
     return SignResult(trade=service.trade_public(session, trade), policy=decision.as_dict())
 

@@ -340,7 +340,7 @@ def build_terms(
 ) -> dict[str, Any]:
     from eth_utils.address import to_checksum_address
 
-    settle_window = int(hub.extra.get("settle_window_seconds", 3_600))  # type: ignore[call-overload]
+    settle_window = int(hub.extra.get("settle_window_seconds", 600))  # type: ignore[call-overload]
     deadline = now_deadline = start + settle_window
     if maturity:
         deadline = min(now_deadline, maturity - 1) if maturity - 1 > start else now_deadline
@@ -524,6 +524,49 @@ def trade_public(session: Session, trade: Trade) -> TradePublic:
         seller=(seller.address, seller.kind, approvals.get(trade.seller_org_id, 0)),
         buyer=(buyer.address, buyer.kind, approvals.get(trade.buyer_org_id, 0)),
     )
+
+
+_APPROVALS_PER_TRADE_AND_ORG = (
+    select(TradeApproval.trade_id, TradeApproval.organization_id, func.count())
+    .where(TradeApproval.trade_id.in_(bindparam("trade_ids", expanding=True)))
+    .group_by(TradeApproval.trade_id, TradeApproval.organization_id)
+)
+
+
+def trades_public(session: Session, trades: list[Trade]) -> list[TradePublic]:
+    """A page of trades in three queries whatever its length (instruments, wallets, approvals), where
+    ``trade_public`` per trade would make three per trade."""
+    if not trades:
+        return []
+    addresses = {t.terms[k].lower() for t in trades for k in ("cashToken", "collateralToken")}
+    instruments = {r.address: r for r in session.execute(_INSTRUMENTS_AT, {"addresses": list(addresses)})}
+    wallet_ids = list({w for t in trades for w in (t.seller_wallet_id, t.buyer_wallet_id)})
+    wallets = {row.id: row for row in session.execute(_WALLETS_BY_ID, {"ids": wallet_ids})}
+    approvals: dict[tuple[uuid.UUID, uuid.UUID], int] = {
+        (trade_id, org_id): int(count)
+        for trade_id, org_id, count in session.execute(
+            _APPROVALS_PER_TRADE_AND_ORG, {"trade_ids": [t.id for t in trades]}
+        )
+    }
+    out = []
+    for trade in trades:
+        pair = []
+        for key, kind in (("cashToken", InstrumentKind.CASH), ("collateralToken", InstrumentKind.BOND)):
+            found = instruments.get(trade.terms[key].lower())
+            if found is None or found.kind != kind.value:
+                raise InvalidRequest(f"{trade.terms[key].lower()} is not a listed {kind.value} instrument")
+            pair.append(found)
+        seller, buyer = wallets[trade.seller_wallet_id], wallets[trade.buyer_wallet_id]
+        out.append(
+            _public(
+                trade,
+                pair[0],
+                pair[1],
+                seller=(seller.address, seller.kind, approvals.get((trade.id, trade.seller_org_id), 0)),
+                buyer=(buyer.address, buyer.kind, approvals.get((trade.id, trade.buyer_org_id), 0)),
+            )
+        )
+    return out
 
 
 def _public(

@@ -1,5 +1,5 @@
-"""Custodial key generation and envelope encryption; SIWE registration of self-held wallets (master-key rotation:
-``gateway.keys.rotation``)."""
+"""Wallets: custodial ones (their key generated and sealed by ``gateway.custody``, which alone can sign with it)
+and SIWE registration of self-held wallets (master-key rotation: ``gateway.keys.rotation``)."""
 
 from __future__ import annotations
 
@@ -7,28 +7,21 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from eth_account import Account
 from eth_account.messages import defunct_hash_message
-from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
-from gateway.db.models import KycStatus, Organization, SiweChallenge, Wallet, WalletKey, WalletKind
-from gateway.exceptions import Conflict, InvalidRequest, NotFound
-from gateway.keys.envelope import Sealed, seal, unseal
-from gateway.keys.provider import KeyProvider
+from gateway.custody import keys as custody_keys
+from gateway.db.models import KycStatus, Organization, SiweChallenge, Wallet, WalletKind
+from gateway.exceptions import Conflict, InvalidRequest
 from gateway.wallets import siwe
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _owner(wallet_id: uuid.UUID) -> str:
-    return f"wallet/{wallet_id}"
 
 
 def _whitelist_if_approved(ctx: GatewayContext, organization: Organization, wallet: Wallet) -> None:
@@ -41,25 +34,18 @@ def _whitelist_if_approved(ctx: GatewayContext, organization: Organization, wall
 def create_custodial(
     ctx: GatewayContext, session: Session, *, actor: str, organization: Organization, label: str
 ) -> Wallet:
-    account: LocalAccount = Account.create()
+    wallet_id = uuid.uuid4()
+    address, sealed_key = custody_keys.generate(ctx.keys, session, wallet_id=wallet_id)
     wallet = Wallet(
-        id=uuid.uuid4(),
+        id=wallet_id,
         organization_id=organization.id,
-        address=account.address,
+        address=address,
         kind=WalletKind.CUSTODIAL.value,
         label=label,
     )
-    sealed = seal(ctx.keys, owner=_owner(wallet.id), plaintext=bytes(account.key), session=session)
     session.add(wallet)
     session.flush()
-    session.add(
-        WalletKey(
-            wallet_id=wallet.id,
-            master_version=sealed.master_version,
-            wrapped_data_key=sealed.wrapped_data_key,
-            encrypted_key=sealed.ciphertext,
-        )
-    )
+    session.add(sealed_key)
     _whitelist_if_approved(ctx, organization, wallet)
     audit_log.append(
         session,
@@ -71,20 +57,6 @@ def create_custodial(
     )
     session.commit()
     return wallet
-
-
-def signer_for(keys: KeyProvider, session: Session, *, wallet: Wallet) -> LocalAccount:
-    """Decrypt a custodial key for signing (the policy engine and step-up gate the callers)."""
-    row = session.get(WalletKey, wallet.id)
-    if row is None:
-        raise NotFound("not a custodial wallet")
-    key = unseal(
-        keys, owner=_owner(wallet.id), sealed=Sealed(row.master_version, row.wrapped_data_key, row.encrypted_key)
-    )
-    account: LocalAccount = Account.from_key(key)
-    if account.address != wallet.address:
-        raise Conflict("decrypted key does not match the wallet address")
-    return account
 
 
 def create_challenge(

@@ -1,13 +1,11 @@
-"""Mutually authenticated peer connections over TCP (asyncio streams) and message fan-out.
+"""Peer connections over TCP (asyncio streams): proven, permitted, encrypted links and message fan-out.
 
-Frames are ``length (4 bytes, big-endian) || code (1 byte) || payload``. A connection starts with a handshake
-in which each side proves its node key: both send ``HELLO = RLP[version, genesis hash, public key, nonce,
-listen port]``; each then signs ``keccak("reponet-p2p-auth" || genesis hash || the OTHER side's nonce || its
-own public key)`` and sends it as ``AUTH``. A side accepts the connection only when the signature recovers to
-the public key of the HELLO (so nobody can replay another node's handshake: the nonce is fresh), the genesis
-is its own, and a dialled node is the one its enode URL names. Node permissioning is checked on the HELLO's key
-before sending AUTH, so with an unpermitted node the handshake completes on neither side. After the handshake,
-frames carry the application's codes (consensus messages 0x12-0x15, transactions, sync).
+A connection becomes a :class:`Peer` only after the handshake of :mod:`node.p2p.transport` proved the other node's
+key for this very session and node permissioning allowed that proven key. Until then it is held to small limits
+(:class:`PeerLimits`): messages of at most 4 KiB, 5 s to finish, a few unproven connections per remote address and
+in total, and a cap on the connections one address may hold at all. A proven link to a node is replaced only by
+another proven link to the same node (a re-dial after a restart, or the tie-break of two simultaneous dials); a
+connection that fails to prove the key it claims never touches the existing link.
 """
 
 from __future__ import annotations
@@ -15,33 +13,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
-import struct
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import rlp
-from eth_hash.auto import keccak
-from eth_keys.datatypes import PrivateKey, PublicKey, Signature
-from rlp.sedes import big_endian_int
+from eth_keys.datatypes import PrivateKey
 
 from node.p2p.enode import Enode
 from node.p2p.permissions import NodePermissioner
+from node.p2p.transport import HandshakeFailed, Identity, PermissionCheck, SecureChannel, initiate, respond
 
 logger = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 1
-HELLO = 0x00
-AUTH = 0x01
-MAX_FRAME = 32 * 1024 * 1024
-HANDSHAKE_TIMEOUT = 5.0
 SEND_QUEUE_LIMIT = 20_000
 DIAL_INTERVAL = 0.5
-AUTH_DOMAIN = b"reponet-p2p-auth"
+HANDSHAKE_ERRORS = (TimeoutError, OSError, HandshakeFailed, asyncio.IncompleteReadError)
 
 
-class HandshakeFailed(Exception):
-    pass
+@dataclass(frozen=True)
+class PeerLimits:
+    handshake_timeout: float = 5.0
+    max_unproven: int = 32  # connections still in the handshake, in total
+    max_unproven_per_address: int = 4
+    max_per_address: int = 16  # inbound connections from one IP address, proven or not
 
 
 @dataclass
@@ -51,20 +45,11 @@ class Faults:
     dropped: set[bytes] = field(default_factory=set)
 
 
-async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readexactly(5)
-    length, code = struct.unpack(">IB", head)
-    if length > MAX_FRAME:
-        raise HandshakeFailed(f"frame of {length} bytes exceeds the limit")
-    return code, await reader.readexactly(length)
-
-
-def frame(code: int, payload: bytes) -> bytes:
-    return struct.pack(">IB", len(payload), code) + payload
-
-
-def auth_digest(genesis_hash: bytes, nonce: bytes, signer_pubkey: bytes) -> bytes:
-    return keccak(AUTH_DOMAIN + genesis_hash + nonce + signer_pubkey)
+@dataclass
+class PeerCounters:
+    refused: int = 0  # proven node keys that node permissioning refused
+    failed_handshakes: int = 0  # connections that did not complete a handshake (malformed, forged, timed out)
+    refused_connections: int = 0  # closed at once: over a per-address or unproven-connection cap
 
 
 class Peer:
@@ -74,6 +59,7 @@ class Peer:
         enode: Enode,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        channel: SecureChannel,
         dialled: bool,
     ) -> None:
         self.manager = manager
@@ -81,11 +67,17 @@ class Peer:
         self.address = enode.address
         self.reader = reader
         self.writer = writer
+        self.channel = channel
         self.dialled = dialled
         self.head_number = -1
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        peername = writer.get_extra_info("peername")
+        sockname = writer.get_extra_info("sockname")
+        self.remote_address = f"{peername[0]}:{peername[1]}" if peername else ""
+        self.local_address = f"{sockname[0]}:{sockname[1]}" if sockname else ""
+        self._queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self.closed = False
+        self.done = asyncio.Event()
 
     @property
     def pubkey(self) -> bytes:
@@ -103,15 +95,15 @@ class Peer:
         if self._queue.qsize() >= SEND_QUEUE_LIMIT:
             logger.warning("peer %s: send queue full, dropping a message", self)
             return
-        self._queue.put_nowait(frame(code, payload))
+        self._queue.put_nowait((code, payload))
 
     async def _write_loop(self) -> None:
         try:
             while True:
-                data = await self._queue.get()
-                if data is None:
+                item = await self._queue.get()
+                if item is None:
                     break
-                self.writer.write(data)
+                self.writer.write(self.channel.seal(*item))  # sealed in queue order: the nonces follow the stream
                 if self._queue.empty():
                     await self.writer.drain()
         except (ConnectionError, OSError):
@@ -122,15 +114,15 @@ class Peer:
     async def _read_loop(self) -> None:
         try:
             while True:
-                code, payload = await read_frame(self.reader)
+                code, payload = await self.channel.read(self.reader)
                 if self.address in self.manager.faults.dropped:
                     continue
                 try:
                     await self.manager.handler(self, code, payload)
                 except Exception:  # a bad message from a peer must not kill the connection loop
                     logger.exception("peer %s: handling message 0x%02x failed", self, code)
-        except (asyncio.IncompleteReadError, ConnectionError, OSError, HandshakeFailed):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, OSError, HandshakeFailed) as exc:
+            logger.debug("peer %s: connection ends: %s", self, exc)
         finally:
             self.close()
 
@@ -141,6 +133,7 @@ class Peer:
         self._queue.put_nowait(None)
         with contextlib.suppress(Exception):  # already closed
             self.writer.close()
+        self.done.set()
         self.manager.on_closed(self)
 
     async def wait_closed(self) -> None:
@@ -167,6 +160,7 @@ class PeerManager:
         handler: Handler,
         on_connect: Callable[[Peer], None],
         faults: Faults | None = None,
+        limits: PeerLimits | None = None,
     ) -> None:
         self.key = key
         self.pubkey = bytes(key.public_key.to_bytes())
@@ -180,13 +174,20 @@ class PeerManager:
         self.handler = handler
         self.on_connect = on_connect
         self.faults = faults or Faults()
+        self.limits = limits or PeerLimits()
         self.peers: dict[bytes, Peer] = {}
+        self.counters = PeerCounters()
+        self._unproven = 0
+        self._unproven_by_ip: Counter[str] = Counter()
+        self._inbound_by_ip: Counter[str] = Counter()
         self._server: asyncio.Server | None = None
         self._dial_task: asyncio.Task[None] | None = None
-        self.refused = 0
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, self.host, self.port, reuse_address=True)
+        if self.port == 0:  # bound to a free port: read it back
+            self.port = self._server.sockets[0].getsockname()[1]
+            self.enode = Enode(self.pubkey, self.host, self.port)
         self._dial_task = asyncio.create_task(self._dial_loop(), name="p2p-dial")
 
     async def stop(self) -> None:
@@ -215,80 +216,96 @@ class PeerManager:
             for enode in self.static_peers:
                 if enode.pubkey not in self.peers:
                     try:
-                        await asyncio.wait_for(self._dial(enode), HANDSHAKE_TIMEOUT)
-                    except (TimeoutError, OSError, HandshakeFailed, asyncio.IncompleteReadError) as exc:
+                        await asyncio.wait_for(self._dial(enode), self.limits.handshake_timeout)
+                    except HANDSHAKE_ERRORS as exc:
                         logger.debug("dial %s failed: %s", enode, exc)
             await asyncio.sleep(DIAL_INTERVAL)
 
     async def _dial(self, enode: Enode) -> None:
         reader, writer = await asyncio.open_connection(enode.host, enode.port)
         try:
-            remote = await self._handshake(reader, writer, expected=enode)
+            remote, channel = await initiate(
+                reader, writer, self.key, self.genesis_hash, self.port, enode.pubkey, self._permission(enode.host)
+            )
         except BaseException:
             writer.close()
             raise
-        self._register(Peer(self, remote, reader, writer, dialled=True))
+        peer = Peer(self, Enode(remote.pubkey, enode.host, enode.port), reader, writer, channel, dialled=True)
+        self._register(peer)
+
+    @property
+    def unproven(self) -> int:
+        """Incoming connections still in their handshake."""
+        return self._unproven
+
+    def _admit(self, ip: str) -> bool:
+        limits = self.limits
+        if self._inbound_by_ip[ip] >= limits.max_per_address:
+            reason = f"{limits.max_per_address} connections from {ip} already"
+        elif self._unproven_by_ip[ip] >= limits.max_unproven_per_address:
+            reason = f"{limits.max_unproven_per_address} unproven connections from {ip} already"
+        elif self._unproven >= limits.max_unproven:
+            reason = f"{limits.max_unproven} unproven connections already"
+        else:
+            return True
+        self.counters.refused_connections += 1
+        logger.debug("closed an incoming connection at once: %s", reason)
+        return False
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            remote = await asyncio.wait_for(self._handshake(reader, writer, expected=None), HANDSHAKE_TIMEOUT)
-        except (TimeoutError, OSError, HandshakeFailed, asyncio.IncompleteReadError) as exc:
-            logger.info("refused an incoming connection: %s", exc)
+        peername = writer.get_extra_info("peername")
+        ip = str(peername[0]) if peername else ""
+        if not self._admit(ip):
             writer.close()
             return
-        self._register(Peer(self, remote, reader, writer, dialled=False))
-
-    async def _handshake(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, expected: Enode | None
-    ) -> Enode:
-        nonce = secrets.token_bytes(32)
-        writer.write(frame(HELLO, rlp.encode([PROTOCOL_VERSION, self.genesis_hash, self.pubkey, nonce, self.port])))
-        await writer.drain()
-        code, payload = await read_frame(reader)
-        if code != HELLO:
-            raise HandshakeFailed("expected HELLO")
+        self._inbound_by_ip[ip] += 1
         try:
-            version, genesis, pubkey, their_nonce, listen_port = rlp.decode(payload)
-            port = big_endian_int.deserialize(listen_port)
-            ver = big_endian_int.deserialize(version)
-        except Exception as exc:  # malformed HELLO
-            raise HandshakeFailed(f"bad HELLO: {exc}") from exc
-        if ver != PROTOCOL_VERSION or genesis != self.genesis_hash:
-            raise HandshakeFailed("peer runs another protocol version or chain")
-        if len(pubkey) != 64 or len(their_nonce) != 32 or pubkey == self.pubkey:
-            raise HandshakeFailed("bad HELLO identity")
-        if expected is not None and pubkey != expected.pubkey:
-            raise HandshakeFailed("dialled node answered with another node key")
-        # permission first (on the claimed key): an unpermitted node never sees our AUTH, so on neither side does
-        # the handshake complete; a node claiming a permitted key must still prove it below
-        peername = writer.get_extra_info("peername")
-        host = expected.host if expected is not None else (peername[0] if peername else "")
-        remote = Enode(pubkey, host, port)
-        if not self.permissioner.is_allowed(pubkey, host, port):
-            self.refused += 1
-            logger.warning("node %s is not permitted to connect (not on the node allowlist)", remote)
-            raise HandshakeFailed(f"node {pubkey.hex()[:16]}... not permitted")
-        signature = self.key.sign_msg_hash(auth_digest(self.genesis_hash, their_nonce, self.pubkey))
-        writer.write(frame(AUTH, signature.to_bytes()))
-        await writer.drain()
-        code, payload = await read_frame(reader)
-        if code != AUTH or len(payload) != 65:
-            raise HandshakeFailed("expected AUTH")
-        try:
-            recovered = Signature(payload).recover_public_key_from_msg_hash(
-                auth_digest(self.genesis_hash, nonce, pubkey)
-            )
-        except Exception as exc:  # a signature that does not recover
-            raise HandshakeFailed(f"AUTH signature invalid: {exc}") from exc
-        if recovered != PublicKey(pubkey):
-            raise HandshakeFailed("AUTH not signed by the HELLO's node key")
-        return remote
+            self._unproven += 1
+            self._unproven_by_ip[ip] += 1
+            try:
+                remote, channel = await asyncio.wait_for(
+                    respond(reader, writer, self.key, self.genesis_hash, self.port, self._permission(ip)),
+                    self.limits.handshake_timeout,
+                )
+            except Exception as exc:  # whatever an unproven party sends ends only its own connection
+                self.counters.failed_handshakes += 1
+                logger.debug("incoming connection from %s failed its handshake: %s", ip, exc)
+                return
+            finally:
+                self._unproven -= 1
+                self._unproven_by_ip[ip] -= 1
+            peer = Peer(self, Enode(remote.pubkey, ip, remote.listen_port), reader, writer, channel, dialled=False)
+            if self._register(peer):
+                await peer.done.wait()
+        finally:
+            self._inbound_by_ip[ip] -= 1
+            if self._inbound_by_ip[ip] <= 0:
+                del self._inbound_by_ip[ip]
+            if self._unproven_by_ip[ip] <= 0:
+                del self._unproven_by_ip[ip]
+            with contextlib.suppress(Exception):  # already closed
+                writer.close()
 
-    def _register(self, peer: Peer) -> None:
+    def _permission(self, host: str) -> PermissionCheck:
+        def check(remote: Identity) -> None:
+            if remote.pubkey == self.pubkey:
+                raise HandshakeFailed("connected to itself")
+            if not self.permissioner.is_allowed(remote.pubkey, host, remote.listen_port):
+                self.counters.refused += 1
+                logger.warning(
+                    "node %s is not permitted to connect (not on the node allowlist)",
+                    Enode(remote.pubkey, host, remote.listen_port),
+                )
+                raise HandshakeFailed(f"node {remote.pubkey.hex()[:16]}... not permitted")
+
+        return check
+
+    def _register(self, peer: Peer) -> bool:
+        """Make a proven peer the link to its node; False when the existing link is kept instead."""
         existing = self.peers.get(peer.pubkey)
         if existing is not None and not existing.closed:
-            # two connections between the same nodes (both dialled): keep the one dialled by the smaller key,
-            # which both sides choose alike; a re-dial in the same direction replaces a stale connection
+            # two proven connections between the same nodes (both dialled): keep the one dialled by the smaller
+            # key, which both sides choose alike; a proven re-dial in the same direction replaces a stale link
             if existing.dialled == peer.dialled:
                 keep_new = True
             else:
@@ -297,13 +314,14 @@ class PeerManager:
             if not keep_new:
                 peer.closed = True
                 peer.writer.close()
-                return
+                return False
             self.peers[peer.pubkey] = peer
             existing.close()
         self.peers[peer.pubkey] = peer
         peer.start()
         logger.info("peer connected: %s (%d peers)", peer, len(self.peers))
         self.on_connect(peer)
+        return True
 
     def on_closed(self, peer: Peer) -> None:
         if self.peers.get(peer.pubkey) is peer:

@@ -29,6 +29,7 @@ from node.headers import QbftHeader, copy_header
 from node.p2p.peers import Peer, PeerManager
 from node.qbft.chain import Candidate, QbftChain
 from node.qbft.consensus import QbftConsensus, proposer_for
+from node.qbft.gossip import FUTURE_HEIGHTS, GossipWindow, gossip_problem, in_window
 from node.qbft.messages import (
     COMMIT,
     PREPARE,
@@ -65,7 +66,6 @@ NEW_BLOCK = 0x06
 CONSENSUS_CODES = (PROPOSAL, PREPARE, COMMIT, ROUND_CHANGE)
 SYNC_BATCH = 32
 SYNC_TIMEOUT = 5.0
-FUTURE_HEIGHTS = 16
 FUTURE_PER_HEIGHT = 2_000
 TX_FLUSH_SECONDS = 0.01
 STATUS_INTERVAL = 1.0
@@ -584,12 +584,12 @@ class QbftEngine:
         if self.peers is None or self.faults.silent:
             return
         code, payload = encode_message(msg)
-        self._first_sight(payload)
+        self._first_sight(bytes([code]) + payload)
         self.peers.broadcast(code, payload)
 
     def _send_to(self, peers: list[Peer], msg: Message) -> None:
         code, payload = encode_message(msg)
-        self._first_sight(payload)
+        self._first_sight(bytes([code]) + payload)
         for peer in peers:
             peer.send(code, payload)
 
@@ -628,16 +628,23 @@ class QbftEngine:
 
     async def handle(self, peer: Peer, code: int, payload: bytes) -> None:
         if code in CONSENSUS_CODES:
-            if not self._first_sight(payload):
-                return
-            # gossip: every validator sees every message, so an equivocator's two versions meet somewhere
-            if self.peers is not None:
-                self.peers.broadcast(code, payload, only=lambda p: p is not peer)
+            if not self._first_sight(bytes([code]) + payload):  # keyed by code too: a payload sent under another
+                return  # code first must not make this node ignore the real message
             try:
                 msg = decode_message(code, payload)
             except BadMessage as exc:
-                logger.warning("bad consensus message from %s: %s", peer, exc)
+                self._gossip_fault(peer, f"undecodable consensus message 0x{code:02x}: {exc}")
                 return
+            hs = self.hs
+            view = GossipWindow(hs.height, hs.round, hs.validators, hs.proposer_of)
+            problem = gossip_problem(msg, view)
+            if problem is not None:
+                self._gossip_fault(peer, problem)
+                return
+            # gossip (only what passed the checks): every validator sees every message, so an equivocator's two
+            # versions meet somewhere
+            if self.peers is not None and in_window(msg, view):
+                self.peers.broadcast(code, payload, only=lambda p: p is not peer)
             if msg.height > self.hs.height:
                 if msg.height <= self.hs.height + FUTURE_HEIGHTS:
                     bucket = self.future.setdefault(msg.height, [])
@@ -672,6 +679,12 @@ class QbftEngine:
                     await self._import(blocks[0][0], blocks[0][1], peer)
                 else:
                     self._maybe_sync()
+
+    def _gossip_fault(self, peer: Peer, problem: str) -> None:
+        """A consensus message that is neither forwarded nor counted: recorded as its sender's fault."""
+        self.metrics.fault_count += 1
+        self.metrics.faults.append(f"not forwarded from {peer}: {problem}")
+        logger.warning("consensus message from %s not forwarded: %s", peer, problem)
 
     def _dispatch(self, msg: Message) -> None:
         hs = self.hs

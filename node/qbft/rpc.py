@@ -48,6 +48,11 @@ class QbftMethods(Methods):
                 "id": "0x" + peer.pubkey.hex(),
                 "address": "0x" + peer.address.hex(),
                 "head": peer.head_number,
+                "network": {
+                    "localAddress": peer.local_address,
+                    "remoteAddress": peer.remote_address,
+                    "inbound": not peer.dialled,
+                },
             }
             for peer in self.node.peer_manager.connected()
         ]
@@ -164,7 +169,10 @@ class QbftMethods(Methods):
             "roundChanges": engine.metrics.rounds_changed,
             "blocksCommitted": engine.metrics.blocks_committed,
             "blocksImported": engine.metrics.blocks_imported,
-            "refusedPeers": self.node.peer_manager.refused,
+            "refusedPeers": self.node.peer_manager.counters.refused,
+            "failedHandshakes": self.node.peer_manager.counters.failed_handshakes,
+            "refusedConnections": self.node.peer_manager.counters.refused_connections,
+            "unprovenConnections": self.node.peer_manager.unproven,
         }
 
     # test-only fault injection (registered only with --test-faults) --------------------------------

@@ -6,8 +6,7 @@ from __future__ import annotations
 import inspect
 import logging
 import platform
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from eth.vm.forks.prague.state import PragueState
 from eth_typing import Address
@@ -29,8 +28,10 @@ from node.execution import (
 )
 from node.headers import QbftHeader
 from node.rpc import params as p
-from node.rpc.budget import CallPool, RequestBudget, budgeted
+from node.rpc.base import MethodsBase
+from node.rpc.budget import CallPool, RequestBudget
 from node.rpc.context import RequestContext
+from node.rpc.dev_signing import DevSigningMethods
 from node.rpc.filters import Filter
 from node.rpc.formatting import (
     a,
@@ -44,6 +45,12 @@ from node.rpc.formatting import (
     h256,
     q,
 )
+from node.rpc.overrides import state_overrides
+from node.rpc.proof_methods import ProofMethods
+from node.rpc.raw_transactions import RawTransactionMethods
+from node.rpc.registry import Handler
+from node.rpc.registry import rpc_method as rpc_method  # re-exported: node.qbft.rpc declares methods too
+from node.rpc.simulate import SimulateMethods
 from node.rpc.types import LogObject
 from node.storage import BlockRecord
 from node.tracing import trace_transaction
@@ -54,29 +61,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[..., Any]
 ZERO_ADDRESS = b"\x00" * 20
 PRECOMPILES = {i.to_bytes(20, "big") for i in range(1, 0x12)}
 
 
-F = TypeVar("F", bound=Handler)
-
-
-def rpc_method(name: str, admin: bool = False, blocking: bool = False) -> Callable[[F], F]:
-    """Register a method; ``blocking`` ones (EVM execution, log scans, traces) run on the node's call pool under
-    the request's budget (:mod:`node.rpc.budget`), so a long eth_call stalls neither the event loop that admits
-    transactions nor the executor that builds blocks."""
-
-    def mark(fn: F) -> F:
-        fn.rpc_name = name  # type: ignore[attr-defined]
-        fn.rpc_admin = admin  # type: ignore[attr-defined]
-        fn.rpc_blocking = blocking  # type: ignore[attr-defined]
-        return fn
-
-    return mark
-
-
-class Methods:
+class Methods(ProofMethods, RawTransactionMethods, SimulateMethods, DevSigningMethods, MethodsBase):
     """All methods, bound to one node. ``dispatch`` checks arity like geth."""
 
     def is_operator_method(self, method: str) -> bool:
@@ -118,36 +107,6 @@ class Methods:
         if inspect.isawaitable(result):
             result = await result
         return result
-
-    # --- block resolution ---------------------------------------------------------------------------
-    def _header(self, ref: p.BlockRef) -> QbftHeader | None:
-        chain = self.node.chain
-        if ref.hash is not None:
-            number = chain.store.number_by_hash(ref.hash)
-            return None if number is None else chain.header(number)
-        if ref.tag is not None:
-            return chain.header(0) if ref.tag == "earliest" else chain.head
-        assert ref.number is not None
-        return chain.header(ref.number)
-
-    def _state_header(self, raw: Any) -> QbftHeader:
-        ref = p.block_ref(raw)
-        header = self._header(ref)
-        if header is None:
-            raise ServerError("header for hash not found" if ref.hash is not None else "header not found")
-        return header
-
-    def _state(self, raw: Any) -> PragueState:
-        """State for executing a client's call: its computations charge the request's budget."""
-        ref = p.block_ref(raw)
-        if ref.tag == "pending":
-            return budgeted(self.node.chain.state_for_next_block())  # type: ignore[no-any-return]
-        return budgeted(self.node.chain.state_at(self._state_header(raw)))  # type: ignore[no-any-return]
-
-    def _record(self, header: QbftHeader | None) -> BlockRecord | None:
-        if header is None:
-            return None
-        return self.node.chain.store.block(header.block_number)
 
     # --- web3 / net ---------------------------------------------------------------------------------
     @rpc_method("web3_clientVersion")
@@ -209,10 +168,6 @@ class Methods:
     def eth_blob_base_fee(self) -> str:
         return "0x1"
 
-    @rpc_method("eth_accounts")
-    def eth_accounts(self) -> list[str]:
-        return []
-
     @rpc_method("eth_feeHistory")
     def eth_fee_history(self, block_count: Any, newest: Any, percentiles: Any = None) -> dict[str, Any]:
         count = p.quantity(block_count, "blockCount")
@@ -272,8 +227,13 @@ class Methods:
     # --- blocks -------------------------------------------------------------------------------------
     @rpc_method("eth_getBlockByNumber")
     def eth_get_block_by_number(self, block: Any, full: Any = False) -> dict[str, Any] | None:
-        record = self._record(self._header(p.block_ref(block, allow_hash=False)))
-        return None if record is None else format_block(record, p.boolean(full, "fullTx"))
+        record = self._block_record(block, allow_hash=False)
+        if record is None:
+            return None
+        result = format_block(record, p.boolean(full, "fullTx"))
+        if p.block_ref(block, allow_hash=False).tag == "pending":
+            result.update(hash=None, nonce=None, miner=None)  # as geth: a pending block is not sealed yet
+        return result
 
     @rpc_method("eth_getBlockByHash")
     def eth_get_block_by_hash(self, block_hash: Any, full: Any = False) -> dict[str, Any] | None:
@@ -282,7 +242,7 @@ class Methods:
 
     @rpc_method("eth_getBlockTransactionCountByNumber")
     def eth_get_block_tx_count_by_number(self, block: Any) -> str | None:
-        record = self._record(self._header(p.block_ref(block, allow_hash=False)))
+        record = self._block_record(block, allow_hash=False)
         return None if record is None else q(len(record.transactions))
 
     @rpc_method("eth_getBlockTransactionCountByHash")
@@ -318,20 +278,19 @@ class Methods:
             return None
         return format_tx(record.transactions[location[1]], record.header, location[1])
 
-    def _tx_at(self, header: QbftHeader | None, index: Any) -> dict[str, Any] | None:
+    def _tx_at(self, record: BlockRecord | None, index: Any) -> dict[str, Any] | None:
         i = p.quantity(index, "index")
-        record = self._record(header)
         if record is None or i >= len(record.transactions):
             return None
         return format_tx(record.transactions[i], record.header, i)
 
     @rpc_method("eth_getTransactionByBlockNumberAndIndex")
     def eth_get_tx_by_number_and_index(self, block: Any, index: Any) -> dict[str, Any] | None:
-        return self._tx_at(self._header(p.block_ref(block, allow_hash=False)), index)
+        return self._tx_at(self._block_record(block, allow_hash=False), index)
 
     @rpc_method("eth_getTransactionByBlockHashAndIndex")
     def eth_get_tx_by_hash_and_index(self, block_hash: Any, index: Any) -> dict[str, Any] | None:
-        return self._tx_at(self._header(p.BlockRef(hash=p.hash32(block_hash, "block hash"))), index)
+        return self._tx_at(self._record(self._header(p.BlockRef(hash=p.hash32(block_hash, "block hash")))), index)
 
     @rpc_method("eth_getTransactionReceipt")
     def eth_get_transaction_receipt(self, tx_hash: Any) -> dict[str, Any] | None:
@@ -348,50 +307,26 @@ class Methods:
         tx = decode_raw_transaction(raw)
         return d(self.node.submit(tx))
 
-    @rpc_method("eth_sendTransaction")
-    def eth_send_transaction(self, tx: Any) -> str:
-        raise ServerError("unknown account")
-
-    @rpc_method("eth_sign")
-    def eth_sign(self, address: Any, message: Any) -> str:
-        raise ServerError("unknown account")
-
     # --- execution ----------------------------------------------------------------------------------
-    def _call_params(self, obj: p.CallObject, default_gas: int) -> CallParams:
-        gas = obj.gas if obj.gas is not None else default_gas
-        if gas > self.node.limits.call_gas_cap:
-            gas = self.node.limits.call_gas_cap
-        return CallParams(
-            sender=obj.sender or ZERO_ADDRESS,
-            to=obj.to,
-            gas=gas,
-            value=obj.value,
-            data=obj.data,
-            access_list=obj.access_list,
-            nonce=obj.nonce,
-        )
-
     @rpc_method("eth_call", blocking=True)
     def eth_call(self, call: Any, block: Any = "latest", overrides: Any = None) -> str:
         obj = p.call_object(call)
-        if overrides is not None:
-            raise InvalidParams("state overrides are not supported")
+        accounts = state_overrides(overrides)
         params = self._call_params(obj, self.node.limits.call_gas_cap)
-        computation = run_call(self._state(block), params)
+        computation = run_call(self._state(block, accounts), params)
         raise_if_reverted(computation)
         return d(computation.output)
 
     @rpc_method("eth_estimateGas", blocking=True)
     def eth_estimate_gas(self, call: Any, block: Any = "latest", overrides: Any = None) -> str:
         obj = p.call_object(call)
-        if overrides is not None:
-            raise InvalidParams("state overrides are not supported")
+        accounts = state_overrides(overrides)
         cap = min(self.node.limits.call_gas_cap, self.node.chain.head.gas_limit)
         params = self._call_params(obj, cap)
         raw_block = block
 
         def fresh() -> PragueState:
-            return self._state(raw_block)
+            return self._state(raw_block, accounts)
 
         try:
             return q(estimate_gas(fresh, params, params.gas))

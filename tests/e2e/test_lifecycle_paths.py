@@ -22,7 +22,7 @@ from gateway.db.models import Role
 from gateway.positions import accrual
 from tests.contracts.system import smart_wallet_artifact
 from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, Deployment, deploy, start_chain
-from tests.e2e.test_trading_chain import repo_state, settled, wait_for
+from tests.e2e.test_trading_chain import post_price, repo_state, settled, wait_for
 from tests.e2e.worlds import chain_world
 from tests.gateway.conftest import Member, World
 from tests.gateway.market import approve_member, call, custodial_wallet, register_self_held, step_up
@@ -40,6 +40,7 @@ class Env:
     d: Deployment
     world: World
     admin: Member
+    admin2: Member
     a_trader: Member
     b_trader: Member
     a_wallet: dict[str, Any]
@@ -57,9 +58,8 @@ class Env:
     def engine(self) -> str:
         return self.d.addresses["repo_engine"]
 
-    def price(self, price: str) -> None:
-        r = call(self.admin, "/v1/operator/prices", json={"asset": self.bond, "quote": self.cash, "price": price})
-        settled(self.admin, r)
+    def price(self, percent_of_par: str) -> None:
+        post_price(self.admin, self.admin2, self.bond, self.cash, percent_of_par)
 
     def cash_of(self, address: str) -> int:
         return int(self.d.cash.functions.balanceOf(address).call())
@@ -116,6 +116,7 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         d = deploy(chain)
         for world in chain_world(d, tmp_path):
             admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
+            admin2 = world.user("op", Role.OPERATOR_ADMIN, "admin2")
             a_trader = world.user("a", Role.TRADER, "atrader")
             b_trader = world.user("b", Role.TRADER, "btrader")
             a_wallet, b_wallet = custodial_wallet(a_trader), custodial_wallet(b_trader)
@@ -129,7 +130,7 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             issue = {"token": d.addresses["cash"], "wallet": a_wallet["address"], "amount": "100000"}
             settled(admin, call(admin, "/v1/operator/cash/issue", json=issue))
             d.send(d.deployer, d.bond.functions.mint(a_wallet["address"], 2_000_000 * B))
-            yield Env(d, world, admin, a_trader, b_trader, a_wallet, b_wallet)
+            yield Env(d, world, admin, admin2, a_trader, b_trader, a_wallet, b_wallet)
 
 
 def expected_rp(state: Any, at: int) -> int:
@@ -147,7 +148,7 @@ def expected_rp(state: Any, at: int) -> int:
 
 def test_erc1271_smart_wallet_signs_its_own_terms(env: Env) -> None:
     d = env.d
-    env.price("0.98")
+    env.price("98")
     owner = Account.create()
     # A's multisig stand-in: a contract wallet whose owner key speaks for it under ERC-1271
     art = smart_wallet_artifact()
@@ -220,7 +221,7 @@ def sign_instruction(env: Env, instruction_id: str, *members: Member) -> dict[st
 
 def test_roll_both_sign_then_repurchase_at_the_new_maturity(env: Env) -> None:
     d = env.d
-    env.price("0.98")
+    env.price("98")
     repo_id = env.open_custodial(tenor_seconds=3600)
     before = repo_state(d, repo_id)
     assert before[MATURITY] > d.now() + 3000
@@ -256,7 +257,7 @@ def test_roll_both_sign_then_repurchase_at_the_new_maturity(env: Env) -> None:
 
 def test_withdraw_excess_after_a_price_rise(env: Env) -> None:
     d = env.d
-    env.price("0.98")
+    env.price("98")
     # 104,000 nominal at 0.98 less 2 %: 99,881.60 against 100,000 owed (no excess; below the margin threshold)
     repo_id = env.open_custodial(tenor_seconds=3600, collateral_amount="104000")
     assert 0 < d.engine.functions.exposure(repo_id).call() < 1000 * C
@@ -264,7 +265,7 @@ def test_withdraw_excess_after_a_price_rise(env: Env) -> None:
     early = call(env.a_trader, f"/v1/repos/{repo_id}/withdraw-excess", json={"collateral_amount": "1"})
     assert_refused(env, early, "RepoExcessBelowThreshold")
 
-    env.price("1.10")  # 104,000 x 1.10 x 0.98 = 112,112: about 12,112 of excess
+    env.price("110")  # 104,000 x 1.10 x 0.98 = 112,112: about 12,112 of excess
     exposure = d.engine.functions.exposure(repo_id).call()
     assert exposure < -12_000 * C
     a_bond, escrow = env.bond_of(env.a_wallet["address"]), env.bond_of(env.engine)
@@ -297,7 +298,7 @@ def assert_refused(env: Env, response: Any, reason: str) -> None:
 
 def test_open_repo_terminated_by_notice_then_repurchased(env: Env) -> None:
     d = env.d
-    env.price("0.98")
+    env.price("98")
     repo_id = env.open_custodial(notice_period_seconds=4)  # neither tenor nor maturity: an open repo
     opened = repo_state(d, repo_id)
     assert opened[MATURITY] == 0 and opened[NOTICE] == 4 and opened[STATUS] == OPEN

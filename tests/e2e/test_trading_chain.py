@@ -68,6 +68,18 @@ def settled(member: Member, response: Any) -> dict[str, Any]:
     return dict(done)
 
 
+def post_price(admin: Member, confirmer: Member, asset: str, quote: str, percent_of_par: str) -> dict[str, Any]:
+    """Post a bond's price in percent of par; a move beyond the bound is confirmed by a second operator person."""
+    r = call(
+        admin, "/v1/operator/prices", json={"asset": asset, "quote": quote, "price_percent_of_par": percent_of_par}
+    )
+    assert r.status_code == 202, r.text
+    if r.json()["status"] == "awaiting_confirmation":
+        r = call(confirmer, f"/v1/operator/prices/{r.json()['id']}/confirm")
+        assert r.status_code == 202, r.text
+    return settled(admin, r)
+
+
 def repo_state(d: Deployment, repo_id: int) -> Any:
     return d.engine.functions.getRepo(repo_id).call()
 
@@ -99,6 +111,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
 ) -> None:
     d = deployment
     admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
+    admin2 = world.user("op", Role.OPERATOR_ADMIN, "admin2")
     a_trader = world.user("a", Role.TRADER, "atrader")
     b_trader = world.user("b", Role.TRADER, "btrader")
     a_approver = world.user("a", Role.APPROVER, "aapprover")
@@ -136,7 +149,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     for token in (d.bond, d.bond2):
         d.send(d.deployer, token.functions.mint(a_wallet["address"], 5_000_000 * B))
     for token in (bond, bond2):
-        settled(admin, call(admin, "/v1/operator/prices", json={"asset": token, "quote": cash, "price": "0.98"}))
+        post_price(admin, admin2, token, cash, "98")
     assert d.oracle.functions.getPrice(bond, cash).call()[0] == 9_800 * 10**18
 
     # RFQ: A borrows 1,000,000 EURD against 1,050,000 nominal of the Bund; B quotes; A accepts
@@ -183,7 +196,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     assert repo_state(d, repo_id)[8] == 1
 
     # price drops: margin call by the lender, cured by the seller with cash
-    settled(admin, call(admin, "/v1/operator/prices", json={"asset": bond, "quote": cash, "price": "0.90"}))
+    post_price(admin, admin2, bond, cash, "90")
     assert d.engine.functions.exposure(repo_id).call() > 1_000 * C
     settled(b_trader, call(b_trader, f"/v1/repos/{repo_id}/margin-call"))
     outstanding = repo_state(d, repo_id)[20]
@@ -219,7 +232,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     d.advance(max(0, state[10] - d.now()) + 1)
     step_up(a_trader)
     for token in (bond, bond2):  # the feeder re-posts (prices age)
-        settled(admin, call(admin, "/v1/operator/prices", json={"asset": token, "quote": cash, "price": "0.90"}))
+        post_price(admin, admin2, token, cash, "90")
     b_cash = d.cash.functions.balanceOf(b_wallet["address"]).call()
     settled(a_trader, call(a_trader, f"/v1/repos/{repo_id}/repurchase"))
     state = repo_state(d, repo_id)
@@ -307,12 +320,12 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     assert opened2["status"] == "open", opened2
     repo2 = opened2["repo_id"]
 
-    settled(admin, call(admin, "/v1/operator/prices", json={"asset": bond, "quote": cash, "price": "0.30"}))
+    post_price(admin, admin2, bond, cash, "30")
     settled(b_trader, call(b_trader, f"/v1/repos/{repo2}/margin-call"))
     d.advance(3)
     settled(b_trader, call(b_trader, f"/v1/repos/{repo2}/default"))
     assert repo_state(d, repo2)[8] == 3  # DEFAULTED
-    settled(admin, call(admin, "/v1/operator/prices", json={"asset": bond, "quote": cash, "price": "0.30"}))
+    post_price(admin, admin2, bond, cash, "30")
     step_up(b_trader)
     close = call(b_trader, f"/v1/repos/{repo2}/close-out")
     assert close.status_code == 202, close.text
@@ -377,10 +390,12 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     settled(admin, call(admin, "/v1/operator/unpause", json={"target": "engine"}))
     assert not d.engine.functions.paused().call()
     b_before = d.cash.functions.balanceOf(b_wallet["address"]).call()
-    settled(
-        admin,
-        call(admin, "/v1/operator/cash/redeem", json={"token": cash, "wallet": b_wallet["address"], "amount": "1"}),
-    )
+    step_up(b_trader)
+    asked = call(b_trader, "/v1/redemptions", json={"wallet_id": b_wallet["id"], "token": cash, "amount": "1"})
+    assert asked.status_code == 201, asked.text
+    executed = call(admin, f"/v1/operator/redemptions/{asked.json()['id']}/execute")
+    assert executed.status_code == 202, executed.text
+    settled(b_trader, executed)  # the member sees its own redemption's settlement
     assert d.cash.functions.balanceOf(b_wallet["address"]).call() == b_before - 1 * C
     tampered = dict(receiver.received[-1][0])
     assert not webhooks.verify(secrets[1], tampered, receiver.received[-1][1] + b" ")

@@ -206,9 +206,9 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
                 cwd=ROOT,
             )
 
-        assert reponet("price", "post", "--bond", "GOV32", "--price", "101.5").returncode == 0
+        assert reponet("price", "post", "--bond", "GOV32", "--price-percent-of-par", "101.5").returncode == 0
         bonds = json.loads(reponet("bond", "list").stdout)["data"]
-        assert next(b for b in bonds if b["symbol"] == "GOV32")["price"] == "101.5000"
+        assert next(b for b in bonds if b["symbol"] == "GOV32")["price_percent_of_par"] == "101.5000"
         issued = reponet("cash", "issue", "--to", bank_a["address"], "--amount", "1.25")
         assert issued.returncode == 0, issued.stdout
         bank_a["balances"]["rUSD"] = str(int(bank_a["balances"]["rUSD"]) + usd("1.25"))

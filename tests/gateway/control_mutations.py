@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 T = "tests/gateway/"
 AUTH = T + "auth/test_auth.py::"
 MATRIX = T + "api/test_authz_matrix.py::"
+INVITES = T + "members/test_invitations.py::"
+VIEWS = T + "members/test_operator_views.py::"
 KYC = T + "kyc/test_kyc.py::"
 KEYS = T + "wallets/test_keys.py::"
 AUDIT = T + "audit/test_audit.py::"
@@ -31,6 +33,34 @@ STREAM = T + "events/test_stream_sessions.py::"
 JSON = T + "api/test_bounded_json.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
+    (
+        "custody: a member's transaction is signed only with its consent",
+        "gateway/custody/door.py",
+        "    if consent is None or consent.wallet_id != wallet.id or consent.purpose != Purpose.TRANSACTION.value:",
+        "    if False:",
+        T + "custody/test_door.py::test_a_custodial_step_is_signed_only_with_the_members_consent_to_exactly_it",
+    ),
+    (
+        "custody: the consent covers the exact calldata",
+        "gateway/custody/door.py",
+        "    if consent.digest != step_digest(wallet.address, step.to, step.data) or step.sender != wallet.address:",
+        "    if False:",
+        T + "custody/test_door.py::test_a_custodial_step_is_signed_only_with_the_members_consent_to_exactly_it",
+    ),
+    (
+        "custody: only a person of the wallet's own member consents",
+        "gateway/custody/door.py",
+        "    if person.organization_id != wallet.organization_id:",
+        "    if False:",
+        T + "custody/test_door.py::test_only_a_fresh_person_of_the_wallets_own_member_consents",
+    ),
+    (
+        "four eyes: the signer's own approval does not count",
+        "gateway/policy/service.py",
+        "        query = query.where(TradeApproval.user_id != excluding)\n",
+        "",
+        T + "custody/test_quorum.py::test_the_responding_approver_cannot_approve_and_sign_alone",
+    ),
     (
         "argon2id rehash on parameter rise",
         "gateway/auth/passwords.py",
@@ -104,8 +134,8 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "API key scopes",
         "gateway/api/deps.py",
-        "        permissions=frozenset(Permission(s) for s in client.scopes),",
-        "        permissions=frozenset(Permission),",
+        "        permissions=frozenset(Permission(s) for s in client.scopes if s in CLIENT_SCOPES),",
+        "        permissions=frozenset(CLIENT_SCOPES),",
         AUTH + "test_api_key_shown_once_hashed_scoped_revocable",
     ),
     (
@@ -125,8 +155,8 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "OAuth2 token scope narrowing",
         "gateway/api/deps.py",
-        "            granted = frozenset(Permission(s) for s in claims.scopes if s in principal.permissions)",
-        "            granted = principal.permissions",
+        "    granted = frozenset(Permission(s) for s in claims.scopes if s in principal.permissions)",
+        "    granted = principal.permissions",
         AUTH + "test_oauth_client_credentials",
     ),
     (
@@ -639,6 +669,55 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "    if longest.search(",
         "    if False and longest.search(",
         JSON + "test_bounds_are_refused",
+    ),
+    (
+        "every route declares its permission (reconcile)",
+        "gateway/positions/routes.py",
+        "def reconcile(repo_id: int, principal: ReposRead,",
+        "def reconcile(repo_id: int, principal: CurrentPrincipal,",
+        MATRIX + "test_every_route_declares_its_permission",
+    ),
+    (
+        "a declared permission is checked",
+        "gateway/api/deps.py",
+        "        if self.permission not in principal.permissions:\n            raise PermissionDenied",
+        "        if False:\n            raise PermissionDenied",
+        MATRIX + "test_every_route_every_role_every_scope",
+    ),
+    (
+        "the stream checks its permission",
+        "gateway/events/routes.py",
+        "    if STREAM_PERMISSION not in principal.permissions:",
+        "    if False:",
+        MATRIX + "test_the_stream_declares_its_permission_and_checks_it",
+    ),
+    (
+        "an invitation works once",
+        "gateway/members/invitations.py",
+        "        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))",
+        "        .where(Invitation.id == invitation.id)",
+        INVITES + "test_an_invitation_works_once_and_expires",
+    ),
+    (
+        "the operator invites only a member's first administrator",
+        "gateway/members/invitations.py",
+        "    if _has_admin(session, organization.id):",
+        "    if False:",
+        INVITES + "test_the_operator_invites_only_a_members_first_administrator",
+    ),
+    (
+        "only the organization's administrators manage its people",
+        "gateway/members/invitations.py",
+        "    if organization.id != manager_org:",
+        "    if False:",
+        INVITES + "test_the_operator_cannot_create_manage_or_act_as_a_members_people",
+    ),
+    (
+        "operator views are audited",
+        "gateway/api/deps.py",
+        "            await _audit_operator_view(request, principal)",
+        "            pass",
+        VIEWS + "test_every_operator_read_of_member_data_is_audited",
     ),
 ]
 

@@ -12,6 +12,12 @@ import {IIdentityRegistry} from "./IIdentityRegistry.sol";
 /// @dev Roles: `DEFAULT_ADMIN_ROLE`; `PAUSER_ROLE` (pause, unpause); `COMPLIANCE_ROLE` (freeze, unfreeze);
 /// `COURT_ORDER_ROLE` (forcedTransfer); `ISSUER_ROLE` (mint, burn, burnFrom).
 interface IPermissionedToken is IERC20Metadata {
+    /// @notice One pause of the token: from `start` to `end` (0 while it lasts).
+    struct PauseWindow {
+        uint64 start;
+        uint64 end;
+    }
+
     /// @notice Compliance froze `account` on this token.
     event AccountFrozen(address indexed account);
     /// @notice Compliance unfroze `account` on this token.
@@ -115,4 +121,14 @@ interface IPermissionedToken is IERC20Metadata {
     /// @param account The account.
     /// @return True if frozen on this token.
     function isFrozen(address account) external view returns (bool);
+
+    /// @notice Whether the token is paused now.
+    function paused() external view returns (bool);
+
+    /// @notice Whether the token is paused now, and for how many seconds it was paused since `from` (a pause still
+    /// running counts up to now). Lets the repo engine stop a party's deadline while the token it pays in is paused.
+    /// @param from start of the interval (unix time)
+    /// @return pausedNow whether the token is paused now
+    /// @return pausedSeconds paused seconds between `from` and now
+    function pausedSince(uint64 from) external view returns (bool pausedNow, uint256 pausedSeconds);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {IRepoClaims} from "./IRepoClaims.sol";
 import {IRepoPosition} from "./IRepoPosition.sol";
 
 /// @title IRepoEngine
@@ -12,7 +13,11 @@ import {IRepoPosition} from "./IRepoPosition.sol";
 ///
 /// DvP invariant: every function that moves an asset moves all legs of its step in the same transaction, and any
 /// failing leg reverts the whole step; the engine holds, per token, exactly the sum of collateral and cash margin
-/// of live repos (status OPEN, MARGIN_CALLED or DEFAULTED) and never anything else.
+/// of live repos (status OPEN, MARGIN_CALLED or DEFAULTED) plus the claims of {IRepoClaims}, and never anything
+/// else. Nobody is trapped: a payment to a party that cannot receive it (frozen, KYC lapsed, token paused) becomes
+/// that party's claim instead of reverting, so repurchase, close-out and margin return never fail because of the
+/// other party; and a deadline (grace after maturity, margin cure period) does not run while a token the paying
+/// seller needs is paused ({declareDefault}).
 ///
 /// Formulas (GMRA 2011, seconds precision), with r the annual rate at 1e18 scale, B the day-count basis:
 /// - price differential of the current rate period: `PD(t) = PP × r × (min(t, T) − t0) / (B × 86400)` where t0 is
@@ -25,10 +30,11 @@ import {IRepoPosition} from "./IRepoPosition.sol";
 ///   `MV = oracle.valueOf(collateralToken, cashToken, collateralAmount)` (rounded down). Every rounding raises E,
 ///   again in the cash lender's favour.
 ///
-/// Roles: `DEFAULT_ADMIN_ROLE` administers roles; `PAUSER_ROLE` pauses and unpauses. Pause stops {open} and
+/// Roles: `DEFAULT_ADMIN_ROLE` administers roles; `PAUSER_ROLE` pauses and unpauses; `COURT_ORDER_ROLE` pays a
+/// claim to a court-designated account ({IRepoClaims-forceClaim}). Pause stops {open} and
 /// {substitute} only: repurchase, margin, amendments, termination, default and close-out stay available so that
 /// nobody is trapped in a position while the engine is paused.
-interface IRepoEngine {
+interface IRepoEngine is IRepoClaims {
     /// @notice Lifecycle of a repo. NONE = unknown id.
     enum RepoStatus {
         NONE,
@@ -289,7 +295,11 @@ interface IRepoEngine {
     error RepoZeroPurchasePrice();
     /// @notice An amount that must be positive is zero.
     error RepoZeroAmount();
-    /// @notice The maturity is neither 0 (open repo) nor in the future.
+    /// @notice An amount of the terms does not fit 128 bits.
+    error RepoAmountTooLarge(uint256 amount);
+    /// @notice A notice, cure or grace period exceeds 2^32 − 1 seconds.
+    error RepoPeriodTooLong(uint64 period);
+    /// @notice The maturity is neither 0 (open repo) nor in the future (and before 2^40 seconds).
     error RepoInvalidMaturity(uint64 maturity);
     /// @notice No repo has this id.
     error RepoUnknown(uint256 repoId);
@@ -297,6 +307,8 @@ interface IRepoEngine {
     error RepoInvalidStatus(uint256 repoId, RepoStatus status);
     /// @notice Only the seller may do this.
     error RepoNotSeller(uint256 repoId, address caller);
+    /// @notice `token`, which the seller needs to pay or cure, is paused: the repo's deadline does not run.
+    error RepoPaymentTokenPaused(uint256 repoId, address token);
     /// @notice Only the position holder may do this.
     error RepoNotHolder(uint256 repoId, address caller);
     /// @notice Only the seller or the position holder may do this.
@@ -351,6 +363,8 @@ interface IRepoEngine {
     /// - caller is the seller; status OPEN or MARGIN_CALLED;
     /// - for a term repo, `block.timestamp >= maturity` (earlier only with {repurchaseEarly});
     /// - the seller approved the engine for RP(now) minus cash margin.
+    /// If the holder cannot receive the cash, it is taken into escrow and credited to the holder's claim; likewise
+    /// collateral and excess margin the seller cannot receive (see {IRepoClaims}).
     /// Emits {RepoRepurchased}.
     /// @param repoId the repo
     function repurchase(uint256 repoId) external;
@@ -434,8 +448,10 @@ interface IRepoEngine {
     function terminate(uint256 repoId) external;
 
     /// @notice Declares a default. Anyone may call.
-    /// Requirements: (status MARGIN_CALLED and now > cure deadline) or (status OPEN or MARGIN_CALLED, maturity != 0
-    /// and now > maturity + gracePeriod).
+    /// Requirements: (status MARGIN_CALLED and now > cure deadline + S_cure) or (status OPEN or MARGIN_CALLED,
+    /// maturity != 0 and now > maturity + gracePeriod + S_grace), where S_cure is the time the cash and the collateral
+    /// token were paused since the call and S_grace the time the cash token was paused since maturity: a pause stops
+    /// the clock and it resumes after. Reverts {RepoPaymentTokenPaused} while a token that clock depends on is paused.
     /// Emits {RepoDefaulted}.
     /// @param repoId the repo
     function declareDefault(uint256 repoId) external;
@@ -443,7 +459,8 @@ interface IRepoEngine {
     /// @notice The holder closes out a defaulted repo: owed = RP(now); cash margin goes to the holder first (any
     /// excess to the seller); then the holder takes collateral worth the remainder at the oracle price (the
     /// collateral count rounded up, capped at all collateral); the rest of the collateral goes to the seller; a
-    /// shortfall is recorded as the holder's unsecured claim; the position is burned.
+    /// shortfall is recorded as the holder's unsecured claim on the seller; the position is burned. A leg to a party
+    /// that cannot receive (the seller frozen, say) is credited to that party's claim: it never blocks the close-out.
     /// Requirements: caller is the holder; status DEFAULTED; a fresh oracle price when collateral is needed.
     /// Emits {RepoClosedOut}, and {RepoShortfallRecorded} on a shortfall.
     /// @param repoId the repo

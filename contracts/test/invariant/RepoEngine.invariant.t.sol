@@ -9,8 +9,9 @@ import {RepoPosition} from "../../src/RepoPosition.sol";
 import {BaseFixture} from "../utils/BaseFixture.sol";
 import {RepoEngineHandler} from "./RepoEngineHandler.sol";
 
-/// @notice DESIGN.md's invariants under random sequences of every repo step: the engine holds exactly the
-/// collateral and cash margin of live repos; token supplies are conserved (nothing in these steps mints or burns);
+/// @notice DESIGN.md's invariants under random sequences of every repo step, freezes and cash-token pauses: the
+/// engine holds exactly the collateral and cash margin of live repos plus claims; a close-out never fails and a
+/// pause never creates a default; token supplies are conserved (nothing in these steps mints or burns);
 /// each live repo has exactly one position held by a verified wallet and closed ones none; no unverified wallet
 /// holds a token or a position. (That a failed leg reverts the whole step is covered by unit tests.)
 contract RepoEngineInvariantTest is BaseFixture {
@@ -64,12 +65,18 @@ contract RepoEngineInvariantTest is BaseFixture {
         targetContract(address(handler));
     }
 
-    /// @dev The engine's balance of each token is exactly the collateral plus cash margin of live repos.
+    /// @dev The engine's balance of each token is exactly the collateral plus cash margin of live repos plus the
+    /// claims it holds for parties that could not receive a payment; the claims add up per party.
     function invariant_escrowMatchesLiveRepos() public view {
         uint256 count = engine.repoCount();
         for (uint256 t; t < tokens.length; ++t) {
             address token = address(tokens[t]);
-            uint256 owed;
+            uint256 owed = engine.totalClaims(token);
+            uint256 perParty;
+            for (uint256 i; i < actors.length; ++i) {
+                perParty += engine.claimOf(actors[i], token);
+            }
+            assertEq(perParty, owed, "claims do not add up");
             for (uint256 id = 1; id <= count; ++id) {
                 IRepoEngine.Repo memory r = engine.getRepo(id);
                 if (_live(r.status)) {
@@ -80,7 +87,7 @@ contract RepoEngineInvariantTest is BaseFixture {
                     assertEq(r.cashMargin, 0, "closed repo keeps cash margin");
                 }
             }
-            assertEq(tokens[t].balanceOf(address(engine)), owed, "escrow != live collateral + cash margin");
+            assertEq(tokens[t].balanceOf(address(engine)), owed, "escrow != live collateral + cash margin + claims");
         }
     }
 
@@ -160,6 +167,23 @@ contract RepoEngineInvariantTest is BaseFixture {
         handler.open(0, 1, 1e8, 100, 0.03e18, 10 days, 200);
         assertEq(engine.repoCount(), 1);
         assertEq(handler.calls("open"), 1);
+    }
+
+    /// @dev The handler's enforcement check bites: a defaulted repo of a frozen seller is closed out.
+    function test_handler_closesOutFrozenSeller() public {
+        handler.open(0, 1, 1e8, 100, 0.03e18, 10 days, 200);
+        handler.freeze(0, false);
+        handler.warp(2 days);
+        handler.warp(2 days);
+        handler.warp(2 days);
+        handler.warp(2 days);
+        handler.warp(2 days);
+        handler.warp(2 days);
+        handler.declareDefault(1);
+        handler.closeOut(1);
+        assertEq(handler.calls("closeOut"), 1);
+        assertEq(handler.violations(), 0);
+        assertGt(engine.totalClaims(address(bond)), 0, "the frozen seller's excess collateral is a claim");
     }
 
     function _live(IRepoEngine.RepoStatus s) internal pure returns (bool) {

@@ -217,16 +217,61 @@ contract RepoEngineHandler is Test {
     function declareDefault(uint256 repoSeed) external {
         (uint256 repoId,) = _repo(repoSeed);
         if (repoId == 0) return;
+        bool cashPaused = cash.paused();
         engine.declareDefault(repoId);
+        if (cashPaused) violations++; // a pause must never create a default
         calls["declareDefault"]++;
     }
 
+    /// @dev The holder can always enforce: a close-out of a defaulted repo never fails, whoever is frozen and
+    /// whichever token is paused (prices are fresh: every warp re-posts them).
     function closeOut(uint256 repoSeed) external {
         (uint256 repoId, IRepoEngine.Repo memory r) = _repo(repoSeed);
         if (repoId == 0 || r.status != IRepoEngine.RepoStatus.DEFAULTED) return;
         vm.prank(position.ownerOf(repoId));
-        engine.closeOut(repoId);
-        calls["closeOut"]++;
+        try engine.closeOut(repoId) {
+            calls["closeOut"]++;
+        } catch {
+            violations++;
+        }
+    }
+
+    // ------------------------------------------------------------------ compliance and operations
+
+    /// @dev Compliance freezes (or unfreezes) an actor on every token: payments to it become claims.
+    function freeze(uint256 actorSeed, bool unfreeze_) external {
+        address who = _actor(actorSeed);
+        vm.startPrank(feeder);
+        if (unfreeze_ && cash.isFrozen(who)) {
+            cash.unfreeze(who);
+            bond.unfreeze(who);
+            bond2.unfreeze(who);
+        } else if (!unfreeze_ && !cash.isFrozen(who)) {
+            cash.freeze(who);
+            bond.freeze(who);
+            bond2.freeze(who);
+        }
+        vm.stopPrank();
+        calls["freeze"]++;
+    }
+
+    /// @dev The operator pauses or unpauses the cash token; no default may be declared while it is paused.
+    function pauseCash(bool unpause_) external {
+        vm.startPrank(feeder);
+        if (unpause_ && cash.paused()) cash.unpause();
+        else if (!unpause_ && !cash.paused()) cash.pause();
+        vm.stopPrank();
+        calls["pauseCash"]++;
+    }
+
+    /// @dev An actor collects its claim in one of the tokens.
+    function claim(uint256 actorSeed, uint256 tokenSeed) external {
+        address who = _actor(actorSeed);
+        address token = [address(cash), address(bond), address(bond2)][tokenSeed % 3];
+        if (engine.claimOf(who, token) == 0) return;
+        vm.prank(who);
+        engine.claim(token);
+        calls["claim"]++;
     }
 
     function transferPosition(uint256 repoSeed, uint256 toSeed, bool toOutsider) external {

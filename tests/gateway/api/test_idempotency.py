@@ -34,7 +34,7 @@ def test_secret_bearing_answers_are_not_stored(world: World, cast: Cast) -> None
 
     from gateway.db.models import IdempotencyRecord
 
-    headers = {**cast.a_approver.headers, "Idempotency-Key": "client-1"}
+    headers = {**cast.a_admin.headers, "Idempotency-Key": "client-1"}
     body = {"kind": "api_key", "name": "k", "scopes": ["wallets:read"]}
     first = world.client.post("/v1/clients", json=body, headers=headers)
     assert first.status_code == 201
@@ -43,7 +43,7 @@ def test_secret_bearing_answers_are_not_stored(world: World, cast: Cast) -> None
     with world.ctx.sessions() as session:
         record = session.execute(select(IdempotencyRecord)).scalar_one()
         assert record.body is None
-    assert cast.a_approver.get("/v1/clients").json()["count"] == 1
+    assert cast.a_admin.get("/v1/clients").json()["count"] == 1
 
 
 def test_malformed_key_rejected(world: World, cast: Cast) -> None:

@@ -58,7 +58,7 @@ def _api_key(member: Member, **extra: Any) -> str:
 
 
 def test_a_loopback_peer_cannot_claim_another_address(world: World, served: httpx.Client) -> None:
-    approver = world.user("a", Role.APPROVER, "keys")
+    approver = world.user("a", Role.MEMBER_ADMIN, "keys")
     key = _api_key(approver, ip_allowlist=["203.0.113.0/24"])
     spoofed = served.get("/v1/wallets", headers={"X-API-Key": key, "X-Forwarded-For": "203.0.113.9"})
     assert spoofed.status_code == 403  # the peer is 127.0.0.1, outside the allowlist, whatever the header says
@@ -78,7 +78,7 @@ def proxied(tmp_path: Path, db_url: str) -> Iterator[World]:
 
 def test_forwarded_addresses_are_believed_only_from_configured_proxies(proxied: World) -> None:
     world = proxied
-    approver = world.user("a", Role.APPROVER, "keys")
+    approver = world.user("a", Role.MEMBER_ADMIN, "keys")
     key = _api_key(approver, ip_allowlist=["203.0.113.0/24"])
     via_proxy = TestClient(world.client.app, base_url="https://gateway.test", client=("10.1.2.3", 40000))
     direct = TestClient(world.client.app, base_url="https://gateway.test", client=("198.51.100.7", 40000))

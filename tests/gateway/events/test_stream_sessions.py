@@ -56,7 +56,7 @@ def test_logout_ends_the_stream_before_the_next_event(tmp_path: Path, db_url: st
 
 
 def test_an_idle_stream_ends_when_its_user_is_deactivated(world: World, bus: EventBus) -> None:
-    admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
+    admin = world.user("a", Role.MEMBER_ADMIN, "admin")
     member = world.user("a", Role.TRADER, "leaver")
     with world.client.websocket_connect("/v1/stream", headers=member.headers) as ws:
         _subscribed(ws)
@@ -91,9 +91,9 @@ def test_the_stream_ends_when_its_token_expires(tmp_path: Path, db_url: str) -> 
 
 
 def test_a_revoked_client_loses_its_stream(world: World, bus: EventBus) -> None:
-    approver = world.user("a", Role.APPROVER, "integrator")
+    approver = world.user("a", Role.MEMBER_ADMIN, "integrator")
     created = approver.post(
-        "/v1/clients", json={"kind": "oauth_client", "name": "stream", "scopes": ["wallets:read"]}
+        "/v1/clients", json={"kind": "oauth_client", "name": "stream", "scopes": ["events:read"]}
     ).json()
     token = world.client.post(
         "/v1/oauth/token",

@@ -79,7 +79,7 @@ def trade(world: World, cast: Cast, objects: dict[str, str]) -> str:
 
 
 def draft(world: World, cast: Cast, objects: dict[str, str]) -> str:
-    response = cast.a_approver.post("/v1/policy/drafts", json={"rules": [{"name": "all", "action": "allow"}]})
+    response = cast.a_admin.post("/v1/policy/drafts", json={"rules": [{"name": "all", "action": "allow"}]})
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 

@@ -126,6 +126,11 @@ def test_rfq_pages_with_a_cursor(world: World) -> None:
     assert seen == list(reversed(ids)) and third["next_cursor"] is None
 
 
+def policy_admins(world: World) -> tuple[Member, Member]:
+    """Two administrators of A: a member's policy is its administrators' to change, four eyes each time."""
+    return world.user("a", Role.MEMBER_ADMIN, "adm1"), world.user("a", Role.MEMBER_ADMIN, "adm2")
+
+
 def over_limit_policy(world: World, proposer: Member, second: Member) -> None:
     draft = call(
         proposer,
@@ -149,7 +154,7 @@ def test_over_the_limit_waits_for_two_approvers_and_the_initiator_cannot_approve
     a_trader = world.user("a", Role.APPROVER, "initiator")  # an approver who also trades
     ap1, ap2 = world.user("a", Role.APPROVER, "ap1"), world.user("a", Role.APPROVER, "ap2")
     b = world.user("b", Role.TRADER, "bt")
-    over_limit_policy(world, ap1, ap2)
+    over_limit_policy(world, *policy_admins(world))
     trade, _ = agreed_trade(world, a_trader, b)
     waiting = call(a_trader, f"/v1/trades/{trade['id']}/sign")
     assert waiting.status_code == 409 and waiting.json()["type"].endswith("/approval-required")
@@ -173,7 +178,7 @@ def test_over_the_limit_waits_for_two_approvers_and_the_initiator_cannot_approve
 
 
 def test_under_the_limit_is_allowed_and_a_block_rule_blocks(world: World) -> None:
-    ap1, ap2 = world.user("a", Role.APPROVER, "ap1"), world.user("a", Role.APPROVER, "ap2")
+    ap1, ap2 = policy_admins(world)
     a, b = world.user("a", Role.TRADER, "at"), world.user("b", Role.TRADER, "bt")
     over_limit_policy(world, ap1, ap2)
     small, _ = agreed_trade(world, a, b, pp="1000")

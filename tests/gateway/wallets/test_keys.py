@@ -1,5 +1,6 @@
 """Keys at rest: envelope encryption, no plaintext in the database, rotation, rewrap, retirement; SIWE."""
 
+import dataclasses
 import uuid
 from pathlib import Path
 
@@ -8,12 +9,12 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from sqlalchemy import delete, select
 
+from gateway.custody.keys import unseal_account
 from gateway.db.models import WalletKey
 from gateway.exceptions import KeyManagementError, MasterKeyRetired
 from gateway.keys import rotation
 from gateway.keys.envelope import Sealed, seal, unseal
 from gateway.keys.provider import EnvKeyProvider, FileKeyProvider
-from gateway.wallets import service
 from tests.gateway.conftest import Cast, World
 
 
@@ -27,7 +28,7 @@ def test_private_keys_never_in_database_or_responses(world: World, cast: Cast, t
     with world.ctx.sessions() as session:
         for response in created:
             wallet = service_wallet(session, response.json()["id"])
-            key = bytes(service.signer_for(world.ctx.keys, session, wallet=wallet).key)
+            key = bytes(unseal_account(world.ctx.keys, session, wallet).key)
             assert key not in raw and key.hex().encode() not in raw and key.hex().upper().encode() not in raw
             assert key.hex() not in response.text
         rows = session.execute(select(WalletKey)).scalars().all()
@@ -61,7 +62,7 @@ def test_rotation_rewraps_and_retirement_destroys_old_versions(world: World, cas
         before = {
             r.wallet_id: (r.wrapped_data_key, r.encrypted_key) for r in session.execute(select(WalletKey)).scalars()
         }
-        addresses = {i: service.signer_for(keys, session, wallet=service_wallet(session, i)).address for i in ids}  # type: ignore[arg-type]
+        addresses = {i: unseal_account(keys, session, service_wallet(session, i)).address for i in ids}  # type: ignore[arg-type]
     with world.ctx.sessions() as session:
         report = rotation.rotate(keys, session, retire=False)
     assert (report.new_version, report.rewrapped) == (2, 2)
@@ -72,7 +73,7 @@ def test_rotation_rewraps_and_retirement_destroys_old_versions(world: World, cas
             assert r.wrapped_data_key != before[r.wallet_id][0]  # rewrapped
             assert r.encrypted_key == before[r.wallet_id][1]  # the key ciphertext is untouched
         for i in ids:
-            assert service.signer_for(keys, session, wallet=service_wallet(session, i)).address == addresses[i]  # type: ignore[arg-type]
+            assert unseal_account(keys, session, service_wallet(session, i)).address == addresses[i]  # type: ignore[arg-type]
     # Version 1 is still held, and would still decrypt an old blob, until retired.
     v1 = EnvKeyProvider("1:" + __import__("base64").b64encode(keys._material(1)).decode())
     old = seal(v1, owner="o", plaintext=b"x", session=None)
@@ -84,7 +85,7 @@ def test_rotation_rewraps_and_retirement_destroys_old_versions(world: World, cas
         unseal(keys, owner="o", sealed=old)
     with world.ctx.sessions() as session:
         for i in ids:
-            assert service.signer_for(keys, session, wallet=service_wallet(session, i)).address == addresses[i]  # type: ignore[arg-type]
+            assert unseal_account(keys, session, service_wallet(session, i)).address == addresses[i]  # type: ignore[arg-type]
 
 
 def test_env_provider_min_version_retires(tmp_path: Path) -> None:
@@ -124,7 +125,7 @@ def test_cli_keys_rotate(
     assert report == {
         "new_version": 2,
         "rewrapped": 1,
-        "secrets_rewrapped": 9,
+        "secrets_rewrapped": len(dataclasses.fields(Cast)),  # one TOTP secret per person
         "unreadable": [],
         "retired_below": None,
     }
@@ -209,7 +210,7 @@ def test_users_still_log_in_after_rotation_and_retirement(world: World, cast: Ca
     """TOTP secrets are sealed under the master key too: rotation rewraps them before old keys are destroyed."""
     with world.ctx.sessions() as session:
         report = rotation.rotate(world.ctx.keys, session, retire=True)
-    assert report.secrets_rewrapped == 9 and world.ctx.keys.versions() == [2]
+    assert report.secrets_rewrapped == len(dataclasses.fields(Cast)) and world.ctx.keys.versions() == [2]
     cast.a_viewer.tokens = {}
     assert cast.a_viewer.get("/v1/me").status_code == 200  # logs in with a fresh TOTP code
 
@@ -221,7 +222,7 @@ def test_private_keys_never_logged(world: World, cast: Cast, caplog: pytest.LogC
     wallet_id = cast.a_approver.post("/v1/wallets", json={"label": "logged?"}).json()["id"]
     with world.ctx.sessions() as session:
         rotation.rotate(world.ctx.keys, session, retire=True)
-        key = bytes(service.signer_for(world.ctx.keys, session, wallet=service_wallet(session, wallet_id)).key)  # type: ignore[arg-type]
+        key = bytes(unseal_account(world.ctx.keys, session, service_wallet(session, wallet_id)).key)  # type: ignore[arg-type]
     text = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
     assert caplog.records  # something was logged, so the check means something
     assert key.hex() not in text.lower() and key.hex()[:16] not in text.lower()

@@ -1,0 +1,255 @@
+"""/v1/operator/prices: bond prices in one unit — percent of par — with guard rails.
+
+A price is posted at once when it moves at most the instrument's bound (``max_price_move_bps``, else the gateway's
+``price_max_move_bps``) from the last price posted, or, for a first price, when it lies in the band
+(``price_band_*_percent_of_par``). A larger move waits for a second operator person to confirm it. Staleness is
+the oracle's: a price older than its maximum age is refused on chain until a fresh one is posted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from eth_utils.address import to_checksum_address
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.api.deps import ContextDep, SessionDep
+from gateway.api.errors import problem_responses
+from gateway.audit import log as audit_log
+from gateway.exceptions import FourEyesViolation, InvalidRequest, NotFound
+from gateway.operator.models import PricePosting, PriceStatus
+from gateway.settlement.hub import Hub, HubDep
+from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement.routes import settlement_public
+from gateway.settlement.schemas import SettlementPublic
+from gateway.trading.deps import OperatorAdmin
+from gateway.trading.exceptions import InvalidState
+from gateway.trading.models import Instrument, InstrumentKind
+
+router = APIRouter(tags=["operator"], responses=problem_responses(401, 403, 404, 409, 422, 429))
+Addr = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+PRICE_SCALE = 10**18
+PERCENT = r"^[0-9]{1,6}(\.[0-9]{1,8})?$"
+
+
+class PriceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    asset: str = Addr
+    quote: str = Addr
+    price_percent_of_par: str = Field(pattern=PERCENT, description="the bond's price in percent of par, e.g. 98.75")
+
+
+class PriceBounds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    instrument: str = Addr
+    max_price_move_bps: int | None = Field(ge=1, le=100_000, description="None: the gateway's default")
+
+
+class PricePublic(BaseModel):
+    id: uuid.UUID
+    asset: str
+    quote: str
+    price_percent_of_par: str
+    previous_percent_of_par: str | None
+    move_bps: int | None
+    status: str
+    proposed_by: uuid.UUID
+    confirmed_by: uuid.UUID | None
+    settlement: SettlementPublic | None
+    created_at: datetime
+
+
+def _instrument(session: Session, address: str, kind: InstrumentKind) -> Instrument:
+    row = session.get(Instrument, address.lower())
+    if row is None or row.kind != kind.value:
+        raise NotFound(f"{address} is not a listed {kind.value} instrument")
+    return row
+
+
+def to_raw(percent: Decimal, bond: Instrument, cash: Instrument) -> int:
+    """Percent of par as the oracle's ratio: cash smallest units per bond smallest unit, scaled by 10^18."""
+    scaled = percent * 10**cash.decimals * PRICE_SCALE / (100 * Decimal(10) ** bond.decimals)
+    if scaled != scaled.to_integral_value() or scaled <= 0:
+        raise InvalidRequest("price_percent_of_par: not a positive price the oracle can hold exactly")
+    return int(scaled)
+
+
+def from_raw(raw: int, bond: Instrument, cash: Instrument) -> Decimal:
+    return (
+        Decimal(raw) * 100 * Decimal(10) ** bond.decimals / (Decimal(10) ** cash.decimals * PRICE_SCALE)
+    ).normalize()
+
+
+def _previous(session: Session, hub: Hub, bond: Instrument, cash: Instrument) -> Decimal | None:
+    """The last price the gateway posted for the pair, else the oracle's (None: no price yet, or stale)."""
+    last = session.scalars(
+        select(PricePosting)
+        .where(
+            PricePosting.asset == bond.address,
+            PricePosting.quote == cash.address,
+            PricePosting.status == PriceStatus.POSTED.value,
+        )
+        .order_by(PricePosting.created_at.desc())
+    ).first()
+    if last is not None:
+        return Decimal(last.price_percent_of_par)
+    market = hub.market
+    if market is None:
+        return None
+    try:
+        raw, _ = market.oracle.functions.getPrice(
+            to_checksum_address(bond.address), to_checksum_address(cash.address)
+        ).call()
+    except Exception:  # missing or stale: nothing to compare with
+        return None
+    return from_raw(int(raw), bond, cash)
+
+
+def _public(session: Session, row: PricePosting) -> PricePublic:
+    from gateway.settlement.models import Settlement
+
+    settlement = session.get(Settlement, row.settlement_id) if row.settlement_id is not None else None
+    return PricePublic(
+        id=row.id,
+        asset=row.asset,
+        quote=row.quote,
+        price_percent_of_par=row.price_percent_of_par,
+        previous_percent_of_par=row.previous_percent_of_par,
+        move_bps=row.move_bps,
+        status=row.status,
+        proposed_by=row.proposed_by,
+        confirmed_by=row.confirmed_by,
+        settlement=None if settlement is None else settlement_public(session, settlement),
+        created_at=row.created_at,
+    )
+
+
+def _post(session: Session, hub: Hub, row: PricePosting, actor: str) -> None:
+    """Queue the oracle update from the relayer's feeder account."""
+    market = hub.require_market()
+    bond, cash = (
+        _instrument(session, row.asset, InstrumentKind.BOND),
+        _instrument(session, row.quote, InstrumentKind.CASH),
+    )
+    raw = to_raw(Decimal(row.price_percent_of_par), bond, cash)
+    data = market.encode(
+        market.oracle, "setPrice", to_checksum_address(bond.address), to_checksum_address(cash.address), raw
+    )
+    settlement = enqueue(
+        session,
+        kind="price",
+        requested_by=actor,
+        steps=[StepSpec(label="price", to=market.oracle.address, data=data, sender=market.relayer.address)],
+    )
+    row.status, row.settlement_id = PriceStatus.POSTED.value, settlement.id
+
+
+@router.post("/operator/prices", response_model=PricePublic, status_code=202)
+def post_price(
+    body: PriceCreate, principal: OperatorAdmin, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> PricePublic:
+    """Post a bond's price in percent of par; a move beyond the instrument's bound waits for a second person."""
+    bond = _instrument(session, body.asset, InstrumentKind.BOND)
+    cash = _instrument(session, body.quote, InstrumentKind.CASH)
+    try:
+        price = Decimal(body.price_percent_of_par)
+    except InvalidOperation:
+        raise InvalidRequest("price_percent_of_par: a decimal number") from None
+    to_raw(price, bond, cash)  # exact and positive, or refused before anything is stored
+    hub.require_market()
+    previous = _previous(session, hub, bond, cash)
+    settings = ctx.settings
+    if previous is None or previous == 0:
+        move = None
+        within = settings.price_band_min_percent_of_par <= price <= settings.price_band_max_percent_of_par
+    else:
+        move = int((abs(price - previous) * 10_000 / previous).to_integral_value())
+        within = move <= (bond.max_price_move_bps or settings.price_max_move_bps)
+    row = PricePosting(
+        id=uuid.uuid4(),
+        asset=bond.address,
+        quote=cash.address,
+        price_percent_of_par=format(price.normalize(), "f"),
+        previous_percent_of_par=None if previous is None else format(previous, "f"),
+        move_bps=move,
+        status=PriceStatus.AWAITING_CONFIRMATION.value,
+        proposed_by=principal.id,
+    )
+    session.add(row)
+    if within:
+        _post(session, hub, row, principal.actor)
+    audit_log.append(
+        session,
+        actor=principal.actor,
+        action="operator.price_proposed",
+        object_type="price",
+        object_id=str(row.id),
+        change={
+            "asset": bond.address,
+            "percent_of_par": row.price_percent_of_par,
+            "move_bps": move,
+            "status": row.status,
+        },
+    )
+    session.commit()
+    hub.notify()
+    return _public(session, row)
+
+
+def _load(session: Session, price_id: uuid.UUID) -> PricePosting:
+    row = session.get(PricePosting, price_id)
+    if row is None:
+        raise NotFound("price posting not found")
+    return row
+
+
+@router.get("/operator/prices/{price_id}", response_model=PricePublic, status_code=200)
+def get_price(price_id: uuid.UUID, principal: OperatorAdmin, session: SessionDep) -> PricePublic:
+    return _public(session, _load(session, price_id))
+
+
+@router.post("/operator/prices/{price_id}/confirm", response_model=PricePublic, status_code=202)
+def confirm_price(price_id: uuid.UUID, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> PricePublic:
+    """A second operator person confirms a larger move; then it is posted."""
+    row = _load(session, price_id)
+    if row.status != PriceStatus.AWAITING_CONFIRMATION.value:
+        raise InvalidState(f"the price posting is {row.status}")
+    if row.proposed_by == principal.id:
+        raise FourEyesViolation("a larger price move is confirmed by another operator person")
+    row.confirmed_by = principal.id
+    _post(session, hub, row, principal.actor)
+    audit_log.append(
+        session,
+        actor=principal.actor,
+        action="operator.price_confirmed",
+        object_type="price",
+        object_id=str(row.id),
+        change={"percent_of_par": row.price_percent_of_par, "move_bps": row.move_bps},
+    )
+    session.commit()
+    hub.notify()
+    return _public(session, row)
+
+
+@router.post("/operator/price-bounds", response_model=dict[str, object], status_code=200)
+def set_price_bounds(body: PriceBounds, principal: OperatorAdmin, session: SessionDep) -> dict[str, object]:
+    """Set a bond's bound on each price move (basis points of the last price); None returns to the default."""
+    bond = _instrument(session, body.instrument, InstrumentKind.BOND)
+    bond.max_price_move_bps = body.max_price_move_bps
+    audit_log.append(
+        session,
+        actor=principal.actor,
+        action="operator.price_bounds_set",
+        object_type="instrument",
+        object_id=bond.address,
+        change={"max_price_move_bps": body.max_price_move_bps},
+    )
+    session.commit()
+    return {"instrument": bond.address, "max_price_move_bps": body.max_price_move_bps}
