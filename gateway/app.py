@@ -44,8 +44,10 @@ IDEMPOTENCY_PARAMETER: dict[str, Any] = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": "Retry-safe POST: the same key from the same caller returns the first answer "
-    "(answers carrying secrets are not stored; their replay is refused).",
+    "description": "Retry-safe request: the work, its answer and its audit entry commit together; the same key "
+    "from the same caller returns the first answer (status and body, refusals included) for 24 hours. While the "
+    "first is still running: 409 idempotency-in-flight with Retry-After. 5xx and 429 answers are not kept (nothing "
+    "was done; send the key again). Answers carrying secrets are not stored; their replay is refused (422).",
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"},
 }
 
@@ -188,8 +190,9 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             for path, item in schema["paths"].items():
-                if "post" in item and not path.startswith(("/v1/auth/", "/v1/oauth/")):
-                    item["post"].setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+                for method in ("post", "put", "patch", "delete"):
+                    if method in item and not path.startswith(("/v1/auth/", "/v1/oauth/")):
+                        item[method].setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -127,6 +127,19 @@ class ChainError(GatewayError):
     type_slug = "chain"
 
 
+class ChainUnavailable(ChainError):
+    """The node did not answer (an outage, not a decision): try again later. Reads that a decision rests on (KYC,
+    balances, signatures) fail closed with this, never with a verdict."""
+
+    status = 503
+    title = "The chain is out of reach; try again later"
+    type_slug = "chain-unavailable"
+    retry_after = 5
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class AuditChainBroken(GatewayError):
     status = 500
     title = "Audit chain broken"

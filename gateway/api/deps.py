@@ -57,8 +57,12 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
 async def get_write_session(request: Request, ctx: ContextDep) -> Session:
-    """A session that may write, whatever the method (a GET that also expires what is overdue)."""
-    return _track(request, ctx.sessions())
+    """A session that may write, whatever the method (a GET that also expires what is overdue). A keyed request's
+    write session commits only with its answer (gateway.api.idempotency)."""
+    session = _track(request, ctx.sessions())
+    request.state.write_sessions = [*getattr(request.state, "write_sessions", []), session]
+    idempotency.hold_if_keyed(request, session)
+    return session
 
 
 WriteSessionDep = Annotated[Session, Depends(get_write_session)]
@@ -68,7 +72,7 @@ async def get_session(request: Request, ctx: ContextDep, read: ReadSessionDep) -
     """The route's session: the read-only one for GET and HEAD, a write session for state-changing methods."""
     if request.method in SAFE_METHODS:
         return read
-    return _track(request, ctx.sessions())
+    return await get_write_session(request, ctx)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

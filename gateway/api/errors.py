@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.exceptions import GatewayError, IdempotentReplay, problem_body
+from gateway.chain.transport import NodeUnreachable
+from gateway.exceptions import ChainUnavailable, GatewayError, IdempotentReplay, problem_body
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -99,7 +100,12 @@ def install_error_handlers(app: FastAPI) -> None:
             request, status=500, title="Internal error", detail="an unexpected error occurred", slug="internal"
         )
 
+    async def on_node_unreachable(request: Request, exc: Exception) -> Response:
+        """A read the request needed found the node out of reach: 503, whatever route asked."""
+        return gateway_error_response(request, ChainUnavailable(f"the node did not answer: {exc}"))
+
     app.add_exception_handler(GatewayError, on_gateway_error)
+    app.add_exception_handler(NodeUnreachable, on_node_unreachable)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)

@@ -1,24 +1,36 @@
-"""Idempotency keys on POST (header ``Idempotency-Key``): a retried request gets the first answer again.
+"""Idempotency keys on state-changing requests (header ``Idempotency-Key``): a retry gets the first answer again.
 
-The body's digest is taken by the size-limit middleware (which buffers the body); the lookup happens once the
-caller is authenticated (keys are per caller); the answer is stored by the HTTP middleware with the audit entry.
+Exactly once: the route's work, its answer and its audit entry are committed in one database transaction
+(``settle``): the route's write session is held (``gateway.db.held``) from the moment a keyed request is
+authenticated, so a crash at any point leaves either nothing (the retry does the work) or the work with its
+answer (the retry gets that answer). The body's digest is taken by the size-limit middleware (which buffers the
+body); the lookup happens once the caller is authenticated (keys are per caller). While the first request runs,
+a duplicate gets 409 with Retry-After; a duplicate in another process that got past that check loses on the
+record's unique key and sends the first answer instead of its own (its work is rolled back).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
+from gateway.db.held import HoldableSession
 from gateway.db.models import IdempotencyRecord
 from gateway.exceptions import Conflict, IdempotencyKeyReused, IdempotentReplay, InvalidRequest
 
+logger = logging.getLogger(__name__)
 HEADER = "idempotency-key"
+KEYED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TTL_HOURS = 24  # records older than this are purged (gateway.kyc.service.purge_stale); then a key may be reused
+RETRY_AFTER_SECONDS = 1
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # Answers that carry secrets shown once (tokens, API keys): never stored; a replay is refused instead.
 SECRET_BEARING = ("/v1/auth/", "/v1/oauth/", "/v1/clients", "/v1/webhooks")
@@ -31,10 +43,13 @@ class IdempotencyInFlight(Conflict):
     title = "A request with this Idempotency-Key is still in progress"
     type_slug = "idempotency-in-flight"
 
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
 
 def request_key(request: Request, *, strict: bool = True) -> str | None:
-    """The POST's idempotency key; a malformed one raises (``strict``) or counts as absent."""
-    if request.method != "POST":
+    """The request's idempotency key; a malformed one raises (``strict``) or counts as absent."""
+    if request.method not in KEYED_METHODS:
         return None
     key = request.headers.get(HEADER)
     if key is None:
@@ -65,6 +80,7 @@ def replay_if_seen(session: Session, request: Request, actor: str) -> None:
         select(IdempotencyRecord).where(IdempotencyRecord.actor == actor, IdempotencyRecord.key == key)
     ).scalar_one_or_none()
     if record is None:
+        _hold(request)
         return
     release(request)
     if record.fingerprint != fingerprint(request):
@@ -74,26 +90,89 @@ def replay_if_seen(session: Session, request: Request, actor: str) -> None:
     raise IdempotentReplay(record.status_code, record.media_type, record.body)
 
 
-def remember(session: Session, request: Request, actor: str, status: int, media_type: str, body: bytes) -> None:
-    key = request_key(request, strict=False)
-    if key is None or status >= 500 or status == 429 or getattr(request.state, "idempotency_in_flight", False):
-        return
-    secret = request.url.path.startswith(SECRET_BEARING) or request.url.path.endswith("/invitations")  # tokens
-    stored = None if secret else body
+def _hold(request: Request) -> None:
+    """From here on this request's write sessions commit only with its answer (see ``settle``)."""
+    request.state.idempotency_hold = True
+    for session in getattr(request.state, "write_sessions", []):
+        hold_if_keyed(request, session)
+
+
+def hold_if_keyed(request: Request, session: Session) -> None:
+    """Hold ``session`` (a write session) when the request is a keyed one being processed for the first time."""
+    if getattr(request.state, "idempotency_hold", False) and isinstance(session, HoldableSession):
+        session.hold()
+
+
+def storable(request: Request, status: int) -> bool:
+    """Answers a retry gets again: not 5xx or 429 (nothing was done; the key stays free), nor the 409 of a
+    duplicate in flight (the first request's answer is the one to keep)."""
+    if not getattr(request.state, "idempotency_hold", False):  # no key, or the key's answer was found stored
+        return False
+    return status < 500 and status != 429 and not getattr(request.state, "idempotency_in_flight", False)
+
+
+def settle(
+    held: HoldableSession,
+    request: Request,
+    *,
+    actor: str,
+    status: int,
+    answer: tuple[str, bytes] | None,
+    audit: Callable[[Session], None],
+) -> IdempotentReplay | None:
+    """Commit the held work with its answer and audit entry, in one transaction; or, for an answer that is not
+    kept (5xx, 429), undo the work and record only the audit entry. Returns the stored first answer when a
+    concurrent duplicate committed first (this request's work is then undone)."""
+    keep = answer is not None and storable(request, status)
     try:
-        with session.begin_nested():
-            session.add(
+        if keep:
+            held.discard_uncommitted()
+        held.release_hold()
+        if not keep:
+            held.rollback()
+        else:
+            assert answer is not None
+            key = request_key(request, strict=False)
+            assert key is not None
+            secret = request.url.path.startswith(SECRET_BEARING) or request.url.path.endswith("/invitations")  # tokens
+            stored = None if secret else answer[1]
+            held.add(
                 IdempotencyRecord(
                     actor=actor,
                     key=key,
                     fingerprint=fingerprint(request),
                     status_code=status,
-                    media_type=media_type,
+                    media_type=answer[0],
                     body=stored,
                 )
             )
-    except IntegrityError:  # a concurrent duplicate was stored first
-        pass
+            try:
+                held.flush()
+            except IntegrityError:  # another process stored this key's answer first: ours is undone
+                held.rollback()
+                logger.warning(
+                    "duplicate %s %s under key %r: its work undone, the first answer sent",
+                    request.method,
+                    request.url.path,
+                    key,
+                )
+                replay = _stored_answer(held, request, actor, key)
+                audit(held)
+                held.commit()
+                return replay
+        audit(held)
+        held.commit()
+        return None
+    finally:
+        held.close()
+
+
+def _stored_answer(session: Session, request: Request, actor: str, key: str) -> IdempotentReplay:
+    record = session.execute(
+        select(IdempotencyRecord).where(IdempotencyRecord.actor == actor, IdempotencyRecord.key == key)
+    ).scalar_one()
+    body = record.body if record.body is not None else b'{"detail": "already processed; shown only once"}'
+    return IdempotentReplay(record.status_code, record.media_type, body)
 
 
 def _claim(request: Request, actor: str, key: str) -> None:

@@ -20,7 +20,8 @@ from gateway.api.bounded_json import InvalidJson, parsed_as_json
 from gateway.api.errors import gateway_error_response
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
-from gateway.exceptions import GatewayError, PayloadTooLarge
+from gateway.db.held import HoldableSession, holds
+from gateway.exceptions import GatewayError, IdempotentReplay, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 access_log = logging.getLogger("gateway.access")
@@ -147,6 +148,7 @@ class RequestGuard:
             else:
                 await send(message)
 
+        failed = True
         try:
             try:
                 self.ctx.limiter.hit(self.ctx.settings.rate_limit_ip, "ip", client_ip(request))
@@ -155,39 +157,49 @@ class RequestGuard:
                 if started:
                     raise
                 await gateway_error_response(request, exc)(scope, receive, respond)
+            failed = False
         except BaseException:
             idempotency.release(request)  # an unhandled failure: nothing is stored, the key is free again
             raise
         finally:
             sessions = scope.get("state", {}).get("db_sessions", [])
-            if sessions and self.ctx.inline_reads:
-                _close_all(sessions)  # SQLite: ending a transaction is in-process work, cheaper than a thread hop
-            elif sessions:
-                await run_in_threadpool(_close_all, sessions)
+            # A held session (a keyed request's work) stays open for its answer and audit entry, unless it failed.
+            closing = [s for s in sessions if failed or not audited or not holds(s)]
+            if closing and self.ctx.inline_reads:
+                _close_all(closing)  # SQLite: ending a transaction is in-process work, cheaper than a thread hop
+            elif closing:
+                await run_in_threadpool(_close_all, closing)
         if audited:
+            kept = [s for s in sessions if s not in closing]
             try:
-                await self._audit(request, held)
+                replay = await self._audit(request, held, kept)
             finally:
+                _close_all(kept)
                 idempotency.release(request)
+            if replay is not None:  # a duplicate in another process committed first: send its answer
+                held.clear()
+                await gateway_error_response(request, replay)(scope, receive, respond)
             for message in held:
                 await send(message)
 
-    async def _audit(self, request: Request, held: list[Message]) -> None:
+    async def _audit(self, request: Request, held: list[Message], kept: list[Session]) -> IdempotentReplay | None:
         start = held[0] if held and held[0]["type"] == "http.response.start" else None
         status = int(start["status"]) if start else 500
         if status in UNAUDITED:
-            return
+            return None
         headers = Headers(raw=start["headers"]) if start else Headers()
         actor = getattr(request.state, "actor", None)
         if actor is None:
             ip = client_ip(request)
             access_log.info("anonymous %s %s -> %d from %s", request.method, request.url.path, status, ip)
-            return
+            if kept:  # not reached: sessions are held only for authenticated callers
+                await run_in_threadpool(_close_all, kept)
+            return None
         remembered = None
-        if actor and idempotency.request_key(request, strict=False) and "idempotent-replayed" not in headers:
+        if idempotency.request_key(request, strict=False) and "idempotent-replayed" not in headers:
             body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
             remembered = (headers.get("content-type", "application/json"), body)
-        await run_in_threadpool(_audit_request, self.ctx, actor, request, status, remembered)
+        return await run_in_threadpool(_audit_request, self.ctx, actor, request, status, remembered, kept)
 
 
 def _close_all(sessions: list[Session]) -> None:
@@ -196,11 +208,16 @@ def _close_all(sessions: list[Session]) -> None:
 
 
 def _audit_request(
-    ctx: GatewayContext, actor: str, request: Request, status: int, remembered: tuple[str, bytes] | None
-) -> None:
-    with ctx.sessions.begin() as session:
-        if remembered is not None:
-            idempotency.remember(session, request, actor, status, remembered[0], remembered[1])
+    ctx: GatewayContext,
+    actor: str,
+    request: Request,
+    status: int,
+    remembered: tuple[str, bytes] | None,
+    kept: list[Session],
+) -> IdempotentReplay | None:
+    """The request's audit entry, with its idempotent answer and its held work in the same transaction."""
+
+    def audit(session: Session) -> None:
         audit_log.append(
             session,
             actor=actor,
@@ -209,3 +226,17 @@ def _audit_request(
             object_id=request.url.path[:100],
             change={"method": request.method, "path": request.url.path, "status": status},
         )
+
+    held = next((s for s in kept if isinstance(s, HoldableSession)), None)
+    for other in kept:
+        if other is not held:
+            other.close()  # a second write session of one request: its work is not kept (one transaction only)
+    session = held if held is not None else ctx.sessions()
+    assert isinstance(session, HoldableSession)
+    kept_work = session.kept_work
+    replay = idempotency.settle(session, request, actor=actor, status=status, answer=remembered, audit=audit)
+    if kept_work and replay is None:
+        hub = getattr(request.app.state, "hub", None)
+        if hub is not None:
+            hub.notify()  # the relayer may have looked before this commit
+    return replay

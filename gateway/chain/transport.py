@@ -18,9 +18,18 @@ from urllib.parse import urlsplit
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from gateway.chain.outage import reachability
+
 # The server may close an idle kept-alive connection at any time; a request that meets such a close before any
 # answer arrived was not processed and is sent once more on a fresh connection.
 STALE = (http.client.RemoteDisconnected, http.client.BadStatusLine, BrokenPipeError, ConnectionResetError)
+
+
+class NodeUnreachable(ConnectionError):
+    """The node did not answer (transport failure, timeout, or an HTTP status other than 200): an outage, never
+    the node's decision (gateway.chain.outage)."""
+
+
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "reponet-gateway"}
 
 
@@ -66,7 +75,16 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
 
     def post(self, body: bytes) -> bytes:
         """POST ``body`` and return the answer's body; transport failures and non-200 answers raise
-        ``ConnectionError`` (an ``OSError``, as ``requests`` raises)."""
+        ``NodeUnreachable`` (a ``ConnectionError``, an ``OSError`` as ``requests`` raises)."""
+        try:
+            data = self._post(body)
+        except NodeUnreachable:
+            reachability.failed()
+            raise
+        reachability.answered()
+        return data
+
+    def _post(self, body: bytes) -> bytes:
         for attempt in (1, 2):
             connection = self._connection()
             reused = connection.sock is not None
@@ -78,14 +96,14 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
                 self._drop()
                 if reused and attempt == 1:
                     continue
-                raise ConnectionError(f"JSON-RPC {self.endpoint_uri}: {exc!r}") from exc
+                raise NodeUnreachable(f"JSON-RPC {self.endpoint_uri}: {exc!r}") from exc
             except (OSError, http.client.HTTPException) as exc:
                 self._drop()
-                raise ConnectionError(f"JSON-RPC {self.endpoint_uri}: {exc!r}") from exc
+                raise NodeUnreachable(f"JSON-RPC {self.endpoint_uri}: {exc!r}") from exc
             if response.will_close:
                 self._drop()
             if response.status != 200:
-                raise ConnectionError(f"JSON-RPC {self.endpoint_uri}: HTTP {response.status}: {data[:200]!r}")
+                raise NodeUnreachable(f"JSON-RPC {self.endpoint_uri}: HTTP {response.status}: {data[:200]!r}")
             return data
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -16,7 +16,8 @@ from web3.exceptions import Web3Exception
 from gateway.chain.base import ChainClient
 from gateway.chain.calls import ViewFunction
 from gateway.chain.connect import connect
-from gateway.exceptions import ChainError
+from gateway.chain.outage import is_outage, node_words
+from gateway.exceptions import ChainError, ChainUnavailable
 
 logger = logging.getLogger(__name__)
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes): the selector, returned when valid
@@ -24,6 +25,13 @@ ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes): th
 
 def _is_valid_signature_call(digest: bytes, signature: bytes) -> bytes:
     return ERC1271_MAGIC + encode(["bytes32", "bytes"], [digest, signature])
+
+
+def _failure(what: str, exc: Exception) -> ChainError:
+    """No answer from the node is ``ChainUnavailable`` (503, try again); an answer refusing is ``ChainError``."""
+    if is_outage(exc):
+        return ChainUnavailable(f"{what}: the node did not answer: {exc}")
+    return ChainError(f"{what}: {node_words(exc)}")
 
 
 class Web3Chain(ChainClient):
@@ -80,7 +88,7 @@ class Web3Chain(ChainClient):
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
         except (Web3Exception, ValueError, OSError) as exc:
-            raise ChainError(f"transaction failed: {exc}") from None
+            raise _failure("transaction failed", exc) from None
         if receipt["status"] != 1:
             raise ChainError(f"transaction {tx_hash.hex()} reverted")
         logger.info("chain transaction %s mined in block %s", tx_hash.hex(), receipt["blockNumber"])
@@ -90,7 +98,7 @@ class Web3Chain(ChainClient):
         try:
             return fn.call()
         except (Web3Exception, ValueError, OSError) as exc:
-            raise ChainError(f"call failed: {exc}") from None
+            raise _failure("call failed", exc) from None
 
     def register_identity(
         self, *, lei_hash: bytes, jurisdiction: str, investor_class: int, kyc_expiry: int, wallets: list[str]
@@ -141,7 +149,7 @@ class Web3Chain(ChainClient):
         try:
             return bool(self._is_verified(Web3.to_checksum_address(wallet)))
         except (Web3Exception, ValueError, OSError) as exc:
-            raise ChainError(f"call failed: {exc}") from None
+            raise _failure("call failed", exc) from None
 
     def erc1271_valid(self, wallet: str, digest: bytes, signature: bytes) -> bool:
         address = Web3.to_checksum_address(wallet)
@@ -152,7 +160,7 @@ class Web3Chain(ChainClient):
         except (Web3Exception, ValueError):  # a revert (no such function, a refusal) means "not valid"
             return False
         except OSError as exc:
-            raise ChainError(f"call failed: {exc}") from None
+            raise _failure("call failed", exc) from None
         return bytes(answer)[:4] == ERC1271_MAGIC
 
     def anchor(self, *, sequence: int, head_hash: bytes) -> str:

@@ -6,7 +6,6 @@ from sqlalchemy.orm import Session
 
 from gateway.context import GatewayContext
 from gateway.db.models import KycStatus, Organization, Wallet
-from gateway.exceptions import ChainError
 from gateway.trading.exceptions import WalletNotVerified
 
 
@@ -27,9 +26,6 @@ def require_verified(
     require_approved(session, wallet)
     if chain_checked is not None and chain_checked.lower() == wallet.address.lower():
         return
-    try:
-        verified = ctx.chain.is_verified(wallet.address)
-    except ChainError:
-        verified = False
-    if not verified:
+    # No answer from the registry is no verdict: ChainUnavailable (503, Retry-After) goes to the caller.
+    if not ctx.chain.is_verified(wallet.address):
         raise WalletNotVerified(f"wallet {wallet.address} is not verified in the identity registry")

@@ -24,6 +24,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.db.held import HoldableSession
+
 logger = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000  # SQLite's own wait for a lock another process holds
 WRITER_WAIT_SECONDS = 10.0  # then a writer goes on to SQLite's lock without the thread lock (never a deadlock)
@@ -114,4 +116,5 @@ def writer_lock(engine: Engine) -> threading.Lock | None:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions a request can hold uncommitted until its answer is stored (gateway.db.held)."""
+    return sessionmaker(engine, class_=HoldableSession, expire_on_commit=False)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3._utils.events import get_event_data
 
 from gateway.chain.calls import event_topic
+from gateway.chain.outage import Backoff, is_outage
 from gateway.db.models import Wallet
 from gateway.events.bus import EventBus
 from gateway.settlement.market import Market
@@ -62,11 +63,18 @@ class Indexer:
         self._lock = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
+        backoff = Backoff()
         while not stop.is_set():
             try:
                 applied = self.run_once()
-            except Exception:
-                logger.exception("indexer tick failed; retrying")
+                backoff.reset()
+            except Exception as exc:
+                if not is_outage(exc):
+                    logger.exception("indexer tick failed; retrying")
+                elif backoff.current == 0.0:
+                    logger.warning("indexer: the node is out of reach (%s); retrying with backoff", exc)
+                if is_outage(exc):
+                    stop.wait(backoff.next())
                 applied = 0
             if not applied:
                 stop.wait(self.market.settings.indexer_poll_seconds)

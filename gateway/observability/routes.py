@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import __version__
 from gateway.api.deps import Public
 from gateway.chain.base import NullChain
+from gateway.chain.outage import reachability
 from gateway.context import GatewayContext
 
 
@@ -61,6 +62,19 @@ class Metrics:
             ["check"],
             registry=self.registry,
         )
+        # The alert pair for an outage: settlement waits (nothing fails) while the node is out of reach.
+        unreachable = Gauge(
+            "reponet_chain_unreachable",
+            "1 while the node does not answer this process's JSON-RPC calls",
+            registry=self.registry,
+        )
+        unreachable.set_function(lambda: 1.0 if reachability.unreachable else 0.0)
+        silent = Gauge(
+            "reponet_chain_seconds_since_answer",
+            "seconds since the node last answered, while it does not (0 when it does)",
+            registry=self.registry,
+        )
+        silent.set_function(reachability.seconds_since_answer)
         info = Gauge("reponet_gateway_info", "gateway build", ["version"], registry=self.registry)
         info.labels(version=__version__).set(1)
 

@@ -17,6 +17,7 @@ from web3.types import RPCEndpoint
 from contracts.errors import decode_revert
 from gateway.chain.calls import ViewFunction, error_reason, event_topic
 from gateway.chain.connect import connect
+from gateway.chain.outage import is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +186,9 @@ class Market:
         contract = self.w3.eth.contract(address=Web3.to_checksum_address(wallet), abi=ERC1271_ABI)
         try:
             result = contract.functions.isValidSignature(digest, signature).call()
-        except Exception:  # a revert means "not valid"
+        except Exception as exc:  # a revert means "not valid"; no answer means nothing (503)
+            if is_outage(exc):
+                raise
             return False
         return bytes(result) == ERC1271_MAGIC
 
@@ -206,6 +209,8 @@ class Market:
         try:
             response = self.w3.provider.make_request(RPCEndpoint("debug_traceTransaction"), [tx_hash, options])
         except Exception as exc:  # the reason is a courtesy: the revert itself is already known
+            if is_outage(exc):
+                raise  # ask again once the node answers: the failure should say the node's words
             logger.warning("no trace of reverted %s: %s", tx_hash, exc)
             return "reverted (no trace from the node)"
         frame = response.get("result")

@@ -39,6 +39,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
+from gateway.chain.outage import Backoff, is_outage, node_words
 from gateway.custody import door
 from gateway.exceptions import GatewayError
 from gateway.keys.provider import KeyProvider
@@ -139,11 +140,21 @@ class Relayer:
 
     # ------------------------------------------------------------------ loop
     def run(self, stop: threading.Event) -> None:
+        """Tick until ``stop``. While the node is out of reach nothing fails: the tick is tried again with backoff
+        (and ``reponet_chain_unreachable`` says so)."""
+        backoff = Backoff()
         while not stop.is_set():
             try:
                 progressed = self.run_once()
-            except Exception:
-                logger.exception("relayer tick failed; retrying")
+                if backoff.reset():
+                    logger.warning("relayer: the node answers again; settlements resume")
+            except Exception as exc:
+                if not is_outage(exc):
+                    logger.exception("relayer tick failed; retrying")
+                elif backoff.current == 0.0:
+                    logger.warning("relayer: the node is out of reach (%s); retrying with backoff", exc)
+                if is_outage(exc):
+                    stop.wait(backoff.next())
                 progressed = 0
             if not progressed:
                 self.wake.wait(self.market.settings.relayer_poll_seconds)
@@ -375,10 +386,16 @@ class Relayer:
                 self._broadcast_hook(raw)
             self.w3.eth.send_raw_transaction(raw)
         except Exception as exc:
-            message = str(exc).lower()
+            if is_outage(exc):
+                # No answer is no refusal: the step stays sent with its signed bytes, and the receipt check sends
+                # the same bytes again once the node answers (it may have them already).
+                logger.warning("broadcast of %s waits for the node: %s", step.tx_hash, exc)
+                return
+            words = node_words(exc)
+            message = words.lower()
             if any(k in message for k in KNOWN) or "nonce too low" in message:
                 return  # the node has it, or it is mined: the receipt check decides
-            self._give_back(session, step, str(exc))
+            self._give_back(session, step, words)
 
     def _give_back(self, session: Session, step: ChainStep, reason: str) -> None:
         """The node refused the transaction: return its nonce, or fill it so later nonces are not stuck."""

@@ -19,6 +19,7 @@ from gateway.api.deps import (
 from gateway.api.errors import problem_responses
 from gateway.api.permits import TradesRead
 from gateway.custody import door
+from gateway.db.held import holds
 from gateway.policy import service as policy
 from gateway.settlement.hub import HubDep
 from gateway.signing import service as signing
@@ -113,7 +114,7 @@ def create_direct_trade(
     trade = service.create_direct(
         session, hub, actor=principal.actor, user_id=principal.id, organization_id=principal.organization_id, body=body
     )
-    return _view_after_commit(read, trade.id, principal)
+    return _view_after_commit(read, session, trade.id, principal)
 
 
 @router.get("/trades", response_model=TradesPublic, status_code=200)
@@ -168,13 +169,17 @@ def sign_trade(
     decision = signing.sign_custodial(
         ctx, session, hub, person=door.Person.of(principal), trade=trade, side=side, chain_checked=checked
     )
-    return SignResult(trade=_view_after_commit(read, trade_id, principal), policy=decision.as_dict())
+    return SignResult(trade=_view_after_commit(read, session, trade_id, principal), policy=decision.as_dict())
 
 
-def _view_after_commit(read: Session, trade_id: uuid.UUID, principal: Principal) -> TradePublic:
+def _view_after_commit(read: Session, session: Session, trade_id: uuid.UUID, principal: Principal) -> TradePublic:
     """The trade as just committed, read in a fresh snapshot of the read session: on the write session the reads
-    would open a second write transaction, and on SQLite wait for (and then hold) the write lock."""
-    read.rollback()
+    would open a second write transaction, and on SQLite wait for (and then hold) the write lock. A keyed request's
+    work commits with its answer (gateway.db.held): its write session, still open, is the one that sees it."""
+    if holds(session):
+        read = session
+    else:
+        read.rollback()
     return service.trade_view(
         read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
     )
