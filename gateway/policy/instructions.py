@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
 from gateway.exceptions import FourEyesViolation
-from gateway.policy.engine import Action, Decision, Rule, TradeFacts, evaluate
-from gateway.policy.service import active_rules, facts_for
+from gateway.policy.engine import Decision, Rule, TradeFacts, evaluate
+from gateway.policy.service import active_rules, facts_for, require
 from gateway.settlement.models import Instruction, InstructionApproval, RepoRecord
-from gateway.trading.exceptions import ApprovalRequired, InvalidState, PolicyBlocked
+from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Instrument, Trade
 
 
@@ -64,17 +64,7 @@ def enforce(session: Session, instruction: Instruction, organization_id: uuid.UU
     """Raise unless the organization may sign the instruction now."""
     found, rules = facts(session, instruction, organization_id)
     decision = evaluate(rules, found)
-    if decision.action is Action.BLOCK:
-        raise PolicyBlocked(f"rule {decision.rule!r} blocks this instruction", policy=decision.as_dict())
-    if decision.action is Action.REQUIRE_APPROVALS:
-        have = approvals(session, instruction, organization_id, excluding=signer)
-        if have < decision.approvals:
-            raise ApprovalRequired(
-                f"rule {decision.rule!r} needs {decision.approvals} approvals; {have} given",
-                policy=decision.as_dict(),
-                approvals=have,
-            )
-    return decision
+    return require(decision, "instruction", lambda: approvals(session, instruction, organization_id, excluding=signer))
 
 
 def approve(

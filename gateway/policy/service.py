@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -165,11 +166,17 @@ def enforce(session: Session, trade: Trade, side: str, *, signer: uuid.UUID | No
     an approval of theirs does not count towards the quorum (the responding side of direct terms has no
     initiator: without this, one approver would approve and sign alone)."""
     decision = decide(session, trade, side)
+    org_id = trade.seller_org_id if side == "seller" else trade.buyer_org_id
+    return require(decision, "trade", lambda: approvals(session, trade, org_id, excluding=signer))
+
+
+def require(decision: Decision, subject: str, count_approvals: Callable[[], int]) -> Decision:
+    """Raise what the decision demands of a signature on ``subject`` (a trade, an instruction): a block, or a
+    quorum of approvals not yet given (counted only when a quorum is asked for)."""
     if decision.action is Action.BLOCK:
-        raise PolicyBlocked(f"rule {decision.rule!r} blocks this trade", policy=decision.as_dict())
+        raise PolicyBlocked(f"rule {decision.rule!r} blocks this {subject}", policy=decision.as_dict())
     if decision.action is Action.REQUIRE_APPROVALS:
-        org_id = trade.seller_org_id if side == "seller" else trade.buyer_org_id
-        have = approvals(session, trade, org_id, excluding=signer)
+        have = count_approvals()
         if have < decision.approvals:
             raise ApprovalRequired(
                 f"rule {decision.rule!r} needs {decision.approvals} approvals; {have} given",
