@@ -56,7 +56,8 @@ def send_http(net: Network, i: int, raw: str) -> dict[str, Any]:
 
 def send_ws(net: Network, i: int, raw: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {net.token}"}
-    with connect(f"ws://127.0.0.1:{net.base + i}", additional_headers=headers, open_timeout=10) as ws:
+    url = net.rpcs[i].url.replace("http://", "ws://", 1)  # the port each node bound and reported
+    with connect(url, additional_headers=headers, open_timeout=10) as ws:
         ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [raw]}))
         return dict(json.loads(ws.recv(timeout=10)))
 
