@@ -19,7 +19,7 @@ from gateway.custody.kyc import require_verified
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest
 from gateway.policy import instructions as instruction_policy
-from gateway.settlement import instructions, service
+from gateway.settlement import instructions, service, visibility
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.schemas import (
@@ -138,10 +138,11 @@ def list_settlements(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, object]:
-    """Settlement history the organization requested, newest first."""
+    """Settlements the organization is a party to (it asked for them, or they open its trades or carry out
+    instructions it signed), newest first."""
     query = (
         select(Settlement)
-        .where(Settlement.organization_id == principal.organization_id)
+        .where(visibility.visible_to(session, principal.organization_id))
         .order_by(Settlement.created_at.desc(), Settlement.id.desc())
         .limit(limit + 1)
     )
