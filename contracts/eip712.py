@@ -115,6 +115,17 @@ def typed_data(primary_type: str, message: dict[str, Any], *, chain_id: int, eng
     }
 
 
+def for_wallets(document: dict[str, Any]) -> dict[str, Any]:
+    """The document as JSON clients get it: every integer of the message as a decimal string.
+
+    ``JSON.parse`` rounds numbers above 2^53 (a nonce, a 1e18-scaled rate), so a browser wallet would sign other
+    terms; EIP-712 wallets (and eth_account) take decimal strings for integer types, with the same digest."""
+    message = {
+        k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in document["message"].items()
+    }
+    return {**document, "message": message}
+
+
 def digest(primary_type: str, message: dict[str, Any], *, chain_id: int, engine: str) -> bytes:
     """The 32-byte EIP-712 digest a signer signs."""
     signable = encode_typed_data(full_message=typed_data(primary_type, message, chain_id=chain_id, engine=engine))

@@ -140,6 +140,21 @@ class ChainUnavailable(ChainError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class ContractRefused(ChainError):
+    """A contract reverted with one of its custom errors: the node answered no to something the client can fix
+    (``contract_error`` names it, e.g. ``IdentityNoWallets``), not an outage."""
+
+    status = 409
+    title = "The contract refused the call"
+    type_slug = "contract-refused"
+
+
+class NotAToken(GatewayError):
+    status = 422
+    title = "Not a token"
+    type_slug = "not-a-token"
+
+
 class AuditChainBroken(GatewayError):
     status = 500
     title = "Audit chain broken"

@@ -17,6 +17,7 @@ from gateway.chain.base import ChainClient
 from gateway.chain.calls import ViewFunction
 from gateway.chain.connect import connect
 from gateway.chain.outage import is_outage, node_words
+from gateway.chain.reverts import refusal
 from gateway.exceptions import ChainError, ChainUnavailable
 
 logger = logging.getLogger(__name__)
@@ -28,10 +29,11 @@ def _is_valid_signature_call(digest: bytes, signature: bytes) -> bytes:
 
 
 def _failure(what: str, exc: Exception) -> ChainError:
-    """No answer from the node is ``ChainUnavailable`` (503, try again); an answer refusing is ``ChainError``."""
+    """No answer from the node is ``ChainUnavailable`` (503, try again); a contract's custom error is
+    ``ContractRefused`` (409, named); any other answer refusing is ``ChainError``."""
     if is_outage(exc):
         return ChainUnavailable(f"{what}: the node did not answer: {exc}")
-    return ChainError(f"{what}: {node_words(exc)}")
+    return refusal(what, exc) or ChainError(f"{what}: {node_words(exc)}")
 
 
 class Web3Chain(ChainClient):

@@ -8,17 +8,19 @@ prices have their own guard rails (``gateway.operator.prices``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from gateway.api.deps import SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead
 from gateway.audit import log as audit_log
-from gateway.exceptions import InvalidRequest, NotFound
+from gateway.exceptions import InvalidRequest, NotAToken, NotFound
 from gateway.settlement.hub import HubDep
 from gateway.settlement.relayer import StepSpec, enqueue
 from gateway.settlement.routes import settlement_public
@@ -70,20 +72,29 @@ def list_instruments(principal: MarketRead, session: SessionDep) -> list[Instrum
     return list(session.scalars(select(Instrument).order_by(Instrument.created_at)))
 
 
+def _token_facts(token: Any, address: str) -> tuple[str, str, int]:
+    """Symbol, name and decimals as the token answers them; an address that cannot answer them (no code, another
+    kind of contract, a revert) is the caller's mistake (422). A node out of reach stays an outage (503)."""
+    try:
+        return (
+            str(token.functions.symbol().call()),
+            str(token.functions.name().call()),
+            int(token.functions.decimals().call()),
+        )
+    except (BadFunctionCallOutput, ContractLogicError) as exc:
+        raise NotAToken(
+            f"{address} is not an ERC-20 token: symbol(), name() and decimals() did not answer ({exc})"
+        ) from None
+
+
 @router.post("/operator/instruments", response_model=InstrumentPublic, status_code=201)
 def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> Instrument:
     """List a deployed cash token or bond for trading (symbol, name and decimals are read from the chain)."""
     market = hub.require_market()
-    token = market.token(body.address)
     if session.get(Instrument, body.address.lower()) is not None:
         raise InvalidRequest("already listed")
-    row = Instrument(
-        address=body.address.lower(),
-        kind=body.kind.value,
-        symbol=str(token.functions.symbol().call()),
-        name=str(token.functions.name().call()),
-        decimals=int(token.functions.decimals().call()),
-    )
+    symbol, name, decimals = _token_facts(market.token(body.address), body.address)
+    row = Instrument(address=body.address.lower(), kind=body.kind.value, symbol=symbol, name=name, decimals=decimals)
     session.add(row)
     audit_log.append(
         session,

@@ -19,6 +19,7 @@ from gateway.indexer.models import WalletBalance
 from gateway.positions import accrual
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.models import RepoEvent, RepoRecord
+from gateway.settlement.schemas import RepoIdPath
 from gateway.trading import money
 from gateway.trading.models import Instrument
 
@@ -181,7 +182,7 @@ def _visible(session: SessionDep, repo_id: int, principal: CurrentPrincipal) -> 
 
 
 @router.get("/repos/{repo_id}", response_model=RepoDetail, status_code=200)
-def repo_detail(repo_id: int, principal: ReposRead, session: SessionDep, hub: HubDep) -> RepoDetail:
+def repo_detail(repo_id: RepoIdPath, principal: ReposRead, session: SessionDep, hub: HubDep) -> RepoDetail:
     """The repo's state with live valuation, and its event timeline from the chain."""
     record = _visible(session, repo_id, principal)
     from gateway.indexer.service import Indexer
@@ -194,7 +195,7 @@ def repo_detail(repo_id: int, principal: ReposRead, session: SessionDep, hub: Hu
 
 
 @router.post("/repos/{repo_id}/reconcile", response_model=dict[str, Any], status_code=200)
-def reconcile(repo_id: int, principal: ReposRead, session: SessionDep, hub: HubDep) -> dict[str, Any]:
+def reconcile(repo_id: RepoIdPath, principal: ReposRead, session: SessionDep, hub: HubDep) -> dict[str, Any]:
     """Re-read the repo from the chain; report what the database had differently."""
     _visible(session, repo_id, principal)
     indexer = hub.extra.get("indexer")

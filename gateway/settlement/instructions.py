@@ -52,7 +52,7 @@ def public(hub: Hub, instruction: Instruction) -> InstructionPublic:
         message={k: str(v) for k, v in instruction.message.items()},
         required=instruction.required,
         signed_by=sorted(instruction.signatures),
-        typed_data=typed(hub, instruction),
+        typed_data=eip712.for_wallets(typed(hub, instruction)),
         digest="0x" + digest(hub, instruction).hex(),
         settlement_id=instruction.settlement_id,
     )

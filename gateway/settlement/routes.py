@@ -19,13 +19,14 @@ from gateway.custody.kyc import require_verified
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest
 from gateway.policy import instructions as instruction_policy
-from gateway.settlement import instructions, service
+from gateway.settlement import instructions, service, visibility
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.schemas import (
     AmendmentCreate,
     InstructionPublic,
     MarginBody,
+    RepoIdPath,
     SettlementPublic,
     StepPublic,
     Submission,
@@ -137,10 +138,11 @@ def list_settlements(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, object]:
-    """Settlement history the organization requested, newest first."""
+    """Settlements the organization is a party to (it asked for them, or they open its trades or carry out
+    instructions it signed), newest first."""
     query = (
         select(Settlement)
-        .where(Settlement.organization_id == principal.organization_id)
+        .where(visibility.visible_to(session, principal.organization_id))
         .order_by(Settlement.created_at.desc(), Settlement.id.desc())
         .limit(limit + 1)
     )
@@ -236,7 +238,9 @@ def _relayed_step(
 
 
 @router.post("/repos/{repo_id}/repurchase", response_model=Submission, status_code=202)
-def repurchase(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep) -> Submission:
+def repurchase(
+    repo_id: RepoIdPath, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> Submission:
     """The seller pays RP(now) and takes its collateral back (term repos: at or after maturity)."""
     repo, seller, _ = _load(session, hub, repo_id, principal)
     service.require_status(repo, "open", "margin_called")
@@ -258,7 +262,7 @@ def repurchase(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: 
 
 
 @router.post("/repos/{repo_id}/margin-call", response_model=Submission, status_code=202)
-def margin_call(repo_id: int, principal: Trader, session: SessionDep, hub: HubDep) -> Submission:
+def margin_call(repo_id: RepoIdPath, principal: Trader, session: SessionDep, hub: HubDep) -> Submission:
     """The holder calls margin when exposure exceeds the minimum transfer amount."""
     repo, _, holder = _load(session, hub, repo_id, principal)
     service.require(holder, "position holder")
@@ -268,7 +272,7 @@ def margin_call(repo_id: int, principal: Trader, session: SessionDep, hub: HubDe
 
 @router.post("/repos/{repo_id}/margin", response_model=Submission, status_code=202)
 def post_margin(
-    repo_id: int, body: MarginBody, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+    repo_id: RepoIdPath, body: MarginBody, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
 ) -> Submission:
     """The seller posts collateral and/or cash margin."""
     repo, seller, _ = _load(session, hub, repo_id, principal)
@@ -294,7 +298,7 @@ def post_margin(
 
 @router.post("/repos/{repo_id}/withdraw-excess", response_model=Submission, status_code=202)
 def withdraw_excess(
-    repo_id: int, body: MarginBody, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+    repo_id: RepoIdPath, body: MarginBody, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
 ) -> Submission:
     """The seller takes excess margin back."""
     repo, seller, _ = _load(session, hub, repo_id, principal)
@@ -316,7 +320,9 @@ def withdraw_excess(
 
 
 @router.post("/repos/{repo_id}/terminate", response_model=Submission, status_code=202)
-def terminate(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep) -> Submission:
+def terminate(
+    repo_id: RepoIdPath, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> Submission:
     """Termination notice on an open repo (seller or holder)."""
     repo, seller, holder = _load(session, hub, repo_id, principal)
     service.require_status(repo, "open", "margin_called")
@@ -335,7 +341,7 @@ def terminate(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: S
 
 
 @router.post("/repos/{repo_id}/default", response_model=Submission, status_code=202)
-def declare_default(repo_id: int, principal: Trader, session: SessionDep, hub: HubDep) -> Submission:
+def declare_default(repo_id: RepoIdPath, principal: Trader, session: SessionDep, hub: HubDep) -> Submission:
     """The holder declares a default (margin not cured, or not repurchased by maturity + grace)."""
     repo, _, holder = _load(session, hub, repo_id, principal)
     service.require(holder, "position holder")
@@ -344,7 +350,9 @@ def declare_default(repo_id: int, principal: Trader, session: SessionDep, hub: H
 
 
 @router.post("/repos/{repo_id}/close-out", response_model=Submission, status_code=202)
-def close_out(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep) -> Submission:
+def close_out(
+    repo_id: RepoIdPath, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> Submission:
     """The holder closes out a defaulted repo; a shortfall is recorded on chain."""
     repo, _, holder = _load(session, hub, repo_id, principal)
     service.require_status(repo, "defaulted")
@@ -364,7 +372,7 @@ def close_out(repo_id: int, principal: TraderStepUp, ctx: ContextDep, session: S
 
 @router.post("/repos/{repo_id}/substitutions", response_model=InstructionPublic, status_code=201)
 def propose_substitution(
-    repo_id: int, body: SubstitutionCreate, principal: Trader, session: SessionDep, hub: HubDep
+    repo_id: RepoIdPath, body: SubstitutionCreate, principal: Trader, session: SessionDep, hub: HubDep
 ) -> InstructionPublic:
     """The seller proposes new collateral; the holder consents by signing; then the seller's wallet sends it."""
     repo, seller, _ = _load(session, hub, repo_id, principal)
@@ -385,7 +393,7 @@ def propose_substitution(
 
 @router.post("/repos/{repo_id}/amendments", response_model=InstructionPublic, status_code=201)
 def propose_amendment(
-    repo_id: int, body: AmendmentCreate, principal: Trader, session: SessionDep, hub: HubDep
+    repo_id: RepoIdPath, body: AmendmentCreate, principal: Trader, session: SessionDep, hub: HubDep
 ) -> InstructionPublic:
     """Roll (new maturity) or re-rate (new rate); seller and holder both sign."""
     repo, seller, holder = _load(session, hub, repo_id, principal)

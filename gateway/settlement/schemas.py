@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 Amount = Field(default="0", pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
+
+# A repo id in a path: what the database's signed 64-bit integer holds (a larger one could name no repo).
+RepoIdPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="the engine's repo id")]
 
 
 class StepPublic(BaseModel):

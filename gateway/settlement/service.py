@@ -23,6 +23,7 @@ from gateway.context import GatewayContext
 from gateway.custody import door
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import NotFound, PermissionDenied
+from gateway.settlement import visibility
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
 from gateway.settlement.models import ChainStep, Settlement
@@ -327,12 +328,8 @@ def load_settlement(
     settlement = session.get(Settlement, settlement_id)
     if settlement is None:
         raise NotFound("settlement not found")
-    if is_operator or settlement.organization_id == organization_id:
+    if is_operator or visibility.may_see(session, settlement, organization_id):
         return settlement
-    if settlement.trade_id is not None:
-        trade = session.get(Trade, settlement.trade_id)
-        if trade is not None and organization_id in (trade.seller_org_id, trade.buyer_org_id):
-            return settlement
     raise NotFound("settlement not found")
 
 

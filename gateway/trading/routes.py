@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
+from contracts import eip712
 from gateway.api.deps import (
     ContextDep,
     Principal,
@@ -149,7 +150,9 @@ def get_typed_data(trade_id: uuid.UUID, principal: TradesRead, session: SessionD
     trade = service.load_trade(
         session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
     )
-    return TypedDataPublic(primary_type="RepoTerms", typed_data=service.typed_data(trade), digest=trade.terms_digest)
+    return TypedDataPublic(
+        primary_type="RepoTerms", typed_data=eip712.for_wallets(service.typed_data(trade)), digest=trade.terms_digest
+    )
 
 
 @router.post("/trades/{trade_id}/sign", response_model=SignResult, status_code=200)

@@ -49,4 +49,6 @@ class SiweChallengePublic(BaseModel):
 class SiweVerify(BaseModel):
     model_config = ConfigDict(extra="forbid")
     message: str = Field(max_length=2000)
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130,2000}$", description="EOA: 65 bytes; contract wallet: any")
+    signature: str = Field(
+        pattern=r"^0x(?:[0-9a-fA-F]{2}){65,1000}$", description="whole bytes in hex (EOA: 65; contract wallet: any)"
+    )

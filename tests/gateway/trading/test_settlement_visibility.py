@@ -1,0 +1,95 @@
+"""A settlement is visible to every party to it: the open to both sides of the trade, an instruction's settlement
+to every organization whose wallet signed it (not only the one whose signature queued it); to others, 404."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.db.models import Role, Wallet
+from gateway.settlement.models import Instruction, RepoRecord
+from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.trading.models import Trade
+from tests.gateway.conftest import Member, World
+from tests.gateway.market import BOND, CASH, ENGINE, custodial_wallet, market_world
+
+
+@pytest.fixture
+def world(tmp_path: Path, db_url: str) -> Iterator[World]:
+    for w in market_world(tmp_path, db_url):
+        w.org("c", name="Fund C")
+        yield w
+
+
+def listed(member: Member) -> list[str]:
+    response = member.get("/v1/settlements")
+    assert response.status_code == 200, response.text
+    return [s["id"] for s in response.json()["data"]]
+
+
+def wallets(world: World, a: Member, b: Member) -> tuple[Wallet, Wallet]:
+    ids = custodial_wallet(a)["id"], custodial_wallet(b)["id"]
+    with world.ctx.sessions() as session:
+        rows = [session.get(Wallet, uuid.UUID(i)) for i in ids]
+        for row in rows:
+            assert row is not None
+            session.expunge(row)
+    return rows[0], rows[1]  # type: ignore[return-value]
+
+
+def test_the_open_is_listed_and_readable_by_both_parties_only(world: World) -> None:
+    a, b, c = (world.user(k, Role.TRADER, f"{k}t") for k in "abc")
+    wa, wb = wallets(world, a, b)
+    with world.ctx.sessions.begin() as session:
+        trade = Trade(
+            source="direct", seller_org_id=world.orgs["a"], buyer_org_id=world.orgs["b"], seller_wallet_id=wa.id,
+            buyer_wallet_id=wb.id, seller_initiator=a.id, terms={}, terms_digest="0x" + "00" * 32, chain_id=31337,
+            engine=ENGINE,
+        )  # fmt: skip
+        session.add(trade)
+        session.flush()
+        opened = enqueue(
+            session, kind="open", requested_by="relayer", trade_id=trade.id,
+            steps=[StepSpec(label="open", to=ENGINE, data="0x", sender="0x" + "11" * 20)],
+        )  # fmt: skip
+        settlement_id = str(opened.id)
+    assert settlement_id in listed(a) and settlement_id in listed(b)
+    assert settlement_id not in listed(c)
+    assert a.get(f"/v1/settlements/{settlement_id}").status_code == 200
+    assert b.get(f"/v1/settlements/{settlement_id}").status_code == 200
+    assert c.get(f"/v1/settlements/{settlement_id}").status_code == 404
+
+
+def test_a_rerate_settlement_answers_every_signer(world: World) -> None:
+    a, b, c = (world.user(k, Role.TRADER, f"{k}t") for k in "abc")
+    wa, wb = wallets(world, a, b)
+    with world.ctx.sessions.begin() as session:
+        session.add(
+            RepoRecord(
+                repo_id=3, seller=wa.address, buyer=wb.address, holder=wb.address, seller_org_id=world.orgs["a"],
+                holder_org_id=world.orgs["b"], cash_token=CASH, collateral_token=BOND, collateral_amount="120",
+                purchase_price="100", rate="0", day_count_basis=360, haircut_bps=0, status="open", opened_at=0,
+                maturity=0, period_start=0,
+            )
+        )  # fmt: skip
+        # A signed first; B's signature queued the step, so B's organization requested the settlement.
+        rerate = enqueue(
+            session, kind="Amendment", requested_by="bt", organization_id=world.orgs["b"], repo_id=3,
+            steps=[StepSpec(label="Amendment", to=ENGINE, data="0x", sender="0x" + "11" * 20)],
+        )  # fmt: skip
+        session.add(
+            Instruction(
+                repo_id=3, kind="Amendment", message={"repoId": "3"}, created_by="at", status="submitted",
+                signatures={wa.address.lower(): "0x", wb.address.lower(): "0x"},
+                required=[wa.address.lower(), wb.address.lower()], settlement_id=rerate.id,
+            )
+        )  # fmt: skip
+        settlement_id = str(rerate.id)
+    for party in (a, b):
+        assert party.get(f"/v1/settlements/{settlement_id}").status_code == 200
+        assert settlement_id in listed(party)
+    assert c.get(f"/v1/settlements/{settlement_id}").status_code == 404
+    assert settlement_id not in listed(c)
