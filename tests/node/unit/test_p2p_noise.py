@@ -16,10 +16,13 @@ from node.p2p.noise import CipherState, Handshake, NoiseError
 from node.p2p.transport import (
     MAX_HANDSHAKE_FRAME,
     HandshakeFailed,
+    Identity,
     SecureChannel,
     framed,
     identity_payload,
+    initiate,
     read_body,
+    respond,
     verify_identity,
 )
 
@@ -134,3 +137,45 @@ def test_sealed_frames_round_trip_and_tampering_or_oversize_is_refused() -> None
             await read_body(feed(framed(b"")[:0] + (MAX_HANDSHAKE_FRAME + 1).to_bytes(4, "big")), MAX_HANDSHAKE_FRAME)
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("accepted", [True, False])
+def test_the_dialler_has_a_link_only_once_the_responder_accepts_it(accepted: bool) -> None:
+    """Over a real loopback socket: when the responder refuses the dialler's proven key, ``initiate`` fails instead of
+    returning a channel (before the accepted frame, a refused dialler counted its refuser as a peer for a moment)."""
+    genesis = b"\x01" * 32
+
+    def refuse(_: Identity) -> None:
+        if not accepted:
+            raise HandshakeFailed("not on the allowlist")
+
+    async def run() -> tuple[Identity | None, BaseException | None]:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await respond(reader, writer, KEY_B, genesis, 30303, refuse)
+            except HandshakeFailed:
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            remote, channel = await asyncio.wait_for(
+                initiate(reader, writer, KEY_A, genesis, 30304, KEY_B.public_key.to_bytes(), lambda _: None), 10
+            )
+            assert channel.max_frame > MAX_HANDSHAKE_FRAME  # proven peers get the large cap back
+            return remote, None
+        except (HandshakeFailed, asyncio.IncompleteReadError, ConnectionError) as exc:
+            return None, exc
+        finally:
+            writer.close()
+            server.close()
+            await server.wait_closed()
+
+    remote, failure = asyncio.run(run())
+    if accepted:
+        assert failure is None and remote is not None and remote.pubkey == KEY_B.public_key.to_bytes()
+    else:
+        assert remote is None and failure is not None
