@@ -19,6 +19,9 @@ from node.txpool import TxPool
 logger = logging.getLogger(__name__)
 
 
+TRAILING_DELAY = 1.0  # seconds from a block with transactions to the empty block that follows it
+
+
 class BlockProducer:
     def __init__(
         self,
@@ -38,7 +41,7 @@ class BlockProducer:
         self._last_block = 0.0
         self._task: asyncio.Task[None] | None = None
         self.trailing_block = trailing_block
-        self._trailing_due = False
+        self._trailing_at: float | None = None  # when the trailing empty block is due (monotonic), if one is
 
     def notify(self) -> None:
         """A transaction arrived: build soon."""
@@ -57,19 +60,23 @@ class BlockProducer:
 
     async def _run(self) -> None:
         while True:
-            if self.empty_blocks or self._trailing_due:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.block_time)
-                except TimeoutError:
-                    pass
+            if self.empty_blocks:
+                timeout: float | None = self.block_time
+            elif self._trailing_at is not None:
+                timeout = max(0.0, self._trailing_at - time.monotonic())
             else:
-                await self._wake.wait()
+                timeout = None
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            except TimeoutError:
+                pass
             self._wake.clear()
             delay = self._last_block + self.block_time - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            trailing = self._trailing_at is not None and time.monotonic() >= self._trailing_at
             try:
-                await self.produce_once(allow_empty=self._trailing_due)
+                await self.produce_once(allow_empty=trailing)
             except Exception:  # a failed block must not stop production; the pool keeps its txs
                 logger.exception("block production failed")
                 await asyncio.sleep(self.block_time)
@@ -99,9 +106,14 @@ class BlockProducer:
             built.header.gas_used,
             (time.monotonic() - started) * 1000,
         )
-        # One empty block follows a burst of transactions: polling clients (ethers' tx.wait) take the first block
-        # number they see as a baseline and wait for the NEXT block; on a chain that is otherwise idle they would
-        # wait forever if our block landed just before that first poll. The chain still never grows while idle.
-        self._trailing_due = self.trailing_block and bool(built.transactions)
+        # One empty block follows a burst of transactions, TRAILING_DELAY later: polling clients (ethers' tx.wait)
+        # take the first block number they see as a baseline and wait for the NEXT block; on a chain that is
+        # otherwise idle they would wait forever if our block landed just before that first poll. Sealed one block
+        # time later, the trailing block too could land before a client's first poll (seen with ethers at 0.1 s
+        # blocks on a busy machine); a second later, it comes after it. The chain still never grows while idle.
+        if self.trailing_block and built.transactions:
+            self._trailing_at = time.monotonic() + max(self.block_time, TRAILING_DELAY)
+        else:
+            self._trailing_at = None
         self._on_block(built)
         return built

@@ -126,9 +126,12 @@ def test_one_trailing_empty_block_then_idle(tmp_path: Path) -> None:
         receipt = node.wait_receipt(
             node.call("eth_sendRawTransaction", sign(DEV_KEYS[0], nonce=0, to=RECIPIENT, gas=21000))
         )
-        time.sleep(1.5)
+        mined = int(receipt["blockNumber"], 16)
+        deadline = time.monotonic() + 30
+        while int(node.call("eth_blockNumber"), 16) == mined and time.monotonic() < deadline:
+            time.sleep(0.05)
         head = int(node.call("eth_blockNumber"), 16)
-        assert head == int(receipt["blockNumber"], 16) + 1
+        assert head == mined + 1
         trailing = node.call("eth_getBlockByNumber", hex(head), False)
         assert trailing["transactions"] == []
         time.sleep(1)
