@@ -172,6 +172,12 @@ class Market:
                 self._clock = clock
         return clock[0] + int(time.monotonic() - clock[1])
 
+    def forget_clock(self) -> None:
+        """The chain's clock jumped (a dev chain's time travel, e.g. Anvil's evm_increaseTime): read it afresh on
+        the next call rather than extrapolate from a reading taken before the jump."""
+        with self._lock:
+            self._clock = None
+
     def allowance_unlimited(self, owner: str, token: str) -> bool:
         return (owner.lower(), token.lower()) in self._allowance_ok
 

@@ -9,8 +9,8 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,7 @@ class Deployment:
     engine: Any
     oracle: Any
     registry: Any
+    after_advance: list[Callable[[], None]] = field(default_factory=list)
 
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
@@ -139,6 +140,8 @@ class Deployment:
         if self.chain.kind == "anvil":
             self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
             self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+            for hook in self.after_advance:  # clocks cached by the gateway must not extrapolate across the jump
+                hook()
         else:  # our node seals blocks only for transactions: wait, then seal one with a no-op transfer
             target = self.now() + seconds
             time.sleep(max(0.0, target - time.time() + 0.2))

@@ -9,6 +9,7 @@ import contextlib
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,7 +24,7 @@ from gateway.positions import accrual
 from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, ChainProcess, Deployment, deploy, start_chain
 from tests.e2e.worlds import chain_world
 from tests.gateway.conftest import Member, World
-from tests.gateway.market import approve_member, call, custodial_wallet, register_self_held, step_up
+from tests.gateway.market import approve_member, call, custodial_wallet, hub_of, register_self_held, step_up
 
 pytestmark = pytest.mark.slow
 C = 10**CASH_DECIMALS
@@ -78,6 +79,21 @@ def post_price(admin: Member, confirmer: Member, asset: str, quote: str, percent
         r = call(confirmer, f"/v1/operator/prices/{r.json()['id']}/confirm")
         assert r.status_code == 202, r.text
     return settled(admin, r)
+
+
+def steps_of(world: World, trade: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """The chain steps behind a trade's settlements, for the failure message of a test that expected an open."""
+    from sqlalchemy import select
+
+    from gateway.settlement.models import ChainStep, Settlement
+
+    with world.ctx.sessions() as session:
+        rows = session.execute(
+            select(ChainStep.label, ChainStep.status, ChainStep.error)
+            .join(Settlement, Settlement.id == ChainStep.settlement_id)
+            .where(Settlement.trade_id == uuid.UUID(trade["id"]))
+        ).all()
+    return [(label, status, error) for label, status, error in rows]
 
 
 def repo_state(d: Deployment, repo_id: int) -> Any:
@@ -188,7 +204,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
         signed = call(member, f"/v1/trades/{trade_id}/sign")
         assert signed.status_code == 200, signed.text
     opened = wait_for(lambda: a_trader.get(f"/v1/trades/{trade_id}").json(), lambda t: t["status"] != "settling")
-    assert opened["status"] == "open", opened
+    assert opened["status"] == "open", (opened, steps_of(world, opened))
     repo_id = opened["repo_id"]
     # on chain: cash B -> A, collateral A -> escrow, position NFT to B
     assert d.cash.functions.balanceOf(a_wallet["address"]).call() == a_cash0 + 1_000_000 * C
@@ -229,7 +245,9 @@ def test_rfq_to_repurchase_and_default_to_close_out(
 
     # maturity passes; A repurchases and B receives exactly RP
     state = repo_state(d, repo_id)
+    hub_of(world).now()  # the gateway's chain clock, cached just before the jump...
     d.advance(max(0, state[10] - d.now()) + 1)
+    assert abs(hub_of(world).now() - d.now()) <= 2  # ...is not extrapolated across it (terms would expire at once)
     step_up(a_trader)
     for token in (bond, bond2):  # the feeder re-posts (prices age)
         post_price(admin, admin2, token, cash, "90")
@@ -317,7 +335,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     )
     assert accepted.status_code == 200, accepted.text
     opened2 = wait_for(lambda: a_trader.get(f"/v1/trades/{trade2}").json(), lambda t: t["status"] != "settling")
-    assert opened2["status"] == "open", opened2
+    assert opened2["status"] == "open", (opened2, steps_of(world, opened2))
     repo2 = opened2["repo_id"]
 
     post_price(admin, admin2, bond, cash, "30")

@@ -38,11 +38,13 @@ def chain_world(d: Deployment, tmp_path: Path, **overrides: Any) -> Iterator[Wor
     hub = Hub(chain_id=market.chain_id, engine=market.engine_address)
     for world in market_world(tmp_path, url, chain=registry_agent, hub=hub, chain_id=market.chain_id, **overrides):
         attach(hub, market, world.ctx, start_block=0)
+        d.after_advance.append(market.forget_clock)
         stop = threading.Event()
         threads = start_workers(hub, stop)  # the lifespan ran with a chainless hub: start this one's workers
         try:
             yield world
         finally:
+            d.after_advance.remove(market.forget_clock)
             stop.set()
             for thread in threads:
                 thread.join(timeout=5)
