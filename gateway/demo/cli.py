@@ -15,8 +15,7 @@ from rich.console import Console
 
 from contracts.exceptions import DeploymentFailed
 from gateway.ops.client import ApiError
-from gateway.ops.network import Network
-from gateway.orchestrator.cli import add_data_dir
+from gateway.ops.network import Network, add_data_dir
 from gateway.orchestrator.state import DataDirError
 
 

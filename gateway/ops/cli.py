@@ -32,8 +32,7 @@ from contracts.deploy import contract
 from contracts.exceptions import DeploymentFailed
 from gateway.ops.chain import from_units, price_to_raw, raw_to_price, send, to_units
 from gateway.ops.client import ApiError, SettlementFailed, wait_settlement
-from gateway.ops.network import COMPLIANCE_USER, OPS_USER, Network
-from gateway.orchestrator.cli import add_data_dir
+from gateway.ops.network import COMPLIANCE_USER, OPS_USER, Network, add_data_dir
 from gateway.orchestrator.state import DataDirError, TokenInfo
 
 

@@ -12,13 +12,13 @@ import argparse
 import logging
 import os
 from enum import IntEnum
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from contracts.exceptions import DeploymentFailed
-from gateway.orchestrator.state import DEFAULT_DATA_DIR, DataDirError
+from gateway.ops.network import add_data_dir
+from gateway.orchestrator.state import DataDirError
 from gateway.orchestrator.supervisor import ChildFailed, Restart, RestartPolicy, Terminated, install_signal_handlers
 from gateway.orchestrator.up import ADMIN_EMAIL, DEFAULT_CHAIN_ID, NotAvailable, Up, UpConfig, UpError, urls_banner
 
@@ -33,15 +33,6 @@ class UpStatus(IntEnum):
     CHILD_FAILED = 5
     NOT_AVAILABLE = 6
     CHAIN = 7
-
-
-def add_data_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=DEFAULT_DATA_DIR,
-        help=f"the network's data directory (default: {DEFAULT_DATA_DIR})",
-    )
 
 
 def register(top: Any) -> None:
