@@ -5,9 +5,10 @@ One number means one thing whichever command returns it, so a script can act on 
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, unique
 
 
+@unique
 class ExitStatus(IntEnum):
     OK = 0  # done; for `up`, stopped cleanly (Ctrl-C, SIGTERM)
     ERROR = 1  # unexpected error

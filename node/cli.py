@@ -48,6 +48,7 @@ from node.txpool import PoolLimits
 logger = logging.getLogger("node.cli")  # also when run as python -m node.cli
 
 
+@enum.unique
 class ExitStatus(enum.IntEnum):
     OK = 0
     ERROR = 1
