@@ -7,23 +7,14 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 from gateway.config import Settings, get_settings
 from gateway.exceptions import GatewayError
+from gateway.exit_status import ExitStatus
 
 logger = logging.getLogger("reponet")
-
-
-class ExitStatus(IntEnum):
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    AUDIT_BROKEN = 3
-    CONFIG = 4
-    REFUSED = 5  # the command would lose data or go against a control (e.g. retiring a key still in use)
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -256,7 +247,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> ExitStatus
     else:
         text = f"audit log BROKEN at entry {result.first_bad_sequence}: {result.reason}"
     _emit(args, data, text)
-    return ExitStatus.OK if result.ok else ExitStatus.AUDIT_BROKEN
+    return ExitStatus.OK if result.ok else ExitStatus.CHECK_FAILED
 
 
 def cmd_audit_anchor(args: argparse.Namespace, settings: Settings) -> ExitStatus:

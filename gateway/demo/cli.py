@@ -1,31 +1,22 @@
 """``reponet demo``: flags and exit statuses.
 
-Exit statuses (:class:`DemoStatus`): 0 the story completed, 1 unexpected error, 3 a step failed (the message says
-which), 4 no network in the data directory, 5 the gateway or the chain cannot be reached.
+Exit statuses (:class:`gateway.exit_status.ExitStatus`): OK the story completed, ERROR unexpected, STEP_FAILED a step
+failed (the message says which), CONFIG no network in the data directory, UNREACHABLE the gateway or the chain.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from enum import IntEnum
 from typing import Any
 
 from rich.console import Console
 
 from contracts.exceptions import DeploymentFailed
+from gateway.exit_status import ExitStatus
 from gateway.ops.client import ApiError
-from gateway.ops.network import Network
-from gateway.orchestrator.cli import add_data_dir
+from gateway.ops.network import Network, add_data_dir
 from gateway.orchestrator.state import DataDirError
-
-
-class DemoStatus(IntEnum):
-    OK = 0
-    ERROR = 1
-    STEP_FAILED = 3
-    NO_NETWORK = 4
-    UNREACHABLE = 5
 
 
 def register(top: Any) -> None:
@@ -46,7 +37,7 @@ def register(top: Any) -> None:
     demo.set_defaults(handler=cmd_demo)
 
 
-def cmd_demo(args: argparse.Namespace, _settings: Any) -> DemoStatus:
+def cmd_demo(args: argparse.Namespace, _settings: Any) -> ExitStatus:
     from gateway.demo.story import DemoError, Story
 
     # With --json the story goes to stderr and stdout carries one JSON document.
@@ -55,14 +46,14 @@ def cmd_demo(args: argparse.Namespace, _settings: Any) -> DemoStatus:
         network = Network(args.data_dir, args.gateway_url, args.rpc_url)
     except DataDirError as exc:
         console.print(f"[red]error:[/red] {exc}")
-        return DemoStatus.NO_NETWORK
+        return ExitStatus.CONFIG
     try:
         try:
             network.gateway.get("/health")
             network.w3.eth.chain_id  # noqa: B018 - reachability
         except Exception as exc:
             console.print(f"[red]cannot reach the network[/red] ({exc}); is `reponet up` running?")
-            return DemoStatus.UNREACHABLE
+            return ExitStatus.UNREACHABLE
         console.print(f"[bold]RepoNet demo[/bold] against {network.gateway_url} and {network.rpc_url}")
         result = Story(
             network,
@@ -73,7 +64,7 @@ def cmd_demo(args: argparse.Namespace, _settings: Any) -> DemoStatus:
         ).run()
     except (DemoError, DeploymentFailed, ApiError) as exc:
         console.print(f"[red]demo step failed:[/red] {exc}")
-        return DemoStatus.STEP_FAILED
+        return ExitStatus.STEP_FAILED
     finally:
         network.close()
     console.print(
@@ -82,4 +73,4 @@ def cmd_demo(args: argparse.Namespace, _settings: Any) -> DemoStatus:
     )
     if args.json:
         print(json.dumps(result.as_dict(), default=str))
-    return DemoStatus.OK
+    return ExitStatus.OK

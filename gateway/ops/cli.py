@@ -9,10 +9,10 @@ redemptions.
 
 Human-readable output by default; ``--json`` (before or after the command) prints one JSON document.
 
-Exit statuses (:class:`OpsStatus`): 0 ok, 1 unexpected error, 2 usage, 3 refused by the gateway (four-eyes,
-conflict, not found, forbidden) or a precondition (no allowance), 4 no network in the data directory, 5 the
-gateway or chain is unreachable, 6 a chain transaction reverted (directly or in a gateway settlement),
-8 ``status``: something is unhealthy.
+Exit statuses (:class:`gateway.exit_status.ExitStatus`): OK, ERROR unexpected, USAGE, REFUSED by the gateway
+(four-eyes, conflict, not found, forbidden) or a precondition (no allowance), CONFIG no network in the data
+directory, UNREACHABLE the gateway or chain, CHAIN_FAILED a chain transaction reverted (directly or in a gateway
+settlement), CHECK_FAILED ``status`` found something unhealthy.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import json
 import shlex
 from collections.abc import Callable
 from decimal import Decimal
-from enum import IntEnum
 from typing import Any
 
 import httpx
@@ -30,22 +29,11 @@ from web3 import Web3
 
 from contracts.deploy import contract
 from contracts.exceptions import DeploymentFailed
+from gateway.exit_status import ExitStatus
 from gateway.ops.chain import from_units, price_to_raw, raw_to_price, send, to_units
 from gateway.ops.client import ApiError, SettlementFailed, wait_settlement
-from gateway.ops.network import COMPLIANCE_USER, OPS_USER, Network
-from gateway.orchestrator.cli import add_data_dir
+from gateway.ops.network import COMPLIANCE_USER, OPS_USER, Network, add_data_dir
 from gateway.orchestrator.state import DataDirError, TokenInfo
-
-
-class OpsStatus(IntEnum):
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    REFUSED = 3
-    NO_NETWORK = 4
-    UNREACHABLE = 5
-    REVERTED = 6
-    UNHEALTHY = 8
 
 
 class UsageError(Exception):
@@ -366,35 +354,35 @@ def register(top: Any) -> None:
     command(top, "env", env, 'the gateway\'s settings as shell exports: eval "$(reponet env)"; reponet keys rotate')
 
 
-def _handler(fn: Command) -> Callable[[argparse.Namespace, Any], OpsStatus]:
-    def run(args: argparse.Namespace, _settings: Any) -> OpsStatus:
+def _handler(fn: Command) -> Callable[[argparse.Namespace, Any], ExitStatus]:
+    def run(args: argparse.Namespace, _settings: Any) -> ExitStatus:
         try:
             net = Network(args.data_dir)
         except DataDirError as exc:
             print(f"reponet: {exc}")
-            return OpsStatus.NO_NETWORK
+            return ExitStatus.CONFIG
         try:
             data, text = fn(args, net)
         except UsageError as exc:
             print(f"reponet: {exc}")
-            return OpsStatus.USAGE
+            return ExitStatus.USAGE
         except Refused as exc:
             print(f"reponet: {exc}")
-            return OpsStatus.REFUSED
+            return ExitStatus.REFUSED
         except ApiError as exc:
             print(f"reponet: {exc}")
-            return OpsStatus.UNREACHABLE if exc.status == 0 else OpsStatus.REFUSED
+            return ExitStatus.UNREACHABLE if exc.status == 0 else ExitStatus.REFUSED
         except (DeploymentFailed, SettlementFailed) as exc:
             print(f"reponet: {exc}")
-            return OpsStatus.REVERTED
+            return ExitStatus.CHAIN_FAILED
         except (OSError, httpx.HTTPError) as exc:
             print(f"reponet: cannot reach the network: {exc}")
-            return OpsStatus.UNREACHABLE
+            return ExitStatus.UNREACHABLE
         finally:
             net.close()
         _out(args, data, text)
         if fn is status and not data["healthy"]:
-            return OpsStatus.UNHEALTHY
-        return OpsStatus.OK
+            return ExitStatus.CHECK_FAILED
+        return ExitStatus.OK
 
     return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import asdict
 from functools import cached_property
@@ -13,12 +14,22 @@ from web3 import Web3
 
 from gateway.ops.chain import connect
 from gateway.ops.client import Credentials, Gateway, UserSession
-from gateway.orchestrator.state import DataDir, UpState
+from gateway.orchestrator.state import DEFAULT_DATA_DIR, DataDir, UpState
 
 AUTOMATION_FILE = "automation.json"
 # The local service users ``up`` creates for the demo and the operator CLI (their secrets live in the data dir).
 OPS_USER = "ops"
 COMPLIANCE_USER = "compliance"
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir``, the flag by which ``up``, ``demo`` and the operator commands find the network."""
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"the network's data directory (default: {DEFAULT_DATA_DIR})",
+    )
 
 
 class Network:

@@ -1,9 +1,9 @@
 """``reponet up``: flags, the run (steps, banner, supervision) and its exit statuses.
 
-Exit statuses (:class:`UpStatus`): 0 stopped cleanly (Ctrl-C, SIGTERM), 1 unexpected error, 2 usage,
-4 configuration or data directory, 5 a child process (node, gateway) never became ready or kept crashing
-(more than ``--max-restarts`` times in five minutes; a single crash is restarted),
-6 a requested feature is not available yet (``--validators``), 7 a chain or deployment step failed.
+Exit statuses (:class:`gateway.exit_status.ExitStatus`): OK stopped cleanly (Ctrl-C, SIGTERM), ERROR unexpected,
+USAGE, CONFIG configuration or data directory, CHILD_FAILED a child process (node, gateway) never became ready or
+kept crashing (more than ``--max-restarts`` times in five minutes; a single crash is restarted), NOT_AVAILABLE a
+requested feature is not available yet (``--validators``), CHAIN_FAILED a chain or deployment step failed.
 """
 
 from __future__ import annotations
@@ -11,37 +11,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from enum import IntEnum
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from contracts.exceptions import DeploymentFailed
-from gateway.orchestrator.state import DEFAULT_DATA_DIR, DataDirError
+from gateway.exit_status import ExitStatus
+from gateway.ops.network import add_data_dir
+from gateway.orchestrator.state import DataDirError
 from gateway.orchestrator.supervisor import ChildFailed, Restart, RestartPolicy, Terminated, install_signal_handlers
 from gateway.orchestrator.up import ADMIN_EMAIL, DEFAULT_CHAIN_ID, NotAvailable, Up, UpConfig, UpError, urls_banner
 
 logger = logging.getLogger(__name__)
-
-
-class UpStatus(IntEnum):
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    CONFIG = 4
-    CHILD_FAILED = 5
-    NOT_AVAILABLE = 6
-    CHAIN = 7
-
-
-def add_data_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=DEFAULT_DATA_DIR,
-        help=f"the network's data directory (default: {DEFAULT_DATA_DIR})",
-    )
 
 
 def register(top: Any) -> None:
@@ -83,7 +64,7 @@ def register(top: Any) -> None:
     up.set_defaults(handler=cmd_up)
 
 
-def cmd_up(args: argparse.Namespace, _settings: Any) -> UpStatus:
+def cmd_up(args: argparse.Namespace, _settings: Any) -> ExitStatus:
     console = Console(highlight=False, soft_wrap=True)
     config = UpConfig(
         data_dir=args.data_dir,
@@ -135,23 +116,23 @@ def cmd_up(args: argparse.Namespace, _settings: Any) -> UpStatus:
 
             policy = RestartPolicy(max_restarts=max(0, args.max_restarts))
             up.supervisor.watch(policy, report)
-        return UpStatus.OK
+        return ExitStatus.OK
     except (KeyboardInterrupt, Terminated):
         console.print("\nstopping…")
-        return UpStatus.OK
+        return ExitStatus.OK
     except ChildFailed as exc:
         console.print(f"[bold red]{exc}[/bold red]; stopping the rest. Last lines of {exc.log}:", markup=True)
         console.print(exc.log_tail(), markup=False)
-        return UpStatus.CHILD_FAILED
+        return ExitStatus.CHILD_FAILED
     except NotAvailable as exc:
         console.print(f"[red]not available yet:[/red] {exc}")
-        return UpStatus.NOT_AVAILABLE
+        return ExitStatus.NOT_AVAILABLE
     except (UpError, DataDirError) as exc:
         console.print(f"[red]error:[/red] {exc}")
-        return UpStatus.CONFIG
+        return ExitStatus.CONFIG
     except DeploymentFailed as exc:
         console.print(f"[red]chain step failed:[/red] {exc}")
-        return UpStatus.CHAIN
+        return ExitStatus.CHAIN_FAILED
     finally:
         stopped = up.supervisor.stop_all()
         if stopped:

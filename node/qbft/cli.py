@@ -38,7 +38,6 @@ from node.p2p.permissions import PERMISSIONS_FILE, write_permissions_file
 from node.permissioning import read_allowlist, write_allowlist
 from node.qbft.rpc import QbftMethods
 from node.qbft.service import NETWORK_FILE, NetworkConfig, QbftNodeService, is_network_node, open_network_node
-from node.qbft.votes import DEFAULT_EPOCH_LENGTH
 from node.qbft_extra import QBFT_MIX_HASH, QbftExtraData
 from node.rpc.auth import ensure_private_key
 from node.rpc.params import address as parse_address
@@ -47,86 +46,6 @@ from node.rpc.server import RpcServer
 logger = logging.getLogger("node.cli")
 
 Command = Any
-
-
-def _network_flags(parser: argparse.ArgumentParser, for_init: bool) -> None:
-    parser.add_argument(
-        "--validators", type=int, default=None if for_init else 4, help="number of validators of a new QBFT network"
-    )
-    parser.add_argument("--rpc-nodes", type=int, default=0, help="non-validator nodes that follow and verify")
-    parser.add_argument("--chain-id", type=int, default=1337)
-    parser.add_argument("--base-port", type=int, default=8545, help="node i serves JSON-RPC on BASE+i")
-    parser.add_argument("--p2p-base-port", type=int, default=None, help="node i peers on this+i (default BASE+100)")
-    parser.add_argument("--period", type=float, default=0.5, help="QBFT block period in seconds")
-    parser.add_argument(
-        "--request-timeout", type=float, default=2.0, help="round-0 timeout in seconds (doubles each round)"
-    )
-    parser.add_argument("--epoch-length", type=int, default=DEFAULT_EPOCH_LENGTH, help="votes reset every N blocks")
-    parser.add_argument("--accounts", type=int, default=10, help="funded and allowed dev accounts")
-    if for_init:
-        parser.add_argument(
-            "--allow",
-            nargs="+",
-            action="extend",
-            default=[],
-            metavar="ADDRESS",
-            help="add to every node's account allowlist (repeatable)",
-        )
-
-
-def extend_parser(
-    sub: Any,
-    init: argparse.ArgumentParser,
-    run: argparse.ArgumentParser,
-    common: argparse.ArgumentParser,
-    serve: argparse.ArgumentParser,
-) -> None:
-    """Add the network flags to ``init`` and ``run`` and the ``network`` command (called by node.cli)."""
-    for action in init._actions:
-        if "--genesis" in action.option_strings:
-            action.required = False
-            action.help = "genesis file (not with --validators)"
-    _network_flags(init, for_init=True)
-    run.add_argument(
-        "--peers",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="ENODE",
-        help="static peers (enode URLs) in addition to network.json",
-    )
-    run.add_argument("--p2p-port", type=int, default=None, help="peer-to-peer listen port (default network.json)")
-    run.add_argument(
-        "--node-rules",
-        default=None,
-        metavar="ADDRESS",
-        help="node-rules contract (Besu connectionAllowed) in addition to the node allowlist file",
-    )
-    run.add_argument(
-        "--test-faults",
-        action="store_true",
-        help="TESTS ONLY: expose reponet_testFaults / reponet_testForgeBlock fault injection",
-    )
-    network = sub.add_parser(
-        "network",
-        parents=[common, serve],
-        allow_abbrev=False,
-        help="run a local N-validator QBFT network (one process per node)",
-    )
-    network.set_defaults(rpc_port=None)
-    _network_flags(network, for_init=False)
-    network.add_argument(
-        "--allow",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="ADDRESS",
-        help="add to the account allowlist (repeatable)",
-    )
-    network.add_argument(
-        "--block-time", type=float, default=None, help="seconds between blocks (default: the genesis block period)"
-    )
-    network.add_argument("--test-faults", action="store_true", help="TESTS ONLY: start nodes with --test-faults")
 
 
 def wrap_commands(commands: dict[str, Command]) -> dict[str, Command]:

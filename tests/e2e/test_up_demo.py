@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.exit_status import ExitStatus
+
 # The whole flow takes about two minutes on an idle machine; the bound is generous for a busy one.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -215,9 +217,13 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert _balance(w3, tokens["rUSD"], bank_a["address"]) == int(bank_a["balances"]["rUSD"])
         shown = json.loads(reponet("wallet", "show", bank_a["address"]).stdout)
         assert shown["verified"] and shown["balances"]["GOV32"] == "10500000.000000"
-        assert reponet("cash", "redeem", "--holder", bank_a["address"], "--amount", "1").returncode == 3  # no allowance
-        assert reponet("cash", "issue", "--to", "0x" + "de" * 20, "--amount", "1").returncode == 6  # not verified
-        assert reponet("kyc", "approve", "00000000-0000-0000-0000-000000000000").returncode == 3
+        assert (
+            reponet("cash", "redeem", "--holder", bank_a["address"], "--amount", "1").returncode == ExitStatus.REFUSED
+        )  # no allowance
+        assert (
+            reponet("cash", "issue", "--to", "0x" + "de" * 20, "--amount", "1").returncode == ExitStatus.CHAIN_FAILED
+        )  # not verified
+        assert reponet("kyc", "approve", "00000000-0000-0000-0000-000000000000").returncode == ExitStatus.REFUSED
         # The gateway's own commands, with the settings `reponet env` loads.
         cli = " ".join([*REPONET])
         verify = subprocess.run(

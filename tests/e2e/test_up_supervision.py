@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.exit_status import ExitStatus
 from tests.e2e.test_up_demo import REPONET, ROOT, UpProcess, _free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
@@ -74,7 +75,7 @@ def test_a_node_that_keeps_crashing_is_reported_and_the_gateway_stopped(tmp_path
         up.wait_ready()
         pids = up.children()
         os.killpg(pids["node"], signal.SIGKILL)
-        assert up.proc.wait(timeout=60) == 5  # UpStatus.CHILD_FAILED
+        assert up.proc.wait(timeout=60) == ExitStatus.CHILD_FAILED
         out = up.output()
         assert "node exited with status" in out and "not restarting it again" in out and "stopping the rest" in out
         assert "stopped gateway" in out
@@ -161,5 +162,5 @@ def test_commands_without_a_network_say_so(tmp_path: Path) -> None:
             timeout=60,
             cwd=ROOT,
         )
-        assert result.returncode == 4, (command, result.stdout, result.stderr)
+        assert result.returncode == ExitStatus.CONFIG, (command, result.stdout, result.stderr)
         assert "reponet up" in result.stdout + result.stderr

@@ -161,10 +161,10 @@ def test_anchor_on_demand_and_cli_verify_names_first_bad_entry(
         assert json.loads(capsys.readouterr().out)["anchors_checked"] == 1
         with world.ctx.sessions.begin() as session:
             session.execute(update(AuditEntry).where(AuditEntry.sequence == 7).values(object_id="tampered"))
-        assert cli.main(["--json", "audit", "verify"]) == cli.ExitStatus.AUDIT_BROKEN
+        assert cli.main(["--json", "audit", "verify"]) == cli.ExitStatus.CHECK_FAILED
         report = json.loads(capsys.readouterr().out)
         assert report["ok"] is False and report["first_bad_sequence"] == 7
-        assert cli.main(["audit", "verify"]) == cli.ExitStatus.AUDIT_BROKEN
+        assert cli.main(["audit", "verify"]) == cli.ExitStatus.CHECK_FAILED
         assert "entry 7" in capsys.readouterr().out
     finally:
         config.get_settings.cache_clear()

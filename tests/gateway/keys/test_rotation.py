@@ -21,6 +21,7 @@ from gateway.custody.keys import unseal_account
 from gateway.db.models import Role, User, Wallet, WalletKey
 from gateway.db.session import make_engine, make_session_factory
 from gateway.exceptions import KeyManagementError
+from gateway.exit_status import ExitStatus
 from gateway.keys import rotation
 from gateway.keys.envelope import seal_small, unseal_small
 from gateway.keys.provider import FileKeyProvider
@@ -158,7 +159,7 @@ def test_retirement_refuses_while_a_secret_is_sealed_under_an_old_version(world:
     keys.set_min_version(2)
 
     refused = _cli(world, "keys", "rotate", "--retire")
-    assert refused.returncode == 5, refused.stderr
+    assert refused.returncode == ExitStatus.REFUSED, refused.stderr
     assert "still sealed" in refused.stderr and "1 under v1" in refused.stderr
     assert keys.versions() == [2, 3]  # nothing destroyed
     # Rotation itself still works, names what it could not unwrap, and keeps everything else readable.
