@@ -149,13 +149,18 @@ contract AdminManagerGovernanceTest is Test {
     function test_grantRole_revertsForAnOwnerAlone() public {
         bytes32 kyc = registry.KYC_AGENT_ROLE();
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, alice, bytes32(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, alice, bytes32(0))
+        );
         registry.grantRole(kyc, kycAgent);
         bytes memory grant = _grantKyc();
         vm.prank(alice);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessManager.AccessManagerUnauthorizedCall.selector, alice, address(registry), registry.grantRole.selector
+                IAccessManager.AccessManagerUnauthorizedCall.selector,
+                alice,
+                address(registry),
+                registry.grantRole.selector
             )
         );
         manager.schedule(address(registry), grant, 0);
