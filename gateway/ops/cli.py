@@ -240,7 +240,7 @@ def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
             f"{bond.symbol} at {percent} (percent of par) in {cash.symbol} (gateway settlement {settlement['id']})",
         )
     oracle = contract(net.w3, "PriceOracle", net.contract_address("price_oracle"))
-    receipt = send(net.w3, net.issuer, oracle.functions.setPrice(bond.address, cash.address, raw), "setPrice")
+    receipt = send(net.w3, net.feeder, oracle.functions.setPrice(bond.address, cash.address, raw), "setPrice")
     data = {
         "bond": bond.symbol,
         "cash": cash.symbol,
