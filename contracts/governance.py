@@ -89,11 +89,12 @@ def least_privilege_grants(
 def deploy_governance(
     w3: Web3, deployer: LocalAccount, *, owners: Sequence[str], threshold: int, admin_delay: int
 ) -> Governance:
-    """Deploy the multisig (``threshold`` of ``owners``) and the manager, whose admin it is with ``admin_delay``
-    seconds of execution delay. The deployer stays the manager's admin until :func:`hand_over`."""
+    """Deploy the manager and the multisig (``threshold`` of ``owners``; its owner set changes only through the
+    manager), the manager's admin with ``admin_delay`` seconds of execution delay. The deployer stays the manager's
+    admin until :func:`hand_over`."""
     owner_addresses = [Web3.to_checksum_address(o) for o in owners]
-    multisig = deploy_contract(w3, deployer, "AdminMultisig", owner_addresses, threshold)
     manager = deploy_contract(w3, deployer, "AdminManager", deployer.address)
+    multisig = deploy_contract(w3, deployer, "AdminMultisig", owner_addresses, threshold, manager)
     mgr = contract(w3, "AdminManager", manager)
     transact(w3, deployer, mgr.functions.grantRole(MANAGER_ADMIN_ROLE, multisig, admin_delay), "manager: multisig")
     return Governance(admin_multisig=multisig, admin_manager=manager)

@@ -15,6 +15,8 @@ contract AdminMultisig is IAdminMultisig {
 
     uint256 private constant _MIN_THRESHOLD = 2;
 
+    address private immutable _manager;
+
     address[] private _owners;
     mapping(address account => bool) private _isOwner;
     uint256 private _threshold;
@@ -27,13 +29,16 @@ contract AdminMultisig is IAdminMultisig {
         _;
     }
 
-    modifier onlySelf() {
-        if (msg.sender != address(this)) revert MultisigNotSelf(msg.sender);
+    modifier onlyManager() {
+        if (msg.sender != _manager) revert MultisigNotManager(msg.sender);
         _;
     }
 
-    /// @notice Deploys the multisig with `owners_` and `threshold_` (2 <= threshold <= owners).
-    constructor(address[] memory owners_, uint256 threshold_) {
+    /// @notice Deploys the multisig with `owners_` and `threshold_` (2 <= threshold <= owners); its owner set is
+    /// changed only by `manager_` (the {AdminManager}, so an owner change waits the same delay as any admin action).
+    constructor(address[] memory owners_, uint256 threshold_, address manager_) {
+        if (manager_ == address(0)) revert MultisigInvalidOwner(manager_);
+        _manager = manager_;
         for (uint256 i = 0; i < owners_.length; ++i) {
             _addOwner(owners_[i]);
         }
@@ -78,12 +83,12 @@ contract AdminMultisig is IAdminMultisig {
     }
 
     /// @inheritdoc IAdminMultisig
-    function addOwner(address owner) external onlySelf {
+    function addOwner(address owner) external onlyManager {
         _addOwner(owner);
     }
 
     /// @inheritdoc IAdminMultisig
-    function removeOwner(address owner) external onlySelf {
+    function removeOwner(address owner) external onlyManager {
         if (!_isOwner[owner]) revert MultisigInvalidOwner(owner);
         if (_owners.length - 1 < _threshold) revert MultisigInvalidThreshold(_threshold, _owners.length - 1);
         _isOwner[owner] = false;
@@ -99,7 +104,7 @@ contract AdminMultisig is IAdminMultisig {
     }
 
     /// @inheritdoc IAdminMultisig
-    function setThreshold(uint256 threshold_) external onlySelf {
+    function setThreshold(uint256 threshold_) external onlyManager {
         _setThreshold(threshold_);
     }
 
@@ -111,6 +116,11 @@ contract AdminMultisig is IAdminMultisig {
     /// @inheritdoc IAdminMultisig
     function isOwner(address account) external view returns (bool) {
         return _isOwner[account];
+    }
+
+    /// @inheritdoc IAdminMultisig
+    function manager() external view returns (address) {
+        return _manager;
     }
 
     /// @inheritdoc IAdminMultisig

@@ -34,8 +34,8 @@ contract AdminManagerGovernanceTest is Test {
         vm.warp(1_767_225_600);
         address[] memory owners = new address[](3);
         (owners[0], owners[1], owners[2]) = (alice, bob, carol);
-        multisig = new AdminMultisig(owners, 2);
         manager = new AdminManager(address(this));
+        multisig = new AdminMultisig(owners, 2, address(manager));
         manager.grantRole(ADMIN_ROLE, address(multisig), DELAY);
 
         registry = new IdentityRegistry(address(this));
@@ -181,6 +181,32 @@ contract AdminManagerGovernanceTest is Test {
         _multisig(grant, _two());
         (bool isAdmin,) = manager.hasRole(ADMIN_ROLE, carol);
         assertTrue(isAdmin);
+    }
+
+    function test_rotateOwner_waitsForTheDelay() public {
+        address dave = makeAddr("dave");
+        bytes memory add = abi.encodeCall(multisig.addOwner, (dave));
+        bytes memory remove = abi.encodeCall(multisig.removeOwner, (carol));
+        _multisig(abi.encodeCall(manager.schedule, (address(multisig), add, 0)), _two());
+        _multisig(abi.encodeCall(manager.schedule, (address(multisig), remove, 0)), _two());
+        vm.warp(block.timestamp + DELAY);
+        _multisig(abi.encodeCall(manager.execute, (address(multisig), add)), _two());
+        _multisig(abi.encodeCall(manager.execute, (address(multisig), remove)), _two());
+        assertTrue(multisig.isOwner(dave));
+        assertFalse(multisig.isOwner(carol));
+    }
+
+    function test_rotateOwner_revertsBeforeTheDelay() public {
+        bytes memory add = abi.encodeCall(multisig.addOwner, (makeAddr("dave")));
+        _multisig(abi.encodeCall(manager.schedule, (address(multisig), add, 0)), _two());
+        bytes memory call = abi.encodeCall(manager.execute, (address(multisig), add));
+        vm.prank(alice);
+        uint256 id = multisig.propose(address(manager), call);
+        vm.prank(bob);
+        multisig.approve(id);
+        vm.prank(alice);
+        vm.expectRevert();
+        multisig.execute(id);
     }
 
     function test_cancel_byTwoOwnersStopsAScheduledGrant() public {

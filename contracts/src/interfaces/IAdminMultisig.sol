@@ -6,6 +6,7 @@ pragma solidity 0.8.28;
 /// approved it. RepoNet's admin: the multisig holds the admin role of the {AdminManager} (an OpenZeppelin
 /// AccessManager) with an execution delay, so every admin action needs two signed approvals to schedule it, the
 /// delay, and two more to execute it.
+/// The owner set and threshold change only through the manager, after the same delay as any other admin action.
 /// @dev Approvals are transactions of the owners themselves (no off-chain signatures to replay or malleate).
 /// Approvals are counted over the owners at execution time, so a removed owner's approval no longer counts.
 interface IAdminMultisig {
@@ -17,17 +18,17 @@ interface IAdminMultisig {
     event ApprovalRevoked(uint256 indexed id, address indexed owner);
     /// @notice A proposal's call ran.
     event ProposalExecuted(uint256 indexed id, address indexed executor);
-    /// @notice An owner was added (by the multisig itself).
+    /// @notice An owner was added (by the manager).
     event OwnerAdded(address indexed owner);
-    /// @notice An owner was removed (by the multisig itself).
+    /// @notice An owner was removed (by the manager).
     event OwnerRemoved(address indexed owner);
-    /// @notice The threshold changed (by the multisig itself).
+    /// @notice The threshold changed (by the manager).
     event ThresholdChanged(uint256 threshold);
 
     /// @notice The caller is not an owner.
     error MultisigNotOwner(address caller);
-    /// @notice Only the multisig itself (an executed proposal) may call this.
-    error MultisigNotSelf(address caller);
+    /// @notice Only the manager (an admin action that waited the delay) may call this.
+    error MultisigNotManager(address caller);
     /// @notice The threshold is below two or above the number of owners.
     error MultisigInvalidThreshold(uint256 threshold, uint256 owners);
     /// @notice The owner is the zero address or already an owner.
@@ -65,19 +66,22 @@ interface IAdminMultisig {
     /// Emits {ProposalExecuted}.
     function execute(uint256 id) external returns (bytes memory result);
 
-    /// @notice Adds `owner`. Requirements: called by the multisig itself. Emits {OwnerAdded}.
+    /// @notice Adds `owner`. Requirements: called by the manager. Emits {OwnerAdded}.
     function addOwner(address owner) external;
 
-    /// @notice Removes `owner`. Requirements: called by the multisig itself; the threshold still fits.
+    /// @notice Removes `owner`. Requirements: called by the manager; the threshold still fits.
     /// Emits {OwnerRemoved}.
     function removeOwner(address owner) external;
 
-    /// @notice Sets the threshold. Requirements: called by the multisig itself; 2 <= threshold <= owners.
+    /// @notice Sets the threshold. Requirements: called by the manager; 2 <= threshold <= owners.
     /// Emits {ThresholdChanged}.
     function setThreshold(uint256 threshold) external;
 
     /// @notice The current owners.
     function owners() external view returns (address[] memory);
+
+    /// @notice The {AdminManager} that alone changes the owners and the threshold.
+    function manager() external view returns (address);
 
     /// @notice Whether `account` is an owner.
     function isOwner(address account) external view returns (bool);
