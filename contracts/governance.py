@@ -18,12 +18,15 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from web3 import Web3
+from web3.types import Nonce, TxParams, Wei
 
 from contracts.deploy import contract, deploy_contract, transact
+from contracts.exceptions import DeploymentFailed
 
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 MANAGER_ADMIN_ROLE = 0  # AccessManager.ADMIN_ROLE
 MIN_THRESHOLD = 2
+ROLE_CALL_GAS = 200_000  # a grant, renounce or system-account switch needs under 60k; fixed so calls can be queued
 
 
 @dataclass(frozen=True)
@@ -102,40 +105,73 @@ def deploy_governance(
 
 def grant_roles(w3: Web3, deployer: LocalAccount, grants: Iterable[RoleGrant]) -> None:
     """Grant every role of the plan that its holder does not hold yet (idempotent: a resumed run skips them)."""
+    calls: list[tuple[Any, str]] = []
     for g in grants:
         c = contract(w3, g.contract, g.address)
         role = getattr(c.functions, g.role)().call()
         holder = Web3.to_checksum_address(g.holder)
         if not c.functions.hasRole(role, holder).call():
-            transact(w3, deployer, c.functions.grantRole(role, holder), f"{g.contract}: {g.role}")
+            calls.append((c.functions.grantRole(role, holder), f"{g.contract}: {g.role}"))
+    send_in_order(w3, deployer, calls)
 
 
 def allow_senders(w3: Web3, deployer: LocalAccount, account_rules: str, accounts: Iterable[str]) -> None:
     """Make ``accounts`` AccountRules system accounts (they may send transactions), before the hand-over makes
     that an admin action behind the delay."""
     rules = contract(w3, "AccountRules", account_rules)
+    calls: list[tuple[Any, str]] = []
     for account in accounts:
         address = Web3.to_checksum_address(account)
         if not rules.functions.isSystemAccount(address).call():
-            transact(w3, deployer, rules.functions.setSystemAccount(address, True), "rules: system account")
+            calls.append((rules.functions.setSystemAccount(address, True), "rules: system account"))
+    send_in_order(w3, deployer, calls)
 
 
 def hand_over(w3: Web3, deployer: LocalAccount, governance: Governance, targets: Iterable[tuple[str, str]]) -> None:
     """Make the manager the admin of every ``(artifact name, address)`` target, then renounce every role the
-    deployer holds there and its admin role of the manager: afterwards the deployer key can administer nothing."""
+    deployer holds there and its admin role of the manager: afterwards the deployer key can administer nothing.
+    Per contract the grant comes first and the deployer's admin role is renounced last (nonce order)."""
     manager = governance.admin_manager
+    calls: list[tuple[Any, str]] = []
     for name, address in targets:
         c = contract(w3, name, address)
         if not c.functions.hasRole(DEFAULT_ADMIN_ROLE, manager).call():
-            transact(w3, deployer, c.functions.grantRole(DEFAULT_ADMIN_ROLE, manager), f"{name}: admin to manager")
+            calls.append((c.functions.grantRole(DEFAULT_ADMIN_ROLE, manager), f"{name}: admin to manager"))
         roles = role_ids(c)
         for role_name, role in sorted(roles.items(), key=lambda item: item[1] == DEFAULT_ADMIN_ROLE):
             if c.functions.hasRole(role, deployer.address).call():
-                renounce = c.functions.renounceRole(role, deployer.address)
-                transact(w3, deployer, renounce, f"{name}: renounce {role_name}")
+                calls.append((c.functions.renounceRole(role, deployer.address), f"{name}: renounce {role_name}"))
     mgr = contract(w3, "AdminManager", manager)
     if mgr.functions.hasRole(MANAGER_ADMIN_ROLE, deployer.address).call()[0]:
-        transact(w3, deployer, mgr.functions.renounceRole(MANAGER_ADMIN_ROLE, deployer.address), "manager: renounce")
+        calls.append((mgr.functions.renounceRole(MANAGER_ADMIN_ROLE, deployer.address), "manager: renounce"))
+    send_in_order(w3, deployer, calls)
+
+
+def send_in_order(w3: Web3, account: LocalAccount, calls: Sequence[tuple[Any, str]]) -> None:
+    """Send ``calls`` as consecutive nonces without waiting between them (a few blocks instead of one block per
+    call), then wait for every receipt; raise ``DeploymentFailed`` naming the first that reverted."""
+    if not calls:
+        return
+    nonce = w3.eth.get_transaction_count(account.address, "pending")
+    chain_id = w3.eth.chain_id
+    max_fee = Wei(int(w3.eth.get_block("latest").get("baseFeePerGas", 0)) * 2)
+    hashes = []
+    for offset, (fn, _step) in enumerate(calls):
+        tx: TxParams = {
+            "from": account.address,
+            "to": fn.address,
+            "data": fn._encode_transaction_data(),
+            "nonce": Nonce(nonce + offset),
+            "chainId": chain_id,
+            "gas": ROLE_CALL_GAS,
+            "maxPriorityFeePerGas": Wei(0),
+            "maxFeePerGas": max_fee,
+        }
+        hashes.append(w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction))  # type: ignore[arg-type]
+    for tx_hash, (_fn, step) in zip(hashes, calls, strict=True):
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.05)
+        if receipt["status"] != 1:
+            raise DeploymentFailed(step, f"transaction {tx_hash.hex()} reverted")
 
 
 def role_ids(c: Any) -> dict[str, bytes]:
