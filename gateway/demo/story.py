@@ -332,7 +332,7 @@ class Story:
         raw = price_to_raw(percent, bond.decimals, self.cash.decimals)
         send(
             self.w3,
-            self.issuer,
+            self.net.feeder,
             self.oracle.functions.setPrice(bond.address, self.cash.address, raw),
             f"price {bond.symbol}",
         )

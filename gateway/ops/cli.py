@@ -30,6 +30,8 @@ from web3 import Web3
 from contracts.deploy import contract
 from contracts.exceptions import DeploymentFailed
 from gateway.exit_status import ExitStatus
+from gateway.ops.admin import AdminUsageError
+from gateway.ops.admin import register as register_admin
 from gateway.ops.chain import from_units, price_to_raw, raw_to_price, send, to_units
 from gateway.ops.client import ApiError, SettlementFailed, wait_settlement
 from gateway.ops.network import COMPLIANCE_USER, OPS_USER, Network, add_data_dir
@@ -228,7 +230,7 @@ def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
             f"{bond.symbol} at {percent} (percent of par) in {cash.symbol} (gateway settlement {settlement['id']})",
         )
     oracle = contract(net.w3, "PriceOracle", net.contract_address("price_oracle"))
-    receipt = send(net.w3, net.issuer, oracle.functions.setPrice(bond.address, cash.address, raw), "setPrice")
+    receipt = send(net.w3, net.feeder, oracle.functions.setPrice(bond.address, cash.address, raw), "setPrice")
     data = {
         "bond": bond.symbol,
         "cash": cash.symbol,
@@ -350,6 +352,7 @@ def register(top: Any) -> None:
     pp.add_argument("--price-percent-of-par", "--price", dest="price_percent_of_par", required=True, help="e.g. 98.75")
     pp.add_argument("--cash", help="quote cash token (default: the first)")
 
+    register_admin(top, command)
     command(top, "status", status, "chain head and peers, node permissioning, gateway readiness")
     command(top, "env", env, 'the gateway\'s settings as shell exports: eval "$(reponet env)"; reponet keys rotate')
 
@@ -363,7 +366,7 @@ def _handler(fn: Command) -> Callable[[argparse.Namespace, Any], ExitStatus]:
             return ExitStatus.CONFIG
         try:
             data, text = fn(args, net)
-        except UsageError as exc:
+        except (UsageError, AdminUsageError) as exc:
             print(f"reponet: {exc}")
             return ExitStatus.USAGE
         except Refused as exc:

@@ -62,6 +62,11 @@ class Network:
     def issuer(self) -> LocalAccount:
         return self.dir.account("issuer")
 
+    @property
+    def feeder(self) -> LocalAccount:
+        """The oracle feeder's key (FEEDER_ROLE only)."""
+        return self.dir.account("oracle-feeder")
+
     def session(self, name: str) -> UserSession:
         """The automation user ``name`` (``ops`` or ``compliance``), its tokens cached in the data dir."""
         stored = self.dir.read_json_secret(AUTOMATION_FILE)

@@ -20,7 +20,16 @@ from gateway.exit_status import ExitStatus
 from gateway.ops.network import add_data_dir
 from gateway.orchestrator.state import DataDirError
 from gateway.orchestrator.supervisor import ChildFailed, Restart, RestartPolicy, Terminated, install_signal_handlers
-from gateway.orchestrator.up import ADMIN_EMAIL, DEFAULT_CHAIN_ID, NotAvailable, Up, UpConfig, UpError, urls_banner
+from gateway.orchestrator.up import (
+    ADMIN_EMAIL,
+    DEFAULT_ADMIN_DELAY,
+    DEFAULT_CHAIN_ID,
+    NotAvailable,
+    Up,
+    UpConfig,
+    UpError,
+    urls_banner,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +62,13 @@ def register(top: Any) -> None:
     up.add_argument("--block-time", type=float, default=0.5, help="seconds between blocks of the local node")
     up.add_argument("--chain-id", type=int, default=DEFAULT_CHAIN_ID, help="chain id of a new local chain")
     up.add_argument("--admin-email", default=ADMIN_EMAIL, help="the operator admin's login")
+    up.add_argument(
+        "--admin-delay",
+        type=int,
+        default=DEFAULT_ADMIN_DELAY,
+        help="seconds an on-chain admin action (role grant, admin setting) waits between the multisig scheduling and "
+        f"executing it (default {DEFAULT_ADMIN_DELAY}; fixed at the first run, changed later by the ceremony)",
+    )
     up.add_argument("--no-wait", action="store_true", help="set up, print, then stop everything (for scripts)")
     up.add_argument(
         "--max-restarts",
@@ -80,6 +96,7 @@ def cmd_up(args: argparse.Namespace, _settings: Any) -> ExitStatus:
         block_time=args.block_time,
         chain_id=args.chain_id,
         admin_email=args.admin_email,
+        admin_delay=args.admin_delay,
     )
     install_signal_handlers()
     up = Up(config, console)

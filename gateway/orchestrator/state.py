@@ -4,9 +4,14 @@ Layout (``./.reponet`` by default)::
 
     state.json            what has been done: addresses, ports, users (no secrets), mode 0600
     secrets/              mode 0700; every file in it mode 0600
-      operator.key        deployer, admin of every system contract, the gateway's KYC-agent and anchor key
-      issuer.key          cash and bond issuer, price feeder (its own nonce sequence, apart from the gateway's)
-      relayer.key         the gateway's settlement relayer (system account; issuer, feeder and pauser roles)
+      operator.key        deployer: wires the contracts, hands admin to the AdminManager, then holds no role
+      kyc-agent.key       IdentityRegistry KYC agent and compliance (the gateway's; also its fallback chain key)
+      oracle-feeder.key   PriceOracle feeder
+      issuer.key          cash and bond issuer (mint, burn)
+      relayer.key         the gateway's settlement relayer (a sender; no contract role of its own)
+      anchor.key          AuditAnchor anchorer
+      guardian.key        pauser of the engine and every token, for emergencies (kept by the operator)
+      admin-owner-N.key   the 2-of-3 AdminMultisig's owners (move each to its own person: contracts/CEREMONY.md)
       validator.key       the node's sealing key (when ``up`` runs the node)
       node-password       the node keystore's password
       jwt-secret          the gateway's token-signing secret
@@ -65,6 +70,7 @@ class UpState:
     operator_address: str = ""
     issuer_address: str = ""
     relayer_address: str = ""
+    admin_delay: int = 0  # seconds between scheduling and executing an admin action (AdminManager)
     contracts: dict[str, str] = field(default_factory=dict)
     cash_tokens: list[TokenInfo] = field(default_factory=list)
     bonds: list[TokenInfo] = field(default_factory=list)

@@ -168,6 +168,28 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
             headers={"Authorization": f"Bearer {env['REPONET_CHAIN_RPC_TOKEN']}"},
         ).json()
         assert refused["error"]["code"] == -40100, refused
+        # Least privilege on the real node: no chain key in the gateway's env administers anything, nor does the
+        # operator key after the hand-over (the same check as test_least_privilege, on our node and permissioning).
+        from eth_account import Account
+
+        from contracts.governance import Governance, admin_powers, roles_held
+        from gateway.ops.targets import SYSTEM_ARTIFACTS, token_targets
+        from gateway.orchestrator.state import UpState
+
+        up_state = UpState.from_json(state)
+        targets = [(n, up_state.contracts[k]) for k, n in SYSTEM_ARTIFACTS.items()]
+        targets += token_targets(up_state.cash_tokens, up_state.bonds)
+        gov = Governance(
+            admin_multisig=w3.to_checksum_address(up_state.contracts["admin_multisig"]),
+            admin_manager=w3.to_checksum_address(up_state.contracts["admin_manager"]),
+        )
+        chain_keys = [v for k, v in env.items() if k.endswith("_KEY") and v.startswith("0x")]
+        assert len(chain_keys) >= 5
+        for key in chain_keys:
+            assert admin_powers(w3, gov, targets, Account.from_key(key).address) == []
+        assert roles_held(w3, targets, up_state.operator_address) == []
+        assert admin_powers(w3, gov, targets, up_state.operator_address) == []
+        assert (data_dir / "secrets" / "operator.key").read_text().strip() not in env.values()
         members = {name: m for name, m in result["members"].items() if not name.startswith("repo engine")}
         bank_a = next(m for n, m in members.items() if n.startswith("Bank A"))
         fund_b = next(m for n, m in members.items() if n.startswith("Fund B"))

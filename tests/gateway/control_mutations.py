@@ -719,6 +719,27 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "            pass",
         VIEWS + "test_every_operator_read_of_member_data_is_audited",
     ),
+    (
+        "least privilege: the deployer hands every admin role to the AdminManager and renounces its own",
+        "gateway/orchestrator/deployment.py",
+        "        hand_over(w3, operator, governance, self.targets())",
+        "        pass",
+        T + "orchestrator/test_least_privilege.py::test_the_operator_holds_nothing_after_the_hand_over",
+    ),
+    (
+        "least privilege: the gateway's fallback chain key is the KYC agent's, not the operator's",
+        "gateway/orchestrator/accounts.py",
+        "        keys[FALLBACK_ENV] = _hex(self[FALLBACK_PURPOSE])",
+        "        keys[FALLBACK_ENV] = _hex(self.operator)",
+        T + "orchestrator/test_least_privilege.py::test_the_gateway_env_holds_each_purpose_key_and_no_admin_key",
+    ),
+    (
+        "least privilege: each purpose key is granted only the plan's roles",
+        "contracts/governance.py",
+        '        RoleGrant("PriceOracle", system["price_oracle"], "FEEDER_ROLE", holders.oracle_feeder),',
+        '        RoleGrant("PriceOracle", system["price_oracle"], "FEEDER_ROLE", holders.oracle_feeder),\n        RoleGrant("PriceOracle", system["price_oracle"], "DEFAULT_ADMIN_ROLE", holders.oracle_feeder),',
+        T + "orchestrator/test_least_privilege.py::test_each_gateway_key_holds_only_its_roles_and_no_admin",
+    ),
 ]
 
 
