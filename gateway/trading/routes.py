@@ -166,7 +166,7 @@ def sign_trade(
 ) -> SignResult:
     """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up)."""
     seen = service.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    checked = signing.check_before_writing(ctx, read, seen, service.side_of(seen, principal.organization_id))
+    checked = signing.check_before_writing(ctx, read, seen, service.side_of(seen, principal.organization_id), hub)
     trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = service.side_of(trade, principal.organization_id)
     decision = signing.sign_custodial(
