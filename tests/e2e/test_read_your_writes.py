@@ -8,6 +8,7 @@ fixable reason is retried with fresh terms and new signatures."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,6 +188,34 @@ def test_self_held_buyer_without_allowance_refused_at_sign_time_then_retried(env
     d.send(key, d.cash.functions.approve(d.addresses["repo_engine"], 2**256 - 1))
     accepted = call(b, f"/v1/trades/{trade}/signature", json={"signature": signature})
     assert accepted.status_code == 200, accepted.text
+    settlement = a.get(f"/v1/trades/{trade}").json()["settlement_id"]
+    settled(a, a.get(f"/v1/settlements/{settlement}"))
+    assert a.get(f"/v1/trades/{trade}").json()["status"] == "open"
+
+
+def test_a_failed_open_is_retried_with_new_signatures(env: Env) -> None:
+    """The open reverted (say the lender revoked its allowance between the last check and the block): the trade
+    is failed; retry gives fresh terms, the old signatures are void, both sign again and it opens."""
+    from gateway.trading.models import Trade
+
+    a, b = env.a, env.b
+    trade = env.trade(seller_wallet_id=env.a_wallet["id"], buyer=env.b_wallet["address"])
+    assert call(a, f"/v1/trades/{trade}/retry").status_code == 409  # nothing failed: nothing to retry
+    with env.world.ctx.sessions.begin() as session:
+        row = session.get(Trade, uuid.UUID(trade))
+        assert row is not None
+        row.status = "failed"
+    before = a.get(f"/v1/trades/{trade}").json()
+    retried = call(b, f"/v1/trades/{trade}/retry")
+    assert retried.status_code == 200, retried.text
+    after = retried.json()
+    assert after["status"] == "pending_signatures" and after["digest"] != before["digest"]
+    assert after["terms"]["nonce"] != before["terms"]["nonce"]
+    assert after["purchase_price"] == before["purchase_price"] and after["rate"] == before["rate"]
+    for member in (a, b):
+        step_up(member)
+        r = call(member, f"/v1/trades/{trade}/sign")
+        assert r.status_code == 200, r.text
     settlement = a.get(f"/v1/trades/{trade}").json()["settlement_id"]
     settled(a, a.get(f"/v1/settlements/{settlement}"))
     assert a.get(f"/v1/trades/{trade}").json()["status"] == "open"
