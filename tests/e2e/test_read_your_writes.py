@@ -219,3 +219,31 @@ def test_a_failed_open_is_retried_with_new_signatures(env: Env) -> None:
     settlement = a.get(f"/v1/trades/{trade}").json()["settlement_id"]
     settled(a, a.get(f"/v1/settlements/{settlement}"))
     assert a.get(f"/v1/trades/{trade}").json()["status"] == "open"
+
+
+def test_the_surface_a_member_needs(env: Env) -> None:
+    """Issue 26 item 5: where the settlement contract is, instruments with currency and ISIN, bonds issued through
+    the API under the issuer's policy (redeemed only from maturity on)."""
+    d, a = env.d, env.a
+    net = a.get("/v1/network")
+    assert net.status_code == 200, net.text
+    body = net.json()
+    assert body["repo_engine"] == d.addresses["repo_engine"] and body["chain_id"] == d.w3.eth.chain_id, body
+    assert body["price_oracle"] == d.addresses["price_oracle"] and isinstance(body["indexed_block"], int), body
+    listed = {i["address"].lower(): i for i in a.get("/v1/instruments").json()}
+    cash, bond = listed[d.addresses["cash"].lower()], listed[d.addresses["bond"].lower()]
+    assert (cash["currency"], cash["isin"], cash["decimals"]) == ("EUR", None, CASH_DECIMALS), cash
+    assert (bond["currency"], bond["isin"], bond["decimals"]) == (None, "DE0001102580", BOND_DECIMALS), bond
+
+    before = d.bond.functions.balanceOf(env.a_wallet["address"]).call()
+    issue = {"token": d.addresses["bond"], "wallet": env.a_wallet["address"], "amount": "1000"}
+    assert call(a, "/v1/operator/bonds/issue", json=issue).status_code == 403  # the issuer's, not a member's
+    settled(env.admin, call(env.admin, "/v1/operator/bonds/issue", json=issue))
+    assert d.bond.functions.balanceOf(env.a_wallet["address"]).call() == before + 1000 * B
+    not_a_bond = call(env.admin, "/v1/operator/bonds/issue", json={**issue, "token": d.addresses["cash"]})
+    assert not_a_bond.status_code == 400, not_a_bond.text
+    step_up(a)
+    early = call(
+        a, "/v1/redemptions", json={"wallet_id": env.a_wallet["id"], "token": d.addresses["bond"], "amount": "1"}
+    )
+    assert early.status_code == 400 and "at maturity" in early.json()["detail"], early.text
