@@ -247,3 +247,25 @@ def test_the_surface_a_member_needs(env: Env) -> None:
         a, "/v1/redemptions", json={"wallet_id": env.a_wallet["id"], "token": d.addresses["bond"], "amount": "1"}
     )
     assert early.status_code == 400 and "at maturity" in early.json()["detail"], early.text
+
+
+def test_an_amendment_the_engine_would_refuse_is_not_queued(env: Env) -> None:
+    """Issue 26 item 4 for instructions: the last signature of a re-rate whose deadline has passed is answered 409
+    step-would-revert with the engine's reason; nothing is queued and the instruction stays pending (runs last:
+    it moves the chain's clock)."""
+    d, a, b = env.d, env.a, env.b
+    trade = env.trade(seller_wallet_id=env.a_wallet["id"], buyer=env.b_wallet["address"], tenor_seconds=7200)
+    for member in (a, b):
+        step_up(member)
+        assert call(member, f"/v1/trades/{trade}/sign").status_code == 200
+    settled(a, a.get(f"/v1/settlements/{a.get(f'/v1/trades/{trade}').json()['settlement_id']}"))
+    repo_id = int(a.get(f"/v1/trades/{trade}").json()["repo_id"])
+    amend = call(a, f"/v1/repos/{repo_id}/amendments", json={"kind": "rerate", "new_rate": "0.04"})
+    assert amend.status_code == 201, amend.text
+    instruction = amend.json()
+    d.advance(int(instruction["message"]["deadline"]) - d.now() + 1)
+    assert call(a, f"/v1/instructions/{instruction['id']}/sign").status_code == 200
+    refused = call(b, f"/v1/instructions/{instruction['id']}/sign")
+    assert refused.status_code == 409 and refused.json()["type"].endswith("/step-would-revert"), refused.text
+    after = a.get(f"/v1/instructions/{instruction['id']}").json()
+    assert after["status"] == "pending" and after["settlement_id"] is None, after
