@@ -3,12 +3,11 @@
 On Anvil, through the gateway's API with its relayer and indexer running. The indexer is made slow (1.5 s between
 polls): the read right after ``/wait`` reported a settlement final must show its effect all the same, for open,
 margin call, cure, substitution and repurchase; a closed repo keeps what was paid. A self-held buyer without an
-allowance to the engine is refused when it signs, not after the open reverts, and a trade whose open failed for a
-fixable reason is retried with fresh terms and new signatures."""
+allowance to the engine is refused when it signs, not after the open reverts (a trade whose open failed anyway is
+retried with fresh terms: tests/e2e/test_custody_chain.py)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +163,7 @@ def test_min_block_beyond_the_indexer_is_409(env: Env) -> None:
     assert ok.status_code == 200 and int(ok.headers["x-reponet-block"]) == ok.json()["as_of_block"]
 
 
-def test_self_held_buyer_without_allowance_refused_at_sign_time_then_retried(env: Env) -> None:
+def test_self_held_buyer_without_allowance_refused_at_sign_time_then_accepted_once_approved(env: Env) -> None:
     d, a, b = env.d, env.a, env.b
     key = Account.create()
     register_self_held(b, key.address, key, "cold")
@@ -188,34 +187,6 @@ def test_self_held_buyer_without_allowance_refused_at_sign_time_then_retried(env
     d.send(key, d.cash.functions.approve(d.addresses["repo_engine"], 2**256 - 1))
     accepted = call(b, f"/v1/trades/{trade}/signature", json={"signature": signature})
     assert accepted.status_code == 200, accepted.text
-    settlement = a.get(f"/v1/trades/{trade}").json()["settlement_id"]
-    settled(a, a.get(f"/v1/settlements/{settlement}"))
-    assert a.get(f"/v1/trades/{trade}").json()["status"] == "open"
-
-
-def test_a_failed_open_is_retried_with_new_signatures(env: Env) -> None:
-    """The open reverted (say the lender revoked its allowance between the last check and the block): the trade
-    is failed; retry gives fresh terms, the old signatures are void, both sign again and it opens."""
-    from gateway.trading.models import Trade
-
-    a, b = env.a, env.b
-    trade = env.trade(seller_wallet_id=env.a_wallet["id"], buyer=env.b_wallet["address"])
-    assert call(a, f"/v1/trades/{trade}/retry").status_code == 409  # nothing failed: nothing to retry
-    with env.world.ctx.sessions.begin() as session:
-        row = session.get(Trade, uuid.UUID(trade))
-        assert row is not None
-        row.status = "failed"
-    before = a.get(f"/v1/trades/{trade}").json()
-    retried = call(b, f"/v1/trades/{trade}/retry")
-    assert retried.status_code == 200, retried.text
-    after = retried.json()
-    assert after["status"] == "pending_signatures" and after["digest"] != before["digest"]
-    assert after["terms"]["nonce"] != before["terms"]["nonce"]
-    assert after["purchase_price"] == before["purchase_price"] and after["rate"] == before["rate"]
-    for member in (a, b):
-        step_up(member)
-        r = call(member, f"/v1/trades/{trade}/sign")
-        assert r.status_code == 200, r.text
     settlement = a.get(f"/v1/trades/{trade}").json()["settlement_id"]
     settled(a, a.get(f"/v1/settlements/{settlement}"))
     assert a.get(f"/v1/trades/{trade}").json()["status"] == "open"
