@@ -78,9 +78,11 @@ class ViewFunction:
         """The transaction data of a call with ``args`` (structs as tuples, as web3 takes them)."""
         return self._selector + encode(self._inputs, list(args))
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, block: int | str = "latest") -> Any:
+        """The view's answer on ``block`` (a number: the state after that block, as the indexer reads it)."""
         call = {"to": self.address, "data": "0x" + self.calldata(*args).hex()}
-        response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, "latest"])
+        at = hex(block) if isinstance(block, int) else block
+        response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, at])
         error = response.get("error")
         if error is not None:
             raise ContractLogicError(f"{self.name} reverted: {error_reason(error)}")

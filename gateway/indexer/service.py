@@ -109,7 +109,8 @@ class Indexer:
                     times[number] = int(w3.eth.get_block(number)["timestamp"])
                 decoded_logs.append((log, dict(decoded), args))
                 if "repoId" in args and int(args["repoId"]) not in states:
-                    states[int(args["repoId"])] = self._read_chain(int(args["repoId"]))
+                    # the state after ``end``, the block the cursor will name: never ahead of what reads claim
+                    states[int(args["repoId"])] = self._read_chain(int(args["repoId"]), end)
             published: list[tuple[dict[str, Any], set[uuid.UUID]]] = []
             with self.sessions() as session:
                 for log, decoded, args in decoded_logs:
@@ -172,14 +173,17 @@ class Indexer:
             return None
         return session.execute(_ORG_OF_WALLET, {"address": address}).scalar_one_or_none()
 
-    def _read_chain(self, repo_id: int) -> dict[str, Any]:
-        """The repo's current on-chain state as column values (the holder is the position's owner)."""
-        from gateway.settlement.service import read_repo
+    def _read_chain(self, repo_id: int, block: int | str = "latest") -> dict[str, Any]:
+        """The repo's on-chain state after ``block`` as column values (the holder is the position's owner)."""
+        from gateway.settlement.service import STATUS_NAMES
 
-        engine = self.market.engine
-        repo = read_repo(self.market, repo_id)
-        s, status, holder = repo.state, repo.status, repo.holder
-        shortfall = int(self.market.view(engine, "shortfallOf")(repo_id)) if status == "closed_out" else 0
+        engine, view = self.market.engine, self.market.view
+        s = view(engine, "getRepo")(repo_id, block=block)
+        status = STATUS_NAMES[int(s[8])]
+        holder = None
+        if status in ("open", "margin_called", "defaulted"):
+            holder = str(view(self.market.position, "ownerOf")(repo_id, block=block))
+        shortfall = int(view(engine, "shortfallOf")(repo_id, block=block)) if status == "closed_out" else 0
         return {
             "seller": str(s[0]),
             "buyer": str(s[1]),
@@ -235,7 +239,8 @@ class Indexer:
                         c: getattr(before, c) for c in ("status", "collateral_amount", "cash_margin", "rate", "holder")
                     }
                 )
-                after = self._apply(session, rid, self._read_chain(rid), int(self.market.w3.eth.block_number))
+                head = int(self.market.w3.eth.block_number)
+                after = self._apply(session, rid, self._read_chain(rid, head), head)
                 changed = {
                     c: {"db": snapshot.get(c), "chain": getattr(after, c)}
                     for c in ("status", "collateral_amount", "cash_margin", "rate", "holder")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
-from gateway.api.deps import SessionDep
+from gateway.api.deps import ContextDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead
 from gateway.audit import log as audit_log
@@ -43,14 +43,36 @@ class InstrumentCreate(BaseModel):
 class InstrumentPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    address: str
+    address: str = Field(description="the token contract's address")
     kind: str
     symbol: str
     name: str
-    decimals: int
-    currency: str | None
-    isin: str | None
+    decimals: int = Field(description="amounts in the API are decimal strings with at most this many decimals")
+    currency: str | None = Field(description="ISO 4217 code of a cash token (None for a bond)")
+    isin: str | None = Field(description="ISIN of a bond (None for a cash token)")
     created_at: datetime
+
+
+class NetworkPublic(BaseModel):
+    """Where things are on chain: what a self-held wallet needs (the engine is the spender its ``approve`` names)
+    and what a developer reading the chain directly needs."""
+
+    chain_id: int
+    repo_engine: str | None = Field(description="the settlement contract: approve it to deliver cash or collateral")
+    repo_position: str | None = Field(description="the ERC-721 position of each repo (held by the cash lender)")
+    price_oracle: str | None
+    identity_registry: str | None
+    audit_anchor: str | None
+    relayer: str | None = Field(description="the account that sends opens and operator steps")
+    indexed_block: int | None = Field(description="the last block whose engine events the gateway applied")
+
+
+class BondIssue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Addr
+    wallet: str = Addr
+    amount: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$", description="nominal, in the bond's units")
 
 
 class CashMove(BaseModel):
@@ -70,6 +92,21 @@ class PauseBody(BaseModel):
 @router.get("/instruments", response_model=list[InstrumentPublic], status_code=200)
 def list_instruments(principal: MarketRead, session: SessionDep) -> list[Instrument]:
     return list(session.scalars(select(Instrument).order_by(Instrument.created_at)))
+
+
+def _label(market: Any, address: str, kind: InstrumentKind) -> tuple[str | None, str | None]:
+    """(currency, ISIN) as the token states them: ``currency()`` of a cash token, ``isin()`` of a bond; a token
+    without the function lists with None."""
+    from contracts.artifacts import load_artifact
+
+    name = "CashToken" if kind == InstrumentKind.CASH else "BondToken"
+    token = market.w3.eth.contract(address=to_checksum_address(address), abi=load_artifact(name).abi)
+    try:
+        if kind == InstrumentKind.CASH:
+            return str(token.functions.currency().call())[:3] or None, None
+        return None, str(token.functions.isin().call())[:12] or None
+    except (BadFunctionCallOutput, ContractLogicError):
+        return None, None
 
 
 def _token_facts(token: Any, address: str) -> tuple[str, str, int]:
@@ -94,7 +131,16 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
     if session.get(Instrument, body.address.lower()) is not None:
         raise InvalidRequest("already listed")
     symbol, name, decimals = _token_facts(market.token(body.address), body.address)
-    row = Instrument(address=body.address.lower(), kind=body.kind.value, symbol=symbol, name=name, decimals=decimals)
+    currency, isin = _label(market, body.address, body.kind)
+    row = Instrument(
+        address=body.address.lower(),
+        kind=body.kind.value,
+        symbol=symbol,
+        name=name,
+        decimals=decimals,
+        currency=currency,
+        isin=isin,
+    )
     session.add(row)
     audit_log.append(
         session,
@@ -163,3 +209,41 @@ def _pause(body: PauseBody, actor: str, session: SessionDep, hub: HubDep, fn: st
     else:
         contract = market.token(_instrument(session, body.target).address)
     return _relay(session, hub, actor, fn, contract.address, market.encode(contract, fn))
+
+
+@router.get("/network", response_model=NetworkPublic, status_code=200)
+def network(principal: MarketRead, session: SessionDep, hub: HubDep, ctx: ContextDep) -> NetworkPublic:
+    """The chain and the contracts the gateway settles on."""
+    from gateway.indexer import freshness
+
+    market = hub.market
+    return NetworkPublic(
+        chain_id=hub.chain_id,
+        repo_engine=None if hub.engine is None else to_checksum_address(hub.engine),
+        repo_position=None if market is None else to_checksum_address(market.position.address),
+        price_oracle=None if market is None else to_checksum_address(market.oracle.address),
+        identity_registry=ctx.settings.identity_registry_address,
+        audit_anchor=ctx.settings.audit_anchor_address,
+        relayer=None if market is None else market.relayer.address,
+        indexed_block=freshness.indexed_block(session),
+    )
+
+
+@router.post("/operator/bonds/issue", response_model=SettlementPublic, status_code=202)
+def issue_bond(body: BondIssue, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> SettlementPublic:
+    """The issuer mints a listed bond to a KYC-verified wallet (the token refuses an unverified one). The issuer's
+    policy: a positive nominal, and no issuance at or after the bond's maturity. Bonds are redeemed as cash is,
+    by the holder's request (POST /v1/redemptions, from maturity on) that the issuer executes."""
+    inst = _instrument(session, body.token)
+    if inst.kind != InstrumentKind.BOND.value:
+        raise InvalidRequest(f"{body.token} is not a listed bond (cash is issued with /v1/operator/cash/issue)")
+    amount = money.to_units(body.amount, inst.decimals, field="amount")
+    if amount <= 0:
+        raise InvalidRequest("the nominal must be positive")
+    market = hub.require_market()
+    token = market.token(inst.address)
+    maturity = int(token.functions.maturity().call())
+    if maturity and market.now() >= maturity:
+        raise InvalidRequest("the bond has matured: the issuer's policy allows no new issuance")
+    data = market.encode(token, "mint", to_checksum_address(body.wallet), amount)
+    return _relay(session, hub, principal.actor, "bond_issue", to_checksum_address(inst.address), data)

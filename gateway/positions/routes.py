@@ -6,15 +6,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 
-from gateway.api.deps import CurrentPrincipal, SessionDep
+from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
+from gateway.indexer import freshness
 from gateway.indexer.models import WalletBalance
 from gateway.positions import accrual
 from gateway.settlement.hub import Hub, HubDep
@@ -23,7 +24,22 @@ from gateway.settlement.schemas import RepoIdPath
 from gateway.trading import money
 from gateway.trading.models import Instrument
 
-router = APIRouter(tags=["positions"], responses=problem_responses(401, 403, 404, 422, 429))
+router = APIRouter(tags=["positions"], responses=problem_responses(401, 403, 404, 409, 422, 429))
+MinBlock = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=2**63 - 1,
+        description="answer only once the indexed tables reflect at least this block (a settlement's final "
+        "block): waits up to 5 s, else 409 block-not-indexed",
+    ),
+]
+
+
+def _as_of(response: Response, block: int | None) -> int | None:
+    if block is not None:
+        response.headers[freshness.HEADER] = str(block)
+    return block
 
 
 class PositionPublic(BaseModel):
@@ -38,25 +54,29 @@ class PositionPublic(BaseModel):
     rate: str
     opened_at: datetime
     maturity: datetime | None
-    collateral_amount: str
+    collateral_amount: str  # in escrow; for a closed repo what was in escrow when it closed
     cash_margin: str
-    repurchase_price_now: str
+    repurchase_price_now: str  # for a closed repo: the repurchase price paid (or owed at close-out), frozen
+    repurchase_price_paid: str | None  # repurchased: RP paid; closed out: RP owed at close-out; else None
     collateral_value: str | None
     collateral_value_after_haircut: str | None
     exposure: str | None
     margin_status: str | None
     shortfall: str
     as_of: datetime
+    updated_block: int  # the block of the last event applied to this repo
 
 
 class PositionsPublic(BaseModel):
     data: list[PositionPublic]
     next_cursor: str | None
+    as_of_block: int | None  # every engine event up to this block is applied (None: nothing indexed yet)
 
 
 class RepoDetail(BaseModel):
     position: PositionPublic
     timeline: list[dict[str, Any]]
+    as_of_block: int | None
 
 
 def _ts(seconds: int) -> datetime:
@@ -82,6 +102,18 @@ def _price(hub: Hub, asset: str, quote: str, cache: dict[tuple[str, str], int | 
     return cache[key]
 
 
+CLOSING_EVENTS = ("RepoRepurchased", "RepoClosedOut")
+
+
+def closings(session: SessionDep, rows: list[RepoRecord]) -> dict[int, RepoEvent]:
+    """The event that closed each closed repo of ``rows`` (what was paid and returned), in one query."""
+    closed = [r.repo_id for r in rows if r.status in ("repurchased", "closed_out")]
+    if not closed:
+        return {}
+    query = select(RepoEvent).where(RepoEvent.repo_id.in_(closed), RepoEvent.name.in_(CLOSING_EVENTS))
+    return {int(e.repo_id): e for e in session.scalars(query) if e.repo_id is not None}
+
+
 def position(
     session: SessionDep,
     hub: Hub,
@@ -90,10 +122,22 @@ def position(
     now: int,
     decimals: dict[str, int],
     prices: dict[tuple[str, str], int | None],
+    closing: RepoEvent | None = None,
 ) -> PositionPublic:
     cash_dec = _decimals(session, r.cash_token, decimals)
     bond_dec = _decimals(session, r.collateral_token, decimals)
     rp = int(r.purchase_price)
+    collateral = int(r.collateral_amount)
+    paid: int | None = None
+    if closing is not None:  # the engine zeroes a closed repo's amounts: its closing event keeps them
+        args = closing.args
+        if closing.name == "RepoRepurchased":
+            paid = int(args["repurchasePrice"])
+            collateral = int(args["collateralReturned"])
+        else:
+            paid = int(args["owed"])
+            collateral = int(args["collateralToHolder"]) + int(args["collateralToSeller"])
+        rp = paid
     if r.status in ("open", "margin_called", "defaulted"):
         rp = accrual.repurchase_price(
             purchase_price=int(r.purchase_price),
@@ -108,7 +152,7 @@ def position(
     value = adjusted = exposure = None
     status = None
     if price is not None:
-        value = accrual.market_value(int(r.collateral_amount), price)
+        value = accrual.market_value(collateral, price)
         adjusted = accrual.haircut_value(value, r.haircut_bps)
         exposure = rp - adjusted - int(r.cash_margin)
         status = accrual.margin_status(status=r.status, exposure=exposure, threshold=int(r.min_transfer_amount))
@@ -124,15 +168,17 @@ def position(
         rate=money.wad_to_rate(int(r.rate)),
         opened_at=_ts(r.opened_at),
         maturity=_ts(r.maturity) if r.maturity else None,
-        collateral_amount=money.from_units(int(r.collateral_amount), bond_dec),
+        collateral_amount=money.from_units(collateral, bond_dec),
         cash_margin=money.from_units(int(r.cash_margin), cash_dec),
         repurchase_price_now=money.from_units(rp, cash_dec),
+        repurchase_price_paid=None if paid is None else money.from_units(paid, cash_dec),
         collateral_value=None if value is None else money.from_units(value, cash_dec),
         collateral_value_after_haircut=None if adjusted is None else money.from_units(adjusted, cash_dec),
         exposure=None if exposure is None else money.from_units(exposure, cash_dec),
         margin_status=status,
         shortfall=money.from_units(int(r.shortfall), cash_dec),
         as_of=_ts(now),
+        updated_block=int(r.updated_block),
     )
 
 
@@ -141,6 +187,9 @@ def list_positions(
     principal: ReposRead,
     session: SessionDep,
     hub: HubDep,
+    ctx: ContextDep,
+    response: Response,
+    min_block: MinBlock = None,
     status: str | None = None,
     role: str | None = None,
     cursor: int | None = None,
@@ -148,7 +197,9 @@ def list_positions(
     live: bool = False,
 ) -> PositionsPublic:
     """The organization's repos (as seller or holder), newest first, with RP accrued to now; ``live=true`` adds
-    collateral value, exposure and margin status at the oracle's price."""
+    collateral value, exposure and margin status at the oracle's price. ``as_of_block`` (and the
+    X-Reponet-Block header) is the block the answer reflects."""
+    block = freshness.require_block(session, ctx.read_sessions, min_block)
     org = principal.organization_id
     query = select(RepoRecord).order_by(RepoRecord.repo_id.desc()).limit(limit + 1)
     if role == "seller":
@@ -168,8 +219,11 @@ def list_positions(
     view_hub = hub if live else Hub(chain_id=hub.chain_id, engine=hub.engine)
     decimals: dict[str, int] = {}
     prices: dict[tuple[str, str], int | None] = {}
-    data = [position(session, view_hub, r, org, now, decimals, prices) for r in rows]
-    return PositionsPublic(data=data, next_cursor=str(rows[-1].repo_id) if more and rows else None)
+    closed = closings(session, rows)
+    data = [position(session, view_hub, r, org, now, decimals, prices, closed.get(r.repo_id)) for r in rows]
+    return PositionsPublic(
+        data=data, next_cursor=str(rows[-1].repo_id) if more and rows else None, as_of_block=_as_of(response, block)
+    )
 
 
 def _visible(session: SessionDep, repo_id: int, principal: CurrentPrincipal) -> RepoRecord:
@@ -182,16 +236,26 @@ def _visible(session: SessionDep, repo_id: int, principal: CurrentPrincipal) -> 
 
 
 @router.get("/repos/{repo_id}", response_model=RepoDetail, status_code=200)
-def repo_detail(repo_id: RepoIdPath, principal: ReposRead, session: SessionDep, hub: HubDep) -> RepoDetail:
-    """The repo's state with live valuation, and its event timeline from the chain."""
+def repo_detail(
+    repo_id: RepoIdPath,
+    principal: ReposRead,
+    session: SessionDep,
+    hub: HubDep,
+    ctx: ContextDep,
+    response: Response,
+    min_block: MinBlock = None,
+) -> RepoDetail:
+    """The repo's state with live valuation, and its event timeline from the chain, as of ``as_of_block``."""
+    block = freshness.require_block(session, ctx.read_sessions, min_block)
     record = _visible(session, repo_id, principal)
     from gateway.indexer.service import Indexer
 
     events = session.scalars(
         select(RepoEvent).where(RepoEvent.repo_id == repo_id).order_by(RepoEvent.block_number, RepoEvent.log_index)
     ).all()
-    pos = position(session, hub, record, principal.organization_id, hub.now(), {}, {})
-    return RepoDetail(position=pos, timeline=[Indexer.public(e) for e in events])
+    closing = closings(session, [record]).get(repo_id)
+    pos = position(session, hub, record, principal.organization_id, hub.now(), {}, {}, closing)
+    return RepoDetail(position=pos, timeline=[Indexer.public(e) for e in events], as_of_block=_as_of(response, block))
 
 
 @router.post("/repos/{repo_id}/reconcile", response_model=dict[str, Any], status_code=200)

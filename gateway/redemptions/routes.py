@@ -47,7 +47,7 @@ class RedemptionCreate(BaseModel):
 
     wallet_id: uuid.UUID
     token: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
-    amount: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$", description="in whole units of the cash token")
+    amount: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$", description="in whole units of the token")
 
 
 class RedemptionPublic(BaseModel):
@@ -98,13 +98,19 @@ def _approve_issuer(market: Market, wallet: Wallet, token: str, amount: int) -> 
 def request_redemption(
     body: RedemptionCreate, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
 ) -> RedemptionPublic:
-    """The member asks the issuer to redeem cash from one of its wallets (its consent, recorded by custody)."""
+    """The member asks the issuer to redeem cash, or a bond from its maturity on, from one of its wallets (its
+    consent, recorded by custody)."""
     wallet = session.get(Wallet, body.wallet_id)
     if wallet is None or wallet.organization_id != principal.organization_id:
         raise NotFound("wallet not found")
     cash = session.get(Instrument, body.token.lower())
-    if cash is None or cash.kind != InstrumentKind.CASH.value:
-        raise InvalidRequest(f"{body.token} is not a listed cash instrument")
+    if cash is None:
+        raise InvalidRequest(f"{body.token} is not a listed instrument")
+    if cash.kind == InstrumentKind.BOND.value:  # the issuer's policy: a bond is redeemed from its maturity on
+        market = hub.require_market()
+        maturity = int(market.token(cash.address).functions.maturity().call())
+        if not maturity or market.now() < maturity:
+            raise InvalidRequest(f"{cash.symbol} redeems at maturity, not before")
     amount = money.to_units(body.amount, cash.decimals, field="amount")
     if amount == 0:
         raise InvalidRequest("amount must be positive")

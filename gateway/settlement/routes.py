@@ -18,6 +18,7 @@ from gateway.custody import door
 from gateway.custody.kyc import require_verified
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest
+from gateway.indexer import freshness
 from gateway.policy import instructions as instruction_policy
 from gateway.settlement import instructions, service, visibility
 from gateway.settlement.hub import Hub, HubDep
@@ -102,10 +103,12 @@ async def wait_for_settlement(
     principal: ReposRead,
     session: SessionDep,
     hub: HubDep,
+    ctx: ContextDep,
     timeout: Annotated[float, Query(gt=0, le=60)] = 30.0,
 ) -> SettlementPublic:
     """Long poll: answers once the settlement is final or failed (or at ``timeout`` with its current state),
-    holding no database transaction while it waits."""
+    holding no database transaction while it waits. A final settlement is answered only once the indexer has
+    applied its ``final_block`` (within ``timeout``), so reads that follow reflect it."""
     settlement = await run_in_threadpool(
         service.load_settlement, session, settlement_id, principal.organization_id, principal.is_operator
     )
@@ -126,7 +129,14 @@ async def wait_for_settlement(
         pending = settlement.status == "pending"
         await run_in_threadpool(session.commit)
     await run_in_threadpool(session.refresh, settlement)
-    return await run_in_threadpool(settlement_public, session, settlement)
+    public = await run_in_threadpool(settlement_public, session, settlement)
+    await run_in_threadpool(session.commit)
+    indexing = "indexer" in hub.extra or hub.relayer is None  # no relayer here: the workers run in another process
+    if public.status == "final" and public.final_block is not None and indexing:
+        # read-your-writes: "final" only once the indexer has applied the block (reads follow the indexer)
+        remaining = max(0.0, deadline - loop.time())
+        await freshness.wait_until_indexed_async(ctx.read_sessions, public.final_block, timeout=remaining)
+    return public
 
 
 @router.get("/settlements", response_model=dict[str, object], status_code=200)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 Amount = Field(default="0", pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
 
@@ -40,6 +40,13 @@ class SettlementPublic(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     steps: list[StepPublic]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def final_block(self) -> int | None:
+        """The block of its last mined step: pass it as ``min_block`` to reads (GET /v1/positions)."""
+        blocks = [s.block_number for s in self.steps if s.block_number is not None]
+        return max(blocks) if blocks else None
 
 
 class Submission(BaseModel):

@@ -287,9 +287,13 @@ def relayed_call(
     args: tuple[Any, ...],
     organization_id: uuid.UUID | None,
 ) -> Submitted:
-    """A step anyone may send: from the relayer's operator account."""
+    """A step anyone may send: from the relayer's operator account. A step the engine would refuse now is
+    refused here with the engine's reason (409 ``step-would-revert``), and nothing is queued."""
     market = hub.require_market()
     data = market.encode(market.engine, fn_name, *args)
+    reason = market.revert_reason(sender=market.relayer.address, to=market.engine_address, data=data)
+    if reason is not None:
+        raise StepWouldRevert(f"{kind} would revert: {reason}")
     settlement = enqueue(
         session,
         kind=kind,

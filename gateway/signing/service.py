@@ -26,16 +26,20 @@ from gateway.policy import service as policy
 from gateway.policy.engine import Decision
 from gateway.settlement import service as settlement
 from gateway.settlement.hub import Hub
+from gateway.signing import preflight
 from gateway.trading import service as trading
 from gateway.trading.exceptions import InvalidSignature
 from gateway.trading.models import Trade
 
 
-def check_before_writing(ctx: GatewayContext, read: Session, trade: Trade, side: str) -> str:
-    """The registry check of this side's wallet, made in the read session before the route writes; returns the
-    address to pass as ``chain_checked``."""
+def check_before_writing(ctx: GatewayContext, read: Session, trade: Trade, side: str, hub: Hub | None = None) -> str:
+    """The registry check of this side's wallet and the open's preflight (``hub``), made in the read session
+    before the route writes; returns the address to pass as ``chain_checked``."""
     wallet = _side_wallet(read, trade, side)
     require_verified(ctx, read, wallet)
+    if hub is not None:
+        trading.require_pending(trade)
+        preflight.check_open(read, hub, trade, side)
     return wallet.address
 
 
@@ -122,6 +126,7 @@ def submit_signature(
         raise InvalidRequest("a custodial wallet is signed by the gateway: POST .../sign")
     require_verified(ctx, session, wallet)
     how = verify_signature(hub, trade, wallet, bytes.fromhex(signature[2:]))
+    preflight.check_open(session, hub, trade, side, signature=signature)
     decision = policy.enforce(session, trade, side, signer=signer)
     _store(session, trade, side, signature, actor=actor, how=how)
     settlement.open_if_ready(session, hub, trade=trade, actor=actor)

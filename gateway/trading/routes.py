@@ -24,7 +24,7 @@ from gateway.db.held import holds
 from gateway.policy import service as policy
 from gateway.settlement.hub import HubDep
 from gateway.signing import service as signing
-from gateway.trading import service
+from gateway.trading import retry, service
 from gateway.trading.deps import Approver, Trader, TraderStepUp
 from gateway.trading.schemas import (
     AcceptQuote,
@@ -166,7 +166,7 @@ def sign_trade(
 ) -> SignResult:
     """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up)."""
     seen = service.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    checked = signing.check_before_writing(ctx, read, seen, service.side_of(seen, principal.organization_id))
+    checked = signing.check_before_writing(ctx, read, seen, service.side_of(seen, principal.organization_id), hub)
     trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = service.side_of(trade, principal.organization_id)
     decision = signing.sign_custodial(
@@ -199,6 +199,15 @@ def submit_signature(
         ctx, session, hub, actor=principal.actor, trade=trade, side=side, signature=body.signature, signer=principal.id
     )
     return SignResult(trade=service.trade_public(session, trade), policy=decision.as_dict())
+
+
+@router.post("/trades/{trade_id}/retry", response_model=TradePublic, status_code=200)
+def retry_trade(trade_id: uuid.UUID, principal: Trader, session: SessionDep, hub: HubDep) -> TradePublic:
+    """A trade whose open failed (or whose signing deadline passed) gets fresh terms (new nonce, start and
+    deadline; same economics): both sides sign again."""
+    trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    retry.retry(session, hub, trade=trade, actor=principal.actor)
+    return service.trade_public(session, trade)
 
 
 @router.post("/trades/{trade_id}/approvals", response_model=TradePublic, status_code=201)

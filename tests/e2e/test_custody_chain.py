@@ -224,12 +224,23 @@ def test_redemption_is_the_members_request_and_the_issuer_executes_it(env: Env) 
     assert again.status_code == 409  # executed once, never twice
 
 
-def test_a_failed_open_cancels_its_nonces_and_its_signatures_cannot_be_replayed(env: Env) -> None:
+def test_a_failed_open_cancels_its_nonces_and_its_signatures_cannot_be_replayed(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     d = env.d
     poor = custodial_wallet(env.b_trader, "poor")  # no cash: the open reverts
     approve_member(env.world, "b")
     trade = env.direct_trade(poor["address"], purchase_price="50000")
-    env.sign_both(trade)
+    step_up(env.a_trader)
+    assert call(env.a_trader, f"/v1/trades/{trade}/sign").status_code == 200
+    step_up(env.b_trader)
+    refused = call(env.b_trader, f"/v1/trades/{trade}/sign")  # the preflight sees the empty wallet
+    assert refused.status_code == 409 and refused.json()["reason"] == "balance", refused.text
+    # the wallet empties between the check and the block: as if the preflight had passed
+    from gateway.signing import preflight
+
+    monkeypatch.setattr(preflight, "check_open", lambda *args, **kwargs: None)
+    assert call(env.b_trader, f"/v1/trades/{trade}/sign").status_code == 200
     ended = wait_for(
         lambda: env.a_trader.get(f"/v1/trades/{trade}").json(),
         lambda t: t["status"] in ("failed", "open"),
@@ -269,3 +280,18 @@ def test_a_failed_open_cancels_its_nonces_and_its_signatures_cannot_be_replayed(
     receipt = d.w3.eth.wait_for_transaction_receipt(sent, timeout=60)
     assert receipt["status"] == 0  # RepoNonceUsed: the replay opens nothing
     assert env.cash_of(poor["address"]) == 60_000 * C  # an open would have paid its cash to the seller
+
+    # the reason fixed (the wallet is funded now), the failed trade is retried: fresh terms, both sign, it opens
+    monkeypatch.undo()
+    retried = call(env.b_trader, f"/v1/trades/{trade}/retry")
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["status"] == "pending_signatures" and retried.json()["digest"] != ended["digest"]
+    env.sign_both(trade)
+    opened = wait_for(
+        lambda: env.a_trader.get(f"/v1/trades/{trade}").json(),
+        lambda t: t["status"] in ("failed", "open"),
+        timeout=90,
+    )
+    assert opened["status"] == "open", opened
+    assert env.cash_of(poor["address"]) == 10_000 * C
+    assert call(env.b_trader, f"/v1/trades/{trade}/retry").status_code == 409  # an open trade is not retried

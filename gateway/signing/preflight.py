@@ -1,0 +1,121 @@
+"""Preflight of an open: before a party's signature is accepted, check that the open would run.
+
+A signature accepted for an open that then reverts kills the trade (its nonce is cancelled), so every reason the
+client can fix is found first and refused with a stable code (409 ``open-would-fail``, ``reason`` one of
+``balance``, ``allowance``, ``deadline``, ``contract``):
+
+- the signing side's delivery (the seller's collateral, the buyer's cash): its wallet's balance, and for a
+  self-held wallet its allowance to the engine (the gateway queues the ``approve`` of a custodial wallet itself);
+- when the signature completes the pair: the counterparty's delivery as well (its wallet may have moved since it
+  signed), and, once no custodial ``approve`` has to go first, the engine's ``open`` itself as an ``eth_call`` from
+  the relayer with both signatures: KYC, prices, nonce and every rule of the engine, as the relayer will send it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gateway.db.models import Wallet, WalletKind
+from gateway.exceptions import Conflict
+from gateway.settlement.hub import Hub
+from gateway.settlement.market import Market
+from gateway.trading.models import Trade
+
+
+class OpenWouldFail(Conflict):
+    title = "The open would fail on chain: fix the reason, then sign again"
+    type_slug = "open-would-fail"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one side gives at the open: ``amount`` smallest units of ``token`` from ``wallet``."""
+
+    side: str
+    wallet: Wallet
+    token: str
+    amount: int
+
+
+def deliveries(session: Session, trade: Trade, terms: dict[str, Any]) -> dict[str, Delivery]:
+    seller = session.get(Wallet, trade.seller_wallet_id)
+    buyer = session.get(Wallet, trade.buyer_wallet_id)
+    assert seller is not None and buyer is not None
+    return {
+        "seller": Delivery("seller", seller, str(terms["collateralToken"]), int(terms["collateralAmount"])),
+        "buyer": Delivery("buyer", buyer, str(terms["cashToken"]), int(terms["purchasePrice"])),
+    }
+
+
+def _allowance(market: Market, owner: str, token: str) -> int:
+    return int(market.token(token).functions.allowance(owner, market.engine_address).call())
+
+
+def check_delivery(market: Market, delivery: Delivery) -> bool:
+    """Raise if ``delivery`` cannot be made; True when its allowance is already in place (no approve to come)."""
+    address = delivery.wallet.address
+    balance = int(market.token(delivery.token).functions.balanceOf(address).call())
+    if balance < delivery.amount:
+        raise OpenWouldFail(
+            f"the {delivery.side}'s wallet {address} holds {balance} of {delivery.token}; the open needs "
+            f"{delivery.amount} (smallest units)",
+            reason="balance",
+            side=delivery.side,
+            wallet=address,
+            token=delivery.token,
+            needed_units=str(delivery.amount),
+            held_units=str(balance),
+        )
+    allowance = _allowance(market, address, delivery.token)
+    if allowance >= delivery.amount:
+        return True
+    if delivery.wallet.kind == WalletKind.CUSTODIAL.value:
+        return False  # the gateway sends this wallet's approve before the open
+    raise OpenWouldFail(
+        f"the {delivery.side}'s self-held wallet {address} allows the engine {market.engine_address} "
+        f"{allowance} of {delivery.token}; the open needs {delivery.amount}: send approve() first (the engine's "
+        "address is in GET /v1/network)",
+        reason="allowance",
+        side=delivery.side,
+        wallet=address,
+        token=delivery.token,
+        spender=market.engine_address,
+        needed_units=str(delivery.amount),
+        allowance_units=str(allowance),
+    )
+
+
+def check_open(session: Session, hub: Hub, trade: Trade, side: str, *, signature: str | None = None) -> None:
+    """Refuse ``side``'s signature (``signature``, when the client brings it) if the open would fail."""
+    market = hub.market
+    if market is None:
+        return  # no chain attached: nothing to simulate (the open cannot be sent either)
+    from gateway.settlement.service import _terms_tuple
+    from gateway.trading.service import terms_of
+
+    terms = terms_of(trade)
+    if int(terms["deadline"]) <= market.now():
+        raise OpenWouldFail("the terms' deadline has passed: retry the trade for fresh terms", reason="deadline")
+    parties = deliveries(session, trade, terms)
+    other = "buyer" if side == "seller" else "seller"
+    other_signature = trade.buyer_signature if side == "seller" else trade.seller_signature
+    ready = check_delivery(market, parties[side])
+    if other_signature is None:
+        return
+    ready = check_delivery(market, parties[other]) and ready
+    if signature is None or not ready:
+        return  # a custodial signature is made after this check, or an approve goes first: the relayer checks
+    signatures = {side: signature, other: other_signature}
+    data = market.encode(
+        market.engine,
+        "open",
+        _terms_tuple(terms),
+        bytes.fromhex(signatures["seller"][2:]),
+        bytes.fromhex(signatures["buyer"][2:]),
+    )
+    reason = market.revert_reason(sender=market.relayer.address, to=market.engine_address, data=data)
+    if reason is not None:
+        raise OpenWouldFail(f"the engine would refuse the open: {reason}", reason="contract", contract_error=reason)

@@ -1,0 +1,65 @@
+"""Retrying a trade whose open failed (or whose signing window closed) with fresh terms and new signatures.
+
+An open that reverts for a reason a party can fix (an allowance revoked after the preflight, a balance moved,
+a price gone stale) leaves the economic terms good: the trade keeps them and gets a new nonce, a new start and
+deadline (the tenor kept), so a new digest; both parties sign again, and the preflight checks again. The failed
+open's nonces stay cancelled on chain; the old signatures can never open anything.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from contracts import eip712
+from gateway.audit import log as audit_log
+from gateway.settlement.hub import Hub
+from gateway.trading import service
+from gateway.trading.exceptions import InvalidState
+from gateway.trading.models import Trade, TradeStatus
+
+
+def retry(session: Session, hub: Hub, *, trade: Trade, actor: str) -> Trade:
+    """Fresh terms for a failed trade, or a pending one whose deadline has passed; signatures cleared."""
+    terms = service.terms_of(trade)
+    now = hub.now()
+    expired = trade.status == TradeStatus.PENDING_SIGNATURES.value and int(terms["deadline"]) <= now
+    if trade.status != TradeStatus.FAILED.value and not expired:
+        raise InvalidState(f"only a failed trade (or one past its signing deadline) is retried; it is {trade.status}")
+    tenor = int(terms["maturity"]) - int(terms["startTime"]) if int(terms["maturity"]) else 0
+    fresh = service.build_terms(
+        hub,
+        seller=terms["seller"],
+        buyer=terms["buyer"],
+        cash_token=terms["cashToken"],
+        purchase_price=int(terms["purchasePrice"]),
+        rate=int(terms["rate"]),
+        day_count_basis=int(terms["dayCountBasis"]),
+        start=now,
+        maturity=now + tenor if tenor else 0,
+        notice=int(terms["noticePeriod"]),
+        collateral_token=terms["collateralToken"],
+        collateral_amount=int(terms["collateralAmount"]),
+        haircut_bps=int(terms["haircutBps"]),
+        min_transfer=int(terms["minTransferAmount"]),
+        cure=int(terms["marginCurePeriod"]),
+        grace=int(terms["gracePeriod"]),
+    )
+    digest = eip712.digest("RepoTerms", fresh, chain_id=hub.chain_id, engine=hub.require_engine())
+    previous = trade.terms_digest
+    trade.terms = service.stored_terms(fresh)
+    trade.terms_digest = "0x" + digest.hex()
+    trade.seller_signature = None
+    trade.buyer_signature = None
+    trade.settlement_id = None
+    trade.repo_id = None
+    trade.status = TradeStatus.PENDING_SIGNATURES.value
+    audit_log.append(
+        session,
+        actor=actor,
+        action="trade.retried",
+        object_type="trade",
+        object_id=str(trade.id),
+        change={"previous_digest": previous, "digest": trade.terms_digest},
+    )
+    session.commit()
+    return trade

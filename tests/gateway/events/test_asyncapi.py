@@ -1,0 +1,47 @@
+"""docs/asyncapi.json describes the stream as the code sends it: every engine event of a repo, the event's shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from contracts.artifacts import load_artifact
+from gateway.indexer.service import Indexer
+from gateway.settlement.models import RepoEvent
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
+
+
+def _payload() -> dict[str, object]:
+    doc = json.loads(DOC.read_text())
+    assert doc["asyncapi"].startswith("3.")
+    payload: dict[str, object] = doc["components"]["messages"]["repoEvent"]["payload"]
+    return payload
+
+
+def test_every_repo_event_of_the_engine_is_listed() -> None:
+    engine = load_artifact("RepoEngine").abi
+    of_repos = {
+        f"repo.{e['name']}"
+        for e in engine
+        if e.get("type") == "event" and any(i["name"] == "repoId" for i in e["inputs"])
+    }
+    listed = set(_payload()["properties"]["type"]["enum"])  # type: ignore[index]
+    assert listed == of_repos
+
+
+def test_the_event_shape_is_what_the_indexer_publishes() -> None:
+    event = RepoEvent(
+        id=7,
+        repo_id=1,
+        name="RepoOpened",
+        args={},
+        block_number=3,
+        block_hash="0x",
+        block_time=0,
+        log_index=0,
+        tx_hash="0x",
+    )
+    published = Indexer.public(event)
+    assert set(published) == set(_payload()["properties"])  # type: ignore[arg-type]
+    assert set(published) == set(_payload()["required"])  # type: ignore[arg-type]
