@@ -377,6 +377,10 @@ class Up:
             feeder = oracle.functions.FEEDER_ROLE().call()
             if not oracle.functions.hasRole(feeder, self.issuer.address).call():
                 send(w3, self.operator, oracle.functions.grantRole(feeder, self.issuer.address), "oracle: feeder")
+            for listed in s.cash_tokens:  # repos open only in cash tokens listed on the oracle
+                if oracle.functions.currencyOf(listed.address).call() != listed.address:
+                    fn = oracle.functions.setCurrency(listed.address, listed.address)
+                    send(w3, self.operator, fn, "oracle: list cash token")
             cash = s.cash_tokens[0]
             for bond in s.bonds:
                 raw = price_to_raw("100", bond.decimals, cash.decimals)

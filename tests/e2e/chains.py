@@ -154,7 +154,14 @@ class Deployment:
 
 
 def deploy(chain: ChainProcess) -> Deployment:
-    from contracts.deploy import contract, deploy_bond_token, deploy_cash_token, deploy_system, transact
+    from contracts.deploy import (
+        contract,
+        deploy_bond_token,
+        deploy_cash_token,
+        deploy_system,
+        set_currency,
+        transact,
+    )
 
     w3 = Web3(Web3.HTTPProvider(chain.url, request_kwargs={"timeout": 30}))
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
@@ -170,6 +177,7 @@ def deploy(chain: ChainProcess) -> Deployment:
         currency="EUR",
         decimals=CASH_DECIMALS,
     )
+    set_currency(w3, deployer, oracle=addrs.price_oracle, token=cash)
     bond = deploy_bond_token(
         w3,
         deployer,
