@@ -21,8 +21,9 @@ contract PriceOracle is IPriceOracle, AccessControl {
 
     uint256 private constant _PRICE_SCALE = 10 ** PRICE_DECIMALS;
 
+    /// @dev One slot: a valuation reads one cold slot, not two. A price fits 192 bits (checked when posted).
     struct PricePoint {
-        uint256 price;
+        uint192 price;
         uint64 updatedAt;
     }
 
@@ -58,6 +59,7 @@ contract PriceOracle is IPriceOracle, AccessControl {
     function setPrice(address asset, address quote, uint256 price) external onlyRole(FEEDER_ROLE) {
         if (asset == address(0) || quote == address(0)) revert PriceZeroAddress();
         if (price == 0) revert PriceZero(asset, quote);
+        if (price > type(uint192).max) revert PriceTooLarge(asset, quote, price);
         uint16 maxMoveBps = _moveLimits[asset][quote].maxMoveBps;
         if (maxMoveBps > 0 && _movesTooFar(_prices[asset][quote].price, price, maxMoveBps)) {
             _pending[asset][quote] =
@@ -155,9 +157,11 @@ contract PriceOracle is IPriceOracle, AccessControl {
         view
         returns (bool quoteListed, bool crossCurrency, uint16 fxHaircutBps)
     {
-        quoteListed = quote != address(0) && _currencies[quote] == quote;
         address currency = _currencies[asset];
-        crossCurrency = currency != address(0) && currency != quote;
+        // An asset's currency was listed when it was named: one read when the asset is in the quote's currency.
+        if (currency == quote && quote != address(0)) return (true, false, 0);
+        quoteListed = quote != address(0) && _currencies[quote] == quote;
+        crossCurrency = currency != address(0);
         if (crossCurrency) fxHaircutBps = _fxHaircuts[currency][quote];
     }
 
@@ -207,7 +211,8 @@ contract PriceOracle is IPriceOracle, AccessControl {
 
     function _apply(address asset, address quote, uint256 price) private {
         uint64 timestamp = uint64(block.timestamp);
-        _prices[asset][quote] = PricePoint({price: price, updatedAt: timestamp});
+        // Fits: setPrice bounded it, and confirmPrice applies only a price setPrice proposed.
+        _prices[asset][quote] = PricePoint({price: uint192(price), updatedAt: timestamp});
         emit PriceUpdated(asset, quote, price, timestamp);
     }
 

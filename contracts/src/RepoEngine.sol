@@ -545,32 +545,36 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         if (t.gracePeriod > MAX_PERIOD) revert RepoPeriodTooLong(t.gracePeriod);
     }
 
+    /// @dev Writes the new repo as whole words, one SSTORE per slot (field by field costs a read-modify-write per
+    /// field). Layout as {StoredRepo}, first field in the low-order bytes; slot 3's cureDeadline, slot 5's
+    /// crystallizedPD, slot 6's cashMargin and slot 7 start at zero and are not written (nor slots 5 and 6 when
+    /// rate or minimum transfer is zero). Every value fits its field: _validateTerms bounded times, periods, rate
+    /// and amounts, and the haircuts sum below BPS.
     function _storeRepo(uint256 repoId, RepoTerms calldata t) private {
-        // Every narrowing below fits: _validateTerms bounded times, periods, rate and amounts.
-        uint40 nowTs = uint40(block.timestamp);
-        StoredRepo storage r = _repos[repoId];
-        r.seller = t.seller;
-        r.status = RepoStatus.OPEN;
-        r.maturity = uint40(t.maturity);
-        r.noticePeriod = uint32(t.noticePeriod);
-        r.buyer = t.buyer;
-        r.openedAt = nowTs;
-        r.periodStart = nowTs;
-        r.dayCountBasis = t.dayCountBasis;
-        r.cashToken = t.cashToken;
-        r.marginCurePeriod = uint32(t.marginCurePeriod);
-        r.gracePeriod = uint32(t.gracePeriod);
-        r.haircutBps = t.haircutBps;
         (bool cross, uint16 fxBps) = _fxTermsOf(t.collateralToken, t.cashToken, t.haircutBps, true);
-        if (cross) {
-            r.crossCurrency = true;
-            r.fxHaircutBps = fxBps;
+        uint256 nowTs = block.timestamp;
+        uint256 w0 = uint256(uint160(t.seller)) | (uint256(uint8(RepoStatus.OPEN)) << 160)
+            | (uint256(t.maturity) << 168) | (uint256(t.noticePeriod) << 208) | (cross ? 1 << 240 : 0);
+        uint256 w1 = uint256(uint160(t.buyer)) | (nowTs << 160) | (nowTs << 200) | (uint256(t.dayCountBasis) << 240);
+        uint256 w2 = uint256(uint160(t.cashToken)) | (uint256(t.marginCurePeriod) << 160)
+            | (uint256(t.gracePeriod) << 192) | (uint256(t.haircutBps) << 224) | (uint256(fxBps) << 240);
+        uint256 w3 = uint256(uint160(t.collateralToken));
+        uint256 w4 = t.purchasePrice | (t.collateralAmount << 128);
+        // casting to 'int128' is safe because |rate| <= MAX_ABS_RATE < 2^127; the word holds its two's complement
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 w5 = uint256(uint128(int128(t.rate)));
+        uint256 w6 = t.minTransferAmount;
+        StoredRepo storage r = _repos[repoId];
+        assembly ("memory-safe") {
+            let slot := r.slot
+            sstore(slot, w0)
+            sstore(add(slot, 1), w1)
+            sstore(add(slot, 2), w2)
+            sstore(add(slot, 3), w3)
+            sstore(add(slot, 4), w4)
+            if w5 { sstore(add(slot, 5), w5) }
+            if w6 { sstore(add(slot, 6), w6) }
         }
-        r.collateralToken = t.collateralToken;
-        r.purchasePrice = uint128(t.purchasePrice);
-        r.collateralAmount = uint128(t.collateralAmount);
-        if (t.rate != 0) r.rate = int128(t.rate);
-        if (t.minTransferAmount != 0) r.minTransferAmount = uint128(t.minTransferAmount);
     }
 
     function _emitOpened(uint256 repoId, RepoTerms calldata t, bytes32 termsHash) private {
@@ -644,7 +648,8 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
     function _cureLapsed(uint256 repoId, StoredRepo storage r) private view returns (bool) {
         // Cannot underflow: cureDeadline = call time + marginCurePeriod.
         uint64 calledAt = r.cureDeadline - r.marginCurePeriod;
-        uint256 stopped = _pausedSince(repoId, r.cashToken, calledAt) + _pausedSince(repoId, r.collateralToken, calledAt);
+        uint256 stopped =
+            _pausedSince(repoId, r.cashToken, calledAt) + _pausedSince(repoId, r.collateralToken, calledAt);
         return block.timestamp > uint256(r.cureDeadline) + stopped;
     }
 

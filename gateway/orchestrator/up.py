@@ -28,6 +28,7 @@ from web3 import Web3
 from gateway.ops.chain import connect, ensure_gas, price_to_raw, send
 from gateway.ops.client import Credentials, Gateway, UserSession
 from gateway.ops.network import AUTOMATION_FILE, COMPLIANCE_USER, OPS_USER
+from gateway.orchestrator.currencies import CASH_TOKENS, wire_currencies
 from gateway.orchestrator.state import DataDir, TokenInfo, UpState, write_private
 from gateway.orchestrator.supervisor import Child, Supervisor
 
@@ -35,7 +36,6 @@ DEFAULT_CHAIN_ID = 1337
 DEFAULT_GAS_LIMIT = 60_000_000
 OPERATOR_LEI_SEED = "RPNOPERATOR0000000"
 ADMIN_EMAIL = "admin@reponet.local"
-CASH = TokenInfo(symbol="rUSD", address="", decimals=6, currency="USD")
 BONDS = (
     ("RepoNet Govt 4.25% 2032", TokenInfo(symbol="GOV32", address="", decimals=6, isin="XS0000000132"), 425, 2032),
     ("RepoNet Corp 2.50% 2030", TokenInfo(symbol="CORP30", address="", decimals=6, isin="XS0000000230"), 250, 2030),
@@ -342,18 +342,20 @@ class Up:
             self.save("system")
         if not s.done("assets"):
             registry = s.contracts["identity_registry"]
-            if not s.cash_tokens:
-                cash = TokenInfo(**{**CASH.__dict__})
+            for cash_name, template in CASH_TOKENS:  # rUSD first: the default cash of trades and the demo
+                if any(c.symbol == template.symbol for c in s.cash_tokens):
+                    continue
+                cash = TokenInfo(**{**template.__dict__})
                 cash.address = deploy_cash_token(
                     w3,
                     self.issuer,
                     registry=registry,
-                    name="RepoNet USD deposit",
+                    name=cash_name,
                     symbol=cash.symbol,
                     currency=cash.currency,
                     decimals=cash.decimals,
                 )
-                s.cash_tokens = [cash]
+                s.cash_tokens.append(cash)
                 self.save()
             for name, template, coupon_bps, year in BONDS:
                 if any(b.symbol == template.symbol for b in s.bonds):
@@ -377,10 +379,7 @@ class Up:
             feeder = oracle.functions.FEEDER_ROLE().call()
             if not oracle.functions.hasRole(feeder, self.issuer.address).call():
                 send(w3, self.operator, oracle.functions.grantRole(feeder, self.issuer.address), "oracle: feeder")
-            for listed in s.cash_tokens:  # repos open only in cash tokens listed on the oracle
-                if oracle.functions.currencyOf(listed.address).call() != listed.address:
-                    fn = oracle.functions.setCurrency(listed.address, listed.address)
-                    send(w3, self.operator, fn, "oracle: list cash token")
+            wire_currencies(w3, self.operator, self.issuer, oracle, s.cash_tokens, s.bonds)
             cash = s.cash_tokens[0]
             for bond in s.bonds:
                 raw = price_to_raw("100", bond.decimals, cash.decimals)

@@ -196,6 +196,7 @@ def build_system() -> RepoSystem:
         oracle=contract(w3, "PriceOracle", addrs.price_oracle),
         position=contract(w3, "RepoPosition", addrs.repo_position),
     )
+    set_currency(w3, operator, oracle=addrs.price_oracle, token=bond_addr, currency=cash_addr)  # priced in EUR
     system.verify([seller.address], lei="BANKSELLER0000000001")
     system.verify([buyer.address], lei="FUNDBUYER00000000002")
     system.send(operator, system.cash.functions.mint(buyer.address, 50_000_000 * 10**CASH_DECIMALS))

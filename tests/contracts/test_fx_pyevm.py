@@ -70,8 +70,15 @@ def fx() -> Fx:
         s.w3, op, registry=reg, name="USD Deposit Token", symbol="USDD", currency="USD", decimals=CASH_DECIMALS
     )
     ust = deploy_bond_token(
-        s.w3, op, registry=reg, name="UST 4% 2034", symbol="T34", isin="US91282CJZ59", decimals=UST_DECIMALS,
-        coupon_rate=4 * 10**16, maturity=s.now() + 8 * YEAR,
+        s.w3,
+        op,
+        registry=reg,
+        name="UST 4% 2034",
+        symbol="T34",
+        isin="US91282CJZ59",
+        decimals=UST_DECIMALS,
+        coupon_rate=4 * 10**16,
+        maturity=s.now() + 8 * YEAR,
     )
     oracle = s.addresses["price_oracle"]
     set_currency(s.w3, op, oracle=oracle, token=usd)
