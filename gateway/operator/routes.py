@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
+from contracts.artifacts import load_artifact
 from gateway.api.deps import SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead
@@ -87,6 +88,20 @@ def _token_facts(token: Any, address: str) -> tuple[str, str, int]:
         ) from None
 
 
+def _currency_of(market: Any, address: str) -> str | None:
+    """The ISO 4217 code of the currency the oracle names for a token — a listed cash token's own, the one a bond is
+    priced in — so that a repo in another currency is known to be cross-currency (the engine values it through the
+    oracle's FX pair). None when the oracle names none."""
+    try:
+        currency = str(market.oracle.functions.currencyOf(to_checksum_address(address)).call())
+        if int(currency, 16) == 0:
+            return None
+        cash = market.w3.eth.contract(address=to_checksum_address(currency), abi=load_artifact("CashToken").abi)
+        return str(cash.functions.currency().call())
+    except (BadFunctionCallOutput, ContractLogicError):
+        return None
+
+
 @router.post("/operator/instruments", response_model=InstrumentPublic, status_code=201)
 def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> Instrument:
     """List a deployed cash token or bond for trading (symbol, name and decimals are read from the chain)."""
@@ -94,7 +109,14 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
     if session.get(Instrument, body.address.lower()) is not None:
         raise InvalidRequest("already listed")
     symbol, name, decimals = _token_facts(market.token(body.address), body.address)
-    row = Instrument(address=body.address.lower(), kind=body.kind.value, symbol=symbol, name=name, decimals=decimals)
+    row = Instrument(
+        address=body.address.lower(),
+        kind=body.kind.value,
+        symbol=symbol,
+        name=name,
+        decimals=decimals,
+        currency=_currency_of(market, body.address),
+    )
     session.add(row)
     audit_log.append(
         session,
@@ -102,7 +124,7 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
         action="instrument.listed",
         object_type="instrument",
         object_id=row.address,
-        change={"kind": row.kind, "symbol": row.symbol},
+        change={"kind": row.kind, "symbol": row.symbol, "currency": row.currency},
     )
     session.commit()
     return row

@@ -189,6 +189,7 @@ def deploy(chain: ChainProcess) -> Deployment:
         coupon_rate=25 * 10**15,
         maturity=now + 10 * 365 * 86_400,
     )
+    set_currency(w3, deployer, oracle=addrs.price_oracle, token=bond, currency=cash)  # the Bund is priced in EUR
     bond2 = deploy_bond_token(
         w3,
         deployer,
