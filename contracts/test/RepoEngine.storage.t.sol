@@ -18,7 +18,7 @@ contract RepoEngineStorageTest is RepoFixture {
         uint256 mta
     ) public {
         IRepoEngine.RepoTerms memory t = _terms(0);
-        t.purchasePrice = bound(pp, 1, 1_000_000_000_00);
+        t.purchasePrice = bound(pp, 1, 100_000_000_00);
         t.rate = bound(rate, -1000e18, 1000e18);
         t.dayCountBasis = basis365 ? 365 : 360;
         t.maturity = maturityIn % 2 == 0 ? 0 : uint64(block.timestamp) + uint64(bound(maturityIn, 1, 100 * 365 days));
