@@ -164,6 +164,16 @@ def deploy_cash_token(
     return deploy_contract(w3, deployer, "CashToken", name, symbol, currency, decimals, registry, deployer.address)
 
 
+def set_currency(w3: Web3, admin: LocalAccount, *, oracle: str, token: str, currency: str | None = None) -> None:
+    """Name ``token``'s currency on the oracle: a cash token is listed as its own currency (repos may be opened in
+    it only then); a bond names the cash token it is priced in, so that repos in other currencies value it through
+    the FX pair. ``admin`` holds the oracle's admin role."""
+    fn = contract(w3, "PriceOracle", oracle).functions.setCurrency(
+        Web3.to_checksum_address(token), Web3.to_checksum_address(currency or token)
+    )
+    transact(w3, admin, fn, "oracle: currency")
+
+
 def deploy_bond_token(
     w3: Web3,
     deployer: LocalAccount,

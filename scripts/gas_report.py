@@ -43,6 +43,7 @@ def measure() -> dict[str, int]:
     b2 = contract(s.w3, "BondToken", bond2)
     s.send(s.operator, b2.functions.mint(s.seller.address, 3_000_000 * 10**BOND_DECIMALS))
     s.send(s.seller, b2.functions.approve(e.address, 2**256 - 1))
+    s.send(s.operator, s.oracle.functions.setCurrency(bond2, s.cash.address))
     s.send(s.operator, s.oracle.functions.setPrice(bond2, s.cash.address, PAR_PRICE_98))
     amount2 = 1_100_000 * 10**BOND_DECIMALS
     sub = {"repoId": rid, "newCollateralToken": bond2, "newCollateralAmount": amount2, "nonce": 900,

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IFxOracle} from "./interfaces/IFxOracle.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 
 /// @title PriceOracle
@@ -20,8 +21,9 @@ contract PriceOracle is IPriceOracle, AccessControl {
 
     uint256 private constant _PRICE_SCALE = 10 ** PRICE_DECIMALS;
 
+    /// @dev One slot: a valuation reads one cold slot, not two. A price fits 192 bits (checked when posted).
     struct PricePoint {
-        uint256 price;
+        uint192 price;
         uint64 updatedAt;
     }
 
@@ -37,6 +39,8 @@ contract PriceOracle is IPriceOracle, AccessControl {
     mapping(address asset => mapping(address quote => PendingMove)) private _pending;
     mapping(address asset => mapping(address quote => PricePoint)) private _prices;
     mapping(address asset => mapping(address quote => uint64 maxAge)) private _maxAges;
+    mapping(address token => address currency) private _currencies;
+    mapping(address currency => mapping(address quote => uint16 bps)) private _fxHaircuts;
 
     /// @notice Deploys the oracle, grants `DEFAULT_ADMIN_ROLE`, `FEEDER_ROLE` and `CONFIRMER_ROLE` to `admin` (who
     /// still cannot confirm its own proposals).
@@ -55,6 +59,7 @@ contract PriceOracle is IPriceOracle, AccessControl {
     function setPrice(address asset, address quote, uint256 price) external onlyRole(FEEDER_ROLE) {
         if (asset == address(0) || quote == address(0)) revert PriceZeroAddress();
         if (price == 0) revert PriceZero(asset, quote);
+        if (price > type(uint192).max) revert PriceTooLarge(asset, quote, price);
         uint16 maxMoveBps = _moveLimits[asset][quote].maxMoveBps;
         if (maxMoveBps > 0 && _movesTooFar(_prices[asset][quote].price, price, maxMoveBps)) {
             _pending[asset][quote] =
@@ -122,9 +127,69 @@ contract PriceOracle is IPriceOracle, AccessControl {
     }
 
     /// @inheritdoc IPriceOracle
-    function valueOf(address asset, address quote, uint256 amount) external view returns (uint256) {
+    function valueOf(address asset, address quote, uint256 amount) public view returns (uint256) {
         (uint256 price,) = getPrice(asset, quote);
         return Math.mulDiv(amount, price, _PRICE_SCALE);
+    }
+
+    /// @inheritdoc IFxOracle
+    function setCurrency(address token, address currency) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (token == address(0)) revert PriceZeroAddress();
+        if (currency != address(0) && currency != token && _currencies[currency] != currency) {
+            revert PriceCurrencyNotListed(currency);
+        }
+        _currencies[token] = currency;
+        emit CurrencySet(token, currency);
+    }
+
+    /// @inheritdoc IFxOracle
+    function setFxHaircut(address currency, address quote, uint16 haircutBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (_currencies[currency] != currency || currency == address(0)) revert PriceCurrencyNotListed(currency);
+        if (_currencies[quote] != quote || quote == address(0)) revert PriceCurrencyNotListed(quote);
+        if (haircutBps >= _BPS) revert PriceInvalidFxHaircut(haircutBps);
+        _fxHaircuts[currency][quote] = haircutBps;
+        emit FxHaircutSet(currency, quote, haircutBps);
+    }
+
+    /// @inheritdoc IFxOracle
+    function fxTermsOf(address asset, address quote)
+        external
+        view
+        returns (bool quoteListed, bool crossCurrency, uint16 fxHaircutBps)
+    {
+        address currency = _currencies[asset];
+        // An asset's currency was listed when it was named: one read when the asset is in the quote's currency.
+        if (currency == quote && quote != address(0)) return (true, false, 0);
+        quoteListed = quote != address(0) && _currencies[quote] == quote;
+        crossCurrency = currency != address(0);
+        if (crossCurrency) fxHaircutBps = _fxHaircuts[currency][quote];
+    }
+
+    /// @inheritdoc IFxOracle
+    function currencyOf(address token) external view returns (address) {
+        return _currencies[token];
+    }
+
+    /// @inheritdoc IFxOracle
+    function isCrossCurrency(address asset, address quote) public view returns (bool) {
+        address currency = _currencies[asset];
+        return currency != address(0) && currency != quote;
+    }
+
+    /// @inheritdoc IFxOracle
+    function valueIn(address asset, address quote, uint256 amount) external view returns (uint256) {
+        address currency = _currencies[asset];
+        if (currency == address(0) || currency == quote) return valueOf(asset, quote, amount);
+        uint256 local = currency == asset ? amount : valueOf(asset, currency, amount);
+        return valueOf(currency, quote, local);
+    }
+
+    /// @inheritdoc IFxOracle
+    function unitsFor(address asset, address quote, uint256 value) external view returns (uint256) {
+        address currency = _currencies[asset];
+        if (currency == address(0) || currency == quote) return _ceilUnits(asset, quote, value);
+        uint256 local = _ceilUnits(currency, quote, value);
+        return currency == asset ? local : _ceilUnits(asset, currency, local);
     }
 
     /// @inheritdoc IPriceOracle
@@ -138,9 +203,16 @@ contract PriceOracle is IPriceOracle, AccessControl {
         return _defaultMaxAge;
     }
 
+    /// @dev `ceil(value × 1e18 / price)`: the fewest units of `asset` worth at least `value` of `quote`.
+    function _ceilUnits(address asset, address quote, uint256 value) private view returns (uint256) {
+        (uint256 price,) = getPrice(asset, quote);
+        return Math.mulDiv(value, _PRICE_SCALE, price, Math.Rounding.Ceil);
+    }
+
     function _apply(address asset, address quote, uint256 price) private {
         uint64 timestamp = uint64(block.timestamp);
-        _prices[asset][quote] = PricePoint({price: price, updatedAt: timestamp});
+        // Fits: setPrice bounded it, and confirmPrice applies only a price setPrice proposed.
+        _prices[asset][quote] = PricePoint({price: uint192(price), updatedAt: timestamp});
         emit PriceUpdated(asset, quote, price, timestamp);
     }
 

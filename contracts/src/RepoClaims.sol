@@ -4,14 +4,14 @@ pragma solidity 0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IRepoClaims} from "./interfaces/IRepoClaims.sol";
 
 /// @title RepoClaims
 /// @notice The engine's claim ledger (see {IRepoClaims}): every payment the engine makes to a party goes through
 /// {_pay}, which credits a claim when the token refuses the transfer, instead of reverting the whole step.
-abstract contract RepoClaims is IRepoClaims, AccessControl, ReentrancyGuard {
+abstract contract RepoClaims is IRepoClaims, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice Executes court-ordered payments of claims ({forceClaim}).

@@ -13,6 +13,7 @@ import {IIdentityRegistry} from "./interfaces/IIdentityRegistry.sol";
 import {IPermissionedToken} from "./interfaces/IPermissionedToken.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IRepoEngine} from "./interfaces/IRepoEngine.sol";
+import {IRepoFx} from "./interfaces/IRepoFx.sol";
 import {IRepoPosition} from "./interfaces/IRepoPosition.sol";
 import {RepoClaims} from "./RepoClaims.sol";
 import {RepoMath} from "./RepoMath.sol";
@@ -27,7 +28,7 @@ import {RepoTermsHashing} from "./RepoTermsHashing.sol";
 /// all checks, then all storage writes and the event, then the token transfers of the step (any failing leg reverts
 /// the whole step) — except that a payment to a party that cannot receive it becomes that party's claim
 /// ({RepoClaims}), so the other party's status never blocks a step.
-contract RepoEngine is IRepoEngine, RepoClaims, Pausable, EIP712 {
+contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice May pause and unpause {open} and {substitute}.
@@ -47,14 +48,15 @@ contract RepoEngine is IRepoEngine, RepoClaims, Pausable, EIP712 {
     /// derived from one fits the 40-bit time fields below.
     uint64 private constant MAX_PERIOD = type(uint32).max;
 
-    /// @dev A repo as stored: {IRepoEngine.Repo} packed into 8 slots (times in 40 bits, amounts in 128) so that
+    /// @dev A repo as stored: {IRepoEngine.Repo} packed into 8 slots (times in 40 bits, periods in 32, amounts in 128), so that
     /// opening writes 7 of them instead of 12; {getRepo} widens it back to the public struct.
     struct StoredRepo {
         // slot 0: what nearly every step reads
         address seller;
         RepoStatus status;
         uint40 maturity;
-        uint40 noticePeriod;
+        uint32 noticePeriod;
+        bool crossCurrency;
         // slot 1
         address buyer;
         uint40 openedAt;
@@ -62,9 +64,10 @@ contract RepoEngine is IRepoEngine, RepoClaims, Pausable, EIP712 {
         uint16 dayCountBasis;
         // slot 2
         address cashToken;
-        uint40 marginCurePeriod;
-        uint40 gracePeriod;
+        uint32 marginCurePeriod;
+        uint32 gracePeriod;
         uint16 haircutBps;
+        uint16 fxHaircutBps;
         // slot 3
         address collateralToken;
         uint40 cureDeadline;
@@ -268,6 +271,7 @@ contract RepoEngine is IRepoEngine, RepoClaims, Pausable, EIP712 {
             holderSig
         );
         uint256 required = _rp(r, uint64(block.timestamp));
+        _refixFx(r, newCollateralToken);
         uint256 covered = _adjustedValue(r, newCollateralToken, newCollateralAmount) + r.cashMargin;
         if (covered < required) revert RepoSubstitutionUndercollateralized(repoId, covered, required);
 
@@ -465,6 +469,12 @@ contract RepoEngine is IRepoEngine, RepoClaims, Pausable, EIP712 {
         return _adjustedValue(r, r.collateralToken, r.collateralAmount);
     }
 
+    /// @inheritdoc IRepoFx
+    function fxTermsOf(uint256 repoId) external view returns (bool crossCurrency, uint16 fxHaircutBps) {
+        StoredRepo storage r = _known(repoId);
+        return (r.crossCurrency, r.fxHaircutBps);
+    }
+
     /// @inheritdoc IRepoEngine
     function shortfallOf(uint256 repoId) external view returns (uint256) {
         return _shortfalls[repoId];
@@ -535,27 +545,36 @@ contract RepoEngine is IRepoEngine, RepoClaims, Pausable, EIP712 {
         if (t.gracePeriod > MAX_PERIOD) revert RepoPeriodTooLong(t.gracePeriod);
     }
 
+    /// @dev Writes the new repo as whole words, one SSTORE per slot (field by field costs a read-modify-write per
+    /// field). Layout as {StoredRepo}, first field in the low-order bytes; slot 3's cureDeadline, slot 5's
+    /// crystallizedPD, slot 6's cashMargin and slot 7 start at zero and are not written (nor slots 5 and 6 when
+    /// rate or minimum transfer is zero). Every value fits its field: _validateTerms bounded times, periods, rate
+    /// and amounts, and the haircuts sum below BPS.
     function _storeRepo(uint256 repoId, RepoTerms calldata t) private {
-        // Every narrowing below fits: _validateTerms bounded times, periods, rate and amounts.
-        uint40 nowTs = uint40(block.timestamp);
+        (bool cross, uint16 fxBps) = _fxTermsOf(t.collateralToken, t.cashToken, t.haircutBps, true);
+        uint256 nowTs = block.timestamp;
+        uint256 w0 = uint256(uint160(t.seller)) | (uint256(uint8(RepoStatus.OPEN)) << 160)
+            | (uint256(t.maturity) << 168) | (uint256(t.noticePeriod) << 208) | (cross ? 1 << 240 : 0);
+        uint256 w1 = uint256(uint160(t.buyer)) | (nowTs << 160) | (nowTs << 200) | (uint256(t.dayCountBasis) << 240);
+        uint256 w2 = uint256(uint160(t.cashToken)) | (uint256(t.marginCurePeriod) << 160)
+            | (uint256(t.gracePeriod) << 192) | (uint256(t.haircutBps) << 224) | (uint256(fxBps) << 240);
+        uint256 w3 = uint256(uint160(t.collateralToken));
+        uint256 w4 = t.purchasePrice | (t.collateralAmount << 128);
+        // casting to 'int128' is safe because |rate| <= MAX_ABS_RATE < 2^127; the word holds its two's complement
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 w5 = uint256(uint128(int128(t.rate)));
+        uint256 w6 = t.minTransferAmount;
         StoredRepo storage r = _repos[repoId];
-        r.seller = t.seller;
-        r.status = RepoStatus.OPEN;
-        r.maturity = uint40(t.maturity);
-        r.noticePeriod = uint40(t.noticePeriod);
-        r.buyer = t.buyer;
-        r.openedAt = nowTs;
-        r.periodStart = nowTs;
-        r.dayCountBasis = t.dayCountBasis;
-        r.cashToken = t.cashToken;
-        r.marginCurePeriod = uint40(t.marginCurePeriod);
-        r.gracePeriod = uint40(t.gracePeriod);
-        r.haircutBps = t.haircutBps;
-        r.collateralToken = t.collateralToken;
-        r.purchasePrice = uint128(t.purchasePrice);
-        r.collateralAmount = uint128(t.collateralAmount);
-        if (t.rate != 0) r.rate = int128(t.rate);
-        if (t.minTransferAmount != 0) r.minTransferAmount = uint128(t.minTransferAmount);
+        assembly ("memory-safe") {
+            let slot := r.slot
+            sstore(slot, w0)
+            sstore(add(slot, 1), w1)
+            sstore(add(slot, 2), w2)
+            sstore(add(slot, 3), w3)
+            sstore(add(slot, 4), w4)
+            if w5 { sstore(add(slot, 5), w5) }
+            if w6 { sstore(add(slot, 6), w6) }
+        }
     }
 
     function _emitOpened(uint256 repoId, RepoTerms calldata t, bytes32 termsHash) private {
@@ -608,6 +627,11 @@ contract RepoEngine is IRepoEngine, RepoClaims, Pausable, EIP712 {
         view
         returns (uint256 toHolder, uint256 shortfall)
     {
+        if (remainder > 0 && collateral > 0 && r.crossCurrency) {
+            uint256 needed = _oracle.unitsFor(r.collateralToken, r.cashToken, remainder);
+            if (needed <= collateral) return (needed, 0);
+            return (collateral, remainder - _oracle.valueIn(r.collateralToken, r.cashToken, collateral));
+        }
         if (remainder > 0 && collateral > 0) {
             (uint256 price,) = _oracle.getPrice(r.collateralToken, r.cashToken);
             uint256 units = Math.mulDiv(remainder, PRICE_SCALE, price, Math.Rounding.Ceil);
@@ -624,7 +648,8 @@ contract RepoEngine is IRepoEngine, RepoClaims, Pausable, EIP712 {
     function _cureLapsed(uint256 repoId, StoredRepo storage r) private view returns (bool) {
         // Cannot underflow: cureDeadline = call time + marginCurePeriod.
         uint64 calledAt = r.cureDeadline - r.marginCurePeriod;
-        uint256 stopped = _pausedSince(repoId, r.cashToken, calledAt) + _pausedSince(repoId, r.collateralToken, calledAt);
+        uint256 stopped =
+            _pausedSince(repoId, r.cashToken, calledAt) + _pausedSince(repoId, r.collateralToken, calledAt);
         return block.timestamp > uint256(r.cureDeadline) + stopped;
     }
 
@@ -695,8 +720,41 @@ contract RepoEngine is IRepoEngine, RepoClaims, Pausable, EIP712 {
     }
 
     function _adjustedValue(StoredRepo storage r, address token, uint256 amount) private view returns (uint256) {
+        return _adjusted(token, r.cashToken, amount, r.crossCurrency, r.haircutBps + r.fxHaircutBps);
+    }
+
+    /// @dev Haircut-adjusted value in `cash`: through the oracle's FX pair when `cross` ({IRepoFx}).
+    function _adjusted(address token, address cash, uint256 amount, bool cross, uint256 haircutBps)
+        private
+        view
+        returns (uint256)
+    {
         if (amount == 0) return 0;
-        return RepoMath.applyHaircut(_oracle.valueOf(token, r.cashToken, amount), r.haircutBps);
+        uint256 value = (cross ? _oracle.valueIn : _oracle.valueOf)(token, cash, amount);
+        // Fits: the haircut and the FX haircut sum below BPS (checked where the FX haircut is fixed).
+        return RepoMath.applyHaircut(value, uint16(haircutBps));
+    }
+
+    /// @dev Fixes the FX terms of `newToken` into the repo (a substitution; reverted with it if it fails).
+    function _refixFx(StoredRepo storage r, address newToken) private {
+        (bool cross, uint16 fxBps) = _fxTermsOf(newToken, r.cashToken, r.haircutBps, false);
+        if (cross || r.crossCurrency) {
+            r.crossCurrency = cross;
+            r.fxHaircutBps = fxBps;
+        }
+    }
+
+    /// @dev Whether `token` is valued in `cash` through an FX pair, and the FX haircut that then applies (one oracle
+    /// call); at open, `cash` must be a listed cash token. The two haircuts together must stay below 100 %.
+    function _fxTermsOf(address token, address cash, uint16 haircutBps, bool opening)
+        private
+        view
+        returns (bool cross, uint16 fxBps)
+    {
+        bool listed;
+        (listed, cross, fxBps) = _oracle.fxTermsOf(token, cash);
+        if (opening && !listed) revert RepoCashTokenNotListed(cash);
+        if (uint256(haircutBps) + fxBps >= RepoMath.BPS) revert RepoInvalidHaircut(haircutBps + fxBps);
     }
 
     function _exposure(StoredRepo storage r) private view returns (int256) {

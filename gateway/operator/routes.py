@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
+from contracts.artifacts import load_artifact
 from gateway.api.deps import ContextDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead
@@ -97,8 +98,6 @@ def list_instruments(principal: MarketRead, session: SessionDep) -> list[Instrum
 def _label(market: Any, address: str, kind: InstrumentKind) -> tuple[str | None, str | None]:
     """(currency, ISIN) as the token states them: ``currency()`` of a cash token, ``isin()`` of a bond; a token
     without the function lists with None."""
-    from contracts.artifacts import load_artifact
-
     name = "CashToken" if kind == InstrumentKind.CASH else "BondToken"
     token = market.w3.eth.contract(address=to_checksum_address(address), abi=load_artifact(name).abi)
     try:
@@ -124,6 +123,20 @@ def _token_facts(token: Any, address: str) -> tuple[str, str, int]:
         ) from None
 
 
+def _currency_of(market: Any, address: str) -> str | None:
+    """The ISO 4217 code of the currency the oracle names for a token — a listed cash token's own, the one a bond is
+    priced in — so that a repo in another currency is known to be cross-currency (the engine values it through the
+    oracle's FX pair). None when the oracle names none."""
+    try:
+        currency = str(market.oracle.functions.currencyOf(to_checksum_address(address)).call())
+        if int(currency, 16) == 0:
+            return None
+        cash = market.w3.eth.contract(address=to_checksum_address(currency), abi=load_artifact("CashToken").abi)
+        return str(cash.functions.currency().call())
+    except (BadFunctionCallOutput, ContractLogicError):
+        return None
+
+
 @router.post("/operator/instruments", response_model=InstrumentPublic, status_code=201)
 def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> Instrument:
     """List a deployed cash token or bond for trading (symbol, name and decimals are read from the chain)."""
@@ -132,6 +145,7 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
         raise InvalidRequest("already listed")
     symbol, name, decimals = _token_facts(market.token(body.address), body.address)
     currency, isin = _label(market, body.address, body.kind)
+    currency = _currency_of(market, body.address) or currency  # a bond's: the currency the oracle prices it in
     row = Instrument(
         address=body.address.lower(),
         kind=body.kind.value,
@@ -148,7 +162,7 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
         action="instrument.listed",
         object_type="instrument",
         object_id=row.address,
-        change={"kind": row.kind, "symbol": row.symbol},
+        change={"kind": row.kind, "symbol": row.symbol, "currency": row.currency},
     )
     session.commit()
     return row

@@ -21,11 +21,11 @@ from gateway.ops.chain import connect, ensure_gas, price_to_raw, send
 from gateway.ops.targets import SYSTEM_ARTIFACTS, token_targets
 from gateway.orchestrator.accounts import ADMIN_THRESHOLD, Purpose
 from gateway.orchestrator.context import UpContext, rpc
+from gateway.orchestrator.currencies import CASH_TOKENS, wire_currencies
 from gateway.orchestrator.exceptions import UpError
 from gateway.orchestrator.nodes import NodeSteps
 from gateway.orchestrator.state import TokenInfo
 
-CASH = TokenInfo(symbol="rUSD", address="", decimals=6, currency="USD")
 BONDS = (
     ("RepoNet Govt 4.25% 2032", TokenInfo(symbol="GOV32", address="", decimals=6, isin="XS0000000132"), 425, 2032),
     ("RepoNet Corp 2.50% 2030", TokenInfo(symbol="CORP30", address="", decimals=6, isin="XS0000000230"), 250, 2030),
@@ -114,18 +114,20 @@ class Deployment:
         ctx, s, accounts = self.ctx, self.ctx.state, self.ctx.accounts
         operator, issuer, feeder = accounts.operator, accounts[Purpose.ISSUER], accounts[Purpose.ORACLE_FEEDER]
         registry = s.contracts["identity_registry"]
-        if not s.cash_tokens:
-            cash = TokenInfo(**{**CASH.__dict__})
+        for cash_name, template in CASH_TOKENS:  # rUSD first: the default cash of trades and the demo
+            if any(c.symbol == template.symbol for c in s.cash_tokens):
+                continue
+            cash = TokenInfo(**{**template.__dict__})
             cash.address = deploy_cash_token(
                 w3,
                 operator,
                 registry=registry,
-                name="RepoNet USD deposit",
+                name=cash_name,
                 symbol=cash.symbol,
                 currency=cash.currency,
                 decimals=cash.decimals,
             )
-            s.cash_tokens = [cash]
+            s.cash_tokens.append(cash)
             ctx.save()
         for name, template, coupon_bps, year in BONDS:
             if any(b.symbol == template.symbol for b in s.bonds):
@@ -150,6 +152,7 @@ class Deployment:
         feeder_role = oracle.functions.FEEDER_ROLE().call()
         if not oracle.functions.hasRole(feeder_role, feeder.address).call():
             send(w3, operator, oracle.functions.grantRole(feeder_role, feeder.address), "oracle: feeder")
+        wire_currencies(w3, operator, feeder, oracle, s.cash_tokens, s.bonds)
         cash = s.cash_tokens[0]
         for bond in s.bonds:
             raw = price_to_raw("100", bond.decimals, cash.decimals)

@@ -21,7 +21,14 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from contracts import eip712
-from contracts.deploy import contract, deploy_bond_token, deploy_cash_token, deploy_system, transact
+from contracts.deploy import (
+    contract,
+    deploy_bond_token,
+    deploy_cash_token,
+    deploy_system,
+    set_currency,
+    transact,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CASH_DECIMALS = 6
@@ -168,6 +175,7 @@ def build_system() -> RepoSystem:
         w3, operator, registry=addrs.identity_registry, name="EUR Deposit Token", symbol="EURD",
         currency="EUR", decimals=CASH_DECIMALS,
     )
+    set_currency(w3, operator, oracle=addrs.price_oracle, token=cash_addr)
     now = int(w3.eth.get_block("latest")["timestamp"])
     bond_addr = deploy_bond_token(
         w3, operator, registry=addrs.identity_registry, name="Bund 2.5% 2035", symbol="DBR35",
@@ -188,6 +196,7 @@ def build_system() -> RepoSystem:
         oracle=contract(w3, "PriceOracle", addrs.price_oracle),
         position=contract(w3, "RepoPosition", addrs.repo_position),
     )
+    set_currency(w3, operator, oracle=addrs.price_oracle, token=bond_addr, currency=cash_addr)  # priced in EUR
     system.verify([seller.address], lei="BANKSELLER0000000001")
     system.verify([buyer.address], lei="FUNDBUYER00000000002")
     system.send(operator, system.cash.functions.mint(buyer.address, 50_000_000 * 10**CASH_DECIMALS))

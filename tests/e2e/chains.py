@@ -157,7 +157,14 @@ class Deployment:
 
 
 def deploy(chain: ChainProcess) -> Deployment:
-    from contracts.deploy import contract, deploy_bond_token, deploy_cash_token, deploy_system, transact
+    from contracts.deploy import (
+        contract,
+        deploy_bond_token,
+        deploy_cash_token,
+        deploy_system,
+        set_currency,
+        transact,
+    )
 
     w3 = Web3(Web3.HTTPProvider(chain.url, request_kwargs={"timeout": 30}))
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
@@ -173,6 +180,7 @@ def deploy(chain: ChainProcess) -> Deployment:
         currency="EUR",
         decimals=CASH_DECIMALS,
     )
+    set_currency(w3, deployer, oracle=addrs.price_oracle, token=cash)
     bond = deploy_bond_token(
         w3,
         deployer,
@@ -184,6 +192,7 @@ def deploy(chain: ChainProcess) -> Deployment:
         coupon_rate=25 * 10**15,
         maturity=now + 10 * 365 * 86_400,
     )
+    set_currency(w3, deployer, oracle=addrs.price_oracle, token=bond, currency=cash)  # the Bund is priced in EUR
     bond2 = deploy_bond_token(
         w3,
         deployer,

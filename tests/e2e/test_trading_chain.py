@@ -149,9 +149,10 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     cash, bond, bond2 = d.addresses["cash"], d.addresses["bond"], d.addresses["bond2"]
 
     # operator: list instruments, issue cash, post prices
-    for address, kind in ((cash, "cash"), (bond, "bond"), (bond2, "bond")):
+    for address, kind, currency in ((cash, "cash", "EUR"), (bond, "bond", "EUR"), (bond2, "bond", None)):
         r = call(admin, "/v1/operator/instruments", json={"address": address, "kind": kind})
         assert r.status_code == 201, r.text
+        assert r.json()["currency"] == currency  # as the oracle names it: cross-currency repos are known as such
     settled(
         admin,
         call(

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {IFxOracle} from "./IFxOracle.sol";
+
 /// @title IPriceOracle
 /// @notice Prices of an asset (a bond token) in a quote (a cash token), each with the time it was set and a
 /// maximum age after which it is stale.
@@ -16,7 +18,7 @@ pragma solidity 0.8.28;
 /// (a cash token priced in another) are pairs like any other.
 /// @dev Roles: `DEFAULT_ADMIN_ROLE` sets maximum ages and move limits; `FEEDER_ROLE` posts prices;
 /// `CONFIRMER_ROLE` confirms large moves.
-interface IPriceOracle {
+interface IPriceOracle is IFxOracle {
     /// @notice A move a feeder proposed, waiting for a second person's confirmation.
     struct PendingMove {
         uint256 price;

@@ -24,7 +24,7 @@ contract RepoEngineInvariantTest is BaseFixture {
     IERC20[] internal tokens;
     uint256[] internal supplies;
 
-    function setUp() public override {
+    function setUp() public virtual override {
         super.setUp();
         engine = new RepoEngine(registry, oracle, admin);
         position = RepoPosition(address(engine.position()));

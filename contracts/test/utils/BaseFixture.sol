@@ -69,6 +69,8 @@ abstract contract BaseFixture is Test {
             admin
         );
         oracle = new PriceOracle(admin, ORACLE_MAX_AGE);
+        vm.prank(admin);
+        oracle.setCurrency(address(cash), address(cash)); // a listed cash token: repos may be opened in it
         vm.label(address(registry), "IdentityRegistry");
         vm.label(address(rules), "AccountRules");
         vm.label(address(cash), "CashToken");

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IRepoEngine} from "../src/interfaces/IRepoEngine.sol";
+import {RepoFixture} from "./utils/RepoFixture.sol";
+
+/// @notice The repo written at open as whole packed words reads back field for field, for any accepted terms
+/// (negative rates, open and term repos, zero and full-width amounts and periods).
+contract RepoEngineStorageTest is RepoFixture {
+    function testFuzz_open_storesEveryField(
+        uint256 pp,
+        int256 rate,
+        bool basis365,
+        uint64 maturityIn,
+        uint64[3] memory periods,
+        uint256 collateral,
+        uint16 haircut,
+        uint256 mta
+    ) public {
+        IRepoEngine.RepoTerms memory t = _terms(0);
+        t.purchasePrice = bound(pp, 1, 100_000_000_00);
+        t.rate = bound(rate, -1000e18, 1000e18);
+        t.dayCountBasis = basis365 ? 365 : 360;
+        t.maturity = maturityIn % 2 == 0 ? 0 : uint64(block.timestamp) + uint64(bound(maturityIn, 1, 100 * 365 days));
+        t.noticePeriod = uint64(bound(periods[0], 0, type(uint32).max));
+        t.marginCurePeriod = uint64(bound(periods[1], 0, type(uint32).max));
+        t.gracePeriod = uint64(bound(periods[2], 0, type(uint32).max));
+        t.collateralAmount = bound(collateral, 1, 100_000_000);
+        t.haircutBps = uint16(bound(haircut, 0, 9_999));
+        t.minTransferAmount = bound(mta, 0, type(uint128).max);
+        uint256 repoId = _open(t);
+
+        IRepoEngine.Repo memory r = engine.getRepo(repoId);
+        assertEq(r.seller, seller);
+        assertEq(r.buyer, buyer);
+        assertEq(r.cashToken, address(cash));
+        assertEq(r.collateralToken, address(bond));
+        assertEq(r.purchasePrice, t.purchasePrice);
+        assertEq(r.rate, t.rate);
+        assertEq(uint256(r.dayCountBasis), t.dayCountBasis);
+        assertEq(uint256(r.haircutBps), t.haircutBps);
+        assertEq(uint256(r.status), uint256(IRepoEngine.RepoStatus.OPEN));
+        assertEq(uint256(r.openedAt), block.timestamp);
+        assertEq(uint256(r.periodStart), block.timestamp);
+        assertEq(uint256(r.maturity), t.maturity);
+        assertEq(uint256(r.noticePeriod), t.noticePeriod);
+        assertEq(uint256(r.marginCurePeriod), t.marginCurePeriod);
+        assertEq(uint256(r.gracePeriod), t.gracePeriod);
+        assertEq(uint256(r.cureDeadline), 0);
+        assertEq(r.crystallizedPD, int256(0));
+        assertEq(r.collateralAmount, t.collateralAmount);
+        assertEq(r.cashMargin, 0);
+        assertEq(r.minTransferAmount, t.minTransferAmount);
+        assertEq(r.marginCallOutstanding, 0);
+        (bool cross, uint16 fx) = engine.fxTermsOf(repoId);
+        assertFalse(cross);
+        assertEq(fx, 0);
+    }
+}
