@@ -25,6 +25,7 @@ def anchor_head(session: Session, *, chain: ChainClient, actor: str) -> AuditAnc
     last = session.execute(select(func.max(AuditAnchorRecord.sequence))).scalar_one()
     if last is not None and last >= sequence:
         raise Conflict("the head is already anchored")
+    session.commit()  # ends the read: no database lock is held across the anchoring transaction
     tx_hash = chain.anchor(sequence=sequence, head_hash=bytes.fromhex(head_hash))
     record = AuditAnchorRecord(sequence=sequence, head_hash=head_hash, tx_hash=tx_hash)
     session.add(record)

@@ -31,6 +31,32 @@ BUSY_TIMEOUT_MS = 10_000  # SQLite's own wait for a lock another process holds
 WRITER_WAIT_SECONDS = 10.0  # then a writer goes on to SQLite's lock without the thread lock (never a deadlock)
 WRITER_LOCK = "reponet_writer_lock"  # connection info key: this connection's transaction holds the thread lock
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_OPEN_WRITES: dict[int, int] = {}  # id(connection) -> the thread that began its write transaction
+_OPEN_WRITES_LOCK = threading.Lock()
+
+
+def write_transaction_open() -> bool:
+    """Whether the current thread began a transaction on a write engine that is still open (on SQLite: holds the
+    database's write lock). The chain seam's guard asks this before every JSON-RPC call (gateway.chain.guard)."""
+    me = threading.get_ident()
+    with _OPEN_WRITES_LOCK:
+        return me in _OPEN_WRITES.values()
+
+
+def _track_writes(engine: Engine) -> None:
+    """Note which thread each write transaction of ``engine`` began in, until it commits or rolls back."""
+
+    @event.listens_for(engine, "begin")
+    def _began(conn: Any) -> None:
+        with _OPEN_WRITES_LOCK:
+            _OPEN_WRITES[id(conn)] = threading.get_ident()
+
+    def _ended(conn: Any) -> None:
+        with _OPEN_WRITES_LOCK:
+            _OPEN_WRITES.pop(id(conn), None)
+
+    event.listen(engine, "commit", _ended)
+    event.listen(engine, "rollback", _ended)
 
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
@@ -49,6 +75,8 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
     engine = create_engine(url, **kwargs)
+    if not read_only:
+        _track_writes(engine)
     if not sqlite:
         return engine.execution_options(postgresql_readonly=True) if read_only else engine
 

@@ -108,13 +108,17 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
     return row
 
 
-def _relay(session: SessionDep, hub: HubDep, actor: str, kind: str, to: str, data: str) -> SettlementPublic:
+def _relay(
+    session: SessionDep, hub: HubDep, actor: str, kind: str, to: str, data: str, *, issuer: bool = False
+) -> SettlementPublic:
+    """Queue an operator step: from the issuer's account (``issuer``), else the relayer's (pauses)."""
     market = hub.require_market()
+    sender = market.issuer if issuer else market.relayer
     settlement = enqueue(
         session,
         kind=kind,
         requested_by=actor,
-        steps=[StepSpec(label=kind, to=to, data=data, sender=market.relayer.address)],
+        steps=[StepSpec(label=kind, to=to, data=data, sender=sender.address)],
     )
     audit_log.append(
         session,
@@ -143,7 +147,7 @@ def issue_cash(body: CashMove, principal: OperatorAdmin, session: SessionDep, hu
     amount = money.to_units(body.amount, inst.decimals, field="amount")
     market = hub.require_market()
     data = market.encode(market.token(inst.address), "mint", to_checksum_address(body.wallet), amount)
-    return _relay(session, hub, principal.actor, "cash_issue", to_checksum_address(inst.address), data)
+    return _relay(session, hub, principal.actor, "cash_issue", to_checksum_address(inst.address), data, issuer=True)
 
 
 @router.post("/operator/pause", response_model=SettlementPublic, status_code=202)

@@ -11,33 +11,26 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from gateway.config import KeyPurpose
 from gateway.context import GatewayContext
 from gateway.events.bus import EventBus
 from gateway.settlement.hub import Hub
-from gateway.settlement.market import Market, MarketSettings
+from gateway.settlement.market import Market
 
 logger = logging.getLogger(__name__)
 THREADS = 256
 
 
 def hub_from_settings(ctx: GatewayContext) -> Hub:
+    """The hub of a configured gateway: a market (relayer, indexer) when the engine and the oracle are set."""
     settings = ctx.settings
-    market_settings = MarketSettings()
     url = settings.chain_rpc_url
-    key = market_settings.relayer_private_key or settings.chain_private_key
-    engine = market_settings.repo_engine_address
+    engine = settings.repo_engine_address
     hub = Hub(chain_id=settings.chain_id, engine=engine, bus=EventBus())
-    hub.extra["settle_window_seconds"] = market_settings.settle_window_seconds
-    if url and url.startswith(("http://", "https://")) and engine and market_settings.price_oracle_address and key:
-        market = Market.from_url(
-            url,
-            engine=engine,
-            oracle=market_settings.price_oracle_address,
-            private_key=key,
-            rpc_token=settings.chain_rpc_token,
-            settings=market_settings,
-        )
-        attach(hub, market, ctx)
+    hub.extra["settle_window_seconds"] = settings.settle_window_seconds
+    key = settings.key_for(KeyPurpose.RELAYER)
+    if url and url.startswith(("http://", "https://")) and engine and settings.price_oracle_address and key:
+        attach(hub, Market.from_settings(settings), ctx)
     return hub
 
 
@@ -70,9 +63,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         on_events=lambda published: enqueue_events(ctx.sessions, published),
     )
     hub.extra["balances"] = BalanceFollower(market, ctx.sessions)
-    hub.extra["webhooks"] = WebhookSender(
-        ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback
-    )
+    hub.extra["webhooks"] = WebhookSender(ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback)
     return hub
 
 
