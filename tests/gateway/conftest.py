@@ -27,6 +27,7 @@ from gateway.members import service as members
 from gateway.members.schemas import OrganizationCreate
 from gateway.members.validation import lei_with_check_digits
 
+
 @pytest.fixture(autouse=True)
 def no_chain_call_in_write_transaction() -> Iterator[None]:
     """Every gateway test runs with the seam's guard on: a JSON-RPC call (or a call of the in-memory chain) made
