@@ -26,7 +26,7 @@ from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
 from gateway.chain.base import ChainClient, NullChain
 from gateway.clients.routes import router as clients_router
-from gateway.config import Settings, get_settings
+from gateway.config import Environment, KeyPurpose, Settings, get_settings
 from gateway.context import GatewayContext
 from gateway.db.session import make_engine, make_session_factory
 from gateway.keys.provider import KeyProvider, provider_from_settings
@@ -66,15 +66,32 @@ def chain_from_settings(settings: Settings) -> ChainClient:
         return InMemoryChain()
     from gateway.chain.web3_client import Web3Chain
 
-    if not (settings.chain_private_key and settings.identity_registry_address and settings.audit_anchor_address):
-        raise ValueError("a chain URL needs REPONET_CHAIN_PRIVATE_KEY and the contract addresses")
+    kyc_agent_key = settings.key_for(KeyPurpose.KYC_AGENT)
+    if not (kyc_agent_key and settings.identity_registry_address and settings.audit_anchor_address):
+        raise ValueError(
+            "a chain URL needs REPONET_KYC_AGENT_KEY (or REPONET_CHAIN_PRIVATE_KEY) and the contract addresses"
+        )
     return Web3Chain.from_url(
         settings.chain_rpc_url,
-        private_key=settings.chain_private_key,
+        private_key=kyc_agent_key,
         identity_registry=settings.identity_registry_address,
         audit_anchor=settings.audit_anchor_address,
         rpc_token=settings.chain_rpc_token,
+        anchor_key=settings.key_for(KeyPurpose.ANCHOR),
     )
+
+
+def warn_shared_keys(settings: Settings) -> None:
+    """Production with purposes sharing the chain key: one account's nonces from several senders, and one key
+    holding every role. Each purpose should have its own key (``reponet up`` makes them)."""
+    if settings.environment is not Environment.PRODUCTION or not settings.chain_rpc_url:
+        return
+    shared = settings.shared_key_purposes()
+    if shared:
+        logger.warning(
+            "sending keys not set (their purposes share another key and its nonces: set each): %s",
+            ", ".join(purpose.env for purpose in shared),
+        )
 
 
 def build_context(
@@ -85,6 +102,7 @@ def build_context(
     sanctions: SanctionsList | None = None,
     kyc_provider: KycProvider | None = None,
 ) -> GatewayContext:
+    warn_shared_keys(settings)
     engine = make_engine(settings.database_url)
     read_engine = make_engine(settings.database_url, read_only=True)
     if sanctions is None:

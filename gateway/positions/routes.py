@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from gateway.api.deps import CurrentPrincipal, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
+from gateway.chain.bindings.engine import RepoStatus
 from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
 from gateway.indexer.models import WalletBalance
@@ -94,7 +95,7 @@ def position(
     cash_dec = _decimals(session, r.cash_token, decimals)
     bond_dec = _decimals(session, r.collateral_token, decimals)
     rp = int(r.purchase_price)
-    if r.status in ("open", "margin_called", "defaulted"):
+    if RepoStatus(r.status).live:
         rp = accrual.repurchase_price(
             purchase_price=int(r.purchase_price),
             rate=int(r.rate),

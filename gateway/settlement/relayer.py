@@ -269,6 +269,9 @@ class Relayer:
                         self._fail(session, settlement, steps, f"{step.label}: {step.error or step.status}")
                     session.commit()
                     return progressed
+            for done in steps:  # the hooks read receipts: have them before the transaction below opens
+                if done.tx_hash is not None:
+                    self.market.receipt(done.tx_hash)
             settlement.status = SettlementStatus.FINAL.value
             settlement.finished_at = _now()
             hook = self.hooks.get(settlement.kind)
@@ -324,6 +327,7 @@ class Relayer:
         step.gas = self.market.settings.gas_limit
         gas_price = self.gas_price()
         pending = self._pending.pop(step.sender) if step.sender in self._pending else self._pending_count(step.sender)
+        chain_id = self.market.chain_id  # asked of the node once, and never inside the transaction below
         with self._nonce_lock:
             nonce = self._allocate(session, step.sender, pending)
             tx: dict[str, Any] = {
@@ -333,7 +337,7 @@ class Relayer:
                 "gas": step.gas,
                 "gasPrice": gas_price,
                 "nonce": nonce,
-                "chainId": self.market.chain_id,
+                "chainId": chain_id,
             }
             signed = self._sign(session, step, tx)
             # Compare-and-swap on the step's status: a second relayer that picked the same step loses here,
