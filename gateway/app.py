@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -35,9 +37,11 @@ from gateway.kyc.routes import router as kyc_router
 from gateway.kyc.sanctions import SanctionsList
 from gateway.members.routes import router as members_router
 from gateway.ratelimit import RateLimiter
+from gateway.settlement.hub import Hub
 from gateway.wallets.routes import router as wallets_router
 
 logger = logging.getLogger(__name__)
+THREADS = 256  # worker threads for sync routes (see the lifespan)
 
 
 IDEMPOTENCY_PARAMETER: dict[str, Any] = {
@@ -152,12 +156,68 @@ async def _maintain_periodically(ctx: GatewayContext) -> None:
         await asyncio.sleep(interval)
 
 
+def routers() -> APIRouter:
+    """Every route of the API, under /v1."""
+    from gateway.custody.routes import router as custody_router
+    from gateway.events.routes import router as events_router
+    from gateway.operator.prices import router as prices_router
+    from gateway.operator.routes import router as operator_router
+    from gateway.policy.routes import router as policy_router
+    from gateway.positions.routes import router as positions_router
+    from gateway.redemptions.routes import router as redemptions_router
+    from gateway.settlement.routes import router as settlement_router
+    from gateway.trading.routes import router as trading_router
+
+    v1 = APIRouter(prefix="/v1")
+    for router in (
+        auth_router,
+        members_router,
+        clients_router,
+        kyc_router,
+        wallets_router,
+        audit_router,
+        trading_router,
+        policy_router,
+        settlement_router,
+        positions_router,
+        operator_router,
+        prices_router,
+        redemptions_router,
+        custody_router,
+        events_router,
+    ):
+        v1.include_router(router)
+    return v1
+
+
+def _start_threads(app: FastAPI, ctx: GatewayContext, stop: threading.Event) -> tuple[Hub, list[threading.Thread]]:
+    """The hub (a test may have put its own on ``app.state``) and its workers: the relayer (outbox), the indexer
+    (inbox), the balance follower and webhooks, or in an HTTP worker of several only the event tail (``reponet
+    gateway work`` runs the workers once for all)."""
+    from gateway.settlement.workers import hub_from_settings, start_tail, start_workers
+
+    hub = getattr(app.state, "hub", None)
+    if not isinstance(hub, Hub):
+        hub = app.state.hub = hub_from_settings(ctx)
+    if ctx.settings.background_work:
+        return hub, start_workers(hub, stop)
+    hub.relayer = None  # nothing to wake here: the relayer polls the outbox, waiters poll the database
+    return hub, start_tail(hub, ctx, stop)
+
+
 def create_app(settings: Settings | None = None, *, context: GatewayContext | None = None) -> FastAPI:
     settings = settings or (context.settings if context else get_settings())
     ctx = context or build_context(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """The one lifespan: worker threads, periodic tasks, and the database engines disposed of at the end."""
+        # Sync routes and their dependencies each take a worker thread; a request holding SQLite's write lock
+        # must never wait for a thread that requests waiting for that lock occupy.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, THREADS)
+        stop = threading.Event()
+        hub, threads = _start_threads(app, ctx, stop)
         tasks = []
         if not settings.background_work:  # an HTTP worker of several: ``reponet gateway work`` anchors and sweeps
             from gateway.background import die_with_parent
@@ -168,11 +228,18 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
             tasks.append(asyncio.create_task(_anchor_periodically(ctx)))
         if settings.background_work and settings.maintenance_interval_seconds > 0:
             tasks.append(asyncio.create_task(_maintain_periodically(ctx)))
-        yield
-        for task in tasks:
-            task.cancel()
-        ctx.engine.dispose()
-        ctx.read_engine.dispose()
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            stop.set()
+            if hub.relayer is not None:
+                hub.relayer.wake.set()
+            for thread in threads:
+                thread.join(timeout=5)
+            ctx.engine.dispose()
+            ctx.read_engine.dispose()
 
     docs = settings.expose_docs
     app = FastAPI(
@@ -187,18 +254,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
     app.state.ctx = ctx
     install_error_handlers(app)
 
-    v1 = APIRouter(prefix="/v1")
-    v1.include_router(auth_router)
-    v1.include_router(members_router)
-    v1.include_router(clients_router)
-    v1.include_router(kyc_router)
-    v1.include_router(wallets_router)
-    v1.include_router(audit_router)
-    app.include_router(v1)
-
-    from gateway.settlement.wiring import install as install_settlement
-
-    install_settlement(app, ctx)  # trading, policy, settlement, positions, events, operator; their workers
+    app.include_router(routers())
 
     @app.get("/health", response_model=Health, status_code=200, tags=["health"], dependencies=[Public])
     def health() -> Health:

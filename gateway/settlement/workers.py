@@ -1,15 +1,12 @@
-"""Install trading and settlement into the app: routers under /v1, the hub, and the background workers
-(relayer, indexer) that start with the app and resume from the database after a restart."""
+"""The hub and its background workers (relayer: the outbox; indexer: the inbox; balance follower; webhooks), built
+from the gateway's one ``Settings`` and started by the app's lifespan (gateway.app) or ``reponet gateway work``
+(gateway.background); each resumes from the database after a restart."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator
 from typing import Any
-
-from fastapi import APIRouter, FastAPI
 
 from gateway.config import KeyPurpose
 from gateway.context import GatewayContext
@@ -18,7 +15,6 @@ from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
 
 logger = logging.getLogger(__name__)
-THREADS = 256
 
 
 def hub_from_settings(ctx: GatewayContext) -> Hub:
@@ -65,69 +61,6 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
     hub.extra["balances"] = BalanceFollower(market, ctx.sessions)
     hub.extra["webhooks"] = WebhookSender(ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback)
     return hub
-
-
-def routers() -> APIRouter:
-    from gateway.custody.routes import router as custody_router
-    from gateway.operator.prices import router as prices_router
-    from gateway.operator.routes import router as operator_router
-    from gateway.policy.routes import router as policy_router
-    from gateway.positions.routes import router as positions_router
-    from gateway.redemptions.routes import router as redemptions_router
-    from gateway.settlement.routes import router as settlement_router
-    from gateway.trading.routes import router as trading_router
-
-    v1 = APIRouter(prefix="/v1")
-    v1.include_router(trading_router)
-    v1.include_router(policy_router)
-    v1.include_router(settlement_router)
-    v1.include_router(positions_router)
-    v1.include_router(operator_router)
-    v1.include_router(prices_router)
-    v1.include_router(redemptions_router)
-    v1.include_router(custody_router)
-    try:
-        from gateway.events.routes import router as events_router
-
-        v1.include_router(events_router)
-    except ImportError:  # pragma: no cover - events not installed
-        pass
-    return v1
-
-
-def install(app: FastAPI, ctx: GatewayContext) -> None:
-    app.include_router(routers())
-    inner = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
-        hub = getattr(app.state, "hub", None)
-        if not isinstance(hub, Hub):
-            hub = hub_from_settings(ctx)
-            app.state.hub = hub
-        # Sync routes and their dependencies each take a worker thread; a request holding SQLite's write lock
-        # must never wait for a thread that requests waiting for that lock occupy.
-        import anyio.to_thread
-
-        limiter = anyio.to_thread.current_default_thread_limiter()
-        limiter.total_tokens = max(limiter.total_tokens, THREADS)
-        stop = threading.Event()
-        if ctx.settings.background_work:
-            threads = start_workers(hub, stop)
-        else:  # an HTTP worker: ``reponet gateway work`` runs them once for all workers
-            hub.relayer = None  # nothing to wake here: the relayer polls the outbox, waiters poll the database
-            threads = start_tail(hub, ctx, stop)
-        try:
-            async with inner(app) as state:
-                yield state
-        finally:
-            stop.set()
-            if hub.relayer is not None:
-                hub.relayer.wake.set()
-            for thread in threads:
-                thread.join(timeout=5)
-
-    app.router.lifespan_context = lifespan
 
 
 def start_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
