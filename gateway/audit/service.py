@@ -55,5 +55,7 @@ def verify(session: Session, *, chain: ChainClient | None) -> audit_log.VerifyRe
     which whoever rewrites the log can rewrite too."""
     if isinstance(chain, NullChain):
         raise ChainError("no chain configured (REPONET_CHAIN_RPC_URL): the anchors cannot be read from the chain")
+    if chain is not None:
+        session.commit()  # ends any transaction of the caller's: the chain is asked with no database lock held
     heads = chain.anchored_heads() if chain is not None else None
     return audit_log.verify(session, chain_heads=heads)

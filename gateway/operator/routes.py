@@ -93,7 +93,10 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
     market = hub.require_market()
     if session.get(Instrument, body.address.lower()) is not None:
         raise InvalidRequest("already listed")
+    session.commit()  # ends the read: the token is asked with no database lock held
     symbol, name, decimals = _token_facts(market.token(body.address), body.address)
+    if session.get(Instrument, body.address.lower()) is not None:  # listed meanwhile
+        raise InvalidRequest("already listed")
     row = Instrument(address=body.address.lower(), kind=body.kind.value, symbol=symbol, name=name, decimals=decimals)
     session.add(row)
     audit_log.append(
