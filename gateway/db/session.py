@@ -75,10 +75,11 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
     engine = create_engine(url, **kwargs)
-    if not read_only:
-        _track_writes(engine)
     if not sqlite:
-        return engine.execution_options(postgresql_readonly=True) if read_only else engine
+        if read_only:
+            return engine.execution_options(postgresql_readonly=True)
+        _track_writes(engine)
+        return engine
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -99,6 +100,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
 
     else:
         _queue_writers(engine)
+        _track_writes(engine)  # after BEGIN IMMEDIATE: a BEGIN that failed opened nothing
     return engine
 
 
