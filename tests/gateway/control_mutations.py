@@ -726,6 +726,37 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "            pass",
         VIEWS + "test_every_operator_read_of_member_data_is_audited",
     ),
+    (
+        "seam: KYC approval writes the registry with no database write transaction open",
+        "gateway/kyc/service.py",
+        "    session.commit()  # ends the read: no database lock is held across the chain's transactions\n",
+        "    session.flush()\n",
+        T
+        + "kyc/test_chain_outside_transactions.py::test_kyc_and_member_actions_leave_the_database_to_other_writers_while_the_chain_is_written",
+    ),
+    (
+        "seam: freeze, unfreeze and revoke write the registry with no database write transaction open",
+        "gateway/members/service.py",
+        "    session.commit()  # ends the read: no database lock is held across the chain's transaction\n",
+        "    session.flush()\n",
+        T
+        + "kyc/test_chain_outside_transactions.py::test_kyc_and_member_actions_leave_the_database_to_other_writers_while_the_chain_is_written",
+    ),
+    (
+        "seam: the guard refuses a JSON-RPC call inside a write transaction",
+        "gateway/chain/guard.py",
+        "    if guard.enabled and write_transaction_open():",
+        "    if False:",
+        T
+        + "chain/test_guard.py::test_the_transport_refuses_a_call_inside_a_write_transaction_before_it_reaches_the_node",
+    ),
+    (
+        "outbox: a step from an account that is not the gateway's fails unsent",
+        "gateway/settlement/relayer.py",
+        "            if step.sender_wallet_id is None:\n                self._own_account(step)\n            else:\n                door.check_step(session, step)\n",
+        "            door.check_step(session, step)\n",
+        T + "settlement/test_relayer.py::test_a_step_from_an_account_that_is_not_ours_fails_unsent",
+    ),
 ]
 
 
