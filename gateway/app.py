@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -26,7 +28,7 @@ from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
 from gateway.chain.base import ChainClient, NullChain
 from gateway.clients.routes import router as clients_router
-from gateway.config import Settings, get_settings
+from gateway.config import Environment, KeyPurpose, Settings, get_settings
 from gateway.context import GatewayContext
 from gateway.db.session import make_engine, make_session_factory
 from gateway.keys.provider import KeyProvider, provider_from_settings
@@ -35,9 +37,11 @@ from gateway.kyc.routes import router as kyc_router
 from gateway.kyc.sanctions import SanctionsList
 from gateway.members.routes import router as members_router
 from gateway.ratelimit import RateLimiter
+from gateway.settlement.hub import Hub
 from gateway.wallets.routes import router as wallets_router
 
 logger = logging.getLogger(__name__)
+THREADS = 256  # worker threads for sync routes (see the lifespan)
 
 
 IDEMPOTENCY_PARAMETER: dict[str, Any] = {
@@ -66,15 +70,32 @@ def chain_from_settings(settings: Settings) -> ChainClient:
         return InMemoryChain()
     from gateway.chain.web3_client import Web3Chain
 
-    if not (settings.chain_private_key and settings.identity_registry_address and settings.audit_anchor_address):
-        raise ValueError("a chain URL needs REPONET_CHAIN_PRIVATE_KEY and the contract addresses")
+    kyc_agent_key = settings.key_for(KeyPurpose.KYC_AGENT)
+    if not (kyc_agent_key and settings.identity_registry_address and settings.audit_anchor_address):
+        raise ValueError(
+            "a chain URL needs REPONET_KYC_AGENT_KEY (or REPONET_CHAIN_PRIVATE_KEY) and the contract addresses"
+        )
     return Web3Chain.from_url(
         settings.chain_rpc_url,
-        private_key=settings.chain_private_key,
+        private_key=kyc_agent_key,
         identity_registry=settings.identity_registry_address,
         audit_anchor=settings.audit_anchor_address,
         rpc_token=settings.chain_rpc_token,
+        anchor_key=settings.key_for(KeyPurpose.ANCHOR),
     )
+
+
+def warn_shared_keys(settings: Settings) -> None:
+    """Production with purposes sharing the chain key: one account's nonces from several senders, and one key
+    holding every role. Each purpose should have its own key (``reponet up`` makes them)."""
+    if settings.environment is not Environment.PRODUCTION or not settings.chain_rpc_url:
+        return
+    shared = settings.shared_key_purposes()
+    if shared:
+        logger.warning(
+            "sending keys not set (their purposes share another key and its nonces: set each): %s",
+            ", ".join(purpose.env for purpose in shared),
+        )
 
 
 def build_context(
@@ -85,6 +106,7 @@ def build_context(
     sanctions: SanctionsList | None = None,
     kyc_provider: KycProvider | None = None,
 ) -> GatewayContext:
+    warn_shared_keys(settings)
     engine = make_engine(settings.database_url)
     read_engine = make_engine(settings.database_url, read_only=True)
     if sanctions is None:
@@ -134,12 +156,68 @@ async def _maintain_periodically(ctx: GatewayContext) -> None:
         await asyncio.sleep(interval)
 
 
+def routers() -> APIRouter:
+    """Every route of the API, under /v1."""
+    from gateway.custody.routes import router as custody_router
+    from gateway.events.routes import router as events_router
+    from gateway.operator.prices import router as prices_router
+    from gateway.operator.routes import router as operator_router
+    from gateway.policy.routes import router as policy_router
+    from gateway.positions.routes import router as positions_router
+    from gateway.redemptions.routes import router as redemptions_router
+    from gateway.settlement.routes import router as settlement_router
+    from gateway.trading.routes import router as trading_router
+
+    v1 = APIRouter(prefix="/v1")
+    for router in (
+        auth_router,
+        members_router,
+        clients_router,
+        kyc_router,
+        wallets_router,
+        audit_router,
+        trading_router,
+        policy_router,
+        settlement_router,
+        positions_router,
+        operator_router,
+        prices_router,
+        redemptions_router,
+        custody_router,
+        events_router,
+    ):
+        v1.include_router(router)
+    return v1
+
+
+def _start_threads(app: FastAPI, ctx: GatewayContext, stop: threading.Event) -> tuple[Hub, list[threading.Thread]]:
+    """The hub (a test may have put its own on ``app.state``) and its workers: the relayer (outbox), the indexer
+    (inbox), the balance follower and webhooks, or in an HTTP worker of several only the event tail (``reponet
+    gateway work`` runs the workers once for all)."""
+    from gateway.settlement.workers import hub_from_settings, start_tail, start_workers
+
+    hub = getattr(app.state, "hub", None)
+    if not isinstance(hub, Hub):
+        hub = app.state.hub = hub_from_settings(ctx)
+    if ctx.settings.background_work:
+        return hub, start_workers(hub, stop)
+    hub.relayer = None  # nothing to wake here: the relayer polls the outbox, waiters poll the database
+    return hub, start_tail(hub, ctx, stop)
+
+
 def create_app(settings: Settings | None = None, *, context: GatewayContext | None = None) -> FastAPI:
     settings = settings or (context.settings if context else get_settings())
     ctx = context or build_context(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """The one lifespan: worker threads, periodic tasks, and the database engines disposed of at the end."""
+        # Sync routes and their dependencies each take a worker thread; a request holding SQLite's write lock
+        # must never wait for a thread that requests waiting for that lock occupy.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, THREADS)
+        stop = threading.Event()
+        hub, threads = _start_threads(app, ctx, stop)
         tasks = []
         if not settings.background_work:  # an HTTP worker of several: ``reponet gateway work`` anchors and sweeps
             from gateway.background import die_with_parent
@@ -150,11 +228,18 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
             tasks.append(asyncio.create_task(_anchor_periodically(ctx)))
         if settings.background_work and settings.maintenance_interval_seconds > 0:
             tasks.append(asyncio.create_task(_maintain_periodically(ctx)))
-        yield
-        for task in tasks:
-            task.cancel()
-        ctx.engine.dispose()
-        ctx.read_engine.dispose()
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            stop.set()
+            if hub.relayer is not None:
+                hub.relayer.wake.set()
+            for thread in threads:
+                thread.join(timeout=5)
+            ctx.engine.dispose()
+            ctx.read_engine.dispose()
 
     docs = settings.expose_docs
     app = FastAPI(
@@ -169,18 +254,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
     app.state.ctx = ctx
     install_error_handlers(app)
 
-    v1 = APIRouter(prefix="/v1")
-    v1.include_router(auth_router)
-    v1.include_router(members_router)
-    v1.include_router(clients_router)
-    v1.include_router(kyc_router)
-    v1.include_router(wallets_router)
-    v1.include_router(audit_router)
-    app.include_router(v1)
-
-    from gateway.settlement.wiring import install as install_settlement
-
-    install_settlement(app, ctx)  # trading, policy, settlement, positions, events, operator; their workers
+    app.include_router(routers())
 
     @app.get("/health", response_model=Health, status_code=200, tags=["health"], dependencies=[Public])
     def health() -> Health:

@@ -19,6 +19,24 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class KeyPurpose(StrEnum):
+    """What a gateway account sends on chain; each has a key (and so a nonce sequence) of its own."""
+
+    RELAYER = "relayer"
+    KYC_AGENT = "kyc_agent"
+    ORACLE_FEEDER = "oracle_feeder"
+    ISSUER = "issuer"
+    ANCHOR = "anchor"
+
+    @property
+    def setting(self) -> str:
+        return "relayer_private_key" if self is KeyPurpose.RELAYER else f"{self.value}_key"
+
+    @property
+    def env(self) -> str:
+        return f"REPONET_{self.setting.upper()}"
+
+
 class Settings(BaseSettings):
     """Everything the gateway reads from its environment (prefix ``REPONET_``)."""
 
@@ -94,10 +112,28 @@ class Settings(BaseSettings):
     chain_rpc_url: str | None = None  # http(s)://node:8545, or memory:// for demos
     chain_rpc_token: str | None = None  # the node's JSON-RPC bearer token (`reponet-node token issue`)
     chain_id: int = 31337
-    chain_private_key: str | None = None  # the gateway's KYC agent / anchor account
+    chain_private_key: str | None = None  # development: the one key every purpose below falls back to
     identity_registry_address: str | None = None
     audit_anchor_address: str | None = None
     anchor_interval_seconds: int = 5  # the unanchored tail of the audit log stays seconds long; 0 disables
+
+    # Settlement: the engine and oracle the relayer (the outbox) and the indexer (the inbox) work with
+    repo_engine_address: str | None = None
+    price_oracle_address: str | None = None
+    finality_confirmations: int = 0  # QBFT and Anvil blocks are final once sealed
+    relayer_poll_seconds: float = 0.05
+    relayer_workers: int = 8  # settlements advanced side by side
+    indexer_poll_seconds: float = 0.25
+    settle_window_seconds: int = 600  # deadline of signed terms after acceptance: short, no late replay
+    gas_limit: int = 1_500_000
+
+    # One sending account per purpose, each with its own nonce sequence (gateway.chain.purposes): an unset one
+    # falls back to REPONET_CHAIN_PRIVATE_KEY (development; a warning at startup in production)
+    relayer_private_key: str | None = None  # parties' settlement steps and the engine's operator steps
+    kyc_agent_key: str | None = None  # IdentityRegistry: register, update, add wallets, freeze, revoke
+    oracle_feeder_key: str | None = None  # PriceOracle: prices
+    issuer_key: str | None = None  # cash and bond tokens: issue and redeem
+    anchor_key: str | None = None  # AuditAnchor: audit heads
 
     # Bond prices (percent of par): a move larger than the instrument's bound (its own, else this default) from the
     # last price, or a first price outside the band, waits for a second operator person to confirm it
@@ -141,6 +177,23 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment is Environment.DEVELOPMENT
+
+    def key_for(self, purpose: KeyPurpose) -> str | None:
+        """The private key that sends ``purpose``'s transactions: its own, else the chain key (development).
+        Issuing and feeding prices fall back to the relayer's key first: deployments made before these keys
+        existed granted the issuer and feeder roles to the relayer."""
+        own: str | None = getattr(self, purpose.setting)
+        if own:
+            return own
+        if purpose in (KeyPurpose.ISSUER, KeyPurpose.ORACLE_FEEDER) and self.relayer_private_key:
+            return self.relayer_private_key
+        return self.chain_private_key
+
+    def shared_key_purposes(self) -> list[KeyPurpose]:
+        """The purposes without a key of their own (they share REPONET_CHAIN_PRIVATE_KEY and its nonce sequence)."""
+        if self.chain_private_key is None:
+            return []
+        return [purpose for purpose in KeyPurpose if not getattr(self, purpose.setting)]
 
 
 @lru_cache

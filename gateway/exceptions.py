@@ -140,6 +140,19 @@ class ChainUnavailable(ChainError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class UnknownSender(ChainError):
+    """An outbox step names a sender that is neither a custodial wallet nor one of the gateway's accounts."""
+
+
+class WriteTransactionOpen(ChainError):
+    """A JSON-RPC call was made while this thread held an open database write transaction (SQLite's write lock):
+    every other writer would wait for the node. Raised only where the guard is on (tests)."""
+
+    status = 500
+    title = "Chain call inside a database write transaction"
+    type_slug = "chain-call-in-write-transaction"
+
+
 class ContractRefused(ChainError):
     """A contract reverted with one of its custom errors: the node answered no to something the client can fix
     (``contract_error`` names it, e.g. ``IdentityNoWallets``), not an outage."""

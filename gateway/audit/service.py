@@ -25,6 +25,7 @@ def anchor_head(session: Session, *, chain: ChainClient, actor: str) -> AuditAnc
     last = session.execute(select(func.max(AuditAnchorRecord.sequence))).scalar_one()
     if last is not None and last >= sequence:
         raise Conflict("the head is already anchored")
+    session.commit()  # ends the read: no database lock is held across the anchoring transaction
     tx_hash = chain.anchor(sequence=sequence, head_hash=bytes.fromhex(head_hash))
     record = AuditAnchorRecord(sequence=sequence, head_hash=head_hash, tx_hash=tx_hash)
     session.add(record)
@@ -54,5 +55,7 @@ def verify(session: Session, *, chain: ChainClient | None) -> audit_log.VerifyRe
     which whoever rewrites the log can rewrite too."""
     if isinstance(chain, NullChain):
         raise ChainError("no chain configured (REPONET_CHAIN_RPC_URL): the anchors cannot be read from the chain")
+    if chain is not None:
+        session.commit()  # ends any transaction of the caller's: the chain is asked with no database lock held
     heads = chain.anchored_heads() if chain is not None else None
     return audit_log.verify(session, chain_heads=heads)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from gateway.chain import guard
 from gateway.chain.outage import reachability
 
 # The server may close an idle kept-alive connection at any time; a request that meets such a close before any
@@ -75,7 +76,9 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
 
     def post(self, body: bytes) -> bytes:
         """POST ``body`` and return the answer's body; transport failures and non-200 answers raise
-        ``NodeUnreachable`` (a ``ConnectionError``, an ``OSError`` as ``requests`` raises)."""
+        ``NodeUnreachable`` (a ``ConnectionError``, an ``OSError`` as ``requests`` raises). Refused inside a database
+        write transaction where the guard is on (gateway.chain.guard)."""
+        guard.check(f"JSON-RPC {self.endpoint_uri}")
         try:
             data = self._post(body)
         except NodeUnreachable:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, cast
 
 from eth_abi.abi import encode
 from eth_account import Account
@@ -14,6 +14,7 @@ from web3.contract import Contract
 from web3.exceptions import Web3Exception
 
 from gateway.chain.base import ChainClient
+from gateway.chain.bindings.anchor import AnchorRecord, anchor_components
 from gateway.chain.calls import ViewFunction
 from gateway.chain.connect import connect
 from gateway.chain.outage import is_outage, node_words
@@ -37,7 +38,9 @@ def _failure(what: str, exc: Exception) -> ChainError:
 
 
 class Web3Chain(ChainClient):
-    """Sends transactions from the gateway's KYC-agent/anchor account and waits for their receipts."""
+    """Sends the registry's transactions from the KYC agent's account and the anchors from the anchoring account
+    (``anchor_account``, the KYC agent's when not given), each with a nonce sequence of its own, and waits for their
+    receipts. Callers hold no database transaction meanwhile (gateway.chain.guard)."""
 
     def __init__(
         self,
@@ -47,11 +50,13 @@ class Web3Chain(ChainClient):
         identity_registry: str,
         audit_anchor: str,
         receipt_timeout: float = 30.0,
+        anchor_account: LocalAccount | None = None,
     ) -> None:
         from contracts.artifacts import load_artifact
 
         self.w3 = w3
         self.account = account
+        self.anchor_account = anchor_account or account
         self.registry: Contract = w3.eth.contract(
             address=Web3.to_checksum_address(identity_registry), abi=load_artifact("IdentityRegistry").abi
         )
@@ -60,33 +65,45 @@ class Web3Chain(ChainClient):
         )
         self._is_verified = ViewFunction(w3, self.registry.address, self.registry.abi, "isVerified")
         self.receipt_timeout = receipt_timeout
-        self._send_lock = threading.Lock()  # one account, one nonce sequence: send one transaction at a time
+        self._send_locks = {  # one account, one nonce sequence: send one transaction at a time from each
+            account.address: threading.Lock(),
+            self.anchor_account.address: threading.Lock(),
+        }
 
     @classmethod
     def from_url(
-        cls, url: str, *, private_key: str, identity_registry: str, audit_anchor: str, rpc_token: str | None = None
+        cls,
+        url: str,
+        *,
+        private_key: str,
+        identity_registry: str,
+        audit_anchor: str,
+        rpc_token: str | None = None,
+        anchor_key: str | None = None,
     ) -> Web3Chain:
         return cls(
             connect(url, token=rpc_token),
             account=Account.from_key(private_key),
             identity_registry=identity_registry,
             audit_anchor=audit_anchor,
+            anchor_account=Account.from_key(anchor_key) if anchor_key else None,
         )
 
-    def _send(self, fn: Any) -> Any:
-        with self._send_lock:
-            return self._send_locked(fn)
+    def _send(self, fn: Any, account: LocalAccount | None = None) -> Any:
+        sender = account or self.account
+        with self._send_locks[sender.address]:
+            return self._send_locked(fn, sender)
 
-    def _send_locked(self, fn: Any) -> Any:
+    def _send_locked(self, fn: Any, sender: LocalAccount) -> Any:
         try:
             tx = fn.build_transaction(
                 {
-                    "from": self.account.address,
-                    "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
+                    "from": sender.address,
+                    "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
                     "chainId": self.w3.eth.chain_id,
                 }
             )
-            signed = self.account.sign_transaction(tx)
+            signed = sender.sign_transaction(tx)
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
         except (Web3Exception, ValueError, OSError) as exc:
@@ -166,14 +183,14 @@ class Web3Chain(ChainClient):
         return bytes(answer)[:4] == ERC1271_MAGIC
 
     def anchor(self, *, sequence: int, head_hash: bytes) -> str:
-        receipt = self._send(self.anchor_contract.functions.anchor(sequence, head_hash))
+        receipt = self._send(self.anchor_contract.functions.anchor(sequence, head_hash), self.anchor_account)
         return "0x" + bytes(receipt["transactionHash"]).hex().removeprefix("0x")
 
     def anchored_heads(self) -> dict[int, str]:
         count = int(self._call(self.anchor_contract.functions.anchorCount()))
+        components = anchor_components(cast(list[dict[str, Any]], self.anchor_contract.abi))
         heads: dict[int, str] = {}
         for index in range(count):
-            record = self._call(self.anchor_contract.functions.anchorAt(index))
-            sequence, head = record[0], record[1]
-            heads[int(sequence)] = bytes(head).hex()
+            record = AnchorRecord.decode(self._call(self.anchor_contract.functions.anchorAt(index)), components)
+            heads[record.sequence] = record.head_hash.hex()
         return heads

@@ -24,13 +24,29 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.chain.guard import write_began, write_ended, write_transaction_open
 from gateway.db.held import HoldableSession
+
+__all__ = ["write_transaction_open"]  # re-exported: the database side of the guard
 
 logger = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000  # SQLite's own wait for a lock another process holds
 WRITER_WAIT_SECONDS = 10.0  # then a writer goes on to SQLite's lock without the thread lock (never a deadlock)
 WRITER_LOCK = "reponet_writer_lock"  # connection info key: this connection's transaction holds the thread lock
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+def _track_writes(engine: Engine) -> None:
+    """Note which thread each write transaction of ``engine`` began in, until it commits or rolls back (the chain
+    seam's guard refuses a JSON-RPC call from that thread meanwhile: gateway.chain.guard)."""
+
+    @event.listens_for(engine, "begin")
+    def _began(conn: Any) -> None:
+        write_began(id(conn))
+
+    def _ended(conn: Any) -> None:
+        write_ended(id(conn))
+
+    event.listen(engine, "commit", _ended)
+    event.listen(engine, "rollback", _ended)
 
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
@@ -50,7 +66,10 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
     engine = create_engine(url, **kwargs)
     if not sqlite:
-        return engine.execution_options(postgresql_readonly=True) if read_only else engine
+        if read_only:
+            return engine.execution_options(postgresql_readonly=True)
+        _track_writes(engine)
+        return engine
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -71,6 +90,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
 
     else:
         _queue_writers(engine)
+        _track_writes(engine)  # after BEGIN IMMEDIATE: a BEGIN that failed opened nothing
     return engine
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 from web3._utils.events import get_event_data
 
+from gateway.chain.bindings.engine import RepoStatus
 from gateway.chain.calls import event_topic
 from gateway.chain.outage import Backoff, is_outage
 from gateway.db.models import Wallet
@@ -175,35 +176,33 @@ class Indexer:
 
     def _read_chain(self, repo_id: int, block: int | str = "latest") -> dict[str, Any]:
         """The repo's on-chain state after ``block`` as column values (the holder is the position's owner)."""
-        from gateway.settlement.service import STATUS_NAMES
+        from gateway.settlement.service import read_repo
 
-        engine, view = self.market.engine, self.market.view
-        s = view(engine, "getRepo")(repo_id, block=block)
-        status = STATUS_NAMES[int(s[8])]
-        holder = None
-        if status in ("open", "margin_called", "defaulted"):
-            holder = str(view(self.market.position, "ownerOf")(repo_id, block=block))
-        shortfall = int(view(engine, "shortfallOf")(repo_id, block=block)) if status == "closed_out" else 0
+        engine = self.market.engine
+        repo = read_repo(self.market, repo_id, block)
+        s = repo.state
+        closed_out = s.status is RepoStatus.CLOSED_OUT
+        shortfall = int(self.market.view(engine, "shortfallOf")(repo_id, block=block)) if closed_out else 0
         return {
-            "seller": str(s[0]),
-            "buyer": str(s[1]),
-            "holder": holder,
-            "cash_token": str(s[2]),
-            "collateral_token": str(s[3]),
-            "purchase_price": str(s[4]),
-            "rate": str(s[5]),
-            "day_count_basis": int(s[6]),
-            "haircut_bps": int(s[7]),
-            "status": status,
-            "opened_at": int(s[9]),
-            "maturity": int(s[10]),
-            "period_start": int(s[14]),
-            "cure_deadline": int(s[15]),
-            "crystallized_pd": str(s[16]),
-            "collateral_amount": str(s[17]),
-            "cash_margin": str(s[18]),
-            "min_transfer_amount": str(s[19]),
-            "margin_call_outstanding": str(s[20]),
+            "seller": str(s.seller),
+            "buyer": str(s.buyer),
+            "holder": repo.holder,
+            "cash_token": str(s.cash_token),
+            "collateral_token": str(s.collateral_token),
+            "purchase_price": str(s.purchase_price),
+            "rate": str(s.rate),
+            "day_count_basis": int(s.day_count_basis),
+            "haircut_bps": int(s.haircut_bps),
+            "status": s.status.value,
+            "opened_at": int(s.opened_at),
+            "maturity": int(s.maturity),
+            "period_start": int(s.period_start),
+            "cure_deadline": int(s.cure_deadline),
+            "crystallized_pd": str(s.crystallized_pd),
+            "collateral_amount": str(s.collateral_amount),
+            "cash_margin": str(s.cash_margin),
+            "min_transfer_amount": str(s.min_transfer_amount),
+            "margin_call_outstanding": str(s.margin_call_outstanding),
             "shortfall": str(shortfall),
         }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from eth_utils.crypto import keccak
@@ -173,36 +174,39 @@ def decide(
     approve: bool,
     note: str,
 ) -> KycApplication:
-    """A compliance officer other than the submitter approves or rejects; approval whitelists on chain."""
-    if officer_id == application.submitted_by:
-        raise FourEyesViolation()
-    if application.status != ApplicationStatus.PENDING_REVIEW.value:
-        raise Conflict(f"the application is {application.status}, not pending review")
-    if approve and application.screening_list_sha256 != ctx.sanctions.digest:
-        # The list changed since screening: screen again before anyone is whitelisted.
+    """A compliance officer other than the submitter approves or rejects; approval whitelists on chain.
+
+    The registry's transactions are sent between two database transactions, never inside one (on SQLite a write
+    transaction holds the database's write lock, and a receipt can take seconds): first everything is checked and
+    read, the read transaction ends, the chain is written, then the decision is recorded once the application is
+    found still pending (a concurrent decision in between wins; this one answers 409)."""
+    _check_decidable(application, officer_id)
+    rescreened = approve and application.screening_list_sha256 != ctx.sanctions.digest
+    if rescreened and _new_matches(ctx, session, application):
+        # The list changed since screening and names new matches: they need a decision before anyone is whitelisted.
         new_hits = _screen(ctx, session, application)
-        audit_log.append(
-            session,
-            actor=actor,
-            action="kyc.rescreened",
-            object_type="kyc_application",
-            object_id=str(application.id),
-            change={"sanctions_list_sha256": ctx.sanctions.digest, "new_hits": new_hits},
-        )
+        _audit_rescreen(ctx, session, actor=actor, application=application, new_hits=new_hits)
         session.commit()
-        if new_hits:
-            raise Conflict("re-screened against a newer sanctions list: new hits need a decision")
+        raise Conflict("re-screened against a newer sanctions list: new hits need a decision")
     hits = hits_of(session, application.id)
     if approve and any(h.decision == HitDecision.TRUE_MATCH.value for h in hits):
         raise Conflict("a confirmed sanctions match cannot be approved")
     organization = session.get(Organization, application.organization_id)
     assert organization is not None
+    whitelisted: _Whitelisted | None = None
+    if approve:
+        whitelisted = _whitelist_on_chain(ctx, session, organization=organization, application=application)
+        session.refresh(application)  # a new transaction: the decision is recorded only if still undecided
+        _check_decidable(application, officer_id)
+        if rescreened:
+            _screen(ctx, session, application)  # no new matches (checked above): records the list's digest
+            _audit_rescreen(ctx, session, actor=actor, application=application, new_hits=0)
     application.decided_by = officer_id
     application.decided_at = _now()
     application.decision_note = note
-    if approve:
+    if whitelisted is not None:
         application.status = ApplicationStatus.APPROVED.value
-        _whitelist(ctx, session, organization=organization, application=application)
+        _record_whitelist(session, organization=organization, application=application, whitelisted=whitelisted)
     else:
         application.status = ApplicationStatus.REJECTED.value
         if organization.kyc_status == KycStatus.PENDING.value:
@@ -223,14 +227,53 @@ def lei_hash(lei: str) -> bytes:
     return keccak(text=lei)
 
 
-def _whitelist(
-    ctx: GatewayContext, session: Session, *, organization: Organization, application: KycApplication
+def _check_decidable(application: KycApplication, officer_id: uuid.UUID) -> None:
+    if officer_id == application.submitted_by:
+        raise FourEyesViolation()
+    if application.status != ApplicationStatus.PENDING_REVIEW.value:
+        raise Conflict(f"the application is {application.status}, not pending review")
+
+
+def _new_matches(ctx: GatewayContext, session: Session, application: KycApplication) -> bool:
+    """Whether screening again would record a hit not recorded before (reads only)."""
+    names = [application.legal_name, *(str(o["name"]) for o in application.beneficial_owners)]
+    known = {(h.screened_name, h.list_entry_id) for h in hits_of(session, application.id)}
+    return any((m.screened_name, m.party.entry_id) not in known for m in ctx.sanctions.screen(names))
+
+
+def _audit_rescreen(
+    ctx: GatewayContext, session: Session, *, actor: str, application: KycApplication, new_hits: int
 ) -> None:
+    audit_log.append(
+        session,
+        actor=actor,
+        action="kyc.rescreened",
+        object_type="kyc_application",
+        object_id=str(application.id),
+        change={"sanctions_list_sha256": ctx.sanctions.digest, "new_hits": new_hits},
+    )
+
+
+@dataclass(frozen=True)
+class _Whitelisted:
+    """What the registry was told: the identity, its new expiry, and the wallets added."""
+
+    identity_id: int
+    expiry: datetime
+    wallet_ids: list[uuid.UUID]
+
+
+def _whitelist_on_chain(
+    ctx: GatewayContext, session: Session, *, organization: Organization, application: KycApplication
+) -> _Whitelisted:
+    """Register (or renew) the member's identity and its wallets on chain, with no database transaction open."""
     expiry = _now() + timedelta(days=ctx.settings.kyc_review_days)
     wallets = list(session.execute(select(Wallet).where(Wallet.organization_id == organization.id)).scalars().all())
     pending = [w for w in wallets if not w.onchain_whitelisted]
-    if organization.onchain_identity_id is None:
-        organization.onchain_identity_id = ctx.chain.register_identity(
+    identity_id = organization.onchain_identity_id
+    session.commit()  # ends the read: no database lock is held across the chain's transactions
+    if identity_id is None:
+        identity_id = ctx.chain.register_identity(
             lei_hash=lei_hash(organization.lei),
             jurisdiction=application.jurisdiction,
             investor_class=application.investor_class,
@@ -239,18 +282,27 @@ def _whitelist(
         )
     else:
         ctx.chain.update_identity(
-            identity_id=organization.onchain_identity_id,
+            identity_id=identity_id,
             jurisdiction=application.jurisdiction,
             investor_class=application.investor_class,
             kyc_expiry=int(expiry.timestamp()),
         )
         for wallet in pending:
-            ctx.chain.add_wallet(identity_id=organization.onchain_identity_id, wallet=wallet.address)
-    for wallet in pending:
-        wallet.onchain_whitelisted = True
+            ctx.chain.add_wallet(identity_id=identity_id, wallet=wallet.address)
+    return _Whitelisted(identity_id=identity_id, expiry=expiry, wallet_ids=[w.id for w in pending])
+
+
+def _record_whitelist(
+    session: Session, *, organization: Organization, application: KycApplication, whitelisted: _Whitelisted
+) -> None:
+    for wallet_id in whitelisted.wallet_ids:
+        wallet = session.get(Wallet, wallet_id)
+        if wallet is not None:
+            wallet.onchain_whitelisted = True
+    organization.onchain_identity_id = whitelisted.identity_id
     organization.kyc_status = KycStatus.APPROVED.value
-    organization.kyc_expiry = expiry
-    organization.next_review_at = expiry - REVIEW_NOTICE
+    organization.kyc_expiry = whitelisted.expiry
+    organization.next_review_at = whitelisted.expiry - REVIEW_NOTICE
     organization.jurisdiction = application.jurisdiction
 
 

@@ -94,31 +94,40 @@ def list_users(session: Session, *, organization_id: uuid.UUID) -> list[User]:
     return list(session.execute(query).scalars().all())
 
 
+KYC_ACTIONS = {"revoke": KycStatus.REVOKED, "freeze": KycStatus.FROZEN, "unfreeze": KycStatus.APPROVED}
+
+
+def _check_kyc_action(organization: Organization, action: str) -> None:
+    if action == "revoke" and organization.kyc_status == KycStatus.REVOKED.value:
+        raise Conflict("already revoked")
+    if action == "freeze" and organization.kyc_status != KycStatus.APPROVED.value:
+        raise Conflict("only an approved member can be frozen")
+    if action == "unfreeze" and organization.kyc_status != KycStatus.FROZEN.value:
+        raise Conflict("the member is not frozen")
+
+
 def change_kyc_state(
     ctx: GatewayContext, session: Session, *, actor: str, organization: Organization, action: str, reason: str
 ) -> Organization:
-    """Revoke, freeze or unfreeze a member: the registry on chain first, then our record."""
-    identity = organization.onchain_identity_id
-    if action == "revoke":
-        if organization.kyc_status == KycStatus.REVOKED.value:
-            raise Conflict("already revoked")
-        if identity is not None:
-            ctx.chain.revoke_identity(identity_id=identity)
-        organization.kyc_status = KycStatus.REVOKED.value
-    elif action == "freeze":
-        if organization.kyc_status != KycStatus.APPROVED.value:
-            raise Conflict("only an approved member can be frozen")
-        if identity is not None:
-            ctx.chain.freeze_identity(identity_id=identity)
-        organization.kyc_status = KycStatus.FROZEN.value
-    elif action == "unfreeze":
-        if organization.kyc_status != KycStatus.FROZEN.value:
-            raise Conflict("the member is not frozen")
-        if identity is not None:
-            ctx.chain.unfreeze_identity(identity_id=identity)
-        organization.kyc_status = KycStatus.APPROVED.value
-    else:  # pragma: no cover - routes only pass the three above
+    """Revoke, freeze or unfreeze a member: the registry on chain first, then our record.
+
+    The registry's transaction is sent with no database transaction open (on SQLite a write transaction holds the
+    database's write lock for as long as the receipt takes): the state is checked, the read ends, the chain is
+    written, and the record changes only if the state is still the one checked (else 409)."""
+    if action not in KYC_ACTIONS:  # pragma: no cover - routes only pass the three below
         raise InvalidRequest(action)
+    _check_kyc_action(organization, action)
+    identity = organization.onchain_identity_id
+    session.commit()  # ends the read: no database lock is held across the chain's transaction
+    if identity is not None:
+        {
+            "revoke": ctx.chain.revoke_identity,
+            "freeze": ctx.chain.freeze_identity,
+            "unfreeze": ctx.chain.unfreeze_identity,
+        }[action](identity_id=identity)
+    session.refresh(organization)
+    _check_kyc_action(organization, action)
+    organization.kyc_status = KYC_ACTIONS[action].value
     audit_log.append(
         session,
         actor=actor,

@@ -132,7 +132,7 @@ def _public(session: Session, row: PricePosting) -> PricePublic:
 
 
 def _post(session: Session, hub: Hub, row: PricePosting, actor: str) -> None:
-    """Queue the oracle update from the relayer's feeder account."""
+    """Queue the oracle update from the oracle feeder's account."""
     market = hub.require_market()
     bond, cash = (
         _instrument(session, row.asset, InstrumentKind.BOND),
@@ -146,7 +146,7 @@ def _post(session: Session, hub: Hub, row: PricePosting, actor: str) -> None:
         session,
         kind="price",
         requested_by=actor,
-        steps=[StepSpec(label="price", to=market.oracle.address, data=data, sender=market.relayer.address)],
+        steps=[StepSpec(label="price", to=market.oracle.address, data=data, sender=market.feeder.address)],
     )
     row.status, row.settlement_id = PriceStatus.POSTED.value, settlement.id
 

@@ -143,9 +143,12 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
     market = hub.require_market()
     if session.get(Instrument, body.address.lower()) is not None:
         raise InvalidRequest("already listed")
+    session.commit()  # ends the read: the token is asked with no database lock held
     symbol, name, decimals = _token_facts(market.token(body.address), body.address)
     currency, isin = _label(market, body.address, body.kind)
     currency = _currency_of(market, body.address) or currency  # a bond's: the currency the oracle prices it in
+    if session.get(Instrument, body.address.lower()) is not None:  # listed meanwhile
+        raise InvalidRequest("already listed")
     row = Instrument(
         address=body.address.lower(),
         kind=body.kind.value,
@@ -168,13 +171,17 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
     return row
 
 
-def _relay(session: SessionDep, hub: HubDep, actor: str, kind: str, to: str, data: str) -> SettlementPublic:
+def _relay(
+    session: SessionDep, hub: HubDep, actor: str, kind: str, to: str, data: str, *, issuer: bool = False
+) -> SettlementPublic:
+    """Queue an operator step: from the issuer's account (``issuer``), else the relayer's (pauses)."""
     market = hub.require_market()
+    sender = market.issuer if issuer else market.relayer
     settlement = enqueue(
         session,
         kind=kind,
         requested_by=actor,
-        steps=[StepSpec(label=kind, to=to, data=data, sender=market.relayer.address)],
+        steps=[StepSpec(label=kind, to=to, data=data, sender=sender.address)],
     )
     audit_log.append(
         session,
@@ -203,7 +210,7 @@ def issue_cash(body: CashMove, principal: OperatorAdmin, session: SessionDep, hu
     amount = money.to_units(body.amount, inst.decimals, field="amount")
     market = hub.require_market()
     data = market.encode(market.token(inst.address), "mint", to_checksum_address(body.wallet), amount)
-    return _relay(session, hub, principal.actor, "cash_issue", to_checksum_address(inst.address), data)
+    return _relay(session, hub, principal.actor, "cash_issue", to_checksum_address(inst.address), data, issuer=True)
 
 
 @router.post("/operator/pause", response_model=SettlementPublic, status_code=202)

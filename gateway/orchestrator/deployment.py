@@ -30,15 +30,11 @@ BONDS = (
     ("RepoNet Govt 4.25% 2032", TokenInfo(symbol="GOV32", address="", decimals=6, isin="XS0000000132"), 425, 2032),
     ("RepoNet Corp 2.50% 2030", TokenInfo(symbol="CORP30", address="", decimals=6, isin="XS0000000230"), 250, 2030),
 )
-# Roles today's gateway still needs on the purpose keys it has, until every chain write goes through the outbox with
-# its purpose's own sender: operator steps (mint, price, pause, redemption burn) are sent by the relayer, and the
-# audit anchor by the fallback key (the KYC agent's). None is an admin role. Drop an entry when its sender lands.
+# Roles the gateway needs beyond each purpose's own: its operators' pause routes send from the relayer's account, so
+# the relayer also holds the pause roles (a pause moves no asset). None is an admin role.
 TRANSITIONAL_ROLES: tuple[tuple[Purpose, str, str], ...] = (
-    (Purpose.RELAYER, "price_oracle", "FEEDER_ROLE"),
     (Purpose.RELAYER, "repo_engine", "PAUSER_ROLE"),
-    (Purpose.RELAYER, "tokens", "ISSUER_ROLE"),
     (Purpose.RELAYER, "tokens", "PAUSER_ROLE"),
-    (Purpose.KYC_AGENT, "audit_anchor", "ANCHOR_ROLE"),
 )
 
 

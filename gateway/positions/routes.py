@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
+from gateway.chain.bindings.engine import RepoStatus
 from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
 from gateway.indexer import freshness
@@ -138,7 +139,7 @@ def position(
             paid = int(args["owed"])
             collateral = int(args["collateralToHolder"]) + int(args["collateralToSeller"])
         rp = paid
-    if r.status in ("open", "margin_called", "defaulted"):
+    if RepoStatus(r.status).live:
         rp = accrual.repurchase_price(
             purchase_price=int(r.purchase_price),
             rate=int(r.rate),

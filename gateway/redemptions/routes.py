@@ -83,8 +83,8 @@ def _public(session: Session, row: Redemption) -> RedemptionPublic:
 
 
 def _approve_issuer(market: Market, wallet: Wallet, token: str, amount: int) -> StepSpec:
-    """The wallet's allowance of exactly ``amount`` to the issuer (the relayer's account holds the issuer role)."""
-    data = market.encode(market.token(token), "approve", market.relayer.address, amount)
+    """The wallet's allowance of exactly ``amount`` to the issuer, whose account burns it."""
+    data = market.encode(market.token(token), "approve", market.issuer.address, amount)
     return StepSpec(
         label="approve_issuer",
         to=to_checksum_address(token),
@@ -206,7 +206,7 @@ def execute_redemption(
             label="burn",
             to=to_checksum_address(row.token),
             data=market.encode(market.token(row.token), "burnFrom", wallet.address, amount),
-            sender=market.relayer.address,
+            sender=market.issuer.address,
         )
     )
     settlement = enqueue(

@@ -181,7 +181,7 @@ def submit_if_complete(
         seller_sig = bytes.fromhex(instruction.signatures[repo.seller.lower()][2:])
         holder = (repo.holder or "").lower()
         holder_sig = bytes.fromhex(instruction.signatures.get(holder, instruction.signatures[repo.seller.lower()])[2:])
-        amendment = (m["repoId"], m["kind"], m["newMaturity"], m["newRate"], m["nonce"], m["deadline"])
+        amendment = tuple(m[field["name"]] for field in eip712.AMENDMENT)  # the struct in its typed-data order
         submitted = service.relayed_call(
             session,
             hub,

@@ -9,7 +9,6 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 from web3.types import RPCEndpoint
@@ -18,6 +17,7 @@ from contracts.errors import decode_revert
 from gateway.chain.calls import ViewFunction, error_reason, event_topic
 from gateway.chain.connect import connect
 from gateway.chain.outage import is_outage
+from gateway.config import KeyPurpose, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -34,22 +34,6 @@ ERC1271_ABI: list[dict[str, Any]] = [
 ]
 
 
-class MarketSettings(BaseSettings):
-    """Settlement configuration (prefix ``REPONET_``); the RPC URL is the gateway's ``chain_rpc_url``."""
-
-    model_config = SettingsConfigDict(env_prefix="REPONET_", env_file=None, extra="ignore")
-
-    repo_engine_address: str | None = None
-    price_oracle_address: str | None = None
-    relayer_private_key: str | None = None  # defaults to the gateway's chain key
-    finality_confirmations: int = 0  # QBFT and Anvil blocks are final once sealed
-    relayer_poll_seconds: float = 0.05
-    relayer_workers: int = 8  # settlements advanced side by side
-    indexer_poll_seconds: float = 0.25
-    settle_window_seconds: int = 600  # deadline of signed terms after acceptance: short, no late replay
-    gas_limit: int = 1_500_000
-
-
 class Market:
     """Read and write access to the deployed system for settlement, indexing and views."""
 
@@ -60,13 +44,20 @@ class Market:
         engine: str,
         oracle: str,
         relayer: LocalAccount,
-        settings: MarketSettings | None = None,
+        settings: Settings | None = None,
+        issuer: LocalAccount | None = None,
+        feeder: LocalAccount | None = None,
     ) -> None:
+        """``relayer`` sends the engine's operator steps; ``issuer`` token issue and redeem, ``feeder`` prices (each
+        the relayer's account when not given). The gateway's ``Settings`` carry the relayer's and indexer's knobs."""
         from contracts.artifacts import load_artifact
 
         self.w3 = w3
-        self.settings = settings or MarketSettings()
+        self.settings = settings or Settings()
         self.relayer = relayer
+        self.issuer = issuer or relayer
+        self.feeder = feeder or relayer
+        self._signers = {a.address.lower(): a for a in (self.relayer, self.issuer, self.feeder)}
         self.engine: Any = w3.eth.contract(
             address=Web3.to_checksum_address(engine), abi=load_artifact("RepoEngine").abi
         )
@@ -82,11 +73,26 @@ class Market:
         self._views: dict[tuple[str, str], ViewFunction] = {}
 
     @classmethod
-    def from_url(
-        cls, url: str, *, engine: str, oracle: str, private_key: str, rpc_token: str | None = None, **kw: Any
-    ) -> Market:
-        relayer = Account.from_key(private_key)
-        return cls(connect(url, token=rpc_token), engine=engine, oracle=oracle, relayer=relayer, **kw)
+    def from_settings(cls, settings: Settings) -> Market:
+        """The market of a configured gateway (the RPC URL, engine, oracle and relayer key must be set)."""
+        assert settings.chain_rpc_url and settings.repo_engine_address and settings.price_oracle_address
+        relayer_key = settings.key_for(KeyPurpose.RELAYER)
+        issuer_key = settings.key_for(KeyPurpose.ISSUER)
+        feeder_key = settings.key_for(KeyPurpose.ORACLE_FEEDER)
+        assert relayer_key and issuer_key and feeder_key
+        return cls(
+            connect(settings.chain_rpc_url, token=settings.chain_rpc_token),
+            engine=settings.repo_engine_address,
+            oracle=settings.price_oracle_address,
+            relayer=Account.from_key(relayer_key),
+            issuer=Account.from_key(issuer_key),
+            feeder=Account.from_key(feeder_key),
+            settings=settings,
+        )
+
+    def signer(self, sender: str) -> LocalAccount | None:
+        """The gateway's own account that sends from ``sender`` (None: not one of ours)."""
+        return self._signers.get(sender.lower())
 
     @cached_property
     def chain_id(self) -> int:

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eth_account.datastructures import SignedTransaction
+from eth_account.signers.local import LocalAccount
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -41,7 +42,7 @@ from web3.exceptions import TransactionNotFound
 
 from gateway.chain.outage import Backoff, is_outage, node_words
 from gateway.custody import door
-from gateway.exceptions import GatewayError
+from gateway.exceptions import GatewayError, UnknownSender
 from gateway.keys.provider import KeyProvider
 from gateway.settlement.market import Market
 from gateway.settlement.models import ChainStep, SenderNonce, Settlement, SettlementStatus, StepStatus
@@ -268,6 +269,9 @@ class Relayer:
                         self._fail(session, settlement, steps, f"{step.label}: {step.error or step.status}")
                     session.commit()
                     return progressed
+            for done in steps:  # the hooks read receipts: have them before the transaction below opens
+                if done.tx_hash is not None:
+                    self.market.receipt(done.tx_hash)
             settlement.status = SettlementStatus.FINAL.value
             settlement.finished_at = _now()
             hook = self.hooks.get(settlement.kind)
@@ -293,10 +297,17 @@ class Relayer:
         self.finished[settlement.id] = settlement.status
         logger.warning("settlement %s (%s) failed: %s", settlement.id, settlement.kind, error)
 
+    def _own_account(self, step: ChainStep) -> LocalAccount:
+        """The gateway's account for ``step.sender`` (relayer, issuer, feeder): each sends with its own nonces."""
+        account = self.market.signer(step.sender)
+        if account is None:
+            raise UnknownSender(f"{step.sender} is neither a custodial wallet nor one of the gateway's accounts")
+        return account
+
     def _sign(self, session: Session, step: ChainStep, tx: dict[str, Any]) -> SignedTransaction:
-        """The relayer's own account signs its steps; a member's wallet's only through the custody door."""
+        """The gateway's own accounts sign their steps; a member's wallet's only through the custody door."""
         if step.sender_wallet_id is None:
-            signed: SignedTransaction = self.market.relayer.sign_transaction(tx)
+            signed: SignedTransaction = self._own_account(step).sign_transaction(tx)
             return signed
         return door.sign_step(
             self.keys, session, step=step, nonce=tx["nonce"], gas_price=tx["gasPrice"], chain_id=tx["chainId"]
@@ -304,7 +315,10 @@ class Relayer:
 
     def _send(self, session: Session, settlement: Settlement, steps: list[ChainStep], step: ChainStep) -> int:
         try:
-            door.check_step(session, step)
+            if step.sender_wallet_id is None:
+                self._own_account(step)
+            else:
+                door.check_step(session, step)
         except GatewayError as exc:  # no consent, or the member's KYC lapsed: the step fails, nothing is sent
             step.status, step.error = StepStatus.FAILED.value, str(exc)[:2000]
             session.commit()
@@ -313,6 +327,7 @@ class Relayer:
         step.gas = self.market.settings.gas_limit
         gas_price = self.gas_price()
         pending = self._pending.pop(step.sender) if step.sender in self._pending else self._pending_count(step.sender)
+        chain_id = self.market.chain_id  # asked of the node once, and never inside the transaction below
         with self._nonce_lock:
             nonce = self._allocate(session, step.sender, pending)
             tx: dict[str, Any] = {
@@ -322,7 +337,7 @@ class Relayer:
                 "gas": step.gas,
                 "gasPrice": gas_price,
                 "nonce": nonce,
-                "chainId": self.market.chain_id,
+                "chainId": chain_id,
             }
             signed = self._sign(session, step, tx)
             # Compare-and-swap on the step's status: a second relayer that picked the same step loses here,
@@ -423,7 +438,7 @@ class Relayer:
             "chainId": self.market.chain_id,
         }
         if step.sender_wallet_id is None:
-            signed = self.market.relayer.sign_transaction(tx)
+            signed = self._own_account(step).sign_transaction(tx)
         else:
             signed = door.sign_filler(
                 self.keys, session, step=step, gas_price=tx["gasPrice"], chain_id=self.market.chain_id

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.api.deps import ContextDep, Principal, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
+from gateway.chain.bindings.engine import AmendmentKind, RepoStatus
 from gateway.custody import door
 from gateway.custody.kyc import require_verified
 from gateway.db.models import Wallet
@@ -253,7 +254,7 @@ def repurchase(
 ) -> Submission:
     """The seller pays RP(now) and takes its collateral back (term repos: at or after maturity)."""
     repo, seller, _ = _load(session, hub, repo_id, principal)
-    service.require_status(repo, "open", "margin_called")
+    service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
     wallet = _party(ctx, session, seller, "seller")
     market = hub.require_market()
     rp = int(market.engine.functions.repurchasePrice(repo_id, hub.now() + 3_600).call())
@@ -276,7 +277,7 @@ def margin_call(repo_id: RepoIdPath, principal: Trader, session: SessionDep, hub
     """The holder calls margin when exposure exceeds the minimum transfer amount."""
     repo, _, holder = _load(session, hub, repo_id, principal)
     service.require(holder, "position holder")
-    service.require_status(repo, "open")
+    service.require_status(repo, RepoStatus.OPEN)
     return _relayed_step(session, hub, principal, repo_id=repo_id, kind="margin_call", fn_name="callMargin")
 
 
@@ -286,7 +287,7 @@ def post_margin(
 ) -> Submission:
     """The seller posts collateral and/or cash margin."""
     repo, seller, _ = _load(session, hub, repo_id, principal)
-    service.require_status(repo, "open", "margin_called")
+    service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
     wallet = _party(ctx, session, seller, "seller")
     collateral = _units(session, repo.collateral_token, body.collateral_amount, "collateral_amount")
     cash = _units(session, repo.cash_token, body.cash_amount, "cash_amount")
@@ -312,7 +313,7 @@ def withdraw_excess(
 ) -> Submission:
     """The seller takes excess margin back."""
     repo, seller, _ = _load(session, hub, repo_id, principal)
-    service.require_status(repo, "open")
+    service.require_status(repo, RepoStatus.OPEN)
     wallet = _party(ctx, session, seller, "seller")
     collateral = _units(session, repo.collateral_token, body.collateral_amount, "collateral_amount")
     cash = _units(session, repo.cash_token, body.cash_amount, "cash_amount")
@@ -335,7 +336,7 @@ def terminate(
 ) -> Submission:
     """Termination notice on an open repo (seller or holder)."""
     repo, seller, holder = _load(session, hub, repo_id, principal)
-    service.require_status(repo, "open", "margin_called")
+    service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
     wallet = _party(ctx, session, seller or holder, "seller or holder")
     return _party_step(
         ctx,
@@ -355,7 +356,7 @@ def declare_default(repo_id: RepoIdPath, principal: Trader, session: SessionDep,
     """The holder declares a default (margin not cured, or not repurchased by maturity + grace)."""
     repo, _, holder = _load(session, hub, repo_id, principal)
     service.require(holder, "position holder")
-    service.require_status(repo, "open", "margin_called")
+    service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
     return _relayed_step(session, hub, principal, repo_id=repo_id, kind="default", fn_name="declareDefault")
 
 
@@ -365,7 +366,7 @@ def close_out(
 ) -> Submission:
     """The holder closes out a defaulted repo; a shortfall is recorded on chain."""
     repo, _, holder = _load(session, hub, repo_id, principal)
-    service.require_status(repo, "defaulted")
+    service.require_status(repo, RepoStatus.DEFAULTED)
     wallet = _party(ctx, session, holder, "position holder")
     return _party_step(
         ctx,
@@ -387,7 +388,7 @@ def propose_substitution(
     """The seller proposes new collateral; the holder consents by signing; then the seller's wallet sends it."""
     repo, seller, _ = _load(session, hub, repo_id, principal)
     service.require(seller, "seller")
-    service.require_status(repo, "open")
+    service.require_status(repo, RepoStatus.OPEN)
     amount = _units(session, body.new_collateral_token, body.new_collateral_amount, "new_collateral_amount")
     instruction = instructions.create(
         session,
@@ -409,7 +410,7 @@ def propose_amendment(
     repo, seller, holder = _load(session, hub, repo_id, principal)
     if seller is None and holder is None:
         service.require(None, "seller or holder")
-    service.require_status(repo, "open", "margin_called")
+    service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
     if body.kind == "roll":
         if body.new_maturity is not None:
             new_maturity = int(body.new_maturity.timestamp())
@@ -417,11 +418,16 @@ def propose_amendment(
             new_maturity = hub.now() + body.new_tenor_seconds
         else:
             raise InvalidRequest("a roll needs new_maturity or new_tenor_seconds")
-        message = {"repoId": repo_id, "kind": 0, "newMaturity": new_maturity, "newRate": 0}
+        message = {"repoId": repo_id, "kind": int(AmendmentKind.ROLL), "newMaturity": new_maturity, "newRate": 0}
     else:
         if body.new_rate is None:
             raise InvalidRequest("a re-rate needs new_rate")
-        message = {"repoId": repo_id, "kind": 1, "newMaturity": 0, "newRate": money.rate_to_wad(body.new_rate)}
+        message = {
+            "repoId": repo_id,
+            "kind": int(AmendmentKind.RERATE),
+            "newMaturity": 0,
+            "newRate": money.rate_to_wad(body.new_rate),
+        }
     required = sorted({repo.seller.lower(), (repo.holder or repo.seller).lower()})
     instruction = instructions.create(
         session, hub, actor=principal.actor, repo_id=repo_id, kind="Amendment", message=message, required=required

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from contracts import eip712
 from gateway.audit import log as audit_log
+from gateway.chain.bindings.engine import RepoState, RepoStatus, repo_components
 from gateway.context import GatewayContext
 from gateway.custody import door
 from gateway.db.models import Wallet, WalletKind
@@ -32,7 +33,6 @@ from gateway.trading.exceptions import InvalidState, StepWouldRevert
 from gateway.trading.models import Trade, TradeStatus
 
 MAX_UINT = 2**256 - 1
-STATUS_NAMES = ["none", "open", "margin_called", "defaulted", "repurchased", "closed_out"]
 
 
 def _terms_tuple(terms: dict[str, Any]) -> tuple[Any, ...]:
@@ -155,29 +155,35 @@ FAILURE_HOOKS = {"open": on_open_failed, "cancel_open": on_cancel_done}
 @dataclass(frozen=True)
 class OnChainRepo:
     repo_id: int
-    state: Any  # the engine's Repo struct (named tuple access by index)
-    seller: str
-    holder: str | None
-    status: str
+    state: RepoState
+    holder: str | None  # the position's owner while the repo is live
+
+    @property
+    def seller(self) -> str:
+        return self.state.seller
+
+    @property
+    def status(self) -> RepoStatus:
+        return self.state.status
 
     @property
     def collateral_token(self) -> str:
-        return str(self.state[3])
+        return self.state.collateral_token
 
     @property
     def cash_token(self) -> str:
-        return str(self.state[2])
+        return self.state.cash_token
 
 
-def read_repo(market: Market, repo_id: int) -> OnChainRepo:
-    state = market.view(market.engine, "getRepo")(repo_id)
-    status = STATUS_NAMES[int(state[8])]
-    if status == "none":
+def read_repo(market: Market, repo_id: int, block: int | str = "latest") -> OnChainRepo:
+    """The repo as the engine holds it after ``block`` (the indexer reads at the block its cursor records)."""
+    state = RepoState.decode(market.view(market.engine, "getRepo")(repo_id, block=block), repo_components())
+    if state.status is RepoStatus.NONE:
         raise NotFound("repo not found")
     holder = None
-    if status in ("open", "margin_called", "defaulted"):
-        holder = str(market.view(market.position, "ownerOf")(repo_id))
-    return OnChainRepo(repo_id=repo_id, state=state, seller=str(state[0]), holder=holder, status=status)
+    if state.status.live:
+        holder = str(market.view(market.position, "ownerOf")(repo_id, block=block))
+    return OnChainRepo(repo_id=repo_id, state=state, holder=holder)
 
 
 def party_wallet(session: Session, address: str | None, organization_id: uuid.UUID) -> Wallet | None:
@@ -315,7 +321,7 @@ def relayed_call(
     return Submitted(settlement, None)
 
 
-def require_status(repo: OnChainRepo, *allowed: str) -> None:
+def require_status(repo: OnChainRepo, *allowed: RepoStatus) -> None:
     if repo.status not in allowed:
         raise InvalidState(f"repo {repo.repo_id} is {repo.status}")
 

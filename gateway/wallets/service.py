@@ -24,11 +24,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _whitelist_if_approved(ctx: GatewayContext, organization: Organization, wallet: Wallet) -> None:
-    """An approved member's new wallet joins its on-chain identity at once; otherwise on approval."""
-    if organization.kyc_status == KycStatus.APPROVED.value and organization.onchain_identity_id is not None:
-        ctx.chain.add_wallet(identity_id=organization.onchain_identity_id, wallet=wallet.address)
-        wallet.onchain_whitelisted = True
+def _whitelist_if_approved(ctx: GatewayContext, session: Session, organization: Organization, address: str) -> bool:
+    """An approved member's new wallet joins its on-chain identity at once (True); otherwise on approval. Called
+    before the wallet is written: the read transaction ends first, so no database lock is held across the chain's
+    transaction (a wallet whose row then fails to be written is an address whose key nobody kept)."""
+    approved = organization.kyc_status == KycStatus.APPROVED.value
+    identity_id = organization.onchain_identity_id
+    session.commit()
+    if approved and identity_id is not None:
+        ctx.chain.add_wallet(identity_id=identity_id, wallet=address)
+        return True
+    return False
 
 
 def create_custodial(
@@ -36,17 +42,18 @@ def create_custodial(
 ) -> Wallet:
     wallet_id = uuid.uuid4()
     address, sealed_key = custody_keys.generate(ctx.keys, session, wallet_id=wallet_id)
+    whitelisted = _whitelist_if_approved(ctx, session, organization, address)
     wallet = Wallet(
         id=wallet_id,
         organization_id=organization.id,
         address=address,
         kind=WalletKind.CUSTODIAL.value,
         label=label,
+        onchain_whitelisted=whitelisted,
     )
     session.add(wallet)
     session.flush()
     session.add(sealed_key)
-    _whitelist_if_approved(ctx, organization, wallet)
     audit_log.append(
         session,
         actor=actor,
@@ -131,8 +138,14 @@ def register_self_held(
         raise InvalidRequest("wrong domain or chain id")
     if challenge.expires_at <= _now():
         raise InvalidRequest("challenge expired")
+    if challenge.used_at is not None:
+        raise InvalidRequest("challenge already used")
+    if session.execute(select(Wallet).where(Wallet.address == challenge.address)).scalar_one_or_none():
+        raise Conflict("this address is already registered")
+    session.commit()  # ends the read: the chain is asked below with no database lock held
     if not _signed_by(ctx, challenge.address, message, signature):
         raise InvalidRequest("the signature is not by the challenged address")
+    whitelisted = _whitelist_if_approved(ctx, session, organization, challenge.address)
     claimed = session.execute(
         update(SiweChallenge)
         .where(SiweChallenge.nonce == challenge.nonce, SiweChallenge.used_at.is_(None))
@@ -147,10 +160,10 @@ def register_self_held(
         address=challenge.address,
         kind=WalletKind.SELF_HELD.value,
         label=challenge.label,
+        onchain_whitelisted=whitelisted,
     )
     session.add(wallet)
     session.flush()
-    _whitelist_if_approved(ctx, organization, wallet)
     audit_log.append(
         session,
         actor=actor,

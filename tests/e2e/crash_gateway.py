@@ -21,8 +21,8 @@ def serve(config: dict[str, Any]) -> None:
     from gateway.chain.web3_client import Web3Chain
     from gateway.kyc.sanctions import SanctionsList
     from gateway.settlement.hub import Hub
-    from gateway.settlement.market import Market, MarketSettings
-    from gateway.settlement.wiring import attach
+    from gateway.settlement.market import Market
+    from gateway.settlement.workers import attach
     from tests.gateway.conftest import make_settings
 
     addresses = config["addresses"]
@@ -40,7 +40,7 @@ def serve(config: dict[str, Any]) -> None:
         engine=addresses["repo_engine"],
         oracle=addresses["price_oracle"],
         relayer=Account.from_key(config["relayer_key"]),
-        settings=MarketSettings(),
+        settings=settings,
     )
     market.__dict__["chain_id"] = int(config["chain_id"])  # known: a restart must not need the node to answer
     hub = Hub(chain_id=int(config["chain_id"]), engine=market.engine_address)

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
 from contracts.artifacts import load_artifact
+from gateway.config import Settings
 from gateway.db.migrate import upgrade
 from gateway.db.session import make_engine, make_session_factory
 from gateway.keys.provider import provider_from_settings
-from gateway.settlement.market import Market, MarketSettings
+from gateway.settlement.market import Market
 from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.relayer import Relayer, StepSpec, enqueue
 from tests.e2e.chains import ChainProcess, Deployment, deploy, start_chain
@@ -52,7 +53,7 @@ def relayer_for(d: Deployment, sessions: sessionmaker[Session], tmp_path: Path) 
         engine=d.addresses["repo_engine"],
         oracle=d.addresses["price_oracle"],
         relayer=d.relayer,
-        settings=MarketSettings(relayer_poll_seconds=0.02),
+        settings=Settings(relayer_poll_seconds=0.02),
     )
     keys = provider_from_settings(make_settings(tmp_path, "sqlite://"))
     return Relayer(market, sessions, keys)

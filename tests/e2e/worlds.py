@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from gateway.chain.web3_client import Web3Chain
+from gateway.config import Settings
 from gateway.db.migrate import upgrade
 from gateway.settlement.hub import Hub
-from gateway.settlement.market import Market, MarketSettings
-from gateway.settlement.wiring import attach, start_workers
+from gateway.settlement.market import Market
+from gateway.settlement.workers import attach, start_workers
 from tests.e2e.chains import Deployment
 from tests.gateway.conftest import World
 from tests.gateway.market import market_world
@@ -33,7 +34,7 @@ def chain_world(d: Deployment, tmp_path: Path, **overrides: Any) -> Iterator[Wor
         engine=d.addresses["repo_engine"],
         oracle=d.addresses["price_oracle"],
         relayer=d.relayer,
-        settings=MarketSettings(relayer_poll_seconds=0.02, indexer_poll_seconds=0.1),
+        settings=Settings(relayer_poll_seconds=0.02, indexer_poll_seconds=0.1),
     )
     hub = Hub(chain_id=market.chain_id, engine=market.engine_address)
     for world in market_world(tmp_path, url, chain=registry_agent, hub=hub, chain_id=market.chain_id, **overrides):

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from gateway.app import build_context, create_app
+from gateway.chain import guard
 from gateway.chain.memory import InMemoryChain
 from gateway.config import Settings
 from gateway.context import GatewayContext
@@ -25,6 +26,16 @@ from gateway.kyc.sanctions import SanctionsList
 from gateway.members import service as members
 from gateway.members.schemas import OrganizationCreate
 from gateway.members.validation import lei_with_check_digits
+
+
+@pytest.fixture(autouse=True)
+def no_chain_call_in_write_transaction(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every gateway test runs with the seam's guard on: a JSON-RPC call (or a call of the in-memory chain) made
+    while the calling thread holds an open database write transaction raises (gateway.chain.guard). A test marked
+    ``chain_call_in_write_transaction`` goes through a path not yet fixed: the guard is off for it."""
+    with guard.enforced(request.node.get_closest_marker("chain_call_in_write_transaction") is None):
+        yield
+
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery staple"

@@ -456,8 +456,10 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "gateway/keys/provider.py",
         "        if self._identity() != self._seen:\n            self._reload()",
         "        pass",
-        ROTATION + "test_a_running_gateway_follows_a_rotation_with_retirement "
-        + ROTATION + "test_a_provider_sees_versions_added_by_another_process",
+        ROTATION
+        + "test_a_running_gateway_follows_a_rotation_with_retirement "
+        + ROTATION
+        + "test_a_provider_sees_versions_added_by_another_process",
     ),
     (
         "sealing holds the master-key lock",
@@ -492,8 +494,10 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "gateway/events/destinations.py",
         "        if refused:\n            raise DestinationRefused(",
         "        if False:\n            raise DestinationRefused(",
-        HOOKS + "test_a_name_that_resolves_to_loopback_is_refused_when_connecting "
-        + HOOKS + "test_a_name_with_any_inward_address_is_refused",
+        HOOKS
+        + "test_a_name_that_resolves_to_loopback_is_refused_when_connecting "
+        + HOOKS
+        + "test_a_name_with_any_inward_address_is_refused",
     ),
     (
         "webhook: connection to the address that was checked (DNS rebinding)",
@@ -626,7 +630,10 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "gateway/events/routes.py",
         "                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):\n                    return\n\n        async def forward",
         "                if time.time() >= expires_at:\n                    return\n\n        async def forward",
-        STREAM + "test_an_idle_stream_ends_when_its_user_is_deactivated " + STREAM + "test_a_revoked_client_loses_its_stream",
+        STREAM
+        + "test_an_idle_stream_ends_when_its_user_is_deactivated "
+        + STREAM
+        + "test_a_revoked_client_loses_its_stream",
     ),
     (
         "stream: ends at the token's expiry",
@@ -739,6 +746,37 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         '        RoleGrant("PriceOracle", system["price_oracle"], "FEEDER_ROLE", holders.oracle_feeder),',
         '        RoleGrant("PriceOracle", system["price_oracle"], "FEEDER_ROLE", holders.oracle_feeder),\n        RoleGrant("PriceOracle", system["price_oracle"], "DEFAULT_ADMIN_ROLE", holders.oracle_feeder),',
         T + "orchestrator/test_least_privilege.py::test_each_gateway_key_holds_only_its_roles_and_no_admin",
+    ),
+    (
+        "seam: KYC approval writes the registry with no database write transaction open",
+        "gateway/kyc/service.py",
+        "    session.commit()  # ends the read: no database lock is held across the chain's transactions\n",
+        "    session.flush()\n",
+        T
+        + "kyc/test_chain_outside_transactions.py::test_kyc_and_member_actions_leave_the_database_to_other_writers_while_the_chain_is_written",
+    ),
+    (
+        "seam: freeze, unfreeze and revoke write the registry with no database write transaction open",
+        "gateway/members/service.py",
+        "    session.commit()  # ends the read: no database lock is held across the chain's transaction\n",
+        "    session.flush()\n",
+        T
+        + "kyc/test_chain_outside_transactions.py::test_kyc_and_member_actions_leave_the_database_to_other_writers_while_the_chain_is_written",
+    ),
+    (
+        "seam: the guard refuses a JSON-RPC call inside a write transaction",
+        "gateway/chain/guard.py",
+        "    if guard.enabled and write_transaction_open():",
+        "    if False:",
+        T
+        + "chain/test_guard.py::test_the_transport_refuses_a_call_inside_a_write_transaction_before_it_reaches_the_node",
+    ),
+    (
+        "outbox: a step from an account that is not the gateway's fails unsent",
+        "gateway/settlement/relayer.py",
+        "            if step.sender_wallet_id is None:\n                self._own_account(step)\n            else:\n                door.check_step(session, step)\n",
+        "            door.check_step(session, step)\n",
+        T + "settlement/test_relayer.py::test_a_step_from_an_account_that_is_not_ours_fails_unsent",
     ),
 ]
 

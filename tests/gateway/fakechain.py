@@ -1,5 +1,6 @@
 """A fake node behind web3: answers the JSON-RPC the relayer uses, can be taken down (transport errors, as the
-real transport raises them) or made to refuse transactions with a JSON-RPC error, as a node does."""
+real transport raises them) or made to refuse transactions with a JSON-RPC error, as a node does. Like the real
+transport it refuses a call made inside a database write transaction where the guard is on (gateway.chain.guard)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from web3 import Web3
 from web3.providers import BaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from gateway.chain import guard
 from gateway.chain.outage import reachability
 from gateway.chain.transport import NodeUnreachable
 
@@ -28,6 +30,7 @@ class FakeNode(BaseProvider):
         self._lock = threading.Lock()
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        guard.check(f"fake {method}")  # as the real transport: no call inside a database write transaction
         with self._lock:
             if self.down or (self.send_down and method == "eth_sendRawTransaction"):
                 reachability.failed()

@@ -52,28 +52,38 @@ def hub_of(world: World) -> Hub:
 
 
 def approve_member(world: World, org_key: str) -> None:
-    """KYC approval as the compliance flow ends: identity on chain with the member's wallets."""
-    with world.ctx.sessions.begin() as session:
+    """KYC approval as the compliance flow ends: identity on chain with the member's wallets (the chain written
+    between database transactions, never inside one)."""
+    with world.ctx.read_sessions() as session:
         org = session.get(Organization, world.orgs[org_key])
         assert org is not None
-        wallets = list(session.scalars(select(Wallet).where(Wallet.organization_id == org.id)))
-        if org.onchain_identity_id is not None:  # already approved: whitelist its new wallets
-            for wallet in wallets:
-                if not wallet.onchain_whitelisted:
-                    world.ctx.chain.add_wallet(identity_id=org.onchain_identity_id, wallet=wallet.address)
-                    wallet.onchain_whitelisted = True
-            return
+        identity, lei = org.onchain_identity_id, org.lei
+        pending = [
+            (w.id, w.address)
+            for w in session.scalars(select(Wallet).where(Wallet.organization_id == org.id))
+            if not w.onchain_whitelisted
+        ]
+    if identity is not None:  # already approved: whitelist its new wallets
+        for _, address in pending:
+            world.ctx.chain.add_wallet(identity_id=identity, wallet=address)
+    else:
         identity = world.ctx.chain.register_identity(
-            lei_hash=Web3.keccak(text=org.lei),
+            lei_hash=Web3.keccak(text=lei),
             jurisdiction="GB",
             investor_class=1,
             kyc_expiry=int((datetime.now(UTC) + timedelta(days=365)).timestamp()),
-            wallets=[w.address for w in wallets],
+            wallets=[address for _, address in pending],
         )
-        org.kyc_status = KycStatus.APPROVED.value
-        org.onchain_identity_id = identity
-        org.kyc_expiry = datetime.now(UTC) + timedelta(days=365)
-        for wallet in wallets:
+    with world.ctx.sessions.begin() as session:
+        org = session.get(Organization, world.orgs[org_key])
+        assert org is not None
+        if org.onchain_identity_id is None:
+            org.kyc_status = KycStatus.APPROVED.value
+            org.onchain_identity_id = identity
+            org.kyc_expiry = datetime.now(UTC) + timedelta(days=365)
+        for wallet_id, _ in pending:
+            wallet = session.get(Wallet, wallet_id)
+            assert wallet is not None
             wallet.onchain_whitelisted = True
 
 

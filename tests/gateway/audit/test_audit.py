@@ -98,6 +98,7 @@ def test_rewritten_tail_caught_by_anchor(session: Session) -> None:
     chain = InMemoryChain()
     head = session.get(AuditEntry, 4)
     assert head is not None
+    session.commit()  # the chain is never called inside a database transaction (gateway.chain.guard)
     chain.anchor(sequence=4, head_hash=bytes.fromhex(head.entry_hash))
     prev = session.get(AuditEntry, 2)
     assert prev is not None

@@ -83,6 +83,7 @@ def _sign(world: World, step_id: uuid.UUID) -> bytes:
         return bytes(signed.raw_transaction)
 
 
+@pytest.mark.chain_call_in_write_transaction("custody.door.authorize_steps asks the registry inside the transaction")
 def test_a_custodial_step_is_signed_only_with_the_members_consent_to_exactly_it(world: World) -> None:
     trader = world.user("a", Role.TRADER, "at")
     wallet_id = uuid.UUID(custodial_wallet(trader)["id"])

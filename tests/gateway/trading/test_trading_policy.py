@@ -236,6 +236,7 @@ def test_outsiders_do_not_see_a_trade(world: World) -> None:
     assert c.get("/v1/trades").json()["data"] == []
 
 
+@pytest.mark.chain_call_in_write_transaction("signing.submit_signature asks the chain inside the transaction")
 def test_self_held_signature_must_recover_to_the_registered_wallet(world: World) -> None:
     a, b = world.user("a", Role.TRADER, "at"), world.user("b", Role.TRADER, "bt")
     trade, _ = agreed_trade(world, a, b)
@@ -258,9 +259,9 @@ def test_self_held_signature_must_recover_to_the_registered_wallet(world: World)
 def test_custodial_signing_refuses_a_wallet_the_registry_does_not_verify(world: World) -> None:
     a, b = world.user("a", Role.TRADER, "at"), world.user("b", Role.TRADER, "bt")
     trade, _ = agreed_trade(world, a, b)
-    with world.ctx.sessions() as session:
+    with world.ctx.read_sessions() as session:
         org = session.get(Organization, world.orgs["a"])
         assert org is not None and org.onchain_identity_id is not None
-        world.ctx.chain.revoke_identity(identity_id=org.onchain_identity_id)
+    world.ctx.chain.revoke_identity(identity_id=org.onchain_identity_id)
     refused = call(a, f"/v1/trades/{trade['id']}/sign")
     assert refused.status_code == 403 and "identity registry" in refused.json()["detail"]

@@ -1,0 +1,62 @@
+"""No JSON-RPC call while a database write transaction is open.
+
+On SQLite a write transaction holds the database's write lock from BEGIN: a chain call made inside one (a receipt
+awaited, a node that is slow or out of reach) stops every other writer of the gateway for as long as the node
+takes. The seam's transports ask ``check()`` before each call; it raises ``WriteTransactionOpen`` when the guard is
+on and the calling thread holds an open write transaction. The guard is off in production (the check is a
+lookup, but a refusal there would fail a request that the old behaviour only slowed) and on in the tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+from gateway.exceptions import WriteTransactionOpen
+
+_OPEN_WRITES: dict[int, int] = {}  # id(connection) -> the thread that began its write transaction
+_OPEN_WRITES_LOCK = threading.Lock()
+
+
+def write_began(connection_id: int) -> None:
+    """The database (gateway.db.session) notes a write transaction begun on this thread."""
+    with _OPEN_WRITES_LOCK:
+        _OPEN_WRITES[connection_id] = threading.get_ident()
+
+
+def write_ended(connection_id: int) -> None:
+    with _OPEN_WRITES_LOCK:
+        _OPEN_WRITES.pop(connection_id, None)
+
+
+def write_transaction_open() -> bool:
+    """Whether the current thread began a transaction on a write engine that is still open (on SQLite: holds the
+    database's write lock)."""
+    me = threading.get_ident()
+    with _OPEN_WRITES_LOCK:
+        return me in _OPEN_WRITES.values()
+
+
+class _Guard:
+    enabled = False
+
+
+guard = _Guard()
+
+
+def check(what: str = "JSON-RPC call") -> None:
+    """Raise if the guard is on and this thread holds an open database write transaction."""
+    if guard.enabled and write_transaction_open():
+        raise WriteTransactionOpen(f"{what} while this thread holds an open database write transaction")
+
+
+@contextlib.contextmanager
+def enforced(enabled: bool = True) -> Iterator[None]:
+    """Turn the guard on (tests) for the duration of the block."""
+    before = guard.enabled
+    guard.enabled = enabled
+    try:
+        yield
+    finally:
+        guard.enabled = before
