@@ -34,6 +34,8 @@ BUSY_TIMEOUT_MS = 10_000  # SQLite's own wait for a lock another process holds
 WRITER_WAIT_SECONDS = 10.0  # then a writer goes on to SQLite's lock without the thread lock (never a deadlock)
 WRITER_LOCK = "reponet_writer_lock"  # connection info key: this connection's transaction holds the thread lock
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
 def _track_writes(engine: Engine) -> None:
     """Note which thread each write transaction of ``engine`` began in, until it commits or rolls back (the chain
     seam's guard refuses a JSON-RPC call from that thread meanwhile: gateway.chain.guard)."""
