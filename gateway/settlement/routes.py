@@ -28,6 +28,7 @@ from gateway.settlement.schemas import (
     MarginBody,
     RepoIdPath,
     SettlementPublic,
+    SettlementsPublic,
     StepPublic,
     Submission,
     SubstitutionCreate,
@@ -129,7 +130,7 @@ async def wait_for_settlement(
     return await run_in_threadpool(settlement_public, session, settlement)
 
 
-@router.get("/settlements", response_model=dict[str, object], status_code=200)
+@router.get("/settlements", response_model=SettlementsPublic, status_code=200)
 def list_settlements(
     principal: ReposRead,
     session: SessionDep,
@@ -137,7 +138,7 @@ def list_settlements(
     kind: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> dict[str, object]:
+) -> SettlementsPublic:
     """Settlements the organization is a party to (it asked for them, or they open its trades or carry out
     instructions it signed), newest first."""
     query = (
@@ -158,10 +159,10 @@ def list_settlements(
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return {
-        "data": [s.model_dump(mode="json") for s in settlements_public(session, rows)],
-        "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
-    }
+    return SettlementsPublic(
+        data=settlements_public(session, rows),
+        next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
+    )
 
 
 def _units(session: SessionDep, token: str, value: str, field: str) -> int:

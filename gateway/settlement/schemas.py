@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.trading.schemas import TypedDataDocument
+
 Amount = Field(default="0", pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
 
 # A repo id in a path: what the database's signed 64-bit integer holds (a larger one could name no repo).
@@ -72,6 +74,11 @@ class AmendmentCreate(BaseModel):
     new_rate: str | None = Field(default=None, pattern=r"^-?[0-9]{1,4}(\.[0-9]{1,18})?$")
 
 
+class SettlementsPublic(BaseModel):
+    data: list[SettlementPublic]
+    next_cursor: str | None
+
+
 class InstructionPublic(BaseModel):
     id: uuid.UUID
     repo_id: int
@@ -80,6 +87,6 @@ class InstructionPublic(BaseModel):
     message: dict[str, str]
     required: list[str]
     signed_by: list[str]
-    typed_data: dict[str, object]
+    typed_data: TypedDataDocument
     digest: str
     settlement_id: uuid.UUID | None

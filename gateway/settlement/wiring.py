@@ -70,9 +70,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         on_events=lambda published: enqueue_events(ctx.sessions, published),
     )
     hub.extra["balances"] = BalanceFollower(market, ctx.sessions)
-    hub.extra["webhooks"] = WebhookSender(
-        ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback
-    )
+    hub.extra["webhooks"] = WebhookSender(ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback)
     return hub
 
 

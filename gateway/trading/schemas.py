@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -133,9 +133,24 @@ class TradesPublic(BaseModel):
     next_cursor: str | None
 
 
+class TypedField(BaseModel):
+    name: str
+    type: str
+
+
+class TypedDataDocument(BaseModel):
+    """An EIP-712 document as ``eth_signTypedData_v4`` takes it; every integer of ``message`` is a decimal string
+    (``JSON.parse`` would round those above 2^53)."""
+
+    types: dict[str, list[TypedField]]
+    primaryType: str  # noqa: N815 - EIP-712's own name
+    domain: dict[str, str | int]
+    message: dict[str, str | bool]
+
+
 class TypedDataPublic(BaseModel):
     primary_type: str
-    typed_data: dict[str, Any]
+    typed_data: TypedDataDocument
     digest: str
 
 
@@ -145,6 +160,15 @@ class SignatureSubmit(BaseModel):
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{2,2000}$")
 
 
+class DecisionPublic(BaseModel):
+    """The policy's answer: ``rule``/``index`` name the first rule that matched (null: none, allowed)."""
+
+    action: str
+    approvals: int
+    rule: str | None
+    index: int | None
+
+
 class SignResult(BaseModel):
     trade: TradePublic
-    policy: dict[str, Any]
+    policy: DecisionPublic
