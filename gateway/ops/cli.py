@@ -82,12 +82,11 @@ def _address(value: str) -> str:
 # --- kyc ------------------------------------------------------------------------------------------------------
 def kyc_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     params = {"status": args.status} if args.status else {}
-    page = net.session(COMPLIANCE_USER).get("/v1/kyc/applications", params={**params, "limit": 200})
-    rows = page["data"]
+    rows = net.session(COMPLIANCE_USER).every("/v1/kyc/applications", params)
     lines = [f"{'application':36}  {'status':16} {'hits':>4}  legal name (LEI)"]
     for a in rows:
         lines.append(f"{a['id']:36}  {a['status']:16} {len(a.get('hits', [])):>4}  {a['legal_name']} ({a['lei']})")
-    return page, "\n".join(lines) if rows else "no applications"
+    return {"data": rows, "next_cursor": None}, "\n".join(lines) if rows else "no applications"
 
 
 def kyc_approve(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
@@ -105,8 +104,11 @@ def kyc_revoke(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
 
 # --- wallet ---------------------------------------------------------------------------------------------------
 def wallet_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
-    page = net.session(OPS_USER).get("/v1/wallets")
-    rows = [w for w in page["data"] if not args.organization or w["organization_id"] == args.organization]
+    rows = [
+        w
+        for w in net.session(OPS_USER).every("/v1/wallets")
+        if not args.organization or w["organization_id"] == args.organization
+    ]
     registry = contract(net.w3, "IdentityRegistry", net.contract_address("identity_registry"))
     for w in rows:
         w["verified_on_chain"] = bool(registry.functions.isVerified(w["address"]).call())
@@ -114,7 +116,7 @@ def wallet_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     for w in rows:
         mark = "verified" if w["verified_on_chain"] else "-"
         lines.append(f"{w['address']:42}  {w['kind']:10} {mark:8}  {w['organization_id']} / {w['label']}")
-    return {"data": rows, "count": len(rows)}, "\n".join(lines) if rows else "no wallets"
+    return {"data": rows, "next_cursor": None}, "\n".join(lines) if rows else "no wallets"
 
 
 def wallet_show(args: argparse.Namespace, net: Network) -> tuple[Any, str]:

@@ -23,6 +23,7 @@ from gateway.settlement.models import RepoEvent, RepoRecord
 from gateway.settlement.schemas import RepoIdPath
 from gateway.trading import money
 from gateway.trading.models import Instrument
+from gateway.trading.schemas import rate_fraction
 
 router = APIRouter(tags=["positions"], responses=problem_responses(401, 403, 404, 422, 429))
 
@@ -36,7 +37,7 @@ class PositionPublic(BaseModel):
     cash_token: str
     collateral_token: str
     purchase_price: str
-    rate: str
+    rate: str = rate_fraction()
     opened_at: datetime
     maturity: datetime | None
     collateral_amount: str

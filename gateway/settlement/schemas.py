@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from gateway.trading.schemas import TypedDataDocument
+from gateway.trading.schemas import RATE_DOC, RATE_PATTERN, TypedDataDocument
 
 Amount = Field(default="0", pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
 
@@ -71,7 +71,13 @@ class AmendmentCreate(BaseModel):
     kind: Literal["roll", "rerate"]
     new_maturity: datetime | None = None
     new_tenor_seconds: int | None = Field(default=None, ge=1)
-    new_rate: str | None = Field(default=None, pattern=r"^-?[0-9]{1,4}(\.[0-9]{1,18})?$")
+    new_rate: str | None = Field(
+        default=None,
+        pattern=RATE_PATTERN,
+        description=RATE_DOC + "; for a re-rate",
+        validation_alias=AliasChoices("new_rate_fraction", "new_rate"),
+        serialization_alias="new_rate_fraction",
+    )
 
 
 class SettlementsPublic(BaseModel):

@@ -165,13 +165,25 @@ def build_system() -> RepoSystem:
 
     addrs = deploy_system(w3, operator)
     cash_addr = deploy_cash_token(
-        w3, operator, registry=addrs.identity_registry, name="EUR Deposit Token", symbol="EURD",
-        currency="EUR", decimals=CASH_DECIMALS,
+        w3,
+        operator,
+        registry=addrs.identity_registry,
+        name="EUR Deposit Token",
+        symbol="EURD",
+        currency="EUR",
+        decimals=CASH_DECIMALS,
     )
     now = int(w3.eth.get_block("latest")["timestamp"])
     bond_addr = deploy_bond_token(
-        w3, operator, registry=addrs.identity_registry, name="Bund 2.5% 2035", symbol="DBR35",
-        isin="DE0001102580", decimals=BOND_DECIMALS, coupon_rate=25 * 10**15, maturity=now + 10 * YEAR,
+        w3,
+        operator,
+        registry=addrs.identity_registry,
+        name="Bund 2.5% 2035",
+        symbol="DBR35",
+        isin="DE0001102580",
+        decimals=BOND_DECIMALS,
+        coupon_rate=25 * 10**15,
+        maturity=now + 10 * YEAR,
     )
     system = RepoSystem(
         tester=tester,
@@ -207,4 +219,3 @@ def deploy_smart_wallet(system: RepoSystem, owner: LocalAccount) -> Any:
     tx_hash = factory.constructor(owner.address).transact({"from": system.w3.eth.accounts[0]})
     address = system.w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
     return system.w3.eth.contract(address=address, abi=art["abi"])
-

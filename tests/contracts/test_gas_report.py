@@ -11,10 +11,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 from gas_report import measure  # type: ignore[import-not-found]
 
-STEPS = {"open (EOA signatures)", "open (steady state: parties and bond seen before)",
-         "callMargin", "postMargin (collateral)", "postMargin (cash, cures the call)",
-         "withdrawExcess", "substitute", "amend (roll)", "amend (re-rate)", "repurchaseEarly",
-         "position transfer (ERC-721)", "terminate (open repo notice)", "repurchase", "declareDefault", "closeOut"}
+STEPS = {
+    "open (EOA signatures)",
+    "open (steady state: parties and bond seen before)",
+    "callMargin",
+    "postMargin (collateral)",
+    "postMargin (cash, cures the call)",
+    "withdrawExcess",
+    "substitute",
+    "amend (roll)",
+    "amend (re-rate)",
+    "repurchaseEarly",
+    "position transfer (ERC-721)",
+    "terminate (open repo notice)",
+    "repurchase",
+    "declareDefault",
+    "closeOut",
+}
 
 
 @pytest.mark.slow

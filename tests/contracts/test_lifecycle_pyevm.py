@@ -151,8 +151,10 @@ def test_margin_call_cured_substitution_rerate_and_early_repurchase(system: Repo
     repo_id = system.open(terms)
 
     # The bond falls 10 %: exposure passes the threshold and anyone may call margin.
-    system.send(system.operator, system.oracle.functions.setPrice(system.bond.address, system.cash.address,
-                                                                  PAR_PRICE_98 * 90 // 100))
+    system.send(
+        system.operator,
+        system.oracle.functions.setPrice(system.bond.address, system.cash.address, PAR_PRICE_98 * 90 // 100),
+    )
     assert system.engine.functions.exposure(repo_id).call() > terms["minTransferAmount"]
     receipt = system.send(system.keeper, system.engine.functions.callMargin(repo_id))
     called = event(system.engine.events.MarginCalled, receipt)["amount"]
@@ -171,36 +173,62 @@ def test_margin_call_cured_substitution_rerate_and_early_repurchase(system: Repo
     from contracts.deploy import contract, deploy_bond_token
 
     bond2_addr = deploy_bond_token(
-        system.w3, system.operator, registry=system.addresses["identity_registry"], name="OAT 2034", symbol="OAT34",
-        isin="FR0013154044", decimals=BOND_DECIMALS, coupon_rate=10**16, maturity=system.now() + 3650 * 86_400,
+        system.w3,
+        system.operator,
+        registry=system.addresses["identity_registry"],
+        name="OAT 2034",
+        symbol="OAT34",
+        isin="FR0013154044",
+        decimals=BOND_DECIMALS,
+        coupon_rate=10**16,
+        maturity=system.now() + 3650 * 86_400,
     )
     bond2 = contract(system.w3, "BondToken", bond2_addr)
     system.send(system.operator, bond2.functions.mint(system.seller.address, 3_000_000 * 10**BOND_DECIMALS))
     system.send(system.seller, bond2.functions.approve(system.engine.address, 2**256 - 1))
     system.send(system.operator, system.oracle.functions.setPrice(bond2_addr, system.cash.address, PAR_PRICE_98))
     amount2 = 1_100_000 * 10**BOND_DECIMALS
-    sub = {"repoId": repo_id, "newCollateralToken": bond2_addr, "newCollateralAmount": amount2, "nonce": 77,
-           "deadline": system.now() + 600}
+    sub = {
+        "repoId": repo_id,
+        "newCollateralToken": bond2_addr,
+        "newCollateralAmount": amount2,
+        "nonce": 77,
+        "deadline": system.now() + 600,
+    }
     sig = system.sign(system.buyer, "Substitution", sub)
     bond1_before = system.balances(system.seller.address)[1]
-    system.send(system.seller, system.engine.functions.substitute(repo_id, bond2_addr, amount2, sig, 77,
-                                                                  sub["deadline"]))
+    system.send(
+        system.seller, system.engine.functions.substitute(repo_id, bond2_addr, amount2, sig, 77, sub["deadline"])
+    )
     assert system.balances(system.seller.address)[1] == bond1_before + terms["collateralAmount"]
     assert bond2.functions.balanceOf(system.engine.address).call() == amount2
     assert system.engine.functions.getRepo(repo_id).call()[COLLATERAL_AMOUNT] == amount2
 
     # Re-rate after 10 days, signed by both: PD so far is crystallized at the old rate.
     system.travel(system.now() + 10 * 86_400)
-    amend = {"repoId": repo_id, "kind": eip712.AMEND_RERATE, "newMaturity": 0, "newRate": 50 * 10**15, "nonce": 78,
-             "deadline": system.now() + 600}
-    receipt = system.send(system.keeper, system.engine.functions.amend(
-        tuple(amend.values()), system.sign(system.seller, "Amendment", amend),
-        system.sign(system.buyer, "Amendment", amend)))
+    amend = {
+        "repoId": repo_id,
+        "kind": eip712.AMEND_RERATE,
+        "newMaturity": 0,
+        "newRate": 50 * 10**15,
+        "nonce": 78,
+        "deadline": system.now() + 600,
+    }
+    receipt = system.send(
+        system.keeper,
+        system.engine.functions.amend(
+            tuple(amend.values()),
+            system.sign(system.seller, "Amendment", amend),
+            system.sign(system.buyer, "Amendment", amend),
+        ),
+    )
     rerate = event(system.engine.events.RepoRerated, receipt)
     repo = system.engine.functions.getRepo(repo_id).call()
     opened_at, period_start = repo[9], repo[14]
-    assert rerate["crystallizedPD"] == reference_rp(terms["purchasePrice"], terms["rate"], 360,
-                                                    period_start - opened_at) - terms["purchasePrice"]
+    assert (
+        rerate["crystallizedPD"]
+        == reference_rp(terms["purchasePrice"], terms["rate"], 360, period_start - opened_at) - terms["purchasePrice"]
+    )
 
     # Early repurchase of the term repo with the holder's consent; cash margin is applied against RP.
     at = system.now() + 5 * 86_400
@@ -219,8 +247,10 @@ def test_margin_call_cured_substitution_rerate_and_early_repurchase(system: Repo
 def test_uncured_margin_call_defaults_and_close_out_records_shortfall(system: RepoSystem) -> None:
     terms = system.terms()
     repo_id = system.open(terms)
-    system.send(system.operator, system.oracle.functions.setPrice(system.bond.address, system.cash.address,
-                                                                  PAR_PRICE_98 * 60 // 100))
+    system.send(
+        system.operator,
+        system.oracle.functions.setPrice(system.bond.address, system.cash.address, PAR_PRICE_98 * 60 // 100),
+    )
     system.send(system.keeper, system.engine.functions.callMargin(repo_id))
     with pytest.raises(DeploymentFailed):  # the cure period has not passed
         system.send(system.keeper, system.engine.functions.declareDefault(repo_id))
@@ -235,8 +265,7 @@ def test_uncured_margin_call_defaults_and_close_out_records_shortfall(system: Re
     receipt = system.send(system.buyer, system.engine.functions.closeOut(repo_id))
     closed = event(system.engine.events.RepoClosedOut, receipt)
     shortfall = event(system.engine.events.RepoShortfallRecorded, receipt)["amount"]
-    value = system.oracle.functions.valueOf(system.bond.address, system.cash.address,
-                                            terms["collateralAmount"]).call()
+    value = system.oracle.functions.valueOf(system.bond.address, system.cash.address, terms["collateralAmount"]).call()
     assert closed["collateralToHolder"] == terms["collateralAmount"]
     assert closed["collateralToSeller"] == 0
     assert shortfall == closed["owed"] - value
@@ -273,8 +302,14 @@ def test_accrual_matches_decimal_reference_for_random_terms(system: RepoSystem) 
         collateral = pp * 2 * 10**18 // PAR_PRICE_98 + 1
         system.send(system.operator, system.cash.functions.mint(system.buyer.address, pp))
         system.send(system.operator, system.bond.functions.mint(system.seller.address, collateral))
-        terms = system.terms(purchasePrice=pp, rate=rate, dayCountBasis=basis, maturity=maturity,
-                             noticePeriod=86_400 if maturity == 0 else 0, collateralAmount=collateral)
+        terms = system.terms(
+            purchasePrice=pp,
+            rate=rate,
+            dayCountBasis=basis,
+            maturity=maturity,
+            noticePeriod=86_400 if maturity == 0 else 0,
+            collateralAmount=collateral,
+        )
         repo_id = system.open(terms)
         opened_at = system.engine.functions.getRepo(repo_id).call()[9]
         for _ in range(50):

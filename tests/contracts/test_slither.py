@@ -34,17 +34,20 @@ def test_no_unjustified_high_or_medium_findings(tmp_path: Path) -> None:
     out = tmp_path / "slither.json"
     # A build of its own, from scratch: stale build-info files from earlier builds would be analysed too.
     shutil.rmtree(ROOT / "build" / "slither", ignore_errors=True)
-    env = {**os.environ, "PATH": f"{FORGE.parent}{os.pathsep}{os.environ['PATH']}",
-           "FOUNDRY_OUT": "build/slither/out", "FOUNDRY_CACHE_PATH": "build/slither/cache"}
-    proc = subprocess.run([slither, ".", "--json", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          check=False, timeout=600)
+    env = {
+        **os.environ,
+        "PATH": f"{FORGE.parent}{os.pathsep}{os.environ['PATH']}",
+        "FOUNDRY_OUT": "build/slither/out",
+        "FOUNDRY_CACHE_PATH": "build/slither/cache",
+    }
+    proc = subprocess.run(
+        [slither, ".", "--json", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=600
+    )
     report = json.loads(out.read_text())
     assert report["success"], proc.stderr[-2000:]
 
     findings = sorted(
-        (r["check"], _subject(r))
-        for r in report["results"].get("detectors", [])
-        if r["impact"] in ("High", "Medium")
+        (r["check"], _subject(r)) for r in report["results"].get("detectors", []) if r["impact"] in ("High", "Medium")
     )
     triage = json.loads(TRIAGE.read_text())
     justified = {(t["check"], t["subject"]) for t in triage}

@@ -220,7 +220,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     assert d.bond.functions.balanceOf(d.addresses["repo_engine"]).call() == 0
 
     # re-rate to 4 %: both sign
-    amend = call(a_trader, f"/v1/repos/{repo_id}/amendments", json={"kind": "rerate", "new_rate": "0.04"})
+    amend = call(a_trader, f"/v1/repos/{repo_id}/amendments", json={"kind": "rerate", "new_rate_fraction": "0.04"})
     assert amend.status_code == 201, amend.text
     for member in (a_trader, b_trader):
         r = call(member, f"/v1/instructions/{amend.json()['id']}/sign")

@@ -456,8 +456,10 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "gateway/keys/provider.py",
         "        if self._identity() != self._seen:\n            self._reload()",
         "        pass",
-        ROTATION + "test_a_running_gateway_follows_a_rotation_with_retirement "
-        + ROTATION + "test_a_provider_sees_versions_added_by_another_process",
+        ROTATION
+        + "test_a_running_gateway_follows_a_rotation_with_retirement "
+        + ROTATION
+        + "test_a_provider_sees_versions_added_by_another_process",
     ),
     (
         "sealing holds the master-key lock",
@@ -492,8 +494,10 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "gateway/events/destinations.py",
         "        if refused:\n            raise DestinationRefused(",
         "        if False:\n            raise DestinationRefused(",
-        HOOKS + "test_a_name_that_resolves_to_loopback_is_refused_when_connecting "
-        + HOOKS + "test_a_name_with_any_inward_address_is_refused",
+        HOOKS
+        + "test_a_name_that_resolves_to_loopback_is_refused_when_connecting "
+        + HOOKS
+        + "test_a_name_with_any_inward_address_is_refused",
     ),
     (
         "webhook: connection to the address that was checked (DNS rebinding)",
@@ -626,7 +630,10 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
         "gateway/events/routes.py",
         "                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):\n                    return\n\n        async def forward",
         "                if time.time() >= expires_at:\n                    return\n\n        async def forward",
-        STREAM + "test_an_idle_stream_ends_when_its_user_is_deactivated " + STREAM + "test_a_revoked_client_loses_its_stream",
+        STREAM
+        + "test_an_idle_stream_ends_when_its_user_is_deactivated "
+        + STREAM
+        + "test_a_revoked_client_loses_its_stream",
     ),
     (
         "stream: ends at the token's expiry",
