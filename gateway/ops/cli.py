@@ -21,6 +21,7 @@ import argparse
 import json
 import shlex
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any
@@ -189,6 +190,11 @@ def cash_redeem(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     return data, f"redeemed {args.amount} {t.symbol} from {holder} in {data['tx_hash']}"
 
 
+def _iso(seconds: int) -> str | None:
+    """Times as the API gives them: UTC ISO 8601 (0: none)."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z") if seconds else None
+
+
 def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     cash = net.state.cash_tokens[0]
     oracle = contract(net.w3, "PriceOracle", net.contract_address("price_oracle"))
@@ -207,9 +213,9 @@ def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
                 "address": b.address,
                 "name": bond.functions.name().call(),
                 "outstanding": from_units(int(bond.functions.totalSupply().call()), b.decimals),
-                "maturity": int(bond.functions.maturity().call()),
+                "maturity": _iso(int(bond.functions.maturity().call())),
                 "price_percent_of_par": price,
-                "price_updated_at": int(updated),
+                "price_updated_at": _iso(int(updated)),
             }
         )
     lines = [f"{'symbol':8} {'isin':12}  {'outstanding':>20}  {'% of par':>9}  address"]
@@ -217,7 +223,7 @@ def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
         amount = f"{Decimal(r['outstanding']):,.2f}"
         price = r["price_percent_of_par"] or "stale"
         lines.append(f"{r['symbol']:8} {r['isin']:12}  {amount:>20}  {price:>9}  {r['address']}")
-    return {"data": rows}, "\n".join(lines)
+    return {"data": rows, "next_cursor": None}, "\n".join(lines)
 
 
 def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
@@ -228,7 +234,7 @@ def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
         ops = net.session(OPS_USER)
         body = {"asset": bond.address, "quote": cash.address, "price_percent_of_par": percent}
         answer = ops.post("/v1/operator/prices", body=body)
-        data = {"bond": bond.symbol, "cash": cash.symbol, "price_percent_of_par": percent, "raw": str(raw)}
+        data = {"bond": bond.symbol, "cash": cash.symbol, "price_percent_of_par": percent}
         if answer.get("status") == "awaiting_confirmation":
             data.update(posting=answer["id"], status=answer["status"], move_bps=answer.get("move_bps"))
             return data, (
@@ -247,7 +253,6 @@ def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
         "bond": bond.symbol,
         "cash": cash.symbol,
         "price_percent_of_par": percent,
-        "raw": str(raw),
         "tx_hash": receipt["transactionHash"].to_0x_hex(),
     }
     return data, f"{bond.symbol} at {percent} (percent of par) in {cash.symbol}, tx {data['tx_hash']}"
