@@ -25,7 +25,7 @@ from gateway.db.migrate import upgrade
 from gateway.db.models import Role
 from tests.gateway.conftest import Member, World, make_world
 
-EXAMPLES = int(os.environ.get("REPONET_FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("REPONET_FUZZ_EXAMPLES", "4"))
 ROLES = [
     ("a", Role.APPROVER),
     ("b", Role.TRADER),
