@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, TypeDecorator, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from gateway.exceptions import InvalidCursor
@@ -67,7 +67,9 @@ def decode_cursor(cursor: str, parsers: Sequence[Callable[[str], Any]]) -> list[
 
 
 def _parser(column: InstrumentedAttribute[Any]) -> Callable[[str], Any]:
-    python_type = column.type.python_type
+    kind = column.type
+    # a decorated type (UTC datetimes) says ``object``; the type it decorates says what its values are
+    python_type = kind.impl_instance.python_type if isinstance(kind, TypeDecorator) else kind.python_type
     if python_type is datetime:
         return datetime.fromisoformat
     if python_type is uuid.UUID:

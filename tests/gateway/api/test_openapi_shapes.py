@@ -73,3 +73,19 @@ def test_a_bad_cursor_is_a_400_problem_with_a_stable_code(world: World) -> None:
     assert body["code"] == "invalid-cursor" and body["type"].endswith("/invalid-cursor")
     missing = admin.client.get("/v1/nothing-here", headers=admin.headers).json()
     assert missing["code"] == "http-404"
+
+
+def test_a_cursor_over_creation_times_neither_repeats_nor_skips(world: World) -> None:
+    officer = world.user("op", Role.COMPLIANCE_OFFICER, "pager")
+    everyone = officer.client.get("/v1/organizations", params={"limit": 200}, headers=officer.headers).json()
+    ids: list[str] = []
+    params: dict[str, Any] = {"limit": 1}
+    while True:
+        page = officer.client.get("/v1/organizations", params=params, headers=officer.headers).json()
+        ids += [o["id"] for o in page["data"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert ids == [o["id"] for o in everyone["data"]] and len(ids) == len(set(ids)) == 3
+    created = [o["created_at"] for o in everyone["data"]]
+    assert created == sorted(created, reverse=True)  # newest first
