@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from gateway.api.deps import ContextDep, Principal, SessionDep, StepUp, require
+from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
-from gateway.api.pages import PageQuery
 from gateway.audit import service
 from gateway.audit.schemas import AnchorPublic, AuditEntriesPublic, AuditEntryPublic, VerifyPublic
 from gateway.auth.permissions import Permission

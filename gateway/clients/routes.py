@@ -7,13 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from gateway.api import pages
-from gateway.api.deps import Principal, SessionDep, StepUp, require
+from gateway.api.deps import PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
-from gateway.api.pages import PageQuery
 from gateway.auth.permissions import Permission
 from gateway.clients import service
 from gateway.clients.schemas import ClientCreate, ClientCreated, ClientPublic, ClientsPublic
+from gateway.db import pages
 from gateway.db.models import ApiClient
 from gateway.exceptions import NotFound, PermissionDenied
 

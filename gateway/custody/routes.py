@@ -10,12 +10,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from gateway.api import pages
-from gateway.api.deps import SessionDep
+from gateway.api.deps import PageQuery, SessionDep
 from gateway.api.errors import problem_responses
-from gateway.api.pages import PageQuery
 from gateway.api.permits import ReposRead
 from gateway.custody.models import Consent
+from gateway.db import pages
 
 router = APIRouter(tags=["custody"], responses=problem_responses(401, 403, 422, 429))
 

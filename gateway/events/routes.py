@@ -15,18 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api import bounded_json, pages
+from gateway.api import bounded_json
 from gateway.api.bounded_json import InvalidJson
-from gateway.api.deps import ContextDep, Principal, SessionDep, declares
+from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep, declares
 from gateway.api.errors import problem_responses
-from gateway.api.pages import PageQuery
 from gateway.api.permits import WebhooksManage, WebhooksRead
 from gateway.auth.permissions import Permission
 from gateway.context import GatewayContext
+from gateway.db import pages
 from gateway.events import webhooks
 from gateway.events.models import WebhookDelivery, WebhookEndpoint
 from gateway.exceptions import GatewayError, NotAuthenticated, NotFound, PermissionDenied
-from gateway.indexer import wire
 from gateway.settlement.models import RepoEvent, RepoRecord
 
 router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 404, 422, 429))
@@ -111,7 +110,7 @@ def replay(ctx: GatewayContext, organization_id: uuid.UUID, since: int) -> list[
         rows = session.scalars(
             select(RepoEvent).where(RepoEvent.id > since, RepoEvent.repo_id.in_(repos)).order_by(RepoEvent.id)
         ).all()
-        units = wire.EventUnits(session)
+        units = Indexer.units(session)
         return [Indexer.public(r, units) for r in rows]
 
 

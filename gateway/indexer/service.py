@@ -155,6 +155,11 @@ class Indexer:
         return max(len(published), 1)
 
     @staticmethod
+    def units(session: Session) -> wire.EventUnits:
+        """What ``public`` needs to convert events read in ``session``."""
+        return wire.EventUnits(session)
+
+    @staticmethod
     def public(event: RepoEvent, units: wire.EventUnits) -> dict[str, Any]:
         """The event in the API's units (``gateway.indexer.wire``)."""
         return wire.public(event, units)

@@ -9,9 +9,9 @@ from eth_utils.crypto import keccak
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from gateway.api import pages
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
+from gateway.db import pages
 from gateway.db.models import (
     ApplicationStatus,
     HitDecision,

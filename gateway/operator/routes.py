@@ -16,12 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
-from gateway.api import pages
-from gateway.api.deps import SessionDep
+from gateway.api.deps import PageQuery, SessionDep
 from gateway.api.errors import problem_responses
-from gateway.api.pages import PageQuery
 from gateway.api.permits import MarketRead
 from gateway.audit import log as audit_log
+from gateway.db import pages
 from gateway.exceptions import InvalidRequest, NotAToken, NotFound
 from gateway.settlement.hub import HubDep
 from gateway.settlement.relayer import StepSpec, enqueue

@@ -9,11 +9,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from gateway.api import pages
-from gateway.api.deps import SessionDep
+from gateway.api.deps import PageQuery, SessionDep
 from gateway.api.errors import problem_responses
-from gateway.api.pages import PageQuery
 from gateway.api.permits import PolicyManage, PolicyRead
+from gateway.db import pages
 from gateway.policy import service
 from gateway.policy.engine import Rule
 from gateway.trading.models import PolicyVersion

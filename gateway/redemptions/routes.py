@@ -20,13 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.api import pages
-from gateway.api.deps import ContextDep, SessionDep
+from gateway.api.deps import ContextDep, PageQuery, SessionDep
 from gateway.api.errors import problem_responses
-from gateway.api.pages import PageQuery
 from gateway.api.permits import ReposRead
 from gateway.audit import log as audit_log
 from gateway.custody import door
+from gateway.db import pages
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.redemptions.models import Redemption, RedemptionStatus

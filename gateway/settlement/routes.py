@@ -11,13 +11,12 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api import pages
-from gateway.api.deps import ContextDep, Principal, SessionDep
+from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep
 from gateway.api.errors import problem_responses
-from gateway.api.pages import PageQuery
 from gateway.api.permits import ReposRead
 from gateway.custody import door
 from gateway.custody.kyc import require_verified
+from gateway.db import pages
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest
 from gateway.policy import instructions as instruction_policy

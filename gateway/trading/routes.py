@@ -22,7 +22,6 @@ from gateway.api.permits import TradesRead
 from gateway.custody import door
 from gateway.db.held import holds
 from gateway.policy import service as policy
-from gateway.policy.engine import Decision
 from gateway.settlement.hub import HubDep
 from gateway.signing import service as signing
 from gateway.trading import service
@@ -48,8 +47,8 @@ router = APIRouter(tags=["trading"], responses=problem_responses(401, 403, 404, 
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-def _policy(decision: Decision) -> DecisionPublic:
-    return DecisionPublic.model_validate(decision.as_dict())
+def _policy(decision: dict[str, object]) -> DecisionPublic:
+    return DecisionPublic.model_validate(decision)
 
 
 @router.post("/rfqs", response_model=RfqPublic, status_code=201)
@@ -178,7 +177,7 @@ def sign_trade(
     decision = signing.sign_custodial(
         ctx, session, hub, person=door.Person.of(principal), trade=trade, side=side, chain_checked=checked
     )
-    return SignResult(trade=_view_after_commit(read, session, trade_id, principal), policy=_policy(decision))
+    return SignResult(trade=_view_after_commit(read, session, trade_id, principal), policy=_policy(decision.as_dict()))
 
 
 def _view_after_commit(read: Session, session: Session, trade_id: uuid.UUID, principal: Principal) -> TradePublic:
@@ -204,7 +203,7 @@ def submit_signature(
     decision = signing.submit_signature(
         ctx, session, hub, actor=principal.actor, trade=trade, side=side, signature=body.signature, signer=principal.id
     )
-    return SignResult(trade=service.trade_public(session, trade), policy=_policy(decision))
+    return SignResult(trade=service.trade_public(session, trade), policy=_policy(decision.as_dict()))
 
 
 @router.post("/trades/{trade_id}/approvals", response_model=TradePublic, status_code=201)

@@ -1,7 +1,8 @@
 """One list shape for every list endpoint: ``{data, next_cursor}``, newest first unless ``order=oldest``.
 
 The cursor is opaque (the last row's sort key, not an offset), so a page does not shift when rows are added while
-a client walks the list; ``next_cursor`` is null on the last page."""
+a client walks the list; ``next_cursor`` is null on the last page. Routes take the parameters as
+``gateway.api.deps.PageQuery``."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import Depends, Query
 from sqlalchemy import Select, TypeDecorator, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -35,19 +35,6 @@ class PageParams:
     cursor: str | None
     limit: int
     order: Order
-
-
-def page_params(
-    cursor: Annotated[
-        str | None, Query(max_length=400, description="``next_cursor`` of the previous page; omit for the first")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    order: Order = Order.NEWEST,
-) -> PageParams:
-    return PageParams(cursor=cursor, limit=limit, order=order)
-
-
-PageQuery = Annotated[PageParams, Depends(page_params)]
 
 
 def encode_cursor(values: Sequence[object]) -> str:
