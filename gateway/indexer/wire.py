@@ -3,8 +3,9 @@
 The chain speaks smallest units, 1e18-scaled rates and Unix seconds; the API speaks decimal strings in the asset's
 units, rates as fractions (``rate_fraction``: ``"0.035"`` is 3.5 % a year) and UTC ISO 8601 times. The conversion
 happens here, once, so the three ways out cannot disagree. Each amount names its asset: cash amounts are in
-``cashToken``, collateral amounts in ``collateralToken`` (both added to every event of a repo), a substitution's
-``oldAmount`` in ``oldToken`` and ``newAmount`` in ``newToken``."""
+``cashToken``, collateral amounts in ``collateralToken`` (added to an event that carries such an amount: the
+collateral held when the event happened, not after a later substitution), a substitution's ``oldAmount`` in
+``oldToken`` and ``newAmount`` in ``newToken``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.settlement.models import RepoEvent, RepoRecord
@@ -84,6 +86,28 @@ class EventUnits:
             self._tokens[repo_id] = None if row is None else (row.cash_token, row.collateral_token)
         return self._tokens[repo_id]
 
+    def collateral_at(self, event: RepoEvent) -> str | None:
+        """The collateral the repo held when ``event`` happened: the last substitution's new token before it, else
+        the open's; the repo's current collateral if neither was indexed."""
+        before = or_(
+            RepoEvent.block_number < event.block_number,
+            and_(RepoEvent.block_number == event.block_number, RepoEvent.log_index < event.log_index),
+        )
+        last = self.session.scalars(
+            select(RepoEvent)
+            .where(RepoEvent.repo_id == event.repo_id, RepoEvent.name.in_(_COLLATERAL_SET_BY), before)
+            .order_by(RepoEvent.block_number.desc(), RepoEvent.log_index.desc())
+            .limit(1)
+        ).first()
+        if last is not None:
+            return str(last.args.get(_COLLATERAL_SET_BY[last.name]))
+        known = self.tokens(event.repo_id) if event.repo_id is not None else None
+        return known[1] if known else None
+
+
+# the events that set which collateral a repo holds, and the argument naming it
+_COLLATERAL_SET_BY = {"RepoOpened": "collateralToken", "CollateralSubstituted": "newToken"}
+
 
 def _integer(raw: object) -> object:
     """Small integers stay numbers; above 2^53 they stay strings (as the chain decoder gave them)."""
@@ -102,9 +126,10 @@ def convert(args: dict[str, Any], cash: str | None, collateral: str | None, unit
         Unit.NEW_ASSET: args.get("newToken"),
     }
     out: dict[str, Any] = {}
-    if cash is not None:
+    needs = {UNITS.get(name) for name in args}
+    if cash is not None and Unit.CASH in needs:
         out["cashToken"] = cash
-    if collateral is not None:
+    if collateral is not None and Unit.COLLATERAL in needs:
         out["collateralToken"] = collateral
     for name, raw in args.items():
         unit = UNITS.get(name)
@@ -133,7 +158,9 @@ def public(event: RepoEvent, units: EventUnits) -> dict[str, Any]:
     args: dict[str, Any] = dict(event.args)
     known = units.tokens(event.repo_id) if event.repo_id is not None else None
     cash = args.get("cashToken") or (known[0] if known else None)
-    collateral = args.get("collateralToken") or (known[1] if known else None)
+    collateral = args.get("collateralToken")
+    if collateral is None and any(UNITS.get(name) is Unit.COLLATERAL for name in args):
+        collateral = units.collateral_at(event)
     return {
         "id": event.id,
         "type": f"repo.{event.name}",

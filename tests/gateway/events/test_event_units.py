@@ -50,21 +50,24 @@ EVENTS = [
     event(2, "RepoRerated", {"oldRate": str(35 * 10**15), "newRate": str(4 * 10**16), "crystallizedPD": "1234"}),
     event(3, "CollateralSubstituted", {"oldToken": GILT, "oldAmount": "1000", "newToken": BUND, "newAmount": "500"}),
     event(4, "NonceCancelled", {"signer": WALLET, "nonce": str(3 * 10**38)}),
+    event(5, "MarginPosted", {"collateralAmount": "250", "cashAmount": "0", "outstandingCall": "0"}),
 ]  # fmt: skip
 
 
 def check(published: list[dict[str, Any]]) -> None:
-    opened, called, rerated, substituted, cancelled = (e["data"] for e in published)
+    opened, called, rerated, substituted, cancelled, posted = (e["data"] for e in published)
     assert opened["purchasePrice"] == "1000000.500000" and opened["cashToken"] == CASH
     assert opened["collateralAmount"] == "1000" and opened["collateralToken"] == GILT
     assert opened["rateFraction"] == "-0.005" and "rate" not in opened
     assert opened["maturity"] is None  # an open repo
-    assert called["amount"] == "2.500000" and called["cashToken"] == CASH
+    assert called["amount"] == "2.500000" and called["cashToken"] == CASH and "collateralToken" not in called
     assert called["cureDeadline"] == "2027-01-15T08:00:00Z"
     assert (rerated["oldRateFraction"], rerated["newRateFraction"]) == ("0.035", "0.04")
     assert rerated["crystallizedPD"] == "0.001234"
     assert substituted["oldAmount"] == "1000" and substituted["newAmount"] == "5.00"  # each in its own token
     assert cancelled["nonce"] == str(3 * 10**38) and cancelled["repoId"] == 7  # above 2^53: a string
+    # collateral posted after the substitution is in the new token, whatever the repo holds when it is read
+    assert posted["collateralToken"] == BUND and posted["collateralAmount"] == "2.50"
 
 
 def test_stream_and_webhook_events_carry_the_api_units(tmp_path: Path) -> None:
@@ -110,4 +113,4 @@ def test_a_token_the_gateway_does_not_list_says_smallest_units_in_the_name() -> 
             return None
 
     data = wire.convert({"amount": "2500000"}, CASH, GILT, NoListings())
-    assert data == {"cashToken": CASH, "collateralToken": GILT, "amountUnits": "2500000"}
+    assert data == {"cashToken": CASH, "amountUnits": "2500000"}
