@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from gateway import __version__
+from gateway.api import openapi
 from gateway.api.admission import ReadAdmission
 from gateway.api.deps import Public
 from gateway.api.errors import install_error_handlers
@@ -42,18 +43,6 @@ from gateway.wallets.routes import router as wallets_router
 
 logger = logging.getLogger(__name__)
 THREADS = 256  # worker threads for sync routes (see the lifespan)
-
-
-IDEMPOTENCY_PARAMETER: dict[str, Any] = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "Retry-safe request: the work, its answer and its audit entry commit together; the same key "
-    "from the same caller returns the first answer (status and body, refusals included) for 24 hours. While the "
-    "first is still running: 409 idempotency-in-flight with Retry-After. 5xx and 429 answers are not kept (nothing "
-    "was done; send the key again). Answers carrying secrets are not stored; their replay is refused (422).",
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"},
-}
 
 
 class Health(BaseModel):
@@ -263,11 +252,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
     def openapi_with_idempotency() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            for path, item in schema["paths"].items():
-                for method in ("post", "put", "patch", "delete"):
-                    if method in item and not path.startswith(("/v1/auth/", "/v1/oauth/")):
-                        item[method].setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
-            app.openapi_schema = schema
+            app.openapi_schema = openapi.complete(schema)
         return app.openapi_schema
 
     app.openapi = openapi_with_idempotency  # type: ignore[method-assign]

@@ -27,6 +27,11 @@ class InvalidRequest(GatewayError):
     type_slug = "invalid-request"
 
 
+class InvalidCursor(InvalidRequest):
+    title = "Invalid cursor"
+    type_slug = "invalid-cursor"
+
+
 class NotAuthenticated(GatewayError):
     status = 401
     title = "Not authenticated"
@@ -183,9 +188,11 @@ PROBLEM_BASE = "https://reponet.dev/problems/"
 
 
 def problem_body(status: int, title: str, detail: str, slug: str, instance: str, **extra: Any) -> dict[str, Any]:
-    """An RFC 9457 problem details object."""
+    """An RFC 9457 problem details object; ``code`` is the stable machine-readable name (the last part of
+    ``type``) that clients branch on."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
+        "code": slug,
         "title": title,
         "status": status,
         "detail": detail,

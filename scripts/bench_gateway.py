@@ -189,7 +189,7 @@ class Members:
             "collateral_token": story.gov.address,
             "purchase_price": "1000",
             "collateral_amount": "1100",
-            "rate": "0.035",
+            "rate_fraction": "0.035",
             "haircut_bps": 200,
             "tenor_seconds": 86_400,
         }

@@ -39,8 +39,18 @@ from node.p2p.permissions import write_permissions_file  # noqa: E402
 from node.permissioning import read_allowlist  # noqa: E402
 from node.qbft_extra import QBFT_MIX_HASH  # noqa: E402
 
-FORKS_AT_BLOCK = ["homesteadBlock", "eip150Block", "eip155Block", "eip158Block", "byzantiumBlock",
-                  "constantinopleBlock", "petersburgBlock", "istanbulBlock", "berlinBlock", "londonBlock"]
+FORKS_AT_BLOCK = [
+    "homesteadBlock",
+    "eip150Block",
+    "eip155Block",
+    "eip158Block",
+    "byzantiumBlock",
+    "constantinopleBlock",
+    "petersburgBlock",
+    "istanbulBlock",
+    "berlinBlock",
+    "londonBlock",
+]
 FORKS_AT_TIME = ["shanghaiTime", "cancunTime", "pragueTime"]
 
 
@@ -82,15 +92,17 @@ def node_config(i: int, enode: Enode, rpc_port: int, rules: str | None) -> str:
         'rpc-http-api=["ETH","NET","WEB3","QBFT","TXPOOL"]',
         "rpc-ws-enabled=true",
         f"rpc-ws-port={rpc_port + 1000}",
-        'min-gas-price=0',
+        "min-gas-price=0",
         "permissions-nodes-config-file-enabled=true",
         'permissions-nodes-config-file="permissions_config.toml"',
     ]
     if rules:
         lines += ["permissions-accounts-contract-enabled=true", f'permissions-accounts-contract-address="{rules}"']
     else:
-        lines += ["permissions-accounts-config-file-enabled=true",
-                  'permissions-accounts-config-file="permissions_config.toml"']
+        lines += [
+            "permissions-accounts-config-file-enabled=true",
+            'permissions-accounts-config-file="permissions_config.toml"',
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -107,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = json.loads((root / "network.json").read_text())
     ours = json.loads((root / "genesis.json").read_text())
     out.mkdir(parents=True, exist_ok=True)
-    genesis = besu_genesis(ours, float(summary["block_period"]), int(summary["epoch_length"]),
-                           float(summary["request_timeout"]))
+    genesis = besu_genesis(
+        ours, float(summary["block_period"]), int(summary["epoch_length"]), float(summary["request_timeout"])
+    )
     (out / "genesis.json").write_text(json.dumps(genesis, indent=2) + "\n")
     enodes = [Enode.parse(node["enode"]) for node in summary["nodes"]]
     accounts = sorted(read_allowlist(root / summary["nodes"][0]["dir"] / "allowlist.txt"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from gateway.audit import log as audit_log
 from gateway.auth.permissions import CLIENT_SCOPES, OPERATOR_VIEWS, ROLE_PERMISSIONS, Permission
 from gateway.auth.tokens import decode_access_token, hash_opaque
 from gateway.context import GatewayContext
+from gateway.db import pages
 from gateway.db.models import ApiClient, AuthSession, ClientKind, Organization, Role, User
 from gateway.exceptions import NotAuthenticated, PermissionDenied, StepUpRequired
 
@@ -341,3 +342,17 @@ async def require_step_up(principal: CurrentPrincipal, ctx: ContextDep) -> Princ
 
 
 StepUp = Annotated[Principal, Depends(require_step_up)]
+
+
+def page_params(
+    cursor: Annotated[
+        str | None, Query(max_length=400, description="``next_cursor`` of the previous page; omit for the first")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=pages.MAX_LIMIT)] = 50,
+    order: pages.Order = pages.Order.NEWEST,
+) -> pages.PageParams:
+    """A list's paging parameters (see ``gateway.db.pages``): newest first unless ``order=oldest``."""
+    return pages.PageParams(cursor=cursor, limit=limit, order=order)
+
+
+PageQuery = Annotated[pages.PageParams, Depends(page_params)]

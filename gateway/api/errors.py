@@ -19,11 +19,12 @@ PROBLEM_JSON = "application/problem+json"
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details; ``code`` is the stable name to branch on (``type`` ends with it)."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
 
     type: str
+    code: str
     title: str
     status: int
     detail: str

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
-from gateway.api.deps import ContextDep, Principal, SessionDep, StepUp, require
+from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
 from gateway.audit import service
 from gateway.audit.schemas import AnchorPublic, AuditEntriesPublic, AuditEntryPublic, VerifyPublic
@@ -23,11 +23,11 @@ AuditReader = Annotated[Principal, Depends(require(Permission.AUDIT_READ))]
 def list_entries(
     _: AuditReader,
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    page: PageQuery,
 ) -> AuditEntriesPublic:
-    rows, count = service.entries(session, offset=offset, limit=limit)
-    return AuditEntriesPublic(data=[AuditEntryPublic.model_validate(r) for r in rows], count=count)
+    """The log, newest entry first (``order=oldest`` to replay it from the start)."""
+    rows, next_cursor = service.entries(session, page=page)
+    return AuditEntriesPublic(data=[AuditEntryPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/verify", response_model=VerifyPublic, status_code=200, responses=problem_responses(502))

@@ -22,7 +22,7 @@ class AuditEntryPublic(BaseModel):
 
 class AuditEntriesPublic(BaseModel):
     data: list[AuditEntryPublic]
-    count: int
+    next_cursor: str | None
 
 
 class VerifyPublic(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
 from gateway.chain.base import ChainClient, NullChain
+from gateway.db import pages
 from gateway.db.models import AuditAnchorRecord, AuditEntry
 from gateway.exceptions import ChainError, Conflict
 
@@ -43,10 +44,9 @@ def anchor_if_new(session: Session, *, chain: ChainClient) -> AuditAnchorRecord 
     return anchor_head(session, chain=chain, actor="system:anchor")
 
 
-def entries(session: Session, *, offset: int, limit: int) -> tuple[list[AuditEntry], int]:
-    count = session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
-    rows = session.execute(select(AuditEntry).order_by(AuditEntry.sequence).offset(offset).limit(limit)).scalars()
-    return list(rows), count
+def entries(session: Session, *, page: pages.PageParams) -> tuple[list[AuditEntry], str | None]:
+    query = pages.keyset(select(AuditEntry), page, AuditEntry.sequence)
+    return pages.finish(session.scalars(query).all(), page, lambda e: (e.sequence,))
 
 
 def verify(session: Session, *, chain: ChainClient | None) -> audit_log.VerifyResult:

@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from gateway.api.deps import Principal, SessionDep, StepUp, require
+from gateway.api.deps import PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
 from gateway.auth.permissions import Permission
 from gateway.clients import service
 from gateway.clients.schemas import ClientCreate, ClientCreated, ClientPublic, ClientsPublic
+from gateway.db import pages
 from gateway.db.models import ApiClient
 from gateway.exceptions import NotFound, PermissionDenied
 
@@ -41,9 +42,13 @@ def create_client(body: ClientCreate, principal: ClientManager, _: StepUp, sessi
 
 
 @router.get("", response_model=ClientsPublic, status_code=200)
-def list_clients(principal: ClientManager, session: SessionDep) -> ClientsPublic:
-    rows = service.list_clients(session, organization_id=principal.organization_id)
-    return ClientsPublic(data=[ClientPublic.model_validate(r) for r in rows], count=len(rows))
+def list_clients(principal: ClientManager, session: SessionDep, page: PageQuery) -> ClientsPublic:
+    rows, next_cursor = pages.in_memory(
+        service.list_clients(session, organization_id=principal.organization_id),
+        page,
+        lambda c: (c.created_at.isoformat(), str(c.id)),
+    )
+    return ClientsPublic(data=[ClientPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/{client_id}", response_model=ClientPublic, status_code=200)

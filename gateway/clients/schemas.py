@@ -70,4 +70,4 @@ class ClientCreated(ClientPublic):
 
 class ClientsPublic(BaseModel):
     data: list[ClientPublic]
-    count: int
+    next_cursor: str | None

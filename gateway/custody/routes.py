@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from gateway.api.deps import SessionDep
+from gateway.api.deps import PageQuery, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.custody.models import Consent
+from gateway.db import pages
 
 router = APIRouter(tags=["custody"], responses=problem_responses(401, 403, 422, 429))
 
@@ -31,20 +32,22 @@ class ConsentPublic(BaseModel):
     created_at: datetime
 
 
-@router.get("/consents", response_model=list[ConsentPublic], status_code=200)
+class ConsentsPublic(BaseModel):
+    data: list[ConsentPublic]
+    next_cursor: str | None
+
+
+@router.get("/consents", response_model=ConsentsPublic, status_code=200)
 def list_consents(
     principal: ReposRead,
     session: SessionDep,
+    page: PageQuery,
     subject: Annotated[str | None, Query(max_length=80)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[Consent]:
+) -> ConsentsPublic:
     """Who of the organization consented to which digest, when (newest first); ``subject`` e.g. ``trade/<id>``."""
-    query = (
-        select(Consent)
-        .where(Consent.organization_id == principal.organization_id)
-        .order_by(Consent.created_at.desc())
-        .limit(limit)
-    )
+    query = select(Consent).where(Consent.organization_id == principal.organization_id)
     if subject is not None:
         query = query.where(Consent.subject == subject)
-    return list(session.scalars(query))
+    query = pages.keyset(query, page, Consent.created_at, Consent.id)
+    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda c: (c.created_at, c.id))
+    return ConsentsPublic(data=[ConsentPublic.model_validate(r) for r in rows], next_cursor=next_cursor)

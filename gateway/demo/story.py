@@ -453,7 +453,7 @@ class Story:
         rate = format(Decimal(spec.rate_percent) / 100, "f")
         quote = buyer.session.post(
             f"/v1/rfqs/{rfq['id']}/quotes",
-            body={"buyer_wallet_id": buyer.wallet_id, "rate": rate, "haircut_bps": spec.haircut_bps},
+            body={"buyer_wallet_id": buyer.wallet_id, "rate_fraction": rate, "haircut_bps": spec.haircut_bps},
         )
         trade = seller.session.post(f"/v1/rfqs/{rfq['id']}/accept", body={"quote_id": quote["id"]})
         expect = {

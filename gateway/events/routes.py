@@ -8,20 +8,21 @@ import contextlib
 import time
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api import bounded_json
 from gateway.api.bounded_json import InvalidJson
-from gateway.api.deps import ContextDep, Principal, SessionDep, declares
+from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep, declares
 from gateway.api.errors import problem_responses
 from gateway.api.permits import WebhooksManage, WebhooksRead
 from gateway.auth.permissions import Permission
 from gateway.context import GatewayContext
+from gateway.db import pages
 from gateway.events import webhooks
 from gateway.events.models import WebhookDelivery, WebhookEndpoint
 from gateway.exceptions import GatewayError, NotAuthenticated, NotFound, PermissionDenied
@@ -109,7 +110,8 @@ def replay(ctx: GatewayContext, organization_id: uuid.UUID, since: int) -> list[
         rows = session.scalars(
             select(RepoEvent).where(RepoEvent.id > since, RepoEvent.repo_id.in_(repos)).order_by(RepoEvent.id)
         ).all()
-        return [Indexer.public(r) for r in rows]
+        units = Indexer.units(session)
+        return [Indexer.public(r, units) for r in rows]
 
 
 STREAM_PERMISSION = Permission.EVENTS_READ  # the WebSocket route's declared permission
@@ -224,11 +226,22 @@ def _load(session: SessionDep, webhook_id: uuid.UUID, principal: Principal) -> W
     return endpoint
 
 
-@router.get("/webhooks", response_model=list[WebhookPublic], status_code=200)
-def list_webhooks(principal: WebhooksRead, session: SessionDep) -> list[WebhookEndpoint]:
-    return list(
-        session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.organization_id == principal.organization_id))
-    )
+class WebhooksPublic(BaseModel):
+    data: list[WebhookPublic]
+    next_cursor: str | None
+
+
+class DeliveriesPublic(BaseModel):
+    data: list[DeliveryPublic]
+    next_cursor: str | None
+
+
+@router.get("/webhooks", response_model=WebhooksPublic, status_code=200)
+def list_webhooks(principal: WebhooksRead, session: SessionDep, page: PageQuery) -> WebhooksPublic:
+    query = select(WebhookEndpoint).where(WebhookEndpoint.organization_id == principal.organization_id)
+    query = pages.keyset(query, page, WebhookEndpoint.created_at, WebhookEndpoint.id)
+    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda w: (w.created_at, w.id))
+    return WebhooksPublic(data=[WebhookPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post("/webhooks/{webhook_id}/rotate", response_model=WebhookWithSecret, status_code=200)
@@ -267,20 +280,13 @@ def delete_webhook(webhook_id: uuid.UUID, principal: WebhooksManage, session: Se
     webhooks.delete(session, _load(session, webhook_id, principal), actor=principal.actor)
 
 
-@router.get("/webhooks/{webhook_id}/deliveries", response_model=list[DeliveryPublic], status_code=200)
+@router.get("/webhooks/{webhook_id}/deliveries", response_model=DeliveriesPublic, status_code=200)
 def deliveries(
-    webhook_id: uuid.UUID,
-    principal: WebhooksRead,
-    session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[WebhookDelivery]:
+    webhook_id: uuid.UUID, principal: WebhooksRead, session: SessionDep, page: PageQuery
+) -> DeliveriesPublic:
     """The delivery log, newest first."""
     _load(session, webhook_id, principal)
-    return list(
-        session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.endpoint_id == webhook_id)
-            .order_by(WebhookDelivery.created_at.desc())
-            .limit(limit)
-        )
-    )
+    query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == webhook_id)
+    query = pages.keyset(query, page, WebhookDelivery.created_at, WebhookDelivery.id)
+    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda d: (d.created_at, d.id))
+    return DeliveriesPublic(data=[DeliveryPublic.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -22,6 +22,7 @@ from gateway.chain.calls import event_topic
 from gateway.chain.outage import Backoff, is_outage
 from gateway.db.models import Wallet
 from gateway.events.bus import EventBus
+from gateway.indexer import wire
 from gateway.settlement.market import Market
 from gateway.settlement.models import IndexerCursor, RepoEvent, RepoRecord
 from gateway.trading.models import Trade
@@ -114,6 +115,7 @@ class Indexer:
                     states[int(args["repoId"])] = self._read_chain(int(args["repoId"]), end)
             published: list[tuple[dict[str, Any], set[uuid.UUID]]] = []
             with self.sessions() as session:
+                units = wire.EventUnits(session)
                 for log, decoded, args in decoded_logs:
                     block_hash = "0x" + bytes(log["blockHash"]).hex()
                     exists = session.execute(
@@ -140,7 +142,7 @@ class Indexer:
                     if repo_id is not None:
                         record = self._apply(session, repo_id, states[repo_id], number)
                         orgs = {o for o in (record.seller_org_id, record.holder_org_id) if o is not None}
-                        published.append((self.public(event), orgs))
+                        published.append((self.public(event, units), orgs))
                 row = session.get(IndexerCursor, CURSOR)
                 if row is None:
                     session.add(IndexerCursor(name=CURSOR, last_block=end))
@@ -155,19 +157,14 @@ class Indexer:
         return max(len(published), 1)
 
     @staticmethod
-    def public(event: RepoEvent) -> dict[str, Any]:
-        from datetime import UTC, datetime
+    def units(session: Session) -> wire.EventUnits:
+        """What ``public`` needs to convert events read in ``session``."""
+        return wire.EventUnits(session)
 
-        return {
-            "id": event.id,
-            "type": f"repo.{event.name}",
-            "repo_id": event.repo_id,
-            "data": event.args,
-            "block_number": event.block_number,
-            "tx_hash": event.tx_hash,
-            "log_index": event.log_index,
-            "at": datetime.fromtimestamp(event.block_time, UTC).isoformat().replace("+00:00", "Z"),
-        }
+    @staticmethod
+    def public(event: RepoEvent, units: wire.EventUnits) -> dict[str, Any]:
+        """The event in the API's units (``gateway.indexer.wire``)."""
+        return wire.public(event, units)
 
     def _org_of(self, session: Session, address: str | None) -> uuid.UUID | None:
         if not address:

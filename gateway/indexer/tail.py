@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.events.bus import EventBus
+from gateway.indexer import wire
 from gateway.indexer.service import Indexer
 from gateway.settlement.models import RepoEvent, RepoRecord
 
@@ -46,9 +47,10 @@ class EventTail:
                 .order_by(RepoEvent.id)
                 .limit(BATCH)
             ).all()
+            units = wire.EventUnits(session)
             for event, seller, holder in rows:
                 orgs: set[uuid.UUID] = {o for o in (seller, holder) if o is not None}
                 if orgs:
-                    self.bus.publish(Indexer.public(event), orgs)
+                    self.bus.publish(Indexer.public(event, units), orgs)
                 self.last = event.id
         return len(rows)

@@ -8,9 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from gateway.api.deps import ContextDep, Principal, SessionDep, StepUp, require
+from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
 from gateway.auth.permissions import Permission
+from gateway.db import pages
 from gateway.db.models import ApplicationStatus, KycApplication, Organization, ScreeningHit
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.kyc import service
@@ -74,30 +75,33 @@ def submit_application(
 def list_applications(
     principal: KycReader,
     session: SessionDep,
+    page: PageQuery,
     status: ApplicationStatus | None = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ApplicationsPublic:
     """Operator staff see every application (filter by status for the review queue); members their own."""
-    rows, count = service.list_applications(
+    rows, next_cursor = service.list_applications(
         session,
         organization_id=None if principal.is_operator else principal.organization_id,
         status=status.value if status else None,
-        offset=offset,
-        limit=limit,
+        page=page,
     )
-    return ApplicationsPublic(data=[_public(session, r) for r in rows], count=count)
+    return ApplicationsPublic(data=[_public(session, r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/reviews", response_model=OrganizationsPublic, status_code=200)
 def reviews_due(
     _: KycReviewer,
     session: SessionDep,
+    page: PageQuery,
     within_days: Annotated[int, Query(ge=0, le=3650)] = 30,
 ) -> OrganizationsPublic:
     """Approved members whose periodic KYC review is due within ``within_days`` (compliance officers)."""
-    rows = service.due_for_review(session, within=timedelta(days=within_days))
-    return OrganizationsPublic(data=[OrganizationPublic.model_validate(r) for r in rows], count=len(rows))
+    rows, next_cursor = pages.in_memory(
+        service.due_for_review(session, within=timedelta(days=within_days)),
+        page,
+        lambda o: (o.created_at.isoformat(), str(o.id)),
+    )
+    return OrganizationsPublic(data=[OrganizationPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationPublic, status_code=200)

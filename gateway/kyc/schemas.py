@@ -94,7 +94,7 @@ class ApplicationPublic(BaseModel):
 
 class ApplicationsPublic(BaseModel):
     data: list[ApplicationPublic]
-    count: int
+    next_cursor: str | None
 
 
 class HitDecisionRequest(BaseModel):

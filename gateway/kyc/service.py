@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from eth_utils.crypto import keccak
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
+from gateway.db import pages
 from gateway.db.models import (
     ApplicationStatus,
     HitDecision,
@@ -118,16 +119,15 @@ def hits_of(session: Session, application_id: uuid.UUID) -> list[ScreeningHit]:
 
 
 def list_applications(
-    session: Session, *, organization_id: uuid.UUID | None, status: str | None, offset: int, limit: int
-) -> tuple[list[KycApplication], int]:
+    session: Session, *, organization_id: uuid.UUID | None, status: str | None, page: pages.PageParams
+) -> tuple[list[KycApplication], str | None]:
     query = select(KycApplication)
     if organization_id is not None:
         query = query.where(KycApplication.organization_id == organization_id)
     if status is not None:
         query = query.where(KycApplication.status == status)
-    count = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(KycApplication.created_at).offset(offset).limit(limit)).scalars().all()
-    return list(rows), count
+    query = pages.keyset(query, page, KycApplication.created_at, KycApplication.id)
+    return pages.finish(session.scalars(query).all(), page, lambda a: (a.created_at, a.id))
 
 
 def decide_hit(

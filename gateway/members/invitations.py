@@ -18,6 +18,7 @@ from gateway.auth.permissions import MEMBER_ROLES, OPERATOR_ROLES, Permission
 from gateway.auth.schemas import Enrollment
 from gateway.auth.tokens import hash_opaque, new_opaque
 from gateway.context import GatewayContext
+from gateway.db import pages
 from gateway.db.models import Organization, Role, User
 from gateway.exceptions import Conflict, InvalidRequest, NotAuthenticated, PermissionDenied
 from gateway.members.models import Invitation
@@ -160,9 +161,12 @@ def accept(ctx: GatewayContext, session: Session, *, token: str, password: str, 
     return auth_service.enroll(ctx, session, email=user.email, password=password, ip=ip)
 
 
-def list_invitations(session: Session, *, organization_id: uuid.UUID) -> list[Invitation]:
-    query = select(Invitation).where(Invitation.organization_id == organization_id).order_by(Invitation.created_at)
-    return list(session.execute(query).scalars().all())
+def list_invitations(
+    session: Session, *, organization_id: uuid.UUID, page: pages.PageParams
+) -> tuple[list[Invitation], str | None]:
+    query = select(Invitation).where(Invitation.organization_id == organization_id)
+    query = pages.keyset(query, page, Invitation.created_at, Invitation.id)
+    return pages.finish(session.scalars(query).all(), page, lambda i: (i.created_at, i.id))
 
 
 def revoke(session: Session, *, actor: str, invitation: Invitation) -> Invitation:

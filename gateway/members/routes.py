@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
-from gateway.api.deps import ContextDep, Principal, Public, SessionDep, StepUp, require
+from gateway.api.deps import ContextDep, PageQuery, Principal, Public, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
 from gateway.api.middleware import client_ip
 from gateway.api.permits import Account, OrgsManage, OrgsRead, UsersManage, UsersRead
@@ -76,14 +76,13 @@ def create_organization(body: OrganizationCreate, principal: OrgsManage, session
 def list_organizations(
     principal: OrgsRead,
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: PageQuery,
 ) -> OrganizationsPublic:
     """Operator staff see every member; a member sees itself."""
-    rows, count = service.list_organizations(
-        session, visible_to=None if principal.is_operator else principal.organization_id, offset=offset, limit=limit
+    rows, next_cursor = service.list_organizations(
+        session, visible_to=None if principal.is_operator else principal.organization_id, page=page
     )
-    return OrganizationsPublic(data=[OrganizationPublic.model_validate(r) for r in rows], count=count)
+    return OrganizationsPublic(data=[OrganizationPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/organizations/{org_id}", response_model=OrganizationPublic, status_code=200)
@@ -113,9 +112,11 @@ def invite(
 
 
 @router.get("/organizations/{org_id}/invitations", response_model=InvitationsPublic, status_code=200)
-def list_invitations(principal: UsersRead, org: OrganizationDep, session: SessionDep) -> InvitationsPublic:
-    rows = invitations.list_invitations(session, organization_id=org.id)
-    return InvitationsPublic(data=[InvitationPublic.model_validate(r) for r in rows], count=len(rows))
+def list_invitations(
+    principal: UsersRead, org: OrganizationDep, session: SessionDep, page: PageQuery
+) -> InvitationsPublic:
+    rows, next_cursor = invitations.list_invitations(session, organization_id=org.id, page=page)
+    return InvitationsPublic(data=[InvitationPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -151,9 +152,9 @@ def accept_invitation(body: InvitationAccept, ctx: ContextDep, session: SessionD
 
 
 @router.get("/organizations/{org_id}/users", response_model=UsersPublic, status_code=200)
-def list_users(principal: UsersRead, org: OrganizationDep, session: SessionDep) -> UsersPublic:
-    users = service.list_users(session, organization_id=org.id)
-    return UsersPublic(data=[UserPublic.model_validate(u) for u in users], count=len(users))
+def list_users(principal: UsersRead, org: OrganizationDep, session: SessionDep, page: PageQuery) -> UsersPublic:
+    users, next_cursor = service.list_users(session, organization_id=org.id, page=page)
+    return UsersPublic(data=[UserPublic.model_validate(u) for u in users], next_cursor=next_cursor)
 
 
 @router.post(

@@ -43,7 +43,7 @@ class OrganizationPublic(BaseModel):
 
 class OrganizationsPublic(BaseModel):
     data: list[OrganizationPublic]
-    count: int
+    next_cursor: str | None
 
 
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
@@ -81,7 +81,7 @@ class InvitationCreated(InvitationPublic):
 
 class InvitationsPublic(BaseModel):
     data: list[InvitationPublic]
-    count: int
+    next_cursor: str | None
 
 
 class InvitationAccept(BaseModel):
@@ -112,7 +112,7 @@ class UserPublic(BaseModel):
 
 class UsersPublic(BaseModel):
     data: list[UserPublic]
-    count: int
+    next_cursor: str | None
 
 
 class KycActionRequest(BaseModel):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
 from gateway.auth import passwords
 from gateway.auth.permissions import MEMBER_ROLES, OPERATOR_ROLES
 from gateway.context import GatewayContext
+from gateway.db import pages
 from gateway.db.models import KycStatus, Organization, Role, User
 from gateway.exceptions import Conflict, InvalidRequest
 from gateway.members.schemas import OrganizationCreate
@@ -37,14 +38,13 @@ def create_organization(
 
 
 def list_organizations(
-    session: Session, *, visible_to: uuid.UUID | None, offset: int, limit: int
-) -> tuple[list[Organization], int]:
+    session: Session, *, visible_to: uuid.UUID | None, page: pages.PageParams
+) -> tuple[list[Organization], str | None]:
     query = select(Organization)
     if visible_to is not None:
         query = query.where(Organization.id == visible_to)
-    count = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(Organization.created_at).offset(offset).limit(limit)).scalars().all()
-    return list(rows), count
+    query = pages.keyset(query, page, Organization.created_at, Organization.id)
+    return pages.finish(session.scalars(query).all(), page, lambda o: (o.created_at, o.id))
 
 
 def create_user(
@@ -89,9 +89,11 @@ def create_user(
     return user
 
 
-def list_users(session: Session, *, organization_id: uuid.UUID) -> list[User]:
-    query = select(User).where(User.organization_id == organization_id).order_by(User.created_at)
-    return list(session.execute(query).scalars().all())
+def list_users(
+    session: Session, *, organization_id: uuid.UUID, page: pages.PageParams
+) -> tuple[list[User], str | None]:
+    query = pages.keyset(select(User).where(User.organization_id == organization_id), page, User.created_at, User.id)
+    return pages.finish(session.scalars(query).all(), page, lambda u: (u.created_at, u.id))
 
 
 KYC_ACTIONS = {"revoke": KycStatus.REVOKED, "freeze": KycStatus.FROZEN, "unfreeze": KycStatus.APPROVED}

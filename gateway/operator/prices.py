@@ -238,8 +238,13 @@ def confirm_price(price_id: uuid.UUID, principal: OperatorAdmin, session: Sessio
     return _public(session, row)
 
 
-@router.post("/operator/price-bounds", response_model=dict[str, object], status_code=200)
-def set_price_bounds(body: PriceBounds, principal: OperatorAdmin, session: SessionDep) -> dict[str, object]:
+class PriceBoundsPublic(BaseModel):
+    instrument: str
+    max_price_move_bps: int | None  # None: the gateway's default bound
+
+
+@router.post("/operator/price-bounds", response_model=PriceBoundsPublic, status_code=200)
+def set_price_bounds(body: PriceBounds, principal: OperatorAdmin, session: SessionDep) -> PriceBoundsPublic:
     """Set a bond's bound on each price move (basis points of the last price); None returns to the default."""
     bond = _instrument(session, body.instrument, InstrumentKind.BOND)
     bond.max_price_move_bps = body.max_price_move_bps
@@ -252,4 +257,4 @@ def set_price_bounds(body: PriceBounds, principal: OperatorAdmin, session: Sessi
         change={"max_price_move_bps": body.max_price_move_bps},
     )
     session.commit()
-    return {"instrument": bond.address, "max_price_move_bps": body.max_price_move_bps}
+    return PriceBoundsPublic(instrument=bond.address, max_price_move_bps=body.max_price_move_bps)

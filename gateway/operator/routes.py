@@ -17,10 +17,11 @@ from sqlalchemy import select
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from contracts.artifacts import load_artifact
-from gateway.api.deps import ContextDep, SessionDep
+from gateway.api.deps import ContextDep, PageQuery, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead
 from gateway.audit import log as audit_log
+from gateway.db import pages
 from gateway.exceptions import InvalidRequest, NotAToken, NotFound
 from gateway.settlement.hub import HubDep
 from gateway.settlement.relayer import StepSpec, enqueue
@@ -90,9 +91,17 @@ class PauseBody(BaseModel):
     target: str = Field(description="'engine' or a token address")
 
 
-@router.get("/instruments", response_model=list[InstrumentPublic], status_code=200)
-def list_instruments(principal: MarketRead, session: SessionDep) -> list[Instrument]:
-    return list(session.scalars(select(Instrument).order_by(Instrument.created_at)))
+class InstrumentsPublic(BaseModel):
+    data: list[InstrumentPublic]
+    next_cursor: str | None
+
+
+@router.get("/instruments", response_model=InstrumentsPublic, status_code=200)
+def list_instruments(principal: MarketRead, session: SessionDep, page: PageQuery) -> InstrumentsPublic:
+    """Listed tokens, newest listing first."""
+    query = pages.keyset(select(Instrument), page, Instrument.created_at, Instrument.address)
+    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda i: (i.created_at, i.address))
+    return InstrumentsPublic(data=[InstrumentPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 def _label(market: Any, address: str, kind: InstrumentKind) -> tuple[str | None, str | None]:

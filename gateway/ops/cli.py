@@ -21,6 +21,7 @@ import argparse
 import json
 import shlex
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -72,12 +73,11 @@ def _address(value: str) -> str:
 # --- kyc ------------------------------------------------------------------------------------------------------
 def kyc_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     params = {"status": args.status} if args.status else {}
-    page = net.session(COMPLIANCE_USER).get("/v1/kyc/applications", params={**params, "limit": 200})
-    rows = page["data"]
+    rows = net.session(COMPLIANCE_USER).every("/v1/kyc/applications", params)
     lines = [f"{'application':36}  {'status':16} {'hits':>4}  legal name (LEI)"]
     for a in rows:
         lines.append(f"{a['id']:36}  {a['status']:16} {len(a.get('hits', [])):>4}  {a['legal_name']} ({a['lei']})")
-    return page, "\n".join(lines) if rows else "no applications"
+    return {"data": rows, "next_cursor": None}, "\n".join(lines) if rows else "no applications"
 
 
 def kyc_approve(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
@@ -95,8 +95,11 @@ def kyc_revoke(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
 
 # --- wallet ---------------------------------------------------------------------------------------------------
 def wallet_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
-    page = net.session(OPS_USER).get("/v1/wallets")
-    rows = [w for w in page["data"] if not args.organization or w["organization_id"] == args.organization]
+    rows = [
+        w
+        for w in net.session(OPS_USER).every("/v1/wallets")
+        if not args.organization or w["organization_id"] == args.organization
+    ]
     registry = contract(net.w3, "IdentityRegistry", net.contract_address("identity_registry"))
     for w in rows:
         w["verified_on_chain"] = bool(registry.functions.isVerified(w["address"]).call())
@@ -104,7 +107,7 @@ def wallet_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     for w in rows:
         mark = "verified" if w["verified_on_chain"] else "-"
         lines.append(f"{w['address']:42}  {w['kind']:10} {mark:8}  {w['organization_id']} / {w['label']}")
-    return {"data": rows, "count": len(rows)}, "\n".join(lines) if rows else "no wallets"
+    return {"data": rows, "next_cursor": None}, "\n".join(lines) if rows else "no wallets"
 
 
 def wallet_show(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
@@ -177,6 +180,11 @@ def cash_redeem(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     return data, f"redeemed {args.amount} {t.symbol} from {holder} in {data['tx_hash']}"
 
 
+def _iso(seconds: int) -> str | None:
+    """Times as the API gives them: UTC ISO 8601 (0: none)."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z") if seconds else None
+
+
 def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     cash = net.state.cash_tokens[0]
     oracle = contract(net.w3, "PriceOracle", net.contract_address("price_oracle"))
@@ -195,9 +203,9 @@ def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
                 "address": b.address,
                 "name": bond.functions.name().call(),
                 "outstanding": from_units(int(bond.functions.totalSupply().call()), b.decimals),
-                "maturity": int(bond.functions.maturity().call()),
+                "maturity": _iso(int(bond.functions.maturity().call())),
                 "price_percent_of_par": price,
-                "price_updated_at": int(updated),
+                "price_updated_at": _iso(int(updated)),
             }
         )
     lines = [f"{'symbol':8} {'isin':12}  {'outstanding':>20}  {'% of par':>9}  address"]
@@ -205,7 +213,7 @@ def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
         amount = f"{Decimal(r['outstanding']):,.2f}"
         price = r["price_percent_of_par"] or "stale"
         lines.append(f"{r['symbol']:8} {r['isin']:12}  {amount:>20}  {price:>9}  {r['address']}")
-    return {"data": rows}, "\n".join(lines)
+    return {"data": rows, "next_cursor": None}, "\n".join(lines)
 
 
 def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
@@ -216,7 +224,7 @@ def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
         ops = net.session(OPS_USER)
         body = {"asset": bond.address, "quote": cash.address, "price_percent_of_par": percent}
         answer = ops.post("/v1/operator/prices", body=body)
-        data = {"bond": bond.symbol, "cash": cash.symbol, "price_percent_of_par": percent, "raw": str(raw)}
+        data = {"bond": bond.symbol, "cash": cash.symbol, "price_percent_of_par": percent}
         if answer.get("status") == "awaiting_confirmation":
             data.update(posting=answer["id"], status=answer["status"], move_bps=answer.get("move_bps"))
             return data, (
@@ -235,7 +243,6 @@ def price_post(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
         "bond": bond.symbol,
         "cash": cash.symbol,
         "price_percent_of_par": percent,
-        "raw": str(raw),
         "tx_hash": receipt["transactionHash"].to_0x_hex(),
     }
     return data, f"{bond.symbol} at {percent} (percent of par) in {cash.symbol}, tx {data['tx_hash']}"

@@ -195,6 +195,17 @@ class UserSession:
     def post(self, path: str, **kw: Any) -> Any:
         return self.call("POST", path, **kw)
 
+    def every(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every item of a list endpoint, following ``next_cursor`` page by page (oldest first)."""
+        items: list[Any] = []
+        query: dict[str, Any] = {**(params or {}), "limit": 200, "order": "oldest"}
+        while True:
+            page = self.get(path, params=query)
+            items.extend(page["data"])
+            if not page.get("next_cursor"):
+                return items
+            query["cursor"] = page["next_cursor"]
+
 
 class SettlementFailed(Exception):
     """A settlement the gateway queued failed or did not finish in time."""

@@ -147,7 +147,7 @@ class GatewaySteps:
             if "/v1/operator/instruments" not in paths:
                 return
             ops = net.session(OPS_USER)
-            listed = {str(i["address"]).lower() for i in ops.get("/v1/instruments")}
+            listed = {str(i["address"]).lower() for i in ops.every("/v1/instruments")}
             for kind, tokens in (("cash", ctx.state.cash_tokens), ("bond", ctx.state.bonds)):
                 for t in tokens:
                     if t.address.lower() not in listed:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from gateway.api.deps import SessionDep
+from gateway.api.deps import PageQuery, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import PolicyManage, PolicyRead
+from gateway.db import pages
 from gateway.policy import service
 from gateway.policy.engine import Rule
 from gateway.trading.models import PolicyVersion
@@ -39,7 +39,7 @@ class PolicyPublic(BaseModel):
     version: int
     status: str
     is_active: bool
-    rules: list[dict[str, Any]]
+    rules: list[Rule]
     created_by: uuid.UUID
     decided_by: uuid.UUID | None
     created_at: datetime
@@ -48,6 +48,7 @@ class PolicyPublic(BaseModel):
 
 class PoliciesPublic(BaseModel):
     data: list[PolicyPublic]
+    next_cursor: str | None
 
 
 @router.get("", response_model=PolicyPublic | None, status_code=200)
@@ -57,13 +58,11 @@ def get_active(principal: PolicyRead, session: SessionDep) -> PolicyVersion | No
 
 
 @router.get("/versions", response_model=PoliciesPublic, status_code=200)
-def list_versions(principal: PolicyRead, session: SessionDep) -> PoliciesPublic:
-    rows = session.scalars(
-        select(PolicyVersion)
-        .where(PolicyVersion.organization_id == principal.organization_id)
-        .order_by(PolicyVersion.version.desc())
-    ).all()
-    return PoliciesPublic(data=[PolicyPublic.model_validate(r) for r in rows])
+def list_versions(principal: PolicyRead, session: SessionDep, page: PageQuery) -> PoliciesPublic:
+    query = select(PolicyVersion).where(PolicyVersion.organization_id == principal.organization_id)
+    query = pages.keyset(query, page, PolicyVersion.version)
+    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda p: (p.version,))
+    return PoliciesPublic(data=[PolicyPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post("/drafts", response_model=PolicyPublic, status_code=201)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
@@ -16,7 +16,7 @@ from gateway.api.permits import ReposRead
 from gateway.chain.bindings.engine import RepoStatus
 from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
-from gateway.indexer import freshness
+from gateway.indexer import freshness, wire
 from gateway.indexer.models import WalletBalance
 from gateway.positions import accrual
 from gateway.settlement.hub import Hub, HubDep
@@ -24,6 +24,7 @@ from gateway.settlement.models import RepoEvent, RepoRecord
 from gateway.settlement.schemas import RepoIdPath
 from gateway.trading import money
 from gateway.trading.models import Instrument
+from gateway.trading.schemas import rate_fraction
 
 router = APIRouter(tags=["positions"], responses=problem_responses(401, 403, 404, 409, 422, 429))
 MinBlock = Annotated[
@@ -52,7 +53,7 @@ class PositionPublic(BaseModel):
     cash_token: str
     collateral_token: str
     purchase_price: str
-    rate: str
+    rate: str = rate_fraction()
     opened_at: datetime
     maturity: datetime | None
     collateral_amount: str  # in escrow; for a closed repo what was in escrow when it closed
@@ -76,8 +77,39 @@ class PositionsPublic(BaseModel):
 
 class RepoDetail(BaseModel):
     position: PositionPublic
-    timeline: list[dict[str, Any]]
+    timeline: list[wire.EventPublic]
     as_of_block: int | None
+
+
+class Difference(BaseModel):
+    db: str | int | None
+    chain: str | int | None
+
+
+class RepoDifferences(BaseModel):
+    repo_id: int
+    changes: dict[str, Difference]
+
+
+class ReconcilePublic(BaseModel):
+    """What the database had differently from the chain (now corrected); empty when they agreed."""
+
+    differences: list[RepoDifferences]
+
+
+class BalancePublic(BaseModel):
+    wallet: str
+    token: str
+    symbol: str
+    balance: str | None  # in the token's units; null until the balance follower has read the pair
+    block: int | None  # the block the balance reflects
+
+
+class BalancesPublic(BaseModel):
+    """Every wallet of the organization in every listed instrument, on one page (``next_cursor`` is null)."""
+
+    data: list[BalancePublic]
+    next_cursor: str | None = None
 
 
 def _ts(seconds: int) -> datetime:
@@ -256,11 +288,16 @@ def repo_detail(
     ).all()
     closing = closings(session, [record]).get(repo_id)
     pos = position(session, hub, record, principal.organization_id, hub.now(), {}, {}, closing)
-    return RepoDetail(position=pos, timeline=[Indexer.public(e) for e in events], as_of_block=_as_of(response, block))
+    units = wire.EventUnits(session)
+    return RepoDetail(
+        position=pos,
+        timeline=[wire.EventPublic.model_validate(Indexer.public(e, units)) for e in events],
+        as_of_block=_as_of(response, block),
+    )
 
 
-@router.post("/repos/{repo_id}/reconcile", response_model=dict[str, Any], status_code=200)
-def reconcile(repo_id: RepoIdPath, principal: ReposRead, session: SessionDep, hub: HubDep) -> dict[str, Any]:
+@router.post("/repos/{repo_id}/reconcile", response_model=ReconcilePublic, status_code=200)
+def reconcile(repo_id: RepoIdPath, principal: ReposRead, session: SessionDep, hub: HubDep) -> ReconcilePublic:
     """Re-read the repo from the chain; report what the database had differently."""
     _visible(session, repo_id, principal)
     indexer = hub.extra.get("indexer")
@@ -269,11 +306,11 @@ def reconcile(repo_id: RepoIdPath, principal: ReposRead, session: SessionDep, hu
     if not isinstance(indexer, Indexer):
         raise NotFound("no indexer running")
     session.commit()  # end this request's transaction: the indexer writes in its own (SQLite has one writer)
-    return {"differences": indexer.reconcile(repo_id)}
+    return ReconcilePublic.model_validate({"differences": indexer.reconcile(repo_id)})
 
 
-@router.get("/balances", response_model=dict[str, Any], status_code=200)
-def balances(principal: ReposRead, session: SessionDep) -> dict[str, Any]:
+@router.get("/balances", response_model=BalancesPublic, status_code=200)
+def balances(principal: ReposRead, session: SessionDep) -> BalancesPublic:
     """Balances of every wallet of the organization in every listed instrument, from the balance follower's table
     (no chain call per request): each row says the block it reflects; ``balance`` is null until the follower has
     read a pair it has not seen yet (a wallet or an instrument added a moment ago)."""
@@ -288,12 +325,12 @@ def balances(principal: ReposRead, session: SessionDep) -> dict[str, Any]:
         for inst in instruments:
             row = known.get((wallet, inst.address.lower()))
             data.append(
-                {
-                    "wallet": wallet,
-                    "token": inst.address,
-                    "symbol": inst.symbol,
-                    "balance": None if row is None else money.from_units(int(row.units), inst.decimals),
-                    "block": None if row is None else row.block,
-                }
+                BalancePublic(
+                    wallet=wallet,
+                    token=inst.address,
+                    symbol=inst.symbol,
+                    balance=None if row is None else money.from_units(int(row.units), inst.decimals),
+                    block=None if row is None else row.block,
+                )
             )
-    return {"data": data}
+    return BalancesPublic(data=data)

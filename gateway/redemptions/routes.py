@@ -20,11 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.api.deps import ContextDep, SessionDep
+from gateway.api.deps import ContextDep, PageQuery, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.audit import log as audit_log
 from gateway.custody import door
+from gateway.db import pages
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.redemptions.models import Redemption, RedemptionStatus
@@ -146,16 +147,18 @@ def request_redemption(
     return _public(session, row)
 
 
-@router.get("/redemptions", response_model=list[RedemptionPublic], status_code=200)
-def list_redemptions(principal: ReposRead, session: SessionDep) -> list[RedemptionPublic]:
+class RedemptionsPublic(BaseModel):
+    data: list[RedemptionPublic]
+    next_cursor: str | None
+
+
+@router.get("/redemptions", response_model=RedemptionsPublic, status_code=200)
+def list_redemptions(principal: ReposRead, session: SessionDep, page: PageQuery) -> RedemptionsPublic:
     """The organization's redemption requests, newest first."""
-    rows = session.scalars(
-        select(Redemption)
-        .where(Redemption.organization_id == principal.organization_id)
-        .order_by(Redemption.created_at.desc())
-        .limit(200)
-    )
-    return [_public(session, r) for r in rows]
+    query = select(Redemption).where(Redemption.organization_id == principal.organization_id)
+    query = pages.keyset(query, page, Redemption.created_at, Redemption.id)
+    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda r: (r.created_at, r.id))
+    return RedemptionsPublic(data=[_public(session, r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/redemptions/{redemption_id}", response_model=RedemptionPublic, status_code=200)
@@ -166,15 +169,19 @@ def get_redemption(redemption_id: uuid.UUID, principal: ReposRead, session: Sess
     return _public(session, row)
 
 
-@router.get("/operator/redemptions", response_model=list[RedemptionPublic], status_code=200)
+@router.get("/operator/redemptions", response_model=RedemptionsPublic, status_code=200)
 def pending_redemptions(
-    principal: OperatorAdmin, session: SessionDep, status: Annotated[str, Query(max_length=16)] = "requested"
-) -> list[RedemptionPublic]:
-    """Members' requests for the issuer, oldest first."""
-    rows = session.scalars(
-        select(Redemption).where(Redemption.status == status).order_by(Redemption.created_at).limit(200)
+    principal: OperatorAdmin,
+    session: SessionDep,
+    page: PageQuery,
+    status: Annotated[str, Query(max_length=16)] = "requested",
+) -> RedemptionsPublic:
+    """Members' requests for the issuer, newest first (``order=oldest`` for the queue in arrival order)."""
+    query = pages.keyset(
+        select(Redemption).where(Redemption.status == status), page, Redemption.created_at, Redemption.id
     )
-    return [_public(session, r) for r in rows]
+    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda r: (r.created_at, r.id))
+    return RedemptionsPublic(data=[_public(session, r) for r in rows], next_cursor=next_cursor)
 
 
 def _requested(session: Session, redemption_id: uuid.UUID) -> Redemption:

@@ -25,6 +25,7 @@ from gateway.settlement.hub import Hub
 from gateway.settlement.models import Instruction
 from gateway.settlement.schemas import InstructionPublic
 from gateway.trading.exceptions import InvalidSignature, InvalidState
+from gateway.trading.schemas import TypedDataDocument
 
 INT_KEYS = {"repoId", "kind", "newMaturity", "newRate", "nonce", "deadline", "newCollateralAmount"}
 
@@ -52,7 +53,7 @@ def public(hub: Hub, instruction: Instruction) -> InstructionPublic:
         message={k: str(v) for k, v in instruction.message.items()},
         required=instruction.required,
         signed_by=sorted(instruction.signatures),
-        typed_data=eip712.for_wallets(typed(hub, instruction)),
+        typed_data=TypedDataDocument.model_validate(eip712.for_wallets(typed(hub, instruction))),
         digest="0x" + digest(hub, instruction).hex(),
         settlement_id=instruction.settlement_id,
     )

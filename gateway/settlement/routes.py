@@ -8,15 +8,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api.deps import ContextDep, Principal, SessionDep
+from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.chain.bindings.engine import AmendmentKind, RepoStatus
 from gateway.custody import door
 from gateway.custody.kyc import require_verified
+from gateway.db import pages
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest
 from gateway.indexer import freshness
@@ -30,6 +31,7 @@ from gateway.settlement.schemas import (
     MarginBody,
     RepoIdPath,
     SettlementPublic,
+    SettlementsPublic,
     StepPublic,
     Submission,
     SubstitutionCreate,
@@ -37,7 +39,6 @@ from gateway.settlement.schemas import (
 from gateway.trading import money
 from gateway.trading.deps import Approver, Trader, TraderStepUp
 from gateway.trading.models import Instrument
-from gateway.trading.service import decode_cursor, encode_cursor
 
 router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
 
@@ -140,39 +141,24 @@ async def wait_for_settlement(
     return public
 
 
-@router.get("/settlements", response_model=dict[str, object], status_code=200)
+@router.get("/settlements", response_model=SettlementsPublic, status_code=200)
 def list_settlements(
     principal: ReposRead,
     session: SessionDep,
-    status: str | None = None,
-    kind: str | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> dict[str, object]:
+    page: PageQuery,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+) -> SettlementsPublic:
     """Settlements the organization is a party to (it asked for them, or they open its trades or carry out
     instructions it signed), newest first."""
-    query = (
-        select(Settlement)
-        .where(visibility.visible_to(session, principal.organization_id))
-        .order_by(Settlement.created_at.desc(), Settlement.id.desc())
-        .limit(limit + 1)
-    )
+    query = select(Settlement).where(visibility.visible_to(session, principal.organization_id))
     if status:
         query = query.where(Settlement.status == status)
     if kind:
         query = query.where(Settlement.kind == kind)
-    if cursor:
-        at, last = decode_cursor(cursor)
-        query = query.where(
-            or_(Settlement.created_at < at, and_(Settlement.created_at == at, Settlement.id < uuid.UUID(last)))
-        )
-    rows = list(session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "data": [s.model_dump(mode="json") for s in settlements_public(session, rows)],
-        "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
-    }
+    query = pages.keyset(query, page, Settlement.created_at, Settlement.id)
+    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda s: (s.created_at, s.id))
+    return SettlementsPublic(data=settlements_public(session, rows), next_cursor=next_cursor)
 
 
 def _units(session: SessionDep, token: str, value: str, field: str) -> int:

@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
+
+from gateway.trading.schemas import RATE_DOC, RATE_PATTERN, TypedDataDocument
 
 Amount = Field(default="0", pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
 
@@ -76,7 +78,18 @@ class AmendmentCreate(BaseModel):
     kind: Literal["roll", "rerate"]
     new_maturity: datetime | None = None
     new_tenor_seconds: int | None = Field(default=None, ge=1)
-    new_rate: str | None = Field(default=None, pattern=r"^-?[0-9]{1,4}(\.[0-9]{1,18})?$")
+    new_rate: str | None = Field(
+        default=None,
+        pattern=RATE_PATTERN,
+        description=RATE_DOC + "; for a re-rate",
+        validation_alias=AliasChoices("new_rate_fraction", "new_rate"),
+        serialization_alias="new_rate_fraction",
+    )
+
+
+class SettlementsPublic(BaseModel):
+    data: list[SettlementPublic]
+    next_cursor: str | None
 
 
 class InstructionPublic(BaseModel):
@@ -87,6 +100,6 @@ class InstructionPublic(BaseModel):
     message: dict[str, str]
     required: list[str]
     signed_by: list[str]
-    typed_data: dict[str, object]
+    typed_data: TypedDataDocument
     digest: str
     settlement_id: uuid.UUID | None

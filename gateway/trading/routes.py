@@ -28,6 +28,7 @@ from gateway.trading import retry, service
 from gateway.trading.deps import Approver, Trader, TraderStepUp
 from gateway.trading.schemas import (
     AcceptQuote,
+    DecisionPublic,
     DirectTradeCreate,
     QuoteCreate,
     QuotePublic,
@@ -38,11 +39,16 @@ from gateway.trading.schemas import (
     SignResult,
     TradePublic,
     TradesPublic,
+    TypedDataDocument,
     TypedDataPublic,
 )
 
 router = APIRouter(tags=["trading"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
 Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+def _policy(decision: dict[str, object]) -> DecisionPublic:
+    return DecisionPublic.model_validate(decision)
 
 
 @router.post("/rfqs", response_model=RfqPublic, status_code=201)
@@ -150,9 +156,8 @@ def get_typed_data(trade_id: uuid.UUID, principal: TradesRead, session: SessionD
     trade = service.load_trade(
         session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
     )
-    return TypedDataPublic(
-        primary_type="RepoTerms", typed_data=eip712.for_wallets(service.typed_data(trade)), digest=trade.terms_digest
-    )
+    document = TypedDataDocument.model_validate(eip712.for_wallets(service.typed_data(trade)))
+    return TypedDataPublic(primary_type="RepoTerms", typed_data=document, digest=trade.terms_digest)
 
 
 @router.post("/trades/{trade_id}/sign", response_model=SignResult, status_code=200)
@@ -172,7 +177,7 @@ def sign_trade(
     decision = signing.sign_custodial(
         ctx, session, hub, person=door.Person.of(principal), trade=trade, side=side, chain_checked=checked
     )
-    return SignResult(trade=_view_after_commit(read, session, trade_id, principal), policy=decision.as_dict())
+    return SignResult(trade=_view_after_commit(read, session, trade_id, principal), policy=_policy(decision.as_dict()))
 
 
 def _view_after_commit(read: Session, session: Session, trade_id: uuid.UUID, principal: Principal) -> TradePublic:
@@ -198,7 +203,7 @@ def submit_signature(
     decision = signing.submit_signature(
         ctx, session, hub, actor=principal.actor, trade=trade, side=side, signature=body.signature, signer=principal.id
     )
-    return SignResult(trade=service.trade_public(session, trade), policy=decision.as_dict())
+    return SignResult(trade=service.trade_public(session, trade), policy=_policy(decision.as_dict()))
 
 
 @router.post("/trades/{trade_id}/retry", response_model=TradePublic, status_code=200)

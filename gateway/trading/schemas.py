@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 Money = Field(pattern=r"^-?[0-9]{1,40}(\.[0-9]{1,18})?$", description="exact decimal string")
 Address = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
@@ -38,11 +38,26 @@ class RfqCreate(RepoShape):
     lenders: list[uuid.UUID] | None = Field(default=None, max_length=100, description="organizations; null = all")
 
 
+RATE_PATTERN = r"^-?[0-9]{1,4}(\.[0-9]{1,18})?$"
+RATE_DOC = "annual rate as a decimal fraction, signed: 0.035 is 3.5 % a year (the unit is in the name)"
+
+
+def rate_fraction(name: str = "rate", *, request: bool = False) -> Any:
+    """A rate field spelled ``<name>_fraction`` on the wire (the unit in the name); requests still accept the old
+    spelling ``<name>`` so that existing clients keep working."""
+    return Field(
+        pattern=RATE_PATTERN if request else None,
+        description=RATE_DOC,
+        validation_alias=AliasChoices(f"{name}_fraction", name),
+        serialization_alias=f"{name}_fraction",
+    )
+
+
 class QuoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     buyer_wallet_id: uuid.UUID
-    rate: str = Field(pattern=r"^-?[0-9]{1,4}(\.[0-9]{1,18})?$", description="annual, decimal fraction: 0.035")
+    rate: str = rate_fraction(request=True)
     haircut_bps: int = Field(ge=0, le=9_999)
 
 
@@ -53,7 +68,7 @@ class QuotePublic(BaseModel):
     rfq_id: uuid.UUID
     organization_id: uuid.UUID
     buyer_wallet_id: uuid.UUID
-    rate: str
+    rate: str = rate_fraction()
     haircut_bps: int
     status: str
     created_at: datetime
@@ -94,7 +109,7 @@ class DirectTradeCreate(RepoShape):
     role: Literal["seller", "buyer"]
     wallet_id: uuid.UUID
     counterparty_wallet: str = Address
-    rate: str = Field(pattern=r"^-?[0-9]{1,4}(\.[0-9]{1,18})?$")
+    rate: str = rate_fraction(request=True)
     haircut_bps: int = Field(ge=0, le=9_999)
 
 
@@ -116,7 +131,7 @@ class TradePublic(BaseModel):
     collateral_token: str
     purchase_price: str
     collateral_amount: str
-    rate: str
+    rate: str = rate_fraction()
     haircut_bps: int
     start_time: datetime
     maturity: datetime | None
@@ -133,9 +148,24 @@ class TradesPublic(BaseModel):
     next_cursor: str | None
 
 
+class TypedField(BaseModel):
+    name: str
+    type: str
+
+
+class TypedDataDocument(BaseModel):
+    """An EIP-712 document as ``eth_signTypedData_v4`` takes it; every integer of ``message`` is a decimal string
+    (``JSON.parse`` would round those above 2^53)."""
+
+    types: dict[str, list[TypedField]]
+    primaryType: str  # noqa: N815 - EIP-712's own name
+    domain: dict[str, str | int]
+    message: dict[str, str | bool]
+
+
 class TypedDataPublic(BaseModel):
     primary_type: str
-    typed_data: dict[str, Any]
+    typed_data: TypedDataDocument
     digest: str
 
 
@@ -145,6 +175,15 @@ class SignatureSubmit(BaseModel):
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{2,2000}$")
 
 
+class DecisionPublic(BaseModel):
+    """The policy's answer: ``rule``/``index`` name the first rule that matched (null: none, allowed)."""
+
+    action: str
+    approvals: int
+    rule: str | None
+    index: int | None
+
+
 class SignResult(BaseModel):
     trade: TradePublic
-    policy: dict[str, Any]
+    policy: DecisionPublic

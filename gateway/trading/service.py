@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from contracts import eip712
 from gateway.audit import log as audit_log
 from gateway.db.models import Organization, Wallet
-from gateway.exceptions import InvalidRequest, NotFound, PermissionDenied
+from gateway.exceptions import InvalidCursor, InvalidRequest, NotFound, PermissionDenied
 from gateway.settlement.hub import Hub
 from gateway.trading import money
 from gateway.trading.exceptions import InvalidState
@@ -77,7 +77,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         at, _, object_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         return datetime.fromisoformat(at), object_id
     except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("invalid cursor") from None
+        raise InvalidCursor("invalid cursor: pass the next_cursor of a previous page unchanged") from None
 
 
 # ---------------------------------------------------------------------------------------------- RFQ

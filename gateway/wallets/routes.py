@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
-from gateway.api.deps import ContextDep, Principal, SessionDep, StepUp, require
+from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
 from gateway.auth.permissions import Permission
+from gateway.db import pages
 from gateway.db.models import Organization, Wallet
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.wallets import service
@@ -58,12 +59,13 @@ def create_wallet(
 
 
 @router.get("", response_model=WalletsPublic, status_code=200)
-def list_wallets(principal: WalletReader, session: SessionDep) -> WalletsPublic:
-    query = select(Wallet).order_by(Wallet.created_at)
+def list_wallets(principal: WalletReader, session: SessionDep, page: PageQuery) -> WalletsPublic:
+    query = select(Wallet)
     if not principal.is_operator:
         query = query.where(Wallet.organization_id == principal.organization_id)
-    rows = session.execute(query).scalars().all()
-    return WalletsPublic(data=[WalletPublic.model_validate(w) for w in rows], count=len(rows))
+    query = pages.keyset(query, page, Wallet.created_at, Wallet.id)
+    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda w: (w.created_at, w.id))
+    return WalletsPublic(data=[WalletPublic.model_validate(w) for w in rows], next_cursor=next_cursor)
 
 
 @router.get("/{wallet_id}", response_model=WalletPublic, status_code=200)

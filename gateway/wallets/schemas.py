@@ -28,7 +28,7 @@ class WalletPublic(BaseModel):
 
 class WalletsPublic(BaseModel):
     data: list[WalletPublic]
-    count: int
+    next_cursor: str | None
 
 
 class SiweChallengeCreate(BaseModel):

@@ -213,7 +213,7 @@ def test_redemption_is_the_members_request_and_the_issuer_executes_it(env: Env) 
     assert env.b_trader.get(f"/v1/redemptions/{asked.json()['id']}").status_code == 404
     assert call(env.a_trader, f"/v1/operator/redemptions/{asked.json()['id']}/execute").status_code == 403
     queue = env.admin.get("/v1/operator/redemptions").json()
-    assert [r["id"] for r in queue] == [asked.json()["id"]]
+    assert [r["id"] for r in queue["data"]] == [asked.json()["id"]]
     executed = call(env.admin, f"/v1/operator/redemptions/{asked.json()['id']}/execute")
     assert executed.status_code == 202, executed.text
     settlement_id = executed.json()["settlement"]["id"]

@@ -237,7 +237,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     assert d.bond.functions.balanceOf(d.addresses["repo_engine"]).call() == 0
 
     # re-rate to 4 %: both sign
-    amend = call(a_trader, f"/v1/repos/{repo_id}/amendments", json={"kind": "rerate", "new_rate": "0.04"})
+    amend = call(a_trader, f"/v1/repos/{repo_id}/amendments", json={"kind": "rerate", "new_rate_fraction": "0.04"})
     assert amend.status_code == 201, amend.text
     for member in (a_trader, b_trader):
         r = call(member, f"/v1/instructions/{amend.json()['id']}/sign")
@@ -287,6 +287,9 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     for ws in (ws_a, ws_b):
         streamed = [ws.receive_json() for _ in names]
         assert [e["type"] for e in streamed] == names and {e["repo_id"] for e in streamed} == {repo_id}
+        assert streamed == detail["timeline"]  # one body, one unit, whichever way an event goes out
+    rerated = detail["timeline"][names.index("repo.RepoRerated")]["data"]
+    assert rerated["newRateFraction"] == "0.04" and rerated["oldRateFraction"] == "0.035"
     # webhooks: rotate the secret; later deliveries carry both signatures for a day
     rotated = call(a_approver, f"/v1/webhooks/{hook.json()['id']}/rotate")
     assert rotated.status_code == 200, rotated.text
@@ -363,7 +366,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     assert positions["data"][0]["shortfall"] == f"{shortfall // C}.{shortfall % C:06d}"
 
     deliveries = wait_for(
-        lambda: a_approver.get(f"/v1/webhooks/{hook.json()['id']}/deliveries").json(),
+        lambda: a_approver.get(f"/v1/webhooks/{hook.json()['id']}/deliveries").json()["data"],
         # the indexer may not have enqueued the close-out's events yet: wait for the shortfall too
         lambda rows: (
             bool(rows)

@@ -10,7 +10,7 @@ def test_retry_with_same_key_replays_without_acting_twice(world: World, cast: Ca
     assert first.status_code == second.status_code == 201
     assert second.json() == first.json()
     assert second.headers["idempotent-replayed"] == "true"
-    assert cast.a_approver.get("/v1/wallets").json()["count"] == 1
+    assert len(cast.a_approver.get("/v1/wallets").json()["data"]) == 1
 
 
 def test_same_key_different_request_rejected(world: World, cast: Cast) -> None:
@@ -43,7 +43,7 @@ def test_secret_bearing_answers_are_not_stored(world: World, cast: Cast) -> None
     with world.ctx.sessions() as session:
         record = session.execute(select(IdempotencyRecord)).scalar_one()
         assert record.body is None
-    assert cast.a_admin.get("/v1/clients").json()["count"] == 1
+    assert len(cast.a_admin.get("/v1/clients").json()["data"]) == 1
 
 
 def test_malformed_key_rejected(world: World, cast: Cast) -> None:

@@ -74,6 +74,9 @@ def test_the_responding_approver_cannot_approve_and_sign_alone(world: World) -> 
         [consent] = session.scalars(select(Consent)).all()
         assert consent.user_id == b1.id and consent.organization_id == world.orgs["b"]
         assert consent.digest == signed.json()["trade"]["digest"] and consent.purpose == "terms"
-    [shown] = b2.get(f"/v1/consents?subject=trade/{trade}").json()  # the member's own record
+    [shown] = b2.get(f"/v1/consents?subject=trade/{trade}").json()["data"]  # the member's own record
     assert shown["user_id"] == str(b1.id) and shown["digest"] == consent.digest
-    assert a.get("/v1/consents").json() == []  # another member's consents are not A's to see
+    assert a.get("/v1/consents").json() == {
+        "data": [],
+        "next_cursor": None,
+    }  # another member's consents are not A's to see

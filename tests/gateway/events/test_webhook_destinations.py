@@ -245,7 +245,7 @@ def test_webhooks_can_be_disabled_enabled_and_deleted(world: World, approver: Me
     assert call(other, f"/v1/webhooks/{webhook_id}/disable").status_code == 404
     deleted = approver.client.delete(f"/v1/webhooks/{webhook_id}", headers=approver.headers)
     assert deleted.status_code == 204, deleted.text
-    assert approver.get("/v1/webhooks").json() == []
+    assert approver.get("/v1/webhooks").json() == {"data": [], "next_cursor": None}
     assert approver.get(f"/v1/webhooks/{webhook_id}/deliveries").status_code == 404
     with world.ctx.sessions() as session:
         assert session.scalars(select(WebhookDelivery)).all() == []

@@ -92,14 +92,14 @@ def test_one_open_application_at_a_time(world: World, cast: Cast) -> None:
 def test_review_queue_for_officers(world: World, cast: Cast) -> None:
     _apply(world, cast)
     queue = cast.officer1.get("/v1/kyc/applications", params={"status": "pending_review"}).json()
-    assert queue["count"] == 1
+    assert len(queue["data"]) == 1
 
 
 def test_renewal_pushes_new_expiry_and_review_queue(world: World, cast: Cast) -> None:
     first = _apply(world, cast)
     cast.officer1.post(f"/v1/kyc/applications/{first['id']}/decision", json={"approve": True})
     expiry_before = world.chain.identities[1].kyc_expiry
-    assert cast.officer1.get("/v1/kyc/reviews", params={"within_days": 30}).json()["count"] == 0
+    assert cast.officer1.get("/v1/kyc/reviews", params={"within_days": 30}).json()["data"] == []
     due = cast.officer1.get("/v1/kyc/reviews", params={"within_days": 400}).json()
     assert [o["id"] for o in due["data"]] == [str(world.orgs["a"])]
     assert cast.a_viewer.get("/v1/kyc/reviews").status_code == 403

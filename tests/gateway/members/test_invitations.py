@@ -127,7 +127,7 @@ def test_an_invitation_works_once_and_expires(world: World, cast: Cast) -> None:
         emails = {u.email for u in session.query(User).filter(User.email.like("%@a.example"))}
     assert "once@a.example" in emails and not {"late@a.example", "withdrawn@a.example"} & emails
     listed = cast.a_admin.get(f"/v1/organizations/{org}/invitations").json()
-    assert listed["count"] == 3 and all("token" not in i for i in listed["data"])
+    assert len(listed["data"]) == 3 and all("token" not in i for i in listed["data"])
 
 
 def test_an_invitation_token_is_never_stored_for_replay(world: World, cast: Cast) -> None:

@@ -67,7 +67,7 @@ def agreed_trade(world: World, a: Member, b: Member, *, pp: str = "1000000.25") 
 def test_rfq_accept_fixes_eip712_terms_with_exact_amounts(world: World) -> None:
     a, b = world.user("a", Role.TRADER, "at"), world.user("b", Role.TRADER, "bt")
     trade, rfq = agreed_trade(world, a, b)
-    assert trade["purchase_price"] == "1000000.250000" and trade["rate"] == "-0.005"
+    assert trade["purchase_price"] == "1000000.250000" and trade["rate_fraction"] == "-0.005"
     terms = {k: (int(v) if not v.startswith("0x") else v) for k, v in trade["terms"].items()}
     assert terms["purchasePrice"] == 1_000_000_250_000 and terms["rate"] == -5 * 10**15
     assert terms["maturity"] - terms["startTime"] == 7 * 86_400
@@ -107,9 +107,9 @@ def test_lenders_not_asked_do_not_see_the_rfq_and_see_only_their_own_quotes(worl
             ).status_code
             == 201
         )
-    assert [q["rate"] for q in b.get(f"/v1/rfqs/{everyone['id']}").json()["quotes"]] == ["0.031"]
+    assert [q["rate_fraction"] for q in b.get(f"/v1/rfqs/{everyone['id']}").json()["quotes"]] == ["0.031"]
     assert len(a.get(f"/v1/rfqs/{everyone['id']}").json()["quotes"]) == 2
-    winner = next(q for q in a.get(f"/v1/rfqs/{everyone['id']}").json()["quotes"] if q["rate"] == "0.029")
+    winner = next(q for q in a.get(f"/v1/rfqs/{everyone['id']}").json()["quotes"] if q["rate_fraction"] == "0.029")
     assert call(a, f"/v1/rfqs/{everyone['id']}/accept", {"quote_id": winner["id"]}).status_code == 201
     statuses = sorted(q["status"] for q in a.get(f"/v1/rfqs/{everyone['id']}").json()["quotes"])
     assert statuses == ["accepted", "expired"]
