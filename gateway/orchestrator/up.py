@@ -41,6 +41,18 @@ BONDS = (
     ("RepoNet Corp 2.50% 2030", TokenInfo(symbol="CORP30", address="", decimals=6, isin="XS0000000230"), 250, 2030),
 )
 NODE_READY_SECONDS = 60.0
+MAX_API_WORKERS = 2
+
+
+def default_api_workers() -> int:
+    """HTTP workers of the gateway ``reponet up`` starts (``REPONET_API_WORKERS`` overrides): one per core, at most
+    two. Its database is SQLite in WAL mode, where readers in every process never wait and the one writer at a time
+    is the background process (relayer, indexer) plus the odd write request, so reads scale with processes; beyond
+    the cores they only contend. The workers run niced (``REPONET_API_NICE``) and settlement runs once, in its own
+    process at normal priority, so reads cannot take the CPU the relayer and the node need."""
+    return max(1, min(MAX_API_WORKERS, os.cpu_count() or 1))
+
+
 GATEWAY_READY_SECONDS = 90.0
 
 
@@ -453,6 +465,7 @@ class Up:
             "REPONET_REPO_ENGINE_ADDRESS": s.contracts["repo_engine"],
             "REPONET_PRICE_ORACLE_ADDRESS": s.contracts["price_oracle"],
             "REPONET_RELAYER_PRIVATE_KEY": self.dir.secret("relayer.key"),
+            "REPONET_API_WORKERS": os.environ.get("REPONET_API_WORKERS", str(default_api_workers())),
         }
 
     def prepare_gateway(self) -> None:

@@ -16,8 +16,9 @@ from gateway.api.permits import ReposRead
 from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
 from gateway.indexer.models import WalletBalance
+from gateway.indexer.prices import indexed_price
 from gateway.positions import accrual
-from gateway.settlement.hub import Hub, HubDep
+from gateway.settlement.hub import HubDep
 from gateway.settlement.models import RepoEvent, RepoRecord
 from gateway.settlement.schemas import RepoIdPath
 from gateway.trading import money
@@ -71,26 +72,16 @@ def _decimals(session: SessionDep, token: str, cache: dict[str, int]) -> int:
     return cache[key]
 
 
-def _price(hub: Hub, asset: str, quote: str, cache: dict[tuple[str, str], int | None]) -> int | None:
-    key = (asset.lower(), quote.lower())
-    if key not in cache:
-        try:
-            market = hub.require_market()  # a prepared eth_call: web3's contract layer costs several times more
-            cache[key] = int(market.view(market.oracle, "getPrice")(asset, quote)[0])
-        except Exception:
-            cache[key] = None
-    return cache[key]
-
-
 def position(
     session: SessionDep,
-    hub: Hub,
     r: RepoRecord,
     org: uuid.UUID,
     now: int,
     decimals: dict[str, int],
-    prices: dict[tuple[str, str], int | None],
+    prices: dict[tuple[str, str], int | None] | None,
 ) -> PositionPublic:
+    """``r`` as ``org`` sees it at ``now``; valued at the followed oracle price (gateway.indexer.prices) unless
+    ``prices`` is None."""
     cash_dec = _decimals(session, r.cash_token, decimals)
     bond_dec = _decimals(session, r.collateral_token, decimals)
     rp = int(r.purchase_price)
@@ -104,7 +95,12 @@ def position(
             crystallized_pd=int(r.crystallized_pd),
             at=now,
         )
-    price = _price(hub, r.collateral_token, r.cash_token, prices) if hub.market is not None else None
+    price = None
+    if prices is not None:
+        pair = (r.collateral_token.lower(), r.cash_token.lower())
+        if pair not in prices:
+            prices[pair] = indexed_price(session, pair[0], pair[1], now)
+        price = prices[pair]
     value = adjusted = exposure = None
     status = None
     if price is not None:
@@ -165,10 +161,9 @@ def list_positions(
     more = len(rows) > limit
     rows = rows[:limit]
     now = hub.now() if live else int(datetime.now(UTC).timestamp())
-    view_hub = hub if live else Hub(chain_id=hub.chain_id, engine=hub.engine)
     decimals: dict[str, int] = {}
-    prices: dict[tuple[str, str], int | None] = {}
-    data = [position(session, view_hub, r, org, now, decimals, prices) for r in rows]
+    prices: dict[tuple[str, str], int | None] | None = {} if live and hub.market is not None else None
+    data = [position(session, r, org, now, decimals, prices) for r in rows]
     return PositionsPublic(data=data, next_cursor=str(rows[-1].repo_id) if more and rows else None)
 
 
@@ -183,14 +178,16 @@ def _visible(session: SessionDep, repo_id: int, principal: CurrentPrincipal) -> 
 
 @router.get("/repos/{repo_id}", response_model=RepoDetail, status_code=200)
 def repo_detail(repo_id: RepoIdPath, principal: ReposRead, session: SessionDep, hub: HubDep) -> RepoDetail:
-    """The repo's state with live valuation, and its event timeline from the chain."""
+    """The repo's state valued at the oracle's price as the price follower last read it (no chain call on the
+    request path), and its event timeline as the indexer recorded it."""
     record = _visible(session, repo_id, principal)
     from gateway.indexer.service import Indexer
 
     events = session.scalars(
         select(RepoEvent).where(RepoEvent.repo_id == repo_id).order_by(RepoEvent.block_number, RepoEvent.log_index)
     ).all()
-    pos = position(session, hub, record, principal.organization_id, hub.now(), {}, {})
+    prices: dict[tuple[str, str], int | None] | None = {} if hub.market is not None else None
+    pos = position(session, record, principal.organization_id, hub.now(), {}, prices)
     return RepoDetail(position=pos, timeline=[Indexer.public(e) for e in events])
 
 
