@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,13 +45,17 @@ NODE_READY_SECONDS = 60.0
 MAX_API_WORKERS = 2
 
 
-def default_api_workers() -> int:
-    """HTTP workers of the gateway ``reponet up`` starts (``REPONET_API_WORKERS`` overrides): one per core, at most
-    two. Its database is SQLite in WAL mode, where readers in every process never wait and the one writer at a time
-    is the background process (relayer, indexer) plus the odd write request, so reads scale with processes; beyond
-    the cores they only contend. The workers run niced (``REPONET_API_NICE``) and settlement runs once, in its own
-    process at normal priority, so reads cannot take the CPU the relayer and the node need."""
-    return max(1, min(MAX_API_WORKERS, os.cpu_count() or 1))
+def default_api_workers(environ: Mapping[str, str] = os.environ) -> int:
+    """HTTP workers of the gateway ``reponet up`` starts (``REPONET_API_WORKERS`` overrides). Its database is
+    SQLite in WAL mode, where readers in every process never wait and the one writer at a time is mostly the
+    background process (relayer, indexer), so reads scale with processes up to the cores; the workers run niced
+    and settlement runs once, in its own process at normal priority, so reads cannot take the CPU the relayer and
+    the node need. What does not scale is in-memory rate limiting: each worker then gets only its share of every
+    limit (gateway.ratelimit), and the sign-in limit (10 a minute per address) halved is tighter than onboarding a
+    desk from one address. So: one worker per core, at most two, when the limits have a shared store
+    (``REPONET_RATE_LIMIT_STORAGE_URL``, e.g. Redis); one worker otherwise."""
+    shared = not environ.get("REPONET_RATE_LIMIT_STORAGE_URL", "memory://").startswith("memory://")
+    return max(1, min(MAX_API_WORKERS, os.cpu_count() or 1)) if shared else 1
 
 
 GATEWAY_READY_SECONDS = 90.0
