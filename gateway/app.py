@@ -112,7 +112,7 @@ def build_context(
         read_sessions=make_session_factory(read_engine),
         keys=keys or provider_from_settings(settings),
         chain=chain or chain_from_settings(settings),
-        limiter=RateLimiter(settings.rate_limit_storage_url),
+        limiter=RateLimiter(settings.rate_limit_storage_url, processes=settings.api_workers),
         sanctions=sanctions,
         kyc_provider=kyc_provider or provider_named(settings.kyc_provider),
     )

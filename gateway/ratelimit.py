@@ -90,7 +90,12 @@ def _wait(limit: Limit, previous: int, current: int, elapsed: float) -> float:
 
 
 class RateLimiter:
-    def __init__(self, storage_url: str) -> None:
+    """``hit`` counts against a limit spec. In memory, counters are per process: a gateway of ``processes`` HTTP
+    workers gives each worker its share of every limit (rounded down, at least one), so that all of them together
+    never let more through than the limit says; a shared store (Redis) counts every worker against the whole."""
+
+    def __init__(self, storage_url: str, *, processes: int = 1) -> None:
+        self._processes = max(1, processes)
         self._memory = MemoryCounters() if storage_url.startswith("memory://") else None
         self._shared = None if self._memory else SlidingWindowCounterRateLimiter(storage_from_string(storage_url))
         self._limits: dict[str, Limit] = {}
@@ -101,7 +106,8 @@ class RateLimiter:
         if self._memory is not None:
             limit = self._limits.get(spec)
             if limit is None:
-                limit = self._limits[spec] = Limit.parse(spec)
+                whole = Limit.parse(spec)
+                limit = self._limits[spec] = Limit(max(1, whole.amount // self._processes), whole.seconds)
             wait = self._memory.hit(limit, (spec, *identifiers))
             if wait:
                 raise RateLimited(retry_after=max(1, math.ceil(wait)), detail=f"limit {spec} exceeded")

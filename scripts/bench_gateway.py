@@ -48,6 +48,7 @@ UP_SECONDS = 240
 GATEWAY_ENV = {
     "REPONET_RATE_LIMIT_IP": "100000000/minute",
     "REPONET_RATE_LIMIT_PRINCIPAL": "100000000/minute",
+    "REPONET_RATE_LIMIT_LOGIN": "100000/minute",  # onboarding signs in from one address; several workers share it
     "REPONET_ACCESS_TOKEN_SECONDS": "7200",
     "REPONET_STEP_UP_SECONDS": "7200",
 }

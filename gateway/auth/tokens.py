@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from gateway.config import Settings
 from gateway.exceptions import NotAuthenticated
 
 ALGORITHMS = ["HS256"]  # the allowlist: "none" and any other algorithm are refused
+VERIFIED_CACHE = 4096  # tokens whose signature and claims were checked, per process
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,33 @@ def issue_access_token(
     return jwt.encode(payload, settings.jwt_secret, algorithm=ALGORITHMS[0]), ttl
 
 
+_verified: dict[tuple[str, str, str, str], AccessClaims] = {}
+_verified_lock = threading.Lock()
+
+
 def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+    """The token's claims once its signature, audience, issuer and expiry are checked. A token checked before is
+    not verified again until it expires (an HMAC and the claims' parsing are a large part of a cached read): the
+    cache is keyed by the token and the secret, audience and issuer it was checked against, and a hit still needs
+    ``exp`` in the future. Revocation is not decided here: the caller looks the login session up on every request.
+    """
+    key = (token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
+    claims = _verified.get(key)
+    if claims is not None and time.time() < claims.expires_at:
+        return claims
+    claims = _decode(settings, token)
+    with _verified_lock:
+        if len(_verified) >= VERIFIED_CACHE:
+            now = time.time()
+            for stale in [k for k, c in _verified.items() if c.expires_at <= now] or list(_verified)[
+                : VERIFIED_CACHE // 2
+            ]:
+                _verified.pop(stale, None)
+        _verified[key] = claims
+    return claims
+
+
+def _decode(settings: Settings, token: str) -> AccessClaims:
     try:
         payload = jwt.decode(
             token,

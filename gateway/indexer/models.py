@@ -18,3 +18,17 @@ class WalletBalance(Base):
     token: Mapped[str] = mapped_column(String(42), primary_key=True)  # lower-case, as instruments are keyed
     units: Mapped[str] = mapped_column(String(80))
     block: Mapped[int] = mapped_column(BigInteger)
+
+
+class OraclePrice(Base):
+    """The oracle's last price of ``asset`` in ``quote`` (its scale), when it was posted and the pair's effective
+    maximum age, as of ``block``: the price follower writes it, valuations read it (no ``getPrice`` per request)."""
+
+    __tablename__ = "oracle_prices"
+
+    asset: Mapped[str] = mapped_column(String(42), primary_key=True)  # lower case, as instruments are keyed
+    quote: Mapped[str] = mapped_column(String(42), primary_key=True)
+    price: Mapped[str] = mapped_column(String(80))  # "0": no price posted yet (only a maximum age set)
+    updated_at: Mapped[int] = mapped_column(BigInteger)  # the oracle's timestamp of the price (Unix seconds)
+    max_age: Mapped[int] = mapped_column(BigInteger, default=0)
+    block: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from gateway.ops.client import Credentials, Gateway, UserSession
@@ -18,6 +19,20 @@ from gateway.orchestrator.supervisor import Child
 
 OPERATOR_LEI_SEED = "RPNOPERATOR0000000"
 GATEWAY_READY_SECONDS = 90.0
+MAX_API_WORKERS = 2
+
+
+def default_api_workers(environ: Mapping[str, str] = os.environ) -> int:
+    """HTTP workers of the gateway ``reponet up`` starts (``REPONET_API_WORKERS`` overrides). Its database is
+    SQLite in WAL mode, where readers in every process never wait and the one writer at a time is mostly the
+    background process (relayer, indexer), so reads scale with processes up to the cores; the workers run niced
+    and settlement runs once, in its own process at normal priority, so reads cannot take the CPU the relayer and
+    the node need. What does not scale is in-memory rate limiting: each worker then gets only its share of every
+    limit (gateway.ratelimit), and the sign-in limit (10 a minute per address) halved is tighter than onboarding a
+    desk from one address. So: one worker per core, at most two, when the limits have a shared store
+    (``REPONET_RATE_LIMIT_STORAGE_URL``, e.g. Redis); one worker otherwise."""
+    shared = not environ.get("REPONET_RATE_LIMIT_STORAGE_URL", "memory://").startswith("memory://")
+    return max(1, min(MAX_API_WORKERS, os.cpu_count() or 1)) if shared else 1
 
 
 class GatewaySteps:
@@ -47,6 +62,7 @@ class GatewaySteps:
             # trading and settlement (Gateway II): the engine and the oracle
             "REPONET_REPO_ENGINE_ADDRESS": s.contracts["repo_engine"],
             "REPONET_PRICE_ORACLE_ADDRESS": s.contracts["price_oracle"],
+            "REPONET_API_WORKERS": os.environ.get("REPONET_API_WORKERS", str(default_api_workers())),
         }
 
     def prepare_gateway(self) -> None:

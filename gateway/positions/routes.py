@@ -18,8 +18,9 @@ from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
 from gateway.indexer import freshness, wire
 from gateway.indexer.models import WalletBalance
+from gateway.indexer.prices import indexed_price
 from gateway.positions import accrual
-from gateway.settlement.hub import Hub, HubDep
+from gateway.settlement.hub import HubDep
 from gateway.settlement.models import RepoEvent, RepoRecord
 from gateway.settlement.schemas import RepoIdPath
 from gateway.trading import money
@@ -124,17 +125,6 @@ def _decimals(session: SessionDep, token: str, cache: dict[str, int]) -> int:
     return cache[key]
 
 
-def _price(hub: Hub, asset: str, quote: str, cache: dict[tuple[str, str], int | None]) -> int | None:
-    key = (asset.lower(), quote.lower())
-    if key not in cache:
-        try:
-            market = hub.require_market()  # a prepared eth_call: web3's contract layer costs several times more
-            cache[key] = int(market.view(market.oracle, "getPrice")(asset, quote)[0])
-        except Exception:
-            cache[key] = None
-    return cache[key]
-
-
 CLOSING_EVENTS = ("RepoRepurchased", "RepoClosedOut")
 
 
@@ -149,14 +139,15 @@ def closings(session: SessionDep, rows: list[RepoRecord]) -> dict[int, RepoEvent
 
 def position(
     session: SessionDep,
-    hub: Hub,
     r: RepoRecord,
     org: uuid.UUID,
     now: int,
     decimals: dict[str, int],
-    prices: dict[tuple[str, str], int | None],
+    prices: dict[tuple[str, str], int | None] | None,
     closing: RepoEvent | None = None,
 ) -> PositionPublic:
+    """``r`` as ``org`` sees it at ``now``; valued at the followed oracle price (gateway.indexer.prices) unless
+    ``prices`` is None."""
     cash_dec = _decimals(session, r.cash_token, decimals)
     bond_dec = _decimals(session, r.collateral_token, decimals)
     rp = int(r.purchase_price)
@@ -181,7 +172,12 @@ def position(
             crystallized_pd=int(r.crystallized_pd),
             at=now,
         )
-    price = _price(hub, r.collateral_token, r.cash_token, prices) if hub.market is not None else None
+    price = None
+    if prices is not None:
+        pair = (r.collateral_token.lower(), r.cash_token.lower())
+        if pair not in prices:
+            prices[pair] = indexed_price(session, pair[0], pair[1], now)
+        price = prices[pair]
     value = adjusted = exposure = None
     status = None
     if price is not None:
@@ -249,11 +245,10 @@ def list_positions(
     more = len(rows) > limit
     rows = rows[:limit]
     now = hub.now() if live else int(datetime.now(UTC).timestamp())
-    view_hub = hub if live else Hub(chain_id=hub.chain_id, engine=hub.engine)
     decimals: dict[str, int] = {}
-    prices: dict[tuple[str, str], int | None] = {}
+    prices: dict[tuple[str, str], int | None] | None = {} if live and hub.market is not None else None
     closed = closings(session, rows)
-    data = [position(session, view_hub, r, org, now, decimals, prices, closed.get(r.repo_id)) for r in rows]
+    data = [position(session, r, org, now, decimals, prices, closed.get(r.repo_id)) for r in rows]
     return PositionsPublic(
         data=data, next_cursor=str(rows[-1].repo_id) if more and rows else None, as_of_block=_as_of(response, block)
     )
@@ -278,7 +273,8 @@ def repo_detail(
     response: Response,
     min_block: MinBlock = None,
 ) -> RepoDetail:
-    """The repo's state with live valuation, and its event timeline from the chain, as of ``as_of_block``."""
+    """The repo's state valued at the oracle's price as the price follower last read it (no chain call on the
+    request path), and its event timeline as the indexer recorded it, as of ``as_of_block``."""
     block = freshness.require_block(session, ctx.read_sessions, min_block)
     record = _visible(session, repo_id, principal)
     from gateway.indexer.service import Indexer
@@ -287,7 +283,8 @@ def repo_detail(
         select(RepoEvent).where(RepoEvent.repo_id == repo_id).order_by(RepoEvent.block_number, RepoEvent.log_index)
     ).all()
     closing = closings(session, [record]).get(repo_id)
-    pos = position(session, hub, record, principal.organization_id, hub.now(), {}, {}, closing)
+    prices: dict[tuple[str, str], int | None] | None = {} if hub.market is not None else None
+    pos = position(session, record, principal.organization_id, hub.now(), {}, prices, closing)
     units = wire.EventUnits(session)
     return RepoDetail(
         position=pos,

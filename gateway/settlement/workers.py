@@ -50,6 +50,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
     )
     from gateway.events.webhooks import WebhookSender, enqueue_events
     from gateway.indexer.balances import BalanceFollower
+    from gateway.indexer.prices import PriceFollower
 
     hub.extra["indexer"] = Indexer(
         market,
@@ -59,6 +60,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         on_events=lambda published: enqueue_events(ctx.sessions, published),
     )
     hub.extra["balances"] = BalanceFollower(market, ctx.sessions)
+    hub.extra["prices"] = PriceFollower(market, ctx.sessions, start_block=start_block)
     hub.extra["webhooks"] = WebhookSender(ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback)
     return hub
 
@@ -83,9 +85,10 @@ def start_workers(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
     indexer = hub.extra.get("indexer")
     if indexer is not None:
         workers.append(("indexer", indexer))
-    balances = hub.extra.get("balances")
-    if balances is not None:
-        workers.append(("balances", balances))
+    for name in ("balances", "prices"):
+        follower = hub.extra.get(name)
+        if follower is not None:
+            workers.append((name, follower))
     webhooks = hub.extra.get("webhooks")
     if webhooks is not None:
         workers.append(("webhooks", webhooks))

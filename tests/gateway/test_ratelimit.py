@@ -60,3 +60,22 @@ def test_limiter_raises_with_retry_after() -> None:
     limiter.hit("2/minute", "ip", "192.0.2.2")
     limiter.reset()
     limiter.hit("2/minute", "ip", "192.0.2.1")
+
+
+def test_in_memory_limits_are_shared_out_among_http_workers() -> None:
+    """Two HTTP workers with in-memory counters: each lets through half, so both together never exceed the limit
+    (fails if each worker counted against the whole limit)."""
+    workers = [RateLimiter("memory://", processes=2) for _ in range(2)]
+    passed = 0
+    for limiter in workers:
+        for _ in range(4):
+            try:
+                limiter.hit("4/minute", "ip", "192.0.2.1")
+                passed += 1
+            except RateLimited:
+                pass
+    assert passed == 4
+    one = RateLimiter("memory://", processes=8)
+    one.hit("4/minute", "ip", "192.0.2.9")  # a share never rounds down to nothing
+    with pytest.raises(RateLimited):
+        one.hit("4/minute", "ip", "192.0.2.9")

@@ -331,3 +331,27 @@ def test_deactivated_user_is_locked_out_at_once(cast: Cast, world: World) -> Non
         assert user is not None
         user.is_active = True
     assert victim.get("/v1/me").status_code == 401
+
+
+def test_verified_token_cache_honours_expiry_and_revocation(cast: Cast, world: World) -> None:
+    """A token verified once is not verified again, but its expiry and its login session still decide: the cached
+    token is refused once ``exp`` passes, and once its session is revoked (fails if a hit skipped either check)."""
+    from gateway.auth import tokens
+    from gateway.exceptions import NotAuthenticated
+
+    settings = world.ctx.settings
+    short, _ = tokens.issue_access_token(
+        settings, subject=str(uuid.uuid4()), kind="user", organization_id="o", lifetime=1
+    )
+    claims = tokens.decode_access_token(settings, short)  # verified, now cached
+    assert tokens.decode_access_token(settings, short) is claims
+    while time.time() < claims.expires_at:  # the condition waited on is the token's own expiry (at most a second)
+        time.sleep(0.05)
+    with pytest.raises(NotAuthenticated):
+        tokens.decode_access_token(settings, short)
+
+    pair = cast.a_viewer.login()
+    headers = {"Authorization": f"Bearer {pair['access_token']}"}
+    assert world.client.get("/v1/me", headers=headers).status_code == 200  # verified, now cached
+    assert world.client.post("/v1/auth/logout", headers=headers).status_code == 204
+    assert world.client.get("/v1/me", headers=headers).status_code == 401

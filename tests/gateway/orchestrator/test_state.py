@@ -58,3 +58,14 @@ def test_supervisor_reports_a_child_that_exits(tmp_path: Path) -> None:
     assert sup.stop_all() == ["long", "short"]
     assert long.process.poll() is not None
     assert not (tmp_path / "run.json").exists()
+
+
+def test_up_starts_several_api_workers_only_with_shared_rate_limits() -> None:
+    """In-memory limits are shared out among workers (each gets its share): ``reponet up`` keeps one worker unless
+    the limits have a shared store, so its sign-in limit is not halved under the onboarding flow."""
+    from gateway.orchestrator.launch import MAX_API_WORKERS, default_api_workers
+
+    assert default_api_workers({}) == 1
+    assert default_api_workers({"REPONET_RATE_LIMIT_STORAGE_URL": "memory://"}) == 1
+    shared = default_api_workers({"REPONET_RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0"})
+    assert 1 <= shared <= MAX_API_WORKERS
