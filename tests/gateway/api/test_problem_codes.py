@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gateway import app
 from gateway.exceptions import GatewayError, IdempotentReplay, problem_body
-from gateway.settlement import wiring
+from gateway.settlement import workers
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -21,7 +21,7 @@ def error_classes(root: type[GatewayError] = GatewayError) -> Iterator[type[Gate
 
 
 def test_every_code_is_documented() -> None:
-    assert app.create_app and wiring.install  # every domain imported, so every error class is defined
+    assert app.routers() and workers.attach  # every domain imported, so every error class is defined
     text = README.read_text()
     table = text[text.index("The codes (a test keeps this list complete)") :][:3000]
     documented = set(re.findall(r"`([a-z0-9-]+)`", table))
