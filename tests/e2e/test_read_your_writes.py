@@ -201,10 +201,11 @@ def test_the_surface_a_member_needs(env: Env) -> None:
     body = net.json()
     assert body["repo_engine"] == d.addresses["repo_engine"] and body["chain_id"] == d.w3.eth.chain_id, body
     assert body["price_oracle"] == d.addresses["price_oracle"] and isinstance(body["indexed_block"], int), body
-    listed = {i["address"].lower(): i for i in a.get("/v1/instruments").json()}
+    listed = {i["address"].lower(): i for i in a.get("/v1/instruments").json()["data"]}
     cash, bond = listed[d.addresses["cash"].lower()], listed[d.addresses["bond"].lower()]
     assert (cash["currency"], cash["isin"], cash["decimals"]) == ("EUR", None, CASH_DECIMALS), cash
-    assert (bond["currency"], bond["isin"], bond["decimals"]) == (None, "DE0001102580", BOND_DECIMALS), bond
+    # a bond's currency: the one the oracle prices it in (here the cash token's, EUR)
+    assert (bond["currency"], bond["isin"], bond["decimals"]) == ("EUR", "DE0001102580", BOND_DECIMALS), bond
 
     before = d.bond.functions.balanceOf(env.a_wallet["address"]).call()
     issue = {"token": d.addresses["bond"], "wallet": env.a_wallet["address"], "amount": "1000"}
