@@ -28,6 +28,10 @@ from gateway.trading.exceptions import ApprovalRequired, PolicyBlocked, WalletNo
 from gateway.trading.models import Trade
 from tests.gateway.units import Desk, fresh, make_desk, stale
 
+pytestmark = pytest.mark.chain_call_in_write_transaction(
+    "custody.door.authorize_steps asks the registry (is_verified) inside the consent's write transaction"
+)
+
 TOKEN = to_checksum_address("0x" + "ca" * 20)
 APPROVE = "0x095ea7b3" + "00" * 64
 

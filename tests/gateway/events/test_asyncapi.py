@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 
 from contracts.artifacts import load_artifact
+from gateway.db.migrate import upgrade
+from gateway.db.session import make_engine, make_session_factory
+from gateway.indexer import wire
 from gateway.indexer.service import Indexer
 from gateway.settlement.models import RepoEvent
 
@@ -30,7 +33,7 @@ def test_every_repo_event_of_the_engine_is_listed() -> None:
     assert listed == of_repos
 
 
-def test_the_event_shape_is_what_the_indexer_publishes() -> None:
+def test_the_event_shape_is_what_the_indexer_publishes(tmp_path: Path) -> None:
     event = RepoEvent(
         id=7,
         repo_id=1,
@@ -42,6 +45,9 @@ def test_the_event_shape_is_what_the_indexer_publishes() -> None:
         log_index=0,
         tx_hash="0x",
     )
-    published = Indexer.public(event)
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    upgrade(url)
+    with make_session_factory(make_engine(url))() as session:
+        published = Indexer.public(event, wire.EventUnits(session))
     assert set(published) == set(_payload()["properties"])  # type: ignore[arg-type]
     assert set(published) == set(_payload()["required"])  # type: ignore[arg-type]
