@@ -24,6 +24,7 @@ from gateway.api.deps import Public
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import BodySizeLimit, RequestGuard
 from gateway.api.proxies import ForwardedFor
+from gateway.api.responses import ChecksummedJSONResponse
 from gateway.audit import service as audit_service
 from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
@@ -239,6 +240,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         docs_url="/docs" if docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
+        default_response_class=ChecksummedJSONResponse,
     )
     app.state.ctx = ctx
     install_error_handlers(app)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from gateway.addresses import checksummed
 from gateway.settlement.models import RepoEvent, RepoRecord
 from gateway.trading import money
 from gateway.trading.models import Instrument
@@ -165,7 +166,7 @@ def public(event: RepoEvent, units: EventUnits) -> dict[str, Any]:
         "id": event.id,
         "type": f"repo.{event.name}",
         "repo_id": event.repo_id,
-        "data": convert(args, cash, collateral, units),
+        "data": checksummed(convert(args, cash, collateral, units)),
         "block_number": event.block_number,
         "tx_hash": event.tx_hash,
         "log_index": event.log_index,

@@ -35,6 +35,7 @@ from gateway.settlement.schemas import (
     StepPublic,
     Submission,
     SubstitutionCreate,
+    kind_spellings,
 )
 from gateway.trading import money
 from gateway.trading.deps import Approver, Trader, TraderStepUp
@@ -155,7 +156,7 @@ def list_settlements(
     if status:
         query = query.where(Settlement.status == status)
     if kind:
-        query = query.where(Settlement.kind == kind)
+        query = query.where(Settlement.kind.in_(kind_spellings(kind)))
     query = pages.keyset(query, page, Settlement.created_at, Settlement.id)
     rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda s: (s.created_at, s.id))
     return SettlementsPublic(data=settlements_public(session, rows), next_cursor=next_cursor)

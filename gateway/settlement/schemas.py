@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from gateway.trading.schemas import RATE_DOC, RATE_PATTERN, TypedDataDocument
 
@@ -32,9 +32,34 @@ class StepPublic(BaseModel):
     final_at: datetime | None
 
 
+# One vocabulary: a collateral *substitution* and a terms *amendment* (a roll or a rerate), as the instruction,
+# its EIP-712 type and its settlement are called. Settlements recorded before carry the verbs; both spellings read.
+KIND_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "substitution": ("substitution", "substitute"),
+    "amendment": ("amendment", "amend"),
+}
+_CANONICAL_KIND = {spelling: kind for kind, spellings in KIND_SPELLINGS.items() for spelling in spellings}
+
+
+def canonical_kind(kind: str) -> str:
+    """A settlement kind in the one vocabulary (``amend`` -> ``amendment``, ``Substitution`` -> ``substitution``)."""
+    return _CANONICAL_KIND.get(kind.lower(), kind)
+
+
+def kind_spellings(kind: str) -> tuple[str, ...]:
+    """Every stored spelling of ``kind``, to filter on whatever a client sends."""
+    return KIND_SPELLINGS.get(canonical_kind(kind), (kind,))
+
+
 class SettlementPublic(BaseModel):
     id: uuid.UUID
     kind: str
+
+    @field_validator("kind")
+    @classmethod
+    def _one_vocabulary(cls, kind: str) -> str:
+        return canonical_kind(kind)
+
     status: str
     trade_id: uuid.UUID | None
     repo_id: int | None

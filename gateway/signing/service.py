@@ -39,7 +39,8 @@ def check_before_writing(ctx: GatewayContext, read: Session, trade: Trade, side:
     require_verified(ctx, read, wallet)
     if hub is not None:
         trading.require_pending(trade)
-        preflight.check_open(read, hub, trade, side)
+        # a custodial wallet's signature is made after this check: simulate the open with the one it would give
+        preflight.check_open(read, hub, trade, side, signature=door.would_sign_terms(ctx, read, trade=trade, side=side))
     return wallet.address
 
 

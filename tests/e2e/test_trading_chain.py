@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -15,8 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from eth_account import Account
+from eth_utils import to_checksum_address
 
 from gateway.db.models import Role
 from gateway.events import webhooks
@@ -122,6 +125,20 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def unchecksummed(value: Any) -> list[str]:
+    """Every address inside ``value`` that is not EIP-55 checksummed."""
+    if isinstance(value, str):
+        return [value] if _ADDRESS.fullmatch(value) and value != to_checksum_address(value) else []
+    if isinstance(value, dict):
+        return [a for item in value.values() for a in unchecksummed(item)]
+    if isinstance(value, list):
+        return [a for item in value for a in unchecksummed(item)]
+    return []
+
+
 def test_rfq_to_repurchase_and_default_to_close_out(
     deployment: Deployment, world: World, request: pytest.FixtureRequest
 ) -> None:
@@ -132,6 +149,15 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     b_trader = world.user("b", Role.TRADER, "btrader")
     a_approver = world.user("a", Role.APPROVER, "aapprover")
     receiver = Receiver()
+    # every JSON body the gateway answers in this repo's life: its addresses must all be checksummed
+    lower_case: list[tuple[str, str]] = []
+
+    def watch(response: httpx.Response) -> None:
+        response.read()
+        if response.headers.get("content-type", "").endswith("json"):
+            lower_case.extend((str(response.url), a) for a in unchecksummed(response.json()))
+
+    world.client.event_hooks = {"response": [watch]}
     hook = call(a_approver, "/v1/webhooks", json={"url": receiver.url})
     assert hook.status_code == 201, hook.text
     secrets = [hook.json()["secret"]]
@@ -287,6 +313,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     for ws in (ws_a, ws_b):
         streamed = [ws.receive_json() for _ in names]
         assert [e["type"] for e in streamed] == names and {e["repo_id"] for e in streamed} == {repo_id}
+        assert not unchecksummed(streamed)
         assert streamed == detail["timeline"]  # one body, one unit, whichever way an event goes out
     rerated = detail["timeline"][names.index("repo.RepoRerated")]["data"]
     assert rerated["newRateFraction"] == "0.04" and rerated["oldRateFraction"] == "0.035"
@@ -419,6 +446,8 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     assert executed.status_code == 202, executed.text
     settled(b_trader, executed)  # the member sees its own redemption's settlement
     assert d.cash.functions.balanceOf(b_wallet["address"]).call() == b_before - 1 * C
+    assert not [a for _, body in receiver.received for a in unchecksummed(json.loads(body))]
+    assert not lower_case, lower_case[:10]
     tampered = dict(receiver.received[-1][0])
     assert not webhooks.verify(secrets[1], tampered, receiver.received[-1][1] + b" ")
     stack.close()

@@ -10,6 +10,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from eth_utils.address import to_checksum_address
+
 from gateway.db.migrate import upgrade
 from gateway.db.session import make_engine, make_session_factory
 from gateway.events.bus import EventBus
@@ -56,18 +58,22 @@ EVENTS = [
 
 def check(published: list[dict[str, Any]]) -> None:
     opened, called, rerated, substituted, cancelled, posted = (e["data"] for e in published)
-    assert opened["purchasePrice"] == "1000000.500000" and opened["cashToken"] == CASH
-    assert opened["collateralAmount"] == "1000" and opened["collateralToken"] == GILT
+    assert opened["purchasePrice"] == "1000000.500000" and opened["cashToken"] == to_checksum_address(CASH)
+    assert opened["collateralAmount"] == "1000" and opened["collateralToken"] == to_checksum_address(GILT)
     assert opened["rateFraction"] == "-0.005" and "rate" not in opened
     assert opened["maturity"] is None  # an open repo
-    assert called["amount"] == "2.500000" and called["cashToken"] == CASH and "collateralToken" not in called
+    assert (
+        called["amount"] == "2.500000"
+        and called["cashToken"] == to_checksum_address(CASH)
+        and "collateralToken" not in called
+    )
     assert called["cureDeadline"] == "2027-01-15T08:00:00Z"
     assert (rerated["oldRateFraction"], rerated["newRateFraction"]) == ("0.035", "0.04")
     assert rerated["crystallizedPD"] == "0.001234"
     assert substituted["oldAmount"] == "1000" and substituted["newAmount"] == "5.00"  # each in its own token
     assert cancelled["nonce"] == str(3 * 10**38) and cancelled["repoId"] == 7  # above 2^53: a string
     # collateral posted after the substitution is in the new token, whatever the repo holds when it is read
-    assert posted["collateralToken"] == BUND and posted["collateralAmount"] == "2.50"
+    assert posted["collateralToken"] == to_checksum_address(BUND) and posted["collateralAmount"] == "2.50"
 
 
 def test_stream_and_webhook_events_carry_the_api_units(tmp_path: Path) -> None:

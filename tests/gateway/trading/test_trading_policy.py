@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_utils.address import to_checksum_address
 from sqlalchemy import update
 
 from contracts import eip712
@@ -74,7 +75,10 @@ def test_rfq_accept_fixes_eip712_terms_with_exact_amounts(world: World) -> None:
     digest = eip712.digest("RepoTerms", terms, chain_id=31337, engine=ENGINE)
     assert trade["digest"] == "0x" + digest.hex()
     doc = a.get(f"/v1/trades/{trade['id']}/typed-data").json()
-    assert doc["typed_data"]["domain"]["verifyingContract"] == ENGINE and doc["digest"] == trade["digest"]
+    assert (
+        doc["typed_data"]["domain"]["verifyingContract"] == to_checksum_address(ENGINE)
+        and doc["digest"] == trade["digest"]
+    )
     assert a.get(f"/v1/rfqs/{rfq['id']}").json()["status"] == "accepted"
 
 

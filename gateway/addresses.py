@@ -1,0 +1,35 @@
+"""Addresses as clients see them: EIP-55 checksummed, in every REST response, WebSocket event and webhook payload.
+
+The database keeps addresses lower-case (they are compared there); the ways out checksum them here, once, so no
+field can answer ``0xabc…`` while another answers ``0xAbC…`` for the same account. A string is an address when it
+is ``0x`` and exactly 40 hex digits: hashes (64 digits), signatures and calldata never match."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from eth_utils.address import to_checksum_address
+from pydantic import PlainSerializer
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def checksum(value: str) -> str:
+    """``value`` checksummed if it is an address, else unchanged."""
+    return to_checksum_address(value) if _ADDRESS.fullmatch(value) else value
+
+
+def checksummed(value: Any) -> Any:
+    """``value`` with every address inside it (dict values, list items, nested) checksummed."""
+    if isinstance(value, str):
+        return checksum(value)
+    if isinstance(value, dict):
+        return {key: checksummed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [checksummed(item) for item in value]
+    return value
+
+
+# an address field in a schema: validated as given, serialized checksummed
+Address = Annotated[str, PlainSerializer(checksum, return_type=str)]
