@@ -207,16 +207,13 @@ def test_custodial_wallet_signing_last_refused_when_the_open_would_revert(env: E
     settled(a, a.get(f"/v1/settlements/{a.get(f'/v1/trades/{first}').json()['settlement_id']}"))
     trade = env.trade(seller_wallet_id=env.a_wallet["id"], buyer=env.b_wallet["address"])
     assert call(a, f"/v1/trades/{trade}/sign").status_code == 200
-    # the engine is paused after the seller signed: its open reverts, which no balance or allowance shows
-    settled(env.admin, call(env.admin, "/v1/operator/pause", json={"target": "engine"}))
-    assert d.engine.functions.paused().call()
+    env.price(bond, "50")  # the collateral no longer covers the price: the engine's open reverts
     refused = call(b, f"/v1/trades/{trade}/sign")
     assert refused.status_code == 409, refused.text
     problem = refused.json()
     assert problem["type"].endswith("/open-would-fail") and problem["reason"] == "contract", problem
     assert b.get(f"/v1/trades/{trade}").json()["status"] == "pending_signatures"  # nothing signed, nothing queued
-    settled(env.admin, call(env.admin, "/v1/operator/unpause", json={"target": "engine"}))
-    assert call(b, f"/v1/trades/{trade}/sign").status_code == 200  # fixed: the same trade now opens
+    env.price(bond, "100")
 
 
 def test_the_surface_a_member_needs(env: Env) -> None:
