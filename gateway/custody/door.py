@@ -154,18 +154,6 @@ def sign_terms(
     return signature, decision
 
 
-def would_sign_terms(ctx: GatewayContext, session: Session, *, trade: Trade, side: str) -> str | None:
-    """The signature ``side``'s custodial wallet would give the trade's terms, for the open's preflight alone (the
-    engine's ``open`` simulated with it when this wallet signs last): no consent is recorded, and the signature is
-    neither stored nor answered; None for a self-held wallet."""
-    from gateway.trading import service as trading
-
-    wallet = session.get(Wallet, trade.seller_wallet_id if side == "seller" else trade.buyer_wallet_id)
-    if wallet is None or wallet.kind != WalletKind.CUSTODIAL.value:
-        return None
-    return _sign_typed(ctx.keys, session, wallet, trading.typed_data(trade), bytes.fromhex(trade.terms_digest[2:]))
-
-
 def sign_instruction(
     ctx: GatewayContext,
     session: Session,

@@ -9,8 +9,6 @@ client can fix is found first and refused with a stable code (409 ``open-would-f
 - when the signature completes the pair: the counterparty's delivery as well (its wallet may have moved since it
   signed), and, once no custodial ``approve`` has to go first, the engine's ``open`` itself as an ``eth_call`` from
   the relayer with both signatures: KYC, prices, nonce and every rule of the engine, as the relayer will send it.
-  A custodial wallet signing last has no signature yet when this runs (the route checks before it writes): the
-  custody door makes the one it would give, records no consent, and it serves this simulation only.
 """
 
 from __future__ import annotations
@@ -109,7 +107,7 @@ def check_open(session: Session, hub: Hub, trade: Trade, side: str, *, signature
         return
     ready = check_delivery(market, parties[other]) and ready
     if signature is None or not ready:
-        return  # an approve goes first (the relayer checks then)
+        return  # a custodial signature is made after this check, or an approve goes first: the relayer checks
     signatures = {side: signature, other: other_signature}
     data = market.encode(
         market.engine,

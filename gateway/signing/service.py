@@ -39,8 +39,7 @@ def check_before_writing(ctx: GatewayContext, read: Session, trade: Trade, side:
     require_verified(ctx, read, wallet)
     if hub is not None:
         trading.require_pending(trade)
-        # a custodial wallet's signature is made after this check: simulate the open with the one it would give
-        preflight.check_open(read, hub, trade, side, signature=door.would_sign_terms(ctx, read, trade=trade, side=side))
+        preflight.check_open(read, hub, trade, side)
     return wallet.address
 
 

@@ -192,30 +192,6 @@ def test_self_held_buyer_without_allowance_refused_at_sign_time_then_accepted_on
     assert a.get(f"/v1/trades/{trade}").json()["status"] == "open"
 
 
-def test_custodial_wallet_signing_last_refused_when_the_open_would_revert(env: Env) -> None:
-    """Issue 26 item 4: a custodial wallet that signs last has no signature when the preflight runs; the open is
-    simulated with the one the custody door would give, so an open the engine refuses is refused at sign time."""
-    d, a, b = env.d, env.a, env.b
-    bond = d.addresses["bond"]
-    env.price(bond, "100")
-    # a first repo between the two custodial wallets: their approves to the engine are in place afterwards
-    first = env.trade(seller_wallet_id=env.a_wallet["id"], buyer=env.b_wallet["address"])
-    step_up(a)
-    step_up(b)
-    assert call(a, f"/v1/trades/{first}/sign").status_code == 200
-    assert call(b, f"/v1/trades/{first}/sign").status_code == 200
-    settled(a, a.get(f"/v1/settlements/{a.get(f'/v1/trades/{first}').json()['settlement_id']}"))
-    trade = env.trade(seller_wallet_id=env.a_wallet["id"], buyer=env.b_wallet["address"])
-    assert call(a, f"/v1/trades/{trade}/sign").status_code == 200
-    env.price(bond, "50")  # the collateral no longer covers the price: the engine's open reverts
-    refused = call(b, f"/v1/trades/{trade}/sign")
-    assert refused.status_code == 409, refused.text
-    problem = refused.json()
-    assert problem["type"].endswith("/open-would-fail") and problem["reason"] == "contract", problem
-    assert b.get(f"/v1/trades/{trade}").json()["status"] == "pending_signatures"  # nothing signed, nothing queued
-    env.price(bond, "100")
-
-
 def test_the_surface_a_member_needs(env: Env) -> None:
     """Issue 26 item 5: where the settlement contract is, instruments with currency and ISIN, bonds issued through
     the API under the issuer's policy (redeemed only from maturity on)."""
