@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from pydantic import PlainSerializer
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
