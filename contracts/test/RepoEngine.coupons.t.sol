@@ -222,9 +222,9 @@ contract RepoEngineCouponsTest is CouponFixture {
     function test_substitution_startsNewBondsCoupons() public {
         uint256 repoId = _openTermRepo();
         uint64 deadline = uint64(block.timestamp + 1 hours);
-        bytes memory sig = _signSubstitution(buyerKey, repoId, address(bond2), 1_000_000, 77, deadline);
+        bytes memory sig = _signSubstitution(buyerKey, repoId, address(bond2), 1_100_000, 77, deadline);
         vm.prank(seller);
-        engine.substitute(repoId, address(bond2), 1_000_000, sig, 77, deadline);
+        engine.substitute(repoId, address(bond2), 1_100_000, sig, 77, deadline);
         // bond2 has no schedule: nothing is owed, and its collateral moves freely.
         _at(PAY0);
         (uint256 index,, uint64 pd,,) = engine.couponOwed(repoId);

@@ -80,9 +80,9 @@ contract RepoEngineShortfallTest is CouponFixture {
         engine.withdrawExcess(other, 0, 100_000_00);
         assertEq(engine.shortfallOf(repoId), shortfall - 100_000_00);
         // The next coupon on the other repo's collateral is the seller's cash reaching the engine too.
-        _at(PAY1);
+        _at(PAY0);
         uint256 buyerCash = cash.balanceOf(buyer);
-        _payCoupon(other, 1);
+        _payCoupon(other, 0);
         assertEq(cash.balanceOf(buyer), buyerCash + COUPON);
         assertEq(engine.shortfallOf(repoId), shortfall - 100_000_00 - COUPON);
     }
@@ -90,7 +90,7 @@ contract RepoEngineShortfallTest is CouponFixture {
     function test_couponOnClosedOutRepo_paysItsOwnShortfall() public {
         // Closed out between the record date and the payment date: the coupon is still owed, and goes to the lender
         // as long as the seller owes it.
-        uint256 repoId = _open(_terms(RECORD0 - 1 days));
+        uint256 repoId = _open(_terms(RECORD0 - 3 days));
         _at(RECORD0 + 1);
         engine.declareDefault(repoId);
         _setBondPrice(CRASH_PRICE);

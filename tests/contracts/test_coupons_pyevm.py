@@ -32,12 +32,21 @@ def test_coupon_during_a_repo_reaches_the_seller() -> None:
     now = s.now()
     record, pay = now + 2 * DAY, now + 3 * DAY
     bond_addr = deploy_bond_token(
-        s.w3, s.operator, registry=s.addresses["identity_registry"], name="Bund 2.5% 2030", symbol="DBR30",
-        isin="DE0001102606", decimals=BOND_DECIMALS, coupon_rate=RATE, maturity=now + 5 * YEAR,
+        s.w3,
+        s.operator,
+        registry=s.addresses["identity_registry"],
+        name="Bund 2.5% 2030",
+        symbol="DBR30",
+        isin="DE0001102606",
+        decimals=BOND_DECIMALS,
+        coupon_rate=RATE,
+        maturity=now + 5 * YEAR,
     )
     bond = contract(s.w3, "BondToken", bond_addr)
-    s.send(s.operator, bond.functions.setCouponSchedule(s.cash.address, 2, [record, record + 180 * DAY],
-                                                       [pay, pay + 180 * DAY]))
+    s.send(
+        s.operator,
+        bond.functions.setCouponSchedule(s.cash.address, 2, [record, record + 180 * DAY], [pay, pay + 180 * DAY]),
+    )
     s.send(s.operator, bond.functions.mint(s.seller.address, 2_000_000 * 10**BOND_DECIMALS))
     s.send(s.seller, bond.functions.approve(s.engine.address, 2**256 - 1))
     s.send(s.operator, s.oracle.functions.setPrice(bond_addr, s.cash.address, PAR_PRICE_98))
@@ -60,7 +69,11 @@ def test_coupon_during_a_repo_reaches_the_seller() -> None:
     receipt = s.send(agent, s.engine.functions.payCoupon(repo_id, 0))
     [paid] = events(s.engine.events.CouponManufactured, receipt)
     assert (paid["repoId"], paid["bond"], paid["index"], paid["to"], paid["amount"]) == (
-        repo_id, bond_addr, 0, s.seller.address, amount
+        repo_id,
+        bond_addr,
+        0,
+        s.seller.address,
+        amount,
     )
     assert paid["appliedToRepurchasePrice"] is False
     assert s.balances(s.seller.address)[0] == seller_cash + amount

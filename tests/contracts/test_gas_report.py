@@ -14,7 +14,8 @@ from gas_report import measure  # type: ignore[import-not-found]
 STEPS = {"open (EOA signatures)", "open (steady state: parties and bond seen before)",
          "callMargin", "postMargin (collateral)", "postMargin (cash, cures the call)",
          "withdrawExcess", "substitute", "amend (roll)", "amend (re-rate)", "repurchaseEarly",
-         "position transfer (ERC-721)", "terminate (open repo notice)", "repurchase", "declareDefault", "closeOut"}
+         "position transfer (ERC-721)", "terminate (open repo notice)", "repurchase", "declareDefault", "closeOut",
+         "payCoupon (to the seller)"}
 
 
 @pytest.mark.slow
