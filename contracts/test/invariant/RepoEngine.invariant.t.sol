@@ -195,6 +195,23 @@ contract RepoEngineInvariantTest is BaseFixture {
         assertEq(handler.calls("open"), 1);
     }
 
+    /// @dev The handler's coupon step is meaningful: a coupon is paid once, and paying it again counts as a violation
+    /// only if it succeeds.
+    function test_handler_paysCoupon() public {
+        handler.open(0, 1, 1e8, 100, 0.03e18, 20 days, 200);
+        handler.warp(2 days);
+        handler.warp(2 days);
+        uint256 sellerCash = cash.balanceOf(actors[0]);
+        handler.payCoupon(1, 2);
+        assertEq(handler.calls("payCoupon"), 1);
+        assertGt(cash.balanceOf(actors[0]), sellerCash, "the seller received the coupon");
+        handler.warp(2 days);
+        handler.warp(2 days);
+        handler.payCoupon(1, 3);
+        assertEq(handler.calls("payCoupon"), 2);
+        assertEq(handler.violations(), 0);
+    }
+
     /// @dev The handler's enforcement check bites: a defaulted repo of a frozen seller is closed out.
     function test_handler_closesOutFrozenSeller() public {
         handler.open(0, 1, 1e8, 100, 0.03e18, 10 days, 200);
