@@ -381,8 +381,8 @@ contract RepoEngine is IRepoEngine, RepoShortfalls, RepoCoupons, Pausable, EIP71
         r.cashMargin = 0;
         r.marginCallOutstanding = 0;
         r.cureDeadline = 0;
-        if (shortfall > 0) _shortfallLedger.record(repoId, holder, r.seller, r.cashToken, shortfall);
         _keepCouponUnits(repoId, r.collateralToken, _heldSince(r), r.nextCoupon, collateral);
+        if (shortfall > 0) _shortfallLedger.record(repoId, holder, r.seller, r.cashToken, shortfall);
         _position.burn(repoId);
         // Cannot underflow: toHolder <= collateral.
         uint256 toSeller;

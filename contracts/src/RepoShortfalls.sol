@@ -26,9 +26,11 @@ abstract contract RepoShortfalls is RepoClaims {
     /// @dev Pays `amount` of `token` from escrow to `seller`, after collecting the seller's shortfalls in `token`.
     /// Each round pays off one shortfall or uses up the amount, so the loop ends.
     function _paySeller(IERC20 token, address seller, uint256 amount, uint256 repoId) internal {
-        while (amount > 0) {
-            (uint256 id, address creditor, uint256 take) = _shortfallLedger.collect(seller, address(token), amount);
-            if (take == 0) break;
+        uint256 take = 1;
+        while (amount > 0 && take > 0) {
+            uint256 id;
+            address creditor;
+            (id, creditor, take) = _shortfallLedger.collect(seller, address(token), amount);
             // Cannot underflow: the ledger never returns more than `amount`.
             unchecked {
                 amount -= take;
