@@ -1,8 +1,9 @@
 """The demo's coupon chapter: the bond in the engine's escrow pays a coupon during the repo, and the engine passes
 it to the seller in the same transaction (a GMRA 5 manufactured payment).
 
-The issuer acts as the bond's paying agent: it sets the coupon schedule (once per bond), funds the coupon in cash
-and pays the repo's share through ``RepoEngine.payCoupon``. Kept apart from ``story.py`` so the story stays a
+The issuer acts as the bond's paying agent: it sets the coupon schedule (once per bond), is admitted by the operator
+to hold cash (a registry system account, as the escrow is), funds the coupon and pays the repo's share through
+``RepoEngine.payCoupon``. Kept apart from ``story.py`` so the story stays a
 sequence of chapters."""
 
 from __future__ import annotations
@@ -40,13 +41,18 @@ def coupon_reaches_seller(story: Story, repo: RepoRecord) -> None:
     send(story.w3, story.issuer, fn, f"coupon schedule {story.gov.symbol}")
     story.via_chain("coupon schedule (issuer key, BondToken.setCouponSchedule)")
 
+    if not story.registry.functions.isSystemAccount(story.issuer.address).call():
+        # The paying agent holds the coupon money before paying it: the operator admits it as a system account.
+        fn = story.registry.functions.setSystemAccount(story.issuer.address, True)
+        send(story.w3, story.net.operator, fn, "paying agent as system account")
+        story.via_chain("paying agent admitted to hold cash (operator key, IdentityRegistry.setSystemAccount)")
     index, _, _, units, _ = engine.functions.couponOwed(repo.repo_id).call()
     amount = int(bond.functions.couponAmount(units).call())
     send(story.w3, story.issuer, cash.functions.mint(story.issuer.address, amount), "mint coupon cash")
     send(story.w3, story.issuer, cash.functions.approve(engine.address, amount), "approve coupon")
     story._wait_until(pay, "the coupon's payment date", story.gov)
 
-    seller = Web3.to_checksum_address(repo.seller)
+    seller = Web3.to_checksum_address(engine.functions.getRepo(repo.repo_id).call()[0])  # the seller's wallet
     before = int(cash.functions.balanceOf(seller).call())
     send(story.w3, story.issuer, engine.functions.payCoupon(repo.repo_id, index), "payCoupon")
     story.via_chain("coupon payment (paying agent = issuer key, RepoEngine.payCoupon)")
