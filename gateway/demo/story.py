@@ -26,6 +26,7 @@ from web3 import Web3
 
 from contracts import eip712
 from contracts.deploy import contract
+from gateway.demo.coupon import coupon_reaches_seller
 from gateway.members.validation import lei_with_check_digits
 from gateway.ops.chain import ensure_gas, from_units, price_to_raw, send, send_tx, to_units
 from gateway.ops.client import Credentials, SettlementFailed, UserSession, wait_settlement
@@ -40,6 +41,7 @@ EVENTS = (
     "MarginCalled",
     "MarginPosted",
     "MarginCallCured",
+    "CouponManufactured",
     "RepoRepurchased",
     "RepoDefaulted",
     "RepoClosedOut",
@@ -190,6 +192,7 @@ class Story:
         self.onboard(ops, compliance)
         self.issue()
         repo1, repo2 = self.trade()
+        coupon_reaches_seller(self, repo1)
         self.price_falls_and_margin(repo1)
         self.default_and_close_out(repo2)
         self.repurchase(repo1)
