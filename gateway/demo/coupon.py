@@ -1,10 +1,10 @@
 """The demo's coupon chapter: the bond in the engine's escrow pays a coupon during the repo, and the engine passes
 it to the seller in the same transaction (a GMRA 5 manufactured payment).
 
-The issuer acts as the bond's paying agent: it sets the coupon schedule (once per bond), is admitted by the operator
-to hold cash (a registry system account, as the escrow is), funds the coupon and pays the repo's share through
-``RepoEngine.payCoupon``. Kept apart from ``story.py`` so the story stays a
-sequence of chapters."""
+The issuer acts as the bond's paying agent: it sets the coupon schedule (once per bond), holds cash as a registry
+system account (admitted by ``reponet up`` before the admin hand-over, as the escrow is), funds the coupon and pays
+the repo's share through ``RepoEngine.payCoupon``. Kept apart from ``story.py`` so the story stays a sequence of
+chapters."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from web3 import Web3
 
+from gateway.demo.exceptions import DemoError
 from gateway.ops.chain import send
 
 if TYPE_CHECKING:
@@ -42,10 +43,8 @@ def coupon_reaches_seller(story: Story, repo: RepoRecord) -> None:
     story.via_chain("coupon schedule (issuer key, BondToken.setCouponSchedule)")
 
     if not story.registry.functions.isSystemAccount(story.issuer.address).call():
-        # The paying agent holds the coupon money before paying it: the operator admits it as a system account.
-        fn = story.registry.functions.setSystemAccount(story.issuer.address, True)
-        send(story.w3, story.net.operator, fn, "paying agent as system account")
-        story.via_chain("paying agent admitted to hold cash (operator key, IdentityRegistry.setSystemAccount)")
+        # Admitted by ``reponet up`` before the admin hand-over; afterwards only the multisig could, behind the delay.
+        raise DemoError("the paying agent (issuer key) is not a registry system account: it cannot hold coupon cash")
     index, _, _, units, _ = engine.functions.couponOwed(repo.repo_id).call()
     amount = int(bond.functions.couponAmount(units).call())
     send(story.w3, story.issuer, cash.functions.mint(story.issuer.address, amount), "mint coupon cash")
@@ -59,8 +58,6 @@ def coupon_reaches_seller(story: Story, repo: RepoRecord) -> None:
     received = int(cash.functions.balanceOf(seller).call()) - before
     event = story.last_event("CouponManufactured", repo)
     if event is None or received != amount or Web3.to_checksum_address(event["to"]) != seller:
-        from gateway.demo.story import DemoError
-
         raise DemoError(f"{repo.label}: the coupon did not reach the seller (received {received} of {amount})")
     _wait_indexed(story, repo)
     story.say(
@@ -71,8 +68,6 @@ def coupon_reaches_seller(story: Story, repo: RepoRecord) -> None:
 
 def _wait_indexed(story: Story, repo: RepoRecord) -> None:
     """The seller sees the manufactured payment in its repo's timeline through the gateway (indexer, then API)."""
-    from gateway.demo.story import DemoError
-
     seller = story.members["a"]
     deadline = time.monotonic() + INDEXED_WITHIN_SECONDS
     while time.monotonic() < deadline:

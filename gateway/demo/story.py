@@ -27,6 +27,7 @@ from web3 import Web3
 from contracts import eip712
 from contracts.deploy import contract
 from gateway.demo.coupon import coupon_reaches_seller
+from gateway.demo.exceptions import DemoError
 from gateway.members.validation import lei_with_check_digits
 from gateway.ops.chain import ensure_gas, from_units, price_to_raw, send, send_tx, to_units
 from gateway.ops.client import Credentials, SettlementFailed, UserSession, wait_settlement
@@ -48,10 +49,6 @@ EVENTS = (
     "RepoShortfallRecorded",
 )
 DEMO_WALLETS = "demo-wallets.json"
-
-
-class DemoError(Exception):
-    """A step of the story failed; the message says which and why."""
 
 
 @dataclass
