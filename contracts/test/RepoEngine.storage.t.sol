@@ -32,9 +32,9 @@ contract RepoEngineStorageTest is RepoFixture {
         t.minTransferAmount = bound(mta, 0, type(uint128).max);
         uint256 repoId = _open(t);
         _assertStored(repoId, t);
-        (uint256 index, uint64 recordDate,, uint256 units, bool toRP) = engine.couponOwed(repoId);
-        assertEq(index, type(uint256).max); // the fixture's bond has no coupon schedule
-        assertEq(recordDate, 0);
+        (, uint64 recordDate, uint64 paymentDate, uint256 units, bool toRP) = engine.couponOwed(repoId);
+        assertEq(recordDate, 0); // the fixture's bond has no coupon schedule
+        assertEq(paymentDate, 0);
         assertEq(units, t.collateralAmount);
         assertFalse(toRP);
 
