@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Gas used by every repo lifecycle step, measured on in-process py-evm through web3.py.
 
-    python scripts/gas_report.py          # a table
-    python scripts/gas_report.py --json   # {"step": gas, ...}
+python scripts/gas_report.py          # a table
+python scripts/gas_report.py --json   # {"step": gas, ...}
 """
 
 from __future__ import annotations
@@ -37,8 +37,15 @@ def measure() -> dict[str, int]:
     s.send(s.seller, e.functions.withdrawExcess(rid, 10_000 * 10**BOND_DECIMALS, 0), "withdrawExcess")
 
     bond2 = deploy_bond_token(
-        s.w3, s.operator, registry=s.addresses["identity_registry"], name="OAT 2034", symbol="OAT34",
-        isin="FR0013154044", decimals=BOND_DECIMALS, coupon_rate=10**16, maturity=s.now() + 3650 * 86_400,
+        s.w3,
+        s.operator,
+        registry=s.addresses["identity_registry"],
+        name="OAT 2034",
+        symbol="OAT34",
+        isin="FR0013154044",
+        decimals=BOND_DECIMALS,
+        coupon_rate=10**16,
+        maturity=s.now() + 3650 * 86_400,
     )
     b2 = contract(s.w3, "BondToken", bond2)
     s.send(s.operator, b2.functions.mint(s.seller.address, 3_000_000 * 10**BOND_DECIMALS))
@@ -46,21 +53,43 @@ def measure() -> dict[str, int]:
     s.send(s.operator, s.oracle.functions.setCurrency(bond2, s.cash.address))
     s.send(s.operator, s.oracle.functions.setPrice(bond2, s.cash.address, PAR_PRICE_98))
     amount2 = 1_100_000 * 10**BOND_DECIMALS
-    sub = {"repoId": rid, "newCollateralToken": bond2, "newCollateralAmount": amount2, "nonce": 900,
-           "deadline": s.now() + 600}
-    s.send(s.seller, e.functions.substitute(rid, bond2, amount2, s.sign(s.buyer, "Substitution", sub), 900,
-                                            sub["deadline"]), "substitute")
+    sub = {
+        "repoId": rid,
+        "newCollateralToken": bond2,
+        "newCollateralAmount": amount2,
+        "nonce": 900,
+        "deadline": s.now() + 600,
+    }
+    s.send(
+        s.seller,
+        e.functions.substitute(rid, bond2, amount2, s.sign(s.buyer, "Substitution", sub), 900, sub["deadline"]),
+        "substitute",
+    )
     for kind, nonce, name, maturity, rate in (
         (eip712.AMEND_ROLL, 901, "amend (roll)", terms["maturity"] + 7 * 86_400, 0),
         (eip712.AMEND_RERATE, 902, "amend (re-rate)", 0, 40 * 10**15),
     ):
-        amend = {"repoId": rid, "kind": kind, "newMaturity": maturity, "newRate": rate, "nonce": nonce,
-                 "deadline": s.now() + 600}
-        s.send(s.keeper, e.functions.amend(tuple(amend.values()), s.sign(s.seller, "Amendment", amend),
-                                           s.sign(s.buyer, "Amendment", amend)), name)
+        amend = {
+            "repoId": rid,
+            "kind": kind,
+            "newMaturity": maturity,
+            "newRate": rate,
+            "nonce": nonce,
+            "deadline": s.now() + 600,
+        }
+        s.send(
+            s.keeper,
+            e.functions.amend(
+                tuple(amend.values()), s.sign(s.seller, "Amendment", amend), s.sign(s.buyer, "Amendment", amend)
+            ),
+            name,
+        )
     early = {"repoId": rid, "nonce": 903, "deadline": s.now() + 600}
-    s.send(s.seller, e.functions.repurchaseEarly(rid, s.sign(s.buyer, "EarlyRepurchase", early), 903,
-                                                 early["deadline"]), "repurchaseEarly")
+    s.send(
+        s.seller,
+        e.functions.repurchaseEarly(rid, s.sign(s.buyer, "EarlyRepurchase", early), 903, early["deadline"]),
+        "repurchaseEarly",
+    )
 
     # Open repo: position transfer, termination with notice, repurchase.
     # A second open by the same parties: the one-time first writes (repo counter, nonce words, the buyer's first
@@ -69,8 +98,11 @@ def measure() -> dict[str, int]:
     other_fund = Account.create()
     s.fund(other_fund.address)
     s.verify([other_fund.address], lei="OTHERFUND00000000004")
-    s.send(s.buyer, s.position.functions.transferFrom(s.buyer.address, other_fund.address, rid),
-           "position transfer (ERC-721)")
+    s.send(
+        s.buyer,
+        s.position.functions.transferFrom(s.buyer.address, other_fund.address, rid),
+        "position transfer (ERC-721)",
+    )
     s.send(s.seller, e.functions.terminate(rid), "terminate (open repo notice)")
     s.travel(s.now() + 86_400)
     s.send(s.seller, e.functions.repurchase(rid), "repurchase")
@@ -85,8 +117,15 @@ def measure() -> dict[str, int]:
     # A coupon during a repo (GMRA 5), paid by the paying agent (the operator here) and passed to the seller.
     now = s.now()
     bond3 = deploy_bond_token(
-        s.w3, s.operator, registry=s.addresses["identity_registry"], name="Bund 2030", symbol="DBR30",
-        isin="DE0001102606", decimals=BOND_DECIMALS, coupon_rate=25 * 10**15, maturity=now + 3650 * 86_400,
+        s.w3,
+        s.operator,
+        registry=s.addresses["identity_registry"],
+        name="Bund 2030",
+        symbol="DBR30",
+        isin="DE0001102606",
+        decimals=BOND_DECIMALS,
+        coupon_rate=25 * 10**15,
+        maturity=now + 3650 * 86_400,
     )
     b3 = contract(s.w3, "BondToken", bond3)
     s.send(s.operator, b3.functions.setCouponSchedule(s.cash.address, 2, [now + 86_400], [now + 2 * 86_400]))
