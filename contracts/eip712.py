@@ -74,6 +74,7 @@ PRIMARY_TYPES: Final = {
 
 AMEND_ROLL: Final = 0
 AMEND_RERATE: Final = 1
+AMEND_COUPON_ELECTION: Final = 2  # newRate != 0: coupons reduce the repurchase price (GMRA 5(ii))
 
 
 class RepoTerms(TypedDict):

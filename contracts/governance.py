@@ -127,6 +127,19 @@ def allow_senders(w3: Web3, deployer: LocalAccount, account_rules: str, accounts
     send_in_order(w3, deployer, calls)
 
 
+def admit_holders(w3: Web3, deployer: LocalAccount, identity_registry: str, accounts: Iterable[str]) -> None:
+    """Make ``accounts`` IdentityRegistry system accounts (they may hold permissioned tokens without an identity,
+    as the engine's escrow does), before the hand-over makes that an admin action behind the delay. The issuer
+    needs it as the bonds' paying agent: it holds the coupon cash it pays through ``RepoEngine.payCoupon``."""
+    registry = contract(w3, "IdentityRegistry", identity_registry)
+    calls: list[tuple[Any, str]] = []
+    for account in accounts:
+        address = Web3.to_checksum_address(account)
+        if not registry.functions.isSystemAccount(address).call():
+            calls.append((registry.functions.setSystemAccount(address, True), "registry: system account"))
+    send_in_order(w3, deployer, calls)
+
+
 def hand_over(w3: Web3, deployer: LocalAccount, governance: Governance, targets: Iterable[tuple[str, str]]) -> None:
     """Make the manager the admin of every ``(artifact name, address)`` target, then renounce every role the
     deployer holds there and its admin role of the manager: afterwards the deployer key can administer nothing.

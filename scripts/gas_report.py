@@ -113,6 +113,33 @@ def measure() -> dict[str, int]:
     s.travel(terms["maturity"] + terms["gracePeriod"] + 1)
     s.send(s.keeper, e.functions.declareDefault(rid), "declareDefault")
     s.send(s.buyer, e.functions.closeOut(rid), "closeOut")
+
+    # A coupon during a repo (GMRA 5), paid by the paying agent (the operator here) and passed to the seller.
+    now = s.now()
+    bond3 = deploy_bond_token(
+        s.w3,
+        s.operator,
+        registry=s.addresses["identity_registry"],
+        name="Bund 2030",
+        symbol="DBR30",
+        isin="DE0001102606",
+        decimals=BOND_DECIMALS,
+        coupon_rate=25 * 10**15,
+        maturity=now + 3650 * 86_400,
+    )
+    b3 = contract(s.w3, "BondToken", bond3)
+    s.send(s.operator, b3.functions.setCouponSchedule(s.cash.address, 2, [now + 86_400], [now + 2 * 86_400]))
+    s.send(s.operator, b3.functions.mint(s.seller.address, 2_000_000 * 10**BOND_DECIMALS))
+    s.send(s.seller, b3.functions.approve(e.address, 2**256 - 1))
+    s.send(s.operator, s.oracle.functions.setPrice(bond3, s.cash.address, PAR_PRICE_98))
+    agent = Account.create()
+    s.fund(agent.address)
+    s.verify([agent.address], lei="PAYINGAGENT000000005")
+    s.send(s.operator, s.cash.functions.mint(agent.address, 10**12))
+    s.send(agent, s.cash.functions.approve(e.address, 2**256 - 1))
+    rid = s.open(s.terms(collateralToken=bond3, maturity=now + 7 * 86_400))
+    s.travel(now + 2 * 86_400)
+    s.send(agent, e.functions.payCoupon(rid, 0), "payCoupon (to the seller)")
     return s.gas
 
 

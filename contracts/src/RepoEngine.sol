@@ -3,21 +3,24 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
+import {IBondCoupons} from "./interfaces/IBondCoupons.sol";
 import {IIdentityRegistry} from "./interfaces/IIdentityRegistry.sol";
 import {IPermissionedToken} from "./interfaces/IPermissionedToken.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {IRepoCoupons} from "./interfaces/IRepoCoupons.sol";
 import {IRepoEngine} from "./interfaces/IRepoEngine.sol";
 import {IRepoFx} from "./interfaces/IRepoFx.sol";
 import {IRepoPosition} from "./interfaces/IRepoPosition.sol";
-import {RepoClaims} from "./RepoClaims.sol";
+import {RepoCoupons} from "./RepoCoupons.sol";
+import {RepoDomain} from "./RepoDomain.sol";
 import {RepoMath} from "./RepoMath.sol";
 import {RepoPosition} from "./RepoPosition.sol";
+import {RepoShortfalls} from "./RepoShortfalls.sol";
 import {RepoTermsHashing} from "./RepoTermsHashing.sol";
 
 /// @title RepoEngine
@@ -27,8 +30,9 @@ import {RepoTermsHashing} from "./RepoTermsHashing.sol";
 /// tokens let it hold escrow. Every state-changing function is `nonReentrant` and follows checks-effects-interactions:
 /// all checks, then all storage writes and the event, then the token transfers of the step (any failing leg reverts
 /// the whole step) — except that a payment to a party that cannot receive it becomes that party's claim
-/// ({RepoClaims}), so the other party's status never blocks a step.
-contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
+/// ({RepoClaims}), so the other party's status never blocks a step. Coupons on escrowed collateral are manufactured
+/// through {payCoupon} ({IRepoCoupons}); cash owed to a seller first pays its close-out shortfalls ({RepoShortfalls}).
+contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausable, RepoDomain {
     using SafeERC20 for IERC20;
 
     /// @notice May pause and unpause {open} and {substitute}.
@@ -48,7 +52,8 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
     /// derived from one fits the 40-bit time fields below.
     uint64 private constant MAX_PERIOD = type(uint32).max;
 
-    /// @dev A repo as stored: {IRepoEngine.Repo} packed into 8 slots (times in 40 bits, periods in 32, amounts in 128), so that
+    /// @dev A repo as stored: {IRepoEngine.Repo} packed into 8 slots (times in 40 bits, periods in 32, amounts in 128)
+    /// with the FX terms and the coupon state in the spare bits (every slot is full), so that
     /// opening writes 7 of them instead of 12; {getRepo} widens it back to the public struct.
     struct StoredRepo {
         // slot 0: what nearly every step reads
@@ -57,6 +62,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         uint40 maturity;
         uint32 noticePeriod;
         bool crossCurrency;
+        bool couponToRP;
         // slot 1
         address buyer;
         uint40 openedAt;
@@ -71,6 +77,8 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         // slot 3
         address collateralToken;
         uint40 cureDeadline;
+        uint40 collateralSince; // 0: since openedAt; set on substitution
+        uint16 nextCoupon; // coupons of the collateral bond before this index are paid or not owed
         // slot 4
         uint128 purchasePrice;
         uint128 collateralAmount;
@@ -86,14 +94,13 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
 
     uint256 private _repoCount;
     mapping(uint256 repoId => StoredRepo) private _repos;
-    mapping(uint256 repoId => uint256 amount) private _shortfalls;
     /// @dev Used nonces as bitmaps, 256 to a word (nonce >> 8 selects the word): sequential nonces share slots.
     mapping(address signer => mapping(uint256 word => uint256 bits)) private _nonces;
 
     /// @param registry_ the identity registry (parties and position holders must be verified)
     /// @param oracle_ the price oracle of collateral in cash tokens
     /// @param admin receives DEFAULT_ADMIN_ROLE, PAUSER_ROLE and COURT_ORDER_ROLE
-    constructor(IIdentityRegistry registry_, IPriceOracle oracle_, address admin) EIP712("RepoNet RepoEngine", "1") {
+    constructor(IIdentityRegistry registry_, IPriceOracle oracle_, address admin) {
         _registry = registry_;
         _oracle = oracle_;
         _position = new RepoPosition(registry_, address(this));
@@ -180,6 +187,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         StoredRepo storage r = _live(repoId);
         _requireSeller(r, repoId);
         if (collateralAmount == 0 && cashAmount == 0) revert RepoZeroAmount();
+        if (collateralAmount > 0) _requireNoCouponPendingOn(repoId, r);
 
         bool called = r.status == RepoStatus.MARGIN_CALLED;
         uint256 outstanding = 0;
@@ -218,6 +226,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
             revert RepoInsufficientCollateral(repoId, r.collateralAmount, collateralAmount);
         }
         if (cashAmount > r.cashMargin) revert RepoInsufficientCashMargin(repoId, r.cashMargin, cashAmount);
+        if (collateralAmount > 0) _requireNoCouponPendingOn(repoId, r);
 
         int256 e = _exposure(r);
         if (e >= -SafeCast.toInt256(r.minTransferAmount)) {
@@ -241,7 +250,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         emit ExcessWithdrawn(repoId, collateralAmount, cashAmount);
 
         if (collateralAmount > 0) IERC20(r.collateralToken).safeTransfer(r.seller, collateralAmount);
-        if (cashAmount > 0) IERC20(r.cashToken).safeTransfer(r.seller, cashAmount);
+        _paySeller(IERC20(r.cashToken), r.seller, cashAmount, repoId);
     }
 
     // ------------------------------------------------------------------ substitution and amendments
@@ -260,6 +269,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         if (r.status != RepoStatus.OPEN) revert RepoInvalidStatus(repoId, r.status);
         if (newCollateralToken == address(0)) revert RepoInvalidToken(newCollateralToken);
         if (newCollateralAmount == 0) revert RepoZeroAmount();
+        _requireNoCouponPendingOn(repoId, r);
         _checkDeadline(deadline);
         address holder = _position.ownerOf(repoId);
         _useNonce(holder, nonce);
@@ -279,6 +289,9 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         uint256 oldAmount = r.collateralAmount;
         r.collateralToken = newCollateralToken;
         r.collateralAmount = SafeCast.toUint128(newCollateralAmount);
+        // The new bond's coupons are owed from now on (same slot as collateralToken: no extra write).
+        r.collateralSince = uint40(block.timestamp);
+        r.nextCoupon = 0;
         emit CollateralSubstituted(repoId, oldToken, oldAmount, newCollateralToken, newCollateralAmount);
 
         IERC20(newCollateralToken).safeTransferFrom(msg.sender, address(this), newCollateralAmount);
@@ -288,7 +301,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
     /// @inheritdoc IRepoEngine
     function amend(Amendment calldata a, bytes calldata sellerSig, bytes calldata holderSig) external nonReentrant {
         StoredRepo storage r = _live(a.repoId);
-        if (a.kind > uint8(AmendmentKind.RERATE)) revert RepoInvalidAmendmentKind(a.kind);
+        if (a.kind > uint8(AmendmentKind.COUPON_ELECTION)) revert RepoInvalidAmendmentKind(a.kind);
         _checkDeadline(a.deadline);
         address seller = r.seller;
         address holder = _position.ownerOf(a.repoId);
@@ -304,6 +317,10 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
             _checkMaturity(a.newMaturity);
             r.maturity = uint40(a.newMaturity);
             emit RepoRolled(a.repoId, oldMaturity, a.newMaturity);
+        } else if (a.kind == uint8(AmendmentKind.COUPON_ELECTION)) {
+            bool toRP = a.newRate != 0;
+            r.couponToRP = toRP;
+            emit CouponElectionChanged(a.repoId, toRP);
         } else {
             _checkRate(a.newRate);
             uint64 nowTs = uint64(block.timestamp);
@@ -369,7 +386,8 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         r.cashMargin = 0;
         r.marginCallOutstanding = 0;
         r.cureDeadline = 0;
-        _shortfalls[repoId] = shortfall;
+        _keepCouponUnitsOf(repoId, r, collateral);
+        if (shortfall > 0) _shortfallLedger.record(repoId, holder, r.seller, r.cashToken, shortfall);
         _position.burn(repoId);
         // Cannot underflow: toHolder <= collateral.
         uint256 toSeller;
@@ -380,9 +398,43 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         if (shortfall > 0) emit RepoShortfallRecorded(repoId, holder, r.seller, shortfall);
 
         _pay(IERC20(r.cashToken), holder, marginApplied, repoId);
-        _pay(IERC20(r.cashToken), r.seller, margin - marginApplied, repoId);
+        _paySeller(IERC20(r.cashToken), r.seller, margin - marginApplied, repoId);
         _pay(IERC20(r.collateralToken), holder, toHolder, repoId);
         _pay(IERC20(r.collateralToken), r.seller, toSeller, repoId);
+    }
+
+    // ------------------------------------------------------------------ manufactured payments
+
+    /// @inheritdoc IRepoCoupons
+    function payCoupon(uint256 repoId, uint256 index) external nonReentrant {
+        StoredRepo storage r = _known(repoId);
+        (IERC20 token, uint256 amount, bool held) = _couponDue(repoId, r, index);
+        bool toRP = held && r.couponToRP && address(token) == r.cashToken;
+        address to = toRP ? _position.ownerOf(repoId) : r.seller;
+
+        r.nextCoupon = SafeCast.toUint16(index + 1);
+        if (toRP) r.crystallizedPD = SafeCast.toInt128(r.crystallizedPD - SafeCast.toInt256(amount));
+        emit CouponManufactured(repoId, r.collateralToken, index, msg.sender, to, amount, toRP);
+
+        if (toRP) {
+            _payFrom(token, msg.sender, to, amount, repoId);
+        } else {
+            // Through escrow, so that the seller's shortfalls are collected first and a frozen seller gets a claim.
+            token.safeTransferFrom(msg.sender, address(this), amount);
+            _paySeller(token, to, amount, repoId);
+        }
+    }
+
+    /// @inheritdoc IRepoCoupons
+    function couponOwed(uint256 repoId)
+        external
+        view
+        returns (uint256 index, uint64 recordDate, uint64 paymentDate, uint256 units, bool toRP)
+    {
+        StoredRepo storage r = _known(repoId);
+        (index, recordDate, paymentDate) = _nextCoupon(r.collateralToken, _heldSince(r), r.nextCoupon);
+        units = r.status <= RepoStatus.DEFAULTED ? r.collateralAmount : _endedCouponUnits(repoId, recordDate);
+        toRP = r.couponToRP;
     }
 
     // ------------------------------------------------------------------ nonces and pause
@@ -477,7 +529,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
 
     /// @inheritdoc IRepoEngine
     function shortfallOf(uint256 repoId) external view returns (uint256) {
-        return _shortfalls[repoId];
+        return _shortfallLedger.remainingOf(repoId);
     }
 
     /// @inheritdoc IRepoEngine
@@ -546,7 +598,8 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
     }
 
     /// @dev Writes the new repo as whole words, one SSTORE per slot (field by field costs a read-modify-write per
-    /// field). Layout as {StoredRepo}, first field in the low-order bytes; slot 3's cureDeadline, slot 5's
+    /// field). Layout as {StoredRepo}, first field in the low-order bytes; slot 0's couponToRP (bit 248: coupons go
+    /// to the seller until both parties elect otherwise), slot 3's cureDeadline, collateralSince and nextCoupon, slot 5's
     /// crystallizedPD, slot 6's cashMargin and slot 7 start at zero and are not written (nor slots 5 and 6 when
     /// rate or minimum transfer is zero). Every value fits its field: _validateTerms bounded times, periods, rate
     /// and amounts, and the haircuts sum below BPS.
@@ -607,6 +660,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         r.collateralAmount = 0;
         r.marginCallOutstanding = 0;
         r.cureDeadline = 0;
+        _keepCouponUnitsOf(repoId, r, collateral);
         _position.burn(repoId);
         emit RepoRepurchased(repoId, holder, rp, marginApplied, collateral, early);
 
@@ -615,7 +669,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         unchecked {
             _payFrom(cash, seller, holder, rp - marginApplied, repoId);
             _pay(cash, holder, marginApplied, repoId);
-            _pay(cash, seller, margin - marginApplied, repoId);
+            _paySeller(cash, seller, margin - marginApplied, repoId);
         }
         _pay(IERC20(r.collateralToken), seller, collateral, repoId);
     }
@@ -627,17 +681,12 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         view
         returns (uint256 toHolder, uint256 shortfall)
     {
-        if (remainder > 0 && collateral > 0 && r.crossCurrency) {
+        if (remainder > 0 && collateral > 0) {
+            // The oracle values through the FX pair when the collateral's currency differs (same rounding either way).
             uint256 needed = _oracle.unitsFor(r.collateralToken, r.cashToken, remainder);
             if (needed <= collateral) return (needed, 0);
+            // unitsFor rounds up, so valueIn(needed) >= remainder; capped, the value falls short.
             return (collateral, remainder - _oracle.valueIn(r.collateralToken, r.cashToken, collateral));
-        }
-        if (remainder > 0 && collateral > 0) {
-            (uint256 price,) = _oracle.getPrice(r.collateralToken, r.cashToken);
-            uint256 units = Math.mulDiv(remainder, PRICE_SCALE, price, Math.Rounding.Ceil);
-            if (units <= collateral) return (units, 0);
-            // ceil rounding above means valueOf(units) >= remainder; capped, the value falls short.
-            return (collateral, remainder - Math.mulDiv(collateral, price, PRICE_SCALE));
         }
         // Nothing owed beyond the cash margin, or no collateral to cover it.
         return (0, remainder);
@@ -670,6 +719,39 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoClaims, Pausable, EIP712 {
         } catch {
             return 0;
         }
+    }
+
+    /// @dev Coupon `index` of the repo's collateral bond if it is the next one owed and payable now: its token, its
+    /// amount on the units of record, and whether the collateral is still in escrow (OPEN, MARGIN_CALLED, DEFAULTED).
+    function _couponDue(uint256 repoId, StoredRepo storage r, uint256 index)
+        private
+        view
+        returns (IERC20 token, uint256 amount, bool held)
+    {
+        held = r.status <= RepoStatus.DEFAULTED;
+        address bond = r.collateralToken;
+        (uint256 expected, uint64 recordDate, uint64 paymentDate) = _nextCoupon(bond, _heldSince(r), r.nextCoupon);
+        uint256 units = held ? r.collateralAmount : _endedCouponUnits(repoId, recordDate);
+        if (index != expected || paymentDate == 0 || units == 0) revert RepoCouponNotOwed(repoId, index, expected);
+        if (block.timestamp < paymentDate) revert RepoCouponNotDue(repoId, index, paymentDate);
+        token = IERC20(IBondCoupons(bond).couponToken());
+        amount = IBondCoupons(bond).couponAmount(units);
+    }
+
+    /// @dev Reverts {RepoCouponPending} if a coupon on the repo's collateral passed its record date unpaid.
+    function _requireNoCouponPendingOn(uint256 repoId, StoredRepo storage r) private view {
+        _requireNoCouponPending(repoId, r.collateralToken, _heldSince(r), r.nextCoupon);
+    }
+
+    /// @dev At a repurchase or close-out: keeps the repo's `collateral` units for a coupon recorded, not yet paid.
+    function _keepCouponUnitsOf(uint256 repoId, StoredRepo storage r, uint256 collateral) private {
+        _keepCouponUnits(repoId, r.collateralToken, _heldSince(r), r.nextCoupon, collateral);
+    }
+
+    /// @dev Since when the repo has held its current collateral bond: the open, or the last substitution.
+    function _heldSince(StoredRepo storage r) private view returns (uint64) {
+        uint64 since = r.collateralSince;
+        return since != 0 ? since : r.openedAt;
     }
 
     function _known(uint256 repoId) private view returns (StoredRepo storage r) {

@@ -125,7 +125,7 @@ contract RepoEngineAmendTest is RepoFixture {
     function test_amend_revertsIfKindUnknown() public {
         uint256 repoId = _openOpenRepo();
         _expectAmendRevert(
-            _amendment(repoId, 2, 0, 0), abi.encodeWithSelector(IRepoEngine.RepoInvalidAmendmentKind.selector, uint8(2))
+            _amendment(repoId, 3, 0, 0), abi.encodeWithSelector(IRepoEngine.RepoInvalidAmendmentKind.selector, uint8(3))
         );
     }
 

@@ -65,6 +65,25 @@ contract RepoEngineFxTest is RepoFixture {
 
     // ------------------------------------------------------------------ open and valuation
 
+    /// @dev Slot 0 packs the cross-currency flag (bit 240) and the coupon election (bit 248) after the 32-bit notice
+    /// period: each reads back after the other is written.
+    function test_couponElection_keepsFxTermsAndNoticePeriod() public {
+        IRepoEngine.RepoTerms memory t = _crossTerms(0);
+        t.noticePeriod = type(uint32).max;
+        uint256 repoId = _open(t);
+        IRepoEngine.Amendment memory a =
+            _amendment(repoId, uint8(IRepoEngine.AmendmentKind.COUPON_ELECTION), 0, int256(1));
+        engine.amend(a, _signAmendment(sellerKey, a), _signAmendment(buyerKey, a));
+        (bool cross, uint16 fx) = engine.fxTermsOf(repoId);
+        assertTrue(cross);
+        assertEq(fx, FX_HAIRCUT);
+        (,,,, bool toRP) = engine.couponOwed(repoId);
+        assertTrue(toRP);
+        assertEq(uint256(engine.getRepo(repoId).noticePeriod), type(uint32).max);
+        assertEq(engine.getRepo(repoId).haircutBps, HAIRCUT);
+    }
+
+
     function test_open_crossCurrencyFixesFxTerms() public {
         uint256 repoId = _open(_crossTerms(uint64(block.timestamp) + TERM));
         (bool cross, uint16 fx) = engine.fxTermsOf(repoId);

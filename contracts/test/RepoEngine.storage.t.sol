@@ -5,7 +5,9 @@ import {IRepoEngine} from "../src/interfaces/IRepoEngine.sol";
 import {RepoFixture} from "./utils/RepoFixture.sol";
 
 /// @notice The repo written at open as whole packed words reads back field for field, for any accepted terms
-/// (negative rates, open and term repos, zero and full-width amounts and periods).
+/// (negative rates, open and term repos, zero and full-width amounts and periods); the coupon fields packed beside
+/// them (slot 0's election bit next to the cross-currency flag, slot 3's collateralSince and nextCoupon next to
+/// cureDeadline) start at their defaults and, when written, leave every other field as it was.
 contract RepoEngineStorageTest is RepoFixture {
     function testFuzz_open_storesEveryField(
         uint256 pp,
@@ -29,7 +31,23 @@ contract RepoEngineStorageTest is RepoFixture {
         t.haircutBps = uint16(bound(haircut, 0, 9_999));
         t.minTransferAmount = bound(mta, 0, type(uint128).max);
         uint256 repoId = _open(t);
+        _assertStored(repoId, t);
+        (, uint64 recordDate, uint64 paymentDate, uint256 units, bool toRP) = engine.couponOwed(repoId);
+        assertEq(recordDate, 0); // the fixture's bond has no coupon schedule
+        assertEq(paymentDate, 0);
+        assertEq(units, t.collateralAmount);
+        assertFalse(toRP);
 
+        // The election bit (slot 0, bit 248) beside the cross-currency flag (bit 240) and the 32-bit notice period.
+        IRepoEngine.Amendment memory a =
+            _amendment(repoId, uint8(IRepoEngine.AmendmentKind.COUPON_ELECTION), 0, int256(1));
+        engine.amend(a, _signAmendment(sellerKey, a), _signAmendment(buyerKey, a));
+        (,,,, toRP) = engine.couponOwed(repoId);
+        assertTrue(toRP);
+        _assertStored(repoId, t);
+    }
+
+    function _assertStored(uint256 repoId, IRepoEngine.RepoTerms memory t) internal view {
         IRepoEngine.Repo memory r = engine.getRepo(repoId);
         assertEq(r.seller, seller);
         assertEq(r.buyer, buyer);

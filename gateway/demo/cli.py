@@ -38,7 +38,8 @@ def register(top: Any) -> None:
 
 
 def cmd_demo(args: argparse.Namespace, _settings: Any) -> ExitStatus:
-    from gateway.demo.story import DemoError, Story
+    from gateway.demo.exceptions import DemoError
+    from gateway.demo.story import Story
 
     # With --json the story goes to stderr and stdout carries one JSON document.
     console = Console(highlight=False, soft_wrap=True, stderr=bool(args.json))

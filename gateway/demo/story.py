@@ -26,6 +26,8 @@ from web3 import Web3
 
 from contracts import eip712
 from contracts.deploy import contract
+from gateway.demo.coupon import coupon_reaches_seller
+from gateway.demo.exceptions import DemoError
 from gateway.members.validation import lei_with_check_digits
 from gateway.ops.chain import ensure_gas, from_units, price_to_raw, send, send_tx, to_units
 from gateway.ops.client import Credentials, SettlementFailed, UserSession, wait_settlement
@@ -40,16 +42,13 @@ EVENTS = (
     "MarginCalled",
     "MarginPosted",
     "MarginCallCured",
+    "CouponManufactured",
     "RepoRepurchased",
     "RepoDefaulted",
     "RepoClosedOut",
     "RepoShortfallRecorded",
 )
 DEMO_WALLETS = "demo-wallets.json"
-
-
-class DemoError(Exception):
-    """A step of the story failed; the message says which and why."""
 
 
 @dataclass
@@ -190,6 +189,7 @@ class Story:
         self.onboard(ops, compliance)
         self.issue()
         repo1, repo2 = self.trade()
+        coupon_reaches_seller(self, repo1)
         self.price_falls_and_margin(repo1)
         self.default_and_close_out(repo2)
         self.repurchase(repo1)

@@ -11,6 +11,7 @@ from web3 import Web3
 from contracts.governance import (
     Governance,
     RoleGrant,
+    admit_holders,
     allow_senders,
     deploy_governance,
     grant_roles,
@@ -155,11 +156,14 @@ class Deployment:
             send(w3, feeder, oracle.functions.setPrice(bond.address, cash.address, raw), "initial price")
 
     def _govern(self, w3: Web3) -> None:
-        """Senders allowed, roles granted, then the multisig and manager take the admin roles and the operator
-        renounces all of its own: the last step the operator key can take as an admin."""
+        """Senders allowed, the paying agent admitted to hold cash, roles granted, then the multisig and manager
+        take the admin roles and the operator renounces all of its own: the last step the operator key can take as
+        an admin."""
         ctx, s, accounts = self.ctx, self.ctx.state, self.ctx.accounts
         operator = accounts.operator
         allow_senders(w3, operator, s.contracts["account_rules"], accounts.senders)
+        # The issuer is the bonds' paying agent: it holds coupon cash before paying it through the engine.
+        admit_holders(w3, operator, s.contracts["identity_registry"], [accounts[Purpose.ISSUER].address])
         grant_roles(w3, operator, self.grants())
         if "admin_manager" not in s.contracts:
             s.admin_delay = ctx.config.admin_delay

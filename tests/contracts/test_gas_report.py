@@ -27,6 +27,7 @@ STEPS = {
     "repurchase",
     "declareDefault",
     "closeOut",
+    "payCoupon (to the seller)",
 }
 
 

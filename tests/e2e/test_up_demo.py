@@ -140,6 +140,7 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         result = json.loads(demo.stdout.strip().splitlines()[-1])
         for chapter in (
             "onboarded and KYC-approved",
+            "coupon on",
             "margin call, cured",
             "default and close-out",
             "repurchase",
@@ -198,7 +199,16 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
                 assert _balance(w3, tokens[symbol], member["address"]) == int(units), (member, symbol)
         usd = lambda amount: to_units(amount, 6)  # noqa: E731
         a_cash, b_cash = (_balance(w3, tokens["rUSD"], m["address"]) for m in (bank_a, fund_b))
-        assert a_cash + b_cash == usd("15050000")  # cash only moved between the two: conserved
+        from contracts.deploy import contract
+
+        engine_abi = contract(w3, "RepoEngine", state["contracts"]["repo_engine"])
+        coupons = engine_abi.events.CouponManufactured().get_logs(from_block=0)
+        assert [(c["args"]["to"].lower(), c["args"]["appliedToRepurchasePrice"]) for c in coupons] == [
+            (bank_a["address"].lower(), False)
+        ]  # the coupon during the GOV32 repo reached the seller
+        coupon = int(coupons[0]["args"]["amount"])
+        assert coupon > 0
+        assert a_cash + b_cash == usd("15050000") + coupon  # cash moved between the two, plus the paying agent's coupon
         interest = b_cash - usd("10500000")  # Fund B lent 9.5m and got back the repurchase price
         assert 0 < interest < usd("100")  # seconds of interest at 3.10% on 9.5m
         assert _balance(w3, tokens["GOV32"], bank_a["address"]) == usd("10500000")  # collateral and margin back

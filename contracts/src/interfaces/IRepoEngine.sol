@@ -54,7 +54,8 @@ interface IRepoEngine is IRepoClaims {
     /// @notice Amendment kinds.
     enum AmendmentKind {
         ROLL,
-        RERATE
+        RERATE,
+        COUPON_ELECTION
     }
 
     /// @notice The repo terms both parties sign (EIP-712 type `RepoTerms`, field order is part of the type hash).
@@ -82,7 +83,9 @@ interface IRepoEngine is IRepoClaims {
     }
 
     /// @notice An amendment both the seller and the position holder sign (EIP-712 type `Amendment`, kind 0 = roll,
-    /// 1 = re-rate). A roll reads `newMaturity` and ignores `newRate`; a re-rate reads `newRate` and ignores
+    /// 1 = re-rate, 2 = coupon election). A roll reads `newMaturity` and ignores `newRate`; a re-rate reads `newRate`
+    /// and ignores `newMaturity`; a coupon election reads `newRate` as a flag (nonzero: coupons on the collateral are
+    /// applied to reduce the repurchase price, GMRA 5(ii); zero: passed to the seller, the default) and ignores
     /// `newMaturity`.
     struct Amendment {
         uint256 repoId;
@@ -504,7 +507,7 @@ interface IRepoEngine is IRepoClaims {
     /// @param repoId the repo
     function collateralValue(uint256 repoId) external view returns (uint256);
 
-    /// @notice Unsecured claim recorded at close-out (0 if none).
+    /// @notice Unsecured claim recorded at close-out still unpaid (0 if none; see {IRepoShortfalls}).
     /// @param repoId the repo
     function shortfallOf(uint256 repoId) external view returns (uint256);
 

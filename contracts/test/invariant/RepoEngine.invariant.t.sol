@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {BondToken} from "../../src/BondToken.sol";
 import {IRepoEngine} from "../../src/interfaces/IRepoEngine.sol";
+import {IRepoShortfalls} from "../../src/interfaces/IRepoShortfalls.sol";
 import {RepoEngine} from "../../src/RepoEngine.sol";
 import {RepoPosition} from "../../src/RepoPosition.sol";
 import {BaseFixture} from "../utils/BaseFixture.sol";
@@ -13,7 +14,8 @@ import {RepoEngineHandler} from "./RepoEngineHandler.sol";
 /// engine holds exactly the collateral and cash margin of live repos plus claims; a close-out never fails and a
 /// pause never creates a default; token supplies are conserved (nothing in these steps mints or burns);
 /// each live repo has exactly one position held by a verified wallet and closed ones none; no unverified wallet
-/// holds a token or a position. (That a failed leg reverts the whole step is covered by unit tests.)
+/// holds a token or a position; shortfall debts add up; coupons paid by a paying agent pass through without
+/// leaving anything in escrow but claims. (That a failed leg reverts the whole step is covered by unit tests.)
 contract RepoEngineInvariantTest is BaseFixture {
     RepoEngine internal engine;
     RepoPosition internal position;
@@ -50,6 +52,16 @@ contract RepoEngineInvariantTest is BaseFixture {
             bond2.approve(address(engine), type(uint256).max);
             vm.stopPrank();
         }
+
+        // A coupon every 4 days (record date a day before payment) for the whole run.
+        uint64[] memory record = new uint64[](80);
+        uint64[] memory pay = new uint64[](80);
+        for (uint256 i; i < 80; ++i) {
+            pay[i] = uint64(T0 + (i + 1) * 4 days);
+            record[i] = pay[i] - 1 days;
+        }
+        vm.prank(admin);
+        bond.setCouponSchedule(address(cash), 2, record, pay);
 
         handler = new RepoEngineHandler(engine, cash, bond, bond2, oracle, registry, admin, outsider, actors, keys);
         _setBondPrice(BOND_PRICE);
@@ -100,6 +112,20 @@ contract RepoEngineInvariantTest is BaseFixture {
             }
             assertEq(tokens[t].totalSupply(), supplies[t], "supply changed");
             assertEq(held, supplies[t], "tokens left the system");
+        }
+    }
+
+    /// @dev Each seller's shortfall debt is the sum of its repos' unpaid shortfalls, each owed to a creditor.
+    function invariant_shortfallsAddUp() public view {
+        uint256 count = engine.repoCount();
+        for (uint256 i; i < actors.length; ++i) {
+            uint256 sum;
+            for (uint256 id = 1; id <= count; ++id) {
+                IRepoShortfalls.Shortfall memory s = engine.shortfallLedger().shortfall(id);
+                if (s.seller == actors[i]) sum += s.remaining;
+                if (s.remaining > 0) assertTrue(s.creditor != address(0), "shortfall without creditor");
+            }
+            assertEq(sum, engine.shortfallLedger().shortfallDebt(actors[i], address(cash)), "shortfall debt != unpaid shortfalls");
         }
     }
 
@@ -167,6 +193,23 @@ contract RepoEngineInvariantTest is BaseFixture {
         handler.open(0, 1, 1e8, 100, 0.03e18, 10 days, 200);
         assertEq(engine.repoCount(), 1);
         assertEq(handler.calls("open"), 1);
+    }
+
+    /// @dev The handler's coupon step is meaningful: a coupon is paid once, and paying it again counts as a violation
+    /// only if it succeeds.
+    function test_handler_paysCoupon() public {
+        handler.open(0, 1, 1e8, 100, 0.03e18, 20 days, 200);
+        handler.warp(2 days);
+        handler.warp(2 days);
+        uint256 sellerCash = cash.balanceOf(actors[0]);
+        handler.payCoupon(1, 2);
+        assertEq(handler.calls("payCoupon"), 1);
+        assertGt(cash.balanceOf(actors[0]), sellerCash, "the seller received the coupon");
+        handler.warp(2 days);
+        handler.warp(2 days);
+        handler.payCoupon(1, 3);
+        assertEq(handler.calls("payCoupon"), 2);
+        assertEq(handler.violations(), 0);
     }
 
     /// @dev The handler's enforcement check bites: a defaulted repo of a frozen seller is closed out.

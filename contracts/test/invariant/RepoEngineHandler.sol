@@ -5,6 +5,7 @@ import {BondToken} from "../../src/BondToken.sol";
 import {CashToken} from "../../src/CashToken.sol";
 import {IdentityRegistry} from "../../src/IdentityRegistry.sol";
 import {IRepoEngine} from "../../src/interfaces/IRepoEngine.sol";
+import {IRepoShortfalls} from "../../src/interfaces/IRepoShortfalls.sol";
 import {PriceOracle} from "../../src/PriceOracle.sol";
 import {RepoEngine} from "../../src/RepoEngine.sol";
 import {RepoPosition} from "../../src/RepoPosition.sol";
@@ -12,8 +13,8 @@ import {Test} from "../utils/Test.sol";
 
 /// @title RepoEngineHandler
 /// @notice Drives random sequences of repo steps for the invariant suite: open, repurchase (early with the holder's
-/// signature), margin call / post / withdraw, substitution, roll and re-rate, termination, default, close-out,
-/// position transfers (including attempts to an unverified wallet), price moves and time jumps. Inputs are bounded
+/// signature), margin call / post / withdraw, substitution, roll, re-rate and coupon election, termination, default,
+/// close-out, coupons paid by a paying agent, shortfalls settled off chain, position transfers (including attempts to an unverified wallet), price moves and time jumps. Inputs are bounded
 /// so that most calls are meaningful; a call that reverts changes nothing (fail_on_revert is off).
 contract RepoEngineHandler is Test {
     RepoEngine internal immutable engine;
@@ -189,12 +190,13 @@ contract RepoEngineHandler is Test {
         return _sign(keys[holder], engine.hashTypedData(structHash));
     }
 
-    function amend(uint256 repoSeed, bool roll, uint256 extension, int256 newRate) external {
+    /// @dev Kind by seed: roll, re-rate or coupon election (nonzero `newRate`: coupons reduce the repurchase price).
+    function amend(uint256 repoSeed, uint8 kindSeed, uint256 extension, int256 newRate) external {
         (uint256 repoId, IRepoEngine.Repo memory r) = _repo(repoSeed);
         if (repoId == 0) return;
         IRepoEngine.Amendment memory a = IRepoEngine.Amendment({
             repoId: repoId,
-            kind: roll ? 0 : 1,
+            kind: kindSeed % 3,
             newMaturity: uint64(block.timestamp + bound(extension, 1 hours, 20 days)),
             newRate: bound(newRate, -0.02e18, 0.1e18),
             nonce: nonce++,
@@ -234,6 +236,35 @@ contract RepoEngineHandler is Test {
         } catch {
             violations++;
         }
+    }
+
+    /// @dev An actor as paying agent pays the next coupon owed on a repo's collateral; paying one already paid (or
+    /// not owed) must fail.
+    function payCoupon(uint256 repoSeed, uint256 payerSeed) external {
+        (uint256 repoId,) = _repo(repoSeed);
+        if (repoId == 0) return;
+        (uint256 index,,,,) = engine.couponOwed(repoId);
+        address payer = _actor(payerSeed);
+        if (index > 0 && index < type(uint256).max) {
+            vm.prank(payer);
+            try engine.payCoupon(repoId, index - 1) {
+                violations++;
+            } catch {}
+        }
+        vm.prank(payer);
+        engine.payCoupon(repoId, index);
+        calls["payCoupon"]++;
+    }
+
+    /// @dev The creditor or the seller agrees that a shortfall was settled off chain.
+    function agreeShortfallSettled(uint256 repoSeed, bool bySeller) external {
+        (uint256 repoId,) = _repo(repoSeed);
+        if (repoId == 0) return;
+        IRepoShortfalls.Shortfall memory s = engine.shortfallLedger().shortfall(repoId);
+        if (s.remaining == 0) return;
+        vm.prank(bySeller ? s.seller : s.creditor);
+        engine.shortfallLedger().agreeShortfallSettled(repoId);
+        calls["agreeShortfallSettled"]++;
     }
 
     // ------------------------------------------------------------------ compliance and operations

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IRepoEngine} from "../src/interfaces/IRepoEngine.sol";
+import {IRepoShortfalls} from "../src/interfaces/IRepoShortfalls.sol";
+import {RepoShortfallLedger} from "../src/RepoShortfallLedger.sol";
+import {CouponFixture} from "./utils/CouponFixture.sol";
+
+/// @notice A close-out shortfall is the holder's claim on the seller: collected from the seller's next cash reaching
+/// the engine in that token, oldest first, or settled off chain when both parties agree.
+contract RepoEngineShortfallTest is CouponFixture {
+    uint256 internal constant CRASH_PRICE = 80e18;
+
+    RepoShortfallLedger internal ledger;
+
+    function setUp() public override {
+        super.setUp();
+        ledger = engine.shortfallLedger();
+    }
+
+    function test_ledger_recordsAndCollectsOnlyForTheEngine() public {
+        vm.expectRevert(abi.encodeWithSelector(RepoShortfallLedger.ShortfallLedgerNotEngine.selector, address(this)));
+        ledger.record(1, buyer, seller, address(cash), 1);
+        vm.expectRevert(abi.encodeWithSelector(RepoShortfallLedger.ShortfallLedgerNotEngine.selector, address(this)));
+        ledger.collect(seller, address(cash), 1);
+        assertEq(ledger.engine(), address(engine));
+    }
+
+    /// @dev A term repo defaulted and closed out at 80% of par: collateral worth 840,000.00 against ~1,002,916.67.
+    function _shortfallRepo() internal returns (uint256 repoId, uint256 shortfall) {
+        repoId = _open(_terms(T0 + 5 days));
+        _at(T0 + 5 days + GRACE + 1);
+        engine.declareDefault(repoId);
+        _setBondPrice(CRASH_PRICE);
+        vm.prank(buyer);
+        engine.closeOut(repoId);
+        shortfall = engine.shortfallOf(repoId);
+    }
+
+    /// @dev A second repo of the same seller with `margin` cash margin and no exposure: its excess can come back.
+    function _repoWithCashMargin(uint256 margin) internal returns (uint256 repoId) {
+        _refreshPrices();
+        IRepoEngine.RepoTerms memory t = _terms(0);
+        t.buyer = address(wallet);
+        repoId = engine.open(t, _signTerms(sellerKey, t), _sign(walletOwnerKey, engine.hashTerms(t)));
+        vm.prank(seller);
+        engine.postMargin(repoId, 0, margin);
+    }
+
+    function test_closeOut_recordsShortfallWithCreditor() public {
+        (uint256 repoId, uint256 shortfall) = _shortfallRepo();
+        assertGt(shortfall, 0);
+        IRepoShortfalls.Shortfall memory s = ledger.shortfall(repoId);
+        assertEq(s.creditor, buyer);
+        assertEq(s.seller, seller);
+        assertEq(s.token, address(cash));
+        assertEq(s.remaining, shortfall);
+        assertEq(ledger.shortfallDebt(seller, address(cash)), shortfall);
+    }
+
+    function test_withdrawExcess_collectsShortfallFirst() public {
+        (uint256 repoId, uint256 shortfall) = _shortfallRepo();
+        uint256 other = _repoWithCashMargin(shortfall + 1_000_00);
+        uint256 buyerCash = cash.balanceOf(buyer);
+        uint256 sellerCash = cash.balanceOf(seller);
+        vm.expectEmit(address(ledger));
+        emit IRepoShortfalls.ShortfallCollected(repoId, buyer, shortfall, 0);
+        vm.prank(seller);
+        engine.withdrawExcess(other, 0, shortfall + 1_000_00);
+        assertEq(cash.balanceOf(buyer), buyerCash + shortfall);
+        assertEq(cash.balanceOf(seller), sellerCash + 1_000_00);
+        assertEq(engine.shortfallOf(repoId), 0);
+        assertEq(ledger.shortfallDebt(seller, address(cash)), 0);
+    }
+
+    function test_partialCollection_thenCouponCollectsTheRest() public {
+        (uint256 repoId, uint256 shortfall) = _shortfallRepo();
+        uint256 other = _repoWithCashMargin(100_000_00);
+        vm.prank(seller);
+        engine.withdrawExcess(other, 0, 100_000_00);
+        assertEq(engine.shortfallOf(repoId), shortfall - 100_000_00);
+        // The next coupon on the other repo's collateral is the seller's cash reaching the engine too.
+        _at(PAY0);
+        uint256 buyerCash = cash.balanceOf(buyer);
+        _payCoupon(other, 0);
+        assertEq(cash.balanceOf(buyer), buyerCash + COUPON);
+        assertEq(engine.shortfallOf(repoId), shortfall - 100_000_00 - COUPON);
+    }
+
+    function test_couponOnClosedOutRepo_paysItsOwnShortfall() public {
+        // Closed out between the record date and the payment date: the coupon is still owed, and goes to the lender
+        // as long as the seller owes it.
+        uint256 repoId = _open(_terms(RECORD0 - 3 days));
+        _at(RECORD0 + 1);
+        engine.declareDefault(repoId);
+        _setBondPrice(CRASH_PRICE);
+        vm.prank(buyer);
+        engine.closeOut(repoId);
+        uint256 shortfall = engine.shortfallOf(repoId);
+        _at(PAY0);
+        uint256 buyerCash = cash.balanceOf(buyer);
+        uint256 sellerCash = cash.balanceOf(seller);
+        _payCoupon(repoId, 0);
+        assertEq(cash.balanceOf(buyer), buyerCash + COUPON);
+        assertEq(cash.balanceOf(seller), sellerCash);
+        assertEq(engine.shortfallOf(repoId), shortfall - COUPON);
+    }
+
+    function test_agreeShortfallSettled_needsBothParties() public {
+        (uint256 repoId, uint256 shortfall) = _shortfallRepo();
+        vm.prank(buyer);
+        ledger.agreeShortfallSettled(repoId);
+        assertEq(engine.shortfallOf(repoId), shortfall);
+        vm.expectEmit(address(ledger));
+        emit IRepoShortfalls.ShortfallSettled(repoId, shortfall);
+        vm.prank(seller);
+        ledger.agreeShortfallSettled(repoId);
+        assertEq(engine.shortfallOf(repoId), 0);
+        assertEq(ledger.shortfallDebt(seller, address(cash)), 0);
+        // Nothing more is collected.
+        uint256 other = _repoWithCashMargin(1_000_00);
+        uint256 sellerCash = cash.balanceOf(seller);
+        vm.prank(seller);
+        engine.withdrawExcess(other, 0, 1_000_00);
+        assertEq(cash.balanceOf(seller), sellerCash + 1_000_00);
+    }
+
+    function test_agreeShortfallSettled_revertsForOthers() public {
+        (uint256 repoId,) = _shortfallRepo();
+        vm.prank(carol);
+        vm.expectRevert(abi.encodeWithSelector(IRepoShortfalls.RepoNotShortfallParty.selector, repoId, carol));
+        ledger.agreeShortfallSettled(repoId);
+    }
+
+    function test_agreeShortfallSettled_revertsWithoutShortfall() public {
+        uint256 repoId = _openTermRepo();
+        vm.prank(seller);
+        vm.expectRevert(abi.encodeWithSelector(IRepoShortfalls.RepoNoShortfall.selector, repoId));
+        ledger.agreeShortfallSettled(repoId);
+    }
+
+    function test_collection_toFrozenCreditorBecomesClaim() public {
+        (, uint256 shortfall) = _shortfallRepo();
+        uint256 other = _repoWithCashMargin(shortfall);
+        vm.prank(admin);
+        cash.freeze(buyer);
+        vm.prank(seller);
+        engine.withdrawExcess(other, 0, shortfall);
+        assertEq(engine.claimOf(buyer, address(cash)), shortfall);
+        assertEq(cash.balanceOf(address(engine)), engine.totalClaims(address(cash)));
+    }
+
+    function testFuzz_collection_conservesAndNeverOverpays(uint256 margin) public {
+        (uint256 repoId, uint256 shortfall) = _shortfallRepo();
+        margin = bound(margin, 1, 3 * shortfall);
+        uint256 other = _repoWithCashMargin(margin);
+        uint256 buyerCash = cash.balanceOf(buyer);
+        uint256 sellerCash = cash.balanceOf(seller);
+        vm.prank(seller);
+        engine.withdrawExcess(other, 0, margin);
+        uint256 toBuyer = cash.balanceOf(buyer) - buyerCash;
+        uint256 toSeller = cash.balanceOf(seller) - sellerCash;
+        assertEq(toBuyer + toSeller, margin);
+        assertEq(toBuyer, margin < shortfall ? margin : shortfall);
+        assertEq(engine.shortfallOf(repoId), shortfall - toBuyer);
+        assertEq(cash.balanceOf(address(engine)), 0);
+    }
+}
