@@ -104,19 +104,6 @@ def list_instruments(principal: MarketRead, session: SessionDep, page: PageQuery
     return InstrumentsPublic(data=[InstrumentPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-def _label(market: Any, address: str, kind: InstrumentKind) -> tuple[str | None, str | None]:
-    """(currency, ISIN) as the token states them: ``currency()`` of a cash token, ``isin()`` of a bond; a token
-    without the function lists with None."""
-    name = "CashToken" if kind == InstrumentKind.CASH else "BondToken"
-    token = market.w3.eth.contract(address=to_checksum_address(address), abi=load_artifact(name).abi)
-    try:
-        if kind == InstrumentKind.CASH:
-            return str(token.functions.currency().call())[:3] or None, None
-        return None, str(token.functions.isin().call())[:12] or None
-    except (BadFunctionCallOutput, ContractLogicError):
-        return None, None
-
-
 def _token_facts(token: Any, address: str) -> tuple[str, str, int]:
     """Symbol, name and decimals as the token answers them; an address that cannot answer them (no code, another
     kind of contract, a revert) is the caller's mistake (422). A node out of reach stays an outage (503)."""
@@ -132,18 +119,33 @@ def _token_facts(token: Any, address: str) -> tuple[str, str, int]:
         ) from None
 
 
-def _currency_of(market: Any, address: str) -> str | None:
-    """The ISO 4217 code of the currency the oracle names for a token — a listed cash token's own, the one a bond is
-    priced in — so that a repo in another currency is known to be cross-currency (the engine values it through the
-    oracle's FX pair). None when the oracle names none."""
+def _token_call(market: Any, address: str, artifact: str, function: str) -> str | None:
+    """A string view of one of our token contracts; None where the token has no such function or it reverts."""
+    token = market.w3.eth.contract(address=to_checksum_address(address), abi=load_artifact(artifact).abi)
     try:
-        currency = str(market.oracle.functions.currencyOf(to_checksum_address(address)).call())
-        if int(currency, 16) == 0:
-            return None
-        cash = market.w3.eth.contract(address=to_checksum_address(currency), abi=load_artifact("CashToken").abi)
-        return str(cash.functions.currency().call())
+        return str(getattr(token.functions, function)().call()) or None
     except (BadFunctionCallOutput, ContractLogicError):
         return None
+
+
+def _label(market: Any, address: str, kind: InstrumentKind) -> tuple[str | None, str | None]:
+    """(currency, ISIN). The currency is the one the oracle names for the token — a listed cash token's own, the one
+    a bond is priced in — so that a repo in another currency is known to be cross-currency (the engine values it
+    through the oracle's FX pair); where the oracle names none, a cash token's own ``currency()``. The ISIN is a
+    bond's ``isin()``."""
+    named = None
+    try:
+        named = str(market.oracle.functions.currencyOf(to_checksum_address(address)).call())
+    except (BadFunctionCallOutput, ContractLogicError):
+        pass
+    if named is not None and int(named, 16) != 0:
+        currency = _token_call(market, named, "CashToken", "currency")
+    elif kind == InstrumentKind.CASH:
+        currency = _token_call(market, address, "CashToken", "currency")
+    else:
+        currency = None
+    isin = _token_call(market, address, "BondToken", "isin") if kind == InstrumentKind.BOND else None
+    return (currency[:3] if currency else None), (isin[:12] if isin else None)
 
 
 @router.post("/operator/instruments", response_model=InstrumentPublic, status_code=201)
@@ -155,7 +157,6 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
     session.commit()  # ends the read: the token is asked with no database lock held
     symbol, name, decimals = _token_facts(market.token(body.address), body.address)
     currency, isin = _label(market, body.address, body.kind)
-    currency = _currency_of(market, body.address) or currency  # a bond's: the currency the oracle prices it in
     if session.get(Instrument, body.address.lower()) is not None:  # listed meanwhile
         raise InvalidRequest("already listed")
     row = Instrument(
