@@ -42,8 +42,8 @@ if str(ROOT) not in sys.path:
 from eth_account import Account  # noqa: E402
 from eth_account.signers.local import LocalAccount  # noqa: E402
 
-from tests.node.harness import Rpc, start_node  # noqa: E402
-from tests.node.qbft.network import Network  # noqa: E402
+from scripts.harness.chains import Rpc, start_node  # noqa: E402
+from scripts.harness.qbft_network import Network  # noqa: E402
 
 RECIPIENT = "0x000000000000000000000000000000000000dEaD"
 CLIENTS = 4

@@ -45,7 +45,7 @@ from eth_account.signers.local import LocalAccount  # noqa: E402
 from eth_utils import keccak, to_canonical_address, to_checksum_address  # noqa: E402
 from web3 import Web3  # noqa: E402
 
-from tests.node.harness import Backend, Rpc, anvil_accounts, load_contracts, start_anvil, start_node  # noqa: E402
+from scripts.harness.chains import Backend, Rpc, anvil_accounts, load_contracts, start_anvil, start_node  # noqa: E402
 
 GAS_LIMIT = 60_000_000
 MAX_FEE = 10**9  # 1 gwei cap, no tip: costs nothing at a zero base fee, and stays valid if a base fee appears

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.node.unit.helpers import start_node
+from scripts.harness.node_process import start_node
 
 
 def restart_seconds(data_dir: Path) -> float:

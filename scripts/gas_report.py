@@ -18,7 +18,7 @@ from eth_account import Account
 
 from contracts import eip712
 from contracts.deploy import contract, deploy_bond_token
-from tests.contracts.system import BOND_DECIMALS, PAR_PRICE_98, build_system
+from scripts.harness.repo_system import BOND_DECIMALS, PAR_PRICE_98, build_system
 
 
 def measure() -> dict[str, int]:

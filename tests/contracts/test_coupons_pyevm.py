@@ -10,7 +10,7 @@ from eth_account import Account
 from web3.logs import DISCARD
 
 from contracts.deploy import contract, deploy_bond_token
-from tests.contracts.system import BOND_DECIMALS, CASH_DECIMALS, PAR_PRICE_98, YEAR, RepoSystem, build_system
+from scripts.harness.repo_system import BOND_DECIMALS, CASH_DECIMALS, PAR_PRICE_98, YEAR, RepoSystem, build_system
 
 DAY = 86_400
 RATE = 25 * 10**15  # 2.5 % a year, paid semi-annually

@@ -13,7 +13,7 @@ import pytest
 from web3.logs import DISCARD
 
 from contracts.deploy import contract, deploy_bond_token, deploy_cash_token, set_currency
-from tests.contracts.system import CASH_DECIMALS, YEAR, RepoSystem, build_system
+from scripts.harness.repo_system import CASH_DECIMALS, YEAR, RepoSystem, build_system
 
 OPEN, MARGIN_CALLED, REPURCHASED, CLOSED_OUT = 1, 2, 4, 5
 STATUS, COLLATERAL_AMOUNT, MARGIN_CALL_OUTSTANDING = 8, 17, 20

@@ -15,14 +15,14 @@ from web3.logs import DISCARD
 
 from contracts import eip712
 from contracts.exceptions import DeploymentFailed
-from tests.contracts.system import (
+from scripts.harness.repo_system import (
     BOND_DECIMALS,
     CASH_DECIMALS,
     PAR_PRICE_98,
     RepoSystem,
     build_system,
-    deploy_smart_wallet,
 )
+from tests.contracts.smart_wallet import deploy_smart_wallet
 
 OPEN, MARGIN_CALLED, DEFAULTED, REPURCHASED, CLOSED_OUT = 1, 2, 3, 4, 5
 STATUS = 8  # index of `status` in the Repo struct

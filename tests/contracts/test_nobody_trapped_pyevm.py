@@ -9,7 +9,7 @@ import pytest
 from web3.logs import DISCARD
 
 from contracts.exceptions import DeploymentFailed
-from tests.contracts.system import PAR_PRICE_98, RepoSystem, build_system
+from scripts.harness.repo_system import PAR_PRICE_98, RepoSystem, build_system
 
 DEFAULTED, REPURCHASED, CLOSED_OUT = 3, 4, 5
 STATUS = 8  # index of `status` in the Repo struct

@@ -20,7 +20,7 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from contracts.deploy import _send
 from gateway.db.models import Role
 from gateway.positions import accrual
-from tests.contracts.system import smart_wallet_artifact
+from tests.contracts.smart_wallet import smart_wallet_artifact
 from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, Deployment, deploy, start_chain
 from tests.e2e.test_trading_chain import post_price, repo_state, settled, wait_for
 from tests.e2e.worlds import chain_world

@@ -25,7 +25,7 @@ from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from websockets.sync.client import connect as ws_connect
 
-from tests.node.harness import STRANGER, Backend, Chain, Rpc, load_contracts
+from scripts.harness.chains import STRANGER, Backend, Chain, Rpc, load_contracts
 
 ZERO_HASH = "0x" + "00" * 32
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.node.harness import Backend, start_anvil, start_node
+from scripts.harness.chains import Backend, start_anvil, start_node
 
 
 @pytest.fixture(scope="session")

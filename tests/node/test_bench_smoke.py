@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.node.harness import ROOT
+from scripts.harness.chains import ROOT
 
 
 @pytest.mark.slow

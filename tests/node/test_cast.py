@@ -11,7 +11,7 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
-from tests.node.harness import Backend, foundry_binary, load_contracts
+from scripts.harness.chains import Backend, foundry_binary, load_contracts
 
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 

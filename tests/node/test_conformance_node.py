@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from scripts.harness.chains import Backend
 from tests.node.conformance import EthConformance
-from tests.node.harness import Backend
 
 
 class TestNodeConformance(EthConformance):

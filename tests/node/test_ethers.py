@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.node.harness import FIXTURES, ROOT, Backend
+from scripts.harness.chains import FIXTURES, ROOT, Backend
 
 SCRIPT = Path(__file__).resolve().parent / "js" / "ethers_smoke.mjs"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.node.harness import ROOT
+from scripts.harness.chains import ROOT
 
 SUITE = Path(__file__).resolve().parent / "js" / "conformance"
 TIMEOUT_SECONDS = 540

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from eth_account import Account
 
-from tests.node.harness import STRANGER, Chain, start_node
+from scripts.harness.chains import STRANGER, Chain, start_node
 
 ALICE = Account.from_key(bytes.fromhex(f"{0xA1A1:064x}"))
 BOB = Account.from_key(bytes.fromhex(f"{0xB0B0:064x}"))

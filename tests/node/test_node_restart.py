@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.node.harness import Backend, Chain, Rpc, start_node
+from scripts.harness.chains import Backend, Chain, Rpc, start_node
 
 ZERO_FEES = {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
 

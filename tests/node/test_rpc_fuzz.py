@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection, connect
 
 from node.rpc.methods import Methods
-from tests.node.unit.helpers import NodeProcess, start_node
+from scripts.harness.node_process import NodeProcess, start_node
 from tests.node.unit.test_cli import GENESIS, run_cli, write
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCErro
 from web3.middleware import ExtraDataToPOAMiddleware, SignAndSendRawMiddlewareBuilder
 from web3.providers.persistent import WebSocketProvider
 
-from tests.node.harness import Backend, load_contracts
+from scripts.harness.chains import Backend, load_contracts
 
 SUPPLY = 10**24
 TIMEOUT = 30

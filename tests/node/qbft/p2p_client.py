@@ -22,7 +22,7 @@ from node.p2p.transport import (
     prologue,
     read_body,
 )
-from tests.node.qbft.network import Network
+from scripts.harness.qbft_network import Network
 
 PASSWORD = "qbft-test-password"
 

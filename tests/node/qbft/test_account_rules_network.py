@@ -18,7 +18,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from websockets.sync.client import connect
 
 from contracts.deploy import contract, deploy_system, transact
-from tests.node.qbft.network import Network, wait_until
+from scripts.harness.qbft_network import Network, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 NOT_AUTHORIZED = -32007

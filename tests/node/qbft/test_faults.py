@@ -17,8 +17,8 @@ import pytest
 from eth_keys.datatypes import PrivateKey
 
 from node.keystore import write_keystore
-from tests.node.harness import Rpc
-from tests.node.qbft.network import ROOT, Load, Network, assert_exactly_once, free_port_block, wait_until
+from scripts.harness.chains import Rpc
+from scripts.harness.qbft_network import ROOT, Load, Network, assert_exactly_once, free_port_block, wait_until
 
 INTRUDER_KEY = PrivateKey(b"\x42" * 32)
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.node.qbft.network import Network, wait_until
+from scripts.harness.qbft_network import Network, wait_until
 
 
 def test_a_taken_p2p_port_moves_the_network_to_other_ports(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from eth_keys.datatypes import PrivateKey
 
 from node import qbft_extra
 from node.rpc.auth import ensure_private_key, issue_token
-from tests.node.harness import Rpc
-from tests.node.qbft.network import ROOT, free_port_block, wait_until
+from scripts.harness.chains import Rpc
+from scripts.harness.qbft_network import ROOT, free_port_block, wait_until
 
 ENV = {**os.environ, "REPONET_NODE_PASSWORD": "cli-test-password"}
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from node.p2p.noise import Handshake
 from node.p2p.transport import MAX_HANDSHAKE_FRAME, framed, identity_payload, prologue
-from tests.node.qbft.network import Network, wait_until
+from scripts.harness.qbft_network import Network, wait_until
 from tests.node.qbft.p2p_client import Session, Target, connect, listen_port, node_key, target
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

@@ -17,7 +17,7 @@ from eth_keys.datatypes import PrivateKey
 from node.p2p.transport import framed
 from node.qbft.messages import COMMIT, PROPOSAL, Commit, Prepare, encode_message
 from node.qbft.state import make_seal
-from tests.node.qbft.network import Network, wait_until
+from scripts.harness.qbft_network import Network, wait_until
 from tests.node.qbft.p2p_client import (
     closed_by_peer,
     connect,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.node.unit.helpers import NodeProcess, start_node
+from scripts.harness.node_process import NodeProcess, start_node
 
 
 @pytest.fixture(scope="module")

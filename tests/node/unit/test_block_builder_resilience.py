@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 from eth_abi.abi import encode
 
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, address_of, calldata, deploy, sign, start_node
 from tests.node.unit.contracts import TOKEN_BYTECODE
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, address_of, calldata, deploy, sign, start_node
 
 RECIPIENT = "0x" + "42" * 20
 OVERSPENDER = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"  # dev account 5

@@ -11,7 +11,7 @@ from eth_utils.crypto import keccak
 from node import qbft_extra
 from node.consensus import seal_signer
 from node.headers import QbftHeader
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, address_of, sign, start_node
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, address_of, sign, start_node
 
 RECIPIENT = "0x" + "42" * 20
 

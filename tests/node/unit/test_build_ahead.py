@@ -22,7 +22,7 @@ from node.qbft.chain import Candidate, QbftChain
 from node.qbft_extra import QbftExtraData
 from node.storage import ChainStore
 from node.txpool import cache_sender, decode_raw_transaction, recover_sender
-from tests.node.unit.helpers import DEV_KEYS, address_of, sign
+from scripts.harness.node_process import DEV_KEYS, address_of, sign
 
 # stores BLOCKHASH(NUMBER - 1) in slot 0: the hash of the parent, which is not in the store when building ahead
 RUNTIME = bytes.fromhex("6001430340600055" + "00")

@@ -19,7 +19,7 @@ from node.exceptions import InvalidBlock
 from node.genesis import Genesis
 from node.qbft_extra import QbftExtraData
 from node.txpool import cache_sender, decode_raw_transaction, recover_sender
-from tests.node.unit.helpers import DEV_KEYS, sign
+from scripts.harness.node_process import DEV_KEYS, sign
 from tests.node.unit.test_import_block import make_chain
 
 RECIPIENT = "0x" + "42" * 20

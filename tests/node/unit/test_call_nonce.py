@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, RpcFailure, address_of
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, RpcFailure, address_of
 
 SENDER = address_of(DEV_KEYS[2])
 RECIPIENT = "0x" + "cd" * 20

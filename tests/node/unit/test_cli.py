@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from node.cli import ExitStatus
-from tests.node.unit.helpers import DEV_KEYS, address_of, free_port, sign, start_node
+from scripts.harness.node_process import DEV_KEYS, address_of, free_port, sign, start_node
 
 GENESIS = {
     "config": {"chainId": 4242, "pragueTime": 0, "qbft": {"blockperiodseconds": 1}},

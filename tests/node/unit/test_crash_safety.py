@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, address_of, sign, start_node
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, address_of, sign, start_node
 
 RECIPIENT = "0x" + "42" * 20
 

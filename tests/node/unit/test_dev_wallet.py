@@ -10,7 +10,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, RpcFailure, address_of, start_node
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, RpcFailure, address_of, start_node
 from tests.node.unit.test_cli import GENESIS, run_cli, write
 
 DEV = [address_of(key).lower() for key in DEV_KEYS]

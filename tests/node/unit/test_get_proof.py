@@ -12,8 +12,8 @@ from eth_utils.crypto import keccak
 from rlp.sedes import big_endian_int
 from trie.hexary import HexaryTrie
 
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, address_of, calldata, deploy, sign
 from tests.node.unit.contracts import TOKEN_BYTECODE
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, address_of, calldata, deploy, sign
 
 KEY = DEV_KEYS[0]
 OWNER = address_of(KEY)
@@ -89,7 +89,7 @@ def test_storage_proofs_at_every_retained_block(dev_node: NodeProcess, token: st
 
 
 def test_bad_keys_are_refused(dev_node: NodeProcess) -> None:
-    from tests.node.unit.helpers import RpcFailure
+    from scripts.harness.node_process import RpcFailure
 
     for slots in ("0x0", ["0x" + "00" * 33], [5]):
         with pytest.raises(RpcFailure) as refused:

@@ -18,7 +18,7 @@ from node.permissioning import AccountPermissioner
 from node.qbft_extra import QbftExtraData
 from node.storage import ChainStore
 from node.txpool import cache_sender, decode_raw_transaction, recover_sender
-from tests.node.unit.helpers import DEV_KEYS, sign
+from scripts.harness.node_process import DEV_KEYS, sign
 
 
 def make_chain(path: Path, genesis: Genesis, validator: bytes, key: PrivateKey | None) -> Chain:

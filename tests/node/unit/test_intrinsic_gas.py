@@ -13,8 +13,8 @@ import pytest
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
 
 from node.intrinsic import intrinsic_gas, transaction_intrinsic_gas
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, RpcFailure, address_of, sign
 from tests.node.unit.contracts import TOKEN_BYTECODE
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, RpcFailure, address_of, sign
 
 KEY = DEV_KEYS[1]
 SENDER = address_of(KEY)

@@ -10,8 +10,7 @@ import pytest
 from eth_abi.abi import encode
 from eth_account import Account
 
-from tests.node.unit.contracts import RULES_BYTECODE
-from tests.node.unit.helpers import (
+from scripts.harness.node_process import (
     DEV_KEYS,
     NodeProcess,
     RpcFailure,
@@ -21,6 +20,7 @@ from tests.node.unit.helpers import (
     sign,
     start_node,
 )
+from tests.node.unit.contracts import RULES_BYTECODE
 
 OUTSIDER = Account.create()
 SECOND = Account.create()

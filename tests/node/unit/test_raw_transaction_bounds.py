@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.node.unit.helpers import NodeProcess, RpcFailure
+from scripts.harness.node_process import NodeProcess, RpcFailure
 
 
 def nested(depth: int) -> bytes:

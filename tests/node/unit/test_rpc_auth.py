@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, address_of, start_node
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, address_of, start_node
 from tests.node.unit.test_cli import GENESIS, run_cli, write
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, RpcFailure, address_of, sign, start_node
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, RpcFailure, address_of, sign, start_node
 
 ENDLESS = "0x5b600056"  # init code: JUMPDEST PUSH1 0 JUMP, until the gas runs out
 MEMORY_34M_GAS = "0x6000624000005200"  # PUSH1 0 PUSH3 0x400000 MSTORE STOP: ~34M gas of memory at once

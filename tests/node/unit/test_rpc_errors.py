@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 from eth_abi.abi import encode
 
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, RpcFailure, address_of, calldata, deploy
 from tests.node.unit.contracts import TOKEN_BYTECODE
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, RpcFailure, address_of, calldata, deploy
 
 
 def test_bad_json_is_parse_error(dev_node: NodeProcess) -> None:

@@ -10,7 +10,7 @@ import json
 import pytest
 from websockets.sync.client import connect
 
-from tests.node.unit.helpers import NodeProcess
+from scripts.harness.node_process import NodeProcess
 
 DEEP = 100_000
 ADVERSARIAL: list[tuple[str, bytes]] = [

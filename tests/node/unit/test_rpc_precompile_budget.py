@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, RpcFailure, address_of, start_node
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, RpcFailure, address_of, start_node
 
 BLAKE2F = "0x" + "00" * 19 + "09"
 

@@ -18,7 +18,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.node.unit.helpers import NodeProcess, RpcFailure, start_node
+from scripts.harness.node_process import NodeProcess, RpcFailure, start_node
 
 LIMIT_EXCEEDED = -32005
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from eth_utils.crypto import keccak
 
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, RpcFailure, address_of, calldata, deploy
 from tests.node.unit.contracts import TOKEN_BYTECODE
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, RpcFailure, address_of, calldata, deploy
 
 KEY = DEV_KEYS[0]
 OWNER = address_of(KEY)

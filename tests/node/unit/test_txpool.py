@@ -7,7 +7,7 @@ import time
 import pytest
 from eth_account import Account
 
-from tests.node.unit.helpers import (
+from scripts.harness.node_process import (
     CHAIN_ID,
     DEV_KEYS,
     NodeProcess,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from eth_account import Account
 
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, RpcFailure, address_of, sign, start_node
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, RpcFailure, address_of, sign, start_node
 
 RECIPIENT = "0x" + "42" * 20
 SYSTEM_KEY = DEV_KEYS[0]

@@ -10,8 +10,8 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 from websockets.sync.client import connect
 
+from scripts.harness.node_process import DEV_KEYS, NodeProcess, address_of, calldata, deploy, sign
 from tests.node.unit.contracts import TOKEN_BYTECODE
-from tests.node.unit.helpers import DEV_KEYS, NodeProcess, address_of, calldata, deploy, sign
 
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-export const ARTIFACTS = JSON.parse(readFileSync(join(ROOT, 'tests/node/fixtures/contracts.json'), 'utf8')).contracts;
+export const ARTIFACTS = JSON.parse(readFileSync(join(ROOT, 'scripts/harness/fixtures/contracts.json'), 'utf8')).contracts;
 // The first accounts of the standard test mnemonic: funded on Anvil, funded and allowed on the dev node.
 export const DEV_KEYS = [
   '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',

@@ -116,7 +116,7 @@ def start_node(
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **(env or {})},
-        cwd=Path(__file__).resolve().parents[3],
+        cwd=Path(__file__).resolve().parents[2],
     )
     node = NodeProcess(data_dir, port, proc)
     if not wait:

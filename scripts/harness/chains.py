@@ -1,4 +1,4 @@
-"""What the node tests (and scripts/bench_node.py) need to run a real EVM node process and talk to it.
+"""What the node tests and scripts/bench_node.py need to run a real EVM node process and talk to it.
 
 No mocks: each backend is a subprocess (Anvil or `reponet-node dev`) on a free loopback port, reached with plain
 JSON-RPC over HTTP (`Rpc`) or with unmodified clients. `Backend.profile` states, explicitly, where a backend
@@ -367,7 +367,7 @@ def start_node(workdir: Path, *, extra_args: tuple[str, ...] = (), allow: tuple[
 
 
 def load_contracts() -> dict[str, dict[str, Any]]:
-    """ABI and bytecode of tests/node/fixtures/TestContracts.sol (built by tests/node/fixtures/build.py)."""
+    """ABI and bytecode of scripts/harness/fixtures/TestContracts.sol (built by scripts/harness/fixtures/build.py)."""
     data = json.loads((FIXTURES / "contracts.json").read_text())
     contracts: dict[str, dict[str, Any]] = data["contracts"]
     return contracts

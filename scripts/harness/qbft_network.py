@@ -24,9 +24,9 @@ from typing import Any
 from eth_account import Account
 
 from node.rpc.auth import ensure_private_key, issue_token
-from tests.node.harness import Rpc, RpcError
+from scripts.harness.chains import Rpc, RpcError
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 60.0
 PORT_IN_USE = 5  # reponet-node's exit status when a port it must bind is taken
 PORT_RETRIES = 5

@@ -1,15 +1,14 @@
 """A deployed RepoNet system on in-process py-evm (eth-tester), driven through web3.py like any client.
 
-Shared by the lifecycle tests and ``scripts/gas_report.py``: two verified members (a bank selling collateral
-for cash, a fund lending cash), a EUR deposit token, a government bond, an oracle price, and helpers to sign and
-open repos.
+Shared by the lifecycle tests and ``scripts/gas_report.py`` (here, since scripts never import tests): two verified
+members (a bank selling collateral for cash, a fund lending cash), a EUR deposit token, a government bond, an oracle
+price, and helpers to sign and open repos.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,19 +35,6 @@ BOND_DECIMALS = 2
 # 1 bond smallest unit (0.01 EUR nominal) at 98% of par = 0.0098 EUR = 9,800 cash smallest units.
 PAR_PRICE_98 = 9_800 * 10**18
 YEAR = 365 * 86_400
-
-
-@cache
-def smart_wallet_artifact() -> dict[str, Any]:
-    """Compile the test-only ERC-1271 wallet once per session (Node.js is a test tool here)."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from compile_contracts import compile_sources  # type: ignore[import-not-found]
-
-    out = compile_sources([ROOT / "tests" / "contracts" / "fixtures" / "SmartWallet.sol"])
-    data = out["contracts"]["tests/contracts/fixtures/SmartWallet.sol"]["SmartWallet"]
-    return {"abi": data["abi"], "bytecode": "0x" + data["evm"]["bytecode"]["object"]}
 
 
 @dataclass
@@ -219,12 +205,3 @@ def build_system() -> RepoSystem:
         system.send(member, system.bond.functions.approve(addrs.repo_engine, 2**256 - 1))
     system.send(operator, system.oracle.functions.setPrice(bond_addr, cash_addr, PAR_PRICE_98))
     return system
-
-
-def deploy_smart_wallet(system: RepoSystem, owner: LocalAccount) -> Any:
-    """Deploy the test ERC-1271 wallet owned by ``owner``'s key."""
-    art = smart_wallet_artifact()
-    factory = system.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-    tx_hash = factory.constructor(owner.address).transact({"from": system.w3.eth.accounts[0]})
-    address = system.w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
-    return system.w3.eth.contract(address=address, abi=art["abi"])
