@@ -30,6 +30,10 @@ class StorageError(NodeError):
     """The on-disk store is missing, from another chain, or damaged."""
 
 
+class PortInUse(NodeError):
+    """A port the node was told to listen on is taken (the CLI exits with its own status)."""
+
+
 class InvalidBlock(NodeError):
     """A block from elsewhere fails verification (seals, execution or roots)."""
 

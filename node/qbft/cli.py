@@ -30,7 +30,7 @@ from typing import Any
 
 from node.datadir import RPC_KEY, DataDir, init_data_dir
 from node.devchain import DEV_BALANCE, DEV_GAS_LIMIT, dev_accounts, new_validator_key
-from node.exceptions import ConfigError
+from node.exceptions import ConfigError, PortInUse
 from node.genesis import load_genesis
 from node.keystore import read_password
 from node.p2p.enode import Enode
@@ -42,6 +42,7 @@ from node.qbft_extra import QBFT_MIX_HASH, QbftExtraData
 from node.rpc.auth import ensure_private_key
 from node.rpc.params import address as parse_address
 from node.rpc.server import RpcServer
+from node.serve_options import build_seconds, pool_limits, rpc_auth, rpc_limits, tls_context
 
 logger = logging.getLogger("node.cli")
 
@@ -190,12 +191,8 @@ def cmd_init_network(args: argparse.Namespace) -> None:
 
 # run ----------------------------------------------------------------------------------------------
 def serve_network(args: argparse.Namespace) -> None:
-    from node.cli import PortInUse, tls_context  # noqa: F401 (node.cli imports this module)
-
     data_dir = DataDir(args.data_dir)
     password = read_password(args.password_file)
-    from node.cli import build_seconds, pool_limits, rpc_limits
-
     limits = rpc_limits(args)
     block_time = args.block_time
     if block_time is None:
@@ -230,8 +227,6 @@ def serve_network(args: argparse.Namespace) -> None:
 
 
 async def _serve_network(service: QbftNodeService, data_dir: DataDir, args: argparse.Namespace) -> None:
-    from node.cli import PortInUse, rpc_auth, tls_context
-
     server = RpcServer(service, rpc_auth(args, data_dir), tuple(args.ws_origins))
     server.methods = QbftMethods(service, args.test_faults)
     try:
