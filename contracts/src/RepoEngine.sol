@@ -77,7 +77,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         // slot 3
         address collateralToken;
         uint40 cureDeadline;
-        uint40 collateralSince; // 0: since openedAt; set on substitution
+        uint40 collateralSince; // the open, or the last substitution (same word as collateralToken)
         uint16 nextCoupon; // coupons of the collateral bond before this index are paid or not owed
         // slot 4
         uint128 purchasePrice;
@@ -599,7 +599,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
 
     /// @dev Writes the new repo as whole words, one SSTORE per slot (field by field costs a read-modify-write per
     /// field). Layout as {StoredRepo}, first field in the low-order bytes; slot 0's couponToRP (bit 248: coupons go
-    /// to the seller until both parties elect otherwise), slot 3's cureDeadline, collateralSince and nextCoupon, slot 5's
+    /// to the seller until both parties elect otherwise), slot 3's cureDeadline and nextCoupon, slot 5's
     /// crystallizedPD, slot 6's cashMargin and slot 7 start at zero and are not written (nor slots 5 and 6 when
     /// rate or minimum transfer is zero). Every value fits its field: _validateTerms bounded times, periods, rate
     /// and amounts, and the haircuts sum below BPS.
@@ -611,7 +611,8 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         uint256 w1 = uint256(uint160(t.buyer)) | (nowTs << 160) | (nowTs << 200) | (uint256(t.dayCountBasis) << 240);
         uint256 w2 = uint256(uint160(t.cashToken)) | (uint256(t.marginCurePeriod) << 160)
             | (uint256(t.gracePeriod) << 192) | (uint256(t.haircutBps) << 224) | (uint256(fxBps) << 240);
-        uint256 w3 = uint256(uint160(t.collateralToken));
+        // collateralSince = now, in the collateral's own word (free): the coupon rule reads no other slot for it.
+        uint256 w3 = uint256(uint160(t.collateralToken)) | (nowTs << 200);
         uint256 w4 = t.purchasePrice | (t.collateralAmount << 128);
         // casting to 'int128' is safe because |rate| <= MAX_ABS_RATE < 2^127; the word holds its two's complement
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -748,10 +749,10 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         _keepCouponUnits(repoId, r.collateralToken, _heldSince(r), r.nextCoupon, collateral);
     }
 
-    /// @dev Since when the repo has held its current collateral bond: the open, or the last substitution.
+    /// @dev Since when the repo has held its current collateral bond: the open, or the last substitution (written at
+    /// both, in the collateral token's slot, so the coupon rule reads no other word).
     function _heldSince(StoredRepo storage r) private view returns (uint64) {
-        uint64 since = r.collateralSince;
-        return since != 0 ? since : r.openedAt;
+        return r.collateralSince;
     }
 
     function _known(uint256 repoId) private view returns (StoredRepo storage r) {
