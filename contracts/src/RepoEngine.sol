@@ -52,9 +52,11 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
     /// derived from one fits the 40-bit time fields below.
     uint64 private constant MAX_PERIOD = type(uint32).max;
 
-    /// @dev A repo as stored: {IRepoEngine.Repo} packed into 8 slots (times in 40 bits, periods in 32, amounts in 128)
-    /// with the FX terms and the coupon state in the spare bits (every slot is full), so that
-    /// opening writes 7 of them instead of 12; {getRepo} widens it back to the public struct.
+    /// @dev A repo as stored: {IRepoEngine.Repo} packed into 8 slots (times in 40 bits, periods in 32, amounts in 128,
+    /// the minimum transfer in 96, the rate in 72) with the FX terms and the coupon state in the spare bits, so that
+    /// opening writes 6 of them; {getRepo} widens it back to the public struct. The cash margin shares the rate
+    /// period's word, written at open, so that posting cash never writes a fresh slot; the crystallized PD (written
+    /// only by a re-rate or a coupon applied to the price) and the margin call (written by a call) have their own.
     struct StoredRepo {
         // slot 0: what nearly every step reads
         address seller;
@@ -63,11 +65,9 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         uint32 noticePeriod;
         bool crossCurrency;
         bool couponToRP;
-        // slot 1
+        // slot 1: read by getRepo and the margin thresholds only
         address buyer;
-        uint40 openedAt;
-        uint40 periodStart;
-        uint16 dayCountBasis;
+        uint96 minTransferAmount;
         // slot 2
         address cashToken;
         uint32 marginCurePeriod;
@@ -76,20 +76,22 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         uint16 fxHaircutBps;
         // slot 3
         address collateralToken;
-        uint40 cureDeadline;
         uint40 collateralSince; // the open, or the last substitution (same word as collateralToken)
+        uint40 openedAt;
         uint16 nextCoupon; // coupons of the collateral bond before this index are paid or not owed
         // slot 4
         uint128 purchasePrice;
         uint128 collateralAmount;
-        // slot 5
-        int128 rate;
-        int128 crystallizedPD;
-        // slot 6
-        uint128 minTransferAmount;
+        // slot 5: the rate period and the cash margin
+        int72 rate;
+        uint40 periodStart;
+        uint16 dayCountBasis;
         uint128 cashMargin;
+        // slot 6: the margin call, written together
+        uint216 marginCallOutstanding;
+        uint40 cureDeadline;
         // slot 7
-        uint256 marginCallOutstanding;
+        int128 crystallizedPD;
     }
 
     uint256 private _repoCount;
@@ -177,7 +179,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         // forge-lint: disable-next-line(unsafe-typecast)
         uint256 amount = uint256(e);
         r.status = RepoStatus.MARGIN_CALLED;
-        r.marginCallOutstanding = amount;
+        r.marginCallOutstanding = SafeCast.toUint216(amount);
         r.cureDeadline = cureDeadline;
         emit MarginCalled(repoId, msg.sender, amount, cureDeadline);
     }
@@ -201,7 +203,8 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         }
         if (collateralAmount > 0) r.collateralAmount = SafeCast.toUint128(r.collateralAmount + collateralAmount);
         if (cashAmount > 0) r.cashMargin = SafeCast.toUint128(r.cashMargin + cashAmount);
-        if (called) r.marginCallOutstanding = outstanding;
+        // Fits: outstanding only decreased from the stored 216-bit value.
+        if (called) r.marginCallOutstanding = uint216(outstanding);
         bool cured = called && outstanding == 0;
         if (cured) {
             r.status = RepoStatus.OPEN;
@@ -331,8 +334,8 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
             int256 crystallized = r.crystallizedPD + pd;
             r.crystallizedPD = SafeCast.toInt128(crystallized);
             r.periodStart = uint40(nowTs);
-            // Fits: |newRate| <= MAX_ABS_RATE < 2^127 (checked above).
-            r.rate = int128(a.newRate);
+            // Fits: |newRate| <= MAX_ABS_RATE < 2^71 (checked above).
+            r.rate = int72(a.newRate);
             emit RepoRerated(a.repoId, oldRate, a.newRate, crystallized);
         }
     }
@@ -591,7 +594,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         if (t.maturity != 0) _checkMaturity(t.maturity);
         if (t.purchasePrice > type(uint128).max) revert RepoAmountTooLarge(t.purchasePrice);
         if (t.collateralAmount > type(uint128).max) revert RepoAmountTooLarge(t.collateralAmount);
-        if (t.minTransferAmount > type(uint128).max) revert RepoAmountTooLarge(t.minTransferAmount);
+        if (t.minTransferAmount > type(uint96).max) revert RepoAmountTooLarge(t.minTransferAmount);
         if (t.noticePeriod > MAX_PERIOD) revert RepoPeriodTooLong(t.noticePeriod);
         if (t.marginCurePeriod > MAX_PERIOD) revert RepoPeriodTooLong(t.marginCurePeriod);
         if (t.gracePeriod > MAX_PERIOD) revert RepoPeriodTooLong(t.gracePeriod);
@@ -599,25 +602,23 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
 
     /// @dev Writes the new repo as whole words, one SSTORE per slot (field by field costs a read-modify-write per
     /// field). Layout as {StoredRepo}, first field in the low-order bytes; slot 0's couponToRP (bit 248: coupons go
-    /// to the seller until both parties elect otherwise), slot 3's cureDeadline and nextCoupon, slot 5's
-    /// crystallizedPD, slot 6's cashMargin and slot 7 start at zero and are not written (nor slots 5 and 6 when
-    /// rate or minimum transfer is zero). Every value fits its field: _validateTerms bounded times, periods, rate
-    /// and amounts, and the haircuts sum below BPS.
+    /// to the seller until both parties elect otherwise), slot 3's nextCoupon, slot 5's cashMargin and slots 6
+    /// and 7 start at zero and are not written. Every value fits its field: _validateTerms bounded times, periods,
+    /// rate and amounts, and the haircuts sum below BPS.
     function _storeRepo(uint256 repoId, RepoTerms calldata t) private {
         (bool cross, uint16 fxBps) = _fxTermsOf(t.collateralToken, t.cashToken, t.haircutBps, true);
         uint256 nowTs = block.timestamp;
         uint256 w0 = uint256(uint160(t.seller)) | (uint256(uint8(RepoStatus.OPEN)) << 160)
             | (uint256(t.maturity) << 168) | (uint256(t.noticePeriod) << 208) | (cross ? 1 << 240 : 0);
-        uint256 w1 = uint256(uint160(t.buyer)) | (nowTs << 160) | (nowTs << 200) | (uint256(t.dayCountBasis) << 240);
+        uint256 w1 = uint256(uint160(t.buyer)) | (t.minTransferAmount << 160);
         uint256 w2 = uint256(uint160(t.cashToken)) | (uint256(t.marginCurePeriod) << 160)
             | (uint256(t.gracePeriod) << 192) | (uint256(t.haircutBps) << 224) | (uint256(fxBps) << 240);
-        // collateralSince = now, in the collateral's own word (free): the coupon rule reads no other slot for it.
-        uint256 w3 = uint256(uint160(t.collateralToken)) | (nowTs << 200);
+        // collateralSince and openedAt = now, in the collateral's own word.
+        uint256 w3 = uint256(uint160(t.collateralToken)) | (nowTs << 160) | (nowTs << 200);
         uint256 w4 = t.purchasePrice | (t.collateralAmount << 128);
-        // casting to 'int128' is safe because |rate| <= MAX_ABS_RATE < 2^127; the word holds its two's complement
+        // casting to 'int72' is safe because |rate| <= MAX_ABS_RATE < 2^71; the word holds its 72-bit two's complement
         // forge-lint: disable-next-line(unsafe-typecast)
-        uint256 w5 = uint256(uint128(int128(t.rate)));
-        uint256 w6 = t.minTransferAmount;
+        uint256 w5 = uint256(uint72(int72(t.rate))) | (nowTs << 72) | (uint256(t.dayCountBasis) << 112);
         StoredRepo storage r = _repos[repoId];
         assembly ("memory-safe") {
             let slot := r.slot
@@ -626,8 +627,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
             sstore(add(slot, 2), w2)
             sstore(add(slot, 3), w3)
             sstore(add(slot, 4), w4)
-            if w5 { sstore(add(slot, 5), w5) }
-            if w6 { sstore(add(slot, 6), w6) }
+            sstore(add(slot, 5), w5)
         }
     }
 
@@ -655,12 +655,16 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         uint256 margin = r.cashMargin;
         uint256 collateral = r.collateralAmount;
         uint256 marginApplied = Math.min(margin, rp);
+        bool called = r.status == RepoStatus.MARGIN_CALLED;
 
         r.status = RepoStatus.REPURCHASED;
         r.cashMargin = 0;
         r.collateralAmount = 0;
-        r.marginCallOutstanding = 0;
-        r.cureDeadline = 0;
+        // An OPEN repo has no call outstanding (a cure clears both fields): its margin-call word is not touched.
+        if (called) {
+            r.marginCallOutstanding = 0;
+            r.cureDeadline = 0;
+        }
         _keepCouponUnitsOf(repoId, r, collateral);
         _position.burn(repoId);
         emit RepoRepurchased(repoId, holder, rp, marginApplied, collateral, early);
