@@ -54,9 +54,10 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
 
     /// @dev A repo as stored: {IRepoEngine.Repo} packed into 8 slots (times in 40 bits, periods in 32, amounts in 128,
     /// the minimum transfer in 96, the rate in 72) with the FX terms and the coupon state in the spare bits, so that
-    /// opening writes 6 of them; {getRepo} widens it back to the public struct. The cash margin shares the rate
-    /// period's word, written at open, so that posting cash never writes a fresh slot; the crystallized PD (written
-    /// only by a re-rate or a coupon applied to the price) and the margin call (written by a call) have their own.
+    /// opening writes 6 of them; {getRepo} widens it back to the public struct. The cash margin (120 bits) shares the
+    /// rate period's word, written at open, so that posting cash never writes a fresh slot; the crystallized PD
+    /// (written only by a re-rate or a coupon applied to the price, flagged in slot 5 so that the repurchase price
+    /// reads slots 0, 4 and 5 only until then) and the margin call (written by a call) have their own.
     struct StoredRepo {
         // slot 0: what nearly every step reads
         address seller;
@@ -86,7 +87,8 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         int72 rate;
         uint40 periodStart;
         uint16 dayCountBasis;
-        uint128 cashMargin;
+        bool crystallized; // crystallizedPD was ever written: until then the price reads no slot 7
+        uint120 cashMargin;
         // slot 6: the margin call, written together
         uint216 marginCallOutstanding;
         uint40 cureDeadline;
@@ -94,7 +96,8 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         int128 crystallizedPD;
     }
 
-    uint256 private _repoCount;
+    /// @dev Beside Pausable's flag (the next bytes of its slot): `open` reads both in one cold read.
+    uint64 private _repoCount;
     mapping(uint256 repoId => StoredRepo) private _repos;
     /// @dev Used nonces as bitmaps, 256 to a word (nonce >> 8 selects the word): sequential nonces share slots.
     mapping(address signer => mapping(uint256 word => uint256 bits)) private _nonces;
@@ -179,7 +182,9 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         // forge-lint: disable-next-line(unsafe-typecast)
         uint256 amount = uint256(e);
         r.status = RepoStatus.MARGIN_CALLED;
-        r.marginCallOutstanding = SafeCast.toUint216(amount);
+        // Fits 216 bits: amount = e <= RP(now) < 2^128 + 2^128 × 2^26 (the PD at MAX_ABS_RATE over 2^40 seconds) + 2^127.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        r.marginCallOutstanding = uint216(amount);
         r.cureDeadline = cureDeadline;
         emit MarginCalled(repoId, msg.sender, amount, cureDeadline);
     }
@@ -202,7 +207,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
             }
         }
         if (collateralAmount > 0) r.collateralAmount = SafeCast.toUint128(r.collateralAmount + collateralAmount);
-        if (cashAmount > 0) r.cashMargin = SafeCast.toUint128(r.cashMargin + cashAmount);
+        if (cashAmount > 0) r.cashMargin = SafeCast.toUint120(r.cashMargin + cashAmount);
         // Fits: outstanding only decreased from the stored 216-bit value.
         if (called) r.marginCallOutstanding = uint216(outstanding);
         bool cured = called && outstanding == 0;
@@ -249,7 +254,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
 
         // Both fit: each is at most the stored 128-bit value.
         r.collateralAmount = uint128(collateralAfter);
-        r.cashMargin = uint128(cashAfter);
+        r.cashMargin = uint120(cashAfter);
         emit ExcessWithdrawn(repoId, collateralAmount, cashAmount);
 
         if (collateralAmount > 0) IERC20(r.collateralToken).safeTransfer(r.seller, collateralAmount);
@@ -331,8 +336,9 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
                 r.purchasePrice, r.rate, r.dayCountBasis, RepoMath.accrualSeconds(r.periodStart, r.maturity, nowTs)
             );
             int256 oldRate = r.rate;
-            int256 crystallized = r.crystallizedPD + pd;
+            int256 crystallized = _crystallizedPD(r) + pd;
             r.crystallizedPD = SafeCast.toInt128(crystallized);
+            r.crystallized = true;
             r.periodStart = uint40(nowTs);
             // Fits: |newRate| <= MAX_ABS_RATE < 2^71 (checked above).
             r.rate = int72(a.newRate);
@@ -416,7 +422,10 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         address to = toRP ? _position.ownerOf(repoId) : r.seller;
 
         r.nextCoupon = SafeCast.toUint16(index + 1);
-        if (toRP) r.crystallizedPD = SafeCast.toInt128(r.crystallizedPD - SafeCast.toInt256(amount));
+        if (toRP) {
+            r.crystallizedPD = SafeCast.toInt128(_crystallizedPD(r) - SafeCast.toInt256(amount));
+            r.crystallized = true;
+        }
         emit CouponManufactured(repoId, r.collateralToken, index, msg.sender, to, amount, toRP);
 
         if (toRP) {
@@ -717,13 +726,22 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
 
     /// @dev Seconds `token` has been paused since `from`; reverts {RepoPaymentTokenPaused} while it is paused now.
     /// A token without pause history (not a PermissionedToken) counts as never paused.
+    /// Read by a plain staticcall decoded in place (as {RepoCoupons-_nextCoupon}): smaller and cheaper than try/catch.
     function _pausedSince(uint256 repoId, address token, uint64 from) private view returns (uint256 stopped) {
-        try IPermissionedToken(token).pausedSince(from) returns (bool pausedNow, uint256 seconds_) {
-            if (pausedNow) revert RepoPaymentTokenPaused(repoId, token);
-            return seconds_;
-        } catch {
-            return 0;
+        bytes4 selector = IPermissionedToken.pausedSince.selector;
+        uint256 pausedNow;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            mstore(add(m, 4), from)
+            // The call first: Yul evaluates arguments right to left.
+            let ok := staticcall(gas(), token, m, 36, m, 64)
+            if and(ok, gt(returndatasize(), 63)) {
+                pausedNow := mload(m)
+                stopped := mload(add(m, 32))
+            }
         }
+        if (pausedNow != 0) revert RepoPaymentTokenPaused(repoId, token);
     }
 
     /// @dev Coupon `index` of the repo's collateral bond if it is the next one owed and payable now: its token, its
@@ -802,8 +820,13 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
 
     function _rp(StoredRepo storage r, uint64 at) private view returns (uint256) {
         return RepoMath.repurchasePrice(
-            r.purchasePrice, r.crystallizedPD, r.rate, r.dayCountBasis, r.periodStart, r.maturity, at
+            r.purchasePrice, _crystallizedPD(r), r.rate, r.dayCountBasis, r.periodStart, r.maturity, at
         );
+    }
+
+    /// @dev The crystallized PD, reading its slot only if a re-rate or a coupon off the price ever wrote it.
+    function _crystallizedPD(StoredRepo storage r) private view returns (int256) {
+        return r.crystallized ? r.crystallizedPD : int256(0);
     }
 
     function _adjustedValue(StoredRepo storage r, address token, uint256 amount) private view returns (uint256) {
