@@ -91,7 +91,10 @@ contract BondToken is PermissionedToken, IBondCoupons {
         uint64[] calldata paymentDates
     ) external onlyRole(ISSUER_ROLE) {
         uint256 n = recordDates.length;
-        if (_couponToken != address(0) || couponToken_ == address(0) || n == 0 || n != paymentDates.length) {
+        if (
+            _couponToken != address(0) || couponToken_ == address(0) || n == 0 || n != paymentDates.length
+                || n > type(uint16).max
+        ) {
             revert BondInvalidCouponSchedule();
         }
         if (periodsPerYear != 1 && periodsPerYear != 2 && periodsPerYear != 4 && periodsPerYear != 12) {
@@ -106,6 +109,9 @@ contract BondToken is PermissionedToken, IBondCoupons {
             _coupons.push(CouponDates(recordDates[i], previousPayment));
         }
         if (previousPayment > _maturity) revert BondInvalidCouponSchedule();
+        // Fits: n <= 2^16 - 1 (checked above).
+        _couponCount = uint16(n);
+        _lastRecordDate = recordDates[n - 1];
         _couponToken = couponToken_;
         _periodsPerYear = periodsPerYear;
         emit CouponScheduleSet(couponToken_, periodsPerYear, n);
@@ -117,6 +123,10 @@ contract BondToken is PermissionedToken, IBondCoupons {
         view
         returns (uint256 index, uint64 recordDate, uint64 paymentDate)
     {
+        // No schedule, every coupon already passed, or none recorded since heldSince: one read, of the slot the
+        // next transfer of this token reads anyway (see PermissionedToken._couponCount).
+        uint256 count = _couponCount;
+        if (from >= count || heldSince > _lastRecordDate) return (count, 0, 0);
         // Binary search for the first record date >= heldSince (record dates strictly increase).
         uint256 lo = 0;
         uint256 hi = _coupons.length;

@@ -26,6 +26,11 @@ abstract contract PermissionedToken is IPermissionedToken, ERC20, AccessControl,
 
     IIdentityRegistry private immutable _registry;
     uint8 private immutable _decimals;
+    /// @dev Declared first so that they share the slot of Pausable's flag, which every transfer reads: a caller that
+    /// reads them and then moves the token pays one cold read, not two. Used by {BondToken} for its coupon schedule's
+    /// length and last record date (the engine asks about coupons before moving collateral); 0 in a cash token.
+    uint16 internal _couponCount;
+    uint64 internal _lastRecordDate;
     mapping(address account => bool frozen) private _frozen;
     /// @dev Every pause so far, oldest first; `end` 0 while the pause lasts. Kept so that deadlines that depend on
     /// this token (a repo's grace and cure periods) can leave paused time out.

@@ -18,17 +18,30 @@ abstract contract RepoCoupons is IRepoCoupons {
     mapping(uint256 repoId => EndedHolding) private _ended;
 
     /// @dev The next coupon of `bond` owed to a holder since `heldSince` paid up to `from` - 1; a collateral token
-    /// without a coupon schedule has none (index max, dates 0).
+    /// without a coupon schedule has none (index max, dates 0). A plain staticcall read in place (no try/catch, no
+    /// ABI decoder): a token without `nextCoupon` (the call fails or answers short) has no coupons either.
     function _nextCoupon(address bond, uint64 heldSince, uint256 from)
         internal
         view
         returns (uint256 index, uint64 recordDate, uint64 paymentDate)
     {
-        try IBondCoupons(bond).nextCoupon(heldSince, from) returns (uint256 i, uint64 rd, uint64 pd) {
-            return (i, rd, pd);
-        } catch {
-            return (type(uint256).max, 0, 0);
+        bytes4 selector = IBondCoupons.nextCoupon.selector;
+        bool ok;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            mstore(add(m, 4), heldSince)
+            mstore(add(m, 36), from)
+            // The call first: Yul evaluates arguments right to left.
+            ok := staticcall(gas(), bond, m, 68, m, 96)
+            ok := and(ok, gt(returndatasize(), 95))
+            if ok {
+                index := mload(m)
+                recordDate := and(mload(add(m, 32)), 0xffffffffffffffff)
+                paymentDate := and(mload(add(m, 64)), 0xffffffffffffffff)
+            }
         }
+        if (!ok) return (type(uint256).max, 0, 0);
     }
 
     /// @dev Reverts {RepoCouponPending} if a coupon owed on the repo's collateral has passed its record date unpaid.

@@ -52,9 +52,12 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
     /// derived from one fits the 40-bit time fields below.
     uint64 private constant MAX_PERIOD = type(uint32).max;
 
-    /// @dev A repo as stored: {IRepoEngine.Repo} packed into 8 slots (times in 40 bits, periods in 32, amounts in 128)
-    /// with the FX terms and the coupon state in the spare bits (every slot is full), so that
-    /// opening writes 7 of them instead of 12; {getRepo} widens it back to the public struct.
+    /// @dev A repo as stored: {IRepoEngine.Repo} packed into 8 slots (times in 40 bits, periods in 32, amounts in 128,
+    /// the minimum transfer in 96, the rate in 72) with the FX terms and the coupon state in the spare bits, so that
+    /// opening writes 6 of them; {getRepo} widens it back to the public struct. The cash margin (120 bits) shares the
+    /// rate period's word, written at open, so that posting cash never writes a fresh slot; the crystallized PD
+    /// (written only by a re-rate or a coupon applied to the price, flagged in slot 5 so that the repurchase price
+    /// reads slots 0, 4 and 5 only until then) and the margin call (written by a call) have their own.
     struct StoredRepo {
         // slot 0: what nearly every step reads
         address seller;
@@ -63,11 +66,9 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         uint32 noticePeriod;
         bool crossCurrency;
         bool couponToRP;
-        // slot 1
+        // slot 1: read by getRepo and the margin thresholds only
         address buyer;
-        uint40 openedAt;
-        uint40 periodStart;
-        uint16 dayCountBasis;
+        uint96 minTransferAmount;
         // slot 2
         address cashToken;
         uint32 marginCurePeriod;
@@ -76,23 +77,27 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         uint16 fxHaircutBps;
         // slot 3
         address collateralToken;
-        uint40 cureDeadline;
-        uint40 collateralSince; // 0: since openedAt; set on substitution
+        uint40 collateralSince; // the open, or the last substitution (same word as collateralToken)
+        uint40 openedAt;
         uint16 nextCoupon; // coupons of the collateral bond before this index are paid or not owed
         // slot 4
         uint128 purchasePrice;
         uint128 collateralAmount;
-        // slot 5
-        int128 rate;
-        int128 crystallizedPD;
-        // slot 6
-        uint128 minTransferAmount;
-        uint128 cashMargin;
+        // slot 5: the rate period and the cash margin
+        int72 rate;
+        uint40 periodStart;
+        uint16 dayCountBasis;
+        bool crystallized; // crystallizedPD was ever written: until then the price reads no slot 7
+        uint120 cashMargin;
+        // slot 6: the margin call, written together
+        uint216 marginCallOutstanding;
+        uint40 cureDeadline;
         // slot 7
-        uint256 marginCallOutstanding;
+        int128 crystallizedPD;
     }
 
-    uint256 private _repoCount;
+    /// @dev Beside Pausable's flag (the next bytes of its slot): `open` reads both in one cold read.
+    uint64 private _repoCount;
     mapping(uint256 repoId => StoredRepo) private _repos;
     /// @dev Used nonces as bitmaps, 256 to a word (nonce >> 8 selects the word): sequential nonces share slots.
     mapping(address signer => mapping(uint256 word => uint256 bits)) private _nonces;
@@ -177,7 +182,9 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         // forge-lint: disable-next-line(unsafe-typecast)
         uint256 amount = uint256(e);
         r.status = RepoStatus.MARGIN_CALLED;
-        r.marginCallOutstanding = amount;
+        // Fits 216 bits: amount = e <= RP(now) < 2^128 + 2^128 × 2^26 (the PD at MAX_ABS_RATE over 2^40 seconds) + 2^127.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        r.marginCallOutstanding = uint216(amount);
         r.cureDeadline = cureDeadline;
         emit MarginCalled(repoId, msg.sender, amount, cureDeadline);
     }
@@ -200,8 +207,9 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
             }
         }
         if (collateralAmount > 0) r.collateralAmount = SafeCast.toUint128(r.collateralAmount + collateralAmount);
-        if (cashAmount > 0) r.cashMargin = SafeCast.toUint128(r.cashMargin + cashAmount);
-        if (called) r.marginCallOutstanding = outstanding;
+        if (cashAmount > 0) r.cashMargin = SafeCast.toUint120(r.cashMargin + cashAmount);
+        // Fits: outstanding only decreased from the stored 216-bit value.
+        if (called) r.marginCallOutstanding = uint216(outstanding);
         bool cured = called && outstanding == 0;
         if (cured) {
             r.status = RepoStatus.OPEN;
@@ -246,7 +254,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
 
         // Both fit: each is at most the stored 128-bit value.
         r.collateralAmount = uint128(collateralAfter);
-        r.cashMargin = uint128(cashAfter);
+        r.cashMargin = uint120(cashAfter);
         emit ExcessWithdrawn(repoId, collateralAmount, cashAmount);
 
         if (collateralAmount > 0) IERC20(r.collateralToken).safeTransfer(r.seller, collateralAmount);
@@ -328,11 +336,12 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
                 r.purchasePrice, r.rate, r.dayCountBasis, RepoMath.accrualSeconds(r.periodStart, r.maturity, nowTs)
             );
             int256 oldRate = r.rate;
-            int256 crystallized = r.crystallizedPD + pd;
+            int256 crystallized = _crystallizedPD(r) + pd;
             r.crystallizedPD = SafeCast.toInt128(crystallized);
+            r.crystallized = true;
             r.periodStart = uint40(nowTs);
-            // Fits: |newRate| <= MAX_ABS_RATE < 2^127 (checked above).
-            r.rate = int128(a.newRate);
+            // Fits: |newRate| <= MAX_ABS_RATE < 2^71 (checked above).
+            r.rate = int72(a.newRate);
             emit RepoRerated(a.repoId, oldRate, a.newRate, crystallized);
         }
     }
@@ -413,7 +422,10 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         address to = toRP ? _position.ownerOf(repoId) : r.seller;
 
         r.nextCoupon = SafeCast.toUint16(index + 1);
-        if (toRP) r.crystallizedPD = SafeCast.toInt128(r.crystallizedPD - SafeCast.toInt256(amount));
+        if (toRP) {
+            r.crystallizedPD = SafeCast.toInt128(_crystallizedPD(r) - SafeCast.toInt256(amount));
+            r.crystallized = true;
+        }
         emit CouponManufactured(repoId, r.collateralToken, index, msg.sender, to, amount, toRP);
 
         if (toRP) {
@@ -591,7 +603,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         if (t.maturity != 0) _checkMaturity(t.maturity);
         if (t.purchasePrice > type(uint128).max) revert RepoAmountTooLarge(t.purchasePrice);
         if (t.collateralAmount > type(uint128).max) revert RepoAmountTooLarge(t.collateralAmount);
-        if (t.minTransferAmount > type(uint128).max) revert RepoAmountTooLarge(t.minTransferAmount);
+        if (t.minTransferAmount > type(uint96).max) revert RepoAmountTooLarge(t.minTransferAmount);
         if (t.noticePeriod > MAX_PERIOD) revert RepoPeriodTooLong(t.noticePeriod);
         if (t.marginCurePeriod > MAX_PERIOD) revert RepoPeriodTooLong(t.marginCurePeriod);
         if (t.gracePeriod > MAX_PERIOD) revert RepoPeriodTooLong(t.gracePeriod);
@@ -599,24 +611,23 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
 
     /// @dev Writes the new repo as whole words, one SSTORE per slot (field by field costs a read-modify-write per
     /// field). Layout as {StoredRepo}, first field in the low-order bytes; slot 0's couponToRP (bit 248: coupons go
-    /// to the seller until both parties elect otherwise), slot 3's cureDeadline, collateralSince and nextCoupon, slot 5's
-    /// crystallizedPD, slot 6's cashMargin and slot 7 start at zero and are not written (nor slots 5 and 6 when
-    /// rate or minimum transfer is zero). Every value fits its field: _validateTerms bounded times, periods, rate
-    /// and amounts, and the haircuts sum below BPS.
+    /// to the seller until both parties elect otherwise), slot 3's nextCoupon, slot 5's cashMargin and slots 6
+    /// and 7 start at zero and are not written. Every value fits its field: _validateTerms bounded times, periods,
+    /// rate and amounts, and the haircuts sum below BPS.
     function _storeRepo(uint256 repoId, RepoTerms calldata t) private {
         (bool cross, uint16 fxBps) = _fxTermsOf(t.collateralToken, t.cashToken, t.haircutBps, true);
         uint256 nowTs = block.timestamp;
         uint256 w0 = uint256(uint160(t.seller)) | (uint256(uint8(RepoStatus.OPEN)) << 160)
             | (uint256(t.maturity) << 168) | (uint256(t.noticePeriod) << 208) | (cross ? 1 << 240 : 0);
-        uint256 w1 = uint256(uint160(t.buyer)) | (nowTs << 160) | (nowTs << 200) | (uint256(t.dayCountBasis) << 240);
+        uint256 w1 = uint256(uint160(t.buyer)) | (t.minTransferAmount << 160);
         uint256 w2 = uint256(uint160(t.cashToken)) | (uint256(t.marginCurePeriod) << 160)
             | (uint256(t.gracePeriod) << 192) | (uint256(t.haircutBps) << 224) | (uint256(fxBps) << 240);
-        uint256 w3 = uint256(uint160(t.collateralToken));
+        // collateralSince and openedAt = now, in the collateral's own word.
+        uint256 w3 = uint256(uint160(t.collateralToken)) | (nowTs << 160) | (nowTs << 200);
         uint256 w4 = t.purchasePrice | (t.collateralAmount << 128);
-        // casting to 'int128' is safe because |rate| <= MAX_ABS_RATE < 2^127; the word holds its two's complement
+        // casting to 'int72' is safe because |rate| <= MAX_ABS_RATE < 2^71; the word holds its 72-bit two's complement
         // forge-lint: disable-next-line(unsafe-typecast)
-        uint256 w5 = uint256(uint128(int128(t.rate)));
-        uint256 w6 = t.minTransferAmount;
+        uint256 w5 = uint256(uint72(int72(t.rate))) | (nowTs << 72) | (uint256(t.dayCountBasis) << 112);
         StoredRepo storage r = _repos[repoId];
         assembly ("memory-safe") {
             let slot := r.slot
@@ -625,8 +636,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
             sstore(add(slot, 2), w2)
             sstore(add(slot, 3), w3)
             sstore(add(slot, 4), w4)
-            if w5 { sstore(add(slot, 5), w5) }
-            if w6 { sstore(add(slot, 6), w6) }
+            sstore(add(slot, 5), w5)
         }
     }
 
@@ -654,12 +664,16 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         uint256 margin = r.cashMargin;
         uint256 collateral = r.collateralAmount;
         uint256 marginApplied = Math.min(margin, rp);
+        bool called = r.status == RepoStatus.MARGIN_CALLED;
 
         r.status = RepoStatus.REPURCHASED;
         r.cashMargin = 0;
         r.collateralAmount = 0;
-        r.marginCallOutstanding = 0;
-        r.cureDeadline = 0;
+        // An OPEN repo has no call outstanding (a cure clears both fields): its margin-call word is not touched.
+        if (called) {
+            r.marginCallOutstanding = 0;
+            r.cureDeadline = 0;
+        }
         _keepCouponUnitsOf(repoId, r, collateral);
         _position.burn(repoId);
         emit RepoRepurchased(repoId, holder, rp, marginApplied, collateral, early);
@@ -712,13 +726,22 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
 
     /// @dev Seconds `token` has been paused since `from`; reverts {RepoPaymentTokenPaused} while it is paused now.
     /// A token without pause history (not a PermissionedToken) counts as never paused.
+    /// Read by a plain staticcall decoded in place (as {RepoCoupons-_nextCoupon}): smaller and cheaper than try/catch.
     function _pausedSince(uint256 repoId, address token, uint64 from) private view returns (uint256 stopped) {
-        try IPermissionedToken(token).pausedSince(from) returns (bool pausedNow, uint256 seconds_) {
-            if (pausedNow) revert RepoPaymentTokenPaused(repoId, token);
-            return seconds_;
-        } catch {
-            return 0;
+        bytes4 selector = IPermissionedToken.pausedSince.selector;
+        uint256 pausedNow;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            mstore(add(m, 4), from)
+            // The call first: Yul evaluates arguments right to left.
+            let ok := staticcall(gas(), token, m, 36, m, 64)
+            if and(ok, gt(returndatasize(), 63)) {
+                pausedNow := mload(m)
+                stopped := mload(add(m, 32))
+            }
         }
+        if (pausedNow != 0) revert RepoPaymentTokenPaused(repoId, token);
     }
 
     /// @dev Coupon `index` of the repo's collateral bond if it is the next one owed and payable now: its token, its
@@ -748,10 +771,10 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         _keepCouponUnits(repoId, r.collateralToken, _heldSince(r), r.nextCoupon, collateral);
     }
 
-    /// @dev Since when the repo has held its current collateral bond: the open, or the last substitution.
+    /// @dev Since when the repo has held its current collateral bond: the open, or the last substitution (written at
+    /// both, in the collateral token's slot, so the coupon rule reads no other word).
     function _heldSince(StoredRepo storage r) private view returns (uint64) {
-        uint64 since = r.collateralSince;
-        return since != 0 ? since : r.openedAt;
+        return r.collateralSince;
     }
 
     function _known(uint256 repoId) private view returns (StoredRepo storage r) {
@@ -797,8 +820,13 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
 
     function _rp(StoredRepo storage r, uint64 at) private view returns (uint256) {
         return RepoMath.repurchasePrice(
-            r.purchasePrice, r.crystallizedPD, r.rate, r.dayCountBasis, r.periodStart, r.maturity, at
+            r.purchasePrice, _crystallizedPD(r), r.rate, r.dayCountBasis, r.periodStart, r.maturity, at
         );
+    }
+
+    /// @dev The crystallized PD, reading its slot only if a re-rate or a coupon off the price ever wrote it.
+    function _crystallizedPD(StoredRepo storage r) private view returns (int256) {
+        return r.crystallized ? r.crystallizedPD : int256(0);
     }
 
     function _adjustedValue(StoredRepo storage r, address token, uint256 amount) private view returns (uint256) {

@@ -75,6 +75,41 @@ contract BondTokenCouponsTest is BaseFixture {
         assertEq(pdNone, 0);
     }
 
+    /// @dev `nextCoupon` (binary search, and its one-word answer when nothing is owed: no schedule, the cursor past
+    /// the end, or no record date since the holding began) against a linear reference, for any schedule length.
+    function testFuzz_nextCoupon_matchesLinearReference(uint8 n, uint64 heldSince, uint16 from) public {
+        n = uint8(bound(n, 0, 12));
+        uint64[] memory r = new uint64[](n);
+        uint64[] memory p = new uint64[](n);
+        for (uint256 i; i < n; ++i) {
+            r[i] = T0 + uint64(i) * 10 days + 1 days;
+            p[i] = r[i] + 1 days;
+        }
+        if (n > 0) {
+            vm.prank(admin);
+            bond.setCouponSchedule(address(cash), 2, r, p);
+        }
+        heldSince = uint64(bound(heldSince, T0, T0 + 130 days));
+        from = uint16(bound(from, 0, 14));
+        uint256 expected = n;
+        for (uint256 i; i < n; ++i) {
+            if (r[i] >= heldSince && i >= from) {
+                expected = i;
+                break;
+            }
+        }
+        (uint256 index, uint64 rd, uint64 pd) = bond.nextCoupon(heldSince, from);
+        if (expected < n) {
+            assertEq(index, expected);
+            assertEq(rd, r[expected]);
+            assertEq(pd, p[expected]);
+        } else {
+            assertEq(index, n);
+            assertEq(rd, 0);
+            assertEq(pd, 0);
+        }
+    }
+
     function testFuzz_couponAmount_matchesReference(uint128 units) public {
         (uint64[] memory r, uint64[] memory p) = _dates(T0 + 1 days, T0 + 2 days, T0 + 3 days, T0 + 4 days);
         vm.prank(admin);

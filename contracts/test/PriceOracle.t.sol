@@ -167,6 +167,31 @@ contract PriceOracleTest is BaseFixture {
         assertEq(uint256(oracle.maxAgeOf(asset, quote)), uint256(ORACLE_MAX_AGE));
     }
 
+    /// @dev The maximum age shares the price's slot: a post keeps it, and setting it keeps the price.
+    function test_setMaxAge_andPriceShareASlotWithoutClobbering() public {
+        vm.prank(admin);
+        oracle.setMaxAge(asset, quote, 1 hours);
+        vm.prank(feeder);
+        oracle.setPrice(asset, quote, 101e18);
+        assertEq(uint256(oracle.maxAgeOf(asset, quote)), 1 hours);
+        vm.prank(admin);
+        oracle.setMaxAge(asset, quote, 2 hours);
+        (uint256 price, uint64 updatedAt) = oracle.getPrice(asset, quote);
+        assertEq(price, 101e18);
+        assertEq(uint256(updatedAt), block.timestamp);
+        vm.warp(block.timestamp + 2 hours + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPriceOracle.PriceStale.selector, asset, quote, updatedAt, uint64(2 hours))
+        );
+        oracle.getPrice(asset, quote);
+    }
+
+    function test_setMaxAge_revertsAbove56Bits() public {
+        vm.prank(admin);
+        vm.expectRevert(IPriceOracle.PriceInvalidMaxAge.selector);
+        oracle.setMaxAge(asset, quote, uint64(type(uint56).max) + 1);
+    }
+
     function test_setMaxAge_revertsIfNotAdmin() public {
         bytes32 role = oracle.DEFAULT_ADMIN_ROLE();
         vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, feeder, role));

@@ -336,14 +336,14 @@ contract RepoEngineFxTest is RepoFixture {
         vm.stopPrank();
     }
 
-    function test_setPrice_revertsAbove192Bits() public {
-        uint256 tooLarge = uint256(type(uint192).max) + 1;
+    function test_setPrice_revertsAbove160Bits() public {
+        uint256 tooLarge = uint256(type(uint160).max) + 1;
         vm.prank(admin);
         vm.expectRevert(abi.encodeWithSelector(IFxOracle.PriceTooLarge.selector, address(usd), address(cash), tooLarge));
         oracle.setPrice(address(usd), address(cash), tooLarge);
-        _setPrice(address(usd), address(cash), type(uint192).max);
+        _setPrice(address(usd), address(cash), type(uint160).max);
         (uint256 price,) = oracle.getPrice(address(usd), address(cash));
-        assertEq(price, type(uint192).max);
+        assertEq(price, type(uint160).max);
     }
 
     // ------------------------------------------------------------------ fuzz

@@ -5,9 +5,10 @@ import {IRepoEngine} from "../src/interfaces/IRepoEngine.sol";
 import {RepoFixture} from "./utils/RepoFixture.sol";
 
 /// @notice The repo written at open as whole packed words reads back field for field, for any accepted terms
-/// (negative rates, open and term repos, zero and full-width amounts and periods); the coupon fields packed beside
-/// them (slot 0's election bit next to the cross-currency flag, slot 3's collateralSince and nextCoupon next to
-/// cureDeadline) start at their defaults and, when written, leave every other field as it was.
+/// (negative rates, open and term repos, zero and full-width amounts and periods); the fields packed beside them
+/// (slot 0's election bit next to the cross-currency flag, slot 3's nextCoupon next to collateralSince and openedAt,
+/// slot 5's cash margin next to the 72-bit rate, the period start and the basis, slot 6's call next to its cure
+/// deadline) start at their defaults and, when written, leave every other field as it was.
 contract RepoEngineStorageTest is RepoFixture {
     function testFuzz_open_storesEveryField(
         uint256 pp,
@@ -29,7 +30,7 @@ contract RepoEngineStorageTest is RepoFixture {
         t.gracePeriod = uint64(bound(periods[2], 0, type(uint32).max));
         t.collateralAmount = bound(collateral, 1, 100_000_000);
         t.haircutBps = uint16(bound(haircut, 0, 9_999));
-        t.minTransferAmount = bound(mta, 0, type(uint128).max);
+        t.minTransferAmount = bound(mta, 0, type(uint96).max);
         uint256 repoId = _open(t);
         _assertStored(repoId, t);
         (, uint64 recordDate, uint64 paymentDate, uint256 units, bool toRP) = engine.couponOwed(repoId);
@@ -45,6 +46,65 @@ contract RepoEngineStorageTest is RepoFixture {
         (,,,, toRP) = engine.couponOwed(repoId);
         assertTrue(toRP);
         _assertStored(repoId, t);
+    }
+
+    /// @dev Amounts past their field: the minimum transfer fits 96 bits, the purchase price and collateral 128.
+    function testFuzz_open_revertsIfAmountTooLarge(uint256 mta, uint256 pp) public {
+        IRepoEngine.RepoTerms memory t = _terms(0);
+        t.minTransferAmount = bound(mta, uint256(type(uint96).max) + 1, type(uint256).max);
+        bytes memory s1 = _signTerms(sellerKey, t);
+        bytes memory s2 = _signTerms(buyerKey, t);
+        vm.expectRevert(abi.encodeWithSelector(IRepoEngine.RepoAmountTooLarge.selector, t.minTransferAmount));
+        engine.open(t, s1, s2);
+
+        t = _terms(0);
+        t.purchasePrice = bound(pp, uint256(type(uint128).max) + 1, type(uint256).max);
+        s1 = _signTerms(sellerKey, t);
+        s2 = _signTerms(buyerKey, t);
+        vm.expectRevert(abi.encodeWithSelector(IRepoEngine.RepoAmountTooLarge.selector, t.purchasePrice));
+        engine.open(t, s1, s2);
+    }
+
+    /// @dev Cash margin (slot 5, beside the rate period), a call (slot 6) and a re-rate (slots 5 and 7) written after
+    /// the open leave every other field as it was.
+    function testFuzz_laterWrites_keepPackedNeighbours(int256 rate, int256 newRate, uint96 mta, uint32 cash) public {
+        IRepoEngine.RepoTerms memory t = _terms(0);
+        // Down to -100 % a year, so that the call below is due at any cash margin up to a tenth of the price.
+        t.rate = bound(rate, -1e18, 1000e18);
+        t.minTransferAmount = bound(mta, 0, 1_000_00);
+        uint256 repoId = _open(t);
+        uint256 openedAt = block.timestamp;
+        uint256 margin = bound(cash, 1, PP / 10);
+        vm.prank(seller);
+        engine.postMargin(repoId, 0, margin);
+        IRepoEngine.Repo memory r = engine.getRepo(repoId);
+        assertEq(r.cashMargin, margin);
+        assertEq(r.rate, t.rate);
+        assertEq(uint256(r.periodStart), openedAt);
+        assertEq(uint256(r.dayCountBasis), t.dayCountBasis);
+        assertEq(r.minTransferAmount, t.minTransferAmount);
+        assertEq(r.crystallizedPD, int256(0));
+
+        _skip(10 days);
+        _setBondPrice(50e18);
+        engine.callMargin(repoId);
+        r = engine.getRepo(repoId);
+        assertEq(uint256(r.cureDeadline), block.timestamp + t.marginCurePeriod);
+        assertGt(r.marginCallOutstanding, 0);
+        assertEq(r.cashMargin, margin);
+        assertEq(r.rate, t.rate);
+
+        int256 rerate = bound(newRate, -1000e18, 1000e18);
+        IRepoEngine.Amendment memory a = _amendment(repoId, uint8(IRepoEngine.AmendmentKind.RERATE), 0, rerate);
+        engine.amend(a, _signAmendment(sellerKey, a), _signAmendment(buyerKey, a));
+        r = engine.getRepo(repoId);
+        assertEq(r.rate, rerate);
+        assertEq(uint256(r.periodStart), block.timestamp);
+        assertEq(r.crystallizedPD, _refPD(t.purchasePrice, t.rate, t.dayCountBasis, 10 days));
+        assertEq(r.cashMargin, margin);
+        assertEq(uint256(r.dayCountBasis), t.dayCountBasis);
+        assertEq(uint256(r.openedAt), openedAt);
+        assertEq(uint256(r.cureDeadline), openedAt + 10 days + t.marginCurePeriod);
     }
 
     function _assertStored(uint256 repoId, IRepoEngine.RepoTerms memory t) internal view {

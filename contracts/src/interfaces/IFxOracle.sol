@@ -20,7 +20,7 @@ interface IFxOracle {
     /// @notice An FX haircut of 100 % or more.
     error PriceInvalidFxHaircut(uint16 haircutBps);
 
-    /// @notice A price above 2^192 − 1 (prices are stored in 192 bits beside their time).
+    /// @notice A price above 2^160 − 1 (prices are stored in 160 bits beside their time and maximum age).
     error PriceTooLarge(address asset, address quote, uint256 price);
 
     /// @notice The currency is not a listed cash token.

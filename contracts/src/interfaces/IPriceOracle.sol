@@ -92,7 +92,7 @@ interface IPriceOracle is IFxOracle {
     /// @notice Sets the maximum age of a pair's price; 0 resets it to the default.
     /// @param asset The priced token.
     /// @param quote The cash token.
-    /// @param maxAge Maximum age in seconds (0 = default).
+    /// @param maxAge Maximum age in seconds (0 = default; at most 2^56 − 1, else `PriceInvalidMaxAge`).
     /// Requirements:
     /// - caller has `DEFAULT_ADMIN_ROLE`;
     /// - `asset` and `quote` are nonzero.

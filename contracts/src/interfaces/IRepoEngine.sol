@@ -298,7 +298,8 @@ interface IRepoEngine is IRepoClaims {
     error RepoZeroPurchasePrice();
     /// @notice An amount that must be positive is zero.
     error RepoZeroAmount();
-    /// @notice An amount of the terms does not fit 128 bits.
+    /// @notice An amount of the terms does not fit its field: 128 bits (purchase price, collateral), 96 (minimum
+    /// transfer).
     error RepoAmountTooLarge(uint256 amount);
     /// @notice A notice, cure or grace period exceeds 2^32 − 1 seconds.
     error RepoPeriodTooLong(uint64 period);
