@@ -36,6 +36,7 @@ from gateway.clients.routes import router as clients_router
 from gateway.config import Environment, KeyPurpose, Settings, get_settings
 from gateway.context import GatewayContext
 from gateway.db.session import make_engine, make_session_factory
+from gateway.exceptions import Conflict
 from gateway.keys.provider import KeyProvider, provider_from_settings
 from gateway.kyc.provider import KycProvider, provider_named
 from gateway.kyc.routes import router as kyc_router
@@ -128,9 +129,9 @@ async def _anchor_periodically(ctx: GatewayContext, hub: Hub | None = None) -> N
     from gateway.settlement import registry
 
     interval = ctx.settings.anchor_interval_seconds
-    outbox = registry.anchor_outbox(hub)
     while True:
         await asyncio.sleep(interval)
+        outbox = registry.anchor_outbox(hub)
         try:
             with ctx.sessions() as session:
                 if outbox is not None:
@@ -147,19 +148,19 @@ async def _anchor_periodically(ctx: GatewayContext, hub: Hub | None = None) -> N
             logger.exception("periodic audit anchoring failed; retrying in %ss", interval)
 
 
-def _anchor_queue(hub: Hub) -> AnchorQueue | None:
-    """POST /v1/audit/anchor's outbox where a relayer sends the anchors (None: the chain client anchors)."""
+def _anchor_queue(hub: Hub) -> AnchorQueue:
+    """POST /v1/audit/anchor's outbox: the anchor queued where a relayer sends the anchors (None: the chain client
+    anchors). Looked up at each call: a hub may be given its chain after the app started (tests)."""
     from gateway.audit.schemas import AnchorPublic
     from gateway.settlement import registry
 
-    outbox = registry.anchor_outbox(hub)
-    if outbox is None:
-        return None
-
     def queue(session: Session, actor: str) -> AnchorPublic | None:
+        outbox = registry.anchor_outbox(hub)
+        if outbox is None:
+            return None
         queued = registry.anchor_head(session, outbox, actor=actor, only_if_new=False)
         if queued is None:
-            return None
+            raise Conflict("an anchor is still on its way to the chain")
         hub.notify()
         return AnchorPublic(
             sequence=queued.sequence,

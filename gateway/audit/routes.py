@@ -15,10 +15,9 @@ from gateway.audit.schemas import AnchorPublic, AuditEntriesPublic, AuditEntryPu
 from gateway.auth.permissions import Permission
 from gateway.chain.base import NullChain
 from gateway.db.models import AuditAnchorRecord
-from gateway.exceptions import Conflict
 
-# Set by the app where a relayer sends the anchors (gateway.settlement.registry.anchor_head): audit sits below
-# settlement, so the route is handed the outbox rather than importing it.
+# Set by the app: queues the anchor where a relayer sends the anchors (gateway.settlement.registry.anchor_head), None
+# where none does (409 while one is on its way). Audit sits below settlement: the route is handed the outbox.
 AnchorQueue = Callable[[Session, str], AnchorPublic | None]
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=problem_responses(401, 403, 413, 422, 429))
@@ -67,9 +66,7 @@ def anchor(
     """Anchor the current audit head on chain now: queued on the outbox where a relayer sends the anchors (the
     answer's ``settlement_id``; ``tx_hash`` and ``anchored_at`` once final), else sent before the answer."""
     queue: AnchorQueue | None = getattr(request.app.state, "queue_anchor", None)
-    if queue is not None:
-        queued = queue(session, principal.actor)
-        if queued is None:
-            raise Conflict("an anchor is still on its way to the chain")
+    queued = queue(session, principal.actor) if queue is not None else None
+    if queued is not None:
         return queued
     return service.anchor_head(session, chain=ctx.chain, actor=principal.actor)

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web3 import Web3
+from web3.logs import DISCARD
 
 from gateway.audit import log as audit_log
 from gateway.db.models import AuditAnchorRecord, KycStatus, Organization, Wallet
@@ -217,7 +218,7 @@ def _identity_from(market: Market, step: ChainStep) -> int:
     """The identity id the registration's receipt announces (``IdentityRegistered``)."""
     assert step.tx_hash is not None and market.registry is not None
     receipt = market.receipt(step.tx_hash)
-    for event in market.registry.events.IdentityRegistered().process_receipt(receipt):
+    for event in market.registry.events.IdentityRegistered().process_receipt(receipt, errors=DISCARD):
         return int(event["args"]["identityId"])
     raise LookupError(f"registration {step.tx_hash} announced no identity")
 

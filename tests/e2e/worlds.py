@@ -18,9 +18,10 @@ from tests.gateway.conftest import World
 from tests.gateway.market import market_world
 
 
-def chain_world(d: Deployment, tmp_path: Path, **overrides: Any) -> Iterator[World]:
+def chain_world(d: Deployment, tmp_path: Path, *, registry_outbox: bool = False, **overrides: Any) -> Iterator[World]:
     """One world on ``d``'s chain, with fast relayer and indexer polls; the workers stop when it is closed.
-    ``overrides`` are settings."""
+    ``registry_outbox``: the relayer also sends the registry's and the anchor's writes (from the deployer's
+    account, which holds the KYC agent's and the anchoring roles here). ``overrides`` are settings."""
     url = f"sqlite:///{tmp_path / 'gateway.db'}"
     upgrade(url)
     registry_agent = Web3Chain(
@@ -35,6 +36,10 @@ def chain_world(d: Deployment, tmp_path: Path, **overrides: Any) -> Iterator[Wor
         oracle=d.addresses["price_oracle"],
         relayer=d.relayer,
         settings=Settings(relayer_poll_seconds=0.02, indexer_poll_seconds=0.1),
+        kyc_agent=d.deployer if registry_outbox else None,
+        anchorer=d.deployer if registry_outbox else None,
+        identity_registry=d.addresses["identity_registry"],
+        audit_anchor=d.addresses["audit_anchor"],
     )
     hub = Hub(chain_id=market.chain_id, engine=market.engine_address)
     for world in market_world(tmp_path, url, chain=registry_agent, hub=hub, chain_id=market.chain_id, **overrides):
