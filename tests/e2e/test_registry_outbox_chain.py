@@ -1,6 +1,7 @@
 """The registry's and the anchor's writes through the outbox on a real chain (Anvil and our node): a KYC approval
 answers with the registration's settlement, and the wallets are verified in the IdentityRegistry once it is final;
-a freeze, an approved member's new wallet and an audit anchor likewise; nothing waits for a receipt in the request."""
+a freeze, an approved member's new wallet and an audit anchor likewise; nothing waits for a receipt in the request,
+and the write-transaction guard is on: no JSON-RPC call of these paths is made inside a database write transaction."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.timeout(300)
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[World, Any]]:
     for chain in start_chain(request.param, tmp_path):
         d = deploy(chain)
-        for w in chain_world(d, tmp_path, registry_outbox=True):
+        for w in chain_world(d, tmp_path, registry_outbox=True, guarded=True):
             yield w, d
 
 
