@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -15,6 +16,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway import __version__
@@ -26,6 +28,7 @@ from gateway.api.middleware import BodySizeLimit, RequestGuard
 from gateway.api.proxies import ForwardedFor
 from gateway.api.responses import ChecksummedJSONResponse
 from gateway.audit import service as audit_service
+from gateway.audit.routes import AnchorQueue
 from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
 from gateway.chain.base import ChainClient, NullChain
@@ -33,6 +36,7 @@ from gateway.clients.routes import router as clients_router
 from gateway.config import Environment, KeyPurpose, Settings, get_settings
 from gateway.context import GatewayContext
 from gateway.db.session import make_engine, make_session_factory
+from gateway.exceptions import Conflict
 from gateway.keys.provider import KeyProvider, provider_from_settings
 from gateway.kyc.provider import KycProvider, provider_named
 from gateway.kyc.routes import router as kyc_router
@@ -119,15 +123,54 @@ def build_context(
     )
 
 
-async def _anchor_periodically(ctx: GatewayContext) -> None:
+async def _anchor_periodically(ctx: GatewayContext, hub: Hub | None = None) -> None:
+    """Anchor the audit head when it moved: through the outbox where a relayer sends the anchors (the anchoring
+    account's steps, recorded as anchored when final), else with the chain client directly."""
+    from gateway.settlement import registry
+
     interval = ctx.settings.anchor_interval_seconds
     while True:
         await asyncio.sleep(interval)
+        outbox = registry.anchor_outbox(hub)
         try:
             with ctx.sessions() as session:
-                await run_in_threadpool(audit_service.anchor_if_new, session, chain=ctx.chain)
+                if outbox is not None:
+                    await run_in_threadpool(
+                        functools.partial(
+                            registry.anchor_head, session, outbox, actor="system:anchor", only_if_new=True
+                        )
+                    )
+                    if hub is not None:
+                        hub.notify()
+                else:
+                    await run_in_threadpool(audit_service.anchor_if_new, session, chain=ctx.chain)
         except Exception:
             logger.exception("periodic audit anchoring failed; retrying in %ss", interval)
+
+
+def _anchor_queue(hub: Hub) -> AnchorQueue:
+    """POST /v1/audit/anchor's outbox: the anchor queued where a relayer sends the anchors (None: the chain client
+    anchors). Looked up at each call: a hub may be given its chain after the app started (tests)."""
+    from gateway.audit.schemas import AnchorPublic
+    from gateway.settlement import registry
+
+    def queue(session: Session, actor: str) -> AnchorPublic | None:
+        outbox = registry.anchor_outbox(hub)
+        if outbox is None:
+            return None
+        queued = registry.anchor_head(session, outbox, actor=actor, only_if_new=False)
+        if queued is None:
+            raise Conflict("an anchor is still on its way to the chain")
+        hub.notify()
+        return AnchorPublic(
+            sequence=queued.sequence,
+            head_hash=queued.head_hash,
+            tx_hash=None,
+            anchored_at=None,
+            settlement_id=queued.settlement.id,
+        )
+
+    return queue
 
 
 async def _maintain_periodically(ctx: GatewayContext) -> None:
@@ -189,6 +232,7 @@ def _start_threads(app: FastAPI, ctx: GatewayContext, stop: threading.Event) -> 
     hub = getattr(app.state, "hub", None)
     if not isinstance(hub, Hub):
         hub = app.state.hub = hub_from_settings(ctx)
+    app.state.queue_anchor = _anchor_queue(hub)
     if ctx.settings.background_work:
         return hub, start_workers(hub, stop)
     hub.relayer = None  # nothing to wake here: the relayer polls the outbox, waiters poll the database
@@ -215,7 +259,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
             die_with_parent()
             os.nice(settings.api_nice)  # settlement work and the node come first under read load
         elif settings.anchor_interval_seconds > 0 and not isinstance(ctx.chain, NullChain):
-            tasks.append(asyncio.create_task(_anchor_periodically(ctx)))
+            tasks.append(asyncio.create_task(_anchor_periodically(ctx, hub)))
         if settings.background_work and settings.maintenance_interval_seconds > 0:
             tasks.append(asyncio.create_task(_maintain_periodically(ctx)))
         try:

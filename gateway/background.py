@@ -62,7 +62,7 @@ def run_background(settings: Settings) -> None:
             loop.add_signal_handler(sig, done.set)
         tasks = []
         if settings.anchor_interval_seconds > 0 and not isinstance(ctx.chain, NullChain):
-            tasks.append(asyncio.create_task(_anchor_periodically(ctx)))
+            tasks.append(asyncio.create_task(_anchor_periodically(ctx, hub)))
         if settings.maintenance_interval_seconds > 0:
             tasks.append(asyncio.create_task(_maintain_periodically(ctx)))
         await done.wait()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 
 from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
@@ -13,6 +15,10 @@ from gateway.audit.schemas import AnchorPublic, AuditEntriesPublic, AuditEntryPu
 from gateway.auth.permissions import Permission
 from gateway.chain.base import NullChain
 from gateway.db.models import AuditAnchorRecord
+
+# Set by the app: queues the anchor where a relayer sends the anchors (gateway.settlement.registry.anchor_head), None
+# where none does (409 while one is on its way). Audit sits below settlement: the route is handed the outbox.
+AnchorQueue = Callable[[Session, str], AnchorPublic | None]
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=problem_responses(401, 403, 413, 422, 429))
 
@@ -51,10 +57,16 @@ def verify(_: AuditReader, ctx: ContextDep, session: SessionDep) -> VerifyPublic
 
 @router.post("/anchor", response_model=AnchorPublic, status_code=201, responses=problem_responses(409, 502))
 def anchor(
+    request: Request,
     principal: Annotated[Principal, Depends(require(Permission.AUDIT_ANCHOR))],
     _: StepUp,
     ctx: ContextDep,
     session: SessionDep,
-) -> AuditAnchorRecord:
-    """Anchor the current audit head on chain now."""
+) -> AuditAnchorRecord | AnchorPublic:
+    """Anchor the current audit head on chain now: queued on the outbox where a relayer sends the anchors (the
+    answer's ``settlement_id``; ``tx_hash`` and ``anchored_at`` once final), else sent before the answer."""
+    queue: AnchorQueue | None = getattr(request.app.state, "queue_anchor", None)
+    queued = queue(session, principal.actor) if queue is not None else None
+    if queued is not None:
+        return queued
     return service.anchor_head(session, chain=ctx.chain, actor=principal.actor)

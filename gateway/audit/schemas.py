@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,4 +43,7 @@ class AnchorPublic(BaseModel):
     sequence: int
     head_hash: str
     tx_hash: str | None
-    anchored_at: datetime
+    anchored_at: datetime | None = Field(description="None while the anchor is on its way (``settlement_id``)")
+    settlement_id: uuid.UUID | None = Field(
+        default=None, description="the outbox settlement that carries the anchor to the chain"
+    )

@@ -193,10 +193,18 @@ def _consented(specs: list[StepSpec], wallet: Wallet, make: Any) -> list[StepSpe
 
 
 def authorize_steps(
-    ctx: GatewayContext, session: Session, *, person: Person, wallet: Wallet, specs: list[StepSpec]
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    person: Person,
+    wallet: Wallet,
+    specs: list[StepSpec],
+    chain_checked: str,
 ) -> list[StepSpec]:
-    """Record ``person``'s consent to each of ``specs`` sent from ``wallet`` (KYC and step-up checked first)."""
-    _check_person(ctx, session, person, wallet, None)
+    """Record ``person``'s consent to each of ``specs`` sent from ``wallet`` (KYC and step-up checked first).
+    ``chain_checked``: the wallet's address as ``kyc.verified_before_writing`` returned it, the registry asked
+    before ``session``'s write transaction opened; here only the database's part is checked again."""
+    _check_person(ctx, session, person, wallet, chain_checked)
     return _consented(
         specs,
         wallet,

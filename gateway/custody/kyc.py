@@ -29,3 +29,10 @@ def require_verified(
     # No answer from the registry is no verdict: ChainUnavailable (503, Retry-After) goes to the caller.
     if not ctx.chain.is_verified(wallet.address):
         raise WalletNotVerified(f"wallet {wallet.address} is not verified in the identity registry")
+
+
+def verified_before_writing(ctx: GatewayContext, read: Session, wallet: Wallet) -> str:
+    """The registry's verdict on ``wallet``, asked in a read session before the caller's write transaction opens;
+    returns the address to pass on as ``chain_checked`` (the database's part is checked again inside)."""
+    require_verified(ctx, read, wallet)
+    return wallet.address

@@ -51,6 +51,16 @@ EVENTS = (
 DEMO_WALLETS = "demo-wallets.json"
 
 
+def final_settlement(session: UserSession, settlement_id: str | None, what: str) -> dict[str, Any] | None:
+    """Wait for an outbox settlement the gateway answered with (a registry or anchor write) to be final."""
+    if settlement_id is None:
+        return None
+    try:
+        return wait_settlement(session, {"id": settlement_id, "status": "pending"})
+    except SettlementFailed as exc:
+        raise DemoError(f"{what} did not reach the chain: {exc}") from None
+
+
 @dataclass
 class Member:
     key: str
@@ -265,10 +275,11 @@ class Story:
                     f"/v1/kyc/applications/{application['id']}/hits/{hit['id']}/decision",
                     body={"decision": "false_positive", "note": "demo: different entity"},
                 )
-            compliance.post(
+            decided = compliance.post(
                 f"/v1/kyc/applications/{application['id']}/decision",
                 body={"approve": True, "note": "demo: documents verified"},
             )
+            final_settlement(compliance, decided.get("settlement_id"), f"{name}: the registration")
             verified = self.registry.functions.isVerified(wallet.address).call()
             if not verified:
                 raise DemoError(f"{name}: approved, but its wallet is not verified on chain")
@@ -653,9 +664,9 @@ class Story:
     def audit(self, compliance: UserSession) -> dict[str, Any]:
         self.chapter("The audit trail is verified")
         anchored = compliance.post("/v1/audit/anchor")
-        self.say(
-            f"compliance anchors the audit-log head (entry {anchored['sequence']}) on chain in {anchored['tx_hash']}"
-        )
+        sent = final_settlement(compliance, anchored.get("settlement_id"), "the audit anchor")
+        tx_hash = anchored["tx_hash"] or (sent["steps"][-1]["tx_hash"] if sent else None)
+        self.say(f"compliance anchors the audit-log head (entry {anchored['sequence']}) on chain in {tx_hash}")
         report: dict[str, Any] = compliance.get("/v1/audit/verify")
         if not report.get("ok"):
             raise DemoError(f"the audit log does not verify: {report}")

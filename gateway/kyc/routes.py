@@ -24,6 +24,8 @@ from gateway.kyc.schemas import (
     HitPublic,
 )
 from gateway.members.schemas import OrganizationPublic, OrganizationsPublic
+from gateway.settlement import registry
+from gateway.settlement.hub import OptionalHubDep
 
 router = APIRouter(prefix="/kyc", tags=["kyc"], responses=problem_responses(401, 403, 404, 413, 422, 429))
 
@@ -151,9 +153,12 @@ def decide_application(
     _: StepUp,
     ctx: ContextDep,
     session: SessionDep,
+    hub: OptionalHubDep,
 ) -> ApplicationPublic:
-    """Approve or reject (compliance officer other than the submitter, step-up). Approval whitelists on chain."""
-    service.decide(
+    """Approve or reject (compliance officer other than the submitter, step-up). Approval whitelists on chain:
+    through the outbox where a relayer is configured (``settlement_id``: the registration, final once the
+    registry holds the identity; GET /v1/settlements/{id}/wait), else before the answer."""
+    queued = service.decide(
         ctx,
         session,
         actor=principal.actor,
@@ -161,5 +166,8 @@ def decide_application(
         application=application,
         approve=body.approve,
         note=body.note,
+        outbox=registry.registry_outbox(hub),
     )
-    return _public(session, application)
+    public = _public(session, application)
+    public.settlement_id = queued.id if queued is not None else None
+    return public

@@ -90,6 +90,9 @@ class ApplicationPublic(BaseModel):
     decision_note: str | None
     created_at: datetime
     hits: list[HitPublic] = Field(default_factory=list)
+    settlement_id: uuid.UUID | None = Field(
+        default=None, description="the outbox settlement that carries an approval to the identity registry"
+    )
 
 
 class ApplicationsPublic(BaseModel):

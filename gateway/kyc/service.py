@@ -26,6 +26,9 @@ from gateway.db.models import (
 )
 from gateway.exceptions import Conflict, FourEyesViolation, InvalidRequest
 from gateway.kyc.schemas import ApplicationCreate
+from gateway.settlement import registry
+from gateway.settlement.market import Market
+from gateway.settlement.models import Settlement
 
 REVIEW_NOTICE = timedelta(days=30)
 
@@ -173,13 +176,16 @@ def decide(
     application: KycApplication,
     approve: bool,
     note: str,
-) -> KycApplication:
+    outbox: Market | None = None,
+) -> Settlement | None:
     """A compliance officer other than the submitter approves or rejects; approval whitelists on chain.
 
-    The registry's transactions are sent between two database transactions, never inside one (on SQLite a write
-    transaction holds the database's write lock, and a receipt can take seconds): first everything is checked and
-    read, the read transaction ends, the chain is written, then the decision is recorded once the application is
-    found still pending (a concurrent decision in between wins; this one answers 409)."""
+    With the outbox (``outbox``: a relayer sends the registry's writes) the approval and the registration it asks
+    for are recorded in one database transaction and the registration's settlement is returned: the relayer sends
+    it from the KYC agent's account and its finality hook records the identity id and the whitelisted wallets
+    (gateway.settlement.registry). Without it (an in-memory registry) the registry is written between two
+    database transactions, never inside one, and the decision recorded once the application is found still
+    pending (a concurrent decision in between wins; this one answers 409)."""
     _check_decidable(application, officer_id)
     rescreened = approve and application.screening_list_sha256 != ctx.sanctions.digest
     if rescreened and _new_matches(ctx, session, application):
@@ -194,7 +200,15 @@ def decide(
     organization = session.get(Organization, application.organization_id)
     assert organization is not None
     whitelisted: _Whitelisted | None = None
-    if approve:
+    queued: Settlement | None = None
+    if approve and outbox is not None:
+        queued = _queue_registration(
+            ctx, session, outbox, actor=actor, organization=organization, application=application
+        )
+        if rescreened:
+            _screen(ctx, session, application)
+            _audit_rescreen(ctx, session, actor=actor, application=application, new_hits=0)
+    elif approve:
         whitelisted = _whitelist_on_chain(ctx, session, organization=organization, application=application)
         session.refresh(application)  # a new transaction: the decision is recorded only if still undecided
         _check_decidable(application, officer_id)
@@ -207,6 +221,8 @@ def decide(
     if whitelisted is not None:
         application.status = ApplicationStatus.APPROVED.value
         _record_whitelist(session, organization=organization, application=application, whitelisted=whitelisted)
+    elif queued is not None:
+        application.status = ApplicationStatus.APPROVED.value
     else:
         application.status = ApplicationStatus.REJECTED.value
         if organization.kyc_status == KycStatus.PENDING.value:
@@ -217,10 +233,46 @@ def decide(
         action="kyc.approved" if approve else "kyc.rejected",
         object_type="kyc_application",
         object_id=str(application.id),
-        change={"note": note, "kyc_expiry": organization.kyc_expiry, "identity_id": organization.onchain_identity_id},
+        change={
+            "note": note,
+            "kyc_expiry": organization.kyc_expiry,
+            "identity_id": organization.onchain_identity_id,
+            **({"settlement": str(queued.id)} if queued is not None else {}),
+        },
     )
     session.commit()
-    return application
+    return queued
+
+
+def _queue_registration(
+    ctx: GatewayContext,
+    session: Session,
+    outbox: Market,
+    *,
+    actor: str,
+    organization: Organization,
+    application: KycApplication,
+) -> Settlement:
+    """The member approved here and its identity queued for the registry, in the decision's transaction; its
+    wallets are whitelisted (``onchain_whitelisted``) and its identity id recorded when the registration is final."""
+    expiry = _now() + timedelta(days=ctx.settings.kyc_review_days)
+    wallets = list(session.scalars(select(Wallet).where(Wallet.organization_id == organization.id)))
+    queued = registry.register(
+        session,
+        outbox,
+        organization=organization,
+        lei_hash=lei_hash(organization.lei),
+        jurisdiction=application.jurisdiction,
+        investor_class=application.investor_class,
+        kyc_expiry=int(expiry.timestamp()),
+        wallets=[w for w in wallets if not w.onchain_whitelisted],
+        actor=actor,
+    )
+    organization.kyc_status = KycStatus.APPROVED.value
+    organization.kyc_expiry = expiry
+    organization.next_review_at = expiry - REVIEW_NOTICE
+    organization.jurisdiction = application.jurisdiction
+    return queued
 
 
 def lei_hash(lei: str) -> bytes:

@@ -31,6 +31,8 @@ from gateway.members.schemas import (
     UserPublic,
     UsersPublic,
 )
+from gateway.settlement import registry
+from gateway.settlement.hub import OptionalHubDep
 
 router = APIRouter(tags=["members"], responses=problem_responses(401, 403, 404, 413, 422, 429))
 
@@ -197,13 +199,26 @@ def _kyc_action(action: str):  # type: ignore[no-untyped-def]
         org: OrganizationDep,
         ctx: ContextDep,
         session: SessionDep,
-    ) -> Organization:
-        return service.change_kyc_state(
-            ctx, session, actor=principal.actor, organization=org, action=action, reason=body.reason
+        hub: OptionalHubDep,
+    ) -> OrganizationPublic:
+        queued = service.change_kyc_state(
+            ctx,
+            session,
+            actor=principal.actor,
+            organization=org,
+            action=action,
+            reason=body.reason,
+            outbox=registry.registry_outbox(hub),
         )
+        public = OrganizationPublic.model_validate(org)
+        public.settlement_id = queued.id if queued is not None else None
+        return public
 
     route.__name__ = f"{action}_organization"
-    route.__doc__ = f"{action.capitalize()} a member's KYC status, on chain and here (compliance officer, step-up)."
+    route.__doc__ = (
+        f"{action.capitalize()} a member's KYC status, here at once and on chain through the outbox "
+        "(``settlement_id``; compliance officer, step-up)."
+    )
     return route
 
 

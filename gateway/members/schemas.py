@@ -39,6 +39,9 @@ class OrganizationPublic(BaseModel):
     next_review_at: datetime | None
     onchain_identity_id: int | None
     created_at: datetime
+    settlement_id: uuid.UUID | None = Field(
+        default=None, description="the outbox settlement that carries a KYC action to the identity registry"
+    )
 
 
 class OrganizationsPublic(BaseModel):

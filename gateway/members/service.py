@@ -15,6 +15,9 @@ from gateway.db import pages
 from gateway.db.models import KycStatus, Organization, Role, User
 from gateway.exceptions import Conflict, InvalidRequest
 from gateway.members.schemas import OrganizationCreate
+from gateway.settlement import registry
+from gateway.settlement.market import Market
+from gateway.settlement.models import Settlement
 
 
 def create_organization(
@@ -109,16 +112,34 @@ def _check_kyc_action(organization: Organization, action: str) -> None:
 
 
 def change_kyc_state(
-    ctx: GatewayContext, session: Session, *, actor: str, organization: Organization, action: str, reason: str
-) -> Organization:
-    """Revoke, freeze or unfreeze a member: the registry on chain first, then our record.
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    actor: str,
+    organization: Organization,
+    action: str,
+    reason: str,
+    outbox: Market | None = None,
+) -> Settlement | None:
+    """Revoke, freeze or unfreeze a member.
 
-    The registry's transaction is sent with no database transaction open (on SQLite a write transaction holds the
-    database's write lock for as long as the receipt takes): the state is checked, the read ends, the chain is
-    written, and the record changes only if the state is still the one checked (else 409)."""
+    With the outbox (``outbox``: a relayer sends the registry's writes) our record changes and the registry's
+    transaction is queued in one database transaction; the settlement is returned (None when the member has no
+    identity on chain yet: its registration's finality hook carries a freeze or revocation over). The gateway
+    acts on the new status at once (the custody door reads it); the chain follows when the settlement is final.
+
+    Without it (an in-memory registry) the registry is written first, with no database transaction open: the state
+    is checked, the read ends, the chain is written, and the record changes only if the state is still the one
+    checked (else 409)."""
     if action not in KYC_ACTIONS:  # pragma: no cover - routes only pass the three below
         raise InvalidRequest(action)
     _check_kyc_action(organization, action)
+    if outbox is not None:
+        organization.kyc_status = KYC_ACTIONS[action].value
+        queued = registry.kyc_action(session, outbox, organization=organization, action=action, actor=actor)
+        _audit_kyc_action(session, actor, organization, action, reason, queued)
+        session.commit()
+        return queued
     identity = organization.onchain_identity_id
     session.commit()  # ends the read: no database lock is held across the chain's transaction
     if identity is not None:
@@ -130,16 +151,29 @@ def change_kyc_state(
     session.refresh(organization)
     _check_kyc_action(organization, action)
     organization.kyc_status = KYC_ACTIONS[action].value
+    _audit_kyc_action(session, actor, organization, action, reason, None)
+    session.commit()
+    return None
+
+
+def _audit_kyc_action(
+    session: Session, actor: str, organization: Organization, action: str, reason: str, queued: Settlement | None
+) -> None:
+    change: dict[str, str | int | None] = {
+        "reason": reason,
+        "kyc_status": organization.kyc_status,
+        "identity_id": organization.onchain_identity_id,
+    }
+    if queued is not None:
+        change["settlement"] = str(queued.id)
     audit_log.append(
         session,
         actor=actor,
         action=f"kyc.{action}",
         object_type="organization",
         object_id=str(organization.id),
-        change={"reason": reason, "kyc_status": organization.kyc_status, "identity_id": identity},
+        change=change,
     )
-    session.commit()
-    return organization
 
 
 def bootstrap_operator(

@@ -90,7 +90,9 @@ def kyc_revoke(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     org = net.session(COMPLIANCE_USER).post(
         f"/v1/organizations/{args.organization}/kyc/revoke", body={"reason": args.reason}
     )
-    return org, f"{org['name']}: KYC {org['kyc_status']} (wallets no longer verified on chain)"
+    queued = org.get("settlement_id")
+    chain = f"on chain through settlement {queued}" if queued else "wallets no longer verified on chain"
+    return org, f"{org['name']}: KYC {org['kyc_status']} ({chain})"
 
 
 # --- wallet ---------------------------------------------------------------------------------------------------

@@ -20,11 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.api.deps import ContextDep, PageQuery, SessionDep
+from gateway.api.deps import ContextDep, PageQuery, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.audit import log as audit_log
 from gateway.custody import door
+from gateway.custody.kyc import verified_before_writing
 from gateway.db import pages
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import InvalidRequest, NotFound
@@ -97,21 +98,33 @@ def _approve_issuer(market: Market, wallet: Wallet, token: str, amount: int) -> 
 
 @router.post("/redemptions", response_model=RedemptionPublic, status_code=201)
 def request_redemption(
-    body: RedemptionCreate, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+    body: RedemptionCreate,
+    principal: TraderStepUp,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> RedemptionPublic:
     """The member asks the issuer to redeem cash, or a bond from its maturity on, from one of its wallets (its
-    consent, recorded by custody)."""
-    wallet = session.get(Wallet, body.wallet_id)
-    if wallet is None or wallet.organization_id != principal.organization_id:
+    consent, recorded by custody). The chain (a bond's maturity, the registry's verdict on the wallet) is asked
+    in the read session before the write transaction opens; the database's facts are read again inside it."""
+    seen = read.get(Wallet, body.wallet_id)
+    if seen is None or seen.organization_id != principal.organization_id:
         raise NotFound("wallet not found")
-    cash = session.get(Instrument, body.token.lower())
-    if cash is None:
+    listed = read.get(Instrument, body.token.lower())
+    if listed is None:
         raise InvalidRequest(f"{body.token} is not a listed instrument")
-    if cash.kind == InstrumentKind.BOND.value:  # the issuer's policy: a bond is redeemed from its maturity on
+    if listed.kind == InstrumentKind.BOND.value:  # the issuer's policy: a bond is redeemed from its maturity on
         market = hub.require_market()
-        maturity = int(market.token(cash.address).functions.maturity().call())
+        maturity = int(market.token(listed.address).functions.maturity().call())
         if not maturity or market.now() < maturity:
-            raise InvalidRequest(f"{cash.symbol} redeems at maturity, not before")
+            raise InvalidRequest(f"{listed.symbol} redeems at maturity, not before")
+    checked = verified_before_writing(ctx, read, seen) if seen.kind == WalletKind.CUSTODIAL.value else None
+    read.rollback()  # end the read snapshot before writing
+    wallet = session.get(Wallet, body.wallet_id)
+    cash = session.get(Instrument, body.token.lower())
+    if wallet is None or wallet.organization_id != principal.organization_id or cash is None:
+        raise NotFound("wallet not found")
     amount = money.to_units(body.amount, cash.decimals, field="amount")
     if amount == 0:
         raise InvalidRequest("amount must be positive")
@@ -132,6 +145,7 @@ def request_redemption(
             person=door.Person.of(principal),
             wallet=wallet,
             specs=[_approve_issuer(market, wallet, cash.address, amount)],
+            chain_checked=checked or "",
         )
         row.consent_id = spec.consent_id
     session.add(row)

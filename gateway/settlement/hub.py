@@ -52,3 +52,12 @@ async def get_hub(request: Request) -> Hub:
 
 
 HubDep = Annotated[Hub, Depends(get_hub)]
+
+
+async def get_optional_hub(request: Request) -> Hub | None:
+    """The hub where settlement is installed, else None (routes that write the registry directly without it)."""
+    hub = getattr(request.app.state, "hub", None)
+    return hub if isinstance(hub, Hub) else None
+
+
+OptionalHubDep = Annotated[Hub | None, Depends(get_optional_hub)]

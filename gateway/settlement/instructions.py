@@ -217,6 +217,7 @@ def submit_if_complete(
             ),
             approvals=[(m["newCollateralToken"], m["newCollateralAmount"])],
             organization_id=organization_id,
+            chain_checked="",  # not asked before: the door asks the registry (this path still reads the chain late)
         )
     else:
         raise InvalidRequest(f"unknown instruction kind {instruction.kind}")

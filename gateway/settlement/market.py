@@ -47,6 +47,10 @@ class Market:
         settings: Settings | None = None,
         issuer: LocalAccount | None = None,
         feeder: LocalAccount | None = None,
+        kyc_agent: LocalAccount | None = None,
+        anchorer: LocalAccount | None = None,
+        identity_registry: str | None = None,
+        audit_anchor: str | None = None,
     ) -> None:
         """``relayer`` sends the engine's operator steps; ``issuer`` token issue and redeem, ``feeder`` prices (each
         the relayer's account when not given). The gateway's ``Settings`` carry the relayer's and indexer's knobs."""
@@ -57,7 +61,24 @@ class Market:
         self.relayer = relayer
         self.issuer = issuer or relayer
         self.feeder = feeder or relayer
-        self._signers = {a.address.lower(): a for a in (self.relayer, self.issuer, self.feeder)}
+        # The registry's and the anchor's writes go through the relayer too (gateway.settlement.registry), each
+        # purpose from its own account: the KYC agent's, the anchoring account's.
+        self.kyc_agent = kyc_agent
+        self.anchorer = anchorer
+        own = [a for a in (self.relayer, self.issuer, self.feeder, kyc_agent, anchorer) if a is not None]
+        self._signers = {a.address.lower(): a for a in own}
+        self.registry: Any = (
+            w3.eth.contract(
+                address=Web3.to_checksum_address(identity_registry), abi=load_artifact("IdentityRegistry").abi
+            )
+            if identity_registry and kyc_agent is not None
+            else None
+        )
+        self.audit_anchor: Any = (
+            w3.eth.contract(address=Web3.to_checksum_address(audit_anchor), abi=load_artifact("AuditAnchor").abi)
+            if audit_anchor and anchorer is not None
+            else None
+        )
         self.engine: Any = w3.eth.contract(
             address=Web3.to_checksum_address(engine), abi=load_artifact("RepoEngine").abi
         )
@@ -79,6 +100,8 @@ class Market:
         relayer_key = settings.key_for(KeyPurpose.RELAYER)
         issuer_key = settings.key_for(KeyPurpose.ISSUER)
         feeder_key = settings.key_for(KeyPurpose.ORACLE_FEEDER)
+        kyc_key = settings.key_for(KeyPurpose.KYC_AGENT)
+        anchor_key = settings.key_for(KeyPurpose.ANCHOR)
         assert relayer_key and issuer_key and feeder_key
         return cls(
             connect(settings.chain_rpc_url, token=settings.chain_rpc_token),
@@ -87,6 +110,10 @@ class Market:
             relayer=Account.from_key(relayer_key),
             issuer=Account.from_key(issuer_key),
             feeder=Account.from_key(feeder_key),
+            kyc_agent=Account.from_key(kyc_key) if kyc_key else None,
+            anchorer=Account.from_key(anchor_key) if anchor_key else None,
+            identity_registry=settings.identity_registry_address,
+            audit_anchor=settings.audit_anchor_address,
             settings=settings,
         )
 

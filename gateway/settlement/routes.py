@@ -212,6 +212,7 @@ def _party_step(
             args=args,
             approvals=approvals or [],
             organization_id=principal.organization_id,
+            chain_checked=wallet.address,  # ``_party`` asked the registry for this wallet
         ),
     )
 

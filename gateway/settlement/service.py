@@ -242,6 +242,7 @@ def party_call(
     args: tuple[Any, ...],
     approvals: list[tuple[str, int]],
     organization_id: uuid.UUID,
+    chain_checked: str,
 ) -> Submitted:
     """A step only a party may send: from its custodial wallet via the relayer (``person``'s consent recorded by the
     custody door), or handed to a self-held one. A step the engine would refuse now (no approval to go first) is
@@ -265,7 +266,7 @@ def party_call(
     steps.append(
         StepSpec(label=kind, to=market.engine_address, data=data, sender=wallet.address, sender_wallet_id=wallet.id)
     )
-    steps = door.authorize_steps(ctx, session, person=person, wallet=wallet, specs=steps)
+    steps = door.authorize_steps(ctx, session, person=person, wallet=wallet, specs=steps, chain_checked=chain_checked)
     settlement = enqueue(
         session, kind=kind, requested_by=actor, steps=steps, repo_id=repo_id, organization_id=organization_id
     )

@@ -11,6 +11,7 @@ never settles a trade its policy refuses.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -19,9 +20,9 @@ from sqlalchemy.orm import Session
 from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
 from gateway.custody import door
-from gateway.custody.kyc import require_verified
+from gateway.custody.kyc import require_approved, require_verified
 from gateway.db.models import Wallet, WalletKind
-from gateway.exceptions import InvalidRequest
+from gateway.exceptions import Conflict, InvalidRequest
 from gateway.policy import service as policy
 from gateway.policy.engine import Decision
 from gateway.settlement import service as settlement
@@ -109,8 +110,34 @@ def verify_signature(hub: Hub, trade: Trade, wallet: Wallet, signature: bytes) -
     raise InvalidSignature(f"the signature is not by {wallet.address}")
 
 
+@dataclass(frozen=True)
+class SignatureChecked:
+    """What the chain said of a self-held signature, asked before the write transaction: the write re-checks that
+    the trade is still the one checked (same terms, same wallet, the other side's signature as it was)."""
+
+    how: str  # "eoa" or "erc1271"
+    wallet: str
+    terms_digest: str
+    other_signed: bool
+
+
+def check_signature_before_writing(
+    ctx: GatewayContext, read: Session, hub: Hub, *, trade: Trade, side: str, signature: str
+) -> SignatureChecked:
+    """Every chain read a self-held signature needs (registry, ERC-1271, the open's preflight), in the read session:
+    no JSON-RPC call while the write transaction (on SQLite, the database's write lock) is open."""
+    trading.require_pending(trade)
+    wallet = _side_wallet(read, trade, side)
+    if wallet.kind != WalletKind.SELF_HELD.value:
+        raise InvalidRequest("a custodial wallet is signed by the gateway: POST .../sign")
+    require_verified(ctx, read, wallet)
+    how = verify_signature(hub, trade, wallet, bytes.fromhex(signature[2:]))
+    preflight.check_open(read, hub, trade, side, signature=signature)
+    other = trade.buyer_signature if side == "seller" else trade.seller_signature
+    return SignatureChecked(how, wallet.address, trade.terms_digest, other is not None)
+
+
 def submit_signature(
-    ctx: GatewayContext,
     session: Session,
     hub: Hub,
     *,
@@ -118,17 +145,23 @@ def submit_signature(
     trade: Trade,
     side: str,
     signature: str,
+    checked: SignatureChecked,
     signer: uuid.UUID | None = None,
 ) -> Decision:
+    """Store a self-held signature that ``check_signature_before_writing`` accepted, if the trade is unchanged."""
     trading.require_pending(trade)
     wallet = _side_wallet(session, trade, side)
-    if wallet.kind != WalletKind.SELF_HELD.value:
-        raise InvalidRequest("a custodial wallet is signed by the gateway: POST .../sign")
-    require_verified(ctx, session, wallet)
-    how = verify_signature(hub, trade, wallet, bytes.fromhex(signature[2:]))
-    preflight.check_open(session, hub, trade, side, signature=signature)
+    other = trade.buyer_signature if side == "seller" else trade.seller_signature
+    if (
+        wallet.kind != WalletKind.SELF_HELD.value
+        or wallet.address != checked.wallet
+        or trade.terms_digest != checked.terms_digest
+        or (other is not None) != checked.other_signed
+    ):
+        raise Conflict("the trade changed while the signature was checked: post it again")
+    require_approved(session, wallet)
     decision = policy.enforce(session, trade, side, signer=signer)
-    _store(session, trade, side, signature, actor=actor, how=how)
+    _store(session, trade, side, signature, actor=actor, how=checked.how)
     settlement.open_if_ready(session, hub, trade=trade, actor=actor)
     session.commit()
     hub.notify()

@@ -195,15 +195,34 @@ def _view_after_commit(read: Session, session: Session, trade_id: uuid.UUID, pri
 
 @router.post("/trades/{trade_id}/signature", response_model=SignResult, status_code=200)
 def submit_signature(
-    trade_id: uuid.UUID, body: SignatureSubmit, principal: Trader, ctx: ContextDep, session: SessionDep, hub: HubDep
+    trade_id: uuid.UUID,
+    body: SignatureSubmit,
+    principal: Trader,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> SignResult:
-    """A self-held wallet's signature of the typed data (EOA, or ERC-1271 smart wallet)."""
+    """A self-held wallet's signature of the typed data (EOA, or ERC-1271 smart wallet): checked against the chain
+    in the read session, then stored in the write transaction if the trade has not changed meanwhile."""
+    seen = service.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    checked = signing.check_signature_before_writing(
+        ctx, read, hub, trade=seen, side=service.side_of(seen, principal.organization_id), signature=body.signature
+    )
+    read.rollback()
     trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = service.side_of(trade, principal.organization_id)
     decision = signing.submit_signature(
-        ctx, session, hub, actor=principal.actor, trade=trade, side=side, signature=body.signature, signer=principal.id
+        session,
+        hub,
+        actor=principal.actor,
+        trade=trade,
+        side=side,
+        signature=body.signature,
+        checked=checked,
+        signer=principal.id,
     )
-    return SignResult(trade=service.trade_public(session, trade), policy=_policy(decision.as_dict()))
+    return SignResult(trade=_view_after_commit(read, session, trade_id, principal), policy=_policy(decision.as_dict()))
 
 
 @router.post("/trades/{trade_id}/retry", response_model=TradePublic, status_code=200)

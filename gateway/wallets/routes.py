@@ -14,6 +14,8 @@ from gateway.auth.permissions import Permission
 from gateway.db import pages
 from gateway.db.models import Organization, Wallet
 from gateway.exceptions import InvalidRequest, NotFound
+from gateway.settlement import registry
+from gateway.settlement.hub import OptionalHubDep
 from gateway.wallets import service
 from gateway.wallets.schemas import (
     SiweChallengeCreate,
@@ -50,12 +52,26 @@ def _member_org(principal: Principal, session: SessionDep) -> Organization:
 
 @router.post("", response_model=WalletPublic, status_code=201, responses=problem_responses(502))
 def create_wallet(
-    body: WalletCreate, principal: WalletManager, _: StepUp, ctx: ContextDep, session: SessionDep
-) -> Wallet:
-    """Generate a custodial wallet (step-up). Whitelisted on chain at once if the member is KYC-approved."""
-    return service.create_custodial(
-        ctx, session, actor=principal.actor, organization=_member_org(principal, session), label=body.label
+    body: WalletCreate, principal: WalletManager, _: StepUp, ctx: ContextDep, session: SessionDep, hub: OptionalHubDep
+) -> WalletPublic:
+    """Generate a custodial wallet (step-up). An approved member's wallet joins its identity on chain: through the
+    outbox (``settlement_id``; ``onchain_whitelisted`` once final) where a relayer is configured."""
+    return _joined(
+        service.create_custodial(
+            ctx,
+            session,
+            actor=principal.actor,
+            organization=_member_org(principal, session),
+            label=body.label,
+            outbox=registry.registry_outbox(hub),
+        )
     )
+
+
+def _joined(joined: service.Joined) -> WalletPublic:
+    public = WalletPublic.model_validate(joined.wallet)
+    public.settlement_id = joined.settlement.id if joined.settlement is not None else None
+    return public
 
 
 @router.get("", response_model=WalletsPublic, status_code=200)
@@ -90,14 +106,19 @@ def siwe_challenge(
 
 
 @router.post("/siwe/verify", response_model=WalletPublic, status_code=201, responses=problem_responses(409, 502))
-def siwe_verify(body: SiweVerify, principal: WalletManager, _: StepUp, ctx: ContextDep, session: SessionDep) -> Wallet:
+def siwe_verify(
+    body: SiweVerify, principal: WalletManager, _: StepUp, ctx: ContextDep, session: SessionDep, hub: OptionalHubDep
+) -> WalletPublic:
     """Register a self-held wallet from its signed challenge (step-up)."""
-    return service.register_self_held(
-        ctx,
-        session,
-        actor=principal.actor,
-        user_id=principal.id,
-        organization=_member_org(principal, session),
-        message=body.message,
-        signature=body.signature,
+    return _joined(
+        service.register_self_held(
+            ctx,
+            session,
+            actor=principal.actor,
+            user_id=principal.id,
+            organization=_member_org(principal, session),
+            message=body.message,
+            signature=body.signature,
+            outbox=registry.registry_outbox(hub),
+        )
     )

@@ -24,6 +24,9 @@ class WalletPublic(BaseModel):
     label: str
     onchain_whitelisted: bool
     created_at: datetime
+    settlement_id: uuid.UUID | None = Field(
+        default=None, description="the outbox settlement that adds the wallet to its member's on-chain identity"
+    )
 
 
 class WalletsPublic(BaseModel):

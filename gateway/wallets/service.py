@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from eth_account.messages import defunct_hash_message
@@ -17,6 +18,9 @@ from gateway.context import GatewayContext
 from gateway.custody import keys as custody_keys
 from gateway.db.models import KycStatus, Organization, SiweChallenge, Wallet, WalletKind
 from gateway.exceptions import Conflict, InvalidRequest
+from gateway.settlement import registry
+from gateway.settlement.market import Market
+from gateway.settlement.models import Settlement
 from gateway.wallets import siwe
 
 
@@ -24,32 +28,64 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _whitelist_if_approved(ctx: GatewayContext, session: Session, organization: Organization, address: str) -> bool:
-    """An approved member's new wallet joins its on-chain identity at once (True); otherwise on approval. Called
-    before the wallet is written: the read transaction ends first, so no database lock is held across the chain's
-    transaction (a wallet whose row then fails to be written is an address whose key nobody kept)."""
+@dataclass(frozen=True)
+class Joined:
+    """A new wallet and how it joins its member's identity: whitelisted already (the registry written before the
+    answer), or by ``settlement`` (the outbox's ``addWallet``, whitelisted when final), or on approval."""
+
+    wallet: Wallet
+    whitelisted: bool
+    settlement: Settlement | None = None
+
+
+@dataclass(frozen=True)
+class _Whitelisting:
+    whitelisted: bool
+    settlement: Settlement | None = None
+
+
+def _whitelist_if_approved(
+    ctx: GatewayContext, session: Session, organization: Organization, address: str, outbox: Market | None
+) -> _Whitelisting:
+    """An approved member's new wallet joins its on-chain identity: through the outbox in the wallet's own
+    transaction (``outbox``), or at once, before the wallet is written (the read transaction ends first, so no
+    database lock is held across the chain's transaction; a wallet whose row then fails to be written is an
+    address whose key nobody kept). Otherwise on approval, or when a pending registration becomes final."""
     approved = organization.kyc_status == KycStatus.APPROVED.value
     identity_id = organization.onchain_identity_id
+    if outbox is not None:
+        if approved and identity_id is not None:
+            queued = registry.whitelist(
+                session, outbox, organization=organization, address=address, actor="system:wallets"
+            )
+            return _Whitelisting(False, queued)
+        return _Whitelisting(False)
     session.commit()
     if approved and identity_id is not None:
         ctx.chain.add_wallet(identity_id=identity_id, wallet=address)
-        return True
-    return False
+        return _Whitelisting(True)
+    return _Whitelisting(False)
 
 
 def create_custodial(
-    ctx: GatewayContext, session: Session, *, actor: str, organization: Organization, label: str
-) -> Wallet:
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    actor: str,
+    organization: Organization,
+    label: str,
+    outbox: Market | None = None,
+) -> Joined:
     wallet_id = uuid.uuid4()
     address, sealed_key = custody_keys.generate(ctx.keys, session, wallet_id=wallet_id)
-    whitelisted = _whitelist_if_approved(ctx, session, organization, address)
+    joining = _whitelist_if_approved(ctx, session, organization, address, outbox)
     wallet = Wallet(
         id=wallet_id,
         organization_id=organization.id,
         address=address,
         kind=WalletKind.CUSTODIAL.value,
         label=label,
-        onchain_whitelisted=whitelisted,
+        onchain_whitelisted=joining.whitelisted,
     )
     session.add(wallet)
     session.flush()
@@ -63,7 +99,7 @@ def create_custodial(
         change={"address": wallet.address, "kind": wallet.kind, "label": label},
     )
     session.commit()
-    return wallet
+    return Joined(wallet, joining.whitelisted, joining.settlement)
 
 
 def create_challenge(
@@ -127,7 +163,8 @@ def register_self_held(
     organization: Organization,
     message: str,
     signature: str,
-) -> Wallet:
+    outbox: Market | None = None,
+) -> Joined:
     parsed = siwe.parse(message)
     challenge = session.get(SiweChallenge, parsed.nonce)
     if challenge is None or challenge.user_id != user_id or challenge.organization_id != organization.id:
@@ -145,7 +182,7 @@ def register_self_held(
     session.commit()  # ends the read: the chain is asked below with no database lock held
     if not _signed_by(ctx, challenge.address, message, signature):
         raise InvalidRequest("the signature is not by the challenged address")
-    whitelisted = _whitelist_if_approved(ctx, session, organization, challenge.address)
+    joining = _whitelist_if_approved(ctx, session, organization, challenge.address, outbox)
     claimed = session.execute(
         update(SiweChallenge)
         .where(SiweChallenge.nonce == challenge.nonce, SiweChallenge.used_at.is_(None))
@@ -160,7 +197,7 @@ def register_self_held(
         address=challenge.address,
         kind=WalletKind.SELF_HELD.value,
         label=challenge.label,
-        onchain_whitelisted=whitelisted,
+        onchain_whitelisted=joining.whitelisted,
     )
     session.add(wallet)
     session.flush()
@@ -173,4 +210,4 @@ def register_self_held(
         change={"address": wallet.address, "kind": wallet.kind, "nonce": challenge.nonce},
     )
     session.commit()
-    return wallet
+    return Joined(wallet, joining.whitelisted, joining.settlement)

@@ -34,6 +34,27 @@ JSON = T + "api/test_bounded_json.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
+        "seam: inside the write transaction the custody door asks the chain nothing",
+        "gateway/custody/kyc.py",
+        "    if chain_checked is not None and chain_checked.lower() == wallet.address.lower():",
+        "    if False:",
+        T + "custody/test_door_checks.py::test_consent_in_the_write_transaction_asks_the_chain_nothing",
+    ),
+    (
+        "outbox: a KYC approval is a queued registration, nothing written to the chain in the request",
+        "gateway/kyc/routes.py",
+        "        outbox=registry.registry_outbox(hub),",
+        "        outbox=None,",
+        T + "kyc/test_registry_outbox.py::test_kyc_approval_is_a_pending_registration_until_the_relayer_sees_it_final",
+    ),
+    (
+        "outbox: a freeze is queued for the KYC agent's account",
+        "gateway/members/routes.py",
+        "            outbox=registry.registry_outbox(hub),",
+        "            outbox=None,",
+        T + "kyc/test_registry_outbox.py::test_freeze_takes_effect_here_at_once_and_on_chain_through_the_outbox",
+    ),
+    (
         "custody: a member's transaction is signed only with its consent",
         "gateway/custody/door.py",
         "    if consent is None or consent.wallet_id != wallet.id or consent.purpose != Purpose.TRANSACTION.value:",

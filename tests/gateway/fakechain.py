@@ -27,6 +27,7 @@ class FakeNode(BaseProvider):
         self.block = 1
         self.received: list[str] = []  # raw transactions accepted, in order
         self.mined: dict[str, int] = {}  # tx hash -> block
+        self.logs: dict[str, list[dict[str, Any]]] = {}  # tx hash -> the logs its receipt carries
         self._lock = threading.Lock()
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
@@ -59,7 +60,8 @@ class FakeNode(BaseProvider):
             return {"result": tx_hash}
         if method == "eth_getTransactionReceipt":
             block = self.mined.get(str(params[0]))
-            return {"result": None if block is None else _receipt(str(params[0]), block)}
+            tx_hash = str(params[0])
+            return {"result": None if block is None else _receipt(tx_hash, block, self.logs.get(tx_hash, []))}
         if method == "eth_getTransactionByHash":
             return {"result": None}
         return {"error": {"code": -32601, "message": f"the fake node does not serve {method}"}}
@@ -68,7 +70,7 @@ class FakeNode(BaseProvider):
         return not self.down
 
 
-def _receipt(tx_hash: str, block: int) -> dict[str, Any]:
+def _receipt(tx_hash: str, block: int, logs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "transactionHash": tx_hash,
         "blockHash": "0x" + "11" * 32,
@@ -80,7 +82,7 @@ def _receipt(tx_hash: str, block: int) -> dict[str, Any]:
         "cumulativeGasUsed": "0x5208",
         "effectiveGasPrice": "0x0",
         "contractAddress": None,
-        "logs": [],
+        "logs": logs,
         "logsBloom": "0x" + "00" * 256,
         "status": "0x1",
         "type": "0x0",

@@ -13,6 +13,7 @@ from eth_utils.address import to_checksum_address
 
 from gateway.custody import door
 from gateway.custody.exceptions import ConsentMissing, NotTheMembersPerson
+from gateway.custody.kyc import verified_before_writing
 from gateway.db.models import Role, Wallet
 from gateway.exceptions import StepUpRequired
 from gateway.settlement.models import ChainStep, Settlement
@@ -83,7 +84,6 @@ def _sign(world: World, step_id: uuid.UUID) -> bytes:
         return bytes(signed.raw_transaction)
 
 
-@pytest.mark.chain_call_in_write_transaction("custody.door.authorize_steps asks the registry inside the transaction")
 def test_a_custodial_step_is_signed_only_with_the_members_consent_to_exactly_it(world: World) -> None:
     trader = world.user("a", Role.TRADER, "at")
     wallet_id = uuid.UUID(custodial_wallet(trader)["id"])
@@ -101,10 +101,16 @@ def test_a_custodial_step_is_signed_only_with_the_members_consent_to_exactly_it(
         _sign(world, no_consent)
 
     person = _person(world, "a")
+    with world.ctx.read_sessions() as read:
+        seen = read.get(Wallet, wallet_id)
+        assert seen is not None
+        checked = verified_before_writing(world.ctx, read, seen)
     with world.ctx.sessions() as session:
         wallet = session.get(Wallet, wallet_id)
         assert wallet is not None
-        [consented] = door.authorize_steps(world.ctx, session, person=person, wallet=wallet, specs=[spec])
+        [consented] = door.authorize_steps(
+            world.ctx, session, person=person, wallet=wallet, specs=[spec], chain_checked=checked
+        )
         session.commit()
     assert consented.consent_id is not None
     assert _sign(world, _queued(world, consented))  # exactly what was consented to: signed
@@ -125,9 +131,13 @@ def test_only_a_fresh_person_of_the_wallets_own_member_consents(world: World) ->
         assert wallet is not None
         spec = StepSpec(label="x", to=TOKEN, data="0x", sender=wallet.address, sender_wallet_id=wallet.id)
         with pytest.raises(NotTheMembersPerson):
-            door.authorize_steps(world.ctx, session, person=operator_person, wallet=wallet, specs=[spec])
+            door.authorize_steps(
+                world.ctx, session, person=operator_person, wallet=wallet, specs=[spec], chain_checked=wallet.address
+            )
         with pytest.raises(StepUpRequired):
-            door.authorize_steps(world.ctx, session, person=stale, wallet=wallet, specs=[spec])
+            door.authorize_steps(
+                world.ctx, session, person=stale, wallet=wallet, specs=[spec], chain_checked=wallet.address
+            )
 
 
 def test_the_operator_has_no_route_that_moves_a_members_cash(world: World) -> None:

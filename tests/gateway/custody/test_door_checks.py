@@ -18,19 +18,15 @@ from sqlalchemy import func, select
 from gateway.custody import door
 from gateway.custody import keys as custody_keys
 from gateway.custody.exceptions import ConsentMissing, NotTheMembersPerson
-from gateway.custody.kyc import require_verified
+from gateway.custody.kyc import require_verified, verified_before_writing
 from gateway.custody.models import Consent
 from gateway.db.models import KycStatus, Organization, Role, Wallet, WalletKind
-from gateway.exceptions import InvalidRequest, StepUpRequired
+from gateway.exceptions import InvalidRequest, StepUpRequired, WriteTransactionOpen
 from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.relayer import StepSpec
 from gateway.trading.exceptions import ApprovalRequired, PolicyBlocked, WalletNotVerified
 from gateway.trading.models import Trade
 from tests.gateway.units import Desk, fresh, make_desk, stale
-
-pytestmark = pytest.mark.chain_call_in_write_transaction(
-    "custody.door.authorize_steps asks the registry (is_verified) inside the consent's write transaction"
-)
 
 TOKEN = to_checksum_address("0x" + "ca" * 20)
 APPROVE = "0x095ea7b3" + "00" * 64
@@ -66,11 +62,18 @@ def _consents(desk: Desk) -> int:
 
 
 def _authorize(desk: Desk, person: door.Person, wallet_id: uuid.UUID, data: str = APPROVE) -> StepSpec:
+    """As a route does it: the registry asked in a read session, then the consent in the write transaction."""
+    with desk.ctx.read_sessions() as read:
+        seen = read.get(Wallet, wallet_id)
+        assert seen is not None
+        checked = verified_before_writing(desk.ctx, read, seen)
     with desk.ctx.sessions() as session:
         wallet = session.get(Wallet, wallet_id)
         assert wallet is not None
         spec = StepSpec(label="approve", to=TOKEN, data=data, sender=wallet.address, sender_wallet_id=wallet.id)
-        [consented] = door.authorize_steps(desk.ctx, session, person=person, wallet=wallet, specs=[spec])
+        [consented] = door.authorize_steps(
+            desk.ctx, session, person=person, wallet=wallet, specs=[spec], chain_checked=checked
+        )
         session.commit()
         return consented
 
@@ -129,13 +132,34 @@ def test_no_consent_for_a_wallet_the_registry_does_not_verify(desk: Desk) -> Non
 def test_the_registry_is_not_asked_twice_for_the_address_a_route_has_just_checked(desk: Desk) -> None:
     org = desk.member("A")
     wallet_id = desk.custodial_wallet(org, on_chain=False)
-    with desk.ctx.sessions() as session:
+    with desk.ctx.read_sessions() as session:
         wallet = session.get(Wallet, wallet_id)
         assert wallet is not None
         require_verified(desk.ctx, session, wallet, chain_checked=wallet.address.lower())
         assert desk.chain.verified_questions == []
         with pytest.raises(WalletNotVerified):  # another address's check does not count for this one
             require_verified(desk.ctx, session, wallet, chain_checked="0x" + "00" * 20)
+
+
+def test_consent_in_the_write_transaction_asks_the_chain_nothing(desk: Desk) -> None:
+    """The registry's verdict comes from before the write transaction; inside it the door reads only the database.
+    A caller that did not ask first (another address's verdict) would make the chain call inside the write
+    transaction, and the guard (on in these tests) refuses it."""
+    org = desk.member("A")
+    wallet_id = desk.custodial_wallet(org)
+    person = _person(desk, org)
+    asked = len(desk.chain.verified_questions)
+    assert _authorize(desk, person, wallet_id).consent_id is not None
+    assert len(desk.chain.verified_questions) == asked + 1  # once, in the read session
+    with desk.ctx.sessions() as session:
+        wallet = session.get(Wallet, wallet_id)
+        assert wallet is not None
+        spec = StepSpec(label="approve", to=TOKEN, data=APPROVE, sender=wallet.address, sender_wallet_id=wallet.id)
+        with pytest.raises(WriteTransactionOpen):
+            door.authorize_steps(
+                desk.ctx, session, person=person, wallet=wallet, specs=[spec], chain_checked="0x" + "00" * 20
+            )
+    assert _consents(desk) == 1
 
 
 def test_a_consented_step_is_not_signed_once_the_members_kyc_is_withdrawn(
@@ -216,10 +240,16 @@ def test_transactions_follow_only_from_consented_terms(desk: Desk) -> None:
 
 # -------------------------------------------------------------------------------------------------- policy
 def _terms_signature(desk: Desk, person: door.Person, trade_id: uuid.UUID, side: str) -> tuple[str, Any]:
+    with desk.ctx.read_sessions() as read:
+        seen = read.get(Trade, trade_id)
+        assert seen is not None
+        wallet = read.get(Wallet, seen.seller_wallet_id if side == "seller" else seen.buyer_wallet_id)
+        assert wallet is not None
+        checked = verified_before_writing(desk.ctx, read, wallet)
     with desk.ctx.sessions() as session:
         trade = session.get(Trade, trade_id)
         assert trade is not None
-        return door.sign_terms(desk.ctx, session, person=person, trade=trade, side=side, chain_checked=None)
+        return door.sign_terms(desk.ctx, session, person=person, trade=trade, side=side, chain_checked=checked)
 
 
 def test_terms_beyond_the_members_limit_are_not_signed(desk: Desk, sealed_keys: list[uuid.UUID]) -> None:

@@ -240,7 +240,6 @@ def test_outsiders_do_not_see_a_trade(world: World) -> None:
     assert c.get("/v1/trades").json()["data"] == []
 
 
-@pytest.mark.chain_call_in_write_transaction("signing.submit_signature asks the chain inside the transaction")
 def test_self_held_signature_must_recover_to_the_registered_wallet(world: World) -> None:
     a, b = world.user("a", Role.TRADER, "at"), world.user("b", Role.TRADER, "bt")
     trade, _ = agreed_trade(world, a, b)
