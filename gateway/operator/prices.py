@@ -25,8 +25,8 @@ from gateway.exceptions import FourEyesViolation, InvalidRequest, NotFound
 from gateway.operator.models import PricePosting, PriceStatus
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.relayer import StepSpec, enqueue
-from gateway.settlement.routes import settlement_public
 from gateway.settlement.schemas import SettlementPublic
+from gateway.settlement.views import settlement_public
 from gateway.trading.deps import OperatorAdmin
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Instrument, InstrumentKind

@@ -25,8 +25,8 @@ from gateway.db import pages
 from gateway.exceptions import InvalidRequest, NotAToken, NotFound
 from gateway.settlement.hub import HubDep
 from gateway.settlement.relayer import StepSpec, enqueue
-from gateway.settlement.routes import settlement_public
 from gateway.settlement.schemas import SettlementPublic
+from gateway.settlement.views import settlement_public
 from gateway.trading import money
 from gateway.trading.deps import OperatorAdmin
 from gateway.trading.models import Instrument, InstrumentKind

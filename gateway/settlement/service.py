@@ -60,7 +60,7 @@ def open_if_ready(session: Session, hub: Hub, *, trade: Trade, actor: str) -> Se
     if trade.seller_signature is None or trade.buyer_signature is None:
         return None
     market = hub.require_market()
-    from gateway.trading.service import terms_of
+    from gateway.trading.terms import terms_of
 
     terms = terms_of(trade)
     seller = session.get(Wallet, trade.seller_wallet_id)

@@ -94,7 +94,7 @@ def check_open(session: Session, hub: Hub, trade: Trade, side: str, *, signature
     if market is None:
         return  # no chain attached: nothing to simulate (the open cannot be sent either)
     from gateway.settlement.service import _terms_tuple
-    from gateway.trading.service import terms_of
+    from gateway.trading.terms import terms_of
 
     terms = terms_of(trade)
     if int(terms["deadline"]) <= market.now():
