@@ -10,16 +10,21 @@ from sqlalchemy.orm import Session
 from gateway.audit import log as audit_log
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest, NotFound
-from gateway.settlement.hub import Hub
 from gateway.trading import money
 from gateway.trading.models import InstrumentKind, Trade
 from gateway.trading.records import instrument, own_wallet
 from gateway.trading.schemas import DirectTradeCreate
-from gateway.trading.terms import build_terms, new_trade, requested_maturity
+from gateway.trading.terms import TermsChain, build_terms, new_trade, requested_maturity
 
 
 def create_direct(
-    session: Session, hub: Hub, *, actor: str, user_id: uuid.UUID, organization_id: uuid.UUID, body: DirectTradeCreate
+    session: Session,
+    hub: TermsChain,
+    *,
+    actor: str,
+    user_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    body: DirectTradeCreate,
 ) -> Trade:
     from eth_utils.address import to_checksum_address
 

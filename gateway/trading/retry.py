@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from contracts import eip712
 from gateway.audit import log as audit_log
-from gateway.settlement.hub import Hub
 from gateway.trading import terms as trade_terms
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Trade, TradeStatus
+from gateway.trading.terms import TermsChain
 
 
-def retry(session: Session, hub: Hub, *, trade: Trade, actor: str) -> Trade:
+def retry(session: Session, hub: TermsChain, *, trade: Trade, actor: str) -> Trade:
     """Fresh terms for a failed trade, or a pending one whose deadline has passed; signatures cleared."""
     terms = trade_terms.terms_of(trade)
     now = hub.now()

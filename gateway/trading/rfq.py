@@ -11,17 +11,16 @@ from sqlalchemy.orm import Session
 from gateway.audit import log as audit_log
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest, NotFound, PermissionDenied
-from gateway.settlement.hub import Hub
 from gateway.trading import money
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import InstrumentKind, Quote, QuoteStatus, Rfq, RfqStatus, Trade
 from gateway.trading.records import decode_cursor, encode_cursor, instrument, own_wallet, ts, utc_now
 from gateway.trading.schemas import QuoteCreate, QuotePublic, RfqCreate, RfqPublic
-from gateway.trading.terms import build_terms, new_trade, requested_maturity
+from gateway.trading.terms import TermsChain, build_terms, new_trade, requested_maturity
 
 
 def create_rfq(
-    session: Session, hub: Hub, *, actor: str, user_id: uuid.UUID, organization_id: uuid.UUID, body: RfqCreate
+    session: Session, hub: TermsChain, *, actor: str, user_id: uuid.UUID, organization_id: uuid.UUID, body: RfqCreate
 ) -> Rfq:
     wallet = own_wallet(session, wallet_id=body.seller_wallet_id, organization_id=organization_id)
     cash = instrument(session, body.cash_token, InstrumentKind.CASH)
@@ -189,7 +188,7 @@ def submit_quote(
 
 
 def accept_quote(
-    session: Session, hub: Hub, *, actor: str, organization_id: uuid.UUID, rfq: Rfq, quote_id: uuid.UUID
+    session: Session, hub: TermsChain, *, actor: str, organization_id: uuid.UUID, rfq: Rfq, quote_id: uuid.UUID
 ) -> Trade:
     if rfq.organization_id != organization_id:
         raise PermissionDenied("only the requesting organization accepts quotes")

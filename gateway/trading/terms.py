@@ -5,18 +5,32 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from contracts import eip712
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest
-from gateway.settlement.hub import Hub
 from gateway.trading.models import Trade
 from gateway.trading.schemas import RepoShape
 
 INT_FIELDS = [f["name"] for f in eip712.REPO_TERMS if f["type"] != "address"]
+
+
+class TermsChain(Protocol):
+    """What building terms needs of the chain seam (the settlement hub): its clock, chain id, engine and settings;
+    named here so trading depends on no settlement module."""
+
+    @property
+    def chain_id(self) -> int: ...
+
+    @property
+    def extra(self) -> dict[str, object]: ...
+
+    def now(self) -> int: ...
+
+    def require_engine(self) -> str: ...
 
 
 def requested_maturity(shape: RepoShape, now: int) -> int:
@@ -31,7 +45,7 @@ def requested_maturity(shape: RepoShape, now: int) -> int:
 
 
 def build_terms(
-    hub: Hub,
+    hub: TermsChain,
     *,
     seller: str,
     buyer: str,
@@ -78,7 +92,7 @@ def build_terms(
 
 def new_trade(
     session: Session,
-    hub: Hub,
+    hub: TermsChain,
     *,
     terms: dict[str, Any],
     source: str,
