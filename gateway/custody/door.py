@@ -135,7 +135,7 @@ def sign_terms(
 ) -> tuple[str, Decision]:
     """The member's custodial signature of one side of a trade's terms."""
     from gateway.policy import service as policy
-    from gateway.trading import service as trading
+    from gateway.trading import terms as trading
 
     wallet = session.get(Wallet, trade.seller_wallet_id if side == "seller" else trade.buyer_wallet_id)
     assert wallet is not None

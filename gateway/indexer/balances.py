@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
+from gateway.chain.bindings.tokens import Token
 from gateway.db.models import Wallet
 from gateway.indexer.models import WalletBalance
 from gateway.settlement.market import Market
@@ -86,9 +87,7 @@ class BalanceFollower:
                             touched.add((ours, token))
             pairs = touched | missing
             at = max(end, last)
-            units = {
-                (w, t): int(self.market.token(t).functions.balanceOf(w).call(block_identifier=at)) for w, t in pairs
-            }
+            units = {(w, t): Token(self.market.token(t)).balance_of(w, block=at) for w, t in pairs}
             with self.sessions() as session:
                 for (wallet, token), value in units.items():
                     stored = session.get(WalletBalance, (wallet, token))

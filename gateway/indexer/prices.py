@@ -16,6 +16,7 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
+from gateway.chain.bindings.oracle import Oracle
 from gateway.chain.outage import Backoff, is_outage
 from gateway.indexer.models import OraclePrice
 from gateway.settlement.market import Market
@@ -98,10 +99,7 @@ class PriceFollower:
                 if bytes(topics[0]) == PRICE_UPDATED:
                     data = bytes(log["data"])
                     points[pair] = (int.from_bytes(data[:32], "big"), int.from_bytes(data[32:64], "big"))
-            ages = {
-                pair: int(self.market.oracle.functions.maxAgeOf(a, q).call(block_identifier=end))
-                for pair, (a, q) in touched.items()
-            }
+            ages = {pair: Oracle(self.market.oracle).max_age(a, q, block=end) for pair, (a, q) in touched.items()}
             with self.sessions() as session:
                 for pair, max_age in ages.items():
                     stored = session.get(OraclePrice, pair)

@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 from gateway.api.deps import ContextDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.audit import log as audit_log
+from gateway.chain.bindings.oracle import Oracle
 from gateway.exceptions import FourEyesViolation, InvalidRequest, NotFound
 from gateway.operator.models import PricePosting, PriceStatus
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.relayer import StepSpec, enqueue
-from gateway.settlement.routes import settlement_public
 from gateway.settlement.schemas import SettlementPublic
+from gateway.settlement.views import settlement_public
 from gateway.trading.deps import OperatorAdmin
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Instrument, InstrumentKind
@@ -104,9 +105,7 @@ def _previous(session: Session, hub: Hub, bond: Instrument, cash: Instrument) ->
     if market is None:
         return None
     try:
-        raw, _ = market.oracle.functions.getPrice(
-            to_checksum_address(bond.address), to_checksum_address(cash.address)
-        ).call()
+        raw = Oracle(market.oracle).price(to_checksum_address(bond.address), to_checksum_address(cash.address)).price
     except Exception:  # missing or stale: nothing to compare with
         return None
     return from_raw(int(raw), bond, cash)

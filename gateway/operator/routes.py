@@ -21,12 +21,14 @@ from gateway.api.deps import ContextDep, PageQuery, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead
 from gateway.audit import log as audit_log
+from gateway.chain.bindings.oracle import Oracle
+from gateway.chain.bindings.tokens import Token
 from gateway.db import pages
 from gateway.exceptions import InvalidRequest, NotAToken, NotFound
 from gateway.settlement.hub import HubDep
 from gateway.settlement.relayer import StepSpec, enqueue
-from gateway.settlement.routes import settlement_public
 from gateway.settlement.schemas import SettlementPublic
+from gateway.settlement.views import settlement_public
 from gateway.trading import money
 from gateway.trading.deps import OperatorAdmin
 from gateway.trading.models import Instrument, InstrumentKind
@@ -108,11 +110,8 @@ def _token_facts(token: Any, address: str) -> tuple[str, str, int]:
     """Symbol, name and decimals as the token answers them; an address that cannot answer them (no code, another
     kind of contract, a revert) is the caller's mistake (422). A node out of reach stays an outage (503)."""
     try:
-        return (
-            str(token.functions.symbol().call()),
-            str(token.functions.name().call()),
-            int(token.functions.decimals().call()),
-        )
+        facts = Token(token).metadata()
+        return (facts.symbol, facts.name, facts.decimals)
     except (BadFunctionCallOutput, ContractLogicError) as exc:
         raise NotAToken(
             f"{address} is not an ERC-20 token: symbol(), name() and decimals() did not answer ({exc})"
@@ -135,7 +134,7 @@ def _label(market: Any, address: str, kind: InstrumentKind) -> tuple[str | None,
     bond's ``isin()``."""
     named = None
     try:
-        named = str(market.oracle.functions.currencyOf(to_checksum_address(address)).call())
+        named = Oracle(market.oracle).currency_of(to_checksum_address(address))
     except (BadFunctionCallOutput, ContractLogicError):
         pass
     if named is not None and int(named, 16) != 0:
@@ -273,7 +272,7 @@ def issue_bond(body: BondIssue, principal: OperatorAdmin, session: SessionDep, h
         raise InvalidRequest("the nominal must be positive")
     market = hub.require_market()
     token = market.token(inst.address)
-    maturity = int(token.functions.maturity().call())
+    maturity = Token(token).maturity()
     if maturity and market.now() >= maturity:
         raise InvalidRequest("the bond has matured: the issuer's policy allows no new issuance")
     data = market.encode(token, "mint", to_checksum_address(body.wallet), amount)

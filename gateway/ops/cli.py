@@ -30,6 +30,9 @@ from web3 import Web3
 
 from contracts.deploy import contract
 from contracts.exceptions import DeploymentFailed
+from gateway.chain.bindings.oracle import Oracle
+from gateway.chain.bindings.registry import Registry
+from gateway.chain.bindings.tokens import Token
 from gateway.exit_status import ExitStatus
 from gateway.ops.admin import AdminUsageError
 from gateway.ops.admin import register as register_admin
@@ -102,9 +105,9 @@ def wallet_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
         for w in net.session(OPS_USER).every("/v1/wallets")
         if not args.organization or w["organization_id"] == args.organization
     ]
-    registry = contract(net.w3, "IdentityRegistry", net.contract_address("identity_registry"))
+    registry = Registry(contract(net.w3, "IdentityRegistry", net.contract_address("identity_registry")))
     for w in rows:
-        w["verified_on_chain"] = bool(registry.functions.isVerified(w["address"]).call())
+        w["verified_on_chain"] = registry.is_verified(w["address"])
     lines = [f"{'address':42}  {'kind':10} {'on chain':8}  organization / label"]
     for w in rows:
         mark = "verified" if w["verified_on_chain"] else "-"
@@ -114,15 +117,15 @@ def wallet_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
 
 def wallet_show(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     address = _address(args.address)
-    registry = contract(net.w3, "IdentityRegistry", net.contract_address("identity_registry"))
+    registry = Registry(contract(net.w3, "IdentityRegistry", net.contract_address("identity_registry")))
     data: dict[str, Any] = {
         "address": address,
-        "verified": bool(registry.functions.isVerified(address).call()),
-        "identity": int(registry.functions.identityOf(address).call()),
+        "verified": registry.is_verified(address),
+        "identity": registry.identity_of(address),
         "balances": {},
     }
     for t in [*net.state.cash_tokens, *net.state.bonds]:
-        units = int(contract(net.w3, "CashToken", t.address).functions.balanceOf(address).call())
+        units = Token(contract(net.w3, "CashToken", t.address)).balance_of(address)
         data["balances"][t.symbol] = from_units(units, t.decimals)
     balances = ", ".join(f"{v} {k}" for k, v in data["balances"].items())
     text = f"{address}: {'verified' if data['verified'] else 'NOT verified'} (identity #{data['identity']}); {balances}"
@@ -166,7 +169,7 @@ def cash_redeem(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     t = _token(net, args.token, "cash")
     holder, units = _address(args.holder), to_units(args.amount, t.decimals)
     token = contract(net.w3, "CashToken", t.address)
-    allowance = int(token.functions.allowance(holder, net.issuer.address).call())
+    allowance = Token(token).allowance(holder, net.issuer.address)
     if allowance < units:
         raise Refused(
             f"{holder} has allowed the issuer {from_units(allowance, t.decimals)} {t.symbol}; "
@@ -189,13 +192,14 @@ def _iso(seconds: int) -> str | None:
 
 def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
     cash = net.state.cash_tokens[0]
-    oracle = contract(net.w3, "PriceOracle", net.contract_address("price_oracle"))
+    oracle = Oracle(contract(net.w3, "PriceOracle", net.contract_address("price_oracle")))
     rows = []
     for b in net.state.bonds:
         bond = contract(net.w3, "BondToken", b.address)
         try:
-            raw, updated = oracle.functions.getPrice(b.address, cash.address).call()
-            price: str | None = f"{raw_to_price(int(raw), b.decimals, cash.decimals):.4f}"  # percent of par
+            reading = oracle.price(b.address, cash.address)
+            price: str | None = f"{raw_to_price(reading.price, b.decimals, cash.decimals):.4f}"  # percent of par
+            updated = reading.updated_at
         except Exception:
             price, updated = None, 0
         rows.append(
@@ -205,7 +209,7 @@ def bond_list(args: argparse.Namespace, net: Network) -> tuple[Any, str]:
                 "address": b.address,
                 "name": bond.functions.name().call(),
                 "outstanding": from_units(int(bond.functions.totalSupply().call()), b.decimals),
-                "maturity": _iso(int(bond.functions.maturity().call())),
+                "maturity": _iso(Token(bond).maturity()),
                 "price_percent_of_par": price,
                 "price_updated_at": _iso(int(updated)),
             }

@@ -34,8 +34,8 @@ from gateway.settlement.hub import HubDep
 from gateway.settlement.market import Market
 from gateway.settlement.models import Settlement
 from gateway.settlement.relayer import StepSpec, enqueue
-from gateway.settlement.routes import settlement_public
 from gateway.settlement.schemas import SettlementPublic
+from gateway.settlement.views import settlement_public
 from gateway.trading import money
 from gateway.trading.deps import OperatorAdmin, TraderStepUp
 from gateway.trading.exceptions import InvalidState

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from contracts import eip712
 from gateway.audit import log as audit_log
 from gateway.chain.bindings.engine import RepoState, RepoStatus, repo_components
+from gateway.chain.bindings.tokens import Token
 from gateway.context import GatewayContext
 from gateway.custody import door
 from gateway.db.models import Wallet, WalletKind
@@ -46,7 +47,7 @@ def approval_steps(market: Market, wallet: Wallet, token: str, amount: int) -> l
     if market.allowance_unlimited(wallet.address, token):
         return []
     contract = market.token(token)
-    allowance = int(contract.functions.allowance(wallet.address, market.engine_address).call())
+    allowance = Token(contract).allowance(wallet.address, market.engine_address)
     if allowance >= MAX_UINT // 2:  # an earlier approve(MAX) is final: no need to ask again
         market.remember_unlimited(wallet.address, token)
     if allowance >= amount:
@@ -60,7 +61,7 @@ def open_if_ready(session: Session, hub: Hub, *, trade: Trade, actor: str) -> Se
     if trade.seller_signature is None or trade.buyer_signature is None:
         return None
     market = hub.require_market()
-    from gateway.trading.service import terms_of
+    from gateway.trading.terms import terms_of
 
     terms = terms_of(trade)
     seller = session.get(Wallet, trade.seller_wallet_id)

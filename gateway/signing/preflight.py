@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gateway.chain.bindings.tokens import Token
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import Conflict
 from gateway.settlement.hub import Hub
@@ -51,13 +52,13 @@ def deliveries(session: Session, trade: Trade, terms: dict[str, Any]) -> dict[st
 
 
 def _allowance(market: Market, owner: str, token: str) -> int:
-    return int(market.token(token).functions.allowance(owner, market.engine_address).call())
+    return Token(market.token(token)).allowance(owner, market.engine_address)
 
 
 def check_delivery(market: Market, delivery: Delivery) -> bool:
     """Raise if ``delivery`` cannot be made; True when its allowance is already in place (no approve to come)."""
     address = delivery.wallet.address
-    balance = int(market.token(delivery.token).functions.balanceOf(address).call())
+    balance = Token(market.token(delivery.token)).balance_of(address)
     if balance < delivery.amount:
         raise OpenWouldFail(
             f"the {delivery.side}'s wallet {address} holds {balance} of {delivery.token}; the open needs "
@@ -94,7 +95,7 @@ def check_open(session: Session, hub: Hub, trade: Trade, side: str, *, signature
     if market is None:
         return  # no chain attached: nothing to simulate (the open cannot be sent either)
     from gateway.settlement.service import _terms_tuple
-    from gateway.trading.service import terms_of
+    from gateway.trading.terms import terms_of
 
     terms = terms_of(trade)
     if int(terms["deadline"]) <= market.now():

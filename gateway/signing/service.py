@@ -28,7 +28,8 @@ from gateway.policy.engine import Decision
 from gateway.settlement import service as settlement
 from gateway.settlement.hub import Hub
 from gateway.signing import preflight
-from gateway.trading import service as trading
+from gateway.trading import records
+from gateway.trading import terms as trade_terms
 from gateway.trading.exceptions import InvalidSignature
 from gateway.trading.models import Trade
 
@@ -39,7 +40,7 @@ def check_before_writing(ctx: GatewayContext, read: Session, trade: Trade, side:
     wallet = _side_wallet(read, trade, side)
     require_verified(ctx, read, wallet)
     if hub is not None:
-        trading.require_pending(trade)
+        records.require_pending(trade)
         preflight.check_open(read, hub, trade, side)
     return wallet.address
 
@@ -76,7 +77,7 @@ def sign_custodial(
     chain_checked: str | None = None,
 ) -> Decision:
     """Through the custody door: KYC, the member's policy, the person's fresh step-up and consent."""
-    trading.require_pending(trade)
+    records.require_pending(trade)
     wallet = _side_wallet(session, trade, side)
     if wallet.kind != WalletKind.CUSTODIAL.value:
         raise InvalidRequest("a self-held wallet signs itself: GET the typed data and POST the signature")
@@ -93,7 +94,7 @@ def sign_custodial(
 
 def recover(trade: Trade, signature: bytes) -> str | None:
     try:
-        signable = encode_typed_data(full_message=trading.typed_data(trade))
+        signable = encode_typed_data(full_message=trade_terms.typed_data(trade))
         return str(Account.recover_message(signable, signature=signature))
     except Exception:
         return None
@@ -126,7 +127,7 @@ def check_signature_before_writing(
 ) -> SignatureChecked:
     """Every chain read a self-held signature needs (registry, ERC-1271, the open's preflight), in the read session:
     no JSON-RPC call while the write transaction (on SQLite, the database's write lock) is open."""
-    trading.require_pending(trade)
+    records.require_pending(trade)
     wallet = _side_wallet(read, trade, side)
     if wallet.kind != WalletKind.SELF_HELD.value:
         raise InvalidRequest("a custodial wallet is signed by the gateway: POST .../sign")
@@ -149,7 +150,7 @@ def submit_signature(
     signer: uuid.UUID | None = None,
 ) -> Decision:
     """Store a self-held signature that ``check_signature_before_writing`` accepted, if the trade is unchanged."""
-    trading.require_pending(trade)
+    records.require_pending(trade)
     wallet = _side_wallet(session, trade, side)
     other = trade.buyer_signature if side == "seller" else trade.seller_signature
     if (

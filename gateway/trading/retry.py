@@ -12,21 +12,21 @@ from sqlalchemy.orm import Session
 
 from contracts import eip712
 from gateway.audit import log as audit_log
-from gateway.settlement.hub import Hub
-from gateway.trading import service
+from gateway.trading import terms as trade_terms
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Trade, TradeStatus
+from gateway.trading.terms import TermsChain
 
 
-def retry(session: Session, hub: Hub, *, trade: Trade, actor: str) -> Trade:
+def retry(session: Session, hub: TermsChain, *, trade: Trade, actor: str) -> Trade:
     """Fresh terms for a failed trade, or a pending one whose deadline has passed; signatures cleared."""
-    terms = service.terms_of(trade)
+    terms = trade_terms.terms_of(trade)
     now = hub.now()
     expired = trade.status == TradeStatus.PENDING_SIGNATURES.value and int(terms["deadline"]) <= now
     if trade.status != TradeStatus.FAILED.value and not expired:
         raise InvalidState(f"only a failed trade (or one past its signing deadline) is retried; it is {trade.status}")
     tenor = int(terms["maturity"]) - int(terms["startTime"]) if int(terms["maturity"]) else 0
-    fresh = service.build_terms(
+    fresh = trade_terms.build_terms(
         hub,
         seller=terms["seller"],
         buyer=terms["buyer"],
@@ -46,7 +46,7 @@ def retry(session: Session, hub: Hub, *, trade: Trade, actor: str) -> Trade:
     )
     digest = eip712.digest("RepoTerms", fresh, chain_id=hub.chain_id, engine=hub.require_engine())
     previous = trade.terms_digest
-    trade.terms = service.stored_terms(fresh)
+    trade.terms = trade_terms.stored_terms(fresh)
     trade.terms_digest = "0x" + digest.hex()
     trade.seller_signature = None
     trade.buyer_signature = None

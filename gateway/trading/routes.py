@@ -24,7 +24,9 @@ from gateway.db.held import holds
 from gateway.policy import service as policy
 from gateway.settlement.hub import HubDep
 from gateway.signing import service as signing
-from gateway.trading import retry, service
+from gateway.trading import direct, records, retry, views
+from gateway.trading import rfq as rfqs
+from gateway.trading import terms as trade_terms
 from gateway.trading.deps import Approver, Trader, TraderStepUp
 from gateway.trading.schemas import (
     AcceptQuote,
@@ -54,10 +56,10 @@ def _policy(decision: dict[str, object]) -> DecisionPublic:
 @router.post("/rfqs", response_model=RfqPublic, status_code=201)
 def create_rfq(body: RfqCreate, principal: Trader, session: SessionDep, hub: HubDep) -> RfqPublic:
     """Ask chosen lenders (or all) for a repo; they quote rate and haircut until the quote deadline."""
-    rfq = service.create_rfq(
+    rfq = rfqs.create_rfq(
         session, hub, actor=principal.actor, user_id=principal.id, organization_id=principal.organization_id, body=body
     )
-    return service.rfq_public(session, rfq, principal.organization_id, principal.is_operator)
+    return rfqs.rfq_public(session, rfq, principal.organization_id, principal.is_operator)
 
 
 @router.get("/rfqs", response_model=RfqsPublic, status_code=200)
@@ -69,28 +71,28 @@ def list_rfqs(
     limit: Limit = 50,
 ) -> RfqsPublic:
     """Requests the organization asked or was asked, newest first (cursor pagination)."""
-    rows, next_cursor = service.list_rfqs(
+    rows, next_cursor = rfqs.list_rfqs(
         session, organization_id=principal.organization_id, status=status, cursor=cursor, limit=limit
     )
     for rfq in rows:
-        service.expire_if_due(session, rfq)
-    data = [service.rfq_public(session, r, principal.organization_id, principal.is_operator) for r in rows]
+        rfqs.expire_if_due(session, rfq)
+    data = [rfqs.rfq_public(session, r, principal.organization_id, principal.is_operator) for r in rows]
     return RfqsPublic(data=data, next_cursor=next_cursor)
 
 
 @router.get("/rfqs/{rfq_id}", response_model=RfqPublic, status_code=200)
 def get_rfq(rfq_id: uuid.UUID, principal: TradesRead, session: WriteSessionDep) -> RfqPublic:
-    rfq = service.load_rfq(
+    rfq = rfqs.load_rfq(
         session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=principal.is_operator
     )
-    return service.rfq_public(session, rfq, principal.organization_id, principal.is_operator)
+    return rfqs.rfq_public(session, rfq, principal.organization_id, principal.is_operator)
 
 
 @router.post("/rfqs/{rfq_id}/quotes", response_model=QuotePublic, status_code=201)
 def submit_quote(rfq_id: uuid.UUID, body: QuoteCreate, principal: Trader, session: SessionDep) -> QuotePublic:
     """A lender quotes (a second quote replaces its first)."""
-    rfq = service.load_rfq(session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=False)
-    quote = service.submit_quote(
+    rfq = rfqs.load_rfq(session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=False)
+    quote = rfqs.submit_quote(
         session,
         actor=principal.actor,
         user_id=principal.id,
@@ -98,7 +100,7 @@ def submit_quote(rfq_id: uuid.UUID, body: QuoteCreate, principal: Trader, sessio
         rfq=rfq,
         body=body,
     )
-    return service.quote_public(quote)
+    return rfqs.quote_public(quote)
 
 
 @router.post("/rfqs/{rfq_id}/accept", response_model=TradePublic, status_code=201)
@@ -106,11 +108,11 @@ def accept_quote(
     rfq_id: uuid.UUID, body: AcceptQuote, principal: Trader, session: SessionDep, hub: HubDep
 ) -> TradePublic:
     """The borrower accepts one quote; the others expire; the trade's EIP-712 terms are fixed."""
-    rfq = service.load_rfq(session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=False)
-    trade = service.accept_quote(
+    rfq = rfqs.load_rfq(session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=False)
+    trade = rfqs.accept_quote(
         session, hub, actor=principal.actor, organization_id=principal.organization_id, rfq=rfq, quote_id=body.quote_id
     )
-    return service.trade_public(session, trade)
+    return views.trade_public(session, trade)
 
 
 @router.post("/trades", response_model=TradePublic, status_code=201)
@@ -118,7 +120,7 @@ def create_direct_trade(
     body: DirectTradeCreate, principal: Trader, read: ReadSessionDep, session: SessionDep, hub: HubDep
 ) -> TradePublic:
     """Direct bilateral terms with a named counterparty wallet; both sides then sign."""
-    trade = service.create_direct(
+    trade = direct.create_direct(
         session, hub, actor=principal.actor, user_id=principal.id, organization_id=principal.organization_id, body=body
     )
     return _view_after_commit(read, session, trade.id, principal)
@@ -134,16 +136,16 @@ def list_trades(
 ) -> TradesPublic:
     """Newest first (cursor pagination). A page of up to 200 trades is read in the thread pool, never on the
     event loop."""
-    rows, next_cursor = service.list_trades(
+    rows, next_cursor = views.list_trades(
         session, organization_id=principal.organization_id, status=status, cursor=cursor, limit=limit
     )
-    return TradesPublic(data=service.trades_public(session, rows), next_cursor=next_cursor)
+    return TradesPublic(data=views.trades_public(session, rows), next_cursor=next_cursor)
 
 
 @router.get("/trades/{trade_id}", response_model=TradePublic, status_code=200)
 async def get_trade(trade_id: uuid.UUID, principal: TradesRead, ctx: ContextDep, session: SessionDep) -> TradePublic:
     def view() -> TradePublic:
-        return service.trade_view(
+        return views.trade_view(
             session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
         )
 
@@ -153,10 +155,10 @@ async def get_trade(trade_id: uuid.UUID, principal: TradesRead, ctx: ContextDep,
 @router.get("/trades/{trade_id}/typed-data", response_model=TypedDataPublic, status_code=200)
 def get_typed_data(trade_id: uuid.UUID, principal: TradesRead, session: SessionDep) -> TypedDataPublic:
     """The EIP-712 document a self-held wallet signs (eth_signTypedData_v4)."""
-    trade = service.load_trade(
+    trade = records.load_trade(
         session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
     )
-    document = TypedDataDocument.model_validate(eip712.for_wallets(service.typed_data(trade)))
+    document = TypedDataDocument.model_validate(eip712.for_wallets(trade_terms.typed_data(trade)))
     return TypedDataPublic(primary_type="RepoTerms", typed_data=document, digest=trade.terms_digest)
 
 
@@ -170,10 +172,10 @@ def sign_trade(
     hub: HubDep,
 ) -> SignResult:
     """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up)."""
-    seen = service.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    checked = signing.check_before_writing(ctx, read, seen, service.side_of(seen, principal.organization_id), hub)
-    trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    side = service.side_of(trade, principal.organization_id)
+    seen = records.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    checked = signing.check_before_writing(ctx, read, seen, records.side_of(seen, principal.organization_id), hub)
+    trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    side = records.side_of(trade, principal.organization_id)
     decision = signing.sign_custodial(
         ctx, session, hub, person=door.Person.of(principal), trade=trade, side=side, chain_checked=checked
     )
@@ -188,7 +190,7 @@ def _view_after_commit(read: Session, session: Session, trade_id: uuid.UUID, pri
         read = session
     else:
         read.rollback()
-    return service.trade_view(
+    return views.trade_view(
         read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
     )
 
@@ -205,13 +207,13 @@ def submit_signature(
 ) -> SignResult:
     """A self-held wallet's signature of the typed data (EOA, or ERC-1271 smart wallet): checked against the chain
     in the read session, then stored in the write transaction if the trade has not changed meanwhile."""
-    seen = service.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    seen = records.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     checked = signing.check_signature_before_writing(
-        ctx, read, hub, trade=seen, side=service.side_of(seen, principal.organization_id), signature=body.signature
+        ctx, read, hub, trade=seen, side=records.side_of(seen, principal.organization_id), signature=body.signature
     )
     read.rollback()
-    trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    side = service.side_of(trade, principal.organization_id)
+    trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    side = records.side_of(trade, principal.organization_id)
     decision = signing.submit_signature(
         session,
         hub,
@@ -229,16 +231,16 @@ def submit_signature(
 def retry_trade(trade_id: uuid.UUID, principal: Trader, session: SessionDep, hub: HubDep) -> TradePublic:
     """A trade whose open failed (or whose signing deadline passed) gets fresh terms (new nonce, start and
     deadline; same economics): both sides sign again."""
-    trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     retry.retry(session, hub, trade=trade, actor=principal.actor)
-    return service.trade_public(session, trade)
+    return views.trade_public(session, trade)
 
 
 @router.post("/trades/{trade_id}/approvals", response_model=TradePublic, status_code=201)
 def approve_trade(trade_id: uuid.UUID, principal: Approver, session: SessionDep) -> TradePublic:
     """An approver's yes for the organization's side; never the trade's initiator."""
-    trade = service.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    side = service.side_of(trade, principal.organization_id)
+    trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    side = records.side_of(trade, principal.organization_id)
     policy.approve_trade(
         session,
         actor=principal.actor,
@@ -247,4 +249,4 @@ def approve_trade(trade_id: uuid.UUID, principal: Approver, session: SessionDep)
         trade=trade,
         side=side,
     )
-    return service.trade_public(session, trade)
+    return views.trade_public(session, trade)

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from gateway.db.migrate import upgrade
 from gateway.db.session import make_engine, make_session_factory
 from gateway.settlement.models import ChainStep, Settlement
-from gateway.settlement.routes import settlement_public, settlements_public
+from gateway.settlement.views import settlement_public, settlements_public
 
 
 def test_settlement_page_matches_single_views_in_two_queries(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.db.models import Role
-from gateway.trading import service as trading_service
+from gateway.trading import rfq as rfqs
 from gateway.trading.models import Rfq
 from tests.gateway.conftest import World
 from tests.gateway.market import BOND, CASH, custodial_wallet, list_instrument, market_world
@@ -59,7 +59,7 @@ def test_same_key_replays_and_other_body_is_refused(world: World) -> None:
 def test_concurrent_duplicates_run_once(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     a = world.user("a", Role.TRADER, "at")
     wallet = custodial_wallet(a)
-    original = trading_service.create_rfq
+    original = rfqs.create_rfq
     entered = threading.Event()
 
     def slow_create(*args: Any, **kwargs: Any) -> Any:
@@ -67,7 +67,7 @@ def test_concurrent_duplicates_run_once(world: World, monkeypatch: pytest.Monkey
         time.sleep(0.5)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(trading_service, "create_rfq", slow_create)
+    monkeypatch.setattr(rfqs, "create_rfq", slow_create)
     headers = {**a.headers, "Idempotency-Key": "rfq-concurrent"}
     answers: list[Any] = []
 

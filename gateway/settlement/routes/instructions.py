@@ -1,0 +1,164 @@
+"""Two-party instructions on a repo: substitutions and amendments (roll, re-rate), their signatures, approvals and
+submission."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from gateway.api.deps import ContextDep, Principal, SessionDep
+from gateway.api.errors import problem_responses
+from gateway.api.permits import ReposRead
+from gateway.chain.bindings.engine import AmendmentKind, RepoStatus
+from gateway.custody import door
+from gateway.exceptions import InvalidRequest
+from gateway.policy import instructions as instruction_policy
+from gateway.settlement import instructions, service
+from gateway.settlement.hub import Hub, HubDep
+from gateway.settlement.routes.repos import load_repo, units_of
+from gateway.settlement.schemas import (
+    AmendmentCreate,
+    InstructionPublic,
+    RepoIdPath,
+    SubstitutionCreate,
+)
+from gateway.trading import money
+from gateway.trading.deps import Approver, Trader, TraderStepUp
+
+router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
+
+
+@router.post("/repos/{repo_id}/substitutions", response_model=InstructionPublic, status_code=201)
+def propose_substitution(
+    repo_id: RepoIdPath, body: SubstitutionCreate, principal: Trader, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """The seller proposes new collateral; the holder consents by signing; then the seller's wallet sends it."""
+    repo, seller, _ = load_repo(session, hub, repo_id, principal)
+    service.require(seller, "seller")
+    service.require_status(repo, RepoStatus.OPEN)
+    amount = units_of(session, body.new_collateral_token, body.new_collateral_amount, "new_collateral_amount")
+    instruction = instructions.create(
+        session,
+        hub,
+        actor=principal.actor,
+        repo_id=repo_id,
+        kind="Substitution",
+        message={"repoId": repo_id, "newCollateralToken": body.new_collateral_token, "newCollateralAmount": amount},
+        required=[repo.holder or ""],
+    )
+    return instructions.public(hub, instruction)
+
+
+@router.post("/repos/{repo_id}/amendments", response_model=InstructionPublic, status_code=201)
+def propose_amendment(
+    repo_id: RepoIdPath, body: AmendmentCreate, principal: Trader, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """Roll (new maturity) or re-rate (new rate); seller and holder both sign."""
+    repo, seller, holder = load_repo(session, hub, repo_id, principal)
+    if seller is None and holder is None:
+        service.require(None, "seller or holder")
+    service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
+    if body.kind == "roll":
+        if body.new_maturity is not None:
+            new_maturity = int(body.new_maturity.timestamp())
+        elif body.new_tenor_seconds is not None:
+            new_maturity = hub.now() + body.new_tenor_seconds
+        else:
+            raise InvalidRequest("a roll needs new_maturity or new_tenor_seconds")
+        message = {"repoId": repo_id, "kind": int(AmendmentKind.ROLL), "newMaturity": new_maturity, "newRate": 0}
+    else:
+        if body.new_rate is None:
+            raise InvalidRequest("a re-rate needs new_rate")
+        message = {
+            "repoId": repo_id,
+            "kind": int(AmendmentKind.RERATE),
+            "newMaturity": 0,
+            "newRate": money.rate_to_wad(body.new_rate),
+        }
+    required = sorted({repo.seller.lower(), (repo.holder or repo.seller).lower()})
+    instruction = instructions.create(
+        session, hub, actor=principal.actor, repo_id=repo_id, kind="Amendment", message=message, required=required
+    )
+    return instructions.public(hub, instruction)
+
+
+@router.get("/instructions/{instruction_id}", response_model=InstructionPublic, status_code=200)
+def get_instruction(
+    instruction_id: uuid.UUID, principal: ReposRead, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """The instruction with its EIP-712 typed data (for self-held wallets)."""
+    return instructions.public(hub, instructions.load(session, hub, instruction_id, principal.organization_id))
+
+
+def _sign_instruction(
+    ctx: ContextDep,
+    session: SessionDep,
+    hub: Hub,
+    principal: Principal,
+    instruction_id: uuid.UUID,
+    *,
+    signature: str | None,
+) -> InstructionPublic:
+    """Add one party's signature (custodial when ``signature`` is None); queue the instruction once complete."""
+    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
+    instructions.sign(
+        ctx,
+        session,
+        hub,
+        person=door.Person.of(principal),
+        instruction=instruction,
+        signature=signature,
+    )
+    instructions.submit_if_complete(ctx, session, hub, person=door.Person.of(principal), instruction=instruction)
+    return instructions.public(hub, instruction)
+
+
+@router.post("/instructions/{instruction_id}/sign", response_model=InstructionPublic, status_code=200)
+def sign_instruction(
+    instruction_id: uuid.UUID, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """The organization's custodial wallet signs (KYC, fresh step-up); complete instructions are queued."""
+    return _sign_instruction(ctx, session, hub, principal, instruction_id, signature=None)
+
+
+@router.post("/instructions/{instruction_id}/signature", response_model=InstructionPublic, status_code=200)
+def submit_instruction_signature(
+    instruction_id: uuid.UUID,
+    body: dict[str, str],
+    principal: Trader,
+    ctx: ContextDep,
+    session: SessionDep,
+    hub: HubDep,
+) -> InstructionPublic:
+    """A self-held wallet's signature of the instruction's typed data."""
+    signature = body.get("signature", "")
+    if not (signature.startswith("0x") and 4 <= len(signature) <= 2002):
+        raise InvalidRequest("signature: 0x-prefixed hex")
+    return _sign_instruction(ctx, session, hub, principal, instruction_id, signature=signature)
+
+
+@router.post("/instructions/{instruction_id}/submit", response_model=InstructionPublic, status_code=200)
+def submit_instruction(
+    instruction_id: uuid.UUID, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """The seller sends a fully consented substitution from its wallet."""
+    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
+    instructions.submit_if_complete(ctx, session, hub, person=door.Person.of(principal), instruction=instruction)
+    return instructions.public(hub, instruction)
+
+
+@router.post("/instructions/{instruction_id}/approvals", response_model=InstructionPublic, status_code=201)
+def approve_instruction(
+    instruction_id: uuid.UUID, principal: Approver, session: SessionDep, hub: HubDep
+) -> InstructionPublic:
+    """An approver's yes to the instruction for the organization (its policy's quorum); never its proposer."""
+    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
+    instruction_policy.approve(
+        session,
+        actor=principal.actor,
+        user_id=principal.id,
+        organization_id=principal.organization_id,
+        instruction=instruction,
+    )
+    return instructions.public(hub, instruction)

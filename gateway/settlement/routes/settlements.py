@@ -1,0 +1,97 @@
+"""/v1/settlements: a settlement and its chain steps, a long poll until it is final, the organization's list."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from gateway.api.deps import ContextDep, PageQuery, SessionDep
+from gateway.api.errors import problem_responses
+from gateway.api.permits import ReposRead
+from gateway.db import pages
+from gateway.indexer import freshness
+from gateway.settlement import service, visibility
+from gateway.settlement.hub import HubDep
+from gateway.settlement.models import Settlement
+from gateway.settlement.schemas import (
+    SettlementPublic,
+    SettlementsPublic,
+    kind_spellings,
+)
+from gateway.settlement.views import settlement_public, settlements_public
+
+router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
+
+
+@router.get("/settlements/{settlement_id}", response_model=SettlementPublic, status_code=200)
+def get_settlement(settlement_id: uuid.UUID, principal: ReposRead, session: SessionDep) -> SettlementPublic:
+    """A settlement and each chain step until final."""
+    settlement = service.load_settlement(session, settlement_id, principal.organization_id, principal.is_operator)
+    return settlement_public(session, settlement)
+
+
+@router.get("/settlements/{settlement_id}/wait", response_model=SettlementPublic, status_code=200)
+async def wait_for_settlement(
+    settlement_id: uuid.UUID,
+    principal: ReposRead,
+    session: SessionDep,
+    hub: HubDep,
+    ctx: ContextDep,
+    timeout: Annotated[float, Query(gt=0, le=60)] = 30.0,
+) -> SettlementPublic:
+    """Long poll: answers once the settlement is final or failed (or at ``timeout`` with its current state),
+    holding no database transaction while it waits. A final settlement is answered only once the indexer has
+    applied its ``final_block`` (within ``timeout``), so reads that follow reflect it."""
+    settlement = await run_in_threadpool(
+        service.load_settlement, session, settlement_id, principal.organization_id, principal.is_operator
+    )
+    pending = settlement.status == "pending"
+    await run_in_threadpool(session.commit)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    relayer = hub.relayer
+    while pending and loop.time() < deadline:
+        if relayer is not None:
+            if settlement_id in relayer.finished:
+                break
+            await asyncio.sleep(0.02)
+            continue
+        # the relayer runs in another process (several HTTP workers): the database says when it is done
+        await asyncio.sleep(0.1)
+        await run_in_threadpool(session.refresh, settlement)
+        pending = settlement.status == "pending"
+        await run_in_threadpool(session.commit)
+    await run_in_threadpool(session.refresh, settlement)
+    public = await run_in_threadpool(settlement_public, session, settlement)
+    await run_in_threadpool(session.commit)
+    indexing = "indexer" in hub.extra or hub.relayer is None  # no relayer here: the workers run in another process
+    if public.status == "final" and public.final_block is not None and indexing:
+        # read-your-writes: "final" only once the indexer has applied the block (reads follow the indexer)
+        remaining = max(0.0, deadline - loop.time())
+        await freshness.wait_until_indexed_async(ctx.read_sessions, public.final_block, timeout=remaining)
+    return public
+
+
+@router.get("/settlements", response_model=SettlementsPublic, status_code=200)
+def list_settlements(
+    principal: ReposRead,
+    session: SessionDep,
+    page: PageQuery,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+) -> SettlementsPublic:
+    """Settlements the organization is a party to (it asked for them, or they open its trades or carry out
+    instructions it signed), newest first."""
+    query = select(Settlement).where(visibility.visible_to(session, principal.organization_id))
+    if status:
+        query = query.where(Settlement.status == status)
+    if kind:
+        query = query.where(Settlement.kind.in_(kind_spellings(kind)))
+    query = pages.keyset(query, page, Settlement.created_at, Settlement.id)
+    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda s: (s.created_at, s.id))
+    return SettlementsPublic(data=settlements_public(session, rows), next_cursor=next_cursor)

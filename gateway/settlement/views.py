@@ -1,0 +1,66 @@
+"""The API view of settlements (with their chain steps) and of a submitted step; shared by the settlement, operator
+and redemption routes."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from gateway.api.deps import SessionDep
+from gateway.settlement import service
+from gateway.settlement.models import ChainStep, Settlement
+from gateway.settlement.schemas import (
+    SettlementPublic,
+    StepPublic,
+    Submission,
+)
+
+
+def settlement_public(session: SessionDep, settlement: Settlement) -> SettlementPublic:
+    steps = [StepPublic.model_validate(s) for s in service.steps_of(session, settlement.id)]
+    return SettlementPublic(
+        id=settlement.id,
+        kind=settlement.kind,
+        status=settlement.status,
+        trade_id=settlement.trade_id,
+        repo_id=settlement.repo_id,
+        error=settlement.error,
+        created_at=settlement.created_at,
+        finished_at=settlement.finished_at,
+        steps=steps,
+    )
+
+
+def settlements_public(session: SessionDep, settlements: list[Settlement]) -> list[SettlementPublic]:
+    """A page of settlements with their steps in one query more, not one per settlement."""
+    steps: dict[uuid.UUID, list[StepPublic]] = {s.id: [] for s in settlements}
+    if settlements:
+        query = (
+            select(ChainStep)
+            .where(ChainStep.settlement_id.in_(list(steps)))
+            .order_by(ChainStep.settlement_id, ChainStep.seq)
+        )
+        for step in session.scalars(query):
+            steps[step.settlement_id].append(StepPublic.model_validate(step))
+    return [
+        SettlementPublic(
+            id=s.id,
+            kind=s.kind,
+            status=s.status,
+            trade_id=s.trade_id,
+            repo_id=s.repo_id,
+            error=s.error,
+            created_at=s.created_at,
+            finished_at=s.finished_at,
+            steps=steps[s.id],
+        )
+        for s in settlements
+    ]
+
+
+def submission(session: SessionDep, submitted: service.Submitted) -> Submission:
+    return Submission(
+        settlement=None if submitted.settlement is None else settlement_public(session, submitted.settlement),
+        transaction=submitted.transaction,
+    )

@@ -1,0 +1,118 @@
+"""Typed bindings for the oracle (prices, FX pair terms, pending moves), the identity registry and the tokens: each
+struct decoded by the committed ABI's field names, a renamed or reordered field failing loudly."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import pytest
+
+from gateway.chain.bindings import oracle, registry
+from gateway.chain.bindings.engine import snake_case
+from gateway.chain.bindings.oracle import FxTerms, Oracle, PendingMove, PriceReading
+from gateway.chain.bindings.registry import Identity, IdentityStatus, Registry
+from gateway.chain.bindings.tokens import Token, TokenMetadata
+
+ASSET, QUOTE, WALLET = "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20
+
+
+@dataclass
+class _Call:
+    value: object
+    seen: list[dict[str, object]]
+
+    def call(self, **kwargs: object) -> object:
+        self.seen.append(kwargs)
+        return self.value
+
+
+@dataclass
+class _Functions:
+    """A web3 contract's ``functions`` answering fixed values, recording each call's arguments and block."""
+
+    answers: dict[str, object]
+    calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
+    blocks: list[dict[str, object]] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> object:
+        if name not in self.answers:
+            raise AttributeError(name)
+
+        def bind(*args: object) -> _Call:
+            self.calls.append((name, args))
+            return _Call(self.answers[name], self.blocks)
+
+        return bind
+
+
+@dataclass
+class _Contract:
+    functions: _Functions
+
+
+def _contract(**answers: object) -> _Contract:
+    return _Contract(_Functions(answers))
+
+
+def test_every_struct_matches_the_committed_abi_field_for_field() -> None:
+    for cls, outputs in (
+        (PriceReading, oracle._outputs("getPrice")),
+        (FxTerms, oracle._outputs("fxTermsOf")),
+        (PendingMove, oracle._outputs("pendingMoveOf")),
+        (Identity, registry._outputs("getIdentity")),
+    ):
+        assert [f.name for f in dataclasses.fields(cls)] == [snake_case(str(o["name"])) for o in outputs], cls
+
+
+def test_oracle_reads_come_back_typed_and_at_the_block_asked() -> None:
+    contract = _contract(
+        getPrice=(98 * 10**18, 1_700_000_000),
+        fxTermsOf=(True, True, 150),
+        pendingMoveOf=(120 * 10**18, WALLET, 1_700_000_100),
+        maxAgeOf=3_600,
+        currencyOf=QUOTE,
+    )
+    o = Oracle(contract)
+    assert o.price(ASSET, QUOTE) == PriceReading(price=98 * 10**18, updated_at=1_700_000_000)
+    assert o.fx_terms(ASSET, QUOTE) == FxTerms(quote_listed=True, cross_currency=True, fx_haircut_bps=150)
+    assert o.pending_move(ASSET, QUOTE) == PendingMove(price=120 * 10**18, proposer=WALLET, proposed_at=1_700_000_100)
+    assert o.max_age(ASSET, QUOTE, block=42) == 3_600
+    assert o.currency_of(ASSET) == QUOTE
+    assert contract.functions.blocks == [{}, {}, {}, {"block_identifier": 42}, {}]
+    assert ("getPrice", (ASSET, QUOTE)) in contract.functions.calls
+
+
+def test_a_reordered_or_renamed_output_fails_loudly() -> None:
+    outputs = oracle._outputs("fxTermsOf")
+    with pytest.raises(ValueError, match="fields"):
+        FxTerms.decode((True, False), outputs)
+    renamed = [{**o, "name": "haircutBps"} if o["name"] == "fxHaircutBps" else o for o in outputs]
+    with pytest.raises(ValueError, match="fx_haircut_bps"):
+        FxTerms.decode((True, False, 10), renamed)
+
+
+@pytest.mark.parametrize(
+    ("frozen", "revoked", "status"),
+    [
+        (False, False, IdentityStatus.ACTIVE),
+        (True, False, IdentityStatus.FROZEN),
+        (True, True, IdentityStatus.REVOKED),
+        (False, True, IdentityStatus.REVOKED),
+    ],
+)
+def test_an_identity_is_decoded_by_name_with_its_status(frozen: bool, revoked: bool, status: IdentityStatus) -> None:
+    contract = _contract(getIdentity=(b"\x01" * 32, b"GB", 2, 1_800_000_000, frozen, revoked), identityOf=7)
+    r = Registry(contract)
+    identity = r.identity(7)
+    assert identity.jurisdiction == "GB" and identity.investor_class == 2 and identity.kyc_expiry == 1_800_000_000
+    assert identity.lei_hash == b"\x01" * 32 and identity.status is status
+    assert r.identity_of(WALLET) == 7
+
+
+def test_token_reads_come_back_typed() -> None:
+    contract = _contract(symbol="rUSD", name="Repo USD", decimals=6, balanceOf=1_000, allowance=2**255, maturity=0)
+    t = Token(contract)
+    assert t.metadata() == TokenMetadata(symbol="rUSD", name="Repo USD", decimals=6)
+    assert t.balance_of(WALLET, block=9) == 1_000 and t.allowance(WALLET, ASSET) == 2**255 and t.maturity() == 0
+    assert {"block_identifier": 9} in contract.functions.blocks
