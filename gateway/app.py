@@ -153,6 +153,7 @@ def routers() -> APIRouter:
     from gateway.operator.prices import router as prices_router
     from gateway.operator.routes import router as operator_router
     from gateway.policy.routes import router as policy_router
+    from gateway.positions.claims import router as claims_router
     from gateway.positions.routes import router as positions_router
     from gateway.redemptions.routes import router as redemptions_router
     from gateway.settlement.routes import router as settlement_router
@@ -170,6 +171,7 @@ def routers() -> APIRouter:
         policy_router,
         settlement_router,
         positions_router,
+        claims_router,
         operator_router,
         prices_router,
         redemptions_router,

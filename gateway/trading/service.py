@@ -17,6 +17,7 @@ from gateway.audit import log as audit_log
 from gateway.db.models import Organization, Wallet
 from gateway.exceptions import InvalidCursor, InvalidRequest, NotFound, PermissionDenied
 from gateway.settlement.hub import Hub
+from gateway.trading import maturity as repo_maturity
 from gateway.trading import money
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import (
@@ -105,6 +106,10 @@ def create_rfq(
         raise InvalidRequest("purchase_price and collateral_amount must be positive")
     if body.lenders is not None and organization_id in body.lenders:
         raise InvalidRequest("an organization cannot lend to itself")
+    requested = _maturity(body, now)
+    repo_maturity.require_outlives(
+        session, hub, collateral_token=bond.address, repo_maturity=now - requested if requested < 0 else requested
+    )
     rfq = Rfq(
         id=uuid.uuid4(),
         organization_id=organization_id,
@@ -115,7 +120,7 @@ def create_rfq(
         purchase_price=str(pp),
         collateral_amount=str(amount),
         start_time=now,
-        maturity=_maturity(body, now),
+        maturity=requested,
         notice_period=body.notice_period_seconds,
         day_count_basis=body.day_count_basis,
         min_transfer_amount=str(money.to_units(body.min_transfer_amount, cash.decimals, field="min_transfer_amount")),
@@ -275,6 +280,7 @@ def accept_quote(
     assert seller is not None and buyer is not None
     now = hub.now()
     maturity = now - rfq.maturity if rfq.maturity < 0 else rfq.maturity
+    repo_maturity.require_outlives(session, hub, collateral_token=rfq.collateral_token, repo_maturity=maturity)
     terms = build_terms(
         hub,
         seller=seller.address,
@@ -425,6 +431,7 @@ def create_direct(
     now = hub.now()
     maturity = _maturity(body, now)
     maturity = now - maturity if maturity < 0 else maturity
+    repo_maturity.require_outlives(session, hub, collateral_token=bond.address, repo_maturity=maturity)
     seller, buyer = (mine, theirs) if body.role == "seller" else (theirs, mine)
     pp = money.to_units(body.purchase_price, cash.decimals, field="purchase_price")
     amount = money.to_units(body.collateral_amount, bond.decimals, field="collateral_amount")
