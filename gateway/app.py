@@ -150,6 +150,7 @@ def routers() -> APIRouter:
     """Every route of the API, under /v1."""
     from gateway.custody.routes import router as custody_router
     from gateway.events.routes import router as events_router
+    from gateway.operator.coupons import router as coupons_router
     from gateway.operator.prices import router as prices_router
     from gateway.operator.routes import router as operator_router
     from gateway.policy.routes import router as policy_router
@@ -174,6 +175,7 @@ def routers() -> APIRouter:
         claims_router,
         operator_router,
         prices_router,
+        coupons_router,
         redemptions_router,
         custody_router,
         events_router,
