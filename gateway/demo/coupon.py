@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # Seconds from now to the coupon's record date and payment date: short, so the demo does not wait long.
 RECORD_IN_SECONDS = 4
 PAY_IN_SECONDS = 7
-SCHEDULE_ROUTE = "/v1/operator/bonds/{token}/coupon-schedule"
+SCHEDULE_ROUTE = "/v1/operator/coupon-schedules"
 PAY_ROUTE = "/v1/operator/repos/{repo_id}/coupons/pay"
 PERIODS_PER_YEAR = 2
 INDEXED_WITHIN_SECONDS = 60.0
@@ -45,11 +45,12 @@ def coupon_reaches_seller(story: Story, repo: RepoRecord) -> None:
     record, pay = now + RECORD_IN_SECONDS, now + PAY_IN_SECONDS
     if via_gateway:
         body = {
+            "bond": story.gov.address,
             "coupon_token": story.cash.address,
             "periods_per_year": PERIODS_PER_YEAR,
             "coupons": [{"record_date": _iso(record), "payment_date": _iso(pay)}],
         }
-        story.settle(story._ops().post(SCHEDULE_ROUTE.format(token=story.gov.address), body=body), "coupon schedule")
+        story.settle(story._ops().post(SCHEDULE_ROUTE, body=body), "coupon schedule")
         story.gateway_steps.append(f"coupon schedule (POST {SCHEDULE_ROUTE})")
     else:
         fn = bond.functions.setCouponSchedule(story.cash.address, PERIODS_PER_YEAR, [record], [pay])

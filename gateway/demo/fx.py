@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gateway.demo.exceptions import DemoError
+from gateway.demo.specs import TradeSpec
 from gateway.ops.chain import from_units, send, to_units
 from gateway.orchestrator.state import TokenInfo
 
@@ -37,8 +38,6 @@ def _values(story: Story, repo: RepoRecord, eur: TokenInfo) -> str:
 
 def open_eur_repo(story: Story) -> RepoRecord | None:
     """Bank A borrows EUR from Fund B against the USD bond (issued for this chapter), through the gateway's RFQ."""
-    from gateway.demo.story import TradeSpec
-
     eur = eur_cash(story)
     if eur is None:
         story.say("[dim]no EUR cash token on this network: no cross-currency repo[/dim]")

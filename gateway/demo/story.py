@@ -29,6 +29,7 @@ from contracts.deploy import contract
 from gateway.demo import fx
 from gateway.demo.coupon import coupon_reaches_seller
 from gateway.demo.exceptions import DemoError
+from gateway.demo.specs import TradeSpec
 from gateway.members.validation import lei_with_check_digits
 from gateway.ops.chain import ensure_gas, from_units, price_to_raw, send, send_tx, to_units
 from gateway.ops.client import Credentials, SettlementFailed, UserSession, wait_settlement
@@ -96,19 +97,6 @@ class DemoResult:
             "chain_steps": self.chain_steps,
             "gateway_steps": self.gateway_steps,
         }
-
-
-@dataclass(frozen=True)
-class TradeSpec:
-    label: str
-    collateral: TokenInfo
-    collateral_amount: str
-    price: str
-    rate_percent: str
-    haircut_bps: int
-    term_seconds: int
-    grace_seconds: int
-    cash: TokenInfo | None = None  # the repo's currency: the demo's USD cash token unless given
 
 
 POLL_SECONDS = 0.25

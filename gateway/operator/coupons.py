@@ -53,6 +53,7 @@ class CouponDates(BaseModel):
 class CouponSchedule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    bond: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="the listed bond")
     coupon_token: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="the listed cash token coupons are paid in")
     periods_per_year: int = Field(description="1, 2, 4 or 12: each coupon pays rate / periods of nominal")
     coupons: list[CouponDates] = Field(min_length=1, max_length=400)
@@ -99,12 +100,12 @@ def validate_schedule(body: CouponSchedule, *, bond_maturity: int, now: int) -> 
     return records, payments
 
 
-@router.post("/operator/bonds/{token}/coupon-schedule", response_model=SettlementPublic, status_code=202)
+@router.post("/operator/coupon-schedules", response_model=SettlementPublic, status_code=202)
 def set_coupon_schedule(
-    token: str, body: CouponSchedule, principal: OperatorAdmin, session: SessionDep, hub: HubDep
+    body: CouponSchedule, principal: OperatorAdmin, session: SessionDep, hub: HubDep
 ) -> SettlementPublic:
     """The issuer sets a listed bond's coupon schedule (once: the token refuses a second)."""
-    bond = _bond(session, token)
+    bond = _bond(session, body.bond)
     coupon = session.get(Instrument, body.coupon_token.lower())
     if coupon is None or coupon.kind != InstrumentKind.CASH.value:
         raise InvalidRequest("coupon_token: not a listed cash token")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from gateway.chain.outage import is_outage
-from gateway.settlement.hub import Hub
 from gateway.trading.exceptions import CollateralMaturesFirst
 from gateway.trading.models import Instrument, InstrumentKind
 
@@ -19,7 +19,15 @@ logger = logging.getLogger(__name__)
 DAY = 86_400
 
 
-def bond_maturity(session: Session, hub: Hub | None, address: str) -> int | None:
+class ChainSide(Protocol):
+    """What the guard needs of the settlement hub: its market (None without a chain). A protocol, so trading does
+    not import settlement (which imports trading)."""
+
+    @property
+    def market(self) -> Any: ...
+
+
+def bond_maturity(session: Session, hub: ChainSide | None, address: str) -> int | None:
     """The bond's final maturity (Unix seconds; 0 when the bond has none), from its instrument row, else read once
     from the chain and kept there (a bond's maturity never changes). None: unknown (no chain to ask)."""
     row = session.get(Instrument, address.lower())
@@ -42,7 +50,7 @@ def bond_maturity(session: Session, hub: Hub | None, address: str) -> int | None
     return value
 
 
-def require_outlives(session: Session, hub: Hub | None, *, collateral_token: str, repo_maturity: int) -> None:
+def require_outlives(session: Session, hub: ChainSide | None, *, collateral_token: str, repo_maturity: int) -> None:
     """Refuse a term repo (``repo_maturity`` > 0) whose collateral matures at or before the repo does."""
     if repo_maturity <= 0:
         return  # an open repo: no maturity to compare; the position flag warns as the bond's maturity nears

@@ -203,14 +203,15 @@ def test_maturity_guard_coupon_election_claims_and_shortfalls(deployment: Deploy
     # it goes to the holder (B) and comes off the repurchase price
     now = d.now()
     schedule = {
+        "bond": bond,
         "coupon_token": cash,
         "periods_per_year": 2,
         "coupons": [{"record_date": iso(now + 60), "payment_date": iso(now + 120)}],
     }
-    bad = call(admin, f"/v1/operator/bonds/{bond}/coupon-schedule", json={**schedule, "periods_per_year": 3})
+    bad = call(admin, "/v1/operator/coupon-schedules", json={**schedule, "periods_per_year": 3})
     assert bad.status_code == 400, bad.text
-    settled(admin, call(admin, f"/v1/operator/bonds/{bond}/coupon-schedule", json=schedule))
-    again = call(admin, f"/v1/operator/bonds/{bond}/coupon-schedule", json=schedule)
+    settled(admin, call(admin, "/v1/operator/coupon-schedules", json=schedule))
+    again = call(admin, "/v1/operator/coupon-schedules", json=schedule)
     assert again.status_code == 409, again.text
     early = call(admin, f"/v1/operator/repos/{repo}/coupons/pay")
     assert early.status_code == 409, early.text  # not due yet

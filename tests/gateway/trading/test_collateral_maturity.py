@@ -58,7 +58,7 @@ def _at(seconds: int) -> datetime:
 def test_the_issuers_coupon_schedule_policy() -> None:
     def schedule(*pairs: tuple[int, int], periods: int = 2) -> CouponSchedule:
         coupons = [CouponDates(record_date=_at(r), payment_date=_at(p)) for r, p in pairs]
-        return CouponSchedule(coupon_token="0x" + "c0" * 20, periods_per_year=periods, coupons=coupons)
+        return CouponSchedule(bond=BOND, coupon_token="0x" + "c0" * 20, periods_per_year=periods, coupons=coupons)
 
     assert validate_schedule(schedule((100, 110), (200, 210)), bond_maturity=210, now=50) == ([100, 200], [110, 210])
     refused = [
