@@ -193,9 +193,11 @@ def routers() -> APIRouter:
     """Every route of the API, under /v1."""
     from gateway.custody.routes import router as custody_router
     from gateway.events.routes import router as events_router
+    from gateway.operator.coupons import router as coupons_router
     from gateway.operator.prices import router as prices_router
     from gateway.operator.routes import router as operator_router
     from gateway.policy.routes import router as policy_router
+    from gateway.positions.claims import router as claims_router
     from gateway.positions.routes import router as positions_router
     from gateway.redemptions.routes import router as redemptions_router
     from gateway.settlement.routes import router as settlement_router
@@ -213,8 +215,10 @@ def routers() -> APIRouter:
         policy_router,
         settlement_router,
         positions_router,
+        claims_router,
         operator_router,
         prices_router,
+        coupons_router,
         redemptions_router,
         custody_router,
         events_router,

@@ -125,6 +125,7 @@ class Settings(BaseSettings):
     relayer_workers: int = 8  # settlements advanced side by side
     indexer_poll_seconds: float = 0.25
     settle_window_seconds: int = 600  # deadline of signed terms after acceptance: short, no late replay
+    collateral_maturity_warning_days: int = 7  # a live repo's bond maturing this soon needs substitution
     gas_limit: int = 1_500_000
 
     # One sending account per purpose, each with its own nonce sequence (gateway.chain.purposes): an unset one

@@ -26,8 +26,10 @@ from web3 import Web3
 
 from contracts import eip712
 from contracts.deploy import contract
+from gateway.demo import fx
 from gateway.demo.coupon import coupon_reaches_seller
 from gateway.demo.exceptions import DemoError
+from gateway.demo.specs import TradeSpec
 from gateway.members.validation import lei_with_check_digits
 from gateway.ops.chain import ensure_gas, from_units, price_to_raw, send, send_tx, to_units
 from gateway.ops.client import Credentials, SettlementFailed, UserSession, wait_settlement
@@ -105,18 +107,6 @@ class DemoResult:
             "chain_steps": self.chain_steps,
             "gateway_steps": self.gateway_steps,
         }
-
-
-@dataclass(frozen=True)
-class TradeSpec:
-    label: str
-    collateral: TokenInfo
-    collateral_amount: str
-    price: str
-    rate_percent: str
-    haircut_bps: int
-    term_seconds: int
-    grace_seconds: int
 
 
 POLL_SECONDS = 0.25
@@ -200,9 +190,14 @@ class Story:
         self.issue()
         repo1, repo2 = self.trade()
         coupon_reaches_seller(self, repo1)
+        repo3 = fx.open_eur_repo(self)
         self.price_falls_and_margin(repo1)
+        if repo3 is not None:
+            fx.margin_eur_repo(self, repo3)
         self.default_and_close_out(repo2)
         self.repurchase(repo1)
+        if repo3 is not None:
+            fx.repurchase_eur_repo(self, repo3)
         audit = self.audit(compliance)
         return self.summary(audit)
 
@@ -333,6 +328,18 @@ class Story:
             f"{self.cash.symbol})"
         )
 
+    def issue_cash(self, t: TokenInfo, to: str, amount: str, who: str) -> None:
+        """Cash issued to a member: through the gateway's operator endpoint when it has it, else the issuer key."""
+        if self.gateway_trading:
+            body = {"token": t.address, "wallet": to, "amount": amount}
+            self.settle(self._ops().post("/v1/operator/cash/issue", body=body), "cash issue")
+            self.say(f"operator issues {self.amount(t, to_units(amount, t.decimals))} to {who} (gateway)")
+            self.gateway_steps.append("cash issuance (POST /v1/operator/cash/issue)")
+            return
+        send(self.w3, self.issuer, self.tok(t).functions.mint(to, to_units(amount, t.decimals)), f"mint {t.symbol}")
+        self.say(f"issuer mints {self.amount(t, to_units(amount, t.decimals))} to {who}")
+        self.via_chain("cash issuance (issuer key, mint)")
+
     def post_price(self, bond: TokenInfo, percent: str) -> None:
         self.prices[bond.symbol] = percent
         if self.gateway_trading:
@@ -373,13 +380,15 @@ class Story:
         haircut: int,
         maturity_in: int,
         grace: int,
+        cash: TokenInfo | None = None,
     ) -> eip712.RepoTerms:
         now = max(self._now(), int(time.time()))
+        cash = cash or self.cash
         return {
             "seller": self.members["a"].wallet.address,
             "buyer": self.members["b"].wallet.address,
-            "cashToken": self.cash.address,
-            "purchasePrice": to_units(price, self.cash.decimals),
+            "cashToken": cash.address,
+            "purchasePrice": to_units(price, cash.decimals),
             "rate": int(Decimal(rate) / 100 * RATE_SCALE),
             "dayCountBasis": 360,
             "startTime": now - 1,
@@ -388,7 +397,7 @@ class Story:
             "collateralToken": collateral.address,
             "collateralAmount": to_units(collateral_amount, collateral.decimals),
             "haircutBps": haircut,
-            "minTransferAmount": to_units("10000", self.cash.decimals),
+            "minTransferAmount": to_units("10000", cash.decimals),
             "marginCurePeriod": 600,
             "gracePeriod": grace,
             "nonce": secrets.randbits(64),
@@ -448,7 +457,7 @@ class Story:
         rfq = seller.session.post(
             "/v1/rfqs",
             body={
-                "cash_token": self.cash.address,
+                "cash_token": (spec.cash or self.cash).address,
                 "collateral_token": spec.collateral.address,
                 "purchase_price": spec.price,
                 "collateral_amount": spec.collateral_amount,
@@ -470,7 +479,7 @@ class Story:
         expect = {
             "seller": seller.wallet.address,
             "buyer": buyer.wallet.address,
-            "purchasePrice": to_units(spec.price, self.cash.decimals),
+            "purchasePrice": to_units(spec.price, (spec.cash or self.cash).decimals),
             "collateralAmount": to_units(spec.collateral_amount, spec.collateral.decimals),
         }
         for member in (seller, buyer):
@@ -513,6 +522,7 @@ class Story:
             haircut=spec.haircut_bps,
             maturity_in=spec.term_seconds,
             grace=spec.grace_seconds,
+            cash=spec.cash,
         )
         seller_sig = self.sign(self.members["a"].wallet, terms)
         buyer_sig = self.sign(self.members["b"].wallet, terms)
@@ -692,7 +702,8 @@ class Story:
 
     def summary(self, audit: dict[str, Any]) -> DemoResult:
         self.chapter("Where everything ended")
-        tokens = [self.cash, self.gov, self.corp]
+        eur = fx.eur_cash(self)
+        tokens = [self.cash, *([eur] if eur is not None else []), self.gov, self.corp]
         table = Table(title="Balances on chain")
         table.add_column("member")
         table.add_column("wallet")

@@ -32,3 +32,15 @@ class OraclePrice(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)  # the oracle's timestamp of the price (Unix seconds)
     max_age: Mapped[int] = mapped_column(BigInteger, default=0)
     block: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class EngineClaim(Base):
+    """What the engine's claim ledger owes ``party`` in ``token`` (smallest units), as the indexer followed it:
+    ``ClaimCredited`` adds, ``ClaimPaid`` and ``ClaimForced`` (always the whole claim) clear it."""
+
+    __tablename__ = "engine_claims"
+
+    party: Mapped[str] = mapped_column(String(42), primary_key=True)  # checksum address
+    token: Mapped[str] = mapped_column(String(42), primary_key=True)  # lower case, as instruments are keyed
+    amount: Mapped[str] = mapped_column(String(80))
+    updated_block: Mapped[int] = mapped_column(BigInteger)

@@ -22,7 +22,7 @@ from gateway.chain.calls import event_topic
 from gateway.chain.outage import Backoff, is_outage
 from gateway.db.models import Wallet
 from gateway.events.bus import EventBus
-from gateway.indexer import wire
+from gateway.indexer import claims, wire
 from gateway.settlement.market import Market
 from gateway.settlement.models import IndexerCursor, RepoEvent, RepoRecord
 from gateway.trading.models import Trade
@@ -59,8 +59,12 @@ class Indexer:
         self.bus = bus
         self.start_block = start_block
         self.on_events = on_events  # callable(list[dict]) after commit (webhooks)
+        from contracts.artifacts import load_artifact
+
+        # the engine's events and its shortfall ledger's (ShortfallCollected, ...Agreed, ShortfallSettled)
+        ledger_abi = load_artifact("RepoShortfallLedger").abi
         self._abis: dict[bytes, dict[str, Any]] = {
-            event_topic(abi): abi for abi in market.engine.abi if abi.get("type") == "event"
+            event_topic(abi): abi for abi in [*market.engine.abi, *ledger_abi] if abi.get("type") == "event"
         }
         self._lock = threading.Lock()
 
@@ -96,7 +100,8 @@ class Indexer:
             if head <= last:
                 return 0
             end = min(head, last + MAX_RANGE)
-            logs = w3.eth.get_logs({"address": self.market.engine.address, "fromBlock": last + 1, "toBlock": end})
+            sources = [self.market.engine.address, self.market.shortfall_ledger.address]
+            logs = w3.eth.get_logs({"address": sources, "fromBlock": last + 1, "toBlock": end})
             times: dict[int, int] = {}
             decoded_logs: list[tuple[Any, dict[str, Any], dict[str, Any]]] = []
             states: dict[int, dict[str, Any]] = {}
@@ -139,6 +144,8 @@ class Indexer:
                     )
                     session.add(event)
                     session.flush()
+                    if event.name in claims.EVENTS:
+                        claims.apply(session, event)
                     if repo_id is not None:
                         record = self._apply(session, repo_id, states[repo_id], number)
                         orgs = {o for o in (record.seller_org_id, record.holder_org_id) if o is not None}

@@ -30,6 +30,7 @@ class Unit(Enum):
     COLLATERAL = "collateral"
     OLD_ASSET = "old-asset"
     NEW_ASSET = "new-asset"
+    EVENT_ASSET = "event-asset"  # an amount in the event's own ``token`` (a claim: cash or collateral)
     RATE = "rate"
     TIME = "time"
     TIME_OR_NONE = "time-or-none"  # 0 means none (an open repo's maturity)
@@ -44,6 +45,8 @@ UNITS: dict[str, Unit] = {
     "cashAmount": Unit.CASH,
     "outstandingCall": Unit.CASH,
     "owed": Unit.CASH,
+    "remaining": Unit.CASH,  # a shortfall is in the repo's cash token
+    "waived": Unit.CASH,
     "crystallizedPD": Unit.CASH,
     "collateralAmount": Unit.COLLATERAL,
     "collateralReturned": Unit.COLLATERAL,
@@ -118,6 +121,12 @@ def _integer(raw: object) -> object:
     return raw
 
 
+def _unit(name: str, args: dict[str, Any]) -> Unit | None:
+    """The unit of argument ``name``: a cash amount of an event that names its ``token`` is in that token."""
+    unit = UNITS.get(name)
+    return Unit.EVENT_ASSET if unit is Unit.CASH and "token" in args else unit
+
+
 def convert(args: dict[str, Any], cash: str | None, collateral: str | None, units: EventUnits) -> dict[str, Any]:
     """Event arguments in the API's units (see the module's docstring)."""
     token_of: dict[Unit, str | None] = {
@@ -125,15 +134,16 @@ def convert(args: dict[str, Any], cash: str | None, collateral: str | None, unit
         Unit.COLLATERAL: collateral,
         Unit.OLD_ASSET: args.get("oldToken"),
         Unit.NEW_ASSET: args.get("newToken"),
+        Unit.EVENT_ASSET: args.get("token"),
     }
     out: dict[str, Any] = {}
-    needs = {UNITS.get(name) for name in args}
+    needs = {_unit(name, args) for name in args}
     if cash is not None and Unit.CASH in needs:
         out["cashToken"] = cash
     if collateral is not None and Unit.COLLATERAL in needs:
         out["collateralToken"] = collateral
     for name, raw in args.items():
-        unit = UNITS.get(name)
+        unit = _unit(name, args)
         if unit is None or not isinstance(raw, str):
             out.setdefault(name, _integer(raw))
             continue

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
 from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep
@@ -20,10 +20,10 @@ from gateway.indexer import freshness, wire
 from gateway.indexer.models import WalletBalance
 from gateway.indexer.prices import indexed_price
 from gateway.positions import accrual
-from gateway.settlement.hub import HubDep
+from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.models import RepoEvent, RepoRecord
 from gateway.settlement.schemas import RepoIdPath
-from gateway.trading import money
+from gateway.trading import maturity, money
 from gateway.trading.models import Instrument
 from gateway.trading.schemas import rate_fraction
 
@@ -66,6 +66,13 @@ class PositionPublic(BaseModel):
     exposure: str | None
     margin_status: str | None
     shortfall: str
+    collateral_maturity: datetime | None = Field(
+        description="the collateral bond's final maturity (null: none, or not known yet)"
+    )
+    substitution_needed: bool = Field(
+        description="live, and the collateral matures within the warning window (collateral_maturity_warning_days) "
+        "or before the repo: the engine does not redeem escrowed bonds, so the seller must substitute"
+    )
     as_of: datetime
     updated_block: int  # the block of the last event applied to this repo
 
@@ -145,6 +152,9 @@ def position(
     decimals: dict[str, int],
     prices: dict[tuple[str, str], int | None] | None,
     closing: RepoEvent | None = None,
+    *,
+    hub: Hub | None = None,
+    warning_days: int = 7,
 ) -> PositionPublic:
     """``r`` as ``org`` sees it at ``now``; valued at the followed oracle price (gateway.indexer.prices) unless
     ``prices`` is None."""
@@ -185,6 +195,13 @@ def position(
         adjusted = accrual.haircut_value(value, r.haircut_bps)
         exposure = rp - adjusted - int(r.cash_margin)
         status = accrual.margin_status(status=r.status, exposure=exposure, threshold=int(r.min_transfer_amount))
+    matures = maturity.flag(
+        live=RepoStatus(r.status).live,
+        collateral_maturity=maturity.bond_maturity(session, hub, r.collateral_token),
+        repo_maturity=r.maturity,
+        now=now,
+        warning_days=warning_days,
+    )
     return PositionPublic(
         repo_id=r.repo_id,
         role="seller" if r.seller_org_id == org else "holder",
@@ -206,6 +223,8 @@ def position(
         exposure=None if exposure is None else money.from_units(exposure, cash_dec),
         margin_status=status,
         shortfall=money.from_units(int(r.shortfall), cash_dec),
+        collateral_maturity=_ts(matures.collateral_maturity) if matures.collateral_maturity else None,
+        substitution_needed=matures.substitution_needed,
         as_of=_ts(now),
         updated_block=int(r.updated_block),
     )
@@ -248,7 +267,11 @@ def list_positions(
     decimals: dict[str, int] = {}
     prices: dict[tuple[str, str], int | None] | None = {} if live and hub.market is not None else None
     closed = closings(session, rows)
-    data = [position(session, r, org, now, decimals, prices, closed.get(r.repo_id)) for r in rows]
+    days = ctx.settings.collateral_maturity_warning_days
+    data = [
+        position(session, r, org, now, decimals, prices, closed.get(r.repo_id), hub=hub, warning_days=days)
+        for r in rows
+    ]
     return PositionsPublic(
         data=data, next_cursor=str(rows[-1].repo_id) if more and rows else None, as_of_block=_as_of(response, block)
     )
@@ -284,7 +307,10 @@ def repo_detail(
     ).all()
     closing = closings(session, [record]).get(repo_id)
     prices: dict[tuple[str, str], int | None] | None = {} if hub.market is not None else None
-    pos = position(session, record, principal.organization_id, hub.now(), {}, prices, closing)
+    days = ctx.settings.collateral_maturity_warning_days
+    pos = position(
+        session, record, principal.organization_id, hub.now(), {}, prices, closing, hub=hub, warning_days=days
+    )
     units = wire.EventUnits(session)
     return RepoDetail(
         position=pos,

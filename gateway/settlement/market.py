@@ -134,6 +134,14 @@ class Market:
         return self.w3.eth.contract(address=address, abi=load_artifact("RepoPosition").abi)
 
     @cached_property
+    def shortfall_ledger(self) -> Any:
+        """The engine's shortfall ledger (its own contract for code size): it emits the shortfall events."""
+        from contracts.artifacts import load_artifact
+
+        address = self.engine.functions.shortfallLedger().call()
+        return self.w3.eth.contract(address=address, abi=load_artifact("RepoShortfallLedger").abi)
+
+    @cached_property
     def _repo_opened_topic(self) -> bytes:
         abi = next(e for e in self.engine.abi if e.get("type") == "event" and e["name"] == "RepoOpened")
         return event_topic(abi)

@@ -100,7 +100,7 @@ class SubstitutionCreate(BaseModel):
 class AmendmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["roll", "rerate"]
+    kind: Literal["roll", "rerate", "coupon_election"]
     new_maturity: datetime | None = None
     new_tenor_seconds: int | None = Field(default=None, ge=1)
     new_rate: str | None = Field(
@@ -109,6 +109,11 @@ class AmendmentCreate(BaseModel):
         description=RATE_DOC + "; for a re-rate",
         validation_alias=AliasChoices("new_rate_fraction", "new_rate"),
         serialization_alias="new_rate_fraction",
+    )
+    apply_coupons_to_repurchase_price: bool | None = Field(
+        default=None,
+        description="for a coupon election (GMRA 5): true, coupons on the collateral go to the holder and reduce "
+        "the repurchase price; false, they are passed to the seller (the default)",
     )
 
 

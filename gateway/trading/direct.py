@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from gateway.audit import log as audit_log
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest, NotFound
+from gateway.trading import maturity as repo_maturity
 from gateway.trading import money
 from gateway.trading.models import InstrumentKind, Trade
 from gateway.trading.records import instrument, own_wallet
@@ -39,6 +40,7 @@ def create_direct(
     now = hub.now()
     maturity = requested_maturity(body, now)
     maturity = now - maturity if maturity < 0 else maturity
+    repo_maturity.require_outlives(session, hub, collateral_token=bond.address, repo_maturity=maturity)
     seller, buyer = (mine, theirs) if body.role == "seller" else (theirs, mine)
     pp = money.to_units(body.purchase_price, cash.decimals, field="purchase_price")
     amount = money.to_units(body.collateral_amount, bond.decimals, field="collateral_amount")

@@ -39,3 +39,12 @@ class SettlementUnavailable(GatewayError):
     status = 503
     title = "Settlement is not configured (no engine address or chain)"
     type_slug = "settlement-unavailable"
+
+
+class CollateralMaturesFirst(InvalidRequest):
+    """The engine does not redeem escrowed bonds (contracts/SECURITY.md): collateral must outlive the repo, so the
+    gateway refuses terms whose bond matures at or before the repo's maturity."""
+
+    status = 422
+    title = "The collateral matures before the repo"
+    type_slug = "collateral-matures-first"

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db.models import Base, utcnow
@@ -61,6 +61,8 @@ class Instrument(Base):
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     isin: Mapped[str | None] = mapped_column(String(12), nullable=True)
     max_price_move_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: the gateway's default
+    # a bond's final maturity (Unix seconds), read from the chain once: collateral must outlive the repo
+    maturity: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

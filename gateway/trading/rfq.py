@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from gateway.audit import log as audit_log
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest, NotFound, PermissionDenied
+from gateway.trading import maturity as repo_maturity
 from gateway.trading import money
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import InstrumentKind, Quote, QuoteStatus, Rfq, RfqStatus, Trade
@@ -32,6 +33,10 @@ def create_rfq(
         raise InvalidRequest("purchase_price and collateral_amount must be positive")
     if body.lenders is not None and organization_id in body.lenders:
         raise InvalidRequest("an organization cannot lend to itself")
+    requested = requested_maturity(body, now)
+    repo_maturity.require_outlives(
+        session, hub, collateral_token=bond.address, repo_maturity=now - requested if requested < 0 else requested
+    )
     rfq = Rfq(
         id=uuid.uuid4(),
         organization_id=organization_id,
@@ -42,7 +47,7 @@ def create_rfq(
         purchase_price=str(pp),
         collateral_amount=str(amount),
         start_time=now,
-        maturity=requested_maturity(body, now),
+        maturity=requested,
         notice_period=body.notice_period_seconds,
         day_count_basis=body.day_count_basis,
         min_transfer_amount=str(money.to_units(body.min_transfer_amount, cash.decimals, field="min_transfer_amount")),
@@ -202,6 +207,7 @@ def accept_quote(
     assert seller is not None and buyer is not None
     now = hub.now()
     maturity = now - rfq.maturity if rfq.maturity < 0 else rfq.maturity
+    repo_maturity.require_outlives(session, hub, collateral_token=rfq.collateral_token, repo_maturity=maturity)
     terms = build_terms(
         hub,
         seller=seller.address,

@@ -32,6 +32,9 @@ class TermsChain(Protocol):
 
     def require_engine(self) -> str: ...
 
+    @property
+    def market(self) -> Any: ...
+
 
 def requested_maturity(shape: RepoShape, now: int) -> int:
     if shape.maturity is not None and shape.tenor_seconds is not None:

@@ -141,6 +141,9 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         for chapter in (
             "onboarded and KYC-approved",
             "coupon on",
+            "A repo in rEUR against the USD bond",
+            "the USD bond's fall, valued in EUR, calls margin",
+            "repurchase in rEUR",
             "margin call, cured",
             "default and close-out",
             "repurchase",
@@ -149,7 +152,7 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
             "Repo timelines",
         ):
             assert chapter in demo.stderr
-        assert [r["status"] for r in result["repos"]] == ["REPURCHASED", "CLOSED_OUT"]
+        assert [r["status"] for r in result["repos"]] == ["REPURCHASED", "CLOSED_OUT", "REPURCHASED"]
         assert result["audit"]["ok"] and result["audit"]["anchors_checked"] >= 1
 
         # The demo's balances, read again from the chain over JSON-RPC, and what the story implies.
@@ -211,7 +214,22 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert a_cash + b_cash == usd("15050000") + coupon  # cash moved between the two, plus the paying agent's coupon
         interest = b_cash - usd("10500000")  # Fund B lent 9.5m and got back the repurchase price
         assert 0 < interest < usd("100")  # seconds of interest at 3.10% on 9.5m
-        assert _balance(w3, tokens["GOV32"], bank_a["address"]) == usd("10500000")  # collateral and margin back
+        # 10.5m issued at the start and 1m for the EUR repo: all back, collateral and margin
+        assert _balance(w3, tokens["GOV32"], bank_a["address"]) == usd("11500000")
+        # The EUR repo against the USD bond: opened, margined (the bond's fall valued through USD/EUR), repurchased
+        eur_repo = result["repos"][2]
+        assert [e["event"] for e in eur_repo["events"]][:1] == ["RepoOpened"]
+        assert {"MarginCalled", "MarginPosted", "MarginCallCured", "RepoRepurchased"} <= {
+            e["event"] for e in eur_repo["events"]
+        }
+        opened = engine_abi.events.RepoOpened().get_logs(
+            from_block=0, argument_filters={"repoId": eur_repo["repo_id"]}
+        )[0]["args"]
+        assert opened["cashToken"].lower() == tokens["rEUR"].lower()
+        assert opened["collateralToken"].lower() == tokens["GOV32"].lower()
+        a_eur, b_eur = (_balance(w3, tokens["rEUR"], m["address"]) for m in (bank_a, fund_b))
+        assert a_eur + b_eur == usd("1050000")  # EUR moved between the two only
+        assert 0 < b_eur - usd("1000000") < usd("100")  # Fund B lent 830k EUR and got back the repurchase price
         assert _balance(w3, tokens["GOV32"], fund_b["address"]) == 0
         corp_a = _balance(w3, tokens["CORP30"], bank_a["address"])
         corp_b = _balance(w3, tokens["CORP30"], fund_b["address"])
@@ -248,7 +266,7 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         bank_a["balances"]["rUSD"] = str(int(bank_a["balances"]["rUSD"]) + usd("1.25"))
         assert _balance(w3, tokens["rUSD"], bank_a["address"]) == int(bank_a["balances"]["rUSD"])
         shown = json.loads(reponet("wallet", "show", bank_a["address"]).stdout)
-        assert shown["verified"] and shown["balances"]["GOV32"] == "10500000.000000"
+        assert shown["verified"] and shown["balances"]["GOV32"] == "11500000.000000"
         assert (
             reponet("cash", "redeem", "--holder", bank_a["address"], "--amount", "1").returncode == ExitStatus.REFUSED
         )  # no allowance
@@ -315,7 +333,7 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         )
         assert second_demo.returncode == 0, second_demo.stderr[-4000:]
         second_result = json.loads(second_demo.stdout.strip().splitlines()[-1])
-        assert [r["status"] for r in second_result["repos"]] == ["REPURCHASED", "CLOSED_OUT"]
+        assert [r["status"] for r in second_result["repos"]] == ["REPURCHASED", "CLOSED_OUT", "REPURCHASED"]
         assert second_result["tag"] != result["tag"] and not second_result["gateway_steps"]
         # Compliance revokes the first Bank A: its wallets stop being verified on chain.
         applications = json.loads(kyc.stdout)["data"]

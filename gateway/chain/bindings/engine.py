@@ -13,7 +13,7 @@ from enum import IntEnum, StrEnum
 from functools import cache
 from typing import Any
 
-from contracts.eip712 import AMEND_RERATE, AMEND_ROLL
+from contracts.eip712 import AMEND_COUPON_ELECTION, AMEND_RERATE, AMEND_ROLL
 
 
 class RepoStatus(StrEnum):
@@ -44,6 +44,7 @@ class AmendmentKind(IntEnum):
 
     ROLL = AMEND_ROLL
     RERATE = AMEND_RERATE
+    COUPON_ELECTION = AMEND_COUPON_ELECTION  # newRate != 0: coupons reduce the repurchase price
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from gateway.settlement.schemas import (
     RepoIdPath,
     SubstitutionCreate,
 )
+from gateway.trading import maturity as repo_maturity
 from gateway.trading import money
 from gateway.trading.deps import Approver, Trader, TraderStepUp
 
@@ -38,6 +39,9 @@ def propose_substitution(
     service.require(seller, "seller")
     service.require_status(repo, RepoStatus.OPEN)
     amount = units_of(session, body.new_collateral_token, body.new_collateral_amount, "new_collateral_amount")
+    repo_maturity.require_outlives(
+        session, hub, collateral_token=body.new_collateral_token, repo_maturity=int(repo.state.maturity)
+    )
     instruction = instructions.create(
         session,
         hub,
@@ -54,7 +58,8 @@ def propose_substitution(
 def propose_amendment(
     repo_id: RepoIdPath, body: AmendmentCreate, principal: Trader, session: SessionDep, hub: HubDep
 ) -> InstructionPublic:
-    """Roll (new maturity) or re-rate (new rate); seller and holder both sign."""
+    """Roll (new maturity), re-rate (new rate) or coupon election (coupons to the seller, or off the repurchase
+    price); seller and holder both sign, as the engine requires for every amendment."""
     repo, seller, holder = load_repo(session, hub, repo_id, principal)
     if seller is None and holder is None:
         service.require(None, "seller or holder")
@@ -66,7 +71,16 @@ def propose_amendment(
             new_maturity = hub.now() + body.new_tenor_seconds
         else:
             raise InvalidRequest("a roll needs new_maturity or new_tenor_seconds")
+        repo_maturity.require_outlives(
+            session, hub, collateral_token=str(repo.state.collateral_token), repo_maturity=new_maturity
+        )
         message = {"repoId": repo_id, "kind": int(AmendmentKind.ROLL), "newMaturity": new_maturity, "newRate": 0}
+    elif body.kind == "coupon_election":
+        if body.apply_coupons_to_repurchase_price is None:
+            raise InvalidRequest("a coupon election needs apply_coupons_to_repurchase_price")
+        # the engine reads the election from newRate (nonzero: reduce the repurchase price)
+        elect = int(body.apply_coupons_to_repurchase_price)
+        message = {"repoId": repo_id, "kind": int(AmendmentKind.COUPON_ELECTION), "newMaturity": 0, "newRate": elect}
     else:
         if body.new_rate is None:
             raise InvalidRequest("a re-rate needs new_rate")

@@ -29,6 +29,7 @@ from tests.gateway.market import BOND, CASH, ENGINE, market_world
 SELLER = to_checksum_address("0x" + "5e" * 20)
 BUYER = to_checksum_address("0x" + "b0" * 20)
 POSITION = to_checksum_address("0x" + "90" * 20)
+LEDGER = to_checksum_address("0x" + "5f" * 20)  # the engine's shortfall ledger: its events are the repos' too
 ENGINE_ABI: list[dict[str, Any]] = list(load_artifact("RepoEngine").abi)
 
 
@@ -56,8 +57,9 @@ class EngineNode(FakeNode):
         )  # fmt: skip
         self.selectors = {
             function_abi_to_4byte_selector(_function(name)).hex(): name  # type: ignore[arg-type]
-            for name in ("getRepo", "position", "shortfallOf")
+            for name in ("getRepo", "position", "shortfallOf", "shortfallLedger")
         }
+        self.log_sources: list[Any] = []  # the ``address`` of each eth_getLogs query
 
     def _log(self) -> dict[str, Any]:
         event = next(e for e in ENGINE_ABI if e.get("type") == "event" and e["name"] == "RepoOpened")
@@ -81,6 +83,7 @@ class EngineNode(FakeNode):
     def _answer(self, method: str, params: Any) -> dict[str, Any]:
         if method == "eth_getLogs":
             query = params[0]
+            self.log_sources.append(query["address"])
             start, end = int(query["fromBlock"], 16), int(query["toBlock"], 16)
             return {"result": [self._log()] if start <= 5 <= end else []}
         if method == "eth_getBlockByNumber":
@@ -110,6 +113,8 @@ class EngineNode(FakeNode):
                 return {"result": "0x" + encode(["address"], [POSITION]).hex()}
             if name == "shortfallOf":
                 return {"result": "0x" + encode(["uint256"], [0]).hex()}
+            if name == "shortfallLedger":
+                return {"result": "0x" + encode(["address"], [LEDGER]).hex()}
             if data.startswith("6352211e"):  # ownerOf(uint256) of the position
                 return {"result": "0x" + encode(["address"], [BUYER]).hex()}
         return super()._answer(method, params)
@@ -126,8 +131,9 @@ def inbox(tmp_path: Path, db_url: str) -> Iterator[tuple[World, EngineNode, Inde
 def test_an_engine_event_becomes_one_event_row_and_the_repos_state_by_name(
     inbox: tuple[World, EngineNode, Indexer],
 ) -> None:
-    world, _, indexer = inbox
+    world, node, indexer = inbox
     assert indexer.run_once() == 1
+    assert [sorted(a.lower() for a in q) for q in node.log_sources] == [sorted([ENGINE.lower(), LEDGER.lower()])]
     with world.ctx.read_sessions() as session:
         events = list(session.scalars(select(RepoEvent)))
         record = session.get(RepoRecord, 1)
