@@ -89,3 +89,39 @@ def test_a_cursor_over_creation_times_neither_repeats_nor_skips(world: World) ->
     assert ids == [o["id"] for o in everyone["data"]] and len(ids) == len(set(ids)) == 3
     created = [o["created_at"] for o in everyone["data"]]
     assert created == sorted(created, reverse=True)  # newest first
+
+
+def test_positions_page_with_the_opaque_cursor_newest_first(world: World) -> None:
+    """``/v1/positions`` pages like every list: ``{data, next_cursor}`` with an opaque cursor (it took a bare repo
+    id), newest first unless ``order=oldest``; a repo id in place of the cursor is 400 ``invalid-cursor``."""
+    from gateway.settlement.models import RepoRecord
+
+    trader = world.user("a", Role.TRADER, "positions")
+    seller = "0x" + "11" * 20
+    with world.ctx.sessions.begin() as session:
+        for repo_id in range(1, 6):
+            session.add(
+                RepoRecord(
+                    repo_id=repo_id, seller=seller, buyer=seller, holder=seller, seller_org_id=world.orgs["a"],
+                    holder_org_id=world.orgs["a"], cash_token="0x" + "c0" * 20, collateral_token="0x" + "b0" * 20,
+                    collateral_amount="1", purchase_price="1", rate="0", day_count_basis=360, haircut_bps=0,
+                    status="open", opened_at=0, maturity=0, period_start=0,
+                )
+            )  # fmt: skip
+    seen: list[int] = []
+    params: dict[str, Any] = {"limit": 2}
+    while True:
+        page = trader.client.get("/v1/positions", params=params, headers=trader.headers)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert {"data", "next_cursor"} <= set(body)
+        seen += [p["repo_id"] for p in body["data"]]
+        if body["next_cursor"] is None:
+            break
+        assert not body["next_cursor"].isdigit()  # opaque, not the repo id
+        params["cursor"] = body["next_cursor"]
+    assert seen == [5, 4, 3, 2, 1]
+    oldest = trader.client.get("/v1/positions", params={"order": "oldest"}, headers=trader.headers).json()
+    assert [p["repo_id"] for p in oldest["data"]] == [1, 2, 3, 4, 5]
+    bad = trader.client.get("/v1/positions", params={"cursor": "3"}, headers=trader.headers)
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid-cursor"
