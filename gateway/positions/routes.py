@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 
+from gateway.addresses import Address
 from gateway.api.deps import ContextDep, CurrentPrincipal, PageQuery, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
@@ -50,10 +51,10 @@ class PositionPublic(BaseModel):
     repo_id: int
     role: str  # seller | holder
     status: str
-    seller: str
-    holder: str
-    cash_token: str
-    collateral_token: str
+    seller: Address
+    holder: Address
+    cash_token: Address
+    collateral_token: Address
     purchase_price: str
     rate: str = rate_fraction()
     opened_at: datetime
@@ -100,8 +101,8 @@ class ReconcilePublic(BaseModel):
 
 
 class BalancePublic(BaseModel):
-    wallet: str
-    token: str
+    wallet: Address
+    token: Address
     symbol: str
     balance: str | None  # in the token's units; null until the balance follower has read the pair
     block: int | None  # the block the balance reflects

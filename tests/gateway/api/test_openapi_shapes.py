@@ -4,10 +4,12 @@ answers themselves: a cursor walks a list newest first without repeats, a proble
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
+from gateway.addresses import ADDRESS_FORMAT, ADDRESS_PATTERN
 from gateway.db.models import Role
 from tests.gateway.api import openapi_rules
 from tests.gateway.conftest import World
@@ -125,3 +127,51 @@ def test_positions_page_with_the_opaque_cursor_newest_first(world: World) -> Non
     assert [p["repo_id"] for p in oldest["data"]] == [1, 2, 3, 4, 5]
     bad = trader.client.get("/v1/positions", params={"cursor": "3"}, headers=trader.headers)
     assert bad.status_code == 400 and bad.json()["code"] == "invalid-cursor"
+
+
+# fields whose names look like an address but hold something else
+NOT_ADDRESSES = {
+    ("ApplicationCreate", "registered_address"),  # a postal address
+    ("ApplicationPublic", "registered_address"),
+    ("InvitationAccept", "token"),  # an invitation's secret
+    ("InvitationCreated", "token"),
+}
+CREDENTIALS = ("access_token", "refresh_token")  # OAuth2's names, not token contracts
+ADDRESS_NAME = re.compile(
+    r"(^|_)(address|wallet|token|seller|buyer|holder|spender|sender|relayer|asset|quote|instrument|repo_engine|"
+    r"price_oracle|identity_registry|audit_anchor)$"
+)
+
+
+def _is_address_schema(schema: dict[str, Any]) -> bool:
+    options = schema.get("anyOf", [schema])
+    strings = [o for o in options if o.get("type") != "null"]
+    return bool(strings) and all(
+        o.get("pattern") == ADDRESS_PATTERN and o.get("format") == ADDRESS_FORMAT for o in strings
+    )
+
+
+def test_every_address_field_is_the_address_type(document: dict[str, Any]) -> None:
+    """Requests and answers alike: one ``Address`` (0x and 40 hex digits, EIP-55 in answers) wherever a field holds
+    an address, so a client generator maps them to one type. (Answers were bare strings.)"""
+    wrong: list[str] = []
+    checked = 0
+    for name, schema in document["components"]["schemas"].items():
+        for field, prop in (schema.get("properties") or {}).items():
+            if (
+                not ADDRESS_NAME.search(field)
+                or (name.removesuffix("-Input").removesuffix("-Output"), field) in NOT_ADDRESSES
+            ):
+                continue
+            if "$ref" in prop or prop.get("type") == "array" or field in CREDENTIALS:
+                continue  # a nested model (checked as itself) or a list
+            checked += 1
+            if not _is_address_schema(prop):
+                wrong.append(f"{name}.{field}")
+    assert wrong == [] and checked >= 30, (wrong, checked)
+    for response, field in (
+        ("WalletPublic", "address"),
+        ("NetworkPublic", "repo_engine"),
+        ("PositionPublic", "seller"),
+    ):
+        assert _is_address_schema(document["components"]["schemas"][response]["properties"][field])
