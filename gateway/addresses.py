@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Any
 
 from eth_utils.address import to_checksum_address
-from pydantic import PlainSerializer
+from pydantic import Field, PlainSerializer, WithJsonSchema
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -31,5 +31,24 @@ def checksummed(value: Any) -> Any:
     return value
 
 
-# an address field in a schema: validated as given, serialized checksummed
-Address = Annotated[str, PlainSerializer(checksum, return_type=str)]
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+ADDRESS_FORMAT = "eth-address"  # the mark a client generator can map to one address type
+# the schema of every address field in the OpenAPI document, requests and responses alike
+ADDRESS_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": ADDRESS_PATTERN,
+    "format": ADDRESS_FORMAT,
+    "title": "Address",
+    "description": "An account or contract address: 0x and 40 hex digits; answers are EIP-55 checksummed, requests "
+    "accept any case.",
+    "examples": ["0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6"],
+}
+
+# every address field of a request or response model: validated by the pattern on the way in, checksummed on the
+# way out, declared with ADDRESS_SCHEMA in both directions (a serializer alone would drop the pattern from answers)
+Address = Annotated[
+    str,
+    Field(pattern=ADDRESS_PATTERN),
+    WithJsonSchema(ADDRESS_SCHEMA),
+    PlainSerializer(checksum, return_type=str),
+]

@@ -2,13 +2,16 @@
 
 The chain speaks smallest units, 1e18-scaled rates and Unix seconds; the API speaks decimal strings in the asset's
 units, rates as fractions (``rate_fraction``: ``"0.035"`` is 3.5 % a year) and UTC ISO 8601 times. The conversion
-happens here, once, so the three ways out cannot disagree. Each amount names its asset: cash amounts are in
-``cashToken``, collateral amounts in ``collateralToken`` (added to an event that carries such an amount: the
-collateral held when the event happened, not after a later substitution), a substitution's ``oldAmount`` in
-``oldToken`` and ``newAmount`` in ``newToken``."""
+happens here, once, so the three ways out cannot disagree. Names are the REST bodies' convention too: the
+contract's argument names in snake_case (``purchasePrice`` -> ``purchase_price``, ``crystallizedPD`` ->
+``crystallized_pd``). Each amount names its asset: cash amounts are in ``cash_token``, collateral amounts in
+``collateral_token`` (added to an event that carries such an amount: the collateral held when the event happened,
+not after a later substitution), a substitution's ``old_amount`` in ``old_token`` and ``new_amount`` in
+``new_token``."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -62,7 +65,13 @@ UNITS: dict[str, Unit] = {
     "newMaturity": Unit.TIME_OR_NONE,
     "cureDeadline": Unit.TIME,
 }
-RATE_SUFFIX = "Fraction"  # rate -> rateFraction: the unit in the field's name
+RATE_SUFFIX = "Fraction"  # rate -> rateFraction (rate_fraction): the unit in the field's name
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def snake(name: str) -> str:
+    """A contract argument's name as the REST bodies spell theirs: ``cureDeadline`` -> ``cure_deadline``."""
+    return _WORD_START.sub("_", name).lower()
 
 
 def iso(seconds: int) -> str:
@@ -128,7 +137,11 @@ def _unit(name: str, args: dict[str, Any]) -> Unit | None:
 
 
 def convert(args: dict[str, Any], cash: str | None, collateral: str | None, units: EventUnits) -> dict[str, Any]:
-    """Event arguments in the API's units (see the module's docstring)."""
+    """Event arguments in the API's units and names (see the module's docstring)."""
+    return {snake(name): value for name, value in _in_api_units(args, cash, collateral, units).items()}
+
+
+def _in_api_units(args: dict[str, Any], cash: str | None, collateral: str | None, units: EventUnits) -> dict[str, Any]:
     token_of: dict[Unit, str | None] = {
         Unit.CASH: cash,
         Unit.COLLATERAL: collateral,

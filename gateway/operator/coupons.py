@@ -15,6 +15,7 @@ from eth_utils.address import to_checksum_address
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.addresses import Address
 from gateway.api.deps import SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
@@ -53,8 +54,8 @@ class CouponDates(BaseModel):
 class CouponSchedule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    bond: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="the listed bond")
-    coupon_token: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="the listed cash token coupons are paid in")
+    bond: Address = Field(description="the listed bond")
+    coupon_token: Address = Field(description="the listed cash token coupons are paid in")
     periods_per_year: int = Field(description="1, 2, 4 or 12: each coupon pays rate / periods of nominal")
     coupons: list[CouponDates] = Field(min_length=1, max_length=400)
 
@@ -63,13 +64,13 @@ class CouponOwedPublic(BaseModel):
     """The next coupon a repo's collateral is owed (none: ``index`` is null), and the parties' election."""
 
     repo_id: int
-    bond: str
+    bond: Address
     index: int | None
     record_date: datetime | None
     payment_date: datetime | None
     units_of_record: str = Field(description="the collateral units the coupon is owed on, in the bond's units")
     amount: str | None = Field(description="the coupon, in coupon_token's units")
-    coupon_token: str | None
+    coupon_token: Address | None
     applied_to_repurchase_price: bool = Field(
         description="true: paid to the holder and deducted from the repurchase price; false: paid to the seller"
     )

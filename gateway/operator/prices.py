@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.addresses import Address
 from gateway.api.deps import ContextDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.audit import log as audit_log
@@ -33,7 +34,6 @@ from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Instrument, InstrumentKind
 
 router = APIRouter(tags=["operator"], responses=problem_responses(401, 403, 404, 409, 422, 429))
-Addr = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
 PRICE_SCALE = 10**18
 PERCENT = r"^[0-9]{1,6}(\.[0-9]{1,8})?$"
 
@@ -41,22 +41,22 @@ PERCENT = r"^[0-9]{1,6}(\.[0-9]{1,8})?$"
 class PriceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    asset: str = Addr
-    quote: str = Addr
+    asset: Address
+    quote: Address
     price_percent_of_par: str = Field(pattern=PERCENT, description="the bond's price in percent of par, e.g. 98.75")
 
 
 class PriceBounds(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    instrument: str = Addr
+    instrument: Address
     max_price_move_bps: int | None = Field(ge=1, le=100_000, description="None: the gateway's default")
 
 
 class PricePublic(BaseModel):
     id: uuid.UUID
-    asset: str
-    quote: str
+    asset: Address
+    quote: Address
     price_percent_of_par: str
     previous_percent_of_par: str | None
     move_bps: int | None
@@ -238,7 +238,7 @@ def confirm_price(price_id: uuid.UUID, principal: OperatorAdmin, session: Sessio
 
 
 class PriceBoundsPublic(BaseModel):
-    instrument: str
+    instrument: Address
     max_price_move_bps: int | None  # None: the gateway's default bound
 
 

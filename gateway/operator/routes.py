@@ -17,6 +17,7 @@ from sqlalchemy import select
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from contracts.artifacts import load_artifact
+from gateway.addresses import Address
 from gateway.api.deps import ContextDep, PageQuery, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead
@@ -34,20 +35,19 @@ from gateway.trading.deps import OperatorAdmin
 from gateway.trading.models import Instrument, InstrumentKind
 
 router = APIRouter(tags=["operator"], responses=problem_responses(401, 403, 404, 409, 422, 429))
-Addr = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
 
 
 class InstrumentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    address: str = Addr
+    address: Address
     kind: InstrumentKind
 
 
 class InstrumentPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    address: str = Field(description="the token contract's address")
+    address: Address = Field(description="the token contract's address")
     kind: str
     symbol: str
     name: str
@@ -62,28 +62,28 @@ class NetworkPublic(BaseModel):
     and what a developer reading the chain directly needs."""
 
     chain_id: int
-    repo_engine: str | None = Field(description="the settlement contract: approve it to deliver cash or collateral")
+    repo_engine: Address | None = Field(description="the settlement contract: approve it to deliver cash or collateral")
     repo_position: str | None = Field(description="the ERC-721 position of each repo (held by the cash lender)")
-    price_oracle: str | None
-    identity_registry: str | None
-    audit_anchor: str | None
-    relayer: str | None = Field(description="the account that sends opens and operator steps")
+    price_oracle: Address | None
+    identity_registry: Address | None
+    audit_anchor: Address | None
+    relayer: Address | None = Field(description="the account that sends opens and operator steps")
     indexed_block: int | None = Field(description="the last block whose engine events the gateway applied")
 
 
 class BondIssue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Addr
-    wallet: str = Addr
+    token: Address
+    wallet: Address
     amount: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$", description="nominal, in the bond's units")
 
 
 class CashMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Addr
-    wallet: str = Addr
+    token: Address
+    wallet: Address
     amount: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
 
 

@@ -10,10 +10,12 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
-from gateway.api.deps import ContextDep, CurrentPrincipal, SessionDep
+from gateway.addresses import Address
+from gateway.api.deps import ContextDep, CurrentPrincipal, PageQuery, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.chain.bindings.engine import RepoStatus
+from gateway.db import pages
 from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
 from gateway.indexer import freshness, wire
@@ -49,10 +51,10 @@ class PositionPublic(BaseModel):
     repo_id: int
     role: str  # seller | holder
     status: str
-    seller: str
-    holder: str
-    cash_token: str
-    collateral_token: str
+    seller: Address
+    holder: Address
+    cash_token: Address
+    collateral_token: Address
     purchase_price: str
     rate: str = rate_fraction()
     opened_at: datetime
@@ -106,8 +108,8 @@ class ReconcilePublic(BaseModel):
 
 
 class BalancePublic(BaseModel):
-    wallet: str
-    token: str
+    wallet: Address
+    token: Address
     symbol: str
     balance: str | None  # in the token's units; null until the balance follower has read the pair
     block: int | None  # the block the balance reflects
@@ -237,19 +239,19 @@ def list_positions(
     hub: HubDep,
     ctx: ContextDep,
     response: Response,
+    page: PageQuery,
     min_block: MinBlock = None,
     status: str | None = None,
     role: str | None = None,
-    cursor: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
     live: bool = False,
 ) -> PositionsPublic:
-    """The organization's repos (as seller or holder), newest first, with RP accrued to now; ``live=true`` adds
+    """The organization's repos (as seller or holder), newest first unless ``order=oldest``, in the one list shape
+    (``{data, next_cursor}``, the cursor opaque), with RP accrued to now; ``live=true`` adds
     collateral value, exposure and margin status at the oracle's price. ``as_of_block`` (and the
     X-Reponet-Block header) is the block the answer reflects."""
     block = freshness.require_block(session, ctx.read_sessions, min_block)
     org = principal.organization_id
-    query = select(RepoRecord).order_by(RepoRecord.repo_id.desc()).limit(limit + 1)
+    query = select(RepoRecord)
     if role == "seller":
         query = query.where(RepoRecord.seller_org_id == org)
     elif role == "holder":
@@ -258,11 +260,8 @@ def list_positions(
         query = query.where(or_(RepoRecord.seller_org_id == org, RepoRecord.holder_org_id == org))
     if status:
         query = query.where(RepoRecord.status == status)
-    if cursor is not None:
-        query = query.where(RepoRecord.repo_id < cursor)
-    rows = list(session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    query = pages.keyset(query, page, RepoRecord.repo_id)
+    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda r: (r.repo_id,))
     now = hub.now() if live else int(datetime.now(UTC).timestamp())
     decimals: dict[str, int] = {}
     prices: dict[tuple[str, str], int | None] | None = {} if live and hub.market is not None else None
@@ -272,9 +271,7 @@ def list_positions(
         position(session, r, org, now, decimals, prices, closed.get(r.repo_id), hub=hub, warning_days=days)
         for r in rows
     ]
-    return PositionsPublic(
-        data=data, next_cursor=str(rows[-1].repo_id) if more and rows else None, as_of_block=_as_of(response, block)
-    )
+    return PositionsPublic(data=data, next_cursor=next_cursor, as_of_block=_as_of(response, block))
 
 
 def _visible(session: SessionDep, repo_id: int, principal: CurrentPrincipal) -> RepoRecord:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.addresses import Address
 from gateway.api.deps import ContextDep, PageQuery, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
@@ -48,15 +49,15 @@ class RedemptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     wallet_id: uuid.UUID
-    token: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    token: Address
     amount: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$", description="in whole units of the token")
 
 
 class RedemptionPublic(BaseModel):
     id: uuid.UUID
     organization_id: uuid.UUID
-    wallet: str
-    token: str
+    wallet: Address
+    token: Address
     amount: str
     status: str
     requested_by: uuid.UUID

@@ -239,14 +239,26 @@ class Market:
             return False
         return bytes(result) == ERC1271_MAGIC
 
-    def revert_reason(self, *, sender: str, to: str, data: str) -> str | None:
+    def revert_reason(
+        self, *, sender: str, to: str, data: str, overrides: dict[str, dict[str, Any]] | None = None
+    ) -> str | None:
         """Why the transaction would fail if ``sender`` sent it now (the revert reason, decoded when the error is one
         of our contracts'), or None: an ``eth_call`` on the latest block with the configured gas limit, the check the
-        relayer makes before it spends a nonce on a step; transport errors raise."""
+        relayer makes before it spends a nonce on a step; transport errors raise. ``overrides`` are geth's state
+        overrides for this call only (the node and Anvil both take them)."""
         call = {"from": sender, "to": to, "data": data, "value": "0x0", "gas": hex(self.settings.gas_limit)}
-        response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, "latest"])
+        params: list[Any] = [call, "latest"] if not overrides else [call, "latest", overrides]
+        response = self.w3.provider.make_request(RPCEndpoint("eth_call"), params)
         error = response.get("error")
         return None if error is None else error_reason(error)
+
+    def call_output(self, *, to: str, data: str, overrides: dict[str, dict[str, Any]]) -> bytes | None:
+        """What a view call returns on the latest block under ``overrides`` (geth's state overrides), or None when
+        it reverts or the node refuses the overrides; transport errors raise."""
+        call = {"to": to, "data": data, "gas": hex(self.settings.gas_limit)}
+        response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, "latest", overrides])
+        result = response.get("result")
+        return bytes.fromhex(result[2:]) if isinstance(result, str) and result.startswith("0x") else None
 
     def failure_reason(self, tx_hash: str) -> str:
         """Why a mined transaction reverted: its top call's revert decoded when it is one of our contracts' errors,

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from gateway.addresses import Address
 from gateway.trading.schemas import RATE_DOC, RATE_PATTERN, TypedDataDocument
 
 Amount = Field(default="0", pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
@@ -22,7 +23,7 @@ class StepPublic(BaseModel):
 
     seq: int
     label: str
-    sender: str
+    sender: Address
     status: str
     nonce: int | None
     tx_hash: str | None
@@ -93,7 +94,7 @@ class MarginBody(BaseModel):
 class SubstitutionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    new_collateral_token: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    new_collateral_token: Address
     new_collateral_amount: str = Field(pattern=r"^[0-9]{1,40}(\.[0-9]{1,18})?$")
 
 

@@ -7,8 +7,10 @@ client can fix is found first and refused with a stable code (409 ``open-would-f
 - the signing side's delivery (the seller's collateral, the buyer's cash): its wallet's balance, and for a
   self-held wallet its allowance to the engine (the gateway queues the ``approve`` of a custodial wallet itself);
 - when the signature completes the pair: the counterparty's delivery as well (its wallet may have moved since it
-  signed), and, once no custodial ``approve`` has to go first, the engine's ``open`` itself as an ``eth_call`` from
-  the relayer with both signatures: KYC, prices, nonce and every rule of the engine, as the relayer will send it.
+  signed), and the engine's ``open`` itself as an ``eth_call`` from the relayer: KYC, prices, nonce and every rule
+  of the engine, as the relayer will send it. A self-held side's signature is its own; a custodial side's is never
+  in the call (it is made only after this check and the policy): ``gateway.signing.simulate`` stands in for it,
+  and for the ``approve`` the gateway sends first, with state overrides.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import Conflict
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
+from gateway.signing.simulate import Overrides
 from gateway.trading.models import Trade
 
 
@@ -103,20 +106,31 @@ def check_open(session: Session, hub: Hub, trade: Trade, side: str, *, signature
     parties = deliveries(session, trade, terms)
     other = "buyer" if side == "seller" else "seller"
     other_signature = trade.buyer_signature if side == "seller" else trade.seller_signature
-    ready = check_delivery(market, parties[side])
+    ready = {side: check_delivery(market, parties[side])}
     if other_signature is None:
         return
-    ready = check_delivery(market, parties[other]) and ready
-    if signature is None or not ready:
-        return  # a custodial signature is made after this check, or an approve goes first: the relayer checks
+    ready[other] = check_delivery(market, parties[other])
     signatures = {side: signature, other: other_signature}
+    overrides = Overrides()
+    for party in parties.values():
+        if party.wallet.kind != WalletKind.CUSTODIAL.value:
+            continue
+        # never a custodial signature in the call, even one already made: see gateway.signing.simulate
+        signatures[party.side] = overrides.as_custodial(party.wallet.address)
+        if not ready[party.side] and not overrides.allow(market, party.token, party.wallet.address):
+            return  # the approve goes first and its effect cannot be simulated: the relayer checks before the open
+    seller_signature, buyer_signature = signatures["seller"], signatures["buyer"]
+    if seller_signature is None or buyer_signature is None:
+        return  # a self-held side that has not brought its signature: checked when it does
     data = market.encode(
         market.engine,
         "open",
         _terms_tuple(terms),
-        bytes.fromhex(signatures["seller"][2:]),
-        bytes.fromhex(signatures["buyer"][2:]),
+        bytes.fromhex(seller_signature[2:]),
+        bytes.fromhex(buyer_signature[2:]),
     )
-    reason = market.revert_reason(sender=market.relayer.address, to=market.engine_address, data=data)
+    reason = market.revert_reason(
+        sender=market.relayer.address, to=market.engine_address, data=data, overrides=overrides.accounts or None
+    )
     if reason is not None:
         raise OpenWouldFail(f"the engine would refuse the open: {reason}", reason="contract", contract_error=reason)

@@ -8,8 +8,9 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from gateway.addresses import Address
+
 Money = Field(pattern=r"^-?[0-9]{1,40}(\.[0-9]{1,18})?$", description="exact decimal string")
-Address = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
 
 
 class RepoShape(BaseModel):
@@ -17,8 +18,8 @@ class RepoShape(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cash_token: str = Address
-    collateral_token: str = Address
+    cash_token: Address
+    collateral_token: Address
     purchase_price: str = Money
     collateral_amount: str = Money
     maturity: datetime | None = Field(
@@ -84,8 +85,8 @@ class RfqPublic(BaseModel):
     id: uuid.UUID
     organization_id: uuid.UUID
     seller_wallet_id: uuid.UUID
-    cash_token: str
-    collateral_token: str
+    cash_token: Address
+    collateral_token: Address
     purchase_price: str
     collateral_amount: str
     maturity: datetime | None
@@ -108,14 +109,14 @@ class DirectTradeCreate(RepoShape):
 
     role: Literal["seller", "buyer"]
     wallet_id: uuid.UUID
-    counterparty_wallet: str = Address
+    counterparty_wallet: Address
     rate: str = rate_fraction(request=True)
     haircut_bps: int = Field(ge=0, le=9_999)
 
 
 class SidePublic(BaseModel):
     organization_id: uuid.UUID
-    wallet: str
+    wallet: Address
     wallet_kind: str
     signed: bool
     approvals: int
@@ -127,8 +128,8 @@ class TradePublic(BaseModel):
     status: str
     seller: SidePublic
     buyer: SidePublic
-    cash_token: str
-    collateral_token: str
+    cash_token: Address
+    collateral_token: Address
     purchase_price: str
     collateral_amount: str
     rate: str = rate_fraction()

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.addresses import Address
 from gateway.db.models import WalletKind
 
 
@@ -19,7 +20,7 @@ class WalletPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     organization_id: uuid.UUID
-    address: str
+    address: Address
     kind: WalletKind
     label: str
     onchain_whitelisted: bool
@@ -39,7 +40,7 @@ class SiweChallengeCreate(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"address": "0x" + "ab" * 20, "label": "treasury cold wallet"}]},
     )
-    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    address: Address
     label: str = Field(min_length=1, max_length=100)
 
 

@@ -6,10 +6,13 @@
 - A failed open cancels its nonces on chain before the trade is marked failed: a third wallet's replay of the
   failed open's signatures no longer opens a repo.
 - Prices are in percent of par; a move beyond the instrument's bound waits for a second operator person.
+- A custodial side signing last is preflighted without its signature: a refusal (balance, the engine's decoded
+  error) comes before the custody door, and no custodial signature reaches the node before the policy allows it.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,9 +22,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from gateway.custody.models import Consent
 from gateway.db.models import Role
 from gateway.settlement.models import Settlement
 from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.trading.models import Trade
 from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, Deployment, deploy, start_chain
 from tests.e2e.test_trading_chain import post_price, repo_state, settled, wait_for
 from tests.e2e.worlds import chain_world
@@ -295,3 +300,93 @@ def test_a_failed_open_cancels_its_nonces_and_its_signatures_cannot_be_replayed(
     assert opened["status"] == "open", opened
     assert env.cash_of(poor["address"]) == 10_000 * C
     assert call(env.b_trader, f"/v1/trades/{trade}/retry").status_code == 409  # an open trade is not retried
+
+
+def _recording(env: Env, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every JSON-RPC request the gateway (and this test) sends to the chain, as (method, params as JSON)."""
+    sent: list[tuple[str, str]] = []
+    real = env.d.w3.provider.make_request
+
+    def recording(method: Any, params: Any) -> Any:
+        sent.append((str(method), json.dumps(params, default=str).lower()))
+        return real(method, params)
+
+    monkeypatch.setattr(env.d.w3.provider, "make_request", recording)
+    return sent
+
+
+def _signatures(env: Env, trade: str) -> tuple[str | None, str | None]:
+    with env.world.ctx.sessions() as session:
+        row = session.get(Trade, uuid.UUID(trade))
+        assert row is not None
+        return row.seller_signature, row.buyer_signature
+
+
+def test_a_custodial_buyer_short_of_cash_signing_last_is_refused_and_nothing_is_signed_or_sent(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    poor = custodial_wallet(env.b_trader, "short")
+    approve_member(env.world, "b")
+    trade = env.direct_trade(poor["address"], purchase_price="50000")
+    step_up(env.a_trader)
+    assert call(env.a_trader, f"/v1/trades/{trade}/sign").status_code == 200
+    sent = _recording(env, monkeypatch)
+    step_up(env.b_trader)
+    refused = call(env.b_trader, f"/v1/trades/{trade}/sign")
+    assert refused.status_code == 409, refused.text
+    problem = refused.json()
+    assert problem["type"].endswith("/open-would-fail") and problem["reason"] == "balance", problem
+    assert problem["side"] == "buyer" and problem["needed_units"] == str(50_000 * C), problem
+    assert _signatures(env, trade)[1] is None
+    assert not [m for m, _ in sent if m in ("eth_sendRawTransaction", "eth_sendTransaction")]
+    with env.world.ctx.sessions() as session:  # no consent recorded: the custody door was never reached
+        assert not session.scalars(
+            select(Consent).where(Consent.subject == f"trade/{trade}", Consent.wallet_id == uuid.UUID(poor["id"]))
+        ).all()
+
+
+def test_a_custodial_signature_is_never_sent_to_the_chain_before_the_open_is_authorized(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The open is simulated without custodial signatures (a stand-in under state overrides): the engine's refusal
+    is decoded and returned before the buyer's custody door is opened, and once it signs, its signature was in no
+    request to the node before the simulation that authorized it."""
+    from gateway.signing.simulate import ACCEPTS_ANY_SIGNATURE
+
+    d = env.d
+    trade = env.direct_trade(env.b_wallet["address"])
+    step_up(env.a_trader)
+    assert call(env.a_trader, f"/v1/trades/{trade}/sign").status_code == 200
+    seller_signature, _ = _signatures(env, trade)
+    assert seller_signature is not None
+    sent = _recording(env, monkeypatch)
+    d.send(d.deployer, d.bond.functions.freeze(env.a_wallet["address"]))  # the seller's collateral cannot move
+    try:
+        step_up(env.b_trader)
+        refused = call(env.b_trader, f"/v1/trades/{trade}/sign")
+        assert refused.status_code == 409, refused.text
+        problem = refused.json()
+        assert problem["reason"] == "contract" and "TokenAccountFrozen" in problem["contract_error"], problem
+        assert _signatures(env, trade)[1] is None  # not signed
+    finally:
+        d.send(d.deployer, d.bond.functions.unfreeze(env.a_wallet["address"]))
+    step_up(env.b_trader)
+    start = len(sent)
+    assert call(env.b_trader, f"/v1/trades/{trade}/sign").status_code == 200
+    _, buyer_signature = _signatures(env, trade)
+    assert buyer_signature is not None
+    simulations = [
+        i for i, (m, p) in enumerate(sent) if m == "eth_call" and ACCEPTS_ANY_SIGNATURE[2:] in p and i >= start
+    ]
+    assert simulations, "the open was not simulated before the custodial signature"
+    before_authorized = sent[: simulations[0] + 1]
+    assert not [p for _, p in before_authorized if buyer_signature[2:].lower() in p]
+    assert not [
+        p for m, p in sent if m == "eth_call" and ACCEPTS_ANY_SIGNATURE[2:] in p and seller_signature[2:].lower() in p
+    ]
+    opened = wait_for(
+        lambda: env.a_trader.get(f"/v1/trades/{trade}").json(),
+        lambda t: t["status"] in ("failed", "open"),
+        timeout=90,
+    )
+    assert opened["status"] == "open", opened

@@ -195,7 +195,7 @@ def test_maturity_guard_coupon_election_claims_and_shortfalls(deployment: Deploy
         lambda events: any(e["type"] == "repo.CouponElectionChanged" for e in events),
     )
     changed = next(e for e in timeline if e["type"] == "repo.CouponElectionChanged")
-    assert changed["data"]["applyToRepurchasePrice"] is True
+    assert changed["data"]["apply_to_repurchase_price"] is True
     position = a.get(f"/v1/repos/{repo}").json()["position"]
     assert position["substitution_needed"] is False
 

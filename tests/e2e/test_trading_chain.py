@@ -316,7 +316,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
         assert not unchecksummed(streamed)
         assert streamed == detail["timeline"]  # one body, one unit, whichever way an event goes out
     rerated = detail["timeline"][names.index("repo.RepoRerated")]["data"]
-    assert rerated["newRateFraction"] == "0.04" and rerated["oldRateFraction"] == "0.035"
+    assert rerated["new_rate_fraction"] == "0.04" and rerated["old_rate_fraction"] == "0.035"
     # webhooks: rotate the secret; later deliveries carry both signatures for a day
     rotated = call(a_approver, f"/v1/webhooks/{hook.json()['id']}/rotate")
     assert rotated.status_code == 200, rotated.text

@@ -65,12 +65,12 @@ def test_claim_and_shortfall_amounts_in_their_own_units(tmp_path: Path) -> None:
         credited = wire.public(
             _event(0, "ClaimCredited", {"party": PARTY, "token": BOND, "repoId": "7", "amount": "12345"}), units
         )
-        assert credited["data"]["amount"] == "123.45" and "cashToken" not in credited["data"]
+        assert credited["data"]["amount"] == "123.45" and "cash_token" not in credited["data"]
         collected = wire.public(
             _event(1, "ShortfallCollected", {"repoId": "7", "creditor": PARTY, "amount": "1500000", "remaining": "0"}),
             units,
         )
         assert collected["data"]["amount"] == "1.500000" and collected["data"]["remaining"] == "0.000000"
-        assert collected["data"]["cashToken"].lower() == CASH
+        assert collected["data"]["cash_token"].lower() == CASH
         settled = wire.public(_event(2, "ShortfallSettled", {"repoId": "7", "waived": "2500000"}), units)
         assert settled["data"]["waived"] == "2.500000"

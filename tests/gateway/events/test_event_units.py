@@ -1,11 +1,13 @@
 """Events leave the gateway in the API's units, whichever way they go (timeline, WebSocket stream, webhooks):
 amounts as decimal strings in their asset's units with the asset named, rates as fractions with the unit in the
 name, times in UTC ISO 8601, integers above 2^53 as strings. (Before, the chain's smallest units, 1e18-scaled
-rates and Unix seconds went out as they came in.)"""
+rates and Unix seconds went out as they came in.) Names are the REST bodies' snake_case, not the contract's
+camelCase."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -58,22 +60,22 @@ EVENTS = [
 
 def check(published: list[dict[str, Any]]) -> None:
     opened, called, rerated, substituted, cancelled, posted = (e["data"] for e in published)
-    assert opened["purchasePrice"] == "1000000.500000" and opened["cashToken"] == to_checksum_address(CASH)
-    assert opened["collateralAmount"] == "1000" and opened["collateralToken"] == to_checksum_address(GILT)
-    assert opened["rateFraction"] == "-0.005" and "rate" not in opened
+    assert opened["purchase_price"] == "1000000.500000" and opened["cash_token"] == to_checksum_address(CASH)
+    assert opened["collateral_amount"] == "1000" and opened["collateral_token"] == to_checksum_address(GILT)
+    assert opened["rate_fraction"] == "-0.005" and "rate" not in opened
     assert opened["maturity"] is None  # an open repo
     assert (
         called["amount"] == "2.500000"
-        and called["cashToken"] == to_checksum_address(CASH)
-        and "collateralToken" not in called
+        and called["cash_token"] == to_checksum_address(CASH)
+        and "collateral_token" not in called
     )
-    assert called["cureDeadline"] == "2027-01-15T08:00:00Z"
-    assert (rerated["oldRateFraction"], rerated["newRateFraction"]) == ("0.035", "0.04")
-    assert rerated["crystallizedPD"] == "0.001234"
-    assert substituted["oldAmount"] == "1000" and substituted["newAmount"] == "5.00"  # each in its own token
-    assert cancelled["nonce"] == str(3 * 10**38) and cancelled["repoId"] == 7  # above 2^53: a string
+    assert called["cure_deadline"] == "2027-01-15T08:00:00Z"
+    assert (rerated["old_rate_fraction"], rerated["new_rate_fraction"]) == ("0.035", "0.04")
+    assert rerated["crystallized_pd"] == "0.001234"
+    assert substituted["old_amount"] == "1000" and substituted["new_amount"] == "5.00"  # each in its own token
+    assert cancelled["nonce"] == str(3 * 10**38) and cancelled["repo_id"] == 7  # above 2^53: a string
     # collateral posted after the substitution is in the new token, whatever the repo holds when it is read
-    assert posted["collateralToken"] == to_checksum_address(BUND) and posted["collateralAmount"] == "2.50"
+    assert posted["collateral_token"] == to_checksum_address(BUND) and posted["collateral_amount"] == "2.50"
 
 
 def test_stream_and_webhook_events_carry_the_api_units(tmp_path: Path) -> None:
@@ -119,4 +121,17 @@ def test_a_token_the_gateway_does_not_list_says_smallest_units_in_the_name() -> 
             return None
 
     data = wire.convert({"amount": "2500000"}, CASH, GILT, NoListings())
-    assert data == {"cashToken": CASH, "amountUnits": "2500000"}
+    assert data == {"cash_token": CASH, "amount_units": "2500000"}
+
+
+def test_event_data_names_are_snake_case_like_the_rest_bodies() -> None:
+    class Listed(wire.EventUnits):
+        def __init__(self) -> None:
+            pass
+
+        def decimals(self, token: str) -> int | None:
+            return 6
+
+    for e in EVENTS:
+        data = wire.convert(dict(e.args), CASH, GILT, Listed())
+        assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in data), data
