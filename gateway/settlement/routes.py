@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Protocol, cast
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep
+from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep, read_view
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.chain.bindings.engine import AmendmentKind, RepoStatus
@@ -59,16 +61,29 @@ def settlement_public(session: SessionDep, settlement: Settlement) -> Settlement
     )
 
 
-def settlements_public(session: SessionDep, settlements: list[Settlement]) -> list[SettlementPublic]:
+class _Listed(Protocol):
+    """A settlement as a list reads it: an ORM row or a row of plain columns."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    trade_id: uuid.UUID | None
+    repo_id: int | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def settlements_public(session: SessionDep, settlements: Sequence[_Listed]) -> list[SettlementPublic]:
     """A page of settlements with their steps in one query more, not one per settlement."""
     steps: dict[uuid.UUID, list[StepPublic]] = {s.id: [] for s in settlements}
     if settlements:
         query = (
-            select(ChainStep)
+            select(*_STEP_COLUMNS)
             .where(ChainStep.settlement_id.in_(list(steps)))
             .order_by(ChainStep.settlement_id, ChainStep.seq)
         )
-        for step in session.scalars(query):
+        for step in session.connection().execute(query):
             steps[step.settlement_id].append(StepPublic.model_validate(step))
     return [
         SettlementPublic(
@@ -143,23 +158,56 @@ async def wait_for_settlement(
 
 
 @router.get("/settlements", response_model=SettlementsPublic, status_code=200)
-def list_settlements(
+async def list_settlements(
     principal: ReposRead,
+    ctx: ContextDep,
     session: SessionDep,
     page: PageQuery,
     status: Annotated[str | None, Query(max_length=32)] = None,
     kind: Annotated[str | None, Query(max_length=32)] = None,
 ) -> SettlementsPublic:
     """Settlements the organization is a party to (it asked for them, or they open its trades or carry out
-    instructions it signed), newest first."""
-    query = select(Settlement).where(visibility.visible_to(session, principal.organization_id))
-    if status:
-        query = query.where(Settlement.status == status)
-    if kind:
-        query = query.where(Settlement.kind.in_(kind_spellings(kind)))
-    query = pages.keyset(query, page, Settlement.created_at, Settlement.id)
-    rows, next_cursor = pages.finish(session.scalars(query).all(), page, lambda s: (s.created_at, s.id))
-    return SettlementsPublic(data=settlements_public(session, rows), next_cursor=next_cursor)
+    instructions it signed), newest first. A page is two indexed queries (settlements, then all their steps) of
+    plain columns, read on the event loop where reads never wait (``read_view``)."""
+
+    def view() -> SettlementsPublic:
+        listed = cast("Select[Any]", select(*_LISTED))  # one row type for ``pages.keyset``
+        query = listed.where(visibility.visible_to(session, principal.organization_id))
+        if status:
+            query = query.where(Settlement.status == status)
+        if kind:
+            query = query.where(Settlement.kind.in_(kind_spellings(kind)))
+        query = pages.keyset(query, page, Settlement.created_at, Settlement.id)
+        found = session.connection().execute(query).all()
+        rows, next_cursor = pages.finish(found, page, lambda s: (s.created_at, s.id))
+        return SettlementsPublic(data=settlements_public(session, rows), next_cursor=next_cursor)
+
+    return await read_view(ctx, view)
+
+
+_LISTED = (
+    Settlement.id,
+    Settlement.kind,
+    Settlement.status,
+    Settlement.trade_id,
+    Settlement.repo_id,
+    Settlement.error,
+    Settlement.created_at,
+    Settlement.finished_at,
+)
+_STEP_COLUMNS = (
+    ChainStep.settlement_id,
+    ChainStep.seq,
+    ChainStep.label,
+    ChainStep.sender,
+    ChainStep.status,
+    ChainStep.nonce,
+    ChainStep.tx_hash,
+    ChainStep.block_number,
+    ChainStep.error,
+    ChainStep.sent_at,
+    ChainStep.final_at,
+)
 
 
 def _units(session: SessionDep, token: str, value: str, field: str) -> int:
