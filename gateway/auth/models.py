@@ -27,7 +27,7 @@ class AuthGeneration(Base):
     session's revocation or step-up, a user's deactivation or role, an API client's revocation, expiry, scopes or
     address list, an organization's operator flag), whichever process or path makes it. Each gateway process
     caches credential lookups under the value it read, and reads the value again on every request
-    (``gateway.auth.credentials``)."""
+    (``gateway.api.credentials``)."""
 
     __tablename__ = "auth_generation"
 

@@ -1,4 +1,4 @@
-"""Cached credential lookups (gateway.auth.credentials): a repeated request does not look its credential up again,
+"""Cached credential lookups (gateway.api.credentials): a repeated request does not look its credential up again,
 and every change that ends or narrows a credential is refused on the very next request, also when another process
 made it (here: a second engine on the same database, which only the database's triggers can tell the cache of)."""
 
@@ -70,9 +70,7 @@ def test_user_deactivated_by_another_process_is_refused_at_once(
     assert trader.get("/v1/me").status_code == 401
 
 
-def test_role_narrowed_by_another_process_takes_effect_at_once(
-    cast: Cast, world: World, other_process: Engine
-) -> None:
+def test_role_narrowed_by_another_process_takes_effect_at_once(cast: Cast, world: World, other_process: Engine) -> None:
     admin = cast.a_admin
     assert admin.get("/v1/clients").status_code == 200
     with other_process.begin() as conn:
@@ -118,7 +116,7 @@ def test_logout_and_revocation_through_the_api_end_cached_credentials(cast: Cast
 
 def test_cached_api_key_still_expires_on_time(cast: Cast, world: World, other_process: Engine) -> None:
     """Expiry is checked against the clock on every request, not only when the record is read."""
-    from gateway.auth import credentials
+    from gateway.api import credentials
 
     client_id, key = _api_key(cast, ["wallets:read"])
     assert world.client.get("/v1/wallets", headers=key).status_code == 200
