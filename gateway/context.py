@@ -31,5 +31,7 @@ class GatewayContext:
 
     @property
     def inline_reads(self) -> bool:
-        """Authentication reads only in-process state (SQLite file, in-memory rate limits): no network waits."""
-        return self.engine.dialect.name == "sqlite" and self.settings.rate_limit_storage_url.startswith("memory")
+        """Authentication reads only local state (SQLite file, in-memory or shared-file rate limits): no network
+        waits."""
+        local = self.settings.rate_limit_storage_url.startswith(("memory://", "file://"))
+        return self.engine.dialect.name == "sqlite" and local

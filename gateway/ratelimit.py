@@ -6,8 +6,10 @@ and sweeps a timestamp per request, which costs more than the request itself at 
 
 In one process (``memory://``) the counters are a dictionary under a lock. The ``limits`` library's memory storage
 starts a timer thread every 10 ms to expire keys, a thread per hundred requests at load; here stale keys are swept
-lazily instead. Any other URL (Redis, ...) goes through ``limits``, so that several gateway processes share one
-budget.
+lazily instead. ``file:///path`` shares the same counters between the processes of one machine through a
+memory-mapped file (``gateway.shared_counters``): the HTTP workers of ``reponet up`` count against one budget
+without a server. Any other URL (Redis, ...) goes through ``limits``, so that gateway processes on several
+machines share one budget.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from gateway.exceptions import RateLimited
+from gateway.shared_counters import SharedCounters
 
 SWEEP_EVERY = 10_000  # hits between sweeps of keys whose windows have both passed
 
@@ -67,7 +71,7 @@ class MemoryCounters:
             if previous * remaining + current + 1 <= limit.amount:
                 counter[2] += 1
                 return 0.0
-        return _wait(limit, previous, current, elapsed)
+        return sliding_wait(limit, previous, current, elapsed)
 
     def _sweep(self, now: float) -> None:
         for key, counter in list(self._counters.items()):
@@ -79,7 +83,7 @@ class MemoryCounters:
             self._counters.clear()
 
 
-def _wait(limit: Limit, previous: int, current: int, elapsed: float) -> float:
+def sliding_wait(limit: Limit, previous: int, current: int, elapsed: float) -> float:
     """Seconds until ``previous * (1 - f) + current + 1 <= amount``, in this window or the next."""
     if current + 1 <= limit.amount and previous > 0:
         share = 1 - (limit.amount - current - 1) / previous
@@ -89,15 +93,36 @@ def _wait(limit: Limit, previous: int, current: int, elapsed: float) -> float:
     return limit.seconds - elapsed + max(share, 0.0) * limit.seconds
 
 
+class FileCounters:
+    """``MemoryCounters``' ``hit`` over counters every process of the machine maps (``gateway.shared_counters``)."""
+
+    def __init__(self, path: Path) -> None:
+        self._counters = SharedCounters(path)
+
+    def hit(self, limit: Limit, key: tuple[str, ...], now: float | None = None) -> float:
+        count = self._counters.hit(limit.amount, limit.seconds, key, now)
+        return 0.0 if count.allowed else sliding_wait(limit, count.previous, count.current, count.elapsed)
+
+    def reset(self) -> None:
+        self._counters.reset()
+
+
 class RateLimiter:
     """``hit`` counts against a limit spec. In memory, counters are per process: a gateway of ``processes`` HTTP
     workers gives each worker its share of every limit (rounded down, at least one), so that all of them together
     never let more through than the limit says; a shared store (Redis) counts every worker against the whole."""
 
     def __init__(self, storage_url: str, *, processes: int = 1) -> None:
-        self._processes = max(1, processes)
-        self._memory = MemoryCounters() if storage_url.startswith("memory://") else None
-        self._shared = None if self._memory else SlidingWindowCounterRateLimiter(storage_from_string(storage_url))
+        self._memory: MemoryCounters | FileCounters | None = None
+        self._processes = 1
+        self._shared = None
+        if storage_url.startswith("memory://"):
+            self._processes = max(1, processes)
+            self._memory = MemoryCounters()
+        elif storage_url.startswith("file://"):
+            self._memory = FileCounters(Path(storage_url.removeprefix("file://")))
+        else:
+            self._shared = SlidingWindowCounterRateLimiter(storage_from_string(storage_url))
         self._limits: dict[str, Limit] = {}
         self._items: dict[str, RateLimitItem] = {}
 

@@ -12,18 +12,17 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api import idempotency
+from gateway.api import credentials, idempotency
 from gateway.api.middleware import client_ip
 from gateway.audit import log as audit_log
 from gateway.auth.permissions import CLIENT_SCOPES, OPERATOR_VIEWS, ROLE_PERMISSIONS, Permission
 from gateway.auth.tokens import decode_access_token, hash_opaque
 from gateway.context import GatewayContext
 from gateway.db import pages
-from gateway.db.models import ApiClient, AuthSession, ClientKind, Organization, Role, User
+from gateway.db.models import ClientKind, Role
 from gateway.exceptions import NotAuthenticated, PermissionDenied, StepUpRequired
 
 
@@ -105,7 +104,7 @@ bearer = HTTPBearer(auto_error=False, description="Access token from /v1/auth/lo
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (rnk_...)")
 
 
-def _check_ip(client: ApiClient, ip: str) -> None:
+def _check_ip(client: credentials.ClientRecord, ip: str) -> None:
     if not client.ip_allowlist:
         return
     try:
@@ -116,13 +115,11 @@ def _check_ip(client: ApiClient, ip: str) -> None:
         raise PermissionDenied("client address not allowed")
 
 
-def _client_principal(session: Session, client: ApiClient | None, ip: str) -> Principal:
+def _client_principal(client: credentials.ClientRecord | None, kind: ClientKind, ip: str) -> Principal:
     now = datetime.now(UTC)
-    if client is None or client.revoked_at is not None or client.expires_at <= now:
+    if client is None or client.kind != kind.value or client.revoked or client.expires_at <= now:
         raise NotAuthenticated("unknown, revoked or expired credentials")
     _check_ip(client, ip)
-    org = session.get(Organization, client.organization_id)
-    assert org is not None
     return Principal(
         kind="client",
         id=client.id,
@@ -181,12 +178,8 @@ API_KEY_PREFIX = "rnk_"  # API keys are opaque "rnk_..." secrets; access tokens 
 
 def principal_of_api_key(session: Session, api_key: str, ip: str) -> tuple[Principal, int]:
     """The principal of an API key (its scopes are its permissions) and when the key expires."""
-    client = session.execute(
-        select(ApiClient).where(
-            ApiClient.secret_hash == hash_opaque(api_key), ApiClient.kind == ClientKind.API_KEY.value
-        )
-    ).scalar_one_or_none()
-    principal = _client_principal(session, client, ip)
+    client = credentials.client_by_secret(session, hash_opaque(api_key))
+    principal = _client_principal(client, ClientKind.API_KEY, ip)
     assert client is not None
     return principal, int(client.expires_at.timestamp())
 
@@ -201,10 +194,7 @@ def principal_of_token(ctx: GatewayContext, session: Session, token: str, ip: st
         raise NotAuthenticated("invalid subject") from None
     if claims.kind != "client":
         return _user_principal(session, subject, claims.session_id), claims.expires_at
-    client = session.get(ApiClient, subject)
-    if client is not None and client.kind != ClientKind.OAUTH_CLIENT.value:
-        client = None
-    principal = _client_principal(session, client, ip)
+    principal = _client_principal(credentials.client_by_id(session, subject), ClientKind.OAUTH_CLIENT, ip)
     granted = frozenset(Permission(s) for s in claims.scopes if s in principal.permissions)
     principal = Principal(
         kind="client",
@@ -216,22 +206,6 @@ def principal_of_token(ctx: GatewayContext, session: Session, token: str, ip: st
     return principal, claims.expires_at
 
 
-# Built once: session, user and organization in one query per request, as plain columns (no ORM objects).
-_PRINCIPAL_OF_SESSION = (
-    select(
-        AuthSession.revoked_at,
-        AuthSession.mfa_at,
-        User.organization_id,
-        User.role,
-        User.is_active,
-        Organization.is_operator,
-    )
-    .join(User, User.id == AuthSession.user_id)
-    .join(Organization, Organization.id == User.organization_id)
-    .where(AuthSession.id == bindparam("sid"), AuthSession.user_id == bindparam("uid"))
-)
-
-
 def _user_principal(session: Session, user_id: uuid.UUID, session_id: str | None) -> Principal:
     if session_id is None:
         raise NotAuthenticated("token has no session")
@@ -239,10 +213,8 @@ def _user_principal(session: Session, user_id: uuid.UUID, session_id: str | None
         sid = uuid.UUID(session_id)
     except ValueError:
         raise NotAuthenticated("invalid session") from None
-    # Core execution on the session's connection (same transaction): the ORM's execution layer has nothing to
-    # do for plain columns and costs as much as the query on every authenticated request.
-    row = session.connection().execute(_PRINCIPAL_OF_SESSION, {"sid": sid, "uid": user_id}).one_or_none()
-    if row is None or row.revoked_at is not None:
+    row = credentials.session_record(session, sid, user_id)
+    if row is None or row.revoked:
         raise NotAuthenticated("session ended")
     if not row.is_active:
         raise NotAuthenticated("user inactive")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db.models import Base
@@ -20,3 +20,16 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(index=True)
     blocked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class AuthGeneration(Base):
+    """One row whose ``value`` database triggers raise on every change that can end or narrow a credential (a
+    session's revocation or step-up, a user's deactivation or role, an API client's revocation, expiry, scopes or
+    address list, an organization's operator flag), whichever process or path makes it. Each gateway process
+    caches credential lookups under the value it read, and reads the value again on every request
+    (``gateway.api.credentials``)."""
+
+    __tablename__ = "auth_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -7,6 +7,7 @@ import os
 import secrets
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from gateway.ops.client import Credentials, Gateway, UserSession
@@ -27,12 +28,18 @@ def default_api_workers(environ: Mapping[str, str] = os.environ) -> int:
     SQLite in WAL mode, where readers in every process never wait and the one writer at a time is mostly the
     background process (relayer, indexer), so reads scale with processes up to the cores; the workers run niced
     and settlement runs once, in its own process at normal priority, so reads cannot take the CPU the relayer and
-    the node need. What does not scale is in-memory rate limiting: each worker then gets only its share of every
-    limit (gateway.ratelimit), and the sign-in limit (10 a minute per address) halved is tighter than onboarding a
-    desk from one address. So: one worker per core, at most two, when the limits have a shared store
-    (``REPONET_RATE_LIMIT_STORAGE_URL``, e.g. Redis); one worker otherwise."""
+    the node need. Rate limits must then be counted across the workers: ``reponet up`` keeps them in a shared
+    memory-mapped file (``file://``, gateway.shared_counters) unless ``REPONET_RATE_LIMIT_STORAGE_URL`` names
+    another shared store (Redis). With per-process ``memory://`` limits each worker would enforce only its share of
+    every limit, and the sign-in limit (10 a minute per address) halved is tighter than onboarding a desk from one
+    address: one worker then."""
     shared = not environ.get("REPONET_RATE_LIMIT_STORAGE_URL", "memory://").startswith("memory://")
     return max(1, min(MAX_API_WORKERS, os.cpu_count() or 1)) if shared else 1
+
+
+def rate_limit_storage(data_dir: Path, environ: Mapping[str, str] = os.environ) -> str:
+    """The gateway's rate-limit store under ``reponet up``: the operator's choice, else the shared file."""
+    return environ.get("REPONET_RATE_LIMIT_STORAGE_URL") or f"file://{data_dir.resolve() / 'ratelimits.bin'}"
 
 
 class GatewaySteps:
@@ -62,7 +69,11 @@ class GatewaySteps:
             # trading and settlement (Gateway II): the engine and the oracle
             "REPONET_REPO_ENGINE_ADDRESS": s.contracts["repo_engine"],
             "REPONET_PRICE_ORACLE_ADDRESS": s.contracts["price_oracle"],
-            "REPONET_API_WORKERS": os.environ.get("REPONET_API_WORKERS", str(default_api_workers())),
+            "REPONET_RATE_LIMIT_STORAGE_URL": (limits := rate_limit_storage(ctx.dir.gateway)),
+            "REPONET_API_WORKERS": os.environ.get(
+                "REPONET_API_WORKERS",
+                str(default_api_workers({**os.environ, "REPONET_RATE_LIMIT_STORAGE_URL": limits})),
+            ),
         }
 
     def prepare_gateway(self) -> None:

@@ -39,7 +39,7 @@ class Settlement(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid)
     kind: Mapped[str] = mapped_column(String(32))
-    organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), nullable=True)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), nullable=True, index=True)
     requested_by: Mapped[str] = mapped_column(String(100))
     trade_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     repo_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)

@@ -4,6 +4,9 @@ and redemption routes."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -32,16 +35,54 @@ def settlement_public(session: SessionDep, settlement: Settlement) -> Settlement
     )
 
 
-def settlements_public(session: SessionDep, settlements: list[Settlement]) -> list[SettlementPublic]:
-    """A page of settlements with their steps in one query more, not one per settlement."""
+class Listed(Protocol):
+    """A settlement as a list reads it: an ORM row or a row of plain columns."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    trade_id: uuid.UUID | None
+    repo_id: int | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+LISTED = (
+    Settlement.id,
+    Settlement.kind,
+    Settlement.status,
+    Settlement.trade_id,
+    Settlement.repo_id,
+    Settlement.error,
+    Settlement.created_at,
+    Settlement.finished_at,
+)
+_STEP_COLUMNS = (
+    ChainStep.settlement_id,
+    ChainStep.seq,
+    ChainStep.label,
+    ChainStep.sender,
+    ChainStep.status,
+    ChainStep.nonce,
+    ChainStep.tx_hash,
+    ChainStep.block_number,
+    ChainStep.error,
+    ChainStep.sent_at,
+    ChainStep.final_at,
+)
+
+
+def settlements_public(session: SessionDep, settlements: Sequence[Listed]) -> list[SettlementPublic]:
+    """A page of settlements with their steps in one query more, not one per settlement (plain columns)."""
     steps: dict[uuid.UUID, list[StepPublic]] = {s.id: [] for s in settlements}
     if settlements:
         query = (
-            select(ChainStep)
+            select(*_STEP_COLUMNS)
             .where(ChainStep.settlement_id.in_(list(steps)))
             .order_by(ChainStep.settlement_id, ChainStep.seq)
         )
-        for step in session.scalars(query):
+        for step in session.connection().execute(query):
             steps[step.settlement_id].append(StepPublic.model_validate(step))
     return [
         SettlementPublic(

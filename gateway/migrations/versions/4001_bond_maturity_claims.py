@@ -2,7 +2,7 @@
 as the indexer follows it (what each party can collect)
 
 Revision ID: 4001
-Revises: 3701
+Revises: 2503
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "4001"
-down_revision: str | None = "3701"
+down_revision: str | None = "2503"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
