@@ -64,8 +64,15 @@ def transaction_intrinsic_gas(tx: SignedTransactionAPI) -> IntrinsicGas:
     return intrinsic_gas(bytes(tx.data), not tx.to, [(bytes(a), tuple(keys)) for a, keys in access])
 
 
+# set on a transaction object that passed: the answer depends on its own fields alone, so the block builder does
+# not recount what the pool counted at admission (a transaction decoded from a peer's block is counted there)
+_PASSED_ATTR = "_reponet_intrinsic_ok"
+
+
 def intrinsic_gas_error(tx: SignedTransactionAPI) -> str | None:
     """Why ``tx`` can never execute for lack of gas or for oversized init code (geth's wording), else None."""
+    if getattr(tx, _PASSED_ATTR, False):
+        return None
     if not tx.to and len(tx.data) > MAX_INITCODE_SIZE:
         return "max initcode size exceeded"
     need = transaction_intrinsic_gas(tx)
@@ -73,6 +80,10 @@ def intrinsic_gas_error(tx: SignedTransactionAPI) -> str | None:
         return "intrinsic gas too low"
     if tx.gas < need.floor:
         return f"insufficient gas for floor data gas cost: gas {tx.gas}, minimum needed {need.floor}"
+    try:
+        object.__setattr__(tx, _PASSED_ATTR, True)
+    except (AttributeError, TypeError):  # an object without a __dict__: counted again next time
+        pass
     return None
 
 

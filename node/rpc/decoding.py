@@ -53,29 +53,36 @@ def decode(raw: bytes | str, bounds: JsonBounds = DEFAULT_BOUNDS) -> Any:
 
 
 def check(value: Any, bounds: JsonBounds = DEFAULT_BOUNDS) -> None:
-    """Walk ``value`` without recursion; raise :class:`InvalidRequest` at the first bound it exceeds."""
+    """Walk ``value`` without recursion; raise :class:`InvalidRequest` at the first bound it exceeds.
+
+    Leaves are checked where they are found and only containers are pushed: a batch of raw transactions is
+    mostly strings, and this walk runs on every body the node reads."""
+    max_chars = bounds.max_string_chars
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, str):
-            if len(item) > bounds.max_string_chars:
-                raise InvalidRequest(f"string longer than {bounds.max_string_chars} characters")
-            continue
         if isinstance(item, list):
-            children: list[Any] = item
             if len(item) > bounds.max_array_items:
                 raise InvalidRequest(f"array longer than {bounds.max_array_items} items")
+            children: Any = item
         elif isinstance(item, dict):
             if len(item) > bounds.max_object_keys:
                 raise InvalidRequest(f"object with more than {bounds.max_object_keys} keys")
             for key in item:
-                if len(key) > bounds.max_string_chars:
-                    raise InvalidRequest(f"string longer than {bounds.max_string_chars} characters")
-            children = list(item.values())
+                if len(key) > max_chars:
+                    raise InvalidRequest(f"string longer than {max_chars} characters")
+            children = item.values()
         else:
+            if isinstance(item, str) and len(item) > max_chars:
+                raise InvalidRequest(f"string longer than {max_chars} characters")
             continue
-        if not children:
+        if not item:
             continue
         if depth >= bounds.max_depth:
             raise InvalidRequest(f"nesting deeper than {bounds.max_depth} levels")
-        stack.extend((child, depth + 1) for child in children)
+        for child in children:
+            if isinstance(child, str):
+                if len(child) > max_chars:
+                    raise InvalidRequest(f"string longer than {max_chars} characters")
+            elif isinstance(child, list | dict):
+                stack.append((child, depth + 1))
