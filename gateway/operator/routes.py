@@ -18,7 +18,7 @@ from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from contracts.artifacts import load_artifact
 from gateway.addresses import Address
-from gateway.api.deps import ContextDep, PageQuery, SessionDep
+from gateway.api.deps import ContextDep, PageQuery, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead
 from gateway.audit import log as audit_log
@@ -260,20 +260,25 @@ def network(principal: MarketRead, session: SessionDep, hub: HubDep, ctx: Contex
 
 
 @router.post("/operator/bonds/issue", response_model=SettlementPublic, status_code=202)
-def issue_bond(body: BondIssue, principal: OperatorAdmin, session: SessionDep, hub: HubDep) -> SettlementPublic:
+def issue_bond(
+    body: BondIssue, principal: OperatorAdmin, read: ReadSessionDep, session: SessionDep, hub: HubDep
+) -> SettlementPublic:
     """The issuer mints a listed bond to a KYC-verified wallet (the token refuses an unverified one). The issuer's
     policy: a positive nominal, and no issuance at or after the bond's maturity. Bonds are redeemed as cash is,
-    by the holder's request (POST /v1/redemptions, from maturity on) that the issuer executes."""
-    inst = _instrument(session, body.token)
-    if inst.kind != InstrumentKind.BOND.value:
+    by the holder's request (POST /v1/redemptions, from maturity on) that the issuer executes. The chain (the
+    bond's maturity, its clock) is asked in the read session, before the write transaction opens."""
+    seen = _instrument(read, body.token)
+    if seen.kind != InstrumentKind.BOND.value:
         raise InvalidRequest(f"{body.token} is not a listed bond (cash is issued with /v1/operator/cash/issue)")
-    amount = money.to_units(body.amount, inst.decimals, field="amount")
+    amount = money.to_units(body.amount, seen.decimals, field="amount")
     if amount <= 0:
         raise InvalidRequest("the nominal must be positive")
     market = hub.require_market()
-    token = market.token(inst.address)
+    token = market.token(seen.address)
     maturity = Token(token).maturity()
     if maturity and market.now() >= maturity:
         raise InvalidRequest("the bond has matured: the issuer's policy allows no new issuance")
+    read.rollback()  # end the read snapshot before writing
+    inst = _instrument(session, body.token)  # still listed (an instrument's address and kind never change)
     data = market.encode(token, "mint", to_checksum_address(body.wallet), amount)
     return _relay(session, hub, principal.actor, "bond_issue", to_checksum_address(inst.address), data)

@@ -26,7 +26,9 @@ def create_direct(
     user_id: uuid.UUID,
     organization_id: uuid.UUID,
     body: DirectTradeCreate,
+    now: int,
 ) -> Trade:
+    """``now``: the chain's clock, read by the caller before its write transaction opened (gateway.chain.guard)."""
     from eth_utils.address import to_checksum_address
 
     mine = own_wallet(session, wallet_id=body.wallet_id, organization_id=organization_id)
@@ -37,7 +39,6 @@ def create_direct(
         raise NotFound("counterparty wallet is not registered")
     cash = instrument(session, body.cash_token, InstrumentKind.CASH)
     bond = instrument(session, body.collateral_token, InstrumentKind.BOND)
-    now = hub.now()
     maturity = requested_maturity(body, now)
     maturity = now - maturity if maturity < 0 else maturity
     repo_maturity.require_outlives(session, hub, collateral_token=bond.address, repo_maturity=maturity)

@@ -18,10 +18,10 @@ from gateway.trading.models import Trade, TradeStatus
 from gateway.trading.terms import TermsChain
 
 
-def retry(session: Session, hub: TermsChain, *, trade: Trade, actor: str) -> Trade:
-    """Fresh terms for a failed trade, or a pending one whose deadline has passed; signatures cleared."""
+def retry(session: Session, hub: TermsChain, *, trade: Trade, actor: str, now: int) -> Trade:
+    """Fresh terms for a failed trade, or a pending one whose deadline has passed; signatures cleared. ``now``: the
+    chain's clock, read before the write transaction opened (gateway.chain.guard)."""
     terms = trade_terms.terms_of(trade)
-    now = hub.now()
     expired = trade.status == TradeStatus.PENDING_SIGNATURES.value and int(terms["deadline"]) <= now
     if trade.status != TradeStatus.FAILED.value and not expired:
         raise InvalidState(f"only a failed trade (or one past its signing deadline) is retried; it is {trade.status}")

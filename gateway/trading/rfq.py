@@ -21,12 +21,19 @@ from gateway.trading.terms import TermsChain, build_terms, new_trade, requested_
 
 
 def create_rfq(
-    session: Session, hub: TermsChain, *, actor: str, user_id: uuid.UUID, organization_id: uuid.UUID, body: RfqCreate
+    session: Session,
+    hub: TermsChain,
+    *,
+    actor: str,
+    user_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    body: RfqCreate,
+    now: int,
 ) -> Rfq:
+    """``now``: the chain's clock, read by the caller before its write transaction opened (gateway.chain.guard)."""
     wallet = own_wallet(session, wallet_id=body.seller_wallet_id, organization_id=organization_id)
     cash = instrument(session, body.cash_token, InstrumentKind.CASH)
     bond = instrument(session, body.collateral_token, InstrumentKind.BOND)
-    now = hub.now()
     pp = money.to_units(body.purchase_price, cash.decimals, field="purchase_price")
     amount = money.to_units(body.collateral_amount, bond.decimals, field="collateral_amount")
     if pp == 0 or amount == 0:
@@ -193,8 +200,16 @@ def submit_quote(
 
 
 def accept_quote(
-    session: Session, hub: TermsChain, *, actor: str, organization_id: uuid.UUID, rfq: Rfq, quote_id: uuid.UUID
+    session: Session,
+    hub: TermsChain,
+    *,
+    actor: str,
+    organization_id: uuid.UUID,
+    rfq: Rfq,
+    quote_id: uuid.UUID,
+    now: int,
 ) -> Trade:
+    """``now``: the chain's clock, read by the caller before its write transaction opened (gateway.chain.guard)."""
     if rfq.organization_id != organization_id:
         raise PermissionDenied("only the requesting organization accepts quotes")
     if rfq.status != RfqStatus.OPEN.value:
@@ -205,7 +220,6 @@ def accept_quote(
     seller = session.get(Wallet, rfq.seller_wallet_id)
     buyer = session.get(Wallet, quote.buyer_wallet_id)
     assert seller is not None and buyer is not None
-    now = hub.now()
     maturity = now - rfq.maturity if rfq.maturity < 0 else rfq.maturity
     repo_maturity.require_outlives(session, hub, collateral_token=rfq.collateral_token, repo_maturity=maturity)
     terms = build_terms(

@@ -56,8 +56,15 @@ def _policy(decision: dict[str, object]) -> DecisionPublic:
 @router.post("/rfqs", response_model=RfqPublic, status_code=201)
 def create_rfq(body: RfqCreate, principal: Trader, session: SessionDep, hub: HubDep) -> RfqPublic:
     """Ask chosen lenders (or all) for a repo; they quote rate and haircut until the quote deadline."""
+    now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
     rfq = rfqs.create_rfq(
-        session, hub, actor=principal.actor, user_id=principal.id, organization_id=principal.organization_id, body=body
+        session,
+        hub,
+        actor=principal.actor,
+        user_id=principal.id,
+        organization_id=principal.organization_id,
+        body=body,
+        now=now,
     )
     return rfqs.rfq_public(session, rfq, principal.organization_id, principal.is_operator)
 
@@ -108,9 +115,16 @@ def accept_quote(
     rfq_id: uuid.UUID, body: AcceptQuote, principal: Trader, session: SessionDep, hub: HubDep
 ) -> TradePublic:
     """The borrower accepts one quote; the others expire; the trade's EIP-712 terms are fixed."""
+    now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
     rfq = rfqs.load_rfq(session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=False)
     trade = rfqs.accept_quote(
-        session, hub, actor=principal.actor, organization_id=principal.organization_id, rfq=rfq, quote_id=body.quote_id
+        session,
+        hub,
+        actor=principal.actor,
+        organization_id=principal.organization_id,
+        rfq=rfq,
+        quote_id=body.quote_id,
+        now=now,
     )
     return views.trade_public(session, trade)
 
@@ -120,8 +134,15 @@ def create_direct_trade(
     body: DirectTradeCreate, principal: Trader, read: ReadSessionDep, session: SessionDep, hub: HubDep
 ) -> TradePublic:
     """Direct bilateral terms with a named counterparty wallet; both sides then sign."""
+    now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
     trade = direct.create_direct(
-        session, hub, actor=principal.actor, user_id=principal.id, organization_id=principal.organization_id, body=body
+        session,
+        hub,
+        actor=principal.actor,
+        user_id=principal.id,
+        organization_id=principal.organization_id,
+        body=body,
+        now=now,
     )
     return _view_after_commit(read, session, trade.id, principal)
 
@@ -231,8 +252,9 @@ def submit_signature(
 def retry_trade(trade_id: uuid.UUID, principal: Trader, session: SessionDep, hub: HubDep) -> TradePublic:
     """A trade whose open failed (or whose signing deadline passed) gets fresh terms (new nonce, start and
     deadline; same economics): both sides sign again."""
+    now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
     trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    retry.retry(session, hub, trade=trade, actor=principal.actor)
+    retry.retry(session, hub, trade=trade, actor=principal.actor, now=now)
     return views.trade_public(session, trade)
 
 

@@ -27,8 +27,9 @@ def chain_world(
     ``registry_outbox``: the relayer also sends the registry's and the anchor's writes (from the deployer's
     account, which holds the KYC agent's and the anchoring roles here). ``guarded``: the gateway reaches the chain
     through its own transport with the write-transaction guard on (gateway.chain.guard), so a JSON-RPC call made
-    while a database write transaction is open fails the request (not yet every route passes: POST /v1/trades reads
-    the chain inside its transaction). ``overrides`` are settings."""
+    while a database write transaction is open fails the request (not yet every route passes: trade signing reads
+    allowances when both signatures are in, the repo routes read the repo, and the operator's price posting reads
+    the oracle inside their transactions). ``overrides`` are settings."""
     url = f"sqlite:///{tmp_path / 'gateway.db'}"
     upgrade(url)
     w3 = connect(d.chain.url, timeout=30) if guarded else d.w3
