@@ -132,6 +132,7 @@ def repo_inputs(
                 min_transfer_amount=str(r.min_transfer_amount),
                 price=None if price is None else str(price),
                 valued_at=now,
+                updated_block=int(r.updated_block),
             )
         )
     return RepoInputsPublic(data=data, as_of_block=block)

@@ -77,6 +77,7 @@ class RepoInputs(BaseModel):
     min_transfer_amount: str
     price: str | None
     valued_at: int  # chain time (Unix seconds) the repurchase price is accrued to
+    updated_block: int  # the block of the repo's last event: a new call episode starts after it changes
 
 
 class RepoInputsPublic(BaseModel):
