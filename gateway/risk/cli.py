@@ -23,9 +23,24 @@ from gateway.risk.watcher import MemberKey, Watcher
 logger = logging.getLogger(__name__)
 
 
+def write_config(directory: Path, *, gateway_url: str, ca_file: Path) -> Path:
+    """The service's configuration for ``reponet up``, kept if it exists (members' keys are added to it)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.json"
+    if not path.exists():
+        path.write_text(json.dumps({"gateway_url": gateway_url, "ca_file": str(ca_file), "members": []}, indent=2))
+        path.chmod(0o600)
+    return path
+
+
+def load_members(path: Path) -> list[MemberKey]:
+    config: dict[str, Any] = json.loads(path.read_text())
+    return [MemberKey(name=m["name"], api_key=m["api_key"]) for m in config["members"]]
+
+
 def cmd_risk(args: argparse.Namespace, settings: Settings) -> ExitStatus:
     config: dict[str, Any] = json.loads(Path(args.config).read_text())
-    members = [MemberKey(name=m["name"], api_key=m["api_key"]) for m in config["members"]]
+    members = load_members(Path(args.config))
     ca = config.get("ca_file")
     http = httpx.Client(base_url=config["gateway_url"], verify=ca if ca else True, timeout=10)
     store = Store(Path(args.state or (settings.data_dir / "risk" / "risk.db")))
@@ -36,7 +51,7 @@ def cmd_risk(args: argparse.Namespace, settings: Settings) -> ExitStatus:
         signal.signal(sig, lambda *_: stop.set())
     logger.warning("risk service watching %d member(s) every %.1f s", len(members), args.interval)
     try:
-        Watcher(http, store, members).run(stop, args.interval)
+        Watcher(http, store, members, reload=lambda: load_members(Path(args.config))).run(stop, args.interval)
     finally:
         store.close()
         http.close()

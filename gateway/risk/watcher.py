@@ -14,6 +14,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,14 @@ def intent_key(member: str, repo_id: int, updated_block: int) -> str:
 
 
 class Watcher:
-    def __init__(self, http: httpx.Client, store: Store, members: list[MemberKey]) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        store: Store,
+        members: list[MemberKey],
+        reload: Callable[[], list[MemberKey]] | None = None,
+    ) -> None:
+        self.reload = reload
         self.http = http
         self.store = store
         self.members = members
@@ -121,6 +129,11 @@ class Watcher:
     def tick(self) -> list[Intent]:
         """Re-send what a previous run left pending, then revalue every member; answer the calls made."""
         made: list[Intent] = []
+        if self.reload is not None:
+            try:
+                self.members = self.reload()
+            except (OSError, ValueError, KeyError) as exc:
+                logger.warning("risk: configuration not re-read, keeping the last one: %s", exc)
         for intent in self.store.pending():
             key = next((m for m in self.members if m.name == intent.member), None)
             if key is not None:
