@@ -81,7 +81,10 @@ class RepoInputs(BaseModel):
 
 
 class RepoInputsPublic(BaseModel):
+    """Every live repo the member holds, on one page (``next_cursor`` is null)."""
+
     data: list[RepoInputs]
+    next_cursor: str | None = None
     as_of_block: int | None
 
 
