@@ -59,6 +59,7 @@ class Agreement:
     counterparty: str
     terms: Terms
     cure_period_seconds: int
+    base_currency: str  # lower case: only repos in this cash token are netted and called under the agreement
 
 
 def intent_key(member: str, repo_id: int, updated_block: int) -> str:
@@ -104,6 +105,7 @@ class Watcher:
                             counterparty=a[other],
                             terms=Terms(0, 0, 0, Method(a["method"])),
                             cure_period_seconds=int(a["cure_period_seconds"]),
+                            base_currency=str(a["base_currency"]).lower(),
                         ),
                     )
         return out
@@ -164,6 +166,8 @@ class Watcher:
                 self._seen_price[token_pair] = price
                 self._price_seen_at[token_pair] = time.monotonic()
             agreement = agreements.get(r["borrower"])
+            if agreement is not None and r["cash_token"].lower() != agreement.base_currency:
+                continue  # another currency: not netted with the base currency's repos (no FX conversion yet)
             method = agreement.terms.method if agreement else Method.B
             value = RepoValue(
                 repo_id=int(r["repo_id"]),
