@@ -320,10 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.demo.cli import register as register_demo
     from gateway.ops.cli import register as register_ops
     from gateway.orchestrator.cli import register as register_up
+    from gateway.risk.cli import register as register_risk
 
     register_up(top)
     register_demo(top)
     register_ops(top)
+    register_risk(top)
     return parser
 
 

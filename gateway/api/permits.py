@@ -26,6 +26,7 @@ WebhooksRead = Annotated[Principal, Depends(require(P.WEBHOOKS_READ))]
 WebhooksManage = Annotated[Principal, Depends(require(P.WEBHOOKS_MANAGE))]
 MarketRead = Annotated[Principal, Depends(require(P.MARKET_READ))]
 MarketOperate = Annotated[Principal, Depends(require(P.MARKET_OPERATE))]
+RiskAct = Annotated[Principal, Depends(require(P.RISK_ACT))]
 
 
 async def _trades_write_step_up(principal: TradesWrite, _: StepUp) -> Principal:

@@ -33,6 +33,7 @@ class Permission(StrEnum):
     MARKET_OPERATE = "market:operate"  # instruments, prices, cash issuance, pause (operator)
     AUDIT_READ = "audit:read"
     AUDIT_ANCHOR = "audit:anchor"
+    RISK_ACT = "risk:act"  # the risk service calls margin on the member's repos, under its standing instruction
 
 
 P = Permission
@@ -77,7 +78,9 @@ MEMBER_ROLES = frozenset({Role.MEMBER_ADMIN, Role.APPROVER, Role.TRADER, Role.VI
 ADMIN_ROLES = frozenset({Role.OPERATOR_ADMIN, Role.MEMBER_ADMIN})
 
 # What an API key or OAuth2 client may be granted: reads and KYC submission, never administration, trading or
-# signing (those need a person, most with a fresh TOTP code). A scope limits reads as much as writes.
+# signing (those need a person, most with a fresh TOTP code). A scope limits reads as much as writes. The one act:
+# ``risk:act`` lets the risk service call margin (a relayed step, no member signature) on repos the member holds,
+# and only under an effective agreement whose standing instruction allows it (gateway.risk.routes).
 CLIENT_SCOPES = frozenset(
     {
         P.ORGS_READ,
@@ -91,5 +94,6 @@ CLIENT_SCOPES = frozenset(
         P.EVENTS_READ,
         P.WEBHOOKS_READ,
         P.MARKET_READ,
+        P.RISK_ACT,
     }
 )

@@ -111,6 +111,7 @@ def cmd_up(args: argparse.Namespace, _settings: Any) -> ExitStatus:
             ("starting the gateway", up.start_gateway),
             ("enrolling the operator users", up.enroll),
             ("listing instruments", up.list_instruments),
+            ("starting the risk service", up.start_risk),
         ]
         for title, run in steps:
             with console.status(f"{title}…"):

@@ -9,6 +9,9 @@ keys in :mod:`accounts`, the node in :mod:`nodes`, contracts and roles in :mod:`
 
 from __future__ import annotations
 
+import os
+import sys
+
 from rich.console import Console
 
 from gateway.orchestrator.accounts import Purpose
@@ -126,3 +129,18 @@ class Up:
 
     def enroll(self) -> None:
         self.gateway.enroll()
+
+    def start_risk(self) -> Child:
+        """The risk service beside the gateway, supervised like it (restarted on a crash; its state file keeps
+        its call intents). Members add their API keys to ``risk/config.json``; it re-reads the file each tick."""
+        from gateway.risk.cli import write_config
+
+        ctx = self.ctx
+        config = write_config(ctx.dir.path / "risk", gateway_url=ctx.state.gateway_url, ca_file=ctx.dir.tls_cert)
+        return ctx.supervisor.start(
+            "risk",
+            [sys.executable, "-m", "gateway.cli", "risk", "--config", str(config), "--state",
+             str(ctx.dir.path / "risk" / "risk.db")],
+            ctx.dir.logs / "risk.log",
+            env={**os.environ, **self.gateway_env()},
+        )  # fmt: skip

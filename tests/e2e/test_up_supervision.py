@@ -59,6 +59,11 @@ def test_crashed_children_are_restarted(tmp_path: Path) -> None:
         os.killpg(first["gateway"], signal.SIGKILL)
         _wait_for(lambda: up.children().get("gateway", first["gateway"]) != first["gateway"], 60, "gateway restarted")
         _wait_for(lambda: _answers(f"https://127.0.0.1:{port}/readyz", verify=False), 120, "gateway ready again")
+        # the risk service runs beside the gateway and is restarted like it (its state file keeps its intents)
+        assert "risk" in first, first
+        os.killpg(first["risk"], signal.SIGKILL)
+        _wait_for(lambda: up.children().get("risk", first["risk"]) != first["risk"], 60, "risk service restarted")
+        assert (tmp_path / "net" / "risk" / "config.json").exists()
         assert up.proc.poll() is None, up.output()[-3000:]
         out = up.output()
         assert "node exited with status -9" in out and "gateway exited with status -9" in out

@@ -1,0 +1,67 @@
+"""``reponet risk``: the risk service as its own process. Its configuration is a JSON file naming the gateway and
+each member's API key (scopes ``repos:read`` and ``risk:act``); its state (call intents, exposure history) is a
+SQLite file beside it, so a restart resumes rather than repeats."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client import start_http_server
+
+from gateway.config import Settings
+from gateway.exit_status import ExitStatus
+from gateway.risk.store import Store
+from gateway.risk.watcher import MemberKey, Watcher
+
+logger = logging.getLogger(__name__)
+
+
+def write_config(directory: Path, *, gateway_url: str, ca_file: Path) -> Path:
+    """The service's configuration for ``reponet up``, kept if it exists (members' keys are added to it)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.json"
+    if not path.exists():
+        path.write_text(json.dumps({"gateway_url": gateway_url, "ca_file": str(ca_file), "members": []}, indent=2))
+        path.chmod(0o600)
+    return path
+
+
+def load_members(path: Path) -> list[MemberKey]:
+    config: dict[str, Any] = json.loads(path.read_text())
+    return [MemberKey(name=m["name"], api_key=m["api_key"]) for m in config["members"]]
+
+
+def cmd_risk(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    config: dict[str, Any] = json.loads(Path(args.config).read_text())
+    members = load_members(Path(args.config))
+    ca = config.get("ca_file")
+    http = httpx.Client(base_url=config["gateway_url"], verify=ca if ca else True, timeout=10)
+    store = Store(Path(args.state or (settings.data_dir / "risk" / "risk.db")))
+    if args.metrics_port:
+        start_http_server(args.metrics_port, addr="127.0.0.1")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    logger.warning("risk service watching %d member(s) every %.1f s", len(members), args.interval)
+    try:
+        Watcher(http, store, members, reload=lambda: load_members(Path(args.config))).run(stop, args.interval)
+    finally:
+        store.close()
+        http.close()
+    return ExitStatus.OK
+
+
+def register(top: Any) -> None:
+    risk = top.add_parser("risk", help="the risk service: values every repo, calls margin per the agreements")
+    risk.add_argument("--config", required=True, help="JSON: gateway_url, ca_file, members [{name, api_key}]")
+    risk.add_argument("--state", help="the service's SQLite state (default: <data dir>/risk/risk.db)")
+    risk.add_argument("--interval", type=float, default=1.0, help="seconds between revaluations")
+    risk.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics on 127.0.0.1:PORT")
+    risk.set_defaults(handler=cmd_risk)

@@ -1,0 +1,162 @@
+"""/v1/risk: margin agreements (a member proposes, the counterparty approves), the valuation inputs of the repos
+a member holds, and the margin call the risk service makes for a lender under its standing instruction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
+
+from gateway.api.deps import ContextDep, SessionDep
+from gateway.api.errors import problem_responses
+from gateway.api.permits import ReposRead, RiskAct, TradesApprove
+from gateway.audit import log as audit_log
+from gateway.chain.bindings.engine import RepoStatus
+from gateway.exceptions import NotFound, PermissionDenied
+from gateway.indexer import freshness
+from gateway.indexer.prices import indexed_price
+from gateway.positions import accrual
+from gateway.risk import service
+from gateway.risk.schemas import (
+    AgreementApproval,
+    AgreementCreate,
+    AgreementPublic,
+    AgreementsPublic,
+    MarginCallCreate,
+    RepoInputs,
+    RepoInputsPublic,
+)
+from gateway.settlement.hub import HubDep
+from gateway.settlement.models import RepoRecord
+from gateway.settlement.routes import repos as settlement_repos
+from gateway.settlement.schemas import Submission
+
+router = APIRouter(prefix="/risk", tags=["risk"], responses=problem_responses(401, 403, 404, 409, 422, 429))
+LIVE = (RepoStatus.OPEN.value, RepoStatus.MARGIN_CALLED.value)
+
+
+@router.post("/agreements", response_model=AgreementPublic, status_code=201)
+def propose_agreement(body: AgreementCreate, principal: TradesApprove, session: SessionDep) -> AgreementPublic:
+    """Propose a new version of the margin terms with a counterparty; it takes effect when the counterparty
+    approves (``auto_call``: the proposer's standing instruction for the risk service)."""
+    row = service.propose(session, organization_id=principal.organization_id, data=body, actor=principal.actor)
+    answer = service.public(session, row)
+    session.commit()
+    return answer
+
+
+@router.post("/agreements/{agreement_id}/approve", response_model=AgreementPublic, status_code=200)
+def approve_agreement(
+    agreement_id: uuid.UUID, body: AgreementApproval, principal: TradesApprove, session: SessionDep
+) -> AgreementPublic:
+    """The counterparty approves a proposed version: it becomes effective and supersedes the pair's previous one."""
+    row = service.approve(
+        session,
+        organization_id=principal.organization_id,
+        agreement_id=agreement_id,
+        auto_call=body.auto_call,
+        actor=principal.actor,
+    )
+    answer = service.public(session, row)
+    session.commit()
+    return answer
+
+
+@router.get("/agreements", response_model=AgreementsPublic, status_code=200)
+def list_agreements(
+    principal: ReposRead,
+    session: SessionDep,
+    status: Annotated[str | None, Query(pattern="^(proposed|effective|superseded)$")] = None,
+) -> AgreementsPublic:
+    """The member's agreements, every version, newest first (at most 500)."""
+    rows = service.listed(session, organization_id=principal.organization_id, status=status)
+    return AgreementsPublic(data=[service.public(session, r) for r in rows])
+
+
+@router.get("/agreements/{agreement_id}", response_model=AgreementPublic, status_code=200)
+def get_agreement(agreement_id: uuid.UUID, principal: ReposRead, session: SessionDep) -> AgreementPublic:
+    return service.public(session, service.visible(session, agreement_id, principal.organization_id))
+
+
+@router.get("/repos", response_model=RepoInputsPublic, status_code=200)
+def repo_inputs(
+    principal: ReposRead, session: SessionDep, hub: HubDep, ctx: ContextDep, response: Response
+) -> RepoInputsPublic:
+    """The live repos the member holds (it is the cash lender), with what valuing them needs, in smallest units:
+    RP accrued to the chain's now, the followed oracle price (null when stale), haircut and cash margin."""
+    block = freshness.require_block(session, ctx.read_sessions, None)
+    if block is not None:
+        response.headers[freshness.HEADER] = str(block)
+    now = hub.now() if hub.market is not None else 0
+    rows = session.scalars(
+        select(RepoRecord)
+        .where(
+            RepoRecord.holder_org_id == principal.organization_id,
+            RepoRecord.status.in_(LIVE),
+            RepoRecord.seller_org_id.is_not(None),
+        )
+        .order_by(RepoRecord.repo_id)
+        .limit(5_000)
+    ).all()
+    prices: dict[tuple[str, str], int | None] = {}
+    data = []
+    for r in rows:
+        pair = (r.collateral_token.lower(), r.cash_token.lower())
+        if pair not in prices:
+            prices[pair] = indexed_price(session, pair[0], pair[1], now) if now else None
+        rp = accrual.repurchase_price(
+            purchase_price=int(r.purchase_price),
+            rate=int(r.rate),
+            basis=r.day_count_basis,
+            period_start=r.period_start,
+            maturity=r.maturity,
+            crystallized_pd=int(r.crystallized_pd),
+            at=now,
+        )
+        price = prices[pair]
+        assert r.holder_org_id is not None and r.seller_org_id is not None  # the query's conditions
+        data.append(
+            RepoInputs(
+                repo_id=r.repo_id,
+                lender=r.holder_org_id,
+                borrower=r.seller_org_id,
+                status=r.status,
+                cash_token=r.cash_token,
+                collateral_token=r.collateral_token,
+                repurchase_price=str(rp),
+                collateral_amount=str(r.collateral_amount),
+                cash_margin=str(r.cash_margin),
+                haircut_bps=r.haircut_bps,
+                min_transfer_amount=str(r.min_transfer_amount),
+                price=None if price is None else str(price),
+                valued_at=now,
+                updated_block=int(r.updated_block),
+            )
+        )
+    return RepoInputsPublic(data=data, as_of_block=block)
+
+
+@router.post("/margin-calls", response_model=Submission, status_code=202)
+def risk_margin_call(body: MarginCallCreate, principal: RiskAct, session: SessionDep, hub: HubDep) -> Submission:
+    """The risk service calls margin for the lender: only on a repo the member holds, only under the pair's
+    effective agreement and only if the member's standing instruction allows it. The step is the same relayed
+    ``callMargin`` a trader's call sends (the engine checks the exposure); send an Idempotency-Key."""
+    record = session.get(RepoRecord, body.repo_id)
+    if record is None or record.holder_org_id != principal.organization_id or record.seller_org_id is None:
+        raise NotFound("repo not found")
+    agreement = service.effective(session, principal.organization_id, record.seller_org_id)
+    if agreement is None or agreement.id != body.agreement_id:
+        raise PermissionDenied("no effective agreement with this id for the repo's counterparties")
+    if not service.standing_instruction(agreement, principal.organization_id):
+        raise PermissionDenied("the member has not instructed the risk service to call margin")
+    audit_log.append(
+        session,
+        actor=principal.actor,
+        action="risk.margin_call",
+        object_type="repo",
+        object_id=str(body.repo_id),
+        change={"agreement": str(agreement.id), "version": agreement.version, "call_amount": body.call_amount},
+    )
+    return settlement_repos.margin_call(body.repo_id, principal, session, hub)

@@ -1,0 +1,244 @@
+"""The risk service's loop (``reponet risk``): a client of the gateway's REST API, one API key per member that
+granted it ``repos:read`` and ``risk:act``. Each tick it reads the member's effective agreements and the repos it
+holds, values them, keeps the history, and calls margin where the agreement's threshold + minimum transfer is
+passed and the member's standing instruction allows it.
+
+Exactly once: the intent (keyed by member, repo and the repo's last event block) is stored before the POST, and
+the POST carries that key as its Idempotency-Key, so a restart re-sends the same call and the gateway answers it
+from its idempotency record instead of queueing a second one. Nothing here imports the gateway's app, database or
+custody: the service holds no key and reaches the chain only through the gateway."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from prometheus_client import Counter, Gauge, Histogram
+
+from gateway.risk.exceptions import CallRefused, GatewayUnavailable
+from gateway.risk.exposure import (
+    Method,
+    PairExposure,
+    RepoValue,
+    Terms,
+    call_amount,
+    net_by_pair,
+    repo_exposure,
+    repos_to_call,
+)
+from gateway.risk.store import Intent, Store
+
+logger = logging.getLogger(__name__)
+
+PRICE_TO_CALL = Histogram(
+    "reponet_risk_price_to_call_seconds",
+    "time from the service first seeing a new collateral price to the margin call it caused being accepted",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
+CALLS_SENT = Counter("reponet_risk_calls_sent_total", "margin calls the gateway accepted from the risk service")
+CALLS_OUTSTANDING = Gauge("reponet_risk_calls_pending", "call intents written but not yet accepted by the gateway")
+REVALUE_SECONDS = Histogram("reponet_risk_revalue_seconds", "one member's revaluation (read, value, decide)")
+
+
+@dataclass(frozen=True)
+class MemberKey:
+    name: str
+    api_key: str
+
+
+@dataclass(frozen=True)
+class Agreement:
+    id: str
+    lender_side: bool  # the member's standing instruction lets the service call for it
+    counterparty: str
+    terms: Terms
+    cure_period_seconds: int
+    base_currency: str  # lower case: only repos in this cash token are netted and called under the agreement
+
+
+def intent_key(member: str, repo_id: int, updated_block: int) -> str:
+    """One call episode of one repo: a new key only after a new event on the repo (a cure, a post)."""
+    return hashlib.sha256(f"risk-call:{member}:{repo_id}:{updated_block}".encode()).hexdigest()[:48]
+
+
+class Watcher:
+    def __init__(
+        self,
+        http: httpx.Client,
+        store: Store,
+        members: list[MemberKey],
+        reload: Callable[[], list[MemberKey]] | None = None,
+    ) -> None:
+        self.reload = reload
+        self.http = http
+        self.store = store
+        self.members = members
+        self._seen_price: dict[tuple[str, str], int] = {}
+        self._price_seen_at: dict[tuple[str, str], float] = {}
+
+    def _get(self, key: MemberKey, path: str) -> Any:
+        try:
+            answer = self.http.get(path, headers={"X-API-Key": key.api_key})
+        except httpx.HTTPError as exc:
+            raise GatewayUnavailable(str(exc)) from exc
+        if answer.status_code != 200:
+            raise GatewayUnavailable(f"GET {path}: {answer.status_code} {answer.text[:200]}")
+        return answer.json()
+
+    def _agreements(self, key: MemberKey, me: str | None) -> dict[str, Agreement]:
+        """The member's effective agreements by counterparty id."""
+        out: dict[str, Agreement] = {}
+        for a in self._get(key, "/v1/risk/agreements?status=effective")["data"]:
+            for mine, other, auto in (("member_a", "member_b", "auto_call_a"), ("member_b", "member_a", "auto_call_b")):
+                if me is None or a[mine] == me:
+                    out.setdefault(
+                        a[other],
+                        Agreement(
+                            id=a["id"],
+                            lender_side=bool(a[auto]),
+                            counterparty=a[other],
+                            terms=Terms(0, 0, 0, Method(a["method"])),
+                            cure_period_seconds=int(a["cure_period_seconds"]),
+                            base_currency=str(a["base_currency"]).lower(),
+                        ),
+                    )
+        return out
+
+    def _terms_units(self, key: MemberKey, agreement_id: str) -> Terms:
+        """The agreement's amounts in smallest units (the API shows decimals; the service needs integers)."""
+        a = self._get(key, f"/v1/risk/agreements/{agreement_id}")
+        threshold: str = a["threshold"]
+        decimals = len(threshold.partition(".")[2])  # the API writes every place of the base currency
+
+        def units(value: str) -> int:
+            whole, _, frac = value.partition(".")
+            scale: int = 10**decimals
+            return int(whole) * scale + (int(frac) if frac else 0)
+
+        return Terms(
+            threshold=units(a["threshold"]),
+            minimum_transfer=units(a["minimum_transfer"]),
+            rounding=units(a["rounding"]),
+            method=Method(a["method"]),
+        )
+
+    def tick(self) -> list[Intent]:
+        """Re-send what a previous run left pending, then revalue every member; answer the calls made."""
+        made: list[Intent] = []
+        if self.reload is not None:
+            try:
+                self.members = self.reload()
+            except (OSError, ValueError, KeyError) as exc:
+                logger.warning("risk: configuration not re-read, keeping the last one: %s", exc)
+        for intent in self.store.pending():
+            key = next((m for m in self.members if m.name == intent.member), None)
+            if key is not None:
+                made.extend(self._send(key, intent, seen_at=None))
+        for key in self.members:
+            try:
+                with REVALUE_SECONDS.time():
+                    made.extend(self._member(key))
+            except GatewayUnavailable as exc:
+                logger.warning("risk: member %s skipped this tick: %s", key.name, exc)
+        CALLS_OUTSTANDING.set(len(self.store.pending()))
+        return made
+
+    def _member(self, key: MemberKey) -> list[Intent]:
+        repos = self._get(key, "/v1/risk/repos")["data"]
+        if not repos:
+            return []
+        me = repos[0]["lender"]
+        agreements = self._agreements(key, me)
+        values: list[tuple[RepoValue, int]] = []
+        rows: dict[int, dict[str, Any]] = {}
+        for r in repos:
+            token_pair = (r["collateral_token"], r["cash_token"])
+            if r["price"] is None:
+                continue
+            price = int(r["price"])
+            if self._seen_price.get(token_pair) != price:
+                self._seen_price[token_pair] = price
+                self._price_seen_at[token_pair] = time.monotonic()
+            agreement = agreements.get(r["borrower"])
+            if agreement is not None and r["cash_token"].lower() != agreement.base_currency:
+                continue  # another currency: not netted with the base currency's repos (no FX conversion yet)
+            method = agreement.terms.method if agreement else Method.B
+            value = RepoValue(
+                repo_id=int(r["repo_id"]),
+                lender=r["lender"],
+                borrower=r["borrower"],
+                repurchase_price=int(r["repurchase_price"]),
+                collateral_amount=int(r["collateral_amount"]),
+                price=price,
+                haircut_bps=int(r["haircut_bps"]),
+                cash_margin=int(r["cash_margin"]),
+            )
+            values.append((value, repo_exposure(value, method)))
+            rows[value.repo_id] = r
+        per_repo = {v.repo_id: e for v, e in values}
+        pairs = net_by_pair(values)
+        self.store.record(key.name, {p.borrower: (p.net, len(p.repos)) for p in pairs.values()}, per_repo)
+        made: list[Intent] = []
+        for pair in pairs.values():
+            agreement = agreements.get(pair.borrower)
+            if agreement is None or not agreement.lender_side:
+                continue
+            terms = self._terms_units(key, agreement.id)
+            amount = call_amount(pair.net, terms)
+            mta = {rid: int(rows[rid]["min_transfer_amount"]) for rid in pair.repos}
+            callable_repos = [r for r in pair.repos if rows[r]["status"] == "open"]
+            open_pair = PairExposure(pair.lender, pair.borrower, pair.net, tuple(callable_repos))
+            for repo_id in repos_to_call(open_pair, per_repo, mta, terms):
+                row = rows[repo_id]
+                intent = self.store.intend(
+                    Intent(
+                        key=intent_key(key.name, repo_id, int(row["updated_block"])),
+                        member=key.name,
+                        repo_id=repo_id,
+                        agreement_id=agreement.id,
+                        call_amount=amount,
+                        cure_deadline=int(row["valued_at"]) + agreement.cure_period_seconds,
+                        status="pending",
+                    )
+                )
+                if intent.status == "pending":
+                    seen = self._price_seen_at.get((row["collateral_token"], row["cash_token"]))
+                    made.extend(self._send(key, intent, seen_at=seen))
+        return made
+
+    def _send(self, key: MemberKey, intent: Intent, seen_at: float | None) -> list[Intent]:
+        body = {"repo_id": intent.repo_id, "agreement_id": intent.agreement_id, "call_amount": str(intent.call_amount)}
+        try:
+            answer = self.http.post(
+                "/v1/risk/margin-calls", json=body, headers={"X-API-Key": key.api_key, "Idempotency-Key": intent.key}
+            )
+        except httpx.HTTPError as exc:
+            logger.warning("risk: call on repo %s not sent yet: %s", intent.repo_id, exc)
+            return []
+        if answer.status_code == 202:
+            self.store.mark(intent.key, "sent", answer.text[:2000])
+            CALLS_SENT.inc()
+            if seen_at is not None:
+                PRICE_TO_CALL.observe(time.monotonic() - seen_at)
+            logger.info("risk: margin call on repo %s for %s sent", intent.repo_id, intent.member)
+            return [intent]
+        if answer.status_code in (400, 403, 404, 409, 422):
+            self.store.mark(intent.key, "refused", answer.text[:2000])
+            logger.warning("%s", CallRefused(intent.repo_id, answer.status_code, answer.text[:200]))
+            return []
+        logger.warning("risk: call on repo %s: %s, retried next tick", intent.repo_id, answer.status_code)
+        return []
+
+    def run(self, stop: threading.Event, interval: float) -> None:
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # the loop survives a bad tick; the store keeps what was intended
+                logger.exception("risk: tick failed")
+            stop.wait(interval)

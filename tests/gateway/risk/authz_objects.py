@@ -1,0 +1,37 @@
+"""Organization A's margin agreement for the cross-organization authorization matrix (with the operator's
+organization as the other side, so that B is a stranger to it)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from gateway.risk.models import MarginAgreement
+from tests.gateway.conftest import Cast, World
+
+
+def agreement(world: World, cast: Cast, objects: dict[str, str]) -> str:
+    with world.ctx.sessions.begin() as session:
+        row = MarginAgreement(
+            id=uuid.uuid4(),
+            member_a=world.orgs["a"],
+            member_b=world.orgs["op"],
+            version=1,
+            status="proposed",
+            base_currency="0x" + "11" * 20,
+            threshold_units="0",
+            minimum_transfer_units="0",
+            rounding_units="0",
+            method="B",
+            cure_period_seconds=0,
+            auto_call_a=False,
+            auto_call_b=False,
+            proposed_by=world.orgs["op"],
+            proposed_at=datetime.now(UTC),
+        )
+        session.add(row)
+        return str(row.id)
+
+
+OBJECTS = {"agreement_id": agreement}
+BODIES = {("post", "/v1/risk/agreements/{agreement_id}/approve"): {"auto_call": False}}
