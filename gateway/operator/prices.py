@@ -23,7 +23,8 @@ from gateway.api.deps import ContextDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.audit import log as audit_log
 from gateway.chain.bindings.oracle import Oracle
-from gateway.exceptions import FourEyesViolation, InvalidRequest, NotFound
+from gateway.chain.outage import is_outage
+from gateway.exceptions import ChainUnavailable, FourEyesViolation, InvalidRequest, NotFound
 from gateway.operator.models import PricePosting, PriceStatus
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.relayer import StepSpec, enqueue
@@ -106,7 +107,9 @@ def _previous(session: Session, hub: Hub, bond: Instrument, cash: Instrument) ->
         return None
     try:
         raw = Oracle(market.oracle).price(to_checksum_address(bond.address), to_checksum_address(cash.address)).price
-    except Exception:  # missing or stale: nothing to compare with
+    except Exception as exc:  # missing or stale: nothing to compare with; out of reach: no posting unbounded
+        if is_outage(exc):
+            raise ChainUnavailable(f"the oracle's current price could not be read: {exc}") from exc
         return None
     return from_raw(int(raw), bond, cash)
 
