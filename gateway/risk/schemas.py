@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.addresses import Address
 from gateway.risk.exposure import Method
 
 Amount = Annotated[str, Field(pattern=r"^\d{1,30}(\.\d{1,18})?$", description="exact decimal, base currency")]
@@ -68,8 +69,8 @@ class RepoInputs(BaseModel):
     lender: uuid.UUID
     borrower: uuid.UUID
     status: str
-    cash_token: str
-    collateral_token: str
+    cash_token: Address
+    collateral_token: Address
     repurchase_price: str
     collateral_amount: str
     cash_margin: str
