@@ -232,7 +232,9 @@ def party_call(
 ) -> Submitted:
     """A step only a party may send: from its custodial wallet via the relayer (``person``'s consent recorded by the
     custody door), or handed to a self-held one. A step the engine would refuse now (no approval to go first) is
-    refused here with the engine's reason: nothing is queued and no transaction is handed out."""
+    refused here with the engine's reason: nothing is queued and no transaction is handed out. Every chain read
+    (allowances, the engine's simulation) is made before ``session`` is first used: ``wallet`` may be the read
+    session's."""
     actor = person.actor
     market = hub.require_market()
     data = market.encode(market.engine, fn_name, *args)
@@ -249,6 +251,11 @@ def party_call(
             raise StepWouldRevert(f"{kind} would revert: {reason}")
     if not custodial:
         return Submitted(None, {"from": wallet.address, "to": market.engine_address, "data": data})
+    # the chain has been asked (above, before the write transaction opens): the wallet as the write sees it
+    written = session.get(Wallet, wallet.id)
+    if written is None or written.address != wallet.address or written.kind != wallet.kind:
+        raise NotFound("wallet not found")
+    wallet = written
     steps.append(
         StepSpec(label=kind, to=market.engine_address, data=data, sender=wallet.address, sender_wallet_id=wallet.id)
     )
