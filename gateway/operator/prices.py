@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.addresses import Address
-from gateway.api.deps import ContextDep, SessionDep
+from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.audit import log as audit_log
 from gateway.chain.bindings.oracle import Oracle
 from gateway.chain.outage import is_outage
-from gateway.exceptions import ChainUnavailable, FourEyesViolation, InvalidRequest, NotFound
+from gateway.exceptions import ChainUnavailable, FourEyesViolation, InvalidRequest, NotFound, WriteTransactionOpen
 from gateway.operator.models import PricePosting, PriceStatus
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.relayer import StepSpec, enqueue
@@ -89,8 +89,8 @@ def from_raw(raw: int, bond: Instrument, cash: Instrument) -> Decimal:
     ).normalize()
 
 
-def _previous(session: Session, hub: Hub, bond: Instrument, cash: Instrument) -> Decimal | None:
-    """The last price the gateway posted for the pair, else the oracle's (None: no price yet, or stale)."""
+def _last_posted(session: Session, bond: Instrument, cash: Instrument) -> Decimal | None:
+    """The last price the gateway posted for the pair (None: none yet)."""
     last = session.scalars(
         select(PricePosting)
         .where(
@@ -100,18 +100,31 @@ def _previous(session: Session, hub: Hub, bond: Instrument, cash: Instrument) ->
         )
         .order_by(PricePosting.created_at.desc())
     ).first()
-    if last is not None:
-        return Decimal(last.price_percent_of_par)
+    return None if last is None else Decimal(last.price_percent_of_par)
+
+
+def _oracle_price(hub: Hub, bond: Instrument, cash: Instrument) -> Decimal | None:
+    """The oracle's current price for the pair (None: no price yet, or stale). A chain read: never called while a
+    database write transaction is open."""
     market = hub.market
     if market is None:
         return None
     try:
         raw = Oracle(market.oracle).price(to_checksum_address(bond.address), to_checksum_address(cash.address)).price
+    except WriteTransactionOpen:
+        raise
     except Exception as exc:  # missing or stale: nothing to compare with; out of reach: no posting unbounded
         if is_outage(exc):
             raise ChainUnavailable(f"the oracle's current price could not be read: {exc}") from exc
         return None
     return from_raw(int(raw), bond, cash)
+
+
+def _previous(session: Session, hub: Hub, bond: Instrument, cash: Instrument) -> Decimal | None:
+    """The last price the gateway posted for the pair, else the oracle's. ``session`` is a read session: the oracle
+    is read outside any write transaction."""
+    last = _last_posted(session, bond, cash)
+    return last if last is not None else _oracle_price(hub, bond, cash)
 
 
 def _public(session: Session, row: PricePosting) -> PricePublic:
@@ -155,18 +168,29 @@ def _post(session: Session, hub: Hub, row: PricePosting, actor: str) -> None:
 
 @router.post("/operator/prices", response_model=PricePublic, status_code=202)
 def post_price(
-    body: PriceCreate, principal: OperatorAdmin, ctx: ContextDep, session: SessionDep, hub: HubDep
+    body: PriceCreate,
+    principal: OperatorAdmin,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> PricePublic:
-    """Post a bond's price in percent of par; a move beyond the instrument's bound waits for a second person."""
-    bond = _instrument(session, body.asset, InstrumentKind.BOND)
-    cash = _instrument(session, body.quote, InstrumentKind.CASH)
+    """Post a bond's price in percent of par; a move beyond the instrument's bound waits for a second person. The
+    oracle's price is read in the read session, before the write transaction opens."""
+    bond = _instrument(read, body.asset, InstrumentKind.BOND)
+    cash = _instrument(read, body.quote, InstrumentKind.CASH)
     try:
         price = Decimal(body.price_percent_of_par)
     except InvalidOperation:
         raise InvalidRequest("price_percent_of_par: a decimal number") from None
     to_raw(price, bond, cash)  # exact and positive, or refused before anything is stored
     hub.require_market()
-    previous = _previous(session, hub, bond, cash)
+    on_chain = _previous(read, hub, bond, cash)
+    read.rollback()  # end the read snapshot before writing
+    bond = _instrument(session, body.asset, InstrumentKind.BOND)  # the bound as it stands when writing
+    cash = _instrument(session, body.quote, InstrumentKind.CASH)
+    posted = _last_posted(session, bond, cash)  # a posting made since the read wins over the oracle's price
+    previous = posted if posted is not None else on_chain
     settings = ctx.settings
     if previous is None or previous == 0:
         move = None

@@ -32,6 +32,7 @@ from gateway.settlement.schemas import SettlementPublic
 from gateway.settlement.views import settlement_public
 from gateway.trading import money
 from gateway.trading.deps import OperatorAdmin
+from gateway.trading.maturity import read_maturity
 from gateway.trading.models import Instrument, InstrumentKind
 
 router = APIRouter(tags=["operator"], responses=problem_responses(401, 403, 404, 409, 422, 429))
@@ -156,6 +157,8 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
     session.commit()  # ends the read: the token is asked with no database lock held
     symbol, name, decimals = _token_facts(market.token(body.address), body.address)
     currency, isin = _label(market, body.address, body.kind)
+    # a bond's maturity never changes: kept on the row, so no route asks the chain for it inside a transaction
+    matures = read_maturity(market, body.address) if body.kind == InstrumentKind.BOND else None
     if session.get(Instrument, body.address.lower()) is not None:  # listed meanwhile
         raise InvalidRequest("already listed")
     row = Instrument(
@@ -166,6 +169,7 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
         decimals=decimals,
         currency=currency,
         isin=isin,
+        maturity=matures,
     )
     session.add(row)
     audit_log.append(

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
-from gateway.api.deps import ContextDep, SessionDep
+from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead, RiskAct, TradesApprove
 from gateway.audit import log as audit_log
@@ -139,24 +139,30 @@ def repo_inputs(
 
 
 @router.post("/margin-calls", response_model=Submission, status_code=202)
-def risk_margin_call(body: MarginCallCreate, principal: RiskAct, session: SessionDep, hub: HubDep) -> Submission:
+def risk_margin_call(
+    body: MarginCallCreate, principal: RiskAct, read: ReadSessionDep, session: SessionDep, hub: HubDep
+) -> Submission:
     """The risk service calls margin for the lender: only on a repo the member holds, only under the pair's
     effective agreement and only if the member's standing instruction allows it. The step is the same relayed
-    ``callMargin`` a trader's call sends (the engine checks the exposure); send an Idempotency-Key."""
-    record = session.get(RepoRecord, body.repo_id)
+    ``callMargin`` a trader's call sends (the engine checks the exposure); send an Idempotency-Key (its answer and
+    this audit entry then commit together). The checks and the chain's reads come before the write transaction."""
+    record = read.get(RepoRecord, body.repo_id)
     if record is None or record.holder_org_id != principal.organization_id or record.seller_org_id is None:
         raise NotFound("repo not found")
-    agreement = service.effective(session, principal.organization_id, record.seller_org_id)
+    agreement = service.effective(read, principal.organization_id, record.seller_org_id)
     if agreement is None or agreement.id != body.agreement_id:
         raise PermissionDenied("no effective agreement with this id for the repo's counterparties")
     if not service.standing_instruction(agreement, principal.organization_id):
         raise PermissionDenied("the member has not instructed the risk service to call margin")
+    agreement_id, version = agreement.id, agreement.version
+    submitted = settlement_repos.margin_call(body.repo_id, principal, read, session, hub)
     audit_log.append(
         session,
         actor=principal.actor,
         action="risk.margin_call",
         object_type="repo",
         object_id=str(body.repo_id),
-        change={"agreement": str(agreement.id), "version": agreement.version, "call_amount": body.call_amount},
+        change={"agreement": str(agreement_id), "version": version, "call_amount": body.call_amount},
     )
-    return settlement_repos.margin_call(body.repo_id, principal, session, hub)
+    session.commit()
+    return submitted

@@ -20,20 +20,18 @@ from sqlalchemy.orm import Session
 from contracts import eip712
 from gateway.audit import log as audit_log
 from gateway.chain.bindings.engine import RepoState, RepoStatus, repo_components
-from gateway.chain.bindings.tokens import Token
 from gateway.context import GatewayContext
 from gateway.custody import door
 from gateway.db.models import Wallet, WalletKind
-from gateway.exceptions import NotFound, PermissionDenied
+from gateway.exceptions import Conflict, NotFound, PermissionDenied
 from gateway.settlement import visibility
+from gateway.settlement.approvals import OpenApprovals, approve_step, needs_approve
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
 from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.relayer import StepSpec, enqueue
 from gateway.trading.exceptions import InvalidState, StepWouldRevert
 from gateway.trading.models import Trade, TradeStatus
-
-MAX_UINT = 2**256 - 1
 
 
 def _terms_tuple(terms: dict[str, Any]) -> tuple[Any, ...]:
@@ -42,22 +40,14 @@ def _terms_tuple(terms: dict[str, Any]) -> tuple[Any, ...]:
 
 def approval_steps(market: Market, wallet: Wallet, token: str, amount: int) -> list[StepSpec]:
     """An ``approve`` from a custodial wallet when its allowance to the engine is below ``amount``."""
-    if amount <= 0 or wallet.kind != WalletKind.CUSTODIAL.value:
-        return []
-    if market.allowance_unlimited(wallet.address, token):
-        return []
-    contract = market.token(token)
-    allowance = Token(contract).allowance(wallet.address, market.engine_address)
-    if allowance >= MAX_UINT // 2:  # an earlier approve(MAX) is final: no need to ask again
-        market.remember_unlimited(wallet.address, token)
-    if allowance >= amount:
-        return []
-    data = market.encode(contract, "approve", market.engine_address, MAX_UINT)
-    return [StepSpec(label="approve", to=token, data=data, sender=wallet.address, sender_wallet_id=wallet.id)]
+    return [approve_step(market, wallet, token)] if needs_approve(market, wallet, token, amount) else []
 
 
-def open_if_ready(session: Session, hub: Hub, *, trade: Trade, actor: str) -> Settlement | None:
-    """Both signatures in: queue the approvals custodial wallets lack, then ``open`` from the relayer."""
+def open_if_ready(
+    session: Session, hub: Hub, *, trade: Trade, actor: str, approvals: OpenApprovals | None
+) -> Settlement | None:
+    """Both signatures in: queue the approvals custodial wallets lack, then ``open`` from the relayer. Which
+    approvals are lacking was read from the chain before the write transaction (``read_open_approvals``)."""
     if trade.seller_signature is None or trade.buyer_signature is None:
         return None
     market = hub.require_market()
@@ -67,20 +57,15 @@ def open_if_ready(session: Session, hub: Hub, *, trade: Trade, actor: str) -> Se
     seller = session.get(Wallet, trade.seller_wallet_id)
     buyer = session.get(Wallet, trade.buyer_wallet_id)
     assert seller is not None and buyer is not None
+    if approvals is None:
+        raise Conflict("the allowances of the open were not read: sign again")
+    approvals.require_current(trade, seller, buyer)
     subject = f"trade/{trade.id}"
+    seller_specs = [approve_step(market, seller, str(terms["collateralToken"]))] if approvals.seller_approves else []
+    buyer_specs = [approve_step(market, buyer, str(terms["cashToken"]))] if approvals.buyer_approves else []
     steps = [
-        *door.follow_from(
-            session,
-            wallet=seller,
-            subject=subject,
-            specs=approval_steps(market, seller, terms["collateralToken"], terms["collateralAmount"]),
-        ),
-        *door.follow_from(
-            session,
-            wallet=buyer,
-            subject=subject,
-            specs=approval_steps(market, buyer, terms["cashToken"], terms["purchasePrice"]),
-        ),
+        *door.follow_from(session, wallet=seller, subject=subject, specs=seller_specs),
+        *door.follow_from(session, wallet=buyer, subject=subject, specs=buyer_specs),
     ]
     data = market.encode(
         market.engine,
@@ -247,7 +232,9 @@ def party_call(
 ) -> Submitted:
     """A step only a party may send: from its custodial wallet via the relayer (``person``'s consent recorded by the
     custody door), or handed to a self-held one. A step the engine would refuse now (no approval to go first) is
-    refused here with the engine's reason: nothing is queued and no transaction is handed out."""
+    refused here with the engine's reason: nothing is queued and no transaction is handed out. Every chain read
+    (allowances, the engine's simulation) is made before ``session`` is first used: ``wallet`` may be the read
+    session's."""
     actor = person.actor
     market = hub.require_market()
     data = market.encode(market.engine, fn_name, *args)
@@ -264,6 +251,11 @@ def party_call(
             raise StepWouldRevert(f"{kind} would revert: {reason}")
     if not custodial:
         return Submitted(None, {"from": wallet.address, "to": market.engine_address, "data": data})
+    # the chain has been asked (above, before the write transaction opens): the wallet as the write sees it
+    written = session.get(Wallet, wallet.id)
+    if written is None or written.address != wallet.address or written.kind != wallet.kind:
+        raise NotFound("wallet not found")
+    wallet = written
     steps.append(
         StepSpec(label=kind, to=market.engine_address, data=data, sender=wallet.address, sender_wallet_id=wallet.id)
     )

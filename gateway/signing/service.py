@@ -26,6 +26,7 @@ from gateway.exceptions import Conflict, InvalidRequest
 from gateway.policy import service as policy
 from gateway.policy.engine import Decision
 from gateway.settlement import service as settlement
+from gateway.settlement.approvals import OpenApprovals, read_open_approvals
 from gateway.settlement.hub import Hub
 from gateway.signing import preflight
 from gateway.trading import records
@@ -34,15 +35,27 @@ from gateway.trading.exceptions import InvalidSignature
 from gateway.trading.models import Trade
 
 
-def check_before_writing(ctx: GatewayContext, read: Session, trade: Trade, side: str, hub: Hub | None = None) -> str:
-    """The registry check of this side's wallet and the open's preflight (``hub``), made in the read session
-    before the route writes; returns the address to pass as ``chain_checked``."""
+@dataclass(frozen=True)
+class CustodialChecked:
+    """What the chain said before a custodial signature's write transaction: the side's wallet as the registry
+    verified it (``chain_checked``) and the open's allowances (None: no chain attached)."""
+
+    wallet: str
+    approvals: OpenApprovals | None
+
+
+def check_before_writing(
+    ctx: GatewayContext, read: Session, trade: Trade, side: str, hub: Hub | None = None
+) -> CustodialChecked:
+    """The registry check of this side's wallet, the open's preflight and allowances (``hub``), made in the read
+    session before the route writes: no JSON-RPC call while the write transaction is open."""
     wallet = _side_wallet(read, trade, side)
     require_verified(ctx, read, wallet)
-    if hub is not None:
-        records.require_pending(trade)
-        preflight.check_open(read, hub, trade, side)
-    return wallet.address
+    if hub is None:
+        return CustodialChecked(wallet=wallet.address, approvals=None)
+    records.require_pending(trade)
+    preflight.check_open(read, hub, trade, side)
+    return CustodialChecked(wallet=wallet.address, approvals=read_open_approvals(read, hub, trade))
 
 
 def _side_wallet(session: Session, trade: Trade, side: str) -> Wallet:
@@ -75,8 +88,10 @@ def sign_custodial(
     trade: Trade,
     side: str,
     chain_checked: str | None = None,
+    approvals: OpenApprovals | None = None,
 ) -> Decision:
-    """Through the custody door: KYC, the member's policy, the person's fresh step-up and consent."""
+    """Through the custody door: KYC, the member's policy, the person's fresh step-up and consent. ``approvals``:
+    the open's allowances, read before the write transaction (``read_open_approvals``)."""
     records.require_pending(trade)
     wallet = _side_wallet(session, trade, side)
     if wallet.kind != WalletKind.CUSTODIAL.value:
@@ -86,7 +101,7 @@ def sign_custodial(
     )
     actor = person.actor
     _store(session, trade, side, signature, actor=actor, how="custodial")
-    settlement.open_if_ready(session, hub, trade=trade, actor=actor)
+    settlement.open_if_ready(session, hub, trade=trade, actor=actor, approvals=approvals)
     session.commit()
     hub.notify()
     return decision
@@ -120,6 +135,7 @@ class SignatureChecked:
     wallet: str
     terms_digest: str
     other_signed: bool
+    approvals: OpenApprovals | None  # the open's allowances (None: no chain attached)
 
 
 def check_signature_before_writing(
@@ -135,7 +151,13 @@ def check_signature_before_writing(
     how = verify_signature(hub, trade, wallet, bytes.fromhex(signature[2:]))
     preflight.check_open(read, hub, trade, side, signature=signature)
     other = trade.buyer_signature if side == "seller" else trade.seller_signature
-    return SignatureChecked(how, wallet.address, trade.terms_digest, other is not None)
+    return SignatureChecked(
+        how=how,
+        wallet=wallet.address,
+        terms_digest=trade.terms_digest,
+        other_signed=other is not None,
+        approvals=read_open_approvals(read, hub, trade),
+    )
 
 
 def submit_signature(
@@ -163,7 +185,7 @@ def submit_signature(
     require_approved(session, wallet)
     decision = policy.enforce(session, trade, side, signer=signer)
     _store(session, trade, side, signature, actor=actor, how=checked.how)
-    settlement.open_if_ready(session, hub, trade=trade, actor=actor)
+    settlement.open_if_ready(session, hub, trade=trade, actor=actor, approvals=checked.approvals)
     session.commit()
     hub.notify()
     return decision

@@ -38,16 +38,22 @@ def bond_maturity(session: Session, hub: ChainSide | None, address: str) -> int 
     market = None if hub is None else hub.market
     if market is None:
         return None
+    value = read_maturity(market, address)
+    if row is not None:
+        row.maturity = value
+    return value
+
+
+def read_maturity(market: Any, address: str) -> int:
+    """The bond's maturity as the chain says (0: none, or not a BondToken). A chain read: made when the bond is
+    listed (the listing keeps it on the instrument row), never while a database write transaction is open."""
     try:
-        value = int(market.view(market.token(address), "maturity")())
+        return int(market.view(market.token(address), "maturity")())
     except Exception as exc:  # no such function (not a BondToken): no maturity to respect
         if is_outage(exc):
             raise
         logger.warning("%s has no readable maturity: %s", address, exc)
-        value = 0
-    if row is not None:
-        row.maturity = value
-    return value
+        return 0
 
 
 def require_outlives(session: Session, hub: ChainSide | None, *, collateral_token: str, repo_maturity: int) -> None:

@@ -195,10 +195,18 @@ def sign_trade(
     """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up)."""
     seen = records.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     checked = signing.check_before_writing(ctx, read, seen, records.side_of(seen, principal.organization_id), hub)
+    read.rollback()
     trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = records.side_of(trade, principal.organization_id)
     decision = signing.sign_custodial(
-        ctx, session, hub, person=door.Person.of(principal), trade=trade, side=side, chain_checked=checked
+        ctx,
+        session,
+        hub,
+        person=door.Person.of(principal),
+        trade=trade,
+        side=side,
+        chain_checked=checked.wallet,
+        approvals=checked.approvals,
     )
     return SignResult(trade=_view_after_commit(read, session, trade_id, principal), policy=_policy(decision.as_dict()))
 

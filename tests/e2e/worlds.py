@@ -27,9 +27,10 @@ def chain_world(
     ``registry_outbox``: the relayer also sends the registry's and the anchor's writes (from the deployer's
     account, which holds the KYC agent's and the anchoring roles here). ``guarded``: the gateway reaches the chain
     through its own transport with the write-transaction guard on (gateway.chain.guard), so a JSON-RPC call made
-    while a database write transaction is open fails the request (not yet every route passes: trade signing reads
-    allowances when both signatures are in, the repo routes read the repo, and the operator's price posting reads
-    the oracle inside their transactions). ``overrides`` are settings."""
+    while a database write transaction is open fails the request (not yet every route passes: signing and submitting
+    an instruction — substitution, roll, re-rate — reads the repo, the registry and ERC-1271 inside the transaction;
+    with the guard on, tests/e2e/test_trading_chain.py and test_lifecycle_paths.py's roll stop there). ``overrides``
+    are settings."""
     url = f"sqlite:///{tmp_path / 'gateway.db'}"
     upgrade(url)
     w3 = connect(d.chain.url, timeout=30) if guarded else d.w3

@@ -7,7 +7,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from gateway.api.deps import ContextDep, Principal, SessionDep
+from gateway.api.deps import ContextDep, Principal, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.chain.bindings.engine import AmendmentKind, RepoStatus
@@ -32,15 +32,21 @@ router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 40
 
 @router.post("/repos/{repo_id}/substitutions", response_model=InstructionPublic, status_code=201)
 def propose_substitution(
-    repo_id: RepoIdPath, body: SubstitutionCreate, principal: Trader, session: SessionDep, hub: HubDep
+    repo_id: RepoIdPath,
+    body: SubstitutionCreate,
+    principal: Trader,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> InstructionPublic:
-    """The seller proposes new collateral; the holder consents by signing; then the seller's wallet sends it."""
-    repo, seller, _ = load_repo(session, hub, repo_id, principal)
+    """The seller proposes new collateral; the holder consents by signing; then the seller's wallet sends it. The
+    repo and the bond's maturity are read in the read session, before the write transaction."""
+    repo, seller, _ = load_repo(read, hub, repo_id, principal)
     service.require(seller, "seller")
     service.require_status(repo, RepoStatus.OPEN)
-    amount = units_of(session, body.new_collateral_token, body.new_collateral_amount, "new_collateral_amount")
+    amount = units_of(read, body.new_collateral_token, body.new_collateral_amount, "new_collateral_amount")
     repo_maturity.require_outlives(
-        session, hub, collateral_token=body.new_collateral_token, repo_maturity=int(repo.state.maturity)
+        read, hub, collateral_token=body.new_collateral_token, repo_maturity=int(repo.state.maturity)
     )
     instruction = instructions.create(
         session,
@@ -56,11 +62,17 @@ def propose_substitution(
 
 @router.post("/repos/{repo_id}/amendments", response_model=InstructionPublic, status_code=201)
 def propose_amendment(
-    repo_id: RepoIdPath, body: AmendmentCreate, principal: Trader, session: SessionDep, hub: HubDep
+    repo_id: RepoIdPath,
+    body: AmendmentCreate,
+    principal: Trader,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> InstructionPublic:
     """Roll (new maturity), re-rate (new rate) or coupon election (coupons to the seller, or off the repurchase
-    price); seller and holder both sign, as the engine requires for every amendment."""
-    repo, seller, holder = load_repo(session, hub, repo_id, principal)
+    price); seller and holder both sign, as the engine requires for every amendment. The repo, the chain's clock
+    and the bond's maturity are read in the read session, before the write transaction."""
+    repo, seller, holder = load_repo(read, hub, repo_id, principal)
     if seller is None and holder is None:
         service.require(None, "seller or holder")
     service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
@@ -72,7 +84,7 @@ def propose_amendment(
         else:
             raise InvalidRequest("a roll needs new_maturity or new_tenor_seconds")
         repo_maturity.require_outlives(
-            session, hub, collateral_token=str(repo.state.collateral_token), repo_maturity=new_maturity
+            read, hub, collateral_token=str(repo.state.collateral_token), repo_maturity=new_maturity
         )
         message = {"repoId": repo_id, "kind": int(AmendmentKind.ROLL), "newMaturity": new_maturity, "newRate": 0}
     elif body.kind == "coupon_election":

@@ -1,13 +1,19 @@
 """The repo lifecycle steps on /v1/repos/{id}: repurchase, margin call and posting, withdrawal of excess,
-termination, default and close-out."""
+termination, default and close-out.
+
+Each route asks the database and then the chain in its read session (the caller a party by the database before the
+chain is asked, the repo, the party's wallet in the registry, the amounts); the step's own chain reads (approvals,
+the engine's simulation) come before its write transaction opens (gateway.chain.guard)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
-from gateway.api.deps import ContextDep, Principal, SessionDep
+from gateway.api.deps import ContextDep, Principal, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.chain.bindings.engine import RepoStatus
+from gateway.context import GatewayContext
 from gateway.custody import door
 from gateway.custody.kyc import require_verified
 from gateway.db.models import Wallet
@@ -27,21 +33,21 @@ from gateway.trading.models import Instrument
 router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
 
 
-def units_of(session: SessionDep, token: str, value: str, field: str) -> int:
+def units_of(session: Session, token: str, value: str, field: str) -> int:
     row = session.get(Instrument, token.lower())
     if row is None:
         raise InvalidRequest(f"{token} is not a listed instrument")
     return money.to_units(value, row.decimals, field=field)
 
 
-def _party(ctx: ContextDep, session: SessionDep, wallet: Wallet | None, role: str) -> Wallet:
+def _party(ctx: GatewayContext, session: Session, wallet: Wallet | None, role: str) -> Wallet:
     chosen = service.require(wallet, role)
     require_verified(ctx, session, chosen)
     return chosen
 
 
 def load_repo(
-    session: SessionDep, hub: Hub, repo_id: int, principal: Principal
+    session: Session, hub: Hub, repo_id: int, principal: Principal
 ) -> tuple[service.OnChainRepo, Wallet | None, Wallet | None]:
     service.authorize_repo(session, repo_id, principal.organization_id, principal.is_operator)
     return service.visible_repo(
@@ -103,12 +109,17 @@ def _relayed_step(
 
 @router.post("/repos/{repo_id}/repurchase", response_model=Submission, status_code=202)
 def repurchase(
-    repo_id: RepoIdPath, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+    repo_id: RepoIdPath,
+    principal: TraderStepUp,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> Submission:
     """The seller pays RP(now) and takes its collateral back (term repos: at or after maturity)."""
-    repo, seller, _ = load_repo(session, hub, repo_id, principal)
+    repo, seller, _ = load_repo(read, hub, repo_id, principal)
     service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
-    wallet = _party(ctx, session, seller, "seller")
+    wallet = _party(ctx, read, seller, "seller")
     market = hub.require_market()
     rp = int(market.engine.functions.repurchasePrice(repo_id, hub.now() + 3_600).call())
     return _party_step(
@@ -126,9 +137,11 @@ def repurchase(
 
 
 @router.post("/repos/{repo_id}/margin-call", response_model=Submission, status_code=202)
-def margin_call(repo_id: RepoIdPath, principal: Trader, session: SessionDep, hub: HubDep) -> Submission:
+def margin_call(
+    repo_id: RepoIdPath, principal: Trader, read: ReadSessionDep, session: SessionDep, hub: HubDep
+) -> Submission:
     """The holder calls margin when exposure exceeds the minimum transfer amount."""
-    repo, _, holder = load_repo(session, hub, repo_id, principal)
+    repo, _, holder = load_repo(read, hub, repo_id, principal)
     service.require(holder, "position holder")
     service.require_status(repo, RepoStatus.OPEN)
     return _relayed_step(session, hub, principal, repo_id=repo_id, kind="margin_call", fn_name="callMargin")
@@ -136,14 +149,20 @@ def margin_call(repo_id: RepoIdPath, principal: Trader, session: SessionDep, hub
 
 @router.post("/repos/{repo_id}/margin", response_model=Submission, status_code=202)
 def post_margin(
-    repo_id: RepoIdPath, body: MarginBody, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+    repo_id: RepoIdPath,
+    body: MarginBody,
+    principal: TraderStepUp,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> Submission:
     """The seller posts collateral and/or cash margin."""
-    repo, seller, _ = load_repo(session, hub, repo_id, principal)
+    repo, seller, _ = load_repo(read, hub, repo_id, principal)
     service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
-    wallet = _party(ctx, session, seller, "seller")
-    collateral = units_of(session, repo.collateral_token, body.collateral_amount, "collateral_amount")
-    cash = units_of(session, repo.cash_token, body.cash_amount, "cash_amount")
+    wallet = _party(ctx, read, seller, "seller")
+    collateral = units_of(read, repo.collateral_token, body.collateral_amount, "collateral_amount")
+    cash = units_of(read, repo.cash_token, body.cash_amount, "cash_amount")
     if collateral == 0 and cash == 0:
         raise InvalidRequest("post some collateral or cash")
     return _party_step(
@@ -162,14 +181,20 @@ def post_margin(
 
 @router.post("/repos/{repo_id}/withdraw-excess", response_model=Submission, status_code=202)
 def withdraw_excess(
-    repo_id: RepoIdPath, body: MarginBody, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+    repo_id: RepoIdPath,
+    body: MarginBody,
+    principal: TraderStepUp,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> Submission:
     """The seller takes excess margin back."""
-    repo, seller, _ = load_repo(session, hub, repo_id, principal)
+    repo, seller, _ = load_repo(read, hub, repo_id, principal)
     service.require_status(repo, RepoStatus.OPEN)
-    wallet = _party(ctx, session, seller, "seller")
-    collateral = units_of(session, repo.collateral_token, body.collateral_amount, "collateral_amount")
-    cash = units_of(session, repo.cash_token, body.cash_amount, "cash_amount")
+    wallet = _party(ctx, read, seller, "seller")
+    collateral = units_of(read, repo.collateral_token, body.collateral_amount, "collateral_amount")
+    cash = units_of(read, repo.cash_token, body.cash_amount, "cash_amount")
     return _party_step(
         ctx,
         session,
@@ -185,12 +210,17 @@ def withdraw_excess(
 
 @router.post("/repos/{repo_id}/terminate", response_model=Submission, status_code=202)
 def terminate(
-    repo_id: RepoIdPath, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+    repo_id: RepoIdPath,
+    principal: TraderStepUp,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> Submission:
     """Termination notice on an open repo (seller or holder)."""
-    repo, seller, holder = load_repo(session, hub, repo_id, principal)
+    repo, seller, holder = load_repo(read, hub, repo_id, principal)
     service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
-    wallet = _party(ctx, session, seller or holder, "seller or holder")
+    wallet = _party(ctx, read, seller or holder, "seller or holder")
     return _party_step(
         ctx,
         session,
@@ -205,9 +235,11 @@ def terminate(
 
 
 @router.post("/repos/{repo_id}/default", response_model=Submission, status_code=202)
-def declare_default(repo_id: RepoIdPath, principal: Trader, session: SessionDep, hub: HubDep) -> Submission:
+def declare_default(
+    repo_id: RepoIdPath, principal: Trader, read: ReadSessionDep, session: SessionDep, hub: HubDep
+) -> Submission:
     """The holder declares a default (margin not cured, or not repurchased by maturity + grace)."""
-    repo, _, holder = load_repo(session, hub, repo_id, principal)
+    repo, _, holder = load_repo(read, hub, repo_id, principal)
     service.require(holder, "position holder")
     service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
     return _relayed_step(session, hub, principal, repo_id=repo_id, kind="default", fn_name="declareDefault")
@@ -215,12 +247,17 @@ def declare_default(repo_id: RepoIdPath, principal: Trader, session: SessionDep,
 
 @router.post("/repos/{repo_id}/close-out", response_model=Submission, status_code=202)
 def close_out(
-    repo_id: RepoIdPath, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+    repo_id: RepoIdPath,
+    principal: TraderStepUp,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> Submission:
     """The holder closes out a defaulted repo; a shortfall is recorded on chain."""
-    repo, _, holder = load_repo(session, hub, repo_id, principal)
+    repo, _, holder = load_repo(read, hub, repo_id, principal)
     service.require_status(repo, RepoStatus.DEFAULTED)
-    wallet = _party(ctx, session, holder, "position holder")
+    wallet = _party(ctx, read, holder, "position holder")
     return _party_step(
         ctx,
         session,
