@@ -13,7 +13,7 @@ from gateway.trading.exceptions import SettlementUnavailable
 if TYPE_CHECKING:
     from gateway.events.bus import EventBus
     from gateway.settlement.market import Market
-    from gateway.settlement.relayer import Relayer
+    from gateway.settlement.relay_loop import Relayer
 
 
 @dataclass

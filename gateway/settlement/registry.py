@@ -29,7 +29,8 @@ from gateway.db.models import AuditAnchorRecord, KycStatus, Organization, Wallet
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
 from gateway.settlement.models import ChainStep, Settlement, SettlementStatus
-from gateway.settlement.relayer import Hook, StepSpec, enqueue
+from gateway.settlement.relay_loop import Hook
+from gateway.settlement.relayer import StepSpec, enqueue
 
 logger = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
     """Give the hub a chain: relayer and indexer over ``market``."""
     from gateway.indexer.service import Indexer
     from gateway.settlement import registry
-    from gateway.settlement.relayer import Relayer
+    from gateway.settlement.relay_loop import Relayer
     from gateway.settlement.service import FAILURE_HOOKS, HOOKS
 
     hub.market = market

@@ -19,7 +19,8 @@ from gateway.db.session import make_engine, make_session_factory
 from gateway.keys.provider import provider_from_settings
 from gateway.settlement.market import Market
 from gateway.settlement.models import ChainStep, Settlement
-from gateway.settlement.relayer import Relayer, StepSpec, enqueue
+from gateway.settlement.relay_loop import Relayer
+from gateway.settlement.relayer import StepSpec, enqueue
 from tests.e2e.chains import ChainProcess, Deployment, deploy, start_chain
 from tests.gateway.conftest import make_settings
 

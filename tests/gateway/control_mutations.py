@@ -794,7 +794,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "outbox: a step from an account that is not the gateway's fails unsent",
-        "gateway/settlement/relayer.py",
+        "gateway/settlement/sending.py",
         "            if step.sender_wallet_id is None:\n                self._own_account(step)\n            else:\n                door.check_step(session, step)\n",
         "            door.check_step(session, step)\n",
         T + "settlement/test_relayer.py::test_a_step_from_an_account_that_is_not_ours_fails_unsent",

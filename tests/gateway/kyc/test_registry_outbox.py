@@ -27,7 +27,7 @@ from gateway.settlement import registry
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
 from gateway.settlement.models import ChainStep, Settlement
-from gateway.settlement.relayer import Relayer
+from gateway.settlement.relay_loop import Relayer
 from tests.gateway.conftest import Member, World, application_body
 from tests.gateway.fakechain import FakeNode, fake_web3
 from tests.gateway.market import ENGINE, market_world

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from gateway.chain.outage import reachability
 from gateway.settlement.market import Market
 from gateway.settlement.models import ChainStep, Settlement
-from gateway.settlement.relayer import Relayer, StepSpec, enqueue
+from gateway.settlement.relay_loop import Relayer
+from gateway.settlement.relayer import StepSpec, enqueue
 from tests.gateway.conftest import World
 from tests.gateway.fakechain import FakeNode, fake_web3
 from tests.gateway.market import ENGINE, market_world
