@@ -113,18 +113,7 @@ def repurchase_eur_repo(story: Story, repo: RepoRecord) -> None:
     assert eur is not None
     story.chapter(f"{LABEL} matures: repurchase in {eur.symbol}")
     a = story.members["a"]
-    story._wait_until(repo.maturity, "maturity", story.gov)
-    story.party_step(
-        a,
-        "/v1/repos/{repo_id}/repurchase",
-        repo,
-        None,
-        "repurchase (EUR repo)",
-        story.engine.functions.repurchase(repo.repo_id),
-    )
-    args = story.last_event("RepoRepurchased", repo)
-    if args is None:
-        raise DemoError(f"{LABEL}: no RepoRepurchased event")
+    args = story.repurchased_at_maturity(repo, "repurchase (EUR repo)")
     paid, margin = int(args["repurchasePrice"]), int(args["cashMarginApplied"])
     story.say(
         f"{a.name} pays the repurchase price {story.amount(eur, paid)} (price differential "

@@ -32,7 +32,7 @@ from gateway.demo.exceptions import DemoError
 from gateway.demo.specs import TradeSpec
 from gateway.members.validation import lei_with_check_digits
 from gateway.ops.chain import ensure_gas, from_units, price_to_raw, send, send_tx, to_units
-from gateway.ops.client import Credentials, SettlementFailed, UserSession, wait_settlement
+from gateway.ops.client import ApiError, Credentials, SettlementFailed, UserSession, wait_settlement
 from gateway.ops.network import COMPLIANCE_USER, OPS_USER, Network
 from gateway.orchestrator.state import TokenInfo
 
@@ -648,21 +648,26 @@ class Story:
         shortfall = int(self.engine.functions.shortfallOf(repo.repo_id).call())
         self.say("no shortfall" if shortfall == 0 else f"shortfall recorded: {self.amount(self.cash, shortfall)}")
 
-    def repurchase(self, repo: RepoRecord) -> None:
-        self.chapter(f"{repo.label} matures: repurchase")
-        a = self.members["a"]
+    def repurchased_at_maturity(self, repo: RepoRecord, step: str) -> dict[str, Any]:
+        """Bank A repurchases ``repo`` once it matures; the engine's RepoRepurchased arguments."""
         self._wait_until(repo.maturity, "maturity", self.gov)
         self.party_step(
-            a,
+            self.members["a"],
             "/v1/repos/{repo_id}/repurchase",
             repo,
             None,
-            "repurchase",
+            step,
             self.engine.functions.repurchase(repo.repo_id),
         )
         args = self.last_event("RepoRepurchased", repo)
         if args is None:
             raise DemoError(f"{repo.label}: no RepoRepurchased event")
+        return args
+
+    def repurchase(self, repo: RepoRecord) -> None:
+        self.chapter(f"{repo.label} matures: repurchase")
+        a = self.members["a"]
+        args = self.repurchased_at_maturity(repo, "repurchase")
         paid, back = int(args["repurchasePrice"]), int(args["collateralReturned"])
         self.say(
             f"{a.name} pays the repurchase price {self.amount(self.cash, paid)} "
@@ -673,7 +678,7 @@ class Story:
 
     def audit(self, compliance: UserSession) -> dict[str, Any]:
         self.chapter("The audit trail is verified")
-        anchored = compliance.post("/v1/audit/anchor")
+        anchored = _anchor_when_free(compliance)
         sent = final_settlement(compliance, anchored.get("settlement_id"), "the audit anchor")
         tx_hash = anchored["tx_hash"] or (sent["steps"][-1]["tx_hash"] if sent else None)
         self.say(f"compliance anchors the audit-log head (entry {anchored['sequence']}) on chain in {tx_hash}")
@@ -763,3 +768,17 @@ def _typed_value(value: Any) -> Any:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     return value
+
+
+def _anchor_when_free(compliance: UserSession, timeout: float = 120.0) -> dict[str, Any]:
+    """Anchor the audit head. The gateway also anchors on its own schedule and answers 409 while an anchor is on
+    its way to the chain; the demo then waits for that one to land and asks again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            anchored: dict[str, Any] = compliance.post("/v1/audit/anchor")
+            return anchored
+        except ApiError as exc:
+            if exc.status != 409 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.5)
