@@ -10,6 +10,7 @@ import pytest
 
 from gateway.exceptions import RateLimited
 from gateway.ratelimit import FileCounters, Limit, MemoryCounters, RateLimiter
+from gateway.shared_counters import SharedCounters
 
 START = 6000.0
 
@@ -53,6 +54,29 @@ def test_processes_share_one_budget(tmp_path: Path) -> None:
     for worker in workers:
         worker.join(timeout=30)
     assert sum(passed) == 50
+
+
+def _count(path: str, hits: int, out: multiprocessing.Queue[int]) -> None:
+    counters = SharedCounters(Path(path))
+    for _ in range(hits):
+        counters.hit(10**9, 3600.0, ("busy",), now=START)
+    out.put(hits)
+
+
+def test_concurrent_hits_are_never_lost(tmp_path: Path) -> None:
+    """Every hit of four processes racing on one key is counted: the file lock makes each read-modify-write whole.
+    Without it, two processes read the same count and one increment is lost (thousands were, when tried)."""
+    context = multiprocessing.get_context("spawn")
+    out: multiprocessing.Queue[int] = context.Queue()
+    path = str(tmp_path / "ratelimits.bin")
+    workers = [context.Process(target=_count, args=(path, 5000, out)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    sent = sum(out.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=30)
+    final = SharedCounters(Path(path)).hit(10**9, 3600.0, ("busy",), now=START)
+    assert final.current == sent + 1
 
 
 def test_shared_limits_are_not_divided_among_workers(tmp_path: Path) -> None:
