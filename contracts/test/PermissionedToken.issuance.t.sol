@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {PermissionedToken} from "../src/PermissionedToken.sol";
 import {IPermissionedToken} from "../src/interfaces/IPermissionedToken.sol";
 import {TokenFixture} from "./utils/TokenFixture.sol";
@@ -21,6 +22,33 @@ abstract contract PermissionedTokenIssuanceTest is TokenFixture {
         token.mint(bob, 42);
         assertEq(token.balanceOf(bob), INITIAL_BALANCE + 42);
         assertEq(token.totalSupply(), supply + 42);
+    }
+
+    /// Balances share a slot with the freeze flag (248 bits): the supply may not pass 2^248 - 1.
+    function test_mint_revertsPastTheSupplyCap() public {
+        uint256 room = type(uint248).max - token.totalSupply();
+        vm.prank(issuer);
+        token.mint(bob, room);
+        assertEq(token.totalSupply(), type(uint248).max);
+        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 248, uint256(1) << 248));
+        vm.prank(issuer);
+        token.mint(bob, 1);
+    }
+
+    /// The freeze flag and the balance share a word: freezing keeps the balance, moving the balance keeps the flag.
+    function test_freezeFlagAndBalance_independent() public {
+        vm.prank(officer);
+        token.freeze(bob);
+        assertEq(token.balanceOf(bob), INITIAL_BALANCE);
+        vm.prank(court);
+        token.forcedTransfer(bob, alice, 10, bytes32("order-1"));
+        assertTrue(token.isFrozen(bob));
+        assertEq(token.balanceOf(bob), INITIAL_BALANCE - 10);
+        assertEq(token.balanceOf(alice), INITIAL_BALANCE + 10);
+        vm.prank(officer);
+        token.unfreeze(bob);
+        assertEq(token.balanceOf(bob), INITIAL_BALANCE - 10);
+        assertFalse(token.isFrozen(bob));
     }
 
     function test_mint_toSystemAccount() public {
