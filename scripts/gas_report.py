@@ -107,9 +107,10 @@ def measure() -> dict[str, int]:
     s.travel(s.now() + 86_400)
     s.send(s.seller, e.functions.repurchase(rid), "repurchase")
 
-    # Default at maturity and close-out.
-    terms = s.terms()
-    rid = s.open(terms)
+    # Default at maturity and close-out. This open draws its nonce as the gateway does (128 random bits: a nonce word
+    # neither party has used), so both nonce words are fresh slots.
+    terms = s.terms(nonce=0x5EED_0000_0000_0000_0000_0000_0000_0017)
+    rid = s.open(terms, step="open (steady state, fresh nonce words as the gateway draws them)")
     s.travel(terms["maturity"] + terms["gracePeriod"] + 1)
     s.send(s.keeper, e.functions.declareDefault(rid), "declareDefault")
     s.send(s.buyer, e.functions.closeOut(rid), "closeOut")

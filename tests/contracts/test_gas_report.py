@@ -14,6 +14,7 @@ from gas_report import measure  # type: ignore[import-not-found]
 STEPS = {
     "open (EOA signatures)",
     "open (steady state: parties and bond seen before)",
+    "open (steady state, fresh nonce words as the gateway draws them)",
     "callMargin",
     "postMargin (collateral)",
     "postMargin (cash, cures the call)",
