@@ -186,10 +186,8 @@ abstract contract PermissionedToken is IPermissionedToken, ERC20, AccessControl,
     /// @dev OpenZeppelin's ERC20 `_update` on the packed accounts, without any check: same errors and event.
     function _move(address from, address to, uint256 value) private {
         if (from == address(0)) {
-            uint256 supply = _supply + value;
             // The supply, and so every balance, fits 248 bits.
-            SafeCast.toUint248(supply);
-            _supply = supply;
+            _supply = SafeCast.toUint248(_supply + value);
         } else {
             Account storage account = _accounts[from];
             uint256 fromBalance = account.balance;
