@@ -19,6 +19,7 @@ contract IdentityRegistry is IIdentityRegistry, AccessControl {
     uint256 private _identityCount;
     mapping(uint256 identityId => Identity) private _identities;
     mapping(uint256 identityId => EnumerableSet.AddressSet) private _wallets;
+
     /// @dev A wallet's identity and its system-account flag in one slot, so that {isVerified} reads one word for
     /// the wallet (then the identity's) instead of two: every token transfer and repo step asks it.
     struct WalletRecord {

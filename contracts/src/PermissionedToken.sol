@@ -33,6 +33,7 @@ abstract contract PermissionedToken is IPermissionedToken, ERC20, AccessControl,
     /// length and last record date (the engine asks about coupons before moving collateral); 0 in a cash token.
     uint16 internal _couponCount;
     uint64 internal _lastRecordDate;
+
     /// @dev A holder's balance and freeze flag in one slot (OpenZeppelin's ERC20 balances and supply are left unused):
     /// a transfer reads each side's word once for both the freeze check and the balance update, instead of a flag
     /// and a balance in two cold slots (~4.2k per transfer). Balances fit 248 bits because the supply does.

@@ -30,7 +30,9 @@ abstract contract PermissionedTokenIssuanceTest is TokenFixture {
         vm.prank(issuer);
         token.mint(bob, room);
         assertEq(token.totalSupply(), type(uint248).max);
-        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 248, uint256(1) << 248));
+        vm.expectRevert(
+            abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 248, uint256(1) << 248)
+        );
         vm.prank(issuer);
         token.mint(bob, 1);
     }
