@@ -5,6 +5,7 @@ margins the USD repo), and is repurchased in EUR; every value is printed in the 
 
 from __future__ import annotations
 
+from gateway.datadir import TokenInfo
 from gateway.demo.exceptions import DemoError
 from gateway.demo.lifecycle import repurchased_at_maturity
 from gateway.demo.records import RepoRecord
@@ -12,7 +13,6 @@ from gateway.demo.specs import TradeSpec
 from gateway.demo.stage import MAX_UINT, Stage
 from gateway.demo.trading import open_repo
 from gateway.ops.chain import from_units, send, to_units
-from gateway.orchestrator.state import TokenInfo
 
 LABEL = "Repo 3 (EUR)"
 PURCHASE_PRICE = "830000"  # EUR, against 1,000,000 nominal of the USD bond (≈ 846,400 EUR after both haircuts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.orchestrator.state import TokenInfo
+from gateway.datadir import TokenInfo
 
 
 @dataclass(frozen=True)

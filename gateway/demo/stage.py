@@ -17,12 +17,12 @@ from rich.console import Console
 from web3 import Web3
 
 from contracts.deploy import contract
+from gateway.datadir import TokenInfo
 from gateway.demo.exceptions import DemoError
 from gateway.demo.records import Member, RepoRecord
 from gateway.ops.chain import from_units, price_to_raw, send, send_tx, to_units
 from gateway.ops.client import SettlementFailed, UserSession, wait_settlement
 from gateway.ops.network import Network
-from gateway.orchestrator.state import TokenInfo
 
 MAX_UINT = 2**256 - 1
 POLL_SECONDS = 0.25

@@ -14,12 +14,12 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from contracts import eip712
+from gateway.datadir import TokenInfo
 from gateway.demo.exceptions import DemoError
 from gateway.demo.records import Member, RepoRecord
 from gateway.demo.specs import TradeSpec
 from gateway.demo.stage import POLL_SECONDS, SETTLE_TIMEOUT, Stage
 from gateway.ops.chain import send, to_units
-from gateway.orchestrator.state import TokenInfo
 
 RATE_SCALE = 10**18
 

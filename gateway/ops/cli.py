@@ -33,13 +33,13 @@ from contracts.exceptions import DeploymentFailed
 from gateway.chain.bindings.oracle import Oracle
 from gateway.chain.bindings.registry import Registry
 from gateway.chain.bindings.tokens import Token
+from gateway.datadir import DataDirError, TokenInfo
 from gateway.exit_status import ExitStatus
 from gateway.ops.admin import AdminUsageError
 from gateway.ops.admin import register as register_admin
 from gateway.ops.chain import from_units, price_to_raw, raw_to_price, send, to_units
 from gateway.ops.client import ApiError, SettlementFailed, wait_settlement
 from gateway.ops.network import COMPLIANCE_USER, OPS_USER, Network, add_data_dir
-from gateway.orchestrator.state import DataDirError, TokenInfo
 
 
 class UsageError(Exception):
