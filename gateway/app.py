@@ -260,7 +260,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         hub, threads = _start_threads(app, ctx, stop)
         tasks = []
         if not settings.background_work:  # an HTTP worker of several: ``reponet gateway work`` anchors and sweeps
-            from gateway.background import die_with_parent
+            from gateway.processes import die_with_parent
 
             die_with_parent()
             os.nice(settings.api_nice)  # settlement work and the node come first under read load
