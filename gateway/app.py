@@ -233,7 +233,7 @@ def _start_threads(app: FastAPI, ctx: GatewayContext, stop: threading.Event) -> 
     """The hub (a test may have put its own on ``app.state``) and its workers: the relayer (outbox), the indexer
     (inbox), the balance follower and webhooks, or in an HTTP worker of several only the event tail (``reponet
     gateway work`` runs the workers once for all)."""
-    from gateway.settlement.workers import hub_from_settings, start_tail, start_workers
+    from gateway.workers import hub_from_settings, start_tail, start_workers
 
     hub = getattr(app.state, "hub", None)
     if not isinstance(hub, Hub):

@@ -37,7 +37,7 @@ def run_background(settings: Settings) -> None:
     until SIGTERM or SIGINT."""
     from gateway.app import _anchor_periodically, _maintain_periodically, build_context
     from gateway.chain.base import NullChain
-    from gateway.settlement.workers import hub_from_settings, start_workers
+    from gateway.workers import hub_from_settings, start_workers
 
     die_with_parent()
     ctx = build_context(settings)

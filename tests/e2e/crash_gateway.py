@@ -22,7 +22,7 @@ def serve(config: dict[str, Any]) -> None:
     from gateway.kyc.sanctions import SanctionsList
     from gateway.settlement.hub import Hub
     from gateway.settlement.market import Market
-    from gateway.settlement.workers import attach
+    from gateway.workers import attach
     from tests.gateway.conftest import make_settings
 
     addresses = config["addresses"]
