@@ -202,6 +202,7 @@ def routers() -> APIRouter:
     from gateway.redemptions.routes import router as redemptions_router
     from gateway.risk.routes import router as risk_router
     from gateway.settlement.routes import router as settlement_router
+    from gateway.signing.routes import router as signing_router
     from gateway.trading.routes import router as trading_router
 
     v1 = APIRouter(prefix="/v1")
@@ -213,6 +214,7 @@ def routers() -> APIRouter:
         wallets_router,
         audit_router,
         trading_router,
+        signing_router,
         policy_router,
         settlement_router,
         positions_router,
