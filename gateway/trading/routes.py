@@ -18,11 +18,10 @@ from gateway.api.deps import (
 )
 from gateway.api.errors import problem_responses
 from gateway.api.permits import TradesRead
-from gateway.settlement.hub import HubDep
 from gateway.trading import direct, records, retry, views
 from gateway.trading import rfq as rfqs
 from gateway.trading import terms as trade_terms
-from gateway.trading.deps import Trader
+from gateway.trading.deps import ChainDep, Trader
 from gateway.trading.schemas import (
     AcceptQuote,
     DirectTradeCreate,
@@ -42,7 +41,7 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 @router.post("/rfqs", response_model=RfqPublic, status_code=201)
-def create_rfq(body: RfqCreate, principal: Trader, session: SessionDep, hub: HubDep) -> RfqPublic:
+def create_rfq(body: RfqCreate, principal: Trader, session: SessionDep, hub: ChainDep) -> RfqPublic:
     """Ask chosen lenders (or all) for a repo; they quote rate and haircut until the quote deadline."""
     now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
     rfq = rfqs.create_rfq(
@@ -100,7 +99,7 @@ def submit_quote(rfq_id: uuid.UUID, body: QuoteCreate, principal: Trader, sessio
 
 @router.post("/rfqs/{rfq_id}/accept", response_model=TradePublic, status_code=201)
 def accept_quote(
-    rfq_id: uuid.UUID, body: AcceptQuote, principal: Trader, session: SessionDep, hub: HubDep
+    rfq_id: uuid.UUID, body: AcceptQuote, principal: Trader, session: SessionDep, hub: ChainDep
 ) -> TradePublic:
     """The borrower accepts one quote; the others expire; the trade's EIP-712 terms are fixed."""
     now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
@@ -119,7 +118,7 @@ def accept_quote(
 
 @router.post("/trades", response_model=TradePublic, status_code=201)
 def create_direct_trade(
-    body: DirectTradeCreate, principal: Trader, read: ReadSessionDep, session: SessionDep, hub: HubDep
+    body: DirectTradeCreate, principal: Trader, read: ReadSessionDep, session: SessionDep, hub: ChainDep
 ) -> TradePublic:
     """Direct bilateral terms with a named counterparty wallet; both sides then sign."""
     now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
@@ -174,7 +173,7 @@ def get_typed_data(trade_id: uuid.UUID, principal: TradesRead, session: SessionD
 
 
 @router.post("/trades/{trade_id}/retry", response_model=TradePublic, status_code=200)
-def retry_trade(trade_id: uuid.UUID, principal: Trader, session: SessionDep, hub: HubDep) -> TradePublic:
+def retry_trade(trade_id: uuid.UUID, principal: Trader, session: SessionDep, hub: ChainDep) -> TradePublic:
     """A trade whose open failed (or whose signing deadline passed) gets fresh terms (new nonce, start and
     deadline; same economics): both sides sign again."""
     now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
