@@ -174,7 +174,7 @@ def _anchor_queue(hub: Hub) -> AnchorQueue:
 
 
 async def _maintain_periodically(ctx: GatewayContext) -> None:
-    from gateway.kyc.service import expire_lapsed, purge_stale
+    from gateway.kyc.upkeep import expire_lapsed, purge_stale
 
     interval = ctx.settings.maintenance_interval_seconds
     while True:
