@@ -290,7 +290,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "rewrap on rotation",
-        "gateway/keys/rotation.py",
+        "gateway/key_rotation.py",
         "            row.master_version, row.wrapped_data_key = sealed.master_version, sealed.wrapped_data_key",
         "            pass",
         KEYS + "test_rotation_rewraps_and_retirement_destroys_old_versions",
@@ -467,7 +467,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "rotation rewraps TOTP secrets before retirement",
-        "gateway/keys/rotation.py",
+        "gateway/key_rotation.py",
         '            user.totp_secret_enc = rewrap_small(keys, owner=f"user-totp/{user.id}", blob=user.totp_secret_enc)',
         "            pass",
         KEYS + "test_users_still_log_in_after_rotation_and_retirement",
@@ -491,7 +491,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "retirement refuses while anything is sealed under the version",
-        "gateway/keys/rotation.py",
+        "gateway/key_rotation.py",
         "    if remaining:\n        session.rollback()\n        raise RetirementRefused(below, remaining)",
         "    if False:\n        session.rollback()\n        raise RetirementRefused(below, remaining)",
         ROTATION + "test_retirement_refuses_while_a_secret_is_sealed_under_an_old_version",
