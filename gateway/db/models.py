@@ -314,4 +314,3 @@ class AuditAnchorRecord(Base):
     head_hash: Mapped[str] = mapped_column(String(64))
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     anchored_at: Mapped[datetime] = mapped_column(default=utcnow)
-
