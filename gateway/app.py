@@ -203,6 +203,7 @@ def routers() -> APIRouter:
     from gateway.risk.routes import router as risk_router
     from gateway.settlement.routes import router as settlement_router
     from gateway.signing.routes import router as signing_router
+    from gateway.stream.routes import router as stream_router
     from gateway.trading.routes import router as trading_router
 
     v1 = APIRouter(prefix="/v1")
@@ -224,6 +225,7 @@ def routers() -> APIRouter:
         coupons_router,
         redemptions_router,
         custody_router,
+        stream_router,
         events_router,
         risk_router,
     ):

@@ -29,7 +29,7 @@ HOOKS = T + "events/test_webhook_destinations.py::"
 AGAINST_CHAIN = T + "audit/test_against_chain.py::"
 BACKOFF = T + "auth/test_backoff.py::"
 PROXIES = T + "api/test_proxies.py::"
-STREAM = T + "events/test_stream_sessions.py::"
+STREAM = T + "stream/test_stream_sessions.py::"
 JSON = T + "api/test_bounded_json.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
@@ -641,14 +641,14 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "stream: the session is checked before each event",
-        "gateway/events/routes.py",
+        "gateway/stream/routes.py",
         "                event = await queue.get()\n                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):\n                    return\n",
         "                event = await queue.get()\n",
         STREAM + "test_logout_ends_the_stream_before_the_next_event",
     ),
     (
         "stream: an idle session is checked again",
-        "gateway/events/routes.py",
+        "gateway/stream/routes.py",
         "                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):\n                    return\n\n        async def forward",
         "                if time.time() >= expires_at:\n                    return\n\n        async def forward",
         STREAM
@@ -658,7 +658,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "stream: ends at the token's expiry",
-        "gateway/events/routes.py",
+        "gateway/stream/routes.py",
         "                await asyncio.sleep(max(0.0, min(interval, expires_at - time.time())))",
         "                await asyncio.sleep(interval)",
         STREAM + "test_the_stream_ends_when_its_token_expires",
@@ -672,7 +672,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "bounded JSON: the stream's first message",
-        "gateway/events/routes.py",
+        "gateway/stream/routes.py",
         "            first = bounded_json.decode(await asyncio.wait_for(websocket.receive_text(), timeout=5))",
         '            first = __import__("json").loads(await asyncio.wait_for(websocket.receive_text(), timeout=5))',
         JSON + "test_the_server_process_survives_adversarial_json",
@@ -714,7 +714,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "the stream checks its permission",
-        "gateway/events/routes.py",
+        "gateway/stream/routes.py",
         "    if STREAM_PERMISSION not in principal.permissions:",
         "    if False:",
         MATRIX + "test_the_stream_declares_its_permission_and_checks_it",
