@@ -38,11 +38,11 @@ from gateway.context import GatewayContext
 from gateway.db.session import make_engine, make_session_factory
 from gateway.exceptions import Conflict
 from gateway.keys.provider import KeyProvider, provider_from_settings
-from gateway.kyc.provider import KycProvider, provider_named
 from gateway.kyc.routes import router as kyc_router
-from gateway.kyc.sanctions import SanctionsList
 from gateway.members.routes import router as members_router
 from gateway.ratelimit import RateLimiter
+from gateway.screening.provider import KycProvider, provider_named
+from gateway.screening.sanctions import SanctionsList
 from gateway.settlement.hub import Hub
 from gateway.wallets.routes import router as wallets_router
 

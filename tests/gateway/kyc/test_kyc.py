@@ -1,6 +1,6 @@
 """KYC onboarding: screening, hit decisions, approval whitelisting on chain, revoke and freeze."""
 
-from gateway.kyc.sanctions import ListedParty, SanctionsList, normalize
+from gateway.screening.sanctions import ListedParty, SanctionsList, normalize
 from tests.gateway.conftest import SANCTIONS_CSV, Cast, World, application_body
 
 
@@ -152,7 +152,7 @@ def test_stale_challenges_and_idempotency_records_purged(world: World, cast: Cas
 def test_newer_sanctions_list_rescreens_before_approval(world: World, cast: Cast, tmp_path: object) -> None:
     from pathlib import Path
 
-    from gateway.kyc.sanctions import SanctionsList
+    from gateway.screening.sanctions import SanctionsList
 
     application = _apply(world, cast)
     assert application["status"] == "pending_review"
