@@ -15,11 +15,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
+from gateway.access.permissions import Permission
 from gateway.api import bounded_json
 from gateway.api.bounded_json import InvalidJson
 from gateway.api.deps import Principal, declares
 from gateway.api.errors import problem_responses
-from gateway.auth.permissions import Permission
 from gateway.context import GatewayContext
 from gateway.exceptions import GatewayError, NotAuthenticated, PermissionDenied
 from gateway.settlement.models import RepoEvent, RepoRecord
