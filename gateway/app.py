@@ -38,11 +38,11 @@ from gateway.context import GatewayContext
 from gateway.db.session import make_engine, make_session_factory
 from gateway.exceptions import Conflict
 from gateway.keys.provider import KeyProvider, provider_from_settings
-from gateway.kyc.provider import KycProvider, provider_named
 from gateway.kyc.routes import router as kyc_router
-from gateway.kyc.sanctions import SanctionsList
 from gateway.members.routes import router as members_router
 from gateway.ratelimit import RateLimiter
+from gateway.screening.provider import KycProvider, provider_named
+from gateway.screening.sanctions import SanctionsList
 from gateway.settlement.hub import Hub
 from gateway.wallets.routes import router as wallets_router
 
@@ -174,7 +174,7 @@ def _anchor_queue(hub: Hub) -> AnchorQueue:
 
 
 async def _maintain_periodically(ctx: GatewayContext) -> None:
-    from gateway.kyc.service import expire_lapsed, purge_stale
+    from gateway.kyc.upkeep import expire_lapsed, purge_stale
 
     interval = ctx.settings.maintenance_interval_seconds
     while True:
@@ -202,6 +202,8 @@ def routers() -> APIRouter:
     from gateway.redemptions.routes import router as redemptions_router
     from gateway.risk.routes import router as risk_router
     from gateway.settlement.routes import router as settlement_router
+    from gateway.signing.routes import router as signing_router
+    from gateway.stream.routes import router as stream_router
     from gateway.trading.routes import router as trading_router
 
     v1 = APIRouter(prefix="/v1")
@@ -213,6 +215,7 @@ def routers() -> APIRouter:
         wallets_router,
         audit_router,
         trading_router,
+        signing_router,
         policy_router,
         settlement_router,
         positions_router,
@@ -222,6 +225,7 @@ def routers() -> APIRouter:
         coupons_router,
         redemptions_router,
         custody_router,
+        stream_router,
         events_router,
         risk_router,
     ):
@@ -233,7 +237,7 @@ def _start_threads(app: FastAPI, ctx: GatewayContext, stop: threading.Event) -> 
     """The hub (a test may have put its own on ``app.state``) and its workers: the relayer (outbox), the indexer
     (inbox), the balance follower and webhooks, or in an HTTP worker of several only the event tail (``reponet
     gateway work`` runs the workers once for all)."""
-    from gateway.settlement.workers import hub_from_settings, start_tail, start_workers
+    from gateway.workers import hub_from_settings, start_tail, start_workers
 
     hub = getattr(app.state, "hub", None)
     if not isinstance(hub, Hub):
@@ -260,7 +264,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         hub, threads = _start_threads(app, ctx, stop)
         tasks = []
         if not settings.background_work:  # an HTTP worker of several: ``reponet gateway work`` anchors and sweeps
-            from gateway.background import die_with_parent
+            from gateway.processes import die_with_parent
 
             die_with_parent()
             os.nice(settings.api_nice)  # settlement work and the node come first under read load

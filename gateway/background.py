@@ -10,8 +10,6 @@ killed gateway never finds a second relayer still running.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import logging
 import os
 import signal
@@ -20,16 +18,9 @@ import sys
 import threading
 
 from gateway.config import Settings
+from gateway.processes import die_with_parent
 
 logger = logging.getLogger(__name__)
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """Ask Linux to send SIGTERM to this process when its parent exits (a no-op elsewhere)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start_background_process() -> subprocess.Popen[bytes]:
@@ -46,7 +37,7 @@ def run_background(settings: Settings) -> None:
     until SIGTERM or SIGINT."""
     from gateway.app import _anchor_periodically, _maintain_periodically, build_context
     from gateway.chain.base import NullChain
-    from gateway.settlement.workers import hub_from_settings, start_workers
+    from gateway.workers import hub_from_settings, start_workers
 
     die_with_parent()
     ctx = build_context(settings)

@@ -152,7 +152,7 @@ def _session_and_keys(settings: Settings) -> tuple[Any, Any]:
 
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> ExitStatus:
-    from gateway.keys.rotation import RetirementRefused, rotate
+    from gateway.key_rotation import RetirementRefused, rotate
 
     sessions, keys = _session_and_keys(settings)
     with sessions() as session:
@@ -179,7 +179,7 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> ExitStatus:
 
 
 def cmd_keys_status(args: argparse.Namespace, settings: Settings) -> ExitStatus:
-    from gateway.keys.rotation import status
+    from gateway.key_rotation import status
 
     sessions, keys = _session_and_keys(settings)
     with sessions() as session:

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.chain.base import ChainClient
 from gateway.config import Settings
 from gateway.keys.provider import KeyProvider
-from gateway.kyc.provider import KycProvider
-from gateway.kyc.sanctions import SanctionsList
 from gateway.ratelimit import RateLimiter
+from gateway.screening.provider import KycProvider
+from gateway.screening.sanctions import SanctionsList
 
 
 @dataclass

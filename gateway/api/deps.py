@@ -15,11 +15,11 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from gateway.access.permissions import CLIENT_SCOPES, OPERATOR_VIEWS, ROLE_PERMISSIONS, Permission
+from gateway.access.tokens import decode_access_token, hash_opaque
 from gateway.api import credentials, idempotency
 from gateway.api.middleware import client_ip
 from gateway.audit import log as audit_log
-from gateway.auth.permissions import CLIENT_SCOPES, OPERATOR_VIEWS, ROLE_PERMISSIONS, Permission
-from gateway.auth.tokens import decode_access_token, hash_opaque
 from gateway.context import GatewayContext
 from gateway.db import pages
 from gateway.db.models import ClientKind, Role

@@ -29,7 +29,7 @@ from gateway.exceptions import Conflict, IdempotencyKeyReused, IdempotentReplay,
 logger = logging.getLogger(__name__)
 HEADER = "idempotency-key"
 KEYED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-TTL_HOURS = 24  # records older than this are purged (gateway.kyc.service.purge_stale); then a key may be reused
+TTL_HOURS = 24  # records older than this are purged (gateway.kyc.upkeep.purge_stale); then a key may be reused
 RETRY_AFTER_SECONDS = 1
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # Answers that carry secrets shown once (tokens, API keys): never stored; a replay is refused instead.

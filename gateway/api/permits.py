@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from gateway.access.permissions import P
 from gateway.api.deps import Principal, StepUp, require
-from gateway.auth.permissions import P
 
 Account = Annotated[Principal, Depends(require(P.ACCOUNT))]
 OrgsRead = Annotated[Principal, Depends(require(P.ORGS_READ))]

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
+from gateway.access.permissions import Permission
 from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
 from gateway.audit import service
 from gateway.audit.schemas import AnchorPublic, AuditEntriesPublic, AuditEntryPublic, VerifyPublic
-from gateway.auth.permissions import Permission
 from gateway.chain.base import NullChain
 from gateway.db.models import AuditAnchorRecord
 

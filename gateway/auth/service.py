@@ -10,11 +10,11 @@ from typing import NoReturn
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from gateway.access.permissions import Permission
+from gateway.access.tokens import hash_opaque, issue_access_token, new_opaque
 from gateway.audit import log as audit_log
 from gateway.auth import passwords, throttle, totp
-from gateway.auth.permissions import Permission
 from gateway.auth.schemas import ClientToken, Enrollment, TokenPair
-from gateway.auth.tokens import hash_opaque, issue_access_token, new_opaque
 from gateway.context import GatewayContext
 from gateway.db.models import ApiClient, AuthSession, ClientKind, RecoveryCode, RefreshToken, User
 from gateway.exceptions import Conflict, InvalidRequest, MfaRequired, NotAuthenticated

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from gateway.access.permissions import Permission
 from gateway.api.deps import PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
-from gateway.auth.permissions import Permission
 from gateway.clients import service
 from gateway.clients.schemas import ClientCreate, ClientCreated, ClientPublic, ClientsPublic
 from gateway.db import pages

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from gateway.auth.permissions import CLIENT_SCOPES
+from gateway.access.permissions import CLIENT_SCOPES
 from gateway.db.models import ClientKind
 
 

@@ -314,17 +314,3 @@ class AuditAnchorRecord(Base):
     head_hash: Mapped[str] = mapped_column(String(64))
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     anchored_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-# Tables of the trading and settlement domains live in their packages and register on the same metadata
-# (imported last: they import ``Base`` from here), so Alembic and ``Base.metadata`` see every table.
-from gateway.auth import models as _auth_models  # noqa: E402, F401
-from gateway.custody import models as _custody_models  # noqa: E402, F401
-from gateway.events import models as _events_models  # noqa: E402, F401
-from gateway.indexer import models as _indexer_models  # noqa: E402, F401
-from gateway.members import models as _members_models  # noqa: E402, F401
-from gateway.operator import models as _operator_models  # noqa: E402, F401
-from gateway.redemptions import models as _redemption_models  # noqa: E402, F401
-from gateway.risk import models as _risk_models  # noqa: E402, F401
-from gateway.settlement import models as _settlement_models  # noqa: E402, F401
-from gateway.trading import models as _trading_models  # noqa: E402, F401

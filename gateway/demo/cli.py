@@ -13,10 +13,10 @@ from typing import Any
 from rich.console import Console
 
 from contracts.exceptions import DeploymentFailed
+from gateway.datadir import DataDirError
 from gateway.exit_status import ExitStatus
 from gateway.ops.client import ApiError
 from gateway.ops.network import Network, add_data_dir
-from gateway.orchestrator.state import DataDirError
 
 
 def register(top: Any) -> None:

@@ -1,11 +1,10 @@
-"""What the demo asks for when it trades a repo: shared by the story and its chapters (no chapter imports the story
-at run time)."""
+"""What the demo asks for when it trades a repo: shared by the trading and cross-currency chapters."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.orchestrator.state import TokenInfo
+from gateway.datadir import TokenInfo
 
 
 @dataclass(frozen=True)

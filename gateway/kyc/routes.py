@@ -8,13 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from gateway.access.permissions import Permission
 from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
-from gateway.auth.permissions import Permission
 from gateway.db import pages
 from gateway.db.models import ApplicationStatus, KycApplication, Organization, ScreeningHit
 from gateway.exceptions import InvalidRequest, NotFound
-from gateway.kyc import service
+from gateway.kyc import service, upkeep
 from gateway.kyc.schemas import (
     ApplicationCreate,
     ApplicationDecision,
@@ -99,7 +99,7 @@ def reviews_due(
 ) -> OrganizationsPublic:
     """Approved members whose periodic KYC review is due within ``within_days`` (compliance officers)."""
     rows, next_cursor = pages.in_memory(
-        service.due_for_review(session, within=timedelta(days=within_days)),
+        upkeep.due_for_review(session, within=timedelta(days=within_days)),
         page,
         lambda o: (o.created_at.isoformat(), str(o.id)),
     )

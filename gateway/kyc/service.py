@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from eth_utils.crypto import keccak
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit_log
@@ -16,12 +16,10 @@ from gateway.db import pages
 from gateway.db.models import (
     ApplicationStatus,
     HitDecision,
-    IdempotencyRecord,
     KycApplication,
     KycStatus,
     Organization,
     ScreeningHit,
-    SiweChallenge,
     Wallet,
 )
 from gateway.exceptions import Conflict, FourEyesViolation, InvalidRequest
@@ -356,46 +354,3 @@ def _record_whitelist(
     organization.kyc_expiry = whitelisted.expiry
     organization.next_review_at = whitelisted.expiry - REVIEW_NOTICE
     organization.jurisdiction = application.jurisdiction
-
-
-def due_for_review(session: Session, *, within: timedelta, now: datetime | None = None) -> list[Organization]:
-    """Approved members whose review date falls within ``within`` from now (the officers' review queue)."""
-    moment = (now or _now()) + within
-    query = (
-        select(Organization)
-        .where(Organization.kyc_status == KycStatus.APPROVED.value, Organization.next_review_at <= moment)
-        .order_by(Organization.next_review_at)
-    )
-    return list(session.execute(query).scalars().all())
-
-
-def purge_stale(session: Session, *, now: datetime | None = None) -> int:
-    """Delete SIWE challenges and idempotency records older than a day (neither is evidence: the audit log is)."""
-    cutoff = (now or _now()) - timedelta(days=1)
-    removed = session.execute(delete(SiweChallenge).where(SiweChallenge.expires_at < cutoff)).rowcount  # type: ignore[attr-defined]
-    removed += session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)).rowcount  # type: ignore[attr-defined]
-    session.commit()
-    return int(removed)
-
-
-def expire_lapsed(session: Session, *, now: datetime | None = None) -> list[Organization]:
-    """Mark approved members whose KYC expired. The registry already stops verifying their wallets at the
-    expiry it was given; this brings our record in line and logs the decision."""
-    moment = now or _now()
-    query = select(Organization).where(
-        Organization.kyc_status.in_([KycStatus.APPROVED.value, KycStatus.FROZEN.value]),
-        Organization.kyc_expiry <= moment,
-    )
-    lapsed = list(session.execute(query).scalars().all())
-    for organization in lapsed:
-        organization.kyc_status = KycStatus.EXPIRED.value
-        audit_log.append(
-            session,
-            actor="system:kyc",
-            action="kyc.expired",
-            object_type="organization",
-            object_id=str(organization.id),
-            change={"kyc_expiry": organization.kyc_expiry},
-        )
-    session.commit()
-    return lapsed

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from gateway.access.permissions import MEMBER_ROLES, OPERATOR_ROLES, Permission
+from gateway.access.tokens import hash_opaque, new_opaque
 from gateway.audit import log as audit_log
 from gateway.auth import service as auth_service
-from gateway.auth.permissions import MEMBER_ROLES, OPERATOR_ROLES, Permission
 from gateway.auth.schemas import Enrollment
-from gateway.auth.tokens import hash_opaque, new_opaque
 from gateway.context import GatewayContext
 from gateway.db import pages
 from gateway.db.models import Organization, Role, User

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from gateway.access.permissions import Permission
 from gateway.api.deps import ContextDep, PageQuery, Principal, Public, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
 from gateway.api.middleware import client_ip
 from gateway.api.permits import Account, OrgsManage, OrgsRead, UsersManage, UsersRead
-from gateway.auth.permissions import Permission
 from gateway.auth.schemas import Enrollment
 from gateway.db.models import Organization, Role, User
 from gateway.exceptions import NotFound, PermissionDenied

@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.access.permissions import MEMBER_ROLES, OPERATOR_ROLES
 from gateway.audit import log as audit_log
 from gateway.auth import passwords
-from gateway.auth.permissions import MEMBER_ROLES, OPERATOR_ROLES
 from gateway.context import GatewayContext
 from gateway.db import pages
 from gateway.db.models import KycStatus, Organization, Role, User

@@ -7,11 +7,12 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy import Connection
 
-from gateway.db.models import Base, UTCDateTime
+from gateway.db.models import UTCDateTime
 from gateway.db.session import make_engine
+from gateway.migrations.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:

@@ -12,9 +12,9 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from gateway.datadir import DEFAULT_DATA_DIR, DataDir, UpState
 from gateway.ops.chain import connect
 from gateway.ops.client import Credentials, Gateway, UserSession
-from gateway.orchestrator.state import DEFAULT_DATA_DIR, DataDir, UpState
 
 AUTOMATION_FILE = "automation.json"
 # The local service users ``up`` creates for the demo and the operator CLI (their secrets live in the data dir).

@@ -3,7 +3,7 @@ administers afterwards): the system contracts by artifact, the tokens, and the a
 
 from __future__ import annotations
 
-from gateway.orchestrator.state import TokenInfo
+from gateway.datadir import TokenInfo
 
 SYSTEM_ARTIFACTS = {
     "identity_registry": "IdentityRegistry",

@@ -15,8 +15,8 @@ from enum import StrEnum
 from eth_account.signers.local import LocalAccount
 
 from contracts.governance import RoleHolders
+from gateway.datadir import DataDir
 from gateway.ops.targets import owner_key_name
-from gateway.orchestrator.state import DataDir
 
 ADMIN_OWNERS = 3
 ADMIN_THRESHOLD = 2

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from gateway.orchestrator.state import UpState
+from gateway.datadir import UpState
 
 
 def qr_text(data: str) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 from rich.console import Console
 
 from contracts.exceptions import DeploymentFailed
+from gateway.datadir import DataDirError
 from gateway.exit_status import ExitStatus
 from gateway.ops.network import add_data_dir
-from gateway.orchestrator.state import DataDirError
 from gateway.orchestrator.supervisor import ChildFailed, Restart, RestartPolicy, Terminated, install_signal_handlers
 from gateway.orchestrator.up import (
     ADMIN_EMAIL,

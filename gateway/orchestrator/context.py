@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from gateway.datadir import DataDir, UpState
 from gateway.orchestrator.accounts import ChainAccounts
 from gateway.orchestrator.exceptions import UpError
-from gateway.orchestrator.state import DataDir, UpState
 from gateway.orchestrator.supervisor import Supervisor
 
 DEFAULT_CHAIN_ID = 1337

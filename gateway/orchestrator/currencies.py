@@ -13,8 +13,8 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from gateway.datadir import TokenInfo
 from gateway.ops.chain import PRICE_SCALE, send
-from gateway.orchestrator.state import TokenInfo
 
 CASH_TOKENS = (
     ("RepoNet USD deposit", TokenInfo(symbol="rUSD", address="", decimals=6, currency="USD")),

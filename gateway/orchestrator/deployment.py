@@ -18,6 +18,7 @@ from contracts.governance import (
     hand_over,
     least_privilege_grants,
 )
+from gateway.datadir import TokenInfo
 from gateway.ops.chain import connect, ensure_gas, price_to_raw, send
 from gateway.ops.targets import SYSTEM_ARTIFACTS, token_targets
 from gateway.orchestrator.accounts import ADMIN_THRESHOLD, Purpose
@@ -25,7 +26,6 @@ from gateway.orchestrator.context import UpContext, rpc
 from gateway.orchestrator.currencies import CASH_TOKENS, wire_currencies
 from gateway.orchestrator.exceptions import UpError
 from gateway.orchestrator.nodes import NodeSteps
-from gateway.orchestrator.state import TokenInfo
 
 BONDS = (
     ("RepoNet Govt 4.25% 2032", TokenInfo(symbol="GOV32", address="", decimals=6, isin="XS0000000132"), 425, 2032),

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gateway.datadir import write_private
 from gateway.ops.client import Credentials, Gateway, UserSession
 from gateway.ops.network import AUTOMATION_FILE, COMPLIANCE_USER, OPS_USER
 from gateway.orchestrator.banners import admin_banner
 from gateway.orchestrator.context import UpContext
 from gateway.orchestrator.nodes import NodeSteps
-from gateway.orchestrator.state import write_private
 from gateway.orchestrator.supervisor import Child
 
 OPERATOR_LEI_SEED = "RPNOPERATOR0000000"

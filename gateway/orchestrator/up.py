@@ -14,6 +14,7 @@ import sys
 
 from rich.console import Console
 
+from gateway.datadir import UpState
 from gateway.orchestrator.accounts import Purpose
 from gateway.orchestrator.banners import admin_banner, qr_text, urls_banner
 from gateway.orchestrator.context import (
@@ -28,7 +29,6 @@ from gateway.orchestrator.deployment import Deployment
 from gateway.orchestrator.exceptions import NotAvailable, UpError
 from gateway.orchestrator.launch import GatewaySteps
 from gateway.orchestrator.nodes import NodeSteps
-from gateway.orchestrator.state import UpState
 from gateway.orchestrator.supervisor import Child, Supervisor
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""/v1/rfqs, /v1/trades: requests for quote, quotes, direct terms, signatures and approvals."""
+"""/v1/rfqs, /v1/trades: requests for quote, quotes, direct terms, the trades and their retry (the signing steps —
+signatures and approvals — are ``gateway.signing.routes``)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy.orm import Session
 
 from contracts import eip712
 from gateway.api.deps import (
     ContextDep,
-    Principal,
     ReadSessionDep,
     SessionDep,
     WriteSessionDep,
@@ -19,26 +18,18 @@ from gateway.api.deps import (
 )
 from gateway.api.errors import problem_responses
 from gateway.api.permits import TradesRead
-from gateway.custody import door
-from gateway.db.held import holds
-from gateway.policy import service as policy
-from gateway.settlement.hub import HubDep
-from gateway.signing import service as signing
 from gateway.trading import direct, records, retry, views
 from gateway.trading import rfq as rfqs
 from gateway.trading import terms as trade_terms
-from gateway.trading.deps import Approver, Trader, TraderStepUp
+from gateway.trading.deps import ChainDep, Trader
 from gateway.trading.schemas import (
     AcceptQuote,
-    DecisionPublic,
     DirectTradeCreate,
     QuoteCreate,
     QuotePublic,
     RfqCreate,
     RfqPublic,
     RfqsPublic,
-    SignatureSubmit,
-    SignResult,
     TradePublic,
     TradesPublic,
     TypedDataDocument,
@@ -49,12 +40,8 @@ router = APIRouter(tags=["trading"], responses=problem_responses(401, 403, 404, 
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-def _policy(decision: dict[str, object]) -> DecisionPublic:
-    return DecisionPublic.model_validate(decision)
-
-
 @router.post("/rfqs", response_model=RfqPublic, status_code=201)
-def create_rfq(body: RfqCreate, principal: Trader, session: SessionDep, hub: HubDep) -> RfqPublic:
+def create_rfq(body: RfqCreate, principal: Trader, session: SessionDep, hub: ChainDep) -> RfqPublic:
     """Ask chosen lenders (or all) for a repo; they quote rate and haircut until the quote deadline."""
     now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
     rfq = rfqs.create_rfq(
@@ -112,7 +99,7 @@ def submit_quote(rfq_id: uuid.UUID, body: QuoteCreate, principal: Trader, sessio
 
 @router.post("/rfqs/{rfq_id}/accept", response_model=TradePublic, status_code=201)
 def accept_quote(
-    rfq_id: uuid.UUID, body: AcceptQuote, principal: Trader, session: SessionDep, hub: HubDep
+    rfq_id: uuid.UUID, body: AcceptQuote, principal: Trader, session: SessionDep, hub: ChainDep
 ) -> TradePublic:
     """The borrower accepts one quote; the others expire; the trade's EIP-712 terms are fixed."""
     now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
@@ -131,7 +118,7 @@ def accept_quote(
 
 @router.post("/trades", response_model=TradePublic, status_code=201)
 def create_direct_trade(
-    body: DirectTradeCreate, principal: Trader, read: ReadSessionDep, session: SessionDep, hub: HubDep
+    body: DirectTradeCreate, principal: Trader, read: ReadSessionDep, session: SessionDep, hub: ChainDep
 ) -> TradePublic:
     """Direct bilateral terms with a named counterparty wallet; both sides then sign."""
     now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
@@ -144,7 +131,9 @@ def create_direct_trade(
         body=body,
         now=now,
     )
-    return _view_after_commit(read, session, trade.id, principal)
+    return views.trade_view_after_commit(
+        read, session, trade_id=trade.id, organization_id=principal.organization_id, is_operator=principal.is_operator
+    )
 
 
 @router.get("/trades", response_model=TradesPublic, status_code=200)
@@ -183,100 +172,11 @@ def get_typed_data(trade_id: uuid.UUID, principal: TradesRead, session: SessionD
     return TypedDataPublic(primary_type="RepoTerms", typed_data=document, digest=trade.terms_digest)
 
 
-@router.post("/trades/{trade_id}/sign", response_model=SignResult, status_code=200)
-def sign_trade(
-    trade_id: uuid.UUID,
-    principal: TraderStepUp,
-    ctx: ContextDep,
-    read: ReadSessionDep,
-    session: SessionDep,
-    hub: HubDep,
-) -> SignResult:
-    """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up)."""
-    seen = records.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    checked = signing.check_before_writing(ctx, read, seen, records.side_of(seen, principal.organization_id), hub)
-    read.rollback()
-    trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    side = records.side_of(trade, principal.organization_id)
-    decision = signing.sign_custodial(
-        ctx,
-        session,
-        hub,
-        person=door.Person.of(principal),
-        trade=trade,
-        side=side,
-        chain_checked=checked.wallet,
-        approvals=checked.approvals,
-    )
-    return SignResult(trade=_view_after_commit(read, session, trade_id, principal), policy=_policy(decision.as_dict()))
-
-
-def _view_after_commit(read: Session, session: Session, trade_id: uuid.UUID, principal: Principal) -> TradePublic:
-    """The trade as just committed, read in a fresh snapshot of the read session: on the write session the reads
-    would open a second write transaction, and on SQLite wait for (and then hold) the write lock. A keyed request's
-    work commits with its answer (gateway.db.held): its write session, still open, is the one that sees it."""
-    if holds(session):
-        read = session
-    else:
-        read.rollback()
-    return views.trade_view(
-        read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
-    )
-
-
-@router.post("/trades/{trade_id}/signature", response_model=SignResult, status_code=200)
-def submit_signature(
-    trade_id: uuid.UUID,
-    body: SignatureSubmit,
-    principal: Trader,
-    ctx: ContextDep,
-    read: ReadSessionDep,
-    session: SessionDep,
-    hub: HubDep,
-) -> SignResult:
-    """A self-held wallet's signature of the typed data (EOA, or ERC-1271 smart wallet): checked against the chain
-    in the read session, then stored in the write transaction if the trade has not changed meanwhile."""
-    seen = records.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    checked = signing.check_signature_before_writing(
-        ctx, read, hub, trade=seen, side=records.side_of(seen, principal.organization_id), signature=body.signature
-    )
-    read.rollback()
-    trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    side = records.side_of(trade, principal.organization_id)
-    decision = signing.submit_signature(
-        session,
-        hub,
-        actor=principal.actor,
-        trade=trade,
-        side=side,
-        signature=body.signature,
-        checked=checked,
-        signer=principal.id,
-    )
-    return SignResult(trade=_view_after_commit(read, session, trade_id, principal), policy=_policy(decision.as_dict()))
-
-
 @router.post("/trades/{trade_id}/retry", response_model=TradePublic, status_code=200)
-def retry_trade(trade_id: uuid.UUID, principal: Trader, session: SessionDep, hub: HubDep) -> TradePublic:
+def retry_trade(trade_id: uuid.UUID, principal: Trader, session: SessionDep, hub: ChainDep) -> TradePublic:
     """A trade whose open failed (or whose signing deadline passed) gets fresh terms (new nonce, start and
     deadline; same economics): both sides sign again."""
     now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
     trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     retry.retry(session, hub, trade=trade, actor=principal.actor, now=now)
-    return views.trade_public(session, trade)
-
-
-@router.post("/trades/{trade_id}/approvals", response_model=TradePublic, status_code=201)
-def approve_trade(trade_id: uuid.UUID, principal: Approver, session: SessionDep) -> TradePublic:
-    """An approver's yes for the organization's side; never the trade's initiator."""
-    trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    side = records.side_of(trade, principal.organization_id)
-    policy.approve_trade(
-        session,
-        actor=principal.actor,
-        user_id=principal.id,
-        organization_id=principal.organization_id,
-        trade=trade,
-        side=side,
-    )
     return views.trade_public(session, trade)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from gateway.db.held import holds
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.trading import money
@@ -203,6 +204,19 @@ def trade_view(session: Session, *, trade_id: uuid.UUID, organization_id: uuid.U
 class _Instrument:
     address: str
     decimals: int
+
+
+def trade_view_after_commit(
+    read: Session, session: Session, *, trade_id: uuid.UUID, organization_id: uuid.UUID, is_operator: bool
+) -> TradePublic:
+    """The trade as just committed, read in a fresh snapshot of the read session: on the write session the reads
+    would open a second write transaction, and on SQLite wait for (and then hold) the write lock. A keyed request's
+    work commits with its answer (gateway.db.held): its write session, still open, is the one that sees it."""
+    if holds(session):
+        read = session
+    else:
+        read.rollback()
+    return trade_view(read, trade_id=trade_id, organization_id=organization_id, is_operator=is_operator)
 
 
 def list_trades(

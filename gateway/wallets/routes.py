@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
+from gateway.access.permissions import Permission
 from gateway.api.deps import ContextDep, PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
-from gateway.auth.permissions import Permission
 from gateway.db import pages
 from gateway.db.models import Organization, Wallet
 from gateway.exceptions import InvalidRequest, NotFound

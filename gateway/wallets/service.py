@@ -1,5 +1,5 @@
 """Wallets: custodial ones (their key generated and sealed by ``gateway.custody``, which alone can sign with it)
-and SIWE registration of self-held wallets (master-key rotation: ``gateway.keys.rotation``)."""
+and SIWE registration of self-held wallets (master-key rotation: ``gateway.key_rotation``)."""
 
 from __future__ import annotations
 

@@ -19,10 +19,10 @@ def serve(config: dict[str, Any]) -> None:
     from gateway.app import build_context, create_app
     from gateway.chain.connect import connect
     from gateway.chain.web3_client import Web3Chain
-    from gateway.kyc.sanctions import SanctionsList
+    from gateway.screening.sanctions import SanctionsList
     from gateway.settlement.hub import Hub
     from gateway.settlement.market import Market
-    from gateway.settlement.workers import attach
+    from gateway.workers import attach
     from tests.gateway.conftest import make_settings
 
     addresses = config["addresses"]

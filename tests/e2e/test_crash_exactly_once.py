@@ -112,7 +112,7 @@ def setup_members(d: Deployment, tmp_path: Path, db_url: str, settings: dict[str
     from gateway.chain.web3_client import Web3Chain
     from gateway.db.migrate import upgrade
     from gateway.db.models import Role
-    from gateway.kyc.sanctions import SanctionsList
+    from gateway.screening.sanctions import SanctionsList
     from tests.gateway.conftest import World, make_settings
     from tests.gateway.market import approve_member, list_instrument
 

@@ -177,8 +177,8 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         from eth_account import Account
 
         from contracts.governance import Governance, admin_powers, roles_held
+        from gateway.datadir import UpState
         from gateway.ops.targets import SYSTEM_ARTIFACTS, token_targets
-        from gateway.orchestrator.state import UpState
 
         up_state = UpState.from_json(state)
         targets = [(n, up_state.contracts[k]) for k, n in SYSTEM_ARTIFACTS.items()]

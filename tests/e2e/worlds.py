@@ -14,7 +14,7 @@ from gateway.config import Settings
 from gateway.db.migrate import upgrade
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
-from gateway.settlement.workers import attach, start_workers
+from gateway.workers import attach, start_workers
 from tests.e2e.chains import Deployment
 from tests.gateway.conftest import World
 from tests.gateway.market import market_world

@@ -22,10 +22,10 @@ from gateway.context import GatewayContext
 from gateway.db.migrate import upgrade
 from gateway.db.models import Role, User
 from gateway.keys.envelope import unseal_small
-from gateway.kyc.sanctions import SanctionsList
 from gateway.members import service as members
 from gateway.members.schemas import OrganizationCreate
 from gateway.members.validation import lei_with_check_digits
+from gateway.screening.sanctions import SanctionsList
 
 
 @pytest.fixture(autouse=True)

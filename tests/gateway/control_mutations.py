@@ -29,7 +29,7 @@ HOOKS = T + "events/test_webhook_destinations.py::"
 AGAINST_CHAIN = T + "audit/test_against_chain.py::"
 BACKOFF = T + "auth/test_backoff.py::"
 PROXIES = T + "api/test_proxies.py::"
-STREAM = T + "events/test_stream_sessions.py::"
+STREAM = T + "stream/test_stream_sessions.py::"
 JSON = T + "api/test_bounded_json.py::"
 
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
@@ -112,21 +112,21 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "JWT algorithm allowlist",
-        "gateway/auth/tokens.py",
+        "gateway/access/tokens.py",
         "            algorithms=ALGORITHMS,",
         '            algorithms=["HS256", "HS512"],',
         AUTH + "test_jwt_other_algorithm_rejected",
     ),
     (
         "JWT audience",
-        "gateway/auth/tokens.py",
+        "gateway/access/tokens.py",
         'options={"require": ["exp", "iat", "sub", "aud", "iss"]},',
         'options={"require": ["exp", "iat", "sub", "iss"], "verify_aud": False},',
         AUTH + "test_jwt_wrong_audience_rejected",
     ),
     (
         "JWT expiry",
-        "gateway/auth/tokens.py",
+        "gateway/access/tokens.py",
         'options={"require": ["exp", "iat", "sub", "aud", "iss"]},',
         'options={"require": ["iat", "sub", "aud", "iss"], "verify_exp": False},',
         AUTH + "test_jwt_expired_rejected",
@@ -290,7 +290,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "rewrap on rotation",
-        "gateway/keys/rotation.py",
+        "gateway/key_rotation.py",
         "            row.master_version, row.wrapped_data_key = sealed.master_version, sealed.wrapped_data_key",
         "            pass",
         KEYS + "test_rotation_rewraps_and_retirement_destroys_old_versions",
@@ -467,7 +467,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "rotation rewraps TOTP secrets before retirement",
-        "gateway/keys/rotation.py",
+        "gateway/key_rotation.py",
         '            user.totp_secret_enc = rewrap_small(keys, owner=f"user-totp/{user.id}", blob=user.totp_secret_enc)',
         "            pass",
         KEYS + "test_users_still_log_in_after_rotation_and_retirement",
@@ -491,7 +491,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "retirement refuses while anything is sealed under the version",
-        "gateway/keys/rotation.py",
+        "gateway/key_rotation.py",
         "    if remaining:\n        session.rollback()\n        raise RetirementRefused(below, remaining)",
         "    if False:\n        session.rollback()\n        raise RetirementRefused(below, remaining)",
         ROTATION + "test_retirement_refuses_while_a_secret_is_sealed_under_an_old_version",
@@ -641,14 +641,14 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "stream: the session is checked before each event",
-        "gateway/events/routes.py",
+        "gateway/stream/routes.py",
         "                event = await queue.get()\n                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):\n                    return\n",
         "                event = await queue.get()\n",
         STREAM + "test_logout_ends_the_stream_before_the_next_event",
     ),
     (
         "stream: an idle session is checked again",
-        "gateway/events/routes.py",
+        "gateway/stream/routes.py",
         "                if time.time() >= expires_at or not await _still_valid(ctx, token, ip):\n                    return\n\n        async def forward",
         "                if time.time() >= expires_at:\n                    return\n\n        async def forward",
         STREAM
@@ -658,7 +658,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "stream: ends at the token's expiry",
-        "gateway/events/routes.py",
+        "gateway/stream/routes.py",
         "                await asyncio.sleep(max(0.0, min(interval, expires_at - time.time())))",
         "                await asyncio.sleep(interval)",
         STREAM + "test_the_stream_ends_when_its_token_expires",
@@ -672,7 +672,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "bounded JSON: the stream's first message",
-        "gateway/events/routes.py",
+        "gateway/stream/routes.py",
         "            first = bounded_json.decode(await asyncio.wait_for(websocket.receive_text(), timeout=5))",
         '            first = __import__("json").loads(await asyncio.wait_for(websocket.receive_text(), timeout=5))',
         JSON + "test_the_server_process_survives_adversarial_json",
@@ -714,7 +714,7 @@ MUTATIONS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "the stream checks its permission",
-        "gateway/events/routes.py",
+        "gateway/stream/routes.py",
         "    if STREAM_PERMISSION not in principal.permissions:",
         "    if False:",
         MATRIX + "test_the_stream_declares_its_permission_and_checks_it",

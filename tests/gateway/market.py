@@ -17,7 +17,7 @@ from gateway.app import build_context, create_app
 from gateway.chain.base import ChainClient
 from gateway.chain.memory import InMemoryChain
 from gateway.db.models import KycStatus, Organization, Wallet
-from gateway.kyc.sanctions import SanctionsList
+from gateway.screening.sanctions import SanctionsList
 from gateway.settlement.hub import Hub
 from gateway.trading.models import Instrument
 from tests.gateway.conftest import SANCTIONS_CSV, Member, World, make_settings

@@ -21,8 +21,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIWebSocketRoute, iter_route_contexts
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.access.permissions import CLIENT_SCOPES, ROLE_PERMISSIONS, Permission
 from gateway.api.deps import Authorize, CurrentPrincipal, Principal, public, require
-from gateway.auth.permissions import CLIENT_SCOPES, ROLE_PERMISSIONS, Permission
 from gateway.db.models import Role
 from gateway.events.bus import EventBus
 from tests.gateway.conftest import Cast, Member, World, application_body

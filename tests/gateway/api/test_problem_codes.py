@@ -7,9 +7,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from gateway import app
+from gateway import app, workers
 from gateway.exceptions import GatewayError, IdempotentReplay, problem_body
-from gateway.settlement import workers
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 

@@ -336,7 +336,7 @@ def test_deactivated_user_is_locked_out_at_once(cast: Cast, world: World) -> Non
 def test_verified_token_cache_honours_expiry_and_revocation(cast: Cast, world: World) -> None:
     """A token verified once is not verified again, but its expiry and its login session still decide: the cached
     token is refused once ``exp`` passes, and once its session is revoked (fails if a hit skipped either check)."""
-    from gateway.auth import tokens
+    from gateway.access import tokens
     from gateway.exceptions import NotAuthenticated
 
     settings = world.ctx.settings

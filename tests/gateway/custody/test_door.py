@@ -41,7 +41,7 @@ def test_only_the_custody_door_opens_a_custodial_key() -> None:
         if re.search(r"\bWalletKey\b", text)
         and name not in ("db/models.py", "migrations/versions/0001_initial_schema.py")
     )
-    assert readers == ["custody/keys.py", "keys/rotation.py"]
+    assert readers == ["custody/keys.py", "key_rotation.py"]
 
 
 def _person(world: World, org: str, *, fresh: bool = True) -> door.Person:

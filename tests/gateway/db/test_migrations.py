@@ -3,14 +3,14 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from gateway.db.models import Base
 from gateway.db.session import make_engine
+from gateway.migrations.tables import metadata
 
 
 def test_migrations_match_models(any_db_url: str) -> None:
     engine = make_engine(any_db_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     engine.dispose()
     assert diff == []
 

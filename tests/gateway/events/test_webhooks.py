@@ -121,7 +121,7 @@ def test_rotation_through_the_api_keeps_the_old_secret_for_a_day(world: World) -
 
 def test_master_key_rotation_rewraps_webhook_secrets_before_retirement(world: World) -> None:
     """Webhook secrets are sealed under the master key: after rotation with retirement the sender still signs."""
-    from gateway.keys import rotation
+    from gateway import key_rotation as rotation
 
     received: list[httpx.Request] = []
 

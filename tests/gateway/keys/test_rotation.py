@@ -17,12 +17,12 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
+from gateway import key_rotation as rotation
 from gateway.custody.keys import unseal_account
 from gateway.db.models import Role, User, Wallet, WalletKey
 from gateway.db.session import make_engine, make_session_factory
 from gateway.exceptions import KeyManagementError
 from gateway.exit_status import ExitStatus
-from gateway.keys import rotation
 from gateway.keys.envelope import seal_small, unseal_small
 from gateway.keys.provider import FileKeyProvider
 from tests.gateway.conftest import PASSWORD, Cast, World, make_world

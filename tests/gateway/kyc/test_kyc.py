@@ -1,6 +1,6 @@
 """KYC onboarding: screening, hit decisions, approval whitelisting on chain, revoke and freeze."""
 
-from gateway.kyc.sanctions import ListedParty, SanctionsList, normalize
+from gateway.screening.sanctions import ListedParty, SanctionsList, normalize
 from tests.gateway.conftest import SANCTIONS_CSV, Cast, World, application_body
 
 
@@ -112,7 +112,7 @@ def test_renewal_pushes_new_expiry_and_review_queue(world: World, cast: Cast) ->
 def test_lapsed_kyc_marked_expired(world: World, cast: Cast) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from gateway.kyc.service import expire_lapsed
+    from gateway.kyc.upkeep import expire_lapsed
 
     application = _apply(world, cast)
     cast.officer1.post(f"/v1/kyc/applications/{application['id']}/decision", json={"approve": True})
@@ -137,7 +137,7 @@ def test_stale_challenges_and_idempotency_records_purged(world: World, cast: Cas
     from sqlalchemy import func, select
 
     from gateway.db.models import IdempotencyRecord, SiweChallenge
-    from gateway.kyc.service import purge_stale
+    from gateway.kyc.upkeep import purge_stale
 
     headers = {**cast.a_approver.headers, "Idempotency-Key": "purge-me"}
     world.client.post("/v1/wallets", json={"label": "w"}, headers=headers)
@@ -152,7 +152,7 @@ def test_stale_challenges_and_idempotency_records_purged(world: World, cast: Cas
 def test_newer_sanctions_list_rescreens_before_approval(world: World, cast: Cast, tmp_path: object) -> None:
     from pathlib import Path
 
-    from gateway.kyc.sanctions import SanctionsList
+    from gateway.screening.sanctions import SanctionsList
 
     application = _apply(world, cast)
     assert application["status"] == "pending_review"

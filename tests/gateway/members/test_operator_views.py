@@ -28,7 +28,7 @@ def test_every_operator_read_of_member_data_is_audited(world: World, cast: Cast)
 
 def test_operator_views_are_read_only(world: World, cast: Cast) -> None:
     """Operator staff hold no permission that changes a member's people, keys, policy, trades or repos."""
-    from gateway.auth.permissions import OPERATOR_ROLES, ROLE_PERMISSIONS, P
+    from gateway.access.permissions import OPERATOR_ROLES, ROLE_PERMISSIONS, P
 
     member_writes = {
         P.USERS_MANAGE,  # their own organization's people only (checked per object in tests/gateway/members)

@@ -78,3 +78,17 @@ def test_a_crashed_child_is_restarted_with_its_command_and_environment(tmp_path:
     assert supervisor.stop_all() == ["svc"]
     thread.join(timeout=1)  # watch keeps looping on an empty list; the stopped child is not restarted
     assert child.process.poll() is not None and not errors
+
+
+def test_supervisor_reports_a_child_that_exits(tmp_path: Path) -> None:
+    sup = Supervisor(tmp_path / "run.json")
+    sup.start("short", [sys.executable, "-c", "print('bye'); raise SystemExit(3)"], tmp_path / "short.log")
+    long = sup.start("long", [sys.executable, "-c", "import time; time.sleep(60)"], tmp_path / "long.log")
+    assert (tmp_path / "run.json").exists()
+    with pytest.raises(ChildFailed) as failed:
+        sup.watch(interval=0.05)
+    assert failed.value.name == "short" and failed.value.returncode == 3
+    assert "bye" in failed.value.log_tail()
+    assert sup.stop_all() == ["long", "short"]
+    assert long.process.poll() is not None
+    assert not (tmp_path / "run.json").exists()

@@ -9,10 +9,10 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from sqlalchemy import delete, select
 
+from gateway import key_rotation as rotation
 from gateway.custody.keys import unseal_account
 from gateway.db.models import WalletKey
 from gateway.exceptions import KeyManagementError, MasterKeyRetired
-from gateway.keys import rotation
 from gateway.keys.envelope import Sealed, seal, unseal
 from gateway.keys.provider import EnvKeyProvider, FileKeyProvider
 from tests.gateway.conftest import Cast, World

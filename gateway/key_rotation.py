@@ -7,6 +7,9 @@ the key file (``FileKeyProvider.refresh``) and seal under it at once; the master
 makes the count before retirement see every row a gateway was sealing meanwhile. A row that cannot be unwrapped
 (its version already gone, or its blob damaged) is left as it is and named in the report: rotation goes on,
 retirement refuses.
+
+It rewraps the secrets of several domains (custody's wallet keys, users, webhooks), so it sits above them, beside
+the hub's workers, rather than in ``gateway.keys`` (the envelope, the provider and the lock it uses).
 """
 
 from __future__ import annotations

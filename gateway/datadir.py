@@ -1,4 +1,5 @@
-"""The data directory of ``reponet up``: layout, the resumable state file, and secrets in owner-only files.
+"""The data directory of ``reponet up``, shared by ``up``, the operator commands and the demo: layout, the resumable
+state file, and secrets in owner-only files.
 
 Layout (``./.reponet`` by default)::
 

@@ -1,6 +1,7 @@
 """The hub and its background workers (relayer: the outbox; indexer: the inbox; balance follower; webhooks), built
 from the gateway's one ``Settings`` and started by the app's lifespan (gateway.app) or ``reponet gateway work``
-(gateway.background); each resumes from the database after a restart."""
+(gateway.background); each resumes from the database after a restart. It composes the outbox (settlement) with the
+inbox (indexer) and webhooks (events), so it sits above those domains, just below the app."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-from gateway.auth.tokens import issue_access_token
+from gateway.access.tokens import issue_access_token
 from gateway.db.models import Role
 from gateway.events.bus import EventBus
 from tests.gateway.conftest import Member, World

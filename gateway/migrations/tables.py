@@ -1,0 +1,20 @@
+"""Every table of the gateway on one metadata, for Alembic and the schema test: ``db.models`` holds the shared tables
+and ``Base``; each domain keeps its tables in its own ``models`` module, registered on ``Base`` when imported. They are
+gathered here, above the domains, so ``db`` imports none of them (a table missing here shows as a difference from the
+migrated schema in tests/gateway/db/test_migrations.py)."""
+
+from __future__ import annotations
+
+from gateway.auth import models as _auth_models  # noqa: F401
+from gateway.custody import models as _custody_models  # noqa: F401
+from gateway.db.models import Base
+from gateway.events import models as _events_models  # noqa: F401
+from gateway.indexer import models as _indexer_models  # noqa: F401
+from gateway.members import models as _members_models  # noqa: F401
+from gateway.operator import models as _operator_models  # noqa: F401
+from gateway.redemptions import models as _redemption_models  # noqa: F401
+from gateway.risk import models as _risk_models  # noqa: F401
+from gateway.settlement import models as _settlement_models  # noqa: F401
+from gateway.trading import models as _trading_models  # noqa: F401
+
+metadata = Base.metadata

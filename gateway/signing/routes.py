@@ -1,0 +1,108 @@
+"""/v1/trades/{trade_id}: a trade's signing steps over HTTP — an approver's yes for its side (the policy's quorum),
+the custodial wallet's signature through the custody door, a self-held wallet's signature. Beside the service they
+call (``gateway.signing.service``), above trading, whose routes hold the rest of /v1/trades."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+
+from gateway.api.deps import ContextDep, Principal, ReadSessionDep, SessionDep
+from gateway.api.errors import problem_responses
+from gateway.custody import door
+from gateway.policy import service as policy
+from gateway.settlement.hub import HubDep
+from gateway.signing import service as signing
+from gateway.trading import records, views
+from gateway.trading.deps import Approver, Trader, TraderStepUp
+from gateway.trading.schemas import DecisionPublic, SignatureSubmit, SignResult, TradePublic
+
+router = APIRouter(tags=["trading"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
+
+
+def _policy(decision: dict[str, object]) -> DecisionPublic:
+    return DecisionPublic.model_validate(decision)
+
+
+def _view(read: Session, session: Session, trade_id: uuid.UUID, principal: Principal) -> TradePublic:
+    return views.trade_view_after_commit(
+        read, session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=principal.is_operator
+    )
+
+
+@router.post("/trades/{trade_id}/sign", response_model=SignResult, status_code=200)
+def sign_trade(
+    trade_id: uuid.UUID,
+    principal: TraderStepUp,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
+) -> SignResult:
+    """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up)."""
+    seen = records.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    checked = signing.check_before_writing(ctx, read, seen, records.side_of(seen, principal.organization_id), hub)
+    read.rollback()
+    trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    side = records.side_of(trade, principal.organization_id)
+    decision = signing.sign_custodial(
+        ctx,
+        session,
+        hub,
+        person=door.Person.of(principal),
+        trade=trade,
+        side=side,
+        chain_checked=checked.wallet,
+        approvals=checked.approvals,
+    )
+    return SignResult(trade=_view(read, session, trade_id, principal), policy=_policy(decision.as_dict()))
+
+
+@router.post("/trades/{trade_id}/signature", response_model=SignResult, status_code=200)
+def submit_signature(
+    trade_id: uuid.UUID,
+    body: SignatureSubmit,
+    principal: Trader,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
+) -> SignResult:
+    """A self-held wallet's signature of the typed data (EOA, or ERC-1271 smart wallet): checked against the chain
+    in the read session, then stored in the write transaction if the trade has not changed meanwhile."""
+    seen = records.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    checked = signing.check_signature_before_writing(
+        ctx, read, hub, trade=seen, side=records.side_of(seen, principal.organization_id), signature=body.signature
+    )
+    read.rollback()
+    trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    side = records.side_of(trade, principal.organization_id)
+    decision = signing.submit_signature(
+        session,
+        hub,
+        actor=principal.actor,
+        trade=trade,
+        side=side,
+        signature=body.signature,
+        checked=checked,
+        signer=principal.id,
+    )
+    return SignResult(trade=_view(read, session, trade_id, principal), policy=_policy(decision.as_dict()))
+
+
+@router.post("/trades/{trade_id}/approvals", response_model=TradePublic, status_code=201)
+def approve_trade(trade_id: uuid.UUID, principal: Approver, session: SessionDep) -> TradePublic:
+    """An approver's yes for the organization's side; never the trade's initiator."""
+    trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    side = records.side_of(trade, principal.organization_id)
+    policy.approve_trade(
+        session,
+        actor=principal.actor,
+        user_id=principal.id,
+        organization_id=principal.organization_id,
+        trade=trade,
+        side=side,
+    )
+    return views.trade_public(session, trade)

@@ -1,0 +1,1 @@
+"""The WebSocket stream of repo lifecycle events (``routes.py``)."""
