@@ -40,7 +40,7 @@ class QbftChain(Chain):
             parent = self.head
             template = child_header(parent, max(timestamp, parent.timestamp), coinbase, extra_data)
             db = self.store.state_db(for_writing=True)
-            built = self._execute(parent, template, transactions, db, self.build_deadline())
+            built = self._execute(parent, template, transactions, db, self.build_budget())
             return Candidate(built, db, bytes(parent.hash))
 
     def build_candidate_on(
@@ -65,7 +65,7 @@ class QbftChain(Chain):
             AncestorHashes(self.store, header.block_number - 1, unstored=bytes(header.hash)),
             self.chain_id,
         )
-        built = apply_transactions(state, template, transactions, self.permissioner.is_allowed, self.build_deadline())
+        built = apply_transactions(state, template, transactions, self.permissioner.is_allowed, self.build_budget())
         return Candidate(built, db, bytes(header.hash))
 
     def validate_candidate(self, header: QbftHeader, transactions: Sequence[SignedTransactionAPI]) -> Candidate:
