@@ -22,9 +22,11 @@ class BuildBudget:
     wall_deadline: float  # time.monotonic()
 
     @classmethod
-    def start(cls, seconds: float) -> BuildBudget:
-        """A budget of ``seconds`` of CPU time from now. Call it on the thread that builds: CPU time is per thread."""
-        return cls(time.thread_time() + seconds, time.monotonic() + seconds * WALL_FACTOR)
+    def start(cls, seconds: float, wall_seconds: float | None = None) -> BuildBudget:
+        """A budget of ``seconds`` of CPU time from now, ``wall_seconds`` (default ``WALL_FACTOR * seconds``) of
+        wall clock at most. Call it on the thread that builds: CPU time is per thread."""
+        wall = seconds * WALL_FACTOR if wall_seconds is None else wall_seconds
+        return cls(time.thread_time() + seconds, time.monotonic() + wall)
 
     def spent(self) -> bool:
         """Whether the build should stop adding transactions (checked on the building thread)."""

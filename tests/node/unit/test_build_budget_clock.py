@@ -11,6 +11,7 @@ import threading
 import time
 
 from node.build_budget import WALL_FACTOR, BuildBudget
+from node.qbft.chain import QbftChain
 
 
 def _cpu_only(seconds: float) -> BuildBudget:
@@ -48,3 +49,15 @@ def test_the_wall_clock_ceiling_ends_a_starved_build() -> None:
 
 def test_a_fresh_budget_is_not_spent() -> None:
     assert not BuildBudget.start(5.0).spent()
+
+
+def test_a_qbft_proposal_is_built_within_the_round_timeout() -> None:
+    """A proposal still being built when round 0 times out cannot be agreed in it: the ceiling is the timeout."""
+    chain = object.__new__(QbftChain)  # build_budget reads only the two settings below
+    chain.build_seconds = 2.0
+    chain.round_timeout = 1.0
+    before = time.monotonic()
+    budget = chain.build_budget()
+    assert budget.wall_deadline - before <= 1.0 + 0.05
+    chain.round_timeout = 60.0
+    assert chain.build_budget().wall_deadline - before >= 2.0 * WALL_FACTOR - 0.05

@@ -135,7 +135,7 @@ def _transactions() -> list[SignedTransactionAPI]:
 def _run(state_class: type[PragueState]) -> list[tuple[bool, int, bytes, bytes]]:
     state = state_class(AtomicDB(), _context(), Hash32(BLANK_ROOT_HASH))
     state.set_balance(Address(to_canonical_address(Account.from_key(KEY).address)), 10**24)
-    results = []
+    results: list[tuple[bool, int, bytes, bytes]] = []
     for tx in _transactions():
         computation = state.apply_transaction(tx)
         state.lock_changes()
