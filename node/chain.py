@@ -12,6 +12,7 @@ from eth.constants import BLANK_ROOT_HASH
 from eth.vm.forks.prague.state import PragueState
 
 from node.abc import ConsensusAPI, PermissionerAPI
+from node.build_budget import BuildBudget
 from node.exceptions import InvalidBlock, StorageError
 from node.execution import BuiltBlock, apply_transactions, child_header, open_state
 from node.genesis import Genesis, build_genesis_header
@@ -60,9 +61,9 @@ def initialize_chain(store: ChainStore, genesis: Genesis, validators: tuple[byte
     return header
 
 
-# Wall-clock budget of one block build: once spent, the remaining transactions wait for the next block, so no
-# mix of expensive transactions holds a block (and the chain) for long. Import and validation have none: a block
-# sealed elsewhere is executed whole.
+# Budget of one block build, in the building thread's CPU time (node.build_budget, with a wall-clock ceiling): once
+# spent, the remaining transactions wait for the next block, so no mix of expensive transactions holds a block (and
+# the chain) for long. Import and validation have none: a block sealed elsewhere is executed whole.
 BUILD_SECONDS = 2.0
 
 
@@ -133,7 +134,7 @@ class Chain:
             )
             db = self.store.state_db(for_writing=True)
             try:
-                built = self._execute(parent, template, transactions, db, self.build_deadline())
+                built = self._execute(parent, template, transactions, db, self.build_budget())
                 built.header = self.consensus.seal(built.header)
                 self._commit(built, db)
             except BaseException:
@@ -175,8 +176,9 @@ class Chain:
                 raise
             return built
 
-    def build_deadline(self) -> float:
-        return time.monotonic() + self.build_seconds
+    def build_budget(self) -> BuildBudget:
+        """Started on the building thread (its CPU time is what is counted)."""
+        return BuildBudget.start(self.build_seconds)
 
     def _execute(
         self,
@@ -184,12 +186,12 @@ class Chain:
         template: QbftHeader,
         transactions: Sequence[SignedTransactionAPI],
         db: StateDB,
-        deadline: float | None = None,
+        budget: BuildBudget | None = None,
     ) -> BuiltBlock:
         state = open_state(
             db, template, parent.state_root, AncestorHashes(self.store, parent.block_number), self.chain_id
         )
-        return apply_transactions(state, template, transactions, self.permissioner.is_allowed, deadline)
+        return apply_transactions(state, template, transactions, self.permissioner.is_allowed, budget)
 
     def _commit(self, built: BuiltBlock, db: StateDB) -> None:
         self.store.commit_block(built.header, built.transactions, built.receipts, db, built.encoded_receipts)

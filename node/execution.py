@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -42,6 +41,8 @@ from eth_utils.exceptions import ValidationError as UtilsValidationError
 from eth_utils.logging import ExtendedDebugLogger, get_extended_debug_logger
 from rlp.codec import length_prefix
 
+from node.build_budget import BuildBudget
+from node.evm_paths import NodeComputation, NodeTransactionExecutor
 from node.exceptions import ExecutionReverted, InvalidParams, ServerError
 from node.headers import QbftHeader, copy_header
 from node.intrinsic import intrinsic_gas, intrinsic_gas_error
@@ -134,9 +135,11 @@ class NodeAccountDB(AccountDB):
 
 class NodeState(PragueState):
     """Prague state whose logger is looked up once (py-evm builds it on every access, four times a transaction),
-    on :class:`NodeAccountDB`."""
+    on :class:`NodeAccountDB`, with the cheaper paths of :mod:`node.evm_paths`."""
 
     account_db_class = NodeAccountDB
+    computation_class = NodeComputation
+    transaction_executor_class = NodeTransactionExecutor
 
     @property
     def logger(self) -> ExtendedDebugLogger:
@@ -216,7 +219,7 @@ def apply_transactions(
     template: QbftHeader,
     transactions: Sequence[SignedTransactionAPI],
     allowed: SenderCheck,
-    deadline: float | None = None,
+    budget: BuildBudget | None = None,
 ) -> BuiltBlock:
     """Apply as many of ``transactions`` as fit the gas limit; the header gets gas used, bloom and roots.
 
@@ -226,8 +229,8 @@ def apply_transactions(
     transaction was reverted, and one member's overspending pair of transactions halted block production.
     Once a sender's transaction is deferred (it did not fit), its later ones are deferred too: they would fail on
     their nonce and be dropped. After a dropped one they are tried, and fail cheaply in validation if they must.
-    With ``deadline`` (a ``time.monotonic()`` value; block building only, never import) the remaining
-    transactions are deferred once it passes (after at least one is included): they stay in the pool.
+    With ``budget`` (block building only, never import) the remaining transactions are deferred once it is spent
+    (after at least one is included): they stay in the pool.
     """
     built = BuiltBlock(template)
     gas_used = 0
@@ -237,7 +240,7 @@ def apply_transactions(
     blocked: set[bytes] = set()  # senders whose earlier transaction was deferred
     for tx in transactions:
         sender = _sender_of(tx)
-        late = deadline is not None and built.transactions and time.monotonic() > deadline
+        late = budget is not None and built.transactions and budget.spent()
         if sender in blocked or late:
             built.deferred.append(tx)
             continue

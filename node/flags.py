@@ -117,7 +117,7 @@ def serve_flags() -> argparse.ArgumentParser:
         "--block-build-seconds",
         type=float,
         default=BUILD_SECONDS,
-        help="wall-clock budget of a block build: later transactions wait for the next block",
+        help="CPU-time budget of a block build (3x it in wall-clock time at most): later transactions wait",
     )
     serve.add_argument(
         "--txpool-reserved-slots",

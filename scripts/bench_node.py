@@ -15,6 +15,7 @@ One run, on this machine, loopback only:
 Prints tx/s per backend and workload, the ratios, and p50/p99 submit-to-receipt latency; `--json` prints one JSON
 object instead (node_tps, anvil_tps, pyevm_tps and p50_ms/p99_ms are the ERC-20 transfer workload on our node).
 Every child process is stopped on exit. The benchmark client shares the machine's cores with the node under test.
+`--vs PATH --pairs N` compares this checkout with another in N alternating pairs of runs (scripts/bench_node_vs.py).
 """
 
 from __future__ import annotations
@@ -440,7 +441,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rate", type=float, default=0.0, help="offered load in tx/s (default 0: as fast as possible)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--vs", type=Path, default=None, help="compare with another checkout in alternating runs (bench_node_vs.py)"
+    )
+    parser.add_argument("--pairs", type=int, default=6, help="with --vs: alternating pairs of runs (default 6)")
     args = parser.parse_args(argv)
+    if args.vs is not None:
+        from scripts.bench_node_vs import compare, report, strip_own_flags
+
+        forwarded = strip_own_flags(
+            sys.argv[1:] if argv is None else argv, {"--vs": True, "--pairs": True, "--json": False}
+        )
+        return report(compare(args.vs, args.pairs, forwarded), args.json)
     # SIGTERM/SIGHUP (e.g. from `timeout`) unwind like Ctrl-C, so the finally blocks stop our child nodes.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _exit_on_signal)

@@ -15,6 +15,7 @@ from eth.abc import SignedTransactionAPI
 from eth.constants import BLANK_ROOT_HASH
 
 from node import qbft_extra
+from node.build_budget import WALL_FACTOR, BuildBudget
 from node.chain import AncestorHashes, Chain
 from node.exceptions import InvalidBlock
 from node.execution import BuiltBlock, apply_transactions, child_header, open_state
@@ -33,6 +34,16 @@ class Candidate:
 
 
 class QbftChain(Chain):
+    # Set by the service: a proposal still being built when round 0 times out cannot be agreed in it, so a build's
+    # wall-clock ceiling is at most the round timeout (the CPU-time budget is Chain's).
+    round_timeout: float | None = None
+
+    def build_budget(self) -> BuildBudget:
+        wall = self.build_seconds * WALL_FACTOR
+        if self.round_timeout is not None:
+            wall = min(wall, self.round_timeout)
+        return BuildBudget.start(self.build_seconds, wall)
+
     def build_candidate(
         self, transactions: Sequence[SignedTransactionAPI], timestamp: int, coinbase: bytes, extra_data: bytes
     ) -> Candidate:
@@ -40,7 +51,7 @@ class QbftChain(Chain):
             parent = self.head
             template = child_header(parent, max(timestamp, parent.timestamp), coinbase, extra_data)
             db = self.store.state_db(for_writing=True)
-            built = self._execute(parent, template, transactions, db, self.build_deadline())
+            built = self._execute(parent, template, transactions, db, self.build_budget())
             return Candidate(built, db, bytes(parent.hash))
 
     def build_candidate_on(
@@ -65,7 +76,7 @@ class QbftChain(Chain):
             AncestorHashes(self.store, header.block_number - 1, unstored=bytes(header.hash)),
             self.chain_id,
         )
-        built = apply_transactions(state, template, transactions, self.permissioner.is_allowed, self.build_deadline())
+        built = apply_transactions(state, template, transactions, self.permissioner.is_allowed, self.build_budget())
         return Candidate(built, db, bytes(header.hash))
 
     def validate_candidate(self, header: QbftHeader, transactions: Sequence[SignedTransactionAPI]) -> Candidate:

@@ -109,6 +109,7 @@ def open_network_node(
     tally = VoteTally(store.header_by_number, config.epoch_length)
     consensus = QbftConsensus(key, tally)
     chain = QbftChain(store, consensus, permissioner)
+    chain.round_timeout = config.request_timeout
     service = QbftNodeService(
         chain, permissioner, data_dir.path, block_time, empty_blocks, limits, pool_limits, trailing_block
     )

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from eth.abc import ComputationAPI, MessageAPI, StateAPI, TransactionContextAPI
 from eth.vm.forks.prague.computation import PragueComputation
 
+from node.evm_paths import NodeComputation
 from node.exceptions import LimitExceeded
 from node.threads import CALL_NICE, lower_thread_priority
 
@@ -155,10 +156,11 @@ def _guarded(address: bytes, run: Callable[[ComputationAPI], Any]) -> Callable[[
     return guarded
 
 
-class BudgetedComputation(PragueComputation):
-    """Prague's computation under the running call's budget: the clock is checked at gas charges (every opcode
-    makes one) and each top-level execution's gas used is spent from the request's budget. Installed only on the
-    states that RPC calls execute on (never on block building), so consensus execution pays nothing for it."""
+class BudgetedComputation(NodeComputation):
+    """The node's Prague computation (node.evm_paths) under the running call's budget: the clock is checked at gas
+    charges (every opcode makes one) and each top-level execution's gas used is spent from the request's budget.
+    Installed only on the states that RPC calls execute on (never on block building), so consensus execution pays
+    nothing for it."""
 
     _precompiles = {  # noqa: RUF012 (py-evm's own attribute, read-only)
         address: _guarded(address, run) for address, run in PragueComputation.get_precompiles().items()

@@ -3,8 +3,8 @@
 Before, a transaction calling the BLAKE2F precompile (0x09) with as many rounds as the block gas limit allows (one
 gas per round) stalled a block build for about 55 s in py-evm's pure-Python compression: now the pool caps a
 transaction's gas (EIP-7825's 2^24 by default, ``--txpool-max-tx-gas``), py-evm runs BLAKE2F natively
-(blake2b-py), and a build stops adding transactions once its wall-clock budget (``--block-build-seconds``) is
-spent, leaving the rest in the pool for the next block.
+(blake2b-py), and a build stops adding transactions once its budget (``--block-build-seconds`` of the building
+thread's CPU time, node.build_budget) is spent, leaving the rest in the pool for the next block.
 """
 
 from __future__ import annotations
