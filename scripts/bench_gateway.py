@@ -9,11 +9,12 @@ wait until final on chain) alone and with 50 concurrent readers of the mix; ``/h
 ceiling; the gateway's and the node's CPU milliseconds per request. Each figure is taken with the gateway at 1
 and at 2 HTTP worker processes (``--workers``; REPONET_API_WORKERS).
 
-``--vs DIR`` runs the same workload against a second checkout first, so before/after figures come from one run:
-that tree's own ``reponet up`` (its ``.venv``, its default workers) and its own onboarding code
-(``bench_members.py`` runs under its interpreter), then ``ratios_wN`` per figure both runs have (this tree over
-that one: GET/s, p99, opens/s, open p99) and ``slower_than_vs``, the figures where this tree is slower. Every read
-endpoint, ``/healthz`` and the opens exist in d2643c6 (the reference of issue 16), which has no ``--workers``.
+``--vs DIR`` runs the same workload against a second checkout in the same run: that tree's own ``reponet up`` (its
+``.venv``, its default workers) and its own onboarding code (``bench_members.py`` runs under its interpreter). All
+networks are up at once and measured in turns, figure by figure (and the opens round by round), so that each figure
+of each tree sees the same machine; then ``ratios_wN`` per figure both have (this tree over that one: GET/s, p50,
+p99, opens/s) and ``slower_than_vs``, the figures where this tree did more than 10 % worse. Every read endpoint,
+``/healthz`` and the opens exist in d2643c6 (the reference of issue 16), which has no ``--workers``.
 
     .venv/bin/python scripts/bench_gateway.py --json
     .venv/bin/python scripts/bench_gateway.py --vs /work/wt/ref-d26 --workers 2 --json
@@ -206,79 +207,94 @@ def read_paths(repo_id: int) -> dict[str, str]:
     }
 
 
-def bench(checkout: Path, args: argparse.Namespace, work: Path, workers: int | None = 1) -> dict[str, Any]:
-    """Every figure against ``checkout``'s network; ``workers`` None: the checkout's default."""
-    net = Network(checkout, work / f"net-{checkout.name}-w{workers or 'default'}", workers)
-    try:
-        members = Members.onboard(checkout, net.data_dir)
-        target, ha, hb = members.target, members.ha, members.hb
-        paths = read_paths(members.repo_id)
-        out: dict[str, Any] = {
+class Subject:
+    """One checkout's network under measurement (``workers`` None: the checkout's default), its figures in ``out``.
+    Several subjects are up at once and measured in turns, figure by figure, so that each figure of each sees the
+    same machine: the cores are shared, and their load moves a figure by more than a change does."""
+
+    def __init__(self, name: str, checkout: Path, args: argparse.Namespace, work: Path, workers: int | None) -> None:
+        self.name, self.args = name, args
+        self.net = Network(checkout, work / f"net-{checkout.name}-w{workers or 'default'}", workers)
+        try:
+            self.members = Members.onboard(checkout, self.net.data_dir)
+        except BaseException:
+            self.net.stop()
+            raise
+        self.paths = read_paths(self.members.repo_id)
+        self.out: dict[str, Any] = {
             "checkout": str(checkout),
             "api_workers": workers,
-            "gateway_processes": len(net.groups()["gateway"]),
+            "gateway_processes": len(self.net.groups()["gateway"]),
             "clients": args.clients,
         }
-        with spawn_pool() as pool:
+        self.alone: list[OpenResult] = []
+        self.loaded: list[OpenResult] = []
+        self.readers: list[LoadResult] = []
+        self.alone_cpu = dict.fromkeys(self.net.cpu_seconds(), 0.0)
+        self.loads: list[float] = []
 
-            def reads(selected: list[str], clients: int, headers: dict[str, str] = ha) -> dict[str, Any]:
-                result, cpu = measured(
-                    net,
-                    lambda: pool.submit(read_load, target, selected, headers, clients, args.seconds).result(),
-                    lambda r: sum(len(v) for v in r.latencies.values()),
-                )
-                return {**result.summary(), **cpu}
+    def reads(self, pool: Any, name: str, selected: list[str], clients: int, authenticated: bool = True) -> None:
+        target, headers = self.members.target, self.members.ha if authenticated else {}
+        result, cpu = measured(
+            self.net,
+            lambda: pool.submit(read_load, target, selected, headers, clients, self.args.seconds).result(),
+            lambda r: sum(len(v) for v in r.latencies.values()),
+        )
+        self.out[name] = {**result.summary(), **cpu}
 
-            pool.submit(read_load, target, list(paths.values()), ha, 4, 0.5).result()  # warm caches
-            for clients in args.clients:
-                out[f"mix_c{clients}"] = reads(list(paths.values()), clients)
-                for name, path in paths.items():
-                    out[f"{name}_c{clients}"] = reads([path], clients)
-            out["healthz_c50"] = reads(["/healthz"], 50, {})
+    def open_round(self, pool: Any, manager: Any, opens: int) -> None:
+        """``opens`` alone, then as many under 50 readers of the mix."""
+        m, args = self.members, self.args
+        before = self.net.cpu_seconds()
+        self.alone.append(pool.submit(open_load, m.target, m.terms, m.ha, m.hb, args.open_clients, opens).result())
+        after = self.net.cpu_seconds()
+        self.alone_cpu = {k: self.alone_cpu[k] + after[k] - before[k] for k in self.alone_cpu}
+        stop = manager.Event()
+        readers = pool.submit(read_load, m.target, list(self.paths.values()), m.ha, 50, 3600.0, stop)
+        time.sleep(1.0)  # the readers are at full speed before the first open
+        try:  # CPU per open is not told apart from the readers' here: the figure is latency
+            self.loaded.append(pool.submit(open_load, m.target, m.terms, m.ha, m.hb, args.open_clients, opens).result())
+        finally:
+            stop.set()
+        self.readers.append(readers.result())
+        self.loads.append(loadavg())
 
-            # Opens alone and opens under 50 readers, in turns (``--open-rounds``): on a shared machine the load of
-            # the moment moves both figures, and their ratio is the measure.
-            rounds = max(1, min(args.open_rounds, args.opens))
-            alone_parts: list[OpenResult] = []
-            loaded_parts: list[OpenResult] = []
-            reader_parts: list[LoadResult] = []
-            alone_cpu = dict.fromkeys(net.cpu_seconds(), 0.0)
-            loads: list[float] = []
-            with multiprocessing.get_context("spawn").Manager() as manager:
-                for i in range(rounds):
-                    n = args.opens // rounds + (1 if i < args.opens % rounds else 0)
-                    before = net.cpu_seconds()
-                    alone_parts.append(
-                        pool.submit(open_load, target, members.terms, ha, hb, args.open_clients, n).result()
-                    )
-                    after = net.cpu_seconds()
-                    alone_cpu = {k: alone_cpu[k] + after[k] - before[k] for k in alone_cpu}
-                    stop = manager.Event()
-                    readers = pool.submit(read_load, target, list(paths.values()), ha, 50, 3600.0, stop)
-                    time.sleep(1.0)  # the readers are at full speed before the first open
-                    try:  # CPU per open is not told apart from the readers' here: the figure is latency
-                        loaded_parts.append(
-                            pool.submit(open_load, target, members.terms, ha, hb, args.open_clients, n).result()
-                        )
-                    finally:
-                        stop.set()
-                    reader_parts.append(readers.result())
-                    loads.append(loadavg())
-            alone = OpenResult.merged(alone_parts)
-            per_open = max(1, len(alone.timings))
-            out["open_alone"] = {
-                **alone.summary(),
-                **{f"{k}_cpu_ms": round(v * 1000 / per_open, 2) for k, v in alone_cpu.items()},
-                "rounds": rounds,
-                "load_1m": loads,
-            }
-            out["open_with_50_readers"] = {**OpenResult.merged(loaded_parts).summary(), "rounds": rounds}
-            out["readers_during_opens"] = LoadResult.merged(reader_parts).summary()
-        alone, loaded_p99 = out["open_alone"]["p99_ms"], out["open_with_50_readers"]["p99_ms"]
-        out["open_p99_ratio_under_load"] = round(loaded_p99 / alone, 2) if alone else None
+    def finish(self) -> dict[str, Any]:
+        alone = OpenResult.merged(self.alone)
+        per_open = max(1, len(alone.timings))
+        out = self.out
+        out["open_alone"] = {
+            **alone.summary(),
+            **{f"{k}_cpu_ms": round(v * 1000 / per_open, 2) for k, v in self.alone_cpu.items()},
+            "rounds": len(self.alone),
+            "load_1m": self.loads,
+        }
+        out["open_with_50_readers"] = {**OpenResult.merged(self.loaded).summary(), "rounds": len(self.loaded)}
+        out["readers_during_opens"] = LoadResult.merged(self.readers).summary()
+        alone_p99, loaded_p99 = out["open_alone"]["p99_ms"], out["open_with_50_readers"]["p99_ms"]
+        out["open_p99_ratio_under_load"] = round(loaded_p99 / alone_p99, 2) if alone_p99 else None
         return out
-    finally:
-        net.stop()
+
+
+def bench(subjects: list[Subject], args: argparse.Namespace) -> None:
+    """Every figure of every subject, in turns."""
+    with spawn_pool() as pool:
+        for s in subjects:  # warm caches
+            pool.submit(read_load, s.members.target, list(s.paths.values()), s.members.ha, 4, 0.5).result()
+        for clients in args.clients:
+            for name in ["mix", *read_paths(0)]:
+                for s in subjects:
+                    selected = list(s.paths.values()) if name == "mix" else [s.paths[name]]
+                    s.reads(pool, f"{name}_c{clients}", selected, clients)
+        for s in subjects:
+            s.reads(pool, "healthz_c50", ["/healthz"], 50, authenticated=False)
+        # Opens alone and opens under 50 readers, in turns (``--open-rounds``): on a shared machine the load of
+        # the moment moves both figures, and their ratio is the measure.
+        rounds = max(1, min(args.open_rounds, args.opens))
+        with multiprocessing.get_context("spawn").Manager() as manager:
+            for i in range(rounds):
+                for s in subjects:
+                    s.open_round(pool, manager, args.opens // rounds + (1 if i < args.opens % rounds else 0))
 
 
 HIGHER_IS_BETTER = ("rps", "opens_per_s")
@@ -355,19 +371,25 @@ def main() -> int:
         dest="vs",
         type=Path,
         default=None,
-        help="also measure this checkout (its own .venv and defaults), first, and print this tree's ratios to it",
+        help="also measure this checkout (its own .venv and defaults), in turns, and print this tree's ratios to it",
     )
     parser.add_argument("--keep", action="store_true", help="keep the data directories and logs")
     args = parser.parse_args()
     if args.quick:
         args.clients, args.seconds, args.opens, args.open_clients = [10], 1.0, 2, 1
     logging.basicConfig(level=logging.ERROR)
-    results: dict[str, Any] = {}
     with workdir(args.keep) as work:
-        if args.vs is not None:
-            results["vs"] = bench(args.vs.resolve(), args, work, None)
-        for workers in args.workers:
-            results[f"this_w{workers}"] = bench(ROOT, args, work, workers)
+        subjects: list[Subject] = []
+        try:
+            if args.vs is not None:
+                subjects.append(Subject("vs", args.vs.resolve(), args, work, None))
+            for workers in args.workers:
+                subjects.append(Subject(f"this_w{workers}", ROOT, args, work, workers))
+            bench(subjects, args)
+        finally:
+            for s in subjects:
+                s.net.stop()
+        results: dict[str, Any] = {s.name: s.finish() for s in subjects}
         if args.vs is not None:
             for workers in args.workers:
                 results[f"ratios_w{workers}"] = ratios(results[f"this_w{workers}"], results["vs"])
