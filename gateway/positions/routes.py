@@ -25,7 +25,7 @@ from gateway.positions import accrual
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.models import RepoEvent, RepoRecord
 from gateway.settlement.schemas import RepoIdPath
-from gateway.trading import maturity, money
+from gateway.trading import maturity, money, units
 from gateway.trading.models import Instrument
 from gateway.trading.schemas import rate_fraction
 
@@ -129,8 +129,7 @@ def _ts(seconds: int) -> datetime:
 def _decimals(session: SessionDep, token: str, cache: dict[str, int]) -> int:
     key = token.lower()
     if key not in cache:
-        row = session.get(Instrument, key)
-        cache[key] = row.decimals if row is not None else 0
+        cache[key] = units.decimals(session, key) or 0
     return cache[key]
 
 
