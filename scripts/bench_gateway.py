@@ -150,10 +150,14 @@ def loadavg() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def spawn_pool() -> Any:
+def spawn_pool(nice: int = 0) -> Any:
+    """The load generator's two processes, at ``nice`` (``--client-nice``): on this machine the clients take CPU
+    from the node and the settlement process, which a member's clients elsewhere would not."""
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=2, mp_context=multiprocessing.get_context("spawn"), initializer=os.nice, initargs=(nice,)
+    )
     for f in [pool.submit(time.sleep, 0) for _ in range(2)]:
         f.result()  # the workers are up before any clock starts
     return pool
@@ -278,7 +282,7 @@ class Subject:
 
 def bench(subjects: list[Subject], args: argparse.Namespace) -> None:
     """Every figure of every subject, in turns."""
-    with spawn_pool() as pool:
+    with spawn_pool(args.client_nice) as pool:
         for s in subjects:  # warm caches
             pool.submit(read_load, s.members.target, list(s.paths.values()), s.members.ha, 4, 0.5).result()
         for clients in args.clients:
@@ -372,6 +376,9 @@ def main() -> int:
         type=Path,
         default=None,
         help="also measure this checkout (its own .venv and defaults), in turns, and print this tree's ratios to it",
+    )
+    parser.add_argument(
+        "--client-nice", type=int, default=0, help="niceness of the load generator's processes (default 0)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the data directories and logs")
     args = parser.parse_args()
