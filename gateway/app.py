@@ -321,7 +321,9 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         allow_headers=["Authorization", "Content-Type", "X-API-Key"],
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
-    app.add_middleware(ReadAdmission, limit=settings.read_concurrency)  # before any work is done for a read
+    app.add_middleware(  # before any work is done for a read
+        ReadAdmission, limit=settings.read_concurrency, limit_writing=settings.read_concurrency_writing
+    )
     from gateway.observability.routes import install as install_observability  # /healthz, /readyz, /metrics
 
     install_observability(app, ctx)

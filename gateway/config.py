@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     api_nice: int = Field(default=5, ge=0, le=19)
     # reads in progress at once per process (gateway.api.admission); writes never wait for reads; 0: no limit
     read_concurrency: int = Field(default=8, ge=0, le=10_000)
+    # ... and while a write (create, sign, approve) is in progress in that process: the write's steps then wait
+    # for the interpreter behind this many reads, not ``read_concurrency``
+    read_concurrency_writing: int = Field(default=1, ge=1, le=10_000)
     background_work: bool = True  # false in the HTTP workers of a multi-worker gateway (set by ``gateway run``)
 
     # Tokens

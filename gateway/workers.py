@@ -54,13 +54,14 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
     from gateway.indexer.balances import BalanceFollower
     from gateway.indexer.prices import PriceFollower
 
-    hub.extra["indexer"] = Indexer(
+    indexer = hub.extra["indexer"] = Indexer(
         market,
         ctx.sessions,
         bus=hub.bus,
         start_block=start_block,
         on_events=lambda published: enqueue_events(ctx.sessions, published),
     )
+    hub.relayer.on_mined = indexer.wake.set
     hub.extra["balances"] = BalanceFollower(market, ctx.sessions)
     hub.extra["prices"] = PriceFollower(market, ctx.sessions, start_block=start_block)
     hub.extra["webhooks"] = WebhookSender(ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback)

@@ -7,18 +7,22 @@ Measured in one run: GET requests per second with p50/p99 per read endpoint (pos
 settlements) and for their mix, at 10, 50 and 100 clients; repo opens (direct terms, both custodial signatures,
 wait until final on chain) alone and with 50 concurrent readers of the mix; ``/healthz`` as the framework's
 ceiling; the gateway's and the node's CPU milliseconds per request. Each figure is taken with the gateway at 1
-and at 2 HTTP worker processes (``--workers``; REPONET_API_WORKERS). ``--reference DIR`` runs the same measurements
-against a second checkout (its own ``.venv``, its default workers) first, so before/after figures come from one
-run.
+and at 2 HTTP worker processes (``--workers``; REPONET_API_WORKERS).
+
+``--vs DIR`` runs the same workload against a second checkout in the same run: that tree's own ``reponet up`` (its
+``.venv``, its default workers) and its own onboarding code (``bench_members.py`` runs under its interpreter). All
+networks are up at once and measured in turns, figure by figure (and the opens round by round), so that each figure
+of each tree sees the same machine; then ``ratios_wN`` per figure both have (this tree over that one: GET/s, p50,
+p99, opens/s) and ``slower_than_vs``, the figures where this tree did more than 10 % worse. Every read endpoint,
+``/healthz`` and the opens exist in d2643c6 (the reference of issue 16), which has no ``--workers``.
 
     .venv/bin/python scripts/bench_gateway.py --json
-    .venv/bin/python scripts/bench_gateway.py --reference /work/main --json
+    .venv/bin/python scripts/bench_gateway.py --vs /work/wt/ref-d26 --workers 2 --json
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import multiprocessing
@@ -32,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load import LoadResult, Target, open_load, read_load  # noqa: E402
+from bench_load import LoadResult, OpenResult, Target, open_load, read_load  # noqa: E402
 
 T = TypeVar("T")
 UP_SECONDS = 240
@@ -60,21 +65,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def python_of(checkout: Path) -> Path:
+    """The checkout's own interpreter (its ``.venv``), else this one."""
+    python = checkout / ".venv" / "bin" / "python"
+    return python if python.exists() else Path(sys.executable)
+
+
 class Network:
     """``reponet up`` of a checkout as a child process, in its own data directory, until ``stop``."""
 
-    def __init__(self, checkout: Path, data_dir: Path, workers: int = 1) -> None:
-        python = checkout / ".venv" / "bin" / "python"
+    def __init__(self, checkout: Path, data_dir: Path, workers: int | None = 1) -> None:
         self.data_dir = data_dir
         self.log = open(data_dir.parent / f"{data_dir.name}-up.log", "w+")
-        command = [str(python if python.exists() else sys.executable), "-m", "gateway.cli", "up"]
+        command = [str(python_of(checkout)), "-m", "gateway.cli", "up"]
         command += ["--data-dir", str(data_dir), "--rpc-port", str(free_port()), "--port", str(free_port())]
         self.process = subprocess.Popen(
             command,
             cwd=checkout,
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **GATEWAY_ENV, "REPONET_API_WORKERS": str(workers), "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **GATEWAY_ENV, **({} if workers is None else {"REPONET_API_WORKERS": str(workers)})}
+            | {"PYTHONUNBUFFERED": "1"},
             start_new_session=True,
         )
         deadline = time.monotonic() + UP_SECONDS
@@ -133,10 +144,20 @@ class Network:
         return out
 
 
-def spawn_pool() -> Any:
+def loadavg() -> float:
+    """The machine's 1-minute load average when a figure was taken: the cores are shared, and a figure reads
+    differently at load 2 than at load 7."""
+    return round(os.getloadavg()[0], 2)
+
+
+def spawn_pool(nice: int = 0) -> Any:
+    """The load generator's two processes, at ``nice`` (``--client-nice``): on this machine the clients take CPU
+    from the node and the settlement process, which a member's clients elsewhere would not."""
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=2, mp_context=multiprocessing.get_context("spawn"), initializer=os.nice, initargs=(nice,)
+    )
     for f in [pool.submit(time.sleep, 0) for _ in range(2)]:
         f.result()  # the workers are up before any clock starts
     return pool
@@ -148,68 +169,36 @@ def measured(net: Network, run: Callable[[], T], count: Callable[[T], int]) -> t
     result = run()
     after = net.cpu_seconds()
     n = max(1, count(result))
-    return result, {f"{k}_cpu_ms": round((after[k] - before[k]) * 1000 / n, 2) for k in before}
+    cpu = {f"{k}_cpu_ms": round((after[k] - before[k]) * 1000 / n, 2) for k in before}
+    return result, {**cpu, "load_1m": loadavg()}
 
 
+@dataclass
 class Members:
-    """Two members onboarded by the demo's own steps, their custodial wallets funded, a first repo opened."""
+    """Two members onboarded by the checkout's own code (``bench_members.py`` under its ``.venv``): bearer headers,
+    open terms in its spelling, the first repo's id, and where its gateway listens."""
 
-    def __init__(self, data_dir: Path) -> None:
-        from rich.console import Console
+    target: Target
+    repo_id: int
+    ha: dict[str, str]
+    hb: dict[str, str]
+    terms: dict[str, Any]
 
-        from gateway.demo.story import Story
-        from gateway.ops.chain import send, to_units
-        from gateway.ops.client import wait_settlement
-        from gateway.ops.network import COMPLIANCE_USER, OPS_USER
-        from gateway.ops.network import Network as OpsNetwork
-
-        net = OpsNetwork(data_dir)
-        story = Story(net, Console(file=io.StringIO()))
-        ops, compliance = net.session(OPS_USER), net.session(COMPLIANCE_USER)
-        story.ops = ops
-        story.gateway_trading = True
-        story.onboard(ops, compliance)
-        a, b = story.members["a"], story.members["b"]
-        wallets = {m.key: self._custodial(m.session.get("/v1/wallets"), m.custodial) for m in (a, b)}
-        story.settle(
-            ops.post(
-                "/v1/operator/cash/issue",
-                body={"token": story.cash.address, "wallet": b.custodial, "amount": "100000000"},
-            ),
-            "cash issue",
+    @classmethod
+    def onboard(cls, checkout: Path, data_dir: Path) -> Members:
+        script = Path(__file__).resolve().parent / "bench_members.py"
+        done = subprocess.run(
+            [str(python_of(checkout)), str(script), str(checkout), str(data_dir)],
+            cwd=checkout,
+            capture_output=True,
+            text=True,
+            timeout=UP_SECONDS,
+            check=False,
         )
-        bond = story.tok(story.gov).functions.mint(a.custodial, to_units("100000000", story.gov.decimals))
-        send(story.w3, story.issuer, bond, "mint bonds")
-        for listed in (story.gov, story.corp):
-            story.post_price(listed, "100")
-        self.terms: dict[str, Any] = {
-            "role": "seller",
-            "wallet_id": wallets["a"],
-            "counterparty_wallet": b.custodial,
-            "cash_token": story.cash.address,
-            "collateral_token": story.gov.address,
-            "purchase_price": "1000",
-            "collateral_amount": "1100",
-            "rate_fraction": "0.035",
-            "haircut_bps": 200,
-            "tenor_seconds": 86_400,
-        }
-        # The first open through the sessions: each steps up once (TOTP) and the wallets send their approvals.
-        trade = a.session.post("/v1/trades", body=self.terms)
-        a.session.post(f"/v1/trades/{trade['id']}/sign")
-        signed = b.session.post(f"/v1/trades/{trade['id']}/sign")
-        wait_settlement(a.session, {"id": signed["trade"]["settlement_id"], "status": "pending"}, timeout=120)
-        opened = a.session.get(f"/v1/trades/{trade['id']}")
-        self.repo_id = int(opened["repo_id"])
-        self.ha = {"Authorization": f"Bearer {a.session.creds.access_token}"}
-        self.hb = {"Authorization": f"Bearer {b.session.creds.access_token}"}
-        self.target = Target(net.gateway_url, str(net.dir.tls_cert))
-        net.close()
-
-    @staticmethod
-    def _custodial(listing: Any, address: str) -> str:
-        rows = listing["data"] if isinstance(listing, dict) else listing
-        return next(str(w["id"]) for w in rows if str(w["address"]).lower() == address.lower())
+        if done.returncode != 0:
+            raise RuntimeError(f"onboarding in {checkout} failed:\n{done.stderr[-3000:]}")
+        got = json.loads(done.stdout.strip().splitlines()[-1])
+        return cls(Target(got["gateway_url"], got["tls_cert"]), int(got["repo_id"]), got["ha"], got["hb"], got["terms"])
 
 
 def read_paths(repo_id: int) -> dict[str, str]:
@@ -222,61 +211,127 @@ def read_paths(repo_id: int) -> dict[str, str]:
     }
 
 
-def bench(checkout: Path, args: argparse.Namespace, work: Path, workers: int = 1) -> dict[str, Any]:
-    net = Network(checkout, work / f"net-{checkout.name}-w{workers}", workers)
-    try:
-        members = Members(net.data_dir)
-        target, ha, hb = members.target, members.ha, members.hb
-        paths = read_paths(members.repo_id)
-        out: dict[str, Any] = {
+class Subject:
+    """One checkout's network under measurement (``workers`` None: the checkout's default), its figures in ``out``.
+    Several subjects are up at once and measured in turns, figure by figure, so that each figure of each sees the
+    same machine: the cores are shared, and their load moves a figure by more than a change does."""
+
+    def __init__(self, name: str, checkout: Path, args: argparse.Namespace, work: Path, workers: int | None) -> None:
+        self.name, self.args = name, args
+        self.net = Network(checkout, work / f"net-{checkout.name}-w{workers or 'default'}", workers)
+        try:
+            self.members = Members.onboard(checkout, self.net.data_dir)
+        except BaseException:
+            self.net.stop()
+            raise
+        self.paths = read_paths(self.members.repo_id)
+        self.out: dict[str, Any] = {
             "checkout": str(checkout),
             "api_workers": workers,
-            "gateway_processes": len(net.groups()["gateway"]),
+            "gateway_processes": len(self.net.groups()["gateway"]),
             "clients": args.clients,
         }
-        with spawn_pool() as pool:
+        self.alone: list[OpenResult] = []
+        self.loaded: list[OpenResult] = []
+        self.readers: list[LoadResult] = []
+        self.alone_cpu = dict.fromkeys(self.net.cpu_seconds(), 0.0)
+        self.loads: list[float] = []
 
-            def reads(selected: list[str], clients: int, headers: dict[str, str] = ha) -> dict[str, Any]:
-                result, cpu = measured(
-                    net,
-                    lambda: pool.submit(read_load, target, selected, headers, clients, args.seconds).result(),
-                    lambda r: sum(len(v) for v in r.latencies.values()),
-                )
-                return {**result.summary(), **cpu}
+    def reads(self, pool: Any, name: str, selected: list[str], clients: int, authenticated: bool = True) -> None:
+        target, headers = self.members.target, self.members.ha if authenticated else {}
+        result, cpu = measured(
+            self.net,
+            lambda: pool.submit(read_load, target, selected, headers, clients, self.args.seconds).result(),
+            lambda r: sum(len(v) for v in r.latencies.values()),
+        )
+        self.out[name] = {**result.summary(), **cpu}
 
-            pool.submit(read_load, target, list(paths.values()), ha, 4, 0.5).result()  # warm caches
-            for clients in args.clients:
-                out[f"mix_c{clients}"] = reads(list(paths.values()), clients)
-                for name, path in paths.items():
-                    out[f"{name}_c{clients}"] = reads([path], clients)
-            out["healthz_c50"] = reads(["/healthz"], 50, {})
+    def open_round(self, pool: Any, manager: Any, opens: int) -> None:
+        """``opens`` alone, then as many under 50 readers of the mix."""
+        m, args = self.members, self.args
+        before = self.net.cpu_seconds()
+        self.alone.append(pool.submit(open_load, m.target, m.terms, m.ha, m.hb, args.open_clients, opens).result())
+        after = self.net.cpu_seconds()
+        self.alone_cpu = {k: self.alone_cpu[k] + after[k] - before[k] for k in self.alone_cpu}
+        stop = manager.Event()
+        readers = pool.submit(read_load, m.target, list(self.paths.values()), m.ha, 50, 3600.0, stop)
+        time.sleep(1.0)  # the readers are at full speed before the first open
+        try:  # CPU per open is not told apart from the readers' here: the figure is latency
+            self.loaded.append(pool.submit(open_load, m.target, m.terms, m.ha, m.hb, args.open_clients, opens).result())
+        finally:
+            stop.set()
+        self.readers.append(readers.result())
+        self.loads.append(loadavg())
 
-            def opens() -> dict[str, Any]:
-                result, cpu = measured(
-                    net,
-                    lambda: pool.submit(
-                        open_load, target, members.terms, ha, hb, args.open_clients, args.opens
-                    ).result(),
-                    lambda r: max(1, int(r["opens"])),
-                )
-                return {**result, **cpu}
-
-            out["open_alone"] = opens()
-            with multiprocessing.get_context("spawn").Manager() as manager:
-                stop = manager.Event()
-                readers = pool.submit(read_load, target, list(paths.values()), ha, 50, 3600.0, stop)
-                time.sleep(1.0)  # the readers are at full speed before the first open
-                try:  # CPU per open is not told apart from the readers' here: the figure is latency
-                    out["open_with_50_readers"] = {k: v for k, v in opens().items() if not k.endswith("_cpu_ms")}
-                finally:
-                    stop.set()
-                loaded: LoadResult = readers.result()
-            out["readers_during_opens"] = loaded.summary()
-        alone, loaded_p99 = out["open_alone"]["p99_ms"], out["open_with_50_readers"]["p99_ms"]
-        out["open_p99_ratio_under_load"] = round(loaded_p99 / alone, 2) if alone else None
+    def finish(self) -> dict[str, Any]:
+        alone = OpenResult.merged(self.alone)
+        per_open = max(1, len(alone.timings))
+        out = self.out
+        out["open_alone"] = {
+            **alone.summary(),
+            **{f"{k}_cpu_ms": round(v * 1000 / per_open, 2) for k, v in self.alone_cpu.items()},
+            "rounds": len(self.alone),
+            "load_1m": self.loads,
+        }
+        out["open_with_50_readers"] = {**OpenResult.merged(self.loaded).summary(), "rounds": len(self.loaded)}
+        out["readers_during_opens"] = LoadResult.merged(self.readers).summary()
+        alone_p99, loaded_p99 = out["open_alone"]["p99_ms"], out["open_with_50_readers"]["p99_ms"]
+        out["open_p99_ratio_under_load"] = round(loaded_p99 / alone_p99, 2) if alone_p99 else None
         return out
-    finally:
-        net.stop()
+
+
+def bench(subjects: list[Subject], args: argparse.Namespace) -> None:
+    """Every figure of every subject, in turns."""
+    with spawn_pool(args.client_nice) as pool:
+        for s in subjects:  # warm caches
+            pool.submit(read_load, s.members.target, list(s.paths.values()), s.members.ha, 4, 0.5).result()
+        for clients in args.clients:
+            for name in ["mix", *read_paths(0)]:
+                for s in subjects:
+                    selected = list(s.paths.values()) if name == "mix" else [s.paths[name]]
+                    s.reads(pool, f"{name}_c{clients}", selected, clients)
+        for s in subjects:
+            s.reads(pool, "healthz_c50", ["/healthz"], 50, authenticated=False)
+        # Opens alone and opens under 50 readers, in turns (``--open-rounds``): on a shared machine the load of
+        # the moment moves both figures, and their ratio is the measure.
+        rounds = max(1, min(args.open_rounds, args.opens))
+        with multiprocessing.get_context("spawn").Manager() as manager:
+            for i in range(rounds):
+                for s in subjects:
+                    s.open_round(pool, manager, args.opens // rounds + (1 if i < args.opens % rounds else 0))
+
+
+HIGHER_IS_BETTER = ("rps", "opens_per_s")
+LOWER_IS_BETTER = ("p50_ms", "p99_ms")
+
+
+def ratios(this: dict[str, Any], other: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """This run's figure over the other's, for each figure (a read endpoint, the mix, /healthz, opens) both have
+    and each measure of it; above 1 is better for GET/s and opens/s, below 1 for latency."""
+    out: dict[str, dict[str, float]] = {}
+    for name, figures in this.items():
+        theirs = other.get(name)
+        if not isinstance(figures, dict) or not isinstance(theirs, dict) or name == "readers_during_opens":
+            continue
+        row = {
+            key: round(figures[key] / theirs[key], 2)
+            for key in HIGHER_IS_BETTER + LOWER_IS_BETTER
+            if figures.get(key) and theirs.get(key)
+        }
+        if row:
+            out[name] = row
+    return out
+
+
+def slower(figures: dict[str, dict[str, float]]) -> list[str]:
+    """The figures where this tree did worse than the other by more than the run's noise (10 %): fewer GET/s or
+    opens/s, or a higher p99."""
+    return [
+        f"{name} {key} x{row[key]}"
+        for name, row in figures.items()
+        for key in row
+        if (key in HIGHER_IS_BETTER and row[key] < 0.9) or (key == "p99_ms" and row[key] > 1.1)
+    ]
 
 
 def flat(results: dict[str, Any]) -> Iterator[str]:
@@ -309,20 +364,45 @@ def main() -> int:
     parser.add_argument("--opens", type=int, default=24, help="repo opens per open figure")
     parser.add_argument("--open-clients", type=int, default=4, help="concurrent clients opening repos")
     parser.add_argument(
+        "--open-rounds", type=int, default=4, help="turns of opens alone and opens under readers the opens are split in"
+    )
+    parser.add_argument(
         "--workers", type=int, nargs="+", default=[1, 2], help="HTTP worker counts to measure this checkout with"
     )
-    parser.add_argument("--reference", type=Path, default=None, help="also measure this checkout, first (1 worker)")
+    parser.add_argument(
+        "--vs",
+        "--reference",
+        dest="vs",
+        type=Path,
+        default=None,
+        help="also measure this checkout (its own .venv and defaults), in turns, and print this tree's ratios to it",
+    )
+    parser.add_argument(
+        "--client-nice", type=int, default=0, help="niceness of the load generator's processes (default 0)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data directories and logs")
     args = parser.parse_args()
     if args.quick:
         args.clients, args.seconds, args.opens, args.open_clients = [10], 1.0, 2, 1
     logging.basicConfig(level=logging.ERROR)
-    results: dict[str, Any] = {}
     with workdir(args.keep) as work:
-        if args.reference is not None:
-            results["reference"] = bench(args.reference.resolve(), args, work)
-        for workers in args.workers:
-            results[f"this_w{workers}"] = bench(ROOT, args, work, workers)
+        subjects: list[Subject] = []
+        try:
+            if args.vs is not None:
+                subjects.append(Subject("vs", args.vs.resolve(), args, work, None))
+            for workers in args.workers:
+                subjects.append(Subject(f"this_w{workers}", ROOT, args, work, workers))
+            bench(subjects, args)
+        finally:
+            for s in subjects:
+                s.net.stop()
+        results: dict[str, Any] = {s.name: s.finish() for s in subjects}
+        if args.vs is not None:
+            for workers in args.workers:
+                results[f"ratios_w{workers}"] = ratios(results[f"this_w{workers}"], results["vs"])
+            results["slower_than_vs"] = {
+                name: slower(figures) for name, figures in results.items() if name.startswith("ratios_w")
+            }
     if args.json:
         print(json.dumps(results))
     else:

@@ -45,6 +45,16 @@ class LoadResult:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
 
+    @classmethod
+    def merged(cls, parts: list[LoadResult]) -> LoadResult:
+        out = cls(seconds=sum(p.seconds for p in parts))
+        for part in parts:
+            for path, values in part.latencies.items():
+                out.latencies.setdefault(path, []).extend(values)
+            for path, failures in part.errors.items():
+                out.errors.setdefault(path, []).extend(failures)
+        return out
+
     def summary(self) -> dict[str, Any]:
         everything = [v for values in self.latencies.values() for v in values]
         errors = sum(len(e) for e in self.errors.values())
@@ -142,17 +152,23 @@ class Client:
         return response.status, json.loads(data) if data else None
 
 
-def open_one(client: Client, terms: dict[str, Any], ha: dict[str, str], hb: dict[str, str]) -> float:
-    """One repo through the API: direct terms, both custodial signatures, wait until final; milliseconds."""
-    start = time.perf_counter()
+PHASES = ("create", "sign_first", "sign_second", "settle")
+
+
+def open_one(client: Client, terms: dict[str, Any], ha: dict[str, str], hb: dict[str, str]) -> dict[str, float]:
+    """One repo through the API: direct terms, both custodial signatures, wait until final; milliseconds of each
+    phase (``PHASES``: the three API requests, then relayer, node and indexer until final) and ``total``."""
+    marks = [time.perf_counter()]
     status, trade = client.request("POST", "/v1/trades", ha, terms)
     if status != 201:
         raise RuntimeError(f"POST /v1/trades: {status} {trade}")
+    marks.append(time.perf_counter())
     signed: Any = None
     for headers in (ha, hb):
         status, signed = client.request("POST", f"/v1/trades/{trade['id']}/sign", headers)
         if status != 200:
             raise RuntimeError(f"sign: {status} {signed}")
+        marks.append(time.perf_counter())
     settlement_id = signed["trade"]["settlement_id"]
     for _ in range(3):  # the wait is bounded at 60 s a call
         status, done = client.request("GET", f"/v1/settlements/{settlement_id}/wait?timeout=60", ha)
@@ -160,38 +176,67 @@ def open_one(client: Client, terms: dict[str, Any], ha: dict[str, str], hb: dict
             break
     if status != 200 or done["status"] != "final":
         raise RuntimeError(f"settlement {settlement_id}: {status} {done}")
-    return (time.perf_counter() - start) * 1000
+    marks.append(time.perf_counter())
+    out = {name: (marks[i + 1] - marks[i]) * 1000 for i, name in enumerate(PHASES)}
+    out["total"] = (marks[-1] - marks[0]) * 1000
+    return out
+
+
+@dataclass
+class OpenResult:
+    """Opens made by one or more ``open_load`` calls: each open's phase timings (ms), the failures, wall time."""
+
+    clients: int
+    seconds: float = 0.0
+    timings: list[dict[str, float]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def merged(cls, parts: list[OpenResult]) -> OpenResult:
+        """Rounds taken apart in time (alone and under load in turn, so that both see the same machine) as one."""
+        return cls(
+            clients=parts[0].clients,
+            seconds=sum(p.seconds for p in parts),
+            timings=[t for p in parts for t in p.timings],
+            errors=[e for p in parts for e in p.errors],
+        )
+
+    def summary(self) -> dict[str, Any]:
+        latencies = [t["total"] for t in self.timings]
+        out: dict[str, Any] = {
+            "opens": len(latencies),
+            "clients": self.clients,
+            "opens_per_s": round(len(latencies) / self.seconds, 2) if self.seconds else 0.0,
+            "p50_ms": round(percentile(latencies, 50), 1),
+            "p99_ms": round(percentile(latencies, 99), 1),
+            "errors": len(self.errors),
+            # where an open's time goes: the median of each phase (the API's three requests, then settlement)
+            **{f"{name}_p50_ms": round(percentile([t[name] for t in self.timings], 50), 1) for name in PHASES},
+        }
+        if self.errors:
+            out["error_samples"] = self.errors[:3]
+        return out
 
 
 def open_load(
     target: Target, terms: dict[str, Any], ha: dict[str, str], hb: dict[str, str], clients: int, opens: int
-) -> dict[str, Any]:
-    """``opens`` repos by ``clients`` concurrent clients: opens per second and latency percentiles."""
+) -> OpenResult:
+    """``opens`` repos by ``clients`` concurrent clients."""
     from concurrent.futures import ThreadPoolExecutor
 
     client = Client(target)
-    errors: list[str] = []
+    result = OpenResult(clients=clients)
 
-    def attempt(_: int) -> float | None:
+    def attempt(_: int) -> dict[str, float] | None:
         try:
             return open_one(client, terms, ha, hb)
         except (RuntimeError, OSError, http.client.HTTPException) as exc:
-            errors.append(str(exc)[:300])
+            result.errors.append(str(exc)[:300])
             client._local.connection = None  # a fresh connection for the next open of this thread
             return None
 
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        latencies = [v for v in pool.map(attempt, range(opens)) if v is not None]
-    elapsed = time.perf_counter() - began
-    out: dict[str, Any] = {
-        "opens": len(latencies),
-        "clients": clients,
-        "opens_per_s": round(len(latencies) / elapsed, 2),
-        "p50_ms": round(percentile(latencies, 50), 1),
-        "p99_ms": round(percentile(latencies, 99), 1),
-        "errors": len(errors),
-    }
-    if errors:
-        out["error_samples"] = errors[:3]
-    return out
+        result.timings = [v for v in pool.map(attempt, range(opens)) if v is not None]
+    result.seconds = time.perf_counter() - began
+    return result

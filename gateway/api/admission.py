@@ -1,9 +1,12 @@
-"""Read admission: at most ``read_concurrency`` reads in progress per process; state-changing requests never wait.
+"""Read admission: at most ``read_concurrency`` reads in progress per process, and only ``read_concurrency_writing``
+while a state-changing request is in progress there; writes never wait.
 
 Reads are CPU work under one interpreter lock: past a few at a time, more concurrent reads add no throughput, they
 only share the process with the writes a settlement needs (create, sign, approve). Queued reads wait here, before
 any work is done for them, so that under any read load a write competes with a handful of reads rather than with
-every open connection. Long polls (``…/wait``) and the health endpoints are not reads of this kind.
+every open connection; while a write is in progress it competes with fewer still (each of its steps — a database
+query, a JSON-RPC call, a thread hop — waits for the interpreter behind every read in progress). Long polls
+(``…/wait``) and the health endpoints are not reads of this kind.
 """
 
 from __future__ import annotations
@@ -13,26 +16,58 @@ import asyncio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 READ_METHODS = frozenset({"GET", "HEAD"})
+PASSING_METHODS = frozenset({"OPTIONS"})  # preflights: neither a read to queue nor a write to make room for
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/health", "/metrics"})
 
 
 class ReadAdmission:
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, limit_writing: int | None = None) -> None:
         self.app = app
         self.limit = limit
-        self._slots: asyncio.Semaphore | None = None  # made on the serving loop
+        self.limit_writing = limit if limit_writing is None else max(1, min(limit, limit_writing))
+        self.reads = 0
+        self.writes = 0
+        self._turn: asyncio.Condition | None = None  # made on the serving loop
 
     def _is_read(self, scope: Scope) -> bool:
-        if scope["type"] != "http" or scope["method"] not in READ_METHODS:
+        if scope["method"] not in READ_METHODS:
             return False
         path = str(scope["path"])
         return path not in EXEMPT_PATHS and not path.endswith("/wait")
 
+    def _room(self) -> bool:
+        return self.reads < (self.limit_writing if self.writes else self.limit)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.limit <= 0 or not self._is_read(scope):
+        if self.limit <= 0 or scope["type"] != "http" or scope["method"] in PASSING_METHODS:
             await self.app(scope, receive, send)
             return
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.limit)
-        async with self._slots:
+        if self._turn is None:
+            self._turn = asyncio.Condition()
+        turn = self._turn
+        if not self._is_read(scope):
+            if scope["method"] not in READ_METHODS:
+                await self._write(turn, scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        async with turn:
+            await turn.wait_for(self._room)
+            self.reads += 1
+        try:
             await self.app(scope, receive, send)
+        finally:
+            async with turn:
+                self.reads -= 1
+                turn.notify(1)
+
+    async def _write(self, turn: asyncio.Condition, scope: Scope, receive: Receive, send: Send) -> None:
+        """A write passes at once; while it is in progress, reads are admitted up to ``limit_writing``."""
+        self.writes += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.writes -= 1
+            if not self.writes:
+                async with turn:
+                    turn.notify(self.limit)

@@ -67,6 +67,7 @@ class Indexer:
             event_topic(abi): abi for abi in [*market.engine.abi, *ledger_abi] if abi.get("type") == "event"
         }
         self._lock = threading.Lock()
+        self.wake = threading.Event()  # set by the relayer of this process when it sees a transaction mined
 
     def run(self, stop: threading.Event) -> None:
         backoff = Backoff()
@@ -82,8 +83,9 @@ class Indexer:
                 if is_outage(exc):
                     stop.wait(backoff.next())
                 applied = 0
-            if not applied:
-                stop.wait(self.market.settings.indexer_poll_seconds)
+            if not applied and not stop.is_set():
+                self.wake.wait(self.market.settings.indexer_poll_seconds)
+                self.wake.clear()
 
     def cursor(self, session: Session) -> int:
         row = session.get(IndexerCursor, CURSOR)

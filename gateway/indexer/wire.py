@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 
 from gateway.addresses import checksummed
 from gateway.settlement.models import RepoEvent, RepoRecord
-from gateway.trading import money
-from gateway.trading.models import Instrument
+from gateway.trading import money, units
 
 MAX_SAFE_INTEGER = 2**53 - 1  # JSON.parse keeps integers up to here exactly
 
@@ -89,8 +88,7 @@ class EventUnits:
     def decimals(self, token: str) -> int | None:
         key = token.lower()
         if key not in self._decimals:
-            row = self.session.get(Instrument, key)
-            self._decimals[key] = None if row is None else row.decimals
+            self._decimals[key] = units.decimals(self.session, key)
         return self._decimals[key]
 
     def tokens(self, repo_id: int) -> tuple[str, str] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,9 @@ class Receipts(Sending):
         self._head = 0  # the chain's latest block, read once per tick
         self._looked: dict[uuid.UUID, tuple[int, float]] = {}  # step id -> (head, monotonic time) of its last look
         self._receipts: dict[uuid.UUID, Any] = {}  # step id -> receipt (or None) fetched this tick
+        # called when a step's transaction is seen mined: the indexer of this process looks at once rather than at
+        # its next poll (a quarter of a second), since a waiting client is answered once the block is indexed
+        self.on_mined: Callable[[], None] | None = None
 
     def _due(self, step: ChainStep) -> bool:
         """Look for a receipt once per new block, or after a second without one (a chain that mines on demand)."""
@@ -62,6 +66,8 @@ class Receipts(Sending):
             return
         step.block_number = int(receipt["blockNumber"])
         step.gas_used = int(receipt["gasUsed"])
+        if self.on_mined is not None:
+            self.on_mined()
         if int(receipt["status"]) != 1:
             step.status = StepStatus.REVERTED.value
             step.error = f"{self.market.failure_reason(step.tx_hash)} (transaction {step.tx_hash} reverted)"

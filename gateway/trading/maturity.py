@@ -12,8 +12,9 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from gateway.chain.outage import is_outage
+from gateway.trading import units
 from gateway.trading.exceptions import CollateralMaturesFirst
-from gateway.trading.models import Instrument, InstrumentKind
+from gateway.trading.models import Instrument
 
 logger = logging.getLogger(__name__)
 DAY = 86_400
@@ -30,11 +31,10 @@ class ChainSide(Protocol):
 def bond_maturity(session: Session, hub: ChainSide | None, address: str) -> int | None:
     """The bond's final maturity (Unix seconds; 0 when the bond has none), from its instrument row, else read once
     from the chain and kept there (a bond's maturity never changes). None: unknown (no chain to ask)."""
+    known = units.known_maturity(session, address)
+    if known is not None:
+        return known
     row = session.get(Instrument, address.lower())
-    if row is not None and row.maturity is not None:
-        return int(row.maturity)
-    if row is not None and row.kind != InstrumentKind.BOND.value:
-        return 0
     market = None if hub is None else hub.market
     if market is None:
         return None

@@ -72,3 +72,71 @@ def test_no_limit_admits_every_read() -> None:
         return entered
 
     assert len(asyncio.run(scenario())) == 5
+
+
+class Held:
+    """An app whose requests each wait for their own path's release, recording which entered."""
+
+    def __init__(self) -> None:
+        self.entered: list[str] = []
+        self.releases: dict[str, asyncio.Event] = {}
+
+    def release(self, path: str) -> None:
+        self.releases.setdefault(path, asyncio.Event()).set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.entered.append(f"{scope['method']} {scope['path']}")
+        await self.releases.setdefault(str(scope["path"]), asyncio.Event()).wait()
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+def test_while_a_write_is_in_progress_reads_are_admitted_one_at_a_time_then_up_to_the_limit_again() -> None:
+    async def scenario() -> list[list[str]]:
+        app = Held()
+        admission = ReadAdmission(app, limit=3, limit_writing=1)
+        seen: list[list[str]] = []
+        write = asyncio.create_task(admission(http("POST", "/v1/trades"), nothing, ignore))
+        await settle()
+        reads = [asyncio.create_task(admission(http("GET", f"/v1/r{i}"), nothing, ignore)) for i in range(4)]
+        await settle()
+        seen.append(list(app.entered))  # the write and one read
+        app.release("/v1/r0")
+        await settle()
+        seen.append(list(app.entered))  # the next read takes the one slot
+        app.release("/v1/trades")
+        await write
+        await settle()
+        seen.append(list(app.entered))  # no write: up to three reads at once
+        for i in range(4):
+            app.release(f"/v1/r{i}")
+        await asyncio.gather(*reads)
+        return seen
+
+    during, next_one, after = asyncio.run(scenario())
+    assert during == ["POST /v1/trades", "GET /v1/r0"]
+    assert next_one == ["POST /v1/trades", "GET /v1/r0", "GET /v1/r1"]
+    assert after == ["POST /v1/trades", "GET /v1/r0", "GET /v1/r1", "GET /v1/r2", "GET /v1/r3"]
+
+
+def test_reads_in_progress_when_a_write_arrives_finish_but_none_is_added_past_the_writing_limit() -> None:
+    async def scenario() -> list[str]:
+        app = Held()
+        admission = ReadAdmission(app, limit=2, limit_writing=1)
+        first = [asyncio.create_task(admission(http("GET", f"/v1/r{i}"), nothing, ignore)) for i in range(2)]
+        await settle()
+        write = asyncio.create_task(admission(http("POST", "/v1/trades"), nothing, ignore))
+        later = asyncio.create_task(admission(http("GET", "/v1/r9"), nothing, ignore))
+        await settle()
+        app.release("/v1/r0")  # two in progress became one: still not below the writing limit
+        await settle()
+        entered = list(app.entered)
+        for path in ("/v1/r1", "/v1/trades", "/v1/r9"):
+            app.release(path)
+        await asyncio.gather(*first, write, later)
+        return entered
+
+    assert asyncio.run(scenario()) == ["GET /v1/r0", "GET /v1/r1", "POST /v1/trades"]
