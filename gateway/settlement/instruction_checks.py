@@ -4,7 +4,7 @@ request's write transaction opens (gateway.chain.guard: no JSON-RPC call while o
 Before writing: the repo (who may see the instruction, who sends its step), the signing wallet's verdict in the
 identity registry, an ERC-1271 wallet's verdict on the signature it brings, the sending wallet's allowance, and
 the engine's own verdict on the step when this signature completes it. A custodial signature is never in that
-call, even one already made (gateway.signing.simulate stands in for it). The write then re-checks that the
+call, even one already made (gateway.settlement.simulate stands in for it). The write then re-checks that the
 instruction is still the one checked (the same signatures in, the same wallet to sign) and makes no chain call.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from dataclasses import dataclass
 
 from eth_utils.address import to_checksum_address
 from sqlalchemy.orm import Session
@@ -21,36 +20,13 @@ from contracts import eip712
 from gateway.context import GatewayContext
 from gateway.custody.kyc import require_verified
 from gateway.db.models import WalletKind
-from gateway.exceptions import Conflict, InvalidRequest
+from gateway.exceptions import InvalidRequest
 from gateway.settlement import instructions, service
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
 from gateway.settlement.models import Instruction
-from gateway.settlement.relayer import StepSpec
-from gateway.signing.simulate import Overrides
+from gateway.settlement.simulate import Overrides
 from gateway.trading.exceptions import InvalidSignature, InvalidState, StepWouldRevert
-
-
-@dataclass(frozen=True)
-class Checked:
-    """What the chain said about one instruction before the write: ``signed`` the signatures then in (the write
-    refuses if they changed); ``repo`` as the engine held it (None: no chain attached); ``wallet`` the signing
-    wallet the registry verified ("": not signing); ``contract_signature`` the self-held wallet's ERC-1271 accepted
-    the signature brought; ``sender`` the substitution's sending wallet the registry verified and ``approvals``
-    the approves it lacks."""
-
-    instruction_id: uuid.UUID
-    signed: frozenset[str]
-    repo: service.OnChainRepo | None
-    wallet: str = ""
-    contract_signature: bool = False
-    sender: str = ""
-    approvals: tuple[StepSpec, ...] = ()
-
-    def require_current(self, instruction: Instruction) -> None:
-        """Refuse when another signature came in after the chain was asked (the check is then stale)."""
-        if instruction.id != self.instruction_id or frozenset(instruction.signatures) != self.signed:
-            raise Conflict("the instruction changed while it was being checked: try again")
 
 
 def before_signing(
@@ -61,7 +37,7 @@ def before_signing(
     instruction_id: uuid.UUID,
     organization_id: uuid.UUID,
     signature: str | None,
-) -> Checked:
+) -> instructions.Checked:
     """The chain's part of adding the organization's signature (``signature``: a self-held wallet's own), and of
     the submission it completes."""
     instruction, repo = instructions.load_with_repo(read, hub, instruction_id, organization_id)
@@ -80,7 +56,7 @@ def before_signing(
             raise InvalidSignature(f"the signature is not by {wallet.address}")
         contract_signature = True
     signatures = {**instruction.signatures, wallet.address.lower(): signature or ""}
-    checked = Checked(
+    checked = instructions.Checked(
         instruction_id=instruction.id,
         signed=frozenset(instruction.signatures),
         repo=repo,
@@ -92,10 +68,10 @@ def before_signing(
 
 def before_submitting(
     ctx: GatewayContext, read: Session, hub: Hub, *, instruction_id: uuid.UUID, organization_id: uuid.UUID
-) -> Checked:
+) -> instructions.Checked:
     """The chain's part of submitting a fully signed instruction."""
     instruction, repo = instructions.load_with_repo(read, hub, instruction_id, organization_id)
-    checked = Checked(instruction_id=instruction.id, signed=frozenset(instruction.signatures), repo=repo)
+    checked = instructions.Checked(instruction_id=instruction.id, signed=frozenset(instruction.signatures), repo=repo)
     return _with_submission(ctx, read, hub, checked, instruction, dict(instruction.signatures), organization_id)
 
 
@@ -103,11 +79,11 @@ def _with_submission(
     ctx: GatewayContext,
     read: Session,
     hub: Hub,
-    checked: Checked,
+    checked: instructions.Checked,
     instruction: Instruction,
     signatures: dict[str, str],
     organization_id: uuid.UUID,
-) -> Checked:
+) -> instructions.Checked:
     """``checked`` with what submitting the step needs, when ``signatures`` complete the instruction: the engine
     asked whether it would take the step (refused here with its reason: 409 step-would-revert, nothing queued)."""
     if instruction.status != "pending" or set(instruction.required) - set(signatures):

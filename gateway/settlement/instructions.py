@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -26,14 +27,34 @@ from gateway.policy import instructions as policy
 from gateway.settlement import service
 from gateway.settlement.hub import Hub
 from gateway.settlement.models import Instruction
+from gateway.settlement.relayer import StepSpec
 from gateway.settlement.schemas import InstructionPublic
 from gateway.trading.exceptions import InvalidSignature, InvalidState
 from gateway.trading.schemas import TypedDataDocument
 
-if TYPE_CHECKING:
-    from gateway.settlement.instruction_checks import Checked
-
 INT_KEYS = {"repoId", "kind", "newMaturity", "newRate", "nonce", "deadline", "newCollateralAmount"}
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the chain said about one instruction before the write: ``signed`` the signatures then in (the write
+    refuses if they changed); ``repo`` as the engine held it (None: no chain attached); ``wallet`` the signing
+    wallet the registry verified ("": not signing); ``contract_signature`` the self-held wallet's ERC-1271 accepted
+    the signature brought; ``sender`` the substitution's sending wallet the registry verified and ``approvals``
+    the approves it lacks."""
+
+    instruction_id: uuid.UUID
+    signed: frozenset[str]
+    repo: service.OnChainRepo | None
+    wallet: str = ""
+    contract_signature: bool = False
+    sender: str = ""
+    approvals: tuple[StepSpec, ...] = ()
+
+    def require_current(self, instruction: Instruction) -> None:
+        """Refuse when another signature came in after the chain was asked (the check is then stale)."""
+        if instruction.id != self.instruction_id or frozenset(instruction.signatures) != self.signed:
+            raise Conflict("the instruction changed while it was being checked: try again")
 
 
 def message_of(instruction: Instruction) -> dict[str, Any]:

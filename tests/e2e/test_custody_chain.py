@@ -355,7 +355,7 @@ def test_a_custodial_signature_is_never_sent_to_the_chain_before_the_open_is_aut
     """The open is simulated without custodial signatures (a stand-in under state overrides): the engine's refusal
     is decoded and returned before the buyer's custody door is opened, and once it signs, its signature was in no
     request to the node before the simulation that authorized it."""
-    from gateway.signing.simulate import ACCEPTS_ANY_SIGNATURE
+    from gateway.settlement.simulate import ACCEPTS_ANY_SIGNATURE
 
     d = env.d
     trade = env.direct_trade(env.b_wallet["address"])
