@@ -251,6 +251,46 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> ExitStatus
 
 
 def cmd_audit_anchor(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    """Queue the head's anchor on the outbox the running gateway's relayer sends (one sender and one nonce
+    allocator per key) and wait for the outcome; a gateway without a relayer anchors with its chain client, and so
+    does this command then."""
+    from gateway.db.session import make_engine, make_session_factory
+    from gateway.settlement import anchoring
+    from gateway.settlement.models import SettlementStatus
+
+    market = anchoring.anchor_market(settings)
+    if market is None:
+        return _anchor_directly(args, settings)
+    sessions = make_session_factory(make_engine(settings.database_url))
+    read = make_session_factory(make_engine(settings.database_url, read_only=True))
+    outcome = anchoring.queue_and_wait(sessions, read, market, actor="system:cli", wait_seconds=args.wait)
+    if outcome is None:
+        logger.error("an earlier anchor is still on its way to the chain after %ss: is the gateway running?", args.wait)
+        return ExitStatus.UNREACHABLE
+    data = {
+        "settlement_id": str(outcome.settlement_id),
+        "sequence": outcome.sequence,
+        "head_hash": outcome.head_hash,
+        "status": outcome.status.value,
+        "tx_hash": outcome.tx_hash,
+        "error": outcome.error,
+    }
+    head = f"entry {outcome.sequence} ({outcome.head_hash}), settlement {outcome.settlement_id}"
+    if outcome.status is SettlementStatus.FINAL:
+        _emit(args, data, f"anchored {head} in {outcome.tx_hash}")
+        return ExitStatus.OK
+    if outcome.status is SettlementStatus.FAILED:
+        _emit(args, data, f"anchoring {head} FAILED: {outcome.error}")
+        return ExitStatus.CHAIN_FAILED
+    if args.wait <= 0:
+        _emit(args, data, f"queued the anchor of {head}: the gateway's relayer sends it")
+        return ExitStatus.OK
+    _emit(args, data, f"queued the anchor of {head}; not final after {args.wait}s: is the gateway running?")
+    return ExitStatus.UNREACHABLE
+
+
+def _anchor_directly(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    """No relayer configured (the gateway anchors with its chain client): the same client sends it here."""
     from gateway.app import chain_from_settings
     from gateway.audit import service
 
@@ -259,7 +299,7 @@ def cmd_audit_anchor(args: argparse.Namespace, settings: Settings) -> ExitStatus
         record = service.anchor_head(session, chain=chain_from_settings(settings), actor="system:cli")
     _emit(
         args,
-        {"sequence": record.sequence, "head_hash": record.head_hash, "tx_hash": record.tx_hash},
+        {"sequence": record.sequence, "head_hash": record.head_hash, "tx_hash": record.tx_hash, "status": "final"},
         f"anchored entry {record.sequence} ({record.head_hash}) in {record.tx_hash}",
     )
     return ExitStatus.OK
@@ -315,7 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--chain", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for scripts
     verify.set_defaults(handler=cmd_audit_verify)
-    audit.add_parser("anchor", help="anchor the head on chain now").set_defaults(handler=cmd_audit_anchor)
+    anchor = audit.add_parser("anchor", help="queue the head's anchor for the gateway's relayer; wait for it")
+    anchor.add_argument(
+        "--wait", type=float, default=120.0, help="seconds to wait for the anchor to be final (0: only queue it)"
+    )
+    anchor.set_defaults(handler=cmd_audit_anchor)
 
     from gateway.demo.cli import register as register_demo
     from gateway.ops.cli import register as register_ops

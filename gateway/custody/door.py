@@ -163,11 +163,13 @@ def sign_instruction(
     instruction: Instruction,
     doc: dict[str, Any],
     digest: bytes,
+    chain_checked: str | None = None,
 ) -> tuple[str, Decision]:
-    """The member's custodial signature of an amendment or substitution of one of its repos."""
+    """The member's custodial signature of an amendment or substitution of one of its repos. ``chain_checked``:
+    the wallet's address as the registry verified it before ``session``'s write transaction opened."""
     from gateway.policy import instructions as policy
 
-    _check_person(ctx, session, person, wallet, None)
+    _check_person(ctx, session, person, wallet, chain_checked)
     decision = policy.enforce(session, instruction, wallet.organization_id, signer=person.user_id)
     _record(
         session,

@@ -231,27 +231,29 @@ class Indexer:
         return record
 
     def reconcile(self, repo_id: int | None = None) -> list[dict[str, Any]]:
-        """Re-read repos from the chain; return what differed from the database."""
+        """Re-read repos from the chain; return what differed from the database. The chain is read before the
+        write transaction that applies what it said opens (gateway.chain.guard)."""
         diffs: list[dict[str, Any]] = []
-        with self._lock, self.sessions() as session:
-            ids = [repo_id] if repo_id is not None else list(session.scalars(select(RepoRecord.repo_id)))
-            for rid in ids:
-                before = session.get(RepoRecord, rid)
-                snapshot = (
-                    {}
-                    if before is None
-                    else {
-                        c: getattr(before, c) for c in ("status", "collateral_amount", "cash_margin", "rate", "holder")
+        with self._lock:
+            if repo_id is not None:
+                ids = [repo_id]
+            else:
+                with self.sessions() as session:
+                    ids = list(session.scalars(select(RepoRecord.repo_id)))
+            head = int(self.market.w3.eth.block_number)
+            states = {rid: self._read_chain(rid, head) for rid in ids}
+            with self.sessions() as session:
+                for rid in ids:
+                    before = session.get(RepoRecord, rid)
+                    fields = ("status", "collateral_amount", "cash_margin", "rate", "holder")
+                    snapshot = {} if before is None else {c: getattr(before, c) for c in fields}
+                    after = self._apply(session, rid, states[rid], head)
+                    changed = {
+                        c: {"db": snapshot.get(c), "chain": getattr(after, c)}
+                        for c in fields
+                        if snapshot.get(c) != getattr(after, c)
                     }
-                )
-                head = int(self.market.w3.eth.block_number)
-                after = self._apply(session, rid, self._read_chain(rid, head), head)
-                changed = {
-                    c: {"db": snapshot.get(c), "chain": getattr(after, c)}
-                    for c in ("status", "collateral_amount", "cash_margin", "rate", "holder")
-                    if snapshot.get(c) != getattr(after, c)
-                }
-                if changed:
-                    diffs.append({"repo_id": rid, "changes": changed})
-            session.commit()
+                    if changed:
+                        diffs.append({"repo_id": rid, "changes": changed})
+                session.commit()
         return diffs

@@ -1,4 +1,4 @@
-"""/v1/kyc: applications, screening-hit decisions, approval."""
+"""/v1/kyc: applications, screening-hit decisions, approval; failed registry writes sent again."""
 
 from __future__ import annotations
 
@@ -24,8 +24,11 @@ from gateway.kyc.schemas import (
     HitPublic,
 )
 from gateway.members.schemas import OrganizationPublic, OrganizationsPublic
-from gateway.settlement import registry
+from gateway.settlement import registry, registry_retry
 from gateway.settlement.hub import OptionalHubDep
+from gateway.settlement.schemas import SettlementPublic
+from gateway.settlement.views import settlement_public
+from gateway.trading.exceptions import SettlementUnavailable
 
 router = APIRouter(prefix="/kyc", tags=["kyc"], responses=problem_responses(401, 403, 404, 413, 422, 429))
 
@@ -171,3 +174,29 @@ def decide_application(
     public = _public(session, application)
     public.settlement_id = queued.id if queued is not None else None
     return public
+
+
+@router.post(
+    "/registry-settlements/{settlement_id}/retry",
+    response_model=SettlementPublic,
+    status_code=202,
+    responses=problem_responses(409, 503),
+)
+def retry_registry_settlement(
+    settlement_id: uuid.UUID,
+    principal: KycReviewer,
+    _: StepUp,
+    session: SessionDep,
+    hub: OptionalHubDep,
+) -> SettlementPublic:
+    """Send a failed registry write again (registration, renewal, new wallet, freeze, unfreeze, revocation), once
+    its cause is fixed (compliance officer, step-up): a new settlement on the outbox, linked to the failed one.
+    Refused (409) unless the settlement failed, was not retried yet and its decision still stands."""
+    market = registry.registry_outbox(hub)
+    if market is None:
+        raise SettlementUnavailable("no relayer sends the registry's writes here")
+    retried = registry_retry.retry(session, market, settlement_id=settlement_id, actor=principal.actor)
+    session.commit()
+    if hub is not None:
+        hub.notify()
+    return settlement_public(session, retried)

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from gateway.addresses import Address
-from gateway.api.deps import SessionDep
+from gateway.api.deps import ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.audit import log as audit_log
@@ -76,7 +77,7 @@ class CouponOwedPublic(BaseModel):
     )
 
 
-def _bond(session: SessionDep, address: str) -> Instrument:
+def _bond(session: Session, address: str) -> Instrument:
     row = session.get(Instrument, address.lower())
     if row is None or row.kind != InstrumentKind.BOND.value:
         raise NotFound("bond not listed")
@@ -103,11 +104,12 @@ def validate_schedule(body: CouponSchedule, *, bond_maturity: int, now: int) -> 
 
 @router.post("/operator/coupon-schedules", response_model=SettlementPublic, status_code=202)
 def set_coupon_schedule(
-    body: CouponSchedule, principal: OperatorAdmin, session: SessionDep, hub: HubDep
+    body: CouponSchedule, principal: OperatorAdmin, read: ReadSessionDep, session: SessionDep, hub: HubDep
 ) -> SettlementPublic:
-    """The issuer sets a listed bond's coupon schedule (once: the token refuses a second)."""
-    bond = _bond(session, body.bond)
-    coupon = session.get(Instrument, body.coupon_token.lower())
+    """The issuer sets a listed bond's coupon schedule (once: the token refuses a second). The instruments are
+    looked up and the chain asked in the read session, before the write transaction opens."""
+    bond = _bond(read, body.bond)
+    coupon = read.get(Instrument, body.coupon_token.lower())
     if coupon is None or coupon.kind != InstrumentKind.CASH.value:
         raise InvalidRequest("coupon_token: not a listed cash token")
     market = hub.require_market()
@@ -121,6 +123,7 @@ def set_coupon_schedule(
         contract, "setCouponSchedule", to_checksum_address(coupon.address), body.periods_per_year, records, payments
     )
     steps = [StepSpec(label="coupon_schedule", to=contract.address, data=data, sender=market.issuer.address)]
+    read.rollback()
     return _queue(session, hub, principal.actor, "coupon_schedule", steps, object_id=bond.address, repo_id=None)
 
 

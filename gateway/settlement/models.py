@@ -47,6 +47,8 @@ class Settlement(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # the failed settlement this one sends again (a registry write retried by compliance): at most one retry each
+    retry_of: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, unique=True)
 
 
 class ChainStep(Base):

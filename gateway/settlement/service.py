@@ -229,23 +229,25 @@ def party_call(
     approvals: list[tuple[str, int]],
     organization_id: uuid.UUID,
     chain_checked: str,
+    prepared: list[StepSpec] | None = None,
 ) -> Submitted:
     """A step only a party may send: from its custodial wallet via the relayer (``person``'s consent recorded by the
     custody door), or handed to a self-held one. A step the engine would refuse now (no approval to go first) is
     refused here with the engine's reason: nothing is queued and no transaction is handed out. Every chain read
     (allowances, the engine's simulation) is made before ``session`` is first used: ``wallet`` may be the read
-    session's."""
+    session's. ``prepared``: the approvals the wallet lacks, read and the step simulated before the caller's
+    write transaction opened (then no chain call here)."""
     actor = person.actor
     market = hub.require_market()
     data = market.encode(market.engine, fn_name, *args)
     custodial = wallet.kind == WalletKind.CUSTODIAL.value
-    steps: list[StepSpec] = []
-    if custodial:
+    steps: list[StepSpec] = list(prepared or [])
+    if custodial and prepared is None:
         for token, amount in approvals:
             steps += approval_steps(market, wallet, token, amount)
     # a self-held wallet approves the engine itself, possibly after it has the transaction: no check then
     check = not steps if custodial else not any(amount > 0 for _, amount in approvals)
-    if check:
+    if check and prepared is None:
         reason = market.revert_reason(sender=wallet.address, to=market.engine_address, data=data)
         if reason is not None:
             raise StepWouldRevert(f"{kind} would revert: {reason}")
@@ -286,14 +288,17 @@ def relayed_call(
     fn_name: str,
     args: tuple[Any, ...],
     organization_id: uuid.UUID | None,
+    simulated: bool = False,
 ) -> Submitted:
     """A step anyone may send: from the relayer's operator account. A step the engine would refuse now is
-    refused here with the engine's reason (409 ``step-would-revert``), and nothing is queued."""
+    refused here with the engine's reason (409 ``step-would-revert``), and nothing is queued. ``simulated``: the
+    caller asked the engine before its write transaction opened (then no chain call here)."""
     market = hub.require_market()
     data = market.encode(market.engine, fn_name, *args)
-    reason = market.revert_reason(sender=market.relayer.address, to=market.engine_address, data=data)
-    if reason is not None:
-        raise StepWouldRevert(f"{kind} would revert: {reason}")
+    if not simulated:
+        reason = market.revert_reason(sender=market.relayer.address, to=market.engine_address, data=data)
+        if reason is not None:
+            raise StepWouldRevert(f"{kind} would revert: {reason}")
     settlement = enqueue(
         session,
         kind=kind,

@@ -9,7 +9,7 @@ client can fix is found first and refused with a stable code (409 ``open-would-f
 - when the signature completes the pair: the counterparty's delivery as well (its wallet may have moved since it
   signed), and the engine's ``open`` itself as an ``eth_call`` from the relayer: KYC, prices, nonce and every rule
   of the engine, as the relayer will send it. A self-held side's signature is its own; a custodial side's is never
-  in the call (it is made only after this check and the policy): ``gateway.signing.simulate`` stands in for it,
+  in the call (it is made only after this check and the policy): ``gateway.settlement.simulate`` stands in for it,
   and for the ``approve`` the gateway sends first, with state overrides.
 """
 
@@ -25,7 +25,7 @@ from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import Conflict
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
-from gateway.signing.simulate import Overrides
+from gateway.settlement.simulate import Overrides
 from gateway.trading.models import Trade
 
 
@@ -115,7 +115,7 @@ def check_open(session: Session, hub: Hub, trade: Trade, side: str, *, signature
     for party in parties.values():
         if party.wallet.kind != WalletKind.CUSTODIAL.value:
             continue
-        # never a custodial signature in the call, even one already made: see gateway.signing.simulate
+        # never a custodial signature in the call, even one already made: see gateway.settlement.simulate
         signatures[party.side] = overrides.as_custodial(party.wallet.address)
         if not ready[party.side] and not overrides.allow(market, party.token, party.wallet.address):
             return  # the approve goes first and its effect cannot be simulated: the relayer checks before the open

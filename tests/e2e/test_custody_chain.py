@@ -31,7 +31,7 @@ from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, Deployment, deploy, s
 from tests.e2e.test_trading_chain import post_price, repo_state, settled, wait_for
 from tests.e2e.worlds import chain_world
 from tests.gateway.conftest import Member, World
-from tests.gateway.market import approve_member, call, custodial_wallet, step_up
+from tests.gateway.market import approve_member, call, custodial_wallet, hub_of, step_up
 
 pytestmark = pytest.mark.slow
 C = 10**CASH_DECIMALS
@@ -303,15 +303,19 @@ def test_a_failed_open_cancels_its_nonces_and_its_signatures_cannot_be_replayed(
 
 
 def _recording(env: Env, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """Every JSON-RPC request the gateway (and this test) sends to the chain, as (method, params as JSON)."""
+    """Every JSON-RPC request the gateway (over its own guarded transport) and this test send to the chain, as
+    (method, params as JSON)."""
     sent: list[tuple[str, str]] = []
-    real = env.d.w3.provider.make_request
+    market = hub_of(env.world).market
+    assert market is not None
+    for provider in {id(p): p for p in (env.d.w3.provider, market.w3.provider)}.values():
+        real = provider.make_request
 
-    def recording(method: Any, params: Any) -> Any:
-        sent.append((str(method), json.dumps(params, default=str).lower()))
-        return real(method, params)
+        def recording(method: Any, params: Any, real: Any = real) -> Any:
+            sent.append((str(method), json.dumps(params, default=str).lower()))
+            return real(method, params)
 
-    monkeypatch.setattr(env.d.w3.provider, "make_request", recording)
+        monkeypatch.setattr(provider, "make_request", recording)
     return sent
 
 
@@ -351,7 +355,7 @@ def test_a_custodial_signature_is_never_sent_to_the_chain_before_the_open_is_aut
     """The open is simulated without custodial signatures (a stand-in under state overrides): the engine's refusal
     is decoded and returned before the buyer's custody door is opened, and once it signs, its signature was in no
     request to the node before the simulation that authorized it."""
-    from gateway.signing.simulate import ACCEPTS_ANY_SIGNATURE
+    from gateway.settlement.simulate import ACCEPTS_ANY_SIGNATURE
 
     d = env.d
     trade = env.direct_trade(env.b_wallet["address"])

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.timeout(300)
 def world(tmp_path: Path) -> Iterator[tuple[World, Any]]:
     for chain in start_chain("anvil", tmp_path):
         d = deploy(chain)
-        for w in chain_world(d, tmp_path, guarded=True):
+        for w in chain_world(d, tmp_path):
             yield w, d
 
 

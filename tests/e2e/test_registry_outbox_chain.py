@@ -23,7 +23,7 @@ pytestmark = pytest.mark.timeout(300)
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[World, Any]]:
     for chain in start_chain(request.param, tmp_path):
         d = deploy(chain)
-        for w in chain_world(d, tmp_path, registry_outbox=True, guarded=True):
+        for w in chain_world(d, tmp_path, registry_outbox=True):
             yield w, d
 
 

@@ -21,16 +21,13 @@ from tests.gateway.market import market_world
 
 
 def chain_world(
-    d: Deployment, tmp_path: Path, *, registry_outbox: bool = False, guarded: bool = False, **overrides: Any
+    d: Deployment, tmp_path: Path, *, registry_outbox: bool = False, guarded: bool = True, **overrides: Any
 ) -> Iterator[World]:
     """One world on ``d``'s chain, with fast relayer and indexer polls; the workers stop when it is closed.
     ``registry_outbox``: the relayer also sends the registry's and the anchor's writes (from the deployer's
-    account, which holds the KYC agent's and the anchoring roles here). ``guarded``: the gateway reaches the chain
-    through its own transport with the write-transaction guard on (gateway.chain.guard), so a JSON-RPC call made
-    while a database write transaction is open fails the request (not yet every route passes: signing and submitting
-    an instruction — substitution, roll, re-rate — reads the repo, the registry and ERC-1271 inside the transaction;
-    with the guard on, tests/e2e/test_trading_chain.py and test_lifecycle_paths.py's roll stop there). ``overrides``
-    are settings."""
+    account, which holds the KYC agent's and the anchoring roles here). ``guarded`` (the default): the gateway
+    reaches the chain through its own transport with the write-transaction guard on (gateway.chain.guard), so a
+    JSON-RPC call made while a database write transaction is open fails the request. ``overrides`` are settings."""
     url = f"sqlite:///{tmp_path / 'gateway.db'}"
     upgrade(url)
     w3 = connect(d.chain.url, timeout=30) if guarded else d.w3

@@ -14,7 +14,7 @@ from gateway.chain.bindings.engine import AmendmentKind, RepoStatus
 from gateway.custody import door
 from gateway.exceptions import InvalidRequest
 from gateway.policy import instructions as instruction_policy
-from gateway.settlement import instructions, service
+from gateway.settlement import instruction_checks, instructions, service
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.routes.repos import load_repo, units_of
 from gateway.settlement.schemas import (
@@ -119,6 +119,7 @@ def get_instruction(
 
 def _sign_instruction(
     ctx: ContextDep,
+    read: ReadSessionDep,
     session: SessionDep,
     hub: Hub,
     principal: Principal,
@@ -126,26 +127,29 @@ def _sign_instruction(
     *,
     signature: str | None,
 ) -> InstructionPublic:
-    """Add one party's signature (custodial when ``signature`` is None); queue the instruction once complete."""
-    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
-    instructions.sign(
-        ctx,
-        session,
-        hub,
-        person=door.Person.of(principal),
-        instruction=instruction,
-        signature=signature,
+    """Add one party's signature (custodial when ``signature`` is None); queue the instruction once complete. The
+    chain (repo, registry, ERC-1271, allowances, the engine's verdict) is asked in the read session first."""
+    checked = instruction_checks.before_signing(
+        ctx, read, hub, instruction_id=instruction_id, organization_id=principal.organization_id, signature=signature
     )
-    instructions.submit_if_complete(ctx, session, hub, person=door.Person.of(principal), instruction=instruction)
+    read.rollback()
+    person = door.Person.of(principal)
+    instruction = instructions.sign(ctx, session, hub, person=person, checked=checked, signature=signature)
+    instructions.submit_if_complete(ctx, session, hub, person=person, instruction=instruction, checked=checked)
     return instructions.public(hub, instruction)
 
 
 @router.post("/instructions/{instruction_id}/sign", response_model=InstructionPublic, status_code=200)
 def sign_instruction(
-    instruction_id: uuid.UUID, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+    instruction_id: uuid.UUID,
+    principal: TraderStepUp,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> InstructionPublic:
     """The organization's custodial wallet signs (KYC, fresh step-up); complete instructions are queued."""
-    return _sign_instruction(ctx, session, hub, principal, instruction_id, signature=None)
+    return _sign_instruction(ctx, read, session, hub, principal, instruction_id, signature=None)
 
 
 @router.post("/instructions/{instruction_id}/signature", response_model=InstructionPublic, status_code=200)
@@ -154,6 +158,7 @@ def submit_instruction_signature(
     body: dict[str, str],
     principal: Trader,
     ctx: ContextDep,
+    read: ReadSessionDep,
     session: SessionDep,
     hub: HubDep,
 ) -> InstructionPublic:
@@ -161,25 +166,38 @@ def submit_instruction_signature(
     signature = body.get("signature", "")
     if not (signature.startswith("0x") and 4 <= len(signature) <= 2002):
         raise InvalidRequest("signature: 0x-prefixed hex")
-    return _sign_instruction(ctx, session, hub, principal, instruction_id, signature=signature)
+    return _sign_instruction(ctx, read, session, hub, principal, instruction_id, signature=signature)
 
 
 @router.post("/instructions/{instruction_id}/submit", response_model=InstructionPublic, status_code=200)
 def submit_instruction(
-    instruction_id: uuid.UUID, principal: TraderStepUp, ctx: ContextDep, session: SessionDep, hub: HubDep
+    instruction_id: uuid.UUID,
+    principal: TraderStepUp,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
 ) -> InstructionPublic:
-    """The seller sends a fully consented substitution from its wallet."""
-    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
-    instructions.submit_if_complete(ctx, session, hub, person=door.Person.of(principal), instruction=instruction)
+    """The seller sends a fully consented substitution from its wallet (the chain asked in the read session)."""
+    checked = instruction_checks.before_submitting(
+        ctx, read, hub, instruction_id=instruction_id, organization_id=principal.organization_id
+    )
+    read.rollback()
+    instruction = instructions.for_writing(session, checked)
+    person = door.Person.of(principal)
+    instructions.submit_if_complete(ctx, session, hub, person=person, instruction=instruction, checked=checked)
     return instructions.public(hub, instruction)
 
 
 @router.post("/instructions/{instruction_id}/approvals", response_model=InstructionPublic, status_code=201)
 def approve_instruction(
-    instruction_id: uuid.UUID, principal: Approver, session: SessionDep, hub: HubDep
+    instruction_id: uuid.UUID, principal: Approver, read: ReadSessionDep, session: SessionDep, hub: HubDep
 ) -> InstructionPublic:
-    """An approver's yes to the instruction for the organization (its policy's quorum); never its proposer."""
-    instruction = instructions.load(session, hub, instruction_id, principal.organization_id)
+    """An approver's yes to the instruction for the organization (its policy's quorum); never its proposer. Who
+    may see it is decided in the read session (the repo's seller is a chain read)."""
+    instructions.load(read, hub, instruction_id, principal.organization_id)
+    read.rollback()
+    instruction = instructions.get(session, instruction_id)
     instruction_policy.approve(
         session,
         actor=principal.actor,
