@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.db.models import User, WalletKey
 from gateway.events.models import WebhookEndpoint
 from gateway.exceptions import Conflict, KeyManagementError

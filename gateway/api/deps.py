@@ -19,9 +19,8 @@ from gateway.access.permissions import CLIENT_SCOPES, OPERATOR_VIEWS, ROLE_PERMI
 from gateway.access.tokens import decode_access_token, hash_opaque
 from gateway.api import credentials, idempotency
 from gateway.api.middleware import client_ip
-from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
-from gateway.db import pages
+from gateway.db import audit_log, pages
 from gateway.db.models import ClientKind, Role
 from gateway.exceptions import NotAuthenticated, PermissionDenied, StepUpRequired
 

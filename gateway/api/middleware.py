@@ -18,8 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.api import bounded_json, idempotency
 from gateway.api.bounded_json import InvalidJson, parsed_as_json
 from gateway.api.errors import gateway_error_response
-from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
+from gateway.db import audit_log
 from gateway.db.held import HoldableSession, holds
 from gateway.exceptions import GatewayError, IdempotentReplay, PayloadTooLarge
 

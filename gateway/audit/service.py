@@ -7,9 +7,8 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
 from gateway.chain.base import ChainClient, NullChain
-from gateway.db import pages
+from gateway.db import audit_log, pages
 from gateway.db.models import AuditAnchorRecord, AuditEntry
 from gateway.exceptions import ChainError, Conflict
 

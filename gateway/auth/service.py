@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from gateway.access.permissions import Permission
 from gateway.access.tokens import hash_opaque, issue_access_token, new_opaque
-from gateway.audit import log as audit_log
 from gateway.auth import passwords, throttle, totp
 from gateway.auth.schemas import ClientToken, Enrollment, TokenPair
 from gateway.context import GatewayContext
+from gateway.db import audit_log
 from gateway.db.models import ApiClient, AuthSession, ClientKind, RecoveryCode, RefreshToken, User
 from gateway.exceptions import Conflict, InvalidRequest, MfaRequired, NotAuthenticated
 from gateway.keys.envelope import seal_small, unseal_small

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.access.tokens import new_opaque
-from gateway.audit import log as audit_log
 from gateway.clients.schemas import ClientCreate, ClientCreated, ClientPublic
+from gateway.db import audit_log
 from gateway.db.models import ApiClient, ClientKind
 from gateway.exceptions import Conflict
 

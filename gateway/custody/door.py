@@ -24,12 +24,12 @@ from eth_utils.crypto import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
 from gateway.custody import keys as custody_keys
 from gateway.custody.exceptions import ConsentMissing, NotTheMembersPerson
 from gateway.custody.kyc import require_approved, require_verified
 from gateway.custody.models import Consent, Purpose
+from gateway.db import audit_log
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import InvalidRequest, StepUpRequired
 from gateway.keys.provider import KeyProvider

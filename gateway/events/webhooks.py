@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.events.destinations import check_url, guarded_client, refused
 from gateway.events.models import WebhookDelivery, WebhookEndpoint
 from gateway.exceptions import InvalidRequest

@@ -10,9 +10,8 @@ from eth_utils.crypto import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
-from gateway.db import pages
+from gateway.db import audit_log, pages
 from gateway.db.models import (
     ApplicationStatus,
     HitDecision,

@@ -14,11 +14,10 @@ from sqlalchemy.orm import Session
 
 from gateway.access.permissions import MEMBER_ROLES, OPERATOR_ROLES, Permission
 from gateway.access.tokens import hash_opaque, new_opaque
-from gateway.audit import log as audit_log
 from gateway.auth import service as auth_service
 from gateway.auth.schemas import Enrollment
 from gateway.context import GatewayContext
-from gateway.db import pages
+from gateway.db import audit_log, pages
 from gateway.db.models import Organization, Role, User
 from gateway.exceptions import Conflict, InvalidRequest, NotAuthenticated, PermissionDenied
 from gateway.members.models import Invitation

@@ -8,10 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.access.permissions import MEMBER_ROLES, OPERATOR_ROLES
-from gateway.audit import log as audit_log
 from gateway.auth import passwords
 from gateway.context import GatewayContext
-from gateway.db import pages
+from gateway.db import audit_log, pages
 from gateway.db.models import KycStatus, Organization, Role, User
 from gateway.exceptions import Conflict, InvalidRequest
 from gateway.members.schemas import OrganizationCreate

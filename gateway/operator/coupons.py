@@ -20,7 +20,7 @@ from gateway.addresses import Address
 from gateway.api.deps import ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.settlement import service
 from gateway.settlement.hub import HubDep

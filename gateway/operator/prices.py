@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from gateway.addresses import Address
 from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
-from gateway.audit import log as audit_log
 from gateway.chain.bindings.oracle import Oracle
 from gateway.chain.outage import is_outage
+from gateway.db import audit_log
 from gateway.exceptions import ChainUnavailable, FourEyesViolation, InvalidRequest, NotFound, WriteTransactionOpen
 from gateway.operator.models import PricePosting, PriceStatus
 from gateway.settlement.hub import Hub, HubDep

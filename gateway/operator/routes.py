@@ -21,10 +21,9 @@ from gateway.addresses import Address
 from gateway.api.deps import ContextDep, PageQuery, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead
-from gateway.audit import log as audit_log
 from gateway.chain.bindings.oracle import Oracle
 from gateway.chain.bindings.tokens import Token
-from gateway.db import pages
+from gateway.db import audit_log, pages
 from gateway.exceptions import InvalidRequest, NotAToken, NotFound
 from gateway.settlement.hub import HubDep
 from gateway.settlement.relayer import StepSpec, enqueue

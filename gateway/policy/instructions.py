@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.exceptions import FourEyesViolation
 from gateway.policy.engine import Decision, Rule, TradeFacts, evaluate
 from gateway.policy.service import active_rules, facts_for, require

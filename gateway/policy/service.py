@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.exceptions import FourEyesViolation, InvalidRequest, NotFound
 from gateway.policy.engine import Action, Decision, Rule, TradeFacts, evaluate, period_days
 from gateway.trading.exceptions import ApprovalRequired, InvalidState, PolicyBlocked

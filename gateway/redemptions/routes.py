@@ -24,10 +24,9 @@ from gateway.addresses import Address
 from gateway.api.deps import ContextDep, PageQuery, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
-from gateway.audit import log as audit_log
 from gateway.custody import door
 from gateway.custody.kyc import verified_before_writing
-from gateway.db import pages
+from gateway.db import audit_log, pages
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.redemptions.models import Redemption, RedemptionStatus

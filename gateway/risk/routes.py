@@ -12,8 +12,8 @@ from sqlalchemy import select
 from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead, RiskAct, TradesApprove
-from gateway.audit import log as audit_log
 from gateway.chain.bindings.engine import RepoStatus
+from gateway.db import audit_log
 from gateway.exceptions import NotFound, PermissionDenied
 from gateway.indexer import freshness
 from gateway.indexer.prices import indexed_price

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.db.models import Organization
 from gateway.exceptions import Conflict, InvalidRequest, NotFound, PermissionDenied
 from gateway.risk.exposure import Method, Terms

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contracts import eip712
-from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
 from gateway.custody import door
 from gateway.custody.kyc import require_verified
+from gateway.db import audit_log
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import Conflict, InvalidRequest, NotFound
 from gateway.policy import instructions as policy

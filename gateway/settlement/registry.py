@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.logs import DISCARD
 
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.db.models import AuditAnchorRecord, KycStatus, Organization, Wallet
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market

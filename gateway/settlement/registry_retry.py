@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.db.models import KycStatus, Organization
 from gateway.exceptions import Conflict, NotFound
 from gateway.settlement.market import Market

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contracts import eip712
-from gateway.audit import log as audit_log
 from gateway.chain.bindings.engine import RepoState, RepoStatus, repo_components
 from gateway.context import GatewayContext
 from gateway.custody import door
+from gateway.db import audit_log
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import Conflict, NotFound, PermissionDenied
 from gateway.settlement import visibility

@@ -17,10 +17,10 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
 from gateway.custody import door
 from gateway.custody.kyc import require_approved, require_verified
+from gateway.db import audit_log
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import Conflict, InvalidRequest
 from gateway.policy import service as policy

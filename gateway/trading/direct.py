@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.trading import maturity as repo_maturity

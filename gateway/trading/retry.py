@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from contracts import eip712
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.trading import terms as trade_terms
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Trade, TradeStatus

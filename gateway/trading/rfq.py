@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest, NotFound, PermissionDenied
 from gateway.trading import maturity as repo_maturity

@@ -13,9 +13,9 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
 from gateway.context import GatewayContext
 from gateway.custody import keys as custody_keys
+from gateway.db import audit_log
 from gateway.db.models import KycStatus, Organization, SiweChallenge, Wallet, WalletKind
 from gateway.exceptions import Conflict, InvalidRequest
 from gateway.settlement import registry

@@ -312,7 +312,7 @@ def test_opens_survive_gateway_and_node_kills_exactly_once(chain: ChainProcess, 
 
 
 def verify(d: Deployment, db_url: str, members: dict[str, Any]) -> None:
-    from gateway.audit import log as audit_log
+    from gateway.db import audit_log
     from gateway.db.models import AuditEntry
     from gateway.db.session import make_engine, make_session_factory
     from gateway.settlement.models import ChainStep, Settlement

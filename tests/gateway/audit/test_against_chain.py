@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gateway import cli, config
-from gateway.audit import log as audit_log
 from gateway.config import Settings
+from gateway.db import audit_log
 from gateway.db.models import AuditAnchorRecord, AuditEntry, AuditHead
 from tests.gateway.conftest import Cast, World
 

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from gateway.audit import log as audit_log
 from gateway.audit import service as audit_service
 from gateway.chain.memory import InMemoryChain
+from gateway.db import audit_log
 from gateway.db.models import AuditEntry
 from gateway.db.session import make_engine, make_session_factory
 from tests.gateway.conftest import Cast, World

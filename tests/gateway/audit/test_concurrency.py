@@ -3,7 +3,7 @@ one database stand for two gateway processes: their writers share no thread lock
 
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.db.session import make_engine, make_session_factory
 
 

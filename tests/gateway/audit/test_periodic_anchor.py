@@ -13,6 +13,6 @@ def test_head_anchored_periodically(tmp_path: Path, db_url: str) -> None:
             time.sleep(0.1)
         assert world.chain.anchors, "no anchor within 10 s"
         with world.ctx.sessions() as session:
-            from gateway.audit import log as audit_log
+            from gateway.db import audit_log
 
             assert audit_log.verify(session, chain_heads=world.chain.anchored_heads()).ok

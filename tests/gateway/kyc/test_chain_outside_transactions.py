@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.audit import log as audit_log
 from gateway.chain import guard
 from gateway.chain.memory import InMemoryChain
 from gateway.context import GatewayContext
+from gateway.db import audit_log
 from gateway.db.models import Role
 from tests.gateway.conftest import Member, World, application_body, make_world
 

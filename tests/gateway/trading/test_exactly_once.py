@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.api import idempotency
-from gateway.audit import log as audit_log
+from gateway.db import audit_log
 from gateway.db.models import AuditEntry, IdempotencyRecord, Organization, Role
 from gateway.trading.models import Trade
 from tests.gateway.conftest import World
