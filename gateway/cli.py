@@ -256,7 +256,7 @@ def cmd_audit_anchor(args: argparse.Namespace, settings: Settings) -> ExitStatus
     does this command then."""
     from gateway.db.session import make_engine, make_session_factory
     from gateway.settlement import anchoring
-    from gateway.settlement.models import SettlementStatus
+    from gateway.settlement_records.models import SettlementStatus
 
     market = anchoring.anchor_market(settings)
     if market is None:

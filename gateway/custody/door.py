@@ -36,8 +36,8 @@ from gateway.keys.provider import KeyProvider
 from gateway.policy.engine import Decision
 
 if TYPE_CHECKING:
-    from gateway.settlement.models import ChainStep, Instruction
-    from gateway.settlement.relayer import StepSpec
+    from gateway.settlement_records.models import ChainStep, Instruction
+    from gateway.settlement_records.steps import StepSpec
     from gateway.trading.models import Trade
 
 

@@ -21,7 +21,7 @@ from gateway.chain.bindings.tokens import Token
 from gateway.db.models import Wallet
 from gateway.indexer.models import WalletBalance
 from gateway.settlement.market import Market
-from gateway.settlement.models import IndexerCursor
+from gateway.settlement_records.models import IndexerCursor
 from gateway.trading.models import Instrument
 
 logger = logging.getLogger(__name__)

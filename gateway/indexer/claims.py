@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from gateway.addresses import checksum
 from gateway.indexer.models import EngineClaim
-from gateway.settlement.models import RepoEvent
+from gateway.settlement_records.models import RepoEvent
 
 CREDITED = "ClaimCredited"
 CLEARED = ("ClaimPaid", "ClaimForced")  # both move the party's whole claim in the token

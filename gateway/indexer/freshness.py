@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.exceptions import Conflict
-from gateway.settlement.models import IndexerCursor
+from gateway.settlement_records.models import IndexerCursor
 
 CURSOR = "repo_engine"  # the indexer's cursor name (gateway.indexer.service.CURSOR)
 HEADER = "X-Reponet-Block"  # response header: the block a read reflects

@@ -20,7 +20,7 @@ from gateway.chain.bindings.oracle import Oracle
 from gateway.chain.outage import Backoff, is_outage
 from gateway.indexer.models import OraclePrice
 from gateway.settlement.market import Market
-from gateway.settlement.models import IndexerCursor
+from gateway.settlement_records.models import IndexerCursor
 
 logger = logging.getLogger(__name__)
 CURSOR = "prices"

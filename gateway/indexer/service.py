@@ -24,7 +24,7 @@ from gateway.db.models import Wallet
 from gateway.events.bus import EventBus
 from gateway.indexer import claims, wire
 from gateway.settlement.market import Market
-from gateway.settlement.models import IndexerCursor, RepoEvent, RepoRecord
+from gateway.settlement_records.models import IndexerCursor, RepoEvent, RepoRecord
 from gateway.trading.models import Trade
 
 logger = logging.getLogger(__name__)

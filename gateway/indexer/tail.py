@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.events.bus import EventBus
 from gateway.indexer import wire
 from gateway.indexer.service import Indexer
-from gateway.settlement.models import RepoEvent, RepoRecord
+from gateway.settlement_records.models import RepoEvent, RepoRecord
 
 logger = logging.getLogger(__name__)
 BATCH = 500

@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.addresses import checksummed
-from gateway.settlement.models import RepoEvent, RepoRecord
+from gateway.settlement_records.models import RepoEvent, RepoRecord
 from gateway.trading import money, units
 
 MAX_SAFE_INTEGER = 2**53 - 1  # JSON.parse keeps integers up to here exactly

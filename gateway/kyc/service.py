@@ -25,7 +25,7 @@ from gateway.exceptions import Conflict, FourEyesViolation, InvalidRequest
 from gateway.kyc.schemas import ApplicationCreate
 from gateway.settlement import registry
 from gateway.settlement.market import Market
-from gateway.settlement.models import Settlement
+from gateway.settlement_records.models import Settlement
 
 REVIEW_NOTICE = timedelta(days=30)
 

@@ -16,7 +16,7 @@ from gateway.exceptions import Conflict, InvalidRequest
 from gateway.members.schemas import OrganizationCreate
 from gateway.settlement import registry
 from gateway.settlement.market import Market
-from gateway.settlement.models import Settlement
+from gateway.settlement_records.models import Settlement
 
 
 def create_organization(

@@ -14,7 +14,7 @@ from gateway.members import models as _members_models  # noqa: F401
 from gateway.operator import models as _operator_models  # noqa: F401
 from gateway.redemptions import models as _redemption_models  # noqa: F401
 from gateway.risk import models as _risk_models  # noqa: F401
-from gateway.settlement import models as _settlement_models  # noqa: F401
+from gateway.settlement_records import models as _settlement_models  # noqa: F401
 from gateway.trading import models as _trading_models  # noqa: F401
 
 metadata = Base.metadata

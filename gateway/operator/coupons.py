@@ -24,9 +24,9 @@ from gateway.db import audit_log
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.settlement import service
 from gateway.settlement.hub import HubDep
-from gateway.settlement.relayer import StepSpec, enqueue
 from gateway.settlement.schemas import RepoIdPath, SettlementPublic
 from gateway.settlement.views import settlement_public
+from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading import money
 from gateway.trading.deps import OperatorAdmin
 from gateway.trading.exceptions import InvalidState

@@ -27,9 +27,9 @@ from gateway.db import audit_log
 from gateway.exceptions import ChainUnavailable, FourEyesViolation, InvalidRequest, NotFound, WriteTransactionOpen
 from gateway.operator.models import PricePosting, PriceStatus
 from gateway.settlement.hub import Hub, HubDep
-from gateway.settlement.relayer import StepSpec, enqueue
 from gateway.settlement.schemas import SettlementPublic
 from gateway.settlement.views import settlement_public
+from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading.deps import OperatorAdmin
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Instrument, InstrumentKind
@@ -128,7 +128,7 @@ def _previous(session: Session, hub: Hub, bond: Instrument, cash: Instrument) ->
 
 
 def _public(session: Session, row: PricePosting) -> PricePublic:
-    from gateway.settlement.models import Settlement
+    from gateway.settlement_records.models import Settlement
 
     settlement = session.get(Settlement, row.settlement_id) if row.settlement_id is not None else None
     return PricePublic(

@@ -26,9 +26,9 @@ from gateway.chain.bindings.tokens import Token
 from gateway.db import audit_log, pages
 from gateway.exceptions import InvalidRequest, NotAToken, NotFound
 from gateway.settlement.hub import HubDep
-from gateway.settlement.relayer import StepSpec, enqueue
 from gateway.settlement.schemas import SettlementPublic
 from gateway.settlement.views import settlement_public
+from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading import money
 from gateway.trading.deps import OperatorAdmin
 from gateway.trading.maturity import read_maturity

@@ -13,7 +13,7 @@ from gateway.db import audit_log
 from gateway.exceptions import FourEyesViolation
 from gateway.policy.engine import Decision, Rule, TradeFacts, evaluate
 from gateway.policy.service import active_rules, facts_for, require
-from gateway.settlement.models import Instruction, InstructionApproval, RepoRecord
+from gateway.settlement_records.models import Instruction, InstructionApproval, RepoRecord
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Instrument, Trade
 

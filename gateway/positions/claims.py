@@ -21,7 +21,7 @@ from gateway.api.permits import ReposRead
 from gateway.db.models import Wallet
 from gateway.indexer import freshness
 from gateway.indexer.models import EngineClaim
-from gateway.settlement.models import RepoRecord
+from gateway.settlement_records.models import RepoRecord
 from gateway.trading import money
 from gateway.trading.models import Instrument
 

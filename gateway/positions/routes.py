@@ -23,8 +23,8 @@ from gateway.indexer.models import WalletBalance
 from gateway.indexer.prices import indexed_price
 from gateway.positions import accrual
 from gateway.settlement.hub import Hub, HubDep
-from gateway.settlement.models import RepoEvent, RepoRecord
 from gateway.settlement.schemas import RepoIdPath
+from gateway.settlement_records.models import RepoEvent, RepoRecord
 from gateway.trading import maturity, money, units
 from gateway.trading.models import Instrument
 from gateway.trading.schemas import rate_fraction

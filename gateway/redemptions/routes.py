@@ -32,10 +32,10 @@ from gateway.exceptions import InvalidRequest, NotFound
 from gateway.redemptions.models import Redemption, RedemptionStatus
 from gateway.settlement.hub import HubDep
 from gateway.settlement.market import Market
-from gateway.settlement.models import Settlement
-from gateway.settlement.relayer import StepSpec, enqueue
 from gateway.settlement.schemas import SettlementPublic
 from gateway.settlement.views import settlement_public
+from gateway.settlement_records.models import Settlement
+from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading import money
 from gateway.trading.deps import OperatorAdmin, TraderStepUp
 from gateway.trading.exceptions import InvalidState

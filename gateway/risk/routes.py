@@ -29,9 +29,9 @@ from gateway.risk.schemas import (
     RepoInputsPublic,
 )
 from gateway.settlement.hub import HubDep
-from gateway.settlement.models import RepoRecord
 from gateway.settlement.routes import repos as settlement_repos
 from gateway.settlement.schemas import Submission
+from gateway.settlement_records.models import RepoRecord
 
 router = APIRouter(prefix="/risk", tags=["risk"], responses=problem_responses(401, 403, 404, 409, 422, 429))
 LIVE = (RepoStatus.OPEN.value, RepoStatus.MARGIN_CALLED.value)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gateway.config import KeyPurpose, Settings
 from gateway.settlement import registry
 from gateway.settlement.market import Market
-from gateway.settlement.models import ChainStep, Settlement, SettlementStatus
+from gateway.settlement_records.models import ChainStep, Settlement, SettlementStatus
 
 Sessions = Callable[[], Session]
 

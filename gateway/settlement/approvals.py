@@ -16,7 +16,7 @@ from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import Conflict
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
-from gateway.settlement.relayer import StepSpec
+from gateway.settlement_records.steps import StepSpec
 from gateway.trading.models import Trade
 
 MAX_UINT = 2**256 - 1

@@ -24,8 +24,8 @@ from gateway.exceptions import InvalidRequest
 from gateway.settlement import instructions, service
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
-from gateway.settlement.models import Instruction
 from gateway.settlement.simulate import Overrides
+from gateway.settlement_records.models import Instruction
 from gateway.trading.exceptions import InvalidSignature, InvalidState, StepWouldRevert
 
 

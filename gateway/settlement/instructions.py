@@ -26,9 +26,9 @@ from gateway.exceptions import Conflict, InvalidRequest, NotFound
 from gateway.policy import instructions as policy
 from gateway.settlement import service
 from gateway.settlement.hub import Hub
-from gateway.settlement.models import Instruction
-from gateway.settlement.relayer import StepSpec
 from gateway.settlement.schemas import InstructionPublic
+from gateway.settlement_records.models import Instruction
+from gateway.settlement_records.steps import StepSpec
 from gateway.trading.exceptions import InvalidSignature, InvalidState
 from gateway.trading.schemas import TypedDataDocument
 

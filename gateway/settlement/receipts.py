@@ -22,8 +22,8 @@ from web3.exceptions import TransactionNotFound
 
 from gateway.keys.provider import KeyProvider
 from gateway.settlement.market import Market
-from gateway.settlement.models import ChainStep, StepStatus
 from gateway.settlement.sending import Sending
+from gateway.settlement_records.models import ChainStep, StepStatus
 
 logger = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from gateway.db import audit_log
 from gateway.db.models import AuditAnchorRecord, KycStatus, Organization, Wallet
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
-from gateway.settlement.models import ChainStep, Settlement, SettlementStatus
 from gateway.settlement.relay_loop import Hook
-from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement_records.models import ChainStep, Settlement, SettlementStatus
+from gateway.settlement_records.steps import StepSpec, enqueue
 
 logger = logging.getLogger(__name__)
 

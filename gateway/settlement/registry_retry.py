@@ -19,9 +19,9 @@ from gateway.db import audit_log
 from gateway.db.models import KycStatus, Organization
 from gateway.exceptions import Conflict, NotFound
 from gateway.settlement.market import Market
-from gateway.settlement.models import ChainStep, Settlement, SettlementStatus, StepStatus
 from gateway.settlement.registry import WriteKind
-from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement_records.models import ChainStep, Settlement, SettlementStatus, StepStatus
+from gateway.settlement_records.steps import StepSpec, enqueue
 
 ACTION_KINDS = frozenset({WriteKind.KYC_FREEZE, WriteKind.KYC_UNFREEZE, WriteKind.KYC_REVOKE})
 # The member's status in which each write still carries out the database's decision.

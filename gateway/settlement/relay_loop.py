@@ -1,6 +1,7 @@
 """The relayer: sends every settlement step as a signed transaction and tracks it until final, one settlement after
 another in the order they were asked. How a step is sent (nonces, signatures, broadcast) is in ``sending``; how it
-is followed to finality is in ``receipts``; what a step is and how it is queued is in ``relayer``.
+is followed to finality is in ``receipts``; what a step is and how it is queued is in
+``gateway.settlement_records.steps``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.chain.outage import Backoff, is_outage
 from gateway.keys.provider import KeyProvider
 from gateway.settlement.market import Market
-from gateway.settlement.models import ChainStep, Settlement, SettlementStatus, StepStatus
 from gateway.settlement.receipts import Receipts
+from gateway.settlement_records.models import ChainStep, Settlement, SettlementStatus, StepStatus
 
 logger = logging.getLogger(__name__)
 

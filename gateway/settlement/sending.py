@@ -38,8 +38,8 @@ from gateway.custody import door
 from gateway.exceptions import GatewayError, UnknownSender
 from gateway.keys.provider import KeyProvider
 from gateway.settlement.market import Market
-from gateway.settlement.models import ChainStep, SenderNonce, Settlement, StepStatus
-from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement_records.models import ChainStep, SenderNonce, Settlement, StepStatus
+from gateway.settlement_records.steps import StepSpec, enqueue
 
 logger = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from gateway.settlement import visibility
 from gateway.settlement.approvals import OpenApprovals, approve_step, needs_approve
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
-from gateway.settlement.models import ChainStep, Settlement
-from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement_records.models import ChainStep, Settlement
+from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading.exceptions import InvalidState, StepWouldRevert
 from gateway.trading.models import Trade, TradeStatus
 
@@ -184,7 +184,7 @@ def party_wallet(session: Session, address: str | None, organization_id: uuid.UU
 def authorize_repo(session: Session, repo_id: int, organization_id: uuid.UUID, is_operator: bool) -> None:
     """404 unless the organization is a party by the database (the indexed repo, or the trade that opened it):
     decided before the chain is asked anything."""
-    from gateway.settlement.models import RepoRecord
+    from gateway.settlement_records.models import RepoRecord
 
     if is_operator:
         return

@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from gateway.api.deps import SessionDep
 from gateway.settlement import service
-from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.schemas import (
     SettlementPublic,
     StepPublic,
     Submission,
 )
+from gateway.settlement_records.models import ChainStep, Settlement
 
 
 def settlement_public(session: SessionDep, settlement: Settlement) -> SettlementPublic:

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from gateway.db.models import Wallet
-from gateway.settlement.models import Instruction, RepoRecord, Settlement
+from gateway.settlement_records.models import Instruction, RepoRecord, Settlement
 from gateway.trading.models import Trade
 
 

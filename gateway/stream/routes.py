@@ -22,7 +22,7 @@ from gateway.api.deps import Principal, declares
 from gateway.api.errors import problem_responses
 from gateway.context import GatewayContext
 from gateway.exceptions import GatewayError, NotAuthenticated, PermissionDenied
-from gateway.settlement.models import RepoEvent, RepoRecord
+from gateway.settlement_records.models import RepoEvent, RepoRecord
 
 router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 404, 422, 429))
 POLICY_VIOLATION = 1008

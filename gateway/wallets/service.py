@@ -20,7 +20,7 @@ from gateway.db.models import KycStatus, Organization, SiweChallenge, Wallet, Wa
 from gateway.exceptions import Conflict, InvalidRequest
 from gateway.settlement import registry
 from gateway.settlement.market import Market
-from gateway.settlement.models import Settlement
+from gateway.settlement_records.models import Settlement
 from gateway.wallets import siwe
 
 

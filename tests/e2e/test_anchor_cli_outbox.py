@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from gateway import cli, config
 from gateway.db.models import Role
-from gateway.settlement.models import ChainStep, SenderNonce, Settlement
+from gateway.settlement_records.models import ChainStep, SenderNonce, Settlement
 from tests.e2e.chains import DEV_KEY, RELAYER_KEY, deploy, start_chain
 from tests.e2e.worlds import chain_world
 from tests.gateway.conftest import World

@@ -315,7 +315,7 @@ def verify(d: Deployment, db_url: str, members: dict[str, Any]) -> None:
     from gateway.db import audit_log
     from gateway.db.models import AuditEntry
     from gateway.db.session import make_engine, make_session_factory
-    from gateway.settlement.models import ChainStep, Settlement
+    from gateway.settlement_records.models import ChainStep, Settlement
     from gateway.trading.models import Trade
 
     sessions = make_session_factory(make_engine(db_url))

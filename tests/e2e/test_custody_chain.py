@@ -24,8 +24,8 @@ from sqlalchemy import select
 
 from gateway.custody.models import Consent
 from gateway.db.models import Role
-from gateway.settlement.models import Settlement
-from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement_records.models import Settlement
+from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading.models import Trade
 from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS, Deployment, deploy, start_chain
 from tests.e2e.test_trading_chain import post_price, repo_state, settled, wait_for

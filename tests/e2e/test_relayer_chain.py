@@ -18,9 +18,9 @@ from gateway.db.migrate import upgrade
 from gateway.db.session import make_engine, make_session_factory
 from gateway.keys.provider import provider_from_settings
 from gateway.settlement.market import Market
-from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.relay_loop import Relayer
-from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement_records.models import ChainStep, Settlement
+from gateway.settlement_records.steps import StepSpec, enqueue
 from tests.e2e.chains import ChainProcess, Deployment, deploy, start_chain
 from tests.gateway.conftest import make_settings
 

@@ -18,7 +18,7 @@ from gateway.db.models import Role
 from gateway.risk.exposure import Method, RepoValue, repo_exposure
 from gateway.risk.store import Store
 from gateway.risk.watcher import MemberKey, Watcher
-from gateway.settlement.models import RepoEvent
+from gateway.settlement_records.models import RepoEvent
 from tests.e2e.chains import CASH_DECIMALS, deploy, start_chain
 from tests.e2e.test_lifecycle_paths import Env
 from tests.e2e.test_trading_chain import settled, wait_for

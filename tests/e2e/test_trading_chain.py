@@ -88,7 +88,7 @@ def steps_of(world: World, trade: dict[str, Any]) -> list[tuple[str, str, str | 
     """The chain steps behind a trade's settlements, for the failure message of a test that expected an open."""
     from sqlalchemy import select
 
-    from gateway.settlement.models import ChainStep, Settlement
+    from gateway.settlement_records.models import ChainStep, Settlement
 
     with world.ctx.sessions() as session:
         rows = session.execute(
@@ -416,7 +416,7 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     from sqlalchemy import func, select
 
     from gateway.indexer.service import Indexer
-    from gateway.settlement.models import IndexerCursor, RepoEvent
+    from gateway.settlement_records.models import IndexerCursor, RepoEvent
 
     hub = world.client.app.state.hub  # type: ignore[attr-defined]
     with world.ctx.sessions.begin() as session:

@@ -25,9 +25,9 @@ from gateway.db.models import Role
 from gateway.exceptions import ChainUnavailable
 from gateway.observability.routes import Metrics
 from gateway.settlement.market import Market
-from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.relay_loop import Relayer
-from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement_records.models import ChainStep, Settlement
+from gateway.settlement_records.steps import StepSpec, enqueue
 from tests.gateway.conftest import World
 from tests.gateway.fakechain import FakeNode, fake_web3
 from tests.gateway.market import (

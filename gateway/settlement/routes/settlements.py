@@ -17,13 +17,13 @@ from gateway.db import pages
 from gateway.indexer import freshness
 from gateway.settlement import service, visibility
 from gateway.settlement.hub import HubDep
-from gateway.settlement.models import Settlement
 from gateway.settlement.schemas import (
     SettlementPublic,
     SettlementsPublic,
     kind_spellings,
 )
 from gateway.settlement.views import LISTED, settlement_public, settlements_public
+from gateway.settlement_records.models import Settlement
 
 router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
 

@@ -96,7 +96,7 @@ def test_a_cursor_over_creation_times_neither_repeats_nor_skips(world: World) ->
 def test_positions_page_with_the_opaque_cursor_newest_first(world: World) -> None:
     """``/v1/positions`` pages like every list: ``{data, next_cursor}`` with an opaque cursor (it took a bare repo
     id), newest first unless ``order=oldest``; a repo id in place of the cursor is 400 ``invalid-cursor``."""
-    from gateway.settlement.models import RepoRecord
+    from gateway.settlement_records.models import RepoRecord
 
     trader = world.user("a", Role.TRADER, "positions")
     seller = "0x" + "11" * 20

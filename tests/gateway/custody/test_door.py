@@ -16,8 +16,8 @@ from gateway.custody.exceptions import ConsentMissing, NotTheMembersPerson
 from gateway.custody.kyc import verified_before_writing
 from gateway.db.models import Role, Wallet
 from gateway.exceptions import StepUpRequired
-from gateway.settlement.models import ChainStep, Settlement
-from gateway.settlement.relayer import StepSpec
+from gateway.settlement_records.models import ChainStep, Settlement
+from gateway.settlement_records.steps import StepSpec
 from tests.gateway.conftest import World
 from tests.gateway.market import approve_member, call, custodial_wallet, list_instrument, step_up
 

@@ -22,8 +22,8 @@ from gateway.custody.kyc import require_verified, verified_before_writing
 from gateway.custody.models import Consent
 from gateway.db.models import KycStatus, Organization, Role, Wallet, WalletKind
 from gateway.exceptions import InvalidRequest, StepUpRequired, WriteTransactionOpen
-from gateway.settlement.models import ChainStep, Settlement
-from gateway.settlement.relayer import StepSpec
+from gateway.settlement_records.models import ChainStep, Settlement
+from gateway.settlement_records.steps import StepSpec
 from gateway.trading.exceptions import ApprovalRequired, PolicyBlocked, WalletNotVerified
 from gateway.trading.models import Trade
 from tests.gateway.units import Desk, fresh, make_desk, stale

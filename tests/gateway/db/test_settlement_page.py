@@ -9,8 +9,8 @@ from sqlalchemy import event
 
 from gateway.db.migrate import upgrade
 from gateway.db.session import make_engine, make_session_factory
-from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.views import settlement_public, settlements_public
+from gateway.settlement_records.models import ChainStep, Settlement
 
 
 def test_settlement_page_matches_single_views_in_two_queries(tmp_path: Path) -> None:

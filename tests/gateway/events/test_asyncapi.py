@@ -10,7 +10,7 @@ from gateway.db.migrate import upgrade
 from gateway.db.session import make_engine, make_session_factory
 from gateway.indexer import wire
 from gateway.indexer.service import Indexer
-from gateway.settlement.models import RepoEvent
+from gateway.settlement_records.models import RepoEvent
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
 

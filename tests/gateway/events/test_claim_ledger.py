@@ -11,7 +11,7 @@ from gateway.db.migrate import upgrade
 from gateway.db.session import make_engine, make_session_factory
 from gateway.indexer import claims, wire
 from gateway.indexer.models import EngineClaim
-from gateway.settlement.models import RepoEvent, RepoRecord
+from gateway.settlement_records.models import RepoEvent, RepoRecord
 from gateway.trading.models import Instrument
 
 CASH, BOND = "0x" + "c0" * 20, "0x" + "b0" * 20

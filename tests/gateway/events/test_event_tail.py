@@ -12,7 +12,7 @@ from gateway.db.migrate import upgrade
 from gateway.db.session import make_engine, make_session_factory
 from gateway.events.bus import EventBus
 from gateway.indexer.tail import EventTail
-from gateway.settlement.models import RepoEvent, RepoRecord
+from gateway.settlement_records.models import RepoEvent, RepoRecord
 
 SELLER, HOLDER, OTHER = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 

@@ -19,7 +19,7 @@ from gateway.db.session import make_engine, make_session_factory
 from gateway.events.bus import EventBus
 from gateway.indexer import wire
 from gateway.indexer.tail import EventTail
-from gateway.settlement.models import RepoEvent, RepoRecord
+from gateway.settlement_records.models import RepoEvent, RepoRecord
 from gateway.trading.models import Instrument
 
 SELLER, HOLDER = uuid.uuid4(), uuid.uuid4()

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.indexer import freshness
-from gateway.settlement.models import IndexerCursor
+from gateway.settlement_records.models import IndexerCursor
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from gateway.chain.bindings.engine import repo_components, snake_case
 from gateway.chain.calls import event_topic
 from gateway.indexer.service import CURSOR, Indexer
 from gateway.settlement.market import Market
-from gateway.settlement.models import IndexerCursor, RepoEvent, RepoRecord
+from gateway.settlement_records.models import IndexerCursor, RepoEvent, RepoRecord
 from tests.gateway.conftest import World
 from tests.gateway.fakechain import FakeNode, fake_web3
 from tests.gateway.market import BOND, CASH, ENGINE, market_world

@@ -26,8 +26,8 @@ from gateway.db.models import AuditAnchorRecord, AuditEntry, KycStatus, Organiza
 from gateway.settlement import registry
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
-from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.relay_loop import Relayer
+from gateway.settlement_records.models import ChainStep, Settlement
 from tests.gateway.conftest import Member, World, application_body
 from tests.gateway.fakechain import FakeNode, fake_web3
 from tests.gateway.market import ENGINE, market_world

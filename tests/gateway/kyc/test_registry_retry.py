@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.db.models import AuditEntry, Role
-from gateway.settlement.models import ChainStep, Settlement
+from gateway.settlement_records.models import ChainStep, Settlement
 from tests.gateway.kyc.test_registry_outbox import Outbox, _approve, _steps, outbox, settle
 from tests.gateway.market import call, step_up
 

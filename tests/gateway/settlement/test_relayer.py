@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from gateway.chain.outage import reachability
 from gateway.settlement.market import Market
-from gateway.settlement.models import ChainStep, Settlement
 from gateway.settlement.relay_loop import Relayer
-from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement_records.models import ChainStep, Settlement
+from gateway.settlement_records.steps import StepSpec, enqueue
 from tests.gateway.conftest import World
 from tests.gateway.fakechain import FakeNode, fake_web3
 from tests.gateway.market import ENGINE, market_world

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from contracts import eip712
 from gateway.db.models import Wallet
-from gateway.settlement.models import Instruction, RepoRecord
-from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement_records.models import Instruction, RepoRecord
+from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading.models import Trade
 from tests.gateway.conftest import Cast, World
 from tests.gateway.market import BOND, CASH, ENGINE, hub_of, list_instrument

@@ -21,7 +21,7 @@ from gateway.exceptions import Conflict, WriteTransactionOpen
 from gateway.settlement import service as settlement
 from gateway.settlement.approvals import read_open_approvals
 from gateway.settlement.hub import Hub
-from gateway.settlement.models import ChainStep
+from gateway.settlement_records.models import ChainStep
 from gateway.trading.models import Trade, TradeStatus
 from tests.gateway.conftest import World
 from tests.gateway.market import BOND, CASH, ENGINE, hub_of, list_instrument, market_world, step_up

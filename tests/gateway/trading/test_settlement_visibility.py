@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gateway.db.models import Role, Wallet
-from gateway.settlement.models import Instruction, RepoRecord
-from gateway.settlement.relayer import StepSpec, enqueue
+from gateway.settlement_records.models import Instruction, RepoRecord
+from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading.models import Trade
 from tests.gateway.conftest import Member, World
 from tests.gateway.market import BOND, CASH, ENGINE, custodial_wallet, market_world

@@ -15,7 +15,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 
 from gateway.db.models import Role, Wallet
-from gateway.settlement.models import Instruction, RepoRecord
+from gateway.settlement_records.models import Instruction, RepoRecord
 from tests.gateway.conftest import World
 from tests.gateway.market import BOND, CASH, custodial_wallet, list_instrument, market_world
 from tests.gateway.trading.test_trading_policy import agreed_trade

@@ -1,6 +1,6 @@
 """What the relayer is asked to send: a settlement's steps (``StepSpec``), recorded by ``enqueue`` in the caller's
 database transaction, so a request and its chain work commit together (the outbox). The relayer's loop
-(``relay_loop``) sends them (``sending``) and follows them to finality (``receipts``).
+(``gateway.settlement.relay_loop``) sends them (``sending``) and follows them to finality (``receipts``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from gateway.settlement.models import ChainStep, Settlement
+from gateway.settlement_records.models import ChainStep, Settlement
 
 
 @dataclass(frozen=True)
