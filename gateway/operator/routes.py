@@ -247,7 +247,7 @@ def _pause(body: PauseBody, actor: str, session: SessionDep, hub: HubDep, fn: st
 @router.get("/network", response_model=NetworkPublic, status_code=200)
 def network(principal: MarketRead, session: SessionDep, hub: HubDep, ctx: ContextDep) -> NetworkPublic:
     """The chain and the contracts the gateway settles on."""
-    from gateway.indexer import freshness
+    from gateway.settlement_records import freshness
 
     market = hub.market
     return NetworkPublic(

@@ -19,8 +19,8 @@ from gateway.api.deps import ContextDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.db.models import Wallet
-from gateway.indexer import freshness
 from gateway.indexer.models import EngineClaim
+from gateway.settlement_records import freshness
 from gateway.settlement_records.models import RepoRecord
 from gateway.trading import money
 from gateway.trading.models import Instrument

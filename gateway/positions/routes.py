@@ -18,12 +18,13 @@ from gateway.chain.bindings.engine import RepoStatus
 from gateway.db import pages
 from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
-from gateway.indexer import freshness, wire
+from gateway.indexer import wire
 from gateway.indexer.models import WalletBalance
 from gateway.indexer.prices import indexed_price
 from gateway.positions import accrual
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.schemas import RepoIdPath
+from gateway.settlement_records import freshness
 from gateway.settlement_records.models import RepoEvent, RepoRecord
 from gateway.trading import maturity, money, units
 from gateway.trading.models import Instrument

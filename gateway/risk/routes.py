@@ -15,7 +15,6 @@ from gateway.api.permits import ReposRead, RiskAct, TradesApprove
 from gateway.chain.bindings.engine import RepoStatus
 from gateway.db import audit_log
 from gateway.exceptions import NotFound, PermissionDenied
-from gateway.indexer import freshness
 from gateway.indexer.prices import indexed_price
 from gateway.positions import accrual
 from gateway.risk import service
@@ -31,6 +30,7 @@ from gateway.risk.schemas import (
 from gateway.settlement.hub import HubDep
 from gateway.settlement.routes import repos as settlement_repos
 from gateway.settlement.schemas import Submission
+from gateway.settlement_records import freshness
 from gateway.settlement_records.models import RepoRecord
 
 router = APIRouter(prefix="/risk", tags=["risk"], responses=problem_responses(401, 403, 404, 409, 422, 429))

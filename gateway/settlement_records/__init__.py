@@ -1,2 +1,3 @@
-"""Settlement's records (the outbox's settlements and steps, instructions, the indexed repos) and the step specs the
-relayer is asked to send: below custody and policy, which read them, and below settlement, which writes them."""
+"""Settlement's records (the outbox's settlements and steps, instructions, the indexed repos and the indexer's
+cursor), the step specs the relayer is asked to send, and read-your-writes on the indexed records (``freshness``):
+below custody and policy, which read them, and below settlement and the indexer, which write them."""

@@ -14,7 +14,6 @@ from gateway.api.deps import ContextDep, PageQuery, SessionDep, read_view
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.db import pages
-from gateway.indexer import freshness
 from gateway.settlement import service, visibility
 from gateway.settlement.hub import HubDep
 from gateway.settlement.schemas import (
@@ -23,6 +22,7 @@ from gateway.settlement.schemas import (
     kind_spellings,
 )
 from gateway.settlement.views import LISTED, settlement_public, settlements_public
+from gateway.settlement_records import freshness
 from gateway.settlement_records.models import Settlement
 
 router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.indexer import freshness
+from gateway.settlement_records import freshness
 from gateway.settlement_records.models import IndexerCursor
 
 
