@@ -1,0 +1,86 @@
+"""/v1/risk/stress: what-if shocks on the member's live repos (both sides) → the calls its agreements imply and
+the close-out shortfalls per counterparty. A read: nothing is stored, sent or called."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from gateway.api.deps import ContextDep, ReadSessionDep
+from gateway.api.errors import problem_responses
+from gateway.api.permits import ReposRead
+from gateway.indexer import freshness
+from gateway.risk import inputs, stress
+from gateway.risk.stress_schemas import (
+    CurrencyTotals,
+    PairStress,
+    ScenarioStress,
+    ShockIn,
+    StressReport,
+    StressRequest,
+)
+from gateway.settlement.hub import HubDep
+from gateway.trading.money import from_units
+
+router = APIRouter(prefix="/risk", tags=["risk"], responses=problem_responses(401, 403, 422, 429))
+
+
+def scenarios_of(body: StressRequest) -> list[stress.Scenario]:
+    return [
+        stress.Scenario(s.name, tuple(stress.Shock(k.kind, k.target.lower(), k.bps) for k in s.shocks))
+        for s in body.scenarios
+    ]
+
+
+def report(
+    result: list[stress.ScenarioResult], body: StressRequest, decimals: dict[str, int]
+) -> list[ScenarioStress]:
+    out = []
+    for res, asked in zip(result, body.scenarios, strict=True):
+        pairs = [
+            PairStress(
+                role=p.role,
+                counterparty_id=uuid.UUID(p.counterparty),
+                cash_token=p.cash_token,
+                agreement_id=uuid.UUID(p.agreement_id) if p.agreement_id else None,
+                repos=p.repos,
+                exposure_before=from_units(p.exposure_before, decimals[p.cash_token]),
+                exposure_after=from_units(p.exposure_after, decimals[p.cash_token]),
+                call_before=from_units(p.call_before, decimals[p.cash_token]),
+                call_after=from_units(p.call_after, decimals[p.cash_token]),
+                shortfall_after=from_units(p.shortfall_after, decimals[p.cash_token]),
+            )
+            for p in res.pairs
+        ]
+        tokens = sorted({p.cash_token for p in res.pairs})
+        totals = [
+            CurrencyTotals(
+                cash_token=t,
+                calls_to_make=from_units(res.calls_to_make.get(t, 0), decimals[t]),
+                calls_to_meet=from_units(res.calls_to_meet.get(t, 0), decimals[t]),
+                shortfall=from_units(res.shortfall.get(t, 0), decimals[t]),
+            )
+            for t in tokens
+        ]
+        out.append(ScenarioStress(name=res.name, shocks=[ShockIn.model_validate(k) for k in asked.shocks],
+                                  pairs=pairs, totals=totals))  # fmt: skip
+    return out
+
+
+@router.post("/stress", response_model=StressReport, status_code=200)
+def run_stress(
+    body: StressRequest, principal: ReposRead, read: ReadSessionDep, hub: HubDep, ctx: ContextDep, response: Response
+) -> StressReport:
+    """Shock prices per instrument, issuer (ISIN prefix), currency or rate, and answer per scenario the margin
+    calls the member's effective agreements would imply and the close-out shortfalls, per counterparty and cash
+    token, as lender and as borrower (the ``before`` figures are today's)."""
+    block = freshness.require_block(read, ctx.read_sessions, None)
+    if block is not None:
+        response.headers[freshness.HEADER] = str(block)
+    now = hub.now() if hub.market is not None else 0
+    held = inputs.book(read, principal.organization_id, now)
+    agreed = inputs.agreements(read, principal.organization_id)
+    results = [stress.run(held.repos, agreed, s, now) for s in scenarios_of(body)]
+    decimals = inputs.decimals(read, {r.cash_token for r in held.repos})
+    return StressReport(as_of_block=block, valued_at=now, unpriced=held.unpriced, scenarios=report(results, body, decimals))
