@@ -146,9 +146,7 @@ def _terms_for(repo: StressRepo, agreements: dict[str, PairTerms]) -> PairTerms:
     return found
 
 
-def run(
-    repos: Sequence[StressRepo], agreements: dict[str, PairTerms], scenario: Scenario, now: int
-) -> ScenarioResult:
+def run(repos: Sequence[StressRepo], agreements: dict[str, PairTerms], scenario: Scenario, now: int) -> ScenarioResult:
     """One scenario over a member's live repos (both sides); pairs keyed by role, counterparty and cash token."""
     groups: dict[tuple[Role, str, str], list[StressRepo]] = {}
     for r in repos:

@@ -33,9 +33,7 @@ def scenarios_of(body: StressRequest) -> list[stress.Scenario]:
     ]
 
 
-def report(
-    result: list[stress.ScenarioResult], body: StressRequest, decimals: dict[str, int]
-) -> list[ScenarioStress]:
+def report(result: list[stress.ScenarioResult], body: StressRequest, decimals: dict[str, int]) -> list[ScenarioStress]:
     out = []
     for res, asked in zip(result, body.scenarios, strict=True):
         pairs = [
@@ -83,4 +81,6 @@ def run_stress(
     agreed = inputs.agreements(read, principal.organization_id)
     results = [stress.run(held.repos, agreed, s, now) for s in scenarios_of(body)]
     decimals = inputs.decimals(read, {r.cash_token for r in held.repos})
-    return StressReport(as_of_block=block, valued_at=now, unpriced=held.unpriced, scenarios=report(results, body, decimals))
+    return StressReport(
+        as_of_block=block, valued_at=now, unpriced=held.unpriced, scenarios=report(results, body, decimals)
+    )
