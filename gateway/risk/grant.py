@@ -5,6 +5,7 @@ grant is also the rotation. Runs on the gateway's host (its database), like ``ad
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import uuid
@@ -18,8 +19,10 @@ from sqlalchemy.orm import Session
 from gateway.auth.permissions import ROLE_PERMISSIONS, Permission
 from gateway.clients import service as clients
 from gateway.clients.schemas import ClientCreate
+from gateway.config import Settings
 from gateway.db.models import ApiClient, ClientKind, Organization, Role, User
 from gateway.exceptions import InvalidRequest, NotFound, PermissionDenied
+from gateway.exit_status import ExitStatus
 
 SCOPES = ["repos:read", "risk:act"]
 
@@ -90,3 +93,32 @@ def grant(session: Session, *, config_path: Path, member: str, admin_email: str,
             clients.revoke_client(session, actor=f"user:{user.id}", client=old)
             revoked = old.id
     return Granted(member=name, organization_id=organization.id, client_id=created.id, revoked=revoked)
+
+
+def cmd_grant(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    from gateway.db.session import make_engine, make_session_factory
+
+    database_url, config = settings.database_url, settings.data_dir / "risk" / "config.json"
+    if args.data_dir is not None:  # a `reponet up` directory: its layout (orchestrator.state.DataDir)
+        database_url = f"sqlite:///{(args.data_dir / 'gateway' / 'gateway.db').resolve()}"
+        config = args.data_dir / "risk" / "config.json"
+    config = Path(args.config) if getattr(args, "config", None) else config
+    if not config.exists():
+        raise InvalidRequest(f"{config} does not exist: `reponet up` writes it, or pass --config")
+    with make_session_factory(make_engine(database_url))() as session:
+        done = grant(session, config_path=config, member=args.member, admin_email=args.admin, days=args.days)
+    print(
+        f"granted {done.member} ({done.organization_id}) risk-service key {done.client_id} in {config}"
+        + (f"; revoked {done.revoked}" if done.revoked else "")
+    )
+    return ExitStatus.OK
+
+
+def register(sub: Any) -> None:
+    cmd = sub.add_parser("grant", help="create a member's risk-service API key (repos:read, risk:act) into config")
+    cmd.add_argument("--config", default=argparse.SUPPRESS, help="the service's config.json")
+    cmd.add_argument("--data-dir", type=Path, help="a `reponet up` data directory (its database and risk/config.json)")
+    cmd.add_argument("--member", required=True, help="the member organization's name or id")
+    cmd.add_argument("--admin", required=True, help="email of the member admin the key is created under (audit)")
+    cmd.add_argument("--days", type=int, default=90, help="the key's lifetime in days (1-365)")
+    cmd.set_defaults(handler=cmd_grant)

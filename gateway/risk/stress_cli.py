@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from gateway.config import Settings
 from gateway.exceptions import InvalidRequest
 from gateway.exit_status import ExitStatus
 from gateway.risk.stress import ShockKind
@@ -64,13 +65,16 @@ def write(report: dict[str, Any], *, json_path: Path | None, csv_path: Path | No
             writer.writerows(rows(report))
 
 
-def cmd_stress(args: argparse.Namespace) -> ExitStatus:
-    if not args.config:
-        raise InvalidRequest("--config is required")
-    config: dict[str, Any] = json.loads(Path(args.config).read_text())
+def cmd_stress(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    path = Path(args.config) if getattr(args, "config", None) else None
+    if path is None and args.data_dir is not None:
+        path = args.data_dir / "risk" / "config.json"
+    if path is None:
+        raise InvalidRequest("--config or --data-dir is required")
+    config: dict[str, Any] = json.loads(path.read_text())
     key = next((m["api_key"] for m in config["members"] if m["name"] == args.member), None)
     if key is None:
-        raise InvalidRequest(f"member {args.member!r} is not in {args.config}: run `reponet risk grant` first")
+        raise InvalidRequest(f"member {args.member!r} is not in {path}: run `reponet risk grant` first")
     body = {"scenarios": scenarios(args.shock or [], args.ladder or [], args.combine)}
     ca = config.get("ca_file")
     with httpx.Client(base_url=config["gateway_url"], verify=ca if ca else True, timeout=60) as http:
@@ -90,10 +94,11 @@ def cmd_stress(args: argparse.Namespace) -> ExitStatus:
 def register(sub: Any) -> None:
     stress = sub.add_parser("stress", help="a stress report for one member (JSON and/or CSV)")
     stress.add_argument("--config", default=argparse.SUPPRESS, help="the service's config.json")
+    stress.add_argument("--data-dir", type=Path, help="a `reponet up` data directory (its risk/config.json)")
     stress.add_argument("--member", required=True, help="the member's name in config.json")
     stress.add_argument("--shock", action="append", help="KIND:TARGET:BPS, e.g. issuer:DE0001:-1000 (repeatable)")
     stress.add_argument("--ladder", action="append", help=f"KIND:TARGET:B1,B2,... (default {DEFAULT_LADDER})")
     stress.add_argument("--combine", action="store_true", help="all --shock in one scenario")
     stress.add_argument("--json-out", help="write the report as JSON here")
     stress.add_argument("--csv-out", help="write one row per scenario, side and counterparty here")
-    stress.set_defaults(risk_handler=cmd_stress)
+    stress.set_defaults(handler=cmd_stress)
