@@ -1,26 +1,31 @@
 """/v1/risk/stress: what-if shocks on the member's live repos (both sides) → the calls its agreements imply and
-the close-out shortfalls per counterparty. A read: nothing is stored, sent or called."""
+the close-out shortfalls per counterparty (nothing is stored, sent or called; the totals go on the member's stream
+as ``risk.stress``); /v1/risk/exposure: the risk service's current picture of a member, put on its stream as
+``risk.exposure``."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Response
 
 from gateway.api.deps import ContextDep, ReadSessionDep
 from gateway.api.errors import problem_responses
-from gateway.api.permits import ReposRead
+from gateway.api.permits import ReposRead, RiskAct
 from gateway.indexer import freshness
 from gateway.risk import inputs, stress
 from gateway.risk.stress_schemas import (
     CurrencyTotals,
+    ExposureSnapshot,
     PairStress,
     ScenarioStress,
     ShockIn,
     StressReport,
     StressRequest,
 )
-from gateway.settlement.hub import HubDep
+from gateway.settlement.hub import Hub, HubDep
 from gateway.trading.money import from_units
 
 router = APIRouter(prefix="/risk", tags=["risk"], responses=problem_responses(401, 403, 422, 429))
@@ -81,6 +86,23 @@ def run_stress(
     agreed = inputs.agreements(read, principal.organization_id)
     results = [stress.run(held.repos, agreed, s, now) for s in scenarios_of(body)]
     decimals = inputs.decimals(read, {r.cash_token for r in held.repos})
-    return StressReport(
+    answer = StressReport(
         as_of_block=block, valued_at=now, unpriced=held.unpriced, scenarios=report(results, body, decimals)
     )
+    totals = [{"name": s.name, "totals": [t.model_dump() for t in s.totals]} for s in answer.scenarios]
+    _show(hub, principal.organization_id, "risk.stress", {"valued_at": now, "scenarios": totals})
+    return answer
+
+
+def _show(hub: Hub, organization_id: uuid.UUID, kind: str, data: dict[str, Any]) -> None:
+    """On the member's own stream only; ``id`` null: not a chain event (``since`` does not replay it)."""
+    if hub.bus is not None:
+        event = {"type": kind, "id": None, "organization_id": str(organization_id), "at": int(time.time()), **data}
+        hub.bus.publish(event, {organization_id})
+
+
+@router.post("/exposure", status_code=202, response_model=None)
+def show_exposure(body: ExposureSnapshot, principal: RiskAct, hub: HubDep) -> None:
+    """The risk service shows a member its current exposure per counterparty, the calls due and their cure
+    deadlines on the member's WebSocket stream (as ``risk.exposure``); nothing is stored or sent to the chain."""
+    _show(hub, principal.organization_id, "risk.exposure", body.model_dump(mode="json"))

@@ -70,3 +70,28 @@ class StressReport(BaseModel):
     valued_at: int = Field(description="chain time (Unix seconds) the repos are valued at")
     unpriced: int = Field(description="live repos left out: their oracle price is missing or stale")
     scenarios: list[ScenarioStress]
+
+
+class PairNow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    counterparty_id: uuid.UUID
+    net: str = Field(pattern=r"^-?\d{1,80}$", description="smallest units of the agreement's base currency")
+    repos: int = Field(ge=0, le=1_000_000)
+
+
+class CureDeadline(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    repo_id: int = Field(ge=1, le=2**63 - 1)
+    deadline: int = Field(ge=0, le=2**63 - 1, description="chain time (Unix seconds)")
+
+
+class ExposureSnapshot(BaseModel):
+    """The risk service's current picture of one member as lender: shown on the member's stream, not stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pairs: list[PairNow] = Field(max_length=5_000)
+    calls_due: list[int] = Field(max_length=20_000, description="repos margin-called and not yet cured")
+    cure_deadlines: list[CureDeadline] = Field(max_length=20_000)

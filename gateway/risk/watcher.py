@@ -32,6 +32,7 @@ from gateway.risk.exposure import (
     repo_exposure,
     repos_to_call,
 )
+from gateway.risk.live import Snapshots, deadlines, show, snapshot
 from gateway.risk.store import Intent, Store
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class Watcher:
         self.members = members
         self._seen_price: dict[tuple[str, str], int] = {}
         self._price_seen_at: dict[tuple[str, str], float] = {}
+        self._shown = Snapshots()
 
     def _get(self, key: MemberKey, path: str) -> Any:
         try:
@@ -210,6 +212,13 @@ class Watcher:
                 if intent.status == "pending":
                     seen = self._price_seen_at.get((row["collateral_token"], row["cash_token"]))
                     made.extend(self._send(key, intent, seen_at=seen))
+        show(
+            self.http,
+            key.api_key,
+            key.name,
+            snapshot(pairs.values(), rows, deadlines(self.store, key.name)),
+            self._shown,
+        )
         return made
 
     def _send(self, key: MemberKey, intent: Intent, seen_at: float | None) -> list[Intent]:
