@@ -83,7 +83,7 @@ def show(
     except httpx.HTTPError as exc:
         logger.info("risk: snapshot for %s not shown: %s", member, exc)
         return
-    if answer.status_code == 202:
+    if answer.status_code == 204:
         seen.sent[member] = digest
     else:
         logger.info("risk: snapshot for %s: %s %s", member, answer.status_code, answer.text[:200])

@@ -101,7 +101,7 @@ def _show(hub: Hub, organization_id: uuid.UUID, kind: str, data: dict[str, Any])
         hub.bus.publish(event, {organization_id})
 
 
-@router.post("/exposure", status_code=202, response_model=None)
+@router.post("/exposure", status_code=204, response_model=None)
 def show_exposure(body: ExposureSnapshot, principal: RiskAct, hub: HubDep) -> None:
     """The risk service shows a member its current exposure per counterparty, the calls due and their cure
     deadlines on the member's WebSocket stream (as ``risk.exposure``); nothing is stored or sent to the chain."""
