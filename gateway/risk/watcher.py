@@ -83,6 +83,7 @@ class Watcher:
         self._seen_price: dict[tuple[str, str], int] = {}
         self._price_seen_at: dict[tuple[str, str], float] = {}
         self._shown = Snapshots()
+        self._terms: dict[str, Terms] = {}  # by agreement id: a version's terms never change (a change is a new id)
 
     def _get(self, key: MemberKey, path: str) -> Any:
         try:
@@ -191,7 +192,9 @@ class Watcher:
             agreement = agreements.get(pair.borrower)
             if agreement is None or not agreement.lender_side:
                 continue
-            terms = self._terms_units(key, agreement.id)
+            terms = self._terms.get(agreement.id)
+            if terms is None:
+                terms = self._terms[agreement.id] = self._terms_units(key, agreement.id)
             amount = call_amount(pair.net, terms)
             mta = {rid: int(rows[rid]["min_transfer_amount"]) for rid in pair.repos}
             callable_repos = [r for r in pair.repos if rows[r]["status"] == "open"]
