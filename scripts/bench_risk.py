@@ -290,7 +290,7 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         out["gateway_cpu_us_per_repo_read"] = round(gateway_cpu * 1e6 / max(1, revalued), 1)
 
         block = setup.story.w3.eth.block_number
-        t0 = time.perf_counter()
+        t0, t0_wall = time.perf_counter(), time.time()
         setup.story.post_price(setup.story.gov, PRICE_AFTER)  # the operator's POST, waited until final on chain
         out["price_final_s"] = round(time.perf_counter() - t0, 2)
         deadline = t0 + CALL_TIMEOUT
@@ -308,6 +308,12 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         ticker.thread.join(timeout=30)
         state = Store(work / "risk.db")
         out["calls_sent"] = sum(1 for i in state.intents() if i.status == "sent")
+        first, last = state.db.execute(
+            "SELECT MIN(created_at), MAX(sent_at) FROM intents WHERE status = 'sent'"
+        ).fetchone()
+        if first is not None:  # where the time goes: the price reaching the service, then the calls' POSTs
+            out["first_call_intended_s"] = round(first - t0_wall, 2)
+            out["last_call_accepted_s"] = round(last - t0_wall, 2)
         state.close()
         out["targets"] = {
             "all_calls_final_within_5s": out["all_calls_final_s"] is not None and out["all_calls_final_s"] <= 5.0,

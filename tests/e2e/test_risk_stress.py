@@ -17,7 +17,6 @@ from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env
 from tests.e2e.test_risk_chain import _agree, _repo_inputs, env  # noqa: F401  (the module's chain fixture)
 from tests.e2e.test_trading_chain import wait_for
-from tests.gateway.market import call
 
 pytestmark = pytest.mark.slow
 C = 10**CASH_DECIMALS
@@ -29,11 +28,11 @@ def _key(member: Any, scopes: list[str]) -> dict[str, str]:
     return {"X-API-Key": client.json()["secret"]}
 
 
-def _stress(env: Env, key: dict[str, str], *shocks: tuple[str, str, int]) -> list[dict[str, Any]]:
+def _stress(chain_env: Env, key: dict[str, str], *shocks: tuple[str, str, int]) -> list[dict[str, Any]]:
     body = {
         "scenarios": [{"name": f"{k} {t} {b}", "shocks": [{"kind": k, "target": t, "bps": b}]} for k, t, b in shocks]
     }
-    answer = env.world.client.post("/v1/risk/stress", json=body, headers=key)
+    answer = chain_env.world.client.post("/v1/risk/stress", json=body, headers=key)
     assert answer.status_code == 200, answer.text
     scenarios: list[dict[str, Any]] = answer.json()["scenarios"]
     return scenarios
