@@ -178,13 +178,20 @@ class Setup:
                 "error_samples": errors[:3]}  # fmt: skip
 
     def agree(self) -> None:
+        """One agreement per pair of members (not per direction), both standing instructions on: with few members
+        a member lends to the one it borrows from, and a second version would supersede the first."""
         cash = self.story.cash.address
+        done: set[frozenset[str]] = set()
         for pair in self.pairs:
+            members = frozenset((pair.lender.org_id, pair.borrower.org_id))
+            if members in done:
+                continue
+            done.add(members)
             body = {"counterparty_id": pair.borrower.org_id, "base_currency": cash, "threshold": "0",
                     "minimum_transfer": "1", "rounding": "0", "method": "B", "cure_period_seconds": 3600,
                     "auto_call": True}  # fmt: skip
             proposed = pair.lender.session.post("/v1/risk/agreements", body=body)
-            pair.borrower.session.post(f"/v1/risk/agreements/{proposed['id']}/approve", body={"auto_call": False})
+            pair.borrower.session.post(f"/v1/risk/agreements/{proposed['id']}/approve", body={"auto_call": True})
 
     def grant(self, config: Path) -> None:
         """``reponet risk grant`` per member, into the benchmark's own config (``reponet up``'s service stays idle)."""
