@@ -201,6 +201,7 @@ def routers() -> APIRouter:
     from gateway.positions.routes import router as positions_router
     from gateway.redemptions.routes import router as redemptions_router
     from gateway.risk.routes import router as risk_router
+    from gateway.risk.stress_routes import router as risk_stress_router
     from gateway.settlement.routes import router as settlement_router
     from gateway.signing.routes import router as signing_router
     from gateway.stream.routes import router as stream_router
@@ -228,6 +229,7 @@ def routers() -> APIRouter:
         stream_router,
         events_router,
         risk_router,
+        risk_stress_router,
     ):
         v1.include_router(router)
     return v1

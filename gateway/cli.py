@@ -365,11 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.ops.cli import register as register_ops
     from gateway.orchestrator.cli import register as register_up
     from gateway.risk.cli import register as register_risk
+    from gateway.risk.grant import register as register_risk_grant
 
     register_up(top)
     register_demo(top)
     register_ops(top)
-    register_risk(top)
+    register_risk_grant(register_risk(top))
     return parser
 
 

@@ -16,8 +16,10 @@ import httpx
 from prometheus_client import start_http_server
 
 from gateway.config import Settings
+from gateway.exceptions import InvalidRequest
 from gateway.exit_status import ExitStatus
 from gateway.risk.store import Store
+from gateway.risk.stress_cli import register as register_stress
 from gateway.risk.watcher import MemberKey, Watcher
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ def load_members(path: Path) -> list[MemberKey]:
 
 
 def cmd_risk(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    if not args.config:
+        raise InvalidRequest("--config is required")
     config: dict[str, Any] = json.loads(Path(args.config).read_text())
     members = load_members(Path(args.config))
     ca = config.get("ca_file")
@@ -58,10 +62,15 @@ def cmd_risk(args: argparse.Namespace, settings: Settings) -> ExitStatus:
     return ExitStatus.OK
 
 
-def register(top: Any) -> None:
+def register(top: Any) -> Any:
+    """The ``risk`` command; answers its subcommands' action (``grant`` is added by ``gateway.cli``: it opens the
+    gateway's database, which this process never does)."""
     risk = top.add_parser("risk", help="the risk service: values every repo, calls margin per the agreements")
-    risk.add_argument("--config", required=True, help="JSON: gateway_url, ca_file, members [{name, api_key}]")
+    risk.add_argument("--config", help="JSON: gateway_url, ca_file, members [{name, api_key}] (required to run)")
     risk.add_argument("--state", help="the service's SQLite state (default: <data dir>/risk/risk.db)")
     risk.add_argument("--interval", type=float, default=1.0, help="seconds between revaluations")
     risk.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics on 127.0.0.1:PORT")
     risk.set_defaults(handler=cmd_risk)
+    sub = risk.add_subparsers(dest="risk_command", required=False)
+    register_stress(sub)
+    return sub

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ from gateway.risk.exposure import (
     repo_exposure,
     repos_to_call,
 )
+from gateway.risk.live import Snapshots, deadlines, show, snapshot
 from gateway.risk.store import Intent, Store
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ PRICE_TO_CALL = Histogram(
 )
 CALLS_SENT = Counter("reponet_risk_calls_sent_total", "margin calls the gateway accepted from the risk service")
 CALLS_OUTSTANDING = Gauge("reponet_risk_calls_pending", "call intents written but not yet accepted by the gateway")
+SENDERS = 4  # concurrent margin-call POSTs per member and tick (the gateway admits a few per client at once)
 REVALUE_SECONDS = Histogram("reponet_risk_revalue_seconds", "one member's revaluation (read, value, decide)")
 
 
@@ -81,6 +84,8 @@ class Watcher:
         self.members = members
         self._seen_price: dict[tuple[str, str], int] = {}
         self._price_seen_at: dict[tuple[str, str], float] = {}
+        self._shown = Snapshots()
+        self._terms: dict[str, Terms] = {}  # by agreement id: a version's terms never change (a change is a new id)
 
     def _get(self, key: MemberKey, path: str) -> Any:
         try:
@@ -185,11 +190,14 @@ class Watcher:
         pairs = net_by_pair(values)
         self.store.record(key.name, {p.borrower: (p.net, len(p.repos)) for p in pairs.values()}, per_repo)
         made: list[Intent] = []
+        due: list[tuple[Intent, float | None]] = []  # every intent is stored before any of them is sent
         for pair in pairs.values():
             agreement = agreements.get(pair.borrower)
             if agreement is None or not agreement.lender_side:
                 continue
-            terms = self._terms_units(key, agreement.id)
+            terms = self._terms.get(agreement.id)
+            if terms is None:
+                terms = self._terms[agreement.id] = self._terms_units(key, agreement.id)
             amount = call_amount(pair.net, terms)
             mta = {rid: int(rows[rid]["min_transfer_amount"]) for rid in pair.repos}
             callable_repos = [r for r in pair.repos if rows[r]["status"] == "open"]
@@ -208,18 +216,43 @@ class Watcher:
                     )
                 )
                 if intent.status == "pending":
-                    seen = self._price_seen_at.get((row["collateral_token"], row["cash_token"]))
-                    made.extend(self._send(key, intent, seen_at=seen))
+                    due.append((intent, self._price_seen_at.get((row["collateral_token"], row["cash_token"]))))
+        made.extend(self._send_all(key, due))
+        show(
+            self.http,
+            key.api_key,
+            key.name,
+            snapshot(pairs.values(), rows, deadlines(self.store, key.name)),
+            self._shown,
+        )
         return made
 
+    def _send_all(self, key: MemberKey, due: list[tuple[Intent, float | None]]) -> list[Intent]:
+        """The POSTs of one tick's calls side by side (a price move calls many repos at once; one after another
+        they took ~40 ms each), each answer recorded in this thread (the store is single-threaded)."""
+        if len(due) <= 1:
+            return [i for intent, seen in due for i in self._send(key, intent, seen)]
+        with ThreadPoolExecutor(max_workers=SENDERS) as pool:
+            answers = list(pool.map(lambda d: self._post(key, d[0]), due))
+        return [
+            i for (intent, seen), answer in zip(due, answers, strict=True) for i in self._record(intent, answer, seen)
+        ]
+
     def _send(self, key: MemberKey, intent: Intent, seen_at: float | None) -> list[Intent]:
+        return self._record(intent, self._post(key, intent), seen_at)
+
+    def _post(self, key: MemberKey, intent: Intent) -> httpx.Response | None:
         body = {"repo_id": intent.repo_id, "agreement_id": intent.agreement_id, "call_amount": str(intent.call_amount)}
         try:
-            answer = self.http.post(
+            return self.http.post(
                 "/v1/risk/margin-calls", json=body, headers={"X-API-Key": key.api_key, "Idempotency-Key": intent.key}
             )
         except httpx.HTTPError as exc:
             logger.warning("risk: call on repo %s not sent yet: %s", intent.repo_id, exc)
+            return None
+
+    def _record(self, intent: Intent, answer: httpx.Response | None, seen_at: float | None) -> list[Intent]:
+        if answer is None:
             return []
         if answer.status_code == 202:
             self.store.mark(intent.key, "sent", answer.text[:2000])

@@ -137,7 +137,7 @@ async def stream(websocket: WebSocket, since: int | None = None) -> None:
                 event = await queue.get()
                 if time.time() >= expires_at or not await _still_valid(ctx, token, ip):
                     return
-                if int(event["id"]) > last:
+                if event["id"] is None or int(event["id"]) > last:  # null: a risk message, not a chain event
                     await websocket.send_json(event)
 
         async def receive() -> None:

@@ -34,4 +34,10 @@ def agreement(world: World, cast: Cast, objects: dict[str, str]) -> str:
 
 
 OBJECTS = {"agreement_id": agreement}
-BODIES = {("post", "/v1/risk/agreements/{agreement_id}/approve"): {"auto_call": False}}
+BODIES = {
+    ("post", "/v1/risk/agreements/{agreement_id}/approve"): {"auto_call": False},
+    ("post", "/v1/risk/exposure"): {"pairs": [], "calls_due": [], "cure_deadlines": []},
+    ("post", "/v1/risk/stress"): {
+        "scenarios": [{"name": "all -10%", "shocks": [{"kind": "instrument", "target": "*", "bps": -1000}]}]
+    },
+}

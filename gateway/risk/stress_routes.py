@@ -1,0 +1,108 @@
+"""/v1/risk/stress: what-if shocks on the member's live repos (both sides) → the calls its agreements imply and
+the close-out shortfalls per counterparty (nothing is stored, sent or called; the totals go on the member's stream
+as ``risk.stress``); /v1/risk/exposure: the risk service's current picture of a member, put on its stream as
+``risk.exposure``."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from gateway.api.deps import ContextDep, ReadSessionDep
+from gateway.api.errors import problem_responses
+from gateway.api.permits import ReposRead, RiskAct
+from gateway.risk import inputs, stress
+from gateway.risk.stress_schemas import (
+    CurrencyTotals,
+    ExposureSnapshot,
+    PairStress,
+    ScenarioStress,
+    ShockIn,
+    StressReport,
+    StressRequest,
+)
+from gateway.settlement.hub import Hub, HubDep
+from gateway.settlement_records import freshness
+from gateway.trading.money import from_units
+
+router = APIRouter(prefix="/risk", tags=["risk"], responses=problem_responses(401, 403, 422, 429))
+
+
+def scenarios_of(body: StressRequest) -> list[stress.Scenario]:
+    return [
+        stress.Scenario(s.name, tuple(stress.Shock(k.kind, k.target.lower(), k.bps) for k in s.shocks))
+        for s in body.scenarios
+    ]
+
+
+def report(result: list[stress.ScenarioResult], body: StressRequest, decimals: dict[str, int]) -> list[ScenarioStress]:
+    out = []
+    for res, asked in zip(result, body.scenarios, strict=True):
+        pairs = [
+            PairStress(
+                role=p.role,
+                counterparty_id=uuid.UUID(p.counterparty),
+                cash_token=p.cash_token,
+                agreement_id=uuid.UUID(p.agreement_id) if p.agreement_id else None,
+                repos=p.repos,
+                exposure_before=from_units(p.exposure_before, decimals[p.cash_token]),
+                exposure_after=from_units(p.exposure_after, decimals[p.cash_token]),
+                call_before=from_units(p.call_before, decimals[p.cash_token]),
+                call_after=from_units(p.call_after, decimals[p.cash_token]),
+                shortfall_after=from_units(p.shortfall_after, decimals[p.cash_token]),
+            )
+            for p in res.pairs
+        ]
+        tokens = sorted({p.cash_token for p in res.pairs})
+        totals = [
+            CurrencyTotals(
+                cash_token=t,
+                calls_to_make=from_units(res.calls_to_make.get(t, 0), decimals[t]),
+                calls_to_meet=from_units(res.calls_to_meet.get(t, 0), decimals[t]),
+                shortfall=from_units(res.shortfall.get(t, 0), decimals[t]),
+            )
+            for t in tokens
+        ]
+        out.append(ScenarioStress(name=res.name, shocks=[ShockIn.model_validate(k) for k in asked.shocks],
+                                  pairs=pairs, totals=totals))  # fmt: skip
+    return out
+
+
+@router.post("/stress", response_model=StressReport, status_code=200)
+def run_stress(
+    body: StressRequest, principal: ReposRead, read: ReadSessionDep, hub: HubDep, ctx: ContextDep, response: Response
+) -> StressReport:
+    """Shock prices per instrument, issuer (ISIN prefix), currency or rate, and answer per scenario the margin
+    calls the member's effective agreements would imply and the close-out shortfalls, per counterparty and cash
+    token, as lender and as borrower (the ``before`` figures are today's)."""
+    block = freshness.require_block(read, ctx.read_sessions, None)
+    if block is not None:
+        response.headers[freshness.HEADER] = str(block)
+    now = hub.now() if hub.market is not None else 0
+    held = inputs.book(read, principal.organization_id, now)
+    agreed = inputs.agreements(read, principal.organization_id)
+    results = [stress.run(held.repos, agreed, s, now) for s in scenarios_of(body)]
+    decimals = inputs.decimals(read, {r.cash_token for r in held.repos})
+    answer = StressReport(
+        as_of_block=block, valued_at=now, unpriced=held.unpriced, scenarios=report(results, body, decimals)
+    )
+    totals = [{"name": s.name, "totals": [t.model_dump() for t in s.totals]} for s in answer.scenarios]
+    _show(hub, principal.organization_id, "risk.stress", {"valued_at": now, "scenarios": totals})
+    return answer
+
+
+def _show(hub: Hub, organization_id: uuid.UUID, kind: str, data: dict[str, Any]) -> None:
+    """On the member's own stream only; ``id`` null: not a chain event (``since`` does not replay it)."""
+    if hub.bus is not None:
+        event = {"type": kind, "id": None, "organization_id": str(organization_id), "at": int(time.time()), **data}
+        hub.bus.publish(event, {organization_id})
+
+
+@router.post("/exposure", status_code=204, response_model=None)
+def show_exposure(body: ExposureSnapshot, principal: RiskAct, hub: HubDep) -> None:
+    """The risk service shows a member its current exposure per counterparty, the calls due and their cure
+    deadlines on the member's WebSocket stream (as ``risk.exposure``); nothing is stored or sent to the chain."""
+    _show(hub, principal.organization_id, "risk.exposure", body.model_dump(mode="json"))
