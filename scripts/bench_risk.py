@@ -90,6 +90,7 @@ class Setup:
         self.target = Target(self.net.gateway_url, str(self.net.dir.tls_cert))
 
     def _onboard(self, i: int) -> Member:
+        from gateway.demo.onboarding import join
         from gateway.members.validation import lei_with_check_digits
         from gateway.ops.chain import send, to_units
 
@@ -98,8 +99,8 @@ class Setup:
         lei = lei_with_check_digits(f"RB{tag}{i:04d}".ljust(18, "0"))
         org = self.ops.post("/v1/organizations", body={"name": name, "lei": lei, "jurisdiction": "GB"})
         admin_email = f"admin-{i}-{tag.lower()}@bench.example"
-        admin = s.join(self.ops, org["id"], admin_email, f"Admin {i}", "member_admin")
-        session = s.join(admin, org["id"], f"treasury-{i}-{tag.lower()}@bench.example", f"Treasurer {i}", "approver")
+        admin = join(s, self.ops, org["id"], admin_email, f"Admin {i}", "member_admin")
+        session = join(s, admin, org["id"], f"treasury-{i}-{tag.lower()}@bench.example", f"Treasurer {i}", "approver")
         custodial = session.post("/v1/wallets", body={"label": "custody"})
         application = session.post(
             "/v1/kyc/applications",

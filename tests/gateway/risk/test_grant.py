@@ -9,10 +9,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from gateway.orchestrator.state import DataDir
 from sqlalchemy import select
 
 from gateway.cli import main
+from gateway.datadir import DataDir
 from gateway.db.models import ApiClient, AuditEntry, Role
 from gateway.exceptions import NotFound, PermissionDenied
 from gateway.risk.grant import grant
