@@ -200,6 +200,8 @@ def routers() -> APIRouter:
     from gateway.positions.claims import router as claims_router
     from gateway.positions.routes import router as positions_router
     from gateway.redemptions.routes import router as redemptions_router
+    from gateway.risk.cure_routes import router as risk_cure_router
+    from gateway.risk.proposal_routes import router as risk_proposal_router
     from gateway.risk.routes import router as risk_router
     from gateway.settlement.routes import router as settlement_router
     from gateway.trading.routes import router as trading_router
@@ -224,6 +226,8 @@ def routers() -> APIRouter:
         custody_router,
         events_router,
         risk_router,
+        risk_cure_router,
+        risk_proposal_router,
     ):
         v1.include_router(router)
     return v1
