@@ -200,6 +200,15 @@ def test_a_cure_stops_escalation(env: Env, tmp_path: Path) -> None:
     tracker = CureTracker(world.client, Store(tmp_path / "risk.db"))
     assert [i.kind for i in tracker.tick("b", key)] == [Kind.REMIND]
 
+    # the service asks only for the member's own repos, and a default only once the deadline has passed
+    a_key = _key(env, "a", "risk-a3")
+    early = {"repo_id": repo_id, "cure_deadline": call_row["cure_deadline"]}
+    assert world.client.post("/v1/risk/defaults", json=early, headers={"X-API-Key": a_key}).status_code == 404
+    assert world.client.post("/v1/risk/reminders", json=early, headers={"X-API-Key": a_key}).status_code == 404
+    assert world.client.post("/v1/risk/defaults", json=early, headers={"X-API-Key": key}).status_code == 409
+    sold = {"repo_id": repo_id, "updated_block": call_row["updated_block"]}
+    assert world.client.post("/v1/risk/excess-returns", json=sold, headers={"X-API-Key": key}).status_code == 404
+
     step_up(env.a_trader)  # the seller cures: 10,000 nominal more at 95 % less 2 % covers the call
     settled(env.a_trader, call(env.a_trader, f"/v1/repos/{repo_id}/margin", json={"collateral_amount": "10000"}))
     wait_for(
