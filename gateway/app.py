@@ -200,6 +200,9 @@ def routers() -> APIRouter:
     from gateway.positions.claims import router as claims_router
     from gateway.positions.routes import router as positions_router
     from gateway.redemptions.routes import router as redemptions_router
+    from gateway.risk.cure_routes import router as risk_cure_router
+    from gateway.risk.feeds.routes import router as risk_feed_router
+    from gateway.risk.proposal_routes import router as risk_proposal_router
     from gateway.risk.routes import router as risk_router
     from gateway.risk.stress_routes import router as risk_stress_router
     from gateway.settlement.routes import router as settlement_router
@@ -230,6 +233,9 @@ def routers() -> APIRouter:
         events_router,
         risk_router,
         risk_stress_router,
+        risk_cure_router,
+        risk_proposal_router,
+        risk_feed_router,
     ):
         v1.include_router(router)
     return v1

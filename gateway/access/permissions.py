@@ -33,7 +33,7 @@ class Permission(StrEnum):
     MARKET_OPERATE = "market:operate"  # instruments, prices, cash issuance, pause (operator)
     AUDIT_READ = "audit:read"
     AUDIT_ANCHOR = "audit:anchor"
-    RISK_ACT = "risk:act"  # the risk service calls margin on the member's repos, under its standing instruction
+    RISK_ACT = "risk:act"  # the risk service acts on the member's repos, under its standing instructions
 
 
 P = Permission
@@ -80,7 +80,9 @@ ADMIN_ROLES = frozenset({Role.OPERATOR_ADMIN, Role.MEMBER_ADMIN})
 # What an API key or OAuth2 client may be granted: reads and KYC submission, never administration, trading or
 # signing (those need a person, most with a fresh TOTP code). A scope limits reads as much as writes. The one act:
 # ``risk:act`` lets the risk service call margin (a relayed step, no member signature) on repos the member holds,
-# and only under an effective agreement whose standing instruction allows it (gateway.risk.routes).
+# and only under an effective agreement whose standing instruction allows it (gateway.risk.routes); and ask for
+# reminders, defaults and excess returns on the member's own repos, which the gateway prepares as proposals or runs
+# under the member's standing instruction, consented by that instruction's approver (gateway.risk.cure_routes).
 CLIENT_SCOPES = frozenset(
     {
         P.ORGS_READ,

@@ -3,8 +3,9 @@
 - ``sign_terms``: a trade's EIP-712 terms — KYC, the member's policy (limits, quorum of approvers other than the
   signer), a fresh step-up of the consenting person;
 - ``sign_instruction``: an amendment or substitution — the same checks, on the facts of the repo it changes;
-- ``authorize_steps`` / ``follow_from``: consent to transactions (a party's step, a redemption's approval; the
-  approvals and nonce cancellations that follow from consented terms), recorded when asked;
+- ``authorize_steps`` / ``follow_from`` / ``authorize_standing``: consent to transactions (a party's step, a
+  redemption's approval; the approvals and nonce cancellations that follow from consented terms; the steps a member's
+  standing instruction to the risk service names, consented in advance by its approver), recorded when asked;
 - ``sign_step`` / ``sign_filler``: the relayer's signature of a queued transaction, only with a consent whose
   digest is exactly that transaction's sender, target and calldata.
 
@@ -217,6 +218,43 @@ def authorize_steps(
             wallet=wallet,
             purpose=Purpose.TRANSACTION,
             subject=f"tx/{spec.label}",
+            digest=digest,
+        ),
+    )
+
+
+def authorize_standing(
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    wallet: Wallet,
+    consenting_user: uuid.UUID,
+    instruction_subject: str,
+    specs: list[StepSpec],
+    chain_checked: str,
+) -> list[StepSpec]:
+    """Consent to ``specs`` from ``wallet`` under a member's standing instruction (``instruction_subject``, e.g.
+    ``risk-instruction/<id>``): the person who approved that instruction consented in advance, with a fresh TOTP
+    code, to the steps it names. That person must still be an active person of the wallet's member; the wallet's
+    KYC is checked as for any other step."""
+    from gateway.db.models import User
+
+    if wallet.kind != WalletKind.CUSTODIAL.value:
+        raise InvalidRequest("a self-held wallet signs itself")
+    person = session.get(User, consenting_user)
+    if person is None or person.organization_id != wallet.organization_id or not person.is_active:
+        raise NotTheMembersPerson("the standing instruction's approver is no longer a person of the member")
+    require_verified(ctx, session, wallet, chain_checked=chain_checked)
+    return _consented(
+        specs,
+        wallet,
+        lambda digest, spec: _record(
+            session,
+            person_actor="system:risk",
+            user_id=consenting_user,
+            wallet=wallet,
+            purpose=Purpose.TRANSACTION,
+            subject=f"{instruction_subject}/{spec.label}"[:80],
             digest=digest,
         ),
     )

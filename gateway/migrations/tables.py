@@ -13,7 +13,9 @@ from gateway.indexer import models as _indexer_models  # noqa: F401
 from gateway.members import models as _members_models  # noqa: F401
 from gateway.operator import models as _operator_models  # noqa: F401
 from gateway.redemptions import models as _redemption_models  # noqa: F401
+from gateway.risk import cure_models as _risk_cure_models  # noqa: F401
 from gateway.risk import models as _risk_models  # noqa: F401
+from gateway.risk.feeds import models as _risk_feed_models  # noqa: F401
 from gateway.settlement_records import models as _settlement_models  # noqa: F401
 from gateway.trading import models as _trading_models  # noqa: F401
 

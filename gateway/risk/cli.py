@@ -18,6 +18,7 @@ from prometheus_client import start_http_server
 from gateway.config import Settings
 from gateway.exceptions import InvalidRequest
 from gateway.exit_status import ExitStatus
+from gateway.risk.cure import CureTracker
 from gateway.risk.store import Store
 from gateway.risk.stress_cli import register as register_stress
 from gateway.risk.watcher import MemberKey, Watcher
@@ -55,7 +56,10 @@ def cmd_risk(args: argparse.Namespace, settings: Settings) -> ExitStatus:
         signal.signal(sig, lambda *_: stop.set())
     logger.warning("risk service watching %d member(s) every %.1f s", len(members), args.interval)
     try:
-        Watcher(http, store, members, reload=lambda: load_members(Path(args.config))).run(stop, args.interval)
+        watcher = Watcher(
+            http, store, members, reload=lambda: load_members(Path(args.config)), cure=CureTracker(http, store)
+        )
+        watcher.run(stop, args.interval)
     finally:
         store.close()
         http.close()

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from prometheus_client import Counter, Gauge, Histogram
 
+from gateway.risk.cure import CureTracker
 from gateway.risk.exceptions import CallRefused, GatewayUnavailable
 from gateway.risk.exposure import (
     Method,
@@ -77,8 +78,10 @@ class Watcher:
         store: Store,
         members: list[MemberKey],
         reload: Callable[[], list[MemberKey]] | None = None,
+        cure: CureTracker | None = None,
     ) -> None:
         self.reload = reload
+        self.cure = cure  # cure deadlines, reminders, defaults and excess (gateway.risk.cure)
         self.http = http
         self.store = store
         self.members = members
@@ -149,6 +152,8 @@ class Watcher:
             try:
                 with REVALUE_SECONDS.time():
                     made.extend(self._member(key))
+                if self.cure is not None:
+                    self.cure.tick(key.name, key.api_key)
             except GatewayUnavailable as exc:
                 logger.warning("risk: member %s skipped this tick: %s", key.name, exc)
         CALLS_OUTSTANDING.set(len(self.store.pending()))
