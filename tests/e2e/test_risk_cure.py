@@ -230,10 +230,15 @@ def test_excess_goes_back_to_the_seller_under_its_instruction(env: Env, tmp_path
     tracker = CureTracker(world.client, Store(tmp_path / "risk.db"))
     assert all(i.repo_id != repo_id for i in tracker.tick("a", key))  # proposes only: no instruction yet
     _instruct(env, "a", "a1", excess_return="auto")
-    env.price("110")  # 100,500 x 1.10 x 0.98 = 108,339: about 8,339 of excess
-    wait_for(
+    par = wait_for(
         lambda: world.client.get("/v1/risk/watch", headers={"X-API-Key": key}).json(),
-        lambda w: any(s["repo_id"] == repo_id and s["price"] and int(s["price"]) > 10**18 for s in w["sold"]),
+        lambda w: any(s["repo_id"] == repo_id and s["price"] for s in w["sold"]),
+    )
+    at_par = next(int(s["price"]) for s in par["sold"] if s["repo_id"] == repo_id)
+    env.price("110")  # 100,500 x 1.10 x 0.98 = 108,339: about 8,339 of excess
+    wait_for(  # the gateway has followed the new price (not the old one still showing)
+        lambda: world.client.get("/v1/risk/watch", headers={"X-API-Key": key}).json(),
+        lambda w: any(s["repo_id"] == repo_id and s["price"] and int(s["price"]) > at_par for s in w["sold"]),
     )
     before = env.bond_of(env.a_wallet["address"])
     made = [i for i in tracker.tick("a", key) if i.repo_id == repo_id]
