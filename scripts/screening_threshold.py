@@ -84,7 +84,9 @@ def main() -> None:
         return
     print(f"{'threshold':>9} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>9} {'recall':>7}")
     for r in rows:
-        print(f"{r['threshold']:>9.0f} {r['tp']:>4} {r['fp']:>4} {r['fn']:>4} {r['precision']:>9.3f} {r['recall']:>7.3f}")
+        print(
+            f"{r['threshold']:>9.0f} {r['tp']:>4} {r['fp']:>4} {r['fn']:>4} {r['precision']:>9.3f} {r['recall']:>7.3f}"
+        )
         for s, x in dict(r.get("by_script", {})).items():
             print(f"  {s:<18} precision {x['precision']:.3f} recall {x['recall']:.3f} fp {x['fp']} fn {x['fn']}")
 

@@ -4,11 +4,12 @@ the anomaly model, and both combined.
 The market (``scripts/surveillance_market.py``, seeded) is split in time: the model learns each member's normal from
 the first ``--train-days`` (unlabelled, injected cases included, as in production), and everything is measured on the
 later, held-out days. The rules replay the whole stream (they need the history) and are scored on the held-out days
-only. Per typology, the population is the held-out normal trades plus that typology's trades: precision is the share
-of alerts on them that are the typology's, so normal trades alerted count against every typology. A system's alert:
-any rule hit (rules), a normalized model score at or above ``alert_score`` (model), either (combined). PR-AUC is
-average precision over the scores (rules: the hit's score, 0 without a hit; combined: rule hits rank above all model
-scores). ``alerts per member-day`` is normal trades alerted per member-day with activity (the analyst's queue).
+only. Per typology, the population is the held-out normal trades plus that typology's trades, and the alerts are
+those of the rules that target the typology (rules), every model alert (model: it names no typology, so all its
+false alerts count against each), or both (combined); the ``all`` row takes every rule. A model alert is a normalized
+score at or above ``alert_score``. PR-AUC is average precision over the scores (rules: the hit's score, 0 without a
+hit; combined: rule hits rank above all model scores). ``alerts per member-day`` is normal trades alerted per
+member-day with activity: the analyst's queue.
 
     python scripts/surveillance_eval.py --seed 7          # table
     python scripts/surveillance_eval.py --seed 7 --json   # machine-readable
@@ -28,11 +29,11 @@ from sklearn.metrics import average_precision_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.surveillance.features import feature_rows  # noqa: E402
-from gateway.surveillance.model import AnomalyModel, ModelParams  # noqa: E402
-from gateway.surveillance.rules import default_rules, run_rules  # noqa: E402
-from gateway.surveillance.trades import DAY, Typology  # noqa: E402
-from scripts.surveillance_market import LabelledTrade, MarketParams, generate  # noqa: E402
+from gateway.surveillance.features import feature_rows
+from gateway.surveillance.model import AnomalyModel, ModelParams
+from gateway.surveillance.rules import default_rules, run_rules
+from gateway.surveillance.trades import Typology
+from scripts.surveillance_market import LabelledTrade, MarketParams, generate
 
 SYSTEMS = ("rules", "model", "combined")
 
@@ -83,10 +84,11 @@ def evaluate(
     params = params or ModelParams(seed=seed)
     trades = [lt.trade for lt in market]
     label = {lt.trade.trade_id: lt.typology for lt in market}
-    rule_score: dict[str, float] = {}
+    by_typology: dict[Typology | None, dict[str, float]] = {t: {} for t in [*Typology, None]}
     for hit in run_rules(default_rules(), trades):
         for trade_id in hit.trade_ids:
-            rule_score[trade_id] = max(rule_score.get(trade_id, 0.0), hit.score)
+            for key in (hit.typology, None):
+                by_typology[key][trade_id] = max(by_typology[key].get(trade_id, 0.0), hit.score)
     rows = feature_rows(trades)
     train = [t for t in trades if t.day < train_days]
     held = [t for t in trades if t.day >= train_days]
@@ -98,11 +100,11 @@ def evaluate(
     for member, ids in by_member.items():
         model_score.update(zip(ids, model.score(member, [rows[i] for i in ids]), strict=True))
 
-    def alert(system: str, trade_id: str) -> bool:
+    def alert(system: str, trade_id: str, rule_score: dict[str, float]) -> bool:
         by_rules, by_model = trade_id in rule_score, model_score[trade_id] >= params.alert_score
         return by_rules if system == "rules" else by_model if system == "model" else by_rules or by_model
 
-    def rank(system: str, trade_id: str) -> float:
+    def rank(system: str, trade_id: str, rule_score: dict[str, float]) -> float:
         squashed = 1 / (1 + math.exp(-model_score[trade_id]))  # (0, 1): below every rule hit's 1 + score
         if system == "rules":
             return rule_score.get(trade_id, 0.0)
@@ -116,14 +118,15 @@ def evaluate(
             t.trade_id for t in held if label[t.trade_id] is Typology.NORMAL or typology in (None, label[t.trade_id])
         ]
         labels = [label[i] is not Typology.NORMAL for i in population]
+        rule_score = by_typology[typology]
         for system in SYSTEMS:
             scores.append(
                 _score(
                     system,
                     typology.value if typology else "all",
                     labels,
-                    [alert(system, i) for i in population],
-                    [rank(system, i) for i in population],
+                    [alert(system, i, rule_score) for i in population],
+                    [rank(system, i, rule_score) for i in population],
                 )
             )
     return Evaluation(
@@ -131,7 +134,7 @@ def evaluate(
         train_days,
         len(held),
         member_days,
-        {s: round(sum(alert(s, i) for i in normal) / member_days, 4) for s in SYSTEMS},
+        {s: round(sum(alert(s, i, by_typology[None]) for i in normal) / member_days, 4) for s in SYSTEMS},
         scores,
         round(time.monotonic() - started, 2),
     )

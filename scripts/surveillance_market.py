@@ -64,8 +64,20 @@ class Market:
     reference: list[float] = field(default_factory=list)
     out: list[LabelledTrade] = field(default_factory=list)
 
-    def trade(self, day: int, seconds: int, member: str, cp: str, side: Side, cash: float, *, rate: float | None = None,
-              collateral: str | None = None, tenor: int | None = None, label: Typology = Typology.NORMAL) -> Trade:
+    def trade(
+        self,
+        day: int,
+        seconds: int,
+        member: str,
+        cp: str,
+        side: Side,
+        cash: float,
+        *,
+        rate: float | None = None,
+        collateral: str | None = None,
+        tenor: int | None = None,
+        label: Typology = Typology.NORMAL,
+    ) -> Trade:
         p = self.profiles[member]
         ref = self.reference[day]
         coll = collateral or self.rng.choice(p.collateral)
@@ -124,19 +136,33 @@ def _normal_day(m: Market, day: int) -> None:
             scale = 2.5 if m.rng.random() < 0.03 else 1.0
             m.trade(day, m.office_seconds(), p.name, cp, m.rng.choice(list(Side)), m.size(p, scale))
         if m.rng.random() < 0.02:  # legitimately far from the reference: the special bond trades below GC
-            m.trade(day, m.office_seconds(), p.name, m.rng.choice(partners), m.rng.choice(list(Side)), m.size(p),
-                    rate=m.reference[day] - m.rng.uniform(20, 90), collateral=SPECIAL)
+            m.trade(
+                day,
+                m.office_seconds(),
+                p.name,
+                m.rng.choice(partners),
+                m.rng.choice(list(Side)),
+                m.size(p),
+                rate=m.reference[day] - m.rng.uniform(20, 90),
+                collateral=SPECIAL,
+            )
         if m.rng.random() < 0.03:  # legitimate two-way flow: the other way round, another size
             cp, coll, s = m.rng.choice(partners), m.rng.choice(p.collateral), m.office_seconds()
             cash = m.size(p)
             m.trade(day, s, p.name, cp, Side.BORROW, cash, collateral=coll)
-            m.trade(day, min(s + m.rng.randint(600, 7200), DAY - 1), p.name, cp, Side.LEND,
-                    cash * m.rng.uniform(1.2, 1.6), collateral=coll)
+            m.trade(
+                day,
+                min(s + m.rng.randint(600, 7200), DAY - 1),
+                p.name,
+                cp,
+                Side.LEND,
+                cash * m.rng.uniform(1.2, 1.6),
+                collateral=coll,
+            )
         if m.rng.random() < 0.02:  # a busy day of smaller tickets with usual partners
             s = m.office_seconds()
             for k in range(m.rng.randint(3, 5)):
-                m.trade(day, min(s + 900 * k, DAY - 1), p.name, m.rng.choice(partners), Side.LEND,
-                        m.size(p, 0.3))
+                m.trade(day, min(s + 900 * k, DAY - 1), p.name, m.rng.choice(partners), Side.LEND, m.size(p, 0.3))
 
 
 def _inject(m: Market, first_day: int, last_day: int) -> None:
@@ -156,8 +182,17 @@ def _inject(m: Market, first_day: int, last_day: int) -> None:
         a, b = rng.sample(active(day), 2)
         s, coll, cash = m.office_seconds(), rng.choice(COLLATERAL), m.size(m.profiles[a])
         m.trade(day, s, a, b, Side.BORROW, cash, collateral=coll, tenor=7, label=Typology.WASH)
-        m.trade(day, s + rng.randint(300, 3000), a, b, Side.LEND, cash * rng.uniform(0.995, 1.005), collateral=coll,
-                tenor=7, label=Typology.WASH)
+        m.trade(
+            day,
+            s + rng.randint(300, 3000),
+            a,
+            b,
+            Side.LEND,
+            cash * rng.uniform(0.995, 1.005),
+            collateral=coll,
+            tenor=7,
+            label=Typology.WASH,
+        )
     for _ in range(params.round_trip):
         day = business_day()
         a, b, c = rng.sample(active(day), 3)
@@ -165,27 +200,57 @@ def _inject(m: Market, first_day: int, last_day: int) -> None:
         for k, (seller, buyer) in enumerate(((a, b), (b, c), (c, a))):
             booker, side = (seller, Side.BORROW) if rng.random() < 0.5 else (buyer, Side.LEND)
             other = buyer if booker == seller else seller
-            m.trade(day, s + k * rng.randint(600, 3600), booker, other, side, cash * rng.uniform(0.99, 1.01),
-                    collateral=coll, label=Typology.ROUND_TRIP)
+            m.trade(
+                day,
+                s + k * rng.randint(600, 3600),
+                booker,
+                other,
+                side,
+                cash * rng.uniform(0.99, 1.01),
+                collateral=coll,
+                label=Typology.ROUND_TRIP,
+            )
     for _ in range(params.off_market):
         day = business_day()
         a = rng.choice(active(day))
         p = m.profiles[a]
         gap = rng.uniform(80, 300) * rng.choice((-1, 1))
-        m.trade(day, m.office_seconds(), a, rng.choice([n for n in active(day) if n != a]), rng.choice(list(Side)), m.size(p),
-                rate=m.reference[day] + gap, label=Typology.OFF_MARKET)
+        m.trade(
+            day,
+            m.office_seconds(),
+            a,
+            rng.choice([n for n in active(day) if n != a]),
+            rng.choice(list(Side)),
+            m.size(p),
+            rate=m.reference[day] + gap,
+            label=Typology.OFF_MARKET,
+        )
     for _ in range(params.layering):
         day = business_day()
         a = rng.choice(active(day))
         p, s = m.profiles[a], m.office_seconds()
         cps = rng.sample([n for n in active(day) if n != a], rng.randint(5, 8))
         for k in range(rng.randint(7, 11)):
-            m.trade(day, s + k * rng.randint(300, 1200), a, cps[k % len(cps)], Side.LEND,
-                    p.median_cash * rng.uniform(0.05, 0.2), label=Typology.LAYERING)
+            m.trade(
+                day,
+                s + k * rng.randint(300, 1200),
+                a,
+                cps[k % len(cps)],
+                Side.LEND,
+                p.median_cash * rng.uniform(0.05, 0.2),
+                label=Typology.LAYERING,
+            )
     returning = [p for p in m.profiles.values() if first_day <= p.dormant_until <= last_day]
     for p in returning[: params.dormant_then_large]:  # the first trade of the day it comes back
-        m.trade(p.dormant_until, 7 * 3600 + rng.randint(0, 1800), p.name, rng.choice([n for n in active(p.dormant_until) if n != p.name]), Side.LEND,
-                p.median_cash * rng.uniform(5, 15), label=Typology.DORMANT_THEN_LARGE)
+        m.trade(
+            p.dormant_until,
+            7 * 3600 + rng.randint(0, 1800),
+            p.name,
+            rng.choice([n for n in active(p.dormant_until) if n != p.name]),
+            Side.LEND,
+            p.median_cash * rng.uniform(5, 15),
+            label=Typology.DORMANT_THEN_LARGE,
+        )
 
 
 def generate(params: MarketParams) -> list[LabelledTrade]:

@@ -11,7 +11,17 @@ from gateway.surveillance.rules.off_market import OffMarket
 from gateway.surveillance.rules.round_trip import RoundTrip
 from gateway.surveillance.rules.wash import WashTrade
 
-__all__ = ["DormantThenLarge", "Layering", "OffMarket", "RoundTrip", "Rule", "Tape", "WashTrade", "default_rules", "run_rules"]
+__all__ = [
+    "DormantThenLarge",
+    "Layering",
+    "OffMarket",
+    "RoundTrip",
+    "Rule",
+    "Tape",
+    "WashTrade",
+    "default_rules",
+    "run_rules",
+]
 
 
 def default_rules() -> list[Rule]:

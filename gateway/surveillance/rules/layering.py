@@ -27,9 +27,7 @@ class Layering:
         if trade.cash >= limit:
             return None
         burst = [
-            t
-            for t in tape.since(trade.time - self.window_seconds)
-            if t.member == trade.member and t.cash < limit
+            t for t in tape.since(trade.time - self.window_seconds) if t.member == trade.member and t.cash < limit
         ] + [trade]
         counterparties = {t.counterparty for t in burst}
         if len(burst) < self.min_trades or len(counterparties) < self.min_counterparties:
