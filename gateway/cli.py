@@ -321,11 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.ops.cli import register as register_ops
     from gateway.orchestrator.cli import register as register_up
     from gateway.risk.cli import register as register_risk
+    from gateway.surveillance.cli import register as register_surveillance
 
     register_up(top)
     register_demo(top)
     register_ops(top)
     register_risk(top)
+    register_surveillance(top)
     return parser
 
 

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gateway.surveillance.features import feature_rows
 from gateway.surveillance.model import AnomalyModel, ModelParams
 from gateway.surveillance.rules import default_rules, run_rules
-from gateway.surveillance.trades import Typology
-from scripts.surveillance_market import LabelledTrade, MarketParams, generate
+from gateway.surveillance.trades import DAY, Typology
+from scripts.surveillance_market import START, LabelledTrade, MarketParams, generate
 
 SYSTEMS = ("rules", "model", "combined")
 
@@ -90,8 +90,9 @@ def evaluate(
             for key in (hit.typology, None):
                 by_typology[key][trade_id] = max(by_typology[key].get(trade_id, 0.0), hit.score)
     rows = feature_rows(trades)
-    train = [t for t in trades if t.day < train_days]
-    held = [t for t in trades if t.day >= train_days]
+    split = START // DAY + train_days
+    train = [t for t in trades if t.day < split]
+    held = [t for t in trades if t.day >= split]
     model = AnomalyModel.train(train, rows, params)
     model_score: dict[str, float] = {}
     by_member: dict[str, list[str]] = {}

@@ -22,6 +22,7 @@ from gateway.surveillance.trades import DAY, Side, Trade, Typology
 COLLATERAL = ("GOV26", "GOV28", "GOV32", "GOV45", "CORP27", "CORP30", "CORP33", "AGY29")
 SPECIAL = "GOV34"  # a bond in demand ("on special"): repo rates on it sit well below the general reference
 TENORS = (1, 1, 1, 7, 7, 14, 30, 90)
+START = 1_767_571_200  # 2026-01-05T00:00Z, a Monday: day d of the market is START + d days
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class Market:
         coll = collateral or self.rng.choice(p.collateral)
         t = Trade(
             trade_id=f"T{len(self.out):06d}",
-            time=day * DAY + seconds,
+            time=START + day * DAY + seconds,
             member=member,
             counterparty=cp,
             side=side,

@@ -65,3 +65,20 @@ class Hit:
     trade_ids: tuple[str, ...]
     score: float
     reason: str
+
+
+def trade_from_json(row: dict[str, object]) -> Trade:
+    """A trade from one line of the market's JSON lines (extra keys, such as a label, are ignored)."""
+    return Trade(
+        trade_id=str(row["trade_id"]),
+        time=int(str(row["time"])),
+        member=str(row["member"]),
+        counterparty=str(row["counterparty"]),
+        side=Side(str(row["side"])),
+        cash=float(str(row["cash"])),
+        rate_bps=float(str(row["rate_bps"])),
+        reference_bps=float(str(row["reference_bps"])),
+        tenor_days=int(str(row["tenor_days"])),
+        haircut_bps=int(str(row["haircut_bps"])),
+        collateral=str(row["collateral"]),
+    )

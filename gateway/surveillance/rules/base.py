@@ -48,7 +48,8 @@ class Tape:
 class Rule(Protocol):
     """A rule: a name, the typology it targets, and a check of one new trade against the tape before it."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def check(self, trade: Trade, tape: Tape) -> Hit | None: ...
 
@@ -57,7 +58,7 @@ def run_rules(rules: Iterable[Rule], trades: Iterable[Trade], tape: Tape | None 
     """Replay trades in time order through every rule; the hits in the order raised."""
     tape = tape if tape is not None else Tape()
     rules = list(rules)
-    hits = []
+    hits: list[Hit] = []
     for trade in sorted(trades, key=lambda t: (t.time, t.trade_id)):
         hits.extend(hit for rule in rules if (hit := rule.check(trade, tape)) is not None)
         tape.add(trade)
