@@ -366,11 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.orchestrator.cli import register as register_up
     from gateway.risk.cli import register as register_risk
     from gateway.risk.grant import register as register_risk_grant
+    from gateway.surveillance.cli import register as register_surveillance
 
     register_up(top)
     register_demo(top)
     register_ops(top)
     register_risk_grant(register_risk(top))
+    register_surveillance(top)
     return parser
 
 
