@@ -16,7 +16,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gateway.kyc.sanctions import SanctionsList
+from gateway.screening.sanctions import SanctionsList
 
 DATA = Path(__file__).resolve().parent / "data"
 

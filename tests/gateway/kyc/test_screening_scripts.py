@@ -1,7 +1,6 @@
 """Screening across scripts: transliteration and fuzzy matching, measured on the committed labelled name variants."""
 
-from gateway.kyc.sanctions import DEFAULT_THRESHOLD, SanctionsList, normalize
-
+from gateway.screening.sanctions import DEFAULT_THRESHOLD, SanctionsList, normalize
 from scripts.screening_threshold import DATA, load_variants, measure
 
 
