@@ -16,9 +16,11 @@ from gateway.api.deps import ContextDep, Principal, ReadSessionDep, SessionDep, 
 from gateway.api.errors import problem_responses
 from gateway.api.permits import PolicyManage, PolicyRead, ReposRead, RiskAct, TradesApprove
 from gateway.chain.bindings.engine import RepoStatus
+from gateway.context import GatewayContext
 from gateway.custody import door
 from gateway.custody.kyc import verified_before_writing
 from gateway.db import audit_log
+from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
 from gateway.indexer.prices import indexed_price
 from gateway.positions import accrual
@@ -217,6 +219,33 @@ def submit(session: SessionDep, hub: Hub, proposal: RiskProposal, steps: list[St
     return proposal
 
 
+def submit_standing(
+    ctx: GatewayContext,
+    session: SessionDep,
+    hub: Hub,
+    proposal: RiskProposal,
+    *,
+    wallet: Wallet,
+    instruction: RiskInstruction,
+    steps: list[StepSpec],
+    chain_checked: str,
+    actor: str,
+) -> RiskProposal:
+    """Run a proposal at once under the member's ``auto`` standing instruction: the custody door signs on the
+    consent of the person who approved that instruction (recorded per step), then the steps are queued."""
+    assert instruction.decided_by is not None
+    consented = door.authorize_standing(
+        ctx,
+        session,
+        wallet=wallet,
+        consenting_user=instruction.decided_by,
+        instruction_subject=f"risk-instruction/{instruction.id}",
+        specs=steps,
+        chain_checked=chain_checked,
+    )
+    return submit(session, hub, proposal, consented, actor)
+
+
 @router.post("/defaults", response_model=ProposalPublic, status_code=202)
 def mark_default(
     body: DefaultCreate, principal: RiskAct, ctx: ContextDep, read: ReadSessionDep, session: SessionDep, hub: HubDep
@@ -279,16 +308,10 @@ def mark_default(
         wallet = session.get(type(holder), holder.id)
         if wallet is None:
             raise NotFound("wallet not found")
-        steps = door.authorize_standing(
-            ctx,
-            session,
-            wallet=wallet,
-            consenting_user=instruction.decided_by,
-            instruction_subject=f"risk-instruction/{instruction.id}",
-            specs=steps,
-            chain_checked=chain_checked,
-        )
-        submit(session, hub, proposal, steps, principal.actor)
+        submit_standing(
+            ctx, session, hub, proposal, wallet=wallet, instruction=instruction, steps=steps,
+            chain_checked=chain_checked, actor=principal.actor,
+        )  # fmt: skip
     session.commit()
     hub.notify()
     return proposal

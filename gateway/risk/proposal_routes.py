@@ -21,7 +21,7 @@ from gateway.exceptions import NotFound
 from gateway.indexer.prices import indexed_price
 from gateway.risk import cure_service as cure
 from gateway.risk.cure_models import Mode, ProposalKind, ProposalStatus, RiskNotice, RiskProposal
-from gateway.risk.cure_routes import ApproverStepUp, submit
+from gateway.risk.cure_routes import ApproverStepUp, submit, submit_standing
 from gateway.risk.cure_schemas import ExcessCreate, NoticePublic, NoticesPublic, ProposalPublic, ProposalsPublic
 from gateway.settlement import service as settlement_service
 from gateway.settlement.hub import HubDep
@@ -97,16 +97,10 @@ def offer_excess(
         wallet = session.get(Wallet, seller_id)
         if wallet is None:
             raise NotFound("wallet not found")
-        consented = door.authorize_standing(
-            ctx,
-            session,
-            wallet=wallet,
-            consenting_user=instruction.decided_by,
-            instruction_subject=f"risk-instruction/{instruction.id}",
-            specs=steps,
-            chain_checked=chain_checked,
-        )
-        submit(session, hub, proposal, consented, principal.actor)
+        submit_standing(
+            ctx, session, hub, proposal, wallet=wallet, instruction=instruction, steps=steps,
+            chain_checked=chain_checked, actor=principal.actor,
+        )  # fmt: skip
     session.commit()
     hub.notify()
     return proposal
