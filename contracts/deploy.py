@@ -142,6 +142,23 @@ def deploy_system(
     )
 
 
+def deploy_successor_engine(
+    w3: Web3, deployer: LocalAccount, *, registry: str, oracle: str, predecessor: str
+) -> ChecksumAddress:
+    """Deploy a fixed engine that imports live repos from ``predecessor`` when both parties consent.
+
+    contracts/UPGRADES.md. The deployer must hold the registry's admin role (a fresh deployment; after the hand-over
+    these are ceremony calls behind the delay), and is the new engine's admin until it hands it over. Naming the
+    successor on the old engine (``IRepoMigration.setSuccessor``) is the old engine's admin call.
+    """
+    engine = deploy_contract(w3, deployer, "RepoEngine", registry, oracle, deployer.address)
+    reg = contract(w3, "IdentityRegistry", registry)
+    transact(w3, deployer, reg.functions.setSystemAccount(engine, True), "registry: successor is a system account")
+    migration = contract(w3, "IRepoMigration", engine)
+    transact(w3, deployer, migration.functions.setPredecessor(predecessor), "successor: name the predecessor")
+    return engine
+
+
 def _grant_admin(w3: Web3, deployer: LocalAccount, admin: ChecksumAddress, *addresses: ChecksumAddress) -> None:
     names = ["IdentityRegistry", "AccountRules", "PriceOracle", "RepoEngine", "AuditAnchor"]
     for name, address in zip(names, addresses, strict=True):

@@ -19,8 +19,10 @@ import {IRepoPosition} from "./interfaces/IRepoPosition.sol";
 import {RepoCoupons} from "./RepoCoupons.sol";
 import {RepoDomain} from "./RepoDomain.sol";
 import {RepoMath} from "./RepoMath.sol";
+import {RepoMigration} from "./RepoMigration.sol";
 import {RepoPosition} from "./RepoPosition.sol";
 import {RepoShortfalls} from "./RepoShortfalls.sol";
+import {StoredRepo} from "./RepoStoredRepo.sol";
 import {RepoTermsHashing} from "./RepoTermsHashing.sol";
 
 /// @title RepoEngine
@@ -47,54 +49,12 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
     IIdentityRegistry private immutable _registry;
     IPriceOracle private immutable _oracle;
     RepoPosition private immutable _position;
+    /// @dev {RepoMigration}: migration to a successor engine and cold views, run in this engine's context.
+    address private immutable _extension;
 
     /// @dev Largest period (notice, cure, grace) accepted: 2^32 − 1 seconds (136 years), so that any deadline
     /// derived from one fits the 40-bit time fields below.
     uint64 private constant MAX_PERIOD = type(uint32).max;
-
-    /// @dev A repo as stored: {IRepoEngine.Repo} packed into 8 slots (times in 40 bits, periods in 32, amounts in 128,
-    /// the minimum transfer in 96, the rate in 72) with the FX terms and the coupon state in the spare bits, so that
-    /// opening writes 6 of them; {getRepo} widens it back to the public struct. The cash margin (120 bits) shares the
-    /// rate period's word, written at open, so that posting cash never writes a fresh slot; the crystallized PD
-    /// (written only by a re-rate or a coupon applied to the price, flagged in slot 5 so that the repurchase price
-    /// reads slots 0, 4 and 5 only until then) and the margin call (written by a call) have their own.
-    struct StoredRepo {
-        // slot 0: what nearly every step reads
-        address seller;
-        RepoStatus status;
-        uint40 maturity;
-        uint32 noticePeriod;
-        bool crossCurrency;
-        bool couponToRP;
-        // slot 1: read by getRepo and the margin thresholds only
-        address buyer;
-        uint96 minTransferAmount;
-        // slot 2
-        address cashToken;
-        uint32 marginCurePeriod;
-        uint32 gracePeriod;
-        uint16 haircutBps;
-        uint16 fxHaircutBps;
-        // slot 3
-        address collateralToken;
-        uint40 collateralSince; // the open, or the last substitution (same word as collateralToken)
-        uint40 openedAt;
-        uint16 nextCoupon; // coupons of the collateral bond before this index are paid or not owed
-        // slot 4
-        uint128 purchasePrice;
-        uint128 collateralAmount;
-        // slot 5: the rate period and the cash margin
-        int72 rate;
-        uint40 periodStart;
-        uint16 dayCountBasis;
-        bool crystallized; // crystallizedPD was ever written: until then the price reads no slot 7
-        uint120 cashMargin;
-        // slot 6: the margin call, written together
-        uint216 marginCallOutstanding;
-        uint40 cureDeadline;
-        // slot 7
-        int128 crystallizedPD;
-    }
 
     /// @dev Beside Pausable's flag (the next bytes of its slot): `open` reads both in one cold read.
     uint64 private _repoCount;
@@ -109,6 +69,15 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         _registry = registry_;
         _oracle = oracle_;
         _position = new RepoPosition(registry_, address(this));
+        uint256 reposSlot;
+        uint256 countSlot;
+        uint256 countOffset;
+        assembly ("memory-safe") {
+            reposSlot := _repos.slot
+            countSlot := _repoCount.slot
+            countOffset := _repoCount.offset
+        }
+        _extension = address(new RepoMigration(registry_, oracle_, _position, reposSlot, countSlot, countOffset));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
         _grantRole(COURT_ORDER_ROLE, admin);
@@ -467,21 +436,28 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         _unpause();
     }
 
+    // ------------------------------------------------------------------ extension
+
+    /// @notice Every function the engine does not declare ({IRepoMigration}: migration to a successor engine, and
+    /// `registry()`/`oracle()`) is served by its extension {RepoMigration}, by DELEGATECALL: with this engine's
+    /// address, storage and escrow. The extension is fixed at construction (an immutable), so this is not a proxy:
+    /// nobody can change the code that runs here.
+    fallback() external {
+        address extension = _extension;
+        assembly ("memory-safe") {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), extension, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IRepoEngine
     function position() external view returns (IRepoPosition) {
         return _position;
-    }
-
-    /// @notice The identity registry.
-    function registry() external view returns (IIdentityRegistry) {
-        return _registry;
-    }
-
-    /// @notice The price oracle.
-    function oracle() external view returns (IPriceOracle) {
-        return _oracle;
     }
 
     /// @inheritdoc IRepoEngine
@@ -807,11 +783,15 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         if (rate > MAX_ABS_RATE || rate < -MAX_ABS_RATE) revert RepoInvalidRate(rate);
     }
 
+    /// @dev The signer's mapping is hashed once for the read and the write (plain Solidity, so that the write stays
+    /// visible to static analysis; hashing the word's slot once in assembly saves ~65 more).
     function _useNonce(address signer, uint256 nonce) private {
+        mapping(uint256 word => uint256 bits) storage words = _nonces[signer];
+        uint256 word = nonce >> 8;
         uint256 bit = 1 << (nonce & 0xff);
-        uint256 bits = _nonces[signer][nonce >> 8];
+        uint256 bits = words[word];
         if (bits & bit != 0) revert RepoNonceUsed(signer, nonce);
-        _nonces[signer][nonce >> 8] = bits | bit;
+        words[word] = bits | bit;
     }
 
     function _checkSignature(address signer, bytes32 digest, bytes calldata signature) private view {

@@ -33,8 +33,17 @@ library RepoTermsHashing {
     );
 
     /// @notice Struct hash of repo terms.
-    function hashTerms(IRepoEngine.RepoTerms calldata terms) internal pure returns (bytes32) {
-        return keccak256(abi.encode(REPO_TERMS_TYPEHASH, terms));
+    /// @dev The 17 static fields are copied from calldata as they are (what `abi.encode` writes for clean values,
+    /// without re-validating each one). Dirty high bits cannot pass: a wallet signs the clean encoding, so such terms
+    /// hash to a digest nobody signed, and the engine reads every field through the ABI decoder, which rejects them.
+    function hashTerms(IRepoEngine.RepoTerms calldata terms) internal pure returns (bytes32 h) {
+        bytes32 typehash = REPO_TERMS_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typehash)
+            calldatacopy(add(m, 0x20), terms, 0x220)
+            h := keccak256(m, 0x240)
+        }
     }
 
     /// @notice Struct hash of an early-repurchase consent.

@@ -11,6 +11,7 @@ import {RepoEngine} from "../src/RepoEngine.sol";
 import {IAdminMultisig} from "../src/interfaces/IAdminMultisig.sol";
 import {IIdentityRegistry} from "../src/interfaces/IIdentityRegistry.sol";
 import {IPriceOracle} from "../src/interfaces/IPriceOracle.sol";
+import {IRepoMigration} from "../src/interfaces/IRepoMigration.sol";
 import {Test} from "./utils/Test.sol";
 
 /// @notice The admin path as `reponet up` wires it: the manager holds every contract's DEFAULT_ADMIN_ROLE, the
@@ -234,5 +235,44 @@ contract AdminManagerGovernanceTest is Test {
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, alice, pauser));
         engine.pause();
+    }
+
+    // ------------------------------------------------------------------ naming a successor engine (UPGRADES.md)
+
+    function _setSuccessor(address next) internal pure returns (bytes memory) {
+        return abi.encodeCall(IRepoMigration.setSuccessor, (next));
+    }
+
+    function test_setSuccessor_waitsForTheDelay() public {
+        address next = makeAddr("nextEngine");
+        _multisig(abi.encodeCall(manager.schedule, (address(engine), _setSuccessor(next), 0)), _two());
+        bytes32 operation = manager.hashOperation(address(multisig), address(engine), _setSuccessor(next));
+        bytes memory call = abi.encodeCall(manager.execute, (address(engine), _setSuccessor(next)));
+
+        vm.warp(block.timestamp + DELAY - 1);
+        vm.prank(alice);
+        uint256 early = multisig.propose(address(manager), call);
+        vm.prank(bob);
+        multisig.approve(early);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(IAccessManager.AccessManagerNotReady.selector, operation));
+        multisig.execute(early);
+        assertEq(IRepoMigration(address(engine)).successor(), address(0));
+
+        vm.warp(block.timestamp + 1);
+        _multisig(call, _two());
+        assertEq(IRepoMigration(address(engine)).successor(), next);
+    }
+
+    function test_setSuccessor_revertsForAnOwnerOrTheGuardianAlone() public {
+        address[2] memory callers = [alice, guardian];
+        for (uint256 i; i < callers.length; ++i) {
+            vm.prank(callers[i]);
+            vm.expectRevert(
+                abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, callers[i], bytes32(0))
+            );
+            IRepoMigration(address(engine)).setSuccessor(callers[i]);
+        }
+        assertEq(IRepoMigration(address(engine)).successor(), address(0));
     }
 }

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {IRepoEngine} from "../src/interfaces/IRepoEngine.sol";
+import {IRepoMigration} from "../src/interfaces/IRepoMigration.sol";
 import {RepoFixture} from "./utils/RepoFixture.sol";
 
 contract RepoEngineOpenTest is RepoFixture {
@@ -366,6 +367,42 @@ contract RepoEngineOpenTest is RepoFixture {
         assertEq(engine.hashTerms(t), keccak256(bytes.concat(head, mid, tail)));
     }
 
+    /// @dev hashTerms copies the terms from calldata without re-validating them, so the engine's ABI decoder must
+    /// reject every narrow field (addresses, uint16, uint64) with dirty high bits, even when both parties signed
+    /// exactly those bytes.
+    function test_open_revertsForDirtyHighBits_evenIfBothSigned() public {
+        IRepoEngine.RepoTerms memory t = _terms(uint64(block.timestamp) + TERM);
+        bytes32 typeHash = keccak256(
+            "RepoTerms(address seller,address buyer,address cashToken,uint256 purchasePrice,int256 rate,"
+            "uint16 dayCountBasis,uint64 startTime,uint64 maturity,uint64 noticePeriod,address collateralToken,"
+            "uint256 collateralAmount,uint16 haircutBps,uint256 minTransferAmount,uint64 marginCurePeriod,"
+            "uint64 gracePeriod,uint256 nonce,uint64 deadline)"
+        );
+        uint8[12] memory narrow = [0, 1, 2, 5, 6, 7, 8, 9, 11, 13, 14, 16];
+        for (uint256 i = 0; i < narrow.length; ++i) {
+            bytes memory words = abi.encode(t);
+            uint256 at = 32 + uint256(narrow[i]) * 32;
+            assembly ("memory-safe") {
+                let p := add(words, at)
+                mstore(p, or(mload(p), shl(255, 1)))
+            }
+            bytes32 structHash = keccak256(bytes.concat(typeHash, words));
+            bytes memory data =
+                abi.encodeCall(engine.open, (t, _sign(sellerKey, structHash), _sign(buyerKey, structHash)));
+            // The terms are static: inline after the selector, field k at 4 + 32k.
+            at = 32 + 4 + uint256(narrow[i]) * 32;
+            assembly ("memory-safe") {
+                let p := add(data, at)
+                mstore(p, or(mload(p), shl(255, 1)))
+            }
+            (bool ok, bytes memory ret) = address(engine).call(data);
+            assertFalse(ok, "dirty field accepted");
+            assertEq(ret.length, 0, "rejected by the ABI decoder, not by a check that could be signed around");
+        }
+        _open(t);
+        assertEq(engine.repoCount(), 1);
+    }
+
     function test_hashEarlyRepurchase_matchesEip712Encoding() public view {
         bytes32 typeHash = keccak256("EarlyRepurchase(uint256 repoId,uint256 nonce,uint64 deadline)");
         assertEq(engine.hashEarlyRepurchase(7, 8, 9), keccak256(abi.encode(typeHash, 7, 8, uint64(9))));
@@ -413,8 +450,8 @@ contract RepoEngineOpenTest is RepoFixture {
         assertEq(position.engine(), address(engine));
         assertTrue(engine.hasRole(engine.DEFAULT_ADMIN_ROLE(), admin));
         assertTrue(engine.hasRole(engine.PAUSER_ROLE(), admin));
-        assertEq(address(engine.registry()), address(registry));
-        assertEq(address(engine.oracle()), address(oracle));
+        assertEq(address(IRepoMigration(address(engine)).registry()), address(registry));
+        assertEq(address(IRepoMigration(address(engine)).oracle()), address(oracle));
         assertEq(engine.MAX_ABS_RATE(), 1000e18);
     }
 

@@ -26,10 +26,15 @@ contract RepoPositionTest is RepoFixture {
         position.burn(repoId);
     }
 
-    function test_mint_revertsIfRecipientNotVerified() public {
-        vm.expectRevert(abi.encodeWithSelector(IRepoPosition.RepoPositionHolderNotVerified.selector, outsider));
+    /// @dev The engine verifies a position's first holder itself (open: RepoEngine.open.t.sol, RepoPartyNotVerified;
+    /// import: RepoEngine.migration.t.sol); the position's own check applies to transfers only.
+    function test_mint_leavesTheRecipientCheckToTheEngine() public {
         vm.prank(address(engine));
         position.mint(outsider, 1);
+        assertEq(position.ownerOf(1), outsider);
+        vm.expectRevert(abi.encodeWithSelector(IRepoPosition.RepoPositionHolderNotVerified.selector, outsider));
+        vm.prank(outsider);
+        position.transferFrom(outsider, carol, 1);
     }
 
     function test_mint_byEngineToVerified() public {

@@ -35,14 +35,16 @@ import {IRepoPosition} from "./IRepoPosition.sol";
 /// {substitute} only: repurchase, margin, amendments, termination, default and close-out stay available so that
 /// nobody is trapped in a position while the engine is paused.
 interface IRepoEngine is IRepoClaims {
-    /// @notice Lifecycle of a repo. NONE = unknown id.
+    /// @notice Lifecycle of a repo. NONE = unknown id; MIGRATED = moved, with its escrow, to the successor engine by
+    /// both parties' consent ({IRepoMigration}): it lives on there under a new id.
     enum RepoStatus {
         NONE,
         OPEN,
         MARGIN_CALLED,
         DEFAULTED,
         REPURCHASED,
-        CLOSED_OUT
+        CLOSED_OUT,
+        MIGRATED
     }
 
     /// @notice Why a repo was declared in default.

@@ -17,7 +17,8 @@ interface IRepoPosition is IERC721 {
     /// @notice The engine allowed to mint and burn.
     function engine() external view returns (address);
 
-    /// @notice Mints position `repoId` to `to`. Requirements: caller is the engine; `to` verified. Emits {Transfer}.
+    /// @notice Mints position `repoId` to `to`. Requirements: caller is the engine, which has verified `to` in the
+    /// same call (the position does not check it again). Emits {Transfer}.
     function mint(address to, uint256 repoId) external;
 
     /// @notice Burns position `repoId`. Requirements: caller is the engine. Emits {Transfer}.

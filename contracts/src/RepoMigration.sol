@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IIdentityRegistry} from "./interfaces/IIdentityRegistry.sol";
+import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {IRepoEngine} from "./interfaces/IRepoEngine.sol";
+import {IRepoMigration} from "./interfaces/IRepoMigration.sol";
+import {IRepoPosition} from "./interfaces/IRepoPosition.sol";
+import {StoredRepo} from "./RepoStoredRepo.sol";
+
+/// @title RepoMigration
+/// @notice The engine's extension: moving live repos to a successor engine with both parties' consent
+/// ({IRepoMigration}), and the engine's cold views. Deployed by the engine's constructor and reached only through the
+/// engine's fallback by DELEGATECALL, so it runs with the engine's address, storage, escrow and reentrancy guard
+/// (OpenZeppelin's transient slot is the same in both); called directly, every function reverts.
+/// @dev Holds no state of its own. The engine tells it, at construction, where its repo mapping and repo counter live
+/// (their `.slot`/`.offset` as the compiler laid them out, so no slot number is written by hand); its own state
+/// (successor, predecessor, consents) is in an ERC-7201 namespace that the engine's layout cannot reach. It exists
+/// because the engine alone is within a few bytes of EIP-170's 24,576-byte limit; no lifecycle step calls it.
+contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @custom:storage-location erc7201:reponet.storage.RepoMigration
+    struct MigrationStorage {
+        address successor;
+        address predecessor;
+        mapping(uint256 repoId => mapping(address party => address successor)) consent;
+    }
+
+    /// @dev keccak256(abi.encode(uint256(keccak256("reponet.storage.RepoMigration")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant MIGRATION_STORAGE = 0xce43d364423ef51644532bc09877f3d6cd5e18713fe385ba1b60a8d1c3d99100;
+
+    address private immutable _self;
+    IIdentityRegistry private immutable _registry;
+    IPriceOracle private immutable _oracle;
+    IRepoPosition private immutable _position;
+    uint256 private immutable _reposSlot;
+    uint256 private immutable _countSlot;
+    uint256 private immutable _countShift;
+
+    /// @param registry_ the engine's identity registry
+    /// @param oracle_ the engine's oracle
+    /// @param position_ the engine's position NFT
+    /// @param reposSlot the engine's `mapping(uint256 => StoredRepo)` slot
+    /// @param countSlot the slot of the engine's `uint64` repo counter
+    /// @param countOffset the counter's byte offset in that slot
+    constructor(
+        IIdentityRegistry registry_,
+        IPriceOracle oracle_,
+        IRepoPosition position_,
+        uint256 reposSlot,
+        uint256 countSlot,
+        uint256 countOffset
+    ) {
+        _self = address(this);
+        _registry = registry_;
+        _oracle = oracle_;
+        _position = position_;
+        _reposSlot = reposSlot;
+        _countSlot = countSlot;
+        _countShift = countOffset * 8;
+    }
+
+    modifier onlyDelegated() {
+        if (address(this) == _self) revert RepoMigrationNotDelegated();
+        _;
+    }
+
+    modifier onlyEngineAdmin() {
+        // The engine's own AccessControl answers (an external call to itself: the role data is the engine's).
+        if (!IAccessControl(address(this)).hasRole(0x00, msg.sender)) {
+            revert IAccessControl.AccessControlUnauthorizedAccount(msg.sender, 0x00);
+        }
+        _;
+    }
+
+    /// @inheritdoc IRepoMigration
+    function setSuccessor(address successor_) external onlyDelegated onlyEngineAdmin {
+        _migration().successor = successor_;
+        emit SuccessorSet(successor_);
+    }
+
+    /// @inheritdoc IRepoMigration
+    function setPredecessor(address predecessor_) external onlyDelegated onlyEngineAdmin {
+        _migration().predecessor = predecessor_;
+        emit PredecessorSet(predecessor_);
+    }
+
+    /// @inheritdoc IRepoMigration
+    function consentMigration(uint256 repoId, address successor_)
+        external
+        onlyDelegated
+        nonReentrant
+        returns (uint256 newRepoId)
+    {
+        StoredRepo storage r = _repo(repoId);
+        IRepoEngine.RepoStatus status = r.status;
+        if (status == IRepoEngine.RepoStatus.NONE) revert IRepoEngine.RepoUnknown(repoId);
+        if (status > IRepoEngine.RepoStatus.DEFAULTED) revert IRepoEngine.RepoInvalidStatus(repoId, status);
+        MigrationStorage storage $ = _migration();
+        address named = $.successor;
+        if (successor_ == address(0) || successor_ != named) revert RepoMigrationNotSuccessor(successor_, named);
+        address seller = r.seller;
+        address holder = _position.ownerOf(repoId);
+        if (msg.sender != seller && msg.sender != holder) revert IRepoEngine.RepoNotSellerOrHolder(repoId, msg.sender);
+        $.consent[repoId][msg.sender] = successor_;
+        emit MigrationConsented(repoId, msg.sender, successor_);
+        if ($.consent[repoId][seller] != successor_ || $.consent[repoId][holder] != successor_) return 0;
+
+        // Both consented: the repo's words as they are (format 1), then the escrow, then the successor's import.
+        bytes32[8] memory words;
+        assembly ("memory-safe") {
+            let slot := r.slot
+            for { let i := 0 } lt(i, 8) { i := add(i, 1) } {
+                mstore(add(words, mul(i, 32)), sload(add(slot, i)))
+            }
+        }
+        uint256 collateral = r.collateralAmount;
+        uint256 margin = r.cashMargin;
+        r.status = IRepoEngine.RepoStatus.MIGRATED;
+        r.collateralAmount = 0;
+        r.cashMargin = 0;
+        _position.burn(repoId);
+
+        if (collateral > 0) IERC20(r.collateralToken).safeTransfer(successor_, collateral);
+        if (margin > 0) IERC20(r.cashToken).safeTransfer(successor_, margin);
+        // The successor is the admin's named engine (behind the delay): it mints the new position and emits.
+        newRepoId = IRepoMigration(successor_).importRepo(repoId, holder, words);
+        emit RepoMigrated(repoId, successor_, newRepoId);
+    }
+
+    /// @inheritdoc IRepoMigration
+    function importRepo(uint256 oldRepoId, address holder, bytes32[8] calldata words)
+        external
+        onlyDelegated
+        nonReentrant
+        returns (uint256 repoId)
+    {
+        address named = _migration().predecessor;
+        if (named == address(0) || msg.sender != named) revert RepoMigrationNotPredecessor(msg.sender);
+        repoId = _nextRepoId();
+        StoredRepo storage r = _repo(repoId);
+        assembly ("memory-safe") {
+            let slot := r.slot
+            for { let i := 0 } lt(i, 8) { i := add(i, 1) } {
+                sstore(add(slot, i), calldataload(add(words, mul(i, 32))))
+            }
+        }
+        emit RepoImported(repoId, msg.sender, oldRepoId);
+        // The position mints without asking the registry (the engine verifies its recipients): checked here.
+        if (!_registry.isVerified(holder)) revert IRepoPosition.RepoPositionHolderNotVerified(holder);
+        _position.mint(holder, repoId);
+    }
+
+    /// @inheritdoc IRepoMigration
+    function successor() external view onlyDelegated returns (address) {
+        return _migration().successor;
+    }
+
+    /// @inheritdoc IRepoMigration
+    function predecessor() external view onlyDelegated returns (address) {
+        return _migration().predecessor;
+    }
+
+    /// @inheritdoc IRepoMigration
+    function migrationConsentOf(uint256 repoId, address party) external view onlyDelegated returns (address) {
+        return _migration().consent[repoId][party];
+    }
+
+    /// @inheritdoc IRepoMigration
+    function registry() external view returns (IIdentityRegistry) {
+        return _registry;
+    }
+
+    /// @inheritdoc IRepoMigration
+    function oracle() external view returns (IPriceOracle) {
+        return _oracle;
+    }
+
+    function _repo(uint256 repoId) private view returns (StoredRepo storage r) {
+        bytes32 slot = keccak256(abi.encode(repoId, _reposSlot));
+        assembly ("memory-safe") {
+            r.slot := slot
+        }
+    }
+
+    /// @dev Increments the engine's 64-bit repo counter in place (it shares its slot with Pausable's flag).
+    function _nextRepoId() private returns (uint256 repoId) {
+        uint256 slot = _countSlot;
+        uint256 shift = _countShift;
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(slot)
+        }
+        // Cannot overflow 64 bits in practice: one increment per repo.
+        repoId = uint256(uint64(word >> shift)) + 1;
+        word = (word & ~(uint256(type(uint64).max) << shift)) | (repoId << shift);
+        assembly ("memory-safe") {
+            sstore(slot, word)
+        }
+    }
+
+    function _migration() private pure returns (MigrationStorage storage $) {
+        assembly ("memory-safe") {
+            $.slot := MIGRATION_STORAGE
+        }
+    }
+}
