@@ -9,6 +9,15 @@ costs of stock py-evm that depend on nothing the block computes:
   small LRU cache shared by every message, at one byte per code byte. Whether a position starts an opcode depends
   on the code alone, so the facts hold for any execution; they are still found py-evm's lazy way (never more
   work than it does per message, so no contract can make the analysis dearer than before).
+- **Three calls per opcode to charge its constant gas.** py-evm's loop calls the opcode object, which calls
+  ``computation.consume_gas``, which calls the gas meter's, which checks a debug flag; then the opcode's logic.
+  :meth:`NodeComputation.apply_computation` is py-evm's loop with the constant gas of a plain opcode
+  (``_FastOpcode``: its logic function and gas cost) charged inline against the same gas meter, raising the same
+  ``OutOfGas``; other opcodes (calls, creates, those wrapped by a fork) are called as before. An ERC-20 transfer
+  runs about 230 opcodes. The per-opcode ``debug2`` trace py-evm can print is not printed.
+- **Stack shortcuts made lazily at a price.** The computation's eight ``stack_*`` shortcuts are made on first use
+  through the ``cached_property`` package, which asks ``asyncio.iscoroutinefunction`` each time;
+  :class:`NodeComputation` sets the same bound methods when it is made.
 - **A debug line formatted before the logger is asked.** ``build_evm_message`` builds an f-string with the
   transaction's repr and the hex of the callee's whole code for ``debug2`` on every transaction, logged or not
   (about 6% of a build). :class:`NodeTransactionExecutor` builds the same message without it.
@@ -16,18 +25,23 @@ costs of stock py-evm that depend on nothing the block computes:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import cast
+from typing import Any, cast
 
 from eth._utils.address import generate_contract_address
-from eth.abc import MessageAPI, SignedTransactionAPI, StateAPI, TransactionContextAPI
+from eth.abc import ComputationAPI, MessageAPI, OpcodeAPI, SignedTransactionAPI, StateAPI, TransactionContextAPI
 from eth.constants import CREATE_CONTRACT_ADDRESS
+from eth.exceptions import Halt, OutOfGas
 from eth.vm.code_stream import CodeStream
+from eth.vm.computation import NO_RESULT
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 from eth.vm.forks.cancun.transactions import BlobTransaction
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.state import PragueTransactionExecutor
+from eth.vm.logic.invalid import InvalidOpcode
 from eth.vm.message import Message
+from eth.vm.opcode import _FastOpcode
 
 CODES_KEPT = 256  # distinct codes whose facts are kept: at most 256 x 48 KiB of initcode (12 MiB), mostly far less
 
@@ -61,12 +75,90 @@ class NodeCodeStream(CodeStream):
         return valid
 
 
+Plain = tuple[Callable[[Any], Any], int, str]  # a constant-gas opcode's logic, gas cost and mnemonic
+_PLAIN: dict[int, dict[int, Plain]] = {}  # per opcode table (by id; tables are class attributes, never freed)
+
+
+def _plain_opcodes(table: Mapping[int, OpcodeAPI]) -> dict[int, Plain]:
+    """The opcodes of ``table`` that are py-evm's ``_FastOpcode`` exactly: constant gas, then the logic."""
+    known = _PLAIN.get(id(table))
+    if known is None:
+        known = _PLAIN[id(table)] = {
+            code: (fn.logic_fn, fn.gas_cost, fn.mnemonic) for code, fn in table.items() if type(fn) is _FastOpcode
+        }
+    return known
+
+
 class NodeComputation(PragueComputation):
-    """Prague computation on :class:`NodeCodeStream` (child messages too: py-evm creates them through ``cls``)."""
+    """Prague computation on :class:`NodeCodeStream` (child messages too: py-evm creates them through ``cls``), with
+    the constant gas of plain opcodes charged inline (see the module docstring)."""
+
+    # a subclass that must see every gas charge (node.rpc.budget: the call's clock) turns the inline charge off
+    inline_gas_charges = True
 
     def __init__(self, state: StateAPI, message: MessageAPI, transaction_context: TransactionContextAPI) -> None:
         super().__init__(state, message, transaction_context)
         self.code = NodeCodeStream(message.code)
+        # py-evm's stack shortcuts are ``cached_property``s whose first read asks ``asyncio.iscoroutinefunction``
+        # (eight per message, microseconds each); the same bound methods, set up front
+        stack = self._stack
+        vars(self).update(
+            stack_pop_ints=stack.pop_ints,
+            stack_pop_bytes=stack.pop_bytes,
+            stack_pop_any=stack.pop_any,
+            stack_pop1_int=stack.pop1_int,
+            stack_pop1_bytes=stack.pop1_bytes,
+            stack_pop1_any=stack.pop1_any,
+            stack_push_int=stack.push_int,
+            stack_push_bytes=stack.push_bytes,
+        )
+
+    @classmethod
+    def apply_computation(
+        cls,
+        state: StateAPI,
+        message: MessageAPI,
+        transaction_context: TransactionContextAPI,
+        parent_computation: ComputationAPI | None = None,
+    ) -> ComputationAPI:
+        # py-evm's BaseComputation.apply_computation, line for line, but for the loop's gas charging
+        with cls(state, message, transaction_context) as computation:
+            if computation.is_origin_computation:
+                computation.contracts_created = []
+                if message.is_create:
+                    cls.consume_initcode_gas_cost(computation)
+            if parent_computation is not None:
+                computation.contracts_created = parent_computation.contracts_created
+            if message.is_create:
+                computation.contracts_created.append(message.storage_address)
+            precompile = computation.precompiles.get(message.code_address, NO_RESULT)
+            if precompile is not NO_RESULT:
+                if not message.is_delegation:
+                    precompile(computation)
+                return computation
+
+            opcode_lookup = computation.opcodes
+            plain = _plain_opcodes(opcode_lookup) if cls.inline_gas_charges else {}
+            meter = computation._gas_meter
+            for opcode in computation.code:
+                known = plain.get(opcode)
+                try:
+                    if known is not None:
+                        logic, cost, mnemonic = known
+                        if cost > meter.gas_remaining:
+                            raise OutOfGas(
+                                f"Out of gas: Needed {cost} - Remaining {meter.gas_remaining} - Reason: {mnemonic}"
+                            )
+                        meter.gas_remaining -= cost
+                        logic(computation)
+                    else:
+                        opcode_fn = opcode_lookup.get(opcode)
+                        if opcode_fn is None:
+                            opcode_fn = InvalidOpcode(opcode)
+                        opcode_fn(computation=computation)
+                except Halt:
+                    break
+        return computation
 
 
 class NodeTransactionExecutor(PragueTransactionExecutor):

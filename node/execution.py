@@ -15,9 +15,20 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, cast
 
-from eth.abc import ComputationAPI, ReceiptAPI, SignedTransactionAPI
+from eth.abc import (
+    AccountStorageDatabaseAPI,
+    AtomicDatabaseAPI,
+    ComputationAPI,
+    DatabaseAPI,
+    ReceiptAPI,
+    SignedTransactionAPI,
+)
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA256, ZERO_HASH32
+from eth.db.accesslog import KeyAccessLoggerDB
 from eth.db.account import AccountDB
+from eth.db.cache import CacheDB
+from eth.db.hash_trie import HashTrie
+from eth.db.journal import JournalDB
 from eth.rlp.accounts import Account
 from eth.validation import validate_canonical_address, validate_uint64, validate_uint256
 from eth.vm.execution_context import ExecutionContext
@@ -50,6 +61,7 @@ from node.ordered_trie import ordered_trie_root
 from node.qbft_extra import QBFT_MIX_HASH
 from node.receipts import encode_receipt
 from node.storage import StateDB
+from node.trie_nodes import NodeAccountStorageDB, NodeHexaryTrie
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +116,25 @@ class NodeAccountDB(AccountDB):
       ``Account`` directly instead of through ``Serializable.copy``;
     - deleting an account with no storage, whose storage was neither read nor written in this block, skips the
       storage wipe: there is nothing to wipe. EIP-161 deletes touched empty accounts (the coinbase after every
-      zero-fee transaction, the recipient of a zero-value transfer to an empty address), so this is common.
+      zero-fee transaction, the recipient of a zero-value transfer to an empty address), so this is common;
+    - the account trie and every account's storage trie read nodes through the decoded nodes kept by hash
+      (:mod:`node.trie_nodes`), not by decoding each node's RLP on every read.
     """
+
+    def __init__(self, db: AtomicDatabaseAPI, state_root: Hash32 = BLANK_ROOT_HASH) -> None:
+        super().__init__(db, state_root)
+        # py-evm's account-trie layers, rebuilt on the kept-nodes trie
+        self._trie = HashTrie(cast(DatabaseAPI, NodeHexaryTrie(self._batchtrie, state_root, prune=True)))
+        self._trie_logger = KeyAccessLoggerDB(self._trie, log_missing_keys=False)
+        self._trie_cache = CacheDB(self._trie_logger)
+        self._journaltrie = JournalDB(self._trie_cache)
+
+    def _get_address_store(self, address: Address) -> AccountStorageDatabaseAPI:
+        store = self._account_stores.get(address)
+        if store is None:
+            store = NodeAccountStorageDB(self._raw_store_db, self._get_storage_root(address), address)
+            self._account_stores[address] = store
+        return store
 
     def _set_account(self, address: Address, account: Account) -> None:
         self._account_cache[address] = account

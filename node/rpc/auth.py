@@ -17,9 +17,10 @@ it lets them send their own transactions and read the chain, never administer it
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ ALL = "*:*"
 MEMBER_MODULES = ("eth", "net", "web3")
 MAX_TOKEN_BYTES = 8192
 LEEWAY_SECONDS = 5
+VERIFIED_TOKENS_KEPT = 1024
 
 
 class Unauthorized(RpcError):
@@ -69,10 +71,16 @@ def module_of(method: str) -> str:
 
 @dataclass(frozen=True)
 class RpcAuth:
-    """The node's policy: ``required`` (auth on) and the key that verifies tokens."""
+    """The node's policy: ``required`` (auth on) and the key that verifies tokens.
+
+    A verified token's grant is kept by the token's SHA-256 until the token expires: a client such as the gateway
+    sends the same token with every request, and an ES256 verification costs about as much CPU as a cheap call.
+    Only a token that verified is kept, so a changed byte is verified (and refused) afresh; a kept grant past its
+    ``exp`` is dropped and the token verified again (and refused)."""
 
     required: bool
     public_key: ec.EllipticCurvePublicKey | None
+    _verified: dict[bytes, Grant] = field(default_factory=dict, repr=False, compare=False)
 
     def verify(self, token: str) -> Grant:
         """The grant of a valid token; raise :class:`Unauthorized` for anything else."""
@@ -80,10 +88,24 @@ class RpcAuth:
             raise Unauthorized("Unauthorized: this node verifies no tokens")
         if len(token) > MAX_TOKEN_BYTES:
             raise Unauthorized("Unauthorized: token too large")
+        digest = hashlib.sha256(token.encode()).digest()
+        kept = self._verified.get(digest)
+        if kept is not None:
+            if not kept.expired():
+                return kept
+            del self._verified[digest]
+        grant = self._decode(token, self.public_key)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.pop(next(iter(self._verified)))  # the oldest: a flood of tokens cannot grow the table
+        self._verified[digest] = grant
+        return grant
+
+    @staticmethod
+    def _decode(token: str, public_key: ec.EllipticCurvePublicKey) -> Grant:
         try:
             claims = jwt.decode(
                 token,
-                self.public_key,
+                public_key,
                 algorithms=[ALGORITHM],
                 options={"require": ["exp", "permissions"]},
                 leeway=LEEWAY_SECONDS,

@@ -162,6 +162,8 @@ class BudgetedComputation(NodeComputation):
     Installed only on the states that RPC calls execute on (never on block building), so consensus execution pays
     nothing for it."""
 
+    inline_gas_charges = False  # every opcode's charge through consume_gas, where the clock is read
+
     _precompiles = {  # noqa: RUF012 (py-evm's own attribute, read-only)
         address: _guarded(address, run) for address, run in PragueComputation.get_precompiles().items()
     }

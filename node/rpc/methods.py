@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import logging
 import platform
+from collections import Counter
 from typing import TYPE_CHECKING, Any, cast
 
 from eth.vm.forks.prague.state import PragueState
@@ -77,6 +78,7 @@ class Methods(ProofMethods, RawTransactionMethods, SimulateMethods, DevSigningMe
         self.node = node
         self.calls = calls or CallPool(node.limits.calls)
         self.table: dict[str, tuple[Handler, bool]] = {}
+        self.served: Counter[tuple[str, str]] = Counter()  # calls dispatched by (client, method), for /metrics
         self._arity: dict[str, tuple[int, int]] = {}
         for _, member in inspect.getmembers(self, predicate=inspect.ismethod):
             name = getattr(member, "rpc_name", None)
@@ -96,6 +98,7 @@ class Methods(ProofMethods, RawTransactionMethods, SimulateMethods, DevSigningMe
         if entry is None:
             raise MethodNotFound(method)
         handler, _ = entry
+        self.served[ctx.client, method] += 1
         required, most = self._arity[method]
         if len(params) > most:
             raise InvalidParams(f"too many arguments, want at most {most}")

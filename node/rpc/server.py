@@ -253,6 +253,11 @@ class RpcServer:
             f"reponet_rpc_connections_idle_closed_total {self.connections.idle_closed}",
             "# TYPE reponet_ws_slow_disconnects_total counter",
             f"reponet_ws_slow_disconnects_total {self.ws_slow_closed}",
+            "# TYPE reponet_rpc_calls_total counter",
+            *(
+                f"reponet_rpc_calls_total{{client={json.dumps(c)},method={json.dumps(m)}}} {n}"
+                for (c, m), n in sorted(self.methods.served.items())
+            ),
         ]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
