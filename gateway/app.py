@@ -174,6 +174,7 @@ def _anchor_queue(hub: Hub) -> AnchorQueue:
 
 
 async def _maintain_periodically(ctx: GatewayContext) -> None:
+    from gateway.kyc.rescreen import reload_if_changed, rescreen_if_changed
     from gateway.kyc.upkeep import expire_lapsed, purge_stale
 
     interval = ctx.settings.maintenance_interval_seconds
@@ -186,6 +187,12 @@ async def _maintain_periodically(ctx: GatewayContext) -> None:
                 logger.info("KYC expired for %d members", len(lapsed))
         except Exception:
             logger.exception("KYC expiry check failed; retrying in %ss", interval)
+        try:  # a changed sanctions list: every member and wallet screened again, hits on the audit chain
+            await run_in_threadpool(reload_if_changed, ctx)
+            with ctx.sessions() as session:
+                await run_in_threadpool(rescreen_if_changed, ctx, session)
+        except Exception:
+            logger.exception("sanctions re-screening failed; retrying in %ss", interval)
         await asyncio.sleep(interval)
 
 
@@ -193,6 +200,8 @@ def routers() -> APIRouter:
     """Every route of the API, under /v1."""
     from gateway.custody.routes import router as custody_router
     from gateway.events.routes import router as events_router
+    from gateway.leases.routes import router as leases_router
+    from gateway.matching.routes import router as gc_router
     from gateway.operator.coupons import router as coupons_router
     from gateway.operator.prices import router as prices_router
     from gateway.operator.routes import router as operator_router
@@ -200,14 +209,18 @@ def routers() -> APIRouter:
     from gateway.positions.claims import router as claims_router
     from gateway.positions.routes import router as positions_router
     from gateway.redemptions.routes import router as redemptions_router
+    from gateway.reporting.routes import router as reporting_router
+    from gateway.risk.concentration_routes import router as risk_concentration_router
     from gateway.risk.cure_routes import router as risk_cure_router
     from gateway.risk.feeds.routes import router as risk_feed_router
+    from gateway.risk.history_routes import router as risk_history_router
     from gateway.risk.proposal_routes import router as risk_proposal_router
     from gateway.risk.routes import router as risk_router
     from gateway.risk.stress_routes import router as risk_stress_router
     from gateway.settlement.routes import router as settlement_router
     from gateway.signing.routes import router as signing_router
     from gateway.stream.routes import router as stream_router
+    from gateway.surveillance.routes import router as surveillance_router
     from gateway.trading.routes import router as trading_router
 
     v1 = APIRouter(prefix="/v1")
@@ -233,28 +246,41 @@ def routers() -> APIRouter:
         events_router,
         risk_router,
         risk_stress_router,
+        risk_history_router,
+        risk_concentration_router,
         risk_cure_router,
         risk_proposal_router,
         risk_feed_router,
+        surveillance_router,
+        reporting_router,
+        leases_router,
+        gc_router,
     ):
         v1.include_router(router)
     return v1
 
 
+def _settling(app: FastAPI) -> bool:
+    """Whether this process's relayer has settlements pending (reads then make room for it: gateway.api.admission)."""
+    hub = getattr(app.state, "hub", None)
+    relayer = hub.relayer if isinstance(hub, Hub) else None
+    return relayer is not None and relayer.settling
+
+
 def _start_threads(app: FastAPI, ctx: GatewayContext, stop: threading.Event) -> tuple[Hub, list[threading.Thread]]:
     """The hub (a test may have put its own on ``app.state``) and its workers: the relayer (outbox), the indexer
     (inbox), the balance follower and webhooks, or in an HTTP worker of several only the event tail (``reponet
-    gateway work`` runs the workers once for all)."""
-    from gateway.workers import hub_from_settings, start_tail, start_workers
+    gateway work`` runs the workers once for all); and in either the risk messages' tail (gateway.risk.messages)."""
+    from gateway.workers import hub_from_settings, start_risk_tail, start_tail, start_waiters_doorbell, start_workers
 
     hub = getattr(app.state, "hub", None)
     if not isinstance(hub, Hub):
         hub = app.state.hub = hub_from_settings(ctx)
     app.state.queue_anchor = _anchor_queue(hub)
     if ctx.settings.background_work:
-        return hub, start_workers(hub, stop)
-    hub.relayer = None  # nothing to wake here: the relayer polls the outbox, waiters poll the database
-    return hub, start_tail(hub, ctx, stop)
+        return hub, start_workers(hub, stop) + start_risk_tail(hub, ctx, stop)
+    hub.relayer = None  # the relayer runs in ``reponet gateway work``: rung through the doorbell (hub.notify)
+    return hub, start_tail(hub, ctx, stop) + start_waiters_doorbell(hub, ctx, stop)
 
 
 def create_app(settings: Settings | None = None, *, context: GatewayContext | None = None) -> FastAPI:
@@ -308,6 +334,9 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
     install_error_handlers(app)
 
     app.include_router(routers())
+    from gateway.web.routes import router as web_router
+
+    app.include_router(web_router)  # /app: the web app, same origin as the API
 
     @app.get("/health", response_model=Health, status_code=200, tags=["health"], dependencies=[Public])
     def health() -> Health:
@@ -330,7 +359,10 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
     app.add_middleware(  # before any work is done for a read
-        ReadAdmission, limit=settings.read_concurrency, limit_writing=settings.read_concurrency_writing
+        ReadAdmission,
+        limit=settings.read_concurrency,
+        limit_writing=settings.read_concurrency_writing,
+        settling=lambda: _settling(app),
     )
     from gateway.observability.routes import install as install_observability  # /healthz, /readyz, /metrics
 

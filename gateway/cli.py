@@ -15,6 +15,7 @@ from gateway.exceptions import GatewayError
 from gateway.exit_status import ExitStatus
 
 logger = logging.getLogger("reponet")
+DRAIN_SECONDS = 10  # SIGTERM: what requests in progress get to finish (the supervisor's grace is 15 s)
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -36,6 +37,9 @@ def server_config(app: Any, settings: Settings, *, host: str, port: int, cert: P
         server_header=False,
         proxy_headers=False,
         ws_max_size=settings.max_request_bytes,  # a WebSocket message is bounded like a request body
+        # SIGTERM: the listener closes at once (a balancer sends new connections elsewhere), requests in progress
+        # get this long to finish, below the supervisor's grace before SIGKILL
+        timeout_graceful_shutdown=DRAIN_SECONDS,
         log_level="info",
     )
 
@@ -103,6 +107,17 @@ def cmd_gateway_work(args: argparse.Namespace, settings: Settings) -> ExitStatus
 
     run_background(settings)
     return ExitStatus.OK
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    from gateway.leader import WorkerKind
+    from gateway.worker_process import run_workers
+
+    known = {k.value for k in WorkerKind}
+    if unknown := sorted(set(args.kinds) - known):
+        logger.error("unknown worker kind %s (known: %s)", ", ".join(unknown), ", ".join(sorted(known)))
+        return ExitStatus.USAGE
+    return run_workers(settings, [WorkerKind(k) for k in args.kinds or sorted(known)])
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> ExitStatus:
@@ -323,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_gateway_run)
     work = gw.add_parser("work", help="the background work alone (started by a multi-worker `gateway run`)")
     work.set_defaults(handler=cmd_gateway_work)
+    worker = top.add_parser("worker", help="background work apart from the API, one leader per kind (replicas)")
+    worker.add_argument("kinds", nargs="*", help="kinds to stand for: relayer, indexer, webhooks, anchor (all)")
+    worker.set_defaults(handler=cmd_worker)
 
     db = top.add_parser("db", help="database").add_subparsers(dest="command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
@@ -362,17 +380,28 @@ def build_parser() -> argparse.ArgumentParser:
     anchor.set_defaults(handler=cmd_audit_anchor)
 
     from gateway.demo.cli import register as register_demo
+    from gateway.matching.cli import register as register_match
     from gateway.ops.cli import register as register_ops
+    from gateway.ops.surveillance import register as register_surveillance_cases
     from gateway.orchestrator.cli import register as register_up
+    from gateway.reporting.cli import register as register_report
     from gateway.risk.cli import register as register_risk
+    from gateway.risk.feeds.grant import register as register_feed_grant
     from gateway.risk.grant import register as register_risk_grant
     from gateway.surveillance.cli import register as register_surveillance
+    from gateway.surveillance.grant import register as register_surveillance_grant
 
     register_up(top)
     register_demo(top)
     register_ops(top)
-    register_risk_grant(register_risk(top))
-    register_surveillance(top)
+    risk = register_risk(top)
+    register_risk_grant(risk)
+    register_feed_grant(risk)
+    surveillance = register_surveillance(top)
+    register_surveillance_grant(surveillance)
+    register_surveillance_cases(surveillance)
+    register_match(top)
+    register_report(top)
     return parser
 
 

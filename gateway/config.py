@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str = "memory://"
     rate_limit_ip: str = "300/minute"
     rate_limit_principal: str = "120/minute"
+    # A service's lease heartbeats (/v1/leases): a leader renews every TTL/3 s and its standby, on the same key, polls
+    # every 0.5 s (about 180 a minute together); counted apart, so they neither starve the service's own calls nor
+    # lose the lease to a 429 (under up --replicas a leader stepped down when they shared the 120)
+    rate_limit_lease: str = "600/minute"
     rate_limit_login: str = "10/minute"
 
     # Sign-in backoff (gateway.auth.throttle), in place of a lockout: free failures, then a wait that doubles with
@@ -155,6 +159,12 @@ class Settings(BaseSettings):
     # Webhooks: public https endpoints only; loopback (http or https) only in development, when switched on
     webhook_allow_loopback: bool = False
 
+    # Scale-out (API replicas, workers as processes under leader election: gateway.leader): the event stream from the
+    # indexer's leader to every replica (Redis Streams: gateway.events.broker); unset, replicas read the database
+    broker_url: str | None = None  # redis://host:6379/0
+    event_stream: str = "reponet:events"
+    instance_name: str = ""  # named in /readyz (``reponet up --replicas`` sets replica-1, replica-2, ...)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
@@ -203,3 +213,17 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def up_database_url(data_dir: Path) -> str:
+    """The database of the gateway in a ``reponet up`` data directory: ``gateway.env``'s (PostgreSQL under
+    ``--replicas``), else the embedded gateway's SQLite file. The commands that grant service keys write there."""
+    try:
+        lines = (data_dir / "gateway.env").read_text().splitlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        name, _, value = line.partition("=")
+        if name == "REPONET_DATABASE_URL" and value:
+            return value
+    return f"sqlite:///{(data_dir / 'gateway' / 'gateway.db').resolve()}"

@@ -38,6 +38,8 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from gateway.config import up_database_url
+
 DEFAULT_DATA_DIR = Path(".reponet")
 STATE_VERSION = 1
 
@@ -164,6 +166,10 @@ class DataDir:
     @property
     def database_url(self) -> str:
         return f"sqlite:///{(self.gateway / 'gateway.db').resolve()}"
+
+    def gateway_database_url(self) -> str:
+        """The database the gateway uses (:func:`gateway.config.up_database_url`)."""
+        return up_database_url(self.path)
 
     def create(self) -> None:
         for folder, mode in ((self.path, 0o700), (self.secrets, 0o700), (self.gateway, 0o700), (self.logs, 0o700)):

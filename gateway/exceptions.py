@@ -184,6 +184,18 @@ class AuditChainBroken(GatewayError):
         self.reason = reason
 
 
+class LeadershipLost(GatewayError):
+    """A worker's write transaction began after its process stopped being the leader of its kind (gateway.leader):
+    nothing of it is committed, and the process steps down."""
+
+    title = "No longer the leader"
+    type_slug = "leadership-lost"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"no longer the leader of {kind}")
+        self.kind = kind
+
+
 PROBLEM_BASE = "https://reponet.dev/problems/"
 
 

@@ -69,13 +69,30 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
 
 
 def start_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
-    """The WebSocket stream's events, read back from the database the indexer process writes."""
+    """The WebSocket stream's events, read from the event broker when there is one (API replicas), else back from
+    the database the indexer process writes."""
+    from gateway.events.broker import BrokerTail
     from gateway.indexer.tail import EventTail
 
     if hub.bus is None:
         return []
-    tail = EventTail(ctx.read_sessions, hub.bus)
+    url = ctx.settings.broker_url
+    tail: BrokerTail | EventTail = (
+        BrokerTail(url, ctx.settings.event_stream, hub.bus) if url else EventTail(ctx.read_sessions, hub.bus)
+    )
     thread = threading.Thread(target=tail.run, args=(stop,), name="reponet-event-tail", daemon=True)
+    thread.start()
+    return [thread, *start_risk_tail(hub, ctx, stop)]
+
+
+def start_risk_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
+    """Risk messages (exposure, stress, notices) on this process's bus, whichever process wrote them."""
+    from gateway.risk.messages import RiskTail
+
+    if hub.bus is None:
+        return []
+    tail = RiskTail(ctx.read_sessions, hub.bus)
+    thread = threading.Thread(target=tail.run, args=(stop,), name="reponet-risk-tail", daemon=True)
     thread.start()
     return [thread]
 
@@ -99,4 +116,61 @@ def start_workers(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
         thread = threading.Thread(target=worker.run, args=(stop,), name=f"reponet-{name}", daemon=True)
         thread.start()
         threads.append(thread)
-    return threads
+    return threads + follow_heads(hub, stop)
+
+
+def follow_heads(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
+    """Where the relayer and the indexer run: the node's pushed heads (``gateway.chain.heads``) stand in for their
+    ``eth_blockNumber`` on every tick, and a new block wakes both at once."""
+    from gateway.chain.heads import HeadWatcher, websocket_url
+    from gateway.indexer.service import Indexer
+
+    market, relayer = hub.market, hub.relayer
+    if market is None or relayer is None:  # no settlement in this process: nothing to wake
+        return []
+    url = websocket_url(market.settings.chain_rpc_url or "")
+    if url is None:
+        return []
+    watcher = HeadWatcher(url, token=market.settings.chain_rpc_token)
+    watcher.listeners.append(lambda _head: relayer.wake.set())
+    indexer = hub.extra.get("indexer")
+    if isinstance(indexer, Indexer):
+        watcher.listeners.append(lambda _head: indexer.wake.set())
+    market.heads = watcher
+    return [watcher.start(stop)]
+
+
+def start_relayer_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
+    """In ``reponet gateway work`` beside several HTTP workers: an HTTP worker that queues a settlement rings the
+    relayer here, and the relayer and the indexer ring every worker's waiters (``gateway.settlement_records.bell``);
+    the relayer's and the waiters' polls remain, longer, behind the rings."""
+    from gateway.settlement_records.bell import RELAYER, WAITERS, Bell, Doorbell, bells_dir, ring_all
+
+    if hub.relayer is None:
+        return []
+    directory = bells_dir(ctx.settings.data_dir)
+
+    def announce() -> None:
+        ring_all(directory, WAITERS)
+
+    hub.relayer.announce = announce
+    indexer = hub.extra.get("indexer")
+    if indexer is not None:
+        indexer.announce = announce  # type: ignore[attr-defined]
+    thread = Doorbell(directory, RELAYER, Bell(), also=hub.relayer.wake.set).start(stop)
+    return [] if thread is None else [thread]
+
+
+def start_waiters_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
+    """In an HTTP worker of several: ``hub.notify`` rings the background process's relayer, and its rings (a
+    settlement ended, a block indexed) wake this worker's ``…/wait`` requests."""
+    from gateway.settlement_records.bell import WAITERS, Bell, Doorbell, bells_dir
+
+    directory = bells_dir(ctx.settings.data_dir)
+    bell = Bell()
+    thread = Doorbell(directory, WAITERS, bell).start(stop)
+    if thread is None:
+        return []
+    hub.extra["waiters_bell"] = bell
+    hub.extra["doorbells"] = directory
+    return [thread]

@@ -27,8 +27,6 @@ import json
 import logging
 import multiprocessing
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,118 +34,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load import LoadResult, OpenResult, Target, open_load, read_load  # noqa: E402
+from scripts.bench_load import LoadResult, OpenResult, open_load, read_load  # noqa: E402
+from scripts.harness.gateway_up import Members, Network, loadavg  # noqa: E402
 
 T = TypeVar("T")
-UP_SECONDS = 240
-# The benchmark's one user makes thousands of requests a minute: the per-principal and per-address limits are
-# raised for it (``reponet up`` passes REPONET_* settings through to the gateway), and tokens outlive the run.
-GATEWAY_ENV = {
-    "REPONET_RATE_LIMIT_IP": "100000000/minute",
-    "REPONET_RATE_LIMIT_PRINCIPAL": "100000000/minute",
-    "REPONET_RATE_LIMIT_LOGIN": "100000/minute",  # onboarding signs in from one address; several workers share it
-    "REPONET_ACCESS_TOKEN_SECONDS": "7200",
-    "REPONET_STEP_UP_SECONDS": "7200",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def python_of(checkout: Path) -> Path:
-    """The checkout's own interpreter (its ``.venv``), else this one."""
-    python = checkout / ".venv" / "bin" / "python"
-    return python if python.exists() else Path(sys.executable)
-
-
-class Network:
-    """``reponet up`` of a checkout as a child process, in its own data directory, until ``stop``."""
-
-    def __init__(self, checkout: Path, data_dir: Path, workers: int | None = 1) -> None:
-        self.data_dir = data_dir
-        self.log = open(data_dir.parent / f"{data_dir.name}-up.log", "w+")
-        command = [str(python_of(checkout)), "-m", "gateway.cli", "up"]
-        command += ["--data-dir", str(data_dir), "--rpc-port", str(free_port()), "--port", str(free_port())]
-        self.process = subprocess.Popen(
-            command,
-            cwd=checkout,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **GATEWAY_ENV, **({} if workers is None else {"REPONET_API_WORKERS": str(workers)})}
-            | {"PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + UP_SECONDS
-        while "RepoNet is up." not in Path(self.log.name).read_text():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"reponet up did not come up:\n{Path(self.log.name).read_text()[-3000:]}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self.log.close()
-
-    def groups(self) -> dict[str, list[int]]:
-        """The gateway's processes (uvicorn and any workers it forks) and the node's, found under ``up``."""
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                children.setdefault(parent, []).append(int(entry.name))
-
-        def tree(pid: int) -> list[int]:
-            return [pid] + [d for c in children.get(pid, []) for d in tree(c)]
-
-        out: dict[str, list[int]] = {"gateway": [], "node": []}
-        for child in children.get(self.process.pid, []):
-            try:
-                cmdline = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            out["gateway" if "gateway.cli gateway" in cmdline else "node"].extend(tree(child))
-        return out
-
-    def cpu_seconds(self) -> dict[str, float]:
-        """User plus system CPU of each group (Linux /proc), children reaped included."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        out: dict[str, float] = {}
-        for name, pids in self.groups().items():
-            total = 0
-            for pid in pids:
-                try:
-                    fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                total += sum(int(f) for f in fields[11:15])
-            out[name] = total / ticks
-        return out
-
-
-def loadavg() -> float:
-    """The machine's 1-minute load average when a figure was taken: the cores are shared, and a figure reads
-    differently at load 2 than at load 7."""
-    return round(os.getloadavg()[0], 2)
 
 
 def spawn_pool(nice: int = 0) -> Any:
@@ -171,34 +67,6 @@ def measured(net: Network, run: Callable[[], T], count: Callable[[T], int]) -> t
     n = max(1, count(result))
     cpu = {f"{k}_cpu_ms": round((after[k] - before[k]) * 1000 / n, 2) for k in before}
     return result, {**cpu, "load_1m": loadavg()}
-
-
-@dataclass
-class Members:
-    """Two members onboarded by the checkout's own code (``bench_members.py`` under its ``.venv``): bearer headers,
-    open terms in its spelling, the first repo's id, and where its gateway listens."""
-
-    target: Target
-    repo_id: int
-    ha: dict[str, str]
-    hb: dict[str, str]
-    terms: dict[str, Any]
-
-    @classmethod
-    def onboard(cls, checkout: Path, data_dir: Path) -> Members:
-        script = Path(__file__).resolve().parent / "bench_members.py"
-        done = subprocess.run(
-            [str(python_of(checkout)), str(script), str(checkout), str(data_dir)],
-            cwd=checkout,
-            capture_output=True,
-            text=True,
-            timeout=UP_SECONDS,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"onboarding in {checkout} failed:\n{done.stderr[-3000:]}")
-        got = json.loads(done.stdout.strip().splitlines()[-1])
-        return cls(Target(got["gateway_url"], got["tls_cert"]), int(got["repo_id"]), got["ha"], got["hb"], got["terms"])
 
 
 def read_paths(repo_id: int) -> dict[str, str]:
@@ -235,6 +103,7 @@ class Subject:
         self.loaded: list[OpenResult] = []
         self.readers: list[LoadResult] = []
         self.alone_cpu = dict.fromkeys(self.net.cpu_seconds(), 0.0)
+        self.alone_rpc: dict[str, int] = {}
         self.loads: list[float] = []
 
     def reads(self, pool: Any, name: str, selected: list[str], clients: int, authenticated: bool = True) -> None:
@@ -249,10 +118,12 @@ class Subject:
     def open_round(self, pool: Any, manager: Any, opens: int) -> None:
         """``opens`` alone, then as many under 50 readers of the mix."""
         m, args = self.members, self.args
-        before = self.net.cpu_seconds()
+        before, rpc_before = self.net.cpu_seconds(), self.net.rpc_calls()
         self.alone.append(pool.submit(open_load, m.target, m.terms, m.ha, m.hb, args.open_clients, opens).result())
-        after = self.net.cpu_seconds()
+        after, rpc_after = self.net.cpu_seconds(), self.net.rpc_calls()
         self.alone_cpu = {k: self.alone_cpu[k] + after[k] - before[k] for k in self.alone_cpu}
+        for method, n in rpc_after.items():
+            self.alone_rpc[method] = self.alone_rpc.get(method, 0) + n - rpc_before.get(method, 0)
         stop = manager.Event()
         readers = pool.submit(read_load, m.target, list(self.paths.values()), m.ha, 50, 3600.0, stop)
         time.sleep(1.0)  # the readers are at full speed before the first open
@@ -273,6 +144,13 @@ class Subject:
             "rounds": len(self.alone),
             "load_1m": self.loads,
         }
+        if self.alone_rpc:  # the node's JSON-RPC calls per open: all clients, and the gateway's (relayer included)
+            out["open_alone"]["rpc_calls_per_open"] = round(sum(self.alone_rpc.values()) / per_open, 2)
+            gateway = sum(v for k, v in self.alone_rpc.items() if k.startswith("gateway:"))
+            out["open_alone"]["gateway_rpc_calls_per_open"] = round(gateway / per_open, 2)
+            out["open_alone"]["rpc_calls_per_open_by_method"] = {
+                k: round(v / per_open, 2) for k, v in sorted(self.alone_rpc.items(), key=lambda kv: -kv[1]) if v
+            }
         out["open_with_50_readers"] = {**OpenResult.merged(self.loaded).summary(), "rounds": len(self.loaded)}
         out["readers_during_opens"] = LoadResult.merged(self.readers).summary()
         alone_p99, loaded_p99 = out["open_alone"]["p99_ms"], out["open_with_50_readers"]["p99_ms"]

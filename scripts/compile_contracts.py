@@ -31,6 +31,9 @@ SETTINGS: dict[str, Any] = {
     "remappings": ["@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"],
 }
 OUTPUTS = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "devdoc", "userdoc"]
+# A contract whose fallback serves an interface's functions (by DELEGATECALL to an extension fixed at construction):
+# its artifact's ABI is what callers see at its address, its own entries plus the interface's (contracts/UPGRADES.md).
+SERVED_THROUGH_FALLBACK = {"RepoEngine": "IRepoMigration"}
 
 
 class CompileError(Exception):
@@ -98,6 +101,7 @@ def build_artifacts() -> dict[str, str]:
     sources_hash = hashlib.sha256(json.dumps(source_hashes, sort_keys=True).encode()).hexdigest()
     compiler = {"version": version, "settings": SETTINGS}
 
+    abis = {name: data["abi"] for contracts in output["contracts"].values() for name, data in contracts.items()}
     files: dict[str, str] = {}
     for unit, contracts in sorted(output["contracts"].items()):
         if not unit.startswith("contracts/src/"):
@@ -108,7 +112,7 @@ def build_artifacts() -> dict[str, str]:
             artifact = {
                 "contractName": name,
                 "sourceName": unit,
-                "abi": data["abi"],
+                "abi": _served_abi(name, data["abi"], abis),
                 "bytecode": "0x" + bytecode,
                 "deployedBytecode": "0x" + data["evm"]["deployedBytecode"]["object"],
                 "kind": "interface" if is_interface else "contract",
@@ -121,6 +125,18 @@ def build_artifacts() -> dict[str, str]:
     manifest = {"compiler": compiler, "sources": source_hashes, "sourcesHash": sources_hash}
     files[MANIFEST] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     return files
+
+
+def _served_abi(name: str, abi: list[dict[str, Any]], abis: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """``name``'s ABI, with the entries of the interface its fallback serves (SERVED_THROUGH_FALLBACK) appended."""
+    served = SERVED_THROUGH_FALLBACK.get(name)
+    if served is None:
+        return abi
+    own = {(e["type"], e.get("name")) for e in abi}
+    clash = [e.get("name") for e in abis[served] if (e["type"], e.get("name")) in own]
+    if clash:
+        raise CompileError(f"{name} declares {clash} that its fallback also serves from {served}")
+    return [*abi, *abis[served]]
 
 
 def main() -> int:

@@ -114,7 +114,8 @@ def evaluate(
     member_days = len({(t.member, t.day) for t in held})
     normal = [t.trade_id for t in held if label[t.trade_id] is Typology.NORMAL]
     scores = []
-    for typology in [*[t for t in Typology if t is not Typology.NORMAL], None]:
+    injected = [t for t in Typology if t is not Typology.NORMAL and t in set(label.values())]
+    for typology in [*injected, None]:  # typologies the market does not inject: their rules' alerts count in "all"
         population = [
             t.trade_id for t in held if label[t.trade_id] is Typology.NORMAL or typology in (None, label[t.trade_id])
         ]
@@ -159,7 +160,7 @@ def main() -> None:
     )
     print(f"{'typology':<20} {'n':>4} | " + " | ".join(f"{s:^24}" for s in SYSTEMS))
     print(f"{'':<20} {'':>4} | " + " | ".join(f"{'prec':>7} {'recall':>7} {'PR-AUC':>7}" for _ in SYSTEMS))
-    for typology in [*[t.value for t in Typology if t is not Typology.NORMAL], "all"]:
+    for typology in dict.fromkeys(s.typology for s in result.scores):
         cells = [result.get(s, typology) for s in SYSTEMS]
         print(
             f"{typology:<20} {cells[0].positives:>4} | "

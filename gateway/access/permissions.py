@@ -33,7 +33,13 @@ class Permission(StrEnum):
     MARKET_OPERATE = "market:operate"  # instruments, prices, cash issuance, pause (operator)
     AUDIT_READ = "audit:read"
     AUDIT_ANCHOR = "audit:anchor"
+    REPORTS_READ = "reports:read"  # regulatory (SFTR) report files and their reconciliation
     RISK_ACT = "risk:act"  # the risk service acts on the member's repos, under its standing instructions
+    PRICES_FEED = "prices:feed"  # the price feed's machine key: post combined prices, read manual entries; nothing else
+    SURVEILLANCE_FEED = "surveillance:feed"  # the surveillance service reads every member's activity (operator key)
+    SURVEILLANCE_ALERT = "surveillance:alert"  # the surveillance service raises alerts (operator key)
+    CASES_READ = "cases:read"  # surveillance alerts and cases (compliance)
+    CASES_WORK = "cases:work"  # assign, comment, attach evidence, escalate, close cases; file SARs (compliance)
 
 
 P = Permission
@@ -57,16 +63,26 @@ _OPERATOR_READS = frozenset(
     {P.ACCOUNT, P.ORGS_READ, P.USERS_READ, P.KYC_READ, P.WALLETS_READ, P.REPOS_READ, P.MARKET_READ}
 )
 # Reads that show operator staff a member's data: each such request is an audited operator view.
-OPERATOR_VIEWS = frozenset({P.ORGS_READ, P.USERS_READ, P.KYC_READ, P.WALLETS_READ, P.REPOS_READ})
+OPERATOR_VIEWS = frozenset({P.ORGS_READ, P.USERS_READ, P.KYC_READ, P.WALLETS_READ, P.REPOS_READ, P.REPORTS_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Operator staff administer the network; they never trade, sign, or manage a member's people, keys or policy.
     Role.OPERATOR_ADMIN: _OPERATOR_READS
     | {P.ORGS_MANAGE, P.USERS_MANAGE, P.KYC_SUBMIT, P.MARKET_OPERATE, P.AUDIT_READ, P.AUDIT_ANCHOR},
-    Role.COMPLIANCE_OFFICER: _OPERATOR_READS | {P.KYC_SUBMIT, P.KYC_REVIEW, P.AUDIT_READ, P.AUDIT_ANCHOR},
+    Role.COMPLIANCE_OFFICER: _OPERATOR_READS
+    | {P.KYC_SUBMIT, P.KYC_REVIEW, P.AUDIT_READ, P.AUDIT_ANCHOR, P.REPORTS_READ}
+    | {P.SURVEILLANCE_FEED, P.SURVEILLANCE_ALERT, P.CASES_READ, P.CASES_WORK},
     # A member's administrators own its people, API clients, policy and webhooks.
     Role.MEMBER_ADMIN: _MEMBER_READS
-    | {P.USERS_MANAGE, P.KYC_SUBMIT, P.WALLETS_MANAGE, P.CLIENTS_MANAGE, P.POLICY_MANAGE, P.WEBHOOKS_MANAGE},
+    | {
+        P.USERS_MANAGE,
+        P.KYC_SUBMIT,
+        P.WALLETS_MANAGE,
+        P.CLIENTS_MANAGE,
+        P.POLICY_MANAGE,
+        P.WEBHOOKS_MANAGE,
+        P.REPORTS_READ,
+    },
     Role.APPROVER: _MEMBER_READS
     | {P.KYC_SUBMIT, P.WALLETS_MANAGE, P.WEBHOOKS_MANAGE, P.TRADES_WRITE, P.TRADES_APPROVE},
     Role.TRADER: _MEMBER_READS | {P.WALLETS_MANAGE, P.TRADES_WRITE},
@@ -83,6 +99,9 @@ ADMIN_ROLES = frozenset({Role.OPERATOR_ADMIN, Role.MEMBER_ADMIN})
 # and only under an effective agreement whose standing instruction allows it (gateway.risk.routes); and ask for
 # reminders, defaults and excess returns on the member's own repos, which the gateway prepares as proposals or runs
 # under the member's standing instruction, consented by that instruction's approver (gateway.risk.cure_routes).
+# And ``prices:feed`` (below): the operator's price feed, a machine that posts prices and may do nothing else.
+# ``surveillance:feed`` and ``surveillance:alert`` are the surveillance service's two: read the activity feed and
+# raise alerts, honoured only on a key of the operator's organization (gateway.surveillance.routes).
 CLIENT_SCOPES = frozenset(
     {
         P.ORGS_READ,
@@ -96,6 +115,16 @@ CLIENT_SCOPES = frozenset(
         P.EVENTS_READ,
         P.WEBHOOKS_READ,
         P.MARKET_READ,
+        P.REPORTS_READ,
         P.RISK_ACT,
+        P.PRICES_FEED,
+        P.SURVEILLANCE_FEED,
+        P.SURVEILLANCE_ALERT,
     }
 )
+# Scopes only a key of the operator's organization may hold (gateway.clients.service refuses them to a member's).
+OPERATOR_SCOPES = frozenset({P.PRICES_FEED, P.SURVEILLANCE_FEED, P.SURVEILLANCE_ALERT})
+# Of those, the ones never created through the clients API, only on the gateway's host (``reponet risk feed-grant``,
+# ``reponet up``): ``prices:feed`` posts the oracle's prices (the price route's bound and four eyes for a large move
+# still apply; the feed's routes refuse a key of any other organization).
+HOST_ONLY_SCOPES = frozenset({P.PRICES_FEED})

@@ -7,11 +7,16 @@ any work is done for them, so that under any read load a write competes with a h
 every open connection; while a write is in progress it competes with fewer still (each of its steps — a database
 query, a JSON-RPC call, a thread hop — waits for the interpreter behind every read in progress). Long polls
 (``…/wait``) and the health endpoints are not reads of this kind.
+
+Settlement work of this process counts as a write (``settling``): with one HTTP worker the relayer and the indexer
+are threads of this process, and while a settlement is pending they get the interpreter back after one read, not
+eight. (With several workers they run in their own process, at a better priority than the workers.)
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,10 +26,18 @@ EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/health", "/metrics"})
 
 
 class ReadAdmission:
-    def __init__(self, app: ASGIApp, *, limit: int, limit_writing: int | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        limit_writing: int | None = None,
+        settling: Callable[[], bool] | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.limit_writing = limit if limit_writing is None else max(1, min(limit, limit_writing))
+        self.settling = settling  # whether settlement work of this process is pending (a write of sorts)
         self.reads = 0
         self.writes = 0
         self._turn: asyncio.Condition | None = None  # made on the serving loop
@@ -35,8 +48,12 @@ class ReadAdmission:
         path = str(scope["path"])
         return path not in EXEMPT_PATHS and not path.endswith("/wait")
 
+    def _limit_now(self) -> int:
+        writing = self.writes or (self.settling is not None and self.settling())
+        return self.limit_writing if writing else self.limit
+
     def _room(self) -> bool:
-        return self.reads < (self.limit_writing if self.writes else self.limit)
+        return self.reads < self._limit_now()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.limit <= 0 or scope["type"] != "http" or scope["method"] in PASSING_METHODS:
@@ -59,7 +76,7 @@ class ReadAdmission:
         finally:
             async with turn:
                 self.reads -= 1
-                turn.notify(1)
+                turn.notify(max(1, self._limit_now() - self.reads))  # as many as there is room for now
 
     async def _write(self, turn: asyncio.Condition, scope: Scope, receive: Receive, send: Send) -> None:
         """A write passes at once; while it is in progress, reads are admitted up to ``limit_writing``."""

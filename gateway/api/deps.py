@@ -166,12 +166,16 @@ def _resolve_principal(
         principal, _ = principal_of_token(ctx, session, credentials.credentials, ip)
     else:
         raise NotAuthenticated("credentials required")
-    ctx.limiter.hit(ctx.settings.rate_limit_principal, principal.kind, str(principal.id))
+    if request.url.path.startswith(LEASES_PATH):  # a service's heartbeats: a budget of their own (rate_limit_lease)
+        ctx.limiter.hit(ctx.settings.rate_limit_lease, f"lease-{principal.kind}", str(principal.id))
+    else:
+        ctx.limiter.hit(ctx.settings.rate_limit_principal, principal.kind, str(principal.id))
     request.state.actor = principal.actor
     idempotency.replay_if_seen(session, request, principal.actor)
     return principal
 
 
+LEASES_PATH = "/v1/leases/"
 API_KEY_PREFIX = "rnk_"  # API keys are opaque "rnk_..." secrets; access tokens are JWTs
 
 

@@ -27,6 +27,11 @@ WebhooksManage = Annotated[Principal, Depends(require(P.WEBHOOKS_MANAGE))]
 MarketRead = Annotated[Principal, Depends(require(P.MARKET_READ))]
 MarketOperate = Annotated[Principal, Depends(require(P.MARKET_OPERATE))]
 RiskAct = Annotated[Principal, Depends(require(P.RISK_ACT))]
+PricesFeed = Annotated[Principal, Depends(require(P.PRICES_FEED))]
+SurveillanceFeed = Annotated[Principal, Depends(require(P.SURVEILLANCE_FEED))]
+SurveillanceAlert = Annotated[Principal, Depends(require(P.SURVEILLANCE_ALERT))]
+CasesRead = Annotated[Principal, Depends(require(P.CASES_READ))]
+CasesWork = Annotated[Principal, Depends(require(P.CASES_WORK))]
 
 
 async def _trades_write_step_up(principal: TradesWrite, _: StepUp) -> Principal:
@@ -39,3 +44,4 @@ async def _market_operate_step_up(principal: MarketOperate, _: StepUp) -> Princi
 
 TradesWriteStepUp = Annotated[Principal, Depends(_trades_write_step_up)]
 MarketOperateStepUp = Annotated[Principal, Depends(_market_operate_step_up)]
+ReportsRead = Annotated[Principal, Depends(require(P.REPORTS_READ))]

@@ -50,20 +50,33 @@ def _check_password(
     user = _load_user(session, email)
     if user is None or not user.is_active:
         passwords.burn_time(ctx.settings, password)
-        _fail(ctx, session, throttles, "password")
+        _fail(ctx, session, throttles, "password", user)
     assert user is not None
     ok, new_hash = passwords.verify_password(ctx.settings, user.password_hash, password)
     if not ok:
-        _fail(ctx, session, throttles, "password")
+        _fail(ctx, session, throttles, "password", user)
     if new_hash is not None:
         user.password_hash = new_hash
     return user
 
 
-def _fail(ctx: GatewayContext, session: Session, throttles: list[throttle.Throttle], what: str) -> NoReturn:
-    """Count the failure against the backoff and answer as for any bad credentials. Sign-in failures are
-    anonymous requests: they go to the security log, not the audit chain (see ``gateway.api.middleware``)."""
+def _fail(
+    ctx: GatewayContext, session: Session, throttles: list[throttle.Throttle], what: str, user: User | None
+) -> NoReturn:
+    """Count the failure against the backoff and answer as for any bad credentials. A failure against an account
+    that exists is attributable: it goes on the audit chain (``auth.login_failed`` on the user, for surveillance's
+    repeated-failures rule) in the same commit as the backoff; one against no account is anonymous and goes only to
+    the security log (see ``gateway.api.middleware``). The answer is the same either way."""
     throttle.fail(session, ctx.settings, throttles)
+    if user is not None:
+        audit_log.append(
+            session,
+            actor="anonymous",
+            action="auth.login_failed",
+            object_type="user",
+            object_id=str(user.id),
+            change={"what": what},
+        )
     session.commit()
     security_log.info("sign-in failed (%s) for %s", what, ", ".join(t.key for t in throttles))
     raise NotAuthenticated(BAD_CREDENTIALS)
@@ -77,7 +90,7 @@ def _check_totp(
     secret = unseal_small(ctx.keys, owner=_totp_owner(user), blob=user.totp_secret_enc).decode()
     step = totp.matching_step(secret, code)
     if step is None or step <= user.totp_last_step:
-        _fail(ctx, session, throttles, "totp")
+        _fail(ctx, session, throttles, "totp", user)
     user.totp_last_step = step
 
 
@@ -92,7 +105,7 @@ def _use_recovery_code(
         )
     ).scalar_one_or_none()
     if row is None:
-        _fail(ctx, session, throttles, "recovery_code")
+        _fail(ctx, session, throttles, "recovery_code", user)
     assert row is not None
     row.used_at = _now()
 

@@ -1,9 +1,14 @@
-"""JSON-RPC over HTTP(S) on one keep-alive standard-library connection per thread.
+"""JSON-RPC over HTTP(S) on a small pool of keep-alive standard-library connections.
 
 web3's ``HTTPProvider`` goes through ``requests``: a prepared request, a cookie jar and adapter lookups on every
-call, about a sixth of the gateway's CPU per repo opened (some twenty node calls each). The gateway talks to one
-node URL from a handful of threads, so a plain ``http.client`` connection per thread does the same work for a
-fraction of it. The wire format is web3's own (its request encoder), so every web3 method works unchanged.
+call, about a sixth of the gateway's CPU per repo opened (some twenty node calls each). A plain ``http.client``
+connection does the same work for a fraction of it. The wire format is web3's own (its request encoder), so every
+web3 method works unchanged.
+
+The pool is bounded: the gateway runs sync routes on up to 256 threads, and a connection per thread opened more
+connections than the node admits from one address (64 by default, ``--rpc-connections-per-address``); the node
+closed the excess at once and opens under load failed as outages. A request waits for a free connection instead
+(as long as the request timeout); more concurrent calls than a few would not make the node answer sooner.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import http.client
 import json
 import ssl
 import threading
+import time
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -31,14 +37,29 @@ class NodeUnreachable(ConnectionError):
     the node's decision (gateway.chain.outage)."""
 
 
+MAX_CONNECTIONS = 8  # per provider; a gateway process holds two (the market's and the KYC chain's)
+BUSY_PAUSES = (0.02, 0.05, 0.1, 0.2, 0.4)  # seconds between the 6 asks of a node answering "over a limit"
+LIMIT_EXCEEDED = -32005  # EIP-1474
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "reponet-gateway"}
 
 
 class KeepAliveHTTPProvider(JSONBaseProvider):
     """A web3 provider for ``http://`` and ``https://`` node URLs (TLS verified against the system's CAs)."""
 
-    def __init__(self, url: str, *, timeout: float = 15.0, token: str | None = None) -> None:
-        """``token``: the node's JSON-RPC bearer token (REPONET_CHAIN_RPC_TOKEN), sent with every request."""
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 15.0,
+        token: str | None = None,
+        max_connections: int = MAX_CONNECTIONS,
+        wait: float | None = None,
+    ) -> None:
+        """``token``: the node's JSON-RPC bearer token (REPONET_CHAIN_RPC_TOKEN), sent with every request.
+        ``max_connections``: at most this many connections open at once; a request beyond them waits for one up to
+        ``wait`` seconds (default: the request timeout)."""
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         super().__init__()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -50,29 +71,47 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._timeout = timeout
         self._ssl = ssl.create_default_context() if self._https else None
-        self._local = threading.local()
+        self._max = max_connections
+        self._wait = timeout if wait is None else wait
+        self._idle: list[http.client.HTTPConnection] = []  # kept alive, free; the last returned is taken first
+        self._open = 0  # idle or lent out
+        self._free = threading.Condition()
         self._headers = {**HEADERS, "Authorization": f"Bearer {token}"} if token else HEADERS
 
     def __str__(self) -> str:
         return f"RPC connection {self.endpoint_uri}"
 
-    def _connection(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            if self._https:
-                connection = http.client.HTTPSConnection(
-                    self._host, self._port, timeout=self._timeout, context=self._ssl
-                )
-            else:
-                connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
-            self._local.connection = connection
-        return connection
+    def _new(self) -> http.client.HTTPConnection:
+        if self._https:
+            return http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout, context=self._ssl)
+        return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
 
-    def _drop(self) -> None:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+    def _take(self) -> http.client.HTTPConnection:
+        """A free kept-alive connection, a new one while fewer than the maximum are open, or the first one given
+        back within the wait (else ``NodeUnreachable``: the node is too slow to answer, an outage)."""
+        deadline = time.monotonic() + self._wait
+        with self._free:
+            while True:
+                if self._idle:
+                    return self._idle.pop()
+                if self._open < self._max:
+                    self._open += 1
+                    return self._new()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise NodeUnreachable(
+                        f"JSON-RPC {self.endpoint_uri}: all {self._max} connections busy for {self._wait:g} s"
+                    )
+                self._free.wait(left)  # given back, or the wait is over: the checks above run again
+
+    def _give_back(self, connection: http.client.HTTPConnection, keep: bool) -> None:
+        with self._free:
+            if keep:
+                self._idle.append(connection)
+            else:
+                connection.close()
+                self._open -= 1
+            self._free.notify()
 
     def post(self, body: bytes) -> bytes:
         """POST ``body`` and return the answer's body; transport failures and non-200 answers raise
@@ -89,32 +128,49 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
 
     def _post(self, body: bytes) -> bytes:
         for attempt in (1, 2):
-            connection = self._connection()
+            connection = self._take()
             reused = connection.sock is not None
+            keep = False
             try:
                 connection.request("POST", self._path, body=body, headers=self._headers)
                 response = connection.getresponse()
                 data = response.read()
+                keep = not response.will_close
             except STALE as exc:
-                self._drop()
                 if reused and attempt == 1:
                     continue
                 raise NodeUnreachable(f"JSON-RPC {self.endpoint_uri}: {exc!r}") from exc
             except (OSError, http.client.HTTPException) as exc:
-                self._drop()
                 raise NodeUnreachable(f"JSON-RPC {self.endpoint_uri}: {exc!r}") from exc
-            if response.will_close:
-                self._drop()
+            finally:
+                self._give_back(connection, keep)
             if response.status != 200:
                 raise NodeUnreachable(f"JSON-RPC {self.endpoint_uri}: HTTP {response.status}: {data[:200]!r}")
             return data
         raise AssertionError("unreachable")  # pragma: no cover
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
-        return cast(RPCResponse, json.loads(self.post(self.encode_rpc_request(method, params))))
+        """One call; an answer "over a limit" (EIP-1474 -32005: the node refused it before doing anything, e.g.
+        more concurrent calls from this client than it admits) is asked again after a short pause, and if the node
+        stays busy it is an outage (``NodeUnreachable``), never the node's verdict on the call."""
+        body = self.encode_rpc_request(method, params)
+        answer = json.loads(self.post(body))
+        for pause in BUSY_PAUSES:
+            if not _over_limit(answer):
+                return cast(RPCResponse, answer)
+            time.sleep(pause)
+            answer = json.loads(self.post(body))
+        if not _over_limit(answer):
+            return cast(RPCResponse, answer)
+        raise NodeUnreachable(f"JSON-RPC {self.endpoint_uri}: node busy: {answer['error'].get('message')}")
 
     def make_batch_request(self, requests: list[tuple[RPCEndpoint, Any]]) -> list[RPCResponse] | RPCResponse:
         answer = json.loads(self.post(self.encode_batch_rpc_request(requests)))
         if not isinstance(answer, list):
             return cast(RPCResponse, answer)  # an error about the batch as a whole
         return cast(list[RPCResponse], sorted(answer, key=lambda item: item.get("id", 0)))
+
+
+def _over_limit(answer: Any) -> bool:
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return isinstance(error, dict) and error.get("code") == LIMIT_EXCEEDED

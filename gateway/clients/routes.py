@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from gateway.access.permissions import Permission
+from gateway.access.permissions import HOST_ONLY_SCOPES, Permission
 from gateway.api.deps import PageQuery, Principal, SessionDep, StepUp, require
 from gateway.api.errors import problem_responses
 from gateway.clients import service
@@ -36,6 +36,8 @@ def create_client(body: ClientCreate, principal: ClientManager, _: StepUp, sessi
     """Create an API key or OAuth2 client (approver, step-up). The secret is shown only in this answer."""
     if principal.kind != "user":
         raise PermissionDenied("clients cannot create clients")
+    if HOST_ONLY_SCOPES & set(body.scopes):
+        raise PermissionDenied("prices:feed is the operator's price feed key (`reponet risk feed grant`)")
     return service.create_client(
         session, actor=principal.actor, organization_id=principal.organization_id, user_id=principal.id, data=body
     )

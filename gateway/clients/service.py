@@ -8,16 +8,21 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.access.permissions import OPERATOR_SCOPES, Permission
 from gateway.access.tokens import new_opaque
 from gateway.clients.schemas import ClientCreate, ClientCreated, ClientPublic
 from gateway.db import audit_log
-from gateway.db.models import ApiClient, ClientKind
-from gateway.exceptions import Conflict
+from gateway.db.models import ApiClient, ClientKind, Organization
+from gateway.exceptions import Conflict, PermissionDenied
 
 
 def create_client(
     session: Session, *, actor: str, organization_id: uuid.UUID, user_id: uuid.UUID, data: ClientCreate
 ) -> ClientCreated:
+    if OPERATOR_SCOPES & {Permission(s) for s in data.scopes}:
+        organization = session.get(Organization, organization_id)
+        if organization is None or not organization.is_operator:
+            raise PermissionDenied(f"{sorted(OPERATOR_SCOPES)} are for the operator's own services' keys only")
     secret, secret_hash = new_opaque("rnk" if data.kind is ClientKind.API_KEY else "rnc")
     client = ApiClient(
         organization_id=organization_id,

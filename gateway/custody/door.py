@@ -14,8 +14,10 @@ The consenting person must belong to the wallet's own member: an operator's staf
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,9 +34,10 @@ from gateway.custody.kyc import require_approved, require_verified
 from gateway.custody.models import Consent, Purpose
 from gateway.db import audit_log
 from gateway.db.models import Wallet, WalletKind
-from gateway.exceptions import InvalidRequest, StepUpRequired
+from gateway.exceptions import GatewayError, InvalidRequest, StepUpRequired
 from gateway.keys.provider import KeyProvider
 from gateway.policy.engine import Decision
+from gateway.trading.exceptions import PolicyBlocked, WalletNotVerified
 
 if TYPE_CHECKING:
     from gateway.settlement_records.models import ChainStep, Instruction
@@ -73,6 +76,39 @@ def step_digest(sender: str, to: str, data: str) -> str:
     """What a transaction consent covers: the sending wallet, the contract and the exact calldata."""
     payload = bytes.fromhex(sender[2:]) + bytes.fromhex(to[2:]) + bytes.fromhex(data.removeprefix("0x"))
     return "0x" + keccak(b"reponet.custody.tx\x00" + payload).hex()
+
+
+REFUSALS = (PolicyBlocked, WalletNotVerified, NotTheMembersPerson)
+"""Refusals of a signature that say something about who asked: the member's policy blocks it, the wallet or member
+is not KYC-verified, the person is not the wallet's member's. (A missing step-up or a quorum not yet reached is the
+ordinary way to a signature, not a refusal.)"""
+
+
+@contextlib.contextmanager
+def _audited_refusal(session: Session, person: Person, wallet: Wallet, subject: str) -> Iterator[None]:
+    """Record a refused signature on the audit chain (``custody.refused`` on the wallet) before the refusal goes
+    out: the request's own changes are rolled back as the refusal would have them, the entry alone is committed."""
+    wallet_id = wallet.id
+    try:
+        yield
+    except REFUSALS as exc:
+        refused(session, person=person, wallet_id=wallet_id, subject=subject, refusal=exc)
+        raise
+
+
+def refused(session: Session, *, person: Person, wallet_id: uuid.UUID, subject: str, refusal: GatewayError) -> None:
+    """Record a refusal (``custody.refused``) in ``session`` after rolling back what it held: the door's own, and
+    one a route found in its read session before the write transaction (the registry's verdict on the wallet)."""
+    session.rollback()
+    audit_log.append(
+        session,
+        actor=person.actor,
+        action="custody.refused",
+        object_type="wallet",
+        object_id=str(wallet_id),
+        change={"subject": subject, "refusal": refusal.type_slug, "detail": str(refusal)},
+    )
+    session.commit()
 
 
 def _check_person(
@@ -140,8 +176,9 @@ def sign_terms(
 
     wallet = session.get(Wallet, trade.seller_wallet_id if side == "seller" else trade.buyer_wallet_id)
     assert wallet is not None
-    _check_person(ctx, session, person, wallet, chain_checked)
-    decision = policy.enforce(session, trade, side, signer=person.user_id)
+    with _audited_refusal(session, person, wallet, f"trade/{trade.id}"):
+        _check_person(ctx, session, person, wallet, chain_checked)
+        decision = policy.enforce(session, trade, side, signer=person.user_id)
     _record(
         session,
         person_actor=person.actor,
@@ -170,8 +207,9 @@ def sign_instruction(
     the wallet's address as the registry verified it before ``session``'s write transaction opened."""
     from gateway.policy import instructions as policy
 
-    _check_person(ctx, session, person, wallet, chain_checked)
-    decision = policy.enforce(session, instruction, wallet.organization_id, signer=person.user_id)
+    with _audited_refusal(session, person, wallet, f"instruction/{instruction.id}"):
+        _check_person(ctx, session, person, wallet, chain_checked)
+        decision = policy.enforce(session, instruction, wallet.organization_id, signer=person.user_id)
     _record(
         session,
         person_actor=person.actor,

@@ -5,10 +5,12 @@ margins the USD repo), and is repurchased in EUR; every value is printed in the 
 
 from __future__ import annotations
 
+import time
+
 from gateway.datadir import TokenInfo
 from gateway.demo.exceptions import DemoError
 from gateway.demo.lifecycle import repurchased_at_maturity
-from gateway.demo.records import RepoRecord
+from gateway.demo.records import STATUS, RepoRecord
 from gateway.demo.specs import TradeSpec
 from gateway.demo.stage import MAX_UINT, Stage
 from gateway.demo.trading import open_repo
@@ -17,6 +19,7 @@ from gateway.ops.chain import from_units, send, to_units
 LABEL = "Repo 3 (EUR)"
 PURCHASE_PRICE = "830000"  # EUR, against 1,000,000 nominal of the USD bond (≈ 846,400 EUR after both haircuts)
 COLLATERAL = "1000000"
+SERVICE_WAIT_SECONDS = 20.0  # the risk service calls every due repo in the tick that saw the fall
 
 
 def eur_cash(stage: Stage) -> TokenInfo | None:
@@ -70,21 +73,45 @@ def open_eur_repo(stage: Stage) -> RepoRecord | None:
     return record
 
 
-def margin_eur_repo(stage: Stage, repo: RepoRecord) -> None:
-    """The bond's fall (posted in USD) lowers its EUR value too: Fund B calls margin, Bank A cures it in EUR."""
+def _called(stage: Stage, repo: RepoRecord) -> bool:
+    return STATUS[int(stage.engine.functions.getRepo(repo.repo_id).call()[8])] == "MARGIN_CALLED"
+
+
+def _service_called(stage: Stage, repo: RepoRecord) -> bool:
+    """Whether the risk service called the EUR repo on the same fall (it nets it into the USD agreement through
+    the oracle's EUR/USD rate); its tick calls every due repo at once, so a short wait is enough."""
+    deadline = time.monotonic() + SERVICE_WAIT_SECONDS
+    while not _called(stage, repo):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+def margin_eur_repo(stage: Stage, repo: RepoRecord, *, automatic: bool = False) -> None:
+    """The bond's fall (posted in USD) lowers its EUR value too: margin is called (by the risk service when it runs
+    and the repo is due on its own, else by Fund B by hand), Bank A cures it in EUR."""
     eur = eur_cash(stage)
     assert eur is not None
     stage.chapter(f"{LABEL}: the USD bond's fall, valued in EUR, calls margin")
     a, b = stage.members["a"], stage.members["b"]
     stage.say(f"at {stage.gov.symbol} {stage.prices[stage.gov.symbol]}: {_values(stage, repo, eur)}")
-    stage.party_step(
-        b,
-        "/v1/repos/{repo_id}/margin-call",
-        repo,
-        None,
-        "margin call (EUR repo)",
-        stage.engine.functions.callMargin(repo.repo_id),
-    )
+    if automatic and _service_called(stage, repo):
+        stage.say("the risk service called it on the same fall, netted in USD under the agreement (no manual step)")
+        stage.gateway_steps.append("margin call (EUR repo, the risk service, POST /v1/risk/margin-calls)")
+    else:
+        try:
+            stage.party_step(
+                b,
+                "/v1/repos/{repo_id}/margin-call",
+                repo,
+                None,
+                "margin call (EUR repo)",
+                stage.engine.functions.callMargin(repo.repo_id),
+            )
+        except DemoError:
+            if not (automatic and _called(stage, repo)):  # the service may have called it just before
+                raise
     outstanding = int(stage.engine.functions.getRepo(repo.repo_id).call()[20])
     stage.say(f"{b.name} calls margin: {stage.amount(eur, outstanding)} due")
     body = {"collateral_amount": "0", "cash_amount": from_units(outstanding, eur.decimals)}

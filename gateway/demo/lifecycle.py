@@ -7,32 +7,49 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from gateway.demo import risk
 from gateway.demo.exceptions import DemoError
 from gateway.demo.records import STATUS, RepoRecord
 from gateway.demo.stage import Stage
 from gateway.ops.chain import from_units, price_to_raw
 
 
-def price_falls_and_margin(stage: Stage, repo: RepoRecord) -> None:
-    stage.chapter("The price falls: a margin call, cured")
+def price_falls_and_margin(stage: Stage, repo: RepoRecord, *, automatic: bool = False) -> None:
+    """``automatic``: the price falls in the feed and the risk service calls (``gateway.demo.risk``); else the
+    price is posted and Fund B calls by hand."""
     a, b = stage.members["a"], stage.members["b"]
-    stage.post_price(stage.gov, "96")
-    exposure = int(stage.engine.functions.exposure(repo.repo_id).call())
-    stage.say(
-        f"{stage.gov.symbol} falls to 96.00; exposure of {repo.label} is now "
-        f"{stage.amount(stage.cash, max(exposure, 0))} (above the 10,000 threshold)"
-    )
-    stage.party_step(
-        b,
-        "/v1/repos/{repo_id}/margin-call",
-        repo,
-        None,
-        "margin call",
-        stage.engine.functions.callMargin(repo.repo_id),
-    )
+    if automatic:
+        stage.chapter("The price falls: the risk service's margin call, cured")
+        with risk.stream_of(stage, b) as ws:
+            seconds = risk.price_falls_in_the_feed(stage, repo, "96")
+            live = risk.seen_live(stage, ws, repo)
+        exposure = int(stage.engine.functions.exposure(repo.repo_id).call())
+        outstanding = int(stage.engine.functions.getRepo(repo.repo_id).call()[20])
+        stage.say(
+            f"the feed posts {stage.gov.symbol} 96.00; {repo.label}'s exposure {stage.amount(stage.cash, exposure)} "
+            f"passes the agreement's threshold + minimum transfer, and [bold]the risk service calls margin for "
+            f"{b.name}[/bold] {seconds:.1f} s after the drop: {stage.amount(stage.cash, outstanding)} due"
+        )
+        stage.say(f"live on {b.name}'s WebSocket stream: {', '.join(live)} (calls due, cure deadline)")
+    else:
+        stage.chapter("The price falls: a margin call, cured")
+        stage.post_price(stage.gov, "96")
+        exposure = int(stage.engine.functions.exposure(repo.repo_id).call())
+        stage.say(
+            f"{stage.gov.symbol} falls to 96.00; exposure of {repo.label} is now "
+            f"{stage.amount(stage.cash, max(exposure, 0))} (above the 10,000 threshold)"
+        )
+        stage.party_step(
+            b,
+            "/v1/repos/{repo_id}/margin-call",
+            repo,
+            None,
+            "margin call",
+            stage.engine.functions.callMargin(repo.repo_id),
+        )
+        outstanding = int(stage.engine.functions.getRepo(repo.repo_id).call()[20])
+        stage.say(f"{b.name} calls margin: {stage.amount(stage.cash, outstanding)} due within 10 minutes")
     data = stage.engine.functions.getRepo(repo.repo_id).call()
-    outstanding = int(data[20])
-    stage.say(f"{b.name} calls margin: {stage.amount(stage.cash, outstanding)} due within 10 minutes")
     price = price_to_raw("96", stage.gov.decimals, stage.cash.decimals)
     haircut = int(data[7])
     units = math.ceil(outstanding * 10**18 * 10_000 / (price * (10_000 - haircut)))

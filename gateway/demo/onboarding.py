@@ -47,7 +47,7 @@ def onboard(stage: Stage, ops: UserSession, compliance: UserSession) -> None:
         email = f"treasury-{key}-{stage.tag.lower()}@demo.example"
         session = join(stage, admin, org["id"], email, f"{label} treasurer", "approver")
         wallet: LocalAccount = Account.create()
-        member = Member(key=key, name=name, lei=lei, session=session, wallet=wallet, org_id=str(org["id"]))
+        member = Member(key=key, name=name, lei=lei, session=session, wallet=wallet, org_id=str(org["id"]), admin=admin)
         stage.members[key] = member
         stored[f"{stage.tag}-{key}"] = {
             "organization": name,

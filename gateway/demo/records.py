@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from gateway.ops.client import UserSession
 
 # The engine's repo statuses by number, and the events a repo's timeline shows.
-STATUS = ["NONE", "OPEN", "MARGIN_CALLED", "DEFAULTED", "REPURCHASED", "CLOSED_OUT"]
+STATUS = ["NONE", "OPEN", "MARGIN_CALLED", "DEFAULTED", "REPURCHASED", "CLOSED_OUT", "MIGRATED"]
 EVENTS = (
     "RepoOpened",
     "MarginCalled",
@@ -35,6 +35,7 @@ class Member:
     org_id: str = ""
     custodial: str = ""
     wallet_id: str = ""
+    admin: UserSession | None = None  # the member's administrator (API keys: the risk service's grant)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class DemoResult:
     audit: dict[str, Any]
     chain_steps: list[str]
     gateway_steps: list[str]
+    reports: dict[str, Any] = field(default_factory=dict)  # the SFTR files the story filed (gateway.demo.reports)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,4 +71,5 @@ class DemoResult:
             "audit": self.audit,
             "chain_steps": self.chain_steps,
             "gateway_steps": self.gateway_steps,
+            "reports": self.reports,
         }

@@ -11,13 +11,14 @@ This module holds only the order of the chapters; each lives in a module of its 
 
 from __future__ import annotations
 
-from gateway.demo import fx
+from gateway.demo import fx, risk
 from gateway.demo.audit_trail import audit
 from gateway.demo.coupon import coupon_reaches_seller
 from gateway.demo.issuance import issue
 from gateway.demo.lifecycle import default_and_close_out, price_falls_and_margin, repurchase
 from gateway.demo.onboarding import onboard
 from gateway.demo.records import DemoResult
+from gateway.demo.reports import sftr_reports
 from gateway.demo.stage import Stage
 from gateway.demo.summary import summary
 from gateway.demo.trading import trade
@@ -51,14 +52,25 @@ class Story(Stage):
         repo1, repo2 = trade(self)
         coupon_reaches_seller(self, repo1)
         repo3 = fx.open_eur_repo(self)
-        price_falls_and_margin(self, repo1)
+        automatic = risk.risk_service_available(self)
+        if automatic:  # Repo 2 closes out first: its surplus collateral would net Repo 1's exposure away
+            default_and_close_out(self, repo2)
+            risk.agree_and_grant(self)
+        price_falls_and_margin(self, repo1, automatic=automatic)
         if repo3 is not None:
-            fx.margin_eur_repo(self, repo3)
-        default_and_close_out(self, repo2)
+            fx.margin_eur_repo(self, repo3, automatic=automatic)
+        if automatic:
+            self.chapter("Stress: Fund B's book under collateral falls of 5, 10 and 20%")
+            risk.stress_report(self, self.members["b"])
+        else:
+            default_and_close_out(self, repo2)
         repurchase(self, repo1)
         if repo3 is not None:
             fx.repurchase_eur_repo(self, repo3)
-        return summary(self, audit(self, compliance))
+        reports = sftr_reports(self, compliance)
+        result = summary(self, audit(self, compliance))
+        result.reports = reports
+        return result
 
     def onboard(self, ops: UserSession, compliance: UserSession) -> None:
         """The onboarding chapter alone (``scripts/bench_gateway.py`` sets its members up with it)."""

@@ -136,26 +136,33 @@ def enqueue_events(sessions: sessionmaker[Session], events: list[tuple[dict[str,
     created = 0
     with sessions() as session:
         for event, orgs in events:
-            endpoints = session.scalars(
-                select(WebhookEndpoint).where(WebhookEndpoint.organization_id.in_(orgs), WebhookEndpoint.is_active)
-            )
-            for endpoint in endpoints:
-                if endpoint.event_types is not None and event["type"] not in endpoint.event_types:
-                    continue
-                try:
-                    with session.begin_nested():
-                        session.add(
-                            WebhookDelivery(
-                                endpoint_id=endpoint.id,
-                                message_id=f"msg_{event['id']}",
-                                event_type=event["type"],
-                                payload={"type": event["type"], "timestamp": event["at"], "data": event},
-                            )
-                        )
-                    created += 1
-                except IntegrityError:  # already queued (the indexer never applies an event twice anyway)
-                    pass
+            created += enqueue_in(session, event, orgs, message_id=f"msg_{event['id']}")
         session.commit()
+    return created
+
+
+def enqueue_in(session: Session, event: dict[str, Any], orgs: set[uuid.UUID], *, message_id: str) -> int:
+    """The deliveries of one event in the caller's transaction (a risk message commits with its deliveries)."""
+    created = 0
+    endpoints = session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.organization_id.in_(orgs), WebhookEndpoint.is_active)
+    )
+    for endpoint in endpoints:
+        if endpoint.event_types is not None and event["type"] not in endpoint.event_types:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(
+                    WebhookDelivery(
+                        endpoint_id=endpoint.id,
+                        message_id=message_id,
+                        event_type=event["type"],
+                        payload={"type": event["type"], "timestamp": event["at"], "data": event},
+                    )
+                )
+            created += 1
+        except IntegrityError:  # already queued (the indexer never applies an event twice anyway)
+            pass
     return created
 
 

@@ -59,7 +59,10 @@ class BalanceFollower:
                 tokens = [t.lower() for t in session.scalars(select(Instrument.address))]
                 wallets = {w.lower(): w for w in session.scalars(select(Wallet.address))}
                 known = {(b.wallet, b.token) for b in session.scalars(select(WalletBalance))}
-            head = int(self.market.w3.eth.block_number) - self.market.settings.finality_confirmations
+            head = (
+                self.market.recent_block_number(self.market.settings.indexer_poll_seconds)
+                - self.market.settings.finality_confirmations
+            )
             if last is None:
                 last = head  # a first start reads every balance at the head: earlier transfers are in it
             end = min(head, last + MAX_RANGE)

@@ -34,6 +34,21 @@ class OraclePrice(Base):
     block: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class OraclePricePoint(Base):
+    """Every price the oracle was given for a pair (``PriceUpdated``), where it is on chain: the price in force at
+    a past event (the last one before it in chain order), for what must be valued as it stood then (a regulatory
+    report's collateral at its event)."""
+
+    __tablename__ = "oracle_price_points"
+
+    asset: Mapped[str] = mapped_column(String(42), primary_key=True)  # lower case, as instruments are keyed
+    quote: Mapped[str] = mapped_column(String(42), primary_key=True)
+    block: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    log_index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    price: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[int] = mapped_column(BigInteger)  # the oracle's timestamp of the price (Unix seconds)
+
+
 class EngineClaim(Base):
     """What the engine's claim ledger owes ``party`` in ``token`` (smallest units), as the indexer followed it:
     ``ClaimCredited`` adds, ``ClaimPaid`` and ``ClaimForced`` (always the whole claim) clear it."""

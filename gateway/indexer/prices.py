@@ -18,7 +18,7 @@ from web3 import Web3
 
 from gateway.chain.bindings.oracle import Oracle
 from gateway.chain.outage import Backoff, is_outage
-from gateway.indexer.models import OraclePrice
+from gateway.indexer.models import OraclePrice, OraclePricePoint
 from gateway.settlement.market import Market
 from gateway.settlement_records.models import IndexerCursor
 
@@ -75,7 +75,10 @@ class PriceFollower:
             with self.sessions() as session:
                 row = session.get(IndexerCursor, CURSOR)
                 last = row.last_block if row is not None else self.start_block - 1
-            head = int(self.market.w3.eth.block_number) - self.market.settings.finality_confirmations
+            head = (
+                self.market.recent_block_number(self.market.settings.indexer_poll_seconds)
+                - self.market.settings.finality_confirmations
+            )
             if head <= last:
                 return 0
             end = min(head, last + MAX_RANGE)
@@ -88,6 +91,7 @@ class PriceFollower:
                 }
             )
             points: dict[tuple[str, str], tuple[int, int]] = {}  # pair -> (price, timestamp), the range's last
+            history: dict[tuple[str, str, int, int], tuple[int, int]] = {}  # (pair, block, log) -> (price, time)
             touched: dict[tuple[str, str], tuple[str, str]] = {}  # pair (lower case) -> checksum addresses
             for log in logs:
                 topics = log["topics"]
@@ -99,6 +103,7 @@ class PriceFollower:
                 if bytes(topics[0]) == PRICE_UPDATED:
                     data = bytes(log["data"])
                     points[pair] = (int.from_bytes(data[:32], "big"), int.from_bytes(data[32:64], "big"))
+                    history[(*pair, int(log["blockNumber"]), int(log["logIndex"]))] = points[pair]
             ages = {pair: Oracle(self.market.oracle).max_age(a, q, block=end) for pair, (a, q) in touched.items()}
             with self.sessions() as session:
                 for pair, max_age in ages.items():
@@ -109,6 +114,12 @@ class PriceFollower:
                     if pair in points:
                         stored.price, stored.updated_at = str(points[pair][0]), points[pair][1]
                     stored.max_age, stored.block = max_age, end
+                for (asset, quote, block, index), (price, at) in history.items():  # a range read again adds nothing
+                    if session.get(OraclePricePoint, (asset, quote, block, index)) is None:
+                        point = OraclePricePoint(
+                            asset=asset, quote=quote, block=block, log_index=index, price=str(price), updated_at=at
+                        )
+                        session.add(point)
                 cursor = session.get(IndexerCursor, CURSOR)
                 if cursor is None:
                     session.add(IndexerCursor(name=CURSOR, last_block=end))

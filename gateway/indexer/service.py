@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from hexbytes import HexBytes
@@ -20,16 +21,19 @@ from web3._utils.events import get_event_data
 from gateway.chain.bindings.engine import RepoStatus
 from gateway.chain.calls import event_topic
 from gateway.chain.outage import Backoff, is_outage
+from gateway.db import audit_log
 from gateway.db.models import Wallet
 from gateway.events.bus import EventBus
 from gateway.indexer import claims, wire
 from gateway.settlement.market import Market
+from gateway.settlement_records.bell import Bell
 from gateway.settlement_records.models import IndexerCursor, RepoEvent, RepoRecord
 from gateway.trading.models import Trade
 
 logger = logging.getLogger(__name__)
 CURSOR = "repo_engine"
 MAX_RANGE = 1_000
+REPURCHASED = "RepoRepurchased"
 # an event names wallets by address; only the owning organization is needed, not the whole row
 _ORG_OF_WALLET = select(Wallet.organization_id).where(Wallet.address == bindparam("address"))
 
@@ -61,13 +65,23 @@ class Indexer:
         self.on_events = on_events  # callable(list[dict]) after commit (webhooks)
         from contracts.artifacts import load_artifact
 
-        # the engine's events and its shortfall ledger's (ShortfallCollected, ...Agreed, ShortfallSettled)
+        # the engine's events, its extension's (IRepoMigration: a repo moved to a successor engine,
+        # contracts/UPGRADES.md) and its shortfall ledger's (ShortfallCollected, ...Agreed, ShortfallSettled)
         ledger_abi = load_artifact("RepoShortfallLedger").abi
+        migration_abi = load_artifact("IRepoMigration").abi
         self._abis: dict[bytes, dict[str, Any]] = {
-            event_topic(abi): abi for abi in [*market.engine.abi, *ledger_abi] if abi.get("type") == "event"
+            event_topic(abi): abi
+            for abi in [*market.engine.abi, *migration_abi, *ledger_abi]
+            if abi.get("type") == "event"
         }
+        # the position NFT's ERC-721 Transfer (its topic is ERC-20's: told apart by the emitting address)
+        self._position_transfer = next(
+            a for a in load_artifact("RepoPosition").abi if a.get("type") == "event" and a["name"] == "Transfer"
+        )
         self._lock = threading.Lock()
         self.wake = threading.Event()  # set by the relayer of this process when it sees a transaction mined
+        self.bell = Bell()  # rung when the cursor moves: ``…/wait`` of this process answers at once
+        self.announce: Callable[[], None] | None = None  # and tells other processes' waiters (gateway.background)
 
     def run(self, stop: threading.Event) -> None:
         backoff = Backoff()
@@ -98,21 +112,28 @@ class Indexer:
             w3 = self.market.w3
             with self.sessions() as session:
                 last = self.cursor(session)
-            head = int(w3.eth.block_number) - self.market.settings.finality_confirmations
+            head = self.market.head_number() - self.market.settings.finality_confirmations
             if head <= last:
                 return 0
             end = min(head, last + MAX_RANGE)
-            sources = [self.market.engine.address, self.market.shortfall_ledger.address]
+            position = self.market.position.address
+            sources = [self.market.engine.address, self.market.shortfall_ledger.address, position]
             logs = w3.eth.get_logs({"address": sources, "fromBlock": last + 1, "toBlock": end})
             times: dict[int, int] = {}
             decoded_logs: list[tuple[Any, dict[str, Any], dict[str, Any]]] = []
             states: dict[int, dict[str, Any]] = {}
             for log in logs:
-                abi = self._abis.get(bytes(log["topics"][0]))
-                if abi is None:
-                    continue
-                decoded = get_event_data(w3.codec, abi, log)
-                args = {k: _jsonable(v) for k, v in decoded["args"].items()}
+                if str(log["address"]).lower() == position.lower():
+                    transferred = self._position_transferred(log)
+                    if transferred is None:
+                        continue
+                    decoded, args = transferred
+                else:
+                    abi = self._abis.get(bytes(log["topics"][0]))
+                    if abi is None:
+                        continue
+                    decoded = dict(get_event_data(w3.codec, abi, log))
+                    args = {k: _jsonable(v) for k, v in decoded["args"].items()}
                 number = int(log["blockNumber"])
                 if number not in times:
                     times[number] = int(w3.eth.get_block(number)["timestamp"])
@@ -148,9 +169,13 @@ class Indexer:
                     session.flush()
                     if event.name in claims.EVENTS:
                         claims.apply(session, event)
+                    if event.name == REPURCHASED and repo_id is not None:
+                        _audit_repurchased(session, event)
                     if repo_id is not None:
                         record = self._apply(session, repo_id, states[repo_id], number)
-                        orgs = {o for o in (record.seller_org_id, record.holder_org_id) if o is not None}
+                        # a position transfer also tells the holder it left (the record names the one after)
+                        former = self._org_of(session, str(args["from"])) if "from" in args else None
+                        orgs = {o for o in (record.seller_org_id, record.holder_org_id, former) if o is not None}
                         published.append((self.public(event, units), orgs))
                 row = session.get(IndexerCursor, CURSOR)
                 if row is None:
@@ -158,12 +183,29 @@ class Indexer:
                 else:
                     row.last_block = end
                 session.commit()
+            self.bell.ring()
+            if self.announce is not None:
+                self.announce()
         for event_body, orgs in published:
             if self.bus is not None:
                 self.bus.publish(event_body, orgs)
         if self.on_events is not None and published:
             self.on_events(published)
         return max(len(published), 1)
+
+    def _position_transferred(self, log: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """A transfer of a live repo's position NFT from one holder to another as a ``PositionTransferred`` event
+        (the new holder is the one the engine pays at repurchase); mint and burn are the engine's own opening and
+        closing, already told by its events: None."""
+        if bytes(log["topics"][0]) != event_topic(self._position_transfer) or len(log["topics"]) != 4:
+            return None
+        decoded = get_event_data(self.market.w3.codec, self._position_transfer, log)
+        zero = "0x" + "00" * 20
+        sender, receiver = str(decoded["args"]["from"]), str(decoded["args"]["to"])
+        if zero in (sender.lower(), receiver.lower()):
+            return None
+        args = {"repoId": str(int(decoded["args"]["tokenId"])), "from": sender, "to": receiver}
+        return {"event": "PositionTransferred", "args": args}, args
 
     @staticmethod
     def units(session: Session) -> wire.EventUnits:
@@ -257,3 +299,16 @@ class Indexer:
                         diffs.append({"repo_id": rid, "changes": changed})
                 session.commit()
         return diffs
+
+
+def _audit_repurchased(session: Session, event: RepoEvent) -> None:
+    """The repurchase as final on chain, on the audit chain (and so the surveillance feed) under the repo's id
+    beside its ``repo.opened``: a self-held seller sends its own repurchase, which the gateway never saw asked."""
+    audit_log.append(
+        session,
+        actor="system:indexer",
+        action="repo.repurchased",
+        object_type="repo",
+        object_id=str(event.repo_id),
+        change={"tx_hash": event.tx_hash, "early": event.args.get("early"), "holder": event.args.get("holder")},
+    )

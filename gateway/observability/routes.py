@@ -1,4 +1,5 @@
-"""``/healthz`` (the process answers), ``/readyz`` (database and chain reachable) and ``/metrics`` (Prometheus).
+"""``/healthz`` (the process answers), ``/readyz`` (database, chain and, when configured, the event broker reachable;
+it names the instance, so a check through the balancer says which replica answered) and ``/metrics`` (Prometheus).
 
 Each app gets its own metrics registry, so several apps in one process (tests) do not collide. Request metrics
 are labelled by route template, never by raw path, to keep cardinality bounded.
@@ -6,6 +7,8 @@ are labelled by route template, never by raw path, to keep cardinality bounded.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from typing import Any
 
@@ -30,6 +33,7 @@ class Check(BaseModel):
 
 class Readiness(BaseModel):
     status: str
+    instance: str  # REPONET_INSTANCE_NAME (``replica-1`` under ``up --replicas``), else host:pid
     checks: dict[str, Check]
 
 
@@ -131,9 +135,31 @@ def _check_chain(ctx: GatewayContext) -> Check:
         return Check(ok=False, detail=f"{type(exc).__name__}")
 
 
+class BrokerProbe:
+    """A ping of the event broker (Redis), with one client kept per URL: a replica that cannot reach the broker
+    would serve WebSocket clients no events and count rate limits nowhere, so the balancer should pass it by."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, Any] = {}
+
+    def check(self, url: str) -> Check:
+        import redis
+
+        client = self._clients.get(url)
+        if client is None:
+            client = self._clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            client.ping()
+            return Check(ok=True, detail="reachable")
+        except Exception as exc:
+            return Check(ok=False, detail=f"{type(exc).__name__}")
+
+
 def install(app: FastAPI, ctx: GatewayContext) -> None:
     """Add the three endpoints and the request metrics to ``app``."""
     metrics = Metrics()
+    broker = BrokerProbe()
+    instance = ctx.settings.instance_name or f"{socket.gethostname()}:{os.getpid()}"
     router = APIRouter(tags=["health"], dependencies=[Public])  # probes and scrapers: no credentials
 
     @router.get("/healthz", response_model=Liveness, status_code=200)
@@ -143,16 +169,19 @@ def install(app: FastAPI, ctx: GatewayContext) -> None:
 
     @router.get("/readyz", response_model=Readiness, status_code=200, responses={503: {"model": Readiness}})
     async def readyz(response: Response) -> Readiness:
-        """Readiness: the database answers and the chain's JSON-RPC answers (503 otherwise)."""
+        """Readiness: the database answers, the chain's JSON-RPC answers and, with a broker configured, the broker
+        answers (503 otherwise)."""
         checks = {
             "database": await run_in_threadpool(_check_database, ctx),
             "chain": await run_in_threadpool(_check_chain, ctx),
         }
+        if ctx.settings.broker_url:
+            checks["broker"] = await run_in_threadpool(broker.check, ctx.settings.broker_url)
         for name, check in checks.items():
             metrics.ready.labels(check=name).set(1 if check.ok else 0)
         ok = all(c.ok for c in checks.values())
         response.status_code = 200 if ok else 503
-        return Readiness(status="ready" if ok else "not ready", checks=checks)
+        return Readiness(status="ready" if ok else "not ready", instance=instance, checks=checks)
 
     @router.get("/metrics", include_in_schema=False)
     def prometheus(request: Request) -> Response:

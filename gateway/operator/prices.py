@@ -23,6 +23,7 @@ from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.chain.bindings.oracle import Oracle
 from gateway.chain.outage import is_outage
+from gateway.context import GatewayContext
 from gateway.db import audit_log
 from gateway.exceptions import ChainUnavailable, FourEyesViolation, InvalidRequest, NotFound, WriteTransactionOpen
 from gateway.operator.models import PricePosting, PriceStatus
@@ -177,6 +178,23 @@ def post_price(
 ) -> PricePublic:
     """Post a bond's price in percent of par; a move beyond the instrument's bound waits for a second person. The
     oracle's price is read in the read session, before the write transaction opens."""
+    return propose_price(
+        body, proposer=principal.id, actor=principal.actor, ctx=ctx, read=read, session=session, hub=hub
+    )
+
+
+def propose_price(
+    body: PriceCreate,
+    *,
+    proposer: uuid.UUID,
+    actor: str,
+    ctx: GatewayContext,
+    read: Session,
+    session: Session,
+    hub: Hub,
+) -> PricePublic:
+    """The price route's work, for a person (``proposer`` is that person) or the operator's price feed (its key's
+    owner): posted at once within the bound, else awaiting a second operator person."""
     bond = _instrument(read, body.asset, InstrumentKind.BOND)
     cash = _instrument(read, body.quote, InstrumentKind.CASH)
     try:
@@ -206,14 +224,14 @@ def post_price(
         previous_percent_of_par=None if previous is None else format(previous, "f"),
         move_bps=move,
         status=PriceStatus.AWAITING_CONFIRMATION.value,
-        proposed_by=principal.id,
+        proposed_by=proposer,
     )
     session.add(row)
     if within:
-        _post(session, hub, row, principal.actor)
+        _post(session, hub, row, actor)
     audit_log.append(
         session,
-        actor=principal.actor,
+        actor=actor,
         action="operator.price_proposed",
         object_type="price",
         object_id=str(row.id),

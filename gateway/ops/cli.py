@@ -43,14 +43,16 @@ def _out(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, default=str, indent=None) if args.json else text)
 
 
-def register(top: Any) -> None:
-    def command(parent: Any, name: str, fn: Command, help_text: str) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = parent.add_parser(name, help=help_text)
-        add_data_dir(parser)
-        parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
-        parser.set_defaults(handler=_handler(fn))
-        return parser
+def command(parent: Any, name: str, fn: Command, help_text: str) -> argparse.ArgumentParser:
+    """An operator command: finds the network by ``--data-dir``, prints text or ``--json``."""
+    parser: argparse.ArgumentParser = parent.add_parser(name, help=help_text)
+    add_data_dir(parser)
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+    parser.set_defaults(handler=_handler(fn))
+    return parser
 
+
+def register(top: Any) -> None:
     kyc = top.add_parser("kyc", help="KYC applications and member status").add_subparsers(dest="command", required=True)
     ls = command(kyc, "list", kyc_list, "list KYC applications")
     ls.add_argument("--status", help="e.g. pending_review, screening_hits, approved, rejected")

@@ -42,6 +42,7 @@ def urls_banner(state: UpState, data_dir: Path) -> str:
     s = state
     lines = [
         f"Gateway API   {s.gateway_url}  (OpenAPI docs {s.gateway_url}/docs; health /healthz, /readyz; /metrics)",
+        f"Web app       {s.gateway_url}/app  (sign in with password and authenticator code)",
         f"JSON-RPC      {s.rpc_url}"
         + (
             f"  (node metrics http://{s.node_host}:{s.node_port}/metrics, with the operator token in node/admin.token)"

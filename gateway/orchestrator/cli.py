@@ -59,7 +59,12 @@ def register(top: Any) -> None:
         default=None,
         help="a local QBFT network of N validators (JSON-RPC on --rpc-port and the next N-1 ports)",
     )
-    up.add_argument("--block-time", type=float, default=0.5, help="seconds between blocks of the local node")
+    up.add_argument(
+        "--block-time",
+        type=float,
+        default=None,
+        help="seconds between blocks of the local chain (default 0.5 on one node, 1 on a QBFT network of --validators)",
+    )
     up.add_argument("--chain-id", type=int, default=DEFAULT_CHAIN_ID, help="chain id of a new local chain")
     up.add_argument("--admin-email", default=ADMIN_EMAIL, help="the operator admin's login")
     up.add_argument(
@@ -77,6 +82,15 @@ def register(top: Any) -> None:
         help="restart a crashed node or gateway at most this many times in five minutes, then stop (default "
         f"{RestartPolicy.max_restarts}; 0 stops at the first crash)",
     )
+    up.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="N API replicas behind HAProxy on --port, the background work in two worker processes electing a "
+        "leader per kind (needs --database and --broker; default: one embedded gateway on SQLite)",
+    )
+    up.add_argument("--database", default=None, help="with --replicas: postgresql://… shared by every process")
+    up.add_argument("--broker", default=None, help="with --replicas: redis://… (event stream, shared rate limits)")
     up.set_defaults(handler=cmd_up)
 
 
@@ -97,6 +111,9 @@ def cmd_up(args: argparse.Namespace, _settings: Any) -> ExitStatus:
         chain_id=args.chain_id,
         admin_email=args.admin_email,
         admin_delay=args.admin_delay,
+        replicas=max(0, args.replicas),
+        database_url=args.database,
+        broker_url=args.broker,
     )
     install_signal_handlers()
     up = Up(config, console)
@@ -112,6 +129,8 @@ def cmd_up(args: argparse.Namespace, _settings: Any) -> ExitStatus:
             ("enrolling the operator users", up.enroll),
             ("listing instruments", up.list_instruments),
             ("starting the risk service", up.start_risk),
+            ("starting the price feed", up.start_feed),
+            ("starting the surveillance service", up.start_surveillance),
         ]
         for title, run in steps:
             with console.status(f"{title}…"):

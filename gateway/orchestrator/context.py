@@ -34,11 +34,14 @@ class UpConfig:
     operator_key: str | None
     validators: int
     validators_given: bool
-    block_time: float
+    block_time: float | None  # None: the mode's default (nodes.SINGLE_NODE_BLOCK_TIME, NETWORK_BLOCK_TIME)
     chain_id: int
     admin_email: str
     rpc_token: str | None = None  # an external chain's JSON-RPC token; a managed node's come from its own key
     admin_delay: int = DEFAULT_ADMIN_DELAY  # seconds an admin action waits between scheduling and execution
+    replicas: int = 0  # API replicas behind HAProxy, with workers apart (0: the embedded gateway): .replicas
+    database_url: str | None = None  # with replicas: the PostgreSQL every process shares
+    broker_url: str | None = None  # with replicas: the event broker (redis://)
 
 
 class UpContext:

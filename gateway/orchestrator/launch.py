@@ -21,6 +21,11 @@ from gateway.orchestrator.supervisor import Child
 OPERATOR_LEI_SEED = "RPNOPERATOR0000000"
 GATEWAY_READY_SECONDS = 90.0
 MAX_API_WORKERS = 2
+# The per-address budget of the gateway ``reponet up`` starts: the demo, the web app and the risk, feed and
+# surveillance services all reach it from loopback, so they share one address while each key keeps its own
+# per-principal budget (120 a minute). The gateway's default (300 a minute, for one remote client) is less than
+# those budgets added up, and the demo was refused with 429 while the services polled.
+UP_RATE_LIMIT_IP = "1200/minute"
 
 
 def default_api_workers(environ: Mapping[str, str] = os.environ) -> int:
@@ -48,6 +53,15 @@ class GatewaySteps:
         self.nodes = nodes
 
     def gateway_env(self) -> dict[str, str]:
+        ctx = self.ctx
+        env = self._embedded_env()
+        if ctx.config.replicas:
+            from gateway.orchestrator.replicas import shared_env
+
+            env.update(shared_env(ctx.config))
+        return env
+
+    def _embedded_env(self) -> dict[str, str]:
         ctx, s = self.ctx, self.ctx.state
         origin = f"{s.gateway_host}:{s.gateway_port}"
         return {
@@ -69,6 +83,7 @@ class GatewaySteps:
             # trading and settlement (Gateway II): the engine and the oracle
             "REPONET_REPO_ENGINE_ADDRESS": s.contracts["repo_engine"],
             "REPONET_PRICE_ORACLE_ADDRESS": s.contracts["price_oracle"],
+            "REPONET_RATE_LIMIT_IP": os.environ.get("REPONET_RATE_LIMIT_IP", UP_RATE_LIMIT_IP),
             "REPONET_RATE_LIMIT_STORAGE_URL": (limits := rate_limit_storage(ctx.dir.gateway)),
             "REPONET_API_WORKERS": os.environ.get(
                 "REPONET_API_WORKERS",

@@ -9,8 +9,10 @@ keys in :mod:`accounts`, the node in :mod:`nodes`, contracts and roles in :mod:`
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -43,6 +45,19 @@ __all__ = [
     "qr_text",
     "urls_banner",
 ]
+
+
+# Each tick reads a member's repos, agreements and calls due with that member's key: three requests, so a tick
+# every 2 s stays under the gateway's per-key limit (rate_limit_principal, 120 a minute) with room for the calls.
+RISK_INTERVAL_SECONDS = 2.0
+# the surveillance service's idle poll of the feed: every request from the services on this host counts against the
+# gateway's per-address budget (launch.UP_RATE_LIMIT_IP), which the demo and the other services share
+SURVEILLANCE_INTERVAL_SECONDS = 2.0
+
+
+def instance_state(state: Path, instance: int) -> Path:
+    """The state file of a service's ``instance`` (1: the file itself; 2: ``risk-2.db`` beside ``risk.db``)."""
+    return state if instance == 1 else state.with_name(f"{state.stem}-{instance}{state.suffix}")
 
 
 class Up:
@@ -81,6 +96,10 @@ class Up:
             raise UpError(f"{ctx.dir.path} holds a {s.validators}-validator network; use a fresh --data-dir")
         if s.validators > 1:
             self.nodes.check_network_command()
+        if c.replicas:
+            from gateway.orchestrator.replicas import check_config
+
+            check_config(c)
         s.node_host = c.node_host or s.node_host
         s.node_port = c.node_port or s.node_port
         s.gateway_host = c.gateway_host or s.gateway_host
@@ -122,6 +141,10 @@ class Up:
         self.gateway.prepare_gateway()
 
     def start_gateway(self) -> Child:
+        if self.config.replicas:
+            from gateway.orchestrator.replicas import ReplicaSteps
+
+            return ReplicaSteps(self.ctx, self.gateway_env()).start()
         return self.gateway.start_gateway()
 
     def list_instruments(self) -> None:
@@ -130,6 +153,49 @@ class Up:
     def enroll(self) -> None:
         self.gateway.enroll()
 
+    def _service(self, name: str, argv: list[str], state: Path | None = None) -> Child:
+        """A service process, supervised; with ``--replicas`` a second beside it (same command, its own state file
+        ``<state>-2``, since two processes writing one SQLite file would share intents and cursors): the gateway's
+        lease for its kind (``/v1/leases``) lets one act, the other stands by and takes over. A new leader
+        re-derives what is due from the gateway and sends it with the same Idempotency-Keys, so nothing is sent
+        twice for want of the other's file."""
+        ctx, env = self.ctx, {**os.environ, **self.gateway_env()}
+        child = ctx.supervisor.start(name, [*argv, *(["--state", str(state)] if state else [])],
+                                     ctx.dir.logs / f"{name}.log", env=env)  # fmt: skip
+        if self.config.replicas:
+            second = [*argv, *(["--state", str(instance_state(state, 2))] if state else [])]
+            standby = ctx.supervisor.start(f"{name}-2", second, ctx.dir.logs / f"{name}-2.log", env=env)
+            pids = f"pids {child.process.pid} and {standby.process.pid}"
+            ctx.step(f"{name} started twice", f"{pids}: one leads (its lease at the gateway), the other stands by")
+        return child
+
+    def start_surveillance(self) -> Child:
+        """The surveillance service beside the gateway, supervised like it (its state file keeps the feed cursor
+        and unsent alerts, so a restart resumes). Its key (``surveillance:feed`` and ``surveillance:alert`` on
+        the operator's organization, under the compliance service user's name) is granted here on first run."""
+        import json
+
+        from gateway.db.session import make_engine, make_session_factory
+        from gateway.surveillance.cli import write_config
+        from gateway.surveillance.grant import grant
+
+        ctx = self.ctx
+        directory = ctx.dir.path / "surveillance"
+        config = write_config(directory, gateway_url=ctx.state.gateway_url, ca_file=ctx.dir.tls_cert)
+        if not json.loads(config.read_text()).get("api_key"):
+            engine = make_engine(ctx.dir.gateway_database_url())
+            try:
+                with make_session_factory(engine)() as session:
+                    grant(session, config_path=config, officer_email="compliance@reponet.local", days=365)
+            finally:
+                engine.dispose()
+        return self._service(
+            "surveillance",
+            [sys.executable, "-m", "gateway.cli", "surveillance", "run", "--config", str(config),
+             "--models", str(directory / "models"), "--interval", str(SURVEILLANCE_INTERVAL_SECONDS)],
+            directory / "surveillance.db",
+        )  # fmt: skip
+
     def start_risk(self) -> Child:
         """The risk service beside the gateway, supervised like it (restarted on a crash; its state file keeps
         its call intents). Members add their API keys to ``risk/config.json``; it re-reads the file each tick."""
@@ -137,10 +203,37 @@ class Up:
 
         ctx = self.ctx
         config = write_config(ctx.dir.path / "risk", gateway_url=ctx.state.gateway_url, ca_file=ctx.dir.tls_cert)
-        return ctx.supervisor.start(
+        return self._service(
             "risk",
-            [sys.executable, "-m", "gateway.cli", "risk", "--config", str(config), "--state",
-             str(ctx.dir.path / "risk" / "risk.db")],
-            ctx.dir.logs / "risk.log",
-            env={**os.environ, **self.gateway_env()},
+            [sys.executable, "-m", "gateway.cli", "risk", "--config", str(config),
+             "--interval", str(RISK_INTERVAL_SECONDS)],
+            ctx.dir.path / "risk" / "risk.db",
         )  # fmt: skip
+
+    def start_feed(self) -> Child:
+        """The price feed beside the risk service (``reponet risk feed``): its CSV drop directory
+        ``risk/prices/`` and the manual entries, posting under its own operator key (scope ``prices:feed`` only,
+        made once under the operator automation user). A price dropped there alone moves the oracle, and the risk
+        service calls the margin it implies."""
+        from gateway.db.session import make_engine, make_session_factory
+        from gateway.ops.network import AUTOMATION_FILE, OPS_USER
+        from gateway.risk.feeds.cli import write_feed_config
+        from gateway.risk.feeds.grant import grant_feed
+
+        ctx = self.ctx
+        config = write_feed_config(ctx.dir.path / "risk", gateway_url=ctx.state.gateway_url, ca_file=ctx.dir.tls_cert)
+        if not json.loads(config.read_text()).get("api_key"):
+            email = ctx.dir.read_json_secret(AUTOMATION_FILE)[OPS_USER]["email"]
+            engine = make_engine(ctx.dir.gateway_database_url())
+            try:
+                with make_session_factory(engine)() as session:
+                    grant_feed(session, config_path=config, operator_email=email, days=365)
+            finally:
+                engine.dispose()
+        child = self._service(
+            "feed",
+            [sys.executable, "-m", "gateway.cli", "risk", "feed", "--config", str(config), "--interval",
+             str(RISK_INTERVAL_SECONDS)],
+        )  # fmt: skip
+        ctx.step("price feed started", f"drop CSV prices into {ctx.dir.path / 'risk' / 'prices'}")
+        return child

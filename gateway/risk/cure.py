@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -108,9 +109,10 @@ class CureStore:
 class CureTracker:
     """One member's cure tracking per tick, through the gateway's REST API with the member's API key."""
 
-    def __init__(self, http: httpx.Client, store: Store) -> None:
+    def __init__(self, http: httpx.Client, store: Store, fence: Callable[[str], dict[str, str]] = lambda _: {}) -> None:
         self.http = http
         self.store = CureStore(store)
+        self.fence = fence  # the member's risk-lease token (X-Lease-Token): a deposed leader's requests are refused
 
     def _watch(self, api_key: str) -> dict[str, Any]:
         try:
@@ -165,7 +167,7 @@ class CureTracker:
         return made
 
     def _send(self, api_key: str, intent: CureIntent) -> bool:
-        headers = {"X-API-Key": api_key, "Idempotency-Key": intent.key}
+        headers = {"X-API-Key": api_key, "Idempotency-Key": intent.key, **self.fence(intent.member)}
         try:
             answer = self.http.post(PATHS[intent.kind], json=intent.body(), headers=headers)
         except httpx.HTTPError as exc:

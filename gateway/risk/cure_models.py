@@ -21,6 +21,7 @@ class Mode(StrEnum):
 class ProposalKind(StrEnum):
     CLOSE_OUT = "close_out"  # declareDefault then closeOut, by the holder
     EXCESS_RETURN = "excess_return"  # withdrawExcess, by the seller
+    MARGIN_CALL = "margin_call"  # callMargin (relayed), for a holder that chose an approver over auto-calling
 
 
 class ProposalStatus(StrEnum):

@@ -23,6 +23,9 @@ from gateway.db import audit_log
 from gateway.db.models import Wallet
 from gateway.exceptions import NotFound
 from gateway.indexer.prices import indexed_price
+from gateway.leases import service as leases
+from gateway.leases.models import LeaseKind
+from gateway.leases.routes import LeaseToken
 from gateway.positions import accrual
 from gateway.risk import cure_service as cure
 from gateway.risk.cure_models import Mode, ProposalKind, ProposalStatus, RiskInstruction, RiskNotice, RiskProposal
@@ -173,14 +176,23 @@ def _held_call(session: ReadSessionDep, principal: Principal, repo_id: int, cure
 
 
 @router.post("/reminders", response_model=NoticePublic, status_code=201)
-def remind(body: ReminderCreate, principal: RiskAct, read: ReadSessionDep, session: SessionDep) -> RiskNotice:
-    """The risk service reminds both parties that a call's cure deadline is near (once per call)."""
+def remind(
+    body: ReminderCreate,
+    principal: RiskAct,
+    read: ReadSessionDep,
+    session: SessionDep,
+    lease_token: LeaseToken = None,
+) -> RiskNotice:
+    """The risk service reminds both parties that a call's cure deadline is near (once per call). With an
+    X-Lease-Token, only the risk lease's current holder may (409 for a deposed leader)."""
+    leases.check(read, LeaseKind.RISK, principal.organization_id, lease_token, lock=False)
     record = _held_call(read, principal, body.repo_id, body.cure_deadline)
     seller_org = record.seller_org_id
     assert seller_org is not None
     key = f"cure_reminder:{body.repo_id}:{body.cure_deadline}"
     detail = {"cure_deadline": str(body.cure_deadline), "outstanding": record.margin_call_outstanding}
     read.rollback()
+    leases.check(session, LeaseKind.RISK, principal.organization_id, lease_token)
     mine = cure.notice(
         session, organization_id=principal.organization_id, repo_id=body.repo_id, kind="cure_reminder", key=key,
         detail=detail,
@@ -248,11 +260,19 @@ def submit_standing(
 
 @router.post("/defaults", response_model=ProposalPublic, status_code=202)
 def mark_default(
-    body: DefaultCreate, principal: RiskAct, ctx: ContextDep, read: ReadSessionDep, session: SessionDep, hub: HubDep
+    body: DefaultCreate,
+    principal: RiskAct,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
+    lease_token: LeaseToken = None,
 ) -> RiskProposal:
     """A call lapsed uncured: the repo is marked for default and its close-out prepared (valuation at the oracle
     price, shortfall or excess) for an approver to confirm, or declared and closed out at once when the holder's
-    standing instruction says ``auto`` (consent: that instruction's approver's). Once per call."""
+    standing instruction says ``auto`` (consent: that instruction's approver's). Once per call. Fenced by the
+    risk lease's X-Lease-Token like the margin call."""
+    leases.check(read, LeaseKind.RISK, principal.organization_id, lease_token, lock=False)  # before the chain reads
     record = _held_call(read, principal, body.repo_id, body.cure_deadline)
     market = hub.require_market()
     now = hub.now()
@@ -285,6 +305,7 @@ def mark_default(
     seller_org = record.seller_org_id
     assert seller_org is not None
     read.rollback()
+    leases.check(session, LeaseKind.RISK, principal.organization_id, lease_token)  # locked until the write commits
     found = cure.existing(session, repo_id=body.repo_id, kind=ProposalKind.CLOSE_OUT, episode=body.cure_deadline)
     if found is not None:
         return found

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db import audit_log
 from gateway.exceptions import FourEyesViolation, NotFound
+from gateway.risk import messages
 from gateway.risk.cure_models import Mode, ProposalKind, ProposalStatus, RiskInstruction, RiskNotice, RiskProposal
 from gateway.risk.cure_schemas import InstructionCreate
 from gateway.settlement.market import Market
@@ -130,6 +131,12 @@ def notice(
     )
     session.add(row)
     session.flush()
+    messages.record(  # live: the member's stream and webhooks (``risk.cure_reminder``, ``risk.call_lapsed``, ...)
+        session,
+        organization_id=organization_id,
+        kind=f"risk.{kind}",
+        body={"repo_id": repo_id, "notice_id": row.id, "detail": dict(detail)},
+    )
     return row
 
 

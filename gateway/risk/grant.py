@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from gateway.config import Settings
 from gateway.db.models import ApiClient, ClientKind, Organization, Role, User
 from gateway.exceptions import InvalidRequest, NotFound, PermissionDenied
 from gateway.exit_status import ExitStatus
+from gateway.risk.config_file import write_private_json
 
 SCOPES = ["repos:read", "risk:act"]
 
@@ -63,11 +63,7 @@ def read_config(path: Path) -> dict[str, Any]:
 
 def write_config(path: Path, config: dict[str, Any]) -> None:
     """Atomically (the running service re-reads it every tick), owner-only: it holds secrets."""
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump(config, out, indent=2)
-    os.replace(tmp, path)
+    write_private_json(path, config)
 
 
 def grant(session: Session, *, config_path: Path, member: str, admin_email: str, days: int) -> Granted:
@@ -96,11 +92,12 @@ def grant(session: Session, *, config_path: Path, member: str, admin_email: str,
 
 
 def cmd_grant(args: argparse.Namespace, settings: Settings) -> ExitStatus:
+    from gateway.config import up_database_url
     from gateway.db.session import make_engine, make_session_factory
 
     database_url, config = settings.database_url, settings.data_dir / "risk" / "config.json"
     if args.data_dir is not None:  # a `reponet up` directory: its layout (gateway.datadir.DataDir)
-        database_url = f"sqlite:///{(args.data_dir / 'gateway' / 'gateway.db').resolve()}"
+        database_url = up_database_url(args.data_dir)
         config = args.data_dir / "risk" / "config.json"
     config = Path(args.config) if getattr(args, "config", None) else config
     if not config.exists():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db.models import Base, UTCDateTime
@@ -33,6 +34,8 @@ class MarginAgreement(Base):
     cure_period_seconds: Mapped[int] = mapped_column(BigInteger)
     auto_call_a: Mapped[bool] = mapped_column(default=False)
     auto_call_b: Mapped[bool] = mapped_column(default=False)
+    eligible: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # gateway.risk.eligibility
+    valuation_times: Mapped[list[str]] = mapped_column(JSON, default=list)  # "HH:MM" UTC; none: continuously
     proposed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     approved_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), nullable=True)

@@ -13,16 +13,21 @@ from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead, RiskAct, TradesApprove
 from gateway.chain.bindings.engine import RepoStatus
+from gateway.chain.bindings.oracle import Oracle
 from gateway.db import audit_log
 from gateway.exceptions import NotFound, PermissionDenied
-from gateway.indexer.prices import indexed_price
+from gateway.leases import service as leases
+from gateway.leases.models import LeaseKind
+from gateway.leases.routes import LeaseToken
 from gateway.positions import accrual
 from gateway.risk import service
+from gateway.risk.fx_inputs import FxReader, Priced
 from gateway.risk.schemas import (
     AgreementApproval,
     AgreementCreate,
     AgreementPublic,
     AgreementsPublic,
+    FxRate,
     MarginCallCreate,
     RepoInputs,
     RepoInputsPublic,
@@ -32,6 +37,7 @@ from gateway.settlement.routes import repos as settlement_repos
 from gateway.settlement.schemas import Submission
 from gateway.settlement_records import freshness
 from gateway.settlement_records.models import RepoRecord
+from gateway.trading.models import Instrument
 
 router = APIRouter(prefix="/risk", tags=["risk"], responses=problem_responses(401, 403, 404, 409, 422, 429))
 LIVE = (RepoStatus.OPEN.value, RepoStatus.MARGIN_CALLED.value)
@@ -100,12 +106,14 @@ def repo_inputs(
         .order_by(RepoRecord.repo_id)
         .limit(5_000)
     ).all()
-    prices: dict[tuple[str, str], int | None] = {}
+    fx = FxReader(session, Oracle(hub.market.oracle) if hub.market is not None else None, now)
+    prices: dict[tuple[str, str], Priced] = {}
+    bonds: dict[str, Instrument | None] = {}
     data = []
     for r in rows:
         pair = (r.collateral_token.lower(), r.cash_token.lower())
         if pair not in prices:
-            prices[pair] = indexed_price(session, pair[0], pair[1], now) if now else None
+            prices[pair] = fx.collateral(pair[0], pair[1])
         rp = accrual.repurchase_price(
             purchase_price=int(r.purchase_price),
             rate=int(r.rate),
@@ -116,6 +124,9 @@ def repo_inputs(
             at=now,
         )
         price = prices[pair]
+        if pair[0] not in bonds:
+            bonds[pair[0]] = session.get(Instrument, pair[0])
+        bond = bonds[pair[0]]
         assert r.holder_org_id is not None and r.seller_org_id is not None  # the query's conditions
         data.append(
             RepoInputs(
@@ -125,27 +136,50 @@ def repo_inputs(
                 status=r.status,
                 cash_token=r.cash_token,
                 collateral_token=r.collateral_token,
+                collateral_isin=bond.isin if bond is not None else None,
+                collateral_currency=bond.currency if bond is not None else None,
                 repurchase_price=str(rp),
                 collateral_amount=str(r.collateral_amount),
                 cash_margin=str(r.cash_margin),
                 haircut_bps=r.haircut_bps,
                 min_transfer_amount=str(r.min_transfer_amount),
-                price=None if price is None else str(price),
+                price=None if price.price is None else str(price.price),
+                price_currency=price.currency,
+                fx_rate=None if price.fx_rate is None else str(price.fx_rate),
+                fx_haircut_bps=price.fx_haircut_bps,
                 valued_at=now,
                 updated_block=int(r.updated_block),
             )
         )
-    return RepoInputsPublic(data=data, as_of_block=block)
+    bases = {
+        a.base_currency.lower()
+        for a in service.listed(session, organization_id=principal.organization_id, status="effective")
+    }
+    rates = [fx.rate(q, b) for q in sorted({p[1] for p in prices}) for b in sorted(bases) if q != b]
+    return RepoInputsPublic(
+        data=data,
+        fx=[
+            FxRate(quote=x.quote, base=x.base, rate=None if x.rate is None else str(x.rate), haircut_bps=x.haircut_bps)
+            for x in rates
+        ],
+        as_of_block=block,
+    )
 
 
 @router.post("/margin-calls", response_model=Submission, status_code=202)
 def risk_margin_call(
-    body: MarginCallCreate, principal: RiskAct, read: ReadSessionDep, session: SessionDep, hub: HubDep
+    body: MarginCallCreate,
+    principal: RiskAct,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
+    lease_token: LeaseToken = None,
 ) -> Submission:
     """The risk service calls margin for the lender: only on a repo the member holds, only under the pair's
     effective agreement and only if the member's standing instruction allows it. The step is the same relayed
     ``callMargin`` a trader's call sends (the engine checks the exposure); send an Idempotency-Key (its answer and
-    this audit entry then commit together). The checks and the chain's reads come before the write transaction."""
+    this audit entry then commit together). The checks and the chain's reads come before the write transaction;
+    with an X-Lease-Token, only the risk lease's current holder may call (409 for a stale one)."""
     record = read.get(RepoRecord, body.repo_id)
     if record is None or record.holder_org_id != principal.organization_id or record.seller_org_id is None:
         raise NotFound("repo not found")
@@ -155,6 +189,7 @@ def risk_margin_call(
     if not service.standing_instruction(agreement, principal.organization_id):
         raise PermissionDenied("the member has not instructed the risk service to call margin")
     agreement_id, version = agreement.id, agreement.version
+    leases.check(session, LeaseKind.RISK, principal.organization_id, lease_token)  # a stale risk leader: 409
     submitted = settlement_repos.margin_call(body.repo_id, principal, read, session, hub)
     audit_log.append(
         session,

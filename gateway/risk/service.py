@@ -14,7 +14,7 @@ from gateway.db.models import Organization
 from gateway.exceptions import Conflict, InvalidRequest, NotFound, PermissionDenied
 from gateway.risk.exposure import Method, Terms
 from gateway.risk.models import MarginAgreement
-from gateway.risk.schemas import AgreementCreate, AgreementPublic
+from gateway.risk.schemas import AgreementCreate, AgreementPublic, EligibleIn
 from gateway.trading import money
 from gateway.trading.models import Instrument
 
@@ -59,6 +59,8 @@ def propose(session: Session, *, organization_id: uuid.UUID, data: AgreementCrea
         cure_period_seconds=data.cure_period_seconds,
         auto_call_a=data.auto_call if organization_id == a else False,
         auto_call_b=data.auto_call if organization_id == b else False,
+        eligible=[e.model_dump() for e in data.eligible],
+        valuation_times=sorted(set(data.valuation_times)),
         proposed_by=organization_id,
         proposed_at=datetime.now(UTC),
     )
@@ -70,7 +72,13 @@ def propose(session: Session, *, organization_id: uuid.UUID, data: AgreementCrea
         action="risk.agreement.propose",
         object_type="risk_agreement",
         object_id=str(row.id),
-        change={"version": row.version, "counterparty": str(data.counterparty_id), "method": row.method},
+        change={
+            "version": row.version,
+            "counterparty": str(data.counterparty_id),
+            "method": row.method,
+            "eligible": row.eligible,
+            "valuation_times": row.valuation_times,
+        },
     )
     return row
 
@@ -166,6 +174,8 @@ def public(session: Session, row: MarginAgreement) -> AgreementPublic:
         cure_period_seconds=row.cure_period_seconds,
         auto_call_a=row.auto_call_a,
         auto_call_b=row.auto_call_b,
+        eligible=[EligibleIn.model_validate(e) for e in row.eligible or []],
+        valuation_times=list(row.valuation_times or []),
         proposed_by=row.proposed_by,
         proposed_at=row.proposed_at,
         approved_by=row.approved_by,

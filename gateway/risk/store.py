@@ -21,7 +21,11 @@ CREATE TABLE IF NOT EXISTS pair_exposures (
 CREATE TABLE IF NOT EXISTS repo_exposures (
     at REAL NOT NULL, member TEXT NOT NULL, repo_id INTEGER NOT NULL, exposure TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS pair_exposures_at ON pair_exposures (at);
+CREATE INDEX IF NOT EXISTS repo_exposures_at ON repo_exposures (at);
 """
+HISTORY_EVERY = 60.0  # seconds between two recorded revaluations of one member
+HISTORY_KEEP = 86_400.0  # seconds of local history kept
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class Store:
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
+        self._recorded: dict[str, float] = {}
 
     def close(self) -> None:
         self.db.close()
@@ -88,10 +93,17 @@ class Store:
         return [i for (key,) in rows if (i := self.get(key)) is not None]
 
     def record(self, member: str, pairs: dict[str, tuple[int, int]], repos: dict[int, int]) -> None:
-        """One revaluation: net exposure per counterparty (net, repo count) and per repo."""
+        """One revaluation: net exposure per counterparty (net, repo count) and per repo, at most once per
+        ``HISTORY_EVERY`` seconds per member (the service revalues every second: 1,000 repos would add 86 million
+        rows a day); rows older than ``HISTORY_KEEP`` are pruned. Charts read the gateway's history."""
         at = time.time()
+        if at - self._recorded.get(member, 0.0) < HISTORY_EVERY:
+            return
+        self._recorded[member] = at
         with self.db:
             self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM pair_exposures WHERE at < ?", (at - HISTORY_KEEP,))
+            self.db.execute("DELETE FROM repo_exposures WHERE at < ?", (at - HISTORY_KEEP,))
             self.db.executemany(
                 "INSERT INTO pair_exposures VALUES (?, ?, ?, ?, ?)",
                 [(at, member, cp, str(net), n) for cp, (net, n) in pairs.items()],

@@ -14,15 +14,23 @@ Shocks compose by multiplication, each a signed move in basis points (−1000: �
 
 The shortfall is what the lender would lose closing out now at the shocked price: ``max(0, RP − MV − cash
 margin)`` per repo, no haircut — what remains uncovered if the borrower defaults and posts nothing more.
+
+Across currencies, as the live service nets (gateway.risk.fx): a pair under an agreement is one figure in the
+agreement's base currency — each repo's exposure in its own cash, converted at the FX rate into the base (owed in
+full rounded up, an excess after the FX haircut) — and a currency shock moves that conversion too (the cash's
+currency against the base's). A repo whose cash has no fresh rate into the base is shown under the engine's own
+rule in its own cash, as are the repos of a counterparty without an agreement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from gateway.risk.eligibility import Eligible, agreed_value
 from gateway.risk.exposure import BPS, PRICE_SCALE, Method, RepoValue, Terms, call_amount, repo_exposure
+from gateway.risk.fx import SAME, Conversion, to_base
 
 YEAR_SECONDS = 365 * 86_400
 ANY = "*"
@@ -78,14 +86,17 @@ class StressRepo:
 class PairTerms:
     agreement_id: str | None
     terms: Terms
-    base_currency: str | None  # lower case; the agreement covers only repos in this cash token
+    base_currency: str | None  # lower case token; the pair's repos net in it
+    eligible: tuple[Eligible, ...] = ()  # the agreement's schedule: the pair's exposure at its haircuts
+    base_iso: str | None = None  # the base token's ISO currency: a currency shock on it moves the conversions
+    rates: Mapping[str, Conversion] = field(default_factory=dict)  # other cash tokens into the base (fresh only)
 
 
 @dataclass(frozen=True)
 class PairResult:
     role: Role
     counterparty: str
-    cash_token: str
+    cash_token: str  # the currency of the pair's figures: the agreement's base when it covers the pair
     agreement_id: str | None
     repos: int
     exposure_before: int
@@ -99,9 +110,9 @@ class PairResult:
 class ScenarioResult:
     name: str
     pairs: tuple[PairResult, ...]
-    calls_to_make: dict[str, int]  # by cash token: as lender, after the shock
-    calls_to_meet: dict[str, int]  # by cash token: as borrower, after the shock
-    shortfall: dict[str, int]  # by cash token: as lender, after the shock
+    calls_to_make: dict[str, int]  # by the pairs' currency: as lender, after the shock
+    calls_to_meet: dict[str, int]  # by the pairs' currency: as borrower, after the shock
+    shortfall: dict[str, int]  # by the pairs' currency: as lender, after the shock
 
 
 def price_factor(repo: StressRepo, shocks: Iterable[Shock], now: int) -> tuple[int, int]:
@@ -139,33 +150,78 @@ def shortfall(value: RepoValue) -> int:
     return max(0, value.repurchase_price - mv - value.cash_margin)
 
 
-def _terms_for(repo: StressRepo, agreements: dict[str, PairTerms]) -> PairTerms:
+def _terms_for(repo: StressRepo, agreements: dict[str, PairTerms]) -> tuple[PairTerms, Conversion]:
+    """The agreement the repo nets under and its cash's conversion into the agreement's base currency."""
     found = agreements.get(repo.counterparty)
-    if found is None or found.base_currency != repo.cash_token:
-        return PairTerms(agreement_id=None, terms=NO_AGREEMENT, base_currency=None)
-    return found
+    if found is not None:
+        if found.base_currency == repo.cash_token:
+            return found, SAME
+        rate = found.rates.get(repo.cash_token)
+        if rate is not None:
+            return found, rate
+    return PairTerms(agreement_id=None, terms=NO_AGREEMENT, base_currency=None), SAME
+
+
+def shocked_conversion(
+    conversion: Conversion, cash_iso: str | None, base_iso: str | None, shocks: Iterable[Shock]
+) -> Conversion:
+    """The cash's rate into the base after the currency shocks: the cash's currency moving by the shock, or the
+    base's (the rate then by the inverse); rounded down (a 1e18 rate: far below a smallest unit)."""
+    if conversion is SAME:  # the repo's cash is the base itself
+        return conversion
+    rate = conversion.rate
+    for s in shocks:
+        if s.kind is not ShockKind.CURRENCY:
+            continue
+        target = s.target.upper()
+        cash, base = (cash_iso or "").upper() == target, (base_iso or "").upper() == target
+        if cash and not base:
+            rate = rate * (BPS + s.bps) // BPS
+        elif base and not cash:
+            rate = rate * BPS // max(1, BPS + s.bps)
+    return replace(conversion, rate=rate)
+
+
+def _scheduled(repo: StressRepo, agreed: PairTerms) -> StressRepo:
+    """The repo as the agreement's eligible collateral schedule values it (its own haircut without one)."""
+    value = agreed_value(agreed.eligible, repo.value, isin=repo.collateral.isin, currency=repo.collateral.currency)
+    return repo if value == repo.value else replace(repo, value=value)
+
+
+@dataclass(frozen=True)
+class _Netted:
+    repo: StressRepo
+    agreed: PairTerms
+    conversion: Conversion
 
 
 def run(repos: Sequence[StressRepo], agreements: dict[str, PairTerms], scenario: Scenario, now: int) -> ScenarioResult:
-    """One scenario over a member's live repos (both sides); pairs keyed by role, counterparty and cash token."""
-    groups: dict[tuple[Role, str, str], list[StressRepo]] = {}
+    """One scenario over a member's live repos (both sides); pairs keyed by role, counterparty and the currency
+    they net in (the agreement's base, or the repo's cash without an agreement covering it)."""
+    groups: dict[tuple[Role, str, str], list[_Netted]] = {}
     for r in repos:
-        groups.setdefault((r.role, r.counterparty, r.cash_token), []).append(r)
+        agreed, conversion = _terms_for(r, agreements)
+        currency = agreed.base_currency or r.cash_token
+        groups.setdefault((r.role, r.counterparty, currency), []).append(_Netted(r, agreed, conversion))
     pairs: list[PairResult] = []
     to_make: dict[str, int] = {}
     to_meet: dict[str, int] = {}
     short: dict[str, int] = {}
-    for (role, counterparty, cash), members in sorted(groups.items()):
-        agreed = _terms_for(members[0], agreements)
+    shocks = scenario.shocks
+    for (role, counterparty, currency), members in sorted(groups.items()):
+        agreed = members[0].agreed
         method = agreed.terms.method
-        before = sum(repo_exposure(r.value, method) for r in members)
-        after_values = [shocked(r, scenario.shocks, now) for r in members]
-        after = sum(repo_exposure(v, method) for v in after_values)
-        lost = sum(shortfall(v) for v in after_values)
+        before = after = lost = 0
+        for m in members:
+            moved = shocked_conversion(m.conversion, m.repo.cash_currency, agreed.base_iso, shocks)
+            scheduled = _scheduled(m.repo, agreed)  # at the schedule's haircuts, as the live service nets
+            before += to_base(repo_exposure(scheduled.value, method), m.conversion)
+            after += to_base(repo_exposure(shocked(scheduled, shocks, now), method), moved)
+            lost += to_base(shortfall(shocked(m.repo, shocks, now)), moved)
         result = PairResult(
             role=role,
             counterparty=counterparty,
-            cash_token=cash,
+            cash_token=currency,
             agreement_id=agreed.agreement_id,
             repos=len(members),
             exposure_before=before,
@@ -176,10 +232,10 @@ def run(repos: Sequence[StressRepo], agreements: dict[str, PairTerms], scenario:
         )
         pairs.append(result)
         if role is Role.LENDER:
-            to_make[cash] = to_make.get(cash, 0) + result.call_after
-            short[cash] = short.get(cash, 0) + lost
+            to_make[currency] = to_make.get(currency, 0) + result.call_after
+            short[currency] = short.get(currency, 0) + lost
         else:
-            to_meet[cash] = to_meet.get(cash, 0) + result.call_after
+            to_meet[currency] = to_meet.get(currency, 0) + result.call_after
     return ScenarioResult(scenario.name, tuple(pairs), to_make, to_meet, short)
 
 

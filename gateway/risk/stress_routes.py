@@ -1,20 +1,22 @@
 """/v1/risk/stress: what-if shocks on the member's live repos (both sides) → the calls its agreements imply and
-the close-out shortfalls per counterparty (nothing is stored, sent or called; the totals go on the member's stream
-as ``risk.stress``); /v1/risk/exposure: the risk service's current picture of a member, put on its stream as
-``risk.exposure``."""
+the close-out shortfalls per counterparty (nothing is sent or called; the totals go on the member's stream and
+webhooks as ``risk.stress``); /v1/risk/exposure: the risk service's current picture of a member, put on its stream
+and webhooks as ``risk.exposure`` (through ``gateway.risk.messages``: every worker's stream shows it)."""
 
 from __future__ import annotations
 
-import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
 
-from gateway.api.deps import ContextDep, ReadSessionDep
+from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead, RiskAct
-from gateway.risk import inputs, stress
+from gateway.chain.bindings.oracle import Oracle
+from gateway.risk import history, inputs, messages, stress
 from gateway.risk.stress_schemas import (
     CurrencyTotals,
     ExposureSnapshot,
@@ -24,7 +26,7 @@ from gateway.risk.stress_schemas import (
     StressReport,
     StressRequest,
 )
-from gateway.settlement.hub import Hub, HubDep
+from gateway.settlement.hub import HubDep
 from gateway.settlement_records import freshness
 from gateway.trading.money import from_units
 
@@ -73,36 +75,47 @@ def report(result: list[stress.ScenarioResult], body: StressRequest, decimals: d
 
 @router.post("/stress", response_model=StressReport, status_code=200)
 def run_stress(
-    body: StressRequest, principal: ReposRead, read: ReadSessionDep, hub: HubDep, ctx: ContextDep, response: Response
+    body: StressRequest,
+    principal: ReposRead,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
+    ctx: ContextDep,
+    response: Response,
 ) -> StressReport:
     """Shock prices per instrument, issuer (ISIN prefix), currency or rate, and answer per scenario the margin
-    calls the member's effective agreements would imply and the close-out shortfalls, per counterparty and cash
-    token, as lender and as borrower (the ``before`` figures are today's)."""
+    calls the member's effective agreements would imply and the close-out shortfalls, per counterparty, as lender
+    and as borrower (the ``before`` figures are today's); under an agreement a pair's repos in every cash currency
+    net in its base currency through the FX rates, as the risk service values them."""
     block = freshness.require_block(read, ctx.read_sessions, None)
     if block is not None:
         response.headers[freshness.HEADER] = str(block)
     now = hub.now() if hub.market is not None else 0
-    held = inputs.book(read, principal.organization_id, now)
-    agreed = inputs.agreements(read, principal.organization_id)
+    oracle = Oracle(hub.market.oracle) if hub.market else None
+    held = inputs.book(read, principal.organization_id, now, oracle)
+    agreed = inputs.agreements(read, principal.organization_id, {r.cash_token for r in held.repos}, now, oracle)
     results = [stress.run(held.repos, agreed, s, now) for s in scenarios_of(body)]
-    decimals = inputs.decimals(read, {r.cash_token for r in held.repos})
+    decimals = inputs.decimals(read, {p.cash_token for res in results for p in res.pairs})
     answer = StressReport(
         as_of_block=block, valued_at=now, unpriced=held.unpriced, scenarios=report(results, body, decimals)
     )
     totals = [{"name": s.name, "totals": [t.model_dump() for t in s.totals]} for s in answer.scenarios]
-    _show(hub, principal.organization_id, "risk.stress", {"valued_at": now, "scenarios": totals})
+    read.rollback()  # the read snapshot ends before the message is written
+    _show(session, principal.organization_id, "risk.stress", {"valued_at": now, "scenarios": totals})
     return answer
 
 
-def _show(hub: Hub, organization_id: uuid.UUID, kind: str, data: dict[str, Any]) -> None:
-    """On the member's own stream only; ``id`` null: not a chain event (``since`` does not replay it)."""
-    if hub.bus is not None:
-        event = {"type": kind, "id": None, "organization_id": str(organization_id), "at": int(time.time()), **data}
-        hub.bus.publish(event, {organization_id})
+def _show(session: Session, organization_id: uuid.UUID, kind: str, data: dict[str, Any]) -> None:
+    """On the member's own stream and webhooks only (a risk message; committed here)."""
+    messages.record(session, organization_id=organization_id, kind=kind, body=data)
+    session.commit()
 
 
 @router.post("/exposure", status_code=204, response_model=None)
-def show_exposure(body: ExposureSnapshot, principal: RiskAct, hub: HubDep) -> None:
+def show_exposure(body: ExposureSnapshot, principal: RiskAct, session: SessionDep) -> None:
     """The risk service shows a member its current exposure per counterparty, the calls due and their cure
-    deadlines on the member's WebSocket stream (as ``risk.exposure``); nothing is stored or sent to the chain."""
-    _show(hub, principal.organization_id, "risk.exposure", body.model_dump(mode="json"))
+    deadlines on the member's WebSocket stream and webhooks (as ``risk.exposure``); each pair's net exposure is
+    kept for charts (``GET /v1/risk/exposure/history``, per minute, pruned after 30 days)."""
+    points = [history.PairPoint(p.counterparty_id, int(p.net), p.repos) for p in body.pairs]
+    history.record(session, organization_id=principal.organization_id, points=points, now=datetime.now(UTC))
+    _show(session, principal.organization_id, "risk.exposure", body.model_dump(mode="json"))

@@ -36,12 +36,13 @@ class StressRequest(BaseModel):
 
 
 class PairStress(BaseModel):
-    """One counterparty and cash token, on one side: ``lender`` (calls the member would make, shortfall it would
-    bear) or ``borrower`` (calls it would have to meet). No agreement: the engine's rule alone (any exposure)."""
+    """One counterparty and currency, on one side: ``lender`` (calls the member would make, shortfall it would
+    bear) or ``borrower`` (calls it would have to meet). Under an agreement the figures are in its base currency,
+    the pair's repos in other cash converted at the FX rate; no agreement: the engine's rule alone per cash token."""
 
     role: Role
     counterparty_id: uuid.UUID
-    cash_token: Address
+    cash_token: Address = Field(description="the currency of the figures: the agreement's base, else the repos' cash")
     agreement_id: uuid.UUID | None
     repos: int
     exposure_before: str

@@ -1,7 +1,8 @@
 """The risk service's loop (``reponet risk``): a client of the gateway's REST API, one API key per member that
 granted it ``repos:read`` and ``risk:act``. Each tick it reads the member's effective agreements and the repos it
 holds, values them, keeps the history, and calls margin where the agreement's threshold + minimum transfer is
-passed and the member's standing instruction allows it.
+passed and the member's standing instruction allows it — or, when the member chose approval, proposes the call to
+its approvers (``POST /v1/risk/margin-call-proposals``).
 
 Exactly once: the intent (keyed by member, repo and the repo's last event block) is stored before the POST, and
 the POST carries that key as its Idempotency-Key, so a restart re-sends the same call and the gateway answers it
@@ -23,6 +24,7 @@ import httpx
 from prometheus_client import Counter, Gauge, Histogram
 
 from gateway.risk.cure import CureTracker
+from gateway.risk.eligibility import Eligible, agreed_value, from_wire
 from gateway.risk.exceptions import CallRefused, GatewayUnavailable
 from gateway.risk.exposure import (
     Method,
@@ -31,11 +33,12 @@ from gateway.risk.exposure import (
     Terms,
     call_amount,
     net_by_pair,
-    repo_exposure,
     repos_to_call,
 )
+from gateway.risk.fx import SAME, Conversion, Route, exposure, to_base
 from gateway.risk.live import Snapshots, deadlines, show, snapshot
 from gateway.risk.store import Intent, Store
+from gateway.risk.valuation import latest_point
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +66,9 @@ class Agreement:
     counterparty: str
     terms: Terms
     cure_period_seconds: int
-    base_currency: str  # lower case: only repos in this cash token are netted and called under the agreement
+    base_currency: str  # lower case: the pair nets in this cash token, other currencies converted at the FX rate
+    eligible: tuple[Eligible, ...] = ()  # the eligible collateral schedule (gateway.risk.eligibility)
+    valuation_times: tuple[str, ...] = ()  # "HH:MM" UTC (gateway.risk.valuation); none: continuously
 
 
 def intent_key(member: str, repo_id: int, updated_block: int) -> str:
@@ -79,8 +84,10 @@ class Watcher:
         members: list[MemberKey],
         reload: Callable[[], list[MemberKey]] | None = None,
         cure: CureTracker | None = None,
+        fence: Callable[[str], dict[str, str]] = lambda _: {},
     ) -> None:
         self.reload = reload
+        self.fence = fence  # a member's risk-lease token (X-Lease-Token), by member name
         self.cure = cure  # cure deadlines, reminders, defaults and excess (gateway.risk.cure)
         self.http = http
         self.store = store
@@ -89,6 +96,8 @@ class Watcher:
         self._price_seen_at: dict[tuple[str, str], float] = {}
         self._shown = Snapshots()
         self._terms: dict[str, Terms] = {}  # by agreement id: a version's terms never change (a change is a new id)
+        self._proposed: set[tuple[int, int]] = set()  # (repo, updated block) proposed for an approver
+        self._valued: dict[str, int] = {}  # agreement id → the valuation point last acted on (valuation times)
 
     def _get(self, key: MemberKey, path: str) -> Any:
         try:
@@ -114,6 +123,8 @@ class Watcher:
                             terms=Terms(0, 0, 0, Method(a["method"])),
                             cure_period_seconds=int(a["cure_period_seconds"]),
                             base_currency=str(a["base_currency"]).lower(),
+                            eligible=from_wire(a.get("eligible") or []),
+                            valuation_times=tuple(a.get("valuation_times") or ()),
                         ),
                     )
         return out
@@ -160,12 +171,19 @@ class Watcher:
         return made
 
     def _member(self, key: MemberKey) -> list[Intent]:
-        repos = self._get(key, "/v1/risk/repos")["data"]
+        page = self._get(key, "/v1/risk/repos")
+        repos = page["data"]
         if not repos:
             return []
+        rates = {  # a cash token into an agreement's base currency; a stale rate leaves the repo out of the net
+            (x["quote"].lower(), x["base"].lower()): Conversion(int(x["rate"]), int(x["haircut_bps"]))
+            for x in page.get("fx") or []
+            if x["rate"] is not None
+        }
         me = repos[0]["lender"]
         agreements = self._agreements(key, me)
         values: list[tuple[RepoValue, int]] = []
+        agreed: list[tuple[RepoValue, int]] = []  # the same repos as the agreement values them (its schedule)
         rows: dict[int, dict[str, Any]] = {}
         for r in repos:
             token_pair = (r["collateral_token"], r["cash_token"])
@@ -175,9 +193,18 @@ class Watcher:
             if self._seen_price.get(token_pair) != price:
                 self._seen_price[token_pair] = price
                 self._price_seen_at[token_pair] = time.monotonic()
+            route = None
+            if r.get("price_currency"):  # collateral quoted in another currency than the repo's cash
+                if r.get("fx_rate") is None:
+                    continue  # the FX rate is stale: the engine would not value it either
+                route = Route(int(r["fx_rate"]), int(r["fx_haircut_bps"]))
             agreement = agreements.get(r["borrower"])
+            conversion = SAME
             if agreement is not None and r["cash_token"].lower() != agreement.base_currency:
-                continue  # another currency: not netted with the base currency's repos (no FX conversion yet)
+                found = rates.get((r["cash_token"].lower(), agreement.base_currency))
+                if found is None:
+                    continue  # no fresh rate into the base currency: not netted this tick
+                conversion = found
             method = agreement.terms.method if agreement else Method.B
             value = RepoValue(
                 repo_id=int(r["repo_id"]),
@@ -189,17 +216,30 @@ class Watcher:
                 haircut_bps=int(r["haircut_bps"]),
                 cash_margin=int(r["cash_margin"]),
             )
-            values.append((value, repo_exposure(value, method)))
+            values.append((value, exposure(value, route, method)))  # in the repo's currency, as the engine
             rows[value.repo_id] = r
-        per_repo = {v.repo_id: e for v, e in values}
-        pairs = net_by_pair(values)
+            if agreement is not None and agreement.eligible:  # the pair nets at the schedule's haircuts
+                valued = agreed_value(
+                    agreement.eligible, value, isin=r.get("collateral_isin"), currency=r.get("collateral_currency")
+                )  # not eligible: no collateral value, the repo's own haircut (method A stays finite)
+                agreed.append((valued, to_base(exposure(valued, route, method), conversion)))
+            else:
+                agreed.append((value, to_base(values[-1][1], conversion)))
+        per_repo = {v.repo_id: e for v, e in values}  # the engine's test of each repo: its own haircut
+        pairs = net_by_pair(agreed)
         self.store.record(key.name, {p.borrower: (p.net, len(p.repos)) for p in pairs.values()}, per_repo)
         made: list[Intent] = []
         due: list[tuple[Intent, float | None]] = []  # every intent is stored before any of them is sent
+        now = int(repos[0]["valued_at"])
         for pair in pairs.values():
             agreement = agreements.get(pair.borrower)
-            if agreement is None or not agreement.lender_side:
+            if agreement is None:
                 continue
+            point = latest_point(agreement.valuation_times, now)
+            if point is not None:  # valued for calls only once per valuation point (a restart acts on the latest)
+                if self._valued.get(agreement.id) == point:
+                    continue
+                self._valued[agreement.id] = point
             terms = self._terms.get(agreement.id)
             if terms is None:
                 terms = self._terms[agreement.id] = self._terms_units(key, agreement.id)
@@ -209,6 +249,9 @@ class Watcher:
             open_pair = PairExposure(pair.lender, pair.borrower, pair.net, tuple(callable_repos))
             for repo_id in repos_to_call(open_pair, per_repo, mta, terms):
                 row = rows[repo_id]
+                if not agreement.lender_side:  # the member chose approval: a proposal an approver confirms
+                    self._propose(key, agreement.id, repo_id, int(row["updated_block"]), amount)
+                    continue
                 intent = self.store.intend(
                     Intent(
                         key=intent_key(key.name, repo_id, int(row["updated_block"])),
@@ -232,6 +275,22 @@ class Watcher:
         )
         return made
 
+    def _propose(self, key: MemberKey, agreement_id: str, repo_id: int, updated_block: int, amount: int) -> None:
+        """Once per repo state: the gateway keeps one proposal per repo and state, so a restart that asks again
+        gets the same proposal back (no state file needed); a refusal is not asked again either."""
+        if (repo_id, updated_block) in self._proposed:
+            return
+        body = {"repo_id": repo_id, "agreement_id": agreement_id, "call_amount": str(amount)}
+        try:
+            answer = self.http.post("/v1/risk/margin-call-proposals", json=body, headers={"X-API-Key": key.api_key})
+        except httpx.HTTPError as exc:
+            logger.warning("risk: call proposal on repo %s not sent yet: %s", repo_id, exc)
+            return
+        if answer.status_code == 202 or answer.status_code in (400, 403, 404, 409, 422):
+            self._proposed.add((repo_id, updated_block))
+        if answer.status_code != 202:
+            logger.warning("risk: call proposal on repo %s: %s %s", repo_id, answer.status_code, answer.text[:200])
+
     def _send_all(self, key: MemberKey, due: list[tuple[Intent, float | None]]) -> list[Intent]:
         """The POSTs of one tick's calls side by side (a price move calls many repos at once; one after another
         they took ~40 ms each), each answer recorded in this thread (the store is single-threaded)."""
@@ -250,7 +309,9 @@ class Watcher:
         body = {"repo_id": intent.repo_id, "agreement_id": intent.agreement_id, "call_amount": str(intent.call_amount)}
         try:
             return self.http.post(
-                "/v1/risk/margin-calls", json=body, headers={"X-API-Key": key.api_key, "Idempotency-Key": intent.key}
+                "/v1/risk/margin-calls",
+                json=body,
+                headers={"X-API-Key": key.api_key, "Idempotency-Key": intent.key, **self.fence(key.name)},
             )
         except httpx.HTTPError as exc:
             logger.warning("risk: call on repo %s not sent yet: %s", intent.repo_id, exc)
@@ -266,6 +327,9 @@ class Watcher:
                 PRICE_TO_CALL.observe(time.monotonic() - seen_at)
             logger.info("risk: margin call on repo %s for %s sent", intent.repo_id, intent.member)
             return [intent]
+        if answer.status_code == 409 and "stale-lease" in answer.text:  # fenced: the new leader sends it
+            logger.warning("risk: call on repo %s refused: this instance no longer leads", intent.repo_id)
+            return []
         if answer.status_code in (400, 403, 404, 409, 422):
             self.store.mark(intent.key, "refused", answer.text[:2000])
             logger.warning("%s", CallRefused(intent.repo_id, answer.status_code, answer.text[:200]))

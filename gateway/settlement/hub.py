@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
+from gateway.settlement_records.bell import RELAYER, Bell, ring_all
 from gateway.trading.exceptions import SettlementUnavailable
 
 if TYPE_CHECKING:
@@ -40,8 +42,18 @@ class Hub:
         return self.market
 
     def notify(self) -> None:
+        """A settlement was queued: the relayer of this process looks at once, or the background process's is rung
+        (an HTTP worker of several)."""
         if self.relayer is not None:
             self.relayer.wake.set()
+        elif isinstance(doorbells := self.extra.get("doorbells"), Path):
+            ring_all(doorbells, RELAYER)
+
+
+def waiters_bell(hub: Hub) -> Bell | None:
+    """This HTTP worker's bell, rung by the background process when a settlement ends or a block is indexed."""
+    bell = hub.extra.get("waiters_bell")
+    return bell if isinstance(bell, Bell) else None
 
 
 async def get_hub(request: Request) -> Hub:

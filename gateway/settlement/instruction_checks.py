@@ -99,6 +99,8 @@ def _with_submission(
         data = market.encode(market.engine, "amend", amendment, seller_sig, holder_sig)
         _simulate(market, "amendment", market.relayer.address, data, overrides)
         return checked
+    if instruction.kind == "EarlyRepurchase":
+        return _early_repurchase_sender(ctx, read, hub, checked, repo, organization_id)
     if instruction.kind != "Substitution":
         raise InvalidRequest(f"unknown instruction kind {instruction.kind}")
     seller = service.party_wallet(read, repo.seller, organization_id)
@@ -115,6 +117,27 @@ def _with_submission(
     args = instructions.substitution_args(instruction, repo, stand_in)
     _simulate(market, "substitution", seller.address, market.encode(market.engine, "substitute", *args), overrides)
     return checked
+
+
+def _early_repurchase_sender(
+    ctx: GatewayContext,
+    read: Session,
+    hub: Hub,
+    checked: instructions.Checked,
+    repo: service.OnChainRepo,
+    organization_id: uuid.UUID,
+) -> instructions.Checked:
+    """``checked`` with the seller's wallet that sends ``repurchaseEarly`` once the holder has consented, and the
+    cash approval it lacks for RP (read an hour ahead, as the plain repurchase does). The holder's organization
+    only signs: the seller's submits."""
+    market = hub.require_market()
+    seller = service.party_wallet(read, repo.seller, organization_id)
+    if seller is None:
+        return checked
+    require_verified(ctx, read, seller)
+    rp = int(market.engine.functions.repurchasePrice(repo.repo_id, hub.now() + 3_600).call())
+    approvals = tuple(service.approval_steps(market, seller, str(repo.cash_token), rp))
+    return dataclasses.replace(checked, sender=seller.address, approvals=approvals)
 
 
 def _stand_ins(read: Session, signatures: dict[str, str], overrides: Overrides) -> dict[str, str]:

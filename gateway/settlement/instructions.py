@@ -1,7 +1,7 @@
-"""Lifecycle instructions that need signatures first: substitution (the holder consents) and amendments (roll,
-re-rate: seller and holder both sign). Each signature passes the signing member's policy (its approver quorum on
-the repo's facts); a custodial one is made by the custody door. Once every required signature is in, the step is
-queued."""
+"""Lifecycle instructions that need signatures first: substitution and early repurchase (the holder consents, the
+seller sends) and amendments (roll, re-rate: seller and holder both sign). Each signature passes the signing
+member's policy (its approver quorum on the repo's facts); a custodial one is made by the custody door. Once every
+required signature is in, the step is queued."""
 
 from __future__ import annotations
 
@@ -304,6 +304,29 @@ def submit_if_complete(
             approvals=[(m["newCollateralToken"], m["newCollateralAmount"])],
             organization_id=organization_id,
             chain_checked=checked.sender,  # asked in the read session by ``before_signing``/``before_submitting``
+            prepared=list(checked.approvals),
+        )
+    elif instruction.kind == "EarlyRepurchase":
+        if not checked.sender:
+            return None  # the seller's organization submits once the holder has consented
+        seller = service.party_wallet(session, checked.sender, organization_id)
+        if seller is None:
+            raise Conflict("the instruction changed while it was being checked: try again")
+        m = message_of(instruction)
+        holder_sig = bytes.fromhex(instruction.signatures[(repo.holder or "").lower()][2:])
+        submitted = service.party_call(
+            ctx,
+            session,
+            hub,
+            person=person,
+            kind="early_repurchase",
+            repo_id=instruction.repo_id,
+            wallet=seller,
+            fn_name="repurchaseEarly",
+            args=(instruction.repo_id, holder_sig, m["nonce"], m["deadline"]),
+            approvals=[(str(repo.cash_token), 1)],  # a self-held seller approves RP itself
+            organization_id=organization_id,
+            chain_checked=checked.sender,
             prepared=list(checked.approvals),
         )
     else:

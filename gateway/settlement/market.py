@@ -16,6 +16,7 @@ from web3.types import RPCEndpoint
 from contracts.errors import decode_revert
 from gateway.chain.calls import ViewFunction, error_reason, event_topic
 from gateway.chain.connect import connect
+from gateway.chain.heads import HeadWatcher
 from gateway.chain.outage import is_outage
 from gateway.config import KeyPurpose, Settings
 
@@ -89,9 +90,12 @@ class Market:
         self._lock = threading.Lock()
         self._tokens: dict[str, Any] = {}
         self._clock: tuple[int, float] | None = None  # (block timestamp, monotonic time it was read)
+        self._head: tuple[int, float] | None = None  # (latest block number, monotonic time it was read)
         self._allowance_ok: set[tuple[str, str]] = set()  # (owner, token) known to allow the engine everything
         self._receipts: dict[str, Any] = {}  # tx hash -> mined receipt, oldest first
         self._views: dict[tuple[str, str], ViewFunction] = {}
+        self._forgot_at = 0.0  # monotonic time of the last ``forget_clock``
+        self.heads: HeadWatcher | None = None  # the node's pushed heads, where the process follows them
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Market:
@@ -205,6 +209,9 @@ class Market:
         block's timestamp, re-read at most once a second and advanced by the time elapsed since."""
         import time
 
+        pushed = self.heads.latest() if self.heads is not None else None
+        if pushed is not None and pushed.seen_at > self._forgot_at:  # a head pushed after any jump of the clock
+            return pushed.timestamp  # the latest block's, as get_block("latest") would say: the engine's clock
         with self._lock:
             clock = self._clock
         if clock is None or time.monotonic() - clock[1] > 1.0:
@@ -213,11 +220,44 @@ class Market:
                 self._clock = clock
         return clock[0] + int(time.monotonic() - clock[1])
 
+    def block_number(self) -> int:
+        """The chain's latest block number, asked now (the relayer and the indexer, on an open's path), and kept for
+        ``recent_block_number``."""
+        import time
+
+        number = int(self.w3.eth.block_number)
+        with self._lock:
+            self._head = (number, time.monotonic())
+        return number
+
+    def head_number(self) -> int:
+        """The chain's latest block number: as the node last pushed it (``gateway.chain.heads``), else asked now."""
+        pushed = self.heads.latest() if self.heads is not None else None
+        return pushed.number if pushed is not None else self.block_number()
+
+    def recent_block_number(self, max_age: float) -> int:
+        """The latest block number as this process last saw it, if at most ``max_age`` seconds ago, else asked now:
+        the followers (balances, prices), which poll no faster than that, need not ask the node again what the
+        relayer or the indexer has just asked."""
+        import time
+
+        pushed = self.heads.latest() if self.heads is not None else None
+        if pushed is not None:
+            return pushed.number
+        with self._lock:
+            head = self._head
+        if head is not None and time.monotonic() - head[1] <= max_age:
+            return head[0]
+        return self.block_number()
+
     def forget_clock(self) -> None:
         """The chain's clock jumped (a dev chain's time travel, e.g. Anvil's evm_increaseTime): read it afresh on
         the next call rather than extrapolate from a reading taken before the jump."""
+        import time
+
         with self._lock:
             self._clock = None
+            self._forgot_at = time.monotonic()
 
     def allowance_unlimited(self, owner: str, token: str) -> bool:
         return (owner.lower(), token.lower()) in self._allowance_ok

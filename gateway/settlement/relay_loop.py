@@ -21,9 +21,12 @@ from gateway.chain.outage import Backoff, is_outage
 from gateway.keys.provider import KeyProvider
 from gateway.settlement.market import Market
 from gateway.settlement.receipts import Receipts
+from gateway.settlement_records.bell import Bell
 from gateway.settlement_records.models import ChainStep, Settlement, SettlementStatus, StepStatus
 
 logger = logging.getLogger(__name__)
+
+PUSHED_HEADS_TICK = 0.25  # the relayer's idle tick while a new block wakes it (gateway.chain.heads)
 
 
 def _now() -> datetime:
@@ -53,6 +56,9 @@ class Relayer(Receipts):
         self.failure_hooks = failure_hooks or {}
         self.wake = threading.Event()
         self.finished: dict[uuid.UUID, str] = {}  # settlements this process saw end (for waiting clients)
+        self.bell = Bell()  # rung when a settlement ends: ``…/wait`` of this process answers at once
+        self.settling = False  # settlements pending at the last tick: reads of this process make room (admission)
+        self.announce: Callable[[], None] | None = None  # and tells other processes' waiters (gateway.background)
         self._pool = ThreadPoolExecutor(max_workers=market.settings.relayer_workers, thread_name_prefix="relayer")
 
     # ------------------------------------------------------------------ loop
@@ -74,8 +80,15 @@ class Relayer(Receipts):
                     stop.wait(backoff.next())
                 progressed = 0
             if not progressed:
-                self.wake.wait(self.market.settings.relayer_poll_seconds)
+                self.wake.wait(self._idle_seconds())
                 self.wake.clear()
+
+    def _idle_seconds(self) -> float:
+        """How long a tick that found nothing to do waits: while the node pushes its heads (a new block, and a new
+        settlement, ring ``wake``) a tick has nothing to look for between them but the rebroadcast timers."""
+        poll = self.market.settings.relayer_poll_seconds
+        heads = self.market.heads
+        return max(poll, PUSHED_HEADS_TICK) if heads is not None and heads.latest() is not None else poll
 
     def run_once(self) -> int:
         with self.read_sessions() as session:
@@ -86,9 +99,10 @@ class Relayer(Receipts):
                     .order_by(Settlement.created_at)
                 )
             )
+        self.settling = bool(ids)
         if not ids:
             return 0  # idle: not even a block number
-        self._head = int(self.w3.eth.block_number)
+        self._head = self.market.head_number()
         progressed = 0
         for settlement_id in self._survey(ids):  # in order: a sender's nonces go in the order steps were asked
             progressed += self._advance(settlement_id)
@@ -174,7 +188,10 @@ class Relayer(Receipts):
                     self._fail(session, settlement, steps, f"{step.label}: {step.error or step.status}")
                     return 1
                 if step.status == StepStatus.QUEUED.value:
-                    return self._send(session, settlement, steps, step)
+                    sent = self._send(session, settlement, steps, step)
+                    if step.status == StepStatus.SENT.value:  # not in a block already there: look at the next one
+                        self._looked[step.id] = (self._head, time.monotonic())
+                    return sent
                 before = step.status
                 self._check(session, step)
                 if step.status not in (StepStatus.SENT.value, StepStatus.MINED.value):
@@ -194,7 +211,7 @@ class Relayer(Receipts):
             if hook is not None:
                 hook(session, settlement, steps, self.market)
             session.commit()
-            self.finished[settlement.id] = settlement.status
+            self._ended(settlement)
             logger.info("settlement %s (%s) final", settlement.id, settlement.kind)
             return progressed + 1
 
@@ -210,5 +227,12 @@ class Relayer(Receipts):
         if hook is not None:
             hook(session, settlement, steps, self.market)
         session.commit()
-        self.finished[settlement.id] = settlement.status
+        self._ended(settlement)
         logger.warning("settlement %s (%s) failed: %s", settlement.id, settlement.kind, error)
+
+    def _ended(self, settlement: Settlement) -> None:
+        """After the commit that ended ``settlement``: its waiters, here and in other processes, are told."""
+        self.finished[settlement.id] = settlement.status
+        self.bell.ring()
+        if self.announce is not None:
+            self.announce()

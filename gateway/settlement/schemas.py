@@ -38,6 +38,7 @@ class StepPublic(BaseModel):
 KIND_SPELLINGS: dict[str, tuple[str, ...]] = {
     "substitution": ("substitution", "substitute"),
     "amendment": ("amendment", "amend"),
+    "early_repurchase": ("early_repurchase", "earlyrepurchase", "repurchaseearly"),
 }
 _CANONICAL_KIND = {spelling: kind for kind, spellings in KIND_SPELLINGS.items() for spelling in spellings}
 

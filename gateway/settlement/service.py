@@ -97,6 +97,15 @@ def on_open_final(session: Session, settlement: Settlement, steps: list[ChainSte
     trade.repo_id = market.opened_repo_id(receipt)
     trade.status = TradeStatus.OPEN.value
     settlement.repo_id = trade.repo_id
+    # the open on the feed under the repo's id, as its repurchase or termination will be (rapid open-and-close)
+    audit_log.append(
+        session,
+        actor="system:relayer",
+        action="repo.opened",
+        object_type="repo",
+        object_id=str(trade.repo_id),
+        change={"settlement": str(settlement.id), "trade": str(trade.id), "tx_hash": step.tx_hash},
+    )
 
 
 def on_open_failed(session: Session, settlement: Settlement, steps: list[ChainStep], market: Market) -> None:

@@ -10,6 +10,7 @@ block is indexed, so the read that follows a "final" reflects it without asking.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -17,11 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.exceptions import Conflict
+from gateway.settlement_records.bell import Bell, rung
 from gateway.settlement_records.models import IndexerCursor
 
 CURSOR = "repo_engine"  # the indexer's cursor name (gateway.indexer.service.CURSOR)
 HEADER = "X-Reponet-Block"  # response header: the block a read reflects
 POLL_SECONDS = 0.05
+BELL_POLL_SECONDS = 0.25  # with a bell: a read at each ring, and at least this often
 MIN_BLOCK_WAIT_SECONDS = 5.0  # how long a read with ``min_block`` waits for the indexer before 409
 
 
@@ -51,9 +54,16 @@ def wait_until_indexed(
 
 
 async def wait_until_indexed_async(
-    sessions: Callable[[], Session], block: int, *, timeout: float, poll: float = POLL_SECONDS
+    sessions: Callable[[], Session],
+    block: int,
+    *,
+    timeout: float,
+    poll: float = POLL_SECONDS,
+    bell: Bell | None = None,
 ) -> int | None:
-    """As ``wait_until_indexed``, for the event loop: each database read in the thread pool, sleeps on the loop."""
+    """As ``wait_until_indexed``, for the event loop: each database read in the thread pool, waits on the loop.
+    ``bell``: rung when the indexer's cursor moves (``Indexer.bell``, or another process's through a doorbell);
+    the cursor is then read at each ring, and every ``BELL_POLL_SECONDS`` in case one is lost."""
     from starlette.concurrency import run_in_threadpool
 
     loop = asyncio.get_running_loop()
@@ -64,10 +74,14 @@ async def wait_until_indexed_async(
             return indexed_block(session)
 
     while True:
-        seen = await run_in_threadpool(read)
-        if (seen is not None and seen >= block) or loop.time() >= deadline:
-            return seen
-        await asyncio.sleep(poll)
+        with bell.listening() if bell is not None else contextlib.nullcontext() as moved:
+            seen = await run_in_threadpool(read)
+            if (seen is not None and seen >= block) or loop.time() >= deadline:
+                return seen
+            if moved is None:
+                await asyncio.sleep(poll)
+            else:
+                await rung(moved, min(BELL_POLL_SECONDS, deadline - loop.time()))
 
 
 def require_block(

@@ -6,11 +6,15 @@ client can fix is found first and refused with a stable code (409 ``open-would-f
 
 - the signing side's delivery (the seller's collateral, the buyer's cash): its wallet's balance, and for a
   self-held wallet its allowance to the engine (the gateway queues the ``approve`` of a custodial wallet itself);
-- when the signature completes the pair: the counterparty's delivery as well (its wallet may have moved since it
-  signed), and the engine's ``open`` itself as an ``eth_call`` from the relayer: KYC, prices, nonce and every rule
-  of the engine, as the relayer will send it. A self-held side's signature is its own; a custodial side's is never
-  in the call (it is made only after this check and the policy): ``gateway.settlement.simulate`` stands in for it,
-  and for the ``approve`` the gateway sends first, with state overrides.
+- when the signature completes the pair: the engine's ``open`` itself as an ``eth_call`` from the relayer: KYC,
+  prices, nonce, both deliveries and every rule of the engine, as the relayer will send it. A self-held side's
+  signature is its own; a custodial side's is never in the call (it is made only after this check and the policy):
+  ``gateway.settlement.simulate`` stands in for it, and for the ``approve`` the gateway sends first, with state
+  overrides. Only when the engine refuses are the two deliveries read, to name the reason the client can fix
+  (``balance``, ``allowance``) rather than the engine's words: an open that will run costs one call, not five.
+
+A custodial wallet's allowance to the engine is read once: after its ``approve(MAX)`` is seen, the market remembers
+it (``Market.allowance_unlimited``; the gateway never lowers it, and an unlimited allowance is never spent down).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from sqlalchemy.orm import Session
 from gateway.chain.bindings.tokens import Token
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import Conflict
+from gateway.settlement.approvals import MAX_UINT
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
 from gateway.settlement.simulate import Overrides
@@ -54,8 +59,15 @@ def deliveries(session: Session, trade: Trade, terms: dict[str, Any]) -> dict[st
     }
 
 
-def _allowance(market: Market, owner: str, token: str) -> int:
-    return Token(market.token(token)).allowance(owner, market.engine_address)
+def _allowance(market: Market, delivery: Delivery) -> int:
+    """The wallet's allowance to the engine; a custodial wallet's unlimited one is remembered (``needs_approve``)."""
+    owner = delivery.wallet.address
+    if delivery.wallet.kind == WalletKind.CUSTODIAL.value and market.allowance_unlimited(owner, delivery.token):
+        return MAX_UINT
+    allowance = Token(market.token(delivery.token)).allowance(owner, market.engine_address)
+    if delivery.wallet.kind == WalletKind.CUSTODIAL.value and allowance >= MAX_UINT // 2:
+        market.remember_unlimited(owner, delivery.token)
+    return allowance
 
 
 def check_delivery(market: Market, delivery: Delivery) -> bool:
@@ -73,7 +85,7 @@ def check_delivery(market: Market, delivery: Delivery) -> bool:
             needed_units=str(delivery.amount),
             held_units=str(balance),
         )
-    allowance = _allowance(market, address, delivery.token)
+    allowance = _allowance(market, delivery)
     if allowance >= delivery.amount:
         return True
     if delivery.wallet.kind == WalletKind.CUSTODIAL.value:
@@ -106,10 +118,9 @@ def check_open(session: Session, hub: Hub, trade: Trade, side: str, *, signature
     parties = deliveries(session, trade, terms)
     other = "buyer" if side == "seller" else "seller"
     other_signature = trade.buyer_signature if side == "seller" else trade.seller_signature
-    ready = {side: check_delivery(market, parties[side])}
     if other_signature is None:
+        check_delivery(market, parties[side])
         return
-    ready[other] = check_delivery(market, parties[other])
     signatures = {side: signature, other: other_signature}
     overrides = Overrides()
     for party in parties.values():
@@ -117,11 +128,16 @@ def check_open(session: Session, hub: Hub, trade: Trade, side: str, *, signature
             continue
         # never a custodial signature in the call, even one already made: see gateway.settlement.simulate
         signatures[party.side] = overrides.as_custodial(party.wallet.address)
-        if not ready[party.side] and not overrides.allow(market, party.token, party.wallet.address):
-            return  # the approve goes first and its effect cannot be simulated: the relayer checks before the open
+        ready = _allowance(market, party) >= party.amount
+        if not ready and not overrides.allow(market, party.token, party.wallet.address):
+            # the approve goes first and its effect cannot be simulated: the deliveries are checked, and the
+            # relayer's open tells the rest
+            _check_deliveries(market, parties)
+            return
     seller_signature, buyer_signature = signatures["seller"], signatures["buyer"]
     if seller_signature is None or buyer_signature is None:
-        return  # a self-held side that has not brought its signature: checked when it does
+        _check_deliveries(market, parties)  # a self-held side that has not brought its signature: the engine
+        return  # is asked when it does
     data = market.encode(
         market.engine,
         "open",
@@ -133,4 +149,11 @@ def check_open(session: Session, hub: Hub, trade: Trade, side: str, *, signature
         sender=market.relayer.address, to=market.engine_address, data=data, overrides=overrides.accounts or None
     )
     if reason is not None:
+        _check_deliveries(market, parties)  # a reason the client can fix comes first
         raise OpenWouldFail(f"the engine would refuse the open: {reason}", reason="contract", contract_error=reason)
+
+
+def _check_deliveries(market: Market, parties: dict[str, Delivery]) -> None:
+    """Both sides' deliveries, the seller's first: raises ``OpenWouldFail`` naming the first that cannot be made."""
+    for party in ("seller", "buyer"):
+        check_delivery(market, parties[party])

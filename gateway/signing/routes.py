@@ -43,7 +43,15 @@ def sign_trade(
 ) -> SignResult:
     """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up)."""
     seen = records.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
-    checked = signing.check_before_writing(ctx, read, seen, records.side_of(seen, principal.organization_id), hub)
+    side = records.side_of(seen, principal.organization_id)
+    try:
+        checked = signing.check_before_writing(ctx, read, seen, side, hub)
+    except door.REFUSALS as exc:  # the wallet or member not verified: a refusal, audited as the door's own
+        wallet_id = seen.seller_wallet_id if side == "seller" else seen.buyer_wallet_id
+        read.rollback()
+        door.refused(session, person=door.Person.of(principal), wallet_id=wallet_id, subject=f"trade/{trade_id}",
+                     refusal=exc)  # fmt: skip
+        raise
     read.rollback()
     trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = records.side_of(trade, principal.organization_id)

@@ -24,6 +24,10 @@ class Typology(enum.StrEnum):
     OFF_MARKET = "off_market"
     LAYERING = "layering"
     DORMANT_THEN_LARGE = "dormant_then_large"
+    # live rules the synthetic market does not inject (measured only for their false alerts on normal trades)
+    SIZE_OUTLIER = "size_outlier"
+    NEW_COUNTERPARTY_AT_SIZE = "new_counterparty_at_size"
+    COLLATERAL_CONCENTRATION = "collateral_concentration"
 
 
 @dataclass(frozen=True)

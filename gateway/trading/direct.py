@@ -13,6 +13,7 @@ from gateway.exceptions import InvalidRequest, NotFound
 from gateway.trading import maturity as repo_maturity
 from gateway.trading import money
 from gateway.trading.models import InstrumentKind, Trade
+from gateway.trading.nonces import next_terms_nonce
 from gateway.trading.records import instrument, own_wallet
 from gateway.trading.schemas import DirectTradeCreate
 from gateway.trading.terms import TermsChain, build_terms, new_trade, requested_maturity
@@ -61,9 +62,10 @@ def create_direct(
         collateral_token=bond.address,
         collateral_amount=amount,
         haircut_bps=body.haircut_bps,
-        min_transfer=money.to_units(body.min_transfer_amount, cash.decimals, field="min_transfer_amount"),
+        min_transfer=money.min_transfer_units(body.min_transfer_amount, cash.decimals),
         cure=body.margin_cure_period_seconds,
         grace=body.grace_period_seconds,
+        nonce=next_terms_nonce(session, seller=seller.address, buyer=buyer.address),
     )
     trade = new_trade(
         session,

@@ -48,3 +48,12 @@ class CollateralMaturesFirst(InvalidRequest):
     status = 422
     title = "The collateral matures before the repo"
     type_slug = "collateral-matures-first"
+
+
+class AmountTooLarge(InvalidRequest):
+    """The engine stores amounts packed (contracts/SECURITY.md, "Storage is packed") and refuses larger ones at open
+    (`RepoAmountTooLarge`): refused here, before anyone signs terms that can never settle."""
+
+    status = 422
+    title = "Amount too large for the engine"
+    type_slug = "amount-too-large"

@@ -137,6 +137,16 @@ class Trade(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class TermsNonce(Base):
+    """The next EIP-712 terms nonce of a wallet (``gateway.trading.nonces``): sequential, so that a wallet's opens
+    mark bits of one word of the engine's nonce bitmap rather than a fresh word each."""
+
+    __tablename__ = "terms_nonces"
+
+    address: Mapped[str] = mapped_column(String(42), primary_key=True)  # lower case
+    next_nonce: Mapped[int] = mapped_column(BigInteger)
+
+
 class TradeApproval(Base):
     """One approver's yes to one side of a trade the policy sent to approval."""
 

@@ -15,6 +15,7 @@ from gateway.db import audit_log
 from gateway.trading import terms as trade_terms
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Trade, TradeStatus
+from gateway.trading.nonces import next_terms_nonce
 from gateway.trading.terms import TermsChain
 
 
@@ -43,6 +44,7 @@ def retry(session: Session, hub: TermsChain, *, trade: Trade, actor: str, now: i
         min_transfer=int(terms["minTransferAmount"]),
         cure=int(terms["marginCurePeriod"]),
         grace=int(terms["gracePeriod"]),
+        nonce=next_terms_nonce(session, seller=terms["seller"], buyer=terms["buyer"]),
     )
     digest = eip712.digest("RepoTerms", fresh, chain_id=hub.chain_id, engine=hub.require_engine())
     previous = trade.terms_digest

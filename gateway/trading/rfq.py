@@ -15,6 +15,7 @@ from gateway.trading import maturity as repo_maturity
 from gateway.trading import money
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import InstrumentKind, Quote, QuoteStatus, Rfq, RfqStatus, Trade
+from gateway.trading.nonces import next_terms_nonce
 from gateway.trading.records import decode_cursor, encode_cursor, instrument, own_wallet, ts, utc_now
 from gateway.trading.schemas import QuoteCreate, QuotePublic, RfqCreate, RfqPublic
 from gateway.trading.terms import TermsChain, build_terms, new_trade, requested_maturity
@@ -57,7 +58,7 @@ def create_rfq(
         maturity=requested,
         notice_period=body.notice_period_seconds,
         day_count_basis=body.day_count_basis,
-        min_transfer_amount=str(money.to_units(body.min_transfer_amount, cash.decimals, field="min_transfer_amount")),
+        min_transfer_amount=str(money.min_transfer_units(body.min_transfer_amount, cash.decimals)),
         margin_cure_period=body.margin_cure_period_seconds,
         grace_period=body.grace_period_seconds,
         quote_deadline=utc_now() + timedelta(seconds=body.quote_seconds),
@@ -239,6 +240,7 @@ def accept_quote(
         min_transfer=int(rfq.min_transfer_amount),
         cure=rfq.margin_cure_period,
         grace=rfq.grace_period,
+        nonce=next_terms_nonce(session, seller=seller.address, buyer=buyer.address),
     )
     trade = new_trade(
         session,

@@ -21,6 +21,7 @@ from gateway.api.permits import TradesRead
 from gateway.trading import direct, records, retry, views
 from gateway.trading import rfq as rfqs
 from gateway.trading import terms as trade_terms
+from gateway.trading.announce import AnnouncerDep
 from gateway.trading.deps import ChainDep, Trader
 from gateway.trading.schemas import (
     AcceptQuote,
@@ -41,7 +42,9 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 @router.post("/rfqs", response_model=RfqPublic, status_code=201)
-def create_rfq(body: RfqCreate, principal: Trader, session: SessionDep, hub: ChainDep) -> RfqPublic:
+def create_rfq(
+    body: RfqCreate, principal: Trader, session: SessionDep, hub: ChainDep, announce: AnnouncerDep
+) -> RfqPublic:
     """Ask chosen lenders (or all) for a repo; they quote rate and haircut until the quote deadline."""
     now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
     rfq = rfqs.create_rfq(
@@ -53,6 +56,7 @@ def create_rfq(body: RfqCreate, principal: Trader, session: SessionDep, hub: Cha
         body=body,
         now=now,
     )
+    announce.rfq_created(session, rfq)
     return rfqs.rfq_public(session, rfq, principal.organization_id, principal.is_operator)
 
 
@@ -83,7 +87,9 @@ def get_rfq(rfq_id: uuid.UUID, principal: TradesRead, session: WriteSessionDep) 
 
 
 @router.post("/rfqs/{rfq_id}/quotes", response_model=QuotePublic, status_code=201)
-def submit_quote(rfq_id: uuid.UUID, body: QuoteCreate, principal: Trader, session: SessionDep) -> QuotePublic:
+def submit_quote(
+    rfq_id: uuid.UUID, body: QuoteCreate, principal: Trader, session: SessionDep, announce: AnnouncerDep
+) -> QuotePublic:
     """A lender quotes (a second quote replaces its first)."""
     rfq = rfqs.load_rfq(session, rfq_id=rfq_id, organization_id=principal.organization_id, is_operator=False)
     quote = rfqs.submit_quote(
@@ -94,12 +100,18 @@ def submit_quote(rfq_id: uuid.UUID, body: QuoteCreate, principal: Trader, sessio
         rfq=rfq,
         body=body,
     )
+    announce.quote_submitted(rfq, quote)
     return rfqs.quote_public(quote)
 
 
 @router.post("/rfqs/{rfq_id}/accept", response_model=TradePublic, status_code=201)
 def accept_quote(
-    rfq_id: uuid.UUID, body: AcceptQuote, principal: Trader, session: SessionDep, hub: ChainDep
+    rfq_id: uuid.UUID,
+    body: AcceptQuote,
+    principal: Trader,
+    session: SessionDep,
+    hub: ChainDep,
+    announce: AnnouncerDep,
 ) -> TradePublic:
     """The borrower accepts one quote; the others expire; the trade's EIP-712 terms are fixed."""
     now = hub.now()  # the chain's clock before the write transaction opens (gateway.chain.guard)
@@ -113,6 +125,7 @@ def accept_quote(
         quote_id=body.quote_id,
         now=now,
     )
+    announce.rfq_accepted(session, rfq)
     return views.trade_public(session, trade)
 
 

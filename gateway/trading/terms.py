@@ -3,7 +3,6 @@ the trade row that carries them."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any, Protocol
 
@@ -65,6 +64,7 @@ def build_terms(
     min_transfer: int,
     cure: int,
     grace: int,
+    nonce: int,
 ) -> dict[str, Any]:
     from eth_utils.address import to_checksum_address
 
@@ -88,7 +88,7 @@ def build_terms(
         "minTransferAmount": min_transfer,
         "marginCurePeriod": cure,
         "gracePeriod": grace,
-        "nonce": secrets.randbits(128),
+        "nonce": nonce,
         "deadline": deadline,
     }
 

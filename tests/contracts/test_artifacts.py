@@ -29,6 +29,14 @@ def test_every_system_contract_has_a_deployable_artifact() -> None:
         assert artifact.abi, name
 
 
+def test_the_engines_abi_includes_what_its_fallback_serves() -> None:
+    """Callers see the engine's own functions and its extension's (IRepoMigration, contracts/UPGRADES.md) at its
+    address: the gateway's one engine ABI reaches both (it reads ``registry()`` for the coupon route, say)."""
+    engine = {(e["type"], e.get("name")) for e in load_artifact("RepoEngine").abi}
+    served = {(e["type"], e.get("name")) for e in load_artifact("IRepoMigration").abi}
+    assert served <= engine and ("function", "registry") in engine and ("function", "open") in engine
+
+
 def test_unknown_artifact_raises() -> None:
     with pytest.raises(ArtifactNotFound):
         load_artifact("NoSuchContract")

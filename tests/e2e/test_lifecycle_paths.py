@@ -46,6 +46,22 @@ class Env:
     a_wallet: dict[str, Any]
     b_wallet: dict[str, Any]
 
+    @classmethod
+    def desk(cls, d: Deployment, world: World) -> Env:
+        """The two-member desk most end-to-end tests start from: operator admins, a trader with a custodial wallet
+        at each of members A and B (both approved), the cash token and the bond listed; funding is each test's."""
+        admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
+        admin2 = world.user("op", Role.OPERATOR_ADMIN, "admin2")
+        a_trader = world.user("a", Role.TRADER, "atrader")
+        b_trader = world.user("b", Role.TRADER, "btrader")
+        a_wallet, b_wallet = custodial_wallet(a_trader), custodial_wallet(b_trader)
+        approve_member(world, "a")
+        approve_member(world, "b")
+        for address, kind in ((d.addresses["cash"], "cash"), (d.addresses["bond"], "bond")):
+            r = call(admin, "/v1/operator/instruments", json={"address": address, "kind": kind})
+            assert r.status_code == 201, r.text
+        return cls(d, world, admin, admin2, a_trader, b_trader, a_wallet, b_wallet)
+
     @property
     def cash(self) -> str:
         return self.d.addresses["cash"]
@@ -115,22 +131,14 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     for chain in start_chain(request.param, tmp_path):
         d = deploy(chain)
         for world in chain_world(d, tmp_path):
-            admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
-            admin2 = world.user("op", Role.OPERATOR_ADMIN, "admin2")
-            a_trader = world.user("a", Role.TRADER, "atrader")
-            b_trader = world.user("b", Role.TRADER, "btrader")
-            a_wallet, b_wallet = custodial_wallet(a_trader), custodial_wallet(b_trader)
-            approve_member(world, "a")
-            approve_member(world, "b")
-            for address, kind in ((d.addresses["cash"], "cash"), (d.addresses["bond"], "bond")):
-                r = call(admin, "/v1/operator/instruments", json={"address": address, "kind": kind})
-                assert r.status_code == 201, r.text
+            env = Env.desk(d, world)
+            admin, a_wallet, b_wallet = env.admin, env.a_wallet, env.b_wallet
             issue = {"token": d.addresses["cash"], "wallet": b_wallet["address"], "amount": "2000000"}
             settled(admin, call(admin, "/v1/operator/cash/issue", json=issue))
             issue = {"token": d.addresses["cash"], "wallet": a_wallet["address"], "amount": "100000"}
             settled(admin, call(admin, "/v1/operator/cash/issue", json=issue))
             d.send(d.deployer, d.bond.functions.mint(a_wallet["address"], 2_000_000 * B))
-            yield Env(d, world, admin, admin2, a_trader, b_trader, a_wallet, b_wallet)
+            yield env
 
 
 def expected_rp(state: Any, at: int) -> int:

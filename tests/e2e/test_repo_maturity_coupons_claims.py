@@ -221,12 +221,13 @@ def test_maturity_guard_coupon_election_claims_and_shortfalls(deployment: Deploy
     refused = call(admin, f"/v1/operator/repos/{repo}/coupons/pay")
     assert refused.status_code == 409 and "system account" in refused.json()["detail"], refused.text
     d.send(d.deployer, d.registry.functions.setSystemAccount(d.relayer.address, True))  # may now hold coupon cash
-    rp_before = d.engine.functions.repurchasePrice(repo, d.now() + 10).call()
+    at = d.now() + 10  # one instant for both prices: the payment's block moves the chain's clock
+    rp_before = d.engine.functions.repurchasePrice(repo, at).call()
     b_cash = d.cash.functions.balanceOf(b_wallet["address"]).call()
     settled(admin, call(admin, f"/v1/operator/repos/{repo}/coupons/pay"))
     paid = d.cash.functions.balanceOf(b_wallet["address"]).call() - b_cash
     assert paid == int(Decimal(owed["amount"]) * C) and paid > 0
-    assert d.engine.functions.repurchasePrice(repo, d.now() + 10).call() == rp_before - paid
+    assert d.engine.functions.repurchasePrice(repo, at).call() == rp_before - paid
     assert a.get(f"/v1/repos/{repo}/coupons/next").json()["index"] is None
     assert call(a, f"/v1/operator/repos/{repo}/coupons/pay").status_code == 403  # the issuer's, not a member's
 

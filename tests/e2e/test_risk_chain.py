@@ -23,7 +23,7 @@ from tests.e2e.chains import CASH_DECIMALS, deploy, start_chain
 from tests.e2e.test_lifecycle_paths import Env
 from tests.e2e.test_trading_chain import settled, wait_for
 from tests.e2e.worlds import chain_world
-from tests.gateway.market import approve_member, call, custodial_wallet
+from tests.gateway.market import call
 
 pytestmark = pytest.mark.slow
 C = 10**CASH_DECIMALS
@@ -35,20 +35,12 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     for chain in start_chain("reponet-node", tmp_path):
         d = deploy(chain)
         for world in chain_world(d, tmp_path):
-            admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
-            admin2 = world.user("op", Role.OPERATOR_ADMIN, "admin2")
-            a_trader = world.user("a", Role.TRADER, "atrader")
-            b_trader = world.user("b", Role.TRADER, "btrader")
-            a_wallet, b_wallet = custodial_wallet(a_trader), custodial_wallet(b_trader)
-            approve_member(world, "a")
-            approve_member(world, "b")
-            for address, kind in ((d.addresses["cash"], "cash"), (d.addresses["bond"], "bond")):
-                r = call(admin, "/v1/operator/instruments", json={"address": address, "kind": kind})
-                assert r.status_code == 201, r.text
+            env = Env.desk(d, world)
+            admin, a_wallet, b_wallet = env.admin, env.a_wallet, env.b_wallet
             issue = {"token": d.addresses["cash"], "wallet": b_wallet["address"], "amount": "2000000"}
             settled(admin, call(admin, "/v1/operator/cash/issue", json=issue))
             d.send(d.deployer, d.bond.functions.mint(a_wallet["address"], 2_000_000 * 10**2))
-            yield Env(d, world, admin, admin2, a_trader, b_trader, a_wallet, b_wallet)
+            yield env
 
 
 class CrashAfterSend(Store):
@@ -76,10 +68,10 @@ def _net(rows: list[dict[str, Any]]) -> int:
     return total
 
 
-def _agree(env: Env, b_approver: Any, a_approver: Any, *, threshold: int, mta: int) -> str:
+def _agree(env: Env, b_approver: Any, a_approver: Any, *, threshold: int, mta: int, base: str | None = None) -> str:
     body = {
         "counterparty_id": str(env.world.orgs["a"]),
-        "base_currency": env.cash,
+        "base_currency": base or env.cash,
         "threshold": str(Decimal(threshold) / C),
         "minimum_transfer": str(Decimal(mta) / C),
         "rounding": "0",

@@ -24,7 +24,7 @@ from tests.e2e.test_lifecycle_paths import Env
 from tests.e2e.test_trading_chain import repo_state, settled, wait_for
 from tests.e2e.worlds import chain_world
 from tests.gateway.conftest import Member
-from tests.gateway.market import approve_member, call, custodial_wallet, step_up
+from tests.gateway.market import call, step_up
 
 pytestmark = pytest.mark.slow
 C = 10**CASH_DECIMALS
@@ -39,20 +39,12 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     for chain in start_chain("reponet-node", tmp_path):
         d = deploy(chain)
         for world in chain_world(d, tmp_path):
-            admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
-            admin2 = world.user("op", Role.OPERATOR_ADMIN, "admin2")
-            a_trader = world.user("a", Role.TRADER, "atrader")
-            b_trader = world.user("b", Role.TRADER, "btrader")
-            a_wallet, b_wallet = custodial_wallet(a_trader), custodial_wallet(b_trader)
-            approve_member(world, "a")
-            approve_member(world, "b")
-            for address, kind in ((d.addresses["cash"], "cash"), (d.addresses["bond"], "bond")):
-                r = call(admin, "/v1/operator/instruments", json={"address": address, "kind": kind})
-                assert r.status_code == 201, r.text
+            env = Env.desk(d, world)
+            admin, a_wallet, b_wallet = env.admin, env.a_wallet, env.b_wallet
             issue = {"token": d.addresses["cash"], "wallet": b_wallet["address"], "amount": "2000000"}
             settled(admin, call(admin, "/v1/operator/cash/issue", json=issue))
             d.send(d.deployer, d.bond.functions.mint(a_wallet["address"], 2_000_000 * B))
-            yield Env(d, world, admin, admin2, a_trader, b_trader, a_wallet, b_wallet)
+            yield env
 
 
 def _key(env: Env, org: str, name: str) -> str:

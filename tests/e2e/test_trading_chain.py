@@ -311,7 +311,11 @@ def test_rfq_to_repurchase_and_default_to_close_out(
     ]
     # the WebSocket clients of both parties got the same lifecycle, in order
     for ws in (ws_a, ws_b):
-        streamed = [ws.receive_json() for _ in names]
+        streamed, market = [], []  # the RFQ, its quote and its acceptance reach both parties' streams too
+        while len(streamed) < len(names):
+            message = ws.receive_json()
+            (streamed if message["type"].startswith("repo.") else market).append(message)
+        assert {"rfq.created", "quote.submitted", "rfq.accepted"} <= {m["type"] for m in market}, market
         assert [e["type"] for e in streamed] == names and {e["repo_id"] for e in streamed} == {repo_id}
         assert not unchecksummed(streamed)
         assert streamed == detail["timeline"]  # one body, one unit, whichever way an event goes out

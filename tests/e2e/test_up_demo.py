@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -108,6 +109,7 @@ def _balance(w3: Any, token: str, holder: str) -> int:
 
 def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path) -> None:
     from gateway.ops.chain import connect, to_units
+    from gateway.reporting.xml_export import validation_errors
 
     data_dir, rpc_port, port = network
     up = UpProcess(data_dir, rpc_port, port, tmp_path / "up-1.log")
@@ -117,7 +119,7 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert "(new)" in first
         assert "One-time password:" in first and "otpauth://totp/" in first and "█" in first  # QR code
         assert f"https://127.0.0.1:{port}" in first and f"http://127.0.0.1:{rpc_port}" in first
-        assert set(up.children()) == {"up", "node", "gateway", "risk"}
+        assert set(up.children()) == {"up", "node", "gateway", "risk", "feed", "surveillance"}
 
         demo = subprocess.run(
             [
@@ -154,6 +156,29 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
             assert chapter in demo.stderr
         assert [r["status"] for r in result["repos"]] == ["REPURCHASED", "CLOSED_OUT", "REPURCHASED"]
         assert result["audit"]["ok"] and result["audit"]["anchors_checked"] >= 1
+        # No one called margin on Repo 1: the price fell in the feed's CSV drop, the feed posted it under its own
+        # key, and the risk service (its state file says so) called for Fund B under the agreement.
+        assert "the risk service calls margin" in demo.stderr
+        assert "WebSocket stream: " in demo.stderr  # the call and the service's snapshot, seen live by Fund B
+        assert "margin call (the risk service, POST /v1/risk/margin-calls)" in result["gateway_steps"]
+        assert "price posting (the price feed's key, POST /v1/risk/feed/prices)" in result["gateway_steps"]
+        repo1 = result["repos"][0]
+        assert {"MarginCalled", "MarginCallCured"} <= {e["event"] for e in repo1["events"]}
+        with sqlite3.connect(data_dir / "risk" / "risk.db") as risk_db:
+            sent = risk_db.execute("SELECT repo_id FROM intents WHERE status = 'sent'").fetchall()
+        # the same fall called the EUR repo too: netted into the USD agreement through EUR/USD, due on its own
+        assert sorted(sent) == sorted([(repo1["repo_id"],), (result["repos"][2]["repo_id"],)])
+        assert "the risk service called it on the same fall" in demo.stderr
+        assert "margin call (EUR repo, the risk service, POST /v1/risk/margin-calls)" in result["gateway_steps"]
+        reports = list((data_dir / "reports").glob("stress-*-b.json"))
+        assert len(reports) == 1 and len(json.loads(reports[0].read_text())["scenarios"]) == 3
+        assert "stress report written to" in demo.stderr
+        # The report files for the demo's repos validate against the shipped schema, and both sides reconcile.
+        assert "Regulatory reports (SFTR)" in demo.stderr
+        sftr = result["reports"]
+        assert sftr["files"] and sftr["records"] >= 3 and sftr["breaks"] == 0, sftr
+        for file in sftr["files"]:
+            assert validation_errors(Path(file).read_bytes()) == [], file
 
         # The demo's balances, read again from the chain over JSON-RPC, and what the story implies.
         state = json.loads((data_dir / "state.json").read_text())
@@ -287,7 +312,7 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert json.loads(verify.stdout)["anchors_checked"] >= 1
 
         assert up.interrupt() == 0
-        assert "stopped risk, gateway, node" in up.output()
+        assert "stopped surveillance, feed, risk, gateway, node" in up.output()
         assert not (data_dir / "run.json").exists()
     finally:
         up.kill()

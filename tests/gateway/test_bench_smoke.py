@@ -42,3 +42,6 @@ def test_bench_gateway_quick_prints_one_json_object_with_every_figure() -> None:
         assert figures[name]["p99_ms"] >= figures[name]["p50_ms"] > 0
     assert figures["readers_during_opens"]["requests"] > 0
     assert "open_p99_ratio_under_load" in figures
+    # the node's own count of the JSON-RPC calls an open cost (reponet_rpc_calls_total), the gateway's among them
+    assert figures["open_alone"]["gateway_rpc_calls_per_open"] > 0
+    assert figures["open_alone"]["rpc_calls_per_open"] >= figures["open_alone"]["gateway_rpc_calls_per_open"]

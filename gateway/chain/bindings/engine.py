@@ -25,6 +25,7 @@ class RepoStatus(StrEnum):
     DEFAULTED = "defaulted"
     REPURCHASED = "repurchased"
     CLOSED_OUT = "closed_out"
+    MIGRATED = "migrated"  # moved to the successor engine by both parties (contracts/UPGRADES.md)
 
     @classmethod
     def from_code(cls, code: int) -> RepoStatus:

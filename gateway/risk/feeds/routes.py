@@ -1,6 +1,10 @@
 """/v1/risk/price-entries: the price feed's manual source. An operator person types a bond's price (percent of par,
 with a fresh TOTP code); the feed reads the entries back and combines them with its other sources. An entry is one
-source's quote, not a posting: only the combined price goes to the oracle, through ``/v1/operator/prices``."""
+source's quote, not a posting: only the combined price goes to the oracle.
+
+/v1/risk/feed/*: the feed's own two doors, for its machine key (scope ``prices:feed``, an operator key made on the
+gateway's host): read the manual entries, and post a combined price through the price route's own work (its bound,
+and a second operator person for a larger move). A key of any other organization is refused."""
 
 from __future__ import annotations
 
@@ -11,15 +15,21 @@ from decimal import Decimal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway.addresses import Address
-from gateway.api.deps import SessionDep
+from gateway.api.deps import ContextDep, Principal, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
-from gateway.api.permits import MarketOperate
+from gateway.api.permits import MarketOperate, PricesFeed
 from gateway.db import audit_log
-from gateway.exceptions import InvalidRequest, NotFound
-from gateway.operator.prices import PERCENT
+from gateway.db.models import ApiClient, Organization
+from gateway.exceptions import InvalidRequest, NotFound, PermissionDenied
+from gateway.leases import service as leases
+from gateway.leases.models import LeaseKind
+from gateway.leases.routes import LeaseToken
+from gateway.operator.prices import PERCENT, PriceCreate, PricePublic, propose_price
 from gateway.risk.feeds.models import PriceEntry
+from gateway.settlement.hub import HubDep
 from gateway.trading.deps import OperatorAdmin
 from gateway.trading.models import Instrument, InstrumentKind
 
@@ -83,8 +93,46 @@ def enter_price(body: PriceEntryCreate, principal: OperatorAdmin, session: Sessi
     return row
 
 
+def _entries(session: SessionDep) -> PriceEntriesPublic:
+    rows = session.scalars(select(PriceEntry).order_by(PriceEntry.created_at.desc()).limit(500)).all()
+    return PriceEntriesPublic(data=[PriceEntryPublic.model_validate(r) for r in rows])
+
+
 @router.get("/price-entries", response_model=PriceEntriesPublic, status_code=200)
 def list_price_entries(principal: MarketOperate, session: SessionDep) -> PriceEntriesPublic:
     """Manual quotes, newest first (at most 500): what the feed's manual source reads."""
-    rows = session.scalars(select(PriceEntry).order_by(PriceEntry.created_at.desc()).limit(500)).all()
-    return PriceEntriesPublic(data=[PriceEntryPublic.model_validate(r) for r in rows])
+    return _entries(session)
+
+
+def _feed_owner(session: Session, principal: Principal) -> uuid.UUID:
+    """The operator person the feed's key was made under (the posting's proposer; four eyes exclude them)."""
+    client = session.get(ApiClient, principal.id) if principal.kind == "client" else None
+    organization = session.get(Organization, principal.organization_id)
+    if client is None or organization is None or not organization.is_operator:
+        raise PermissionDenied("prices:feed is the operator's price feed key")
+    return client.created_by
+
+
+@router.get("/feed/price-entries", response_model=PriceEntriesPublic, status_code=200)
+def feed_price_entries(principal: PricesFeed, session: SessionDep) -> PriceEntriesPublic:
+    """The manual quotes, for the price feed's key (newest first, at most 500)."""
+    _feed_owner(session, principal)
+    return _entries(session)
+
+
+@router.post("/feed/prices", response_model=PricePublic, status_code=202)
+def feed_price(
+    body: PriceCreate,
+    principal: PricesFeed,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
+    lease_token: LeaseToken = None,
+) -> PricePublic:
+    """The feed's combined price, through the price route's work: posted within the bound, else it waits for an
+    operator person other than the key's owner (``POST /v1/operator/prices/{id}/confirm``). Idempotency-Key. With an
+    X-Lease-Token, only the price-feed lease's current holder may post (409 for a stale one)."""
+    owner = _feed_owner(read, principal)
+    leases.check(read, LeaseKind.PRICE_FEED, principal.organization_id, lease_token)  # before the oracle's read
+    return propose_price(body, proposer=owner, actor=principal.actor, ctx=ctx, read=read, session=session, hub=hub)

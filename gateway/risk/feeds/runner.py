@@ -15,7 +15,7 @@ from decimal import Decimal
 import httpx
 from prometheus_client import Counter
 
-from gateway.risk.feeds.combine import Alarm, FeedState, Guards, combine
+from gateway.risk.feeds.combine import Alarm, AlarmKind, FeedState, Guards, combine
 from gateway.risk.feeds.sources import Pair, Quote, Source, SourceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -33,12 +33,24 @@ class Posted:
     detail: str
 
 
-class GatewayPoster:
-    """Posts a price through the gateway's own route, as the operator credential it is given."""
+FEED_PRICES = "/v1/risk/feed/prices"  # the feed key's door (scope prices:feed); a person's is /v1/operator/prices
 
-    def __init__(self, client: httpx.Client, headers: dict[str, str]) -> None:
+
+class GatewayPoster:
+    """Posts a price through the gateway's own route, as the credential it is given: the feed's machine key on
+    ``FEED_PRICES`` (``reponet risk feed``), or an operator person's session on ``/v1/operator/prices``."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        headers: dict[str, str],
+        path: str = "/v1/operator/prices",
+        fence: Callable[[], dict[str, str]] = dict,
+    ) -> None:
         self.client = client
         self.headers = headers
+        self.path = path
+        self.fence = fence  # the feed's lease token: the gateway refuses a stale leader's price (409)
 
     def post(self, pair: Pair, percent: Decimal, round_at: float) -> Posted:
         text = format(percent, "f")
@@ -46,7 +58,7 @@ class GatewayPoster:
         body = {"asset": pair.asset, "quote": pair.quote, "price_percent_of_par": text}
         try:
             answer = self.client.post(
-                "/v1/operator/prices", json=body, headers={**self.headers, "Idempotency-Key": key}
+                self.path, json=body, headers={**self.headers, **self.fence(), "Idempotency-Key": key}
             )
         except httpx.HTTPError as exc:
             return Posted(pair, percent, "unsent", str(exc))
@@ -75,6 +87,7 @@ class FeedRunner:
         self.guards = guards or Guards()
         self.clock = clock
         self.state = FeedState()
+        self._raised: set[tuple[AlarmKind, Pair | None, str | None]] = set()
 
     def round(self) -> Round:
         quotes: dict[str, list[Quote]] = {}
@@ -86,11 +99,15 @@ class FeedRunner:
                 unreadable[source.name] = str(exc)
         now = self.clock()
         decision = combine(quotes, unreadable, now=now, guards=self.guards, state=self.state)
+        raised: set[tuple[AlarmKind, Pair | None, str | None]] = set()
         for alarm in decision.alarms:
             ALARMS.labels(alarm.kind.value, alarm.source or "").inc()
-            logger.warning(
-                "price feed alarm %s %s %s: %s", alarm.kind.value, alarm.source or "-", alarm.pair, alarm.detail
-            )
+            raised.add((alarm.kind, alarm.pair, alarm.source))
+            if (alarm.kind, alarm.pair, alarm.source) not in self._raised:  # logged when it starts, counted always
+                logger.warning(
+                    "price feed alarm %s %s %s: %s", alarm.kind.value, alarm.source or "-", alarm.pair, alarm.detail
+                )
+        self._raised = raised
         posted = []
         for pair, price in decision.prices.items():
             answer = self.poster.post(pair, price.quantize(PLACES).normalize(), now)

@@ -145,14 +145,17 @@ class HttpJsonSource:
 class ManualSource:
     """Manual entries typed into the gateway (``POST /v1/risk/price-entries``), read back from its API."""
 
-    def __init__(self, client: httpx.Client, headers: dict[str, str], name: str = "manual") -> None:
+    def __init__(
+        self, client: httpx.Client, headers: dict[str, str], name: str = "manual", path: str = "/v1/risk/price-entries"
+    ) -> None:
         self.client = client
         self.headers = headers
         self.name = name
+        self.path = path  # the feed's key reads /v1/risk/feed/price-entries
 
     def read(self) -> list[Quote]:
         try:
-            answer = self.client.get("/v1/risk/price-entries", headers=self.headers)
+            answer = self.client.get(self.path, headers=self.headers)
         except httpx.HTTPError as exc:
             raise SourceUnavailable(f"{self.name}: {exc}") from exc
         if answer.status_code != 200:

@@ -1,5 +1,5 @@
-"""Two-party instructions on a repo: substitutions and amendments (roll, re-rate), their signatures, approvals and
-submission."""
+"""Two-party instructions on a repo: substitutions, amendments (roll, re-rate) and early repurchase by agreement,
+their signatures, approvals and submission."""
 
 from __future__ import annotations
 
@@ -105,6 +105,34 @@ def propose_amendment(
     required = sorted({repo.seller.lower(), (repo.holder or repo.seller).lower()})
     instruction = instructions.create(
         session, hub, actor=principal.actor, repo_id=repo_id, kind="Amendment", message=message, required=required
+    )
+    return instructions.public(hub, instruction)
+
+
+@router.post("/repos/{repo_id}/early-repurchase", response_model=InstructionPublic, status_code=201)
+def propose_early_repurchase(
+    repo_id: RepoIdPath,
+    principal: Trader,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
+) -> InstructionPublic:
+    """Repurchase before maturity by agreement: either party proposes, the position's holder consents by signing
+    (the engine's ``repurchaseEarly``), then the seller's wallet pays RP(now) and takes its collateral back (POST
+    /instructions/{id}/submit, or at once when the seller's organization signs last). The repo is read in the read
+    session, before the write transaction."""
+    repo, seller, holder = load_repo(read, hub, repo_id, principal)
+    if seller is None and holder is None:
+        service.require(None, "seller or holder")
+    service.require_status(repo, RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
+    instruction = instructions.create(
+        session,
+        hub,
+        actor=principal.actor,
+        repo_id=repo_id,
+        kind="EarlyRepurchase",
+        message={"repoId": repo_id},
+        required=[repo.holder or repo.seller],
     )
     return instructions.public(hub, instruction)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from typing import Annotated, Any, cast
 
@@ -15,7 +16,7 @@ from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.db import pages
 from gateway.settlement import service, visibility
-from gateway.settlement.hub import HubDep
+from gateway.settlement.hub import HubDep, waiters_bell
 from gateway.settlement.schemas import (
     SettlementPublic,
     SettlementsPublic,
@@ -23,6 +24,8 @@ from gateway.settlement.schemas import (
 )
 from gateway.settlement.views import LISTED, settlement_public, settlements_public
 from gateway.settlement_records import freshness
+from gateway.settlement_records.bell import Bell, rung
+from gateway.settlement_records.freshness import BELL_POLL_SECONDS
 from gateway.settlement_records.models import Settlement
 
 router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
@@ -55,25 +58,35 @@ async def wait_for_settlement(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     relayer = hub.relayer
+    # Rung when a settlement ends (this process's relayer, or the background process's through the doorbell):
+    # the answer goes at once; the polls below only cover a lost ring.
+    ended = relayer.bell if relayer is not None else waiters_bell(hub)
     while pending and loop.time() < deadline:
-        if relayer is not None:
-            if settlement_id in relayer.finished:
-                break
-            await asyncio.sleep(0.02)
-            continue
-        # the relayer runs in another process (several HTTP workers): the database says when it is done
-        await asyncio.sleep(0.1)
-        await run_in_threadpool(session.refresh, settlement)
-        pending = settlement.status == "pending"
-        await run_in_threadpool(session.commit)
+        with ended.listening() if ended is not None else contextlib.nullcontext() as ring:
+            if relayer is not None:
+                if settlement_id in relayer.finished:
+                    break
+            else:  # the relayer runs in another process (several HTTP workers): the database says when it is done
+                await run_in_threadpool(session.refresh, settlement)
+                pending = settlement.status == "pending"
+                await run_in_threadpool(session.commit)
+                if not pending:
+                    break
+            if ring is None:
+                await asyncio.sleep(0.1)
+            else:
+                await rung(ring, min(BELL_POLL_SECONDS, deadline - loop.time()))
     await run_in_threadpool(session.refresh, settlement)
     public = await run_in_threadpool(settlement_public, session, settlement)
     await run_in_threadpool(session.commit)
-    indexing = "indexer" in hub.extra or hub.relayer is None  # no relayer here: the workers run in another process
+    indexer = hub.extra.get("indexer")
+    indexing = indexer is not None or hub.relayer is None  # no relayer here: the workers run in another process
     if public.status == "final" and public.final_block is not None and indexing:
         # read-your-writes: "final" only once the indexer has applied the block (reads follow the indexer)
         remaining = max(0.0, deadline - loop.time())
-        await freshness.wait_until_indexed_async(ctx.read_sessions, public.final_block, timeout=remaining)
+        own = getattr(indexer, "bell", None)  # this process's indexer, else the background process's doorbell
+        moved = own if isinstance(own, Bell) else waiters_bell(hub)
+        await freshness.wait_until_indexed_async(ctx.read_sessions, public.final_block, timeout=remaining, bell=moved)
     return public
 
 

@@ -65,9 +65,14 @@ def untyped(doc: dict[str, Any]) -> list[str]:
     return found
 
 
+# Facts about a whole page that a list may carry beside ``data`` and ``next_cursor``: the block the page reflects
+# (reads that follow the indexer), the FX rates its repos were valued at (/v1/risk/repos), the bucket and retention
+# of a history (/v1/risk/exposure/history). A new one is added here on purpose, not by accident.
+PAGE_FACTS = {"as_of_block", "fx", "bucket_seconds", "retention_days"}
+
+
 def list_shapes(doc: dict[str, Any]) -> list[str]:
-    """GET answers that are lists but not ``{data, next_cursor}`` (plus, on reads that follow the indexer,
-    ``as_of_block``: the block the page reflects)."""
+    """GET answers that are lists but not ``{data, next_cursor}`` (plus page facts, ``PAGE_FACTS``)."""
     found: list[str] = []
     for path, method, op in operations(doc):
         if method != "get":
@@ -80,7 +85,7 @@ def list_shapes(doc: dict[str, Any]) -> list[str]:
                 if schema.get("type") == "array":
                     found.append(f"GET {path}: a bare array")
                 props = schema.get("properties", {})
-                if "data" in props and (set(props) - {"as_of_block"} != {"data", "next_cursor"}):
+                if "data" in props and (set(props) - PAGE_FACTS != {"data", "next_cursor"}):
                     found.append(f"GET {path}: list fields {sorted(props)}, not data and next_cursor")
     return found
 

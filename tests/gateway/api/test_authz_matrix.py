@@ -21,9 +21,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIWebSocketRoute, iter_route_contexts
 from starlette.websockets import WebSocketDisconnect
 
-from gateway.access.permissions import CLIENT_SCOPES, ROLE_PERMISSIONS, Permission
+from gateway.access.permissions import CLIENT_SCOPES, OPERATOR_SCOPES, ROLE_PERMISSIONS, Permission
 from gateway.api.deps import Authorize, CurrentPrincipal, Principal, public, require
-from gateway.db.models import Role
+from gateway.clients import service as clients
+from gateway.clients.schemas import ClientCreate
+from gateway.db.models import ClientKind, Role
 from gateway.events.bus import EventBus
 from tests.gateway.conftest import Cast, Member, World, application_body
 from tests.gateway.market import hub_of
@@ -261,6 +263,26 @@ class Caller:
     permissions: frozenset[Permission]
 
 
+def _operator_client(world: World, cast: Cast, kind: ClientKind, scopes: list[Permission]) -> dict[str, str]:
+    """A client of the operator's organization (operator staff create none over the API: ``reponet surveillance
+    grant`` makes the surveillance service's on the gateway's host)."""
+    with world.ctx.sessions() as session:
+        created = clients.create_client(
+            session,
+            actor="test",
+            organization_id=world.orgs["op"],
+            user_id=cast.officer1.user.id,
+            data=ClientCreate(kind=kind, name="operator service", scopes=[s.value for s in scopes]),
+        )
+    return {"id": str(created.id), "secret": created.secret}
+
+
+def test_operator_scopes_are_refused_to_a_members_key(cast: Cast) -> None:
+    for scope in sorted(OPERATOR_SCOPES):
+        key = cast.a_admin.post("/v1/clients", json={"kind": "api_key", "name": "x", "scopes": [scope.value]})
+        assert key.status_code == 403, key.text
+
+
 def _callers(world: World, cast: Cast) -> list[Caller]:
     """Each role (a person of A, operator staff), an API key per client scope, an OAuth2 token per client scope."""
     callers = [
@@ -276,19 +298,28 @@ def _callers(world: World, cast: Cast) -> list[Caller]:
     ]
     assert set(ROLE_PERMISSIONS) == {Role(r) for r in Role}, "a role without a row in the matrix"
     scopes = sorted(CLIENT_SCOPES)
+    member_scopes = [s.value for s in scopes if s not in OPERATOR_SCOPES]
     oauth = cast.a_admin.post(
-        "/v1/clients", json={"kind": "oauth_client", "name": "matrix", "scopes": [s.value for s in scopes]}
+        "/v1/clients", json={"kind": "oauth_client", "name": "matrix", "scopes": member_scopes}
     ).json()
+    operator_oauth = _operator_client(world, cast, ClientKind.OAUTH_CLIENT, sorted(OPERATOR_SCOPES))
     for scope in scopes:
-        key = cast.a_admin.post("/v1/clients", json={"kind": "api_key", "name": scope.value, "scopes": [scope.value]})
-        assert key.status_code == 201, key.text
-        callers.append(Caller(f"api key {scope.value}", {"X-API-Key": key.json()["secret"]}, frozenset({scope})))
+        if scope in OPERATOR_SCOPES:  # a key of the operator's (a member's is refused: test_operator_scopes_...)
+            secret = _operator_client(world, cast, ClientKind.API_KEY, [scope])["secret"]
+        else:
+            key = cast.a_admin.post(
+                "/v1/clients", json={"kind": "api_key", "name": scope.value, "scopes": [scope.value]}
+            )
+            assert key.status_code == 201, key.text
+            secret = key.json()["secret"]
+        callers.append(Caller(f"api key {scope.value}", {"X-API-Key": secret}, frozenset({scope})))
+        client = operator_oauth if scope in OPERATOR_SCOPES else oauth
         token = world.client.post(
             "/v1/oauth/token",
             data={
                 "grant_type": "client_credentials",
-                "client_id": oauth["id"],
-                "client_secret": oauth["secret"],
+                "client_id": client["id"],
+                "client_secret": client["secret"],
                 "scope": scope.value,
             },
         )

@@ -135,6 +135,9 @@ NOT_ADDRESSES = {
     ("ApplicationPublic", "registered_address"),
     ("InvitationAccept", "token"),  # an invitation's secret
     ("InvitationCreated", "token"),
+    ("LeaseRequest", "holder"),  # a service instance's name
+    ("LeasePublic", "holder"),
+    ("LeasePublic", "token"),  # a lease's fencing number
 }
 CREDENTIALS = ("access_token", "refresh_token")  # OAuth2's names, not token contracts
 ADDRESS_NAME = re.compile(

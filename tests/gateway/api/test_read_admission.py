@@ -140,3 +140,28 @@ def test_reads_in_progress_when_a_write_arrives_finish_but_none_is_added_past_th
         return entered
 
     assert asyncio.run(scenario()) == ["GET /v1/r0", "GET /v1/r1", "POST /v1/trades"]
+
+
+def test_while_settlement_work_is_pending_reads_are_admitted_one_at_a_time_then_up_to_the_limit_again() -> None:
+    """With one HTTP worker the relayer is a thread of the process: its pending settlements count as a write."""
+
+    async def scenario() -> list[list[str]]:
+        app = Held()
+        pending = [True]
+        admission = ReadAdmission(app, limit=3, limit_writing=1, settling=lambda: pending[0])
+        seen: list[list[str]] = []
+        reads = [asyncio.create_task(admission(http("GET", f"/v1/r{i}"), nothing, ignore)) for i in range(4)]
+        await settle()
+        seen.append(list(app.entered))  # one read while the relayer works
+        pending[0] = False
+        app.release("/v1/r0")  # the settlement ended: as many as there is room for
+        await settle()
+        seen.append(list(app.entered))
+        for i in range(4):
+            app.release(f"/v1/r{i}")
+        await asyncio.gather(*reads)
+        return seen
+
+    during, after = asyncio.run(scenario())
+    assert during == ["GET /v1/r0"]
+    assert after == ["GET /v1/r0", "GET /v1/r1", "GET /v1/r2", "GET /v1/r3"]

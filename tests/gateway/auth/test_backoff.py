@@ -92,3 +92,22 @@ def test_wrong_step_up_codes_back_off(world: World) -> None:
     member = world.user("a", Role.APPROVER, "stepper")
     statuses = [member.post("/v1/auth/step-up", json={"totp_code": "000000"}).status_code for _ in range(5)]
     assert statuses == [401] * (FREE_ACCOUNT + 1) + [429]
+
+
+def test_failures_against_a_known_account_are_audited_anonymous_ones_are_not(world: World) -> None:
+    from gateway.db.models import AuditEntry
+    from gateway.surveillance import feed
+
+    member = world.user("a", Role.VIEWER, "audited")
+    known = [_attempt(_from(world, "198.51.100.7"), member.user.email, "wrong password") for _ in range(2)]
+    unknown = [_attempt(_from(world, "198.51.100.8"), "nobody@a.example", "wrong password") for _ in range(2)]
+    assert known == unknown  # the audit entry changes nothing the caller sees
+    coded = _attempt(_from(world, "198.51.100.9"), member.user.email, PASSWORD, "000000")  # right password, bad code
+    assert coded[0] == 401
+    with world.ctx.sessions() as session:
+        failed = session.query(AuditEntry).filter(AuditEntry.action == "auth.login_failed").all()
+        assert [(e.object_type, e.object_id, e.actor) for e in failed] == [
+            ("user", str(member.user.id), "anonymous")
+        ] * 3
+        items = [i for i in feed.items(session, after=0, limit=500) if i.action == "auth.login_failed"]
+    assert {i.organization_id for i in items} == {str(member.user.organization_id)}

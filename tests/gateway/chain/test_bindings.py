@@ -36,9 +36,10 @@ def test_a_struct_that_differs_from_the_binding_fails_loudly() -> None:
 
 def test_statuses_follow_the_contracts_enum_and_amendment_kinds_the_typed_data() -> None:
     assert [s.value for s in RepoStatus] == [
-        "none", "open", "margin_called", "defaulted", "repurchased", "closed_out",
+        "none", "open", "margin_called", "defaulted", "repurchased", "closed_out", "migrated",
     ]  # fmt: skip
     assert RepoStatus.from_code(5) is RepoStatus.CLOSED_OUT and not RepoStatus.REPURCHASED.live
+    assert RepoStatus.from_code(6) is RepoStatus.MIGRATED and not RepoStatus.MIGRATED.live
     assert AmendmentKind.ROLL == eip712.AMEND_ROLL and AmendmentKind.RERATE == eip712.AMEND_RERATE
 
 

@@ -23,15 +23,19 @@ def _payload() -> dict[str, object]:
 
 
 def test_every_repo_event_of_the_engine_is_listed() -> None:
-    """The engine's and its shortfall ledger's: the indexer follows both."""
-    indexed = [*load_artifact("RepoEngine").abi, *load_artifact("RepoShortfallLedger").abi]
+    """The engine's (with its extension's, IRepoMigration) and its shortfall ledger's: the indexer follows them."""
+    indexed = [
+        *load_artifact("RepoEngine").abi,
+        *load_artifact("IRepoMigration").abi,
+        *load_artifact("RepoShortfallLedger").abi,
+    ]
     of_repos = {
         f"repo.{e['name']}"
         for e in indexed
         if e.get("type") == "event" and any(i["name"] == "repoId" for i in e["inputs"])
     }
     listed = set(_payload()["properties"]["type"]["enum"])  # type: ignore[index]
-    assert listed == of_repos
+    assert listed == of_repos | {"repo.PositionTransferred"}  # the position NFT's transfers, followed too
 
 
 def test_the_event_shape_is_what_the_indexer_publishes(tmp_path: Path) -> None:
@@ -52,3 +56,26 @@ def test_the_event_shape_is_what_the_indexer_publishes(tmp_path: Path) -> None:
         published = Indexer.public(event, wire.EventUnits(session))
     assert set(published) == set(_payload()["properties"])  # type: ignore[arg-type]
     assert set(published) == set(_payload()["required"])  # type: ignore[arg-type]
+
+
+def test_market_events_are_described_as_sent() -> None:
+    from gateway.trading.announce import Announcer
+
+    doc = json.loads(DOC.read_text())
+    payload = doc["components"]["messages"]["marketEvent"]["payload"]
+    sent: list[dict[str, object]] = []
+
+    class Bus:
+        def publish(self, event: dict[str, object], organizations: object) -> None:
+            sent.append(event)
+
+    class NoWebhooks:
+        def scalars(self, *_: object) -> list[object]:
+            return []
+
+        def commit(self) -> None:
+            pass
+
+    Announcer(Bus(), NoWebhooks()).send("rfq.created", {"rfq_id": "x", "status": "open", "requester_id": "y"}, set())  # type: ignore[arg-type]
+    assert set(sent[0]) == set(payload["properties"]) == set(payload["required"])
+    assert sent[0]["type"] in payload["properties"]["type"]["enum"]

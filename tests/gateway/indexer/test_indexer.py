@@ -133,7 +133,8 @@ def test_an_engine_event_becomes_one_event_row_and_the_repos_state_by_name(
 ) -> None:
     world, node, indexer = inbox
     assert indexer.run_once() == 1
-    assert [sorted(a.lower() for a in q) for q in node.log_sources] == [sorted([ENGINE.lower(), LEDGER.lower()])]
+    sources = [sorted(a.lower() for a in q) for q in node.log_sources]
+    assert sources == [sorted([ENGINE.lower(), LEDGER.lower(), POSITION.lower()])]
     with world.ctx.read_sessions() as session:
         events = list(session.scalars(select(RepoEvent)))
         record = session.get(RepoRecord, 1)

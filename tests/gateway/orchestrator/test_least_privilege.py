@@ -122,6 +122,24 @@ def test_the_gateway_env_holds_each_purpose_key_and_no_admin_key(deployed: Up) -
             assert admin_powers(w3, gov, targets, Account.from_key(value).address) == [], name
 
 
+def test_the_gateway_up_starts_gives_its_loopback_clients_their_keys_budgets(deployed: Up) -> None:
+    """The demo, the web app and the risk, feed and surveillance services share loopback's address: its budget
+    must cover each key's own budget, or the demo is refused with 429 while the services poll."""
+    from gateway.config import Settings
+    from gateway.orchestrator.launch import UP_RATE_LIMIT_IP
+
+    def per_minute(limit: str) -> int:
+        count, period = limit.split("/")
+        assert period == "minute"
+        return int(count)
+
+    env = deployed.gateway_env()
+    assert env["REPONET_RATE_LIMIT_IP"] == UP_RATE_LIMIT_IP
+    loopback_clients = 5  # demo, web app, risk, feed, surveillance
+    principal = Settings.model_fields["rate_limit_principal"].default
+    assert per_minute(env["REPONET_RATE_LIMIT_IP"]) >= loopback_clients * per_minute(principal)
+
+
 def _advance(anvil: ChainProcess, seconds: int) -> None:
     w3 = Web3(Web3.HTTPProvider(anvil.url))
     w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]

@@ -1,6 +1,7 @@
 """Live risk on the stream: the risk service's snapshot reaches the member's WebSocket stream as ``risk.exposure``
 (only that member's, only from a ``risk:act`` key, only when it changed) in the shape docs/asyncapi.json
-declares, with the service's gauges set; a stress run's totals follow as ``risk.stress``."""
+declares, with the service's gauges set; a stress run's totals follow as ``risk.stress``. Both go through the
+risk messages' tail (gateway.risk.messages), run here a tick at a time."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from prometheus_client import REGISTRY
 from gateway.db.models import Role
 from gateway.events.bus import EventBus
 from gateway.risk.live import Snapshots, show
+from gateway.risk.messages import RiskTail
 from tests.gateway.conftest import Cast, World
 from tests.gateway.market import hub_of
 
@@ -39,6 +41,7 @@ SNAPSHOT = {
 
 def test_a_snapshot_reaches_only_the_members_stream(world: World, cast: Cast) -> None:
     bus = hub_of(world).bus = EventBus()
+    tail = RiskTail(world.ctx.read_sessions, bus)
     risk_key, reader_key = _key(cast, ["repos:read", "risk:act"]), _key(cast, ["repos:read"])
     b = world.user("b", Role.VIEWER, "bv")
     assert world.client.post("/v1/risk/exposure", json=SNAPSHOT, headers={"X-API-Key": reader_key}).status_code == 403
@@ -50,6 +53,7 @@ def test_a_snapshot_reaches_only_the_members_stream(world: World, cast: Cast) ->
         seen = Snapshots()
         show(world.client, risk_key, "a", SNAPSHOT, seen)
         show(world.client, risk_key, "a", SNAPSHOT, seen)  # unchanged: not posted again
+        assert tail.run_once() == 1
         bus.publish({"id": 5, "type": "repo.MarginCalled", "repo_id": 7}, {world.orgs["a"], world.orgs["b"]})
         got = ws_a.receive_json()
         assert got["type"] == "risk.exposure" and got["id"] is None
@@ -66,13 +70,15 @@ def test_a_snapshot_reaches_only_the_members_stream(world: World, cast: Cast) ->
 
 
 def test_a_stress_run_puts_its_totals_on_the_stream(world: World, cast: Cast) -> None:
-    hub_of(world).bus = EventBus()
+    bus = hub_of(world).bus = EventBus()
+    tail = RiskTail(world.ctx.read_sessions, bus)
     body = {"scenarios": [{"name": "all -10%", "shocks": [{"kind": "instrument", "target": "*", "bps": -1000}]}]}
     with world.client.websocket_connect("/v1/stream", headers=cast.a_viewer.headers) as ws:
         assert ws.receive_json()["type"] == "subscribed"
         answer = cast.a_viewer.post("/v1/risk/stress", json=body)
         assert answer.status_code == 200, answer.text
         assert answer.json()["scenarios"][0]["pairs"] == []  # no live repos yet
+        assert tail.run_once() == 1
         got = ws.receive_json()
     assert got["type"] == "risk.stress" and got["scenarios"] == [{"name": "all -10%", "totals": []}]
     declared = _declared("riskStress")

@@ -4,9 +4,11 @@ the calls the member would have to meet. Checked against a Decimal reference."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
-from gateway.risk.exposure import PRICE_SCALE, Method, RepoValue, Terms, call_amount
+from gateway.risk.exposure import PRICE_SCALE, Method, RepoValue, Terms, call_amount, repo_exposure
+from gateway.risk.fx import SAME, Conversion
 from gateway.risk.stress import (
     YEAR_SECONDS,
     Collateral,
@@ -20,6 +22,7 @@ from gateway.risk.stress import (
     price_factor,
     run,
     shocked,
+    shocked_conversion,
     shortfall,
 )
 
@@ -99,10 +102,78 @@ def test_calls_and_shortfalls_per_counterparty_match_a_decimal_reference() -> No
     assert ten.shortfall[EURT] == b.shortfall_after + c.shortfall_after
 
 
-def test_an_agreement_covers_only_its_base_currency() -> None:
+def test_without_a_fresh_rate_into_the_base_a_repo_stays_under_the_engines_rule() -> None:
     terms = Terms(threshold=10**12, minimum_transfer=0, rounding=1, method=Method.A)
     repos = [_repo(1, BUND, cash=USDT, ccy="USD", cp="b", amount=900_000)]
-    result = run(repos, {"b": PairTerms("agr", terms, EURT)}, Scenario("none", ()), 0)
+    result = run(repos, {"b": PairTerms("agr", terms, EURT)}, Scenario("none", ()), 0)  # no USD→EUR rate known
     (pair,) = result.pairs
-    assert pair.agreement_id is None and pair.call_after == pair.exposure_after > 0  # the engine's rule alone
+    assert pair.agreement_id is None and pair.cash_token == USDT and pair.call_after == pair.exposure_after > 0
     assert shortfall(repos[0].value) == 100_000
+
+
+def test_a_pair_nets_across_currencies_in_the_agreements_base_as_the_service_does() -> None:
+    """A EUR repo owed 11,050 and a USD repo 70,000 in excess, under a EUR agreement with USD at 0.90 EUR and a 2%
+    FX haircut: the excess offsets after the haircut (70,000 × 0.90 × 0.98 = 61,740), so no call; after a shock
+    every figure is the Decimal reference's within a unit, rounded for the lender; shortfalls are in EUR too."""
+    usd_in_eur = Conversion(rate=PRICE_SCALE * 9 // 10, haircut_bps=200)
+    terms = Terms(threshold=1_000, minimum_transfer=500, rounding=1, method=Method.B)
+    agreed = {"b": PairTerms("agr", terms, EURT, base_iso="EUR", rates={USDT: usd_in_eur})}
+    eur = _repo(1, BUND, cp="b", rp=1_000_000, amount=1_041_000)  # at 5%: 1,000,000 − 988,950 owed
+    usd = _repo(2, BUND, cash=USDT, ccy="USD", cp="b", rp=500_000, amount=600_000)  # valued in USD (route folded)
+    assert [repo_exposure(r.value, Method.B) for r in (eur, usd)] == [11_050, -70_000]
+
+    def in_eur(amount: Decimal, rate: Decimal) -> Decimal:
+        return amount * rate if amount >= 0 else amount * rate * Decimal("0.98")
+
+    def check(got: int, expected: Decimal) -> None:
+        assert expected <= got < expected + 2, (got, expected)  # never below the exact figure (the lender's side)
+
+    (flat,) = run([eur, usd], agreed, Scenario("none", ()), 0).pairs
+    assert (flat.cash_token, flat.agreement_id, flat.repos) == (EURT, "agr", 2)
+    check(flat.exposure_before, 11_050 + in_eur(Decimal(-70_000), Decimal("0.9")))  # −50,690
+    assert flat.call_before == 0
+
+    # USD −10%: the EUR bond is worth 1/0.9 more in USD, and a dollar 0.81 EUR
+    usd_down = run([eur, usd], agreed, Scenario("usd", (Shock(ShockKind.CURRENCY, "USD", -1_000),)), 0)
+    (pair,) = usd_down.pairs
+    usd_after = 500_000 - Decimal(600_000) / Decimal("0.9") * Decimal("0.95")
+    check(pair.exposure_after, 11_050 + in_eur(usd_after, Decimal("0.81")))
+
+    # every collateral −10%: both repos owed; a call in EUR, the shortfalls converted
+    down = run([eur, usd], agreed, Scenario("-10%", (Shock(ShockKind.INSTRUMENT, "*", -1_000),)), 0)
+    (pair,) = down.pairs
+    eur_after = 1_000_000 - Decimal(1_041_000) * Decimal("0.9") * Decimal("0.95")
+    usd_after = 500_000 - Decimal(600_000) * Decimal("0.9") * Decimal("0.95")
+    check(pair.exposure_after, eur_after + in_eur(usd_after, Decimal("0.9")))
+    assert pair.call_after == call_amount(pair.exposure_after, terms) > 0
+    assert down.calls_to_make == {EURT: pair.call_after}
+    check(pair.shortfall_after, (1_000_000 - Decimal(936_900)) + Decimal(500_000 - 540_000).max(0) * Decimal("0.9"))
+
+
+def test_a_currency_shock_moves_the_conversion_into_the_base() -> None:
+    rate = Conversion(rate=PRICE_SCALE, haircut_bps=0)
+    down = (Shock(ShockKind.CURRENCY, "USD", -1_000),)
+    assert shocked_conversion(rate, "USD", "EUR", down).rate == PRICE_SCALE * 9 // 10  # the cash's currency falls
+    assert shocked_conversion(rate, "EUR", "USD", down).rate == PRICE_SCALE * 10 // 9  # the base's: the inverse
+    assert shocked_conversion(rate, "EUR", "GBP", down) == rate  # neither
+    assert shocked_conversion(SAME, "USD", "USD", down) == SAME
+
+
+def test_the_agreements_eligible_schedule_haircuts_apply_as_the_live_service_nets() -> None:
+    """A Bund at the schedule's 10% (the repo's own is 5%), a Treasury the schedule does not list counting for
+    nothing; the shortfall stays at market value (no haircut)."""
+    from gateway.risk.eligibility import Eligible
+
+    schedule = (Eligible("bunds", ("DE0001",), "EUR", 1_000),)
+    terms = Terms(threshold=0, minimum_transfer=0, rounding=1, method=Method.B)
+    agreed = {"b": PairTerms("agr", terms, EURT, schedule)}
+    bund = run([_repo(1, BUND, cp="b")], agreed, Scenario("-10%", (Shock(ShockKind.INSTRUMENT, "*", -1_000),)), 0)
+    (pair,) = bund.pairs
+    assert pair.exposure_before == 1_000_000 - 1_100_000 * 9 // 10  # 10,000: the schedule's 10%, not the repo's 5%
+    assert pair.exposure_after == 1_000_000 - 990_000 * 9 // 10
+    assert pair.call_after == pair.exposure_after and pair.shortfall_after == 10_000
+    tsy = run([_repo(2, TSY, cp="b")], agreed, Scenario("none", ()), 0)
+    assert tsy.pairs[0].exposure_before == 1_000_000  # not eligible: the whole repurchase price is exposed
+    method_a = {"b": PairTerms("agr", replace(terms, method=Method.A), EURT, schedule)}
+    tsy_a = run([_repo(2, TSY, cp="b")], method_a, Scenario("-10%", (Shock(ShockKind.INSTRUMENT, "*", -1_000),)), 0)
+    assert tsy_a.pairs[0].exposure_after == -((-1_000_000 * 10_000) // 9_500)  # RP × margin ratio, nothing held

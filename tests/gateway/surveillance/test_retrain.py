@@ -53,8 +53,18 @@ def test_a_tampered_model_is_refused(trades_file: Path, tmp_path: Path, capsys: 
 def test_too_short_a_window_is_refused(trades_file: Path, tmp_path: Path) -> None:
     since = "2026-01-08T09:00:00+00:00"
     status = main(
-        ["surveillance", "retrain", "--trades", str(trades_file), "--models", str(tmp_path), "--since", since,
-         "--until", "2026-01-08T09:30:00+00:00"]
+        [
+            "surveillance",
+            "retrain",
+            "--trades",
+            str(trades_file),
+            "--models",
+            str(tmp_path),
+            "--since",
+            since,
+            "--until",
+            "2026-01-08T09:30:00+00:00",
+        ]
     )
     assert status == 3
     assert registry.versions(tmp_path) == []

@@ -160,5 +160,6 @@ BODIES = {
     ("post", "/v1/repos/{repo_id}/withdraw-excess"): {"cash_amount": "1"},
     ("post", "/v1/repos/{repo_id}/substitutions"): {"new_collateral_token": BOND, "new_collateral_amount": "1"},
     ("post", "/v1/repos/{repo_id}/amendments"): {"kind": "rerate", "new_rate": "0.01"},
+    ("post", "/v1/repos/{repo_id}/position-transfer"): {"to_wallet": BOND},
     ("post", "/v1/instructions/{instruction_id}/signature"): {"signature": "0x" + "11" * 65},
 }

@@ -4,6 +4,7 @@ signing needs KYC and a fresh step-up; a self-held wallet's signature must be it
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,10 +13,11 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_utils.address import to_checksum_address
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from contracts import eip712
-from gateway.db.models import AuthSession, Organization, Role, Wallet, WalletKind
+from gateway.custody.models import Consent
+from gateway.db.models import AuditEntry, AuthSession, Organization, Role, Wallet, WalletKind
 from tests.gateway.conftest import Member, World
 from tests.gateway.market import (
     BOND,
@@ -200,6 +202,31 @@ def test_under_the_limit_is_allowed_and_a_block_rule_blocks(world: World) -> Non
     blocked, _ = agreed_trade(world, a, b, pp="1000")
     response = call(a, f"/v1/trades/{blocked['id']}/sign")
     assert response.status_code == 403 and response.json()["type"].endswith("/policy-blocked")
+    # the refusal is on the audit chain (surveillance's repeated-failures rule), on the wallet, by the person;
+    # the request's own changes are not (no consent recorded for the refused signature)
+    with world.ctx.sessions() as session:
+        refused = session.scalars(select(AuditEntry).where(AuditEntry.action == "custody.refused")).all()
+        assert [(e.actor, e.object_type) for e in refused] == [(f"user:{a.user.id}", "wallet")]
+        wallet = session.get(Wallet, uuid.UUID(refused[0].object_id))
+        assert wallet is not None and wallet.organization_id == world.orgs["a"]
+        consents = session.scalars(select(Consent).where(Consent.subject == f"trade/{blocked['id']}")).all()
+        assert consents == []
+
+
+def test_a_signature_refused_for_lapsed_kyc_before_the_write_is_audited(world: World) -> None:
+    """The registry check a route makes in its read session (before the door) refuses as the door would, and the
+    refusal goes on the audit chain too: a member whose KYC lapsed signing again and again is seen."""
+    a, b = world.user("a", Role.TRADER, "at"), world.user("b", Role.TRADER, "bt")
+    trade, _ = agreed_trade(world, a, b)
+    with world.ctx.sessions.begin() as session:
+        session.execute(update(Organization).where(Organization.id == world.orgs["a"]).values(kyc_status="expired"))
+    response = call(a, f"/v1/trades/{trade['id']}/sign")
+    assert response.status_code == 403 and response.json()["type"].endswith("/wallet-not-verified"), response.text
+    with world.ctx.sessions() as session:
+        refused = session.scalars(select(AuditEntry).where(AuditEntry.action == "custody.refused")).all()
+        assert [(e.actor, e.object_type) for e in refused] == [(f"user:{a.user.id}", "wallet")]
+        wallet = session.get(Wallet, uuid.UUID(refused[0].object_id))
+        assert wallet is not None and wallet.organization_id == world.orgs["a"]
 
 
 def test_custodial_signing_needs_a_fresh_step_up(world: World) -> None:
@@ -209,6 +236,8 @@ def test_custodial_signing_needs_a_fresh_step_up(world: World) -> None:
         session.execute(update(AuthSession).values(mfa_at=datetime.now(UTC) - timedelta(hours=1)))
     stale = call(a, f"/v1/trades/{trade['id']}/sign")
     assert stale.status_code == 403 and stale.json()["type"].endswith("/step-up-required")
+    with world.ctx.sessions() as session:  # the ordinary way to a signature, not a refusal
+        assert session.scalars(select(AuditEntry).where(AuditEntry.action == "custody.refused")).all() == []
     assert call(a, "/v1/auth/step-up", {"totp_code": a.totp_now()}).status_code == 200
     assert call(a, f"/v1/trades/{trade['id']}/sign").status_code == 200
 

@@ -210,3 +210,15 @@ def test_metrics_need_an_operator_token(run_node: NodeProcess) -> None:
     assert status(None) == 401
     assert status(issue(run_node, "--subject", "member", "--methods", "eth", "--expires", "1h")) == 403
     assert status(run_node.operator_token()) == 200
+
+
+def test_metrics_count_calls_by_token_subject_and_method(run_node: NodeProcess) -> None:
+    member = issue(run_node, "--subject", "counted-member", "--methods", "eth", "--expires", "1h")
+    for _ in range(3):
+        assert "result" in answer(run_node, "eth_chainId", member)  # one verification, three calls
+    request = urllib.request.Request(
+        f"{run_node.url}/metrics", headers={"Authorization": f"Bearer {run_node.operator_token()}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    assert 'reponet_rpc_calls_total{client="counted-member",method="eth_chainId"} 3' in text.splitlines()

@@ -1,0 +1,164 @@
+"""The matching service's loop (``reponet match run``), skeleton: the engine in its own process, reaching the gateway
+over HTTP with its service key only (no database, no key of the gateway's), like ``reponet surveillance run``.
+
+The wire protocol it expects (the gateway's routes are not built yet; these shapes are the contract for them):
+``GET /v1/gc/instructions?after=N`` answers members' order instructions in the order the gateway accepted them
+(``data`` + ``next_cursor``), and ``POST /v1/gc/outcomes`` takes the engine's answer to one instruction (its
+sequence makes the post idempotent). The gateway records outcomes with ``gateway.matching.store`` and opens each
+fill's repo through the outbox. Not yet: the lease (one matcher at a time), credit limits from agreements, restart
+from the gateway's book."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Literal, TypedDict
+
+import httpx
+
+from gateway.matching.book import Book
+from gateway.matching.exceptions import MatchingError
+from gateway.matching.instruments import Instrument, Tenor
+from gateway.matching.orders import Cancellation, Order, Outcome, Side, TimeInForce
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+
+
+class OrderWire(TypedDict):
+    order_id: str
+    member: str
+    basket_id: str
+    tenor: str
+    forward_start_days: int
+    side: str
+    tif: str
+    rate: str
+    size_units: str
+    min_fill_units: str
+
+
+class InstructionWire(TypedDict):
+    sequence: int
+    action: Literal["submit", "cancel", "end_session"]
+    order: OrderWire | None
+    order_id: str | None
+
+
+class FillWire(TypedDict):
+    sequence: int
+    lend_order_id: str
+    borrow_order_id: str
+    rate: str
+    amount_units: str
+
+
+class OrderStateWire(TypedDict):
+    order_id: str
+    status: str
+    filled_units: str | None
+    cancel_reason: str | None
+
+
+class OutcomeWire(TypedDict):
+    sequence: int
+    fills: list[FillWire]
+    orders: list[OrderStateWire]
+    refused: str | None
+
+
+def order_from_wire(wire: OrderWire) -> Order:
+    return Order(
+        order_id=wire["order_id"],
+        member=wire["member"],
+        instrument=Instrument(wire["basket_id"], Tenor(wire["tenor"]), wire["forward_start_days"]),
+        side=Side(wire["side"]),
+        rate_e18=int(wire["rate"]),
+        size_units=int(wire["size_units"]),
+        min_fill_units=int(wire["min_fill_units"]),
+        tif=TimeInForce(wire["tif"]),
+    )
+
+
+def apply(book: Book, instruction: InstructionWire) -> OutcomeWire:
+    """One instruction through the engine; a refused one (bad order, unknown id) is answered, not raised."""
+    answer = OutcomeWire(sequence=instruction["sequence"], fills=[], orders=[], refused=None)
+    try:
+        if instruction["action"] == "submit" and instruction["order"] is not None:
+            _outcome_to_wire(book.submit(order_from_wire(instruction["order"])), answer)
+        elif instruction["action"] == "cancel" and instruction["order_id"] is not None:
+            _cancellations_to_wire([book.cancel(instruction["order_id"])], answer)
+        elif instruction["action"] == "end_session":
+            _cancellations_to_wire(book.end_session(), answer)
+        else:
+            answer["refused"] = f"malformed instruction {instruction['action']}"
+    except MatchingError as exc:
+        answer["refused"] = str(exc)
+    return answer
+
+
+def _outcome_to_wire(outcome: Outcome, answer: OutcomeWire) -> None:
+    for fill in outcome.fills:
+        answer["fills"].append(
+            FillWire(
+                sequence=fill.sequence,
+                lend_order_id=fill.lend_order_id,
+                borrow_order_id=fill.borrow_order_id,
+                rate=str(fill.rate_e18),
+                amount_units=str(fill.amount_units),
+            )
+        )
+    answer["orders"].append(
+        OrderStateWire(
+            order_id=outcome.order_id,
+            status=outcome.status.value,
+            filled_units=str(outcome.filled_units),
+            cancel_reason=None,
+        )
+    )
+    _cancellations_to_wire(outcome.cancellations, answer)
+
+
+def _cancellations_to_wire(cancellations: list[Cancellation] | tuple[Cancellation, ...], answer: OutcomeWire) -> None:
+    for cancellation in cancellations:
+        answer["orders"].append(
+            OrderStateWire(
+                order_id=cancellation.order_id,
+                status="cancelled",
+                filled_units=None,
+                cancel_reason=cancellation.reason.value,
+            )
+        )
+
+
+class Runner:
+    """Polls the gateway's instructions, runs each through the engine in order, posts each answer."""
+
+    def __init__(self, http: httpx.Client, book: Book, *, api_key: Callable[[], str], after: int = 0) -> None:
+        self.http, self.book, self.api_key, self.after = http, book, api_key, after
+        self.unsent: OutcomeWire | None = None  # an answer the gateway has not taken yet: sent again, never re-run
+
+    def step(self) -> int:
+        """One poll: how many instructions were applied."""
+        headers = {"X-API-Key": self.api_key()}
+        if self.unsent is not None:
+            self.http.post("/v1/gc/outcomes", json=self.unsent, headers=headers).raise_for_status()
+            self.after, self.unsent = self.unsent["sequence"], None
+        page = self.http.get("/v1/gc/instructions", params={"after": self.after, "limit": BATCH}, headers=headers)
+        page.raise_for_status()
+        instructions: list[InstructionWire] = page.json()["data"]
+        for instruction in instructions:
+            self.unsent = apply(self.book, instruction)
+            self.http.post("/v1/gc/outcomes", json=self.unsent, headers=headers).raise_for_status()
+            self.after, self.unsent = instruction["sequence"], None
+        return len(instructions)
+
+    def run(self, stop: threading.Event, interval: float) -> None:
+        while not stop.is_set():
+            try:
+                if self.step():
+                    continue
+            except httpx.HTTPError as exc:
+                logger.warning("match: gateway unreachable or refused: %s", exc)
+            stop.wait(interval)

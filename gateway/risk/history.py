@@ -1,0 +1,101 @@
+"""Exposure history for charts: the net exposure of each of a member's counterparty pairs, as the risk service's
+snapshots (``POST /v1/risk/exposure``) report it, one point per pair and ``BUCKET_SECONDS`` (a later snapshot in
+the same bucket replaces the point: the bucket's last value). Points older than ``RETENTION_DAYS`` are pruned on
+write, so the table holds at most ``RETENTION_DAYS × 86400 / BUCKET_SECONDS`` points per pair, however often the
+service revalues; a chart asks for coarser buckets (``GET /v1/risk/exposure/history?bucket=``), taken as the last
+point in each."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gateway.db.models import Base
+
+BUCKET_SECONDS = 60
+RETENTION_DAYS = 30
+MAX_POINTS = 5_000  # one answer
+
+
+class ExposurePoint(Base):
+    __tablename__ = "risk_exposure_points"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "counterparty_id", "bucket", name="uq_risk_exposure_points_bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    counterparty_id: Mapped[uuid.UUID] = mapped_column()
+    bucket: Mapped[int] = mapped_column(BigInteger, index=True)  # Unix seconds, a multiple of BUCKET_SECONDS
+    net_units: Mapped[str] = mapped_column(String(80))  # smallest units of the pair's base currency
+    repos: Mapped[int] = mapped_column(Integer)
+
+
+@dataclass(frozen=True)
+class PairPoint:
+    counterparty_id: uuid.UUID
+    net: int
+    repos: int
+
+
+def record(session: Session, *, organization_id: uuid.UUID, points: list[PairPoint], now: datetime) -> None:
+    """The snapshot's pairs into this bucket (replacing an earlier value in it); the expired ones pruned."""
+    bucket = int(now.timestamp()) // BUCKET_SECONDS * BUCKET_SECONDS
+    horizon = bucket - RETENTION_DAYS * 86_400
+    session.execute(delete(ExposurePoint).where(ExposurePoint.bucket < horizon))
+    found = {
+        p.counterparty_id: p
+        for p in session.scalars(
+            select(ExposurePoint).where(
+                ExposurePoint.organization_id == organization_id, ExposurePoint.bucket == bucket
+            )
+        )
+    }
+    for point in points:
+        row = found.get(point.counterparty_id)
+        if row is None:
+            session.add(
+                ExposurePoint(
+                    organization_id=organization_id,
+                    counterparty_id=point.counterparty_id,
+                    bucket=bucket,
+                    net_units=str(point.net),
+                    repos=point.repos,
+                )
+            )
+        else:
+            row.net_units, row.repos = str(point.net), point.repos
+
+
+def series(
+    session: Session,
+    *,
+    organization_id: uuid.UUID,
+    counterparty_id: uuid.UUID | None,
+    since: datetime,
+    until: datetime,
+    bucket_seconds: int,
+) -> list[tuple[uuid.UUID, int, ExposurePoint]]:
+    """(counterparty, bucket start, the last point in it), oldest first, at most ``MAX_POINTS``."""
+    query = select(ExposurePoint).where(
+        ExposurePoint.organization_id == organization_id,
+        ExposurePoint.bucket >= int(since.timestamp()),
+        ExposurePoint.bucket <= int(until.timestamp()),
+    )
+    if counterparty_id is not None:
+        query = query.where(ExposurePoint.counterparty_id == counterparty_id)
+    step = max(BUCKET_SECONDS, bucket_seconds // BUCKET_SECONDS * BUCKET_SECONDS)
+    last: dict[tuple[uuid.UUID, int], ExposurePoint] = {}
+    for row in session.scalars(query.order_by(ExposurePoint.bucket)):
+        last[(row.counterparty_id, row.bucket // step * step)] = row
+    ordered = sorted(last.items(), key=lambda kv: (kv[0][1], str(kv[0][0])))
+    return [(cp, start, row) for (cp, start), row in ordered[-MAX_POINTS:]]
+
+
+def default_window(now: datetime | None = None) -> tuple[datetime, datetime]:
+    end = now or datetime.now(UTC)
+    return end - timedelta(days=1), end

@@ -1,0 +1,88 @@
+// The trader's blotter: RFQs, trades and repos of the member, refreshed live from the WebSocket stream.
+import { accessToken, request, signIn, signOut } from "/app/static/api.js";
+import { formatAmount } from "/app/static/money.js";
+import * as trader from "/app/static/trader.js";
+
+const $ = (id) => document.getElementById(id);
+let instruments = new Map();
+let socket = null;
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  row.appendChild(td);
+}
+
+function fill(tbodyId, rows, columns) {
+  const tbody = $(tbodyId);
+  tbody.replaceChildren();
+  for (const item of rows) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = String(item.id ?? item.repo_id);
+    for (const [text, className] of columns(item)) cell(tr, text, className);
+    tbody.appendChild(tr);
+  }
+}
+
+const money = (value, token) => [formatAmount(value, instruments.get(String(token).toLowerCase())), "amount"];
+
+async function refresh() {
+  const [rfqs, trades, repos] = await Promise.all([
+    request("GET", "/v1/rfqs"),
+    request("GET", "/v1/trades"),
+    request("GET", "/v1/positions"),
+  ]);
+  fill("rfqs", rfqs.data, (r) => [[r.id.slice(0, 8)], [r.status], money(r.purchase_price, r.cash_token), money(r.collateral_amount, r.collateral_token)]);
+  fill("trades", trades.data, (t) => [[t.id.slice(0, 8)], [t.status], money(t.purchase_price, t.cash_token), [t.repo_id === null ? "—" : String(t.repo_id)]]);
+  fill("repos", repos.data, (p) => [[String(p.repo_id)], [p.role], [p.status], money(p.purchase_price, p.cash_token), money(p.collateral_amount, p.collateral_token)]);
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${location.host}/v1/stream`);
+  socket.addEventListener("open", () => socket.send(JSON.stringify({ token: accessToken() })));
+  socket.addEventListener("message", async (message) => {
+    const event = JSON.parse(message.data);
+    if (event.type === "subscribed") {
+      $("live").textContent = "live";
+      return;
+    }
+    const li = document.createElement("li");
+    li.textContent = `${event.type}${event.repo_id ? " · repo " + event.repo_id : ""}`;
+    $("events").prepend(li);
+    await Promise.all([refresh(), trader.onEvent(event)]);
+  });
+  socket.addEventListener("close", () => {
+    $("live").textContent = "disconnected";
+  });
+}
+
+async function show() {
+  const listed = await request("GET", "/v1/instruments?limit=200");
+  instruments = new Map(listed.data.map((i) => [i.address.toLowerCase(), i]));
+  $("signin").hidden = true;
+  $("blotter").hidden = false;
+  $("logout").hidden = false;
+  await Promise.all([refresh(), trader.start(instruments)]);
+  connect();
+}
+
+$("signin-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("signin-error").textContent = "";
+  try {
+    await signIn($("email").value, $("password").value, $("totp").value);
+    $("password").value = "";
+    $("who").textContent = $("email").value;
+    await show();
+  } catch (err) {
+    $("signin-error").textContent = err.message;
+  }
+});
+
+$("logout").addEventListener("click", async () => {
+  if (socket) socket.close();
+  await signOut();
+  location.reload();
+});

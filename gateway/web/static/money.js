@@ -1,0 +1,13 @@
+// Amounts as the API states them: a decimal string in the asset's units, shown with exactly the instrument's
+// decimals and its currency (or symbol). String arithmetic only: no float ever touches an amount.
+export function formatAmount(value, instrument) {
+  if (value === null || value === undefined) return "—";
+  if (!instrument) return String(value);
+  const negative = String(value).startsWith("-");
+  const [whole, fraction = ""] = String(value).replace("-", "").split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const decimals = instrument.decimals;
+  const padded = decimals > 0 ? "." + (fraction + "0".repeat(decimals)).slice(0, decimals) : "";
+  const unit = instrument.currency || instrument.symbol;
+  return `${negative ? "-" : ""}${grouped}${padded} ${unit}`;
+}

@@ -1,0 +1,191 @@
+// The trader's first actions: ask a named counterparty for a repo (RFQ), quote an RFQ addressed to us, accept a
+// quote, and read the resulting trade's terms in words before anyone signs. Only the gateway's own routes
+// (/v1/rfqs, /v1/trades, /v1/wallets, /v1/me); the stream's rfq/quote events trigger refresh() from app.js.
+// Rows are kept by id across refreshes so that a form being typed into is never replaced under the user's hands.
+import { request } from "/app/static/api.js";
+import { formatAmount } from "/app/static/money.js";
+
+const $ = (id) => document.getElementById(id);
+let me = null;
+let instruments = new Map();
+let wallets = [];
+
+const instrument = (address) => instruments.get(String(address).toLowerCase());
+const money = (value, token) => formatAmount(value, instrument(token));
+
+function element(tag, text, attributes = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+function options(select, items, label) {
+  select.replaceChildren(...items.map((item) => element("option", label(item), { value: item.value })));
+}
+
+// "3.5" (per cent a year) -> "0.035" (the API's fraction), by moving the decimal point: no float touches a rate.
+export function percentToFraction(percent) {
+  const text = String(percent).trim();
+  if (!/^-?[0-9]{1,4}(\.[0-9]{1,16})?$/.test(text)) throw new Error("rate: a number of per cent, e.g. 3.5");
+  const negative = text.startsWith("-");
+  const [whole, fraction = ""] = text.replace("-", "").split(".");
+  const digits = whole.padStart(3, "0");
+  const joined = `${digits.slice(0, -2)}.${digits.slice(-2)}${fraction}`.replace(/^0+(?=\d)/, "");
+  return `${negative ? "-" : ""}${joined}`;
+}
+
+function describeRfq(rfq) {
+  const tenor = rfq.tenor_seconds === null ? "open" : `${rfq.tenor_seconds / 86400} days`;
+  return `borrow ${money(rfq.purchase_price, rfq.cash_token)} against ${money(rfq.collateral_amount, rfq.collateral_token)}, tenor ${tenor}`;
+}
+
+function incomingRow(rfq) {
+  const li = element("li", undefined, { "data-rfq": rfq.id });
+  li.append(element("p", `RFQ ${rfq.id.slice(0, 8)} from member ${rfq.organization_id}: ${describeRfq(rfq)}`));
+  const status = element("p", "", { class: "status" });
+  const form = element("form", undefined, { "aria-label": `Quote RFQ ${rfq.id.slice(0, 8)}` });
+  const wallet = element("select", undefined, { id: `quote-wallet-${rfq.id}`, required: "" });
+  options(wallet, wallets, (w) => `${w.label} (${w.address.slice(0, 10)}…)`);
+  const rate = element("input", undefined, { id: `quote-rate-${rfq.id}`, inputmode: "decimal", required: "" });
+  const haircut = element("input", undefined, { id: `quote-haircut-${rfq.id}`, inputmode: "numeric", required: "" });
+  form.append(
+    element("label", "Lending wallet", { for: wallet.id }), wallet,
+    element("label", "Rate (% a year)", { for: rate.id }), rate,
+    element("label", "Haircut (basis points)", { for: haircut.id }), haircut,
+    element("button", "Send quote", { type: "submit" }),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    status.textContent = "";
+    try {
+      const body = { buyer_wallet_id: wallet.value, rate: percentToFraction(rate.value), haircut_bps: Number(haircut.value) };
+      const quote = await request("POST", `/v1/rfqs/${rfq.id}/quotes`, body);
+      status.textContent = `Quote sent: ${rateText(quote.rate_fraction)}, haircut ${quote.haircut_bps} bp`;
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  });
+  li.append(form, status);
+  return li;
+}
+
+function rateText(fraction) {
+  const [whole, decimals = ""] = String(fraction).replace("-", "").split(".");
+  const padded = (decimals + "00").split("");
+  const percent = `${whole}${padded.slice(0, 2).join("")}`.replace(/^0+(?=\d)/, "");
+  const rest = padded.slice(2).join("").replace(/0+$/, "");
+  return `${String(fraction).startsWith("-") ? "-" : ""}${percent}${rest ? "." + rest : ""} % a year`;
+}
+
+function ownRow(rfq) {
+  const li = element("li", undefined, { "data-rfq": rfq.id });
+  li.append(element("p", `RFQ ${rfq.id.slice(0, 8)}: ${describeRfq(rfq)}`), element("ul", undefined, { class: "quotes" }));
+  return li;
+}
+
+function fillQuotes(li, rfq) {
+  const list = li.querySelector("ul.quotes");
+  const shown = new Set([...list.children].map((q) => q.dataset.quote));
+  for (const quote of rfq.quotes) {
+    if (shown.has(quote.id)) continue;
+    const item = element("li", `Quote from member ${quote.organization_id}: ${rateText(quote.rate_fraction)}, haircut ${quote.haircut_bps} bp `, {
+      "data-quote": quote.id,
+    });
+    const accept = element("button", "Accept quote", { type: "button" });
+    accept.addEventListener("click", async () => {
+      try {
+        const trade = await request("POST", `/v1/rfqs/${rfq.id}/accept`, { quote_id: quote.id });
+        await showTerms(trade.id);
+      } catch (err) {
+        $("rfq-status").textContent = err.message;
+      }
+    });
+    item.append(accept);
+    list.append(item);
+  }
+  for (const button of list.querySelectorAll("button")) button.disabled = rfq.status !== "open";
+}
+
+function keep(listId, rows, make, update) {
+  const list = $(listId);
+  const wanted = new Set(rows.map((r) => r.id));
+  for (const child of [...list.children]) if (!wanted.has(child.dataset.rfq)) child.remove();
+  for (const rfq of rows) {
+    let li = list.querySelector(`li[data-rfq="${rfq.id}"]`);
+    if (!li) {
+      li = make(rfq);
+      list.append(li);
+    }
+    if (update) update(li, rfq);
+  }
+}
+
+export async function refresh() {
+  const rfqs = (await request("GET", "/v1/rfqs?status=open")).data;
+  keep("incoming-rfqs", rfqs.filter((r) => r.organization_id !== me.organization_id), incomingRow);
+  keep("own-rfqs", rfqs.filter((r) => r.organization_id === me.organization_id), ownRow, fillQuotes);
+}
+
+// The trade's economic terms in words, as the API states them (amounts in the instrument's currency and decimals),
+// shown before any signature is asked for.
+export async function showTerms(tradeId) {
+  const t = await request("GET", `/v1/trades/${tradeId}`);
+  const rows = [
+    ["Trade", t.id],
+    ["Status", t.status.replaceAll("_", " ")],
+    ["Seller (borrows cash, gives collateral)", `${t.seller.wallet} · member ${t.seller.organization_id}`],
+    ["Buyer (lends cash, holds collateral)", `${t.buyer.wallet} · member ${t.buyer.organization_id}`],
+    ["Purchase price", money(t.purchase_price, t.cash_token)],
+    ["Collateral", `${money(t.collateral_amount, t.collateral_token)}${instrument(t.collateral_token)?.isin ? " · ISIN " + instrument(t.collateral_token).isin : ""}`],
+    ["Rate", rateText(t.rate_fraction)],
+    ["Haircut", `${t.haircut_bps} bp`],
+    ["Start", t.start_time],
+    ["Maturity", t.maturity ?? "open"],
+    ["Sign by", t.deadline],
+  ];
+  const dl = $("trade-terms-list");
+  dl.replaceChildren();
+  for (const [term, value] of rows) dl.append(element("dt", term), element("dd", value));
+  $("trade-terms").hidden = false;
+}
+
+export async function start(listed) {
+  instruments = listed;
+  [me, wallets] = await Promise.all([request("GET", "/v1/me"), request("GET", "/v1/wallets?limit=200").then((w) => w.data)]);
+  wallets = wallets.map((w) => ({ ...w, value: w.id }));
+  $("my-member").textContent = me.organization_id;
+  const all = [...instruments.values()];
+  options($("rfq-wallet"), wallets, (w) => `${w.label} (${w.address.slice(0, 10)}…)`);
+  options($("rfq-cash"), all.filter((i) => i.kind === "cash").map((i) => ({ ...i, value: i.address })), (i) => `${i.symbol} (${i.currency})`);
+  options($("rfq-collateral"), all.filter((i) => i.kind !== "cash").map((i) => ({ ...i, value: i.address })), (i) => `${i.symbol}${i.isin ? " · " + i.isin : ""}`);
+  $("rfq-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("rfq-status").textContent = "";
+    try {
+      const body = {
+        seller_wallet_id: $("rfq-wallet").value,
+        cash_token: $("rfq-cash").value,
+        collateral_token: $("rfq-collateral").value,
+        purchase_price: $("rfq-price").value.trim(),
+        collateral_amount: $("rfq-collateral-amount").value.trim(),
+        tenor_seconds: Math.round(Number($("rfq-tenor").value) * 86400),
+        lenders: [$("rfq-counterparty").value.trim()],
+      };
+      const rfq = await request("POST", "/v1/rfqs", body);
+      $("rfq-status").textContent = `RFQ ${rfq.id.slice(0, 8)} sent: ${describeRfq(rfq)}`;
+      await refresh();
+    } catch (err) {
+      $("rfq-status").textContent = err.message;
+    }
+  });
+  $("trader").hidden = false;
+  await refresh();
+}
+
+// A stream event from app.js: RFQs and quotes change the lists; an acceptance shows both parties the trade's terms.
+export async function onEvent(event) {
+  if (!["rfq.created", "quote.submitted", "rfq.accepted", "quote.expired"].includes(event.type)) return;
+  await refresh();
+  if (event.type === "rfq.accepted" && event.data && event.data.trade_id) await showTerms(event.data.trade_id);
+}
