@@ -179,7 +179,8 @@ def risk_margin_call(
     effective agreement and only if the member's standing instruction allows it. The step is the same relayed
     ``callMargin`` a trader's call sends (the engine checks the exposure); send an Idempotency-Key (its answer and
     this audit entry then commit together). The checks and the chain's reads come before the write transaction;
-    with an X-Lease-Token, only the risk lease's current holder may call (409 for a stale one)."""
+    with an X-Lease-Token, only the risk lease's current holder may call (409 for a stale one): refused early on the
+    read session, then checked again, locked, inside the write transaction."""
     record = read.get(RepoRecord, body.repo_id)
     if record is None or record.holder_org_id != principal.organization_id or record.seller_org_id is None:
         raise NotFound("repo not found")
@@ -189,8 +190,11 @@ def risk_margin_call(
     if not service.standing_instruction(agreement, principal.organization_id):
         raise PermissionDenied("the member has not instructed the risk service to call margin")
     agreement_id, version = agreement.id, agreement.version
+    leases.check(read, LeaseKind.RISK, principal.organization_id, lease_token, lock=False)  # before the chain reads
+    settlement_repos.check_margin_call(read, hub, body.repo_id, principal)
+    read.rollback()
     leases.check(session, LeaseKind.RISK, principal.organization_id, lease_token)  # a stale risk leader: 409
-    submitted = settlement_repos.margin_call(body.repo_id, principal, read, session, hub)
+    submitted = settlement_repos.send_margin_call(session, hub, body.repo_id, principal)
     audit_log.append(
         session,
         actor=principal.actor,

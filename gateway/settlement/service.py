@@ -305,9 +305,7 @@ def relayed_call(
     market = hub.require_market()
     data = market.encode(market.engine, fn_name, *args)
     if not simulated:
-        reason = market.revert_reason(sender=market.relayer.address, to=market.engine_address, data=data)
-        if reason is not None:
-            raise StepWouldRevert(f"{kind} would revert: {reason}")
+        simulate_relayed(hub, kind=kind, fn_name=fn_name, args=args)
     settlement = enqueue(
         session,
         kind=kind,
@@ -327,6 +325,16 @@ def relayed_call(
     session.commit()
     hub.notify()
     return Submitted(settlement, None)
+
+
+def simulate_relayed(hub: Hub, *, kind: str, fn_name: str, args: tuple[Any, ...]) -> None:
+    """409 ``step-would-revert`` with the engine's reason if the relayer's step would fail now (an ``eth_call``:
+    make it before the write transaction opens)."""
+    market = hub.require_market()
+    data = market.encode(market.engine, fn_name, *args)
+    reason = market.revert_reason(sender=market.relayer.address, to=market.engine_address, data=data)
+    if reason is not None:
+        raise StepWouldRevert(f"{kind} would revert: {reason}")
 
 
 def require_status(repo: OnChainRepo, *allowed: RepoStatus) -> None:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.db.models import Role
+from gateway.leases.client import Lease
 from gateway.risk.exposure import Method, RepoValue, repo_exposure
 from gateway.risk.store import Store
 from gateway.risk.watcher import MemberKey, Watcher
@@ -149,3 +150,27 @@ def test_no_standing_instruction_no_call(env: Env) -> None:
     body = {"repo_id": 1, "agreement_id": str(uuid.uuid4()), "call_amount": "1"}
     # A is the seller of repo 1, not its holder: the repo is not one it may call on
     assert world.client.post("/v1/risk/margin-calls", json=body, headers=headers).status_code == 404
+
+
+def test_the_services_fenced_call_reads_the_chain_before_it_takes_the_write_lock(env: Env, tmp_path: Path) -> None:
+    """``reponet risk`` sends each call with its member's risk-lease token (X-Lease-Token). The fence is checked
+    again inside the write transaction, but the repo, its holder and the engine's simulation are read before it:
+    with the seam's guard on, a chain call made while this request held SQLite's write lock would fail the call."""
+    world = env.world
+    env.price("100")
+    repo = env.open_custodial(rate="0", collateral_amount="104000")
+    env.price("95")
+    b_admin = world.user("b", Role.MEMBER_ADMIN, "badmin3")
+    client = b_admin.post("/v1/clients", json={"kind": "api_key", "name": "r3", "scopes": ["repos:read", "risk:act"]})
+    assert client.status_code == 201, client.text
+    secret = str(client.json()["secret"])
+    key, member = {"X-API-Key": secret}, MemberKey("b", secret)
+    wait_for(lambda: _repo_inputs(env, key), lambda rs: any(int(r["repo_id"]) == repo and r["price"] for r in rs))
+    _agree(env, world.user("b", Role.APPROVER, "bapprover3"), world.user("a", Role.APPROVER, "aapprover3"),
+           threshold=0, mta=1)  # fmt: skip
+    lease = Lease(world.client, "risk", lambda: secret, holder="risk-1")
+    assert lease.try_acquire() and lease.headers() == {"X-Lease-Token": str(lease.token)}
+    watcher = Watcher(world.client, Store(tmp_path / "fenced.db"), [member], fence=lambda _: lease.headers())
+    made = watcher.tick()
+    assert repo in [i.repo_id for i in made], [i.repo_id for i in made]
+    wait_for(lambda: _calls_on_chain(env, repo), lambda n: n >= 1)

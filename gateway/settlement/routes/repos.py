@@ -89,7 +89,14 @@ def _party_step(
 
 
 def _relayed_step(
-    session: SessionDep, hub: Hub, principal: Principal, *, repo_id: int, kind: str, fn_name: str
+    session: SessionDep,
+    hub: Hub,
+    principal: Principal,
+    *,
+    repo_id: int,
+    kind: str,
+    fn_name: str,
+    simulated: bool = False,
 ) -> Submission:
     """A step anyone may send on a repo, sent by the relayer's operator account."""
     return submission(
@@ -103,6 +110,7 @@ def _relayed_step(
             fn_name=fn_name,
             args=(repo_id,),
             organization_id=principal.organization_id,
+            simulated=simulated,
         ),
     )
 
@@ -141,10 +149,24 @@ def margin_call(
     repo_id: RepoIdPath, principal: Trader, read: ReadSessionDep, session: SessionDep, hub: HubDep
 ) -> Submission:
     """The holder calls margin when exposure exceeds the minimum transfer amount."""
+    check_margin_call(read, hub, repo_id, principal)
+    return send_margin_call(session, hub, repo_id, principal)
+
+
+def check_margin_call(read: Session, hub: Hub, repo_id: int, principal: Principal) -> None:
+    """Every chain read of a margin call, before any write transaction: the repo, that the caller holds its position,
+    and the engine's simulation of ``callMargin`` (409 with the engine's reason if it would refuse)."""
     repo, _, holder = load_repo(read, hub, repo_id, principal)
     service.require(holder, "position holder")
     service.require_status(repo, RepoStatus.OPEN)
-    return _relayed_step(session, hub, principal, repo_id=repo_id, kind="margin_call", fn_name="callMargin")
+    service.simulate_relayed(hub, kind="margin_call", fn_name="callMargin", args=(repo_id,))
+
+
+def send_margin_call(session: Session, hub: Hub, repo_id: int, principal: Principal) -> Submission:
+    """The checked call queued for the relayer (no chain call: ``check_margin_call`` made them)."""
+    return _relayed_step(
+        session, hub, principal, repo_id=repo_id, kind="margin_call", fn_name="callMargin", simulated=True
+    )
 
 
 @router.post("/repos/{repo_id}/margin", response_model=Submission, status_code=202)
