@@ -10,7 +10,8 @@ Measured: the time from the price update (the operator's POST) to every resultin
 (``MarginCalled`` logs), with its parts (price final on chain, first call accepted); the risk service's CPU per
 repo revalued in a full tick (its REST reads included) and the gateway's CPU serving those reads; and the valuation
 alone (exposure, netting, decision) over the same N repos. The service is ``gateway.risk.watcher.Watcher``, the
-code ``reponet risk`` runs, here in the benchmark's process at ``--interval``.
+code ``reponet risk`` runs, here in the benchmark's process at ``--interval``, holding its members' risk leases and
+sending their tokens with its calls as ``reponet risk`` does.
 
     .venv/bin/python scripts/bench_risk.py --repos 100 --members 4 --json     # a smaller run first
     .venv/bin/python scripts/bench_risk.py --json                             # 1,000 repos over 20 members
@@ -42,6 +43,7 @@ from bench_load import Client, Target, open_one  # noqa: E402
 PURCHASE, STRONG, WEAK = "1000", "1100", "1030"
 PRICE_BEFORE, PRICE_AFTER = "100", "97"
 CALL_TIMEOUT = 120.0
+LEASE_TIMEOUT = 30.0
 
 
 @dataclass
@@ -259,6 +261,7 @@ def margin_called(setup: Setup, from_block: int) -> int:
 def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import httpx
 
+    from gateway.leases.client import Lease, LeaseGroup
     from gateway.risk.cli import load_members
     from gateway.risk.store import Store
     from gateway.risk.watcher import Watcher
@@ -283,7 +286,15 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         out["live_repos"], out["expected_calls"] = len(live), expected
         out["valuation_alone_ms"] = round(valuation_alone(live), 2)
 
-        ticker = Ticker(lambda: Watcher(http, Store(work / "risk.db"), members), args.interval)
+        # the service's writes carry its members' risk-lease tokens, as ``reponet risk`` sends them
+        leases = LeaseGroup({m.name: Lease(http, "risk", lambda key=m.api_key: key) for m in members})
+        leading = threading.Event()
+        timer = threading.Timer(LEASE_TIMEOUT, leading.set)  # ends the wait if another instance holds them
+        timer.start()
+        if not leases.wait(leading):  # the event then stops the renewals, at the end
+            raise RuntimeError("the risk leases are held by another instance")
+        timer.cancel()
+        ticker = Ticker(lambda: Watcher(http, Store(work / "risk.db"), members, fence=leases.headers), args.interval)
         cpu_before = net.cpu_seconds()
         ticker.thread.start()
         time.sleep(args.quiet_seconds)  # steady state: every tick revalues every repo, no call is due
@@ -327,6 +338,8 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "all_calls_final_within_5s": out["all_calls_final_s"] is not None and out["all_calls_final_s"] <= 5.0,
             "revalue_1000_repos_under_200ms": out["service_cpu_us_per_repo"] * 1000 / 1000 < 200,
         }
+        leading.set()
+        leases.release()
         http.close()
         setup.net.close()
         return out
