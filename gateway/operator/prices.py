@@ -9,6 +9,7 @@ the oracle's: a price older than its maximum age is refused on chain until a fre
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -192,9 +193,11 @@ def propose_price(
     read: Session,
     session: Session,
     hub: Hub,
+    fence: Callable[[Session], None] | None = None,
 ) -> PricePublic:
     """The price route's work, for a person (``proposer`` is that person) or the operator's price feed (its key's
-    owner): posted at once within the bound, else awaiting a second operator person."""
+    owner): posted at once within the bound, else awaiting a second operator person. ``fence``: checked first
+    inside the write transaction (the feed's lease, locked until the write commits)."""
     bond = _instrument(read, body.asset, InstrumentKind.BOND)
     cash = _instrument(read, body.quote, InstrumentKind.CASH)
     try:
@@ -205,6 +208,8 @@ def propose_price(
     hub.require_market()
     on_chain = _previous(read, hub, bond, cash)
     read.rollback()  # end the read snapshot before writing
+    if fence is not None:
+        fence(session)
     bond = _instrument(session, body.asset, InstrumentKind.BOND)  # the bound as it stands when writing
     cash = _instrument(session, body.quote, InstrumentKind.CASH)
     posted = _last_posted(session, bond, cash)  # a posting made since the read wins over the oracle's price

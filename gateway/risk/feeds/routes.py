@@ -133,6 +133,12 @@ def feed_price(
     """The feed's combined price, through the price route's work: posted within the bound, else it waits for an
     operator person other than the key's owner (``POST /v1/operator/prices/{id}/confirm``). Idempotency-Key. With an
     X-Lease-Token, only the price-feed lease's current holder may post (409 for a stale one)."""
-    owner = _feed_owner(read, principal)
-    leases.check(read, LeaseKind.PRICE_FEED, principal.organization_id, lease_token)  # before the oracle's read
-    return propose_price(body, proposer=owner, actor=principal.actor, ctx=ctx, read=read, session=session, hub=hub)
+    owner, org = _feed_owner(read, principal), principal.organization_id
+    leases.check(read, LeaseKind.PRICE_FEED, org, lease_token, lock=False)  # refused before the oracle's read
+
+    def fence(write: Session) -> None:  # again in the write transaction, locked until it commits
+        leases.check(write, LeaseKind.PRICE_FEED, org, lease_token)
+
+    return propose_price(
+        body, proposer=owner, actor=principal.actor, ctx=ctx, read=read, session=session, hub=hub, fence=fence
+    )

@@ -6,10 +6,12 @@ client helper stands by, leads, and notices the takeover."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from gateway.db.models import utcnow
@@ -17,8 +19,14 @@ from gateway.leases.client import Lease, LeaseGroup
 from gateway.leases.models import ServiceLease
 from gateway.risk.feeds.cli import write_feed_config
 from gateway.risk.feeds.grant import grant_feed
-from tests.gateway.conftest import Cast, Member, World
+from tests.gateway.conftest import Cast, Member, World, make_world
 from tests.gateway.surveillance.test_cases import alert, service_key
+
+
+@pytest.fixture
+def world(tmp_path: Path, any_db_url: str) -> Iterator[World]:
+    """Leases are what several replicas share on PostgreSQL: every test here runs on SQLite and on PostgreSQL."""
+    yield from make_world(tmp_path, any_db_url)
 
 
 def lapse(world: World, kind: str) -> None:
