@@ -82,9 +82,10 @@ class Setup:
         self.ops, self.compliance = self.net.session(OPS_USER), self.net.session(COMPLIANCE_USER)
         self.story.ops = self.ops
         self.story.gateway_trading = True
-        self._chain_lock = threading.Lock()  # the issuer's transactions take nonces one at a time
         with ThreadPoolExecutor(max_workers=ONBOARDING_AT_ONCE) as pool:  # each waits for its people's TOTP steps
             self.members = list(pool.map(self._onboard, range(members)))
+        for member in self.members:  # after the gateway's settlements: the issuer's nonces are the relayer's too
+            self._mint_bonds(member.custodial)
         self.pairs = [
             Pair(self.members[i], self.members[(i + k) % members], weak=False)
             for k in range(1, per_member + 1)
@@ -97,7 +98,6 @@ class Setup:
     def _onboard(self, i: int) -> Member:
         from gateway.demo.onboarding import join
         from gateway.members.validation import lei_with_check_digits
-        from gateway.ops.chain import send, to_units
 
         s, tag = self.story, self.story.tag
         name = f"Risk bench {i:02d} ({tag})"
@@ -131,9 +131,6 @@ class Setup:
             s.settle({"id": decided["settlement_id"], "status": "pending"}, f"{name}: registration", self.compliance)
         issue = {"token": s.cash.address, "wallet": custodial["address"], "amount": "100000000"}
         s.settle(self.ops.post("/v1/operator/cash/issue", body=issue), "cash issue")
-        mint = s.tok(s.gov).functions.mint(custodial["address"], to_units("100000000", s.gov.decimals))
-        with self._chain_lock:
-            send(s.w3, s.issuer, mint, "mint bonds")
         session.step_up()  # signing needs a recent TOTP; the bench's bearer tokens share the login session
         return Member(
             key=str(i),
@@ -145,6 +142,12 @@ class Setup:
             wallet_id=str(custodial["id"]),
             headers={"Authorization": f"Bearer {session.creds.access_token}"},
         )
+
+    def _mint_bonds(self, wallet: str) -> None:
+        from gateway.ops.chain import send, to_units
+
+        s = self.story
+        send(s.w3, s.issuer, s.tok(s.gov).functions.mint(wallet, to_units("100000000", s.gov.decimals)), "mint bonds")
 
     def terms(self, pair: Pair) -> dict[str, Any]:
         return {
