@@ -76,15 +76,20 @@ class NodeCodeStream(CodeStream):
 
 
 Plain = tuple[Callable[[Any], Any], int, str]  # a constant-gas opcode's logic, gas cost and mnemonic
-_PLAIN: dict[int, dict[int, Plain]] = {}  # per opcode table (by id; tables are class attributes, never freed)
+# per opcode table (by id; tables are class attributes, never freed) and set of opcodes left to consume_gas
+_PLAIN: dict[tuple[int, frozenset[int]], dict[int, Plain]] = {}
 
 
-def _plain_opcodes(table: Mapping[int, OpcodeAPI]) -> dict[int, Plain]:
-    """The opcodes of ``table`` that are py-evm's ``_FastOpcode`` exactly: constant gas, then the logic."""
-    known = _PLAIN.get(id(table))
+def _plain_opcodes(table: Mapping[int, OpcodeAPI], charged_by_method: frozenset[int]) -> dict[int, Plain]:
+    """The opcodes of ``table`` that are py-evm's ``_FastOpcode`` exactly (constant gas, then the logic), but for
+    ``charged_by_method``."""
+    key = (id(table), charged_by_method)
+    known = _PLAIN.get(key)
     if known is None:
-        known = _PLAIN[id(table)] = {
-            code: (fn.logic_fn, fn.gas_cost, fn.mnemonic) for code, fn in table.items() if type(fn) is _FastOpcode
+        known = _PLAIN[key] = {
+            code: (fn.logic_fn, fn.gas_cost, fn.mnemonic)
+            for code, fn in table.items()
+            if type(fn) is _FastOpcode and code not in charged_by_method
         }
     return known
 
@@ -93,8 +98,8 @@ class NodeComputation(PragueComputation):
     """Prague computation on :class:`NodeCodeStream` (child messages too: py-evm creates them through ``cls``), with
     the constant gas of plain opcodes charged inline (see the module docstring)."""
 
-    # a subclass that must see every gas charge (node.rpc.budget: the call's clock) turns the inline charge off
-    inline_gas_charges = True
+    # plain opcodes a subclass must see charged through ``consume_gas`` (node.rpc.budget: the call's clock at jumps)
+    charged_by_method: frozenset[int] = frozenset()
 
     def __init__(self, state: StateAPI, message: MessageAPI, transaction_context: TransactionContextAPI) -> None:
         super().__init__(state, message, transaction_context)
@@ -138,7 +143,7 @@ class NodeComputation(PragueComputation):
                 return computation
 
             opcode_lookup = computation.opcodes
-            plain = _plain_opcodes(opcode_lookup) if cls.inline_gas_charges else {}
+            plain = _plain_opcodes(opcode_lookup, cls.charged_by_method)
             meter = computation._gas_meter
             for opcode in computation.code:
                 known = plain.get(opcode)
