@@ -78,6 +78,16 @@ interface IRepoMigration {
     /// @notice The successor `party` consented to for `repoId` (zero: none).
     function migrationConsentOf(uint256 repoId, address party) external view returns (address);
 
+    /// @notice Interns `token` in the engine's token table ({RepoTokens}) ahead of its first repo, so that the open
+    /// or substitution that first uses it does not pay the table's two fresh slots (an operator lists a new bond or
+    /// cash token here as it lists it on the oracle). Idempotent. Requirements: DEFAULT_ADMIN_ROLE of the engine.
+    /// @param token the token
+    /// @return index its index (1, 2, ...)
+    function listToken(address token) external returns (uint16 index);
+
+    /// @notice The index of `token` in the engine's token table (0: not interned yet).
+    function tokenIndexOf(address token) external view returns (uint16);
+
     /// @notice The identity registry.
     function registry() external view returns (IIdentityRegistry);
 
