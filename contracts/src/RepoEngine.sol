@@ -869,8 +869,9 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
     /// `isValidSignatureNow` reads the code first. A contract signer cannot produce an ECDSA signature that recovers
     /// to its own address, so it is still checked by ERC-1271.
     function _checkSignature(address signer, bytes32 digest, bytes calldata signature) private view {
-        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
-        if (err == ECDSA.RecoverError.NoError && recovered == signer) return;
+        (address recovered, ECDSA.RecoverError err, bytes32 errArg) = ECDSA.tryRecover(digest, signature);
+        // errArg is zero whenever err is NoError; reading it keeps every returned value checked.
+        if (err == ECDSA.RecoverError.NoError && errArg == 0 && recovered == signer) return;
         if (!SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature)) revert RepoInvalidSignature(signer);
     }
 

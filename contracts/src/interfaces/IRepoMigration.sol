@@ -65,7 +65,8 @@ interface IRepoMigration {
     /// Requirements: caller is the named predecessor. Emits {RepoImported}.
     /// @param oldRepoId the repo's id in the predecessor
     /// @param holder the position holder
-    /// @param words the stored repo (format 1: {StoredRepo}'s 8 words)
+    /// @param words the repo in format 1: the engine's earlier 8-word layout (token addresses, the holder in the buyer
+    /// word); each engine converts it from and to its own {StoredRepo} layout
     /// @return repoId the repo's id here
     function importRepo(uint256 oldRepoId, address holder, bytes32[8] calldata words) external returns (uint256 repoId);
 
