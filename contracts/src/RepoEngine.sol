@@ -471,11 +471,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
     }
 
     /// @inheritdoc IRepoEngine
-    function movePosition(uint256 repoId, address to)
-        external
-        nonReentrant
-        returns (address from, bool approvalSet)
-    {
+    function movePosition(uint256 repoId, address to) external nonReentrant returns (address from, bool approvalSet) {
         StoredRepo storage r = _positionOf(repoId);
         if (!_hasPosition(r)) return (address(0), false);
         from = r.holder;
@@ -872,11 +868,16 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         (address recovered, ECDSA.RecoverError err, bytes32 errArg) = ECDSA.tryRecover(digest, signature);
         // errArg is zero whenever err is NoError; reading it keeps every returned value checked.
         if (err == ECDSA.RecoverError.NoError && errArg == 0 && recovered == signer) return;
-        if (!SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature)) revert RepoInvalidSignature(signer);
+        if (!SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature)) {
+            revert RepoInvalidSignature(signer);
+        }
     }
 
     function _rp(StoredRepo storage r, uint64 at) private view returns (uint256) {
-        return RepoMath.repurchasePrice(r.purchasePrice, _crystallizedPD(r), r.rate, _basis(r), r.periodStart, r.maturity, at);
+        return
+            RepoMath.repurchasePrice(
+                r.purchasePrice, _crystallizedPD(r), r.rate, _basis(r), r.periodStart, r.maturity, at
+            );
     }
 
     /// @dev The crystallized PD, reading its slot only if a re-rate or a coupon off the price ever wrote it.
@@ -885,9 +886,10 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
     }
 
     function _adjustedValue(StoredRepo storage r, address token, uint256 amount) private view returns (uint256) {
-        return _adjusted(
-            token, _cashToken(r), amount, r.flags & RepoFlags.CROSS_CURRENCY != 0, r.haircutBps + r.fxHaircutBps
-        );
+        return
+            _adjusted(
+                token, _cashToken(r), amount, r.flags & RepoFlags.CROSS_CURRENCY != 0, r.haircutBps + r.fxHaircutBps
+            );
     }
 
     /// @dev Haircut-adjusted value in `cash`: through the oracle's FX pair when `cross` ({IRepoFx}).

@@ -228,7 +228,8 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
         uint256 w3 = uint256(words[3]);
         uint256 w5 = uint256(words[5]);
         uint256 flags = (uint8(w0 >> 240) != 0 ? RepoFlags.CROSS_CURRENCY : 0)
-            | (uint8(w0 >> 248) != 0 ? RepoFlags.COUPON_TO_RP : 0) | (uint8(w5 >> 128) != 0 ? RepoFlags.CRYSTALLIZED : 0)
+            | (uint8(w0 >> 248) != 0 ? RepoFlags.COUPON_TO_RP : 0)
+            | (uint8(w5 >> 128) != 0 ? RepoFlags.CRYSTALLIZED : 0)
             | (uint16(w5 >> 112) == 365 ? RepoFlags.BASIS_365 : 0);
         // Slot 0: seller, status and maturity keep their bits; then grace and the flags.
         _sstore(slot, (w0 & ((1 << 208) - 1)) | (uint256(uint32(w2 >> 192)) << 208) | (flags << 240));
