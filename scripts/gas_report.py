@@ -52,6 +52,8 @@ def measure() -> dict[str, int]:
     s.send(s.seller, b2.functions.approve(e.address, 2**256 - 1))
     s.send(s.operator, s.oracle.functions.setCurrency(bond2, s.cash.address))
     s.send(s.operator, s.oracle.functions.setPrice(bond2, s.cash.address, PAR_PRICE_98))
+    # Listed in the engine's token table as on the oracle (an operator step; without it the substitution interns it).
+    s.send(s.operator, e.functions.listToken(bond2))
     amount2 = 1_100_000 * 10**BOND_DECIMALS
     sub = {
         "repoId": rid,

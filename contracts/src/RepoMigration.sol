@@ -11,7 +11,8 @@ import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IRepoEngine} from "./interfaces/IRepoEngine.sol";
 import {IRepoMigration} from "./interfaces/IRepoMigration.sol";
 import {IRepoPosition} from "./interfaces/IRepoPosition.sol";
-import {StoredRepo} from "./RepoStoredRepo.sol";
+import {RepoFlags, StoredRepo} from "./RepoStoredRepo.sol";
+import {RepoTokens} from "./RepoTokens.sol";
 
 /// @title RepoMigration
 /// @notice The engine's extension: moving live repos to a successor engine with both parties' consent
@@ -106,29 +107,23 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
         address named = $.successor;
         if (successor_ == address(0) || successor_ != named) revert RepoMigrationNotSuccessor(successor_, named);
         address seller = r.seller;
-        address holder = _position.ownerOf(repoId);
+        address holder = r.holder;
         if (msg.sender != seller && msg.sender != holder) revert IRepoEngine.RepoNotSellerOrHolder(repoId, msg.sender);
         $.consent[repoId][msg.sender] = successor_;
         emit MigrationConsented(repoId, msg.sender, successor_);
         if ($.consent[repoId][seller] != successor_ || $.consent[repoId][holder] != successor_) return 0;
 
-        // Both consented: the repo's words as they are (format 1), then the escrow, then the successor's import.
-        bytes32[8] memory words;
-        assembly ("memory-safe") {
-            let slot := r.slot
-            for { let i := 0 } lt(i, 8) { i := add(i, 1) } {
-                mstore(add(words, mul(i, 32)), sload(add(slot, i)))
-            }
-        }
+        // Both consented: the repo in format 1, then the escrow, then the successor's import.
+        bytes32[8] memory words = _export(r);
         uint256 collateral = r.collateralAmount;
         uint256 margin = r.cashMargin;
         r.status = IRepoEngine.RepoStatus.MIGRATED;
         r.collateralAmount = 0;
         r.cashMargin = 0;
-        _position.burn(repoId);
+        _position.burn(holder, repoId);
 
-        if (collateral > 0) IERC20(r.collateralToken).safeTransfer(successor_, collateral);
-        if (margin > 0) IERC20(r.cashToken).safeTransfer(successor_, margin);
+        if (collateral > 0) IERC20(RepoTokens.at(r.collateralTokenIndex)).safeTransfer(successor_, collateral);
+        if (margin > 0) IERC20(RepoTokens.at(r.cashTokenIndex)).safeTransfer(successor_, margin);
         // The successor is the admin's named engine (behind the delay): it mints the new position and emits.
         newRepoId = IRepoMigration(successor_).importRepo(repoId, holder, words);
         emit RepoMigrated(repoId, successor_, newRepoId);
@@ -144,13 +139,7 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
         address named = _migration().predecessor;
         if (named == address(0) || msg.sender != named) revert RepoMigrationNotPredecessor(msg.sender);
         repoId = _nextRepoId();
-        StoredRepo storage r = _repo(repoId);
-        assembly ("memory-safe") {
-            let slot := r.slot
-            for { let i := 0 } lt(i, 8) { i := add(i, 1) } {
-                sstore(add(slot, i), calldataload(add(words, mul(i, 32))))
-            }
-        }
+        _import(_repo(repoId), holder, words);
         emit RepoImported(repoId, msg.sender, oldRepoId);
         // The position mints without asking the registry (the engine verifies its recipients): checked here.
         if (!_registry.isVerified(holder)) revert IRepoPosition.RepoPositionHolderNotVerified(holder);
@@ -173,6 +162,17 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IRepoMigration
+    function listToken(address token) external onlyDelegated onlyEngineAdmin returns (uint16) {
+        if (token == address(0)) revert IRepoEngine.RepoInvalidToken(token);
+        return RepoTokens.intern(token);
+    }
+
+    /// @inheritdoc IRepoMigration
+    function tokenIndexOf(address token) external view onlyDelegated returns (uint16) {
+        return RepoTokens.indexOf(token);
+    }
+
+    /// @inheritdoc IRepoMigration
     function registry() external view returns (IIdentityRegistry) {
         return _registry;
     }
@@ -180,6 +180,89 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
     /// @inheritdoc IRepoMigration
     function oracle() external view returns (IPriceOracle) {
         return _oracle;
+    }
+
+    /// @dev The repo in format 1 ({IRepoMigration-importRepo}): the engine's earlier 8-word layout, with token
+    /// addresses rather than this engine's indices (a successor has its own token table) and the holder as buyer.
+    function _export(StoredRepo storage r) private view returns (bytes32[8] memory w) {
+        uint256 flags = r.flags;
+        w[0] = bytes32(
+            uint256(uint160(r.seller)) | (uint256(uint8(r.status)) << 160) | (uint256(r.maturity) << 168)
+                | (uint256(r.noticePeriod) << 208) | ((flags & RepoFlags.CROSS_CURRENCY) << 240)
+                | (((flags & RepoFlags.COUPON_TO_RP) >> 1) << 248)
+        );
+        w[1] = bytes32(uint256(uint160(r.holder)) | (uint256(r.minTransferAmount) << 160));
+        w[2] = bytes32(
+            uint256(uint160(RepoTokens.at(r.cashTokenIndex))) | (uint256(r.marginCurePeriod) << 160)
+                | (uint256(r.gracePeriod) << 192) | (uint256(r.haircutBps) << 224) | (uint256(r.fxHaircutBps) << 240)
+        );
+        w[3] = bytes32(
+            uint256(uint160(RepoTokens.at(r.collateralTokenIndex))) | (uint256(r.collateralSince) << 160)
+                | (uint256(r.openedAt) << 200) | (uint256(r.nextCoupon) << 240)
+        );
+        w[4] = bytes32(uint256(r.purchasePrice) | (uint256(r.collateralAmount) << 128));
+        uint256 basis = flags & RepoFlags.BASIS_365 != 0 ? 365 : 360;
+        // casting to 'uint72' keeps the rate's 72-bit two's complement, as stored
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 rate = uint72(r.rate);
+        w[5] = bytes32(
+            rate | (uint256(r.periodStart) << 72) | (basis << 112) | (((flags & RepoFlags.CRYSTALLIZED) >> 2) << 128)
+                | (uint256(r.cashMargin) << 136)
+        );
+        assembly ("memory-safe") {
+            let slot := r.slot
+            mstore(add(w, 192), sload(add(slot, 5)))
+            mstore(add(w, 224), sload(add(slot, 6)))
+        }
+    }
+
+    /// @dev Stores a repo received in format 1 in this engine's layout ({StoredRepo}), interning its tokens; `holder`
+    /// is the position's holder (format 1's buyer word is not trusted for it).
+    function _import(StoredRepo storage r, address holder, bytes32[8] calldata words) private {
+        uint256 slot;
+        assembly ("memory-safe") {
+            slot := r.slot
+        }
+        uint256 w0 = uint256(words[0]);
+        uint256 w2 = uint256(words[2]);
+        uint256 w3 = uint256(words[3]);
+        uint256 w5 = uint256(words[5]);
+        uint256 flags = (uint8(w0 >> 240) != 0 ? RepoFlags.CROSS_CURRENCY : 0)
+            | (uint8(w0 >> 248) != 0 ? RepoFlags.COUPON_TO_RP : 0)
+            | (uint8(w5 >> 128) != 0 ? RepoFlags.CRYSTALLIZED : 0)
+            | (uint16(w5 >> 112) == 365 ? RepoFlags.BASIS_365 : 0);
+        // Slot 0: seller, status and maturity keep their bits; then grace and the flags.
+        _sstore(slot, (w0 & ((1 << 208) - 1)) | (uint256(uint32(w2 >> 192)) << 208) | (flags << 240));
+        // Slot 1: price, rate, period start, cash token.
+        _sstore(
+            slot + 1,
+            uint256(uint128(uint256(words[4]))) | (uint256(uint72(w5)) << 128) | (uint256(uint40(w5 >> 72)) << 200)
+                | (uint256(RepoTokens.intern(address(uint160(w2)))) << 240)
+        );
+        // Slot 2: collateral and cash margin.
+        _sstore(slot + 2, (uint256(words[4]) >> 128) | ((w5 >> 136) << 128));
+        // Slot 3: holder, collateral token, next coupon, collateral since.
+        _sstore(
+            slot + 3,
+            uint256(uint160(holder)) | (uint256(RepoTokens.intern(address(uint160(w3)))) << 160)
+                | (uint256(uint16(w3 >> 240)) << 176) | (uint256(uint40(w3 >> 160)) << 192)
+        );
+        // Slot 4: minimum transfer, notice, cure, haircuts, opened at.
+        _sstore(
+            slot + 4,
+            (uint256(words[1]) >> 160) | (uint256(uint32(w0 >> 208)) << 96) | (uint256(uint32(w2 >> 160)) << 128)
+                | (uint256(uint16(w2 >> 224)) << 160) | (uint256(uint16(w2 >> 240)) << 176)
+                | (uint256(uint40(w3 >> 200)) << 192)
+        );
+        // Slots 5 and 6: the margin call and the crystallized PD, same layout.
+        _sstore(slot + 5, uint256(words[6]));
+        _sstore(slot + 6, uint256(words[7]));
+    }
+
+    function _sstore(uint256 slot, uint256 value) private {
+        assembly ("memory-safe") {
+            sstore(slot, value)
+        }
     }
 
     function _repo(uint256 repoId) private view returns (StoredRepo storage r) {

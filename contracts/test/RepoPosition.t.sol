@@ -23,24 +23,116 @@ contract RepoPositionTest is RepoFixture {
         uint256 repoId = _openOpenRepo();
         vm.expectRevert(abi.encodeWithSelector(IRepoPosition.RepoPositionUnauthorized.selector, buyer));
         vm.prank(buyer);
-        position.burn(repoId);
+        position.burn(buyer, repoId);
     }
 
     /// @dev The engine verifies a position's first holder itself (open: RepoEngine.open.t.sol, RepoPartyNotVerified;
-    /// import: RepoEngine.migration.t.sol); the position's own check applies to transfers only.
-    function test_mint_leavesTheRecipientCheckToTheEngine() public {
+    /// import: RepoEngine.migration.t.sol) and keeps the holder: a mint counts the balance and emits, and who owns
+    /// the position is the engine's answer (no repo 77 here, so no owner).
+    function test_mint_countsTheBalance_ownerComesFromTheEngine() public {
         vm.prank(address(engine));
-        position.mint(outsider, 1);
-        assertEq(position.ownerOf(1), outsider);
-        vm.expectRevert(abi.encodeWithSelector(IRepoPosition.RepoPositionHolderNotVerified.selector, outsider));
-        vm.prank(outsider);
-        position.transferFrom(outsider, carol, 1);
+        position.mint(outsider, 77);
+        assertEq(position.balanceOf(outsider), 1);
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 77));
+        position.ownerOf(77);
     }
 
-    function test_mint_byEngineToVerified() public {
-        vm.prank(address(engine));
-        position.mint(carol, 77);
-        assertEq(position.ownerOf(77), carol);
+    function test_ownerOf_isTheEnginesHolder() public {
+        uint256 repoId = _openOpenRepo();
+        assertEq(position.ownerOf(repoId), buyer);
+        assertEq(engine.positionHolder(repoId), buyer);
+        assertEq(engine.getRepo(repoId).buyer, buyer);
+        assertEq(position.balanceOf(buyer), 1);
+    }
+
+    function test_transferFrom_movesTheHolderInTheEngine() public {
+        uint256 repoId = _openOpenRepo();
+        vm.prank(buyer);
+        position.transferFrom(buyer, carol, repoId);
+        assertEq(engine.positionHolder(repoId), carol);
+        assertEq(engine.getRepo(repoId).buyer, carol);
+        assertEq(position.balanceOf(buyer), 0);
+        assertEq(position.balanceOf(carol), 1);
+    }
+
+    function test_getRepoBuyer_staysTheLastHolderAfterBurn() public {
+        uint256 repoId = _openOpenRepo();
+        vm.prank(buyer);
+        position.transferFrom(buyer, carol, repoId);
+        vm.prank(seller);
+        engine.repurchase(repoId);
+        assertEq(engine.positionHolder(repoId), address(0));
+        assertEq(engine.getRepo(repoId).buyer, carol);
+        assertEq(position.balanceOf(carol), 0);
+    }
+
+    function test_movePosition_revertsIfNotPosition() public {
+        uint256 repoId = _openOpenRepo();
+        vm.expectRevert(abi.encodeWithSelector(IRepoPosition.RepoPositionUnauthorized.selector, buyer));
+        vm.prank(buyer);
+        engine.movePosition(repoId, carol);
+    }
+
+    function test_approvePosition_revertsIfNotPosition() public {
+        uint256 repoId = _openOpenRepo();
+        vm.expectRevert(abi.encodeWithSelector(IRepoPosition.RepoPositionUnauthorized.selector, buyer));
+        vm.prank(buyer);
+        engine.approvePosition(repoId);
+    }
+
+    function test_approve_letsTheApprovedMove_andTheTransferClearsIt() public {
+        uint256 repoId = _openOpenRepo();
+        vm.prank(buyer);
+        position.approve(carol, repoId);
+        assertEq(position.getApproved(repoId), carol);
+        vm.prank(carol);
+        position.transferFrom(buyer, carol, repoId);
+        assertEq(position.ownerOf(repoId), carol);
+        assertEq(position.getApproved(repoId), address(0));
+    }
+
+    /// @dev The owner moves it itself: the approval it gave must still end (the engine's flag makes the transfer
+    /// read and clear it).
+    function test_approve_isClearedByTheOwnersOwnTransfer() public {
+        uint256 repoId = _openOpenRepo();
+        vm.prank(buyer);
+        position.approve(seller, repoId);
+        vm.prank(buyer);
+        position.transferFrom(buyer, carol, repoId);
+        assertEq(position.getApproved(repoId), address(0));
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InsufficientApproval.selector, seller, repoId));
+        vm.prank(seller);
+        position.transferFrom(carol, seller, repoId);
+    }
+
+    function test_approve_revertsIfNotOwnerOrOperator() public {
+        uint256 repoId = _openOpenRepo();
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InvalidApprover.selector, carol));
+        vm.prank(carol);
+        position.approve(carol, repoId);
+    }
+
+    function test_operator_mayMove() public {
+        uint256 repoId = _openOpenRepo();
+        vm.prank(buyer);
+        position.setApprovalForAll(carol, true);
+        assertTrue(position.isApprovedForAll(buyer, carol));
+        vm.prank(carol);
+        position.transferFrom(buyer, carol, repoId);
+        assertEq(position.ownerOf(repoId), carol);
+    }
+
+    function test_transferFrom_revertsIfFromIsNotTheOwner() public {
+        uint256 repoId = _openOpenRepo();
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721IncorrectOwner.selector, carol, repoId, buyer));
+        vm.prank(buyer);
+        position.transferFrom(carol, seller, repoId);
+    }
+
+    function test_transferFrom_revertsForUnknownPosition() public {
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 42));
+        vm.prank(buyer);
+        position.transferFrom(buyer, carol, 42);
     }
 
     function test_transferFrom_toVerified() public {

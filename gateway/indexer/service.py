@@ -172,7 +172,11 @@ class Indexer:
                     if event.name == REPURCHASED and repo_id is not None:
                         _audit_repurchased(session, event)
                     if repo_id is not None:
-                        record = self._apply(session, repo_id, states[repo_id], number)
+                        state = states[repo_id]
+                        if event.name == "RepoOpened":
+                            # getRepo's buyer is the position's holder; the original lender is the event's
+                            state = dict(state, buyer=str(args["buyer"]))
+                        record = self._apply(session, repo_id, state, number)
                         # a position transfer also tells the holder it left (the record names the one after)
                         former = self._org_of(session, str(args["from"])) if "from" in args else None
                         orgs = {o for o in (record.seller_org_id, record.holder_org_id, former) if o is not None}
@@ -223,7 +227,8 @@ class Indexer:
         return session.execute(_ORG_OF_WALLET, {"address": address}).scalar_one_or_none()
 
     def _read_chain(self, repo_id: int, block: int | str = "latest") -> dict[str, Any]:
-        """The repo's on-chain state after ``block`` as column values (the holder is the position's owner)."""
+        """The repo's on-chain state after ``block`` as column values (the holder is the position's owner; the
+        engine's ``buyer`` is the holder too, so the original buyer comes from ``RepoOpened`` in ``run_once``)."""
         from gateway.settlement.service import read_repo
 
         engine = self.market.engine
@@ -257,6 +262,8 @@ class Indexer:
     def _apply(self, session: Session, repo_id: int, state: dict[str, Any], block: int) -> RepoRecord:
         values = dict(state, updated_block=block)
         record = session.get(RepoRecord, repo_id)
+        if record is not None:  # the original buyer never changes; the chain's buyer word follows the holder
+            values["buyer"] = record.buyer
         if values["holder"] is None:  # burned position: the last known holder stays
             values["holder"] = record.holder if record is not None else values["buyer"]
         if record is None:

@@ -100,7 +100,8 @@ interface IRepoEngine is IRepoClaims {
 
     /// @notice The state of one repo.
     /// @param seller cash borrower; gives collateral, owes the repurchase price
-    /// @param buyer original cash lender (the current one is the position holder)
+    /// @param buyer the position's current holder (its last holder once the position is burned); the original cash
+    /// lender is the `buyer` of {RepoOpened}. The engine keeps the holder for {RepoPosition} (one word fewer at open)
     /// @param cashToken tokenized cash of the purchase and repurchase prices and cash margin
     /// @param collateralToken collateral currently in escrow (changes on substitution)
     /// @param purchasePrice PP in cash-token smallest units
@@ -487,6 +488,29 @@ interface IRepoEngine is IRepoClaims {
 
     /// @notice The position NFT contract (deployed by the engine in its constructor).
     function position() external view returns (IRepoPosition);
+
+    /// @notice The holder of position `repoId` (zero if the repo is unknown or its position was burned): what
+    /// {IRepoPosition} answers as `ownerOf`. The engine keeps the holder in the repo's storage, so that opening writes
+    /// no owner slot in the position contract.
+    /// @param repoId the repo (and position tokenId)
+    function positionHolder(uint256 repoId) external view returns (address);
+
+    /// @notice Records a position transfer: the holder of `repoId` becomes `to`. Requirements: caller is the
+    /// position contract (which checks approvals and the registry, and emits {IERC721-Transfer}); not during another
+    /// engine step (reentrancy guard), so a holder never changes in the middle of one. A position that does not exist
+    /// is left alone and answers zero.
+    /// @param repoId the repo (and position tokenId)
+    /// @param to the new holder
+    /// @return from the holder before the transfer (zero: no such position)
+    /// @return approvalSet whether a single-token approval may be set (the position then reads and clears it; the
+    /// flag is cleared here)
+    function movePosition(uint256 repoId, address to) external returns (address from, bool approvalSet);
+
+    /// @notice Notes that a single-token approval of position `repoId` may now be set, so that its next transfer
+    /// clears it (a transfer without one reads no approval slot). Requirements: caller is the position contract.
+    /// @param repoId the repo (and position tokenId)
+    /// @return holder the position's holder (zero: no such position)
+    function approvePosition(uint256 repoId) external returns (address holder);
 
     /// @notice Number of repos opened so far (the last repoId).
     function repoCount() external view returns (uint256);

@@ -65,7 +65,8 @@ interface IRepoMigration {
     /// Requirements: caller is the named predecessor. Emits {RepoImported}.
     /// @param oldRepoId the repo's id in the predecessor
     /// @param holder the position holder
-    /// @param words the stored repo (format 1: {StoredRepo}'s 8 words)
+    /// @param words the repo in format 1: the engine's earlier 8-word layout (token addresses, the holder in the buyer
+    /// word); each engine converts it from and to its own {StoredRepo} layout
     /// @return repoId the repo's id here
     function importRepo(uint256 oldRepoId, address holder, bytes32[8] calldata words) external returns (uint256 repoId);
 
@@ -77,6 +78,16 @@ interface IRepoMigration {
 
     /// @notice The successor `party` consented to for `repoId` (zero: none).
     function migrationConsentOf(uint256 repoId, address party) external view returns (address);
+
+    /// @notice Interns `token` in the engine's token table ({RepoTokens}) ahead of its first repo, so that the open
+    /// or substitution that first uses it does not pay the table's two fresh slots (an operator lists a new bond or
+    /// cash token here as it lists it on the oracle). Idempotent. Requirements: DEFAULT_ADMIN_ROLE of the engine.
+    /// @param token the token
+    /// @return index its index (1, 2, ...)
+    function listToken(address token) external returns (uint16 index);
+
+    /// @notice The index of `token` in the engine's token table (0: not interned yet).
+    function tokenIndexOf(address token) external view returns (uint16);
 
     /// @notice The identity registry.
     function registry() external view returns (IIdentityRegistry);

@@ -18,9 +18,11 @@ interface IRepoPosition is IERC721 {
     function engine() external view returns (address);
 
     /// @notice Mints position `repoId` to `to`. Requirements: caller is the engine, which has verified `to` in the
-    /// same call (the position does not check it again). Emits {Transfer}.
+    /// same call (the position does not check it again) and records it as the holder in its own storage
+    /// ({IRepoEngine-positionHolder}). Emits {Transfer}.
     function mint(address to, uint256 repoId) external;
 
-    /// @notice Burns position `repoId`. Requirements: caller is the engine. Emits {Transfer}.
-    function burn(uint256 repoId) external;
+    /// @notice Burns position `repoId` held by `holder`. Requirements: caller is the engine, which names the holder
+    /// it recorded and ends the position in its own storage. Emits {Transfer}.
+    function burn(address holder, uint256 repoId) external;
 }

@@ -28,6 +28,7 @@ from tests.gateway.market import BOND, CASH, ENGINE, market_world
 
 SELLER = to_checksum_address("0x" + "5e" * 20)
 BUYER = to_checksum_address("0x" + "b0" * 20)
+CAROL = to_checksum_address("0x" + "ca" * 20)
 POSITION = to_checksum_address("0x" + "90" * 20)
 LEDGER = to_checksum_address("0x" + "5f" * 20)  # the engine's shortfall ledger: its events are the repos' too
 ENGINE_ABI: list[dict[str, Any]] = list(load_artifact("RepoEngine").abi)
@@ -49,7 +50,7 @@ class EngineNode(FakeNode):
     def __init__(self) -> None:
         super().__init__()
         self.block = 7
-        self.repo = {snake_case(str(c["name"])): 0 for c in repo_components()}
+        self.repo: dict[str, Any] = {snake_case(str(c["name"])): 0 for c in repo_components()}
         self.repo.update(
             seller=SELLER, buyer=BUYER, cash_token=CASH, collateral_token=BOND, purchase_price=1_000_000,
             rate=-2 * 10**16, day_count_basis=360, haircut_bps=200, status=1, opened_at=1_700_000_000,
@@ -60,6 +61,7 @@ class EngineNode(FakeNode):
             for name in ("getRepo", "position", "shortfallOf", "shortfallLedger")
         }
         self.log_sources: list[Any] = []  # the ``address`` of each eth_getLogs query
+        self.holder = BUYER  # the position's owner (the engine's getRepo buyer follows it)
 
     def _log(self) -> dict[str, Any]:
         event = next(e for e in ENGINE_ABI if e.get("type") == "event" and e["name"] == "RepoOpened")
@@ -116,7 +118,7 @@ class EngineNode(FakeNode):
             if name == "shortfallLedger":
                 return {"result": "0x" + encode(["address"], [LEDGER]).hex()}
             if data.startswith("6352211e"):  # ownerOf(uint256) of the position
-                return {"result": "0x" + encode(["address"], [BUYER]).hex()}
+                return {"result": "0x" + encode(["address"], [self.holder]).hex()}
         return super()._answer(method, params)
 
 
@@ -162,3 +164,19 @@ def test_a_range_read_again_applies_nothing_twice(inbox: tuple[World, EngineNode
         assert len(list(session.scalars(select(RepoEvent)))) == 1
         cursor = session.get(IndexerCursor, CURSOR)
         assert cursor is not None and cursor.last_block == 9
+
+
+def test_the_original_buyer_comes_from_repo_opened_not_from_the_holder_word(
+    inbox: tuple[World, EngineNode, Indexer],
+) -> None:
+    """The engine's ``getRepo().buyer`` is the position's current holder: when the position moved within the range
+    the indexer reads, the record's buyer is still the lender of ``RepoOpened``, and a later reconcile keeps it."""
+    world, node, indexer = inbox
+    node.holder = CAROL
+    node.repo["buyer"] = CAROL
+    indexer.run_once()
+    indexer.reconcile(1)
+    with world.ctx.read_sessions() as session:
+        record = session.get(RepoRecord, 1)
+    assert record is not None
+    assert (record.buyer, record.holder) == (BUYER, CAROL)
