@@ -150,6 +150,11 @@ class Deployment:
         if not oracle.functions.hasRole(feeder_role, feeder.address).call():
             send(w3, operator, oracle.functions.grantRole(feeder_role, feeder.address), "oracle: feeder")
         wire_currencies(w3, operator, feeder, oracle, s.cash_tokens, s.bonds)
+        # the engine's token table (16-bit indices) filled ahead: no repo's first open or substitution pays for it
+        engine = contract(w3, "IRepoMigration", s.contracts["repo_engine"])
+        for token in [*s.cash_tokens, *s.bonds]:
+            if engine.functions.tokenIndexOf(token.address).call() == 0:
+                send(w3, operator, engine.functions.listToken(token.address), f"engine: list {token.symbol}")
         cash = s.cash_tokens[0]
         for bond in s.bonds:
             raw = price_to_raw("100", bond.decimals, cash.decimals)

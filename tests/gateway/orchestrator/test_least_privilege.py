@@ -185,3 +185,12 @@ def test_an_owner_alone_cannot_grant(deployed: Up) -> None:
 
     with pytest.raises(DeploymentFailed, match="AccessControlUnauthorizedAccount"):
         transact(w3, alice, registry.functions.grantRole(role, alice.address), "grant")
+
+
+def test_every_token_is_in_the_engines_table_before_any_repo(deployed: Up) -> None:
+    """The deployment interns each cash token and bond in the engine's 16-bit token table, so that the first repo
+    opened in a token, or the first substitution into a bond, does not pay the table's two fresh slots."""
+    engine = contract(_w3(deployed), "IRepoMigration", deployed.state.contracts["repo_engine"])
+    tokens = [*deployed.state.cash_tokens, *deployed.state.bonds]
+    indices = [engine.functions.tokenIndexOf(t.address).call() for t in tokens]
+    assert sorted(indices) == list(range(1, len(tokens) + 1)), indices
