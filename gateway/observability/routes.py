@@ -163,8 +163,8 @@ def install(app: FastAPI, ctx: GatewayContext) -> None:
     router = APIRouter(tags=["health"], dependencies=[Public])  # probes and scrapers: no credentials
 
     @router.get("/healthz", response_model=Liveness, status_code=200)
-    def healthz() -> Liveness:
-        """Liveness: the process serves requests."""
+    async def healthz() -> Liveness:
+        """Liveness: the process serves requests (answered on the event loop: no worker thread to wait for)."""
         return Liveness(status="ok", version=__version__)
 
     @router.get("/readyz", response_model=Readiness, status_code=200, responses={503: {"model": Readiness}})
