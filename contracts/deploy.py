@@ -191,6 +191,16 @@ def set_currency(w3: Web3, admin: LocalAccount, *, oracle: str, token: str, curr
     transact(w3, admin, fn, "oracle: currency")
 
 
+def list_tokens(w3: Web3, admin: LocalAccount, *, engine: str, tokens: list[str]) -> None:
+    """List ``tokens`` in the engine's token table: a repo may name a cash or collateral token only once the engine
+    admin (``admin`` here) has listed it, so that members cannot fill the table with tokens of their own."""
+    table = contract(w3, "IRepoMigration", engine)
+    for token in tokens:
+        address = Web3.to_checksum_address(token)
+        if table.functions.tokenIndexOf(address).call() == 0:
+            transact(w3, admin, table.functions.listToken(address), "engine: list token")
+
+
 def deploy_bond_token(
     w3: Web3,
     deployer: LocalAccount,

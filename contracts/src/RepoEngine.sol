@@ -266,7 +266,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
 
         address oldToken = _collateralToken(r);
         uint256 oldAmount = r.collateralAmount;
-        r.collateralTokenIndex = RepoTokens.intern(newCollateralToken);
+        r.collateralTokenIndex = RepoTokens.listed(newCollateralToken);
         r.collateralAmount = SafeCast.toUint128(newCollateralAmount);
         // The new bond's coupons are owed from now on (same slot as the token's index: no extra write).
         r.collateralSince = uint40(block.timestamp);
@@ -620,7 +620,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
     /// _validateTerms bounded times, periods, rate and amounts, and the haircuts sum below BPS.
     function _storeRepo(uint256 repoId, RepoTerms calldata t) private {
         (bool cross, uint16 fxBps) = _fxTermsOf(t.collateralToken, t.cashToken, t.haircutBps, true);
-        (uint16 cashIndex, uint16 collateralIndex) = RepoTokens.internPair(t.cashToken, t.collateralToken);
+        (uint16 cashIndex, uint16 collateralIndex) = RepoTokens.listedPair(t.cashToken, t.collateralToken);
         uint256 nowTs = block.timestamp;
         uint256 slot;
         {

@@ -31,6 +31,9 @@ contract RepoEngineFxTest is RepoFixture {
         ust = new BondToken(
             "UST 4% 2034", "T34", "US91282CJZ59", 0, 0.04e18, T0 + 8 * 365 days, bondIssuer, registry, admin
         );
+        address[] memory listed = new address[](3);
+        (listed[0], listed[1], listed[2]) = (address(usd), address(gbp), address(ust));
+        _listTokens(address(engine), listed);
         vm.startPrank(admin);
         oracle.setCurrency(address(usd), address(usd));
         oracle.setCurrency(address(gbp), address(gbp));

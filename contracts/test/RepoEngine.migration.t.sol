@@ -24,6 +24,7 @@ contract RepoEngineMigrationTest is CouponFixture {
         next = new RepoEngine(registry, oracle, admin);
         nextPosition = RepoPosition(address(next.position()));
         _addSystemAccount(address(next));
+        _listTokens(address(next), _fixtureTokens());
         address[4] memory parties = [seller, buyer, carol, address(wallet)];
         for (uint256 i; i < parties.length; ++i) {
             vm.startPrank(parties[i]);

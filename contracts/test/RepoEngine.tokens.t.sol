@@ -2,8 +2,11 @@
 pragma solidity 0.8.28;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {BondToken} from "../src/BondToken.sol";
+import {CashToken} from "../src/CashToken.sol";
 import {IRepoEngine} from "../src/interfaces/IRepoEngine.sol";
 import {IRepoMigration} from "../src/interfaces/IRepoMigration.sol";
+import {RepoTokens} from "../src/RepoTokens.sol";
 import {RepoFixture} from "./utils/RepoFixture.sol";
 
 /// @dev The engine's token table (RepoTokens): tokens stored as 16-bit indices, resolved back to addresses.
@@ -12,26 +15,81 @@ contract RepoEngineTokensTest is RepoFixture {
         return IRepoMigration(address(engine));
     }
 
-    function test_open_internsBothTokens_andGetRepoAnswersAddresses() public {
-        assertEq(_mig().tokenIndexOf(address(cash)), 0);
-        uint256 repoId = _openOpenRepo();
+    function test_setUp_listsCashAndBothBonds_andGetRepoAnswersAddresses() public {
         assertEq(_mig().tokenIndexOf(address(cash)), 1);
         assertEq(_mig().tokenIndexOf(address(bond)), 2);
+        assertEq(_mig().tokenIndexOf(address(bond2)), 3);
+        uint256 repoId = _openOpenRepo();
         IRepoEngine.Repo memory r = engine.getRepo(repoId);
         assertEq(r.cashToken, address(cash));
         assertEq(r.collateralToken, address(bond));
-        // A second repo in the same pair reuses the indices.
+        // A second repo in the same pair reuses the indices; no open adds to the table.
         _openTermRepo();
-        assertEq(_mig().tokenIndexOf(address(bond2)), 0);
+        assertEq(_mig().tokenIndexOf(address(bond2)), 3);
     }
 
     function test_listToken_internsOnce() public {
+        BondToken fresh = _memberBond(seller);
         vm.prank(admin);
-        uint16 index = _mig().listToken(address(bond2));
-        assertEq(index, 1);
+        uint16 index = _mig().listToken(address(fresh));
+        assertEq(index, 4);
         vm.prank(admin);
-        assertEq(_mig().listToken(address(bond2)), 1);
-        assertEq(_mig().tokenIndexOf(address(bond2)), 1);
+        assertEq(_mig().listToken(address(fresh)), 4);
+        assertEq(_mig().tokenIndexOf(address(fresh)), 4);
+    }
+
+    /// @dev Two verified members cannot fill the table with tokens of their own: an open naming an unlisted
+    /// collateral (or cash) token reverts and the table is unchanged.
+    function test_open_revertsIfCollateralNotListed() public {
+        BondToken fresh = _memberBond(seller);
+        IRepoEngine.RepoTerms memory t = _terms(0);
+        t.collateralToken = address(fresh);
+        bytes memory sellerSig = _signTerms(sellerKey, t);
+        bytes memory buyerSig = _signTerms(buyerKey, t);
+        vm.expectRevert(abi.encodeWithSelector(RepoTokens.RepoTokenNotListed.selector, address(fresh)));
+        engine.open(t, sellerSig, buyerSig);
+        assertEq(_mig().tokenIndexOf(address(fresh)), 0);
+        // Once the admin lists it, the same terms open.
+        vm.prank(admin);
+        _mig().listToken(address(fresh));
+        engine.open(t, sellerSig, buyerSig);
+    }
+
+    function test_open_revertsIfCashNotListedInTheEngine() public {
+        CashToken other = new CashToken("Other Deposit Token", "OTHD", "EUR", 2, registry, admin);
+        vm.prank(admin);
+        oracle.setCurrency(address(other), address(other)); // listed on the oracle, not in the engine
+        IRepoEngine.RepoTerms memory t = _terms(0);
+        t.cashToken = address(other);
+        bytes memory sellerSig = _signTerms(sellerKey, t);
+        bytes memory buyerSig = _signTerms(buyerKey, t);
+        vm.expectRevert(abi.encodeWithSelector(RepoTokens.RepoTokenNotListed.selector, address(other)));
+        engine.open(t, sellerSig, buyerSig);
+        assertEq(_mig().tokenIndexOf(address(other)), 0);
+    }
+
+    function test_substitute_revertsIfNewCollateralNotListed() public {
+        uint256 repoId = _openOpenRepo();
+        BondToken fresh = _memberBond(seller);
+        uint256 nonce = nextNonce++;
+        uint64 deadline = uint64(block.timestamp + 1 hours);
+        bytes memory sig = _signSubstitution(buyerKey, repoId, address(fresh), COLLATERAL, nonce, deadline);
+        vm.expectRevert(abi.encodeWithSelector(RepoTokens.RepoTokenNotListed.selector, address(fresh)));
+        vm.prank(seller);
+        engine.substitute(repoId, address(fresh), COLLATERAL, sig, nonce, deadline);
+        assertEq(engine.getRepo(repoId).collateralToken, address(bond));
+    }
+
+    /// @dev A bond a member deployed itself (its own admin and issuer), minted to it, approved to the engine and
+    /// priced like the fixture's bond.
+    function _memberBond(address member) internal returns (BondToken fresh) {
+        vm.startPrank(member);
+        fresh = new BondToken("Own bond", "OWN", "XS0000000000", 0, 0.01e18, T0 + 365 days, member, registry, member);
+        fresh.grantRole(fresh.ISSUER_ROLE(), member);
+        fresh.mint(member, COLLATERAL);
+        fresh.approve(address(engine), type(uint256).max);
+        vm.stopPrank();
+        _setPrice(address(fresh), address(cash), BOND_PRICE);
     }
 
     function test_listToken_revertsIfNotAdmin() public {

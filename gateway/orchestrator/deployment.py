@@ -106,7 +106,7 @@ class Deployment:
     def _deploy_assets(self, w3: Web3) -> None:
         """The cash token and the bonds (deployed by the operator, who hands their admin over with the rest), and a
         first price per bond from the feeder, once the feeder may post."""
-        from contracts.deploy import contract, deploy_bond_token, deploy_cash_token
+        from contracts.deploy import contract, deploy_bond_token, deploy_cash_token, list_tokens
 
         ctx, s, accounts = self.ctx, self.ctx.state, self.ctx.accounts
         operator, issuer, feeder = accounts.operator, accounts[Purpose.ISSUER], accounts[Purpose.ORACLE_FEEDER]
@@ -150,11 +150,10 @@ class Deployment:
         if not oracle.functions.hasRole(feeder_role, feeder.address).call():
             send(w3, operator, oracle.functions.grantRole(feeder_role, feeder.address), "oracle: feeder")
         wire_currencies(w3, operator, feeder, oracle, s.cash_tokens, s.bonds)
-        # the engine's token table (16-bit indices) filled ahead: no repo's first open or substitution pays for it
-        engine = contract(w3, "IRepoMigration", s.contracts["repo_engine"])
-        for token in [*s.cash_tokens, *s.bonds]:
-            if engine.functions.tokenIndexOf(token.address).call() == 0:
-                send(w3, operator, engine.functions.listToken(token.address), f"engine: list {token.symbol}")
+        # only listed tokens may be named by a repo (the engine's token table, 16-bit indices)
+        list_tokens(
+            w3, operator, engine=s.contracts["repo_engine"], tokens=[t.address for t in [*s.cash_tokens, *s.bonds]]
+        )
         cash = s.cash_tokens[0]
         for bond in s.bonds:
             raw = price_to_raw("100", bond.decimals, cash.decimals)

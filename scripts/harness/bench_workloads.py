@@ -28,7 +28,15 @@ from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from contracts import eip712
-from contracts.deploy import contract, deploy_bond_token, deploy_cash_token, deploy_system, set_currency, transact
+from contracts.deploy import (
+    contract,
+    deploy_bond_token,
+    deploy_cash_token,
+    deploy_system,
+    list_tokens,
+    set_currency,
+    transact,
+)
 from scripts.harness.chains import Rpc, load_contracts
 
 WORKLOADS = ("value", "erc20", "open")
@@ -172,6 +180,7 @@ def deploy_repo_world(url: str, token: str | None, operator: LocalAccount, selle
         decimals=BOND_DECIMALS, coupon_rate=25 * 10**15, maturity=now + 10 * 365 * 86_400,
     )  # fmt: skip
     set_currency(w3, operator, oracle=addrs.price_oracle, token=bond, currency=cash)
+    list_tokens(w3, operator, engine=addrs.repo_engine, tokens=[cash, bond])
     registry = contract(w3, "IdentityRegistry", addrs.identity_registry)
     for lei, member in (("BENCHSELLER000000001", seller), ("BENCHBUYER0000000002", buyer)):
         fn = registry.functions.registerIdentity(Web3.keccak(text=lei), b"GB", 1, now + 365 * 86_400, [member.address])

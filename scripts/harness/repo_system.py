@@ -25,6 +25,7 @@ from contracts.deploy import (
     deploy_bond_token,
     deploy_cash_token,
     deploy_system,
+    list_tokens,
     set_currency,
     transact,
 )
@@ -179,6 +180,7 @@ def build_system() -> RepoSystem:
         coupon_rate=25 * 10**15,
         maturity=now + 10 * YEAR,
     )
+    list_tokens(w3, operator, engine=addrs.repo_engine, tokens=[cash_addr, bond_addr])
     system = RepoSystem(
         tester=tester,
         w3=w3,

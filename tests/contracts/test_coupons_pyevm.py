@@ -9,7 +9,7 @@ from typing import Any
 from eth_account import Account
 from web3.logs import DISCARD
 
-from contracts.deploy import contract, deploy_bond_token
+from contracts.deploy import contract, deploy_bond_token, list_tokens
 from scripts.harness.repo_system import BOND_DECIMALS, CASH_DECIMALS, PAR_PRICE_98, YEAR, RepoSystem, build_system
 
 DAY = 86_400
@@ -42,6 +42,7 @@ def test_coupon_during_a_repo_reaches_the_seller() -> None:
         coupon_rate=RATE,
         maturity=now + 5 * YEAR,
     )
+    list_tokens(s.w3, s.operator, engine=s.engine.address, tokens=[bond_addr])
     bond = contract(s.w3, "BondToken", bond_addr)
     s.send(
         s.operator,

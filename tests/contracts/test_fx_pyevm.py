@@ -12,7 +12,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 import pytest
 from web3.logs import DISCARD
 
-from contracts.deploy import contract, deploy_bond_token, deploy_cash_token, set_currency
+from contracts.deploy import contract, deploy_bond_token, deploy_cash_token, list_tokens, set_currency
 from scripts.harness.repo_system import CASH_DECIMALS, YEAR, RepoSystem, build_system
 
 OPEN, MARGIN_CALLED, REPURCHASED, CLOSED_OUT = 1, 2, 4, 5
@@ -83,6 +83,7 @@ def fx() -> Fx:
     oracle = s.addresses["price_oracle"]
     set_currency(s.w3, op, oracle=oracle, token=usd)
     set_currency(s.w3, op, oracle=oracle, token=ust, currency=usd)
+    list_tokens(s.w3, op, engine=s.engine.address, tokens=[usd, ust])
     s.send(op, s.oracle.functions.setFxHaircut(usd, s.cash.address, FX_HAIRCUT))
     t = contract(s.w3, "BondToken", ust)
     s.send(op, t.functions.mint(s.seller.address, 10_000_000 * 10**UST_DECIMALS))

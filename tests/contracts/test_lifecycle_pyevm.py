@@ -170,7 +170,7 @@ def test_margin_call_cured_substitution_rerate_and_early_repurchase(system: Repo
         system.send(system.keeper, system.engine.functions.callMargin(repo_id))
 
     # Substitution: a second bond replaces the first, with the holder's signed consent.
-    from contracts.deploy import contract, deploy_bond_token
+    from contracts.deploy import contract, deploy_bond_token, list_tokens
 
     bond2_addr = deploy_bond_token(
         system.w3,
@@ -183,6 +183,7 @@ def test_margin_call_cured_substitution_rerate_and_early_repurchase(system: Repo
         coupon_rate=10**16,
         maturity=system.now() + 3650 * 86_400,
     )
+    list_tokens(system.w3, system.operator, engine=system.engine.address, tokens=[bond2_addr])
     bond2 = contract(system.w3, "BondToken", bond2_addr)
     system.send(system.operator, bond2.functions.mint(system.seller.address, 3_000_000 * 10**BOND_DECIMALS))
     system.send(system.seller, bond2.functions.approve(system.engine.address, 2**256 - 1))

@@ -162,6 +162,7 @@ def deploy(chain: ChainProcess) -> Deployment:
         deploy_bond_token,
         deploy_cash_token,
         deploy_system,
+        list_tokens,
         set_currency,
         transact,
     )
@@ -204,6 +205,7 @@ def deploy(chain: ChainProcess) -> Deployment:
         coupon_rate=3 * 10**16,
         maturity=now + 9 * 365 * 86_400,
     )
+    list_tokens(w3, deployer, engine=addrs.repo_engine, tokens=[cash, bond, bond2])
     d = Deployment(
         chain=chain,
         w3=w3,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from contracts.deploy import deploy_cash_token, set_currency
+from contracts.deploy import deploy_cash_token, list_tokens, set_currency
 from gateway.db.models import Role
 from gateway.risk.store import Store
 from gateway.risk.watcher import MemberKey, Watcher
@@ -33,6 +33,7 @@ def _usd(setup: Env) -> str:
         currency="USD", decimals=CASH_DECIMALS,
     )  # fmt: skip
     set_currency(d.w3, d.deployer, oracle=d.addresses["price_oracle"], token=usd)
+    list_tokens(d.w3, d.deployer, engine=d.addresses["repo_engine"], tokens=[usd])
     set_currency(d.w3, d.deployer, oracle=d.addresses["price_oracle"], token=d.addresses["bond2"], currency=usd)
     d.send(d.deployer, d.oracle.functions.setFxHaircut(usd, cash, FX_HAIRCUT))
     d.send(d.deployer, d.oracle.functions.setFxHaircut(cash, usd, FX_HAIRCUT))

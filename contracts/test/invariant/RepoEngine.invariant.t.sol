@@ -34,6 +34,9 @@ contract RepoEngineInvariantTest is BaseFixture {
         bond2 = new BondToken(
             "OAT 3% 2034", "OAT34", "FR0011883966", 0, 0.03e18, T0 + 8 * 365 days, bondIssuer, registry, admin
         );
+        address[] memory listed = new address[](3);
+        (listed[0], listed[1], listed[2]) = (address(cash), address(bond), address(bond2));
+        _listTokens(address(engine), listed);
         outsider = makeAddr("outsider");
 
         uint256[] memory keys = new uint256[](4);

@@ -5,6 +5,7 @@ import {AccountRules} from "../../src/AccountRules.sol";
 import {BondToken} from "../../src/BondToken.sol";
 import {CashToken} from "../../src/CashToken.sol";
 import {IdentityRegistry} from "../../src/IdentityRegistry.sol";
+import {IRepoMigration} from "../../src/interfaces/IRepoMigration.sol";
 import {PriceOracle} from "../../src/PriceOracle.sol";
 import {Test} from "./Test.sol";
 
@@ -14,7 +15,7 @@ import {Test} from "./Test.sol";
 /// administered by `admin`, at a realistic block time `T0`; and helpers to verify wallets, mint and post prices.
 /// @dev Stable API: `setUp()` (virtual, calls `_deployBase()`), `_deployBase()`, `_verify(wallet)` →
 /// identityId, `_verify(wallets)`, `_verifiedAccount(name)` → (wallet, privateKey), `_addSystemAccount`,
-/// `_mintCash`, `_mintBond`, `_setPrice`, `_setBondPrice`.
+/// `_mintCash`, `_mintBond`, `_setPrice`, `_setBondPrice`, `_listTokens`.
 abstract contract BaseFixture is Test {
     /// @dev 2026-01-01T00:00:00Z: the fixture's start time.
     uint64 internal constant T0 = 1_767_225_600;
@@ -115,6 +116,22 @@ abstract contract BaseFixture is Test {
     function _mintBond(address to, uint256 amount) internal {
         vm.prank(admin);
         bond.mint(to, amount);
+    }
+
+    /// @dev Lists `tokens` in an engine's token table, as its admin must before a repo names them.
+    function _listTokens(address engine_, address[] memory tokens) internal {
+        vm.startPrank(admin);
+        for (uint256 i; i < tokens.length; ++i) {
+            IRepoMigration(engine_).listToken(tokens[i]);
+        }
+        vm.stopPrank();
+    }
+
+    /// @dev Lists one token in an engine's token table.
+    function _listToken(address engine_, address token) internal {
+        address[] memory one = new address[](1);
+        one[0] = token;
+        _listTokens(engine_, one);
     }
 
     /// @dev Posts `price` (18 decimals, smallest units to smallest units) for `asset` in `quote` now.

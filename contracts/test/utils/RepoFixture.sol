@@ -54,6 +54,7 @@ abstract contract RepoFixture is BaseFixture {
         bond2 = new BondToken(
             "OAT 3% 2034", "OAT34", "FR0011883966", 0, 0.03e18, T0 + 8 * 365 days, bondIssuer, registry, admin
         );
+        _listTokens(address(engine), _fixtureTokens());
 
         (seller, sellerKey) = _verifiedAccount("seller");
         (buyer, buyerKey) = _verifiedAccount("buyer");
@@ -68,6 +69,12 @@ abstract contract RepoFixture is BaseFixture {
             _fund(parties[i]);
         }
         _refreshPrices();
+    }
+
+    /// @dev The fixture's cash token and both bonds (listed in its engine at setUp, in this order: indices 1, 2, 3).
+    function _fixtureTokens() internal view returns (address[] memory tokens) {
+        tokens = new address[](3);
+        (tokens[0], tokens[1], tokens[2]) = (address(cash), address(bond), address(bond2));
     }
 
     /// @dev Mints cash and both bonds to `who` and approves the engine for all of them.

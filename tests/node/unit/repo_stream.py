@@ -78,6 +78,8 @@ def setup_transactions(world: RepoWorld, first_nonce: int) -> list[tuple[str, st
             "Bond", "BND", "DE0001102580", BOND_DECIMALS, 25 * 10**15, world.now + 10 * YEAR, op, registry, op
         ).data_in_transaction, 8_000_000),
         ("bond currency", oracle, orc.encode_abi("setCurrency", args=[bond, cash]), 200_000),
+        ("list cash", engine, _factory("IRepoMigration").encode_abi("listToken", args=[cash]), 200_000),
+        ("list bond", engine, _factory("IRepoMigration").encode_abi("listToken", args=[bond]), 200_000),
     ]  # fmt: skip
     for lei, member in (("DIFFSELLER0000000001", world.seller), ("DIFFBUYER00000000002", world.buyer)):
         args = [keccak(text=lei), b"GB", 1, world.now + YEAR, [member.address]]
