@@ -173,6 +173,14 @@ class NotAToken(GatewayError):
     type_slug = "not-a-token"
 
 
+class NotListedInEngine(GatewayError):
+    """The repo engine has not listed the token: a repo naming it would revert (`RepoTokenNotListed`)."""
+
+    status = 409
+    title = "Not listed in the repo engine"
+    type_slug = "not-listed-in-engine"
+
+
 class AuditChainBroken(GatewayError):
     status = 500
     title = "Audit chain broken"

@@ -24,7 +24,7 @@ from gateway.api.permits import MarketRead
 from gateway.chain.bindings.oracle import Oracle
 from gateway.chain.bindings.tokens import Token
 from gateway.db import audit_log, pages
-from gateway.exceptions import InvalidRequest, NotAToken, NotFound
+from gateway.exceptions import InvalidRequest, NotAToken, NotFound, NotListedInEngine
 from gateway.settlement.hub import HubDep
 from gateway.settlement.schemas import SettlementPublic
 from gateway.settlement.views import settlement_public
@@ -155,6 +155,11 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
         raise InvalidRequest("already listed")
     session.commit()  # ends the read: the token is asked with no database lock held
     symbol, name, decimals = _token_facts(market.token(body.address), body.address)
+    if market.engine.functions.tokenIndexOf(to_checksum_address(body.address)).call() == 0:
+        raise NotListedInEngine(
+            f"{body.address} is not in the repo engine's token table, so no repo could name it: the admins list it "
+            "first (reponet governance propose list-token ADDRESS)"
+        )
     currency, isin = _label(market, body.address, body.kind)
     # a bond's maturity never changes: kept on the row, so no route asks the chain for it inside a transaction
     matures = read_maturity(market, body.address) if body.kind == InstrumentKind.BOND else None

@@ -37,6 +37,7 @@ ACTIONS = {
     "add-owner": "account",
     "remove-owner": "account",
     "allow-sender": "account (an AccountRules system account: it may send transactions)",
+    "list-token": "token (listed in the repo engine's token table: repos may then name it)",
 }
 
 
@@ -110,6 +111,9 @@ def _call(net: Network, ceremony: Ceremony, action: str, params: list[str]) -> t
     if action == "allow-sender":
         rules = net.state.contracts["account_rules"]
         return ceremony.admin_call("AccountRules", rules, "setSystemAccount", _address(params[0]), True)
+    if action == "list-token":
+        engine = net.state.contracts["repo_engine"]
+        return ceremony.admin_call("RepoEngine", engine, "listToken", _address(params[0]))
     raise AdminUsageError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
 
 

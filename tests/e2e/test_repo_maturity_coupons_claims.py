@@ -108,7 +108,7 @@ def open_repo(world: World, a: Member, b: Member, a_wallet: Any, b_wallet: Any, 
 
 
 def test_maturity_guard_coupon_election_claims_and_shortfalls(deployment: Deployment, world: World) -> None:
-    from contracts.deploy import deploy_bond_token, set_currency
+    from contracts.deploy import deploy_bond_token, list_tokens, set_currency
 
     d = deployment
     admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
@@ -132,6 +132,10 @@ def test_maturity_guard_coupon_election_claims_and_shortfalls(deployment: Deploy
         maturity=d.now() + 3 * DAY,
     )
     set_currency(d.w3, d.deployer, oracle=d.addresses["price_oracle"], token=short, currency=cash)
+    # the gateway lists for trading only what the engine would accept in a repo: its admin lists the token first
+    refused = call(admin, "/v1/operator/instruments", json={"address": short, "kind": "bond"})
+    assert refused.status_code == 409 and refused.json()["code"] == "not-listed-in-engine", refused.text
+    list_tokens(d.w3, d.deployer, engine=d.addresses["repo_engine"], tokens=[short])
     for address, kind in ((cash, "cash"), (bond, "bond"), (short, "bond")):
         assert call(admin, "/v1/operator/instruments", json={"address": address, "kind": kind}).status_code == 201
     settled(

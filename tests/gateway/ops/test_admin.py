@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from web3 import Web3
+from web3.exceptions import ContractCustomError
 
 from contracts.deploy import contract
 from gateway.cli import main
@@ -55,6 +56,36 @@ def test_grant_through_the_cli_takes_two_owners_and_the_delay(
     assert oracle.functions.hasRole(role, Web3.to_checksum_address(newcomer)).call()
     code, held = _admin(deployed, capsys, "roles", newcomer)
     assert code == ExitStatus.OK and [r["role"] for r in held["roles"]] == ["FEEDER_ROLE"] and held["admin"] == []
+
+
+def _through_the_delay(up: Up, anvil: ChainProcess, capsys: pytest.CaptureFixture[str], *propose: str) -> None:
+    """One admin call from proposal to execution: owners 1 and 2 schedule it, the delay, owners 3 and 1 run it."""
+    code, first = _admin(up, capsys, "propose", *propose, "--owner", "1")
+    assert code == ExitStatus.OK, first
+    assert _admin(up, capsys, "approve", str(first["id"]), "--owner", "2")[0] == ExitStatus.OK
+    assert _admin(up, capsys, "execute", str(first["id"]), "--owner", "2")[0] == ExitStatus.OK
+    code, second = _admin(up, capsys, "propose-execute", str(first["id"]), "--owner", "3")
+    assert code == ExitStatus.OK
+    assert _admin(up, capsys, "approve", str(second["id"]), "--owner", "1")[0] == ExitStatus.OK
+    _advance(anvil, ADMIN_DELAY)
+    code, done = _admin(up, capsys, "execute", str(second["id"]), "--owner", "1")
+    assert code == ExitStatus.OK and done["executed"]
+
+
+def test_a_new_instrument_is_listed_in_the_engine_through_the_ceremony(
+    deployed: Up, anvil: ChainProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the hand-over only the admin ceremony can admit a token to the engine's table (repos name only listed
+    tokens), and the operator key that deployed it no longer can."""
+    w3 = Web3(Web3.HTTPProvider(anvil.url))
+    engine = contract(w3, "RepoEngine", deployed.state.contracts["repo_engine"])
+    newcomer = Web3.to_checksum_address("0x" + "77" * 20)
+    with pytest.raises(ContractCustomError):  # AccessControlUnauthorizedAccount
+        engine.functions.listToken(newcomer).call({"from": deployed.ctx.accounts.operator.address})
+    assert engine.functions.tokenIndexOf(newcomer).call() == 0
+
+    _through_the_delay(deployed, anvil, capsys, "list-token", newcomer)
+    assert engine.functions.tokenIndexOf(newcomer).call() > 0
 
 
 def test_unknown_role_or_owner_is_a_usage_error(deployed: Up, capsys: pytest.CaptureFixture[str]) -> None:
