@@ -171,13 +171,13 @@ class OnChainRepo:
 
 
 def read_repo(market: Market, repo_id: int, block: int | str = "latest") -> OnChainRepo:
-    """The repo as the engine holds it after ``block`` (the indexer reads at the block its cursor records)."""
+    """The repo as the engine holds it after ``block`` (the indexer reads at the block its cursor records): one
+    ``eth_call``, since ``getRepo``'s ``buyer`` is the position's current holder (the engine keeps it; the position's
+    ``ownerOf`` reads the same word)."""
     state = RepoState.decode(market.view(market.engine, "getRepo")(repo_id, block=block), repo_components())
     if state.status is RepoStatus.NONE:
         raise NotFound("repo not found")
-    holder = None
-    if state.status.live:
-        holder = str(market.view(market.position, "ownerOf")(repo_id, block=block))
+    holder = str(state.buyer) if state.status.live else None
     return OnChainRepo(repo_id=repo_id, state=state, holder=holder)
 
 
