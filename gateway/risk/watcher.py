@@ -49,7 +49,7 @@ PRICE_TO_CALL = Histogram(
 )
 CALLS_SENT = Counter("reponet_risk_calls_sent_total", "margin calls the gateway accepted from the risk service")
 CALLS_OUTSTANDING = Gauge("reponet_risk_calls_pending", "call intents written but not yet accepted by the gateway")
-SENDERS = 4  # concurrent margin-call POSTs per member and tick (the gateway admits a few per client at once)
+SENDERS = 6  # concurrent margin-call POSTs of one tick, every member's calls interleaved (a few per client at once)
 REVALUE_SECONDS = Histogram("reponet_risk_revalue_seconds", "one member's revaluation (read, value, decide)")
 
 
@@ -57,6 +57,26 @@ REVALUE_SECONDS = Histogram("reponet_risk_revalue_seconds", "one member's revalu
 class MemberKey:
     name: str
     api_key: str
+
+
+@dataclass(frozen=True)
+class Due:
+    """A stored call intent waiting for its POST, with when the price that caused it was first seen."""
+
+    key: MemberKey
+    intent: Intent
+    seen_at: float | None
+
+
+@dataclass(frozen=True)
+class Valued:
+    """One member's tick before its calls are sent: the calls due and what its live view shows afterwards."""
+
+    key: MemberKey
+    due: list[Due]
+    pairs: list[PairExposure]
+    rows: dict[int, dict[str, Any]]
+    holds_repos: bool = True  # none: nothing to show
 
 
 @dataclass(frozen=True)
@@ -148,7 +168,10 @@ class Watcher:
         )
 
     def tick(self) -> list[Intent]:
-        """Re-send what a previous run left pending, then revalue every member; answer the calls made."""
+        """Re-send what a previous run left pending; revalue every member (its calls stored as intents); send every
+        member's calls side by side (one after another, member by member, a price move that called 100 repos over
+        20 members waited on 40 rounds of POSTs); then each member's live view and cure steps. Answers the calls
+        made."""
         made: list[Intent] = []
         if self.reload is not None:
             try:
@@ -159,22 +182,38 @@ class Watcher:
             key = next((m for m in self.members if m.name == intent.member), None)
             if key is not None:
                 made.extend(self._send(key, intent, seen_at=None))
+        valued: list[Valued] = []
         for key in self.members:
             try:
                 with REVALUE_SECONDS.time():
-                    made.extend(self._member(key))
-                if self.cure is not None:
-                    self.cure.tick(key.name, key.api_key)
+                    valued.append(self._member(key))
             except GatewayUnavailable as exc:
                 logger.warning("risk: member %s skipped this tick: %s", key.name, exc)
+        made.extend(self._send_all([d for v in valued for d in v.due]))
+        for v in valued:
+            try:
+                if v.holds_repos:
+                    show(
+                        self.http,
+                        v.key.api_key,
+                        v.key.name,
+                        snapshot(v.pairs, v.rows, deadlines(self.store, v.key.name)),
+                        self._shown,
+                    )
+                if self.cure is not None:
+                    self.cure.tick(v.key.name, v.key.api_key)
+            except GatewayUnavailable as exc:
+                logger.warning("risk: member %s: live view or cure steps skipped this tick: %s", v.key.name, exc)
         CALLS_OUTSTANDING.set(len(self.store.pending()))
         return made
 
-    def _member(self, key: MemberKey) -> list[Intent]:
+    def _member(self, key: MemberKey) -> Valued:
+        """Reads and values the member's repos, stores the calls due as intents (before any is sent) and
+        proposes those its approvers must confirm."""
         page = self._get(key, "/v1/risk/repos")
         repos = page["data"]
         if not repos:
-            return []
+            return Valued(key, [], [], {}, holds_repos=False)
         rates = {  # a cash token into an agreement's base currency; a stale rate leaves the repo out of the net
             (x["quote"].lower(), x["base"].lower()): Conversion(int(x["rate"]), int(x["haircut_bps"]))
             for x in page.get("fx") or []
@@ -228,8 +267,7 @@ class Watcher:
         per_repo = {v.repo_id: e for v, e in values}  # the engine's test of each repo: its own haircut
         pairs = net_by_pair(agreed)
         self.store.record(key.name, {p.borrower: (p.net, len(p.repos)) for p in pairs.values()}, per_repo)
-        made: list[Intent] = []
-        due: list[tuple[Intent, float | None]] = []  # every intent is stored before any of them is sent
+        due: list[Due] = []  # every intent is stored before any of them is sent
         now = int(repos[0]["valued_at"])
         for pair in pairs.values():
             agreement = agreements.get(pair.borrower)
@@ -264,16 +302,9 @@ class Watcher:
                     )
                 )
                 if intent.status == "pending":
-                    due.append((intent, self._price_seen_at.get((row["collateral_token"], row["cash_token"]))))
-        made.extend(self._send_all(key, due))
-        show(
-            self.http,
-            key.api_key,
-            key.name,
-            snapshot(pairs.values(), rows, deadlines(self.store, key.name)),
-            self._shown,
-        )
-        return made
+                    seen = self._price_seen_at.get((row["collateral_token"], row["cash_token"]))
+                    due.append(Due(key, intent, seen))
+        return Valued(key, due, list(pairs.values()), rows)
 
     def _propose(self, key: MemberKey, agreement_id: str, repo_id: int, updated_block: int, amount: int) -> None:
         """Once per repo state: the gateway keeps one proposal per repo and state, so a restart that asks again
@@ -291,15 +322,18 @@ class Watcher:
         if answer.status_code != 202:
             logger.warning("risk: call proposal on repo %s: %s %s", repo_id, answer.status_code, answer.text[:200])
 
-    def _send_all(self, key: MemberKey, due: list[tuple[Intent, float | None]]) -> list[Intent]:
+    def _send_all(self, due: list[Due]) -> list[Intent]:
         """The POSTs of one tick's calls side by side (a price move calls many repos at once; one after another
-        they took ~40 ms each), each answer recorded in this thread (the store is single-threaded)."""
+        they took ~40 ms each), members interleaved so that no client has many in flight; each answer recorded in
+        this thread (the store is single-threaded)."""
         if len(due) <= 1:
-            return [i for intent, seen in due for i in self._send(key, intent, seen)]
+            return [i for d in due for i in self._send(d.key, d.intent, d.seen_at)]
         with ThreadPoolExecutor(max_workers=SENDERS) as pool:
-            answers = list(pool.map(lambda d: self._post(key, d[0]), due))
+            answers = list(pool.map(lambda d: self._post(d.key, d.intent), interleaved(due)))
         return [
-            i for (intent, seen), answer in zip(due, answers, strict=True) for i in self._record(intent, answer, seen)
+            i
+            for d, answer in zip(interleaved(due), answers, strict=True)
+            for i in self._record(d.intent, answer, d.seen_at)
         ]
 
     def _send(self, key: MemberKey, intent: Intent, seen_at: float | None) -> list[Intent]:
@@ -344,3 +378,12 @@ class Watcher:
             except Exception:  # the loop survives a bad tick; the store keeps what was intended
                 logger.exception("risk: tick failed")
             stop.wait(interval)
+
+
+def interleaved(due: list[Due]) -> list[Due]:
+    """Round robin over members: each member's first call, then each one's second, ... (in a stable order)."""
+    by_member: dict[str, list[Due]] = {}
+    for d in due:
+        by_member.setdefault(d.key.name, []).append(d)
+    queues = list(by_member.values())
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
