@@ -44,11 +44,7 @@ contract RepoEngineTokensTest is RepoFixture {
         BondToken fresh = _memberBond(seller);
         IRepoEngine.RepoTerms memory t = _terms(0);
         t.collateralToken = address(fresh);
-        bytes memory sellerSig = _signTerms(sellerKey, t);
-        bytes memory buyerSig = _signTerms(buyerKey, t);
-        vm.expectRevert(abi.encodeWithSelector(RepoTokens.RepoTokenNotListed.selector, address(fresh)));
-        engine.open(t, sellerSig, buyerSig);
-        assertEq(_mig().tokenIndexOf(address(fresh)), 0);
+        (bytes memory sellerSig, bytes memory buyerSig) = _expectOpenRefused(t, address(fresh));
         // Once the admin lists it, the same terms open.
         vm.prank(admin);
         _mig().listToken(address(fresh));
@@ -61,11 +57,19 @@ contract RepoEngineTokensTest is RepoFixture {
         oracle.setCurrency(address(other), address(other)); // listed on the oracle, not in the engine
         IRepoEngine.RepoTerms memory t = _terms(0);
         t.cashToken = address(other);
-        bytes memory sellerSig = _signTerms(sellerKey, t);
-        bytes memory buyerSig = _signTerms(buyerKey, t);
-        vm.expectRevert(abi.encodeWithSelector(RepoTokens.RepoTokenNotListed.selector, address(other)));
+        _expectOpenRefused(t, address(other));
+    }
+
+    /// @dev Both parties sign `t`; the open reverts for the unlisted `token`, which stays out of the table.
+    function _expectOpenRefused(IRepoEngine.RepoTerms memory t, address token)
+        internal
+        returns (bytes memory sellerSig, bytes memory buyerSig)
+    {
+        sellerSig = _signTerms(sellerKey, t);
+        buyerSig = _signTerms(buyerKey, t);
+        vm.expectRevert(abi.encodeWithSelector(RepoTokens.RepoTokenNotListed.selector, token));
         engine.open(t, sellerSig, buyerSig);
-        assertEq(_mig().tokenIndexOf(address(other)), 0);
+        assertEq(_mig().tokenIndexOf(token), 0);
     }
 
     function test_substitute_revertsIfNewCollateralNotListed() public {

@@ -34,7 +34,9 @@ def instruction_settlements(session: Session, organization_id: uuid.UUID) -> lis
         select(Instruction.settlement_id, Instruction.required).where(
             Instruction.settlement_id.is_not(None), or_(Instruction.repo_id.in_(repos), Instruction.repo_id.in_(traded))
         )
-    )
+    ).all()
+    if not rows:  # most pages: no instruction to match, so the organization's wallets are not read
+        return []
     mine = _addresses(session, organization_id)
     return [sid for sid, required in rows if sid is not None and mine & {str(a).lower() for a in required}]
 
