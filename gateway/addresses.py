@@ -14,6 +14,9 @@ from eth_utils.address import to_checksum_address
 from pydantic import Field, PlainSerializer, WithJsonSchema
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+# an address that is a whole string value of compact JSON (a key is followed by ':'; inside a string a quote is
+# escaped, so the two quotes can only be the value's own)
+_QUOTED_ADDRESS = re.compile(rb'"(0x[0-9a-fA-F]{40})"(?!:)')
 
 
 @lru_cache(maxsize=1 << 16)
@@ -37,6 +40,13 @@ def checksummed(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [checksummed(item) for item in value]
     return value
+
+
+def checksummed_json(body: bytes) -> bytes:
+    """Compact JSON (``separators=(",", ":")``) with every address value checksummed, as ``checksummed`` would give
+    before encoding, keys untouched: one regular-expression pass over the bytes instead of a walk through every
+    value of the page in Python (a fifth of a settlements page's CPU)."""
+    return _QUOTED_ADDRESS.sub(lambda m: b'"' + _checksummed_address(m.group(1).decode()).encode() + b'"', body)
 
 
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"

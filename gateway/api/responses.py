@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from gateway.addresses import checksummed
+from gateway.addresses import checksummed_json
 
 
 class ChecksummedJSONResponse(JSONResponse):
-    """The default response class: one place, so a route cannot forget to checksum an address field."""
+    """The default response class: one place, so a route cannot forget to checksum an address field. Encoded
+    compactly (Starlette's separators), then checksummed on the bytes."""
 
     def render(self, content: Any) -> bytes:
-        return super().render(checksummed(content))
+        return checksummed_json(super().render(content))
