@@ -260,11 +260,6 @@ def valuation_alone(repos: list[dict[str, Any]], rounds: int = 20) -> float:
     return (time.process_time() - began) * 1000 / rounds
 
 
-def margin_called(setup: Setup, from_block: int) -> int:
-    logs = setup.story.engine.events.MarginCalled().get_logs(from_block=from_block)
-    return len({int(log["args"]["repoId"]) for log in logs})
-
-
 class CallsSeen:
     """The repos margin-called since a block, read block by block as the head moves: the bench polls every 50 ms
     and must not load the node it measures (asking for every log since the price, each poll, cost the node a
@@ -349,7 +344,7 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         burst_end = net.cpu_seconds()  # from the price's POST to the last call final: where the CPU went
         out["burst_cpu_s"] = {name: round(burst_end[name] - burst_cpu.get(name, 0.0), 2) for name in burst_end}
         time.sleep(max(2 * args.interval, 1.0))  # nothing more is called: none twice, none extra
-        out["calls_final_after_settling"] = margin_called(setup, block)
+        out["calls_final_after_settling"] = CallsSeen(setup, block).count()
         ticker.stop.set()
         ticker.thread.join(timeout=30)
         state = Store(work / "risk.db")

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from eth_account import Account
 
 from contracts import eip712
-from contracts.deploy import contract, deploy_bond_token
+from contracts.deploy import contract, deploy_bond_token, list_tokens
 from scripts.harness.repo_system import BOND_DECIMALS, PAR_PRICE_98, build_system
 
 
@@ -53,7 +53,7 @@ def measure() -> dict[str, int]:
     s.send(s.operator, s.oracle.functions.setCurrency(bond2, s.cash.address))
     s.send(s.operator, s.oracle.functions.setPrice(bond2, s.cash.address, PAR_PRICE_98))
     # Listed in the engine's token table by its admin, as on the oracle: a repo may name only listed tokens.
-    s.send(s.operator, e.functions.listToken(bond2))
+    list_tokens(s.w3, s.operator, engine=e.address, tokens=[bond2])
     amount2 = 1_100_000 * 10**BOND_DECIMALS
     sub = {
         "repoId": rid,
@@ -131,7 +131,7 @@ def measure() -> dict[str, int]:
         maturity=now + 3650 * 86_400,
     )
     b3 = contract(s.w3, "BondToken", bond3)
-    s.send(s.operator, e.functions.listToken(bond3))
+    list_tokens(s.w3, s.operator, engine=e.address, tokens=[bond3])
     s.send(s.operator, b3.functions.setCouponSchedule(s.cash.address, 2, [now + 86_400], [now + 2 * 86_400]))
     s.send(s.operator, b3.functions.mint(s.seller.address, 2_000_000 * 10**BOND_DECIMALS))
     s.send(s.seller, b3.functions.approve(e.address, 2**256 - 1))

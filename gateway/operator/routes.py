@@ -155,7 +155,7 @@ def list_instrument(body: InstrumentCreate, principal: OperatorAdmin, session: S
         raise InvalidRequest("already listed")
     session.commit()  # ends the read: the token is asked with no database lock held
     symbol, name, decimals = _token_facts(market.token(body.address), body.address)
-    if market.engine.functions.tokenIndexOf(to_checksum_address(body.address)).call() == 0:
+    if market.view(market.engine, "tokenIndexOf")(to_checksum_address(body.address)) == 0:
         raise NotListedInEngine(
             f"{body.address} is not in the repo engine's token table, so no repo could name it: the admins list it "
             "first (reponet governance propose list-token ADDRESS)"
