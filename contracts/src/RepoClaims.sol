@@ -23,7 +23,11 @@ abstract contract RepoClaims is IRepoClaims, AccessControl, ReentrancyGuardTrans
     /// @inheritdoc IRepoClaims
     function claim(address token) external nonReentrant {
         uint256 amount = _take(msg.sender, token);
-        emit ClaimPaid(msg.sender, token, amount);
+        bool owing;
+        (amount, owing) = _collectShortfalls(IERC20(token), msg.sender, amount);
+        // The whole claim is taken; while the caller still owes, what its shortfalls left is credited back.
+        emit ClaimPaid(msg.sender, token, owing ? 0 : amount);
+        if (owing) return _credit(IERC20(token), msg.sender, amount, 0);
         IERC20(token).safeTransfer(msg.sender, amount);
     }
 
@@ -65,7 +69,14 @@ abstract contract RepoClaims is IRepoClaims, AccessControl, ReentrancyGuardTrans
         }
     }
 
-    function _credit(IERC20 token, address to, uint256 amount, uint256 repoId) private {
+    /// @dev Collects `party`'s close-out shortfalls in `token` from `amount` (a bounded number of them, paying their
+    /// creditors); returns what is left and whether `party` still owes with cash left over (then it stays a claim).
+    function _collectShortfalls(IERC20 token, address party, uint256 amount)
+        internal
+        virtual
+        returns (uint256 left, bool owing);
+
+    function _credit(IERC20 token, address to, uint256 amount, uint256 repoId) internal {
         _claims[to][address(token)] += amount;
         _totalClaims[address(token)] += amount;
         emit ClaimCredited(to, address(token), repoId, amount);

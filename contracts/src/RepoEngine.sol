@@ -67,7 +67,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
     /// @param registry_ the identity registry (parties and position holders must be verified)
     /// @param oracle_ the price oracle of collateral in cash tokens
     /// @param admin receives DEFAULT_ADMIN_ROLE, PAUSER_ROLE and COURT_ORDER_ROLE
-    constructor(IIdentityRegistry registry_, IPriceOracle oracle_, address admin) {
+    constructor(IIdentityRegistry registry_, IPriceOracle oracle_, address admin) RepoShortfalls(registry_) {
         _registry = registry_;
         _oracle = oracle_;
         _position = new RepoPosition(registry_, address(this));
@@ -79,7 +79,9 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
             countSlot := _repoCount.slot
             countOffset := _repoCount.offset
         }
-        _extension = address(new RepoMigration(registry_, oracle_, _position, reposSlot, countSlot, countOffset));
+        _extension = address(
+            new RepoMigration(registry_, oracle_, _position, _shortfallLedger, reposSlot, countSlot, countOffset)
+        );
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
         _grantRole(COURT_ORDER_ROLE, admin);
@@ -368,7 +370,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         r.cureDeadline = 0;
         _keepCouponUnitsOf(repoId, r, collateral);
         address cash = _cashToken(r);
-        if (shortfall > 0) _shortfallLedger.record(repoId, holder, r.seller, cash, shortfall);
+        if (shortfall > 0) shortfall = _shortfallLedger.record(repoId, holder, r.seller, cash, shortfall);
         _position.burn(holder, repoId);
         // Cannot underflow: toHolder <= collateral.
         uint256 toSeller;

@@ -11,6 +11,7 @@ import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IRepoEngine} from "./interfaces/IRepoEngine.sol";
 import {IRepoMigration} from "./interfaces/IRepoMigration.sol";
 import {IRepoPosition} from "./interfaces/IRepoPosition.sol";
+import {IRepoShortfalls} from "./interfaces/IRepoShortfalls.sol";
 import {RepoFlags, StoredRepo} from "./RepoStoredRepo.sol";
 import {RepoTokens} from "./RepoTokens.sol";
 
@@ -40,6 +41,7 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
     IIdentityRegistry private immutable _registry;
     IPriceOracle private immutable _oracle;
     IRepoPosition private immutable _position;
+    IRepoShortfalls private immutable _shortfalls;
     uint256 private immutable _reposSlot;
     uint256 private immutable _countSlot;
     uint256 private immutable _countShift;
@@ -47,6 +49,7 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
     /// @param registry_ the engine's identity registry
     /// @param oracle_ the engine's oracle
     /// @param position_ the engine's position NFT
+    /// @param shortfalls_ the engine's shortfall ledger
     /// @param reposSlot the engine's `mapping(uint256 => StoredRepo)` slot
     /// @param countSlot the slot of the engine's `uint64` repo counter
     /// @param countOffset the counter's byte offset in that slot
@@ -54,6 +57,7 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
         IIdentityRegistry registry_,
         IPriceOracle oracle_,
         IRepoPosition position_,
+        IRepoShortfalls shortfalls_,
         uint256 reposSlot,
         uint256 countSlot,
         uint256 countOffset
@@ -62,6 +66,7 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
         _registry = registry_;
         _oracle = oracle_;
         _position = position_;
+        _shortfalls = shortfalls_;
         _reposSlot = reposSlot;
         _countSlot = countSlot;
         _countShift = countOffset * 8;
@@ -112,6 +117,8 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
         $.consent[repoId][msg.sender] = successor_;
         emit MigrationConsented(repoId, msg.sender, successor_);
         if ($.consent[repoId][seller] != successor_ || $.consent[repoId][holder] != successor_) return 0;
+
+        _requireNoShortfall(seller, RepoTokens.at(r.cashTokenIndex));
 
         // Both consented: the repo in format 1, then the escrow, then the successor's import.
         bytes32[8] memory words = _export(r);
@@ -180,6 +187,13 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
     /// @inheritdoc IRepoMigration
     function oracle() external view returns (IPriceOracle) {
         return _oracle;
+    }
+
+    /// @dev The cash margin would reach the seller through the successor, which knows nothing of this engine's
+    /// shortfalls: a seller that owes here in the cash token must pay or settle first.
+    function _requireNoShortfall(address seller, address cashToken) private view {
+        uint256 debt = _shortfalls.shortfallDebt(seller, cashToken);
+        if (debt > 0) revert RepoMigrationSellerOwesShortfall(seller, cashToken, debt);
     }
 
     /// @dev The repo in format 1 ({IRepoMigration-importRepo}): the engine's earlier 8-word layout, with token

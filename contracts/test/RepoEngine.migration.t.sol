@@ -6,6 +6,7 @@ import {IRepoCoupons} from "../src/interfaces/IRepoCoupons.sol";
 import {IRepoEngine} from "../src/interfaces/IRepoEngine.sol";
 import {IRepoMigration} from "../src/interfaces/IRepoMigration.sol";
 import {IRepoPosition} from "../src/interfaces/IRepoPosition.sol";
+import {IRepoShortfalls} from "../src/interfaces/IRepoShortfalls.sol";
 import {RepoEngine} from "../src/RepoEngine.sol";
 import {RepoMigration} from "../src/RepoMigration.sol";
 import {RepoPosition} from "../src/RepoPosition.sol";
@@ -186,6 +187,43 @@ contract RepoEngineMigrationTest is CouponFixture {
         _skip(GRACE);
         next.declareDefault(newId);
         assertEq(uint256(next.getRepo(newId).status), uint256(IRepoEngine.RepoStatus.DEFAULTED));
+    }
+
+    function test_consent_refusedWhileTheSellerOwesAShortfallInTheCashToken() public {
+        // A repo with cash margin: moved while the seller owes a close-out shortfall here, its margin would come
+        // back to the seller through the successor, whose ledger never heard of the debt.
+        _refreshPrices();
+        uint256 margined = _openOpenRepo();
+        vm.prank(seller);
+        engine.postMargin(margined, 0, 200_000_00);
+        uint256 defaulted = _openTermRepo();
+        _skip(TERM + GRACE + 1);
+        engine.declareDefault(defaulted);
+        _setBondPrice(80e18);
+        vm.prank(buyer);
+        engine.closeOut(defaulted);
+        _refreshPrices();
+        uint256 debt = engine.shortfallOf(defaulted);
+        assertGt(debt, 0);
+
+        vm.prank(seller);
+        _mig(engine).consentMigration(margined, address(next));
+        vm.prank(buyer);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IRepoMigration.RepoMigrationSellerOwesShortfall.selector, seller, address(cash), debt
+            )
+        );
+        _mig(engine).consentMigration(margined, address(next));
+
+        // Settled (or paid), the repo moves.
+        IRepoShortfalls ledger = IRepoShortfalls(address(engine.shortfallLedger()));
+        vm.prank(buyer);
+        ledger.agreeShortfallSettled(defaulted);
+        vm.prank(seller);
+        ledger.agreeShortfallSettled(defaulted);
+        vm.prank(buyer);
+        assertGt(_mig(engine).consentMigration(margined, address(next)), 0);
     }
 
     function test_migrate_defaulted_closedOutInSuccessor() public {
@@ -414,7 +452,8 @@ contract RepoEngineMigrationTest is CouponFixture {
     }
 
     function test_extension_revertsWhenCalledDirectly() public {
-        RepoMigration extension = new RepoMigration(registry, oracle, IRepoPosition(address(position)), 0, 0, 0);
+        RepoMigration extension =
+            new RepoMigration(registry, oracle, IRepoPosition(address(position)), engine.shortfallLedger(), 0, 0, 0);
         vm.expectRevert(IRepoMigration.RepoMigrationNotDelegated.selector);
         extension.setSuccessor(seller);
         bytes32[8] memory words;

@@ -165,4 +165,134 @@ contract RepoEngineShortfallTest is CouponFixture {
         assertEq(engine.shortfallOf(repoId), shortfall - toBuyer);
         assertEq(cash.balanceOf(address(engine)), 0);
     }
+
+    // ------------------------------------------------------------------ abuse: a seller ducking its creditors
+
+    /// @dev A term repo of the seller with `holder` (which must have the buyer's key) as its lender at close-out.
+    function _closedOutBy(address holder) internal returns (uint256 repoId) {
+        repoId = _open(_terms(uint64(block.timestamp) + 5 days));
+        if (holder != buyer) {
+            vm.prank(buyer);
+            position.transferFrom(buyer, holder, repoId);
+        }
+        _at(uint64(block.timestamp) + 5 days + GRACE + 1);
+        engine.declareDefault(repoId);
+        _setBondPrice(CRASH_PRICE);
+        vm.prank(holder);
+        engine.closeOut(repoId);
+        _refreshPrices();
+    }
+
+    function test_closeOut_byTheSellerItself_recordsNoShortfall() public {
+        // The lender hands the position to the seller, who closes out against itself: were a shortfall recorded, the
+        // seller would be its own oldest creditor and its cash would come back to it ahead of real creditors.
+        uint256 own = _closedOutBy(seller);
+        assertEq(engine.shortfallOf(own), 0);
+        assertEq(ledger.shortfallDebt(seller, address(cash)), 0);
+        assertEq(ledger.shortfall(own).creditor, address(0));
+        uint256 honest = _closedOutBy(buyer);
+        uint256 shortfall = engine.shortfallOf(honest);
+        assertGt(shortfall, 0);
+        uint256 other = _repoWithCashMargin(shortfall);
+        uint256 buyerCash = cash.balanceOf(buyer);
+        vm.prank(seller);
+        engine.withdrawExcess(other, 0, shortfall);
+        assertEq(cash.balanceOf(buyer), buyerCash + shortfall, "the real creditor is paid first");
+        assertEq(engine.shortfallOf(honest), 0);
+    }
+
+    function test_closeOut_bySellersOtherWallet_recordsNoShortfall() public {
+        address twin = makeAddr("sellerTwin");
+        uint256 sellerIdentity = registry.identityOf(seller);
+        vm.prank(admin);
+        registry.addWallet(sellerIdentity, twin);
+        uint256 repoId = _closedOutBy(twin);
+        assertEq(engine.shortfallOf(repoId), 0);
+        assertEq(ledger.shortfallDebt(seller, address(cash)), 0);
+    }
+
+    function test_settledShortfallInTheMiddle_leavesTheQueue() public {
+        (uint256 first, uint256 shortfall) = _shortfallRepo();
+        uint256 middle = _closedOutBy(buyer);
+        uint256 last = _closedOutBy(buyer);
+        vm.prank(buyer);
+        ledger.agreeShortfallSettled(middle);
+        vm.prank(seller);
+        ledger.agreeShortfallSettled(middle);
+        uint256 lastShortfall = engine.shortfallOf(last);
+        assertEq(ledger.shortfallDebt(seller, address(cash)), shortfall + lastShortfall);
+        uint256 other = _repoWithCashMargin(shortfall + lastShortfall);
+        vm.prank(seller);
+        engine.withdrawExcess(other, 0, shortfall + lastShortfall);
+        assertEq(engine.shortfallOf(first), 0);
+        assertEq(engine.shortfallOf(last), 0);
+        assertEq(ledger.shortfallDebt(seller, address(cash)), 0);
+        // A new shortfall after the queue emptied starts it again.
+        uint256 again = _closedOutBy(buyer);
+        assertEq(ledger.shortfallDebt(seller, address(cash)), engine.shortfallOf(again));
+    }
+
+    /// @dev `count` closed-out repos of the seller, each leaving a shortfall to the buyer; returns their sum.
+    function _manyShortfalls(uint256 count) internal returns (uint256[] memory ids, uint256 total) {
+        ids = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            ids[i] = _closedOutBy(buyer);
+            total += engine.shortfallOf(ids[i]);
+        }
+    }
+
+    function test_onePayment_collectsAtMostMaxCollections_theRestIsHeldNotPaid() public {
+        // Without a bound, enough shortfalls make any step that pays the seller (another lender's close-out, a
+        // coupon, a margin return) run out of gas; with one, the rest must not reach the seller either.
+        uint256 count = 20;
+        assertLt(engine.MAX_COLLECTIONS(), count);
+        (uint256[] memory ids, uint256 total) = _manyShortfalls(count);
+        uint256 margin = total + 1_000_00;
+        uint256 other = _repoWithCashMargin(margin);
+        uint256 sellerCash = cash.balanceOf(seller);
+        uint256 buyerCash = cash.balanceOf(buyer);
+        vm.prank(seller);
+        uint256 gasBefore = gasleft();
+        engine.withdrawExcess(other, 0, margin);
+        uint256 used = gasBefore - gasleft();
+        uint256 paid;
+        for (uint256 i; i < count; ++i) {
+            if (engine.shortfallOf(ids[i]) == 0) ++paid;
+        }
+        assertEq(paid, engine.MAX_COLLECTIONS(), "one payment collects a bounded number");
+        assertEq(cash.balanceOf(seller), sellerCash, "nothing reaches the seller while it owes");
+        uint256 held = engine.claimOf(seller, address(cash));
+        assertEq(cash.balanceOf(buyer) - buyerCash + held, margin);
+        assertLt(used, 2_000_000);
+
+        // The seller's claim collects the next shortfalls before paying it what is left.
+        vm.prank(seller);
+        engine.claim(address(cash));
+        assertEq(ledger.shortfallDebt(seller, address(cash)), 0);
+        assertEq(cash.balanceOf(buyer) - buyerCash, total);
+        assertEq(cash.balanceOf(seller), sellerCash + 1_000_00);
+        assertEq(engine.claimOf(seller, address(cash)), 0);
+        assertEq(cash.balanceOf(address(engine)), 0);
+    }
+
+    function test_claim_collectsShortfallsRecordedAfterItWasCredited() public {
+        // The seller's margin comes back while it is frozen (a claim), then it defaults on another repo: its claim is
+        // its cash reaching the engine like any other, and pays the shortfall first.
+        uint256 other = _repoWithCashMargin(50_000_00);
+        vm.prank(admin);
+        cash.freeze(seller);
+        vm.prank(seller);
+        engine.withdrawExcess(other, 0, 50_000_00);
+        assertEq(engine.claimOf(seller, address(cash)), 50_000_00);
+        vm.prank(admin);
+        cash.unfreeze(seller);
+        (uint256 repoId, uint256 shortfall) = _shortfallRepo();
+        uint256 buyerCash = cash.balanceOf(buyer);
+        uint256 sellerCash = cash.balanceOf(seller);
+        vm.prank(seller);
+        engine.claim(address(cash));
+        assertEq(cash.balanceOf(buyer), buyerCash + 50_000_00);
+        assertEq(cash.balanceOf(seller), sellerCash);
+        assertEq(engine.shortfallOf(repoId), shortfall - 50_000_00);
+    }
 }

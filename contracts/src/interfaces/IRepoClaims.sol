@@ -5,13 +5,15 @@ pragma solidity 0.8.28;
 /// @notice The engine's claim ledger: a payment the engine owes a party that cannot receive it right now (its wallet
 /// frozen, its KYC lapsed or removed, the token paused) is credited here instead of failing the step, so that no
 /// party's status can stop the other party's repurchase, close-out or margin return. The party collects the claim
-/// once the token accepts it again, or a court order sends it to a designated account.
+/// once the token accepts it again, or a court order sends it to a designated account. Cash owed to a seller that
+/// still owes close-out shortfalls beyond what one payment collects is held here too ({RepoShortfalls}).
 /// @dev Invariant: the engine's balance of each token equals the collateral and cash margin of live repos plus the
 /// claims in that token.
 interface IRepoClaims {
     /// @notice `amount` of `token` owed to `party` from `repoId` could not be delivered and is held as its claim.
     event ClaimCredited(address indexed party, address indexed token, uint256 indexed repoId, uint256 amount);
-    /// @notice `party` collected its whole claim in `token`.
+    /// @notice `party`'s whole claim in `token` was taken: `amount` paid to it, any rest to the creditors of its
+    /// close-out shortfalls ({IRepoShortfalls}); what is still held for it then comes back as a new {ClaimCredited}.
     event ClaimPaid(address indexed party, address indexed token, uint256 amount);
     /// @notice A court order moved `party`'s claim in `token` to `to` (`orderRef` identifies the order).
     event ClaimForced(
@@ -23,8 +25,10 @@ interface IRepoClaims {
     /// @notice A court-ordered transfer needs an order reference and a nonzero recipient.
     error RepoInvalidCourtOrder();
 
-    /// @notice Pays the caller its whole claim in `token`. Reverts (nothing changed) while the token still refuses
-    /// the caller, e.g. until its KYC is renewed or it is unfrozen.
+    /// @notice Pays the caller its whole claim in `token`, after collecting from it the caller's close-out shortfalls
+    /// in `token` (a bounded number per call: while some remain unpaid, what is left stays its claim, and calling
+    /// again collects the next ones). Reverts (nothing changed) while the token still refuses the caller, e.g. until
+    /// its KYC is renewed or it is unfrozen.
     /// Emits {ClaimPaid}.
     /// @param token the token of the claim
     function claim(address token) external;

@@ -36,6 +36,10 @@ interface IRepoMigration {
     /// @notice Only the predecessor the admin named may import repos.
     error RepoMigrationNotPredecessor(address caller);
 
+    /// @notice The seller still owes `debt` in close-out shortfalls here in the repo's cash token `token` ({IRepoShortfalls}):
+    /// its cash margin may not leave for a successor that does not know of them.
+    error RepoMigrationSellerOwesShortfall(address seller, address token, uint256 debt);
+
     /// @notice The extension's functions run only in the engine's context (through its fallback).
     error RepoMigrationNotDelegated();
 
@@ -54,7 +58,8 @@ interface IRepoMigration {
     /// @notice Consents to move `repoId` to `successor_`; the consent of the other party (seller or current position
     /// holder) already given, the repo moves now.
     /// Requirements: the repo is OPEN, MARGIN_CALLED or DEFAULTED; caller is its seller or its position holder;
-    /// `successor_` is the named successor. Emits {MigrationConsented}, and on the move {RepoMigrated}.
+    /// `successor_` is the named successor; for the move, the seller owes no close-out shortfall in the repo's cash
+    /// token. Emits {MigrationConsented}, and on the move {RepoMigrated}.
     /// @param repoId the repo
     /// @param successor_ the engine consented to (binds the consent to that engine)
     /// @return newRepoId the repo's id in the successor, 0 until both parties consented
