@@ -1,8 +1,9 @@
 """/v1/claims: what the engine owes the organization, and what it is owed, off the repos' normal flow.
 
 - ``claims``: the engine's claim ledger — payments the engine could not deliver to one of the organization's wallets
-  (frozen, KYC lapsed, token paused), held until the wallet collects them (``RepoEngine.claim``) or a court order
-  moves them;
+  (frozen, KYC lapsed, token paused), or cash of a seller that still owes close-out shortfalls beyond what one
+  payment collects, held until the wallet collects them (``RepoEngine.claim``, which pays those shortfalls first) or
+  a court order moves them;
 - ``shortfalls``: unpaid close-out shortfalls of its repos, as creditor (holder) or debtor (seller), collected from
   the seller's next cash reaching the engine or settled off chain by both parties.
 

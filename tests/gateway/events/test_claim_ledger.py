@@ -48,6 +48,21 @@ def test_credits_add_up_and_a_payment_or_court_order_clears(tmp_path: Path) -> N
         assert session.query(EngineClaim).count() == 0
 
 
+def test_a_claim_taken_while_its_seller_still_owes_comes_back_as_what_its_shortfalls_left(tmp_path: Path) -> None:
+    # RepoEngine.claim pays the caller's close-out shortfalls first, at most 16 a call: while some remain it emits
+    # ClaimPaid with 0 (the whole claim was taken) and credits back what is left.
+    sessions = _sessions(tmp_path)
+    with sessions() as session:
+        claims.apply(
+            session, _event(0, "ClaimCredited", {"party": PARTY, "token": CASH, "repoId": "7", "amount": "1000"})
+        )
+        claims.apply(session, _event(1, "ClaimPaid", {"party": PARTY, "token": CASH, "amount": "0"}, None))
+        claims.apply(
+            session, _event(2, "ClaimCredited", {"party": PARTY, "token": CASH, "repoId": "0", "amount": "400"})
+        )
+        assert [(r.amount, r.updated_block) for r in session.query(EngineClaim)] == [("400", 12)]
+
+
 def test_claim_and_shortfall_amounts_in_their_own_units(tmp_path: Path) -> None:
     sessions = _sessions(tmp_path)
     with sessions() as session:
