@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -32,6 +34,9 @@ from gateway.orchestrator.exceptions import NotAvailable, UpError
 from gateway.orchestrator.launch import GatewaySteps
 from gateway.orchestrator.nodes import NodeSteps
 from gateway.orchestrator.supervisor import Child, Supervisor
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = [
     "ADMIN_EMAIL",
@@ -169,26 +174,34 @@ class Up:
             ctx.step(f"{name} started twice", f"{pids}: one leads (its lease at the gateway), the other stands by")
         return child
 
+    def _grant_once(self, config: Path, grant: Callable[[Session], object]) -> None:
+        """Issues a service its API key on first run only: ``grant`` writes the key into ``config`` (a JSON file
+        with ``api_key``) through the gateway's database; later runs find the key there and reuse it."""
+        from gateway.db.session import make_engine, make_session_factory
+
+        if json.loads(config.read_text()).get("api_key"):
+            return
+        engine = make_engine(self.ctx.dir.gateway_database_url())
+        try:
+            with make_session_factory(engine)() as session:
+                grant(session)
+        finally:
+            engine.dispose()
+
     def start_surveillance(self) -> Child:
         """The surveillance service beside the gateway, supervised like it (its state file keeps the feed cursor
         and unsent alerts, so a restart resumes). Its key (``surveillance:feed`` and ``surveillance:alert`` on
         the operator's organization, under the compliance service user's name) is granted here on first run."""
-        import json
-
-        from gateway.db.session import make_engine, make_session_factory
         from gateway.surveillance.cli import write_config
         from gateway.surveillance.grant import grant
 
         ctx = self.ctx
         directory = ctx.dir.path / "surveillance"
         config = write_config(directory, gateway_url=ctx.state.gateway_url, ca_file=ctx.dir.tls_cert)
-        if not json.loads(config.read_text()).get("api_key"):
-            engine = make_engine(ctx.dir.gateway_database_url())
-            try:
-                with make_session_factory(engine)() as session:
-                    grant(session, config_path=config, officer_email="compliance@reponet.local", days=365)
-            finally:
-                engine.dispose()
+        self._grant_once(
+            config,
+            lambda session: grant(session, config_path=config, officer_email="compliance@reponet.local", days=365),
+        )
         return self._service(
             "surveillance",
             [sys.executable, "-m", "gateway.cli", "surveillance", "run", "--config", str(config),
@@ -215,21 +228,18 @@ class Up:
         ``risk/prices/`` and the manual entries, posting under its own operator key (scope ``prices:feed`` only,
         made once under the operator automation user). A price dropped there alone moves the oracle, and the risk
         service calls the margin it implies."""
-        from gateway.db.session import make_engine, make_session_factory
         from gateway.ops.network import AUTOMATION_FILE, OPS_USER
         from gateway.risk.feeds.cli import write_feed_config
         from gateway.risk.feeds.grant import grant_feed
 
         ctx = self.ctx
         config = write_feed_config(ctx.dir.path / "risk", gateway_url=ctx.state.gateway_url, ca_file=ctx.dir.tls_cert)
-        if not json.loads(config.read_text()).get("api_key"):
+
+        def feed_grant(session: Session) -> None:
             email = ctx.dir.read_json_secret(AUTOMATION_FILE)[OPS_USER]["email"]
-            engine = make_engine(ctx.dir.gateway_database_url())
-            try:
-                with make_session_factory(engine)() as session:
-                    grant_feed(session, config_path=config, operator_email=email, days=365)
-            finally:
-                engine.dispose()
+            grant_feed(session, config_path=config, operator_email=email, days=365)
+
+        self._grant_once(config, feed_grant)
         child = self._service(
             "feed",
             [sys.executable, "-m", "gateway.cli", "risk", "feed", "--config", str(config), "--interval",
