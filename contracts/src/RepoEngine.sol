@@ -112,7 +112,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         // Interactions: the DvP legs.
         IERC20(terms.collateralToken).safeTransferFrom(terms.seller, address(this), terms.collateralAmount);
         IERC20(terms.cashToken).safeTransferFrom(terms.buyer, terms.seller, terms.purchasePrice);
-        _position.mint(terms.buyer, repoId);
+        _position.mint(terms.buyer, terms.seller, repoId);
     }
 
     /// @inheritdoc IRepoEngine
@@ -230,7 +230,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         r.cashMargin = uint120(cashAfter);
         emit ExcessWithdrawn(repoId, collateralAmount, cashAmount);
 
-        if (collateralAmount > 0) IERC20(_collateralToken(r)).safeTransfer(r.seller, collateralAmount);
+        _paySeller(IERC20(_collateralToken(r)), r.seller, collateralAmount, repoId);
         _paySeller(IERC20(_cashToken(r)), r.seller, cashAmount, repoId);
     }
 
@@ -261,10 +261,12 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
             ),
             holderSig
         );
-        uint256 required = _rp(r, uint64(block.timestamp));
-        _refixFx(r, newCollateralToken);
-        uint256 covered = _adjustedValue(r, newCollateralToken, newCollateralAmount) + r.cashMargin;
-        if (covered < required) revert RepoSubstitutionUndercollateralized(repoId, covered, required);
+        {
+            uint256 required = _rp(r, uint64(block.timestamp));
+            _refixFx(r, newCollateralToken);
+            uint256 covered = _adjustedValue(r, newCollateralToken, newCollateralAmount) + r.cashMargin;
+            if (covered < required) revert RepoSubstitutionUndercollateralized(repoId, covered, required);
+        }
 
         address oldToken = _collateralToken(r);
         uint256 oldAmount = r.collateralAmount;
@@ -276,7 +278,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         emit CollateralSubstituted(repoId, oldToken, oldAmount, newCollateralToken, newCollateralAmount);
 
         IERC20(newCollateralToken).safeTransferFrom(msg.sender, address(this), newCollateralAmount);
-        if (oldAmount > 0) IERC20(oldToken).safeTransfer(msg.sender, oldAmount);
+        _paySeller(IERC20(oldToken), msg.sender, oldAmount, repoId);
     }
 
     /// @inheritdoc IRepoEngine
@@ -384,7 +386,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
         _paySeller(IERC20(cash), r.seller, margin - marginApplied, repoId);
         address bond = _collateralToken(r);
         _pay(IERC20(bond), holder, toHolder, repoId);
-        _pay(IERC20(bond), r.seller, toSeller, repoId);
+        _paySeller(IERC20(bond), r.seller, toSeller, repoId);
     }
 
     // ------------------------------------------------------------------ manufactured payments
@@ -473,9 +475,14 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
     }
 
     /// @inheritdoc IRepoEngine
-    function movePosition(uint256 repoId, address to) external nonReentrant returns (address from, bool approvalSet) {
+    function movePosition(uint256 repoId, address to)
+        external
+        nonReentrant
+        returns (address from, bool approvalSet, address seller)
+    {
         StoredRepo storage r = _positionOf(repoId);
-        if (!_hasPosition(r)) return (address(0), false);
+        if (!_hasPosition(r)) return (address(0), false, address(0));
+        seller = r.seller;
         from = r.holder;
         approvalSet = r.positionApproved;
         r.holder = to;
@@ -702,7 +709,7 @@ contract RepoEngine is IRepoEngine, IRepoFx, RepoShortfalls, RepoCoupons, Pausab
             _pay(cash, holder, marginApplied, repoId);
             _paySeller(cash, seller, margin - marginApplied, repoId);
         }
-        _pay(IERC20(_collateralToken(r)), seller, collateral, repoId);
+        _paySeller(IERC20(_collateralToken(r)), seller, collateral, repoId);
     }
 
     /// @dev Collateral units worth `remainder` at the oracle price (rounded up, capped at `collateral`), and the

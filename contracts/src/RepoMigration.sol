@@ -150,7 +150,7 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
         emit RepoImported(repoId, msg.sender, oldRepoId);
         // The position mints without asking the registry (the engine verifies its recipients): checked here.
         if (!_registry.isVerified(holder)) revert IRepoPosition.RepoPositionHolderNotVerified(holder);
-        _position.mint(holder, repoId);
+        _position.mint(holder, address(uint160(uint256(words[0]))), repoId);
     }
 
     /// @inheritdoc IRepoMigration

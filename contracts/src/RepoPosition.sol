@@ -116,7 +116,7 @@ contract RepoPosition is IRepoPosition, IERC721Metadata, IERC721Errors {
         if (to == address(0)) revert ERC721InvalidReceiver(address(0));
         // The engine records the new holder and answers the previous one (zero: no such position). Any revert below
         // undoes it.
-        (address owner, bool approvalSet) = _engine.movePosition(tokenId, to);
+        (address owner, bool approvalSet, address seller) = _engine.movePosition(tokenId, to);
         if (owner == address(0)) revert ERC721NonexistentToken(tokenId);
         if (
             msg.sender != owner && !_operatorApprovals[owner][msg.sender]
@@ -125,6 +125,7 @@ contract RepoPosition is IRepoPosition, IERC721Metadata, IERC721Errors {
             revert ERC721InsufficientApproval(msg.sender, tokenId);
         }
         if (owner != from) revert ERC721IncorrectOwner(from, tokenId, owner);
+        _requireNotSellerSide(to, seller);
         if (!_registry.isVerified(to)) revert RepoPositionHolderNotVerified(to);
         if (!_registry.isVerified(from)) revert RepoPositionHolderNotVerified(from);
         // The engine flags every position an approval was given for: without the flag there is none to clear.
@@ -149,8 +150,9 @@ contract RepoPosition is IRepoPosition, IERC721Metadata, IERC721Errors {
     }
 
     /// @inheritdoc IRepoPosition
-    function mint(address to, uint256 repoId) external onlyEngine {
+    function mint(address to, address seller, uint256 repoId) external onlyEngine {
         if (to == address(0)) revert ERC721InvalidReceiver(address(0));
+        _requireNotSellerSide(to, seller);
         // Cannot overflow: one position per repo.
         unchecked {
             _balances[to] += 1;
@@ -166,6 +168,15 @@ contract RepoPosition is IRepoPosition, IERC721Metadata, IERC721Errors {
             _balances[holder] -= 1;
         }
         emit Transfer(holder, address(0), repoId);
+    }
+
+    /// @dev A seller is not its own lender: not the same wallet, nor two wallets of one identity (a system account,
+    /// identity 0, is only ever itself).
+    function _requireNotSellerSide(address holder, address seller) private view {
+        uint256 identity = _registry.identityOf(holder);
+        if (holder == seller || (identity != 0 && identity == _registry.identityOf(seller))) {
+            revert RepoPositionSellerSide(holder, seller);
+        }
     }
 
     /// @dev A position's approval ends when it moves (read first: a cold write of zero over zero costs more).

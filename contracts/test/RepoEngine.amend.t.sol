@@ -184,14 +184,6 @@ contract RepoEngineAmendTest is RepoFixture {
         assertEq(engine.getRepo(repoId).rate, 0.04e18);
     }
 
-    function test_amend_sellerHoldingOwnPositionSignsOnce() public {
-        uint256 repoId = _openOpenRepo();
-        vm.prank(buyer);
-        position.transferFrom(buyer, seller, repoId);
-        _amend(_amendment(repoId, RERATE, 0, 0.02e18), sellerKey);
-        assertEq(engine.getRepo(repoId).rate, 0.02e18);
-    }
-
     function test_amend_revertsIfNotLive() public {
         uint256 repoId = _openOpenRepo();
         vm.prank(seller);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {CashToken} from "../src/CashToken.sol";
 import {IRepoEngine} from "../src/interfaces/IRepoEngine.sol";
 import {IRepoShortfalls} from "../src/interfaces/IRepoShortfalls.sol";
 import {RepoShortfallLedger} from "../src/RepoShortfallLedger.sol";
@@ -183,32 +184,29 @@ contract RepoEngineShortfallTest is CouponFixture {
         _refreshPrices();
     }
 
-    function test_closeOut_byTheSellerItself_recordsNoShortfall() public {
-        // The lender hands the position to the seller, who closes out against itself: were a shortfall recorded, the
-        // seller would be its own oldest creditor and its cash would come back to it ahead of real creditors.
-        uint256 own = _closedOutBy(seller);
-        assertEq(engine.shortfallOf(own), 0);
-        assertEq(ledger.shortfallDebt(seller, address(cash)), 0);
-        assertEq(ledger.shortfall(own).creditor, address(0));
-        uint256 honest = _closedOutBy(buyer);
-        uint256 shortfall = engine.shortfallOf(honest);
-        assertGt(shortfall, 0);
-        uint256 other = _repoWithCashMargin(shortfall);
-        uint256 buyerCash = cash.balanceOf(buyer);
-        vm.prank(seller);
-        engine.withdrawExcess(other, 0, shortfall);
-        assertEq(cash.balanceOf(buyer), buyerCash + shortfall, "the real creditor is paid first");
-        assertEq(engine.shortfallOf(honest), 0);
-    }
-
-    function test_closeOut_bySellersOtherWallet_recordsNoShortfall() public {
-        address twin = makeAddr("sellerTwin");
+    function test_closeOut_byALenderWalletMovedIntoTheSellersIdentity_recordsNoShortfall() public {
+        // No wallet of the seller's identity can take the position (RepoPosition.t.sol); but the registry's KYC agent
+        // can move the lender's wallet into the seller's identity while it holds one. Were a shortfall recorded at the
+        // close-out, the seller would be its own oldest creditor and its cash would come back to it ahead of its
+        // real creditors.
+        uint256 repoId = _open(_terms(uint64(block.timestamp) + 5 days));
+        address spare = makeAddr("buyerSpare");
+        uint256 buyerIdentity = registry.identityOf(buyer);
         uint256 sellerIdentity = registry.identityOf(seller);
-        vm.prank(admin);
-        registry.addWallet(sellerIdentity, twin);
-        uint256 repoId = _closedOutBy(twin);
+        vm.startPrank(admin);
+        registry.addWallet(buyerIdentity, spare);
+        registry.removeWallet(buyer);
+        registry.addWallet(sellerIdentity, buyer);
+        vm.stopPrank();
+        _at(uint64(block.timestamp) + 5 days + GRACE + 1);
+        engine.declareDefault(repoId);
+        _setBondPrice(CRASH_PRICE);
+        vm.prank(buyer);
+        engine.closeOut(repoId);
+        _refreshPrices();
         assertEq(engine.shortfallOf(repoId), 0);
         assertEq(ledger.shortfallDebt(seller, address(cash)), 0);
+        assertEq(ledger.shortfall(repoId).creditor, address(0));
     }
 
     function test_settledShortfallInTheMiddle_leavesTheQueue() public {
@@ -294,5 +292,44 @@ contract RepoEngineShortfallTest is CouponFixture {
         assertEq(cash.balanceOf(buyer), buyerCash + 50_000_00);
         assertEq(cash.balanceOf(seller), sellerCash);
         assertEq(engine.shortfallOf(repoId), shortfall - 50_000_00);
+    }
+
+    function test_cashCollateralReturned_paysTheSellersShortfallInThatToken() public {
+        // A dollar repo of the seller holds euro cash as collateral; the seller then owes a euro shortfall. The euro
+        // collateral coming back (excess withdrawn, then the repurchase) meets the shortfall first, as cash would.
+        CashToken usd = new CashToken("Dollar Deposit Token", "USDD", "USD", 2, registry, admin);
+        _listToken(address(engine), address(usd));
+        vm.startPrank(admin);
+        oracle.setCurrency(address(usd), address(usd));
+        oracle.setCurrency(address(cash), address(cash));
+        oracle.setFxHaircut(address(cash), address(usd), 100);
+        usd.mint(buyer, 10_000_000_00);
+        usd.mint(seller, 10_000_000_00);
+        vm.stopPrank();
+        vm.prank(buyer);
+        usd.approve(address(engine), type(uint256).max);
+        vm.prank(seller);
+        usd.approve(address(engine), type(uint256).max);
+        _setPrice(address(cash), address(usd), 1.08e18);
+        IRepoEngine.RepoTerms memory t = _terms(0);
+        (t.cashToken, t.collateralToken, t.collateralAmount) = (address(usd), address(cash), 2_000_000_00);
+        uint256 dollarRepo = _open(t);
+
+        uint256 defaulted = _closedOutBy(buyer);
+        _setPrice(address(cash), address(usd), 1.08e18);
+        uint256 shortfall = engine.shortfallOf(defaulted);
+        assertGt(shortfall, 100_000_00);
+        uint256 buyerCash = cash.balanceOf(buyer);
+        uint256 sellerCash = cash.balanceOf(seller);
+        vm.prank(seller);
+        engine.withdrawExcess(dollarRepo, 100_000_00, 0);
+        assertEq(cash.balanceOf(buyer), buyerCash + 100_000_00, "the excess collateral went to the creditor");
+        assertEq(cash.balanceOf(seller), sellerCash);
+
+        vm.prank(seller);
+        engine.repurchase(dollarRepo);
+        assertEq(cash.balanceOf(buyer), buyerCash + shortfall);
+        assertEq(cash.balanceOf(seller), sellerCash + 2_000_000_00 - shortfall);
+        assertEq(ledger.shortfallDebt(seller, address(cash)), 0);
     }
 }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {IRepoEngine} from "../src/interfaces/IRepoEngine.sol";
 import {IRepoPosition} from "../src/interfaces/IRepoPosition.sol";
 import {RepoFixture} from "./utils/RepoFixture.sol";
 
@@ -16,7 +17,7 @@ contract RepoPositionTest is RepoFixture {
     function test_mint_revertsIfNotEngine() public {
         vm.expectRevert(abi.encodeWithSelector(IRepoPosition.RepoPositionUnauthorized.selector, admin));
         vm.prank(admin);
-        position.mint(buyer, 1);
+        position.mint(buyer, seller, 1);
     }
 
     function test_burn_revertsIfNotEngine() public {
@@ -31,7 +32,7 @@ contract RepoPositionTest is RepoFixture {
     /// the position is the engine's answer (no repo 77 here, so no owner).
     function test_mint_countsTheBalance_ownerComesFromTheEngine() public {
         vm.prank(address(engine));
-        position.mint(outsider, 77);
+        position.mint(outsider, seller, 77);
         assertEq(position.balanceOf(outsider), 1);
         vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 77));
         position.ownerOf(77);
@@ -195,5 +196,43 @@ contract RepoPositionTest is RepoFixture {
 
     function test_supportsInterface_erc721() public view {
         assertTrue(position.supportsInterface(0x80ac58cd));
+    }
+
+    // ------------------------------------------------------------------ a seller is not its own lender
+
+    /// @dev A second wallet of the seller's identity, funded, with its key.
+    function _sellerTwin() internal returns (address twin, uint256 twinKey) {
+        (twin, twinKey) = makeAddrAndKey("sellerTwin");
+        uint256 sellerIdentity = registry.identityOf(seller);
+        vm.prank(admin);
+        registry.addWallet(sellerIdentity, twin);
+        _fund(twin);
+    }
+
+    function test_transferFrom_toTheSeller_reverts() public {
+        uint256 repoId = _openOpenRepo();
+        vm.expectRevert(abi.encodeWithSelector(IRepoPosition.RepoPositionSellerSide.selector, seller, seller));
+        vm.prank(buyer);
+        position.transferFrom(buyer, seller, repoId);
+    }
+
+    function test_transferFrom_toAnotherWalletOfTheSeller_reverts() public {
+        (address twin,) = _sellerTwin();
+        uint256 repoId = _openOpenRepo();
+        vm.expectRevert(abi.encodeWithSelector(IRepoPosition.RepoPositionSellerSide.selector, twin, seller));
+        vm.prank(buyer);
+        position.transferFrom(buyer, twin, repoId);
+        assertEq(position.ownerOf(repoId), buyer);
+    }
+
+    function test_open_withAnotherWalletOfTheSellerAsBuyer_reverts() public {
+        // Both legs would be the seller's: it could take its own margin back as the lender while it owes others.
+        (address twin, uint256 twinKey) = _sellerTwin();
+        IRepoEngine.RepoTerms memory t = _terms(0);
+        t.buyer = twin;
+        bytes memory sellerSig = _signTerms(sellerKey, t);
+        bytes memory twinSig = _signTerms(twinKey, t);
+        vm.expectRevert(abi.encodeWithSelector(IRepoPosition.RepoPositionSellerSide.selector, twin, seller));
+        engine.open(t, sellerSig, twinSig);
     }
 }

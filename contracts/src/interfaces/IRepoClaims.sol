@@ -10,7 +10,8 @@ pragma solidity 0.8.28;
 /// @dev Invariant: the engine's balance of each token equals the collateral and cash margin of live repos plus the
 /// claims in that token.
 interface IRepoClaims {
-    /// @notice `amount` of `token` owed to `party` from `repoId` could not be delivered and is held as its claim.
+    /// @notice `amount` of `token` owed to `party` from `repoId` could not be delivered and is held as its claim
+    /// (`repoId` 0: what a seller's own {claim} left after its shortfalls while it still owes).
     event ClaimCredited(address indexed party, address indexed token, uint256 indexed repoId, uint256 amount);
     /// @notice `party`'s whole claim in `token` was taken: `amount` paid to it, any rest to the creditors of its
     /// close-out shortfalls ({IRepoShortfalls}); what is still held for it then comes back as a new {ClaimCredited}.

@@ -504,7 +504,8 @@ interface IRepoEngine is IRepoClaims {
     /// @return from the holder before the transfer (zero: no such position)
     /// @return approvalSet whether a single-token approval may be set (the position then reads and clears it; the
     /// flag is cleared here)
-    function movePosition(uint256 repoId, address to) external returns (address from, bool approvalSet);
+    /// @return seller the repo's seller (the position refuses a holder of the seller's identity)
+    function movePosition(uint256 repoId, address to) external returns (address from, bool approvalSet, address seller);
 
     /// @notice Notes that a single-token approval of position `repoId` may now be set, so that its next transfer
     /// clears it (a transfer without one reads no approval slot). Requirements: caller is the position contract.
