@@ -12,7 +12,6 @@ from gateway.addresses import Address
 from gateway.api.deps import ContextDep, ReadSessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
-from gateway.chain.bindings.oracle import Oracle
 from gateway.risk import concentration, inputs
 from gateway.risk.stress import Role
 from gateway.settlement.hub import HubDep
@@ -56,7 +55,7 @@ def get_concentration(
     if block is not None:
         response.headers[freshness.HEADER] = str(block)
     now = hub.now() if hub.market is not None else 0
-    held = inputs.book(read, principal.organization_id, now, Oracle(hub.market.oracle) if hub.market else None)
+    held = inputs.book(read, principal.organization_id, now, hub.market.oracle_at_head() if hub.market else None)
     decimals = inputs.decimals(read, {r.cash_token for r in held.repos})
 
     def public(b: concentration.Bucket) -> BucketPublic:

@@ -3,8 +3,8 @@ the collateral's price in that currency, the FX rate into the cash token and the
 contracts/CURRENCIES.md); and each cash token's rate into the base currency of the member's agreements.
 
 Prices come from the followed oracle prices (``indexed_price``, None when stale); a token's currency and a pair's
-FX haircut are read from the oracle through the typed bindings, once per request and token or pair. The route
-holds no write transaction while it reads them."""
+FX haircut are read from the oracle through the typed bindings, pinned to a recent block and read once per block
+whoever asks (``Market.oracle_at_head``). The route holds no write transaction while it reads them."""
 
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead, RiskAct, TradesApprove
 from gateway.chain.bindings.engine import RepoStatus
-from gateway.chain.bindings.oracle import Oracle
 from gateway.db import audit_log
 from gateway.exceptions import NotFound, PermissionDenied
 from gateway.leases import service as leases
@@ -106,7 +105,7 @@ def repo_inputs(
         .order_by(RepoRecord.repo_id)
         .limit(5_000)
     ).all()
-    fx = FxReader(session, Oracle(hub.market.oracle) if hub.market is not None else None, now)
+    fx = FxReader(session, hub.market.oracle_at_head() if hub.market is not None else None, now)
     prices: dict[tuple[str, str], Priced] = {}
     bonds: dict[str, Instrument | None] = {}
     data = []

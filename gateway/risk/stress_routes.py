@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead, RiskAct
-from gateway.chain.bindings.oracle import Oracle
 from gateway.risk import history, inputs, messages, stress
 from gateway.risk.stress_schemas import (
     CurrencyTotals,
@@ -91,7 +90,7 @@ def run_stress(
     if block is not None:
         response.headers[freshness.HEADER] = str(block)
     now = hub.now() if hub.market is not None else 0
-    oracle = Oracle(hub.market.oracle) if hub.market else None
+    oracle = hub.market.oracle_at_head() if hub.market else None
     held = inputs.book(read, principal.organization_id, now, oracle)
     agreed = inputs.agreements(read, principal.organization_id, {r.cash_token for r in held.repos}, now, oracle)
     results = [stress.run(held.repos, agreed, s, now) for s in scenarios_of(body)]

@@ -14,8 +14,10 @@ from web3.exceptions import TransactionNotFound
 from web3.types import RPCEndpoint
 
 from contracts.errors import decode_revert
+from gateway.chain.bindings.oracle import OracleAtBlock
 from gateway.chain.calls import ViewFunction, error_reason, event_topic
 from gateway.chain.connect import connect
+from gateway.chain.head_memo import HeadMemo
 from gateway.chain.heads import HeadWatcher
 from gateway.chain.outage import is_outage
 from gateway.config import KeyPurpose, Settings
@@ -23,6 +25,7 @@ from gateway.config import KeyPurpose, Settings
 logger = logging.getLogger(__name__)
 
 RECEIPT_CACHE = 1024
+HEAD_AGE = 0.5  # seconds a block number read by this process still serves the oracle's pinned reads
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")
 ERC1271_ABI: list[dict[str, Any]] = [
     {
@@ -96,6 +99,7 @@ class Market:
         self._views: dict[tuple[str, str], ViewFunction] = {}
         self._forgot_at = 0.0  # monotonic time of the last ``forget_clock``
         self.heads: HeadWatcher | None = None  # the node's pushed heads, where the process follows them
+        self.head_memo = HeadMemo()  # the oracle's currencies and FX terms, once per block (``oracle_at_head``)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Market:
@@ -249,6 +253,11 @@ class Market:
         if head is not None and time.monotonic() - head[1] <= max_age:
             return head[0]
         return self.block_number()
+
+    def oracle_at_head(self) -> OracleAtBlock:
+        """The oracle's currencies and FX terms at a recent block (at most ``HEAD_AGE`` old), each read once per block
+        whoever asks: every member's ``GET /v1/risk/repos`` needs them, several times a second."""
+        return OracleAtBlock(self.oracle, self.recent_block_number(HEAD_AGE), self.head_memo)
 
     def forget_clock(self) -> None:
         """The chain's clock jumped (a dev chain's time travel, e.g. Anvil's evm_increaseTime): read it afresh on

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from gateway.chain.bindings.structs import Block, at_block, named, outputs_of
+from gateway.chain.head_memo import HeadMemo
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,9 @@ class Oracle:
         raw = self.contract.functions.getPrice(asset, quote).call(**at_block(block))
         return PriceReading.decode(raw, _outputs("getPrice"))
 
-    def fx_terms(self, asset: str, quote: str) -> FxTerms:
-        return FxTerms.decode(self.contract.functions.fxTermsOf(asset, quote).call(), _outputs("fxTermsOf"))
+    def fx_terms(self, asset: str, quote: str, *, block: Block | None = None) -> FxTerms:
+        raw = self.contract.functions.fxTermsOf(asset, quote).call(**at_block(block))
+        return FxTerms.decode(raw, _outputs("fxTermsOf"))
 
     def pending_move(self, asset: str, quote: str) -> PendingMove:
         return PendingMove.decode(self.contract.functions.pendingMoveOf(asset, quote).call(), _outputs("pendingMoveOf"))
@@ -81,5 +83,27 @@ class Oracle:
     def max_age(self, asset: str, quote: str, *, block: Block | None = None) -> int:
         return int(self.contract.functions.maxAgeOf(asset, quote).call(**at_block(block)))
 
-    def currency_of(self, token: str) -> str:
-        return str(self.contract.functions.currencyOf(token).call())
+    def currency_of(self, token: str, *, block: Block | None = None) -> str:
+        return str(self.contract.functions.currencyOf(token).call(**at_block(block)))
+
+
+class OracleAtBlock(Oracle):
+    """The oracle's currencies and FX terms as of one block, each read once per block across requests (``memo``,
+    the process's ``gateway.chain.head_memo.HeadMemo``): the risk routes read them for every member's repos."""
+
+    def __init__(self, contract: Any, block: int, memo: HeadMemo) -> None:
+        super().__init__(contract)
+        self.block = block
+        self.memo = memo
+
+    def currency_of(self, token: str, *, block: Block | None = None) -> str:
+        if block is not None:
+            return super().currency_of(token, block=block)
+        key = ("currencyOf", self.contract.address, token.lower())
+        return self.memo.get(self.block, key, lambda: Oracle.currency_of(self, token, block=self.block))
+
+    def fx_terms(self, asset: str, quote: str, *, block: Block | None = None) -> FxTerms:
+        if block is not None:
+            return super().fx_terms(asset, quote, block=block)
+        key = ("fxTermsOf", self.contract.address, asset.lower(), quote.lower())
+        return self.memo.get(self.block, key, lambda: Oracle.fx_terms(self, asset, quote, block=self.block))

@@ -10,9 +10,10 @@ import pytest
 
 from gateway.chain.bindings import oracle, registry
 from gateway.chain.bindings.engine import snake_case
-from gateway.chain.bindings.oracle import FxTerms, Oracle, PendingMove, PriceReading
+from gateway.chain.bindings.oracle import FxTerms, Oracle, OracleAtBlock, PendingMove, PriceReading
 from gateway.chain.bindings.registry import Identity, IdentityStatus, Registry
 from gateway.chain.bindings.tokens import Token, TokenMetadata
+from gateway.chain.head_memo import HeadMemo
 
 ASSET, QUOTE, WALLET = "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20
 
@@ -49,6 +50,7 @@ class _Functions:
 @dataclass
 class _Contract:
     functions: _Functions
+    address: str = "0x" + "0c" * 20
 
 
 def _contract(**answers: object) -> _Contract:
@@ -81,6 +83,23 @@ def test_oracle_reads_come_back_typed_and_at_the_block_asked() -> None:
     assert o.currency_of(ASSET) == QUOTE
     assert contract.functions.blocks == [{}, {}, {}, {"block_identifier": 42}, {}]
     assert ("getPrice", (ASSET, QUOTE)) in contract.functions.calls
+
+
+def test_the_oracles_currency_and_fx_terms_are_read_once_per_block_whoever_asks() -> None:
+    contract = _contract(currencyOf=QUOTE, fxTermsOf=(True, True, 150))
+    memo = HeadMemo()
+    for _request in range(3):  # three members' GET /v1/risk/repos in block 7, each with its own reader
+        at7 = OracleAtBlock(contract, 7, memo)
+        assert at7.currency_of(ASSET) == QUOTE and at7.currency_of(ASSET.upper().replace("0X", "0x")) == QUOTE
+        assert at7.fx_terms(ASSET, QUOTE).fx_haircut_bps == 150
+    assert contract.functions.calls == [("currencyOf", (ASSET,)), ("fxTermsOf", (ASSET, QUOTE))]
+    assert contract.functions.blocks == [{"block_identifier": 7}] * 2  # read at the pinned block, not "latest"
+    contract.functions.answers["currencyOf"] = WALLET  # the admin renamed the currency in block 8
+    assert OracleAtBlock(contract, 8, memo).currency_of(ASSET) == WALLET
+    assert OracleAtBlock(contract, 7, memo).currency_of(ASSET) == WALLET  # an older block is read, never kept
+    assert [name for name, _ in contract.functions.calls].count("currencyOf") == 3
+    assert OracleAtBlock(contract, 8, memo).currency_of(ASSET, block=3) == WALLET  # a named block: read, not kept
+    assert contract.functions.blocks[-1] == {"block_identifier": 3}
 
 
 def test_a_reordered_or_renamed_output_fails_loudly() -> None:

@@ -1,0 +1,34 @@
+"""Chain reads kept for the block they were read at. A risk service asks ``GET /v1/risk/repos`` for each of its
+members several times a second, and each answer needs every collateral token's currency from the oracle: the same
+``eth_call`` twenty times a block, each a run of the EVM on the node. A read pinned to a block number cannot change,
+so one answer per block serves every request that reads at that block."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class HeadMemo:
+    """The reads of the newest block asked about; a newer block drops them all (only the head is ever asked)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._block = -1
+        self._values: dict[Hashable, object] = {}
+
+    def get(self, block: int, key: Hashable, read: Callable[[], T]) -> T:
+        """``read()`` (which must read at ``block``), or its answer kept from an earlier ask at the same block."""
+        with self._lock:
+            if block == self._block and key in self._values:
+                return self._values[key]  # type: ignore[return-value]
+        value = read()
+        with self._lock:
+            if block > self._block:
+                self._block, self._values = block, {}
+            if block == self._block:
+                self._values[key] = value
+        return value
