@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 CURSOR = "repo_engine"
 MAX_RANGE = 1_000
 REPURCHASED = "RepoRepurchased"
+TERMINATION_NOTICED = "RepoTerminationNoticed"
 # an event names wallets by address; only the owning organization is needed, not the whole row
 _ORG_OF_WALLET = select(Wallet.organization_id).where(Wallet.address == bindparam("address"))
 
@@ -169,8 +170,8 @@ class Indexer:
                     session.flush()
                     if event.name in claims.EVENTS:
                         claims.apply(session, event)
-                    if event.name == REPURCHASED and repo_id is not None:
-                        _audit_repurchased(session, event)
+                    if event.name in (REPURCHASED, TERMINATION_NOTICED) and repo_id is not None:
+                        _audit_closing(session, event)
                     if repo_id is not None:
                         state = states[repo_id]
                         if event.name == "RepoOpened":
@@ -308,14 +309,16 @@ class Indexer:
         return diffs
 
 
-def _audit_repurchased(session: Session, event: RepoEvent) -> None:
-    """The repurchase as final on chain, on the audit chain (and so the surveillance feed) under the repo's id
-    beside its ``repo.opened``: a self-held seller sends its own repurchase, which the gateway never saw asked."""
+def _audit_closing(session: Session, event: RepoEvent) -> None:
+    """A repurchase or a termination notice as final on chain, on the audit chain (and so the surveillance feed)
+    under the repo's id beside its ``repo.opened``: a self-held party sends its own repurchase or termination, which
+    the gateway never saw asked."""
+    if event.name == REPURCHASED:
+        action = "repo.repurchased"
+        change = {"tx_hash": event.tx_hash, "early": event.args.get("early"), "holder": event.args.get("holder")}
+    else:
+        action = "repo.termination_noticed"
+        change = {"tx_hash": event.tx_hash, "by": event.args.get("by"), "maturity": event.args.get("maturity")}
     audit_log.append(
-        session,
-        actor="system:indexer",
-        action="repo.repurchased",
-        object_type="repo",
-        object_id=str(event.repo_id),
-        change={"tx_hash": event.tx_hash, "early": event.args.get("early"), "holder": event.args.get("holder")},
+        session, actor="system:indexer", action=action, object_type="repo", object_id=str(event.repo_id), change=change
     )

@@ -5,10 +5,11 @@ its sequence number, which is the service's cursor: it asks for what came ``afte
 so resumes exactly where it stopped. An entry recording a trade's signature carries the trade's terms once both
 sides have signed (the trade is agreed): that is when surveillance scores it, before it settles. An entry on a repo
 (``repo.opened`` when the open is final, ``repo.repurchase`` / ``repo.early_repurchase`` / ``repo.terminate`` when
-asked, ``repo.repurchased`` when a repurchase is final on chain, whoever sent it) carries the repo id and its trade's
-parties, so an open and its close are linked; an entry on a user, wallet, KYC application or organization carries
-the organization it belongs to; a ``sanctions.hit`` carries the hit (list entry,
-names, score). The audit chain stores only a digest of each change, so these come from the records named."""
+asked, ``repo.repurchased`` and ``repo.termination_noticed`` when a repurchase or a termination notice is final on
+chain, whoever sent it) carries the repo id and its trade's parties, so an open and its close are linked; an entry on
+a user, wallet, KYC application or organization carries the organization it belongs to; a ``sanctions.hit`` carries
+the hit (list entry, names, score). The audit chain stores only a digest of each change, so these come from the
+records named."""
 
 from __future__ import annotations
 

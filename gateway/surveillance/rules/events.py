@@ -20,10 +20,12 @@ from datetime import datetime
 from typing import Any
 
 # feed actions that open a repo and that close it early (a repurchase, early or at the seller's call, or a
-# termination of an open repo, as asked through the gateway; or a repurchase final on chain, which is how a
-# self-held seller's own repurchase shows: the first of a repo's closes counts)
+# termination of an open repo, as asked through the gateway; or a repurchase or termination notice final on chain,
+# which is how a self-held party's own shows: the first of a repo's closes counts)
 OPENED = "repo.opened"
-CLOSING = frozenset({"repo.repurchase", "repo.early_repurchase", "repo.terminate", "repo.repurchased"})
+CLOSING = frozenset(
+    {"repo.repurchase", "repo.early_repurchase", "repo.terminate", "repo.repurchased", "repo.termination_noticed"}
+)
 # feed actions that are an attributable failed attempt: a known user's failed sign-in, a refused signature
 FAILURES = frozenset({"auth.login_failed", "custody.refused"})
 LIST_CHANGED = "sanctions.list_changed"

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from contracts.artifacts import load_artifact
 from gateway.chain.bindings.engine import repo_components, snake_case
 from gateway.chain.calls import event_topic
+from gateway.db.models import AuditEntry
 from gateway.indexer.service import CURSOR, Indexer
 from gateway.settlement.market import Market
 from gateway.settlement_records.models import IndexerCursor, RepoEvent, RepoRecord
@@ -62,10 +63,11 @@ class EngineNode(FakeNode):
         }
         self.log_sources: list[Any] = []  # the ``address`` of each eth_getLogs query
         self.holder = BUYER  # the position's owner (the engine's getRepo buyer follows it)
+        self.later: list[tuple[str, dict[str, Any]]] = []  # further events of repo 1, each in its own block from 6
 
-    def _log(self) -> dict[str, Any]:
-        event = next(e for e in ENGINE_ABI if e.get("type") == "event" and e["name"] == "RepoOpened")
-        values = {
+    def _log(self, name: str = "RepoOpened", values: dict[str, Any] | None = None, block: int = 5) -> dict[str, Any]:
+        event = next(e for e in ENGINE_ABI if e.get("type") == "event" and e["name"] == name)
+        values = values or {
             "repoId": 1, "seller": SELLER, "buyer": BUYER, "termsHash": b"\x07" * 32, "cashToken": CASH,
             "purchasePrice": 1_000_000, "collateralToken": BOND, "collateralAmount": 1_100_000, "rate": -2 * 10**16,
             "maturity": 1_700_086_400,
@@ -77,9 +79,9 @@ class EngineNode(FakeNode):
         ]
         data = encode([str(i["type"]) for i in plain], [values[str(i["name"])] for i in plain])
         return {
-            "address": ENGINE, "topics": topics, "data": "0x" + data.hex(), "blockNumber": hex(5),
-            "blockHash": "0x" + "5b" * 32, "logIndex": "0x0", "transactionHash": "0x" + "7a" * 32,
-            "transactionIndex": "0x0", "removed": False,
+            "address": ENGINE, "topics": topics, "data": "0x" + data.hex(), "blockNumber": hex(block),
+            "blockHash": "0x" + f"{block:02x}" * 32, "logIndex": "0x0",
+            "transactionHash": "0x" + f"{block + 0x70:02x}" * 32, "transactionIndex": "0x0", "removed": False,
         }  # fmt: skip
 
     def _answer(self, method: str, params: Any) -> dict[str, Any]:
@@ -87,7 +89,8 @@ class EngineNode(FakeNode):
             query = params[0]
             self.log_sources.append(query["address"])
             start, end = int(query["fromBlock"], 16), int(query["toBlock"], 16)
-            return {"result": [self._log()] if start <= 5 <= end else []}
+            logs = [self._log()] + [self._log(n, v, 6 + i) for i, (n, v) in enumerate(self.later)]
+            return {"result": [log for log in logs if start <= int(log["blockNumber"], 16) <= end]}
         if method == "eth_getBlockByNumber":
             number = int(params[0], 16)
             return {
@@ -180,3 +183,16 @@ def test_the_original_buyer_comes_from_repo_opened_not_from_the_holder_word(
         record = session.get(RepoRecord, 1)
     assert record is not None
     assert (record.buyer, record.holder) == (BUYER, CAROL)
+
+
+def test_a_termination_notice_final_on_chain_reaches_the_audit_chain_and_the_surveillance_feed(
+    inbox: tuple[World, EngineNode, Indexer],
+) -> None:
+    """A self-held party sends its own termination: the gateway never saw it asked, so the notice as indexed is what
+    surveillance's rapid open-and-close rule sees (``repo.termination_noticed`` under the repo's id)."""
+    world, node, indexer = inbox
+    node.later = [("RepoTerminationNoticed", {"repoId": 1, "by": SELLER, "maturity": 1_700_000_900})]
+    indexer.run_once()
+    with world.ctx.read_sessions() as session:
+        entries = list(session.scalars(select(AuditEntry).where(AuditEntry.object_type == "repo")))
+    assert [(e.action, e.object_id, e.actor) for e in entries] == [("repo.termination_noticed", "1", "system:indexer")]

@@ -69,6 +69,12 @@ def test_a_repurchase_final_on_chain_is_a_close_counted_once() -> None:
     assert [a.detector for a in alerts] == ["rapid_open_close"] and "3 repos of A" in alerts[0].reason
 
 
+def test_a_termination_notice_final_on_chain_is_a_close() -> None:
+    """A self-held party's termination reaches the feed only as indexed (``repo.termination_noticed``)."""
+    alerts = churn(Scorer(rules=[]), 3, 10, close="repo.termination_noticed")
+    assert [a.detector for a in alerts] == ["rapid_open_close"]
+
+
 def failure(sequence: int, minute: int, action: str = "auth.login_failed") -> dict[str, Any]:
     kind = "user" if action == "auth.login_failed" else "wallet"
     return entry(sequence, minute, action, kind, "u1", organization_id="A")
