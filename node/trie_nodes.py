@@ -9,7 +9,10 @@ write below it), and gives each caller its own copy, because py-trie edits the n
 writes.
 
 :class:`NodeAccountStorageDB` is py-evm's account storage on such a trie; ``node.execution.NodeAccountDB`` puts its
-account trie and every account's storage on them.
+account trie and every account's storage on them. Its lookup also keeps slot values read from a committed storage
+root (``SLOTS_KEPT`` of them): a storage root names its whole content, so (root, slot) has one value forever, and the
+engine's, registry's and tokens' hot slots (an ``eth_call`` reads the same ones as the last) skip the key's hash and
+the walk from the root. A lookup that has written reads its own trie, never the kept values.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from trie.hexary import HexaryTrie
 from trie.utils.nodes import decode_node
 
 NODES_KEPT = 32_768
+SLOTS_KEPT = 65_536
 _decoded: dict[bytes, list[Any]] = {}
+_slots: dict[tuple[bytes, bytes], bytes] = {}  # (committed storage root, slot key) -> the slot's RLP value
 
 
 def _copy(node: list[Any]) -> list[Any]:
@@ -83,7 +88,19 @@ class NodeHexaryTrie(HexaryTrie):
 
 
 class NodeStorageLookup(StorageLookup):
-    """py-evm's storage lookup on :class:`NodeHexaryTrie`."""
+    """py-evm's storage lookup on :class:`NodeHexaryTrie`, its reads of the committed root kept (module docstring)."""
+
+    def __getitem__(self, key: bytes) -> bytes:
+        if self._write_trie is not None:  # written since the root: the write trie answers
+            return super().__getitem__(key)
+        slot = (bytes(self._starting_root_hash), bytes(key))
+        value = _slots.get(slot)
+        if value is None:
+            value = super().__getitem__(key)  # a missing trie node raises here, as in py-evm, and nothing is kept
+            if len(_slots) >= SLOTS_KEPT:
+                _slots.clear()
+            _slots[slot] = value
+        return value
 
     def _get_write_trie(self) -> HexaryTrie:
         if self._trie_nodes_batch is None:
