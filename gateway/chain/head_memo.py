@@ -13,7 +13,10 @@ T = TypeVar("T")
 
 
 class HeadMemo:
-    """The reads of the newest block asked about; a newer block drops them all (only the head is ever asked)."""
+    """The reads of the block last asked about; another block drops them all (only the head is ever asked). A block
+    number lower than the kept one means the chain went back (a dev chain's revert): the kept reads are dropped, so a
+    block mined again under the same number is read afresh unless it is asked about with no lower number between
+    (``forget`` covers that: the gateway calls it when the chain's clock jumps)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -27,8 +30,11 @@ class HeadMemo:
                 return self._values[key]  # type: ignore[return-value]
         value = read()
         with self._lock:
-            if block > self._block:
+            if block != self._block:
                 self._block, self._values = block, {}
-            if block == self._block:
-                self._values[key] = value
+            self._values[key] = value
         return value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._block, self._values = -1, {}

@@ -255,8 +255,9 @@ class Market:
         return self.block_number()
 
     def oracle_at_head(self) -> OracleAtBlock:
-        """The oracle's currencies and FX terms at a recent block (at most ``HEAD_AGE`` old), each read once per block
-        whoever asks: every member's ``GET /v1/risk/repos`` needs them, several times a second."""
+        """The oracle's currencies and FX terms at a recent block (the pushed head, else a number read at most
+        ``HEAD_AGE`` ago), each read once per block whoever asks: every member's ``GET /v1/risk/repos`` needs them,
+        several times a second."""
         return OracleAtBlock(self.oracle, self.recent_block_number(HEAD_AGE), self.head_memo)
 
     def forget_clock(self) -> None:
@@ -267,6 +268,7 @@ class Market:
         with self._lock:
             self._clock = None
             self._forgot_at = time.monotonic()
+        self.head_memo.forget()  # a chain that jumped may have gone back and mined the same numbers again
 
     def allowance_unlimited(self, owner: str, token: str) -> bool:
         return (owner.lower(), token.lower()) in self._allowance_ok

@@ -96,9 +96,13 @@ def test_the_oracles_currency_and_fx_terms_are_read_once_per_block_whoever_asks(
     assert contract.functions.blocks == [{"block_identifier": 7}] * 2  # read at the pinned block, not "latest"
     contract.functions.answers["currencyOf"] = WALLET  # the admin renamed the currency in block 8
     assert OracleAtBlock(contract, 8, memo).currency_of(ASSET) == WALLET
-    assert OracleAtBlock(contract, 7, memo).currency_of(ASSET) == WALLET  # an older block is read, never kept
-    assert [name for name, _ in contract.functions.calls].count("currencyOf") == 3
-    assert OracleAtBlock(contract, 8, memo).currency_of(ASSET, block=3) == WALLET  # a named block: read, not kept
+    assert OracleAtBlock(contract, 7, memo).currency_of(ASSET) == WALLET  # the chain went back: read afresh
+    contract.functions.answers["currencyOf"] = QUOTE  # block 8 mined again, differently
+    assert OracleAtBlock(contract, 8, memo).currency_of(ASSET) == QUOTE  # not the value kept for the first block 8
+    memo.forget()  # the gateway saw the chain's clock jump
+    assert OracleAtBlock(contract, 8, memo).currency_of(ASSET) == QUOTE
+    assert [name for name, _ in contract.functions.calls].count("currencyOf") == 5
+    assert OracleAtBlock(contract, 8, memo).currency_of(ASSET, block=3) == QUOTE  # a named block: read, not kept
     assert contract.functions.blocks[-1] == {"block_identifier": 3}
 
 
