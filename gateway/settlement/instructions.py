@@ -27,6 +27,7 @@ from gateway.policy import instructions as policy
 from gateway.settlement import service
 from gateway.settlement.hub import Hub
 from gateway.settlement.schemas import InstructionPublic
+from gateway.settlement_records import parties
 from gateway.settlement_records.models import Instruction
 from gateway.settlement_records.steps import StepSpec
 from gateway.trading.exceptions import InvalidSignature, InvalidState
@@ -332,6 +333,9 @@ def submit_if_complete(
     else:
         raise InvalidRequest(f"unknown instruction kind {instruction.kind}")
     instruction.status = "submitted"
-    instruction.settlement_id = submitted.settlement.id if submitted.settlement is not None else None
+    if submitted.settlement is not None:
+        parties.link_instruction(session, instruction, submitted.settlement)
+    else:
+        instruction.settlement_id = None
     session.commit()
     return submitted

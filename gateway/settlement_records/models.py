@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db.models import Base, utcnow
@@ -49,6 +49,20 @@ class Settlement(Base):
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # the failed settlement this one sends again (a registry write retried by compliance): at most one retry each
     retry_of: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, unique=True)
+
+
+class SettlementParty(Base):
+    """An organization party to a settlement: it asked for it, it is a side of the trade the settlement opens, or one
+    of its wallets had to sign the instruction the settlement carries out (``gateway.settlement_records.parties``).
+    Written with the settlement and when an instruction is linked to it, so that an organization's list is one
+    indexed range in the settlements' order (``created_at`` is the settlement's)."""
+
+    __tablename__ = "settlement_parties"
+    __table_args__ = (Index("ix_settlement_parties_listing", "organization_id", "created_at", "settlement_id"),)
+
+    settlement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("settlements.id"), primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column()
 
 
 class ChainStep(Base):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 from web3 import Web3
 
+from gateway.settlement_records import parties
 from gateway.settlement_records.models import ChainStep, Settlement
 
 
@@ -37,7 +38,7 @@ def enqueue(
     trade_id: uuid.UUID | None = None,
     repo_id: int | None = None,
 ) -> Settlement:
-    """Record a settlement and its steps in the caller's transaction (the caller commits)."""
+    """Record a settlement, its parties and its steps in the caller's transaction (the caller commits)."""
     settlement = Settlement(
         id=uuid.uuid4(),
         kind=kind,
@@ -47,7 +48,8 @@ def enqueue(
         repo_id=repo_id,
     )
     session.add(settlement)
-    session.flush()  # the steps reference it (no ORM relationship orders the inserts)
+    session.flush()  # the steps and parties reference it (no ORM relationship orders the inserts)
+    parties.of_new_settlement(session, settlement)
     for seq, spec in enumerate(steps):
         session.add(
             ChainStep(

@@ -26,7 +26,7 @@ from gateway.settlement.views import LISTED, settlement_public, settlements_publ
 from gateway.settlement_records import freshness
 from gateway.settlement_records.bell import Bell, rung
 from gateway.settlement_records.freshness import BELL_POLL_SECONDS
-from gateway.settlement_records.models import Settlement
+from gateway.settlement_records.models import Settlement, SettlementParty
 
 router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
 
@@ -100,17 +100,20 @@ async def list_settlements(
     kind: Annotated[str | None, Query(max_length=32)] = None,
 ) -> SettlementsPublic:
     """Settlements the organization is a party to (it asked for them, or they open its trades or carry out
-    instructions it signed), newest first. A page is two indexed queries (settlements, then all their steps) of
-    plain columns, read on the event loop where reads never wait (``read_view``)."""
+    instructions it signed), newest first. A page is two indexed queries (the organization's range of settlement
+    parties joined to the settlements, then all their steps) of plain columns, read on the event loop where reads
+    never wait (``read_view``)."""
 
     def view() -> SettlementsPublic:
         listed = cast("Select[Any]", select(*LISTED))  # one row type for ``pages.keyset``
-        query = listed.where(visibility.visible_to(session, principal.organization_id))
+        query = listed.join(SettlementParty, SettlementParty.settlement_id == Settlement.id).where(
+            visibility.party_of(principal.organization_id)
+        )
         if status:
             query = query.where(Settlement.status == status)
         if kind:
             query = query.where(Settlement.kind.in_(kind_spellings(kind)))
-        query = pages.keyset(query, page, Settlement.created_at, Settlement.id)
+        query = pages.keyset(query, page, SettlementParty.created_at, SettlementParty.settlement_id)
         found = session.connection().execute(query).all()
         rows, next_cursor = pages.finish(found, page, lambda s: (s.created_at, s.id))
         return SettlementsPublic(data=settlements_public(session, rows), next_cursor=next_cursor)

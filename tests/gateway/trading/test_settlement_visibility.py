@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from gateway.db.models import Role, Wallet
-from gateway.settlement_records.models import Instruction, RepoRecord
+from gateway.settlement_records import parties
+from gateway.settlement_records.models import Instruction, RepoRecord, Settlement
 from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading.models import Trade
 from tests.gateway.conftest import Member, World
@@ -80,16 +81,53 @@ def test_a_rerate_settlement_answers_every_signer(world: World) -> None:
             session, kind="Amendment", requested_by="bt", organization_id=world.orgs["b"], repo_id=3,
             steps=[StepSpec(label="Amendment", to=ENGINE, data="0x", sender="0x" + "11" * 20)],
         )  # fmt: skip
-        session.add(
-            Instruction(
-                repo_id=3, kind="Amendment", message={"repoId": "3"}, created_by="at", status="submitted",
-                signatures={wa.address.lower(): "0x", wb.address.lower(): "0x"},
-                required=[wa.address.lower(), wb.address.lower()], settlement_id=rerate.id,
-            )
+        instruction = Instruction(
+            repo_id=3, kind="Amendment", message={"repoId": "3"}, created_by="at", status="submitted",
+            signatures={wa.address.lower(): "0x", wb.address.lower(): "0x"},
+            required=[wa.address.lower(), wb.address.lower()],
         )  # fmt: skip
+        session.add(instruction)
+        parties.link_instruction(session, instruction, rerate)  # as the instruction's submission links it
         settlement_id = str(rerate.id)
     for party in (a, b):
         assert party.get(f"/v1/settlements/{settlement_id}").status_code == 200
         assert settlement_id in listed(party)
     assert c.get(f"/v1/settlements/{settlement_id}").status_code == 404
     assert settlement_id not in listed(c)
+
+
+def test_settlements_recorded_before_their_parties_were_are_listed_to_the_same_parties_after_the_migration(
+    world: World, db_url: str
+) -> None:
+    """The migration that made ``settlement_parties`` fills it by the rules the list applied on every read: an open
+    to both sides of its trade, an instruction's settlement to every signer, a request to whoever asked."""
+    from gateway.db.migrate import downgrade, upgrade
+
+    a, b, c = (world.user(k, Role.TRADER, f"{k}t") for k in "abc")
+    wa, wb = wallets(world, a, b)
+    with world.ctx.sessions.begin() as session:  # written as before the table: no party rows
+        trade = Trade(
+            source="direct", seller_org_id=world.orgs["a"], buyer_org_id=world.orgs["b"], seller_wallet_id=wa.id,
+            buyer_wallet_id=wb.id, seller_initiator=a.id, terms={}, terms_digest="0x" + "00" * 32, chain_id=31337,
+            engine=ENGINE,
+        )  # fmt: skip
+        session.add(trade)
+        session.flush()
+        opened = Settlement(kind="open", requested_by="relayer", trade_id=trade.id)
+        rerate = Settlement(kind="Amendment", requested_by="bt", organization_id=world.orgs["b"], repo_id=3)
+        asked = Settlement(kind="KycRegistration", requested_by="ct", organization_id=world.orgs["c"])
+        session.add_all([opened, rerate, asked])
+        session.flush()
+        session.add(
+            Instruction(
+                repo_id=3, kind="Amendment", message={"repoId": "3"}, created_by="at", status="submitted",
+                signatures={}, required=[wa.address.lower(), wb.address.lower()], settlement_id=rerate.id,
+            )
+        )  # fmt: skip
+        ids = {"open": str(opened.id), "rerate": str(rerate.id), "asked": str(asked.id)}
+    assert listed(a) == listed(b) == listed(c) == []  # the parties are not recorded yet
+    downgrade(db_url, "s19_6601")
+    upgrade(db_url)
+    assert sorted(listed(a)) == sorted([ids["open"], ids["rerate"]])  # A: a side of the trade, a signer
+    assert sorted(listed(b)) == sorted([ids["open"], ids["rerate"]])  # B: the other side, the one who asked
+    assert listed(c) == [ids["asked"]]
