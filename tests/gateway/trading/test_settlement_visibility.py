@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from gateway.db.models import Role, Wallet
 from gateway.settlement_records import parties
@@ -41,17 +42,23 @@ def wallets(world: World, a: Member, b: Member) -> tuple[Wallet, Wallet]:
     return rows[0], rows[1]  # type: ignore[return-value]
 
 
+def a_trade(session: Session, world: World, seller: Member, wa: Wallet, wb: Wallet) -> Trade:
+    """A direct trade between A (seller) and B, flushed: its id is set."""
+    trade = Trade(
+        source="direct", seller_org_id=world.orgs["a"], buyer_org_id=world.orgs["b"], seller_wallet_id=wa.id,
+        buyer_wallet_id=wb.id, seller_initiator=seller.id, terms={}, terms_digest="0x" + "00" * 32, chain_id=31337,
+        engine=ENGINE,
+    )  # fmt: skip
+    session.add(trade)
+    session.flush()
+    return trade
+
+
 def test_the_open_is_listed_and_readable_by_both_parties_only(world: World) -> None:
     a, b, c = (world.user(k, Role.TRADER, f"{k}t") for k in "abc")
     wa, wb = wallets(world, a, b)
     with world.ctx.sessions.begin() as session:
-        trade = Trade(
-            source="direct", seller_org_id=world.orgs["a"], buyer_org_id=world.orgs["b"], seller_wallet_id=wa.id,
-            buyer_wallet_id=wb.id, seller_initiator=a.id, terms={}, terms_digest="0x" + "00" * 32, chain_id=31337,
-            engine=ENGINE,
-        )  # fmt: skip
-        session.add(trade)
-        session.flush()
+        trade = a_trade(session, world, a, wa, wb)
         opened = enqueue(
             session, kind="open", requested_by="relayer", trade_id=trade.id,
             steps=[StepSpec(label="open", to=ENGINE, data="0x", sender="0x" + "11" * 20)],
@@ -106,13 +113,7 @@ def test_settlements_recorded_before_their_parties_were_are_listed_to_the_same_p
     a, b, c = (world.user(k, Role.TRADER, f"{k}t") for k in "abc")
     wa, wb = wallets(world, a, b)
     with world.ctx.sessions.begin() as session:  # written as before the table: no party rows
-        trade = Trade(
-            source="direct", seller_org_id=world.orgs["a"], buyer_org_id=world.orgs["b"], seller_wallet_id=wa.id,
-            buyer_wallet_id=wb.id, seller_initiator=a.id, terms={}, terms_digest="0x" + "00" * 32, chain_id=31337,
-            engine=ENGINE,
-        )  # fmt: skip
-        session.add(trade)
-        session.flush()
+        trade = a_trade(session, world, a, wa, wb)
         opened = Settlement(kind="open", requested_by="relayer", trade_id=trade.id)
         rerate = Settlement(kind="Amendment", requested_by="bt", organization_id=world.orgs["b"], repo_id=3)
         asked = Settlement(kind="KycRegistration", requested_by="ct", organization_id=world.orgs["c"])
