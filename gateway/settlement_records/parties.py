@@ -16,14 +16,18 @@ from gateway.settlement_records.models import Instruction, Settlement, Settlemen
 from gateway.trading.models import Trade
 
 
-def record(session: Session, settlement: Settlement, organizations: Iterable[uuid.UUID | None]) -> None:
-    """Adds the organizations not yet party to ``settlement`` (in the caller's transaction)."""
+def record(
+    session: Session, settlement: Settlement, organizations: Iterable[uuid.UUID | None], *, new: bool = False
+) -> None:
+    """Adds the organizations not yet party to ``settlement`` (in the caller's transaction); a ``new`` settlement
+    has none yet, so they are not read."""
     wanted = {o for o in organizations if o is not None}
     if not wanted:
         return
-    known = set(
-        session.scalars(select(SettlementParty.organization_id).where(SettlementParty.settlement_id == settlement.id))
-    )
+    known: set[uuid.UUID] = set()
+    if not new:
+        query = select(SettlementParty.organization_id).where(SettlementParty.settlement_id == settlement.id)
+        known = set(session.scalars(query))
     for organization_id in wanted - known:
         session.add(
             SettlementParty(
@@ -39,7 +43,7 @@ def of_new_settlement(session: Session, settlement: Settlement) -> None:
         trade = session.get(Trade, settlement.trade_id)
         if trade is not None:
             organizations += [trade.seller_org_id, trade.buyer_org_id]
-    record(session, settlement, organizations)
+    record(session, settlement, organizations, new=True)
 
 
 def link_instruction(session: Session, instruction: Instruction, settlement: Settlement) -> None:
