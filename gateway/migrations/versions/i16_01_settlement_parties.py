@@ -65,9 +65,11 @@ def _fill() -> None:
     """The parties of the settlements already recorded: who asked, both sides of an open's trade, and the
     organizations of the wallets an instruction required."""
     bind = op.get_bind()
-    created = {row.id: row.created_at for row in bind.execute(sa.select(_SETTLEMENTS.c.id, _SETTLEMENTS.c.created_at))}
+    created: dict[object, object] = {}
     parties: set[tuple[object, object]] = set()
-    for asked in bind.execute(sa.select(_SETTLEMENTS.c.id, _SETTLEMENTS.c.organization_id)):
+    settlements = sa.select(_SETTLEMENTS.c.id, _SETTLEMENTS.c.organization_id, _SETTLEMENTS.c.created_at)
+    for asked in bind.execute(settlements):
+        created[asked.id] = asked.created_at
         if asked.organization_id is not None:
             parties.add((asked.id, asked.organization_id))
     opened = sa.select(_SETTLEMENTS.c.id, _TRADES.c.seller_org_id, _TRADES.c.buyer_org_id).join(
@@ -84,7 +86,7 @@ def _fill() -> None:
             owner = owners.get(str(address).lower())
             if owner is not None and instruction.settlement_id in created:
                 parties.add((instruction.settlement_id, owner))
-    rows = [{"settlement_id": s, "organization_id": o, "created_at": created[s]} for s, o in sorted(parties, key=str)]
+    rows = [{"settlement_id": s, "organization_id": o, "created_at": created[s]} for s, o in parties]
     if rows:
         bind.execute(sa.insert(_PARTIES), rows)
 
