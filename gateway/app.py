@@ -27,6 +27,7 @@ from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import BodySizeLimit, RequestGuard
 from gateway.api.proxies import ForwardedFor
 from gateway.api.responses import ChecksummedJSONResponse
+from gateway.api.route_table import include_flat
 from gateway.audit import service as audit_service
 from gateway.audit.routes import AnchorQueue
 from gateway.audit.routes import router as audit_router
@@ -196,8 +197,8 @@ async def _maintain_periodically(ctx: GatewayContext) -> None:
         await asyncio.sleep(interval)
 
 
-def routers() -> APIRouter:
-    """Every route of the API, under /v1."""
+def domain_routers() -> list[APIRouter]:
+    """Each domain's router, in the order a request tries them."""
     from gateway.custody.routes import router as custody_router
     from gateway.events.routes import router as events_router
     from gateway.leases.routes import router as leases_router
@@ -217,14 +218,13 @@ def routers() -> APIRouter:
     from gateway.risk.proposal_routes import router as risk_proposal_router
     from gateway.risk.routes import router as risk_router
     from gateway.risk.stress_routes import router as risk_stress_router
-    from gateway.settlement.routes import router as settlement_router
+    from gateway.settlement.routes import ROUTERS as SETTLEMENT_ROUTERS
     from gateway.signing.routes import router as signing_router
     from gateway.stream.routes import router as stream_router
     from gateway.surveillance.routes import router as surveillance_router
     from gateway.trading.routes import router as trading_router
 
-    v1 = APIRouter(prefix="/v1")
-    for router in (
+    return [
         auth_router,
         members_router,
         clients_router,
@@ -234,7 +234,7 @@ def routers() -> APIRouter:
         trading_router,
         signing_router,
         policy_router,
-        settlement_router,
+        *SETTLEMENT_ROUTERS,
         positions_router,
         claims_router,
         operator_router,
@@ -255,8 +255,14 @@ def routers() -> APIRouter:
         reporting_router,
         leases_router,
         gc_router,
-    ):
-        v1.include_router(router)
+    ]
+
+
+def routers() -> APIRouter:
+    """Every route of the API, under /v1, in one flat list (gateway.api.route_table)."""
+    v1 = APIRouter(prefix="/v1")
+    for router in domain_routers():
+        include_flat(v1, router)
     return v1
 
 
@@ -333,10 +339,10 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
     app.state.ctx = ctx
     install_error_handlers(app)
 
-    app.include_router(routers())
+    include_flat(app.router, routers())  # one flat list: gateway.api.route_table
     from gateway.web.routes import router as web_router
 
-    app.include_router(web_router)  # /app: the web app, same origin as the API
+    include_flat(app.router, web_router)  # /app: the web app, same origin as the API
 
     @app.get("/health", response_model=Health, status_code=200, tags=["health"], dependencies=[Public])
     def health() -> Health:

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__
 from gateway.api.deps import Public
+from gateway.api.route_table import include_flat
 from gateway.chain.base import NullChain
 from gateway.chain.outage import reachability
 from gateway.context import GatewayContext
@@ -187,5 +188,5 @@ def install(app: FastAPI, ctx: GatewayContext) -> None:
     def prometheus(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(router)
+    include_flat(app.router, router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

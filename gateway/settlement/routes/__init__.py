@@ -1,4 +1,4 @@
-"""The settlement API by resource: settlements, repo lifecycle steps, two-party instructions; one router for the app."""
+"""The settlement API by resource: settlements, repo lifecycle steps, two-party instructions, positions."""
 
 from __future__ import annotations
 
@@ -6,8 +6,4 @@ from fastapi import APIRouter
 
 from gateway.settlement.routes import instructions, positions, repos, settlements
 
-router = APIRouter()
-router.include_router(settlements.router)
-router.include_router(repos.router)
-router.include_router(instructions.router)
-router.include_router(positions.router)
+ROUTERS: tuple[APIRouter, ...] = (settlements.router, repos.router, instructions.router, positions.router)

@@ -126,4 +126,4 @@ def test_anonymous_requests_stay_out_of_the_audit_chain(world: World, caplog: py
     logged = [r for r in caplog.records if r.name == "gateway.access" and "/v1/wallets" in r.getMessage()]
     assert len(logged) == 50
     metrics = world.client.get("/metrics").text
-    assert 'reponet_gateway_http_requests_total{method="POST",route="/wallets",status="401"} 50.0' in metrics
+    assert 'reponet_gateway_http_requests_total{method="POST",route="/v1/wallets",status="401"} 50.0' in metrics

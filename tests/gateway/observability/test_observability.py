@@ -37,7 +37,7 @@ def test_metrics_count_requests_by_route_template(world: World) -> None:
     text = world.client.get("/metrics").text
     assert "reponet_gateway_http_requests_total" in text
     assert 'route="/healthz"' in text and 'status="200"' in text
-    assert '/organizations/{org_id}",status="401"' in text
+    assert 'route="/v1/organizations/{org_id}",status="401"' in text  # the whole template, as a scraper would query it
     assert "00000000-0000-0000-0000-000000000000" not in text
     assert "reponet_gateway_http_request_duration_seconds_bucket" in text
 
