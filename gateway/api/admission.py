@@ -11,11 +11,16 @@ query, a JSON-RPC call, a thread hop — waits for the interpreter behind every 
 Settlement work of this process counts as a write (``settling``): with one HTTP worker the relayer and the indexer
 are threads of this process, and while a settlement is pending they get the interpreter back after one read, not
 eight. (With several workers they run in their own process, at a better priority than the workers.)
+
+Queued reads are admitted in arrival order: a slot that frees is handed to the longest waiting read, never to one
+that arrives at that moment. (A condition variable let newcomers overtake woken waiters, and under a hundred clients
+a few reads waited seconds while the median waited a tenth of one.)
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -40,7 +45,7 @@ class ReadAdmission:
         self.settling = settling  # whether settlement work of this process is pending (a write of sorts)
         self.reads = 0
         self.writes = 0
-        self._turn: asyncio.Condition | None = None  # made on the serving loop
+        self._waiting: deque[asyncio.Future[None]] = deque()  # queued reads, oldest first
 
     def _is_read(self, scope: Scope) -> bool:
         if scope["method"] not in READ_METHODS:
@@ -59,26 +64,45 @@ class ReadAdmission:
         if self.limit <= 0 or scope["type"] != "http" or scope["method"] in PASSING_METHODS:
             await self.app(scope, receive, send)
             return
-        if self._turn is None:
-            self._turn = asyncio.Condition()
-        turn = self._turn
         if not self._is_read(scope):
             if scope["method"] not in READ_METHODS:
-                await self._write(turn, scope, receive, send)
+                await self._write(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
             return
-        async with turn:
-            await turn.wait_for(self._room)
-            self.reads += 1
+        await self._admit()
         try:
             await self.app(scope, receive, send)
         finally:
-            async with turn:
-                self.reads -= 1
-                turn.notify(max(1, self._limit_now() - self.reads))  # as many as there is room for now
+            self.reads -= 1
+            self._grant()
 
-    async def _write(self, turn: asyncio.Condition, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _admit(self) -> None:
+        """Take a slot now if no read is queued and there is room; else queue and wait until one is handed over."""
+        if not self._waiting and self._room():
+            self.reads += 1
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed a slot, then cancelled: give it on
+                self.reads -= 1
+                self._grant()
+            else:
+                self._waiting.remove(turn)
+            raise
+
+    def _grant(self) -> None:
+        """Hand the room there is now to the reads that waited longest."""
+        while self._waiting and self._room():
+            turn = self._waiting.popleft()
+            if not turn.done():
+                self.reads += 1
+                turn.set_result(None)
+
+    async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A write passes at once; while it is in progress, reads are admitted up to ``limit_writing``."""
         self.writes += 1
         try:
@@ -86,5 +110,4 @@ class ReadAdmission:
         finally:
             self.writes -= 1
             if not self.writes:
-                async with turn:
-                    turn.notify(self.limit)
+                self._grant()

@@ -165,3 +165,44 @@ def test_while_settlement_work_is_pending_reads_are_admitted_one_at_a_time_then_
     during, after = asyncio.run(scenario())
     assert during == ["GET /v1/r0"]
     assert after == ["GET /v1/r0", "GET /v1/r1", "GET /v1/r2", "GET /v1/r3"]
+
+
+def test_queued_reads_are_admitted_in_arrival_order_and_a_newcomer_does_not_overtake() -> None:
+    async def scenario() -> list[str]:
+        app = Held()
+        admission = ReadAdmission(app, limit=1)
+        reads = [asyncio.create_task(admission(http("GET", f"/v1/r{i}"), nothing, ignore)) for i in range(3)]
+        await settle()
+        app.release("/v1/r0")  # the slot frees just as another read arrives
+        reads.append(asyncio.create_task(admission(http("GET", "/v1/r3"), nothing, ignore)))
+        await settle()
+        entered = list(app.entered)
+        for path in ("/v1/r1", "/v1/r2", "/v1/r3"):
+            app.release(path)
+            await settle()
+        await asyncio.gather(*reads)
+        assert app.entered == ["GET /v1/r0", "GET /v1/r1", "GET /v1/r2", "GET /v1/r3"]
+        return entered
+
+    assert asyncio.run(scenario()) == ["GET /v1/r0", "GET /v1/r1"]
+
+
+def test_a_queued_read_whose_client_left_gives_its_turn_to_the_next() -> None:
+    async def scenario() -> list[str]:
+        app = Held()
+        admission = ReadAdmission(app, limit=1)
+        first = asyncio.create_task(admission(http("GET", "/v1/r0"), nothing, ignore))
+        await settle()
+        gone = asyncio.create_task(admission(http("GET", "/v1/gone"), nothing, ignore))
+        then = asyncio.create_task(admission(http("GET", "/v1/r1"), nothing, ignore))
+        await settle()
+        gone.cancel()
+        app.release("/v1/r0")
+        await settle()
+        entered = list(app.entered)
+        app.release("/v1/r1")
+        await asyncio.gather(first, then)
+        assert admission.reads == 0  # no slot kept by the read that left
+        return entered
+
+    assert asyncio.run(scenario()) == ["GET /v1/r0", "GET /v1/r1"]
