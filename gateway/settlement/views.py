@@ -16,6 +16,7 @@ from gateway.settlement.schemas import (
     SettlementPublic,
     StepPublic,
     Submission,
+    canonical_kind,
 )
 from gateway.settlement_records.models import ChainStep, Settlement
 
@@ -74,7 +75,11 @@ _STEP_COLUMNS = (
 
 
 def settlements_public(session: SessionDep, settlements: Sequence[Listed]) -> list[SettlementPublic]:
-    """A page of settlements with their steps in one query more, not one per settlement (plain columns)."""
+    """A page of settlements with their steps in one query more, not one per settlement (plain columns).
+
+    The rows are our own tables' columns, already of the fields' types, so the page is built without validating
+    each of its hundreds of values again (``model_construct``: half of the page's CPU went there); the kind is put
+    in its one vocabulary here, as the model's validator would, and addresses are checksummed on the way out."""
     steps: dict[uuid.UUID, list[StepPublic]] = {s.id: [] for s in settlements}
     if settlements:
         query = (
@@ -83,11 +88,24 @@ def settlements_public(session: SessionDep, settlements: Sequence[Listed]) -> li
             .order_by(ChainStep.settlement_id, ChainStep.seq)
         )
         for step in session.connection().execute(query):
-            steps[step.settlement_id].append(StepPublic.model_validate(step))
+            steps[step.settlement_id].append(
+                StepPublic.model_construct(
+                    seq=step.seq,
+                    label=step.label,
+                    sender=step.sender,
+                    status=step.status,
+                    nonce=step.nonce,
+                    tx_hash=step.tx_hash,
+                    block_number=step.block_number,
+                    error=step.error,
+                    sent_at=step.sent_at,
+                    final_at=step.final_at,
+                )
+            )
     return [
-        SettlementPublic(
+        SettlementPublic.model_construct(
             id=s.id,
-            kind=s.kind,
+            kind=canonical_kind(s.kind),
             status=s.status,
             trade_id=s.trade_id,
             repo_id=s.repo_id,
