@@ -79,6 +79,7 @@ class ReadAdmission:
 
     async def _admit(self) -> None:
         """Take a slot now if no read is queued and there is room; else queue and wait until one is handed over."""
+        self._grant()  # room can open without a read ending (the relayer's settlements done): the queue goes first
         if not self._waiting and self._room():
             self.reads += 1
             return
@@ -90,7 +91,7 @@ class ReadAdmission:
             if turn.done() and not turn.cancelled():  # handed a slot, then cancelled: give it on
                 self.reads -= 1
                 self._grant()
-            else:
+            elif turn in self._waiting:  # else a grant already passed over it
                 self._waiting.remove(turn)
             raise
 

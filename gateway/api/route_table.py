@@ -17,7 +17,9 @@ def include_flat(target: APIRouter, router: APIRouter) -> None:
     """Add every route of ``router`` to ``target`` under ``target``'s prefix, in order.
 
     ``router``'s own prefix, tags, responses and dependencies are already part of each of its routes. A route of a
-    kind this does not know (a mount, an included router) is refused rather than dropped."""
+    kind this does not know (a mount, an included router) is refused rather than dropped. Not carried, as no router
+    of the gateway has them: a router's own ``form_limits``, startup hooks or lifespan, and streamed (generator)
+    endpoints. Routes added to ``router`` after the copy are not seen."""
     for route in router.routes:
         if isinstance(route, APIRoute):
             target.add_api_route(

@@ -206,3 +206,41 @@ def test_a_queued_read_whose_client_left_gives_its_turn_to_the_next() -> None:
         return entered
 
     assert asyncio.run(scenario()) == ["GET /v1/r0", "GET /v1/r1"]
+
+
+def test_a_read_cancelled_after_a_grant_passed_over_it_ends_cancelled_not_in_error() -> None:
+    """A shutdown cancels every task at once: a queued read's turn can be passed over before the read resumes."""
+
+    async def scenario() -> BaseException | None:
+        app = Held()
+        admission = ReadAdmission(app, limit=1)
+        first = asyncio.create_task(admission(http("GET", "/v1/r0"), nothing, ignore))
+        await settle()
+        queued = asyncio.create_task(admission(http("GET", "/v1/q"), nothing, ignore))
+        await settle()
+        app.release("/v1/r0")  # r0 resumes first and hands its slot on ...
+        queued.cancel()  # ... past the queued read, cancelled before it runs again
+        results = await asyncio.gather(first, queued, return_exceptions=True)
+        assert admission.reads == 0
+        return results[1] if isinstance(results[1], BaseException) else None
+
+    assert isinstance(asyncio.run(scenario()), asyncio.CancelledError)
+
+
+def test_when_settlement_work_ends_a_new_read_lets_the_queue_in_first() -> None:
+    async def scenario() -> list[str]:
+        app = Held()
+        pending = [True]
+        admission = ReadAdmission(app, limit=3, limit_writing=1, settling=lambda: pending[0])
+        reads = [asyncio.create_task(admission(http("GET", f"/v1/r{i}"), nothing, ignore)) for i in range(3)]
+        await settle()
+        pending[0] = False  # no read ended, no write ended: only the next arrival sees the room
+        reads.append(asyncio.create_task(admission(http("GET", "/v1/r3"), nothing, ignore)))
+        await settle()
+        entered = list(app.entered)
+        for i in range(4):
+            app.release(f"/v1/r{i}")
+        await asyncio.gather(*reads)
+        return entered
+
+    assert asyncio.run(scenario()) == ["GET /v1/r0", "GET /v1/r1", "GET /v1/r2"]
