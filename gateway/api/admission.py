@@ -13,8 +13,7 @@ are threads of this process, and while a settlement is pending they get the inte
 eight. (With several workers they run in their own process, at a better priority than the workers.)
 
 Queued reads are admitted in arrival order: a slot that frees is handed to the longest waiting read, never to one
-that arrives at that moment. (A condition variable let newcomers overtake woken waiters, and under a hundred clients
-a few reads waited seconds while the median waited a tenth of one.)
+that arrives at that moment (a condition variable let a newcomer overtake the waiter woken for the slot).
 """
 
 from __future__ import annotations
