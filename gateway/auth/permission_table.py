@@ -31,10 +31,11 @@ class RouteDeclaration:
     public: bool
 
 
-def _calls(dependant: Dependant) -> Iterator[object]:
+def dependency_calls(dependant: Dependant) -> Iterator[object]:
+    """Every dependency ``dependant`` solves, depth first, in order."""
     for sub in dependant.dependencies:
         yield sub.call
-        yield from _calls(sub)
+        yield from dependency_calls(sub)
 
 
 def declarations(app: FastAPI) -> list[RouteDeclaration]:
@@ -44,7 +45,7 @@ def declarations(app: FastAPI) -> list[RouteDeclaration]:
         if path in FASTAPI_PAGES:
             continue
         dependant = getattr(route, "dependant", None)
-        calls = list(_calls(dependant)) if dependant is not None else []
+        calls = list(dependency_calls(dependant)) if dependant is not None else []
         permissions = {c.permission for c in calls if isinstance(c, Authorize)}
         websocket = isinstance(route.original_route, APIWebSocketRoute)
         if websocket and (marked := getattr(route.endpoint, "declared_permission", None)) is not None:

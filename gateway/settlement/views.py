@@ -88,20 +88,7 @@ def settlements_public(session: SessionDep, settlements: Sequence[Listed]) -> li
             .order_by(ChainStep.settlement_id, ChainStep.seq)
         )
         for step in session.connection().execute(query):
-            steps[step.settlement_id].append(
-                StepPublic.model_construct(
-                    seq=step.seq,
-                    label=step.label,
-                    sender=step.sender,
-                    status=step.status,
-                    nonce=step.nonce,
-                    tx_hash=step.tx_hash,
-                    block_number=step.block_number,
-                    error=step.error,
-                    sent_at=step.sent_at,
-                    final_at=step.final_at,
-                )
-            )
+            steps[step.settlement_id].append(StepPublic.model_construct(**step._mapping))  # settlement_id: not a field
     return [
         SettlementPublic.model_construct(
             id=s.id,

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
@@ -13,7 +11,7 @@ from starlette.routing import Mount
 
 from gateway.api.route_table import include_flat
 from gateway.app import domain_routers, routers
-from gateway.auth.permission_table import declarations
+from gateway.auth.permission_table import declarations, dependency_calls
 from gateway.web.routes import router as web_router
 
 
@@ -38,19 +36,13 @@ def _flat() -> FastAPI:
 def _dependency_calls(app: FastAPI) -> dict[tuple[str, str], list[str]]:
     """Per (path, methods): every dependency the route solves, by name, in order."""
 
-    def calls(dependant: Any) -> list[str]:
-        out = []
-        for sub in dependant.dependencies:
-            out.append(getattr(sub.call, "__qualname__", repr(sub.call)))
-            out.extend(calls(sub))
-        return out
-
     table = {}
     for route in iter_route_contexts(app.routes):
         websocket = isinstance(route.original_route, APIWebSocketRoute)
         methods = "WS" if websocket else ",".join(sorted(route.methods or ()))
         dependant = getattr(route, "dependant", None)
-        table[(str(route.path), methods)] = calls(dependant) if dependant is not None else []
+        calls = dependency_calls(dependant) if dependant is not None else ()
+        table[(str(route.path), methods)] = [getattr(call, "__qualname__", repr(call)) for call in calls]
     return table
 
 
