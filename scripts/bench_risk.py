@@ -315,10 +315,15 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         timer.cancel()
         ticker = Ticker(lambda: Watcher(http, Store(work / "risk.db"), members, fence=leases.headers), args.interval)
         cpu_before = net.cpu_seconds()
+        quiet_by_process = net.cpu_by_process()
         ticker.thread.start()
         time.sleep(args.quiet_seconds)  # steady state: every tick revalues every repo, no call is due
         quiet = list(ticker.ticks)
         cpu_after = net.cpu_seconds()
+        after_quiet = net.cpu_by_process()
+        out["quiet_cpu_by_process_s"] = {  # what else runs beside the service's ticks (up's own services)
+            name: round(after_quiet[name] - quiet_by_process.get(name, 0.0), 2) for name in sorted(after_quiet)
+        }
         revalued = len(quiet) * len(live)
         out["steady_ticks"] = len(quiet)
         out["tick_wall_ms_p50"] = round(sorted(t[1] for t in quiet)[len(quiet) // 2] * 1000, 1) if quiet else None
@@ -328,7 +333,7 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         out["gateway_cpu_us_per_repo_read"] = round(gateway_cpu * 1e6 / max(1, revalued), 1)
 
         block = setup.story.w3.eth.block_number
-        burst_cpu = net.cpu_seconds()
+        burst_cpu, burst_by_process = net.cpu_seconds(), net.cpu_by_process()
         t0, t0_wall = time.perf_counter(), time.time()
         setup.story.post_price(setup.story.gov, PRICE_AFTER)  # the operator's POST, waited until final on chain
         out["price_final_s"] = round(time.perf_counter() - t0, 2)
@@ -343,6 +348,10 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         out["calls_final"] = called
         burst_end = net.cpu_seconds()  # from the price's POST to the last call final: where the CPU went
         out["burst_cpu_s"] = {name: round(burst_end[name] - burst_cpu.get(name, 0.0), 2) for name in burst_end}
+        by_process = net.cpu_by_process()  # "node" above is every process under up but the gateway: its parts
+        out["burst_cpu_by_process_s"] = {
+            name: round(by_process[name] - burst_by_process.get(name, 0.0), 2) for name in sorted(by_process)
+        }
         time.sleep(max(2 * args.interval, 1.0))  # nothing more is called: none twice, none extra
         out["calls_final_after_settling"] = CallsSeen(setup, block).count()
         ticker.stop.set()

@@ -125,7 +125,8 @@ class Network:
 
     def processes(self) -> dict[str, list[int]]:
         """The processes under ``up`` by name: ``up`` itself, ``gateway`` (uvicorn and any workers it forks), and
-        ``node``, or on a local network ``network`` (its supervisor) and ``node0``..``nodeN`` (by data directory)."""
+        ``node``, or on a local network ``network`` (its supervisor) and ``node0``..``nodeN`` (by data directory),
+        and the services ``up`` starts beside them by their command (``risk``, ``risk-feed``, ``surveillance``)."""
         groups = self.groups()
         out: dict[str, list[int]] = {"up": [self.process.pid], "gateway": groups["gateway"]}
         for pid in groups["node"]:
@@ -136,7 +137,9 @@ class Network:
             except OSError:
                 continue
             name = "node"
-            if "network" in words:
+            if "gateway.cli" in words and words.index("gateway.cli") + 1 < len(words):
+                name = _service_name(words[words.index("gateway.cli") + 1 :])  # risk, surveillance, ... under up
+            elif "network" in words:
                 name = "network"
             elif "--data-dir" in words and words.index("--data-dir") + 1 < len(words):
                 directory = Path(words[words.index("--data-dir") + 1]).name
@@ -185,6 +188,12 @@ class Network:
                 total += sum(int(f) for f in fields[11:15])
             out[name] = total / ticks
         return out
+
+
+def _service_name(words: list[str]) -> str:
+    """``risk``, ``risk-feed``, ``surveillance``: the command and any sub-command before the first option."""
+    parts = [w for w in words[:2] if w and not w.startswith("-")]
+    return "-".join(parts[:1] + [p for p in parts[1:2] if p not in ("run",)])
 
 
 def loadavg() -> float:

@@ -28,3 +28,5 @@ def test_bench_risk_small_prints_every_figure() -> None:
     assert figures["calls_final"] == figures["calls_final_after_settling"] == figures["calls_sent"] == 3
     for key in ("all_calls_final_s", "service_cpu_us_per_repo", "gateway_cpu_us_per_repo_read", "valuation_alone_ms"):
         assert isinstance(figures[key], (int, float)), (key, figures)
+    for key in ("quiet_cpu_by_process_s", "burst_cpu_by_process_s"):  # up's services apart from the node
+        assert {"gateway", "node", "risk", "surveillance"} <= set(figures[key]), (key, figures[key])
