@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, TypeDecorator, and_, or_
+from sqlalchemy import Select, TypeDecorator, and_, bindparam, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from gateway.exceptions import InvalidCursor
@@ -80,6 +80,33 @@ def keyset(query: Select[Any], params: PageParams, *columns: InstrumentedAttribu
         beyond = column < values[i] if newest else column > values[i]
         clauses.append(and_(*equal, beyond))
     return query.where(or_(*clauses))
+
+
+def keyset_statement(
+    query: Select[Any], newest: bool, after: bool, *columns: InstrumentedAttribute[Any]
+) -> Select[Any]:
+    """``keyset`` with the limit and the cursor's values left as bound parameters (``keyset_parameters`` gives
+    them): one statement per shape (order, from a cursor or not) serves every page. A hot list keeps its statements
+    and runs them with new values, rather than building, compiling and adapting a new statement per request."""
+    query = query.order_by(*[c.desc() if newest else c.asc() for c in columns]).limit(bindparam("page_limit"))
+    if not after:
+        return query
+    values = [bindparam(f"page_after_{i}", type_=c.type) for i, c in enumerate(columns)]
+    clauses = []
+    for i, column in enumerate(columns):
+        equal = [columns[j] == values[j] for j in range(i)]
+        clauses.append(and_(*equal, column < values[i] if newest else column > values[i]))
+    return query.where(or_(*clauses))
+
+
+def keyset_parameters(params: PageParams, *columns: InstrumentedAttribute[Any]) -> dict[str, Any]:
+    """The values of a ``keyset_statement``'s parameters for this page: one row more than the page, and the cursor's
+    key (an invalid cursor is the client's mistake, as in ``keyset``)."""
+    out: dict[str, Any] = {"page_limit": params.limit + 1}
+    if params.cursor is not None:
+        values = decode_cursor(params.cursor, [_parser(c) for c in columns])
+        out.update({f"page_after_{i}": value for i, value in enumerate(values)})
+    return out
 
 
 def finish(rows: Sequence[T], params: PageParams, key: Callable[[T], Sequence[object]]) -> tuple[list[T], str | None]:

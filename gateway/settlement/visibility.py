@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import BindParameter, ColumnElement, select
 from sqlalchemy.orm import Session
 
 from gateway.settlement_records.models import Settlement, SettlementParty
 
 
-def party_of(organization_id: uuid.UUID) -> ColumnElement[bool]:
-    """The condition on ``SettlementParty`` rows of the organization: joined to the settlements, the list is one
-    range of the parties' (organization, created_at, settlement) index in the list's order."""
+def party_of(organization_id: uuid.UUID | BindParameter[uuid.UUID]) -> ColumnElement[bool]:
+    """The condition on ``SettlementParty`` rows of the organization (or of a parameter naming it): joined to the
+    settlements, the list is one range of the parties' (organization, created_at, settlement) index in the list's
+    order."""
     return SettlementParty.organization_id == organization_id
 
 

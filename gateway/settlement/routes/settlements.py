@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import ContextDep, PageQuery, SessionDep, read_view
 from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.db import pages
+from gateway.db.pages import Order
 from gateway.settlement import service, visibility
 from gateway.settlement.hub import HubDep, waiters_bell
 from gateway.settlement.schemas import (
@@ -90,6 +92,23 @@ async def wait_for_settlement(
     return public
 
 
+_LIST_KEY = (SettlementParty.created_at, SettlementParty.settlement_id)
+
+
+@functools.cache
+def _listing(newest: bool, after: bool, by_status: bool, by_kind: bool) -> Select[Any]:
+    """The list's statement for one shape of request, built once: each page runs it with its own values."""
+    listed = cast("Select[Any]", select(*LISTED))  # one row type for ``pages.keyset_statement``
+    query = listed.join(SettlementParty, SettlementParty.settlement_id == Settlement.id).where(
+        visibility.party_of(bindparam("organization_id"))
+    )
+    if by_status:
+        query = query.where(Settlement.status == bindparam("status"))
+    if by_kind:
+        query = query.where(Settlement.kind.in_(bindparam("kinds", expanding=True)))
+    return pages.keyset_statement(query, newest, after, *_LIST_KEY)
+
+
 @router.get("/settlements", response_model=SettlementsPublic, status_code=200)
 async def list_settlements(
     principal: ReposRead,
@@ -105,16 +124,13 @@ async def list_settlements(
     never wait (``read_view``)."""
 
     def view() -> SettlementsPublic:
-        listed = cast("Select[Any]", select(*LISTED))  # one row type for ``pages.keyset``
-        query = listed.join(SettlementParty, SettlementParty.settlement_id == Settlement.id).where(
-            visibility.party_of(principal.organization_id)
-        )
+        values = pages.keyset_parameters(page, *_LIST_KEY) | {"organization_id": principal.organization_id}
         if status:
-            query = query.where(Settlement.status == status)
+            values["status"] = status
         if kind:
-            query = query.where(Settlement.kind.in_(kind_spellings(kind)))
-        query = pages.keyset(query, page, SettlementParty.created_at, SettlementParty.settlement_id)
-        found = session.connection().execute(query).all()
+            values["kinds"] = list(kind_spellings(kind))
+        query = _listing(page.order is Order.NEWEST, page.cursor is not None, bool(status), bool(kind))
+        found = session.connection().execute(query, values).all()
         rows, next_cursor = pages.finish(found, page, lambda s: (s.created_at, s.id))
         return SettlementsPublic(data=settlements_public(session, rows), next_cursor=next_cursor)
 

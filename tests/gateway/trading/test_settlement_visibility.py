@@ -132,3 +132,45 @@ def test_settlements_recorded_before_their_parties_were_are_listed_to_the_same_p
     assert sorted(listed(a)) == sorted([ids["open"], ids["rerate"]])  # A: a side of the trade, a signer
     assert sorted(listed(b)) == sorted([ids["open"], ids["rerate"]])  # B: the other side, the one who asked
     assert listed(c) == [ids["asked"]]
+
+
+def walk(member: Member, query: str) -> list[str]:
+    """Every id of the list, a page of two at a time, following ``next_cursor`` to the end."""
+    ids: list[str] = []
+    cursor = None
+    while True:
+        suffix = f"&cursor={cursor}" if cursor else ""
+        response = member.get(f"/v1/settlements?limit=2{query}{suffix}")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        ids += [s["id"] for s in body["data"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return ids
+
+
+def test_the_list_walks_page_by_page_in_either_order_and_filters_by_status_and_kind(world: World) -> None:
+    """The list's statements are built once per shape and run with each page's values: pages of two in both
+    orders give every settlement once, the other party's view and the filters included."""
+    a, b, c = (world.user(k, Role.TRADER, f"{k}t") for k in "abc")
+    wa, wb = wallets(world, a, b)
+    made: list[tuple[str, str, str]] = []  # (id, kind, status), oldest first
+    for n in range(5):
+        with world.ctx.sessions.begin() as session:
+            trade = a_trade(session, world, a, wa, wb)
+            kind = "open" if n % 2 == 0 else "repurchase"
+            settlement = enqueue(
+                session, kind=kind, requested_by="relayer", trade_id=trade.id,
+                steps=[StepSpec(label=kind, to=ENGINE, data="0x", sender="0x" + "11" * 20)],
+            )  # fmt: skip
+            if n == 3:
+                settlement.status = "failed"
+            made.append((str(settlement.id), kind, settlement.status))
+    newest_first = [i for i, _, _ in reversed(made)]
+    assert walk(a, "") == newest_first == walk(b, "")
+    assert walk(a, "&order=oldest") == newest_first[::-1]
+    assert walk(a, "&status=failed") == [made[3][0]]
+    assert walk(a, "&kind=repurchase") == [i for i, k, _ in reversed(made) if k == "repurchase"]
+    assert walk(a, "&kind=open&status=pending&order=oldest") == [i for i, k, s in made if k == "open"]
+    assert walk(c, "") == []
+    assert a.get("/v1/settlements?cursor=not-a-cursor").status_code == 400  # the client's mistake, as before
