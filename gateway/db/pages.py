@@ -53,12 +53,20 @@ def decode_cursor(cursor: str, parsers: Sequence[Callable[[str], Any]]) -> list[
         raise InvalidCursor("invalid cursor: pass the next_cursor of a previous page unchanged") from None
 
 
+def _aware(text: str) -> datetime:
+    """A cursor's time: our cursors carry UTC offsets, and a naive time cannot be compared with stored ones."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError("a cursor's time carries its UTC offset")
+    return value
+
+
 def _parser(column: InstrumentedAttribute[Any]) -> Callable[[str], Any]:
     kind = column.type
     # a decorated type (UTC datetimes) says ``object``; the type it decorates says what its values are
     python_type = kind.impl_instance.python_type if isinstance(kind, TypeDecorator) else kind.python_type
     if python_type is datetime:
-        return datetime.fromisoformat
+        return _aware
     if python_type is uuid.UUID:
         return uuid.UUID
     if python_type is int:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from gateway.db import pages
 from gateway.db.models import Role, Wallet
 from gateway.settlement_records import parties
 from gateway.settlement_records.models import Instruction, RepoRecord, Settlement
@@ -174,3 +175,13 @@ def test_the_list_walks_page_by_page_in_either_order_and_filters_by_status_and_k
     assert walk(a, "&kind=open&status=pending&order=oldest") == [i for i, k, s in made if k == "open"]
     assert walk(c, "") == []
     assert a.get("/v1/settlements?cursor=not-a-cursor").status_code == 400  # the client's mistake, as before
+
+
+def test_a_cursor_with_a_time_without_its_offset_is_the_clients_mistake(world: World) -> None:
+    """A hand-made cursor whose time has no UTC offset is refused (400), not a failure of the server."""
+    a = world.user("a", Role.TRADER, "at")
+    naive = pages.encode_cursor(["2026-01-01T00:00:00", str(uuid.uuid4())])
+    aware = pages.encode_cursor(["2026-01-01T00:00:00+00:00", str(uuid.uuid4())])
+    assert a.get(f"/v1/settlements?cursor={naive}").status_code == 400
+    answer = a.get(f"/v1/settlements?cursor={aware}")
+    assert answer.status_code == 200 and answer.json()["data"] == []
