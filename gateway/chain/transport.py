@@ -28,7 +28,7 @@ from gateway.chain import guard
 from gateway.chain.outage import reachability
 
 # The server may close an idle kept-alive connection at any time; a request that meets such a close before any
-# answer arrived was not processed and is sent once more on a fresh connection.
+# answer arrived was not processed and is sent once more on a fresh connection (every idle one is dropped first).
 STALE = (http.client.RemoteDisconnected, http.client.BadStatusLine, BrokenPipeError, ConnectionResetError)
 
 
@@ -113,6 +113,17 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
                 self._open -= 1
             self._free.notify()
 
+    def _drop_idle(self) -> None:
+        """Close every idle connection: the server closed the most recently used one while it sat idle, so the
+        others, idle for longer, are closed as well (a node closes idle connections after its keep-alive timeout),
+        and the call asked again must not meet one of them."""
+        with self._free:
+            for connection in self._idle:
+                connection.close()
+            self._open -= len(self._idle)
+            self._idle.clear()
+            self._free.notify_all()
+
     def post(self, body: bytes) -> bytes:
         """POST ``body`` and return the answer's body; transport failures and non-200 answers raise
         ``NodeUnreachable`` (a ``ConnectionError``, an ``OSError`` as ``requests`` raises). Refused inside a database
@@ -138,6 +149,7 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
                 keep = not response.will_close
             except STALE as exc:
                 if reused and attempt == 1:
+                    self._drop_idle()  # idle longer than this one (the last given back is taken first): closed too
                     continue
                 raise NodeUnreachable(f"JSON-RPC {self.endpoint_uri}: {exc!r}") from exc
             except (OSError, http.client.HTTPException) as exc:

@@ -170,6 +170,22 @@ def test_a_connection_the_server_closed_is_replaced(node: FakeNode) -> None:
     assert node.connections == 3
 
 
+def test_when_the_server_closed_every_idle_connection_the_call_is_asked_again_on_a_new_one(node: FakeNode) -> None:
+    """A node closes idle keep-alive connections after its timeout, all of them alike. The call asked again after
+    the first stale one must not take a second stale one (opens failed as "chain unavailable" with a broken pipe
+    after a quiet minute)."""
+    provider = KeepAliveHTTPProvider(node.url, max_connections=3)
+    node.delay, node.close_after_answer = 0.2, True  # three at once: three connections, each closed after its answer
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        assert len(list(pool.map(lambda i: provider.make_request(RPCEndpoint(f"m_{i}"), []), range(3)))) == 3
+    assert node.connections == 3
+    node.delay, node.close_after_answer = 0.0, False
+    assert provider.make_request(RPCEndpoint("eth_chainId"), [])["result"] == "0x539"
+    assert node.connections == 4  # one new connection; the two other stale ones were dropped, not tried
+    assert provider.make_request(RPCEndpoint("eth_chainId"), [])["result"] == "0x539"
+    assert node.connections == 4  # and it is kept alive
+
+
 def test_a_non_200_answer_raises(node: FakeNode) -> None:
     node.status = 500
     provider = KeepAliveHTTPProvider(node.url)
