@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, TypeDecorator, and_, bindparam, or_
+from sqlalchemy import ColumnElement, Select, TypeDecorator, and_, bindparam, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from gateway.exceptions import InvalidCursor
@@ -78,16 +78,10 @@ def keyset(query: Select[Any], params: PageParams, *columns: InstrumentedAttribu
     """``query`` ordered by ``columns`` (newest first unless asked), after the cursor, one row more than a page
     (the extra row says whether a next page exists)."""
     newest = params.order is Order.NEWEST
-    query = query.order_by(*[c.desc() if newest else c.asc() for c in columns]).limit(params.limit + 1)
+    query = _ordered(query, newest, columns).limit(params.limit + 1)
     if params.cursor is None:
         return query
-    values = decode_cursor(params.cursor, [_parser(c) for c in columns])
-    clauses = []
-    for i, column in enumerate(columns):
-        equal = [columns[j] == values[j] for j in range(i)]
-        beyond = column < values[i] if newest else column > values[i]
-        clauses.append(and_(*equal, beyond))
-    return query.where(or_(*clauses))
+    return query.where(_after(columns, decode_cursor(params.cursor, [_parser(c) for c in columns]), newest))
 
 
 def keyset_statement(
@@ -96,15 +90,25 @@ def keyset_statement(
     """``keyset`` with the limit and the cursor's values left as bound parameters (``keyset_parameters`` gives
     them): one statement per shape (order, from a cursor or not) serves every page. A hot list keeps its statements
     and runs them with new values, rather than building, compiling and adapting a new statement per request."""
-    query = query.order_by(*[c.desc() if newest else c.asc() for c in columns]).limit(bindparam("page_limit"))
+    query = _ordered(query, newest, columns).limit(bindparam("page_limit"))
     if not after:
         return query
-    values = [bindparam(f"page_after_{i}", type_=c.type) for i, c in enumerate(columns)]
+    return query.where(
+        _after(columns, [bindparam(f"page_after_{i}", type_=c.type) for i, c in enumerate(columns)], newest)
+    )
+
+
+def _ordered(query: Select[Any], newest: bool, columns: Sequence[InstrumentedAttribute[Any]]) -> Select[Any]:
+    return query.order_by(*[c.desc() if newest else c.asc() for c in columns])
+
+
+def _after(columns: Sequence[InstrumentedAttribute[Any]], values: Sequence[Any], newest: bool) -> ColumnElement[bool]:
+    """Rows beyond the key ``values`` in the list's order (values, or parameters standing for them)."""
     clauses = []
     for i, column in enumerate(columns):
         equal = [columns[j] == values[j] for j in range(i)]
         clauses.append(and_(*equal, column < values[i] if newest else column > values[i]))
-    return query.where(or_(*clauses))
+    return or_(*clauses)
 
 
 def keyset_parameters(params: PageParams, *columns: InstrumentedAttribute[Any]) -> dict[str, Any]:
