@@ -192,8 +192,8 @@ class Network:
 
 def _service_name(words: list[str]) -> str:
     """``risk``, ``risk-feed``, ``surveillance``: the command and any sub-command before the first option."""
-    parts = [w for w in words[:2] if w and not w.startswith("-")]
-    return "-".join(parts[:1] + [p for p in parts[1:2] if p not in ("run",)])
+    command, *sub = [w for w in words[:2] if w and not w.startswith("-")] or ["?"]
+    return f"{command}-{sub[0]}" if sub and sub[0] != "run" else command
 
 
 def loadavg() -> float:
