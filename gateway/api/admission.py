@@ -12,6 +12,12 @@ Settlement work of this process counts as a write (``settling``): with one HTTP 
 are threads of this process, and while a settlement is pending they get the interpreter back after one read, not
 eight. (With several workers they run in their own process, at a better priority than the workers.)
 
+A read's slot is given back at the event loop's next turn, not the moment its response is sent. A read served on
+the event loop (``inline_reads``) runs from admission to response in one step of its task, so a slot freed at once
+was taken again in the same turn: the limit bounded nothing there, one turn of the loop served every request that
+had arrived (75 of them under 100 clients, some 200 ms), and a TLS handshake, which needs several turns, took
+seconds. Given back a turn later, the slots bound each turn to ``read_concurrency`` reads.
+
 Queued reads are admitted in arrival order: a slot that frees is handed to the longest waiting read, never to one
 that arrives at that moment (a condition variable let a newcomer overtake the waiter woken for the slot).
 """
@@ -73,8 +79,11 @@ class ReadAdmission:
         try:
             await self.app(scope, receive, send)
         finally:
-            self.reads -= 1
-            self._grant()
+            asyncio.get_running_loop().call_soon(self._release)  # at the next turn: see the module's docstring
+
+    def _release(self) -> None:
+        self.reads -= 1
+        self._grant()
 
     async def _admit(self) -> None:
         """Take a slot now if no read is queued and there is room; else queue and wait until one is handed over."""

@@ -4,6 +4,7 @@ checks never wait for reads."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -244,3 +245,33 @@ def test_when_settlement_work_ends_a_new_read_lets_the_queue_in_first() -> None:
         return entered
 
     assert asyncio.run(scenario()) == ["GET /v1/r0", "GET /v1/r1", "GET /v1/r2"]
+
+
+def test_reads_served_within_one_turn_of_the_loop_take_at_most_the_limit_per_turn() -> None:
+    """A read that never suspends (served on the event loop) keeps its slot until the loop's next turn: a burst
+    of them is served ``limit`` per turn, so the loop gets back to its other work (a TLS handshake, a write)
+    between turns instead of serving the whole burst in one."""
+
+    async def scenario() -> list[int]:
+        turn = 0
+        served: list[int] = []
+
+        async def inline(scope: Scope, receive: Receive, send: Send) -> None:
+            served.append(turn)
+
+        async def ticker() -> None:  # one increment per turn of the loop
+            nonlocal turn
+            while True:
+                await asyncio.sleep(0)
+                turn += 1
+
+        admission = ReadAdmission(inline, limit=2)
+        tick = asyncio.create_task(ticker())
+        await asyncio.gather(*(admission(http("GET", f"/v1/r{i}"), nothing, ignore) for i in range(10)))
+        tick.cancel()
+        return served
+
+    served = asyncio.run(scenario())
+    assert len(served) == 10
+    assert max(Counter(served).values()) == 2  # every read at once in one turn without the deferred release
+    assert len(set(served)) == 5
