@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from gateway import __version__
+from gateway import __version__, heap
 from gateway.api import openapi
 from gateway.api.admission import ReadAdmission
 from gateway.api.deps import Public
@@ -300,6 +300,7 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
         # must never wait for a thread that requests waiting for that lock occupy.
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, THREADS)
+        heap.freeze_once()
         stop = threading.Event()
         hub, threads = _start_threads(app, ctx, stop)
         tasks = []
