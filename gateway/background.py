@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 
+from gateway import heap
 from gateway.config import Settings
 from gateway.processes import die_with_parent
 
@@ -41,6 +42,7 @@ def run_background(settings: Settings) -> None:
 
     die_with_parent()
     ctx = build_context(settings)
+    heap.freeze_once()
     hub = hub_from_settings(ctx)
     stop = threading.Event()
     threads = start_workers(hub, stop) + start_relayer_doorbell(hub, ctx, stop)
