@@ -1,7 +1,8 @@
 """The web app in real Chromium (Debian's, headless, driven by Playwright for Python) against a gateway on our node:
 a trader signs in with password and TOTP, sees the blotter, and the repo appears in it live (the WebSocket stream)
 when a trade between two members opens on chain; two members in two browser contexts do RFQ -> quote -> accept, each
-seeing the other's step live, and both read the trade's terms in words before any signature; axe-core finds no
+seeing the other's step live, both read the trade's terms in words before any signature, then each signs with a
+custodial wallet (a fresh TOTP code) and both see the repo open on chain; axe-core finds no
 serious or critical violation on the sign-in page, the blotter or the trading view."""
 
 from __future__ import annotations
@@ -161,6 +162,25 @@ def test_rfq_quote_accept_between_two_members(served: tuple[Env, str]) -> None:
                 )
             trades = env.a_trader.get("/v1/trades").json()["data"]
             assert any(t["purchase_price"] == f"250000.{cash_zeros}" for t in trades)  # the API's terms, not the page's
+            assert _axe_serious(borrower) == [] and _axe_serious(lender) == []
+
+            # both sign with their custodial wallets in the browser (a fresh TOTP code each), and the repo opens
+            for page, member in ((borrower, env.a_trader), (lender, env.b_trader)):
+                page.get_by_label("A fresh code from your authenticator app").fill(member.totp_now())
+                page.get_by_role("button", name="Sign the terms").click()
+                page.get_by_text("signed", exact=True).first.wait_for(timeout=30_000)
+            trade = next(
+                t
+                for t in env.a_trader.get("/v1/trades").json()["data"]
+                if t["purchase_price"] == f"250000.{cash_zeros}"
+            )
+            for page in (borrower, lender):
+                page.get_by_text("Open on chain: repo").wait_for(timeout=90_000)
+                repo_id = env.a_trader.get(f"/v1/trades/{trade['id']}").json()["repo_id"]
+                assert repo_id is not None
+                assert page.locator("#sign-status").inner_text() == f"Open on chain: repo {repo_id}."
+                page.locator(f'#repos tr[data-id="{repo_id}"]').wait_for(timeout=30_000)
+                assert page.locator("#sign-form").is_hidden()
             assert _axe_serious(borrower) == [] and _axe_serious(lender) == []
             assert errors == []
             assert borrower.evaluate("() => window.localStorage.length") == 0

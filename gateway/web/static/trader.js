@@ -1,6 +1,8 @@
 // The trader's first actions: ask a named counterparty for a repo (RFQ), quote an RFQ addressed to us, accept a
-// quote, and read the resulting trade's terms in words before anyone signs. Only the gateway's own routes
-// (/v1/rfqs, /v1/trades, /v1/wallets, /v1/me); the stream's rfq/quote events trigger refresh() from app.js.
+// quote, read the resulting trade's terms in words before anyone signs, then sign them with the member's custodial
+// wallet (a fresh TOTP code first) and follow the settlement until the repo is open on chain. Only the gateway's own
+// routes (/v1/rfqs, /v1/trades, /v1/wallets, /v1/me, /v1/auth/step-up, /v1/settlements/{id}/wait); the stream's
+// rfq/quote/trade events trigger the refreshes from app.js.
 // Rows are kept by id across refreshes so that a form being typed into is never replaced under the user's hands.
 import { request } from "/app/static/api.js";
 import { formatAmount } from "/app/static/money.js";
@@ -9,6 +11,10 @@ const $ = (id) => document.getElementById(id);
 let me = null;
 let instruments = new Map();
 let wallets = [];
+let shownTrade = null; // the trade whose terms are on screen
+let shownStatus = null;
+let following = null; // the trade whose settlement is being waited for
+const UNSETTLED = new Set(["pending_signatures", "settling"]);
 
 const instrument = (address) => instruments.get(String(address).toLowerCase());
 const money = (value, token) => formatAmount(value, instrument(token));
@@ -144,10 +150,59 @@ export async function showTerms(tradeId) {
     ["Maturity", t.maturity ?? "open"],
     ["Sign by", t.deadline],
   ];
+  const signed = (side) => (side.signed ? "signed" : `not yet signed (${side.wallet_kind.replace("_", "-")} wallet)`);
+  rows.push(["Seller's signature", signed(t.seller)], ["Buyer's signature", signed(t.buyer)]);
+  if (t.repo_id !== null) rows.push(["Repo on chain", String(t.repo_id)]);
   const dl = $("trade-terms-list");
   dl.replaceChildren();
   for (const [term, value] of rows) dl.append(element("dt", term), element("dd", value));
+  shownTrade = t.id;
+  shownStatus = t.status;
+  const side = t.seller.organization_id === me.organization_id ? t.seller : t.buyer;
+  $("sign-form").hidden = !(t.status === "pending_signatures" && !side.signed && side.wallet_kind === "custodial");
+  $("sign-status").textContent = signingState(t, side);
   $("trade-terms").hidden = false;
+  if (t.status === "settling" && t.settlement_id) followSettlement(t).catch((err) => ($("sign-status").textContent = err.message));
+}
+
+// Where the signatures stand, from this member's side.
+function signingState(t, side) {
+  if (t.status === "open") return `Open on chain: repo ${t.repo_id}.`;
+  if (t.status === "settling") return "Both parties signed: settling on chain…";
+  if (t.status !== "pending_signatures") return `The trade is ${t.status.replaceAll("_", " ")}.`;
+  if (side.signed) return "You signed; waiting for the counterparty's signature.";
+  if (side.wallet_kind !== "custodial") return "Your wallet is self-held: sign these terms with it (eth_signTypedData_v4).";
+  return "";
+}
+
+// Both signed: wait until the settlement is final or failed (the gateway's long poll), then show the outcome.
+async function followSettlement(t) {
+  if (following === t.id) return;
+  following = t.id;
+  try {
+    await request("GET", `/v1/settlements/${t.settlement_id}/wait?timeout=60`);
+  } finally {
+    following = null;
+  }
+  if (shownTrade === t.id) await showTerms(t.id);
+}
+
+// Custodial signing: a fresh TOTP code (step-up), then the gateway signs with the member's wallet, subject to its
+// policy; what the policy asks for (approvals) is said, not hidden.
+async function signShown(e) {
+  e.preventDefault();
+  $("sign-status").textContent = "";
+  try {
+    await request("POST", "/v1/auth/step-up", { totp_code: $("sign-totp").value.trim() });
+    $("sign-totp").value = "";
+    const result = await request("POST", `/v1/trades/${shownTrade}/sign`);
+    await showTerms(result.trade.id);
+    if (result.policy.approvals > 0) {
+      $("sign-status").textContent += ` The policy asks for ${result.policy.approvals} approval(s) (rule ${result.policy.rule}).`;
+    }
+  } catch (err) {
+    $("sign-status").textContent = err.message;
+  }
 }
 
 export async function start(listed) {
@@ -179,12 +234,16 @@ export async function start(listed) {
       $("rfq-status").textContent = err.message;
     }
   });
+  $("sign-form").addEventListener("submit", signShown);
   $("trader").hidden = false;
   await refresh();
 }
 
-// A stream event from app.js: RFQs and quotes change the lists; an acceptance shows both parties the trade's terms.
+// A stream event from app.js: RFQs and quotes change the lists; an acceptance shows both parties the trade's terms;
+// while the trade on screen is unsettled, any event shows it again (the counterparty's signature reaches this
+// member's stream only as the repo's own events).
 export async function onEvent(event) {
+  if (shownTrade && UNSETTLED.has(shownStatus)) await showTerms(shownTrade); // a signature, an approval, the repo opened
   if (!["rfq.created", "quote.submitted", "rfq.accepted", "quote.expired"].includes(event.type)) return;
   await refresh();
   if (event.type === "rfq.accepted" && event.data && event.data.trade_id) await showTerms(event.data.trade_id);
