@@ -16,7 +16,7 @@ def test_the_app_freezes_its_start_up_heap_once_per_process(tmp_path: Path, db_u
     with TestClient(create_app(make_settings(tmp_path, db_url))):
         frozen = gc.get_freeze_count()
     assert frozen > 100_000  # the modules, schemas and mappers of start-up: never walked by a full collection again
-    garbage = [[] for _ in range(1000)]
+    garbage: list[list[object]] = [[] for _ in range(1000)]
     for item in garbage:
         item.append(item)  # cycles made after start-up stay collectable
     heap.freeze_once()
