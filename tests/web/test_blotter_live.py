@@ -168,7 +168,7 @@ def test_rfq_quote_accept_between_two_members(served: tuple[Env, str]) -> None:
             for page, member in ((borrower, env.a_trader), (lender, env.b_trader)):
                 page.get_by_label("A fresh code from your authenticator app").fill(member.totp_now())
                 page.get_by_role("button", name="Sign the terms").click()
-                page.get_by_text("signed", exact=True).first.wait_for(timeout=30_000)
+                page.locator("#sign-form").wait_for(state="hidden", timeout=30_000)  # this member's side is signed
             trade = next(
                 t
                 for t in env.a_trader.get("/v1/trades").json()["data"]

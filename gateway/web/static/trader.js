@@ -13,8 +13,12 @@ let instruments = new Map();
 let wallets = [];
 let shownTrade = null; // the trade whose terms are on screen
 let shownStatus = null;
+let renders = 0; // showTerms calls so far: an answer shows only if no later call began
 let following = null; // the trade whose settlement is being waited for
-const UNSETTLED = new Set(["pending_signatures", "settling"]);
+const lastFollow = new Map(); // trade id -> when its last wait began
+let stepUpUntil = 0; // the last step-up's validity (ms since the epoch)
+const SETTLING = new Set(["settling", "cancelling"]);
+const UNSETTLED = new Set(["pending_signatures", ...SETTLING]);
 
 const instrument = (address) => instruments.get(String(address).toLowerCase());
 const money = (value, token) => formatAmount(value, instrument(token));
@@ -134,9 +138,12 @@ export async function refresh() {
 }
 
 // The trade's economic terms in words, as the API states them (amounts in the instrument's currency and decimals),
-// shown before any signature is asked for.
+// shown before any signature is asked for. Several may be asked for at once (stream events, the settlement's
+// wait, a signature): only the answer to the latest is shown, so an older answer never brings back a stale state.
 export async function showTerms(tradeId) {
+  const render = ++renders;
   const t = await request("GET", `/v1/trades/${tradeId}`);
+  if (render !== renders) return;
   const rows = [
     ["Trade", t.id],
     ["Status", t.status.replaceAll("_", " ")],
@@ -156,52 +163,77 @@ export async function showTerms(tradeId) {
   const dl = $("trade-terms-list");
   dl.replaceChildren();
   for (const [term, value] of rows) dl.append(element("dt", term), element("dd", value));
+  const form = $("sign-form");
+  if (form.dataset.trade !== t.id) $("sign-totp").value = ""; // a code typed for other terms is not used for these
+  form.dataset.trade = t.id; // what the form signs: the terms on screen, never a trade shown later
   shownTrade = t.id;
   shownStatus = t.status;
-  const side = t.seller.organization_id === me.organization_id ? t.seller : t.buyer;
-  $("sign-form").hidden = !(t.status === "pending_signatures" && !side.signed && side.wallet_kind === "custodial");
-  $("sign-status").textContent = signingState(t, side);
+  const side = [t.seller, t.buyer].find((s) => s.organization_id === me.organization_id) ?? null; // null: not a party
+  form.hidden = !(side && t.status === "pending_signatures" && !side.signed && side.wallet_kind === "custodial");
+  $("sign-status").textContent = side ? signingState(t, side) : "";
   $("trade-terms").hidden = false;
-  if (t.status === "settling" && t.settlement_id) followSettlement(t).catch((err) => ($("sign-status").textContent = err.message));
+  if (SETTLING.has(t.status) && t.settlement_id) {
+    followSettlement(t).catch((err) => {
+      if (shownTrade === t.id) $("sign-status").textContent = err.message;
+    });
+  }
 }
 
 // Where the signatures stand, from this member's side.
 function signingState(t, side) {
   if (t.status === "open") return `Open on chain: repo ${t.repo_id}.`;
   if (t.status === "settling") return "Both parties signed: settling on chain…";
+  if (t.status === "cancelling") return "The open failed on chain: its signatures are being cancelled…";
   if (t.status !== "pending_signatures") return `The trade is ${t.status.replaceAll("_", " ")}.`;
   if (side.signed) return "You signed; waiting for the counterparty's signature.";
   if (side.wallet_kind !== "custodial") return "Your wallet is self-held: sign these terms with it (eth_signTypedData_v4).";
   return "";
 }
 
-// Both signed: wait until the settlement is final or failed (the gateway's long poll), then show the outcome.
+// Both signed (or the open failed and is being undone): wait until the settlement is final or failed (the gateway's
+// long poll), then show the outcome. One wait at a time, and at most one a second for the same trade.
 async function followSettlement(t) {
   if (following === t.id) return;
   following = t.id;
   try {
+    const since = Date.now() - (lastFollow.get(t.id) ?? 0);
+    if (since < 1000) await new Promise((resolve) => setTimeout(resolve, 1000 - since));
+    lastFollow.set(t.id, Date.now());
     await request("GET", `/v1/settlements/${t.settlement_id}/wait?timeout=60`);
   } finally {
-    following = null;
+    if (following === t.id) following = null;
   }
   if (shownTrade === t.id) await showTerms(t.id);
 }
 
-// Custodial signing: a fresh TOTP code (step-up), then the gateway signs with the member's wallet, subject to its
-// policy; what the policy asks for (approvals) is said, not hidden.
+// Custodial signing: a fresh TOTP code (step-up) unless the last one is still valid, then the gateway signs the
+// terms on screen with the member's wallet, subject to its policy; what the policy asks for (approvals) is said.
 async function signShown(e) {
   e.preventDefault();
+  const form = $("sign-form");
+  const tradeId = form.dataset.trade;
+  const button = form.querySelector("button");
   $("sign-status").textContent = "";
+  button.disabled = true;
   try {
-    await request("POST", "/v1/auth/step-up", { totp_code: $("sign-totp").value.trim() });
+    if (Date.now() > stepUpUntil - 5000) {
+      const code = $("sign-totp").value.trim();
+      if (!/^[0-9]{6}$/.test(code)) throw new Error("Enter the 6-digit code from your authenticator app to sign.");
+      const proof = await request("POST", "/v1/auth/step-up", { totp_code: code });
+      stepUpUntil = Date.parse(proof.valid_until);
+    }
     $("sign-totp").value = "";
-    const result = await request("POST", `/v1/trades/${shownTrade}/sign`);
+    const result = await request("POST", `/v1/trades/${tradeId}/sign`);
     await showTerms(result.trade.id);
     if (result.policy.approvals > 0) {
-      $("sign-status").textContent += ` The policy asks for ${result.policy.approvals} approval(s) (rule ${result.policy.rule}).`;
+      const rule = result.policy.rule ? ` (rule ${result.policy.rule})` : "";
+      $("sign-status").textContent += ` The policy asks for ${result.policy.approvals} approval(s)${rule}.`;
     }
   } catch (err) {
     $("sign-status").textContent = err.message;
+  } finally {
+    button.disabled = false;
+    $("sign-status").focus(); // the form may be gone: the outcome is where the focus goes
   }
 }
 
@@ -243,7 +275,13 @@ export async function start(listed) {
 // while the trade on screen is unsettled, any event shows it again (the counterparty's signature reaches this
 // member's stream only as the repo's own events).
 export async function onEvent(event) {
-  if (shownTrade && UNSETTLED.has(shownStatus)) await showTerms(shownTrade); // a signature, an approval, the repo opened
+  if (shownTrade && UNSETTLED.has(shownStatus)) {
+    try {
+      await showTerms(shownTrade); // a signature, an approval, the repo opened
+    } catch (err) {
+      $("sign-status").textContent = err.message;
+    }
+  }
   if (!["rfq.created", "quote.submitted", "rfq.accepted", "quote.expired"].includes(event.type)) return;
   await refresh();
   if (event.type === "rfq.accepted" && event.data && event.data.trade_id) await showTerms(event.data.trade_id);
