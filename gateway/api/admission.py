@@ -75,11 +75,15 @@ class ReadAdmission:
             else:
                 await self.app(scope, receive, send)
             return
+        loop = asyncio.get_running_loop()
         await self._admit()
         try:
             await self.app(scope, receive, send)
         finally:
-            asyncio.get_running_loop().call_soon(self._release)  # at the next turn: see the module's docstring
+            if loop.is_closed():
+                self._release()
+            else:
+                loop.call_soon(self._release)  # at the next turn: see the module's docstring
 
     def _release(self) -> None:
         self.reads -= 1

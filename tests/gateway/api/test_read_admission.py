@@ -219,8 +219,11 @@ def test_a_read_cancelled_after_a_grant_passed_over_it_ends_cancelled_not_in_err
         await settle()
         queued = asyncio.create_task(admission(http("GET", "/v1/q"), nothing, ignore))
         await settle()
-        app.release("/v1/r0")  # r0 resumes first and hands its slot on ...
-        queued.cancel()  # ... past the queued read, cancelled before it runs again
+        app.release("/v1/r0")
+        await asyncio.sleep(0)  # r0 ends; its slot comes back at the loop's next turn ...
+        await asyncio.sleep(0)  # ... where it is handed to the queued read, which has not run since
+        assert admission.reads == 1 and not admission._waiting
+        queued.cancel()  # cancelled before it runs again: it gives the slot on
         results = await asyncio.gather(first, queued, return_exceptions=True)
         assert admission.reads == 0
         return results[1] if isinstance(results[1], BaseException) else None
