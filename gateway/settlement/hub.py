@@ -56,6 +56,21 @@ def waiters_bell(hub: Hub) -> Bell | None:
     return bell if isinstance(bell, Bell) else None
 
 
+def ended_bell(hub: Hub) -> Bell | None:
+    """Rung when a settlement ends: this process's relayer's bell, else (an HTTP worker of several) the doorbell's."""
+    return hub.relayer.bell if hub.relayer is not None else waiters_bell(hub)
+
+
+def indexed_bell(hub: Hub) -> Bell | None:
+    """Rung when the indexer's cursor moves. An HTTP worker of several hears the background process's indexer
+    through its doorbell; the ``Indexer`` it keeps itself (for ``reconcile``) never runs, and its bell never rings,
+    so the doorbell comes first."""
+    if (bell := waiters_bell(hub)) is not None:
+        return bell
+    own = getattr(hub.extra.get("indexer"), "bell", None)
+    return own if isinstance(own, Bell) else None
+
+
 async def get_hub(request: Request) -> Hub:
     hub = getattr(request.app.state, "hub", None)
     if not isinstance(hub, Hub):

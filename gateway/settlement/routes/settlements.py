@@ -18,7 +18,7 @@ from gateway.api.permits import ReposRead
 from gateway.db import pages
 from gateway.db.pages import Order
 from gateway.settlement import service, visibility
-from gateway.settlement.hub import HubDep, waiters_bell
+from gateway.settlement.hub import HubDep, ended_bell, indexed_bell
 from gateway.settlement.schemas import (
     SettlementPublic,
     SettlementsPublic,
@@ -26,7 +26,7 @@ from gateway.settlement.schemas import (
 )
 from gateway.settlement.views import LISTED, settlement_public, settlements_public
 from gateway.settlement_records import freshness
-from gateway.settlement_records.bell import Bell, rung
+from gateway.settlement_records.bell import rung
 from gateway.settlement_records.freshness import BELL_POLL_SECONDS
 from gateway.settlement_records.models import Settlement, SettlementParty
 
@@ -62,7 +62,7 @@ async def wait_for_settlement(
     relayer = hub.relayer
     # Rung when a settlement ends (this process's relayer, or the background process's through the doorbell):
     # the answer goes at once; the polls below only cover a lost ring.
-    ended = relayer.bell if relayer is not None else waiters_bell(hub)
+    ended = ended_bell(hub)
     while pending and loop.time() < deadline:
         with ended.listening() if ended is not None else contextlib.nullcontext() as ring:
             if relayer is not None:
@@ -86,9 +86,9 @@ async def wait_for_settlement(
     if public.status == "final" and public.final_block is not None and indexing:
         # read-your-writes: "final" only once the indexer has applied the block (reads follow the indexer)
         remaining = max(0.0, deadline - loop.time())
-        own = getattr(indexer, "bell", None)  # this process's indexer, else the background process's doorbell
-        moved = own if isinstance(own, Bell) else waiters_bell(hub)
-        await freshness.wait_until_indexed_async(ctx.read_sessions, public.final_block, timeout=remaining, bell=moved)
+        await freshness.wait_until_indexed_async(
+            ctx.read_sessions, public.final_block, timeout=remaining, bell=indexed_bell(hub)
+        )
     return public
 
 

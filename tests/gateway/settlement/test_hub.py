@@ -1,0 +1,82 @@
+"""Which bell a ``…/wait`` listens to (``gateway.settlement.hub``). In an HTTP worker of several the relayer and the
+indexer run in the background process and are heard through the worker's doorbell; the worker keeps an
+``Indexer`` of its own only for ``reconcile``, which never runs and never rings. Waiting on that one left every
+``/wait`` whose block was indexed after its settlement ended to its 0.25 s poll."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.context import GatewayContext
+from gateway.settlement.hub import Hub, ended_bell, indexed_bell
+from gateway.settlement_records import freshness
+from gateway.settlement_records.bell import WAITERS, Bell, bells_dir, ring_all
+from gateway.settlement_records.models import IndexerCursor
+from gateway.workers import start_waiters_doorbell
+
+LONG = 30.0  # the poll behind the rings, here longer than any test may wait: passing means a ring woke the waiter
+
+
+def worker_hub(data_dir: Path, stop: threading.Event) -> Hub:
+    """A hub as ``gateway.app`` leaves it in an HTTP worker of several: no relayer, an idle indexer, a doorbell."""
+    hub = Hub(chain_id=1, engine=None)
+    hub.extra["indexer"] = SimpleNamespace(bell=Bell())  # kept for reconcile; its loop is never started here
+    ctx = cast(GatewayContext, SimpleNamespace(settings=SimpleNamespace(data_dir=data_dir)))
+    assert start_waiters_doorbell(hub, ctx, stop)
+    return hub
+
+
+def test_a_worker_of_several_waits_for_the_index_on_its_doorbell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(freshness, "BELL_POLL_SECONDS", LONG)
+    engine = create_engine(f"sqlite:///{tmp_path / 'f.db'}")
+    IndexerCursor.__table__.create(engine)  # type: ignore[attr-defined]
+    sessions: sessionmaker[Session] = sessionmaker(engine)
+    stop = threading.Event()
+    hub = worker_hub(tmp_path, stop)
+
+    def background_indexer() -> None:  # another process's indexer: its cursor moves, then it rings the waiters
+        with sessions.begin() as session:
+            session.add(IndexerCursor(name=freshness.CURSOR, last_block=9))
+        ring_all(bells_dir(tmp_path), WAITERS)
+
+    async def wait() -> int | None:
+        threading.Timer(0.05, background_indexer).start()
+        return await freshness.wait_until_indexed_async(sessions, 9, timeout=LONG, bell=indexed_bell(hub))
+
+    try:
+        began = time.monotonic()
+        assert asyncio.run(wait()) == 9
+        assert time.monotonic() - began < LONG / 2
+    finally:
+        stop.set()
+
+
+def test_a_process_that_runs_the_indexer_listens_to_its_own_bells() -> None:
+    own = Bell()
+    hub = Hub(chain_id=1, engine=None)
+    hub.extra["indexer"] = SimpleNamespace(bell=own)
+    assert indexed_bell(hub) is own
+    relayer = SimpleNamespace(bell=Bell())
+    hub.relayer = relayer  # type: ignore[assignment]
+    assert ended_bell(hub) is relayer.bell
+    assert indexed_bell(Hub(chain_id=1, engine=None)) is None  # no indexer anywhere: polls only
+
+
+def test_a_worker_of_several_hears_a_settlement_end_on_its_doorbell(tmp_path: Path) -> None:
+    stop = threading.Event()
+    try:
+        hub = worker_hub(tmp_path, stop)
+        assert ended_bell(hub) is indexed_bell(hub) is hub.extra["waiters_bell"]
+    finally:
+        stop.set()
