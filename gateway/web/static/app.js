@@ -7,9 +7,10 @@ const $ = (id) => document.getElementById(id);
 let instruments = new Map();
 let socket = null;
 
-function cell(row, text, className) {
+function cell(row, content, className) {
   const td = document.createElement("td");
-  td.textContent = text;
+  if (content instanceof Node) td.append(content);
+  else td.textContent = content;
   if (className) td.className = className;
   row.appendChild(td);
 }
@@ -25,6 +26,17 @@ function fill(tbodyId, rows, columns) {
   }
 }
 
+// A trade's terms on screen (to read, and to sign when it is this member's turn): any trade of the blotter, not
+// only one this page saw accepted (a direct trade, a trade from before this sign-in).
+function reviewButton(trade) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = "Review";
+  button.setAttribute("aria-label", `Review the terms of trade ${trade.id.slice(0, 8)}`);
+  button.addEventListener("click", () => trader.showTerms(trade.id).catch((err) => ($("sign-status").textContent = err.message)));
+  return button;
+}
+
 const money = (value, token) => [formatAmount(value, instruments.get(String(token).toLowerCase())), "amount"];
 
 async function refresh() {
@@ -34,7 +46,7 @@ async function refresh() {
     request("GET", "/v1/positions"),
   ]);
   fill("rfqs", rfqs.data, (r) => [[r.id.slice(0, 8)], [r.status], money(r.purchase_price, r.cash_token), money(r.collateral_amount, r.collateral_token)]);
-  fill("trades", trades.data, (t) => [[t.id.slice(0, 8)], [t.status], money(t.purchase_price, t.cash_token), [t.repo_id === null ? "—" : String(t.repo_id)]]);
+  fill("trades", trades.data, (t) => [[t.id.slice(0, 8)], [t.status], money(t.purchase_price, t.cash_token), [t.repo_id === null ? "—" : String(t.repo_id)], [reviewButton(t)]]);
   fill("repos", repos.data, (p) => [[String(p.repo_id)], [p.role], [p.status], money(p.purchase_price, p.cash_token), money(p.collateral_amount, p.collateral_token)]);
 }
 

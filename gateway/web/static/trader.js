@@ -1,8 +1,9 @@
 // The trader's first actions: ask a named counterparty for a repo (RFQ), quote an RFQ addressed to us, accept a
 // quote, read the resulting trade's terms in words before anyone signs, then sign them with the member's custodial
-// wallet (a fresh TOTP code first) and follow the settlement until the repo is open on chain. Only the gateway's own
-// routes (/v1/rfqs, /v1/trades, /v1/wallets, /v1/me, /v1/auth/step-up, /v1/settlements/{id}/wait); the stream's
-// rfq/quote/trade events trigger the refreshes from app.js.
+// wallet (a fresh TOTP code first) or a self-held one (the browser wallet, an injected EIP-1193 provider) and follow
+// the settlement until the repo is open on chain. Only the gateway's own routes (/v1/rfqs, /v1/trades, /v1/wallets,
+// /v1/me, /v1/auth/step-up, /v1/settlements/{id}/wait); the stream's rfq/quote/trade events trigger the refreshes
+// from app.js.
 // Rows are kept by id across refreshes so that a form being typed into is never replaced under the user's hands.
 import { request } from "/app/static/api.js";
 import { formatAmount } from "/app/static/money.js";
@@ -13,6 +14,7 @@ let instruments = new Map();
 let wallets = [];
 let shownTrade = null; // the trade whose terms are on screen
 let shownStatus = null;
+let shownDigest = null; // the EIP-712 digest of the terms on screen: a wallet signs those or nothing
 let renders = 0; // showTerms calls so far: an answer shows only if no later call began
 let following = null; // the trade whose settlement is being waited for
 const lastFollow = new Map(); // trade id -> when its last wait began
@@ -168,8 +170,12 @@ export async function showTerms(tradeId) {
   form.dataset.trade = t.id; // what the form signs: the terms on screen, never a trade shown later
   shownTrade = t.id;
   shownStatus = t.status;
-  const side = [t.seller, t.buyer].find((s) => s.organization_id === me.organization_id) ?? null; // null: not a party
-  form.hidden = !(side && t.status === "pending_signatures" && !side.signed && side.wallet_kind === "custodial");
+  shownDigest = t.digest;
+  const side = ownSide(t);
+  const toSign = Boolean(side && t.status === "pending_signatures" && !side.signed);
+  form.hidden = !(toSign && side.wallet_kind === "custodial");
+  $("wallet-sign").hidden = !(toSign && side.wallet_kind !== "custodial");
+  $("wallet-sign-button").dataset.trade = t.id;
   $("sign-status").textContent = side ? signingState(t, side) : "";
   $("trade-terms").hidden = false;
   if (SETTLING.has(t.status) && t.settlement_id) {
@@ -179,6 +185,9 @@ export async function showTerms(tradeId) {
   }
 }
 
+// This member's side of the trade; null when it is not a party.
+const ownSide = (t) => [t.seller, t.buyer].find((s) => s.organization_id === me.organization_id) ?? null;
+
 // Where the signatures stand, from this member's side.
 function signingState(t, side) {
   if (t.status === "open") return `Open on chain: repo ${t.repo_id}.`;
@@ -186,7 +195,7 @@ function signingState(t, side) {
   if (t.status === "cancelling") return "The open failed on chain: its signatures are being cancelled…";
   if (t.status !== "pending_signatures") return `The trade is ${t.status.replaceAll("_", " ")}.`;
   if (side.signed) return "You signed; waiting for the counterparty's signature.";
-  if (side.wallet_kind !== "custodial") return "Your wallet is self-held: sign these terms with it (eth_signTypedData_v4).";
+  if (side.wallet_kind !== "custodial") return `Your wallet ${side.wallet} is self-held: sign these terms with it.`;
   return "";
 }
 
@@ -206,6 +215,17 @@ async function followSettlement(t) {
   if (shownTrade === t.id) await showTerms(t.id);
 }
 
+// A fresh TOTP code from ``input`` (POST /v1/auth/step-up) unless the last step-up is still valid; the field is
+// cleared either way (a code is single use).
+async function stepUp(input, action) {
+  const code = input.value.trim();
+  input.value = "";
+  if (Date.now() <= stepUpUntil - 5000) return;
+  if (!/^[0-9]{6}$/.test(code)) throw new Error(`Enter the 6-digit code from your authenticator app to ${action}.`);
+  const proof = await request("POST", "/v1/auth/step-up", { totp_code: code });
+  stepUpUntil = Date.parse(proof.valid_until);
+}
+
 // Custodial signing: a fresh TOTP code (step-up) unless the last one is still valid, then the gateway signs the
 // terms on screen with the member's wallet, subject to its policy; what the policy asks for (approvals) is said.
 async function signShown(e) {
@@ -216,13 +236,7 @@ async function signShown(e) {
   $("sign-status").textContent = "";
   button.disabled = true;
   try {
-    if (Date.now() > stepUpUntil - 5000) {
-      const code = $("sign-totp").value.trim();
-      if (!/^[0-9]{6}$/.test(code)) throw new Error("Enter the 6-digit code from your authenticator app to sign.");
-      const proof = await request("POST", "/v1/auth/step-up", { totp_code: code });
-      stepUpUntil = Date.parse(proof.valid_until);
-    }
-    $("sign-totp").value = "";
+    await stepUp($("sign-totp"), "sign");
     const result = await request("POST", `/v1/trades/${tradeId}/sign`);
     await showTerms(result.trade.id);
     if (result.policy.approvals > 0) {
@@ -237,13 +251,106 @@ async function signShown(e) {
   }
 }
 
+// Whether the EIP-712 document the gateway hands the wallet is exactly the terms on screen: the same digest, the
+// same RepoTerms fields with the same values. Anything else is refused before the wallet is asked.
+export function documentMatches(doc, t) {
+  const message = doc?.typed_data?.message ?? {};
+  const fields = Object.keys(t.terms);
+  const same = (a, b) => (/^0x[0-9a-fA-F]{40}$/.test(String(a)) ? String(a).toLowerCase() === String(b).toLowerCase() : String(a) === String(b));
+  return (
+    doc?.primary_type === "RepoTerms" &&
+    doc?.typed_data?.primaryType === "RepoTerms" &&
+    doc.digest === t.digest &&
+    fields.length === Object.keys(message).length &&
+    fields.every((k) => k in message && same(message[k], t.terms[k]))
+  );
+}
+
+// The injected EIP-1193 provider (window.ethereum), or an error that says what is missing.
+function browserWallet() {
+  const provider = window.ethereum;
+  if (!provider || typeof provider.request !== "function") {
+    throw new Error("No browser wallet found: a self-held wallet signs through an EIP-1193 wallet such as MetaMask.");
+  }
+  return provider;
+}
+
+const utf8Hex = (text) => "0x" + [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+// Sign-In with Ethereum: the browser wallet's account signs the gateway's EIP-4361 challenge (personal_sign), and
+// with a fresh TOTP code the gateway registers it as a self-held wallet of this member (on chain too). The wallet
+// lists are read again so that the new wallet can quote and ask for repos at once.
+async function linkWallet(e) {
+  e.preventDefault();
+  const button = $("link-form").querySelector("button");
+  $("link-status").textContent = "";
+  button.disabled = true;
+  try {
+    const provider = browserWallet();
+    const [address] = (await provider.request({ method: "eth_requestAccounts" })) ?? [];
+    if (!address) throw new Error("Your browser wallet offered no account.");
+    const challenge = await request("POST", "/v1/wallets/siwe/challenge", { address, label: $("link-label").value.trim() });
+    const signature = await provider.request({ method: "personal_sign", params: [utf8Hex(challenge.message), address] });
+    await stepUp($("link-totp"), "link a wallet");
+    const wallet = await request("POST", "/v1/wallets/siwe/verify", { message: challenge.message, signature });
+    $("link-status").textContent = `Linked: ${wallet.label} (${wallet.address}), a self-held wallet of your member.`;
+    await loadWallets();
+  } catch (err) {
+    $("link-status").textContent = err?.code === 4001 ? "You declined in your wallet: nothing was linked." : err.message;
+  } finally {
+    button.disabled = false;
+    $("link-status").focus();
+  }
+}
+
+// Self-held signing: the browser wallet (window.ethereum, EIP-1193) signs the terms on screen with the trade's
+// wallet (eth_signTypedData_v4), and the gateway checks the signature against that wallet before it counts. The
+// terms are read again first: if they changed since they were shown (a retry gives fresh ones), they are shown
+// again and nothing is signed.
+async function signWithWallet() {
+  const button = $("wallet-sign-button");
+  const tradeId = button.dataset.trade;
+  $("sign-status").textContent = "";
+  button.disabled = true;
+  try {
+    const provider = browserWallet();
+    const t = await request("GET", `/v1/trades/${tradeId}`);
+    const side = ownSide(t);
+    if (tradeId !== shownTrade || t.digest !== shownDigest || !side || side.signed || t.status !== "pending_signatures") {
+      await showTerms(tradeId);
+      $("sign-status").textContent = "The terms changed since you read them: review them again before signing.";
+      return;
+    }
+    const doc = await request("GET", `/v1/trades/${tradeId}/typed-data`);
+    if (!documentMatches(doc, t)) throw new Error("The document to sign is not the terms on screen: nothing was signed.");
+    const accounts = await provider.request({ method: "eth_requestAccounts" });
+    const account = (accounts ?? []).find((a) => String(a).toLowerCase() === side.wallet.toLowerCase());
+    if (!account) {
+      throw new Error(`These terms are for wallet ${side.wallet}; your browser wallet offers ${(accounts ?? []).join(", ") || "no account"}. Switch to that account.`);
+    }
+    const signature = await provider.request({ method: "eth_signTypedData_v4", params: [account, JSON.stringify(doc.typed_data)] });
+    await request("POST", `/v1/trades/${tradeId}/signature`, { signature });
+    await showTerms(tradeId);
+  } catch (err) {
+    // EIP-1193: 4001 is the user's refusal in the wallet
+    $("sign-status").textContent = err?.code === 4001 ? "You declined in your wallet: nothing was signed." : err.message;
+  } finally {
+    button.disabled = false;
+    $("sign-status").focus();
+  }
+}
+
+// The member's wallets, into the RFQ form's choice (quote forms made from now on offer them too).
+async function loadWallets() {
+  wallets = (await request("GET", "/v1/wallets?limit=200")).data.map((w) => ({ ...w, value: w.id }));
+  options($("rfq-wallet"), wallets, (w) => `${w.label} (${w.address.slice(0, 10)}…)`);
+}
+
 export async function start(listed) {
   instruments = listed;
-  [me, wallets] = await Promise.all([request("GET", "/v1/me"), request("GET", "/v1/wallets?limit=200").then((w) => w.data)]);
-  wallets = wallets.map((w) => ({ ...w, value: w.id }));
+  [me] = await Promise.all([request("GET", "/v1/me"), loadWallets()]);
   $("my-member").textContent = me.organization_id;
   const all = [...instruments.values()];
-  options($("rfq-wallet"), wallets, (w) => `${w.label} (${w.address.slice(0, 10)}…)`);
   options($("rfq-cash"), all.filter((i) => i.kind === "cash").map((i) => ({ ...i, value: i.address })), (i) => `${i.symbol} (${i.currency})`);
   options($("rfq-collateral"), all.filter((i) => i.kind !== "cash").map((i) => ({ ...i, value: i.address })), (i) => `${i.symbol}${i.isin ? " · " + i.isin : ""}`);
   $("rfq-form").addEventListener("submit", async (e) => {
@@ -267,6 +374,8 @@ export async function start(listed) {
     }
   });
   $("sign-form").addEventListener("submit", signShown);
+  $("wallet-sign-button").addEventListener("click", signWithWallet);
+  $("link-form").addEventListener("submit", linkWallet);
   $("trader").hidden = false;
   await refresh();
 }

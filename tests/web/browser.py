@@ -1,0 +1,41 @@
+"""What the browser tests share: where Chromium and axe-core are, the marks that skip without them, signing in,
+and the accessibility check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gateway.conftest import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+MARKS = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/setup installs it)"),
+    pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed (npm, scripts/setup)"),
+]
+
+
+def launch(p: Any) -> Any:
+    """Debian's Chromium, headless (Playwright's own browser download cannot work here)."""
+    return p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+
+
+def axe_serious(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    # the test injects it through the DevTools protocol (the page's CSP refuses inline scripts, rightly)
+    assert page.evaluate("() => {" + AXE.read_text() + "\n; return typeof window.axe; }") == "object"
+    result = page.evaluate("async () => (await axe.run(document)).violations")
+    return [f"{v['id']}: {v['help']}" for v in result if v["impact"] in ("serious", "critical")]
+
+
+def sign_in(page: Any, member: Any) -> None:
+    """Password and a TOTP code, then wait until the stream is live."""
+    page.get_by_label("Email").fill(member.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Authenticator code").fill(member.totp_now())
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("live", exact=True).wait_for(timeout=30_000)

@@ -1,0 +1,143 @@
+"""A self-held wallet in the browser: the page links the browser wallet (an injected EIP-1193 provider; here a test
+wallet that signs with a local key, as MetaMask would with its own) with Sign-In with Ethereum, then asks it for
+``eth_signTypedData_v4`` over the EIP-712 document of the terms on screen, and the repo opens on chain. The page
+refuses, before the wallet is asked, a document that is not the terms on screen and a wallet account that is not
+the trade's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from tests.e2e.test_lifecycle_paths import Env
+from tests.e2e.test_trading_chain import settled, wait_for
+from tests.gateway.market import call, step_up
+from tests.web.browser import MARKS, axe_serious, launch, sign_in
+
+pytestmark = MARKS
+playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
+
+# The provider the page finds at ``window.ethereum``: every request goes to the test's Python wallet (a binding).
+PROVIDER = """window.ethereum = {
+  isLocalKeyWallet: true,
+  request: ({ method, params }) => window.reponetLocalKeyWallet(method, params ?? []),
+};"""
+
+
+class LocalKeyWallet:
+    """An EIP-1193 wallet in the test process: it offers ``offered`` and signs typed data with ``key``."""
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+        self.offered = [key.address]
+        self.requests: list[str] = []
+
+    def __call__(self, method: str, params: list[Any]) -> Any:
+        self.requests.append(method)
+        if method == "eth_requestAccounts":
+            return self.offered
+        if method == "personal_sign":  # EIP-1193: [message as hex, account]
+            assert str(params[1]).lower() == self.key.address.lower()
+            signed = self.key.sign_message(encode_defunct(hexstr=params[0]))
+            return "0x" + bytes(signed.signature).hex()
+        if method == "eth_signTypedData_v4":
+            assert str(params[0]).lower() == self.key.address.lower()
+            signed = self.key.sign_typed_data(full_message=json.loads(params[1]))
+            return "0x" + bytes(signed.signature).hex()
+        raise ValueError(f"the test wallet does not do {method}")
+
+
+def _fund(env: Env, key: Any) -> None:
+    """The linked wallet gets cash from the issuer and lets the engine take it (its own transaction)."""
+    issue = {"token": env.cash, "wallet": key.address, "amount": "200000"}
+    settled(env.admin, call(env.admin, "/v1/operator/cash/issue", json=issue))
+    env.d.send(key, env.d.cash.functions.approve(env.engine, 2**256 - 1))
+
+
+def test_a_self_held_wallet_signs_the_terms_on_screen_through_the_browser_wallet(served: tuple[Env, str]) -> None:
+    env, origin = served
+    env.price("98")
+    key = Account.create()
+    wallet = LocalKeyWallet(key)
+    with playwright.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            context = browser.new_context(bypass_csp=False)
+            context.expose_function("reponetLocalKeyWallet", wallet)
+            context.add_init_script(PROVIDER)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{origin}/app")
+            sign_in(page, env.b_trader)
+
+            # B links its browser wallet: Sign-In with Ethereum, a fresh TOTP code
+            page.get_by_label("Wallet label").fill("browser wallet")
+            page.get_by_label("A fresh code from your authenticator app (linking asks for one)").fill(
+                env.b_trader.totp_now()
+            )
+            page.get_by_role("button", name="Link your browser wallet").click()
+            page.get_by_text("Linked: browser wallet").wait_for(timeout=60_000)
+            assert wallet.requests == ["eth_requestAccounts", "personal_sign"]
+            linked = env.b_trader.get("/v1/wallets?limit=200").json()["data"]
+            assert any(w["address"].lower() == key.address.lower() and w["kind"] == "self_held" for w in linked)
+            assert wait_for(lambda: env.d.registry.functions.isVerified(key.address).call(), bool)  # the outbox
+            offered = page.locator("#rfq-wallet option").all_inner_texts()
+            assert any(o.startswith("browser wallet (" + key.address[:10]) for o in offered), offered
+
+            # A proposes terms to that wallet and signs custodially (the API); B's page is opened again to see them
+            _fund(env, key)
+            trade_id = env.direct_trade(seller_wallet_id=env.a_wallet["id"], buyer=key.address, tenor_seconds=3600)
+            step_up(env.a_trader)
+            assert call(env.a_trader, f"/v1/trades/{trade_id}/sign").status_code == 200
+            wallet.requests = []
+            page.reload()
+            sign_in(page, env.b_trader)
+            page.locator(f'#trades tr[data-id="{trade_id}"]').get_by_role("button", name="Review").click()
+            terms = page.locator("#trade-terms")
+            terms.wait_for(state="visible", timeout=30_000)
+            assert key.address.lower() in terms.inner_text().lower()
+            assert page.locator("#sign-form").is_hidden()  # a self-held wallet is not signed by the gateway
+            sign = page.get_by_role("button", name="Sign with your wallet")
+            assert axe_serious(page) == []
+
+            # the browser wallet offers another account: nothing is signed
+            wallet.offered = [Account.create().address]
+            sign.click()
+            page.get_by_text("These terms are for wallet").wait_for(timeout=30_000)
+            assert key.address.lower() in page.locator("#sign-status").inner_text().lower()
+            assert "eth_signTypedData_v4" not in wallet.requests
+
+            # the document handed to the wallet is not the terms on screen: refused before the wallet is asked
+            wallet.offered, wallet.requests = [key.address], []
+
+            def swapped(route: Any) -> None:
+                response = route.fetch()
+                body = response.json()
+                message = body["typed_data"]["message"]
+                message["purchasePrice"] = str(int(message["purchasePrice"]) * 10)
+                route.fulfill(response=response, json=body)
+
+            page.route("**/typed-data", swapped)
+            sign.click()
+            page.get_by_text("The document to sign is not the terms on screen: nothing was signed.").wait_for(
+                timeout=30_000
+            )
+            assert wallet.requests == []
+            page.unroute("**/typed-data")
+
+            sign.click()
+            page.get_by_text("Open on chain: repo").wait_for(timeout=90_000)
+            assert wallet.requests == ["eth_requestAccounts", "eth_signTypedData_v4"]
+            trade = env.a_trader.get(f"/v1/trades/{trade_id}").json()
+            assert trade["status"] == "open" and trade["buyer"]["signed"], trade
+            assert page.locator("#sign-status").inner_text() == f"Open on chain: repo {trade['repo_id']}."
+            assert sign.is_hidden()
+            page.locator(f'#repos tr[data-id="{trade["repo_id"]}"]').wait_for(timeout=30_000)
+            assert errors == []
+        finally:
+            browser.close()
