@@ -2,7 +2,8 @@
 wallet that signs with a local key, as MetaMask would with its own) with Sign-In with Ethereum, then asks it for
 ``eth_signTypedData_v4`` over the EIP-712 document of the terms on screen, and the repo opens on chain. The page
 refuses, before the wallet is asked, a document that is not the terms on screen and a wallet account that is not
-the trade's."""
+the trade's. A self-held seller's repurchase comes back from the API as a transaction, which the browser wallet
+sends (``eth_sendTransaction``)."""
 
 from __future__ import annotations
 
@@ -13,26 +14,28 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from tests.e2e.chains import BOND_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env
 from tests.e2e.test_trading_chain import settled, wait_for
-from tests.gateway.market import call, step_up
+from tests.gateway.market import call, register_self_held, step_up
 from tests.web.browser import MARKS, axe_serious, launch, sign_in
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
 
 # The provider the page finds at ``window.ethereum``: every request goes to the test's Python wallet (a binding).
-PROVIDER = """window.ethereum = {
-  isLocalKeyWallet: true,
-  request: ({ method, params }) => window.reponetLocalKeyWallet(method, params ?? []),
-};"""
+BINDING = "reponetLocalKeyWallet"
+PROVIDER = f"""window.ethereum = {{
+  request: ({{ method, params }}) => window.{BINDING}(method, params ?? []),
+}};"""
 
 
 class LocalKeyWallet:
-    """An EIP-1193 wallet in the test process: it offers ``offered`` and signs typed data with ``key``."""
+    """An EIP-1193 wallet in the test process: it offers ``offered``, signs with ``key`` and sends its transactions
+    to the node of ``w3``."""
 
-    def __init__(self, key: Any) -> None:
-        self.key = key
+    def __init__(self, key: Any, w3: Any = None) -> None:
+        self.key, self.w3 = key, w3
         self.offered = [key.address]
         self.requests: list[str] = []
 
@@ -48,6 +51,13 @@ class LocalKeyWallet:
             assert str(params[0]).lower() == self.key.address.lower()
             signed = self.key.sign_typed_data(full_message=json.loads(params[1]))
             return "0x" + bytes(signed.signature).hex()
+        if method == "eth_sendTransaction":
+            from contracts.deploy import _send
+
+            tx = params[0]
+            assert str(tx["from"]).lower() == self.key.address.lower()
+            receipt = _send(self.w3, self.key, {"to": tx["to"], "data": tx["data"]}, "from the browser wallet")
+            return "0x" + bytes(receipt["transactionHash"]).hex()
         raise ValueError(f"the test wallet does not do {method}")
 
 
@@ -67,7 +77,7 @@ def test_a_self_held_wallet_signs_the_terms_on_screen_through_the_browser_wallet
         browser = launch(p)
         try:
             context = browser.new_context(bypass_csp=False)
-            context.expose_function("reponetLocalKeyWallet", wallet)
+            context.expose_function(BINDING, wallet)
             context.add_init_script(PROVIDER)
             page = context.new_page()
             errors: list[str] = []
@@ -138,6 +148,75 @@ def test_a_self_held_wallet_signs_the_terms_on_screen_through_the_browser_wallet
             assert page.locator("#sign-status").inner_text() == f"Open on chain: repo {trade['repo_id']}."
             assert sign.is_hidden()
             page.locator(f'#repos tr[data-id="{trade["repo_id"]}"]').wait_for(timeout=30_000)
+            assert errors == []
+        finally:
+            browser.close()
+
+
+def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_sends(served: tuple[Env, str]) -> None:
+    env, origin = served
+    env.price("98")
+    key = Account.create()
+    register_self_held(env.b_trader, key.address, key, "seller wallet")
+    _fund(env, key)  # cash for the repurchase price's interest
+    env.d.send(env.d.deployer, env.d.bond.functions.mint(key.address, 200_000 * 10**BOND_DECIMALS))
+    env.d.send(key, env.d.bond.functions.approve(env.engine, 2**256 - 1))
+    issue = {"token": env.cash, "wallet": env.a_wallet["address"], "amount": "200000"}
+    settled(env.admin, call(env.admin, "/v1/operator/cash/issue", json=issue))
+    wallet_id = next(
+        w["id"] for w in env.b_trader.get("/v1/wallets?limit=200").json()["data"] if w["address"] == key.address
+    )
+    proposed = call(
+        env.b_trader,
+        "/v1/trades",
+        json={
+            "role": "seller",
+            "wallet_id": wallet_id,
+            "counterparty_wallet": env.a_wallet["address"],
+            "cash_token": env.cash,
+            "collateral_token": env.bond,
+            "purchase_price": "100000",
+            "collateral_amount": "120000",
+            "rate": "0.05",
+            "haircut_bps": 200,
+            "tenor_seconds": 20,
+            "min_transfer_amount": "1000",
+            "margin_cure_period_seconds": 3600,
+            "grace_period_seconds": 3600,
+        },
+    )
+    assert proposed.status_code == 201, proposed.text
+    trade_id = proposed.json()["id"]
+    doc = env.b_trader.get(f"/v1/trades/{trade_id}/typed-data").json()
+    signature = "0x" + bytes(key.sign_typed_data(full_message=doc["typed_data"]).signature).hex()
+    assert call(env.b_trader, f"/v1/trades/{trade_id}/signature", json={"signature": signature}).status_code == 200
+    step_up(env.a_trader)
+    assert call(env.a_trader, f"/v1/trades/{trade_id}/sign").status_code == 200
+    repo_id = env.wait_open(trade_id)
+    wallet = LocalKeyWallet(key, env.d.w3)
+    with playwright.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            context = browser.new_context(bypass_csp=False)
+            context.expose_function(BINDING, wallet)
+            context.add_init_script(PROVIDER)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{origin}/app")
+            sign_in(page, env.b_trader)
+            page.get_by_role("button", name=f"Manage repo {repo_id}").click()
+            page.locator("#repo-panel").wait_for(state="visible", timeout=30_000)
+            assert "seller" in page.locator("#repo-facts").inner_text()
+            env.d.advance(20)  # the term repo's maturity
+            page.get_by_label("A fresh code from your authenticator app (margin and repurchase").fill(
+                env.b_trader.totp_now()
+            )
+            page.get_by_role("button", name="Repurchase").click()
+            page.get_by_text("Sent from your wallet: transaction 0x").wait_for(timeout=60_000)
+            assert wallet.requests == ["eth_sendTransaction"]
+            page.locator("#repo-facts dd", has_text="repurchased").first.wait_for(timeout=60_000)  # the stream
+            assert env.a_trader.get(f"/v1/repos/{repo_id}").json()["position"]["status"] == "repurchased"
             assert errors == []
         finally:
             browser.close()

@@ -1,6 +1,7 @@
 // The gateway's API from the browser: the access token lives in this module's memory only (never localStorage,
 // never a cookie), so a reload signs in again and a cross-site request carries no credential.
 let session = null;
+let stepUpUntil = 0; // the last step-up's validity (ms since the epoch)
 
 export function signedIn() {
   return session !== null;
@@ -23,6 +24,17 @@ export async function signOut() {
   if (session === null) return;
   await request("POST", "/v1/auth/logout").catch(() => {});
   session = null;
+}
+
+// A fresh TOTP code from ``input`` (POST /v1/auth/step-up) unless the last step-up is still valid for a few seconds
+// more; the field is cleared either way (a code is single use). ``action`` says in the error what the code is for.
+export async function stepUp(input, action) {
+  const code = input.value.trim();
+  input.value = "";
+  if (Date.now() <= stepUpUntil - 5000) return;
+  if (!/^[0-9]{6}$/.test(code)) throw new Error(`Enter the 6-digit code from your authenticator app to ${action}.`);
+  const proof = await request("POST", "/v1/auth/step-up", { totp_code: code });
+  stepUpUntil = Date.parse(proof.valid_until);
 }
 
 export function accessToken() {

@@ -1,6 +1,7 @@
 // The trader's blotter: RFQs, trades and repos of the member, refreshed live from the WebSocket stream.
 import { accessToken, request, signIn, signOut } from "/app/static/api.js";
 import { formatAmount } from "/app/static/money.js";
+import * as repo from "/app/static/repo.js";
 import * as trader from "/app/static/trader.js";
 
 const $ = (id) => document.getElementById(id);
@@ -26,6 +27,16 @@ function fill(tbodyId, rows, columns) {
   }
 }
 
+// A repo of the blotter in the repo panel: its facts, timeline and this member's actions (repo.js).
+function manageButton(position) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = "Manage";
+  button.setAttribute("aria-label", `Manage repo ${position.repo_id}`);
+  button.addEventListener("click", () => repo.show(position.repo_id).catch((err) => ($("repo-status").textContent = err.message)));
+  return button;
+}
+
 // A trade's terms on screen (to read, and to sign when it is this member's turn): any trade of the blotter, not
 // only one this page saw accepted (a direct trade, a trade from before this sign-in).
 function reviewButton(trade) {
@@ -47,7 +58,7 @@ async function refresh() {
   ]);
   fill("rfqs", rfqs.data, (r) => [[r.id.slice(0, 8)], [r.status], money(r.purchase_price, r.cash_token), money(r.collateral_amount, r.collateral_token)]);
   fill("trades", trades.data, (t) => [[t.id.slice(0, 8)], [t.status], money(t.purchase_price, t.cash_token), [t.repo_id === null ? "—" : String(t.repo_id)], [reviewButton(t)]]);
-  fill("repos", repos.data, (p) => [[String(p.repo_id)], [p.role], [p.status], money(p.purchase_price, p.cash_token), money(p.collateral_amount, p.collateral_token)]);
+  fill("repos", repos.data, (p) => [[String(p.repo_id)], [p.role], [p.status], money(p.purchase_price, p.cash_token), money(p.collateral_amount, p.collateral_token), [manageButton(p)]]);
 }
 
 function connect() {
@@ -63,7 +74,7 @@ function connect() {
     const li = document.createElement("li");
     li.textContent = `${event.type}${event.repo_id ? " · repo " + event.repo_id : ""}`;
     $("events").prepend(li);
-    await Promise.all([refresh(), trader.onEvent(event)]);
+    await Promise.all([refresh(), trader.onEvent(event), repo.onEvent(event)]);
   });
   socket.addEventListener("close", () => {
     $("live").textContent = "disconnected";
@@ -76,6 +87,7 @@ async function show() {
   $("signin").hidden = true;
   $("blotter").hidden = false;
   $("logout").hidden = false;
+  repo.start(instruments);
   await Promise.all([refresh(), trader.start(instruments)]);
   connect();
 }

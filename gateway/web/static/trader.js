@@ -5,8 +5,9 @@
 // /v1/me, /v1/auth/step-up, /v1/settlements/{id}/wait); the stream's rfq/quote/trade events trigger the refreshes
 // from app.js.
 // Rows are kept by id across refreshes so that a form being typed into is never replaced under the user's hands.
-import { request } from "/app/static/api.js";
+import { request, stepUp } from "/app/static/api.js";
 import { formatAmount } from "/app/static/money.js";
+import { browserWallet, declined, utf8Hex } from "/app/static/wallet.js";
 
 const $ = (id) => document.getElementById(id);
 let me = null;
@@ -18,7 +19,6 @@ let shownDigest = null; // the EIP-712 digest of the terms on screen: a wallet s
 let renders = 0; // showTerms calls so far: an answer shows only if no later call began
 let following = null; // the trade whose settlement is being waited for
 const lastFollow = new Map(); // trade id -> when its last wait began
-let stepUpUntil = 0; // the last step-up's validity (ms since the epoch)
 const SETTLING = new Set(["settling", "cancelling"]);
 const UNSETTLED = new Set(["pending_signatures", ...SETTLING]);
 
@@ -215,17 +215,6 @@ async function followSettlement(t) {
   if (shownTrade === t.id) await showTerms(t.id);
 }
 
-// A fresh TOTP code from ``input`` (POST /v1/auth/step-up) unless the last step-up is still valid; the field is
-// cleared either way (a code is single use).
-async function stepUp(input, action) {
-  const code = input.value.trim();
-  input.value = "";
-  if (Date.now() <= stepUpUntil - 5000) return;
-  if (!/^[0-9]{6}$/.test(code)) throw new Error(`Enter the 6-digit code from your authenticator app to ${action}.`);
-  const proof = await request("POST", "/v1/auth/step-up", { totp_code: code });
-  stepUpUntil = Date.parse(proof.valid_until);
-}
-
 // Custodial signing: a fresh TOTP code (step-up) unless the last one is still valid, then the gateway signs the
 // terms on screen with the member's wallet, subject to its policy; what the policy asks for (approvals) is said.
 async function signShown(e) {
@@ -266,17 +255,6 @@ export function documentMatches(doc, t) {
   );
 }
 
-// The injected EIP-1193 provider (window.ethereum), or an error that says what is missing.
-function browserWallet() {
-  const provider = window.ethereum;
-  if (!provider || typeof provider.request !== "function") {
-    throw new Error("No browser wallet found: a self-held wallet signs through an EIP-1193 wallet such as MetaMask.");
-  }
-  return provider;
-}
-
-const utf8Hex = (text) => "0x" + [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
-
 // Sign-In with Ethereum: the browser wallet's account signs the gateway's EIP-4361 challenge (personal_sign), and
 // with a fresh TOTP code the gateway registers it as a self-held wallet of this member (on chain too). The wallet
 // lists are read again so that the new wallet can quote and ask for repos at once.
@@ -296,7 +274,7 @@ async function linkWallet(e) {
     $("link-status").textContent = `Linked: ${wallet.label} (${wallet.address}), a self-held wallet of your member.`;
     await loadWallets();
   } catch (err) {
-    $("link-status").textContent = err?.code === 4001 ? "You declined in your wallet: nothing was linked." : err.message;
+    $("link-status").textContent = declined(err) ? "You declined in your wallet: nothing was linked." : err.message;
   } finally {
     button.disabled = false;
     $("link-status").focus();
@@ -332,8 +310,7 @@ async function signWithWallet() {
     await request("POST", `/v1/trades/${tradeId}/signature`, { signature });
     await showTerms(tradeId);
   } catch (err) {
-    // EIP-1193: 4001 is the user's refusal in the wallet
-    $("sign-status").textContent = err?.code === 4001 ? "You declined in your wallet: nothing was signed." : err.message;
+    $("sign-status").textContent = declined(err) ? "You declined in your wallet: nothing was signed." : err.message;
   } finally {
     button.disabled = false;
     $("sign-status").focus();
