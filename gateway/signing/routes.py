@@ -5,8 +5,9 @@ call (``gateway.signing.service``), above trading, whose routes hold the rest of
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from sqlalchemy.orm import Session
 
 from gateway.api.deps import ContextDep, Principal, ReadSessionDep, SessionDep
@@ -17,7 +18,9 @@ from gateway.settlement.hub import HubDep
 from gateway.signing import service as signing
 from gateway.trading import records, views
 from gateway.trading.deps import Approver, Trader, TraderStepUp
-from gateway.trading.schemas import DecisionPublic, SignatureSubmit, SignResult, TradePublic
+from gateway.trading.exceptions import TermsChanged
+from gateway.trading.models import Trade
+from gateway.trading.schemas import DecisionPublic, SignatureSubmit, SignRequest, SignResult, TradePublic
 
 router = APIRouter(tags=["trading"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
 
@@ -32,6 +35,12 @@ def _view(read: Session, session: Session, trade_id: uuid.UUID, principal: Princ
     )
 
 
+def _as_read(trade: Trade, asked: SignRequest | None) -> None:
+    """The terms are the ones the signer read, when it says which (``digest``)."""
+    if asked is not None and asked.digest is not None and asked.digest.lower() != trade.terms_digest.lower():
+        raise TermsChanged(f"the trade's terms are now {trade.terms_digest}, not {asked.digest}: read them again")
+
+
 @router.post("/trades/{trade_id}/sign", response_model=SignResult, status_code=200)
 def sign_trade(
     trade_id: uuid.UUID,
@@ -40,9 +49,12 @@ def sign_trade(
     read: ReadSessionDep,
     session: SessionDep,
     hub: HubDep,
+    asked: Annotated[SignRequest | None, Body()] = None,
 ) -> SignResult:
-    """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up)."""
+    """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up); with
+    ``digest``, only if those are still the terms (409 ``terms-changed`` otherwise)."""
     seen = records.load_trade(read, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    _as_read(seen, asked)
     side = records.side_of(seen, principal.organization_id)
     try:
         checked = signing.check_before_writing(ctx, read, seen, side, hub)
@@ -54,6 +66,7 @@ def sign_trade(
         raise
     read.rollback()
     trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    _as_read(trade, asked)  # again in the write transaction: what is signed below
     side = records.side_of(trade, principal.organization_id)
     decision = signing.sign_custodial(
         ctx,

@@ -30,6 +30,11 @@ class InvalidState(Conflict):
     type_slug = "invalid-state"
 
 
+class TermsChanged(Conflict):
+    title = "The trade's terms are not the ones the signer read"
+    type_slug = "terms-changed"
+
+
 class StepWouldRevert(Conflict):
     title = "The chain would refuse this step"
     type_slug = "step-would-revert"

@@ -170,6 +170,15 @@ class TypedDataPublic(BaseModel):
     digest: str
 
 
+class SignRequest(BaseModel):
+    """What a custodial signature is asked for with: the digest of the terms the person read (optional; the web app
+    always sends it), so that terms changed meanwhile (a retry's fresh ones) are never signed unseen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    digest: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{64}$")
+
+
 class SignatureSubmit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -34,8 +34,13 @@ def test_margin_call_cure_and_repurchase_in_the_browser(served: tuple[Env, str])
                 page.locator("#repo-panel").wait_for(state="visible", timeout=30_000)
                 assert "open" in page.locator("#repo-facts").inner_text()
             assert "holder" in holder.locator("#repo-facts").inner_text()
-            assert seller.get_by_role("button", name="Call margin").is_hidden()  # the seller does not call margin
-            assert holder.get_by_role("button", name="Repurchase").is_hidden()  # nor the holder repurchase
+            # each side sees only its own actions (by id: a missing or renamed button must fail, not pass as hidden)
+            assert (
+                seller.locator("#margin-call-button").is_hidden() and holder.locator("#margin-call-button").is_visible()
+            )
+            assert (
+                holder.locator("#repurchase-button").is_hidden() and seller.locator("#repurchase-button").is_visible()
+            )
             assert axe_serious(seller) == [] and axe_serious(holder) == []
 
             # the price falls: the holder calls margin, and the seller's panel shows it live
@@ -70,7 +75,7 @@ def test_margin_call_cure_and_repurchase_in_the_browser(served: tuple[Env, str])
                 timeline = page.locator("#repo-timeline").inner_text()
                 for event in ("RepoOpened", "MarginCalled", "MarginPosted", "MarginCallCured", "RepoRepurchased"):
                     assert event in timeline, timeline
-            assert seller.get_by_role("button", name="Repurchase").is_hidden()
+            assert seller.locator("#repurchase-button").is_hidden() and seller.locator("#margin-form").is_hidden()
             assert env.a_trader.get(f"/v1/repos/{repo_id}").json()["position"]["status"] == "repurchased"
             assert axe_serious(seller) == [] and axe_serious(holder) == []
             assert errors == []

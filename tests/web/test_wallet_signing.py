@@ -61,6 +61,20 @@ class LocalKeyWallet:
         raise ValueError(f"the test wallet does not do {method}")
 
 
+def _page_with_wallet(browser: Any, wallet: LocalKeyWallet, origin: str, member: Any) -> tuple[Any, list[str]]:
+    """A page of its own context with ``wallet`` injected as the browser wallet, ``member`` signed in; and the
+    page's uncaught errors."""
+    context = browser.new_context(bypass_csp=False)
+    context.expose_function(BINDING, wallet)
+    context.add_init_script(PROVIDER)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{origin}/app")
+    sign_in(page, member)
+    return page, errors
+
+
 def _fund(env: Env, key: Any) -> None:
     """The linked wallet gets cash from the issuer and lets the engine take it (its own transaction)."""
     issue = {"token": env.cash, "wallet": key.address, "amount": "200000"}
@@ -76,14 +90,7 @@ def test_a_self_held_wallet_signs_the_terms_on_screen_through_the_browser_wallet
     with playwright.sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(bypass_csp=False)
-            context.expose_function(BINDING, wallet)
-            context.add_init_script(PROVIDER)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{origin}/app")
-            sign_in(page, env.b_trader)
+            page, errors = _page_with_wallet(browser, wallet, origin, env.b_trader)
 
             # B links its browser wallet: Sign-In with Ethereum, a fresh TOTP code
             page.get_by_label("Wallet label").fill("browser wallet")
@@ -146,7 +153,7 @@ def test_a_self_held_wallet_signs_the_terms_on_screen_through_the_browser_wallet
             trade = env.a_trader.get(f"/v1/trades/{trade_id}").json()
             assert trade["status"] == "open" and trade["buyer"]["signed"], trade
             assert page.locator("#sign-status").inner_text() == f"Open on chain: repo {trade['repo_id']}."
-            assert sign.is_hidden()
+            assert page.locator("#wallet-sign-button").is_hidden()
             page.locator(f'#repos tr[data-id="{trade["repo_id"]}"]').wait_for(timeout=30_000)
             assert errors == []
         finally:
@@ -197,14 +204,7 @@ def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_se
     with playwright.sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(bypass_csp=False)
-            context.expose_function(BINDING, wallet)
-            context.add_init_script(PROVIDER)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{origin}/app")
-            sign_in(page, env.b_trader)
+            page, errors = _page_with_wallet(browser, wallet, origin, env.b_trader)
             page.get_by_role("button", name=f"Manage repo {repo_id}").click()
             page.locator("#repo-panel").wait_for(state="visible", timeout=30_000)
             assert "seller" in page.locator("#repo-facts").inner_text()

@@ -26,14 +26,15 @@ export async function signOut() {
   session = null;
 }
 
-// A fresh TOTP code from ``input`` (POST /v1/auth/step-up) unless the last step-up is still valid for a few seconds
-// more; the field is cleared either way (a code is single use). ``action`` says in the error what the code is for.
+// A step-up (POST /v1/auth/step-up) with the TOTP code typed in ``input``; without one, the last step-up if it is
+// still valid for a few seconds more. The field is cleared once the code is used (a code is single use); a refused
+// code stays for the user to correct. ``action`` says in the error what the code is for.
 export async function stepUp(input, action) {
   const code = input.value.trim();
-  input.value = "";
-  if (Date.now() <= stepUpUntil - 5000) return;
+  if (!code && Date.now() <= stepUpUntil - 5000) return;
   if (!/^[0-9]{6}$/.test(code)) throw new Error(`Enter the 6-digit code from your authenticator app to ${action}.`);
   const proof = await request("POST", "/v1/auth/step-up", { totp_code: code });
+  input.value = "";
   stepUpUntil = Date.parse(proof.valid_until);
 }
 

@@ -33,7 +33,12 @@ function manageButton(position) {
   button.type = "button";
   button.textContent = "Manage";
   button.setAttribute("aria-label", `Manage repo ${position.repo_id}`);
-  button.addEventListener("click", () => repo.show(position.repo_id).catch((err) => ($("repo-status").textContent = err.message)));
+  button.addEventListener("click", () =>
+    repo.show(position.repo_id).catch((err) => {
+      $("repo-panel").hidden = false; // the error is said where the repo would have been
+      $("repo-status").textContent = err.message;
+    }),
+  );
   return button;
 }
 
@@ -44,7 +49,12 @@ function reviewButton(trade) {
   button.type = "button";
   button.textContent = "Review";
   button.setAttribute("aria-label", `Review the terms of trade ${trade.id.slice(0, 8)}`);
-  button.addEventListener("click", () => trader.showTerms(trade.id).catch((err) => ($("sign-status").textContent = err.message)));
+  button.addEventListener("click", () =>
+    trader.showTerms(trade.id).catch((err) => {
+      $("trade-terms").hidden = false; // the error is said where the terms would have been
+      $("sign-status").textContent = err.message;
+    }),
+  );
   return button;
 }
 

@@ -11,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 const LIVE = new Set(["open", "margin_called"]);
 let instruments = new Map();
 let shown = null; // the repo on screen
+let shownWallet = null; // this member's wallet on it (its side's address)
 let renders = 0; // show() calls so far: an answer shows only if no later call began
 
 const money = (value, token) => (value === null ? "—" : formatAmount(value, instruments.get(String(token).toLowerCase())));
@@ -26,7 +27,9 @@ export async function show(repoId) {
   const detail = await request("GET", `/v1/repos/${repoId}`);
   if (render !== renders) return;
   const p = detail.position;
+  if (shown !== p.repo_id) $("repo-status").textContent = ""; // an outcome belongs to the repo it was about
   shown = p.repo_id;
+  shownWallet = p.role === "seller" ? p.seller : p.holder;
   const rows = [
     ["Repo", String(p.repo_id)],
     ["Your side", p.role === "seller" ? "seller (borrowed cash, gave collateral)" : "holder (lent cash, holds collateral)"],
@@ -53,41 +56,61 @@ export async function show(repoId) {
   $("repo-panel").hidden = false;
 }
 
-// One step on the repo on screen: the API's answer followed to its end, then the repo shown again.
-async function act(button, path, body, withStepUp) {
+const ACTIONS = ["margin-call-button", "repurchase-button", "margin-submit"];
+
+// A self-held wallet's step as the API returned it, checked before the browser wallet sends it: from this side's own
+// wallet, to a contract, no value; only those fields go to the wallet.
+function checkedTransaction(tx, wallet) {
+  const address = /^0x[0-9a-fA-F]{40}$/;
+  if (!address.test(String(tx.from)) || String(tx.from).toLowerCase() !== String(wallet).toLowerCase()) {
+    throw new Error(`The step is not from your wallet ${wallet}: nothing was sent.`);
+  }
+  if (!address.test(String(tx.to)) || !/^0x[0-9a-fA-F]*$/.test(String(tx.data)) || ("value" in tx && BigInt(tx.value) !== 0n)) {
+    throw new Error("The step is not a call to the engine: nothing was sent.");
+  }
+  return { from: tx.from, to: tx.to, data: tx.data };
+}
+
+// One step on the repo on screen: the API's answer followed to its end, then the repo shown again. One step at a
+// time (every action waits), and its outcome is said only while the same repo is on screen.
+async function act(path, body, withStepUp) {
   const repoId = shown;
+  const wallet = shownWallet;
   const status = $("repo-status");
+  const say = (text) => {
+    if (shown === repoId) status.textContent = text;
+  };
   status.textContent = "";
-  button.disabled = true;
+  for (const id of ACTIONS) $(id).disabled = true;
   try {
     if (withStepUp) await stepUp($("repo-totp"), "act on the repo");
     const submitted = await request("POST", `/v1/repos/${repoId}/${path}`, body);
     if (submitted.transaction) {
-      const hash = await browserWallet().request({ method: "eth_sendTransaction", params: [submitted.transaction] });
-      status.textContent = `Sent from your wallet: transaction ${hash}.`;
+      const tx = checkedTransaction(submitted.transaction, wallet);
+      const hash = await browserWallet().request({ method: "eth_sendTransaction", params: [tx] });
+      say(`Sent from your wallet: transaction ${hash}. The repo shows it once it is in a block.`);
     } else {
-      status.textContent = "Queued: settling on chain…";
+      say("Queued: settling on chain…");
       const done = await request("GET", `/v1/settlements/${submitted.settlement.id}/wait?timeout=60`);
-      status.textContent =
-        done.status === "final" ? `Done on chain (block ${done.final_block}).` : `Not done: ${done.status}${done.error ? ", " + done.error : ""}.`;
+      say(done.status === "final" ? `Done on chain (block ${done.final_block}).` : `Not done: ${done.status}${done.error ? ", " + done.error : ""}.`);
     }
-    await show(repoId);
+    if (shown === repoId) await show(repoId);
   } catch (err) {
-    status.textContent = declined(err) ? "You declined in your wallet: nothing was sent." : err.message;
+    say(declined(err) ? "You declined in your wallet: nothing was sent." : err.message);
   } finally {
-    button.disabled = false;
-    status.focus();
+    for (const id of ACTIONS) $(id).disabled = false;
+    if (shown === repoId) status.focus();
   }
 }
 
 export function start(listed) {
   instruments = listed;
-  $("margin-call-button").addEventListener("click", (e) => act(e.currentTarget, "margin-call", undefined, false));
-  $("repurchase-button").addEventListener("click", (e) => act(e.currentTarget, "repurchase", undefined, true));
+  $("margin-call-button").addEventListener("click", () => act("margin-call", undefined, false));
+  $("repurchase-button").addEventListener("click", () => act("repurchase", undefined, true));
   $("margin-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const body = { collateral_amount: $("margin-collateral").value.trim() || "0", cash_amount: $("margin-cash").value.trim() || "0" };
-    act(e.currentTarget.querySelector("button"), "margin", body, true);
+    act("margin", body, true);
   });
 }
 

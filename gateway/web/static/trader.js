@@ -168,6 +168,7 @@ export async function showTerms(tradeId) {
   const form = $("sign-form");
   if (form.dataset.trade !== t.id) $("sign-totp").value = ""; // a code typed for other terms is not used for these
   form.dataset.trade = t.id; // what the form signs: the terms on screen, never a trade shown later
+  form.dataset.digest = t.digest;
   shownTrade = t.id;
   shownStatus = t.status;
   shownDigest = t.digest;
@@ -226,7 +227,8 @@ async function signShown(e) {
   button.disabled = true;
   try {
     await stepUp($("sign-totp"), "sign");
-    const result = await request("POST", `/v1/trades/${tradeId}/sign`);
+    // the digest of the terms on screen: the gateway refuses (terms-changed) if they are other terms by now
+    const result = await request("POST", `/v1/trades/${tradeId}/sign`, { digest: form.dataset.digest });
     await showTerms(result.trade.id);
     if (result.policy.approvals > 0) {
       const rule = result.policy.rule ? ` (rule ${result.policy.rule})` : "";
@@ -265,11 +267,11 @@ async function linkWallet(e) {
   button.disabled = true;
   try {
     const provider = browserWallet();
+    await stepUp($("link-totp"), "link a wallet"); // before the wallet is asked: a missing code fails first
     const [address] = (await provider.request({ method: "eth_requestAccounts" })) ?? [];
     if (!address) throw new Error("Your browser wallet offered no account.");
     const challenge = await request("POST", "/v1/wallets/siwe/challenge", { address, label: $("link-label").value.trim() });
     const signature = await provider.request({ method: "personal_sign", params: [utf8Hex(challenge.message), address] });
-    await stepUp($("link-totp"), "link a wallet");
     const wallet = await request("POST", "/v1/wallets/siwe/verify", { message: challenge.message, signature });
     $("link-status").textContent = `Linked: ${wallet.label} (${wallet.address}), a self-held wallet of your member.`;
     await loadWallets();
@@ -307,6 +309,11 @@ async function signWithWallet() {
       throw new Error(`These terms are for wallet ${side.wallet}; your browser wallet offers ${(accounts ?? []).join(", ") || "no account"}. Switch to that account.`);
     }
     const signature = await provider.request({ method: "eth_signTypedData_v4", params: [account, JSON.stringify(doc.typed_data)] });
+    if (shownTrade !== tradeId || shownDigest !== t.digest) {
+      // other terms came on screen while the wallet asked: what was signed is not what is shown, so it is dropped
+      $("sign-status").textContent = "Other terms are on screen now: that signature was not sent.";
+      return;
+    }
     await request("POST", `/v1/trades/${tradeId}/signature`, { signature });
     await showTerms(tradeId);
   } catch (err) {
