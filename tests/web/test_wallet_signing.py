@@ -75,6 +75,18 @@ def _page_with_wallet(browser: Any, wallet: LocalKeyWallet, origin: str, member:
     return page, errors
 
 
+def _tampering(part: str, field: str, value: str) -> Any:
+    """A route handler that passes the gateway's answer on with ``part[field]`` set to ``value``."""
+
+    def handle(route: Any) -> None:
+        response = route.fetch()
+        body = response.json()
+        body[part][field] = value
+        route.fulfill(response=response, json=body)
+
+    return handle
+
+
 def _fund(env: Env, key: Any) -> None:
     """The linked wallet gets cash from the issuer and lets the engine take it (its own transaction)."""
     issue = {"token": env.cash, "wallet": key.address, "amount": "200000"}
@@ -212,6 +224,16 @@ def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_se
             page.get_by_label("A fresh code from your authenticator app (margin and repurchase").fill(
                 env.b_trader.totp_now()
             )
+            # a step that is not from this side's wallet, or that moves value, is refused before the wallet sees it
+            for field, value, said in (
+                ("from", Account.create().address, "The step is not from your wallet"),
+                ("value", "0x1", "The step is not a call to the engine"),
+            ):
+                page.route("**/repurchase", _tampering("transaction", field, value))
+                page.get_by_role("button", name="Repurchase").click()
+                page.get_by_text(said).wait_for(timeout=30_000)
+                page.unroute("**/repurchase")
+            assert wallet.requests == []
             page.get_by_role("button", name="Repurchase").click()
             page.get_by_text("Sent from your wallet: transaction 0x").wait_for(timeout=60_000)
             assert wallet.requests == ["eth_sendTransaction"]
