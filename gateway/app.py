@@ -206,6 +206,7 @@ def domain_routers() -> list[APIRouter]:
     from gateway.operator.coupons import router as coupons_router
     from gateway.operator.prices import router as prices_router
     from gateway.operator.routes import router as operator_router
+    from gateway.policy.queue_routes import router as approvals_router
     from gateway.policy.routes import router as policy_router
     from gateway.positions.claims import router as claims_router
     from gateway.positions.routes import router as positions_router
@@ -234,6 +235,7 @@ def domain_routers() -> list[APIRouter]:
         trading_router,
         signing_router,
         policy_router,
+        approvals_router,
         *SETTLEMENT_ROUTERS,
         positions_router,
         claims_router,

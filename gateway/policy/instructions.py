@@ -18,7 +18,8 @@ from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Instrument, Trade
 
 
-def _proposer(instruction: Instruction) -> uuid.UUID | None:
+def proposer(instruction: Instruction) -> uuid.UUID | None:
+    """The person who proposed the instruction (None: a service or the system)."""
     kind, _, ident = instruction.created_by.partition(":")
     try:
         return uuid.UUID(ident) if kind == "user" else None
@@ -71,7 +72,7 @@ def approve(
     session: Session, *, actor: str, user_id: uuid.UUID, organization_id: uuid.UUID, instruction: Instruction
 ) -> int:
     """An approver's yes for the organization; never the instruction's proposer."""
-    if _proposer(instruction) == user_id:
+    if proposer(instruction) == user_id:
         raise FourEyesViolation("the proposer of an instruction cannot approve it")
     if instruction.status != "pending":
         raise InvalidState(f"the instruction is {instruction.status}")

@@ -1,6 +1,7 @@
-"""/v1/trades/{trade_id}: a trade's signing steps over HTTP — an approver's yes for its side (the policy's quorum),
-the custodial wallet's signature through the custody door, a self-held wallet's signature. Beside the service they
-call (``gateway.signing.service``), above trading, whose routes hold the rest of /v1/trades."""
+"""/v1/trades/{trade_id}: a trade's signing steps over HTTP — an approver's yes for its side (the policy's quorum)
+or no (the trade is cancelled), the custodial wallet's signature through the custody door, a self-held wallet's
+signature. Beside the service they call (``gateway.signing.service``), above trading, whose routes hold the rest of
+/v1/trades."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from sqlalchemy.orm import Session
 from gateway.api.deps import ContextDep, Principal, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.custody import door
+from gateway.policy import rejections
 from gateway.policy import service as policy
+from gateway.policy.schemas import RejectionCreate
 from gateway.settlement.hub import HubDep
 from gateway.signing import service as signing
 from gateway.trading import records, views
+from gateway.trading.announce import AnnouncerDep
 from gateway.trading.deps import Approver, Trader, TraderStepUp
 from gateway.trading.exceptions import TermsChanged
 from gateway.trading.models import Trade
@@ -114,7 +118,9 @@ def submit_signature(
 
 
 @router.post("/trades/{trade_id}/approvals", response_model=TradePublic, status_code=201)
-def approve_trade(trade_id: uuid.UUID, principal: Approver, session: SessionDep) -> TradePublic:
+def approve_trade(
+    trade_id: uuid.UUID, principal: Approver, session: SessionDep, announce: AnnouncerDep
+) -> TradePublic:
     """An approver's yes for the organization's side; never the trade's initiator."""
     trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = records.side_of(trade, principal.organization_id)
@@ -126,4 +132,26 @@ def approve_trade(trade_id: uuid.UUID, principal: Approver, session: SessionDep)
         trade=trade,
         side=side,
     )
+    announce.trade_decided(trade, "trade.approved", side)
+    return views.trade_public(session, trade)
+
+
+@router.post("/trades/{trade_id}/rejections", response_model=TradePublic, status_code=201)
+def reject_trade(
+    trade_id: uuid.UUID, body: RejectionCreate, principal: Approver, session: SessionDep, announce: AnnouncerDep
+) -> TradePublic:
+    """An approver's no for the organization's side, with its reason: the trade is cancelled for both parties.
+    Only while this side has not signed; any approver may say no, the initiator included (four eyes guard a yes)."""
+    trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
+    side = records.side_of(trade, principal.organization_id)
+    rejections.reject_trade(
+        session,
+        actor=principal.actor,
+        user_id=principal.id,
+        organization_id=principal.organization_id,
+        trade=trade,
+        side=side,
+        reason=body.reason,
+    )
+    announce.trade_decided(trade, "trade.rejected", side, body.reason)
     return views.trade_public(session, trade)

@@ -1,8 +1,9 @@
-"""RFQ and quote events to the parties concerned, on the WebSocket stream and by webhook: a counterparty learns of a
-request, a quote or an acceptance without polling. Only the organizations a message concerns receive it: an RFQ
-its requester and the lenders it names (all members when it names none); a quote the requester and the quoter
-(other lenders never see a competitor's quote); an acceptance the requester and the winning lender, and each other
-quoter that its quote expired. Sent after the write committed; no chain call."""
+"""RFQ, quote and approval events to the parties concerned, on the WebSocket stream and by webhook: a counterparty
+learns of a request, a quote, an acceptance or an approver's decision without polling. Only the organizations a
+message concerns receive it: an RFQ its requester and the lenders it names (all members when it names none); a
+quote the requester and the quoter (other lenders never see a competitor's quote); an acceptance the requester and
+the winning lender, and each other quoter that its quote expired; a trade's approval or rejection both parties.
+Sent after the write committed; no chain call."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gateway.api.deps import SessionDep
 from gateway.db.models import Organization
-from gateway.trading.models import Quote, Rfq
+from gateway.trading.models import Quote, Rfq, Trade
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,13 @@ class Announcer:
                 self.send("rfq.accepted", data, {rfq.organization_id, quote.organization_id})
             else:
                 self.send("quote.expired", _quote_data(rfq, quote), {quote.organization_id})
+
+
+    def trade_decided(self, trade: Trade, kind: str, side: str, reason: str | None = None) -> None:
+        """An approver's yes (``trade.approved``) or no (``trade.rejected``, with its reason) to both parties: the
+        trader waiting to sign and the counterparty waiting for the signature learn of it without polling."""
+        data = {"trade_id": str(trade.id), "status": trade.status, "side": side, "reason": reason}
+        self.send(kind, data, {trade.seller_org_id, trade.buyer_org_id})
 
 
 def _rfq_data(rfq: Rfq) -> dict[str, str | None]:

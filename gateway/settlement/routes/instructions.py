@@ -1,5 +1,5 @@
 """Two-party instructions on a repo: substitutions, amendments (roll, re-rate) and early repurchase by agreement,
-their signatures, approvals and submission."""
+their signatures, approvals or rejection, and submission."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.chain.bindings.engine import AmendmentKind, RepoStatus
 from gateway.custody import door
-from gateway.exceptions import InvalidRequest
+from gateway.exceptions import InvalidRequest, PermissionDenied
 from gateway.policy import instructions as instruction_policy
+from gateway.policy import rejections
+from gateway.policy.schemas import RejectionCreate
 from gateway.settlement import instruction_checks, instructions, service
 from gateway.settlement.hub import Hub, HubDep
 from gateway.settlement.routes.repos import load_repo, units_of
@@ -232,5 +234,36 @@ def approve_instruction(
         user_id=principal.id,
         organization_id=principal.organization_id,
         instruction=instruction,
+    )
+    return instructions.public(hub, instruction)
+
+
+@router.post("/instructions/{instruction_id}/rejections", response_model=InstructionPublic, status_code=201)
+def reject_instruction(
+    instruction_id: uuid.UUID,
+    body: RejectionCreate,
+    principal: Approver,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
+) -> InstructionPublic:
+    """An approver's no to the instruction, with its reason: rejected for every party, while none of the
+    organization's wallets has signed it. Only an organization that must sign it may say no (the repo's seller
+    that signs nothing sees it but cannot stop it)."""
+    instructions.load(read, hub, instruction_id, principal.organization_id)
+    read.rollback()
+    instruction = instructions.get(session, instruction_id)
+    own = {w.address.lower() for w in instructions.wallets_of(session, list(instruction.required))
+           if w.organization_id == principal.organization_id}  # fmt: skip
+    if not own:
+        raise PermissionDenied("your organization does not sign this instruction")
+    rejections.reject_instruction(
+        session,
+        actor=principal.actor,
+        user_id=principal.id,
+        organization_id=principal.organization_id,
+        instruction=instruction,
+        own_addresses=own,
+        reason=body.reason,
     )
     return instructions.public(hub, instruction)

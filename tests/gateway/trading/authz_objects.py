@@ -162,4 +162,6 @@ BODIES = {
     ("post", "/v1/repos/{repo_id}/amendments"): {"kind": "rerate", "new_rate": "0.01"},
     ("post", "/v1/repos/{repo_id}/position-transfer"): {"to_wallet": BOND},
     ("post", "/v1/instructions/{instruction_id}/signature"): {"signature": "0x" + "11" * 65},
+    ("post", "/v1/trades/{trade_id}/rejections"): {"reason": "not this trade"},
+    ("post", "/v1/instructions/{instruction_id}/rejections"): {"reason": "not this instruction"},
 }

@@ -1,0 +1,174 @@
+"""What awaits an organization's approvers: each pending trade side and lifecycle instruction of the organization
+that its policy sends to approval and that has fewer approvals than the rule asks for, with that rule.
+
+Computed from the same decision the signature will meet (``service.decide``, ``instructions.facts``): the queue
+cannot show as waiting what signing would let through, nor hide what signing would refuse. No chain call."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from eth_utils.address import to_checksum_address
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.db.models import Wallet
+from gateway.policy import instructions as instruction_policy
+from gateway.policy import service
+from gateway.policy.engine import Action, Decision, evaluate
+from gateway.policy.models import Subject
+from gateway.settlement_records.models import Instruction, InstructionApproval, RepoRecord
+from gateway.trading.exceptions import InvalidState
+from gateway.trading.models import Trade, TradeApproval, TradeStatus
+
+LIMIT = 200  # the newest first; an approver's desk, not an archive
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """One subject waiting for this organization's approvers. ``notional``: in the cash token's units;
+    ``may_approve``: false for the person who asked for it (four eyes) and for one who already said yes."""
+
+    subject: Subject
+    id: uuid.UUID
+    side: str | None  # the organization's side of a trade (None: an instruction)
+    instruction_kind: str | None
+    repo_id: int | None
+    counterparty: str
+    notional: Decimal
+    cash_token: str
+    collateral: str
+    rule: str
+    needed: int
+    given: int
+    approved_by_me: bool
+    may_approve: bool
+    created_at: datetime
+
+
+def _waiting(decision: Decision, given: int) -> bool:
+    return decision.action is Action.REQUIRE_APPROVALS and given < decision.approvals
+
+
+def _trades(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) -> list[Awaiting]:
+    trades = session.scalars(
+        select(Trade)
+        .where(
+            Trade.status == TradeStatus.PENDING_SIGNATURES.value,
+            (Trade.seller_org_id == organization_id) | (Trade.buyer_org_id == organization_id),
+        )
+        .order_by(Trade.created_at.desc())
+        .limit(LIMIT)
+    )
+    out = []
+    for trade in trades:
+        side = "seller" if trade.seller_org_id == organization_id else "buyer"
+        if (trade.seller_signature if side == "seller" else trade.buyer_signature) is not None:
+            continue
+        facts, rules = service.facts_for(session, trade, side)
+        decision = evaluate(rules, facts)
+        yes = set(
+            session.scalars(
+                select(TradeApproval.user_id).where(
+                    TradeApproval.trade_id == trade.id, TradeApproval.organization_id == organization_id
+                )
+            )
+        )
+        if not _waiting(decision, len(yes)):
+            continue
+        initiator = trade.seller_initiator if side == "seller" else trade.buyer_initiator
+        out.append(
+            Awaiting(
+                subject=Subject.TRADE,
+                id=trade.id,
+                side=side,
+                instruction_kind=None,
+                repo_id=trade.repo_id,
+                counterparty=facts.counterparty,
+                notional=facts.notional,
+                cash_token=str(trade.terms["cashToken"]),
+                collateral=facts.collateral,
+                rule=decision.rule or "",
+                needed=decision.approvals,
+                given=len(yes),
+                approved_by_me=user_id in yes,
+                may_approve=user_id not in yes and user_id != initiator,
+                created_at=trade.created_at,
+            )
+        )
+    return out
+
+
+def _cash_token(session: Session, repo_id: int) -> str:
+    record = session.get(RepoRecord, repo_id)
+    if record is not None:
+        return record.cash_token
+    trade = session.scalars(select(Trade).where(Trade.repo_id == repo_id)).first()
+    if trade is None:  # instruction_policy.facts found the repo by one of the two: not reached
+        raise InvalidState(f"repo {repo_id} is not in the gateway's records yet")
+    return str(trade.terms["cashToken"])
+
+
+def _instructions(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) -> list[Awaiting]:
+    newest = select(Instruction).where(Instruction.status == "pending").order_by(Instruction.created_at.desc())
+    pending = list(session.scalars(newest.limit(LIMIT)))
+    addresses = {a for i in pending for a in i.required}
+    mine = {
+        w.address.lower()
+        for w in session.scalars(
+            select(Wallet).where(
+                Wallet.organization_id == organization_id,
+                Wallet.address.in_([to_checksum_address(a) for a in addresses]),
+            )
+        )
+    }
+    out = []
+    for instruction in pending:
+        if not any(a in mine and a not in instruction.signatures for a in instruction.required):
+            continue
+        try:
+            facts, rules = instruction_policy.facts(session, instruction, organization_id)
+            cash_token = _cash_token(session, instruction.repo_id)
+        except InvalidState:  # the repo is not indexed yet: its facts are unknown, and so is the rule
+            continue
+        decision = evaluate(rules, facts)
+        yes = set(
+            session.scalars(
+                select(InstructionApproval.user_id).where(
+                    InstructionApproval.instruction_id == instruction.id,
+                    InstructionApproval.organization_id == organization_id,
+                )
+            )
+        )
+        if not _waiting(decision, len(yes)):
+            continue
+        proposer = instruction_policy.proposer(instruction)
+        out.append(
+            Awaiting(
+                subject=Subject.INSTRUCTION,
+                id=instruction.id,
+                side=None,
+                instruction_kind=instruction.kind,
+                repo_id=instruction.repo_id,
+                counterparty=facts.counterparty,
+                notional=facts.notional,
+                cash_token=cash_token,
+                collateral=facts.collateral,
+                rule=decision.rule or "",
+                needed=decision.approvals,
+                given=len(yes),
+                approved_by_me=user_id in yes,
+                may_approve=user_id not in yes and user_id != proposer,
+                created_at=instruction.created_at,
+            )
+        )
+    return out
+
+
+def awaiting(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) -> list[Awaiting]:
+    """The organization's queue as ``user_id`` sees it, the newest first."""
+    items = _trades(session, organization_id, user_id) + _instructions(session, organization_id, user_id)
+    return sorted(items, key=lambda a: a.created_at, reverse=True)
