@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -27,10 +28,10 @@ def world(tmp_path: Path, db_url: str) -> Iterator[World]:
         yield w
 
 
-def _queue(member: Member) -> list[dict[str, object]]:
+def _queue(member: Member) -> list[dict[str, Any]]:
     response = member.get("/v1/approvals")
     assert response.status_code == 200, response.text
-    data: list[dict[str, object]] = response.json()["data"]
+    data: list[dict[str, Any]] = response.json()["data"]
     return data
 
 
