@@ -6,6 +6,8 @@ signature. Beside the service they call (``gateway.signing.service``), above tra
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Body
@@ -20,9 +22,9 @@ from gateway.policy.schemas import RejectionCreate
 from gateway.settlement.hub import HubDep
 from gateway.signing import service as signing
 from gateway.trading import records, views
-from gateway.trading.announce import AnnouncerDep
+from gateway.trading.announce import Announcer, AnnouncerDep
 from gateway.trading.deps import Approver, Trader, TraderStepUp
-from gateway.trading.exceptions import TermsChanged
+from gateway.trading.exceptions import ApprovalRequired, TermsChanged
 from gateway.trading.models import Trade
 from gateway.trading.schemas import DecisionPublic, SignatureSubmit, SignRequest, SignResult, TradePublic
 
@@ -39,6 +41,18 @@ def _view(read: Session, session: Session, trade_id: uuid.UUID, principal: Princ
     )
 
 
+@contextmanager
+def _asking_approvers(session: Session, announce: Announcer, trade: Trade, side: str) -> Iterator[None]:
+    """A signature the policy holds back tells the organization's approvers (``approval.requested`` on their
+    stream): their queue shows it without polling. The refusal itself still reaches the signer."""
+    try:
+        yield
+    except ApprovalRequired as exc:
+        session.rollback()
+        announce.approval_requested(trade, side, exc.extra.get("policy"))
+        raise
+
+
 def _as_read(trade: Trade, asked: SignRequest | None) -> None:
     """The terms are the ones the signer read, when it says which (``digest``)."""
     if asked is not None and asked.digest is not None and asked.digest.lower() != trade.terms_digest.lower():
@@ -53,6 +67,7 @@ def sign_trade(
     read: ReadSessionDep,
     session: SessionDep,
     hub: HubDep,
+    announce: AnnouncerDep,
     asked: Annotated[SignRequest | None, Body()] = None,
 ) -> SignResult:
     """The gateway signs the terms with the organization's custodial wallet (KYC, policy, fresh step-up); with
@@ -72,16 +87,17 @@ def sign_trade(
     trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     _as_read(trade, asked)  # again in the write transaction: what is signed below
     side = records.side_of(trade, principal.organization_id)
-    decision = signing.sign_custodial(
-        ctx,
-        session,
-        hub,
-        person=door.Person.of(principal),
-        trade=trade,
-        side=side,
-        chain_checked=checked.wallet,
-        approvals=checked.approvals,
-    )
+    with _asking_approvers(session, announce, trade, side):
+        decision = signing.sign_custodial(
+            ctx,
+            session,
+            hub,
+            person=door.Person.of(principal),
+            trade=trade,
+            side=side,
+            chain_checked=checked.wallet,
+            approvals=checked.approvals,
+        )
     return SignResult(trade=_view(read, session, trade_id, principal), policy=_policy(decision.as_dict()))
 
 
@@ -94,6 +110,7 @@ def submit_signature(
     read: ReadSessionDep,
     session: SessionDep,
     hub: HubDep,
+    announce: AnnouncerDep,
 ) -> SignResult:
     """A self-held wallet's signature of the typed data (EOA, or ERC-1271 smart wallet): checked against the chain
     in the read session, then stored in the write transaction if the trade has not changed meanwhile."""
@@ -104,23 +121,22 @@ def submit_signature(
     read.rollback()
     trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = records.side_of(trade, principal.organization_id)
-    decision = signing.submit_signature(
-        session,
-        hub,
-        actor=principal.actor,
-        trade=trade,
-        side=side,
-        signature=body.signature,
-        checked=checked,
-        signer=principal.id,
-    )
+    with _asking_approvers(session, announce, trade, side):
+        decision = signing.submit_signature(
+            session,
+            hub,
+            actor=principal.actor,
+            trade=trade,
+            side=side,
+            signature=body.signature,
+            checked=checked,
+            signer=principal.id,
+        )
     return SignResult(trade=_view(read, session, trade_id, principal), policy=_policy(decision.as_dict()))
 
 
 @router.post("/trades/{trade_id}/approvals", response_model=TradePublic, status_code=201)
-def approve_trade(
-    trade_id: uuid.UUID, principal: Approver, session: SessionDep, announce: AnnouncerDep
-) -> TradePublic:
+def approve_trade(trade_id: uuid.UUID, principal: Approver, session: SessionDep, announce: AnnouncerDep) -> TradePublic:
     """An approver's yes for the organization's side; never the trade's initiator."""
     trade = records.load_trade(session, trade_id=trade_id, organization_id=principal.organization_id, is_operator=False)
     side = records.side_of(trade, principal.organization_id)

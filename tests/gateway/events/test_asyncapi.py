@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
+from typing import Any
 
 from contracts.artifacts import load_artifact
 from gateway.db.migrate import upgrade
@@ -79,3 +81,35 @@ def test_market_events_are_described_as_sent() -> None:
     Announcer(Bus(), NoWebhooks()).send("rfq.created", {"rfq_id": "x", "status": "open", "requester_id": "y"}, set())  # type: ignore[arg-type]
     assert set(sent[0]) == set(payload["properties"]) == set(payload["required"])
     assert sent[0]["type"] in payload["properties"]["type"]["enum"]
+
+
+def test_approval_events_are_described_as_sent() -> None:
+    from gateway.trading.announce import Announcer
+    from gateway.trading.models import Trade
+
+    doc = json.loads(DOC.read_text())
+    payload = doc["components"]["messages"]["approvalEvent"]["payload"]
+    sent: list[dict[str, Any]] = []
+
+    class Bus:
+        def publish(self, event: dict[str, Any], organizations: object) -> None:
+            sent.append(event)
+
+    class NoWebhooks:
+        def scalars(self, *_: object) -> list[object]:
+            return []
+
+        def commit(self) -> None:
+            pass
+
+    trade = Trade(id=uuid.uuid4(), seller_org_id=uuid.uuid4(), buyer_org_id=uuid.uuid4(), status="cancelled")
+    announce = Announcer(Bus(), NoWebhooks())  # type: ignore[arg-type]
+    announce.trade_decided(trade, "trade.rejected", "seller", "over the limit")
+    announce.trade_decided(trade, "trade.approved", "buyer")
+    announce.approval_requested(trade, "seller", {"rule": "large"})
+    described = set(payload["properties"]["data"]["properties"])
+    for event in sent:
+        assert set(event) == set(payload["properties"]) == set(payload["required"])
+        assert event["type"] in payload["properties"]["type"]["enum"]
+        assert set(event["data"]) <= described and set(payload["properties"]["data"]["required"]) <= set(event["data"])
+    assert [e["type"] for e in sent] == ["trade.rejected", "trade.approved", "approval.requested"]

@@ -146,3 +146,25 @@ def test_an_instruction_over_the_limit_waits_and_its_rejection_ends_it(world: Wo
     assert rejected.json()["status"] == "rejected" and _queue(ap1) == []
     late = call(ap1, f"/v1/instructions/{instruction_id}/approvals")
     assert late.status_code == 409
+
+
+def test_a_signature_held_back_tells_the_members_approvers_only(world: World) -> None:
+    hub = hub_of(world)
+    hub.bus = EventBus()
+    initiator, ap1 = world.user("a", Role.APPROVER, "initiator"), world.user("a", Role.APPROVER, "ap1")
+    b = world.user("b", Role.TRADER, "bt")
+    over_limit_policy(world, *policy_admins(world))
+    trade, _ = agreed_trade(world, initiator, b)
+    with (
+        world.client.websocket_connect("/v1/stream", headers=ap1.headers) as ws_a,
+        world.client.websocket_connect("/v1/stream", headers=b.headers) as ws_b,
+    ):
+        assert ws_a.receive_json()["type"] == "subscribed" and ws_b.receive_json()["type"] == "subscribed"
+        held = call(initiator, f"/v1/trades/{trade['id']}/sign")
+        assert held.status_code == 409 and held.json()["type"].endswith("/approval-required")
+        event = ws_a.receive_json()
+        assert event["type"] == "approval.requested" and event["data"]["rule"] == "large"
+        assert event["data"]["trade_id"] == trade["id"] and event["data"]["side"] == "seller"
+        assert call(ap1, f"/v1/trades/{trade['id']}/approvals").status_code == 201
+        assert ws_b.receive_json()["type"] == "trade.approved"  # B learns of the yes, never of A's request
+    assert b.get(f"/v1/trades/{trade['id']}").json()["seller"]["signed"] is False
