@@ -1,5 +1,6 @@
 // The trader's blotter: RFQs, trades and repos of the member, refreshed live from the WebSocket stream.
 import { accessToken, request, signIn, signOut } from "/app/static/api.js";
+import * as approvals from "/app/static/approvals.js";
 import { formatAmount } from "/app/static/money.js";
 import * as repo from "/app/static/repo.js";
 import * as trader from "/app/static/trader.js";
@@ -84,7 +85,7 @@ function connect() {
     const li = document.createElement("li");
     li.textContent = `${event.type}${event.repo_id ? " · repo " + event.repo_id : ""}`;
     $("events").prepend(li);
-    await Promise.all([refresh(), trader.onEvent(event), repo.onEvent(event)]);
+    await Promise.all([refresh(), trader.onEvent(event), repo.onEvent(event), approvals.onEvent(event)]);
   });
   socket.addEventListener("close", () => {
     $("live").textContent = "disconnected";
@@ -98,7 +99,7 @@ async function show() {
   $("blotter").hidden = false;
   $("logout").hidden = false;
   repo.start(instruments);
-  await Promise.all([refresh(), trader.start(instruments)]);
+  await Promise.all([refresh(), trader.start(instruments), approvals.start(instruments)]);
   connect();
 }
 

@@ -1,0 +1,137 @@
+// The approver's desk: what the member's policy holds back until approvers agree (GET /v1/approvals), with the rule
+// that asks and the approvals given; approve, or reject with a reason the requester and the counterparty read.
+// Shown only to people the gateway lets approve (the queue answers them); the server decides, not this page: a yes
+// of the person who asked is refused there (four eyes), and the button only says so first.
+import { request } from "/app/static/api.js";
+import { formatAmount } from "/app/static/money.js";
+
+const $ = (id) => document.getElementById(id);
+let instruments = new Map();
+let rejecting = null; // the item whose rejection form is open
+let working = false; // one decision at a time
+
+function element(tag, text, attributes = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+const short = (id) => String(id).slice(0, 8);
+const path = (item) => `/v1/${item.subject === "trade" ? "trades" : "instructions"}/${item.id}`;
+
+function what(item) {
+  if (item.subject === "trade") return `trade ${short(item.id)} (your side: ${item.side})`;
+  return `${item.instruction_kind} on repo ${item.repo_id}`;
+}
+
+function say(text) {
+  $("approvals-status").textContent = text;
+  $("approvals-status").focus();
+}
+
+async function decide(item, action) {
+  if (working) return;
+  working = true;
+  try {
+    await action();
+  } catch (err) {
+    say(err.message);
+  } finally {
+    working = false;
+  }
+  await refresh().catch((err) => say(err.message));
+}
+
+function approveButton(item) {
+  const button = element("button", "Approve", { type: "button", "aria-label": `Approve ${what(item)}` });
+  if (!item.may_approve) {
+    button.disabled = true;
+    button.title = item.approved_by_me ? "You have approved it" : "You asked for it: another approver decides";
+  }
+  button.addEventListener("click", () =>
+    decide(item, async () => {
+      await request("POST", `${path(item)}/approvals`);
+      say(`Approved ${what(item)}.`);
+    }),
+  );
+  return button;
+}
+
+function rejectButton(item) {
+  const button = element("button", "Reject…", { type: "button", "aria-label": `Reject ${what(item)}` });
+  button.addEventListener("click", () => {
+    rejecting = item;
+    $("reject-title").textContent = `Reject ${what(item)}`;
+    $("reject-form").hidden = false;
+    $("reject-reason").focus();
+  });
+  return button;
+}
+
+function row(item) {
+  const tr = element("tr", undefined, { "data-id": item.id });
+  const cash = instruments.get(String(item.cash_token).toLowerCase());
+  const mine = item.approved_by_me ? " (yours included)" : "";
+  const cells = [
+    what(item),
+    `member ${item.counterparty}`,
+    formatAmount(item.notional, cash),
+    item.rule,
+    `${item.approvals_given} of ${item.approvals_needed}${mine}`,
+  ];
+  for (const text of cells) tr.append(element("td", text));
+  tr.children[2].className = "amount";
+  const actions = element("td");
+  actions.append(approveButton(item), " ", rejectButton(item));
+  tr.append(actions);
+  return tr;
+}
+
+export async function refresh() {
+  if ($("approvals").hidden) return;
+  const queue = await request("GET", "/v1/approvals");
+  $("approval-rows").replaceChildren(...queue.data.map(row));
+  $("approvals-empty").hidden = queue.data.length > 0;
+  if (rejecting && !queue.data.some((item) => item.id === rejecting.id)) closeRejection();
+}
+
+function closeRejection() {
+  rejecting = null;
+  $("reject-form").hidden = true;
+  $("reject-reason").value = "";
+}
+
+async function submitRejection(e) {
+  e.preventDefault();
+  const item = rejecting;
+  if (!item) return;
+  const reason = $("reject-reason").value.trim();
+  if (reason.length < 3) {
+    say("Say why in a few words: the requester and the counterparty read it.");
+    return;
+  }
+  await decide(item, async () => {
+    await request("POST", `${path(item)}/rejections`, { reason });
+    closeRejection();
+    say(`Rejected ${what(item)}: ${reason}`);
+  });
+}
+
+// Called once after sign-in: the section appears only if the gateway answers the queue for this person.
+export async function start(known) {
+  instruments = known;
+  $("reject-form").addEventListener("submit", submitRejection);
+  $("reject-cancel").addEventListener("click", closeRejection);
+  $("approvals").hidden = false;
+  try {
+    await refresh();
+  } catch {
+    $("approvals").hidden = true; // not an approver: the gateway said no, and there is nothing to show
+  }
+}
+
+// Any stream event may change the queue (a held-back signature, another approver's decision, a signature).
+export async function onEvent() {
+  await refresh();
+}
