@@ -1,6 +1,7 @@
 // The trader's blotter: RFQs, trades and repos of the member, refreshed live from the WebSocket stream.
 import { accessToken, request, signIn, signOut } from "/app/static/api.js";
 import * as approvals from "/app/static/approvals.js";
+import * as compliance from "/app/static/compliance.js";
 import { formatAmount } from "/app/static/money.js";
 import * as repo from "/app/static/repo.js";
 import * as trader from "/app/static/trader.js";
@@ -8,6 +9,7 @@ import * as trader from "/app/static/trader.js";
 const $ = (id) => document.getElementById(id);
 let instruments = new Map();
 let socket = null;
+const OPERATOR_ROLES = new Set(["operator_admin", "compliance_officer"]);
 
 function cell(row, content, className) {
   const td = document.createElement("td");
@@ -74,6 +76,7 @@ async function refresh() {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
+  $("live").textContent = "connecting…";
   socket = new WebSocket(`${scheme}://${location.host}/v1/stream`);
   socket.addEventListener("open", () => socket.send(JSON.stringify({ token: accessToken() })));
   socket.addEventListener("message", async (message) => {
@@ -92,12 +95,19 @@ function connect() {
   });
 }
 
+// What the person sees follows their role as the gateway states it (/v1/me); the gateway still decides every
+// request. A member's people trade and approve; the operator's compliance officers review members and the audit.
 async function show() {
+  const me = await request("GET", "/v1/me");
+  $("signin").hidden = true;
+  $("logout").hidden = false;
+  if (OPERATOR_ROLES.has(me.role)) {
+    await compliance.start(me.role); // the stream is a member's (its repos): operator staff refresh by hand
+    return;
+  }
   const listed = await request("GET", "/v1/instruments?limit=200");
   instruments = new Map(listed.data.map((i) => [i.address.toLowerCase(), i]));
-  $("signin").hidden = true;
   $("blotter").hidden = false;
-  $("logout").hidden = false;
   repo.start(instruments);
   await Promise.all([refresh(), trader.start(instruments), approvals.start(instruments)]);
   connect();
