@@ -204,6 +204,7 @@ def domain_routers() -> list[APIRouter]:
     from gateway.leases.routes import router as leases_router
     from gateway.matching.routes import router as gc_router
     from gateway.operator.coupons import router as coupons_router
+    from gateway.operator.network_status import router as network_status_router
     from gateway.operator.prices import router as prices_router
     from gateway.operator.routes import router as operator_router
     from gateway.policy.queue_routes import router as approvals_router
@@ -240,6 +241,7 @@ def domain_routers() -> list[APIRouter]:
         positions_router,
         claims_router,
         operator_router,
+        network_status_router,
         prices_router,
         coupons_router,
         redemptions_router,

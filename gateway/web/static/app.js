@@ -2,6 +2,7 @@
 import { accessToken, request, signIn, signOut } from "/app/static/api.js";
 import * as approvals from "/app/static/approvals.js";
 import * as compliance from "/app/static/compliance.js";
+import * as operations from "/app/static/operator.js";
 import { formatAmount } from "/app/static/money.js";
 import * as repo from "/app/static/repo.js";
 import * as trader from "/app/static/trader.js";
@@ -96,13 +97,15 @@ function connect() {
 }
 
 // What the person sees follows their role as the gateway states it (/v1/me); the gateway still decides every
-// request. A member's people trade and approve; the operator's compliance officers review members and the audit.
+// request. A member's people trade and approve; the operator's compliance officers review members and the audit,
+// its administrators watch the network.
 async function show() {
   const me = await request("GET", "/v1/me");
   $("signin").hidden = true;
   $("logout").hidden = false;
   if (OPERATOR_ROLES.has(me.role)) {
-    await compliance.start(me.role); // the stream is a member's (its repos): operator staff refresh by hand
+    // the stream is a member's (its repos): operator staff refresh by hand
+    await Promise.all([compliance.start(me.role), operations.start(me.role)]);
     return;
   }
   const listed = await request("GET", "/v1/instruments?limit=200");

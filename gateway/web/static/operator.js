@@ -1,0 +1,82 @@
+// The network operator's view: the chain as the gateway's node sees it (head and its age, QBFT validators, peers,
+// the transaction pool), where the contracts are, the gateway's readiness (database, chain, broker), the listed
+// instruments and the members with their KYC state. Reads only: operator actions stay behind the API's step-up and
+// four eyes (the CLI, reponet ops), and nothing here moves a member's asset.
+import { request } from "/app/static/api.js";
+
+const $ = (id) => document.getElementById(id);
+
+function element(tag, text, attributes = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+function facts(listId, pairs) {
+  const list = $(listId);
+  list.replaceChildren();
+  for (const [term, value] of pairs) list.append(element("dt", term), element("dd", value));
+}
+
+function rows(tbodyId, items, cells) {
+  $(tbodyId).replaceChildren(
+    ...items.map((item) => {
+      const tr = element("tr");
+      for (const text of cells(item)) tr.append(element("td", text));
+      return tr;
+    }),
+  );
+}
+
+const shown = (value) => (value === null || value === undefined ? "unavailable" : String(value));
+
+// Readiness answers 503 with its checks when something is down: read the body either way.
+async function readiness() {
+  const r = await fetch("/readyz");
+  return r.json();
+}
+
+export async function refresh() {
+  if ($("operator").hidden) return;
+  const [status, network, ready, instruments, orgs] = await Promise.all([
+    request("GET", "/v1/operator/network/status"),
+    request("GET", "/v1/network"),
+    readiness(),
+    request("GET", "/v1/instruments?limit=200"),
+    request("GET", "/v1/organizations?limit=200"),
+  ]);
+  const pool = status.pool ? `${status.pool.pending} pending, ${status.pool.queued} queued` : "unavailable";
+  facts("network-facts", [
+    ["Head block", shown(status.head)],
+    ["Head age", status.head_age_seconds === null ? "unavailable" : `${status.head_age_seconds} s`],
+    ["Validators", status.validators ? `${status.validators.length}: ${status.validators.join(", ")}` : "unavailable"],
+    ["Peers", shown(status.peers)],
+    ["Transaction pool", pool],
+    ["Indexed block", shown(network.indexed_block)],
+    ["Chain id", String(network.chain_id)],
+    ["Repo engine", shown(network.repo_engine)],
+    ["Identity registry", shown(network.identity_registry)],
+    ["Price oracle", shown(network.price_oracle)],
+    ["Audit anchor", shown(network.audit_anchor)],
+    ["Relayer", shown(network.relayer)],
+  ]);
+  const missing = Object.entries(status.unavailable).map(([name, why]) => `${name}: ${why}`);
+  $("network-unavailable").textContent = missing.length ? `Not available from the node: ${missing.join("; ")}` : "";
+  $("health-status").textContent = `Gateway ${ready.instance}: ${ready.status}`;
+  rows("health", Object.entries(ready.checks), ([name, check]) => [name, check.ok ? "ok" : "failing", check.detail]);
+  rows("instruments", instruments.data, (i) => [i.symbol, i.kind, i.currency || i.isin || "—", String(i.decimals), i.address]);
+  rows("operator-members", orgs.data, (o) => [o.name, o.lei, o.is_operator ? "operator" : "member", o.kyc_status]);
+}
+
+// Called once after sign-in with the person's role: operator administrators see this view.
+export async function start(role) {
+  if (role !== "operator_admin") return;
+  $("operator-refresh").addEventListener("click", () =>
+    refresh().catch((err) => {
+      $("health-status").textContent = err.message;
+    }),
+  );
+  $("operator").hidden = false;
+  await refresh();
+}

@@ -1,0 +1,49 @@
+"""The network operator in the browser (real Chromium against a gateway on our node): the administrator's view shows
+the node's head, its validators, peers and pool as GET /v1/operator/network/status reads them over JSON-RPC, the
+contracts, the gateway's readiness, the instruments and the members; a member's trader gets none of it (403). axe-core
+finds no serious or critical violation on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_lifecycle_paths import Env
+from tests.web.browser import MARKS, axe_serious, launch, sign_in
+
+pytestmark = MARKS
+playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
+
+
+def test_the_operator_sees_the_network_and_the_gateways_health(served: tuple[Env, str]) -> None:
+    env, origin = served
+    assert env.a_trader.get("/v1/operator/network/status").status_code == 403  # operator staff only
+    status = env.admin.get("/v1/operator/network/status")
+    assert status.status_code == 200, status.text
+    reading = status.json()
+    assert reading["head"] >= env.d.w3.eth.block_number - 5 and reading["head_age_seconds"] is not None
+    assert reading["pool"] is not None and reading["peers"] is not None, reading["unavailable"]
+    assert reading["validators"] and reading["unavailable"] == {}  # our node answers every reading (one validator)
+    with playwright.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            errors: list[str] = []
+            page = browser.new_context(bypass_csp=False).new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{origin}/app")
+            sign_in(page, env.admin, ready="Network operations")
+            facts = page.locator("#network-facts")
+            facts.get_by_text("Head block").wait_for(timeout=30_000)
+            head = page.locator("#network-facts dt:has-text('Head block') + dd").inner_text()
+            assert head.isdigit() and int(head) >= reading["head"], head
+            assert env.engine.lower() in facts.inner_text().lower()  # where the repo engine is
+            assert reading["validators"][0] in facts.inner_text()
+            health = page.locator("#health").inner_text()
+            assert "database\tok" in health and "chain\tok" in health, health
+            instruments = page.locator("#instruments").inner_text().lower()
+            assert env.cash.lower() in instruments and env.bond.lower() in instruments
+            assert "Bank A" in page.locator("#operator-members").inner_text()
+            assert page.locator("#blotter").is_hidden() and page.locator("#compliance").is_hidden()
+            assert axe_serious(page) == []
+            assert errors == []
+        finally:
+            browser.close()
