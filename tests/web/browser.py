@@ -3,6 +3,7 @@ and the accessibility check."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +40,12 @@ def sign_in(page: Any, member: Any, ready: str = "live") -> None:
     page.get_by_label("Authenticator code").fill(member.totp_now())
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(ready, exact=True).wait_for(timeout=30_000)
+
+
+def snapshot(page: Any, name: str) -> None:
+    """A full-page screenshot into ``REPONET_WEB_SCREENSHOTS`` when it names a directory (for a review or a note);
+    nothing otherwise."""
+    folder = os.environ.get("REPONET_WEB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)

@@ -16,7 +16,7 @@ from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env
 from tests.gateway.conftest import Member
 from tests.gateway.market import call, step_up
-from tests.web.browser import MARKS, axe_serious, launch, sign_in
+from tests.web.browser import MARKS, axe_serious, launch, sign_in, snapshot
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -100,6 +100,7 @@ def test_the_approver_approves_one_trade_and_rejects_another(
             assert f"1,600,000.{'0' * CASH_DECIMALS} " in text and "large" in text and "0 of 1" in text, text
             assert str(env.world.orgs["b"]) in text and f"trade {first[:8]}" in text
             assert axe_serious(desk) == []
+            snapshot(desk, "approver-queue")
             row.get_by_role("button", name="Approve").click()
             desk.get_by_text(f"Approved trade {first[:8]}").wait_for(timeout=30_000)
             row.wait_for(state="detached", timeout=30_000)  # the quorum is met: it no longer waits
@@ -114,6 +115,7 @@ def test_the_approver_approves_one_trade_and_rejects_another(
             reason = desk.get_by_label("Reason (the requester and the counterparty read it)")
             assert reason.evaluate("(node) => node === document.activeElement")  # the keyboard is where the reason goes
             assert axe_serious(desk) == []
+            snapshot(desk, "approver-reject")
             reason.fill("above today's limit with this counterparty")
             desk.get_by_role("button", name="Confirm the rejection").click()
             said = f"Rejected trade {second[:8]} (your side: seller): above today's limit with this counterparty"

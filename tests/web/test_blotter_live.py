@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env
-from tests.web.browser import MARKS, axe_serious, launch, sign_in
+from tests.web.browser import MARKS, axe_serious, launch, sign_in, snapshot
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -28,6 +28,7 @@ def test_sign_in_and_see_the_repo_appear_live(served: tuple[Env, str]) -> None:
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{origin}/app")
             assert axe_serious(page) == []
+            snapshot(page, "sign-in")
             sign_in(page, env.a_trader)
             shown = set(page.locator("#repos tr").evaluate_all("rows => rows.map((r) => r.dataset.id)"))
             repo_id = env.open_custodial(tenor_seconds=3600)
@@ -38,6 +39,7 @@ def test_sign_in_and_see_the_repo_appear_live(served: tuple[Env, str]) -> None:
             assert f"100,000.{'0' * CASH_DECIMALS} " in text and "seller" in text, text  # the token's decimals
             assert page.locator("#events li").count() >= 1
             assert axe_serious(page) == []
+            snapshot(page, "blotter")
             assert errors == []
             assert page.evaluate("() => window.localStorage.length") == 0
         finally:
@@ -93,6 +95,7 @@ def test_rfq_quote_accept_between_two_members(served: tuple[Env, str]) -> None:
             trades = env.a_trader.get("/v1/trades").json()["data"]
             assert any(t["purchase_price"] == f"250000.{cash_zeros}" for t in trades)  # the API's terms, not the page's
             assert axe_serious(borrower) == [] and axe_serious(lender) == []
+            snapshot(borrower, "trade-terms")
 
             # both sign with their custodial wallets in the browser (a fresh TOTP code each), and the repo opens
             for page, member in ((borrower, env.a_trader), (lender, env.b_trader)):

@@ -12,7 +12,7 @@ from gateway.db.models import Role
 from tests.e2e.test_lifecycle_paths import Env
 from tests.gateway.conftest import application_body
 from tests.gateway.market import call, custodial_wallet
-from tests.web.browser import MARKS, axe_serious, launch, sign_in
+from tests.web.browser import MARKS, axe_serious, launch, sign_in, snapshot
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -44,6 +44,7 @@ def test_the_officer_reviews_an_application_freezes_a_member_and_verifies_the_au
             item.wait_for(timeout=30_000)
             assert "Fund C SA" in item.inner_text() and "Ivan Badactor" in item.inner_text()
             assert axe_serious(page) == []
+            snapshot(page, "compliance-kyc")
 
             item.get_by_role("button", name="Ivan Badactor is a false positive").click()
             page.get_by_text("Ivan Badactor: cleared as a false positive.").wait_for(timeout=30_000)
@@ -87,6 +88,7 @@ def test_the_officer_reviews_an_application_freezes_a_member_and_verifies_the_au
             actions = page.locator("#audit tr").evaluate_all("rows => rows.map((r) => r.children[3].textContent)")
             assert {"kyc.approved", "kyc.freeze", "kyc.unfreeze"} <= set(actions), actions
             assert axe_serious(page) == []
+            snapshot(page, "compliance-audit")
             assert errors == []
         finally:
             browser.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_lifecycle_paths import Env
-from tests.web.browser import MARKS, axe_serious, launch, sign_in
+from tests.web.browser import MARKS, axe_serious, launch, sign_in, snapshot
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -44,6 +44,7 @@ def test_the_operator_sees_the_network_and_the_gateways_health(served: tuple[Env
             assert "Bank A" in page.locator("#operator-members").inner_text()
             assert page.locator("#blotter").is_hidden() and page.locator("#compliance").is_hidden()
             assert axe_serious(page) == []
+            snapshot(page, "operator")
             assert errors == []
         finally:
             browser.close()

@@ -9,7 +9,7 @@ import pytest
 from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env
 from tests.e2e.test_trading_chain import repo_state
-from tests.web.browser import MARKS, axe_serious, launch, sign_in
+from tests.web.browser import MARKS, axe_serious, launch, sign_in, snapshot
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -49,6 +49,7 @@ def test_margin_call_cure_and_repurchase_in_the_browser(served: tuple[Env, str])
             holder.get_by_text("Done on chain").wait_for(timeout=60_000)
             for page in (holder, seller):
                 page.locator("#repo-facts dd", has_text="margin called").first.wait_for(timeout=30_000)
+            snapshot(seller, "repo-panel-margin-called")
 
             # the seller cures with cash margin (a fresh TOTP code), and the holder's panel shows the repo open again
             outstanding = int(repo_state(env.d, repo_id)[20])
