@@ -13,7 +13,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.address import to_checksum_address
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from contracts import eip712
@@ -332,7 +332,15 @@ def submit_if_complete(
         )
     else:
         raise InvalidRequest(f"unknown instruction kind {instruction.kind}")
-    instruction.status = "submitted"
+    claimed = session.execute(  # only if still pending: an approver's rejection committed meanwhile wins
+        update(Instruction)
+        .where(Instruction.id == instruction.id, Instruction.status == "pending")
+        .values(status="submitted")
+        .execution_options(synchronize_session="evaluate")
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()  # nothing queued above is sent
+        raise InvalidState("the instruction is no longer pending (rejected or submitted meanwhile)")
     if submitted.settlement is not None:
         parties.link_instruction(session, instruction, submitted.settlement)
     else:

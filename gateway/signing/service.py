@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from gateway.context import GatewayContext
@@ -31,8 +32,8 @@ from gateway.settlement.hub import Hub
 from gateway.signing import preflight
 from gateway.trading import records
 from gateway.trading import terms as trade_terms
-from gateway.trading.exceptions import InvalidSignature
-from gateway.trading.models import Trade
+from gateway.trading.exceptions import InvalidSignature, InvalidState
+from gateway.trading.models import Trade, TradeStatus
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,18 @@ def _side_wallet(session: Session, trade: Trade, side: str) -> Wallet:
 
 
 def _store(session: Session, trade: Trade, side: str, signature: str, *, actor: str, how: str) -> None:
-    if side == "seller":
-        trade.seller_signature = signature
-    else:
-        trade.buyer_signature = signature
+    """Store the side's signature only if the trade still waits for it: a conditional update, so an approver's
+    rejection committed meanwhile (or another signature of the side) wins, and the row stays locked until this
+    transaction ends (on PostgreSQL the rejection's own update then finds the side signed)."""
+    column = Trade.seller_signature if side == "seller" else Trade.buyer_signature
+    stored = session.execute(
+        update(Trade)
+        .where(Trade.id == trade.id, Trade.status == TradeStatus.PENDING_SIGNATURES.value, column.is_(None))
+        .values({column: signature})
+        .execution_options(synchronize_session="evaluate")
+    )
+    if stored.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidState("the trade changed while it was signed (rejected, cancelled or signed by your side)")
     audit_log.append(
         session,
         actor=actor,

@@ -4,6 +4,7 @@ parties, reaches the counterparty's stream, is audited, and is refused once the 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -168,3 +169,28 @@ def test_a_signature_held_back_tells_the_members_approvers_only(world: World) ->
         assert call(ap1, f"/v1/trades/{trade['id']}/approvals").status_code == 201
         assert ws_b.receive_json()["type"] == "trade.approved"  # B learns of the yes, never of A's request
     assert b.get(f"/v1/trades/{trade['id']}").json()["seller"]["signed"] is False
+
+
+def test_a_signature_read_before_a_rejection_is_not_stored_after_it(world: World) -> None:
+    """The race on a database without a global write lock (PostgreSQL): a signing request read the trade as pending,
+    an approver's rejection commits, then the signing request writes. The signature's conditional update finds the
+    trade cancelled and stores nothing; the trade stays cancelled (the relayer never sees both signatures)."""
+    from gateway.signing.service import _store
+    from gateway.trading.exceptions import InvalidState
+    from gateway.trading.models import Trade
+
+    a, ap1 = world.user("a", Role.APPROVER, "signer"), world.user("a", Role.APPROVER, "ap1")
+    b = world.user("b", Role.TRADER, "bt")
+    trade, _ = agreed_trade(world, a, b)
+    with world.ctx.sessions() as before:
+        seen = before.get(Trade, uuid.UUID(trade["id"]))
+        assert seen is not None and seen.status == "pending_signatures"
+        before.expunge(seen)  # as the signing request holds it: read, not yet written
+    assert call(ap1, f"/v1/trades/{trade['id']}/rejections", {"reason": "not today"}).status_code == 201
+    with world.ctx.sessions() as late:
+        stale = late.merge(seen, load=False)
+        with pytest.raises(InvalidState):
+            _store(late, stale, "seller", "0x" + "11" * 65, actor="test", how="custodial")
+        late.rollback()
+    detail = b.get(f"/v1/trades/{trade['id']}").json()
+    assert detail["status"] == "cancelled" and not detail["seller"]["signed"]
