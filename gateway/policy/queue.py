@@ -1,17 +1,19 @@
-"""What awaits an organization's approvers: each pending trade side and lifecycle instruction of the organization
-that its policy sends to approval and that has fewer approvals than the rule asks for, with that rule.
+"""What awaits an organization's approvers: each trade side and lifecycle instruction of the organization that its
+policy sends to approval, not yet signed by the organization and not past its deadline, with that rule.
 
-Computed from the same decision the signature will meet (``service.decide``, ``instructions.facts``): the queue
-cannot show as waiting what signing would let through, nor hide what signing would refuse. No chain call."""
+Computed from the same decision the signature will meet (``service.decide``, ``instructions.facts``). An item stays
+listed until the organization's side has signed, even once the approvals given reach the rule's count
+(``quorum_met``): signing does not count the signer's own approval, and the signer is not known before they sign,
+so a quorum that includes the eventual signer still holds the signature back. No chain call."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from eth_utils.address import to_checksum_address
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,14 +32,15 @@ LIMIT = 200  # the newest first; an approver's desk, not an archive
 @dataclass(frozen=True)
 class Awaiting:
     """One subject waiting for this organization's approvers. ``notional``: in the cash token's units;
-    ``may_approve``: false for the person who asked for it (four eyes) and for one who already said yes."""
+    ``may_approve``: false for the person who asked for it (four eyes) and for one who already said yes;
+    ``quorum_met``: the approvals given reach the rule's count (enough, unless the signer is one of them)."""
 
     subject: Subject
     id: uuid.UUID
     side: str | None  # the organization's side of a trade (None: an instruction)
     instruction_kind: str | None
     repo_id: int | None
-    counterparty: str
+    counterparty: uuid.UUID | None  # None: a repo whose other side is not a member of the gateway
     notional: Decimal
     cash_token: str
     collateral: str
@@ -46,11 +49,23 @@ class Awaiting:
     given: int
     approved_by_me: bool
     may_approve: bool
+    quorum_met: bool
     created_at: datetime
 
 
-def _waiting(decision: Decision, given: int) -> bool:
-    return decision.action is Action.REQUIRE_APPROVALS and given < decision.approvals
+def _asks_approvers(decision: Decision) -> bool:
+    return decision.action is Action.REQUIRE_APPROVALS
+
+
+def _organization(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _now() -> int:
+    return int(time.time())
 
 
 def _trades(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) -> list[Awaiting]:
@@ -68,6 +83,8 @@ def _trades(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) ->
         side = "seller" if trade.seller_org_id == organization_id else "buyer"
         if (trade.seller_signature if side == "seller" else trade.buyer_signature) is not None:
             continue
+        if int(trade.terms["deadline"]) <= _now():  # can no longer be signed and opened
+            continue
         facts, rules = service.facts_for(session, trade, side)
         decision = evaluate(rules, facts)
         yes = set(
@@ -77,7 +94,7 @@ def _trades(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) ->
                 )
             )
         )
-        if not _waiting(decision, len(yes)):
+        if not _asks_approvers(decision):
             continue
         initiator = trade.seller_initiator if side == "seller" else trade.buyer_initiator
         out.append(
@@ -87,7 +104,7 @@ def _trades(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) ->
                 side=side,
                 instruction_kind=None,
                 repo_id=trade.repo_id,
-                counterparty=facts.counterparty,
+                counterparty=_organization(facts.counterparty),
                 notional=facts.notional,
                 cash_token=str(trade.terms["cashToken"]),
                 collateral=facts.collateral,
@@ -96,6 +113,7 @@ def _trades(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) ->
                 given=len(yes),
                 approved_by_me=user_id in yes,
                 may_approve=user_id not in yes and user_id != initiator,
+                quorum_met=len(yes) >= decision.approvals,
                 created_at=trade.created_at,
             )
         )
@@ -113,21 +131,24 @@ def _cash_token(session: Session, repo_id: int) -> str:
 
 
 def _instructions(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) -> list[Awaiting]:
-    newest = select(Instruction).where(Instruction.status == "pending").order_by(Instruction.created_at.desc())
-    pending = list(session.scalars(newest.limit(LIMIT)))
-    addresses = {a for i in pending for a in i.required}
-    mine = {
-        w.address.lower()
-        for w in session.scalars(
-            select(Wallet).where(
-                Wallet.organization_id == organization_id,
-                Wallet.address.in_([to_checksum_address(a) for a in addresses]),
-            )
-        )
-    }
+    own_repos = select(RepoRecord.repo_id).where(
+        (RepoRecord.seller_org_id == organization_id) | (RepoRecord.holder_org_id == organization_id)
+    )
+    traded = select(Trade.repo_id).where(
+        Trade.repo_id.is_not(None), (Trade.seller_org_id == organization_id) | (Trade.buyer_org_id == organization_id)
+    )
+    newest = (
+        select(Instruction)
+        .where(Instruction.status == "pending", Instruction.repo_id.in_(own_repos.union(traded)))
+        .order_by(Instruction.created_at.desc())
+    )
+    pending = list(session.scalars(newest.limit(LIMIT)))  # the organization's repos only, before the limit
+    mine = {w.address.lower() for w in session.scalars(select(Wallet).where(Wallet.organization_id == organization_id))}
     out = []
     for instruction in pending:
         if not any(a in mine and a not in instruction.signatures for a in instruction.required):
+            continue
+        if int(instruction.message.get("deadline", 0) or 0) <= _now():  # expired: nothing can submit it
             continue
         try:
             facts, rules = instruction_policy.facts(session, instruction, organization_id)
@@ -143,7 +164,7 @@ def _instructions(session: Session, organization_id: uuid.UUID, user_id: uuid.UU
                 )
             )
         )
-        if not _waiting(decision, len(yes)):
+        if not _asks_approvers(decision):
             continue
         proposer = instruction_policy.proposer(instruction)
         out.append(
@@ -153,7 +174,7 @@ def _instructions(session: Session, organization_id: uuid.UUID, user_id: uuid.UU
                 side=None,
                 instruction_kind=instruction.kind,
                 repo_id=instruction.repo_id,
-                counterparty=facts.counterparty,
+                counterparty=_organization(facts.counterparty),
                 notional=facts.notional,
                 cash_token=cash_token,
                 collateral=facts.collateral,
@@ -162,6 +183,7 @@ def _instructions(session: Session, organization_id: uuid.UUID, user_id: uuid.UU
                 given=len(yes),
                 approved_by_me=user_id in yes,
                 may_approve=user_id not in yes and user_id != proposer,
+                quorum_met=len(yes) >= decision.approvals,
                 created_at=instruction.created_at,
             )
         )

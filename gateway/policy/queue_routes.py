@@ -4,8 +4,6 @@ approvals`` and ``/rejections``, ``/v1/instructions/{id}/approvals`` and ``/reje
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter
 
 from gateway.api.deps import ReadSessionDep
@@ -24,7 +22,7 @@ def _public(item: queue.Awaiting) -> AwaitingPublic:
         side=item.side,
         instruction_kind=item.instruction_kind,
         repo_id=item.repo_id,
-        counterparty=uuid.UUID(item.counterparty),
+        counterparty=item.counterparty,
         notional=format(item.notional, "f"),
         cash_token=item.cash_token,
         collateral_token=item.collateral,
@@ -33,13 +31,14 @@ def _public(item: queue.Awaiting) -> AwaitingPublic:
         approvals_given=item.given,
         approved_by_me=item.approved_by_me,
         may_approve=item.may_approve,
+        quorum_met=item.quorum_met,
         created_at=item.created_at,
     )
 
 
 @router.get("/approvals", response_model=AwaitingList, status_code=200)
 def approval_queue(principal: TradesApprove, read: ReadSessionDep) -> AwaitingList:
-    """The organization's pending trade sides and instructions its policy sends to approval and that still lack
-    approvals, the newest first (at most 200 of each)."""
+    """The organization's unsigned trade sides and instructions its policy sends to approval, not past their
+    deadline, the newest first (at most 200 of each); ``quorum_met`` says which have the rule's count."""
     items = queue.awaiting(read, principal.organization_id, principal.id)
     return AwaitingList(data=[_public(i) for i in items])

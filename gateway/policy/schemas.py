@@ -21,15 +21,15 @@ class RejectionCreate(BaseModel):
 
 
 class AwaitingPublic(BaseModel):
-    """One trade side or lifecycle instruction waiting for approvers, with the rule that asks for them.
-    ``notional``: a decimal string in ``cash_token``'s units."""
+    """One trade side or lifecycle instruction the policy sends to approvers, not yet signed by the member, with the
+    rule that asks for them. ``notional``: a decimal string in ``cash_token``'s units."""
 
     subject: Subject
     id: uuid.UUID
     side: str | None
     instruction_kind: str | None
     repo_id: int | None
-    counterparty: uuid.UUID
+    counterparty: uuid.UUID | None = Field(description="the other member (null: the other side is not a member here)")
     notional: str
     cash_token: Address
     collateral_token: Address
@@ -38,6 +38,10 @@ class AwaitingPublic(BaseModel):
     approvals_given: int
     approved_by_me: bool
     may_approve: bool
+    quorum_met: bool = Field(
+        description="the approvals given reach the rule's count: enough unless the signer is one of them (signing "
+        "does not count the signer's own approval); the item stays listed until the member's side has signed"
+    )
     created_at: datetime
 
 

@@ -148,7 +148,7 @@ def approve_trade(trade_id: uuid.UUID, principal: Approver, session: SessionDep,
         trade=trade,
         side=side,
     )
-    announce.trade_decided(trade, "trade.approved", side)
+    announce.trade_approved(trade, side)
     return views.trade_public(session, trade)
 
 
@@ -169,5 +169,5 @@ def reject_trade(
         side=side,
         reason=body.reason,
     )
-    announce.trade_decided(trade, "trade.rejected", side, body.reason)
+    announce.trade_rejected(trade, side, body.reason)
     return views.trade_public(session, trade)

@@ -2,8 +2,8 @@
 learns of a request, a quote, an acceptance or an approver's decision without polling. Only the organizations a
 message concerns receive it: an RFQ its requester and the lenders it names (all members when it names none); a
 quote the requester and the quoter (other lenders never see a competitor's quote); an acceptance the requester and
-the winning lender, and each other quoter that its quote expired; a trade's approval or rejection both parties;
-a signature held back for approvers the signing organization alone.
+the winning lender, and each other quoter that its quote expired; a trade's rejection both parties; an approval,
+or a signature held back for approvers, the signing organization alone.
 Sent after the write committed; no chain call."""
 
 from __future__ import annotations
@@ -68,11 +68,22 @@ class Announcer:
             else:
                 self.send("quote.expired", _quote_data(rfq, quote), {quote.organization_id})
 
-    def trade_decided(self, trade: Trade, kind: str, side: str, reason: str | None = None) -> None:
-        """An approver's yes (``trade.approved``) or no (``trade.rejected``, with its reason) to both parties: the
-        trader waiting to sign and the counterparty waiting for the signature learn of it without polling."""
-        data = {"trade_id": str(trade.id), "status": trade.status, "side": side, "reason": reason}
-        self.send(kind, data, {trade.seller_org_id, trade.buyer_org_id})
+    def trade_approved(self, trade: Trade, side: str) -> None:
+        """An approver's yes, to the approving organization only: how many approvers a member's policy asks for is
+        its own business (the counterparty learns of the signature when it comes)."""
+        org = trade.seller_org_id if side == "seller" else trade.buyer_org_id
+        data: dict[str, str | None] = {"trade_id": str(trade.id), "status": trade.status, "side": side}
+        self.send("trade.approved", data, {org})
+
+    def trade_rejected(self, trade: Trade, side: str, reason: str) -> None:
+        """An approver's no, with its reason, to both parties: the trade is cancelled for both."""
+        data: dict[str, str | None] = {
+            "trade_id": str(trade.id),
+            "status": trade.status,
+            "side": side,
+            "reason": reason,
+        }
+        self.send("trade.rejected", data, {trade.seller_org_id, trade.buyer_org_id})
 
     def approval_requested(self, trade: Trade, side: str, policy: object) -> None:
         """A signature of ``side`` waits for approvers: to that organization only (the counterparty learns of the

@@ -104,8 +104,8 @@ def test_approval_events_are_described_as_sent() -> None:
 
     trade = Trade(id=uuid.uuid4(), seller_org_id=uuid.uuid4(), buyer_org_id=uuid.uuid4(), status="cancelled")
     announce = Announcer(Bus(), NoWebhooks())  # type: ignore[arg-type]
-    announce.trade_decided(trade, "trade.rejected", "seller", "over the limit")
-    announce.trade_decided(trade, "trade.approved", "buyer")
+    announce.trade_rejected(trade, "seller", "over the limit")
+    announce.trade_approved(trade, "buyer")
     announce.approval_requested(trade, "seller", {"rule": "large"})
     described = set(payload["properties"]["data"]["properties"])
     for event in sent:

@@ -29,6 +29,9 @@ def world(tmp_path: Path, db_url: str) -> Iterator[World]:
         yield w
 
 
+FAR = "9999999999"  # a deadline in 2286
+
+
 def _queue(member: Member) -> list[dict[str, Any]]:
     response = member.get("/v1/approvals")
     assert response.status_code == 200, response.text
@@ -58,8 +61,12 @@ def test_the_queue_shows_the_rule_and_who_may_still_approve(world: World) -> Non
     assert mine["approvals_given"] == 1 and mine["approved_by_me"] and not mine["may_approve"]
     assert _queue(ap2)[0]["may_approve"]
     assert call(ap2, f"/v1/trades/{trade['id']}/approvals").status_code == 201
-    assert _queue(ap1) == []  # the quorum is met: nothing waits
+    [met] = _queue(ap1)  # listed until A signs: the signer's own approval would not count
+    assert met["quorum_met"] and met["approvals_given"] == 2 and not met["may_approve"]
+    assert not mine["quorum_met"]
     assert small["id"] not in [i["id"] for i in _queue(ap2)]
+    assert call(initiator, f"/v1/trades/{trade['id']}/sign").status_code == 200
+    assert _queue(ap1) == []  # signed: nothing waits
 
 
 def test_a_rejection_cancels_the_trade_for_both_with_its_reason(world: World) -> None:
@@ -133,9 +140,14 @@ def test_an_instruction_over_the_limit_waits_and_its_rejection_ends_it(world: Wo
         instruction = Instruction(
             repo_id=7, kind="Amendment", required=[a_wallet.lower(), b_wallet.lower()],
             created_by=f"user:{b_trader.id}",
-            message={"repoId": "7", "kind": "1", "newMaturity": "0", "newRate": "1", "nonce": "1", "deadline": "9"},
+            message={"repoId": "7", "kind": "1", "newMaturity": "0", "newRate": "1", "nonce": "1", "deadline": FAR},
         )  # fmt: skip
-        session.add(instruction)
+        expired = Instruction(
+            repo_id=7, kind="Amendment", required=[a_wallet.lower(), b_wallet.lower()],
+            created_by=f"user:{b_trader.id}",
+            message={"repoId": "7", "kind": "1", "newMaturity": "0", "newRate": "2", "nonce": "2", "deadline": "9"},
+        )  # fmt: skip
+        session.add_all([instruction, expired])  # past its deadline: nothing can submit it, so it is not listed
         session.flush()
         instruction_id = str(instruction.id)
     [item] = _queue(ap1)
@@ -167,8 +179,10 @@ def test_a_signature_held_back_tells_the_members_approvers_only(world: World) ->
         assert event["type"] == "approval.requested" and event["data"]["rule"] == "large"
         assert event["data"]["trade_id"] == trade["id"] and event["data"]["side"] == "seller"
         assert call(ap1, f"/v1/trades/{trade['id']}/approvals").status_code == 201
-        assert ws_b.receive_json()["type"] == "trade.approved"  # B learns of the yes, never of A's request
-    assert b.get(f"/v1/trades/{trade['id']}").json()["seller"]["signed"] is False
+        assert ws_a.receive_json()["type"] == "trade.approved"
+        assert call(ap1, f"/v1/trades/{trade['id']}/rejections", {"reason": "second thoughts"}).status_code == 201
+        # B's first message is the rejection: it learnt nothing of A's request or A's approvals
+        assert ws_b.receive_json()["type"] == "trade.rejected"
 
 
 def test_a_signature_read_before_a_rejection_is_not_stored_after_it(world: World) -> None:
