@@ -19,7 +19,7 @@ from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketOperate
 from gateway.settlement.hub import HubDep
 
-router = APIRouter(tags=["operator"], responses=problem_responses(401, 403, 429, 503))
+router = APIRouter(tags=["operator"], responses=problem_responses(401, 403, 429))
 T = TypeVar("T")
 
 
@@ -43,6 +43,10 @@ def _number(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
+def _number_and_time(block: dict[str, Any]) -> tuple[int, int]:
+    return _number(block["number"]), _number(block["timestamp"])
+
+
 def _addresses(values: list[str]) -> list[str]:
     return [str(to_checksum_address(v)) for v in values]
 
@@ -50,31 +54,40 @@ def _addresses(values: list[str]) -> list[str]:
 @router.get("/operator/network/status", response_model=NetworkStatusPublic, status_code=200)
 def network_status(_: MarketOperate, hub: HubDep) -> NetworkStatusPublic:
     """The chain as the gateway's node sees it now (operator staff). No database transaction is open here."""
-    market = hub.require_market()
-    provider = market.w3.provider
     unavailable: dict[str, str] = {}
+    if hub.market is None:
+        unavailable = {name: "no chain is attached to this gateway" for name in ("head", "validators", "peers", "pool")}
+        return NetworkStatusPublic(
+            head=None, head_age_seconds=None, validators=None, peers=None, pool=None, unavailable=unavailable
+        )
+    provider = hub.market.w3.provider
 
     def read(name: str, method: str, params: list[Any], shape: Callable[[Any], T]) -> T | None:
         try:
             answer = provider.make_request(method, params)  # type: ignore[arg-type]
-            if "error" in answer:
-                raise RuntimeError(str(answer["error"].get("message", answer["error"])))
+            if "error" in answer:  # the node's own refusal (an unknown method): its message, bounded
+                raise LookupError(str(answer["error"].get("message", "refused"))[:120])
             return shape(answer["result"])
-        except Exception as exc:  # one reading lost, the others still shown
-            unavailable[name] = f"{method}: {exc}"[:200]
-            return None
+        except LookupError as exc:
+            unavailable[name] = f"{method}: {exc}"
+        except Exception as exc:  # one reading lost, the others still shown: the error's type only (a transport
+            # error's text can carry the node's URL and its credentials)
+            unavailable[name] = f"{method}: {type(exc).__name__}"
+        return None
 
-    block = read("head", "eth_getBlockByNumber", ["latest", False], lambda b: b)
-    head = _number(block["number"]) if block else None
-    age = max(0.0, time.time() - _number(block["timestamp"])) if block else None
-    pool = read(
-        "pool", "txpool_status", [], lambda r: PoolPublic(pending=_number(r["pending"]), queued=_number(r["queued"]))
+    head = read(
+        "head", "eth_getBlockByNumber", ["latest", False], lambda b: (_number(b["number"]), _number(b["timestamp"]))
     )
     return NetworkStatusPublic(
-        head=head,
-        head_age_seconds=None if age is None else round(age, 1),
+        head=None if head is None else head[0],
+        head_age_seconds=None if head is None else round(max(0.0, time.time() - head[1]), 1),
         validators=read("validators", "qbft_getValidatorsByBlockNumber", ["latest"], _addresses),
         peers=read("peers", "net_peerCount", [], _number),
-        pool=pool,
+        pool=read(
+            "pool",
+            "txpool_status",
+            [],
+            lambda r: PoolPublic(pending=_number(r["pending"]), queued=_number(r["queued"])),
+        ),
         unavailable=unavailable,
     )

@@ -103,9 +103,12 @@ def test_the_approver_approves_one_trade_and_rejects_another(
             snapshot(desk, "approver-queue")
             row.get_by_role("button", name="Approve").click()
             desk.get_by_text(f"Approved trade {first[:8]}").wait_for(timeout=30_000)
-            row.wait_for(state="detached", timeout=30_000)  # the quorum is met: it no longer waits
+            row.get_by_text("1 of 1; enough unless the signer is one of them").wait_for(timeout=30_000)
+            assert row.get_by_role("button", name=f"Approve trade {first[:8]}").is_disabled()
+            assert "You have approved it." in row.inner_text()  # why the button is disabled, in words
             signed = _sign(env, first)
             assert signed.status_code == 200 and signed.json()["trade"]["seller"]["signed"], signed.text
+            assert first not in [i["id"] for i in approver.get("/v1/approvals").json()["data"]]  # signed: done
 
             second = _large_trade(env)
             assert _sign(env, second).status_code == 409

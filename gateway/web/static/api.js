@@ -49,6 +49,10 @@ export async function request(method, path, body) {
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (r.status === 204) return null;
   const answer = await r.json();
-  if (!r.ok) throw new Error(answer.detail || answer.title || `${method} ${path}: ${r.status}`);
+  if (!r.ok) {
+    const error = new Error(answer.detail || answer.title || `${method} ${path}: ${r.status}`);
+    error.status = r.status; // a caller may tell "not allowed" (403) from a failure
+    throw error;
+  }
   return answer;
 }

@@ -8,6 +8,8 @@ import { formatAmount } from "/app/static/money.js";
 const $ = (id) => document.getElementById(id);
 let instruments = new Map();
 let rejecting = null; // the item whose rejection form is open
+let rejectedFrom = null; // the button that opened it: the keyboard goes back there
+const QUEUE_EVENTS = /^(approval\.|trade\.|instruction\.|rfq\.accepted$)/; // what can change the queue
 let working = false; // one decision at a time
 
 function element(tag, text, attributes = {}) {
@@ -22,7 +24,7 @@ const path = (item) => `/v1/${item.subject === "trade" ? "trades" : "instruction
 
 function what(item) {
   if (item.subject === "trade") return `trade ${short(item.id)} (your side: ${item.side})`;
-  return `${item.instruction_kind} on repo ${item.repo_id}`;
+  return `${item.instruction_kind} ${short(item.id)} on repo ${item.repo_id}`;
 }
 
 function say(text) {
@@ -43,11 +45,12 @@ async function decide(item, action) {
   await refresh().catch((err) => say(err.message));
 }
 
-function approveButton(item) {
+// A disabled button cannot take focus: why it is disabled is said in the row's text, and the button points to it.
+function approveButton(item, whyId) {
   const button = element("button", "Approve", { type: "button", "aria-label": `Approve ${what(item)}` });
   if (!item.may_approve) {
     button.disabled = true;
-    button.title = item.approved_by_me ? "You have approved it" : "You asked for it: another approver decides";
+    button.setAttribute("aria-describedby", whyId);
   }
   button.addEventListener("click", () =>
     decide(item, async () => {
@@ -58,10 +61,17 @@ function approveButton(item) {
   return button;
 }
 
+function why(item) {
+  if (item.approved_by_me) return "You have approved it.";
+  if (!item.may_approve) return "You asked for it: another approver decides.";
+  return "";
+}
+
 function rejectButton(item) {
   const button = element("button", "Reject…", { type: "button", "aria-label": `Reject ${what(item)}` });
   button.addEventListener("click", () => {
     rejecting = item;
+    rejectedFrom = item.id;
     $("reject-title").textContent = `Reject ${what(item)}`;
     $("reject-form").hidden = false;
     $("reject-reason").focus();
@@ -72,18 +82,19 @@ function rejectButton(item) {
 function row(item) {
   const tr = element("tr", undefined, { "data-id": item.id });
   const cash = instruments.get(String(item.cash_token).toLowerCase());
-  const mine = item.approved_by_me ? " (yours included)" : "";
+  const quorum = item.quorum_met ? "; enough unless the signer is one of them, waiting for the signature" : "";
   const cells = [
     what(item),
-    `member ${item.counterparty}`,
+    item.counterparty ? `member ${item.counterparty}` : "not a member here",
     formatAmount(item.notional, cash),
     item.rule,
-    `${item.approvals_given} of ${item.approvals_needed}${mine}`,
+    `${item.approvals_given} of ${item.approvals_needed}${quorum}`,
   ];
   for (const text of cells) tr.append(element("td", text));
   tr.children[2].className = "amount";
   const actions = element("td");
-  actions.append(approveButton(item), " ", rejectButton(item));
+  const whyId = `approve-why-${item.id}`;
+  actions.append(approveButton(item, whyId), " ", rejectButton(item), element("span", ` ${why(item)}`, { id: whyId }));
   tr.append(actions);
   return tr;
 }
@@ -97,9 +108,13 @@ export async function refresh() {
 }
 
 function closeRejection() {
+  const from = rejectedFrom;
   rejecting = null;
+  rejectedFrom = null;
   $("reject-form").hidden = true;
   $("reject-reason").value = "";
+  const back = from && document.querySelector(`#approval-rows tr[data-id="${from}"] button[aria-label^="Reject"]`);
+  if (back) back.focus();
 }
 
 async function submitRejection(e) {
@@ -126,12 +141,14 @@ export async function start(known) {
   $("approvals").hidden = false;
   try {
     await refresh();
-  } catch {
-    $("approvals").hidden = true; // not an approver: the gateway said no, and there is nothing to show
+  } catch (err) {
+    if (err.status === 403) $("approvals").hidden = true; // not an approver: nothing to show
+    else say(err.message); // an approver whose queue failed to load: said, and tried again on the next event
   }
 }
 
-// Any stream event may change the queue (a held-back signature, another approver's decision, a signature).
-export async function onEvent() {
-  await refresh();
+// Stream events that can change the queue: an acceptance, a held-back signature, a decision, a signature or an
+// open (the repo's events), an instruction. Others leave it as it is.
+export async function onEvent(event) {
+  if (QUEUE_EVENTS.test(event.type) || event.repo_id) await refresh();
 }

@@ -78,5 +78,7 @@ export async function start(role) {
     }),
   );
   $("operator").hidden = false;
-  await refresh();
+  await refresh().catch((err) => {
+    $("health-status").textContent = err.message; // said in the section, not under a hidden sign-in form
+  });
 }
