@@ -14,7 +14,6 @@ from gateway.leases import models as _lease_models  # noqa: F401
 from gateway.matching import models as _matching_models  # noqa: F401
 from gateway.members import models as _members_models  # noqa: F401
 from gateway.operator import models as _operator_models  # noqa: F401
-from gateway.policy import models as _policy_models  # noqa: F401
 from gateway.redemptions import models as _redemption_models  # noqa: F401
 from gateway.risk import cure_models as _risk_cure_models  # noqa: F401
 from gateway.risk import history as _risk_history  # noqa: F401

@@ -21,10 +21,9 @@ from gateway.db.models import Wallet
 from gateway.policy import instructions as instruction_policy
 from gateway.policy import service
 from gateway.policy.engine import Action, Decision, evaluate
-from gateway.policy.models import Subject
 from gateway.settlement_records.models import Instruction, InstructionApproval, RepoRecord
 from gateway.trading.exceptions import InvalidState
-from gateway.trading.models import Trade, TradeApproval, TradeStatus
+from gateway.trading.models import Subject, Trade, TradeApproval, TradeStatus
 
 LIMIT = 200  # the newest first; an approver's desk, not an archive
 

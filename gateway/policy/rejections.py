@@ -13,10 +13,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from gateway.db import audit_log
-from gateway.policy.models import Rejection, Subject
 from gateway.settlement_records.models import Instruction
 from gateway.trading.exceptions import InvalidState
-from gateway.trading.models import Trade, TradeStatus
+from gateway.trading.models import Rejection, Subject, Trade, TradeStatus
 
 
 def _record(

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.addresses import Address
-from gateway.policy.models import Subject
+from gateway.trading.models import Subject
 
 
 class RejectionCreate(BaseModel):

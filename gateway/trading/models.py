@@ -1,4 +1,5 @@
-"""Tables of trading and policy: instruments, requests for quote, quotes, trades, approvals, policy rule sets.
+"""Tables of trading and policy: instruments, requests for quote, quotes, trades, approvals and rejections, policy
+rule sets.
 
 Amounts are integers in smallest units, stored as decimal strings (a uint256 does not fit a BIGINT).
 """
@@ -176,3 +177,25 @@ class PolicyVersion(Base):
     decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Subject(StrEnum):
+    TRADE = "trade"
+    INSTRUCTION = "instruction"
+
+
+class Rejection(Base):
+    """One organization's refusal of a trade or instruction its policy sent to approval, with the reason the people
+    who asked for it read. A yes is a row per approver (``TradeApproval``, ``InstructionApproval``); a no is one row
+    and ends the subject: one approver may stop what two must allow (the safe direction needs no four eyes)."""
+
+    __tablename__ = "rejections"
+    __table_args__ = (UniqueConstraint("subject", "subject_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    subject: Mapped[str] = mapped_column(String(16))  # Subject
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

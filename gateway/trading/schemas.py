@@ -142,6 +142,9 @@ class TradePublic(BaseModel):
     settlement_id: uuid.UUID | None
     repo_id: int | None
     created_at: datetime
+    rejection_reason: str | None = Field(
+        default=None, description="why an approver rejected the trade (status cancelled); null otherwise"
+    )
 
 
 class TradesPublic(BaseModel):

@@ -14,7 +14,7 @@ from gateway.db.held import holds
 from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest, NotFound
 from gateway.trading import money
-from gateway.trading.models import Instrument, InstrumentKind, Trade, TradeApproval
+from gateway.trading.models import Instrument, InstrumentKind, Rejection, Subject, Trade, TradeApproval, TradeStatus
 from gateway.trading.records import decode_cursor, encode_cursor, ts
 from gateway.trading.schemas import SidePublic, TradePublic
 from gateway.trading.terms import terms_of
@@ -29,6 +29,19 @@ _APPROVALS_PER_ORG = (
     .where(TradeApproval.trade_id == bindparam("trade_id"))
     .group_by(TradeApproval.organization_id)
 )
+
+
+_REJECTIONS = select(Rejection.subject_id, Rejection.reason).where(
+    Rejection.subject == Subject.TRADE.value, Rejection.subject_id.in_(bindparam("ids", expanding=True))
+)
+
+
+def _rejections(session: Session, trades: list[Trade]) -> dict[uuid.UUID, str]:
+    """The approvers' reasons of the cancelled trades among ``trades`` (no query when none is cancelled)."""
+    cancelled = [t.id for t in trades if t.status == TradeStatus.CANCELLED.value]
+    if not cancelled:
+        return {}
+    return {row.subject_id: row.reason for row in session.execute(_REJECTIONS, {"ids": cancelled})}
 
 
 def _instrument_pair(session: Session, cash_token: str, collateral_token: str) -> tuple[Any, Any]:
@@ -56,6 +69,7 @@ def trade_public(session: Session, trade: Trade) -> TradePublic:
         bond,
         seller=(seller.address, seller.kind, approvals.get(trade.seller_org_id, 0)),
         buyer=(buyer.address, buyer.kind, approvals.get(trade.buyer_org_id, 0)),
+        rejection=_rejections(session, [trade]).get(trade.id),
     )
 
 
@@ -81,6 +95,7 @@ def trades_public(session: Session, trades: list[Trade]) -> list[TradePublic]:
             _APPROVALS_PER_TRADE_AND_ORG, {"trade_ids": [t.id for t in trades]}
         )
     }
+    rejections = _rejections(session, trades)
     out = []
     for trade in trades:
         pair = []
@@ -97,16 +112,23 @@ def trades_public(session: Session, trades: list[Trade]) -> list[TradePublic]:
                 pair[1],
                 seller=(seller.address, seller.kind, approvals.get((trade.id, trade.seller_org_id), 0)),
                 buyer=(buyer.address, buyer.kind, approvals.get((trade.id, trade.buyer_org_id), 0)),
+                rejection=rejections.get(trade.id),
             )
         )
     return out
 
 
 def _public(
-    trade: Any, cash: Any, bond: Any, *, seller: tuple[str, str, int], buyer: tuple[str, str, int]
+    trade: Any,
+    cash: Any,
+    bond: Any,
+    *,
+    seller: tuple[str, str, int],
+    buyer: tuple[str, str, int],
+    rejection: str | None = None,
 ) -> TradePublic:
     """The API view of a trade: ``trade`` is a Trade or a row with its columns; each side is (wallet address,
-    wallet kind, approvals)."""
+    wallet kind, approvals); ``rejection``: an approver's reason, when one cancelled it."""
     terms = terms_of(trade)
 
     def side(org_id: uuid.UUID, wallet: tuple[str, str, int], signature: str | None) -> SidePublic:
@@ -138,6 +160,7 @@ def _public(
         settlement_id=trade.settlement_id,
         repo_id=trade.repo_id,
         created_at=trade.created_at,
+        rejection_reason=rejection,
     )
 
 
@@ -162,6 +185,10 @@ def _trade_view_query() -> Any:
             buyer_wallet.kind.label("buyer_wallet_kind"),
             approvals(Trade.seller_org_id).label("seller_approvals"),
             approvals(Trade.buyer_org_id).label("buyer_approvals"),
+            select(Rejection.reason)
+            .where(Rejection.subject == Subject.TRADE.value, Rejection.subject_id == Trade.id)
+            .scalar_subquery()
+            .label("rejection_reason"),
             cash.address.label("cash_address"),
             cash.kind.label("cash_kind"),
             cash.decimals.label("cash_decimals"),
@@ -197,6 +224,7 @@ def trade_view(session: Session, *, trade_id: uuid.UUID, organization_id: uuid.U
         _Instrument(row.bond_address, row.bond_decimals),
         seller=(row.seller_wallet_address, row.seller_wallet_kind, int(row.seller_approvals)),
         buyer=(row.buyer_wallet_address, row.buyer_wallet_kind, int(row.buyer_approvals)),
+        rejection=row.rejection_reason,
     )
 
 

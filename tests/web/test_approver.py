@@ -129,6 +129,10 @@ def test_the_approver_approves_one_trade_and_rejects_another(
             blotter.locator("#events li", has_text="trade.rejected").wait_for(timeout=30_000)  # live, to the trader
             cancelled = blotter.locator(f'#trades tr[data-id="{second}"]')
             cancelled.get_by_text("cancelled").wait_for(timeout=30_000)
+            cancelled.get_by_role("button", name=f"Review the terms of trade {second[:8]}").click()
+            terms = blotter.locator("#trade-terms-list")
+            terms.get_by_text("above today's limit with this counterparty").wait_for(timeout=30_000)  # the why
+            assert "Rejected by an approver" in terms.inner_text()
             assert env.b_trader.get(f"/v1/trades/{second}").json()["status"] == "cancelled"  # for both parties
             assert env.a_trader.get(f"/v1/trades/{first}").json()["status"] == "pending_signatures"
             assert errors == []

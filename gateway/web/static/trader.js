@@ -161,6 +161,7 @@ export async function showTerms(tradeId) {
   ];
   const signed = (side) => (side.signed ? "signed" : `not yet signed (${side.wallet_kind.replace("_", "-")} wallet)`);
   rows.push(["Seller's signature", signed(t.seller)], ["Buyer's signature", signed(t.buyer)]);
+  if (t.rejection_reason) rows.push(["Rejected by an approver", t.rejection_reason]);
   if (t.repo_id !== null) rows.push(["Repo on chain", String(t.repo_id)]);
   const dl = $("trade-terms-list");
   dl.replaceChildren();

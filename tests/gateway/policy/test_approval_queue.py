@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from gateway.db.models import AuditEntry, Role
 from gateway.events.bus import EventBus
-from gateway.policy.models import Rejection
 from gateway.settlement_records.models import Instruction, RepoRecord
+from gateway.trading.models import Rejection
 from tests.gateway.conftest import Member, World
 from tests.gateway.market import BOND, CASH, call, custodial_wallet, hub_of, list_instrument, market_world
 from tests.gateway.trading.test_trading_policy import agreed_trade, over_limit_policy, policy_admins
@@ -92,7 +92,11 @@ def test_a_rejection_cancels_the_trade_for_both_with_its_reason(world: World) ->
     assert event["type"] == "trade.rejected" and event["data"]["trade_id"] == trade["id"]
     assert event["data"]["side"] == "seller"
     assert event["data"]["reason"] == "over the desk's limit for this counterparty"
-    assert b.get(f"/v1/trades/{trade['id']}").json()["status"] == "cancelled"
+    seen_by_b = b.get(f"/v1/trades/{trade['id']}").json()
+    assert seen_by_b["status"] == "cancelled"
+    assert seen_by_b["rejection_reason"] == "over the desk's limit for this counterparty"  # the why, for both
+    listed = [t for t in initiator.get("/v1/trades").json()["data"] if t["id"] == trade["id"]]
+    assert [t["rejection_reason"] for t in listed] == ["over the desk's limit for this counterparty"]
     assert _queue(ap1) == []
     again = call(ap1, path, {"reason": "twice"})
     assert again.status_code == 409 and again.json()["type"].endswith("/invalid-state")
