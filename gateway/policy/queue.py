@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gateway.db.models import Wallet
 from gateway.policy import instructions as instruction_policy
 from gateway.policy import service
-from gateway.policy.engine import Action, Decision, evaluate
+from gateway.policy.engine import Action, Decision, TradeFacts, evaluate
 from gateway.settlement_records.models import Instruction, InstructionApproval, RepoRecord
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Subject, Trade, TradeApproval, TradeStatus
@@ -50,6 +50,43 @@ class Awaiting:
     may_approve: bool
     quorum_met: bool
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What is asked of the approvers, before the policy's decision and the approvals given are known."""
+
+    subject: Subject
+    id: uuid.UUID
+    side: str | None
+    instruction_kind: str | None
+    repo_id: int | None
+    cash_token: str
+    created_at: datetime
+
+    def awaiting(
+        self, facts: TradeFacts, decision: Decision, yes: set[uuid.UUID], *, user_id: uuid.UUID,
+        asker: uuid.UUID | None,
+    ) -> Awaiting:  # fmt: skip
+        """The item as ``user_id`` sees it; ``asker``: the person who asked (never their own approver)."""
+        return Awaiting(
+            subject=self.subject,
+            id=self.id,
+            side=self.side,
+            instruction_kind=self.instruction_kind,
+            repo_id=self.repo_id,
+            counterparty=_organization(facts.counterparty),
+            notional=facts.notional,
+            cash_token=self.cash_token,
+            collateral=facts.collateral,
+            rule=decision.rule or "",
+            needed=decision.approvals,
+            given=len(yes),
+            approved_by_me=user_id in yes,
+            may_approve=user_id not in yes and user_id != asker,
+            quorum_met=len(yes) >= decision.approvals,
+            created_at=self.created_at,
+        )
 
 
 def _asks_approvers(decision: Decision) -> bool:
@@ -86,6 +123,8 @@ def _trades(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) ->
             continue
         facts, rules = service.facts_for(session, trade, side)
         decision = evaluate(rules, facts)
+        if not _asks_approvers(decision):
+            continue
         yes = set(
             session.scalars(
                 select(TradeApproval.user_id).where(
@@ -93,29 +132,11 @@ def _trades(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) ->
                 )
             )
         )
-        if not _asks_approvers(decision):
-            continue
         initiator = trade.seller_initiator if side == "seller" else trade.buyer_initiator
-        out.append(
-            Awaiting(
-                subject=Subject.TRADE,
-                id=trade.id,
-                side=side,
-                instruction_kind=None,
-                repo_id=trade.repo_id,
-                counterparty=_organization(facts.counterparty),
-                notional=facts.notional,
-                cash_token=str(trade.terms["cashToken"]),
-                collateral=facts.collateral,
-                rule=decision.rule or "",
-                needed=decision.approvals,
-                given=len(yes),
-                approved_by_me=user_id in yes,
-                may_approve=user_id not in yes and user_id != initiator,
-                quorum_met=len(yes) >= decision.approvals,
-                created_at=trade.created_at,
-            )
+        asked = _Asked(
+            Subject.TRADE, trade.id, side, None, trade.repo_id, str(trade.terms["cashToken"]), trade.created_at
         )
+        out.append(asked.awaiting(facts, decision, yes, user_id=user_id, asker=initiator))
     return out
 
 
@@ -155,6 +176,8 @@ def _instructions(session: Session, organization_id: uuid.UUID, user_id: uuid.UU
         except InvalidState:  # the repo is not indexed yet: its facts are unknown, and so is the rule
             continue
         decision = evaluate(rules, facts)
+        if not _asks_approvers(decision):
+            continue
         yes = set(
             session.scalars(
                 select(InstructionApproval.user_id).where(
@@ -163,29 +186,12 @@ def _instructions(session: Session, organization_id: uuid.UUID, user_id: uuid.UU
                 )
             )
         )
-        if not _asks_approvers(decision):
-            continue
         proposer = instruction_policy.proposer(instruction)
-        out.append(
-            Awaiting(
-                subject=Subject.INSTRUCTION,
-                id=instruction.id,
-                side=None,
-                instruction_kind=instruction.kind,
-                repo_id=instruction.repo_id,
-                counterparty=_organization(facts.counterparty),
-                notional=facts.notional,
-                cash_token=cash_token,
-                collateral=facts.collateral,
-                rule=decision.rule or "",
-                needed=decision.approvals,
-                given=len(yes),
-                approved_by_me=user_id in yes,
-                may_approve=user_id not in yes and user_id != proposer,
-                quorum_met=len(yes) >= decision.approvals,
-                created_at=instruction.created_at,
-            )
-        )
+        asked = _Asked(
+            Subject.INSTRUCTION, instruction.id, None, instruction.kind, instruction.repo_id, cash_token,
+            instruction.created_at,
+        )  # fmt: skip
+        out.append(asked.awaiting(facts, decision, yes, user_id=user_id, asker=proposer))
     return out
 
 

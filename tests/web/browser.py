@@ -49,3 +49,12 @@ def snapshot(page: Any, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def open_app(browser: Any, origin: str, errors: list[str]) -> Any:
+    """The app in a fresh browser context (its own cookies and storage: another person), under the page's own CSP;
+    uncaught page errors go to ``errors``."""
+    page = browser.new_context(bypass_csp=False).new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{origin}/app")
+    return page

@@ -16,7 +16,7 @@ from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env
 from tests.gateway.conftest import Member
 from tests.gateway.market import call, step_up
-from tests.web.browser import MARKS, axe_serious, launch, sign_in, snapshot
+from tests.web.browser import MARKS, axe_serious, launch, open_app, sign_in, snapshot
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -83,10 +83,8 @@ def test_the_approver_approves_one_trade_and_rejects_another(
         browser = launch(p)
         try:
             errors: list[str] = []
-            desk, blotter = (browser.new_context(bypass_csp=False).new_page() for _ in range(2))
+            desk, blotter = (open_app(browser, origin, errors) for _ in range(2))
             for page, member in ((desk, approver), (blotter, env.a_trader)):
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto(f"{origin}/app")
                 sign_in(page, member)
             desk.get_by_text("Nothing awaits your approval.").wait_for(timeout=30_000)
             assert blotter.locator("#approvals").is_hidden()  # a trader approves nothing: no such section

@@ -12,7 +12,7 @@ from gateway.db.models import Role
 from tests.e2e.test_lifecycle_paths import Env
 from tests.gateway.conftest import application_body
 from tests.gateway.market import call, custodial_wallet
-from tests.web.browser import MARKS, axe_serious, launch, sign_in, snapshot
+from tests.web.browser import MARKS, axe_serious, launch, open_app, sign_in, snapshot
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -35,9 +35,7 @@ def test_the_officer_reviews_an_application_freezes_a_member_and_verifies_the_au
         browser = launch(p)
         try:
             errors: list[str] = []
-            page = browser.new_context(bypass_csp=False).new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{origin}/app")
+            page = open_app(browser, origin, errors)
             sign_in(page, officer, ready="Compliance")  # operator staff have no member stream: nothing goes live
             assert page.locator("#trader").is_hidden() and page.locator("#blotter").is_hidden()
             item = page.locator(f'#kyc-queue li[data-id="{application_id}"]')

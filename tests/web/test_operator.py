@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_lifecycle_paths import Env
-from tests.web.browser import MARKS, axe_serious, launch, sign_in, snapshot
+from tests.web.browser import MARKS, axe_serious, launch, open_app, sign_in, snapshot
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -27,9 +27,7 @@ def test_the_operator_sees_the_network_and_the_gateways_health(served: tuple[Env
         browser = launch(p)
         try:
             errors: list[str] = []
-            page = browser.new_context(bypass_csp=False).new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{origin}/app")
+            page = open_app(browser, origin, errors)
             sign_in(page, env.admin, ready="Network operations")
             facts = page.locator("#network-facts")
             facts.get_by_text("Head block").wait_for(timeout=30_000)

@@ -60,36 +60,9 @@ def test_the_event_shape_is_what_the_indexer_publishes(tmp_path: Path) -> None:
     assert set(published) == set(_payload()["required"])  # type: ignore[arg-type]
 
 
-def test_market_events_are_described_as_sent() -> None:
+def _recording(sent: list[dict[str, Any]]) -> Any:
+    """An announcer whose stream appends to ``sent`` and whose webhooks go nowhere."""
     from gateway.trading.announce import Announcer
-
-    doc = json.loads(DOC.read_text())
-    payload = doc["components"]["messages"]["marketEvent"]["payload"]
-    sent: list[dict[str, object]] = []
-
-    class Bus:
-        def publish(self, event: dict[str, object], organizations: object) -> None:
-            sent.append(event)
-
-    class NoWebhooks:
-        def scalars(self, *_: object) -> list[object]:
-            return []
-
-        def commit(self) -> None:
-            pass
-
-    Announcer(Bus(), NoWebhooks()).send("rfq.created", {"rfq_id": "x", "status": "open", "requester_id": "y"}, set())  # type: ignore[arg-type]
-    assert set(sent[0]) == set(payload["properties"]) == set(payload["required"])
-    assert sent[0]["type"] in payload["properties"]["type"]["enum"]
-
-
-def test_approval_events_are_described_as_sent() -> None:
-    from gateway.trading.announce import Announcer
-    from gateway.trading.models import Trade
-
-    doc = json.loads(DOC.read_text())
-    payload = doc["components"]["messages"]["approvalEvent"]["payload"]
-    sent: list[dict[str, Any]] = []
 
     class Bus:
         def publish(self, event: dict[str, Any], organizations: object) -> None:
@@ -102,8 +75,26 @@ def test_approval_events_are_described_as_sent() -> None:
         def commit(self) -> None:
             pass
 
+    return Announcer(Bus(), NoWebhooks())  # type: ignore[arg-type]
+
+
+def test_market_events_are_described_as_sent() -> None:
+    doc = json.loads(DOC.read_text())
+    payload = doc["components"]["messages"]["marketEvent"]["payload"]
+    sent: list[dict[str, Any]] = []
+    _recording(sent).send("rfq.created", {"rfq_id": "x", "status": "open", "requester_id": "y"}, set())  # type: ignore[arg-type]
+    assert set(sent[0]) == set(payload["properties"]) == set(payload["required"])
+    assert sent[0]["type"] in payload["properties"]["type"]["enum"]
+
+
+def test_approval_events_are_described_as_sent() -> None:
+    from gateway.trading.models import Trade
+
+    doc = json.loads(DOC.read_text())
+    payload = doc["components"]["messages"]["approvalEvent"]["payload"]
+    sent: list[dict[str, Any]] = []
     trade = Trade(id=uuid.uuid4(), seller_org_id=uuid.uuid4(), buyer_org_id=uuid.uuid4(), status="cancelled")
-    announce = Announcer(Bus(), NoWebhooks())  # type: ignore[arg-type]
+    announce = _recording(sent)
     announce.trade_rejected(trade, "seller", "over the limit")
     announce.trade_approved(trade, "buyer")
     announce.approval_requested(trade, "seller", {"rule": "large"})
