@@ -14,7 +14,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.address import to_checksum_address
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from contracts import eip712
 from gateway.context import GatewayContext
@@ -31,6 +31,7 @@ from gateway.settlement_records import parties
 from gateway.settlement_records.models import Instruction
 from gateway.settlement_records.steps import StepSpec
 from gateway.trading.exceptions import InvalidSignature, InvalidState
+from gateway.trading.models import Rejection, Subject
 from gateway.trading.schemas import TypedDataDocument
 
 INT_KEYS = {"repoId", "kind", "newMaturity", "newRate", "nonce", "deadline", "newCollateralAmount"}
@@ -72,6 +73,18 @@ def digest(hub: Hub, instruction: Instruction) -> bytes:
     return eip712.digest(instruction.kind, message_of(instruction), chain_id=hub.chain_id, engine=hub.require_engine())
 
 
+def _rejection_reason(instruction: Instruction) -> str | None:
+    """The approver's reason of a rejected instruction (read in the session that holds it; none otherwise)."""
+    session = object_session(instruction)
+    if instruction.status != "rejected" or session is None:
+        return None
+    return session.scalars(
+        select(Rejection.reason).where(
+            Rejection.subject == Subject.INSTRUCTION.value, Rejection.subject_id == instruction.id
+        )
+    ).first()
+
+
 def public(hub: Hub, instruction: Instruction) -> InstructionPublic:
     return InstructionPublic(
         id=instruction.id,
@@ -84,6 +97,7 @@ def public(hub: Hub, instruction: Instruction) -> InstructionPublic:
         typed_data=TypedDataDocument.model_validate(eip712.for_wallets(typed(hub, instruction))),
         digest="0x" + digest(hub, instruction).hex(),
         settlement_id=instruction.settlement_id,
+        rejection_reason=_rejection_reason(instruction),
     )
 
 

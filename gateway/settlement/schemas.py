@@ -135,3 +135,6 @@ class InstructionPublic(BaseModel):
     typed_data: TypedDataDocument
     digest: str
     settlement_id: uuid.UUID | None
+    rejection_reason: str | None = Field(
+        default=None, description="why an approver rejected the instruction (status rejected); null otherwise"
+    )

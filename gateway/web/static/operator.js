@@ -65,7 +65,7 @@ export async function refresh() {
   $("network-unavailable").textContent = missing.length ? `Not available from the node: ${missing.join("; ")}` : "";
   $("health-status").textContent = `Gateway ${ready.instance}: ${ready.status}`;
   rows("health", Object.entries(ready.checks), ([name, check]) => [name, check.ok ? "ok" : "failing", check.detail]);
-  rows("instruments", instruments.data, (i) => [i.symbol, i.kind, i.currency || i.isin || "—", String(i.decimals), i.address]);
+  rows("instruments", instruments.data, (i) => [i.symbol, i.kind, (i.kind === "bond" ? i.isin : i.currency) || "—", String(i.decimals), i.address]);
   rows("operator-members", orgs.data, (o) => [o.name, o.lei, o.is_operator ? "operator" : "member", o.kyc_status]);
 }
 

@@ -161,6 +161,7 @@ def test_an_instruction_over_the_limit_waits_and_its_rejection_ends_it(world: Wo
     rejected = call(ap1, f"/v1/instructions/{instruction_id}/rejections", {"reason": "the new rate is off-market"})
     assert rejected.status_code == 201, rejected.text
     assert rejected.json()["status"] == "rejected" and _queue(ap1) == []
+    assert rejected.json()["rejection_reason"] == "the new rate is off-market"
     late = call(ap1, f"/v1/instructions/{instruction_id}/approvals")
     assert late.status_code == 409
 
