@@ -1,4 +1,5 @@
-// The trader's blotter: RFQs, trades and repos of the member, refreshed live from the WebSocket stream.
+// The page: sign-in, then the sections of the person's role; a member's blotter of RFQs, trades and repos refreshed live
+// from the WebSocket stream.
 import { accessToken, request, signIn, signOut } from "/app/static/api.js";
 import * as approvals from "/app/static/approvals.js";
 import * as compliance from "/app/static/compliance.js";
@@ -6,8 +7,8 @@ import * as operations from "/app/static/operator.js";
 import { formatAmount } from "/app/static/money.js";
 import * as repo from "/app/static/repo.js";
 import * as trader from "/app/static/trader.js";
+import { $ } from "/app/static/dom.js";
 
-const $ = (id) => document.getElementById(id);
 let instruments = new Map();
 let socket = null;
 const OPERATOR_ROLES = new Set(["operator_admin", "compliance_officer"]);

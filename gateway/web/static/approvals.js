@@ -4,20 +4,13 @@
 // of the person who asked is refused there (four eyes), and the button only says so first.
 import { request } from "/app/static/api.js";
 import { formatAmount } from "/app/static/money.js";
+import { $, element } from "/app/static/dom.js";
 
-const $ = (id) => document.getElementById(id);
 let instruments = new Map();
 let rejecting = null; // the item whose rejection form is open
 let rejectedFrom = null; // the button that opened it: the keyboard goes back there
 const QUEUE_EVENTS = /^(approval\.|trade\.|instruction\.|rfq\.accepted$)/; // what can change the queue
 let working = false; // one decision at a time
-
-function element(tag, text, attributes = {}) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  return node;
-}
 
 const short = (id) => String(id).slice(0, 8);
 const path = (item) => `/v1/${item.subject === "trade" ? "trades" : "instructions"}/${item.id}`;

@@ -4,18 +4,11 @@
 // Decisions and member actions ask for a fresh TOTP code (the gateway's step-up); four eyes are the gateway's: it
 // refuses a decision by the person who submitted the application, and this page says what it answered.
 import { request, stepUp } from "/app/static/api.js";
+import { $, element } from "/app/static/dom.js";
 
-const $ = (id) => document.getElementById(id);
 const WAITING = ["screening_hits", "pending_review"];
 const ACTIONS = { freeze: "Freeze", unfreeze: "Unfreeze", revoke: "Revoke" };
 let working = false; // one decision at a time
-
-function element(tag, text, attributes = {}) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  return node;
-}
 
 function say(text) {
   $("compliance-status").textContent = text;

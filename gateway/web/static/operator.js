@@ -3,15 +3,8 @@
 // instruments and the members with their KYC state. Reads only: operator actions stay behind the API's step-up and
 // four eyes (the CLI, reponet ops), and nothing here moves a member's asset.
 import { request } from "/app/static/api.js";
+import { $, element } from "/app/static/dom.js";
 
-const $ = (id) => document.getElementById(id);
-
-function element(tag, text, attributes = {}) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  return node;
-}
 
 function facts(listId, pairs) {
   const list = $(listId);

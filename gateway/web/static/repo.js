@@ -6,8 +6,8 @@
 import { request, stepUp } from "/app/static/api.js";
 import { formatAmount } from "/app/static/money.js";
 import { browserWallet, declined } from "/app/static/wallet.js";
+import { $, element } from "/app/static/dom.js";
 
-const $ = (id) => document.getElementById(id);
 const LIVE = new Set(["open", "margin_called"]);
 let instruments = new Map();
 let shown = null; // the repo on screen
@@ -15,12 +15,6 @@ let shownWallet = null; // this member's wallet on it (its side's address)
 let renders = 0; // show() calls so far: an answer shows only if no later call began
 
 const money = (value, token) => (value === null ? "—" : formatAmount(value, instruments.get(String(token).toLowerCase())));
-
-function element(tag, text) {
-  const node = document.createElement(tag);
-  node.textContent = text;
-  return node;
-}
 
 export async function show(repoId) {
   const render = ++renders;

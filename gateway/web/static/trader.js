@@ -8,8 +8,8 @@
 import { request, stepUp } from "/app/static/api.js";
 import { formatAmount } from "/app/static/money.js";
 import { browserWallet, declined, utf8Hex } from "/app/static/wallet.js";
+import { $, element } from "/app/static/dom.js";
 
-const $ = (id) => document.getElementById(id);
 let me = null;
 let instruments = new Map();
 let wallets = [];
@@ -24,13 +24,6 @@ const UNSETTLED = new Set(["pending_signatures", ...SETTLING]);
 
 const instrument = (address) => instruments.get(String(address).toLowerCase());
 const money = (value, token) => formatAmount(value, instrument(token));
-
-function element(tag, text, attributes = {}) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  return node;
-}
 
 function options(select, items, label) {
   select.replaceChildren(...items.map((item) => element("option", label(item), { value: item.value })));
