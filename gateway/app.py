@@ -205,6 +205,7 @@ def domain_routers() -> list[APIRouter]:
     from gateway.matching.routes import router as gc_router
     from gateway.operator.coupons import router as coupons_router
     from gateway.operator.network_status import router as network_status_router
+    from gateway.operator.price_history import router as price_history_router
     from gateway.operator.prices import router as prices_router
     from gateway.operator.routes import router as operator_router
     from gateway.policy.queue_routes import router as approvals_router
@@ -243,6 +244,7 @@ def domain_routers() -> list[APIRouter]:
         operator_router,
         network_status_router,
         prices_router,
+        price_history_router,
         coupons_router,
         redemptions_router,
         custody_router,

@@ -67,8 +67,9 @@ def untyped(doc: dict[str, Any]) -> list[str]:
 
 # Facts about a whole page that a list may carry beside ``data`` and ``next_cursor``: the block the page reflects
 # (reads that follow the indexer), the FX rates its repos were valued at (/v1/risk/repos), the bucket and retention
-# of a history (/v1/risk/exposure/history). A new one is added here on purpose, not by accident.
-PAGE_FACTS = {"as_of_block", "fx", "bucket_seconds", "retention_days"}
+# of a history (/v1/risk/exposure/history), the guard rails of the pair whose prices are listed (/v1/prices/history).
+# A new one is added here on purpose, not by accident.
+PAGE_FACTS = {"as_of_block", "fx", "bucket_seconds", "retention_days", "guard_rails"}
 
 
 def list_shapes(doc: dict[str, Any]) -> list[str]:
