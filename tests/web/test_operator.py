@@ -1,13 +1,14 @@
 """The network operator in the browser (real Chromium against a gateway on our node): the administrator's view shows
 the node's head, its validators, peers and pool as GET /v1/operator/network/status reads them over JSON-RPC, the
-contracts, the gateway's readiness, the instruments and the members; a member's trader gets none of it (403). axe-core
-finds no serious or critical violation on it."""
+contracts, the gateway's readiness, the instruments, the bond's price history drawn with its guard rails, and the
+members; a member's trader gets none of it (403). axe-core finds no serious or critical violation on it."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.e2e.test_lifecycle_paths import Env
+from tests.e2e.test_trading_chain import wait_for
 from tests.web.browser import MARKS, axe_serious, launch, open_app, sign_in, snapshot
 
 pytestmark = MARKS
@@ -23,6 +24,13 @@ def test_the_operator_sees_the_network_and_the_gateways_health(served: tuple[Env
     assert reading["head"] >= env.d.w3.eth.block_number - 5 and reading["head_age_seconds"] is not None
     assert reading["pool"] is not None and reading["peers"] is not None, reading["unavailable"]
     assert reading["validators"] and reading["unavailable"] == {}  # our node answers every reading (one validator)
+    env.price("99.5")
+    pair = {"asset": env.bond, "quote": env.cash}
+    history = wait_for(
+        lambda: env.a_trader.get("/v1/prices/history", params=pair).json(),  # market data: members read it too
+        lambda h: h["data"] and h["data"][-1]["price_percent_of_par"] == "99.5",
+    )
+    assert history["guard_rails"]["last_price_stale"] is False and history["guard_rails"]["max_price_move_bps"] >= 1
     with playwright.sync_playwright() as p:
         browser = launch(p)
         try:
@@ -40,6 +48,14 @@ def test_the_operator_sees_the_network_and_the_gateways_health(served: tuple[Env
             instruments = page.locator("#instruments").inner_text().lower()
             assert env.cash.lower() in instruments and env.bond.lower() in instruments
             assert "Bank A" in page.locator("#operator-members").inner_text()
+            prices = page.locator("#prices")
+            assert "last 99.5 % of par" in prices.inner_text(), prices.inner_text()
+            rails = history["guard_rails"]
+            assert f"A move over {rails['max_price_move_bps']} bps waits for a second operator" in prices.inner_text()
+            chart = prices.locator("svg[role=img]").first
+            assert "99.5 %" in (chart.locator("desc").text_content() or "")
+            drawn = prices.locator("table tbody tr")  # the chart's numbers, one row per price point
+            assert drawn.count() == len(history["data"]) and "99.5 %" in (drawn.last.text_content() or "")
             assert page.locator("#blotter").is_hidden() and page.locator("#compliance").is_hidden()
             assert axe_serious(page) == []
             snapshot(page, "operator")

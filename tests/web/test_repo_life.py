@@ -8,7 +8,8 @@ import pytest
 
 from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env
-from tests.e2e.test_trading_chain import repo_state
+from tests.e2e.test_trading_chain import repo_state, settled, wait_for
+from tests.gateway.market import call
 from tests.web.browser import MARKS, axe_serious, launch, sign_in, snapshot
 
 pytestmark = MARKS
@@ -20,6 +21,9 @@ TENOR = 20  # seconds: the repurchase waits for maturity (our node's clock is th
 def test_margin_call_cure_and_repurchase_in_the_browser(served: tuple[Env, str]) -> None:
     env, origin = served
     env.price("98")
+    # the seller's own cash for the repo interest (the margin it posts stays in escrow until the close)
+    issue = {"token": env.cash, "wallet": env.a_wallet["address"], "amount": "1000"}
+    settled(env.admin, call(env.admin, "/v1/operator/cash/issue", json=issue))
     repo_id = env.open_custodial(tenor_seconds=TENOR)
     with playwright.sync_playwright() as p:
         browser = launch(p)
@@ -77,6 +81,17 @@ def test_margin_call_cure_and_repurchase_in_the_browser(served: tuple[Env, str])
                 for event in ("RepoOpened", "MarginCalled", "MarginPosted", "MarginCallCured", "RepoRepurchased"):
                     assert event in timeline, timeline
             assert seller.locator("#repurchase-button").is_hidden() and seller.locator("#margin-form").is_hidden()
+            # the pictures: the repo's life from open to maturity, and the collateral's price falling from 98 to 80
+            # (drawn after the facts: wait until the repurchase is in the picture too)
+            described = seller.locator("#repo-pictures svg[role=img] desc").first
+            drawn = wait_for(lambda: described.text_content() or "", lambda text: "Repurchased" in text, timeout=30)
+            life, prices = seller.locator("#repo-pictures svg[role=img]").all()
+            for mark in ("Opened", "MarginCalled", "MarginCallCured", "Repurchased"):
+                assert mark in drawn, drawn
+            assert life.locator("circle.event").count() == holder.locator("#repo-timeline li").count()
+            price_rows = seller.locator("#repo-pictures table").text_content() or ""
+            assert "98 %" in price_rows and "80 %" in price_rows, price_rows
+            assert "80 %" in (prices.locator("desc").text_content() or "")  # the last price, said in words
             assert env.a_trader.get(f"/v1/repos/{repo_id}").json()["position"]["status"] == "repurchased"
             assert axe_serious(seller) == [] and axe_serious(holder) == []
             assert errors == []

@@ -3,6 +3,7 @@
 import { accessToken, request, signIn, signOut } from "/app/static/api.js";
 import * as approvals from "/app/static/approvals.js";
 import * as compliance from "/app/static/compliance.js";
+import * as exposure from "/app/static/exposure.js";
 import * as operations from "/app/static/operator.js";
 import { formatAmount } from "/app/static/money.js";
 import * as repo from "/app/static/repo.js";
@@ -90,7 +91,7 @@ function connect() {
     const li = document.createElement("li");
     li.textContent = `${event.type}${event.repo_id ? " · repo " + event.repo_id : ""}`;
     $("events").prepend(li);
-    await Promise.all([refresh(), trader.onEvent(event), repo.onEvent(event), approvals.onEvent(event)]);
+    await Promise.all([refresh(), trader.onEvent(event), repo.onEvent(event), approvals.onEvent(event), exposure.onEvent(event)]);
   });
   socket.addEventListener("close", () => {
     $("live").textContent = "disconnected";
@@ -113,7 +114,7 @@ async function show() {
   instruments = new Map(listed.data.map((i) => [i.address.toLowerCase(), i]));
   $("blotter").hidden = false;
   repo.start(instruments);
-  await Promise.all([refresh(), trader.start(instruments), approvals.start(instruments)]);
+  await Promise.all([refresh(), trader.start(instruments), approvals.start(instruments), exposure.start(instruments)]);
   connect();
 }
 

@@ -11,3 +11,13 @@ export function formatAmount(value, instrument) {
   const unit = instrument.currency || instrument.symbol;
   return `${negative ? "-" : ""}${grouped}${padded} ${unit}`;
 }
+
+// Smallest units (an integer string, maybe negative) as a decimal string with `decimals` places: "-1250000", 6 ->
+// "-1.250000".
+export function fromUnits(units, decimals) {
+  const negative = String(units).startsWith("-");
+  const digits = String(units).replace("-", "").padStart(decimals + 1, "0");
+  const whole = digits.slice(0, digits.length - decimals);
+  const fraction = decimals > 0 ? "." + digits.slice(digits.length - decimals) : "";
+  return `${negative ? "-" : ""}${whole}${fraction}`;
+}

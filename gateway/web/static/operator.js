@@ -4,6 +4,7 @@
 // four eyes (the CLI, reponet ops), and nothing here moves a member's asset.
 import { request } from "/app/static/api.js";
 import { $, element } from "/app/static/dom.js";
+import * as prices from "/app/static/prices.js";
 
 
 function facts(listId, pairs) {
@@ -59,6 +60,7 @@ export async function refresh() {
   $("health-status").textContent = `Gateway ${ready.instance}: ${ready.status}`;
   rows("health", Object.entries(ready.checks), ([name, check]) => [name, check.ok ? "ok" : "failing", check.detail]);
   rows("instruments", instruments.data, (i) => [i.symbol, i.kind, (i.kind === "bond" ? i.isin : i.currency) || "—", String(i.decimals), i.address]);
+  await prices.refresh(instruments.data);
   rows("operator-members", orgs.data, (o) => [o.name, o.lei, o.is_operator ? "operator" : "member", o.kyc_status]);
 }
 

@@ -7,6 +7,7 @@ import { request, stepUp } from "/app/static/api.js";
 import { formatAmount } from "/app/static/money.js";
 import { browserWallet, declined } from "/app/static/wallet.js";
 import { $, element } from "/app/static/dom.js";
+import { lineChart, timelineChart } from "/app/static/charts.js";
 
 const LIVE = new Set(["open", "margin_called"]);
 let instruments = new Map();
@@ -48,6 +49,28 @@ export async function show(repoId) {
   $("repurchase-button").hidden = !seller;
   $("repo-step-up").hidden = !seller;
   $("repo-panel").hidden = false;
+  await pictures(p, detail.timeline, render); // after the facts and actions: they never wait for a chart
+}
+
+// The repo's life on one line (open to maturity, or to now while it is open-ended) and its collateral's price
+// history in its cash token, as the oracle had it (GET /v1/prices/history).
+async function pictures(p, timeline, render) {
+  const opened = Date.parse(p.opened_at);
+  const end = p.maturity ? Date.parse(p.maturity) : Date.now();
+  const events = timeline.map((e) => ({ at: Date.parse(e.at), label: e.type.replace("repo.", "").replace(/^Repo/, "") }));
+  const life = timelineChart(`Repo ${p.repo_id} from open to ${p.maturity ? "maturity" : "now"}`, opened, end, events);
+  let prices;
+  try {
+    const query = new URLSearchParams({ asset: p.collateral_token, quote: p.cash_token, limit: "200" });
+    const history = await request("GET", `/v1/prices/history?${query}`);
+    const bond = instruments.get(String(p.collateral_token).toLowerCase());
+    const points = history.data.map((h) => ({ at: Date.parse(h.at), value: Number(h.price_percent_of_par), label: `${h.price_percent_of_par} %` }));
+    const name = bond ? bond.symbol : "collateral";
+    prices = lineChart(`${name} price, percent of par${history.guard_rails.last_price_stale ? " (the last price is stale)" : ""}`, [{ name, points }], "% of par");
+  } catch (err) {
+    prices = element("p", `Price history: ${err.message}`);
+  }
+  if (render === renders) $("repo-pictures").replaceChildren(life, prices);
 }
 
 const ACTIONS = ["margin-call-button", "repurchase-button", "margin-submit"];
