@@ -62,6 +62,12 @@ def test_position_transfer_followed_then_early_repurchase_by_agreement(env: Env)
     instruction = proposal.json()["id"]
     assert proposal.json()["kind"] == "EarlyRepurchase"
     assert repo_state(d, repo_id)[STATUS] == OPEN
+    # the seller's organization signs nothing here: its approver sees the instruction but cannot stop it
+    a_approver = env.world.user("a", Role.APPROVER, "a-early-approver")
+    assert a_approver.get(f"/v1/instructions/{instruction}").status_code == 200
+    no = call(a_approver, f"/v1/instructions/{instruction}/rejections", {"reason": "we keep the repo after all"})
+    assert no.status_code == 403, no.text
+    assert a_approver.get(f"/v1/instructions/{instruction}").json()["status"] == "pending"
     signed = sign_instruction(env, instruction, c_trader)
     assert signed["status"] == "pending", signed  # signed by the holder; the seller's organization sends it
     c_cash, maturity = env.cash_of(c_wallet["address"]), int(repo_state(d, repo_id)[10])
