@@ -17,11 +17,10 @@ from gateway.addresses import Address
 from gateway.api.deps import ContextDep, ReadSessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead
-from gateway.exceptions import NotFound
 from gateway.indexer.models import OraclePrice, OraclePricePoint
 from gateway.indexer.prices import indexed_price
-from gateway.operator.prices import from_raw
-from gateway.trading.models import Instrument, InstrumentKind
+from gateway.operator.prices import from_raw, listed
+from gateway.trading.models import InstrumentKind
 
 router = APIRouter(prefix="/prices", tags=["market"], responses=problem_responses(401, 403, 404, 422, 429))
 
@@ -50,13 +49,6 @@ class PriceHistoryPublic(BaseModel):
     next_cursor: str | None = None
 
 
-def _listed(read: ReadSessionDep, address: str, kind: InstrumentKind) -> Instrument:
-    row = read.get(Instrument, address.lower())
-    if row is None or row.kind != kind.value:
-        raise NotFound(f"{address} is not a listed {kind.value} instrument")
-    return row
-
-
 @router.get("/history", response_model=PriceHistoryPublic, status_code=200)
 def price_history(
     _: MarketRead,
@@ -67,7 +59,7 @@ def price_history(
     limit: Annotated[int, Query(ge=1, le=1_000)] = 200,
 ) -> PriceHistoryPublic:
     """The last ``limit`` prices of a listed bond in a listed cash token, in percent of par, as final on chain."""
-    bond, cash = _listed(read, asset, InstrumentKind.BOND), _listed(read, quote, InstrumentKind.CASH)
+    bond, cash = listed(read, asset, InstrumentKind.BOND), listed(read, quote, InstrumentKind.CASH)
     rows = read.scalars(
         select(OraclePricePoint)
         .where(OraclePricePoint.asset == bond.address, OraclePricePoint.quote == cash.address)

@@ -70,7 +70,8 @@ class PricePublic(BaseModel):
     created_at: datetime
 
 
-def _instrument(session: Session, address: str, kind: InstrumentKind) -> Instrument:
+def listed(session: Session, address: str, kind: InstrumentKind) -> Instrument:
+    """The listed instrument of that kind at ``address`` (else 404)."""
     row = session.get(Instrument, address.lower())
     if row is None or row.kind != kind.value:
         raise NotFound(f"{address} is not a listed {kind.value} instrument")
@@ -152,8 +153,8 @@ def _post(session: Session, hub: Hub, row: PricePosting, actor: str) -> None:
     """Queue the oracle update from the oracle feeder's account."""
     market = hub.require_market()
     bond, cash = (
-        _instrument(session, row.asset, InstrumentKind.BOND),
-        _instrument(session, row.quote, InstrumentKind.CASH),
+        listed(session, row.asset, InstrumentKind.BOND),
+        listed(session, row.quote, InstrumentKind.CASH),
     )
     raw = to_raw(Decimal(row.price_percent_of_par), bond, cash)
     data = market.encode(
@@ -198,8 +199,8 @@ def propose_price(
     """The price route's work, for a person (``proposer`` is that person) or the operator's price feed (its key's
     owner): posted at once within the bound, else awaiting a second operator person. ``fence``: checked first
     inside the write transaction (the feed's lease, locked until the write commits)."""
-    bond = _instrument(read, body.asset, InstrumentKind.BOND)
-    cash = _instrument(read, body.quote, InstrumentKind.CASH)
+    bond = listed(read, body.asset, InstrumentKind.BOND)
+    cash = listed(read, body.quote, InstrumentKind.CASH)
     try:
         price = Decimal(body.price_percent_of_par)
     except InvalidOperation:
@@ -210,8 +211,8 @@ def propose_price(
     read.rollback()  # end the read snapshot before writing
     if fence is not None:
         fence(session)
-    bond = _instrument(session, body.asset, InstrumentKind.BOND)  # the bound as it stands when writing
-    cash = _instrument(session, body.quote, InstrumentKind.CASH)
+    bond = listed(session, body.asset, InstrumentKind.BOND)  # the bound as it stands when writing
+    cash = listed(session, body.quote, InstrumentKind.CASH)
     posted = _last_posted(session, bond, cash)  # a posting made since the read wins over the oracle's price
     previous = posted if posted is not None else on_chain
     settings = ctx.settings
@@ -295,7 +296,7 @@ class PriceBoundsPublic(BaseModel):
 @router.post("/operator/price-bounds", response_model=PriceBoundsPublic, status_code=200)
 def set_price_bounds(body: PriceBounds, principal: OperatorAdmin, session: SessionDep) -> PriceBoundsPublic:
     """Set a bond's bound on each price move (basis points of the last price); None returns to the default."""
-    bond = _instrument(session, body.instrument, InstrumentKind.BOND)
+    bond = listed(session, body.instrument, InstrumentKind.BOND)
     bond.max_price_move_bps = body.max_price_move_bps
     audit_log.append(
         session,
