@@ -227,6 +227,15 @@ def sign_instruction(env: Env, instruction_id: str, *members: Member) -> dict[st
     return body
 
 
+def _next_instruction_event(ws: Any) -> dict[str, Any]:
+    """The next instruction.* message on a stream (repo events of the open may come first)."""
+    for _ in range(50):
+        event: dict[str, Any] = ws.receive_json()
+        if event["type"].startswith("instruction."):
+            return event
+    raise AssertionError("no instruction event among 50 messages")
+
+
 def test_roll_both_sign_then_repurchase_at_the_new_maturity(env: Env) -> None:
     d = env.d
     env.price("98")
@@ -234,12 +243,25 @@ def test_roll_both_sign_then_repurchase_at_the_new_maturity(env: Env) -> None:
     before = repo_state(d, repo_id)
     assert before[MATURITY] > d.now() + 3000
 
-    # roll to a maturity a few seconds away (a roll may move it either way; here it must come early to be seen)
-    amend = call(env.a_trader, f"/v1/repos/{repo_id}/amendments", json={"kind": "roll", "new_tenor_seconds": 8})
-    assert amend.status_code == 201, amend.text
-    instruction = amend.json()["id"]
-    one = sign_instruction(env, instruction, env.a_trader)
-    assert one["status"] == "pending", one  # the seller alone cannot roll
+    # roll to a maturity a few seconds away (a roll may move it either way; here it must come early to be seen);
+    # the holder learns of the proposal and of each signature on its stream, and finds it on the repo
+    with env.world.client.websocket_connect("/v1/stream", headers=env.b_trader.headers) as ws_b:
+        assert ws_b.receive_json()["type"] == "subscribed"
+        amend = call(env.a_trader, f"/v1/repos/{repo_id}/amendments", json={"kind": "roll", "new_tenor_seconds": 8})
+        assert amend.status_code == 201, amend.text
+        instruction = amend.json()["id"]
+        told = _next_instruction_event(ws_b)
+        assert told["type"] == "instruction.created" and told["data"]["instruction_id"] == instruction
+        assert told["data"]["repo_id"] == str(repo_id) and told["data"]["kind"] == "Amendment"
+        listed = env.b_trader.get(f"/v1/repos/{repo_id}/instructions").json()["data"]
+        assert [(i["id"], i["status"], i["signed_by"]) for i in listed] == [(instruction, "pending", [])]
+        env.world.org("c", name="Fund C")
+        stranger = env.world.user("c", Role.TRADER, "c-roll")
+        assert stranger.get(f"/v1/repos/{repo_id}/instructions").status_code == 404
+        one = sign_instruction(env, instruction, env.a_trader)
+        assert one["status"] == "pending", one  # the seller alone cannot roll
+        signed = _next_instruction_event(ws_b)
+        assert signed["type"] == "instruction.signed" and signed["data"]["status"] == "pending"
     assert repo_state(d, repo_id)[MATURITY] == before[MATURITY]
     sign_instruction(env, instruction, env.b_trader)
     state = wait_for(lambda: repo_state(d, repo_id), lambda s: s[MATURITY] != before[MATURITY])

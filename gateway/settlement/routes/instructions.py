@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import select
 
 from gateway.api.deps import ContextDep, Principal, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
@@ -18,6 +20,7 @@ from gateway.policy import rejections
 from gateway.policy.schemas import RejectionCreate
 from gateway.settlement import instruction_checks, instructions, service
 from gateway.settlement.hub import Hub, HubDep
+from gateway.settlement.instruction_events import Change, announce
 from gateway.settlement.routes.repos import load_repo, units_of
 from gateway.settlement.schemas import (
     AmendmentCreate,
@@ -25,8 +28,10 @@ from gateway.settlement.schemas import (
     RepoIdPath,
     SubstitutionCreate,
 )
+from gateway.settlement_records.models import Instruction
 from gateway.trading import maturity as repo_maturity
 from gateway.trading import money
+from gateway.trading.announce import AnnouncerDep
 from gateway.trading.deps import Approver, Trader, TraderStepUp
 
 router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
@@ -40,6 +45,7 @@ def propose_substitution(
     read: ReadSessionDep,
     session: SessionDep,
     hub: HubDep,
+    announcer: AnnouncerDep,
 ) -> InstructionPublic:
     """The seller proposes new collateral; the holder consents by signing; then the seller's wallet sends it. The
     repo and the bond's maturity are read in the read session, before the write transaction."""
@@ -59,6 +65,7 @@ def propose_substitution(
         message={"repoId": repo_id, "newCollateralToken": body.new_collateral_token, "newCollateralAmount": amount},
         required=[repo.holder or ""],
     )
+    announce(announcer, session, Change.CREATED, instruction)
     return instructions.public(hub, instruction)
 
 
@@ -70,6 +77,7 @@ def propose_amendment(
     read: ReadSessionDep,
     session: SessionDep,
     hub: HubDep,
+    announcer: AnnouncerDep,
 ) -> InstructionPublic:
     """Roll (new maturity), re-rate (new rate) or coupon election (coupons to the seller, or off the repurchase
     price); seller and holder both sign, as the engine requires for every amendment. The repo, the chain's clock
@@ -108,6 +116,7 @@ def propose_amendment(
     instruction = instructions.create(
         session, hub, actor=principal.actor, repo_id=repo_id, kind="Amendment", message=message, required=required
     )
+    announce(announcer, session, Change.CREATED, instruction)
     return instructions.public(hub, instruction)
 
 
@@ -118,6 +127,7 @@ def propose_early_repurchase(
     read: ReadSessionDep,
     session: SessionDep,
     hub: HubDep,
+    announcer: AnnouncerDep,
 ) -> InstructionPublic:
     """Repurchase before maturity by agreement: either party proposes, the position's holder consents by signing
     (the engine's ``repurchaseEarly``), then the seller's wallet pays RP(now) and takes its collateral back (POST
@@ -136,7 +146,29 @@ def propose_early_repurchase(
         message={"repoId": repo_id},
         required=[repo.holder or repo.seller],
     )
+    announce(announcer, session, Change.CREATED, instruction)
     return instructions.public(hub, instruction)
+
+
+class InstructionList(BaseModel):
+    """Newest first, at most ``LISTED``."""
+
+    data: list[InstructionPublic]
+    next_cursor: str | None = None
+
+
+LISTED = 100
+
+
+@router.get("/repos/{repo_id}/instructions", response_model=InstructionList, status_code=200)
+def repo_instructions(repo_id: RepoIdPath, principal: ReposRead, read: ReadSessionDep, hub: HubDep) -> InstructionList:
+    """The repo's instructions in every state, for its seller and holder (else 404): what the other party proposed
+    and waits for this side's signature, and what became of it."""
+    service.authorize_repo(read, repo_id, principal.organization_id, principal.is_operator)
+    rows = read.scalars(
+        select(Instruction).where(Instruction.repo_id == repo_id).order_by(Instruction.created_at.desc()).limit(LISTED)
+    ).all()
+    return InstructionList(data=[instructions.public(hub, row) for row in rows])
 
 
 @router.get("/instructions/{instruction_id}", response_model=InstructionPublic, status_code=200)
@@ -154,6 +186,7 @@ def _sign_instruction(
     hub: Hub,
     principal: Principal,
     instruction_id: uuid.UUID,
+    announcer: AnnouncerDep,
     *,
     signature: str | None,
 ) -> InstructionPublic:
@@ -166,6 +199,7 @@ def _sign_instruction(
     person = door.Person.of(principal)
     instruction = instructions.sign(ctx, session, hub, person=person, checked=checked, signature=signature)
     instructions.submit_if_complete(ctx, session, hub, person=person, instruction=instruction, checked=checked)
+    announce(announcer, session, Change.SIGNED, instruction)
     return instructions.public(hub, instruction)
 
 
@@ -177,9 +211,10 @@ def sign_instruction(
     read: ReadSessionDep,
     session: SessionDep,
     hub: HubDep,
+    announcer: AnnouncerDep,
 ) -> InstructionPublic:
     """The organization's custodial wallet signs (KYC, fresh step-up); complete instructions are queued."""
-    return _sign_instruction(ctx, read, session, hub, principal, instruction_id, signature=None)
+    return _sign_instruction(ctx, read, session, hub, principal, instruction_id, announcer, signature=None)
 
 
 @router.post("/instructions/{instruction_id}/signature", response_model=InstructionPublic, status_code=200)
@@ -191,12 +226,13 @@ def submit_instruction_signature(
     read: ReadSessionDep,
     session: SessionDep,
     hub: HubDep,
+    announcer: AnnouncerDep,
 ) -> InstructionPublic:
     """A self-held wallet's signature of the instruction's typed data."""
     signature = body.get("signature", "")
     if not (signature.startswith("0x") and 4 <= len(signature) <= 2002):
         raise InvalidRequest("signature: 0x-prefixed hex")
-    return _sign_instruction(ctx, read, session, hub, principal, instruction_id, signature=signature)
+    return _sign_instruction(ctx, read, session, hub, principal, instruction_id, announcer, signature=signature)
 
 
 @router.post("/instructions/{instruction_id}/submit", response_model=InstructionPublic, status_code=200)
@@ -207,6 +243,7 @@ def submit_instruction(
     read: ReadSessionDep,
     session: SessionDep,
     hub: HubDep,
+    announcer: AnnouncerDep,
 ) -> InstructionPublic:
     """The seller sends a fully consented substitution from its wallet (the chain asked in the read session)."""
     checked = instruction_checks.before_submitting(
@@ -216,6 +253,7 @@ def submit_instruction(
     instruction = instructions.for_writing(session, checked)
     person = door.Person.of(principal)
     instructions.submit_if_complete(ctx, session, hub, person=person, instruction=instruction, checked=checked)
+    announce(announcer, session, Change.SUBMITTED, instruction)
     return instructions.public(hub, instruction)
 
 
@@ -246,6 +284,7 @@ def reject_instruction(
     read: ReadSessionDep,
     session: SessionDep,
     hub: HubDep,
+    announcer: AnnouncerDep,
 ) -> InstructionPublic:
     """An approver's no to the instruction, with its reason: rejected for every party, while none of the
     organization's wallets has signed it. Only an organization that must sign it may say no (the repo's seller
@@ -266,4 +305,5 @@ def reject_instruction(
         own_addresses=own,
         reason=body.reason,
     )
+    announce(announcer, session, Change.REJECTED, instruction, reason=body.reason)
     return instructions.public(hub, instruction)

@@ -104,3 +104,29 @@ def test_approval_events_are_described_as_sent() -> None:
         assert event["type"] in payload["properties"]["type"]["enum"]
         assert set(event["data"]) <= described and set(payload["properties"]["data"]["required"]) <= set(event["data"])
     assert [e["type"] for e in sent] == ["trade.rejected", "trade.approved", "approval.requested"]
+
+
+def test_instruction_events_are_described_as_sent() -> None:
+    from gateway.settlement.instruction_events import Change, announce
+    from gateway.settlement_records.models import Instruction
+
+    doc = json.loads(DOC.read_text())
+    payload = doc["components"]["messages"]["instructionEvent"]["payload"]
+    sent: list[dict[str, Any]] = []
+    instruction = Instruction(id=uuid.uuid4(), repo_id=7, kind="Amendment", status="rejected", required=[])
+
+    class NoParties:
+        def get(self, *_: object) -> None:
+            return None
+
+        def scalars(self, *_: object) -> list[object]:
+            return []
+
+    for change in Change:
+        announce(_recording(sent), NoParties(), change, instruction, reason="off-market")  # type: ignore[arg-type]
+    described = set(payload["properties"]["data"]["properties"])
+    for event in sent:
+        assert set(event) == set(payload["properties"]) == set(payload["required"])
+        assert event["type"] in payload["properties"]["type"]["enum"]
+        assert set(event["data"]) <= described and set(payload["properties"]["data"]["required"]) <= set(event["data"])
+    assert [e["type"] for e in sent] == payload["properties"]["type"]["enum"]
