@@ -113,8 +113,7 @@ async function show() {
   const listed = await request("GET", "/v1/instruments?limit=200");
   instruments = new Map(listed.data.map((i) => [i.address.toLowerCase(), i]));
   $("blotter").hidden = false;
-  repo.start(instruments);
-  await Promise.all([refresh(), trader.start(instruments), approvals.start(instruments), exposure.start(instruments)]);
+  await Promise.all([refresh(), repo.start(instruments), trader.start(instruments), approvals.start(instruments), exposure.start(instruments)]);
   connect();
 }
 

@@ -8,6 +8,7 @@ import { formatAmount } from "/app/static/money.js";
 import { browserWallet, declined } from "/app/static/wallet.js";
 import { $, element } from "/app/static/dom.js";
 import { lineChart, timelineChart } from "/app/static/charts.js";
+import * as instructions from "/app/static/instructions.js";
 
 const LIVE = new Set(["open", "margin_called"]);
 let instruments = new Map();
@@ -49,6 +50,7 @@ export async function show(repoId) {
   $("repurchase-button").hidden = !seller;
   $("repo-step-up").hidden = !seller;
   $("repo-panel").hidden = false;
+  await instructions.show(p);
   await pictures(p, detail.timeline, render); // after the facts and actions: they never wait for a chart
 }
 
@@ -120,7 +122,7 @@ async function act(path, body, withStepUp) {
   }
 }
 
-export function start(listed) {
+export async function start(listed) {
   instruments = listed;
   $("margin-call-button").addEventListener("click", () => act("margin-call", undefined, false));
   $("repurchase-button").addEventListener("click", () => act("repurchase", undefined, true));
@@ -129,9 +131,12 @@ export function start(listed) {
     const body = { collateral_amount: $("margin-collateral").value.trim() || "0", cash_amount: $("margin-cash").value.trim() || "0" };
     act("margin", body, true);
   });
+  await instructions.start(listed);
 }
 
-// A stream event: the repo on screen is shown again when the event is about it.
+// A stream event: the repo on screen is shown again when the event is about it (a chain event); an instruction's
+// event reads the repo's instructions again.
 export async function onEvent(event) {
   if (shown !== null && Number(event.repo_id) === shown) await show(shown);
+  else await instructions.onEvent(event);
 }
