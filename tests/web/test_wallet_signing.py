@@ -227,7 +227,7 @@ def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_se
             # a step that is not from this side's wallet, or that moves value, is refused before the wallet sees it
             for field, value, said in (
                 ("from", Account.create().address, "The step is not from your wallet"),
-                ("value", "0x1", "The step is not a call to the engine"),
+                ("value", "0x1", "The step is not a plain contract call"),
             ):
                 page.route("**/repurchase", _tampering("transaction", field, value))
                 page.get_by_role("button", name="Repurchase").click()

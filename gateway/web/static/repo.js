@@ -1,6 +1,8 @@
 // One repo of the member, managed in the page: its state as the indexer has it (GET /v1/repos/{id}: the position and
-// its timeline) and what this member's side may do now. The holder calls margin; the seller posts margin (collateral
-// and/or cash) and repurchases, each with a fresh TOTP code as the API asks. A custodial wallet's step is queued by
+// its timeline) and what this member's side may do now. The holder calls margin, declares a default, closes out a
+// defaulted repo and transfers the position; the seller posts margin (collateral and/or cash), takes excess back and
+// repurchases; either side gives notice on an open repo. Each step but a margin call and a default asks for a fresh
+// TOTP code, as the API does. A custodial wallet's step is queued by
 // the gateway and followed to its end (/v1/settlements/{id}/wait); a self-held wallet's comes back as a transaction
 // that its browser wallet sends (eth_sendTransaction). The stream's events for the repo refresh it (app.js).
 import { request, stepUp } from "/app/static/api.js";
@@ -45,10 +47,17 @@ export async function show(repoId) {
   );
   $("repo-title").textContent = `Repo ${p.repo_id}`;
   const seller = p.role === "seller" && LIVE.has(p.status);
+  const holder = p.role === "holder" && LIVE.has(p.status);
   $("margin-call-button").hidden = !(p.role === "holder" && p.status === "open");
   $("margin-form").hidden = !seller;
   $("repurchase-button").hidden = !seller;
-  $("repo-step-up").hidden = !seller;
+  $("withdraw-form").hidden = !(p.role === "seller" && p.status === "open");
+  $("terminate-button").hidden = !(LIVE.has(p.status) && p.maturity === null); // an open repo without notice yet
+  $("default-button").hidden = !holder;
+  $("transfer-form").hidden = !holder;
+  const closing = p.role === "holder" && p.status === "defaulted";
+  $("close-out-button").hidden = !closing;
+  $("repo-step-up").hidden = !(seller || holder || closing || !$("terminate-button").hidden);
   $("repo-panel").hidden = false;
   await instructions.show(p);
   await pictures(p, detail.timeline, render); // after the facts and actions: they never wait for a chart
@@ -75,7 +84,10 @@ async function pictures(p, timeline, render) {
   if (render === renders) $("repo-pictures").replaceChildren(life, prices);
 }
 
-const ACTIONS = ["margin-call-button", "repurchase-button", "margin-submit"];
+const ACTIONS = [
+  "margin-call-button", "repurchase-button", "margin-submit", "withdraw-submit", "terminate-button", "default-button",
+  "close-out-button", "transfer-submit",
+];
 
 // A self-held wallet's step as the API returned it, checked before the browser wallet sends it: from this side's own
 // wallet, to a contract, no value; only those fields go to the wallet.
@@ -85,7 +97,7 @@ function checkedTransaction(tx, wallet) {
     throw new Error(`The step is not from your wallet ${wallet}: nothing was sent.`);
   }
   if (!address.test(String(tx.to)) || !/^0x[0-9a-fA-F]*$/.test(String(tx.data)) || ("value" in tx && BigInt(tx.value) !== 0n)) {
-    throw new Error("The step is not a call to the engine: nothing was sent.");
+    throw new Error("The step is not a plain contract call: nothing was sent.");
   }
   return { from: tx.from, to: tx.to, data: tx.data };
 }
@@ -130,6 +142,18 @@ export async function start(listed) {
     e.preventDefault();
     const body = { collateral_amount: $("margin-collateral").value.trim() || "0", cash_amount: $("margin-cash").value.trim() || "0" };
     act("margin", body, true);
+  });
+  $("withdraw-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { collateral_amount: $("withdraw-collateral").value.trim() || "0", cash_amount: $("withdraw-cash").value.trim() || "0" };
+    act("withdraw-excess", body, true);
+  });
+  $("terminate-button").addEventListener("click", () => act("terminate", undefined, true));
+  $("default-button").addEventListener("click", () => act("default", undefined, false));
+  $("close-out-button").addEventListener("click", () => act("close-out", undefined, true));
+  $("transfer-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    act("position-transfer", { to_wallet: $("transfer-to").value.trim() }, true);
   });
   await instructions.start(listed);
 }
