@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.api import bounded_json, idempotency
 from gateway.api.bounded_json import InvalidJson, parsed_as_json
 from gateway.api.errors import gateway_error_response
+from gateway.chain import guard
 from gateway.context import GatewayContext
 from gateway.db import audit_log
 from gateway.db.held import HoldableSession, holds
@@ -129,6 +130,13 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        owner = guard.request_began()
+        try:
+            await self._handle(scope, receive, send)
+        finally:
+            guard.request_ended(owner)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         audited = scope["method"] in STATE_CHANGING
         extra = DOCS_HEADERS if scope["path"] in ("/docs", "/redoc") else API_HEADERS

@@ -5,24 +5,45 @@ awaited, a node that is slow or out of reach) stops every other writer of the ga
 takes. The seam's transports ask ``check()`` before each call; it raises ``WriteTransactionOpen`` when the guard is
 on and the calling thread holds an open write transaction. The guard is off in production (the check is a
 lookup, but a refusal there would fail a request that the old behaviour only slowed) and on in the tests.
+A transaction belongs to the HTTP request that began it (``request_began``), or outside requests to its thread.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 from collections.abc import Iterator
 
 from gateway.exceptions import WriteTransactionOpen
 
-_OPEN_WRITES: dict[int, int] = {}  # id(connection) -> the thread that began its write transaction
+_OPEN_WRITES: dict[int, object] = {}  # id(connection) -> the work that began its write transaction (_owner)
 _OPEN_WRITES_LOCK = threading.Lock()
+_REQUEST: contextvars.ContextVar[object | None] = contextvars.ContextVar("reponet_request_work", default=None)
+
+
+def request_began() -> contextvars.Token[object | None]:
+    """The HTTP middleware marks a request's context: its write transactions are the request's, not its threads'.
+    A request's sync parts run on pool threads, and a pool thread goes on to other requests while the middleware
+    still holds the first one's transaction open for its answer and audit entry: that transaction is not the next
+    request's to answer for."""
+    return _REQUEST.set(object())
+
+
+def request_ended(token: contextvars.Token[object | None]) -> None:
+    _REQUEST.reset(token)
+
+
+def _owner() -> object:
+    """The work a write transaction belongs to: the HTTP request in whose context it runs, else the thread."""
+    request = _REQUEST.get()
+    return request if request is not None else threading.get_ident()
 
 
 def write_began(connection_id: int) -> None:
-    """The database (gateway.db.session) notes a write transaction begun on this thread."""
+    """The database (gateway.db.session) notes a write transaction begun by this request or thread."""
     with _OPEN_WRITES_LOCK:
-        _OPEN_WRITES[connection_id] = threading.get_ident()
+        _OPEN_WRITES[connection_id] = _owner()
 
 
 def write_ended(connection_id: int) -> None:
@@ -31,9 +52,9 @@ def write_ended(connection_id: int) -> None:
 
 
 def write_transaction_open() -> bool:
-    """Whether the current thread began a transaction on a write engine that is still open (on SQLite: holds the
-    database's write lock)."""
-    me = threading.get_ident()
+    """Whether the current request (or, outside a request, thread) began a transaction on a write engine that is
+    still open (on SQLite: holds the database's write lock)."""
+    me = _owner()
     with _OPEN_WRITES_LOCK:
         return me in _OPEN_WRITES.values()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import socket
 import threading
 from pathlib import Path
@@ -65,3 +66,28 @@ def test_the_guard_is_off_unless_turned_on(url: str) -> None:
     with guard.enforced(False), sessions() as session:
         session.execute(text("select 1"))
         guard.check()  # production: a lookup, never a refusal
+
+
+def test_a_requests_open_write_is_not_the_next_requests_on_the_same_thread(url: str) -> None:
+    """The middleware holds a keyed request's write transaction open for its answer and audit entry after the
+    route returned; the pool thread that ran the route meanwhile serves another request, which may call the chain:
+    the open transaction is the first request's, and only the first request is refused."""
+    sessions = make_session_factory(make_engine(url))
+    first, second = contextvars.copy_context(), contextvars.copy_context()
+    held = sessions()
+
+    def begin_a_write() -> bool:
+        guard.request_began()
+        held.execute(text("select 1"))  # BEGIN IMMEDIATE, in the first request's context, on this thread
+        return write_transaction_open()
+
+    def another_request() -> bool:
+        guard.request_began()
+        return write_transaction_open()
+
+    assert first.run(begin_a_write)
+    assert second.run(another_request) is False  # same thread, another request
+    assert first.run(write_transaction_open)
+    held.rollback()
+    held.close()
+    assert not first.run(write_transaction_open)
