@@ -201,6 +201,7 @@ def domain_routers() -> list[APIRouter]:
     """Each domain's router, in the order a request tries them."""
     from gateway.custody.routes import router as custody_router
     from gateway.events.routes import router as events_router
+    from gateway.key_routes import router as keys_router
     from gateway.leases.routes import router as leases_router
     from gateway.matching.routes import router as gc_router
     from gateway.operator.coupons import router as coupons_router
@@ -243,6 +244,7 @@ def domain_routers() -> list[APIRouter]:
         claims_router,
         operator_router,
         network_status_router,
+        keys_router,
         prices_router,
         price_history_router,
         coupons_router,
