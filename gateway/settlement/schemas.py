@@ -138,3 +138,8 @@ class InstructionPublic(BaseModel):
     rejection_reason: str | None = Field(
         default=None, description="why an approver rejected the instruction (status rejected); null otherwise"
     )
+    transaction: dict[str, str] | None = Field(
+        default=None,
+        description="in the answer to the step that completes it, for a self-held sender: the unsigned transaction "
+        "its wallet sends (from, to, data); null otherwise",
+    )

@@ -38,6 +38,9 @@ def test_position_transfer_followed_then_early_repurchase_by_agreement(env: Env)
     assert refused.status_code == 409, refused.text
     assert "would revert" in refused.text
 
+    # a re-rate B proposed while it held the position: its successor is not asked to sign it, nor shown it
+    rerate = call(env.b_trader, f"/v1/repos/{repo_id}/amendments", json={"kind": "rerate", "new_rate": "0.06"})
+    assert rerate.status_code == 201, rerate.text
     step_up(env.b_trader)
     done = settled(
         env.b_trader,
@@ -68,6 +71,17 @@ def test_position_transfer_followed_then_early_repurchase_by_agreement(env: Env)
     no = call(a_approver, f"/v1/instructions/{instruction}/rejections", {"reason": "we keep the repo after all"})
     assert no.status_code == 403, no.text
     assert a_approver.get(f"/v1/instructions/{instruction}").json()["status"] == "pending"
+    # the repo's instructions: the seller and the new holder list it; the former holder and operator staff do not
+    for party, seen in ((env.a_trader, [instruction, rerate.json()["id"]]), (c_trader, [instruction])):
+        listed = party.get(f"/v1/repos/{repo_id}/instructions")
+        assert listed.status_code == 200 and [i["id"] for i in listed.json()["data"]] == seen, listed.text
+    for outsider in (env.b_trader, env.admin):
+        assert outsider.get(f"/v1/repos/{repo_id}/instructions").status_code == 404
+    # nothing to send before the holder's consent: refused, and nothing changes
+    step_up(env.a_trader)
+    early = call(env.a_trader, f"/v1/instructions/{instruction}/submit")
+    assert early.status_code == 409 and "nothing to send" in early.json()["detail"], early.text
+    assert c_trader.get(f"/v1/instructions/{instruction}").json()["status"] == "pending"
     signed = sign_instruction(env, instruction, c_trader)
     assert signed["status"] == "pending", signed  # signed by the holder; the seller's organization sends it
     c_cash, maturity = env.cash_of(c_wallet["address"]), int(repo_state(d, repo_id)[10])

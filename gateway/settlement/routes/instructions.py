@@ -14,7 +14,7 @@ from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.chain.bindings.engine import AmendmentKind, RepoStatus
 from gateway.custody import door
-from gateway.exceptions import InvalidRequest, PermissionDenied
+from gateway.exceptions import InvalidRequest, NotFound, PermissionDenied
 from gateway.policy import instructions as instruction_policy
 from gateway.policy import rejections
 from gateway.policy.schemas import RejectionCreate
@@ -28,11 +28,13 @@ from gateway.settlement.schemas import (
     RepoIdPath,
     SubstitutionCreate,
 )
-from gateway.settlement_records.models import Instruction
+from gateway.settlement_records.models import Instruction, RepoRecord
 from gateway.trading import maturity as repo_maturity
 from gateway.trading import money
 from gateway.trading.announce import AnnouncerDep
 from gateway.trading.deps import Approver, Trader, TraderStepUp
+from gateway.trading.exceptions import InvalidState
+from gateway.trading.models import Trade
 
 router = APIRouter(tags=["settlement"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429))
 
@@ -162,13 +164,32 @@ LISTED = 100
 
 @router.get("/repos/{repo_id}/instructions", response_model=InstructionList, status_code=200)
 def repo_instructions(repo_id: RepoIdPath, principal: ReposRead, read: ReadSessionDep, hub: HubDep) -> InstructionList:
-    """The repo's instructions in every state, for its seller and holder (else 404): what the other party proposed
-    and waits for this side's signature, and what became of it."""
-    service.authorize_repo(read, repo_id, principal.organization_id, principal.is_operator)
+    """The repo's instructions in every state, for its seller and its current holder (else 404; operator staff
+    included): what the other party proposed and waits for this side's signature, and what became of it. As
+    ``GET /v1/instructions/{id}``: the seller sees every instruction on its repo, anyone else only those its
+    wallets must sign (a former holder does not see what its successor agrees)."""
+    seller, holder = _parties_of(read, repo_id)
+    org = principal.organization_id
+    if org not in (seller, holder):
+        raise NotFound("repo not found")
     rows = read.scalars(
         select(Instruction).where(Instruction.repo_id == repo_id).order_by(Instruction.created_at.desc()).limit(LISTED)
     ).all()
+    if org != seller:
+        required = sorted({a for row in rows for a in row.required})
+        own = {w.address.lower() for w in instructions.wallets_of(read, required) if w.organization_id == org}
+        rows = [row for row in rows if own & set(row.required)]
     return InstructionList(data=[instructions.public(hub, row) for row in rows])
+
+
+def _parties_of(read: ReadSessionDep, repo_id: int) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """The repo's seller and current holder organizations as indexed; before the indexer has the repo, the trade
+    that opened it (its buyer is the first holder)."""
+    record = read.get(RepoRecord, repo_id)
+    if record is not None:
+        return record.seller_org_id, record.holder_org_id
+    trade = read.scalars(select(Trade).where(Trade.repo_id == repo_id)).first()
+    return (trade.seller_org_id, trade.buyer_org_id) if trade is not None else (None, None)
 
 
 @router.get("/instructions/{instruction_id}", response_model=InstructionPublic, status_code=200)
@@ -198,9 +219,18 @@ def _sign_instruction(
     read.rollback()
     person = door.Person.of(principal)
     instruction = instructions.sign(ctx, session, hub, person=person, checked=checked, signature=signature)
-    instructions.submit_if_complete(ctx, session, hub, person=person, instruction=instruction, checked=checked)
+    submitted = instructions.submit_if_complete(
+        ctx, session, hub, person=person, instruction=instruction, checked=checked
+    )
     announce(announcer, session, Change.SIGNED, instruction)
-    return instructions.public(hub, instruction)
+    return _with_transaction(instructions.public(hub, instruction), submitted)
+
+
+def _with_transaction(public: InstructionPublic, submitted: service.Submitted | None) -> InstructionPublic:
+    """A self-held sender's step comes back as the unsigned transaction its wallet sends (this answer only)."""
+    if submitted is not None and submitted.transaction is not None:
+        return public.model_copy(update={"transaction": submitted.transaction})
+    return public
 
 
 @router.post("/instructions/{instruction_id}/sign", response_model=InstructionPublic, status_code=200)
@@ -245,16 +275,24 @@ def submit_instruction(
     hub: HubDep,
     announcer: AnnouncerDep,
 ) -> InstructionPublic:
-    """The seller sends a fully consented substitution from its wallet (the chain asked in the read session)."""
+    """The seller sends a fully consented substitution or early repurchase from its wallet (the chain asked in the
+    read session): queued from a custodial wallet, or handed back as the transaction a self-held one sends. 409 when
+    there is nothing to send: not pending, not fully signed, or not this organization's to send."""
     checked = instruction_checks.before_submitting(
         ctx, read, hub, instruction_id=instruction_id, organization_id=principal.organization_id
     )
     read.rollback()
     instruction = instructions.for_writing(session, checked)
     person = door.Person.of(principal)
-    instructions.submit_if_complete(ctx, session, hub, person=person, instruction=instruction, checked=checked)
+    submitted = instructions.submit_if_complete(
+        ctx, session, hub, person=person, instruction=instruction, checked=checked
+    )
+    if submitted is None:
+        raise InvalidState(
+            f"nothing to send: the instruction is {instruction.status}, waits for a signature, or is not yours to send"
+        )
     announce(announcer, session, Change.SUBMITTED, instruction)
-    return instructions.public(hub, instruction)
+    return _with_transaction(instructions.public(hub, instruction), submitted)
 
 
 @router.post("/instructions/{instruction_id}/approvals", response_model=InstructionPublic, status_code=201)
