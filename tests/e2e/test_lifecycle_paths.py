@@ -77,6 +77,13 @@ class Env:
     def price(self, percent_of_par: str) -> None:
         post_price(self.admin, self.admin2, self.bond, self.cash, percent_of_par)
 
+    def issue_cash(self, wallet: str, amount: str) -> None:
+        """The issuer's cash to ``wallet``, settled (a fresh step-up first: a long-lived world outlives the
+        sign-in's)."""
+        step_up(self.admin)
+        issue = {"token": self.cash, "wallet": wallet, "amount": amount}
+        settled(self.admin, call(self.admin, "/v1/operator/cash/issue", json=issue))
+
     def cash_of(self, address: str) -> int:
         return int(self.d.cash.functions.balanceOf(address).call())
 

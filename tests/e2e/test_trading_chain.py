@@ -73,12 +73,15 @@ def settled(member: Member, response: Any) -> dict[str, Any]:
 
 
 def post_price(admin: Member, confirmer: Member, asset: str, quote: str, percent_of_par: str) -> dict[str, Any]:
-    """Post a bond's price in percent of par; a move beyond the bound is confirmed by a second operator person."""
+    """Post a bond's price in percent of par; a move beyond the bound is confirmed by a second operator person
+    (each with a fresh step-up: a long-lived world outlives the sign-in's)."""
+    step_up(admin)
     r = call(
         admin, "/v1/operator/prices", json={"asset": asset, "quote": quote, "price_percent_of_par": percent_of_par}
     )
     assert r.status_code == 202, r.text
     if r.json()["status"] == "awaiting_confirmation":
+        step_up(confirmer)
         r = call(confirmer, f"/v1/operator/prices/{r.json()['id']}/confirm")
         assert r.status_code == 202, r.text
     return settled(admin, r)

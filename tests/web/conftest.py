@@ -26,7 +26,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, str]
     origin = f"http://127.0.0.1:{listener.getsockname()[1]}"
     for chain in start_chain("reponet-node", tmp_path):
         d = deploy(chain)
-        for world in chain_world(d, tmp_path, public_origin=origin):
+        # the package's people sign in once for all its tests, which outlast the default 5-minute access token
+        for world in chain_world(d, tmp_path, public_origin=origin, access_token_seconds=3600):
             admin = world.user("op", Role.OPERATOR_ADMIN, "admin")
             admin2 = world.user("op", Role.OPERATOR_ADMIN, "admin2")
             a_trader, b_trader = world.user("a", Role.TRADER, "atrader"), world.user("b", Role.TRADER, "btrader")
