@@ -16,9 +16,9 @@ from eth_account.messages import encode_defunct
 
 from tests.e2e.chains import BOND_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env
-from tests.e2e.test_trading_chain import settled, wait_for
+from tests.e2e.test_trading_chain import repo_state, wait_for
 from tests.gateway.market import call, register_self_held, step_up
-from tests.web.browser import MARKS, axe_serious, launch, sign_in
+from tests.web.browser import MARKS, axe_serious, launch, open_app, sign_in
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -89,8 +89,7 @@ def _tampering(part: str, field: str, value: str) -> Any:
 
 def _fund(env: Env, key: Any) -> None:
     """The linked wallet gets cash from the issuer and lets the engine take it (its own transaction)."""
-    issue = {"token": env.cash, "wallet": key.address, "amount": "200000"}
-    settled(env.admin, call(env.admin, "/v1/operator/cash/issue", json=issue))
+    env.issue_cash(key.address, "200000")
     env.d.send(key, env.d.cash.functions.approve(env.engine, 2**256 - 1))
 
 
@@ -159,6 +158,19 @@ def test_a_self_held_wallet_signs_the_terms_on_screen_through_the_browser_wallet
             assert wallet.requests == []
             page.unroute("**/typed-data")
 
+            # the same terms for another contract (the domain's verifying contract): refused before the wallet too
+            def elsewhere(route: Any) -> None:
+                response = route.fetch()
+                body = response.json()
+                body["typed_data"]["domain"]["verifyingContract"] = Account.create().address
+                route.fulfill(response=response, json=body)
+
+            page.route("**/typed-data", elsewhere)
+            sign.click()
+            page.get_by_text("The document to sign is not for the repo engine on this chain").wait_for(timeout=30_000)
+            assert wallet.requests == []  # not even asked for its accounts
+            page.unroute("**/typed-data")
+
             sign.click()
             page.get_by_text("Open on chain: repo").wait_for(timeout=90_000)
             assert wallet.requests == ["eth_requestAccounts", "eth_signTypedData_v4"]
@@ -172,16 +184,14 @@ def test_a_self_held_wallet_signs_the_terms_on_screen_through_the_browser_wallet
             browser.close()
 
 
-def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_sends(served: tuple[Env, str]) -> None:
-    env, origin = served
-    env.price("98")
-    key = Account.create()
+def _self_held_seller_repo(env: Env, key: Any, tenor_seconds: int) -> int:
+    """A repo open on chain whose seller is B's self-held wallet ``key`` (cash and bonds of its own, the engine
+    approved) and whose holder is A's custodial wallet."""
     register_self_held(env.b_trader, key.address, key, "seller wallet")
     _fund(env, key)  # cash for the repurchase price's interest
     env.d.send(env.d.deployer, env.d.bond.functions.mint(key.address, 200_000 * 10**BOND_DECIMALS))
     env.d.send(key, env.d.bond.functions.approve(env.engine, 2**256 - 1))
-    issue = {"token": env.cash, "wallet": env.a_wallet["address"], "amount": "200000"}
-    settled(env.admin, call(env.admin, "/v1/operator/cash/issue", json=issue))
+    env.issue_cash(env.a_wallet["address"], "200000")
     wallet_id = next(
         w["id"] for w in env.b_trader.get("/v1/wallets?limit=200").json()["data"] if w["address"] == key.address
     )
@@ -198,7 +208,7 @@ def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_se
             "collateral_amount": "120000",
             "rate": "0.05",
             "haircut_bps": 200,
-            "tenor_seconds": 20,
+            "tenor_seconds": tenor_seconds,
             "min_transfer_amount": "1000",
             "margin_cure_period_seconds": 3600,
             "grace_period_seconds": 3600,
@@ -211,7 +221,14 @@ def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_se
     assert call(env.b_trader, f"/v1/trades/{trade_id}/signature", json={"signature": signature}).status_code == 200
     step_up(env.a_trader)
     assert call(env.a_trader, f"/v1/trades/{trade_id}/sign").status_code == 200
-    repo_id = env.wait_open(trade_id)
+    return env.wait_open(trade_id)
+
+
+def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_sends(served: tuple[Env, str]) -> None:
+    env, origin = served
+    env.price("98")
+    key = Account.create()
+    repo_id = _self_held_seller_repo(env, key, tenor_seconds=20)
     wallet = LocalKeyWallet(key, env.d.w3)
     with playwright.sync_playwright() as p:
         browser = launch(p)
@@ -227,7 +244,8 @@ def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_se
             # a step that is not from this side's wallet, or that moves value, is refused before the wallet sees it
             for field, value, said in (
                 ("from", Account.create().address, "The step is not from your wallet"),
-                ("value", "0x1", "The step is not a plain contract call"),
+                ("value", "0x1", "The step is not a call to the repo engine"),
+                ("to", env.cash, "The step is not a call to the repo engine"),  # e.g. an approve() to the token
             ):
                 page.route("**/repurchase", _tampering("transaction", field, value))
                 page.get_by_role("button", name="Repurchase").click()
@@ -239,6 +257,60 @@ def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_se
             assert wallet.requests == ["eth_sendTransaction"]
             page.locator("#repo-facts dd", has_text="repurchased").first.wait_for(timeout=60_000)  # the stream
             assert env.a_trader.get(f"/v1/repos/{repo_id}").json()["position"]["status"] == "repurchased"
+            assert errors == []
+        finally:
+            browser.close()
+
+
+def test_a_self_held_seller_signs_a_rerate_and_sends_an_early_repurchase_from_its_browser_wallet(
+    served: tuple[Env, str],
+) -> None:
+    """B's self-held seller wallet signs a re-rate's EIP-712 document in the browser wallet (A's custodial holder
+    signs with a code); then B proposes an early repurchase, A consents, and B's "Send" hands the engine's
+    transaction to the browser wallet, which sends it."""
+    env, origin = served
+    env.price("98")
+    key = Account.create()
+    repo_id = _self_held_seller_repo(env, key, tenor_seconds=3600)
+    wallet = LocalKeyWallet(key, env.d.w3)
+    code = "A fresh code from your authenticator app (signing and sending"
+    with playwright.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            seller, errors = _page_with_wallet(browser, wallet, origin, env.b_trader)
+            holder = open_app(browser, origin, errors)
+            sign_in(holder, env.a_trader)
+            for page in (seller, holder):
+                page.get_by_role("button", name=f"Manage repo {repo_id}").click()
+                page.get_by_text("No change has been proposed on this repo.").wait_for(timeout=30_000)
+
+            seller.get_by_label("Change", exact=True).select_option("rerate")
+            seller.get_by_label("New rate (% a year)").fill("4.5")
+            seller.get_by_role("button", name="Propose").click()
+            rerate = "Re-rate: 4.5 % a year from now on"
+            seller.get_by_role("button", name=f"Sign: {rerate}").click()  # the browser wallet signs: no code
+            seller.get_by_text("Signed: 1 of 2 signatures.").wait_for(timeout=30_000)
+            assert wallet.requests == ["eth_requestAccounts", "eth_signTypedData_v4"]
+            holder.get_by_label(code).fill(env.a_trader.totp_now())
+            holder.get_by_role("button", name=f"Sign: {rerate}").click()
+            holder.get_by_text("Signed, and on its way to the chain").wait_for(timeout=30_000)
+            wait_for(lambda: repo_state(env.d, repo_id), lambda state: int(state[5]) == 45 * 10**15)
+
+            wallet.requests = []
+            seller.get_by_label("Change", exact=True).select_option("early")
+            seller.get_by_role("button", name="Propose").click()
+            early = "Repurchase now, before maturity, at the repurchase price accrued so far"
+            holder.get_by_label(code).fill(env.a_trader.totp_now())
+            holder.get_by_role("button", name=f"Sign: {early}").click()
+            send = seller.get_by_role("button", name=f"Send from your wallet: {early}")
+            send.wait_for(timeout=30_000)
+            seller.get_by_label(code).fill(env.b_trader.totp_now())
+            send.click()
+            seller.get_by_text("Sent from your wallet: transaction 0x").wait_for(timeout=60_000)
+            assert wallet.requests == ["eth_sendTransaction"]
+            wait_for(lambda: repo_state(env.d, repo_id), lambda state: state[8] == 4)  # REPURCHASED
+            for page in (seller, holder):
+                page.locator("#repo-facts dd", has_text="repurchased").first.wait_for(timeout=60_000)
             assert errors == []
         finally:
             browser.close()

@@ -9,7 +9,7 @@ import { request, stepUp } from "/app/static/api.js";
 import { $, element } from "/app/static/dom.js";
 import { formatAmount, fromUnits } from "/app/static/money.js";
 import { percentToFraction } from "/app/static/trader.js";
-import { browserWallet, declined } from "/app/static/wallet.js";
+import { browserWallet, checkDocument, checkedTransaction, declined } from "/app/static/wallet.js";
 
 const ROLL = "0";
 const RERATE = "1";
@@ -66,8 +66,13 @@ async function step(work) {
 // message as on screen) before the browser wallet is asked.
 async function signInWallet(instruction) {
   const doc = instruction.typed_data;
-  const same = doc.primaryType === instruction.kind && Object.entries(instruction.message).every(([k, v]) => String(doc.message[k]) === String(v)) && Object.keys(doc.message).length === Object.keys(instruction.message).length;
+  const same =
+    instruction.repo_id === current.repoId &&
+    String(instruction.message.repoId) === String(current.repoId) &&
+    Object.entries(instruction.message).every(([k, v]) => String(doc.message?.[k]) === String(v)) &&
+    Object.keys(doc.message ?? {}).length === Object.keys(instruction.message).length;
   if (!same) throw new Error("The document to sign is not the instruction on screen: nothing was signed.");
+  await checkDocument(doc, instruction.kind);
   const provider = browserWallet();
   const accounts = (await provider.request({ method: "eth_requestAccounts" })).map((a) => a.toLowerCase());
   if (!accounts.includes(current.wallet)) throw new Error(`Your browser wallet does not offer ${current.wallet}: nothing was signed.`);
@@ -109,7 +114,12 @@ function row(instruction) {
       step(async () => {
         await stepUp($("instruction-totp"), "send the instruction");
         const sent = await request("POST", `/v1/instructions/${instruction.id}/submit`);
-        return sent.status === "submitted" ? "Sent: the repo shows it once it is in a block." : `Not sent: ${sent.status}.`;
+        if (sent.transaction) {
+          const tx = await checkedTransaction(sent.transaction, current.wallet);
+          const hash = await browserWallet().request({ method: "eth_sendTransaction", params: [tx] });
+          return `Sent from your wallet: transaction ${hash}. The repo shows it once it is in a block.`;
+        }
+        return "Sent: the repo shows it once it is in a block.";
       }),
     );
     li.append(button);

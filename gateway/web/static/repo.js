@@ -7,7 +7,7 @@
 // that its browser wallet sends (eth_sendTransaction). The stream's events for the repo refresh it (app.js).
 import { request, stepUp } from "/app/static/api.js";
 import { formatAmount } from "/app/static/money.js";
-import { browserWallet, declined } from "/app/static/wallet.js";
+import { browserWallet, checkedTransaction, declined } from "/app/static/wallet.js";
 import { $, element } from "/app/static/dom.js";
 import { lineChart, timelineChart } from "/app/static/charts.js";
 import * as instructions from "/app/static/instructions.js";
@@ -89,19 +89,6 @@ const ACTIONS = [
   "close-out-button", "transfer-submit",
 ];
 
-// A self-held wallet's step as the API returned it, checked before the browser wallet sends it: from this side's own
-// wallet, to a contract, no value; only those fields go to the wallet.
-function checkedTransaction(tx, wallet) {
-  const address = /^0x[0-9a-fA-F]{40}$/;
-  if (!address.test(String(tx.from)) || String(tx.from).toLowerCase() !== String(wallet).toLowerCase()) {
-    throw new Error(`The step is not from your wallet ${wallet}: nothing was sent.`);
-  }
-  if (!address.test(String(tx.to)) || !/^0x[0-9a-fA-F]*$/.test(String(tx.data)) || ("value" in tx && BigInt(tx.value) !== 0n)) {
-    throw new Error("The step is not a plain contract call: nothing was sent.");
-  }
-  return { from: tx.from, to: tx.to, data: tx.data };
-}
-
 // One step on the repo on screen: the API's answer followed to its end, then the repo shown again. One step at a
 // time (every action waits), and its outcome is said only while the same repo is on screen.
 async function act(path, body, withStepUp) {
@@ -117,7 +104,7 @@ async function act(path, body, withStepUp) {
     if (withStepUp) await stepUp($("repo-totp"), "act on the repo");
     const submitted = await request("POST", `/v1/repos/${repoId}/${path}`, body);
     if (submitted.transaction) {
-      const tx = checkedTransaction(submitted.transaction, wallet);
+      const tx = await checkedTransaction(submitted.transaction, wallet, { toPosition: path === "position-transfer" });
       const hash = await browserWallet().request({ method: "eth_sendTransaction", params: [tx] });
       say(`Sent from your wallet: transaction ${hash}. The repo shows it once it is in a block.`);
     } else {

@@ -1,5 +1,46 @@
 // The browser wallet: an injected EIP-1193 provider (window.ethereum, MetaMask-style). Self-held wallets sign and
-// send through it; the page never sees their keys.
+// send through it; the page never sees their keys. What the gateway hands the wallet is checked here first against
+// where the repo engine is on this chain (GET /v1/network, read once): a wrong answer from the gateway cannot make
+// the wallet sign for another contract or chain, or send to another contract.
+import { request } from "/app/static/api.js";
+
+let network = null;
+
+async function chain() {
+  if (network === null) network = await request("GET", "/v1/network");
+  return network;
+}
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const same = (a, b) => ADDRESS.test(String(a)) && String(a).toLowerCase() === String(b).toLowerCase();
+
+// An EIP-712 document is for the repo engine on this chain, of the expected primary type, and that type's fields are
+// exactly the message's (nothing signed that is not shown). Throws when not.
+export async function checkDocument(typedData, primaryType) {
+  const n = await chain();
+  const domain = typedData?.domain ?? {};
+  const fields = (typedData?.types?.[primaryType] ?? []).map((f) => f.name);
+  const message = Object.keys(typedData?.message ?? {});
+  const ok =
+    typedData?.primaryType === primaryType &&
+    same(domain.verifyingContract, n.repo_engine) &&
+    Number(domain.chainId) === Number(n.chain_id) &&
+    fields.length === message.length &&
+    fields.every((f) => message.includes(f));
+  if (!ok) throw new Error("The document to sign is not for the repo engine on this chain: nothing was signed.");
+}
+
+// A step the API returned for a self-held wallet, checked before the wallet sends it: from that wallet, to the repo
+// engine (or, for a position transfer, the position contract), no value; only those fields go to the wallet.
+export async function checkedTransaction(tx, wallet, { toPosition = false } = {}) {
+  const n = await chain();
+  if (!same(tx.from, wallet)) throw new Error(`The step is not from your wallet ${wallet}: nothing was sent.`);
+  const target = toPosition ? n.repo_position : n.repo_engine;
+  if (!same(tx.to, target) || !/^0x[0-9a-fA-F]*$/.test(String(tx.data)) || ("value" in tx && BigInt(tx.value) !== 0n)) {
+    throw new Error(`The step is not a call to the ${toPosition ? "position contract" : "repo engine"}: nothing was sent.`);
+  }
+  return { from: tx.from, to: tx.to, data: tx.data };
+}
 
 export function browserWallet() {
   const provider = window.ethereum;
