@@ -9,8 +9,7 @@ import pytest
 
 from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import REPURCHASED, STATUS, Env
-from tests.e2e.test_trading_chain import repo_state, settled, wait_for
-from tests.gateway.market import call
+from tests.e2e.test_trading_chain import repo_state, wait_for
 from tests.web.browser import MARKS, axe_serious, launch, open_app, sign_in, snapshot
 
 pytestmark = MARKS
@@ -21,8 +20,7 @@ RATE = 5  # the repo engine's rate slot (int256, 1e18 = 100 % a year)
 def test_rerate_and_early_repurchase_signed_by_both_in_the_browser(served: tuple[Env, str]) -> None:
     env, origin = served
     env.price("98")
-    issue = {"token": env.cash, "wallet": env.a_wallet["address"], "amount": "1000"}  # the seller's own interest
-    settled(env.admin, call(env.admin, "/v1/operator/cash/issue", json=issue))
+    env.issue_cash(env.a_wallet["address"], "1000")  # the seller's own cash for the interest
     repo_id = env.open_custodial(tenor_seconds=3600)
     with playwright.sync_playwright() as p:
         browser = launch(p)

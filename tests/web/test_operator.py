@@ -1,7 +1,8 @@
 """The network operator in the browser (real Chromium against a gateway on our node): the administrator's view shows
 the node's head, its validators, peers and pool as GET /v1/operator/network/status reads them over JSON-RPC, the
-contracts, the gateway's readiness, the instruments, the bond's price history drawn with its guard rails, and the
-members; a member's trader gets none of it (403). axe-core finds no serious or critical violation on it."""
+contracts, the gateway's readiness, the master keys' versions and what is sealed under each, the instruments, the
+bond's price history drawn with its guard rails, and the members; a member's trader gets none of it (403). axe-core
+finds no serious or critical violation on it."""
 
 from __future__ import annotations
 
@@ -48,6 +49,11 @@ def test_the_operator_sees_the_network_and_the_gateways_health(served: tuple[Env
             instruments = page.locator("#instruments").inner_text().lower()
             assert env.cash.lower() in instruments and env.bond.lower() in instruments
             assert "Bank A" in page.locator("#operator-members").inner_text()
+            keys = env.admin.get("/v1/operator/keys").json()
+            key_facts = page.locator("#keys-facts").inner_text()
+            assert f"Sealing under\nv{keys['current_version']}" in key_facts, key_facts
+            sealed = page.locator("#keys-sealed").inner_text()
+            assert f"v{keys['current_version']}\t{keys['sealed'][-1]['secrets']}" in sealed, sealed
             prices = page.locator("#prices")
             assert "last 99.5 % of par" in prices.inner_text(), prices.inner_text()
             rails = history["guard_rails"]

@@ -13,7 +13,7 @@ import pytest
 from tests.e2e.chains import BOND_DECIMALS
 from tests.e2e.test_lifecycle_paths import COLLATERAL, MATURITY, Env
 from tests.e2e.test_trading_chain import repo_state
-from tests.gateway.market import custodial_wallet
+from tests.gateway.market import custodial_wallet, step_up
 from tests.web.browser import MARKS, axe_serious, launch, open_app, sign_in
 
 pytestmark = MARKS
@@ -33,6 +33,7 @@ def test_withdraw_excess_transfer_default_close_out_and_notice(served: tuple[Env
     # 120,000 nominal at 98 % less 2 %: 115,248 against 100,000 owed, about 15,000 of excess
     repo_id = env.open_custodial(tenor_seconds=3600, margin_cure_period_seconds=CURE)
     open_ended = env.open_custodial(notice_period_seconds=60)  # neither tenor nor maturity
+    step_up(env.b_trader)
     other = custodial_wallet(env.b_trader, "second desk")["address"]  # B's, verified on chain at once
     try:
         with playwright.sync_playwright() as p:

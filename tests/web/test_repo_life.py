@@ -8,8 +8,7 @@ import pytest
 
 from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env
-from tests.e2e.test_trading_chain import repo_state, settled, wait_for
-from tests.gateway.market import call
+from tests.e2e.test_trading_chain import repo_state, wait_for
 from tests.web.browser import MARKS, axe_serious, launch, sign_in, snapshot
 
 pytestmark = MARKS
@@ -22,8 +21,7 @@ def test_margin_call_cure_and_repurchase_in_the_browser(served: tuple[Env, str])
     env, origin = served
     env.price("98")
     # the seller's own cash for the repo interest (the margin it posts stays in escrow until the close)
-    issue = {"token": env.cash, "wallet": env.a_wallet["address"], "amount": "1000"}
-    settled(env.admin, call(env.admin, "/v1/operator/cash/issue", json=issue))
+    env.issue_cash(env.a_wallet["address"], "1000")
     repo_id = env.open_custodial(tenor_seconds=TENOR)
     with playwright.sync_playwright() as p:
         browser = launch(p)

@@ -7,6 +7,7 @@ import * as exposure from "/app/static/exposure.js";
 import * as operations from "/app/static/operator.js";
 import { formatAmount } from "/app/static/money.js";
 import * as repo from "/app/static/repo.js";
+import * as risk from "/app/static/risk.js";
 import * as trader from "/app/static/trader.js";
 import { $ } from "/app/static/dom.js";
 
@@ -91,7 +92,7 @@ function connect() {
     const li = document.createElement("li");
     li.textContent = `${event.type}${event.repo_id ? " · repo " + event.repo_id : ""}`;
     $("events").prepend(li);
-    await Promise.all([refresh(), trader.onEvent(event), repo.onEvent(event), approvals.onEvent(event), exposure.onEvent(event)]);
+    await Promise.all([refresh(), trader.onEvent(event), repo.onEvent(event), approvals.onEvent(event), exposure.onEvent(event), risk.onEvent(event)]);
   });
   socket.addEventListener("close", () => {
     $("live").textContent = "disconnected";
@@ -107,13 +108,13 @@ async function show() {
   $("logout").hidden = false;
   if (OPERATOR_ROLES.has(me.role)) {
     // the stream is a member's (its repos): operator staff refresh by hand
-    await Promise.all([compliance.start(me.role), operations.start(me.role)]);
+    await Promise.all([compliance.start(me), operations.start(me.role)]);
     return;
   }
   const listed = await request("GET", "/v1/instruments?limit=200");
   instruments = new Map(listed.data.map((i) => [i.address.toLowerCase(), i]));
   $("blotter").hidden = false;
-  await Promise.all([refresh(), repo.start(instruments), trader.start(instruments), approvals.start(instruments), exposure.start(instruments)]);
+  await Promise.all([refresh(), repo.start(instruments), trader.start(instruments), approvals.start(instruments), exposure.start(instruments), risk.start(instruments)]);
   connect();
 }
 

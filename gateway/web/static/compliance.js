@@ -1,10 +1,12 @@
 // The compliance officer's desk: KYC applications waiting for a decision with their screening hits (clear a hit as a
 // false positive or confirm it; approve or reject the application with a note), every member's KYC state with
-// freeze, unfreeze and revoke (each with its reason), and the audit trail with its verification against the chain.
+// freeze, unfreeze and revoke (each with its reason), surveillance alerts and cases (surveillance.js), and the audit
+// trail with its verification against the chain.
 // Decisions and member actions ask for a fresh TOTP code (the gateway's step-up); four eyes are the gateway's: it
 // refuses a decision by the person who submitted the application, and this page says what it answered.
 import { request, stepUp } from "/app/static/api.js";
 import { $, element } from "/app/static/dom.js";
+import * as surveillance from "/app/static/surveillance.js";
 
 const WAITING = ["screening_hits", "pending_review"];
 const ACTIONS = { freeze: "Freeze", unfreeze: "Unfreeze", revoke: "Revoke" };
@@ -148,11 +150,14 @@ export async function refresh() {
 
 // Called once after sign-in with the person's role: only compliance officers see the section. Operator staff have
 // no member stream; the page refreshes after each action and on the Refresh button.
-export async function start(role) {
-  if (role !== "compliance_officer") return;
+export async function start(me) {
+  if (me.role !== "compliance_officer") return;
   $("audit-verify").addEventListener("click", verify);
-  $("compliance-refresh").addEventListener("click", () => refresh().catch((err) => say(err.message)));
+  $("compliance-refresh").addEventListener("click", () =>
+    Promise.all([refresh(), surveillance.refresh()]).catch((err) => say(err.message)),
+  );
   $("compliance").hidden = false;
   await refresh().catch((err) => say(err.message)); // said in the section, not under a hidden sign-in form
+  await surveillance.start(me).catch((err) => say(err.message));
 }
 

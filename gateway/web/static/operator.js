@@ -1,6 +1,7 @@
 // The network operator's view: the chain as the gateway's node sees it (head and its age, QBFT validators, peers,
-// the transaction pool), where the contracts are, the gateway's readiness (database, chain, broker), the listed
-// instruments and the members with their KYC state. Reads only: operator actions stay behind the API's step-up and
+// the transaction pool), where the contracts are, the gateway's readiness (database, chain, broker), the master keys
+// (versions and what is sealed under each), the listed instruments, their prices with the guard rails, and the
+// members with their KYC state. Reads only: operator actions stay behind the API's step-up and
 // four eyes (the CLI, reponet ops), and nothing here moves a member's asset.
 import { request } from "/app/static/api.js";
 import { $, element } from "/app/static/dom.js";
@@ -33,12 +34,13 @@ async function readiness() {
 
 export async function refresh() {
   if ($("operator").hidden) return;
-  const [status, network, ready, instruments, orgs] = await Promise.all([
+  const [status, network, ready, instruments, orgs, keys] = await Promise.all([
     request("GET", "/v1/operator/network/status"),
     request("GET", "/v1/network"),
     readiness(),
     request("GET", "/v1/instruments?limit=200"),
     request("GET", "/v1/organizations?limit=200"),
+    request("GET", "/v1/operator/keys"),
   ]);
   const pool = status.pool ? `${status.pool.pending} pending, ${status.pool.queued} queued` : "unavailable";
   facts("network-facts", [
@@ -60,6 +62,15 @@ export async function refresh() {
   $("health-status").textContent = `Gateway ${ready.instance}: ${ready.status}`;
   rows("health", Object.entries(ready.checks), ([name, check]) => [name, check.ok ? "ok" : "failing", check.detail]);
   rows("instruments", instruments.data, (i) => [i.symbol, i.kind, (i.kind === "bond" ? i.isin : i.currency) || "—", String(i.decimals), i.address]);
+  const when = (event) => (event ? `v${event.version} at ${event.at} by ${event.actor}` : "never");
+  facts("keys-facts", [
+    ["Versions in the key file", keys.versions.map((v) => `v${v}`).join(", ")],
+    ["Sealing under", `v${keys.current_version}`],
+    ["Oldest usable", `v${keys.min_version}`],
+    ["Last rotation", when(keys.last_rotation)],
+    ["Last retirement", when(keys.last_retirement)],
+  ]);
+  rows("keys-sealed", keys.sealed, (s) => [`v${s.version}`, String(s.secrets)]);
   await prices.refresh(instruments.data);
   rows("operator-members", orgs.data, (o) => [o.name, o.lei, o.is_operator ? "operator" : "member", o.kyc_status]);
 }
