@@ -4,7 +4,7 @@
 // members with their KYC state. Reads only: operator actions stay behind the API's step-up and
 // four eyes (the CLI, reponet ops), and nothing here moves a member's asset.
 import { request } from "/app/static/api.js";
-import { $, element } from "/app/static/dom.js";
+import { $, element, fillRows as rows } from "/app/static/dom.js";
 import * as prices from "/app/static/prices.js";
 
 
@@ -14,15 +14,6 @@ function facts(listId, pairs) {
   for (const [term, value] of pairs) list.append(element("dt", term), element("dd", value));
 }
 
-function rows(tbodyId, items, cells) {
-  $(tbodyId).replaceChildren(
-    ...items.map((item) => {
-      const tr = element("tr");
-      for (const text of cells(item)) tr.append(element("td", text));
-      return tr;
-    }),
-  );
-}
 
 const shown = (value) => (value === null || value === undefined ? "unavailable" : String(value));
 

@@ -3,7 +3,7 @@
 // token's total), and what the risk service told the member (GET /v1/risk/notices: reminders, lapsed calls,
 // offers). Read again when a repo or the risk service changes something (the stream's repo and risk events).
 import { request } from "/app/static/api.js";
-import { $, element } from "/app/static/dom.js";
+import { $, fillRows as rows } from "/app/static/dom.js";
 import { formatAmount } from "/app/static/money.js";
 
 let instruments = new Map();
@@ -13,15 +13,6 @@ const cash = (token) => instruments.get(String(token).toLowerCase());
 const share = (bps) => `${(bps / 100).toFixed(2)} %`;
 const counterparty = (key) => `member ${String(key).slice(0, 8)}`;
 
-function rows(tbodyId, items, cells) {
-  $(tbodyId).replaceChildren(
-    ...items.map((item) => {
-      const tr = element("tr");
-      for (const text of cells(item)) tr.append(element("td", text));
-      return tr;
-    }),
-  );
-}
 
 export async function refresh() {
   const load = ++loads;
