@@ -58,3 +58,14 @@ def open_app(browser: Any, origin: str, errors: list[str]) -> Any:
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{origin}/app")
     return page
+
+
+def repo_pages(browser: Any, origin: str, errors: list[str], env: Any, repo_id: int) -> tuple[Any, Any]:
+    """The repo's seller (A's trader) and holder (B's trader), each signed in a browser context of its own with the
+    repo's panel open."""
+    seller, holder = open_app(browser, origin, errors), open_app(browser, origin, errors)
+    for page, member in ((seller, env.a_trader), (holder, env.b_trader)):
+        sign_in(page, member)
+        page.get_by_role("button", name=f"Manage repo {repo_id}").click()
+        page.locator("#repo-facts").get_by_text(str(repo_id), exact=True).wait_for(timeout=30_000)
+    return seller, holder

@@ -10,7 +10,7 @@ import pytest
 from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import REPURCHASED, STATUS, Env
 from tests.e2e.test_trading_chain import repo_state, wait_for
-from tests.web.browser import MARKS, axe_serious, launch, open_app, sign_in, snapshot
+from tests.web.browser import MARKS, axe_serious, launch, repo_pages, snapshot
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -26,10 +26,8 @@ def test_rerate_and_early_repurchase_signed_by_both_in_the_browser(served: tuple
         browser = launch(p)
         try:
             errors: list[str] = []
-            seller, holder = open_app(browser, origin, errors), open_app(browser, origin, errors)
-            for page, member in ((seller, env.a_trader), (holder, env.b_trader)):
-                sign_in(page, member)
-                page.get_by_role("button", name=f"Manage repo {repo_id}").click()
+            seller, holder = repo_pages(browser, origin, errors, env, repo_id)
+            for page in (seller, holder):
                 page.get_by_text("No change has been proposed on this repo.").wait_for(timeout=30_000)
             # the holder may not propose a substitution (the seller's), only the other changes
             assert holder.locator('#propose-kind option[value="substitution"]').is_disabled()

@@ -14,7 +14,7 @@ from tests.e2e.chains import BOND_DECIMALS
 from tests.e2e.test_lifecycle_paths import COLLATERAL, MATURITY, Env
 from tests.e2e.test_trading_chain import repo_state
 from tests.gateway.market import custodial_wallet, step_up
-from tests.web.browser import MARKS, axe_serious, launch, open_app, sign_in
+from tests.web.browser import MARKS, axe_serious, launch, repo_pages
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -40,11 +40,7 @@ def test_withdraw_excess_transfer_default_close_out_and_notice(served: tuple[Env
             browser = launch(p)
             try:
                 errors: list[str] = []
-                seller, holder = open_app(browser, origin, errors), open_app(browser, origin, errors)
-                for page, member in ((seller, env.a_trader), (holder, env.b_trader)):
-                    sign_in(page, member)
-                    page.get_by_role("button", name=f"Manage repo {repo_id}").click()
-                    page.locator("#repo-facts").get_by_text(str(repo_id), exact=True).wait_for(timeout=30_000)
+                seller, holder = repo_pages(browser, origin, errors, env, repo_id)
                 for hidden in ("#default-button", "#transfer-form", "#close-out-button", "#terminate-button"):
                     assert seller.locator(hidden).is_hidden(), hidden  # a term repo's seller: none of the holder's
                 assert holder.locator("#withdraw-form").is_hidden() and holder.locator("#default-button").is_visible()
