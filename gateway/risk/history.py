@@ -1,9 +1,9 @@
-"""Exposure history for charts: the net exposure of each of a member's counterparty pairs, as the risk service's
-snapshots (``POST /v1/risk/exposure``) report it, one point per pair and ``BUCKET_SECONDS`` (a later snapshot in
-the same bucket replaces the point: the bucket's last value). Points older than ``RETENTION_DAYS`` are pruned on
-write, so the table holds at most ``RETENTION_DAYS × 86400 / BUCKET_SECONDS`` points per pair, however often the
-service revalues; a chart asks for coarser buckets (``GET /v1/risk/exposure/history?bucket=``), taken as the last
-point in each."""
+"""Exposure history for charts: the net exposure of each of a member's counterparty pairs, and the lender's exposure
+on each repo it holds, as the risk service's snapshots (``POST /v1/risk/exposure``) report them, one point per pair
+(or repo) and ``BUCKET_SECONDS`` (a later snapshot in the same bucket replaces the point: the bucket's last value).
+Points older than ``RETENTION_DAYS`` are pruned on write, so the table holds at most ``RETENTION_DAYS × 86400 /
+BUCKET_SECONDS`` points per pair or repo, however often the service revalues; a chart asks for coarser buckets
+(``bucket_seconds``), taken as the last point in each."""
 
 from __future__ import annotations
 
@@ -35,6 +35,25 @@ class ExposurePoint(Base):
     repos: Mapped[int] = mapped_column(Integer)
 
 
+class RepoExposurePoint(Base):
+    """The holder's exposure on one repo, in smallest units of the repo's cash token (the engine's own test)."""
+
+    __tablename__ = "risk_repo_exposure_points"
+    __table_args__ = (UniqueConstraint("organization_id", "repo_id", "bucket", name="uq_risk_repo_exposure_points"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    repo_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, index=True)
+    exposure_units: Mapped[str] = mapped_column(String(80))
+
+
+@dataclass(frozen=True)
+class RepoPoint:
+    repo_id: int
+    exposure: int
+
+
 @dataclass(frozen=True)
 class PairPoint:
     counterparty_id: uuid.UUID
@@ -42,11 +61,20 @@ class PairPoint:
     repos: int
 
 
-def record(session: Session, *, organization_id: uuid.UUID, points: list[PairPoint], now: datetime) -> None:
-    """The snapshot's pairs into this bucket (replacing an earlier value in it); the expired ones pruned."""
+def record(
+    session: Session,
+    *,
+    organization_id: uuid.UUID,
+    points: list[PairPoint],
+    repos: list[RepoPoint],
+    now: datetime,
+) -> None:
+    """The snapshot's pairs and repos into this bucket (replacing an earlier value in it); the expired ones pruned."""
     bucket = int(now.timestamp()) // BUCKET_SECONDS * BUCKET_SECONDS
     horizon = bucket - RETENTION_DAYS * 86_400
     session.execute(delete(ExposurePoint).where(ExposurePoint.bucket < horizon))
+    session.execute(delete(RepoExposurePoint).where(RepoExposurePoint.bucket < horizon))
+    _record_repos(session, organization_id, repos, bucket)
     found = {
         p.counterparty_id: p
         for p in session.scalars(
@@ -69,6 +97,48 @@ def record(session: Session, *, organization_id: uuid.UUID, points: list[PairPoi
             )
         else:
             row.net_units, row.repos = str(point.net), point.repos
+
+
+def _record_repos(session: Session, organization_id: uuid.UUID, repos: list[RepoPoint], bucket: int) -> None:
+    found = {
+        p.repo_id: p
+        for p in session.scalars(
+            select(RepoExposurePoint).where(
+                RepoExposurePoint.organization_id == organization_id, RepoExposurePoint.bucket == bucket
+            )
+        )
+    }
+    for point in repos:
+        row = found.get(point.repo_id)
+        if row is None:
+            session.add(
+                RepoExposurePoint(
+                    organization_id=organization_id,
+                    repo_id=point.repo_id,
+                    bucket=bucket,
+                    exposure_units=str(point.exposure),
+                )
+            )
+        else:
+            row.exposure_units = str(point.exposure)
+
+
+def repo_series(
+    session: Session, *, organization_id: uuid.UUID, repo_id: int, since: datetime, until: datetime, bucket_seconds: int
+) -> list[tuple[int, RepoExposurePoint]]:
+    """(bucket start, the last point in it) of the member's exposure on one repo, oldest first, at most
+    ``MAX_POINTS``."""
+    query = select(RepoExposurePoint).where(
+        RepoExposurePoint.organization_id == organization_id,
+        RepoExposurePoint.repo_id == repo_id,
+        RepoExposurePoint.bucket >= int(since.timestamp()),
+        RepoExposurePoint.bucket <= int(until.timestamp()),
+    )
+    step = max(BUCKET_SECONDS, bucket_seconds // BUCKET_SECONDS * BUCKET_SECONDS)
+    last: dict[int, RepoExposurePoint] = {}
+    for row in session.scalars(query.order_by(RepoExposurePoint.bucket)):
+        last[row.bucket // step * step] = row
+    return sorted(last.items())[-MAX_POINTS:]
 
 
 def series(

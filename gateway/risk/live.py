@@ -49,7 +49,9 @@ def deadlines(store: Store, member: str) -> dict[int, int]:
     return {int(r): int(d) for r, d in rows}
 
 
-def snapshot(pairs: Iterable[PairExposure], rows: dict[int, dict[str, Any]], cure: dict[int, int]) -> dict[str, Any]:
+def snapshot(
+    pairs: Iterable[PairExposure], rows: dict[int, dict[str, Any]], cure: dict[int, int], per_repo: dict[int, int]
+) -> dict[str, Any]:
     called = sorted(r for r, row in rows.items() if row["status"] == "margin_called")
     deadlines = {r: cure[r] for r in called if r in cure}
     return {
@@ -57,6 +59,7 @@ def snapshot(pairs: Iterable[PairExposure], rows: dict[int, dict[str, Any]], cur
             {"counterparty_id": p.borrower, "net": str(p.net), "repos": len(p.repos)}
             for p in sorted(pairs, key=lambda p: p.borrower)
         ],
+        "repos": [{"repo_id": r, "exposure": str(e)} for r, e in sorted(per_repo.items())],
         "calls_due": called,
         "cure_deadlines": [{"repo_id": r, "deadline": d} for r, d in sorted(deadlines.items())],
     }

@@ -114,7 +114,11 @@ def _show(session: Session, organization_id: uuid.UUID, kind: str, data: dict[st
 def show_exposure(body: ExposureSnapshot, principal: RiskAct, session: SessionDep) -> None:
     """The risk service shows a member its current exposure per counterparty, the calls due and their cure
     deadlines on the member's WebSocket stream and webhooks (as ``risk.exposure``); each pair's net exposure is
-    kept for charts (``GET /v1/risk/exposure/history``, per minute, pruned after 30 days)."""
+    kept for charts (``GET /v1/risk/exposure/history``, per minute, pruned after 30 days), and each repo's
+    (``GET /v1/risk/repos/{id}/exposure/history``)."""
     points = [history.PairPoint(p.counterparty_id, int(p.net), p.repos) for p in body.pairs]
-    history.record(session, organization_id=principal.organization_id, points=points, now=datetime.now(UTC))
+    repos = [history.RepoPoint(r.repo_id, int(r.exposure)) for r in body.repos]
+    history.record(
+        session, organization_id=principal.organization_id, points=points, repos=repos, now=datetime.now(UTC)
+    )
     _show(session, principal.organization_id, "risk.exposure", body.model_dump(mode="json"))

@@ -88,11 +88,19 @@ class CureDeadline(BaseModel):
     deadline: int = Field(ge=0, le=2**63 - 1, description="chain time (Unix seconds)")
 
 
+class RepoNow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    repo_id: int = Field(ge=1, le=2**63 - 1)
+    exposure: str = Field(pattern=r"^-?\d{1,80}$", description="smallest units of the repo's cash token")
+
+
 class ExposureSnapshot(BaseModel):
     """The risk service's current picture of one member as lender: shown on the member's stream, not stored."""
 
     model_config = ConfigDict(extra="forbid")
 
     pairs: list[PairNow] = Field(max_length=5_000)
+    repos: list[RepoNow] = Field(default_factory=list, max_length=20_000, description="each held repo's exposure")
     calls_due: list[int] = Field(max_length=20_000, description="repos margin-called and not yet cured")
     cure_deadlines: list[CureDeadline] = Field(max_length=20_000)

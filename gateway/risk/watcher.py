@@ -76,6 +76,7 @@ class Valued:
     due: list[Due]
     pairs: list[PairExposure]
     rows: dict[int, dict[str, Any]]
+    per_repo: dict[int, int]  # each held repo's exposure in its cash token, as the engine tests it
     holds_repos: bool = True  # none: nothing to show
 
 
@@ -197,7 +198,7 @@ class Watcher:
                         self.http,
                         v.key.api_key,
                         v.key.name,
-                        snapshot(v.pairs, v.rows, deadlines(self.store, v.key.name)),
+                        snapshot(v.pairs, v.rows, deadlines(self.store, v.key.name), v.per_repo),
                         self._shown,
                     )
                 if self.cure is not None:
@@ -213,7 +214,7 @@ class Watcher:
         page = self._get(key, "/v1/risk/repos")
         repos = page["data"]
         if not repos:
-            return Valued(key, [], [], {}, holds_repos=False)
+            return Valued(key, [], [], {}, {}, holds_repos=False)
         rates = {  # a cash token into an agreement's base currency; a stale rate leaves the repo out of the net
             (x["quote"].lower(), x["base"].lower()): Conversion(int(x["rate"]), int(x["haircut_bps"]))
             for x in page.get("fx") or []
@@ -304,7 +305,7 @@ class Watcher:
                 if intent.status == "pending":
                     seen = self._price_seen_at.get((row["collateral_token"], row["cash_token"]))
                     due.append(Due(key, intent, seen))
-        return Valued(key, due, list(pairs.values()), rows)
+        return Valued(key, due, list(pairs.values()), rows, per_repo)
 
     def _propose(self, key: MemberKey, agreement_id: str, repo_id: int, updated_block: int, amount: int) -> None:
         """Once per repo state: the gateway keeps one proposal per repo and state, so a restart that asks again

@@ -1,6 +1,8 @@
 """Exposure over time in the trader's page (real Chromium): the member's net exposure to a counterparty as the risk
 service reported it each minute, drawn as a line in the agreement's base currency with the token's decimals, and
-redrawn live when the stream says the risk service revalued (risk.exposure). The numbers stay readable as a table."""
+redrawn live when the stream says the risk service revalued (risk.exposure). The numbers stay readable as a table.
+In a repo's panel its holder sees its own exposure on that repo over time in the repo's cash token; the seller, who
+has none to watch, sees no such picture."""
 
 from __future__ import annotations
 
@@ -11,11 +13,11 @@ from datetime import UTC, datetime
 import pytest
 
 from gateway.risk import messages
-from gateway.risk.history import BUCKET_SECONDS, ExposurePoint
+from gateway.risk.history import BUCKET_SECONDS, ExposurePoint, RepoExposurePoint
 from gateway.risk.models import MarginAgreement
 from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env
-from tests.web.browser import MARKS, axe_serious, launch, open_app, sign_in, snapshot
+from tests.web.browser import MARKS, axe_serious, launch, open_app, repo_pages, sign_in, snapshot
 
 pytestmark = MARKS
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
@@ -102,6 +104,42 @@ def test_exposure_per_counterparty_is_drawn_and_follows_the_risk_service(
             assert picture.locator("line.zero").count() == 1  # the exposure crossed zero
             assert axe_serious(page) == []
             snapshot(page, "exposure")
+            assert errors == []
+        finally:
+            browser.close()
+
+
+def test_a_repos_exposure_over_time_is_drawn_for_its_holder(served: tuple[Env, str]) -> None:
+    env, origin = served
+    env.price("98")
+    repo_id = env.open_custodial(tenor_seconds=3600)  # A sells, B lends and holds
+    now = int(datetime.now(UTC).timestamp()) // BUCKET_SECONDS * BUCKET_SECONDS
+    with env.world.ctx.sessions.begin() as session:  # what the risk service reported for B, minute by minute
+        for ago, units in ((2, -4_000 * UNIT), (1, 2_500 * UNIT // 10)):
+            session.add(
+                RepoExposurePoint(
+                    organization_id=env.world.orgs["b"], repo_id=repo_id, bucket=now - ago * BUCKET_SECONDS,
+                    exposure_units=str(units),
+                )
+            )  # fmt: skip
+    with playwright.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            errors: list[str] = []
+            seller, holder = repo_pages(browser, origin, errors, env, repo_id)
+            pictures = holder.locator("#repo-pictures")
+            caption = pictures.locator("figcaption", has_text=f"Your exposure on repo {repo_id}, last day (EUR)")
+            caption.wait_for(timeout=30_000)
+            chart = pictures.locator("figure", has_text=f"Your exposure on repo {repo_id}")
+            rows = chart.locator("table tbody tr").all_text_contents()
+            zeros = "0" * (CASH_DECIMALS - 2)
+            assert len(rows) == 2 and "-4,000.00" + zeros + " EUR" in rows[0] and "250.00" + zeros + " EUR" in rows[1]
+            assert chart.locator("svg[role=img] polyline").count() == 1
+            assert "last 250.00" + zeros + " EUR" in (chart.locator("desc").text_content() or "")
+            seller.locator("#repo-pictures svg[role=img]").first.wait_for(timeout=30_000)  # the seller's drawn too
+            assert seller.locator("#repo-pictures figure", has_text="Your exposure").count() == 0
+            assert axe_serious(holder) == []
+            snapshot(holder, "repo-exposure")
             assert errors == []
         finally:
             browser.close()

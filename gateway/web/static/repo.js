@@ -6,7 +6,7 @@
 // the gateway and followed to its end (/v1/settlements/{id}/wait); a self-held wallet's comes back as a transaction
 // that its browser wallet sends (eth_sendTransaction). The stream's events for the repo refresh it (app.js).
 import { request, stepUp } from "/app/static/api.js";
-import { formatAmount } from "/app/static/money.js";
+import { formatAmount, fromUnits } from "/app/static/money.js";
 import { browserWallet, checkedTransaction, declined } from "/app/static/wallet.js";
 import { $, element } from "/app/static/dom.js";
 import { lineChart, timelineChart } from "/app/static/charts.js";
@@ -63,8 +63,8 @@ export async function show(repoId) {
   await pictures(p, detail.timeline, render); // after the facts and actions: they never wait for a chart
 }
 
-// The repo's life on one line (open to maturity, or to now while it is open-ended) and its collateral's price
-// history in its cash token, as the oracle had it (GET /v1/prices/history).
+// The repo's life on one line (open to maturity, or to now while it is open-ended), its collateral's price
+// history in its cash token, as the oracle had it (GET /v1/prices/history), and to its holder the exposure over time.
 async function pictures(p, timeline, render) {
   const opened = Date.parse(p.opened_at);
   const end = p.maturity ? Date.parse(p.maturity) : Date.now();
@@ -81,7 +81,26 @@ async function pictures(p, timeline, render) {
   } catch (err) {
     prices = element("p", `Price history: ${err.message}`);
   }
-  if (render === renders) $("repo-pictures").replaceChildren(life, prices);
+  const exposure = await exposureChart(p);
+  if (render === renders) $("repo-pictures").replaceChildren(life, prices, ...(exposure ? [exposure] : []));
+}
+
+// The holder's exposure on the repo as the risk service valued it each minute (GET /v1/risk/repos/{id}/exposure/
+// history), in the repo's cash token; the seller has none to watch: the exposure is the lender's.
+async function exposureChart(p) {
+  if (p.role !== "holder") return null;
+  try {
+    const history = await request("GET", `/v1/risk/repos/${p.repo_id}/exposure/history?bucket_seconds=60`);
+    const cash = instruments.get(String(p.cash_token).toLowerCase());
+    const unit = cash ? cash.currency || cash.symbol : "smallest units";
+    const points = history.data.map((h) => {
+      const amount = cash ? fromUnits(h.exposure_units, cash.decimals) : h.exposure_units;
+      return { at: Date.parse(h.at), value: Number(amount), label: cash ? formatAmount(amount, cash) : `${h.exposure_units} units` };
+    });
+    return lineChart(`Your exposure on repo ${p.repo_id}, last day (${unit})`, [{ name: "exposure", points }], "exposure");
+  } catch (err) {
+    return element("p", `Exposure history: ${err.message}`);
+  }
 }
 
 const ACTIONS = [

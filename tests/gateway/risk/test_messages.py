@@ -2,7 +2,7 @@
 worker's tail on its own bus, once, to the member alone; a notice (a cure reminder) goes out the same way with the
 shape docs/asyncapi.json declares; a subscribed webhook gets one delivery per message, queued with it; old
 messages are pruned. The exposure history keeps one point per pair and minute, prunes expired ones, and answers
-the member's own points in coarser buckets on request."""
+the member's own points in coarser buckets on request; per repo too, to the repo's parties only."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from gateway.db.models import Role
 from gateway.events.bus import EventBus
 from gateway.events.models import WebhookDelivery, WebhookEndpoint
 from gateway.risk import cure_service, history
 from gateway.risk.messages import RETENTION, RiskMessage, RiskTail
+from gateway.settlement_records.models import RepoRecord
 from tests.gateway.conftest import Cast, World
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
@@ -35,8 +37,9 @@ class Worker(EventBus):
         self.seen.append((event, organizations))
 
 
-def _risk_key(cast: Cast) -> dict[str, str]:
-    made = cast.a_admin.post("/v1/clients", json={"kind": "api_key", "name": "r", "scopes": ["repos:read", "risk:act"]})
+def _risk_key(cast: Cast, admin: str = "a_admin") -> dict[str, str]:
+    body = {"kind": "api_key", "name": "r", "scopes": ["repos:read", "risk:act"]}
+    made = getattr(cast, admin).post("/v1/clients", json=body)
     assert made.status_code == 201, made.text
     return {"X-API-Key": made.json()["secret"]}
 
@@ -94,7 +97,7 @@ def test_history_one_point_a_minute_pruned_and_only_the_members_own(world: World
     with world.ctx.sessions.begin() as session:
         for minute, net in ((0, 10), (0, 11), (1, 20), (2, 30), (61, 40)):  # two reports in minute 0: the last
             history.record(
-                session, organization_id=world.orgs["a"], points=[history.PairPoint(cp, net, 1)],
+                session, organization_id=world.orgs["a"], points=[history.PairPoint(cp, net, 1)], repos=[],
                 now=start + timedelta(minutes=minute, seconds=5),
             )  # fmt: skip
     window = {"since": start.isoformat(), "until": (start + timedelta(hours=2)).isoformat()}
@@ -106,7 +109,38 @@ def test_history_one_point_a_minute_pruned_and_only_the_members_own(world: World
     assert cast.b_viewer.get("/v1/risk/exposure/history", params=window).json()["data"] == []
     with world.ctx.sessions.begin() as session:  # a point past the retention is pruned by a later write
         later = start + timedelta(days=history.RETENTION_DAYS, minutes=2)
-        history.record(session, organization_id=world.orgs["a"], points=[history.PairPoint(cp, 50, 1)], now=later)
+        history.record(
+            session, organization_id=world.orgs["a"], points=[history.PairPoint(cp, 50, 1)], repos=[], now=later
+        )
     with world.ctx.read_sessions() as session:
         kept = session.scalars(select(history.ExposurePoint.net_units).order_by(history.ExposurePoint.bucket)).all()
     assert kept == ["30", "40", "50"]
+
+
+def test_a_repos_exposure_history_is_its_holders_and_shown_to_its_parties_only(world: World, cast: Cast) -> None:
+    seller, buyer = "0x" + "a1" * 20, "0x" + "b2" * 20
+    with world.ctx.sessions.begin() as session:  # repo 9: A sells, B lends and holds the position
+        session.add(
+            RepoRecord(
+                repo_id=9, seller=seller, buyer=buyer, holder=buyer, seller_org_id=world.orgs["a"],
+                holder_org_id=world.orgs["b"], cash_token="0x" + "c3" * 20, collateral_token="0x" + "d4" * 20,
+                collateral_amount="1100", purchase_price=str(10**12), rate=str(4 * 10**16), day_count_basis=360,
+                haircut_bps=200, status="open", opened_at=1, maturity=2, period_start=1, updated_block=8,
+            )
+        )  # fmt: skip
+    b_key = _risk_key(cast, "b_admin")
+    for exposure in ("-40", "15"):  # two reports within the minute: the bucket keeps the last
+        body = {**_snapshot(exposure), "repos": [{"repo_id": 9, "exposure": exposure}]}
+        assert world.client.post("/v1/risk/exposure", json=body, headers=b_key).status_code == 204
+    holders = cast.b_viewer.get("/v1/risk/repos/9/exposure/history")
+    assert holders.status_code == 200, holders.text
+    assert [p["exposure_units"] for p in holders.json()["data"]] == ["15"]
+    sellers = cast.a_viewer.get("/v1/risk/repos/9/exposure/history")
+    assert sellers.status_code == 200 and sellers.json()["data"] == []  # the seller reported nothing on it
+    world.org("c", name="Fund C")
+    stranger = world.user("c", Role.VIEWER, "c-viewer")
+    assert stranger.get("/v1/risk/repos/9/exposure/history").status_code == 404
+    assert cast.b_viewer.get("/v1/risk/repos/10/exposure/history").status_code == 404  # no such repo
+    assert cast.b_viewer.get("/v1/risk/repos/0/exposure/history").status_code == 422
+    bad = {**_snapshot("1"), "repos": [{"repo_id": 9, "exposure": "1e9"}]}
+    assert world.client.post("/v1/risk/exposure", json=bad, headers=b_key).status_code == 422

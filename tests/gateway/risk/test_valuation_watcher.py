@@ -26,6 +26,7 @@ class Gateway:
         self.price = 10**18  # par: 1,100 of collateral against 1,000 owed, no exposure
         self.valuation_times = valuation_times
         self.calls: list[dict[str, Any]] = []
+        self.shown: list[dict[str, Any]] = []  # the member's live views (POST /v1/risk/exposure)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -40,6 +41,7 @@ class Gateway:
             self.calls.append(json.loads(request.content))
             return httpx.Response(202, json={"settlement_id": "s"})
         if path == "/v1/risk/exposure":
+            self.shown.append(json.loads(request.content))
             return httpx.Response(204)
         return httpx.Response(404)
 
@@ -86,3 +88,6 @@ def test_without_valuation_times_a_fall_is_called_at_once(tmp_path: Path) -> Non
     gateway.price = 85 * 10**16
     (made,) = watcher.tick()
     assert made.call_amount == 84 and len(gateway.calls) == 1
+    # each live view carries the repo's own exposure (the holder's chart): over-collateralized at par, short after
+    at_par, fallen = (view["repos"] for view in gateway.shown)
+    assert [r["repo_id"] for r in at_par] == [1] and int(at_par[0]["exposure"]) < 0 < int(fallen[0]["exposure"])
