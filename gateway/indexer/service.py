@@ -26,6 +26,7 @@ from gateway.db.models import Wallet
 from gateway.events.bus import EventBus
 from gateway.indexer import claims, wire
 from gateway.settlement.market import Market
+from gateway.settlement_records import parties
 from gateway.settlement_records.bell import Bell
 from gateway.settlement_records.models import IndexerCursor, RepoEvent, RepoRecord
 from gateway.trading.models import Trade
@@ -172,6 +173,8 @@ class Indexer:
                         claims.apply(session, event)
                     if event.name in (REPURCHASED, TERMINATION_NOTICED) and repo_id is not None:
                         _audit_closing(session, event)
+                    if repo_id is not None:
+                        parties.seen_on_chain(session, event.name, args, repo_id)
                     if repo_id is not None:
                         state = states[repo_id]
                         if event.name == "RepoOpened":

@@ -25,7 +25,7 @@ from gateway.settlement import instructions, service
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
 from gateway.settlement.simulate import Overrides
-from gateway.settlement_records.models import Instruction
+from gateway.settlement_records.models import SENDABLE, Instruction
 from gateway.trading.exceptions import InvalidSignature, InvalidState, StepWouldRevert
 
 
@@ -86,7 +86,7 @@ def _with_submission(
 ) -> instructions.Checked:
     """``checked`` with what submitting the step needs, when ``signatures`` complete the instruction: the engine
     asked whether it would take the step (refused here with its reason: 409 step-would-revert, nothing queued)."""
-    if instruction.status != "pending" or set(instruction.required) - set(signatures):
+    if instruction.status not in SENDABLE or set(instruction.required) - set(signatures):
         return checked
     market, repo = hub.require_market(), checked.repo
     assert repo is not None

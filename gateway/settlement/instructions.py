@@ -28,7 +28,7 @@ from gateway.settlement import service
 from gateway.settlement.hub import Hub
 from gateway.settlement.schemas import InstructionPublic
 from gateway.settlement_records import parties
-from gateway.settlement_records.models import Instruction
+from gateway.settlement_records.models import SENDABLE, Instruction, InstructionStatus
 from gateway.settlement_records.steps import StepSpec
 from gateway.trading.exceptions import InvalidSignature, InvalidState
 from gateway.trading.models import Rejection, Subject
@@ -277,7 +277,7 @@ def submit_if_complete(
 ) -> service.Submitted | None:
     """Queue the step once every signature is in (substitution: sent by the seller's wallet). The engine was asked
     before the write transaction (``instruction_checks``): no chain call here."""
-    if instruction.status != "pending" or set(instruction.required) - set(instruction.signatures):
+    if instruction.status not in SENDABLE or set(instruction.required) - set(instruction.signatures):
         return None
     actor, organization_id = person.actor, person.organization_id
     repo = checked.repo
@@ -346,10 +346,12 @@ def submit_if_complete(
         )
     else:
         raise InvalidRequest(f"unknown instruction kind {instruction.kind}")
-    claimed = session.execute(  # only if still pending: an approver's rejection committed meanwhile wins
+    # a self-held seller's transaction stays handed out (sent again on request) until the indexer sees it on chain
+    handed_out = submitted.settlement is None and submitted.transaction is not None
+    claimed = session.execute(  # only if still sendable: an approver's rejection committed meanwhile wins
         update(Instruction)
-        .where(Instruction.id == instruction.id, Instruction.status == "pending")
-        .values(status="submitted")
+        .where(Instruction.id == instruction.id, Instruction.status.in_(SENDABLE))
+        .values(status=InstructionStatus.HANDED_OUT if handed_out else InstructionStatus.SUBMITTED)
         .execution_options(synchronize_session="evaluate")
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]

@@ -103,6 +103,21 @@ class SenderNonce(Base):
     next_nonce: Mapped[int] = mapped_column(BigInteger)
 
 
+class InstructionStatus(StrEnum):
+    """``pending`` until every signature is in and it is sent; ``submitted`` once queued from a custodial wallet or
+    seen on chain; ``handed_out`` while the transaction is with a self-held seller's wallet (the gateway cannot know
+    whether the wallet sent it: ``/submit`` hands it out again until the indexer sees the step on chain, when it
+    becomes ``submitted``); ``rejected`` by an approver."""
+
+    PENDING = "pending"
+    HANDED_OUT = "handed_out"
+    SUBMITTED = "submitted"
+    REJECTED = "rejected"
+
+
+SENDABLE = (InstructionStatus.PENDING, InstructionStatus.HANDED_OUT)
+
+
 class Instruction(Base):
     """A lifecycle instruction that needs signatures before it is sent: substitution, amendment, early repurchase."""
 

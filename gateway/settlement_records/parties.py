@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db.models import Wallet
-from gateway.settlement_records.models import Instruction, Settlement, SettlementParty
+from gateway.settlement_records.models import Instruction, InstructionStatus, Settlement, SettlementParty
 from gateway.trading.models import Trade
 
 
@@ -56,3 +56,24 @@ def link_instruction(session: Session, instruction: Instruction, settlement: Set
         select(Wallet.organization_id).where(func.lower(Wallet.address).in_(signers)).distinct()
     )
     record(session, settlement, organizations)
+
+
+# the chain events that carry out an instruction a self-held seller's wallet sends, and the instruction's kind
+_SENT_BY_THE_SELLER = {"CollateralSubstituted": "Substitution", "RepoRepurchased": "EarlyRepurchase"}
+
+
+def seen_on_chain(session: Session, event_name: str, args: dict[str, object], repo_id: int) -> None:
+    """A substitution or early repurchase in a block: the repo's instruction of that kind whose transaction was
+    handed out to the seller's wallet is submitted (its nonce is spent on chain: none other of the kind could go)."""
+    kind = _SENT_BY_THE_SELLER.get(event_name)
+    if kind is None or (event_name == "RepoRepurchased" and not args.get("early")):
+        return
+    session.execute(
+        update(Instruction)
+        .where(
+            Instruction.repo_id == repo_id,
+            Instruction.kind == kind,
+            Instruction.status == InstructionStatus.HANDED_OUT,
+        )
+        .values(status=InstructionStatus.SUBMITTED)
+    )

@@ -3,7 +3,7 @@ wallet that signs with a local key, as MetaMask would with its own) with Sign-In
 ``eth_signTypedData_v4`` over the EIP-712 document of the terms on screen, and the repo opens on chain. The page
 refuses, before the wallet is asked, a document that is not the terms on screen and a wallet account that is not
 the trade's. A self-held seller's repurchase comes back from the API as a transaction, which the browser wallet
-sends (``eth_sendTransaction``)."""
+sends (``eth_sendTransaction``); one its user declines stays handed out and is sent on a second try."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ class LocalKeyWallet:
         self.key, self.w3 = key, w3
         self.offered = [key.address]
         self.requests: list[str] = []
+        self.decline_sends = 0  # the next transactions its user declines
 
     def __call__(self, method: str, params: list[Any]) -> Any:
         self.requests.append(method)
@@ -56,6 +57,9 @@ class LocalKeyWallet:
 
             tx = params[0]
             assert str(tx["from"]).lower() == self.key.address.lower()
+            if self.decline_sends > 0:
+                self.decline_sends -= 1
+                raise ValueError("the user declined the transaction")
             receipt = _send(self.w3, self.key, {"to": tx["to"], "data": tx["data"]}, "from the browser wallet")
             return "0x" + bytes(receipt["transactionHash"]).hex()
         raise ValueError(f"the test wallet does not do {method}")
@@ -304,13 +308,23 @@ def test_a_self_held_seller_signs_a_rerate_and_sends_an_early_repurchase_from_it
             holder.get_by_role("button", name=f"Sign: {early}").click()
             send = seller.get_by_role("button", name=f"Send from your wallet: {early}")
             send.wait_for(timeout=30_000)
+            # the first time, B declines in its wallet: the step stays handed out, and Send asks for it again
+            wallet.decline_sends = 1
+            seller.get_by_label(code).fill(env.b_trader.totp_now())
+            send.click()
+            seller.get_by_text("the user declined the transaction").wait_for(timeout=60_000)
+            seller.locator("#instruction-list li", has_text="handed out · signed 1 of 1").wait_for(timeout=30_000)
+            assert repo_state(env.d, repo_id)[8] != 4  # nothing went to the chain
             seller.get_by_label(code).fill(env.b_trader.totp_now())
             send.click()
             seller.get_by_text("Sent from your wallet: transaction 0x").wait_for(timeout=60_000)
-            assert wallet.requests == ["eth_sendTransaction"]
+            assert wallet.requests == ["eth_sendTransaction", "eth_sendTransaction"]
             wait_for(lambda: repo_state(env.d, repo_id), lambda state: state[8] == 4)  # REPURCHASED
             for page in (seller, holder):
                 page.locator("#repo-facts dd", has_text="repurchased").first.wait_for(timeout=60_000)
+            # the indexer saw it on chain: submitted, and nothing left to send
+            seller.locator("#instruction-list li", has_text="submitted · signed 1 of 1").last.wait_for(timeout=30_000)
+            assert seller.get_by_role("button", name=f"Send from your wallet: {early}").count() == 0
             assert errors == []
         finally:
             browser.close()

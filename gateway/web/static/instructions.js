@@ -80,7 +80,17 @@ async function signInWallet(instruction) {
   return request("POST", `/v1/instructions/${instruction.id}/signature`, { signature });
 }
 
-function outcome(after) {
+// A step the gateway handed back for this member's self-held wallet to send (checked first: from the wallet on
+// screen, to the engine, no value); the instruction stays "handed out" until the chain shows it, so a declined or
+// lost transaction can be asked for again with Send.
+async function sendFromWallet(transaction) {
+  const tx = await checkedTransaction(transaction, current.wallet);
+  const hash = await browserWallet().request({ method: "eth_sendTransaction", params: [tx] });
+  return `Sent from your wallet: transaction ${hash}. The repo shows it once it is in a block.`;
+}
+
+async function outcome(after) {
+  if (after.transaction) return sendFromWallet(after.transaction); // the last signature was the sender's own
   if (after.status === "submitted") return "Signed, and on its way to the chain: the repo shows it once it is in a block.";
   return `Signed: ${after.signed_by.length} of ${after.required.length} signatures.`;
 }
@@ -90,6 +100,7 @@ function row(instruction) {
   const signedBy = instruction.signed_by.map((a) => a.toLowerCase());
   const required = instruction.required.map((a) => a.toLowerCase());
   const pending = instruction.status === "pending";
+  const sendable = pending || instruction.status === "handed_out"; // handed out: not yet seen on chain
   const li = element("li");
   li.dataset.id = instruction.id;
   li.append(
@@ -108,17 +119,13 @@ function row(instruction) {
     li.append(button);
   }
   const complete = required.every((a) => signedBy.includes(a));
-  if (pending && complete && current.role === "seller" && SENT_BY_THE_SELLER.has(instruction.kind)) {
+  if (sendable && complete && current.role === "seller" && SENT_BY_THE_SELLER.has(instruction.kind)) {
     const button = element("button", "Send", { type: "button", "aria-label": `Send from your wallet: ${describe(instruction.kind, instruction.message)}` });
     button.addEventListener("click", () =>
       step(async () => {
         await stepUp($("instruction-totp"), "send the instruction");
         const sent = await request("POST", `/v1/instructions/${instruction.id}/submit`);
-        if (sent.transaction) {
-          const tx = await checkedTransaction(sent.transaction, current.wallet);
-          const hash = await browserWallet().request({ method: "eth_sendTransaction", params: [tx] });
-          return `Sent from your wallet: transaction ${hash}. The repo shows it once it is in a block.`;
-        }
+        if (sent.transaction) return sendFromWallet(sent.transaction);
         return "Sent: the repo shows it once it is in a block.";
       }),
     );

@@ -1,0 +1,69 @@
+"""A self-held seller's early repurchase, on our node (and Anvil) through the gateway's API: once the holder has
+consented, ``/submit`` hands the seller the transaction its own wallet sends. The gateway cannot know whether the
+wallet sent it, so the instruction stays ``handed_out`` (asking again hands the same step out again; an approver can
+no longer reject it) until the indexer sees the engine's early repurchase in a block, and only then is it
+``submitted``; after that there is nothing left to send."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+
+from contracts.deploy import _send
+from gateway.db.models import Role
+from tests.e2e.test_lifecycle_paths import REPURCHASED, STATUS, Env, env, sign_instruction
+from tests.e2e.test_trading_chain import repo_state, wait_for
+from tests.gateway.market import call, register_self_held, step_up
+
+pytestmark = pytest.mark.slow
+__all__ = ["env"]  # the lifecycle module's chain, deployment and gateway, shared
+
+
+def test_a_self_held_sellers_step_stays_handed_out_until_the_chain_shows_it(env: Env) -> None:
+    d = env.d
+    env.price("98")
+    key = Account.create()
+    wallet = register_self_held(env.a_trader, key.address, key, "a-cold")
+    assert d.registry.functions.isVerified(key.address).call()
+    d.send(d.deployer, d.bond.functions.mint(key.address, 200_000 * 10 ** d.bond.functions.decimals().call()))
+    env.issue_cash(key.address, "5000")  # the interest it pays on top of the cash it borrowed
+    for token in (d.bond, d.cash):
+        d.send(key, token.functions.approve(env.engine, 2**256 - 1))  # the self-held wallet's own transactions
+    trade = env.direct_trade(seller_wallet_id=wallet["id"], buyer=env.b_wallet["address"], tenor_seconds=3600)
+    doc = env.a_trader.get(f"/v1/trades/{trade}/typed-data").json()
+    signature = "0x" + bytes(key.sign_typed_data(full_message=doc["typed_data"]).signature).hex()
+    assert call(env.a_trader, f"/v1/trades/{trade}/signature", json={"signature": signature}).status_code == 200
+    step_up(env.b_trader)
+    assert call(env.b_trader, f"/v1/trades/{trade}/sign").status_code == 200
+    repo_id = env.wait_open(trade)
+
+    proposal = call(env.a_trader, f"/v1/repos/{repo_id}/early-repurchase")
+    assert proposal.status_code == 201, proposal.text
+    instruction = proposal.json()["id"]
+    assert sign_instruction(env, instruction, env.b_trader)["status"] == "pending"  # the holder consents
+
+    handed = []
+    for _ in range(2):  # the first transaction never left the wallet (declined, lost): asked again, handed again
+        step_up(env.a_trader)
+        answer = call(env.a_trader, f"/v1/instructions/{instruction}/submit")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "handed_out", answer.json()
+        handed.append(answer.json()["transaction"])
+    first, again = handed
+    assert first["from"] == key.address and first["to"].lower() == env.engine.lower()
+    assert (again["to"], again["data"]) == (first["to"], first["data"])
+    assert env.a_trader.get(f"/v1/instructions/{instruction}").json()["status"] == "handed_out"
+    assert repo_state(d, repo_id)[STATUS] != REPURCHASED  # nothing was sent by the gateway
+    approver = env.world.user("b", Role.APPROVER, "b-late")
+    no = call(approver, f"/v1/instructions/{instruction}/rejections", {"reason": "too late"})
+    assert no.status_code in (403, 409), no.text  # the step is out of the gateway's hands: no rejection now
+
+    _send(d.w3, key, {"to": first["to"], "data": first["data"]}, "repurchaseEarly")
+    wait_for(lambda: repo_state(d, repo_id), lambda s: s[STATUS] == REPURCHASED)
+    done = wait_for(  # the indexer saw the engine's early repurchase
+        lambda: env.a_trader.get(f"/v1/instructions/{instruction}").json(), lambda i: i["status"] == "submitted"
+    )
+    assert done["status"] == "submitted"
+    step_up(env.a_trader)
+    late = call(env.a_trader, f"/v1/instructions/{instruction}/submit")
+    assert late.status_code == 409 and "nothing to send" in late.json()["detail"], late.text
