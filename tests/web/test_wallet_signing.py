@@ -34,14 +34,17 @@ class LocalKeyWallet:
     """An EIP-1193 wallet in the test process: it offers ``offered``, signs with ``key`` and sends its transactions
     to the node of ``w3``."""
 
-    def __init__(self, key: Any, w3: Any = None) -> None:
+    def __init__(self, key: Any, w3: Any) -> None:
         self.key, self.w3 = key, w3
+        self.chain_id = int(w3.eth.chain_id)  # the network the wallet is on (a test moves it elsewhere)
         self.offered = [key.address]
         self.requests: list[str] = []
         self.decline_sends = 0  # the next transactions its user declines
 
     def __call__(self, method: str, params: list[Any]) -> Any:
         self.requests.append(method)
+        if method == "eth_chainId":
+            return hex(self.chain_id)
         if method == "eth_requestAccounts":
             return self.offered
         if method == "personal_sign":  # EIP-1193: [message as hex, account]
@@ -101,7 +104,7 @@ def test_a_self_held_wallet_signs_the_terms_on_screen_through_the_browser_wallet
     env, origin = served
     env.price("98")
     key = Account.create()
-    wallet = LocalKeyWallet(key)
+    wallet = LocalKeyWallet(key, env.d.w3)
     with playwright.sync_playwright() as p:
         browser = launch(p)
         try:
@@ -175,9 +178,16 @@ def test_a_self_held_wallet_signs_the_terms_on_screen_through_the_browser_wallet
             assert wallet.requests == []  # not even asked for its accounts
             page.unroute("**/typed-data")
 
+            # the browser wallet is on another chain: refused before it is asked for its accounts
+            wallet.chain_id, wallet.requests = 1, []
+            sign.click()
+            page.get_by_text("Your browser wallet is on chain 1, not this network's").wait_for(timeout=30_000)
+            assert wallet.requests == ["eth_chainId"]
+            wallet.chain_id, wallet.requests = int(env.d.w3.eth.chain_id), []
+
             sign.click()
             page.get_by_text("Open on chain: repo").wait_for(timeout=90_000)
-            assert wallet.requests == ["eth_requestAccounts", "eth_signTypedData_v4"]
+            assert wallet.requests == ["eth_chainId", "eth_requestAccounts", "eth_signTypedData_v4"]
             trade = env.a_trader.get(f"/v1/trades/{trade_id}").json()
             assert trade["status"] == "open" and trade["buyer"]["signed"], trade
             assert page.locator("#sign-status").inner_text() == f"Open on chain: repo {trade['repo_id']}."
@@ -246,10 +256,14 @@ def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_se
                 env.b_trader.totp_now()
             )
             # a step that is not from this side's wallet, or that moves value, is refused before the wallet sees it
+            word = f"{repo_id:064x}"
             for field, value, said in (
                 ("from", Account.create().address, "The step is not from your wallet"),
                 ("value", "0x1", "The step is not a call to the repo engine"),
                 ("to", env.cash, "The step is not a call to the repo engine"),  # e.g. an approve() to the token
+                # the engine, but another repo's repurchase, or this repo's margin call
+                ("data", f"0x64c96f85{repo_id + 1:064x}", f"The step is not the repurchase of repo {repo_id}"),
+                ("data", f"0x3f45c158{word}", f"The step is not the repurchase of repo {repo_id}"),
             ):
                 page.route("**/repurchase", _tampering("transaction", field, value))
                 page.get_by_role("button", name="Repurchase").click()
@@ -258,7 +272,7 @@ def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_se
             assert wallet.requests == []
             page.get_by_role("button", name="Repurchase").click()
             page.get_by_text("Sent from your wallet: transaction 0x").wait_for(timeout=60_000)
-            assert wallet.requests == ["eth_sendTransaction"]
+            assert wallet.requests == ["eth_chainId", "eth_sendTransaction"]
             page.locator("#repo-facts dd", has_text="repurchased").first.wait_for(timeout=60_000)  # the stream
             assert env.a_trader.get(f"/v1/repos/{repo_id}").json()["position"]["status"] == "repurchased"
             assert errors == []
@@ -292,9 +306,31 @@ def test_a_self_held_seller_signs_a_rerate_and_sends_an_early_repurchase_from_it
             seller.get_by_label("New rate (% a year)").fill("4.5")
             seller.get_by_role("button", name="Propose").click()
             rerate = "Re-rate: 4.5 % a year from now on"
+            seller.get_by_role("button", name=f"Sign: {rerate}").wait_for(timeout=30_000)
+
+            # the list answers the same change as another repo's (message and document alike): refused unasked
+            def elsewhere(route: Any) -> None:
+                response = route.fetch()
+                body = response.json()
+                for item in body["data"]:
+                    item["message"]["repoId"] = item["typed_data"]["message"]["repoId"] = str(repo_id + 1)
+                route.fulfill(response=response, json=body)
+
+            listed = f"**/v1/repos/{repo_id}/instructions"
+            seller.route(listed, elsewhere)
+            with seller.expect_response(listed):
+                seller.get_by_role("button", name=f"Manage repo {repo_id}").click()  # the list read again
+            seller.get_by_role("button", name=f"Sign: {rerate}").click()
+            seller.get_by_text("The document to sign is not the instruction on screen: nothing was signed.").wait_for(
+                timeout=30_000
+            )
+            assert wallet.requests == []
+            seller.unroute(listed)
+            with seller.expect_response(listed):
+                seller.get_by_role("button", name=f"Manage repo {repo_id}").click()
             seller.get_by_role("button", name=f"Sign: {rerate}").click()  # the browser wallet signs: no code
             seller.get_by_text("Signed: 1 of 2 signatures.").wait_for(timeout=30_000)
-            assert wallet.requests == ["eth_requestAccounts", "eth_signTypedData_v4"]
+            assert wallet.requests == ["eth_chainId", "eth_requestAccounts", "eth_signTypedData_v4"]
             holder.get_by_label(code).fill(env.a_trader.totp_now())
             holder.get_by_role("button", name=f"Sign: {rerate}").click()
             holder.get_by_text("Signed, and on its way to the chain").wait_for(timeout=30_000)
@@ -318,7 +354,7 @@ def test_a_self_held_seller_signs_a_rerate_and_sends_an_early_repurchase_from_it
             seller.get_by_label(code).fill(env.b_trader.totp_now())
             send.click()
             seller.get_by_text("Sent from your wallet: transaction 0x").wait_for(timeout=60_000)
-            assert wallet.requests == ["eth_sendTransaction", "eth_sendTransaction"]
+            assert wallet.requests == ["eth_chainId", "eth_sendTransaction"] * 2
             wait_for(lambda: repo_state(env.d, repo_id), lambda state: state[8] == 4)  # REPURCHASED
             for page in (seller, holder):
                 page.locator("#repo-facts dd", has_text="repurchased").first.wait_for(timeout=60_000)

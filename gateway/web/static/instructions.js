@@ -9,7 +9,7 @@ import { request, stepUp } from "/app/static/api.js";
 import { $, element } from "/app/static/dom.js";
 import { formatAmount, fromUnits } from "/app/static/money.js";
 import { percentToFraction } from "/app/static/trader.js";
-import { browserWallet, checkDocument, checkedTransaction, declined } from "/app/static/wallet.js";
+import { checkDocument, checkedTransaction, declined, walletOnChain } from "/app/static/wallet.js";
 
 const ROLL = "0";
 const RERATE = "1";
@@ -73,7 +73,7 @@ async function signInWallet(instruction) {
     Object.keys(doc.message ?? {}).length === Object.keys(instruction.message).length;
   if (!same) throw new Error("The document to sign is not the instruction on screen: nothing was signed.");
   await checkDocument(doc, instruction.kind);
-  const provider = browserWallet();
+  const provider = await walletOnChain();
   const accounts = (await provider.request({ method: "eth_requestAccounts" })).map((a) => a.toLowerCase());
   if (!accounts.includes(current.wallet)) throw new Error(`Your browser wallet does not offer ${current.wallet}: nothing was signed.`);
   const signature = await provider.request({ method: "eth_signTypedData_v4", params: [current.wallet, JSON.stringify(doc)] });
@@ -83,14 +83,15 @@ async function signInWallet(instruction) {
 // A step the gateway handed back for this member's self-held wallet to send (checked first: from the wallet on
 // screen, to the engine, no value); the instruction stays "handed out" until the chain shows it, so a declined or
 // lost transaction can be asked for again with Send.
-async function sendFromWallet(transaction) {
-  const tx = await checkedTransaction(transaction, current.wallet);
-  const hash = await browserWallet().request({ method: "eth_sendTransaction", params: [tx] });
+async function sendFromWallet(transaction, kind) {
+  const step = kind === "EarlyRepurchase" ? "early-repurchase" : "substitution";
+  const tx = await checkedTransaction(transaction, current.wallet, { step, repoId: current.repoId });
+  const hash = await (await walletOnChain()).request({ method: "eth_sendTransaction", params: [tx] });
   return `Sent from your wallet: transaction ${hash}. The repo shows it once it is in a block.`;
 }
 
 async function outcome(after) {
-  if (after.transaction) return sendFromWallet(after.transaction); // the last signature was the sender's own
+  if (after.transaction) return sendFromWallet(after.transaction, after.kind); // the last signature was the sender's
   if (after.status === "submitted") return "Signed, and on its way to the chain: the repo shows it once it is in a block.";
   return `Signed: ${after.signed_by.length} of ${after.required.length} signatures.`;
 }
@@ -125,7 +126,7 @@ function row(instruction) {
       step(async () => {
         await stepUp($("instruction-totp"), "send the instruction");
         const sent = await request("POST", `/v1/instructions/${instruction.id}/submit`);
-        if (sent.transaction) return sendFromWallet(sent.transaction);
+        if (sent.transaction) return sendFromWallet(sent.transaction, instruction.kind);
         return "Sent: the repo shows it once it is in a block.";
       }),
     );

@@ -7,7 +7,7 @@
 // that its browser wallet sends (eth_sendTransaction). The stream's events for the repo refresh it (app.js).
 import { request, stepUp } from "/app/static/api.js";
 import { formatAmount, fromUnits } from "/app/static/money.js";
-import { browserWallet, checkedTransaction, declined } from "/app/static/wallet.js";
+import { checkedTransaction, declined, walletOnChain } from "/app/static/wallet.js";
 import { $, element } from "/app/static/dom.js";
 import { lineChart, timelineChart } from "/app/static/charts.js";
 import * as instructions from "/app/static/instructions.js";
@@ -123,8 +123,8 @@ async function act(path, body, withStepUp) {
     if (withStepUp) await stepUp($("repo-totp"), "act on the repo");
     const submitted = await request("POST", `/v1/repos/${repoId}/${path}`, body);
     if (submitted.transaction) {
-      const tx = await checkedTransaction(submitted.transaction, wallet, { toPosition: path === "position-transfer" });
-      const hash = await browserWallet().request({ method: "eth_sendTransaction", params: [tx] });
+      const tx = await checkedTransaction(submitted.transaction, wallet, { step: path, repoId, to: body?.to_wallet });
+      const hash = await (await walletOnChain()).request({ method: "eth_sendTransaction", params: [tx] });
       say(`Sent from your wallet: transaction ${hash}. The repo shows it once it is in a block.`);
     } else {
       say("Queued: settling on chain…");

@@ -7,7 +7,7 @@
 // Rows are kept by id across refreshes so that a form being typed into is never replaced under the user's hands.
 import { request, stepUp } from "/app/static/api.js";
 import { formatAmount } from "/app/static/money.js";
-import { browserWallet, checkDocument, declined, utf8Hex } from "/app/static/wallet.js";
+import { browserWallet, checkDocument, declined, onChain, utf8Hex } from "/app/static/wallet.js";
 import { $, element } from "/app/static/dom.js";
 
 let me = null;
@@ -298,6 +298,7 @@ async function signWithWallet() {
     const doc = await request("GET", `/v1/trades/${tradeId}/typed-data`);
     if (!documentMatches(doc, t)) throw new Error("The document to sign is not the terms on screen: nothing was signed.");
     await checkDocument(doc.typed_data, "RepoTerms");
+    await onChain(provider);
     const accounts = await provider.request({ method: "eth_requestAccounts" });
     const account = (accounts ?? []).find((a) => String(a).toLowerCase() === side.wallet.toLowerCase());
     if (!account) {

@@ -30,14 +30,42 @@ export async function checkDocument(typedData, primaryType) {
   if (!ok) throw new Error("The document to sign is not for the repo engine on this chain: nothing was signed.");
 }
 
+// The 4-byte selector of the function each step of the page calls (repo engine; the position contract's
+// transferFrom for a position transfer). tests/gateway/web/test_wallet_selectors.py checks them against the compiled
+// ABIs, so that a step handed back by the API is sent only if it is the function the person chose.
+const SELECTORS = {
+  "margin-call": "3f45c158",
+  repurchase: "64c96f85",
+  margin: "e400e6ca",
+  "withdraw-excess": "e99ca7c8",
+  terminate: "7a828b28",
+  default: "55e1172d",
+  "close-out": "eddf7abb",
+  "early-repurchase": "acf5acef",
+  substitution: "1bde4b8b",
+  "position-transfer": "23b872dd",
+};
+
+const word = (data, i) => data.slice(10 + 64 * i, 10 + 64 * (i + 1));
+const uintWord = (value) => BigInt(value).toString(16).padStart(64, "0");
+const addressWord = (address) => String(address).toLowerCase().slice(2).padStart(64, "0");
+
 // A step the API returned for a self-held wallet, checked before the wallet sends it: from that wallet, to the repo
-// engine (or, for a position transfer, the position contract), no value; only those fields go to the wallet.
-export async function checkedTransaction(tx, wallet, { toPosition = false } = {}) {
+// engine (or, for a position transfer, the position contract), no value, and calling the function of ``step`` on
+// the repo on screen (a transfer: from this wallet to the receiver entered); only those fields go to the wallet.
+export async function checkedTransaction(tx, wallet, { step, repoId, to = null }) {
   const n = await chain();
   if (!same(tx.from, wallet)) throw new Error(`The step is not from your wallet ${wallet}: nothing was sent.`);
+  const toPosition = step === "position-transfer";
   const target = toPosition ? n.repo_position : n.repo_engine;
   if (!same(tx.to, target) || !/^0x[0-9a-fA-F]*$/.test(String(tx.data)) || ("value" in tx && BigInt(tx.value) !== 0n)) {
     throw new Error(`The step is not a call to the ${toPosition ? "position contract" : "repo engine"}: nothing was sent.`);
+  }
+  const data = String(tx.data).toLowerCase();
+  const args = toPosition ? [addressWord(wallet), addressWord(to), uintWord(repoId)] : [uintWord(repoId)];
+  const selector = SELECTORS[step];
+  if (!selector || !data.startsWith("0x" + selector) || !args.every((w, i) => word(data, i) === w)) {
+    throw new Error(`The step is not the ${step.replaceAll("-", " ")} of repo ${repoId} you asked for: nothing was sent.`);
   }
   return { from: tx.from, to: tx.to, data: tx.data };
 }
@@ -49,6 +77,19 @@ export function browserWallet() {
   }
   return provider;
 }
+
+// ``provider`` on this network's chain (asked after every check of what it is to sign or send): a wallet on another
+// chain would sign for a chain id the engine refuses, or send the step to another chain.
+export async function onChain(provider) {
+  const n = await chain();
+  const id = await provider.request({ method: "eth_chainId" });
+  if (BigInt(id) !== BigInt(n.chain_id)) {
+    throw new Error(`Your browser wallet is on chain ${BigInt(id)}, not this network's ${n.chain_id}: switch networks in the wallet. Nothing was signed or sent.`);
+  }
+  return provider;
+}
+
+export const walletOnChain = () => onChain(browserWallet());
 
 // EIP-1193's 4001: the user refused in the wallet.
 export const declined = (err) => err?.code === 4001;
