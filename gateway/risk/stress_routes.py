@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
@@ -27,6 +28,7 @@ from gateway.risk.stress_schemas import (
 )
 from gateway.settlement.hub import HubDep
 from gateway.settlement_records import freshness
+from gateway.settlement_records.models import RepoRecord
 from gateway.trading.money import from_units
 
 router = APIRouter(prefix="/risk", tags=["risk"], responses=problem_responses(401, 403, 422, 429))
@@ -104,6 +106,20 @@ def run_stress(
     return answer
 
 
+def _held(session: Session, organization_id: uuid.UUID, exposures: dict[int, int]) -> list[history.RepoPoint]:
+    """The reported repos the member holds as indexed (a repo's history is its holder's): others are not kept."""
+    if not exposures:
+        return []
+    held = set(
+        session.scalars(
+            select(RepoRecord.repo_id).where(
+                RepoRecord.repo_id.in_(sorted(exposures)), RepoRecord.holder_org_id == organization_id
+            )
+        )
+    )
+    return [history.RepoPoint(r, e) for r, e in sorted(exposures.items()) if r in held]
+
+
 def _show(session: Session, organization_id: uuid.UUID, kind: str, data: dict[str, Any]) -> None:
     """On the member's own stream and webhooks only (a risk message; committed here)."""
     messages.record(session, organization_id=organization_id, kind=kind, body=data)
@@ -117,7 +133,7 @@ def show_exposure(body: ExposureSnapshot, principal: RiskAct, session: SessionDe
     kept for charts (``GET /v1/risk/exposure/history``, per minute, pruned after 30 days), and each repo's
     (``GET /v1/risk/repos/{id}/exposure/history``)."""
     points = [history.PairPoint(p.counterparty_id, int(p.net), p.repos) for p in body.pairs]
-    repos = [history.RepoPoint(r.repo_id, int(r.exposure)) for r in body.repos]
+    repos = _held(session, principal.organization_id, {r.repo_id: int(r.exposure) for r in body.repos})
     history.record(
         session, organization_id=principal.organization_id, points=points, repos=repos, now=datetime.now(UTC)
     )

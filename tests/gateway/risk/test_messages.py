@@ -142,5 +142,13 @@ def test_a_repos_exposure_history_is_its_holders_and_shown_to_its_parties_only(w
     assert stranger.get("/v1/risk/repos/9/exposure/history").status_code == 404
     assert cast.b_viewer.get("/v1/risk/repos/10/exposure/history").status_code == 404  # no such repo
     assert cast.b_viewer.get("/v1/risk/repos/0/exposure/history").status_code == 422
+    # A's key reports on a repo A does not hold (it sells it) and on one nobody has: nothing is kept for A
+    a_key = _risk_key(cast)
+    body = {**_snapshot("1"), "repos": [{"repo_id": 9, "exposure": "7"}, {"repo_id": 77, "exposure": "8"}]}
+    assert world.client.post("/v1/risk/exposure", json=body, headers=a_key).status_code == 204
+    assert cast.a_viewer.get("/v1/risk/repos/9/exposure/history").json()["data"] == []
+    with world.ctx.read_sessions() as session:
+        kept = session.scalars(select(history.RepoExposurePoint.repo_id)).all()
+    assert kept == [9]  # B's one point
     bad = {**_snapshot("1"), "repos": [{"repo_id": 9, "exposure": "1e9"}]}
     assert world.client.post("/v1/risk/exposure", json=bad, headers=b_key).status_code == 422
