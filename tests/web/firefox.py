@@ -47,7 +47,8 @@ class BiDiError(Exception):
 
 @dataclass
 class Firefox:
-    """One headless Firefox with a WebDriver BiDi session; uncaught page errors collect in ``errors``."""
+    """One headless Firefox with a WebDriver BiDi session; uncaught page errors collect in ``errors`` as events are
+    read (``page_errors()`` reads the rest first)."""
 
     process: subprocess.Popen[bytes]
     socket: ClientConnection
@@ -73,6 +74,11 @@ class Firefox:
         params = message.get("params", {})
         if message.get("method") == "log.entryAdded" and params.get("type") == "javascript":
             self.errors.append(str(params.get("text")))
+
+    def page_errors(self) -> list[str]:
+        """The uncaught errors so far, those still on the wire included (a round trip reads every event before it)."""
+        self.send("session.status", {})
+        return list(self.errors)
 
     def person(self) -> Tab:
         """A tab in a user context of its own: cookies and storage no other tab sees."""

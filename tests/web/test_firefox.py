@@ -102,7 +102,7 @@ def test_rfq_to_open_repo_in_firefox(served: tuple[Env, str]) -> None:
             assert repo_id is not None
             assert tab.text("#sign-status") == f"Open on chain: repo {repo_id}."
             tab.find("css", f'#repos tr[data-id="{repo_id}"]')  # the blotter, live
-        assert browser.errors == []
+        assert browser.page_errors() == []
         assert borrower.call("() => window.localStorage.length") == 0
 
 
@@ -127,4 +127,4 @@ def test_operator_and_compliance_pages_in_firefox(served: tuple[Env, str]) -> No
         compliance.click("button", "Verify against the chain")
         compliance.wait_text("Audit trail intact:")
         assert axe_serious(compliance) == []
-        assert browser.errors == []
+        assert browser.page_errors() == []
