@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -143,8 +144,10 @@ class Indexer:
                 if "repoId" in args and int(args["repoId"]) not in states:
                     # the state after ``end``, the block the cursor will name: never ahead of what reads claim
                     states[int(args["repoId"])] = self._read_chain(int(args["repoId"]), end)
+            spent = self._spent_handed_out(decoded_logs, end)
             published: list[tuple[dict[str, Any], set[uuid.UUID]]] = []
             with self.sessions() as session:
+                parties.carried_out(session, spent)
                 units = wire.EventUnits(session)
                 for log, decoded, args in decoded_logs:
                     block_hash = "0x" + bytes(log["blockHash"]).hex()
@@ -174,8 +177,6 @@ class Indexer:
                     if event.name in (REPURCHASED, TERMINATION_NOTICED) and repo_id is not None:
                         _audit_closing(session, event)
                     if repo_id is not None:
-                        parties.seen_on_chain(session, event.name, args, repo_id)
-                    if repo_id is not None:
                         state = states[repo_id]
                         if event.name == "RepoOpened":
                             # getRepo's buyer is the position's holder; the original lender is the event's
@@ -200,6 +201,24 @@ class Indexer:
         if self.on_events is not None and published:
             self.on_events(published)
         return max(len(published), 1)
+
+    def _spent_handed_out(
+        self, decoded_logs: list[tuple[Any, dict[str, Any], dict[str, Any]]], end: int
+    ) -> list[uuid.UUID]:
+        """The handed-out instructions a substitution or repurchase in these blocks may have carried out whose nonce
+        the engine has spent by ``end``: exactly those (another one handed out on the same repo stays so). Read
+        before the write transaction."""
+        repos = {
+            int(args["repoId"])
+            for _, decoded, args in decoded_logs
+            if decoded["event"] in parties.SENT_BY_THE_SELLER and "repoId" in args
+        }
+        if not repos:
+            return []
+        with self.sessions() as session:
+            candidates = parties.handed_out(session, repos)
+        used = self.market.view(self.market.engine, "nonceUsed")
+        return [c.id for c in candidates if used(to_checksum_address(c.signer), c.nonce, block=end)]
 
     def _position_transferred(self, log: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """A transfer of a live repo's position NFT from one holder to another as a ``PositionTransferred`` event

@@ -17,6 +17,7 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy.orm import Session
 
 from contracts import eip712
+from gateway.chain.bindings.engine import RepoStatus
 from gateway.context import GatewayContext
 from gateway.custody.kyc import require_verified
 from gateway.db.models import WalletKind
@@ -99,6 +100,8 @@ def _with_submission(
         data = market.encode(market.engine, "amend", amendment, seller_sig, holder_sig)
         _simulate(market, "amendment", market.relayer.address, data, overrides)
         return checked
+    if instruction.kind in SENT_BY_THE_SELLER:
+        _still_takes(hub, instruction, repo, signatures)
     if instruction.kind == "EarlyRepurchase":
         return _early_repurchase_sender(ctx, read, hub, checked, repo, organization_id)
     if instruction.kind != "Substitution":
@@ -117,6 +120,28 @@ def _with_submission(
     args = instructions.substitution_args(instruction, repo, stand_in)
     _simulate(market, "substitution", seller.address, market.encode(market.engine, "substitute", *args), overrides)
     return checked
+
+
+SENT_BY_THE_SELLER = ("Substitution", "EarlyRepurchase")
+LIVE = (RepoStatus.OPEN, RepoStatus.MARGIN_CALLED)
+
+
+def _still_takes(hub: Hub, instruction: Instruction, repo: service.OnChainRepo, signatures: dict[str, str]) -> None:
+    """A step the seller's wallet sends, checked before it is queued or handed out (again): consented by the
+    position's current holder, before its deadline, on a live repo, its nonce unspent (a handed-out step may be on
+    chain already). A self-held seller's step is not simulated (it approves the engine itself first): without these
+    a wallet would be handed a transaction the engine refuses."""
+    if repo.state.status not in LIVE:
+        raise InvalidState(f"the repo is {repo.state.status.name.lower()}: nothing to send")
+    holder = (repo.holder or "").lower()
+    if holder not in signatures:
+        raise InvalidState("the position changed hands since the holder consented: propose the change again")
+    m = instructions.message_of(instruction)
+    if hub.now() > int(m["deadline"]):
+        raise InvalidState("the instruction's deadline has passed: propose the change again")
+    market = hub.require_market()
+    if market.view(market.engine, "nonceUsed")(to_checksum_address(holder), int(m["nonce"])):
+        raise InvalidState("the engine has carried this instruction out already: nothing to send")
 
 
 def _early_repurchase_sender(

@@ -1,7 +1,8 @@
 """instruction.* events to the repo's parties, on the stream and by webhook: a counterparty learns of a proposed
 substitution, amendment or early repurchase, of each signature, of its submission and of an approver's no without
-polling. The parties are the repo's seller and holder as indexed, and the organizations whose wallets must sign;
-nobody else. Sent after the write committed; no chain call."""
+polling (a step handed to a self-held seller's wallet is told once, as ``instruction.handed_out``; the repo's own
+chain event tells when it is carried out). The parties are the repo's seller and holder as indexed, and the
+organizations whose wallets must sign; nobody else. Sent after the write committed; no chain call."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class Change(StrEnum):
     CREATED = "instruction.created"
     SIGNED = "instruction.signed"
     SUBMITTED = "instruction.submitted"
+    HANDED_OUT = "instruction.handed_out"  # first handed to a self-held seller's wallet (not yet seen on chain)
     REJECTED = "instruction.rejected"
 
 

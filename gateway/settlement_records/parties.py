@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -58,22 +59,36 @@ def link_instruction(session: Session, instruction: Instruction, settlement: Set
     record(session, settlement, organizations)
 
 
-# the chain events that carry out an instruction a self-held seller's wallet sends, and the instruction's kind
-_SENT_BY_THE_SELLER = {"CollateralSubstituted": "Substitution", "RepoRepurchased": "EarlyRepurchase"}
+# the chain events after which a handed-out instruction on the repo may have been carried out
+SENT_BY_THE_SELLER = frozenset({"CollateralSubstituted", "RepoRepurchased"})
 
 
-def seen_on_chain(session: Session, event_name: str, args: dict[str, object], repo_id: int) -> None:
-    """A substitution or early repurchase in a block: the repo's instruction of that kind whose transaction was
-    handed out to the seller's wallet is submitted (its nonce is spent on chain: none other of the kind could go)."""
-    kind = _SENT_BY_THE_SELLER.get(event_name)
-    if kind is None or (event_name == "RepoRepurchased" and not args.get("early")):
+@dataclass(frozen=True)
+class HandedOut:
+    """A handed-out instruction, and whose nonce it spends when the engine carries it out (the holder who signed)."""
+
+    id: uuid.UUID
+    signer: str
+    nonce: int
+
+
+def handed_out(session: Session, repo_ids: Iterable[int]) -> list[HandedOut]:
+    """The instructions whose transaction is with a self-held seller's wallet, on these repos."""
+    rows = session.scalars(
+        select(Instruction).where(
+            Instruction.repo_id.in_(sorted(set(repo_ids))), Instruction.status == InstructionStatus.HANDED_OUT
+        )
+    )
+    return [HandedOut(row.id, row.required[0], int(row.message["nonce"])) for row in rows if row.required]
+
+
+def carried_out(session: Session, ids: Iterable[uuid.UUID]) -> None:
+    """Handed-out instructions whose nonce the engine has spent: submitted (on chain)."""
+    chosen = sorted(set(ids))
+    if not chosen:
         return
     session.execute(
         update(Instruction)
-        .where(
-            Instruction.repo_id == repo_id,
-            Instruction.kind == kind,
-            Instruction.status == InstructionStatus.HANDED_OUT,
-        )
+        .where(Instruction.id.in_(chosen), Instruction.status == InstructionStatus.HANDED_OUT)
         .values(status=InstructionStatus.SUBMITTED)
     )

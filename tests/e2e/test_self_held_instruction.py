@@ -1,16 +1,20 @@
 """A self-held seller's early repurchase, on our node (and Anvil) through the gateway's API: once the holder has
 consented, ``/submit`` hands the seller the transaction its own wallet sends. The gateway cannot know whether the
-wallet sent it, so the instruction stays ``handed_out`` (asking again hands the same step out again; an approver can
-no longer reject it) until the indexer sees the engine's early repurchase in a block, and only then is it
-``submitted``; after that there is nothing left to send."""
+wallet sent it, so the instruction stays ``handed_out`` (asking again hands the same step out again) until the
+indexer sees the engine spend its nonce, and only then is it ``submitted``; after that there is nothing left to send.
+Another early repurchase handed out on the same repo stays handed out, and is not handed out again once the repo
+is closed. The holder's list of the repo's instructions finds the one
+it signed however many others it need not sign came later."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 from eth_account import Account
 
 from contracts.deploy import _send
-from gateway.db.models import Role
+from gateway.settlement_records.models import Instruction
 from tests.e2e.test_lifecycle_paths import REPURCHASED, STATUS, Env, env, sign_instruction
 from tests.e2e.test_trading_chain import repo_state, wait_for
 from tests.gateway.market import call, register_self_held, step_up
@@ -37,33 +41,51 @@ def test_a_self_held_sellers_step_stays_handed_out_until_the_chain_shows_it(env:
     assert call(env.b_trader, f"/v1/trades/{trade}/sign").status_code == 200
     repo_id = env.wait_open(trade)
 
-    proposal = call(env.a_trader, f"/v1/repos/{repo_id}/early-repurchase")
-    assert proposal.status_code == 201, proposal.text
-    instruction = proposal.json()["id"]
-    assert sign_instruction(env, instruction, env.b_trader)["status"] == "pending"  # the holder consents
+    asked = []  # two early repurchases, both consented by the holder: only the one the wallet sends is carried out
+    for _ in range(2):
+        proposal = call(env.a_trader, f"/v1/repos/{repo_id}/early-repurchase")
+        assert proposal.status_code == 201, proposal.text
+        asked.append(proposal.json()["id"])
+        assert sign_instruction(env, asked[-1], env.b_trader)["status"] == "pending"  # the holder consents
+    other, instruction = asked
 
     handed = []
-    for _ in range(2):  # the first transaction never left the wallet (declined, lost): asked again, handed again
+    for each in (instruction, instruction, other):  # the first never left the wallet (declined): asked again
         step_up(env.a_trader)
-        answer = call(env.a_trader, f"/v1/instructions/{instruction}/submit")
+        answer = call(env.a_trader, f"/v1/instructions/{each}/submit")
         assert answer.status_code == 200, answer.text
         assert answer.json()["status"] == "handed_out", answer.json()
         handed.append(answer.json()["transaction"])
-    first, again = handed
+    first, again, _ = handed
     assert first["from"] == key.address and first["to"].lower() == env.engine.lower()
     assert (again["to"], again["data"]) == (first["to"], first["data"])
     assert env.a_trader.get(f"/v1/instructions/{instruction}").json()["status"] == "handed_out"
     assert repo_state(d, repo_id)[STATUS] != REPURCHASED  # nothing was sent by the gateway
-    approver = env.world.user("b", Role.APPROVER, "b-late")
-    no = call(approver, f"/v1/instructions/{instruction}/rejections", {"reason": "too late"})
-    assert no.status_code in (403, 409), no.text  # the step is out of the gateway's hands: no rejection now
 
     _send(d.w3, key, {"to": first["to"], "data": first["data"]}, "repurchaseEarly")
     wait_for(lambda: repo_state(d, repo_id), lambda s: s[STATUS] == REPURCHASED)
-    done = wait_for(  # the indexer saw the engine's early repurchase
+    done = wait_for(  # the indexer saw its nonce spent by the engine
         lambda: env.a_trader.get(f"/v1/instructions/{instruction}").json(), lambda i: i["status"] == "submitted"
     )
     assert done["status"] == "submitted"
+    assert env.a_trader.get(f"/v1/instructions/{other}").json()["status"] == "handed_out"  # never carried out
     step_up(env.a_trader)
     late = call(env.a_trader, f"/v1/instructions/{instruction}/submit")
     assert late.status_code == 409 and "nothing to send" in late.json()["detail"], late.text
+    step_up(env.a_trader)
+    dead = call(env.a_trader, f"/v1/instructions/{other}/submit")  # not handed out again: the engine would refuse
+    assert dead.status_code == 409 and "the repo is repurchased" in dead.json()["detail"], dead.text
+
+    # a hundred and more later instructions none of B's wallets must sign (a holder before it, say) do not hide
+    # from B the one it signed
+    with env.world.ctx.sessions.begin() as session:
+        for _ in range(101):
+            session.add(
+                Instruction(
+                    id=uuid.uuid4(), repo_id=repo_id, kind="EarlyRepurchase", message=done["message"],
+                    required=[Account.create().address.lower()], created_by="test",
+                )
+            )  # fmt: skip
+    listed = env.b_trader.get(f"/v1/repos/{repo_id}/instructions")
+    assert listed.status_code == 200 and [i["id"] for i in listed.json()["data"]] == [instruction, other], listed.text
+    assert len(env.a_trader.get(f"/v1/repos/{repo_id}/instructions").json()["data"]) == 100  # the seller: all, paged

@@ -14,6 +14,7 @@ from gateway.api.errors import problem_responses
 from gateway.api.permits import ReposRead
 from gateway.chain.bindings.engine import AmendmentKind, RepoStatus
 from gateway.custody import door
+from gateway.db.models import Wallet
 from gateway.exceptions import InvalidRequest, NotFound, PermissionDenied
 from gateway.policy import instructions as instruction_policy
 from gateway.policy import rejections
@@ -28,7 +29,7 @@ from gateway.settlement.schemas import (
     RepoIdPath,
     SubstitutionCreate,
 )
-from gateway.settlement_records.models import Instruction, RepoRecord
+from gateway.settlement_records.models import Instruction, InstructionStatus, RepoRecord
 from gateway.trading import maturity as repo_maturity
 from gateway.trading import money
 from gateway.trading.announce import AnnouncerDep
@@ -172,13 +173,17 @@ def repo_instructions(repo_id: RepoIdPath, principal: ReposRead, read: ReadSessi
     org = principal.organization_id
     if org not in (seller, holder):
         raise NotFound("repo not found")
-    rows = read.scalars(
-        select(Instruction).where(Instruction.repo_id == repo_id).order_by(Instruction.created_at.desc()).limit(LISTED)
-    ).all()
-    if org != seller:
-        required = sorted({a for row in rows for a in row.required})
-        own = {w.address.lower() for w in instructions.wallets_of(read, required) if w.organization_id == org}
-        rows = [row for row in rows if own & set(row.required)]
+    newest_first = select(Instruction).where(Instruction.repo_id == repo_id).order_by(Instruction.created_at.desc())
+    if org == seller:
+        rows = list(read.scalars(newest_first.limit(LISTED)))
+    else:  # the newest LISTED of those its wallets must sign, however many others came after them
+        own = {a.lower() for a in read.scalars(select(Wallet.address).where(Wallet.organization_id == org))}
+        rows = []
+        for row in read.scalars(newest_first.execution_options(yield_per=200)):
+            if own & {a.lower() for a in row.required}:
+                rows.append(row)
+                if len(rows) == LISTED:
+                    break
     return InstructionList(data=[instructions.public(hub, row) for row in rows])
 
 
@@ -283,6 +288,7 @@ def submit_instruction(
     )
     read.rollback()
     instruction = instructions.for_writing(session, checked)
+    was = instruction.status
     person = door.Person.of(principal)
     submitted = instructions.submit_if_complete(
         ctx, session, hub, person=person, instruction=instruction, checked=checked
@@ -291,7 +297,9 @@ def submit_instruction(
         raise InvalidState(
             f"nothing to send: the instruction is {instruction.status}, waits for a signature, or is not yours to send"
         )
-    announce(announcer, session, Change.SUBMITTED, instruction)
+    if instruction.status != was:  # handed out again: nothing new to tell
+        handed_out = instruction.status == InstructionStatus.HANDED_OUT
+        announce(announcer, session, Change.HANDED_OUT if handed_out else Change.SUBMITTED, instruction)
     return _with_transaction(instructions.public(hub, instruction), submitted)
 
 
