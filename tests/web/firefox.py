@@ -200,6 +200,24 @@ class Tab:
         mouse = {"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": pointer}
         self.browser.send("input.performActions", {"context": self.context, "actions": [mouse]})
 
+    def choose(self, label: str, option_text: str, scope: str = "") -> None:
+        """In the labelled select, the option whose text contains ``option_text`` (as selectOption does: the value
+        set and the input and change events the page listens to)."""
+        chosen = self.call(
+            """(e, t) => {
+              const option = [...e.options].find((o) => o.textContent.includes(t));
+              if (!option) return false;
+              e.value = option.value;
+              e.dispatchEvent(new Event('input', { bubbles: true }));
+              e.dispatchEvent(new Event('change', { bubbles: true }));
+              return true;
+            }""",
+            self.find("label", label, scope),
+            option_text,
+        )
+        if chosen is not True:
+            raise BiDiError(f"no option with {option_text!r} in {label!r}")
+
     def fill(self, label: str, value: str, scope: str = "") -> None:
         """Click the labelled field, clear it, and type ``value`` key by key."""
         self.click("label", label, scope)

@@ -61,6 +61,7 @@ def test_rfq_to_open_repo_in_firefox(served: tuple[Env, str]) -> None:
         b_org = str(env.world.orgs["b"])
         assert lender.text("#my-member") == b_org
 
+        borrower.choose("Your wallet (gives collateral, receives cash)", env.a_wallet["address"][:10])
         borrower.fill("Counterparty member ID", b_org)
         borrower.fill("Purchase price (cash you borrow)", "310000")
         borrower.fill("Collateral amount", "325500")
@@ -71,6 +72,7 @@ def test_rfq_to_open_repo_in_firefox(served: tuple[Env, str]) -> None:
         asked = "#incoming-rfqs > li"
         lender.find("css", asked)  # no reload: rfq.created on B's stream refreshed the list
         assert f"borrow 310,000.{cash_zeros} " in lender.text(asked)
+        lender.choose("Lending wallet", env.b_wallet["address"][:10], scope=asked)
         lender.fill("Rate (% a year)", "4.25", scope=asked)
         lender.fill("Haircut (basis points)", "150", scope=asked)
         lender.click("button", "Send quote", scope=asked)

@@ -320,12 +320,13 @@ def test_a_self_held_seller_signs_a_rerate_and_sends_an_early_repurchase_from_it
             seller.route(listed, elsewhere)
             with seller.expect_response(listed):
                 seller.get_by_role("button", name=f"Manage repo {repo_id}").click()  # the list read again
-            seller.get_by_role("button", name=f"Sign: {rerate}").click()
+            with seller.expect_response(listed):  # the step reads the list again after it: done before unrouting
+                seller.get_by_role("button", name=f"Sign: {rerate}").click()
             seller.get_by_text("The document to sign is not the instruction on screen: nothing was signed.").wait_for(
                 timeout=30_000
             )
             assert wallet.requests == []
-            seller.unroute(listed)
+            seller.unroute_all(behavior="wait")  # a list read still in the handler finishes first
             with seller.expect_response(listed):
                 seller.get_by_role("button", name=f"Manage repo {repo_id}").click()
             seller.get_by_role("button", name=f"Sign: {rerate}").click()  # the browser wallet signs: no code
