@@ -2,8 +2,9 @@
 wallet that signs with a local key, as MetaMask would with its own) with Sign-In with Ethereum, then asks it for
 ``eth_signTypedData_v4`` over the EIP-712 document of the terms on screen, and the repo opens on chain. The page
 refuses, before the wallet is asked, a document that is not the terms on screen and a wallet account that is not
-the trade's. A self-held seller's repurchase comes back from the API as a transaction, which the browser wallet
-sends (``eth_sendTransaction``); one its user declines stays handed out and is sent on a second try."""
+the trade's. The page sends the wallet's approval of the repo engine for a token. A self-held seller's repurchase
+comes back from the API as a transaction, which the browser wallet sends (``eth_sendTransaction``); one its user
+declines stays handed out and is sent on a second try."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ class LocalKeyWallet:
             return hex(self.chain_id)
         if method == "eth_requestAccounts":
             return self.offered
+        if method == "eth_call":  # a read through the wallet's own node
+            call, block = params
+            return "0x" + bytes(self.w3.eth.call({"to": call["to"], "data": call["data"]}, block)).hex()
         if method == "personal_sign":  # EIP-1193: [message as hex, account]
             assert str(params[1]).lower() == self.key.address.lower()
             signed = self.key.sign_message(encode_defunct(hexstr=params[0]))
@@ -124,8 +128,21 @@ def test_a_self_held_wallet_signs_the_terms_on_screen_through_the_browser_wallet
             offered = page.locator("#rfq-wallet option").all_inner_texts()
             assert any(o.startswith("browser wallet (" + key.address[:10]) for o in offered), offered
 
+            # B's new wallet gets cash, and lets the engine take it: an approval its browser wallet sends from the page
+            env.issue_cash(key.address, "200000")
+            allow = page.locator("#allow-form")
+            allow.wait_for(state="visible", timeout=30_000)  # shown once the member has a self-held wallet
+            page.get_by_label("Self-held wallet", exact=True).select_option(key.address)
+            page.get_by_label("Token", exact=True).select_option(env.cash)
+            wallet.requests = []
+            allow.get_by_role("button", name="Allow the repo engine").click()
+            page.get_by_text("The repo engine's allowance from").wait_for(timeout=60_000)
+            assert page.locator("#allow-status").inner_text().endswith("is now unlimited.")
+            assert wallet.requests == ["eth_chainId", "eth_requestAccounts", "eth_sendTransaction", "eth_call"]
+            assert env.d.cash.functions.allowance(key.address, env.engine).call() == 2**256 - 1
+            assert axe_serious(page) == []
+
             # A proposes terms to that wallet and signs custodially (the API); B's page is opened again to see them
-            _fund(env, key)
             trade_id = env.direct_trade(seller_wallet_id=env.a_wallet["id"], buyer=key.address, tenor_seconds=3600)
             step_up(env.a_trader)
             assert call(env.a_trader, f"/v1/trades/{trade_id}/sign").status_code == 200

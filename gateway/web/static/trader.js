@@ -7,6 +7,7 @@
 // Rows are kept by id across refreshes so that a form being typed into is never replaced under the user's hands.
 import { request, stepUp } from "/app/static/api.js";
 import { formatAmount } from "/app/static/money.js";
+import * as allowances from "/app/static/allowances.js";
 import { browserWallet, checkDocument, declined, onChain, utf8Hex } from "/app/static/wallet.js";
 import { $, element } from "/app/static/dom.js";
 
@@ -324,6 +325,7 @@ async function signWithWallet() {
 async function loadWallets() {
   wallets = (await request("GET", "/v1/wallets?limit=200")).data.map((w) => ({ ...w, value: w.id }));
   options($("rfq-wallet"), wallets, (w) => `${w.label} (${w.address.slice(0, 10)}…)`);
+  allowances.show(instruments, wallets);
 }
 
 export async function start(listed) {
@@ -356,6 +358,7 @@ export async function start(listed) {
   $("sign-form").addEventListener("submit", signShown);
   $("wallet-sign-button").addEventListener("click", signWithWallet);
   $("link-form").addEventListener("submit", linkWallet);
+  allowances.start();
   $("trader").hidden = false;
   await refresh();
 }

@@ -4,11 +4,12 @@
 // the wallet sign for another contract or chain, or send to another contract.
 import { request } from "/app/static/api.js";
 
-let network = null;
+let known = null;
 
-async function chain() {
-  if (network === null) network = await request("GET", "/v1/network");
-  return network;
+// Where the repo engine and the position contract are, and the chain id (GET /v1/network, read once).
+export async function network() {
+  if (known === null) known = await request("GET", "/v1/network");
+  return known;
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -17,7 +18,7 @@ const same = (a, b) => ADDRESS.test(String(a)) && String(a).toLowerCase() === St
 // An EIP-712 document is for the repo engine on this chain, of the expected primary type, and that type's fields are
 // exactly the message's (nothing signed that is not shown). Throws when not.
 export async function checkDocument(typedData, primaryType) {
-  const n = await chain();
+  const n = await network();
   const domain = typedData?.domain ?? {};
   const fields = (typedData?.types?.[primaryType] ?? []).map((f) => f.name);
   const message = Object.keys(typedData?.message ?? {});
@@ -54,7 +55,7 @@ const addressWord = (address) => String(address).toLowerCase().slice(2).padStart
 // engine (or, for a position transfer, the position contract), no value, and calling the function of ``step`` on
 // the repo on screen (a transfer: from this wallet to the receiver entered); only those fields go to the wallet.
 export async function checkedTransaction(tx, wallet, { step, repoId, to = null }) {
-  const n = await chain();
+  const n = await network();
   if (!same(tx.from, wallet)) throw new Error(`The step is not from your wallet ${wallet}: nothing was sent.`);
   const toPosition = step === "position-transfer";
   const target = toPosition ? n.repo_position : n.repo_engine;
@@ -81,7 +82,7 @@ export function browserWallet() {
 // ``provider`` on this network's chain (asked after every check of what it is to sign or send): a wallet on another
 // chain would sign for a chain id the engine refuses, or send the step to another chain.
 export async function onChain(provider) {
-  const n = await chain();
+  const n = await network();
   const id = await provider.request({ method: "eth_chainId" });
   if (BigInt(id) !== BigInt(n.chain_id)) {
     throw new Error(`Your browser wallet is on chain ${BigInt(id)}, not this network's ${n.chain_id}: switch networks in the wallet. Nothing was signed or sent.`);

@@ -1,6 +1,7 @@
 """The page sends a self-held wallet's step only if its calldata is the function the person chose: the 4-byte
 selectors ``wallet.js`` knows each step by must be those of the compiled contracts' functions, or the page would
-refuse every honest step (or let a wrong one through)."""
+refuse every honest step (or let a wrong one through); and the ERC-20 calls ``allowances.js`` builds itself must be
+the tokens' own."""
 
 from __future__ import annotations
 
@@ -51,3 +52,13 @@ def test_every_step_the_page_sends_is_known_by_its_contract_selector() -> None:
         assert known[step] == selector, (step, function)
         # the page reads the repo id as the first word (the position's token id as the third, after from and to)
         assert inputs[:1] == ["repoId"] if contract == "RepoEngine" else inputs == ["from", "to", "tokenId"]
+
+
+def test_the_allowance_calls_the_page_builds_are_the_tokens_own() -> None:
+    source = (STATIC / "allowances.js").read_text()
+    for name, function, inputs in (("APPROVE", "approve", ["spender", "value"]), ("ALLOWANCE", "allowance", None)):
+        (known,) = re.findall(rf'export const {name} = "([0-9a-f]{{8}})"', source)
+        selector, names = _selector("CashToken", function)
+        assert known == selector and len(names) == 2, (name, names)
+        if inputs is not None:
+            assert names == inputs  # the spender (the engine) first, then the amount

@@ -5,6 +5,10 @@ scripts are all modules from that folder."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+
+import pytest
 
 from gateway.web.routes import STATIC
 from tests.gateway.conftest import World
@@ -28,3 +32,16 @@ def test_static_modules_and_nothing_else(world: World) -> None:
         assert "localStorage" not in r.text.replace("never localStorage", "")  # nothing kept in local storage
     assert world.client.get("/app/static/nope.js").status_code == 404
     assert world.client.get("/app/static/..%2Froutes.py").status_code == 404
+
+
+def test_every_module_parses() -> None:
+    """A syntax error in one module stops the whole page (each imports others): Node parses every one as a module."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed (scripts/setup needs it for the Solidity toolchain)")
+    for path in sorted(STATIC.glob("*.js")):
+        checked = subprocess.run(
+            [node, "--experimental-default-type=module", "--check", str(path)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert checked.returncode == 0, f"{path.name}: {checked.stderr}"
