@@ -8,14 +8,17 @@ BUCKET_SECONDS`` points per pair or repo, however often the service revalues; a 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.db.models import Base
 
+Key = TypeVar("Key", uuid.UUID, int)  # a pair's counterparty, or a repo's id
 BUCKET_SECONDS = 60
 RETENTION_DAYS = 30
 MAX_POINTS = 5_000  # one answer
@@ -74,53 +77,30 @@ def record(
     horizon = bucket - RETENTION_DAYS * 86_400
     session.execute(delete(ExposurePoint).where(ExposurePoint.bucket < horizon))
     session.execute(delete(RepoExposurePoint).where(RepoExposurePoint.bucket < horizon))
-    _record_repos(session, organization_id, repos, bucket)
-    found = {
-        p.counterparty_id: p
-        for p in session.scalars(
-            select(ExposurePoint).where(
-                ExposurePoint.organization_id == organization_id, ExposurePoint.bucket == bucket
-            )
-        )
-    }
-    for point in points:
-        row = found.get(point.counterparty_id)
-        if row is None:
-            session.add(
-                ExposurePoint(
-                    organization_id=organization_id,
-                    counterparty_id=point.counterparty_id,
-                    bucket=bucket,
-                    net_units=str(point.net),
-                    repos=point.repos,
-                )
-            )
-        else:
-            row.net_units, row.repos = str(point.net), point.repos
+    pairs = {p.counterparty_id: {"net_units": str(p.net), "repos": p.repos} for p in points}
+    _upsert(session, ExposurePoint, "counterparty_id", organization_id, bucket, pairs)
+    held = {r.repo_id: {"exposure_units": str(r.exposure)} for r in repos}
+    _upsert(session, RepoExposurePoint, "repo_id", organization_id, bucket, held)
 
 
-def _record_repos(session: Session, organization_id: uuid.UUID, repos: list[RepoPoint], bucket: int) -> None:
-    found = {
-        p.repo_id: p
-        for p in session.scalars(
-            select(RepoExposurePoint).where(
-                RepoExposurePoint.organization_id == organization_id, RepoExposurePoint.bucket == bucket
-            )
-        )
-    }
-    for point in repos:
-        row = found.get(point.repo_id)
+def _upsert(
+    session: Session,
+    model: type[ExposurePoint] | type[RepoExposurePoint],
+    key: str,
+    organization_id: uuid.UUID,
+    bucket: int,
+    values: Mapping[Key, Mapping[str, object]],
+) -> None:
+    """One row per member, ``key`` and bucket: a later report within the bucket replaces the row's values."""
+    same_bucket = select(model).where(model.organization_id == organization_id, model.bucket == bucket)
+    found = {getattr(row, key): row for row in session.scalars(same_bucket)}
+    for name, fields in values.items():
+        row = found.get(name)
         if row is None:
-            session.add(
-                RepoExposurePoint(
-                    organization_id=organization_id,
-                    repo_id=point.repo_id,
-                    bucket=bucket,
-                    exposure_units=str(point.exposure),
-                )
-            )
+            session.add(model(organization_id=organization_id, bucket=bucket, **{key: name}, **fields))
         else:
-            row.exposure_units = str(point.exposure)
+            for field, value in fields.items():
+                setattr(row, field, value)
 
 
 def repo_series(
