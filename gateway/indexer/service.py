@@ -218,7 +218,16 @@ class Indexer:
         with self.sessions() as session:
             candidates = parties.handed_out(session, repos)
         used = self.market.view(self.market.engine, "nonceUsed")
-        return [c.id for c in candidates if used(to_checksum_address(c.signer), c.nonce, block=end)]
+        spent: list[uuid.UUID] = []
+        for candidate in candidates:
+            try:
+                if used(to_checksum_address(candidate.signer), int(candidate.nonce), block=end):
+                    spent.append(candidate.id)
+            except Exception as exc:  # one instruction's read must not stop indexing for everyone: asked next tick
+                if is_outage(exc):
+                    raise
+                logger.warning("indexer: nonce of instruction %s not read: %s", candidate.id, exc)
+        return spent
 
     def _position_transferred(self, log: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """A transfer of a live repo's position NFT from one holder to another as a ``PositionTransferred`` event

@@ -131,7 +131,8 @@ def _still_takes(hub: Hub, instruction: Instruction, repo: service.OnChainRepo, 
     position's current holder, before its deadline, on a live repo, its nonce unspent (a handed-out step may be on
     chain already). A self-held seller's step is not simulated (it approves the engine itself first): without these
     a wallet would be handed a transaction the engine refuses."""
-    if repo.state.status not in LIVE:
+    takes = (RepoStatus.OPEN,) if instruction.kind == "Substitution" else LIVE  # the engine's own preconditions
+    if repo.state.status not in takes:
         raise InvalidState(f"the repo is {repo.state.status.name.lower()}: nothing to send")
     holder = (repo.holder or "").lower()
     if holder not in signatures:

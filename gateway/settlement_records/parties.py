@@ -65,11 +65,12 @@ SENT_BY_THE_SELLER = frozenset({"CollateralSubstituted", "RepoRepurchased"})
 
 @dataclass(frozen=True)
 class HandedOut:
-    """A handed-out instruction, and whose nonce it spends when the engine carries it out (the holder who signed)."""
+    """A handed-out instruction, and whose nonce it spends when the engine carries it out (the holder who signed), as
+    stored (read by the caller, which must survive a row it cannot read)."""
 
     id: uuid.UUID
     signer: str
-    nonce: int
+    nonce: str
 
 
 def handed_out(session: Session, repo_ids: Iterable[int]) -> list[HandedOut]:
@@ -79,7 +80,7 @@ def handed_out(session: Session, repo_ids: Iterable[int]) -> list[HandedOut]:
             Instruction.repo_id.in_(sorted(set(repo_ids))), Instruction.status == InstructionStatus.HANDED_OUT
         )
     )
-    return [HandedOut(row.id, row.required[0], int(row.message["nonce"])) for row in rows if row.required]
+    return [HandedOut(row.id, str(row.required[0]), str(row.message.get("nonce"))) for row in rows if row.required]
 
 
 def carried_out(session: Session, ids: Iterable[uuid.UUID]) -> None:

@@ -62,6 +62,13 @@ def test_a_self_held_sellers_step_stays_handed_out_until_the_chain_shows_it(env:
     assert env.a_trader.get(f"/v1/instructions/{instruction}").json()["status"] == "handed_out"
     assert repo_state(d, repo_id)[STATUS] != REPURCHASED  # nothing was sent by the gateway
 
+    with env.world.ctx.sessions.begin() as session:  # a row the indexer cannot read must not stop it for everyone
+        session.add(
+            Instruction(
+                id=uuid.uuid4(), repo_id=repo_id, kind="EarlyRepurchase", message={"repoId": str(repo_id)},
+                required=["not an address"], status="handed_out", created_by="test",
+            )
+        )  # fmt: skip
     _send(d.w3, key, {"to": first["to"], "data": first["data"]}, "repurchaseEarly")
     wait_for(lambda: repo_state(d, repo_id), lambda s: s[STATUS] == REPURCHASED)
     done = wait_for(  # the indexer saw its nonce spent by the engine

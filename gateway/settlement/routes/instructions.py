@@ -161,6 +161,7 @@ class InstructionList(BaseModel):
 
 
 LISTED = 100
+SCANNED = 10_000  # a holder's list looks this far back among the seller's instructions, however many it made
 
 
 @router.get("/repos/{repo_id}/instructions", response_model=InstructionList, status_code=200)
@@ -179,7 +180,7 @@ def repo_instructions(repo_id: RepoIdPath, principal: ReposRead, read: ReadSessi
     else:  # the newest LISTED of those its wallets must sign, however many others came after them
         own = {a.lower() for a in read.scalars(select(Wallet.address).where(Wallet.organization_id == org))}
         rows = []
-        for row in read.scalars(newest_first.execution_options(yield_per=200)):
+        for row in read.scalars(newest_first.limit(SCANNED).execution_options(yield_per=200)):
             if own & {a.lower() for a in row.required}:
                 rows.append(row)
                 if len(rows) == LISTED:
@@ -228,6 +229,8 @@ def _sign_instruction(
         ctx, session, hub, person=person, instruction=instruction, checked=checked
     )
     announce(announcer, session, Change.SIGNED, instruction)
+    if instruction.status == InstructionStatus.HANDED_OUT:  # the last signature was the sending seller's own
+        announce(announcer, session, Change.HANDED_OUT, instruction)
     return _with_transaction(instructions.public(hub, instruction), submitted)
 
 
