@@ -15,7 +15,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from tests.e2e.chains import BOND_DECIMALS
+from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env
 from tests.e2e.test_trading_chain import repo_state, wait_for
 from tests.gateway.market import call, register_self_held, step_up
@@ -48,6 +48,9 @@ class LocalKeyWallet:
             return hex(self.chain_id)
         if method == "eth_requestAccounts":
             return self.offered
+        if method == "eth_getTransactionReceipt":
+            receipt = self.w3.eth.get_transaction_receipt(params[0])
+            return {"status": hex(int(receipt["status"])), "transactionHash": params[0]}
         if method == "eth_call":  # a read through the wallet's own node
             call, block = params
             return "0x" + bytes(self.w3.eth.call({"to": call["to"], "data": call["data"]}, block)).hex()
@@ -138,7 +141,9 @@ def test_a_self_held_wallet_signs_the_terms_on_screen_through_the_browser_wallet
             allow.get_by_role("button", name="Allow the repo engine").click()
             page.get_by_text("The repo engine's allowance from").wait_for(timeout=60_000)
             assert page.locator("#allow-status").inner_text().endswith("is now unlimited.")
-            assert wallet.requests == ["eth_chainId", "eth_requestAccounts", "eth_sendTransaction", "eth_call"]
+            assert wallet.requests == [
+                "eth_chainId", "eth_requestAccounts", "eth_sendTransaction", "eth_getTransactionReceipt", "eth_call"
+            ]  # fmt: skip
             assert env.d.cash.functions.allowance(key.address, env.engine).call() == 2**256 - 1
             assert axe_serious(page) == []
 
@@ -268,6 +273,33 @@ def test_a_self_held_seller_repurchases_with_a_transaction_its_browser_wallet_se
             page.get_by_role("button", name=f"Manage repo {repo_id}").click()
             page.locator("#repo-panel").wait_for(state="visible", timeout=30_000)
             assert "seller" in page.locator("#repo-facts").inner_text()
+
+            # margin posted from the wallet carries the amounts typed, not others the answer slips in
+            code = "A fresh code from your authenticator app (margin and repurchase"
+
+            def inflated(route: Any) -> None:
+                response = route.fetch()
+                body = response.json()
+                data = body["transaction"]["data"]
+                body["transaction"]["data"] = data[:-64] + f"{10**30:064x}"  # the cash amount: a fortune
+                route.fulfill(response=response, json=body)
+
+            page.get_by_label("Cash margin to add").fill("10")
+            page.route("**/margin", inflated)
+            page.get_by_label(code).fill(env.b_trader.totp_now())
+            page.get_by_role("button", name="Post margin").click()
+            page.get_by_text(f"The step is not the margin of repo {repo_id} you asked for").wait_for(timeout=30_000)
+            page.unroute_all(behavior="wait")
+            assert wallet.requests == []
+            margin_before = int(repo_state(env.d, repo_id)[18])  # cashMargin
+            page.get_by_label(code).fill(env.b_trader.totp_now())
+            page.get_by_role("button", name="Post margin").click()
+            page.get_by_text("Sent from your wallet: transaction 0x").wait_for(timeout=60_000)
+            assert wallet.requests == ["eth_chainId", "eth_sendTransaction"]
+            wait_for(lambda: int(repo_state(env.d, repo_id)[18]), lambda m: m == margin_before + 10 * 10**CASH_DECIMALS)
+            wallet.requests = []
+            page.get_by_label("Cash margin to add").fill("")
+
             env.d.advance(20)  # the term repo's maturity
             page.get_by_label("A fresh code from your authenticator app (margin and repurchase").fill(
                 env.b_trader.totp_now()

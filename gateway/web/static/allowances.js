@@ -37,6 +37,16 @@ async function allowanceNow(provider, owner, token) {
   return instrument ? formatAmount(fromUnits(units.toString(), instrument.decimals), instrument) : `${units} units`;
 }
 
+// The transaction's receipt once it is in a block (the browser wallet's node asked every second, two minutes at most).
+async function mined(provider, hash) {
+  for (let i = 0; i < 120; i += 1) {
+    const receipt = await provider.request({ method: "eth_getTransactionReceipt", params: [hash] });
+    if (receipt) return receipt;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new Error(`Transaction ${hash} is not in a block after two minutes: look in your wallet.`);
+}
+
 async function allow(e) {
   e.preventDefault();
   const button = $("allow-form").querySelector("button");
@@ -51,7 +61,11 @@ async function allow(e) {
     const accounts = ((await provider.request({ method: "eth_requestAccounts" })) ?? []).map((a) => String(a).toLowerCase());
     if (!accounts.includes(wallet.toLowerCase())) throw new Error(`Your browser wallet does not offer ${wallet}: nothing was sent.`);
     const data = "0x" + APPROVE + addressWord(n.repo_engine) + UNLIMITED.toString(16);
-    const hash = await provider.request({ method: "eth_sendTransaction", params: [{ from: wallet, to: token, data }] });
+    const chainId = "0x" + BigInt(n.chain_id).toString(16);
+    const hash = await provider.request({ method: "eth_sendTransaction", params: [{ from: wallet, to: token, data, chainId }] });
+    status.textContent = `Sent from your wallet: transaction ${hash}; waiting for it to be in a block…`;
+    const receipt = await mined(provider, hash);
+    if (BigInt(receipt.status) !== 1n) throw new Error(`The approval failed on chain (transaction ${hash}).`);
     status.textContent = `Sent from your wallet: transaction ${hash}. The repo engine's allowance from ${wallet} is now ${await allowanceNow(provider, wallet, token)}.`;
   } catch (err) {
     status.textContent = declined(err) ? "You declined in your wallet: nothing was sent." : err.message;

@@ -9,7 +9,7 @@ import { request, stepUp } from "/app/static/api.js";
 import { $, element } from "/app/static/dom.js";
 import { formatAmount, fromUnits } from "/app/static/money.js";
 import { percentToFraction } from "/app/static/trader.js";
-import { checkDocument, checkedTransaction, declined, walletOnChain } from "/app/static/wallet.js";
+import { addressWord, checkDocument, checkedTransaction, declined, uintWord, walletOnChain } from "/app/static/wallet.js";
 
 const ROLL = "0";
 const RERATE = "1";
@@ -80,18 +80,24 @@ async function signInWallet(instruction) {
   return request("POST", `/v1/instructions/${instruction.id}/signature`, { signature });
 }
 
-// A step the gateway handed back for this member's self-held wallet to send (checked first: from the wallet on
-// screen, to the engine, no value); the instruction stays "handed out" until the chain shows it, so a declined or
-// lost transaction can be asked for again with Send.
-async function sendFromWallet(transaction, kind) {
-  const step = kind === "EarlyRepurchase" ? "early-repurchase" : "substitution";
-  const tx = await checkedTransaction(transaction, current.wallet, { step, repoId: current.repoId });
+// A step the gateway handed back for this member's self-held wallet to send for ``instruction`` (the one on screen),
+// checked first: from the wallet on screen, to the engine, no value, the function and every field of the instruction
+// (its repo, nonce and deadline; a substitution's new collateral). The instruction stays "handed out" until the
+// chain shows it, so a declined or lost transaction can be asked for again with Send.
+async function sendFromWallet(transaction, instruction) {
+  const m = instruction.message;
+  const [step, words] =
+    instruction.kind === "EarlyRepurchase"
+      ? ["early-repurchase", { 2: uintWord(m.nonce), 3: uintWord(m.deadline) }]
+      : ["substitution", { 1: addressWord(m.newCollateralToken), 2: uintWord(m.newCollateralAmount), 4: uintWord(m.nonce), 5: uintWord(m.deadline) }];
+  if (instruction.repo_id !== current.repoId) throw new Error("The step is not about the repo on screen: nothing was sent.");
+  const tx = await checkedTransaction(transaction, current.wallet, { step, repoId: current.repoId, words });
   const hash = await (await walletOnChain()).request({ method: "eth_sendTransaction", params: [tx] });
   return `Sent from your wallet: transaction ${hash}. The repo shows it once it is in a block.`;
 }
 
-async function outcome(after) {
-  if (after.transaction) return sendFromWallet(after.transaction, after.kind); // the last signature was the sender's
+async function outcome(after, instruction) {
+  if (after.transaction) return sendFromWallet(after.transaction, instruction); // the last signature was the sender's
   if (after.status === "submitted") return "Signed, and on its way to the chain: the repo shows it once it is in a block.";
   return `Signed: ${after.signed_by.length} of ${after.required.length} signatures.`;
 }
@@ -112,9 +118,9 @@ function row(instruction) {
     const button = element("button", "Sign", { type: "button", "aria-label": `Sign: ${describe(instruction.kind, instruction.message)}` });
     button.addEventListener("click", () =>
       step(async () => {
-        if (walletKinds.get(mine) === "self_held") return outcome(await signInWallet(instruction));
+        if (walletKinds.get(mine) === "self_held") return outcome(await signInWallet(instruction), instruction);
         await stepUp($("instruction-totp"), "sign the instruction");
-        return outcome(await request("POST", `/v1/instructions/${instruction.id}/sign`));
+        return outcome(await request("POST", `/v1/instructions/${instruction.id}/sign`), instruction);
       }),
     );
     li.append(button);
@@ -126,7 +132,7 @@ function row(instruction) {
       step(async () => {
         await stepUp($("instruction-totp"), "send the instruction");
         const sent = await request("POST", `/v1/instructions/${instruction.id}/submit`);
-        if (sent.transaction) return sendFromWallet(sent.transaction, instruction.kind);
+        if (sent.transaction) return sendFromWallet(sent.transaction, instruction);
         return "Sent: the repo shows it once it is in a block.";
       }),
     );

@@ -21,3 +21,11 @@ export function fromUnits(units, decimals) {
   const fraction = decimals > 0 ? "." + digits.slice(digits.length - decimals) : "";
   return `${negative ? "-" : ""}${whole}${fraction}`;
 }
+
+// A decimal string as smallest units (a BigInt) with `decimals` places: "1.5", 6 -> 1500000n. Anything else, or more
+// places than the asset has, throws.
+export function toUnits(value, decimals) {
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(String(value).trim());
+  if (!match || (match[2] ?? "").length > decimals) throw new Error(`Not an amount with at most ${decimals} decimals: ${value}`);
+  return BigInt(match[1] + (match[2] ?? "").padEnd(decimals, "0"));
+}

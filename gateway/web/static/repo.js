@@ -6,8 +6,8 @@
 // the gateway and followed to its end (/v1/settlements/{id}/wait); a self-held wallet's comes back as a transaction
 // that its browser wallet sends (eth_sendTransaction). The stream's events for the repo refresh it (app.js).
 import { request, stepUp } from "/app/static/api.js";
-import { formatAmount, fromUnits } from "/app/static/money.js";
-import { checkedTransaction, declined, walletOnChain } from "/app/static/wallet.js";
+import { formatAmount, fromUnits, toUnits } from "/app/static/money.js";
+import { checkedTransaction, declined, uintWord, walletOnChain } from "/app/static/wallet.js";
 import { $, element } from "/app/static/dom.js";
 import { lineChart, timelineChart } from "/app/static/charts.js";
 import * as instructions from "/app/static/instructions.js";
@@ -16,6 +16,7 @@ const LIVE = new Set(["open", "margin_called"]);
 let instruments = new Map();
 let shown = null; // the repo on screen
 let shownWallet = null; // this member's wallet on it (its side's address)
+let shownTokens = null; // its cash and collateral tokens
 let renders = 0; // show() calls so far: an answer shows only if no later call began
 
 const money = (value, token) => (value === null ? "—" : formatAmount(value, instruments.get(String(token).toLowerCase())));
@@ -28,6 +29,7 @@ export async function show(repoId) {
   if (shown !== p.repo_id) $("repo-status").textContent = ""; // an outcome belongs to the repo it was about
   shown = p.repo_id;
   shownWallet = p.role === "seller" ? p.seller : p.holder;
+  shownTokens = { cash: p.cash_token, collateral: p.collateral_token };
   const rows = [
     ["Repo", String(p.repo_id)],
     ["Your side", p.role === "seller" ? "seller (borrowed cash, gave collateral)" : "holder (lent cash, holds collateral)"],
@@ -110,9 +112,21 @@ const ACTIONS = [
 
 // One step on the repo on screen: the API's answer followed to its end, then the repo shown again. One step at a
 // time (every action waits), and its outcome is said only while the same repo is on screen.
+// The amounts a margin or withdrawal step must carry, as typed (collateralAmount, cashAmount after the repo id).
+function amountWords(path, body, tokens) {
+  if (path !== "margin" && path !== "withdraw-excess") return {};
+  const units = (value, token) => {
+    const instrument = instruments.get(String(token).toLowerCase());
+    if (!instrument) throw new Error(`The token ${token} is not listed: its amount cannot be checked. Nothing was sent.`);
+    return uintWord(toUnits(value, instrument.decimals));
+  };
+  return { 1: units(body.collateral_amount, tokens.collateral), 2: units(body.cash_amount, tokens.cash) };
+}
+
 async function act(path, body, withStepUp) {
   const repoId = shown;
   const wallet = shownWallet;
+  const tokens = shownTokens;
   const status = $("repo-status");
   const say = (text) => {
     if (shown === repoId) status.textContent = text;
@@ -123,7 +137,8 @@ async function act(path, body, withStepUp) {
     if (withStepUp) await stepUp($("repo-totp"), "act on the repo");
     const submitted = await request("POST", `/v1/repos/${repoId}/${path}`, body);
     if (submitted.transaction) {
-      const tx = await checkedTransaction(submitted.transaction, wallet, { step: path, repoId, to: body?.to_wallet });
+      const words = amountWords(path, body, tokens);
+      const tx = await checkedTransaction(submitted.transaction, wallet, { step: path, repoId, to: body?.to_wallet, words });
       const hash = await (await walletOnChain()).request({ method: "eth_sendTransaction", params: [tx] });
       say(`Sent from your wallet: transaction ${hash}. The repo shows it once it is in a block.`);
     } else {

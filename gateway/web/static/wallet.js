@@ -47,14 +47,22 @@ const SELECTORS = {
   "position-transfer": "23b872dd",
 };
 
+// each step's calldata length where all its arguments are static words (the others carry a signature's bytes)
+const STATIC_WORDS = {
+  "margin-call": 1, repurchase: 1, margin: 3, "withdraw-excess": 3, terminate: 1, default: 1, "close-out": 1,
+  "position-transfer": 3,
+};
+
 const word = (data, i) => data.slice(10 + 64 * i, 10 + 64 * (i + 1));
-const uintWord = (value) => BigInt(value).toString(16).padStart(64, "0");
-const addressWord = (address) => String(address).toLowerCase().slice(2).padStart(64, "0");
+export const uintWord = (value) => BigInt(value).toString(16).padStart(64, "0");
+export const addressWord = (address) => String(address).toLowerCase().slice(2).padStart(64, "0");
 
 // A step the API returned for a self-held wallet, checked before the wallet sends it: from that wallet, to the repo
 // engine (or, for a position transfer, the position contract), no value, and calling the function of ``step`` on
-// the repo on screen (a transfer: from this wallet to the receiver entered); only those fields go to the wallet.
-export async function checkedTransaction(tx, wallet, { step, repoId, to = null }) {
+// the repo on screen with the arguments on screen: ``words`` (argument index -> its 32-byte word: amounts typed,
+// an instruction's fields; a transfer's from, to and token id always) and, where every argument is static, nothing
+// more. Only those fields go to the wallet, with this network's chain id (a wallet on another chain refuses).
+export async function checkedTransaction(tx, wallet, { step, repoId, to = null, words = {} }) {
   const n = await network();
   if (!same(tx.from, wallet)) throw new Error(`The step is not from your wallet ${wallet}: nothing was sent.`);
   const toPosition = step === "position-transfer";
@@ -63,12 +71,15 @@ export async function checkedTransaction(tx, wallet, { step, repoId, to = null }
     throw new Error(`The step is not a call to the ${toPosition ? "position contract" : "repo engine"}: nothing was sent.`);
   }
   const data = String(tx.data).toLowerCase();
-  const args = toPosition ? [addressWord(wallet), addressWord(to), uintWord(repoId)] : [uintWord(repoId)];
+  const expected = toPosition
+    ? { 0: addressWord(wallet), 1: addressWord(to), 2: uintWord(repoId) }
+    : { ...words, 0: uintWord(repoId) };
   const selector = SELECTORS[step];
-  if (!selector || !data.startsWith("0x" + selector) || !args.every((w, i) => word(data, i) === w)) {
+  const sized = !(step in STATIC_WORDS) || data.length === 10 + 64 * STATIC_WORDS[step];
+  if (!selector || !data.startsWith("0x" + selector) || !sized || !Object.entries(expected).every(([i, w]) => word(data, Number(i)) === w)) {
     throw new Error(`The step is not the ${step.replaceAll("-", " ")} of repo ${repoId} you asked for: nothing was sent.`);
   }
-  return { from: tx.from, to: tx.to, data: tx.data };
+  return { from: tx.from, to: tx.to, data: tx.data, chainId: "0x" + BigInt(n.chain_id).toString(16) };
 }
 
 export function browserWallet() {
