@@ -80,11 +80,15 @@ def refresh(body: RefreshRequest, ctx: ContextDep, session: SessionDep, request:
 
 
 @router.post("/auth/logout", status_code=204, response_model=None)
-def logout(principal: Account, session: SessionDep) -> None:
-    """End the current session: its access and refresh tokens stop working."""
+def logout(principal: Account, session: SessionDep, everywhere: bool = False) -> None:
+    """End the current session: its access and refresh tokens stop working. ``everywhere=true``: every session of
+    the user, in each browser and device (a lost laptop, a shared screen)."""
     if principal.session_id is None:
         raise PermissionDenied("API clients have no session")
-    service.logout(session, session_id=principal.session_id)
+    if everywhere:
+        service.logout_everywhere(session, user_id=principal.id)
+    else:
+        service.logout(session, session_id=principal.session_id)
 
 
 @router.post("/auth/step-up", response_model=StepUpPublic, status_code=200)

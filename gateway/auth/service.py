@@ -268,6 +268,11 @@ def logout(session: Session, *, session_id: uuid.UUID) -> None:
     session.commit()
 
 
+def logout_everywhere(session: Session, *, user_id: uuid.UUID) -> None:
+    revoke_user_sessions(session, user_id=user_id, reason="logout_everywhere")
+    session.commit()
+
+
 def step_up(
     ctx: GatewayContext, session: Session, *, user_id: uuid.UUID, session_id: uuid.UUID, code: str, ip: str
 ) -> datetime:

@@ -35,8 +35,8 @@ def axe_serious(page: Any) -> list[str]:
 
 def sign_in(page: Any, member: Any, ready: str = "live") -> None:
     """Password and a TOTP code, then wait until the page says ``ready`` (a member's: the stream is live)."""
-    page.get_by_label("Email").fill(member.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Email", exact=True).fill(member.user.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Authenticator code").fill(member.totp_now())
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(ready, exact=True).wait_for(timeout=30_000)

@@ -7,22 +7,37 @@ export function signedIn() {
   return session !== null;
 }
 
-export async function signIn(email, password, totpCode) {
-  const r = await fetch("/v1/auth/login", {
+// A public auth call (no session yet): its JSON answer, or the problem's detail as an error.
+async function publicCall(path, body, failed) {
+  const r = await fetch(path, {
     method: "POST",
     headers: { "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() },
-    body: JSON.stringify({ email, password, totp_code: totpCode }),
+    body: JSON.stringify(body),
   });
   if (!r.ok) {
     const problem = await r.json().catch(() => ({}));
-    throw new Error(problem.detail || problem.title || `sign-in failed (${r.status})`);
+    throw new Error(problem.detail || problem.title || `${failed} (${r.status})`);
   }
-  session = await r.json();
+  return r.json();
 }
 
-export async function signOut() {
+export async function signIn(email, password, totpCode) {
+  session = await publicCall("/v1/auth/login", { email, password, totp_code: totpCode }, "sign-in failed");
+}
+
+// First sign-in: the authenticator's key and recovery codes (shown once), then a first code confirms and signs in.
+export function enroll(email, password) {
+  return publicCall("/v1/auth/enroll", { email, password }, "enrolment failed");
+}
+
+export async function confirmEnrollment(email, password, totpCode) {
+  session = await publicCall("/v1/auth/enroll/confirm", { email, password, totp_code: totpCode }, "enrolment failed");
+}
+
+// ``everywhere``: every session of this person, in each browser and device.
+export async function signOut(everywhere = false) {
   if (session === null) return;
-  await request("POST", "/v1/auth/logout").catch(() => {});
+  await request("POST", `/v1/auth/logout${everywhere ? "?everywhere=true" : ""}`).catch(() => {});
   session = null;
 }
 

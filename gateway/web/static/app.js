@@ -1,6 +1,6 @@
 // The page: sign-in, then the sections of the person's role; a member's blotter of RFQs, trades and repos refreshed live
 // from the WebSocket stream.
-import { accessToken, request, signIn, signOut } from "/app/static/api.js";
+import { accessToken, confirmEnrollment, enroll, request, signIn, signOut } from "/app/static/api.js";
 import * as approvals from "/app/static/approvals.js";
 import * as compliance from "/app/static/compliance.js";
 import * as exposure from "/app/static/exposure.js";
@@ -9,7 +9,7 @@ import { formatAmount } from "/app/static/money.js";
 import * as repo from "/app/static/repo.js";
 import * as risk from "/app/static/risk.js";
 import * as trader from "/app/static/trader.js";
-import { $ } from "/app/static/dom.js";
+import { $, element } from "/app/static/dom.js";
 
 let instruments = new Map();
 let socket = null;
@@ -106,6 +106,7 @@ async function show() {
   const me = await request("GET", "/v1/me");
   $("signin").hidden = true;
   $("logout").hidden = false;
+  $("logout-everywhere").hidden = false;
   if (OPERATOR_ROLES.has(me.role)) {
     // the stream is a member's (its repos): operator staff refresh by hand
     await Promise.all([compliance.start(me), operations.start(me.role)]);
@@ -131,8 +132,45 @@ $("signin-form").addEventListener("submit", async (e) => {
   }
 });
 
-$("logout").addEventListener("click", async () => {
-  if (socket) socket.close();
-  await signOut();
-  location.reload();
+for (const [id, everywhere] of [["logout", false], ["logout-everywhere", true]]) {
+  $(id).addEventListener("click", async () => {
+    if (socket) socket.close();
+    await signOut(everywhere);
+    location.reload();
+  });
+}
+
+// First sign-in: the key and recovery codes are shown once, as text (nothing the API returns is parsed as HTML),
+// then the first code the app shows confirms the enrolment and signs in.
+$("enrol-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("enrol-status").textContent = "";
+  try {
+    const enrolment = await enroll($("enrol-email").value, $("enrol-password").value);
+    $("enrol-secret").textContent = enrolment.totp_secret;
+    $("enrol-uri").href = enrolment.provisioning_uri.startsWith("otpauth://") ? enrolment.provisioning_uri : "#";
+    $("enrol-recovery").replaceChildren(...enrolment.recovery_codes.map((code) => element("li", code)));
+    $("enrol-key").hidden = false;
+    $("enrol-code").focus();
+  } catch (err) {
+    $("enrol-status").textContent = err.message;
+    $("enrol-status").focus();
+  }
+});
+
+$("enrol-confirm-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("enrol-status").textContent = "";
+  try {
+    await confirmEnrollment($("enrol-email").value, $("enrol-password").value, $("enrol-code").value.trim());
+    $("who").textContent = $("enrol-email").value;
+    $("enrol-password").value = "";
+    $("enrol-secret").textContent = "";
+    $("enrol-recovery").replaceChildren();
+    $("enrol-key").hidden = true;
+    await show();
+  } catch (err) {
+    $("enrol-status").textContent = err.message;
+    $("enrol-status").focus();
+  }
 });

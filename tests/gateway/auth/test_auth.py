@@ -190,6 +190,18 @@ def test_logout_revokes_access_and_refresh(cast: Cast, world: World) -> None:
     assert world.client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
 
 
+def test_logout_everywhere_ends_every_session_of_the_user_only(cast: Cast, world: World) -> None:
+    first = cast.a_viewer.login()
+    second = cast.a_viewer.login()  # another browser
+    other = cast.a_approver.login()  # another person
+    headers = [{"Authorization": f"Bearer {t['access_token']}"} for t in (first, second, other)]
+    assert all(world.client.get("/v1/me", headers=h).status_code == 200 for h in headers)
+    assert world.client.post("/v1/auth/logout?everywhere=true", headers=headers[0]).status_code == 204
+    assert [world.client.get("/v1/me", headers=h).status_code for h in headers] == [401, 401, 200]
+    for tokens in (first, second):
+        assert world.client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
+
+
 def _age_session(world: World, member: Member, seconds: int) -> None:
     from datetime import UTC, datetime, timedelta
 
