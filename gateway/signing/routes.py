@@ -22,7 +22,8 @@ from gateway.policy.schemas import RejectionCreate
 from gateway.settlement.hub import HubDep
 from gateway.signing import service as signing
 from gateway.trading import records, views
-from gateway.trading.announce import Announcer, AnnouncerDep
+from gateway.trading.announce import Announcer
+from gateway.trading.announcer_dep import AnnouncerDep
 from gateway.trading.deps import Approver, Trader, TraderStepUp
 from gateway.trading.exceptions import ApprovalRequired, TermsChanged
 from gateway.trading.models import Trade

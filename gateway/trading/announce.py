@@ -11,13 +11,11 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.api.deps import SessionDep
 from gateway.db.models import Organization
 from gateway.trading.models import Quote, Rfq, Trade
 
@@ -100,11 +98,3 @@ def _rfq_data(rfq: Rfq) -> dict[str, str | None]:
 
 def _quote_data(rfq: Rfq, quote: Quote) -> dict[str, str | None]:
     return {**_rfq_data(rfq), "quote_id": str(quote.id), "quoter_id": str(quote.organization_id)}
-
-
-def announcer(request: Request, session: SessionDep) -> Announcer:
-    hub = getattr(request.app.state, "hub", None)
-    return Announcer(getattr(hub, "bus", None), session)
-
-
-AnnouncerDep = Annotated[Announcer, Depends(announcer)]

@@ -21,7 +21,7 @@ from gateway.api.permits import TradesRead
 from gateway.trading import direct, records, retry, views
 from gateway.trading import rfq as rfqs
 from gateway.trading import terms as trade_terms
-from gateway.trading.announce import AnnouncerDep
+from gateway.trading.announcer_dep import AnnouncerDep
 from gateway.trading.deps import ChainDep, Trader
 from gateway.trading.schemas import (
     AcceptQuote,

@@ -32,7 +32,7 @@ from gateway.settlement.schemas import (
 from gateway.settlement_records.models import Instruction, InstructionStatus, RepoRecord
 from gateway.trading import maturity as repo_maturity
 from gateway.trading import money
-from gateway.trading.announce import AnnouncerDep
+from gateway.trading.announcer_dep import AnnouncerDep
 from gateway.trading.deps import Approver, Trader, TraderStepUp
 from gateway.trading.exceptions import InvalidState
 from gateway.trading.models import Trade
