@@ -26,6 +26,7 @@ from gateway.db import audit_log
 from gateway.db.models import Wallet
 from gateway.events.bus import EventBus
 from gateway.indexer import claims, wire
+from gateway.indexer.expiry import ExpirySweep
 from gateway.settlement.market import Market
 from gateway.settlement_records import parties
 from gateway.settlement_records.bell import Bell
@@ -83,6 +84,7 @@ class Indexer:
         )
         self._lock = threading.Lock()
         self.wake = threading.Event()  # set by the relayer of this process when it sees a transaction mined
+        self.expiry = ExpirySweep(lambda number: int(market.w3.eth.get_block(number)["timestamp"]))
         self.bell = Bell()  # rung when the cursor moves: ``…/wait`` of this process answers at once
         self.announce: Callable[[], None] | None = None  # and tells other processes' waiters (gateway.background)
 
@@ -116,7 +118,8 @@ class Indexer:
             with self.sessions() as session:
                 last = self.cursor(session)
             head = self.market.head_number() - self.market.settings.finality_confirmations
-            if head <= last:
+            if head <= last:  # idle: the last block may still owe its sweep (a busy tick may have skipped it)
+                self.expiry.tell(self.sessions, self.bus, self._sweep_alone(last))
                 return 0
             end = min(head, last + MAX_RANGE)
             position = self.market.position.address
@@ -145,9 +148,11 @@ class Indexer:
                     # the state after ``end``, the block the cursor will name: never ahead of what reads claim
                     states[int(args["repoId"])] = self._read_chain(int(args["repoId"]), end)
             spent = self._spent_handed_out(decoded_logs, end)
+            clock = self.expiry.clock(end, times)
             published: list[tuple[dict[str, Any], set[uuid.UUID]]] = []
             with self.sessions() as session:
                 parties.carried_out(session, spent)
+                expired = self.expiry.sweep(session, clock)  # after: a step carried out in time is not expired
                 units = wire.EventUnits(session)
                 for log, decoded, args in decoded_logs:
                     block_hash = "0x" + bytes(log["blockHash"]).hex()
@@ -195,12 +200,22 @@ class Indexer:
             self.bell.ring()
             if self.announce is not None:
                 self.announce()
+        self.expiry.tell(self.sessions, self.bus, expired)
         for event_body, orgs in published:
             if self.bus is not None:
                 self.bus.publish(event_body, orgs)
         if self.on_events is not None and published:
             self.on_events(published)
         return max(len(published), 1)
+
+    def _sweep_alone(self, last: int) -> list[uuid.UUID]:
+        clock = self.expiry.clock(last, {})
+        if clock is None:
+            return []
+        with self.sessions() as session:
+            expired = self.expiry.sweep(session, clock)
+            session.commit()
+        return expired
 
     def _spent_handed_out(
         self, decoded_logs: list[tuple[Any, dict[str, Any], dict[str, Any]]], end: int

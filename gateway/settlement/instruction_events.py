@@ -22,6 +22,7 @@ class Change(StrEnum):
     SUBMITTED = "instruction.submitted"
     HANDED_OUT = "instruction.handed_out"  # first handed to a self-held seller's wallet (not yet seen on chain)
     REJECTED = "instruction.rejected"
+    EXPIRED = "instruction.expired"  # past its deadline before it was carried out (gateway.indexer.expiry)
 
 
 def parties(session: Session, instruction: Instruction) -> set[uuid.UUID]:

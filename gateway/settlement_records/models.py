@@ -107,12 +107,14 @@ class InstructionStatus(StrEnum):
     """``pending`` until every signature is in and it is sent; ``submitted`` once queued from a custodial wallet or
     seen on chain; ``handed_out`` while the transaction is with a self-held seller's wallet (the gateway cannot know
     whether the wallet sent it: ``/submit`` hands it out again until the indexer sees the step on chain, when it
-    becomes ``submitted``); ``rejected`` by an approver."""
+    becomes ``submitted``); ``rejected`` by an approver; ``expired`` once a final block is past its deadline while it
+    was still pending or handed out (the engine refuses it from then on: nothing can carry it out)."""
 
     PENDING = "pending"
     HANDED_OUT = "handed_out"
     SUBMITTED = "submitted"
     REJECTED = "rejected"
+    EXPIRED = "expired"
 
 
 SENDABLE = (InstructionStatus.PENDING, InstructionStatus.HANDED_OUT)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db.models import Wallet
-from gateway.settlement_records.models import Instruction, InstructionStatus, Settlement, SettlementParty
+from gateway.settlement_records.models import SENDABLE, Instruction, InstructionStatus, Settlement, SettlementParty
 from gateway.trading.models import Trade
 
 
@@ -81,6 +81,24 @@ def handed_out(session: Session, repo_ids: Iterable[int]) -> list[HandedOut]:
         )
     )
     return [HandedOut(row.id, str(row.required[0]), str(row.message.get("nonce"))) for row in rows if row.required]
+
+
+def expire(session: Session, chain_time: int) -> list[Instruction]:
+    """The instructions still pending or handed out whose deadline a final block's ``chain_time`` has passed: now
+    ``expired`` (the engine compares deadlines with block timestamps, so no later block can carry them out). A
+    handed-out step carried out in that block is marked first, by ``carried_out`` in the same transaction."""
+    rows = session.scalars(select(Instruction).where(Instruction.status.in_(SENDABLE)))
+    gone = [row for row in rows if (deadline := _deadline(row)) is not None and chain_time > deadline]
+    for row in gone:
+        row.status = InstructionStatus.EXPIRED
+    return gone
+
+
+def _deadline(row: Instruction) -> int | None:
+    try:
+        return int(row.message["deadline"])
+    except (KeyError, TypeError, ValueError):  # a row without one (or unreadable) is not the sweep's to end
+        return None
 
 
 def carried_out(session: Session, ids: Iterable[uuid.UUID]) -> None:
