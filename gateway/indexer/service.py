@@ -84,7 +84,10 @@ class Indexer:
         )
         self._lock = threading.Lock()
         self.wake = threading.Event()  # set by the relayer of this process when it sees a transaction mined
-        self.expiry = ExpirySweep(lambda number: int(market.w3.eth.get_block(number)["timestamp"]))
+        self.expiry = ExpirySweep(
+            lambda number: int(market.w3.eth.get_block(number)["timestamp"]),
+            lambda signer, nonce, number: bool(market.view(market.engine, "nonceUsed")(signer, nonce, block=number)),
+        )
         self.bell = Bell()  # rung when the cursor moves: ``…/wait`` of this process answers at once
         self.announce: Callable[[], None] | None = None  # and tells other processes' waiters (gateway.background)
 
@@ -148,11 +151,11 @@ class Indexer:
                     # the state after ``end``, the block the cursor will name: never ahead of what reads claim
                     states[int(args["repoId"])] = self._read_chain(int(args["repoId"]), end)
             spent = self._spent_handed_out(decoded_logs, end)
-            clock = self.expiry.clock(end, times)
+            verdicts = self.expiry.verdicts(self.sessions, end, times)
             published: list[tuple[dict[str, Any], set[uuid.UUID]]] = []
             with self.sessions() as session:
                 parties.carried_out(session, spent)
-                expired = self.expiry.sweep(session, clock)  # after: a step carried out in time is not expired
+                expired = self.expiry.sweep(session, verdicts)  # after: a step carried out in time is not expired
                 units = wire.EventUnits(session)
                 for log, decoded, args in decoded_logs:
                     block_hash = "0x" + bytes(log["blockHash"]).hex()
@@ -200,20 +203,20 @@ class Indexer:
             self.bell.ring()
             if self.announce is not None:
                 self.announce()
-        self.expiry.tell(self.sessions, self.bus, expired)
         for event_body, orgs in published:
             if self.bus is not None:
                 self.bus.publish(event_body, orgs)
         if self.on_events is not None and published:
             self.on_events(published)
+        self.expiry.tell(self.sessions, self.bus, expired)
         return max(len(published), 1)
 
     def _sweep_alone(self, last: int) -> list[uuid.UUID]:
-        clock = self.expiry.clock(last, {})
-        if clock is None:
+        verdicts = self.expiry.verdicts(self.sessions, last, {})
+        if verdicts is None:
             return []
         with self.sessions() as session:
-            expired = self.expiry.sweep(session, clock)
+            expired = self.expiry.sweep(session, verdicts)
             session.commit()
         return expired
 

@@ -83,31 +83,57 @@ def handed_out(session: Session, repo_ids: Iterable[int]) -> list[HandedOut]:
     return [HandedOut(row.id, str(row.required[0]), str(row.message.get("nonce"))) for row in rows if row.required]
 
 
-def expire(session: Session, chain_time: int) -> list[Instruction]:
-    """The instructions still pending or handed out whose deadline a final block's ``chain_time`` has passed: now
-    ``expired`` (the engine compares deadlines with block timestamps, so no later block can carry them out). A
-    handed-out step carried out in that block is marked first, by ``carried_out`` in the same transaction."""
-    rows = session.scalars(select(Instruction).where(Instruction.status.in_(SENDABLE)))
-    gone = [row for row in rows if (deadline := _deadline(row)) is not None and chain_time > deadline]
-    for row in gone:
-        row.status = InstructionStatus.EXPIRED
-    return gone
+@dataclass(frozen=True)
+class Overdue:
+    """A pending or handed-out instruction whose deadline a final block has passed: carried out already if one of
+    its signers' nonce is spent (sent outside the gateway, or not yet seen), else never to be."""
+
+    id: uuid.UUID
+    status: str
+    deadline: int
+    nonce: int
+    signers: tuple[str, ...]
 
 
-def _deadline(row: Instruction) -> int | None:
-    try:
-        return int(row.message["deadline"])
-    except (KeyError, TypeError, ValueError):  # a row without one (or unreadable) is not the sweep's to end
-        return None
+def overdue(session: Session, chain_time: int) -> list[Overdue]:
+    """The pending or handed-out instructions whose deadline ``chain_time`` (a final block's) has passed. A row
+    without a readable deadline or nonce is left alone: it is not the sweep's to end."""
+    found: list[Overdue] = []
+    for row in session.scalars(select(Instruction).where(Instruction.status.in_(SENDABLE))):
+        try:
+            deadline, nonce = int(row.message["deadline"]), int(row.message["nonce"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if chain_time > deadline:
+            found.append(Overdue(row.id, row.status, deadline, nonce, tuple(str(a) for a in row.required or ())))
+    return found
 
 
-def carried_out(session: Session, ids: Iterable[uuid.UUID]) -> None:
-    """Handed-out instructions whose nonce the engine has spent: submitted (on chain)."""
+def expire(session: Session, ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """``expired``, each only if still pending or handed out when written (a rejection or a submission that
+    committed since it was read stands); the ids it ended."""
+    ended: list[uuid.UUID] = []
+    for chosen in sorted(set(ids)):
+        result = session.execute(
+            update(Instruction)
+            .where(Instruction.id == chosen, Instruction.status.in_(SENDABLE))
+            .values(status=InstructionStatus.EXPIRED)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            ended.append(chosen)
+    return ended
+
+
+def carried_out(
+    session: Session, ids: Iterable[uuid.UUID], statuses: tuple[str, ...] = (InstructionStatus.HANDED_OUT,)
+) -> None:
+    """Instructions whose nonce the engine has spent: submitted (on chain). Handed-out ones as the indexer sees
+    their step; also pending ones past their deadline, which their signers sent themselves."""
     chosen = sorted(set(ids))
     if not chosen:
         return
     session.execute(
         update(Instruction)
-        .where(Instruction.id.in_(chosen), Instruction.status == InstructionStatus.HANDED_OUT)
+        .where(Instruction.id.in_(chosen), Instruction.status.in_(statuses))
         .values(status=InstructionStatus.SUBMITTED)
     )

@@ -3,8 +3,9 @@ consented, ``/submit`` hands the seller the transaction its own wallet sends. Th
 wallet sent it, so the instruction stays ``handed_out`` (asking again hands the same step out again) until the
 indexer sees the engine spend its nonce, and only then is it ``submitted``; after that there is nothing left to send.
 Another early repurchase handed out on the same repo stays handed out, and is not handed out again once the repo
-is closed. The holder's list of the repo's instructions finds the one
-it signed however many others it need not sign came later."""
+is closed. The holder's list of the repo's instructions finds the one it signed however many others it need not sign
+came later. A step the engine would refuse (its nonce spent, its holder changed, its deadline passed) is not handed
+out or queued; past its deadline an instruction is expired, unless a signer's nonce shows it carried out."""
 
 from __future__ import annotations
 
@@ -177,6 +178,18 @@ def test_a_step_the_engine_would_refuse_is_not_handed_out_again(env: Env) -> Non
     stale = submit(env, back)
     assert stale.status_code == 409 and "changed hands" in stale.json()["detail"], stale.text
     assert env.a_trader.get(f"/v1/instructions/{back}").json()["status"] == "pending"
+
+    if d.chain.kind != "anvil":
+        return  # our node's clock is the wall clock: the hour to the deadlines cannot pass in a test
+    # past both deadlines: the step whose nonce is spent was carried out (submitted); the other can never be (expired)
+    d.advance(3_600 + 61)
+    status = {}
+    for each in (substitution, back):
+        status[each] = wait_for(
+            lambda each=each: env.a_trader.get(f"/v1/instructions/{each}").json()["status"],
+            lambda s: s not in ("pending", "handed_out"),
+        )
+    assert status == {substitution: "submitted", back: "expired"}, status
 
 
 def test_a_step_past_its_deadline_is_refused_then_expired(env: Env) -> None:
