@@ -131,7 +131,7 @@ class Instruction(Base):
     message: Mapped[dict[str, Any]] = mapped_column(JSON)  # typed-data message, integers as strings
     signatures: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # lowercase address -> signature
     required: Mapped[list[str]] = mapped_column(JSON)  # lowercase addresses that must sign
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     settlement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
