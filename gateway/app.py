@@ -284,15 +284,22 @@ def _settling(app: FastAPI) -> bool:
 def _start_threads(app: FastAPI, ctx: GatewayContext, stop: threading.Event) -> tuple[Hub, list[threading.Thread]]:
     """The hub (a test may have put its own on ``app.state``) and its workers: the relayer (outbox), the indexer
     (inbox), the balance follower and webhooks, or in an HTTP worker of several only the event tail (``reponet
-    gateway work`` runs the workers once for all); and in either the risk messages' tail (gateway.risk.messages)."""
-    from gateway.workers import hub_from_settings, start_risk_tail, start_tail, start_waiters_doorbell, start_workers
+    gateway work`` runs the workers once for all); and in either the tails of risk messages and relayed messages
+    (gateway.risk.messages, gateway.events.relayed)."""
+    from gateway.workers import (
+        hub_from_settings,
+        start_message_tails,
+        start_tail,
+        start_waiters_doorbell,
+        start_workers,
+    )
 
     hub = getattr(app.state, "hub", None)
     if not isinstance(hub, Hub):
         hub = app.state.hub = hub_from_settings(ctx)
     app.state.queue_anchor = _anchor_queue(hub)
     if ctx.settings.background_work:
-        return hub, start_workers(hub, stop) + start_risk_tail(hub, ctx, stop)
+        return hub, start_workers(hub, stop) + start_message_tails(hub, ctx, stop)
     hub.relayer = None  # the relayer runs in ``reponet gateway work``: rung through the doorbell (hub.notify)
     return hub, start_tail(hub, ctx, stop) + start_waiters_doorbell(hub, ctx, stop)
 

@@ -82,19 +82,26 @@ def start_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[thr
     )
     thread = threading.Thread(target=tail.run, args=(stop,), name="reponet-event-tail", daemon=True)
     thread.start()
-    return [thread, *start_risk_tail(hub, ctx, stop)]
+    return [thread, *start_message_tails(hub, ctx, stop)]
 
 
-def start_risk_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
-    """Risk messages (exposure, stress, notices) on this process's bus, whichever process wrote them."""
+def start_message_tails(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
+    """Risk messages (exposure, stress, notices) and messages relayed by the background process (an instruction's
+    expiry) on this process's bus, whichever process wrote them."""
+    from gateway.events.relayed import RelayTail
     from gateway.risk.messages import RiskTail
 
     if hub.bus is None:
         return []
-    tail = RiskTail(ctx.read_sessions, hub.bus)
-    thread = threading.Thread(target=tail.run, args=(stop,), name="reponet-risk-tail", daemon=True)
-    thread.start()
-    return [thread]
+    threads = []
+    for name, tail in (
+        ("risk", RiskTail(ctx.read_sessions, hub.bus)),
+        ("relay", RelayTail(ctx.read_sessions, hub.bus)),
+    ):
+        thread = threading.Thread(target=tail.run, args=(stop,), name=f"reponet-{name}-tail", daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads
 
 
 def start_workers(hub: Hub, stop: threading.Event) -> list[threading.Thread]:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db.models import Base, utcnow
+from gateway.db.models import Base, UTCDateTime, utcnow
 
 
 def _uuid() -> uuid.UUID:
@@ -47,3 +47,15 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class RelayedMessage(Base):
+    """A stream message written by a process no stream client is connected to (the background process's indexer),
+    for every HTTP worker's tail to put on its own bus (gateway.events.relayed). Kept briefly: the stream is live."""
+
+    __tablename__ = "relayed_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)  # the stream's message, exactly as published
+    organizations: Mapped[list[str]] = mapped_column(JSON)  # who receives it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

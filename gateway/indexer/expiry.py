@@ -5,8 +5,8 @@ signer's nonce for it is spent, when it was carried out (sent by its signers the
 ``submitted``. The clock is the chain's, the last block of the indexer's range; the chain is read before the write
 transaction. The sweep runs at most every few seconds and, on idle ticks, once for the last block.
 
-The event goes to this process's stream and to the parties' webhooks; when the indexer runs in a process of its
-own, API processes' streams do not carry it (they relay chain events and risk messages only)."""
+The event reaches the parties' webhooks, and their streams whichever process serves them (the indexer runs in a
+process of its own under ``reponet up``): it is relayed through the database (gateway.events.relayed)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from gateway.chain.outage import is_outage
 from gateway.db import audit_log
-from gateway.events.bus import EventBus
 from gateway.settlement.instruction_events import Change, announce
 from gateway.settlement_records import parties
 from gateway.settlement_records.models import SENDABLE, Instruction
@@ -100,14 +99,14 @@ class ExpirySweep:
         return sorted(ended)
 
     @staticmethod
-    def tell(sessions: Callable[[], Session], bus: EventBus | None, ids: list[uuid.UUID]) -> None:
-        """``instruction.expired`` to each ended instruction's parties, after the commit; a failure is logged, never
-        raised (the expiry itself is committed)."""
+    def tell(sessions: Callable[[], Session], ids: list[uuid.UUID]) -> None:
+        """``instruction.expired`` to each ended instruction's parties after the commit, relayed to every process's
+        streams through the database; a failure is logged, never raised (the expiry itself is committed)."""
         if not ids:
             return
         try:
             with sessions() as session:
-                announcer = Announcer(bus, session)
+                announcer = Announcer(None, session, relay=True)
                 for row in session.scalars(select(Instruction).where(Instruction.id.in_(ids))):
                     try:
                         announce(announcer, session, Change.EXPIRED, row)

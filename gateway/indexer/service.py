@@ -122,7 +122,7 @@ class Indexer:
                 last = self.cursor(session)
             head = self.market.head_number() - self.market.settings.finality_confirmations
             if head <= last:  # idle: the last block may still owe its sweep (a busy tick may have skipped it)
-                self.expiry.tell(self.sessions, self.bus, self._sweep_alone(last))
+                self.expiry.tell(self.sessions, self._sweep_alone(last))
                 return 0
             end = min(head, last + MAX_RANGE)
             position = self.market.position.address
@@ -208,7 +208,7 @@ class Indexer:
                 self.bus.publish(event_body, orgs)
         if self.on_events is not None and published:
             self.on_events(published)
-        self.expiry.tell(self.sessions, self.bus, expired)
+        self.expiry.tell(self.sessions, expired)
         return max(len(published), 1)
 
     def _sweep_alone(self, last: int) -> list[uuid.UUID]:

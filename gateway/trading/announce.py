@@ -25,11 +25,13 @@ logger = logging.getLogger(__name__)
 class Announcer:
     """Publishes one message to the hub's bus (the stream) and queues it for the organizations' webhooks."""
 
-    def __init__(self, bus: Any, session: Session) -> None:
+    def __init__(self, bus: Any, session: Session, *, relay: bool = False) -> None:
         self.bus = bus
         self.session = session  # the request's: it holds the write lock (SQLite) once the request has written
+        self.relay = relay  # streams are served by other processes: told through the database (gateway.events.relayed)
 
     def send(self, kind: str, data: dict[str, str | None], organizations: set[uuid.UUID]) -> None:
+        from gateway.events.relayed import record
         from gateway.events.webhooks import enqueue_in
 
         event = {
@@ -39,9 +41,11 @@ class Announcer:
             "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "data": data,
         }
-        if self.bus is not None:
+        if self.bus is not None and not self.relay:
             self.bus.publish(event, organizations)
         try:
+            if self.relay:
+                record(self.session, event, organizations)
             enqueue_in(self.session, event, organizations, message_id=f"msg_{event['event_id']}")
             self.session.commit()
         except Exception:  # the request's own write has committed: a lost webhook must not turn it into an error

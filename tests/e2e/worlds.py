@@ -14,7 +14,7 @@ from gateway.config import Settings
 from gateway.db.migrate import upgrade
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
-from gateway.workers import attach, start_risk_tail, start_workers
+from gateway.workers import attach, start_message_tails, start_workers
 from tests.e2e.chains import Deployment
 from tests.gateway.conftest import World
 from tests.gateway.market import market_world
@@ -53,7 +53,7 @@ def chain_world(
         attach(hub, market, world.ctx, start_block=0)
         d.after_advance.append(market.forget_clock)
         stop = threading.Event()
-        threads = start_workers(hub, stop) + start_risk_tail(hub, world.ctx, stop)  # the lifespan's hub had no bus
+        threads = start_workers(hub, stop) + start_message_tails(hub, world.ctx, stop)  # the lifespan's hub had no bus
         try:
             with guard.enforced(guarded):
                 yield world

@@ -1,0 +1,62 @@
+"""Stream messages from a process without stream clients, relayed through the database: the indexer's
+``instruction.expired`` runs in ``reponet gateway work`` under ``reponet up``, while members' WebSocket streams are
+served by the HTTP workers. The message is a row written in the announcing transaction; each process serving
+streams tails the table (:class:`RelayTail`) and puts new rows on its own bus, in order. Rows are kept for
+``RETENTION``: a stream is live, its ``since`` replays chain events only."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.events.bus import EventBus
+from gateway.events.models import RelayedMessage
+
+logger = logging.getLogger(__name__)
+RETENTION = timedelta(hours=1)
+BATCH = 500
+POLL_SECONDS = 0.2
+
+
+def record(session: Session, event: dict[str, Any], organizations: set[uuid.UUID]) -> None:
+    """``event`` for the streams of ``organizations``, in the caller's transaction."""
+    now = datetime.now(UTC)
+    session.execute(delete(RelayedMessage).where(RelayedMessage.created_at < now - RETENTION))
+    session.add(RelayedMessage(event=event, organizations=sorted(str(o) for o in organizations), created_at=now))
+
+
+class RelayTail:
+    """In a process serving streams: relayed messages any process committed, on this process's bus in order (only
+    those written after it started)."""
+
+    def __init__(self, sessions: sessionmaker[Session], bus: EventBus) -> None:
+        self.sessions = sessions
+        self.bus = bus
+        with sessions() as session:
+            self.last = int(session.scalar(select(func.max(RelayedMessage.id))) or 0)
+
+    def run_once(self) -> int:
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(RelayedMessage).where(RelayedMessage.id > self.last).order_by(RelayedMessage.id).limit(BATCH)
+            ).all()
+            for row in rows:
+                self.bus.publish(dict(row.event), {uuid.UUID(o) for o in row.organizations})
+                self.last = row.id
+        return len(rows)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                published = self.run_once()
+            except Exception:
+                logger.exception("relayed messages' tail tick failed; retrying")
+                published = 0
+            if published < BATCH:
+                stop.wait(POLL_SECONDS)

@@ -1,0 +1,51 @@
+"""Messages relayed through the database (gateway.events.relayed): an announcement made where no stream client is
+connected (the background process's indexer) reaches the streams another process serves, to the organizations it
+names only, once, and in order; an announcer that relays does not publish on its own bus."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+from gateway.db.migrate import upgrade
+from gateway.db.session import make_engine, make_session_factory
+from gateway.events.bus import EventBus
+from gateway.events.models import RelayedMessage
+from gateway.events.relayed import RelayTail
+from gateway.trading.announce import Announcer
+
+SELLER, HOLDER, OTHER = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+
+def test_a_relayed_announcement_reaches_another_process_stream_once_and_only_its_parties(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    upgrade(url)
+    writes = make_session_factory(make_engine(url))
+    reads = make_session_factory(make_engine(url, read_only=True))
+    with writes() as session:  # before the tail starts: not replayed
+        Announcer(None, session, relay=True).send("instruction.expired", {"instruction_id": "old"}, {SELLER})
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        serving, background = EventBus(), EventBus()  # an HTTP worker's bus, and the background process's
+        _, seller = serving.subscribe(SELLER)
+        _, other = serving.subscribe(OTHER)
+        _, local = background.subscribe(SELLER)
+        tail = RelayTail(reads, serving)
+        with writes() as session:
+            announcer = Announcer(background, session, relay=True)
+            for n in range(3):
+                announcer.send("instruction.expired", {"instruction_id": f"i{n}"}, {SELLER, HOLDER})
+        assert tail.run_once() == 3
+        assert tail.run_once() == 0  # never twice
+        await asyncio.sleep(0)
+        drain = [[q.get_nowait() for _ in range(q.qsize())] for q in (seller, other, local)]
+        return drain[0], drain[1], drain[2]
+
+    seen, foreign, on_own_bus = asyncio.run(scenario())
+    assert [e["data"]["instruction_id"] for e in seen] == ["i0", "i1", "i2"]
+    assert {e["type"] for e in seen} == {"instruction.expired"} and all(e["event_id"] for e in seen)
+    assert foreign == [] and on_own_bus == []
+    with reads() as session:
+        assert session.query(RelayedMessage).count() == 4
