@@ -47,8 +47,11 @@ class RelayTail:
                 select(RelayedMessage).where(RelayedMessage.id > self.last).order_by(RelayedMessage.id).limit(BATCH)
             ).all()
             for row in rows:
-                self.bus.publish(dict(row.event), {uuid.UUID(o) for o in row.organizations})
-                self.last = row.id
+                self.last = row.id  # first: a row that cannot be read must not hold back the ones after it
+                try:
+                    self.bus.publish(dict(row.event), {uuid.UUID(str(o)) for o in row.organizations})
+                except (TypeError, ValueError) as exc:
+                    logger.warning("relayed message %s not published: %s", row.id, exc)
         return len(rows)
 
     def run(self, stop: threading.Event) -> None:

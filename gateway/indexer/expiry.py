@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from eth_utils.address import to_checksum_address
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.chain.outage import is_outage
@@ -59,17 +58,23 @@ class ExpirySweep:
     def verdicts(self, sessions: Callable[[], Session], end: int, times: dict[int, int]) -> Verdicts | None:
         """The overdue instructions at block ``end`` and, for each, whether a signer's nonce is spent there (read
         outside any write transaction). A row whose nonce cannot be read is left for a later sweep."""
+        before = self._swept_block
         chain_time = self.clock(end, times)
         if chain_time is None:
             return None
-        with sessions() as session:
-            found = parties.overdue(session, chain_time)
+        try:
+            with sessions() as session:
+                found = parties.overdue(session, chain_time)
+        except Exception:
+            self._swept_block = before  # asked again on the next tick
+            raise
         verdicts = Verdicts(chain_time)
         for row in found:
             try:
                 spent = any(self._nonce_used(to_checksum_address(s), row.nonce, end) for s in row.signers)
             except Exception as exc:
                 if is_outage(exc):
+                    self._swept_block = before
                     raise
                 logger.warning("indexer: nonce of overdue instruction %s not read: %s", row.id, exc)
                 continue
@@ -81,36 +86,30 @@ class ExpirySweep:
 
     @staticmethod
     def sweep(session: Session, verdicts: Verdicts | None) -> list[uuid.UUID]:
-        """Writes the verdicts in the indexer's transaction, each expiry audited; the ids it ended."""
+        """Writes the verdicts in the indexer's transaction: each expiry audited and told (relayed to the streams,
+        queued for the webhooks) in that same transaction, so a crash loses neither; the ids it ended. A row that
+        cannot be told is logged and stays expired."""
         if verdicts is None:
             return []
         parties.carried_out(session, verdicts.carried, statuses=SENDABLE)
         ended = set(parties.expire(session, [row.id for row in verdicts.gone]))
+        announcer = Announcer(None, session, relay=True)
         for row in verdicts.gone:
-            if row.id in ended:
-                audit_log.append(
-                    session,
-                    actor="system:indexer",
-                    action="instruction.expired",
-                    object_type="instruction",
-                    object_id=str(row.id),
-                    change={"was": row.status, "deadline": row.deadline, "chain_time": verdicts.chain_time},
-                )
+            if row.id not in ended:
+                continue
+            audit_log.append(
+                session,
+                actor="system:indexer",
+                action="instruction.expired",
+                object_type="instruction",
+                object_id=str(row.id),
+                change={"was": row.status, "deadline": row.deadline, "chain_time": verdicts.chain_time},
+            )
+            instruction = session.get(Instruction, row.id)
+            try:
+                with session.begin_nested():
+                    if instruction is not None:
+                        announce(announcer, session, Change.EXPIRED, instruction)
+            except Exception:
+                logger.exception("indexer: telling that instruction %s expired failed", row.id)
         return sorted(ended)
-
-    @staticmethod
-    def tell(sessions: Callable[[], Session], ids: list[uuid.UUID]) -> None:
-        """``instruction.expired`` to each ended instruction's parties after the commit, relayed to every process's
-        streams through the database; a failure is logged, never raised (the expiry itself is committed)."""
-        if not ids:
-            return
-        try:
-            with sessions() as session:
-                announcer = Announcer(None, session, relay=True)
-                for row in session.scalars(select(Instruction).where(Instruction.id.in_(ids))):
-                    try:
-                        announce(announcer, session, Change.EXPIRED, row)
-                    except Exception:
-                        logger.exception("indexer: telling that instruction %s expired failed", row.id)
-        except Exception:
-            logger.exception("indexer: telling that instructions expired failed")

@@ -122,7 +122,7 @@ class Indexer:
                 last = self.cursor(session)
             head = self.market.head_number() - self.market.settings.finality_confirmations
             if head <= last:  # idle: the last block may still owe its sweep (a busy tick may have skipped it)
-                self.expiry.tell(self.sessions, self._sweep_alone(last))
+                self._sweep_alone(last)
                 return 0
             end = min(head, last + MAX_RANGE)
             position = self.market.position.address
@@ -155,7 +155,7 @@ class Indexer:
             published: list[tuple[dict[str, Any], set[uuid.UUID]]] = []
             with self.sessions() as session:
                 parties.carried_out(session, spent)
-                expired = self.expiry.sweep(session, verdicts)  # after: a step carried out in time is not expired
+                self.expiry.sweep(session, verdicts)  # after: a step carried out in time is not expired
                 units = wire.EventUnits(session)
                 for log, decoded, args in decoded_logs:
                     block_hash = "0x" + bytes(log["blockHash"]).hex()
@@ -208,17 +208,15 @@ class Indexer:
                 self.bus.publish(event_body, orgs)
         if self.on_events is not None and published:
             self.on_events(published)
-        self.expiry.tell(self.sessions, expired)
         return max(len(published), 1)
 
-    def _sweep_alone(self, last: int) -> list[uuid.UUID]:
+    def _sweep_alone(self, last: int) -> None:
         verdicts = self.expiry.verdicts(self.sessions, last, {})
         if verdicts is None:
-            return []
+            return
         with self.sessions() as session:
-            expired = self.expiry.sweep(session, verdicts)
+            self.expiry.sweep(session, verdicts)
             session.commit()
-        return expired
 
     def _spent_handed_out(
         self, decoded_logs: list[tuple[Any, dict[str, Any], dict[str, Any]]], end: int

@@ -28,7 +28,9 @@ class Announcer:
     def __init__(self, bus: Any, session: Session, *, relay: bool = False) -> None:
         self.bus = bus
         self.session = session  # the request's: it holds the write lock (SQLite) once the request has written
-        self.relay = relay  # streams are served by other processes: told through the database (gateway.events.relayed)
+        # relay: told through the database (gateway.events.relayed) in the caller's own transaction, which commits it
+        # with the change it tells (the indexer's process serves no stream); else published, then committed apart
+        self.relay = relay
 
     def send(self, kind: str, data: dict[str, str | None], organizations: set[uuid.UUID]) -> None:
         from gateway.events.relayed import record
@@ -41,11 +43,13 @@ class Announcer:
             "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "data": data,
         }
-        if self.bus is not None and not self.relay:
+        if self.relay:
+            record(self.session, event, organizations)
+            enqueue_in(self.session, event, organizations, message_id=f"msg_{event['event_id']}")
+            return
+        if self.bus is not None:
             self.bus.publish(event, organizations)
         try:
-            if self.relay:
-                record(self.session, event, organizations)
             enqueue_in(self.session, event, organizations, message_id=f"msg_{event['event_id']}")
             self.session.commit()
         except Exception:  # the request's own write has committed: a lost webhook must not turn it into an error
