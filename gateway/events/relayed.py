@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.events.bus import EventBus
+from gateway.events.cursor import GapCursor
 from gateway.events.models import RelayedMessage
 
 logger = logging.getLogger(__name__)
@@ -39,15 +40,18 @@ class RelayTail:
         self.sessions = sessions
         self.bus = bus
         with sessions() as session:
-            self.last = int(session.scalar(select(func.max(RelayedMessage.id))) or 0)
+            self.cursor = GapCursor(int(session.scalar(select(func.max(RelayedMessage.id))) or 0))
 
     def run_once(self) -> int:
         with self.sessions() as session:
             rows = session.scalars(
-                select(RelayedMessage).where(RelayedMessage.id > self.last).order_by(RelayedMessage.id).limit(BATCH)
+                select(RelayedMessage)
+                .where(self.cursor.after(RelayedMessage.id))
+                .order_by(RelayedMessage.id)
+                .limit(BATCH)
             ).all()
             for row in rows:
-                self.last = row.id  # first: a row that cannot be read must not hold back the ones after it
+                self.cursor.passed(row.id)  # first: a row that cannot be read must not hold back the ones after it
                 try:
                     self.bus.publish(dict(row.event), {uuid.UUID(str(o)) for o in row.organizations})
                 except (TypeError, ValueError) as exc:

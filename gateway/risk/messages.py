@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from gateway.db.models import Base, UTCDateTime, utcnow
 from gateway.events.bus import EventBus
+from gateway.events.cursor import GapCursor
 from gateway.events.webhooks import enqueue_in
 
 logger = logging.getLogger(__name__)
@@ -69,17 +70,17 @@ class RiskTail:
     def __init__(self, sessions: sessionmaker[Session], bus: EventBus) -> None:
         self.sessions = sessions
         self.bus = bus
-        with sessions() as session:
-            self.last = int(session.scalar(select(func.max(RiskMessage.id))) or 0)  # only what comes from now on
+        with sessions() as session:  # only what comes from now on; ids committed out of order too (GapCursor)
+            self.cursor = GapCursor(int(session.scalar(select(func.max(RiskMessage.id))) or 0))
 
     def run_once(self) -> int:
         with self.sessions() as session:
             rows = session.scalars(
-                select(RiskMessage).where(RiskMessage.id > self.last).order_by(RiskMessage.id).limit(BATCH)
+                select(RiskMessage).where(self.cursor.after(RiskMessage.id)).order_by(RiskMessage.id).limit(BATCH)
             ).all()
             for row in rows:
                 publish(self.bus, row)
-                self.last = row.id
+                self.cursor.passed(row.id)
         return len(rows)
 
     def run(self, stop: threading.Event) -> None:
