@@ -24,6 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 FIREFOX = Path("/usr/bin/firefox-esr")
 STARTUP_SECONDS = 60.0
 COMMAND_SECONDS = 60.0
+CLICK_ATTEMPTS = 5  # a live page may move a target out of view between the scroll and the click
 
 # finds an element the way a person names it: by its label's text, or by role and accessible name, in ``scope``
 _FIND = """(how, name, scope) => {
@@ -180,17 +181,10 @@ class Tab:
         )
 
     def click(self, how: str, name: str, scope: str = "") -> None:
-        """A real mouse click at the element's centre, scrolled into view first."""
+        """A real mouse click at the element's centre (taken when the click is dispatched), scrolled into view first.
+        The page updates live: a list above it may grow between the scroll and the click and push it out of view,
+        which Firefox refuses ("move target out of bounds"), so it is scrolled to and clicked again."""
         node = self.find(how, name, scope)
-        self.browser.send(
-            "script.callFunction",
-            {
-                "functionDeclaration": "(e) => e.scrollIntoView({block: 'center'})",
-                "arguments": [node],
-                "target": {"context": self.context},
-                "awaitPromise": False,
-            },
-        )
         origin = {"type": "element", "element": node}
         pointer = [
             {"type": "pointerMove", "x": 0, "y": 0, "origin": origin},
@@ -198,7 +192,22 @@ class Tab:
             {"type": "pointerUp", "button": 0},
         ]
         mouse = {"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": pointer}
-        self.browser.send("input.performActions", {"context": self.context, "actions": [mouse]})
+        for attempt in range(CLICK_ATTEMPTS):
+            self.browser.send(
+                "script.callFunction",
+                {
+                    "functionDeclaration": "(e) => e.scrollIntoView({block: 'center', behavior: 'instant'})",
+                    "arguments": [node],
+                    "target": {"context": self.context},
+                    "awaitPromise": False,
+                },
+            )
+            try:
+                self.browser.send("input.performActions", {"context": self.context, "actions": [mouse]})
+                return
+            except BiDiError as exc:
+                if "out of bounds" not in str(exc) or attempt == CLICK_ATTEMPTS - 1:
+                    raise
 
     def choose(self, label: str, option_text: str, scope: str = "") -> None:
         """In the labelled select, the option whose text contains ``option_text`` (as selectOption does: the value
