@@ -16,8 +16,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.events.bus import EventBus
-from gateway.events.cursor import GapCursor
 from gateway.events.models import RelayedMessage
+from gateway.events.tailing import GapCursor, poll
 
 logger = logging.getLogger(__name__)
 RETENTION = timedelta(hours=1)
@@ -59,11 +59,4 @@ class RelayTail:
         return len(rows)
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                published = self.run_once()
-            except Exception:
-                logger.exception("relayed messages' tail tick failed; retrying")
-                published = 0
-            if published < BATCH:
-                stop.wait(POLL_SECONDS)
+        poll(self.run_once, stop, batch=BATCH, poll_seconds=POLL_SECONDS, name="relayed messages' tail")

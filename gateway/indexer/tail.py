@@ -4,7 +4,6 @@ stream's source), in order, each to the organizations of its repo."""
 
 from __future__ import annotations
 
-import logging
 import threading
 import uuid
 
@@ -12,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.events.bus import EventBus
+from gateway.events.tailing import poll
 from gateway.indexer import wire
 from gateway.indexer.service import Indexer
 from gateway.settlement_records.models import RepoEvent, RepoRecord
 
-logger = logging.getLogger(__name__)
 BATCH = 500
 POLL_SECONDS = 0.1
 
@@ -29,14 +28,7 @@ class EventTail:
             self.last = int(session.scalar(select(func.max(RepoEvent.id))) or 0)  # only what comes from now on
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                published = self.run_once()
-            except Exception:
-                logger.exception("event tail tick failed; retrying")
-                published = 0
-            if published < BATCH:
-                stop.wait(POLL_SECONDS)
+        poll(self.run_once, stop, batch=BATCH, poll_seconds=POLL_SECONDS, name="event tail")
 
     def run_once(self) -> int:
         with self.sessions() as session:

@@ -7,7 +7,6 @@ in ``risk_notices``, exposure history in ``risk_exposure_points``)."""
 
 from __future__ import annotations
 
-import logging
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,10 +17,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from gateway.db.models import Base, UTCDateTime, utcnow
 from gateway.events.bus import EventBus
-from gateway.events.cursor import GapCursor
+from gateway.events.tailing import GapCursor, poll
 from gateway.events.webhooks import enqueue_in
 
-logger = logging.getLogger(__name__)
 RETENTION = timedelta(hours=1)
 BATCH = 500
 POLL_SECONDS = 0.2
@@ -84,11 +82,4 @@ class RiskTail:
         return len(rows)
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                published = self.run_once()
-            except Exception:
-                logger.exception("risk tail tick failed; retrying")
-                published = 0
-            if published < BATCH:
-                stop.wait(POLL_SECONDS)
+        poll(self.run_once, stop, batch=BATCH, poll_seconds=POLL_SECONDS, name="risk tail")

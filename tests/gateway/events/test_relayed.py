@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway.db.migrate import upgrade
 from gateway.db.session import make_engine, make_session_factory
-from gateway.events import cursor
+from gateway.events import tailing as cursor
 from gateway.events.bus import EventBus
 from gateway.events.models import RelayedMessage
 from gateway.events.relayed import RelayTail

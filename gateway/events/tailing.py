@@ -1,15 +1,20 @@
-"""A tail's place in a table whose ids are handed out at insert: on PostgreSQL two writers can commit ids out of
+"""Tails of a table that other processes write (chain events, risk messages, relayed messages): their polling loop, and
+their place in a table whose ids are handed out at insert: on PostgreSQL two writers can commit ids out of
 order (11 visible before 10), so a tail that only reads above the highest id it passed on would miss 10 for good.
 The cursor remembers the ids it skipped and asks for them too, for ``GAP_SECONDS`` (a rolled-back insert leaves a
 gap that never fills). On SQLite, one writer at a time, there are no such gaps."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import or_
 
+logger = logging.getLogger(__name__)
 GAP_SECONDS = 30.0
 MAX_GAPS = 10_000
 
@@ -37,3 +42,16 @@ class GapCursor:
                 break
             self._gaps[gap] = until
         self.last = max(self.last, row_id)
+
+
+def poll(tick: Callable[[], int], stop: threading.Event, *, batch: int, poll_seconds: float, name: str) -> None:
+    """``tick`` until ``stop``: at once again while it passes on full batches, else after ``poll_seconds``; a failed
+    tick is logged and tried again."""
+    while not stop.is_set():
+        try:
+            passed = tick()
+        except Exception:
+            logger.exception("%s tick failed; retrying", name)
+            passed = 0
+        if passed < batch:
+            stop.wait(poll_seconds)
