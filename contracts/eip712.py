@@ -65,12 +65,31 @@ AMENDMENT: Final = [
     {"name": "deadline", "type": "uint64"},
 ]
 
+# A GC order-book order (IRepoGcSettlement): signed once over limits, filled by its matcher within them.
+GC_ORDER: Final = [
+    {"name": "maker", "type": "address"},
+    {"name": "matcher", "type": "address"},
+    {"name": "side", "type": "uint8"},
+    {"name": "cashToken", "type": "address"},
+    {"name": "basket", "type": "bytes32"},
+    {"name": "maturity", "type": "uint64"},
+    {"name": "rate", "type": "int256"},
+    {"name": "size", "type": "uint256"},
+    {"name": "minFill", "type": "uint256"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint64"},
+]
+
 PRIMARY_TYPES: Final = {
     "RepoTerms": REPO_TERMS,
     "EarlyRepurchase": EARLY_REPURCHASE,
     "Substitution": SUBSTITUTION,
     "Amendment": AMENDMENT,
+    "GcOrder": GC_ORDER,
 }
+
+GC_LEND: Final = 0  # GcOrder.side: gives cash against collateral (the repo's buyer)
+GC_BORROW: Final = 1  # gives collateral for cash (the repo's seller)
 
 AMEND_ROLL: Final = 0
 AMEND_RERATE: Final = 1
@@ -95,6 +114,23 @@ class RepoTerms(TypedDict):
     minTransferAmount: int
     marginCurePeriod: int
     gracePeriod: int
+    nonce: int
+    deadline: int
+
+
+class GcOrder(TypedDict):
+    """What a member signs to trade GC (``IRepoGcSettlement.GcOrder``): ``basket`` is the basket's hash
+    (``contracts.gc.basket_hash``), ``rate`` a LEND order's floor or a BORROW order's cap."""
+
+    maker: str
+    matcher: str
+    side: int
+    cashToken: str
+    basket: bytes
+    maturity: int
+    rate: int
+    size: int
+    minFill: int
     nonce: int
     deadline: int
 

@@ -31,9 +31,9 @@ SETTINGS: dict[str, Any] = {
     "remappings": ["@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"],
 }
 OUTPUTS = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "devdoc", "userdoc"]
-# A contract whose fallback serves an interface's functions (by DELEGATECALL to an extension fixed at construction):
-# its artifact's ABI is what callers see at its address, its own entries plus the interface's (contracts/UPGRADES.md).
-SERVED_THROUGH_FALLBACK = {"RepoEngine": "IRepoMigration"}
+# A contract whose fallback serves interfaces' functions (by DELEGATECALL to extensions fixed at construction): its
+# artifact's ABI is what callers see at its address, its own entries plus the interfaces' (contracts/UPGRADES.md).
+SERVED_THROUGH_FALLBACK = {"RepoEngine": ("IRepoMigration", "IRepoGcSettlement")}
 
 
 class CompileError(Exception):
@@ -128,15 +128,15 @@ def build_artifacts() -> dict[str, str]:
 
 
 def _served_abi(name: str, abi: list[dict[str, Any]], abis: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """``name``'s ABI, with the entries of the interface its fallback serves (SERVED_THROUGH_FALLBACK) appended."""
-    served = SERVED_THROUGH_FALLBACK.get(name)
-    if served is None:
-        return abi
-    own = {(e["type"], e.get("name")) for e in abi}
-    clash = [e.get("name") for e in abis[served] if (e["type"], e.get("name")) in own]
-    if clash:
-        raise CompileError(f"{name} declares {clash} that its fallback also serves from {served}")
-    return [*abi, *abis[served]]
+    """``name``'s ABI, with the entries of the interfaces its fallback serves (SERVED_THROUGH_FALLBACK) appended."""
+    combined = list(abi)
+    for served in SERVED_THROUGH_FALLBACK.get(name, ()):
+        own = {(e["type"], e.get("name")) for e in combined}
+        clash = [e.get("name") for e in abis[served] if (e["type"], e.get("name")) in own]
+        if clash:
+            raise CompileError(f"{name} declares {clash} that its fallback also serves from {served}")
+        combined.extend(abis[served])
+    return combined
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IIdentityRegistry} from "./interfaces/IIdentityRegistry.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IRepoEngine} from "./interfaces/IRepoEngine.sol";
+import {RepoGcSettlement} from "./RepoGcSettlement.sol";
 import {IRepoMigration} from "./interfaces/IRepoMigration.sol";
 import {IRepoPosition} from "./interfaces/IRepoPosition.sol";
 import {IRepoShortfalls} from "./interfaces/IRepoShortfalls.sol";
@@ -45,6 +46,7 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
     uint256 private immutable _reposSlot;
     uint256 private immutable _countSlot;
     uint256 private immutable _countShift;
+    address private immutable _gcSettlement;
 
     /// @param registry_ the engine's identity registry
     /// @param oracle_ the engine's oracle
@@ -70,6 +72,7 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
         _reposSlot = reposSlot;
         _countSlot = countSlot;
         _countShift = countOffset * 8;
+        _gcSettlement = address(new RepoGcSettlement(oracle_));
     }
 
     modifier onlyDelegated() {
@@ -83,6 +86,20 @@ contract RepoMigration is IRepoMigration, ReentrancyGuardTransient {
             revert IAccessControl.AccessControlUnauthorizedAccount(msg.sender, 0x00);
         }
         _;
+    }
+
+    /// @notice Every function this extension does not declare ({IRepoGcSettlement}: GC order-book fills) is served by
+    /// the engine's second extension {RepoGcSettlement}, by DELEGATECALL, still in the engine's address and storage.
+    /// Fixed at construction, like this extension; called other than through the engine, it reverts.
+    fallback() external onlyDelegated {
+        address next = _gcSettlement;
+        assembly ("memory-safe") {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), next, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
     }
 
     /// @inheritdoc IRepoMigration

@@ -30,11 +30,14 @@ def test_every_system_contract_has_a_deployable_artifact() -> None:
 
 
 def test_the_engines_abi_includes_what_its_fallback_serves() -> None:
-    """Callers see the engine's own functions and its extension's (IRepoMigration, contracts/UPGRADES.md) at its
-    address: the gateway's one engine ABI reaches both (it reads ``registry()`` for the coupon route, say)."""
+    """Callers see the engine's own functions and its extensions' (IRepoMigration, IRepoGcSettlement,
+    contracts/UPGRADES.md) at its address: the gateway's one engine ABI reaches all of them (it reads ``registry()``
+    for the coupon route, and settles GC fills with ``settleGcFill``)."""
     engine = {(e["type"], e.get("name")) for e in load_artifact("RepoEngine").abi}
-    served = {(e["type"], e.get("name")) for e in load_artifact("IRepoMigration").abi}
-    assert served <= engine and ("function", "registry") in engine and ("function", "open") in engine
+    for interface in ("IRepoMigration", "IRepoGcSettlement"):
+        served = {(e["type"], e.get("name")) for e in load_artifact(interface).abi}
+        assert served <= engine, interface
+    assert {("function", "registry"), ("function", "open"), ("function", "settleGcFill")} <= engine
 
 
 def test_unknown_artifact_raises() -> None:
