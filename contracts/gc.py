@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from eth_abi import encode
+from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from contracts import eip712

@@ -203,7 +203,9 @@ def domain_routers() -> list[APIRouter]:
     from gateway.events.routes import router as events_router
     from gateway.key_routes import router as keys_router
     from gateway.leases.routes import router as leases_router
+    from gateway.matching.order_routes import router as gc_orders_router
     from gateway.matching.routes import router as gc_router
+    from gateway.matching.service_routes import router as gc_service_router
     from gateway.operator.coupons import router as coupons_router
     from gateway.operator.network_status import router as network_status_router
     from gateway.operator.price_history import router as price_history_router
@@ -263,6 +265,8 @@ def domain_routers() -> list[APIRouter]:
         reporting_router,
         leases_router,
         gc_router,
+        gc_orders_router,
+        gc_service_router,
     ]
 
 

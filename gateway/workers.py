@@ -34,6 +34,7 @@ def hub_from_settings(ctx: GatewayContext) -> Hub:
 def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 0) -> Hub:
     """Give the hub a chain: relayer and indexer over ``market``."""
     from gateway.indexer.service import Indexer
+    from gateway.matching import settle as gc_settle
     from gateway.settlement import registry
     from gateway.settlement.relay_loop import Relayer
     from gateway.settlement.service import FAILURE_HOOKS, HOOKS
@@ -46,8 +47,8 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         market,
         ctx.sessions,
         ctx.keys,
-        hooks={**HOOKS, **registry.HOOKS},
-        failure_hooks={**FAILURE_HOOKS, **registry.FAILURE_HOOKS},
+        hooks={**HOOKS, **registry.HOOKS, **gc_settle.HOOKS},
+        failure_hooks={**FAILURE_HOOKS, **registry.FAILURE_HOOKS, **gc_settle.FAILURE_HOOKS},
         read_sessions=ctx.read_sessions,
     )
     from gateway.events.webhooks import WebhookSender, enqueue_events

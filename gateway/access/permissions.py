@@ -38,6 +38,7 @@ class Permission(StrEnum):
     PRICES_FEED = "prices:feed"  # the price feed's machine key: post combined prices, read manual entries; nothing else
     SURVEILLANCE_FEED = "surveillance:feed"  # the surveillance service reads every member's activity (operator key)
     SURVEILLANCE_ALERT = "surveillance:alert"  # the surveillance service raises alerts (operator key)
+    MATCHING_RUN = "matching:run"  # the matching service takes GC instructions and answers them (operator key)
     CASES_READ = "cases:read"  # surveillance alerts and cases (compliance)
     CASES_WORK = "cases:work"  # assign, comment, attach evidence, escalate, close cases; file SARs (compliance)
 
@@ -102,6 +103,8 @@ ADMIN_ROLES = frozenset({Role.OPERATOR_ADMIN, Role.MEMBER_ADMIN})
 # And ``prices:feed`` (below): the operator's price feed, a machine that posts prices and may do nothing else.
 # ``surveillance:feed`` and ``surveillance:alert`` are the surveillance service's two: read the activity feed and
 # raise alerts, honoured only on a key of the operator's organization (gateway.surveillance.routes).
+# ``matching:run`` is the matching service's: take the GC book's instructions and answer them; each fill it makes
+# settles only within both members' signed orders (gateway.matching, IRepoGcSettlement).
 CLIENT_SCOPES = frozenset(
     {
         P.ORGS_READ,
@@ -120,11 +123,12 @@ CLIENT_SCOPES = frozenset(
         P.PRICES_FEED,
         P.SURVEILLANCE_FEED,
         P.SURVEILLANCE_ALERT,
+        P.MATCHING_RUN,
     }
 )
 # Scopes only a key of the operator's organization may hold (gateway.clients.service refuses them to a member's).
-OPERATOR_SCOPES = frozenset({P.PRICES_FEED, P.SURVEILLANCE_FEED, P.SURVEILLANCE_ALERT})
+OPERATOR_SCOPES = frozenset({P.PRICES_FEED, P.SURVEILLANCE_FEED, P.SURVEILLANCE_ALERT, P.MATCHING_RUN})
 # Of those, the ones never created through the clients API, only on the gateway's host (``reponet risk feed-grant``,
 # ``reponet up``): ``prices:feed`` posts the oracle's prices (the price route's bound and four eyes for a large move
 # still apply; the feed's routes refuse a key of any other organization).
-HOST_ONLY_SCOPES = frozenset({P.PRICES_FEED})
+HOST_ONLY_SCOPES = frozenset({P.PRICES_FEED, P.MATCHING_RUN})

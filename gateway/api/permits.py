@@ -30,6 +30,7 @@ RiskAct = Annotated[Principal, Depends(require(P.RISK_ACT))]
 PricesFeed = Annotated[Principal, Depends(require(P.PRICES_FEED))]
 SurveillanceFeed = Annotated[Principal, Depends(require(P.SURVEILLANCE_FEED))]
 SurveillanceAlert = Annotated[Principal, Depends(require(P.SURVEILLANCE_ALERT))]
+MatchingRun = Annotated[Principal, Depends(require(P.MATCHING_RUN))]
 CasesRead = Annotated[Principal, Depends(require(P.CASES_READ))]
 CasesWork = Annotated[Principal, Depends(require(P.CASES_WORK))]
 

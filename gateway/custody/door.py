@@ -3,6 +3,7 @@
 - ``sign_terms``: a trade's EIP-712 terms — KYC, the member's policy (limits, quorum of approvers other than the
   signer), a fresh step-up of the consenting person;
 - ``sign_instruction``: an amendment or substitution — the same checks, on the facts of the repo it changes;
+- ``sign_gc_order``: a GC order-book order — the same checks, on the order's size, tenor and basket;
 - ``authorize_steps`` / ``follow_from`` / ``authorize_standing``: consent to transactions (a party's step, a
   redemption's approval; the approvals and nonce cancellations that follow from consented terms; the steps a member's
   standing instruction to the risk service names, consented in advance by its approver), recorded when asked;
@@ -36,7 +37,7 @@ from gateway.db import audit_log
 from gateway.db.models import Wallet, WalletKind
 from gateway.exceptions import GatewayError, InvalidRequest, StepUpRequired
 from gateway.keys.provider import KeyProvider
-from gateway.policy.engine import Decision
+from gateway.policy.engine import Decision, TradeFacts
 from gateway.trading.exceptions import PolicyBlocked, WalletNotVerified
 
 if TYPE_CHECKING:
@@ -220,6 +221,39 @@ def sign_instruction(
         digest="0x" + digest.hex(),
     )
     return _sign_typed(ctx.keys, session, wallet, doc, digest), decision
+
+
+def sign_gc_order(
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    person: Person,
+    wallet: Wallet,
+    order_id: uuid.UUID,
+    doc: dict[str, Any],
+    digest: bytes,
+    facts: list[TradeFacts],
+    chain_checked: str | None,
+) -> str:
+    """The member's custodial signature of a GC order (``subject`` ``gc-order/{id}``): KYC, step-up, the member's
+    policy over the order (``gateway.policy.gc_orders``). Recorded as a consent to terms, so the approvals that
+    settle its fills follow from it (``follow_from``)."""
+    from gateway.policy import gc_orders as policy
+
+    subject = f"gc-order/{order_id}"
+    with _audited_refusal(session, person, wallet, subject):
+        _check_person(ctx, session, person, wallet, chain_checked)
+        policy.enforce(session, wallet.organization_id, facts)
+    _record(
+        session,
+        person_actor=person.actor,
+        user_id=person.user_id,
+        wallet=wallet,
+        purpose=Purpose.TERMS,
+        subject=subject,
+        digest="0x" + digest.hex(),
+    )
+    return _sign_typed(ctx.keys, session, wallet, doc, digest)
 
 
 # ------------------------------------------------------------------------------------------------ transactions

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from gateway.chain.outage import is_outage
 from gateway.db import audit_log
+from gateway.matching import session_end as gc_session
 from gateway.settlement.instruction_events import Change, announce
 from gateway.settlement_records import parties
 from gateway.settlement_records.models import SENDABLE, Instruction
@@ -91,6 +92,7 @@ class ExpirySweep:
         cannot be told is logged and stays expired."""
         if verdicts is None:
             return []
+        gc_session.expire_overdue(session, verdicts.chain_time)  # GC orders past the trading day's end
         parties.carried_out(session, verdicts.carried, statuses=SENDABLE)
         ended = set(parties.expire(session, [row.id for row in verdicts.gone]))
         announcer = Announcer(None, session, relay=True)

@@ -79,6 +79,10 @@ class Book:
         self._seen.add(order.order_id)
         return self._enter(order, filled_units=0)
 
+    def list_instrument(self, instrument: Instrument) -> None:
+        """Open a book for ``instrument`` (no-op if open): the gateway lists baskets while the service runs."""
+        self._books.setdefault(instrument, _InstrumentBook())
+
     def restore(self, order: Order, *, filled_units: int, priority: int) -> None:
         """Put back an order that was resting (from the database, in priority order) without matching it."""
         self._validate(order)

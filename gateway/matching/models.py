@@ -1,4 +1,5 @@
-"""The GC book in the database: every order as signed with its state, and every fill. The engine
+"""The GC book in the database: the baskets, every order as signed with its state, every fill and its repo, the
+members' credit limits, and the instructions the matching service takes in order. The engine
 (``gateway.matching.book``) is rebuilt from the resting rows on start (``store.load_book``), in their time priority.
 
 Amounts and rates are integers stored as decimal strings (a uint256 does not fit a BIGINT), like the trading tables."""
@@ -7,15 +8,35 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db.models import Base, UTCDateTime, utcnow
 
 
+class GcBasketRow(Base):
+    """A GC basket the operator lists: its cash token, eligible bonds with haircuts, and the standard terms of every
+    repo traded in it. Orders sign its hash (``contracts.gc.GcBasket.hash``), so a basket never changes."""
+
+    __tablename__ = "gc_baskets"
+
+    basket_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cash_token: Mapped[str] = mapped_column(String(42))
+    day_count_basis: Mapped[int] = mapped_column(Integer)
+    min_transfer_amount: Mapped[str] = mapped_column(String(80))
+    margin_cure_period: Mapped[int] = mapped_column(BigInteger)
+    grace_period: Mapped[int] = mapped_column(BigInteger)
+    bonds: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"token": "0x..", "haircut_bps": 200}, ...]
+    basket_hash: Mapped[str] = mapped_column(String(66))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class GcOrder(Base):
-    """One member's order; ``status`` and ``filled_units`` follow the engine's outcomes."""
+    """One member's order; ``status`` and ``filled_units`` follow the engine's outcomes. ``pending`` until the
+    matching service has taken it. The signed fields (``maker`` .. ``signature``) are what settles each fill."""
 
     __tablename__ = "gc_orders"
     __table_args__ = (UniqueConstraint("organization_id", "client_order_id"),)
@@ -37,6 +58,12 @@ class GcOrder(Base):
     priority: Mapped[int] = mapped_column(BigInteger)  # time priority: restored on restart
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    wallet_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("wallets.id"), nullable=True)
+    maker: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    order_hash: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)  # EIP-712 struct hash
+    signed: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # the GcOrder message, ints as strings
+    signature: Mapped[str | None] = mapped_column(Text, nullable=True)
+    deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the signed deadline: the day's end
 
 
 class GcFill(Base):
@@ -54,3 +81,46 @@ class GcFill(Base):
     amount_units: Mapped[str] = mapped_column(String(80))
     aggressor: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="settling")  # settling | settled | failed
+    settlement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    repo_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    collateral_token: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    collateral_amount: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    failure: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class GcCreditLimit(Base):
+    """A member's limit toward a counterparty member, in the smallest cash units: a pair with no limit both ways
+    cannot trade."""
+
+    __tablename__ = "gc_credit_limits"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    counterparty_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    limit_units: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GcInstruction(Base):
+    """What the matching service takes, in order: a new order, a cancellation, a credit limit. ``sequence`` is
+    given out under a lock on ``GcSequence`` held to commit, so the rows become visible in sequence order (the
+    service reads ``after`` the last it took and must never pass over one that commits later). ``answered_at``:
+    its outcome was recorded (a repeated outcome is ignored)."""
+
+    __tablename__ = "gc_instructions"
+
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    action: Mapped[str] = mapped_column(String(16))  # submit | cancel | expire | credit_limit
+    order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("gc_orders.id"), nullable=True)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class GcSequence(Base):
+    """The last instruction sequence given out (one row, locked by each new instruction until it commits)."""
+
+    __tablename__ = "gc_sequence"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last: Mapped[int] = mapped_column(BigInteger)

@@ -1,28 +1,43 @@
-"""/v1/gc: the GC order book's market data and a member's own orders (reads; order entry is the next piece)."""
+"""/v1/gc reads: the baskets, an instrument's anonymous depth, and a member's own orders and fills."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from gateway.api.deps import PageQuery, ReadSessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead, TradesRead
 from gateway.db import pages
-from gateway.matching import queries
+from gateway.matching import baskets, queries
 from gateway.matching.instruments import Instrument, Tenor
 from gateway.matching.levels import DepthLevel
-from gateway.matching.models import GcOrder
+from gateway.matching.models import GcFill, GcOrder
 from gateway.matching.orders import Side
-from gateway.matching.schemas import DepthLevelPublic, DepthPublic, GcOrderPublic, GcOrdersPublic
+from gateway.matching.schemas import (
+    DepthLevelPublic,
+    DepthPublic,
+    GcBasketPublic,
+    GcBasketsPublic,
+    GcFillPublic,
+    GcFillsPublic,
+    GcOrderPublic,
+    GcOrdersPublic,
+)
 
 router = APIRouter(prefix="/gc", tags=["gc"], responses=problem_responses(401, 403, 422, 429))
 
 
 def _levels(levels: list[DepthLevel]) -> list[DepthLevelPublic]:
     return [DepthLevelPublic(rate=str(d.rate_e18), total_units=str(d.total_units), orders=d.orders) for d in levels]
+
+
+@router.get("/baskets", response_model=GcBasketsPublic, status_code=200)
+def list_baskets(principal: MarketRead, read: ReadSessionDep) -> GcBasketsPublic:
+    """Every listed GC basket: its cash token, eligible bonds with haircuts, standard terms and the hash orders sign."""
+    return GcBasketsPublic(data=[GcBasketPublic.model_validate(row) for row in baskets.all_baskets(read)])
 
 
 @router.get("/depth", response_model=DepthPublic, status_code=200)
@@ -56,3 +71,38 @@ def list_orders(principal: TradesRead, read: ReadSessionDep, page: PageQuery) ->
         lambda o: (o.created_at, o.id),
     )
     return GcOrdersPublic(data=[GcOrderPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/fills", response_model=GcFillsPublic, status_code=200)
+def list_fills(principal: TradesRead, read: ReadSessionDep, page: PageQuery) -> GcFillsPublic:
+    """The member's own fills, newest first: each one's amount, rate, status and the repo it opened. The
+    counterparty is the repo's other party (``/v1/repos/{id}``)."""
+    mine = select(GcOrder.id).where(GcOrder.organization_id == principal.organization_id)
+    query = select(GcFill).where(or_(GcFill.lend_order_id.in_(mine), GcFill.borrow_order_id.in_(mine)))
+    rows, next_cursor = pages.finish(
+        read.scalars(pages.keyset(query, page, GcFill.created_at, GcFill.sequence)).all(),
+        page,
+        lambda f: (f.created_at, f.sequence),
+    )
+    own = set(
+        read.scalars(mine.where(GcOrder.id.in_({r.lend_order_id for r in rows} | {r.borrow_order_id for r in rows})))
+    )
+    data = [
+        GcFillPublic(
+            sequence=r.sequence,
+            order_id=r.lend_order_id if r.lend_order_id in own else r.borrow_order_id,
+            side=Side.LEND.value if r.lend_order_id in own else Side.BORROW.value,
+            basket_id=r.basket_id,
+            tenor=r.tenor,
+            rate=r.rate,
+            amount_units=r.amount_units,
+            status=r.status,
+            repo_id=r.repo_id,
+            collateral_token=r.collateral_token,
+            collateral_amount=r.collateral_amount,
+            failure=r.failure,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
+    return GcFillsPublic(data=data, next_cursor=next_cursor)

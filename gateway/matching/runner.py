@@ -1,15 +1,17 @@
-"""The matching service's loop (``reponet match run``), skeleton: the engine in its own process, reaching the gateway
-over HTTP with its service key only (no database, no key of the gateway's), like ``reponet surveillance run``.
+"""The matching service's loop (``reponet match run``): the engine in its own process, reaching the gateway over
+HTTPS with its service key only (scope ``matching:run``; no database, no key of the gateway's), like
+``reponet surveillance run``.
 
-The wire protocol it expects (the gateway's routes are not built yet; these shapes are the contract for them):
-``GET /v1/gc/instructions?after=N`` answers members' order instructions in the order the gateway accepted them
-(``data`` + ``next_cursor``), and ``POST /v1/gc/outcomes`` takes the engine's answer to one instruction (its
-sequence makes the post idempotent). The gateway records outcomes with ``gateway.matching.store`` and opens each
-fill's repo through the outbox. Not yet: the lease (one matcher at a time), credit limits from agreements, restart
-from the gateway's book."""
+``GET /v1/gc/instructions?after=N`` answers members' orders, cancellations and credit limits in the order the
+gateway accepted them (``data`` + ``next_cursor``), and ``POST /v1/gc/outcomes`` takes the engine's answer to one
+instruction (its sequence makes the post idempotent). The gateway records outcomes (``gateway.matching.outcomes``)
+and opens each fill's repo through the outbox (``gateway.matching.settle``). On start the service replays every
+instruction from the first: the engine is a pure state machine, so it rebuilds the same book, and the gateway
+ignores the outcomes it already has. Not yet: a lease (one matcher at a time)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -20,7 +22,7 @@ import httpx
 from gateway.matching.book import Book
 from gateway.matching.exceptions import MatchingError
 from gateway.matching.instruments import Instrument, Tenor
-from gateway.matching.orders import Cancellation, Order, Outcome, Side, TimeInForce
+from gateway.matching.orders import Cancellation, CancelReason, Order, Outcome, Side, TimeInForce
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -41,9 +43,10 @@ class OrderWire(TypedDict):
 
 class InstructionWire(TypedDict):
     sequence: int
-    action: Literal["submit", "cancel", "end_session"]
+    action: Literal["submit", "cancel", "expire", "end_session", "credit_limit"]
     order: OrderWire | None
     order_id: str | None
+    credit: dict[str, str] | None  # credit_limit: member, counterparty, limit_units
 
 
 class FillWire(TypedDict):
@@ -81,16 +84,29 @@ def order_from_wire(wire: OrderWire) -> Order:
     )
 
 
-def apply(book: Book, instruction: InstructionWire) -> OutcomeWire:
-    """One instruction through the engine; a refused one (bad order, unknown id) is answered, not raised."""
+def apply(book: Book, instruction: InstructionWire, *, list_instruments: bool = False) -> OutcomeWire:
+    """One instruction through the engine; a refused one (bad order, unknown id) is answered, not raised.
+    ``list_instruments``: an order's instrument is opened on first sight (the gateway checked its basket and
+    tenor) rather than refused as unknown."""
     answer = OutcomeWire(sequence=instruction["sequence"], fills=[], orders=[], refused=None)
     try:
         if instruction["action"] == "submit" and instruction["order"] is not None:
-            _outcome_to_wire(book.submit(order_from_wire(instruction["order"])), answer)
+            order = order_from_wire(instruction["order"])
+            if list_instruments:
+                book.list_instrument(order.instrument)
+            _outcome_to_wire(book.submit(order), answer)
         elif instruction["action"] == "cancel" and instruction["order_id"] is not None:
             _cancellations_to_wire([book.cancel(instruction["order_id"])], answer)
+        elif instruction["action"] == "expire" and instruction["order_id"] is not None:
+            cancelled = book.cancel(instruction["order_id"])
+            _cancellations_to_wire([dataclasses.replace(cancelled, reason=CancelReason.SESSION_END)], answer)
         elif instruction["action"] == "end_session":
             _cancellations_to_wire(book.end_session(), answer)
+        elif instruction["action"] == "credit_limit" and instruction.get("credit") is not None:
+            credit = instruction["credit"] or {}
+            book.credit.set_limit(
+                member=credit["member"], counterparty=credit["counterparty"], limit_units=int(credit["limit_units"])
+            )
         else:
             answer["refused"] = f"malformed instruction {instruction['action']}"
     except MatchingError as exc:
@@ -149,7 +165,7 @@ class Runner:
         page.raise_for_status()
         instructions: list[InstructionWire] = page.json()["data"]
         for instruction in instructions:
-            self.unsent = apply(self.book, instruction)
+            self.unsent = apply(self.book, instruction, list_instruments=True)
             self.http.post("/v1/gc/outcomes", json=self.unsent, headers=headers).raise_for_status()
             self.after, self.unsent = instruction["sequence"], None
         return len(instructions)

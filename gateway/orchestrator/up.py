@@ -209,6 +209,24 @@ class Up:
             directory / "surveillance.db",
         )  # fmt: skip
 
+    def start_match(self) -> Child:
+        """The GC matching service beside the gateway (``reponet match run``), under its own operator key (scope
+        ``matching:run`` only, made once under the operator automation user). It keeps no state: on a restart it
+        replays the gateway's instructions and rebuilds the same book (a second one under ``--replicas`` answers the
+        same, and the gateway records each answer once)."""
+        from gateway.matching.cli import grant, write_config
+        from gateway.ops.network import AUTOMATION_FILE, OPS_USER
+
+        ctx = self.ctx
+        config = write_config(ctx.dir.path / "match", gateway_url=ctx.state.gateway_url, ca_file=ctx.dir.tls_cert)
+
+        def match_grant(session: Session) -> None:
+            email = ctx.dir.read_json_secret(AUTOMATION_FILE)[OPS_USER]["email"]
+            grant(session, config_path=config, operator_email=email, days=365)
+
+        self._grant_once(config, match_grant)
+        return self._service("match", [sys.executable, "-m", "gateway.cli", "match", "run", "--config", str(config)])
+
     def start_risk(self) -> Child:
         """The risk service beside the gateway, supervised like it (restarted on a crash; its state file keeps
         its call intents). Members add their API keys to ``risk/config.json``; it re-reads the file each tick."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from contracts import eip712, gc
-from contracts.exceptions import DeploymentFailed
 from contracts.artifacts import load_artifact
+from contracts.exceptions import DeploymentFailed
 from scripts.harness.repo_system import RepoSystem, build_system
 
 CASH = 10**6  # the harness's cash token has 6 decimals

@@ -12,15 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.access.permissions import ROLE_PERMISSIONS, Permission
-from gateway.clients import service as clients
-from gateway.clients.schemas import ClientCreate
+from gateway.access.permissions import Permission
+from gateway.clients.operator_keys import grant_operator_key
 from gateway.config import Settings
-from gateway.db.models import ApiClient, ClientKind, Role, User
-from gateway.exceptions import InvalidRequest, NotFound, PermissionDenied
+from gateway.exceptions import InvalidRequest
 from gateway.exit_status import ExitStatus
 from gateway.risk.config_file import write_private_json
 
@@ -36,28 +33,17 @@ class FeedGranted:
 def grant_feed(session: Session, *, config_path: Path, operator_email: str, days: int) -> FeedGranted:
     """An operator key with ``prices:feed`` alone, created under an operator admin (the audit's person and the
     postings' proposer), written to the feed's configuration; the key it replaces is then revoked."""
-    user = session.scalars(select(User).where(User.email == operator_email.lower())).first()
-    if user is None or not user.is_active:
-        raise NotFound(f"no active user {operator_email!r}")
-    if Permission.MARKET_OPERATE not in ROLE_PERMISSIONS[Role(user.role)]:
-        raise PermissionDenied(f"{operator_email} does not operate the market (role {user.role})")
     config: dict[str, Any] = json.loads(config_path.read_text())
-    created = clients.create_client(
+    key = grant_operator_key(
         session,
-        actor=f"user:{user.id}",
-        organization_id=user.organization_id,
-        user_id=user.id,
-        data=ClientCreate(kind=ClientKind.API_KEY, name="price feed", scopes=SCOPES, expires_in_days=days),
+        operator_email=operator_email,
+        days=days,
+        name="price feed",
+        scopes=SCOPES,
+        replaces=config.get("client_id"),
     )
-    previous = config.get("client_id")
-    write_private_json(config_path, {**config, "api_key": created.secret, "client_id": str(created.id)})
-    revoked = None
-    if previous:
-        old = session.get(ApiClient, uuid.UUID(previous))
-        if old is not None and old.revoked_at is None:
-            clients.revoke_client(session, actor=f"user:{user.id}", client=old)
-            revoked = old.id
-    return FeedGranted(client_id=created.id, revoked=revoked)
+    write_private_json(config_path, {**config, "api_key": key.secret, "client_id": str(key.client_id)})
+    return FeedGranted(client_id=key.client_id, revoked=key.revoked)
 
 
 def cmd_feed_grant(args: argparse.Namespace, settings: Settings) -> ExitStatus:

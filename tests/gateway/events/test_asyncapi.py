@@ -25,10 +25,12 @@ def _payload() -> dict[str, object]:
 
 
 def test_every_repo_event_of_the_engine_is_listed() -> None:
-    """The engine's (with its extension's, IRepoMigration) and its shortfall ledger's: the indexer follows them."""
+    """The engine's (with its extensions', IRepoMigration and IRepoGcSettlement) and its shortfall ledger's: the
+    indexer follows them."""
     indexed = [
         *load_artifact("RepoEngine").abi,
         *load_artifact("IRepoMigration").abi,
+        *load_artifact("IRepoGcSettlement").abi,
         *load_artifact("RepoShortfallLedger").abi,
     ]
     of_repos = {

@@ -1,0 +1,215 @@
+"""Order entry: a member's GC order, signed once by its custodial wallet through the custody door, then queued for
+the matching service. What the wallet signs (``contracts.eip712`` ``GcOrder``) bounds every fill: the matcher the
+gateway's relayer account is, the basket's hash, the tenor's maturity, the rate bound, the size and minimum fill,
+and the end of the trading day as the deadline.
+
+Orders settle at once, so only instruments whose opening leg is the trade date are taken (tom-next and forward
+starts open on a later day: not yet). The trading day is the chain's UTC date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from eth_account.messages import encode_typed_data
+from eth_utils.crypto import keccak
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contracts import eip712
+from gateway.context import GatewayContext
+from gateway.custody import door
+from gateway.db import audit_log
+from gateway.db.models import Wallet, WalletKind
+from gateway.exceptions import Conflict, InvalidRequest, NotFound
+from gateway.matching import baskets, instructions
+from gateway.matching.exceptions import InvalidOrder
+from gateway.matching.instruments import Instrument, Tenor
+from gateway.matching.models import GcOrder
+from gateway.matching.orders import OrderStatus, Side
+from gateway.matching.schemas import GcOrderCreate
+from gateway.policy import gc_orders as policy
+from gateway.trading.models import Instrument as Token
+from gateway.trading.nonces import next_terms_nonce
+
+PENDING = "pending"  # entered, not yet taken by the matching service
+LIVE = (PENDING, OrderStatus.RESTING.value)
+
+
+@dataclass(frozen=True)
+class Venue:
+    """What an order is signed against: the chain, the engine, the matcher (the relayer's account) and the chain's
+    clock, read before the write transaction opens."""
+
+    chain_id: int
+    engine: str
+    matcher: str
+    now: int
+
+
+@dataclass(frozen=True)
+class OrderDates:
+    maturity: int
+    deadline: int
+
+
+def order_dates(tenor: Tenor, now: int) -> OrderDates:
+    """The closing leg (midnight UTC of the tenor's closing date) and the end of the trading day."""
+    trade_date = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    legs = Instrument("-", tenor).legs(trade_date)
+    if legs.opening != trade_date:
+        raise InvalidRequest(f"{tenor.value} opens on {legs.opening}: only trades that open today settle at once")
+    midnight = dt.time(0, tzinfo=dt.UTC)
+    maturity = int(dt.datetime.combine(legs.closing, midnight).timestamp())
+    deadline = int(dt.datetime.combine(trade_date + dt.timedelta(days=1), midnight).timestamp()) - 1
+    return OrderDates(maturity=maturity, deadline=deadline)
+
+
+def _tenor(value: str) -> Tenor:
+    try:
+        return Tenor(value)
+    except ValueError:
+        raise InvalidRequest(f"unknown tenor {value!r}: one of {[t.value for t in Tenor]}") from None
+
+
+def member_wallet(session: Session, wallet_id: uuid.UUID, organization_id: uuid.UUID) -> Wallet:
+    wallet = session.get(Wallet, wallet_id)
+    if wallet is None or wallet.organization_id != organization_id:
+        raise NotFound(f"no wallet {wallet_id}")
+    if wallet.kind != WalletKind.CUSTODIAL.value:
+        raise InvalidRequest("GC orders are signed by a custodial wallet (a self-held wallet's is not taken yet)")
+    return wallet
+
+
+def enter_order(
+    ctx: GatewayContext,
+    session: Session,
+    *,
+    person: door.Person,
+    body: GcOrderCreate,
+    venue: Venue,
+    chain_checked: str | None,
+) -> GcOrder:
+    """Sign the order with the member's custodial wallet and queue it (the caller commits)."""
+    wallet = member_wallet(session, body.wallet_id, person.organization_id)
+    basket_row = baskets.load_basket(session, body.basket_id)
+    tenor = _tenor(body.tenor)
+    dates = order_dates(tenor, venue.now)
+    size, min_fill, rate = int(body.size_units), int(body.min_fill_units), int(body.rate)
+    if min_fill > size:
+        raise InvalidRequest("min_fill_units exceeds size_units")
+    if abs(rate) >= 10**18:
+        raise InvalidRequest("rate out of range (annual, 1e18 scale: below 100 %)")
+    taken = session.scalars(
+        select(GcOrder.id).where(
+            GcOrder.organization_id == person.organization_id, GcOrder.client_order_id == body.client_order_id
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict(f"client_order_id {body.client_order_id!r} is taken by order {taken}")
+
+    order_id = uuid.uuid4()
+    message = eip712.GcOrder(
+        maker=wallet.address,
+        matcher=venue.matcher,
+        side=eip712.GC_LEND if body.side == Side.LEND.value else eip712.GC_BORROW,
+        cashToken=basket_row.cash_token,
+        basket=bytes.fromhex(basket_row.basket_hash[2:]),
+        maturity=dates.maturity,
+        rate=rate,
+        size=size,
+        minFill=min_fill,
+        nonce=next_terms_nonce(session, seller=wallet.address, buyer=wallet.address),
+        deadline=dates.deadline,
+    )
+    doc = eip712.typed_data("GcOrder", dict(message), chain_id=venue.chain_id, engine=venue.engine)
+    signable = encode_typed_data(full_message=doc)
+    digest = keccak(b"\x19" + bytes(signable.version) + bytes(signable.header) + bytes(signable.body))
+    cash = session.get(Token, basket_row.cash_token.lower())
+    facts = policy.order_facts(
+        notional=Decimal(size).scaleb(-(cash.decimals if cash is not None else 0)),
+        bonds=[str(b["token"]) for b in basket_row.bonds],
+        tenor_seconds=dates.maturity - venue.now,
+    )
+    signature = door.sign_gc_order(
+        ctx,
+        session,
+        person=person,
+        wallet=wallet,
+        order_id=order_id,
+        doc=doc,
+        digest=digest,
+        facts=facts,
+        chain_checked=chain_checked,
+    )
+    row = GcOrder(
+        id=order_id,
+        organization_id=person.organization_id,
+        client_order_id=body.client_order_id,
+        basket_id=basket_row.basket_id,
+        tenor=tenor.value,
+        forward_start_days=0,
+        side=body.side,
+        tif=body.tif,
+        rate=str(rate),
+        size_units=str(size),
+        min_fill_units=str(min_fill),
+        filled_units="0",
+        status=PENDING,
+        priority=0,
+        wallet_id=wallet.id,
+        maker=wallet.address,
+        order_hash="0x" + bytes(signable.body).hex(),
+        signed={k: ("0x" + v.hex() if isinstance(v, bytes) else str(v)) for k, v in message.items()},
+        signature=signature,
+        deadline=dates.deadline,
+    )
+    session.add(row)
+    session.flush()
+    instructions.add(session, action="submit", order_id=row.id)
+    audit_log.append(
+        session,
+        actor=person.actor,
+        action="gc.order.entered",
+        object_type="gc_order",
+        object_id=str(row.id),
+        change={"basket": row.basket_id, "tenor": row.tenor, "side": row.side, "size": row.size_units,
+                "rate": row.rate, "order_hash": row.order_hash},
+    )  # fmt: skip
+    return row
+
+
+def cancel_order(session: Session, *, actor: str, organization_id: uuid.UUID, order_id: uuid.UUID) -> GcOrder:
+    """Ask the book to cancel a live order (its status follows the matching service's answer)."""
+    row = session.get(GcOrder, order_id)
+    if row is None or row.organization_id != organization_id:
+        raise NotFound(f"no GC order {order_id}")
+    if row.status not in LIVE:
+        raise Conflict(f"order {order_id} is {row.status}: nothing to cancel")
+    instructions.add(session, action="cancel", order_id=row.id)
+    audit_log.append(
+        session, actor=actor, action="gc.order.cancel_asked", object_type="gc_order", object_id=str(row.id), change={}
+    )
+    return row
+
+
+def signed_message(row: GcOrder) -> eip712.GcOrder:
+    """The order as its wallet signed it (ints and bytes restored)."""
+    if row.signed is None:
+        raise InvalidOrder(f"order {row.id} carries no signed message")
+    s = row.signed
+    return eip712.GcOrder(
+        maker=str(s["maker"]),
+        matcher=str(s["matcher"]),
+        side=int(s["side"]),
+        cashToken=str(s["cashToken"]),
+        basket=bytes.fromhex(str(s["basket"])[2:]),
+        maturity=int(s["maturity"]),
+        rate=int(s["rate"]),
+        size=int(s["size"]),
+        minFill=int(s["minFill"]),
+        nonce=int(s["nonce"]),
+        deadline=int(s["deadline"]),
+    )

@@ -1,0 +1,94 @@
+"""The matching service's inbox: every new order, cancellation and credit limit as an instruction with a sequence,
+read in order by ``reponet match`` (``GET /v1/gc/instructions?after=N``).
+
+A sequence is given out under a row lock on ``GcSequence`` that the entering transaction holds until it commits, so
+instruction rows become visible in sequence order: a reader that has seen N never meets an N-1 committed later
+(PostgreSQL gives out SERIAL ids at insert, not at commit). SQLite serializes writers anyway."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.matching.models import GcCreditLimit, GcInstruction, GcOrder, GcSequence
+from gateway.matching.runner import InstructionWire, OrderWire
+
+SEQUENCE = "instructions"
+
+
+def _next_sequence(session: Session) -> int:
+    while True:
+        row = session.get(GcSequence, SEQUENCE, with_for_update=True, populate_existing=True)
+        if row is not None:
+            row.last += 1
+            return row.last
+        try:
+            with session.begin_nested():
+                session.add(GcSequence(name=SEQUENCE, last=0))
+        except IntegrityError:
+            continue  # another writer created it meanwhile: lock theirs
+
+
+def add(
+    session: Session, *, action: str, order_id: uuid.UUID | None = None, payload: dict[str, Any] | None = None
+) -> GcInstruction:
+    """Queue an instruction in the caller's transaction."""
+    instruction = GcInstruction(sequence=_next_sequence(session), action=action, order_id=order_id, payload=payload)
+    session.add(instruction)
+    return instruction
+
+
+def set_credit_limit(
+    session: Session, *, organization_id: uuid.UUID, counterparty_id: uuid.UUID, limit_units: int
+) -> GcCreditLimit:
+    """Record a member's limit toward a counterparty and queue it for the book."""
+    row = session.get(GcCreditLimit, (organization_id, counterparty_id))
+    if row is None:
+        row = GcCreditLimit(organization_id=organization_id, counterparty_id=counterparty_id, limit_units="0")
+        session.add(row)
+    row.limit_units = str(limit_units)
+    add(
+        session,
+        action="credit_limit",
+        payload={"member": str(organization_id), "counterparty": str(counterparty_id), "limit_units": str(limit_units)},
+    )
+    return row
+
+
+def after(session: Session, sequence: int, limit: int) -> list[InstructionWire]:
+    """The instructions after ``sequence``, in order, as the service takes them."""
+    rows = session.scalars(
+        select(GcInstruction).where(GcInstruction.sequence > sequence).order_by(GcInstruction.sequence).limit(limit)
+    ).all()
+    orders = {
+        o.id: o
+        for o in session.scalars(select(GcOrder).where(GcOrder.id.in_([r.order_id for r in rows if r.order_id])))
+    }
+    return [_wire(row, orders.get(row.order_id) if row.order_id else None) for row in rows]
+
+
+def _wire(row: GcInstruction, order: GcOrder | None) -> InstructionWire:
+    action: Any = row.action  # one of InstructionWire's actions: only this module writes them
+    wire = InstructionWire(sequence=row.sequence, action=action, order=None, order_id=None, credit=None)
+    if row.action == "submit" and order is not None:
+        wire["order"] = OrderWire(
+            order_id=str(order.id),
+            member=str(order.organization_id),
+            basket_id=order.basket_id,
+            tenor=order.tenor,
+            forward_start_days=order.forward_start_days,
+            side=order.side,
+            tif=order.tif,
+            rate=order.rate,
+            size_units=order.size_units,
+            min_fill_units=order.min_fill_units,
+        )
+    elif row.action in ("cancel", "expire"):
+        wire["order_id"] = str(row.order_id)
+    elif row.action == "credit_limit" and row.payload is not None:
+        wire["credit"] = {k: str(v) for k, v in row.payload.items()}
+    return wire

@@ -1,0 +1,62 @@
+"""/v1/gc for the matching service (scope ``matching:run``, a key of the operator's organization): the instructions
+in order, and its answer to each. Fills are checked against the signed orders, recorded, and settled through the
+outbox (``gateway.matching.outcomes``, ``gateway.matching.settle``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
+
+from gateway.api.deps import Principal, ReadSessionDep, SessionDep
+from gateway.api.errors import problem_responses
+from gateway.api.permits import MatchingRun
+from gateway.db.models import Organization
+from gateway.exceptions import PermissionDenied
+from gateway.matching import instructions, outcomes, settle
+from gateway.matching.schemas import GcInstructionPublic, GcInstructionsPublic, OutcomeIn, OutcomeRecorded
+from gateway.settlement.hub import HubDep
+
+router = APIRouter(prefix="/gc", tags=["gc"], responses=problem_responses(401, 403, 404, 422, 429))
+
+
+def _operator(session: Session, principal: Principal) -> None:
+    org = session.get(Organization, principal.organization_id)
+    if org is None or not org.is_operator:
+        raise PermissionDenied("the matching service is the operator's: a member's credentials are refused")
+
+
+@router.get("/instructions", response_model=GcInstructionsPublic, status_code=200)
+def list_instructions(
+    principal: MatchingRun,
+    read: ReadSessionDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1_000)] = 500,
+) -> GcInstructionsPublic:
+    """The book's instructions after sequence ``after``, in order; ``next_cursor`` is the last one's sequence."""
+    _operator(read, principal)
+    data = instructions.after(read, after, limit)
+    return GcInstructionsPublic(
+        data=[GcInstructionPublic.model_validate(dict(item)) for item in data],
+        next_cursor=str(data[-1]["sequence"]) if len(data) == limit else None,
+    )
+
+
+@router.post("/outcomes", response_model=OutcomeRecorded, status_code=200)
+def post_outcome(
+    body: OutcomeIn, principal: MatchingRun, read: ReadSessionDep, session: SessionDep, hub: HubDep
+) -> OutcomeRecorded:
+    """Record the answer to one instruction and queue each fill's settlement; a repeat changes nothing."""
+    _operator(read, principal)
+    prepared = outcomes.prepare(read, body)
+    if prepared.answered:
+        return OutcomeRecorded(sequence=body.sequence, recorded=False, fills=0)
+    market = hub.require_market()
+    plans = {
+        fill.sequence: settle.plan(market, read, parties, int(fill.amount_units)) for fill, parties in prepared.fills
+    }
+    read.rollback()
+    recorded = outcomes.record(session, body, prepared, plans, market)
+    session.commit()
+    return OutcomeRecorded(sequence=body.sequence, recorded=recorded, fills=len(body.fills) if recorded else 0)

@@ -1,0 +1,26 @@
+"""The end of the trading day: every order signs the day's end as its deadline, after which the engine refuses its
+fills; the book is told to expire each live order past it, once (an ``expire`` instruction, answered with the
+order ``expired``). Run by the indexer's sweep on the chain's clock (gateway.indexer.expiry)."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from gateway.matching import instructions
+from gateway.matching.entry import LIVE
+from gateway.matching.models import GcInstruction, GcOrder
+
+
+def expire_overdue(session: Session, chain_time: int) -> int:
+    """Queue an ``expire`` for each live order whose deadline is before ``chain_time`` and has none yet (in the
+    caller's transaction); how many."""
+    asked = exists().where(GcInstruction.order_id == GcOrder.id, GcInstruction.action == "expire")
+    overdue = session.scalars(
+        select(GcOrder.id)
+        .where(GcOrder.status.in_(LIVE), GcOrder.deadline.is_not(None), GcOrder.deadline < chain_time, ~asked)
+        .order_by(GcOrder.created_at)
+    ).all()
+    for order_id in overdue:
+        instructions.add(session, action="expire", order_id=order_id)
+    return len(overdue)

@@ -1,0 +1,152 @@
+"""A fill becomes a repo at once: the relayer's account, the matcher both orders name, sends ``settleGcFill`` with the
+two signed orders, after any token approval a custodial wallet lacks (following from its consent to its order).
+
+Which bond and how much is read from the chain before the write transaction (``plan``): the first bond of the basket
+the borrower holds enough of, at the least amount whose haircut value covers the cash, exactly as the engine checks
+(``contracts.gc.least_collateral``). A fill no bond can cover is recorded as failed, with the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from web3.logs import DISCARD
+
+from contracts import gc
+from gateway.chain.bindings.tokens import Token
+from gateway.custody import door
+from gateway.db import audit_log
+from gateway.db.models import Wallet
+from gateway.matching import baskets
+from gateway.matching.entry import signed_message
+from gateway.matching.models import GcBasketRow, GcFill, GcOrder
+from gateway.settlement.approvals import approve_step, needs_approve
+from gateway.settlement.market import Market
+from gateway.settlement_records.models import ChainStep, Settlement, StepStatus
+from gateway.settlement_records.steps import StepSpec, enqueue
+
+KIND = "gc_fill"
+SETTLING, SETTLED, FAILED = "settling", "settled", "failed"
+
+
+@dataclass(frozen=True)
+class FillPlan:
+    """How one fill settles, as read from the chain: the bond, its least covering amount and the approvals needed;
+    or why it cannot (``failure``)."""
+
+    bond: int = -1
+    collateral_amount: int = 0
+    lender_approves: bool = False
+    borrower_approves: bool = False
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class FillParties:
+    lend: GcOrder
+    borrow: GcOrder
+    basket: GcBasketRow
+
+
+def plan(market: Market, session: Session, parties: FillParties, amount: int) -> FillPlan:
+    """Choose the collateral of a fill of ``amount`` (chain reads: call before the write transaction)."""
+    basket = baskets.as_basket(parties.basket)
+    borrower, lender = parties.borrow.maker, parties.lend.maker
+    assert borrower is not None and lender is not None
+    for index, bond in enumerate(basket.bonds):
+        price, _ = market.oracle.functions.getPrice(bond.token, parties.basket.cash_token).call()
+        if int(price) <= 0:
+            continue
+        least = gc.least_collateral(amount, int(price), bond.haircut_bps)
+        if Token(market.token(bond.token)).balance_of(borrower) < least:
+            continue
+        borrow_wallet = session.get(Wallet, parties.borrow.wallet_id)
+        lend_wallet = session.get(Wallet, parties.lend.wallet_id)
+        assert borrow_wallet is not None and lend_wallet is not None
+        return FillPlan(
+            bond=index,
+            collateral_amount=least,
+            borrower_approves=needs_approve(market, borrow_wallet, bond.token, least),
+            lender_approves=needs_approve(market, lend_wallet, parties.basket.cash_token, amount),
+        )
+    return FillPlan(failure="the borrower holds too little of every bond in the basket to cover the cash")
+
+
+def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillParties, chosen: FillPlan) -> None:
+    """Queue the fill's approvals and ``settleGcFill`` (the caller commits), or record why it cannot settle."""
+    if chosen.failure is not None:
+        fill.status, fill.failure = FAILED, chosen.failure
+        _audit(session, fill, "gc.fill.failed", {"reason": chosen.failure})
+        return
+    basket = baskets.as_basket(parties.basket)
+    bond = basket.bonds[chosen.bond]
+    steps: list[StepSpec] = []
+    for order, approves, token in (
+        (parties.borrow, chosen.borrower_approves, bond.token),
+        (parties.lend, chosen.lender_approves, parties.basket.cash_token),
+    ):
+        wallet = session.get(Wallet, order.wallet_id)
+        assert wallet is not None
+        if approves:
+            steps += door.follow_from(
+                session, wallet=wallet, subject=f"gc-order/{order.id}", specs=[approve_step(market, wallet, token)]
+            )
+    args = gc.settle_args(
+        signed_message(parties.lend),
+        bytes.fromhex(str(parties.lend.signature)[2:]),
+        signed_message(parties.borrow),
+        bytes.fromhex(str(parties.borrow.signature)[2:]),
+        basket,
+        gc.GcFill(int(fill.amount_units), int(fill.rate), chosen.bond, chosen.collateral_amount),
+    )
+    data = market.encode(market.engine, "settleGcFill", *args)
+    steps.append(StepSpec(label="settleGcFill", to=market.engine_address, data=data, sender=market.relayer.address))
+    settlement = enqueue(session, kind=KIND, requested_by="system:matching", steps=steps)
+    fill.status, fill.settlement_id = SETTLING, settlement.id
+    fill.collateral_token, fill.collateral_amount = bond.token, str(chosen.collateral_amount)
+
+
+def _fill_of(session: Session, settlement: Settlement) -> GcFill | None:
+    return session.scalars(select(GcFill).where(GcFill.settlement_id == settlement.id)).one_or_none()
+
+
+def on_final(session: Session, settlement: Settlement, steps: list[ChainStep], market: Market) -> None:
+    """The fill's repo is open: its id from ``GcFillSettled``."""
+    fill = _fill_of(session, settlement)
+    step = next((s for s in steps if s.label == "settleGcFill"), None)
+    if fill is None or step is None or step.tx_hash is None:
+        return
+    receipt = market.receipt(step.tx_hash)
+    events = market.engine.events.GcFillSettled().process_receipt(receipt, errors=DISCARD)
+    if not events:
+        return
+    fill.repo_id = int(events[0]["args"]["repoId"])
+    fill.status = SETTLED
+    settlement.repo_id = fill.repo_id
+    _audit(session, fill, "gc.fill.settled", {"repo_id": fill.repo_id, "tx_hash": step.tx_hash})
+
+
+def on_failed(session: Session, settlement: Settlement, steps: list[ChainStep], market: Market) -> None:
+    fill = _fill_of(session, settlement)
+    if fill is None:
+        return
+    failed = next((s for s in steps if s.status in (StepStatus.REVERTED.value, StepStatus.FAILED.value)), None)
+    fill.status = FAILED
+    fill.failure = (failed.error if failed is not None else None) or "the settlement failed"
+    _audit(session, fill, "gc.fill.failed", {"reason": fill.failure})
+
+
+def _audit(session: Session, fill: GcFill, action: str, change: dict[str, object]) -> None:
+    audit_log.append(
+        session,
+        actor="system:matching",
+        action=action,
+        object_type="gc_fill",
+        object_id=str(fill.sequence),
+        change={**change, "amount": fill.amount_units, "rate": fill.rate},
+    )
+
+
+HOOKS = {KIND: on_final}
+FAILURE_HOOKS = {KIND: on_failed}

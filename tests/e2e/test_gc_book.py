@@ -1,0 +1,161 @@
+"""The GC order book end to end, on Anvil and on our node: the operator lists a basket, two members set credit
+limits toward each other and enter anonymous orders (each signed once by its custodial wallet through the custody
+door), the matching service (its loop, over the gateway's API with its own operator key) matches them, and the
+fill opens a repo on chain through the outbox with no further signature: A (the borrower) sells the basket's bond,
+B (the lender) buys, at the resting order's rate. The matching service's key can only fill within what both signed:
+an outcome outside an order's limits is refused whole (400); a repeated outcome changes nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from gateway.db.models import Role
+from gateway.matching.book import Book
+from gateway.matching.cli import grant, write_config
+from gateway.matching.credit import CreditLimits
+from gateway.matching.models import GcFill
+from gateway.matching.runner import Runner
+from tests.e2e.chains import CASH_DECIMALS
+from tests.e2e.test_lifecycle_paths import Env, env
+from tests.e2e.test_trading_chain import wait_for
+from tests.gateway.market import call, step_up
+
+pytestmark = pytest.mark.slow
+__all__ = ["env"]  # the lifecycle module's chain, deployment and gateway, shared
+
+C = 10**CASH_DECIMALS
+SELLER, BUYER, COLLATERAL_TOKEN, PURCHASE_PRICE, RATE, HAIRCUT_BPS = 0, 1, 3, 4, 5, 7  # IRepoEngine.Repo
+HAIRCUT = 200
+SIZE = 40_000 * C
+
+
+def _basket(env: Env, basket_id: str) -> dict[str, Any]:
+    step_up(env.admin)
+    body = {
+        "basket_id": basket_id,
+        "cash_token": env.cash,
+        "day_count_basis": 360,
+        "min_transfer_amount": str(1_000 * C),
+        "margin_cure_period_seconds": 3600,
+        "grace_period_seconds": 3600,
+        "bonds": [{"token": env.bond, "haircut_bps": HAIRCUT}],
+    }
+    r = call(env.admin, "/v1/gc/baskets", json=body)
+    assert r.status_code == 201, r.text
+    again = call(env.admin, "/v1/gc/baskets", json=body)
+    assert again.status_code == 409, again.text  # a listed basket never changes
+    return dict(r.json())
+
+
+def _order(env: Env, member: Any, wallet: dict[str, Any], basket_id: str, **fields: Any) -> dict[str, Any]:
+    step_up(member)
+    body = {"wallet_id": wallet["id"], "basket_id": basket_id, "tenor": "1W", "size_units": str(SIZE), **fields}
+    r = call(member, "/v1/gc/orders", json=body)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def _matcher(env: Env, tmp: Path) -> Runner:
+    """The matching service's loop on the gateway's API, with its own operator key (scope matching:run)."""
+    config = write_config(tmp, gateway_url="http://testserver", ca_file=tmp / "none.pem")
+    with env.world.ctx.sessions() as session:
+        grant(session, config_path=config, operator_email=env.admin.user.email, days=30)
+    key = str(json.loads(config.read_text())["api_key"])
+    return Runner(env.world.client, Book(instruments=[], credit=CreditLimits()), api_key=lambda: key)
+
+
+def _limits(env: Env) -> None:
+    for key, other in (("a", "b"), ("b", "a")):
+        admin = env.world.user(key, Role.MEMBER_ADMIN, f"{key}gcadmin")
+        body = {"counterparty_id": str(env.world.orgs[other]), "limit_units": str(SIZE)}
+        r = admin.client.put("/v1/gc/credit-limits", json=body, headers=admin.headers)
+        assert r.status_code == 200, r.text
+
+
+def test_two_anonymous_orders_match_and_the_repo_opens_on_chain(env: Env, tmp_path: Path) -> None:
+    env.price("98")
+    basket = _basket(env, f"GC-EUR-{env.d.chain.kind}")
+    _limits(env)
+    runner = _matcher(env, tmp_path)
+    repos_before = int(env.d.engine.functions.repoCount().call())
+
+    # A borrows cash against the basket at up to 4 %; B lends at 3 % or more. A's order rests first.
+    borrow = _order(env, env.a_trader, env.a_wallet, basket["basket_id"], client_order_id="a-1", side="borrow",
+                    rate=str(4 * 10**16), min_fill_units=str(1_000 * C))  # fmt: skip
+    assert borrow["status"] == "pending"
+    while runner.step():
+        pass
+    depth = env.b_trader.get("/v1/gc/depth", params={"basket_id": basket["basket_id"], "tenor": "1W"}).json()
+    assert depth["borrow"] == [{"rate": str(4 * 10**16), "total_units": str(SIZE), "orders": 1}] and depth["lend"] == []
+
+    # Only the operator's matching key reads the instructions; a member's person is refused.
+    assert env.b_trader.get("/v1/gc/instructions").status_code == 403
+
+    _order(env, env.b_trader, env.b_wallet, basket["basket_id"], client_order_id="b-1", side="lend",
+                  rate=str(3 * 10**16), size_units=str(SIZE // 2))  # fmt: skip
+    matched_at = time.monotonic()
+    while runner.step():
+        pass
+    fills = wait_for(
+        lambda: env.b_trader.get("/v1/gc/fills").json()["data"],
+        lambda data: bool(data) and data[0]["status"] != "settling",
+        timeout=60,
+    )
+    opened_in = time.monotonic() - matched_at
+    fill = fills[0]
+    assert fill["status"] == "settled", fill
+    assert (fill["side"], fill["amount_units"], fill["rate"]) == ("lend", str(SIZE // 2), str(4 * 10**16))
+    repo = env.d.engine.functions.getRepo(int(fill["repo_id"])).call()
+    assert (repo[SELLER], repo[BUYER]) == (env.a_wallet["address"], env.b_wallet["address"])  # A sells, B buys
+    assert (repo[PURCHASE_PRICE], repo[RATE], repo[HAIRCUT_BPS]) == (SIZE // 2, 4 * 10**16, HAIRCUT)
+    assert repo[COLLATERAL_TOKEN] == env.bond
+    assert int(env.d.engine.functions.repoCount().call()) == repos_before + 1
+    print(f"\nGC match to repo final on {env.d.chain.kind}: {opened_in:.2f} s")
+
+    a_fills = env.a_trader.get("/v1/gc/fills").json()["data"]
+    assert [(f["side"], f["repo_id"]) for f in a_fills] == [("borrow", fill["repo_id"])]
+    orders = {o["client_order_id"]: o for o in env.a_trader.get("/v1/gc/orders").json()["data"]}
+    assert (orders["a-1"]["status"], orders["a-1"]["filled_units"]) == ("resting", str(SIZE // 2))
+    b_orders = {o["client_order_id"]: o for o in env.b_trader.get("/v1/gc/orders").json()["data"]}
+    assert b_orders["b-1"]["status"] == "filled"
+
+
+def test_the_matching_key_cannot_fill_outside_the_signed_orders(env: Env, tmp_path: Path) -> None:
+    basket = _basket(env, f"GC-EUR-X-{env.d.chain.kind}")
+    runner = _matcher(env, tmp_path)
+    borrow = _order(env, env.a_trader, env.a_wallet, basket["basket_id"], client_order_id="a-x", side="borrow",
+                    rate=str(4 * 10**16))  # fmt: skip
+    lend = _order(
+        env, env.b_trader, env.b_wallet, basket["basket_id"], client_order_id="b-x", side="lend", rate=str(45 * 10**15)
+    )  # fmt: skip  (above A's cap: the book never crosses them)
+    page = runner.http.get("/v1/gc/instructions", params={"after": 0, "limit": 1000},
+                           headers={"X-API-Key": runner.api_key()}).json()  # fmt: skip
+    last = page["data"][-1]
+    assert last["order"]["order_id"] == lend["id"]
+    with env.world.ctx.sessions() as session:
+        fills_before = session.scalar(select(func.count()).select_from(GcFill))
+    forged = {
+        "sequence": last["sequence"],
+        "fills": [{"sequence": 10_000, "lend_order_id": lend["id"], "borrow_order_id": borrow["id"],
+                   "rate": str(4 * 10**16), "amount_units": str(SIZE)}],
+        "orders": [{"order_id": lend["id"], "status": "filled", "filled_units": str(SIZE)}],
+    }  # fmt: skip
+    headers = {"X-API-Key": runner.api_key()}
+    refused = runner.http.post("/v1/gc/outcomes", json=forged, headers=headers)
+    assert refused.status_code == 400 and "outside the orders' bounds" in refused.json()["detail"], refused.text
+    with env.world.ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(GcFill)) == fills_before
+
+    # The loop answers (both rest: no cross); a repeated answer changes nothing.
+    while runner.step():
+        pass
+    again = runner.http.post("/v1/gc/outcomes", json={"sequence": last["sequence"]}, headers=headers)
+    assert again.status_code == 200 and again.json()["recorded"] is False, again.text
+    statuses = {o["client_order_id"]: o["status"] for o in env.b_trader.get("/v1/gc/orders").json()["data"]}
+    assert statuses["b-x"] == "resting"
