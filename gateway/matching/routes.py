@@ -1,7 +1,9 @@
-"""/v1/gc reads: the baskets, an instrument's anonymous depth, and a member's own orders and fills."""
+"""/v1/gc reads: the baskets, an instrument's anonymous depth, trades and daily fixing, and a member's own orders and
+fills."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,7 +13,7 @@ from gateway.api.deps import PageQuery, ReadSessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead, TradesRead
 from gateway.db import pages
-from gateway.matching import baskets, queries
+from gateway.matching import baskets, market_data, queries
 from gateway.matching.instruments import Instrument, Tenor
 from gateway.matching.levels import DepthLevel
 from gateway.matching.models import GcFill, GcOrder
@@ -23,8 +25,11 @@ from gateway.matching.schemas import (
     GcBasketsPublic,
     GcFillPublic,
     GcFillsPublic,
+    GcFixingPublic,
     GcOrderPublic,
     GcOrdersPublic,
+    GcTradePublic,
+    GcTradesPublic,
 )
 
 router = APIRouter(prefix="/gc", tags=["gc"], responses=problem_responses(401, 403, 422, 429))
@@ -106,3 +111,54 @@ def list_fills(principal: TradesRead, read: ReadSessionDep, page: PageQuery) -> 
         for r in rows
     ]
     return GcFillsPublic(data=data, next_cursor=next_cursor)
+
+
+@router.get("/trades", response_model=GcTradesPublic, status_code=200)
+def list_trades(
+    principal: MarketRead,
+    read: ReadSessionDep,
+    page: PageQuery,
+    basket_id: Annotated[str, Query(min_length=1, max_length=64)],
+    tenor: Tenor,
+) -> GcTradesPublic:
+    """One instrument's settled fills, newest first, anonymous: rate, amount, time."""
+    query = select(GcFill).where(
+        GcFill.basket_id == basket_id, GcFill.tenor == tenor.value, GcFill.status == market_data.SETTLED
+    )
+    rows, next_cursor = pages.finish(
+        read.scalars(pages.keyset(query, page, GcFill.created_at, GcFill.sequence)).all(),
+        page,
+        lambda f: (f.created_at, f.sequence),
+    )
+    data = [
+        GcTradePublic(
+            sequence=r.sequence,
+            basket_id=r.basket_id,
+            tenor=r.tenor,
+            rate=r.rate,
+            amount_units=r.amount_units,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
+    return GcTradesPublic(data=data, next_cursor=next_cursor)
+
+
+@router.get("/fixings", response_model=GcFixingPublic, status_code=200)
+def daily_fixing(
+    principal: MarketRead,
+    read: ReadSessionDep,
+    basket_id: Annotated[str, Query(min_length=1, max_length=64)],
+    tenor: Tenor,
+    date: dt.date,
+) -> GcFixingPublic:
+    """The instrument's fixing for a UTC day: the volume-weighted rate of its settled fills."""
+    found = market_data.fixing(read, basket_id=basket_id, tenor=tenor.value, day=date)
+    return GcFixingPublic(
+        basket_id=found.basket_id,
+        tenor=found.tenor,
+        date=found.day.isoformat(),
+        rate=None if found.rate is None else str(found.rate),
+        volume_units=str(found.volume_units),
+        fills=found.fills,
+    )

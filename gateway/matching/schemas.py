@@ -223,3 +223,30 @@ class GcInstructionPublic(BaseModel):
 class GcInstructionsPublic(BaseModel):
     data: list[GcInstructionPublic]
     next_cursor: str | None = None
+
+
+class GcTradePublic(BaseModel):
+    """A settled fill as the market sees it: no member, no order."""
+
+    sequence: int
+    basket_id: str
+    tenor: str
+    rate: str
+    amount_units: str
+    created_at: datetime
+
+
+class GcTradesPublic(BaseModel):
+    data: list[GcTradePublic]
+    next_cursor: str | None = None
+
+
+class GcFixingPublic(BaseModel):
+    """The day's volume-weighted rate of settled fills in one instrument (``rate`` null: none that day)."""
+
+    basket_id: str
+    tenor: str
+    date: str
+    rate: str | None
+    volume_units: str
+    fills: int

@@ -18,7 +18,7 @@ from gateway.chain.bindings.tokens import Token
 from gateway.custody import door
 from gateway.db import audit_log
 from gateway.db.models import Wallet
-from gateway.matching import baskets
+from gateway.matching import baskets, market_data
 from gateway.matching.entry import signed_message
 from gateway.matching.models import GcBasketRow, GcFill, GcOrder
 from gateway.settlement.approvals import approve_step, needs_approve
@@ -125,6 +125,7 @@ def on_final(session: Session, settlement: Settlement, steps: list[ChainStep], m
     fill.status = SETTLED
     settlement.repo_id = fill.repo_id
     _audit(session, fill, "gc.fill.settled", {"repo_id": fill.repo_id, "tx_hash": step.tx_hash})
+    market_data.announce_settled(session, fill)
 
 
 def on_failed(session: Session, settlement: Settlement, steps: list[ChainStep], market: Market) -> None:

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from gateway.db.models import Role
+from gateway.db.models import AuditEntry, Role
 from gateway.matching.book import Book
 from gateway.matching.cli import grant, write_config
 from gateway.matching.credit import CreditLimits
-from gateway.matching.models import GcFill
+from gateway.matching.models import GcFill, GcInstruction, GcOrder
 from gateway.matching.runner import Runner
+from gateway.policy.engine import Rule
+from gateway.trading.models import PolicyVersion
 from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env, env
 from tests.e2e.test_trading_chain import wait_for
@@ -118,6 +121,14 @@ def test_two_anonymous_orders_match_and_the_repo_opens_on_chain(env: Env, tmp_pa
     assert int(env.d.engine.functions.repoCount().call()) == repos_before + 1
     print(f"\nGC match to repo final on {env.d.chain.kind}: {opened_in:.2f} s")
 
+    # The market sees an anonymous trade, and the day's fixing is its rate.
+    market = {"basket_id": basket["basket_id"], "tenor": "1W"}
+    trades = env.admin.get("/v1/gc/trades", params=market).json()["data"]
+    assert [(t["rate"], t["amount_units"]) for t in trades] == [(str(4 * 10**16), str(SIZE // 2))]
+    assert not {"lend_order_id", "borrow_order_id", "repo_id", "order_id"} & set(trades[0])
+    fixing = env.a_trader.get("/v1/gc/fixings", params={**market, "date": fill["created_at"][:10]}).json()
+    assert (fixing["rate"], fixing["volume_units"], fixing["fills"]) == (str(4 * 10**16), str(SIZE // 2), 1)
+
     a_fills = env.a_trader.get("/v1/gc/fills").json()["data"]
     assert [(f["side"], f["repo_id"]) for f in a_fills] == [("borrow", fill["repo_id"])]
     orders = {o["client_order_id"]: o for o in env.a_trader.get("/v1/gc/orders").json()["data"]}
@@ -159,3 +170,78 @@ def test_the_matching_key_cannot_fill_outside_the_signed_orders(env: Env, tmp_pa
     assert again.status_code == 200 and again.json()["recorded"] is False, again.text
     statuses = {o["client_order_id"]: o["status"] for o in env.b_trader.get("/v1/gc/orders").json()["data"]}
     assert statuses["b-x"] == "resting"
+
+
+def test_orders_the_gateway_refuses_change_nothing(env: Env) -> None:
+    """A tenor that opens tomorrow, an unknown basket, a basket the member's policy blocks: each refused, nothing
+    signed or queued; the policy's refusal is on the audit chain."""
+    basket = _basket(env, f"GC-EUR-P-{env.d.chain.kind}")
+    with env.world.ctx.sessions() as session:
+        instructions_before = session.scalar(select(func.count()).select_from(GcInstruction))
+    step_up(env.a_trader)
+    base = {"wallet_id": env.a_wallet["id"], "basket_id": basket["basket_id"], "side": "borrow",
+            "rate": str(4 * 10**16), "size_units": str(SIZE)}  # fmt: skip
+    tom_next = call(env.a_trader, "/v1/gc/orders", json={**base, "client_order_id": "p-tn", "tenor": "TN"})
+    assert tom_next.status_code == 400 and "only trades that open today" in tom_next.json()["detail"], tom_next.text
+    unknown = call(env.a_trader, "/v1/gc/orders", json={**base, "client_order_id": "p-x", "basket_id": "NOPE",
+                                                          "tenor": "1W"})  # fmt: skip
+    assert unknown.status_code == 404, unknown.text
+
+    rule = Rule.model_validate({"name": "no large GC", "when": {"notional_over": "1000"}, "action": "block"})
+    with env.world.ctx.sessions.begin() as session:
+        session.add(
+            PolicyVersion(
+                id=uuid.uuid4(),
+                organization_id=env.world.orgs["a"],
+                version=1,
+                rules=[rule.model_dump(mode="json")],
+                status="active",
+                is_active=True,
+                created_by=env.a_trader.user.id,
+            )
+        )
+    try:
+        blocked = call(env.a_trader, "/v1/gc/orders", json={**base, "client_order_id": "p-big", "tenor": "1W"})
+        assert blocked.status_code == 403 and blocked.json()["code"] == "policy-blocked", blocked.text
+        with env.world.ctx.sessions() as session:
+            refusal = session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "custody.refused").order_by(AuditEntry.sequence.desc())
+            ).first()
+            assert refusal is not None and refusal.object_id == env.a_wallet["id"]
+            assert session.scalar(select(func.count()).select_from(GcInstruction)) == instructions_before
+            assert session.scalar(select(GcOrder).where(GcOrder.client_order_id == "p-big")) is None
+    finally:
+        with env.world.ctx.sessions.begin() as session:
+            session.execute(delete(PolicyVersion).where(PolicyVersion.organization_id == env.world.orgs["a"]))
+
+
+def test_orders_expire_at_the_end_of_the_trading_day(env: Env, tmp_path: Path) -> None:
+    if env.d.chain.kind != "anvil":
+        pytest.skip("our node's clock is the wall clock: the trading day cannot end within a test")
+    basket = _basket(env, "GC-EUR-EOD")
+    runner = _matcher(env, tmp_path)
+    order = _order(env, env.b_trader, env.b_wallet, basket["basket_id"], client_order_id="b-eod", side="lend",
+                   rate=str(5 * 10**16))  # fmt: skip
+    while runner.step():
+        pass
+    assert _status(env, "b-eod") == "resting"
+    env.d.advance(2 * 86_400)  # past the order's signed deadline, the end of its trading day
+
+    def drained() -> str:
+        while runner.step():
+            pass
+        return _status(env, "b-eod")
+
+    assert wait_for(drained, lambda status: status == "expired", timeout=60) == "expired"
+    with env.world.ctx.sessions() as session:
+        expiries = session.scalars(
+            select(GcInstruction).where(
+                GcInstruction.order_id == uuid.UUID(order["id"]), GcInstruction.action == "expire"
+            )
+        ).all()
+        assert len(expiries) == 1  # asked once, however many sweeps ran
+
+
+def _status(env: Env, client_order_id: str) -> str:
+    orders = env.b_trader.get("/v1/gc/orders").json()["data"]
+    return str(next(o["status"] for o in orders if o["client_order_id"] == client_order_id))
