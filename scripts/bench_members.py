@@ -26,6 +26,9 @@ class Onboarded:
     ha: dict[str, str] = field(default_factory=dict)
     hb: dict[str, str] = field(default_factory=dict)
     terms: dict[str, Any] = field(default_factory=dict)
+    admins: dict[str, dict[str, str]] = field(default_factory=dict)  # each member administrator's bearer header
+    custodial: dict[str, str] = field(default_factory=dict)  # each member's custodial wallet id
+    orgs: dict[str, str] = field(default_factory=dict)  # each member's organization id
 
 
 def _custodial(listing: Any, address: str) -> str:
@@ -94,6 +97,9 @@ def onboard(data_dir: Path) -> Onboarded:
         ha={"Authorization": f"Bearer {a.session.creds.access_token}"},
         hb={"Authorization": f"Bearer {b.session.creds.access_token}"},
         terms=terms,
+        admins={m.key: {"Authorization": f"Bearer {m.admin.creds.access_token}"} for m in (a, b) if m.admin},
+        custodial=wallets,
+        orgs={m.key: m.org_id for m in (a, b)},
     )
     net.close()
     return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 from gateway.demo import fx, risk
 from gateway.demo.audit_trail import audit
 from gateway.demo.coupon import coupon_reaches_seller
+from gateway.demo.gc import gc_trade
 from gateway.demo.issuance import issue
 from gateway.demo.lifecycle import default_and_close_out, price_falls_and_margin, repurchase
 from gateway.demo.onboarding import onboard
@@ -50,6 +51,7 @@ class Story(Stage):
         onboard(self, ops, compliance)
         issue(self)
         repo1, repo2 = trade(self)
+        gc_trade(self)
         coupon_reaches_seller(self, repo1)
         repo3 = fx.open_eur_repo(self)
         automatic = risk.risk_service_available(self)

@@ -19,12 +19,17 @@ def create_basket(session: Session, *, actor: str, body: GcBasketCreate) -> GcBa
     """List a basket (the caller commits); 409 if the id is taken, 422 for a token the gateway does not trade."""
     if session.get(GcBasketRow, body.basket_id) is not None:
         raise Conflict(f"basket {body.basket_id} exists: a listed basket never changes, list a new one")
-    _require_kind(session, body.cash_token, InstrumentKind.CASH)
+    cash = _require_kind(session, body.cash_token, InstrumentKind.CASH)
     tokens = [bond.token.lower() for bond in body.bonds]
     if len(set(tokens)) != len(tokens):
         raise InvalidRequest("a bond appears twice in the basket")
     for bond in body.bonds:
-        _require_kind(session, bond.token, InstrumentKind.BOND)
+        listed = _require_kind(session, bond.token, InstrumentKind.BOND)
+        if listed.currency is not None and cash.currency is not None and listed.currency != cash.currency:
+            # the GC extension values collateral in the cash token without the engine's FX haircut
+            raise InvalidRequest(
+                f"{bond.token} is priced in {listed.currency}, not {cash.currency}: not in a GC basket"
+            )
     basket = GcBasket(
         day_count_basis=body.day_count_basis,
         min_transfer_amount=int(body.min_transfer_amount),
@@ -55,10 +60,11 @@ def create_basket(session: Session, *, actor: str, body: GcBasketCreate) -> GcBa
     return row
 
 
-def _require_kind(session: Session, token: str, kind: InstrumentKind) -> None:
+def _require_kind(session: Session, token: str, kind: InstrumentKind) -> Instrument:
     instrument = session.get(Instrument, token.lower())
     if instrument is None or instrument.kind != kind.value:
         raise InvalidRequest(f"{token} is not a {kind.value} token the gateway lists")
+    return instrument
 
 
 def load_basket(session: Session, basket_id: str) -> GcBasketRow:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contracts import eip712
@@ -31,6 +33,8 @@ from gateway.matching.models import GcOrder
 from gateway.matching.orders import OrderStatus, Side
 from gateway.matching.schemas import GcOrderCreate
 from gateway.policy import gc_orders as policy
+from gateway.settlement.market import Market
+from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading.models import Instrument as Token
 from gateway.trading.nonces import next_terms_nonce
 
@@ -166,8 +170,12 @@ def enter_order(
         signature=signature,
         deadline=dates.deadline,
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:  # the same client_order_id entered at the same moment
+        raise Conflict(f"client_order_id {body.client_order_id!r} is taken") from None
     instructions.add(session, action="submit", order_id=row.id)
     audit_log.append(
         session,
@@ -181,14 +189,31 @@ def enter_order(
     return row
 
 
-def cancel_order(session: Session, *, actor: str, organization_id: uuid.UUID, order_id: uuid.UUID) -> GcOrder:
-    """Ask the book to cancel a live order (its status follows the matching service's answer)."""
+def cancel_order(
+    session: Session, *, actor: str, organization_id: uuid.UUID, order_id: uuid.UUID, market: Callable[[], Market]
+) -> GcOrder:
+    """Ask the book to cancel a live order (its status follows the matching service's answer), and void its
+    signature on chain: the custodial wallet cancels the order's nonce (following from its consent to the order), so
+    nobody can fill it after, whatever the book says. A fill the book made before the cancel and not yet settled
+    fails if the cancellation is final first."""
     row = session.get(GcOrder, order_id)
     if row is None or row.organization_id != organization_id:
         raise NotFound(f"no GC order {order_id}")
     if row.status not in LIVE:
         raise Conflict(f"order {order_id} is {row.status}: nothing to cancel")
+    chain = market()  # a chain attached, or 503 before anything is queued
     instructions.add(session, action="cancel", order_id=row.id)
+    wallet = session.get(Wallet, row.wallet_id) if row.wallet_id is not None else None
+    if wallet is not None and row.signed is not None:
+        spec = StepSpec(
+            label="cancel_nonce",
+            to=chain.engine_address,
+            data=chain.encode(chain.engine, "cancelNonce", int(row.signed["nonce"])),
+            sender=wallet.address,
+            sender_wallet_id=wallet.id,
+        )
+        steps = door.follow_from(session, wallet=wallet, subject=f"gc-order/{row.id}", specs=[spec])
+        enqueue(session, kind="gc_cancel", requested_by=actor, steps=steps, organization_id=organization_id)
     audit_log.append(
         session, actor=actor, action="gc.order.cancel_asked", object_type="gc_order", object_id=str(row.id), change={}
     )

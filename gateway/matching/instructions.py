@@ -14,23 +14,31 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.db.models import utcnow
 from gateway.matching.models import GcCreditLimit, GcInstruction, GcOrder, GcSequence
 from gateway.matching.runner import InstructionWire, OrderWire
 
 SEQUENCE = "instructions"
 
 
-def _next_sequence(session: Session) -> int:
+def lock(session: Session) -> GcSequence:
+    """The book's lock, held until the caller's transaction ends: new instructions take their sequence under it, and
+    answers are recorded under it."""
     while True:
         row = session.get(GcSequence, SEQUENCE, with_for_update=True, populate_existing=True)
         if row is not None:
-            row.last += 1
-            return row.last
+            return row
         try:
             with session.begin_nested():
                 session.add(GcSequence(name=SEQUENCE, last=0))
         except IntegrityError:
             continue  # another writer created it meanwhile: lock theirs
+
+
+def _next_sequence(session: Session) -> int:
+    row = lock(session)
+    row.last += 1
+    return row.last
 
 
 def add(
@@ -46,11 +54,13 @@ def set_credit_limit(
     session: Session, *, organization_id: uuid.UUID, counterparty_id: uuid.UUID, limit_units: int
 ) -> GcCreditLimit:
     """Record a member's limit toward a counterparty and queue it for the book."""
-    row = session.get(GcCreditLimit, (organization_id, counterparty_id))
+    lock(session)  # one limit change at a time: the first for a pair is an insert
+    row = session.get(GcCreditLimit, (organization_id, counterparty_id), populate_existing=True)
     if row is None:
         row = GcCreditLimit(organization_id=organization_id, counterparty_id=counterparty_id, limit_units="0")
         session.add(row)
     row.limit_units = str(limit_units)
+    row.updated_at = utcnow()
     add(
         session,
         action="credit_limit",

@@ -66,11 +66,17 @@ def enter_order(
 
 
 @router.delete("/orders/{order_id}", response_model=GcOrderPublic, status_code=202)
-def cancel_order(order_id: uuid.UUID, principal: Trader, session: SessionDep) -> GcOrderPublic:
-    """Ask the book to cancel the order's unfilled rest; its status follows once the matching service answers."""
+def cancel_order(order_id: uuid.UUID, principal: Trader, session: SessionDep, hub: HubDep) -> GcOrderPublic:
+    """Ask the book to cancel the order's unfilled rest (its status follows once the matching service answers) and
+    void the order's signature on chain (its wallet cancels the order's nonce)."""
     row = entry.cancel_order(
-        session, actor=principal.actor, organization_id=principal.organization_id, order_id=order_id
+        session,
+        actor=principal.actor,
+        organization_id=principal.organization_id,
+        order_id=order_id,
+        market=hub.require_market,
     )
+    hub.notify()
     session.commit()
     return GcOrderPublic.model_validate(row)
 

@@ -3,55 +3,89 @@ settlement queued (``gateway.matching.settle``).
 
 The gateway checks every fill against the two orders as their members signed them before it records anything (the
 engine checks again on chain): a lend and a borrow order of two members, in one instrument, the rate within both
-bounds, the amount at least both minimum fills, and neither order filled beyond its size. An outcome that breaks
-one is refused whole. An outcome is recorded once: a repeat (the service re-sending after a lost answer, or
-replaying its book after a restart) changes nothing."""
+bounds, the amount at least both minimum fills, neither order filled beyond its size, neither order ended (filled,
+cancelled, expired) nor cancelled by an instruction the service had already taken, and a credit limit both ways
+between the two members. An outcome that breaks one is refused whole (400) and the service stops there: a matcher
+that answers wrongly halts the book rather than settle what was not agreed.
+
+Answers are recorded one at a time and in sequence, under the lock that orders the instructions
+(``instructions.lock``): the checks run again there on the current rows, so two services answering at once (a
+second under ``--replicas``) cannot both record, nor record out of order. A repeated answer changes nothing."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db.models import utcnow
-from gateway.exceptions import InvalidRequest, NotFound
-from gateway.matching import baskets
+from gateway.exceptions import Conflict, InvalidRequest, NotFound
+from gateway.matching import baskets, instructions
 from gateway.matching.entry import LIVE
-from gateway.matching.models import GcFill, GcInstruction, GcOrder
+from gateway.matching.models import GcCreditLimit, GcFill, GcInstruction, GcOrder
 from gateway.matching.orders import CancelReason, OrderStatus, Side
 from gateway.matching.schemas import FillIn, OutcomeIn
 from gateway.matching.settle import FillParties, FillPlan, enqueue_fill
 from gateway.settlement.market import Market
 
+ENDED = frozenset({OrderStatus.FILLED.value, OrderStatus.CANCELLED.value, OrderStatus.EXPIRED.value,
+                   OrderStatus.REJECTED.value})  # fmt: skip
+
 
 @dataclass
 class Prepared:
-    """An outcome checked against the orders (read session): its fills with their orders and basket."""
+    """An outcome checked against the orders: its fills with their orders and basket."""
 
     answered: bool
     fills: list[tuple[FillIn, FillParties]] = field(default_factory=list)
+    submitted: uuid.UUID | None = None  # the order a ``submit`` instruction entered
 
 
 def prepare(session: Session, body: OutcomeIn) -> Prepared:
-    """Check an outcome against the orders; ``answered`` when it was recorded before."""
+    """Check an outcome against the orders as they stand in ``session``; ``answered`` when it was recorded before."""
     instruction = session.get(GcInstruction, body.sequence)
     if instruction is None:
         raise NotFound(f"no GC instruction {body.sequence}")
     if instruction.answered_at is not None:
         return Prepared(answered=True)
+    earlier = session.scalar(
+        select(func.min(GcInstruction.sequence)).where(
+            GcInstruction.sequence < body.sequence, GcInstruction.answered_at.is_(None)
+        )
+    )
+    if earlier is not None:
+        raise Conflict(f"instruction {earlier} is not answered yet: answers are recorded in sequence")
+    sequences = [f.sequence for f in body.fills]
+    if len(set(sequences)) != len(sequences) or session.scalar(
+        select(func.count()).select_from(GcFill).where(GcFill.sequence.in_(sequences))
+    ):
+        raise InvalidRequest("a fill's sequence is repeated")
     ids = {f.lend_order_id for f in body.fills} | {f.borrow_order_id for f in body.fills}
     ids |= {o.order_id for o in body.orders}
     orders = {o.id: o for o in session.scalars(select(GcOrder).where(GcOrder.id.in_(ids)))}
     missing = ids - orders.keys()
     if missing:
         raise InvalidRequest(f"the outcome names unknown orders: {sorted(map(str, missing))}")
+    withdrawn = set(
+        session.scalars(
+            select(GcInstruction.order_id).where(
+                GcInstruction.order_id.in_(ids),
+                GcInstruction.action.in_(("cancel", "expire")),
+                GcInstruction.sequence < body.sequence,
+            )
+        )
+    )
     filled = {order_id: int(order.filled_units) for order_id, order in orders.items()}
-    prepared = Prepared(answered=False)
+    prepared = Prepared(answered=False, submitted=instruction.order_id if instruction.action == "submit" else None)
     for fill in body.fills:
         lend, borrow = orders[fill.lend_order_id], orders[fill.borrow_order_id]
         _check_fill(fill, lend, borrow, filled)
+        for order in (lend, borrow):
+            if order.id in withdrawn:
+                raise InvalidRequest(f"fill {fill.sequence}: order {order.id} was withdrawn before this instruction")
+        _check_credit(session, fill, lend, borrow)
         prepared.fills.append(
             (fill, FillParties(lend=lend, borrow=borrow, basket=baskets.load_basket(session, lend.basket_id)))
         )
@@ -82,9 +116,24 @@ def _check_fill(fill: FillIn, lend: GcOrder, borrow: GcOrder, filled: dict[uuid.
             raise InvalidRequest(f"fill {fill.sequence}: order {order.id} is {order.status}")
 
 
-def record(session: Session, body: OutcomeIn, prepared: Prepared, plans: dict[int, FillPlan], market: Market) -> bool:
-    """Record the outcome and queue its fills' settlements (the caller commits); False if it was recorded before
-    (the instruction is claimed with a guarded update, so two posts of one outcome record it once)."""
+def _check_credit(session: Session, fill: FillIn, lend: GcOrder, borrow: GcOrder) -> None:
+    """Both members gave the other a credit limit: a member that never did (or set 0) is never matched with it."""
+    for member, other in (
+        (lend.organization_id, borrow.organization_id),
+        (borrow.organization_id, lend.organization_id),
+    ):
+        row = session.get(GcCreditLimit, (member, other))
+        if row is None or int(row.limit_units) <= 0:
+            raise InvalidRequest(f"fill {fill.sequence}: no credit limit between the two members")
+
+
+def record(session: Session, body: OutcomeIn, plans: dict[int, FillPlan], market: Market) -> bool:
+    """Record the outcome and queue its fills' settlements (the caller commits); False if it was recorded before.
+    Under the instructions' lock, with every check made again on the current rows."""
+    instructions.lock(session)
+    prepared = prepare(session, body)
+    if prepared.answered:
+        return False
     claimed = session.execute(
         update(GcInstruction)
         .where(GcInstruction.sequence == body.sequence, GcInstruction.answered_at.is_(None))
@@ -93,12 +142,18 @@ def record(session: Session, body: OutcomeIn, prepared: Prepared, plans: dict[in
     ).rowcount  # type: ignore[attr-defined]
     if claimed != 1:
         return False
+    now = utcnow()
+    if body.refused is not None and prepared.submitted is not None:
+        refused = session.get(GcOrder, prepared.submitted)
+        if refused is not None and refused.status in LIVE:  # the book would not take it: it never rests
+            refused.status, refused.cancel_reason, refused.updated_at = OrderStatus.REJECTED.value, "refused", now
     ids = {f.lend_order_id for f in body.fills} | {f.borrow_order_id for f in body.fills}
     ids |= {o.order_id for o in body.orders}
     rows = {o.id: o for o in session.scalars(select(GcOrder).where(GcOrder.id.in_(ids)))}
-    now = utcnow()
     for state in body.orders:
         row = rows[state.order_id]
+        if row.status in ENDED:
+            continue  # an ended order stays ended, whatever an answer says
         status = OrderStatus.EXPIRED.value if state.cancel_reason == CancelReason.SESSION_END.value else state.status
         row.status, row.cancel_reason, row.updated_at = status, state.cancel_reason, now
         if row.priority == 0:

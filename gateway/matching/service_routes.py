@@ -57,6 +57,8 @@ def post_outcome(
         fill.sequence: settle.plan(market, read, parties, int(fill.amount_units)) for fill, parties in prepared.fills
     }
     read.rollback()
-    recorded = outcomes.record(session, body, prepared, plans, market)
+    recorded = outcomes.record(session, body, plans, market)
     session.commit()
+    if recorded and body.fills:
+        hub.notify()  # the relayer sends the fills' settlements now
     return OutcomeRecorded(sequence=body.sequence, recorded=recorded, fills=len(body.fills) if recorded else 0)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from contracts import gc
@@ -28,6 +29,7 @@ from gateway.settlement_records.steps import StepSpec, enqueue
 
 KIND = "gc_fill"
 SETTLING, SETTLED, FAILED = "settling", "settled", "failed"
+UNSETTLEABLE = "the fill could not settle"  # all a member reads: the reason may name the other side
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ class FillPlan:
     collateral_amount: int = 0
     lender_approves: bool = False
     borrower_approves: bool = False
-    failure: str | None = None
+    failure: str | None = None  # what the members read: it names neither side nor its holdings
+    detail: str | None = None  # what the audit trail keeps
 
 
 @dataclass(frozen=True)
@@ -50,16 +53,29 @@ class FillParties:
 
 
 def plan(market: Market, session: Session, parties: FillParties, amount: int) -> FillPlan:
-    """Choose the collateral of a fill of ``amount`` (chain reads: call before the write transaction)."""
+    """Choose the collateral of a fill of ``amount`` (chain reads: call before the write transaction). A fill the
+    engine would refuse (orders signed for other days, deadlines passed, the lender short of cash, no bond of the
+    basket held or priced) gets a ``failure`` instead, and no transaction."""
+    lend, borrow = signed_message(parties.lend), signed_message(parties.borrow)
+    if (lend["maturity"], lend["cashToken"], lend["basket"]) != (
+        borrow["maturity"],
+        borrow["cashToken"],
+        borrow["basket"],
+    ):
+        return FillPlan(failure=UNSETTLEABLE, detail="the orders were signed for different days or baskets")
+    if market.now() > min(lend["deadline"], borrow["deadline"]):
+        return FillPlan(failure=UNSETTLEABLE, detail="an order's trading day had ended")
     basket = baskets.as_basket(parties.basket)
-    borrower, lender = parties.borrow.maker, parties.lend.maker
-    assert borrower is not None and lender is not None
+    cash = parties.basket.cash_token
+    if Token(market.token(cash)).balance_of(lend["maker"]) < amount:
+        return FillPlan(failure=UNSETTLEABLE, detail="the lender holds too little cash")
     for index, bond in enumerate(basket.bonds):
-        price, _ = market.oracle.functions.getPrice(bond.token, parties.basket.cash_token).call()
-        if int(price) <= 0:
+        try:
+            price, _ = market.oracle.functions.getPrice(bond.token, cash).call()
+        except ContractLogicError:  # no price, or a stale one: this bond cannot be valued now
             continue
         least = gc.least_collateral(amount, int(price), bond.haircut_bps)
-        if Token(market.token(bond.token)).balance_of(borrower) < least:
+        if Token(market.token(bond.token)).balance_of(borrow["maker"]) < least:
             continue
         borrow_wallet = session.get(Wallet, parties.borrow.wallet_id)
         lend_wallet = session.get(Wallet, parties.lend.wallet_id)
@@ -68,16 +84,18 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int) ->
             bond=index,
             collateral_amount=least,
             borrower_approves=needs_approve(market, borrow_wallet, bond.token, least),
-            lender_approves=needs_approve(market, lend_wallet, parties.basket.cash_token, amount),
+            lender_approves=needs_approve(market, lend_wallet, cash, amount),
         )
-    return FillPlan(failure="the borrower holds too little of every bond in the basket to cover the cash")
+    return FillPlan(
+        failure=UNSETTLEABLE, detail="no bond of the basket held by the borrower covers the cash at a current price"
+    )
 
 
 def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillParties, chosen: FillPlan) -> None:
     """Queue the fill's approvals and ``settleGcFill`` (the caller commits), or record why it cannot settle."""
     if chosen.failure is not None:
         fill.status, fill.failure = FAILED, chosen.failure
-        _audit(session, fill, "gc.fill.failed", {"reason": chosen.failure})
+        _audit(session, fill, "gc.fill.failed", {"reason": chosen.detail or chosen.failure})
         return
     basket = baskets.as_basket(parties.basket)
     bond = basket.bonds[chosen.bond]
@@ -133,9 +151,8 @@ def on_failed(session: Session, settlement: Settlement, steps: list[ChainStep], 
     if fill is None:
         return
     failed = next((s for s in steps if s.status in (StepStatus.REVERTED.value, StepStatus.FAILED.value)), None)
-    fill.status = FAILED
-    fill.failure = (failed.error if failed is not None else None) or "the settlement failed"
-    _audit(session, fill, "gc.fill.failed", {"reason": fill.failure})
+    fill.status, fill.failure = FAILED, UNSETTLEABLE  # the revert may name the other side: the audit keeps it
+    _audit(session, fill, "gc.fill.failed", {"reason": (failed.error if failed is not None else None) or "failed"})
 
 
 def _audit(session: Session, fill: GcFill, action: str, change: dict[str, object]) -> None:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +212,9 @@ class Members:
     ha: dict[str, str]
     hb: dict[str, str]
     terms: dict[str, Any]
+    admins: dict[str, dict[str, str]] = field(default_factory=dict)
+    custodial: dict[str, str] = field(default_factory=dict)
+    orgs: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def onboard(cls, checkout: Path, data_dir: Path) -> Members:
@@ -227,7 +230,16 @@ class Members:
         if done.returncode != 0:
             raise RuntimeError(f"onboarding in {checkout} failed:\n{done.stderr[-3000:]}")
         got = json.loads(done.stdout.strip().splitlines()[-1])
-        return cls(Target(got["gateway_url"], got["tls_cert"]), int(got["repo_id"]), got["ha"], got["hb"], got["terms"])
+        return cls(
+            Target(got["gateway_url"], got["tls_cert"]),
+            int(got["repo_id"]),
+            got["ha"],
+            got["hb"],
+            got["terms"],
+            got.get("admins", {}),
+            got.get("custodial", {}),
+            got.get("orgs", {}),
+        )
 
 
 def _cpu(pids: list[int]) -> float:

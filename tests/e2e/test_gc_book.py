@@ -138,38 +138,65 @@ def test_two_anonymous_orders_match_and_the_repo_opens_on_chain(env: Env, tmp_pa
 
 
 def test_the_matching_key_cannot_fill_outside_the_signed_orders(env: Env, tmp_path: Path) -> None:
+    """Answers the matching service's key might forge: each refused whole (400), nothing recorded. A cancelled order
+    is void on chain too (its wallet cancelled the order's nonce)."""
     basket = _basket(env, f"GC-EUR-X-{env.d.chain.kind}")
     runner = _matcher(env, tmp_path)
+    headers = {"X-API-Key": runner.api_key()}
+    cancelled = _order(env, env.b_trader, env.b_wallet, basket["basket_id"], client_order_id="b-gone", side="lend",
+                       rate=str(3 * 10**16))  # fmt: skip
+    while runner.step():
+        pass
+    gone = env.b_trader.client.delete(f"/v1/gc/orders/{cancelled['id']}", headers=env.b_trader.headers)
+    assert gone.status_code == 202, gone.text
+    while runner.step():
+        pass
+    assert _status(env, "b-gone") == "cancelled"
+    maker, nonce = env.b_wallet["address"], _signed_nonce(env, cancelled["id"])
+    wait_for(lambda: env.d.engine.functions.nonceUsed(maker, nonce).call(), bool)  # void on chain too
+
     borrow = _order(env, env.a_trader, env.a_wallet, basket["basket_id"], client_order_id="a-x", side="borrow",
                     rate=str(4 * 10**16))  # fmt: skip
     lend = _order(
         env, env.b_trader, env.b_wallet, basket["basket_id"], client_order_id="b-x", side="lend", rate=str(45 * 10**15)
     )  # fmt: skip  (above A's cap: the book never crosses them)
-    page = runner.http.get("/v1/gc/instructions", params={"after": 0, "limit": 1000},
-                           headers={"X-API-Key": runner.api_key()}).json()  # fmt: skip
-    last = page["data"][-1]
-    assert last["order"]["order_id"] == lend["id"]
+    pending = runner.http.get("/v1/gc/instructions", params={"after": runner.after}, headers=headers).json()["data"]
+    assert [i["order"]["order_id"] for i in pending] == [borrow["id"], lend["id"]]
     with env.world.ctx.sessions() as session:
         fills_before = session.scalar(select(func.count()).select_from(GcFill))
-    forged = {
-        "sequence": last["sequence"],
-        "fills": [{"sequence": 10_000, "lend_order_id": lend["id"], "borrow_order_id": borrow["id"],
-                   "rate": str(4 * 10**16), "amount_units": str(SIZE)}],
-        "orders": [{"order_id": lend["id"], "status": "filled", "filled_units": str(SIZE)}],
-    }  # fmt: skip
-    headers = {"X-API-Key": runner.api_key()}
-    refused = runner.http.post("/v1/gc/outcomes", json=forged, headers=headers)
-    assert refused.status_code == 400 and "outside the orders' bounds" in refused.json()["detail"], refused.text
-    with env.world.ctx.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(GcFill)) == fills_before
+        used_sequence = session.scalar(select(func.max(GcFill.sequence)))
+
+    def fill(lend_id: str, rate: int, sequence: int = 10_000) -> dict[str, Any]:
+        return {"sequence": sequence, "lend_order_id": lend_id, "borrow_order_id": borrow["id"], "rate": str(rate),
+                "amount_units": str(SIZE // 4)}  # fmt: skip
+
+    out_of_turn = runner.http.post("/v1/gc/outcomes", json={"sequence": pending[1]["sequence"]}, headers=headers)
+    assert out_of_turn.status_code == 409 and "in sequence" in out_of_turn.json()["detail"], out_of_turn.text
+    forgeries = {
+        "outside the orders' bounds": [fill(lend["id"], 4 * 10**16)],  # below the lender's floor
+        "is cancelled": [fill(cancelled["id"], 4 * 10**16)],  # crosses, but its member cancelled it
+        "repeated": [fill(lend["id"], 4 * 10**16, used_sequence or 1)],
+    }
+    for reason, fills in forgeries.items():
+        refused = runner.http.post("/v1/gc/outcomes", json={"sequence": pending[0]["sequence"], "fills": fills},
+                                   headers=headers)  # fmt: skip
+        assert refused.status_code == 400 and reason in refused.json()["detail"], (reason, refused.text)
+        with env.world.ctx.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(GcFill)) == fills_before, reason
 
     # The loop answers (both rest: no cross); a repeated answer changes nothing.
     while runner.step():
         pass
-    again = runner.http.post("/v1/gc/outcomes", json={"sequence": last["sequence"]}, headers=headers)
+    again = runner.http.post("/v1/gc/outcomes", json={"sequence": pending[1]["sequence"]}, headers=headers)
     assert again.status_code == 200 and again.json()["recorded"] is False, again.text
-    statuses = {o["client_order_id"]: o["status"] for o in env.b_trader.get("/v1/gc/orders").json()["data"]}
-    assert statuses["b-x"] == "resting"
+    assert _status(env, "b-x") == "resting"
+
+
+def _signed_nonce(env: Env, order_id: str) -> int:
+    with env.world.ctx.sessions() as session:
+        row = session.get(GcOrder, uuid.UUID(order_id))
+        assert row is not None and row.signed is not None
+        return int(row.signed["nonce"])
 
 
 def test_orders_the_gateway_refuses_change_nothing(env: Env) -> None:

@@ -119,7 +119,7 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert "(new)" in first
         assert "One-time password:" in first and "otpauth://totp/" in first and "█" in first  # QR code
         assert f"https://127.0.0.1:{port}" in first and f"http://127.0.0.1:{rpc_port}" in first
-        assert set(up.children()) == {"up", "node", "gateway", "risk", "feed", "surveillance"}
+        assert set(up.children()) == {"up", "node", "gateway", "risk", "feed", "surveillance", "match"}
 
         demo = subprocess.run(
             [
@@ -312,7 +312,7 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert json.loads(verify.stdout)["anchors_checked"] >= 1
 
         assert up.interrupt() == 0
-        assert "stopped surveillance, feed, risk, gateway, node" in up.output()
+        assert "stopped match, surveillance, feed, risk, gateway, node" in up.output()
         assert not (data_dir / "run.json").exists()
     finally:
         up.kill()

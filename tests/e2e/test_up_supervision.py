@@ -83,7 +83,7 @@ def test_a_node_that_keeps_crashing_is_reported_and_the_gateway_stopped(tmp_path
         assert up.proc.wait(timeout=60) == ExitStatus.CHILD_FAILED
         out = up.output()
         assert "node exited with status" in out and "not restarting it again" in out and "stopping the rest" in out
-        assert "stopped surveillance, feed, risk, gateway" in out
+        assert "stopped match, surveillance, feed, risk, gateway" in out
         deadline = time.monotonic() + 10
         while _alive(pids["gateway"]) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -132,7 +132,7 @@ def test_four_validators(tmp_path: Path) -> None:
         rules = json.loads((data_dir / "state.json").read_text())["contracts"]["account_rules"]
         assert report["chain"]["permissioning"].lower() == rules.lower()
         assert up.interrupt() == 0
-        assert "stopped surveillance, feed, risk, gateway, network" in up.output()
+        assert "stopped match, surveillance, feed, risk, gateway, network" in up.output()
     finally:
         up.kill()
 
