@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     # every 0.5 s (about 180 a minute together); counted apart, so they neither starve the service's own calls nor
     # lose the lease to a 429 (under up --replicas a leader stepped down when they shared the 120)
     rate_limit_lease: str = "600/minute"
+    rate_limit_matching: str = "6000/minute"  # the matching service's reads and answers (one per instruction)
     rate_limit_login: str = "10/minute"
 
     # Sign-in backoff (gateway.auth.throttle), in place of a lockout: free failures, then a wait that doubles with

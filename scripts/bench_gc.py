@@ -113,7 +113,7 @@ def prepare(network: Network, m: Members) -> str:
     ops_net.close()
     client = Client(m.target)
     for member, other in (("a", "b"), ("b", "a")):
-        body = {"counterparty_id": m.orgs[other], "limit_units": str(10**30)}
+        body = {"counterparty_id": m.orgs[other], "limit_units": str(10**29)}
         status, answer = client.request("PUT", "/v1/gc/credit-limits", m.admins[member], body)
         if status != 200:
             raise RuntimeError(f"credit limit {status}: {answer}")
@@ -193,7 +193,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=5.0, help="matches offered per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long they are offered")
-    parser.add_argument("--poll", type=float, default=0.05, help="seconds between reads of the fills")
+    parser.add_argument("--poll", type=float, default=0.25, help="seconds between reads of the fills (the resolution)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)

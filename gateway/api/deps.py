@@ -168,6 +168,8 @@ def _resolve_principal(
         raise NotAuthenticated("credentials required")
     if request.url.path.startswith(LEASES_PATH):  # a service's heartbeats: a budget of their own (rate_limit_lease)
         ctx.limiter.hit(ctx.settings.rate_limit_lease, f"lease-{principal.kind}", str(principal.id))
+    elif request.url.path in MATCHING_PATHS:  # the matching service's answers, one per instruction: their own budget
+        ctx.limiter.hit(ctx.settings.rate_limit_matching, f"matching-{principal.kind}", str(principal.id))
     else:
         ctx.limiter.hit(ctx.settings.rate_limit_principal, principal.kind, str(principal.id))
     request.state.actor = principal.actor
@@ -176,6 +178,7 @@ def _resolve_principal(
 
 
 LEASES_PATH = "/v1/leases/"
+MATCHING_PATHS = frozenset({"/v1/gc/instructions", "/v1/gc/outcomes"})
 API_KEY_PREFIX = "rnk_"  # API keys are opaque "rnk_..." secrets; access tokens are JWTs
 
 

@@ -10,10 +10,11 @@ from typing import Any
 
 from gateway.demo.exceptions import DemoError
 from gateway.demo.records import Member
-from gateway.demo.stage import POLL_SECONDS, SETTLE_TIMEOUT, Stage
+from gateway.demo.stage import SETTLE_TIMEOUT, Stage
 from gateway.ops.chain import send, to_units
 
 RATE_SCALE = 10**18
+FILL_POLL_SECONDS = 1.0  # the treasurer's reads count against its per-key budget (120 a minute)
 BORROW_CAP, LEND_FLOOR = Decimal("0.0325"), Decimal("0.0300")
 
 
@@ -87,5 +88,5 @@ def _settled(stage: Stage, member: Member) -> dict[str, Any]:
             if done[0]["status"] != "settled":
                 raise DemoError(f"the GC fill did not settle: {done[0].get('failure')}")
             return done[0]
-        time.sleep(POLL_SECONDS)
+        time.sleep(FILL_POLL_SECONDS)
     raise DemoError("the GC orders did not match and settle in time (is `reponet match` running?)")

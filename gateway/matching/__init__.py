@@ -1,21 +1,13 @@
-"""GC order matching: anonymous lend/borrow orders per basket × tenor, matched by price-time priority.
+"""The GC order book: anonymous lend/borrow orders per basket × tenor, matched by price-time priority, each fill
+settled on chain at once within both orders' signed limits.
 
-``book.Book`` is the engine, a pure state machine (no I/O, no clock) that ``reponet match`` will drive; its rules
-are in ``book``'s docstring and the sides' meaning in ``orders``. ``scripts/bench_matching.py`` measures it.
+- ``book.Book`` is the engine, a pure state machine (no I/O, no clock; its rules in ``book``'s docstring, the sides'
+  meaning in ``orders``), driven by ``reponet match`` (``runner``, ``cli``), its own process.
+- The gateway lists baskets (``baskets``), takes orders signed once by the member's custodial wallet through the
+  custody door (``entry``), queues them with cancellations, credit limits and end-of-day expiries for the service
+  in sequence (``instructions``, ``session_end``), records its answers after checking each fill against both signed
+  orders (``outcomes``), and settles each fill through the outbox (``settle``): ``settleGcFill`` on the engine's GC
+  extension (contracts/src/RepoGcSettlement.sol), which checks every limit again and opens the repo.
+- Market data: depth, trades, the daily fixing, and ``gc.trade`` / ``gc.fill`` on the stream (``market_data``).
 
-Settlement within both orders' signed limits (design; not built yet, and the RepoEngine stays as it is — it is
-within bytes of EIP-170): each order is authorized once by its member's EIP-712 signature over an ``Order`` struct
-
-    Order(maker, side, cashToken, basketRoot, tenorCode, forwardStartDays, rateBound, sizeMax, minFill,
-          sessionId, nonce, deadline)
-
-where ``basketRoot`` is a Merkle root over (bond token, haircut bps) of the basket and ``rateBound`` is the lend
-order's floor or the borrow order's cap. A separate ``GcOrderSettlement`` extension contract, holding the engine's
-open role for matched trades, verifies both signatures (ERC-1271 for contract wallets), checks ``lend.side ==
-LEND``, ``borrow.side == BORROW``, the same cash token, basket, tenor and session, ``lend.rateBound <= rate <=
-borrow.rateBound``, ``minFill <= amount`` for both, and ``filled[orderHash] + amount <= sizeMax`` for both, records
-the new filled amounts (a cancel marks an order hash as spent), checks the delivered bond against the basket root
-with a Merkle proof, and opens the repo on the engine with terms derived from the two orders (PP = amount, the
-fill's rate, the tenor's dates, collateral = amount / (price × (1 − haircut)) at the oracle price). Neither member
-signs again per fill, and no fill outside what both signed can settle: the same checks this package's property
-test asserts off chain."""
+``scripts/bench_matching.py`` measures the engine alone; ``scripts/bench_gc.py`` matches settled on chain."""

@@ -79,8 +79,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> ExitStatus:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    with httpx.Client(base_url=config["gateway_url"], verify=ca if ca else True, timeout=10) as http:
-        Runner(http, book, api_key=lambda: _api_key(path)).run(stop, args.interval)
+    timeout = httpx.Timeout(10.0, read=args.wait + 10.0)
+    with httpx.Client(base_url=config["gateway_url"], verify=ca if ca else True, timeout=timeout) as http:
+        Runner(http, book, api_key=lambda: _api_key(path), wait=args.wait).run(stop, args.interval)
     return ExitStatus.OK
 
 
@@ -104,7 +105,8 @@ def register(top: Any) -> Any:
     commands = match.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="the matching service: matches the gateway's GC orders as they arrive")
     run.add_argument("--config", help="JSON: gateway_url, ca_file, api_key (required)")
-    run.add_argument("--interval", type=float, default=0.05, help="seconds between polls when idle")
+    run.add_argument("--interval", type=float, default=1.0, help="seconds before asking again after a failure")
+    run.add_argument("--wait", type=float, default=5.0, help="seconds the gateway holds an empty read open")
     run.set_defaults(handler=cmd_run)
     key = commands.add_parser("grant", help="create the matching service's operator key (scope matching:run only)")
     key.add_argument("--config", required=True, help="the service's JSON")

@@ -151,8 +151,11 @@ def _cancellations_to_wire(cancellations: list[Cancellation] | tuple[Cancellatio
 class Runner:
     """Polls the gateway's instructions, runs each through the engine in order, posts each answer."""
 
-    def __init__(self, http: httpx.Client, book: Book, *, api_key: Callable[[], str], after: int = 0) -> None:
+    def __init__(
+        self, http: httpx.Client, book: Book, *, api_key: Callable[[], str], after: int = 0, wait: float = 0.0
+    ) -> None:
         self.http, self.book, self.api_key, self.after = http, book, api_key, after
+        self.wait = wait  # seconds the gateway may hold an empty read open for the next instruction (long poll)
         self.unsent: OutcomeWire | None = None  # an answer the gateway has not taken yet: sent again, never re-run
 
     def step(self) -> int:
@@ -161,7 +164,8 @@ class Runner:
         if self.unsent is not None:
             self.http.post("/v1/gc/outcomes", json=self.unsent, headers=headers).raise_for_status()
             self.after, self.unsent = self.unsent["sequence"], None
-        page = self.http.get("/v1/gc/instructions", params={"after": self.after, "limit": BATCH}, headers=headers)
+        params = {"after": self.after, "limit": BATCH, "wait": self.wait}
+        page = self.http.get("/v1/gc/instructions", params=params, headers=headers)
         page.raise_for_status()
         instructions: list[InstructionWire] = page.json()["data"]
         for instruction in instructions:
@@ -173,7 +177,7 @@ class Runner:
     def run(self, stop: threading.Event, interval: float) -> None:
         while not stop.is_set():
             try:
-                if self.step():
+                if self.step() or self.wait > 0:  # a long poll did the waiting
                     continue
             except httpx.HTTPError as exc:
                 logger.warning("match: gateway unreachable or refused: %s", exc)

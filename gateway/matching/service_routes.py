@@ -4,6 +4,7 @@ outbox (``gateway.matching.outcomes``, ``gateway.matching.settle``)."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -19,6 +20,8 @@ from gateway.matching.schemas import GcInstructionPublic, GcInstructionsPublic, 
 from gateway.settlement.hub import HubDep
 
 router = APIRouter(prefix="/gc", tags=["gc"], responses=problem_responses(401, 403, 404, 422, 429))
+WAIT_MAX_SECONDS = 25.0
+WAIT_POLL_SECONDS = 0.02  # a read of the database, in process
 
 
 def _operator(session: Session, principal: Principal) -> None:
@@ -33,10 +36,18 @@ def list_instructions(
     read: ReadSessionDep,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 500,
+    wait: Annotated[float, Query(ge=0, le=WAIT_MAX_SECONDS)] = 0,
 ) -> GcInstructionsPublic:
-    """The book's instructions after sequence ``after``, in order; ``next_cursor`` is the last one's sequence."""
+    """The book's instructions after sequence ``after``, in order; ``next_cursor`` is the last one's sequence. With
+    ``wait``, an empty answer waits up to that many seconds for the next instruction (a long poll: the service sees
+    an order as it commits without polling the gateway's API)."""
     _operator(read, principal)
+    deadline = time.monotonic() + wait
     data = instructions.after(read, after, limit)
+    while not data and time.monotonic() < deadline:
+        read.rollback()  # a fresh snapshot: see what committed meanwhile
+        time.sleep(WAIT_POLL_SECONDS)
+        data = instructions.after(read, after, limit)
     return GcInstructionsPublic(
         data=[GcInstructionPublic.model_validate(dict(item)) for item in data],
         next_cursor=str(data[-1]["sequence"]) if len(data) == limit else None,

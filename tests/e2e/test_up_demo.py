@@ -142,6 +142,7 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         result = json.loads(demo.stdout.strip().splitlines()[-1])
         for chapter in (
             "onboarded and KYC-approved",
+            "The GC order book: two anonymous orders match",
             "coupon on",
             "A repo in rEUR against the USD bond",
             "the USD bond's fall, valued in EUR, calls margin",
@@ -166,8 +167,10 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert {"MarginCalled", "MarginCallCured"} <= {e["event"] for e in repo1["events"]}
         with sqlite3.connect(data_dir / "risk" / "risk.db") as risk_db:
             sent = risk_db.execute("SELECT repo_id FROM intents WHERE status = 'sent'").fetchall()
-        # the same fall called the EUR repo too: netted into the USD agreement through EUR/USD, due on its own
-        assert sorted(sent) == sorted([(repo1["repo_id"],), (result["repos"][2]["repo_id"],)])
+        # the same fall called the EUR repo too: netted into the USD agreement through EUR/USD, due on its own;
+        # and the GC chapter's repo, between the same two members under the same agreement
+        called = {repo_id for (repo_id,) in sent}
+        assert {repo1["repo_id"], result["repos"][2]["repo_id"]} <= called and len(called) == 3, called
         assert "the risk service called it on the same fall" in demo.stderr
         assert "margin call (EUR repo, the risk service, POST /v1/risk/margin-calls)" in result["gateway_steps"]
         reports = list((data_dir / "reports").glob("stress-*-b.json"))
@@ -261,7 +264,15 @@ def test_up_demo_stop_and_resume(network: tuple[Path, int, int], tmp_path: Path)
         assert corp_a + corp_b == usd("5000000")
         assert usd("4500000") <= corp_b < usd("4500100")  # what was owed at price 100, no more
         engine = state["contracts"]["repo_engine"]
-        assert all(_balance(w3, tokens[s], engine) == 0 for s in tokens)  # no live repo: escrow empty
+        # the one repo still live is the GC chapter's (a week's term): the escrow holds its collateral and nothing else
+        settled = engine_abi.events.GcFillSettled().get_logs(from_block=0)
+        assert len(settled) == 1
+        gc_repo = engine_abi.functions.getRepo(settled[0]["args"]["repoId"]).call()
+        gc_token, gc_collateral = gc_repo[3], gc_repo[17]  # IRepoEngine.Repo: collateralToken, collateralAmount
+        assert gc_token.lower() == tokens["GOV32"].lower() and gc_collateral > 0
+        assert {s: _balance(w3, tokens[s], engine) for s in tokens} == {
+            s: gc_collateral if s == "GOV32" else 0 for s in tokens
+        }
 
         status = subprocess.run(
             [*REPONET, "--json", "status", "--data-dir", str(data_dir)],
