@@ -21,7 +21,7 @@ from gateway.settlement.hub import HubDep
 
 router = APIRouter(prefix="/gc", tags=["gc"], responses=problem_responses(401, 403, 404, 422, 429))
 WAIT_MAX_SECONDS = 25.0
-WAIT_POLL_SECONDS = 0.02  # a read of the database, in process
+WAIT_POLL_SECONDS = 0.1  # a read of the database, in process: ten a second per waiting service
 
 
 def _operator(session: Session, principal: Principal) -> None:
