@@ -6,7 +6,8 @@ only share the process with the writes a settlement needs (create, sign, approve
 any work is done for them, so that under any read load a write competes with a handful of reads rather than with
 every open connection; while a write is in progress it competes with fewer still (each of its steps — a database
 query, a JSON-RPC call, a thread hop — waits for the interpreter behind every read in progress). Long polls
-(``…/wait``) and the health endpoints are not reads of this kind.
+(``…/wait``, the matching service's ``/v1/gc/instructions``) and the health endpoints are not reads of this kind:
+one held in a slot would keep every other read waiting for its answer while a write is in progress.
 
 Settlement work of this process counts as a write (``settling``): with one HTTP worker the relayer and the indexer
 are threads of this process, and while a settlement is pending they get the interpreter back after one read, not
@@ -33,6 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 READ_METHODS = frozenset({"GET", "HEAD"})
 PASSING_METHODS = frozenset({"OPTIONS"})  # preflights: neither a read to queue nor a write to make room for
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/health", "/metrics"})
+LONG_POLLS = frozenset({"/v1/gc/instructions"})  # may hold its answer for the next instruction (``wait``)
 
 
 class ReadAdmission:
@@ -56,7 +58,7 @@ class ReadAdmission:
         if scope["method"] not in READ_METHODS:
             return False
         path = str(scope["path"])
-        return path not in EXEMPT_PATHS and not path.endswith("/wait")
+        return path not in EXEMPT_PATHS and path not in LONG_POLLS and not path.endswith("/wait")
 
     def _limit_now(self) -> int:
         writing = self.writes or (self.settling is not None and self.settling())

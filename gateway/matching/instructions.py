@@ -3,22 +3,31 @@ read in order by ``reponet match`` (``GET /v1/gc/instructions?after=N``).
 
 A sequence is given out under a row lock on ``GcSequence`` that the entering transaction holds until it commits, so
 instruction rows become visible in sequence order: a reader that has seen N never meets an N-1 committed later
-(PostgreSQL gives out SERIAL ids at insert, not at commit). SQLite serializes writers anyway."""
+(PostgreSQL gives out SERIAL ids at insert, not at commit). SQLite serializes writers anyway.
+
+``QUEUED`` rings when a transaction that queued an instruction commits in this process, so that the service's long
+poll answers at once; one queued by another process (a replica, the workers' session end) is found by its poll."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.db.models import utcnow
 from gateway.matching.models import GcCreditLimit, GcInstruction, GcOrder, GcSequence
 from gateway.matching.runner import InstructionWire, OrderWire
+from gateway.settlement_records.bell import Bell
 
 SEQUENCE = "instructions"
+QUEUED = Bell()
+
+
+def _ring(_: Session) -> None:
+    QUEUED.ring()
 
 
 def lock(session: Session) -> GcSequence:
@@ -47,6 +56,8 @@ def add(
     """Queue an instruction in the caller's transaction."""
     instruction = GcInstruction(sequence=_next_sequence(session), action=action, order_id=order_id, payload=payload)
     session.add(instruction)
+    if not event.contains(session, "after_commit", _ring):
+        event.listen(session, "after_commit", _ring, once=True)
     return instruction
 
 

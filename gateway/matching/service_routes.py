@@ -4,24 +4,27 @@ outbox (``gateway.matching.outcomes``, ``gateway.matching.settle``)."""
 
 from __future__ import annotations
 
-import time
+import asyncio
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from gateway.api.deps import Principal, ReadSessionDep, SessionDep
+from gateway.api.deps import ContextDep, Principal, ReadSessionDep, SessionDep, read_view
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MatchingRun
 from gateway.db.models import Organization
 from gateway.exceptions import PermissionDenied
 from gateway.matching import instructions, outcomes, settle
+from gateway.matching.runner import InstructionWire
 from gateway.matching.schemas import GcInstructionPublic, GcInstructionsPublic, OutcomeIn, OutcomeRecorded
 from gateway.settlement.hub import HubDep
+from gateway.settlement_records.bell import rung
 
 router = APIRouter(prefix="/gc", tags=["gc"], responses=problem_responses(401, 403, 404, 422, 429))
 WAIT_MAX_SECONDS = 25.0
-WAIT_POLL_SECONDS = 0.1  # a read of the database, in process: ten a second per waiting service
+WAIT_POLL_SECONDS = 0.25  # an instruction queued by another process (a replica, the workers) is seen this soon
 
 
 def _operator(session: Session, principal: Principal) -> None:
@@ -31,27 +34,37 @@ def _operator(session: Session, principal: Principal) -> None:
 
 
 @router.get("/instructions", response_model=GcInstructionsPublic, status_code=200)
-def list_instructions(
+async def list_instructions(
     principal: MatchingRun,
     read: ReadSessionDep,
+    ctx: ContextDep,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 500,
     wait: Annotated[float, Query(ge=0, le=WAIT_MAX_SECONDS)] = 0,
 ) -> GcInstructionsPublic:
     """The book's instructions after sequence ``after``, in order; ``next_cursor`` is the last one's sequence. With
     ``wait``, an empty answer waits up to that many seconds for the next instruction (a long poll: the service sees
-    an order as it commits without polling the gateway's API)."""
-    _operator(read, principal)
-    deadline = time.monotonic() + wait
-    data = instructions.after(read, after, limit)
-    while not data and time.monotonic() < deadline:
-        read.rollback()  # a fresh snapshot: see what committed meanwhile
-        time.sleep(WAIT_POLL_SECONDS)
-        data = instructions.after(read, after, limit)
+    an order as it commits). It waits holding no session, no thread and no read slot (``gateway.api.admission``):
+    woken when this process queues an instruction, reading again every ``WAIT_POLL_SECONDS`` for other processes'."""
+    await read_view(ctx, _operator, read, principal)
+    await read_view(ctx, read.close)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        with instructions.QUEUED.listening() as queued:  # before the read: a commit after it still wakes this
+            data = await read_view(ctx, _after, ctx.read_sessions, after, limit)
+            if data or loop.time() >= deadline:
+                break
+            await rung(queued, min(WAIT_POLL_SECONDS, deadline - loop.time()))
     return GcInstructionsPublic(
         data=[GcInstructionPublic.model_validate(dict(item)) for item in data],
         next_cursor=str(data[-1]["sequence"]) if len(data) == limit else None,
     )
+
+
+def _after(sessions: Callable[[], Session], after: int, limit: int) -> list[InstructionWire]:
+    with sessions() as session:
+        return instructions.after(session, after, limit)
 
 
 @router.post("/outcomes", response_model=OutcomeRecorded, status_code=200)

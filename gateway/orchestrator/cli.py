@@ -131,9 +131,8 @@ def cmd_up(args: argparse.Namespace, _settings: Any) -> ExitStatus:
             ("starting the risk service", up.start_risk),
             ("starting the price feed", up.start_feed),
             ("starting the surveillance service", up.start_surveillance),
+            ("starting the GC matching service", up.start_match),
         ]
-        if not config.replicas:  # not yet beside replicas: see Up.start_match
-            steps.append(("starting the GC matching service", up.start_match))
         for title, run in steps:
             with console.status(f"{title}…"):
                 run()

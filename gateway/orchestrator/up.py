@@ -212,8 +212,8 @@ class Up:
     def start_match(self) -> Child:
         """The GC matching service beside the gateway (``reponet match run``), under its own operator key (scope
         ``matching:run`` only, made once under the operator automation user). It keeps no state: on a restart it
-        replays the gateway's instructions and rebuilds the same book. Not started under ``--replicas`` yet: there its
-        long poll of the instructions went unanswered through the balancer (to be found out)."""
+        replays the gateway's instructions and rebuilds the same book (a second one under ``--replicas`` answers the
+        same, and the gateway records each answer once)."""
         from gateway.matching.cli import grant, write_config
         from gateway.ops.network import AUTOMATION_FILE, OPS_USER
 
@@ -225,9 +225,7 @@ class Up:
             grant(session, config_path=config, operator_email=email, days=365)
 
         self._grant_once(config, match_grant)
-        argv = [sys.executable, "-m", "gateway.cli", "match", "run", "--config", str(config)]
-        env = {**os.environ, **self.gateway_env()}
-        return ctx.supervisor.start("match", argv, ctx.dir.logs / "match.log", env=env)
+        return self._service("match", [sys.executable, "-m", "gateway.cli", "match", "run", "--config", str(config)])
 
     def start_risk(self) -> Child:
         """The risk service beside the gateway, supervised like it (restarted on a crash; its state file keeps

@@ -44,6 +44,11 @@ class Bell:
             with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits there any more
                 loop.call_soon_threadsafe(event.set)
 
+    def listeners(self) -> int:
+        """How many wait for the next ring now."""
+        with self._lock:
+            return len(self._listeners)
+
     @contextlib.contextmanager
     def listening(self) -> Iterator[asyncio.Event]:
         """An event set at the next ring. Listen *before* checking what the ring announces, then await the event

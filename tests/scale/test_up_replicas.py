@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis, pytest.
 UP_READY_SECONDS = 240.0
 CHILDREN = {
     "node", "worker-1", "worker-2", "replica-1", "replica-2", "balancer",
-    "risk", "risk-2", "feed", "feed-2", "surveillance", "surveillance-2",
+    "risk", "risk-2", "feed", "feed-2", "surveillance", "surveillance-2", "match", "match-2",
 }  # fmt: skip
 
 

@@ -45,6 +45,7 @@ def test_reads_queue_beyond_the_limit_but_writes_long_polls_and_health_pass() ->
             http("GET", "/v1/balances"),  # waits: the one slot is taken
             http("POST", "/v1/trades"),
             http("GET", "/v1/settlements/x/wait"),
+            http("GET", "/v1/gc/instructions"),
             http("GET", "/healthz"),
         ]
         tasks = [asyncio.create_task(admission(r, nothing, ignore)) for r in requests]
@@ -57,7 +58,13 @@ def test_reads_queue_beyond_the_limit_but_writes_long_polls_and_health_pass() ->
         return entered
 
     entered = asyncio.run(scenario())
-    assert entered == ["GET /v1/positions", "POST /v1/trades", "GET /v1/settlements/x/wait", "GET /healthz"]
+    assert entered == [
+        "GET /v1/positions",
+        "POST /v1/trades",
+        "GET /v1/settlements/x/wait",
+        "GET /v1/gc/instructions",
+        "GET /healthz",
+    ]
 
 
 def test_no_limit_admits_every_read() -> None:

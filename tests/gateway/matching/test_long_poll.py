@@ -1,0 +1,77 @@
+"""The matching service's long poll of ``/v1/gc/instructions``: an instruction queued while it waits is answered at
+once (woken by the commit, not found by a later poll), and an empty wait ends empty at its ``wait``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from gateway.access.permissions import Permission
+from gateway.clients.operator_keys import grant_operator_key
+from gateway.matching import instructions, service_routes
+from tests.gateway.conftest import Cast, World
+
+WAIT = 20.0
+
+
+@pytest.fixture
+def service_key(world: World, cast: Cast) -> str:
+    with world.ctx.sessions.begin() as session:
+        key = grant_operator_key(
+            session, operator_email=cast.admin.user.email, days=1, name="matching service",
+            scopes=[Permission.MATCHING_RUN.value], replaces=None,
+        )  # fmt: skip
+    return key.secret
+
+
+def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def test_an_instruction_queued_during_the_wait_is_answered_at_once(
+    world: World, service_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service_routes, "WAIT_POLL_SECONDS", WAIT)  # only the commit's ring can answer in time
+    answers: list[httpx.Response] = []
+
+    def poll() -> None:
+        answers.append(
+            world.client.get("/v1/gc/instructions", params={"after": 0, "wait": WAIT},
+                             headers={"X-API-Key": service_key})
+        )  # fmt: skip
+
+    waiter = threading.Thread(target=poll)
+    started = time.monotonic()
+    waiter.start()
+    _until(lambda: instructions.QUEUED.listeners() > 0)  # it read an empty book and waits
+    with world.ctx.sessions.begin() as session:
+        sequence = instructions.add(session, action="end_session").sequence
+    waiter.join(timeout=WAIT + 10)
+    assert answers and answers[0].status_code == 200, answers and answers[0].text
+    assert [item["sequence"] for item in answers[0].json()["data"]] == [sequence]
+    assert time.monotonic() - started < WAIT / 2
+
+
+def test_a_wait_with_nothing_queued_ends_empty_after_its_wait(world: World, service_key: str) -> None:
+    started = time.monotonic()
+    answer = world.client.get(
+        "/v1/gc/instructions", params={"after": 0, "wait": 0.3}, headers={"X-API-Key": service_key}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"data": [], "next_cursor": None}
+    assert time.monotonic() - started >= 0.3
+    assert instructions.QUEUED.listeners() == 0
+
+
+def test_a_members_key_cannot_read_the_instructions(world: World, cast: Cast) -> None:
+    with world.ctx.sessions.begin() as session:
+        instructions.add(session, action="end_session")
+    answer = cast.a_admin.get("/v1/gc/instructions", params={"wait": 0})
+    assert answer.status_code == 403, answer.text
