@@ -27,6 +27,7 @@ from gateway.db.models import Wallet
 from gateway.events.bus import EventBus
 from gateway.indexer import claims, wire
 from gateway.indexer.expiry import ExpirySweep
+from gateway.matching import credit_release as gc_credit
 from gateway.settlement.market import Market
 from gateway.settlement_records import parties
 from gateway.settlement_records.bell import Bell
@@ -190,6 +191,7 @@ class Indexer:
                             # getRepo's buyer is the position's holder; the original lender is the event's
                             state = dict(state, buyer=str(args["buyer"]))
                         record = self._apply(session, repo_id, state, number)
+                        gc_credit.repo_ended(session, repo_id, record.status)
                         # a position transfer also tells the holder it left (the record names the one after)
                         former = self._org_of(session, str(args["from"])) if "from" in args else None
                         orgs = {o for o in (record.seller_org_id, record.holder_org_id, former) if o is not None}

@@ -1,5 +1,5 @@
-"""The matching service's inbox: every new order, cancellation and credit limit as an instruction with a sequence,
-read in order by ``reponet match`` (``GET /v1/gc/instructions?after=N``).
+"""The matching service's inbox: every new order, cancellation, credit limit and credit release as an instruction
+with a sequence, read in order by ``reponet match`` (``GET /v1/gc/instructions?after=N``).
 
 A sequence is given out under a row lock on ``GcSequence`` that the entering transaction holds until it commits, so
 instruction rows become visible in sequence order: a reader that has seen N never meets an N-1 committed later
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db.models import utcnow
 from gateway.matching.models import GcCreditLimit, GcInstruction, GcOrder, GcSequence
-from gateway.matching.runner import InstructionWire, OrderWire
+from gateway.matching.runner import InstructionWire, OrderWire, ReleaseWire
 from gateway.settlement_records.bell import Bell
 
 SEQUENCE = "instructions"
@@ -112,4 +112,10 @@ def _wire(row: GcInstruction, order: GcOrder | None) -> InstructionWire:
         wire["order_id"] = str(row.order_id)
     elif row.action == "credit_limit" and row.payload is not None:
         wire["credit"] = {k: str(v) for k, v in row.payload.items()}
+    elif row.action == "release" and row.payload is not None:
+        wire["release"] = ReleaseWire(
+            lender=str(row.payload["lender"]),
+            borrower=str(row.payload["borrower"]),
+            amount_units=str(row.payload["amount_units"]),
+        )
     return wire

@@ -83,10 +83,12 @@ class GcFill(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="settling")  # settling | settled | failed
     settlement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
-    repo_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    repo_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     collateral_token: Mapped[str | None] = mapped_column(String(42), nullable=True)
     collateral_amount: Mapped[str | None] = mapped_column(String(80), nullable=True)
     failure: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # when its amount stopped counting against the pair's limits: its repo ended, or it failed to settle
+    credit_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class GcCreditLimit(Base):

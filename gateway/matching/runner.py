@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 import httpx
 
@@ -41,12 +41,21 @@ class OrderWire(TypedDict):
     min_fill_units: str
 
 
+class ReleaseWire(TypedDict):
+    """A fill's amount no longer at risk between the two members (its repo ended, or it did not settle)."""
+
+    lender: str
+    borrower: str
+    amount_units: str
+
+
 class InstructionWire(TypedDict):
     sequence: int
-    action: Literal["submit", "cancel", "expire", "end_session", "credit_limit"]
+    action: Literal["submit", "cancel", "expire", "end_session", "credit_limit", "release"]
     order: OrderWire | None
     order_id: str | None
     credit: dict[str, str] | None  # credit_limit: member, counterparty, limit_units
+    release: NotRequired[ReleaseWire | None]
 
 
 class FillWire(TypedDict):
@@ -106,6 +115,10 @@ def apply(book: Book, instruction: InstructionWire, *, list_instruments: bool = 
             credit = instruction["credit"] or {}
             book.credit.set_limit(
                 member=credit["member"], counterparty=credit["counterparty"], limit_units=int(credit["limit_units"])
+            )
+        elif instruction["action"] == "release" and (release := instruction.get("release")) is not None:
+            book.credit.release(
+                lender=release["lender"], borrower=release["borrower"], amount_units=int(release["amount_units"])
             )
         else:
             answer["refused"] = f"malformed instruction {instruction['action']}"

@@ -212,12 +212,19 @@ class CreditWirePublic(BaseModel):
     limit_units: str
 
 
+class ReleaseWirePublic(BaseModel):
+    lender: str
+    borrower: str
+    amount_units: str
+
+
 class GcInstructionPublic(BaseModel):
     sequence: int
-    action: Literal["submit", "cancel", "expire", "end_session", "credit_limit"]
+    action: Literal["submit", "cancel", "expire", "end_session", "credit_limit", "release"]
     order: OrderWirePublic | None
     order_id: str | None
     credit: CreditWirePublic | None
+    release: ReleaseWirePublic | None = None
 
 
 class GcInstructionsPublic(BaseModel):

@@ -19,7 +19,7 @@ from gateway.chain.bindings.tokens import Token
 from gateway.custody import door
 from gateway.db import audit_log
 from gateway.db.models import Wallet
-from gateway.matching import baskets, market_data
+from gateway.matching import baskets, credit_release, market_data
 from gateway.matching.entry import signed_message
 from gateway.matching.models import GcBasketRow, GcFill, GcOrder
 from gateway.settlement.approvals import approve_step, needs_approve
@@ -96,6 +96,7 @@ def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillPa
     if chosen.failure is not None:
         fill.status, fill.failure = FAILED, chosen.failure
         _audit(session, fill, "gc.fill.failed", {"reason": chosen.detail or chosen.failure})
+        credit_release.release_fill(session, fill)
         return
     basket = baskets.as_basket(parties.basket)
     bond = basket.bonds[chosen.bond]
@@ -153,6 +154,7 @@ def on_failed(session: Session, settlement: Settlement, steps: list[ChainStep], 
     failed = next((s for s in steps if s.status in (StepStatus.REVERTED.value, StepStatus.FAILED.value)), None)
     fill.status, fill.failure = FAILED, UNSETTLEABLE  # the revert may name the other side: the audit keeps it
     _audit(session, fill, "gc.fill.failed", {"reason": (failed.error if failed is not None else None) or "failed"})
+    credit_release.release_fill(session, fill)
 
 
 def _audit(session: Session, fill: GcFill, action: str, change: dict[str, object]) -> None:

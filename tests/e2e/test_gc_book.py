@@ -26,14 +26,14 @@ from gateway.policy.engine import Rule
 from gateway.trading.models import PolicyVersion
 from tests.e2e.chains import CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env, env
-from tests.e2e.test_trading_chain import wait_for
+from tests.e2e.test_trading_chain import settled, wait_for
 from tests.gateway.market import call, step_up
 
 pytestmark = pytest.mark.slow
 __all__ = ["env"]  # the lifecycle module's chain, deployment and gateway, shared
 
 C = 10**CASH_DECIMALS
-SELLER, BUYER, COLLATERAL_TOKEN, PURCHASE_PRICE, RATE, HAIRCUT_BPS = 0, 1, 3, 4, 5, 7  # IRepoEngine.Repo
+SELLER, BUYER, COLLATERAL_TOKEN, PURCHASE_PRICE, RATE, HAIRCUT_BPS, MATURITY = 0, 1, 3, 4, 5, 7, 10  # IRepoEngine.Repo
 HAIRCUT = 200
 SIZE = 40_000 * C
 
@@ -272,3 +272,44 @@ def test_orders_expire_at_the_end_of_the_trading_day(env: Env, tmp_path: Path) -
 def _status(env: Env, client_order_id: str) -> str:
     orders = env.b_trader.get("/v1/gc/orders").json()["data"]
     return str(next(o["status"] for o in orders if o["client_order_id"] == client_order_id))
+
+
+def test_a_repurchased_gc_repo_gives_its_credit_back(env: Env, tmp_path: Path) -> None:
+    if env.d.chain.kind != "anvil":
+        pytest.skip("our node's clock is the wall clock: a 1W repo cannot reach its maturity within a test")
+    env.price("98")
+    basket = _basket(env, "GC-EUR-REL")
+    runner = _matcher(env, tmp_path)
+    a, b = str(env.world.orgs["a"]), str(env.world.orgs["b"])
+    _order(env, env.a_trader, env.a_wallet, basket["basket_id"], client_order_id="a-rel", side="borrow",
+           rate=str(4 * 10**16), size_units=str(SIZE // 4))  # fmt: skip
+    _order(env, env.b_trader, env.b_wallet, basket["basket_id"], client_order_id="b-rel", side="lend",
+           rate=str(4 * 10**16), size_units=str(SIZE // 4))  # fmt: skip
+    while runner.step():
+        pass
+    fill = wait_for(
+        lambda: next(f for f in env.b_trader.get("/v1/gc/fills").json()["data"] if f["basket_id"] == "GC-EUR-REL"),
+        lambda f: f["status"] != "settling",
+        timeout=60,
+    )
+    assert fill["status"] == "settled", fill
+    used = runner.book.credit.exposure(member=b, counterparty=a).used_units
+    assert used >= SIZE // 4  # this fill's amount, and any earlier test's still open
+
+    repo_id = int(fill["repo_id"])
+    maturity = int(env.d.engine.functions.getRepo(repo_id).call()[MATURITY])
+    env.d.advance(max(0, maturity - env.d.now()) + 1)
+    step_up(env.a_trader)
+    settled(env.a_trader, call(env.a_trader, f"/v1/repos/{repo_id}/repurchase"))
+
+    def released() -> list[GcInstruction]:
+        with env.world.ctx.sessions() as session:
+            return list(session.scalars(select(GcInstruction).where(GcInstruction.action == "release")).all())
+
+    # the indexer sees the repo end and tells the book once; the pair's usage falls by the fill's amount
+    rows = wait_for(released, bool, timeout=60)
+    assert [r.payload for r in rows] == [{"lender": b, "borrower": a, "amount_units": str(SIZE // 4)}]
+    while runner.step():
+        pass
+    assert runner.book.credit.exposure(member=b, counterparty=a).used_units == used - SIZE // 4
+    assert runner.book.credit.exposure(member=a, counterparty=b).used_units == used - SIZE // 4

@@ -75,3 +75,23 @@ def test_a_members_key_cannot_read_the_instructions(world: World, cast: Cast) ->
         instructions.add(session, action="end_session")
     answer = cast.a_admin.get("/v1/gc/instructions", params={"wait": 0})
     assert answer.status_code == 403, answer.text
+
+
+def test_credit_limits_and_releases_read_as_the_service_takes_them(world: World, service_key: str) -> None:
+    a, b = world.orgs["a"], world.orgs["b"]
+    with world.ctx.sessions.begin() as session:
+        instructions.set_credit_limit(session, organization_id=a, counterparty_id=b, limit_units=1_000)
+        instructions.add(
+            session, action="release", payload={"lender": str(b), "borrower": str(a), "amount_units": "250"}
+        )
+    answer = world.client.get("/v1/gc/instructions", params={"after": 0}, headers={"X-API-Key": service_key})
+    assert answer.status_code == 200, answer.text
+    limit, release = answer.json()["data"]
+    assert (limit["action"], limit["credit"]) == (
+        "credit_limit",
+        {"member": str(a), "counterparty": str(b), "limit_units": "1000"},
+    )
+    assert (release["action"], release["release"]) == (
+        "release",
+        {"lender": str(b), "borrower": str(a), "amount_units": "250"},
+    )
