@@ -27,6 +27,10 @@ class FeedTradePublic(BaseModel):
     haircut_bps: int
     start_time: int
     maturity: int
+    reference_rate: str | None = Field(
+        None, description="the GC market's fixing before the trade's day, same currency, nearest tenor (18 decimals)"
+    )
+    reference: str | None = Field(None, description='which fixing: "GC fixing <tenor> <day>"')
 
 
 class FeedRepoPublic(BaseModel):

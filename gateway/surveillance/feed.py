@@ -13,6 +13,7 @@ records named."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.db.models import AuditEntry, KycApplication, ScreeningHit, User, Wallet
+from gateway.matching.reference import reference_fixing
 from gateway.trading.models import Instrument, Trade
 
 MAX_ITEMS = 500
+DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class FeedTrade:
     haircut_bps: int
     start_time: int
     maturity: int  # 0 = open repo
+    reference_rate: str | None = None  # the GC market's fixing before the trade's day (annual, 18 decimals)
+    reference: str | None = None  # which fixing: "GC fixing <tenor> <day>"
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class FeedItem:
     detail: FeedHit | None = None
 
 
-def _trade(session: Session, trade_id: str) -> FeedTrade | None:
+def _trade(session: Session, trade_id: str, day: dt.date) -> FeedTrade | None:
     try:
         trade = session.get(Trade, uuid.UUID(trade_id))
     except ValueError:
@@ -92,6 +97,10 @@ def _trade(session: Session, trade_id: str) -> FeedTrade | None:
             select(Wallet).where(Wallet.id.in_([trade.seller_wallet_id, trade.buyer_wallet_id]))
         )
     }  # fmt: skip
+    start, maturity = int(terms["startTime"]), int(terms["maturity"])
+    fixing = reference_fixing(
+        session, cash_token=str(terms["cashToken"]), term_days=(maturity - start) // DAY if maturity else 0, day=day
+    )
     return FeedTrade(
         trade_id=str(trade.id),
         seller_org=str(trade.seller_org_id),
@@ -105,8 +114,10 @@ def _trade(session: Session, trade_id: str) -> FeedTrade | None:
         collateral_amount=str(terms["collateralAmount"]),
         rate=str(terms["rate"]),
         haircut_bps=int(terms["haircutBps"]),
-        start_time=int(terms["startTime"]),
-        maturity=int(terms["maturity"]),
+        start_time=start,
+        maturity=maturity,
+        reference_rate=None if fixing is None else str(fixing.rate),
+        reference=None if fixing is None else f"GC fixing {fixing.tenor.value} {fixing.day.isoformat()}",
     )
 
 
@@ -164,11 +175,16 @@ def _item(session: Session, e: AuditEntry) -> FeedItem:
         action=e.action,
         object_type=e.object_type,
         object_id=e.object_id,
-        trade=_trade(session, e.object_id) if e.action == "trade.signed" else None,
+        trade=_trade(session, e.object_id, _utc_day(e.at)) if e.action == "trade.signed" else None,
         repo=_repo(session, e.object_id) if e.object_type == "repo" else None,
         organization_id=org or _organization(session, e.object_type, e.object_id),
         detail=detail,
     )
+
+
+def _utc_day(at: dt.datetime | str) -> dt.date:
+    moment = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).date()
 
 
 def items(session: Session, *, after: int, limit: int) -> list[FeedItem]:

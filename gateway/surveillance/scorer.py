@@ -107,10 +107,13 @@ def configured_event_rules(settings: dict[str, dict[str, float]]) -> list[EventR
 
 
 def trade_of(item: dict[str, Any], reference_bps: dict[str, float]) -> Trade:
-    """The surveillance view of one feed item's agreed trade. Without a reference rate posted for its cash token
-    the trade's own rate stands in (no spread: the off-market rule then has nothing to say)."""
+    """The surveillance view of one feed item's agreed trade. Its reference rate is the GC market's fixing the feed
+    attaches (same currency, nearest tenor, the latest day before the trade), else the operator's configured rate
+    for its cash token, else the trade's own rate (no spread: the off-market rule then has nothing to say)."""
     t = item["trade"]
     rate_bps = int(t["rate"]) / 10**14
+    fixing = t.get("reference_rate")
+    configured = reference_bps.get(t["cash_token"].lower(), rate_bps)
     maturity, start = int(t["maturity"]), int(t["start_time"])
     return Trade(
         trade_id=t["trade_id"],
@@ -120,7 +123,7 @@ def trade_of(item: dict[str, Any], reference_bps: dict[str, float]) -> Trade:
         side=Side.BORROW,
         cash=int(t["purchase_price"]) / 10 ** int(t["cash_decimals"]),
         rate_bps=rate_bps,
-        reference_bps=reference_bps.get(t["cash_token"].lower(), rate_bps),
+        reference_bps=int(fixing) / 10**14 if fixing is not None else configured,
         tenor_days=max(0, (maturity - start) // DAY) if maturity else 0,
         haircut_bps=int(t["haircut_bps"]),
         collateral=t["collateral_token"].lower(),

@@ -1,0 +1,64 @@
+"""The GC market's reference rate for a bilateral trade: the latest end-of-day fixing before the trade's day, in
+the trade's currency, at the standard tenor nearest its term. Surveillance measures a trade's spread from it (the
+off-market rule): a rate far from where the anonymous market cleared is a rate to explain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.matching.instruments import Tenor
+from gateway.matching.models import GcBasketRow, GcFill
+
+LOOKBACK_DAYS = 7  # an older fixing is no longer where the market is
+SETTLED = "settled"
+# the same-start tenors by their term in days (tom-next starts a day later: it is not a term of its own)
+TERM_DAYS = {Tenor.OVERNIGHT: 1, Tenor.ONE_WEEK: 7, Tenor.TWO_WEEKS: 14, Tenor.ONE_MONTH: 30, Tenor.THREE_MONTHS: 91}
+
+
+@dataclass(frozen=True)
+class ReferenceFixing:
+    rate: int  # annual, 1e18 scale
+    tenor: Tenor
+    day: dt.date
+    volume_units: int
+
+
+def nearest_tenor(term_days: int) -> Tenor:
+    """The standard tenor closest to a term (an open repo, term 0, is overnight money)."""
+    return min(TERM_DAYS, key=lambda tenor: (abs(TERM_DAYS[tenor] - max(term_days, 1)), TERM_DAYS[tenor]))
+
+
+def reference_fixing(session: Session, *, cash_token: str, term_days: int, day: dt.date) -> ReferenceFixing | None:
+    """The volume-weighted rate of the latest UTC day before ``day`` (within ``LOOKBACK_DAYS``) with settled GC
+    fills in ``cash_token`` at the tenor nearest ``term_days``, over every basket in that currency; None without."""
+    tenor = nearest_tenor(term_days)
+    end = dt.datetime.combine(day, dt.time(0), dt.UTC)
+    rows = session.execute(
+        select(GcFill.created_at, GcFill.rate, GcFill.amount_units)
+        .join(GcBasketRow, GcBasketRow.basket_id == GcFill.basket_id)
+        .where(
+            func.lower(GcBasketRow.cash_token) == cash_token.lower(),
+            GcFill.tenor == tenor.value,
+            GcFill.status == SETTLED,
+            GcFill.created_at >= end - dt.timedelta(days=LOOKBACK_DAYS),
+            GcFill.created_at < end,
+        )
+    ).all()
+    if not rows:
+        return None
+    latest = max(_utc_day(at) for at, _, _ in rows)
+    fills = [(int(rate), int(amount)) for at, rate, amount in rows if _utc_day(at) == latest]
+    volume = sum(amount for _, amount in fills)
+    if volume <= 0:
+        return None
+    weighted = sum(rate * amount for rate, amount in fills)
+    rate = abs(weighted) // volume * (1 if weighted >= 0 else -1)  # toward zero, as the fixing itself
+    return ReferenceFixing(rate=rate, tenor=tenor, day=latest, volume_units=volume)
+
+
+def _utc_day(at: dt.datetime) -> dt.date:
+    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).date()
