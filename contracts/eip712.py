@@ -153,14 +153,18 @@ def typed_data(primary_type: str, message: dict[str, Any], *, chain_id: int, eng
 
 
 def for_wallets(document: dict[str, Any]) -> dict[str, Any]:
-    """The document as JSON clients get it: every integer of the message as a decimal string.
+    """The document as JSON clients get it: every integer of the message as a decimal string, bytes as 0x hex.
 
     ``JSON.parse`` rounds numbers above 2^53 (a nonce, a 1e18-scaled rate), so a browser wallet would sign other
     terms; EIP-712 wallets (and eth_account) take decimal strings for integer types, with the same digest."""
-    message = {
-        k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in document["message"].items()
-    }
+    message = {k: _for_json(v) for k, v in document["message"].items()}
     return {**document, "message": message}
+
+
+def _for_json(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def digest(primary_type: str, message: dict[str, Any], *, chain_id: int, engine: str) -> bytes:

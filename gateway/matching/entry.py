@@ -1,7 +1,8 @@
-"""Order entry: a member's GC order, signed once by its custodial wallet through the custody door, then queued for
-the matching service. What the wallet signs (``contracts.eip712`` ``GcOrder``) bounds every fill: the matcher the
-gateway's relayer account is, the basket's hash, the tenor's maturity, the rate bound, the size and minimum fill,
-and the end of the trading day as the deadline.
+"""Order entry: a member's GC order, signed once by its custodial wallet through the custody door (or prepared for
+a self-held wallet's own key: ``gateway.matching.self_held``), then queued for the matching service. What the
+wallet signs (``contracts.eip712`` ``GcOrder``) bounds every fill: the matcher the gateway's relayer account is, the
+basket's hash, the tenor's maturity, the rate bound, the size and minimum fill, and the end of the trading day as
+the deadline.
 
 Orders settle at once, so only instruments whose opening leg is the trade date are taken (tom-next and forward
 starts open on a later day: not yet). The trading day is the chain's UTC date."""
@@ -24,7 +25,7 @@ from contracts import eip712
 from gateway.context import GatewayContext
 from gateway.custody import door
 from gateway.db import audit_log
-from gateway.db.models import Wallet, WalletKind
+from gateway.db.models import Wallet, WalletKind, utcnow
 from gateway.exceptions import Conflict, InvalidRequest, NotFound
 from gateway.matching import baskets, instructions
 from gateway.matching.exceptions import InvalidOrder
@@ -39,6 +40,7 @@ from gateway.trading.models import Instrument as Token
 from gateway.trading.nonces import next_terms_nonce
 
 PENDING = "pending"  # entered, not yet taken by the matching service
+AWAITING = "awaiting_signature"  # a self-held wallet's order, prepared: the book sees it once its key has signed
 LIVE = (PENDING, OrderStatus.RESTING.value)
 
 
@@ -82,9 +84,17 @@ def member_wallet(session: Session, wallet_id: uuid.UUID, organization_id: uuid.
     wallet = session.get(Wallet, wallet_id)
     if wallet is None or wallet.organization_id != organization_id:
         raise NotFound(f"no wallet {wallet_id}")
-    if wallet.kind != WalletKind.CUSTODIAL.value:
-        raise InvalidRequest("GC orders are signed by a custodial wallet (a self-held wallet's is not taken yet)")
+    if wallet.kind not in (WalletKind.CUSTODIAL.value, WalletKind.SELF_HELD.value):
+        raise InvalidRequest(f"a {wallet.kind} wallet signs no GC order")
     return wallet
+
+
+def own_order(session: Session, order_id: uuid.UUID, organization_id: uuid.UUID) -> GcOrder:
+    """The organization's order; another's is not found (it is not told apart from none)."""
+    row = session.get(GcOrder, order_id)
+    if row is None or row.organization_id != organization_id:
+        raise NotFound(f"no GC order {order_id}")
+    return row
 
 
 def enter_order(
@@ -137,17 +147,22 @@ def enter_order(
         bonds=[str(b["token"]) for b in basket_row.bonds],
         tenor_seconds=dates.maturity - venue.now,
     )
-    signature = door.sign_gc_order(
-        ctx,
-        session,
-        person=person,
-        wallet=wallet,
-        order_id=order_id,
-        doc=doc,
-        digest=digest,
-        facts=facts,
-        chain_checked=chain_checked,
-    )
+    self_held = wallet.kind == WalletKind.SELF_HELD.value
+    if self_held:  # its own key signs; the member's rules hold for it all the same
+        policy.enforce(session, person.organization_id, facts)
+        signature = None
+    else:
+        signature = door.sign_gc_order(
+            ctx,
+            session,
+            person=person,
+            wallet=wallet,
+            order_id=order_id,
+            doc=doc,
+            digest=digest,
+            facts=facts,
+            chain_checked=chain_checked,
+        )
     row = GcOrder(
         id=order_id,
         organization_id=person.organization_id,
@@ -161,7 +176,7 @@ def enter_order(
         size_units=str(size),
         min_fill_units=str(min_fill),
         filled_units="0",
-        status=PENDING,
+        status=AWAITING if self_held else PENDING,
         priority=0,
         wallet_id=wallet.id,
         maker=wallet.address,
@@ -176,11 +191,12 @@ def enter_order(
             session.flush()
     except IntegrityError:  # the same client_order_id entered at the same moment
         raise Conflict(f"client_order_id {body.client_order_id!r} is taken") from None
-    instructions.add(session, action="submit", order_id=row.id)
+    if not self_held:
+        instructions.add(session, action="submit", order_id=row.id)
     audit_log.append(
         session,
         actor=person.actor,
-        action="gc.order.entered",
+        action="gc.order.prepared" if self_held else "gc.order.entered",
         object_type="gc_order",
         object_id=str(row.id),
         change={"basket": row.basket_id, "tenor": row.tenor, "side": row.side, "size": row.size_units,
@@ -196,15 +212,20 @@ def cancel_order(
     signature on chain: the custodial wallet cancels the order's nonce (following from its consent to the order), so
     nobody can fill it after, whatever the book says. A fill the book made before the cancel and not yet settled
     fails if the cancellation is final first."""
-    row = session.get(GcOrder, order_id)
-    if row is None or row.organization_id != organization_id:
-        raise NotFound(f"no GC order {order_id}")
+    row = own_order(session, order_id, organization_id)
+    if row.status == AWAITING:  # never signed, never in the book
+        row.status, row.cancel_reason, row.updated_at = "cancelled", "member", utcnow()
+        audit_log.append(
+            session, actor=actor, action="gc.order.cancelled", object_type="gc_order", object_id=str(row.id), change={}
+        )
+        return row
     if row.status not in LIVE:
         raise Conflict(f"order {order_id} is {row.status}: nothing to cancel")
     chain = market()  # a chain attached, or 503 before anything is queued
     instructions.add(session, action="cancel", order_id=row.id)
     wallet = session.get(Wallet, row.wallet_id) if row.wallet_id is not None else None
-    if wallet is not None and row.signed is not None:
+    custodial = wallet is not None and wallet.kind == WalletKind.CUSTODIAL.value  # a self-held key voids its own
+    if wallet is not None and custodial and row.signed is not None:
         spec = StepSpec(
             label="cancel_nonce",
             to=chain.engine_address,

@@ -6,14 +6,15 @@ import uuid
 
 from fastapi import APIRouter
 
+from contracts import eip712
 from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
-from gateway.api.permits import MarketOperateStepUp, PolicyManage
+from gateway.api.permits import MarketOperateStepUp, PolicyManage, TradesRead
 from gateway.custody import door
 from gateway.custody.kyc import verified_before_writing
-from gateway.db.models import Organization
+from gateway.db.models import Organization, WalletKind
 from gateway.exceptions import InvalidRequest, NotFound
-from gateway.matching import baskets, entry, instructions
+from gateway.matching import baskets, entry, instructions, self_held
 from gateway.matching.schemas import (
     GcBasketCreate,
     GcBasketPublic,
@@ -24,6 +25,7 @@ from gateway.matching.schemas import (
 )
 from gateway.settlement.hub import HubDep
 from gateway.trading.deps import Trader, TraderStepUp
+from gateway.trading.schemas import SignatureSubmit, TypedDataDocument, TypedDataPublic
 
 router = APIRouter(prefix="/gc", tags=["gc"], responses=problem_responses(401, 403, 404, 409, 422, 429))
 
@@ -46,7 +48,8 @@ def enter_order(
     hub: HubDep,
 ) -> GcOrderPublic:
     """Lend or borrow cash in a basket for a tenor: the member's custodial wallet signs the order once (KYC, policy,
-    fresh step-up) and every fill within it opens a repo at once, with an anonymous counterparty."""
+    fresh step-up) and every fill within it opens a repo at once, with an anonymous counterparty. A self-held
+    wallet's order is prepared (``awaiting_signature``): its key signs ``…/typed-data`` and posts ``…/signature``."""
     market = hub.require_market()
     wallet = entry.member_wallet(read, body.wallet_id, principal.organization_id)
     person = door.Person.of(principal)
@@ -61,6 +64,47 @@ def enter_order(
     )
     read.rollback()
     row = entry.enter_order(ctx, session, person=person, body=body, venue=venue, chain_checked=checked)
+    session.commit()
+    return GcOrderPublic.model_validate(row)
+
+
+@router.get("/orders/{order_id}/typed-data", response_model=TypedDataPublic, status_code=200)
+def order_typed_data(order_id: uuid.UUID, principal: TradesRead, read: ReadSessionDep, hub: HubDep) -> TypedDataPublic:
+    """The EIP-712 ``GcOrder`` a self-held wallet signs (eth_signTypedData_v4), as the gateway prepared it."""
+    row = entry.own_order(read, order_id, principal.organization_id)
+    market = hub.require_market()
+    doc = self_held.document(row, chain_id=market.chain_id, engine=market.engine_address)
+    return TypedDataPublic(
+        primary_type="GcOrder",
+        typed_data=TypedDataDocument.model_validate(eip712.for_wallets(doc.typed_data)),
+        digest="0x" + doc.digest.hex(),
+    )
+
+
+@router.post("/orders/{order_id}/signature", response_model=GcOrderPublic, status_code=200)
+def submit_order_signature(
+    order_id: uuid.UUID,
+    body: SignatureSubmit,
+    principal: Trader,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
+) -> GcOrderPublic:
+    """A self-held wallet's signature of its prepared order (EOA, or an ERC-1271 wallet's), before the end of the
+    trading day: checked against the chain in the read session, then the order goes to the book."""
+    seen = entry.own_order(read, order_id, principal.organization_id)
+    market = hub.require_market()
+    now = hub.now()
+    self_held.require_awaiting(seen, now)
+    wallet = entry.member_wallet(read, seen.wallet_id, principal.organization_id) if seen.wallet_id else None
+    if wallet is None or wallet.kind != WalletKind.SELF_HELD.value:
+        raise InvalidRequest("a custodial wallet's order is signed by the gateway when it is entered")
+    verified_before_writing(ctx, read, wallet)
+    how = self_held.check_signature(market, seen, bytes.fromhex(body.signature[2:]))
+    read.rollback()
+    row = entry.own_order(session, order_id, principal.organization_id)
+    self_held.accept_signature(session, actor=principal.actor, row=row, signature=body.signature, how=how, now=now)
     session.commit()
     return GcOrderPublic.model_validate(row)
 

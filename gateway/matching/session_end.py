@@ -7,14 +7,20 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from gateway.db.models import utcnow
 from gateway.matching import instructions
-from gateway.matching.entry import LIVE
+from gateway.matching.entry import AWAITING, LIVE
 from gateway.matching.models import GcInstruction, GcOrder
 
 
 def expire_overdue(session: Session, chain_time: int) -> int:
     """Queue an ``expire`` for each live order whose deadline is before ``chain_time`` and has none yet (in the
-    caller's transaction); how many."""
+    caller's transaction); how many. An order still awaiting its self-held signature never reached the book: it
+    just expires."""
+    for unsigned in session.scalars(
+        select(GcOrder).where(GcOrder.status == AWAITING, GcOrder.deadline.is_not(None), GcOrder.deadline < chain_time)
+    ):
+        unsigned.status, unsigned.cancel_reason, unsigned.updated_at = "expired", "session_end", utcnow()
     asked = exists().where(GcInstruction.order_id == GcOrder.id, GcInstruction.action == "expire")
     overdue = session.scalars(
         select(GcOrder.id)

@@ -18,7 +18,7 @@ from contracts import gc
 from gateway.chain.bindings.tokens import Token
 from gateway.custody import door
 from gateway.db import audit_log
-from gateway.db.models import Wallet
+from gateway.db.models import Wallet, WalletKind
 from gateway.matching import baskets, credit_release, market_data
 from gateway.matching.entry import signed_message
 from gateway.matching.models import GcBasketRow, GcFill, GcOrder
@@ -92,7 +92,25 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int) ->
 
 
 def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillParties, chosen: FillPlan) -> None:
-    """Queue the fill's approvals and ``settleGcFill`` (the caller commits), or record why it cannot settle."""
+    """Queue the fill's approvals and ``settleGcFill`` (the caller commits), or record why it cannot settle. A
+    self-held wallet's approval is its own to give: a fill that needs one fails."""
+    steps: list[StepSpec] = []
+    if chosen.failure is None:
+        bond_token = parties.basket.bonds[chosen.bond]["token"]
+        for order, approves, token in (
+            (parties.borrow, chosen.borrower_approves, str(bond_token)),
+            (parties.lend, chosen.lender_approves, parties.basket.cash_token),
+        ):
+            wallet = session.get(Wallet, order.wallet_id)
+            assert wallet is not None
+            if not approves:
+                continue
+            if wallet.kind != WalletKind.CUSTODIAL.value:
+                chosen = FillPlan(failure=UNSETTLEABLE, detail=f"self-held wallet {wallet.address} has not approved")
+                break
+            steps += door.follow_from(
+                session, wallet=wallet, subject=f"gc-order/{order.id}", specs=[approve_step(market, wallet, token)]
+            )
     if chosen.failure is not None:
         fill.status, fill.failure = FAILED, chosen.failure
         _audit(session, fill, "gc.fill.failed", {"reason": chosen.detail or chosen.failure})
@@ -100,17 +118,6 @@ def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillPa
         return
     basket = baskets.as_basket(parties.basket)
     bond = basket.bonds[chosen.bond]
-    steps: list[StepSpec] = []
-    for order, approves, token in (
-        (parties.borrow, chosen.borrower_approves, bond.token),
-        (parties.lend, chosen.lender_approves, parties.basket.cash_token),
-    ):
-        wallet = session.get(Wallet, order.wallet_id)
-        assert wallet is not None
-        if approves:
-            steps += door.follow_from(
-                session, wallet=wallet, subject=f"gc-order/{order.id}", specs=[approve_step(market, wallet, token)]
-            )
     args = gc.settle_args(
         signed_message(parties.lend),
         bytes.fromhex(str(parties.lend.signature)[2:]),

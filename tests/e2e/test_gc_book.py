@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 from sqlalchemy import delete, func, select
 
 from gateway.db.models import AuditEntry, Role
@@ -24,10 +25,10 @@ from gateway.matching.models import GcFill, GcInstruction, GcOrder
 from gateway.matching.runner import Runner
 from gateway.policy.engine import Rule
 from gateway.trading.models import PolicyVersion
-from tests.e2e.chains import CASH_DECIMALS
+from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env, env
 from tests.e2e.test_trading_chain import settled, wait_for
-from tests.gateway.market import call, step_up
+from tests.gateway.market import call, register_self_held, step_up
 
 pytestmark = pytest.mark.slow
 __all__ = ["env"]  # the lifecycle module's chain, deployment and gateway, shared
@@ -313,3 +314,68 @@ def test_a_repurchased_gc_repo_gives_its_credit_back(env: Env, tmp_path: Path) -
         pass
     assert runner.book.credit.exposure(member=b, counterparty=a).used_units == used - SIZE // 4
     assert runner.book.credit.exposure(member=a, counterparty=b).used_units == used - SIZE // 4
+
+
+def test_a_self_held_wallets_order_is_signed_by_its_own_key(env: Env, tmp_path: Path) -> None:
+    env.price("98")
+    basket = _basket(env, f"GC-EUR-SH-{env.d.chain.kind}")
+    runner = _matcher(env, tmp_path)
+    key = Account.create()
+    wallet = register_self_held(env.a_trader, key.address, key, "gc self-held")
+    env.d.send(env.d.deployer, env.d.bond.functions.mint(key.address, 100_000 * 10**BOND_DECIMALS))
+    env.d.send(key, env.d.bond.functions.approve(env.engine, 2**256 - 1))  # its own approval: the gateway has no key
+    size = SIZE // 8
+
+    # prepared, not yet in the book: the wallet's own key signs what the gateway prepared
+    order = _order(env, env.a_trader, wallet, basket["basket_id"], client_order_id="a-sh", side="borrow",
+                   rate=str(4 * 10**16), size_units=str(size))  # fmt: skip
+    assert order["status"] == "awaiting_signature"
+    while runner.step():
+        pass
+    market = {"basket_id": basket["basket_id"], "tenor": "1W"}
+    assert env.b_trader.get("/v1/gc/depth", params=market).json()["borrow"] == []
+    assert env.b_trader.get(f"/v1/gc/orders/{order['id']}/typed-data").status_code == 404  # another member's
+    doc = env.a_trader.get(f"/v1/gc/orders/{order['id']}/typed-data").json()
+    assert doc["primary_type"] == "GcOrder" and doc["typed_data"]["message"]["maker"] == key.address
+    path = f"/v1/gc/orders/{order['id']}/signature"
+    bigger = dict(doc["typed_data"], message={**doc["typed_data"]["message"], "size": str(size * 10)})
+    for bad in (Account.create().sign_typed_data(full_message=doc["typed_data"]),  # not the wallet's key
+                key.sign_typed_data(full_message=bigger)):  # the wallet's key over another order  # fmt: skip
+        r = call(env.a_trader, path, json={"signature": "0x" + bytes(bad.signature).hex()})
+        assert r.status_code == 400 and r.json()["type"].endswith("/invalid-signature"), r.text
+    good = "0x" + bytes(key.sign_typed_data(full_message=doc["typed_data"]).signature).hex()
+    signed = call(env.a_trader, path, json={"signature": good})
+    assert signed.status_code == 200 and signed.json()["status"] == "pending", signed.text
+    again = call(env.a_trader, path, json={"signature": good})
+    assert again.status_code == 409, again.text
+
+    _order(env, env.b_trader, env.b_wallet, basket["basket_id"], client_order_id="b-sh", side="lend",
+           rate=str(3 * 10**16), size_units=str(size))  # fmt: skip
+    while runner.step():
+        pass
+    fill = wait_for(
+        lambda: next(f for f in env.a_trader.get("/v1/gc/fills").json()["data"] if f["order_id"] == order["id"]),
+        lambda f: f["status"] != "settling",
+        timeout=60,
+    )
+    assert fill["status"] == "settled", fill
+    repo = env.d.engine.functions.getRepo(int(fill["repo_id"])).call()
+    assert (repo[SELLER], repo[BUYER], repo[PURCHASE_PRICE]) == (key.address, env.b_wallet["address"], size)
+
+
+def test_an_unsigned_order_cancelled_takes_no_signature(env: Env) -> None:
+    basket_id = f"GC-EUR-SH-{env.d.chain.kind}"  # listed by the test above
+    key = Account.create()
+    wallet = register_self_held(env.a_trader, key.address, key, "gc self-held 2")
+    order = _order(env, env.a_trader, wallet, basket_id, client_order_id="a-sh-2", side="borrow",
+                   rate=str(4 * 10**16), size_units=str(SIZE // 8))  # fmt: skip
+    doc = env.a_trader.get(f"/v1/gc/orders/{order['id']}/typed-data").json()
+    step_up(env.a_trader)
+    cancelled = env.a_trader.client.delete(f"/v1/gc/orders/{order['id']}", headers=env.a_trader.headers)
+    assert cancelled.status_code == 202 and cancelled.json()["status"] == "cancelled", cancelled.text
+    good = "0x" + bytes(key.sign_typed_data(full_message=doc["typed_data"]).signature).hex()
+    r = call(env.a_trader, f"/v1/gc/orders/{order['id']}/signature", json={"signature": good})
+    assert r.status_code == 409, r.text
+    with env.world.ctx.sessions() as session:
+        queued = session.scalars(select(GcInstruction).where(GcInstruction.order_id == uuid.UUID(order["id"]))).all()
+        assert queued == []  # the book never heard of it

@@ -1,0 +1,82 @@
+"""A self-held wallet's GC order: the gateway prepares the ``GcOrder`` message (nonce, matcher, the end of the
+trading day as deadline) and the member's own key signs it. The order waits (``awaiting_signature``) and the book
+never sees it until a signature by the wallet arrives (an EOA's, or one its ERC-1271 contract accepts) before the
+deadline; then it is queued like a custodial one. The member's policy was applied when the order was prepared.
+
+The gateway holds no key of such a wallet: the approvals a fill needs must already be in place (a fill that needs
+one fails), and cancelling an order voids it in the book only (the member voids the signature on chain itself, with
+``cancelNonce`` from the wallet)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils.crypto import keccak
+from sqlalchemy.orm import Session
+
+from contracts import eip712
+from gateway.db import audit_log
+from gateway.exceptions import Conflict
+from gateway.matching import instructions
+from gateway.matching.entry import AWAITING, PENDING, signed_message
+from gateway.matching.models import GcOrder
+from gateway.settlement.market import Market
+from gateway.trading.exceptions import InvalidSignature
+
+
+@dataclass(frozen=True)
+class OrderDocument:
+    typed_data: dict[str, Any]
+    digest: bytes
+
+
+def document(row: GcOrder, *, chain_id: int, engine: str) -> OrderDocument:
+    """The EIP-712 document of the order as the gateway prepared it, and its digest."""
+    doc = eip712.typed_data("GcOrder", dict(signed_message(row)), chain_id=chain_id, engine=engine)
+    signable = encode_typed_data(full_message=doc)
+    return OrderDocument(
+        typed_data=doc, digest=keccak(b"\x19" + bytes(signable.version) + bytes(signable.header) + bytes(signable.body))
+    )
+
+
+def require_awaiting(row: GcOrder, now: int) -> None:
+    if row.status != AWAITING:
+        raise Conflict(f"order {row.id} is {row.status}: it takes no signature")
+    if row.deadline is not None and now > row.deadline:
+        raise Conflict(f"order {row.id}'s trading day has ended: enter a new order")
+
+
+def check_signature(market: Market, row: GcOrder, signature: bytes) -> str:
+    """ "eoa" or "erc1271" if ``signature`` is the maker wallet's over the order, else raise. Reads the chain (an
+    ERC-1271 wallet): call it before the write transaction."""
+    doc = document(row, chain_id=market.chain_id, engine=market.engine_address)
+    maker = str(row.maker)
+    try:
+        signer = str(Account.recover_message(encode_typed_data(full_message=doc.typed_data), signature=signature))
+    except Exception:  # malformed: not 65 bytes, or no point on the curve; an ERC-1271 wallet may still take it
+        signer = ""
+    if signer.lower() == maker.lower():
+        return "eoa"
+    if market.has_code(maker) and market.erc1271_valid(maker, doc.digest, signature):
+        return "erc1271"
+    raise InvalidSignature(f"the signature is not by {maker} over this order")
+
+
+def accept_signature(session: Session, *, actor: str, row: GcOrder, signature: str, how: str, now: int) -> GcOrder:
+    """Store the checked signature and queue the order for the book (the caller commits)."""
+    require_awaiting(row, now)
+    row.signature, row.status = signature, PENDING
+    instructions.add(session, action="submit", order_id=row.id)
+    audit_log.append(
+        session,
+        actor=actor,
+        action="gc.order.entered",
+        object_type="gc_order",
+        object_id=str(row.id),
+        change={"basket": row.basket_id, "tenor": row.tenor, "side": row.side, "size": row.size_units,
+                "rate": row.rate, "order_hash": row.order_hash, "signed_by": how},
+    )  # fmt: skip
+    return row
