@@ -80,6 +80,10 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int) ->
         borrow_wallet = session.get(Wallet, parties.borrow.wallet_id)
         lend_wallet = session.get(Wallet, parties.lend.wallet_id)
         assert borrow_wallet is not None and lend_wallet is not None
+        if _unapproved_self_held(market, borrow_wallet, bond.token, least) or _unapproved_self_held(
+            market, lend_wallet, cash, amount
+        ):
+            return FillPlan(failure=UNSETTLEABLE, detail="a self-held wallet has not approved the engine")
         return FillPlan(
             bond=index,
             collateral_amount=least,
@@ -92,25 +96,7 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int) ->
 
 
 def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillParties, chosen: FillPlan) -> None:
-    """Queue the fill's approvals and ``settleGcFill`` (the caller commits), or record why it cannot settle. A
-    self-held wallet's approval is its own to give: a fill that needs one fails."""
-    steps: list[StepSpec] = []
-    if chosen.failure is None:
-        bond_token = parties.basket.bonds[chosen.bond]["token"]
-        for order, approves, token in (
-            (parties.borrow, chosen.borrower_approves, str(bond_token)),
-            (parties.lend, chosen.lender_approves, parties.basket.cash_token),
-        ):
-            wallet = session.get(Wallet, order.wallet_id)
-            assert wallet is not None
-            if not approves:
-                continue
-            if wallet.kind != WalletKind.CUSTODIAL.value:
-                chosen = FillPlan(failure=UNSETTLEABLE, detail=f"self-held wallet {wallet.address} has not approved")
-                break
-            steps += door.follow_from(
-                session, wallet=wallet, subject=f"gc-order/{order.id}", specs=[approve_step(market, wallet, token)]
-            )
+    """Queue the fill's approvals and ``settleGcFill`` (the caller commits), or record why it cannot settle."""
     if chosen.failure is not None:
         fill.status, fill.failure = FAILED, chosen.failure
         _audit(session, fill, "gc.fill.failed", {"reason": chosen.detail or chosen.failure})
@@ -118,6 +104,17 @@ def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillPa
         return
     basket = baskets.as_basket(parties.basket)
     bond = basket.bonds[chosen.bond]
+    steps: list[StepSpec] = []
+    for order, approves, token in (
+        (parties.borrow, chosen.borrower_approves, bond.token),
+        (parties.lend, chosen.lender_approves, parties.basket.cash_token),
+    ):
+        wallet = session.get(Wallet, order.wallet_id)
+        assert wallet is not None
+        if approves:
+            steps += door.follow_from(
+                session, wallet=wallet, subject=f"gc-order/{order.id}", specs=[approve_step(market, wallet, token)]
+            )
     args = gc.settle_args(
         signed_message(parties.lend),
         bytes.fromhex(str(parties.lend.signature)[2:]),
@@ -131,6 +128,13 @@ def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillPa
     settlement = enqueue(session, kind=KIND, requested_by="system:matching", steps=steps)
     fill.status, fill.settlement_id = SETTLING, settlement.id
     fill.collateral_token, fill.collateral_amount = bond.token, str(chosen.collateral_amount)
+
+
+def _unapproved_self_held(market: Market, wallet: Wallet, token: str, amount: int) -> bool:
+    """A self-held wallet's allowance to the engine is its own to give: below ``amount``, the fill cannot settle."""
+    if wallet.kind == WalletKind.CUSTODIAL.value:
+        return False
+    return int(Token(market.token(token)).allowance(wallet.address, market.engine_address)) < amount
 
 
 def _fill_of(session: Session, settlement: Settlement) -> GcFill | None:

@@ -379,3 +379,26 @@ def test_an_unsigned_order_cancelled_takes_no_signature(env: Env) -> None:
     with env.world.ctx.sessions() as session:
         queued = session.scalars(select(GcInstruction).where(GcInstruction.order_id == uuid.UUID(order["id"]))).all()
         assert queued == []  # the book never heard of it
+
+
+def test_a_fill_a_self_held_wallet_has_not_approved_fails_and_gives_its_credit_back(env: Env, tmp_path: Path) -> None:
+    env.price("98")
+    basket_id = f"GC-EUR-SH-{env.d.chain.kind}"  # listed by the test above
+    runner = _matcher(env, tmp_path)
+    key = Account.create()
+    wallet = register_self_held(env.a_trader, key.address, key, "gc self-held 3")
+    env.d.send(env.d.deployer, env.d.bond.functions.mint(key.address, 100_000 * 10**BOND_DECIMALS))  # no approval
+    order = _order(env, env.a_trader, wallet, basket_id, client_order_id="a-sh-3", side="borrow",
+                   rate=str(4 * 10**16), size_units=str(SIZE // 8))  # fmt: skip
+    doc = env.a_trader.get(f"/v1/gc/orders/{order['id']}/typed-data").json()
+    good = "0x" + bytes(key.sign_typed_data(full_message=doc["typed_data"]).signature).hex()
+    assert call(env.a_trader, f"/v1/gc/orders/{order['id']}/signature", json={"signature": good}).status_code == 200
+    _order(env, env.b_trader, env.b_wallet, basket_id, client_order_id="b-sh-3", side="lend",
+           rate=str(3 * 10**16), size_units=str(SIZE // 8))  # fmt: skip
+    while runner.step():
+        pass
+    fill = next(f for f in env.a_trader.get("/v1/gc/fills").json()["data"] if f["order_id"] == order["id"])
+    assert (fill["status"], fill["failure"]) == ("failed", "the fill could not settle")  # before any transaction
+    with env.world.ctx.sessions() as session:
+        row = session.get(GcFill, fill["sequence"])
+        assert row is not None and row.settlement_id is None and row.credit_released_at is not None
