@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,17 +30,18 @@ from gateway.exceptions import Conflict, InvalidRequest, NotFound
 from gateway.matching import baskets, instructions
 from gateway.matching.exceptions import InvalidOrder
 from gateway.matching.instruments import Instrument, Tenor
-from gateway.matching.models import GcOrder
+from gateway.matching.models import GcBasketRow, GcOrder
 from gateway.matching.orders import OrderStatus, Side
 from gateway.matching.schemas import GcOrderCreate
 from gateway.policy import gc_orders as policy
+from gateway.policy.engine import TradeFacts
 from gateway.settlement.market import Market
 from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading.models import Instrument as Token
 from gateway.trading.nonces import next_terms_nonce
 
 PENDING = "pending"  # entered, not yet taken by the matching service
-AWAITING = "awaiting_signature"  # a self-held wallet's order, prepared: the book sees it once its key has signed
+UNSIGNED = "unsigned"  # a self-held wallet's order, prepared: the book sees it once its key has signed
 LIVE = (PENDING, OrderStatus.RESTING.value)
 
 
@@ -87,6 +88,16 @@ def member_wallet(session: Session, wallet_id: uuid.UUID, organization_id: uuid.
     if wallet.kind not in (WalletKind.CUSTODIAL.value, WalletKind.SELF_HELD.value):
         raise InvalidRequest(f"a {wallet.kind} wallet signs no GC order")
     return wallet
+
+
+def policy_facts(session: Session, basket_row: GcBasketRow, *, size: int, maturity: int, now: int) -> list[TradeFacts]:
+    """What the member's policy sees of an order: its size as notional, its tenor, each bond of its basket."""
+    cash = session.get(Token, basket_row.cash_token.lower())
+    return policy.order_facts(
+        notional=Decimal(size).scaleb(-(cash.decimals if cash is not None else 0)),
+        bonds=[str(b["token"]) for b in basket_row.bonds],
+        tenor_seconds=maturity - now,
+    )
 
 
 def own_order(session: Session, order_id: uuid.UUID, organization_id: uuid.UUID) -> GcOrder:
@@ -141,12 +152,7 @@ def enter_order(
     doc = eip712.typed_data("GcOrder", dict(message), chain_id=venue.chain_id, engine=venue.engine)
     signable = encode_typed_data(full_message=doc)
     digest = keccak(b"\x19" + bytes(signable.version) + bytes(signable.header) + bytes(signable.body))
-    cash = session.get(Token, basket_row.cash_token.lower())
-    facts = policy.order_facts(
-        notional=Decimal(size).scaleb(-(cash.decimals if cash is not None else 0)),
-        bonds=[str(b["token"]) for b in basket_row.bonds],
-        tenor_seconds=dates.maturity - venue.now,
-    )
+    facts = policy_facts(session, basket_row, size=size, maturity=dates.maturity, now=venue.now)
     self_held = wallet.kind == WalletKind.SELF_HELD.value
     if self_held:  # its own key signs; the member's rules hold for it all the same
         policy.enforce(session, person.organization_id, facts)
@@ -176,7 +182,7 @@ def enter_order(
         size_units=str(size),
         min_fill_units=str(min_fill),
         filled_units="0",
-        status=AWAITING if self_held else PENDING,
+        status=UNSIGNED if self_held else PENDING,
         priority=0,
         wallet_id=wallet.id,
         maker=wallet.address,
@@ -213,8 +219,7 @@ def cancel_order(
     nobody can fill it after, whatever the book says. A fill the book made before the cancel and not yet settled
     fails if the cancellation is final first."""
     row = own_order(session, order_id, organization_id)
-    if row.status == AWAITING:  # never signed, never in the book
-        row.status, row.cancel_reason, row.updated_at = "cancelled", "member", utcnow()
+    if row.status == UNSIGNED and _leave_unsigned(session, row, "cancelled", "member"):  # never in the book
         audit_log.append(
             session, actor=actor, action="gc.order.cancelled", object_type="gc_order", object_id=str(row.id), change={}
         )
@@ -239,6 +244,40 @@ def cancel_order(
         session, actor=actor, action="gc.order.cancel_asked", object_type="gc_order", object_id=str(row.id), change={}
     )
     return row
+
+
+def amend_order(
+    session: Session, *, actor: str, organization_id: uuid.UUID, order_id: uuid.UUID, size_units: int
+) -> GcOrder:
+    """Ask the book to lower a live order's total size (the caller commits). The order keeps its signature, which
+    still bounds it on chain, and its time priority; its size here follows once the book has taken the amend (a
+    fill the book made before it is not refused for the lower size)."""
+    row = own_order(session, order_id, organization_id)
+    if row.status not in LIVE:
+        raise Conflict(f"order {order_id} is {row.status}: nothing to amend")
+    if size_units >= int(row.size_units):
+        raise InvalidRequest("an amend only lowers the size: a higher size or another rate is a new order")
+    if size_units - int(row.filled_units) < int(row.min_fill_units):
+        raise InvalidRequest("the amended size leaves less than the minimum fill unfilled")
+    instructions.add(session, action="amend", order_id=row.id, payload={"size_units": str(size_units)})
+    audit_log.append(
+        session, actor=actor, action="gc.order.amend_asked", object_type="gc_order", object_id=str(row.id),
+        change={"size": str(size_units)},
+    )  # fmt: skip
+    return row
+
+
+def _leave_unsigned(session: Session, row: GcOrder, status: str, reason: str) -> bool:
+    """Move an unsigned order to ``status`` only if it is still unsigned: a signature posted at the same moment
+    either came first (the order is live: cancel it as such) or finds it gone."""
+    moved = session.execute(
+        update(GcOrder)
+        .where(GcOrder.id == row.id, GcOrder.status == UNSIGNED)
+        .values(status=status, cancel_reason=reason, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    session.refresh(row)
+    return bool(moved)
 
 
 def signed_message(row: GcOrder) -> eip712.GcOrder:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db.models import utcnow
 from gateway.matching.models import GcCreditLimit, GcInstruction, GcOrder, GcSequence
-from gateway.matching.runner import InstructionWire, OrderWire, ReleaseWire
+from gateway.matching.runner import AmendWire, InstructionWire, OrderWire, ReleaseWire
 from gateway.settlement_records.bell import Bell
 
 SEQUENCE = "instructions"
@@ -108,8 +108,10 @@ def _wire(row: GcInstruction, order: GcOrder | None) -> InstructionWire:
             size_units=order.size_units,
             min_fill_units=order.min_fill_units,
         )
-    elif row.action in ("cancel", "expire"):
+    elif row.action in ("cancel", "expire", "withdraw"):
         wire["order_id"] = str(row.order_id)
+    elif row.action == "amend" and row.payload is not None:
+        wire["order_id"], wire["amend"] = str(row.order_id), AmendWire(size_units=str(row.payload["size_units"]))
     elif row.action == "credit_limit" and row.payload is not None:
         wire["credit"] = {k: str(v) for k, v in row.payload.items()}
     elif row.action == "release" and row.payload is not None:

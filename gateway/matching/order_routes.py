@@ -20,6 +20,7 @@ from gateway.matching.schemas import (
     GcBasketPublic,
     GcCreditLimitPublic,
     GcCreditLimitSet,
+    GcOrderAmend,
     GcOrderCreate,
     GcOrderPublic,
 )
@@ -49,7 +50,7 @@ def enter_order(
 ) -> GcOrderPublic:
     """Lend or borrow cash in a basket for a tenor: the member's custodial wallet signs the order once (KYC, policy,
     fresh step-up) and every fill within it opens a repo at once, with an anonymous counterparty. A self-held
-    wallet's order is prepared (``awaiting_signature``): its key signs ``…/typed-data`` and posts ``…/signature``."""
+    wallet's order is prepared (``unsigned``): its key signs ``…/typed-data`` and posts ``…/signature``."""
     market = hub.require_market()
     wallet = entry.member_wallet(read, body.wallet_id, principal.organization_id)
     person = door.Person.of(principal)
@@ -96,15 +97,35 @@ def submit_order_signature(
     seen = entry.own_order(read, order_id, principal.organization_id)
     market = hub.require_market()
     now = hub.now()
-    self_held.require_awaiting(seen, now)
+    self_held.require_unsigned(seen, now)
     wallet = entry.member_wallet(read, seen.wallet_id, principal.organization_id) if seen.wallet_id else None
     if wallet is None or wallet.kind != WalletKind.SELF_HELD.value:
         raise InvalidRequest("a custodial wallet's order is signed by the gateway when it is entered")
     verified_before_writing(ctx, read, wallet)
-    how = self_held.check_signature(market, seen, bytes.fromhex(body.signature[2:]))
+    how = self_held.check_signature(market, seen, body.signature)
     read.rollback()
     row = entry.own_order(session, order_id, principal.organization_id)
-    self_held.accept_signature(session, actor=principal.actor, row=row, signature=body.signature, how=how, now=now)
+    basket_row = baskets.load_basket(session, row.basket_id)
+    maturity = int((row.signed or {}).get("maturity", now))
+    facts = entry.policy_facts(session, basket_row, size=int(row.size_units), maturity=maturity, now=now)
+    self_held.accept_signature(
+        session, actor=principal.actor, row=row, signature=body.signature, how=how, now=now, facts=facts
+    )
+    session.commit()
+    return GcOrderPublic.model_validate(row)
+
+
+@router.patch("/orders/{order_id}", response_model=GcOrderPublic, status_code=202)
+def amend_order(order_id: uuid.UUID, body: GcOrderAmend, principal: Trader, session: SessionDep) -> GcOrderPublic:
+    """Lower a live order's total size, keeping its time priority (its ``size_units`` follows once the book has
+    taken it). A higher size or another rate is a new order: cancel this one and enter it."""
+    row = entry.amend_order(
+        session,
+        actor=principal.actor,
+        organization_id=principal.organization_id,
+        order_id=order_id,
+        size_units=int(body.size_units),
+    )
     session.commit()
     return GcOrderPublic.model_validate(row)
 

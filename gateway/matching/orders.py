@@ -49,6 +49,7 @@ class CancelReason(enum.Enum):
     SELF_TRADE = "self_trade"  # it would have crossed the member's own resting order (cancel newest)
     BELOW_MIN_FILL = "below_min_fill"  # the remainder is smaller than the order's own minimum fill
     SESSION_END = "session_end"  # the trading session closed
+    CANNOT_SETTLE = "cannot_settle"  # a fill of it could not settle for its member's want (cash, bonds, approval)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from gateway.db.models import utcnow
 from gateway.exceptions import Conflict, InvalidRequest, NotFound
 from gateway.matching import baskets, instructions
-from gateway.matching.entry import LIVE
+from gateway.matching.entry import LIVE, PENDING
 from gateway.matching.models import GcCreditLimit, GcFill, GcInstruction, GcOrder
 from gateway.matching.orders import CancelReason, OrderStatus, Side
 from gateway.matching.schemas import FillIn, OutcomeIn
@@ -41,6 +41,7 @@ class Prepared:
     answered: bool
     fills: list[tuple[FillIn, FillParties]] = field(default_factory=list)
     submitted: uuid.UUID | None = None  # the order a ``submit`` instruction entered
+    amended: tuple[uuid.UUID, int] | None = None  # the order an ``amend`` instruction lowers, and its new size
 
 
 def prepare(session: Session, body: OutcomeIn) -> Prepared:
@@ -72,13 +73,15 @@ def prepare(session: Session, body: OutcomeIn) -> Prepared:
         session.scalars(
             select(GcInstruction.order_id).where(
                 GcInstruction.order_id.in_(ids),
-                GcInstruction.action.in_(("cancel", "expire")),
+                GcInstruction.action.in_(("cancel", "expire", "withdraw")),
                 GcInstruction.sequence < body.sequence,
             )
         )
     )
     filled = {order_id: int(order.filled_units) for order_id, order in orders.items()}
     prepared = Prepared(answered=False, submitted=instruction.order_id if instruction.action == "submit" else None)
+    if instruction.action == "amend" and instruction.order_id is not None and instruction.payload is not None:
+        prepared.amended = (instruction.order_id, int(instruction.payload["size_units"]))
     for fill in body.fills:
         lend, borrow = orders[fill.lend_order_id], orders[fill.borrow_order_id]
         _check_fill(fill, lend, borrow, filled)
@@ -145,8 +148,12 @@ def record(session: Session, body: OutcomeIn, plans: dict[int, FillPlan], market
     now = utcnow()
     if body.refused is not None and prepared.submitted is not None:
         refused = session.get(GcOrder, prepared.submitted)
-        if refused is not None and refused.status in LIVE:  # the book would not take it: it never rests
+        if refused is not None and refused.status == PENDING:  # the book would not take it: it never rests
             refused.status, refused.cancel_reason, refused.updated_at = OrderStatus.REJECTED.value, "refused", now
+    if body.refused is None and prepared.amended is not None:  # the book took the lower size: so does the gateway
+        amended = session.get(GcOrder, prepared.amended[0])
+        if amended is not None and amended.status in LIVE:
+            amended.size_units, amended.updated_at = str(prepared.amended[1]), now
     ids = {f.lend_order_id for f in body.fills} | {f.borrow_order_id for f in body.fills}
     ids |= {o.order_id for o in body.orders}
     rows = {o.id: o for o in session.scalars(select(GcOrder).where(GcOrder.id.in_(ids)))}

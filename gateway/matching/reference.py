@@ -1,6 +1,10 @@
 """The GC market's reference rate for a bilateral trade: the latest end-of-day fixing before the trade's day, in
 the trade's currency, at the standard tenor nearest its term. Surveillance measures a trade's spread from it (the
-off-market rule): a rate far from where the anonymous market cleared is a rate to explain."""
+off-market rule): a rate far from where the anonymous market cleared is a rate to explain.
+
+Only a day that several pairs of members traded counts (``MIN_PAIRS``), and the trade's own members' fills are left
+out: two members who give credit only to each other could otherwise fix the reference their own trade is measured
+against."""
 
 from __future__ import annotations
 
@@ -8,12 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from gateway.matching.instruments import Tenor
-from gateway.matching.models import GcBasketRow, GcFill
+from gateway.matching.models import GcBasketRow, GcFill, GcOrder
 
 LOOKBACK_DAYS = 7  # an older fixing is no longer where the market is
+MIN_PAIRS = 2  # distinct pairs of members a day's fills must come from
 SETTLED = "settled"
 # the same-start tenors by their term in days (tom-next starts a day later: it is not a term of its own)
 TERM_DAYS = {Tenor.OVERNIGHT: 1, Tenor.ONE_WEEK: 7, Tenor.TWO_WEEKS: 14, Tenor.ONE_MONTH: 30, Tenor.THREE_MONTHS: 91}
@@ -32,14 +37,20 @@ def nearest_tenor(term_days: int) -> Tenor:
     return min(TERM_DAYS, key=lambda tenor: (abs(TERM_DAYS[tenor] - max(term_days, 1)), TERM_DAYS[tenor]))
 
 
-def reference_fixing(session: Session, *, cash_token: str, term_days: int, day: dt.date) -> ReferenceFixing | None:
+def reference_fixing(
+    session: Session, *, cash_token: str, term_days: int, day: dt.date, excluding: frozenset[str] = frozenset()
+) -> ReferenceFixing | None:
     """The volume-weighted rate of the latest UTC day before ``day`` (within ``LOOKBACK_DAYS``) with settled GC
-    fills in ``cash_token`` at the tenor nearest ``term_days``, over every basket in that currency; None without."""
+    fills in ``cash_token`` at the tenor nearest ``term_days``, over every basket in that currency, from at least
+    ``MIN_PAIRS`` pairs of members none of whom is in ``excluding`` (organization ids); None without."""
     tenor = nearest_tenor(term_days)
     end = dt.datetime.combine(day, dt.time(0), dt.UTC)
+    lend, borrow = aliased(GcOrder), aliased(GcOrder)
     rows = session.execute(
-        select(GcFill.created_at, GcFill.rate, GcFill.amount_units)
+        select(GcFill.created_at, GcFill.rate, GcFill.amount_units, lend.organization_id, borrow.organization_id)
         .join(GcBasketRow, GcBasketRow.basket_id == GcFill.basket_id)
+        .join(lend, lend.id == GcFill.lend_order_id)
+        .join(borrow, borrow.id == GcFill.borrow_order_id)
         .where(
             func.lower(GcBasketRow.cash_token) == cash_token.lower(),
             GcFill.tenor == tenor.value,
@@ -48,16 +59,20 @@ def reference_fixing(session: Session, *, cash_token: str, term_days: int, day: 
             GcFill.created_at < end,
         )
     ).all()
-    if not rows:
-        return None
-    latest = max(_utc_day(at) for at, _, _ in rows)
-    fills = [(int(rate), int(amount)) for at, rate, amount in rows if _utc_day(at) == latest]
-    volume = sum(amount for _, amount in fills)
-    if volume <= 0:
-        return None
-    weighted = sum(rate * amount for rate, amount in fills)
-    rate = abs(weighted) // volume * (1 if weighted >= 0 else -1)  # toward zero, as the fixing itself
-    return ReferenceFixing(rate=rate, tenor=tenor, day=latest, volume_units=volume)
+    days: dict[dt.date, list[tuple[int, int, frozenset[str]]]] = {}
+    for at, fill_rate, amount, lender, borrower in rows:
+        pair = frozenset({str(lender), str(borrower)})
+        if not pair & excluding:
+            days.setdefault(_utc_day(at), []).append((int(fill_rate), int(amount), pair))
+    for latest in sorted(days, reverse=True):
+        fills = days[latest]
+        volume = sum(amount for _, amount, _ in fills)
+        if len({pair for _, _, pair in fills}) < MIN_PAIRS or volume <= 0:
+            continue
+        weighted = sum(r * amount for r, amount, _ in fills)
+        vwap = abs(weighted) // volume * (1 if weighted >= 0 else -1)  # toward zero, as the fixing itself
+        return ReferenceFixing(rate=vwap, tenor=tenor, day=latest, volume_units=volume)
+    return None
 
 
 def _utc_day(at: dt.datetime) -> dt.date:

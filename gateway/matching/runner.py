@@ -49,13 +49,20 @@ class ReleaseWire(TypedDict):
     amount_units: str
 
 
+class AmendWire(TypedDict):
+    """An order's new, lower total size (its signature still bounds it; time priority is kept)."""
+
+    size_units: str
+
+
 class InstructionWire(TypedDict):
     sequence: int
-    action: Literal["submit", "cancel", "expire", "end_session", "credit_limit", "release"]
+    action: Literal["submit", "cancel", "expire", "end_session", "credit_limit", "release", "amend", "withdraw"]
     order: OrderWire | None
     order_id: str | None
     credit: dict[str, str] | None  # credit_limit: member, counterparty, limit_units
     release: NotRequired[ReleaseWire | None]
+    amend: NotRequired[AmendWire | None]
 
 
 class FillWire(TypedDict):
@@ -106,9 +113,10 @@ def apply(book: Book, instruction: InstructionWire, *, list_instruments: bool = 
             _outcome_to_wire(book.submit(order), answer)
         elif instruction["action"] == "cancel" and instruction["order_id"] is not None:
             _cancellations_to_wire([book.cancel(instruction["order_id"])], answer)
-        elif instruction["action"] == "expire" and instruction["order_id"] is not None:
+        elif instruction["action"] in ("expire", "withdraw") and instruction["order_id"] is not None:
             cancelled = book.cancel(instruction["order_id"])
-            _cancellations_to_wire([dataclasses.replace(cancelled, reason=CancelReason.SESSION_END)], answer)
+            reason = CancelReason.SESSION_END if instruction["action"] == "expire" else CancelReason.CANNOT_SETTLE
+            _cancellations_to_wire([dataclasses.replace(cancelled, reason=reason)], answer)
         elif instruction["action"] == "end_session":
             _cancellations_to_wire(book.end_session(), answer)
         elif instruction["action"] == "credit_limit" and instruction.get("credit") is not None:
@@ -116,6 +124,8 @@ def apply(book: Book, instruction: InstructionWire, *, list_instruments: bool = 
             book.credit.set_limit(
                 member=credit["member"], counterparty=credit["counterparty"], limit_units=int(credit["limit_units"])
             )
+        elif instruction["action"] == "amend" and instruction["order_id"] and (amend := instruction.get("amend")):
+            _outcome_to_wire(book.amend(instruction["order_id"], size_units=int(amend["size_units"])), answer)
         elif instruction["action"] == "release" and (release := instruction.get("release")) is not None:
             book.credit.release(
                 lender=release["lender"], borrower=release["borrower"], amount_units=int(release["amount_units"])

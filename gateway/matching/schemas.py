@@ -116,6 +116,15 @@ class GcOrderCreate(BaseModel):
     min_fill_units: str = Field(default="1", pattern=r"^[1-9][0-9]{0,29}$")
 
 
+class GcOrderAmend(BaseModel):
+    """A lower total size for a live order (it keeps its time priority). A higher size or another rate is a new
+    order: cancel this one and enter it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size_units: str = Field(pattern=r"^[1-9][0-9]{0,29}$")
+
+
 class GcCreditLimitSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -218,13 +227,18 @@ class ReleaseWirePublic(BaseModel):
     amount_units: str
 
 
+class AmendWirePublic(BaseModel):
+    size_units: str
+
+
 class GcInstructionPublic(BaseModel):
     sequence: int
-    action: Literal["submit", "cancel", "expire", "end_session", "credit_limit", "release"]
+    action: Literal["submit", "cancel", "expire", "end_session", "credit_limit", "release", "amend", "withdraw"]
     order: OrderWirePublic | None
     order_id: str | None
     credit: CreditWirePublic | None
     release: ReleaseWirePublic | None = None
+    amend: AmendWirePublic | None = None
 
 
 class GcInstructionsPublic(BaseModel):

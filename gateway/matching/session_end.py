@@ -4,12 +4,12 @@ order ``expired``). Run by the indexer's sweep on the chain's clock (gateway.ind
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db.models import utcnow
 from gateway.matching import instructions
-from gateway.matching.entry import AWAITING, LIVE
+from gateway.matching.entry import LIVE, UNSIGNED
 from gateway.matching.models import GcInstruction, GcOrder
 
 
@@ -17,10 +17,12 @@ def expire_overdue(session: Session, chain_time: int) -> int:
     """Queue an ``expire`` for each live order whose deadline is before ``chain_time`` and has none yet (in the
     caller's transaction); how many. An order still awaiting its self-held signature never reached the book: it
     just expires."""
-    for unsigned in session.scalars(
-        select(GcOrder).where(GcOrder.status == AWAITING, GcOrder.deadline.is_not(None), GcOrder.deadline < chain_time)
-    ):
-        unsigned.status, unsigned.cancel_reason, unsigned.updated_at = "expired", "session_end", utcnow()
+    session.execute(
+        update(GcOrder)
+        .where(GcOrder.status == UNSIGNED, GcOrder.deadline.is_not(None), GcOrder.deadline < chain_time)
+        .values(status="expired", cancel_reason="session_end", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     asked = exists().where(GcInstruction.order_id == GcOrder.id, GcInstruction.action == "expire")
     overdue = session.scalars(
         select(GcOrder.id)

@@ -19,16 +19,17 @@ from gateway.chain.bindings.tokens import Token
 from gateway.custody import door
 from gateway.db import audit_log
 from gateway.db.models import Wallet, WalletKind
-from gateway.matching import baskets, credit_release, market_data
-from gateway.matching.entry import signed_message
-from gateway.matching.models import GcBasketRow, GcFill, GcOrder
+from gateway.matching import baskets, credit_release, instructions, market_data
+from gateway.matching.entry import LIVE, signed_message
+from gateway.matching.models import GcBasketRow, GcFill, GcInstruction, GcOrder
 from gateway.settlement.approvals import approve_step, needs_approve
 from gateway.settlement.market import Market
-from gateway.settlement_records.models import ChainStep, Settlement, StepStatus
+from gateway.settlement_records.models import ChainStep, RepoRecord, Settlement, StepStatus
 from gateway.settlement_records.steps import StepSpec, enqueue
 
 KIND = "gc_fill"
 SETTLING, SETTLED, FAILED = "settling", "settled", "failed"
+LEND, BORROW = "lend", "borrow"
 UNSETTLEABLE = "the fill could not settle"  # all a member reads: the reason may name the other side
 
 
@@ -43,6 +44,7 @@ class FillPlan:
     borrower_approves: bool = False
     failure: str | None = None  # what the members read: it names neither side nor its holdings
     detail: str | None = None  # what the audit trail keeps
+    at_fault: str | None = None  # "lend" or "borrow": the order whose member could not settle (it is withdrawn)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int) ->
     basket = baskets.as_basket(parties.basket)
     cash = parties.basket.cash_token
     if Token(market.token(cash)).balance_of(lend["maker"]) < amount:
-        return FillPlan(failure=UNSETTLEABLE, detail="the lender holds too little cash")
+        return FillPlan(failure=UNSETTLEABLE, detail="the lender holds too little cash", at_fault=LEND)
     for index, bond in enumerate(basket.bonds):
         try:
             price, _ = market.oracle.functions.getPrice(bond.token, cash).call()
@@ -80,10 +82,13 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int) ->
         borrow_wallet = session.get(Wallet, parties.borrow.wallet_id)
         lend_wallet = session.get(Wallet, parties.lend.wallet_id)
         assert borrow_wallet is not None and lend_wallet is not None
-        if _unapproved_self_held(market, borrow_wallet, bond.token, least) or _unapproved_self_held(
-            market, lend_wallet, cash, amount
+        for side, wallet, token, needed in (
+            (BORROW, borrow_wallet, bond.token, least),
+            (LEND, lend_wallet, cash, amount),
         ):
-            return FillPlan(failure=UNSETTLEABLE, detail="a self-held wallet has not approved the engine")
+            if _unapproved_self_held(market, wallet, token, needed):
+                detail = f"self-held wallet {wallet.address} has not approved the engine"
+                return FillPlan(failure=UNSETTLEABLE, detail=detail, at_fault=side)
         return FillPlan(
             bond=index,
             collateral_amount=least,
@@ -91,7 +96,9 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int) ->
             lender_approves=needs_approve(market, lend_wallet, cash, amount),
         )
     return FillPlan(
-        failure=UNSETTLEABLE, detail="no bond of the basket held by the borrower covers the cash at a current price"
+        failure=UNSETTLEABLE,
+        detail="no bond of the basket held by the borrower covers the cash at a current price",
+        at_fault=BORROW,
     )
 
 
@@ -101,6 +108,8 @@ def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillPa
         fill.status, fill.failure = FAILED, chosen.failure
         _audit(session, fill, "gc.fill.failed", {"reason": chosen.detail or chosen.failure})
         credit_release.release_fill(session, fill)
+        if chosen.at_fault is not None:
+            _withdraw(session, parties.lend if chosen.at_fault == LEND else parties.borrow, chosen.detail)
         return
     basket = baskets.as_basket(parties.basket)
     bond = basket.bonds[chosen.bond]
@@ -130,6 +139,22 @@ def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillPa
     fill.collateral_token, fill.collateral_amount = bond.token, str(chosen.collateral_amount)
 
 
+def _withdraw(session: Session, order: GcOrder, why: str | None) -> None:
+    """Take the order whose member could not settle out of the book (once): it would fail every fill it made, and
+    each would use up the other side's order."""
+    if order.status not in LIVE:
+        return
+    asked = session.scalars(
+        select(GcInstruction.sequence).where(GcInstruction.order_id == order.id, GcInstruction.action == "withdraw")
+    ).first()
+    if asked is None:
+        instructions.add(session, action="withdraw", order_id=order.id)
+        audit_log.append(
+            session, actor="system:matching", action="gc.order.withdrawn", object_type="gc_order",
+            object_id=str(order.id), change={"reason": why or UNSETTLEABLE},
+        )  # fmt: skip
+
+
 def _unapproved_self_held(market: Market, wallet: Wallet, token: str, amount: int) -> bool:
     """A self-held wallet's allowance to the engine is its own to give: below ``amount``, the fill cannot settle."""
     if wallet.kind == WalletKind.CUSTODIAL.value:
@@ -153,6 +178,9 @@ def on_final(session: Session, settlement: Settlement, steps: list[ChainStep], m
         return
     fill.repo_id = int(events[0]["args"]["repoId"])
     fill.status = SETTLED
+    indexed = session.get(RepoRecord, fill.repo_id)
+    if indexed is not None:  # the indexer got there first: a repo already ended gives its credit back now
+        credit_release.repo_ended(session, fill.repo_id, indexed.status)
     settlement.repo_id = fill.repo_id
     _audit(session, fill, "gc.fill.settled", {"repo_id": fill.repo_id, "tx_hash": step.tx_hash})
     market_data.announce_settled(session, fill)

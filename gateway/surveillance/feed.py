@@ -99,7 +99,11 @@ def _trade(session: Session, trade_id: str, day: dt.date) -> FeedTrade | None:
     }  # fmt: skip
     start, maturity = int(terms["startTime"]), int(terms["maturity"])
     fixing = reference_fixing(
-        session, cash_token=str(terms["cashToken"]), term_days=(maturity - start) // DAY if maturity else 0, day=day
+        session,
+        cash_token=str(terms["cashToken"]),
+        term_days=(maturity - start) // DAY if maturity else 0,
+        day=day,
+        excluding=frozenset({str(trade.seller_org_id), str(trade.buyer_org_id)}),
     )
     return FeedTrade(
         trade_id=str(trade.id),

@@ -329,7 +329,7 @@ def test_a_self_held_wallets_order_is_signed_by_its_own_key(env: Env, tmp_path: 
     # prepared, not yet in the book: the wallet's own key signs what the gateway prepared
     order = _order(env, env.a_trader, wallet, basket["basket_id"], client_order_id="a-sh", side="borrow",
                    rate=str(4 * 10**16), size_units=str(size))  # fmt: skip
-    assert order["status"] == "awaiting_signature"
+    assert order["status"] == "unsigned"
     while runner.step():
         pass
     market = {"basket_id": basket["basket_id"], "tenor": "1W"}
@@ -389,7 +389,7 @@ def test_a_fill_a_self_held_wallet_has_not_approved_fails_and_gives_its_credit_b
     wallet = register_self_held(env.a_trader, key.address, key, "gc self-held 3")
     env.d.send(env.d.deployer, env.d.bond.functions.mint(key.address, 100_000 * 10**BOND_DECIMALS))  # no approval
     order = _order(env, env.a_trader, wallet, basket_id, client_order_id="a-sh-3", side="borrow",
-                   rate=str(4 * 10**16), size_units=str(SIZE // 8))  # fmt: skip
+                   rate=str(4 * 10**16), size_units=str(SIZE // 4))  # fmt: skip  # more than B lends: it rests on
     doc = env.a_trader.get(f"/v1/gc/orders/{order['id']}/typed-data").json()
     good = "0x" + bytes(key.sign_typed_data(full_message=doc["typed_data"]).signature).hex()
     assert call(env.a_trader, f"/v1/gc/orders/{order['id']}/signature", json={"signature": good}).status_code == 200
@@ -402,3 +402,8 @@ def test_a_fill_a_self_held_wallet_has_not_approved_fails_and_gives_its_credit_b
     with env.world.ctx.sessions() as session:
         row = session.get(GcFill, fill["sequence"])
         assert row is not None and row.settlement_id is None and row.credit_released_at is not None
+    # the order that could not settle leaves the book, so it cannot use up another member's order again
+    while runner.step():
+        pass
+    mine = {o["client_order_id"]: o for o in env.a_trader.get("/v1/gc/orders").json()["data"]}
+    assert (mine["a-sh-3"]["status"], mine["a-sh-3"]["cancel_reason"]) == ("cancelled", "cannot_settle")

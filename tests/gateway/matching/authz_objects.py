@@ -37,4 +37,5 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v1/gc/outcomes"): {"sequence": 1},
     ("put", "/v1/gc/credit-limits"): {"counterparty_id": str(uuid.UUID(int=1)), "limit_units": "0"},
     ("post", "/v1/gc/orders/{order_id}/signature"): {"signature": "0x" + "11" * 65},
+    ("patch", "/v1/gc/orders/{order_id}"): {"size_units": "500"},
 }

@@ -1,6 +1,7 @@
 """The GC market as surveillance's reference rate: an agreed bilateral trade on the feed carries the latest
-end-of-day GC fixing before its day, in its currency at the tenor nearest its term, and the off-market rule measures
-the trade's spread from it (over the operator's configured rate)."""
+end-of-day GC fixing before its day, in its currency at the tenor nearest its term, from several pairs of members
+other than the trade's own, and the off-market rule measures the trade's spread from it (over the operator's
+configured rate). A day one pair traded, or the trade's own members' fills, fix nothing."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from tests.gateway.market import BOND, CASH, list_instrument, market_world
 from tests.gateway.trading.test_trading_policy import agreed_trade
 
 OTHER_CASH = "0x" + "cd" * 20
-TODAY = dt.datetime.now(dt.UTC).date()
+TODAY = dt.date(2026, 12, 7)  # a trade's day for the lookups (the feed's test takes its audit entry's)
 PCT = 10**16  # 1 % a year, 1e18 scale
 
 
@@ -34,6 +35,8 @@ def world(tmp_path: Path, db_url: str) -> Iterator[World]:
     for w in market_world(tmp_path, db_url):
         list_instrument(w, CASH, "cash", 6, "EURD")
         list_instrument(w, BOND, "bond", 2, "DBR35")
+        for key in ("c", "d", "e"):
+            w.org(key, name=f"Fund {key.upper()}")
         with w.ctx.sessions.begin() as session:
             for basket_id, cash in (("GC-EUR-1", CASH), ("GC-EUR-2", CASH.upper().replace("0X", "0x")),
                                     ("GC-USD", OTHER_CASH)):  # fmt: skip
@@ -46,10 +49,10 @@ def world(tmp_path: Path, db_url: str) -> Iterator[World]:
 
 
 def _fill(world: World, basket_id: str, tenor: Tenor, rate: int, amount: int, day: dt.date, *,
-          status: str = "settled") -> None:  # fmt: skip
+          status: str = "settled", pair: tuple[str, str] = ("c", "d")) -> None:  # fmt: skip
     with world.ctx.sessions.begin() as session:
         orders = []
-        for org, side in (("b", "lend"), ("a", "borrow")):
+        for org, side in ((pair[0], "lend"), (pair[1], "borrow")):
             order = GcOrder(
                 id=uuid.uuid4(), organization_id=world.orgs[org], client_order_id=uuid.uuid4().hex,
                 basket_id=basket_id, tenor=tenor.value, forward_start_days=0, side=side, tif="limit",
@@ -80,12 +83,13 @@ def test_a_term_reads_the_nearest_standard_tenor(term_days: int, tenor: Tenor) -
 def test_the_reference_is_the_latest_days_fixing_before_the_trade_in_its_currency(world: World) -> None:
     yesterday, before = TODAY - dt.timedelta(days=1), TODAY - dt.timedelta(days=3)
     _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 2 * PCT, 100, before)  # an older day: not the latest
+    _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 2 * PCT, 100, before, pair=("d", "e"))
     _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 3 * PCT, 300, yesterday)
-    _fill(world, "GC-EUR-2", Tenor.ONE_WEEK, 4 * PCT, 100, yesterday)  # another basket, the same currency
+    _fill(world, "GC-EUR-2", Tenor.ONE_WEEK, 4 * PCT, 100, yesterday, pair=("e", "c"))  # another basket, same currency
     _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 9 * PCT, 100, yesterday, status="failed")  # never settled
-    _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 9 * PCT, 100, TODAY)  # the trade's own day: not yet fixed
-    _fill(world, "GC-EUR-1", Tenor.ONE_MONTH, 9 * PCT, 100, yesterday)  # another tenor
-    _fill(world, "GC-USD", Tenor.ONE_WEEK, 9 * PCT, 100, yesterday)  # another currency
+    _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 9 * PCT, 100, TODAY, pair=("d", "e"))  # the trade's own day: not fixed
+    _fill(world, "GC-EUR-1", Tenor.ONE_MONTH, 9 * PCT, 100, yesterday, pair=("d", "e"))  # another tenor
+    _fill(world, "GC-USD", Tenor.ONE_WEEK, 9 * PCT, 100, yesterday, pair=("d", "e"))  # another currency
     with world.ctx.sessions() as session:
         found = reference_fixing(session, cash_token=CASH, term_days=7, day=TODAY)
         assert found is not None
@@ -98,22 +102,41 @@ def test_the_reference_is_the_latest_days_fixing_before_the_trade_in_its_currenc
         assert reference_fixing(session, cash_token=CASH, term_days=7, day=stale) is None
 
 
+def test_one_pair_or_the_trades_own_members_fix_nothing(world: World) -> None:
+    yesterday, before = TODAY - dt.timedelta(days=1), TODAY - dt.timedelta(days=2)
+    _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 2 * PCT, 100, before)
+    _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 2 * PCT, 100, before, pair=("d", "e"))  # two pairs: a fixing
+    _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 9 * PCT, 500, yesterday)  # one pair, twice: no fixing that day
+    _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 9 * PCT, 500, yesterday, pair=("d", "c"))
+    orgs = {key: str(world.orgs[key]) for key in ("c", "d", "e")}
+    with world.ctx.sessions() as session:
+        found = reference_fixing(session, cash_token=CASH, term_days=7, day=TODAY)
+        assert found is not None and (found.rate, found.day) == (2 * PCT, before)
+        # a trade of C's is measured without C's own fills: only D-E's remain, one pair
+        assert (
+            reference_fixing(session, cash_token=CASH, term_days=7, day=TODAY, excluding=frozenset({orgs["c"]})) is None
+        )
+
+
 def test_an_agreed_trade_on_the_feed_is_measured_from_the_gc_fixing(world: World) -> None:
-    yesterday = TODAY - dt.timedelta(days=1)
-    _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 3 * PCT, 1_000, yesterday)  # the agreed trade below is a 1W repo
     a, b = world.user("a", Role.TRADER, "at"), world.user("b", Role.TRADER, "bt")
-    trade, _ = agreed_trade(world, a, b)
+    trade, _ = agreed_trade(world, a, b)  # a 1W repo
     with world.ctx.sessions.begin() as session:
         row = session.get(Trade, uuid.UUID(trade["id"]))
         assert row is not None
         row.seller_signature, row.buyer_signature = "0x01", "0x02"  # both signed: the trade is agreed
-        audit_log.append(session, actor="test", action="trade.signed", object_type="trade",
-                         object_id=trade["id"], change={})  # fmt: skip
+        entry = audit_log.append(session, actor="test", action="trade.signed", object_type="trade",
+                                 object_id=trade["id"], change={})  # fmt: skip
+        sequence, trade_day = entry.sequence, dt.datetime.fromisoformat(entry.at).astimezone(dt.UTC).date()
+    day_before = trade_day - dt.timedelta(days=1)
+    _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 3 * PCT, 1_000, day_before)
+    _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 3 * PCT, 1_000, day_before, pair=("d", "e"))
+    _fill(world, "GC-EUR-1", Tenor.ONE_WEEK, 9 * PCT, 50_000, day_before, pair=("a", "b"))  # its own members': out
     with world.ctx.sessions() as session:
-        signed = [i for i in feed.items(session, after=0, limit=500) if i.action == "trade.signed"]
-    wire = FeedItemPublic.model_validate(signed[-1]).model_dump(mode="json")
+        (item,) = feed.items(session, after=sequence - 1, limit=1)
+    wire = FeedItemPublic.model_validate(item).model_dump(mode="json")
     assert wire["trade"]["reference_rate"] == str(3 * PCT)
-    assert wire["trade"]["reference"] == f"GC fixing 1W {yesterday.isoformat()}"
+    assert wire["trade"]["reference"] == f"GC fixing 1W {day_before.isoformat()}"
     # the fixing wins over the operator's configured rate; without it the configured rate stands
     configured = {CASH.lower(): 900.0}
     assert trade_of(wire, configured).reference_bps == 300.0
