@@ -407,3 +407,46 @@ def test_a_fill_a_self_held_wallet_has_not_approved_fails_and_gives_its_credit_b
         pass
     mine = {o["client_order_id"]: o for o in env.a_trader.get("/v1/gc/orders").json()["data"]}
     assert (mine["a-sh-3"]["status"], mine["a-sh-3"]["cancel_reason"]) == ("cancelled", "cannot_settle")
+    # and B's lend order, which that fill had used up, is whole and back in the book
+    theirs = {o["client_order_id"]: o for o in env.b_trader.get("/v1/gc/orders").json()["data"]}
+    assert (theirs["b-sh-3"]["status"], theirs["b-sh-3"]["filled_units"]) == ("resting", "0")
+    depth = env.a_trader.get("/v1/gc/depth", params={"basket_id": basket_id, "tenor": "1W"}).json()
+    assert depth["lend"] == [{"rate": str(3 * 10**16), "total_units": str(SIZE // 8), "orders": 1}]
+    step_up(env.b_trader)
+    gone = env.b_trader.client.delete(f"/v1/gc/orders/{theirs['b-sh-3']['id']}", headers=env.b_trader.headers)
+    assert gone.status_code == 202, gone.text
+    while runner.step():
+        pass
+
+
+def test_an_amend_lowers_the_size_the_book_fills(env: Env, tmp_path: Path) -> None:
+    env.price("98")
+    basket_id = f"GC-EUR-SH-{env.d.chain.kind}"  # listed by an earlier test
+    runner = _matcher(env, tmp_path)
+    order = _order(env, env.a_trader, env.a_wallet, basket_id, client_order_id="a-amend", side="borrow",
+                   rate=str(4 * 10**16), size_units=str(SIZE // 8), min_fill_units=str(C))  # fmt: skip
+    while runner.step():
+        pass
+    step_up(env.a_trader)
+    path = f"/v1/gc/orders/{order['id']}"
+    higher = env.a_trader.client.patch(path, json={"size_units": str(SIZE)}, headers=env.a_trader.headers)
+    assert higher.status_code == 400, higher.text  # a higher size is a new order
+    lower = env.a_trader.client.patch(path, json={"size_units": str(SIZE // 16)}, headers=env.a_trader.headers)
+    assert lower.status_code == 202, lower.text
+    while runner.step():
+        pass
+    mine = {o["client_order_id"]: o for o in env.a_trader.get("/v1/gc/orders").json()["data"]}
+    assert (mine["a-amend"]["status"], mine["a-amend"]["size_units"]) == ("resting", str(SIZE // 16))
+
+    _order(env, env.b_trader, env.b_wallet, basket_id, client_order_id="b-amend", side="lend",
+           rate=str(3 * 10**16), size_units=str(SIZE // 8))  # fmt: skip
+    while runner.step():
+        pass
+    fill = wait_for(
+        lambda: next(f for f in env.a_trader.get("/v1/gc/fills").json()["data"] if f["order_id"] == order["id"]),
+        lambda f: f["status"] != "settling",
+        timeout=60,
+    )
+    assert (fill["status"], fill["amount_units"]) == ("settled", str(SIZE // 16)), fill
+    repo = env.d.engine.functions.getRepo(int(fill["repo_id"])).call()
+    assert repo[PURCHASE_PRICE] == SIZE // 16
