@@ -14,6 +14,8 @@ from gateway.matching.book import Book
 from gateway.matching.credit import CreditLimits
 from gateway.matching.models import GcFill, GcInstruction
 from gateway.matching.runner import InstructionWire, ReleaseWire, apply
+from gateway.settlement_records.models import Settlement
+from gateway.settlement_records.steps import StepSpec, enqueue
 from tests.gateway.conftest import World
 from tests.gateway.matching.test_outcome_checks import _order, book
 
@@ -87,3 +89,22 @@ def test_the_book_gives_the_released_amount_back_to_both_limits() -> None:
 def test_an_order_id_is_not_a_release() -> None:
     wire = InstructionWire(sequence=6, action="release", order=None, order_id=str(uuid.uuid4()), credit=None)
     assert apply(Book(instruments=[], credit=CreditLimits()), wire)["refused"] == "malformed instruction release"
+
+
+def test_a_fill_that_reverted_on_chain_releases_its_credit_once(book: World) -> None:
+    sequence = _fill(book)
+    with book.ctx.sessions.begin() as session:
+        spec = StepSpec(label="settleGcFill", to="0x" + "e1" * 20, data="0x", sender="0x" + "ab" * 20)
+        settlement = enqueue(session, kind=settle.KIND, requested_by="test", steps=[spec])
+        fill = session.get(GcFill, sequence)
+        assert fill is not None
+        fill.status, fill.settlement_id = "settling", settlement.id
+    for _ in range(2):  # a repeated hook changes nothing more
+        with book.ctx.sessions.begin() as session:
+            settlement_row = session.get(Settlement, settlement.id)
+            assert settlement_row is not None
+            settle.on_failed(session, settlement_row, [], cast(Any, None))
+    with book.ctx.sessions() as session:
+        fill = session.get(GcFill, sequence)
+        assert fill is not None and fill.status == "failed" and fill.credit_released_at is not None
+    assert len(_releases(book)) == 1

@@ -73,8 +73,11 @@ def test_a_wait_with_nothing_queued_ends_empty_after_its_wait(world: World, serv
 def test_a_members_key_cannot_read_the_instructions(world: World, cast: Cast) -> None:
     with world.ctx.sessions.begin() as session:
         instructions.add(session, action="end_session")
-    answer = cast.a_admin.get("/v1/gc/instructions", params={"wait": 0})
+    started = time.monotonic()
+    answer = cast.a_admin.get("/v1/gc/instructions", params={"wait": WAIT})
     assert answer.status_code == 403, answer.text
+    assert time.monotonic() - started < WAIT / 2  # refused before any waiting
+    assert instructions.QUEUED.listeners() == 0
 
 
 def test_credit_limits_and_releases_read_as_the_service_takes_them(world: World, service_key: str) -> None:
