@@ -219,7 +219,7 @@ def cancel_order(
     nobody can fill it after, whatever the book says. A fill the book made before the cancel and not yet settled
     fails if the cancellation is final first."""
     row = own_order(session, order_id, organization_id)
-    if row.status == UNSIGNED and _leave_unsigned(session, row, "cancelled", "member"):  # never in the book
+    if row.status == UNSIGNED and move_unsigned(session, row, status="cancelled", cancel_reason="member"):
         audit_log.append(
             session, actor=actor, action="gc.order.cancelled", object_type="gc_order", object_id=str(row.id), change={}
         )
@@ -267,13 +267,13 @@ def amend_order(
     return row
 
 
-def _leave_unsigned(session: Session, row: GcOrder, status: str, reason: str) -> bool:
-    """Move an unsigned order to ``status`` only if it is still unsigned: a signature posted at the same moment
-    either came first (the order is live: cancel it as such) or finds it gone."""
+def move_unsigned(session: Session, row: GcOrder, **values: object) -> bool:
+    """Change an unsigned order only if it is still unsigned (``values``: its new columns), whatever the caller
+    read: of a signature, a cancel and the session's end arriving together, exactly one takes it."""
     moved = session.execute(
         update(GcOrder)
         .where(GcOrder.id == row.id, GcOrder.status == UNSIGNED)
-        .values(status=status, cancel_reason=reason, updated_at=utcnow())
+        .values(**values, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     session.refresh(row)

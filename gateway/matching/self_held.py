@@ -16,15 +16,13 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from contracts import eip712
 from gateway.db import audit_log
-from gateway.db.models import utcnow
 from gateway.exceptions import Conflict
 from gateway.matching import instructions
-from gateway.matching.entry import PENDING, UNSIGNED, signed_message
+from gateway.matching.entry import PENDING, UNSIGNED, move_unsigned, signed_message
 from gateway.matching.models import GcOrder
 from gateway.policy import gc_orders as policy
 from gateway.policy.engine import TradeFacts
@@ -94,14 +92,7 @@ def accept_signature(
     policy is asked again: a rule adopted since the order was prepared holds."""
     require_unsigned(row, now)
     policy.enforce(session, row.organization_id, facts)
-    taken = session.execute(
-        update(GcOrder)
-        .where(GcOrder.id == row.id, GcOrder.status == UNSIGNED)
-        .values(signature=signature, status=PENDING, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    session.refresh(row)
-    if taken != 1:
+    if not move_unsigned(session, row, signature=signature, status=PENDING):
         raise Conflict(f"order {row.id} is {row.status}: it takes no signature")
     instructions.add(session, action="submit", order_id=row.id)
     audit_log.append(

@@ -270,6 +270,13 @@ def test_orders_expire_at_the_end_of_the_trading_day(env: Env, tmp_path: Path) -
         assert len(expiries) == 1  # asked once, however many sweeps ran
 
 
+def _fill_of(env: Env, order_id: str) -> dict[str, Any]:
+    """A's fill of its order ``order_id``, once it has settled or failed."""
+    fills = lambda: env.a_trader.get("/v1/gc/fills").json()["data"]  # noqa: E731
+    return dict(wait_for(lambda: next(f for f in fills() if f["order_id"] == order_id),
+                         lambda f: f["status"] != "settling", timeout=60))  # fmt: skip
+
+
 def _status(env: Env, client_order_id: str) -> str:
     orders = env.b_trader.get("/v1/gc/orders").json()["data"]
     return str(next(o["status"] for o in orders if o["client_order_id"] == client_order_id))
@@ -353,11 +360,7 @@ def test_a_self_held_wallets_order_is_signed_by_its_own_key(env: Env, tmp_path: 
            rate=str(3 * 10**16), size_units=str(size))  # fmt: skip
     while runner.step():
         pass
-    fill = wait_for(
-        lambda: next(f for f in env.a_trader.get("/v1/gc/fills").json()["data"] if f["order_id"] == order["id"]),
-        lambda f: f["status"] != "settling",
-        timeout=60,
-    )
+    fill = _fill_of(env, order["id"])
     assert fill["status"] == "settled", fill
     repo = env.d.engine.functions.getRepo(int(fill["repo_id"])).call()
     assert (repo[SELLER], repo[BUYER], repo[PURCHASE_PRICE]) == (key.address, env.b_wallet["address"], size)
@@ -442,11 +445,7 @@ def test_an_amend_lowers_the_size_the_book_fills(env: Env, tmp_path: Path) -> No
            rate=str(3 * 10**16), size_units=str(SIZE // 8))  # fmt: skip
     while runner.step():
         pass
-    fill = wait_for(
-        lambda: next(f for f in env.a_trader.get("/v1/gc/fills").json()["data"] if f["order_id"] == order["id"]),
-        lambda f: f["status"] != "settling",
-        timeout=60,
-    )
+    fill = _fill_of(env, order["id"])
     assert (fill["status"], fill["amount_units"]) == ("settled", str(SIZE // 16)), fill
     repo = env.d.engine.functions.getRepo(int(fill["repo_id"])).call()
     assert repo[PURCHASE_PRICE] == SIZE // 16
