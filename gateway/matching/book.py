@@ -92,16 +92,6 @@ class Book:
         self._books[order.instrument].sides[order.side].add(resting)
         self._live[order.order_id] = resting
 
-    def give_back(self, order: Order, *, amount_units: int, filled_units: int) -> Outcome:
-        """A fill of ``order`` failed for the other side's want: its amount is the order's again. Still resting, it
-        keeps its priority; gone (it was filled by that fill), it enters again with ``filled_units`` filled."""
-        resting = self._live.get(order.order_id)
-        if resting is not None:
-            resting.filled_units = max(0, resting.filled_units - amount_units)
-            return self._outcome(resting, [], [])
-        self._book(order.instrument)
-        return self._enter(order, filled_units=filled_units)
-
     def cancel(self, order_id: str) -> Cancellation:
         resting = self._take(order_id)
         return Cancellation(order_id, resting.remaining_units, CancelReason.MEMBER)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db.models import utcnow
 from gateway.matching.models import GcCreditLimit, GcInstruction, GcOrder, GcSequence
-from gateway.matching.runner import AmendWire, GiveBackWire, InstructionWire, OrderWire, ReleaseWire
+from gateway.matching.runner import AmendWire, InstructionWire, OrderWire, ReleaseWire
 from gateway.settlement_records.bell import Bell
 
 SEQUENCE = "instructions"
@@ -95,7 +95,7 @@ def after(session: Session, sequence: int, limit: int) -> list[InstructionWire]:
 def _wire(row: GcInstruction, order: GcOrder | None) -> InstructionWire:
     action: Any = row.action  # one of InstructionWire's actions: only this module writes them
     wire = InstructionWire(sequence=row.sequence, action=action, order=None, order_id=None, credit=None)
-    if row.action in ("submit", "give_back") and order is not None:
+    if row.action == "submit" and order is not None:
         wire["order"] = OrderWire(
             order_id=str(order.id),
             member=str(order.organization_id),
@@ -105,16 +105,11 @@ def _wire(row: GcInstruction, order: GcOrder | None) -> InstructionWire:
             side=order.side,
             tif=order.tif,
             rate=order.rate,
-            size_units=order.size_units,
+            size_units=str(order.signed["size"]) if order.signed else order.size_units,  # as entered: amends follow
             min_fill_units=order.min_fill_units,
         )
     elif row.action in ("cancel", "expire", "withdraw"):
         wire["order_id"] = str(row.order_id)
-    if row.action == "give_back" and row.payload is not None:
-        wire["order_id"] = str(row.order_id)
-        wire["give_back"] = GiveBackWire(
-            amount_units=str(row.payload["amount_units"]), filled_units=str(row.payload["filled_units"])
-        )
     elif row.action == "amend" and row.payload is not None:
         wire["order_id"], wire["amend"] = str(row.order_id), AmendWire(size_units=str(row.payload["size_units"]))
     elif row.action == "credit_limit" and row.payload is not None:

@@ -28,11 +28,6 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 
 
-Action = Literal[
-    "submit", "cancel", "expire", "end_session", "credit_limit", "release", "amend", "withdraw", "give_back"
-]
-
-
 class OrderWire(TypedDict):
     order_id: str
     member: str
@@ -60,24 +55,14 @@ class AmendWire(TypedDict):
     size_units: str
 
 
-class GiveBackWire(TypedDict):
-    """A failed fill's amount given back to the order that could have settled it, and its filled total after."""
-
-    amount_units: str
-    filled_units: str
-
-
 class InstructionWire(TypedDict):
     sequence: int
-    action: Literal[
-        "submit", "cancel", "expire", "end_session", "credit_limit", "release", "amend", "withdraw", "give_back"
-    ]
+    action: Literal["submit", "cancel", "expire", "end_session", "credit_limit", "release", "amend", "withdraw"]
     order: OrderWire | None
     order_id: str | None
     credit: dict[str, str] | None  # credit_limit: member, counterparty, limit_units
     release: NotRequired[ReleaseWire | None]
     amend: NotRequired[AmendWire | None]
-    give_back: NotRequired[GiveBackWire | None]
 
 
 class FillWire(TypedDict):
@@ -141,10 +126,6 @@ def apply(book: Book, instruction: InstructionWire, *, list_instruments: bool = 
             )
         elif instruction["action"] == "amend" and instruction["order_id"] and (amend := instruction.get("amend")):
             _outcome_to_wire(book.amend(instruction["order_id"], size_units=int(amend["size_units"])), answer)
-        elif instruction["action"] == "give_back" and instruction["order"] and (back := instruction.get("give_back")):
-            order = order_from_wire(instruction["order"])
-            amount, filled = int(back["amount_units"]), int(back["filled_units"])
-            _outcome_to_wire(book.give_back(order, amount_units=amount, filled_units=filled), answer)
         elif instruction["action"] == "release" and (release := instruction.get("release")) is not None:
             book.credit.release(
                 lender=release["lender"], borrower=release["borrower"], amount_units=int(release["amount_units"])

@@ -231,22 +231,14 @@ class AmendWirePublic(BaseModel):
     size_units: str
 
 
-class GiveBackWirePublic(BaseModel):
-    amount_units: str
-    filled_units: str
-
-
 class GcInstructionPublic(BaseModel):
     sequence: int
-    action: Literal[
-        "submit", "cancel", "expire", "end_session", "credit_limit", "release", "amend", "withdraw", "give_back"
-    ]
+    action: Literal["submit", "cancel", "expire", "end_session", "credit_limit", "release", "amend", "withdraw"]
     order: OrderWirePublic | None
     order_id: str | None
     credit: CreditWirePublic | None
     release: ReleaseWirePublic | None = None
     amend: AmendWirePublic | None = None
-    give_back: GiveBackWirePublic | None = None
 
 
 class GcInstructionsPublic(BaseModel):

@@ -20,7 +20,7 @@ from gateway.custody import door
 from gateway.db import audit_log
 from gateway.db.models import Wallet, WalletKind
 from gateway.matching import baskets, credit_release, instructions, market_data
-from gateway.matching.entry import LIVE, PENDING, signed_message
+from gateway.matching.entry import LIVE, signed_message
 from gateway.matching.models import GcBasketRow, GcFill, GcInstruction, GcOrder
 from gateway.settlement.approvals import approve_step, needs_approve
 from gateway.settlement.market import Market
@@ -30,7 +30,6 @@ from gateway.settlement_records.steps import StepSpec, enqueue
 KIND = "gc_fill"
 SETTLING, SETTLED, FAILED = "settling", "settled", "failed"
 LEND, BORROW = "lend", "borrow"
-FILLED_ORDER = "filled"
 UNSETTLEABLE = "the fill could not settle"  # all a member reads: the reason may name the other side
 
 
@@ -72,11 +71,13 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int) ->
     cash = parties.basket.cash_token
     if Token(market.token(cash)).balance_of(lend["maker"]) < amount:
         return FillPlan(failure=UNSETTLEABLE, detail="the lender holds too little cash", at_fault=LEND)
+    priced = False
     for index, bond in enumerate(basket.bonds):
         try:
             price, _ = market.oracle.functions.getPrice(bond.token, cash).call()
         except ContractLogicError:  # no price, or a stale one: this bond cannot be valued now
             continue
+        priced = True
         least = gc.least_collateral(amount, int(price), bond.haircut_bps)
         if Token(market.token(bond.token)).balance_of(borrow["maker"]) < least:
             continue
@@ -99,7 +100,7 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int) ->
     return FillPlan(
         failure=UNSETTLEABLE,
         detail="no bond of the basket held by the borrower covers the cash at a current price",
-        at_fault=BORROW,
+        at_fault=BORROW if priced else None,  # no price at all is nobody's want: neither order is withdrawn
     )
 
 
@@ -110,11 +111,7 @@ def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillPa
         _audit(session, fill, "gc.fill.failed", {"reason": chosen.detail or chosen.failure})
         credit_release.release_fill(session, fill)
         if chosen.at_fault is not None:
-            at_fault, other = (
-                (parties.lend, parties.borrow) if chosen.at_fault == LEND else (parties.borrow, parties.lend)
-            )
-            _withdraw(session, at_fault, chosen.detail)
-            _give_back(session, other, int(fill.amount_units))
+            _withdraw(session, parties.lend if chosen.at_fault == LEND else parties.borrow, chosen.detail)
         return
     basket = baskets.as_basket(parties.basket)
     bond = basket.bonds[chosen.bond]
@@ -158,23 +155,6 @@ def _withdraw(session: Session, order: GcOrder, why: str | None) -> None:
             session, actor="system:matching", action="gc.order.withdrawn", object_type="gc_order",
             object_id=str(order.id), change={"reason": why or UNSETTLEABLE},
         )  # fmt: skip
-
-
-def _give_back(session: Session, order: GcOrder, amount: int) -> None:
-    """The order that could have settled gets the failed fill's amount back, in the book too (once per fill: this
-    runs when the fill is recorded). One it filled returns to the book; an order cancelled or expired meanwhile
-    stays so."""
-    if order.status not in (*LIVE, FILLED_ORDER):
-        return
-    order.filled_units = str(max(0, int(order.filled_units) - amount))
-    if order.status == FILLED_ORDER:
-        order.status = PENDING
-    instructions.add(
-        session,
-        action="give_back",
-        order_id=order.id,
-        payload={"amount_units": str(amount), "filled_units": order.filled_units},
-    )
 
 
 def _unapproved_self_held(market: Market, wallet: Wallet, token: str, amount: int) -> bool:

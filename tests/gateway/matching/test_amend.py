@@ -11,7 +11,7 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import select
 
-from gateway.matching import outcomes
+from gateway.matching import instructions, outcomes
 from gateway.matching.book import Book
 from gateway.matching.credit import CreditLimits
 from gateway.matching.instruments import Instrument, Tenor
@@ -115,3 +115,18 @@ def test_the_book_keeps_the_amended_orders_priority() -> None:
     assert apply(book, amend)["refused"] is None
     fills = submit(4, "lend", "C", "lend", 500)["fills"]
     assert [(f["borrow_order_id"], f["amount_units"]) for f in fills] == [("first", "300"), ("second", "200")]
+
+
+def test_a_replay_enters_the_order_as_signed_and_then_amends_it(book: World, cast: Cast) -> None:
+    order = _order(book, "a", "borrow", 5, status="pending", signed={"size": str(SIZE)})
+    with book.ctx.sessions.begin() as session:
+        submit = instructions.add(session, action="submit", order_id=order).sequence
+    _answer(book, submit)
+    assert _amend(cast, order, 600).status_code == 202
+    (amend,) = _amends(book)
+    _answer(book, amend.sequence)
+    assert _size(book, order) == "600"
+    with book.ctx.sessions() as session:  # what a matching service restarting from the first instruction reads
+        wires = {w["action"]: w for w in instructions.after(session, submit - 1, 10)}
+    assert wires["submit"]["order"] is not None and wires["submit"]["order"]["size_units"] == str(SIZE)
+    assert wires["amend"].get("amend") == {"size_units": "600"}

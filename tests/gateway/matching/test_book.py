@@ -207,28 +207,3 @@ def test_negative_rates_match() -> None:
     book = make_book()
     book.submit(lend("l1", "A", -50, 100))
     assert fills(book.submit(borrow("b1", "B", -40, 100))) == [("l1", "b1", -50, 100)]
-
-
-def test_a_failed_fills_amount_given_back_keeps_a_resting_orders_priority() -> None:
-    book = make_book()
-    first = lend("first", "A", 350, 100)
-    book.submit(first)
-    book.submit(lend("second", "B", 350, 100))
-    assert fills(book.submit(borrow("b1", "C", 350, 60))) == [("first", "b1", 350, 60)]  # that fill then failed
-    again = book.give_back(first, amount_units=60, filled_units=0)
-    assert again.status is OrderStatus.RESTING and again.remaining_units == 100
-    out = book.submit(borrow("b2", "D", 350, 150))
-    assert fills(out) == [("first", "b2", 350, 100), ("second", "b2", 350, 50)]  # still first in time
-
-
-def test_an_order_the_failed_fill_had_filled_enters_again() -> None:
-    book = make_book()
-    whole = lend("whole", "A", 350, 100)
-    book.submit(whole)
-    book.submit(lend("later", "B", 350, 100))
-    assert fills(book.submit(borrow("b1", "C", 350, 100))) == [("whole", "b1", 350, 100)]
-    assert book.resting("whole") is None
-    again = book.give_back(whole, amount_units=100, filled_units=0)
-    assert again.status is OrderStatus.RESTING and again.remaining_units == 100
-    out = book.submit(borrow("b2", "D", 350, 150))
-    assert fills(out) == [("later", "b2", 350, 100), ("whole", "b2", 350, 50)]  # behind the order that waited
