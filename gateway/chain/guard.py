@@ -35,9 +35,11 @@ def request_ended(token: contextvars.Token[object | None]) -> None:
 
 
 def _owner() -> object:
-    """The work a write transaction belongs to: the HTTP request in whose context it runs, else the thread."""
+    """The work a write transaction belongs to: the HTTP request in whose context it runs, else the thread (the
+    thread object, not its ident: a new thread reuses a finished one's ident, and would answer for a transaction
+    that thread left behind)."""
     request = _REQUEST.get()
-    return request if request is not None else threading.get_ident()
+    return request if request is not None else threading.current_thread()
 
 
 def write_began(connection_id: int) -> None:

@@ -17,12 +17,14 @@ def expire_overdue(session: Session, chain_time: int) -> int:
     """Queue an ``expire`` for each live order whose deadline is before ``chain_time`` and has none yet (in the
     caller's transaction); how many. An order still awaiting its self-held signature never reached the book: it
     just expires."""
-    session.execute(
-        update(GcOrder)
-        .where(GcOrder.status == UNSIGNED, GcOrder.deadline.is_not(None), GcOrder.deadline < chain_time)
-        .values(status="expired", cancel_reason="session_end", updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    overdue_unsigned = GcOrder.status == UNSIGNED, GcOrder.deadline.is_not(None), GcOrder.deadline < chain_time
+    if session.scalars(select(GcOrder.id).where(*overdue_unsigned).limit(1)).first() is not None:  # write only then
+        session.execute(
+            update(GcOrder)
+            .where(*overdue_unsigned)
+            .values(status="expired", cancel_reason="session_end", updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     asked = exists().where(GcInstruction.order_id == GcOrder.id, GcInstruction.action == "expire")
     overdue = session.scalars(
         select(GcOrder.id)

@@ -91,3 +91,33 @@ def test_a_requests_open_write_is_not_the_next_requests_on_the_same_thread(url: 
     held.rollback()
     held.close()
     assert not first.run(write_transaction_open)
+
+
+def test_a_new_thread_never_answers_for_a_finished_threads_transaction() -> None:
+    """A thread that left a write transaction behind (its connection never committed nor rolled back) finishes; a
+    later thread, which may well get the same ident, holds nothing."""
+    left: dict[str, int] = {}
+
+    def leave_one_open() -> None:
+        guard.write_began(id(left))
+        left["ident"] = threading.get_ident()
+        assert guard.write_transaction_open()
+
+    first = threading.Thread(target=leave_one_open)
+    first.start()
+    first.join()
+    seen: list[tuple[int, bool]] = []
+
+    def look() -> None:
+        seen.append((threading.get_ident(), guard.write_transaction_open()))
+
+    try:
+        for _ in range(50):  # until one reuses the finished thread's ident (most often the very next)
+            later = threading.Thread(target=look)
+            later.start()
+            later.join()
+            if seen[-1][0] == left["ident"]:
+                break
+        assert not any(open_ for _, open_ in seen)
+    finally:
+        guard.write_ended(id(left))

@@ -113,7 +113,7 @@ def settle(box: Outbox, settlement_id: str, timeout: float = 15.0) -> str:
         try:
             box.relayer.run_once()
         except Exception as exc:  # the node out of reach: the relayer's loop retries the tick
-            assert reachability.down or "Connection refused" in str(exc), exc
+            assert reachability.unreachable or "Connection refused" in str(exc), exc
         with box.world.ctx.read_sessions() as session:
             found = session.get(Settlement, uuid.UUID(settlement_id))
             assert found is not None
