@@ -62,11 +62,11 @@ def fixing(session: Session, *, basket_id: str, tenor: str, day: dt.date) -> Fix
     ).all()
     volume = sum(int(r.amount_units) for r in rows)
     weighted = sum(int(r.amount_units) * int(r.rate) for r in rows)
-    rate = _div(weighted, volume) if volume else None
+    rate = div_toward_zero(weighted, volume) if volume else None
     return Fixing(basket_id=basket_id, tenor=tenor, day=day, rate=rate, volume_units=volume, fills=len(rows))
 
 
-def _div(numerator: int, denominator: int) -> int:
+def div_toward_zero(numerator: int, denominator: int) -> int:
     """Integer division rounded toward zero (Python's // floors negatives)."""
     quotient = abs(numerator) // denominator
     return quotient if numerator >= 0 else -quotient

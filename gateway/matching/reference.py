@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from gateway.matching.instruments import Tenor
+from gateway.matching.market_data import div_toward_zero
 from gateway.matching.models import GcBasketRow, GcFill, GcOrder
 
 LOOKBACK_DAYS = 7  # an older fixing is no longer where the market is
@@ -63,17 +64,18 @@ def reference_fixing(
     for at, fill_rate, amount, lender, borrower in rows:
         pair = frozenset({str(lender), str(borrower)})
         if not pair & excluding:
-            days.setdefault(_utc_day(at), []).append((int(fill_rate), int(amount), pair))
+            days.setdefault(utc_day(at), []).append((int(fill_rate), int(amount), pair))
     for latest in sorted(days, reverse=True):
         fills = days[latest]
         volume = sum(amount for _, amount, _ in fills)
         if len({pair for _, _, pair in fills}) < MIN_PAIRS or volume <= 0:
             continue
         weighted = sum(r * amount for r, amount, _ in fills)
-        vwap = abs(weighted) // volume * (1 if weighted >= 0 else -1)  # toward zero, as the fixing itself
-        return ReferenceFixing(rate=vwap, tenor=tenor, day=latest, volume_units=volume)
+        return ReferenceFixing(rate=div_toward_zero(weighted, volume), tenor=tenor, day=latest, volume_units=volume)
     return None
 
 
-def _utc_day(at: dt.datetime) -> dt.date:
-    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).date()
+def utc_day(at: dt.datetime | str) -> dt.date:
+    """The UTC date of a moment (an ISO 8601 string, or a datetime; a naive one is UTC)."""
+    moment = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).date()

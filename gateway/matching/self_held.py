@@ -15,7 +15,6 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils.crypto import keccak
 from sqlalchemy.orm import Session
 
 from contracts import eip712
@@ -38,10 +37,10 @@ class OrderDocument:
 
 def document(row: GcOrder, *, chain_id: int, engine: str) -> OrderDocument:
     """The EIP-712 document of the order as the gateway prepared it, and its digest."""
-    doc = eip712.typed_data("GcOrder", dict(signed_message(row)), chain_id=chain_id, engine=engine)
-    signable = encode_typed_data(full_message=doc)
+    message = dict(signed_message(row))
     return OrderDocument(
-        typed_data=doc, digest=keccak(b"\x19" + bytes(signable.version) + bytes(signable.header) + bytes(signable.body))
+        typed_data=eip712.typed_data("GcOrder", message, chain_id=chain_id, engine=engine),
+        digest=eip712.digest("GcOrder", message, chain_id=chain_id, engine=engine),
     )
 
 

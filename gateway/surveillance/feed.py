@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.db.models import AuditEntry, KycApplication, ScreeningHit, User, Wallet
-from gateway.matching.reference import reference_fixing
+from gateway.matching.reference import reference_fixing, utc_day
 from gateway.trading.models import Instrument, Trade
 
 MAX_ITEMS = 500
@@ -179,16 +179,11 @@ def _item(session: Session, e: AuditEntry) -> FeedItem:
         action=e.action,
         object_type=e.object_type,
         object_id=e.object_id,
-        trade=_trade(session, e.object_id, _utc_day(e.at)) if e.action == "trade.signed" else None,
+        trade=_trade(session, e.object_id, utc_day(e.at)) if e.action == "trade.signed" else None,
         repo=_repo(session, e.object_id) if e.object_type == "repo" else None,
         organization_id=org or _organization(session, e.object_type, e.object_id),
         detail=detail,
     )
-
-
-def _utc_day(at: dt.datetime | str) -> dt.date:
-    moment = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
-    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).date()
 
 
 def items(session: Session, *, after: int, limit: int) -> list[FeedItem]:
