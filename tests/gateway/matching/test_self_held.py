@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,11 +17,15 @@ from eth_account.messages import encode_typed_data
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from gateway.db.models import Role
 from gateway.exceptions import Conflict
 from gateway.matching import entry, instructions, outcomes, self_held, session_end
 from gateway.matching.models import GcInstruction, GcOrder
 from gateway.matching.schemas import OutcomeIn
-from gateway.trading.exceptions import InvalidSignature
+from gateway.policy import gc_orders as gc_policy
+from gateway.policy.engine import Rule
+from gateway.trading.exceptions import InvalidSignature, PolicyBlocked
+from gateway.trading.models import PolicyVersion
 from tests.gateway.conftest import World, make_world
 
 DEADLINE = 2_000_000_000
@@ -153,3 +158,24 @@ def _doc() -> dict[str, Any]:
         "domain": {"name": "t"},
         "message": {"x": 1},
     }
+
+
+def test_a_rule_adopted_before_the_signature_arrives_blocks_the_order(world: World) -> None:
+    order_id = _unsigned(world)
+    author = world.user("a", Role.MEMBER_ADMIN, "policy-author")
+    rule = Rule.model_validate({"name": "no large GC", "when": {"notional_over": "1000"}, "action": "block"})
+    with world.ctx.sessions.begin() as session:
+        session.add(PolicyVersion(id=uuid.uuid4(), organization_id=world.orgs["a"], version=1,
+                                  rules=[rule.model_dump(mode="json")], status="active", is_active=True,
+                                  created_by=author.user.id))  # fmt: skip
+    facts = gc_policy.order_facts(notional=Decimal(10_000), bonds=["0x" + "22" * 20], tenor_seconds=7 * 86_400)
+    with world.ctx.sessions() as session:
+        row = session.get(GcOrder, order_id)
+        assert row is not None
+        with pytest.raises(PolicyBlocked, match="no large GC"):
+            self_held.accept_signature(session, actor="t", row=row, signature="0x01", how="eoa", now=1, facts=facts)
+        session.rollback()
+    with world.ctx.sessions() as session:
+        row = session.get(GcOrder, order_id)
+        assert row is not None and row.status == entry.UNSIGNED and row.signature is None
+    assert _submits(world, order_id) == 0
