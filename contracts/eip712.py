@@ -72,6 +72,7 @@ GC_ORDER: Final = [
     {"name": "side", "type": "uint8"},
     {"name": "cashToken", "type": "address"},
     {"name": "basket", "type": "bytes32"},
+    {"name": "start", "type": "uint64"},
     {"name": "maturity", "type": "uint64"},
     {"name": "rate", "type": "int256"},
     {"name": "size", "type": "uint256"},
@@ -127,6 +128,7 @@ class GcOrder(TypedDict):
     side: int
     cashToken: str
     basket: bytes
+    start: int
     maturity: int
     rate: int
     size: int

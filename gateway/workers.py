@@ -61,6 +61,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         bus=hub.bus,
         start_block=start_block,
         on_events=lambda published: enqueue_events(ctx.sessions, published),
+        read_sessions=ctx.read_sessions,
     )
     hub.relayer.on_mined = indexer.wake.set
     hub.extra["balances"] = BalanceFollower(market, ctx.sessions)

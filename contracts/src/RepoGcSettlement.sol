@@ -30,7 +30,7 @@ contract RepoGcSettlement is IRepoGcSettlement, RepoDomain {
     bytes32 private constant GC_STORAGE = 0x05a1697fa4c9c6122feba2255686096c12a1e220fd2708f219ddf07ec80e8300;
 
     bytes32 private constant GC_ORDER_TYPEHASH = keccak256(
-        "GcOrder(address maker,address matcher,uint8 side,address cashToken,bytes32 basket,uint64 maturity,"
+        "GcOrder(address maker,address matcher,uint8 side,address cashToken,bytes32 basket,uint64 start,uint64 maturity,"
         "int256 rate,uint256 size,uint256 minFill,uint256 nonce,uint64 deadline)"
     );
 
@@ -109,16 +109,18 @@ contract RepoGcSettlement is IRepoGcSettlement, RepoDomain {
         if (lend.cashToken != borrow.cashToken) revert GcOrdersMismatch("cash token");
         bytes32 basketHash = gcBasketHash(basket);
         if (lend.basket != basketHash || borrow.basket != basketHash) revert GcOrdersMismatch("basket");
+        if (lend.start != borrow.start) revert GcOrdersMismatch("start");
         if (lend.maturity != borrow.maturity) revert GcOrdersMismatch("maturity");
     }
 
-    /// @dev One order's signature, deadline, nonce and minimum fill; returns its hash.
+    /// @dev One order's signature, opening day, deadline, nonce and minimum fill; returns its hash.
     function _checkOrder(GcOrder calldata order, bytes calldata sig, GcFill calldata fill)
         private
         view
         returns (bytes32 orderHash)
     {
         orderHash = gcOrderHash(order);
+        if (block.timestamp < order.start) revert GcOrderNotStarted(orderHash, order.start);
         if (block.timestamp > order.deadline) revert GcOrderExpired(orderHash, order.deadline);
         if (IRepoEngine(address(this)).nonceUsed(order.maker, order.nonce)) revert GcOrderCancelled(orderHash);
         if (!SignatureChecker.isValidSignatureNow(order.maker, _hashTypedDataV4(orderHash), sig)) {
@@ -148,8 +150,8 @@ contract RepoGcSettlement is IRepoGcSettlement, RepoDomain {
         $.filled[orderHash] = filled;
     }
 
-    /// @dev The repo's terms: the borrower sells, the lender buys, now, to the orders' maturity, on the basket's
-    /// standard terms; the nonce is the fill's number in the fills' own nonce space.
+    /// @dev The repo's terms: the borrower sells, the lender buys, now (within the orders' opening day), to the
+    /// orders' maturity, on the basket's standard terms; the nonce is the fill's number in the fills' own nonce space.
     function _terms(
         GcOrder calldata lend,
         GcOrder calldata borrow,

@@ -48,6 +48,7 @@ contract RepoEngineGcTest is RepoFixture {
             side: side,
             cashToken: address(cash),
             basket: gc.gcBasketHash(basket),
+            start: uint64(block.timestamp),
             maturity: maturity,
             rate: rate,
             size: SIZE,
@@ -361,6 +362,7 @@ contract RepoEngineGcTest is RepoFixture {
         );
 
         borrow = _borrow();
+        borrow.start = lend.start;
         vm.prank(buyer);
         engine.cancelNonce(lend.nonce);
         _expectSettleRevert(
@@ -368,6 +370,41 @@ contract RepoEngineGcTest is RepoFixture {
             borrow,
             _fill(PP, FLOOR),
             abi.encodeWithSelector(IRepoGcSettlement.GcOrderCancelled.selector, gc.gcOrderHash(lend))
+        );
+    }
+
+    /// @dev A tom-next or forward-starting order matched today opens on its opening day, not before; both orders must
+    /// name the same opening day.
+    function test_settleGcFill_opensNoFillBeforeTheOrdersStart() public {
+        IRepoGcSettlement.GcOrder memory lend = _lend();
+        IRepoGcSettlement.GcOrder memory borrow = _borrow();
+        uint64 start = uint64(block.timestamp + 1 days);
+        lend.start = start;
+        borrow.start = start;
+        lend.maturity = borrow.maturity = start + 1 days;
+        lend.deadline = borrow.deadline = start + 1 days - 1;
+        _expectSettleRevert(
+            lend,
+            borrow,
+            _fill(PP, FLOOR),
+            abi.encodeWithSelector(IRepoGcSettlement.GcOrderNotStarted.selector, gc.gcOrderHash(lend), start)
+        );
+
+        _skip(1 days);
+        bytes memory lendSig = _signOrder(buyerKey, lend);
+        bytes memory borrowSig = _signOrder(sellerKey, borrow);
+        IRepoGcSettlement.GcFill memory fill = _fill(PP, FLOOR);
+        vm.prank(matcher);
+        uint256 repoId = gc.settleGcFill(lend, lendSig, borrow, borrowSig, basket, fill);
+        IRepoEngine.Repo memory r = engine.getRepo(repoId);
+        assertEq(uint256(r.openedAt), block.timestamp);
+        assertEq(uint256(r.maturity), start + 1 days);
+
+        borrow = _borrow();
+        borrow.start = start + 1;
+        borrow.maturity = lend.maturity;
+        _expectSettleRevert(
+            lend, borrow, _fill(PP, FLOOR), abi.encodeWithSelector(IRepoGcSettlement.GcOrdersMismatch.selector, "start")
         );
     }
 

@@ -26,8 +26,10 @@ from gateway.db import audit_log
 from gateway.db.models import Wallet
 from gateway.events.bus import EventBus
 from gateway.indexer import claims, wire
-from gateway.indexer.expiry import ExpirySweep
+from gateway.indexer.expiry import ExpirySweep, Verdicts
 from gateway.matching import credit_release as gc_credit
+from gateway.matching import scheduled as gc_scheduled
+from gateway.matching.settle import FillPlan
 from gateway.settlement.market import Market
 from gateway.settlement_records import parties
 from gateway.settlement_records.bell import Bell
@@ -62,9 +64,11 @@ class Indexer:
         bus: EventBus | None = None,
         start_block: int = 0,
         on_events: Any = None,
+        read_sessions: sessionmaker[Session] | None = None,
     ) -> None:
         self.market = market
         self.sessions = sessions
+        self.read_sessions = read_sessions or sessions  # reads beside chain calls: never hold the write lock
         self.bus = bus
         self.start_block = start_block
         self.on_events = on_events  # callable(list[dict]) after commit (webhooks)
@@ -153,10 +157,12 @@ class Indexer:
                     states[int(args["repoId"])] = self._read_chain(int(args["repoId"]), end)
             spent = self._spent_handed_out(decoded_logs, end)
             verdicts = self.expiry.verdicts(self.sessions, end, times)
+            due = self._gc_due(verdicts)
             published: list[tuple[dict[str, Any], set[uuid.UUID]]] = []
             with self.sessions() as session:
                 parties.carried_out(session, spent)
                 self.expiry.sweep(session, verdicts)  # after: a step carried out in time is not expired
+                gc_scheduled.open_due(session, self.market, due)
                 units = wire.EventUnits(session)
                 for log, decoded, args in decoded_logs:
                     block_hash = "0x" + bytes(log["blockHash"]).hex()
@@ -216,9 +222,17 @@ class Indexer:
         verdicts = self.expiry.verdicts(self.sessions, last, {})
         if verdicts is None:
             return
+        due = self._gc_due(verdicts)
         with self.sessions() as session:
             self.expiry.sweep(session, verdicts)
+            gc_scheduled.open_due(session, self.market, due)
             session.commit()
+
+    def _gc_due(self, verdicts: Verdicts | None) -> dict[int, FillPlan]:
+        """GC fills whose opening day has begun at the sweep's chain time, planned (chain reads, before the write)."""
+        if verdicts is None:
+            return {}
+        return gc_scheduled.plan_due(self.market, self.read_sessions, verdicts.chain_time)
 
     def _spent_handed_out(
         self, decoded_logs: list[tuple[Any, dict[str, Any], dict[str, Any]]], end: int

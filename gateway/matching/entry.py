@@ -4,8 +4,10 @@ wallet signs (``contracts.eip712`` ``GcOrder``) bounds every fill: the matcher t
 basket's hash, the tenor's maturity, the rate bound, the size and minimum fill, and the end of the trading day as
 the deadline.
 
-Orders settle at once, so only instruments whose opening leg is the trade date are taken (tom-next and forward
-starts open on a later day: not yet). The trading day is the chain's UTC date."""
+A fill opens its repo on the instrument's opening day: at once for overnight and the other spot tenors, the next day
+for tom-next, days later for a forward start. The order signs that day's start (no fill opens before it) and its
+end (the deadline); the book still expires it at the end of the trading day it was entered on (``expires_at``).
+The trading day is the chain's UTC date."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from gateway.custody import door
 from gateway.db import audit_log
 from gateway.db.models import Wallet, WalletKind, utcnow
 from gateway.exceptions import Conflict, InvalidRequest, NotFound
-from gateway.matching import baskets, instructions
+from gateway.matching import baskets, instructions, nonce_void
 from gateway.matching.exceptions import InvalidOrder
 from gateway.matching.instruments import Instrument, Tenor
 from gateway.matching.models import GcBasketRow, GcOrder
@@ -36,7 +38,6 @@ from gateway.matching.schemas import GcOrderCreate
 from gateway.policy import gc_orders as policy
 from gateway.policy.engine import TradeFacts
 from gateway.settlement.market import Market
-from gateway.settlement_records.steps import StepSpec, enqueue
 from gateway.trading.models import Instrument as Token
 from gateway.trading.nonces import next_terms_nonce
 
@@ -58,20 +59,29 @@ class Venue:
 
 @dataclass(frozen=True)
 class OrderDates:
-    maturity: int
-    deadline: int
+    """An order's times (chain seconds, UTC): what it signs (``start``, ``maturity``, ``deadline``) and when the
+    book expires it (``expires_at``)."""
+
+    start: int  # the opening day's first second: no fill opens before
+    maturity: int  # midnight of the closing day
+    deadline: int  # the opening day's last second: no fill opens after
+    expires_at: int  # the trading day's last second: the book takes no fill after
 
 
-def order_dates(tenor: Tenor, now: int) -> OrderDates:
-    """The closing leg (midnight UTC of the tenor's closing date) and the end of the trading day."""
+def order_dates(tenor: Tenor, forward_start_days: int, now: int) -> OrderDates:
+    """The dates of an order entered at chain time ``now`` in ``tenor``, starting ``forward_start_days`` later."""
     trade_date = dt.datetime.fromtimestamp(now, dt.UTC).date()
-    legs = Instrument("-", tenor).legs(trade_date)
-    if legs.opening != trade_date:
-        raise InvalidRequest(f"{tenor.value} opens on {legs.opening}: only trades that open today settle at once")
-    midnight = dt.time(0, tzinfo=dt.UTC)
-    maturity = int(dt.datetime.combine(legs.closing, midnight).timestamp())
-    deadline = int(dt.datetime.combine(trade_date + dt.timedelta(days=1), midnight).timestamp()) - 1
-    return OrderDates(maturity=maturity, deadline=deadline)
+    legs = Instrument("-", tenor, forward_start_days).legs(trade_date)
+    return OrderDates(
+        start=_midnight(legs.opening),
+        maturity=_midnight(legs.closing),
+        deadline=_midnight(legs.opening + dt.timedelta(days=1)) - 1,
+        expires_at=_midnight(trade_date + dt.timedelta(days=1)) - 1,
+    )
+
+
+def _midnight(day: dt.date) -> int:
+    return int(dt.datetime.combine(day, dt.time(0, tzinfo=dt.UTC)).timestamp())
 
 
 def _tenor(value: str) -> Tenor:
@@ -121,7 +131,7 @@ def enter_order(
     wallet = member_wallet(session, body.wallet_id, person.organization_id)
     basket_row = baskets.load_basket(session, body.basket_id)
     tenor = _tenor(body.tenor)
-    dates = order_dates(tenor, venue.now)
+    dates = order_dates(tenor, body.forward_start_days, venue.now)
     size, min_fill, rate = int(body.size_units), int(body.min_fill_units), int(body.rate)
     if min_fill > size:
         raise InvalidRequest("min_fill_units exceeds size_units")
@@ -142,6 +152,7 @@ def enter_order(
         side=eip712.GC_LEND if body.side == Side.LEND.value else eip712.GC_BORROW,
         cashToken=basket_row.cash_token,
         basket=bytes.fromhex(basket_row.basket_hash[2:]),
+        start=dates.start,
         maturity=dates.maturity,
         rate=rate,
         size=size,
@@ -175,7 +186,7 @@ def enter_order(
         client_order_id=body.client_order_id,
         basket_id=basket_row.basket_id,
         tenor=tenor.value,
-        forward_start_days=0,
+        forward_start_days=body.forward_start_days,
         side=body.side,
         tif=body.tif,
         rate=str(rate),
@@ -190,6 +201,7 @@ def enter_order(
         signed={k: ("0x" + v.hex() if isinstance(v, bytes) else str(v)) for k, v in message.items()},
         signature=signature,
         deadline=dates.deadline,
+        expires_at=dates.expires_at,
     )
     try:
         with session.begin_nested():
@@ -215,9 +227,9 @@ def cancel_order(
     session: Session, *, actor: str, organization_id: uuid.UUID, order_id: uuid.UUID, market: Callable[[], Market]
 ) -> GcOrder:
     """Ask the book to cancel a live order (its status follows the matching service's answer), and void its
-    signature on chain: the custodial wallet cancels the order's nonce (following from its consent to the order), so
-    nobody can fill it after, whatever the book says. A fill the book made before the cancel and not yet settled
-    fails if the cancellation is final first."""
+    signature on chain (``nonce_void``: once the fills it already made have opened), so nobody can fill it after,
+    whatever the book says. A fill the book makes before taking the cancel but records after the void is queued
+    fails if the void is final first."""
     row = own_order(session, order_id, organization_id)
     if row.status == UNSIGNED and move_unsigned(session, row, status="cancelled", cancel_reason="member"):
         audit_log.append(
@@ -228,18 +240,7 @@ def cancel_order(
         raise Conflict(f"order {order_id} is {row.status}: nothing to cancel")
     chain = market()  # a chain attached, or 503 before anything is queued
     instructions.add(session, action="cancel", order_id=row.id)
-    wallet = session.get(Wallet, row.wallet_id) if row.wallet_id is not None else None
-    custodial = wallet is not None and wallet.kind == WalletKind.CUSTODIAL.value  # a self-held key voids its own
-    if wallet is not None and custodial and row.signed is not None:
-        spec = StepSpec(
-            label="cancel_nonce",
-            to=chain.engine_address,
-            data=chain.encode(chain.engine, "cancelNonce", int(row.signed["nonce"])),
-            sender=wallet.address,
-            sender_wallet_id=wallet.id,
-        )
-        steps = door.follow_from(session, wallet=wallet, subject=f"gc-order/{row.id}", specs=[spec])
-        enqueue(session, kind="gc_cancel", requested_by=actor, steps=steps, organization_id=organization_id)
+    nonce_void.void(session, chain, row, actor=actor)  # a self-held key voids its own
     audit_log.append(
         session, actor=actor, action="gc.order.cancel_asked", object_type="gc_order", object_id=str(row.id), change={}
     )
@@ -291,6 +292,7 @@ def signed_message(row: GcOrder) -> eip712.GcOrder:
         side=int(s["side"]),
         cashToken=str(s["cashToken"]),
         basket=bytes.fromhex(str(s["basket"])[2:]),
+        start=int(s["start"]),
         maturity=int(s["maturity"]),
         rate=int(s["rate"]),
         size=int(s["size"]),

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from gateway.matching.exceptions import InvalidOrder
 
+MAX_FORWARD_START_DAYS = 365  # a forward start opens within a year of its trade date
+
 
 class Tenor(enum.Enum):
     """Standard repo tenors. ``start_offset_days`` is days from the trade date to the opening leg."""
@@ -77,8 +79,8 @@ class Instrument:
     forward_start_days: int = 0
 
     def __post_init__(self) -> None:
-        if self.forward_start_days < 0:
-            raise InvalidOrder("forward start cannot be negative")
+        if not 0 <= self.forward_start_days <= MAX_FORWARD_START_DAYS:
+            raise InvalidOrder(f"a forward start is 0 to {MAX_FORWARD_START_DAYS} days")
 
     @property
     def symbol(self) -> str:

@@ -49,12 +49,14 @@ class Fixing:
 
 
 def fixing(session: Session, *, basket_id: str, tenor: str, day: dt.date) -> Fixing:
-    """The volume-weighted rate of ``day``'s settled fills (UTC) in one instrument, rounded toward zero."""
+    """The volume-weighted rate of the fills matched on ``day`` (UTC) in one standard tenor, once settled (a tom-next
+    fill counts from its opening day), rounded toward zero."""
     start = dt.datetime.combine(day, dt.time(0), dt.UTC)
     rows = session.scalars(
         select(GcFill).where(
             GcFill.basket_id == basket_id,
             GcFill.tenor == tenor,
+            GcFill.forward_start_days == 0,  # the standard tenor: a forward start's rate prices another period
             GcFill.status == SETTLED,
             GcFill.created_at >= start,
             GcFill.created_at < start + dt.timedelta(days=1),

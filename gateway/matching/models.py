@@ -6,11 +6,12 @@ Amounts and rates are integers stored as decimal strings (a uint256 does not fit
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db.models import Base, UTCDateTime, utcnow
@@ -63,13 +64,29 @@ class GcOrder(Base):
     order_hash: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)  # EIP-712 struct hash
     signed: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # the GcOrder message, ints as strings
     signature: Mapped[str | None] = mapped_column(Text, nullable=True)
-    deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the signed deadline: the day's end
+    deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # signed: the opening day's end
+    # the end of the trading day it was entered on: the book expires it then (for a tom-next or forward-starting
+    # order, a day or more before its signed deadline)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    # cancelled while fills of it waited for their opening day: its nonce is voided on chain once they have opened
+    nonce_void_due: Mapped[bool] = mapped_column(default=False)
+
+
+class FillStatus(enum.StrEnum):
+    """A fill's way to its repo: ``scheduled`` until its opening day (tom-next, forward starts), ``settling`` while
+    its transactions are on their way, then ``settled`` (the repo is open) or ``failed``."""
+
+    SCHEDULED = "scheduled"
+    SETTLING = "settling"
+    SETTLED = "settled"
+    FAILED = "failed"
 
 
 class GcFill(Base):
     """One match between a lend and a borrow order, at the resting order's rate."""
 
     __tablename__ = "gc_fills"
+    __table_args__ = (Index("ix_gc_fills_scheduled", "status", "opens_at"),)
 
     sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     lend_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gc_orders.id"), index=True)
@@ -81,7 +98,9 @@ class GcFill(Base):
     amount_units: Mapped[str] = mapped_column(String(80))
     aggressor: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="settling")  # settling | settled | failed
+    status: Mapped[str] = mapped_column(String(16), default="settling")  # scheduled | settling | settled | failed
+    # a tom-next or forward-starting fill: the chain time its opening day begins (it is ``scheduled`` until then)
+    opens_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     settlement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     repo_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     collateral_token: Mapped[str | None] = mapped_column(String(42), nullable=True)

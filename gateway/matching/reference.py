@@ -55,6 +55,7 @@ def reference_fixing(
         .where(
             func.lower(GcBasketRow.cash_token) == cash_token.lower(),
             GcFill.tenor == tenor.value,
+            GcFill.forward_start_days == 0,  # a forward start's rate prices another period
             GcFill.status == SETTLED,
             GcFill.created_at >= end - dt.timedelta(days=LOOKBACK_DAYS),
             GcFill.created_at < end,

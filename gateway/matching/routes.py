@@ -14,7 +14,7 @@ from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketRead, TradesRead
 from gateway.db import pages
 from gateway.matching import baskets, market_data, queries
-from gateway.matching.instruments import Instrument, Tenor
+from gateway.matching.instruments import MAX_FORWARD_START_DAYS, Instrument, Tenor
 from gateway.matching.levels import DepthLevel
 from gateway.matching.models import GcFill, GcOrder
 from gateway.matching.orders import Side
@@ -51,7 +51,7 @@ def book_depth(
     read: ReadSessionDep,
     basket_id: Annotated[str, Query(min_length=1, max_length=64)],
     tenor: Tenor,
-    forward_start_days: Annotated[int, Query(ge=0, le=366)] = 0,
+    forward_start_days: Annotated[int, Query(ge=0, le=MAX_FORWARD_START_DAYS)] = 0,
     levels: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> DepthPublic:
     """Anonymous depth of one instrument (basket × tenor, optionally forward-starting): rates, cash, order counts."""
@@ -99,9 +99,11 @@ def list_fills(principal: TradesRead, read: ReadSessionDep, page: PageQuery) -> 
             side=Side.LEND.value if r.lend_order_id in own else Side.BORROW.value,
             basket_id=r.basket_id,
             tenor=r.tenor,
+            forward_start_days=r.forward_start_days,
             rate=r.rate,
             amount_units=r.amount_units,
             status=r.status,
+            opens_at=dt.datetime.fromtimestamp(r.opens_at, dt.UTC) if r.opens_at is not None else None,
             repo_id=r.repo_id,
             collateral_token=r.collateral_token,
             collateral_amount=r.collateral_amount,
@@ -120,10 +122,14 @@ def list_trades(
     page: PageQuery,
     basket_id: Annotated[str, Query(min_length=1, max_length=64)],
     tenor: Tenor,
+    forward_start_days: Annotated[int, Query(ge=0, le=MAX_FORWARD_START_DAYS)] = 0,
 ) -> GcTradesPublic:
     """One instrument's settled fills, newest first, anonymous: rate, amount, time."""
     query = select(GcFill).where(
-        GcFill.basket_id == basket_id, GcFill.tenor == tenor.value, GcFill.status == market_data.SETTLED
+        GcFill.basket_id == basket_id,
+        GcFill.tenor == tenor.value,
+        GcFill.forward_start_days == forward_start_days,
+        GcFill.status == market_data.SETTLED,
     )
     rows, next_cursor = pages.finish(
         read.scalars(pages.keyset(query, page, GcFill.created_at, GcFill.sequence)).all(),

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.addresses import Address
+from gateway.matching.instruments import MAX_FORWARD_START_DAYS
 
 
 class DepthLevelPublic(BaseModel):
@@ -109,6 +110,9 @@ class GcOrderCreate(BaseModel):
     wallet_id: uuid.UUID
     basket_id: str = Field(min_length=1, max_length=64)
     tenor: str = Field(min_length=1, max_length=8)
+    forward_start_days: int = Field(
+        default=0, ge=0, le=MAX_FORWARD_START_DAYS, description="days after the tenor's usual opening day"
+    )
     side: Literal["lend", "borrow"]
     tif: Literal["limit", "ioc", "fok"] = "limit"
     rate: str = Field(pattern=r"^-?[0-9]{1,30}$")
@@ -140,16 +144,19 @@ class GcCreditLimitPublic(BaseModel):
 
 
 class GcFillPublic(BaseModel):
-    """One of the member's fills: its side, amount, rate, and the repo it opened."""
+    """One of the member's fills: its side, amount, rate, and the repo it opened. ``scheduled`` until its opening day
+    (``opens_at``: tom-next, forward starts), then ``settling``, ``settled`` or ``failed``."""
 
     sequence: int
     order_id: uuid.UUID
     side: str
     basket_id: str
     tenor: str
+    forward_start_days: int
     rate: str
     amount_units: str
     status: str
+    opens_at: datetime | None
     repo_id: int | None
     collateral_token: Address | None
     collateral_amount: str | None

@@ -1,7 +1,7 @@
-"""A self-held wallet's GC order: the gateway prepares the ``GcOrder`` message (nonce, matcher, the end of the
-trading day as deadline) and the member's own key signs it. The order waits (``unsigned``) and the book
+"""A self-held wallet's GC order: the gateway prepares the ``GcOrder`` message (nonce, matcher, the opening day's
+start and end) and the member's own key signs it. The order waits (``unsigned``) and the book
 never sees it until a signature by the wallet arrives (an EOA's, or one its ERC-1271 contract accepts) before the
-deadline; then it is queued like a custodial one. The member's policy is applied when the order is prepared and
+trading day's end; then it is queued like a custodial one. The member's policy is applied when the order is prepared and
 again when its signature arrives.
 
 The gateway holds no key of such a wallet: the approvals a fill needs must already be in place (a fill that needs
@@ -47,7 +47,7 @@ def document(row: GcOrder, *, chain_id: int, engine: str) -> OrderDocument:
 def require_unsigned(row: GcOrder, now: int) -> None:
     if row.status != UNSIGNED:
         raise Conflict(f"order {row.id} is {row.status}: it takes no signature")
-    if row.deadline is not None and now > row.deadline:
+    if row.expires_at is not None and now > row.expires_at:
         raise Conflict(f"order {row.id}'s trading day has ended: enter a new order")
 
 

@@ -1,6 +1,8 @@
-"""The end of the trading day: every order signs the day's end as its deadline, after which the engine refuses its
-fills; the book is told to expire each live order past it, once (an ``expire`` instruction, answered with the
-order ``expired``). Run by the indexer's sweep on the chain's clock (gateway.indexer.expiry)."""
+"""The end of the trading day: the book is told to expire each live order entered that day, once (an ``expire``
+instruction, answered with the order ``expired``), at its ``expires_at``. A same-day order's signed deadline is that
+moment too, after which the engine refuses its fills; a tom-next or forward-starting order signs its opening day's
+end, so that the fills the book made today can open then. Run by the indexer's sweep on the chain's clock
+(gateway.indexer.expiry)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from gateway.matching.models import GcInstruction, GcOrder
 
 
 def expire_overdue(session: Session, chain_time: int) -> int:
-    """Queue an ``expire`` for each live order whose deadline is before ``chain_time`` and has none yet (in the
+    """Queue an ``expire`` for each live order whose trading day ended before ``chain_time`` and has none yet (in the
     caller's transaction); how many. An order still awaiting its self-held signature never reached the book: it
     just expires."""
-    overdue_unsigned = GcOrder.status == UNSIGNED, GcOrder.deadline.is_not(None), GcOrder.deadline < chain_time
+    overdue_unsigned = GcOrder.status == UNSIGNED, GcOrder.expires_at.is_not(None), GcOrder.expires_at < chain_time
     if session.scalars(select(GcOrder.id).where(*overdue_unsigned).limit(1)).first() is not None:  # write only then
         session.execute(
             update(GcOrder)
@@ -28,7 +30,7 @@ def expire_overdue(session: Session, chain_time: int) -> int:
     asked = exists().where(GcInstruction.order_id == GcOrder.id, GcInstruction.action == "expire")
     overdue = session.scalars(
         select(GcOrder.id)
-        .where(GcOrder.status.in_(LIVE), GcOrder.deadline.is_not(None), GcOrder.deadline < chain_time, ~asked)
+        .where(GcOrder.status.in_(LIVE), GcOrder.expires_at.is_not(None), GcOrder.expires_at < chain_time, ~asked)
         .order_by(GcOrder.created_at)
     ).all()
     for order_id in overdue:

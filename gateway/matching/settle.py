@@ -1,5 +1,7 @@
-"""A fill becomes a repo at once: the relayer's account, the matcher both orders name, sends ``settleGcFill`` with the
-two signed orders, after any token approval a custodial wallet lacks (following from its consent to its order).
+"""A fill becomes a repo on its opening day: at once for a same-day tenor, the relayer's account (the matcher both
+orders name) sending ``settleGcFill`` with the two signed orders, after any token approval a custodial wallet lacks
+(following from its consent to its order). A tom-next or forward-starting fill is ``scheduled`` until the chain's
+clock reaches its opening day (``gateway.matching.scheduled`` then plans and queues it the same way).
 
 Which bond and how much is read from the chain before the write transaction (``plan``): the first bond of the basket
 the borrower holds enough of, at the least amount whose haircut value covers the cash, exactly as the engine checks
@@ -19,16 +21,17 @@ from gateway.chain.bindings.tokens import Token
 from gateway.custody import door
 from gateway.db import audit_log
 from gateway.db.models import Wallet, WalletKind
-from gateway.matching import baskets, credit_release, instructions, market_data
+from gateway.matching import baskets, credit_release, instructions, market_data, nonce_void
 from gateway.matching.entry import LIVE, signed_message
-from gateway.matching.models import GcBasketRow, GcFill, GcInstruction, GcOrder
+from gateway.matching.models import FillStatus, GcBasketRow, GcFill, GcInstruction, GcOrder
 from gateway.settlement.approvals import approve_step, needs_approve
 from gateway.settlement.market import Market
 from gateway.settlement_records.models import ChainStep, RepoRecord, Settlement, StepStatus
 from gateway.settlement_records.steps import StepSpec, enqueue
 
 KIND = "gc_fill"
-SETTLING, SETTLED, FAILED = "settling", "settled", "failed"
+SCHEDULED, SETTLING = FillStatus.SCHEDULED.value, FillStatus.SETTLING.value
+SETTLED, FAILED = FillStatus.SETTLED.value, FillStatus.FAILED.value
 LEND, BORROW = "lend", "borrow"
 UNSETTLEABLE = "the fill could not settle"  # all a member reads: the reason may name the other side
 
@@ -45,6 +48,8 @@ class FillPlan:
     failure: str | None = None  # what the members read: it names neither side nor its holdings
     detail: str | None = None  # what the audit trail keeps
     at_fault: str | None = None  # "lend" or "borrow": the order whose member could not settle (it is withdrawn)
+    opens_at: int | None = None  # its opening day has not begun: the fill waits (``scheduled``) until this time
+    passing: bool = False  # the failure may pass (no bond priced now): a scheduled fill tries again within its day
 
 
 @dataclass(frozen=True)
@@ -54,19 +59,30 @@ class FillParties:
     basket: GcBasketRow
 
 
+def parties_of(session: Session, fill: GcFill) -> FillParties:
+    """A recorded fill's two orders and basket."""
+    lend, borrow = session.get(GcOrder, fill.lend_order_id), session.get(GcOrder, fill.borrow_order_id)
+    assert lend is not None and borrow is not None
+    return FillParties(lend=lend, borrow=borrow, basket=baskets.load_basket(session, fill.basket_id))
+
+
 def plan(market: Market, session: Session, parties: FillParties, amount: int) -> FillPlan:
     """Choose the collateral of a fill of ``amount`` (chain reads: call before the write transaction). A fill the
     engine would refuse (orders signed for other days, deadlines passed, the lender short of cash, no bond of the
     basket held or priced) gets a ``failure`` instead, and no transaction."""
     lend, borrow = signed_message(parties.lend), signed_message(parties.borrow)
-    if (lend["maturity"], lend["cashToken"], lend["basket"]) != (
+    if (lend["start"], lend["maturity"], lend["cashToken"], lend["basket"]) != (
+        borrow["start"],
         borrow["maturity"],
         borrow["cashToken"],
         borrow["basket"],
     ):
         return FillPlan(failure=UNSETTLEABLE, detail="the orders were signed for different days or baskets")
-    if market.now() > min(lend["deadline"], borrow["deadline"]):
-        return FillPlan(failure=UNSETTLEABLE, detail="an order's trading day had ended")
+    now = market.now()
+    if now < lend["start"]:
+        return FillPlan(opens_at=lend["start"])
+    if now > min(lend["deadline"], borrow["deadline"]):
+        return FillPlan(failure=UNSETTLEABLE, detail="the fill's opening day had ended")
     basket = baskets.as_basket(parties.basket)
     cash = parties.basket.cash_token
     if Token(market.token(cash)).balance_of(lend["maker"]) < amount:
@@ -101,17 +117,25 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int) ->
         failure=UNSETTLEABLE,
         detail="no bond of the basket held by the borrower covers the cash at a current price",
         at_fault=BORROW if priced else None,  # no price at all is nobody's want: neither order is withdrawn
+        passing=not priced,
     )
 
 
 def enqueue_fill(session: Session, market: Market, fill: GcFill, parties: FillParties, chosen: FillPlan) -> None:
-    """Queue the fill's approvals and ``settleGcFill`` (the caller commits), or record why it cannot settle."""
+    """Queue the fill's approvals and ``settleGcFill`` (the caller commits), record why it cannot settle, or keep it
+    ``scheduled`` for its opening day."""
+    if chosen.opens_at is not None:
+        fill.status, fill.opens_at = SCHEDULED, chosen.opens_at
+        _audit(session, fill, "gc.fill.scheduled", {"opens_at": chosen.opens_at})
+        return
     if chosen.failure is not None:
         fill.status, fill.failure = FAILED, chosen.failure
         _audit(session, fill, "gc.fill.failed", {"reason": chosen.detail or chosen.failure})
         credit_release.release_fill(session, fill)
         if chosen.at_fault is not None:
             _withdraw(session, parties.lend if chosen.at_fault == LEND else parties.borrow, chosen.detail)
+        session.flush()
+        nonce_void.after_fill(session, market, fill)
         return
     basket = baskets.as_basket(parties.basket)
     bond = basket.bonds[chosen.bond]
@@ -186,6 +210,8 @@ def on_final(session: Session, settlement: Settlement, steps: list[ChainStep], m
     settlement.repo_id = fill.repo_id
     _audit(session, fill, "gc.fill.settled", {"repo_id": fill.repo_id, "tx_hash": step.tx_hash})
     market_data.announce_settled(session, fill)
+    session.flush()
+    nonce_void.after_fill(session, market, fill)
 
 
 def on_failed(session: Session, settlement: Settlement, steps: list[ChainStep], market: Market) -> None:
@@ -196,6 +222,8 @@ def on_failed(session: Session, settlement: Settlement, steps: list[ChainStep], 
     fill.status, fill.failure = FAILED, UNSETTLEABLE  # the revert may name the other side: the audit keeps it
     _audit(session, fill, "gc.fill.failed", {"reason": (failed.error if failed is not None else None) or "failed"})
     credit_release.release_fill(session, fill)
+    session.flush()
+    nonce_void.after_fill(session, market, fill)
 
 
 def _audit(session: Session, fill: GcFill, action: str, change: dict[str, object]) -> None:

@@ -43,6 +43,7 @@ def _order(system: RepoSystem, *, maker: str, side: int, rate: int, basket: gc.G
         side=side,
         cashToken=system.cash.address,
         basket=basket.hash(),
+        start=now,
         maturity=now + 86_400,
         rate=rate,
         size=10_000_000 * CASH,

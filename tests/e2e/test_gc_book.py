@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from gateway.matching.credit import CreditLimits
 from gateway.matching.models import GcFill, GcInstruction, GcOrder
 from gateway.matching.runner import Runner
 from gateway.policy.engine import Rule
+from gateway.settlement_records.models import Settlement
 from gateway.trading.models import PolicyVersion
 from tests.e2e.chains import BOND_DECIMALS, CASH_DECIMALS
 from tests.e2e.test_lifecycle_paths import Env, env
@@ -34,7 +36,8 @@ pytestmark = pytest.mark.slow
 __all__ = ["env"]  # the lifecycle module's chain, deployment and gateway, shared
 
 C = 10**CASH_DECIMALS
-SELLER, BUYER, COLLATERAL_TOKEN, PURCHASE_PRICE, RATE, HAIRCUT_BPS, MATURITY = 0, 1, 3, 4, 5, 7, 10  # IRepoEngine.Repo
+SELLER, BUYER, COLLATERAL_TOKEN, PURCHASE_PRICE, RATE, HAIRCUT_BPS = 0, 1, 3, 4, 5, 7  # IRepoEngine.Repo
+OPENED_AT, MATURITY = 9, 10
 HAIRCUT = 200
 SIZE = 40_000 * C
 
@@ -74,10 +77,10 @@ def _matcher(env: Env, tmp: Path) -> Runner:
     return Runner(env.world.client, Book(instruments=[], credit=CreditLimits()), api_key=lambda: key)
 
 
-def _limits(env: Env) -> None:
+def _limits(env: Env, units: int = SIZE) -> None:
     for key, other in (("a", "b"), ("b", "a")):
-        admin = env.world.user(key, Role.MEMBER_ADMIN, f"{key}gcadmin")
-        body = {"counterparty_id": str(env.world.orgs[other]), "limit_units": str(SIZE)}
+        admin = env.world.user(key, Role.MEMBER_ADMIN, f"{key}gcadmin{units}")
+        body = {"counterparty_id": str(env.world.orgs[other]), "limit_units": str(units)}
         r = admin.client.put("/v1/gc/credit-limits", json=body, headers=admin.headers)
         assert r.status_code == 200, r.text
 
@@ -201,16 +204,19 @@ def _signed_nonce(env: Env, order_id: str) -> int:
 
 
 def test_orders_the_gateway_refuses_change_nothing(env: Env) -> None:
-    """A tenor that opens tomorrow, an unknown basket, a basket the member's policy blocks: each refused, nothing
-    signed or queued; the policy's refusal is on the audit chain."""
+    """A forward start beyond a year, an unknown tenor or basket, a basket the member's policy blocks: each refused,
+    nothing signed or queued; the policy's refusal is on the audit chain."""
     basket = _basket(env, f"GC-EUR-P-{env.d.chain.kind}")
     with env.world.ctx.sessions() as session:
         instructions_before = session.scalar(select(func.count()).select_from(GcInstruction))
     step_up(env.a_trader)
     base = {"wallet_id": env.a_wallet["id"], "basket_id": basket["basket_id"], "side": "borrow",
             "rate": str(4 * 10**16), "size_units": str(SIZE)}  # fmt: skip
-    tom_next = call(env.a_trader, "/v1/gc/orders", json={**base, "client_order_id": "p-tn", "tenor": "TN"})
-    assert tom_next.status_code == 400 and "only trades that open today" in tom_next.json()["detail"], tom_next.text
+    far = call(env.a_trader, "/v1/gc/orders", json={**base, "client_order_id": "p-fwd", "tenor": "TN",
+                                                      "forward_start_days": 366})  # fmt: skip
+    assert far.status_code == 422, far.text  # a forward start opens within a year
+    odd = call(env.a_trader, "/v1/gc/orders", json={**base, "client_order_id": "p-2y", "tenor": "2Y"})
+    assert odd.status_code == 400 and "unknown tenor" in odd.json()["detail"], odd.text
     unknown = call(env.a_trader, "/v1/gc/orders", json={**base, "client_order_id": "p-x", "basket_id": "NOPE",
                                                           "tenor": "1W"})  # fmt: skip
     assert unknown.status_code == 404, unknown.text
@@ -439,3 +445,66 @@ def test_an_amend_lowers_the_size_the_book_fills(env: Env, tmp_path: Path) -> No
     assert (fill["status"], fill["amount_units"]) == ("settled", str(SIZE // 16)), fill
     repo = env.d.engine.functions.getRepo(int(fill["repo_id"])).call()
     assert repo[PURCHASE_PRICE] == SIZE // 16
+
+
+def test_a_tom_next_fill_waits_for_its_opening_day_and_a_cancel_voids_the_order_only_after(
+    env: Env, tmp_path: Path
+) -> None:
+    """A tom-next match is binding at once and opens the next day: scheduled until the chain's clock reaches it,
+    then opened by the indexer's sweep within the day both orders signed. A's cancel of its rest meanwhile takes it
+    out of the book at once, but holds the on-chain void of its nonce until the fill has opened (a void now would
+    make the engine refuse the trade A agreed)."""
+    env.price("98")
+    basket = _basket(env, f"GC-EUR-TN-{env.d.chain.kind}")
+    _limits(env, 4 * SIZE)  # room beside what earlier tests' repos still use
+    runner = _matcher(env, tmp_path)
+    repos_before = int(env.d.engine.functions.repoCount().call())
+    borrow = _order(env, env.a_trader, env.a_wallet, basket["basket_id"], client_order_id="a-tn", side="borrow",
+                    tenor="TN", rate=str(4 * 10**16), size_units=str(SIZE // 4))  # fmt: skip
+    _order(env, env.b_trader, env.b_wallet, basket["basket_id"], client_order_id="b-tn", side="lend", tenor="TN",
+           rate=str(3 * 10**16), size_units=str(SIZE // 8))  # fmt: skip
+    while runner.step():
+        pass
+    fill = next(f for f in env.a_trader.get("/v1/gc/fills").json()["data"] if f["order_id"] == borrow["id"])
+    today = env.d.now() // 86_400 * 86_400
+    assert (fill["status"], fill["repo_id"], fill["amount_units"]) == ("scheduled", None, str(SIZE // 8)), fill
+    assert int(datetime.fromisoformat(fill["opens_at"]).timestamp()) == today + 86_400  # the next UTC day
+    assert int(env.d.engine.functions.repoCount().call()) == repos_before  # nothing opened today
+
+    voids = select(func.count()).select_from(Settlement).where(Settlement.kind == "gc_cancel")
+    with env.world.ctx.sessions() as session:
+        voids_before = session.scalar(voids)
+    step_up(env.a_trader)
+    cancelled = env.a_trader.client.delete(f"/v1/gc/orders/{borrow['id']}", headers=env.a_trader.headers)
+    assert cancelled.status_code == 202, cancelled.text
+    while runner.step():
+        pass
+    mine = {o["client_order_id"]: o for o in env.a_trader.get("/v1/gc/orders").json()["data"]}
+    assert mine["a-tn"]["status"] == "cancelled"
+    with env.world.ctx.sessions() as session:
+        assert session.scalar(voids) == voids_before  # no void queued while the fill waits
+    maker, nonce = env.a_wallet["address"], _signed_nonce(env, borrow["id"])
+    with env.world.ctx.sessions() as session:
+        held = session.scalars(
+            select(AuditEntry.action).where(
+                AuditEntry.object_id == borrow["id"], AuditEntry.action == "gc.order.void_held"
+            )
+        ).all()
+        assert held == ["gc.order.void_held"]
+    assert not env.d.engine.functions.nonceUsed(maker, nonce).call()  # not voided: the fill would fail
+
+    if env.d.chain.kind != "anvil":
+        pytest.skip("our node's clock is the wall clock: tomorrow cannot come within a test (Anvil's run opens it)")
+    env.d.advance(today + 86_400 - env.d.now() + 60)  # a minute into the opening day
+    env.price("98")  # the morning's prices: the sweep tries again until there are some
+    fill = wait_for(
+        lambda: next(f for f in env.a_trader.get("/v1/gc/fills").json()["data"] if f["order_id"] == borrow["id"]),
+        lambda f: f["status"] in ("settled", "failed"),
+        timeout=90,
+    )
+    assert fill["status"] == "settled", fill
+    repo = env.d.engine.functions.getRepo(int(fill["repo_id"])).call()
+    assert (repo[SELLER], repo[BUYER], repo[PURCHASE_PRICE]) == (env.a_wallet["address"], env.b_wallet["address"],
+                                                                  SIZE // 8)  # fmt: skip
+    assert repo[OPENED_AT] >= today + 86_400 and repo[MATURITY] == today + 2 * 86_400  # opens tomorrow, for a night
+    wait_for(lambda: env.d.engine.functions.nonceUsed(maker, nonce).call(), bool, timeout=60)  # now void on chain

@@ -11,8 +11,8 @@ pragma solidity 0.8.28;
 /// - the bond is in the basket both signed, at the basket's haircut; the collateral is the least amount of it whose
 ///   haircut value (at the oracle's price, in the cash token) covers the cash: the lender is not under-secured and
 ///   the borrower does not give more than it must;
-/// - the same cash token, basket and maturity on both sides, before both orders' deadlines, and neither order's
-///   nonce spent on the engine (a member voids its order on chain with {IRepoEngine-cancelNonce}).
+/// - the same cash token, basket, opening day and maturity on both sides, on or after the orders' `start` and before
+///   both orders' deadlines, and neither order's nonce spent on the engine (a member voids its order on chain with {IRepoEngine-cancelNonce}).
 /// The repo opens through the engine's own `open`, so the engine's checks (verified parties, listed tokens, rate
 /// bounds, pauses) all apply; the borrower is the repo's seller, the lender its buyer and first position holder.
 /// Served by the engine's extensions through its fallback, in the engine's own storage and address.
@@ -26,14 +26,16 @@ interface IRepoGcSettlement {
 
     /// @notice What a member signs. `rate` is the lowest rate a LEND order accepts and the highest a BORROW order
     /// accepts (annual, 18 decimals, signed); `size` bounds the sum of its fills in the cash token's units, each fill
-    /// at least `minFill`; `basket` is {basketHash} of the basket both sides must name; `maturity` the closing leg;
-    /// `deadline` the end of the trading session.
+    /// at least `minFill`; `basket` is {basketHash} of the basket both sides must name; `start` the earliest time its
+    /// fills may open (the opening day's start: a tom-next or forward-starting trade matched today opens on its
+    /// day, not before); `maturity` the closing leg; `deadline` the latest a fill may open (the opening day's end).
     struct GcOrder {
         address maker;
         address matcher;
         GcSide side;
         address cashToken;
         bytes32 basket;
+        uint64 start;
         uint64 maturity;
         int256 rate;
         uint256 size;
@@ -89,6 +91,9 @@ interface IRepoGcSettlement {
 
     /// @notice The order's deadline `deadline` has passed.
     error GcOrderExpired(bytes32 order, uint64 deadline);
+
+    /// @notice The order's opening day has not begun: its fills open from `start`.
+    error GcOrderNotStarted(bytes32 order, uint64 start);
 
     /// @notice The order's maker spent its nonce on the engine: the order is void.
     error GcOrderCancelled(bytes32 order);

@@ -18,7 +18,7 @@ from tests.gateway.matching.test_outcome_checks import _order, book
 
 __all__ = ["book"]
 CASH, BOND = "0x" + "11" * 20, "0x" + "22" * 20
-SIGNED = {"matcher": "0x" + "ab" * 20, "cashToken": CASH, "basket": "0x" + "33" * 32, "maturity": "100",
+SIGNED = {"matcher": "0x" + "ab" * 20, "cashToken": CASH, "basket": "0x" + "33" * 32, "start": "0", "maturity": "100",
           "rate": "4", "size": "1000", "minFill": "1", "nonce": "1", "deadline": "200"}  # fmt: skip
 
 

@@ -42,7 +42,7 @@ def _unsigned(world: World, status: str = entry.UNSIGNED) -> uuid.UUID:
         row = GcOrder(
             id=uuid.uuid4(), organization_id=world.orgs["a"], client_order_id=uuid.uuid4().hex, basket_id="GC-A",
             tenor="1W", forward_start_days=0, side="borrow", tif="limit", rate="4", size_units="1000",
-            min_fill_units="1", filled_units="0", status=status, priority=0, deadline=DEADLINE,
+            min_fill_units="1", filled_units="0", status=status, priority=0, deadline=DEADLINE, expires_at=DEADLINE,
         )  # fmt: skip
         session.add(row)
         return row.id
@@ -136,8 +136,8 @@ def test_a_non_canonical_or_malformed_signature_is_refused(world: World) -> None
         assert row is not None
         row.maker = key.address
         row.signed = {"maker": key.address, "matcher": "0x" + "ab" * 20, "side": "1", "cashToken": "0x" + "11" * 20,
-                      "basket": "0x" + "33" * 32, "maturity": "1", "rate": "4", "size": "1000", "minFill": "1",
-                      "nonce": "7", "deadline": str(DEADLINE)}  # fmt: skip
+                      "basket": "0x" + "33" * 32, "start": "0", "maturity": "1", "rate": "4", "size": "1000",
+                      "minFill": "1", "nonce": "7", "deadline": str(DEADLINE)}  # fmt: skip
     with world.ctx.sessions() as session:
         row = session.get(GcOrder, order_id)
         assert row is not None

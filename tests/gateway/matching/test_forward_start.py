@@ -1,0 +1,117 @@
+"""Tom-next and forward-starting orders: what they sign (their opening day's start and end), when the book expires
+them (their trading day's end, before the signed deadline), and how a fill waits for its opening day: ``scheduled``
+until the chain's clock reaches it, then planned once, trying again while no bond is priced yet that morning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, cast
+
+from sqlalchemy import select
+
+from gateway.matching import entry, scheduled, session_end, settle
+from gateway.matching.instruments import Tenor
+from gateway.matching.models import GcFill, GcInstruction
+from tests.gateway.conftest import World
+from tests.gateway.matching.test_outcome_checks import _order, book
+from tests.gateway.matching.test_plan_fault import _Market, _parties
+
+__all__ = ["book"]
+DAY = 86_400
+NOON = int(dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC).timestamp())  # a Monday
+MIDNIGHT = NOON - DAY // 2
+
+
+def test_a_same_day_order_signs_its_trading_day_and_expires_at_its_end() -> None:
+    dates = entry.order_dates(Tenor.OVERNIGHT, 0, NOON)
+    assert (dates.start, dates.maturity) == (MIDNIGHT, MIDNIGHT + DAY)
+    assert dates.deadline == dates.expires_at == MIDNIGHT + DAY - 1
+
+
+def test_a_tom_next_order_signs_tomorrow_and_leaves_the_book_tonight() -> None:
+    dates = entry.order_dates(Tenor.TOM_NEXT, 0, NOON)
+    assert (dates.start, dates.maturity) == (MIDNIGHT + DAY, MIDNIGHT + 2 * DAY)
+    assert dates.deadline == MIDNIGHT + 2 * DAY - 1  # fills may open all of tomorrow
+    assert dates.expires_at == MIDNIGHT + DAY - 1  # but are matched only today
+
+
+def test_a_forward_start_opens_days_later_for_its_tenor() -> None:
+    dates = entry.order_dates(Tenor.ONE_WEEK, 7, NOON)
+    assert (dates.start, dates.maturity) == (MIDNIGHT + 7 * DAY, MIDNIGHT + 14 * DAY)
+    assert (dates.deadline, dates.expires_at) == (MIDNIGHT + 8 * DAY - 1, MIDNIGHT + DAY - 1)
+
+
+def test_the_book_expires_an_order_at_its_trading_days_end_not_its_signed_deadline(book: World) -> None:
+    order = _order(book, "a", "borrow", 5, expires_at=NOON, deadline=NOON + DAY)
+    with book.ctx.sessions() as session:
+        assert session_end.expire_overdue(session, NOON) == 0
+        assert session_end.expire_overdue(session, NOON + 1) == 1
+        session.commit()
+        asked = session.scalars(select(GcInstruction.order_id).where(GcInstruction.action == "expire")).all()
+        assert asked == [order]
+
+
+class _Clock(_Market):
+    """The plan's chain reads at a chosen chain time, the borrower holding the bond."""
+
+    def __init__(self, now: int, *, stale: bool = False) -> None:
+        super().__init__(stale=stale)
+        self.at = now
+
+    def now(self) -> int:
+        return self.at
+
+
+def _scheduled_fill(world: World, start: int) -> tuple[int, settle.FillParties]:
+    parties = _parties(world)
+    for row in (parties.lend, parties.borrow):
+        row.signed = {**cast(dict[str, Any], row.signed), "start": str(start), "deadline": str(start + DAY - 1)}
+    sequence = uuid.uuid4().int % 10**9
+    with world.ctx.sessions() as session:
+        for row in (parties.lend, parties.borrow):
+            session.merge(row)
+        fill = GcFill(sequence=sequence, lend_order_id=parties.lend.id, borrow_order_id=parties.borrow.id,
+                      basket_id="GC-A", tenor="TN", forward_start_days=0, rate="4", amount_units="500",
+                      aggressor="lend")  # fmt: skip
+        session.add(fill)
+        session.flush()
+        chosen = settle.plan(cast(Any, _Clock(start - 60)), session, parties, 500)
+        assert chosen.opens_at == start and chosen.failure is None  # a minute before its day: it waits
+        settle.enqueue_fill(session, cast(Any, None), fill, parties, chosen)
+        session.commit()
+        assert (fill.status, fill.opens_at, fill.settlement_id) == ("scheduled", start, None)
+    return sequence, parties
+
+
+def _status(world: World, sequence: int) -> str:
+    with world.ctx.sessions() as session:
+        fill = session.get(GcFill, sequence)
+        assert fill is not None
+        return fill.status
+
+
+def test_a_scheduled_fill_is_not_due_before_its_day_and_tries_again_while_no_bond_is_priced(book: World) -> None:
+    start = MIDNIGHT + DAY
+    sequence, _ = _scheduled_fill(book, start)
+    assert scheduled.plan_due(cast(Any, _Clock(start - 1)), book.ctx.read_sessions, start - 1) == {}
+
+    stale = scheduled.plan_due(cast(Any, _Clock(start + 5, stale=True)), book.ctx.read_sessions, start + 5)
+    assert stale[sequence].failure is not None and stale[sequence].passing  # no price yet this morning
+    with book.ctx.sessions() as session:
+        assert scheduled.open_due(session, cast(Any, None), stale) == 0
+        session.commit()
+    assert _status(book, sequence) == "scheduled"
+
+    late = scheduled.plan_due(cast(Any, _Clock(start + DAY, stale=True)), book.ctx.read_sessions, start + DAY)
+    assert late[sequence].failure is not None and not late[sequence].passing  # its day is over: it fails for good
+    for _ in range(2):  # queued once, whoever else sweeps
+        with book.ctx.sessions() as session:
+            scheduled.open_due(session, cast(Any, None), late)
+            session.commit()
+    assert _status(book, sequence) == "failed"
+    with book.ctx.sessions() as session:
+        fill = session.get(GcFill, sequence)
+        assert fill is not None and fill.credit_released_at is not None  # its credit comes back once
+        releases = session.scalars(select(GcInstruction).where(GcInstruction.action == "release")).all()
+        assert len(releases) == 1
