@@ -69,6 +69,7 @@ class Indexer:
         self.market = market
         self.sessions = sessions
         self.read_sessions = read_sessions or sessions  # reads beside chain calls: never hold the write lock
+        self.gc_scheduled = gc_scheduled.ScheduledSweep()
         self.bus = bus
         self.start_block = start_block
         self.on_events = on_events  # callable(list[dict]) after commit (webhooks)
@@ -232,7 +233,7 @@ class Indexer:
         """GC fills whose opening day has begun at the sweep's chain time, planned (chain reads, before the write)."""
         if verdicts is None:
             return {}
-        return gc_scheduled.plan_due(self.market, self.read_sessions, verdicts.chain_time)
+        return self.gc_scheduled.plan_due(self.market, self.read_sessions, verdicts.chain_time)
 
     def _spent_handed_out(
         self, decoded_logs: list[tuple[Any, dict[str, Any], dict[str, Any]]], end: int

@@ -62,9 +62,10 @@ def add(
 
 
 def set_credit_limit(
-    session: Session, *, organization_id: uuid.UUID, counterparty_id: uuid.UUID, limit_units: int
+    session: Session, *, organization_id: uuid.UUID, counterparty_id: uuid.UUID, limit_units: int, book_units: int
 ) -> GcCreditLimit:
-    """Record a member's limit toward a counterparty and queue it for the book."""
+    """Record a member's own limit toward a counterparty and queue for the book what it counts of it
+    (``book_units``: at most the pair's agreed cap, ``gateway.matching.credit_caps``)."""
     lock(session)  # one limit change at a time: the first for a pair is an insert
     row = session.get(GcCreditLimit, (organization_id, counterparty_id), populate_existing=True)
     if row is None:
@@ -72,12 +73,17 @@ def set_credit_limit(
         session.add(row)
     row.limit_units = str(limit_units)
     row.updated_at = utcnow()
+    tell_limit(session, member=organization_id, counterparty=counterparty_id, limit_units=book_units)
+    return row
+
+
+def tell_limit(session: Session, *, member: uuid.UUID, counterparty: uuid.UUID, limit_units: int) -> None:
+    """Queue a member's limit toward a counterparty, as the book is to count it."""
     add(
         session,
         action="credit_limit",
-        payload={"member": str(organization_id), "counterparty": str(counterparty_id), "limit_units": str(limit_units)},
+        payload={"member": str(member), "counterparty": str(counterparty), "limit_units": str(limit_units)},
     )
-    return row
 
 
 def after(session: Session, sequence: int, limit: int) -> list[InstructionWire]:

@@ -25,6 +25,7 @@ def announce_settled(session: Session, fill: GcFill) -> None:
         "sequence": str(fill.sequence),
         "basket_id": fill.basket_id,
         "tenor": fill.tenor,
+        "forward_start_days": str(fill.forward_start_days),
         "rate": fill.rate,
         "amount_units": fill.amount_units,
     }

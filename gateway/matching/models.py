@@ -122,6 +122,18 @@ class GcCreditLimit(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class GcPairCap(Base):
+    """A pair's cap on both members' GC credit limits toward each other, from their effective margin agreement
+    (``member_a`` < ``member_b`` by id, as the agreement orders them); ``cap_units`` None: the agreement names none."""
+
+    __tablename__ = "gc_pair_caps"
+
+    member_a: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    member_b: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    cap_units: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class GcInstruction(Base):
     """What the matching service takes, in order: a new order, a cancellation, a credit limit. ``sequence`` is
     given out under a lock on ``GcSequence`` held to commit, so the rows become visible in sequence order (the

@@ -27,6 +27,9 @@ def void(session: Session, market: Market, row: GcOrder, *, actor: str) -> bool:
     wallet = session.get(Wallet, row.wallet_id) if row.wallet_id is not None else None
     if wallet is None or wallet.kind != WalletKind.CUSTODIAL.value or row.signed is None:
         return False
+    session.refresh(row, with_for_update=True)  # against a last fill finishing at once (after_fill locks it too)
+    if row.nonce_void_due:
+        return True  # held already
     if _fills_waiting(session, row):
         row.nonce_void_due = True
         audit_log.append(
@@ -42,7 +45,7 @@ def after_fill(session: Session, market: Market, fill: GcFill) -> None:
     """A fill left ``scheduled``/``settling`` (opened or failed): queue the held void of either order it was the last
     waiting fill of (the caller commits)."""
     for order_id in (fill.lend_order_id, fill.borrow_order_id):
-        row = session.get(GcOrder, order_id)
+        row = session.get(GcOrder, order_id, with_for_update=True, populate_existing=True)
         if row is None or not row.nonce_void_due or _fills_waiting(session, row):
             continue
         wallet = session.get(Wallet, row.wallet_id) if row.wallet_id is not None else None

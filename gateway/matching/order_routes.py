@@ -14,7 +14,7 @@ from gateway.custody import door
 from gateway.custody.kyc import verified_before_writing
 from gateway.db.models import Organization, WalletKind
 from gateway.exceptions import InvalidRequest, NotFound
-from gateway.matching import baskets, entry, instructions, self_held
+from gateway.matching import baskets, credit_caps, entry, instructions, self_held
 from gateway.matching.schemas import (
     GcBasketCreate,
     GcBasketPublic,
@@ -149,24 +149,31 @@ def cancel_order(order_id: uuid.UUID, principal: Trader, session: SessionDep, hu
 @router.put("/credit-limits", response_model=GcCreditLimitPublic, status_code=200)
 def set_credit_limit(body: GcCreditLimitSet, principal: PolicyManage, session: SessionDep) -> GcCreditLimitPublic:
     """The member's limit toward another member on the GC book (member admin): a match between two members needs
-    room in both members' limits toward each other."""
+    room in both members' limits toward each other. The book counts at most the pair's agreed cap (their effective
+    margin agreement's ``gc_credit_cap``): ``book_units``."""
     counterparty_id = body.counterparty_id
     counterparty = session.get(Organization, counterparty_id)
     if counterparty is None or counterparty.is_operator:
         raise NotFound(f"no member {counterparty_id}")
     if counterparty_id == principal.organization_id:
         raise InvalidRequest("a member has no credit limit toward itself")
+    own = int(body.limit_units)
+    cap = credit_caps.cap(session, principal.organization_id, counterparty_id)
+    book = credit_caps.bounded(own, cap)
     row = instructions.set_credit_limit(
         session,
         organization_id=principal.organization_id,
         counterparty_id=counterparty_id,
-        limit_units=int(body.limit_units),
+        limit_units=own,
+        book_units=book,
     )
     session.flush()
     public = GcCreditLimitPublic(
         organization_id=row.organization_id,
         counterparty_id=row.counterparty_id,
         limit_units=row.limit_units,
+        agreed_cap_units=str(cap) if cap is not None else None,
+        book_units=str(book),
         updated_at=row.updated_at,
     )
     session.commit()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db.models import utcnow
 from gateway.exceptions import Conflict, InvalidRequest, NotFound
-from gateway.matching import baskets, instructions
+from gateway.matching import baskets, credit_caps, instructions, nonce_void
 from gateway.matching.entry import LIVE, PENDING
 from gateway.matching.models import GcCreditLimit, GcFill, GcInstruction, GcOrder
 from gateway.matching.orders import CancelReason, OrderStatus, Side
@@ -120,14 +120,21 @@ def _check_fill(fill: FillIn, lend: GcOrder, borrow: GcOrder, filled: dict[uuid.
 
 
 def _check_credit(session: Session, fill: FillIn, lend: GcOrder, borrow: GcOrder) -> None:
-    """Both members gave the other a credit limit: a member that never did (or set 0) is never matched with it."""
+    """Both members gave the other a credit limit: a member that never did (or set 0, or whose agreement with it caps
+    the pair at 0) is never matched with it."""
     for member, other in (
         (lend.organization_id, borrow.organization_id),
         (borrow.organization_id, lend.organization_id),
     ):
         row = session.get(GcCreditLimit, (member, other))
-        if row is None or int(row.limit_units) <= 0:
+        if row is None or credit_caps.on_book(session, member, other, int(row.limit_units)) <= 0:
             raise InvalidRequest(f"fill {fill.sequence}: no credit limit between the two members")
+
+
+def _outlives_its_day(row: GcOrder) -> bool:
+    """A tom-next or forward order's signature stays good until its opening day ends, past its trading day: once it
+    leaves the book it is voided on chain, so only the fills the book made of it can ever open."""
+    return row.deadline is not None and row.expires_at is not None and row.deadline > row.expires_at
 
 
 def record(session: Session, body: OutcomeIn, plans: dict[int, FillPlan], market: Market) -> bool:
@@ -165,6 +172,9 @@ def record(session: Session, body: OutcomeIn, plans: dict[int, FillPlan], market
         row.status, row.cancel_reason, row.updated_at = status, state.cancel_reason, now
         if row.priority == 0:
             row.priority = body.sequence
+        if status in (OrderStatus.EXPIRED.value, OrderStatus.CANCELLED.value) and _outlives_its_day(row):
+            if state.cancel_reason != CancelReason.MEMBER.value:  # a member's cancel voided it already
+                nonce_void.void(session, market, row, actor="system:matching")
     for fill, parties in prepared.fills:
         amount = int(fill.amount_units)
         for order_id in (fill.lend_order_id, fill.borrow_order_id):

@@ -137,9 +137,13 @@ class GcCreditLimitSet(BaseModel):
 
 
 class GcCreditLimitPublic(BaseModel):
+    """The member's own limit, the pair's agreed cap (none without one) and what the book counts: the smaller."""
+
     organization_id: uuid.UUID
     counterparty_id: uuid.UUID
     limit_units: str
+    agreed_cap_units: str | None
+    book_units: str
     updated_at: datetime
 
 

@@ -78,7 +78,8 @@ def post_outcome(
         return OutcomeRecorded(sequence=body.sequence, recorded=False, fills=0)
     market = hub.require_market()
     plans = {
-        fill.sequence: settle.plan(market, read, parties, int(fill.amount_units)) for fill, parties in prepared.fills
+        fill.sequence: settle.plan(market, read, parties, int(fill.amount_units), at_match=True)
+        for fill, parties in prepared.fills
     }
     read.rollback()
     recorded = outcomes.record(session, body, plans, market)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from contracts import gc
+from contracts import eip712, gc
 from gateway.chain.bindings.tokens import Token
 from gateway.custody import door
 from gateway.db import audit_log
@@ -66,10 +66,16 @@ def parties_of(session: Session, fill: GcFill) -> FillParties:
     return FillParties(lend=lend, borrow=borrow, basket=baskets.load_basket(session, fill.basket_id))
 
 
-def plan(market: Market, session: Session, parties: FillParties, amount: int) -> FillPlan:
+def plan(market: Market, session: Session, parties: FillParties, amount: int, *, at_match: bool = False) -> FillPlan:
     """Choose the collateral of a fill of ``amount`` (chain reads: call before the write transaction). A fill the
     engine would refuse (orders signed for other days, deadlines passed, the lender short of cash, no bond of the
-    basket held or priced) gets a ``failure`` instead, and no transaction."""
+    basket held or priced) gets a ``failure`` instead, and no transaction.
+
+    ``at_match``: the book's answer is being recorded. A match recorded after either order's trading day ended is
+    refused (the book had to expire them: a late answer cannot trade yesterday's orders at today's rates). A fill
+    whose opening day is later is checked now all the same (the lender's cash, the borrower's bond, a self-held
+    wallet's approvals), so a member who could not settle it is withdrawn today, not after the other side's order
+    has expired; it is then ``scheduled`` and planned again on its day."""
     lend, borrow = signed_message(parties.lend), signed_message(parties.borrow)
     if (lend["start"], lend["maturity"], lend["cashToken"], lend["basket"]) != (
         borrow["start"],
@@ -79,10 +85,24 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int) ->
     ):
         return FillPlan(failure=UNSETTLEABLE, detail="the orders were signed for different days or baskets")
     now = market.now()
-    if now < lend["start"]:
-        return FillPlan(opens_at=lend["start"])
+    if at_match and now > min(_expiry(parties.lend), _expiry(parties.borrow)):
+        return FillPlan(failure=UNSETTLEABLE, detail="an order's trading day had ended before the match was recorded")
     if now > min(lend["deadline"], borrow["deadline"]):
         return FillPlan(failure=UNSETTLEABLE, detail="the fill's opening day had ended")
+    chosen = _collateral(market, session, parties, amount, lend, borrow)
+    if now < lend["start"] and (chosen.failure is None or chosen.passing):
+        return FillPlan(opens_at=lend["start"])  # no price this morning says nothing of its day's
+    return chosen
+
+
+def _expiry(order: GcOrder) -> int:
+    return order.expires_at if order.expires_at is not None else int(signed_message(order)["deadline"])
+
+
+def _collateral(
+    market: Market, session: Session, parties: FillParties, amount: int, lend: eip712.GcOrder, borrow: eip712.GcOrder
+) -> FillPlan:
+    """The holdings and approvals part of ``plan``."""
     basket = baskets.as_basket(parties.basket)
     cash = parties.basket.cash_token
     if Token(market.token(cash)).balance_of(lend["maker"]) < amount:

@@ -36,6 +36,9 @@ class MarginAgreement(Base):
     auto_call_b: Mapped[bool] = mapped_column(default=False)
     eligible: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # gateway.risk.eligibility
     valuation_times: Mapped[list[str]] = mapped_column(JSON, default=list)  # "HH:MM" UTC; none: continuously
+    # the most either member's GC order-book credit limit toward the other may be (gateway.matching.credit_caps);
+    # none: no cap beyond each member's own limit
+    gc_credit_cap_units: Mapped[str | None] = mapped_column(String(80), nullable=True)
     proposed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     approved_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), nullable=True)

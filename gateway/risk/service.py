@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from gateway.db import audit_log
 from gateway.db.models import Organization
 from gateway.exceptions import Conflict, InvalidRequest, NotFound, PermissionDenied
+from gateway.matching import credit_caps
 from gateway.risk.exposure import Method, Terms
 from gateway.risk.models import MarginAgreement
 from gateway.risk.schemas import AgreementCreate, AgreementPublic, EligibleIn
@@ -61,6 +62,11 @@ def propose(session: Session, *, organization_id: uuid.UUID, data: AgreementCrea
         auto_call_b=data.auto_call if organization_id == b else False,
         eligible=[e.model_dump() for e in data.eligible],
         valuation_times=sorted(set(data.valuation_times)),
+        gc_credit_cap_units=(
+            str(money.to_units(data.gc_credit_cap, decimals, field="gc_credit_cap"))
+            if data.gc_credit_cap is not None
+            else None
+        ),
         proposed_by=organization_id,
         proposed_at=datetime.now(UTC),
     )
@@ -78,6 +84,7 @@ def propose(session: Session, *, organization_id: uuid.UUID, data: AgreementCrea
             "method": row.method,
             "eligible": row.eligible,
             "valuation_times": row.valuation_times,
+            "gc_credit_cap_units": row.gc_credit_cap_units,
         },
     )
     return row
@@ -123,6 +130,8 @@ def approve(
         object_id=str(row.id),
         change={"version": row.version, "auto_call": auto_call},
     )
+    cap = int(row.gc_credit_cap_units) if row.gc_credit_cap_units is not None else None
+    credit_caps.agreement_took_effect(session, row.member_a, row.member_b, cap)  # the GC book's limits follow it
     return row
 
 
@@ -176,6 +185,9 @@ def public(session: Session, row: MarginAgreement) -> AgreementPublic:
         auto_call_b=row.auto_call_b,
         eligible=[EligibleIn.model_validate(e) for e in row.eligible or []],
         valuation_times=list(row.valuation_times or []),
+        gc_credit_cap=(
+            money.from_units(int(row.gc_credit_cap_units), decimals) if row.gc_credit_cap_units is not None else None
+        ),
         proposed_by=row.proposed_by,
         proposed_at=row.proposed_at,
         approved_by=row.approved_by,

@@ -453,7 +453,8 @@ def test_a_tom_next_fill_waits_for_its_opening_day_and_a_cancel_voids_the_order_
     """A tom-next match is binding at once and opens the next day: scheduled until the chain's clock reaches it,
     then opened by the indexer's sweep within the day both orders signed. A's cancel of its rest meanwhile takes it
     out of the book at once, but holds the on-chain void of its nonce until the fill has opened (a void now would
-    make the engine refuse the trade A agreed)."""
+    make the engine refuse the trade A agreed). An unfilled tom-next order is voided once it leaves the book at its
+    trading day's end, since its signature would hold until the next day's end."""
     env.price("98")
     basket = _basket(env, f"GC-EUR-TN-{env.d.chain.kind}")
     _limits(env, 4 * SIZE)  # room beside what earlier tests' repos still use
@@ -463,6 +464,8 @@ def test_a_tom_next_fill_waits_for_its_opening_day_and_a_cancel_voids_the_order_
                     tenor="TN", rate=str(4 * 10**16), size_units=str(SIZE // 4))  # fmt: skip
     _order(env, env.b_trader, env.b_wallet, basket["basket_id"], client_order_id="b-tn", side="lend", tenor="TN",
            rate=str(3 * 10**16), size_units=str(SIZE // 8))  # fmt: skip
+    rest = _order(env, env.b_trader, env.b_wallet, basket["basket_id"], client_order_id="b-tn-rest", side="lend",
+                  tenor="TN", rate=str(5 * 10**16), size_units=str(SIZE // 8))  # fmt: skip  # above A's cap: it rests
     while runner.step():
         pass
     fill = next(f for f in env.a_trader.get("/v1/gc/fills").json()["data"] if f["order_id"] == borrow["id"])
@@ -508,3 +511,13 @@ def test_a_tom_next_fill_waits_for_its_opening_day_and_a_cancel_voids_the_order_
                                                                   SIZE // 8)  # fmt: skip
     assert repo[OPENED_AT] >= today + 86_400 and repo[MATURITY] == today + 2 * 86_400  # opens tomorrow, for a night
     wait_for(lambda: env.d.engine.functions.nonceUsed(maker, nonce).call(), bool, timeout=60)  # now void on chain
+
+    # B's unfilled order left the book at its trading day's end; its signature, good until tomorrow's end, is voided
+    def drained() -> str:
+        while runner.step():
+            pass
+        return _status(env, "b-tn-rest")
+
+    assert wait_for(drained, lambda status: status == "expired", timeout=60) == "expired"
+    b_nonce = _signed_nonce(env, rest["id"])
+    wait_for(lambda: env.d.engine.functions.nonceUsed(env.b_wallet["address"], b_nonce).call(), bool, timeout=60)

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import select
 
+from gateway.db.models import Wallet
 from gateway.matching import entry, scheduled, session_end, settle
 from gateway.matching.instruments import Tenor
 from gateway.matching.models import GcFill, GcInstruction
 from tests.gateway.conftest import World
 from tests.gateway.matching.test_outcome_checks import _order, book
-from tests.gateway.matching.test_plan_fault import _Market, _parties
+from tests.gateway.matching.test_plan_fault import BOND, _Call, _Market, _parties
 
 __all__ = ["book"]
 DAY = 86_400
@@ -52,25 +54,56 @@ def test_the_book_expires_an_order_at_its_trading_days_end_not_its_signed_deadli
         assert asked == [order]
 
 
-class _Clock(_Market):
-    """The plan's chain reads at a chosen chain time, the borrower holding the bond."""
+class _Holdings:
+    def __init__(self, held: int) -> None:
+        self.held = held
 
-    def __init__(self, now: int, *, stale: bool = False) -> None:
+    def balanceOf(self, holder: str) -> _Call:
+        return _Call(self.held)
+
+    def allowance(self, owner: str, spender: str) -> _Call:
+        return _Call(2**256 - 1)
+
+
+class _Clock(_Market):
+    """The plan's chain reads at a chosen chain time, the borrower holding the bond (``bond_held`` of it)."""
+
+    engine_address = "0x" + "ee" * 20
+
+    def __init__(self, now: int, *, stale: bool = False, bond_held: int = 10**30) -> None:
         super().__init__(stale=stale)
-        self.at = now
+        self.at, self.bond_held = now, bond_held
 
     def now(self) -> int:
         return self.at
 
+    def token(self, address: str) -> Any:
+        return SimpleNamespace(functions=_Holdings(self.bond_held if address == BOND else 10**30))
 
-def _scheduled_fill(world: World, start: int) -> tuple[int, settle.FillParties]:
+    def allowance_unlimited(self, owner: str, token: str) -> bool:
+        return True
+
+
+def _forward_parties(world: World, start: int) -> settle.FillParties:
+    """A lend and a borrow order signed for an opening day starting at ``start``, each of a custodial wallet."""
     parties = _parties(world)
-    for row in (parties.lend, parties.borrow):
-        row.signed = {**cast(dict[str, Any], row.signed), "start": str(start), "deadline": str(start + DAY - 1)}
-    sequence = uuid.uuid4().int % 10**9
     with world.ctx.sessions() as session:
         for row in (parties.lend, parties.borrow):
+            row.signed = {**cast(dict[str, Any], row.signed), "start": str(start), "deadline": str(start + DAY - 1)}
+            wallet = Wallet(organization_id=row.organization_id, address=str(row.signed["maker"]), kind="custodial",
+                            label="desk")  # fmt: skip
+            session.add(wallet)
+            session.flush()
+            row.wallet_id = wallet.id
             session.merge(row)
+        session.commit()
+    return parties
+
+
+def _scheduled_fill(world: World, start: int) -> tuple[int, settle.FillParties]:
+    parties = _forward_parties(world, start)
+    sequence = uuid.uuid4().int % 10**9
+    with world.ctx.sessions() as session:
         fill = GcFill(sequence=sequence, lend_order_id=parties.lend.id, borrow_order_id=parties.borrow.id,
                       basket_id="GC-A", tenor="TN", forward_start_days=0, rate="4", amount_units="500",
                       aggressor="lend")  # fmt: skip
@@ -94,16 +127,17 @@ def _status(world: World, sequence: int) -> str:
 def test_a_scheduled_fill_is_not_due_before_its_day_and_tries_again_while_no_bond_is_priced(book: World) -> None:
     start = MIDNIGHT + DAY
     sequence, _ = _scheduled_fill(book, start)
-    assert scheduled.plan_due(cast(Any, _Clock(start - 1)), book.ctx.read_sessions, start - 1) == {}
+    sweep = scheduled.ScheduledSweep()
+    assert sweep.plan_due(cast(Any, _Clock(start - 1)), book.ctx.read_sessions, start - 1) == {}
 
-    stale = scheduled.plan_due(cast(Any, _Clock(start + 5, stale=True)), book.ctx.read_sessions, start + 5)
+    stale = sweep.plan_due(cast(Any, _Clock(start + 5, stale=True)), book.ctx.read_sessions, start + 5)
     assert stale[sequence].failure is not None and stale[sequence].passing  # no price yet this morning
     with book.ctx.sessions() as session:
         assert scheduled.open_due(session, cast(Any, None), stale) == 0
         session.commit()
     assert _status(book, sequence) == "scheduled"
 
-    late = scheduled.plan_due(cast(Any, _Clock(start + DAY, stale=True)), book.ctx.read_sessions, start + DAY)
+    late = sweep.plan_due(cast(Any, _Clock(start + DAY, stale=True)), book.ctx.read_sessions, start + DAY)
     assert late[sequence].failure is not None and not late[sequence].passing  # its day is over: it fails for good
     for _ in range(2):  # queued once, whoever else sweeps
         with book.ctx.sessions() as session:
@@ -115,3 +149,26 @@ def test_a_scheduled_fill_is_not_due_before_its_day_and_tries_again_while_no_bon
         assert fill is not None and fill.credit_released_at is not None  # its credit comes back once
         releases = session.scalars(select(GcInstruction).where(GcInstruction.action == "release")).all()
         assert len(releases) == 1
+
+
+def test_a_forward_fill_its_member_cannot_settle_fails_at_the_match_not_on_its_day(book: World) -> None:
+    """Checked at the match like a same-day fill: the borrower holding no bond of the basket is at fault today (its
+    order is withdrawn), rather than failing the fill after the other side's order has left the book."""
+    start = MIDNIGHT + DAY
+    parties = _forward_parties(book, start)
+    with book.ctx.sessions() as session:
+        chosen = settle.plan(cast(Any, _Clock(start - 3_600, bond_held=0)), session, parties, 500, at_match=True)
+    assert (chosen.opens_at, chosen.at_fault) == (None, "borrow") and chosen.failure is not None
+
+
+def test_a_match_recorded_after_an_orders_trading_day_is_refused(book: World) -> None:
+    """A late answer cannot trade yesterday's tom-next orders at today's rates, though their signatures still hold."""
+    start = MIDNIGHT + DAY
+    parties = _forward_parties(book, start)
+    for row in (parties.lend, parties.borrow):
+        row.expires_at = start - 1
+    with book.ctx.sessions() as session:
+        on_time = settle.plan(cast(Any, _Clock(start - 1)), session, parties, 500, at_match=True)
+        late = settle.plan(cast(Any, _Clock(start + 10)), session, parties, 500, at_match=True)
+    assert on_time.opens_at == start
+    assert late.failure is not None and late.opens_at is None and "trading day had ended" in str(late.detail)

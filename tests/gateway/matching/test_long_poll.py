@@ -83,7 +83,9 @@ def test_a_members_key_cannot_read_the_instructions(world: World, cast: Cast) ->
 def test_credit_limits_and_releases_read_as_the_service_takes_them(world: World, service_key: str) -> None:
     a, b = world.orgs["a"], world.orgs["b"]
     with world.ctx.sessions.begin() as session:
-        instructions.set_credit_limit(session, organization_id=a, counterparty_id=b, limit_units=1_000)
+        instructions.set_credit_limit(
+            session, organization_id=a, counterparty_id=b, limit_units=1_000, book_units=1_000
+        )
         instructions.add(
             session, action="release", payload={"lender": str(b), "borrower": str(a), "amount_units": "250"}
         )
