@@ -14,7 +14,7 @@ from gateway.custody import door
 from gateway.custody.kyc import verified_before_writing
 from gateway.db.models import Organization, WalletKind
 from gateway.exceptions import InvalidRequest, NotFound
-from gateway.matching import baskets, credit_caps, entry, instructions, self_held
+from gateway.matching import baskets, credit_caps, entry, instructions, replace, self_held
 from gateway.matching.schemas import (
     GcBasketCreate,
     GcBasketPublic,
@@ -23,6 +23,7 @@ from gateway.matching.schemas import (
     GcOrderAmend,
     GcOrderCreate,
     GcOrderPublic,
+    GcOrderReplace,
 )
 from gateway.settlement.hub import HubDep
 from gateway.trading.deps import Trader, TraderStepUp
@@ -118,7 +119,7 @@ def submit_order_signature(
 @router.patch("/orders/{order_id}", response_model=GcOrderPublic, status_code=202)
 def amend_order(order_id: uuid.UUID, body: GcOrderAmend, principal: Trader, session: SessionDep) -> GcOrderPublic:
     """Lower a live order's total size, keeping its time priority (its ``size_units`` follows once the book has
-    taken it). A higher size or another rate is a new order: cancel this one and enter it."""
+    taken it). A higher size or another rate is a new order: ``…/replace``."""
     row = entry.amend_order(
         session,
         actor=principal.actor,
@@ -126,6 +127,43 @@ def amend_order(order_id: uuid.UUID, body: GcOrderAmend, principal: Trader, sess
         order_id=order_id,
         size_units=int(body.size_units),
     )
+    session.commit()
+    return GcOrderPublic.model_validate(row)
+
+
+@router.post("/orders/{order_id}/replace", response_model=GcOrderPublic, status_code=201)
+def replace_order(
+    order_id: uuid.UUID,
+    body: GcOrderReplace,
+    principal: TraderStepUp,
+    ctx: ContextDep,
+    read: ReadSessionDep,
+    session: SessionDep,
+    hub: HubDep,
+) -> GcOrderPublic:
+    """Cancel/replace at another rate: the replacement (signed like a new order, new time priority) for the live
+    order's unfilled rest, and the old order cancelled, in one step; a refused replacement changes nothing."""
+    old = entry.own_order(read, order_id, principal.organization_id)
+    market = hub.require_market()
+    person = door.Person.of(principal)
+    if old.wallet_id is None:
+        raise InvalidRequest(f"order {order_id} has no wallet to sign a replacement")
+    wallet = entry.member_wallet(read, old.wallet_id, principal.organization_id)
+    try:
+        checked = verified_before_writing(ctx, read, wallet)
+    except door.REFUSALS as exc:
+        read.rollback()
+        door.refused(session, person=person, wallet_id=wallet.id, subject=f"gc-order/{order_id}", refusal=exc)
+        raise
+    venue = entry.Venue(
+        chain_id=market.chain_id, engine=market.engine_address, matcher=market.relayer.address, now=hub.now()
+    )
+    read.rollback()
+    row = replace.replace_order(
+        ctx, session, person=person, order_id=order_id, body=body, venue=venue, chain_checked=checked,
+        market=hub.require_market,
+    )  # fmt: skip
+    hub.notify()
     session.commit()
     return GcOrderPublic.model_validate(row)
 

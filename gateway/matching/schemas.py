@@ -129,6 +129,17 @@ class GcOrderAmend(BaseModel):
     size_units: str = Field(pattern=r"^[1-9][0-9]{0,29}$")
 
 
+class GcOrderReplace(BaseModel):
+    """Cancel/replace: the live order's unfilled rest at another ``rate`` (and optionally another total size, of
+    which the filled part counts), as a new order with its own ``client_order_id`` and new time priority."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_order_id: str = Field(min_length=1, max_length=80)
+    rate: str = Field(pattern=r"^-?[0-9]{1,30}$")
+    size_units: str | None = Field(default=None, pattern=r"^[1-9][0-9]{0,29}$")
+
+
 class GcCreditLimitSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

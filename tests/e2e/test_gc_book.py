@@ -521,3 +521,35 @@ def test_a_tom_next_fill_waits_for_its_opening_day_and_a_cancel_voids_the_order_
     assert wait_for(drained, lambda status: status == "expired", timeout=60) == "expired"
     b_nonce = _signed_nonce(env, rest["id"])
     wait_for(lambda: env.d.engine.functions.nonceUsed(env.b_wallet["address"], b_nonce).call(), bool, timeout=60)
+
+
+def test_a_new_rate_replaces_the_order_in_one_step(env: Env, tmp_path: Path) -> None:
+    """Cancel/replace: the unfilled rest at another rate is a new order (new signature, new priority, its own
+    client_order_id), and the old one leaves the book and is voided; another member's order cannot be replaced, and
+    a replacement id already taken changes nothing."""
+    basket = _basket(env, f"GC-EUR-RP-{env.d.chain.kind}")
+    runner = _matcher(env, tmp_path)
+    old = _order(env, env.a_trader, env.a_wallet, basket["basket_id"], client_order_id="a-rp", side="borrow",
+                 rate=str(4 * 10**16), size_units=str(SIZE // 8))  # fmt: skip
+    while runner.step():
+        pass
+    path = f"/v1/gc/orders/{old['id']}/replace"
+    step_up(env.b_trader)
+    assert call(env.b_trader, path, json={"client_order_id": "b-rp", "rate": "1"}).status_code == 404
+    step_up(env.a_trader)
+    taken = call(env.a_trader, path, json={"client_order_id": "a-rp", "rate": str(45 * 10**15)})
+    assert taken.status_code == 409, taken.text
+    r = call(env.a_trader, path, json={"client_order_id": "a-rp-2", "rate": str(45 * 10**15)})
+    assert r.status_code == 201, r.text
+    new = r.json()
+    assert (new["rate"], new["size_units"], new["tenor"], new["side"]) == (str(45 * 10**15), str(SIZE // 8), "1W",
+                                                                           "borrow")  # fmt: skip
+    while runner.step():
+        pass
+    mine = {o["client_order_id"]: o for o in env.a_trader.get("/v1/gc/orders").json()["data"]}
+    assert (mine["a-rp"]["status"], mine["a-rp-2"]["status"]) == ("cancelled", "resting")
+    depth = env.b_trader.get("/v1/gc/depth", params={"basket_id": basket["basket_id"], "tenor": "1W"}).json()
+    assert depth["borrow"] == [{"rate": str(45 * 10**15), "total_units": str(SIZE // 8), "orders": 1}]
+    maker, nonce = env.a_wallet["address"], _signed_nonce(env, old["id"])
+    wait_for(lambda: env.d.engine.functions.nonceUsed(maker, nonce).call(), bool)  # the old signature is void
+    assert _signed_nonce(env, new["id"]) != nonce

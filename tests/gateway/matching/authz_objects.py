@@ -38,4 +38,5 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("put", "/v1/gc/credit-limits"): {"counterparty_id": str(uuid.UUID(int=1)), "limit_units": "0"},
     ("post", "/v1/gc/orders/{order_id}/signature"): {"signature": "0x" + "11" * 65},
     ("patch", "/v1/gc/orders/{order_id}"): {"size_units": "500"},
+    ("post", "/v1/gc/orders/{order_id}/replace"): {"client_order_id": "authz-replace", "rate": "40000000000000000"},
 }
