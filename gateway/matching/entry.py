@@ -292,7 +292,7 @@ def signed_message(row: GcOrder) -> eip712.GcOrder:
         side=int(s["side"]),
         cashToken=str(s["cashToken"]),
         basket=bytes.fromhex(str(s["basket"])[2:]),
-        start=int(s.get("start", 0)),  # an order signed before orders named their opening day: the engine refuses it
+        start=int(s.get("start", 0)),  # signed before orders named their opening day: never filled (settle.plan)
         maturity=int(s["maturity"]),
         rate=int(s["rate"]),
         size=int(s["size"]),

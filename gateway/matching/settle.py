@@ -76,6 +76,9 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int, *,
     whose opening day is later is checked now all the same (the lender's cash, the borrower's bond, a self-held
     wallet's approvals), so a member who could not settle it is withdrawn today, not after the other side's order
     has expired; it is then ``scheduled`` and planned again on its day."""
+    for side, order in ((LEND, parties.lend), (BORROW, parties.borrow)):
+        if "start" not in (order.signed or {}):  # signed under the engine's earlier GcOrder type: it would revert
+            return FillPlan(failure=UNSETTLEABLE, detail="an order signed before the upgrade", at_fault=side)
     lend, borrow = signed_message(parties.lend), signed_message(parties.borrow)
     if (lend["start"], lend["maturity"], lend["cashToken"], lend["basket"]) != (
         borrow["start"],

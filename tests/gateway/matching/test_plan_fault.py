@@ -92,3 +92,13 @@ def test_only_a_priced_bond_the_borrower_lacks_blames_the_borrower(book: World, 
     with book.ctx.sessions() as session:
         found = settle.plan(cast(Any, _Market(stale=stale)), session, parties, 500)
     assert found.failure == settle.UNSETTLEABLE and found.at_fault == at_fault
+
+
+def test_an_order_signed_before_orders_named_their_day_is_withdrawn_not_sent(book: World) -> None:
+    """After the upgrade that added ``start`` to the signed order, a live order signed under the old type would
+    only revert on chain: its fill fails before any transaction and that order leaves the book."""
+    parties = _parties(book)
+    parties.borrow.signed = {k: v for k, v in dict(parties.borrow.signed or {}).items() if k != "start"}
+    with book.ctx.sessions() as session:
+        found = settle.plan(cast(Any, _Market(stale=False)), session, parties, 500)
+    assert found.failure == settle.UNSETTLEABLE and found.at_fault == "borrow"
