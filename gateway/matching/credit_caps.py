@@ -1,4 +1,4 @@
-"""A pair's GC credit limits bounded by its margin agreement: the effective agreement's ``gc_credit_cap`` (both
+"""A pair's GC credit limits bounded by its margin agreement: the effective agreement's ``gc_credit_cap_units`` (both
 members proposed and approved it) is the most either member's limit toward the other may count for on the book. Each
 member's own limit (``PUT /v1/gc/credit-limits``, its member administrators) stays what it set; the book is told
 the smaller of the two, again whenever either changes. An agreement can only tighten what a member allowed, so the
@@ -40,14 +40,15 @@ def bounded(own_units: int, cap_units: int | None) -> int:
 def agreement_took_effect(session: Session, member_a: uuid.UUID, member_b: uuid.UUID, cap_units: int | None) -> None:
     """A new agreement version of the pair took effect with ``cap_units``: keep it and tell the book each limit of
     the pair anew (the caller commits)."""
+    instructions.lock(session)  # a limit set at once waits for this, or is seen by it
     key = _pair(member_a, member_b)
-    row = session.get(GcPairCap, key)
+    row = session.get(GcPairCap, key, populate_existing=True)
     if row is None:
         row = GcPairCap(member_a=key[0], member_b=key[1])
         session.add(row)
     row.cap_units, row.updated_at = (str(cap_units) if cap_units is not None else None), utcnow()
     for member, counterparty in ((key[0], key[1]), (key[1], key[0])):
-        limit = session.get(GcCreditLimit, (member, counterparty))
+        limit = session.get(GcCreditLimit, (member, counterparty), populate_existing=True)
         if limit is not None:
             instructions.tell_limit(
                 session,

@@ -27,6 +27,7 @@ def void(session: Session, market: Market, row: GcOrder, *, actor: str) -> bool:
     wallet = session.get(Wallet, row.wallet_id) if row.wallet_id is not None else None
     if wallet is None or wallet.kind != WalletKind.CUSTODIAL.value or row.signed is None:
         return False
+    session.flush()  # the caller's changes to the row, before the locking read reloads it
     session.refresh(row, with_for_update=True)  # against a last fill finishing at once (after_fill locks it too)
     if row.nonce_void_due:
         return True  # held already

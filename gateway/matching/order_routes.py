@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from contracts import eip712
-from gateway.api.deps import ContextDep, ReadSessionDep, SessionDep
+from gateway.api.deps import ContextDep, Principal, ReadSessionDep, SessionDep
 from gateway.api.errors import problem_responses
 from gateway.api.permits import MarketOperateStepUp, PolicyManage, TradesRead
+from gateway.context import GatewayContext
 from gateway.custody import door
 from gateway.custody.kyc import verified_before_writing
 from gateway.db.models import Organization, WalletKind
@@ -25,7 +28,7 @@ from gateway.matching.schemas import (
     GcOrderPublic,
     GcOrderReplace,
 )
-from gateway.settlement.hub import HubDep
+from gateway.settlement.hub import Hub, HubDep
 from gateway.trading.deps import Trader, TraderStepUp
 from gateway.trading.schemas import SignatureSubmit, TypedDataDocument, TypedDataPublic
 
@@ -52,22 +55,47 @@ def enter_order(
     """Lend or borrow cash in a basket for a tenor: the member's custodial wallet signs the order once (KYC, policy,
     fresh step-up) and every fill within it opens a repo at once, with an anonymous counterparty. A self-held
     wallet's order is prepared (``unsigned``): its key signs ``…/typed-data`` and posts ``…/signature``."""
+    signing = _signing(ctx, read, session, hub, principal, wallet_id=body.wallet_id, subject="gc-order/new")
+    row = entry.enter_order(
+        ctx, session, person=signing.person, body=body, venue=signing.venue, chain_checked=signing.checked
+    )
+    session.commit()
+    return GcOrderPublic.model_validate(row)
+
+
+@dataclass(frozen=True)
+class _Signing:
+    person: door.Person
+    venue: entry.Venue
+    checked: str  # the wallet's address as the registry verified it (``chain_checked``)
+
+
+def _signing(
+    ctx: GatewayContext,
+    read: Session,
+    session: Session,
+    hub: Hub,
+    principal: Principal,
+    *,
+    wallet_id: uuid.UUID,
+    subject: str,
+) -> _Signing:
+    """Who signs an order and against what, read before the write transaction: the wallet's KYC on chain (a
+    refusal audited under ``subject``) and the venue (chain, engine, matcher, the chain's clock)."""
     market = hub.require_market()
-    wallet = entry.member_wallet(read, body.wallet_id, principal.organization_id)
+    wallet = entry.member_wallet(read, wallet_id, principal.organization_id)
     person = door.Person.of(principal)
     try:
         checked = verified_before_writing(ctx, read, wallet)
     except door.REFUSALS as exc:
         read.rollback()
-        door.refused(session, person=person, wallet_id=wallet.id, subject="gc-order/new", refusal=exc)
+        door.refused(session, person=person, wallet_id=wallet.id, subject=subject, refusal=exc)
         raise
     venue = entry.Venue(
         chain_id=market.chain_id, engine=market.engine_address, matcher=market.relayer.address, now=hub.now()
     )
     read.rollback()
-    row = entry.enter_order(ctx, session, person=person, body=body, venue=venue, chain_checked=checked)
-    session.commit()
-    return GcOrderPublic.model_validate(row)
+    return _Signing(person=person, venue=venue, checked=checked)
 
 
 @router.get("/orders/{order_id}/typed-data", response_model=TypedDataPublic, status_code=200)
@@ -144,24 +172,12 @@ def replace_order(
     """Cancel/replace at another rate: the replacement (signed like a new order, new time priority) for the live
     order's unfilled rest, and the old order cancelled, in one step; a refused replacement changes nothing."""
     old = entry.own_order(read, order_id, principal.organization_id)
-    market = hub.require_market()
-    person = door.Person.of(principal)
     if old.wallet_id is None:
         raise InvalidRequest(f"order {order_id} has no wallet to sign a replacement")
-    wallet = entry.member_wallet(read, old.wallet_id, principal.organization_id)
-    try:
-        checked = verified_before_writing(ctx, read, wallet)
-    except door.REFUSALS as exc:
-        read.rollback()
-        door.refused(session, person=person, wallet_id=wallet.id, subject=f"gc-order/{order_id}", refusal=exc)
-        raise
-    venue = entry.Venue(
-        chain_id=market.chain_id, engine=market.engine_address, matcher=market.relayer.address, now=hub.now()
-    )
-    read.rollback()
+    signing = _signing(ctx, read, session, hub, principal, wallet_id=old.wallet_id, subject=f"gc-order/{order_id}")
     row = replace.replace_order(
-        ctx, session, person=person, order_id=order_id, body=body, venue=venue, chain_checked=checked,
-        market=hub.require_market,
+        ctx, session, person=signing.person, order_id=order_id, body=body, venue=signing.venue,
+        chain_checked=signing.checked, market=hub.require_market,
     )  # fmt: skip
     hub.notify()
     session.commit()
@@ -188,7 +204,7 @@ def cancel_order(order_id: uuid.UUID, principal: Trader, session: SessionDep, hu
 def set_credit_limit(body: GcCreditLimitSet, principal: PolicyManage, session: SessionDep) -> GcCreditLimitPublic:
     """The member's limit toward another member on the GC book (member admin): a match between two members needs
     room in both members' limits toward each other. The book counts at most the pair's agreed cap (their effective
-    margin agreement's ``gc_credit_cap``): ``book_units``."""
+    margin agreement's ``gc_credit_cap_units``): ``book_units``."""
     counterparty_id = body.counterparty_id
     counterparty = session.get(Organization, counterparty_id)
     if counterparty is None or counterparty.is_operator:
@@ -196,6 +212,7 @@ def set_credit_limit(body: GcCreditLimitSet, principal: PolicyManage, session: S
     if counterparty_id == principal.organization_id:
         raise InvalidRequest("a member has no credit limit toward itself")
     own = int(body.limit_units)
+    instructions.lock(session)  # before reading the cap: an agreement taking effect at once waits, or is seen
     cap = credit_caps.cap(session, principal.organization_id, counterparty_id)
     book = credit_caps.bounded(own, cap)
     row = instructions.set_credit_limit(

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from gateway.db.models import utcnow
 from gateway.exceptions import Conflict, InvalidRequest, NotFound
-from gateway.matching import baskets, credit_caps, instructions, nonce_void
+from gateway.matching import baskets, instructions, nonce_void
 from gateway.matching.entry import LIVE, PENDING
-from gateway.matching.models import GcCreditLimit, GcFill, GcInstruction, GcOrder
+from gateway.matching.models import GcFill, GcInstruction, GcOrder
 from gateway.matching.orders import CancelReason, OrderStatus, Side
 from gateway.matching.schemas import FillIn, OutcomeIn
 from gateway.matching.settle import FillParties, FillPlan, enqueue_fill
@@ -88,7 +88,7 @@ def prepare(session: Session, body: OutcomeIn) -> Prepared:
         for order in (lend, borrow):
             if order.id in withdrawn:
                 raise InvalidRequest(f"fill {fill.sequence}: order {order.id} was withdrawn before this instruction")
-        _check_credit(session, fill, lend, borrow)
+        _check_credit(session, fill, lend, borrow, body.sequence)
         prepared.fills.append(
             (fill, FillParties(lend=lend, borrow=borrow, basket=baskets.load_basket(session, lend.basket_id)))
         )
@@ -119,16 +119,31 @@ def _check_fill(fill: FillIn, lend: GcOrder, borrow: GcOrder, filled: dict[uuid.
             raise InvalidRequest(f"fill {fill.sequence}: order {order.id} is {order.status}")
 
 
-def _check_credit(session: Session, fill: FillIn, lend: GcOrder, borrow: GcOrder) -> None:
-    """Both members gave the other a credit limit: a member that never did (or set 0, or whose agreement with it caps
-    the pair at 0) is never matched with it."""
+def _check_credit(session: Session, fill: FillIn, lend: GcOrder, borrow: GcOrder, sequence: int) -> None:
+    """Both members gave the other a credit limit, as the book knew it when it took instruction ``sequence`` (the
+    last ``credit_limit`` told before it): a member that never did (or set 0, or whose agreement caps the pair at 0)
+    is never matched with it. A limit lowered after is the book's to apply from then on: checked against the current
+    one, an honest answer would be refused and halt the book."""
     for member, other in (
         (lend.organization_id, borrow.organization_id),
         (borrow.organization_id, lend.organization_id),
     ):
-        row = session.get(GcCreditLimit, (member, other))
-        if row is None or credit_caps.on_book(session, member, other, int(row.limit_units)) <= 0:
+        told = _told_limit(session, member, other, before=sequence)
+        if told is None or told <= 0:
             raise InvalidRequest(f"fill {fill.sequence}: no credit limit between the two members")
+
+
+def _told_limit(session: Session, member: uuid.UUID, other: uuid.UUID, *, before: int) -> int | None:
+    """The last limit of ``member`` toward ``other`` queued for the book before instruction ``before``."""
+    payloads = session.scalars(
+        select(GcInstruction.payload)
+        .where(GcInstruction.action == "credit_limit", GcInstruction.sequence < before)
+        .order_by(GcInstruction.sequence.desc())
+    )
+    for payload in payloads:  # limit changes are few: the newest for the pair is near the top
+        if payload and payload.get("member") == str(member) and payload.get("counterparty") == str(other):
+            return int(payload["limit_units"])
+    return None
 
 
 def _outlives_its_day(row: GcOrder) -> bool:
@@ -164,6 +179,7 @@ def record(session: Session, body: OutcomeIn, plans: dict[int, FillPlan], market
     ids = {f.lend_order_id for f in body.fills} | {f.borrow_order_id for f in body.fills}
     ids |= {o.order_id for o in body.orders}
     rows = {o.id: o for o in session.scalars(select(GcOrder).where(GcOrder.id.in_(ids)))}
+    leaving: list[GcOrder] = []
     for state in body.orders:
         row = rows[state.order_id]
         if row.status in ENDED:
@@ -174,7 +190,7 @@ def record(session: Session, body: OutcomeIn, plans: dict[int, FillPlan], market
             row.priority = body.sequence
         if status in (OrderStatus.EXPIRED.value, OrderStatus.CANCELLED.value) and _outlives_its_day(row):
             if state.cancel_reason != CancelReason.MEMBER.value:  # a member's cancel voided it already
-                nonce_void.void(session, market, row, actor="system:matching")
+                leaving.append(row)
     for fill, parties in prepared.fills:
         amount = int(fill.amount_units)
         for order_id in (fill.lend_order_id, fill.borrow_order_id):
@@ -198,4 +214,7 @@ def record(session: Session, body: OutcomeIn, plans: dict[int, FillPlan], market
         session.add(entry)
         session.flush()
         enqueue_fill(session, market, entry, parties, plans[fill.sequence])
+    session.flush()
+    for row in leaving:  # after this answer's fills: the void waits for those of them still to open
+        nonce_void.void(session, market, row, actor="system:matching")
     return True

@@ -11,14 +11,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.context import GatewayContext
 from gateway.custody import door
 from gateway.db import audit_log
 from gateway.exceptions import Conflict, InvalidRequest
+from gateway.matching import instructions
 from gateway.matching.entry import LIVE, Venue, cancel_order, enter_order, own_order
-from gateway.matching.models import GcOrder
+from gateway.matching.models import GcInstruction, GcOrder
 from gateway.matching.schemas import GcOrderCreate, GcOrderReplace
 from gateway.settlement.market import Market
 
@@ -55,10 +57,23 @@ def replace_order(
         size_units=str(rest),
         min_fill_units=old.min_fill_units,
     )
+    seen = (old.status, old.filled_units, old.size_units)
     new = enter_order(ctx, session, person=person, body=replacement, venue=venue, chain_checked=chain_checked)
+    instructions.lock(session)  # answers are recorded under it: has anything moved the old order since it was read?
+    session.refresh(old)
+    if (old.status, old.filled_units, old.size_units) != seen or _leaving(session, old):
+        raise Conflict(f"order {order_id} changed while its replacement was signed: read it and try again")
     cancel_order(session, actor=person.actor, organization_id=person.organization_id, order_id=old.id, market=market)
     audit_log.append(
         session, actor=person.actor, action="gc.order.replaced", object_type="gc_order", object_id=str(old.id),
         change={"by": str(new.id), "rate": body.rate, "size": str(rest)},
     )  # fmt: skip
     return new
+
+
+def _leaving(session: Session, order: GcOrder) -> bool:
+    """Whether the book has been asked already to take the order out (a cancel, a withdrawal, its expiry)."""
+    asked = select(GcInstruction.sequence).where(
+        GcInstruction.order_id == order.id, GcInstruction.action.in_(("cancel", "withdraw", "expire"))
+    )
+    return session.scalars(asked.limit(1)).first() is not None

@@ -54,12 +54,12 @@ class ScheduledSweep:
             plans: dict[int, settle.FillPlan] = {}
             for fill in batch:
                 self._after = fill.sequence
-                parties = settle.parties_of(session, fill)
-                deadline = min(int(signed_message(o)["deadline"]) for o in (parties.lend, parties.borrow))
-                if chain_time > deadline:
-                    plans[fill.sequence] = settle.FillPlan(failure=settle.UNSETTLEABLE, detail=DAY_ENDED)
-                    continue
                 try:
+                    parties = settle.parties_of(session, fill)
+                    deadline = min(int(signed_message(o)["deadline"]) for o in (parties.lend, parties.borrow))
+                    if chain_time > deadline:
+                        plans[fill.sequence] = settle.FillPlan(failure=settle.UNSETTLEABLE, detail=DAY_ENDED)
+                        continue
                     plans[fill.sequence] = settle.plan(market, session, parties, int(fill.amount_units))
                 except Exception as exc:
                     if is_outage(exc):

@@ -33,6 +33,8 @@ KIND = "gc_fill"
 SCHEDULED, SETTLING = FillStatus.SCHEDULED.value, FillStatus.SETTLING.value
 SETTLED, FAILED = FillStatus.SETTLED.value, FillStatus.FAILED.value
 LEND, BORROW = "lend", "borrow"
+# how long after an order's trading day an answer matching it may still be recorded (a match made at 23:59:59)
+LATE_ANSWER_SECONDS = 60
 UNSETTLEABLE = "the fill could not settle"  # all a member reads: the reason may name the other side
 
 
@@ -88,7 +90,7 @@ def plan(market: Market, session: Session, parties: FillParties, amount: int, *,
     ):
         return FillPlan(failure=UNSETTLEABLE, detail="the orders were signed for different days or baskets")
     now = market.now()
-    if at_match and now > min(_expiry(parties.lend), _expiry(parties.borrow)):
+    if at_match and now > min(_expiry(parties.lend), _expiry(parties.borrow)) + LATE_ANSWER_SECONDS:
         return FillPlan(failure=UNSETTLEABLE, detail="an order's trading day had ended before the match was recorded")
     if now > min(lend["deadline"], borrow["deadline"]):
         return FillPlan(failure=UNSETTLEABLE, detail="the fill's opening day had ended")

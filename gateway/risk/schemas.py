@@ -50,8 +50,11 @@ class AgreementCreate(BaseModel):
         max_length=24,
         description="UTC times of day the exposure is valued for margin calls (chain time); none: continuously",
     )
-    gc_credit_cap: Amount | None = Field(
-        None, description="the most either member's GC order-book credit limit toward the other may be; none: no cap"
+    gc_credit_cap_units: str | None = Field(
+        None,
+        pattern=r"^[0-9]{1,30}$",
+        description="the most either member's GC order-book credit limit toward the other may count for, in the same "
+        "smallest cash units as those limits; none: no cap",
     )
 
 
@@ -77,7 +80,7 @@ class AgreementPublic(BaseModel):
     auto_call_b: bool
     eligible: list[EligibleIn]
     valuation_times: list[ValuationTime]
-    gc_credit_cap: str | None
+    gc_credit_cap_units: str | None
     proposed_by: uuid.UUID
     proposed_at: datetime
     approved_by: uuid.UUID | None

@@ -62,11 +62,7 @@ def propose(session: Session, *, organization_id: uuid.UUID, data: AgreementCrea
         auto_call_b=data.auto_call if organization_id == b else False,
         eligible=[e.model_dump() for e in data.eligible],
         valuation_times=sorted(set(data.valuation_times)),
-        gc_credit_cap_units=(
-            str(money.to_units(data.gc_credit_cap, decimals, field="gc_credit_cap"))
-            if data.gc_credit_cap is not None
-            else None
-        ),
+        gc_credit_cap_units=str(int(data.gc_credit_cap_units)) if data.gc_credit_cap_units is not None else None,
         proposed_by=organization_id,
         proposed_at=datetime.now(UTC),
     )
@@ -100,7 +96,8 @@ def visible(session: Session, agreement_id: uuid.UUID, organization_id: uuid.UUI
 def approve(
     session: Session, *, organization_id: uuid.UUID, agreement_id: uuid.UUID, auto_call: bool, actor: str
 ) -> MarginAgreement:
-    """The counterparty (never the proposer) makes a proposed version effective; the earlier one is superseded."""
+    """The counterparty (never the proposer) makes a proposed version effective; every other version of the pair
+    still effective or proposed is superseded (a stale proposal cannot be approved later to undo these terms)."""
     row = visible(session, agreement_id, organization_id)
     if row.proposed_by == organization_id:
         raise PermissionDenied("the proposing member cannot approve its own terms")
@@ -114,7 +111,7 @@ def approve(
             MarginAgreement.id != row.id,
         )
     ):
-        old.status = "superseded" if old.status == "effective" or old.version < row.version else old.status
+        old.status = "superseded"
     row.status = "effective"
     row.approved_by = organization_id
     row.approved_at = datetime.now(UTC)
@@ -185,9 +182,7 @@ def public(session: Session, row: MarginAgreement) -> AgreementPublic:
         auto_call_b=row.auto_call_b,
         eligible=[EligibleIn.model_validate(e) for e in row.eligible or []],
         valuation_times=list(row.valuation_times or []),
-        gc_credit_cap=(
-            money.from_units(int(row.gc_credit_cap_units), decimals) if row.gc_credit_cap_units is not None else None
-        ),
+        gc_credit_cap_units=row.gc_credit_cap_units,
         proposed_by=row.proposed_by,
         proposed_at=row.proposed_at,
         approved_by=row.approved_by,

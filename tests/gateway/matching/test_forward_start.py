@@ -12,9 +12,10 @@ from typing import Any, cast
 from sqlalchemy import select
 
 from gateway.db.models import Wallet
-from gateway.matching import entry, scheduled, session_end, settle
+from gateway.matching import entry, instructions, outcomes, scheduled, session_end, settle
 from gateway.matching.instruments import Tenor
-from gateway.matching.models import GcFill, GcInstruction
+from gateway.matching.models import GcFill, GcInstruction, GcOrder
+from gateway.matching.schemas import FillIn, OrderStateIn, OutcomeIn
 from tests.gateway.conftest import World
 from tests.gateway.matching.test_outcome_checks import _order, book
 from tests.gateway.matching.test_plan_fault import BOND, _Call, _Market, _parties
@@ -169,6 +170,34 @@ def test_a_match_recorded_after_an_orders_trading_day_is_refused(book: World) ->
         row.expires_at = start - 1
     with book.ctx.sessions() as session:
         on_time = settle.plan(cast(Any, _Clock(start - 1)), session, parties, 500, at_match=True)
-        late = settle.plan(cast(Any, _Clock(start + 10)), session, parties, 500, at_match=True)
+        made_at_midnight = settle.plan(cast(Any, _Clock(start + 30)), session, parties, 500, at_match=True)
+        late = settle.plan(cast(Any, _Clock(start + settle.LATE_ANSWER_SECONDS)), session, parties, 500, at_match=True)
     assert on_time.opens_at == start
+    assert made_at_midnight.failure is None  # a match made at the day's last second, recorded a moment later
     assert late.failure is not None and late.opens_at is None and "trading day had ended" in str(late.detail)
+
+
+def test_an_ioc_rest_cancelled_with_its_tom_next_fill_holds_its_void_for_that_fill(book: World) -> None:
+    """One answer fills a TN IOC order in part and cancels its rest: the order's signature outlives its trading day,
+    so it is voided on chain, but only once the fill recorded in that same answer has opened; and the order's
+    new status is kept."""
+    start = MIDNIGHT + DAY
+    parties = _forward_parties(book, start)
+    with book.ctx.sessions.begin() as session:
+        for row in (parties.lend, parties.borrow):
+            merged = session.merge(row)
+            merged.expires_at, merged.deadline = start - 1, start + DAY - 1
+        sequence = instructions.add(session, action="submit", order_id=parties.lend.id).sequence
+    fill = FillIn(sequence=7, lend_order_id=parties.lend.id, borrow_order_id=parties.borrow.id, rate="4",
+                  amount_units="500")  # fmt: skip
+    body = OutcomeIn(sequence=sequence, fills=[fill], orders=[
+        OrderStateIn(order_id=parties.lend.id, status="cancelled", cancel_reason="unfilled_ioc")])  # fmt: skip
+    with book.ctx.sessions() as session:
+        assert outcomes.record(session, body, {7: settle.FillPlan(opens_at=start)}, cast(Any, None))
+        session.commit()
+    with book.ctx.sessions() as session:
+        lend = session.get(GcOrder, parties.lend.id)
+        assert lend is not None and (lend.status, lend.cancel_reason) == ("cancelled", "unfilled_ioc")
+        assert lend.nonce_void_due  # held: the fill waits for its day
+        recorded = session.get(GcFill, 7)
+        assert recorded is not None and recorded.status == "scheduled"

@@ -9,11 +9,12 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from gateway.db.models import utcnow
 from gateway.exceptions import Conflict, InvalidRequest
 from gateway.matching import instructions, outcomes
-from gateway.matching.models import GcBasketRow, GcCreditLimit, GcFill, GcInstruction, GcOrder
+from gateway.matching.models import GcBasketRow, GcFill, GcInstruction, GcOrder
 from gateway.matching.schemas import FillIn, OutcomeIn
 from tests.gateway.conftest import World
 
@@ -43,9 +44,11 @@ def book(world: World) -> World:
                 basket_hash="0x" + "33" * 32, created_by="test",
             )
         )  # fmt: skip
-        for member, other in (("a", "b"), ("b", "a")):
-            session.add(GcCreditLimit(organization_id=world.orgs[member], counterparty_id=world.orgs[other],
-                                      limit_units="1000000"))  # fmt: skip
+        for member, other in (("a", "b"), ("b", "a")):  # told to the book, which has taken them
+            instructions.set_credit_limit(session, organization_id=world.orgs[member],
+                                          counterparty_id=world.orgs[other], limit_units=1_000_000,
+                                          book_units=1_000_000)  # fmt: skip
+        session.execute(update(GcInstruction).values(answered_at=utcnow()))
     return world
 
 
@@ -98,11 +101,33 @@ def test_a_fill_outside_the_signed_orders_is_refused(book: World, case: str, rea
         "no credit": [_fill(lend, borrow, 4)],
         "a repeated sequence": [_fill(lend, borrow, 4), _fill(lend, borrow, 4)],
     }[case]
-    if case == "no credit":
-        with book.ctx.sessions.begin() as session:
-            session.delete(session.get(GcCreditLimit, (book.orgs["b"], book.orgs["a"])))
+    if case == "no credit":  # B told the book 0 toward A before the instruction answered
+        _tell_limit(book, "b", "a", 0)
     with pytest.raises(InvalidRequest, match=reason):
         _answer(book, fills)
+
+
+def _tell_limit(world: World, member: str, other: str, units: int, *, taken: bool = True) -> None:
+    with world.ctx.sessions.begin() as session:
+        instructions.set_credit_limit(session, organization_id=world.orgs[member], counterparty_id=world.orgs[other],
+                                      limit_units=units, book_units=units)  # fmt: skip
+        if taken:
+            session.execute(update(GcInstruction).values(answered_at=utcnow()))
+
+
+def test_a_limit_lowered_after_the_answered_instruction_is_the_books_to_apply_later(book: World) -> None:
+    """The book matched under the limits it had taken: a limit set to 0 while the answer was on its way does not
+    refuse it (a refused answer halts the whole book); it refuses a fill answering a later instruction."""
+    lend, borrow = _order(book, "b", "lend", 3), _order(book, "a", "borrow", 5)
+    with book.ctx.sessions.begin() as session:
+        sequence = instructions.add(session, action="end_session").sequence
+    _tell_limit(book, "b", "a", 0, taken=False)
+    with book.ctx.sessions() as session:
+        outcomes.prepare(session, OutcomeIn(sequence=sequence, fills=[_fill(lend, borrow, 4)]))
+    with book.ctx.sessions.begin() as session:
+        session.execute(update(GcInstruction).values(answered_at=utcnow()))
+    with pytest.raises(InvalidRequest, match="no credit limit"):
+        _answer(book, [_fill(lend, borrow, 4)])
 
 
 def test_a_fill_on_an_order_withdrawn_before_the_answered_instruction_is_refused(book: World) -> None:
