@@ -18,22 +18,19 @@ from gateway.matching import instructions
 from gateway.matching.models import GcCreditLimit, GcPairCap
 
 
-def _pair(x: uuid.UUID, y: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+def ordered_pair(x: uuid.UUID, y: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """Two members as agreements (and caps) key them: the lower id first."""
     return (x, y) if str(x) < str(y) else (y, x)
 
 
 def cap(session: Session, member: uuid.UUID, counterparty: uuid.UUID) -> int | None:
     """The pair's agreed GC cap in smallest units; None without one."""
-    row = session.get(GcPairCap, _pair(member, counterparty))
+    row = session.get(GcPairCap, ordered_pair(member, counterparty))
     return int(row.cap_units) if row is not None and row.cap_units is not None else None
 
 
-def on_book(session: Session, member: uuid.UUID, counterparty: uuid.UUID, own_units: int) -> int:
-    """What the book counts of a member's own limit toward a counterparty: at most the pair's cap."""
-    return bounded(own_units, cap(session, member, counterparty))
-
-
 def bounded(own_units: int, cap_units: int | None) -> int:
+    """What the book counts of a member's own limit toward a counterparty: at most the pair's cap."""
     return own_units if cap_units is None else min(own_units, cap_units)
 
 
@@ -41,7 +38,7 @@ def agreement_took_effect(session: Session, member_a: uuid.UUID, member_b: uuid.
     """A new agreement version of the pair took effect with ``cap_units``: keep it and tell the book each limit of
     the pair anew (the caller commits)."""
     instructions.lock(session)  # a limit set at once waits for this, or is seen by it
-    key = _pair(member_a, member_b)
+    key = ordered_pair(member_a, member_b)
     row = session.get(GcPairCap, key, populate_existing=True)
     if row is None:
         row = GcPairCap(member_a=key[0], member_b=key[1])

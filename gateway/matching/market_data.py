@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.db.models import Organization
-from gateway.matching.models import GcFill, GcOrder
+from gateway.matching.models import FillStatus, GcFill, GcOrder
 from gateway.trading.announce import Announcer
 
-SETTLED = "settled"
+SETTLED = FillStatus.SETTLED.value
 
 
 def announce_settled(session: Session, fill: GcFill) -> None:

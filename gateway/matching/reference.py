@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, aliased
 
 from gateway.matching.instruments import Tenor
 from gateway.matching.market_data import div_toward_zero
-from gateway.matching.models import GcBasketRow, GcFill, GcOrder
+from gateway.matching.models import FillStatus, GcBasketRow, GcFill, GcOrder
 
 LOOKBACK_DAYS = 7  # an older fixing is no longer where the market is
 MIN_PAIRS = 2  # distinct pairs of members a day's fills must come from
-SETTLED = "settled"
+SETTLED = FillStatus.SETTLED.value
 # the same-start tenors by their term in days (tom-next starts a day later: it is not a term of its own)
 TERM_DAYS = {Tenor.OVERNIGHT: 1, Tenor.ONE_WEEK: 7, Tenor.TWO_WEEKS: 14, Tenor.ONE_MONTH: 30, Tenor.THREE_MONTHS: 91}
 

@@ -20,10 +20,6 @@ from gateway.trading import money
 from gateway.trading.models import Instrument
 
 
-def _pair(x: uuid.UUID, y: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
-    return (x, y) if str(x) < str(y) else (y, x)
-
-
 def _decimals(session: Session, token: str) -> int:
     row = session.get(Instrument, token.lower())
     if row is None:
@@ -38,7 +34,7 @@ def propose(session: Session, *, organization_id: uuid.UUID, data: AgreementCrea
     other = session.get(Organization, data.counterparty_id)
     if other is None or other.is_operator:
         raise NotFound("counterparty not found")
-    a, b = _pair(organization_id, data.counterparty_id)
+    a, b = credit_caps.ordered_pair(organization_id, data.counterparty_id)
     decimals = _decimals(session, data.base_currency)
     last = session.scalars(
         select(MarginAgreement.version)
@@ -142,7 +138,7 @@ def listed(session: Session, *, organization_id: uuid.UUID, status: str | None) 
 
 
 def effective(session: Session, lender: uuid.UUID, borrower: uuid.UUID) -> MarginAgreement | None:
-    a, b = _pair(lender, borrower)
+    a, b = credit_caps.ordered_pair(lender, borrower)
     return session.scalars(
         select(MarginAgreement).where(
             MarginAgreement.member_a == a, MarginAgreement.member_b == b, MarginAgreement.status == "effective"
