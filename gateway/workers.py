@@ -82,6 +82,8 @@ def start_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[thr
     tail: BrokerTail | EventTail = (
         BrokerTail(url, ctx.settings.event_stream, hub.bus) if url else EventTail(ctx.read_sessions, hub.bus)
     )
+    if isinstance(tail, EventTail):
+        hub.extra.setdefault("tails", []).append(tail)
     thread = threading.Thread(target=tail.run, args=(stop,), name="reponet-event-tail", daemon=True)
     thread.start()
     return [thread, *start_message_tails(hub, ctx, stop)]
@@ -100,6 +102,7 @@ def start_message_tails(hub: Hub, ctx: GatewayContext, stop: threading.Event) ->
         ("risk", RiskTail(ctx.read_sessions, hub.bus)),
         ("relay", RelayTail(ctx.read_sessions, hub.bus)),
     ):
+        hub.extra.setdefault("tails", []).append(tail)
         thread = threading.Thread(target=tail.run, args=(stop,), name=f"reponet-{name}-tail", daemon=True)
         thread.start()
         threads.append(thread)
@@ -177,9 +180,17 @@ def start_waiters_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event)
 
     directory = bells_dir(ctx.settings.data_dir)
     bell = Bell()
-    thread = Doorbell(directory, WAITERS, bell).start(stop)
+    wakes = [tail.wake for tail in hub.extra.get("tails", ())]
+
+    def ring_tails() -> None:  # the same rings tell this worker's tails that rows are there to read
+        for wake in wakes:
+            wake.ring()
+
+    thread = Doorbell(directory, WAITERS, bell, also=ring_tails).start(stop)
     if thread is None:
         return []
+    for wake in wakes:
+        wake.rung_by_doorbell()
     hub.extra["waiters_bell"] = bell
     hub.extra["doorbells"] = directory
     return [thread]

@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.events.bus import EventBus
 from gateway.events.models import RelayedMessage
-from gateway.events.tailing import GapCursor, poll
+from gateway.events.tailing import GapCursor, Wake, poll
 
 logger = logging.getLogger(__name__)
 RETENTION = timedelta(hours=1)
 BATCH = 500
 POLL_SECONDS = 0.2
+RUNG_POLL_SECONDS = 1.0  # with a doorbell (gateway.events.tailing.Wake)
 
 
 def record(session: Session, event: dict[str, Any], organizations: set[uuid.UUID]) -> None:
@@ -39,6 +40,7 @@ class RelayTail:
     def __init__(self, sessions: sessionmaker[Session], bus: EventBus) -> None:
         self.sessions = sessions
         self.bus = bus
+        self.wake = Wake(POLL_SECONDS, RUNG_POLL_SECONDS)
         with sessions() as session:
             self.cursor = GapCursor(int(session.scalar(select(func.max(RelayedMessage.id))) or 0))
 
@@ -59,4 +61,4 @@ class RelayTail:
         return len(rows)
 
     def run(self, stop: threading.Event) -> None:
-        poll(self.run_once, stop, batch=BATCH, poll_seconds=POLL_SECONDS, name="relayed messages' tail")
+        poll(self.run_once, stop, batch=BATCH, wake=self.wake, name="relayed messages' tail")

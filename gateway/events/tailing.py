@@ -44,14 +44,40 @@ class GapCursor:
         self.last = max(self.last, row_id)
 
 
-def poll(tick: Callable[[], int], stop: threading.Event, *, batch: int, poll_seconds: float, name: str) -> None:
-    """``tick`` until ``stop``: at once again while it passes on full batches, else after ``poll_seconds``; a failed
-    tick is logged and tried again."""
+class Wake:
+    """When a tail reads again: every ``seconds``, or at once when rung. An HTTP worker's doorbell rings its tails
+    when the background process has indexed a block or relayed a message (``gateway.workers``); the tail then polls
+    only ``rung_seconds`` apart, for a ring that was lost or a writer the doorbell does not reach (another host, an
+    HTTP worker writing a risk message): an idle worker's tails then cost a read a second, not ten."""
+
+    def __init__(self, seconds: float, rung_seconds: float) -> None:
+        self.seconds = seconds
+        self.rung_seconds = rung_seconds
+        self.event = threading.Event()
+        self.doorbell = False
+
+    def ring(self) -> None:
+        self.event.set()
+
+    def rung_by_doorbell(self) -> None:
+        """A doorbell rings this tail from now on: poll less often."""
+        self.seconds, self.doorbell = self.rung_seconds, True
+
+    def wait(self, stop: threading.Event) -> None:
+        """Until the next ring or ``seconds``; with no doorbell (nothing rings) on ``stop`` instead, so that a
+        stopping process is not held for a poll's length."""
+        (self.event if self.doorbell else stop).wait(self.seconds)
+
+
+def poll(tick: Callable[[], int], stop: threading.Event, *, batch: int, wake: Wake, name: str) -> None:
+    """``tick`` until ``stop``: at once again while it passes on full batches, else at the next ring or after
+    ``wake.seconds``; a failed tick is logged and tried again."""
     while not stop.is_set():
+        wake.event.clear()  # before the read: a ring during it makes the wait below return at once
         try:
             passed = tick()
         except Exception:
             logger.exception("%s tick failed; retrying", name)
             passed = 0
         if passed < batch:
-            stop.wait(poll_seconds)
+            wake.wait(stop)

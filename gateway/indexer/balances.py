@@ -39,6 +39,9 @@ class BalanceFollower:
         self.market = market
         self.sessions = sessions
         self._lock = threading.Lock()
+        # the wallets and instruments of the last tick that found a row for every pair of them: while they stay the
+        # same and no block comes, a tick reads no balance rows (balance rows are never deleted)
+        self._complete: tuple[frozenset[str], frozenset[str]] | None = None
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -58,7 +61,6 @@ class BalanceFollower:
                 last = row.last_block if row is not None else None
                 tokens = [t.lower() for t in session.scalars(select(Instrument.address))]
                 wallets = {w.lower(): w for w in session.scalars(select(Wallet.address))}
-                known = {(b.wallet, b.token) for b in session.scalars(select(WalletBalance))}
             head = (
                 self.market.recent_block_number(self.market.settings.indexer_poll_seconds)
                 - self.market.settings.finality_confirmations
@@ -66,8 +68,14 @@ class BalanceFollower:
             if last is None:
                 last = head  # a first start reads every balance at the head: earlier transfers are in it
             end = min(head, last + MAX_RANGE)
+            pairs_now = (frozenset(wallets.values()), frozenset(tokens))
+            if end <= last and pairs_now == self._complete:
+                return 0  # no new block, and every pair had a row when these wallets and instruments were last seen
+            with self.sessions() as session:
+                known = set(session.execute(select(WalletBalance.wallet, WalletBalance.token)).tuples())
             missing = {(w, t) for w in wallets.values() for t in tokens} - known
             if end <= last and not missing:
+                self._complete = pairs_now
                 return 0
             touched: set[tuple[str, str]] = set()
             if end > last and tokens:
@@ -92,16 +100,22 @@ class BalanceFollower:
             at = max(end, last)
             units = {(w, t): Token(self.market.token(t)).balance_of(w, block=at) for w, t in pairs}
             with self.sessions() as session:
+                holders = {w for w, _ in units}
+                stored_rows = (
+                    session.scalars(select(WalletBalance).where(WalletBalance.wallet.in_(holders))) if holders else []
+                )
+                stored = {(b.wallet, b.token): b for b in stored_rows}
                 for (wallet, token), value in units.items():
-                    stored = session.get(WalletBalance, (wallet, token))
-                    if stored is None:
+                    found = stored.get((wallet, token))
+                    if found is None:
                         session.add(WalletBalance(wallet=wallet, token=token, units=str(value), block=at))
                     else:
-                        stored.units, stored.block = str(value), at
+                        found.units, found.block = str(value), at
                 cursor = session.get(IndexerCursor, CURSOR)
                 if cursor is None:
                     session.add(IndexerCursor(name=CURSOR, last_block=at))
                 else:
                     cursor.last_block = at
                 session.commit()
+            self._complete = pairs_now  # every missing pair now has its row
             return max(len(units), 1 if end > last else 0)

@@ -11,24 +11,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.events.bus import EventBus
-from gateway.events.tailing import poll
+from gateway.events.tailing import Wake, poll
 from gateway.indexer import wire
 from gateway.indexer.service import Indexer
 from gateway.settlement_records.models import RepoEvent, RepoRecord
 
 BATCH = 500
 POLL_SECONDS = 0.1
+RUNG_POLL_SECONDS = 1.0  # with a doorbell (gateway.events.tailing.Wake)
 
 
 class EventTail:
     def __init__(self, sessions: sessionmaker[Session], bus: EventBus) -> None:
         self.sessions = sessions
         self.bus = bus
+        self.wake = Wake(POLL_SECONDS, RUNG_POLL_SECONDS)
         with sessions() as session:
             self.last = int(session.scalar(select(func.max(RepoEvent.id))) or 0)  # only what comes from now on
 
     def run(self, stop: threading.Event) -> None:
-        poll(self.run_once, stop, batch=BATCH, poll_seconds=POLL_SECONDS, name="event tail")
+        poll(self.run_once, stop, batch=BATCH, wake=self.wake, name="event tail")
 
     def run_once(self) -> int:
         with self.sessions() as session:

@@ -17,12 +17,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from gateway.db.models import Base, UTCDateTime, utcnow
 from gateway.events.bus import EventBus
-from gateway.events.tailing import GapCursor, poll
+from gateway.events.tailing import GapCursor, Wake, poll
 from gateway.events.webhooks import enqueue_in
 
 RETENTION = timedelta(hours=1)
 BATCH = 500
 POLL_SECONDS = 0.2
+RUNG_POLL_SECONDS = 0.5  # with a doorbell (gateway.events.tailing.Wake)
 
 
 class RiskMessage(Base):
@@ -68,6 +69,7 @@ class RiskTail:
     def __init__(self, sessions: sessionmaker[Session], bus: EventBus) -> None:
         self.sessions = sessions
         self.bus = bus
+        self.wake = Wake(POLL_SECONDS, RUNG_POLL_SECONDS)
         with sessions() as session:  # only what comes from now on; ids committed out of order too (GapCursor)
             self.cursor = GapCursor(int(session.scalar(select(func.max(RiskMessage.id))) or 0))
 
@@ -82,4 +84,4 @@ class RiskTail:
         return len(rows)
 
     def run(self, stop: threading.Event) -> None:
-        poll(self.run_once, stop, batch=BATCH, poll_seconds=POLL_SECONDS, name="risk tail")
+        poll(self.run_once, stop, batch=BATCH, wake=self.wake, name="risk tail")

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.chain.bindings.structs import Block, at_block
+from gateway.chain.bindings.structs import Block
+from gateway.chain.calls import ViewFunction
+
+# balanceOf is read for every delivery check and every wallet a transfer touched: it goes through the plain
+# ``eth_call`` of ``ViewFunction``, built once per (client, token), not web3's contract layers (several times the CPU)
+_balance_views: weakref.WeakKeyDictionary[Any, dict[str, ViewFunction]] = weakref.WeakKeyDictionary()
+_views_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,16 @@ class Token:
         )
 
     def balance_of(self, holder: str, *, block: Block | None = None) -> int:
-        return int(self.contract.functions.balanceOf(holder).call(**at_block(block)))
+        return int(self._balance_view()(holder, block="latest" if block is None else block))
+
+    def _balance_view(self) -> ViewFunction:
+        address = str(self.contract.address)
+        with _views_lock:
+            views = _balance_views.setdefault(self.contract.w3, {})
+            view = views.get(address)
+            if view is None:
+                view = views[address] = ViewFunction(self.contract.w3, address, self.contract.abi, "balanceOf")
+        return view
 
     def allowance(self, owner: str, spender: str) -> int:
         return int(self.contract.functions.allowance(owner, spender).call())

@@ -7,7 +7,9 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import pytest
+from eth_utils.address import to_checksum_address
 
+from contracts.artifacts import load_artifact
 from gateway.chain.bindings import oracle, registry
 from gateway.chain.bindings.engine import snake_case
 from gateway.chain.bindings.oracle import FxTerms, Oracle, OracleAtBlock, PendingMove, PriceReading
@@ -48,9 +50,28 @@ class _Functions:
 
 
 @dataclass
+class _Provider:
+    """JSON-RPC answering every ``eth_call`` with ``answer`` (one ABI-coded word), recording each request."""
+
+    answer: int = 0
+    requests: list[tuple[str, list[object]]] = field(default_factory=list)
+
+    def make_request(self, method: str, params: list[object]) -> dict[str, object]:
+        self.requests.append((str(method), params))
+        return {"jsonrpc": "2.0", "id": 1, "result": "0x" + self.answer.to_bytes(32, "big").hex()}
+
+
+@dataclass(eq=False)  # hashable by identity, as a Web3 is
+class _Web3:
+    provider: _Provider = field(default_factory=_Provider)
+
+
+@dataclass
 class _Contract:
     functions: _Functions
     address: str = "0x" + "0c" * 20
+    w3: _Web3 = field(default_factory=_Web3)
+    abi: list[dict[str, object]] = field(default_factory=lambda: load_artifact("BondToken").abi)
 
 
 def _contract(**answers: object) -> _Contract:
@@ -135,7 +156,12 @@ def test_an_identity_is_decoded_by_name_with_its_status(frozen: bool, revoked: b
 
 def test_token_reads_come_back_typed() -> None:
     contract = _contract(symbol="rUSD", name="Repo USD", decimals=6, balanceOf=1_000, allowance=2**255, maturity=0)
+    contract.w3.provider.answer = 1_000
     t = Token(contract)
     assert t.metadata() == TokenMetadata(symbol="rUSD", name="Repo USD", decimals=6)
     assert t.balance_of(WALLET, block=9) == 1_000 and t.allowance(WALLET, ASSET) == 2**255 and t.maturity() == 0
-    assert {"block_identifier": 9} in contract.functions.blocks
+    assert t.balance_of(WALLET) == 1_000
+    # balanceOf is a plain eth_call (gateway.chain.calls), at the block asked, else the latest
+    (method, (call, at)), (_, (_, latest)) = contract.w3.provider.requests
+    assert method == "eth_call" and at == hex(9) and latest == "latest"
+    assert call == {"to": to_checksum_address(contract.address), "data": "0x70a08231" + "00" * 12 + WALLET[2:]}

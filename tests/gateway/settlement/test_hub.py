@@ -17,6 +17,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.context import GatewayContext
+from gateway.events.tailing import Wake, poll
 from gateway.settlement.hub import Hub, ended_bell, indexed_bell
 from gateway.settlement_records import freshness
 from gateway.settlement_records.bell import WAITERS, Bell, bells_dir, ring_all
@@ -80,3 +81,46 @@ def test_a_worker_of_several_hears_a_settlement_end_on_its_doorbell(tmp_path: Pa
         assert ended_bell(hub) is indexed_bell(hub) is hub.extra["waiters_bell"]
     finally:
         stop.set()
+
+
+def test_a_worker_of_severals_tails_read_at_the_doorbells_ring_and_otherwise_poll_seldom(tmp_path: Path) -> None:
+    """An idle HTTP worker's tails (chain events, relayed and risk messages) used to read the database 10 + 5 + 5
+    times a second; rung by the doorbell that tells ``…/wait`` of a block indexed, they poll only as a fallback."""
+    stop = threading.Event()
+    tails = [SimpleNamespace(wake=Wake(0.1, LONG)) for _ in range(3)]
+    hub = Hub(chain_id=1, engine=None)
+    hub.extra["tails"] = tails
+    ctx = cast(GatewayContext, SimpleNamespace(settings=SimpleNamespace(data_dir=tmp_path)))
+    try:
+        assert start_waiters_doorbell(hub, ctx, stop)
+        assert all(t.wake.seconds == LONG and not t.wake.event.is_set() for t in tails)
+        ring_all(bells_dir(tmp_path), WAITERS)  # the background process indexed a block
+        assert all(t.wake.event.wait(LONG / 2) for t in tails)
+    finally:
+        stop.set()
+
+
+def test_a_rung_tail_reads_at_once_and_not_before(tmp_path: Path) -> None:
+    stop, ticked = threading.Event(), threading.Semaphore(0)
+    reads: list[float] = []
+
+    def tick() -> int:
+        reads.append(time.monotonic())
+        ticked.release()
+        return 0
+
+    wake = Wake(0.1, LONG)
+    wake.rung_by_doorbell()
+    thread = threading.Thread(target=poll, args=(tick,), kwargs={"stop": stop, "batch": 1, "wake": wake, "name": "t"})
+    thread.start()
+    try:
+        assert ticked.acquire(timeout=LONG / 2)  # the first read
+        assert not ticked.acquire(timeout=0.3)  # nothing rang: no read for the fallback's length
+        wake.ring()
+        assert ticked.acquire(timeout=LONG / 2)  # rung: read again at once
+        assert len(reads) == 2
+    finally:
+        stop.set()
+        wake.ring()
+        thread.join(timeout=LONG)
+    assert not thread.is_alive()
