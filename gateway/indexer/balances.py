@@ -20,6 +20,7 @@ from web3 import Web3
 from gateway.chain.bindings.tokens import Token
 from gateway.db.models import Wallet
 from gateway.indexer.models import WalletBalance
+from gateway.indexer.scanned import Scanned
 from gateway.settlement.market import Market
 from gateway.settlement_records.models import IndexerCursor
 from gateway.trading.models import Instrument
@@ -42,6 +43,7 @@ class BalanceFollower:
         # the wallets and instruments of the last tick that found a row for every pair of them: while they stay the
         # same and no block comes, a tick reads no balance rows (balance rows are never deleted)
         self._complete: tuple[frozenset[str], frozenset[str]] | None = None
+        self._scanned = Scanned()
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -58,7 +60,7 @@ class BalanceFollower:
         with self._lock:
             with self.sessions() as session:
                 row = session.get(IndexerCursor, CURSOR)
-                last = row.last_block if row is not None else None
+                last = self._scanned.after(row.last_block if row is not None else None)
                 tokens = [t.lower() for t in session.scalars(select(Instrument.address))]
                 wallets = {w.lower(): w for w in session.scalars(select(Wallet.address))}
             head = (
@@ -98,6 +100,9 @@ class BalanceFollower:
                             touched.add((ours, token))
             pairs = touched | missing
             at = max(end, last)
+            if not pairs and not self._scanned.quiet(at):
+                self._complete = pairs_now
+                return 1  # a range without a transfer of ours: read, the cursor written later (gateway.indexer.scanned)
             units = {(w, t): Token(self.market.token(t)).balance_of(w, block=at) for w, t in pairs}
             with self.sessions() as session:
                 holders = {w for w, _ in units}
@@ -117,5 +122,6 @@ class BalanceFollower:
                 else:
                     cursor.last_block = at
                 session.commit()
+            self._scanned.written(at)
             self._complete = pairs_now  # every missing pair now has its row
             return max(len(units), 1 if end > last else 0)

@@ -19,6 +19,7 @@ from web3 import Web3
 from gateway.chain.bindings.oracle import Oracle
 from gateway.chain.outage import Backoff, is_outage
 from gateway.indexer.models import OraclePrice, OraclePricePoint
+from gateway.indexer.scanned import Scanned
 from gateway.settlement.market import Market
 from gateway.settlement_records.models import IndexerCursor
 
@@ -51,6 +52,7 @@ class PriceFollower:
         self.sessions = sessions
         self.start_block = start_block
         self._lock = threading.Lock()
+        self._scanned = Scanned()
 
     def run(self, stop: threading.Event) -> None:
         backoff = Backoff()
@@ -74,7 +76,8 @@ class PriceFollower:
         with self._lock:
             with self.sessions() as session:
                 row = session.get(IndexerCursor, CURSOR)
-                last = row.last_block if row is not None else self.start_block - 1
+                stored = self._scanned.after(row.last_block if row is not None else None)
+                last = stored if stored is not None else self.start_block - 1
             head = (
                 self.market.recent_block_number(self.market.settings.indexer_poll_seconds)
                 - self.market.settings.finality_confirmations
@@ -104,6 +107,8 @@ class PriceFollower:
                     data = bytes(log["data"])
                     points[pair] = (int.from_bytes(data[:32], "big"), int.from_bytes(data[32:64], "big"))
                     history[(*pair, int(log["blockNumber"]), int(log["logIndex"]))] = points[pair]
+            if not touched and not self._scanned.quiet(end):
+                return 1  # a range without a price: read, the cursor written later (gateway.indexer.scanned)
             ages = {pair: Oracle(self.market.oracle).max_age(a, q, block=end) for pair, (a, q) in touched.items()}
             with self.sessions() as session:
                 for pair, max_age in ages.items():
@@ -126,4 +131,5 @@ class PriceFollower:
                 else:
                     cursor.last_block = end
                 session.commit()
+            self._scanned.written(end)
             return max(len(ages), 1)
