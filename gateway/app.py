@@ -340,8 +340,10 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
             stop.set()
             if hub.relayer is not None:
                 hub.relayer.wake.set()
-            for tail in hub.extra.get("tails", ()):
-                tail.wake.ring()  # a tail rung by the doorbell waits on its ring, not on ``stop``
+            from gateway.workers import tail_wakes
+
+            for wake in tail_wakes(hub):
+                wake.ring()  # a tail rung by the doorbell waits on its ring, not on ``stop``
             for thread in threads:
                 thread.join(timeout=5)
             ctx.engine.dispose()

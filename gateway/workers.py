@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, cast
 
 from gateway.config import KeyPurpose
 from gateway.context import GatewayContext
 from gateway.events.bus import EventBus
+from gateway.events.tailing import Wake
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
 
@@ -83,10 +84,16 @@ def start_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[thr
         BrokerTail(url, ctx.settings.event_stream, hub.bus) if url else EventTail(ctx.read_sessions, hub.bus)
     )
     if isinstance(tail, EventTail):
-        hub.extra.setdefault("tails", []).append(tail)
+        tail_wakes(hub).append(tail.wake)
     thread = threading.Thread(target=tail.run, args=(stop,), name="reponet-event-tail", daemon=True)
     thread.start()
     return [thread, *start_message_tails(hub, ctx, stop)]
+
+
+def tail_wakes(hub: Hub) -> list[Wake]:
+    """The wakes of this process's tails (``gateway.events.tailing``): rung by its doorbell, and at shutdown."""
+    found = hub.extra.setdefault("tail_wakes", [])
+    return cast(list[Wake], found)
 
 
 def start_message_tails(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
@@ -102,7 +109,7 @@ def start_message_tails(hub: Hub, ctx: GatewayContext, stop: threading.Event) ->
         ("risk", RiskTail(ctx.read_sessions, hub.bus)),
         ("relay", RelayTail(ctx.read_sessions, hub.bus)),
     ):
-        hub.extra.setdefault("tails", []).append(tail)
+        tail_wakes(hub).append(tail.wake)
         thread = threading.Thread(target=tail.run, args=(stop,), name=f"reponet-{name}-tail", daemon=True)
         thread.start()
         threads.append(thread)
@@ -180,7 +187,7 @@ def start_waiters_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event)
 
     directory = bells_dir(ctx.settings.data_dir)
     bell = Bell()
-    wakes = [tail.wake for tail in hub.extra.get("tails", ())]
+    wakes = tail_wakes(hub)
 
     def ring_tails() -> None:  # the same rings tell this worker's tails that rows are there to read
         for wake in wakes:

@@ -106,8 +106,10 @@ class BalanceFollower:
             units = {(w, t): Token(self.market.token(t)).balance_of(w, block=at) for w, t in pairs}
             with self.sessions() as session:
                 holders = {w for w, _ in units}
-                stored_rows = (
-                    session.scalars(select(WalletBalance).where(WalletBalance.wallet.in_(holders))) if holders else []
+                stored_rows: list[WalletBalance] = (
+                    list(session.scalars(select(WalletBalance).where(WalletBalance.wallet.in_(holders))))
+                    if holders
+                    else []
                 )
                 stored = {(b.wallet, b.token): b for b in stored_rows}
                 for (wallet, token), value in units.items():

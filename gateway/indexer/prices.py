@@ -76,8 +76,8 @@ class PriceFollower:
         with self._lock:
             with self.sessions() as session:
                 row = session.get(IndexerCursor, CURSOR)
-                stored = self._scanned.after(row.last_block if row is not None else None)
-                last = stored if stored is not None else self.start_block - 1
+                read_to = self._scanned.after(row.last_block if row is not None else None)
+                last = read_to if read_to is not None else self.start_block - 1
             head = (
                 self.market.recent_block_number(self.market.settings.indexer_poll_seconds)
                 - self.market.settings.finality_confirmations

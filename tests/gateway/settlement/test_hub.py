@@ -87,15 +87,15 @@ def test_a_worker_of_severals_tails_read_at_the_doorbells_ring_and_otherwise_pol
     """An idle HTTP worker's tails (chain events, relayed and risk messages) used to read the database 10 + 5 + 5
     times a second; rung by the doorbell that tells ``…/wait`` of a block indexed, they poll only as a fallback."""
     stop = threading.Event()
-    tails = [SimpleNamespace(wake=Wake(0.1, LONG)) for _ in range(3)]
+    wakes = [Wake(0.1, LONG) for _ in range(3)]
     hub = Hub(chain_id=1, engine=None)
-    hub.extra["tails"] = tails
+    hub.extra["tail_wakes"] = wakes
     ctx = cast(GatewayContext, SimpleNamespace(settings=SimpleNamespace(data_dir=tmp_path)))
     try:
         assert start_waiters_doorbell(hub, ctx, stop)
-        assert all(t.wake.seconds == LONG and not t.wake.event.is_set() for t in tails)
+        assert all(w.seconds == LONG and not w.event.is_set() for w in wakes)
         ring_all(bells_dir(tmp_path), WAITERS)  # the background process indexed a block
-        assert all(t.wake.event.wait(LONG / 2) for t in tails)
+        assert all(w.event.wait(LONG / 2) for w in wakes)
     finally:
         stop.set()
 
