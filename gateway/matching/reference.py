@@ -38,32 +38,32 @@ def nearest_tenor(term_days: int) -> Tenor:
     return min(TERM_DAYS, key=lambda tenor: (abs(TERM_DAYS[tenor] - max(term_days, 1)), TERM_DAYS[tenor]))
 
 
+FixingRows = list[tuple[dt.datetime, int, int, frozenset[str]]]  # settled fills: when, rate, amount, the pair
+FixingMemo = dict[tuple[str, str, dt.date], FixingRows]
+
+
 def reference_fixing(
-    session: Session, *, cash_token: str, term_days: int, day: dt.date, excluding: frozenset[str] = frozenset()
+    session: Session,
+    *,
+    cash_token: str,
+    term_days: int,
+    day: dt.date,
+    excluding: frozenset[str] = frozenset(),
+    memo: FixingMemo | None = None,
 ) -> ReferenceFixing | None:
     """The volume-weighted rate of the latest UTC day before ``day`` (within ``LOOKBACK_DAYS``) with settled GC
     fills in ``cash_token`` at the tenor nearest ``term_days``, over every basket in that currency, from at least
-    ``MIN_PAIRS`` pairs of members none of whom is in ``excluding`` (organization ids); None without."""
+    ``MIN_PAIRS`` pairs of members none of whom is in ``excluding`` (organization ids); None without. ``memo`` keeps
+    the fills read for a (currency, tenor, day) across calls (the surveillance feed asks once per signed trade)."""
     tenor = nearest_tenor(term_days)
-    end = dt.datetime.combine(day, dt.time(0), dt.UTC)
-    lend, borrow = aliased(GcOrder), aliased(GcOrder)
-    rows = session.execute(
-        select(GcFill.created_at, GcFill.rate, GcFill.amount_units, lend.organization_id, borrow.organization_id)
-        .join(GcBasketRow, GcBasketRow.basket_id == GcFill.basket_id)
-        .join(lend, lend.id == GcFill.lend_order_id)
-        .join(borrow, borrow.id == GcFill.borrow_order_id)
-        .where(
-            func.lower(GcBasketRow.cash_token) == cash_token.lower(),
-            GcFill.tenor == tenor.value,
-            GcFill.forward_start_days == 0,  # a forward start's rate prices another period
-            GcFill.status == SETTLED,
-            GcFill.created_at >= end - dt.timedelta(days=LOOKBACK_DAYS),
-            GcFill.created_at < end,
-        )
-    ).all()
+    key = (cash_token.lower(), tenor.value, day)
+    rows = memo.get(key) if memo is not None else None
+    if rows is None:
+        rows = _settled_fills(session, cash_token, tenor.value, day)
+        if memo is not None:
+            memo[key] = rows
     days: dict[dt.date, list[tuple[int, int, frozenset[str]]]] = {}
-    for at, fill_rate, amount, lender, borrower in rows:
-        pair = frozenset({str(lender), str(borrower)})
+    for at, fill_rate, amount, pair in rows:
         if not pair & excluding:
             days.setdefault(utc_day(at), []).append((int(fill_rate), int(amount), pair))
     for latest in sorted(days, reverse=True):
@@ -74,6 +74,29 @@ def reference_fixing(
         weighted = sum(r * amount for r, amount, _ in fills)
         return ReferenceFixing(rate=div_toward_zero(weighted, volume), tenor=tenor, day=latest, volume_units=volume)
     return None
+
+
+def _settled_fills(session: Session, cash_token: str, tenor: str, day: dt.date) -> FixingRows:
+    end = dt.datetime.combine(day, dt.time(0), dt.UTC)
+    lend, borrow = aliased(GcOrder), aliased(GcOrder)
+    rows = session.execute(
+        select(GcFill.created_at, GcFill.rate, GcFill.amount_units, lend.organization_id, borrow.organization_id)
+        .join(GcBasketRow, GcBasketRow.basket_id == GcFill.basket_id)
+        .join(lend, lend.id == GcFill.lend_order_id)
+        .join(borrow, borrow.id == GcFill.borrow_order_id)
+        .where(
+            func.lower(GcBasketRow.cash_token) == cash_token.lower(),
+            GcFill.tenor == tenor,
+            GcFill.forward_start_days == 0,  # a forward start's rate prices another period
+            GcFill.status == SETTLED,
+            GcFill.created_at >= end - dt.timedelta(days=LOOKBACK_DAYS),
+            GcFill.created_at < end,
+        )
+    ).all()
+    return [
+        (at, int(rate), int(amount), frozenset({str(lender), str(borrower)}))
+        for at, rate, amount, lender, borrower in rows
+    ]
 
 
 def utc_day(at: dt.datetime | str) -> dt.date:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.db.models import AuditEntry, KycApplication, ScreeningHit, User, Wallet
-from gateway.matching.reference import reference_fixing, utc_day
+from gateway.matching.reference import FixingMemo, reference_fixing, utc_day
 from gateway.trading.models import Instrument, Trade
 
 MAX_ITEMS = 500
@@ -81,7 +81,7 @@ class FeedItem:
     detail: FeedHit | None = None
 
 
-def _trade(session: Session, trade_id: str, day: dt.date) -> FeedTrade | None:
+def _trade(session: Session, trade_id: str, day: dt.date, fixings: FixingMemo) -> FeedTrade | None:
     try:
         trade = session.get(Trade, uuid.UUID(trade_id))
     except ValueError:
@@ -104,6 +104,7 @@ def _trade(session: Session, trade_id: str, day: dt.date) -> FeedTrade | None:
         term_days=(maturity - start) // DAY if maturity else 0,
         day=day,
         excluding=frozenset({str(trade.seller_org_id), str(trade.buyer_org_id)}),
+        memo=fixings,
     )
     return FeedTrade(
         trade_id=str(trade.id),
@@ -170,7 +171,7 @@ def _organization(session: Session, object_type: str, object_id: str) -> str | N
     return None
 
 
-def _item(session: Session, e: AuditEntry) -> FeedItem:
+def _item(session: Session, e: AuditEntry, fixings: FixingMemo) -> FeedItem:
     detail, org = _hit(session, e.object_id) if e.action == "sanctions.hit" else (None, None)
     return FeedItem(
         sequence=e.sequence,
@@ -179,7 +180,7 @@ def _item(session: Session, e: AuditEntry) -> FeedItem:
         action=e.action,
         object_type=e.object_type,
         object_id=e.object_id,
-        trade=_trade(session, e.object_id, utc_day(e.at)) if e.action == "trade.signed" else None,
+        trade=_trade(session, e.object_id, utc_day(e.at), fixings) if e.action == "trade.signed" else None,
         repo=_repo(session, e.object_id) if e.object_type == "repo" else None,
         organization_id=org or _organization(session, e.object_type, e.object_id),
         detail=detail,
@@ -193,4 +194,5 @@ def items(session: Session, *, after: int, limit: int) -> list[FeedItem]:
         .order_by(AuditEntry.sequence)
         .limit(max(1, min(limit, MAX_ITEMS)))
     )
-    return [_item(session, e) for e in session.scalars(query)]
+    fixings: FixingMemo = {}  # a page's signed trades mostly share a currency, tenor and day: one read of the fills
+    return [_item(session, e, fixings) for e in session.scalars(query)]

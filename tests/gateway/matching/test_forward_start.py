@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from gateway.matching.instruments import Tenor
 from gateway.matching.models import GcFill, GcInstruction, GcOrder
 from gateway.matching.schemas import FillIn, OrderStateIn, OutcomeIn
 from tests.gateway.conftest import World
+from tests.gateway.fake_tokens import FakeToken
 from tests.gateway.matching.test_outcome_checks import _order, book
 from tests.gateway.matching.test_plan_fault import BOND, _Call, _Market, _parties
 
@@ -59,9 +59,6 @@ class _Holdings:
     def __init__(self, held: int) -> None:
         self.held = held
 
-    def balanceOf(self, holder: str) -> _Call:
-        return _Call(self.held)
-
     def allowance(self, owner: str, spender: str) -> _Call:
         return _Call(2**256 - 1)
 
@@ -79,7 +76,8 @@ class _Clock(_Market):
         return self.at
 
     def token(self, address: str) -> Any:
-        return SimpleNamespace(functions=_Holdings(self.bond_held if address == BOND else 10**30))
+        held = self.bond_held if address == BOND else 10**30
+        return FakeToken(address, held, functions=_Holdings(held))
 
     def allowance_unlimited(self, owner: str, token: str) -> bool:
         return True

@@ -14,6 +14,7 @@ from web3.exceptions import ContractLogicError
 from gateway.matching import settle
 from gateway.matching.models import GcBasketRow, GcOrder
 from tests.gateway.conftest import World
+from tests.gateway.fake_tokens import FakeToken
 from tests.gateway.matching.test_outcome_checks import _order, book
 
 __all__ = ["book"]
@@ -36,9 +37,6 @@ class _Functions:
     def __init__(self, market: _Market) -> None:
         self.market = market
 
-    def balanceOf(self, holder: str) -> _Call:
-        return _Call(10**30)
-
     def getPrice(self, bond: str, cash: str) -> _Call:
         return _Call(ContractLogicError("stale") if self.market.stale else (10**16, 0))
 
@@ -59,16 +57,7 @@ class _Market:
         return 50
 
     def token(self, address: str) -> Any:
-        market = self
-
-        class _Token(_Contract):
-            def __init__(self) -> None:
-                super().__init__(market)
-                self.functions = _Functions(market)
-                if address == BOND:  # the borrower holds none of the bond
-                    self.functions.balanceOf = lambda holder: _Call(0)  # type: ignore[method-assign]
-
-        return _Token()
+        return FakeToken(address, 0 if address == BOND else 10**30)  # the borrower holds none of the bond
 
 
 def _parties(world: World) -> settle.FillParties:
@@ -78,7 +67,7 @@ def _parties(world: World) -> settle.FillParties:
         for order_id, side in ((lend, 1), (borrow, 0)):
             row = session.get(GcOrder, order_id)
             assert row is not None
-            row.signed = {**SIGNED, "maker": "0x" + uuid.uuid4().hex[:40], "side": str(side)}
+            row.signed = {**SIGNED, "maker": "0x" + uuid.uuid4().hex + "00" * 4, "side": str(side)}
             rows[order_id] = row
         basket = GcBasketRow(basket_id="GC-A", cash_token=CASH, day_count_basis=360, min_transfer_amount="0",
                              margin_cure_period=0, grace_period=0, bonds=[{"token": BOND, "haircut_bps": 200}],
