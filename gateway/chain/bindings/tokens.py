@@ -11,8 +11,10 @@ from gateway.chain.bindings.structs import Block
 from gateway.chain.calls import ViewFunction
 
 # balanceOf is read for every delivery check and every wallet a transfer touched: it goes through the plain
-# ``eth_call`` of ``ViewFunction``, built once per (client, token), not web3's contract layers (several times the CPU)
-_balance_views: weakref.WeakKeyDictionary[Any, dict[str, ViewFunction]] = weakref.WeakKeyDictionary()
+# ``eth_call`` of ``ViewFunction``, built once per token contract object (the market keeps one per token), not web3's
+# contract layers (several times the CPU). Keyed weakly by the contract: the view holds the client, not the contract,
+# so a contract and its view go when the market that made them goes.
+_balance_views: weakref.WeakKeyDictionary[Any, ViewFunction] = weakref.WeakKeyDictionary()
 _views_lock = threading.Lock()
 
 
@@ -39,12 +41,11 @@ class Token:
         return int(self._balance_view()(holder, block="latest" if block is None else block))
 
     def _balance_view(self) -> ViewFunction:
-        address = str(self.contract.address)
         with _views_lock:
-            views = _balance_views.setdefault(self.contract.w3, {})
-            view = views.get(address)
+            view = _balance_views.get(self.contract)
             if view is None:
-                view = views[address] = ViewFunction(self.contract.w3, address, self.contract.abi, "balanceOf")
+                c = self.contract
+                view = _balance_views[c] = ViewFunction(c.w3, str(c.address), c.abi, "balanceOf")
         return view
 
     def allowance(self, owner: str, spender: str) -> int:

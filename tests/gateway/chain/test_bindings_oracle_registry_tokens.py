@@ -61,12 +61,12 @@ class _Provider:
         return {"jsonrpc": "2.0", "id": 1, "result": "0x" + self.answer.to_bytes(32, "big").hex()}
 
 
-@dataclass(eq=False)  # hashable by identity, as a Web3 is
+@dataclass
 class _Web3:
     provider: _Provider = field(default_factory=_Provider)
 
 
-@dataclass
+@dataclass(eq=False)  # hashable by identity, as a web3 contract is
 class _Contract:
     functions: _Functions
     address: str = "0x" + "0c" * 20
