@@ -77,7 +77,8 @@ def test_up_with_two_replicas_serves_through_the_balancer_and_stops_cleanly(tmp_
                     answered.append(body["instance"])
                     time.sleep(0.3)
                 assert set(answered) == {"replica-1", "replica-2"}, answered
-                assert http.get("/openapi.json").status_code == 200
+                # the first /openapi.json builds the schema of the whole API: seconds of CPU on a slow, busy machine
+                assert http.get("/openapi.json", timeout=120).status_code == 200
                 assert http.get("/v1/wallets").status_code == 401  # the API itself, not only the probe
 
             # one leader per worker kind, the other worker standing by
