@@ -57,12 +57,14 @@ def start_kind(kind: WorkerKind, ctx: GatewayContext, hub: Hub, running: Running
         running.spawn(name, target)
         started.append(name)
 
+    from gateway.workers import waiters_announcer
+
     if kind is WorkerKind.RELAYER and hub.relayer is not None:
-        hub.relayer.announce = _announcer(ctx)
+        hub.relayer.announce = waiters_announcer(ctx)
         spawn("relayer", hub.relayer.run)
     elif kind is WorkerKind.INDEXER:
         if (indexer := hub.extra.get("indexer")) is not None:
-            indexer.announce = _announcer(ctx)  # type: ignore[attr-defined]
+            indexer.announce = waiters_announcer(ctx)  # type: ignore[attr-defined]
         for name in ("indexer", "balances", "prices"):
             if isinstance(worker := hub.extra.get(name), Loop):
                 spawn(name, worker.run)
@@ -83,16 +85,6 @@ def start_kind(kind: WorkerKind, ctx: GatewayContext, hub: Hub, running: Running
     elif kind is WorkerKind.ANCHOR:
         spawn("anchor", lambda stop: asyncio.run(_periodic(ctx, hub, stop)))
     return started
-
-
-def _announcer(ctx: GatewayContext) -> Callable[[], None]:
-    """Ring the waiters' doorbells of the HTTP workers sharing this data directory (``…/wait`` and their tails,
-    gateway.workers) when a settlement ends, a block is indexed or a message relayed, as ``reponet gateway work``
-    does; workers on other hosts are not reached and poll."""
-    from gateway.settlement_records.bell import WAITERS, bells_dir, ring_all
-
-    directory = bells_dir(ctx.settings.data_dir)
-    return lambda: ring_all(directory, WAITERS)
 
 
 async def _periodic(ctx: GatewayContext, hub: Hub, stop: threading.Event) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any, cast
 
 from gateway.config import KeyPurpose
@@ -159,19 +160,25 @@ def follow_heads(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
     return [watcher.start(stop)]
 
 
+def waiters_announcer(ctx: GatewayContext) -> Callable[[], None]:
+    """Ring the waiters' doorbells of the HTTP workers sharing this data directory (``…/wait`` and their tails) when
+    a settlement ends, a block is indexed or a message relayed; workers on other hosts are not reached and poll."""
+    from gateway.settlement_records.bell import WAITERS, bells_dir, ring_all
+
+    directory = bells_dir(ctx.settings.data_dir)
+    return lambda: ring_all(directory, WAITERS)
+
+
 def start_relayer_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
     """In ``reponet gateway work`` beside several HTTP workers: an HTTP worker that queues a settlement rings the
     relayer here, and the relayer and the indexer ring every worker's waiters (``gateway.settlement_records.bell``);
     the relayer's and the waiters' polls remain, longer, behind the rings."""
-    from gateway.settlement_records.bell import RELAYER, WAITERS, Bell, Doorbell, bells_dir, ring_all
+    from gateway.settlement_records.bell import RELAYER, Bell, Doorbell, bells_dir
 
     if hub.relayer is None:
         return []
     directory = bells_dir(ctx.settings.data_dir)
-
-    def announce() -> None:
-        ring_all(directory, WAITERS)
-
+    announce = waiters_announcer(ctx)
     hub.relayer.announce = announce
     indexer = hub.extra.get("indexer")
     if indexer is not None:
