@@ -82,13 +82,13 @@ class Handler(BaseHTTPRequestHandler):
             body = json.dumps([self.answer(item) for item in reversed(payload)]).encode()
         else:
             body = json.dumps(self.answer(payload)).encode()
+        if self.server.close_after_answer:  # read before answering: once answered, the test may change it
+            self.close_connection = True  # without "Connection: close": the client learns on its next request
         self.send_response(self.server.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        if self.server.close_after_answer:
-            self.close_connection = True  # without "Connection: close": the client learns on its next request
 
 
 @pytest.fixture
