@@ -338,12 +338,9 @@ def create_app(settings: Settings | None = None, *, context: GatewayContext | No
             for task in tasks:
                 task.cancel()
             stop.set()
-            if hub.relayer is not None:
-                hub.relayer.wake.set()
-            from gateway.workers import tail_wakes
+            from gateway.workers import wake_all
 
-            for wake in tail_wakes(hub):
-                wake.ring()  # a tail rung by the doorbell waits on its ring, not on ``stop``
+            wake_all(hub)  # a tail rung by the doorbell, a loop woken by new blocks: they wait on that, not ``stop``
             for thread in threads:
                 thread.join(timeout=5)
             ctx.engine.dispose()

@@ -38,7 +38,7 @@ def run_background(settings: Settings) -> None:
     until SIGTERM or SIGINT."""
     from gateway.app import _anchor_periodically, _maintain_periodically, build_context
     from gateway.chain.base import NullChain
-    from gateway.workers import hub_from_settings, start_relayer_doorbell, start_workers
+    from gateway.workers import hub_from_settings, start_relayer_doorbell, start_workers, wake_all
 
     die_with_parent()
     ctx = build_context(settings)
@@ -66,8 +66,7 @@ def run_background(settings: Settings) -> None:
         asyncio.run(main())
     finally:
         stop.set()
-        if hub.relayer is not None:
-            hub.relayer.wake.set()
+        wake_all(hub)
         for thread in threads:
             thread.join(timeout=5)
         ctx.engine.dispose()

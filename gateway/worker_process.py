@@ -123,6 +123,7 @@ def _hub_when_the_node_answers(ctx: GatewayContext, stop: threading.Event) -> Hu
 def run_workers(settings: Settings, kinds: list[WorkerKind], *, stop: threading.Event | None = None) -> ExitStatus:
     """Stand for each of ``kinds`` until SIGTERM (or ``stop``); lead those won. Returns ERROR if a lock was lost."""
     from gateway.app import build_context
+    from gateway.workers import wake_all
 
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -158,8 +159,7 @@ def run_workers(settings: Settings, kinds: list[WorkerKind], *, stop: threading.
             stop.wait(POLL_SECONDS)
     finally:
         running.stop.set()
-        if hub.relayer is not None:
-            hub.relayer.wake.set()
+        wake_all(hub)
         for thread in running.threads:
             thread.join(timeout=JOIN_SECONDS)
         for election in elections:

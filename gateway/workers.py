@@ -141,9 +141,9 @@ def start_workers(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
 
 def follow_heads(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
     """Where the relayer and the indexer run: the node's pushed heads (``gateway.chain.heads``) stand in for their
-    ``eth_blockNumber`` on every tick, and a new block wakes both at once."""
+    ``eth_blockNumber`` on every tick, and a new block wakes them and the followers at once (which, while subscribed,
+    then tick only once a second in between)."""
     from gateway.chain.heads import HeadWatcher, websocket_url
-    from gateway.indexer.service import Indexer
 
     market, relayer = hub.market, hub.relayer
     if market is None or relayer is None:  # no settlement in this process: nothing to wake
@@ -152,12 +152,29 @@ def follow_heads(hub: Hub, stop: threading.Event) -> list[threading.Thread]:
     if url is None:
         return []
     watcher = HeadWatcher(url, token=market.settings.chain_rpc_token)
-    watcher.listeners.append(lambda _head: relayer.wake.set())
-    indexer = hub.extra.get("indexer")
-    if isinstance(indexer, Indexer):
-        watcher.listeners.append(lambda _head: indexer.wake.set())
+    wakes = block_wakes(hub)
+
+    def wake_on_block(_head: object) -> None:
+        for wake in wakes:
+            wake.set()
+
+    watcher.listeners.append(wake_on_block)
     market.heads = watcher
     return [watcher.start(stop)]
+
+
+def block_wakes(hub: Hub) -> list[threading.Event]:
+    """The wakes of this process's loops that wait for new blocks: the relayer, the indexer and the followers."""
+    loops = [hub.relayer, *(hub.extra.get(name) for name in ("indexer", "balances", "prices"))]
+    return [wake for loop in loops if isinstance(wake := getattr(loop, "wake", None), threading.Event)]
+
+
+def wake_all(hub: Hub) -> None:
+    """At shutdown, after ``stop`` is set: loops waiting on a wake (a block, a ring) return now, not at their tick."""
+    for event in block_wakes(hub):
+        event.set()
+    for wake in tail_wakes(hub):
+        wake.ring()
 
 
 def waiters_announcer(ctx: GatewayContext) -> Callable[[], None]:

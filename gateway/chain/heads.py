@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 TRUST_SECONDS = 10.0  # a pushed head older than this is not trusted: the node is asked
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
+SUBSCRIBED_IDLE_SECONDS = 1.0  # the idle tick of a loop that each pushed head wakes (indexer, followers)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,14 @@ class HeadWatcher:
         self._ssl = ssl.create_default_context() if url.startswith("wss:") else None
         self._lock = threading.Lock()
         self._head: Head | None = None
+        self._subscribed = False
         self.listeners: list[Callable[[Head], None]] = []
+
+    def subscribed(self) -> bool:
+        """The subscription is up: a new block will be pushed, and will call the listeners. Unlike ``latest``,
+        true on a chain that mines on demand and has been quiet for longer than ``TRUST_SECONDS``."""
+        with self._lock:
+            return self._subscribed
 
     def latest(self, now: float | None = None) -> Head | None:
         with self._lock:
@@ -78,7 +86,7 @@ class HeadWatcher:
                     logger.info("head subscription to %s down (%s); polling meanwhile", self.url, exc)
                 failures += 1
             with self._lock:
-                self._head = None
+                self._head, self._subscribed = None, False
             stop.wait(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
 
     def _follow(self, stop: threading.Event) -> None:
@@ -87,6 +95,8 @@ class HeadWatcher:
             answer = json.loads(ws.recv(timeout=5))
             if "result" not in answer:
                 raise ConnectionError(f"eth_subscribe refused: {answer.get('error')}")
+            with self._lock:
+                self._subscribed = True
             while not stop.is_set():
                 try:
                     message = ws.recv(timeout=1.0)
@@ -98,3 +108,10 @@ class HeadWatcher:
                     self._head = head
                 for listener in self.listeners:
                     listener(head)
+
+
+def idle_seconds(heads: HeadWatcher | None, poll: float, subscribed: float = SUBSCRIBED_IDLE_SECONDS) -> float:
+    """How long a loop that waits for new blocks sleeps after a tick that found nothing: ``subscribed`` while the
+    node pushes its heads (each new block wakes the loop, so the tick only covers a lost push or a change that comes
+    without a block), else ``poll``. An idle chain that mines on demand then costs a tick a second, not four."""
+    return max(poll, subscribed) if heads is not None and heads.subscribed() else poll

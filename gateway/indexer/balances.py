@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
 from gateway.chain.bindings.tokens import Token
+from gateway.chain.heads import idle_seconds
 from gateway.db.models import Wallet
 from gateway.indexer.models import WalletBalance
 from gateway.indexer.scanned import Scanned
@@ -44,6 +45,7 @@ class BalanceFollower:
         # same and no block comes, a tick reads no balance rows (balance rows are never deleted)
         self._complete: tuple[frozenset[str], frozenset[str]] | None = None
         self._scanned = Scanned()
+        self.wake = threading.Event()  # a pushed head (gateway.workers.follow_heads), or stopping
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -52,8 +54,9 @@ class BalanceFollower:
             except Exception:
                 logger.exception("balance follower tick failed; retrying")
                 changed = 0
-            if not changed:
-                stop.wait(self.market.settings.indexer_poll_seconds)
+            if not changed and not stop.is_set():
+                self.wake.wait(idle_seconds(self.market.heads, self.market.settings.indexer_poll_seconds))
+                self.wake.clear()
 
     def run_once(self) -> int:
         """Follow one range of blocks; return how many balances were (re)read."""

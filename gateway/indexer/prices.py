@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
 from gateway.chain.bindings.oracle import Oracle
+from gateway.chain.heads import idle_seconds
 from gateway.chain.outage import Backoff, is_outage
 from gateway.indexer.models import OraclePrice, OraclePricePoint
 from gateway.indexer.scanned import Scanned
@@ -53,6 +54,7 @@ class PriceFollower:
         self.start_block = start_block
         self._lock = threading.Lock()
         self._scanned = Scanned()
+        self.wake = threading.Event()  # a pushed head (gateway.workers.follow_heads), or stopping
 
     def run(self, stop: threading.Event) -> None:
         backoff = Backoff()
@@ -68,8 +70,9 @@ class PriceFollower:
                 if is_outage(exc):
                     stop.wait(backoff.next())
                 changed = 0
-            if not changed:
-                stop.wait(self.market.settings.indexer_poll_seconds)
+            if not changed and not stop.is_set():
+                self.wake.wait(idle_seconds(self.market.heads, self.market.settings.indexer_poll_seconds))
+                self.wake.clear()
 
     def run_once(self) -> int:
         """Follow one range of blocks; return how many pairs were (re)written, or 1 for a range without any."""

@@ -21,6 +21,7 @@ from web3._utils.events import get_event_data
 
 from gateway.chain.bindings.engine import RepoStatus
 from gateway.chain.calls import event_topic
+from gateway.chain.heads import idle_seconds
 from gateway.chain.outage import Backoff, is_outage
 from gateway.db import audit_log
 from gateway.db.models import Wallet
@@ -112,7 +113,7 @@ class Indexer:
                     stop.wait(backoff.next())
                 applied = 0
             if not applied and not stop.is_set():
-                self.wake.wait(self.market.settings.indexer_poll_seconds)
+                self.wake.wait(idle_seconds(self.market.heads, self.market.settings.indexer_poll_seconds))
                 self.wake.clear()
 
     def cursor(self, session: Session) -> int:

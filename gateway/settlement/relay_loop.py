@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.chain.heads import idle_seconds
 from gateway.chain.outage import Backoff, is_outage
 from gateway.keys.provider import KeyProvider
 from gateway.settlement.market import Market
@@ -86,9 +87,7 @@ class Relayer(Receipts):
     def _idle_seconds(self) -> float:
         """How long a tick that found nothing to do waits: while the node pushes its heads (a new block, and a new
         settlement, ring ``wake``) a tick has nothing to look for between them but the rebroadcast timers."""
-        poll = self.market.settings.relayer_poll_seconds
-        heads = self.market.heads
-        return max(poll, PUSHED_HEADS_TICK) if heads is not None and heads.latest() is not None else poll
+        return idle_seconds(self.market.heads, self.market.settings.relayer_poll_seconds, PUSHED_HEADS_TICK)
 
     def run_once(self) -> int:
         with self.read_sessions() as session:

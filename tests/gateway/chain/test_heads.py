@@ -72,15 +72,17 @@ def test_a_stale_or_lost_subscription_is_not_trusted(node: NodeProcess, monkeypa
     try:
         wait_for(lambda: watcher.latest() is not None)
         assert watcher.latest(now=time.monotonic() + heads.TRUST_SECONDS + 1) is None  # said nothing for too long
+        assert watcher.subscribed()  # but a new block would still be pushed: loops may wait for it
     finally:
         stop.set()
         thread.join(10)
     assert watcher.latest() is None  # the subscription ended: readers ask the node again
+    assert not watcher.subscribed()  # and loops that wait for blocks poll at their own pace again
     nowhere = HeadWatcher("ws://127.0.0.1:9/")  # nothing listens: never trusted
     stop2 = threading.Event()
     thread2 = nowhere.start(stop2)
     time.sleep(0.3)
-    assert nowhere.latest() is None
+    assert nowhere.latest() is None and not nowhere.subscribed()
     stop2.set()
     thread2.join(10)
 
@@ -102,7 +104,7 @@ def test_a_node_that_requires_tokens_refuses_a_watcher_without_one(tmp_path: Pat
         threads = [anonymous.start(stop), authorized.start(stop)]
         try:
             wait_for(lambda: authorized.latest() is not None)
-            assert anonymous.latest() is None
+            assert anonymous.latest() is None and not anonymous.subscribed() and authorized.subscribed()
         finally:
             stop.set()
             for thread in threads:
@@ -155,3 +157,20 @@ def test_the_market_reads_pushed_heads_and_asks_without_them() -> None:
     assert market.now() == 9_000
     pushed.head = None  # the subscription is down: asked again
     assert market.head_number() == 41
+
+
+class _Subscribed:
+    def __init__(self, up: bool) -> None:
+        self.up = up
+
+    def subscribed(self) -> bool:
+        return self.up
+
+
+def test_a_loop_waiting_for_blocks_ticks_seldom_only_while_the_heads_are_pushed() -> None:
+    """Each pushed head wakes the loop: its idle tick is then long; without the subscription it polls as set."""
+    assert heads.idle_seconds(None, 0.25) == 0.25
+    assert heads.idle_seconds(_Subscribed(False), 0.25) == 0.25  # type: ignore[arg-type]
+    assert heads.idle_seconds(_Subscribed(True), 0.25) == heads.SUBSCRIBED_IDLE_SECONDS  # type: ignore[arg-type]
+    assert heads.idle_seconds(_Subscribed(True), 5.0) == 5.0  # type: ignore[arg-type]  # never faster than set
+    assert heads.idle_seconds(_Subscribed(True), 0.05, 0.25) == 0.25  # type: ignore[arg-type]
