@@ -14,7 +14,7 @@ from gateway.config import Settings
 from gateway.db.migrate import upgrade
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
-from gateway.workers import attach, start_message_tails, start_workers
+from gateway.workers import attach, start_message_tails, start_workers, wake_all
 from tests.e2e.chains import Deployment
 from tests.gateway.conftest import World
 from tests.gateway.market import market_world
@@ -60,5 +60,6 @@ def chain_world(
         finally:
             d.after_advance.remove(market.forget_clock)
             stop.set()
+            wake_all(hub)  # loops waiting for a block or a ring return now, not at their next tick
             for thread in threads:
                 thread.join(timeout=5)
