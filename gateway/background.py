@@ -38,14 +38,22 @@ def run_background(settings: Settings) -> None:
     until SIGTERM or SIGINT."""
     from gateway.app import _anchor_periodically, _maintain_periodically, build_context
     from gateway.chain.base import NullChain
-    from gateway.workers import hub_from_settings, start_relayer_doorbell, start_workers, wake_all
+    from gateway.workers import (
+        hub_from_settings,
+        start_relayer_doorbell,
+        start_webhooks_doorbell,
+        start_workers,
+        wake_all,
+    )
 
     die_with_parent()
     ctx = build_context(settings)
     heap.freeze_once()
     hub = hub_from_settings(ctx)
     stop = threading.Event()
-    threads = start_workers(hub, stop) + start_relayer_doorbell(hub, ctx, stop)
+    threads = (
+        start_workers(hub, stop) + start_relayer_doorbell(hub, ctx, stop) + start_webhooks_doorbell(hub, ctx, stop)
+    )
     logger.info("background work running: %s", ", ".join(t.name for t in threads) or "nothing to do")
 
     async def main() -> None:

@@ -57,7 +57,7 @@ def start_kind(kind: WorkerKind, ctx: GatewayContext, hub: Hub, running: Running
         running.spawn(name, target)
         started.append(name)
 
-    from gateway.workers import waiters_announcer
+    from gateway.workers import start_webhooks_doorbell, waiters_announcer
 
     if kind is WorkerKind.RELAYER and hub.relayer is not None:
         hub.relayer.announce = waiters_announcer(ctx)
@@ -81,6 +81,7 @@ def start_kind(kind: WorkerKind, ctx: GatewayContext, hub: Hub, running: Running
             )
             spawn("event-relay", publisher.run)
     elif kind is WorkerKind.WEBHOOKS and isinstance(webhooks := hub.extra.get("webhooks"), Loop):
+        running.threads.extend(start_webhooks_doorbell(hub, ctx, running.stop))
         spawn("webhooks", webhooks.run)
     elif kind is WorkerKind.ANCHOR:
         spawn("anchor", lambda stop: asyncio.run(_periodic(ctx, hub, stop)))

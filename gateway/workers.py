@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from gateway.config import KeyPurpose
 from gateway.context import GatewayContext
@@ -16,6 +16,9 @@ from gateway.events.bus import EventBus
 from gateway.events.tailing import Wake
 from gateway.settlement.hub import Hub
 from gateway.settlement.market import Market
+
+if TYPE_CHECKING:
+    from gateway.events.webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
         failure_hooks={**FAILURE_HOOKS, **registry.FAILURE_HOOKS, **gc_settle.FAILURE_HOOKS},
         read_sessions=ctx.read_sessions,
     )
-    from gateway.events.webhooks import WebhookSender, enqueue_events
+    from gateway.events.webhooks import WebhookSender, announce_queued, enqueue_events
     from gateway.indexer.balances import BalanceFollower
     from gateway.indexer.prices import PriceFollower
 
@@ -68,7 +71,10 @@ def attach(hub: Hub, market: Market, ctx: GatewayContext, *, start_block: int = 
     hub.relayer.on_mined = indexer.wake.set
     hub.extra["balances"] = BalanceFollower(market, ctx.sessions)
     hub.extra["prices"] = PriceFollower(market, ctx.sessions, start_block=start_block)
-    hub.extra["webhooks"] = WebhookSender(ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback)
+    sender = hub.extra["webhooks"] = WebhookSender(
+        ctx.sessions, ctx.keys, allow_loopback=ctx.settings.webhook_allow_loopback
+    )
+    announce_queued(ctx.sessions, webhooks_announcer(ctx, sender))
     return hub
 
 
@@ -173,8 +179,38 @@ def wake_all(hub: Hub) -> None:
     """At shutdown, after ``stop`` is set: loops waiting on a wake (a block, a ring) return now, not at their tick."""
     for event in block_wakes(hub):
         event.set()
-    for wake in tail_wakes(hub):
+    sender_wake = getattr(hub.extra.get("webhooks"), "wake", None)
+    for wake in [*tail_wakes(hub), *([sender_wake] if isinstance(sender_wake, Wake) else [])]:
         wake.ring()
+
+
+def webhooks_announcer(ctx: GatewayContext, sender: WebhookSender) -> Callable[[], None]:
+    """What a commit that queued deliveries calls: the sender of this process (where it runs here) and the one
+    listening on this machine's webhooks doorbell (``reponet gateway work``, a replica's worker process) send now."""
+    from gateway.settlement_records.bell import WEBHOOKS, bells_dir, ring_all
+
+    directory = bells_dir(ctx.settings.data_dir)
+
+    def announce() -> None:
+        sender.wake.ring()
+        ring_all(directory, WEBHOOKS)
+
+    return announce
+
+
+def start_webhooks_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
+    """Where the webhook sender runs beside HTTP workers: their commits that queue deliveries ring it through this
+    doorbell, so it polls seldom (``gateway.events.tailing.Wake``); senders on other hosts are not reached."""
+    from gateway.settlement_records.bell import WEBHOOKS, Bell, Doorbell, bells_dir
+
+    wake = getattr(hub.extra.get("webhooks"), "wake", None)
+    if not isinstance(wake, Wake):
+        return []
+    thread = Doorbell(bells_dir(ctx.settings.data_dir), WEBHOOKS, Bell(), also=wake.ring).start(stop)
+    if thread is None:
+        return []
+    wake.rung_by_doorbell()
+    return [thread]
 
 
 def waiters_announcer(ctx: GatewayContext) -> Callable[[], None]:

@@ -63,10 +63,11 @@ class Wake:
         """A doorbell rings this tail from now on: poll less often."""
         self.seconds, self.doorbell = self.rung_seconds, True
 
-    def wait(self, stop: threading.Event) -> None:
-        """Until the next ring or ``seconds``; with no doorbell (nothing rings) on ``stop`` instead, so that a
-        stopping process is not held for a poll's length."""
-        (self.event if self.doorbell else stop).wait(self.seconds)
+    def wait(self, stop: threading.Event, at_most: float | None = None) -> None:
+        """Until the next ring or ``seconds`` (or ``at_most``, if sooner); with no doorbell (nothing rings) on
+        ``stop`` instead, so that a stopping process is not held for a poll's length."""
+        seconds = self.seconds if at_most is None else max(0.0, min(self.seconds, at_most))
+        (self.event if self.doorbell else stop).wait(seconds)
 
 
 def poll(tick: Callable[[], int], stop: threading.Event, *, batch: int, wake: Wake, name: str) -> None:

@@ -15,12 +15,15 @@ import json
 import logging
 import secrets
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import delete as sa_delete
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.db import audit_log
 from gateway.events.destinations import check_url, guarded_client, refused
 from gateway.events.models import WebhookDelivery, WebhookEndpoint
+from gateway.events.tailing import Wake
 from gateway.exceptions import InvalidRequest
 from gateway.keys.envelope import seal_small, unseal_small
 from gateway.keys.provider import KeyProvider
@@ -39,6 +43,27 @@ ROTATION_OVERLAP = timedelta(hours=24)
 # What the delivery log says when no HTTP answer came: one sentence whatever the cause.
 NOT_DELIVERED = "no HTTP answer from the endpoint"
 NOT_ALLOWED = "destination not allowed: webhooks go to public https endpoints only"
+POLL_SECONDS = 0.2  # the sender's idle tick where nothing rings it
+RUNG_POLL_SECONDS = 1.0  # where every writer of deliveries rings it (``announce_queued``): for a lost ring only
+ANNOUNCE = "reponet.webhooks.announce"  # ``Session.info`` key: called after a commit that queued deliveries
+
+
+def announce_queued(sessions: sessionmaker[Session], announce: Callable[[], None]) -> None:
+    """Sessions made by ``sessions`` that commit deliveries (new, or sendable again) call ``announce`` after the
+    commit, so that the sender sends now rather than at its next tick (``gateway.workers`` wires it to the sender of
+    this process and to the doorbell of the one sending on this machine)."""
+    sessions.configure(info={ANNOUNCE: announce})
+
+
+def _announce_after_commit(session: Session) -> None:
+    if not sa_event.contains(session, "after_commit", _announce):
+        sa_event.listen(session, "after_commit", _announce, once=True)
+
+
+def _announce(session: Session) -> None:
+    announce = session.info.get(ANNOUNCE)
+    if callable(announce):
+        announce()
 
 
 def _now() -> datetime:
@@ -119,6 +144,8 @@ def set_active(
         check_url(endpoint.url, allow_loopback=allow_loopback)
     endpoint.is_active = active
     _audit(session, actor, "webhook.enabled" if active else "webhook.disabled", endpoint, {})
+    if active:
+        _announce_after_commit(session)  # what waited while it was disabled is due now
     session.commit()
     return endpoint
 
@@ -163,18 +190,21 @@ def enqueue_in(session: Session, event: dict[str, Any], orgs: set[uuid.UUID], *,
             created += 1
         except IntegrityError:  # already queued (the indexer never applies an event twice anyway)
             pass
+    if created:
+        _announce_after_commit(session)
     return created
 
 
 class WebhookSender:
-    """Sends due deliveries; a failure waits 2^attempts seconds (capped at an hour), up to MAX_ATTEMPTS."""
+    """Sends due deliveries; a failure waits 2^attempts seconds (capped at an hour), up to MAX_ATTEMPTS. Idle, it
+    waits for a ring (``wake``: deliveries queued), the next retry it scheduled, or its tick."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
         keys: KeyProvider,
         *,
-        poll_seconds: float = 0.2,
+        poll_seconds: float = POLL_SECONDS,
         client: httpx.Client | None = None,
         base_backoff: float = 1.0,
         allow_loopback: bool = False,
@@ -186,16 +216,29 @@ class WebhookSender:
         self.client = client or guarded_client(allow_loopback=allow_loopback)
         self.base_backoff = base_backoff
         self._lock = threading.Lock()
+        self.wake = Wake(poll_seconds, max(poll_seconds, RUNG_POLL_SECONDS))
+        self._retry_at: float | None = None  # (monotonic) the soonest retry this sender scheduled
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            self.wake.event.clear()  # before the read: a ring during it makes the wait below return at once
             try:
                 sent = self.run_once()
             except Exception:
                 logger.exception("webhook tick failed; retrying")
                 sent = 0
-            if not sent:
-                stop.wait(self.poll_seconds)
+            if not sent and not stop.is_set():
+                self.wake.wait(stop, at_most=self._until_retry())
+
+    def _until_retry(self) -> float | None:
+        """Seconds until the soonest retry scheduled (a little after, so that it is due), None if none is."""
+        if self._retry_at is None:
+            return None
+        left = self._retry_at - time.monotonic()
+        if left <= 0:
+            self._retry_at = None  # due: this tick's read sends it (a restart finds any others at its ticks)
+            return 0.0
+        return left + 0.05
 
     def run_once(self) -> int:
         with self._lock, self.sessions() as session:
@@ -269,3 +312,5 @@ class WebhookSender:
         else:
             delay = min(self.base_backoff * 2 ** (delivery.attempts - 1), 3600.0)
             delivery.next_attempt_at = _now() + timedelta(seconds=delay)
+            at = time.monotonic() + delay
+            self._retry_at = at if self._retry_at is None else min(self._retry_at, at)
