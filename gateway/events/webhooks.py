@@ -23,12 +23,12 @@ from typing import Any
 
 import httpx
 from sqlalchemy import delete as sa_delete
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import audit_log
+from gateway.db.after_commit import call_after_commit
 from gateway.events.destinations import check_url, guarded_client, refused
 from gateway.events.models import WebhookDelivery, WebhookEndpoint
 from gateway.events.tailing import Wake
@@ -56,8 +56,7 @@ def announce_queued(sessions: sessionmaker[Session], announce: Callable[[], None
 
 
 def _announce_after_commit(session: Session) -> None:
-    if not sa_event.contains(session, "after_commit", _announce):
-        sa_event.listen(session, "after_commit", _announce, once=True)
+    call_after_commit(session, ANNOUNCE, _announce)
 
 
 def _announce(session: Session) -> None:

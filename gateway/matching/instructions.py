@@ -13,10 +13,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.db.after_commit import call_after_commit
 from gateway.db.models import utcnow
 from gateway.matching.models import GcCreditLimit, GcInstruction, GcOrder, GcSequence
 from gateway.matching.runner import AmendWire, InstructionWire, OrderWire, ReleaseWire
@@ -56,8 +57,7 @@ def add(
     """Queue an instruction in the caller's transaction."""
     instruction = GcInstruction(sequence=_next_sequence(session), action=action, order_id=order_id, payload=payload)
     session.add(instruction)
-    if not event.contains(session, "after_commit", _ring):
-        event.listen(session, "after_commit", _ring, once=True)
+    call_after_commit(session, "gc.instructions", _ring)
     return instruction
 
 
