@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -16,7 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from gateway import __version__, heap
@@ -93,6 +94,16 @@ def warn_shared_keys(settings: Settings) -> None:
         )
 
 
+def announce_instructions(sessions: sessionmaker[Session], data_dir: Path) -> None:
+    """A commit that queued matching instructions rings every HTTP worker on this machine, where the matching
+    service's long poll may wait (``gateway.workers.start_waiters_doorbell``)."""
+    from gateway.matching import instructions
+    from gateway.settlement_records.bell import INSTRUCTIONS, bells_dir, ring_all
+
+    directory = bells_dir(data_dir)
+    instructions.announce_queued(sessions, lambda: ring_all(directory, INSTRUCTIONS))
+
+
 def build_context(
     settings: Settings,
     *,
@@ -110,11 +121,13 @@ def build_context(
         else:
             logger.warning("no sanctions list configured (REPONET_SANCTIONS_FILE): screening finds nothing")
             sanctions = SanctionsList([], settings.sanctions_threshold)
+    sessions = make_session_factory(engine)
+    announce_instructions(sessions, settings.data_dir)
     return GatewayContext(
         settings=settings,
         engine=engine,
         read_engine=read_engine,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         read_sessions=make_session_factory(read_engine),
         keys=keys or provider_from_settings(settings),
         chain=chain or chain_from_settings(settings),

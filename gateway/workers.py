@@ -242,8 +242,10 @@ def start_relayer_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event)
 
 def start_waiters_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
     """In an HTTP worker of several: ``hub.notify`` rings the background process's relayer, and its rings (a
-    settlement ended, a block indexed) wake this worker's ``…/wait`` requests."""
-    from gateway.settlement_records.bell import WAITERS, Bell, Doorbell, bells_dir
+    settlement ended, a block indexed) wake this worker's ``…/wait`` requests and tails; a second doorbell wakes the
+    matching service's long poll here when another process queued an instruction (``gateway.app``)."""
+    from gateway.matching.instructions import QUEUED, RUNG_HERE
+    from gateway.settlement_records.bell import INSTRUCTIONS, WAITERS, Bell, Doorbell, bells_dir
 
     directory = bells_dir(ctx.settings.data_dir)
     bell = Bell()
@@ -260,4 +262,8 @@ def start_waiters_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event)
         wake.rung_by_doorbell()
     hub.extra["waiters_bell"] = bell
     hub.extra["doorbells"] = directory
-    return [thread]
+    instructions = Doorbell(directory, INSTRUCTIONS, QUEUED).start(stop)  # the matching service's long poll
+    if instructions is None:
+        return [thread]
+    hub.extra[RUNG_HERE] = True
+    return [thread, instructions]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 PENDING = "reponet.after_commit"  # ``Session.info`` key: key -> what to call after the root transaction commits
 
@@ -34,3 +34,9 @@ def _committed(session: Session) -> None:
 def _ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(PENDING, None)  # rolled back (after a commit, ``_committed`` took them already)
+
+
+def set_info(sessions: sessionmaker[Session], key: str, value: object) -> None:
+    """Every session ``sessions`` makes from now on has ``info[key] = value``, beside what others set there (what a
+    commit calls: ``gateway.events.webhooks.announce_queued``, ``gateway.matching.instructions.announce_queued``)."""
+    sessions.configure(info={**sessions.kw.get("info", {}), key: value})

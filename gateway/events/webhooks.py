@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import audit_log
-from gateway.db.after_commit import call_after_commit
+from gateway.db.after_commit import call_after_commit, set_info
 from gateway.events.destinations import check_url, guarded_client, refused
 from gateway.events.models import WebhookDelivery, WebhookEndpoint
 from gateway.events.tailing import Wake
@@ -52,7 +52,7 @@ def announce_queued(sessions: sessionmaker[Session], announce: Callable[[], None
     """Sessions made by ``sessions`` that commit deliveries (new, or sendable again) call ``announce`` after the
     commit, so that the sender sends now rather than at its next tick (``gateway.workers`` wires it to the sender of
     this process and to the doorbell of the one sending on this machine)."""
-    sessions.configure(info={ANNOUNCE: announce})
+    set_info(sessions, ANNOUNCE, announce)
 
 
 def _announce_after_commit(session: Session) -> None:

@@ -6,18 +6,20 @@ instruction rows become visible in sequence order: a reader that has seen N neve
 (PostgreSQL gives out SERIAL ids at insert, not at commit). SQLite serializes writers anyway.
 
 ``QUEUED`` rings when a transaction that queued an instruction commits in this process, so that the service's long
-poll answers at once; one queued by another process (a replica, the workers' session end) is found by its poll."""
+poll answers at once; the commit also calls what ``announce_queued`` set (the HTTP workers' doorbells on this
+machine, ``gateway.workers.start_waiters_doorbell``). One queued on another host (a replica) is found by its poll."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db.after_commit import call_after_commit
+from gateway.db.after_commit import call_after_commit, set_info
 from gateway.db.models import utcnow
 from gateway.matching.models import GcCreditLimit, GcInstruction, GcOrder, GcSequence
 from gateway.matching.runner import AmendWire, InstructionWire, OrderWire, ReleaseWire
@@ -25,10 +27,21 @@ from gateway.settlement_records.bell import Bell
 
 SEQUENCE = "instructions"
 QUEUED = Bell()
+ANNOUNCE = "reponet.gc.instructions.announce"  # ``Session.info`` key: called after a commit that queued instructions
+RUNG_HERE = "gc_instructions_rung"  # ``Hub.extra``: other processes' instructions ring this process's ``QUEUED``
 
 
-def _ring(_: Session) -> None:
+def announce_queued(sessions: sessionmaker[Session], announce: Callable[[], None]) -> None:
+    """Sessions made by ``sessions`` that commit instructions call ``announce`` after the commit (as well as ringing
+    ``QUEUED`` in this process)."""
+    set_info(sessions, ANNOUNCE, announce)
+
+
+def _ring(session: Session) -> None:
     QUEUED.ring()
+    announce = session.info.get(ANNOUNCE)
+    if callable(announce):
+        announce()
 
 
 def lock(session: Session) -> GcSequence:

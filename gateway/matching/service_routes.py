@@ -19,12 +19,13 @@ from gateway.exceptions import PermissionDenied
 from gateway.matching import instructions, outcomes, settle
 from gateway.matching.runner import InstructionWire
 from gateway.matching.schemas import GcInstructionPublic, GcInstructionsPublic, OutcomeIn, OutcomeRecorded
-from gateway.settlement.hub import HubDep
+from gateway.settlement.hub import HubDep, OptionalHubDep
 from gateway.settlement_records.bell import rung
 
 router = APIRouter(prefix="/gc", tags=["gc"], responses=problem_responses(401, 403, 404, 422, 429))
 WAIT_MAX_SECONDS = 25.0
 WAIT_POLL_SECONDS = 0.25  # an instruction queued by another process (a replica, the workers) is seen this soon
+RUNG_WAIT_POLL_SECONDS = 1.0  # where this machine's processes ring it (gateway.workers): for another host's only
 
 
 def _operator(session: Session, principal: Principal) -> None:
@@ -38,6 +39,7 @@ async def list_instructions(
     principal: MatchingRun,
     read: ReadSessionDep,
     ctx: ContextDep,
+    hub: OptionalHubDep,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 500,
     wait: Annotated[float, Query(ge=0, le=WAIT_MAX_SECONDS)] = 0,
@@ -45,9 +47,11 @@ async def list_instructions(
     """The book's instructions after sequence ``after``, in order; ``next_cursor`` is the last one's sequence. With
     ``wait``, an empty answer waits up to that many seconds for the next instruction (a long poll: the service sees
     an order as it commits). It waits holding no session, no thread and no read slot (``gateway.api.admission``):
-    woken when this process queues an instruction, reading again every ``WAIT_POLL_SECONDS`` for other processes'."""
+    woken when any process on this machine queues an instruction, reading again every ``WAIT_POLL_SECONDS`` (a
+    second where they ring it) for those no ring reaches."""
     await read_view(ctx, _operator, read, principal)
     await read_view(ctx, read.close)
+    poll = RUNG_WAIT_POLL_SECONDS if hub is not None and hub.extra.get(instructions.RUNG_HERE) else WAIT_POLL_SECONDS
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     while True:
@@ -55,7 +59,7 @@ async def list_instructions(
             data = await read_view(ctx, _after, ctx.read_sessions, after, limit)
             if data or loop.time() >= deadline:
                 break
-            await rung(queued, min(WAIT_POLL_SECONDS, deadline - loop.time()))
+            await rung(queued, min(poll, deadline - loop.time()))
     return GcInstructionsPublic(
         data=[GcInstructionPublic.model_validate(dict(item)) for item in data],
         next_cursor=str(data[-1]["sequence"]) if len(data) == limit else None,

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 UNIX_PATH_MAX = 107  # sun_path's length on Linux, less its terminating NUL
 RELAYER = "relayer"  # the background process listens: an HTTP worker queued a settlement
 WAITERS = "waiters"  # each HTTP worker listens: a settlement ended, or the indexer's cursor moved
+INSTRUCTIONS = "instructions"  # each HTTP worker listens: an instruction for the matching service was queued
 WEBHOOKS = "webhooks"  # the process sending webhooks listens: deliveries were queued (gateway.events.webhooks)
 
 

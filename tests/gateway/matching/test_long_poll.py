@@ -13,6 +13,7 @@ import pytest
 from gateway.access.permissions import Permission
 from gateway.clients.operator_keys import grant_operator_key
 from gateway.matching import instructions, service_routes
+from gateway.workers import start_waiters_doorbell
 from tests.gateway.conftest import Cast, World
 
 WAIT = 20.0
@@ -57,6 +58,43 @@ def test_an_instruction_queued_during_the_wait_is_answered_at_once(
     assert answers and answers[0].status_code == 200, answers and answers[0].text
     assert [item["sequence"] for item in answers[0].json()["data"]] == [sequence]
     assert time.monotonic() - started < WAIT / 2
+
+
+def test_an_instruction_queued_by_another_process_rings_this_workers_long_poll(
+    world: World, service_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An HTTP worker of several listens on the instructions doorbell; any process's commit rings it (its sessions
+    are made by ``build_context``, which sets the announcement)."""
+    hub = world.client.app.state.hub  # type: ignore[attr-defined]
+    stop = threading.Event()
+    threads = start_waiters_doorbell(hub, world.ctx, stop)
+    try:
+        assert hub.extra.get(instructions.RUNG_HERE)  # rung from now on: the poll may be slow
+        monkeypatch.setattr(service_routes, "RUNG_WAIT_POLL_SECONDS", WAIT)  # only the doorbell can answer in time
+        # another process: its commit announces through the doorbell only (its own QUEUED is not this process's)
+        monkeypatch.setattr(instructions, "_ring", lambda session: session.info[instructions.ANNOUNCE]())
+        answers: list[httpx.Response] = []
+
+        def poll() -> None:
+            answers.append(
+                world.client.get("/v1/gc/instructions", params={"after": 0, "wait": WAIT},
+                                 headers={"X-API-Key": service_key})
+            )  # fmt: skip
+
+        waiter = threading.Thread(target=poll)
+        started = time.monotonic()
+        waiter.start()
+        _until(lambda: instructions.QUEUED.listeners() > 0)
+        with world.ctx.sessions.begin() as session:
+            sequence = instructions.add(session, action="end_session").sequence
+        waiter.join(timeout=WAIT + 10)
+        assert answers and answers[0].status_code == 200, answers and answers[0].text
+        assert [item["sequence"] for item in answers[0].json()["data"]] == [sequence]
+        assert time.monotonic() - started < WAIT / 2
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
 
 
 def test_a_wait_with_nothing_queued_ends_empty_after_its_wait(world: World, service_key: str) -> None:
