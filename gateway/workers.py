@@ -200,7 +200,7 @@ def webhooks_announcer(ctx: GatewayContext, sender: WebhookSender) -> Callable[[
 
 def start_webhooks_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
     """Where the webhook sender runs beside HTTP workers: their commits that queue deliveries ring it through this
-    doorbell, so it polls seldom (``gateway.events.tailing.Wake``); senders on other hosts are not reached."""
+    doorbell, and on one machine (``one_machine``) it then polls seldom (``gateway.events.tailing.Wake``)."""
     from gateway.settlement_records.bell import WEBHOOKS, Bell, Doorbell, bells_dir
 
     wake = getattr(hub.extra.get("webhooks"), "wake", None)
@@ -209,8 +209,16 @@ def start_webhooks_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event
     thread = Doorbell(bells_dir(ctx.settings.data_dir), WEBHOOKS, Bell(), also=wake.ring).start(stop)
     if thread is None:
         return []
-    wake.rung_by_doorbell()
+    if one_machine(ctx):
+        wake.rung_by_doorbell()
     return [thread]
+
+
+def one_machine(ctx: GatewayContext) -> bool:
+    """Every writer is on this machine, so this machine's doorbells reach them all and the polls behind them may be
+    slow: on SQLite (a database file is not shared across hosts). On PostgreSQL a replica elsewhere may write, and
+    what it writes is found only by a poll."""
+    return ctx.engine.dialect.name == "sqlite"
 
 
 def waiters_announcer(ctx: GatewayContext) -> Callable[[], None]:
@@ -265,5 +273,5 @@ def start_waiters_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event)
     instructions = Doorbell(directory, INSTRUCTIONS, QUEUED).start(stop)  # the matching service's long poll
     if instructions is None:
         return [thread]
-    hub.extra[RUNG_HERE] = True
+    hub.extra[RUNG_HERE] = one_machine(ctx)
     return [thread, instructions]

@@ -6,11 +6,13 @@ never rings for the real commit."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
+logger = logging.getLogger(__name__)
 PENDING = "reponet.after_commit"  # ``Session.info`` key: key -> what to call after the root transaction commits
 
 
@@ -28,7 +30,10 @@ def _committed(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the root transaction is still open
     for call in list(session.info.pop(PENDING, {}).values()):
-        call(session)
+        try:
+            call(session)
+        except Exception:  # the commit stands: a ring that failed leaves the reader to its poll
+            logger.exception("after-commit call failed")
 
 
 def _ended(session: Session, transaction: SessionTransaction) -> None:

@@ -105,7 +105,7 @@ def after(session: Session, sequence: int, limit: int) -> list[InstructionWire]:
         select(GcInstruction).where(GcInstruction.sequence > sequence).order_by(GcInstruction.sequence).limit(limit)
     ).all()
     ids = [r.order_id for r in rows if r.order_id]
-    if not ids:  # the matching service's long poll asks this four times a second while the book is quiet
+    if not ids:  # the matching service's long poll asks this once a second or more while the book is quiet
         return [_wire(row, None) for row in rows]
     orders = {o.id: o for o in session.scalars(select(GcOrder).where(GcOrder.id.in_(ids)))}
     return [_wire(row, orders.get(row.order_id) if row.order_id else None) for row in rows]

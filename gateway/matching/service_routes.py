@@ -24,8 +24,8 @@ from gateway.settlement_records.bell import rung
 
 router = APIRouter(prefix="/gc", tags=["gc"], responses=problem_responses(401, 403, 404, 422, 429))
 WAIT_MAX_SECONDS = 25.0
-WAIT_POLL_SECONDS = 0.25  # an instruction queued by another process (a replica, the workers) is seen this soon
-RUNG_WAIT_POLL_SECONDS = 1.0  # where this machine's processes ring it (gateway.workers): for another host's only
+WAIT_POLL_SECONDS = 0.25  # an instruction queued by a process no ring reaches (a replica elsewhere) is seen this soon
+RUNG_WAIT_POLL_SECONDS = 1.0  # where every writer rings it (gateway.workers.one_machine): for a lost ring only
 
 
 def _operator(session: Session, principal: Principal) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -81,10 +82,19 @@ def test_an_instruction_queued_by_another_process_rings_this_workers_long_poll(
                                  headers={"X-API-Key": service_key})
             )  # fmt: skip
 
+        reads: list[int] = []
+        read = service_routes._after
+
+        def counted(*args: Any) -> Any:
+            found = read(*args)
+            reads.append(len(found))  # after the read: an instruction committed from now on is the doorbell's
+            return found
+
+        monkeypatch.setattr(service_routes, "_after", counted)
         waiter = threading.Thread(target=poll)
         started = time.monotonic()
         waiter.start()
-        _until(lambda: instructions.QUEUED.listeners() > 0)
+        _until(lambda: len(reads) > 0 and instructions.QUEUED.listeners() > 0)  # it read an empty book and waits
         with world.ctx.sessions.begin() as session:
             sequence = instructions.add(session, action="end_session").sequence
         waiter.join(timeout=WAIT + 10)
