@@ -16,6 +16,7 @@ from gateway.events.models import WebhookDelivery, WebhookEndpoint
 from gateway.settlement.hub import Hub
 from gateway.workers import start_webhooks_doorbell, wake_all, webhooks_announcer
 from tests.gateway.conftest import World
+from tests.gateway.events.test_webhooks import setup
 
 LONG = 30.0  # the sender's tick in these tests: far longer than they wait, so only a ring or a retry moves it
 
@@ -32,15 +33,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def endpoint(world: World) -> None:
-    with world.ctx.sessions() as session:
-        webhooks.create_endpoint(
-            session,
-            world.ctx.keys,
-            organization_id=world.orgs["a"],
-            url="https://member.example/hooks",
-            event_types=None,
-            actor="test",
-        )
+    setup(world, httpx.MockTransport(lambda _: httpx.Response(200)))  # A's endpoint (its sender is not used)
 
 
 def status(world: World) -> str:

@@ -37,19 +37,18 @@ def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+def _long_poll(world: World, service_key: str, answers: list[httpx.Response]) -> None:
+    answers.append(
+        world.client.get("/v1/gc/instructions", params={"after": 0, "wait": WAIT}, headers={"X-API-Key": service_key})
+    )
+
+
 def test_an_instruction_queued_during_the_wait_is_answered_at_once(
     world: World, service_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(service_routes, "WAIT_POLL_SECONDS", WAIT)  # only the commit's ring can answer in time
     answers: list[httpx.Response] = []
-
-    def poll() -> None:
-        answers.append(
-            world.client.get("/v1/gc/instructions", params={"after": 0, "wait": WAIT},
-                             headers={"X-API-Key": service_key})
-        )  # fmt: skip
-
-    waiter = threading.Thread(target=poll)
+    waiter = threading.Thread(target=_long_poll, args=(world, service_key, answers))
     started = time.monotonic()
     waiter.start()
     _until(lambda: instructions.QUEUED.listeners() > 0)  # it read an empty book and waits
@@ -75,13 +74,6 @@ def test_an_instruction_queued_by_another_process_rings_this_workers_long_poll(
         # another process: its commit announces through the doorbell only (its own QUEUED is not this process's)
         monkeypatch.setattr(instructions, "_ring", lambda session: session.info[instructions.ANNOUNCE]())
         answers: list[httpx.Response] = []
-
-        def poll() -> None:
-            answers.append(
-                world.client.get("/v1/gc/instructions", params={"after": 0, "wait": WAIT},
-                                 headers={"X-API-Key": service_key})
-            )  # fmt: skip
-
         reads: list[int] = []
         read = service_routes._after
 
@@ -91,7 +83,7 @@ def test_an_instruction_queued_by_another_process_rings_this_workers_long_poll(
             return found
 
         monkeypatch.setattr(service_routes, "_after", counted)
-        waiter = threading.Thread(target=poll)
+        waiter = threading.Thread(target=_long_poll, args=(world, service_key, answers))
         started = time.monotonic()
         waiter.start()
         _until(lambda: len(reads) > 0 and instructions.QUEUED.listeners() > 0)  # it read an empty book and waits
