@@ -37,27 +37,33 @@ def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def _long_poll(world: World, service_key: str, answers: list[httpx.Response]) -> None:
-    answers.append(
-        world.client.get("/v1/gc/instructions", params={"after": 0, "wait": WAIT}, headers={"X-API-Key": service_key})
-    )
-
-
-def test_an_instruction_queued_during_the_wait_is_answered_at_once(
-    world: World, service_key: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(service_routes, "WAIT_POLL_SECONDS", WAIT)  # only the commit's ring can answer in time
+def _answered_at_once(world: World, service_key: str, waiting: Callable[[], bool]) -> None:
+    """A long poll in a thread; once ``waiting``, an instruction is queued: it is the answer, well before ``WAIT``."""
     answers: list[httpx.Response] = []
-    waiter = threading.Thread(target=_long_poll, args=(world, service_key, answers))
+
+    def poll() -> None:
+        answers.append(
+            world.client.get("/v1/gc/instructions", params={"after": 0, "wait": WAIT},
+                             headers={"X-API-Key": service_key})
+        )  # fmt: skip
+
+    waiter = threading.Thread(target=poll)
     started = time.monotonic()
     waiter.start()
-    _until(lambda: instructions.QUEUED.listeners() > 0)  # it read an empty book and waits
+    _until(waiting)  # it read an empty book and waits
     with world.ctx.sessions.begin() as session:
         sequence = instructions.add(session, action="end_session").sequence
     waiter.join(timeout=WAIT + 10)
     assert answers and answers[0].status_code == 200, answers and answers[0].text
     assert [item["sequence"] for item in answers[0].json()["data"]] == [sequence]
     assert time.monotonic() - started < WAIT / 2
+
+
+def test_an_instruction_queued_during_the_wait_is_answered_at_once(
+    world: World, service_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service_routes, "WAIT_POLL_SECONDS", WAIT)  # only the commit's ring can answer in time
+    _answered_at_once(world, service_key, lambda: instructions.QUEUED.listeners() > 0)
 
 
 def test_an_instruction_queued_by_another_process_rings_this_workers_long_poll(
@@ -73,7 +79,6 @@ def test_an_instruction_queued_by_another_process_rings_this_workers_long_poll(
         monkeypatch.setattr(service_routes, "RUNG_WAIT_POLL_SECONDS", WAIT)  # only the doorbell can answer in time
         # another process: its commit announces through the doorbell only (its own QUEUED is not this process's)
         monkeypatch.setattr(instructions, "_ring", lambda session: session.info[instructions.ANNOUNCE]())
-        answers: list[httpx.Response] = []
         reads: list[int] = []
         read = service_routes._after
 
@@ -83,16 +88,7 @@ def test_an_instruction_queued_by_another_process_rings_this_workers_long_poll(
             return found
 
         monkeypatch.setattr(service_routes, "_after", counted)
-        waiter = threading.Thread(target=_long_poll, args=(world, service_key, answers))
-        started = time.monotonic()
-        waiter.start()
-        _until(lambda: len(reads) > 0 and instructions.QUEUED.listeners() > 0)  # it read an empty book and waits
-        with world.ctx.sessions.begin() as session:
-            sequence = instructions.add(session, action="end_session").sequence
-        waiter.join(timeout=WAIT + 10)
-        assert answers and answers[0].status_code == 200, answers and answers[0].text
-        assert [item["sequence"] for item in answers[0].json()["data"]] == [sequence]
-        assert time.monotonic() - started < WAIT / 2
+        _answered_at_once(world, service_key, lambda: len(reads) > 0 and instructions.QUEUED.listeners() > 0)
     finally:
         stop.set()
         for thread in threads:
