@@ -218,7 +218,7 @@ def one_machine(ctx: GatewayContext) -> bool:
     """Every writer is on this machine, so this machine's doorbells reach them all and the polls behind them may be
     slow: on SQLite (a database file is not shared across hosts). On PostgreSQL a replica elsewhere may write, and
     what it writes is found only by a poll."""
-    return ctx.engine.dialect.name == "sqlite"
+    return ctx.settings.database_url.startswith("sqlite")
 
 
 def waiters_announcer(ctx: GatewayContext) -> Callable[[], None]:

@@ -25,5 +25,7 @@ def test_bench_restart_prints_flat_restart_times() -> None:
     report = json.loads(proc.stdout)
     heights = [row["blocks"] for row in report["restarts"]]
     assert heights[0] == 0 and heights[-1] >= 600
-    # No replay at start-up: the restart at the tallest chain is not slower than the first start plus slack.
-    assert report["restart_s_at_max"] < report["restarts"][0]["restart_s"] * 1.5 + 0.5
+    assert all(row["restart_s"] >= row["restart_cpu_s"] * 0.5 > 0 for row in report["restarts"])
+    # No replay at start-up: the restart at the tallest chain costs the node no more CPU than the first start plus
+    # slack (CPU seconds, not wall time: on a busy machine a start waits for the cores, which says nothing of replay).
+    assert report["restart_cpu_s_at_max"] < report["restarts"][0]["restart_cpu_s"] * 1.5 + 0.5

@@ -27,12 +27,17 @@ from gateway.workers import start_waiters_doorbell
 LONG = 30.0  # the poll behind the rings, here longer than any test may wait: passing means a ring woke the waiter
 
 
+def worker_ctx(data_dir: Path) -> GatewayContext:
+    """What the doorbells read of a worker's context: its data directory, and its database (SQLite: one machine)."""
+    settings = SimpleNamespace(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'gateway.db'}")
+    return cast(GatewayContext, SimpleNamespace(settings=settings))
+
+
 def worker_hub(data_dir: Path, stop: threading.Event) -> Hub:
     """A hub as ``gateway.app`` leaves it in an HTTP worker of several: no relayer, an idle indexer, a doorbell."""
     hub = Hub(chain_id=1, engine=None)
     hub.extra["indexer"] = SimpleNamespace(bell=Bell())  # kept for reconcile; its loop is never started here
-    ctx = cast(GatewayContext, SimpleNamespace(settings=SimpleNamespace(data_dir=data_dir)))
-    assert start_waiters_doorbell(hub, ctx, stop)
+    assert start_waiters_doorbell(hub, worker_ctx(data_dir), stop)
     return hub
 
 
@@ -90,9 +95,8 @@ def test_a_worker_of_severals_tails_read_at_the_doorbells_ring_and_otherwise_pol
     wakes = [Wake(0.1, LONG) for _ in range(3)]
     hub = Hub(chain_id=1, engine=None)
     hub.extra["tail_wakes"] = wakes
-    ctx = cast(GatewayContext, SimpleNamespace(settings=SimpleNamespace(data_dir=tmp_path)))
     try:
-        assert start_waiters_doorbell(hub, ctx, stop)
+        assert start_waiters_doorbell(hub, worker_ctx(tmp_path), stop)
         assert all(w.seconds == LONG and not w.event.is_set() for w in wakes)
         ring_all(bells_dir(tmp_path), WAITERS)  # the background process indexed a block
         assert all(w.event.wait(LONG / 2) for w in wakes)
