@@ -210,7 +210,6 @@ class WebhookSender:
     ) -> None:
         self.sessions = sessions
         self.keys = keys
-        self.poll_seconds = poll_seconds
         self.allow_loopback = allow_loopback
         self.client = client or guarded_client(allow_loopback=allow_loopback)
         self.base_backoff = base_backoff
