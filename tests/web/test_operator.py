@@ -38,8 +38,8 @@ def test_the_operator_sees_the_network_and_the_gateways_health(served: tuple[Env
             errors: list[str] = []
             page = open_app(browser, origin, errors)
             sign_in(page, env.admin, ready="Network operations")
+            page.locator("#operator[aria-busy=false]").wait_for(timeout=30_000)  # every part drawn (members last)
             facts = page.locator("#network-facts")
-            facts.get_by_text("Head block").wait_for(timeout=30_000)
             head = page.locator("#network-facts dt:has-text('Head block') + dd").inner_text()
             assert head.isdigit() and int(head) >= reading["head"], head
             assert env.engine.lower() in facts.inner_text().lower()  # where the repo engine is

@@ -23,8 +23,19 @@ async function readiness() {
   return r.json();
 }
 
+// The section says it is busy while it reads, so a screen reader (and a test) knows when every part is drawn.
 export async function refresh() {
-  if ($("operator").hidden) return;
+  const section = $("operator");
+  if (section.hidden) return;
+  section.setAttribute("aria-busy", "true");
+  try {
+    await draw();
+  } finally {
+    section.setAttribute("aria-busy", "false");
+  }
+}
+
+async function draw() {
   const [status, network, ready, instruments, orgs, keys] = await Promise.all([
     request("GET", "/v1/operator/network/status"),
     request("GET", "/v1/network"),
