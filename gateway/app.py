@@ -94,14 +94,19 @@ def warn_shared_keys(settings: Settings) -> None:
         )
 
 
-def announce_instructions(sessions: sessionmaker[Session], data_dir: Path) -> None:
-    """A commit that queued matching instructions rings every HTTP worker on this machine, where the matching
-    service's long poll may wait (``gateway.workers.start_waiters_doorbell``)."""
+def announce_commits(sessions: sessionmaker[Session], data_dir: Path) -> None:
+    """Commits that others on this machine read ring them (``gateway.workers.start_waiters_doorbell``): queued
+    matching instructions every HTTP worker, where the matching service's long poll may wait; relayed and risk
+    messages every HTTP worker's tail of them, whichever process wrote them."""
+    from gateway.events import relayed
     from gateway.matching import instructions
-    from gateway.settlement_records.bell import INSTRUCTIONS, bells_dir, ring_all
+    from gateway.risk import messages
+    from gateway.settlement_records.bell import INSTRUCTIONS, RELAYED, RISK, WAITERS, bells_dir, ring_all
 
     directory = bells_dir(data_dir)
     instructions.announce_queued(sessions, lambda: ring_all(directory, INSTRUCTIONS))
+    relayed.announce_recorded(sessions, lambda: ring_all(directory, WAITERS, RELAYED))
+    messages.announce_recorded(sessions, lambda: ring_all(directory, WAITERS, RISK))
 
 
 def build_context(
@@ -122,7 +127,7 @@ def build_context(
             logger.warning("no sanctions list configured (REPONET_SANCTIONS_FILE): screening finds nothing")
             sanctions = SanctionsList([], settings.sanctions_threshold)
     sessions = make_session_factory(engine)
-    announce_instructions(sessions, settings.data_dir)
+    announce_commits(sessions, settings.data_dir)
     return GatewayContext(
         settings=settings,
         engine=engine,

@@ -57,14 +57,15 @@ def start_kind(kind: WorkerKind, ctx: GatewayContext, hub: Hub, running: Running
         running.spawn(name, target)
         started.append(name)
 
+    from gateway.settlement_records.bell import INDEXED, SETTLED
     from gateway.workers import start_webhooks_doorbell, waiters_announcer
 
     if kind is WorkerKind.RELAYER and hub.relayer is not None:
-        hub.relayer.announce = waiters_announcer(ctx)
+        hub.relayer.announce = waiters_announcer(ctx, SETTLED)
         spawn("relayer", hub.relayer.run)
     elif kind is WorkerKind.INDEXER:
         if (indexer := hub.extra.get("indexer")) is not None:
-            indexer.announce = waiters_announcer(ctx)  # type: ignore[attr-defined]
+            indexer.announce = waiters_announcer(ctx, INDEXED)  # type: ignore[attr-defined]
         for name in ("indexer", "balances", "prices"):
             if isinstance(worker := hub.extra.get(name), Loop):
                 spawn(name, worker.run)

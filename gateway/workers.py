@@ -83,6 +83,7 @@ def start_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[thr
     the database the indexer process writes."""
     from gateway.events.broker import BrokerTail
     from gateway.indexer.tail import EventTail
+    from gateway.settlement_records.bell import INDEXED
 
     if hub.bus is None:
         return []
@@ -91,6 +92,7 @@ def start_tail(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[thr
         BrokerTail(url, ctx.settings.event_stream, hub.bus) if url else EventTail(ctx.read_sessions, hub.bus)
     )
     if isinstance(tail, EventTail):
+        tail.wake.topic = INDEXED  # rung when a block is indexed
         tail_wakes(hub).append(tail.wake)
     thread = threading.Thread(target=tail.run, args=(stop,), name="reponet-event-tail", daemon=True)
     thread.start()
@@ -108,14 +110,16 @@ def start_message_tails(hub: Hub, ctx: GatewayContext, stop: threading.Event) ->
     expiry) on this process's bus, whichever process wrote them."""
     from gateway.events.relayed import RelayTail
     from gateway.risk.messages import RiskTail
+    from gateway.settlement_records.bell import RELAYED, RISK
 
     if hub.bus is None:
         return []
     threads = []
-    for name, tail in (
-        ("risk", RiskTail(ctx.read_sessions, hub.bus)),
-        ("relay", RelayTail(ctx.read_sessions, hub.bus)),
+    for name, tail, topic in (
+        ("risk", RiskTail(ctx.read_sessions, hub.bus), RISK),
+        ("relay", RelayTail(ctx.read_sessions, hub.bus), RELAYED),
     ):
+        tail.wake.topic = topic  # rung when its rows are committed on this machine (``gateway.app.announce_commits``)
         tail_wakes(hub).append(tail.wake)
         thread = threading.Thread(target=tail.run, args=(stop,), name=f"reponet-{name}-tail", daemon=True)
         thread.start()
@@ -221,49 +225,52 @@ def one_machine(ctx: GatewayContext) -> bool:
     return ctx.settings.database_url.startswith("sqlite")
 
 
-def waiters_announcer(ctx: GatewayContext) -> Callable[[], None]:
-    """Ring the waiters' doorbells of the HTTP workers sharing this data directory (``…/wait`` and their tails) when
-    a settlement ends, a block is indexed or a message relayed; workers on other hosts are not reached and poll."""
+def waiters_announcer(ctx: GatewayContext, topic: bytes) -> Callable[[], None]:
+    """Ring the waiters' doorbells of the HTTP workers sharing this data directory (``…/wait`` and their tails)
+    about ``topic``: a settlement ended, or a block indexed; workers on other hosts are not reached and poll."""
     from gateway.settlement_records.bell import WAITERS, bells_dir, ring_all
 
     directory = bells_dir(ctx.settings.data_dir)
-    return lambda: ring_all(directory, WAITERS)
+    return lambda: ring_all(directory, WAITERS, topic)
 
 
 def start_relayer_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
     """In ``reponet gateway work`` beside several HTTP workers: an HTTP worker that queues a settlement rings the
     relayer here, and the relayer and the indexer ring every worker's waiters (``gateway.settlement_records.bell``);
     the relayer's and the waiters' polls remain, longer, behind the rings."""
-    from gateway.settlement_records.bell import RELAYER, Bell, Doorbell, bells_dir
+    from gateway.settlement_records.bell import INDEXED, RELAYER, SETTLED, Bell, Doorbell, bells_dir
 
     if hub.relayer is None:
         return []
     directory = bells_dir(ctx.settings.data_dir)
-    announce = waiters_announcer(ctx)
-    hub.relayer.announce = announce
+    hub.relayer.announce = waiters_announcer(ctx, SETTLED)
     indexer = hub.extra.get("indexer")
     if indexer is not None:
-        indexer.announce = announce  # type: ignore[attr-defined]
+        indexer.announce = waiters_announcer(ctx, INDEXED)  # type: ignore[attr-defined]
     thread = Doorbell(directory, RELAYER, Bell(), also=hub.relayer.wake.set).start(stop)
     return [] if thread is None else [thread]
 
 
 def start_waiters_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
     """In an HTTP worker of several: ``hub.notify`` rings the background process's relayer, and its rings (a
-    settlement ended, a block indexed) wake this worker's ``…/wait`` requests and tails; a second doorbell wakes the
-    matching service's long poll here when another process queued an instruction (``gateway.app``)."""
+    settlement ended, a block indexed) wake this worker's ``…/wait`` requests, a block its chain event tail too;
+    commits of relayed or risk messages anywhere on this machine wake their tail (``gateway.app``). A second
+    doorbell wakes the matching service's long poll here when another process queued an instruction."""
     from gateway.matching.instructions import QUEUED, RUNG_HERE
-    from gateway.settlement_records.bell import INSTRUCTIONS, WAITERS, Bell, Doorbell, bells_dir
+    from gateway.settlement_records.bell import ANY, INDEXED, INSTRUCTIONS, SETTLED, WAITERS, Bell, Doorbell, bells_dir
 
     directory = bells_dir(ctx.settings.data_dir)
     bell = Bell()
     wakes = tail_wakes(hub)
 
-    def ring_tails() -> None:  # the same rings tell this worker's tails that rows are there to read
+    def route(topic: bytes) -> None:  # ``…/wait`` hears of ends and blocks; each tail of its own table's rows
+        if topic in (ANY, SETTLED, INDEXED):
+            bell.ring()
         for wake in wakes:
-            wake.ring()
+            if topic == ANY or wake.topic in (None, topic):
+                wake.ring()
 
-    thread = Doorbell(directory, WAITERS, bell, also=ring_tails).start(stop)
+    thread = Doorbell(directory, WAITERS, bell, route=route).start(stop)
     if thread is None:
         return []
     for wake in wakes:

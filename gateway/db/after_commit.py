@@ -41,6 +41,21 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(PENDING, None)  # rolled back (after a commit, ``_committed`` took them already)
 
 
+def announce_after_commit(session: Session, key: str) -> None:
+    """Once the transaction in progress commits at its root, call what ``session.info[key]`` holds (set for every
+    session of a factory with ``set_info``; nothing where none is set): who reads what it wrote is rung."""
+    call_after_commit(session, key, _announce_of(key))
+
+
+def _announce_of(key: str) -> Callable[[Session], None]:
+    def announce(session: Session) -> None:
+        call = session.info.get(key)
+        if callable(call):
+            call()
+
+    return announce
+
+
 def set_info(sessions: sessionmaker[Session], key: str, value: object) -> None:
     """Every session ``sessions`` makes from now on has ``info[key] = value``, beside what others set there (what a
     commit calls: ``gateway.events.webhooks.announce_queued``, ``gateway.matching.instructions.announce_queued``)."""

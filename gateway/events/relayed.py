@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.db.after_commit import announce_after_commit, set_info
 from gateway.events.bus import EventBus
 from gateway.events.models import RelayedMessage
 from gateway.events.tailing import GapCursor, Wake, poll
@@ -24,6 +26,13 @@ RETENTION = timedelta(hours=1)
 BATCH = 500
 POLL_SECONDS = 0.2
 RUNG_POLL_SECONDS = 1.0  # with a doorbell (gateway.events.tailing.Wake)
+ANNOUNCE = "reponet.relayed.announce"  # ``Session.info`` key: called after a commit that relayed messages
+
+
+def announce_recorded(sessions: sessionmaker[Session], announce: Callable[[], None]) -> None:
+    """Sessions made by ``sessions`` that commit relayed messages call ``announce`` after the commit (``gateway.app``
+    rings the tails of every HTTP worker on this machine)."""
+    set_info(sessions, ANNOUNCE, announce)
 
 
 def record(session: Session, event: dict[str, Any], organizations: set[uuid.UUID]) -> None:
@@ -31,6 +40,7 @@ def record(session: Session, event: dict[str, Any], organizations: set[uuid.UUID
     now = datetime.now(UTC)
     session.execute(delete(RelayedMessage).where(RelayedMessage.created_at < now - RETENTION))
     session.add(RelayedMessage(event=event, organizations=sorted(str(o) for o in organizations), created_at=now))
+    announce_after_commit(session, ANNOUNCE)
 
 
 class RelayTail:

@@ -46,13 +46,15 @@ class GapCursor:
 
 class Wake:
     """When a tail reads again: every ``seconds``, or at once when rung. An HTTP worker's doorbell rings its tails
-    when the background process has indexed a block or relayed a message (``gateway.workers``); the tail then polls
-    only ``rung_seconds`` apart, for a ring that was lost or a writer the doorbell does not reach (another host, an
-    HTTP worker writing a risk message): an idle worker's tails then cost a read a second, not ten."""
+    when its table has new rows: a block indexed, messages relayed or risk messages committed on this machine
+    (``gateway.workers``, by the ring's ``topic``); the tail then polls only ``rung_seconds`` apart, for a ring that
+    was lost or a writer the doorbell does not reach (another host): an idle worker's tails then cost a read a
+    second, not ten, and a block indexed does not make its risk and relayed message tails read."""
 
-    def __init__(self, seconds: float, rung_seconds: float) -> None:
+    def __init__(self, seconds: float, rung_seconds: float, topic: bytes | None = None) -> None:
         self.seconds = seconds
         self.rung_seconds = rung_seconds
+        self.topic = topic  # the doorbell's rings about this (``gateway.settlement_records.bell``); None: every ring
         self.event = threading.Event()
         self.doorbell = False
 

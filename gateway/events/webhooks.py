@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import audit_log
-from gateway.db.after_commit import call_after_commit, set_info
+from gateway.db.after_commit import announce_after_commit, set_info
 from gateway.events.destinations import check_url, guarded_client, refused
 from gateway.events.models import WebhookDelivery, WebhookEndpoint
 from gateway.events.tailing import Wake
@@ -53,16 +53,6 @@ def announce_queued(sessions: sessionmaker[Session], announce: Callable[[], None
     commit, so that the sender sends now rather than at its next tick (``gateway.workers`` wires it to the sender of
     this process and to the doorbell of the one sending on this machine)."""
     set_info(sessions, ANNOUNCE, announce)
-
-
-def _announce_after_commit(session: Session) -> None:
-    call_after_commit(session, ANNOUNCE, _announce)
-
-
-def _announce(session: Session) -> None:
-    announce = session.info.get(ANNOUNCE)
-    if callable(announce):
-        announce()
 
 
 def _now() -> datetime:
@@ -144,7 +134,7 @@ def set_active(
     endpoint.is_active = active
     _audit(session, actor, "webhook.enabled" if active else "webhook.disabled", endpoint, {})
     if active:
-        _announce_after_commit(session)  # what waited while it was disabled is due now
+        announce_after_commit(session, ANNOUNCE)  # what waited while it was disabled is due now
     session.commit()
     return endpoint
 
@@ -190,7 +180,7 @@ def enqueue_in(session: Session, event: dict[str, Any], orgs: set[uuid.UUID], *,
         except IntegrityError:  # already queued (the indexer never applies an event twice anyway)
             pass
     if created:
-        _announce_after_commit(session)
+        announce_after_commit(session, ANNOUNCE)
     return created
 
 

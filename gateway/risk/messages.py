@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from gateway.db.after_commit import announce_after_commit, set_info
 from gateway.db.models import Base, UTCDateTime, utcnow
 from gateway.events.bus import EventBus
 from gateway.events.tailing import GapCursor, Wake, poll
@@ -23,7 +25,14 @@ from gateway.events.webhooks import enqueue_in
 RETENTION = timedelta(hours=1)
 BATCH = 500
 POLL_SECONDS = 0.2
-RUNG_POLL_SECONDS = 0.5  # with a doorbell (gateway.events.tailing.Wake)
+RUNG_POLL_SECONDS = 1.0  # with a doorbell (gateway.events.tailing.Wake)
+ANNOUNCE = "reponet.risk.messages.announce"  # ``Session.info`` key: called after a commit that recorded messages
+
+
+def announce_recorded(sessions: sessionmaker[Session], announce: Callable[[], None]) -> None:
+    """Sessions made by ``sessions`` that commit risk messages call ``announce`` after the commit (``gateway.app``
+    rings the tails of every HTTP worker on this machine)."""
+    set_info(sessions, ANNOUNCE, announce)
 
 
 class RiskMessage(Base):
@@ -55,6 +64,7 @@ def record(session: Session, *, organization_id: uuid.UUID, kind: str, body: dic
     session.add(row)
     session.flush()
     enqueue_in(session, event_of(row), {organization_id}, message_id=f"risk_{row.id}")
+    announce_after_commit(session, ANNOUNCE)
     return row
 
 

@@ -6,6 +6,8 @@ poll. Polls stay behind them, longer, in case a ring is lost.
 - ``Doorbell``: across processes on one machine (an HTTP worker of several and ``reponet gateway work``): a Unix
   datagram socket per listening process in a directory of the data directory; ringing sends one byte to each,
   never blocks and never fails (a listener that is gone, or a full buffer, just means its poll finds the change).
+  The byte says what the ring is about (a topic), so that a listener wakes only the readers it concerns: a block
+  indexed wakes a worker's chain event tail, not its risk message tail.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ RELAYER = "relayer"  # the background process listens: an HTTP worker queued a s
 WAITERS = "waiters"  # each HTTP worker listens: a settlement ended, or the indexer's cursor moved
 INSTRUCTIONS = "instructions"  # each HTTP worker listens: an instruction for the matching service was queued
 WEBHOOKS = "webhooks"  # the process sending webhooks listens: deliveries were queued (gateway.events.webhooks)
+
+# What a ring is about: its one byte.
+ANY = b"\x01"  # anything: every reader the listener serves wakes
+SETTLED = b"s"  # a settlement ended (the relayer): ``…/wait`` requests
+INDEXED = b"i"  # the indexer's cursor moved: ``…/wait`` requests and the chain event tails
+RELAYED = b"m"  # relayed messages committed (``gateway.events.relayed``): their tails
+RISK = b"r"  # risk messages committed (``gateway.risk.messages``): their tails
 
 
 def bells_dir(data_dir: Path) -> Path:
@@ -73,11 +82,19 @@ async def rung(event: asyncio.Event, timeout: float) -> None:
 
 class Doorbell:
     """The listening end in one process: a datagram socket at ``directory/<name>-<pid>``; every datagram rings
-    ``bell`` (and calls ``also``). ``ring_all(directory, name)`` rings every listener of that name."""
+    ``bell`` (and calls ``also``), or with ``route`` is handed to it (its topic byte decides who wakes).
+    ``ring_all(directory, name)`` rings every listener of that name."""
 
-    def __init__(self, directory: Path, name: str, bell: Bell, also: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        name: str,
+        bell: Bell,
+        also: Callable[[], None] | None = None,
+        route: Callable[[bytes], None] | None = None,
+    ) -> None:
         self.path = directory / f"{name}-{os.getpid()}"
-        self.bell, self.also = bell, also
+        self.bell, self.also, self.route = bell, also, route
         self._socket: socket.socket | None = None
 
     def start(self, stop: threading.Event) -> threading.Thread | None:
@@ -104,21 +121,27 @@ class Doorbell:
         try:
             while not stop.is_set():
                 try:
-                    self._socket.recv(64)
+                    topic = self._socket.recv(64)
                 except TimeoutError:
                     continue
                 except OSError:
                     return
-                self.bell.ring()
-                if self.also is not None:
-                    self.also()
+                self._heard(topic)
         finally:
             self._socket.close()
             self.path.unlink(missing_ok=True)
 
+    def _heard(self, topic: bytes) -> None:
+        if self.route is not None:
+            self.route(topic)
+            return
+        self.bell.ring()
+        if self.also is not None:
+            self.also()
 
-def ring_all(directory: Path, name: str) -> None:
-    """One datagram to each listener named ``name`` in ``directory``; never blocks, never raises."""
+
+def ring_all(directory: Path, name: str, topic: bytes = ANY) -> None:
+    """One datagram (``topic``) to each listener named ``name`` in ``directory``; never blocks, never raises."""
     try:
         targets = [p for p in directory.iterdir() if p.name.startswith(f"{name}-")]
     except OSError:
@@ -127,4 +150,4 @@ def ring_all(directory: Path, name: str) -> None:
         sender.setblocking(False)
         for target in targets:
             with contextlib.suppress(OSError):  # gone (a stale socket file), or its buffer full: its poll covers it
-                sender.sendto(b"\x01", str(target))
+                sender.sendto(topic, str(target))
