@@ -101,12 +101,12 @@ def announce_commits(sessions: sessionmaker[Session], data_dir: Path) -> None:
     from gateway.events import relayed
     from gateway.matching import instructions
     from gateway.risk import messages
-    from gateway.settlement_records.bell import INSTRUCTIONS, RELAYED, RISK, WAITERS, bells_dir, ring_all
+    from gateway.settlement_records.bell import INSTRUCTIONS, MESSAGES, RELAYED, RISK, bells_dir, ring_all
 
     directory = bells_dir(data_dir)
     instructions.announce_queued(sessions, lambda: ring_all(directory, INSTRUCTIONS))
-    relayed.announce_recorded(sessions, lambda: ring_all(directory, WAITERS, RELAYED))
-    messages.announce_recorded(sessions, lambda: ring_all(directory, WAITERS, RISK))
+    relayed.announce_recorded(sessions, lambda: ring_all(directory, MESSAGES, RELAYED))
+    messages.announce_recorded(sessions, lambda: ring_all(directory, MESSAGES, RISK))
 
 
 def build_context(

@@ -254,10 +254,21 @@ def start_relayer_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event)
 def start_waiters_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event) -> list[threading.Thread]:
     """In an HTTP worker of several: ``hub.notify`` rings the background process's relayer, and its rings (a
     settlement ended, a block indexed) wake this worker's ``…/wait`` requests, a block its chain event tail too;
-    commits of relayed or risk messages anywhere on this machine wake their tail (``gateway.app``). A second
-    doorbell wakes the matching service's long poll here when another process queued an instruction."""
+    commits of relayed or risk messages anywhere on this machine wake their tail through a second doorbell
+    (``gateway.app.announce_commits``), and a third wakes the matching service's long poll here when another
+    process queued an instruction. The tails poll seldom only when both of theirs listen."""
     from gateway.matching.instructions import QUEUED, RUNG_HERE
-    from gateway.settlement_records.bell import ANY, INDEXED, INSTRUCTIONS, SETTLED, WAITERS, Bell, Doorbell, bells_dir
+    from gateway.settlement_records.bell import (
+        ANY,
+        INDEXED,
+        INSTRUCTIONS,
+        MESSAGES,
+        SETTLED,
+        WAITERS,
+        Bell,
+        Doorbell,
+        bells_dir,
+    )
 
     directory = bells_dir(ctx.settings.data_dir)
     bell = Bell()
@@ -273,12 +284,16 @@ def start_waiters_doorbell(hub: Hub, ctx: GatewayContext, stop: threading.Event)
     thread = Doorbell(directory, WAITERS, bell, route=route).start(stop)
     if thread is None:
         return []
-    for wake in wakes:
-        wake.rung_by_doorbell()
     hub.extra["waiters_bell"] = bell
     hub.extra["doorbells"] = directory
+    threads = [thread]
+    messages = Doorbell(directory, MESSAGES, bell, route=route).start(stop)  # relayed and risk messages' tails
+    if messages is not None:
+        threads.append(messages)
+        for wake in wakes:
+            wake.rung_by_doorbell()
     instructions = Doorbell(directory, INSTRUCTIONS, QUEUED).start(stop)  # the matching service's long poll
-    if instructions is None:
-        return [thread]
-    hub.extra[RUNG_HERE] = one_machine(ctx)
-    return [thread, instructions]
+    if instructions is not None:
+        threads.append(instructions)
+        hub.extra[RUNG_HERE] = one_machine(ctx)
+    return threads

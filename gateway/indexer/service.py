@@ -226,11 +226,9 @@ class Indexer:
             return
         due = self._gc_due(verdicts)
         with self.sessions() as session:
-            ended = self.expiry.sweep(session, verdicts)
+            self.expiry.sweep(session, verdicts)
             gc_scheduled.open_due(session, self.market, due)
-            session.commit()
-        if ended and self.announce is not None:
-            self.announce()  # an expiry's relayed message is there for the HTTP workers' tails
+            session.commit()  # an expiry's relayed message rings the HTTP workers' tails itself (relayed.record)
 
     def _gc_due(self, verdicts: Verdicts | None) -> dict[int, FillPlan]:
         """GC fills whose opening day has begun at the sweep's chain time, planned (chain reads, before the write)."""

@@ -7,7 +7,9 @@ poll. Polls stay behind them, longer, in case a ring is lost.
   datagram socket per listening process in a directory of the data directory; ringing sends one byte to each,
   never blocks and never fails (a listener that is gone, or a full buffer, just means its poll finds the change).
   The byte says what the ring is about (a topic), so that a listener wakes only the readers it concerns: a block
-  indexed wakes a worker's chain event tail, not its risk message tail.
+  indexed wakes a worker's chain event tail, not its risk message tail. A listener's queue is short (Linux keeps
+  ten datagrams), so rings for ``…/wait`` and for the message tails go to sockets of their own: a burst of one
+  kind cannot crowd out the other.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 UNIX_PATH_MAX = 107  # sun_path's length on Linux, less its terminating NUL
 RELAYER = "relayer"  # the background process listens: an HTTP worker queued a settlement
 WAITERS = "waiters"  # each HTTP worker listens: a settlement ended, or the indexer's cursor moved
+MESSAGES = "messages"  # each HTTP worker listens: relayed or risk messages were committed (for its tails of them)
 INSTRUCTIONS = "instructions"  # each HTTP worker listens: an instruction for the matching service was queued
 WEBHOOKS = "webhooks"  # the process sending webhooks listens: deliveries were queued (gateway.events.webhooks)
 
@@ -126,7 +129,10 @@ class Doorbell:
                     continue
                 except OSError:
                     return
-                self._heard(topic)
+                try:
+                    self._heard(topic)
+                except Exception:  # the listener goes on: a reader it failed to wake has its poll
+                    logger.exception("doorbell %s: a ring failed", self.path.name)
         finally:
             self._socket.close()
             self.path.unlink(missing_ok=True)

@@ -1,7 +1,7 @@
 """Risk and relayed messages ring the HTTP workers' tails of them on this machine once committed
-(``gateway.app.announce_commits``), with their topic: the tails poll only seldom behind the ring, and a block
-indexed no longer wakes them (``gateway.workers.start_waiters_doorbell``). The ring comes after the commit, with
-the row visible to another connection; a rollback rings nothing."""
+(``gateway.app.announce_commits``), on a doorbell of their own and with their topic: the tails poll only seldom
+behind the ring, and a block indexed no longer wakes them (``gateway.workers.start_waiters_doorbell``). The ring
+comes after the commit, with the row visible to another connection; a rollback rings nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gateway.events.models import RelayedMessage
 from gateway.risk import messages
-from gateway.settlement_records.bell import RELAYED, RISK, WAITERS, Bell, Doorbell, bells_dir, ring_all
+from gateway.settlement_records.bell import MESSAGES, RELAYED, RISK, Bell, Doorbell, bells_dir, ring_all
 from gateway.trading.announce import Announcer
 from tests.gateway.conftest import World
 
@@ -25,7 +25,8 @@ WAIT = 10.0
 
 @pytest.fixture
 def heard(world: World) -> Iterator[queue.Queue[tuple[bytes, int, int]]]:
-    """Each ring the workers' doorbell hears: its topic, and the risk and relayed rows another connection sees."""
+    """Each ring the workers' message doorbell hears: its topic, and the risk and relayed rows another connection
+    sees then."""
     got: queue.Queue[tuple[bytes, int, int]] = queue.Queue()
 
     def route(topic: bytes) -> None:
@@ -35,7 +36,7 @@ def heard(world: World) -> Iterator[queue.Queue[tuple[bytes, int, int]]]:
         got.put((topic, risk, relayed))
 
     stop = threading.Event()
-    assert Doorbell(bells_dir(world.ctx.settings.data_dir), WAITERS, Bell(), route=route).start(stop) is not None
+    assert Doorbell(bells_dir(world.ctx.settings.data_dir), MESSAGES, Bell(), route=route).start(stop) is not None
     yield got
     stop.set()
 
@@ -55,7 +56,7 @@ def _relayed(world: World) -> Callable[[Session], None]:
 
 
 def _before_mark(world: World, heard: queue.Queue[tuple[bytes, int, int]]) -> list[tuple[bytes, int, int]]:
-    ring_all(bells_dir(world.ctx.settings.data_dir), WAITERS, MARK)
+    ring_all(bells_dir(world.ctx.settings.data_dir), MESSAGES, MARK)
     rings = []
     while (ring := heard.get(timeout=WAIT))[0] != MARK:
         rings.append(ring)
@@ -72,6 +73,8 @@ def test_a_committed_message_rings_its_tails_after_the_commit_and_a_rolled_back_
         session.flush()
         assert _before_mark(world, heard) == []  # not before the commit: the tail would find nothing
         session.rollback()
+        session.execute(select(1))
+        session.commit()  # the next transaction's commit does not ring for what was rolled back
     assert _before_mark(world, heard) == []
     with world.ctx.sessions() as session:
         write(session)

@@ -20,7 +20,18 @@ from gateway.context import GatewayContext
 from gateway.events.tailing import Wake, poll
 from gateway.settlement.hub import Hub, ended_bell, indexed_bell
 from gateway.settlement_records import freshness
-from gateway.settlement_records.bell import ANY, INDEXED, RELAYED, RISK, SETTLED, WAITERS, Bell, bells_dir, ring_all
+from gateway.settlement_records.bell import (
+    ANY,
+    INDEXED,
+    MESSAGES,
+    RELAYED,
+    RISK,
+    SETTLED,
+    WAITERS,
+    Bell,
+    bells_dir,
+    ring_all,
+)
 from gateway.settlement_records.models import IndexerCursor
 from gateway.workers import start_waiters_doorbell
 
@@ -112,22 +123,22 @@ def test_a_ring_wakes_only_the_readers_its_topic_concerns(tmp_path: Path) -> Non
     marker = Wake(0.1, LONG, topic=b"z")  # rung after each ring: the doorbell reads in order, so that one is handled
     hub = Hub(chain_id=1, engine=None)
     hub.extra["tail_wakes"] = [events, risk, relayed, marker]
-    expected = {  # topic: whether ``…/wait`` hears it, the tails it wakes
-        SETTLED: (True, []),
-        INDEXED: (True, [events]),
-        RISK: (False, [risk]),
-        RELAYED: (False, [relayed]),
-        ANY: (True, [events, risk, relayed]),  # a ring without a topic, as before
+    expected = {  # (doorbell, topic): whether ``…/wait`` hears it, the tails it wakes
+        (WAITERS, SETTLED): (True, []),  # the relayer
+        (WAITERS, INDEXED): (True, [events]),  # the indexer
+        (MESSAGES, RISK): (False, [risk]),  # a commit (gateway.app.announce_commits)
+        (MESSAGES, RELAYED): (False, [relayed]),
+        (WAITERS, ANY): (True, [events, risk, relayed]),  # a ring without a topic, as before
     }
     try:
-        assert start_waiters_doorbell(hub, worker_ctx(tmp_path), stop)
-        for topic, (bell, woken) in expected.items():
+        assert len(start_waiters_doorbell(hub, worker_ctx(tmp_path), stop)) == 3
+        for (name, topic), (bell, woken) in expected.items():
             heard = threading.Event()
             hub.extra["waiters_bell"].ring = heard.set  # type: ignore[attr-defined]
             for wake in (events, risk, relayed, marker):
                 wake.event.clear()
-            ring_all(bells_dir(tmp_path), WAITERS, topic)
-            ring_all(bells_dir(tmp_path), WAITERS, b"z")
+            ring_all(bells_dir(tmp_path), name, topic)
+            ring_all(bells_dir(tmp_path), name, b"z")
             assert marker.event.wait(LONG / 2)
             assert heard.is_set() is bell, topic
             assert [w for w in (events, risk, relayed) if w.event.is_set()] == woken, topic

@@ -4,6 +4,7 @@ ring across processes goes over a Unix datagram socket and never blocks or fails
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 import time
 from pathlib import Path
@@ -82,6 +83,27 @@ def test_a_doorbell_rings_across_processes_and_ringing_nobody_is_harmless(tmp_pa
     assert not doorbell.path.exists()  # the listener removes its socket when it stops
     (tmp_path / "bells" / "relayer-1").touch()  # a stale file of a dead process
     ring_all(tmp_path / "bells", "relayer")
+
+
+def test_a_doorbell_hands_each_topic_to_its_route_and_outlives_a_ring_that_failed(tmp_path: Path) -> None:
+    stop, topics = threading.Event(), queue.Queue[bytes]()
+
+    def route(topic: bytes) -> None:
+        topics.put(topic)
+        if topic == b"x":
+            raise RuntimeError("a reader could not be woken")
+
+    thread = Doorbell(tmp_path / "bells", "waiters", Bell(), route=route).start(stop)
+    assert thread is not None
+    try:
+        ring_all(tmp_path / "bells", "waiters", b"x")
+        ring_all(tmp_path / "bells", "waiters", b"i")
+        assert [topics.get(timeout=LONG), topics.get(timeout=LONG)] == [b"x", b"i"]  # still listening
+        ring_all(tmp_path / "bells", "waiters")
+        assert topics.get(timeout=LONG) == b"\x01"  # no topic: anything
+    finally:
+        stop.set()
+        thread.join(timeout=LONG)
 
 
 def test_a_doorbell_path_too_long_for_a_socket_means_polling_only(tmp_path: Path) -> None:
