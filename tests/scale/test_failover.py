@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from gateway.leader import WorkerKind
 from gateway.orchestrator.replicas import Replica, free_port, haproxy_config
@@ -243,12 +244,16 @@ def test_replica_and_relayer_killed_under_load(chain: ChainProcess, tmp_path: Pa
             killer.join(timeout=60)
             assert not killer.is_alive()
             figures["retries"] = api.retries
+            blocks: list[int] = []
             for settlement_id in settlement_ids:
 
                 def final(sid: str = settlement_id) -> bool:
-                    status = api.send("GET", f"/v1/settlements/{sid}", ha).json()["status"]
-                    assert status != "failed"
-                    return bool(status == "final")
+                    settlement = api.send("GET", f"/v1/settlements/{sid}", ha).json()
+                    assert settlement["status"] != "failed"
+                    if settlement["status"] != "final":
+                        return False
+                    blocks.append(int(settlement["final_block"]))
+                    return True
 
                 wait_until(f"settlement {settlement_id} final", final, 180)
             assert len(set(settlement_ids)) == OPENS
@@ -256,6 +261,8 @@ def test_replica_and_relayer_killed_under_load(chain: ChainProcess, tmp_path: Pa
             assert workers[1].leads() == every
 
             organization = api.send("GET", "/v1/me", ha).json()["organization_id"]
+            # final is the relayer's word (the receipt); the events come when the indexer has read those blocks
+            wait_until("the indexer has every opening block", lambda: _indexed_block(db_url) >= max(blocks), 60)
             expected = _event_ids(db_url, organization)
             wait_until("the WebSocket client has every event", lambda: set(ws.ids) >= set(expected), 60)
             ws.stop.set()
@@ -277,6 +284,17 @@ def test_replica_and_relayer_killed_under_load(chain: ChainProcess, tmp_path: Pa
 
 def _ready(url: str) -> bool:
     return httpx.get(url + "/readyz", verify=False, timeout=3).status_code == 200
+
+
+def _indexed_block(db_url: str) -> int:
+    from gateway.settlement_records.freshness import indexed_block
+
+    engine = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with Session(engine) as session:
+            return indexed_block(session) or -1
+    finally:
+        engine.dispose()
 
 
 def _event_ids(db_url: str, organization_id: str) -> list[int]:
