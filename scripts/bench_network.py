@@ -58,10 +58,10 @@ from scripts.harness.bench_workloads import (  # noqa: E402
     value_workload,
 )
 from scripts.harness.chains import Rpc, start_node  # noqa: E402
+from scripts.harness.cpu import CLOCK_TICKS, cpu_seconds  # noqa: E402
 from scripts.harness.qbft_network import Network  # noqa: E402
 
 CLIENTS = 4
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def senders(count: int) -> list[LocalAccount]:
@@ -142,15 +142,6 @@ def offered_load(
     }
 
 
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far, from /proc; 0.0 where there is no /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
-
-
 def machine_cpu() -> tuple[float, float]:
     """(busy CPU seconds of all cores, idle CPU seconds of all cores) so far, from /proc/stat."""
     try:
@@ -171,14 +162,14 @@ class CpuMeter:
         self._wall = 0.0
 
     def start(self) -> None:
-        self._start = {name: process_cpu(pid) for name, pid in self.pids.items()}
+        self._start = {name: cpu_seconds([pid]) for name, pid in self.pids.items()}
         self._machine = machine_cpu()
         self._wall = time.monotonic()
 
     def stop(self, count: int) -> dict[str, Any]:
         wall = time.monotonic() - self._wall
         busy, idle = machine_cpu()
-        used = {name: process_cpu(pid) - self._start[name] for name, pid in self.pids.items()}
+        used = {name: cpu_seconds([pid]) - self._start[name] for name, pid in self.pids.items()}
         busy -= self._machine[0]
         idle -= self._machine[1]
         return {

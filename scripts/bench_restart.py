@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scripts.harness.cpu import cpu_seconds
 from scripts.harness.node_process import start_node
 
 
@@ -30,9 +30,7 @@ def restart(data_dir: Path) -> dict[str, float]:
     try:
         node.call("eth_getBlockByNumber", "latest", True)
         wall = time.monotonic() - started
-        fields = Path(f"/proc/{node.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-        return {"restart_s": wall, "restart_cpu_s": cpu}
+        return {"restart_s": wall, "restart_cpu_s": cpu_seconds([node.proc.pid])}
     finally:
         node.stop()
 

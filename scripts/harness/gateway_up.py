@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.bench_load import Target
+from scripts.harness import cpu
 
 UP_SECONDS = 240
 # The benchmark's one user makes thousands of requests a minute: the per-principal and per-address limits are
@@ -149,7 +150,7 @@ class Network:
 
     def cpu_by_process(self) -> dict[str, float]:
         """User plus system CPU seconds of each of :meth:`processes` (children reaped included)."""
-        return {name: _cpu(pids) for name, pids in self.processes().items()}
+        return {name: cpu.cpu_seconds(pids, children=True) for name, pids in self.processes().items()}
 
     def rpc_calls(self) -> dict[str, int]:
         """JSON-RPC calls the node has served, by ``client:method`` (its ``reponet_rpc_calls_total``, read with the
@@ -176,18 +177,7 @@ class Network:
 
     def cpu_seconds(self) -> dict[str, float]:
         """User plus system CPU of each group (Linux /proc), children reaped included."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        out: dict[str, float] = {}
-        for name, pids in self.groups().items():
-            total = 0
-            for pid in pids:
-                try:
-                    fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                total += sum(int(f) for f in fields[11:15])
-            out[name] = total / ticks
-        return out
+        return {name: cpu.cpu_seconds(pids, children=True) for name, pids in self.groups().items()}
 
 
 def _service_name(words: list[str]) -> str:
@@ -240,15 +230,3 @@ class Members:
             got.get("custodial", {}),
             got.get("orgs", {}),
         )
-
-
-def _cpu(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(f) for f in fields[11:15])
-    return total / ticks

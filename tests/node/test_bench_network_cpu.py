@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from scripts.bench_network import CpuMeter, process_cpu
+from scripts.bench_network import CpuMeter
+from scripts.harness.cpu import cpu_seconds
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -20,10 +21,11 @@ def spin(seconds: float) -> None:
         pass
 
 
-def test_process_cpu_counts_this_process_cpu_time() -> None:
-    before = process_cpu(os.getpid())
+def test_cpu_seconds_counts_this_process_cpu_time() -> None:
+    before = cpu_seconds([os.getpid()])
     spin(0.2)
-    assert process_cpu(os.getpid()) - before >= 0.15
+    assert cpu_seconds([os.getpid()]) - before >= 0.15
+    assert cpu_seconds([os.getpid(), 2**22 + 1]) >= 0.15  # a process that is gone counts nothing
 
 
 def test_cpu_meter_reports_ms_per_tx_and_utilisation() -> None:
